@@ -1,0 +1,950 @@
+# The lme4 formula language: tokenizer, parser and term algebra for R model
+# formulas with random-effects bars.
+#
+# Interface
+#   parse_formula(text) -> ParsedFormula      split "y ~ fixed + (lhs | group)"
+#       into response text, fixed-effects text and the expanded bar terms
+#       (`||` and nested `a/b` grouping expanded the way lme4's findbars does).
+#   parse_expression(text) -> Node             parse one R expression (no `~`)
+#   deparse(node) -> str                       R's canonical text for a node
+#   expand_terms(node) -> Terms                R's terms(): intercept flag,
+#       term list ordered by degree, offset() expressions, variable list
+#   iter_names(node)                           symbols used as values (not as
+#       function names or argument names)
+# Node classes (Name, Num, Str, Const, Call, Arg, Index, BinOp, UnaryOp, Paren)
+# are frozen dataclasses; `pos` is the 0-based character offset in the source.
+#
+# Everything here is pure text manipulation: nothing looks at data.
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterator, Union
+
+from glmmfast._errors import FormulaError
+
+__all__ = [
+    "RandomTermSpec",
+    "ParsedFormula",
+    "Terms",
+    "parse_formula",
+    "parse_expression",
+    "deparse",
+    "expand_terms",
+    "iter_names",
+]
+
+
+# --------------------------------------------------------------------------
+# Result types
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RandomTermSpec:
+    """One random-effects term ``(lhs | group)`` after expansion.
+
+    Attributes
+    ----------
+    lhs : str
+        R text of the bar's left side, e.g. ``"1"``, ``"0 + x"``, ``"x"``.
+    group : str
+        R text of the grouping factor, e.g. ``"g"``, ``"a:b"``, ``"b:a"``.
+    """
+
+    lhs: str
+    group: str
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """A mixed-model formula split into its parts.
+
+    Attributes
+    ----------
+    response : str or None
+        R text of the left-hand side; ``None`` for a one-sided formula.
+    fixed : str
+        R text of the right-hand side with every bar term removed; ``"1"``
+        when nothing is left.
+    random : tuple of RandomTermSpec
+        The bar terms in formula order, after ``||`` and ``/`` expansion.
+    """
+
+    response: str | None
+    fixed: str
+    random: tuple[RandomTermSpec, ...]
+
+
+# --------------------------------------------------------------------------
+# Syntax tree
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Name:
+    """A symbol, e.g. ``x`` or a back-quoted ```my var```."""
+
+    name: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Num:
+    """A numeric literal; ``text`` is R's canonical spelling (``2``, ``0.5``, ``3L``)."""
+
+    text: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Str:
+    """A string literal."""
+
+    value: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Const:
+    """One of R's reserved constants: TRUE, FALSE, NA, NULL, Inf, NaN."""
+
+    name: str
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A call argument, optionally named (``base = 2``)."""
+
+    name: str | None
+    value: "Node"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call ``func(args...)``."""
+
+    func: "Node"
+    args: tuple[Arg, ...]
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Index:
+    """Subsetting ``obj[args]`` or ``obj[[args]]``."""
+
+    obj: "Node"
+    args: tuple[Arg, ...]
+    double: bool
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """A binary operator; ``pos`` is the operator's position."""
+
+    op: str
+    left: "Node"
+    right: "Node"
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class UnaryOp:
+    """A prefix operator ``-``, ``+`` or ``!``."""
+
+    op: str
+    operand: "Node"
+    pos: int = 0
+
+
+@dataclass(frozen=True)
+class Paren:
+    """Parentheses written by the user (kept so deparsing reproduces them)."""
+
+    expr: "Node"
+    pos: int = 0
+
+
+Node = Union[Name, Num, Str, Const, Call, Index, BinOp, UnaryOp, Paren]
+
+_BARS = ("|", "||")
+_CONSTANTS = {"TRUE", "FALSE", "NA", "NULL", "Inf", "NaN"}
+
+
+# --------------------------------------------------------------------------
+# Tokenizer
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "name", "num", "str", "op", "eof"
+    text: str
+    pos: int
+
+
+# Longest operators first so "||" wins over "|", "**" over "*", etc.
+_OPERATORS = (
+    "[[", "||", "&&", "==", "!=", "<=", ">=", "<-", "**",
+    "~", "+", "-", "*", "/", "^", ":", "|", "&", "!", "<", ">",
+    "(", ")", ",", "[", "]", "$", "@", "=",
+)
+_NUMBER = re.compile(
+    r"0[xX][0-9a-fA-F]+L?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?L?"
+)
+
+
+def _is_name_start(ch: str) -> bool:
+    return ch.isalpha() or ch == "."
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "._"
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        # A leading "." followed by a digit is a number (".5"), else a name.
+        if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
+            m = _NUMBER.match(text, i)
+            assert m is not None
+            tokens.append(_Token("num", m.group(0), i))
+            i = m.end()
+            continue
+        if _is_name_start(ch):
+            j = i + 1
+            while j < n and _is_name_char(text[j]):
+                j += 1
+            tokens.append(_Token("name", text[i:j], i))
+            i = j
+            continue
+        if ch == "`":
+            j = text.find("`", i + 1)
+            if j < 0:
+                raise _error(text, i, "unterminated back-quoted name")
+            tokens.append(_Token("qname", text[i + 1 : j], i))
+            i = j + 1
+            continue
+        if ch in "'\"":
+            value, j = _read_string(text, i)
+            tokens.append(_Token("str", value, i))
+            i = j
+            continue
+        if ch == "%":
+            j = text.find("%", i + 1)
+            if j < 0:
+                raise _error(text, i, "unterminated %op% operator")
+            tokens.append(_Token("op", text[i : j + 1], i))
+            i = j + 1
+            continue
+        for op in _OPERATORS:
+            if text.startswith(op, i):
+                # R reads "**" as "^".
+                tokens.append(_Token("op", "^" if op == "**" else op, i))
+                i += len(op)
+                break
+        else:
+            raise _error(text, i, f"unexpected character {ch!r}")
+    tokens.append(_Token("eof", "", n))
+    return tokens
+
+
+def _read_string(text: str, start: int) -> tuple[str, int]:
+    quote = text[start]
+    out: list[str] = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            i += 2
+            continue
+        if ch == quote:
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    raise _error(text, start, "unterminated string")
+
+
+def _error(text: str, pos: int, what: str) -> FormulaError:
+    return FormulaError(f"{what} at position {pos} in {text!r}")
+
+
+# --------------------------------------------------------------------------
+# Parser (recursive descent following R's operator precedence)
+# --------------------------------------------------------------------------
+
+# Binary levels from loosest to tightest; `~` is handled by parse_formula,
+# unary `!` sits between "and" and comparison, unary +/- between ":" and "^".
+_COMPARISON = {"==", "!=", "<", ">", "<=", ">="}
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    # -- token helpers --------------------------------------------------
+    @property
+    def tok(self) -> _Token:
+        return self.tokens[self.i]
+
+    def at(self, *ops: str) -> bool:
+        return self.tok.kind == "op" and self.tok.text in ops
+
+    def take(self) -> _Token:
+        t = self.tok
+        self.i += 1
+        return t
+
+    def fail(self, what: str, pos: int | None = None) -> FormulaError:
+        return _error(self.text, self.tok.pos if pos is None else pos, what)
+
+    def expect_close(self, closer: str, opener_pos: int) -> None:
+        if self.at(closer):
+            self.take()
+            return
+        if self.tok.kind == "eof":
+            raise FormulaError(
+                f"unbalanced parenthesis at position {self.tok.pos} in "
+                f"{self.text!r} (the {self.text[opener_pos]!r} at position "
+                f"{opener_pos} is never closed)"
+            )
+        raise self.fail(f"expected {closer!r} but found {self.tok.text!r}")
+
+    def expect_end(self) -> None:
+        if self.tok.kind == "eof":
+            return
+        if self.at(")"):
+            raise FormulaError(
+                f"unbalanced parenthesis at position {self.tok.pos} in "
+                f"{self.text!r} (')' without a matching '(')"
+            )
+        if self.at("~"):
+            raise self.fail("more than one '~'")
+        raise self.fail(f"unexpected {self.tok.text!r}")
+
+    # -- grammar ----------------------------------------------------------
+    def expression(self) -> Node:
+        return self.parse_or()
+
+    def parse_or(self) -> Node:
+        left = self.parse_and()
+        while self.at("|", "||"):
+            op = self.take()
+            if self.at(")") or self.tok.kind == "eof":
+                raise self.fail(f"empty grouping factor after {op.text!r}")
+            left = BinOp(op.text, left, self.parse_and(), op.pos)
+        return left
+
+    def parse_and(self) -> Node:
+        left = self.parse_not()
+        while self.at("&", "&&"):
+            op = self.take()
+            left = BinOp(op.text, left, self.parse_not(), op.pos)
+        return left
+
+    def parse_not(self) -> Node:
+        if self.at("!"):
+            op = self.take()
+            return UnaryOp("!", self.parse_not(), op.pos)
+        return self.parse_comparison()
+
+    def parse_comparison(self) -> Node:
+        left = self.parse_additive()
+        if self.tok.kind == "op" and self.tok.text in _COMPARISON:
+            op = self.take()
+            left = BinOp(op.text, left, self.parse_additive(), op.pos)
+        return left
+
+    def parse_additive(self) -> Node:
+        left = self.parse_multiplicative()
+        while self.at("+", "-"):
+            op = self.take()
+            left = BinOp(op.text, left, self.parse_multiplicative(), op.pos)
+        return left
+
+    def parse_multiplicative(self) -> Node:
+        left = self.parse_special()
+        while self.at("*", "/"):
+            op = self.take()
+            left = BinOp(op.text, left, self.parse_special(), op.pos)
+        return left
+
+    def parse_special(self) -> Node:
+        left = self.parse_colon()
+        while self.tok.kind == "op" and self.tok.text.startswith("%"):
+            op = self.take()
+            left = BinOp(op.text, left, self.parse_colon(), op.pos)
+        return left
+
+    def parse_colon(self) -> Node:
+        left = self.parse_unary()
+        while self.at(":"):
+            op = self.take()
+            left = BinOp(":", left, self.parse_unary(), op.pos)
+        return left
+
+    def parse_unary(self) -> Node:
+        if self.at("-", "+"):
+            op = self.take()
+            return UnaryOp(op.text, self.parse_unary(), op.pos)
+        return self.parse_power()
+
+    def parse_power(self) -> Node:
+        base = self.parse_postfix()
+        if self.at("^"):
+            op = self.take()
+            # Right-associative, and the exponent may carry a sign: 2^-1.
+            return BinOp("^", base, self.parse_unary(), op.pos)
+        return base
+
+    def parse_postfix(self) -> Node:
+        node = self.parse_primary()
+        while True:
+            if self.at("("):
+                pos = self.take().pos
+                node = Call(node, self.arguments(")", pos), node_pos(node))
+            elif self.at("[[", "["):
+                t = self.take()
+                double = t.text == "[["
+                args = self.arguments("]", t.pos)
+                if double:
+                    self.expect_close("]", t.pos)
+                node = Index(node, args, double, node_pos(node))
+            elif self.at("$", "@"):
+                op = self.take()
+                if self.tok.kind not in ("name", "qname", "str"):
+                    raise self.fail(f"expected a name after {op.text!r}")
+                t = self.take()
+                node = BinOp(op.text, node, Name(t.text, t.pos), op.pos)
+            else:
+                return node
+
+    def arguments(self, closer: str, opener_pos: int) -> tuple[Arg, ...]:
+        args: list[Arg] = []
+        if self.at(closer):
+            self.take()
+            return ()
+        while True:
+            name = None
+            nxt = self.tokens[self.i + 1]
+            if (self.tok.kind in ("name", "qname", "str")
+                    and nxt.kind == "op" and nxt.text == "="):
+                name = self.take().text
+                self.take()
+            args.append(Arg(name, self.expression()))
+            if self.at(","):
+                self.take()
+                continue
+            self.expect_close(closer, opener_pos)
+            return tuple(args)
+
+    def parse_primary(self) -> Node:
+        t = self.tok
+        if t.kind == "num":
+            self.take()
+            return Num(_canonical_number(t.text), t.pos)
+        if t.kind == "str":
+            self.take()
+            return Str(t.text, t.pos)
+        if t.kind == "qname":
+            self.take()
+            return Name(t.text, t.pos)
+        if t.kind == "name":
+            self.take()
+            if t.text in _CONSTANTS:
+                return Const(t.text, t.pos)
+            return Name(t.text, t.pos)
+        if self.at("("):
+            self.take()
+            if self.at(")"):
+                raise self.fail("empty parentheses")
+            inner = self.expression()
+            self.expect_close(")", t.pos)
+            return Paren(inner, t.pos)
+        if self.at("|", "||"):
+            raise self.fail(f"bar {t.text!r} with no left side")
+        if t.kind == "eof":
+            raise self.fail("expected an expression but the formula ends")
+        if self.at(")"):
+            raise self.fail("expected an expression before ')'")
+        raise self.fail(f"unexpected {t.text!r}")
+
+
+def node_pos(node: Node) -> int:
+    """Return the source position recorded on ``node``."""
+    return getattr(node, "pos", 0)
+
+
+def _canonical_number(text: str) -> str:
+    """Spell a numeric literal the way R deparses it (``2.0`` -> ``2``)."""
+    if text.endswith("L"):
+        return str(int(text[:-1], 0)) + "L"
+    value = int(text, 16) if text[:2].lower() == "0x" else float(text)
+    if math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.15g}"
+
+
+def parse_expression(text: str) -> Node:
+    """Parse a single R expression (no ``~``).
+
+    Parameters
+    ----------
+    text : str
+        R source, e.g. ``"cbind(a, b - a)"`` or ``"x * f + I(x^2)"``.
+
+    Returns
+    -------
+    Node
+        The syntax tree.
+
+    Raises
+    ------
+    FormulaError
+        If ``text`` is empty, contains ``~`` or is not valid R syntax.
+    """
+    if not text.strip():
+        raise FormulaError(f"empty expression {text!r}")
+    p = _Parser(text)
+    node = p.expression()
+    p.expect_end()
+    return node
+
+
+# --------------------------------------------------------------------------
+# Deparser
+# --------------------------------------------------------------------------
+
+_SYNTACTIC = re.compile(r"^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$|^\.$")
+_TIGHT_OPS = {":", "^", "/", "$", "@"}  # R prints these without spaces
+
+
+def _deparse_name(name: str) -> str:
+    if _SYNTACTIC.match(name) and name not in _CONSTANTS:
+        return name
+    return "`" + name.replace("`", "\\`") + "`"
+
+
+def _deparse_args(args: tuple[Arg, ...]) -> str:
+    parts = []
+    for a in args:
+        value = deparse(a.value)
+        parts.append(value if a.name is None else f"{_deparse_name(a.name)} = {value}")
+    return ", ".join(parts)
+
+
+def deparse(node: Node) -> str:
+    """Return R's canonical text for ``node``.
+
+    Spacing follows R's ``deparse``: spaces around ``+ - * / | ~`` and
+    comparisons, none around ``:`` and ``^``; user parentheses are kept.
+
+    Parameters
+    ----------
+    node : Node
+        A syntax tree from :func:`parse_expression`.
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(node, Name):
+        return _deparse_name(node.name)
+    if isinstance(node, Num):
+        return node.text
+    if isinstance(node, Str):
+        return '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(node, Const):
+        return node.name
+    if isinstance(node, Paren):
+        return f"({deparse(node.expr)})"
+    if isinstance(node, UnaryOp):
+        return node.op + deparse(node.operand)
+    if isinstance(node, Call):
+        return f"{deparse(node.func)}({_deparse_args(node.args)})"
+    if isinstance(node, Index):
+        o, c = ("[[", "]]") if node.double else ("[", "]")
+        return f"{deparse(node.obj)}{o}{_deparse_args(node.args)}{c}"
+    if isinstance(node, BinOp):
+        left, right = deparse(node.left), deparse(node.right)
+        if node.op in _TIGHT_OPS:
+            return f"{left}{node.op}{right}"
+        return f"{left} {node.op} {right}"
+    raise TypeError(f"not a formula node: {node!r}")
+
+
+def iter_names(node: Node) -> Iterator[str]:
+    """Yield the symbols ``node`` uses as values.
+
+    Function names (``log`` in ``log(x)``), argument names (``base`` in
+    ``log(x, base = 2)``) and the right side of ``$``/``@`` are skipped.
+
+    Parameters
+    ----------
+    node : Node
+
+    Yields
+    ------
+    str
+    """
+    if isinstance(node, Name):
+        yield node.name
+    elif isinstance(node, Paren):
+        yield from iter_names(node.expr)
+    elif isinstance(node, UnaryOp):
+        yield from iter_names(node.operand)
+    elif isinstance(node, BinOp):
+        yield from iter_names(node.left)
+        if node.op not in ("$", "@"):
+            yield from iter_names(node.right)
+    elif isinstance(node, Call):
+        if not isinstance(node.func, Name):
+            yield from iter_names(node.func)
+        for a in node.args:
+            yield from iter_names(a.value)
+    elif isinstance(node, Index):
+        yield from iter_names(node.obj)
+        for a in node.args:
+            yield from iter_names(a.value)
+
+
+def _find_bar(node: Node) -> BinOp | None:
+    """Return the first ``|``/``||`` anywhere inside ``node``, if any."""
+    if isinstance(node, BinOp):
+        if node.op in _BARS:
+            return node
+        return _find_bar(node.left) or _find_bar(node.right)
+    if isinstance(node, (Paren,)):
+        return _find_bar(node.expr)
+    if isinstance(node, UnaryOp):
+        return _find_bar(node.operand)
+    if isinstance(node, (Call, Index)):
+        inner = node.func if isinstance(node, Call) else node.obj
+        found = _find_bar(inner)
+        for a in node.args:
+            found = found or _find_bar(a.value)
+        return found
+    return None
+
+
+# --------------------------------------------------------------------------
+# Term algebra (R's terms.formula)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The expansion of a model formula's right-hand side into terms.
+
+    Attributes
+    ----------
+    intercept : bool
+        Whether the model has an intercept.
+    variables : tuple of Node
+        Distinct variables in order of first appearance.
+    labels : tuple of str
+        ``deparse`` of each variable (same order as ``variables``).
+    terms : tuple of tuple of int
+        Each term as sorted indices into ``variables``; terms are ordered by
+        degree (main effects first), ties kept in formula order, as R does.
+    offsets : tuple of Node
+        The argument of every ``offset(...)`` term.
+    """
+
+    intercept: bool
+    variables: tuple[Node, ...]
+    labels: tuple[str, ...]
+    terms: tuple[tuple[int, ...], ...]
+    offsets: tuple[Node, ...]
+
+    def term_labels(self) -> list[str]:
+        """R's ``attr(terms, "term.labels")``: variables joined by ``:``."""
+        return [":".join(self.labels[v] for v in t) for t in self.terms]
+
+
+class _TermBuilder:
+    """Recursive evaluation of the formula operators on sets of variables."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.labels: list[str] = []
+        self.variables: list[Node] = []
+        self.offsets: list[Node] = []
+
+    def var(self, node: Node) -> int:
+        label = deparse(node)
+        if label not in self.labels:
+            self.labels.append(label)
+            self.variables.append(node)
+        return self.labels.index(label)
+
+    # Each rule returns (terms, intercept) where intercept is True/False when
+    # the expression sets it explicitly ("1", "0", "-1") and None otherwise.
+    def expand(self, node: Node) -> tuple[list[frozenset[int]], bool | None]:
+        if isinstance(node, Paren):
+            return self.expand(node.expr)
+        if isinstance(node, Num):
+            if node.text in ("0", "1"):
+                return [], node.text == "1"
+            raise _error(self.text, node.pos, f"invalid model term {node.text!r}")
+        if isinstance(node, Name) and node.name == ".":
+            raise _error(self.text, node.pos, "'.' in formulas is not supported")
+        if isinstance(node, UnaryOp) and node.op in "+-":
+            terms, icpt = self.expand(node.operand)
+            if node.op == "+":
+                return terms, icpt
+            # "-x" removes x from nothing; "-1" drops the intercept.
+            return [], (None if icpt is None else not icpt)
+        if isinstance(node, Call) and isinstance(node.func, Name) \
+                and node.func.name == "offset":
+            if len(node.args) != 1:
+                raise _error(self.text, node.pos, "offset() takes one argument")
+            self.offsets.append(node.args[0].value)
+            return [], None
+        if isinstance(node, BinOp) and node.op in ("+", "-", "*", ":", "/", "^", "%in%"):
+            return self.binary(node)
+        return [frozenset([self.var(node)])], None
+
+    def binary(self, node: BinOp) -> tuple[list[frozenset[int]], bool | None]:
+        lt, li = self.expand(node.left)
+        if node.op == "^":
+            power = node.right
+            while isinstance(power, Paren):
+                power = power.expr
+            if not (isinstance(power, Num) and power.text.rstrip("L").isdigit()):
+                raise _error(self.text, node.pos,
+                             "the power in (...)^n must be a whole number")
+            result = list(lt)
+            for _ in range(int(power.text.rstrip("L")) - 1):
+                result = _union(result, [a | b for a in result for b in lt])
+            return result, li
+        rt, ri = self.expand(node.right)
+        if node.op == "+":
+            return _union(lt, rt), (ri if ri is not None else li)
+        if node.op == "-":
+            kept = [t for t in lt if t not in rt]
+            icpt = li if ri is None else (not ri)
+            return kept, icpt
+        if node.op == "*":
+            return _union(lt, rt, [a | b for a in lt for b in rt]), None
+        if node.op == ":":
+            return _union([a | b for a in lt for b in rt]), None
+        if node.op == "/":
+            # a/b means a + b %in% a: every right term joins all left variables.
+            outer = frozenset().union(*lt) if lt else frozenset()
+            return _union(lt, [outer | b for b in rt]), None
+        # %in%
+        inner = frozenset().union(*rt) if rt else frozenset()
+        return _union([a | inner for a in lt]), None
+
+
+def _union(*lists: list[frozenset[int]]) -> list[frozenset[int]]:
+    out: list[frozenset[int]] = []
+    for lst in lists:
+        for t in lst:
+            if t and t not in out:
+                out.append(t)
+    return out
+
+
+def expand_terms(node: Node, text: str | None = None) -> Terms:
+    """Expand a right-hand side into R's terms, like ``stats::terms``.
+
+    Handles ``+ - * : / ^ %in%``, ``1``/``0``/``-1`` for the intercept and
+    ``offset()``. Any other expression (``x``, ``log(x)``, ``I(x^2)``) is a
+    variable.
+
+    Parameters
+    ----------
+    node : Node
+        Right-hand side without bars.
+    text : str, optional
+        Source text, used in error messages.
+
+    Returns
+    -------
+    Terms
+
+    Raises
+    ------
+    FormulaError
+        For a bar, ``.``, a numeric term other than 0/1, or a bad power.
+    """
+    src = deparse(node) if text is None else text
+    bar = _find_bar(node)
+    if bar is not None:
+        raise _error(src, bar.pos, f"random-effects bar {bar.op!r} not allowed here")
+    builder = _TermBuilder(src)
+    terms, icpt = builder.expand(node)
+    # R orders terms by degree; sorted() is stable so formula order breaks ties.
+    ordered = sorted(terms, key=len)
+    return Terms(
+        intercept=icpt is not False,
+        variables=tuple(builder.variables),
+        labels=tuple(builder.labels),
+        terms=tuple(tuple(sorted(t)) for t in ordered),
+        offsets=tuple(builder.offsets),
+    )
+
+
+# --------------------------------------------------------------------------
+# lme4 formula: bars, || and / expansion
+# --------------------------------------------------------------------------
+
+
+def _unparen(node: Node) -> Node:
+    while isinstance(node, Paren):
+        node = node.expr
+    return node
+
+
+def _slash_groups(group: Node, text: str) -> list[str]:
+    """lme4's expandSlash: ``a/b/c`` -> ``["c:b:a", "b:a", "a"]``."""
+    g = _unparen(group)
+    if not (isinstance(g, BinOp) and g.op == "/"):
+        inner = _find_slash(g)
+        if inner is not None:
+            raise _error(text, inner.pos, "unparseable grouping factor: '/' "
+                         "must be the outermost operator")
+        return [deparse(g)]
+    outer = _slash_groups(g.left, text)  # e.g. ["b:a", "a"] for a/b
+    innermost = outer[0]
+    rights = _slash_groups(g.right, text)
+    if len(rights) != 1:
+        raise _error(text, g.pos, "unparseable grouping factor: nested '/' on "
+                     "the right of '/'")
+    return [f"{rights[0]}:{innermost}"] + outer
+
+
+def _find_slash(node: Node) -> BinOp | None:
+    if isinstance(node, BinOp):
+        if node.op == "/":
+            return node
+        return _find_slash(node.left) or _find_slash(node.right)
+    if isinstance(node, Paren):
+        return _find_slash(node.expr)
+    return None
+
+
+def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
+    """Expand one ``(lhs | g)`` / ``(lhs || g)`` into lme4's bar list."""
+    for side in (bar.left, bar.right):
+        inner = _find_bar(side)
+        if inner is not None:
+            raise _error(text, inner.pos, f"bar {inner.op!r} inside a random-effects term")
+    groups = _slash_groups(bar.right, text)
+    if bar.op == "|":
+        lhs_texts = [deparse(bar.left)]
+    else:
+        # expandDoubleVerts: one uncorrelated term per lhs term.
+        terms = expand_terms(bar.left, text)
+        lhs_texts = (["1"] if terms.intercept else []) + [
+            f"0 + {label}" for label in terms.term_labels()
+        ]
+    # lme4 expands || first, then the slash in each resulting bar.
+    return [RandomTermSpec(lhs, g) for lhs in lhs_texts for g in groups]
+
+
+def _split_rhs(node: Node, text: str,
+               bars: list[RandomTermSpec]) -> Node | None:
+    """Remove top-level bar terms from ``node`` (lme4's nobars).
+
+    Appends the bars found to ``bars`` in formula order and returns what is
+    left, or None when nothing is.
+    """
+    core = _unparen(node)
+    if isinstance(core, BinOp) and core.op in _BARS:
+        if not isinstance(node, Paren):
+            raise _error(text, core.pos, "random-effects term must be written in "
+                         f"parentheses, e.g. (1 {core.op} g)")
+        bars.extend(_bar_terms(core, text))
+        return None
+    if isinstance(node, BinOp) and node.op == "+":
+        left = _split_rhs(node.left, text, bars)
+        right = _split_rhs(node.right, text, bars)
+        if left is None:
+            return right
+        if right is None:
+            return left
+        return BinOp("+", left, right, node.pos)
+    if isinstance(node, BinOp) and node.op == "-":
+        bar = _find_bar(node.right)
+        if bar is not None:
+            raise _error(text, bar.pos, "a random-effects term cannot be subtracted")
+        left = _split_rhs(node.left, text, bars)
+        if left is None:
+            return UnaryOp("-", node.right, node.pos)
+        return BinOp("-", left, node.right, node.pos)
+    bar = _find_bar(node)
+    if bar is not None:
+        raise _error(text, bar.pos, f"bar {bar.op!r} is not at the top level of "
+                     "the formula (random-effects terms must be added with '+')")
+    return node
+
+
+def parse_formula(formula: str) -> ParsedFormula:
+    """Parse an lme4 model formula.
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``"TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)"``.
+
+    Returns
+    -------
+    ParsedFormula
+        Response text, fixed-effects text (bars removed) and the expanded
+        random-effects terms. ``(x || g)`` becomes ``(1 | g) + (0 + x | g)``
+        and ``(1 | a/b)`` becomes ``(1 | b:a) + (1 | a)``, as in lme4.
+
+    Raises
+    ------
+    FormulaError
+        Empty formula, no ``~``, unbalanced parentheses, bar with no left
+        side, empty grouping factor, bar not at the top level. Messages give
+        the 0-based character position.
+    """
+    if not isinstance(formula, str):
+        raise FormulaError(f"formula must be a string, got {type(formula).__name__}")
+    if not formula.strip():
+        raise FormulaError("empty formula")
+    p = _Parser(formula)
+    if not any(t.kind == "op" and t.text == "~" for t in p.tokens):
+        raise FormulaError(f"no '~' in formula {formula!r}")
+    response: Node | None = None
+    if not p.at("~"):
+        response = p.expression()
+        if not p.at("~"):
+            p.expect_end()  # reports the stray token
+            raise p.fail("expected '~'")
+    tilde = p.take()
+    if p.tok.kind == "eof":
+        raise _error(formula, tilde.pos, "missing right-hand side after '~'")
+    rhs = p.expression()
+    p.expect_end()
+
+    if response is not None:
+        bar = _find_bar(response)
+        if bar is not None:
+            raise _error(formula, bar.pos, f"bar {bar.op!r} in the response")
+    bars: list[RandomTermSpec] = []
+    fixed = _split_rhs(rhs, formula, bars)
+    return ParsedFormula(
+        response=None if response is None else deparse(response),
+        fixed="1" if fixed is None else deparse(fixed),
+        random=tuple(bars),
+    )

@@ -1,0 +1,165 @@
+"""``glm``: generalized linear models without random effects, as R's ``glm``.
+
+Holds :func:`glm` and :class:`GlmResult`.  Shares the formula front end and
+the family code with :func:`glmmfast.glmer`; the fit is the engine's IRLS,
+which follows R's ``glm.fit`` (same start and convergence test), so the
+iteration count, deviances and AIC equal R's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._design import ModelDesign, model_design_for
+from ._engine import glm_start
+from ._errors import ConvergenceError
+from ._results import residuals_of
+from ._summary import format_glm_summary
+from .families import Family, get_family
+
+__all__ = ["glm", "GlmResult"]
+
+
+class GlmResult:
+    """A fitted generalized linear model.
+
+    Attributes
+    ----------
+    coef : pandas.Series
+        Coefficients (``fixef`` is the same Series, for symmetry with glmer).
+    vcov : pandas.DataFrame
+    deviance : float
+        Residual deviance.
+    null_deviance : float
+    df_resid, df_null, nobs, iterations : int
+    dispersion : float
+        1 for poisson and binomial; the Pearson estimate for gaussian.
+    loglik, aic, bic : float
+    converged : bool
+    messages : list of str
+    """
+
+    def __init__(self, design: ModelDesign, fit: dict, data_name: str | None):
+        self._design = design
+        self.formula = design.formula
+        self.family = design.family
+        self.data_name = data_name
+        d = design
+        n, p = d.X.shape
+        self.nobs = n
+        self.iterations = int(fit["iterations"])
+        self.converged = bool(fit["converged"])
+        self.messages = [] if self.converged else ["glm.fit: algorithm did not converge"]
+        self._mu, self._eta = np.asarray(fit["mu"]), np.asarray(fit["eta"])
+        self.deviance = float(fit["deviance"])
+        n_ok = int(np.sum(d.weights != 0))
+        self.df_resid = n_ok - p
+        intercept = "(Intercept)" in d.x_names
+        self.df_null = n_ok - int(intercept)
+        self.null_deviance = self._null_deviance(intercept)
+        if self.family.has_dispersion:
+            pearson = residuals_of(self.family, d.y, self._mu, self._eta, d.weights, "pearson")
+            self.dispersion = float(np.sum(pearson**2) / self.df_resid)
+            ll = self.family.loglik(d.y, self._mu, d.weights, self.deviance / n_ok)
+            npar = p + 1
+        else:
+            self.dispersion = 1.0
+            ll = self.family.loglik(d.y, self._mu, d.weights, 1.0)
+            npar = p
+        self.loglik = float(ll)
+        self.aic = -2 * self.loglik + 2 * npar
+        self.bic = -2 * self.loglik + np.log(n_ok) * npar
+        names = d.x_names
+        self.coef = pd.Series(np.asarray(fit["beta"]), index=names, name="Estimate")
+        V = self.dispersion * np.asarray(fit["unscaled_vcov"])
+        self.vcov = pd.DataFrame(V, index=names, columns=names)
+
+    def _null_deviance(self, intercept: bool) -> float:
+        d = self._design
+        if intercept:
+            ones = np.ones((d.n, 1), order="F")
+            fit = _core.glm_irls(ones, d.y, d.weights, d.offset, d.family.engine)
+            mu = np.asarray(fit["mu"])
+        else:
+            mu = d.family.linkinv(d.offset)
+        return float(np.sum(d.family.dev_resid(d.y, mu, d.weights)))
+
+    @property
+    def fixef(self) -> pd.Series:
+        return self.coef
+
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors of the coefficients."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.coef.index, name="Std. Error")
+
+    @property
+    def family_name(self) -> str:
+        return self.family.name
+
+    @property
+    def link_name(self) -> str:
+        return self.family.link
+
+    def fitted(self) -> np.ndarray:
+        """Fitted means."""
+        return self._mu.copy()
+
+    def residuals(self, type: str = "deviance") -> np.ndarray:
+        """Residuals: ``"deviance"`` (default), ``"pearson"``, ``"response"`` or ``"working"``."""
+        d = self._design
+        return residuals_of(self.family, d.y, self._mu, self._eta, d.weights, type)
+
+    @property
+    def deviance_residuals(self) -> np.ndarray:
+        return self.residuals("deviance")
+
+    def summary_text(self) -> str:
+        """R's ``summary.glm`` printout as a string."""
+        return format_glm_summary(self)
+
+    def summary(self) -> None:
+        """Print the summary as R's ``summary(glm_fit)``."""
+        print(self.summary_text(), end="")
+
+    def __str__(self) -> str:
+        return self.summary_text()
+
+    def __repr__(self) -> str:
+        return (f"<GlmResult {self.family.name}({self.family.link}) {self.formula!r}: "
+                f"nobs={self.nobs}, deviance={self.deviance:.4f}, AIC={self.aic:.2f}>")
+
+
+def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", weights=None, offset=None) -> GlmResult:
+    """Fit a generalized linear model, as R's ``glm``.
+
+    Parameters
+    ----------
+    formula : str
+        R formula without random-effects terms, e.g. ``"TICKS ~ YEAR"``.
+    data : pandas.DataFrame
+    family : str or glmmfast.families.Family, default "gaussian"
+    weights, offset : array-like, optional
+
+    Returns
+    -------
+    GlmResult
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> fit = glmmfast.glm("TICKS ~ YEAR", df, family="poisson")
+    >>> round(fit.aic, 1)
+    5486.4
+    """
+    fam = get_family(family)
+    design = model_design_for(formula, data, fam, weights, offset, random=False)
+    try:
+        fit = glm_start(design)
+    except RuntimeError as e:  # singular X'WX
+        raise ConvergenceError(f"glm: {e}") from None
+    data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
+    return GlmResult(design, fit, data_name)

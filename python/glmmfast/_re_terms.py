@@ -1,0 +1,166 @@
+"""Random-effects terms: one ``(lhs | group)`` bar evaluated on data.
+
+Holds :class:`ReTerm` (the term's model matrix, grouping-factor codes and
+levels) and the functions that turn a list of terms into what the engine
+needs and back into what users read:
+
+- :func:`build_re_terms` evaluates the parsed bars on a data frame and
+  orders them as lme4 does (decreasing number of levels, ties in formula
+  order);
+- :func:`random_effects_matrix` assembles Z (sparse CSC, n x q), ordered by
+  term, then level, then the term's columns -- the order of u and b;
+- :func:`theta_names`, :func:`group_labels` and :func:`varcorr_frame` give
+  lme4's names (``LOCATION.1`` for a second term on the same factor) and
+  ``as.data.frame(VarCorr(fit))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._errors import DataError
+from ._formula import RandomTermSpec
+from ._model_frame import grouping_factor, model_design
+
+__all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame"]
+
+
+@dataclass
+class ReTerm:
+    """One random-effects term ``(lhs | group)`` evaluated on data.
+
+    Attributes
+    ----------
+    group : str
+        The grouping factor as written (``"LOCATION"``, ``"b:a"``).
+    names : list of str
+        Column names of the term's model matrix (``"(Intercept)"``, ``"YEAR96"``).
+    codes : ndarray of int
+        Level index of each observation.
+    levels : list of str
+        Level labels, in order.
+    X : ndarray, shape (n, k)
+        The term's model matrix (the bar's left-hand side).
+    spec : object
+        Stored encoding of the left-hand side, for new data.
+    """
+
+    group: str
+    names: list[str]
+    codes: np.ndarray
+    levels: list[str]
+    X: np.ndarray
+    spec: object = field(repr=False, default=None)
+    lhs: str = ""
+
+    @property
+    def k(self) -> int:
+        """Number of columns (coefficients per level)."""
+        return len(self.names)
+
+    @property
+    def nlevels(self) -> int:
+        """Number of levels of the grouping factor."""
+        return len(self.levels)
+
+
+def build_re_terms(specs: tuple[RandomTermSpec, ...] | list[RandomTermSpec], data: pd.DataFrame) -> list[ReTerm]:
+    """Evaluate parsed bars on ``data`` and order them as lme4 does.
+
+    Parameters
+    ----------
+    specs : sequence of RandomTermSpec
+        The bars, in formula order.
+    data : DataFrame
+        Rows already restricted to complete cases.
+
+    Returns
+    -------
+    list of ReTerm
+        Sorted by decreasing number of levels, ties in formula order.
+    """
+    terms = []
+    for s in specs:
+        codes, levels = grouping_factor(s.group, data)
+        design = model_design(s.lhs, data)
+        if design.X.shape[1] == 0:
+            raise DataError(f"random-effects term ({s.lhs} | {s.group}) has no columns")
+        terms.append(
+            ReTerm(group=s.group, names=list(design.names), codes=codes, levels=levels,
+                   X=np.asarray(design.X, dtype=float), spec=design.spec, lhs=s.lhs)
+        )
+    order = sorted(range(len(terms)), key=lambda i: -terms[i].nlevels)  # sorted() is stable
+    return [terms[i] for i in order]
+
+
+def random_effects_matrix(terms: list[ReTerm], n: int) -> sp.csc_matrix:
+    """Z (n x q, CSC): term t, level l, column j sits at offset_t + l*k_t + j."""
+    blocks = []
+    for t in terms:
+        rows = np.repeat(np.arange(n), t.k)
+        cols = (t.codes[:, None] * t.k + np.arange(t.k)[None, :]).reshape(-1)
+        vals = t.X.reshape(-1)
+        keep = vals != 0
+        blocks.append(sp.csc_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, t.nlevels * t.k)))
+    Z = sp.hstack(blocks, format="csc")
+    Z.sort_indices()
+    return Z
+
+
+def group_labels(terms: list[ReTerm]) -> list[str]:
+    """lme4's names for the terms: a repeated factor gets ``.1``, ``.2``, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for t in terms:
+        n = seen.get(t.group, 0)
+        out.append(t.group if n == 0 else f"{t.group}.{n}")
+        seen[t.group] = n + 1
+    return out
+
+
+def theta_names(terms: list[ReTerm]) -> list[str]:
+    """lme4's theta names: ``grp.col`` on the diagonal, ``grp.row.col`` below it."""
+    names = []
+    for t in terms:
+        for j in range(t.k):
+            for i in range(j, t.k):
+                names.append(f"{t.group}.{t.names[i]}" if i == j else f"{t.group}.{t.names[i]}.{t.names[j]}")
+    return names
+
+
+def theta_blocks(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
+    """The lower-triangular relative covariance factor T_t of each term."""
+    out, pos = [], 0
+    for t in terms:
+        T = np.zeros((t.k, t.k))
+        for j in range(t.k):
+            for i in range(j, t.k):
+                T[i, j] = theta[pos]
+                pos += 1
+        out.append(T)
+    return out
+
+
+def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual: bool) -> pd.DataFrame:
+    """``as.data.frame(VarCorr(fit))``: variances, then covariances, per term.
+
+    Sigma_t = sigma^2 T_t T_t'; ``sdcor`` is the standard deviation on
+    variance rows and the correlation on covariance rows.
+    """
+    rows = []
+    for label, t, T in zip(group_labels(terms), terms, theta_blocks(terms, theta)):
+        S = sigma**2 * T @ T.T
+        sd = np.sqrt(np.diag(S))
+        for i in range(t.k):
+            rows.append((label, t.names[i], None, S[i, i], sd[i]))
+        for i in range(t.k):
+            for j in range(i + 1, t.k):
+                denom = sd[i] * sd[j]
+                rows.append((label, t.names[i], t.names[j], S[i, j], S[i, j] / denom if denom > 0 else np.nan))
+    if residual:
+        rows.append(("Residual", None, None, sigma**2, sigma))
+    return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])

@@ -1,0 +1,81 @@
+"""Datasets shipped with glmmfast (exported from R's lme4 1.1-31).
+
+:func:`load` returns a pandas DataFrame whose factor columns are
+Categoricals with R's level order, so reference levels and names match
+lme4's.  The frame's ``attrs["name"]`` holds the dataset's name, which
+summaries print as lme4 prints ``Data:``.
+
+Examples
+--------
+>>> from glmmfast import datasets
+>>> df = datasets.load("grouseticks")
+>>> df.shape
+(403, 7)
+>>> list(df["YEAR"].cat.categories)
+['95', '96', '97']
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pandas as pd
+
+from .._errors import DataError
+
+__all__ = ["load", "names", "describe"]
+
+_DESCRIPTIONS = {
+    "grouseticks": "Ticks on red grouse chicks: counts by brood, location, year and height (403 rows).",
+    "cbpp": "Contagious bovine pleuropneumonia: new cases per herd and period (56 rows).",
+    "sleepstudy": "Reaction times of 18 subjects over 10 days of sleep deprivation (180 rows).",
+}
+
+
+def names() -> list[str]:
+    """Names of the bundled datasets."""
+    return sorted(_DESCRIPTIONS)
+
+
+def describe(name: str) -> str:
+    """One-line description of a bundled dataset."""
+    _check(name)
+    return _DESCRIPTIONS[name]
+
+
+def _check(name: str) -> None:
+    if name not in _DESCRIPTIONS:
+        raise DataError(f"unknown dataset {name!r}; available: {', '.join(names())}")
+
+
+def load(name: str) -> pd.DataFrame:
+    """Load a bundled dataset.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    DataFrame
+        Factor columns as ordered-as-in-R Categoricals, numeric columns as
+        float64 or int64.
+    """
+    _check(name)
+    root = resources.files(__package__) / "data"
+    schema = json.loads((root / f"{name}.schema.json").read_text())
+    cols = schema["columns"]
+    dtypes = {c: (str if spec["type"] == "factor" else None) for c, spec in cols.items()}
+    with (root / f"{name}.csv").open("rb") as fh:
+        df = pd.read_csv(fh, dtype={c: str for c, t in dtypes.items() if t is str})
+    for c, spec in cols.items():
+        if spec["type"] == "factor":
+            df[c] = pd.Categorical(df[c], categories=spec["levels"])
+        elif spec["type"] == "integer":
+            df[c] = df[c].astype("int64")
+        else:
+            df[c] = df[c].astype("float64")
+    df.attrs["name"] = name
+    return df
