@@ -43,7 +43,9 @@ def test_binomial_cbind_glm_equals_expanded_bernoulli(cbpp):
     bern = glmmfast.glm("y ~ period", long, family="binomial")
     # Both stop on R's criterion |dev - dev_old| / (|dev| + 0.1) < 1e-8.
     np.testing.assert_allclose(agg.coef.to_numpy(), bern.coef.to_numpy(), rtol=1e-6)
-    np.testing.assert_allclose(agg.se.to_numpy(), bern.se.to_numpy(), rtol=1e-6)
+    # As in R, the covariance uses the weights of the last IRLS iteration,
+    # which differ between the two paths at the 1e-4 level.
+    np.testing.assert_allclose(agg.se.to_numpy(), bern.se.to_numpy(), rtol=1e-3)
 
 
 def test_gaussian_glm_is_least_squares():
