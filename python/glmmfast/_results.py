@@ -126,6 +126,15 @@ class GlmerResult:
 
         msgs = []
         singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4)))
+        names = list(self.fixef.index)
+        if self.nAGQ == 0:
+            # The fast fit optimises theta only (beta comes from PIRLS), so
+            # derivative checks of the Laplace deviance in (theta, beta) do
+            # not apply; lme4 likewise uses the PIRLS covariance here.
+            V = np.asarray(model.beta_unscaled_vcov())
+            if singular:
+                msgs.append("boundary (singular) fit: see help('isSingular')")
+            return pd.DataFrame(V, index=names, columns=names), msgs
         grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
         model.deviance_at(self.theta, self.fixef.to_numpy())  # restore the optimum
@@ -146,7 +155,6 @@ class GlmerResult:
         if singular:
             msgs.append("boundary (singular) fit: see help('isSingular')")
         msgs.extend(conv_msgs)
-        names = list(self.fixef.index)
         return pd.DataFrame(V, index=names, columns=names), msgs
 
     def _engine(self):
