@@ -96,6 +96,10 @@ private:
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    // Data-only parts of the log-likelihood (Family::loglik_constant and
+    // saturated_kernel), fixed per response.
+    double ll_constant_ = 0.0, saturated_ = 0.0;
+    void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
 };
 

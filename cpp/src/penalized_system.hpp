@@ -1,14 +1,20 @@
 // penalized_system.hpp — the sparse system at the heart of PIRLS and of the
 // profiled LMM deviance.
 //
-// Interface: `PenalizedSystem` owns Z, Lambda(theta) and U = Z Lambda.  For
-// weights W it forms and factorises
-//     A = U' W U + I,        L L' = P A P'    (Bates et al. 2015, eq. 18)
-// with a fill-reducing (AMD) ordering P that is analysed once: the pattern
-// of A depends only on Z and Lambda's pattern, so later calls only
-// refactorise numerically.  Callers combine the solves below into PIRLS
-// steps, the Laplace term log det(L)^2 and conditional variances; nothing
-// here knows about families or responses.
+// Interface: `PenalizedSystem` is built from Z (CSC) and the random-effects
+// term shapes.  For weights W it forms and factorises
+//     A = U' W U + I,   U = Z Lambda(theta),   L L' = P A P'
+// (Bates et al. 2015, eq. 18) with a fill-reducing (AMD) ordering P that is
+// analysed once.  Callers combine the solves below into PIRLS steps, the
+// Laplace term log det(L)^2 and conditional variances; nothing here knows
+// about families or responses.
+//
+// Why not Eigen's generic sparse products: every row of Z touches exactly
+// one level of each term, so row i of U is, per term t, the k_t-vector
+// z_it' T_t placed in the block of its level.  We store those rows densely
+// (n x sum k_t) and form A by scattering w_i u_i u_i' into a lower-triangular
+// pattern whose positions are precomputed per observation: no allocation,
+// no sorting, O(n (sum k_t)^2) per factorisation.
 #pragma once
 
 #include <Eigen/Core>
@@ -22,9 +28,9 @@ namespace glmmfast {
 
 class PenalizedSystem {
 public:
-    PenalizedSystem(SpMat Z, const std::vector<TermShape>& terms);
+    PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms);
 
-    int n() const { return static_cast<int>(Z_.rows()); }
+    int n() const { return n_; }
     int q() const { return lambda_.q(); }
     const LambdaMap& lambda() const { return lambda_; }
 
@@ -33,9 +39,9 @@ public:
     bool factor(const Eigen::VectorXd& sqrtw);
 
     // U u (the random-effects part of the linear predictor).
-    Eigen::VectorXd U_times(const Eigen::VectorXd& u) const { return U_ * u; }
+    Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
     // (W^{1/2} U)' M for the weights of the last factorisation.
-    Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const { return WU_.transpose() * M; }
+    Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
     // A^{-1} B.
     Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return chol_.solve(B); }
     // L^{-1} P B  and  P' L^{-T} B.
@@ -47,12 +53,19 @@ public:
     Eigen::MatrixXd inverse_block(int start, int size) const;
 
 private:
-    SpMat Z_;
+    int n_ = 0, K_ = 0;                // observations; sum of k_t
     LambdaMap lambda_;
-    SpMat U_, WU_, A_, identity_;
+    std::vector<int> term_col_;        // first column of term t within a row of U (0..K)
+    // Per observation and term: first u-index of its level's block, or -1
+    // when the row of Z has no entry in that term.
+    Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> start_;
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> zrows_;  // n x K: Z's values
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> urows_;  // n x K: U's values
+    std::vector<int> scatter_;         // n x K(K+1)/2 positions in A's value array (-1: none)
+    std::vector<int> diag_pos_;        // position of A(j, j)
+    SpMat A_;                          // lower triangle of A
+    Eigen::VectorXd sqrtw_;
     Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> chol_;
-    std::vector<int> analysed_outer_, analysed_inner_;
-    bool analysed_ = false;
 };
 
 }  // namespace glmmfast
