@@ -27,10 +27,10 @@ struct PirlsError : std::runtime_error {
 struct PirlsOptions {
     int max_iter = 300;
     int max_halvings = 30;
-    // Stop when the penalised deviance decreases by less than
-    // tol * (1 + |pdev|); Newton's quadratic convergence makes the
-    // remaining error far smaller than this.
-    double tol = 1e-11;
+    // Stop after a step whose Newton decrement (the decrease it promised)
+    // was below tol * (1 + |pdev|); the error left in u is then of the
+    // order of that step squared.
+    double tol = 1e-10;
 };
 
 class GlmmModel {
@@ -87,6 +87,7 @@ private:
     double penalised_deviance() const;
     void solve_u_step(Eigen::VectorXd& du) const;
     void solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    double newton_decrement(const Eigen::VectorXd& du, const Eigen::VectorXd* dbeta) const;
 
     Eigen::MatrixXd X_;
     SpMat Z_;

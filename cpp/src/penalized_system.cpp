@@ -44,22 +44,40 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
             for (int a = 0; a < terms[t].k; ++a)
                 cols[term_col_[t] + a] = start_(i, t) < 0 ? -1 : start_(i, t) + a;
     };
+    // First the symmetric pattern in the original order, to choose the
+    // fill-reducing ordering; then the same pattern permuted, whose lower
+    // triangle is what gets assembled and factorised.
     std::vector<Eigen::Triplet<double, int>> trip;
-    trip.reserve(static_cast<size_t>(n_) * P + q());
-    for (int j = 0; j < q(); ++j) trip.emplace_back(j, j, 1.0);
-    for (int i = 0; i < n_; ++i) {
-        row_columns(i);
-        for (int a = 0; a < K_; ++a)
-            for (int b = 0; b <= a; ++b)
-                if (cols[a] >= 0 && cols[b] >= 0)
-                    trip.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]), 1.0);
-    }
+    trip.reserve(static_cast<size_t>(n_) * K_ * K_ + q());
+    auto for_each_pair = [&](auto&& emit) {
+        for (int j = 0; j < q(); ++j) emit(j, j);
+        for (int i = 0; i < n_; ++i) {
+            row_columns(i);
+            for (int a = 0; a < K_; ++a)
+                for (int b = 0; b <= a; ++b)
+                    if (cols[a] >= 0 && cols[b] >= 0) emit(cols[a], cols[b]);
+        }
+    };
+    for_each_pair([&](int r, int c) {
+        trip.emplace_back(r, c, 1.0);
+        if (r != c) trip.emplace_back(c, r, 1.0);
+    });
+    SpMat full(q(), q());
+    full.setFromTriplets(trip.begin(), trip.end());
+    trip.clear();
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
+    Eigen::AMDOrdering<int>()(full, pinv);
+    perm_ = pinv.inverse();
+    full.resize(0, 0);
+    const int* pi = perm_.indices().data();
+    for_each_pair([&](int r, int c) { trip.emplace_back(std::max(pi[r], pi[c]), std::min(pi[r], pi[c]), 1.0); });
     A_.resize(q(), q());
     A_.setFromTriplets(trip.begin(), trip.end());
     A_.makeCompressed();
     trip.clear();
     trip.shrink_to_fit();
-    auto position = [&](int r, int c) {
+    auto position = [&](int r0, int c0) {
+        const int r = std::max(pi[r0], pi[c0]), c = std::min(pi[r0], pi[c0]);
         const int* begin = A_.innerIndexPtr() + A_.outerIndexPtr()[c];
         const int* end = A_.innerIndexPtr() + A_.outerIndexPtr()[c + 1];
         return static_cast<int>(std::lower_bound(begin, end, r) - A_.innerIndexPtr());
@@ -72,9 +90,7 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
         int p = 0;
         for (int a = 0; a < K_; ++a)
             for (int b = 0; b <= a; ++b, ++p)
-                if (cols[a] >= 0 && cols[b] >= 0)
-                    scatter_[static_cast<size_t>(i) * P + p] =
-                        position(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+                if (cols[a] >= 0 && cols[b] >= 0) scatter_[static_cast<size_t>(i) * P + p] = position(cols[a], cols[b]);
     }
     chol_.analyzePattern(A_);
     urows_.resize(n_, K_);
@@ -147,12 +163,16 @@ Eigen::MatrixXd PenalizedSystem::WUt_times(const Eigen::MatrixXd& M) const {
     return out;
 }
 
+Eigen::MatrixXd PenalizedSystem::solve(const Eigen::MatrixXd& B) const {
+    return perm_.transpose() * chol_.solve(perm_ * B);
+}
+
 Eigen::MatrixXd PenalizedSystem::solve_L(const Eigen::MatrixXd& B) const {
-    return chol_.matrixL().solve(chol_.permutationP() * B);
+    return chol_.matrixL().solve(perm_ * B);
 }
 
 Eigen::MatrixXd PenalizedSystem::solve_Lt(const Eigen::MatrixXd& B) const {
-    return chol_.permutationPinv() * chol_.matrixU().solve(B);
+    return perm_.transpose() * chol_.matrixU().solve(B);
 }
 
 double PenalizedSystem::log_det_L2() const {
@@ -164,7 +184,7 @@ Eigen::MatrixXd PenalizedSystem::inverse_block(int start, int size) const {
     if (start < 0 || size < 0 || start + size > q()) throw std::out_of_range("inverse_block out of range");
     Eigen::MatrixXd E = Eigen::MatrixXd::Zero(q(), size);
     for (int j = 0; j < size; ++j) E(start + j, j) = 1.0;
-    return chol_.solve(E).block(start, 0, size, size);
+    return solve(E).block(start, 0, size, size);
 }
 
 }  // namespace glmmfast

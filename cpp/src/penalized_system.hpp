@@ -14,7 +14,9 @@
 // z_it' T_t placed in the block of its level.  We store those rows densely
 // (n x sum k_t) and form A by scattering w_i u_i u_i' into a lower-triangular
 // pattern whose positions are precomputed per observation: no allocation,
-// no sorting, O(n (sum k_t)^2) per factorisation.
+// no sorting, O(n (sum k_t)^2) per factorisation.  The AMD permutation is
+// applied to the pattern once, so A is assembled already permuted and the
+// factorisation runs with the natural ordering (no per-call permutation).
 #pragma once
 
 #include <Eigen/Core>
@@ -43,7 +45,7 @@ public:
     // (W^{1/2} U)' M for the weights of the last factorisation.
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
     // A^{-1} B.
-    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return chol_.solve(B); }
+    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const;
     // L^{-1} P B  and  P' L^{-T} B.
     Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const;
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const;
@@ -63,9 +65,10 @@ private:
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> urows_;  // n x K: U's values
     std::vector<int> scatter_;         // n x K(K+1)/2 positions in A's value array (-1: none)
     std::vector<int> diag_pos_;        // position of A(j, j)
-    SpMat A_;                          // lower triangle of A
+    SpMat A_;                          // lower triangle of P A P'
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> perm_;  // P (fill-reducing)
     Eigen::VectorXd sqrtw_;
-    Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> chol_;
+    Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> chol_;
 };
 
 }  // namespace glmmfast
