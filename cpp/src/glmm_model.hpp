@@ -85,9 +85,10 @@ private:
     void update_weights();
     void factor();
     double penalised_deviance() const;
-    void solve_u_step(Eigen::VectorXd& du) const;
-    void solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
-    double newton_decrement(const Eigen::VectorXd& du, const Eigen::VectorXd* dbeta) const;
+    // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
+    // decrease of pdev the full step promises.
+    double solve_u_step(Eigen::VectorXd& du) const;
+    double solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
 
     Eigen::MatrixXd X_;
     SpMat Z_;

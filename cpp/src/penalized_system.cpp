@@ -163,6 +163,22 @@ Eigen::MatrixXd PenalizedSystem::WUt_times(const Eigen::MatrixXd& M) const {
     return out;
 }
 
+Eigen::VectorXd PenalizedSystem::WUt_times(const Eigen::VectorXd& v) const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
+    const int nt = static_cast<int>(term_col_.size());
+    for (int i = 0; i < n_; ++i) {
+        const double wv = sqrtw_[i] * v[i];
+        const double* u = urows_.data() + static_cast<size_t>(i) * K_;
+        for (int t = 0; t < nt; ++t) {
+            const int st = start_(i, t);
+            if (st < 0) continue;
+            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
+            for (int a = 0; a < k; ++a) out[st + a] += wv * u[c0 + a];
+        }
+    }
+    return out;
+}
+
 Eigen::MatrixXd PenalizedSystem::solve(const Eigen::MatrixXd& B) const {
     return perm_.transpose() * chol_.solve(perm_ * B);
 }

@@ -44,6 +44,7 @@ public:
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
     // (W^{1/2} U)' M for the weights of the last factorisation.
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
+    Eigen::VectorXd WUt_times(const Eigen::VectorXd& v) const;
     // A^{-1} B.
     Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const;
     // L^{-1} P B  and  P' L^{-T} B.

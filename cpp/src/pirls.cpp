@@ -17,34 +17,30 @@
 
 namespace glmmfast {
 
-void GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
-    du = sys_.solve(sys_.WUt_times(sqrtw_.cwiseProduct(wres_)) - u_);
+double GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
+    const Eigen::VectorXd g = sys_.WUt_times(Eigen::VectorXd(sqrtw_.cwiseProduct(wres_))) - u_;
+    du = sys_.solve(g);
+    return g.dot(du);
 }
 
 // Block elimination with L L' = P A P' (A = U'WU + I):
 //   R_ZX = L^{-1} P U'WX,  R_X'R_X = X'WX - R_ZX'R_ZX,
 //   c_u = L^{-1} P (U'W r - u),  db = (R_X'R_X)^{-1} (X'W r - R_ZX' c_u),
 //   du = P' L^{-T} (c_u - R_ZX db).
-void GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
+double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
     const Eigen::VectorXd wr = sqrtw_.cwiseProduct(wres_);
     const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
-    const Eigen::VectorXd cu = sys_.solve_L(sys_.WUt_times(wr) - u_);
+    const Eigen::VectorXd gu = sys_.WUt_times(wr) - u_;
+    const Eigen::VectorXd gb = WX.transpose() * wr;
+    const Eigen::VectorXd cu = sys_.solve_L(gu);
     Eigen::MatrixXd XtX = WX.transpose() * WX;
     XtX.noalias() -= RZX.transpose() * RZX;
     Eigen::LLT<Eigen::MatrixXd> rx(XtX);
     if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");
-    dbeta = rx.solve(WX.transpose() * wr - RZX.transpose() * cu);
+    dbeta = rx.solve(gb - RZX.transpose() * cu);
     du = sys_.solve_Lt(cu - RZX * dbeta);
-}
-
-// Predicted decrease of pdev over the full Newton step: g' d, with
-// g = (U'W r - u, X'W r) the scaled negative gradient.
-double GlmmModel::newton_decrement(const Eigen::VectorXd& du, const Eigen::VectorXd* dbeta) const {
-    const Eigen::VectorXd wr = sqrtw_.cwiseProduct(wres_);
-    double d = (sys_.WUt_times(wr).col(0) - u_).dot(du);
-    if (dbeta) d += (X_.transpose() * sqrtw_.cwiseProduct(wr)).dot(*dbeta);
-    return d;
+    return gu.dot(du) + gb.dot(dbeta);
 }
 
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
@@ -58,15 +54,13 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     for (; it < opt.max_iter; ++it) {
         update_weights();
         factor();
-        if (update_beta) solve_joint_step(du, db);
-        else solve_u_step(du);
         // Newton decrement: the decrease of pdev the full step would bring.
         // Stopping on it (not on the realised decrease, which a halved step
         // can make small far from the mode) after taking the step leaves u
         // with an error O(step^2): the Laplace term log det A(u) is
         // first-order sensitive to u, so u itself must be accurate, not
         // just pdev.
-        const double decrement = newton_decrement(du, update_beta ? &db : nullptr);
+        const double decrement = update_beta ? solve_joint_step(du, db) : solve_u_step(du);
         const Eigen::VectorXd u0 = u_, b0 = beta_;
         double step = 1.0, new_pdev = pdev;
         bool accepted = false;

@@ -164,8 +164,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     obj2 = _Objective(dev2, info, reset)
     x0 = np.concatenate([theta, np.zeros(beta.size)])
     lower2 = np.concatenate([lower, np.full(beta.size, -np.inf)])
-    step2 = np.concatenate([np.full(ntheta, 0.05), np.full(beta.size, 0.5)])
-    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
+    # Stage 1 leaves theta close and beta within a fraction of an SE, so
+    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(beta.size, 0.2)])
+    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta], beta1 + scale * x[ntheta:]
     dev = model.deviance_at(theta, beta)  # leave the engine at the optimum
     info.stages.append({"name": "theta and beta (Laplace)", "evaluations": info.evaluations - ev0,
@@ -194,11 +196,12 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
         if crit[worst] > tol:
             comp = int(np.flatnonzero(free)[worst]) + 1
             msgs.append(f"Model failed to converge with max|grad| = {crit[worst]:.6g} (tol = {tol}, component {comp})")
-        # Finite differences leave noise of ~1e-4 relative in H, so an
-        # eigenvalue within that of zero is "zero" (an unidentifiable
-        # direction, e.g. a redundant variance term), not "negative".
+        # The deviance is accurate to ~1e-14 |f|; central differences with
+        # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
+        # within that of zero is "zero" (an unidentifiable direction, e.g. a
+        # redundant variance term), not "negative".
         ev = np.linalg.eigvalsh(H)
-        noise = 1e-4 * max(1.0, np.abs(ev).max())
+        noise = 1e-5 * max(1.0, abs(fx))
         if ev.min() < -noise:
             neg = int((ev < -noise).sum())
             msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
