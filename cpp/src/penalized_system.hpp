@@ -27,6 +27,7 @@ public:
     int n() const { return static_cast<int>(Z_.rows()); }
     int q() const { return lambda_.q(); }
     const LambdaMap& lambda() const { return lambda_; }
+    const SpMat& Z() const { return Z_; }
 
     void set_theta(const Eigen::VectorXd& theta);
     // Factorise A = U' diag(sqrtw)^2 U + I; false if it is not positive definite.
