@@ -227,3 +227,21 @@ def test_agq_refuses_families_with_dispersion(grouseticks, no_engine):
 def test_nagq_must_be_an_integer_from_0_to_100(grouseticks, no_engine, nagq):
     with pytest.raises(ValueError, match="nAGQ must be an integer from 0 to 100"):
         glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson", nAGQ=nagq)
+
+
+def test_agq_fit_pickles_and_rebuilds_its_engine():
+    import pickle
+
+    fit = _fit("cbpp25")
+    back = pickle.loads(pickle.dumps(fit))
+    assert back.deviance == fit.deviance and back.m2ll_omitted == fit.m2ll_omitted
+    np.testing.assert_allclose(back.fitted(), fit.fitted(), rtol=1e-9)
+    np.testing.assert_allclose(back.ranef()["herd"].to_numpy(), fit.ranef()["herd"].to_numpy(), rtol=1e-8)
+    assert fit.optinfo.stages[-1]["name"] == "theta and beta (AGQ, nAGQ = 25)"
+
+
+def test_agq_conditional_modes_match_lme4():
+    ref = reference_cases()["cbpp25"]["ranef"]
+    frame = _fit("cbpp25").ranef_frame()
+    np.testing.assert_allclose(frame["condval"], ref["condval"], atol=1e-4)
+    np.testing.assert_allclose(frame["condsd"], ref["condsd"], atol=1e-4)
