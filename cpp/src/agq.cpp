@@ -89,25 +89,19 @@ double GlmmModel::agq_deviance(const GaussHermiteRule& rule) const {
     const auto& terms = sys_.lambda().terms();
     if (terms.size() != 1 || terms[0].k != 1)
         throw std::invalid_argument("adaptive Gauss-Hermite quadrature needs a single, scalar random-effects term");
-    const SpMat& Z = sys_.Z();
     const int nq = q(), nobs = n();
     const double th = theta_[0];
 
     // Level of each observation (-1: Z's row is zero, so it does not depend
     // on u) and the conditional SDs s_j = A_jj^{-1/2}, A_jj = 1 + theta^2 sum_i w_i Z_ij^2.
-    std::vector<int> level(nobs, -1);
-    Eigen::VectorXd s(nq);
-    for (int j = 0; j < nq; ++j) {
-        double a = 1.0;
-        for (SpMat::InnerIterator it(Z, j); it; ++it) {
-            if (level[it.row()] >= 0)
-                throw std::invalid_argument("adaptive Gauss-Hermite quadrature needs each observation in one level");
-            level[it.row()] = j;
-            const double wz = sqrtw_[it.row()] * th * it.value();
-            a += wz * wz;
-        }
-        s[j] = 1.0 / std::sqrt(a);
+    std::vector<int> level(nobs);
+    Eigen::VectorXd a = Eigen::VectorXd::Ones(nq);
+    for (int i = 0; i < nobs; ++i) {
+        level[i] = sys_.level_start(i, 0);
+        const double wz = sqrtw_[i] * th * sys_.z_value(i, 0);
+        if (level[i] >= 0) a[level[i]] += wz * wz;
     }
+    const Eigen::VectorXd s = a.cwiseSqrt().cwiseInverse();
     // eta(u-hat + z s) = eta(u-hat) + z U s: the shift per unit z.
     const Eigen::ArrayXd shift = sys_.U_times(s).array();
     const Eigen::ArrayXd d0 = family_.dev_resid(y_.array(), mu_.array(), pw_.array());

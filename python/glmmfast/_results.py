@@ -71,8 +71,7 @@ class GlmerResult:
     fixef : pandas.Series
         Fixed-effects estimates.
     vcov : pandas.DataFrame
-        Their covariance matrix: from the Hessian of the deviance in
-        (theta, beta), or, for nAGQ = 0, from R_X as lme4 does.
+        Their covariance matrix.
     theta : ndarray
         Relative covariance factors, lower triangles column by column.
     varcorr : pandas.DataFrame
@@ -125,29 +124,26 @@ class GlmerResult:
     # -- construction helpers -------------------------------------------------
     def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
         model = self._engine()
+        nt = self.theta.size
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(self.fixef.size, -np.inf)])
         x = np.concatenate([self.theta, self.fixef.to_numpy()])
-        msgs = []
-        if np.any((lower == 0) & (np.abs(x) < 1e-4)):
-            msgs.append("boundary (singular) fit: see help('isSingular')")
-        if self.nAGQ == 0:
-            # As lme4: the fast fit is not the optimum of the deviance in
-            # (theta, beta), so neither derivative checks nor the Hessian
-            # apply; the covariance comes from R_X.
-            V = np.asarray(model.beta_unscaled_vcov())
-        else:
-            V = self._hessian_vcov(model, x, lower, msgs)
-        names = list(self.fixef.index)
-        return pd.DataFrame(V, index=names, columns=names), msgs
 
-    def _hessian_vcov(self, model, x: np.ndarray, lower: np.ndarray, msgs: list[str]) -> np.ndarray:
-        """Convergence checks and Cov(beta-hat) from the Hessian of the fit's deviance."""
-        nt = self.theta.size
         deviance = joint_deviance(model, self.nAGQ)
 
         def f(v):
             return deviance(v[:nt], v[nt:])
 
+        msgs = []
+        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4)))
+        names = list(self.fixef.index)
+        if self.nAGQ == 0:
+            # The fast fit optimises theta only (beta comes from PIRLS), so
+            # derivative checks of the Laplace deviance in (theta, beta) do
+            # not apply; lme4 likewise uses the PIRLS covariance here.
+            V = np.asarray(model.beta_unscaled_vcov())
+            if singular:
+                msgs.append("boundary (singular) fit: see help('isSingular')")
+            return pd.DataFrame(V, index=names, columns=names), msgs
         grad, hess, conv_msgs = check_convergence(f, x, float(self._fit.deviance), lower)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
         deviance(self.theta, self.fixef.to_numpy())  # restore the optimum
@@ -165,8 +161,10 @@ class GlmerResult:
             V = np.asarray(model.beta_unscaled_vcov())
             conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
                              "not positive definite or contains NA values: falling back to var-cov estimated from RX")
+        if singular:
+            msgs.append("boundary (singular) fit: see help('isSingular')")
         msgs.extend(conv_msgs)
-        return V
+        return pd.DataFrame(V, index=names, columns=names), msgs
 
     def _engine(self):
         """The engine model at the optimum (rebuilt after unpickling)."""
