@@ -23,7 +23,11 @@ def reference_cases() -> dict:
 @lru_cache(maxsize=None)
 def fit_case(case_id: str):
     """Fit a reference case with glmmfast (cached)."""
-    c = reference_cases()[case_id]["case"]
+    return fit_spec(reference_cases()[case_id]["case"])
+
+
+def fit_spec(c: dict):
+    """Fit a case specification (data, engine, formula, family, link, nAGQ) with glmmfast."""
     df = glmmfast.datasets.load(c["data"])
     fam = glmmfast.families.get_family(c["family"], c.get("link"))
     if c["engine"] == "glm":

@@ -121,8 +121,20 @@ PYBIND11_MODULE(_core, m) {
              py::call_guard<py::gil_scoped_release>())
         .def("deviance_profiled_beta", &GlmmModel::deviance_profiled_beta, py::arg("theta"),
              py::call_guard<py::gil_scoped_release>())
+        .def("agq_deviance_at", &GlmmModel::agq_deviance_at, py::arg("theta"), py::arg("beta"), py::arg("nAGQ"),
+             py::call_guard<py::gil_scoped_release>())
+        .def("agq_deviance", [](const GlmmModel& g, int k) { return g.agq_deviance(gauss_hermite_rule(k)); },
+             py::arg("nAGQ"), py::call_guard<py::gil_scoped_release>())
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>())
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov);
+
+    m.def(
+        "gauss_hermite_rule",
+        [](int k) {
+            GaussHermiteRule r = gauss_hermite_rule(k);
+            return py::make_tuple(r.nodes, r.weights);
+        },
+        py::arg("k"));
 
     m.def(
         "glm_irls",

@@ -6,6 +6,7 @@
 // State (beta, u, eta, mu) is kept warm between evaluations.
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
+//   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
 // Errors in the inner loop are thrown as `PirlsError` so the caller (the
 // outer optimiser) can back off instead of aborting.
 #pragma once
@@ -23,6 +24,14 @@ namespace glmmfast {
 struct PirlsError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// A k-point Gauss-Hermite rule for integrals against the standard normal
+// density, sum_i weights[i] f(nodes[i]) ~= int f(z) phi(z) dz, exact for
+// polynomials of degree <= 2k - 1 (lme4's GHrule).  In agq.cpp.
+struct GaussHermiteRule {
+    Eigen::VectorXd nodes, weights;
+};
+GaussHermiteRule gauss_hermite_rule(int k);
 
 struct PirlsOptions {
     int max_iter = 300;
@@ -77,6 +86,14 @@ public:
     Eigen::MatrixXd beta_unscaled_vcov() const;
     double sum_dev_resid() const;
 
+    // --- agq.cpp ---
+    // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
+    // current (converged) state, on the Laplace deviance's scale (a one-point
+    // rule gives laplace_deviance()).  Only for a single scalar term.
+    double agq_deviance(const GaussHermiteRule& rule) const;
+    // set_theta + set_beta + PIRLS for u + k-point AGQ deviance.
+    double agq_deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k);
+
     long evaluations() const { return n_eval_; }
     long pirls_iterations() const { return n_pirls_; }
 
@@ -103,6 +120,7 @@ private:
     double ll_constant_ = 0.0, saturated_ = 0.0;
     void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
+    GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used
 };
 
 }  // namespace glmmfast

@@ -35,6 +35,10 @@ public:
     int n() const { return n_; }
     int q() const { return lambda_.q(); }
     const LambdaMap& lambda() const { return lambda_; }
+    // Observation i's first u-index in term t (-1: Z's row has no entry in
+    // that term) and Z's value in column c of the row (c < sum of k_t).
+    int level_start(int i, int t) const { return start_(i, t); }
+    double z_value(int i, int c) const { return zrows_(i, c); }
 
     void set_theta(const Eigen::VectorXd& theta);
     // Factorise A = U' diag(sqrtw)^2 U + I; false if it is not positive definite.

@@ -5,8 +5,9 @@ PIRLS failures, gradient and Hessian at the optimum, messages) and
 :func:`optimize_glmer`:
 
 1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
-2. theta and beta jointly on the Laplace deviance, beta rescaled by its
-   standard errors from stage 1 so every coordinate has unit scale.
+2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
+   Gauss-Hermite (nAGQ > 1) deviance, beta rescaled by its standard errors
+   from stage 1 so every coordinate has unit scale.
 
 Both stages use BOBYQA with tight tolerances and are restarted from their
 own solution until the deviance stops improving, so fits do not stop short
@@ -23,6 +24,7 @@ import nlopt
 import numpy as np
 
 from . import _core
+from ._agq import joint_deviance
 from ._derivatives import gradient_hessian
 
 __all__ = ["OptimizerInfo", "optimize_glmer", "check_convergence"]
@@ -113,7 +115,7 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
 
 
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
-    """Maximise the Laplace likelihood of ``model`` (an engine GlmmModel).
+    """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
     ----------
@@ -121,12 +123,14 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     theta0, beta0 : ndarray
         Starting values (beta0 typically from the GLM without random effects).
     nAGQ : int
-        0: stop after stage 1 (the fast fit); 1: Laplace.
+        0: stop after stage 1 (the fast fit); 1: Laplace; k > 1: k-point
+        adaptive Gauss-Hermite quadrature in stage 2.
 
     Returns
     -------
     theta, beta : ndarray
     deviance : float
+        The complete -2 log L (with the family's normalising constants).
     info : OptimizerInfo
     """
     info = OptimizerInfo()
@@ -156,9 +160,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     t0 = time.perf_counter()
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()
+    deviance = joint_deviance(model, nAGQ)
 
     def dev2(x):
-        return model.deviance_at(x[:ntheta], beta1 + scale * x[ntheta:])
+        return deviance(x[:ntheta], beta1 + scale * x[ntheta:])
 
     ev0 = info.evaluations
     obj2 = _Objective(dev2, info, reset)
@@ -169,8 +174,9 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(beta.size, 0.2)])
     x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta], beta1 + scale * x[ntheta:]
-    dev = model.deviance_at(theta, beta)  # leave the engine at the optimum
-    info.stages.append({"name": "theta and beta (Laplace)", "evaluations": info.evaluations - ev0,
+    dev = deviance(theta, beta)  # leave the engine at the optimum
+    approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
+    info.stages.append({"name": f"theta and beta ({approx})", "evaluations": info.evaluations - ev0,
                         "deviance": dev, "status": int(st2), "seconds": time.perf_counter() - t0})
     return theta, beta, dev, info
 
