@@ -88,11 +88,12 @@ class _Objective:
 
 
 def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
-            ftol_abs: float, xtol_abs: float, maxeval: int) -> tuple[np.ndarray, float, int]:
-    """Minimise with BOBYQA, restarting from the solution until it stops improving."""
+            ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
+    """Minimise with BOBYQA, restarting (at most ``restarts`` times) from the
+    solution until it stops improving."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
-    for _ in range(4):
+    for _ in range(1 + restarts):
         opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
         opt.set_min_objective(obj)
         opt.set_lower_bounds(lower)
@@ -146,8 +147,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     model.set_beta(beta0)
     ev0 = info.evaluations
     obj1 = _Objective(model.deviance_profiled_beta, info, reset)
-    theta, dev1, st1 = _bobyqa(obj1, theta0, lower, np.full(ntheta, 0.25), 1e-8 if nAGQ == 0 else 1e-5,
-                               1e-8 if nAGQ == 0 else 1e-5, 100000)
+    # Stage 1 only supplies a start for stage 2: no restarts.
+    tol1 = 1e-8 if nAGQ == 0 else 1e-5
+    theta, dev1, st1 = _bobyqa(obj1, theta0, lower, np.full(ntheta, 0.25), tol1, tol1, 100000,
+                               restarts=3 if nAGQ == 0 else 0)
     model.deviance_profiled_beta(theta)
     beta = np.array(model.beta)
     info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
