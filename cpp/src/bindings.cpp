@@ -52,7 +52,8 @@ Eigen::VectorXd vec(const DblArray& a, long n, const char* what) {
 std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
                      const DblArray& offset, const std::string& dist, const std::string& link,
-                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
+                                           const std::string& factorization) {
     if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
     if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
     const long n = X.rows();
@@ -61,7 +62,7 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
     std::vector<TermShape> terms;
     for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
     return std::make_unique<GlmmModel>(X, std::move(Z), vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset"),
-                     make_family(dist, link), terms);
+                     make_family(dist, link), terms, factorization);
 }
 
 }  // namespace
@@ -84,7 +85,8 @@ PYBIND11_MODULE(_core, m) {
     py::class_<GlmmModel>(m, "GlmmModel")
         .def(py::init(&make_model), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
              py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
-             py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"))
+             py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"),
+             py::arg("factorization") = "auto")
         .def_property_readonly("n", &GlmmModel::n)
         .def_property_readonly("p", &GlmmModel::p)
         .def_property_readonly("q", &GlmmModel::q)

@@ -45,7 +45,8 @@ struct PirlsOptions {
 class GlmmModel {
 public:
     GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
-              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms);
+              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms,
+              const std::string& factorization = "auto");
 
     int n() const { return static_cast<int>(y_.size()); }
     int p() const { return static_cast<int>(X_.cols()); }
