@@ -53,6 +53,7 @@ public:
     int q() const { return sys_.q(); }
     const LambdaMap& lambda() const { return sys_.lambda(); }
     const Family& family() const { return family_; }
+    const PenalizedSystem& system() const { return sys_; }
 
     void set_theta(const Eigen::VectorXd& theta);
     void set_beta(const Eigen::VectorXd& beta);

@@ -44,6 +44,22 @@ SparseFactor::SparseFactor(int q, const std::vector<std::pair<int, int>>& pairs)
     chol_.analyzePattern(A_);
 }
 
+double SparseFactor::flops() {
+    double* x = A_.valuePtr();
+    const int q = static_cast<int>(A_.cols());
+    for (int c = 0; c < q; ++c)
+        for (int p = A_.outerIndexPtr()[c]; p < A_.outerIndexPtr()[c + 1]; ++p)
+            x[p] = A_.innerIndexPtr()[p] == c ? static_cast<double>(q) + 1.0 : 1.0;
+    chol_.factorize(A_);
+    const auto& L = chol_.matrixL().nestedExpression();
+    double f = 0.0;
+    for (int c = 0; c < q; ++c) {
+        const double m = L.outerIndexPtr()[c + 1] - L.outerIndexPtr()[c];
+        f += m * m;
+    }
+    return f;
+}
+
 int SparseFactor::position(int r0, int c0) const {
     const int* pi = perm_.indices().data();
     const int r = std::max(pi[r0], pi[c0]), c = std::min(pi[r0], pi[c0]);
@@ -96,6 +112,17 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
     vals_.assign(static_cast<size_t>(off) + static_cast<size_t>(q2_) * q2_, 0.0);
     LD_.assign(static_cast<size_t>(nl1_) * k1_ * k1_, 0.0);
     W_.assign(static_cast<size_t>(c_off_ - static_cast<long>(nl1_) * k1_ * k1_), 0.0);
+}
+
+double BlockedFactor::flops(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs) {
+    const int q1 = k1 * nlevels1;
+    const double q2 = q - q1;
+    std::vector<double> rows(nlevels1, 0.0);  // pairs (r >= q1, c < q1) are unique: count per level
+    for (const auto& rc : pairs)
+        if (rc.first >= q1 && rc.second < q1) rows[rc.second / k1] += 1.0 / k1;
+    double f = q2 * q2 * q2 / 3.0 + q2 * q2;
+    for (double m : rows) f += m * m * k1 * k1;
+    return f;
 }
 
 int BlockedFactor::position(int r, int c) const {

@@ -55,6 +55,9 @@ public:
     Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const override;
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
+    // Flops of one numeric factorisation (sum of squared column counts of
+    // L), from a trial factorisation of a diagonally dominant fill.
+    double flops();
 
 private:
     SpMat A_;  // lower triangle of P A P'
@@ -76,11 +79,13 @@ public:
     double log_det() const override;
     Eigen::MatrixXd inverse_block(int start, int size) const override;
 
-    // Worth it when the dense Schur complement stays small.
+    // Possible when the dense Schur complement stays small.
     static bool suitable(int q, int k1, int nlevels1) {
         const long q2 = static_cast<long>(q) - static_cast<long>(k1) * nlevels1;
         return q2 <= 2500 && q2 <= static_cast<long>(k1) * nlevels1;
     }
+    // Flops of one factorisation: the Schur updates plus the dense LLT of S.
+    static double flops(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs);
 
 private:
     int q_, k1_, nl1_, q1_, q2_;

@@ -89,5 +89,6 @@ def glmer(
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)
     info.pirls_iterations = int(model.pirls_iterations)
+    info.factorization = model.factorization
     data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
     return GlmerResult(design, model, _Fit(theta, beta, dev), info, nAGQ, data_name)
