@@ -57,17 +57,14 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
     pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
     if (factorization != "auto" && factorization != "sparse" && factorization != "blocked")
         throw std::invalid_argument("factorization must be 'auto', 'sparse' or 'blocked'");
-    // "auto": the blocked layout where it is possible and needs fewer flops
-    // than the sparse factor (the dense LLT of S runs several times faster
-    // per flop than the simplicial code, hence the factor 2).
-    blocked_ = nt > 0 && factorization == "blocked";
-    if (nt > 0 && factorization == "auto" && BlockedFactor::suitable(q(), terms[0].k, terms[0].nlevels)) {
-        auto sparse = std::make_unique<SparseFactor>(q(), pairs);
-        blocked_ = BlockedFactor::flops(q(), terms[0].k, terms[0].nlevels, pairs) < 2.0 * sparse->flops();
-        if (!blocked_) factor_ = std::move(sparse);
-    }
+    // "auto": the blocked layout where it is possible and the Schur
+    // complement S fills in (crossed terms); the sparse factor where the
+    // other terms nest in the first and S stays sparse.
+    blocked_ = nt > 0 && (factorization == "blocked" ||
+                          (factorization == "auto" && BlockedFactor::suitable(q(), terms[0].k, terms[0].nlevels) &&
+                           BlockedFactor::schur_density(q(), terms[0].k, terms[0].nlevels, pairs) > 0.1));
     if (blocked_) factor_ = std::make_unique<BlockedFactor>(q(), terms[0].k, terms[0].nlevels, pairs);
-    else if (!factor_) factor_ = std::make_unique<SparseFactor>(q(), pairs);
+    else factor_ = std::make_unique<SparseFactor>(q(), pairs);
     pairs.clear();
     pairs.shrink_to_fit();
     auto position = [&](int r, int c) { return factor_->position(std::max(r, c), std::min(r, c)); };

@@ -61,6 +61,20 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
         // first-order sensitive to u, so u itself must be accurate, not
         // just pdev.
         const double decrement = update_beta ? solve_joint_step(du, db) : solve_u_step(du);
+        if (decrement < opt.tol * (1.0 + std::abs(pdev))) {
+            // At the mode to within the tolerance: the full Newton step is
+            // taken unconditionally (the decrease it brings is below the
+            // roundoff of pdev, so comparing pdev cannot judge it), then W
+            // and the factor are refreshed for the Laplace term.
+            u_ += du;
+            if (update_beta) beta_ += db;
+            update_linear_predictor();
+            update_weights();
+            factor();
+            converged = true;
+            ++it;
+            break;
+        }
         const Eigen::VectorXd u0 = u_, b0 = beta_;
         double step = 1.0, new_pdev = pdev;
         bool accepted = false;
@@ -80,23 +94,9 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
             u_ = u0;
             beta_ = b0;
             update_linear_predictor();
-            // At the roundoff floor no step can show a decrease; the
-            // factorisation is still the one at (u0, b0).
-            if (decrement < 1e-8 * (1.0 + std::abs(pdev))) {
-                converged = true;
-                break;
-            }
             throw PirlsError("PIRLS step-halving failed to reduce the penalised deviance");
         }
         pdev = new_pdev;
-        if (decrement < opt.tol * (1.0 + std::abs(pdev))) {
-            // Refactor at the final point so the Laplace term uses W(u-hat).
-            update_weights();
-            factor();
-            converged = true;
-            ++it;
-            break;
-        }
     }
     n_pirls_ += it;
     if (!converged)

@@ -44,22 +44,6 @@ SparseFactor::SparseFactor(int q, const std::vector<std::pair<int, int>>& pairs)
     chol_.analyzePattern(A_);
 }
 
-double SparseFactor::flops() {
-    double* x = A_.valuePtr();
-    const int q = static_cast<int>(A_.cols());
-    for (int c = 0; c < q; ++c)
-        for (int p = A_.outerIndexPtr()[c]; p < A_.outerIndexPtr()[c + 1]; ++p)
-            x[p] = A_.innerIndexPtr()[p] == c ? static_cast<double>(q) + 1.0 : 1.0;
-    chol_.factorize(A_);
-    const auto& L = chol_.matrixL().nestedExpression();
-    double f = 0.0;
-    for (int c = 0; c < q; ++c) {
-        const double m = L.outerIndexPtr()[c + 1] - L.outerIndexPtr()[c];
-        f += m * m;
-    }
-    return f;
-}
-
 int SparseFactor::position(int r0, int c0) const {
     const int* pi = perm_.indices().data();
     const int r = std::max(pi[r0], pi[c0]), c = std::min(pi[r0], pi[c0]);
@@ -114,15 +98,16 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
     W_.assign(static_cast<size_t>(c_off_ - static_cast<long>(nl1_) * k1_ * k1_), 0.0);
 }
 
-double BlockedFactor::flops(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs) {
+double BlockedFactor::schur_density(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs) {
     const int q1 = k1 * nlevels1;
     const double q2 = q - q1;
+    if (q2 <= 0) return 1.0;
     std::vector<double> rows(nlevels1, 0.0);  // pairs (r >= q1, c < q1) are unique: count per level
     for (const auto& rc : pairs)
         if (rc.first >= q1 && rc.second < q1) rows[rc.second / k1] += 1.0 / k1;
-    double f = q2 * q2 * q2 / 3.0 + q2 * q2;
-    for (double m : rows) f += m * m * k1 * k1;
-    return f;
+    double f = 0.0;
+    for (double m : rows) f += m * m;
+    return f / (q2 * q2);
 }
 
 int BlockedFactor::position(int r, int c) const {
@@ -161,10 +146,19 @@ bool BlockedFactor::factorize() {
         if (m == 0) continue;
         Mat B(vals_.data() + b_off_[j], m, k1_);
         Mat Wj(W_.data() + (b_off_[j] - d0), m, k1_);
-        // W_j = B_j L_j^{-T};  S[rr, rr] -= W_j W_j'.
+        // W_j = B_j L_j^{-T};  S[rr, rr] -= W_j W_j' (lower triangle).  This
+        // is the hot loop of large crossed models: raw column pointers.
         Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();
-        for (int a = 0; a < m; ++a)
-            for (int b = 0; b <= a; ++b) S(rr[a], rr[b]) -= Wj.row(a).dot(Wj.row(b));
+        double* Sd = S.data();
+        const double* w = Wj.data();
+        for (int b = 0; b < m; ++b) {
+            double* col = Sd + static_cast<long>(rr[b]) * q2_;
+            for (int a = b; a < m; ++a) {
+                double dot = 0.0;
+                for (int c = 0; c < k1_; ++c) dot += w[a + static_cast<long>(c) * m] * w[b + static_cast<long>(c) * m];
+                col[rr[a]] -= dot;
+            }
+        }
     }
     have_sinv_ = false;
     if (q2_ == 0) return true;

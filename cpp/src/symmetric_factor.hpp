@@ -55,10 +55,6 @@ public:
     Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const override;
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
-    // Flops of one numeric factorisation (sum of squared column counts of
-    // L), from a trial factorisation of a diagonally dominant fill.
-    double flops();
-
 private:
     SpMat A_;  // lower triangle of P A P'
     Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> perm_;
@@ -84,8 +80,10 @@ public:
         const long q2 = static_cast<long>(q) - static_cast<long>(k1) * nlevels1;
         return q2 <= 2500 && q2 <= static_cast<long>(k1) * nlevels1;
     }
-    // Flops of one factorisation: the Schur updates plus the dense LLT of S.
-    static double flops(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs);
+    // Fill of S = C - B D^{-1} B' relative to dense: sum over levels of
+    // (rows touched)^2 / q2^2.  Near 0 when the other terms nest in the
+    // first (S stays sparse: the sparse factor wins), O(1) when crossed.
+    static double schur_density(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs);
 
 private:
     int q_, k1_, nl1_, q1_, q2_;
