@@ -2,6 +2,7 @@
 #include "glmm_model.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace glmmfast {
 
@@ -42,18 +43,44 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
     pw_ = prior_weights;
 }
 
+void GlmmModel::set_dispersion(double phi) {
+    if (!(phi > 0 && std::isfinite(phi))) throw PirlsError("dispersion must be positive and finite");
+    phi_ = phi;
+}
+
+void GlmmModel::set_nb_theta(double theta) {
+    if (family_.dist != Dist::NegativeBinomial) throw std::invalid_argument("not a negative binomial model");
+    if (!(theta > 0 && std::isfinite(theta))) throw PirlsError("negative binomial theta must be positive and finite");
+    family_.theta = theta;
+}
+
 void GlmmModel::update_linear_predictor() {
     eta_ = offset_ + X_ * beta_ + sys_.U_times(u_);
     mu_ = family_.linkinv(eta_.array()).matrix();
 }
 
-// Fisher-scoring weights W = pw * (dmu/deta)^2 / V(mu) and the working
-// residual (y - mu) / (dmu/deta) at the current eta.
+// Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
+// residual (y - mu) / (dmu/deta) at the current eta, so that W r is the
+// score d log f / d eta.  For families matched to glmmTMB, W is the observed
+// information instead (Newton's method: quadratic convergence, so the mode
+// and hence the Laplace term, whose log-determinant depends on it to first
+// order, are accurate to rounding), floored at 1e-3 times the expected
+// information where an observation's contribution is locally convex (rare:
+// e.g. y < mu/2 for the Gamma with the identity link); r = score / W.
 void GlmmModel::update_weights() {
     const Eigen::ArrayXd me = family_.mu_eta(eta_.array());
     const Eigen::ArrayXd var = family_.variance(mu_.array());
-    sqrtw_ = (pw_.array() * me.square() / var).sqrt().matrix();
-    wres_ = ((y_.array() - mu_.array()) / me).matrix();
+    const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
+    if (!family_.observed_information()) {
+        sqrtw_ = w_exp.sqrt().matrix();
+        wres_ = ((y_.array() - mu_.array()) / me).matrix();
+        return;
+    }
+    const Eigen::ArrayXd w =
+        (family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_).max(1e-3 * w_exp);
+    const Eigen::ArrayXd score = pw_.array() * (y_.array() - mu_.array()) * me / (phi_ * var);
+    sqrtw_ = w.sqrt().matrix();
+    wres_ = (score / w.max(std::numeric_limits<double>::min())).matrix();
 }
 
 void GlmmModel::factor() {
@@ -64,6 +91,6 @@ double GlmmModel::sum_dev_resid() const {
     return family_.dev_resid(y_.array(), mu_.array(), pw_.array()).sum();
 }
 
-double GlmmModel::penalised_deviance() const { return sum_dev_resid() + u_.squaredNorm(); }
+double GlmmModel::penalised_deviance() const { return sum_dev_resid() / phi_ + u_.squaredNorm(); }
 
 }  // namespace glmmfast

@@ -4,6 +4,11 @@
 // weights, offset, the family and the PenalizedSystem (Z, Lambda(theta) and
 // the factorisation of A = Lambda' Z' W Z Lambda + I, analysed once).
 // State (beta, u, eta, mu) is kept warm between evaluations.
+// Families with a dispersion phi (gaussian, Gamma, inverse Gaussian) take it
+// through set_dispersion: the conditional log density is then
+// -(1/2) sum d_i / phi + const, so PIRLS works with weights W / phi and the
+// Laplace term uses A = Lambda'Z'(W/phi)Z Lambda + I.  The negative-binomial
+// shape is set through set_nb_theta (it changes V(mu)).
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
 // Errors in the inner loop are thrown as `PirlsError` so the caller (the
@@ -48,6 +53,9 @@ public:
     void set_beta(const Eigen::VectorXd& beta);
     void set_u(const Eigen::VectorXd& u);
     void set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
+    void set_dispersion(double phi);
+    void set_nb_theta(double theta);
+    double dispersion() const { return phi_; }
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }
     const Eigen::VectorXd& u() const { return u_; }
@@ -96,6 +104,7 @@ private:
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    double phi_ = 1.0;
     long n_eval_ = 0, n_pirls_ = 0;
 };
 

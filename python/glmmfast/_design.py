@@ -133,7 +133,7 @@ def model_design_for(
     w_all = _as_vector(weights, n_rows, "weights")
     o_all = _as_vector(offset, n_rows, "offset")
     cols = [c for c in data.columns if c in used]
-    complete = data[cols].notna().all(axis=1).to_numpy()
+    complete = data[cols].notna().all(axis=1).to_numpy().copy()
     for arr in (w_all, o_all):
         if arr is not None:
             complete &= ~np.isnan(arr)

@@ -8,6 +8,11 @@ PIRLS failures, gradient and Hessian at the optimum, messages) and
 2. theta and beta jointly on the Laplace deviance, beta rescaled by its
    standard errors from stage 1 so every coordinate has unit scale.
 
+A family parameter (the dispersion phi of Gamma, inverse Gaussian and
+non-identity gaussian fits, or the negative-binomial shape of glmer_nb) is
+estimated by maximum likelihood in both stages as one more coordinate, on
+the log scale.
+
 Both stages use BOBYQA with tight tolerances and are restarted from their
 own solution until the deviance stops improving, so fits do not stop short
 where lme4's Nelder-Mead does.  A PIRLS failure at a trial point makes the
@@ -24,6 +29,7 @@ import numpy as np
 
 from . import _core
 from ._derivatives import gradient_hessian
+from ._engine import set_family_parameter
 
 __all__ = ["OptimizerInfo", "optimize_glmer", "check_convergence"]
 
@@ -48,6 +54,8 @@ class OptimizerInfo:
         Finite-difference derivatives of the deviance at the optimum w.r.t.
         (theta, beta).
     messages : list of str
+    family_parameter : float or None
+        The estimated family parameter (phi or the negative-binomial theta).
     """
 
     optimizer: str = "bobyqa"
@@ -59,6 +67,7 @@ class OptimizerInfo:
     hessian: np.ndarray | None = field(default=None, repr=False)
     messages: list = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
+    family_parameter: float | None = None
 
 
 class _Objective:
@@ -112,7 +121,9 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
     return x, fbest, status
 
 
-def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
+                   family_parameter: tuple[str, float] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the Laplace likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
@@ -122,6 +133,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
         Starting values (beta0 typically from the GLM without random effects).
     nAGQ : int
         0: stop after stage 1 (the fast fit); 1: Laplace.
+    family_parameter : (str, float), optional
+        ``(kind, start)``: a family parameter to estimate as well (see
+        :func:`~glmmfast._engine.set_family_parameter`); its estimate is
+        returned in ``info.family_parameter``.
 
     Returns
     -------
@@ -137,15 +152,28 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     def reset():
         model.set_u(zeros_u)
 
+    # The family parameter rides along as the last coordinate (log scale).
+    kind, npar = (None, 0) if family_parameter is None else (family_parameter[0], 1)
+    logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
+
+    def with_par(fun):
+        if not npar:
+            return fun
+        return lambda x: (set_family_parameter(model, kind, float(np.exp(x[-1]))), fun(x[:-1]))[1]
+
     # Stage 1: theta, with beta inside PIRLS.
     t0 = time.perf_counter()
     model.set_beta(beta0)
     ev0 = info.evaluations
-    obj1 = _Objective(model.deviance_profiled_beta, info, reset)
-    theta, dev1, st1 = _bobyqa(obj1, theta0, lower, np.full(ntheta, 0.25), 1e-8 if nAGQ == 0 else 1e-5,
-                               1e-8 if nAGQ == 0 else 1e-5, 100000)
-    model.deviance_profiled_beta(theta)
+    obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
+    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0, logpar]), np.concatenate([lower, np.full(npar, -np.inf)]),
+                            np.full(ntheta + npar, 0.25), 1e-8 if nAGQ == 0 else 1e-5,
+                            1e-8 if nAGQ == 0 else 1e-5, 100000)
+    theta, logpar = x1[:ntheta], x1[ntheta:]
+    with_par(model.deviance_profiled_beta)(x1)
     beta = np.array(model.beta)
+    if npar:
+        info.family_parameter = float(np.exp(logpar[0]))
     info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
                         "deviance": dev1, "status": int(st1), "seconds": time.perf_counter() - t0})
     if nAGQ == 0:
@@ -157,17 +185,21 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()
 
+    p = beta.size
+
     def dev2(x):
-        return model.deviance_at(x[:ntheta], beta1 + scale * x[ntheta:])
+        return model.deviance_at(x[:ntheta], beta1 + scale * x[ntheta:ntheta + p])
 
     ev0 = info.evaluations
-    obj2 = _Objective(dev2, info, reset)
-    x0 = np.concatenate([theta, np.zeros(beta.size)])
-    lower2 = np.concatenate([lower, np.full(beta.size, -np.inf)])
-    step2 = np.concatenate([np.full(ntheta, 0.05), np.full(beta.size, 0.5)])
+    obj2 = _Objective(with_par(dev2), info, reset)
+    x0 = np.concatenate([theta, np.zeros(p), logpar])
+    lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
+    step2 = np.concatenate([np.full(ntheta, 0.05), np.full(p, 0.5), np.full(npar, 0.1)])
     x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
-    theta, beta = x[:ntheta], beta1 + scale * x[ntheta:]
-    dev = model.deviance_at(theta, beta)  # leave the engine at the optimum
+    theta, beta = x[:ntheta], beta1 + scale * x[ntheta:ntheta + p]
+    dev = with_par(dev2)(x)  # leave the engine at the optimum
+    if npar:
+        info.family_parameter = float(np.exp(x[-1]))
     info.stages.append({"name": "theta and beta (Laplace)", "evaluations": info.evaluations - ev0,
                         "deviance": dev, "status": int(st2), "seconds": time.perf_counter() - t0})
     return theta, beta, dev, info
