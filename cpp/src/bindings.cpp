@@ -75,7 +75,9 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "glmmfast's C++ engine (private: use the glmmfast package).";
-    static py::exception<PirlsError> pirls_error(m, "PirlsError", PyExc_RuntimeError);
+    // register_exception also installs the translator, so a PirlsError thrown
+    // in the engine arrives in Python as _core.PirlsError (not RuntimeError).
+    py::register_exception<PirlsError>(m, "PirlsError", PyExc_RuntimeError);
 
     py::class_<Family>(m, "Family")
         .def(py::init(&make_family), py::arg("dist"), py::arg("link"), py::arg("theta") = 1.0)

@@ -61,30 +61,42 @@ void GlmmModel::update_linear_predictor() {
 
 // Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
 // residual (y - mu) / (dmu/deta) at the current eta, so that W r is the
-// score d log f / d eta.  For families matched to glmmTMB, W is the observed
-// information instead (Newton's method: quadratic convergence, so the mode
-// and hence the Laplace term, whose log-determinant depends on it to first
-// order, are accurate to rounding), floored at 1e-3 times the expected
-// information where an observation's contribution is locally convex (rare:
-// e.g. y < mu/2 for the Gamma with the identity link); r = score / W.
-void GlmmModel::update_weights() {
+// score d log f / d eta.  With `observed`, W is the observed information
+// instead (r = score / W): PIRLS steps use it (Newton's method, quadratic
+// convergence for every link, so the mode -- on which the Laplace
+// log-determinant depends to first order for non-canonical links -- is
+// accurate to rounding), and so does the Laplace term for the families
+// matched to glmmTMB.  For the steps it is floored at 1e-3 times the
+// expected information where an observation's contribution is locally
+// convex (e.g. y < 2mu/3 for the inverse Gaussian with the identity link),
+// which keeps every step a descent step; the Laplace term uses it exactly,
+// negative entries included (wsign_), as glmmTMB's Hessian does.
+void GlmmModel::update_weights(bool observed, bool floor) {
+    wsign_.resize(0);
     const Eigen::ArrayXd me = family_.mu_eta(eta_.array());
     const Eigen::ArrayXd var = family_.variance(mu_.array());
     const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
-    if (!family_.observed_information()) {
+    if (!observed || family_.canonical()) {
         sqrtw_ = w_exp.sqrt().matrix();
         wres_ = ((y_.array() - mu_.array()) / me).matrix();
         return;
     }
-    const Eigen::ArrayXd w =
-        (family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_).max(1e-3 * w_exp);
+    Eigen::ArrayXd w = family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_;
+    if (!floor && (w < 0).any()) {
+        wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
+        sqrtw_ = w.abs().sqrt().matrix();
+        wres_.setZero(n());  // not used: no PIRLS step is taken from this factor
+        return;
+    }
+    w = w.max(1e-3 * w_exp);
     const Eigen::ArrayXd score = pw_.array() * (y_.array() - mu_.array()) * me / (phi_ * var);
     sqrtw_ = w.sqrt().matrix();
     wres_ = (score / w.max(std::numeric_limits<double>::min())).matrix();
 }
 
 void GlmmModel::factor() {
-    if (!sys_.factor(sqrtw_)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+    if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr))
+        throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }
 
 double GlmmModel::sum_dev_resid() const {

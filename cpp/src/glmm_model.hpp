@@ -90,7 +90,9 @@ public:
 
 private:
     void update_linear_predictor();
-    void update_weights();
+    // observed: W = observed information; floor: keep it >= 1e-3 x the
+    // expected one (PIRLS steps) or keep its sign (the exact Laplace term).
+    void update_weights(bool observed, bool floor = true);
     void factor();
     double penalised_deviance() const;
     void solve_u_step(Eigen::VectorXd& du) const;
@@ -104,6 +106,8 @@ private:
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    // Signs of W when some are negative (exact Hessian at the mode), else empty.
+    Eigen::VectorXd wsign_;
     double phi_ = 1.0;
     long n_eval_ = 0, n_pirls_ = 0;
 };

@@ -46,10 +46,12 @@ Eigen::MatrixXd GlmmModel::cond_var(int t) const {
     return out;
 }
 
+// With signed weights (exact Hessian at the mode) W = W^{1/2} S W^{1/2}.
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
-    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
-    Eigen::MatrixXd XtX = WX.transpose() * WX;
+    const Eigen::MatrixXd SWX = wsign_.size() ? Eigen::MatrixXd(wsign_.asDiagonal() * WX) : WX;
+    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(SWX));
+    Eigen::MatrixXd XtX = WX.transpose() * SWX;
     XtX.noalias() -= RZX.transpose() * RZX;
     Eigen::LLT<Eigen::MatrixXd> rx(XtX);
     if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");

@@ -21,9 +21,14 @@ void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
     U_ = Z_ * lambda_.matrix();
 }
 
-bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw) {
+bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign) {
     WU_ = sqrtw.asDiagonal() * U_;
-    A_ = SpMat(WU_.transpose()) * WU_ + identity_;
+    if (sign) {
+        const SpMat sWU = sign->asDiagonal() * WU_;
+        A_ = SpMat(WU_.transpose()) * sWU + identity_;
+    } else {
+        A_ = SpMat(WU_.transpose()) * WU_ + identity_;
+    }
     A_.makeCompressed();
     // The pattern of A is fixed by Z and Lambda's pattern; check rather than
     // trust it, and re-analyse only if it ever changed.

@@ -52,9 +52,15 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
         fp = ("dispersion", float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
     elif family_parameter == "nb_theta":
         fp = ("nb_theta", design.family.theta)
+    # Families with a parameter come with links (inverse, 1/mu^2, identity)
+    # whose linear predictor can be far from unit scale: theta starts and
+    # moves on the scale of |eta| (capped at 1, the usual scale).
+    eta_scale = 1.0
+    if family_parameter is not None:
+        eta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
     t1 = time.perf_counter()
-    theta, beta, dev, info = optimize_glmer(model, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
-                                            nAGQ, fp)
+    theta, beta, dev, info = optimize_glmer(model, np.asarray(model.initial_theta()) * eta_scale,
+                                            np.asarray(start["beta"]), nAGQ, fp, eta_scale)
     t2 = time.perf_counter()
     info.seconds.update({"design": t1 - t0, "optimize": t2 - t1})
     info.pirls_iterations = int(model.pirls_iterations)

@@ -56,6 +56,10 @@ class OptimizerInfo:
     messages : list of str
     family_parameter : float or None
         The estimated family parameter (phi or the negative-binomial theta).
+    theta_scale : float
+        Scale of the linear predictor the theta coordinates were optimised
+        on (theta / theta_scale); 1 except for links such as inverse and
+        1/mu^2 whose linear predictor is tiny.
     """
 
     optimizer: str = "bobyqa"
@@ -68,6 +72,7 @@ class OptimizerInfo:
     messages: list = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
     family_parameter: float | None = None
+    theta_scale: float = 1.0
 
 
 class _Objective:
@@ -122,7 +127,7 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
 
 
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
-                   family_parameter: tuple[str, float] | None = None
+                   family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the Laplace likelihood of ``model`` (an engine GlmmModel).
 
@@ -137,6 +142,9 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         ``(kind, start)``: a family parameter to estimate as well (see
         :func:`~glmmfast._engine.set_family_parameter`); its estimate is
         returned in ``info.family_parameter``.
+    theta_scale : float
+        The optimiser works on theta / theta_scale (unit-scale coordinates
+        when the linear predictor is of order theta_scale).
 
     Returns
     -------
@@ -144,7 +152,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     deviance : float
     info : OptimizerInfo
     """
-    info = OptimizerInfo()
+    info = OptimizerInfo(theta_scale=float(theta_scale))
     lower = np.asarray(model.lower_bounds(), dtype=float)
     ntheta = lower.size
     zeros_u = np.zeros(model.q)
@@ -156,20 +164,25 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     kind, npar = (None, 0) if family_parameter is None else (family_parameter[0], 1)
     logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
 
+    # Optimiser coordinates: (theta / theta_scale, ..., log family parameter).
     def with_par(fun):
-        if not npar:
-            return fun
-        return lambda x: (set_family_parameter(model, kind, float(np.exp(x[-1]))), fun(x[:-1]))[1]
+        def f(x):
+            if npar:
+                set_family_parameter(model, kind, float(np.exp(x[-1])))
+            y = np.array(x[:x.size - npar], dtype=float)
+            y[:ntheta] *= theta_scale
+            return fun(y)
+        return f
 
     # Stage 1: theta, with beta inside PIRLS.
     t0 = time.perf_counter()
     model.set_beta(beta0)
     ev0 = info.evaluations
     obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
-    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0, logpar]), np.concatenate([lower, np.full(npar, -np.inf)]),
+    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0 / theta_scale, logpar]), np.concatenate([lower, np.full(npar, -np.inf)]),
                             np.full(ntheta + npar, 0.25), 1e-8 if nAGQ == 0 else 1e-5,
                             1e-8 if nAGQ == 0 else 1e-5, 100000)
-    theta, logpar = x1[:ntheta], x1[ntheta:]
+    theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
     with_par(model.deviance_profiled_beta)(x1)
     beta = np.array(model.beta)
     if npar:
@@ -192,11 +205,11 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
 
     ev0 = info.evaluations
     obj2 = _Objective(with_par(dev2), info, reset)
-    x0 = np.concatenate([theta, np.zeros(p), logpar])
+    x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
     lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
     step2 = np.concatenate([np.full(ntheta, 0.05), np.full(p, 0.5), np.full(npar, 0.1)])
     x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
-    theta, beta = x[:ntheta], beta1 + scale * x[ntheta:ntheta + p]
+    theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     dev = with_par(dev2)(x)  # leave the engine at the optimum
     if npar:
         info.family_parameter = float(np.exp(x[-1]))
@@ -205,16 +218,18 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     return theta, beta, dev, info
 
 
-def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002,
+                      h: float | np.ndarray = 1e-4) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """lme4-style checks at the optimum: scaled gradient and Hessian.
 
     The gradient is scaled by the Hessian (``solve(H, g)``, the Newton step),
     as lme4 does, and compared with ``tol``; parameters on the boundary are
-    left out.  Returns the gradient, the Hessian and the warning messages.
+    left out.  ``h``: finite-difference steps (lme4's 1e-4 by default).
+    Returns the gradient, the Hessian and the warning messages.
     """
-    grad, hess = gradient_hessian(f, x, 1e-4, fx)
+    grad, hess = gradient_hessian(f, x, h, fx)
     msgs = []
-    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    free = ~(np.isfinite(lower) & (x - lower < np.broadcast_to(h, x.shape)))
     g, H = grad[free], hess[np.ix_(free, free)]
     if g.size:
         try:

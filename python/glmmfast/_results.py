@@ -154,8 +154,15 @@ class GlmerResult:
             return model.deviance_at(v[:nt], v[nt:nt + p])
 
         msgs = []
-        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4)))
-        grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower)
+        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
+        # Finite-difference steps: lme4's 1e-4, except for the families with a
+        # parameter, whose links put theta and beta on any scale (1e-5 with
+        # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
+        # the scale of the linear predictor.
+        h = np.full(x.size, 1e-4)
+        if fp is not None:
+            h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
+        grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower, h=h)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
         f(x)  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
