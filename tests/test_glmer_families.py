@@ -175,7 +175,7 @@ def test_gamma_summary_has_residual_row_and_t_values():
     fit = _fit_reference("gamma_log")
     text = fit.summary_text()
     assert "Family: Gamma  ( log )" in text
-    assert " Residual " in text and "t value" in text
+    assert " Residual " in text and "t value Pr(>|z|)" in text
     res = fit.varcorr[fit.varcorr["grp"] == "Residual"]
     assert res["vcov"].item() == pytest.approx(fit.dispersion) and res["sdcor"].item() == pytest.approx(fit.sigma)
     # lme4's logLik for Gamma is not the maximised likelihood: it is below glmmTMB's (see families docstring)

@@ -19,7 +19,7 @@ m2ll <- function(par, X, y, grp, fam, link) {
     h <- function(b) sum(ldens[[fam]](y[i], linkinv[[link]](eta0[i] + b), phi)) - b^2/(2*s^2)
     lo <- if (link == "log") -5*s else max(-5*s, -0.999*min(eta0[i]))  # keep eta > 0
     bh <- optimize(function(b) -h(b), c(lo, 5*s), tol = 1e-15 * s)$minimum
-    d <- 1e-4 * max(1, abs(bh)); hpp <- (h(bh + d) - 2*h(bh) + h(bh - d))/d^2
+    d <- 1e-3 * s; hpp <- (h(bh + d) - 2*h(bh) + h(bh - d))/d^2
     tot <- tot - 2*(h(bh) + bh^2/(2*s^2)) + bh^2/s^2 + log(s^2 * (-hpp))
   }
   tot
