@@ -75,8 +75,6 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "glmmfast's C++ engine (private: use the glmmfast package).";
-    // register_exception also installs the translator, so a PirlsError thrown
-    // in the engine arrives in Python as _core.PirlsError (not RuntimeError).
     py::register_exception<PirlsError>(m, "PirlsError", PyExc_RuntimeError);
 
     py::class_<Family>(m, "Family")
@@ -105,6 +103,15 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("mu", &GlmmModel::mu)
         .def_property_readonly("evaluations", &GlmmModel::evaluations)
         .def_property_readonly("pirls_iterations", &GlmmModel::pirls_iterations)
+        .def("lambda_csc",
+             [](const GlmmModel& g) {
+                 // Lambda(theta) as CSC arrays (indptr, indices, data) for inspection.
+                 const SpMat& L = g.lambda().matrix();
+                 Eigen::VectorXi outer = Eigen::Map<const Eigen::VectorXi>(L.outerIndexPtr(), L.cols() + 1);
+                 Eigen::VectorXi inner = Eigen::Map<const Eigen::VectorXi>(L.innerIndexPtr(), L.nonZeros());
+                 Eigen::VectorXd vals = Eigen::Map<const Eigen::VectorXd>(L.valuePtr(), L.nonZeros());
+                 return py::make_tuple(outer, inner, vals);
+             })
         .def("lower_bounds", [](const GlmmModel& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const GlmmModel& g) { return g.lambda().initial_theta(); })
         .def("set_theta", &GlmmModel::set_theta)
@@ -124,8 +131,20 @@ PYBIND11_MODULE(_core, m) {
              py::call_guard<py::gil_scoped_release>())
         .def("deviance_profiled_beta", &GlmmModel::deviance_profiled_beta, py::arg("theta"),
              py::call_guard<py::gil_scoped_release>())
+        .def("agq_deviance_at", &GlmmModel::agq_deviance_at, py::arg("theta"), py::arg("beta"), py::arg("nAGQ"),
+             py::call_guard<py::gil_scoped_release>())
+        .def("agq_deviance", [](const GlmmModel& g, int k) { return g.agq_deviance(gauss_hermite_rule(k)); },
+             py::arg("nAGQ"), py::call_guard<py::gil_scoped_release>())
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>())
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov);
+
+    m.def(
+        "gauss_hermite_rule",
+        [](int k) {
+            GaussHermiteRule r = gauss_hermite_rule(k);
+            return py::make_tuple(r.nodes, r.weights);
+        },
+        py::arg("k"));
 
     m.def(
         "glm_irls",

@@ -13,13 +13,20 @@ GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::Vecto
       pw_(std::move(prior_weights)),
       offset_(std::move(offset)),
       family_(family),
-      sys_(std::move(Z), terms) {
+      sys_(Z, terms) {
     const auto n = y_.size();
     if (X_.rows() != n || sys_.n() != n || pw_.size() != n || offset_.size() != n)
         throw std::invalid_argument("X, Z, y, weights and offset must have the same number of rows");
     beta_ = Eigen::VectorXd::Zero(p());
     u_ = Eigen::VectorXd::Zero(q());
     theta_ = sys_.lambda().initial_theta();
+    update_response_constants();
+}
+
+void GlmmModel::update_response_constants() {
+    if (!family_.has_kernel()) return;
+    ll_constant_ = family_.loglik_constant(y_.array(), pw_.array());
+    saturated_ = family_.saturated_kernel(y_.array(), pw_.array());
 }
 
 void GlmmModel::set_theta(const Eigen::VectorXd& theta) {
@@ -41,6 +48,7 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
         throw std::invalid_argument("new response has the wrong length");
     y_ = y;
     pw_ = prior_weights;
+    update_response_constants();
 }
 
 void GlmmModel::set_dispersion(double phi) {
@@ -60,46 +68,41 @@ void GlmmModel::update_linear_predictor() {
 }
 
 // Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
-// residual (y - mu) / (dmu/deta) at the current eta, so that W r is the
-// score d log f / d eta.  With `observed`, W is the observed information
-// instead (r = score / W): PIRLS steps use it (Newton's method, quadratic
-// convergence for every link, so the mode -- on which the Laplace
-// log-determinant depends to first order for non-canonical links -- is
-// accurate to rounding), and so does the Laplace term for the families
-// matched to glmmTMB.  For the steps it is floored at 1e-3 times the
-// expected information where an observation's contribution is locally
-// convex (e.g. y < 2mu/3 for the inverse Gaussian with the identity link),
-// which keeps every step a descent step; the Laplace term uses it exactly,
-// negative entries included (wsign_), as glmmTMB's Hessian does.
-void GlmmModel::update_weights(bool observed, bool floor) {
+// residual r = (y - mu) / (dmu/deta) at the current eta, so that W r is the
+// score d log f / d eta.  With `exact` (non-canonical links), W is the
+// observed information -d^2 log f / d eta^2 instead: sqrtw = |W|^{1/2},
+// the signs in wsign_ (a locally convex contribution, e.g. y < 2 mu / 3 for
+// the inverse Gaussian with the identity link, gives W < 0) and
+// r = score / |W|, so that U' diag(sqrtw) (sqrtw r) is still U' score.
+// (Zero prior weights give W = 0 and a zero score: r = 0.)
+void GlmmModel::update_weights(bool exact) {
     wsign_.resize(0);
-    const Eigen::ArrayXd me = family_.mu_eta(eta_.array());
+    const Eigen::ArrayXd me = family_.mu_eta(eta_.array(), mu_.array());
     const Eigen::ArrayXd var = family_.variance(mu_.array());
-    const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
-    if (!observed || family_.canonical()) {
-        sqrtw_ = w_exp.sqrt().matrix();
+    if (!exact || family_.canonical()) {
+        sqrtw_ = (pw_.array() * me.square() / (phi_ * var)).sqrt().matrix();
         wres_ = ((y_.array() - mu_.array()) / me).matrix();
         return;
     }
-    Eigen::ArrayXd w = family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_;
-    if (!floor && (w < 0).any()) {
-        wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
-        sqrtw_ = w.abs().sqrt().matrix();
-        wres_.setZero(n());  // not used: no PIRLS step is taken from this factor
-        return;
-    }
-    w = w.max(1e-3 * w_exp);
+    const Eigen::ArrayXd w = family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_;
     const Eigen::ArrayXd score = pw_.array() * (y_.array() - mu_.array()) * me / (phi_ * var);
-    sqrtw_ = w.sqrt().matrix();
-    wres_ = (score / w.max(std::numeric_limits<double>::min())).matrix();
+    if ((w < 0).any()) wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
+    // |W| floored at 1e-12 of the expected information, so an observation
+    // with no curvature (y = 0 with the identity link) still carries its
+    // score through sqrtw (the floor moves log det A by ~1e-12).
+    const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
+    const Eigen::ArrayXd aw = w.abs().max(1e-12 * w_exp);
+    sqrtw_ = aw.sqrt().matrix();
+    wres_ = (aw > 0).select(score / aw.max(std::numeric_limits<double>::min()), 0.0).matrix();
 }
 
 void GlmmModel::factor() {
-    if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr))
-        throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+    if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }
 
 double GlmmModel::sum_dev_resid() const {
+    if (family_.has_kernel())
+        return 2.0 * (saturated_ - family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array()));
     return family_.dev_resid(y_.array(), mu_.array(), pw_.array()).sum();
 }
 

@@ -8,9 +8,13 @@
 // through set_dispersion: the conditional log density is then
 // -(1/2) sum d_i / phi + const, so PIRLS works with weights W / phi and the
 // Laplace term uses A = Lambda'Z'(W/phi)Z Lambda + I.  The negative-binomial
-// shape is set through set_nb_theta (it changes V(mu)).
+// shape is set through set_nb_theta (it changes V(mu)).  The Laplace term
+// uses the exact Hessian of the conditional log density at the mode (the
+// observed information), as glmmTMB; for canonical links it equals the
+// expected information lme4 uses.
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
+//   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
 // Errors in the inner loop are thrown as `PirlsError` so the caller (the
 // outer optimiser) can back off instead of aborting.
 #pragma once
@@ -29,13 +33,21 @@ struct PirlsError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A k-point Gauss-Hermite rule for integrals against the standard normal
+// density, sum_i weights[i] f(nodes[i]) ~= int f(z) phi(z) dz, exact for
+// polynomials of degree <= 2k - 1 (lme4's GHrule).  In agq.cpp.
+struct GaussHermiteRule {
+    Eigen::VectorXd nodes, weights;
+};
+GaussHermiteRule gauss_hermite_rule(int k);
+
 struct PirlsOptions {
     int max_iter = 300;
     int max_halvings = 30;
-    // Stop when the penalised deviance decreases by less than
-    // tol * (1 + |pdev|); Newton's quadratic convergence makes the
-    // remaining error far smaller than this.
-    double tol = 1e-11;
+    // Stop after a step whose Newton decrement (the decrease it promised)
+    // was below tol * (1 + |pdev|); the error left in u is then of the
+    // order of that step squared.
+    double tol = 1e-10;
 };
 
 class GlmmModel {
@@ -85,18 +97,30 @@ public:
     Eigen::MatrixXd beta_unscaled_vcov() const;
     double sum_dev_resid() const;
 
+    // --- agq.cpp ---
+    // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
+    // current (converged) state, on the Laplace deviance's scale (a one-point
+    // rule gives laplace_deviance()).  Only for a single scalar term.
+    double agq_deviance(const GaussHermiteRule& rule) const;
+    // set_theta + set_beta + PIRLS for u + k-point AGQ deviance.
+    double agq_deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k);
+
     long evaluations() const { return n_eval_; }
     long pirls_iterations() const { return n_pirls_; }
 
 private:
     void update_linear_predictor();
-    // observed: W = observed information; floor: keep it >= 1e-3 x the
-    // expected one (PIRLS steps) or keep its sign (the exact Laplace term).
-    void update_weights(bool observed, bool floor = true);
+    // exact = false: Fisher-scoring weights; true: the observed information
+    // (signs kept in wsign_ where negative).  See glmm_model.cpp.
+    void update_weights(bool exact = false);
+    // Newton steps for u with the exact Hessian from a PIRLS (Fisher) mode.
+    void newton_polish(double& pdev, const PirlsOptions& opt);
     void factor();
     double penalised_deviance() const;
-    void solve_u_step(Eigen::VectorXd& du) const;
-    void solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
+    // decrease of pdev the full step promises.
+    double solve_u_step(Eigen::VectorXd& du) const;
+    double solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
 
     Eigen::MatrixXd X_;
     SpMat Z_;
@@ -106,10 +130,15 @@ private:
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
-    // Signs of W when some are negative (exact Hessian at the mode), else empty.
+    // Signs of W when some are negative (exact Hessian), else empty.
     Eigen::VectorXd wsign_;
     double phi_ = 1.0;
+    // Data-only parts of the log-likelihood (Family::loglik_constant and
+    // saturated_kernel), fixed per response.
+    double ll_constant_ = 0.0, saturated_ = 0.0;
+    void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
+    GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used
 };
 
 }  // namespace glmmfast

@@ -6,13 +6,18 @@
 //     -2 log L(theta, beta) ~= -2 sum_i log f(y_i | u-hat) + ||u-hat||^2 + log det(L)^2,
 // with u-hat the conditional mode from PIRLS and L L' = P A(u-hat) P'.  The
 // family's normalising constants are included so logLik, AIC and BIC equal
-// lme4's (glmmTMB's for families with a dispersion phi: see glmm_model.hpp).
+// lme4's.  A = U'WU + I is the exact Hessian of the penalised deviance in u:
+// W is the observed information, divided by the dispersion phi (the
+// glmmTMB Laplace approximation; the same as lme4's for canonical links,
+// where observed and expected information coincide).
 #include "glmm_model.hpp"
 
 namespace glmmfast {
 
 double GlmmModel::laplace_deviance() const {
-    const double ll = family_.loglik(y_.array(), mu_.array(), pw_.array(), phi_);
+    const double ll = family_.has_kernel()
+                          ? ll_constant_ + family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array())
+                          : family_.loglik(y_.array(), mu_.array(), pw_.array(), phi_);
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();
 }
 

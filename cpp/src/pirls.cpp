@@ -9,7 +9,11 @@
 //     [U'WU + I   U'WX] [du]   [U'W r - u]
 //     [X'WU       X'WX] [db] = [X'W r    ]        (U = Z Lambda)
 // (only the first block row when beta is held fixed), halving the step
-// until pdev does not increase.
+// until pdev does not increase.  For a non-canonical link the Fisher steps
+// converge only linearly, so with beta fixed a few Newton steps with the
+// exact Hessian (newton_polish) finish the mode to rounding: the Laplace
+// term, built from the exact Hessian at the mode, depends on u to first
+// order.
 #include <cmath>
 #include <string>
 
@@ -17,25 +21,30 @@
 
 namespace glmmfast {
 
-void GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
-    du = sys_.solve(sys_.WUt_times(sqrtw_.cwiseProduct(wres_)) - u_);
+double GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
+    const Eigen::VectorXd g = sys_.WUt_times(Eigen::VectorXd(sqrtw_.cwiseProduct(wres_))) - u_;
+    du = sys_.solve(g);
+    return g.dot(du);
 }
 
 // Block elimination with L L' = P A P' (A = U'WU + I):
 //   R_ZX = L^{-1} P U'WX,  R_X'R_X = X'WX - R_ZX'R_ZX,
 //   c_u = L^{-1} P (U'W r - u),  db = (R_X'R_X)^{-1} (X'W r - R_ZX' c_u),
 //   du = P' L^{-T} (c_u - R_ZX db).
-void GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
+double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
     const Eigen::VectorXd wr = sqrtw_.cwiseProduct(wres_);
     const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
-    const Eigen::VectorXd cu = sys_.solve_L(sys_.WUt_times(wr) - u_);
+    const Eigen::VectorXd gu = sys_.WUt_times(wr) - u_;
+    const Eigen::VectorXd gb = WX.transpose() * wr;
+    const Eigen::VectorXd cu = sys_.solve_L(gu);
     Eigen::MatrixXd XtX = WX.transpose() * WX;
     XtX.noalias() -= RZX.transpose() * RZX;
     Eigen::LLT<Eigen::MatrixXd> rx(XtX);
     if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");
-    dbeta = rx.solve(WX.transpose() * wr - RZX.transpose() * cu);
+    dbeta = rx.solve(gb - RZX.transpose() * cu);
     du = sys_.solve_Lt(cu - RZX * dbeta);
+    return gu.dot(du) + gb.dot(dbeta);
 }
 
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
@@ -44,12 +53,18 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
         throw PirlsError("invalid linear predictor at the start of PIRLS");
     double pdev = penalised_deviance();
     Eigen::VectorXd du, db;
-    int it = 0, stalled = 0;
+    int it = 0;
+    bool converged = false;
     for (; it < opt.max_iter; ++it) {
-        update_weights(true);
+        update_weights();
         factor();
-        if (update_beta) solve_joint_step(du, db);
-        else solve_u_step(du);
+        // Newton decrement: the decrease of pdev the full step would bring.
+        // Stopping on it (not on the realised decrease, which a halved step
+        // can make small far from the mode) after taking the step leaves u
+        // with an error O(step^2): the Laplace term log det A(u) is
+        // first-order sensitive to u, so u itself must be accurate, not
+        // just pdev.
+        const double decrement = update_beta ? solve_joint_step(du, db) : solve_u_step(du);
         const Eigen::VectorXd u0 = u_, b0 = beta_;
         double step = 1.0, new_pdev = pdev;
         bool accepted = false;
@@ -69,36 +84,62 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
             u_ = u0;
             beta_ = b0;
             update_linear_predictor();
-            // No decrease at any step length: we are at the minimum to
-            // rounding, unless the step was large.
-            const double size = du.lpNorm<Eigen::Infinity>() + (update_beta ? db.lpNorm<Eigen::Infinity>() : 0.0);
-            if (size < 1e-6 * (1.0 + u_.lpNorm<Eigen::Infinity>())) break;
+            // At the roundoff floor no step can show a decrease; the
+            // factorisation is still the one at (u0, b0).
+            if (decrement < 1e-8 * (1.0 + std::abs(pdev))) {
+                converged = true;
+                break;
+            }
             throw PirlsError("PIRLS step-halving failed to reduce the penalised deviance");
         }
-        const double change = pdev - new_pdev;
         pdev = new_pdev;
-        // Converged when pdev stalls and the step itself is negligible: where
-        // the steps are not exact Newton steps (floored observed weights)
-        // convergence is linear, and a small pdev change alone would leave u
-        // short by ~sqrt(tol), which the Laplace log-determinant feels.
-        // Three stalled iterations in a row end it regardless (rounding).
-        const double moved = step * (du.lpNorm<Eigen::Infinity>() + (update_beta ? db.lpNorm<Eigen::Infinity>() : 0.0));
-        const double size = 1.0 + u_.lpNorm<Eigen::Infinity>() + (update_beta ? beta_.lpNorm<Eigen::Infinity>() : 0.0);
-        stalled = change < opt.tol * (1.0 + std::abs(pdev)) ? stalled + 1 : 0;
-        if (stalled > 0 && (moved < 1e-10 * size || stalled >= 3)) {
+        if (decrement < opt.tol * (1.0 + std::abs(pdev))) {
+            converged = true;
             ++it;
             break;
         }
     }
     n_pirls_ += it;
-    if (it >= opt.max_iter)
+    if (!converged)
         throw PirlsError("PIRLS did not converge in " + std::to_string(opt.max_iter) + " iterations");
-    // Refactor at the mode so the Laplace term uses W(u-hat): the expected
-    // information (lme4) or the observed one (glmmTMB's families).
-    if (family_.observed_information()) update_weights(true, false);
-    else update_weights(false);
+    if (!family_.canonical() && !update_beta) newton_polish(pdev, opt);
+    // Refactor at the final point so the Laplace term uses the exact Hessian
+    // at u-hat (the Fisher weights for canonical links).
+    update_weights(true);
     factor();
     return it;
+}
+
+void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt) {
+    Eigen::VectorXd du;
+    for (int k = 0; k < 8; ++k) {
+        update_weights(true);
+        // Exact Hessian not positive definite here: keep the Fisher mode.
+        if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) return;
+        solve_u_step(du);
+        const Eigen::VectorXd u0 = u_;
+        double step = 1.0;
+        bool accepted = false;
+        for (int h = 0; h <= opt.max_halvings; ++h, step *= 0.5) {
+            u_ = u0 + step * du;
+            update_linear_predictor();
+            if (family_.valid_eta(eta_.array()) && mu_.allFinite()) {
+                const double new_pdev = penalised_deviance();
+                if (std::isfinite(new_pdev) && new_pdev <= pdev + 1e-13 * (1.0 + std::abs(pdev))) {
+                    pdev = new_pdev;
+                    accepted = true;
+                    break;
+                }
+            }
+        }
+        ++n_pirls_;
+        if (!accepted) {
+            u_ = u0;
+            update_linear_predictor();
+            return;
+        }
+        if (step * du.lpNorm<Eigen::Infinity>() < 1e-13 * (1.0 + u_.lpNorm<Eigen::Infinity>())) return;
+    }
 }
 
 }  // namespace glmmfast

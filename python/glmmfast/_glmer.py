@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._agq import check_nagq
 from ._design import ModelDesign, model_design_for
 from ._engine import engine_model, glm_start
 from ._errors import FamilyError
@@ -28,11 +29,6 @@ from ._results import GlmerResult, _Fit, residuals_of
 from .families import Family, NegativeBinomial, Poisson, get_family
 
 __all__ = ["glmer", "glmer_nb"]
-
-
-def _check_nagq(nAGQ) -> None:
-    if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ not in (0, 1):
-        raise ValueError(f"nAGQ must be 0 or 1, got {nAGQ!r} (adaptive quadrature with nAGQ > 1 is not available yet)")
 
 
 def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_parameter: str | None,
@@ -102,7 +98,12 @@ def glmer(
         Offset added to the linear predictor (besides any ``offset()`` term).
     nAGQ : int, default 1
         1: Laplace approximation; 0: the fast fit (fixed effects estimated
-        inside PIRLS, as lme4's ``nAGQ = 0``).
+        inside PIRLS, as lme4's ``nAGQ = 0``); 2 to 100: adaptive
+        Gauss-Hermite quadrature with that many nodes (25 is plenty), for
+        models whose only random-effects term is scalar, such as
+        ``(1 | g)``.  As in lme4, -2 log L, AIC and BIC of a fit with
+        nAGQ > 1 leave out the saturated model's -2 log L (kept in
+        ``m2ll_omitted``), so compare them only with other nAGQ > 1 fits.
 
     Returns
     -------
@@ -120,9 +121,10 @@ def glmer(
     if fam.name == "gaussian" and fam.link == "identity":
         raise FamilyError("glmer with the gaussian family and identity link is a linear mixed model; "
                           "it is not available yet (lmer)")
-    _check_nagq(nAGQ)
+    nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True)
+    check_nagq(nAGQ, design)
     return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
 
 
@@ -164,7 +166,8 @@ def glmer_nb(
         Prior weights (multiplying each observation's log density) and an
         offset, as in :func:`glmer`.
     nAGQ : int, default 1
-        1: Laplace; 0: the fast fit.
+        1: Laplace; 0: the fast fit; k > 1: adaptive Gauss-Hermite
+        quadrature (a single scalar random-effects term), as :func:`glmer`.
 
     Returns
     -------
@@ -181,8 +184,9 @@ def glmer_nb(
     >>> m.family.display_name.startswith("Negative Binomial(")
     True
     """
-    _check_nagq(nAGQ)
+    nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True)
+    check_nagq(nAGQ, design)
     design.family = NegativeBinomial(_moment_theta(design), link)
     return _fit_design(design, data, nAGQ, "nb_theta", t0)

@@ -5,8 +5,9 @@ PIRLS failures, gradient and Hessian at the optimum, messages) and
 :func:`optimize_glmer`:
 
 1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
-2. theta and beta jointly on the Laplace deviance, beta rescaled by its
-   standard errors from stage 1 so every coordinate has unit scale.
+2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
+   Gauss-Hermite (nAGQ > 1) deviance, beta rescaled by its standard errors
+   from stage 1 so every coordinate has unit scale.
 
 A family parameter (the dispersion phi of Gamma, inverse Gaussian and
 non-identity gaussian fits, or the negative-binomial shape of glmer_nb) is
@@ -28,6 +29,7 @@ import nlopt
 import numpy as np
 
 from . import _core
+from ._agq import joint_deviance
 from ._derivatives import gradient_hessian
 from ._engine import set_family_parameter
 
@@ -100,11 +102,12 @@ class _Objective:
 
 
 def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
-            ftol_abs: float, xtol_abs: float, maxeval: int) -> tuple[np.ndarray, float, int]:
-    """Minimise with BOBYQA, restarting from the solution until it stops improving."""
+            ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
+    """Minimise with BOBYQA, restarting (at most ``restarts`` times) from the
+    solution until it stops improving."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
-    for _ in range(4):
+    for _ in range(1 + restarts):
         opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
         opt.set_min_objective(obj)
         opt.set_lower_bounds(lower)
@@ -129,7 +132,7 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
-    """Maximise the Laplace likelihood of ``model`` (an engine GlmmModel).
+    """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
     ----------
@@ -137,7 +140,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     theta0, beta0 : ndarray
         Starting values (beta0 typically from the GLM without random effects).
     nAGQ : int
-        0: stop after stage 1 (the fast fit); 1: Laplace.
+        0: stop after stage 1 (the fast fit); 1: Laplace; k > 1: k-point
+        adaptive Gauss-Hermite quadrature in stage 2.
     family_parameter : (str, float), optional
         ``(kind, start)``: a family parameter to estimate as well (see
         :func:`~glmmfast._engine.set_family_parameter`); its estimate is
@@ -150,6 +154,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     -------
     theta, beta : ndarray
     deviance : float
+        The complete -2 log L (with the family's normalising constants).
     info : OptimizerInfo
     """
     info = OptimizerInfo(theta_scale=float(theta_scale))
@@ -160,11 +165,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     def reset():
         model.set_u(zeros_u)
 
-    # The family parameter rides along as the last coordinate (log scale).
+    # Optimiser coordinates: (theta / theta_scale, ..., log family parameter).
     kind, npar = (None, 0) if family_parameter is None else (family_parameter[0], 1)
     logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
 
-    # Optimiser coordinates: (theta / theta_scale, ..., log family parameter).
     def with_par(fun):
         def f(x):
             if npar:
@@ -179,9 +183,11 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     model.set_beta(beta0)
     ev0 = info.evaluations
     obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
-    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0 / theta_scale, logpar]), np.concatenate([lower, np.full(npar, -np.inf)]),
-                            np.full(ntheta + npar, 0.25), 1e-8 if nAGQ == 0 else 1e-5,
-                            1e-8 if nAGQ == 0 else 1e-5, 100000)
+    # Stage 1 only supplies a start for stage 2: no restarts.
+    tol1 = 1e-8 if nAGQ == 0 else 1e-5
+    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0 / theta_scale, logpar]),
+                            np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25),
+                            tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
     theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
     with_par(model.deviance_profiled_beta)(x1)
     beta = np.array(model.beta)
@@ -197,23 +203,27 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     t0 = time.perf_counter()
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()
+    deviance = joint_deviance(model, nAGQ)
 
     p = beta.size
 
     def dev2(x):
-        return model.deviance_at(x[:ntheta], beta1 + scale * x[ntheta:ntheta + p])
+        return deviance(x[:ntheta], beta1 + scale * x[ntheta:ntheta + p])
 
     ev0 = info.evaluations
     obj2 = _Objective(with_par(dev2), info, reset)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
     lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
-    step2 = np.concatenate([np.full(ntheta, 0.05), np.full(p, 0.5), np.full(npar, 0.1)])
-    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
+    # Stage 1 leaves theta close and beta within a fraction of an SE, so
+    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
+    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     dev = with_par(dev2)(x)  # leave the engine at the optimum
     if npar:
         info.family_parameter = float(np.exp(x[-1]))
-    info.stages.append({"name": "theta and beta (Laplace)", "evaluations": info.evaluations - ev0,
+    approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
+    info.stages.append({"name": f"theta and beta ({approx})", "evaluations": info.evaluations - ev0,
                         "deviance": dev, "status": int(st2), "seconds": time.perf_counter() - t0})
     return theta, beta, dev, info
 
@@ -241,11 +251,12 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
         if crit[worst] > tol:
             comp = int(np.flatnonzero(free)[worst]) + 1
             msgs.append(f"Model failed to converge with max|grad| = {crit[worst]:.6g} (tol = {tol}, component {comp})")
-        # Finite differences leave noise of ~1e-4 relative in H, so an
-        # eigenvalue within that of zero is "zero" (an unidentifiable
-        # direction, e.g. a redundant variance term), not "negative".
+        # The deviance is accurate to ~1e-14 |f|; central differences with
+        # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
+        # within that of zero is "zero" (an unidentifiable direction, e.g. a
+        # redundant variance term), not "negative".
         ev = np.linalg.eigvalsh(H)
-        noise = 1e-4 * max(1.0, np.abs(ev).max())
+        noise = 1e-5 * max(1.0, abs(fx))
         if ev.min() < -noise:
             neg = int((ev < -noise).sum())
             msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._agq import joint_deviance, omitted_m2ll
 from ._design import ModelDesign
 from ._engine import engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
@@ -62,9 +63,14 @@ class GlmerResult:
     family : glmmfast.families.Family
     deviance : float
         -2 log L at the optimum (lme4's ``deviance`` column of the summary).
+        With nAGQ > 1 on lme4's scale, which leaves out ``m2ll_omitted``.
     loglik, aic, bic : float
         The dispersion or the negative-binomial theta, when estimated, counts
         as a parameter (as glmmTMB and lme4 count it).
+    m2ll_omitted : float
+        With nAGQ > 1, the part of -2 log L lme4 leaves out (the saturated
+        model's -2 log L, see :mod:`glmmfast._agq`); 0 otherwise.
+        ``deviance + m2ll_omitted`` is comparable across values of nAGQ.
     df_resid, nobs : int
     sigma : float
         sqrt(phi) for families with a dispersion phi (residual SD for the
@@ -109,7 +115,8 @@ class GlmerResult:
         self.formula = design.formula
         self.family = design.family
         self.theta = np.asarray(fit.theta, dtype=float)
-        self.deviance = float(fit.deviance)
+        self.m2ll_omitted = omitted_m2ll(design, nAGQ)
+        self.deviance = float(fit.deviance) - self.m2ll_omitted
         self.nobs = design.n
         self._family_parameter = fit.family_parameter
         if fit.family_parameter is not None and fit.family_parameter[0] == "dispersion":
@@ -147,14 +154,25 @@ class GlmerResult:
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
         x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
 
+        deviance = joint_deviance(model, self.nAGQ)
+
         # The Hessian includes the (log) family parameter, as glmmTMB's.
         def f(v):
             if fp is not None:
                 set_family_parameter(model, fp[0], float(np.exp(v[-1])))
-            return model.deviance_at(v[:nt], v[nt:nt + p])
+            return deviance(v[:nt], v[nt:nt + p])
 
         msgs = []
         singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
+        names = list(self.fixef.index)
+        if self.nAGQ == 0:
+            # The fast fit optimises theta only (beta comes from PIRLS), so
+            # derivative checks of the Laplace deviance in (theta, beta) do
+            # not apply; lme4 likewise uses the PIRLS covariance here.
+            V = np.asarray(model.beta_unscaled_vcov())
+            if singular:
+                msgs.append("boundary (singular) fit: see help('isSingular')")
+            return pd.DataFrame(V, index=names, columns=names), msgs
         # Finite-difference steps: lme4's 1e-4, except for the families with a
         # parameter, whose links put theta and beta on any scale (1e-5 with
         # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
@@ -162,7 +180,7 @@ class GlmerResult:
         h = np.full(x.size, 1e-4)
         if fp is not None:
             h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
-        grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower, h=h)
+        grad, hess, conv_msgs = check_convergence(f, x, float(self._fit.deviance), lower, h=h)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
         f(x)  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
@@ -182,7 +200,6 @@ class GlmerResult:
         if singular:
             msgs.append("boundary (singular) fit: see help('isSingular')")
         msgs.extend(conv_msgs)
-        names = list(self.fixef.index)
         return pd.DataFrame(V, index=names, columns=names), msgs
 
     def _engine(self):
