@@ -271,11 +271,6 @@ ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const Arr
     return wt * (me.square() / v - (y - mu) * (mu_eta2(eta) / v - me.square() * variance_deriv(mu) / v.square()));
 }
 
-bool Family::observed_information() const {
-    return dist == Dist::Gaussian || dist == Dist::Gamma || dist == Dist::InverseGaussian ||
-           dist == Dist::NegativeBinomial;
-}
-
 ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const {
     const Eigen::Index n = y.size();
     ArrayXd d(n);
@@ -399,7 +394,10 @@ bool Family::valid_eta(const ArrayXd& eta) const {
     if (link == Link::Log || link == Link::Logit || link == Link::Probit || link == Link::Cloglog ||
         link == Link::Cauchit)
         return true;
-    // identity, inverse, sqrt, 1/mu^2: mu > 0 needs eta > 0 where the mean
+    // sqrt: mu = eta^2 is a valid mean for any eta (lme4's PIRLS does not
+    // restrict it either; R's glm.fit does, via valideta).
+    if (link == Link::Sqrt) return (eta != 0).all();
+    // identity, inverse, 1/mu^2: mu > 0 needs eta > 0 where the mean
     // must be positive (and 1/mu^2 always); the gaussian inverse link only eta != 0.
     if (positive_mean(dist) || link == Link::InverseSquare) return (eta > 0).all();
     if (link == Link::Inverse) return (eta != 0).all();

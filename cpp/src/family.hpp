@@ -42,10 +42,6 @@ struct Family {
     // pw [mu_eta^2 / V - (y - mu)(mu_eta2 / V - mu_eta^2 V' / V^2)], since
     // d log f / d mu = pw (y - mu) / (phi V) for every family here.
     ArrayXd observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const;
-    // Whether PIRLS and the Laplace approximation use the observed information
-    // (the exact Hessian, as glmmTMB) rather than the expected one (as lme4):
-    // true for the families matched to glmmTMB (dispersion families and the
-    // negative binomial); identical for canonical links.
     // Prior-weighted unit deviances d_i = w_i * 2 [l(y;y) - l(y;mu)].
     ArrayXd dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const;
     // Sum of prior-weighted log densities.  For the binomial, y is the
@@ -77,7 +73,6 @@ struct Family {
     // where the distribution needs it).
     bool valid_eta(const ArrayXd& eta) const;
     bool canonical() const;
-    bool observed_information() const;
 };
 
 }  // namespace glmmfast

@@ -135,7 +135,10 @@ def _moment_theta(design: ModelDesign) -> float:
     fit = _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights, design.offset,
                          Poisson(link).engine)
     mu, w = np.asarray(fit["mu"]), design.weights
-    excess = np.sum(w * ((design.y - mu) ** 2 - mu) / mu**2) / np.sum(w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.sum(w * ((design.y - mu) ** 2 - mu) / mu**2) / np.sum(w)
+    if not np.isfinite(excess):  # the Poisson start failed (e.g. identity link at mu = 0)
+        return 1.0
     return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
 
 

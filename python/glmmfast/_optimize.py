@@ -31,6 +31,7 @@ import numpy as np
 from . import _core
 from ._agq import joint_deviance
 from ._derivatives import gradient_hessian
+from ._errors import ConvergenceError
 from ._engine import set_family_parameter
 
 __all__ = ["OptimizerInfo", "optimize_glmer", "check_convergence"]
@@ -83,12 +84,14 @@ class _Objective:
     def __init__(self, fun, info: OptimizerInfo, reset):
         self.fun, self.info, self.reset = fun, info, reset
         self.best_x, self.best_f = None, np.inf
+        self.last_error = ""
 
     def __call__(self, x, grad=None):
         self.info.evaluations += 1
         try:
             f = float(self.fun(np.asarray(x, dtype=float)))
-        except _core.PirlsError:
+        except _core.PirlsError as err:
+            self.last_error = str(err)
             self.info.pirls_failures += 1
             self.reset()
             return _PENALTY
@@ -120,6 +123,10 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
             status = opt.last_optimize_result()
         except nlopt.RoundoffLimited:
             status = nlopt.ROUNDOFF_LIMITED
+        if obj.best_x is None:
+            raise ConvergenceError("the penalised IRLS failed at every parameter value tried "
+                                   f"(last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
+                                   "these data (e.g. an identity link whose mean reaches 0)")
         xnew, fnew = obj.best_x, obj.best_f
         improved = fbest - fnew
         x, fbest = xnew, fnew

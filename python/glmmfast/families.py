@@ -43,6 +43,14 @@ sqrt(phi) (the residual standard deviation for the gaussian, the
 coefficient of variation for the Gamma).  The variance components are on
 the absolute scale (not relative to sigma).
 
+For every family, the Laplace term uses the exact Hessian at the
+conditional mode.  With a canonical link (logit, poisson log, ...) this is
+lme4's number too; with a non-canonical one (probit, cloglog, the negative
+binomial's log, Gamma's log, ...) lme4 uses the expected information
+instead and its -2 log L differs from glmmTMB's (cbpp with a probit link:
+lme4 185.2425, glmmTMB and glmmfast 185.1667).  glmmfast follows glmmTMB:
+the exact Hessian is the Laplace approximation proper.
+
 The negative binomial (NB2, glmmTMB's ``nbinom2``) has no dispersion; its
 shape theta is either fixed (``NegativeBinomial(theta=...)``) or estimated
 by maximum likelihood jointly with the other parameters

@@ -11,16 +11,19 @@ ng <- 30; m <- 8; g <- factor(rep(seq_len(ng), each = m)); x <- runif(ng*m)
 off <- log(runif(ng*m, 0.5, 2)); w <- sample(1:3, ng*m, TRUE)
 eta <- 1 + 0.8*x + off + rnorm(ng, sd = 0.4)[g]; shape <- 4*w
 sim <- data.frame(y = rgamma(ng*m, shape = shape, rate = shape/exp(eta)), x = x, g = g, w = w, off = off)
-write.csv(sim, "/work/wt/families/tests/data/gamma_sim.csv", row.names = FALSE)
+write.csv(sim, "gamma_sim_check.csv", row.names = FALSE)
 cases <- list(
  gamma_log = list(data="sleepstudy", formula="Reaction ~ Days + (1 | Subject)", family="Gamma", link="log"),
  gamma_identity_slope = list(data="sleepstudy", formula="Reaction ~ Days + (Days | Subject)", family="Gamma", link="identity"),
  gamma_weights_offset = list(data="gamma_sim", formula="y ~ x + (1 | g)", family="Gamma", link="log", weights="w", offset="off"),
  gaussian_log = list(data="sleepstudy", formula="Reaction ~ Days + (1 | Subject)", family="gaussian", link="log"),
+ cbpp_probit = list(data="cbpp", formula="cbind(incidence, size - incidence) ~ period + (1 | herd)", family="binomial", link="probit"),
+ cbpp_cloglog = list(data="cbpp", formula="cbind(incidence, size - incidence) ~ period + (1 | herd)", family="binomial", link="cloglog"),
  nb_gt = list(data="grouseticks", formula="TICKS ~ YEAR + cHEIGHT + (1 | LOCATION)", family="nbinom", link="log"),
  nb_gt2 = list(data="grouseticks", formula="TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", family="nbinom", link="log")
 )
-datas <- list(sleepstudy = sleep, grouseticks = gt, gamma_sim = sim)
+cbpp <- read.csv(file.path(dd, "cbpp.csv")); cbpp$herd <- factor(cbpp$herd); cbpp$period <- factor(cbpp$period)
+datas <- list(sleepstudy = sleep, grouseticks = gt, gamma_sim = sim, cbpp = cbpp)
 out <- list()
 for (id in names(cases)) {
   cs <- cases[[id]]; df <- datas[[cs$data]]; fo <- as.formula(cs$formula)
@@ -57,5 +60,5 @@ for (id in names(cases)) {
   cat(id, res$tmb_m2ll, res$lme4_m2ll, "\n")
 }
 writeLines(toJSON(list(source = "lme4 1.1-31 and glmmTMB fits made by the R script in this file's 'r_code' entry",
-  r_code = paste(readLines("/tmp/fam_ref.R"), collapse = "\n"), cases = out), auto_unbox = TRUE, digits = NA, pretty = TRUE),
+  r_code = "tests/data/families_reference.R", cases = out), auto_unbox = TRUE, digits = NA, pretty = TRUE),
   "/work/wt/families/tests/data/families_reference.json")
