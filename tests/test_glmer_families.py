@@ -237,6 +237,18 @@ def _fit_weighted(family, par, df, w):
     return glmmfast.glmer("y ~ x + (1 | g)", df, family=fam, weights=w)
 
 
+def test_gaussian_weights_divide_the_variance():
+    # R's gaussian semantics: Var(y_i | b) = phi / w_i.  Doubling every weight
+    # doubles phi-hat and leaves the likelihood and the other estimates alone.
+    df = _simulate("gaussian", "log", (1.0, 0.5), 0.3, 0.25, np.random.default_rng(3))
+    one = glmmfast.glmer("y ~ x + (1 | g)", df, family=F.Gaussian("log"))
+    two = glmmfast.glmer("y ~ x + (1 | g)", df, family=F.Gaussian("log"), weights=np.full(len(df), 2.0))
+    assert two.deviance == pytest.approx(one.deviance, abs=1e-5)
+    assert two.dispersion == pytest.approx(2 * one.dispersion, rel=1e-4)
+    np.testing.assert_allclose(two.fixef, one.fixef, atol=1e-5)
+    np.testing.assert_allclose(two.theta, one.theta, rtol=1e-3)
+
+
 @pytest.mark.parametrize("family", [F.Gamma("log"), F.InverseGaussian("log"), F.NegativeBinomial(2.0)])
 def test_offset_argument_equals_offset_term(family):
     rng = np.random.default_rng(5)

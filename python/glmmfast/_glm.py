@@ -99,7 +99,7 @@ class GlmResult:
 
     @property
     def family_name(self) -> str:
-        return self.family.name
+        return self.family.display_name
 
     @property
     def link_name(self) -> str:
