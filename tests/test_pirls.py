@@ -80,3 +80,25 @@ def test_pirls_failure_is_a_catchable_error(m1_design):
 
     with pytest.raises(_core.PirlsError):
         m.deviance_at(np.array([1.0]), np.array([800.0, 0.0, 0.0]))
+
+
+@pytest.mark.parametrize("formula", [
+    "TICKS ~ YEAR + (YEAR | LOCATION)",
+    "TICKS ~ YEAR + cHEIGHT + (1 | INDEX) + (1 | BROOD) + (1 | LOCATION)",
+    "TICKS ~ YEAR + (1 | LOCATION) + (0 + YEAR | LOCATION)",
+])
+def test_blocked_and_sparse_factorizations_agree(grouseticks, formula):
+    d = model_design_for(formula, grouseticks, glmmfast.families.Poisson(), random=True)
+    sparse, blocked = engine_model(d, "sparse"), engine_model(d, "blocked")
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        theta = np.abs(rng.normal(0.8, 0.3, len(sparse.initial_theta())))
+        beta = np.array([0.4, 1.1, -0.9, -0.02][: d.X.shape[1]])
+        assert sparse.deviance_at(theta, beta) == pytest.approx(blocked.deviance_at(theta, beta), rel=1e-12)
+        assert sparse.deviance_profiled_beta(theta) == pytest.approx(blocked.deviance_profiled_beta(theta), rel=1e-12)
+        np.testing.assert_allclose(sparse.beta, blocked.beta, rtol=1e-9)
+        np.testing.assert_allclose(sparse.beta_unscaled_vcov(), blocked.beta_unscaled_vcov(), rtol=1e-9)
+        for t in range(len(d.terms)):
+            np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)
+    with pytest.raises(ValueError, match="factorization"):
+        engine_model(d, "dense")

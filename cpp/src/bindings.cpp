@@ -59,7 +59,8 @@ Eigen::VectorXd vec(const DblArray& a, long n, const char* what) {
 std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
                      const DblArray& offset, const std::string& dist, const std::string& link,
-                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels, double nb_theta) {
+                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
+                     const std::string& factorization, double nb_theta) {
     if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
     if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
     const long n = X.rows();
@@ -68,7 +69,7 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
     std::vector<TermShape> terms;
     for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
     return std::make_unique<GlmmModel>(X, std::move(Z), vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset"),
-                     make_family(dist, link, nb_theta), terms);
+                     make_family(dist, link, nb_theta), terms, factorization);
 }
 
 }  // namespace
@@ -91,7 +92,8 @@ PYBIND11_MODULE(_core, m) {
     py::class_<GlmmModel>(m, "GlmmModel")
         .def(py::init(&make_model), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
              py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
-             py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"), py::arg("nb_theta") = 1.0)
+             py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"),
+             py::arg("factorization") = "auto", py::arg("nb_theta") = 1.0)
         .def_property_readonly("n", &GlmmModel::n)
         .def_property_readonly("p", &GlmmModel::p)
         .def_property_readonly("q", &GlmmModel::q)
@@ -102,6 +104,8 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("eta", &GlmmModel::eta)
         .def_property_readonly("mu", &GlmmModel::mu)
         .def_property_readonly("evaluations", &GlmmModel::evaluations)
+        .def_property_readonly("factorization",
+                               [](const GlmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
         .def_property_readonly("pirls_iterations", &GlmmModel::pirls_iterations)
         .def("lambda_csc",
              [](const GlmmModel& g) {

@@ -7,13 +7,14 @@
 namespace glmmfast {
 
 GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
-                     Eigen::VectorXd offset, Family family, std::vector<TermShape> terms)
+                     Eigen::VectorXd offset, Family family, std::vector<TermShape> terms,
+                     const std::string& factorization)
     : X_(std::move(X)),
       y_(std::move(y)),
       pw_(std::move(prior_weights)),
       offset_(std::move(offset)),
       family_(family),
-      sys_(Z, terms) {
+      sys_(Z, terms, factorization) {
     const auto n = y_.size();
     if (X_.rows() != n || sys_.n() != n || pw_.size() != n || offset_.size() != n)
         throw std::invalid_argument("X, Z, y, weights and offset must have the same number of rows");

@@ -53,13 +53,15 @@ struct PirlsOptions {
 class GlmmModel {
 public:
     GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
-              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms);
+              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms,
+              const std::string& factorization = "auto");
 
     int n() const { return static_cast<int>(y_.size()); }
     int p() const { return static_cast<int>(X_.cols()); }
     int q() const { return sys_.q(); }
     const LambdaMap& lambda() const { return sys_.lambda(); }
     const Family& family() const { return family_; }
+    const PenalizedSystem& system() const { return sys_; }
 
     void set_theta(const Eigen::VectorXd& theta);
     void set_beta(const Eigen::VectorXd& beta);

@@ -8,7 +8,8 @@
 
 namespace glmmfast {
 
-PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms)
+PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms,
+                                 const std::string& factorization)
     : n_(static_cast<int>(Z.rows())), lambda_(terms) {
     if (Z.cols() != lambda_.q()) throw std::invalid_argument("Z's columns do not match the random-effects terms");
     const int nt = static_cast<int>(terms.size());
@@ -44,44 +45,32 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
             for (int a = 0; a < terms[t].k; ++a)
                 cols[term_col_[t] + a] = start_(i, t) < 0 ? -1 : start_(i, t) + a;
     };
-    // First the symmetric pattern in the original order, to choose the
-    // fill-reducing ordering; then the same pattern permuted, whose lower
-    // triangle is what gets assembled and factorised.
-    std::vector<Eigen::Triplet<double, int>> trip;
-    trip.reserve(static_cast<size_t>(n_) * K_ * K_ + q());
-    auto for_each_pair = [&](auto&& emit) {
-        for (int j = 0; j < q(); ++j) emit(j, j);
-        for (int i = 0; i < n_; ++i) {
-            row_columns(i);
-            for (int a = 0; a < K_; ++a)
-                for (int b = 0; b <= a; ++b)
-                    if (cols[a] >= 0 && cols[b] >= 0) emit(cols[a], cols[b]);
-        }
-    };
-    for_each_pair([&](int r, int c) {
-        trip.emplace_back(r, c, 1.0);
-        if (r != c) trip.emplace_back(c, r, 1.0);
-    });
-    SpMat full(q(), q());
-    full.setFromTriplets(trip.begin(), trip.end());
-    trip.clear();
-    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
-    Eigen::AMDOrdering<int>()(full, pinv);
-    perm_ = pinv.inverse();
-    full.resize(0, 0);
-    const int* pi = perm_.indices().data();
-    for_each_pair([&](int r, int c) { trip.emplace_back(std::max(pi[r], pi[c]), std::min(pi[r], pi[c]), 1.0); });
-    A_.resize(q(), q());
-    A_.setFromTriplets(trip.begin(), trip.end());
-    A_.makeCompressed();
-    trip.clear();
-    trip.shrink_to_fit();
-    auto position = [&](int r0, int c0) {
-        const int r = std::max(pi[r0], pi[c0]), c = std::min(pi[r0], pi[c0]);
-        const int* begin = A_.innerIndexPtr() + A_.outerIndexPtr()[c];
-        const int* end = A_.innerIndexPtr() + A_.outerIndexPtr()[c + 1];
-        return static_cast<int>(std::lower_bound(begin, end, r) - A_.innerIndexPtr());
-    };
+    std::vector<std::pair<int, int>> pairs;
+    pairs.reserve(static_cast<size_t>(n_) * P);
+    for (int i = 0; i < n_; ++i) {
+        row_columns(i);
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b)
+                if (cols[a] >= 0 && cols[b] >= 0) pairs.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+    }
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    if (factorization != "auto" && factorization != "sparse" && factorization != "blocked")
+        throw std::invalid_argument("factorization must be 'auto', 'sparse' or 'blocked'");
+    // "auto": the blocked layout where it is possible and needs fewer flops
+    // than the sparse factor (the dense LLT of S runs several times faster
+    // per flop than the simplicial code, hence the factor 2).
+    blocked_ = nt > 0 && factorization == "blocked";
+    if (nt > 0 && factorization == "auto" && BlockedFactor::suitable(q(), terms[0].k, terms[0].nlevels)) {
+        auto sparse = std::make_unique<SparseFactor>(q(), pairs);
+        blocked_ = BlockedFactor::flops(q(), terms[0].k, terms[0].nlevels, pairs) < 2.0 * sparse->flops();
+        if (!blocked_) factor_ = std::move(sparse);
+    }
+    if (blocked_) factor_ = std::make_unique<BlockedFactor>(q(), terms[0].k, terms[0].nlevels, pairs);
+    else if (!factor_) factor_ = std::make_unique<SparseFactor>(q(), pairs);
+    pairs.clear();
+    pairs.shrink_to_fit();
+    auto position = [&](int r, int c) { return factor_->position(std::max(r, c), std::min(r, c)); };
     diag_pos_.resize(q());
     for (int j = 0; j < q(); ++j) diag_pos_[j] = position(j, j);
     scatter_.assign(static_cast<size_t>(n_) * P, -1);
@@ -92,7 +81,6 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
             for (int b = 0; b <= a; ++b, ++p)
                 if (cols[a] >= 0 && cols[b] >= 0) scatter_[static_cast<size_t>(i) * P + p] = position(cols[a], cols[b]);
     }
-    chol_.analyzePattern(A_);
     urows_.resize(n_, K_);
     set_theta(lambda_.initial_theta());
 }
@@ -114,8 +102,8 @@ void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
 
 bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign) {
     sqrtw_ = sqrtw;
-    double* x = A_.valuePtr();
-    std::fill(x, x + A_.nonZeros(), 0.0);
+    double* x = factor_->values();
+    std::fill(x, x + factor_->nvalues(), 0.0);
     for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
     const int P = K_ * (K_ + 1) / 2;
     for (int i = 0; i < n_; ++i) {
@@ -129,8 +117,7 @@ bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd
                 if (pos[p] >= 0) x[pos[p]] += wa * u[b];
         }
     }
-    chol_.factorize(A_);
-    return chol_.info() == Eigen::Success;
+    return factor_->factorize();
 }
 
 Eigen::VectorXd PenalizedSystem::U_times(const Eigen::VectorXd& u) const {
@@ -177,30 +164,6 @@ Eigen::VectorXd PenalizedSystem::WUt_times(const Eigen::VectorXd& v) const {
         }
     }
     return out;
-}
-
-Eigen::MatrixXd PenalizedSystem::solve(const Eigen::MatrixXd& B) const {
-    return perm_.transpose() * chol_.solve(perm_ * B);
-}
-
-Eigen::MatrixXd PenalizedSystem::solve_L(const Eigen::MatrixXd& B) const {
-    return chol_.matrixL().solve(perm_ * B);
-}
-
-Eigen::MatrixXd PenalizedSystem::solve_Lt(const Eigen::MatrixXd& B) const {
-    return perm_.transpose() * chol_.matrixU().solve(B);
-}
-
-double PenalizedSystem::log_det_L2() const {
-    const auto& L = chol_.matrixL().nestedExpression();
-    return 2.0 * L.diagonal().array().log().sum();
-}
-
-Eigen::MatrixXd PenalizedSystem::inverse_block(int start, int size) const {
-    if (start < 0 || size < 0 || start + size > q()) throw std::out_of_range("inverse_block out of range");
-    Eigen::MatrixXd E = Eigen::MatrixXd::Zero(q(), size);
-    for (int j = 0; j < size; ++j) E(start + j, j) = 1.0;
-    return solve(E).block(start, 0, size, size);
 }
 
 }  // namespace glmmfast

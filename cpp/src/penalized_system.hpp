@@ -14,23 +14,25 @@
 // z_it' T_t placed in the block of its level.  We store those rows densely
 // (n x sum k_t) and form A by scattering w_i u_i u_i' into a lower-triangular
 // pattern whose positions are precomputed per observation: no allocation,
-// no sorting, O(n (sum k_t)^2) per factorisation.  The AMD permutation is
-// applied to the pattern once, so A is assembled already permuted and the
-// factorisation runs with the natural ordering (no per-call permutation).
+// no sorting, O(n (sum k_t)^2) per factorisation.  The factorisation itself
+// is a SymmetricFactor: blocked (dense Schur complement) when the first
+// term's levels dominate, sparse simplicial otherwise.
 #pragma once
 
 #include <Eigen/Core>
-#include <Eigen/SparseCholesky>
-#include <Eigen/SparseCore>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "lambda_map.hpp"
+#include "symmetric_factor.hpp"
 
 namespace glmmfast {
 
 class PenalizedSystem {
 public:
-    PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms);
+    // factorization: "auto" (blocked when suitable), "sparse" or "blocked".
+    PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms, const std::string& factorization = "auto");
 
     int n() const { return n_; }
     int q() const { return lambda_.q(); }
@@ -52,14 +54,15 @@ public:
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
     Eigen::VectorXd WUt_times(const Eigen::VectorXd& v) const;
     // A^{-1} B.
-    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const;
-    // L^{-1} P B  and  P' L^{-T} B.
-    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const;
-    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const;
+    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return factor_->solve(B); }
+    // L^{-1} B  and  L^{-T} B for the effective factor A = L L'.
+    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const { return factor_->solve_L(B); }
+    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const { return factor_->solve_Lt(B); }
     // log det(L)^2 = log det(A).
-    double log_det_L2() const;
+    double log_det_L2() const { return factor_->log_det(); }
     // The diagonal block [A^{-1}]_{s:s+k, s:s+k}.
-    Eigen::MatrixXd inverse_block(int start, int size) const;
+    Eigen::MatrixXd inverse_block(int start, int size) const { return factor_->inverse_block(start, size); }
+    bool blocked() const { return blocked_; }
 
 private:
     int n_ = 0, K_ = 0;                // observations; sum of k_t
@@ -70,12 +73,11 @@ private:
     Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> start_;
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> zrows_;  // n x K: Z's values
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> urows_;  // n x K: U's values
-    std::vector<int> scatter_;         // n x K(K+1)/2 positions in A's value array (-1: none)
+    std::vector<int> scatter_;         // n x K(K+1)/2 positions in the factor's values (-1: none)
     std::vector<int> diag_pos_;        // position of A(j, j)
-    SpMat A_;                          // lower triangle of P A P'
-    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> perm_;  // P (fill-reducing)
+    std::unique_ptr<SymmetricFactor> factor_;
+    bool blocked_ = false;
     Eigen::VectorXd sqrtw_;
-    Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> chol_;
 };
 
 }  // namespace glmmfast

@@ -60,6 +60,7 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     t2 = time.perf_counter()
     info.seconds.update({"design": t1 - t0, "optimize": t2 - t1})
     info.pirls_iterations = int(model.pirls_iterations)
+    info.factorization = model.factorization
     est = None if fp is None else (fp[0], info.family_parameter)
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)

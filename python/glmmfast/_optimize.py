@@ -46,6 +46,8 @@ class OptimizerInfo:
     Attributes
     ----------
     optimizer : str
+    factorization : str
+        The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
         Per stage: ``name``, ``evaluations``, ``deviance``, ``status``, ``seconds``.
     evaluations : int
@@ -66,6 +68,7 @@ class OptimizerInfo:
     """
 
     optimizer: str = "bobyqa"
+    factorization: str = ""
     stages: list = field(default_factory=list)
     evaluations: int = 0
     pirls_iterations: int = 0
