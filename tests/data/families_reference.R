@@ -20,7 +20,8 @@ cases <- list(
  cbpp_probit = list(data="cbpp", formula="cbind(incidence, size - incidence) ~ period + (1 | herd)", family="binomial", link="probit"),
  cbpp_cloglog = list(data="cbpp", formula="cbind(incidence, size - incidence) ~ period + (1 | herd)", family="binomial", link="cloglog"),
  nb_gt = list(data="grouseticks", formula="TICKS ~ YEAR + cHEIGHT + (1 | LOCATION)", family="nbinom", link="log"),
- nb_gt2 = list(data="grouseticks", formula="TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", family="nbinom", link="log")
+ nb_gt2 = list(data="grouseticks", formula="TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", family="nbinom", link="log"),
+ nb_gt3 = list(data="grouseticks", formula="TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)", family="nbinom", link="log")
 )
 cbpp <- read.csv(file.path(dd, "cbpp.csv")); cbpp$herd <- factor(cbpp$herd); cbpp$period <- factor(cbpp$period)
 datas <- list(sleepstudy = sleep, grouseticks = gt, gamma_sim = sim, cbpp = cbpp)
