@@ -27,6 +27,9 @@ Dist parse_dist(const std::string& s) {
     if (s == "gaussian") return Dist::Gaussian;
     if (s == "binomial") return Dist::Binomial;
     if (s == "poisson") return Dist::Poisson;
+    if (s == "Gamma") return Dist::Gamma;
+    if (s == "inverse.gaussian") return Dist::InverseGaussian;
+    if (s == "negative.binomial") return Dist::NegativeBinomial;
     throw std::invalid_argument("unknown family '" + s + "'");
 }
 
@@ -36,11 +39,15 @@ Link parse_link(const std::string& s) {
     if (s == "logit") return Link::Logit;
     if (s == "probit") return Link::Probit;
     if (s == "cloglog") return Link::Cloglog;
+    if (s == "cauchit") return Link::Cauchit;
+    if (s == "inverse") return Link::Inverse;
+    if (s == "sqrt") return Link::Sqrt;
+    if (s == "1/mu^2") return Link::InverseSquare;
     throw std::invalid_argument("unknown link '" + s + "'");
 }
 
-Family make_family(const std::string& dist, const std::string& link) {
-    return Family(parse_dist(dist), parse_link(link));
+Family make_family(const std::string& dist, const std::string& link, double theta) {
+    return Family(parse_dist(dist), parse_link(link), theta);
 }
 
 Eigen::VectorXd vec(const DblArray& a, long n, const char* what) {
@@ -53,7 +60,7 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
                      const DblArray& offset, const std::string& dist, const std::string& link,
                      const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
-                                           const std::string& factorization) {
+                     const std::string& factorization, double nb_theta) {
     if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
     if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
     const long n = X.rows();
@@ -62,7 +69,7 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
     std::vector<TermShape> terms;
     for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
     return std::make_unique<GlmmModel>(X, std::move(Z), vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset"),
-                     make_family(dist, link), terms, factorization);
+                     make_family(dist, link, nb_theta), terms, factorization);
 }
 
 }  // namespace
@@ -72,7 +79,7 @@ PYBIND11_MODULE(_core, m) {
     py::register_exception<PirlsError>(m, "PirlsError", PyExc_RuntimeError);
 
     py::class_<Family>(m, "Family")
-        .def(py::init(&make_family), py::arg("dist"), py::arg("link"))
+        .def(py::init(&make_family), py::arg("dist"), py::arg("link"), py::arg("theta") = 1.0)
         .def("linkfun", [](const Family& f, const Eigen::ArrayXd& mu) { return Eigen::ArrayXd(f.linkfun(mu)); })
         .def("linkinv", [](const Family& f, const Eigen::ArrayXd& eta) { return Eigen::ArrayXd(f.linkinv(eta)); })
         .def("mu_eta", [](const Family& f, const Eigen::ArrayXd& eta) { return Eigen::ArrayXd(f.mu_eta(eta)); })
@@ -86,7 +93,7 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init(&make_model), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
              py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
              py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"),
-             py::arg("factorization") = "auto")
+             py::arg("factorization") = "auto", py::arg("nb_theta") = 1.0)
         .def_property_readonly("n", &GlmmModel::n)
         .def_property_readonly("p", &GlmmModel::p)
         .def_property_readonly("q", &GlmmModel::q)
@@ -114,6 +121,9 @@ PYBIND11_MODULE(_core, m) {
         .def("set_theta", &GlmmModel::set_theta)
         .def("set_beta", &GlmmModel::set_beta)
         .def("set_u", &GlmmModel::set_u)
+        .def("set_dispersion", &GlmmModel::set_dispersion, py::arg("phi"))
+        .def("set_nb_theta", &GlmmModel::set_nb_theta, py::arg("theta"))
+        .def_property_readonly("dispersion", &GlmmModel::dispersion)
         .def("set_response", [](GlmmModel& g, const DblArray& y, const DblArray& w) {
             g.set_response(vec(y, g.n(), "y"), vec(w, g.n(), "weights"));
         })

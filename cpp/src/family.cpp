@@ -55,21 +55,39 @@ double norm_quantile(double p) {
 // y log(y/mu) with the convention 0 log 0 = 0.
 double ylogy_over(double y, double mu) { return y > 0 ? y * std::log(y / mu) : 0.0; }
 
+// Distributions whose mean must be positive (R's validmu).
+bool positive_mean(Dist d) {
+    return d == Dist::Poisson || d == Dist::Gamma || d == Dist::InverseGaussian || d == Dist::NegativeBinomial;
+}
+
 }  // namespace
 
-Family::Family(Dist d, Link l) : dist(d), link(l) {
-    const bool ok =
-        (d == Dist::Gaussian && (l == Link::Identity || l == Link::Log)) ||
-        (d == Dist::Poisson && (l == Link::Log || l == Link::Identity)) ||
-        (d == Dist::Binomial &&
-         (l == Link::Logit || l == Link::Probit || l == Link::Cloglog || l == Link::Log));
+// The links R's family constructors accept (MASS's negative.binomial for NB).
+Family::Family(Dist d, Link l, double th) : dist(d), link(l), theta(th) {
+    bool ok = false;
+    switch (d) {
+        case Dist::Gaussian: ok = l == Link::Identity || l == Link::Log || l == Link::Inverse; break;
+        case Dist::Poisson: ok = l == Link::Log || l == Link::Identity || l == Link::Sqrt; break;
+        case Dist::Binomial:
+            ok = l == Link::Logit || l == Link::Probit || l == Link::Cloglog || l == Link::Cauchit || l == Link::Log;
+            break;
+        case Dist::Gamma: ok = l == Link::Inverse || l == Link::Identity || l == Link::Log; break;
+        case Dist::InverseGaussian:
+            ok = l == Link::InverseSquare || l == Link::Inverse || l == Link::Identity || l == Link::Log;
+            break;
+        case Dist::NegativeBinomial: ok = l == Link::Log || l == Link::Sqrt || l == Link::Identity; break;
+    }
     if (!ok) throw std::invalid_argument("link not supported for this family");
+    if (d == Dist::NegativeBinomial && !(th > 0 && std::isfinite(th)))
+        throw std::invalid_argument("negative binomial theta must be positive and finite");
 }
 
 bool Family::canonical() const {
     return (dist == Dist::Gaussian && link == Link::Identity) ||
            (dist == Dist::Poisson && link == Link::Log) ||
-           (dist == Dist::Binomial && link == Link::Logit);
+           (dist == Dist::Binomial && link == Link::Logit) ||
+           (dist == Dist::Gamma && link == Link::Inverse) ||
+           (dist == Dist::InverseGaussian && link == Link::InverseSquare);
 }
 
 ArrayXd Family::linkfun(const ArrayXd& mu) const {
@@ -79,6 +97,10 @@ ArrayXd Family::linkfun(const ArrayXd& mu) const {
         case Link::Logit: return (mu / (1.0 - mu)).log();
         case Link::Probit: return mu.unaryExpr([](double m) { return norm_quantile(m); });
         case Link::Cloglog: return (-(1.0 - mu).log()).log();
+        case Link::Cauchit: return (M_PI * (mu - 0.5)).tan();
+        case Link::Inverse: return mu.inverse();
+        case Link::Sqrt: return mu.sqrt();
+        case Link::InverseSquare: return mu.square().inverse();
     }
     return mu;
 }
@@ -101,6 +123,15 @@ ArrayXd Family::linkinv(const ArrayXd& eta) const {
             return eta.unaryExpr([](double e) {
                 return std::max(std::min(-std::expm1(-std::exp(e)), 1.0 - kEps), kEps);
             });
+        case Link::Cauchit:
+            // R: eta clamped to +-(-qcauchy(eps)) so mu stays inside (0, 1).
+            return eta.unaryExpr([](double e) {
+                const double th = std::tan(M_PI * (0.5 - kEps));
+                return 0.5 + std::atan(std::min(std::max(e, -th), th)) / M_PI;
+            });
+        case Link::Inverse: return eta.inverse();
+        case Link::Sqrt: return eta.square();
+        case Link::InverseSquare: return eta.rsqrt();
     }
     return eta;
 }
@@ -121,6 +152,11 @@ ArrayXd Family::mu_eta(const ArrayXd& eta) const {
                 double ee = std::min(e, 700.0);
                 return std::max(std::exp(ee) * std::exp(-std::exp(ee)), kEps);
             });
+        case Link::Cauchit:
+            return eta.unaryExpr([](double e) { return std::max(1.0 / (M_PI * (1.0 + e * e)), kEps); });
+        case Link::Inverse: return -eta.square().inverse();
+        case Link::Sqrt: return 2.0 * eta;
+        case Link::InverseSquare: return -0.5 * eta.pow(-1.5);
     }
     return eta;
 }
@@ -188,8 +224,51 @@ ArrayXd Family::variance(const ArrayXd& mu) const {
         case Dist::Gaussian: return ArrayXd::Ones(mu.size());
         case Dist::Poisson: return mu;
         case Dist::Binomial: return mu * (1.0 - mu);
+        case Dist::Gamma: return mu.square();
+        case Dist::InverseGaussian: return mu.cube();
+        case Dist::NegativeBinomial: return mu + mu.square() / theta;
     }
     return mu;
+}
+
+ArrayXd Family::mu_eta2(const ArrayXd& eta) const {
+    switch (link) {
+        case Link::Identity: return ArrayXd::Zero(eta.size());
+        case Link::Log: return eta.exp();
+        case Link::Logit: {
+            const ArrayXd mu = linkinv(eta);
+            return mu * (1.0 - mu) * (1.0 - 2.0 * mu);
+        }
+        case Link::Probit: return eta.unaryExpr([](double e) { return -e * norm_pdf(e); });
+        case Link::Cloglog:
+            return eta.unaryExpr([](double e) {
+                const double ee = std::exp(std::min(e, 700.0));
+                return ee * std::exp(-ee) * (1.0 - ee);
+            });
+        case Link::Cauchit:
+            return eta.unaryExpr([](double e) { return -2.0 * e / (M_PI * (1 + e * e) * (1 + e * e)); });
+        case Link::Inverse: return 2.0 * eta.cube().inverse();
+        case Link::Sqrt: return ArrayXd::Constant(eta.size(), 2.0);
+        case Link::InverseSquare: return 0.75 * eta.pow(-2.5);
+    }
+    return eta;
+}
+
+ArrayXd Family::variance_deriv(const ArrayXd& mu) const {
+    switch (dist) {
+        case Dist::Gaussian: return ArrayXd::Zero(mu.size());
+        case Dist::Poisson: return ArrayXd::Ones(mu.size());
+        case Dist::Binomial: return 1.0 - 2.0 * mu;
+        case Dist::Gamma: return 2.0 * mu;
+        case Dist::InverseGaussian: return 3.0 * mu.square();
+        case Dist::NegativeBinomial: return 1.0 + 2.0 * mu / theta;
+    }
+    return mu;
+}
+
+ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
+    const ArrayXd mu = linkinv(eta), me = mu_eta(eta), v = variance(mu);
+    return wt * (me.square() / v - (y - mu) * (mu_eta2(eta) / v - me.square() * variance_deriv(mu) / v.square()));
 }
 
 ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const {
@@ -207,6 +286,21 @@ ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt
             for (Eigen::Index i = 0; i < n; ++i)
                 d[i] = 2.0 * wt[i] *
                        (ylogy_over(y[i], mu[i]) + ylogy_over(1.0 - y[i], 1.0 - mu[i]));
+            break;
+        case Dist::Gamma:
+            // R: -2 wt (log(ifelse(y == 0, 1, y/mu)) - (y - mu)/mu)
+            for (Eigen::Index i = 0; i < n; ++i)
+                d[i] = -2.0 * wt[i] * ((y[i] == 0 ? 0.0 : std::log(y[i] / mu[i])) - (y[i] - mu[i]) / mu[i]);
+            break;
+        case Dist::InverseGaussian:
+            d = wt * (y - mu).square() / (y * mu.square());
+            break;
+        case Dist::NegativeBinomial:
+            // MASS: 2 wt (y log(pmax(1, y)/mu) - (y + theta) log((y + theta)/(mu + theta)))
+            for (Eigen::Index i = 0; i < n; ++i)
+                d[i] = 2.0 * wt[i] *
+                       (y[i] * std::log(std::max(1.0, y[i]) / mu[i]) -
+                        (y[i] + theta) * std::log((y[i] + theta) / (mu[i] + theta)));
             break;
     }
     return d;
@@ -247,6 +341,37 @@ double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt,
                 ll += term;
             }
             break;
+        case Dist::Gamma: {
+            // R: Gamma()$aic, sum(wt * dgamma(y, 1/phi, scale = mu phi, log = TRUE)).
+            const double shape = 1.0 / dispersion;
+            for (Eigen::Index i = 0; i < n; ++i) {
+                if (wt[i] == 0) continue;
+                const double scale = mu[i] * dispersion;
+                ll += wt[i] * (-std::lgamma(shape) - shape * std::log(scale) + (shape - 1.0) * std::log(y[i]) -
+                               y[i] / scale);
+            }
+            break;
+        }
+        case Dist::InverseGaussian:
+            // log density -1/2 log(2 pi phi y^3) - (y - mu)^2 / (2 phi mu^2 y), times wt
+            // (at phi = dev/sum(wt) this is R's inverse.gaussian()$aic).
+            for (Eigen::Index i = 0; i < n; ++i) {
+                if (wt[i] == 0) continue;
+                const double r = y[i] - mu[i];
+                ll += wt[i] * (-0.5 * std::log(2 * M_PI * dispersion * y[i] * y[i] * y[i]) -
+                               r * r / (2 * dispersion * mu[i] * mu[i] * y[i]));
+            }
+            break;
+        case Dist::NegativeBinomial:
+            // MASS negative.binomial()$aic, term by term.
+            for (Eigen::Index i = 0; i < n; ++i) {
+                if (wt[i] == 0) continue;
+                const double yi = y[i];
+                ll += wt[i] * (std::lgamma(theta + yi) - std::lgamma(theta) - std::lgamma(yi + 1) +
+                               theta * std::log(theta) + yi * std::log(mu[i] + (yi == 0 ? 1.0 : 0.0)) -
+                               (theta + yi) * std::log(theta + mu[i]));
+            }
+            break;
     }
     return ll;
 }
@@ -256,14 +381,26 @@ ArrayXd Family::mustart(const ArrayXd& y, const ArrayXd& wt) const {
         case Dist::Gaussian: return y;
         case Dist::Poisson: return y + 0.1;
         case Dist::Binomial: return (wt * y + 0.5) / (wt + 1.0);
+        case Dist::Gamma:
+        case Dist::InverseGaussian: return y;
+        case Dist::NegativeBinomial: return y + (y == 0).cast<double>() / 6.0;
     }
     return y;
 }
 
 bool Family::valid_eta(const ArrayXd& eta) const {
     if (!eta.allFinite()) return false;
-    if (dist == Dist::Poisson && link == Link::Identity) return (eta > 0).all();
     if (dist == Dist::Binomial && link == Link::Log) return (eta < 0).all();
+    if (link == Link::Log || link == Link::Logit || link == Link::Probit || link == Link::Cloglog ||
+        link == Link::Cauchit)
+        return true;
+    // sqrt: mu = eta^2 is a valid mean for any eta (lme4's PIRLS does not
+    // restrict it either; R's glm.fit does, via valideta).
+    if (link == Link::Sqrt) return (eta != 0).all();
+    // identity, inverse, 1/mu^2: mu > 0 needs eta > 0 where the mean
+    // must be positive (and 1/mu^2 always); the gaussian inverse link only eta != 0.
+    if (positive_mean(dist) || link == Link::InverseSquare) return (eta > 0).all();
+    if (link == Link::Inverse) return (eta != 0).all();
     return true;
 }
 

@@ -5,7 +5,11 @@
 //   linkinv (mu = g^{-1}(eta)), mu_eta (dmu/deta), variance V(mu),
 //   dev_resid (unit deviances times prior weights) and
 //   loglik (the family's log density, with normalising constants, so that
-//   -2 log L matches R's family$aic() and hence lme4's logLik).
+//   -2 log L matches R's family$aic() and hence lme4's and glmmTMB's logLik).
+// Distributions: gaussian, binomial, poisson, Gamma, inverse Gaussian and
+// the negative binomial (NB2, variance mu + mu^2/theta, with `theta` a
+// member so the outer optimiser can move it).  The constructor rejects a
+// link the distribution cannot take.
 // Nothing here knows about models, formulas or Python.
 #pragma once
 
@@ -14,26 +18,38 @@
 
 namespace glmmfast {
 
-enum class Dist { Gaussian = 0, Binomial = 1, Poisson = 2 };
-enum class Link { Identity = 0, Log = 1, Logit = 2, Probit = 3, Cloglog = 4 };
+enum class Dist { Gaussian = 0, Binomial = 1, Poisson = 2, Gamma = 3, InverseGaussian = 4, NegativeBinomial = 5 };
+enum class Link { Identity = 0, Log = 1, Logit = 2, Probit = 3, Cloglog = 4, Cauchit = 5, Inverse = 6, Sqrt = 7, InverseSquare = 8 };
 
 using ArrayXd = Eigen::ArrayXd;
 
 struct Family {
     Dist dist;
     Link link;
+    // Negative-binomial shape (unused by the other distributions).
+    double theta = 1.0;
 
-    Family(Dist d, Link l);
+    Family(Dist d, Link l, double theta = 1.0);
 
     ArrayXd linkfun(const ArrayXd& mu) const;
     ArrayXd linkinv(const ArrayXd& eta) const;
     ArrayXd mu_eta(const ArrayXd& eta) const;
     ArrayXd variance(const ArrayXd& mu) const;
+    // d^2 mu / d eta^2 and dV/dmu, for the observed information.
+    ArrayXd mu_eta2(const ArrayXd& eta) const;
+    ArrayXd variance_deriv(const ArrayXd& mu) const;
+    // Observed information weights -d^2 log f / d eta^2 (times phi), i.e.
+    // pw [mu_eta^2 / V - (y - mu)(mu_eta2 / V - mu_eta^2 V' / V^2)], since
+    // d log f / d mu = pw (y - mu) / (phi V) for every family here.
+    ArrayXd observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const;
     // Prior-weighted unit deviances d_i = w_i * 2 [l(y;y) - l(y;mu)].
     ArrayXd dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const;
     // Sum of prior-weighted log densities.  For the binomial, y is the
     // proportion and wt the number of trials (R's convention), so the
-    // binomial coefficient enters; `dispersion` is sigma^2 for the gaussian.
+    // binomial coefficient enters; `dispersion` is phi: sigma^2 for the
+    // gaussian (variance phi / wt), the squared coefficient of variation for
+    // the Gamma (log density times wt, as R's Gamma()$aic), phi in
+    // Var = phi mu^3 for the inverse Gaussian (log density times wt).
     double loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt,
                   double dispersion) const;
     // dmu/deta given mu as well: free for the log and logit links.
@@ -53,7 +69,8 @@ struct Family {
 
     // Starting mu for IRLS, as R's family$initialize does.
     ArrayXd mustart(const ArrayXd& y, const ArrayXd& wt) const;
-    // Whether eta is inside the link's domain for this distribution.
+    // Whether eta is inside the link's domain for this distribution (mu > 0
+    // where the distribution needs it).
     bool valid_eta(const ArrayXd& eta) const;
     bool canonical() const;
 };

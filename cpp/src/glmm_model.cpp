@@ -2,6 +2,7 @@
 #include "glmm_model.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace glmmfast {
 
@@ -51,22 +52,53 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
     update_response_constants();
 }
 
+void GlmmModel::set_dispersion(double phi) {
+    if (!(phi > 0 && std::isfinite(phi))) throw PirlsError("dispersion must be positive and finite");
+    phi_ = phi;
+}
+
+void GlmmModel::set_nb_theta(double theta) {
+    if (family_.dist != Dist::NegativeBinomial) throw std::invalid_argument("not a negative binomial model");
+    if (!(theta > 0 && std::isfinite(theta))) throw PirlsError("negative binomial theta must be positive and finite");
+    family_.theta = theta;
+}
+
 void GlmmModel::update_linear_predictor() {
     eta_ = offset_ + X_ * beta_ + sys_.U_times(u_);
     mu_ = family_.linkinv(eta_.array()).matrix();
 }
 
-// Fisher-scoring weights W = pw * (dmu/deta)^2 / V(mu) and the working
-// residual (y - mu) / (dmu/deta) at the current eta.
-void GlmmModel::update_weights() {
+// Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
+// residual r = (y - mu) / (dmu/deta) at the current eta, so that W r is the
+// score d log f / d eta.  With `exact` (non-canonical links), W is the
+// observed information -d^2 log f / d eta^2 instead: sqrtw = |W|^{1/2},
+// the signs in wsign_ (a locally convex contribution, e.g. y < 2 mu / 3 for
+// the inverse Gaussian with the identity link, gives W < 0) and
+// r = score / |W|, so that U' diag(sqrtw) (sqrtw r) is still U' score.
+// (Zero prior weights give W = 0 and a zero score: r = 0.)
+void GlmmModel::update_weights(bool exact) {
+    wsign_.resize(0);
     const Eigen::ArrayXd me = family_.mu_eta(eta_.array(), mu_.array());
     const Eigen::ArrayXd var = family_.variance(mu_.array());
-    sqrtw_ = (pw_.array() * me.square() / var).sqrt().matrix();
-    wres_ = ((y_.array() - mu_.array()) / me).matrix();
+    if (!exact || family_.canonical()) {
+        sqrtw_ = (pw_.array() * me.square() / (phi_ * var)).sqrt().matrix();
+        wres_ = ((y_.array() - mu_.array()) / me).matrix();
+        return;
+    }
+    const Eigen::ArrayXd w = family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_;
+    const Eigen::ArrayXd score = pw_.array() * (y_.array() - mu_.array()) * me / (phi_ * var);
+    if ((w < 0).any()) wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
+    // |W| floored at 1e-12 of the expected information, so an observation
+    // with no curvature (y = 0 with the identity link) still carries its
+    // score through sqrtw (the floor moves log det A by ~1e-12).
+    const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
+    const Eigen::ArrayXd aw = w.abs().max(1e-12 * w_exp);
+    sqrtw_ = aw.sqrt().matrix();
+    wres_ = (aw > 0).select(score / aw.max(std::numeric_limits<double>::min()), 0.0).matrix();
 }
 
 void GlmmModel::factor() {
-    if (!sys_.factor(sqrtw_)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+    if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }
 
 double GlmmModel::sum_dev_resid() const {
@@ -75,6 +107,6 @@ double GlmmModel::sum_dev_resid() const {
     return family_.dev_resid(y_.array(), mu_.array(), pw_.array()).sum();
 }
 
-double GlmmModel::penalised_deviance() const { return sum_dev_resid() + u_.squaredNorm(); }
+double GlmmModel::penalised_deviance() const { return sum_dev_resid() / phi_ + u_.squaredNorm(); }
 
 }  // namespace glmmfast

@@ -4,6 +4,14 @@
 // weights, offset, the family and the PenalizedSystem (Z, Lambda(theta) and
 // the factorisation of A = Lambda' Z' W Z Lambda + I, analysed once).
 // State (beta, u, eta, mu) is kept warm between evaluations.
+// Families with a dispersion phi (gaussian, Gamma, inverse Gaussian) take it
+// through set_dispersion: the conditional log density is then
+// -(1/2) sum d_i / phi + const, so PIRLS works with weights W / phi and the
+// Laplace term uses A = Lambda'Z'(W/phi)Z Lambda + I.  The negative-binomial
+// shape is set through set_nb_theta (it changes V(mu)).  The Laplace term
+// uses the exact Hessian of the conditional log density at the mode (the
+// observed information), as glmmTMB; for canonical links it equals the
+// expected information lme4 uses.
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
 //   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
@@ -59,6 +67,9 @@ public:
     void set_beta(const Eigen::VectorXd& beta);
     void set_u(const Eigen::VectorXd& u);
     void set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
+    void set_dispersion(double phi);
+    void set_nb_theta(double theta);
+    double dispersion() const { return phi_; }
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }
     const Eigen::VectorXd& u() const { return u_; }
@@ -101,7 +112,11 @@ public:
 
 private:
     void update_linear_predictor();
-    void update_weights();
+    // exact = false: Fisher-scoring weights; true: the observed information
+    // (signs kept in wsign_ where negative).  See glmm_model.cpp.
+    void update_weights(bool exact = false);
+    // Newton steps for u with the exact Hessian from a PIRLS (Fisher) mode.
+    void newton_polish(double& pdev, const PirlsOptions& opt);
     void factor();
     double penalised_deviance() const;
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
@@ -117,6 +132,9 @@ private:
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    // Signs of W when some are negative (exact Hessian), else empty.
+    Eigen::VectorXd wsign_;
+    double phi_ = 1.0;
     // Data-only parts of the log-likelihood (Family::loglik_constant and
     // saturated_kernel), fixed per response.
     double ll_constant_ = 0.0, saturated_ = 0.0;

@@ -6,7 +6,10 @@
 //     -2 log L(theta, beta) ~= -2 sum_i log f(y_i | u-hat) + ||u-hat||^2 + log det(L)^2,
 // with u-hat the conditional mode from PIRLS and L L' = P A(u-hat) P'.  The
 // family's normalising constants are included so logLik, AIC and BIC equal
-// lme4's.
+// lme4's.  A = U'WU + I is the exact Hessian of the penalised deviance in u:
+// W is the observed information, divided by the dispersion phi (the
+// glmmTMB Laplace approximation; the same as lme4's for canonical links,
+// where observed and expected information coincide).
 #include "glmm_model.hpp"
 
 namespace glmmfast {
@@ -14,7 +17,7 @@ namespace glmmfast {
 double GlmmModel::laplace_deviance() const {
     const double ll = family_.has_kernel()
                           ? ll_constant_ + family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array())
-                          : family_.loglik(y_.array(), mu_.array(), pw_.array(), 1.0);
+                          : family_.loglik(y_.array(), mu_.array(), pw_.array(), phi_);
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();
 }
 
@@ -48,10 +51,12 @@ Eigen::MatrixXd GlmmModel::cond_var(int t) const {
     return out;
 }
 
+// With signed weights (exact Hessian at the mode) W = W^{1/2} S W^{1/2}.
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
-    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
-    Eigen::MatrixXd XtX = WX.transpose() * WX;
+    const Eigen::MatrixXd SWX = wsign_.size() ? Eigen::MatrixXd(wsign_.asDiagonal() * WX) : WX;
+    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(SWX));
+    Eigen::MatrixXd XtX = WX.transpose() * SWX;
     XtX.noalias() -= RZX.transpose() * RZX;
     Eigen::LLT<Eigen::MatrixXd> rx(XtX);
     if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");

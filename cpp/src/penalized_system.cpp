@@ -97,14 +97,14 @@ void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
     }
 }
 
-bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw) {
+bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign) {
     sqrtw_ = sqrtw;
     double* x = factor_->values();
     std::fill(x, x + factor_->nvalues(), 0.0);
     for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
     const int P = K_ * (K_ + 1) / 2;
     for (int i = 0; i < n_; ++i) {
-        const double w = sqrtw[i] * sqrtw[i];
+        const double w = sqrtw[i] * sqrtw[i] * (sign ? (*sign)[i] : 1.0);
         const double* u = urows_.data() + static_cast<size_t>(i) * K_;
         const int* pos = scatter_.data() + static_cast<size_t>(i) * P;
         int p = 0;

@@ -43,8 +43,10 @@ public:
     double z_value(int i, int c) const { return zrows_(i, c); }
 
     void set_theta(const Eigen::VectorXd& theta);
-    // Factorise A = U' diag(sqrtw)^2 U + I; false if it is not positive definite.
-    bool factor(const Eigen::VectorXd& sqrtw);
+    // Factorise A = U' diag(sign * sqrtw^2) U + I (sign: +-1 per row, or
+    // null for all +1: signed weights arise in the exact Hessian of a
+    // non-canonical link); false if A is not positive definite.
+    bool factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign = nullptr);
 
     // U u (the random-effects part of the linear predictor).
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;

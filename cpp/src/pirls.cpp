@@ -9,7 +9,11 @@
 //     [U'WU + I   U'WX] [du]   [U'W r - u]
 //     [X'WU       X'WX] [db] = [X'W r    ]        (U = Z Lambda)
 // (only the first block row when beta is held fixed), halving the step
-// until pdev does not increase.
+// until pdev does not increase.  For a non-canonical link the Fisher steps
+// converge only linearly, so with beta fixed a few Newton steps with the
+// exact Hessian (newton_polish) finish the mode to rounding: the Laplace
+// term, built from the exact Hessian at the mode, depends on u to first
+// order.
 #include <cmath>
 #include <string>
 
@@ -64,13 +68,12 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
         if (decrement < opt.tol * (1.0 + std::abs(pdev))) {
             // At the mode to within the tolerance: the full Newton step is
             // taken unconditionally (the decrease it brings is below the
-            // roundoff of pdev, so comparing pdev cannot judge it), then W
-            // and the factor are refreshed for the Laplace term.
+            // roundoff of pdev, so comparing pdev cannot judge it); W and
+            // the factor are refreshed below for the Laplace term.
             u_ += du;
             if (update_beta) beta_ += db;
             update_linear_predictor();
-            update_weights();
-            factor();
+            pdev = penalised_deviance();
             converged = true;
             ++it;
             break;
@@ -101,7 +104,44 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     n_pirls_ += it;
     if (!converged)
         throw PirlsError("PIRLS did not converge in " + std::to_string(opt.max_iter) + " iterations");
+    if (!family_.canonical() && !update_beta) newton_polish(pdev, opt);
+    // Refactor at the final point so the Laplace term uses the exact Hessian
+    // at u-hat (the Fisher weights for canonical links).
+    update_weights(true);
+    factor();
     return it;
+}
+
+void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt) {
+    Eigen::VectorXd du;
+    for (int k = 0; k < 8; ++k) {
+        update_weights(true);
+        // Exact Hessian not positive definite here: keep the Fisher mode.
+        if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) return;
+        solve_u_step(du);
+        const Eigen::VectorXd u0 = u_;
+        double step = 1.0;
+        bool accepted = false;
+        for (int h = 0; h <= opt.max_halvings; ++h, step *= 0.5) {
+            u_ = u0 + step * du;
+            update_linear_predictor();
+            if (family_.valid_eta(eta_.array()) && mu_.allFinite()) {
+                const double new_pdev = penalised_deviance();
+                if (std::isfinite(new_pdev) && new_pdev <= pdev + 1e-13 * (1.0 + std::abs(pdev))) {
+                    pdev = new_pdev;
+                    accepted = true;
+                    break;
+                }
+            }
+        }
+        ++n_pirls_;
+        if (!accepted) {
+            u_ = u0;
+            update_linear_predictor();
+            return;
+        }
+        if (step * du.lpNorm<Eigen::Infinity>() < 1e-13 * (1.0 + u_.lpNorm<Eigen::Infinity>())) return;
+    }
 }
 
 }  // namespace glmmfast

@@ -3,21 +3,23 @@
 Public API
 ----------
 glmer : fit a GLMM by maximum likelihood (Laplace approximation)
+glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
 glm : fit a GLM (no random effects), as R's ``glm``
-families : Poisson, Binomial, Gaussian and their links
+families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
 datasets : bundled example data (grouseticks, cbpp, sleepstudy)
 """
 
 from . import datasets, families
 from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
 from ._glm import GlmResult, glm
-from ._glmer import glmer
+from ._glmer import glmer, glmer_nb
 from ._results import GlmerResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "glmer",
+    "glmer_nb",
     "glm",
     "GlmerResult",
     "GlmResult",

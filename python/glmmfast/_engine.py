@@ -3,7 +3,9 @@
 :func:`engine_model` is the one place that converts a design into the
 engine's GlmmModel (X, Z as CSC arrays, response, weights, offset, family,
 term shapes); :func:`glm_start` fits the GLM without random effects that
-starts the optimisation, as lme4 does.
+starts the optimisation, as lme4 does; :func:`set_family_parameter` sets the
+family parameter estimated alongside theta and beta (the dispersion phi, or
+the negative-binomial shape for glmer_nb).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import numpy as np
 from . import _core
 from ._design import ModelDesign
 
-__all__ = ["engine_model", "glm_start"]
+__all__ = ["engine_model", "glm_start", "set_family_parameter", "FAMILY_PARAMETERS"]
+
+#: family parameters the outer optimisation can estimate, by name
+FAMILY_PARAMETERS = ("dispersion", "nb_theta")
 
 
 def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":
@@ -29,8 +34,18 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
         Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float),
         np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
         np.ascontiguousarray(design.offset, dtype=float), design.family.name, design.family.link,
-        [t.k for t in design.terms], [t.nlevels for t in design.terms], factorization,
+        [t.k for t in design.terms], [t.nlevels for t in design.terms], factorization, design.family.theta,
     )
+
+
+def set_family_parameter(model: "_core.GlmmModel", kind: str | None, value: float) -> None:
+    """Set the estimated family parameter ``kind`` (``"dispersion"``, ``"nb_theta"`` or None: nothing)."""
+    if kind == "dispersion":
+        model.set_dispersion(value)
+    elif kind == "nb_theta":
+        model.set_nb_theta(value)
+    elif kind is not None:
+        raise ValueError(f"unknown family parameter {kind!r}; choose one of {FAMILY_PARAMETERS}")
 
 
 def glm_start(design: ModelDesign) -> dict:

@@ -62,7 +62,9 @@ class GlmResult:
         if self.family.has_dispersion:
             pearson = residuals_of(self.family, d.y, self._mu, self._eta, d.weights, "pearson")
             self.dispersion = float(np.sum(pearson**2) / self.df_resid)
-            ll = self.family.loglik(d.y, self._mu, d.weights, self.deviance / n_ok)
+            # R's family$aic: ML dispersion dev/n (gaussian), dev/sum(wt) (Gamma, inverse Gaussian).
+            n_disp = n_ok if self.family.name == "gaussian" else float(np.sum(d.weights))
+            ll = self.family.loglik(d.y, self._mu, d.weights, self.deviance / n_disp)
             npar = p + 1
         else:
             self.dispersion = 1.0
@@ -97,7 +99,7 @@ class GlmResult:
 
     @property
     def family_name(self) -> str:
-        return self.family.name
+        return self.family.display_name
 
     @property
     def link_name(self) -> str:

@@ -6,6 +6,10 @@ The stages are separate functions, each callable and testable on its own:
 :func:`~glmmfast._optimize.optimize_glmer` (engine -> optimum) and
 :class:`~glmmfast._results.GlmerResult` (optimum -> result).  Time spent in
 each stage is recorded in ``result.optinfo.seconds``.
+
+:func:`glmer_nb` is lme4's ``glmer.nb``: the negative-binomial shape theta is
+estimated by maximum likelihood jointly with theta and beta (one more
+coordinate of the same optimisation), started from a moment estimate.
 """
 
 from __future__ import annotations
@@ -15,15 +19,53 @@ import time
 import numpy as np
 import pandas as pd
 
+from . import _core
 from ._agq import check_nagq
-from ._design import model_design_for
+from ._design import ModelDesign, model_design_for
 from ._engine import engine_model, glm_start
 from ._errors import FamilyError
 from ._optimize import optimize_glmer
-from ._results import GlmerResult, _Fit
-from .families import Family, get_family
+from ._results import GlmerResult, _Fit, residuals_of
+from .families import Family, NegativeBinomial, Poisson, get_family
 
-__all__ = ["glmer"]
+__all__ = ["glmer", "glmer_nb"]
+
+
+def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_parameter: str | None,
+                t0: float) -> GlmerResult:
+    """Engine, start, optimisation and result for a design (shared by glmer and glmer_nb).
+
+    ``family_parameter`` names a family parameter to estimate too:
+    ``"dispersion"`` (started at the GLM's Pearson estimate) or
+    ``"nb_theta"`` (started at the design family's theta).
+    """
+    model = engine_model(design)
+    start = glm_start(design)
+    fp = None
+    if family_parameter == "dispersion":
+        pearson = residuals_of(design.family, design.y, np.asarray(start["mu"]), np.asarray(start["eta"]),
+                               design.weights, "pearson")
+        fp = ("dispersion", float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
+    elif family_parameter == "nb_theta":
+        fp = ("nb_theta", design.family.theta)
+    # Families with a parameter come with links (inverse, 1/mu^2, identity)
+    # whose linear predictor can be far from unit scale: theta starts and
+    # moves on the scale of |eta| (capped at 1, the usual scale).
+    eta_scale = 1.0
+    if family_parameter is not None:
+        eta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
+    t1 = time.perf_counter()
+    theta, beta, dev, info = optimize_glmer(model, np.asarray(model.initial_theta()) * eta_scale,
+                                            np.asarray(start["beta"]), nAGQ, fp, eta_scale)
+    t2 = time.perf_counter()
+    info.seconds.update({"design": t1 - t0, "optimize": t2 - t1})
+    info.pirls_iterations = int(model.pirls_iterations)
+    info.factorization = model.factorization
+    est = None if fp is None else (fp[0], info.family_parameter)
+    if family_parameter == "nb_theta":
+        design.family = NegativeBinomial(info.family_parameter, design.family.link)
+    data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est), info, int(nAGQ), data_name)
 
 
 def glmer(
@@ -45,8 +87,12 @@ def glmer(
         The data (never modified).  Rows with missing values in the columns
         the model uses are dropped.
     family : str or glmmfast.families.Family
-        ``"poisson"``, ``"binomial"``, or a family object such as
-        ``families.Binomial(link="probit")``.
+        ``"poisson"``, ``"binomial"``, ``"Gamma"``, ``"inverse.gaussian"``,
+        ``"gaussian"`` (with a non-identity link), or a family object such as
+        ``families.Binomial(link="probit")``, ``families.Gamma(link="log")``
+        or ``families.NegativeBinomial(theta=2.0)`` (fixed shape).  For the
+        families with a dispersion phi, phi is estimated by maximum
+        likelihood (glmmTMB's likelihood; see :mod:`glmmfast.families`).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -77,18 +123,74 @@ def glmer(
         raise FamilyError("glmer with the gaussian family and identity link is a linear mixed model; "
                           "it is not available yet (lmer)")
     nAGQ = check_nagq(nAGQ)
-    seconds = {}
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True)
     check_nagq(nAGQ, design)
-    model = engine_model(design)
-    start = glm_start(design)
-    t1 = time.perf_counter()
-    theta, beta, dev, info = optimize_glmer(model, np.asarray(model.initial_theta()), np.asarray(start["beta"]), nAGQ)
-    t2 = time.perf_counter()
-    seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
-    info.seconds.update(seconds)
-    info.pirls_iterations = int(model.pirls_iterations)
-    info.factorization = model.factorization
-    data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
-    return GlmerResult(design, model, _Fit(theta, beta, dev), info, nAGQ, data_name)
+    return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+
+
+def _moment_theta(design: ModelDesign) -> float:
+    """Starting negative-binomial shape: moments of a Poisson GLM's residuals
+    (Var y = mu + mu^2/theta), clipped to [0.01, 1000]."""
+    link = design.family.link
+    fit = _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights, design.offset,
+                         Poisson(link).engine)
+    mu, w = np.asarray(fit["mu"]), design.weights
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.sum(w * ((design.y - mu) ** 2 - mu) / mu**2) / np.sum(w)
+    if not np.isfinite(excess):  # the Poisson start failed (e.g. identity link at mu = 0)
+        return 1.0
+    return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
+
+
+def glmer_nb(
+    formula: str,
+    data: pd.DataFrame,
+    link: str = "log",
+    weights=None,
+    offset=None,
+    nAGQ: int = 1,
+) -> GlmerResult:
+    """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
+
+    The model is NB2 (glmmTMB's ``nbinom2``): Var(y | b) = mu + mu^2/theta.
+    Unlike lme4, which alternates between theta and the GLMM fit, log theta is
+    one more coordinate of the outer optimisation, so the fit reaches the
+    joint maximum of the Laplace likelihood (glmmTMB's, with the exact
+    Hessian in the random effects).
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula with a count response, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"``.
+    data : pandas.DataFrame
+    link : str, default "log"
+        ``"log"``, ``"sqrt"`` or ``"identity"``.
+    weights, offset : array-like, optional
+        Prior weights (multiplying each observation's log density) and an
+        offset, as in :func:`glmer`.
+    nAGQ : int, default 1
+        1: Laplace; 0: the fast fit; k > 1: adaptive Gauss-Hermite
+        quadrature (a single scalar random-effects term), as :func:`glmer`.
+
+    Returns
+    -------
+    GlmerResult
+        ``result.nb_theta`` is the estimate, ``result.family`` is
+        ``NegativeBinomial(theta=<estimate>)`` and theta counts as a parameter
+        in AIC/BIC.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> m = glmmfast.glmer_nb("TICKS ~ YEAR + (1 | LOCATION)", df)
+    >>> m.family.display_name.startswith("Negative Binomial(")
+    True
+    """
+    nAGQ = check_nagq(nAGQ)
+    t0 = time.perf_counter()
+    design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True)
+    check_nagq(nAGQ, design)
+    design.family = NegativeBinomial(_moment_theta(design), link)
+    return _fit_design(design, data, nAGQ, "nb_theta", t0)

@@ -9,6 +9,11 @@ PIRLS failures, gradient and Hessian at the optimum, messages) and
    Gauss-Hermite (nAGQ > 1) deviance, beta rescaled by its standard errors
    from stage 1 so every coordinate has unit scale.
 
+A family parameter (the dispersion phi of Gamma, inverse Gaussian and
+non-identity gaussian fits, or the negative-binomial shape of glmer_nb) is
+estimated by maximum likelihood in both stages as one more coordinate, on
+the log scale.
+
 Both stages use BOBYQA with tight tolerances and are restarted from their
 own solution until the deviance stops improving, so fits do not stop short
 where lme4's Nelder-Mead does.  A PIRLS failure at a trial point makes the
@@ -26,6 +31,8 @@ import numpy as np
 from . import _core
 from ._agq import joint_deviance
 from ._derivatives import gradient_hessian
+from ._errors import ConvergenceError
+from ._engine import set_family_parameter
 
 __all__ = ["OptimizerInfo", "optimize_glmer", "check_convergence"]
 
@@ -52,6 +59,12 @@ class OptimizerInfo:
         Finite-difference derivatives of the deviance at the optimum w.r.t.
         (theta, beta).
     messages : list of str
+    family_parameter : float or None
+        The estimated family parameter (phi or the negative-binomial theta).
+    theta_scale : float
+        Scale of the linear predictor the theta coordinates were optimised
+        on (theta / theta_scale); 1 except for links such as inverse and
+        1/mu^2 whose linear predictor is tiny.
     """
 
     optimizer: str = "bobyqa"
@@ -64,6 +77,8 @@ class OptimizerInfo:
     hessian: np.ndarray | None = field(default=None, repr=False)
     messages: list = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
+    family_parameter: float | None = None
+    theta_scale: float = 1.0
 
 
 class _Objective:
@@ -72,12 +87,14 @@ class _Objective:
     def __init__(self, fun, info: OptimizerInfo, reset):
         self.fun, self.info, self.reset = fun, info, reset
         self.best_x, self.best_f = None, np.inf
+        self.last_error = ""
 
     def __call__(self, x, grad=None):
         self.info.evaluations += 1
         try:
             f = float(self.fun(np.asarray(x, dtype=float)))
-        except _core.PirlsError:
+        except _core.PirlsError as err:
+            self.last_error = str(err)
             self.info.pirls_failures += 1
             self.reset()
             return _PENALTY
@@ -109,6 +126,10 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
             status = opt.last_optimize_result()
         except nlopt.RoundoffLimited:
             status = nlopt.ROUNDOFF_LIMITED
+        if obj.best_x is None:
+            raise ConvergenceError("the penalised IRLS failed at every parameter value tried "
+                                   f"(last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
+                                   "these data (e.g. an identity link whose mean reaches 0)")
         xnew, fnew = obj.best_x, obj.best_f
         improved = fbest - fnew
         x, fbest = xnew, fnew
@@ -118,7 +139,9 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
     return x, fbest, status
 
 
-def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
+                   family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0
+                   ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
@@ -129,6 +152,13 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     nAGQ : int
         0: stop after stage 1 (the fast fit); 1: Laplace; k > 1: k-point
         adaptive Gauss-Hermite quadrature in stage 2.
+    family_parameter : (str, float), optional
+        ``(kind, start)``: a family parameter to estimate as well (see
+        :func:`~glmmfast._engine.set_family_parameter`); its estimate is
+        returned in ``info.family_parameter``.
+    theta_scale : float
+        The optimiser works on theta / theta_scale (unit-scale coordinates
+        when the linear predictor is of order theta_scale).
 
     Returns
     -------
@@ -137,7 +167,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
         The complete -2 log L (with the family's normalising constants).
     info : OptimizerInfo
     """
-    info = OptimizerInfo()
+    info = OptimizerInfo(theta_scale=float(theta_scale))
     lower = np.asarray(model.lower_bounds(), dtype=float)
     ntheta = lower.size
     zeros_u = np.zeros(model.q)
@@ -145,17 +175,34 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     def reset():
         model.set_u(zeros_u)
 
+    # Optimiser coordinates: (theta / theta_scale, ..., log family parameter).
+    kind, npar = (None, 0) if family_parameter is None else (family_parameter[0], 1)
+    logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
+
+    def with_par(fun):
+        def f(x):
+            if npar:
+                set_family_parameter(model, kind, float(np.exp(x[-1])))
+            y = np.array(x[:x.size - npar], dtype=float)
+            y[:ntheta] *= theta_scale
+            return fun(y)
+        return f
+
     # Stage 1: theta, with beta inside PIRLS.
     t0 = time.perf_counter()
     model.set_beta(beta0)
     ev0 = info.evaluations
-    obj1 = _Objective(model.deviance_profiled_beta, info, reset)
+    obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
     # Stage 1 only supplies a start for stage 2: no restarts.
     tol1 = 1e-8 if nAGQ == 0 else 1e-5
-    theta, dev1, st1 = _bobyqa(obj1, theta0, lower, np.full(ntheta, 0.25), tol1, tol1, 100000,
-                               restarts=3 if nAGQ == 0 else 0)
-    model.deviance_profiled_beta(theta)
+    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0 / theta_scale, logpar]),
+                            np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25),
+                            tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+    theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
+    with_par(model.deviance_profiled_beta)(x1)
     beta = np.array(model.beta)
+    if npar:
+        info.family_parameter = float(np.exp(logpar[0]))
     info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
                         "deviance": dev1, "status": int(st1), "seconds": time.perf_counter() - t0})
     if nAGQ == 0:
@@ -168,35 +215,41 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     beta1 = beta.copy()
     deviance = joint_deviance(model, nAGQ)
 
+    p = beta.size
+
     def dev2(x):
-        return deviance(x[:ntheta], beta1 + scale * x[ntheta:])
+        return deviance(x[:ntheta], beta1 + scale * x[ntheta:ntheta + p])
 
     ev0 = info.evaluations
-    obj2 = _Objective(dev2, info, reset)
-    x0 = np.concatenate([theta, np.zeros(beta.size)])
-    lower2 = np.concatenate([lower, np.full(beta.size, -np.inf)])
+    obj2 = _Objective(with_par(dev2), info, reset)
+    x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
+    lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
     # Stage 1 leaves theta close and beta within a fraction of an SE, so
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
-    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(beta.size, 0.2)])
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
     x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
-    theta, beta = x[:ntheta], beta1 + scale * x[ntheta:]
-    dev = deviance(theta, beta)  # leave the engine at the optimum
+    theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
+    dev = with_par(dev2)(x)  # leave the engine at the optimum
+    if npar:
+        info.family_parameter = float(np.exp(x[-1]))
     approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
     info.stages.append({"name": f"theta and beta ({approx})", "evaluations": info.evaluations - ev0,
                         "deviance": dev, "status": int(st2), "seconds": time.perf_counter() - t0})
     return theta, beta, dev, info
 
 
-def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002,
+                      h: float | np.ndarray = 1e-4) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """lme4-style checks at the optimum: scaled gradient and Hessian.
 
     The gradient is scaled by the Hessian (``solve(H, g)``, the Newton step),
     as lme4 does, and compared with ``tol``; parameters on the boundary are
-    left out.  Returns the gradient, the Hessian and the warning messages.
+    left out.  ``h``: finite-difference steps (lme4's 1e-4 by default).
+    Returns the gradient, the Hessian and the warning messages.
     """
-    grad, hess = gradient_hessian(f, x, 1e-4, fx)
+    grad, hess = gradient_hessian(f, x, h, fx)
     msgs = []
-    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    free = ~(np.isfinite(lower) & (x - lower < np.broadcast_to(h, x.shape)))
     g, H = grad[free], hess[np.ix_(free, free)]
     if g.size:
         try:

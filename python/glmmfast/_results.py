@@ -19,7 +19,7 @@ import pandas as pd
 
 from ._agq import joint_deviance, omitted_m2ll
 from ._design import ModelDesign
-from ._engine import engine_model
+from ._engine import engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
 from ._re_terms import group_labels, theta_names, varcorr_frame
 from ._summary import format_glmer_summary
@@ -48,6 +48,8 @@ class _Fit:
     theta: np.ndarray
     beta: np.ndarray
     deviance: float
+    #: estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
+    family_parameter: tuple[str, float] | None = None
 
 
 class GlmerResult:
@@ -63,11 +65,20 @@ class GlmerResult:
         -2 log L at the optimum (lme4's ``deviance`` column of the summary).
         With nAGQ > 1 on lme4's scale, which leaves out ``m2ll_omitted``.
     loglik, aic, bic : float
+        The dispersion or the negative-binomial theta, when estimated, counts
+        as a parameter (as glmmTMB and lme4 count it).
     m2ll_omitted : float
         With nAGQ > 1, the part of -2 log L lme4 leaves out (the saturated
         model's -2 log L, see :mod:`glmmfast._agq`); 0 otherwise.
         ``deviance + m2ll_omitted`` is comparable across values of nAGQ.
     df_resid, nobs : int
+    sigma : float
+        sqrt(phi) for families with a dispersion phi (residual SD for the
+        gaussian, coefficient of variation for the Gamma); 1 otherwise.
+    dispersion : float
+        phi (1 for binomial, poisson and negative binomial).
+    nb_theta : float or None
+        The negative-binomial shape (fixed or estimated), else None.
     fixef : pandas.Series
         Fixed-effects estimates.
     vcov : pandas.DataFrame
@@ -87,7 +98,11 @@ class GlmerResult:
     """
 
     sigma = 1.0
+    dispersion = 1.0
     reml = None
+    # Var(b | y) from the engine is on the absolute scale (the dispersion is
+    # inside its weights), so conditional variances are not rescaled.
+    _cond_var_scale = 1.0
 
     def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
                  data_name: str | None):
@@ -103,7 +118,12 @@ class GlmerResult:
         self.m2ll_omitted = omitted_m2ll(design, nAGQ)
         self.deviance = float(fit.deviance) - self.m2ll_omitted
         self.nobs = design.n
-        npar = self.theta.size + len(design.x_names)
+        self._family_parameter = fit.family_parameter
+        if fit.family_parameter is not None and fit.family_parameter[0] == "dispersion":
+            self.dispersion = float(fit.family_parameter[1])
+            self.sigma = float(np.sqrt(self.dispersion))
+        self.nb_theta = self.family.theta if self.family.name == "negative.binomial" else None
+        npar = self.theta.size + len(design.x_names) + (fit.family_parameter is not None)
         self.df_resid = self.nobs - npar
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
@@ -112,6 +132,10 @@ class GlmerResult:
         self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=names, name="Estimate")
         self.theta_names = theta_names(design.terms)
         self.varcorr = varcorr_frame(design.terms, self.theta, 1.0, residual=False)
+        if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
+            self.varcorr = pd.concat([self.varcorr, pd.DataFrame(
+                [("Residual", None, None, self.dispersion, self.sigma)], columns=self.varcorr.columns)],
+                ignore_index=True)
         self.ngroups = {}
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
@@ -124,17 +148,22 @@ class GlmerResult:
     # -- construction helpers -------------------------------------------------
     def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
         model = self._engine()
-        nt = self.theta.size
-        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(self.fixef.size, -np.inf)])
-        x = np.concatenate([self.theta, self.fixef.to_numpy()])
+        nt, p = self.theta.size, self.fixef.size
+        fp = self._family_parameter
+        logpar = np.log([fp[1]]) if fp is not None else np.zeros(0)
+        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
+        x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
 
         deviance = joint_deviance(model, self.nAGQ)
 
+        # The Hessian includes the (log) family parameter, as glmmTMB's.
         def f(v):
-            return deviance(v[:nt], v[nt:])
+            if fp is not None:
+                set_family_parameter(model, fp[0], float(np.exp(v[-1])))
+            return deviance(v[:nt], v[nt:nt + p])
 
         msgs = []
-        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4)))
+        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
         names = list(self.fixef.index)
         if self.nAGQ == 0:
             # The fast fit optimises theta only (beta comes from PIRLS), so
@@ -144,14 +173,21 @@ class GlmerResult:
             if singular:
                 msgs.append("boundary (singular) fit: see help('isSingular')")
             return pd.DataFrame(V, index=names, columns=names), msgs
-        grad, hess, conv_msgs = check_convergence(f, x, float(self._fit.deviance), lower)
+        # Finite-difference steps: lme4's 1e-4, except for the families with a
+        # parameter, whose links put theta and beta on any scale (1e-5 with
+        # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
+        # the scale of the linear predictor.
+        h = np.full(x.size, 1e-4)
+        if fp is not None:
+            h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
+        grad, hess, conv_msgs = check_convergence(f, x, float(self._fit.deviance), lower, h=h)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
-        deviance(self.theta, self.fixef.to_numpy())  # restore the optimum
+        f(x)  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
         V = None
         try:
             Hinv = np.linalg.inv(hess)
-            V = 2 * Hinv[nt:, nt:]
+            V = 2 * Hinv[nt:nt + p, nt:nt + p]
             V = 0.5 * (V + V.T)
             if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
                 V = None
@@ -170,6 +206,8 @@ class GlmerResult:
         """The engine model at the optimum (rebuilt after unpickling)."""
         if self._model is None:
             self._model = engine_model(self._design)
+            if self._fit.family_parameter is not None:
+                set_family_parameter(self._model, *self._fit.family_parameter)
             self._model.deviance_at(self._fit.theta, self._fit.beta)
         return self._model
 
@@ -185,7 +223,7 @@ class GlmerResult:
     # -- lme4-style accessors ---------------------------------------------------
     @property
     def family_name(self) -> str:
-        return self.family.name
+        return self.family.display_name
 
     @property
     def link_name(self) -> str:
@@ -229,7 +267,7 @@ class GlmerResult:
             for i, t in enumerate(self._design.terms):
                 size = t.k * t.nlevels
                 modes = b[off:off + size].reshape(t.nlevels, t.k)
-                cv = np.array(m.cond_var(i)).reshape(t.nlevels, t.k, t.k) * self.sigma**2
+                cv = np.array(m.cond_var(i)).reshape(t.nlevels, t.k, t.k) * self._cond_var_scale
                 out.append((t, modes, cv))
                 off += size
             self._ranef_cache = out

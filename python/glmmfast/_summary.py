@@ -998,7 +998,9 @@ def _coef_table(names: Sequence[str], est: np.ndarray, se: np.ndarray, digits: i
             from scipy import stats as _st
             pv = [float(2 * _st.t.sf(abs(z), df)) if not math.isnan(z) else float("nan")
                   for z in stat]
-        cols.append(f"Pr(>|{stat_letter}|)")
+        # normal p-values are labelled z even beside t values (lme4's glmer
+        # with a dispersion: "t value  Pr(>|z|)")
+        cols.append("Pr(>|z|)" if df is None else f"Pr(>|{stat_letter}|)")
     return _print_coefmat(list(names), list(est), list(se), list(stat), pv, cols,
                           digits, zap_stat)
 

@@ -1,11 +1,66 @@
-"""Distribution families and link functions for :func:`glmmfast.glmer` and
-:func:`glmmfast.glm`.
+"""Distribution families and link functions for :func:`glmmfast.glmer`,
+:func:`glmmfast.glmer_nb` and :func:`glmmfast.glm`.
 
-A family object is a small, picklable specification (distribution name and
-link name).  The element-wise mathematics (inverse link, variance, unit
-deviances, log density) lives in the C++ engine; the methods here forward
-to it so that residuals and fitted values are computed by the same code the
-fit used.
+A family object is a small, picklable specification (distribution name,
+link name and, for the negative binomial, the shape theta).  The
+element-wise mathematics (inverse link, variance, unit deviances, log
+density) lives in the C++ engine; the methods here forward to it so that
+residuals and fitted values are computed by the same code the fit used.
+
+Families and links (R's names; the first is the default):
+
+============================  ==========================================
+``Poisson``                   log, identity, sqrt
+``Binomial``                  logit, probit, cloglog, cauchit, log
+``Gaussian``                  identity, log, inverse
+``Gamma``                     inverse, identity, log
+``InverseGaussian``           1/mu^2, inverse, identity, log
+``NegativeBinomial(theta)``   log, sqrt, identity (variance mu + mu^2/theta)
+============================  ==========================================
+
+Any other link raises :class:`~glmmfast.FamilyError` listing the valid ones.
+
+Dispersion and the likelihood (glmer)
+-------------------------------------
+For the families with a dispersion parameter phi (gaussian with a
+non-identity link, Gamma, inverse Gaussian), :func:`glmmfast.glmer`
+estimates phi by maximum likelihood, as an extra parameter (log phi) of the
+outer optimisation, and reports the Laplace approximation of the marginal
+log-likelihood with the exact (observed-information) Hessian of the
+conditional log density in the random effects -- the quantity glmmTMB
+maximises and reports.  This is what glmmfast matches (to 0.002 in
+-2 log L, ``tests/test_glmer_families.py``), and lme4 is *not* matched for
+these families, deliberately: lme4's glmer solves the penalised problem
+sum d_i + ||u||^2 without dividing the deviance by phi, takes phi from the
+conditional deviance and reports a "logLik" whose random-effects penalty is
+not scaled by phi, so it is not the likelihood of any model (on sleepstudy
+with a Gamma log link it is 26 units of -2 log L *below* glmmTMB's maximised
+Laplace likelihood, which no valid likelihood at lme4's own estimates can
+be).  A careful user wants estimates that maximise a stated likelihood and a
+logLik/AIC comparable with other models, so glmmfast follows glmmTMB: phi is
+counted as one parameter in AIC, BIC and df.resid, and ``sigma`` is
+sqrt(phi) (the residual standard deviation for the gaussian, the
+coefficient of variation for the Gamma).  The variance components are on
+the absolute scale (not relative to sigma).
+
+For every family, the Laplace term uses the exact Hessian at the
+conditional mode.  With a canonical link (logit, poisson log, ...) this is
+lme4's number too; with a non-canonical one (probit, cloglog, the negative
+binomial's log, Gamma's log, ...) lme4 uses the expected information
+instead and its -2 log L differs from glmmTMB's (cbpp with a probit link:
+lme4 185.2425, glmmTMB and glmmfast 185.1667).  glmmfast follows glmmTMB:
+the exact Hessian is the Laplace approximation proper.
+
+The negative binomial (NB2, glmmTMB's ``nbinom2``) has no dispersion; its
+shape theta is either fixed (``NegativeBinomial(theta=...)``) or estimated
+by maximum likelihood jointly with the other parameters
+(:func:`glmmfast.glmer_nb`).  Its log density includes the lgamma
+normalising constants, as MASS's ``negative.binomial()$aic``.
+
+Prior weights follow R: binomial weights are numbers of trials; for the
+gaussian they divide the variance (phi / w); for the other families the
+log density of an observation is multiplied by its weight (R's
+``family$aic``; glmmTMB's weights).
 
 Examples
 --------
@@ -22,7 +77,8 @@ import numpy as np
 
 from ._errors import FamilyError
 
-__all__ = ["Family", "Poisson", "Binomial", "Gaussian", "get_family"]
+__all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
+           "get_family"]
 
 
 class Family:
@@ -39,6 +95,8 @@ class Family:
     default_link: ClassVar[str] = ""
     #: whether the family has a free dispersion parameter (sigma)
     has_dispersion: ClassVar[bool] = False
+    #: negative-binomial shape (1.0, unused, for the others)
+    theta: float = 1.0
 
     def __init__(self, link: str | None = None) -> None:
         link = self.default_link if link is None else link
@@ -68,12 +126,17 @@ class Family:
         return hash((type(self).__name__, self.link))
 
     @property
+    def display_name(self) -> str:
+        """The name lme4's summary prints on its ``Family:`` line."""
+        return self.name
+
+    @property
     def engine(self):
         """The engine's family object (private use)."""
         if self._engine is None:
             from . import _core
 
-            self._engine = _core.Family(self.name, self.link)
+            self._engine = _core.Family(self.name, self.link, self.theta)
         return self._engine
 
     def linkfun(self, mu: np.ndarray) -> np.ndarray:
@@ -105,10 +168,10 @@ class Family:
 
 
 class Poisson(Family):
-    """Poisson counts (``link`` = ``"log"`` or ``"identity"``)."""
+    """Poisson counts (``link`` = ``"log"``, ``"identity"`` or ``"sqrt"``)."""
 
     name = "poisson"
-    links = ("log", "identity")
+    links = ("log", "identity", "sqrt")
     default_link = "log"
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
@@ -119,7 +182,7 @@ class Poisson(Family):
 
 
 class Binomial(Family):
-    """Binomial proportions (``link`` = ``"logit"``, ``"probit"``, ``"cloglog"`` or ``"log"``).
+    """Binomial proportions (``link`` = ``"logit"``, ``"probit"``, ``"cloglog"``, ``"cauchit"`` or ``"log"``).
 
     The response may be 0/1, a boolean, a factor (first level = failure),
     a proportion with ``weights`` giving the number of trials, or
@@ -127,7 +190,7 @@ class Binomial(Family):
     """
 
     name = "binomial"
-    links = ("logit", "probit", "cloglog", "log")
+    links = ("logit", "probit", "cloglog", "cauchit", "log")
     default_link = "logit"
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
@@ -138,19 +201,121 @@ class Binomial(Family):
 
 
 class Gaussian(Family):
-    """Normal errors (``link`` = ``"identity"`` or ``"log"``)."""
+    """Normal errors (``link`` = ``"identity"``, ``"log"`` or ``"inverse"``)."""
 
     name = "gaussian"
-    links = ("identity", "log")
+    links = ("identity", "log", "inverse")
     default_link = "identity"
     has_dispersion = True
 
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        from ._errors import DataError
 
-_BY_NAME = {cls.name: cls for cls in (Poisson, Binomial, Gaussian)}
+        # R's gaussian()$initialize: no starting values from y otherwise.
+        if (self.link == "log" and np.any(y <= 0)) or (self.link == "inverse" and np.any(y == 0)):
+            raise DataError(f"the gaussian family with the {self.link} link needs "
+                            f"{'positive' if self.link == 'log' else 'non-zero'} responses (R: cannot find valid "
+                            "starting values)")
+
+
+def _check_positive(y: np.ndarray, family: str) -> None:
+    from ._errors import DataError
+
+    if np.any(y <= 0):
+        raise DataError(f"non-positive values are not allowed for the {family} family")
+
+
+class Gamma(Family):
+    """Gamma responses (``link`` = ``"inverse"``, ``"identity"`` or ``"log"``), variance phi mu^2.
+
+    phi (the squared coefficient of variation) is estimated by maximum
+    likelihood in :func:`glmmfast.glmer` (see the module docstring).
+    """
+
+    name = "Gamma"
+    links = ("inverse", "identity", "log")
+    default_link = "inverse"
+    has_dispersion = True
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _check_positive(y, "Gamma")
+
+
+class InverseGaussian(Family):
+    """Inverse Gaussian responses (``link`` = ``"1/mu^2"``, ``"inverse"``, ``"identity"`` or ``"log"``),
+    variance phi mu^3."""
+
+    name = "inverse.gaussian"
+    links = ("1/mu^2", "inverse", "identity", "log")
+    default_link = "1/mu^2"
+    has_dispersion = True
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _check_positive(y, "inverse.gaussian")
+
+
+class NegativeBinomial(Family):
+    """Negative binomial counts with a fixed shape ``theta`` (NB2: variance mu + mu^2/theta).
+
+    As MASS's ``negative.binomial(theta, link)``; ``link`` = ``"log"``
+    (default), ``"sqrt"`` or ``"identity"``.  To estimate theta use
+    :func:`glmmfast.glmer_nb`.
+
+    Parameters
+    ----------
+    theta : float
+        Shape, positive.
+    link : str, optional
+    """
+
+    name = "negative.binomial"
+    links = ("log", "sqrt", "identity")
+    default_link = "log"
+
+    def __init__(self, theta: float, link: str | None = None) -> None:
+        if isinstance(theta, bool) or not isinstance(theta, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(theta) or theta <= 0:
+            raise FamilyError(f"negative binomial theta must be a positive finite number, got {theta!r}")
+        self.theta = float(theta)
+        super().__init__(link)
+
+    def __getstate__(self) -> dict:
+        return {"link": self.link, "theta": self.theta}
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.theta = state["theta"]
+
+    def __repr__(self) -> str:
+        return f"NegativeBinomial(theta={self.theta!r}, link={self.link!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.theta == other.theta  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.link, self.theta))
+
+    @property
+    def display_name(self) -> str:
+        # MASS: paste0("Negative Binomial(", format(round(theta, 4)), ")")
+        from ._summary import _r_format_num
+
+        return f"Negative Binomial({_r_format_num(round(self.theta, 4))})"
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        from ._errors import DataError
+
+        if np.any(y < 0):
+            raise DataError("negative values are not allowed for the negative binomial family")
+
+
+_BY_NAME = {cls.name.lower(): cls for cls in (Poisson, Binomial, Gaussian, Gamma, InverseGaussian)}
+_BY_NAME["inverse_gaussian"] = InverseGaussian
 
 
 def get_family(family: str | Family, link: str | None = None) -> Family:
-    """Turn ``"poisson"``, ``"binomial"``, ``"gaussian"`` or a :class:`Family` into a Family.
+    """Turn ``"poisson"``, ``"binomial"``, ``"gaussian"``, ``"Gamma"``, ``"inverse.gaussian"`` or a
+    :class:`Family` into a Family.
 
     Parameters
     ----------
@@ -167,10 +332,15 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
         if link is not None and link != family.link:
             raise FamilyError(f"link {link!r} conflicts with the family's link {family.link!r}")
         return family
+    if isinstance(family, type) and issubclass(family, NegativeBinomial):
+        raise FamilyError("NegativeBinomial needs its shape: families.NegativeBinomial(theta=...)")
     if isinstance(family, type) and issubclass(family, Family):
         return family(link)
     if isinstance(family, str):
         cls = _BY_NAME.get(family.lower())
+        if family.lower() in ("negative.binomial", "negative_binomial", "nbinom2", "negbin"):
+            raise FamilyError("the negative binomial needs its shape: families.NegativeBinomial(theta=...), "
+                              "or glmmfast.glmer_nb to estimate it")
         if cls is None:
             raise FamilyError(f"unknown family {family!r}; choose one of {', '.join(sorted(_BY_NAME))}")
         return cls(link)

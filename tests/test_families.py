@@ -1,0 +1,155 @@
+"""Element-wise family and link functions (glmmfast.families, engine family.cpp)
+against closed forms and scipy's densities."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import expit
+
+from glmmfast import FamilyError, families as F
+
+# family factory, link, eta values inside the link's domain for that family
+CASES = [
+    (F.Poisson, "log", np.linspace(-2, 3, 7)),
+    (F.Poisson, "identity", np.linspace(0.2, 9, 7)),
+    (F.Poisson, "sqrt", np.linspace(0.3, 3, 7)),
+    (F.Binomial, "logit", np.linspace(-4, 4, 7)),
+    (F.Binomial, "probit", np.linspace(-2.5, 2.5, 7)),
+    (F.Binomial, "cloglog", np.linspace(-3, 1.2, 7)),
+    (F.Binomial, "cauchit", np.linspace(-6, 6, 7)),
+    (F.Binomial, "log", np.linspace(-4, -0.1, 7)),
+    (F.Gaussian, "identity", np.linspace(-3, 3, 7)),
+    (F.Gaussian, "log", np.linspace(-1, 2, 7)),
+    (F.Gaussian, "inverse", np.linspace(0.2, 2, 7)),
+    (F.Gamma, "inverse", np.linspace(0.2, 2, 7)),
+    (F.Gamma, "identity", np.linspace(0.3, 5, 7)),
+    (F.Gamma, "log", np.linspace(-1, 2, 7)),
+    (F.InverseGaussian, "1/mu^2", np.linspace(0.1, 3, 7)),
+    (F.InverseGaussian, "inverse", np.linspace(0.2, 2, 7)),
+    (F.InverseGaussian, "identity", np.linspace(0.3, 5, 7)),
+    (F.InverseGaussian, "log", np.linspace(-1, 2, 7)),
+    (lambda link: F.NegativeBinomial(2.5, link), "log", np.linspace(-1, 3, 7)),
+    (lambda link: F.NegativeBinomial(2.5, link), "sqrt", np.linspace(0.3, 3, 7)),
+    (lambda link: F.NegativeBinomial(2.5, link), "identity", np.linspace(0.3, 9, 7)),
+]
+IDS = [f"{make(link).name}-{link}" for make, link, _ in CASES]
+
+LINKINV = {
+    "log": np.exp, "identity": lambda e: e, "sqrt": np.square, "logit": expit,
+    "probit": stats.norm.cdf, "cloglog": lambda e: -np.expm1(-np.exp(e)), "cauchit": stats.cauchy.cdf,
+    "inverse": lambda e: 1 / e, "1/mu^2": lambda e: 1 / np.sqrt(e),
+}
+
+
+def _variance(fam, mu):
+    return {"poisson": mu, "binomial": mu * (1 - mu), "gaussian": np.ones_like(mu), "Gamma": mu**2,
+            "inverse.gaussian": mu**3, "negative.binomial": mu + mu**2 / getattr(fam, "theta", 1.0)}[fam.name]
+
+
+def _logpdf(fam, y, mu, wt, phi):
+    """Log density per observation (scipy), with R's weight semantics."""
+    if fam.name == "poisson":
+        return wt * stats.poisson.logpmf(y, mu)
+    if fam.name == "binomial":  # y proportion, wt trials
+        return stats.binom.logpmf(np.round(y * wt), np.round(wt), mu)
+    if fam.name == "gaussian":  # variance phi / wt
+        return stats.norm.logpdf(y, mu, np.sqrt(phi / wt))
+    if fam.name == "Gamma":
+        return wt * stats.gamma.logpdf(y, a=1 / phi, scale=mu * phi)
+    if fam.name == "inverse.gaussian":  # lambda = 1/phi; scipy: invgauss(mu/lambda, scale=lambda)
+        return wt * stats.invgauss.logpdf(y, mu * phi, scale=1 / phi)
+    th = fam.theta
+    return wt * stats.nbinom.logpmf(y, th, th / (th + mu))
+
+
+def _sample_y(fam, mu, rng):
+    if fam.name == "poisson":
+        return rng.poisson(mu).astype(float)
+    if fam.name == "binomial":
+        return rng.binomial(6, mu) / 6.0
+    if fam.name == "negative.binomial":
+        return rng.negative_binomial(fam.theta, fam.theta / (fam.theta + mu)).astype(float)
+    if fam.name == "gaussian":
+        return mu + rng.normal(0, 0.7, mu.size)
+    return rng.gamma(3.0, mu / 3.0)  # positive responses for Gamma / inverse Gaussian
+
+
+@pytest.mark.parametrize("make,link,eta", CASES, ids=IDS)
+def test_link_functions_match_closed_forms(make, link, eta):
+    fam = make(link)
+    mu = fam.linkinv(eta)
+    np.testing.assert_allclose(mu, LINKINV[link](eta), rtol=1e-12)
+    np.testing.assert_allclose(fam.linkfun(mu), eta, rtol=1e-9, atol=1e-9)
+    h = 1e-6 * np.maximum(1, np.abs(eta))
+    numeric = (LINKINV[link](eta + h) - LINKINV[link](eta - h)) / (2 * h)
+    np.testing.assert_allclose(fam.mu_eta(eta), numeric, rtol=1e-6)
+    np.testing.assert_allclose(fam.variance(mu), _variance(fam, mu), rtol=1e-12)
+
+
+@pytest.mark.parametrize("make,link,eta", CASES, ids=IDS)
+def test_loglik_and_deviance_match_scipy(make, link, eta):
+    fam = make(link)
+    rng = np.random.default_rng(7)
+    mu = fam.linkinv(eta)
+    y = _sample_y(fam, mu, rng)
+    wt = np.full(mu.size, 6.0) if fam.name == "binomial" else rng.integers(1, 4, mu.size).astype(float)
+    phi = 0.37
+    ll = _logpdf(fam, y, mu, wt, phi)
+    np.testing.assert_allclose(fam.loglik(y, mu, wt, phi), ll.sum(), rtol=1e-10)
+    # prior-weighted unit deviance = 2 phi [l(y; mu = y) - l(y; mu)] (phi = 1 without a
+    # dispersion); the mu-free constants cancel
+    sat = {"binomial": np.clip(y, 1e-300, 1 - 1e-16), "gaussian": y}.get(fam.name, np.maximum(y, 1e-300))
+    if not fam.has_dispersion:
+        phi = 1.0
+        ll = _logpdf(fam, y, mu, wt, phi)
+    dev = 2 * phi * (_logpdf(fam, y, sat, wt, phi) - ll)
+    np.testing.assert_allclose(fam.dev_resid(y, mu, wt), dev, rtol=1e-8, atol=1e-10)
+
+
+def test_negative_binomial_loglik_is_mass_aic():
+    # MASS negative.binomial(theta)$aic / -2, written out (y == 0 uses log(mu + 1) * 0).
+    th, y, mu, w = 1.7, np.array([0.0, 1, 4, 9]), np.array([0.5, 1.2, 3.0, 7.5]), np.array([1.0, 2, 1, 3])
+    from scipy.special import gammaln
+    ll = np.sum(w * (gammaln(th + y) - gammaln(th) - gammaln(y + 1) + th * np.log(th)
+                     + y * np.log(mu + (y == 0)) - (th + y) * np.log(th + mu)))
+    assert F.NegativeBinomial(th).loglik(y, mu, w) == pytest.approx(ll, rel=1e-12)
+
+
+@pytest.mark.parametrize("family,link", [("poisson", "logit"), ("binomial", "inverse"), ("Gamma", "logit"),
+                                         ("inverse.gaussian", "sqrt"), ("gaussian", "sqrt"), ("poisson", "1/mu^2")])
+def test_invalid_link_raises_family_error_listing_valid_links(family, link):
+    with pytest.raises(FamilyError) as err:
+        F.get_family(family, link)
+    valid = F.get_family(family).links
+    for v in valid:
+        assert repr(v) in str(err.value)
+
+
+def test_family_names_and_defaults():
+    assert F.get_family("Gamma").link == "inverse"
+    assert F.get_family("gamma", "log") == F.Gamma("log")
+    assert F.get_family("inverse.gaussian").link == "1/mu^2"
+    assert F.get_family("inverse_gaussian", "log").name == "inverse.gaussian"
+    assert F.Binomial("cauchit").link == "cauchit"
+    with pytest.raises(FamilyError, match="NegativeBinomial"):
+        F.get_family("negative.binomial")
+    with pytest.raises(FamilyError, match="theta"):
+        F.NegativeBinomial(theta=0)
+    with pytest.raises(FamilyError, match="theta"):
+        F.NegativeBinomial(theta=float("nan"))
+    with pytest.raises(FamilyError):
+        F.NegativeBinomial(2.0, link="logit")
+
+
+def test_negative_binomial_spec_pickles_and_prints_like_mass():
+    fam = F.NegativeBinomial(theta=1.23456789, link="sqrt")
+    back = pickle.loads(pickle.dumps(fam))
+    assert back == fam and back.theta == fam.theta and back.link == "sqrt"
+    np.testing.assert_allclose(back.variance(np.array([2.0])), 2 + 4 / 1.23456789)
+    assert fam.display_name == "Negative Binomial(1.2346)"
+    assert F.NegativeBinomial(10).display_name == "Negative Binomial(10)"
+    assert fam != F.NegativeBinomial(theta=2.0, link="sqrt")
