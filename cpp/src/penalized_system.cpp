@@ -57,11 +57,14 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
     pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
     if (factorization != "auto" && factorization != "sparse" && factorization != "blocked")
         throw std::invalid_argument("factorization must be 'auto', 'sparse' or 'blocked'");
-    // "auto": the blocked layout where it is possible and the Schur
-    // complement S fills in (crossed terms); the sparse factor where the
-    // other terms nest in the first and S stays sparse.
+    // "auto": the blocked layout where the Schur complement S is large
+    // enough for dense kernels to pay and fills in (crossed terms); the
+    // sparse factor for small systems and where the other terms nest in
+    // the first (S stays sparse).
+    const int q2 = q() - (nt > 0 ? terms[0].k * terms[0].nlevels : 0);
     blocked_ = nt > 0 && (factorization == "blocked" ||
-                          (factorization == "auto" && BlockedFactor::suitable(q(), terms[0].k, terms[0].nlevels) &&
+                          (factorization == "auto" && q2 >= 200 &&
+                           BlockedFactor::suitable(q(), terms[0].k, terms[0].nlevels) &&
                            BlockedFactor::schur_density(q(), terms[0].k, terms[0].nlevels, pairs) > 0.1));
     if (blocked_) factor_ = std::make_unique<BlockedFactor>(q(), terms[0].k, terms[0].nlevels, pairs);
     else factor_ = std::make_unique<SparseFactor>(q(), pairs);
