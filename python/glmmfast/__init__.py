@@ -6,9 +6,13 @@ glmer : fit a GLMM by maximum likelihood (Laplace approximation)
 glm : fit a GLM (no random effects), as R's ``glm``
 families : Poisson, Binomial, Gaussian and their links
 datasets : bundled example data (grouseticks, cbpp, sleepstudy)
+plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
+dispersion_check : Pearson chi-squared / df overdispersion test
+cli : the ``glmmfast`` command line
 """
 
-from . import datasets, families
+from . import datasets, families, plots
+from ._dispersion import DispersionCheck, dispersion_check
 from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
 from ._glm import GlmResult, glm
 from ._glmer import glmer
@@ -23,6 +27,9 @@ __all__ = [
     "GlmResult",
     "families",
     "datasets",
+    "plots",
+    "dispersion_check",
+    "DispersionCheck",
     "GlmmfastError",
     "FormulaError",
     "DataError",
