@@ -246,9 +246,7 @@ def fit_document(fit) -> dict:
     }
     if mixed:
         doc["theta"] = dict(zip(fit.theta_names, np.asarray(fit.theta).tolist()))
-        doc["varcorr"] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                           for k, v in rec.items()}
-                          for rec in fit.varcorr.astype(object).where(fit.varcorr.notna(), None).to_dict("records")]
+        doc["varcorr"] = fit.varcorr.to_dict("records")  # NaN/None (no var2) -> null below
         doc["ngroups"] = dict(fit.ngroups)
         doc["nAGQ"] = getattr(fit, "nAGQ", None)
         for extra in ("sigma", "reml"):

@@ -46,6 +46,7 @@ __all__ = [
 MAX_LABELLED_LEVELS = 80
 _POINT = dict(color="#1f4e79", markersize=3.5)
 _INTERVAL = dict(ecolor="#7aa6d6", elinewidth=1.2, capsize=0)
+_SCATTER = dict(s=10, alpha=0.6, color=_POINT["color"], edgecolors="none")
 _REFERENCE = dict(color="0.45", linewidth=0.9, linestyle="--", zorder=0)
 
 
@@ -191,7 +192,7 @@ def residuals_vs_fitted(fit, ax=None):
     ('Fitted values', 403)
     """
     fig, ax = _new_axes(ax)
-    ax.scatter(fit.fitted(), fit.residuals("pearson"), s=10, alpha=0.6, color=_POINT["color"], edgecolors="none")
+    ax.scatter(fit.fitted(), fit.residuals("pearson"), **_SCATTER)
     ax.axhline(0.0, **_REFERENCE)
     ax.set_xlabel("Fitted values")
     ax.set_ylabel("Pearson residuals")
@@ -258,7 +259,7 @@ def observed_vs_fitted(fit, ax=None):
     """
     fig, ax = _new_axes(ax)
     mu, y = np.asarray(fit.fitted()), _observed(fit)
-    ax.scatter(mu, y, s=10, alpha=0.6, color=_POINT["color"], edgecolors="none")
+    ax.scatter(mu, y, **_SCATTER)
     lo, hi = float(min(mu.min(), y.min())), float(max(mu.max(), y.max()))
     ax.plot([lo, hi], [lo, hi], **_REFERENCE)
     ax.set_xlabel("Fitted values")
