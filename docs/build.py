@@ -2,6 +2,7 @@
 
 Run:  python docs/build.py            (writes docs/api.md)
       python docs/build.py --stdout   (prints it; tests/test_docs.py checks the file is current)
+      python docs/build.py --check    (lists entries whose docstring lacks an Examples section)
 
 Documents what the package exports: ``glmmfast.__all__`` (functions, result
 classes with their public methods and properties, exceptions), the modules
@@ -137,11 +138,24 @@ def build() -> str:
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 
+def without_examples(text: str) -> list[str]:
+    """Functions, methods and classes of the reference whose docstring has no Examples section."""
+    entries = re.split(r"\n(?=#{3,4} `)", text)
+    return [e.split("`")[1] for e in entries
+            if e.startswith("###") and "(property)" not in e.splitlines()[0] and "**Examples**" not in e]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stdout", action="store_true", help="print instead of writing docs/api.md")
+    ap.add_argument("--check", action="store_true",
+                    help="list the documented objects without an Examples section (exit 1 if any)")
     args = ap.parse_args(argv)
     text = build()
+    if args.check:
+        missing = without_examples(text)
+        print("\n".join(f"no Examples: {m}" for m in missing) or "every entry has an example")
+        return 1 if missing else 0
     if args.stdout:
         sys.stdout.write(text)
     else:
