@@ -7,9 +7,13 @@ glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
 glm : fit a GLM (no random effects), as R's ``glm``
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
 datasets : bundled example data (grouseticks, cbpp, sleepstudy)
+plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
+dispersion_check : Pearson chi-squared / df overdispersion test
+cli : the ``glmmfast`` command line
 """
 
-from . import datasets, families
+from . import datasets, families, plots
+from ._dispersion import DispersionCheck, dispersion_check
 from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
 from ._glm import GlmResult, glm
 from ._glmer import glmer, glmer_nb
@@ -25,6 +29,9 @@ __all__ = [
     "GlmResult",
     "families",
     "datasets",
+    "plots",
+    "dispersion_check",
+    "DispersionCheck",
     "GlmmfastError",
     "FormulaError",
     "DataError",
