@@ -112,7 +112,8 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
     return x, fbest, status
 
 
-def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
+                   warm_start: bool = False) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the Laplace likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
@@ -122,6 +123,14 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
         Starting values (beta0 typically from the GLM without random effects).
     nAGQ : int
         0: stop after stage 1 (the fast fit); 1: Laplace.
+    warm_start : bool
+        (theta0, beta0) is the optimum of a closely related fit (a refit to
+        a new response): skip stage 1 and start stage 2 there, with the
+        engine's current u as PIRLS's start.  Stage 1 only supplies stage
+        2's start and beta scaling; from a neighbouring optimum stage 2
+        reaches the same optimum in fewer evaluations (tests/test_refit.py
+        checks refits against fits from scratch).  Falls back to both stages
+        if PIRLS fails at the start.
 
     Returns
     -------
@@ -137,6 +146,16 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     def reset():
         model.set_u(zeros_u)
 
+    if warm_start and nAGQ == 1:
+        try:
+            model.deviance_at(np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float))
+        except _core.PirlsError:
+            reset()
+            warm_start = False
+    if warm_start and nAGQ == 1:
+        theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
+        return _laplace_stage(model, theta, beta, lower, info, reset)
+
     # Stage 1: theta, with beta inside PIRLS.
     t0 = time.perf_counter()
     model.set_beta(beta0)
@@ -151,8 +170,15 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1) 
     if nAGQ == 0:
         return theta, beta, dev1, info
 
+    return _laplace_stage(model, theta, beta, lower, info, reset)
+
+
+def _laplace_stage(model, theta: np.ndarray, beta: np.ndarray, lower: np.ndarray, info: OptimizerInfo,
+                   reset) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+    """Stage 2 from (theta, beta), the engine's state at that point."""
     # Stage 2: theta and beta jointly; beta = beta1 + s * gamma with s the
-    # stage-1 standard errors, so all coordinates have unit scale.
+    # standard errors at the start, so all coordinates have unit scale.
+    ntheta = lower.size
     t0 = time.perf_counter()
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()

@@ -26,7 +26,8 @@ from ._errors import DataError
 from ._formula import RandomTermSpec
 from ._model_frame import grouping_factor, model_design
 
-__all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame"]
+__all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
+           "theta_blocks", "sdcor_names", "sdcor_from_theta"]
 
 
 @dataclass
@@ -164,3 +165,29 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
     if residual:
         rows.append(("Residual", None, None, sigma**2, sigma))
     return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+
+def sdcor_names(terms: list[ReTerm]) -> list[str]:
+    """lme4's names for the variance parameters in ``confint``/``bootMer``: ``.sig01``, ``.sig02``, ..."""
+    n = sum(t.k * (t.k + 1) // 2 for t in terms)
+    return [f".sig{i + 1:02d}" for i in range(n)]
+
+
+def sdcor_from_theta(terms: list[ReTerm], theta: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Standard deviations and correlations in theta's positions (lme4's ``Cv_to_Sv``).
+
+    Diagonal positions of each T_t give the standard deviation of that
+    column, positions below the diagonal the correlation.
+    """
+    out = []
+    for t, T in zip(terms, theta_blocks(terms, theta)):
+        S = sigma**2 * T @ T.T
+        sd = np.sqrt(np.diag(S))
+        for j in range(t.k):
+            for i in range(j, t.k):
+                if i == j:
+                    out.append(sd[i])
+                else:
+                    d = sd[i] * sd[j]
+                    out.append(S[i, j] / d if d > 0 else np.nan)
+    return np.asarray(out, dtype=float)

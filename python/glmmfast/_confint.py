@@ -1,0 +1,185 @@
+"""Confidence intervals for a fitted GLMM (lme4's confint.merMod).
+
+Holds :func:`confint` with three methods, rows named as lme4 names them
+(``.sig01``, ... for the random-effect standard deviations, then the fixed
+effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
+
+- ``"Wald"``: beta-hat +- z se for the fixed effects; NaN for variance
+  parameters (as lme4);
+- ``"profile"``: where the signed square root of the profiled deviance,
+  zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
+  Laplace deviance minimised over all other parameters (theta, beta) with
+  the profiled one held at v (lme4's profile.merMod), and the crossing is
+  found by bracketing and Brent's method rather than lme4's spline
+  interpolation of a grid.  A standard deviation whose zeta at 0 stays
+  above -z gets the lower limit 0;
+- ``"boot"``: percentile intervals (R's quantile type 7) of a parametric
+  bootstrap (:func:`~glmmfast._bootstrap.bootstrap`); failed refits are
+  left out and counted in ``attrs["n_failed"]``.
+
+Profiling variance parameters is implemented for scalar random-effects
+terms (one column per bar; theta_j is then the standard deviation); for
+vector-valued terms only the fixed effects are profiled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ._bootstrap import BootstrapResult, bootstrap, default_statistic_names
+from ._optimize import OptimizerInfo, _bobyqa, _Objective
+
+__all__ = ["confint"]
+
+
+def _columns(level: float) -> list[str]:
+    a = (1 - level) / 2
+    return [f"{100 * a:.3g} %", f"{100 * (1 - a):.3g} %"]
+
+
+def _wald(result, level: float) -> pd.DataFrame:
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    names = default_statistic_names(result._design)
+    nt = len(names) - result.fixef.size
+    lo = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() - z * result.se.to_numpy()])
+    hi = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() + z * result.se.to_numpy()])
+    return pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+
+
+def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, executor=None,
+          progress: bool = True, boot: BootstrapResult | None = None) -> pd.DataFrame:
+    if boot is None:
+        boot = bootstrap(result, nsim, None, seed, n_jobs, executor, progress)
+    a = (1 - level) / 2
+    reps = boot.replicates.to_numpy()
+    q = np.nanquantile(reps, [a, 1 - a], axis=0)
+    out = pd.DataFrame(q.T, index=boot.replicates.columns, columns=_columns(level))
+    out.attrs["n_failed"] = boot.n_failed
+    out.attrs["bootstrap"] = boot
+    return out
+
+
+class _Profiler:
+    """The Laplace deviance minimised with one coordinate of (theta, beta) held fixed."""
+
+    def __init__(self, result):
+        self.model = result._engine()
+        self.nt = result.theta.size
+        self.x_hat = np.concatenate([result.theta, result.fixef.to_numpy()])
+        self.d_hat = result.deviance
+        self.lower = np.concatenate([np.asarray(self.model.lower_bounds()), np.full(result.fixef.size, -np.inf)])
+        # Scales: standard errors from the Hessian of the deviance (Cov = 2 H^-1).
+        with np.errstate(invalid="ignore"):
+            result.vcov  # computes optinfo.hessian
+            try:
+                se = np.sqrt(np.diag(2 * np.linalg.inv(result.optinfo.hessian)))
+            except np.linalg.LinAlgError:
+                se = np.full(self.x_hat.size, np.nan)
+        fallback = 0.1 * np.abs(self.x_hat) + 0.1
+        self.se = np.where(np.isfinite(se) & (se > 0), se, fallback)
+        self.info = OptimizerInfo()
+        self.start: dict[int, np.ndarray] = {}
+
+    def deviance(self, j: int, v: float) -> float:
+        """min over the other coordinates of the deviance with x_j = v."""
+        free = np.arange(self.x_hat.size) != j
+        nt = self.nt
+        x0 = self.start.get(j, self.x_hat)
+        base = x0.copy()
+        scale = np.where(np.arange(self.x_hat.size) < nt, 1.0, self.se)[free]
+        model = self.model
+        zeros_u = np.zeros(model.q)
+
+        def full(z):
+            x = base.copy()
+            x[free] = z * scale
+            x[j] = v
+            return x
+
+        def f(z):
+            x = full(z)
+            return model.deviance_at(x[:nt], x[nt:])
+
+        obj = _Objective(f, self.info, lambda: model.set_u(zeros_u))
+        z0 = x0[free] / scale
+        step = np.where(np.arange(self.x_hat.size) < nt, 0.05, 0.5)[free]
+        lower = self.lower[free] / scale
+        if z0.size:
+            z, dev, _ = _bobyqa(obj, z0, lower, step, 1e-10, 1e-8, 100000)
+        else:
+            z, dev = z0, f(z0)
+        self.start[j] = full(z)
+        return dev
+
+    def zeta(self, j: int, v: float) -> float:
+        d = self.deviance(j, v)
+        return np.sign(v - self.x_hat[j]) * np.sqrt(max(0.0, d - self.d_hat))
+
+    def limit(self, j: int, side: int, z: float) -> float:
+        """The v on ``side`` (-1 or +1) of the estimate where zeta(v) = side * z."""
+        est = self.x_hat[j]
+        self.start.pop(j, None)
+        target = side * z
+        prev, v = est, est + side * z * self.se[j]
+        for _ in range(30):
+            if v <= self.lower[j]:
+                v = self.lower[j]
+                if abs(self.zeta(j, v)) < z:
+                    return v  # the boundary is inside the interval
+                break
+            if abs(self.zeta(j, v)) >= z:
+                break
+            prev, v = v, est + 2 * (v - est)
+        else:
+            return np.nan
+        return optimize.brentq(lambda t: self.zeta(j, t) - target, min(prev, v), max(prev, v), xtol=1e-7)
+
+
+def _profile(result, level: float) -> pd.DataFrame:
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    design = result._design
+    names = default_statistic_names(design)
+    scalar = all(t.k == 1 for t in design.terms)
+    prof = _Profiler(result)
+    nt = result.theta.size
+    lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
+    for j in range(len(names)):
+        if j < nt and not scalar:
+            continue
+        lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
+    result._engine().deviance_at(result.theta, result.fixef.to_numpy())  # back to the optimum
+    out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+    out.attrs["evaluations"] = prof.info.evaluations
+    return out
+
+
+def confint(result, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
+    """Confidence intervals, as lme4's ``confint(fit, method=...)``.
+
+    Parameters
+    ----------
+    result : GlmerResult
+    method : {"Wald", "profile", "boot"}
+    level : float
+        Confidence level in (0, 1).
+    **kwargs
+        For ``"boot"``: ``nsim`` (default 500), ``seed``, ``n_jobs``,
+        ``executor``, ``progress``, or ``boot`` (a finished
+        :class:`~glmmfast._bootstrap.BootstrapResult` to reuse).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``.sig01``, ... then the fixed effects; lower and upper limits.
+    """
+    if not (isinstance(level, (float, int)) and 0 < level < 1):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if method == "Wald":
+        return _wald(result, level)
+    if method == "profile":
+        return _profile(result, level)
+    if method == "boot":
+        return _boot(result, level, **kwargs)
+    raise ValueError(f"method must be 'Wald', 'profile' or 'boot', got {method!r}")
