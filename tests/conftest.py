@@ -44,3 +44,23 @@ def grouseticks():
 @pytest.fixture(scope="session")
 def cbpp():
     return glmmfast.datasets.load("cbpp")
+
+
+@lru_cache(maxsize=None)
+def postfit_reference() -> dict:
+    """lme4 1.1-31 predictions, anova and confint (tests/data/postfit_reference.json,
+    made by tests/data/r/postfit_reference.R)."""
+    return json.loads((DATA / "postfit_reference.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def grouseticks_fit(formula: str = "TICKS ~ YEAR + (1 | LOCATION)"):
+    """A grouseticks Poisson GLMM (cached; tests must not change it)."""
+    return glmmfast.glmer(formula, glmmfast.datasets.load("grouseticks"), family="poisson")
+
+
+@lru_cache(maxsize=None)
+def cbpp_fit():
+    """cbind(incidence, size - incidence) ~ period + (1 | herd), binomial (cached)."""
+    return glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+                          glmmfast.datasets.load("cbpp"), family="binomial")
