@@ -80,6 +80,8 @@ def test_predict_errors():
         fit.predict(nd.drop(columns="LOCATION"))
     with pytest.raises(ValueError, match="type"):
         fit.predict(type="probability")
+    with pytest.raises(glmmfast.DataError, match="missing"):
+        fit.predict(nd.iloc[:4].assign(LOCATION=["1", None, "3", "4"]))
 
 
 def test_predict_does_not_modify_newdata():

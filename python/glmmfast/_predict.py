@@ -106,6 +106,9 @@ def term_rows(term: ReTerm, newdata: pd.DataFrame | None, allow_new_levels: bool
         return TermRows(term.X, term.codes, [], np.full(n, -1, dtype=np.int64))
     X = apply_design(term.spec, newdata).X
     codes_here, labels_here = grouping_factor(term.group, newdata)
+    if np.any(codes_here < 0):
+        raise DataError(f"grouping factor {term.group!r} has missing values in newdata "
+                        f"(row {int(np.flatnonzero(codes_here < 0)[0])})")
     index = {lab: i for i, lab in enumerate(term.levels)}
     mapping = np.array([index.get(lab, -1) for lab in labels_here], dtype=np.int64)
     codes = mapping[codes_here] if codes_here.size else codes_here

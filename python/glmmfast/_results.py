@@ -1,11 +1,13 @@
 """The fitted GLMM (lme4's mkMerMod and merMod methods).
 
 Holds :class:`GlmerResult`, built from a model design, the engine's state at
-the optimum and the optimiser's record.  At construction it computes what
-every user reads: -2 log L, AIC/BIC, the covariance of the fixed effects
-(from the Hessian of the deviance in (theta, beta), as lme4 and glmmTMB do),
-convergence and singular-fit messages, and VarCorr.  Conditional modes,
-fitted values and residuals are computed on request.  Pickles without the
+the optimum and the optimiser's record.  At construction it computes
+-2 log L, AIC/BIC and VarCorr; the covariance of the fixed effects (from the
+Hessian of the deviance in (theta, beta), as lme4 and glmmTMB do) and the
+convergence and singular-fit messages are computed when first read (a refit
+in a bootstrap never pays for them).  Conditional modes, fitted values and
+residuals are computed on request; predict, simulate, refit, bootstrap and
+confint delegate to _predict, _simulate, _refit, _bootstrap and _confint.  Pickles without the
 engine object; the engine is rebuilt when a method needs it.
 """
 
