@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
-import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -29,7 +28,7 @@ import pandas as pd
 
 from ._design import ModelDesign
 from ._re_terms import sdcor_from_theta, sdcor_names
-from ._refit import GlmerModel
+from ._refit import GlmerModel, per_thread
 from ._simulate import ResponseSimulator
 
 __all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic_names"]
@@ -91,17 +90,11 @@ class _Job:
     statistic: object
 
 
-_local = threading.local()
-
-
 def _workers_for(job: _Job) -> tuple[GlmerModel, ResponseSimulator]:
     """This thread's engine and simulator for ``job`` (built on first use)."""
-    cached = getattr(_local, "job", None)
-    if cached is None or cached[0] != job.token:
-        model = GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name)
-        sim = ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0")
-        _local.job = cached = (job.token, model, sim)
-    return cached[1], cached[2]
+    return per_thread(job.token, lambda: (
+        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name),
+        ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0")))
 
 
 def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]) -> list[tuple]:

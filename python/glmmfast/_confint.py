@@ -11,15 +11,13 @@ effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
   Laplace deviance minimised over all other parameters (theta, beta) with
   the profiled one held at v (lme4's profile.merMod), and the crossing is
   found by bracketing and Brent's method rather than lme4's spline
-  interpolation of a grid.  A standard deviation whose zeta at 0 stays
-  above -z gets the lower limit 0;
+  interpolation of a grid.  Variance parameters are profiled on lme4's
+  scale, standard deviations and correlations (theta = chol(D R D)); a
+  standard deviation whose zeta at 0 stays above -z gets the limit 0, a
+  correlation whose zeta at +-1 stays inside gets +-1;
 - ``"boot"``: percentile intervals (R's quantile type 7) of a parametric
   bootstrap (:func:`~glmmfast._bootstrap.bootstrap`); failed refits are
   left out and counted in ``attrs["n_failed"]``.
-
-Profiling variance parameters is implemented for scalar random-effects
-terms (one column per bar; theta_j is then the standard deviation); for
-vector-valued terms only the fixed effects are profiled.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from scipy import optimize, stats
 
 from ._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ._optimize import OptimizerInfo, _bobyqa, _Objective
+from ._re_terms import sdcor_from_theta, theta_from_sdcor
 
 __all__ = ["confint"]
 
@@ -62,35 +61,53 @@ def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, ex
 
 
 class _Profiler:
-    """The Laplace deviance minimised with one coordinate of (theta, beta) held fixed."""
+    """The Laplace deviance minimised with one parameter held fixed.
+
+    Coordinates are lme4's: the random effects' standard deviations and
+    correlations (in theta's positions, :func:`sdcor_from_theta`), then beta.
+    For a scalar term the standard deviation is theta itself.
+    """
 
     def __init__(self, result):
         self.model = result._engine()
-        self.nt = result.theta.size
-        self.x_hat = np.concatenate([result.theta, result.fixef.to_numpy()])
+        self.terms = result._design.terms
+        sdcor = sdcor_from_theta(self.terms, result.theta)
+        self.nt = sdcor.size
+        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
         self.d_hat = result.deviance
-        self.lower = np.concatenate([np.asarray(self.model.lower_bounds()), np.full(result.fixef.size, -np.inf)])
-        # Scales: standard errors from the Hessian of the deviance (Cov = 2 H^-1).
+        is_cor = np.array([i != j for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
+        nb = result.fixef.size
+        self.lower = np.concatenate([np.where(is_cor, -1.0, 0.0), np.full(nb, -np.inf)])
+        self.upper = np.concatenate([np.where(is_cor, 1.0, np.inf), np.full(nb, np.inf)])
+        # Scales: standard errors from the Hessian of the deviance in (theta, beta)
+        # (Cov = 2 H^-1); theta's are those of the standard deviations of scalar terms only.
+        result.vcov  # computes optinfo.hessian on first use
         with np.errstate(invalid="ignore"):
-            result.vcov  # computes optinfo.hessian
             try:
                 se = np.sqrt(np.diag(2 * np.linalg.inv(result.optinfo.hessian)))
             except np.linalg.LinAlgError:
                 se = np.full(self.x_hat.size, np.nan)
+        scalar = np.array([t.k == 1 for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
+        se[:self.nt][~scalar] = np.nan
         fallback = 0.1 * np.abs(self.x_hat) + 0.1
         self.se = np.where(np.isfinite(se) & (se > 0), se, fallback)
         self.info = OptimizerInfo()
         self.start: dict[int, np.ndarray] = {}
 
+    def _dev(self, x: np.ndarray) -> float:
+        theta = theta_from_sdcor(self.terms, x[:self.nt])
+        if theta is None or np.any(x > self.upper):
+            return np.inf  # correlations outside [-1, 1] or not positive semi-definite
+        return self.model.deviance_at(theta, x[self.nt:])
+
     def deviance(self, j: int, v: float) -> float:
         """min over the other coordinates of the deviance with x_j = v."""
-        free = np.arange(self.x_hat.size) != j
-        nt = self.nt
+        idx = np.arange(self.x_hat.size)
+        free = idx != j
         x0 = self.start.get(j, self.x_hat)
         base = x0.copy()
-        scale = np.where(np.arange(self.x_hat.size) < nt, 1.0, self.se)[free]
-        model = self.model
-        zeros_u = np.zeros(model.q)
+        scale = np.where(idx < self.nt, 1.0, self.se)[free]
+        zeros_u = np.zeros(self.model.q)
 
         def full(z):
             x = base.copy()
@@ -98,18 +115,13 @@ class _Profiler:
             x[j] = v
             return x
 
-        def f(z):
-            x = full(z)
-            return model.deviance_at(x[:nt], x[nt:])
-
-        obj = _Objective(f, self.info, lambda: model.set_u(zeros_u))
+        obj = _Objective(lambda z: self._dev(full(z)), self.info, lambda: self.model.set_u(zeros_u))
         z0 = x0[free] / scale
-        step = np.where(np.arange(self.x_hat.size) < nt, 0.05, 0.5)[free]
-        lower = self.lower[free] / scale
+        step = np.where(idx < self.nt, 0.05, 0.5)[free]
         if z0.size:
-            z, dev, _ = _bobyqa(obj, z0, lower, step, 1e-10, 1e-8, 100000)
+            z, dev, _ = _bobyqa(obj, z0, self.lower[free] / scale, step, 1e-10, 1e-8, 100000)
         else:
-            z, dev = z0, f(z0)
+            z, dev = z0, obj(z0)
         self.start[j] = full(z)
         return dev
 
@@ -118,16 +130,21 @@ class _Profiler:
         return np.sign(v - self.x_hat[j]) * np.sqrt(max(0.0, d - self.d_hat))
 
     def limit(self, j: int, side: int, z: float) -> float:
-        """The v on ``side`` (-1 or +1) of the estimate where zeta(v) = side * z."""
+        """The v on ``side`` (-1 or +1) of the estimate where zeta(v) = side * z.
+
+        Returns the bound itself (0 for a standard deviation, +-1 for a
+        correlation) when zeta there has not reached +-z.
+        """
         est = self.x_hat[j]
+        bound = self.lower[j] if side < 0 else self.upper[j]
         self.start.pop(j, None)
         target = side * z
         prev, v = est, est + side * z * self.se[j]
         for _ in range(30):
-            if v <= self.lower[j]:
-                v = self.lower[j]
+            if side * (v - bound) >= 0:
+                v = bound
                 if abs(self.zeta(j, v)) < z:
-                    return v  # the boundary is inside the interval
+                    return v  # the bound is inside the interval
                 break
             if abs(self.zeta(j, v)) >= z:
                 break
@@ -139,15 +156,10 @@ class _Profiler:
 
 def _profile(result, level: float) -> pd.DataFrame:
     z = stats.norm.ppf(1 - (1 - level) / 2)
-    design = result._design
-    names = default_statistic_names(design)
-    scalar = all(t.k == 1 for t in design.terms)
+    names = default_statistic_names(result._design)
     prof = _Profiler(result)
-    nt = result.theta.size
     lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
     for j in range(len(names)):
-        if j < nt and not scalar:
-            continue
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
     result._engine().deviance_at(result.theta, result.fixef.to_numpy())  # back to the optimum
     out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)

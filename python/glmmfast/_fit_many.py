@@ -3,7 +3,8 @@
 Holds :func:`fit_many`: the formula is parsed and the design (X, Z, the
 engine's sparsity pattern and its symbolic analysis) built once; each
 response column is then fitted through :class:`~glmmfast._refit.GlmerModel`
-(one engine per worker thread, the engine releasing the GIL while it
+(one engine, with its symbolic analysis, per worker thread, kept by
+:func:`~glmmfast._refit.per_thread`; the engine releases the GIL while it
 evaluates), from the GLM start through both optimisation stages as
 :func:`glmmfast.glmer` does.  The answer is a tidy DataFrame.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ from ._errors import DataError, FormulaError
 from ._formula import parse_formula
 from ._engine import glm_start
 from ._re_terms import group_labels, sdcor_from_theta
-from ._refit import GlmerModel
+from ._refit import GlmerModel, per_thread
 from .families import Family, get_family
 
 __all__ = ["fit_many"]
@@ -50,8 +52,8 @@ def _rows_for(name: str, model: GlmerModel, y: np.ndarray) -> list[tuple]:
     return rows
 
 
-def _run(design, theta, beta, nAGQ, items) -> list[tuple]:
-    model = GlmerModel(design, theta, beta, nAGQ)
+def _run(token, design, theta, beta, nAGQ, items) -> list[tuple]:
+    model = per_thread(token, lambda: GlmerModel(design, theta, beta, nAGQ))
     out = []
     for name, y in items:
         out.extend(_rows_for(name, model, y))
@@ -115,7 +117,8 @@ def fit_many(formula: str, data: pd.DataFrame, responses: list[str], family: str
     theta0 = np.array([float(i == j) for t in design.terms for j in range(t.k) for i in range(j, t.k)])
     workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
     chunks = [c for c in np.array_split(np.arange(len(ys)), min(len(ys), workers * 4)) if c.size]
-    args = [(design, theta0, np.asarray(start["beta"]), int(nAGQ), [ys[i] for i in c]) for c in chunks]
+    token = uuid.uuid4().hex
+    args = [(token, design, theta0, np.asarray(start["beta"]), int(nAGQ), [ys[i] for i in c]) for c in chunks]
     if workers == 1:
         parts = [_run(*a) for a in args]
     else:

@@ -27,7 +27,7 @@ from ._formula import RandomTermSpec
 from ._model_frame import grouping_factor, model_design
 
 __all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
-           "theta_blocks", "sdcor_names", "sdcor_from_theta"]
+           "theta_blocks", "sdcor_names", "sdcor_from_theta", "theta_from_sdcor"]
 
 
 @dataclass
@@ -190,4 +190,38 @@ def sdcor_from_theta(terms: list[ReTerm], theta: np.ndarray, sigma: float = 1.0)
                 else:
                     d = sd[i] * sd[j]
                     out.append(S[i, j] / d if d > 0 else np.nan)
+    return np.asarray(out, dtype=float)
+
+
+def theta_from_sdcor(terms: list[ReTerm], sdcor: np.ndarray) -> np.ndarray | None:
+    """Inverse of :func:`sdcor_from_theta` (sigma = 1): T_t = chol(D R D), lower triangular.
+
+    A standard deviation of 0 gives a zero column (the Cholesky factor of a
+    semi-definite matrix); returns None when the correlations do not form a
+    positive semi-definite matrix.
+    """
+    out, pos = [], 0
+    for t in terms:
+        k = t.k
+        S = np.zeros((k, k))
+        for j in range(k):
+            for i in range(j, k):
+                S[i, j] = S[j, i] = sdcor[pos]
+                pos += 1
+        sd = np.diag(S).copy()
+        if np.any(sd < 0) or np.any(np.abs(S[~np.eye(k, dtype=bool)]) > 1):
+            return None
+        C = S * np.outer(sd, sd)
+        C[np.diag_indices(k)] = sd**2
+        L = np.zeros((k, k))
+        for j in range(k):
+            d = C[j, j] - L[j, :j] @ L[j, :j]
+            if d < -1e-10 * max(1.0, C[j, j]):
+                return None
+            if d <= 1e-14 * max(1.0, C[j, j]):
+                continue  # semi-definite: a zero pivot leaves a zero column
+            L[j, j] = np.sqrt(d)
+            L[j + 1:, j] = (C[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+        for j in range(k):
+            out.extend(L[j:, j])
     return np.asarray(out, dtype=float)

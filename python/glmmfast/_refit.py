@@ -9,13 +9,15 @@ light :class:`RefitOutcome`; :meth:`GlmerModel.result` turns an outcome into a
 full :class:`~glmmfast.GlmerResult` (its Hessian, vcov and convergence checks
 computed only when first read).
 
-One engine per thread: a GlmerModel is not thread-safe; build one per thread
-(the bootstrap does).  :func:`response_for` validates a new response.
+One engine per thread: a GlmerModel is not thread-safe; :func:`per_thread`
+keeps one per worker thread for the bootstrap and fit_many.
+:func:`response_for` validates a new response.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 
@@ -27,7 +29,21 @@ from ._engine import engine_model, glm_start
 from ._errors import DataError
 from ._optimize import OptimizerInfo, optimize_glmer
 
-__all__ = ["GlmerModel", "RefitOutcome", "response_for"]
+__all__ = ["GlmerModel", "RefitOutcome", "response_for", "per_thread"]
+
+_local = threading.local()
+
+
+def per_thread(token: str, build):
+    """This thread's object for the job ``token``, built by ``build()`` on first use.
+
+    Engines are not thread-safe, so parallel jobs keep one per worker thread
+    (and per process, for pickled work); each thread holds the latest job only.
+    """
+    cached = getattr(_local, "job", None)
+    if cached is None or cached[0] != token:
+        _local.job = cached = (token, build())
+    return cached[1]
 
 
 @dataclass

@@ -106,12 +106,18 @@ class GlmerResult:
         names = design.x_names
         self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=names, name="Estimate")
         self.theta_names = theta_names(design.terms)
-        self.varcorr = varcorr_frame(design.terms, self.theta, 1.0, residual=False)
+        self._varcorr = None
         self.ngroups = {}
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
         self._checks = None  # (vcov, messages): finite-difference Hessian, computed on first use
         self._ranef_cache = None
+
+    @property
+    def varcorr(self) -> pd.DataFrame:
+        if self._varcorr is None:  # built on first use: a DataFrame costs more than a refit's bookkeeping
+            self._varcorr = varcorr_frame(self._design.terms, self.theta, 1.0, residual=False)
+        return self._varcorr
 
     @property
     def vcov(self) -> pd.DataFrame:
