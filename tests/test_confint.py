@@ -22,6 +22,23 @@ def test_profile_matches_lme4(key, fit):
     np.testing.assert_allclose(ci.iloc[:, 1], hi, atol=1e-3)
 
 
+def test_profile_vector_term_matches_lme4(cbpp):
+    """Standard deviations and the correlation of (pnum | herd) profiled on lme4's scale.
+
+    lme4's profile of the correlation (.sig02) never reaches the 95% cut-off:
+    both limits are the bounds -1 and 1, as here.
+    """
+    import glmmfast
+
+    parm, lo, hi = _ref("cbpp_slope_profile")
+    data = cbpp.assign(pnum=cbpp["period"].cat.codes.astype(float) + 1 - 2.5)
+    fit = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (pnum | herd)", data, family="binomial")
+    ci = fit.confint("profile")
+    assert list(ci.index) == parm
+    np.testing.assert_allclose(ci.iloc[:, 0], lo, atol=1e-3)
+    np.testing.assert_allclose(ci.iloc[:, 1], hi, atol=1e-3)
+
+
 def test_wald_matches_lme4():
     parm, lo, hi = _ref("m1_wald")
     ci = grouseticks_fit().confint("Wald")

@@ -37,6 +37,10 @@ out$confint <- list()
 out$confint$m1_profile <- ci(confint(m1, method = "profile"))
 out$confint$cbpp_profile <- ci(confint(gc, method = "profile"))
 out$confint$m1_wald <- ci(confint(m1, method = "Wald"))
+# A vector-valued term: standard deviations and a correlation profiled.
+cbpp2 <- cbpp; cbpp2$pnum <- as.numeric(cbpp2$period) - 2.5
+gv <- glmer(cbind(incidence, size - incidence) ~ period + (pnum | herd), cbpp2, family = binomial)
+out$confint$cbpp_slope_profile <- ci(suppressWarnings(confint(gv, method = "profile")))
 t0 <- proc.time()[["elapsed"]]
 out$confint$m1_boot <- ci(confint(m1, method = "boot", nsim = 2000, seed = 101))
 out$confint$m1_boot_nsim <- 2000
