@@ -23,7 +23,11 @@ def reference_cases() -> dict:
 @lru_cache(maxsize=None)
 def fit_case(case_id: str):
     """Fit a reference case with glmmfast (cached)."""
-    c = reference_cases()[case_id]["case"]
+    return fit_spec(reference_cases()[case_id]["case"])
+
+
+def fit_spec(c: dict):
+    """Fit a case specification (data, engine, formula, family, link, nAGQ) with glmmfast."""
     df = glmmfast.datasets.load(c["data"])
     fam = glmmfast.families.get_family(c["family"], c.get("link"))
     if c["engine"] == "glm":
@@ -44,6 +48,35 @@ def grouseticks():
 @pytest.fixture(scope="session")
 def cbpp():
     return glmmfast.datasets.load("cbpp")
+
+
+def _same_at_printed_precision(ours: str, theirs: str) -> bool:
+    """Token by token equal, numbers allowed to differ by one unit in the
+    last printed digit (two optima equal to ~1e-5 can round either way)."""
+    a, b = ours.split(), theirs.split()
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        try:
+            fx, fy = float(x), float(y)
+        except ValueError:
+            return False
+        decimals = len(y.split(".")[1].split("e")[0]) if "." in y else 0
+        exp = int(y.split("e")[1]) if "e" in y else 0
+        if abs(fx - fy) > 1.01 * 10.0 ** (exp - decimals):
+            return False
+    return True
+
+
+def assert_same_printout(ours: str, theirs: str) -> None:
+    """Line by line: same layout, numbers equal at printed precision."""
+    a, b = ours.rstrip("\n").split("\n"), theirs.rstrip("\n").split("\n")
+    assert len(a) == len(b)
+    for line_ours, line_theirs in zip(a, b):
+        assert _same_at_printed_precision(line_ours, line_theirs), (line_ours, line_theirs)
+        assert len(line_ours) == len(line_theirs), (line_ours, line_theirs)
 
 
 @lru_cache(maxsize=None)

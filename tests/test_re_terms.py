@@ -1,11 +1,95 @@
-"""sdcor_from_theta / theta_from_sdcor: lme4's standard-deviation/correlation scale and back."""
+"""Random-effects terms: Z, Lambda(theta), theta names and VarCorr against
+matrices built by hand; lme4's standard-deviation/correlation scale and back."""
+
+from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 
+import glmmfast
+from glmmfast._design import model_design_for
+from glmmfast._engine import engine_model
+from glmmfast._formula import parse_formula
+from glmmfast._re_terms import build_re_terms, group_labels, random_effects_matrix, theta_names, varcorr_frame
 from glmmfast._re_terms import ReTerm, sdcor_from_theta, sdcor_names, theta_from_sdcor
 
 
+@pytest.fixture
+def small():
+    return pd.DataFrame({
+        "y": [1.0, 0, 2, 3, 1, 0],
+        "x": [0.5, -1.0, 2.0, 0.0, 1.5, -0.5],
+        "g": pd.Categorical(["b", "a", "b", "c", "a", "c"], categories=["a", "b", "c"]),
+        "h": ["u", "u", "v", "v", "u", "v"],
+    })
+
+
+def _terms(formula, data):
+    return build_re_terms(parse_formula(formula).random, data)
+
+
+def test_z_for_intercept_and_slope_is_level_major(small):
+    terms = _terms("y ~ x + (x | g)", small)
+    Z = random_effects_matrix(terms, len(small)).toarray()
+    # columns: (a:1, a:x, b:1, b:x, c:1, c:x)
+    expected = np.zeros((6, 6))
+    codes = {"a": 0, "b": 1, "c": 2}
+    for i, (g, x) in enumerate(zip(small["g"], small["x"])):
+        expected[i, 2 * codes[g]] = 1.0
+        expected[i, 2 * codes[g] + 1] = x
+    np.testing.assert_array_equal(Z, expected)
+    assert terms[0].names == ["(Intercept)", "x"]
+
+
+def test_terms_sorted_by_decreasing_levels_ties_in_formula_order(small):
+    terms = _terms("y ~ 1 + (1 | h) + (1 | g) + (0 + x | g)", small)
+    assert [(t.group, t.names) for t in terms] == [("g", ["(Intercept)"]), ("g", ["x"]), ("h", ["(Intercept)"])]
+    assert group_labels(terms) == ["g", "g.1", "h"]
+    assert theta_names(terms) == ["g.(Intercept)", "g.x", "h.(Intercept)"]
+
+
+def test_interaction_grouping_factor_levels(small):
+    (t,) = _terms("y ~ 1 + (1 | g:h)", small)
+    assert t.group == "g:h"
+    assert t.levels == ["a:u", "b:u", "b:v", "c:v"]
+    assert [t.levels[c] for c in t.codes] == [f"{g}:{h}" for g, h in zip(small["g"], small["h"])]
+
+
+def test_unused_category_is_dropped(small):
+    df = small.copy()
+    df["g"] = df["g"].cat.add_categories(["zz"])
+    (t,) = _terms("y ~ 1 + (1 | g)", df)
+    assert t.levels == ["a", "b", "c"]
+
+
+def test_lambda_is_block_diagonal_with_theta_column_major(small):
+    d = model_design_for("y ~ x + (x | g) + (1 | h)", small, glmmfast.families.Poisson(), random=True)
+    m = engine_model(d)
+    theta = np.array([1.5, -0.3, 0.7, 2.0])  # T_g = [[1.5, 0], [-0.3, 0.7]]; T_h = [[2.0]]
+    m.set_theta(theta)
+    indptr, indices, data = m.lambda_csc()
+    lam = sp.csc_matrix((data, indices, indptr), shape=(m.q, m.q)).toarray()
+    Tg = np.array([[1.5, 0.0], [-0.3, 0.7]])
+    expected = sp.block_diag([Tg] * 3 + [np.array([[2.0]])] * 2).toarray()
+    np.testing.assert_array_equal(lam, expected)
+    assert list(m.lower_bounds()) == [0.0, -np.inf, 0.0, 0.0]
+    assert list(m.initial_theta()) == [1.0, 0.0, 1.0, 1.0]
+
+
+def test_varcorr_from_theta(small):
+    terms = _terms("y ~ x + (x | g)", small)
+    theta = np.array([2.0, 0.5, 1.0])
+    vc = varcorr_frame(terms, theta, sigma=1.0, residual=False)
+    T = np.array([[2.0, 0.0], [0.5, 1.0]])
+    S = T @ T.T
+    np.testing.assert_allclose(vc["vcov"], [S[0, 0], S[1, 1], S[0, 1]])
+    np.testing.assert_allclose(vc["sdcor"], [2.0, np.sqrt(1.25), S[0, 1] / (2.0 * np.sqrt(1.25))])
+    assert list(vc["var2"].isna()) == [True, True, False]
+
+
+# -- sdcor_from_theta / theta_from_sdcor ---------------------------------------
 def _term(group, k):
     return ReTerm(group, [f"c{i}" for i in range(k)], np.zeros(1, dtype=int), ["a"], np.zeros((1, k)))
 

@@ -71,3 +71,16 @@ def test_pickle_in_a_new_process(tmp_path):
     np.testing.assert_allclose(pred, expected, rtol=1e-12)
     np.testing.assert_allclose(fitted, fit.fitted()[:5], rtol=1e-9)
     assert v00 == fit.vcov.iloc[0, 0]
+
+
+def test_refit_agq_fit(cbpp):
+    # nAGQ > 1: the warm start goes straight to the AGQ stage; same optimum as a fit from scratch.
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    fit = glmmfast.glmer(f, cbpp, family="binomial", nAGQ=9)
+    y = fit.simulate(1, seed=4)[:, 0]
+    r = fit.refit(y)
+    s = cbpp["incidence"] + (cbpp["size"] - cbpp["incidence"])
+    new = cbpp.assign(incidence=np.round(y * s).astype(int))
+    full = glmmfast.glmer(f, new, family="binomial", nAGQ=9)
+    assert r.deviance == pytest.approx(full.deviance, abs=1e-6)
+    np.testing.assert_allclose(r.fixef, full.fixef, atol=1e-4)

@@ -52,7 +52,8 @@ Eigen::VectorXd vec(const DblArray& a, long n, const char* what) {
 std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
                      const DblArray& offset, const std::string& dist, const std::string& link,
-                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
+                                           const std::string& factorization) {
     if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
     if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
     const long n = X.rows();
@@ -61,14 +62,14 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
     std::vector<TermShape> terms;
     for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
     return std::make_unique<GlmmModel>(X, std::move(Z), vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset"),
-                     make_family(dist, link), terms);
+                     make_family(dist, link), terms, factorization);
 }
 
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "glmmfast's C++ engine (private: use the glmmfast package).";
-    static py::exception<PirlsError> pirls_error(m, "PirlsError", PyExc_RuntimeError);
+    py::register_exception<PirlsError>(m, "PirlsError", PyExc_RuntimeError);
 
     py::class_<Family>(m, "Family")
         .def(py::init(&make_family), py::arg("dist"), py::arg("link"))
@@ -84,7 +85,8 @@ PYBIND11_MODULE(_core, m) {
     py::class_<GlmmModel>(m, "GlmmModel")
         .def(py::init(&make_model), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
              py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
-             py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"))
+             py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"),
+             py::arg("factorization") = "auto")
         .def_property_readonly("n", &GlmmModel::n)
         .def_property_readonly("p", &GlmmModel::p)
         .def_property_readonly("q", &GlmmModel::q)
@@ -95,7 +97,18 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("eta", &GlmmModel::eta)
         .def_property_readonly("mu", &GlmmModel::mu)
         .def_property_readonly("evaluations", &GlmmModel::evaluations)
+        .def_property_readonly("factorization",
+                               [](const GlmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
         .def_property_readonly("pirls_iterations", &GlmmModel::pirls_iterations)
+        .def("lambda_csc",
+             [](const GlmmModel& g) {
+                 // Lambda(theta) as CSC arrays (indptr, indices, data) for inspection.
+                 const SpMat& L = g.lambda().matrix();
+                 Eigen::VectorXi outer = Eigen::Map<const Eigen::VectorXi>(L.outerIndexPtr(), L.cols() + 1);
+                 Eigen::VectorXi inner = Eigen::Map<const Eigen::VectorXi>(L.innerIndexPtr(), L.nonZeros());
+                 Eigen::VectorXd vals = Eigen::Map<const Eigen::VectorXd>(L.valuePtr(), L.nonZeros());
+                 return py::make_tuple(outer, inner, vals);
+             })
         .def("lower_bounds", [](const GlmmModel& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const GlmmModel& g) { return g.lambda().initial_theta(); })
         .def("set_theta", &GlmmModel::set_theta)
@@ -112,8 +125,20 @@ PYBIND11_MODULE(_core, m) {
              py::call_guard<py::gil_scoped_release>())
         .def("deviance_profiled_beta", &GlmmModel::deviance_profiled_beta, py::arg("theta"),
              py::call_guard<py::gil_scoped_release>())
+        .def("agq_deviance_at", &GlmmModel::agq_deviance_at, py::arg("theta"), py::arg("beta"), py::arg("nAGQ"),
+             py::call_guard<py::gil_scoped_release>())
+        .def("agq_deviance", [](const GlmmModel& g, int k) { return g.agq_deviance(gauss_hermite_rule(k)); },
+             py::arg("nAGQ"), py::call_guard<py::gil_scoped_release>())
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>())
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov);
+
+    m.def(
+        "gauss_hermite_rule",
+        [](int k) {
+            GaussHermiteRule r = gauss_hermite_rule(k);
+            return py::make_tuple(r.nodes, r.weights);
+        },
+        py::arg("k"));
 
     m.def(
         "glm_irls",

@@ -125,6 +125,64 @@ ArrayXd Family::mu_eta(const ArrayXd& eta) const {
     return eta;
 }
 
+ArrayXd Family::mu_eta(const ArrayXd& eta, const ArrayXd& mu) const {
+    if (link == Link::Log) return mu;  // linkinv already floors mu at eps
+    if (link == Link::Logit)
+        return (eta.abs() > kThresh).select(ArrayXd::Constant(eta.size(), kEps), mu * (1.0 - mu));
+    return mu_eta(eta);
+}
+
+double Family::loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt) const {
+    const Eigen::Index n = y.size();
+    double k = 0.0;
+    if (dist == Dist::Poisson) {
+        if (link == Link::Log) {
+            for (Eigen::Index i = 0; i < n; ++i) k += wt[i] * (y[i] * eta[i] - mu[i]);
+        } else {
+            for (Eigen::Index i = 0; i < n; ++i) k += wt[i] * ((y[i] > 0 ? y[i] * std::log(mu[i]) : 0.0) - mu[i]);
+        }
+    } else if (dist == Dist::Binomial) {
+        // y is the proportion and wt the trials; log(1 - mu) = log(mu) - eta for the logit.
+        for (Eigen::Index i = 0; i < n; ++i) {
+            if (wt[i] == 0) continue;
+            const double lmu = std::log(mu[i]);
+            const double l1mu = link == Link::Logit ? lmu - eta[i] : std::log1p(-mu[i]);
+            k += wt[i] * ((y[i] > 0 ? y[i] * lmu : 0.0) + (y[i] < 1 ? (1.0 - y[i]) * l1mu : 0.0));
+        }
+    } else {
+        throw std::logic_error("loglik_kernel: family has no kernel");
+    }
+    return k;
+}
+
+double Family::loglik_constant(const ArrayXd& y, const ArrayXd& wt) const {
+    const Eigen::Index n = y.size();
+    double c = 0.0;
+    if (dist == Dist::Poisson) {
+        for (Eigen::Index i = 0; i < n; ++i) c -= wt[i] * std::lgamma(y[i] + 1.0);
+    } else if (dist == Dist::Binomial) {
+        for (Eigen::Index i = 0; i < n; ++i) {
+            const double m = std::round(wt[i]);
+            if (m <= 0) continue;
+            const double k = std::round(m * y[i]);
+            c += std::lgamma(m + 1) - std::lgamma(k + 1) - std::lgamma(m - k + 1);
+        }
+    }
+    return c;
+}
+
+double Family::saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const {
+    const Eigen::Index n = y.size();
+    double k = 0.0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const double yi = y[i];
+        if (dist == Dist::Poisson) k += wt[i] * ((yi > 0 ? yi * std::log(yi) : 0.0) - yi);
+        else if (dist == Dist::Binomial)
+            k += wt[i] * ((yi > 0 ? yi * std::log(yi) : 0.0) + (yi < 1 ? (1.0 - yi) * std::log1p(-yi) : 0.0));
+    }
+    return k;
+}
+
 ArrayXd Family::variance(const ArrayXd& mu) const {
     switch (dist) {
         case Dist::Gaussian: return ArrayXd::Ones(mu.size());

@@ -36,6 +36,21 @@ struct Family {
     // binomial coefficient enters; `dispersion` is sigma^2 for the gaussian.
     double loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt,
                   double dispersion) const;
+    // dmu/deta given mu as well: free for the log and logit links.
+    ArrayXd mu_eta(const ArrayXd& eta, const ArrayXd& mu) const;
+
+    // Fast path for the inner loop.  For families with a "kernel" (the
+    // log density without its data-only constant), PIRLS needs per
+    // evaluation only
+    //   loglik = constant(y, wt) + kernel(y, mu, eta, wt),
+    //   deviance = 2 [kernel(y, y) - kernel(y, mu)],
+    // and the kernel costs at most one log per observation (none for
+    // poisson-log, where log mu = eta).
+    bool has_kernel() const { return dist == Dist::Poisson || dist == Dist::Binomial; }
+    double loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt) const;
+    double loglik_constant(const ArrayXd& y, const ArrayXd& wt) const;
+    double saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const;
+
     // Starting mu for IRLS, as R's family$initialize does.
     ArrayXd mustart(const ArrayXd& y, const ArrayXd& wt) const;
     // Whether eta is inside the link's domain for this distribution.

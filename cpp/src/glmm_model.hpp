@@ -6,6 +6,7 @@
 // State (beta, u, eta, mu) is kept warm between evaluations.
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
+//   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
 // Errors in the inner loop are thrown as `PirlsError` so the caller (the
 // outer optimiser) can back off instead of aborting.
 #pragma once
@@ -24,25 +25,35 @@ struct PirlsError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A k-point Gauss-Hermite rule for integrals against the standard normal
+// density, sum_i weights[i] f(nodes[i]) ~= int f(z) phi(z) dz, exact for
+// polynomials of degree <= 2k - 1 (lme4's GHrule).  In agq.cpp.
+struct GaussHermiteRule {
+    Eigen::VectorXd nodes, weights;
+};
+GaussHermiteRule gauss_hermite_rule(int k);
+
 struct PirlsOptions {
     int max_iter = 300;
     int max_halvings = 30;
-    // Stop when the penalised deviance decreases by less than
-    // tol * (1 + |pdev|); Newton's quadratic convergence makes the
-    // remaining error far smaller than this.
-    double tol = 1e-11;
+    // Stop after a step whose Newton decrement (the decrease it promised)
+    // was below tol * (1 + |pdev|); the error left in u is then of the
+    // order of that step squared.
+    double tol = 1e-10;
 };
 
 class GlmmModel {
 public:
     GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
-              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms);
+              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms,
+              const std::string& factorization = "auto");
 
     int n() const { return static_cast<int>(y_.size()); }
     int p() const { return static_cast<int>(X_.cols()); }
     int q() const { return sys_.q(); }
     const LambdaMap& lambda() const { return sys_.lambda(); }
     const Family& family() const { return family_; }
+    const PenalizedSystem& system() const { return sys_; }
 
     void set_theta(const Eigen::VectorXd& theta);
     void set_beta(const Eigen::VectorXd& beta);
@@ -77,6 +88,14 @@ public:
     Eigen::MatrixXd beta_unscaled_vcov() const;
     double sum_dev_resid() const;
 
+    // --- agq.cpp ---
+    // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
+    // current (converged) state, on the Laplace deviance's scale (a one-point
+    // rule gives laplace_deviance()).  Only for a single scalar term.
+    double agq_deviance(const GaussHermiteRule& rule) const;
+    // set_theta + set_beta + PIRLS for u + k-point AGQ deviance.
+    double agq_deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k);
+
     long evaluations() const { return n_eval_; }
     long pirls_iterations() const { return n_pirls_; }
 
@@ -85,8 +104,10 @@ private:
     void update_weights();
     void factor();
     double penalised_deviance() const;
-    void solve_u_step(Eigen::VectorXd& du) const;
-    void solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
+    // decrease of pdev the full step promises.
+    double solve_u_step(Eigen::VectorXd& du) const;
+    double solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
 
     Eigen::MatrixXd X_;
     SpMat Z_;
@@ -96,7 +117,12 @@ private:
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    // Data-only parts of the log-likelihood (Family::loglik_constant and
+    // saturated_kernel), fixed per response.
+    double ll_constant_ = 0.0, saturated_ = 0.0;
+    void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
+    GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used
 };
 
 }  // namespace glmmfast

@@ -12,7 +12,9 @@
 namespace glmmfast {
 
 double GlmmModel::laplace_deviance() const {
-    const double ll = family_.loglik(y_.array(), mu_.array(), pw_.array(), 1.0);
+    const double ll = family_.has_kernel()
+                          ? ll_constant_ + family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array())
+                          : family_.loglik(y_.array(), mu_.array(), pw_.array(), 1.0);
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();
 }
 

@@ -1,64 +1,169 @@
-// penalized_system.cpp — forming and factorising A = U'WU + I (see
-// penalized_system.hpp).
+// penalized_system.cpp — forming and factorising A = U'WU + I by per-row
+// scatter (see penalized_system.hpp).
 #include "penalized_system.hpp"
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 namespace glmmfast {
 
-PenalizedSystem::PenalizedSystem(SpMat Z, const std::vector<TermShape>& terms)
-    : Z_(std::move(Z)), lambda_(terms) {
-    if (Z_.cols() != lambda_.q()) throw std::invalid_argument("Z's columns do not match the random-effects terms");
-    Z_.makeCompressed();
-    identity_.resize(q(), q());
-    identity_.setIdentity();
+PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms,
+                                 const std::string& factorization)
+    : n_(static_cast<int>(Z.rows())), lambda_(terms) {
+    if (Z.cols() != lambda_.q()) throw std::invalid_argument("Z's columns do not match the random-effects terms");
+    const int nt = static_cast<int>(terms.size());
+    for (int t = 0; t < nt; ++t) {
+        term_col_.push_back(K_);
+        K_ += terms[t].k;
+    }
+    const auto& off = lambda_.term_offsets();
+    start_.setConstant(n_, nt, -1);
+    zrows_.setZero(n_, K_);
+    // Read Z column by column: column c of term t is (level l, coefficient a).
+    std::vector<int> term_of_col(q());
+    for (int t = 0; t < nt; ++t)
+        for (int c = off[t]; c < off[t] + terms[t].k * terms[t].nlevels; ++c) term_of_col[c] = t;
+    for (int c = 0; c < q(); ++c) {
+        const int t = term_of_col[c], k = terms[t].k;
+        const int level_start = off[t] + ((c - off[t]) / k) * k, a = (c - off[t]) % k;
+        for (SpMat::InnerIterator it(Z, c); it; ++it) {
+            const int i = static_cast<int>(it.row());
+            if (start_(i, t) >= 0 && start_(i, t) != level_start)
+                throw std::invalid_argument("row " + std::to_string(i) + " of Z has entries in two levels of term " +
+                                            std::to_string(t));
+            start_(i, t) = level_start;
+            zrows_(i, term_col_[t] + a) = it.value();
+        }
+    }
+    // Pattern of the lower triangle of A: the identity plus, for every
+    // observation, all pairs of the u-indices its row of U touches.
+    const int P = K_ * (K_ + 1) / 2;
+    std::vector<int> cols(K_);
+    auto row_columns = [&](int i) {
+        for (int t = 0; t < nt; ++t)
+            for (int a = 0; a < terms[t].k; ++a)
+                cols[term_col_[t] + a] = start_(i, t) < 0 ? -1 : start_(i, t) + a;
+    };
+    std::vector<std::pair<int, int>> pairs;
+    pairs.reserve(static_cast<size_t>(n_) * P);
+    for (int i = 0; i < n_; ++i) {
+        row_columns(i);
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b)
+                if (cols[a] >= 0 && cols[b] >= 0) pairs.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+    }
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    if (factorization != "auto" && factorization != "sparse" && factorization != "blocked")
+        throw std::invalid_argument("factorization must be 'auto', 'sparse' or 'blocked'");
+    // "auto": the blocked layout where it is possible and needs fewer flops
+    // than the sparse factor (the dense LLT of S runs several times faster
+    // per flop than the simplicial code, hence the factor 2).
+    blocked_ = nt > 0 && factorization == "blocked";
+    if (nt > 0 && factorization == "auto" && BlockedFactor::suitable(q(), terms[0].k, terms[0].nlevels)) {
+        auto sparse = std::make_unique<SparseFactor>(q(), pairs);
+        blocked_ = BlockedFactor::flops(q(), terms[0].k, terms[0].nlevels, pairs) < 2.0 * sparse->flops();
+        if (!blocked_) factor_ = std::move(sparse);
+    }
+    if (blocked_) factor_ = std::make_unique<BlockedFactor>(q(), terms[0].k, terms[0].nlevels, pairs);
+    else if (!factor_) factor_ = std::make_unique<SparseFactor>(q(), pairs);
+    pairs.clear();
+    pairs.shrink_to_fit();
+    auto position = [&](int r, int c) { return factor_->position(std::max(r, c), std::min(r, c)); };
+    diag_pos_.resize(q());
+    for (int j = 0; j < q(); ++j) diag_pos_[j] = position(j, j);
+    scatter_.assign(static_cast<size_t>(n_) * P, -1);
+    for (int i = 0; i < n_; ++i) {
+        row_columns(i);
+        int p = 0;
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b, ++p)
+                if (cols[a] >= 0 && cols[b] >= 0) scatter_[static_cast<size_t>(i) * P + p] = position(cols[a], cols[b]);
+    }
+    urows_.resize(n_, K_);
     set_theta(lambda_.initial_theta());
 }
 
+// Row i of U, term t: z_it' T_t (T_t lower triangular).
 void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
     lambda_.update(theta);
-    U_ = Z_ * lambda_.matrix();
+    const int nt = static_cast<int>(lambda_.terms().size());
+    for (int t = 0; t < nt; ++t) {
+        const int k = lambda_.terms()[t].k, c0 = term_col_[t];
+        const Eigen::MatrixXd T = lambda_.term_factor(t);
+        if (k == 1) {
+            urows_.col(c0) = zrows_.col(c0) * T(0, 0);
+        } else {
+            urows_.middleCols(c0, k).noalias() = zrows_.middleCols(c0, k) * T;
+        }
+    }
 }
 
 bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw) {
-    WU_ = sqrtw.asDiagonal() * U_;
-    A_ = SpMat(WU_.transpose()) * WU_ + identity_;
-    A_.makeCompressed();
-    // The pattern of A is fixed by Z and Lambda's pattern; check rather than
-    // trust it, and re-analyse only if it ever changed.
-    const bool same =
-        analysed_ && static_cast<size_t>(A_.nonZeros()) == analysed_inner_.size() &&
-        std::equal(analysed_outer_.begin(), analysed_outer_.end(), A_.outerIndexPtr()) &&
-        std::equal(analysed_inner_.begin(), analysed_inner_.end(), A_.innerIndexPtr());
-    if (!same) {
-        chol_.analyzePattern(A_);
-        analysed_outer_.assign(A_.outerIndexPtr(), A_.outerIndexPtr() + A_.cols() + 1);
-        analysed_inner_.assign(A_.innerIndexPtr(), A_.innerIndexPtr() + A_.nonZeros());
-        analysed_ = true;
+    sqrtw_ = sqrtw;
+    double* x = factor_->values();
+    std::fill(x, x + factor_->nvalues(), 0.0);
+    for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
+    const int P = K_ * (K_ + 1) / 2;
+    for (int i = 0; i < n_; ++i) {
+        const double w = sqrtw[i] * sqrtw[i];
+        const double* u = urows_.data() + static_cast<size_t>(i) * K_;
+        const int* pos = scatter_.data() + static_cast<size_t>(i) * P;
+        int p = 0;
+        for (int a = 0; a < K_; ++a) {
+            const double wa = w * u[a];
+            for (int b = 0; b <= a; ++b, ++p)
+                if (pos[p] >= 0) x[pos[p]] += wa * u[b];
+        }
     }
-    chol_.factorize(A_);
-    return chol_.info() == Eigen::Success;
+    return factor_->factorize();
 }
 
-Eigen::MatrixXd PenalizedSystem::solve_L(const Eigen::MatrixXd& B) const {
-    return chol_.matrixL().solve(chol_.permutationP() * B);
+Eigen::VectorXd PenalizedSystem::U_times(const Eigen::VectorXd& u) const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(n_);
+    const int nt = static_cast<int>(term_col_.size());
+    for (int i = 0; i < n_; ++i) {
+        double s = 0.0;
+        for (int t = 0; t < nt; ++t) {
+            const int st = start_(i, t);
+            if (st < 0) continue;
+            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
+            for (int a = 0; a < k; ++a) s += urows_(i, c0 + a) * u[st + a];
+        }
+        out[i] = s;
+    }
+    return out;
 }
 
-Eigen::MatrixXd PenalizedSystem::solve_Lt(const Eigen::MatrixXd& B) const {
-    return chol_.permutationPinv() * chol_.matrixU().solve(B);
+Eigen::MatrixXd PenalizedSystem::WUt_times(const Eigen::MatrixXd& M) const {
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());
+    const int nt = static_cast<int>(term_col_.size());
+    for (int i = 0; i < n_; ++i) {
+        for (int t = 0; t < nt; ++t) {
+            const int st = start_(i, t);
+            if (st < 0) continue;
+            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
+            for (int a = 0; a < k; ++a) out.row(st + a) += (sqrtw_[i] * urows_(i, c0 + a)) * M.row(i);
+        }
+    }
+    return out;
 }
 
-double PenalizedSystem::log_det_L2() const {
-    const auto& L = chol_.matrixL().nestedExpression();
-    return 2.0 * L.diagonal().array().log().sum();
-}
-
-Eigen::MatrixXd PenalizedSystem::inverse_block(int start, int size) const {
-    if (start < 0 || size < 0 || start + size > q()) throw std::out_of_range("inverse_block out of range");
-    Eigen::MatrixXd E = Eigen::MatrixXd::Zero(q(), size);
-    for (int j = 0; j < size; ++j) E(start + j, j) = 1.0;
-    return chol_.solve(E).block(start, 0, size, size);
+Eigen::VectorXd PenalizedSystem::WUt_times(const Eigen::VectorXd& v) const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
+    const int nt = static_cast<int>(term_col_.size());
+    for (int i = 0; i < n_; ++i) {
+        const double wv = sqrtw_[i] * v[i];
+        const double* u = urows_.data() + static_cast<size_t>(i) * K_;
+        for (int t = 0; t < nt; ++t) {
+            const int st = start_(i, t);
+            if (st < 0) continue;
+            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
+            for (int a = 0; a < k; ++a) out[st + a] += wv * u[c0 + a];
+        }
+    }
+    return out;
 }
 
 }  // namespace glmmfast

@@ -1,58 +1,81 @@
 // penalized_system.hpp — the sparse system at the heart of PIRLS and of the
 // profiled LMM deviance.
 //
-// Interface: `PenalizedSystem` owns Z, Lambda(theta) and U = Z Lambda.  For
-// weights W it forms and factorises
-//     A = U' W U + I,        L L' = P A P'    (Bates et al. 2015, eq. 18)
-// with a fill-reducing (AMD) ordering P that is analysed once: the pattern
-// of A depends only on Z and Lambda's pattern, so later calls only
-// refactorise numerically.  Callers combine the solves below into PIRLS
-// steps, the Laplace term log det(L)^2 and conditional variances; nothing
-// here knows about families or responses.
+// Interface: `PenalizedSystem` is built from Z (CSC) and the random-effects
+// term shapes.  For weights W it forms and factorises
+//     A = U' W U + I,   U = Z Lambda(theta),   L L' = P A P'
+// (Bates et al. 2015, eq. 18) with a fill-reducing (AMD) ordering P that is
+// analysed once.  Callers combine the solves below into PIRLS steps, the
+// Laplace term log det(L)^2 and conditional variances; nothing here knows
+// about families or responses.
+//
+// Why not Eigen's generic sparse products: every row of Z touches exactly
+// one level of each term, so row i of U is, per term t, the k_t-vector
+// z_it' T_t placed in the block of its level.  We store those rows densely
+// (n x sum k_t) and form A by scattering w_i u_i u_i' into a lower-triangular
+// pattern whose positions are precomputed per observation: no allocation,
+// no sorting, O(n (sum k_t)^2) per factorisation.  The factorisation itself
+// is a SymmetricFactor: blocked (dense Schur complement) when the first
+// term's levels dominate, sparse simplicial otherwise.
 #pragma once
 
 #include <Eigen/Core>
-#include <Eigen/SparseCholesky>
-#include <Eigen/SparseCore>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "lambda_map.hpp"
+#include "symmetric_factor.hpp"
 
 namespace glmmfast {
 
 class PenalizedSystem {
 public:
-    PenalizedSystem(SpMat Z, const std::vector<TermShape>& terms);
+    // factorization: "auto" (blocked when suitable), "sparse" or "blocked".
+    PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms, const std::string& factorization = "auto");
 
-    int n() const { return static_cast<int>(Z_.rows()); }
+    int n() const { return n_; }
     int q() const { return lambda_.q(); }
     const LambdaMap& lambda() const { return lambda_; }
+    // Observation i's first u-index in term t (-1: Z's row has no entry in
+    // that term) and Z's value in column c of the row (c < sum of k_t).
+    int level_start(int i, int t) const { return start_(i, t); }
+    double z_value(int i, int c) const { return zrows_(i, c); }
 
     void set_theta(const Eigen::VectorXd& theta);
     // Factorise A = U' diag(sqrtw)^2 U + I; false if it is not positive definite.
     bool factor(const Eigen::VectorXd& sqrtw);
 
     // U u (the random-effects part of the linear predictor).
-    Eigen::VectorXd U_times(const Eigen::VectorXd& u) const { return U_ * u; }
+    Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
     // (W^{1/2} U)' M for the weights of the last factorisation.
-    Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const { return WU_.transpose() * M; }
+    Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
+    Eigen::VectorXd WUt_times(const Eigen::VectorXd& v) const;
     // A^{-1} B.
-    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return chol_.solve(B); }
-    // L^{-1} P B  and  P' L^{-T} B.
-    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const;
-    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const;
+    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return factor_->solve(B); }
+    // L^{-1} B  and  L^{-T} B for the effective factor A = L L'.
+    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const { return factor_->solve_L(B); }
+    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const { return factor_->solve_Lt(B); }
     // log det(L)^2 = log det(A).
-    double log_det_L2() const;
+    double log_det_L2() const { return factor_->log_det(); }
     // The diagonal block [A^{-1}]_{s:s+k, s:s+k}.
-    Eigen::MatrixXd inverse_block(int start, int size) const;
+    Eigen::MatrixXd inverse_block(int start, int size) const { return factor_->inverse_block(start, size); }
+    bool blocked() const { return blocked_; }
 
 private:
-    SpMat Z_;
+    int n_ = 0, K_ = 0;                // observations; sum of k_t
     LambdaMap lambda_;
-    SpMat U_, WU_, A_, identity_;
-    Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> chol_;
-    std::vector<int> analysed_outer_, analysed_inner_;
-    bool analysed_ = false;
+    std::vector<int> term_col_;        // first column of term t within a row of U (0..K)
+    // Per observation and term: first u-index of its level's block, or -1
+    // when the row of Z has no entry in that term.
+    Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> start_;
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> zrows_;  // n x K: Z's values
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> urows_;  // n x K: U's values
+    std::vector<int> scatter_;         // n x K(K+1)/2 positions in the factor's values (-1: none)
+    std::vector<int> diag_pos_;        // position of A(j, j)
+    std::unique_ptr<SymmetricFactor> factor_;
+    bool blocked_ = false;
+    Eigen::VectorXd sqrtw_;
 };
 
 }  // namespace glmmfast

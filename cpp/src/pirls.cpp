@@ -17,25 +17,30 @@
 
 namespace glmmfast {
 
-void GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
-    du = sys_.solve(sys_.WUt_times(sqrtw_.cwiseProduct(wres_)) - u_);
+double GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
+    const Eigen::VectorXd g = sys_.WUt_times(Eigen::VectorXd(sqrtw_.cwiseProduct(wres_))) - u_;
+    du = sys_.solve(g);
+    return g.dot(du);
 }
 
 // Block elimination with L L' = P A P' (A = U'WU + I):
 //   R_ZX = L^{-1} P U'WX,  R_X'R_X = X'WX - R_ZX'R_ZX,
 //   c_u = L^{-1} P (U'W r - u),  db = (R_X'R_X)^{-1} (X'W r - R_ZX' c_u),
 //   du = P' L^{-T} (c_u - R_ZX db).
-void GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
+double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
     const Eigen::VectorXd wr = sqrtw_.cwiseProduct(wres_);
     const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
-    const Eigen::VectorXd cu = sys_.solve_L(sys_.WUt_times(wr) - u_);
+    const Eigen::VectorXd gu = sys_.WUt_times(wr) - u_;
+    const Eigen::VectorXd gb = WX.transpose() * wr;
+    const Eigen::VectorXd cu = sys_.solve_L(gu);
     Eigen::MatrixXd XtX = WX.transpose() * WX;
     XtX.noalias() -= RZX.transpose() * RZX;
     Eigen::LLT<Eigen::MatrixXd> rx(XtX);
     if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");
-    dbeta = rx.solve(WX.transpose() * wr - RZX.transpose() * cu);
+    dbeta = rx.solve(gb - RZX.transpose() * cu);
     du = sys_.solve_Lt(cu - RZX * dbeta);
+    return gu.dot(du) + gb.dot(dbeta);
 }
 
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
@@ -45,11 +50,17 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     double pdev = penalised_deviance();
     Eigen::VectorXd du, db;
     int it = 0;
+    bool converged = false;
     for (; it < opt.max_iter; ++it) {
         update_weights();
         factor();
-        if (update_beta) solve_joint_step(du, db);
-        else solve_u_step(du);
+        // Newton decrement: the decrease of pdev the full step would bring.
+        // Stopping on it (not on the realised decrease, which a halved step
+        // can make small far from the mode) after taking the step leaves u
+        // with an error O(step^2): the Laplace term log det A(u) is
+        // first-order sensitive to u, so u itself must be accurate, not
+        // just pdev.
+        const double decrement = update_beta ? solve_joint_step(du, db) : solve_u_step(du);
         const Eigen::VectorXd u0 = u_, b0 = beta_;
         double step = 1.0, new_pdev = pdev;
         bool accepted = false;
@@ -69,25 +80,27 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
             u_ = u0;
             beta_ = b0;
             update_linear_predictor();
-            // No decrease at any step length: we are at the minimum to
-            // rounding, unless the step was large.
-            const double size = du.lpNorm<Eigen::Infinity>() + (update_beta ? db.lpNorm<Eigen::Infinity>() : 0.0);
-            if (size < 1e-6 * (1.0 + u_.lpNorm<Eigen::Infinity>())) break;
+            // At the roundoff floor no step can show a decrease; the
+            // factorisation is still the one at (u0, b0).
+            if (decrement < 1e-8 * (1.0 + std::abs(pdev))) {
+                converged = true;
+                break;
+            }
             throw PirlsError("PIRLS step-halving failed to reduce the penalised deviance");
         }
-        const double change = pdev - new_pdev;
         pdev = new_pdev;
-        if (change < opt.tol * (1.0 + std::abs(pdev))) {
+        if (decrement < opt.tol * (1.0 + std::abs(pdev))) {
+            // Refactor at the final point so the Laplace term uses W(u-hat).
+            update_weights();
+            factor();
+            converged = true;
             ++it;
             break;
         }
     }
     n_pirls_ += it;
-    if (it >= opt.max_iter)
+    if (!converged)
         throw PirlsError("PIRLS did not converge in " + std::to_string(opt.max_iter) + " iterations");
-    // Refactor at the mode so the Laplace term uses W(u-hat).
-    update_weights();
-    factor();
     return it;
 }
 

@@ -8,7 +8,7 @@ effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
   parameters (as lme4);
 - ``"profile"``: where the signed square root of the profiled deviance,
   zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
-  Laplace deviance minimised over all other parameters (theta, beta) with
+  fit's deviance (Laplace, or AGQ with nAGQ > 1) minimised over all other parameters (theta, beta) with
   the profiled one held at v (lme4's profile.merMod), and the crossing is
   found by bracketing and Brent's method rather than lme4's spline
   interpolation of a grid.  Variance parameters are profiled on lme4's
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._agq import joint_deviance
 from ._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ._optimize import OptimizerInfo, _bobyqa, _Objective
 from ._re_terms import sdcor_from_theta, theta_from_sdcor
@@ -69,12 +70,15 @@ class _Profiler:
     """
 
     def __init__(self, result):
+        if result.nAGQ == 0:
+            raise ValueError("profile intervals need a fit of the likelihood (nAGQ >= 1), not the nAGQ = 0 fast fit")
         self.model = result._engine()
+        self.devfun = joint_deviance(self.model, result.nAGQ)
         self.terms = result._design.terms
         sdcor = sdcor_from_theta(self.terms, result.theta)
         self.nt = sdcor.size
         self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
-        self.d_hat = result.deviance
+        self.d_hat = result._fit.deviance  # the complete -2 log L, as devfun gives it
         is_cor = np.array([i != j for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
         nb = result.fixef.size
         self.lower = np.concatenate([np.where(is_cor, -1.0, 0.0), np.full(nb, -np.inf)])
@@ -98,7 +102,7 @@ class _Profiler:
         theta = theta_from_sdcor(self.terms, x[:self.nt])
         if theta is None or np.any(x > self.upper):
             return np.inf  # correlations outside [-1, 1] or not positive semi-definite
-        return self.model.deviance_at(theta, x[self.nt:])
+        return self.devfun(theta, x[self.nt:])
 
     def deviance(self, j: int, v: float) -> float:
         """min over the other coordinates of the deviance with x_j = v."""
@@ -161,7 +165,7 @@ def _profile(result, level: float) -> pd.DataFrame:
     lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
     for j in range(len(names)):
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
-    result._engine().deviance_at(result.theta, result.fixef.to_numpy())  # back to the optimum
+    prof.devfun(result.theta, result.fixef.to_numpy())  # back to the optimum
     out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
     out.attrs["evaluations"] = prof.info.evaluations
     return out

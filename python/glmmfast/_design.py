@@ -133,13 +133,16 @@ def model_design_for(
     w_all = _as_vector(weights, n_rows, "weights")
     o_all = _as_vector(offset, n_rows, "offset")
     cols = [c for c in data.columns if c in used]
-    complete = data[cols].notna().all(axis=1).to_numpy()
+    complete = np.ones(n_rows, dtype=bool)
+    for c in cols:
+        complete &= data[c].notna().to_numpy()
     for arr in (w_all, o_all):
         if arr is not None:
             complete &= ~np.isnan(arr)
     if not complete.any():
         raise DataError("no complete rows: every row has a missing value in a column the model uses")
-    frame = data.loc[complete, cols].reset_index(drop=True)
+    # Evaluation only reads columns, so complete data need no copy.
+    frame = data if complete.all() else data.loc[complete, cols].reset_index(drop=True)
     w = np.ones(len(frame)) if w_all is None else w_all[complete]
     if np.any(~np.isfinite(w)) or np.any(w < 0):
         raise DataError("weights must be finite and non-negative")

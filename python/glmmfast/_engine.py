@@ -16,15 +16,20 @@ from ._design import ModelDesign
 __all__ = ["engine_model", "glm_start"]
 
 
-def engine_model(design: ModelDesign) -> "_core.GlmmModel":
-    """Build the engine's model for ``design`` (symbolic analysis happens on first use)."""
+def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":
+    """Build the engine's model for ``design`` (the sparsity pattern is analysed here, once).
+
+    ``factorization`` ("auto", "sparse" or "blocked") picks the engine's
+    Cholesky strategy; "auto" is right for fitting, the others exist so the
+    two can be checked against each other.
+    """
     Z = design.Z
     return _core.GlmmModel(
         np.asfortranarray(design.X, dtype=float), Z.shape[0], Z.shape[1],
         Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float),
         np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
         np.ascontiguousarray(design.offset, dtype=float), design.family.name, design.family.link,
-        [t.k for t in design.terms], [t.nlevels for t in design.terms],
+        [t.k for t in design.terms], [t.nlevels for t in design.terms], factorization,
     )
 
 

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from ._agq import check_nagq
 from ._design import model_design_for
 from ._engine import engine_model, glm_start
 from ._errors import FamilyError
@@ -52,7 +53,12 @@ def glmer(
         Offset added to the linear predictor (besides any ``offset()`` term).
     nAGQ : int, default 1
         1: Laplace approximation; 0: the fast fit (fixed effects estimated
-        inside PIRLS, as lme4's ``nAGQ = 0``).
+        inside PIRLS, as lme4's ``nAGQ = 0``); 2 to 100: adaptive
+        Gauss-Hermite quadrature with that many nodes (25 is plenty), for
+        models whose only random-effects term is scalar, such as
+        ``(1 | g)``.  As in lme4, -2 log L, AIC and BIC of a fit with
+        nAGQ > 1 leave out the saturated model's -2 log L (kept in
+        ``m2ll_omitted``), so compare them only with other nAGQ > 1 fits.
 
     Returns
     -------
@@ -70,11 +76,11 @@ def glmer(
     if fam.name == "gaussian" and fam.link == "identity":
         raise FamilyError("glmer with the gaussian family and identity link is a linear mixed model; "
                           "it is not available yet (lmer)")
-    if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ not in (0, 1):
-        raise ValueError(f"nAGQ must be 0 or 1, got {nAGQ!r} (adaptive quadrature with nAGQ > 1 is not available yet)")
+    nAGQ = check_nagq(nAGQ)
     seconds = {}
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True)
+    check_nagq(nAGQ, design)
     model = engine_model(design)
     start = glm_start(design)
     t1 = time.perf_counter()
@@ -83,5 +89,6 @@ def glmer(
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)
     info.pirls_iterations = int(model.pirls_iterations)
+    info.factorization = model.factorization
     data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
-    return GlmerResult(design, model, _Fit(theta, beta, dev), info, int(nAGQ), data_name)
+    return GlmerResult(design, model, _Fit(theta, beta, dev), info, nAGQ, data_name)

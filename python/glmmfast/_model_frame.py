@@ -301,7 +301,10 @@ class _Evaluator:
         dtype = col.dtype
         if isinstance(dtype, pd.CategoricalDtype):
             codes = col.cat.codes.to_numpy(dtype=np.int64)
-            return _Factor(codes, [_level_label(c) for c in col.cat.categories])
+            cats = col.cat.categories
+            labels = (cats.tolist() if cats.inferred_type == "string"
+                      else [_level_label(c) for c in cats])
+            return _Factor(codes, labels)
         if pd.api.types.is_bool_dtype(dtype):
             if col.isna().any():
                 raise DataError(f"missing values in column {name!r}")

@@ -5,8 +5,9 @@ PIRLS failures, gradient and Hessian at the optimum, messages) and
 :func:`optimize_glmer`:
 
 1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
-2. theta and beta jointly on the Laplace deviance, beta rescaled by its
-   standard errors from stage 1 so every coordinate has unit scale.
+2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
+   Gauss-Hermite (nAGQ > 1) deviance, beta rescaled by its standard errors
+   from stage 1 so every coordinate has unit scale.
 
 Both stages use BOBYQA with tight tolerances and are restarted from their
 own solution until the deviance stops improving, so fits do not stop short
@@ -23,6 +24,7 @@ import nlopt
 import numpy as np
 
 from . import _core
+from ._agq import joint_deviance
 from ._derivatives import gradient_hessian
 
 __all__ = ["OptimizerInfo", "optimize_glmer", "check_convergence"]
@@ -37,6 +39,8 @@ class OptimizerInfo:
     Attributes
     ----------
     optimizer : str
+    factorization : str
+        The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
         Per stage: ``name``, ``evaluations``, ``deviance``, ``status``, ``seconds``.
     evaluations : int
@@ -51,6 +55,7 @@ class OptimizerInfo:
     """
 
     optimizer: str = "bobyqa"
+    factorization: str = ""
     stages: list = field(default_factory=list)
     evaluations: int = 0
     pirls_iterations: int = 0
@@ -86,11 +91,12 @@ class _Objective:
 
 
 def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
-            ftol_abs: float, xtol_abs: float, maxeval: int) -> tuple[np.ndarray, float, int]:
-    """Minimise with BOBYQA, restarting from the solution until it stops improving."""
+            ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
+    """Minimise with BOBYQA, restarting (at most ``restarts`` times) from the
+    solution until it stops improving."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
-    for _ in range(4):
+    for _ in range(1 + restarts):
         opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
         opt.set_min_objective(obj)
         opt.set_lower_bounds(lower)
@@ -114,7 +120,7 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
 
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    warm_start: bool = False) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
-    """Maximise the Laplace likelihood of ``model`` (an engine GlmmModel).
+    """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
     ----------
@@ -122,7 +128,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     theta0, beta0 : ndarray
         Starting values (beta0 typically from the GLM without random effects).
     nAGQ : int
-        0: stop after stage 1 (the fast fit); 1: Laplace.
+        0: stop after stage 1 (the fast fit); 1: Laplace; k > 1: k-point
+        adaptive Gauss-Hermite quadrature in stage 2.
     warm_start : bool
         (theta0, beta0) is the optimum of a closely related fit (a refit to
         a new response): skip stage 1 and start stage 2 there, with the
@@ -136,6 +143,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     -------
     theta, beta : ndarray
     deviance : float
+        The complete -2 log L (with the family's normalising constants).
     info : OptimizerInfo
     """
     info = OptimizerInfo()
@@ -146,35 +154,36 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     def reset():
         model.set_u(zeros_u)
 
-    if warm_start and nAGQ == 1:
+    if warm_start and nAGQ >= 1:
         try:
             model.deviance_at(np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float))
         except _core.PirlsError:
             reset()
             warm_start = False
-    if warm_start and nAGQ == 1:
+    if warm_start and nAGQ >= 1:
         theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
-        return _laplace_stage(model, theta, beta, lower, info, reset)
+        return _joint_stage(model, theta, beta, nAGQ, lower, info, reset)
 
     # Stage 1: theta, with beta inside PIRLS.
     t0 = time.perf_counter()
     model.set_beta(beta0)
     ev0 = info.evaluations
     obj1 = _Objective(model.deviance_profiled_beta, info, reset)
-    theta, dev1, st1 = _bobyqa(obj1, theta0, lower, np.full(ntheta, 0.25), 1e-8 if nAGQ == 0 else 1e-5,
-                               1e-8 if nAGQ == 0 else 1e-5, 100000)
+    # Stage 1 only supplies a start for stage 2: no restarts.
+    tol1 = 1e-8 if nAGQ == 0 else 1e-5
+    theta, dev1, st1 = _bobyqa(obj1, theta0, lower, np.full(ntheta, 0.25), tol1, tol1, 100000,
+                               restarts=3 if nAGQ == 0 else 0)
     model.deviance_profiled_beta(theta)
     beta = np.array(model.beta)
     info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
                         "deviance": dev1, "status": int(st1), "seconds": time.perf_counter() - t0})
     if nAGQ == 0:
         return theta, beta, dev1, info
+    return _joint_stage(model, theta, beta, nAGQ, lower, info, reset)
 
-    return _laplace_stage(model, theta, beta, lower, info, reset)
 
-
-def _laplace_stage(model, theta: np.ndarray, beta: np.ndarray, lower: np.ndarray, info: OptimizerInfo,
-                   reset) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+def _joint_stage(model, theta: np.ndarray, beta: np.ndarray, nAGQ: int, lower: np.ndarray, info: OptimizerInfo,
+                 reset) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Stage 2 from (theta, beta), the engine's state at that point."""
     # Stage 2: theta and beta jointly; beta = beta1 + s * gamma with s the
     # standard errors at the start, so all coordinates have unit scale.
@@ -182,19 +191,23 @@ def _laplace_stage(model, theta: np.ndarray, beta: np.ndarray, lower: np.ndarray
     t0 = time.perf_counter()
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()
+    deviance = joint_deviance(model, nAGQ)
 
     def dev2(x):
-        return model.deviance_at(x[:ntheta], beta1 + scale * x[ntheta:])
+        return deviance(x[:ntheta], beta1 + scale * x[ntheta:])
 
     ev0 = info.evaluations
     obj2 = _Objective(dev2, info, reset)
     x0 = np.concatenate([theta, np.zeros(beta.size)])
     lower2 = np.concatenate([lower, np.full(beta.size, -np.inf)])
-    step2 = np.concatenate([np.full(ntheta, 0.05), np.full(beta.size, 0.5)])
-    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
+    # Stage 1 leaves theta close and beta within a fraction of an SE, so
+    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(beta.size, 0.2)])
+    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta], beta1 + scale * x[ntheta:]
-    dev = model.deviance_at(theta, beta)  # leave the engine at the optimum
-    info.stages.append({"name": "theta and beta (Laplace)", "evaluations": info.evaluations - ev0,
+    dev = deviance(theta, beta)  # leave the engine at the optimum
+    approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
+    info.stages.append({"name": f"theta and beta ({approx})", "evaluations": info.evaluations - ev0,
                         "deviance": dev, "status": int(st2), "seconds": time.perf_counter() - t0})
     return theta, beta, dev, info
 
@@ -220,11 +233,12 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
         if crit[worst] > tol:
             comp = int(np.flatnonzero(free)[worst]) + 1
             msgs.append(f"Model failed to converge with max|grad| = {crit[worst]:.6g} (tol = {tol}, component {comp})")
-        # Finite differences leave noise of ~1e-4 relative in H, so an
-        # eigenvalue within that of zero is "zero" (an unidentifiable
-        # direction, e.g. a redundant variance term), not "negative".
+        # The deviance is accurate to ~1e-14 |f|; central differences with
+        # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
+        # within that of zero is "zero" (an unidentifiable direction, e.g. a
+        # redundant variance term), not "negative".
         ev = np.linalg.eigvalsh(H)
-        noise = 1e-4 * max(1.0, np.abs(ev).max())
+        noise = 1e-5 * max(1.0, abs(fx))
         if ev.min() < -noise:
             neg = int((ev < -noise).sum())
             msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")

@@ -99,17 +99,28 @@ def build_re_terms(specs: tuple[RandomTermSpec, ...] | list[RandomTermSpec], dat
 
 
 def random_effects_matrix(terms: list[ReTerm], n: int) -> sp.csc_matrix:
-    """Z (n x q, CSC): term t, level l, column j sits at offset_t + l*k_t + j."""
-    blocks = []
+    """Z (n x q, CSC): term t, level l, column j sits at offset_t + l*k_t + j.
+
+    Built directly in CSC form (no COO round trip): entry (i, j) of a term's
+    model matrix goes to column offset + code_i * k + j; a stable sort by
+    column keeps the rows of each column in order.  Exact zeros are left out.
+    """
+    cols, rows, vals = [], [], []
+    offset = 0
     for t in terms:
-        rows = np.repeat(np.arange(n), t.k)
-        cols = (t.codes[:, None] * t.k + np.arange(t.k)[None, :]).reshape(-1)
-        vals = t.X.reshape(-1)
-        keep = vals != 0
-        blocks.append(sp.csc_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, t.nlevels * t.k)))
-    Z = sp.hstack(blocks, format="csc")
-    Z.sort_indices()
-    return Z
+        c = offset + t.codes[:, None] * t.k + np.arange(t.k)[None, :]
+        v = t.X
+        keep = v != 0
+        cols.append(c[keep])
+        rows.append(np.broadcast_to(np.arange(n)[:, None], c.shape)[keep])
+        vals.append(v[keep])
+        offset += t.k * t.nlevels
+    col = np.concatenate(cols)
+    order = np.argsort(col, kind="stable")
+    indptr = np.zeros(offset + 1, dtype=np.int64)
+    np.cumsum(np.bincount(col, minlength=offset), out=indptr[1:])
+    return sp.csc_matrix((np.concatenate(vals)[order], np.concatenate(rows)[order].astype(np.int32),
+                          indptr.astype(np.int32)), shape=(n, offset))
 
 
 def group_labels(terms: list[ReTerm]) -> list[str]:

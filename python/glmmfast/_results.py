@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._agq import joint_deviance, omitted_m2ll
 from ._design import ModelDesign
 from ._engine import engine_model
 from ._optimize import OptimizerInfo, check_convergence
@@ -62,7 +63,12 @@ class GlmerResult:
     family : glmmfast.families.Family
     deviance : float
         -2 log L at the optimum (lme4's ``deviance`` column of the summary).
+        With nAGQ > 1 on lme4's scale, which leaves out ``m2ll_omitted``.
     loglik, aic, bic : float
+    m2ll_omitted : float
+        With nAGQ > 1, the part of -2 log L lme4 leaves out (the saturated
+        model's -2 log L, see :mod:`glmmfast._agq`); 0 otherwise.
+        ``deviance + m2ll_omitted`` is comparable across values of nAGQ.
     df_resid, nobs : int
     fixef : pandas.Series
         Fixed-effects estimates.
@@ -96,7 +102,8 @@ class GlmerResult:
         self.formula = design.formula
         self.family = design.family
         self.theta = np.asarray(fit.theta, dtype=float)
-        self.deviance = float(fit.deviance)
+        self.m2ll_omitted = omitted_m2ll(design, nAGQ)
+        self.deviance = float(fit.deviance) - self.m2ll_omitted
         self.nobs = design.n
         npar = self.theta.size + len(design.x_names)
         self.df_resid = self.nobs - npar
@@ -145,14 +152,25 @@ class GlmerResult:
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(self.fixef.size, -np.inf)])
         x = np.concatenate([self.theta, self.fixef.to_numpy()])
 
+        deviance = joint_deviance(model, self.nAGQ)
+
         def f(v):
-            return model.deviance_at(v[:nt], v[nt:])
+            return deviance(v[:nt], v[nt:])
 
         msgs = []
         singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4)))
-        grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower)
+        names = list(self.fixef.index)
+        if self.nAGQ == 0:
+            # The fast fit optimises theta only (beta comes from PIRLS), so
+            # derivative checks of the Laplace deviance in (theta, beta) do
+            # not apply; lme4 likewise uses the PIRLS covariance here.
+            V = np.asarray(model.beta_unscaled_vcov())
+            if singular:
+                msgs.append("boundary (singular) fit: see help('isSingular')")
+            return pd.DataFrame(V, index=names, columns=names), msgs
+        grad, hess, conv_msgs = check_convergence(f, x, float(self._fit.deviance), lower)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
-        model.deviance_at(self.theta, self.fixef.to_numpy())  # restore the optimum
+        deviance(self.theta, self.fixef.to_numpy())  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
         V = None
         try:
@@ -170,7 +188,6 @@ class GlmerResult:
         if singular:
             msgs.append("boundary (singular) fit: see help('isSingular')")
         msgs.extend(conv_msgs)
-        names = list(self.fixef.index)
         return pd.DataFrame(V, index=names, columns=names), msgs
 
     def _engine(self):

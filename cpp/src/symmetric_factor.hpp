@@ -1,0 +1,104 @@
+// symmetric_factor.hpp — Cholesky factorisations of the q x q system
+// A = U'WU + I with a pattern known in advance.
+//
+// Interface: a factor is built from the list of (row, col) pairs (row >= col)
+// that can be non-zero, then exposes a flat value array that callers fill
+// (`position(r, c)` says where A(r, c) goes), `factorize()` and solves with
+// an effective lower-triangular L, A = L L':
+//   solve_L(B) = L^{-1} B,  solve_Lt(B) = L^{-T} B,  solve(B) = A^{-1} B.
+// Two strategies:
+//   SparseFactor  — Eigen's simplicial LLT on the AMD-permuted pattern
+//                   (L here is P' L_eigen, so A = L L' still holds);
+//   BlockedFactor — MixedModels.jl's layout for a model whose first term
+//                   has many levels: A = [D B'; B C] with D block diagonal
+//                   (one k x k block per level), so
+//                   L = [L_D 0; B L_D^{-T} L_S],  S = C - B D^{-1} B' = L_S L_S',
+//                   with S dense (the remaining terms are few levels).
+#pragma once
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "lambda_map.hpp"
+
+namespace glmmfast {
+
+class SymmetricFactor {
+public:
+    virtual ~SymmetricFactor() = default;
+    virtual int dim() const = 0;
+    virtual int position(int r, int c) const = 0;  // r >= c, original order
+    virtual double* values() = 0;
+    virtual size_t nvalues() const = 0;
+    virtual bool factorize() = 0;
+    virtual Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const = 0;
+    virtual Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const = 0;
+    virtual double log_det() const = 0;  // log det A
+    // [A^{-1}]_{s:s+k, s:s+k}
+    virtual Eigen::MatrixXd inverse_block(int start, int size) const;
+    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return solve_Lt(solve_L(B)); }
+};
+
+class SparseFactor : public SymmetricFactor {
+public:
+    SparseFactor(int q, const std::vector<std::pair<int, int>>& pairs);
+    int dim() const override { return static_cast<int>(A_.rows()); }
+    int position(int r, int c) const override;
+    double* values() override { return A_.valuePtr(); }
+    size_t nvalues() const override { return static_cast<size_t>(A_.nonZeros()); }
+    bool factorize() override;
+    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const override;
+    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
+    double log_det() const override;
+    // Flops of one numeric factorisation (sum of squared column counts of
+    // L), from a trial factorisation of a diagonally dominant fill.
+    double flops();
+
+private:
+    SpMat A_;  // lower triangle of P A P'
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> perm_;
+    Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> chol_;
+};
+
+class BlockedFactor : public SymmetricFactor {
+public:
+    // The first q1 = k1 * nlevels1 indices form the block-diagonal part.
+    BlockedFactor(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs);
+    int dim() const override { return q_; }
+    int position(int r, int c) const override;
+    double* values() override { return vals_.data(); }
+    size_t nvalues() const override { return vals_.size(); }
+    bool factorize() override;
+    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const override;
+    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
+    double log_det() const override;
+    Eigen::MatrixXd inverse_block(int start, int size) const override;
+
+    // Possible when the dense Schur complement stays small.
+    static bool suitable(int q, int k1, int nlevels1) {
+        const long q2 = static_cast<long>(q) - static_cast<long>(k1) * nlevels1;
+        return q2 <= 2500 && q2 <= static_cast<long>(k1) * nlevels1;
+    }
+    // Flops of one factorisation: the Schur updates plus the dense LLT of S.
+    static double flops(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs);
+
+private:
+    int q_, k1_, nl1_, q1_, q2_;
+    // Value layout: [D blocks (nl1 * k1 * k1, column-major) | B blocks | C (q2 x q2, column-major)].
+    std::vector<double> vals_;
+    std::vector<std::vector<int>> rows_;  // per level of term 1: rows of B (in 0..q2) it touches
+    std::vector<long> b_off_;             // per level: offset of its |rows| x k1 block of B in vals_
+    long c_off_ = 0;
+    // Factor state.
+    std::vector<double> LD_, W_;          // L_D blocks; W = B L_D^{-T} per level (same layout as B)
+    Eigen::LLT<Eigen::MatrixXd> llt_S_;
+    mutable Eigen::MatrixXd Sinv_;        // S^{-1}, computed on demand for inverse_block
+    mutable bool have_sinv_ = false;
+};
+
+}  // namespace glmmfast

@@ -1,0 +1,104 @@
+"""PIRLS and the Laplace deviance in the engine.
+
+With all variances zero (theta = 0) the GLMM is the GLM: PIRLS with beta
+updated must reproduce the GLM's estimates and -2 log L.  At theta > 0 the
+u-only PIRLS must reach the minimum of the penalised deviance, and the
+Laplace deviance must equal its definition computed densely in numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+import glmmfast
+from glmmfast._design import model_design_for
+from glmmfast._engine import engine_model, glm_start
+
+
+@pytest.fixture(scope="module")
+def m1_design(grouseticks):
+    return model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, glmmfast.families.Poisson(), random=True)
+
+
+def test_zero_variance_pirls_is_the_glm(m1_design):
+    m = engine_model(m1_design)
+    glm = glm_start(m1_design)
+    dev = m.deviance_profiled_beta(np.zeros(1))
+    np.testing.assert_allclose(m.beta, glm["beta"], rtol=1e-7)
+    ll = stats.poisson.logpmf(m1_design.y, glm["mu"]).sum()
+    assert dev == pytest.approx(-2 * ll, rel=1e-10)
+
+
+def test_zero_variance_binomial_pirls_is_the_glm(cbpp):
+    d = model_design_for("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+                         glmmfast.families.Binomial(), random=True)
+    m = engine_model(d)
+    glm = glm_start(d)
+    dev = m.deviance_profiled_beta(np.zeros(1))
+    np.testing.assert_allclose(m.beta, glm["beta"], rtol=1e-7)
+    k, n = cbpp["incidence"].to_numpy(), cbpp["size"].to_numpy()
+    assert dev == pytest.approx(-2 * stats.binom.logpmf(k, n, glm["mu"]).sum(), rel=1e-10)
+
+
+def _dense_laplace(d, theta, beta, u):
+    """-2 log L by the Laplace formula, computed densely from its definition."""
+    Z = d.Z.toarray()
+    lam = theta[0] * np.eye(Z.shape[1])
+    eta = d.X @ beta + Z @ lam @ u
+    mu = np.exp(eta)
+    W = np.diag(mu)
+    A = lam.T @ Z.T @ W @ Z @ lam + np.eye(Z.shape[1])
+    ll = np.sum(d.y * eta - mu - special.gammaln(d.y + 1))
+    return -2 * ll + u @ u + np.linalg.slogdet(A)[1], A, Z @ lam, mu
+
+
+def test_u_only_pirls_reaches_the_mode_and_laplace_matches_dense(m1_design):
+    d = m1_design
+    m = engine_model(d)
+    theta, beta = np.array([1.1]), np.array([0.6, 0.9, -1.4])
+    dev = m.deviance_at(theta, beta)
+    u = np.array(m.u)
+    dense, A, U, mu = _dense_laplace(d, theta, beta, u)
+    # Stationarity of the penalised deviance: U'(y - mu) - u = 0.
+    np.testing.assert_allclose(U.T @ (d.y - mu) - u, 0, atol=1e-6)
+    assert dev == pytest.approx(dense, rel=1e-12)
+
+
+def test_deviance_is_reproducible_from_any_warm_start(m1_design):
+    m = engine_model(m1_design)
+    theta, beta = np.array([0.8]), np.array([0.5, 1.0, -1.0])
+    first = m.deviance_at(theta, beta)
+    m.deviance_at(np.array([2.5]), np.array([1.0, 0.0, 0.0]))
+    assert m.deviance_at(theta, beta) == pytest.approx(first, abs=1e-9)
+
+
+def test_pirls_failure_is_a_catchable_error(m1_design):
+    m = engine_model(m1_design)
+    from glmmfast import _core
+
+    with pytest.raises(_core.PirlsError):
+        m.deviance_at(np.array([1.0]), np.array([800.0, 0.0, 0.0]))
+
+
+@pytest.mark.parametrize("formula", [
+    "TICKS ~ YEAR + (YEAR | LOCATION)",
+    "TICKS ~ YEAR + cHEIGHT + (1 | INDEX) + (1 | BROOD) + (1 | LOCATION)",
+    "TICKS ~ YEAR + (1 | LOCATION) + (0 + YEAR | LOCATION)",
+])
+def test_blocked_and_sparse_factorizations_agree(grouseticks, formula):
+    d = model_design_for(formula, grouseticks, glmmfast.families.Poisson(), random=True)
+    sparse, blocked = engine_model(d, "sparse"), engine_model(d, "blocked")
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        theta = np.abs(rng.normal(0.8, 0.3, len(sparse.initial_theta())))
+        beta = np.array([0.4, 1.1, -0.9, -0.02][: d.X.shape[1]])
+        assert sparse.deviance_at(theta, beta) == pytest.approx(blocked.deviance_at(theta, beta), rel=1e-12)
+        assert sparse.deviance_profiled_beta(theta) == pytest.approx(blocked.deviance_profiled_beta(theta), rel=1e-12)
+        np.testing.assert_allclose(sparse.beta, blocked.beta, rtol=1e-9)
+        np.testing.assert_allclose(sparse.beta_unscaled_vcov(), blocked.beta_unscaled_vcov(), rtol=1e-9)
+        for t in range(len(d.terms)):
+            np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)
+    with pytest.raises(ValueError, match="factorization"):
+        engine_model(d, "dense")

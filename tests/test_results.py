@@ -1,0 +1,84 @@
+"""The glmer result object: accessors, residuals, ranef/coef, pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from conftest import fit_case
+
+
+def test_ranef_and_coef_shapes_and_values():
+    fit = fit_case("gt_m4")  # two terms on LOCATION: merged side by side as lme4
+    re = fit.ranef()
+    assert list(re) == ["LOCATION"]
+    assert list(re["LOCATION"].columns) == ["(Intercept)", "YEAR95", "YEAR96", "YEAR97"]
+    assert re["LOCATION"].shape == (63, 4)
+    sd = re["LOCATION"].attrs["condsd"]
+    assert sd.shape == (63, 4) and np.all(sd.to_numpy() > 0)
+    coef = fit.coef()["LOCATION"]
+    np.testing.assert_allclose(coef["YEAR96"], fit.fixef["YEAR96"] + re["LOCATION"]["YEAR96"])
+    np.testing.assert_allclose(coef["(Intercept)"], fit.fixef["(Intercept)"] + re["LOCATION"]["(Intercept)"])
+
+
+def test_fitted_and_residual_types_are_consistent():
+    fit = fit_case("cbpp1")
+    mu = fit.fitted()
+    d = fit._design
+    np.testing.assert_allclose(fit.residuals("response"), d.y - mu)
+    pearson = fit.residuals("pearson")
+    np.testing.assert_allclose(pearson, (d.y - mu) * np.sqrt(d.weights / (mu * (1 - mu))))
+    dev = fit.residuals()
+    assert np.all(np.sign(dev) == np.sign(d.y - mu))
+    # The Laplace deviance = sum of squared deviance residuals + ||u||^2 + log|L|^2 + constants,
+    # so the conditional deviance cannot exceed it here.
+    assert np.sum(dev**2) < fit.deviance
+    with pytest.raises(ValueError, match="unknown residual type"):
+        fit.residuals("raw")
+
+
+def test_linear_predictor_is_x_beta_plus_z_b():
+    fit = fit_case("gt_m1")
+    d = fit._design
+    b = np.concatenate([df.to_numpy().reshape(-1) for df in fit.ranef(condvar=False).values()])
+    np.testing.assert_allclose(fit.linear_predictor(), d.X @ fit.fixef.to_numpy() + d.Z @ b, atol=1e-12)
+
+
+def test_pickle_round_trip_rebuilds_the_engine():
+    fit = fit_case("gt_m2")
+    again = pickle.loads(pickle.dumps(fit))
+    assert again.deviance == fit.deviance
+    pd.testing.assert_series_equal(again.fixef, fit.fixef)
+    np.testing.assert_allclose(again.fitted(), fit.fitted(), rtol=1e-10)
+    assert again.summary_text() == fit.summary_text()
+
+
+def test_repr_and_caller_data_untouched(grouseticks):
+    before = grouseticks.copy(deep=True)
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    pd.testing.assert_frame_equal(grouseticks, before)
+    assert repr(fit).startswith("<GlmerResult poisson(log) 'TICKS ~ YEAR + (1 | LOCATION)'")
+    assert fit.optinfo.evaluations > 0 and fit.optinfo.pirls_iterations > 0
+    assert set(fit.optinfo.seconds) >= {"design", "optimize", "derivatives"}
+
+
+def test_probit_and_cloglog_links_fit(cbpp):
+    # Same data, different links: same number of parameters, deviance close to logit's.
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    dev = {link: glmmfast.glmer(f, cbpp, family=glmmfast.families.Binomial(link=link)).deviance
+           for link in ("logit", "probit", "cloglog")}
+    assert all(np.isfinite(v) for v in dev.values())
+    assert max(dev.values()) - min(dev.values()) < 2.0
+
+
+def test_nagq0_fast_fit_is_close_to_laplace(grouseticks):
+    fast = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson", nAGQ=0)
+    full = fit_case("gt_m1")
+    # nAGQ = 0 optimises a restricted problem (beta from PIRLS), so its
+    # Laplace deviance cannot be below the full optimum.
+    assert fast.deviance >= full.deviance - 1e-6
+    assert fast.nAGQ == 0 and fast.converged
