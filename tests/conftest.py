@@ -77,3 +77,23 @@ def assert_same_printout(ours: str, theirs: str) -> None:
     for line_ours, line_theirs in zip(a, b):
         assert _same_at_printed_precision(line_ours, line_theirs), (line_ours, line_theirs)
         assert len(line_ours) == len(line_theirs), (line_ours, line_theirs)
+
+
+@lru_cache(maxsize=None)
+def postfit_reference() -> dict:
+    """lme4 1.1-31 predictions, anova and confint (tests/data/postfit_reference.json,
+    made by tests/data/r/postfit_reference.R)."""
+    return json.loads((DATA / "postfit_reference.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def grouseticks_fit(formula: str = "TICKS ~ YEAR + (1 | LOCATION)"):
+    """A grouseticks Poisson GLMM (cached; tests must not change it)."""
+    return glmmfast.glmer(formula, glmmfast.datasets.load("grouseticks"), family="poisson")
+
+
+@lru_cache(maxsize=None)
+def cbpp_fit():
+    """cbind(incidence, size - incidence) ~ period + (1 | herd), binomial (cached)."""
+    return glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+                          glmmfast.datasets.load("cbpp"), family="binomial")

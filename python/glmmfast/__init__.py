@@ -5,6 +5,9 @@ Public API
 glmer : fit a GLMM by maximum likelihood (Laplace approximation)
 glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
 glm : fit a GLM (no random effects), as R's ``glm``
+anova : likelihood-ratio tests between nested fits
+fit_many : one design fitted to many response columns
+GlmerModel : low-level reusable model for repeated refits
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
 datasets : bundled example data (grouseticks, cbpp, sleepstudy)
 plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
@@ -16,7 +19,11 @@ from . import datasets, families, plots
 from ._dispersion import DispersionCheck, dispersion_check
 from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
 from ._glm import GlmResult, glm
+from ._anova import anova
+from ._bootstrap import BootstrapResult
+from ._fit_many import fit_many
 from ._glmer import glmer, glmer_nb
+from ._refit import GlmerModel
 from ._results import GlmerResult
 
 __version__ = "0.1.0"
@@ -25,6 +32,10 @@ __all__ = [
     "glmer",
     "glmer_nb",
     "glm",
+    "anova",
+    "fit_many",
+    "GlmerModel",
+    "BootstrapResult",
     "GlmerResult",
     "GlmResult",
     "families",

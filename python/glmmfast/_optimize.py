@@ -140,8 +140,8 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
 
 
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
-                   family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0
-                   ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+                   family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0,
+                   warm_start: bool = False) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
     Parameters
@@ -159,6 +159,14 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     theta_scale : float
         The optimiser works on theta / theta_scale (unit-scale coordinates
         when the linear predictor is of order theta_scale).
+    warm_start : bool
+        (theta0, beta0) is the optimum of a closely related fit (a refit to
+        a new response): skip stage 1 and start stage 2 there, with the
+        engine's current u as PIRLS's start.  Stage 1 only supplies stage
+        2's start and beta scaling; from a neighbouring optimum stage 2
+        reaches the same optimum in fewer evaluations (tests/test_refit.py
+        checks refits against fits from scratch).  Falls back to both stages
+        if PIRLS fails at the start.
 
     Returns
     -------
@@ -188,33 +196,40 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
             return fun(y)
         return f
 
-    # Stage 1: theta, with beta inside PIRLS.
-    t0 = time.perf_counter()
-    model.set_beta(beta0)
-    ev0 = info.evaluations
-    obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
-    # Stage 1 only supplies a start for stage 2: no restarts.
-    tol1 = 1e-8 if nAGQ == 0 else 1e-5
-    x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta0 / theta_scale, logpar]),
-                            np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25),
-                            tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
-    theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
-    with_par(model.deviance_profiled_beta)(x1)
-    beta = np.array(model.beta)
-    if npar:
-        info.family_parameter = float(np.exp(logpar[0]))
-    info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
-                        "deviance": dev1, "status": int(st1), "seconds": time.perf_counter() - t0})
-    if nAGQ == 0:
-        return theta, beta, dev1, info
+    theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
+    if warm_start and nAGQ >= 1:
+        try:
+            with_par(lambda y: model.deviance_at(y, beta))(np.concatenate([theta / theta_scale, logpar]))
+        except _core.PirlsError:
+            reset()
+            warm_start = False
+    if not (warm_start and nAGQ >= 1):
+        # Stage 1: theta, with beta inside PIRLS.
+        t0 = time.perf_counter()
+        model.set_beta(beta)
+        ev0 = info.evaluations
+        obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
+        # Stage 1 only supplies a start for stage 2: no restarts.
+        tol1 = 1e-8 if nAGQ == 0 else 1e-5
+        x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta / theta_scale, logpar]),
+                                np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25),
+                                tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+        theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
+        with_par(model.deviance_profiled_beta)(x1)
+        beta = np.array(model.beta)
+        if npar:
+            info.family_parameter = float(np.exp(logpar[0]))
+        info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
+                            "deviance": dev1, "status": int(st1), "seconds": time.perf_counter() - t0})
+        if nAGQ == 0:
+            return theta, beta, dev1, info
 
     # Stage 2: theta and beta jointly; beta = beta1 + s * gamma with s the
-    # stage-1 standard errors, so all coordinates have unit scale.
+    # standard errors at the start, so all coordinates have unit scale.
     t0 = time.perf_counter()
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()
     deviance = joint_deviance(model, nAGQ)
-
     p = beta.size
 
     def dev2(x):

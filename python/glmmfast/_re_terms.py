@@ -26,7 +26,8 @@ from ._errors import DataError
 from ._formula import RandomTermSpec
 from ._model_frame import grouping_factor, model_design
 
-__all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame"]
+__all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
+           "theta_blocks", "sdcor_names", "sdcor_from_theta", "theta_from_sdcor"]
 
 
 @dataclass
@@ -175,3 +176,63 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
     if residual:
         rows.append(("Residual", None, None, sigma**2, sigma))
     return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+
+def sdcor_names(terms: list[ReTerm]) -> list[str]:
+    """lme4's names for the variance parameters in ``confint``/``bootMer``: ``.sig01``, ``.sig02``, ..."""
+    n = sum(t.k * (t.k + 1) // 2 for t in terms)
+    return [f".sig{i + 1:02d}" for i in range(n)]
+
+
+def sdcor_from_theta(terms: list[ReTerm], theta: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Standard deviations and correlations in theta's positions (lme4's ``Cv_to_Sv``).
+
+    Diagonal positions of each T_t give the standard deviation of that
+    column, positions below the diagonal the correlation.
+    """
+    out = []
+    for t, T in zip(terms, theta_blocks(terms, theta)):
+        S = sigma**2 * T @ T.T
+        sd = np.sqrt(np.diag(S))
+        for j in range(t.k):
+            for i in range(j, t.k):
+                if i == j:
+                    out.append(sd[i])
+                else:
+                    d = sd[i] * sd[j]
+                    out.append(S[i, j] / d if d > 0 else np.nan)
+    return np.asarray(out, dtype=float)
+
+
+def theta_from_sdcor(terms: list[ReTerm], sdcor: np.ndarray) -> np.ndarray | None:
+    """Inverse of :func:`sdcor_from_theta` (sigma = 1): T_t = chol(D R D), lower triangular.
+
+    A standard deviation of 0 gives a zero column (the Cholesky factor of a
+    semi-definite matrix); returns None when the correlations do not form a
+    positive semi-definite matrix.
+    """
+    out, pos = [], 0
+    for t in terms:
+        k = t.k
+        S = np.zeros((k, k))
+        for j in range(k):
+            for i in range(j, k):
+                S[i, j] = S[j, i] = sdcor[pos]
+                pos += 1
+        sd = np.diag(S).copy()
+        if np.any(sd < 0) or np.any(np.abs(S[~np.eye(k, dtype=bool)]) > 1):
+            return None
+        C = S * np.outer(sd, sd)
+        C[np.diag_indices(k)] = sd**2
+        L = np.zeros((k, k))
+        for j in range(k):
+            d = C[j, j] - L[j, :j] @ L[j, :j]
+            if d < -1e-10 * max(1.0, C[j, j]):
+                return None
+            if d <= 1e-14 * max(1.0, C[j, j]):
+                continue  # semi-definite: a zero pivot leaves a zero column
+            L[j, j] = np.sqrt(d)
+            L[j + 1:, j] = (C[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+        for j in range(k):
+            out.extend(L[j:, j])
+    return np.asarray(out, dtype=float)

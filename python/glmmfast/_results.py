@@ -1,11 +1,13 @@
 """The fitted GLMM (lme4's mkMerMod and merMod methods).
 
 Holds :class:`GlmerResult`, built from a model design, the engine's state at
-the optimum and the optimiser's record.  At construction it computes what
-every user reads: -2 log L, AIC/BIC, the covariance of the fixed effects
-(from the Hessian of the deviance in (theta, beta), as lme4 and glmmTMB do),
-convergence and singular-fit messages, and VarCorr.  Conditional modes,
-fitted values and residuals are computed on request.  Pickles without the
+the optimum and the optimiser's record.  At construction it computes
+-2 log L, AIC/BIC and VarCorr; the covariance of the fixed effects (from the
+Hessian of the deviance in (theta, beta), as lme4 and glmmTMB do) and the
+convergence and singular-fit messages are computed when first read (a refit
+in a bootstrap never pays for them).  Conditional modes, fitted values and
+residuals are computed on request; predict, simulate, refit, bootstrap and
+confint delegate to _predict, _simulate, _refit, _bootstrap and _confint.  Pickles without the
 engine object; the engine is rebuilt when a method needs it.
 """
 
@@ -131,19 +133,41 @@ class GlmerResult:
         names = design.x_names
         self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=names, name="Estimate")
         self.theta_names = theta_names(design.terms)
-        self.varcorr = varcorr_frame(design.terms, self.theta, 1.0, residual=False)
-        if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
-            self.varcorr = pd.concat([self.varcorr, pd.DataFrame(
-                [("Residual", None, None, self.dispersion, self.sigma)], columns=self.varcorr.columns)],
-                ignore_index=True)
+        self._varcorr = None
         self.ngroups = {}
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
-        t0 = time.perf_counter()
-        self.vcov, self.messages = self._vcov_and_checks()
-        optinfo.seconds["derivatives"] = time.perf_counter() - t0
-        self.converged = not any(m.startswith("Model failed") for m in self.messages)
+        self._checks = None  # (vcov, messages): finite-difference Hessian, computed on first use
         self._ranef_cache = None
+
+    @property
+    def varcorr(self) -> pd.DataFrame:
+        if self._varcorr is None:  # built on first use: a DataFrame costs more than a refit's bookkeeping
+            vc = varcorr_frame(self._design.terms, self.theta, 1.0, residual=False)
+            if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
+                vc = pd.concat([vc, pd.DataFrame([("Residual", None, None, self.dispersion, self.sigma)],
+                                                 columns=vc.columns)], ignore_index=True)
+            self._varcorr = vc
+        return self._varcorr
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        return self._vcov_messages()[0]
+
+    @property
+    def messages(self) -> list[str]:
+        return self._vcov_messages()[1]
+
+    @property
+    def converged(self) -> bool:
+        return not any(m.startswith("Model failed") for m in self.messages)
+
+    def _vcov_messages(self) -> tuple[pd.DataFrame, list[str]]:
+        if self._checks is None:
+            t0 = time.perf_counter()
+            self._checks = self._vcov_and_checks()
+            self.optinfo.seconds["derivatives"] = time.perf_counter() - t0
+        return self._checks
 
     # -- construction helpers -------------------------------------------------
     def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
@@ -215,6 +239,7 @@ class GlmerResult:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_model"] = None
+        state["_refitter"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -333,6 +358,49 @@ class GlmerResult:
     def model_matrix(self) -> pd.DataFrame:
         """The fixed-effects model matrix X."""
         return pd.DataFrame(self._design.X, columns=self._design.x_names)
+
+    # -- after the fit (each delegates to its own module) -----------------------
+    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False) -> np.ndarray:
+        """Predictions as lme4's ``predict``; see :func:`glmmfast._predict.predict`.
+
+        ``type``: ``"link"`` or ``"response"``; ``re_form``: None (all random
+        effects), ``"~0"`` (none) or a formula with some of the bars; new
+        grouping levels are an error unless ``allow_new_levels`` (then b = 0).
+        """
+        from ._predict import predict
+        return predict(self, newdata, type, re_form, allow_new_levels)
+
+    def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
+                 allow_new_levels: bool = False) -> np.ndarray:
+        """Responses drawn from the model, shape (n, nsim); see :func:`glmmfast._simulate.simulate`.
+
+        Default ``re_form="~0"``: new random effects (lme4's default
+        ``re.form = NA``); ``re_form=None`` conditions on the estimated ones.
+        """
+        from ._simulate import simulate
+        return simulate(self, nsim, seed, re_form, newdata, allow_new_levels)
+
+    def model(self):
+        """The low-level reusable model (:class:`glmmfast.GlmerModel`), warm-started here."""
+        from ._refit import GlmerModel
+        return GlmerModel.from_result(self)
+
+    def refit(self, newresp, weights=None) -> "GlmerResult":
+        """The same model fitted to a new response (lme4's ``refit``), warm-started here."""
+        if getattr(self, "_refitter", None) is None:
+            self._refitter = self.model()
+        return self._refitter.result(self._refitter.refit(newresp, weights))
+
+    def bootstrap(self, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor=None,
+                  progress: bool = True):
+        """Parametric bootstrap (lme4's ``bootMer``); see :func:`glmmfast._bootstrap.bootstrap`."""
+        from ._bootstrap import bootstrap
+        return bootstrap(self, nsim, statistic, seed, n_jobs, executor, progress)
+
+    def confint(self, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
+        """Confidence intervals (``"Wald"``, ``"profile"``, ``"boot"``); see :func:`glmmfast._confint.confint`."""
+        from ._confint import confint
+        return confint(self, method, level, **kwargs)
 
     # -- printing ---------------------------------------------------------------
     def summary_text(self) -> str:

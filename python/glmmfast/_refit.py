@@ -1,0 +1,177 @@
+"""Refitting a fitted GLMM to new responses (lme4's refit), without re-parsing.
+
+Holds :class:`GlmerModel`, the low-level reusable model object: a
+:class:`~glmmfast._design.ModelDesign` bound to its own engine model
+(Z, the sparsity pattern and its symbolic analysis built once) and a warm
+start (theta, beta, u).  :meth:`GlmerModel.refit` swaps the response in the
+engine (``set_response``), optimises from the warm start and returns a
+light :class:`RefitOutcome`; :meth:`GlmerModel.result` turns an outcome into a
+full :class:`~glmmfast.GlmerResult` (its Hessian, vcov and convergence checks
+computed only when first read).
+
+One engine per thread: a GlmerModel is not thread-safe; :func:`per_thread`
+keeps one per worker thread for the bootstrap and fit_many.
+:func:`response_for` validates a new response.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _core
+from ._design import ModelDesign
+from ._engine import engine_model, glm_start
+from ._errors import DataError
+from ._optimize import OptimizerInfo, optimize_glmer
+
+__all__ = ["GlmerModel", "RefitOutcome", "response_for", "per_thread"]
+
+_local = threading.local()
+
+
+def per_thread(token: str, build):
+    """This thread's object for the job ``token``, built by ``build()`` on first use.
+
+    Engines are not thread-safe, so parallel jobs keep one per worker thread
+    (and per process, for pickled work); each thread holds the latest job only.
+    """
+    cached = getattr(_local, "job", None)
+    if cached is None or cached[0] != token:
+        _local.job = cached = (token, build())
+    return cached[1]
+
+
+@dataclass
+class RefitOutcome:
+    """One refit: estimates, -2 log L and the optimiser's record."""
+
+    theta: np.ndarray
+    beta: np.ndarray
+    deviance: float
+    info: OptimizerInfo
+    y: np.ndarray
+    weights: np.ndarray
+
+
+def response_for(design: ModelDesign, newresp, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """A new response on the engine's scale, checked against the design.
+
+    ``newresp`` is a vector of length n (counts for Poisson; 0/1 or
+    proportions for binomial), or for binomial an (n, 2) array of
+    successes and failures (the weights become the trials, as ``cbind``).
+    """
+    y = np.asarray(newresp, dtype=float)
+    w = design.weights if weights is None else np.asarray(weights, dtype=float).reshape(-1)
+    n = design.n
+    if y.ndim == 2 and y.shape == (n, 2):
+        if design.family.name != "binomial":
+            raise DataError("a two-column (successes, failures) response needs the binomial family")
+        if np.any(y < 0):
+            raise DataError("successes and failures must be non-negative")
+        m = y.sum(axis=1)
+        w = (np.ones(n) if weights is None else w) * m
+        y = np.divide(y[:, 0], m, out=np.zeros(n), where=m > 0)
+    elif y.ndim != 1 or y.shape[0] != n:
+        raise DataError(f"new response must have length {n} (the fitted rows), got shape {y.shape}")
+    if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise DataError(f"weights must be {n} finite non-negative numbers")
+    if np.any(~np.isfinite(y)):
+        raise DataError("new response has non-finite values")
+    design.family.check_response(y, w)
+    return np.ascontiguousarray(y), np.ascontiguousarray(w)
+
+
+class GlmerModel:
+    """A GLMM design bound to an engine, for repeated refits.
+
+    Parameters
+    ----------
+    design : ModelDesign
+    theta, beta : ndarray
+        Warm start (usually a fit's estimates).
+    nAGQ : int
+    data_name : str, optional
+
+    Examples
+    --------
+    >>> model = fit.model()                      # doctest: +SKIP
+    >>> out = model.refit(fit.simulate(seed=1)[:, 0])   # doctest: +SKIP
+    >>> out.beta, out.theta, out.deviance        # doctest: +SKIP
+    """
+
+    def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
+                 data_name: str | None = None):
+        self.design = design
+        self.nAGQ = int(nAGQ)
+        self.data_name = data_name
+        self.theta0 = np.asarray(theta, dtype=float).copy()
+        self.beta0 = np.asarray(beta, dtype=float).copy()
+        self.engine = engine_model(design)
+        self.engine.deviance_at(self.theta0, self.beta0)
+        self.u0 = np.array(self.engine.u)
+
+    @classmethod
+    def from_result(cls, result) -> "GlmerModel":
+        """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
+        return cls(result._design, result.theta, result.fixef.to_numpy(), result.nAGQ, result.data_name)
+
+    def refit(self, newresp, weights=None, warm_start: bool = True) -> RefitOutcome:
+        """Fit the model to a new response.
+
+        Parameters
+        ----------
+        newresp : array-like
+            See :func:`response_for`.
+        weights : array-like, optional
+            New prior weights (default: the design's).
+        warm_start : bool
+            Start at the stored estimates and skip stage 1 (see
+            :func:`~glmmfast._optimize.optimize_glmer`); False fits from the
+            GLM start through both stages, as :func:`glmmfast.glmer`.
+
+        Returns
+        -------
+        RefitOutcome
+
+        Raises
+        ------
+        glmmfast._core.PirlsError
+            PIRLS failed at the final estimates (failures at trial points
+            are counted in ``info.pirls_failures`` instead).
+        """
+        y, w = response_for(self.design, newresp, weights)
+        t0 = time.perf_counter()
+        eng = self.engine
+        eng.set_response(y, w)
+        if warm_start:
+            eng.set_u(self.u0)
+            theta, beta, dev, info = optimize_glmer(eng, self.theta0, self.beta0, self.nAGQ, warm_start=True)
+        else:
+            eng.set_u(np.zeros(eng.q))
+            start = glm_start(dataclasses.replace(self.design, y=y, weights=w))
+            theta, beta, dev, info = optimize_glmer(eng, np.asarray(eng.initial_theta()),
+                                                    np.asarray(start["beta"]), self.nAGQ)
+        if not np.isfinite(dev):
+            raise _core.PirlsError("refit ended at a non-finite deviance")
+        info.seconds["optimize"] = time.perf_counter() - t0
+        return RefitOutcome(np.asarray(theta), np.asarray(beta), float(dev), info, y, w)
+
+    def result(self, outcome: RefitOutcome, share_engine: bool = False):
+        """A full :class:`~glmmfast.GlmerResult` for a refit.
+
+        By default the result rebuilds an engine when it first needs one.
+        ``share_engine=True`` lends it this model's engine (at the refit's
+        optimum only until the next refit): for callers that read vcov or
+        fitted values at once and then drop the result.
+        """
+        from ._results import GlmerResult, _Fit
+
+        design = dataclasses.replace(self.design, y=outcome.y, weights=outcome.weights)
+        return GlmerResult(design, self.engine if share_engine else None,
+                           _Fit(outcome.theta, outcome.beta, outcome.deviance), outcome.info,
+                           self.nAGQ, self.data_name)

@@ -1,0 +1,86 @@
+"""refit / GlmerModel: the same optimum as a fit from scratch; pickling across processes."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from conftest import cbpp_fit, grouseticks_fit
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_refit_matches_fit_from_scratch(grouseticks, seed):
+    fit = grouseticks_fit()
+    y = fit.simulate(1, seed=seed)[:, 0]
+    r = fit.refit(y)
+    full = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks.assign(TICKS=y), family="poisson")
+    assert r.deviance == pytest.approx(full.deviance, abs=1e-6)
+    np.testing.assert_allclose(r.fixef, full.fixef, atol=2e-5)
+    np.testing.assert_allclose(r.theta, full.theta, atol=2e-5)
+    np.testing.assert_allclose(r.vcov, full.vcov, rtol=1e-3)
+    np.testing.assert_allclose(r.fitted(), full.fitted(), rtol=1e-4)
+
+
+def test_refit_leaves_the_original_alone():
+    fit = grouseticks_fit()
+    before = fit.fitted().copy()
+    fit.refit(fit.simulate(1, seed=5)[:, 0])
+    np.testing.assert_array_equal(fit.fitted(), before)
+
+
+def test_refit_to_own_response_and_cold_start():
+    fit = cbpp_fit()
+    model = fit.model()
+    d = fit._design
+    counts = np.column_stack([d.y * d.weights, (1 - d.y) * d.weights])
+    warm = model.refit(counts, weights=np.ones(d.n))
+    cold = model.refit(d.y, warm_start=False)
+    for out in (warm, cold):
+        assert out.deviance == pytest.approx(fit.deviance, abs=1e-6)
+        np.testing.assert_allclose(out.beta, fit.fixef, atol=1e-4)
+
+
+def test_refit_bad_response():
+    fit = grouseticks_fit()
+    with pytest.raises(glmmfast.DataError, match="length"):
+        fit.refit(np.ones(3))
+    with pytest.raises(glmmfast.DataError):
+        fit.refit(-np.ones(fit.nobs))
+
+
+def test_pickle_in_a_new_process(tmp_path):
+    fit = grouseticks_fit("TICKS ~ YEAR + (1 | LOCATION) + (1 | INDEX)")
+    nd = pd.DataFrame({"YEAR": ["95", "97"], "LOCATION": ["1", "999"], "INDEX": ["3", "999"]})
+    expected = fit.predict(nd, type="response", allow_new_levels=True)
+    fit.vcov  # computed once and pickled with the fit
+    path = tmp_path / "fit.pkl"
+    path.write_bytes(pickle.dumps((fit, nd)))
+    code = ("import pickle, sys, json; fit, nd = pickle.load(open(sys.argv[1], 'rb'));"
+            "print(json.dumps([list(fit.predict(nd, type='response', allow_new_levels=True)),"
+            " list(fit.fitted()[:5]), float(fit.vcov.iloc[0, 0])]))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    pred, fitted, v00 = json.loads(out.stdout)
+    np.testing.assert_allclose(pred, expected, rtol=1e-12)
+    np.testing.assert_allclose(fitted, fit.fitted()[:5], rtol=1e-9)
+    assert v00 == fit.vcov.iloc[0, 0]
+
+
+def test_refit_agq_fit(cbpp):
+    # nAGQ > 1: the warm start goes straight to the AGQ stage; same optimum as a fit from scratch.
+    f = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    fit = glmmfast.glmer(f, cbpp, family="binomial", nAGQ=9)
+    y = fit.simulate(1, seed=4)[:, 0]
+    r = fit.refit(y)
+    s = cbpp["incidence"] + (cbpp["size"] - cbpp["incidence"])
+    new = cbpp.assign(incidence=np.round(y * s).astype(int))
+    full = glmmfast.glmer(f, new, family="binomial", nAGQ=9)
+    assert r.deviance == pytest.approx(full.deviance, abs=1e-6)
+    np.testing.assert_allclose(r.fixef, full.fixef, atol=1e-4)
