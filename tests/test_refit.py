@@ -84,3 +84,16 @@ def test_refit_agq_fit(cbpp):
     full = glmmfast.glmer(f, new, family="binomial", nAGQ=9)
     assert r.deviance == pytest.approx(full.deviance, abs=1e-6)
     np.testing.assert_allclose(r.fixef, full.fixef, atol=1e-4)
+
+
+def test_refit_reestimates_the_dispersion_of_a_gamma_fit():
+    # A refit to the fit's own response must return to the same optimum,
+    # dispersion included.
+    df = glmmfast.datasets.load("sleepstudy")
+    fit = glmmfast.glmer("Reaction ~ Days + (1 | Subject)", df, family=glmmfast.families.Gamma(link="log"))
+    model = fit.model()
+    out = model.refit(fit._design.y)
+    again = model.result(out)
+    assert again.deviance == pytest.approx(fit.deviance, abs=1e-5)
+    assert again.dispersion == pytest.approx(fit.dispersion, rel=1e-3)
+    np.testing.assert_allclose(again.fixef, fit.fixef, atol=1e-4)

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _core
 from ._design import ModelDesign
-from ._engine import engine_model, glm_start
+from ._engine import engine_model, glm_start, set_family_parameter
 from ._errors import DataError
 from ._optimize import OptimizerInfo, optimize_glmer
 
@@ -56,6 +56,8 @@ class RefitOutcome:
     info: OptimizerInfo
     y: np.ndarray
     weights: np.ndarray
+    #: re-estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
+    family_parameter: tuple[str, float] | None = None
 
 
 def response_for(design: ModelDesign, newresp, weights=None) -> tuple[np.ndarray, np.ndarray]:
@@ -105,20 +107,28 @@ class GlmerModel:
     """
 
     def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
-                 data_name: str | None = None):
+                 data_name: str | None = None, family_parameter: tuple[str, float] | None = None,
+                 theta_scale: float = 1.0):
         self.design = design
         self.nAGQ = int(nAGQ)
         self.data_name = data_name
         self.theta0 = np.asarray(theta, dtype=float).copy()
         self.beta0 = np.asarray(beta, dtype=float).copy()
+        # A dispersion or negative-binomial shape is re-estimated with the
+        # other parameters, from the original fit's value and scale.
+        self.family_parameter = family_parameter
+        self.theta_scale = float(theta_scale)
         self.engine = engine_model(design)
+        if family_parameter is not None:
+            set_family_parameter(self.engine, *family_parameter)
         self.engine.deviance_at(self.theta0, self.beta0)
         self.u0 = np.array(self.engine.u)
 
     @classmethod
     def from_result(cls, result) -> "GlmerModel":
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
-        return cls(result._design, result.theta, result.fixef.to_numpy(), result.nAGQ, result.data_name)
+        return cls(result._design, result.theta, result.fixef.to_numpy(), result.nAGQ, result.data_name,
+                   result._family_parameter, result.optinfo.theta_scale)
 
     def refit(self, newresp, weights=None, warm_start: bool = True) -> RefitOutcome:
         """Fit the model to a new response.
@@ -148,18 +158,23 @@ class GlmerModel:
         t0 = time.perf_counter()
         eng = self.engine
         eng.set_response(y, w)
+        fp = self.family_parameter
+        if fp is not None:
+            set_family_parameter(eng, *fp)
         if warm_start:
             eng.set_u(self.u0)
-            theta, beta, dev, info = optimize_glmer(eng, self.theta0, self.beta0, self.nAGQ, warm_start=True)
+            theta, beta, dev, info = optimize_glmer(eng, self.theta0, self.beta0, self.nAGQ, fp, self.theta_scale,
+                                                    warm_start=True)
         else:
             eng.set_u(np.zeros(eng.q))
             start = glm_start(dataclasses.replace(self.design, y=y, weights=w))
-            theta, beta, dev, info = optimize_glmer(eng, np.asarray(eng.initial_theta()),
-                                                    np.asarray(start["beta"]), self.nAGQ)
+            theta, beta, dev, info = optimize_glmer(eng, np.asarray(eng.initial_theta()) * self.theta_scale,
+                                                    np.asarray(start["beta"]), self.nAGQ, fp, self.theta_scale)
         if not np.isfinite(dev):
             raise _core.PirlsError("refit ended at a non-finite deviance")
         info.seconds["optimize"] = time.perf_counter() - t0
-        return RefitOutcome(np.asarray(theta), np.asarray(beta), float(dev), info, y, w)
+        est = None if fp is None else (fp[0], info.family_parameter)
+        return RefitOutcome(np.asarray(theta), np.asarray(beta), float(dev), info, y, w, est)
 
     def result(self, outcome: RefitOutcome, share_engine: bool = False):
         """A full :class:`~glmmfast.GlmerResult` for a refit.
@@ -173,5 +188,5 @@ class GlmerModel:
 
         design = dataclasses.replace(self.design, y=outcome.y, weights=outcome.weights)
         return GlmerResult(design, self.engine if share_engine else None,
-                           _Fit(outcome.theta, outcome.beta, outcome.deviance), outcome.info,
+                           _Fit(outcome.theta, outcome.beta, outcome.deviance, outcome.family_parameter), outcome.info,
                            self.nAGQ, self.data_name)
