@@ -7,6 +7,7 @@
 // with u-hat the conditional mode from PIRLS and L L' = P A(u-hat) P'.  The
 // family's normalising constants are included so logLik, AIC and BIC equal
 // lme4's.
+#include "conditional_variance.hpp"
 #include "glmm_model.hpp"
 
 namespace glmmfast {
@@ -32,19 +33,7 @@ double GlmmModel::deviance_profiled_beta(const Eigen::VectorXd& theta) {
 }
 
 // Var(u | y) ~= A^{-1} at the mode, so Var(b | y) = Lambda A^{-1} Lambda'.
-// Lambda is block diagonal by level, so the level-l block of term t is
-// T_t [A^{-1}]_{ll} T_t'; [A^{-1}]_{ll} comes from k solves with unit vectors.
-Eigen::MatrixXd GlmmModel::cond_var(int t) const {
-    const auto& lam = sys_.lambda();
-    const auto& terms = lam.terms();
-    if (t < 0 || t >= static_cast<int>(terms.size())) throw std::out_of_range("term index");
-    const int k = terms[t].k, nl = terms[t].nlevels, off = lam.term_offsets()[t];
-    const Eigen::MatrixXd T = lam.term_factor(t);
-    Eigen::MatrixXd out(nl * k, k);
-    for (int l = 0; l < nl; ++l)
-        out.block(l * k, 0, k, k) = T * sys_.inverse_block(off + l * k, k) * T.transpose();
-    return out;
-}
+Eigen::MatrixXd GlmmModel::cond_var(int t) const { return conditional_variance(sys_, t); }
 
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;

@@ -11,15 +11,16 @@ each stage is recorded in ``result.optinfo.seconds``.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from ._design import model_design_for
+from ._design import dataset_name, model_design_for
 from ._engine import engine_model, glm_start
-from ._errors import FamilyError
+from ._lmer import lmer
 from ._optimize import optimize_glmer
-from ._results import GlmerResult, _Fit
+from ._results import GlmerResult, LmerResult, _Fit
 from .families import Family, get_family
 
 __all__ = ["glmer"]
@@ -32,7 +33,7 @@ def glmer(
     weights=None,
     offset=None,
     nAGQ: int = 1,
-) -> GlmerResult:
+) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
     Parameters
@@ -45,7 +46,9 @@ def glmer(
         the model uses are dropped.
     family : str or glmmfast.families.Family
         ``"poisson"``, ``"binomial"``, or a family object such as
-        ``families.Binomial(link="probit")``.
+        ``families.Binomial(link="probit")``.  ``"gaussian"`` with the
+        identity link is a linear mixed model: as lme4's ``glmer``, it is
+        fitted by :func:`glmmfast.lmer` with REML (with a warning).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -57,6 +60,7 @@ def glmer(
     Returns
     -------
     GlmerResult
+        (:class:`LmerResult` for the gaussian family with the identity link.)
 
     Examples
     --------
@@ -67,11 +71,14 @@ def glmer(
     2298.29
     """
     fam = get_family(family)
-    if fam.name == "gaussian" and fam.link == "identity":
-        raise FamilyError("glmer with the gaussian family and identity link is a linear mixed model; "
-                          "it is not available yet (lmer)")
     if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ not in (0, 1):
         raise ValueError(f"nAGQ must be 0 or 1, got {nAGQ!r} (adaptive quadrature with nAGQ > 1 is not available yet)")
+    if fam.name == "gaussian" and fam.link == "identity":
+        # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
+        warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
+                      "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
+                      stacklevel=2)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset)
     seconds = {}
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True)
@@ -83,5 +90,5 @@ def glmer(
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)
     info.pirls_iterations = int(model.pirls_iterations)
-    data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
+    data_name = dataset_name(data)
     return GlmerResult(design, model, _Fit(theta, beta, dev), info, int(nAGQ), data_name)

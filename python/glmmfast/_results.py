@@ -1,12 +1,17 @@
-"""The fitted GLMM (lme4's mkMerMod and merMod methods).
+"""Fitted mixed models (lme4's mkMerMod and merMod methods).
 
-Holds :class:`GlmerResult`, built from a model design, the engine's state at
-the optimum and the optimiser's record.  At construction it computes what
-every user reads: -2 log L, AIC/BIC, the covariance of the fixed effects
-(from the Hessian of the deviance in (theta, beta), as lme4 and glmmTMB do),
-convergence and singular-fit messages, and VarCorr.  Conditional modes,
-fitted values and residuals are computed on request.  Pickles without the
-engine object; the engine is rebuilt when a method needs it.
+Holds :class:`GlmerResult` (GLMMs) and :class:`LmerResult` (linear mixed
+models), built from a model design, the engine's state at the optimum and
+the optimiser's record, and their common base :class:`MixedResult`.  At
+construction a result computes what every user reads: the criterion, logLik,
+AIC/BIC, the covariance of the fixed effects, convergence and singular-fit
+messages, and VarCorr.  What differs between the two is small: a GLMM's
+fixed-effects covariance comes from the Hessian of the deviance in
+(theta, beta), as lme4 and glmmTMB compute it; an LMM's is
+sigma^2 (R_X'R_X)^{-1}, with sigma estimated and a "Residual" row in
+VarCorr.  Conditional modes, fitted values and residuals are computed on
+request.  Results pickle without the engine object; the engine is rebuilt
+when a method needs it.
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from ._design import ModelDesign
-from ._engine import engine_model
+from ._engine import engine_model, lmm_engine_model
 from ._optimize import OptimizerInfo, check_convergence
 from ._re_terms import group_labels, theta_names, varcorr_frame
 from ._summary import format_glmer_summary
 
-__all__ = ["GlmerResult", "residuals_of"]
+__all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
 
 _RESIDUAL_TYPES = ("deviance", "pearson", "response", "working")
 
@@ -49,62 +54,38 @@ class _Fit:
     deviance: float
 
 
-class GlmerResult:
-    """A fitted generalized linear mixed model.
+class MixedResult:
+    """What fitted GLMMs and LMMs share: estimates, VarCorr, random effects,
+    fitted values, residuals, summaries and pickling.
 
-    Returned by :func:`glmmfast.glmer`; not constructed directly.
-
-    Attributes
-    ----------
-    formula : str
-    family : glmmfast.families.Family
-    deviance : float
-        -2 log L at the optimum (lme4's ``deviance`` column of the summary).
-    loglik, aic, bic : float
-    df_resid, nobs : int
-    fixef : pandas.Series
-        Fixed-effects estimates.
-    vcov : pandas.DataFrame
-        Their covariance matrix.
-    theta : ndarray
-        Relative covariance factors, lower triangles column by column.
-    varcorr : pandas.DataFrame
-        ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor.
-    ngroups : dict
-        Grouping factor -> number of levels.
-    converged : bool
-        False if a convergence check failed (see ``messages``).
-    messages : list of str
-        Convergence and singular-fit messages, as lme4 prints them.
-    optinfo : OptimizerInfo
-        Evaluation counts, stages, timings, gradient and Hessian.
+    Subclasses set ``sigma``, ``deviance`` and the parameter count, and
+    provide ``_new_engine`` (rebuild the engine at the optimum after
+    unpickling) and ``_vcov_and_checks``.
     """
 
     sigma = 1.0
     reml = None
+    _default_residuals = "deviance"
 
-    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
-                 data_name: str | None):
+    def _init_common(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, data_name: str | None,
+                     npar: int) -> None:
         self._design = design
         self._model = model
         self._fit = fit
         self.optinfo = optinfo
-        self.nAGQ = nAGQ
         self.data_name = data_name
         self.formula = design.formula
         self.family = design.family
         self.theta = np.asarray(fit.theta, dtype=float)
         self.deviance = float(fit.deviance)
         self.nobs = design.n
-        npar = self.theta.size + len(design.x_names)
         self.df_resid = self.nobs - npar
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
-        names = design.x_names
-        self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=names, name="Estimate")
+        self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=design.x_names, name="Estimate")
         self.theta_names = theta_names(design.terms)
-        self.varcorr = varcorr_frame(design.terms, self.theta, 1.0, residual=False)
+        self.varcorr = varcorr_frame(design.terms, self.theta, self.sigma, residual=self.reml is not None)
         self.ngroups = {}
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
@@ -114,46 +95,28 @@ class GlmerResult:
         self.converged = not any(m.startswith("Model failed") for m in self.messages)
         self._ranef_cache = None
 
-    # -- construction helpers -------------------------------------------------
-    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
-        model = self._engine()
-        nt = self.theta.size
-        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(self.fixef.size, -np.inf)])
-        x = np.concatenate([self.theta, self.fixef.to_numpy()])
+    def _convergence_checks(self, f, x: np.ndarray, lower: np.ndarray,
+                            derivs: tuple | None = None) -> tuple[list[str], list[str]]:
+        """lme4's checkConv at the optimum ``x`` of ``f``: singular-fit and convergence messages.
 
-        def f(v):
-            return model.deviance_at(v[:nt], v[nt:])
-
-        msgs = []
+        Records the finite-difference gradient and Hessian in ``optinfo``
+        (``derivs``: already known at ``x``).
+        """
         singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4)))
-        grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower)
+        grad, hess, conv_msgs = check_convergence(f, x, self.deviance, lower, derivs=derivs)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
-        model.deviance_at(self.theta, self.fixef.to_numpy())  # restore the optimum
-        # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
-        V = None
-        try:
-            Hinv = np.linalg.inv(hess)
-            V = 2 * Hinv[nt:, nt:]
-            V = 0.5 * (V + V.T)
-            if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
-                V = None
-        except np.linalg.LinAlgError:
-            V = None
-        if V is None:
-            V = np.asarray(model.beta_unscaled_vcov())
-            conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
-                             "not positive definite or contains NA values: falling back to var-cov estimated from RX")
-        if singular:
-            msgs.append("boundary (singular) fit: see help('isSingular')")
-        msgs.extend(conv_msgs)
-        names = list(self.fixef.index)
-        return pd.DataFrame(V, index=names, columns=names), msgs
+        return (["boundary (singular) fit: see help('isSingular')"] if singular else []), conv_msgs
+
+    def _new_engine(self):
+        raise NotImplementedError
+
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        raise NotImplementedError
 
     def _engine(self):
         """The engine model at the optimum (rebuilt after unpickling)."""
         if self._model is None:
-            self._model = engine_model(self._design)
-            self._model.deviance_at(self._fit.theta, self._fit.beta)
+            self._model = self._new_engine()
         return self._model
 
     # -- pickling ---------------------------------------------------------------
@@ -175,12 +138,6 @@ class GlmerResult:
         return self.family.link
 
     @property
-    def method_title(self) -> str:
-        if self.nAGQ == 1:
-            return "Laplace Approximation"
-        return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
-
-    @property
     def se(self) -> pd.Series:
         """Standard errors of the fixed effects."""
         return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index, name="Std. Error")
@@ -193,8 +150,12 @@ class GlmerResult:
         """eta = offset + X beta + Z b."""
         return np.array(self._engine().eta)
 
-    def residuals(self, type: str = "deviance") -> np.ndarray:
-        """Residuals: ``"deviance"`` (default, as lme4), ``"pearson"``, ``"response"`` or ``"working"``."""
+    def residuals(self, type: str | None = None) -> np.ndarray:
+        """Residuals: ``"deviance"``, ``"pearson"``, ``"response"`` or ``"working"``.
+
+        The default is lme4's: ``"deviance"`` for a GLMM, ``"response"`` for an LMM.
+        """
+        type = self._default_residuals if type is None else type
         m = self._engine()
         d = self._design
         return residuals_of(self.family, d.y, np.array(m.mu), np.array(m.eta), d.weights, type)
@@ -291,6 +252,147 @@ class GlmerResult:
     def __str__(self) -> str:
         return self.summary_text()
 
+
+class GlmerResult(MixedResult):
+    """A fitted generalized linear mixed model.
+
+    Returned by :func:`glmmfast.glmer`; not constructed directly.
+
+    Attributes
+    ----------
+    formula : str
+    family : glmmfast.families.Family
+    deviance : float
+        -2 log L at the optimum (lme4's ``deviance`` column of the summary).
+    loglik, aic, bic : float
+    df_resid, nobs : int
+    fixef : pandas.Series
+        Fixed-effects estimates.
+    vcov : pandas.DataFrame
+        Their covariance matrix.
+    theta : ndarray
+        Relative covariance factors, lower triangles column by column.
+    varcorr : pandas.DataFrame
+        ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor.
+    ngroups : dict
+        Grouping factor -> number of levels.
+    converged : bool
+        False if a convergence check failed (see ``messages``).
+    messages : list of str
+        Convergence and singular-fit messages, as lme4 prints them.
+    optinfo : OptimizerInfo
+        Evaluation counts, stages, timings, gradient and Hessian.
+    """
+
+    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
+                 data_name: str | None):
+        self.nAGQ = nAGQ
+        self._init_common(design, model, fit, optinfo, data_name, npar=fit.theta.size + len(design.x_names))
+
+    # -- construction helpers -------------------------------------------------
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        model = self._engine()
+        nt = self.theta.size
+        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(self.fixef.size, -np.inf)])
+        x = np.concatenate([self.theta, self.fixef.to_numpy()])
+
+        def f(v):
+            return model.deviance_at(v[:nt], v[nt:])
+
+        msgs, conv_msgs = self._convergence_checks(f, x, lower)
+        hess = self.optinfo.hessian
+        model.deviance_at(self.theta, self.fixef.to_numpy())  # restore the optimum
+        # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
+        V = None
+        try:
+            Hinv = np.linalg.inv(hess)
+            V = 2 * Hinv[nt:, nt:]
+            V = 0.5 * (V + V.T)
+            if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
+                V = None
+        except np.linalg.LinAlgError:
+            V = None
+        if V is None:
+            V = np.asarray(model.beta_unscaled_vcov())
+            conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
+                             "not positive definite or contains NA values: falling back to var-cov estimated from RX")
+        msgs.extend(conv_msgs)
+        names = list(self.fixef.index)
+        return pd.DataFrame(V, index=names, columns=names), msgs
+
+    def _new_engine(self):
+        model = engine_model(self._design)
+        model.deviance_at(self._fit.theta, self._fit.beta)
+        return model
+
+    @property
+    def method_title(self) -> str:
+        if self.nAGQ == 1:
+            return "Laplace Approximation"
+        return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
+
     def __repr__(self) -> str:
         return (f"<GlmerResult {self.family.name}({self.family.link}) {self.formula!r}: "
                 f"nobs={self.nobs}, -2logL={self.deviance:.4f}, converged={self.converged}>")
+
+
+
+class LmerResult(MixedResult):
+    """A fitted linear mixed model.
+
+    Returned by :func:`glmmfast.lmer`; not constructed directly.  Has every
+    attribute and method of :class:`GlmerResult` (``family`` is gaussian
+    with the identity link), with lme4's conventions for ``lmerMod``:
+
+    Attributes
+    ----------
+    reml : bool
+        True for a REML fit.
+    sigma : float
+        Residual standard deviation (REML or ML estimate, as the fit).
+    deviance : float
+        The criterion minimised: the REML criterion of a REML fit, -2 log L
+        of an ML fit (lme4's ``deviance()``).
+    reml_criterion : float
+        The REML criterion at the estimates (lme4's ``REMLcrit``).
+    loglik, aic, bic : float
+        ``-deviance / 2`` (the REML log-likelihood of a REML fit, as lme4's
+        ``logLik``) and the criteria from it, counting sigma as a parameter.
+    vcov : pandas.DataFrame
+        sigma^2 (R_X'R_X)^{-1}.
+    varcorr : pandas.DataFrame
+        With the "Residual" row last.
+    """
+
+    _default_residuals = "response"
+
+    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, reml: bool,
+                 data_name: str | None):
+        self.reml = bool(reml)
+        self.sigma = float(model.sigma(self.reml))
+        self.reml_criterion = float(model.criterion(True))
+        self._init_common(design, model, fit, optinfo, data_name, npar=fit.theta.size + len(design.x_names) + 1)
+
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        # lme4's checkConv for lmer: derivatives in theta alone (beta and
+        # sigma are profiled out).
+        model = self._engine()
+        derivs = None
+        if self.optinfo.gradient is not None and self.optinfo.gradient.size == self.theta.size:
+            derivs = (self.optinfo.gradient, self.optinfo.hessian)  # from optimize_lmer, at theta
+        msgs, conv_msgs = self._convergence_checks(lambda th: model.deviance(th, self.reml), self.theta,
+                                                   np.asarray(model.lower_bounds(), dtype=float), derivs)
+        model.evaluate(self.theta)  # restore the optimum
+        V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
+        names = list(self.fixef.index)
+        return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
+
+    def _new_engine(self):
+        model = lmm_engine_model(self._design)
+        model.evaluate(self._fit.theta)
+        return model
+
+    def __repr__(self) -> str:
+        crit = "REML" if self.reml else "-2logL"
+        return (f"<LmerResult {self.formula!r}: nobs={self.nobs}, {crit}={self.deviance:.4f}, "
+                f"sigma={self.sigma:.4g}, converged={self.converged}>")
