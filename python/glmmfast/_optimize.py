@@ -138,8 +138,11 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     lower = np.asarray(model.lower_bounds(), dtype=float)
     t0 = time.perf_counter()
     obj = _Objective(lambda th: model.deviance(th, reml), info, lambda: None)
-    theta, crit, status = _bobyqa(obj, np.asarray(model.initial_theta(), dtype=float), lower,
-                                  np.full(lower.size, 0.25), 1e-9, 1e-7, 100000)
+    x0 = np.asarray(model.initial_theta(), dtype=float)
+    # Tolerances relative to the criterion's size (its rounding noise grows
+    # with it); newton_polish finishes the last digits.
+    ftol = 1e-11 * max(1.0, abs(model.deviance(x0, reml)))
+    theta, crit, status = _bobyqa(obj, x0, lower, np.full(lower.size, 0.25), ftol, 1e-6, 100000)
     theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     info.stages.append({"name": "theta (beta, sigma profiled)", "evaluations": info.evaluations,
