@@ -142,7 +142,9 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     # Tolerances relative to the criterion's size (its rounding noise grows
     # with it); newton_polish finishes the last digits.
     ftol = 1e-11 * max(1.0, abs(model.deviance(x0, reml)))
-    theta, crit, status = _bobyqa(obj, x0, lower, np.full(lower.size, 0.25), ftol, 1e-6, 100000)
+    # An initial trust region of 0.5 (from theta = 1) took 25-40% fewer
+    # evaluations than 0.25 or 0.1 on sleepstudy and InstEval.
+    theta, crit, status = _bobyqa(obj, x0, lower, np.full(lower.size, 0.5), ftol, 1e-6, 100000)
     theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     info.stages.append({"name": "theta (beta, sigma profiled)", "evaluations": info.evaluations,
