@@ -21,6 +21,12 @@ def reference_cases() -> dict:
 
 
 @lru_cache(maxsize=None)
+def lmer_reference_cases() -> dict:
+    """lme4 1.1-31 lmer fits at tight tolerances, weights and offsets (tests/data/lmer_reference.json)."""
+    return json.loads((DATA / "lmer_reference.json").read_text())
+
+
+@lru_cache(maxsize=None)
 def fit_case(case_id: str):
     """Fit a reference case with glmmfast (cached)."""
     return fit_spec(reference_cases()[case_id]["case"])
@@ -32,6 +38,8 @@ def fit_spec(c: dict):
     fam = glmmfast.families.get_family(c["family"], c.get("link"))
     if c["engine"] == "glm":
         return glmmfast.glm(c["formula"], df, family=fam)
+    if c["engine"] == "lmer":
+        return glmmfast.lmer(c["formula"], df, REML=c["REML"])
     return glmmfast.glmer(c["formula"], df, family=fam, nAGQ=c.get("nAGQ", 1))
 
 

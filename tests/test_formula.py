@@ -9,6 +9,7 @@ from glmmfast._formula import (
     ParsedFormula,
     RandomTermSpec,
     deparse,
+    expand_double_verts,
     expand_terms,
     parse_expression,
     parse_formula,
@@ -295,3 +296,14 @@ def test_expand_terms_offsets():
 def test_expand_terms_errors(rhs, fragment):
     with pytest.raises(FormulaError, match=re.escape(fragment)):
         expand_terms(parse_expression(rhs))
+
+
+@pytest.mark.parametrize("formula, expected", [
+    # as lme4 1.1-31 prints them in summary(lmer(...))
+    ("Reaction ~ Days + (Days || Subject)", "Reaction ~ Days + ((1 | Subject) + (0 + Days | Subject))"),
+    ("Reaction ~ Days + (0 + Days || Subject)", "Reaction ~ Days + ((0 + Days | Subject))"),
+    ("y ~ x + (1 + x + z || g) + (1 | h)", "y ~ x + ((1 | g) + (0 + x | g) + (0 + z | g)) + (1 | h)"),
+    ("y ~ x + (1|g)", "y ~ x + (1|g)"),
+])
+def test_expand_double_verts_as_lme4_prints(formula, expected):
+    assert expand_double_verts(formula) == expected

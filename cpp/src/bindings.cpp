@@ -14,6 +14,7 @@
 #include "family.hpp"
 #include "glm_irls.hpp"
 #include "glmm_model.hpp"
+#include "lmm_model.hpp"
 
 namespace py = pybind11;
 using namespace glmmfast;
@@ -56,20 +57,37 @@ Eigen::VectorXd vec(const DblArray& a, long n, const char* what) {
     return Eigen::Map<const Eigen::VectorXd>(a.data(), n);
 }
 
+SpMat z_matrix(int z_rows, int z_cols, const IntArray& indptr, const IntArray& indices, const DblArray& data) {
+    if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
+    return csc_matrix(z_rows, z_cols, indptr.data(), indptr.size(), indices.data(), data.data(), data.size());
+}
+
+std::vector<TermShape> term_shapes(const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+    if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
+    std::vector<TermShape> terms;
+    for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
+    return terms;
+}
+
 std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
                      const DblArray& offset, const std::string& dist, const std::string& link,
                      const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
                      const std::string& factorization, double nb_theta) {
-    if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
-    if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
     const long n = X.rows();
     if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
-    SpMat Z = csc_matrix(z_rows, z_cols, indptr.data(), indptr.size(), indices.data(), data.data(), data.size());
-    std::vector<TermShape> terms;
-    for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
-    return std::make_unique<GlmmModel>(X, std::move(Z), vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset"),
-                     make_family(dist, link, nb_theta), terms, factorization);
+    return std::make_unique<GlmmModel>(X, z_matrix(z_rows, z_cols, indptr, indices, data), vec(y, n, "y"),
+                     vec(weights, n, "weights"), vec(offset, n, "offset"), make_family(dist, link, nb_theta),
+                     term_shapes(term_k, term_nlevels), factorization);
+}
+
+std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
+                     const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
+                     const DblArray& offset, const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+    const long n = X.rows();
+    if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
+    return std::make_unique<LmmModel>(X, z_matrix(z_rows, z_cols, indptr, indices, data), vec(y, n, "y"),
+                     vec(weights, n, "weights"), vec(offset, n, "offset"), term_shapes(term_k, term_nlevels));
 }
 
 }  // namespace
@@ -141,6 +159,33 @@ PYBIND11_MODULE(_core, m) {
              py::arg("nAGQ"), py::call_guard<py::gil_scoped_release>())
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>())
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov);
+
+    py::class_<LmmModel>(m, "LmmModel")
+        .def(py::init(&make_lmm), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
+             py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
+             py::arg("term_k"), py::arg("term_nlevels"))
+        .def_property_readonly("n", &LmmModel::n)
+        .def_property_readonly("p", &LmmModel::p)
+        .def_property_readonly("q", &LmmModel::q)
+        .def_property_readonly("theta", &LmmModel::theta)
+        .def_property_readonly("beta", &LmmModel::beta)
+        .def_property_readonly("u", &LmmModel::u)
+        .def_property_readonly("b", &LmmModel::b)
+        .def_property_readonly("eta", &LmmModel::eta)
+        .def_property_readonly("mu", &LmmModel::eta)
+        .def_property_readonly("pwrss", &LmmModel::pwrss)
+        .def_property_readonly("log_det_L2", &LmmModel::log_det_L2)
+        .def_property_readonly("log_det_RX2", &LmmModel::log_det_RX2)
+        .def_property_readonly("evaluations", &LmmModel::evaluations)
+        .def("lower_bounds", [](const LmmModel& g) { return g.lambda().lower_bounds(); })
+        .def("initial_theta", [](const LmmModel& g) { return g.lambda().initial_theta(); })
+        .def("evaluate", &LmmModel::evaluate, py::arg("theta"), py::call_guard<py::gil_scoped_release>())
+        .def("criterion", &LmmModel::criterion, py::arg("reml"))
+        .def("deviance", &LmmModel::deviance, py::arg("theta"), py::arg("reml"),
+             py::call_guard<py::gil_scoped_release>())
+        .def("sigma", &LmmModel::sigma, py::arg("reml"))
+        .def("beta_unscaled_vcov", &LmmModel::beta_unscaled_vcov)
+        .def("cond_var", &LmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>());
 
     m.def(
         "gauss_hermite_rule",

@@ -10,6 +10,7 @@
 // W is the observed information, divided by the dispersion phi (the
 // glmmTMB Laplace approximation; the same as lme4's for canonical links,
 // where observed and expected information coincide).
+#include "conditional_variance.hpp"
 #include "glmm_model.hpp"
 
 namespace glmmfast {
@@ -37,19 +38,7 @@ double GlmmModel::deviance_profiled_beta(const Eigen::VectorXd& theta) {
 }
 
 // Var(u | y) ~= A^{-1} at the mode, so Var(b | y) = Lambda A^{-1} Lambda'.
-// Lambda is block diagonal by level, so the level-l block of term t is
-// T_t [A^{-1}]_{ll} T_t'; [A^{-1}]_{ll} comes from k solves with unit vectors.
-Eigen::MatrixXd GlmmModel::cond_var(int t) const {
-    const auto& lam = sys_.lambda();
-    const auto& terms = lam.terms();
-    if (t < 0 || t >= static_cast<int>(terms.size())) throw std::out_of_range("term index");
-    const int k = terms[t].k, nl = terms[t].nlevels, off = lam.term_offsets()[t];
-    const Eigen::MatrixXd T = lam.term_factor(t);
-    Eigen::MatrixXd out(nl * k, k);
-    for (int l = 0; l < nl; ++l)
-        out.block(l * k, 0, k, k) = T * sys_.inverse_block(off + l * k, k) * T.transpose();
-    return out;
-}
+Eigen::MatrixXd GlmmModel::cond_var(int t) const { return conditional_variance(sys_, t); }
 
 // With signed weights (exact Hessian at the mode) W = W^{1/2} S W^{1/2}.
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {

@@ -4,12 +4,13 @@ Public API
 ----------
 glmer : fit a GLMM by maximum likelihood (Laplace approximation)
 glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
+lmer : fit a linear mixed model by REML or maximum likelihood
 glm : fit a GLM (no random effects), as R's ``glm``
 anova : likelihood-ratio tests between nested fits
 fit_many : one design fitted to many response columns
 GlmerModel : low-level reusable model for repeated refits
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
-datasets : bundled example data (grouseticks, cbpp, sleepstudy)
+datasets : bundled example data (grouseticks, cbpp, sleepstudy, InstEval)
 plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
 dispersion_check : Pearson chi-squared / df overdispersion test
 cli : the ``glmmfast`` command line
@@ -23,20 +24,23 @@ from ._anova import anova
 from ._bootstrap import BootstrapResult
 from ._fit_many import fit_many
 from ._glmer import glmer, glmer_nb
+from ._lmer import lmer
 from ._refit import GlmerModel
-from ._results import GlmerResult
+from ._results import GlmerResult, LmerResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "glmer",
     "glmer_nb",
+    "lmer",
     "glm",
     "anova",
     "fit_many",
     "GlmerModel",
     "BootstrapResult",
     "GlmerResult",
+    "LmerResult",
     "GlmResult",
     "families",
     "datasets",

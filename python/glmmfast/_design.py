@@ -22,7 +22,7 @@ from ._model_frame import evaluate_response, model_design, variables_in
 from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
 from .families import Binomial, Family
 
-__all__ = ["ModelDesign", "model_design_for"]
+__all__ = ["ModelDesign", "model_design_for", "dataset_name"]
 
 
 @dataclass
@@ -47,6 +47,12 @@ class ModelDesign:
     @property
     def n(self) -> int:
         return len(self.y)
+
+
+def dataset_name(data: pd.DataFrame) -> str | None:
+    """The name summaries print after ``Data:`` (``data.attrs["name"]``, set by ``datasets.load``)."""
+    name = data.attrs.get("name")
+    return name if isinstance(name, str) else None
 
 
 def _as_vector(values, n_rows: int, what: str) -> np.ndarray | None:
@@ -138,7 +144,7 @@ def model_design_for(
         complete &= data[c].notna().to_numpy()
     for arr in (w_all, o_all):
         if arr is not None:
-            complete &= ~np.isnan(arr)
+            complete = complete & ~np.isnan(arr)  # to_numpy() may be read-only
     if not complete.any():
         raise DataError("no complete rows: every row has a missing value in a column the model uses")
     # Evaluation only reads columns, so complete data need no copy.

@@ -7,6 +7,8 @@
 #       (`||` and nested `a/b` grouping expanded the way lme4's findbars does).
 #   parse_expression(text) -> Node             parse one R expression (no `~`)
 #   deparse(node) -> str                       R's canonical text for a node
+#   expand_double_verts(formula) -> str        the formula as lme4 stores and
+#       prints it: each `(x || g)` replaced by `((1 | g) + (0 + x | g))`
 #   expand_terms(node) -> Terms                R's terms(): intercept flag,
 #       term list ordered by degree, offset() expressions, variable list
 #   iter_names(node)                           symbols used as values (not as
@@ -32,6 +34,7 @@ __all__ = [
     "parse_formula",
     "parse_expression",
     "deparse",
+    "expand_double_verts",
     "expand_terms",
     "iter_names",
 ]
@@ -857,6 +860,50 @@ def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
         ]
     # lme4 expands || first, then the slash in each resulting bar.
     return [RandomTermSpec(lhs, g) for lhs in lhs_texts for g in groups]
+
+
+def _expand_double_verts_node(node: Node, text: str) -> Node:
+    """lme4's expandDoubleVerts on a syntax tree (recursing as it does into every call)."""
+    if isinstance(node, Paren):
+        return Paren(_expand_double_verts_node(node.expr, text), node.pos)
+    if isinstance(node, BinOp) and node.op == "||":
+        terms = expand_terms(node.left, text)
+        lhs = (["1"] if terms.intercept else []) + [f"0 + {label}" for label in terms.term_labels()]
+        group = deparse(node.right)
+        return parse_expression(" + ".join(f"({t} | {group})" for t in lhs))
+    if isinstance(node, BinOp):
+        return BinOp(node.op, _expand_double_verts_node(node.left, text),
+                     _expand_double_verts_node(node.right, text), node.pos)
+    if isinstance(node, UnaryOp):
+        return UnaryOp(node.op, _expand_double_verts_node(node.operand, text), node.pos)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(Arg(a.name, _expand_double_verts_node(a.value, text)) for a in node.args),
+                    node.pos)
+    return node
+
+
+def expand_double_verts(formula: str) -> str:
+    """The formula as lme4 stores and prints it, ``||`` expanded (lme4's expandDoubleVerts).
+
+    ``"y ~ x + (x || g)"`` becomes ``"y ~ x + ((1 | g) + (0 + x | g))"``; a
+    formula without ``||`` is returned unchanged.
+
+    Parameters
+    ----------
+    formula : str
+
+    Returns
+    -------
+    str
+    """
+    if "||" not in formula:
+        return formula
+    p = _Parser(formula)
+    response = None if p.at("~") else p.expression()
+    p.take()  # "~"
+    rhs = _expand_double_verts_node(p.expression(), formula)
+    p.expect_end()
+    return ("" if response is None else deparse(response) + " ") + "~ " + deparse(rhs)
 
 
 def _split_rhs(node: Node, text: str,

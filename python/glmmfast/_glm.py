@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._design import ModelDesign, model_design_for
+from ._design import ModelDesign, dataset_name, model_design_for
 from ._engine import glm_start
 from ._errors import ConvergenceError
 from ._results import residuals_of
@@ -163,5 +163,5 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
         fit = glm_start(design)
     except RuntimeError as e:  # singular X'WX
         raise ConvergenceError(f"glm: {e}") from None
-    data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
+    data_name = dataset_name(data)
     return GlmResult(design, fit, data_name)

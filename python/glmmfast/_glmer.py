@@ -15,17 +15,18 @@ coordinate of the same optimisation), started from a moment estimate.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from ._agq import check_nagq
-from ._design import ModelDesign, model_design_for
+from ._design import ModelDesign, dataset_name, model_design_for
 from ._engine import engine_model, glm_start
-from ._errors import FamilyError
+from ._lmer import lmer
 from ._optimize import optimize_glmer
-from ._results import GlmerResult, _Fit, residuals_of
+from ._results import GlmerResult, LmerResult, _Fit, residuals_of
 from .families import Family, NegativeBinomial, Poisson, get_family
 
 __all__ = ["glmer", "glmer_nb"]
@@ -64,8 +65,7 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     est = None if fp is None else (fp[0], info.family_parameter)
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)
-    data_name = data.attrs.get("name") if isinstance(data.attrs.get("name"), str) else None
-    return GlmerResult(design, model, _Fit(theta, beta, dev, est), info, int(nAGQ), data_name)
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est), info, int(nAGQ), dataset_name(data))
 
 
 def glmer(
@@ -75,7 +75,7 @@ def glmer(
     weights=None,
     offset=None,
     nAGQ: int = 1,
-) -> GlmerResult:
+) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
     Parameters
@@ -93,6 +93,9 @@ def glmer(
         or ``families.NegativeBinomial(theta=2.0)`` (fixed shape).  For the
         families with a dispersion phi, phi is estimated by maximum
         likelihood (glmmTMB's likelihood; see :mod:`glmmfast.families`).
+        ``"gaussian"`` with the identity link is a linear mixed model: as
+        lme4's ``glmer``, it is fitted by :func:`glmmfast.lmer` with REML
+        (with a warning).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -109,6 +112,7 @@ def glmer(
     Returns
     -------
     GlmerResult
+        (:class:`LmerResult` for the gaussian family with the identity link.)
 
     Examples
     --------
@@ -120,8 +124,11 @@ def glmer(
     """
     fam = get_family(family)
     if fam.name == "gaussian" and fam.link == "identity":
-        raise FamilyError("glmer with the gaussian family and identity link is a linear mixed model; "
-                          "it is not available yet (lmer)")
+        # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
+        warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
+                      "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
+                      stacklevel=2)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True)

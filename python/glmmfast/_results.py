@@ -1,14 +1,19 @@
-"""The fitted GLMM (lme4's mkMerMod and merMod methods).
+"""Fitted mixed models (lme4's mkMerMod and merMod methods).
 
-Holds :class:`GlmerResult`, built from a model design, the engine's state at
-the optimum and the optimiser's record.  At construction it computes
--2 log L, AIC/BIC and VarCorr; the covariance of the fixed effects (from the
-Hessian of the deviance in (theta, beta), as lme4 and glmmTMB do) and the
-convergence and singular-fit messages are computed when first read (a refit
-in a bootstrap never pays for them).  Conditional modes, fitted values and
-residuals are computed on request; predict, simulate, refit, bootstrap and
-confint delegate to _predict, _simulate, _refit, _bootstrap and _confint.  Pickles without the
-engine object; the engine is rebuilt when a method needs it.
+Holds :class:`GlmerResult` (GLMMs) and :class:`LmerResult` (linear mixed
+models) and their common base :class:`MixedResult`, built from a model
+design, the engine's state at the optimum and the optimiser's record.  At
+construction a result computes the criterion, logLik and AIC/BIC; VarCorr,
+the covariance of the fixed effects and the convergence and singular-fit
+messages are computed when first read (a refit in a bootstrap never pays for
+them).  What differs between the two is small: a GLMM's fixed-effects
+covariance comes from the Hessian of the deviance in (theta, beta), as lme4
+and glmmTMB compute it; an LMM's is sigma^2 (R_X'R_X)^{-1}, with sigma
+estimated and a "Residual" row in VarCorr.  Conditional modes, fitted values
+and residuals are computed on request; predict, simulate, refit, bootstrap
+and confint delegate to _predict, _simulate, _refit, _bootstrap and
+_confint.  Results pickle without the engine object; the engine is rebuilt
+when a method needs it.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ import pandas as pd
 
 from ._agq import joint_deviance, omitted_m2ll
 from ._design import ModelDesign
-from ._engine import engine_model, set_family_parameter
+from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
 from ._re_terms import group_labels, theta_names, varcorr_frame
 from ._summary import format_glmer_summary
 
-__all__ = ["GlmerResult", "residuals_of"]
+__all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
 
 _RESIDUAL_TYPES = ("deviance", "pearson", "response", "working")
 
@@ -54,100 +59,53 @@ class _Fit:
     family_parameter: tuple[str, float] | None = None
 
 
-class GlmerResult:
-    """A fitted generalized linear mixed model.
+class MixedResult:
+    """What fitted GLMMs and LMMs share: estimates, VarCorr, random effects,
+    fitted values, residuals, predictions, summaries and pickling.
 
-    Returned by :func:`glmmfast.glmer`; not constructed directly.
-
-    Attributes
-    ----------
-    formula : str
-    family : glmmfast.families.Family
-    deviance : float
-        -2 log L at the optimum (lme4's ``deviance`` column of the summary).
-        With nAGQ > 1 on lme4's scale, which leaves out ``m2ll_omitted``.
-    loglik, aic, bic : float
-        The dispersion or the negative-binomial theta, when estimated, counts
-        as a parameter (as glmmTMB and lme4 count it).
-    m2ll_omitted : float
-        With nAGQ > 1, the part of -2 log L lme4 leaves out (the saturated
-        model's -2 log L, see :mod:`glmmfast._agq`); 0 otherwise.
-        ``deviance + m2ll_omitted`` is comparable across values of nAGQ.
-    df_resid, nobs : int
-    sigma : float
-        sqrt(phi) for families with a dispersion phi (residual SD for the
-        gaussian, coefficient of variation for the Gamma); 1 otherwise.
-    dispersion : float
-        phi (1 for binomial, poisson and negative binomial).
-    nb_theta : float or None
-        The negative-binomial shape (fixed or estimated), else None.
-    fixef : pandas.Series
-        Fixed-effects estimates.
-    vcov : pandas.DataFrame
-        Their covariance matrix.
-    theta : ndarray
-        Relative covariance factors, lower triangles column by column.
-    varcorr : pandas.DataFrame
-        ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor.
-    ngroups : dict
-        Grouping factor -> number of levels.
-    converged : bool
-        False if a convergence check failed (see ``messages``).
-    messages : list of str
-        Convergence and singular-fit messages, as lme4 prints them.
-    optinfo : OptimizerInfo
-        Evaluation counts, stages, timings, gradient and Hessian.
+    Subclasses set ``deviance`` (and ``sigma`` where estimated), call
+    ``_init_common`` with their parameter count, and provide
+    ``_varcorr_frame``, ``_vcov_and_checks`` and ``_new_engine`` (the
+    engine at the optimum, rebuilt after unpickling).
     """
 
     sigma = 1.0
     dispersion = 1.0
     reml = None
-    # Var(b | y) from the engine is on the absolute scale (the dispersion is
-    # inside its weights), so conditional variances are not rescaled.
+    # Var(b | y) from a GLMM engine is on the absolute scale (the dispersion
+    # is inside its weights); an LMM's is relative to sigma^2.
     _cond_var_scale = 1.0
+    _default_residuals = "deviance"
 
-    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
-                 data_name: str | None):
+    def _init_common(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, data_name: str | None,
+                     npar: int) -> None:
         self._design = design
         self._model = model
         self._fit = fit
         self.optinfo = optinfo
-        self.nAGQ = nAGQ
         self.data_name = data_name
         self.formula = design.formula
         self.family = design.family
         self.theta = np.asarray(fit.theta, dtype=float)
-        self.m2ll_omitted = omitted_m2ll(design, nAGQ)
-        self.deviance = float(fit.deviance) - self.m2ll_omitted
         self.nobs = design.n
-        self._family_parameter = fit.family_parameter
-        if fit.family_parameter is not None and fit.family_parameter[0] == "dispersion":
-            self.dispersion = float(fit.family_parameter[1])
-            self.sigma = float(np.sqrt(self.dispersion))
-        self.nb_theta = self.family.theta if self.family.name == "negative.binomial" else None
-        npar = self.theta.size + len(design.x_names) + (fit.family_parameter is not None)
         self.df_resid = self.nobs - npar
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
-        names = design.x_names
-        self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=names, name="Estimate")
+        self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=design.x_names, name="Estimate")
         self.theta_names = theta_names(design.terms)
         self._varcorr = None
         self.ngroups = {}
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
-        self._checks = None  # (vcov, messages): finite-difference Hessian, computed on first use
+        self._checks = None  # (vcov, messages): finite differences, computed on first use
         self._ranef_cache = None
 
     @property
     def varcorr(self) -> pd.DataFrame:
+        """``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor."""
         if self._varcorr is None:  # built on first use: a DataFrame costs more than a refit's bookkeeping
-            vc = varcorr_frame(self._design.terms, self.theta, 1.0, residual=False)
-            if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
-                vc = pd.concat([vc, pd.DataFrame([("Residual", None, None, self.dispersion, self.sigma)],
-                                                 columns=vc.columns)], ignore_index=True)
-            self._varcorr = vc
+            self._varcorr = self._varcorr_frame()
         return self._varcorr
 
     @property
@@ -169,70 +127,26 @@ class GlmerResult:
             self.optinfo.seconds["derivatives"] = time.perf_counter() - t0
         return self._checks
 
-    # -- construction helpers -------------------------------------------------
-    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
-        model = self._engine()
-        nt, p = self.theta.size, self.fixef.size
-        fp = self._family_parameter
-        logpar = np.log([fp[1]]) if fp is not None else np.zeros(0)
-        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
-        x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
+    def _convergence_checks(self, f, x: np.ndarray, fx: float, lower: np.ndarray, h=None,
+                            derivs: tuple | None = None) -> tuple[list[str], list[str]]:
+        """lme4's checkConv at the optimum ``x`` of ``f``: singular-fit and convergence messages.
 
-        deviance = joint_deviance(model, self.nAGQ)
-
-        # The Hessian includes the (log) family parameter, as glmmTMB's.
-        def f(v):
-            if fp is not None:
-                set_family_parameter(model, fp[0], float(np.exp(v[-1])))
-            return deviance(v[:nt], v[nt:nt + p])
-
-        msgs = []
-        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
-        names = list(self.fixef.index)
-        if self.nAGQ == 0:
-            # The fast fit optimises theta only (beta comes from PIRLS), so
-            # derivative checks of the Laplace deviance in (theta, beta) do
-            # not apply; lme4 likewise uses the PIRLS covariance here.
-            V = np.asarray(model.beta_unscaled_vcov())
-            if singular:
-                msgs.append("boundary (singular) fit: see help('isSingular')")
-            return pd.DataFrame(V, index=names, columns=names), msgs
-        # Finite-difference steps: lme4's 1e-4, except for the families with a
-        # parameter, whose links put theta and beta on any scale (1e-5 with
-        # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
-        # the scale of the linear predictor.
-        h = np.full(x.size, 1e-4)
-        if fp is not None:
-            h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
-        grad, hess, conv_msgs = check_convergence(f, x, float(self._fit.deviance), lower, h=h)
+        Records the finite-difference gradient and Hessian in ``optinfo``
+        (``derivs``: already known at ``x``; ``h``: finite-difference steps).
+        """
+        grad, hess, conv_msgs = check_convergence(f, x, fx, lower, h=h, derivs=derivs)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
-        f(x)  # restore the optimum
-        # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
-        V = None
-        try:
-            Hinv = np.linalg.inv(hess)
-            V = 2 * Hinv[nt:nt + p, nt:nt + p]
-            V = 0.5 * (V + V.T)
-            if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
-                V = None
-        except np.linalg.LinAlgError:
-            V = None
-        if V is None:
-            V = np.asarray(model.beta_unscaled_vcov())
-            conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
-                             "not positive definite or contains NA values: falling back to var-cov estimated from RX")
-        if singular:
-            msgs.append("boundary (singular) fit: see help('isSingular')")
-        msgs.extend(conv_msgs)
-        return pd.DataFrame(V, index=names, columns=names), msgs
+        return self._singular_messages(x, lower), conv_msgs
+
+    def _singular_messages(self, x: np.ndarray, lower: np.ndarray) -> list[str]:
+        """lme4's isSingular: a diagonal of some T_t (bounded at 0) below 1e-4 (on theta's scale)."""
+        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
+        return ["boundary (singular) fit: see help('isSingular')"] if singular else []
 
     def _engine(self):
         """The engine model at the optimum (rebuilt after unpickling)."""
         if self._model is None:
-            self._model = engine_model(self._design)
-            if self._fit.family_parameter is not None:
-                set_family_parameter(self._model, *self._fit.family_parameter)
-            self._model.deviance_at(self._fit.theta, self._fit.beta)
+            self._model = self._new_engine()
         return self._model
 
     # -- pickling ---------------------------------------------------------------
@@ -255,12 +169,6 @@ class GlmerResult:
         return self.family.link
 
     @property
-    def method_title(self) -> str:
-        if self.nAGQ == 1:
-            return "Laplace Approximation"
-        return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
-
-    @property
     def se(self) -> pd.Series:
         """Standard errors of the fixed effects."""
         return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index, name="Std. Error")
@@ -273,8 +181,12 @@ class GlmerResult:
         """eta = offset + X beta + Z b."""
         return np.array(self._engine().eta)
 
-    def residuals(self, type: str = "deviance") -> np.ndarray:
-        """Residuals: ``"deviance"`` (default, as lme4), ``"pearson"``, ``"response"`` or ``"working"``."""
+    def residuals(self, type: str | None = None) -> np.ndarray:
+        """Residuals: ``"deviance"``, ``"pearson"``, ``"response"`` or ``"working"``.
+
+        The default is lme4's: ``"deviance"`` for a GLMM, ``"response"`` for an LMM.
+        """
+        type = self._default_residuals if type is None else type
         m = self._engine()
         d = self._design
         return residuals_of(self.family, d.y, np.array(m.mu), np.array(m.eta), d.weights, type)
@@ -370,6 +282,151 @@ class GlmerResult:
         from ._predict import predict
         return predict(self, newdata, type, re_form, allow_new_levels)
 
+    # -- printing ---------------------------------------------------------------
+    def summary_text(self) -> str:
+        """The lme4-style summary as a string."""
+        return format_glmer_summary(self)
+
+    def summary(self) -> None:
+        """Print the summary as lme4's ``summary(fit)`` does."""
+        print(self.summary_text(), end="")
+
+    def __str__(self) -> str:
+        return self.summary_text()
+
+
+
+class GlmerResult(MixedResult):
+    """A fitted generalized linear mixed model.
+
+    Returned by :func:`glmmfast.glmer`; not constructed directly.
+
+    Attributes
+    ----------
+    formula : str
+    family : glmmfast.families.Family
+    deviance : float
+        -2 log L at the optimum (lme4's ``deviance`` column of the summary).
+        With nAGQ > 1 on lme4's scale, which leaves out ``m2ll_omitted``.
+    loglik, aic, bic : float
+        The dispersion or the negative-binomial theta, when estimated, counts
+        as a parameter (as glmmTMB and lme4 count it).
+    m2ll_omitted : float
+        With nAGQ > 1, the part of -2 log L lme4 leaves out (the saturated
+        model's -2 log L, see :mod:`glmmfast._agq`); 0 otherwise.
+        ``deviance + m2ll_omitted`` is comparable across values of nAGQ.
+    df_resid, nobs : int
+    sigma : float
+        sqrt(phi) for families with a dispersion phi (residual SD for the
+        gaussian, coefficient of variation for the Gamma); 1 otherwise.
+    dispersion : float
+        phi (1 for binomial, poisson and negative binomial).
+    nb_theta : float or None
+        The negative-binomial shape (fixed or estimated), else None.
+    fixef : pandas.Series
+        Fixed-effects estimates.
+    vcov : pandas.DataFrame
+        Their covariance matrix.
+    theta : ndarray
+        Relative covariance factors, lower triangles column by column.
+    varcorr : pandas.DataFrame
+        ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor.
+    ngroups : dict
+        Grouping factor -> number of levels.
+    converged : bool
+        False if a convergence check failed (see ``messages``).
+    messages : list of str
+        Convergence and singular-fit messages, as lme4 prints them.
+    optinfo : OptimizerInfo
+        Evaluation counts, stages, timings, gradient and Hessian.
+    """
+
+
+    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
+                 data_name: str | None):
+        self.nAGQ = nAGQ
+        self.m2ll_omitted = omitted_m2ll(design, nAGQ)
+        self.deviance = float(fit.deviance) - self.m2ll_omitted
+        self._family_parameter = fit.family_parameter
+        if fit.family_parameter is not None and fit.family_parameter[0] == "dispersion":
+            self.dispersion = float(fit.family_parameter[1])
+            self.sigma = float(np.sqrt(self.dispersion))
+        family = design.family
+        self.nb_theta = family.theta if family.name == "negative.binomial" else None
+        self._init_common(design, model, fit, optinfo, data_name,
+                          npar=len(fit.theta) + len(design.x_names) + (fit.family_parameter is not None))
+
+    def _varcorr_frame(self) -> pd.DataFrame:
+        vc = varcorr_frame(self._design.terms, self.theta, 1.0, residual=False)
+        if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
+            vc = pd.concat([vc, pd.DataFrame([("Residual", None, None, self.dispersion, self.sigma)],
+                                             columns=vc.columns)], ignore_index=True)
+        return vc
+
+    # -- construction helpers -------------------------------------------------
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        model = self._engine()
+        nt, p = self.theta.size, self.fixef.size
+        fp = self._family_parameter
+        logpar = np.log([fp[1]]) if fp is not None else np.zeros(0)
+        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
+        x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
+
+        deviance = joint_deviance(model, self.nAGQ)
+
+        # The Hessian includes the (log) family parameter, as glmmTMB's.
+        def f(v):
+            if fp is not None:
+                set_family_parameter(model, fp[0], float(np.exp(v[-1])))
+            return deviance(v[:nt], v[nt:nt + p])
+
+        names = list(self.fixef.index)
+        if self.nAGQ == 0:
+            # The fast fit optimises theta only (beta comes from PIRLS), so
+            # derivative checks of the Laplace deviance in (theta, beta) do
+            # not apply; lme4 likewise uses the PIRLS covariance here.
+            V = np.asarray(model.beta_unscaled_vcov())
+            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower)
+        # Finite-difference steps: lme4's 1e-4, except for the families with a
+        # parameter, whose links put theta and beta on any scale (1e-5 with
+        # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
+        # the scale of the linear predictor.
+        h = np.full(x.size, 1e-4)
+        if fp is not None:
+            h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
+        msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h)
+        hess = self.optinfo.hessian
+        f(x)  # restore the optimum
+        # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
+        V = None
+        try:
+            Hinv = np.linalg.inv(hess)
+            V = 2 * Hinv[nt:nt + p, nt:nt + p]
+            V = 0.5 * (V + V.T)
+            if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
+                V = None
+        except np.linalg.LinAlgError:
+            V = None
+        if V is None:
+            V = np.asarray(model.beta_unscaled_vcov())
+            conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
+                             "not positive definite or contains NA values: falling back to var-cov estimated from RX")
+        msgs.extend(conv_msgs)
+        return pd.DataFrame(V, index=names, columns=names), msgs
+
+    def _new_engine(self):
+        model = engine_model(self._design)
+        if self._fit.family_parameter is not None:
+            set_family_parameter(model, *self._fit.family_parameter)
+        model.deviance_at(self._fit.theta, self._fit.beta)
+        return model
+
+    @property
+    def method_title(self) -> str:
+        if self.nAGQ == 1:
+            return "Laplace Approximation"
+        return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
+
     def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
                  allow_new_levels: bool = False) -> np.ndarray:
         """Responses drawn from the model, shape (n, nsim); see :func:`glmmfast._simulate.simulate`.
@@ -402,18 +459,72 @@ class GlmerResult:
         from ._confint import confint
         return confint(self, method, level, **kwargs)
 
-    # -- printing ---------------------------------------------------------------
-    def summary_text(self) -> str:
-        """The lme4-style summary as a string."""
-        return format_glmer_summary(self)
-
-    def summary(self) -> None:
-        """Print the summary as lme4's ``summary(fit)`` does."""
-        print(self.summary_text(), end="")
-
-    def __str__(self) -> str:
-        return self.summary_text()
-
     def __repr__(self) -> str:
         return (f"<GlmerResult {self.family.name}({self.family.link}) {self.formula!r}: "
                 f"nobs={self.nobs}, -2logL={self.deviance:.4f}, converged={self.converged}>")
+
+
+class LmerResult(MixedResult):
+    """A fitted linear mixed model.
+
+    Returned by :func:`glmmfast.lmer`; not constructed directly.  Has every
+    attribute and method of :class:`GlmerResult` (``family`` is gaussian
+    with the identity link), with lme4's conventions for ``lmerMod``:
+
+    Attributes
+    ----------
+    reml : bool
+        True for a REML fit.
+    sigma : float
+        Residual standard deviation (REML or ML estimate, as the fit).
+    deviance : float
+        The criterion minimised: the REML criterion of a REML fit, -2 log L
+        of an ML fit (lme4's ``deviance()``).
+    reml_criterion : float
+        The REML criterion at the estimates (lme4's ``REMLcrit``).
+    loglik, aic, bic : float
+        ``-deviance / 2`` (the REML log-likelihood of a REML fit, as lme4's
+        ``logLik``) and the criteria from it, counting sigma as a parameter.
+    vcov : pandas.DataFrame
+        sigma^2 (R_X'R_X)^{-1}.
+    varcorr : pandas.DataFrame
+        With the "Residual" row last.
+    """
+
+    _default_residuals = "response"
+
+    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, reml: bool,
+                 data_name: str | None):
+        self.reml = bool(reml)
+        self.sigma = float(model.sigma(self.reml))
+        self._cond_var_scale = self.sigma**2
+        self.reml_criterion = float(model.criterion(True))
+        self.deviance = float(fit.deviance)
+        self._init_common(design, model, fit, optinfo, data_name, npar=fit.theta.size + len(design.x_names) + 1)
+
+    def _varcorr_frame(self) -> pd.DataFrame:
+        return varcorr_frame(self._design.terms, self.theta, self.sigma, residual=True)
+
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        # lme4's checkConv for lmer: derivatives in theta alone (beta and
+        # sigma are profiled out).
+        model = self._engine()
+        derivs = None
+        if self.optinfo.gradient is not None and self.optinfo.gradient.size == self.theta.size:
+            derivs = (self.optinfo.gradient, self.optinfo.hessian)  # from optimize_lmer, at theta
+        msgs, conv_msgs = self._convergence_checks(lambda th: model.deviance(th, self.reml), self.theta, self.deviance,
+                                                   np.asarray(model.lower_bounds(), dtype=float), derivs=derivs)
+        model.evaluate(self.theta)  # restore the optimum
+        V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
+        names = list(self.fixef.index)
+        return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
+
+    def _new_engine(self):
+        model = lmm_engine_model(self._design)
+        model.evaluate(self._fit.theta)
+        return model
+
+    def __repr__(self) -> str:
+        crit = "REML" if self.reml else "-2logL"
+        return (f"<LmerResult {self.formula!r}: nobs={self.nobs}, {crit}={self.deviance:.4f}, "
+                f"sigma={self.sigma:.4g}, converged={self.converged}>")

@@ -41,6 +41,8 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from glmmfast._formula import expand_double_verts  # absolute: tests load this file on its own
+
 __all__ = ["format_glmer_summary", "format_glm_summary"]
 
 #: R's getOption("width")
@@ -1169,7 +1171,8 @@ def format_glmer_summary(res: Any) -> str:
                 items.append(" ( " + str(link) + " )")
             out.append(_cat_fill(items))
     # ---- call
-    out.append(_cat_fill(["Formula:"] + _deparse(str(res.formula))))
+    # lme4 stores (and prints) the formula with || expanded.
+    out.append(_cat_fill(["Formula:"] + _deparse(expand_double_verts(str(res.formula)))))
     data_name = getattr(res, "data_name", None)
     if data_name is not None:
         out.append(_cat_fill(["   Data:", str(data_name)]))

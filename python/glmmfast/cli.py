@@ -285,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     --------
     >>> from glmmfast.cli import main
     >>> main(["datasets"])
+    InstEval     University lecture evaluations by students: rating y by student s, lecturer d, department dept, service course or not (73,421 rows).
     cbpp         Contagious bovine pleuropneumonia: new cases per herd and period (56 rows).
     grouseticks  Ticks on red grouse chicks: counts by brood, location, year and height (403 rows).
     sleepstudy   Reaction times of 18 subjects over 10 days of sleep deprivation (180 rows).

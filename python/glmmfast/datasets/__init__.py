@@ -1,4 +1,4 @@
-"""Datasets shipped with glmmfast (exported from R's lme4 1.1-31).
+"""Datasets shipped with glmmfast (exported from R's lme4 1.1-31; large ones as .csv.gz).
 
 :func:`load` returns a pandas DataFrame whose factor columns are
 Categoricals with R's level order, so reference levels and names match
@@ -30,6 +30,8 @@ _DESCRIPTIONS = {
     "grouseticks": "Ticks on red grouse chicks: counts by brood, location, year and height (403 rows).",
     "cbpp": "Contagious bovine pleuropneumonia: new cases per herd and period (56 rows).",
     "sleepstudy": "Reaction times of 18 subjects over 10 days of sleep deprivation (180 rows).",
+    "InstEval": "University lecture evaluations by students: rating y by student s, lecturer d, "
+                "department dept, service course or not (73,421 rows).",
 }
 
 
@@ -68,8 +70,11 @@ def load(name: str) -> pd.DataFrame:
     schema = json.loads((root / f"{name}.schema.json").read_text())
     cols = schema["columns"]
     dtypes = {c: (str if spec["type"] == "factor" else None) for c, spec in cols.items()}
-    with (root / f"{name}.csv").open("rb") as fh:
-        df = pd.read_csv(fh, dtype={c: str for c, t in dtypes.items() if t is str})
+    # Larger datasets are stored gzip-compressed.
+    plain = root / f"{name}.csv"
+    path, compression = (plain, None) if plain.is_file() else (root / f"{name}.csv.gz", "gzip")
+    with path.open("rb") as fh:
+        df = pd.read_csv(fh, dtype={c: str for c, t in dtypes.items() if t is str}, compression=compression)
     for c, spec in cols.items():
         if spec["type"] == "factor":
             df[c] = pd.Categorical(df[c], categories=spec["levels"])

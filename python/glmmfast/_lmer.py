@@ -1,0 +1,75 @@
+"""``lmer``: fit a linear mixed model by REML or maximum likelihood (lme4's lmer).
+
+The stages mirror :func:`~glmmfast.glmer`:
+:func:`~glmmfast._design.model_design_for` (formula and data -> design, with
+the gaussian family), :func:`~glmmfast._engine.lmm_engine_model` (design ->
+engine, whose criterion is a function of theta alone: beta and sigma are
+profiled out), :func:`~glmmfast._optimize.optimize_lmer` (BOBYQA on theta)
+and :class:`~glmmfast._results.LmerResult`.  Time spent in each stage is
+recorded in ``result.optinfo.seconds``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from ._design import dataset_name, model_design_for
+from ._engine import lmm_engine_model
+from ._errors import DataError
+from ._optimize import optimize_lmer
+from ._results import LmerResult, _Fit
+from .families import Gaussian
+
+__all__ = ["lmer"]
+
+
+def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None) -> LmerResult:
+    """Fit a linear mixed model, as lme4's ``lmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
+    data : pandas.DataFrame
+        The data (never modified).  Rows with missing values in the columns
+        the model uses are dropped.
+    REML : bool, default True
+        Minimise the REML criterion (True, lme4's default) or -2 log L.
+    weights : array-like, optional
+        Positive prior weights: observation i has variance sigma^2 / w_i.
+    offset : array-like, optional
+        Known term added to the linear predictor (besides any ``offset()`` term).
+
+    Returns
+    -------
+    LmerResult
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("sleepstudy")
+    >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", df)
+    >>> round(m.reml_criterion, 4)
+    1743.6283
+    """
+    if not isinstance(REML, (bool, np.bool_)):
+        raise ValueError(f"REML must be True or False, got {REML!r}")
+    seconds = {}
+    t0 = time.perf_counter()
+    design = model_design_for(formula, data, Gaussian(), weights, offset, random=True)
+    if np.any(design.weights <= 0):
+        # lme4's criterion has -sum(log w): a zero weight makes it infinite.
+        raise DataError("lmer needs positive weights (drop the rows with zero weight)")
+    if design.X.shape[1] >= design.n:
+        raise DataError(f"{design.X.shape[1]} fixed effects but only {design.n} observations")
+    model = lmm_engine_model(design)
+    t1 = time.perf_counter()
+    theta, crit, info = optimize_lmer(model, bool(REML))
+    t2 = time.perf_counter()
+    seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
+    info.seconds.update(seconds)
+    fit = _Fit(theta, np.array(model.beta), crit)
+    return LmerResult(design, model, fit, info, bool(REML), dataset_name(data))
