@@ -23,9 +23,11 @@ import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "python"))
-
-import glmmfast  # noqa: E402
+try:  # the installed package (CI, users); else the source tree with a built extension
+    import glmmfast
+except ImportError:
+    sys.path.insert(0, str(HERE.parent / "python"))
+    import glmmfast  # noqa: E402
 from glmmfast import cli  # noqa: E402
 
 _SECTION = re.compile(r"^(\w[\w ]*)\n-{3,}$", re.M)
