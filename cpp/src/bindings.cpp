@@ -55,6 +55,8 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
                      const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
     if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
     if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
+    if (indptr.ndim() != 1 || indices.ndim() != 1 || data.ndim() != 1)
+        throw std::invalid_argument("Z indptr, indices and data must be vectors");
     const long n = X.rows();
     if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
     SpMat Z = csc_matrix(z_rows, z_cols, indptr.data(), indptr.size(), indices.data(), data.data(), data.size());
@@ -62,6 +64,16 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
     for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
     return std::make_unique<GlmmModel>(X, std::move(Z), vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset"),
                      make_family(dist, link), terms);
+}
+
+// Element-wise family functions need arrays of one length (Eigen does not
+// check sizes in release builds).
+void same_length(const Eigen::ArrayXd& a, const Eigen::ArrayXd& b, const char* what) {
+    if (a.size() != b.size()) throw std::invalid_argument(std::string(what) + " must have the same length as y");
+}
+
+void all_finite(const Eigen::VectorXd& a, const char* what) {
+    if (!a.allFinite()) throw std::invalid_argument(std::string(what) + " has non-finite values");
 }
 
 }  // namespace
@@ -77,8 +89,17 @@ PYBIND11_MODULE(_core, m) {
         .def("mu_eta", [](const Family& f, const Eigen::ArrayXd& eta) { return Eigen::ArrayXd(f.mu_eta(eta)); })
         .def("variance", [](const Family& f, const Eigen::ArrayXd& mu) { return Eigen::ArrayXd(f.variance(mu)); })
         .def("dev_resid", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& mu,
-                             const Eigen::ArrayXd& wt) { return Eigen::ArrayXd(f.dev_resid(y, mu, wt)); })
-        .def("loglik", &Family::loglik, py::arg("y"), py::arg("mu"), py::arg("wt"), py::arg("dispersion") = 1.0)
+                             const Eigen::ArrayXd& wt) {
+            same_length(y, mu, "mu");
+            same_length(y, wt, "wt");
+            return Eigen::ArrayXd(f.dev_resid(y, mu, wt));
+        })
+        .def("loglik", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt,
+                          double dispersion) {
+            same_length(y, mu, "mu");
+            same_length(y, wt, "wt");
+            return f.loglik(y, mu, wt, dispersion);
+        }, py::arg("y"), py::arg("mu"), py::arg("wt"), py::arg("dispersion") = 1.0)
         .def("valid_eta", &Family::valid_eta);
 
     py::class_<GlmmModel>(m, "GlmmModel")
@@ -124,6 +145,9 @@ PYBIND11_MODULE(_core, m) {
             GlmFit fit;
             {
                 Eigen::VectorXd yy = vec(y, n, "y"), ww = vec(w, n, "weights"), oo = vec(offset, n, "offset");
+                all_finite(yy, "y");
+                all_finite(ww, "weights");
+                all_finite(oo, "offset");
                 py::gil_scoped_release release;
                 fit = glm_irls(X, yy, ww, oo, fam);
             }

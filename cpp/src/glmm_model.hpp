@@ -81,6 +81,11 @@ public:
     long pirls_iterations() const { return n_pirls_; }
 
 private:
+    static void check_finite(const Eigen::MatrixXd& a, const char* what);
+    static void check_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
+    // Throws std::logic_error unless a factorisation and mu exist (the
+    // results below read them).
+    void require_state() const;
     void update_linear_predictor();
     void update_weights();
     void factor();
@@ -97,6 +102,7 @@ private:
     // Derived state at the current point.
     Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
     long n_eval_ = 0, n_pirls_ = 0;
+    bool factored_ = false;
 };
 
 }  // namespace glmmfast

@@ -12,6 +12,7 @@
 namespace glmmfast {
 
 double GlmmModel::laplace_deviance() const {
+    require_state();
     const double ll = family_.loglik(y_.array(), mu_.array(), pw_.array(), 1.0);
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();
 }
@@ -38,6 +39,7 @@ Eigen::MatrixXd GlmmModel::cond_var(int t) const {
     const auto& lam = sys_.lambda();
     const auto& terms = lam.terms();
     if (t < 0 || t >= static_cast<int>(terms.size())) throw std::out_of_range("term index");
+    require_state();
     const int k = terms[t].k, nl = terms[t].nlevels, off = lam.term_offsets()[t];
     const Eigen::MatrixXd T = lam.term_factor(t);
     Eigen::MatrixXd out(nl * k, k);
@@ -47,6 +49,7 @@ Eigen::MatrixXd GlmmModel::cond_var(int t) const {
 }
 
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {
+    require_state();
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
     const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
     Eigen::MatrixXd XtX = WX.transpose() * WX;

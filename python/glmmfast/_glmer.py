@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._design import model_design_for
 from ._engine import engine_model, glm_start
-from ._errors import FamilyError
+from ._errors import DataError, FamilyError, FormulaError
 from ._optimize import optimize_glmer
 from ._results import GlmerResult, _Fit
 from .families import Family, get_family
@@ -32,6 +32,7 @@ def glmer(
     weights=None,
     offset=None,
     nAGQ: int = 1,
+    na_action: str = "omit",
 ) -> GlmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -53,6 +54,10 @@ def glmer(
     nAGQ : int, default 1
         1: Laplace approximation; 0: the fast fit (fixed effects estimated
         inside PIRLS, as lme4's ``nAGQ = 0``).
+    na_action : {"omit", "raise"}, default "omit"
+        Drop rows with missing values in the columns the model uses (noted
+        in ``result.data_messages`` and ``result.n_dropped``) or raise
+        :class:`~glmmfast.DataError`.
 
     Returns
     -------
@@ -70,11 +75,17 @@ def glmer(
     if fam.name == "gaussian" and fam.link == "identity":
         raise FamilyError("glmer with the gaussian family and identity link is a linear mixed model; "
                           "it is not available yet (lmer)")
-    if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ not in (0, 1):
-        raise ValueError(f"nAGQ must be 0 or 1, got {nAGQ!r} (adaptive quadrature with nAGQ > 1 is not available yet)")
+    if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or nAGQ < 0:
+        raise DataError(f"nAGQ must be a non-negative integer, got {nAGQ!r}")
     seconds = {}
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, fam, weights, offset, random=True)
+    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
+    if nAGQ > 1:
+        if len(design.terms) != 1 or design.terms[0].k != 1:
+            raise FormulaError("nAGQ > 1 is only available for models with a single, scalar random-effects term "
+                               f"(this model has {len(design.terms)} term(s) with "
+                               f"{', '.join(str(t.k) for t in design.terms)} column(s))")
+        raise DataError(f"nAGQ = {nAGQ}: adaptive Gauss-Hermite quadrature (nAGQ > 1) is not available yet")
     model = engine_model(design)
     start = glm_start(design)
     t1 = time.perf_counter()

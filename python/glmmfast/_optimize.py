@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _core
 from ._derivatives import gradient_hessian
+from ._errors import ConvergenceError
 
 __all__ = ["OptimizerInfo", "optimize_glmer", "check_convergence"]
 
@@ -103,6 +104,9 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
             status = opt.last_optimize_result()
         except nlopt.RoundoffLimited:
             status = nlopt.ROUNDOFF_LIMITED
+        if obj.best_x is None:
+            raise ConvergenceError(f"PIRLS failed at every one of {obj.info.evaluations} trial points "
+                                   f"({obj.info.pirls_failures} failures); the model cannot be evaluated")
         xnew, fnew = obj.best_x, obj.best_f
         improved = fbest - fnew
         x, fbest = xnew, fnew

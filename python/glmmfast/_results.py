@@ -76,6 +76,14 @@ class GlmerResult:
         False if a convergence check failed (see ``messages``).
     messages : list of str
         Convergence and singular-fit messages, as lme4 prints them.
+    data_messages : list of str
+        What was done to the data: rows dropped for missing values,
+        aliased fixed-effects columns dropped.
+    rows : pandas.Index
+        Index labels of the data rows used, in order (fitted values and
+        residuals line up with ``data.loc[rows]``).
+    n_dropped : int
+        Rows dropped for missing values.
     optinfo : OptimizerInfo
         Evaluation counts, stages, timings, gradient and Hessian.
     """
@@ -96,6 +104,7 @@ class GlmerResult:
         self.theta = np.asarray(fit.theta, dtype=float)
         self.deviance = float(fit.deviance)
         self.nobs = design.n
+        self.rows, self.n_dropped, self.data_messages = design.rows, design.n_dropped, list(design.messages)
         npar = self.theta.size + len(design.x_names)
         self.df_resid = self.nobs - npar
         self.loglik = -0.5 * self.deviance
@@ -146,6 +155,9 @@ class GlmerResult:
         if singular:
             msgs.append("boundary (singular) fit: see help('isSingular')")
         msgs.extend(conv_msgs)
+        boundary = self.family.boundary_message(np.asarray(model.mu))
+        if boundary:
+            msgs.append(boundary)
         names = list(self.fixef.index)
         return pd.DataFrame(V, index=names, columns=names), msgs
 
