@@ -90,13 +90,6 @@ _NA_ACTIONS = ("omit", "raise")
 _RANK_TOL = 1e-7  # R's qr() tolerance, as lme4's chkRank.X uses
 
 
-def _check_finite_columns(X: np.ndarray, names: list[str], what: str) -> None:
-    bad = [nm for j, nm in enumerate(names) if not np.all(np.isfinite(X[:, j]))]
-    if bad:
-        raise DataError(f"non-finite values (inf) in {what} column{'s' if len(bad) > 1 else ''} "
-                        f"{', '.join(map(repr, bad))}")
-
-
 def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
     """Indices of columns of ``X`` that are linear combinations of earlier ones.
 
@@ -230,11 +223,8 @@ def model_design_for(
     fixed = model_design(parsed.fixed, frame)
     if fixed.offset is not None:
         off = off + fixed.offset
-        if np.any(~np.isfinite(off)):
-            raise DataError("offset() term has non-finite values (e.g. log of zero)")
     X = np.asarray(fixed.X, dtype=float)
     x_names = list(fixed.names)
-    _check_finite_columns(X, x_names, "fixed-effects")
     dropped = aliased_columns(X)
     if dropped:
         x_dropped = [x_names[j] for j in dropped]
@@ -246,8 +236,6 @@ def model_design_for(
     else:
         x_dropped = []
     terms = build_re_terms(parsed.random, frame) if random else []
-    for t in terms:
-        _check_finite_columns(t.X, [f"{nm} | {t.group}" for nm in t.names], "random-effects")
     _check_grouping_factors(terms, family, w, len(frame))
     Z = random_effects_matrix(terms, len(frame)) if random else None
     return ModelDesign(
