@@ -1,14 +1,23 @@
-"""From formula and data to the fitted numbers: responses for each binomial
-form, offsets, weights, missing values and column checks (_design.py)."""
+"""model_design_for (_design.py): the responses for each binomial form,
+offsets, weights and missing values; every bad input raising a glmmfast error
+naming the problem before the engine runs; data hygiene (missing rows,
+aliased columns, unused levels, grouping columns of any type, the caller's
+data untouched)."""
 
 from __future__ import annotations
+
+import copy
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast._design import model_design_for
+from glmmfast import DataError, FamilyError, FormulaError
+from glmmfast._design import aliased_columns, model_design_for
+from glmmfast.families import Binomial, Poisson
+
 
 CBIND = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 
@@ -86,3 +95,182 @@ def test_unknown_column_and_formula_without_bars(grouseticks):
 def test_weights_of_wrong_length(grouseticks):
     with pytest.raises(glmmfast.DataError, match="weights has length 3"):
         glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson", weights=[1, 2, 3])
+
+
+def _data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(8), n // 8)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"y": rng.poisson(np.exp(0.3 + 0.4 * x)), "x": x, "g": g.astype(str),
+                         "b": rng.integers(0, 2, n), "f": pd.Categorical(np.tile(["a", "b"], n // 2)),
+                         "n": np.full(n, 5)})
+
+
+@pytest.mark.parametrize("formula, cls, fragment", [
+    ("y ~ x + (1 | g", FormulaError, "position"),
+    ("y ~ x +* z + (1 | g)", FormulaError, "position 7"),
+    ("~ x + (1 | g)", FormulaError, "no response"),
+    ("y ~ x", FormulaError, "no random-effects terms"),
+    ("y ~ x + (1 | nosuch)", DataError, "unknown column 'nosuch'"),
+    ("y ~ nosuch + (1 | g)", DataError, "unknown column 'nosuch'"),
+])
+def test_formula_problems(formula, cls, fragment):
+    with pytest.raises(cls, match=fragment):
+        glmmfast.glmer(formula, _data(), family="poisson")
+
+
+def _with(**cols):
+    df = _data()
+    for k, v in cols.items():
+        df[k] = v
+    return df
+
+
+@pytest.mark.parametrize("formula, family, df, fragment", [
+    ("y ~ x + (1 | g)", "poisson", _with(y=-np.arange(40)), "negative values"),
+    ("y ~ x + (1 | g)", "poisson", _with(y=np.full(40, 1.5)), "non-integer counts"),
+    ("y ~ x + (1 | g)", "binomial", _with(y=np.linspace(0, 1.5, 40)), "in [0, 1]"),
+    ("cbind(y, n - y) ~ x + (1 | g)", "binomial", _with(y=np.full(40, 6)), "successes above trials"),
+    ("cbind(y, n) ~ x + (1 | g)", "binomial", _with(y=-np.ones(40)), "negative successes"),
+    ("y ~ x + (1 | g)", "poisson", _data().iloc[:0], "no rows"),
+    ("y ~ x + (1 | c)", "poisson", _with(c=np.ones(40)), "has 1 level"),
+    ("b ~ x + (1 | obs)", "binomial", _with(obs=np.arange(40)), "not identifiable"),
+    ("y ~ x + (1 | g)", "poisson", _with(x=np.full(40, np.nan)), "no complete rows"),
+    ("y ~ x + (1 | g)", "poisson", _with(x=np.r_[np.inf, np.zeros(39)]), "term 'x' has a non-finite value (inf)"),
+    ("y ~ 1 + (x | g)", "poisson", _with(x=np.r_[np.inf, np.zeros(39)]), "term 'x' has a non-finite value"),
+    ("y ~ offset(log(x)) + (1 | g)", "poisson", _with(x=np.r_[0.0, np.ones(39)]), "offset"),
+])
+def test_data_problems(formula, family, df, fragment):
+    with pytest.raises(DataError, match=re.escape(fragment)):
+        glmmfast.glmer(formula, df, family=family)
+
+
+def test_observation_level_effect_is_allowed_for_counts():
+    # (1 | obs) models overdispersion (grouseticks' (1 | INDEX)); lme4 allows it for glmer.
+    df = _with(obs=np.arange(40))
+    d = model_design_for("y ~ x + (1 | obs) + (1 | g)", df, Poisson(), random=True)
+    assert d.terms[0].nlevels == 40
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"weights": np.ones(39)}, "weights has length 39"),
+    ({"offset": np.ones(41)}, "offset has length 41"),
+    ({"weights": np.r_[np.inf, np.ones(39)]}, "weights must be finite"),
+    ({"weights": -np.ones(40)}, "non-negative"),
+    ({"offset": np.r_[np.inf, np.ones(39)]}, "offset must be finite"),
+    ({"na_action": "exclude"}, "na_action must be"),
+    ({"nAGQ": -1}, "nAGQ must be"),
+])
+def test_argument_problems(kwargs, fragment):
+    with pytest.raises(DataError, match=fragment):
+        glmmfast.glmer("y ~ x + (1 | g)", _data(), family="poisson", **kwargs)
+
+
+def test_nagq_above_one_needs_a_single_scalar_term():
+    with pytest.raises(FormulaError, match="single, scalar random-effects term"):
+        glmmfast.glmer("y ~ x + (x | g)", _data(), family="poisson", nAGQ=5)
+    with pytest.raises(FormulaError, match="single, scalar"):
+        glmmfast.glmer("y ~ x + (1 | g) + (1 | f)", _data(), family="poisson", nAGQ=5)
+
+
+@pytest.mark.parametrize("family, fragment", [
+    ("tweedie", "unknown family 'tweedie'"),
+    (3, "family must be a name"),
+    (lambda: glmmfast.families.Poisson(link="logit"), "link 'logit' is not available for the poisson family"),
+])
+def test_family_problems(family, fragment):
+    with pytest.raises(FamilyError, match=fragment):
+        glmmfast.glmer("y ~ x + (1 | g)", _data(), family=family() if callable(family) else family)
+
+
+def test_missing_rows_omitted_with_note_or_raised():
+    df = _data()
+    df.loc[[3, 7], "x"] = np.nan
+    df.loc[11, "g"] = None
+    d = model_design_for("y ~ x + (1 | g)", df, Poisson(), random=True)
+    assert d.n == 37 and d.n_dropped == 3
+    assert list(d.rows) == [i for i in range(40) if i not in (3, 7, 11)]
+    assert "3 observations deleted due to missingness (in 'x', 'g')" in d.messages
+    with pytest.raises(DataError, match="3 rows with missing values in 'x', 'g'"):
+        model_design_for("y ~ x + (1 | g)", df, Poisson(), random=True, na_action="raise")
+    # a missing value in an unused column changes nothing
+    df2 = _data()
+    df2["unused"] = np.nan
+    assert model_design_for("y ~ x + (1 | g)", df2, Poisson(), random=True).n_dropped == 0
+
+
+def test_fitted_values_line_up_with_original_rows():
+    df = _data()
+    df.index = df.index * 10 + 5  # a non-default index
+    full = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson")
+    gaps = df.copy()
+    gaps.loc[gaps.index[[2, 30]], "x"] = np.nan
+    fit = glmmfast.glmer("y ~ x + (1 | g)", gaps, family="poisson")
+    assert fit.n_dropped == 2 and "2 observations deleted" in fit.data_messages[0]
+    fitted = pd.Series(fit.fitted(), index=fit.rows)
+    assert list(fit.rows) == [i for i in df.index if i not in df.index[[2, 30]]]
+    # each fitted value belongs to its row: eta - Xb - b[group] is the (zero) offset
+    eta = np.log(fitted.to_numpy())
+    b = fit.ranef()["g"].iloc[:, 0]
+    xb = fit.fixef["(Intercept)"] + fit.fixef["x"] * gaps.loc[fit.rows, "x"].to_numpy()
+    np.testing.assert_allclose(eta, xb + b.loc[gaps.loc[fit.rows, "g"]].to_numpy(), atol=1e-8)
+    assert full.nobs == 40 and fit.nobs == 38
+
+
+def test_aliased_columns_dropped_as_lme4():
+    df = _data()
+    df["x2"] = 2 * df["x"]
+    df["x3"] = df["x"] - df["x2"] + 1.0  # = 1 - x: aliased with intercept and x
+    d = model_design_for("y ~ x + x2 + x3 + (1 | g)", df, Poisson(), random=True)
+    assert d.x_names == ["(Intercept)", "x"] and d.x_dropped == ["x2", "x3"]
+    assert d.messages == ["fixed-effect model matrix is rank deficient so dropping 2 columns / coefficients (x2, x3)"]
+    fit = glmmfast.glmer("y ~ x + x2 + (1 | g)", df, family="poisson")
+    assert list(fit.fixef.index) == ["(Intercept)", "x"]
+    assert "dropping 1 column / coefficient (x2)" in fit.data_messages[0]
+    assert np.all(np.isfinite(fit.vcov.to_numpy()))
+    assert aliased_columns(np.eye(3)) == []
+
+
+def test_unused_levels_dropped_and_any_grouping_type():
+    df = _data()
+    df["f"] = pd.Categorical(df["f"].astype(str), categories=["a", "b", "zz"])
+    df["gc"] = pd.Categorical(df["g"], categories=[*sorted(df["g"].unique()), "never"])
+    ref = glmmfast.glmer("y ~ x + f + (1 | g)", df, family="poisson")
+    assert list(ref.fixef.index) == ["(Intercept)", "x", "fb"]
+    dev = []
+    for col in ("g", "gc", "gi", "go"):
+        df2 = df.assign(gi=df["g"].astype(int) * 7, go=df["g"].astype(object))
+        fit = glmmfast.glmer(f"y ~ x + f + ({'1'} | {col})", df2, family="poisson")
+        assert fit.ngroups[col] == 8
+        dev.append(fit.deviance)
+    np.testing.assert_allclose(dev, ref.deviance, rtol=1e-10)
+
+
+def test_input_dataframe_never_modified():
+    df = _data()
+    df.loc[4, "x"] = np.nan
+    before = copy.deepcopy(df)
+    glmmfast.glmer("cbind(y, n) ~ x + f + (1 | g)", df, family="binomial")
+    glmmfast.glm("y ~ x + f", df, family="poisson")
+    pd.testing.assert_frame_equal(df, before)
+    assert df.index.equals(before.index)
+
+
+def test_glm_na_action_and_aliasing():
+    df = _data()
+    df["x2"] = -df["x"]
+    df.loc[0, "x"] = np.nan
+    fit = glmmfast.glm("y ~ x + x2", df, family="poisson")
+    assert list(fit.coef.index) == ["(Intercept)", "x"] and fit.n_dropped == 1
+    with pytest.raises(DataError, match="na_action='raise'"):
+        glmmfast.glm("y ~ x", df, family="poisson", na_action="raise")
+
+
+def test_check_response_hook_is_generic():
+    class Positive(Poisson):
+        def check_response(self, y, weights):
+            if np.any(y <= 0):
+                raise DataError("non-positive values are not allowed for this family")
+    with pytest.raises(DataError, match="non-positive"):
+        model_design_for("y ~ x + (1 | g)", _data(), Positive(), random=True)
+    assert isinstance(Binomial(), glmmfast.families.Family)

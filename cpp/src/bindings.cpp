@@ -58,6 +58,8 @@ Eigen::VectorXd vec(const DblArray& a, long n, const char* what) {
 }
 
 SpMat z_matrix(int z_rows, int z_cols, const IntArray& indptr, const IntArray& indices, const DblArray& data) {
+    if (indptr.ndim() != 1 || indices.ndim() != 1 || data.ndim() != 1)
+        throw std::invalid_argument("Z indptr, indices and data must be vectors");
     if (indices.size() != data.size()) throw std::invalid_argument("Z indices and data differ in length");
     return csc_matrix(z_rows, z_cols, indptr.data(), indptr.size(), indices.data(), data.data(), data.size());
 }
@@ -90,6 +92,16 @@ std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, int z_rows, int z_c
                      vec(weights, n, "weights"), vec(offset, n, "offset"), term_shapes(term_k, term_nlevels));
 }
 
+// Element-wise family functions need arrays of one length (Eigen does not
+// check sizes in release builds).
+void same_length(const Eigen::ArrayXd& a, const Eigen::ArrayXd& b, const char* what) {
+    if (a.size() != b.size()) throw std::invalid_argument(std::string(what) + " must have the same length as y");
+}
+
+void all_finite(const Eigen::VectorXd& a, const char* what) {
+    if (!a.allFinite()) throw std::invalid_argument(std::string(what) + " has non-finite values");
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -103,8 +115,17 @@ PYBIND11_MODULE(_core, m) {
         .def("mu_eta", [](const Family& f, const Eigen::ArrayXd& eta) { return Eigen::ArrayXd(f.mu_eta(eta)); })
         .def("variance", [](const Family& f, const Eigen::ArrayXd& mu) { return Eigen::ArrayXd(f.variance(mu)); })
         .def("dev_resid", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& mu,
-                             const Eigen::ArrayXd& wt) { return Eigen::ArrayXd(f.dev_resid(y, mu, wt)); })
-        .def("loglik", &Family::loglik, py::arg("y"), py::arg("mu"), py::arg("wt"), py::arg("dispersion") = 1.0)
+                             const Eigen::ArrayXd& wt) {
+            same_length(y, mu, "mu");
+            same_length(y, wt, "wt");
+            return Eigen::ArrayXd(f.dev_resid(y, mu, wt));
+        })
+        .def("loglik", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt,
+                          double dispersion) {
+            same_length(y, mu, "mu");
+            same_length(y, wt, "wt");
+            return f.loglik(y, mu, wt, dispersion);
+        }, py::arg("y"), py::arg("mu"), py::arg("wt"), py::arg("dispersion") = 1.0)
         .def("valid_eta", &Family::valid_eta);
 
     py::class_<GlmmModel>(m, "GlmmModel")
@@ -204,6 +225,9 @@ PYBIND11_MODULE(_core, m) {
             GlmFit fit;
             {
                 Eigen::VectorXd yy = vec(y, n, "y"), ww = vec(w, n, "weights"), oo = vec(offset, n, "offset");
+                all_finite(yy, "y");
+                all_finite(ww, "weights");
+                all_finite(oo, "offset");
                 py::gil_scoped_release release;
                 fit = glm_irls(X, yy, ww, oo, fam);
             }

@@ -17,11 +17,15 @@ inline SpMat csc_matrix(int rows, int cols, const int32_t* indptr, long n_indptr
                         const double* data, long nnz) {
     if (rows < 0 || cols < 0) throw std::invalid_argument("negative matrix dimension");
     if (n_indptr != static_cast<long>(cols) + 1) throw std::invalid_argument("indptr must have cols + 1 entries");
+    if (nnz < 0) throw std::invalid_argument("negative number of stored entries");
     if (indptr[0] != 0 || indptr[cols] != nnz) throw std::invalid_argument("indptr must start at 0 and end at nnz");
+    // Check the whole of indptr before reading any column, so a decreasing
+    // entry further on cannot let an earlier column run past nnz.
+    for (int j = 0; j < cols; ++j)
+        if (indptr[j + 1] < indptr[j]) throw std::invalid_argument("indptr must be non-decreasing");
     SpMat m(rows, cols);
     m.reserve(nnz);
     for (int j = 0; j < cols; ++j) {
-        if (indptr[j + 1] < indptr[j]) throw std::invalid_argument("indptr must be non-decreasing");
         m.startVec(j);
         int last = -1;
         for (int p = indptr[j]; p < indptr[j + 1]; ++p) {

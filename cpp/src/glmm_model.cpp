@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace glmmfast {
 
@@ -18,6 +19,9 @@ GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::Vecto
     const auto n = y_.size();
     if (X_.rows() != n || sys_.n() != n || pw_.size() != n || offset_.size() != n)
         throw std::invalid_argument("X, Z, y, weights and offset must have the same number of rows");
+    check_finite(X_, "X");
+    check_finite(offset_, "offset");
+    check_response(y_, pw_);
     beta_ = Eigen::VectorXd::Zero(p());
     u_ = Eigen::VectorXd::Zero(q());
     theta_ = sys_.lambda().initial_theta();
@@ -44,9 +48,25 @@ void GlmmModel::set_u(const Eigen::VectorXd& u) {
     u_ = u;
 }
 
+void GlmmModel::check_finite(const Eigen::MatrixXd& a, const char* what) {
+    if (!a.allFinite()) throw std::invalid_argument(std::string(what) + " has non-finite values");
+}
+
+void GlmmModel::check_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights) {
+    check_finite(y, "y");
+    check_finite(prior_weights, "weights");
+    if ((prior_weights.array() < 0).any()) throw std::invalid_argument("weights must be non-negative");
+}
+
+void GlmmModel::require_state() const {
+    if (mu_.size() != n() || !factored_)
+        throw std::logic_error("the model has no converged state yet: run pirls() first");
+}
+
 void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights) {
     if (y.size() != n() || prior_weights.size() != n())
         throw std::invalid_argument("new response has the wrong length");
+    check_response(y, prior_weights);
     y_ = y;
     pw_ = prior_weights;
     update_response_constants();
@@ -98,10 +118,12 @@ void GlmmModel::update_weights(bool exact) {
 }
 
 void GlmmModel::factor() {
-    if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+    factored_ = sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr);
+    if (!factored_) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }
 
 double GlmmModel::sum_dev_resid() const {
+    if (mu_.size() != n()) throw std::logic_error("the model has no fitted values yet: run pirls() first");
     if (family_.has_kernel())
         return 2.0 * (saturated_ - family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array()));
     return family_.dev_resid(y_.array(), mu_.array(), pw_.array()).sum();

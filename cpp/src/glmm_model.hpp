@@ -111,6 +111,11 @@ public:
     long pirls_iterations() const { return n_pirls_; }
 
 private:
+    static void check_finite(const Eigen::MatrixXd& a, const char* what);
+    static void check_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
+    // Throws std::logic_error unless a factorisation and mu exist (the
+    // results below read them).
+    void require_state() const;
     void update_linear_predictor();
     // exact = false: Fisher-scoring weights; true: the observed information
     // (signs kept in wsign_ where negative).  See glmm_model.cpp.
@@ -141,6 +146,7 @@ private:
     void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
     GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used
+    bool factored_ = false;
 };
 
 }  // namespace glmmfast

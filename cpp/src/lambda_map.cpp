@@ -7,8 +7,17 @@
 namespace glmmfast {
 
 LambdaMap::LambdaMap(const std::vector<TermShape>& terms) : terms_(terms) {
+    // Sizes are summed in 64 bits first so absurd shapes are refused
+    // instead of overflowing int.
+    long long q_total = 0, theta_total = 0;
     for (const auto& t : terms_) {
         if (t.k < 1 || t.nlevels < 1) throw std::invalid_argument("term with no columns or no levels");
+        q_total += static_cast<long long>(t.k) * t.nlevels;
+        theta_total += static_cast<long long>(t.k) * (t.k + 1) / 2;
+        if (q_total > std::numeric_limits<int>::max() / 4 || theta_total > 100000)
+            throw std::invalid_argument("random-effects terms too large");
+    }
+    for (const auto& t : terms_) {
         offsets_.push_back(q_);
         theta_offsets_.push_back(ntheta_);
         q_ += t.k * t.nlevels;
@@ -70,6 +79,7 @@ Eigen::VectorXd LambdaMap::initial_theta() const {
 
 void LambdaMap::update(const Eigen::VectorXd& theta) {
     if (theta.size() != ntheta_) throw std::invalid_argument("theta has the wrong length");
+    if (!theta.allFinite()) throw std::invalid_argument("theta has non-finite values");
     theta_ = theta;
     double* x = lambda_.valuePtr();
     for (size_t p = 0; p < theta_of_nz_.size(); ++p) x[p] = theta[theta_of_nz_[p]];

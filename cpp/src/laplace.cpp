@@ -16,6 +16,7 @@
 namespace glmmfast {
 
 double GlmmModel::laplace_deviance() const {
+    require_state();
     const double ll = family_.has_kernel()
                           ? ll_constant_ + family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array())
                           : family_.loglik(y_.array(), mu_.array(), pw_.array(), phi_);
@@ -38,10 +39,15 @@ double GlmmModel::deviance_profiled_beta(const Eigen::VectorXd& theta) {
 }
 
 // Var(u | y) ~= A^{-1} at the mode, so Var(b | y) = Lambda A^{-1} Lambda'.
-Eigen::MatrixXd GlmmModel::cond_var(int t) const { return conditional_variance(sys_, t); }
+Eigen::MatrixXd GlmmModel::cond_var(int t) const {
+    if (t < 0 || t >= static_cast<int>(sys_.lambda().terms().size())) throw std::out_of_range("term index");
+    require_state();
+    return conditional_variance(sys_, t);
+}
 
 // With signed weights (exact Hessian at the mode) W = W^{1/2} S W^{1/2}.
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {
+    require_state();
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
     const Eigen::MatrixXd SWX = wsign_.size() ? Eigen::MatrixXd(wsign_.asDiagonal() * WX) : WX;
     const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(SWX));

@@ -94,6 +94,20 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
             }
         }
         if (!accepted) {
+            // With large deviances (huge counts, near-separation) the
+            // decrease a small Newton step brings can sit below the
+            // roundoff of pdev itself, so no step length "decreases" it.
+            // Close to the mode the full Newton step is still right: take
+            // it and stop, as at the tolerance above.
+            if (decrement < 1e-6 * (1.0 + std::abs(pdev))) {
+                u_ = u0 + du;
+                if (update_beta) beta_ = b0 + db;
+                update_linear_predictor();
+                pdev = penalised_deviance();
+                converged = true;
+                ++it;
+                break;
+            }
             u_ = u0;
             beta_ = b0;
             update_linear_predictor();

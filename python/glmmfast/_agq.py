@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _core
 from ._design import ModelDesign
-from ._errors import FamilyError, FormulaError
+from ._errors import DataError, FamilyError, FormulaError
 
 __all__ = ["MAX_NAGQ", "check_nagq", "joint_deviance", "omitted_m2ll", "gauss_hermite_rule"]
 
@@ -52,7 +52,7 @@ def check_nagq(nAGQ, design: ModelDesign | None = None) -> int:
 
     Raises
     ------
-    ValueError
+    DataError
         ``nAGQ`` is not an integer in 0..100.
     FormulaError
         nAGQ > 1 with anything but a single scalar random-effects term.
@@ -60,7 +60,7 @@ def check_nagq(nAGQ, design: ModelDesign | None = None) -> int:
         nAGQ > 1 with a family that has a dispersion parameter.
     """
     if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or not 0 <= nAGQ <= MAX_NAGQ:
-        raise ValueError(f"nAGQ must be an integer from 0 to {MAX_NAGQ}, got {nAGQ!r}")
+        raise DataError(f"nAGQ must be an integer from 0 to {MAX_NAGQ}, got {nAGQ!r}")
     nAGQ = int(nAGQ)
     if nAGQ > 1 and design is not None:
         terms = design.terms

@@ -22,7 +22,7 @@ from ._model_frame import evaluate_response, model_design, variables_in
 from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
 from .families import Binomial, Family
 
-__all__ = ["ModelDesign", "model_design_for", "dataset_name"]
+__all__ = ["ModelDesign", "model_design_for", "dataset_name", "aliased_columns"]
 
 
 @dataclass
@@ -43,6 +43,10 @@ class ModelDesign:
     rows: pd.Index = field(repr=False)
     n_dropped: int = 0
     response_kind: str = "numeric"
+    #: fixed-effects columns dropped as aliased (lme4's rank-deficiency rule)
+    x_dropped: list[str] = field(default_factory=list)
+    #: notes on what was done to the data (rows dropped, columns dropped)
+    messages: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -74,8 +78,10 @@ def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights
         if not isinstance(family, Binomial):
             raise DataError("cbind(successes, failures) responses need the binomial family")
         s, f = vals[:, 0], vals[:, 1]
-        if np.any(s < 0) or np.any(f < 0):
-            raise DataError("cbind(successes, failures) has negative counts")
+        if np.any(s < 0):
+            raise DataError("cbind(successes, failures) has negative successes")
+        if np.any(f < 0):
+            raise DataError("cbind(successes, failures) has negative failures (successes above trials?)")
         m = s + f
         y = np.divide(s, m, out=np.zeros_like(s), where=m > 0)
         return y, weights * m, resp.kind
@@ -86,6 +92,51 @@ def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights
     return vals, weights, resp.kind
 
 
+_NA_ACTIONS = ("omit", "raise")
+_RANK_TOL = 1e-7  # R's qr() tolerance, as lme4's chkRank.X uses
+
+
+def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
+    """Indices of columns of ``X`` that are linear combinations of earlier ones.
+
+    As R's ``qr()`` (LINPACK dqrdc2, limited pivoting) used by lme4's
+    ``chkRank.X``: columns are taken in order and a column whose norm after
+    projecting out the kept columns falls below ``tol`` times its own norm
+    is moved to the end, i.e. dropped.  The later of two aliased columns goes.
+    """
+    kept: list[np.ndarray] = []
+    dropped = []
+    for j in range(X.shape[1]):
+        v = X[:, j].astype(float)
+        norm = np.linalg.norm(v)
+        for _ in range(2):  # Gram-Schmidt twice: re-orthogonalisation keeps it accurate
+            for qv in kept:
+                v = v - (qv @ v) * qv
+        r = np.linalg.norm(v)
+        if norm == 0 or r < tol * norm:
+            dropped.append(j)
+        else:
+            kept.append(v / r)
+    return dropped
+
+
+def _check_grouping_factors(terms: list[ReTerm], family: Family, weights: np.ndarray, n: int) -> None:
+    """lme4's checks on grouping factors that apply to glmer.
+
+    ``nlev > 1`` is required (lme4's check.nlev.gtr.1 = "stop").  As many
+    levels as observations is allowed (an observation-level random effect
+    models overdispersion in Poisson and binomial-with-trials models), except
+    for a 0/1 binomial response, where such a term is not identifiable.
+    """
+    for t in terms:
+        if t.nlevels < 2:
+            raise DataError(f"grouping factor {t.group!r} has {t.nlevels} level; random effects need "
+                            f"at least 2 (lme4: grouping factors must have > 1 sampled level)")
+        if t.nlevels >= n and isinstance(family, Binomial) and np.all(weights == 1):
+            raise DataError(f"grouping factor {t.group!r} has as many levels as observations ({n}) and the "
+                            f"response is 0/1: an observation-level random effect is not identifiable")
+
+
 def model_design_for(
     formula: str,
     data: pd.DataFrame,
@@ -94,6 +145,7 @@ def model_design_for(
     offset=None,
     *,
     random: bool,
+    na_action: str = "omit",
 ) -> ModelDesign:
     """Evaluate ``formula`` on ``data`` for ``family``.
 
@@ -109,6 +161,10 @@ def model_design_for(
     random : bool
         True for mixed models (at least one bar required); False for GLMs
         (bars not allowed).
+    na_action : {"omit", "raise"}
+        ``"omit"`` drops rows with a missing value in a column the model uses
+        (recorded in ``n_dropped`` and ``messages``); ``"raise"`` raises
+        :class:`DataError` instead.
 
     Returns
     -------
@@ -118,6 +174,8 @@ def model_design_for(
         raise FormulaError(f"formula must be a string, not {type(formula).__name__}")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    if na_action not in _NA_ACTIONS:
+        raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
     if len(data) == 0:
         raise DataError("data has no rows")
     parsed = parse_formula(formula)
@@ -147,6 +205,16 @@ def model_design_for(
             complete = complete & ~np.isnan(arr)  # to_numpy() may be read-only
     if not complete.any():
         raise DataError("no complete rows: every row has a missing value in a column the model uses")
+    n_dropped = int((~complete).sum())
+    messages = []
+    if n_dropped:
+        na_cols = [c for c in cols if data[c].isna().any()]
+        na_cols += [nm for nm, arr in (("weights", w_all), ("offset", o_all)) if arr is not None and np.isnan(arr).any()]
+        if na_action == "raise":
+            raise DataError(f"{n_dropped} row{'s' if n_dropped > 1 else ''} with missing values in "
+                            f"{', '.join(map(repr, na_cols))} (na_action='raise')")
+        messages.append(f"{n_dropped} observation{'s' if n_dropped > 1 else ''} deleted due to missingness "
+                        f"(in {', '.join(map(repr, na_cols))})")
     # Evaluation only reads columns, so complete data need no copy.
     frame = data if complete.all() else data.loc[complete, cols].reset_index(drop=True)
     w = np.ones(len(frame)) if w_all is None else w_all[complete]
@@ -164,10 +232,24 @@ def model_design_for(
     fixed = model_design(parsed.fixed, frame)
     if fixed.offset is not None:
         off = off + fixed.offset
+    X = np.asarray(fixed.X, dtype=float)
+    x_names = list(fixed.names)
+    dropped = aliased_columns(X)
+    if dropped:
+        x_dropped = [x_names[j] for j in dropped]
+        keep = [j for j in range(X.shape[1]) if j not in set(dropped)]
+        X, x_names = X[:, keep], [x_names[j] for j in keep]
+        messages.append(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column"
+                        f"{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''} "
+                        f"({', '.join(x_dropped)})")
+    else:
+        x_dropped = []
     terms = build_re_terms(parsed.random, frame) if random else []
+    _check_grouping_factors(terms, family, w, len(frame))
     Z = random_effects_matrix(terms, len(frame)) if random else None
     return ModelDesign(
         formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off,
-        X=np.asfortranarray(fixed.X, dtype=float), x_names=list(fixed.names), x_spec=fixed.spec,
-        terms=terms, Z=Z, rows=data.index[complete], n_dropped=int((~complete).sum()), response_kind=kind,
+        X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
+        terms=terms, Z=Z, rows=data.index[complete], n_dropped=n_dropped, response_kind=kind,
+        x_dropped=x_dropped, messages=messages,
     )

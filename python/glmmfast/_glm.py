@@ -39,6 +39,11 @@ class GlmResult:
     loglik, aic, bic : float
     converged : bool
     messages : list of str
+    data_messages : list of str
+        Rows dropped for missing values, aliased columns dropped.
+    rows : pandas.Index
+        Index labels of the data rows used (fitted values line up with them).
+    n_dropped : int
     """
 
     def __init__(self, design: ModelDesign, fit: dict, data_name: str | None):
@@ -49,10 +54,14 @@ class GlmResult:
         d = design
         n, p = d.X.shape
         self.nobs = n
+        self.rows, self.n_dropped, self.data_messages = design.rows, design.n_dropped, list(design.messages)
         self.iterations = int(fit["iterations"])
         self.converged = bool(fit["converged"])
         self.messages = [] if self.converged else ["glm.fit: algorithm did not converge"]
         self._mu, self._eta = np.asarray(fit["mu"]), np.asarray(fit["eta"])
+        boundary = self.family.boundary_message(self._mu)
+        if boundary:
+            self.messages.append(boundary)
         self.deviance = float(fit["deviance"])
         n_ok = int(np.sum(d.weights != 0))
         self.df_resid = n_ok - p
@@ -134,7 +143,8 @@ class GlmResult:
                 f"nobs={self.nobs}, deviance={self.deviance:.4f}, AIC={self.aic:.2f}>")
 
 
-def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", weights=None, offset=None) -> GlmResult:
+def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", weights=None, offset=None,
+        na_action: str = "omit") -> GlmResult:
     """Fit a generalized linear model, as R's ``glm``.
 
     Parameters
@@ -144,6 +154,10 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
     data : pandas.DataFrame
     family : str or glmmfast.families.Family, default "gaussian"
     weights, offset : array-like, optional
+    na_action : {"omit", "raise"}, default "omit"
+        Drop rows with missing values in the columns used (noted in
+        ``data_messages`` and ``n_dropped``) or raise :class:`DataError`.
+        Aliased columns are dropped as lme4 does (R's glm would report NA).
 
     Returns
     -------
@@ -158,7 +172,7 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
     5486.4
     """
     fam = get_family(family)
-    design = model_design_for(formula, data, fam, weights, offset, random=False)
+    design = model_design_for(formula, data, fam, weights, offset, random=False, na_action=na_action)
     try:
         fit = glm_start(design)
     except RuntimeError as e:  # singular X'WX

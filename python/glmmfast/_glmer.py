@@ -75,6 +75,7 @@ def glmer(
     weights=None,
     offset=None,
     nAGQ: int = 1,
+    na_action: str = "omit",
 ) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -108,6 +109,10 @@ def glmer(
         ``(1 | g)``.  As in lme4, -2 log L, AIC and BIC of a fit with
         nAGQ > 1 leave out the saturated model's -2 log L (kept in
         ``m2ll_omitted``), so compare them only with other nAGQ > 1 fits.
+    na_action : {"omit", "raise"}, default "omit"
+        Drop rows with missing values in the columns the model uses (noted
+        in ``result.data_messages`` and ``result.n_dropped``) or raise
+        :class:`~glmmfast.DataError`.
 
     Returns
     -------
@@ -131,7 +136,7 @@ def glmer(
         return lmer(formula, data, REML=True, weights=weights, offset=offset)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, fam, weights, offset, random=True)
+    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
     check_nagq(nAGQ, design)
     return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
 
@@ -157,6 +162,7 @@ def glmer_nb(
     weights=None,
     offset=None,
     nAGQ: int = 1,
+    na_action: str = "omit",
 ) -> GlmerResult:
     """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
 
@@ -179,6 +185,8 @@ def glmer_nb(
     nAGQ : int, default 1
         1: Laplace; 0: the fast fit; k > 1: adaptive Gauss-Hermite
         quadrature (a single scalar random-effects term), as :func:`glmer`.
+    na_action : {"omit", "raise"}, default "omit"
+        Missing values, as :func:`glmer`.
 
     Returns
     -------
@@ -197,7 +205,8 @@ def glmer_nb(
     """
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True)
+    design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
+                              na_action=na_action)
     check_nagq(nAGQ, design)
     design.family = NegativeBinomial(_moment_theta(design), link)
     return _fit_design(design, data, nAGQ, "nb_theta", t0)

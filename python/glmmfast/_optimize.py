@@ -129,8 +129,8 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
         except nlopt.RoundoffLimited:
             status = nlopt.ROUNDOFF_LIMITED
         if obj.best_x is None:
-            raise ConvergenceError("the penalised IRLS failed at every parameter value tried "
-                                   f"(last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
+            raise ConvergenceError(f"PIRLS failed at every one of {obj.info.evaluations} parameter values "
+                                   f"tried (last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
                                    "these data (e.g. an identity link whose mean reaches 0)")
         xnew, fnew = obj.best_x, obj.best_f
         improved = fbest - fnew
@@ -216,6 +216,16 @@ def newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
     return x, fx, grad, hess
 
 
+def _reevaluate(fun, x: np.ndarray, restart) -> float:
+    """``fun(x)`` again (to leave the engine there), once more after ``restart()``
+    if PIRLS fails from where the last trial point left it."""
+    try:
+        return float(fun(x))
+    except _core.PirlsError:
+        restart()
+        return float(fun(x))
+
+
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0,
                    warm_start: bool = False) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
@@ -292,7 +302,12 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                                 np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25),
                                 tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
         theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
-        with_par(model.deviance_profiled_beta)(x1)
+
+        def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
+            reset()
+            model.set_beta(np.asarray(beta0, dtype=float))
+
+        _reevaluate(with_par(model.deviance_profiled_beta), x1, restart)
         beta = np.array(model.beta)
         if npar:
             info.family_parameter = float(np.exp(logpar[0]))
@@ -321,7 +336,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
     x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
-    dev = with_par(dev2)(x)  # leave the engine at the optimum
+    dev = _reevaluate(with_par(dev2), x, reset)  # leave the engine at the optimum
     if npar:
         info.family_parameter = float(np.exp(x[-1]))
     approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"

@@ -88,6 +88,7 @@ class MixedResult:
         self.family = design.family
         self.theta = np.asarray(fit.theta, dtype=float)
         self.nobs = design.n
+        self.rows, self.n_dropped, self.data_messages = design.rows, design.n_dropped, list(design.messages)
         self.df_resid = self.nobs - npar
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
@@ -412,6 +413,9 @@ class GlmerResult(MixedResult):
             conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
                              "not positive definite or contains NA values: falling back to var-cov estimated from RX")
         msgs.extend(conv_msgs)
+        boundary = self.family.boundary_message(np.asarray(model.mu))
+        if boundary:
+            msgs.append(boundary)
         return pd.DataFrame(V, index=names, columns=names), msgs
 
     def _new_engine(self):

@@ -164,7 +164,25 @@ class Family:
         return self.engine.loglik(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float), dispersion)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        """Raise :class:`~glmmfast.DataError` if ``y`` cannot come from this family."""
+        """Raise :class:`~glmmfast.DataError` if ``y`` cannot come from this family.
+
+        Called by the design stage, before the engine runs, with the
+        response and prior weights of the complete rows; families override
+        it (e.g. a Gamma family refuses non-positive values).
+        """
+
+    def boundary_message(self, mu: np.ndarray) -> str | None:
+        """A warning if fitted means sit on the boundary of the family's range, else None.
+
+        As R's ``glm.fit`` warning, with a tolerance of 1e-12 because the
+        engine clamps inverse links as lme4 does (logit at eta = +/-30, i.e.
+        mu = 9.4e-14); such fits usually mean separation (binomial) or a
+        zero-rate group (poisson), with some fixed effects diverging to infinity.
+        """
+        return None
+
+
+_EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
 
 
 class Poisson(Family):
@@ -179,6 +197,16 @@ class Poisson(Family):
 
         if np.any(y < 0):
             raise DataError("negative values are not allowed for the poisson family")
+        # R's dpois warns and returns a zero density for non-integers, which
+        # makes the likelihood meaningless; refuse them instead.
+        if np.any(y != np.round(y)):
+            raise DataError("non-integer counts are not allowed for the poisson family")
+
+    def boundary_message(self, mu: np.ndarray) -> str | None:
+        if np.any(np.asarray(mu) < _EPS):
+            return ("fitted rates numerically 0 occurred: some fixed effects may be diverging to -Inf "
+                    "(a level or group with only zero counts?)")
+        return None
 
 
 class Binomial(Family):
@@ -198,6 +226,13 @@ class Binomial(Family):
 
         if np.any((y < 0) | (y > 1)):
             raise DataError("binomial response must be in [0, 1] (proportions), 0/1, or cbind(successes, failures)")
+
+    def boundary_message(self, mu: np.ndarray) -> str | None:
+        mu = np.asarray(mu)
+        if np.any(mu > 1 - _EPS) or np.any(mu < _EPS):
+            return ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
+                    "Some fixed effects may be diverging to +/-Inf")
+        return None
 
 
 class Gaussian(Family):

@@ -1,0 +1,128 @@
+"""The outer optimisation under stress: PIRLS failures at trial points make
+the optimiser back off (and are counted); hard problems -- separation, huge
+counts, zero variances, perfectly correlated random effects -- finish with
+finite estimates and a message saying what happened."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from glmmfast import ConvergenceError
+from glmmfast import _core
+from glmmfast._design import model_design_for
+from glmmfast._engine import engine_model, glm_start
+from glmmfast._optimize import OptimizerInfo, _Objective, optimize_glmer
+from glmmfast.families import Poisson
+
+
+class _FailingAboveTheta:
+    """An engine model whose PIRLS 'fails' wherever theta > limit (a stand-in
+    for the divergent trial points real data produce)."""
+
+    def __init__(self, model, limit):
+        self._m, self.limit, self.failures = model, limit, 0
+
+    def __getattr__(self, name):
+        return getattr(self._m, name)
+
+    def _guard(self, theta):
+        if np.any(np.asarray(theta) > self.limit):
+            self.failures += 1
+            raise _core.PirlsError("PIRLS did not converge (test)")
+
+    def deviance_profiled_beta(self, theta):
+        self._guard(theta)
+        return self._m.deviance_profiled_beta(theta)
+
+    def deviance_at(self, theta, beta):
+        self._guard(theta)
+        return self._m.deviance_at(theta, beta)
+
+
+def _counts(seed=3, sd=0.8):
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(15), 8)
+    x = rng.normal(size=g.size)
+    return pd.DataFrame({"y": rng.poisson(np.exp(0.5 + 0.3 * x + rng.normal(0, sd, 15)[g])), "x": x, "g": g})
+
+
+def test_objective_backs_off_on_pirls_failure():
+    info, resets = OptimizerInfo(), []
+
+    def fun(x):
+        if x[0] > 1:
+            raise _core.PirlsError("boom")
+        return float(x[0] ** 2)
+
+    obj = _Objective(fun, info, lambda: resets.append(1))
+    assert obj(np.array([0.5])) == 0.25
+    assert obj(np.array([2.0])) > 1e10 and obj(np.array([np.nan])) > 1e10
+    assert info.pirls_failures == 2 and len(resets) == 2 and info.evaluations == 3
+    np.testing.assert_array_equal(obj.best_x, [0.5])
+
+
+def test_optimizer_survives_pirls_failures_and_counts_them():
+    df = _counts()
+    design = model_design_for("y ~ x + (1 | g)", df, Poisson(), random=True)
+    free = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson")
+    model = _FailingAboveTheta(engine_model(design), limit=free.theta[0] + 0.05)
+    start = glm_start(design)["beta"]
+    theta, beta, dev, info = optimize_glmer(model, free.theta + 0.04, start, 1)
+    assert model.failures > 0 and info.pirls_failures == model.failures
+    # the optimum lies inside the region where PIRLS works, so it is still found
+    np.testing.assert_allclose(dev, free.deviance, atol=1e-6)
+    np.testing.assert_allclose(beta, free.fixef.to_numpy(), atol=1e-3)
+    # failing everywhere is a ConvergenceError, not a crash
+    with pytest.raises(ConvergenceError, match="PIRLS failed at every one of"):
+        optimize_glmer(_FailingAboveTheta(engine_model(design), limit=-1.0), free.theta, start, 1)
+
+
+def test_separation_finishes_with_a_warning():
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(12), 10)
+    x = rng.normal(size=g.size)
+    df = pd.DataFrame({"y": (x > 0).astype(int), "x": x, "g": g})
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="binomial")
+    assert np.all(np.isfinite(fit.fixef)) and np.all(np.isfinite(fit.theta))
+    assert any("separation" in m for m in fit.messages)
+    glm_fit = glmmfast.glm("y ~ x", df, family="binomial")
+    assert any("numerically 0 or 1" in m for m in glm_fit.messages)
+
+
+def test_huge_counts_recover_the_truth():
+    rng = np.random.default_rng(2)
+    g = np.repeat(np.arange(12), 10)
+    x = rng.normal(size=g.size)
+    df = pd.DataFrame({"y": rng.poisson(np.exp(14 + 0.2 * x + rng.normal(0, 0.3, 12)[g])), "x": x, "g": g})
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson")
+    assert np.all(np.isfinite(fit.vcov.to_numpy()))
+    assert abs(fit.fixef["x"] - 0.2) < 1e-3 and 0.15 < fit.theta[0] < 0.6
+
+
+def test_zero_variance_reports_singular_fit():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=10), rng.poisson(3, 10)
+    # every group has identical data, so the between-group variance is exactly 0
+    df = pd.DataFrame({"y": np.tile(y, 8), "x": np.tile(x, 8), "g": np.repeat(np.arange(8), 10)})
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson")
+    assert fit.theta[0] < 1e-4 and np.all(np.isfinite(fit.fixef))
+    assert "boundary (singular) fit: see help('isSingular')" in fit.messages
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_correlated_random_slopes(seed):
+    # intercepts and slopes perfectly correlated in truth (slope = 0.5 * intercept)
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(30), 15)
+    x = rng.normal(size=g.size)
+    u = rng.normal(0, 0.6, 30)
+    df = pd.DataFrame({"y": rng.poisson(np.exp(1 + 0.2 * x + u[g] + 0.5 * u[g] * x)), "x": x, "g": g})
+    fit = glmmfast.glmer("y ~ x + (x | g)", df, family="poisson")
+    assert np.all(np.isfinite(fit.fixef)) and np.all(np.isfinite(fit.theta))
+    corr = fit.varcorr["sdcor"].iloc[-1]
+    assert corr > 0.9
+    # on the boundary (|corr| = 1) the fit says so
+    assert (abs(corr) > 1 - 1e-6) == ("boundary (singular) fit: see help('isSingular')" in fit.messages)
