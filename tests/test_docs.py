@@ -133,7 +133,9 @@ def test_doctests(name):
 
 def test_api_reference_is_current():
     """docs/api.md equals what docs/build.py makes from today's docstrings (rebuild: python docs/build.py)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
+    # The same glmmfast this test imported (the installed one in CI, the source tree in development).
+    pkg_parent = str(Path(glmmfast.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([pkg_parent, os.environ.get("PYTHONPATH", "")])}
     r = subprocess.run([sys.executable, str(ROOT / "docs" / "build.py"), "--stdout"], capture_output=True,
                        text=True, env=env, check=True)
     assert r.stdout == (ROOT / "docs" / "api.md").read_text(), "docs/api.md is stale: run python docs/build.py"
