@@ -59,21 +59,26 @@ def cbpp():
 
 
 def _same_at_printed_precision(ours: str, theirs: str) -> bool:
-    """Token by token equal, numbers allowed to differ by one unit in the
-    last printed digit (two optima equal to ~1e-5 can round either way)."""
+    """Token by token equal, numbers printed with the same number of digits
+    allowed to differ by one unit in the last printed digit (two optima
+    equal to ~1e-5 can round either way)."""
     a, b = ours.split(), theirs.split()
     if len(a) != len(b):
         return False
+
+    def digits(tok: str) -> tuple[int, int]:
+        mant, _, exp = tok.partition("e")
+        return (len(mant.split(".")[1]) if "." in mant else 0), (int(exp) if exp else 0)
+
     for x, y in zip(a, b):
         if x == y:
             continue
         try:
             fx, fy = float(x), float(y)
+            (dx, ex), (dy, ey) = digits(x), digits(y)
         except ValueError:
             return False
-        decimals = len(y.split(".")[1].split("e")[0]) if "." in y else 0
-        exp = int(y.split("e")[1]) if "e" in y else 0
-        if abs(fx - fy) > 1.01 * 10.0 ** (exp - decimals):
+        if (dx, ex) != (dy, ey) or abs(fx - fy) > 1.01 * 10.0 ** (ey - dy):
             return False
     return True
 

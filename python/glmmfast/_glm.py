@@ -16,13 +16,13 @@ from ._design import ModelDesign, dataset_name, model_design_for
 from ._engine import glm_start
 from ._errors import ConvergenceError
 from ._results import residuals_of
-from ._summary import format_glm_summary
+from ._summary import PrintsSummary, format_glm_summary
 from .families import Family, get_family
 
 __all__ = ["glm", "GlmResult"]
 
 
-class GlmResult:
+class GlmResult(PrintsSummary):
     """A fitted generalized linear model.
 
     Attributes
@@ -130,13 +130,6 @@ class GlmResult:
     def summary_text(self) -> str:
         """R's ``summary.glm`` printout as a string."""
         return format_glm_summary(self)
-
-    def summary(self) -> None:
-        """Print the summary as R's ``summary(glm_fit)``."""
-        print(self.summary_text(), end="")
-
-    def __str__(self) -> str:
-        return self.summary_text()
 
     def __repr__(self) -> str:
         return (f"<GlmResult {self.family.name}({self.family.link}) {self.formula!r}: "

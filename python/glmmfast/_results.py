@@ -29,7 +29,7 @@ from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
 from ._re_terms import group_labels, theta_names, varcorr_frame
-from ._summary import format_glmer_summary
+from ._summary import PrintsSummary, format_glmer_summary
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
 
@@ -59,7 +59,7 @@ class _Fit:
     family_parameter: tuple[str, float] | None = None
 
 
-class MixedResult:
+class MixedResult(PrintsSummary):
     """What fitted GLMMs and LMMs share: estimates, VarCorr, random effects,
     fitted values, residuals, predictions, summaries and pickling.
 
@@ -288,12 +288,6 @@ class MixedResult:
         """The lme4-style summary as a string."""
         return format_glmer_summary(self)
 
-    def summary(self) -> None:
-        """Print the summary as lme4's ``summary(fit)`` does."""
-        print(self.summary_text(), end="")
-
-    def __str__(self) -> str:
-        return self.summary_text()
 
 
 

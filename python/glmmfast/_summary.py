@@ -43,7 +43,7 @@ import pandas as pd
 
 from glmmfast._formula import expand_double_verts  # absolute: tests load this file on its own
 
-__all__ = ["format_glmer_summary", "format_glm_summary"]
+__all__ = ["format_glmer_summary", "format_glm_summary", "PrintsSummary"]
 
 #: R's getOption("width")
 _WIDTH = 80
@@ -1291,3 +1291,18 @@ def format_glm_summary(res: Any) -> str:
         _r_format_num(aic, max(4, digits + 1)), int(res.iterations)))
     out.append("\n")
     return "".join(out)
+
+
+class PrintsSummary:
+    """Mixin for fitted models: ``summary()`` prints ``summary_text()`` as R
+    does, and ``str(fit)`` is that text."""
+
+    def summary_text(self) -> str:  # pragma: no cover - provided by the model class
+        raise NotImplementedError
+
+    def summary(self) -> None:
+        """Print the summary as R's ``summary(fit)`` does."""
+        print(self.summary_text(), end="")
+
+    def __str__(self) -> str:
+        return self.summary_text()
