@@ -16,6 +16,7 @@ suite prints a note instead of failing.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -40,7 +41,12 @@ class Tool:
     name = ""
 
     def version(self) -> str:
-        raise NotImplementedError
+        """The installed version of the tool's module (named like the tool)."""
+        try:
+            module = importlib.import_module(self.name)
+        except ImportError:
+            raise Unavailable(f"{self.name} not installed (pip install '.[bench]')") from None
+        return module.__version__
 
     def fit(self, meta: dict, df: pd.DataFrame) -> Fitted:
         raise NotImplementedError
@@ -58,11 +64,6 @@ def _kwargs_accepted(fn, **kw) -> dict:
 
 class Glmmfast(Tool):
     name = "glmmfast"
-
-    def version(self) -> str:
-        import glmmfast
-
-        return glmmfast.__version__
 
     def _fitter(self, kind: str):
         import glmmfast
@@ -118,12 +119,6 @@ class StatsmodelsMixedLM(Tool):
 
     name = "statsmodels"
 
-    def version(self) -> str:
-        try:
-            import statsmodels
-        except ImportError:
-            raise Unavailable("statsmodels not installed (pip install '.[bench]')") from None
-        return statsmodels.__version__
 
     def fit(self, meta, df):
         if meta["kind"] != "lmer":
@@ -146,12 +141,6 @@ class MixedlmPackage(Tool):
 
     name = "mixedlm"
 
-    def version(self) -> str:
-        try:
-            import mixedlm
-        except ImportError:
-            raise Unavailable("mixedlm not installed (pip install '.[bench]')") from None
-        return mixedlm.__version__
 
     @staticmethod
     def _family(name):

@@ -98,7 +98,8 @@ def rss_rows(results: dict, tools: list[str]) -> tuple[list[str], list[list[str]
 
 
 def notes(results: dict) -> list[str]:
-    out = []
+    """Skips, errors, timeouts and warnings; a tool skipped for the same reason everywhere gets one line."""
+    out, same = [], {}
     for name, p in results["problems"].items():
         if p.get("note"):
             out.append(f"{name}: {p['note']}")
@@ -108,14 +109,20 @@ def notes(results: dict) -> list[str]:
             if not r or (p.get("skipped") and "skipped" in r):
                 continue
             if "skipped" in r:
-                out.append(f"{name} / {t}: skipped: {r['skipped']}")
+                same.setdefault((t, r["skipped"]), []).append(name)
             elif "error" in r:
-                out.append(f"{name} / {t}: error: {r['error'][:300]}")
+                out.append(f"{name} / {t}: error: {_one_line(r['error'])}")
             elif r.get("timeout"):
                 out.append(f"{name} / {t}: killed after {r.get('timeout_after', 0):.0f} s")
             for w in r.get("warnings") or []:
-                out.append(f"{name} / {t}: warning: {w[:200]}")
+                out.append(f"{name} / {t}: warning: {_one_line(w)}")
+    for (t, why), names in same.items():
+        out.append(f"{t}: skipped ({len(names)} problems: {', '.join(names)}): {why}")
     return out
+
+
+def _one_line(s: str, limit: int = 300) -> str:
+    return " ".join(str(s).split())[:limit]
 
 
 def _text_table(header, rows) -> str:

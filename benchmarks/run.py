@@ -3,7 +3,7 @@
 Usage
 -----
     python benchmarks/run.py [--quick] [--problems NAME ...] [--reps N] [--timeout S]
-                             [--budget S] [--tools T ...] [--out results.json] [--markdown FILE]
+                             [--budget S] [--tools T ...] [--out results.json] [--markdown FILE] [--render results.json]
 
 Each problem's data are written once to a temporary directory; every tool
 (glmmfast, lme4 and glmmTMB through ``Rscript benchmarks/fit_r.R``, statsmodels,
@@ -100,6 +100,7 @@ def parse_args(argv=None):
                     help="directory with NAME.csv[.gz] + NAME.schema.json for datasets glmmfast does not bundle "
                          "(e.g. InstEval); repeatable")
     ap.add_argument("--out", type=Path, help="write results as JSON")
+    ap.add_argument("--render", type=Path, metavar="JSON", help="only print (and --markdown) the tables of saved results")
     ap.add_argument("--markdown", type=Path, help="write the tables and machine info as Markdown")
     a = ap.parse_args(argv)
     if a.quick:
@@ -108,8 +109,20 @@ def parse_args(argv=None):
     return a
 
 
+def _report(results: dict, args) -> None:
+    competitors = [t for t in ALL_TOOLS if t != "glmmfast" and any(
+        t in p["tools"] for p in results["problems"].values())]
+    print(render_text(results, competitors))
+    if args.markdown:
+        args.markdown.write_text(render_markdown(results, competitors, results["machine"]))
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.render:
+        results = json.loads(args.render.read_text())
+        _report(results, args)
+        return results
     problems_module.DATA_DIRS[:] = args.data_dir
     problems = select(args.problems, args.quick)
     tools = ["glmmfast"] + [t for t in args.tools if t != "glmmfast"]
@@ -126,12 +139,9 @@ def main(argv=None) -> dict:
         if args.out:
             args.out.write_text(json.dumps(results, indent=1, default=float))
     machine["load_at_end"] = load_average()
-    competitors = [t for t in tools if t != "glmmfast"]
-    print(render_text(results, competitors))
     if args.out:
         args.out.write_text(json.dumps(results, indent=1, default=float))
-    if args.markdown:
-        args.markdown.write_text(render_markdown(results, competitors, machine))
+    _report(results, args)
     return results
 
 
