@@ -1,0 +1,1 @@
+"""glmmfast benchmark suite (``python benchmarks/run.py``); see benchmarks/README.md."""
