@@ -326,3 +326,12 @@ def test_same_at_printed_precision_is_strict_elsewhere():
     assert not _same_at_printed_precision("t 111.860 x", "t 111.858 x")
     assert not _same_at_printed_precision("t 111.86 x", "t 111.858 x")
     assert not _same_at_printed_precision("s 111.858 x", "t 111.858 x")
+
+
+def test_na_action_applies_to_lmer():
+    df = glmmfast.datasets.load("sleepstudy").copy()
+    df.loc[[0, 5], "Reaction"] = np.nan
+    fit = glmmfast.lmer("Reaction ~ Days + (1 | Subject)", df)
+    assert fit.nobs == 178 and fit.n_dropped == 2
+    with pytest.raises(glmmfast.DataError, match="na_action='raise'"):
+        glmmfast.lmer("Reaction ~ Days + (1 | Subject)", df, na_action="raise")

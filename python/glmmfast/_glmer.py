@@ -133,7 +133,7 @@ def glmer(
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
                       "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
                       stacklevel=2)
-        return lmer(formula, data, REML=True, weights=weights, offset=offset)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)

@@ -26,7 +26,8 @@ from .families import Gaussian
 __all__ = ["lmer"]
 
 
-def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None) -> LmerResult:
+def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None,
+         na_action: str = "omit") -> LmerResult:
     """Fit a linear mixed model, as lme4's ``lmer``.
 
     Parameters
@@ -42,6 +43,8 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         Positive prior weights: observation i has variance sigma^2 / w_i.
     offset : array-like, optional
         Known term added to the linear predictor (besides any ``offset()`` term).
+    na_action : {"omit", "raise"}, default "omit"
+        Missing values, as :func:`glmmfast.glmer`.
 
     Returns
     -------
@@ -59,7 +62,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         raise ValueError(f"REML must be True or False, got {REML!r}")
     seconds = {}
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, Gaussian(), weights, offset, random=True)
+    design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action)
     if np.any(design.weights <= 0):
         # lme4's criterion has -sum(log w): a zero weight makes it infinite.
         raise DataError("lmer needs positive weights (drop the rows with zero weight)")
