@@ -11,7 +11,6 @@ fits with prior weights and an offset).  Targets (issue 3): the criterion to
 from __future__ import annotations
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd

@@ -28,7 +28,7 @@ from ._agq import joint_deviance, omitted_m2ll
 from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
-from ._re_terms import group_labels, theta_names, varcorr_frame
+from ._re_terms import theta_names, varcorr_frame
 from ._summary import PrintsSummary, format_glmer_summary
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]

@@ -124,7 +124,7 @@ def _format_real_info(xs: Iterable[float], digits: int = _RDIGITS,
     mne = 10 ** 9
     mxns = -(10 ** 9)
     mnl = 10 ** 9
-    naflag = nanflag = posinf = neginf = False
+    naflag = posinf = neginf = False
     any_finite = False
     for x in xs:
         x = float(x)
