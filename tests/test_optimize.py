@@ -14,32 +14,8 @@ from glmmfast import ConvergenceError
 from glmmfast import _core
 from glmmfast._design import model_design_for
 from glmmfast._engine import engine_model, glm_start
-from glmmfast._optimize import OptimizerInfo, _Objective, optimize_glmer
+from glmmfast._optimize import FunctionObjective, _bobyqa, optimize_glmer
 from glmmfast.families import Poisson
-
-
-class _FailingAboveTheta:
-    """An engine model whose PIRLS 'fails' wherever theta > limit (a stand-in
-    for the divergent trial points real data produce)."""
-
-    def __init__(self, model, limit):
-        self._m, self.limit, self.failures = model, limit, 0
-
-    def __getattr__(self, name):
-        return getattr(self._m, name)
-
-    def _guard(self, theta):
-        if np.any(np.asarray(theta) > self.limit):
-            self.failures += 1
-            raise _core.PirlsError("PIRLS did not converge (test)")
-
-    def deviance_profiled_beta(self, theta):
-        self._guard(theta)
-        return self._m.deviance_profiled_beta(theta)
-
-    def deviance_at(self, theta, beta):
-        self._guard(theta)
-        return self._m.deviance_at(theta, beta)
 
 
 def _counts(seed=3, sd=0.8):
@@ -49,35 +25,69 @@ def _counts(seed=3, sd=0.8):
     return pd.DataFrame({"y": rng.poisson(np.exp(0.5 + 0.3 * x + rng.normal(0, sd, 15)[g])), "x": x, "g": g})
 
 
-def test_objective_backs_off_on_pirls_failure():
-    info, resets = OptimizerInfo(), []
+def test_function_objective_backs_off_on_pirls_failure():
+    resets = []
 
     def fun(x):
         if x[0] > 1:
             raise _core.PirlsError("boom")
         return float(x[0] ** 2)
 
-    obj = _Objective(fun, info, lambda: resets.append(1))
+    obj = FunctionObjective(fun, lambda: resets.append(1))
     assert obj(np.array([0.5])) == 0.25
     assert obj(np.array([2.0])) > 1e10 and obj(np.array([np.nan])) > 1e10
-    assert info.pirls_failures == 2 and len(resets) == 2 and info.evaluations == 3
+    assert obj.failures == 2 and len(resets) == 2 and obj.evaluations == 3
+    assert obj.last_error == "boom"
     np.testing.assert_array_equal(obj.best_x, [0.5])
+
+
+def test_engine_objective_backs_off_on_pirls_failure():
+    # identity-link Poisson: a negative mean is a PIRLS failure in the engine
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(10), 8)
+    x = rng.uniform(size=g.size)
+    df = pd.DataFrame({"y": rng.poisson(20 + 5 * x + rng.normal(0, 2, 10)[g]), "x": x, "g": g})
+    design = model_design_for("y ~ x + (1 | g)", df, Poisson("identity"), random=True)
+    model = engine_model(design)
+    start = glm_start(design)["beta"]
+    obj = _core.glmm_objective(model, "joint", 1.0, "none", 1, start, np.ones(2))
+    good = obj(np.array([0.5, 0.0, 0.0]))
+    model.set_u(np.full(model.q, 3.0))
+    assert obj(np.array([0.5, -100.0, 0.0])) == 1e15  # mean < 0 everywhere
+    assert np.all(np.asarray(model.u) == 0)  # reset to a safe start
+    assert obj.evaluations == 2 and obj.failures == 1 and "PIRLS" in obj.last_error
+    np.testing.assert_array_equal(obj.best_x, [0.5, 0.0, 0.0])
+    assert obj.best_f == good == obj.evaluate(np.array([0.5, 0.0, 0.0]))
+    with pytest.raises(_core.PirlsError):
+        obj.evaluate(np.array([0.5, -100.0, 0.0]))
+    with pytest.raises(ValueError, match="3 coordinates"):
+        obj(np.zeros(2))
 
 
 def test_optimizer_survives_pirls_failures_and_counts_them():
     df = _counts()
     design = model_design_for("y ~ x + (1 | g)", df, Poisson(), random=True)
     free = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson")
-    model = _FailingAboveTheta(engine_model(design), limit=free.theta[0] + 0.05)
-    start = glm_start(design)["beta"]
-    theta, beta, dev, info = optimize_glmer(model, free.theta + 0.04, start, 1)
-    assert model.failures > 0 and info.pirls_failures == model.failures
+    model = engine_model(design)
+    x_hat = np.concatenate([free.theta, free.fixef.to_numpy()])
+    limit = free.theta[0] + 0.05
+
+    def failing_above(x):  # PIRLS 'fails' wherever theta > limit (as at divergent trial points)
+        if x[0] > limit:
+            raise _core.PirlsError("PIRLS did not converge (test)")
+        return model.deviance_at(x[:1], x[1:])
+
+    obj = FunctionObjective(failing_above, lambda: model.set_u(np.zeros(model.q)))
+    lower = np.array([0.0, -np.inf, -np.inf])
+    x, dev, _ = _bobyqa(obj, x_hat + [0.04, 0.05, -0.05], lower, np.full(3, 0.1), 1e-10, 1e-8, 10000)
+    assert obj.failures > 0
     # the optimum lies inside the region where PIRLS works, so it is still found
     np.testing.assert_allclose(dev, free.deviance, atol=1e-6)
-    np.testing.assert_allclose(beta, free.fixef.to_numpy(), atol=1e-3)
+    np.testing.assert_allclose(x, x_hat, atol=1e-3)
     # failing everywhere is a ConvergenceError, not a crash
+    limit = -1.0
     with pytest.raises(ConvergenceError, match="PIRLS failed at every one of"):
-        optimize_glmer(_FailingAboveTheta(engine_model(design), limit=-1.0), free.theta, start, 1)
+        _bobyqa(FunctionObjective(failing_above), x_hat, lower, np.full(3, 0.1), 1e-10, 1e-8, 10000)
 
 
 def test_separation_finishes_with_a_warning():

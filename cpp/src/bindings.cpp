@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "glm_irls.hpp"
 #include "glmm_model.hpp"
 #include "lmm_model.hpp"
+#include "objective.hpp"
 
 namespace py = pybind11;
 using namespace glmmfast;
@@ -96,6 +98,24 @@ std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, int z_rows, int z_c
 // check sizes in release builds).
 void same_length(const Eigen::ArrayXd& a, const Eigen::ArrayXd& b, const char* what) {
     if (a.size() != b.size()) throw std::invalid_argument(std::string(what) + " must have the same length as y");
+}
+
+FamilyParameter parse_parameter(const std::string& s) {
+    if (s == "none") return FamilyParameter::None;
+    if (s == "dispersion") return FamilyParameter::Dispersion;
+    if (s == "nb_theta") return FamilyParameter::NbTheta;
+    throw std::invalid_argument("unknown family parameter '" + s + "'");
+}
+
+JointCoordinates joint_coordinates(double theta_scale, const std::string& parameter, int nagq,
+                                   const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+    JointCoordinates c;
+    c.theta_scale = theta_scale;
+    c.parameter = parse_parameter(parameter);
+    c.nagq = nagq;
+    c.beta_base = beta_base;
+    c.beta_scale = beta_scale;
+    return c;
 }
 
 void all_finite(const Eigen::VectorXd& a, const char* what) {
@@ -207,6 +227,46 @@ PYBIND11_MODULE(_core, m) {
         .def("sigma", &LmmModel::sigma, py::arg("reml"))
         .def("beta_unscaled_vcov", &LmmModel::beta_unscaled_vcov)
         .def("cond_var", &LmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>());
+
+    // nlopt calls an Objective directly as f(x, grad) (grad unused: the
+    // optimisers are derivative-free).
+    py::class_<Objective>(m, "Objective")
+        .def("__call__",
+             [](Objective& o, const Eigen::VectorXd& x, const py::object&) {
+                 py::gil_scoped_release release;
+                 return o(x);
+             },
+             py::arg("x"), py::arg("grad") = py::none())
+        .def("evaluate", &Objective::evaluate, py::arg("x"), py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("dim", &Objective::dim)
+        .def_property_readonly("evaluations", &Objective::evaluations)
+        .def_property_readonly("failures", &Objective::failures)
+        .def_property_readonly("best_x",
+                               [](const Objective& o) -> py::object {
+                                   if (!o.has_best()) return py::none();
+                                   return py::cast(o.best_x());
+                               })
+        .def_property_readonly("best_f", [](const Objective& o) {
+            return o.has_best() ? o.best_f() : std::numeric_limits<double>::infinity();
+        })
+        .def_property_readonly("last_error", &Objective::last_error)
+        .def("clear_best", &Objective::clear_best);
+
+    m.def(
+        "glmm_objective",
+        [](GlmmModel& model, const std::string& stage, double theta_scale, const std::string& parameter, int nagq,
+           const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+            const JointCoordinates c = joint_coordinates(theta_scale, parameter, nagq, beta_base, beta_scale);
+            if (stage == "profiled_beta") return Objective::profiled_beta(model, c);
+            if (stage == "joint") return Objective::joint(model, c);
+            throw std::invalid_argument("unknown stage '" + stage + "' (profiled_beta or joint)");
+        },
+        py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
+        py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),
+        py::keep_alive<0, 1>());
+    m.def(
+        "lmm_objective", [](LmmModel& model, bool reml) { return Objective::lmm(model, reml); }, py::arg("model"),
+        py::arg("reml"), py::keep_alive<0, 1>());
 
     m.def(
         "gauss_hermite_rule",

@@ -28,7 +28,7 @@ from scipy import optimize, stats
 
 from ._agq import joint_deviance
 from ._bootstrap import BootstrapResult, bootstrap, default_statistic_names
-from ._optimize import OptimizerInfo, _bobyqa, _Objective
+from ._optimize import FunctionObjective, OptimizerInfo, _bobyqa
 from ._re_terms import sdcor_from_theta, theta_from_sdcor
 
 __all__ = ["confint"]
@@ -119,13 +119,15 @@ class _Profiler:
             x[j] = v
             return x
 
-        obj = _Objective(lambda z: self._dev(full(z)), self.info, lambda: self.model.set_u(zeros_u))
+        obj = FunctionObjective(lambda z: self._dev(full(z)), lambda: self.model.set_u(zeros_u))
         z0 = x0[free] / scale
         step = np.where(idx < self.nt, 0.05, 0.5)[free]
         if z0.size:
             z, dev, _ = _bobyqa(obj, z0, self.lower[free] / scale, step, 1e-10, 1e-8, 100000)
         else:
             z, dev = z0, obj(z0)
+        self.info.evaluations += obj.evaluations
+        self.info.pirls_failures += obj.failures
         self.start[j] = full(z)
         return dev
 

@@ -30,12 +30,10 @@ import nlopt
 import numpy as np
 
 from . import _core
-from ._agq import joint_deviance
 from ._derivatives import gradient_hessian
 from ._errors import ConvergenceError
-from ._engine import set_family_parameter
 
-__all__ = ["OptimizerInfo", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
+__all__ = ["OptimizerInfo", "FunctionObjective", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
 
 _PENALTY = 1e15  # objective value for a point where PIRLS failed
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
@@ -83,25 +81,34 @@ class OptimizerInfo:
     theta_scale: float = 1.0
 
 
-class _Objective:
-    """Wraps an engine evaluation, counting calls and PIRLS failures."""
+class FunctionObjective:
+    """A Python function as an optimiser objective.
 
-    def __init__(self, fun, info: OptimizerInfo, reset):
-        self.fun, self.info, self.reset = fun, info, reset
+    The same protocol as the engine's :class:`glmmfast._core.Objective`
+    (which the fits use, so an evaluation costs no Python frame): called as
+    ``obj(x)`` or ``obj(x, grad)`` (nlopt), it counts evaluations, turns a
+    PIRLS failure or a non-finite value into a large penalty after calling
+    ``reset()`` (the optimiser backs off instead of stopping) and keeps the
+    best point; ``evaluate(x)`` is the raw function.
+    """
+
+    def __init__(self, fun, reset=lambda: None):
+        self.fun, self.reset = fun, reset
+        self.evaluations = self.failures = 0
         self.best_x, self.best_f = None, np.inf
         self.last_error = ""
 
-    def __call__(self, x, grad=None):
-        self.info.evaluations += 1
+    def evaluate(self, x) -> float:
+        return float(self.fun(np.asarray(x, dtype=float)))
+
+    def __call__(self, x, grad=None) -> float:
+        self.evaluations += 1
         try:
-            f = float(self.fun(np.asarray(x, dtype=float)))
+            f = self.evaluate(x)
         except _core.PirlsError as err:
-            self.last_error = str(err)
-            self.info.pirls_failures += 1
-            self.reset()
-            return _PENALTY
+            self.last_error, f = str(err), np.nan
         if not np.isfinite(f):
-            self.info.pirls_failures += 1
+            self.failures += 1
             self.reset()
             return _PENALTY
         if f < self.best_f:
@@ -109,10 +116,19 @@ class _Objective:
         return f
 
 
-def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
+def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t0: float) -> None:
+    """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
+    info.evaluations += obj.evaluations
+    info.pirls_failures += obj.failures
+    info.stages.append({"name": name, "evaluations": obj.evaluations, "deviance": deviance, "status": int(status),
+                        "seconds": time.perf_counter() - t0})
+
+
+def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
             ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
-    """Minimise with BOBYQA, restarting (at most ``restarts`` times) from the
-    solution until it stops improving."""
+    """Minimise the objective ``obj`` (:class:`FunctionObjective` or the
+    engine's ``_core.Objective``) with BOBYQA, restarting (at most
+    ``restarts`` times) from the solution until it stops improving."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
     for _ in range(1 + restarts):
@@ -129,10 +145,10 @@ def _bobyqa(obj: _Objective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray
         except nlopt.RoundoffLimited:
             status = nlopt.ROUNDOFF_LIMITED
         if obj.best_x is None:
-            raise ConvergenceError(f"PIRLS failed at every one of {obj.info.evaluations} parameter values "
+            raise ConvergenceError(f"PIRLS failed at every one of {obj.evaluations} parameter values "
                                    f"tried (last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
                                    "these data (e.g. an identity link whose mean reaches 0)")
-        xnew, fnew = obj.best_x, obj.best_f
+        xnew, fnew = np.array(obj.best_x), float(obj.best_f)
         improved = fbest - fnew
         x, fbest = xnew, fnew
         if improved < 10 * ftol_abs:
@@ -164,7 +180,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     info = OptimizerInfo()
     lower = np.asarray(model.lower_bounds(), dtype=float)
     t0 = time.perf_counter()
-    obj = _Objective(lambda th: model.deviance(th, reml), info, lambda: None)
+    obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
     # Tolerances relative to the criterion's size (its rounding noise grows
     # with it); newton_polish finishes the last digits.
@@ -174,8 +190,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     theta, crit, status = _bobyqa(obj, x0, lower, np.full(lower.size, 0.5), ftol, 1e-6, 100000)
     theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
-    info.stages.append({"name": "theta (beta, sigma profiled)", "evaluations": info.evaluations,
-                        "deviance": crit, "status": int(status), "seconds": time.perf_counter() - t0})
+    _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
     return theta, crit, info
 
 
@@ -264,29 +279,22 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     """
     info = OptimizerInfo(theta_scale=float(theta_scale))
     lower = np.asarray(model.lower_bounds(), dtype=float)
-    ntheta = lower.size
-    zeros_u = np.zeros(model.q)
-
-    def reset():
-        model.set_u(zeros_u)
-
-    # Optimiser coordinates: (theta / theta_scale, ..., log family parameter).
-    kind, npar = (None, 0) if family_parameter is None else (family_parameter[0], 1)
+    ntheta, p = lower.size, len(beta0)
+    kind = "none" if family_parameter is None else family_parameter[0]
+    npar = int(family_parameter is not None)
+    # Optimiser coordinates (see cpp/src/objective.hpp): theta / theta_scale,
+    # then in stage 2 the scaled beta, then log of the family parameter.
     logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
 
-    def with_par(fun):
-        def f(x):
-            if npar:
-                set_family_parameter(model, kind, float(np.exp(x[-1])))
-            y = np.array(x[:x.size - npar], dtype=float)
-            y[:ntheta] *= theta_scale
-            return fun(y)
-        return f
+    def reset():
+        model.set_u(np.zeros(model.q))
 
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
+    x_theta = np.concatenate([theta / theta_scale, logpar])
     if warm_start and nAGQ >= 1:
+        at_start = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta, np.ones(p))
         try:
-            with_par(lambda y: model.deviance_at(y, beta))(np.concatenate([theta / theta_scale, logpar]))
+            at_start.evaluate(np.concatenate([theta / theta_scale, np.zeros(p), logpar]))
         except _core.PirlsError:
             reset()
             warm_start = False
@@ -294,25 +302,22 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         # Stage 1: theta, with beta inside PIRLS.
         t0 = time.perf_counter()
         model.set_beta(beta)
-        ev0 = info.evaluations
-        obj1 = _Objective(with_par(model.deviance_profiled_beta), info, reset)
+        obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale, kind)
         # Stage 1 only supplies a start for stage 2: no restarts.
         tol1 = 1e-8 if nAGQ == 0 else 1e-5
-        x1, dev1, st1 = _bobyqa(obj1, np.concatenate([theta / theta_scale, logpar]),
-                                np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25),
-                                tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+        x1, dev1, st1 = _bobyqa(obj1, x_theta, np.concatenate([lower, np.full(npar, -np.inf)]),
+                                np.full(ntheta + npar, 0.25), tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
         theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
 
         def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
             reset()
             model.set_beta(np.asarray(beta0, dtype=float))
 
-        _reevaluate(with_par(model.deviance_profiled_beta), x1, restart)
+        _reevaluate(obj1.evaluate, x1, restart)
         beta = np.array(model.beta)
         if npar:
             info.family_parameter = float(np.exp(logpar[0]))
-        info.stages.append({"name": "theta (beta in PIRLS)", "evaluations": info.evaluations - ev0,
-                            "deviance": dev1, "status": int(st1), "seconds": time.perf_counter() - t0})
+        _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
         if nAGQ == 0:
             return theta, beta, dev1, info
 
@@ -321,14 +326,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     t0 = time.perf_counter()
     scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
     beta1 = beta.copy()
-    deviance = joint_deviance(model, nAGQ)
-    p = beta.size
-
-    def dev2(x):
-        return deviance(x[:ntheta], beta1 + scale * x[ntheta:ntheta + p])
-
-    ev0 = info.evaluations
-    obj2 = _Objective(with_par(dev2), info, reset)
+    obj2 = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta1, scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
     lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
     # Stage 1 leaves theta close and beta within a fraction of an SE, so
@@ -336,12 +334,11 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
     x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
-    dev = _reevaluate(with_par(dev2), x, reset)  # leave the engine at the optimum
+    dev = _reevaluate(obj2.evaluate, x, reset)  # leave the engine at the optimum
     if npar:
         info.family_parameter = float(np.exp(x[-1]))
     approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
-    info.stages.append({"name": f"theta and beta ({approx})", "evaluations": info.evaluations - ev0,
-                        "deviance": dev, "status": int(st2), "seconds": time.perf_counter() - t0})
+    _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)
     return theta, beta, dev, info
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._agq import joint_deviance, omitted_m2ll
+from . import _core
+from ._agq import omitted_m2ll
 from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
@@ -367,14 +368,10 @@ class GlmerResult(MixedResult):
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
         x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
 
-        deviance = joint_deviance(model, self.nAGQ)
-
-        # The Hessian includes the (log) family parameter, as glmmTMB's.
-        def f(v):
-            if fp is not None:
-                set_family_parameter(model, fp[0], float(np.exp(v[-1])))
-            return deviance(v[:nt], v[nt:nt + p])
-
+        # -2 log L at v = (theta, beta, log family parameter): the Hessian
+        # includes the (log) family parameter, as glmmTMB's.
+        f = _core.glmm_objective(model, "joint", 1.0, "none" if fp is None else fp[0], max(self.nAGQ, 1),
+                                 np.zeros(p), np.ones(p)).evaluate
         names = list(self.fixef.index)
         if self.nAGQ == 0:
             # The fast fit optimises theta only (beta comes from PIRLS), so
