@@ -199,7 +199,9 @@ PYBIND11_MODULE(_core, m) {
         .def("agq_deviance", [](const GlmmModel& g, int k) { return g.agq_deviance(gauss_hermite_rule(k)); },
              py::arg("nAGQ"), py::call_guard<py::gil_scoped_release>())
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>())
-        .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov);
+        .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov)
+        .def_property_readonly("has_laplace_gradient", &GlmmModel::has_laplace_gradient)
+        .def("laplace_gradient", &GlmmModel::laplace_gradient, py::call_guard<py::gil_scoped_release>());
 
     py::class_<LmmModel>(m, "LmmModel")
         .def(py::init(&make_lmm), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
@@ -232,11 +234,27 @@ PYBIND11_MODULE(_core, m) {
     // optimisers are derivative-free).
     py::class_<Objective>(m, "Objective")
         .def("__call__",
-             [](Objective& o, const Eigen::VectorXd& x, const py::object&) {
-                 py::gil_scoped_release release;
-                 return o(x);
+             [](Objective& o, const Eigen::VectorXd& x, const py::object& grad) {
+                 if (grad.is_none() || py::len(grad) == 0) {
+                     py::gil_scoped_release release;
+                     return o(x);
+                 }
+                 // nlopt's gradient-based algorithms pass a float64 array to fill.
+                 auto out = py::array_t<double, py::array::c_style>::ensure(grad);
+                 if (!out || out.ndim() != 1 || out.shape(0) != o.dim() || !out.writeable() || out.ptr() != grad.ptr())
+                     throw std::invalid_argument("grad must be a writable float64 vector of length " +
+                                                 std::to_string(o.dim()));
+                 Eigen::VectorXd g;
+                 double f;
+                 {
+                     py::gil_scoped_release release;
+                     f = o(x, &g);
+                 }
+                 std::copy(g.data(), g.data() + g.size(), out.mutable_data());
+                 return f;
              },
              py::arg("x"), py::arg("grad") = py::none())
+        .def_property_readonly("has_gradient", &Objective::has_gradient)
         .def("evaluate", &Objective::evaluate, py::arg("x"), py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("dim", &Objective::dim)
         .def_property_readonly("evaluations", &Objective::evaluations)

@@ -99,6 +99,14 @@ public:
     Eigen::MatrixXd beta_unscaled_vcov() const;
     double sum_dev_resid() const;
 
+    // --- laplace_gradient.cpp ---
+    // Whether laplace_gradient is available: a canonical link without a
+    // dispersion (Poisson log, binomial logit) and a factor with a selected
+    // inverse (the sparse one).
+    bool has_laplace_gradient() const;
+    // d laplace_deviance / d(theta, beta) at the current (converged) state.
+    Eigen::VectorXd laplace_gradient() const;
+
     // --- agq.cpp ---
     // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
     // current (converged) state, on the Laplace deviance's scale (a one-point

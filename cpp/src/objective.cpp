@@ -48,7 +48,7 @@ Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
         throw std::invalid_argument("beta_base and beta_scale must have length p = " + std::to_string(p));
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
     GlmmModel* m = &model;
-    return Objective(
+    Objective obj(
         nt + p + parameter_count(c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
@@ -57,6 +57,16 @@ Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
             return c.nagq == 1 ? m->deviance_at(theta, beta) : m->agq_deviance_at(theta, beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    if (c.nagq == 1 && c.parameter == FamilyParameter::None && model.has_laplace_gradient()) {
+        // Chain rule to x: theta = s x_theta, beta = beta_base + beta_scale .* gamma.
+        obj.grad_ = [m, c, nt, p] {
+            Eigen::VectorXd g = m->laplace_gradient();
+            g.head(nt) *= c.theta_scale;
+            g.tail(p) = g.tail(p).cwiseProduct(c.beta_scale);
+            return g;
+        };
+    }
+    return obj;
 }
 
 Objective Objective::lmm(LmmModel& model, bool reml) {
@@ -71,12 +81,14 @@ double Objective::evaluate(const Eigen::VectorXd& x) {
     return eval_(x);
 }
 
-double Objective::operator()(const Eigen::VectorXd& x) {
+double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     check_dim(x, dim_);
+    if (grad && !has_gradient()) throw std::logic_error("this objective has no gradient");
     ++evaluations_;
     double f;
     try {
         f = eval_(x);
+        if (grad && std::isfinite(f)) *grad = grad_();
     } catch (const PirlsError& err) {
         last_error_ = err.what();
         f = NAN;
@@ -84,6 +96,7 @@ double Objective::operator()(const Eigen::VectorXd& x) {
     if (!std::isfinite(f)) {
         ++failures_;
         reset_();
+        if (grad) grad->setZero(dim_);
         return penalty;
     }
     if (!has_best() || f < best_f_) {

@@ -51,8 +51,13 @@ public:
     int dim() const { return dim_; }
     // The criterion at x; throws PirlsError where it cannot be computed.
     double evaluate(const Eigen::VectorXd& x);
-    // Counted, failure-tolerant evaluation (what the optimiser calls).
-    double operator()(const Eigen::VectorXd& x);
+    // Counted, failure-tolerant evaluation (what the optimiser calls); with
+    // `grad` (only where has_gradient()) also the gradient in x (zero where
+    // the value is the failure penalty).
+    double operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad = nullptr);
+    // The exact gradient exists: the joint Laplace objective of a model
+    // with GlmmModel::has_laplace_gradient() and no family parameter.
+    bool has_gradient() const { return static_cast<bool>(grad_); }
 
     long evaluations() const { return evaluations_; }
     long failures() const { return failures_; }
@@ -69,6 +74,8 @@ private:
     int dim_;
     std::function<double(const Eigen::VectorXd&)> eval_;
     std::function<void()> reset_;  // back to a safe PIRLS start after a failure
+    // Gradient in x at the point just evaluated (empty: none).
+    std::function<Eigen::VectorXd()> grad_;
     long evaluations_ = 0, failures_ = 0;
     Eigen::VectorXd best_x_;
     double best_f_ = 0.0;

@@ -151,19 +151,43 @@ Eigen::MatrixXd PenalizedSystem::WUt_times(const Eigen::MatrixXd& M) const {
 }
 
 Eigen::VectorXd PenalizedSystem::WUt_times(const Eigen::VectorXd& v) const {
+    return Ut_times(sqrtw_.cwiseProduct(v));
+}
+
+Eigen::VectorXd PenalizedSystem::Ut_times(const Eigen::VectorXd& v) const {
     Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
     const int nt = static_cast<int>(term_col_.size());
     for (int i = 0; i < n_; ++i) {
-        const double wv = sqrtw_[i] * v[i];
         const double* u = urows_.data() + static_cast<size_t>(i) * K_;
         for (int t = 0; t < nt; ++t) {
             const int st = start_(i, t);
             if (st < 0) continue;
             const int k = lambda_.terms()[t].k, c0 = term_col_[t];
-            for (int a = 0; a < k; ++a) out[st + a] += wv * u[c0 + a];
+            for (int a = 0; a < k; ++a) out[st + a] += v[i] * u[c0 + a];
         }
     }
     return out;
+}
+
+Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> PenalizedSystem::selected_row_products() const {
+    const Eigen::VectorXd sel = factor_->selected_inverse();
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> Y =
+        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>::Zero(n_, K_);
+    const int P = K_ * (K_ + 1) / 2;
+    for (int i = 0; i < n_; ++i) {
+        const double* u = urows_.data() + static_cast<size_t>(i) * K_;
+        const int* pos = scatter_.data() + static_cast<size_t>(i) * P;
+        double* y = Y.data() + static_cast<size_t>(i) * K_;
+        int p = 0;
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b, ++p) {
+                if (pos[p] < 0) continue;
+                const double z = sel[pos[p]];
+                y[a] += z * u[b];
+                if (b != a) y[b] += z * u[a];
+            }
+    }
+    return Y;
 }
 
 }  // namespace glmmfast

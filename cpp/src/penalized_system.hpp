@@ -50,6 +50,8 @@ public:
 
     // U u (the random-effects part of the linear predictor).
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
+    // U' v.
+    Eigen::VectorXd Ut_times(const Eigen::VectorXd& v) const;
     // (W^{1/2} U)' M for the weights of the last factorisation.
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
     Eigen::VectorXd WUt_times(const Eigen::VectorXd& v) const;
@@ -63,6 +65,16 @@ public:
     // The diagonal block [A^{-1}]_{s:s+k, s:s+k}.
     Eigen::MatrixXd inverse_block(int start, int size) const { return factor_->inverse_block(start, size); }
     bool blocked() const { return blocked_; }
+
+    // For traces tr(A^{-1} dA) (gradients of log det A): row i of the
+    // n x K result is U_i [A^{-1}]_{c_i, c_i}, where c_i are the K u-indices
+    // row i of U touches (in the order of a row of U), so that
+    // u_i' A^{-1} u_i = U_i . (row i).  Needs has_selected_inverse().
+    bool has_selected_inverse() const { return factor_->has_selected_inverse(); }
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> selected_row_products() const;
+    // Row i, entry c (< K) of U, and the first column of term t within a row.
+    double u_value(int i, int c) const { return urows_(i, c); }
+    int term_column(int t) const { return term_col_[t]; }
 
 private:
     int n_ = 0, K_ = 0;                // observations; sum of k_t

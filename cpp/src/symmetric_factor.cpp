@@ -15,6 +15,10 @@ Eigen::MatrixXd SymmetricFactor::inverse_block(int start, int size) const {
     return solve(E).block(start, 0, size, size);
 }
 
+Eigen::VectorXd SymmetricFactor::selected_inverse() const {
+    throw std::logic_error("this factorisation has no selected inverse");
+}
+
 // ---------------------------------------------------------------- sparse --
 
 SparseFactor::SparseFactor(int q, const std::vector<std::pair<int, int>>& pairs) {
@@ -70,6 +74,52 @@ Eigen::MatrixXd SparseFactor::solve_Lt(const Eigen::MatrixXd& B) const {
 double SparseFactor::log_det() const {
     const auto& L = chol_.matrixL().nestedExpression();
     return 2.0 * L.diagonal().array().log().sum();
+}
+
+// Takahashi's recurrences on the pattern of L (L L' = P A P', column j
+// holding its diagonal first, then the rows S_j below it in increasing
+// order): from the last column backwards, with Z = (P A P')^{-1},
+//   Z_ij = -(1 / L_jj) sum_{k in S_j} L_kj Z_ik         (i in S_j),
+//   Z_jj = 1 / L_jj^2 - (1 / L_jj) sum_{k in S_j} L_kj Z_kj.
+// Every Z_ik needed lies in L's pattern (S_j is a clique of the filled
+// graph), so the cost is that of a factorisation times a binary search.
+Eigen::VectorXd SparseFactor::selected_inverse() const {
+    const SpMat& L = chol_.matrixL().nestedExpression();
+    const int n = static_cast<int>(L.cols());
+    const int* Lp = L.outerIndexPtr();
+    const int* Li = L.innerIndexPtr();
+    const double* Lx = L.valuePtr();
+    auto find = [&](int r, int c) {  // position of (r, c), r >= c, in L's pattern
+        const int* it = std::lower_bound(Li + Lp[c], Li + Lp[c + 1], r);
+        return static_cast<int>(it - Li);
+    };
+    if (a_in_l_.empty()) {
+        a_in_l_.resize(A_.nonZeros());
+        for (int c = 0; c < n; ++c)
+            for (int p = A_.outerIndexPtr()[c]; p < A_.outerIndexPtr()[c + 1]; ++p)
+                a_in_l_[p] = find(A_.innerIndexPtr()[p], c);
+    }
+    sel_l_.resize(L.nonZeros());
+    double* Z = sel_l_.data();
+    for (int j = n - 1; j >= 0; --j) {
+        const int d = Lp[j], end = Lp[j + 1];
+        const double ljj = Lx[d];
+        for (int a = end - 1; a > d; --a) {
+            const int i = Li[a];
+            double s = 0.0;
+            for (int b = d + 1; b < end; ++b) {
+                const int k = Li[b];
+                s += Lx[b] * Z[k >= i ? find(k, i) : find(i, k)];
+            }
+            Z[a] = -s / ljj;
+        }
+        double s = 0.0;
+        for (int b = d + 1; b < end; ++b) s += Lx[b] * Z[b];
+        Z[d] = 1.0 / (ljj * ljj) - s / ljj;
+    }
+    Eigen::VectorXd out(A_.nonZeros());
+    for (Eigen::Index p = 0; p < A_.nonZeros(); ++p) out[p] = Z[a_in_l_[p]];
+    return out;
 }
 
 // --------------------------------------------------------------- blocked --

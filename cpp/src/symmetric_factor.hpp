@@ -41,6 +41,12 @@ public:
     virtual double log_det() const = 0;  // log det A
     // [A^{-1}]_{s:s+k, s:s+k}
     virtual Eigen::MatrixXd inverse_block(int start, int size) const;
+    // A^{-1} at the positions of A's pattern (the layout of values()), from
+    // the current factor: the selected inverse (Takahashi, Fagan and Chen
+    // 1973), enough for traces tr(A^{-1} dA) with dA in A's pattern.
+    // Only where has_selected_inverse().
+    virtual bool has_selected_inverse() const { return false; }
+    virtual Eigen::VectorXd selected_inverse() const;
     Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return solve_Lt(solve_L(B)); }
 };
 
@@ -55,10 +61,16 @@ public:
     Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const override;
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
+    bool has_selected_inverse() const override { return true; }
+    Eigen::VectorXd selected_inverse() const override;
 private:
     SpMat A_;  // lower triangle of P A P'
     Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> perm_;
     Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> chol_;
+    // Position in L of each stored entry of A_ (L's pattern contains A_'s),
+    // and scratch for the selected inverse on L's pattern; set on first use.
+    mutable std::vector<int> a_in_l_;
+    mutable Eigen::VectorXd sel_l_;
 };
 
 class BlockedFactor : public SymmetricFactor {

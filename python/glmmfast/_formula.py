@@ -443,8 +443,8 @@ class _Parser:
             return ()
         while True:
             name = None
-            nxt = self.tokens[self.i + 1]
-            if (self.tok.kind in ("name", "qname", "str")
+            nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None  # none after the end token
+            if (self.tok.kind in ("name", "qname", "str") and nxt is not None
                     and nxt.kind == "op" and nxt.text == "="):
                 name = self.take().text
                 self.take()

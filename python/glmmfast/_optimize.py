@@ -157,6 +157,29 @@ def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
     return x, fbest, status
 
 
+def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
+           maxeval: int) -> tuple[np.ndarray, float, int]:
+    """Minimise an objective with an exact gradient (``obj.has_gradient``) by
+    L-BFGS; where L-BFGS gives up (roundoff, a failed line search),
+    :func:`_bobyqa` finishes from the best point found."""
+    x = np.maximum(np.asarray(x0, dtype=float), lower)
+    opt = nlopt.opt(nlopt.LD_LBFGS, x.size)
+    opt.set_min_objective(obj)
+    opt.set_lower_bounds(lower)
+    opt.set_ftol_abs(ftol_abs)
+    opt.set_xtol_abs(np.full(x.size, xtol_abs))
+    opt.set_maxeval(maxeval)
+    try:
+        opt.optimize(x)
+        status = opt.last_optimize_result()
+    except Exception:  # nlopt's own runtime_error (a failed line search), RoundoffLimited, ...
+        status = nlopt.FAILURE
+    if obj.best_x is None or status not in (nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.SUCCESS):
+        start = x if obj.best_x is None else obj.best_x
+        return _bobyqa(obj, start, lower, step, ftol_abs, xtol_abs, maxeval)
+    return np.array(obj.best_x), float(obj.best_f), status
+
+
 def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
 
@@ -291,8 +314,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
 
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
     x_theta = np.concatenate([theta / theta_scale, logpar])
+    at_start = _core.glmm_objective(model, "joint", theta_scale, kind, max(nAGQ, 1), beta, np.ones(p))
     if warm_start and nAGQ >= 1:
-        at_start = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta, np.ones(p))
         try:
             at_start.evaluate(np.concatenate([theta / theta_scale, np.zeros(p), logpar]))
         except _core.PirlsError:
@@ -303,8 +326,11 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         t0 = time.perf_counter()
         model.set_beta(beta)
         obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale, kind)
-        # Stage 1 only supplies a start for stage 2: no restarts.
-        tol1 = 1e-8 if nAGQ == 0 else 1e-5
+        # Stage 1 only supplies a start for stage 2: no restarts, and a
+        # rough one suffices when stage 2 has the exact gradient (on the
+        # grouseticks and cbpp models 1e-3 saved 15% of all evaluations
+        # over 1e-5, with the same optimum).
+        tol1 = 1e-8 if nAGQ == 0 else (1e-3 if at_start.has_gradient else 1e-5)
         x1, dev1, st1 = _bobyqa(obj1, x_theta, np.concatenate([lower, np.full(npar, -np.inf)]),
                                 np.full(ntheta + npar, 0.25), tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
         theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
@@ -332,7 +358,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     # Stage 1 leaves theta close and beta within a fraction of an SE, so
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
-    x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
+    if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
+        x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
+    else:
+        x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     dev = _reevaluate(obj2.evaluate, x, reset)  # leave the engine at the optimum
     if npar:

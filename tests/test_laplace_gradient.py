@@ -1,0 +1,113 @@
+"""The engine's exact gradient of the Laplace deviance (laplace_gradient.cpp)
+against central finite differences of the deviance itself, and the joint
+objective's gradient (chain rule to the optimiser's scaled coordinates)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from glmmfast import _core
+from glmmfast._design import model_design_for
+from glmmfast._engine import engine_model
+from glmmfast.families import Binomial, Poisson, get_family
+
+
+def _fd_gradient(model, theta, beta, h=2e-4):
+    x = np.concatenate([theta, beta])
+    nt = theta.size
+    g = np.empty(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h
+        fp = model.deviance_at((x + e)[:nt], (x + e)[nt:])
+        fm = model.deviance_at((x - e)[:nt], (x - e)[nt:])
+        g[i] = (fp - fm) / (2 * h)
+    return g
+
+
+def _check(design, theta, beta):
+    model = engine_model(design, "sparse")
+    assert model.has_laplace_gradient
+    model.deviance_at(theta, beta)
+    exact = np.asarray(model.laplace_gradient())
+    fd = _fd_gradient(model, theta, beta)
+    # central differences: error O(h^2 f''') + rounding 1e-12 |f| / h
+    np.testing.assert_allclose(exact, fd, rtol=1e-5, atol=1e-5 * (1 + np.abs(fd).max()))
+
+
+GROUSE = [
+    "TICKS ~ YEAR + (1 | LOCATION)",
+    "TICKS ~ YEAR + (YEAR | LOCATION)",  # 3 x 3 T: correlations
+    "TICKS ~ YEAR + cHEIGHT + (1 | INDEX) + (1 | BROOD) + (1 | LOCATION)",
+    "TICKS ~ YEAR + (1 | LOCATION) + (0 + YEAR | LOCATION)",
+]
+
+
+@pytest.mark.parametrize("formula", GROUSE)
+def test_poisson_gradient_matches_finite_differences(grouseticks, formula):
+    design = model_design_for(formula, grouseticks, Poisson(), random=True)
+    model = engine_model(design)
+    rng = np.random.default_rng(1)
+    lower = np.asarray(model.lower_bounds())
+    theta = np.where(np.isfinite(lower), 0.3 + rng.uniform(size=lower.size), rng.normal(0, 0.2, lower.size))
+    beta = rng.normal(0, 0.3, design.X.shape[1])
+    beta[0] += 1.0
+    _check(design, theta, beta)
+
+
+def test_binomial_gradient_with_trials_weights_offset(cbpp):
+    rng = np.random.default_rng(2)
+    df = cbpp.assign(z=rng.normal(size=len(cbpp)), off=rng.normal(0, 0.2, len(cbpp)))
+    design = model_design_for("cbind(incidence, size - incidence) ~ period + z + (1 + z | herd)", df, Binomial(),
+                              offset=df["off"].to_numpy(), random=True)
+    _check(design, np.array([0.8, 0.2, 0.4]), np.array([-1.2, -0.9, -1.1, -1.6, 0.1]))
+
+
+def test_poisson_gradient_with_prior_weights_including_zero():
+    rng = np.random.default_rng(3)
+    g1, g2 = rng.integers(0, 12, 150), rng.integers(0, 7, 150)
+    x = rng.normal(size=150)
+    df = pd.DataFrame({"y": rng.poisson(np.exp(0.5 + 0.4 * x)), "x": x, "g1": g1, "g2": g2})
+    w = rng.uniform(0.2, 3.0, 150)
+    w[:5] = 0.0
+    design = model_design_for("y ~ x + (1 | g1) + (1 | g2)", df, Poisson(), weights=w, random=True)
+    _check(design, np.array([0.6, 0.9]), np.array([0.4, 0.3]))
+
+
+def test_gradient_availability():
+    df = pd.DataFrame({"y": [1, 0, 3, 2, 5, 1, 0, 2], "g": list("aabbccdd")})
+    for fam, expected in [(Poisson(), True), (Binomial("probit"), False), (Poisson("sqrt"), False)]:
+        y = (df["y"] > 1).astype(int) if fam.name == "binomial" else df["y"]
+        design = model_design_for("y ~ 1 + (1 | g)", df.assign(y=y), fam, random=True)
+        model = engine_model(design)
+        assert model.has_laplace_gradient is expected
+        model.deviance_at(np.array([0.5]), np.array([0.2]))
+        if not expected:
+            with pytest.raises(RuntimeError, match="canonical link"):
+                model.laplace_gradient()
+    # the Gamma family's dispersion is a parameter of the objective: no gradient there
+    design = model_design_for("y ~ 1 + (1 | g)", df.assign(y=df["y"] + 1.0), get_family("Gamma"), random=True)
+    obj = _core.glmm_objective(engine_model(design), "joint", 1.0, "dispersion", 1, np.zeros(1), np.ones(1))
+    assert not obj.has_gradient
+    with pytest.raises(RuntimeError, match="no gradient"):
+        obj(np.array([0.5, 0.0, 0.0]), np.zeros(3))
+
+
+def test_objective_gradient_is_in_the_optimiser_coordinates(grouseticks):
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    model = fit._engine()
+    base, scale, s = fit.fixef.to_numpy(), np.array([0.2, 0.1, 0.3]), 0.5
+    obj = _core.glmm_objective(model, "joint", s, "none", 1, base, scale)
+    assert obj.has_gradient
+    x = np.array([2.4, 0.3, -0.2, 0.1])
+    grad = np.zeros(4)
+    f = obj(x, grad)
+    theta, beta = x[:1] * s, base + scale * x[1:]
+    assert f == model.deviance_at(theta, beta)
+    raw = np.asarray(model.laplace_gradient())
+    np.testing.assert_allclose(grad, np.concatenate([raw[:1] * s, raw[1:] * scale]), rtol=1e-12)
+    with pytest.raises(ValueError, match="writable float64 vector of length 4"):
+        obj(x, np.zeros(3))
