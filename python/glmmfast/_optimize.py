@@ -124,6 +124,28 @@ def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t
                         "seconds": time.perf_counter() - t0})
 
 
+def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
+               maxeval: int, step: np.ndarray | None = None) -> int:
+    """One nlopt run minimising ``obj`` from ``x``; returns nlopt's status
+    (the best point is kept by ``obj``).  nlopt raises where it gives up
+    (RoundoffLimited; its own runtime_error when a line search fails)."""
+    opt = nlopt.opt(algorithm, x.size)
+    opt.set_min_objective(obj)
+    opt.set_lower_bounds(lower)
+    if step is not None:
+        opt.set_initial_step(step)
+    opt.set_ftol_abs(ftol_abs)
+    opt.set_xtol_abs(np.full(x.size, xtol_abs))
+    opt.set_maxeval(maxeval)
+    try:
+        opt.optimize(x)
+        return opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        return nlopt.ROUNDOFF_LIMITED
+    except nlopt.runtime_error:  # nlopt's own class (not Python's RuntimeError)
+        return nlopt.FAILURE
+
+
 def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
             ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
     """Minimise the objective ``obj`` (:class:`FunctionObjective` or the
@@ -132,18 +154,7 @@ def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
     for _ in range(1 + restarts):
-        opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
-        opt.set_min_objective(obj)
-        opt.set_lower_bounds(lower)
-        opt.set_initial_step(step)
-        opt.set_ftol_abs(ftol_abs)
-        opt.set_xtol_abs(np.full(x.size, xtol_abs))
-        opt.set_maxeval(maxeval)
-        try:
-            opt.optimize(x)
-            status = opt.last_optimize_result()
-        except nlopt.RoundoffLimited:
-            status = nlopt.ROUNDOFF_LIMITED
+        status = _run_nlopt(nlopt.LN_BOBYQA, obj, x, lower, ftol_abs, xtol_abs, maxeval, step)
         if obj.best_x is None:
             raise ConvergenceError(f"PIRLS failed at every one of {obj.evaluations} parameter values "
                                    f"tried (last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
@@ -163,17 +174,7 @@ def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: f
     L-BFGS; where L-BFGS gives up (roundoff, a failed line search),
     :func:`_bobyqa` finishes from the best point found."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
-    opt = nlopt.opt(nlopt.LD_LBFGS, x.size)
-    opt.set_min_objective(obj)
-    opt.set_lower_bounds(lower)
-    opt.set_ftol_abs(ftol_abs)
-    opt.set_xtol_abs(np.full(x.size, xtol_abs))
-    opt.set_maxeval(maxeval)
-    try:
-        opt.optimize(x)
-        status = opt.last_optimize_result()
-    except Exception:  # nlopt's own runtime_error (a failed line search), RoundoffLimited, ...
-        status = nlopt.FAILURE
+    status = _run_nlopt(nlopt.LD_LBFGS, obj, x, lower, ftol_abs, xtol_abs, maxeval)
     if obj.best_x is None or status not in (nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.SUCCESS):
         start = x if obj.best_x is None else obj.best_x
         return _bobyqa(obj, start, lower, step, ftol_abs, xtol_abs, maxeval)
