@@ -256,6 +256,7 @@ PYBIND11_MODULE(_core, m) {
              py::arg("x"), py::arg("grad") = py::none())
         .def_property_readonly("has_gradient", &Objective::has_gradient)
         .def("evaluate", &Objective::evaluate, py::arg("x"), py::call_guard<py::gil_scoped_release>())
+        .def("gradient", &Objective::gradient, py::arg("x"), py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("dim", &Objective::dim)
         .def_property_readonly("evaluations", &Objective::evaluations)
         .def_property_readonly("failures", &Objective::failures)

@@ -81,6 +81,12 @@ double Objective::evaluate(const Eigen::VectorXd& x) {
     return eval_(x);
 }
 
+Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
+    if (!has_gradient()) throw std::logic_error("this objective has no gradient");
+    evaluate(x);
+    return grad_();
+}
+
 double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     check_dim(x, dim_);
     if (grad && !has_gradient()) throw std::logic_error("this objective has no gradient");

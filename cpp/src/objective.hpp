@@ -51,6 +51,8 @@ public:
     int dim() const { return dim_; }
     // The criterion at x; throws PirlsError where it cannot be computed.
     double evaluate(const Eigen::VectorXd& x);
+    // Its gradient at x (where has_gradient()); throws as evaluate.
+    Eigen::VectorXd gradient(const Eigen::VectorXd& x);
     // Counted, failure-tolerant evaluation (what the optimiser calls); with
     // `grad` (only where has_gradient()) also the gradient in x (zero where
     // the value is the failure penalty).

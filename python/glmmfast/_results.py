@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import _core
 from ._agq import omitted_m2ll
+from ._derivatives import hessian_from_gradient
 from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
@@ -370,8 +371,9 @@ class GlmerResult(MixedResult):
 
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
-        f = _core.glmm_objective(model, "joint", 1.0, "none" if fp is None else fp[0], max(self.nAGQ, 1),
-                                 np.zeros(p), np.ones(p)).evaluate
+        objective = _core.glmm_objective(model, "joint", 1.0, "none" if fp is None else fp[0], max(self.nAGQ, 1),
+                                         np.zeros(p), np.ones(p))
+        f = objective.evaluate
         names = list(self.fixef.index)
         if self.nAGQ == 0:
             # The fast fit optimises theta only (beta comes from PIRLS), so
@@ -386,7 +388,12 @@ class GlmerResult(MixedResult):
         h = np.full(x.size, 1e-4)
         if fp is not None:
             h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
-        msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h)
+        derivs = None
+        if objective.has_gradient:
+            # Central differences of the exact gradient: 2d evaluations
+            # instead of 2d + d(d-1)/2, and O(h^2) accurate.
+            derivs = hessian_from_gradient(objective.gradient, x, h)
+        msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h, derivs=derivs)
         hess = self.optinfo.hessian
         f(x)  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).

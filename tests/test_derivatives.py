@@ -1,0 +1,40 @@
+"""Finite-difference derivatives (_derivatives.py) on functions whose
+derivatives are known."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glmmfast._derivatives import gradient_hessian, hessian_from_gradient
+
+
+def _f(x):
+    return np.exp(x[0]) * np.sin(x[1]) + x[0] * x[2] ** 2
+
+
+def _grad(x):
+    return np.array([np.exp(x[0]) * np.sin(x[1]) + x[2] ** 2, np.exp(x[0]) * np.cos(x[1]), 2 * x[0] * x[2]])
+
+
+def _hess(x):
+    e, s, c = np.exp(x[0]), np.sin(x[1]), np.cos(x[1])
+    return np.array([[e * s, e * c, 2 * x[2]], [e * c, -e * s, 0.0], [2 * x[2], 0.0, 2 * x[0]]])
+
+
+X = np.array([0.3, 0.7, -1.2])
+
+
+def test_gradient_hessian_from_values():
+    g, H = gradient_hessian(_f, X, 1e-4)
+    np.testing.assert_allclose(g, _grad(X), atol=1e-7)
+    np.testing.assert_allclose(H, _hess(X), atol=1e-4)  # forward cross differences: O(h)
+
+
+def test_hessian_from_gradient_is_second_order_and_symmetric():
+    g, H = hessian_from_gradient(_grad, X, 1e-4)
+    np.testing.assert_array_equal(g, _grad(X))
+    np.testing.assert_allclose(H, _hess(X), atol=1e-7)
+    np.testing.assert_array_equal(H, H.T)
+    # per-coordinate steps
+    _, H2 = hessian_from_gradient(_grad, X, np.array([1e-4, 1e-5, 1e-3]))
+    np.testing.assert_allclose(H2, _hess(X), atol=1e-6)
