@@ -81,6 +81,11 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
             for (int b = 0; b <= a; ++b, ++p)
                 if (cols[a] >= 0 && cols[b] >= 0) scatter_[static_cast<size_t>(i) * P + p] = position(cols[a], cols[b]);
     }
+    ucol_.resize(n_, K_);
+    for (int i = 0; i < n_; ++i) {
+        row_columns(i);
+        for (int c = 0; c < K_; ++c) ucol_(i, c) = cols[c];
+    }
     urows_.resize(n_, K_);
     set_theta(lambda_.initial_theta());
 }
@@ -106,10 +111,17 @@ bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd
     std::fill(x, x + factor_->nvalues(), 0.0);
     for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
     const int P = K_ * (K_ + 1) / 2;
-    for (int i = 0; i < n_; ++i) {
-        const double w = sqrtw[i] * sqrtw[i] * (sign ? (*sign)[i] : 1.0);
-        const double* u = urows_.data() + static_cast<size_t>(i) * K_;
-        const int* pos = scatter_.data() + static_cast<size_t>(i) * P;
+    const double* sw = sqrtw.data();
+    const double* sg = sign ? sign->data() : nullptr;
+    const double* u = urows_.data();
+    const int* pos = scatter_.data();
+    if (K_ == 1) {  // one scalar term: one entry per observation
+        for (int i = 0; i < n_; ++i)
+            if (pos[i] >= 0) x[pos[i]] += sw[i] * sw[i] * (sg ? sg[i] : 1.0) * u[i] * u[i];
+        return factor_->factorize();
+    }
+    for (int i = 0; i < n_; ++i, u += K_, pos += P) {
+        const double w = sw[i] * sw[i] * (sg ? sg[i] : 1.0);
         int p = 0;
         for (int a = 0; a < K_; ++a) {
             const double wa = w * u[a];
@@ -121,16 +133,13 @@ bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd
 }
 
 Eigen::VectorXd PenalizedSystem::U_times(const Eigen::VectorXd& u) const {
-    Eigen::VectorXd out = Eigen::VectorXd::Zero(n_);
-    const int nt = static_cast<int>(term_col_.size());
-    for (int i = 0; i < n_; ++i) {
+    Eigen::VectorXd out(n_);
+    const int* col = ucol_.data();
+    const double* val = urows_.data();
+    for (int i = 0; i < n_; ++i, col += K_, val += K_) {
         double s = 0.0;
-        for (int t = 0; t < nt; ++t) {
-            const int st = start_(i, t);
-            if (st < 0) continue;
-            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
-            for (int a = 0; a < k; ++a) s += urows_(i, c0 + a) * u[st + a];
-        }
+        for (int c = 0; c < K_; ++c)
+            if (col[c] >= 0) s += val[c] * u[col[c]];
         out[i] = s;
     }
     return out;
@@ -138,15 +147,11 @@ Eigen::VectorXd PenalizedSystem::U_times(const Eigen::VectorXd& u) const {
 
 Eigen::MatrixXd PenalizedSystem::WUt_times(const Eigen::MatrixXd& M) const {
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());
-    const int nt = static_cast<int>(term_col_.size());
-    for (int i = 0; i < n_; ++i) {
-        for (int t = 0; t < nt; ++t) {
-            const int st = start_(i, t);
-            if (st < 0) continue;
-            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
-            for (int a = 0; a < k; ++a) out.row(st + a) += (sqrtw_[i] * urows_(i, c0 + a)) * M.row(i);
-        }
-    }
+    const int* col = ucol_.data();
+    const double* val = urows_.data();
+    for (int i = 0; i < n_; ++i, col += K_, val += K_)
+        for (int c = 0; c < K_; ++c)
+            if (col[c] >= 0) out.row(col[c]) += (sqrtw_[i] * val[c]) * M.row(i);
     return out;
 }
 
@@ -156,16 +161,11 @@ Eigen::VectorXd PenalizedSystem::WUt_times(const Eigen::VectorXd& v) const {
 
 Eigen::VectorXd PenalizedSystem::Ut_times(const Eigen::VectorXd& v) const {
     Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
-    const int nt = static_cast<int>(term_col_.size());
-    for (int i = 0; i < n_; ++i) {
-        const double* u = urows_.data() + static_cast<size_t>(i) * K_;
-        for (int t = 0; t < nt; ++t) {
-            const int st = start_(i, t);
-            if (st < 0) continue;
-            const int k = lambda_.terms()[t].k, c0 = term_col_[t];
-            for (int a = 0; a < k; ++a) out[st + a] += v[i] * u[c0 + a];
-        }
-    }
+    const int* col = ucol_.data();
+    const double* val = urows_.data();
+    for (int i = 0; i < n_; ++i, col += K_, val += K_)
+        for (int c = 0; c < K_; ++c)
+            if (col[c] >= 0) out[col[c]] += v[i] * val[c];
     return out;
 }
 

@@ -83,6 +83,9 @@ private:
     // Per observation and term: first u-index of its level's block, or -1
     // when the row of Z has no entry in that term.
     Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> start_;
+    // Per observation, the u-index of each of the K entries of its row of U
+    // (-1: none): the products with U run over this flat table.
+    Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> ucol_;
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> zrows_;  // n x K: Z's values
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> urows_;  // n x K: U's values
     std::vector<int> scatter_;         // n x K(K+1)/2 positions in the factor's values (-1: none)
