@@ -27,6 +27,37 @@ def test_refit_matches_fit_from_scratch(grouseticks, seed):
     np.testing.assert_allclose(r.fitted(), full.fitted(), rtol=1e-4)
 
 
+def test_refit_takes_quasi_newton_steps_from_the_original_hessian(grouseticks):
+    fit = grouseticks_fit()
+    model = fit.model()
+    assert model.hessian0 is not None
+    # the stored Hessian is the fit's, in (theta, beta)
+    fit.vcov
+    np.testing.assert_allclose(model.hessian0, fit.optinfo.hessian, rtol=1e-4, atol=1e-3)
+    for seed in (4, 5, 6):
+        y = fit.simulate(1, seed=seed)[:, 0]
+        out = model.refit(y)
+        full = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks.assign(TICKS=y), family="poisson")
+        assert out.info.evaluations < 15  # L-BFGS from the same start takes about 20
+        assert out.deviance == pytest.approx(full.deviance, abs=1e-8)
+        np.testing.assert_allclose(out.beta, full.fixef, atol=1e-5)
+        np.testing.assert_allclose(out.theta, full.theta, atol=1e-5)
+
+
+def test_refit_falls_back_where_quasi_newton_cannot_finish(grouseticks):
+    # a response with no between-location variation: theta goes to its bound 0,
+    # where the quasi-Newton steps stop and L-BFGS finishes
+    fit = grouseticks_fit()
+    rng = np.random.default_rng(0)
+    mu = np.exp(fit.fixef["(Intercept)"] + 0.2 * (grouseticks["YEAR"].astype(str) == "96"))
+    y = rng.poisson(mu.to_numpy())
+    out = fit.model().refit(y)
+    full = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks.assign(TICKS=y), family="poisson")
+    assert out.theta[0] < 1e-3 and full.theta[0] < 1e-3
+    assert out.deviance == pytest.approx(full.deviance, abs=1e-6)
+    np.testing.assert_allclose(out.beta, full.fixef, atol=1e-4)
+
+
 def test_refit_leaves_the_original_alone():
     fit = grouseticks_fit()
     before = fit.fitted().copy()

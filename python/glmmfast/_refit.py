@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
+from ._derivatives import hessian_from_gradient
 from ._design import ModelDesign
 from ._engine import engine_model, glm_start, set_family_parameter
 from ._errors import DataError
@@ -123,6 +124,16 @@ class GlmerModel:
             set_family_parameter(self.engine, *family_parameter)
         self.engine.deviance_at(self.theta0, self.beta0)
         self.u0 = np.array(self.engine.u)
+        # The Hessian in (theta, beta) at the start, where the exact gradient
+        # gives it cheaply: refits then take quasi-Newton steps from it.
+        self.hessian0 = None
+        if self.nAGQ == 1 and family_parameter is None:
+            obj = _core.glmm_objective(self.engine, "joint", 1.0, "none", 1, np.zeros(self.beta0.size),
+                                       np.ones(self.beta0.size))
+            if obj.has_gradient:
+                x = np.concatenate([self.theta0, self.beta0])
+                self.hessian0 = hessian_from_gradient(obj.gradient, x, 1e-4)[1]
+                obj.evaluate(x)  # back at the start
 
     @classmethod
     def from_result(cls, result) -> "GlmerModel":
@@ -164,7 +175,7 @@ class GlmerModel:
         if warm_start:
             eng.set_u(self.u0)
             theta, beta, dev, info = optimize_glmer(eng, self.theta0, self.beta0, self.nAGQ, fp, self.theta_scale,
-                                                    warm_start=True)
+                                                    warm_start=True, hessian=self.hessian0)
         else:
             eng.set_u(np.zeros(eng.q))
             start = glm_start(dataclasses.replace(self.design, y=y, weights=w))
