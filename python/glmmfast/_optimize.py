@@ -188,35 +188,36 @@ def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, fto
     For a refit: the Hessian at the original optimum approximates the one at
     the new optimum, so the first step lands close and the BFGS updates
     finish in a few evaluations (L-BFGS, starting from the identity, needs
-    about four times as many).  Steps are Newton steps on the current
-    Hessian approximation with backtracking (Armijo); it stops when the
+    about three times as many).  Steps are Newton steps on the current
+    Hessian approximation B with backtracking (Armijo); it stops when the
     predicted decrease g'B^{-1}g / 2 is below ``ftol_abs``, leaving the engine
     at the returned point.  Returns None where it cannot finish (a bound
     would become active, a PIRLS failure, a Hessian that is not positive
     definite, no progress): the caller then falls back to L-BFGS.
     """
     x = np.asarray(x0, dtype=float).copy()
-    g = np.zeros(x.size)
+    g = np.empty(x.size)
     f = obj(x, g)
     if f >= _PENALTY:
         return None
-    B = 0.5 * (hess0 + hess0.T)
+    try:
+        H = np.linalg.inv(0.5 * (hess0 + hess0.T))  # inverse Hessian approximation
+    except np.linalg.LinAlgError:
+        return None
+    bounded = np.isfinite(lower)
     for _ in range(max_iter):
-        try:
-            step = -np.linalg.solve(B, g)
-        except np.linalg.LinAlgError:
-            return None
+        step = -(H @ g)
         slope = float(g @ step)
-        if not slope < 0 or not np.all(np.isfinite(step)):
+        if not slope < 0:  # H not positive definite here (or NaN)
             return None
         if -0.5 * slope < ftol_abs:
             return x, f, nlopt.SUCCESS
         t = 1.0
         for _ in range(10):
             xn = x + t * step
-            if np.any(xn < lower):
+            if (xn[bounded] < lower[bounded]).any():
                 return None
-            gn = np.zeros(x.size)
+            gn = np.empty(x.size)
             fn = obj(xn, gn)
             if fn <= f + 1e-4 * t * slope:
                 break
@@ -225,9 +226,9 @@ def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, fto
             return None
         sv, yv = xn - x, gn - g
         sy = float(sv @ yv)
-        if sy > 1e-12 * np.linalg.norm(sv) * np.linalg.norm(yv):
-            Bs = B @ sv
-            B = B - np.outer(Bs, Bs) / float(sv @ Bs) + np.outer(yv, yv) / sy
+        if sy > 0:  # BFGS update of the inverse (Nocedal and Wright 2006, eq. 6.17)
+            Hy = H @ yv
+            H += ((sy + yv @ Hy) / sy**2) * np.outer(sv, sv) - (np.outer(Hy, sv) + np.outer(sv, Hy)) / sy
         x, f, g = xn, fn, gn
     return None
 
