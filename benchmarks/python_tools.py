@@ -92,16 +92,17 @@ class Glmmfast(Tool):
         return self._fitted(fn(meta["formula"], df, family=meta["family"]))
 
     def refitter(self, meta, df):
+        # The simulation inner loop: the reusable model (GlmerModel.refit),
+        # which returns estimates and -2 log L without building a result.
         m = self._fitter("glmer")(meta["formula"], df, family=meta["family"])
-        refit = getattr(m, "refit", None)
-        if refit is None:
-            import glmmfast
+        model = m.model()
+        q = int(model.engine.q)
 
-            boot = getattr(glmmfast, "refit", None)
-            if boot is None:
-                raise Unavailable("glmmfast has no refit API (GlmerResult.refit / glmmfast.refit)")
-            return lambda y: self._fitted(boot(m, y))
-        return lambda y: self._fitted(refit(y))
+        def refit(y):
+            out = model.refit(y)
+            return Fitted(float(out.deviance), q, {"evaluations": out.info.evaluations})
+
+        return refit
 
 
 _CBIND = re.compile(r"^\s*cbind\(([^,]+),([^)]+)\)\s*~(.*)$")

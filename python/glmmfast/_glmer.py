@@ -65,7 +65,8 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     est = None if fp is None else (fp[0], info.family_parameter)
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)
-    return GlmerResult(design, model, _Fit(theta, beta, dev, est), info, int(nAGQ), dataset_name(data))
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ),
+                       dataset_name(data))
 
 
 def glmer(

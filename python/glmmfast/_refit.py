@@ -59,6 +59,8 @@ class RefitOutcome:
     weights: np.ndarray
     #: re-estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
     family_parameter: tuple[str, float] | None = None
+    #: conditional modes at the optimum
+    u: np.ndarray | None = None
 
 
 def response_for(design: ModelDesign, newresp, weights=None) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +187,7 @@ class GlmerModel:
             raise _core.PirlsError("refit ended at a non-finite deviance")
         info.seconds["optimize"] = time.perf_counter() - t0
         est = None if fp is None else (fp[0], info.family_parameter)
-        return RefitOutcome(np.asarray(theta), np.asarray(beta), float(dev), info, y, w, est)
+        return RefitOutcome(np.asarray(theta), np.asarray(beta), float(dev), info, y, w, est, np.array(eng.u))
 
     def result(self, outcome: RefitOutcome, share_engine: bool = False):
         """A full :class:`~glmmfast.GlmerResult` for a refit.
@@ -199,5 +201,6 @@ class GlmerModel:
 
         design = dataclasses.replace(self.design, y=outcome.y, weights=outcome.weights)
         return GlmerResult(design, self.engine if share_engine else None,
-                           _Fit(outcome.theta, outcome.beta, outcome.deviance, outcome.family_parameter), outcome.info,
+                           _Fit(outcome.theta, outcome.beta, outcome.deviance, outcome.family_parameter, outcome.u),
+                           outcome.info,
                            self.nAGQ, self.data_name)

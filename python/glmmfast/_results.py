@@ -59,6 +59,8 @@ class _Fit:
     deviance: float
     #: estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
     family_parameter: tuple[str, float] | None = None
+    #: conditional modes u at the optimum, where known: a rebuilt engine starts PIRLS there
+    u: np.ndarray | None = None
 
 
 class MixedResult(PrintsSummary):
@@ -420,6 +422,8 @@ class GlmerResult(MixedResult):
         model = engine_model(self._design)
         if self._fit.family_parameter is not None:
             set_family_parameter(model, *self._fit.family_parameter)
+        if self._fit.u is not None:
+            model.set_u(self._fit.u)
         model.deviance_at(self._fit.theta, self._fit.beta)
         return model
 
