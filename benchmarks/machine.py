@@ -76,6 +76,10 @@ def machine_info() -> dict:
         import glmmfast
 
         info["glmmfast"] = glmmfast.__version__
+        # The commit above says what was measured only if the package
+        # imported is this checkout's (PYTHONPATH=python, or installed from it
+        # since the last change): the location makes a stale install visible.
+        info["glmmfast_from"] = str(Path(glmmfast.__file__).resolve().parent)
     except ImportError:
         info["glmmfast"] = None
     return info

@@ -160,7 +160,7 @@ def render_markdown(results: dict, competitors: list[str], machine: dict) -> str
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('ram_gb')} GB RAM, {m.get('os')}; "
         f"load average {m.get('load_at_start')} at start, {m.get('load_at_end', 'n/a')} at end. "
         f"Python {m.get('python')}, numpy {m.get('numpy')}, pandas {m.get('pandas')}, {m.get('R') or 'R absent'}; "
-        f"{versions}. glmmfast at {m.get('git')}. Command: `{results.get('command', '')}`.",
+        f"{versions}. glmmfast at {m.get('git')} (imported from {m.get('glmmfast_from', '?')}). Command: `{results.get('command', '')}`.",
     ]
     ns = notes(results)
     if ns:
