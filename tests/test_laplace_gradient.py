@@ -106,8 +106,40 @@ def test_objective_gradient_is_in_the_optimiser_coordinates(grouseticks):
     grad = np.zeros(4)
     f = obj(x, grad)
     theta, beta = x[:1] * s, base + scale * x[1:]
-    assert f == model.deviance_at(theta, beta)
+    assert f == pytest.approx(model.deviance_at(theta, beta), rel=1e-12)
     raw = np.asarray(model.laplace_gradient())
     np.testing.assert_allclose(grad, np.concatenate([raw[:1] * s, raw[1:] * scale]), rtol=1e-12)
     with pytest.raises(ValueError, match="writable float64 vector of length 4"):
         obj(x, np.zeros(3))
+
+
+def test_beta_profiled_gradient_matches_finite_differences(grouseticks, cbpp):
+    """The nAGQ = 0 objective (beta from PIRLS, moving with theta): its theta-derivative."""
+    for formula, data, fam in [("TICKS ~ YEAR + (YEAR | LOCATION)", grouseticks, Poisson()),
+                               ("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, Binomial())]:
+        design = model_design_for(formula, data, fam, random=True)
+        model = engine_model(design)
+        lower = np.asarray(model.lower_bounds())
+        theta = np.where(np.isfinite(lower), 0.9, -0.1)
+        beta0 = np.zeros(design.X.shape[1])
+
+        def dev(t):
+            model.set_u(np.zeros(model.q))
+            model.set_beta(beta0)
+            return model.deviance_profiled_beta(t)
+
+        dev(theta)
+        exact = np.asarray(model.laplace_gradient(True))
+        h = 2e-4
+        fd = np.array([(dev(theta + h * e) - dev(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
+        np.testing.assert_allclose(exact, fd, rtol=1e-5, atol=1e-5 * (1 + np.abs(fd).max()))
+
+
+def test_gradient_fits_leave_a_zero_diagonal_of_t(cbpp):
+    """The deviance is even in a diagonal entry of T, so its derivative at 0 is 0:
+    a gradient method that lands there stays unless the optimiser looks off the
+    bound.  lme4's optimum of this model is inside (T_22 = 0.28)."""
+    data = cbpp.assign(pnum=cbpp["period"].cat.codes.astype(float) + 1 - 2.5)
+    fit = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (pnum | herd)", data, family="binomial")
+    assert fit.theta[2] > 0.2
+    assert fit.deviance < 182.43  # 182.877 at the boundary point

@@ -201,7 +201,8 @@ PYBIND11_MODULE(_core, m) {
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>())
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov)
         .def_property_readonly("has_laplace_gradient", &GlmmModel::has_laplace_gradient)
-        .def("laplace_gradient", &GlmmModel::laplace_gradient, py::call_guard<py::gil_scoped_release>());
+        .def("laplace_gradient", &GlmmModel::laplace_gradient, py::arg("beta_profiled") = false,
+             py::call_guard<py::gil_scoped_release>());
 
     py::class_<LmmModel>(m, "LmmModel")
         .def(py::init(&make_lmm), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),

@@ -104,8 +104,10 @@ public:
     // dispersion (Poisson log, binomial logit) and a factor with a selected
     // inverse (the sparse one).
     bool has_laplace_gradient() const;
-    // d laplace_deviance / d(theta, beta) at the current (converged) state.
-    Eigen::VectorXd laplace_gradient() const;
+    // d laplace_deviance / d(theta, beta) at the current (converged) state;
+    // with beta_profiled, the derivative in theta of the nAGQ = 0 objective
+    // (deviance_profiled_beta: beta at its PIRLS optimum, moving with theta).
+    Eigen::VectorXd laplace_gradient(bool beta_profiled = false) const;
 
     // --- agq.cpp ---
     // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
@@ -136,6 +138,9 @@ private:
     // decrease of pdev the full step promises.
     double solve_u_step(Eigen::VectorXd& du) const;
     double solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    // Solves [A U'WX; X'WU X'WX] [du; dbeta] = [gu; gb] at the current factor.
+    void solve_joint(const Eigen::VectorXd& gu, const Eigen::VectorXd& gb, Eigen::VectorXd& du,
+                     Eigen::VectorXd& dbeta) const;
 
     Eigen::MatrixXd X_;
     SpMat Z_;

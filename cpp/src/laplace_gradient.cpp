@@ -17,6 +17,12 @@
 // so with r = -2 s + v - W U z (an n-vector shared by all parameters)
 //     dD/dbeta   = X' r,
 //     dD/dtheta_m = r' (dU_m u) + 2 sum_i w_i (dU_m)_i A^{-1} u_i + s' dU_m z.
+// With beta at its PIRLS optimum too (the nAGQ = 0 objective, X's = 0 at the
+// mode), sum d_i + ||u||^2 is stationary in beta as well and beta moves with
+// the mode: [A U'WX; X'WU X'WX] [du; dbeta] = [dU's - U'W e; -X'W e]
+// (e = dU u), so z becomes the solution (z_u, z_b) of the same system with
+// right side [U'v; X'v], and r = -2 s + v - W (U z_u + X z_b); the theta
+// formula below is unchanged.
 // theta_m is entry (a, c) of T_t (theta fills T_t's lower triangle column by
 // column), so (dU_m)_i has one entry, z_{i,a} (Z's value for coefficient a),
 // at u-index start_it + c.  The h_i and (dU_m)_i A^{-1} u_i come from the
@@ -31,7 +37,7 @@ bool GlmmModel::has_laplace_gradient() const {
            sys_.has_selected_inverse();
 }
 
-Eigen::VectorXd GlmmModel::laplace_gradient() const {
+Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {
     require_state();
     if (!has_laplace_gradient())
         throw std::logic_error("the Laplace gradient needs a canonical link, no dispersion and a sparse factor");
@@ -50,13 +56,22 @@ Eigen::VectorXd GlmmModel::laplace_gradient() const {
         h[i] = acc;
     }
     const Eigen::ArrayXd v = dw * h;
-    const Eigen::VectorXd z = sys_.solve(sys_.Ut_times(v.matrix()));
-    const Eigen::ArrayXd Uz = sys_.U_times(z).array();
+    Eigen::VectorXd z;
+    Eigen::ArrayXd Uz;  // U z_u (+ X z_b)
+    if (beta_profiled) {
+        // The Fisher weights of the last factorisation equal w (canonical link).
+        Eigen::VectorXd zb;
+        solve_joint(sys_.Ut_times(v.matrix()), X_.transpose() * v.matrix(), z, zb);
+        Uz = (sys_.U_times(z) + X_ * zb).array();
+    } else {
+        z = sys_.solve(sys_.Ut_times(v.matrix()));
+        Uz = sys_.U_times(z).array();
+    }
     const Eigen::ArrayXd r = -2.0 * s + v - w * Uz;
 
     const int nt = static_cast<int>(sys_.lambda().ntheta());
-    Eigen::VectorXd grad(nt + p());
-    grad.tail(p()) = X_.transpose() * r.matrix();
+    Eigen::VectorXd grad(nt + (beta_profiled ? 0 : p()));
+    if (!beta_profiled) grad.tail(p()) = X_.transpose() * r.matrix();
     const auto& terms = sys_.lambda().terms();
     int m = 0;
     for (int t = 0; t < static_cast<int>(terms.size()); ++t) {

@@ -32,13 +32,16 @@ void check_dim(const Eigen::VectorXd& x, int dim) {
 Objective Objective::profiled_beta(GlmmModel& model, const JointCoordinates& c) {
     const int nt = static_cast<int>(model.lambda().ntheta());
     GlmmModel* m = &model;
-    return Objective(
+    Objective obj(
         nt + parameter_count(c),
         [m, c, nt](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
             return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    if (c.parameter == FamilyParameter::None && model.has_laplace_gradient())
+        obj.grad_ = [m, c] { return Eigen::VectorXd(m->laplace_gradient(true) * c.theta_scale); };
+    return obj;
 }
 
 Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {

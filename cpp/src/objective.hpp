@@ -57,8 +57,9 @@ public:
     // `grad` (only where has_gradient()) also the gradient in x (zero where
     // the value is the failure penalty).
     double operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad = nullptr);
-    // The exact gradient exists: the joint Laplace objective of a model
-    // with GlmmModel::has_laplace_gradient() and no family parameter.
+    // The exact gradient exists: the Laplace objectives (joint, or beta in
+    // PIRLS) of a model with GlmmModel::has_laplace_gradient() and no family
+    // parameter.
     bool has_gradient() const { return static_cast<bool>(grad_); }
 
     long evaluations() const { return evaluations_; }

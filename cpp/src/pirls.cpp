@@ -27,16 +27,24 @@ double GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
     return g.dot(du);
 }
 
-// Block elimination with L L' = P A P' (A = U'WU + I):
+// Block elimination with L L' = P A P' (A = U'WU + I): for the system
+// [A U'WX; X'WU X'WX] [du; db] = [g_u; g_b] (solve_joint),
 //   R_ZX = L^{-1} P U'WX,  R_X'R_X = X'WX - R_ZX'R_ZX,
-//   c_u = L^{-1} P (U'W r - u),  db = (R_X'R_X)^{-1} (X'W r - R_ZX' c_u),
-//   du = P' L^{-T} (c_u - R_ZX db).
+//   c_u = L^{-1} P g_u,  db = (R_X'R_X)^{-1} (g_b - R_ZX' c_u),
+//   du = P' L^{-T} (c_u - R_ZX db);
+// the PIRLS step has g_u = U'W r - u, g_b = X'W r.
 double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
-    const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
     const Eigen::VectorXd wr = sqrtw_.cwiseProduct(wres_);
-    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
     const Eigen::VectorXd gu = sys_.WUt_times(wr) - u_;
-    const Eigen::VectorXd gb = WX.transpose() * wr;
+    const Eigen::VectorXd gb = X_.transpose() * sqrtw_.cwiseProduct(wr);
+    solve_joint(gu, gb, du, dbeta);
+    return gu.dot(du) + gb.dot(dbeta);
+}
+
+void GlmmModel::solve_joint(const Eigen::VectorXd& gu, const Eigen::VectorXd& gb, Eigen::VectorXd& du,
+                            Eigen::VectorXd& dbeta) const {
+    const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
+    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
     const Eigen::VectorXd cu = sys_.solve_L(gu);
     Eigen::MatrixXd XtX = WX.transpose() * WX;
     XtX.noalias() -= RZX.transpose() * RZX;
@@ -44,7 +52,6 @@ double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) 
     if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");
     dbeta = rx.solve(gb - RZX.transpose() * cu);
     du = sys_.solve_Lt(cu - RZX * dbeta);
-    return gu.dot(du) + gb.dot(dbeta);
 }
 
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {

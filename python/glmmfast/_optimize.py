@@ -171,14 +171,23 @@ def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
 def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
            maxeval: int) -> tuple[np.ndarray, float, int]:
     """Minimise an objective with an exact gradient (``obj.has_gradient``) by
-    L-BFGS; where L-BFGS gives up (roundoff, a failed line search),
-    :func:`_bobyqa` finishes from the best point found."""
+    L-BFGS; :func:`_bobyqa` finishes from the best point found where L-BFGS
+    gives up (roundoff, a failed line search) or stops on a bound.
+
+    The bound matters: the deviance is even in each diagonal entry of T_t
+    (only T_t T_t' enters), so its derivative there is 0 at 0, and a
+    gradient method that lands on theta_jj = 0 cannot leave it even when the
+    optimum is inside (a (pnum | herd) fit of cbpp stopped 0.45 above its
+    optimum so); BOBYQA's trial steps off the bound find the way back.
+    """
     x = np.maximum(np.asarray(x0, dtype=float), lower)
-    status = _run_nlopt(nlopt.LD_LBFGS, obj, x, lower, ftol_abs, xtol_abs, maxeval)
-    if obj.best_x is None or status not in (nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.SUCCESS):
-        start = x if obj.best_x is None else obj.best_x
-        return _bobyqa(obj, start, lower, step, ftol_abs, xtol_abs, maxeval)
-    return np.array(obj.best_x), float(obj.best_f), status
+    status = _run_nlopt(nlopt.LD_LBFGS, obj, x, lower, ftol_abs, xtol_abs, maxeval, step)
+    best = obj.best_x
+    bounded = np.isfinite(lower)
+    if (best is None or status not in (nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.SUCCESS)
+            or np.any(best[bounded] - lower[bounded] < 10 * xtol_abs)):
+        return _bobyqa(obj, x if best is None else best, lower, step, ftol_abs, xtol_abs, maxeval)
+    return np.array(best), float(obj.best_f), status
 
 
 def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, ftol_abs: float,
@@ -384,14 +393,28 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         t0 = time.perf_counter()
         model.set_beta(beta)
         obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale, kind)
-        # Stage 1 only supplies a start for stage 2: no restarts, and a
-        # rough one suffices when stage 2 has the exact gradient (on the
-        # grouseticks and cbpp models 1e-3 saved 15% of all evaluations
-        # over 1e-5, with the same optimum).
-        tol1 = 1e-8 if nAGQ == 0 else (1e-3 if at_start.has_gradient else 1e-5)
-        x1, dev1, st1 = _bobyqa(obj1, x_theta, np.concatenate([lower, np.full(npar, -np.inf)]),
-                                np.full(ntheta + npar, 0.25), tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
-        theta, logpar = x1[:ntheta] * theta_scale, x1[ntheta:]
+        # Stage 1 only supplies a start for stage 2: no restarts.  With the
+        # exact gradient (canonical links) L-BFGS replaces BOBYQA: 9-16
+        # evaluations instead of 8-76 on the grouseticks and cbpp models.
+        tol1 = 1e-8 if nAGQ == 0 else 1e-5
+        lower1, step1 = np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25)
+        stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
+        if obj1.has_gradient:
+            # L-BFGS's first trial point is x0 - g whatever the initial step:
+            # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
+            # fails (or grinds, on large data).  Coordinates stretched so that
+            # stretch^2 |g|_inf = 0.25 make that first step 0.25 in theta.
+            g0 = np.empty(x_theta.size)
+            obj1(x_theta, g0)
+            gmax = float(np.max(np.abs(g0)))
+            if gmax > 0.25:
+                stretch = np.sqrt(0.25 / gmax)
+                info.evaluations += obj1.evaluations
+                obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale * stretch, kind)
+            x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, tol1, tol1, 100000)
+        else:
+            x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+        theta, logpar = x1[:ntheta] * theta_scale * stretch, x1[ntheta:]
 
         def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
             reset()
