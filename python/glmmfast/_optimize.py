@@ -15,10 +15,18 @@ non-identity gaussian fits, or the negative-binomial shape of glmer_nb) is
 estimated by maximum likelihood in both stages as one more coordinate, on
 the log scale.
 
-Both stages use BOBYQA with tight tolerances and are restarted from their
-own solution until the deviance stops improving, so fits do not stop short
-where lme4's Nelder-Mead does.  A PIRLS failure at a trial point makes the
-objective large (the optimiser backs off) and is counted.
+The objectives live in the engine (``_core.Objective``, cpp/src/objective.cpp):
+nlopt calls them with no Python frame per evaluation.  Where the engine
+has the exact gradient of the Laplace deviance (canonical links without a
+family parameter, sparse factor: cpp/src/laplace_gradient.cpp), both stages
+use L-BFGS (stage 1 with the gradient of the nAGQ = 0 objective), BOBYQA
+finishing only where L-BFGS stops on a bound of theta or gives up; a refit
+warm-started at a known optimum takes BFGS steps from that optimum's Hessian
+(:func:`_quasi_newton`).  Otherwise both stages use BOBYQA with tight
+tolerances, restarted from their own solution until the deviance stops
+improving, so fits do not stop short where lme4's Nelder-Mead does.  A PIRLS
+failure at a trial point makes the objective large (the optimiser backs off)
+and is counted.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ class OptimizerInfo:
     Attributes
     ----------
     optimizer : str
+        "lbfgs" where the exact gradient was used, else "bobyqa".
     factorization : str
         The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
@@ -454,6 +463,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if npar:
         info.family_parameter = float(np.exp(x[-1]))
+    info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"
     approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
     _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)
     return theta, beta, dev, info
