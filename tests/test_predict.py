@@ -99,3 +99,27 @@ def test_residuals_and_condvar_on_every_term():
     for g in ("LOCATION", "INDEX"):
         assert re[g].attrs["condsd"].shape == re[g].shape
         assert np.all(re[g].attrs["condsd"].to_numpy() > 0)
+
+
+def test_offset_argument_needs_new_values_for_new_data(grouseticks):
+    """An offset= argument belongs to the fitted rows: new data must bring their own."""
+    rng = np.random.default_rng(4)
+    expo = rng.uniform(0.5, 2.0, len(grouseticks))
+    fit = glmmfast.glmer(M1, grouseticks, family="poisson", offset=np.log(expo))
+    new = grouseticks.iloc[:6]
+    with pytest.raises(glmmfast.DataError, match="pass offset= with one value per row of newdata"):
+        fit.predict(new)
+    with pytest.raises(glmmfast.DataError, match="pass offset="):
+        fit.simulate(1, seed=1, newdata=new)
+    with pytest.raises(glmmfast.DataError, match="6 finite numbers"):
+        fit.predict(new, offset=np.ones(5))
+    with pytest.raises(glmmfast.DataError, match="offset= is for new data"):
+        fit.predict(offset=np.ones(len(grouseticks)))
+    # the fitted rows, predicted as new data with their own offsets, give the fitted linear predictor
+    np.testing.assert_allclose(fit.predict(new, offset=np.log(expo[:6])), fit.linear_predictor()[:6], rtol=1e-12)
+    shifted = fit.predict(new, offset=np.log(expo[:6]) + 1.0)
+    np.testing.assert_allclose(shifted - fit.linear_predictor()[:6], 1.0, rtol=1e-12)
+    assert fit.simulate(2, seed=1, newdata=new, offset=np.log(expo[:6])).shape == (6, 2)
+    # a model without an offset= argument predicts new data as before
+    plain = grouseticks_fit()
+    np.testing.assert_allclose(plain.predict(new), plain.linear_predictor()[:6], rtol=1e-12)

@@ -47,6 +47,9 @@ class ModelDesign:
     x_dropped: list[str] = field(default_factory=list)
     #: notes on what was done to the data (rows dropped, columns dropped)
     messages: list[str] = field(default_factory=list)
+    #: the fit had an ``offset=`` argument (values for the fitted rows only,
+    #: so predictions on new data need new values)
+    offset_argument: bool = False
 
     @property
     def n(self) -> int:
@@ -248,7 +251,7 @@ def model_design_for(
     _check_grouping_factors(terms, family, w, len(frame))
     Z = random_effects_matrix(terms, len(frame)) if random else None
     return ModelDesign(
-        formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off,
+        formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off, offset_argument=o_all is not None,
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
         terms=terms, Z=Z, rows=data.index[complete], n_dropped=n_dropped, response_kind=kind,
         x_dropped=x_dropped, messages=messages,

@@ -130,19 +130,32 @@ def _check_rows(newdata: pd.DataFrame, design: ModelDesign) -> None:
         raise DataError("newdata has no rows")
 
 
-def fixed_part(design: ModelDesign, beta: np.ndarray, newdata: pd.DataFrame | None) -> np.ndarray:
+def fixed_part(design: ModelDesign, beta: np.ndarray, newdata: pd.DataFrame | None,
+               offset=None) -> np.ndarray:
     """X beta + offset on the fitted rows (None) or on ``newdata``.
 
-    On new data the offset is the formula's ``offset()`` terms only (an
-    ``offset=`` argument given to the fit belongs to the fitted rows).
+    On new data the offset is the formula's ``offset()`` terms plus
+    ``offset`` (one value per row of ``newdata``).  A fit with an ``offset=``
+    argument needs ``offset`` here: its values belonged to the fitted rows,
+    and leaving them out would shift every prediction silently.
     """
     if newdata is None:
+        if offset is not None:
+            raise DataError("offset= is for new data; the fitted rows keep the fit's offset")
         return design.X @ beta + design.offset
     _check_rows(newdata, design)
+    if offset is None and design.offset_argument:
+        raise DataError("the model was fitted with an offset= argument: pass offset= with one value per row of "
+                        "newdata (or put the offset in the formula as offset(...))")
     d = apply_design(design.x_spec, newdata)
     eta = d.X @ beta
     if d.offset is not None:
         eta = eta + d.offset
+    if offset is not None:
+        off = np.asarray(offset, dtype=float).reshape(-1)
+        if off.shape != (len(newdata),) or not np.all(np.isfinite(off)):
+            raise DataError(f"offset must be {len(newdata)} finite numbers (one per row of newdata)")
+        eta = eta + off
     return eta
 
 
@@ -165,7 +178,7 @@ def random_part(terms: list[ReTerm], b_blocks: list[np.ndarray], keep: np.ndarra
 
 
 def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
-            allow_new_levels: bool = False) -> np.ndarray:
+            allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Predictions of a fitted GLMM (see :meth:`GlmerResult.predict`)."""
     if type not in ("link", "response"):
         raise ValueError(f"type must be 'link' or 'response', got {type!r}")
@@ -173,7 +186,7 @@ def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_
     keep = select_terms(design.terms, re_form)
     if newdata is not None:
         _check_rows(newdata, design)
-    eta = fixed_part(design, result.fixef.to_numpy(), newdata)
+    eta = fixed_part(design, result.fixef.to_numpy(), newdata, offset)
     if keep.any():
         blocks = [modes for _, modes, _ in result._ranef_parts()]
         eta = eta + random_part(design.terms, blocks, keep, newdata, allow_new_levels)

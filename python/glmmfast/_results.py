@@ -277,15 +277,19 @@ class MixedResult(PrintsSummary):
         return pd.DataFrame(self._design.X, columns=self._design.x_names)
 
     # -- after the fit (each delegates to its own module) -----------------------
-    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False) -> np.ndarray:
+    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False,
+                offset=None) -> np.ndarray:
         """Predictions as lme4's ``predict``; see :func:`glmmfast._predict.predict`.
 
         ``type``: ``"link"`` or ``"response"``; ``re_form``: None (all random
         effects), ``"~0"`` (none) or a formula with some of the bars; new
         grouping levels are an error unless ``allow_new_levels`` (then b = 0).
+        ``offset``: for ``newdata``, one value per row, added to the
+        formula's ``offset()`` terms (required when the fit had an
+        ``offset=`` argument).
         """
         from ._predict import predict
-        return predict(self, newdata, type, re_form, allow_new_levels)
+        return predict(self, newdata, type, re_form, allow_new_levels, offset)
 
     # -- printing ---------------------------------------------------------------
     def summary_text(self) -> str:
@@ -434,14 +438,15 @@ class GlmerResult(MixedResult):
         return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
 
     def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
-                 allow_new_levels: bool = False) -> np.ndarray:
+                 allow_new_levels: bool = False, offset=None) -> np.ndarray:
         """Responses drawn from the model, shape (n, nsim); see :func:`glmmfast._simulate.simulate`.
 
         Default ``re_form="~0"``: new random effects (lme4's default
         ``re.form = NA``); ``re_form=None`` conditions on the estimated ones.
+        ``offset``: for ``newdata``, as in :meth:`predict`.
         """
         from ._simulate import simulate
-        return simulate(self, nsim, seed, re_form, newdata, allow_new_levels)
+        return simulate(self, nsim, seed, re_form, newdata, allow_new_levels, offset)
 
     def model(self):
         """The low-level reusable model (:class:`glmmfast.GlmerModel`), warm-started here."""

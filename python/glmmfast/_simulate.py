@@ -58,16 +58,19 @@ class ResponseSimulator:
     newdata : DataFrame, optional
         Rows to simulate for (default: the fitted rows).
     allow_new_levels : bool
+    offset : array-like, optional
+        For ``newdata``: the offset of its rows (see
+        :func:`~glmmfast._predict.fixed_part`).
     """
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
-                 re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False):
+                 re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None):
         fam = design.family
         if fam.name not in ("poisson", "binomial"):
             raise FamilyError(f"simulate is available for the poisson and binomial families, not {fam.name}")
         self.family = fam
         keep = select_terms(design.terms, re_form)
-        eta = fixed_part(design, np.asarray(beta, dtype=float), newdata)
+        eta = fixed_part(design, np.asarray(beta, dtype=float), newdata, offset)
         self._draws = []  # (X, codes into levels + new levels, nlevels, T)
         for t, T, b, k in zip(design.terms, theta_blocks(design.terms, theta), b_blocks, keep):
             rows = term_rows(t, newdata, allow_new_levels or not k)
@@ -106,11 +109,11 @@ class ResponseSimulator:
 
 
 def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFrame | None = None,
-             allow_new_levels: bool = False) -> np.ndarray:
+             allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Responses drawn from a fitted GLMM (see :meth:`GlmerResult.simulate`)."""
     if isinstance(nsim, bool) or not isinstance(nsim, (int, np.integer)) or nsim < 1:
         raise ValueError(f"nsim must be a positive integer, got {nsim!r}")
     blocks = [modes for _, modes, _ in result._ranef_parts()]
     sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,
-                            newdata, allow_new_levels)
+                            newdata, allow_new_levels, offset)
     return sim.draw(np.random.default_rng(seed), int(nsim))
