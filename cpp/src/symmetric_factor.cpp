@@ -99,6 +99,20 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
         off += static_cast<long>(rr.size()) * k1_;
     }
     c_off_ = off;
+    // Strips of S columns of ~512 KB (a fraction of L2) for the Schur
+    // update in factorize(), and per strip the levels whose rows meet it.
+    const int width = std::max(8, (1 << 16) / std::max(q2_, 1));
+    std::vector<int> cursor(nl1_, 0);
+    for (int c0 = 0; c0 < q2_; c0 += width) {
+        const int c1 = std::min(q2_, c0 + width);
+        for (int j = 0; j < nl1_; ++j) {
+            const auto& rr = rows_[j];
+            int a1 = cursor[j];
+            while (a1 < static_cast<int>(rr.size()) && rr[a1] < c1) ++a1;
+            if (a1 > cursor[j]) strip_levels_.push_back({j, cursor[j], a1});
+            cursor[j] = a1;
+        }
+    }
     vals_.assign(static_cast<size_t>(off) + static_cast<size_t>(q2_) * q2_, 0.0);
     LD_.assign(static_cast<size_t>(nl1_) * k1_ * k1_, 0.0);
     W_.assign(static_cast<size_t>(c_off_ - static_cast<long>(nl1_) * k1_ * k1_), 0.0);
@@ -158,7 +172,6 @@ int BlockedFactor::position(int r, int c) const {
 bool BlockedFactor::factorize() {
     using Mat = Eigen::Map<Eigen::MatrixXd>;
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
-    double* Sd = vals_.data() + c_off_;  // S is formed and factorised in place
     for (int j = 0; j < nl1_; ++j) {
         Mat D(vals_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
         Mat L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
@@ -170,21 +183,35 @@ bool BlockedFactor::factorize() {
             if (llt.info() != Eigen::Success) return false;
             L = llt.matrixL();
         }
-        const auto& rr = rows_[j];
-        const int m = static_cast<int>(rr.size());
+        const int m = static_cast<int>(rows_[j].size());
         if (m == 0) continue;
         Mat B(vals_.data() + b_off_[j], m, k1_);
         Mat Wj(W_.data() + (b_off_[j] - d0), m, k1_);
-        // W_j = B_j L_j^{-T};  S[rr, rr] -= W_j W_j' (lower triangle).  This
-        // is the hot loop of large crossed models: raw column pointers.
-        Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();
-        const double* w = Wj.data();
-        for (int b = 0; b < m; ++b) {
-            double* col = Sd + static_cast<long>(rr[b]) * q2_;
-            for (int a = b; a < m; ++a) {
-                double dot = 0.0;
-                for (int c = 0; c < k1_; ++c) dot += w[a + static_cast<long>(c) * m] * w[b + static_cast<long>(c) * m];
-                col[rr[a]] -= dot;
+        Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();  // W_j = B_j L_j^{-T}
+    }
+    // S = C - sum_j W_j W_j' over the rows rr_j of each level (lower
+    // triangle): the hot loop of large crossed models, sum_j |rr_j|^2 / 2
+    // scattered updates.  Level by level they would land all over S
+    // (megabytes); instead S is updated strip by strip (strip_start_: runs
+    // of columns that fit in L2), each strip taking from the levels that
+    // meet it (strip_levels_) the updates of its columns.
+    double* Sd = vals_.data() + c_off_;  // S is formed and factorised in place
+    for (size_t e = 0; e < strip_levels_.size(); ++e) {
+        const StripLevel& sl = strip_levels_[e];
+        const int* rr = rows_[sl.level].data();
+        const int m = static_cast<int>(rows_[sl.level].size());
+        const double* w = W_.data() + (b_off_[sl.level] - d0);
+        for (int a = sl.first; a < sl.last; ++a) {
+            double* col = Sd + static_cast<long>(rr[a]) * q2_;
+            if (k1_ == 1) {
+                const double wa = w[a];
+                for (int t = a; t < m; ++t) col[rr[t]] -= wa * w[t];
+            } else {
+                for (int t = a; t < m; ++t) {
+                    double dot = 0.0;
+                    for (int k = 0; k < k1_; ++k) dot += w[t + static_cast<long>(k) * m] * w[a + static_cast<long>(k) * m];
+                    col[rr[t]] -= dot;
+                }
             }
         }
     }

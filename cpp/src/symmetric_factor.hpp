@@ -104,6 +104,12 @@ private:
     std::vector<double> vals_;
     std::vector<std::vector<int>> rows_;  // per level of term 1: rows of B (permuted, 0..q2) it touches
     std::vector<long> b_off_;             // per level: offset of its |rows| x k1 block of B in vals_
+    // The Schur update's schedule: strips of S columns in order and, per
+    // strip, each level meeting it with the range of its rows there.
+    struct StripLevel {
+        int level, first, last;
+    };
+    std::vector<StripLevel> strip_levels_;
     long c_off_ = 0;
     PanelCholesky schur_;                 // ordering and panels of S
     // Factor state.
