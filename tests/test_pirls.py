@@ -9,6 +9,7 @@ Laplace deviance must equal its definition computed densely in numpy.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import special, stats
 
@@ -102,3 +103,27 @@ def test_blocked_and_sparse_factorizations_agree(grouseticks, formula):
             np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)
     with pytest.raises(ValueError, match="factorization"):
         engine_model(d, "dense")
+
+
+def test_blocked_factor_with_a_sparse_schur_complement_agrees_with_sparse():
+    # g2 levels are met by neighbouring g1 levels only, so the Schur
+    # complement of the blocked factor (g2, g3: 260 rows) is banded: it is
+    # factorised in a fill-reducing order, by panels.
+    rng = np.random.default_rng(11)
+    n, n1, n2 = 6000, 900, 250
+    g1 = rng.integers(0, n1, n)
+    g2 = (g1 * n2 // n1 + rng.integers(0, 4, n)) % n2
+    g3 = rng.integers(0, 10, n)
+    x = rng.standard_normal(n)
+    eta = 0.3 + 0.2 * x + rng.normal(0, 0.5, n1)[g1] + rng.normal(0, 0.4, n2)[g2] + rng.normal(0, 0.2, 10)[g3]
+    df = pd.DataFrame({"y": rng.poisson(np.exp(eta)), "x": x, "g1": pd.Categorical(g1),
+                       "g2": pd.Categorical(g2), "g3": pd.Categorical(g3)})
+    d = model_design_for("y ~ x + (1 | g1) + (1 | g2) + (1 | g3)", df, glmmfast.families.Poisson(), random=True)
+    sparse, blocked = engine_model(d, "sparse"), engine_model(d, "blocked")
+    for theta in ([0.5, 0.4, 0.2], [1.3, 0.05, 0.9]):
+        theta, beta = np.array(theta), np.array([0.3, 0.2])
+        assert sparse.deviance_at(theta, beta) == pytest.approx(blocked.deviance_at(theta, beta), rel=1e-12)
+        assert sparse.deviance_profiled_beta(theta) == pytest.approx(blocked.deviance_profiled_beta(theta), rel=1e-12)
+        np.testing.assert_allclose(sparse.beta_unscaled_vcov(), blocked.beta_unscaled_vcov(), rtol=1e-9)
+        for t in range(3):
+            np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)

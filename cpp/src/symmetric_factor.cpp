@@ -133,19 +133,60 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
         else if (r < q1_ && r / k1_ != c / k1_)
             throw std::logic_error("blocked factor: first term's levels must not interact");
     }
+    for (auto& rr : rows_) {
+        std::sort(rr.begin(), rr.end());
+        rr.erase(std::unique(rr.begin(), rr.end()), rr.end());
+    }
+    schur_.analyze(q2_, schur_pattern(pairs));
+    const auto& perm = schur_.perm();
     long off = static_cast<long>(nl1_) * k1_ * k1_;
     b_off_.resize(nl1_);
     for (int j = 0; j < nl1_; ++j) {
         auto& rr = rows_[j];
+        for (int& r : rr) r = perm[r];
         std::sort(rr.begin(), rr.end());
-        rr.erase(std::unique(rr.begin(), rr.end()), rr.end());
         b_off_[j] = off;
         off += static_cast<long>(rr.size()) * k1_;
     }
     c_off_ = off;
+    // Strips of S columns of ~512 KB (a fraction of L2) for the Schur
+    // update in factorize(), and per strip the levels whose rows meet it.
+    const int width = std::max(8, (1 << 16) / std::max(q2_, 1));
+    std::vector<int> cursor(nl1_, 0);
+    for (int c0 = 0; c0 < q2_; c0 += width) {
+        const int c1 = std::min(q2_, c0 + width);
+        for (int j = 0; j < nl1_; ++j) {
+            const auto& rr = rows_[j];
+            int a1 = cursor[j];
+            while (a1 < static_cast<int>(rr.size()) && rr[a1] < c1) ++a1;
+            if (a1 > cursor[j]) strip_levels_.push_back({j, cursor[j], a1});
+            cursor[j] = a1;
+        }
+    }
     vals_.assign(static_cast<size_t>(off) + static_cast<size_t>(q2_) * q2_, 0.0);
     LD_.assign(static_cast<size_t>(nl1_) * k1_ * k1_, 0.0);
     W_.assign(static_cast<size_t>(c_off_ - static_cast<long>(nl1_) * k1_ * k1_), 0.0);
+}
+
+std::vector<std::vector<int>> BlockedFactor::schur_pattern(const std::vector<std::pair<int, int>>& pairs) const {
+    // S's pattern is C's plus a clique per level of term 1 (its rows of
+    // B): marking the cliques costs sum |rows|^2, worth it only while that
+    // is a few times q2^2 (beyond, S is dense anyway).
+    double work = 0.0;
+    for (const auto& rr : rows_) work += static_cast<double>(rr.size()) * rr.size();
+    if (q2_ == 0 || work > 16.0 * q2_ * q2_) return {};
+    std::vector<char> nz(static_cast<size_t>(q2_) * q2_, 0);  // lower triangle, column-major
+    auto mark = [&](int r, int c) { nz[static_cast<size_t>(std::min(r, c)) * q2_ + std::max(r, c)] = 1; };
+    for (const auto& rc : pairs)
+        if (rc.second >= q1_) mark(rc.first - q1_, rc.second - q1_);
+    for (const auto& rr : rows_)
+        for (size_t b = 0; b < rr.size(); ++b)
+            for (size_t a = b + 1; a < rr.size(); ++a) mark(rr[a], rr[b]);
+    std::vector<std::vector<int>> lower(q2_);
+    for (int c = 0; c < q2_; ++c)
+        for (int r = c + 1; r < q2_; ++r)
+            if (nz[static_cast<size_t>(c) * q2_ + r]) lower[c].push_back(r);
+    return lower;
 }
 
 double BlockedFactor::schur_density(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs) {
@@ -166,20 +207,21 @@ int BlockedFactor::position(int r, int c) const {
         const int j = r / k1_;
         return j * k1_ * k1_ + (c % k1_) * k1_ + (r % k1_);
     }
+    const int pr = schur_.perm()[r - q1_];
     if (c < q1_) {  // B: row r - q1 in level c / k1's block, column c % k1
         const int j = c / k1_;
         const auto& rr = rows_[j];
-        const auto it = std::lower_bound(rr.begin(), rr.end(), r - q1_);
-        if (it == rr.end() || *it != r - q1_) throw std::logic_error("pair outside the analysed pattern");
+        const auto it = std::lower_bound(rr.begin(), rr.end(), pr);
+        if (it == rr.end() || *it != pr) throw std::logic_error("pair outside the analysed pattern");
         return static_cast<int>(b_off_[j] + static_cast<long>(c % k1_) * rr.size() + (it - rr.begin()));
     }
-    return static_cast<int>(c_off_ + static_cast<long>(c - q1_) * q2_ + (r - q1_));
+    const int pc = schur_.perm()[c - q1_];
+    return static_cast<int>(c_off_ + static_cast<long>(std::min(pr, pc)) * q2_ + std::max(pr, pc));
 }
 
 bool BlockedFactor::factorize() {
     using Mat = Eigen::Map<Eigen::MatrixXd>;
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
-    Eigen::MatrixXd S = Eigen::Map<Eigen::MatrixXd>(vals_.data() + c_off_, q2_, q2_);
     for (int j = 0; j < nl1_; ++j) {
         Mat D(vals_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
         Mat L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
@@ -191,35 +233,48 @@ bool BlockedFactor::factorize() {
             if (llt.info() != Eigen::Success) return false;
             L = llt.matrixL();
         }
-        const auto& rr = rows_[j];
-        const int m = static_cast<int>(rr.size());
+        const int m = static_cast<int>(rows_[j].size());
         if (m == 0) continue;
         Mat B(vals_.data() + b_off_[j], m, k1_);
         Mat Wj(W_.data() + (b_off_[j] - d0), m, k1_);
-        // W_j = B_j L_j^{-T};  S[rr, rr] -= W_j W_j' (lower triangle).  This
-        // is the hot loop of large crossed models: raw column pointers.
-        Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();
-        double* Sd = S.data();
-        const double* w = Wj.data();
-        for (int b = 0; b < m; ++b) {
-            double* col = Sd + static_cast<long>(rr[b]) * q2_;
-            for (int a = b; a < m; ++a) {
-                double dot = 0.0;
-                for (int c = 0; c < k1_; ++c) dot += w[a + static_cast<long>(c) * m] * w[b + static_cast<long>(c) * m];
-                col[rr[a]] -= dot;
+        Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();  // W_j = B_j L_j^{-T}
+    }
+    // S = C - sum_j W_j W_j' over the rows rr_j of each level (lower
+    // triangle): the hot loop of large crossed models, sum_j |rr_j|^2 / 2
+    // scattered updates.  Level by level they would land all over S
+    // (megabytes); instead S is updated strip by strip (strip_start_: runs
+    // of columns that fit in L2), each strip taking from the levels that
+    // meet it (strip_levels_) the updates of its columns.
+    double* Sd = vals_.data() + c_off_;  // S is formed and factorised in place
+    for (size_t e = 0; e < strip_levels_.size(); ++e) {
+        const StripLevel& sl = strip_levels_[e];
+        const int* rr = rows_[sl.level].data();
+        const int m = static_cast<int>(rows_[sl.level].size());
+        const double* w = W_.data() + (b_off_[sl.level] - d0);
+        for (int a = sl.first; a < sl.last; ++a) {
+            double* col = Sd + static_cast<long>(rr[a]) * q2_;
+            if (k1_ == 1) {
+                const double wa = w[a];
+                for (int t = a; t < m; ++t) col[rr[t]] -= wa * w[t];
+            } else {
+                for (int t = a; t < m; ++t) {
+                    double dot = 0.0;
+                    for (int k = 0; k < k1_; ++k) dot += w[t + static_cast<long>(k) * m] * w[a + static_cast<long>(k) * m];
+                    col[rr[t]] -= dot;
+                }
             }
         }
     }
     have_sinv_ = false;
-    if (q2_ == 0) return true;
-    llt_S_.compute(S);  // reads the lower triangle
-    return llt_S_.info() == Eigen::Success;
+    return q2_ == 0 || schur_.factorize(Sd, q2_);
 }
 
 Eigen::MatrixXd BlockedFactor::solve_L(const Eigen::MatrixXd& Bm) const {
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
+    const auto& perm = schur_.perm();
     Eigen::MatrixXd Y(q_, Bm.cols());
-    Eigen::MatrixXd r2 = Bm.bottomRows(q2_);
+    Eigen::MatrixXd r2(q2_, Bm.cols());  // permuted
+    for (int i = 0; i < q2_; ++i) r2.row(perm[i]) = Bm.row(q1_ + i);
     for (int j = 0; j < nl1_; ++j) {
         Eigen::Map<const Eigen::MatrixXd> L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
         Y.middleRows(j * k1_, k1_) = L.triangularView<Eigen::Lower>().solve(Bm.middleRows(j * k1_, k1_));
@@ -230,14 +285,22 @@ Eigen::MatrixXd BlockedFactor::solve_L(const Eigen::MatrixXd& Bm) const {
         const Eigen::MatrixXd contrib = Wj * Y.middleRows(j * k1_, k1_);
         for (int a = 0; a < m; ++a) r2.row(rr[a]) -= contrib.row(a);
     }
-    if (q2_ > 0) Y.bottomRows(q2_) = llt_S_.matrixL().solve(r2);
+    if (q2_ > 0) {
+        LS().triangularView<Eigen::Lower>().solveInPlace(r2);
+        Y.bottomRows(q2_) = r2;
+    }
     return Y;
 }
 
 Eigen::MatrixXd BlockedFactor::solve_Lt(const Eigen::MatrixXd& Cm) const {
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
     Eigen::MatrixXd X(q_, Cm.cols());
-    if (q2_ > 0) X.bottomRows(q2_) = llt_S_.matrixU().solve(Cm.bottomRows(q2_));
+    Eigen::MatrixXd x2 = Cm.bottomRows(q2_);  // permuted
+    if (q2_ > 0) {
+        LS().transpose().triangularView<Eigen::Upper>().solveInPlace(x2);
+        const auto& perm = schur_.perm();
+        for (int i = 0; i < q2_; ++i) X.row(q1_ + i) = x2.row(perm[i]);
+    }
     for (int j = 0; j < nl1_; ++j) {
         Eigen::Map<const Eigen::MatrixXd> L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
         Eigen::MatrixXd rhs = Cm.middleRows(j * k1_, k1_);
@@ -245,9 +308,9 @@ Eigen::MatrixXd BlockedFactor::solve_Lt(const Eigen::MatrixXd& Cm) const {
         const int m = static_cast<int>(rr.size());
         if (m > 0) {
             Eigen::Map<const Eigen::MatrixXd> Wj(W_.data() + (b_off_[j] - d0), m, k1_);
-            Eigen::MatrixXd x2(m, Cm.cols());
-            for (int a = 0; a < m; ++a) x2.row(a) = X.row(q1_ + rr[a]);
-            rhs.noalias() -= Wj.transpose() * x2;
+            Eigen::MatrixXd xs(m, Cm.cols());
+            for (int a = 0; a < m; ++a) xs.row(a) = x2.row(rr[a]);
+            rhs.noalias() -= Wj.transpose() * xs;
         }
         X.middleRows(j * k1_, k1_) = L.transpose().triangularView<Eigen::Upper>().solve(rhs);
     }
@@ -258,7 +321,7 @@ double BlockedFactor::log_det() const {
     double s = 0.0;
     for (int j = 0; j < nl1_; ++j)
         for (int a = 0; a < k1_; ++a) s += std::log(LD_[static_cast<long>(j) * k1_ * k1_ + a * k1_ + a]);
-    if (q2_ > 0) s += llt_S_.matrixLLT().diagonal().array().log().sum();
+    if (q2_ > 0) s += LS().diagonal().array().log().sum();
     return 2.0 * s;
 }
 
@@ -268,10 +331,20 @@ double BlockedFactor::log_det() const {
 Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
     if (start < 0 || size < 0 || start + size > q_) throw std::out_of_range("inverse_block out of range");
     if (q2_ > 0 && !have_sinv_) {
-        Sinv_ = llt_S_.solve(Eigen::MatrixXd::Identity(q2_, q2_));
+        Eigen::MatrixXd Linv = Eigen::MatrixXd::Identity(q2_, q2_);
+        LS().triangularView<Eigen::Lower>().solveInPlace(Linv);
+        Sinv_.setZero(q2_, q2_);
+        Sinv_.selfadjointView<Eigen::Lower>().rankUpdate(Linv.transpose());
+        Sinv_ = Sinv_.selfadjointView<Eigen::Lower>();
         have_sinv_ = true;
     }
-    if (start >= q1_) return Sinv_.block(start - q1_, start - q1_, size, size);
+    if (start >= q1_) {
+        const auto& perm = schur_.perm();
+        Eigen::MatrixXd out(size, size);
+        for (int b = 0; b < size; ++b)
+            for (int a = 0; a < size; ++a) out(a, b) = Sinv_(perm[start - q1_ + a], perm[start - q1_ + b]);
+        return out;
+    }
     if (start % k1_ != 0 || size != k1_) throw std::invalid_argument("inverse_block must be one level's block");
     const int j = start / k1_;
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;

@@ -13,7 +13,11 @@
 //                   has many levels: A = [D B'; B C] with D block diagonal
 //                   (one k x k block per level), so
 //                   L = [L_D 0; B L_D^{-T} L_S],  S = C - B D^{-1} B' = L_S L_S',
-//                   with S dense (the remaining terms are few levels).
+//                   with S stored dense (the remaining terms are few
+//                   levels) and factorised by PanelCholesky in a
+//                   fill-reducing order when its factor is sparse enough
+//                   (L then holds that permutation of the S rows, as for
+//                   SparseFactor).
 #pragma once
 
 #include <Eigen/Cholesky>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "lambda_map.hpp"
+#include "panel_cholesky.hpp"
 
 namespace glmmfast {
 
@@ -98,16 +103,30 @@ public:
     static double schur_density(int q, int k1, int nlevels1, const std::vector<std::pair<int, int>>& pairs);
 
 private:
+    // The lower triangle of the Schur complement's pattern (rows > j per
+    // column j, S indices), or empty when computing it would cost more than
+    // it can save (large dense cliques).
+    std::vector<std::vector<int>> schur_pattern(const std::vector<std::pair<int, int>>& pairs) const;
+    // L_S (lower triangle, permuted order), factorised in place over C.
+    Eigen::Map<const Eigen::MatrixXd> LS() const { return {vals_.data() + c_off_, q2_, q2_}; }
+
     int q_, k1_, nl1_, q1_, q2_;
-    // Value layout: [D blocks (nl1 * k1 * k1, column-major) | B blocks | C (q2 x q2, column-major)].
+    // Value layout: [D blocks (nl1 * k1 * k1, column-major) | B blocks | C (q2 x q2, column-major)],
+    // B's rows and C in the Schur factor's permuted order.
     std::vector<double> vals_;
-    std::vector<std::vector<int>> rows_;  // per level of term 1: rows of B (in 0..q2) it touches
+    std::vector<std::vector<int>> rows_;  // per level of term 1: rows of B (permuted, 0..q2) it touches
     std::vector<long> b_off_;             // per level: offset of its |rows| x k1 block of B in vals_
+    // The Schur update's schedule: strips of S columns in order and, per
+    // strip, each level meeting it with the range of its rows there.
+    struct StripLevel {
+        int level, first, last;
+    };
+    std::vector<StripLevel> strip_levels_;
     long c_off_ = 0;
+    PanelCholesky schur_;                 // ordering and panels of S
     // Factor state.
     std::vector<double> LD_, W_;          // L_D blocks; W = B L_D^{-T} per level (same layout as B)
-    Eigen::LLT<Eigen::MatrixXd> llt_S_;
-    mutable Eigen::MatrixXd Sinv_;        // S^{-1}, computed on demand for inverse_block
+    mutable Eigen::MatrixXd Sinv_;        // S^{-1} (permuted), computed on demand for inverse_block
     mutable bool have_sinv_ = false;
 };
 

@@ -1,0 +1,225 @@
+// panel_cholesky.cpp — ordering, panel choice and right-looking panel
+// factorisation of a dense-stored symmetric matrix (see panel_cholesky.hpp).
+#include "panel_cholesky.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/OrderingMethods>
+#include <Eigen/SparseCore>
+#include <algorithm>
+#include <numeric>
+
+namespace glmmfast {
+
+namespace {
+
+// Below this size the dense LLT is cheap whatever the pattern.
+constexpr int kMinOrdered = 128;
+// Keep the dense LLT unless the ordered factor needs at most this fraction
+// of its flops (the panel kernels run slower than one large LLT).
+constexpr double kMaxFlopRatio = 0.6;
+
+// Modelled cost of a panel of w columns touching m rows below it, in
+// flop-equivalents: LLT of the diagonal block, the triangular solve and
+// the outer product, plus the gather/scatter of the m x w panel and the
+// m x m update (memory-bound, ~8 flops an element) and a per-panel call
+// overhead.
+double panel_cost(double w, double m) {
+    return w * w * w / 3.0 + m * w * w + m * m * w + 8.0 * (2.0 * m * w + 0.5 * m * m) + 4000.0;
+}
+
+// Sorted union of a and the rows of b above `after`.
+void merge_rows(const std::vector<int>& a, const int* b, const int* bend, int after, std::vector<int>& out) {
+    out.clear();
+    auto ia = a.begin();
+    while (ia != a.end() && *ia <= after) ++ia;
+    while (b != bend && *b <= after) ++b;
+    std::set_union(ia, a.end(), b, bend, std::back_inserter(out));
+}
+
+}  // namespace
+
+void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
+    n_ = n;
+    perm_.resize(n);
+    std::iota(perm_.begin(), perm_.end(), 0);
+    panel_start_ = {0, n};
+    row_start_ = {0, 0};
+    rows_.clear();
+    max_rows_ = 0;
+    max_width_ = n;
+    if (lower.empty() || n < kMinOrdered) return;
+
+    // 1. AMD on the symmetric pattern.
+    std::vector<Eigen::Triplet<double, int>> trip;
+    for (int j = 0; j < n; ++j) {
+        trip.emplace_back(j, j, 1.0);
+        for (int i : lower[j]) {
+            trip.emplace_back(i, j, 1.0);
+            trip.emplace_back(j, i, 1.0);
+        }
+    }
+    Eigen::SparseMatrix<double, Eigen::ColMajor, int> full(n, n);
+    full.setFromTriplets(trip.begin(), trip.end());
+    trip = {};
+    Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> pinv;
+    Eigen::AMDOrdering<int>()(full, pinv);
+    full.resize(0, 0);
+    const Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> amd = pinv.inverse();
+    std::vector<int> p(amd.indices().data(), amd.indices().data() + n);
+
+    // 2. Elimination tree of the AMD-ordered pattern (Liu's algorithm on the
+    // rows of the lower triangle), then a postorder, which keeps the fill
+    // and makes every subtree a run of consecutive columns.
+    std::vector<std::vector<int>> row_lists(n);  // row r: columns k < r
+    for (int j = 0; j < n; ++j)
+        for (int i : lower[j]) row_lists[std::max(p[i], p[j])].push_back(std::min(p[i], p[j]));
+    std::vector<int> parent(n, -1), ancestor(n, -1);
+    for (int r = 0; r < n; ++r)
+        for (int k : row_lists[r])
+            while (k != -1 && k < r) {
+                const int next = ancestor[k];
+                ancestor[k] = r;
+                if (next == -1) parent[k] = r;
+                k = next;
+            }
+    std::vector<std::vector<int>> children(n);
+    std::vector<int> roots;
+    for (int k = 0; k < n; ++k) (parent[k] < 0 ? roots : children[parent[k]]).push_back(k);
+    std::vector<int> post(n), stack;
+    int next_index = 0;
+    for (int root : roots) {  // iterative DFS, children in increasing order
+        stack.push_back(root);
+        std::vector<size_t> pos(1, 0);
+        while (!stack.empty()) {
+            const int v = stack.back();
+            if (pos.back() < children[v].size()) {
+                stack.push_back(children[v][pos.back()++]);
+                pos.push_back(0);
+            } else {
+                post[v] = next_index++;
+                stack.pop_back();
+                pos.pop_back();
+            }
+        }
+    }
+    std::vector<int> order(n);  // final index of original i
+    for (int i = 0; i < n; ++i) order[i] = post[p[i]];
+    std::vector<int> par(n, -1);
+    for (int k = 0; k < n; ++k)
+        if (parent[k] >= 0) par[post[k]] = post[parent[k]];
+
+    // 3. Structure of each column of L (rows below the diagonal): A's own
+    // rows and its children's structures (Liu's row-merge).
+    std::vector<std::vector<int>> colA(n);
+    for (int j = 0; j < n; ++j)
+        for (int i : lower[j]) colA[std::min(order[i], order[j])].push_back(std::max(order[i], order[j]));
+    std::vector<std::vector<int>> kids(n);
+    for (int j = 0; j < n; ++j)
+        if (par[j] >= 0) kids[par[j]].push_back(j);
+    std::vector<std::vector<int>> Lcol(n);
+    std::vector<int> mark(n, -1);
+    double flops = 0.0, dense_flops = 0.0;
+    for (int j = 0; j < n; ++j) {
+        auto& s = Lcol[j];
+        auto add = [&](int r) {
+            if (r > j && mark[r] != j) {
+                mark[r] = j;
+                s.push_back(r);
+            }
+        };
+        for (int r : colA[j]) add(r);
+        for (int c : kids[j])
+            for (int r : Lcol[c]) add(r);
+        std::sort(s.begin(), s.end());
+        const double m = static_cast<double>(s.size()), md = n - 1 - j;
+        flops += m * m;
+        dense_flops += md * md;
+        colA[j] = {};
+    }
+    if (flops > kMaxFlopRatio * dense_flops) return;
+
+    // 4. Panels: start from the fundamental supernodes (a column whose
+    // structure is its parent's plus the parent itself joins the parent),
+    // then merge neighbours while the cost model says it pays.
+    struct Panel {
+        int start, width;
+        std::vector<int> rows;
+    };
+    std::vector<Panel> panels;
+    for (int j = 0; j < n; ++j) {
+        const bool extends = !panels.empty() && par[j - 1] == j && Lcol[j - 1].size() == Lcol[j].size() + 1 &&
+                             kids[j].size() == 1;
+        if (extends) {
+            panels.back().width += 1;
+            panels.back().rows = Lcol[j];
+        } else {
+            panels.push_back({j, 1, Lcol[j]});
+        }
+    }
+    Lcol = {};
+    std::vector<Panel> merged;
+    std::vector<int> rows;
+    for (auto& pnl : panels) {
+        if (!merged.empty()) {
+            Panel& last = merged.back();
+            const int end = pnl.start + pnl.width - 1;
+            merge_rows(last.rows, pnl.rows.data(), pnl.rows.data() + pnl.rows.size(), end, rows);
+            const double separate = panel_cost(last.width, last.rows.size()) + panel_cost(pnl.width, pnl.rows.size());
+            if (panel_cost(last.width + pnl.width, rows.size()) <= separate) {
+                last.width += pnl.width;
+                last.rows.swap(rows);
+                continue;
+            }
+        }
+        merged.push_back(std::move(pnl));
+    }
+
+    perm_ = order;
+    panel_start_.clear();
+    row_start_.assign(1, 0);
+    max_width_ = 0;
+    for (const auto& pnl : merged) {
+        panel_start_.push_back(pnl.start);
+        rows_.insert(rows_.end(), pnl.rows.begin(), pnl.rows.end());
+        row_start_.push_back(static_cast<long>(rows_.size()));
+        max_rows_ = std::max(max_rows_, static_cast<int>(pnl.rows.size()));
+        max_width_ = std::max(max_width_, pnl.width);
+    }
+    panel_start_.push_back(n);
+}
+
+bool PanelCholesky::factorize(double* S, long ld) const {
+    using Stride = Eigen::OuterStride<>;
+    Eigen::Map<Eigen::MatrixXd, 0, Stride> A(S, n_, n_, Stride(ld));
+    Eigen::MatrixXd P(max_rows_, max_width_), T(max_rows_, max_rows_);
+    for (int pn = 0; pn < npanels(); ++pn) {
+        const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
+        const int* R = rows_.data() + row_start_[pn];
+        const int m = static_cast<int>(row_start_[pn + 1] - row_start_[pn]);
+        Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = A.block(c0, c0, w, w);
+        Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
+        if (llt.info() != Eigen::Success) return false;
+        if (m == 0) continue;
+        // Rows R of the panel: L_R = A_R L_D^{-T}; then A[R, R] -= L_R L_R'.
+        auto Pm = P.topLeftCorner(m, w);
+        for (int c = 0; c < w; ++c) {
+            const double* col = S + (c0 + c) * ld;
+            for (int a = 0; a < m; ++a) Pm(a, c) = col[R[a]];
+        }
+        D.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(Pm);
+        for (int c = 0; c < w; ++c) {
+            double* col = S + (c0 + c) * ld;
+            for (int a = 0; a < m; ++a) col[R[a]] = Pm(a, c);
+        }
+        auto Tm = T.topLeftCorner(m, m);
+        Tm.triangularView<Eigen::Lower>() = Pm * Pm.transpose();
+        for (int b = 0; b < m; ++b) {
+            double* col = S + static_cast<long>(R[b]) * ld;
+            const double* t = Tm.col(b).data();
+            for (int a = b; a < m; ++a) col[R[a]] -= t[a];
+        }
+    }
+    return true;
+}
+
+}  // namespace glmmfast
