@@ -3,8 +3,11 @@
 #include "symmetric_factor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
+
+#include "parallel.hpp"
 
 namespace glmmfast {
 
@@ -155,6 +158,7 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
     std::vector<int> cursor(nl1_, 0);
     for (int c0 = 0; c0 < q2_; c0 += width) {
         const int c1 = std::min(q2_, c0 + width);
+        strip_begin_.push_back(static_cast<int>(strip_levels_.size()));
         for (int j = 0; j < nl1_; ++j) {
             const auto& rr = rows_[j];
             int a1 = cursor[j];
@@ -163,6 +167,8 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
             cursor[j] = a1;
         }
     }
+    strip_begin_.push_back(static_cast<int>(strip_levels_.size()));
+    for (const auto& rr : rows_) schur_work_ += static_cast<long>(rr.size()) * (rr.size() + 1) / 2 * k1_;
     vals_.assign(static_cast<size_t>(off) + static_cast<size_t>(q2_) * q2_, 0.0);
     LD_.assign(static_cast<size_t>(nl1_) * k1_ * k1_, 0.0);
     W_.assign(static_cast<size_t>(c_off_ - static_cast<long>(nl1_) * k1_ * k1_), 0.0);
@@ -222,49 +228,70 @@ int BlockedFactor::position(int r, int c) const {
 bool BlockedFactor::factorize() {
     using Mat = Eigen::Map<Eigen::MatrixXd>;
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
-    for (int j = 0; j < nl1_; ++j) {
-        Mat D(vals_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
-        Mat L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
-        if (k1_ == 1) {
-            if (!(D(0, 0) > 0)) return false;
-            L(0, 0) = std::sqrt(D(0, 0));
-        } else {
-            Eigen::LLT<Eigen::MatrixXd> llt(D.selfadjointView<Eigen::Lower>());
-            if (llt.info() != Eigen::Success) return false;
-            L = llt.matrixL();
+    // Levels of term 1 are independent: L_j and W_j = B_j L_j^{-T}.
+    std::atomic<bool> positive{true};
+    parallel_for(nl1_, static_cast<long>(W_.size()) * k1_, [&](int j0, int j1) {
+        for (int j = j0; j < j1; ++j) {
+            Mat D(vals_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
+            Mat L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
+            if (k1_ == 1) {
+                if (!(D(0, 0) > 0)) {
+                    positive = false;
+                    return;
+                }
+                L(0, 0) = std::sqrt(D(0, 0));
+            } else {
+                Eigen::LLT<Eigen::MatrixXd> llt(D.selfadjointView<Eigen::Lower>());
+                if (llt.info() != Eigen::Success) {
+                    positive = false;
+                    return;
+                }
+                L = llt.matrixL();
+            }
+            const int m = static_cast<int>(rows_[j].size());
+            if (m == 0) continue;
+            Mat B(vals_.data() + b_off_[j], m, k1_);
+            Mat Wj(W_.data() + (b_off_[j] - d0), m, k1_);
+            Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();
         }
-        const int m = static_cast<int>(rows_[j].size());
-        if (m == 0) continue;
-        Mat B(vals_.data() + b_off_[j], m, k1_);
-        Mat Wj(W_.data() + (b_off_[j] - d0), m, k1_);
-        Wj = L.triangularView<Eigen::Lower>().solve(B.transpose()).transpose();  // W_j = B_j L_j^{-T}
-    }
+    });
+    if (!positive) return false;
     // S = C - sum_j W_j W_j' over the rows rr_j of each level (lower
     // triangle): the hot loop of large crossed models, sum_j |rr_j|^2 / 2
     // scattered updates.  Level by level they would land all over S
     // (megabytes); instead S is updated strip by strip (strip_start_: runs
     // of columns that fit in L2), each strip taking from the levels that
     // meet it (strip_levels_) the updates of its columns.
+    // Strips write disjoint columns, so they run in parallel; strip i of
+    // the visiting order alternates from the two ends (the lower triangle
+    // makes the first columns the heaviest), balancing contiguous halves.
     double* Sd = vals_.data() + c_off_;  // S is formed and factorised in place
-    for (size_t e = 0; e < strip_levels_.size(); ++e) {
-        const StripLevel& sl = strip_levels_[e];
-        const int* rr = rows_[sl.level].data();
-        const int m = static_cast<int>(rows_[sl.level].size());
-        const double* w = W_.data() + (b_off_[sl.level] - d0);
-        for (int a = sl.first; a < sl.last; ++a) {
-            double* col = Sd + static_cast<long>(rr[a]) * q2_;
-            if (k1_ == 1) {
-                const double wa = w[a];
-                for (int t = a; t < m; ++t) col[rr[t]] -= wa * w[t];
-            } else {
-                for (int t = a; t < m; ++t) {
-                    double dot = 0.0;
-                    for (int k = 0; k < k1_; ++k) dot += w[t + static_cast<long>(k) * m] * w[a + static_cast<long>(k) * m];
-                    col[rr[t]] -= dot;
+    const int nstrips = static_cast<int>(strip_begin_.size()) - 1;
+    parallel_for(nstrips, schur_work_, [&](int i0, int i1) {
+        for (int i = i0; i < i1; ++i) {
+            const int strip = i % 2 == 0 ? i / 2 : nstrips - 1 - i / 2;
+            for (int e = strip_begin_[strip]; e < strip_begin_[strip + 1]; ++e) {
+                const StripLevel& sl = strip_levels_[e];
+                const int* rr = rows_[sl.level].data();
+                const int m = static_cast<int>(rows_[sl.level].size());
+                const double* w = W_.data() + (b_off_[sl.level] - d0);
+                for (int a = sl.first; a < sl.last; ++a) {
+                    double* col = Sd + static_cast<long>(rr[a]) * q2_;
+                    if (k1_ == 1) {
+                        const double wa = w[a];
+                        for (int t = a; t < m; ++t) col[rr[t]] -= wa * w[t];
+                    } else {
+                        for (int t = a; t < m; ++t) {
+                            double dot = 0.0;
+                            for (int k = 0; k < k1_; ++k)
+                                dot += w[t + static_cast<long>(k) * m] * w[a + static_cast<long>(k) * m];
+                            col[rr[t]] -= dot;
+                        }
+                    }
                 }
             }
         }
-    }
+    });
     have_sinv_ = false;
     return q2_ == 0 || schur_.factorize(Sd, q2_);
 }
@@ -328,16 +355,19 @@ double BlockedFactor::log_det() const {
 // [A^{-1}] blocks without q solves: with W = B L_D^{-T},
 //   [A^{-1}]_22 = S^{-1},
 //   [A^{-1}]_jj = L_j^{-T} (I + W_j' S^{-1}[rr, rr] W_j) L_j^{-1}   (level j of term 1).
+void BlockedFactor::form_schur_inverse() const {
+    if (q2_ == 0 || have_sinv_) return;
+    Eigen::MatrixXd Linv = Eigen::MatrixXd::Identity(q2_, q2_);
+    LS().triangularView<Eigen::Lower>().solveInPlace(Linv);
+    Sinv_.setZero(q2_, q2_);
+    Sinv_.selfadjointView<Eigen::Lower>().rankUpdate(Linv.transpose());
+    Sinv_ = Sinv_.selfadjointView<Eigen::Lower>();
+    have_sinv_ = true;
+}
+
 Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
     if (start < 0 || size < 0 || start + size > q_) throw std::out_of_range("inverse_block out of range");
-    if (q2_ > 0 && !have_sinv_) {
-        Eigen::MatrixXd Linv = Eigen::MatrixXd::Identity(q2_, q2_);
-        LS().triangularView<Eigen::Lower>().solveInPlace(Linv);
-        Sinv_.setZero(q2_, q2_);
-        Sinv_.selfadjointView<Eigen::Lower>().rankUpdate(Linv.transpose());
-        Sinv_ = Sinv_.selfadjointView<Eigen::Lower>();
-        have_sinv_ = true;
-    }
+    form_schur_inverse();
     if (start >= q1_) {
         const auto& perm = schur_.perm();
         Eigen::MatrixXd out(size, size);
@@ -361,6 +391,45 @@ Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
     }
     const Eigen::MatrixXd Linv = L.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(k1_, k1_));
     return Linv.transpose() * M * Linv;
+}
+
+// A^{-1} on A's pattern, block by block: with Y_j = S^{-1}[rr, rr] W_j,
+//   [A^{-1}]_jj = L_j^{-T} (I + W_j' Y_j) L_j^{-1},
+//   [A^{-1}]_{rr, j} = -S^{-1} B D^{-1} on rows rr = -Y_j L_j^{-1}   (B D^{-1} = W L_D^{-1}),
+//   [A^{-1}]_22 = S^{-1}.
+Eigen::VectorXd BlockedFactor::selected_inverse() const {
+    if (!has_selected_inverse()) throw std::logic_error("this blocked factor has no selected inverse");
+    form_schur_inverse();
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(vals_.size()));
+    const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
+    const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(k1_, k1_);
+    parallel_for(nl1_, 2 * schur_work_, [&](int j0, int j1) {  // levels write disjoint blocks
+        for (int j = j0; j < j1; ++j) {
+            Eigen::Map<const Eigen::MatrixXd> L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
+            const Eigen::MatrixXd Linv = L.triangularView<Eigen::Lower>().solve(I);
+            Eigen::MatrixXd M = I;
+            const auto& rr = rows_[j];
+            const int m = static_cast<int>(rr.size());
+            if (m > 0) {
+                Eigen::Map<const Eigen::MatrixXd> Wj(W_.data() + (b_off_[j] - d0), m, k1_);
+                Eigen::MatrixXd Y = Eigen::MatrixXd::Zero(m, k1_);
+                for (int b = 0; b < m; ++b) {
+                    const double* scol = Sinv_.data() + static_cast<long>(rr[b]) * q2_;
+                    double* y = Y.data();
+                    for (int k = 0; k < k1_; ++k, y += m) {
+                        const double wbk = Wj(b, k);
+                        for (int a = 0; a < m; ++a) y[a] += scol[rr[a]] * wbk;
+                    }
+                }
+                M.noalias() += Wj.transpose() * Y;
+                Eigen::Map<Eigen::MatrixXd>(out.data() + b_off_[j], m, k1_) = -Y * Linv;
+            }
+            Eigen::Map<Eigen::MatrixXd>(out.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_) =
+                Linv.transpose() * M * Linv;
+        }
+    });
+    if (q2_ > 0) Eigen::Map<Eigen::MatrixXd>(out.data() + c_off_, q2_, q2_) = Sinv_;
+    return out;
 }
 
 }  // namespace glmmfast

@@ -91,6 +91,11 @@ public:
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
     Eigen::MatrixXd inverse_block(int start, int size) const override;
+    // From S^{-1} formed densely: offered where S's factor is dense (one
+    // panel), so that costs about two factorisations; a sparse-panel factor
+    // (InstEval) would pay many times its own cost.
+    bool has_selected_inverse() const override { return q2_ == 0 || schur_.npanels() <= 1; }
+    Eigen::VectorXd selected_inverse() const override;
 
     // Possible when the dense Schur complement stays small.
     static bool suitable(int q, int k1, int nlevels1) {
@@ -107,6 +112,8 @@ private:
     // column j, S indices), or empty when computing it would cost more than
     // it can save (large dense cliques).
     std::vector<std::vector<int>> schur_pattern(const std::vector<std::pair<int, int>>& pairs) const;
+    // S^{-1} (permuted order) into Sinv_, once per factorisation.
+    void form_schur_inverse() const;
     // L_S (lower triangle, permuted order), factorised in place over C.
     Eigen::Map<const Eigen::MatrixXd> LS() const { return {vals_.data() + c_off_, q2_, q2_}; }
 
@@ -122,6 +129,9 @@ private:
         int level, first, last;
     };
     std::vector<StripLevel> strip_levels_;
+    // Strip s's entries: strip_levels_[strip_begin_[s] .. strip_begin_[s + 1]).
+    std::vector<int> strip_begin_;
+    long schur_work_ = 0;                 // scattered updates per Schur update
     long c_off_ = 0;
     PanelCholesky schur_;                 // ordering and panels of S
     // Factor state.

@@ -433,13 +433,16 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
             # fails (or grinds, on large data).  Coordinates stretched so that
             # stretch^2 |g|_inf = 0.25 make that first step 0.25 in theta.
             g0 = np.empty(x_theta.size)
-            obj1(x_theta, g0)
+            f0 = obj1(x_theta, g0)
             gmax = float(np.max(np.abs(g0)))
             if gmax > 0.25:
                 stretch = np.sqrt(0.25 / gmax)
                 info.evaluations += obj1.evaluations
                 obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale * stretch, kind)
-            x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, tol1, tol1, 100000)
+            # As a start for stage 2, f to 1e-9 relative is plenty on large
+            # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute).
+            ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-9 * abs(f0))
+            x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000)
         else:
             x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
         theta, logpar = x1[:ntheta] * theta_scale * stretch, x1[ntheta:]
@@ -475,7 +478,11 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         x, dev, st2 = done  # the engine is at x
     else:
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
-            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, 1e-10, 1e-8, 100000)
+            # f to 1e-10, or to its rounding (~1e-13 relative; sums over
+            # many rows) where that is coarser: beyond it L-BFGS chases noise
+            # (10^5 rows: 20 evaluations instead of 8 for no change).
+            ftol2 = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
+            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000)
         else:
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
         dev = _reevaluate(obj2.evaluate, x, reset)  # leave the engine at the optimum
