@@ -143,3 +143,25 @@ def test_gradient_fits_leave_a_zero_diagonal_of_t(cbpp):
     fit = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (pnum | herd)", data, family="binomial")
     assert fit.theta[2] > 0.2
     assert fit.deviance < 182.43  # 182.877 at the boundary point
+
+
+@pytest.mark.slow
+def test_blocked_factor_gradient_equals_the_sparse_one_on_a_large_crossed_design():
+    """The blocked factor's selected inverse (dense Schur complement), at a size
+    where its Schur update and inverse run on several threads, against the
+    sparse factor's Takahashi recurrences."""
+    rng = np.random.default_rng(5)
+    n1, n2, n = 2000, 300, 120_000
+    g1, g2 = np.repeat(np.arange(n1), n // n1), rng.integers(0, n2, n)
+    x = rng.normal(size=n)
+    eta = 0.2 + 0.3 * x + rng.normal(0, 0.5, n1)[g1] + rng.normal(0, 0.4, n2)[g2]
+    df = pd.DataFrame({"y": rng.poisson(np.exp(eta)), "x": x, "g1": g1, "g2": g2})
+    design = model_design_for("y ~ x + (1 | g1) + (1 | g2)", df, Poisson(), random=True)
+    theta, beta = np.array([0.45, 0.35]), np.array([0.25, 0.3])
+    out = {}
+    for fac in ("blocked", "sparse"):
+        model = engine_model(design, fac)
+        assert model.factorization == fac and model.has_laplace_gradient
+        out[fac] = (model.deviance_at(theta, beta), np.asarray(model.laplace_gradient()))
+    assert out["blocked"][0] == pytest.approx(out["sparse"][0], rel=1e-12)
+    np.testing.assert_allclose(out["blocked"][1], out["sparse"][1], rtol=1e-8, atol=1e-8)
