@@ -88,8 +88,11 @@ class Glmmfast(Tool):
     def fit(self, meta, df):
         fn = self._fitter(meta["kind"])
         if meta["kind"] == "lmer":
-            return self._fitted(fn(meta["formula"], df, **_kwargs_accepted(fn, REML=False)))
-        return self._fitted(fn(meta["formula"], df, family=meta["family"]))
+            m = fn(meta["formula"], df, **_kwargs_accepted(fn, REML=False))
+        else:
+            m = fn(meta["formula"], df, family=meta["family"])
+        m.vcov  # the standard errors (their Hessian is computed on first use), as lme4's fit has them
+        return self._fitted(m)
 
     def refitter(self, meta, df):
         # The simulation inner loop: the reusable model (GlmerModel.refit),
