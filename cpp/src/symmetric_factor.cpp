@@ -85,40 +85,49 @@ double SparseFactor::log_det() const {
 //   Z_ij = -(1 / L_jj) sum_{k in S_j} L_kj Z_ik         (i in S_j),
 //   Z_jj = 1 / L_jj^2 - (1 / L_jj) sum_{k in S_j} L_kj Z_kj.
 // Every Z_ik needed lies in L's pattern (S_j is a clique of the filled
-// graph), so the cost is that of a factorisation times a binary search.
+// graph): for k in S_j, the rows of S_j above k are in column k's pattern,
+// found by one forward merge along it.  Each stored Z_ik (i > k) serves
+// both row i (times L_kj) and, by symmetry, row k (times L_ij).  The cost
+// is about that of the factorisation.
 Eigen::VectorXd SparseFactor::selected_inverse() const {
     const SpMat& L = chol_.matrixL().nestedExpression();
     const int n = static_cast<int>(L.cols());
     const int* Lp = L.outerIndexPtr();
     const int* Li = L.innerIndexPtr();
     const double* Lx = L.valuePtr();
-    auto find = [&](int r, int c) {  // position of (r, c), r >= c, in L's pattern
-        const int* it = std::lower_bound(Li + Lp[c], Li + Lp[c + 1], r);
-        return static_cast<int>(it - Li);
-    };
     if (a_in_l_.empty()) {
         a_in_l_.resize(A_.nonZeros());
         for (int c = 0; c < n; ++c)
-            for (int p = A_.outerIndexPtr()[c]; p < A_.outerIndexPtr()[c + 1]; ++p)
-                a_in_l_[p] = find(A_.innerIndexPtr()[p], c);
+            for (int p = A_.outerIndexPtr()[c]; p < A_.outerIndexPtr()[c + 1]; ++p) {
+                const int r = A_.innerIndexPtr()[p];
+                a_in_l_[p] = static_cast<int>(std::lower_bound(Li + Lp[c], Li + Lp[c + 1], r) - Li);
+            }
     }
     sel_l_.resize(L.nonZeros());
     double* Z = sel_l_.data();
+    std::vector<double> acc;
     for (int j = n - 1; j >= 0; --j) {
-        const int d = Lp[j], end = Lp[j + 1];
-        const double ljj = Lx[d];
-        for (int a = end - 1; a > d; --a) {
-            const int i = Li[a];
-            double s = 0.0;
-            for (int b = d + 1; b < end; ++b) {
-                const int k = Li[b];
-                s += Lx[b] * Z[k >= i ? find(k, i) : find(i, k)];
+        const int d = Lp[j], s = Lp[j + 1] - d - 1;  // S_j = Li[d + 1 .. d + s]
+        const int* Sj = Li + d + 1;
+        const double* lj = Lx + d + 1;
+        acc.assign(s, 0.0);
+        for (int b = 0; b < s; ++b) {
+            const int k = Sj[b];
+            acc[b] += lj[b] * Z[Lp[k]];  // Z_kk
+            int p = Lp[k] + 1;
+            for (int a = b + 1; a < s; ++a) {
+                while (Li[p] < Sj[a]) ++p;  // Sj[a] is in column k's pattern
+                acc[a] += lj[b] * Z[p];
+                acc[b] += lj[a] * Z[p];
             }
-            Z[a] = -s / ljj;
         }
-        double s = 0.0;
-        for (int b = d + 1; b < end; ++b) s += Lx[b] * Z[b];
-        Z[d] = 1.0 / (ljj * ljj) - s / ljj;
+        const double ljj = Lx[d];
+        double diag = 0.0;
+        for (int a = 0; a < s; ++a) {
+            Z[d + 1 + a] = -acc[a] / ljj;
+            diag += lj[a] * Z[d + 1 + a];
+        }
+        Z[d] = 1.0 / (ljj * ljj) - diag / ljj;
     }
     Eigen::VectorXd out(A_.nonZeros());
     for (Eigen::Index p = 0; p < A_.nonZeros(); ++p) out[p] = Z[a_in_l_[p]];

@@ -409,8 +409,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
 
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
     x_theta = np.concatenate([theta / theta_scale, logpar])
-    at_start = _core.glmm_objective(model, "joint", theta_scale, kind, max(nAGQ, 1), beta, np.ones(p))
     if warm_start and nAGQ >= 1:
+        at_start = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta, np.ones(p))
         try:
             at_start.evaluate(np.concatenate([theta / theta_scale, np.zeros(p), logpar]))
         except _core.PirlsError:
@@ -422,7 +422,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         model.set_beta(beta)
         obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale, kind)
         # Stage 1 only supplies a start for stage 2: no restarts.  With the
-        # exact gradient (canonical links) L-BFGS replaces BOBYQA: 9-16
+        # exact gradient (canonical links) L-BFGS replaces BOBYQA: 7-16
         # evaluations instead of 8-76 on the grouseticks and cbpp models.
         tol1 = 1e-8 if nAGQ == 0 else 1e-5
         lower1, step1 = np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25)
