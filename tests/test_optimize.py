@@ -14,7 +14,8 @@ from glmmfast import ConvergenceError
 from glmmfast import _core
 from glmmfast._design import model_design_for
 from glmmfast._engine import engine_model, glm_start
-from glmmfast._optimize import FunctionObjective, _bobyqa, optimize_glmer
+from glmmfast._derivatives import hessian_from_gradient
+from glmmfast._optimize import FunctionObjective, _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
 
@@ -136,3 +137,25 @@ def test_correlated_random_slopes(seed):
     assert corr > 0.9
     # on the boundary (|corr| = 1) the fit says so
     assert (abs(corr) > 1 - 1e-6) == ("boundary (singular) fit: see help('isSingular')" in fit.messages)
+
+
+def test_joint_stage_starts_from_a_measured_hessian(grouseticks):
+    # theta columns by differences of the exact gradient, the beta block
+    # from R_X: close to the Hessian by central differences at the start,
+    # so the joint stage's Newton steps finish in a few evaluations.
+    design = model_design_for("TICKS ~ YEAR + (1 | INDEX) + (1 | LOCATION)", grouseticks, Poisson(), random=True)
+    model = engine_model(design)
+    theta, beta, _, info = optimize_glmer(model, np.ones(2), glm_start(design)["beta"], nAGQ=0)
+    scale = np.sqrt(np.diag(model.beta_unscaled_vcov()))
+    obj = _core.glmm_objective(model, "joint", 1.0, "none", 1, beta, scale)
+    x0 = np.concatenate([theta, np.zeros(beta.size)])
+    f0, g0, H = _joint_hessian_at_start(obj, x0, 2, np.asarray(model.beta_unscaled_vcov()), scale)
+    assert obj.evaluations == 3  # the start and one step per theta
+    assert f0 == pytest.approx(obj.evaluate(x0), rel=1e-12)
+    g_ref, H_ref = hessian_from_gradient(obj.gradient, x0, 1e-4)
+    np.testing.assert_allclose(g0, g_ref, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H[:, :2], H_ref[:, :2], rtol=0.01, atol=1e-3 * np.abs(H_ref).max())
+    np.testing.assert_allclose(H[2:, 2:], H_ref[2:, 2:], rtol=0.02, atol=0.01 * np.abs(H_ref[2:, 2:]).max())
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | INDEX) + (1 | LOCATION)", grouseticks, family="poisson")
+    joint = fit.optinfo.stages[-1]
+    assert joint["evaluations"] <= 8, fit.optinfo.stages

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "parallel.hpp"
+
 namespace glmmfast {
 
 namespace {
@@ -188,6 +190,44 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     panel_start_.push_back(n);
 }
 
+namespace {
+
+// In-place Cholesky of the lower triangle of the n x n block at A (leading
+// dimension ld), right-looking by blocks of columns: the trailing update
+// A22 -= L21 L21', nearly all the flops, split by column blocks across
+// cores (visited alternately from the two ends: the first are tallest).
+// Each block is one matrix product whatever the thread count.
+bool blocked_llt(double* A, long ld, int n) {
+    using Stride = Eigen::OuterStride<>;
+    Eigen::Map<Eigen::MatrixXd, 0, Stride> M(A, n, n, Stride(ld));
+    constexpr int kBlock = 96;
+    for (int k0 = 0; k0 < n; k0 += kBlock) {
+        const int w = std::min(kBlock, n - k0), m = n - k0 - w;
+        Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = M.block(k0, k0, w, w);
+        Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
+        if (llt.info() != Eigen::Success) return false;
+        if (m == 0) break;
+        auto P = M.block(k0 + w, k0, m, w);
+        D.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(P);
+        const int nblocks = (m + kBlock - 1) / kBlock;
+        parallel_for(nblocks, static_cast<long>(m) * m * w / 2, [&](int i0, int i1) {
+            for (int i = i0; i < i1; ++i) {
+                const int b = i % 2 == 0 ? i / 2 : nblocks - 1 - i / 2;
+                const int j0 = b * kBlock, jw = std::min(kBlock, m - j0);
+                M.block(k0 + w + j0, k0 + w + j0, m - j0, jw).noalias() -=
+                    P.bottomRows(m - j0) * P.middleRows(j0, jw).transpose();
+            }
+        });
+    }
+    return true;
+}
+
+// Panels at least this wide (the dense trailing panel of a large Schur
+// complement) are factorised by blocked_llt, split across cores.
+constexpr int kParallelPanel = 256;
+
+}  // namespace
+
 bool PanelCholesky::factorize(double* S, long ld) const {
     using Stride = Eigen::OuterStride<>;
     Eigen::Map<Eigen::MatrixXd, 0, Stride> A(S, n_, n_, Stride(ld));
@@ -197,8 +237,12 @@ bool PanelCholesky::factorize(double* S, long ld) const {
         const int* R = rows_.data() + row_start_[pn];
         const int m = static_cast<int>(row_start_[pn + 1] - row_start_[pn]);
         Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = A.block(c0, c0, w, w);
-        Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
-        if (llt.info() != Eigen::Success) return false;
+        if (w >= kParallelPanel) {
+            if (!blocked_llt(S + c0 * ld + c0, ld, w)) return false;
+        } else {
+            Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
+            if (llt.info() != Eigen::Success) return false;
+        }
         if (m == 0) continue;
         // Rows R of the panel: L_R = A_R L_D^{-T}; then A[R, R] -= L_R L_R'.
         auto Pm = P.topLeftCorner(m, w);
@@ -220,6 +264,41 @@ bool PanelCholesky::factorize(double* S, long ld) const {
         }
     }
     return true;
+}
+
+// S^{-1} = L^{-T} L^{-1} by blocks of columns.  Columns [c0, c1) of L^{-1}
+// are zero above row c0, so they solve with the trailing triangle
+// L[c0:, c0:] alone (n^3 / 3 flops in all, a third of a solve against the
+// identity); then, as L^{-1}[k, i] = 0 for k < i, the same columns of
+// S^{-1}'s lower part are
+//     S^{-1}[c0:, c0:c1] = (L^{-1}[c0:, c0:])' L^{-1}[c0:, c0:c1],
+// one matrix product each.  Blocks are independent within each phase and
+// are visited alternately from the two ends (the first are the heaviest).
+void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
+    using Stride = Eigen::OuterStride<>;
+    Eigen::Map<const Eigen::MatrixXd, 0, Stride> Lm(L, n, n, Stride(ld));
+    constexpr int kWidth = 64;
+    const int nblocks = (n + kWidth - 1) / kWidth;
+    const long work = static_cast<long>(n) * n * n / 3;
+    auto block_of = [nblocks](int i) { return i % 2 == 0 ? i / 2 : nblocks - 1 - i / 2; };
+    Eigen::MatrixXd Linv = Eigen::MatrixXd::Zero(n, n);
+    parallel_for(nblocks, work, [&](int i0, int i1) {
+        for (int i = i0; i < i1; ++i) {
+            const int c0 = block_of(i) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
+            auto X = Linv.block(c0, c0, m, w);
+            X.topRows(w).setIdentity();
+            Lm.bottomRightCorner(m, m).triangularView<Eigen::Lower>().solveInPlace(X);
+        }
+    });
+    Sinv.resize(n, n);
+    parallel_for(nblocks, work, [&](int i0, int i1) {
+        for (int i = i0; i < i1; ++i) {
+            const int c0 = block_of(i) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
+            Sinv.block(c0, c0, m, w).noalias() =
+                Linv.bottomRightCorner(m, m).transpose() * Linv.block(c0, c0, m, w);
+        }
+    });
+    Sinv.triangularView<Eigen::StrictlyUpper>() = Sinv.transpose();
 }
 
 }  // namespace glmmfast

@@ -52,4 +52,8 @@ private:
     int max_rows_ = 0, max_width_ = 0;
 };
 
+// S^{-1} (full, symmetric) from the lower triangle of S's dense Cholesky
+// factor L (column-major, leading dimension ld), split across cores.
+void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv);
+
 }  // namespace glmmfast

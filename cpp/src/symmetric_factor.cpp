@@ -366,11 +366,7 @@ double BlockedFactor::log_det() const {
 //   [A^{-1}]_jj = L_j^{-T} (I + W_j' S^{-1}[rr, rr] W_j) L_j^{-1}   (level j of term 1).
 void BlockedFactor::form_schur_inverse() const {
     if (q2_ == 0 || have_sinv_) return;
-    Eigen::MatrixXd Linv = Eigen::MatrixXd::Identity(q2_, q2_);
-    LS().triangularView<Eigen::Lower>().solveInPlace(Linv);
-    Sinv_.setZero(q2_, q2_);
-    Sinv_.selfadjointView<Eigen::Lower>().rankUpdate(Linv.transpose());
-    Sinv_ = Sinv_.selfadjointView<Eigen::Lower>();
+    cholesky_inverse(vals_.data() + c_off_, q2_, q2_, Sinv_);
     have_sinv_ = true;
 }
 

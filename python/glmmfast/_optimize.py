@@ -200,7 +200,8 @@ def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: f
 
 
 def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, ftol_abs: float,
-                  max_iter: int = 50) -> tuple[np.ndarray, float, int] | None:
+                  max_iter: int = 50, start: tuple[float, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, float, int] | None:
     """BFGS with the exact gradient, started from a known Hessian.
 
     For a refit: the Hessian at the original optimum approximates the one at
@@ -211,11 +212,15 @@ def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, fto
     predicted decrease g'B^{-1}g / 2 is below ``ftol_abs``, leaving the engine
     at the returned point.  Returns None where it cannot finish (a bound
     would become active, a PIRLS failure, a Hessian that is not positive
-    definite, no progress): the caller then falls back to L-BFGS.
+    definite, no progress): the caller then falls back to L-BFGS.  ``start``
+    is ``(f, g)`` at ``x0`` where the caller has evaluated them already.
     """
     x = np.asarray(x0, dtype=float).copy()
-    g = np.empty(x.size)
-    f = obj(x, g)
+    if start is None:
+        g = np.empty(x.size)
+        f = obj(x, g)
+    else:
+        f, g = start
     if f >= _PENALTY:
         return None
     try:
@@ -249,6 +254,41 @@ def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, fto
             H += ((sy + yv @ Hy) / sy**2) * np.outer(sv, sv) - (np.outer(Hy, sv) + np.outer(sv, Hy)) / sy
         x, f, g = xn, fn, gn
     return None
+
+
+def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray, scale: np.ndarray,
+                            h: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """The deviance, its gradient and an approximate Hessian at the start
+    ``x0`` of the joint stage (coordinates theta / s, then gamma with
+    beta = beta_base + scale * gamma), for :func:`_quasi_newton`.
+
+    Columns for theta are forward differences of the exact gradient (one
+    evaluation each); the gamma block is 2 D V^{-1} D with V the unscaled
+    covariance of beta (the deviance is -2 log L, and V^{-1} = R_X' R_X,
+    from the block R_X of the penalised system's Cholesky factor in Bates et
+    al. 2015, is its curvature in beta with u re-optimised) and
+    D = diag(scale).  None where an evaluation fails.
+    """
+    n = x0.size
+    g0 = np.empty(n)
+    f0 = obj(x0, g0)
+    if f0 >= _PENALTY:
+        return None
+    H = np.zeros((n, n))
+    p = vbeta.shape[0]
+    try:
+        H[ntheta:ntheta + p, ntheta:ntheta + p] = 2.0 * np.linalg.inv(vbeta) * np.outer(scale, scale)
+    except np.linalg.LinAlgError:
+        return None
+    gi = np.empty(n)
+    for i in range(ntheta):
+        xi = x0.copy()
+        xi[i] += h
+        if obj(xi, gi) >= _PENALTY:
+            return None
+        H[:, i] = (gi - g0) / h
+    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
+    return f0, g0, H
 
 
 def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
@@ -441,7 +481,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                 obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale * stretch, kind)
             # As a start for stage 2, f to 1e-9 relative is plenty on large
             # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute).
-            ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-9 * abs(f0))
+            ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-8 * abs(f0))
             x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000)
         else:
             x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
@@ -474,14 +514,22 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     if obj2.has_gradient and warm_start and hessian is not None:
         d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
         done = _quasi_newton(obj2, x0, hessian[:ntheta + p, :ntheta + p] * np.outer(d, d), lower2, 1e-11)
+    # f to 1e-10, or to its rounding (~1e-13 relative; sums over many rows)
+    # where that is coarser: beyond it L-BFGS chases noise (10^5 rows: 20
+    # evaluations instead of 8 for no change).
+    ftol2 = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
+    if done is None and obj2.has_gradient:
+        # theta's curvature grows with the data (10^6 rows: ~1e5 against
+        # beta's ~2 in these coordinates), which costs L-BFGS, starting from
+        # the identity, half its evaluations; a measured start Hessian does not.
+        start = _joint_hessian_at_start(obj2, x0, ntheta, np.asarray(model.beta_unscaled_vcov()), scale)
+        if start is not None:
+            f0, g0, hess0 = start
+            done = _quasi_newton(obj2, x0, hess0, lower2, ftol2, start=(f0, g0))
     if done is not None:
         x, dev, st2 = done  # the engine is at x
     else:
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
-            # f to 1e-10, or to its rounding (~1e-13 relative; sums over
-            # many rows) where that is coarser: beyond it L-BFGS chases noise
-            # (10^5 rows: 20 evaluations instead of 8 for no change).
-            ftol2 = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
             x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000)
         else:
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
