@@ -165,6 +165,7 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("evaluations", &GlmmModel::evaluations)
         .def_property_readonly("factorization",
                                [](const GlmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+        .def_property_readonly("schur_panels", [](const GlmmModel& g) { return g.system().schur_panels(); })
         .def_property_readonly("pirls_iterations", &GlmmModel::pirls_iterations)
         .def("lambda_csc",
              [](const GlmmModel& g) {

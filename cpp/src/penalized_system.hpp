@@ -65,6 +65,7 @@ public:
     // The diagonal block [A^{-1}]_{s:s+k, s:s+k}.
     Eigen::MatrixXd inverse_block(int start, int size) const { return factor_->inverse_block(start, size); }
     bool blocked() const { return blocked_; }
+    int schur_panels() const { return factor_->schur_panels(); }
 
     // For traces tr(A^{-1} dA) (gradients of log det A): row i of the
     // n x K result is U_i [A^{-1}]_{c_i, c_i}, where c_i are the K u-indices
