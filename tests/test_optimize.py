@@ -159,3 +159,27 @@ def test_joint_stage_starts_from_a_measured_hessian(grouseticks):
     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | INDEX) + (1 | LOCATION)", grouseticks, family="poisson")
     joint = fit.optinfo.stages[-1]
     assert joint["evaluations"] <= 8, fit.optinfo.stages
+
+
+def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grouseticks):
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    model = engine_model(fit._design)
+    p = fit.fixef.size
+    obj = _core.glmm_objective(model, "joint", 1.0, "none", 1, np.zeros(p), np.ones(p))
+    x_hat = np.concatenate([fit.theta, fit.fixef.to_numpy()])
+    _, H = hessian_from_gradient(obj.gradient, x_hat, 1e-4)
+    lower = np.r_[0.0, np.full(p, -np.inf)]
+    x0 = x_hat + np.r_[0.05, 0.1, -0.05, 0.05]  # off the optimum by a fraction of an SE
+    g0 = np.empty(x0.size)
+    f0 = obj(x0, g0)
+    before = obj.evaluations
+    x, f = obj.quasi_newton(x0, H, lower, 1e-10, 50, (f0, g0))
+    assert 0 < obj.evaluations - before <= 6  # Newton steps, no re-evaluation of the start
+    np.testing.assert_allclose(x, x_hat, atol=2e-4)
+    assert f == pytest.approx(fit.deviance, abs=1e-6)
+    assert obj.quasi_newton(x0, -H, lower, 1e-10) is None  # not positive definite: the caller falls back
+    with pytest.raises(ValueError, match="matching sizes"):
+        obj.quasi_newton(x0, H[:2, :2], lower, 1e-10)
+    no_grad = _core.glmm_objective(model, "joint", 1.0, "none", 2, np.zeros(p), np.ones(p))  # AGQ: no gradient
+    with pytest.raises(RuntimeError, match="gradient"):
+        no_grad.quasi_newton(x0, H, lower, 1e-10)

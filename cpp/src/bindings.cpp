@@ -17,6 +17,7 @@
 #include "glmm_model.hpp"
 #include "lmm_model.hpp"
 #include "objective.hpp"
+#include "quasi_newton.hpp"
 
 namespace py = pybind11;
 using namespace glmmfast;
@@ -271,7 +272,24 @@ PYBIND11_MODULE(_core, m) {
             return o.has_best() ? o.best_f() : std::numeric_limits<double>::infinity();
         })
         .def_property_readonly("last_error", &Objective::last_error)
-        .def("clear_best", &Objective::clear_best);
+        .def("clear_best", &Objective::clear_best)
+        .def(
+            "quasi_newton",
+            [](Objective& o, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0, const Eigen::VectorXd& lower,
+               double ftol_abs, int max_iter, const py::object& start) -> py::object {
+                if (!o.has_gradient()) throw std::logic_error("quasi_newton needs an objective with a gradient");
+                std::pair<double, Eigen::VectorXd> fg;
+                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                QuasiNewtonResult r;
+                {
+                    py::gil_scoped_release release;
+                    r = quasi_newton(o, x0, hess0, lower, ftol_abs, max_iter, start.is_none() ? nullptr : &fg);
+                }
+                if (!r.done) return py::none();
+                return py::make_tuple(r.x, r.f);
+            },
+            py::arg("x0"), py::arg("hess0"), py::arg("lower"), py::arg("ftol_abs"), py::arg("max_iter") = 50,
+            py::arg("start") = py::none());
 
     m.def(
         "glmm_objective",

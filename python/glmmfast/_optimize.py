@@ -202,58 +202,26 @@ def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: f
 def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, ftol_abs: float,
                   max_iter: int = 50, start: tuple[float, np.ndarray] | None = None
                   ) -> tuple[np.ndarray, float, int] | None:
-    """BFGS with the exact gradient, started from a known Hessian.
+    """BFGS with the exact gradient, started from a known Hessian
+    (``cpp/src/quasi_newton.cpp``; the loop runs in the engine without the GIL).
 
     For a refit: the Hessian at the original optimum approximates the one at
     the new optimum, so the first step lands close and the BFGS updates
     finish in a few evaluations (L-BFGS, starting from the identity, needs
-    about three times as many).  Steps are Newton steps on the current
-    Hessian approximation B with backtracking (Armijo); it stops when the
-    predicted decrease g'B^{-1}g / 2 is below ``ftol_abs``, leaving the engine
-    at the returned point.  Returns None where it cannot finish (a bound
-    would become active, a PIRLS failure, a Hessian that is not positive
-    definite, no progress): the caller then falls back to L-BFGS.  ``start``
-    is ``(f, g)`` at ``x0`` where the caller has evaluated them already.
+    about three times as many); for the joint stage of a fit, a Hessian
+    measured at its start (:func:`_joint_hessian_at_start`).  Steps are
+    Newton steps with backtracking (Armijo); it stops when the predicted
+    decrease g'B^{-1}g / 2 is below ``ftol_abs``, leaving the engine at the
+    returned point.  Returns None where it cannot finish (a bound would
+    become active, a PIRLS failure, a Hessian that is not positive definite,
+    no progress): the caller then falls back to L-BFGS.  ``start`` is
+    ``(f, g)`` at ``x0`` where the caller has evaluated them already.
     """
-    x = np.asarray(x0, dtype=float).copy()
-    if start is None:
-        g = np.empty(x.size)
-        f = obj(x, g)
-    else:
-        f, g = start
-    if f >= _PENALTY:
+    out = obj.quasi_newton(np.asarray(x0, dtype=float), np.asarray(hess0, dtype=float),
+                           np.asarray(lower, dtype=float), float(ftol_abs), int(max_iter), start)
+    if out is None:
         return None
-    try:
-        H = np.linalg.inv(0.5 * (hess0 + hess0.T))  # inverse Hessian approximation
-    except np.linalg.LinAlgError:
-        return None
-    bounded = np.isfinite(lower)
-    for _ in range(max_iter):
-        step = -(H @ g)
-        slope = float(g @ step)
-        if not slope < 0:  # H not positive definite here (or NaN)
-            return None
-        if -0.5 * slope < ftol_abs:
-            return x, f, nlopt.SUCCESS
-        t = 1.0
-        for _ in range(10):
-            xn = x + t * step
-            if (xn[bounded] < lower[bounded]).any():
-                return None
-            gn = np.empty(x.size)
-            fn = obj(xn, gn)
-            if fn <= f + 1e-4 * t * slope:
-                break
-            t *= 0.5
-        else:
-            return None
-        sv, yv = xn - x, gn - g
-        sy = float(sv @ yv)
-        if sy > 0:  # BFGS update of the inverse (Nocedal and Wright 2006, eq. 6.17)
-            Hy = H @ yv
-            H += ((sy + yv @ Hy) / sy**2) * np.outer(sv, sv) - (np.outer(Hy, sv) + np.outer(sv, Hy)) / sy
-        x, f, g = xn, fn, gn
-    return None
+    return np.asarray(out[0]), float(out[1]), nlopt.SUCCESS
 
 
 def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray, scale: np.ndarray,
