@@ -44,6 +44,19 @@ def test_refit_takes_quasi_newton_steps_from_the_original_hessian(grouseticks):
         np.testing.assert_allclose(out.theta, full.theta, atol=1e-5)
 
 
+def test_refitting_models_reuse_the_fits_hessian(grouseticks):
+    # The Hessian the standard errors come from serves every refitting model
+    # (fit.model(), each bootstrap worker) instead of being recomputed; it
+    # equals the one a model computes for itself.
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | INDEX) + (1 | LOCATION)", grouseticks, family="poisson")
+    model = fit.model()
+    assert model.hessian0 is fit.optinfo.hessian
+    own = glmmfast.GlmerModel(fit._design, fit.theta, fit.fixef.to_numpy()).hessian0
+    np.testing.assert_allclose(model.hessian0, own, rtol=1e-9, atol=1e-9 * np.abs(own).max())
+    agq = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson", nAGQ=5)
+    assert agq._refit_hessian() is None and agq.model().hessian0 is None  # no gradient: BOBYQA refits
+
+
 def test_refit_falls_back_where_quasi_newton_cannot_finish(grouseticks):
     # a response with no between-location variation: theta goes to its bound 0,
     # where the quasi-Newton steps stop and L-BFGS finishes

@@ -88,12 +88,13 @@ class _Job:
     nAGQ: int
     data_name: str | None
     statistic: object
+    hessian: np.ndarray | None  # the fit's, for every worker's refits (GlmerModel)
 
 
 def _workers_for(job: _Job) -> tuple[GlmerModel, ResponseSimulator]:
     """This thread's engine and simulator for ``job`` (built on first use)."""
     return per_thread(job.token, lambda: (
-        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name),
+        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name, hessian=job.hessian),
         ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0")))
 
 
@@ -171,7 +172,8 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     theta, beta = result.theta, result.fixef.to_numpy()
     ss = np.random.SeedSequence(seed)
     seeds = ss.spawn(nsim)
-    job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic)
+    job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,
+               result._refit_hessian())
     if statistic is None:
         t0 = pd.Series(_default_statistic(design, theta, beta), index=default_statistic_names(design))
     else:

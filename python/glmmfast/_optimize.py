@@ -18,11 +18,12 @@ the log scale.
 The objectives live in the engine (``_core.Objective``, cpp/src/objective.cpp):
 nlopt calls them with no Python frame per evaluation.  Where the engine
 has the exact gradient of the Laplace deviance (canonical links without a
-family parameter, sparse factor: cpp/src/laplace_gradient.cpp), both stages
-use L-BFGS (stage 1 with the gradient of the nAGQ = 0 objective), BOBYQA
-finishing only where L-BFGS stops on a bound of theta or gives up; a refit
-warm-started at a known optimum takes BFGS steps from that optimum's Hessian
-(:func:`_quasi_newton`).  Otherwise both stages use BOBYQA with tight
+family parameter: cpp/src/laplace_gradient.cpp), stage 1 uses L-BFGS (with
+the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
+Hessian measured at its start (:func:`_joint_hessian_at_start`,
+:func:`_quasi_newton`), L-BFGS where those cannot finish and BOBYQA where
+L-BFGS stops on a bound of theta or gives up; a refit warm-started at a
+known optimum takes BFGS steps from that optimum's Hessian.  Otherwise both stages use BOBYQA with tight
 tolerances, restarted from their own solution until the deviance stops
 improving, so fits do not stop short where lme4's Nelder-Mead does.  A PIRLS
 failure at a trial point makes the objective large (the optimiser backs off)
@@ -471,7 +472,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     # Stage 2: theta and beta jointly; beta = beta1 + s * gamma with s the
     # standard errors at the start, so all coordinates have unit scale.
     t0 = time.perf_counter()
-    scale = np.sqrt(np.clip(np.diag(model.beta_unscaled_vcov()), 1e-12, None))
+    vbeta = np.asarray(model.beta_unscaled_vcov())
+    scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
     beta1 = beta.copy()
     obj2 = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta1, scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
@@ -491,7 +493,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         # theta's curvature grows with the data (10^6 rows: ~1e5 against
         # beta's ~2 in these coordinates), which costs L-BFGS, starting from
         # the identity, half its evaluations; a measured start Hessian does not.
-        start = _joint_hessian_at_start(obj2, x0, ntheta, np.asarray(model.beta_unscaled_vcov()), scale)
+        start = _joint_hessian_at_start(obj2, x0, ntheta, vbeta, scale)
         if start is not None:
             f0, g0, hess0 = start
             done = _quasi_newton(obj2, x0, hess0, lower2, ftol2, start=(f0, g0))

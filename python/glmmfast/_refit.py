@@ -101,6 +101,14 @@ class GlmerModel:
         Warm start (usually a fit's estimates).
     nAGQ : int
     data_name : str, optional
+    family_parameter : tuple, optional
+        ``(kind, value)`` of a re-estimated dispersion or negative-binomial shape.
+    theta_scale : float
+    hessian : ndarray, optional
+        The Hessian of -2 log L in (theta, beta) at (theta, beta) where it
+        is known already (a fit's, computed with its standard errors);
+        otherwise it is computed here where refits use one (Laplace, exact
+        gradient).
 
     Examples
     --------
@@ -111,7 +119,7 @@ class GlmerModel:
 
     def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
                  data_name: str | None = None, family_parameter: tuple[str, float] | None = None,
-                 theta_scale: float = 1.0):
+                 theta_scale: float = 1.0, hessian: np.ndarray | None = None):
         self.design = design
         self.nAGQ = int(nAGQ)
         self.data_name = data_name
@@ -132,7 +140,9 @@ class GlmerModel:
         if self.nAGQ == 1 and family_parameter is None:
             obj = _core.glmm_objective(self.engine, "joint", 1.0, "none", 1, np.zeros(self.beta0.size),
                                        np.ones(self.beta0.size))
-            if obj.has_gradient:
+            if obj.has_gradient and hessian is not None:
+                self.hessian0 = np.asarray(hessian, dtype=float)
+            elif obj.has_gradient:  # as the fit's standard errors (GlmerResult.vcov) compute it
                 x = np.concatenate([self.theta0, self.beta0])
                 self.hessian0 = hessian_from_gradient(obj.gradient, x, 1e-4)[1]
                 obj.evaluate(x)  # back at the start
@@ -141,7 +151,7 @@ class GlmerModel:
     def from_result(cls, result) -> "GlmerModel":
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
         return cls(result._design, result.theta, result.fixef.to_numpy(), result.nAGQ, result.data_name,
-                   result._family_parameter, result.optinfo.theta_scale)
+                   result._family_parameter, result.optinfo.theta_scale, result._refit_hessian())
 
     def refit(self, newresp, weights=None, warm_start: bool = True) -> RefitOutcome:
         """Fit the model to a new response.

@@ -448,6 +448,17 @@ class GlmerResult(MixedResult):
         from ._simulate import simulate
         return simulate(self, nsim, seed, re_form, newdata, allow_new_levels, offset)
 
+    def _refit_hessian(self) -> np.ndarray | None:
+        """The Hessian of -2 log L in (theta, beta) at the optimum, for
+        refits' quasi-Newton start: the one the standard errors come from
+        (computed once, here, rather than by every refitting model or
+        bootstrap thread).  None where refits use none (nAGQ != 1, a
+        re-estimated family parameter, no exact gradient)."""
+        if self.nAGQ != 1 or self._family_parameter is not None or not self._engine().has_laplace_gradient:
+            return None
+        self._vcov_messages()
+        return self.optinfo.hessian
+
     def model(self):
         """The low-level reusable model (:class:`glmmfast.GlmerModel`), warm-started here."""
         from ._refit import GlmerModel
