@@ -233,8 +233,8 @@ PYBIND11_MODULE(_core, m) {
         .def("beta_unscaled_vcov", &LmmModel::beta_unscaled_vcov)
         .def("cond_var", &LmmModel::cond_var, py::arg("term"), py::call_guard<py::gil_scoped_release>());
 
-    // nlopt calls an Objective directly as f(x, grad) (grad unused: the
-    // optimisers are derivative-free).
+    // nlopt calls an Objective directly as f(x, grad); grad (where the
+    // objective has a gradient) is filled in place.
     py::class_<Objective>(m, "Objective")
         .def("__call__",
              [](Objective& o, const Eigen::VectorXd& x, const py::object& grad) {

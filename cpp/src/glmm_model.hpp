@@ -101,8 +101,8 @@ public:
 
     // --- laplace_gradient.cpp ---
     // Whether laplace_gradient is available: a canonical link without a
-    // dispersion (Poisson log, binomial logit) and a factor with a selected
-    // inverse (the sparse one).
+    // dispersion (Poisson log, binomial logit); both factorisations give
+    // the selected inverse it needs.
     bool has_laplace_gradient() const;
     // d laplace_deviance / d(theta, beta) at the current (converged) state;
     // with beta_profiled, the derivative in theta of the nAGQ = 0 objective

@@ -33,14 +33,13 @@
 namespace glmmfast {
 
 bool GlmmModel::has_laplace_gradient() const {
-    return family_.canonical() && (family_.dist == Dist::Poisson || family_.dist == Dist::Binomial) &&
-           sys_.has_selected_inverse();
+    return family_.canonical() && (family_.dist == Dist::Poisson || family_.dist == Dist::Binomial);
 }
 
 Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {
     require_state();
     if (!has_laplace_gradient())
-        throw std::logic_error("the Laplace gradient needs a canonical link, no dispersion and a sparse factor");
+        throw std::logic_error("the Laplace gradient needs a canonical link and no dispersion");
     const Eigen::ArrayXd mu = mu_.array();
     const Eigen::ArrayXd var = family_.variance(mu);
     const Eigen::ArrayXd s = pw_.array() * (y_.array() - mu);

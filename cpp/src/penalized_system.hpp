@@ -70,8 +70,7 @@ public:
     // For traces tr(A^{-1} dA) (gradients of log det A): row i of the
     // n x K result is U_i [A^{-1}]_{c_i, c_i}, where c_i are the K u-indices
     // row i of U touches (in the order of a row of U), so that
-    // u_i' A^{-1} u_i = U_i . (row i).  Needs has_selected_inverse().
-    bool has_selected_inverse() const { return factor_->has_selected_inverse(); }
+    // u_i' A^{-1} u_i = U_i . (row i).
     Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> selected_row_products() const;
     // Row i, entry c (< K) of U, and the first column of term t within a row.
     double u_value(int i, int c) const { return urows_(i, c); }

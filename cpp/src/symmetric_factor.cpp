@@ -18,10 +18,6 @@ Eigen::MatrixXd SymmetricFactor::inverse_block(int start, int size) const {
     return solve(E).block(start, 0, size, size);
 }
 
-Eigen::VectorXd SymmetricFactor::selected_inverse() const {
-    throw std::logic_error("this factorisation has no selected inverse");
-}
-
 // ---------------------------------------------------------------- sparse --
 
 SparseFactor::SparseFactor(int q, const std::vector<std::pair<int, int>>& pairs) {
@@ -403,7 +399,6 @@ Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
 //   [A^{-1}]_{rr, j} = -S^{-1} B D^{-1} on rows rr = -Y_j L_j^{-1}   (B D^{-1} = W L_D^{-1}),
 //   [A^{-1}]_22 = S^{-1}.
 Eigen::VectorXd BlockedFactor::selected_inverse() const {
-    if (!has_selected_inverse()) throw std::logic_error("this blocked factor has no selected inverse");
     form_schur_inverse();
     Eigen::VectorXd out = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(vals_.size()));
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;

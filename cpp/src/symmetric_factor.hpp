@@ -49,9 +49,7 @@ public:
     // A^{-1} at the positions of A's pattern (the layout of values()), from
     // the current factor: the selected inverse (Takahashi, Fagan and Chen
     // 1973), enough for traces tr(A^{-1} dA) with dA in A's pattern.
-    // Only where has_selected_inverse().
-    virtual bool has_selected_inverse() const { return false; }
-    virtual Eigen::VectorXd selected_inverse() const;
+    virtual Eigen::VectorXd selected_inverse() const = 0;
     // Panels of a blocked factor's Schur complement factor (0: none).
     virtual int schur_panels() const { return 0; }
     Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return solve_Lt(solve_L(B)); }
@@ -68,7 +66,6 @@ public:
     Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const override;
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
-    bool has_selected_inverse() const override { return true; }
     Eigen::VectorXd selected_inverse() const override;
 private:
     SpMat A_;  // lower triangle of P A P'
@@ -97,10 +94,9 @@ public:
     // On a sparse-panel factor (InstEval) that costs more than the
     // factorisation, yet the gradient's ~5x fewer evaluations still win
     // (InstEval's binomial GLMM: 12.8 s to 9.9 s with the standard errors).
-    bool has_selected_inverse() const override { return true; }
+    Eigen::VectorXd selected_inverse() const override;
     // Panels of the Schur complement's factor (1: dense).
     int schur_panels() const override { return q2_ == 0 ? 0 : schur_.npanels(); }
-    Eigen::VectorXd selected_inverse() const override;
 
     // Possible when the dense Schur complement stays small.
     static bool suitable(int q, int k1, int nlevels1) {
