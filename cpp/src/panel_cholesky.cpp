@@ -212,7 +212,7 @@ bool blocked_llt(double* A, long ld, int n) {
         const int nblocks = (m + kBlock - 1) / kBlock;
         parallel_for(nblocks, static_cast<long>(m) * m * w / 2, [&](int i0, int i1) {
             for (int i = i0; i < i1; ++i) {
-                const int b = i % 2 == 0 ? i / 2 : nblocks - 1 - i / 2;
+                const int b = alternate_ends(i, nblocks);
                 const int j0 = b * kBlock, jw = std::min(kBlock, m - j0);
                 M.block(k0 + w + j0, k0 + w + j0, m - j0, jw).noalias() -=
                     P.bottomRows(m - j0) * P.middleRows(j0, jw).transpose();
@@ -280,11 +280,10 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     constexpr int kWidth = 64;
     const int nblocks = (n + kWidth - 1) / kWidth;
     const long work = static_cast<long>(n) * n * n / 3;
-    auto block_of = [nblocks](int i) { return i % 2 == 0 ? i / 2 : nblocks - 1 - i / 2; };
     Eigen::MatrixXd Linv = Eigen::MatrixXd::Zero(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
-            const int c0 = block_of(i) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
+            const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             auto X = Linv.block(c0, c0, m, w);
             X.topRows(w).setIdentity();
             Lm.bottomRightCorner(m, m).triangularView<Eigen::Lower>().solveInPlace(X);
@@ -293,7 +292,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Sinv.resize(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
-            const int c0 = block_of(i) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
+            const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             Sinv.block(c0, c0, m, w).noalias() =
                 Linv.bottomRightCorner(m, m).transpose() * Linv.block(c0, c0, m, w);
         }

@@ -18,6 +18,12 @@
 
 namespace glmmfast {
 
+// Item visited i-th of n when taken alternately from the two ends (0, n-1,
+// 1, n-2, ...): parallel_for's contiguous ranges then get equal shares of
+// work that falls off steadily along the items (the columns of a lower
+// triangle).
+inline int alternate_ends(int i, int n) { return i % 2 == 0 ? i / 2 : n - 1 - i / 2; }
+
 // ~1 ms of work: below it starting a thread costs a noticeable fraction.
 constexpr long kParallelMinWork = 2'000'000;
 

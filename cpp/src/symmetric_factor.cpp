@@ -274,7 +274,7 @@ bool BlockedFactor::factorize() {
     const int nstrips = static_cast<int>(strip_begin_.size()) - 1;
     parallel_for(nstrips, schur_work_, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
-            const int strip = i % 2 == 0 ? i / 2 : nstrips - 1 - i / 2;
+            const int strip = alternate_ends(i, nstrips);
             for (int e = strip_begin_[strip]; e < strip_begin_[strip + 1]; ++e) {
                 const StripLevel& sl = strip_levels_[e];
                 const int* rr = rows_[sl.level].data();
