@@ -58,6 +58,11 @@ def cbpp():
     return glmmfast.datasets.load("cbpp")
 
 
+@pytest.fixture(scope="session")
+def sleepstudy():
+    return glmmfast.datasets.load("sleepstudy")
+
+
 def _same_at_printed_precision(ours: str, theirs: str) -> bool:
     """Token by token equal, numbers printed with the same number of digits
     allowed to differ by one unit in the last printed digit (two optima

@@ -18,7 +18,8 @@ cli : the ``glmmfast`` command line
 
 from . import datasets, families, plots
 from ._dispersion import DispersionCheck, dispersion_check
-from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
+from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, DataError, FamilyError, FormulaError,
+                      GlmmfastError)
 from ._glm import GlmResult, glm
 from ._anova import anova
 from ._bootstrap import BootstrapResult
@@ -52,4 +53,6 @@ __all__ = [
     "DataError",
     "FamilyError",
     "ConvergenceError",
+    "ArgumentError",
+    "ArgumentTypeError",
 ]

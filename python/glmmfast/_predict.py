@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._arguments import check_choice
 from ._design import ModelDesign
 from ._errors import DataError, FormulaError
 from ._formula import parse_formula
@@ -180,8 +181,7 @@ def random_part(terms: list[ReTerm], b_blocks: list[np.ndarray], keep: np.ndarra
 def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
             allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Predictions of a fitted GLMM (see :meth:`GlmerResult.predict`)."""
-    if type not in ("link", "response"):
-        raise ValueError(f"type must be 'link' or 'response', got {type!r}")
+    check_choice("type", type, ("link", "response"))
     design = result._design
     keep = select_terms(design.terms, re_form)
     if newdata is not None:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import _core
 from ._agq import omitted_m2ll
+from ._arguments import check_choice
 from ._derivatives import hessian_from_gradient
 from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
@@ -40,6 +41,7 @@ _RESIDUAL_TYPES = ("deviance", "pearson", "response", "working")
 
 def residuals_of(family, y, mu, eta, weights, kind: str) -> np.ndarray:
     """Residuals of a GLM-type fit, as R's ``residuals(fit, type=kind)``."""
+    check_choice("residual type", kind, _RESIDUAL_TYPES)
     if kind == "response":
         return y - mu
     if kind == "working":
@@ -49,7 +51,7 @@ def residuals_of(family, y, mu, eta, weights, kind: str) -> np.ndarray:
     if kind == "deviance":
         d = np.maximum(family.dev_resid(y, mu, weights), 0.0)
         return np.sign(y - mu) * np.sqrt(d)
-    raise ValueError(f"unknown residual type {kind!r}; choose one of {', '.join(_RESIDUAL_TYPES)}")
+    raise AssertionError(kind)  # unreachable: checked above
 
 
 @dataclass(frozen=True)

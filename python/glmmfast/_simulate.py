@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._arguments import check_nsim
 from ._design import ModelDesign
 from ._errors import DataError, FamilyError
 from ._model_frame import evaluate_response
@@ -111,8 +112,7 @@ class ResponseSimulator:
 def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFrame | None = None,
              allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Responses drawn from a fitted GLMM (see :meth:`GlmerResult.simulate`)."""
-    if isinstance(nsim, bool) or not isinstance(nsim, (int, np.integer)) or nsim < 1:
-        raise ValueError(f"nsim must be a positive integer, got {nsim!r}")
+    nsim = check_nsim(nsim)
     blocks = [modes for _, modes, _ in result._ranef_parts()]
     sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,
                             newdata, allow_new_levels, offset)

@@ -29,6 +29,7 @@ from os import PathLike
 import numpy as np
 from scipy import stats
 
+from ._arguments import check_level
 from ._dispersion import dispersion_check
 from ._errors import FamilyError
 
@@ -126,8 +127,7 @@ def caterpillar(fit, group: str | None = None, level: float = 0.95, save: str | 
     """
     if not _has_random_effects(fit):
         raise TypeError("caterpillar needs a mixed model (a fit with random effects)")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level)
     re = fit.ranef(condvar=True)
     if group is not None:
         if group not in re:
