@@ -23,6 +23,7 @@ import pandas as pd
 from . import _core
 from ._agq import check_nagq
 from ._design import ModelDesign, dataset_name, model_design_for
+from ._design_checks import failures_blamed_on_scales
 from ._engine import engine_model, glm_start
 from ._lmer import lmer
 from ._optimize import optimize_glmer
@@ -139,7 +140,8 @@ def glmer(
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
     check_nagq(nAGQ, design)
-    return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+    with failures_blamed_on_scales(design.messages):
+        return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -209,5 +211,6 @@ def glmer_nb(
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
                               na_action=na_action)
     check_nagq(nAGQ, design)
-    design.family = NegativeBinomial(_moment_theta(design), link)
-    return _fit_design(design, data, nAGQ, "nb_theta", t0)
+    with failures_blamed_on_scales(design.messages):
+        design.family = NegativeBinomial(_moment_theta(design), link)
+        return _fit_design(design, data, nAGQ, "nb_theta", t0)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ._arguments import check_bool
 from ._design import dataset_name, model_design_for
+from ._design_checks import failures_blamed_on_scales
 from ._engine import lmm_engine_model
 from ._errors import DataError
 from ._optimize import optimize_lmer
@@ -68,9 +69,10 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         raise DataError("lmer needs positive weights (drop the rows with zero weight)")
     if design.X.shape[1] >= design.n:
         raise DataError(f"{design.X.shape[1]} fixed effects but only {design.n} observations")
-    model = lmm_engine_model(design)
-    t1 = time.perf_counter()
-    theta, crit, info = optimize_lmer(model, REML)
+    with failures_blamed_on_scales(design.messages):
+        model = lmm_engine_model(design)
+        t1 = time.perf_counter()
+        theta, crit, info = optimize_lmer(model, REML)
     t2 = time.perf_counter()
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)

@@ -305,6 +305,9 @@ class _Evaluator:
             labels = (cats.tolist() if cats.inferred_type == "string"
                       else [_level_label(c) for c in cats])
             return _Factor(codes, labels)
+        if pd.api.types.is_complex_dtype(dtype):
+            raise DataError(f"column {name!r} holds complex numbers; model variables must be real "
+                            f"(in formula term {self.term!r})")
         if pd.api.types.is_bool_dtype(dtype):
             if col.isna().any():
                 raise DataError(f"missing values in column {name!r}")

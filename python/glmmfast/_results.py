@@ -397,11 +397,20 @@ class GlmerResult(MixedResult):
         if fp is not None:
             h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
         derivs = None
-        if objective.has_gradient:
-            # Central differences of the exact gradient: 2d evaluations
-            # instead of 2d + d(d-1)/2, and O(h^2) accurate.
-            derivs = hessian_from_gradient(objective.gradient, x, h)
-        msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h, derivs=derivs)
+        try:
+            if objective.has_gradient:
+                # Central differences of the exact gradient: 2d evaluations
+                # instead of 2d + d(d-1)/2, and O(h^2) accurate.
+                derivs = hessian_from_gradient(objective.gradient, x, h)
+            msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h, derivs=derivs)
+        except _core.PirlsError as err:
+            # A step of h in beta_j moves eta by h * x_ij: with a predictor on
+            # a scale of 1e10 PIRLS cannot start there (lme4's deriv12 fails alike).
+            f(x)  # restore the optimum
+            V = np.asarray(model.beta_unscaled_vcov())
+            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + [
+                f"convergence checks not done: PIRLS failed a finite-difference step from the optimum ({err}); "
+                "variance-covariance matrix estimated from RX"]
         hess = self.optinfo.hessian
         f(x)  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
