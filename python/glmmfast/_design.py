@@ -216,6 +216,8 @@ def model_design_for(
         raise DataError("no complete rows: every row has a missing value in a column the model uses")
     n_dropped = int((~complete).sum())
     messages = []
+    if parsed.response_dropped:
+        messages.append("the response appeared on the right-hand side and was dropped")  # R's terms.formula
     if n_dropped:
         na_cols = [c for c in cols if data[c].isna().any()]
         na_cols += [nm for nm, arr in (("weights", w_all), ("offset", o_all)) if arr is not None and np.isnan(arr).any()]

@@ -43,6 +43,7 @@ from glmmfast._formula import (
     expand_terms,
     iter_names,
     parse_expression,
+    refuses_deep_nesting,
 )
 
 __all__ = [
@@ -438,6 +439,7 @@ def _complete_factor(f: _Factor, term: str) -> _Factor:
 # --------------------------------------------------------------------------
 
 
+@refuses_deep_nesting
 def variables_in(expr: str) -> set[str]:
     """Return the data column names an R expression refers to.
 
@@ -528,6 +530,7 @@ def _offset_sum(offsets: tuple[str, ...], data: pd.DataFrame) -> np.ndarray | No
     return total
 
 
+@refuses_deep_nesting
 def model_design(rhs: str, data: pd.DataFrame) -> Design:
     """Build the fixed-effects model matrix for an R right-hand side.
 
@@ -591,6 +594,7 @@ def model_design(rhs: str, data: pd.DataFrame) -> Design:
     return design
 
 
+@refuses_deep_nesting
 def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     """Rebuild a design on new data with the encoding of ``spec``.
 
@@ -641,6 +645,7 @@ def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     return design
 
 
+@refuses_deep_nesting
 def evaluate_response(expr: str, data: pd.DataFrame) -> Response:
     """Evaluate a model response.
 
@@ -687,6 +692,7 @@ def evaluate_response(expr: str, data: pd.DataFrame) -> Response:
     return Response(_finite_numeric(value, n, expr), "numeric", None)
 
 
+@refuses_deep_nesting
 def grouping_factor(expr: str, data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Codes and levels of a grouping factor ``g`` or interaction ``a:b:c``.
 
