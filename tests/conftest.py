@@ -27,6 +27,12 @@ def lmer_reference_cases() -> dict:
 
 
 @lru_cache(maxsize=None)
+def lme4_checks() -> dict:
+    """lme4 1.1-31's messages from its checks before fitting, and the fits they concern (tests/data/lme4_checks.json)."""
+    return json.loads((DATA / "lme4_checks.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
 def fit_case(case_id: str):
     """Fit a reference case with glmmfast (cached)."""
     return fit_spec(reference_cases()[case_id]["case"])

@@ -66,3 +66,11 @@ def test_unknown_choices_are_named(cbpp_fit):
         cbpp_fit.residuals("raw")
     with pytest.raises(ArgumentError, match="unknown type 'prob': type must be one of 'link', 'response'"):
         cbpp_fit.predict(type="prob")
+
+
+def test_lmer_and_glm_residual_types_use_the_same_check(sleepstudy, cbpp):
+    lmm = glmmfast.lmer("Reaction ~ Days + (1 | Subject)", sleepstudy)
+    glm_fit = glmmfast.glm("cbind(incidence, size - incidence) ~ period", cbpp, family="binomial")
+    for fit in (lmm, glm_fit):
+        with pytest.raises(ArgumentError, match="unknown residual type 'raw': residual type must be one of"):
+            fit.residuals("raw")

@@ -180,5 +180,4 @@ def failures_blamed_on_scales(messages: list[str]) -> Iterator[None]:
     except (_core.PirlsError, ConvergenceError) as err:
         if SCALE_MESSAGE not in messages:
             raise
-        raise DataError(f"{SCALE_MESSAGE}: the fit failed ({err}); rescale the continuous predictors, e.g. to "
-                        "unit standard deviation") from err
+        raise DataError(f"{SCALE_MESSAGE} (the fit failed: {err})") from err

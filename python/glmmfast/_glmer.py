@@ -121,6 +121,28 @@ def glmer(
     GlmerResult
         (:class:`LmerResult` for the gaussian family with the identity link.)
 
+    Raises
+    ------
+    DataError
+        Models lme4 refuses before fitting, with lme4's message: a grouping
+        factor with one level, more levels than observations, or a term
+        with more random effects than observations (e.g.
+        ``(0 + INDEX | LOCATION)`` on grouseticks); predictors whose values
+        leave double precision when squared (beyond 1e150 or 1e-150); counts
+        above 2^53; weights that are not numbers or are all zero.
+    FormulaError
+        A formula that does not parse, is nested too deeply, or uses the
+        response in a right-hand-side term other than the response itself.
+
+    Notes
+    -----
+    ``result.data_messages`` notes what was done to the data, as lme4's
+    messages and warnings: rows dropped, aliased columns dropped, the
+    response dropped from the right-hand side, predictors on very different
+    scales, grouping factors with fewer than 5 levels, and a binomial factor
+    response with more than two levels, which counts as R's binomial family
+    does: its first level is failure and every other level success.
+
     Examples
     --------
     >>> import glmmfast
