@@ -149,7 +149,9 @@ def fixed_part(design: ModelDesign, beta: np.ndarray, newdata: pd.DataFrame | No
         raise DataError("the model was fitted with an offset= argument: pass offset= with one value per row of "
                         "newdata (or put the offset in the formula as offset(...))")
     d = apply_design(design.x_spec, newdata)
-    eta = d.X @ beta
+    # The encoding rebuilds every column; the fit dropped the aliased ones.
+    dropped = set(design.x_dropped)
+    eta = d.X[:, [j for j, name in enumerate(d.names) if name not in dropped]] @ beta
     if d.offset is not None:
         eta = eta + d.offset
     if offset is not None:
