@@ -119,3 +119,14 @@ def test_unsupported_family_or_link_is_named(family, cbpp):
         fit = glmmfast.glmer("Reaction ~ Days + (1 | Subject)", glmmfast.datasets.load("sleepstudy"), family=family)
     with pytest.raises(glmmfast.FamilyError, match=f"not {family.name}\\({family.link}\\)"):
         fit.r2()
+
+
+def test_fixed_negative_binomial_shape_stays_fixed_in_the_null_model(grouseticks):
+    """glmer with NegativeBinomial(theta) fixed: the null model keeps theta, so the distribution-specific
+    variance is ln(1 + 1/mu0 + 1/theta) with mu0 from the null model fitted at that theta."""
+    fam = glmmfast.families.NegativeBinomial(2.0)
+    fit = glmmfast.glmer("TICKS ~ YEAR + cHEIGHT + (1 | LOCATION)", grouseticks, family=fam)
+    null = glmmfast.glmer("TICKS ~ 1 + (1 | LOCATION)", grouseticks, family=glmmfast.families.NegativeBinomial(2.0))
+    mu0 = np.exp(null.fixef.iloc[0])
+    v, _ = _quiet(variance_components, fit)
+    assert v.distribution == pytest.approx(np.log1p(1 / mu0 + 1 / 2.0), rel=1e-6)

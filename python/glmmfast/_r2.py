@@ -89,9 +89,10 @@ def _null_model_mean(result) -> float:
     """exp(intercept) of the model refitted with the same random effects and an intercept only.
 
     insight's ``null_model``: the formula's fixed part becomes ``~ 1``;
-    offset, prior weights and nAGQ are kept, and a negative-binomial shape is
-    estimated again (as performance's null model of a glmmTMB ``nbinom2``
-    fit; lme4's ``glmer.nb`` call would keep it fixed).  As insight, the
+    offset, prior weights and nAGQ are kept, and a negative-binomial shape
+    estimated by the fit (glmer_nb) is estimated again (as performance's null
+    model of a glmmTMB ``nbinom2`` fit; lme4's ``glmer.nb`` call would keep
+    it fixed); a shape the user fixed stays fixed.  As insight, the
     offset does not enter the returned mean.
     """
     from ._glmer import _fit_design  # the same fitting stages as glmer (imported here: _glmer imports results)
@@ -99,7 +100,8 @@ def _null_model_mean(result) -> float:
     design = result._design
     null = dataclasses.replace(design, X=np.ones((design.n, 1)), x_names=["(Intercept)"], x_dropped=[],
                                messages=[])
-    estimate = "nb_theta" if design.family.name == "negative.binomial" else None
+    fp = result._family_parameter
+    estimate = "nb_theta" if fp is not None and fp[0] == "nb_theta" else None  # a user's fixed theta stays fixed
     fit = _fit_design(null, None, result.nAGQ, estimate, time.perf_counter())
     return float(np.exp(fit.fixef.iloc[0]))
 
