@@ -188,9 +188,9 @@ def test_residual_check_panels():
 
 def test_residual_check_bad_input():
     res = glmmfast.simulate_residuals(fit_case("gt_m1"), n=20, seed=1)
-    with pytest.raises(TypeError, match="simulate_residuals"):
+    with pytest.raises(glmmfast.ArgumentError, match="simulate_residuals"):
         plots.residual_check(fit_case("gt_m1"))
-    with pytest.raises(ValueError, match="quantiles"):
+    with pytest.raises(glmmfast.ArgumentError, match="quantiles"):
         plots.residual_check(res, quantiles=(0.5, 1.0))
-    with pytest.raises(ValueError, match="bins"):
+    with pytest.raises(glmmfast.ArgumentError, match="bins"):
         plots.residual_check(res, bins=1)

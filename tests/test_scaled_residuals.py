@@ -230,13 +230,13 @@ def test_outlier_test_default_type_follows_dharma():
     lmm = glmmfast.simulate_residuals(glmmfast.lmer("Reaction ~ Days + (1 | Subject)",
                                                     glmmfast.datasets.load("sleepstudy")), n=60, seed=1)
     assert lmm.test_outliers().method.startswith("outlier test based on exact binomial")
-    with pytest.raises(ValueError, match="margin"):
+    with pytest.raises(glmmfast.ArgumentError, match="margin"):
         small.test_outliers(margin="left")
-    with pytest.raises(ValueError, match="type"):
+    with pytest.raises(glmmfast.ArgumentError, match="type"):
         small.test_outliers(type="exact")
-    with pytest.raises(ValueError, match="n_boot"):
+    with pytest.raises(glmmfast.ArgumentError, match="n_boot"):
         small.test_outliers(n_boot=0)
-    with pytest.raises(ValueError, match="alternative"):
+    with pytest.raises(glmmfast.ArgumentError, match="alternative"):
         small.test_dispersion(alternative="bigger")
 
 
@@ -258,13 +258,13 @@ def _timed(f) -> float:
 
 @pytest.mark.parametrize("n", [1, 0, 2.5, True, "250"])
 def test_bad_number_of_simulations(n):
-    with pytest.raises(ValueError, match="n must be an integer of at least 2"):
+    with pytest.raises(glmmfast.ArgumentError, match="n must be an integer of at least 2"):
         glmmfast.simulate_residuals(grouseticks_fit(), n=n)
 
 
 def test_not_a_mixed_model():
     glm = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
-    with pytest.raises(TypeError, match="fitted mixed model"):
+    with pytest.raises(glmmfast.ArgumentError, match="fitted mixed model"):
         glmmfast.simulate_residuals(glm)
 
 

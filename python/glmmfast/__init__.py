@@ -19,7 +19,7 @@ cli : the ``glmmfast`` command line
 
 from . import datasets, families, plots
 from ._dispersion import DispersionCheck, dispersion_check
-from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
+from ._errors import ArgumentError, ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
 from ._glm import GlmResult, glm
 from ._anova import anova
 from ._bootstrap import BootstrapResult
@@ -57,4 +57,5 @@ __all__ = [
     "DataError",
     "FamilyError",
     "ConvergenceError",
+    "ArgumentError",
 ]

@@ -27,3 +27,9 @@ class FamilyError(GlmmfastError, ValueError):
 
 class ConvergenceError(GlmmfastError, RuntimeError):
     """The engine could not reach a solution (e.g. PIRLS failed to converge)."""
+
+
+class ArgumentError(GlmmfastError, ValueError, TypeError):
+    """An argument other than the data has a value or type the function cannot take
+    (a number of simulations below 2, an unknown test alternative, a result of the wrong kind);
+    caught by ``except ValueError`` and ``except TypeError`` alike."""

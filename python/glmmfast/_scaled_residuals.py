@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._errors import DataError
+from ._errors import ArgumentError, DataError
 from ._simulate import ResponseSimulator, _trials_for
 
 __all__ = ["ResidualTest", "ScaledResiduals", "simulate_residuals", "pit_residuals"]
@@ -30,7 +30,7 @@ _INTEGER_FAMILIES = ("poisson", "binomial", "negative.binomial")
 
 def _alternative(alternative: str) -> str:
     if alternative not in _ALTERNATIVES:
-        raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}")
+        raise ArgumentError(f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}")
     return _ALTERNATIVES[alternative]
 
 
@@ -222,11 +222,11 @@ class ScaledResiduals:
         """
         alternative = _alternative(alternative)
         if margin not in ("both", "upper", "lower"):
-            raise ValueError(f"margin must be 'both', 'upper' or 'lower', got {margin!r}")
+            raise ArgumentError(f"margin must be 'both', 'upper' or 'lower', got {margin!r}")
         if type not in ("default", "bootstrap", "binomial"):
-            raise ValueError(f"type must be 'default', 'bootstrap' or 'binomial', got {type!r}")
+            raise ArgumentError(f"type must be 'default', 'bootstrap' or 'binomial', got {type!r}")
         if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-            raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+            raise ArgumentError(f"n_boot must be a positive integer, got {n_boot!r}")
         if type == "default":
             type = "bootstrap" if self.integer_response and len(self) <= 500 else "binomial"
         if type == "binomial":
@@ -313,9 +313,9 @@ def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> ScaledResi
     from ._results import LmerResult, MixedResult
 
     if not isinstance(fit, MixedResult):
-        raise TypeError(f"simulate_residuals needs a fitted mixed model (glmer or lmer), got {type(fit).__name__}")
+        raise ArgumentError(f"simulate_residuals needs a fitted mixed model (glmer or lmer), got {type(fit).__name__}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer of at least 2 (the residuals are quantiles among n simulations), "
+        raise ArgumentError(f"n must be an integer of at least 2 (the residuals are quantiles among n simulations), "
                          f"got {n!r}")
     design = fit._design
     sigma = fit.sigma if isinstance(fit, LmerResult) else None

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import stats
 
 from ._dispersion import dispersion_check
-from ._errors import FamilyError
+from ._errors import ArgumentError, FamilyError
 
 __all__ = [
     "caterpillar",
@@ -450,12 +450,12 @@ def residual_check(res, quantiles=(0.25, 0.5, 0.75), bins: int = 10, save: str |
     from ._scaled_residuals import ScaledResiduals
 
     if not isinstance(res, ScaledResiduals):
-        raise TypeError(f"residual_check needs glmmfast.simulate_residuals output, not {type(res).__name__}")
+        raise ArgumentError(f"residual_check needs glmmfast.simulate_residuals output, not {type(res).__name__}")
     q = np.asarray(quantiles, dtype=float).reshape(-1)
     if q.size == 0 or np.any(~(q > 0) | ~(q < 1)):
-        raise ValueError(f"quantiles must be numbers in (0, 1), got {quantiles!r}")
+        raise ArgumentError(f"quantiles must be numbers in (0, 1), got {quantiles!r}")
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
-        raise ValueError(f"bins must be an integer of at least 2, got {bins!r}")
+        raise ArgumentError(f"bins must be an integer of at least 2, got {bins!r}")
     r = res.residuals
     plt = _pyplot()
     fig, (qq, rv) = plt.subplots(1, 2, figsize=(10.0, 4.2), layout="constrained")
