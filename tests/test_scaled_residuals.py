@@ -262,6 +262,12 @@ def test_bad_number_of_simulations(n):
         glmmfast.simulate_residuals(grouseticks_fit(), n=n)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, "a", np.random.default_rng(1)])
+def test_bad_seed(seed):
+    with pytest.raises(glmmfast.ArgumentError, match="seed must be"):
+        glmmfast.simulate_residuals(grouseticks_fit(), n=10, seed=seed)
+
+
 def test_not_a_mixed_model():
     glm = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
     with pytest.raises(glmmfast.ArgumentError, match="fitted mixed model"):

@@ -72,6 +72,14 @@ class ResidualTest:
         the number (binomial test) or frequency (bootstrap) of outliers.
     p_value : float
     alternative : str
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"), "poisson")
+    >>> t = glmmfast.simulate_residuals(m, seed=1).test_zero_inflation(alternative="greater")
+    >>> t.alternative, t.p_value
+    ('greater', 0.0)
     """
 
     method: str
@@ -105,6 +113,17 @@ class ScaledResiduals:
         Counts or successes (residuals randomised between ties).
     re_form : None or str
         The random effects the simulations conditioned on.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> m = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+    ...                    glmmfast.datasets.load("cbpp"), "binomial")
+    >>> res = glmmfast.simulate_residuals(m, n=100, seed=1)
+    >>> res
+    <ScaledResiduals: 56 observations, 100 simulations, re_form=None>
+    >>> res.observed[:4]  # numbers of successes, as DHARMa reads a cbind response
+    array([2., 3., 4., 0.])
     """
 
     def __init__(self, residuals, observed, simulated, fitted, integer_response: bool, re_form,
@@ -255,6 +274,14 @@ class ScaledResiduals:
         return {"both": low + high, "upper": high, "lower": low}[margin]
 
 
+def _seed_sequence(seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.SeedSequence(seed)
+    raise ArgumentError(f"seed must be None, a non-negative integer or a numpy SeedSequence, got {seed!r}")
+
+
 def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> ScaledResiduals:
     """Scaled (quantile) residuals from simulations of a fitted model, as DHARMa's ``simulateResiduals``.
 
@@ -321,7 +348,7 @@ def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> ScaledResi
     sigma = fit.sigma if isinstance(fit, LmerResult) else None
     blocks = [modes for _, modes, _ in fit._ranef_parts()]
     simulator = ResponseSimulator(design, fit.fixef.to_numpy(), fit.theta, blocks, re_form, sigma=sigma)
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    ss = _seed_sequence(seed)
     sim_seed, pit_seed, test_seed = ss.spawn(3)
     simulated = simulator.draw(np.random.default_rng(sim_seed), int(n))
     observed = np.asarray(design.y, dtype=float)
