@@ -79,7 +79,7 @@ def _term_variance(design: ModelDesign, columns: list[str], sigma_t: np.ndarray)
     if len(keep) < len(columns):
         left_out = ", ".join(c for c in columns if c not in names)
         warnings.warn(f"random slopes not present as fixed effects ({left_out}) are left out of the random-effects "
-                      "variance, as performance::r2_nakagawa does", UserWarning, stacklevel=5)
+                      "variance, as performance::r2_nakagawa does", UserWarning, stacklevel=6)  # fit.r2()'s caller
     Z = X[:, [names.index(columns[j]) for j in keep]]
     S = sigma_t[np.ix_(keep, keep)]
     return float(np.einsum("ij,jk,ik->", Z, S, Z) / design.n)
@@ -116,7 +116,7 @@ def _count_latent_variance(result) -> float:
     mu = _null_model_mean(result)
     if mu < 6:
         warnings.warn(f"mu of {mu:.1f} is too close to zero, estimate of r-squared may be unreliable", UserWarning,
-                      stacklevel=4)
+                      stacklevel=6)  # the caller of fit.r2()
     fam = result.family
     var = mu if fam.name == "poisson" else mu * (1 + mu / fam.theta)
     return float(np.log1p(var / mu**2))
