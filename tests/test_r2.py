@@ -1,5 +1,5 @@
 """fit.r2() against performance::r2_nakagawa (tests/data/r2_reference.R -> r2_reference.json):
-8 LMMs (lme4 fits) and 7 GLMMs (glmmTMB fits: the Laplace likelihood glmmfast maximises), R² to 1e-3
+7 LMMs (lme4 fits) and 8 GLMMs (glmmTMB fits: the Laplace likelihood glmmfast maximises), R² to 1e-3
 relative; the variance components behind them; and the cases performance treats specially."""
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ cases <- list(
   gt_poisson = list(data = "grouseticks", engine = "glmer", formula = "TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)", family = "poisson", link = "log"),
   gt_poisson_olre = list(data = "grouseticks", engine = "glmer", formula = "TICKS ~ YEAR + cHEIGHT + (1 | INDEX) + (1 | BROOD) + (1 | LOCATION)", family = "poisson", link = "log"),
   gt_negbin = list(data = "grouseticks", engine = "glmer.nb", formula = "TICKS ~ YEAR + cHEIGHT + (1 | LOCATION)", family = "negative.binomial", link = "log"),
+  cbpp_poisson_offset = list(data = "cbpp", engine = "glmer", formula = "incidence ~ period + offset(log(size)) + (1 | herd)", family = "poisson", link = "log"),
   cbpp_logit = list(data = "cbpp", engine = "glmer", formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = "binomial", link = "logit"),
   cbpp_probit = list(data = "cbpp", engine = "glmer", formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = "binomial", link = "probit"),
   contraception_logit = list(data = "contraception", engine = "glmer", formula = "use ~ age + urban + livch + (1 | district)", family = "binomial", link = "logit"),
