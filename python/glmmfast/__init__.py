@@ -13,6 +13,7 @@ families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial
 datasets : bundled example data (grouseticks, cbpp, sleepstudy, InstEval)
 plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
 dispersion_check : Pearson chi-squared / df overdispersion test
+simulate_residuals : simulation-based scaled (quantile) residuals and their tests (DHARMa)
 cli : the ``glmmfast`` command line
 """
 
@@ -28,6 +29,7 @@ from ._glmer import glmer, glmer_nb
 from ._lmer import lmer
 from ._refit import GlmerModel
 from ._results import GlmerResult, LmerResult
+from ._scaled_residuals import ResidualTest, ScaledResiduals, simulate_residuals
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,9 @@ __all__ = [
     "plots",
     "dispersion_check",
     "DispersionCheck",
+    "simulate_residuals",
+    "ScaledResiduals",
+    "ResidualTest",
     "GlmmfastError",
     "FormulaError",
     "DataError",

@@ -33,9 +33,9 @@ from .families import Family, NegativeBinomial, Poisson, get_family
 __all__ = ["glmer", "glmer_nb"]
 
 
-def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_parameter: str | None,
+def _fit_design(design: ModelDesign, data_name: str | None, nAGQ: int, family_parameter: str | None,
                 t0: float) -> GlmerResult:
-    """Engine, start, optimisation and result for a design (shared by glmer and glmer_nb).
+    """Engine, start, optimisation and result for a design (shared by glmer, glmer_nb and r2's null model).
 
     ``family_parameter`` names a family parameter to estimate too:
     ``"dispersion"`` (started at the GLM's Pearson estimate) or
@@ -66,8 +66,7 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     est = None if fp is None else (fp[0], info.family_parameter)
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)
-    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ),
-                       dataset_name(data))
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ), data_name)
 
 
 def glmer(
@@ -163,7 +162,7 @@ def glmer(
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
-        return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+        return _fit_design(design, dataset_name(data), nAGQ, "dispersion" if fam.has_dispersion else None, t0)
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -235,4 +234,4 @@ def glmer_nb(
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
         design.family = NegativeBinomial(_moment_theta(design), link)
-        return _fit_design(design, data, nAGQ, "nb_theta", t0)
+        return _fit_design(design, dataset_name(data), nAGQ, "nb_theta", t0)
