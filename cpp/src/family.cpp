@@ -66,14 +66,31 @@ double log_add_exp(double a, double b) {
     return m + std::log1p(std::exp(-std::abs(a - b)));
 }
 
-// log Phi(x) to full relative precision for every x: log1p(-Phi(-x)) in the
-// upper tail, erfc while Phi(x) is a normal number, and below x = -30 the
+// log(1 - e^-a) for a >= 0 to full relative precision (Maechler 2012,
+// "Accurately computing log(1 - exp(-|a|))"): expm1 while e^-a is near 1,
+// log1p once it is below 1/2.
+double log1mexp(double a) { return a <= M_LN2 ? std::log(-std::expm1(-a)) : std::log1p(-std::exp(-a)); }
+
+// Q(x) = 1 - Phi(x) = erfc(x / sqrt 2) / 2 for x >= 0, to a few ulps.  The
+// rounding delta = x / sqrt 2 - t of t = fl(x / sqrt 2) (up to t eps) would
+// cost a relative error 2 t delta (~1e-13 at x = 30), so it is corrected to
+// first order: erfc(t + delta) = erfc(t) - (2 / sqrt pi) e^{-t^2} delta,
+// with delta from an fma against sqrt 2 = s + s_lo (the next term is ~(t delta)^2).
+double norm_upper_tail(double x) {
+    constexpr double s = 1.4142135623730951, s_lo = -9.667293313452913e-17;  // sqrt 2 = s + s_lo
+    const double t = x / s;
+    const double delta = (std::fma(-t, s, x) - t * s_lo) / s;
+    return 0.5 * (std::erfc(t) - M_2_SQRTPI * std::exp(-t * t) * delta);
+}
+
+// log Phi(x) to full relative precision for every x: log1p(-Q(x)) in the
+// upper tail, log Q(-x) while Phi(x) is a normal number, and below x = -30 the
 // asymptotic expansion (Abramowitz & Stegun 26.2.12)
 //     Phi(x) = phi(x) / |x| (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...),
 // whose terms (2k-1)!!/x^{2k} are below 1e-20 by k = 10 when |x| >= 30.
 double log_norm_cdf(double x) {
-    if (x > 0) return std::log1p(-0.5 * std::erfc(x / std::sqrt(2.0)));
-    if (x > -30) return std::log(0.5 * std::erfc(-x / std::sqrt(2.0)));
+    if (x > 0) return std::log1p(-norm_upper_tail(x));
+    if (x > -30) return std::log(norm_upper_tail(-x));
     const double r = 1.0 / (x * x);
     double term = 1.0, series = 0.0;
     for (int k = 1; k <= 12; ++k) {
@@ -97,10 +114,10 @@ double log_cauchy_cdf(double x) {
 //   logit:   log mu = -log1p(e^-eta), log(1 - mu) = -log1p(e^eta), as
 //            min(eta, 0) - s and -max(eta, 0) - s with s = log1p(e^-|eta|);
 //   probit:  log Phi(eta), log Phi(-eta);
-//   cloglog: log(1 - mu) = -e^eta exactly, log mu = log(-expm1(-e^eta)),
-//            or eta - e^eta / 2 + O(e^{2 eta}) below eta = -30 (e^eta may underflow);
+//   cloglog: log(1 - mu) = -e^eta exactly, log mu = log1mexp(e^eta), or
+//            eta - e^eta / 2 + O(e^{2 eta}) below eta = -30 (e^eta may underflow);
 //   cauchit: log F(eta), log F(-eta);
-//   log:     log mu = eta, log(1 - mu) = log(-expm1(eta)).
+//   log:     log mu = eta, log(1 - mu) = log1mexp(-eta).
 bool binomial_log_probs(Link link, double eta, double& lmu, double& l1mu) {
     switch (link) {
         case Link::Logit: {
@@ -115,7 +132,12 @@ bool binomial_log_probs(Link link, double eta, double& lmu, double& l1mu) {
             return true;
         case Link::Cloglog: {
             const double ee = std::exp(eta);
-            lmu = eta < -30 ? eta - 0.5 * ee : std::log(-std::expm1(-ee));
+            // Above e^eta = log 2, log mu = log1p(-exp(-e^eta)) has condition
+            // number e^eta in e^eta (up to e^6.6 before it rounds to 0):
+            // e^eta in long double (64-bit mantissa on x86) keeps it to an ulp.
+            if (eta < -30) lmu = eta - 0.5 * ee;
+            else if (ee <= M_LN2) lmu = log1mexp(ee);
+            else lmu = std::log1p(-static_cast<double>(std::exp(-std::exp(static_cast<long double>(eta)))));
             l1mu = -ee;
             return true;
         }
@@ -125,7 +147,7 @@ bool binomial_log_probs(Link link, double eta, double& lmu, double& l1mu) {
             return true;
         case Link::Log:
             lmu = eta;
-            l1mu = std::log(-std::expm1(eta));
+            l1mu = log1mexp(-eta);
             return eta <= 0;
         default: throw std::logic_error("not a binomial link");
     }

@@ -159,6 +159,18 @@ class Family:
         """Prior-weighted unit deviances."""
         return self.engine.dev_resid(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float))
 
+    def log_density(self, y: np.ndarray, eta: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> np.ndarray:
+        """Prior-weighted log density of each observation at linear predictor ``eta``.
+
+        Computed from ``eta`` itself, without the clamps ``linkinv`` applies
+        (e.g. log mu = -log1p(exp(-eta)) for the logit), so it never exceeds
+        the true log density, even at extreme ``eta``; ``-inf`` where
+        ``eta`` gives a mean outside the family's range.  These are the
+        terms the fit sums; weights as :meth:`loglik`.
+        """
+        return self.engine.log_density(np.asarray(y, float), np.asarray(eta, float), np.asarray(wt, float),
+                                       dispersion)
+
     def loglik(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> float:
         """Log-likelihood with the family's normalising constants (as R's ``family$aic``)."""
         return self.engine.loglik(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float), dispersion)
