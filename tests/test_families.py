@@ -153,3 +153,16 @@ def test_negative_binomial_spec_pickles_and_prints_like_mass():
     assert fam.display_name == "Negative Binomial(1.2346)"
     assert F.NegativeBinomial(10).display_name == "Negative Binomial(10)"
     assert fam != F.NegativeBinomial(theta=2.0, link="sqrt")
+
+
+def test_boundary_message_names_the_columns_fitted_on_the_boundary():
+    X = np.column_stack([np.ones(6), [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]])
+    names = ["(Intercept)", "b", "c"]
+    mu = np.array([0.3, 0.6, 1e-14, 1e-15, 0.2, 0.5])  # every row of "b" at 0
+    msg = F.Binomial().boundary_message(mu, X, names)
+    assert msg.startswith("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation?")
+    assert msg.endswith("on the boundary: b)")
+    assert F.Binomial().boundary_message(mu) == F.Binomial.boundary_warning
+    assert F.Binomial().boundary_message(np.full(6, 0.5), X, names) is None
+    assert F.Poisson().boundary_message(np.array([1.0, 2, 1e-13, 0, 3, 4]), X, names).endswith("boundary: b)")
+    assert F.Gaussian().boundary_message(np.zeros(6), X, names) is None

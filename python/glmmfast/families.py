@@ -183,15 +183,38 @@ class Family:
         it (e.g. a Gamma family refuses non-positive values).
         """
 
-    def boundary_message(self, mu: np.ndarray) -> str | None:
+    #: R's glm.fit warning for fitted means on the boundary of the range (None: no boundary)
+    boundary_warning: ClassVar[str | None] = None
+
+    def at_boundary(self, mu: np.ndarray) -> np.ndarray:
+        """Which fitted means sit numerically on the boundary of the family's range."""
+        return np.zeros(np.shape(mu), dtype=bool)
+
+    def boundary_message(self, mu: np.ndarray, X: np.ndarray | None = None,
+                         x_names: list[str] | None = None) -> str | None:
         """A warning if fitted means sit on the boundary of the family's range, else None.
 
         As R's ``glm.fit`` warning, with a tolerance of 1e-12 because the
         engine clamps inverse links as lme4 does (logit at eta = +/-30, i.e.
         mu = 9.4e-14); such fits usually mean separation (binomial) or a
-        zero-rate group (poisson), with some fixed effects diverging to infinity.
+        zero-rate group (poisson), with some fixed effects diverging to
+        infinity.  Given the fixed-effects model matrix ``X`` and its column
+        names, the message names the columns whose every observation (every
+        row where the column is non-zero) is fitted on the boundary: those
+        coefficients are the candidates for diverging, e.g. the dummy of a
+        factor level whose responses are all 0.
         """
-        return None
+        at = self.at_boundary(np.asarray(mu))
+        if self.boundary_warning is None or not at.any():
+            return None
+        if X is None or x_names is None:
+            return self.boundary_warning
+        touched = np.asarray(X) != 0
+        cols = [name for j, name in enumerate(x_names) if touched[:, j].any() and at[touched[:, j]].all()]
+        if not cols:
+            return self.boundary_warning
+        return (f"{self.boundary_warning} (every observation where these columns are non-zero is fitted "
+                f"on the boundary: {', '.join(cols)})")
 
 
 _EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
@@ -214,11 +237,11 @@ class Poisson(Family):
         if np.any(y != np.round(y)):
             raise DataError("non-integer counts are not allowed for the poisson family")
 
-    def boundary_message(self, mu: np.ndarray) -> str | None:
-        if np.any(np.asarray(mu) < _EPS):
-            return ("fitted rates numerically 0 occurred: some fixed effects may be diverging to -Inf "
-                    "(a level or group with only zero counts?)")
-        return None
+    boundary_warning = ("fitted rates numerically 0 occurred: some fixed effects may be diverging to -Inf "
+                        "(a level or group with only zero counts?)")
+
+    def at_boundary(self, mu: np.ndarray) -> np.ndarray:
+        return np.asarray(mu) < _EPS
 
 
 class Binomial(Family):
@@ -239,12 +262,12 @@ class Binomial(Family):
         if np.any((y < 0) | (y > 1)):
             raise DataError("binomial response must be in [0, 1] (proportions), 0/1, or cbind(successes, failures)")
 
-    def boundary_message(self, mu: np.ndarray) -> str | None:
+    boundary_warning = ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
+                        "Some fixed effects may be diverging to +/-Inf")
+
+    def at_boundary(self, mu: np.ndarray) -> np.ndarray:
         mu = np.asarray(mu)
-        if np.any(mu > 1 - _EPS) or np.any(mu < _EPS):
-            return ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
-                    "Some fixed effects may be diverging to +/-Inf")
-        return None
+        return (mu > 1 - _EPS) | (mu < _EPS)
 
 
 class Gaussian(Family):
