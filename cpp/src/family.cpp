@@ -351,11 +351,21 @@ double Family::loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd&
             }
         }
     } else if (dist == Dist::Binomial) {
-        // y is the proportion and wt the trials.
+        // y is the proportion and wt the trials.  For the logit inside its
+        // clamp, mu = e^eta / (1 + e^eta) is unclamped and one log gives both
+        // log mu and log(1 - mu) = log mu - eta (rounding ~ulp(eta) <= 4e-15,
+        // far below |log(1 - mu)| >= 9e-14 there, so never of the wrong sign);
+        // beyond it (and for the other links) the exact forms.
+        const bool logit = link == Link::Logit;
         for (Eigen::Index i = 0; i < n; ++i) {
             if (wt[i] == 0) continue;
             double lmu, l1mu;
-            if (!binomial_log_probs(link, eta[i], lmu, l1mu)) return -kInf;
+            if (logit && std::abs(eta[i]) <= kThresh) {
+                lmu = std::log(mu[i]);
+                l1mu = lmu - eta[i];
+            } else if (!binomial_log_probs(link, eta[i], lmu, l1mu)) {
+                return -kInf;
+            }
             k += wt[i] * ((y[i] > 0 ? y[i] * lmu : 0.0) + (y[i] < 1 ? (1.0 - y[i]) * l1mu : 0.0));
         }
     } else {

@@ -87,8 +87,8 @@ struct Family {
     //   loglik = constant(y, wt) + kernel(y, mu, eta, wt),
     //   deviance = 2 [kernel(y, y) - kernel(y, mu)].
     // The kernel is computed from eta (mu = linkinv(eta) only saves work
-    // where it is exact): one exp and one log1p per observation for the
-    // logit, none for poisson-log (log mu = eta, mu = e^eta).
+    // where it is exact): one log per observation for the logit inside
+    // |eta| <= 30 (R's clamp), none for poisson-log (log mu = eta, mu = e^eta).
     bool has_kernel() const { return dist == Dist::Poisson || dist == Dist::Binomial; }
     double loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt) const;
     double loglik_constant(const ArrayXd& y, const ArrayXd& wt) const;
