@@ -166,3 +166,8 @@ def test_boundary_message_names_the_columns_fitted_on_the_boundary():
     assert F.Binomial().boundary_message(np.full(6, 0.5), X, names) is None
     assert F.Poisson().boundary_message(np.array([1.0, 2, 1e-13, 0, 3, 4]), X, names).endswith("boundary: b)")
     assert F.Gaussian().boundary_message(np.zeros(6), X, names) is None
+    # a whole column's observations within 1e-8 (the optimiser stopped short of 1e-12): still separation
+    near = np.array([0.3, 0.6, 1e-10, 1 - 1e-10, 0.2, 0.5])
+    assert F.Binomial().boundary_message(near, X, names).endswith("on the boundary: b)")
+    assert F.Binomial().boundary_message(near) is None
+    assert F.Binomial().boundary_message(np.array([0.3, 0.6, 1e-10, 0.5, 0.2, 0.5]), X, names) is None

@@ -81,6 +81,10 @@ __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussia
            "get_family"]
 
 
+_EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
+_LEVEL_EPS = 1e-8  # ... and every mean of a column's observations this close: a diverging coefficient
+
+
 class Family:
     """Base class: a distribution with a link function.
 
@@ -186,8 +190,8 @@ class Family:
     #: R's glm.fit warning for fitted means on the boundary of the range (None: no boundary)
     boundary_warning: ClassVar[str | None] = None
 
-    def at_boundary(self, mu: np.ndarray) -> np.ndarray:
-        """Which fitted means sit numerically on the boundary of the family's range."""
+    def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
+        """Which fitted means lie within ``eps`` of the boundary of the family's range."""
         return np.zeros(np.shape(mu), dtype=bool)
 
     def boundary_message(self, mu: np.ndarray, X: np.ndarray | None = None,
@@ -200,24 +204,25 @@ class Family:
         zero-rate group (poisson), with some fixed effects diverging to
         infinity.  Given the fixed-effects model matrix ``X`` and its column
         names, the message names the columns whose every observation (every
-        row where the column is non-zero) is fitted on the boundary: those
-        coefficients are the candidates for diverging, e.g. the dummy of a
-        factor level whose responses are all 0.
+        row where the column is non-zero) is fitted within 1e-8 of the
+        boundary: those coefficients are the candidates for diverging, e.g.
+        the dummy of a factor level whose responses are all 0 (the optimiser
+        stops where the likelihood it would still gain is below its
+        tolerance, which can leave such a level's means near 1e-10 rather
+        than 1e-12; a whole level there is separation, not chance).
         """
-        at = self.at_boundary(np.asarray(mu))
-        if self.boundary_warning is None or not at.any():
+        if self.boundary_warning is None:
             return None
-        if X is None or x_names is None:
-            return self.boundary_warning
-        touched = np.asarray(X) != 0
-        cols = [name for j, name in enumerate(x_names) if touched[:, j].any() and at[touched[:, j]].all()]
+        mu = np.asarray(mu)
+        cols = []
+        if X is not None and x_names is not None:
+            near = self.at_boundary(mu, _LEVEL_EPS)
+            touched = np.asarray(X) != 0
+            cols = [name for j, name in enumerate(x_names) if touched[:, j].any() and near[touched[:, j]].all()]
         if not cols:
-            return self.boundary_warning
+            return self.boundary_warning if self.at_boundary(mu).any() else None
         return (f"{self.boundary_warning} (every observation where these columns are non-zero is fitted "
                 f"on the boundary: {', '.join(cols)})")
-
-
-_EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
 
 
 class Poisson(Family):
@@ -240,8 +245,8 @@ class Poisson(Family):
     boundary_warning = ("fitted rates numerically 0 occurred: some fixed effects may be diverging to -Inf "
                         "(a level or group with only zero counts?)")
 
-    def at_boundary(self, mu: np.ndarray) -> np.ndarray:
-        return np.asarray(mu) < _EPS
+    def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
+        return np.asarray(mu) < eps
 
 
 class Binomial(Family):
@@ -265,9 +270,9 @@ class Binomial(Family):
     boundary_warning = ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
                         "Some fixed effects may be diverging to +/-Inf")
 
-    def at_boundary(self, mu: np.ndarray) -> np.ndarray:
+    def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
         mu = np.asarray(mu)
-        return (mu > 1 - _EPS) | (mu < _EPS)
+        return (mu > 1 - eps) | (mu < eps)
 
 
 class Gaussian(Family):
