@@ -171,3 +171,15 @@ def test_boundary_message_names_the_columns_fitted_on_the_boundary():
     assert F.Binomial().boundary_message(near, X, names).endswith("on the boundary: b)")
     assert F.Binomial().boundary_message(near) is None
     assert F.Binomial().boundary_message(np.array([0.3, 0.6, 1e-10, 0.5, 0.2, 0.5]), X, names) is None
+
+
+def test_per_observation_methods_refuse_mismatched_lengths_and_bad_dispersion():
+    from glmmfast import DataError
+
+    fam = F.Binomial()
+    with pytest.raises(DataError, match="eta has 2 values but y has 3"):
+        fam.log_density(np.zeros(3), np.zeros(2), np.ones(3))
+    with pytest.raises(DataError, match="wt has 4 values but y has 3"):
+        fam.dev_resid(np.zeros(3), np.full(3, 0.5), np.ones(4))
+    with pytest.raises(DataError, match="dispersion must be positive"):
+        F.Gamma().log_density(np.ones(3), np.ones(3), np.ones(3), dispersion=0.0)

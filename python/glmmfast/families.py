@@ -81,6 +81,29 @@ __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussia
            "get_family"]
 
 
+def _observation_arrays(y, **others) -> list[np.ndarray]:
+    """``y`` and the named per-observation arrays as 1-d floats, or a DataError naming the one whose length differs."""
+    from ._errors import DataError
+
+    arrays = [np.asarray(y, dtype=float).ravel()]
+    for name, a in others.items():
+        a = np.asarray(a, dtype=float).ravel()
+        if a.size != arrays[0].size:
+            raise DataError(f"{name} has {a.size} values but y has {arrays[0].size}")
+        arrays.append(a)
+    return arrays
+
+
+def _dispersion(phi: float) -> float:
+    """The dispersion as a float, or a DataError unless it is positive and finite."""
+    from ._errors import DataError
+
+    phi = float(phi)
+    if not (np.isfinite(phi) and phi > 0):
+        raise DataError(f"dispersion must be positive and finite, got {phi!r}")
+    return phi
+
+
 _EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
 _LEVEL_EPS = 1e-8  # ... and every mean of a column's observations this close: a diverging coefficient
 
@@ -161,7 +184,7 @@ class Family:
 
     def dev_resid(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
         """Prior-weighted unit deviances."""
-        return self.engine.dev_resid(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float))
+        return self.engine.dev_resid(*_observation_arrays(y, mu=mu, wt=wt))
 
     def log_density(self, y: np.ndarray, eta: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> np.ndarray:
         """Prior-weighted log density of each observation at linear predictor ``eta``.
@@ -172,12 +195,11 @@ class Family:
         ``eta`` gives a mean outside the family's range.  These are the
         terms the fit sums; weights as :meth:`loglik`.
         """
-        return self.engine.log_density(np.asarray(y, float), np.asarray(eta, float), np.asarray(wt, float),
-                                       dispersion)
+        return self.engine.log_density(*_observation_arrays(y, eta=eta, wt=wt), _dispersion(dispersion))
 
     def loglik(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> float:
         """Log-likelihood with the family's normalising constants (as R's ``family$aic``)."""
-        return self.engine.loglik(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float), dispersion)
+        return self.engine.loglik(*_observation_arrays(y, mu=mu, wt=wt), float(dispersion))
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         """Raise :class:`~glmmfast.DataError` if ``y`` cannot come from this family.
