@@ -110,7 +110,8 @@ double log_cauchy_cdf(double x) {
 }
 
 // log mu and log(1 - mu) of a binomial link at eta, from eta itself (no
-// clamp).  Returns false if eta gives no probability (the log link at eta > 0).
+// clamp), each only where its pointer is non-null (a 0/1 response needs one).
+// Returns false if eta gives no probability (the log link at eta > 0).
 //   logit:   log mu = -log1p(e^-eta), log(1 - mu) = -log1p(e^eta), as
 //            min(eta, 0) - s and -max(eta, 0) - s with s = log1p(e^-|eta|);
 //   probit:  log Phi(eta), log Phi(-eta);
@@ -118,36 +119,41 @@ double log_cauchy_cdf(double x) {
 //            eta - e^eta / 2 + O(e^{2 eta}) below eta = -30 (e^eta may underflow);
 //   cauchit: log F(eta), log F(-eta);
 //   log:     log mu = eta, log(1 - mu) = log1mexp(-eta).
-bool binomial_log_probs(Link link, double eta, double& lmu, double& l1mu) {
+bool binomial_log_probs(Link link, double eta, double* lmu, double* l1mu) {
     switch (link) {
         case Link::Logit: {
             const double s = std::log1p(std::exp(-std::abs(eta)));
-            lmu = std::min(eta, 0.0) - s;
-            l1mu = -std::max(eta, 0.0) - s;
+            if (lmu) *lmu = std::min(eta, 0.0) - s;
+            if (l1mu) *l1mu = -std::max(eta, 0.0) - s;
             return true;
         }
         case Link::Probit:
-            lmu = log_norm_cdf(eta);
-            l1mu = log_norm_cdf(-eta);
+            if (lmu) *lmu = log_norm_cdf(eta);
+            if (l1mu) *l1mu = log_norm_cdf(-eta);
             return true;
         case Link::Cloglog: {
             const double ee = std::exp(eta);
             // Above e^eta = log 2, log mu = log1p(-exp(-e^eta)) has condition
             // number e^eta in e^eta (up to e^6.6 before it rounds to 0):
             // e^eta in long double (64-bit mantissa on x86) keeps it to an ulp.
-            if (eta < -30) lmu = eta - 0.5 * ee;
-            else if (ee <= M_LN2) lmu = log1mexp(ee);
-            else lmu = std::log1p(-static_cast<double>(std::exp(-std::exp(static_cast<long double>(eta)))));
-            l1mu = -ee;
+            if (!lmu) {
+            } else if (eta < -30) {
+                *lmu = eta - 0.5 * ee;
+            } else if (ee <= M_LN2) {
+                *lmu = log1mexp(ee);
+            } else {
+                *lmu = std::log1p(-static_cast<double>(std::exp(-std::exp(static_cast<long double>(eta)))));
+            }
+            if (l1mu) *l1mu = -ee;
             return true;
         }
         case Link::Cauchit:
-            lmu = log_cauchy_cdf(eta);
-            l1mu = log_cauchy_cdf(-eta);
+            if (lmu) *lmu = log_cauchy_cdf(eta);
+            if (l1mu) *l1mu = log_cauchy_cdf(-eta);
             return true;
         case Link::Log:
-            lmu = eta;
-            l1mu = log1mexp(-eta);
+            if (lmu) *lmu = eta;
+            if (l1mu) *l1mu = log1mexp(-eta);
             return eta <= 0;
         default: throw std::logic_error("not a binomial link");
     }
@@ -359,11 +365,11 @@ double Family::loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd&
         const bool logit = link == Link::Logit;
         for (Eigen::Index i = 0; i < n; ++i) {
             if (wt[i] == 0) continue;
-            double lmu, l1mu;
+            double lmu = 0.0, l1mu = 0.0;
             if (logit && std::abs(eta[i]) <= kThresh) {
                 lmu = std::log(mu[i]);
                 l1mu = lmu - eta[i];
-            } else if (!binomial_log_probs(link, eta[i], lmu, l1mu)) {
+            } else if (!binomial_log_probs(link, eta[i], y[i] > 0 ? &lmu : nullptr, y[i] < 1 ? &l1mu : nullptr)) {
                 return -kInf;
             }
             k += wt[i] * ((y[i] > 0 ? y[i] * lmu : 0.0) + (y[i] < 1 ? (1.0 - y[i]) * l1mu : 0.0));
@@ -457,7 +463,7 @@ ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const Arr
 MeanTerms Family::mean_terms_at_eta(double eta) const {
     MeanTerms m;
     if (dist == Dist::Binomial) {
-        m.admissible = binomial_log_probs(link, eta, m.log_mu, m.log1m_mu);
+        m.admissible = binomial_log_probs(link, eta, &m.log_mu, &m.log1m_mu);
         return m;
     }
     switch (link) {
