@@ -157,7 +157,7 @@ def test_quasi_separated_fit_reaches_lme4_with_finite_estimates(nagq):
         assert abs(fit.fixef[name] - lme4["fixef"][name]) < 0.002, name
     assert abs(fit.theta[0] - lme4["theta"]) < 0.002
     assert fit.converged
-    assert any("separation" in m and m.endswith("on the boundary: period4)") for m in fit.messages)
+    assert any("separation" in m and m.endswith("Coefficients that can diverge: period4") for m in fit.messages)
 
 
 @pytest.mark.parametrize("nagq", [0, 1, 5])
@@ -170,4 +170,4 @@ def test_completely_separated_bernoulli_fit_stays_a_likelihood(nagq):
     assert -2 * fit.loglik >= 0.0  # the saturated -2 log L of Bernoulli data
     assert -2 * fit.loglik < 1e-3
     assert np.all(np.isfinite(fit.fixef)) and fit.fixef["x"] > 100
-    assert any("separation" in m and "x" in m.split("boundary:")[-1] for m in fit.messages)
+    assert any("separation" in m and m.endswith("Coefficients that can diverge: (Intercept), x") for m in fit.messages)

@@ -104,6 +104,30 @@ def _dispersion(phi: float) -> float:
     return phi
 
 
+def _diverging_columns(X: np.ndarray, at_boundary: np.ndarray) -> list[int]:
+    """Columns of ``X`` that a direction of divergence moves.
+
+    A direction d in coefficient space with X_i d = 0 for every observation
+    i off the boundary and X_B d != 0 on those at it changes only the fits
+    that sit on the boundary: along it the likelihood can keep growing
+    without bound (separation), so its coefficients are the diverging ones.
+    Such d span the null space of X's off-boundary rows (from their SVD,
+    numpy's rank tolerance) that X_B does not annihilate.
+    """
+    if not at_boundary.any():
+        return []
+    X_off, X_on = X[~at_boundary], X[at_boundary]
+    p = X.shape[1]
+    # zero rows keep the null space and give the SVD all p right singular vectors
+    X_off = np.vstack([X_off, np.zeros((max(p - X_off.shape[0], 0), p))])
+    _, sv, vt = np.linalg.svd(X_off, full_matrices=False)
+    rank = int(np.sum(sv > sv.max() * max(X_off.shape) * np.finfo(float).eps))
+    null = vt[rank:].T
+    moves = np.linalg.norm(X_on @ null, axis=0) > 1e-8 * max(1.0, np.abs(X_on).max())
+    null = null[:, moves]
+    return [j for j in range(p) if null.size and np.abs(null[j]).max() > 1e-6]
+
+
 _EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
 _LEVEL_EPS = 1e-8  # ... and every mean of a column's observations this close: a diverging coefficient
 
@@ -225,26 +249,25 @@ class Family:
         mu = 9.4e-14); such fits usually mean separation (binomial) or a
         zero-rate group (poisson), with some fixed effects diverging to
         infinity.  Given the fixed-effects model matrix ``X`` and its column
-        names, the message names the columns whose every observation (every
-        row where the column is non-zero) is fitted within 1e-8 of the
-        boundary: those coefficients are the candidates for diverging, e.g.
-        the dummy of a factor level whose responses are all 0 (the optimiser
-        stops where the likelihood it would still gain is below its
-        tolerance, which can leave such a level's means near 1e-10 rather
-        than 1e-12; a whole level there is separation, not chance).
+        names, the message names the coefficients that can diverge
+        (:func:`_diverging_columns`): those moving the linear predictor of
+        the observations fitted within 1e-8 of the boundary while leaving
+        every other observation's unchanged, e.g. the dummy of a factor
+        level whose responses are all 0, or the intercept and the other
+        levels' dummies when it is the reference level.  (The optimiser stops
+        where the likelihood it would still gain is below its tolerance,
+        which can leave such means near 1e-10 rather than 1e-12.)
         """
         if self.boundary_warning is None:
             return None
         mu = np.asarray(mu)
         cols = []
         if X is not None and x_names is not None:
-            near = self.at_boundary(mu, _LEVEL_EPS)
-            touched = np.asarray(X) != 0
-            cols = [name for j, name in enumerate(x_names) if touched[:, j].any() and near[touched[:, j]].all()]
+            cols = [x_names[j] for j in _diverging_columns(np.asarray(X, dtype=float),
+                                                           self.at_boundary(mu, _LEVEL_EPS))]
         if not cols:
             return self.boundary_warning if self.at_boundary(mu).any() else None
-        return (f"{self.boundary_warning} (every observation where these columns are non-zero is fitted "
-                f"on the boundary: {', '.join(cols)})")
+        return f"{self.boundary_warning}. Coefficients that can diverge: {', '.join(cols)}"
 
 
 class Poisson(Family):
