@@ -49,6 +49,18 @@ def fit_spec(c: dict):
     return glmmfast.glmer(c["formula"], df, family=fam, nAGQ=c.get("nAGQ", 1))
 
 
+@lru_cache(maxsize=None)
+def separation_reference() -> dict:
+    """lme4 1.1-31 fits of cbpp with period 4's incidences set to 0 (tests/data/separation_reference.json)."""
+    return json.loads((DATA / "separation_reference.json").read_text())
+
+
+def quasi_separated_cbpp():
+    """cbpp with every incidence of period 4 set to 0: period4's coefficient diverges (issue 12)."""
+    df = glmmfast.datasets.load("cbpp")
+    return df.assign(incidence=df["incidence"].where(df["period"].astype(str) != "4", 0))
+
+
 @pytest.fixture(scope="session")
 def reference() -> dict:
     return reference_cases()

@@ -147,6 +147,26 @@ PYBIND11_MODULE(_core, m) {
             same_length(y, wt, "wt");
             return f.loglik(y, mu, wt, dispersion);
         }, py::arg("y"), py::arg("mu"), py::arg("wt"), py::arg("dispersion") = 1.0)
+        .def("dev_resid_eta", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                 const Eigen::ArrayXd& wt) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            return Eigen::ArrayXd(f.dev_resid_eta(y, eta, wt));
+        })
+        .def("log_density", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                               const Eigen::ArrayXd& wt, double dispersion) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            return Eigen::ArrayXd(f.log_density(y, eta, wt, dispersion));
+        }, py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0)
+        .def("kernel_loglik", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                 const Eigen::ArrayXd& wt) {
+            // The inner loop's log-likelihood (constant + kernel), as laplace.cpp sums it.
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            if (!f.has_kernel()) throw std::invalid_argument("this family has no log-likelihood kernel");
+            return f.loglik_constant(y, wt) + f.loglik_kernel(y, f.linkinv(eta), eta, wt);
+        })
         .def("valid_eta", &Family::valid_eta);
 
     py::class_<GlmmModel>(m, "GlmmModel")

@@ -59,7 +59,7 @@ class GlmResult(PrintsSummary):
         self.converged = bool(fit["converged"])
         self.messages = [] if self.converged else ["glm.fit: algorithm did not converge"]
         self._mu, self._eta = np.asarray(fit["mu"]), np.asarray(fit["eta"])
-        boundary = self.family.boundary_message(self._mu)
+        boundary = self.family.boundary_message(self._mu, d.X, d.x_names)
         if boundary:
             self.messages.append(boundary)
         self.deviance = float(fit["deviance"])

@@ -425,7 +425,8 @@ class GlmerResult(MixedResult):
             # derivative checks of the Laplace deviance in (theta, beta) do
             # not apply; lme4 likewise uses the PIRLS covariance here.
             V = np.asarray(model.beta_unscaled_vcov())
-            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower)
+            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + \
+                self._boundary_messages(model)
         # Finite-difference steps: lme4's 1e-4, except for the families with a
         # parameter, whose links put theta and beta on any scale (1e-5 with
         # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
@@ -465,10 +466,13 @@ class GlmerResult(MixedResult):
             conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
                              "not positive definite or contains NA values: falling back to var-cov estimated from RX")
         msgs.extend(conv_msgs)
-        boundary = self.family.boundary_message(np.asarray(model.mu))
-        if boundary:
-            msgs.append(boundary)
+        msgs.extend(self._boundary_messages(model))
         return pd.DataFrame(V, index=names, columns=names), msgs
+
+    def _boundary_messages(self, model) -> list[str]:
+        """The family's warning if fitted means at the optimum sit on the boundary (separation)."""
+        boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
+        return [boundary] if boundary else []
 
     def _new_engine(self):
         model = engine_model(self._design)
