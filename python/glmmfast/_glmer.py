@@ -78,6 +78,7 @@ def glmer(
     offset=None,
     nAGQ: int = 1,
     na_action: str = "omit",
+    contrasts: dict | None = None,
 ) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -115,6 +116,11 @@ def glmer(
         Drop rows with missing values in the columns the model uses (noted
         in ``result.data_messages`` and ``result.n_dropped``) or raise
         :class:`~glmmfast.DataError`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument:
+        ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
+        ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
+        Other factors get treatment contrasts, ordered factors ``contr.poly``.
 
     Returns
     -------
@@ -157,10 +163,12 @@ def glmer(
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
                       "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
                       stacklevel=2)
-        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action,
+                    contrasts=contrasts)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
+    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action,
+                              contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
         return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
