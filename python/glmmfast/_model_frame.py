@@ -454,6 +454,9 @@ class _Evaluator:
         if not node.args or node.args[0].name not in (None, "x"):
             raise FormulaError(f"{fname}() needs the variable as its first argument in formula term {self.term!r}")
         x = _finite_numeric(self.numeric(node.args[0].value), self.n, deparse(node.args[0].value))
+        if fname == "poly" and any(a.name is None and not _is_literal(a.value) for a in node.args[1:]):
+            raise FormulaError(f"poly() of several variables is not supported in formula term {self.term!r}; "
+                               "use poly(x, degree) for each variable")
         positional = [self.constant(a.value) for a in node.args[1:] if a.name is None]
         named = {a.name: self.constant(a.value) for a in node.args[1:] if a.name is not None}
         args = match_arguments(fname, positional, named)

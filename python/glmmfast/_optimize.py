@@ -322,6 +322,16 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
             break
         theta, crit, status = _bobyqa(obj, start, lower, np.full(lower.size, 0.05), ftol, 1e-6, 100000)
         theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
+    if np.any(np.isfinite(lower) & (theta - lower <= 1e-8)):
+        # Before calling the fit singular, take a second path from the start
+        # with a wide trust region: on overparameterised terms such as
+        # (1 | g) + (0 + f | g) the first one can end on the bound in a
+        # local minimum (Machines' (Machine || Worker): 211.78 there, 208.31
+        # at lme4's optimum, reached this way).
+        alt, falt, alt_status = _bobyqa(obj, x0, lower, np.full(lower.size, 1.0), ftol, 1e-6, 100000)
+        if falt < crit - 1000 * ftol:
+            theta, crit, info.gradient, info.hessian = newton_polish(obj, alt, falt, lower)
+            status = alt_status
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
     return theta, crit, info
