@@ -34,7 +34,7 @@ def test_feature_matches_lme4(name):
     case = FEATURES[name]
     fit, crit = fit_formula_case(case)
     ref_crit, ref_fixef, ref_pred = _reference(case)
-    assert crit == pytest.approx(ref_crit, abs=1e-6 if case["fun"] == "lmer" else 2e-5)
+    assert crit == pytest.approx(ref_crit, abs=1e-6)
     fixef = fit.fixef
     assert list(fixef.index) == list(ref_fixef)  # R's column names and order
     np.testing.assert_allclose(fixef.to_numpy(), list(ref_fixef.values()), atol=1e-4, rtol=1e-6)

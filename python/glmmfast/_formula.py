@@ -973,7 +973,8 @@ def _split_rhs(node: Node, text: str,
         single = not (isinstance(core.left, BinOp) and core.left.op in ("+", "-"))
         if not isinstance(node, Paren) and not (whole and single):
             raise _error(text, core.pos, "random-effects term must be written in "
-                         f"parentheses, e.g. (1 {core.op} g)")
+                         f"parentheses, e.g. (1 {core.op} g) (lme4 would read this bar's whole "
+                         "left side as the random-effects term)")
         bars.extend(_bar_terms(core, text))
         return None
     if isinstance(node, BinOp) and node.op == "+":

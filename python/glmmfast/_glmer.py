@@ -196,6 +196,7 @@ def glmer_nb(
     offset=None,
     nAGQ: int = 1,
     na_action: str = "omit",
+    contrasts: dict | None = None,
 ) -> GlmerResult:
     """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
 
@@ -220,6 +221,8 @@ def glmer_nb(
         quadrature (a single scalar random-effects term), as :func:`glmer`.
     na_action : {"omit", "raise"}, default "omit"
         Missing values, as :func:`glmer`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as :func:`glmer`.
 
     Returns
     -------
@@ -239,7 +242,7 @@ def glmer_nb(
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
-                              na_action=na_action)
+                              na_action=na_action, contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
         design.family = NegativeBinomial(_moment_theta(design), link)
