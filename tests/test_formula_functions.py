@@ -64,6 +64,16 @@ def test_new_data_reuse_fit_parameters():
                        "ns(x, df = 3)2", "ns(x, df = 3)3"]
 
 
+def test_namespaced_calls_are_the_functions_with_r_names():
+    df = pd.DataFrame({"x": np.linspace(0, 3, 12)})
+    plain = model_design("ns(x, df = 3) + poly(x, 2)", df)
+    qualified = model_design("splines::ns(x, df = 3) + stats::poly(x, 2)", df)
+    np.testing.assert_array_equal(qualified.X, plain.X)
+    assert qualified.names[1] == "splines::ns(x, df = 3)1" and qualified.names[-1] == "stats::poly(x, 2)2"
+    with pytest.raises(FormulaError, match="unsupported call 'mgcv::s\\(x\\)'.*supported: "):
+        model_design("mgcv::s(x)", df)
+
+
 def test_poly_is_orthonormal_over_the_data():
     x = np.array([1.0, 2, 4, 7, 11, 16])
     values, suffixes, state = fit_function("poly", x, match_arguments("poly", [3.0], {}))

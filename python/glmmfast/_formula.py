@@ -226,7 +226,7 @@ class _Token:
 
 # Longest operators first so "||" wins over "|", "**" over "*", etc.
 _OPERATORS = (
-    "[[", "||", "&&", "==", "!=", "<=", ">=", "<-", "**",
+    ":::", "::", "[[", "||", "&&", "==", "!=", "<=", ">=", "<-", "**",
     "~", "+", "-", "*", "/", "^", ":", "|", "&", "!", "<", ">",
     "(", ")", ",", "[", "]", "$", "@", "=",
 )
@@ -504,6 +504,12 @@ class _Parser:
             self.take()
             if t.text in _CONSTANTS:
                 return Const(t.text, t.pos)
+            if self.at("::", ":::"):  # pkg::fun, as in splines::ns(x, df = 3)
+                op = self.take()
+                if self.tok.kind not in ("name", "qname"):
+                    raise self.fail(f"expected a name after {op.text!r}")
+                fun = self.take()
+                return BinOp(op.text, Name(t.text, t.pos), Name(fun.text, fun.pos), op.pos)
             return Name(t.text, t.pos)
         if self.at("("):
             self.take()
@@ -582,7 +588,7 @@ def _is_syntactic(name: str) -> bool:
     if not _is_name_start(name[0]) or (name[0] == "." and len(name) > 1 and name[1].isdigit()):
         return False
     return all(_is_name_char(ch) for ch in name)
-_TIGHT_OPS = {":", "^", "/", "$", "@", "%%", "%/%"}  # R prints these without spaces
+_TIGHT_OPS = {":", "^", "/", "$", "@", "%%", "%/%", "::", ":::"}  # R prints these without spaces
 
 
 def _deparse_name(name: str) -> str:
@@ -664,7 +670,7 @@ def iter_names(node: Node) -> Iterator[str]:
         if node.op not in ("$", "@"):
             yield from iter_names(node.right)
     elif isinstance(node, Call):
-        if not isinstance(node.func, Name):
+        if not isinstance(node.func, Name) and not (isinstance(node.func, BinOp) and node.func.op in ("::", ":::")):
             yield from iter_names(node.func)
         for a in node.args:
             yield from iter_names(a.value)

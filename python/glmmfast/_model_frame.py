@@ -291,6 +291,9 @@ _NUMERIC_FUNCTIONS: dict[str, Callable[..., _Value]] = {
     "as.double": lambda x: x,
 }
 
+# Packages whose functions above may be called with their namespace (splines::ns).
+_NAMESPACES = ("base", "stats", "splines", "lme4")
+
 _ARITHMETIC: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "+": np.add,
     "-": np.subtract,
@@ -415,9 +418,13 @@ class _Evaluator:
                            f"term {self.term!r}; wrap arithmetic in I(...)")
 
     def call(self, node: Call) -> _Value:
+        func = node.func
+        if isinstance(func, BinOp) and func.op in ("::", ":::") and isinstance(func.left, Name) \
+                and func.left.name in _NAMESPACES and isinstance(func.right, Name):
+            node = Call(func.right, node.args, node.pos)  # splines::ns is ns
         if not isinstance(node.func, Name):
-            raise FormulaError(f"unsupported call {deparse(node)!r} in formula "
-                               f"term {self.term!r}")
+            raise FormulaError(f"unsupported call {deparse(node)!r} in formula term {self.term!r}; supported: "
+                               f"{', '.join(supported_functions())} (optionally as {'::, '.join(_NAMESPACES)}::)")
         fname = node.func.name
         if fname == "I" or fname == "offset":
             self.arity(node, 1)
