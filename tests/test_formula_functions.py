@@ -85,7 +85,6 @@ def test_poly_is_orthonormal_over_the_data():
 
 @pytest.mark.parametrize("rhs, fragment", [
     ("poly(x, 6)", "unique points"),
-    ("poly(x, z, degree = 2)", "several variables"),
     ("ns(x, dof = 3)", "no argument 'dof'"),
     ("bs(x, df = 2.5)", "whole number"),
     ("poly(x, 2, raw = 1)", "TRUE or FALSE"),

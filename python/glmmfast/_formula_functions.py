@@ -7,18 +7,23 @@
 #   match_arguments(fname, positional, named) -> dict   R's argument matching
 #   fit_function(fname, x, args) -> (values, suffixes, state)
 #   apply_function(fname, x, args, state) -> values
-# ``values`` is (n, k); ``suffixes`` are R's column-name endings ("" for the
-# one column of scale(), "1", "2", ... for poly/ns/bs); ``state`` is a tuple
-# of floats/tuples (picklable, hashable) stored in the design's encoding.
+#   function_suffixes(fname, state, k) -> suffixes
+# ``x`` is (n,), or (n, m) for poly of m variables (R's polym); ``values`` is
+# (n, k); ``suffixes`` are R's column-name endings ("" for the one column of
+# scale(), "1", "2", ... for poly/ns/bs, "1.0", "0.1", ... for polym);
+# ``state`` is a tuple of floats/tuples (picklable, hashable) stored in the
+# design's encoding.
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
 from ._errors import FormulaError
 from ._splines import bs_basis, bs_knots, ns_basis, ns_knots
 
-__all__ = ["STATEFUL_FUNCTIONS", "match_arguments", "fit_function", "apply_function"]
+__all__ = ["STATEFUL_FUNCTIONS", "match_arguments", "fit_function", "apply_function", "function_suffixes"]
 
 # R's formals, in order (the first, x, is evaluated on the data and not matched here).
 _FORMALS = {
@@ -44,8 +49,6 @@ def match_arguments(fname: str, positional: list, named: dict) -> dict:
         raise FormulaError(f"{fname}() has no argument {unknown[0]!r} (arguments: {', '.join(formals)})")
     free = [f for f in formals if f not in named]
     if len(positional) > len(free):
-        if fname == "poly":
-            raise FormulaError("poly() of several variables is not supported; use poly(x, degree) per variable")
         raise FormulaError(f"too many arguments to {fname}() (arguments: {', '.join(formals)})")
     args = dict(_DEFAULTS[fname])
     args.update(dict(zip(free, positional)))
@@ -142,8 +145,12 @@ def fit_function(fname: str, x: np.ndarray, args: dict) -> tuple[np.ndarray, lis
         raw = _flag(args["raw"], "raw", fname)
         if args["coefs"] is not None:
             raise FormulaError("poly(): the coefs argument is not supported (coefficients are stored by the fit)")
-        state = (degree, raw) if raw else (degree, raw) + _poly_coefs(x, degree)
-        return apply_function(fname, x, args, state), [str(j + 1) for j in range(degree)], state
+        if x.ndim == 2:  # R's polym: one poly per variable, then their products
+            state = ("polym", degree, tuple(fit_function(fname, x[:, i], args)[2] for i in range(x.shape[1])))
+        else:
+            state = (degree, raw) if raw else (degree, raw) + _poly_coefs(x, degree)
+        values = apply_function(fname, x, args, state)
+        return values, function_suffixes(fname, state, values.shape[1]), state
     if fname in ("ns", "bs"):
         intercept = _flag(args["intercept"], "intercept", fname)
         df = None if args["df"] is None else _whole(args["df"], "df", fname, 1)
@@ -167,6 +174,12 @@ def apply_function(fname: str, x: np.ndarray, args: dict, state: tuple) -> np.nd
     if fname == "scale":
         c, s = state
         return ((x - c) / s)[:, None]
+    if fname == "poly" and state[0] == "polym":
+        _, degree, states = state
+        columns = [np.column_stack([np.ones(len(x)), apply_function(fname, x[:, i], args, st)])
+                   for i, st in enumerate(states)]
+        return np.column_stack([np.prod([columns[i][:, zi] for i, zi in enumerate(z)], axis=0)
+                                for z in _polym_powers(len(states), degree)])
     if fname == "poly":
         degree, raw = state[0], state[1]
         if raw:
@@ -177,3 +190,19 @@ def apply_function(fname: str, x: np.ndarray, args: dict, state: tuple) -> np.nd
         return ns_basis(x, np.asarray(interior), boundary, intercept)
     interior, boundary, intercept, degree = state
     return bs_basis(x, np.asarray(interior), boundary, degree, intercept)
+
+
+def _polym_powers(nvar: int, degree: int) -> list[tuple[int, ...]]:
+    """polym's columns: the powers of each variable in R's expand.grid order
+    (the first variable varying fastest), total degree 1..degree."""
+    grid = [tuple(reversed(z)) for z in itertools.product(range(degree + 1), repeat=nvar)]
+    return [z for z in grid if 0 < sum(z) <= degree]
+
+
+def function_suffixes(fname: str, state: tuple, k: int) -> list[str]:
+    """R's column-name endings of a stateful function with ``k`` columns."""
+    if fname == "scale":
+        return [""]
+    if fname == "poly" and state[0] == "polym":
+        return [".".join(map(str, z)) for z in _polym_powers(len(state[2]), state[1])]
+    return [str(j + 1) for j in range(k)]

@@ -33,7 +33,8 @@ import pandas as pd
 
 from glmmfast._contrasts import contrast_matrix, default_contrast
 from glmmfast._errors import DataError, FormulaError
-from glmmfast._formula_functions import STATEFUL_FUNCTIONS, apply_function, fit_function, match_arguments
+from glmmfast._formula_functions import (STATEFUL_FUNCTIONS, apply_function, fit_function, function_suffixes,
+                                         match_arguments)
 from glmmfast._formula import (
     BinOp,
     Call,
@@ -460,17 +461,20 @@ class _Evaluator:
         """scale/poly/ns/bs: parameters computed on the fitting data, reused on new data."""
         if not node.args or node.args[0].name not in (None, "x"):
             raise FormulaError(f"{fname}() needs the variable as its first argument in formula term {self.term!r}")
-        x = _finite_numeric(self.numeric(node.args[0].value), self.n, deparse(node.args[0].value))
-        if fname == "poly" and any(a.name is None and not _is_literal(a.value) for a in node.args[1:]):
-            raise FormulaError(f"poly() of several variables is not supported in formula term {self.term!r}; "
-                               "use poly(x, degree) for each variable")
-        positional = [self.constant(a.value) for a in node.args[1:] if a.name is None]
-        named = {a.name: self.constant(a.value) for a in node.args[1:] if a.name is not None}
+        rest = list(node.args[1:])
+        variables = [node.args[0]]
+        if fname == "poly":  # poly(x, z, degree = 2): further variables (R's polym)
+            variables += [a for a in rest if a.name is None and not _is_literal(a.value)]
+            rest = [a for a in rest if a not in variables]
+        columns = [_finite_numeric(self.numeric(a.value), self.n, deparse(a.value)) for a in variables]
+        x = columns[0] if len(columns) == 1 else np.column_stack(columns)
+        positional = [self.constant(a.value) for a in rest if a.name is None]
+        named = {a.name: self.constant(a.value) for a in rest if a.name is not None}
         args = match_arguments(fname, positional, named)
         key = deparse(node)
         if key in self.transforms:
             values = apply_function(fname, x, args, self.transforms[key])
-            suffixes = [""] if fname == "scale" else [str(j + 1) for j in range(values.shape[1])]
+            suffixes = function_suffixes(fname, self.transforms[key], values.shape[1])
         else:
             values, suffixes, self.transforms[key] = fit_function(fname, x, args)
         return _Matrix(values, suffixes)

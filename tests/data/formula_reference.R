@@ -30,6 +30,7 @@ save_data <- function(name, df) {
 }
 sleep <- sleepstudy
 sleep$fDays <- factor(sleep$Days %/% 4, ordered = TRUE)   # ordered, 3 levels
+sleep$w <- round(cos(seq_len(nrow(sleep)) / 7), 4)           # a second covariate for poly(Days, w, ...)
 save_data("sleepstudy", sleep)
 save_data("cake", cake)
 save_data("cbpp", transform(cbpp, obs = factor(seq_len(nrow(cbpp)))))
@@ -101,10 +102,13 @@ feature <- function(name, data, formula, fun = "lmer", REML = TRUE, family = NUL
   r
 }
 sleep_new <- list(Days = c(0.5, 10, 12.5, 3, -1), Subject = c("308", "309", "330", "372", "308"),
-                  fDays = c("0", "2", "2", "0", "0"))
+                  fDays = c("0", "2", "2", "0", "0"), w = c(0.3, -1.2, 0.9, 0, 1))
 ox_new <- list(age = c(-1.2, 0.33, 1.25, -0.9, 0), Subject = c("1", "5", "26", "10", "3"))
 feats <- list(
   feature("poly2", "sleepstudy", "Reaction ~ poly(Days, 2) + (Days | Subject)", newdata = sleep_new),
+  feature("polym", "sleepstudy", "Reaction ~ poly(Days, w, degree = 2) + (1 | Subject)", newdata = sleep_new),
+  feature("namespaced", "Oxboys", "height ~ splines::ns(age, df = 3) + stats::poly(age, 2) + (1 | Subject)",
+          REML = FALSE, newdata = ox_new),
   feature("poly_raw", "sleepstudy", "Reaction ~ poly(Days, 3, raw = TRUE) + (1 | Subject)", REML = FALSE,
           newdata = sleep_new),
   feature("scale", "sleepstudy", "Reaction ~ scale(Days) + (1 | Subject)", newdata = sleep_new),
