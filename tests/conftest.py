@@ -27,6 +27,46 @@ def lmer_reference_cases() -> dict:
 
 
 @lru_cache(maxsize=None)
+def formula_reference() -> dict:
+    """lme4 1.1-31 / glmmTMB 1.1.5 fits of formula features and help-page examples (tests/data/formula_reference.json)."""
+    return json.loads((DATA / "formula_reference.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def formula_dataset(name: str):
+    """A dataset written by tests/data/formula_reference.R, factors with R's levels (and ordered flag)."""
+    import pandas as pd
+    columns = formula_reference()["datasets"][name]["columns"]
+    factors = {c: s for c, s in columns.items() if s["type"] == "factor"}
+    df = pd.read_csv(DATA / "formula_data" / f"{name}.csv", dtype={c: str for c in factors})
+    for c, s in factors.items():
+        df[c] = pd.Categorical(df[c], categories=s["levels"], ordered=s["ordered"])
+    return df
+
+
+def formula_newdata(case: dict, data):
+    """A formula_reference case's new rows, factor columns coded as in ``data``."""
+    import pandas as pd
+    nd = pd.DataFrame(case["newdata"])
+    for c in nd:
+        if isinstance(data[c].dtype, pd.CategoricalDtype):
+            nd[c] = pd.Categorical(nd[c].astype(str), categories=data[c].cat.categories, ordered=data[c].cat.ordered)
+    return nd
+
+
+def fit_formula_case(case: dict):
+    """Fit a formula_reference case (feature or example) with glmmfast; returns (fit, criterion)."""
+    import numpy as np
+    data = formula_dataset(case["data"])
+    contrasts = {k: (np.array(v) if isinstance(v, list) else v) for k, v in (case.get("contrasts") or {}).items()}
+    if case["fun"] == "lmer":
+        fit = glmmfast.lmer(case["formula"], data, REML=case["REML"], contrasts=contrasts or None)
+        return fit, fit.reml_criterion if case["REML"] else -2 * fit.loglik
+    fit = glmmfast.glmer(case["formula"], data, case["family"], contrasts=contrasts or None)
+    return fit, -2 * fit.loglik
+
+
+@lru_cache(maxsize=None)
 def lme4_checks() -> dict:
     """lme4 1.1-31's messages from its checks before fitting, and the fits they concern (tests/data/lme4_checks.json)."""
     return json.loads((DATA / "lme4_checks.json").read_text(encoding="utf-8"))

@@ -208,3 +208,21 @@ def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grousetic
     no_grad = _core.glmm_objective(model, "joint", 1.0, "none", 2, np.zeros(p), np.ones(p))  # AGQ: no gradient
     with pytest.raises(RuntimeError, match="gradient"):
         no_grad.quasi_newton(x0, H, lower, 1e-10)
+
+
+def test_theta_on_its_bound_is_probed_before_the_fit_is_called_singular():
+    # Hsb82 (mlmRev), REML: BOBYQA stopped with the slope's theta at 0, where the
+    # criterion is even in it (zero gradient), 0.175 above lme4's optimum.
+    from conftest import formula_dataset, formula_reference
+    case = formula_reference()["examples"]["Hsb82_slope"]
+    m = glmmfast.lmer(case["formula"], formula_dataset("Hsb82"))
+    assert m.reml_criterion == pytest.approx(case["lme4_tight"], abs=1e-6)
+    assert m.theta[2] > 0.04
+
+
+def test_restart_never_starts_outside_the_bounds():
+    # The finite-difference points of newton_polish step to theta_jj = -h; a
+    # restart from such a best point made nlopt raise a bare invalid_argument.
+    from conftest import formula_dataset
+    m = glmmfast.lmer("score ~ Machine + (1 | Worker) + (0 + Machine | Worker)", formula_dataset("Machines"))
+    assert np.all(m.theta[[0, 1, 4, 6]] >= 0)

@@ -151,6 +151,7 @@ def model_design_for(
     *,
     random: bool,
     na_action: str = "omit",
+    contrasts: dict | None = None,
 ) -> ModelDesign:
     """Evaluate ``formula`` on ``data`` for ``family``.
 
@@ -170,6 +171,9 @@ def model_design_for(
         ``"omit"`` drops rows with a missing value in a column the model uses
         (recorded in ``n_dropped`` and ``messages``); ``"raise"`` raises
         :class:`DataError` instead.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument
+        (see :func:`glmmfast._model_frame.model_design`); stored for new data.
 
     Returns
     -------
@@ -183,7 +187,7 @@ def model_design_for(
         raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
     if len(data) == 0:
         raise DataError("data has no rows")
-    parsed = parse_formula(formula)
+    parsed = parse_formula(formula, data_columns=[str(c) for c in data.columns])
     if parsed.response is None:
         raise FormulaError(f"formula {formula!r} has no response (left-hand side)")
     if random and not parsed.random:
@@ -242,7 +246,7 @@ def model_design_for(
         raise DataError("response has non-finite values")
     family.check_response(y, w)
 
-    fixed = model_design(parsed.fixed, frame)
+    fixed = model_design(parsed.fixed, frame, contrasts)
     if fixed.offset is not None:
         off = off + fixed.offset
     X = np.asarray(fixed.X, dtype=float)

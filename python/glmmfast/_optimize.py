@@ -169,13 +169,29 @@ def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
             raise ConvergenceError(f"PIRLS failed at every one of {obj.evaluations} parameter values "
                                    f"tried (last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
                                    "these data (e.g. an identity link whose mean reaches 0)")
-        xnew, fnew = np.array(obj.best_x), float(obj.best_f)
+        xnew, fnew = _feasible_best(obj, lower)
         improved = fbest - fnew
         x, fbest = xnew, fnew
         if improved < 10 * ftol_abs:
             break
         step = np.maximum(step * 0.1, 10 * xtol_abs)
     return x, fbest, status
+
+
+def _feasible_best(obj, lower: np.ndarray) -> tuple[np.ndarray, float]:
+    """The objective's best point, moved onto its bounds if it is outside.
+
+    The objective keeps the best point of every evaluation, including the
+    finite-difference ones of :func:`newton_polish`, which step across a
+    bound (theta_jj = -h: the criterion is even in theta_jj); nlopt refuses
+    to start outside the bounds (its bare ``invalid_argument``), so such a
+    point is projected and re-evaluated.
+    """
+    x = np.array(obj.best_x, dtype=float)
+    if np.all(x >= lower):
+        return x, float(obj.best_f)
+    x = np.maximum(x, lower)
+    return x, float(obj(x))
 
 
 def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -300,9 +316,49 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     if not done:
         theta, crit, status = _bobyqa(obj, theta, lower, np.full(lower.size, 0.05), ftol, 1e-6, 100000)
         theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
+    for _ in range(3):  # a theta on its bound is an optimum only if no step off it descends
+        start = _step_off_bounds(obj, theta, crit, lower, 1000 * ftol)
+        if start is None:
+            break
+        theta, crit, status = _bobyqa(obj, start, lower, np.full(lower.size, 0.05), ftol, 1e-6, 100000)
+        theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
+    if np.any(np.isfinite(lower) & (theta - lower <= 1e-8)):
+        # Before calling the fit singular, take a second path from the start
+        # with a wide trust region: on overparameterised terms such as
+        # (1 | g) + (0 + f | g) the first one can end on the bound in a
+        # local minimum (Machines' (Machine || Worker): 211.78 there, 208.31
+        # at lme4's optimum, reached this way).
+        alt, falt, alt_status = _bobyqa(obj, x0, lower, np.full(lower.size, 1.0), ftol, 1e-6, 100000)
+        if falt < crit - 1000 * ftol:
+            theta, crit, info.gradient, info.hessian = newton_polish(obj, alt, falt, lower)
+            status = alt_status
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
     return theta, crit, info
+
+
+def _step_off_bounds(f, x: np.ndarray, fx: float, lower: np.ndarray, ftol: float) -> np.ndarray | None:
+    """A point below ``fx`` one step off the bound of a coordinate that sits on it, else None.
+
+    BOBYQA can stop with a theta_jj on its bound 0 although the optimum is
+    inside: the criterion is even in the whole column j of T (only T T'
+    enters), so near the bound it is flat to first order in theta_jj and
+    the trust region collapses there (the fit would be reported singular).
+    The first-order test (the one-sided directional derivative) is blind
+    to that, so steps of increasing length along each such coordinate are
+    tried; the first that lowers the criterion by more than ``ftol`` is
+    returned as a restart point.
+    """
+    on_bound = np.flatnonzero(np.isfinite(lower) & (x - lower <= 1e-8))
+    best, fbest = None, fx - ftol
+    for j in on_bound:
+        for h in (1e-3, 1e-2, 0.1, 0.5, 2.0):
+            xt = x.copy()
+            xt[j] = lower[j] + h
+            ft = float(f(xt))
+            if ft < fbest:
+                best, fbest = xt, ft
+    return best
 
 
 def newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
