@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "interrupt.hpp"
 #include "parallel.hpp"
 
 namespace glmmfast {
@@ -202,6 +203,7 @@ bool blocked_llt(double* A, long ld, int n) {
     Eigen::Map<Eigen::MatrixXd, 0, Stride> M(A, n, n, Stride(ld));
     constexpr int kBlock = 96;
     for (int k0 = 0; k0 < n; k0 += kBlock) {
+        check_interrupt();
         const int w = std::min(kBlock, n - k0), m = n - k0 - w;
         Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = M.block(k0, k0, w, w);
         Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
@@ -212,6 +214,7 @@ bool blocked_llt(double* A, long ld, int n) {
         const int nblocks = (m + kBlock - 1) / kBlock;
         parallel_for(nblocks, static_cast<long>(m) * m * w / 2, [&](int i0, int i1) {
             for (int i = i0; i < i1; ++i) {
+                check_interrupt();
                 const int b = alternate_ends(i, nblocks);
                 const int j0 = b * kBlock, jw = std::min(kBlock, m - j0);
                 M.block(k0 + w + j0, k0 + w + j0, m - j0, jw).noalias() -=
@@ -233,6 +236,7 @@ bool PanelCholesky::factorize(double* S, long ld) const {
     Eigen::Map<Eigen::MatrixXd, 0, Stride> A(S, n_, n_, Stride(ld));
     Eigen::MatrixXd P(max_rows_, max_width_), T(max_rows_, max_rows_);
     for (int pn = 0; pn < npanels(); ++pn) {
+        check_interrupt();
         const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
         const int* R = rows_.data() + row_start_[pn];
         const int m = static_cast<int>(row_start_[pn + 1] - row_start_[pn]);
@@ -283,6 +287,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Eigen::MatrixXd Linv = Eigen::MatrixXd::Zero(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             auto X = Linv.block(c0, c0, m, w);
             X.topRows(w).setIdentity();
@@ -292,6 +297,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Sinv.resize(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             Sinv.block(c0, c0, m, w).noalias() =
                 Linv.bottomRightCorner(m, m).transpose() * Linv.block(c0, c0, m, w);

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms,
@@ -106,6 +108,7 @@ void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
 }
 
 bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign) {
+    check_interrupt();
     sqrtw_ = sqrtw;
     double* x = factor_->values();
     std::fill(x, x + factor_->nvalues(), 0.0);
