@@ -9,6 +9,7 @@ import pytest
 
 from glmmfast import _core
 from glmmfast._cancel import run_tasks
+from glmmfast._engine import engine_model
 from glmmfast._refit import GlmerModel
 from conftest import grouseticks_fit
 
@@ -64,6 +65,16 @@ def test_cancelled_flag_stops_engine_calls_of_its_thread():
             obj(np.r_[theta, np.zeros(beta.size)])
     # Unbound, the same engine works and agrees with itself.
     assert engine.deviance_at(theta, beta) == dev
+
+
+def test_cancelled_flag_stops_building_an_engine():
+    # The pattern's analysis (seconds on large data) runs under the flag too.
+    design = grouseticks_fit()._design
+    flag = _core.CancelFlag()
+    flag.cancel()
+    with flag, pytest.raises(KeyboardInterrupt):
+        engine_model(design)
+    assert engine_model(design).q == design.Z.shape[1]
 
 
 def test_flag_bound_on_another_thread_does_not_stop_this_one():

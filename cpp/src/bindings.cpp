@@ -80,27 +80,6 @@ std::vector<TermShape> term_shapes(const std::vector<int>& term_k, const std::ve
     return terms;
 }
 
-std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
-                     const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
-                     const DblArray& offset, const std::string& dist, const std::string& link,
-                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
-                     const std::string& factorization, double nb_theta) {
-    const long n = X.rows();
-    if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
-    return std::make_unique<GlmmModel>(X, z_matrix(z_rows, z_cols, indptr, indices, data), vec(y, n, "y"),
-                     vec(weights, n, "weights"), vec(offset, n, "offset"), make_family(dist, link, nb_theta),
-                     term_shapes(term_k, term_nlevels), factorization);
-}
-
-std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
-                     const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
-                     const DblArray& offset, const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
-    const long n = X.rows();
-    if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
-    return std::make_unique<LmmModel>(X, z_matrix(z_rows, z_cols, indptr, indices, data), vec(y, n, "y"),
-                     vec(weights, n, "weights"), vec(offset, n, "offset"), term_shapes(term_k, term_nlevels));
-}
-
 // Element-wise family functions need arrays of one length (Eigen does not
 // check sizes in release builds).
 void same_length(const Eigen::ArrayXd& a, const Eigen::ArrayXd& b, const char* what) {
@@ -197,6 +176,33 @@ private:
 };
 
 using engine_call = py::call_guard<EngineCall>;
+
+std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
+                     const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
+                     const DblArray& offset, const std::string& dist, const std::string& link,
+                     const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
+                     const std::string& factorization, double nb_theta) {
+    const long n = X.rows();
+    if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
+    SpMat Z = z_matrix(z_rows, z_cols, indptr, indices, data);
+    Eigen::VectorXd yy = vec(y, n, "y"), ww = vec(weights, n, "weights"), oo = vec(offset, n, "offset");
+    const Family family = make_family(dist, link, nb_theta);
+    EngineCall call;  // the pattern's analysis: seconds on large data
+    return std::make_unique<GlmmModel>(X, std::move(Z), std::move(yy), std::move(ww), std::move(oo), family,
+                                       term_shapes(term_k, term_nlevels), factorization);
+}
+
+std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
+                     const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
+                     const DblArray& offset, const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+    const long n = X.rows();
+    if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
+    SpMat Z = z_matrix(z_rows, z_cols, indptr, indices, data);
+    Eigen::VectorXd yy = vec(y, n, "y"), ww = vec(weights, n, "weights"), oo = vec(offset, n, "offset");
+    EngineCall call;  // the pattern's analysis: seconds on large data
+    return std::make_unique<LmmModel>(X, std::move(Z), std::move(yy), std::move(ww), std::move(oo),
+                                      term_shapes(term_k, term_nlevels));
+}
 
 // The engine's Objective as nlopt calls it.  An evaluation interrupted
 // under nlopt must not raise into it: its L-BFGS goes on calling the

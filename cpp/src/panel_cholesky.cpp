@@ -70,6 +70,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     const Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> amd = pinv.inverse();
     std::vector<int> p(amd.indices().data(), amd.indices().data() + n);
 
+    check_interrupt();
     // 2. Elimination tree of the AMD-ordered pattern (Liu's algorithm on the
     // rows of the lower triangle), then a postorder, which keeps the fill
     // and makes every subtree a run of consecutive columns.
@@ -111,6 +112,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     for (int k = 0; k < n; ++k)
         if (parent[k] >= 0) par[post[k]] = post[parent[k]];
 
+    check_interrupt();
     // 3. Structure of each column of L (rows below the diagonal): A's own
     // rows and its children's structures (Liu's row-merge).
     std::vector<std::vector<int>> colA(n);
@@ -141,6 +143,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     }
     if (flops > kMaxFlopRatio * dense_flops) return;
 
+    check_interrupt();
     // 4. Panels: start from the fundamental supernodes (a column whose
     // structure is its parent's plus the parent itself joins the parent),
     // then merge neighbours while the cost model says it pays.

@@ -147,6 +147,7 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
         std::sort(rr.begin(), rr.end());
         rr.erase(std::unique(rr.begin(), rr.end()), rr.end());
     }
+    check_interrupt();
     schur_.analyze(q2_, schur_pattern(pairs));
     const auto& perm = schur_.perm();
     long off = static_cast<long>(nl1_) * k1_ * k1_;
