@@ -81,27 +81,27 @@ def _interrupted_child(body: str, delay: float = 1.0) -> dict:
 
 @pytest.mark.slow
 def test_fit_stops_within_the_limit_and_the_next_fit_is_clean():
-    # 6e4 rows, 1500 x 400 crossed levels: several seconds in the optimiser's stages, PIRLS and the
-    # blocked factorisation; the signal comes 1 s after optimize_glmer starts (where, before the
-    # engine polled for it, Ctrl-C waited for the end of the stage: 10-30 s).
+    # 6e4 rows, 1500 x 400 crossed levels: several seconds in the first nlopt run (stage 1's
+    # L-BFGS: PIRLS, the blocked factorisation, the gradient), where the signal comes 0.5 s after
+    # it starts.  Before the engine polled for it, Ctrl-C waited there for nlopt to return: 10-30 s.
     r = _interrupted_child("""
-        import glmmfast._glmer as glmer_module
+        from glmmfast import _optimize
         data = crossed_data(60_000, 1500, 400, "poisson")
-        optimize = glmer_module.optimize_glmer
+        run_nlopt = _optimize._run_nlopt
         def announced(*args, **kwargs):
             print("started", flush=True)
-            return optimize(*args, **kwargs)
-        glmer_module.optimize_glmer = announced
+            _optimize._run_nlopt = run_nlopt
+            return run_nlopt(*args, **kwargs)
+        _optimize._run_nlopt = announced
         try:
             glmmfast.glmer("y ~ x + (1 | g1) + (1 | g2)", data, family="poisson")
             report(interrupted=False)
         except KeyboardInterrupt:
             caught = time.monotonic()
-            glmer_module.optimize_glmer = optimize
             fit = cbpp_fit()
             report(interrupted=True, caught=caught, theta=list(fit.theta), beta=list(fit.fixef),
                    deviance=fit.deviance)
-    """)
+    """, delay=0.5)
     print(f"fit: interrupt latency {r['latency']:.3f} s")
     assert r["latency"] < MAX_LATENCY
     clean = cbpp_fit()
