@@ -21,6 +21,7 @@
 #include <string>
 
 #include "glmm_model.hpp"
+#include "interrupt.hpp"
 
 namespace glmmfast {
 
@@ -111,6 +112,7 @@ double GlmmModel::agq_deviance(const GaussHermiteRule& rule) const {
     Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(nq);
     Eigen::ArrayXd delta(nq);
     for (Eigen::Index k = 0; k < rule.nodes.size(); ++k) {
+        check_interrupt();
         const double z = rule.nodes[k];
         if (z == 0.0) {
             delta.setZero();

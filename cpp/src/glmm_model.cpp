@@ -118,6 +118,7 @@ void GlmmModel::update_weights(bool exact) {
 }
 
 void GlmmModel::factor() {
+    factored_ = false;  // until it completes (it may be interrupted)
     factored_ = sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr);
     if (!factored_) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "interrupt.hpp"
 #include "parallel.hpp"
 
 namespace glmmfast {
@@ -69,6 +70,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     const Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> amd = pinv.inverse();
     std::vector<int> p(amd.indices().data(), amd.indices().data() + n);
 
+    check_interrupt();
     // 2. Elimination tree of the AMD-ordered pattern (Liu's algorithm on the
     // rows of the lower triangle), then a postorder, which keeps the fill
     // and makes every subtree a run of consecutive columns.
@@ -110,6 +112,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     for (int k = 0; k < n; ++k)
         if (parent[k] >= 0) par[post[k]] = post[parent[k]];
 
+    check_interrupt();
     // 3. Structure of each column of L (rows below the diagonal): A's own
     // rows and its children's structures (Liu's row-merge).
     std::vector<std::vector<int>> colA(n);
@@ -140,6 +143,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     }
     if (flops > kMaxFlopRatio * dense_flops) return;
 
+    check_interrupt();
     // 4. Panels: start from the fundamental supernodes (a column whose
     // structure is its parent's plus the parent itself joins the parent),
     // then merge neighbours while the cost model says it pays.
@@ -202,6 +206,7 @@ bool blocked_llt(double* A, long ld, int n) {
     Eigen::Map<Eigen::MatrixXd, 0, Stride> M(A, n, n, Stride(ld));
     constexpr int kBlock = 96;
     for (int k0 = 0; k0 < n; k0 += kBlock) {
+        check_interrupt();
         const int w = std::min(kBlock, n - k0), m = n - k0 - w;
         Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = M.block(k0, k0, w, w);
         Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
@@ -212,6 +217,7 @@ bool blocked_llt(double* A, long ld, int n) {
         const int nblocks = (m + kBlock - 1) / kBlock;
         parallel_for(nblocks, static_cast<long>(m) * m * w / 2, [&](int i0, int i1) {
             for (int i = i0; i < i1; ++i) {
+                check_interrupt();
                 const int b = alternate_ends(i, nblocks);
                 const int j0 = b * kBlock, jw = std::min(kBlock, m - j0);
                 M.block(k0 + w + j0, k0 + w + j0, m - j0, jw).noalias() -=
@@ -233,6 +239,7 @@ bool PanelCholesky::factorize(double* S, long ld) const {
     Eigen::Map<Eigen::MatrixXd, 0, Stride> A(S, n_, n_, Stride(ld));
     Eigen::MatrixXd P(max_rows_, max_width_), T(max_rows_, max_rows_);
     for (int pn = 0; pn < npanels(); ++pn) {
+        check_interrupt();
         const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
         const int* R = rows_.data() + row_start_[pn];
         const int m = static_cast<int>(row_start_[pn + 1] - row_start_[pn]);
@@ -283,6 +290,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Eigen::MatrixXd Linv = Eigen::MatrixXd::Zero(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             auto X = Linv.block(c0, c0, m, w);
             X.topRows(w).setIdentity();
@@ -292,6 +300,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Sinv.resize(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             Sinv.block(c0, c0, m, w).noalias() =
                 Linv.bottomRightCorner(m, m).transpose() * Linv.block(c0, c0, m, w);

@@ -9,6 +9,8 @@
 #include <Eigen/LU>
 #include <cmath>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0,
@@ -35,6 +37,7 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
     if (!H.allFinite()) return out;
     Eigen::VectorXd xn(n), gn(n);
     for (int it = 0; it < max_iter; ++it) {
+        check_interrupt();
         const Eigen::VectorXd step = -(H * g);
         const double slope = g.dot(step);
         if (!(slope < 0)) return out;  // H not positive definite here (or NaN)

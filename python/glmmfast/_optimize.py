@@ -138,9 +138,18 @@ def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: 
                maxeval: int, step: np.ndarray | None = None) -> int:
     """One nlopt run minimising ``obj`` from ``x``; returns nlopt's status
     (the best point is kept by ``obj``).  nlopt raises where it gives up
-    (RoundoffLimited; its own runtime_error when a line search fails)."""
+    (RoundoffLimited; its own runtime_error when a line search fails).
+
+    Ctrl-C inside an engine objective's evaluation does not raise into
+    nlopt (its L-BFGS does not stop on an exception and would report its
+    own error): the objective stops nlopt (``set_stop``) and keeps the
+    KeyboardInterrupt, raised here once nlopt has returned.
+    """
     opt = nlopt.opt(algorithm, x.size)
     opt.set_min_objective(obj)
+    engine = isinstance(obj, _core.Objective)
+    if engine:
+        obj.set_stop(opt.force_stop)
     opt.set_lower_bounds(lower)
     if step is not None:
         opt.set_initial_step(step)
@@ -152,8 +161,12 @@ def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: 
         return opt.last_optimize_result()
     except nlopt.RoundoffLimited:
         return nlopt.ROUNDOFF_LIMITED
-    except nlopt.runtime_error:  # nlopt's own class (not Python's RuntimeError)
+    except (nlopt.runtime_error, nlopt.ForcedStop):  # nlopt's own classes (not Python's RuntimeError)
         return nlopt.FAILURE
+    finally:
+        if engine:
+            obj.set_stop(None)  # also breaks the cycle opt -> obj -> opt.force_stop
+            obj.raise_interrupt()
 
 
 def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
