@@ -7,6 +7,8 @@
 #                                            names/order, summed offset()s
 #   apply_design(spec, data) -> Design       same encoding on new data
 #   evaluate_response(expr, data) -> Response   numeric / cbind / factor / bool
+#   term_labels(spec), term_columns(spec)    R's term.labels and each term's columns
+#   term_cell_matrix(spec, term, data)       model.matrix(~ 0 + term) (type III tests)
 #
 # The terms come from glmmfast._formula.expand_terms (R's terms.formula);
 # each variable is evaluated by a small interpreter over the R syntax tree
@@ -53,6 +55,9 @@ __all__ = [
     "model_design",
     "apply_design",
     "evaluate_response",
+    "term_labels",
+    "term_columns",
+    "term_cell_matrix",
 ]
 
 
@@ -588,6 +593,52 @@ def model_design(rhs: str, data: pd.DataFrame) -> Design:
     return design
 
 
+def _spec_values(spec: DesignSpec, data: pd.DataFrame) -> list[np.ndarray | _Factor]:
+    """Each variable of ``spec`` evaluated on ``data`` with the stored encoding (factor levels)."""
+    n = len(data)
+    values: list[np.ndarray | _Factor] = []
+    for label, levels in zip(spec.labels, spec.levels):
+        value = _evaluate(parse_expression(label), data, label)
+        if levels is None:
+            if isinstance(value, _Factor) or isinstance(value, str):
+                raise DataError(f"variable {label!r} was numeric when the model "
+                                "was fitted but is categorical in the new data")
+            values.append(_finite_numeric(value, n, label))
+            continue
+        labels = _as_factor(value, n).labels()
+        index = {lev: i for i, lev in enumerate(levels)}
+        codes = np.empty(n, dtype=np.int64)
+        for row, lab in enumerate(labels):
+            if lab is None:
+                raise DataError(f"variable {label!r} has a missing value at row {row}")
+            if lab not in index:
+                raise DataError(f"new level {lab!r} of {label!r} was not seen when "
+                                f"the model was fitted (known levels: {list(levels)})")
+            codes[row] = index[lab]
+        values.append(_Factor(codes, list(levels)))
+    return values
+
+
+def term_labels(spec: DesignSpec) -> list[str]:
+    """R's ``term.labels``: each term's variables joined by ``:``."""
+    return [":".join(spec.labels[v] for v, _ in term) for term in spec.terms]
+
+
+def term_columns(spec: DesignSpec) -> list[list[str]]:
+    """The model-matrix column names of each term (R's ``assign``, by name)."""
+    empty = [np.zeros(0) if lv is None else _Factor(np.zeros(0, dtype=np.int64), list(lv)) for lv in spec.levels]
+    return [_build(dataclasses.replace(spec, intercept=False, terms=(term,), offsets=()), empty, None, 0).names
+            for term in spec.terms]
+
+
+def term_cell_matrix(spec: DesignSpec, term: int, data: pd.DataFrame) -> Design:
+    """``model.matrix(~ 0 + term)``: every factor of term ``term`` fully dummy coded
+    (one column per cell, numeric variables multiplied in), on ``data``."""
+    full = tuple((v, 2) for v, _ in spec.terms[term])
+    cell_spec = dataclasses.replace(spec, intercept=False, terms=(full,), offsets=())
+    return _build(cell_spec, _spec_values(spec, data), None, len(data))
+
+
 def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     """Rebuild a design on new data with the encoding of ``spec``.
 
@@ -612,26 +663,7 @@ def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     if not isinstance(spec, DesignSpec):
         raise TypeError("spec must be the Design.spec of model_design()")
     n = len(data)
-    values: list[np.ndarray | _Factor] = []
-    for label, levels in zip(spec.labels, spec.levels):
-        value = _evaluate(parse_expression(label), data, label)
-        if levels is None:
-            if isinstance(value, _Factor) or isinstance(value, str):
-                raise DataError(f"variable {label!r} was numeric when the model "
-                                "was fitted but is categorical in the new data")
-            values.append(_finite_numeric(value, n, label))
-            continue
-        labels = _as_factor(value, n).labels()
-        index = {lev: i for i, lev in enumerate(levels)}
-        codes = np.empty(n, dtype=np.int64)
-        for row, lab in enumerate(labels):
-            if lab is None:
-                raise DataError(f"variable {label!r} has a missing value at row {row}")
-            if lab not in index:
-                raise DataError(f"new level {lab!r} of {label!r} was not seen when "
-                                f"the model was fitted (known levels: {list(levels)})")
-            codes[row] = index[lab]
-        values.append(_Factor(codes, list(levels)))
+    values = _spec_values(spec, data)
     design = _build(spec, values, _offset_sum(spec.offsets, data), n)
     if tuple(design.names) != spec.names:  # defensive: encoding must not drift
         raise DataError("internal error: rebuilt design has different columns")

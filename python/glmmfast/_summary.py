@@ -855,7 +855,8 @@ def _deparse(text: str) -> list[str]:
 
 def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[float],
                    stat: Sequence[float], pval: Optional[Sequence[float]],
-                   colnames: Sequence[str], digits: int, zap_stat: bool) -> str:
+                   colnames: Sequence[str], digits: int, zap_stat: bool,
+                   df: Optional[Sequence[float]] = None) -> str:
     """R's ``printCoefmat`` for the usual Estimate/SE/stat[/p] matrix.
 
     Parameters
@@ -872,6 +873,10 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
         ``digits`` argument.
     zap_stat : bool
         Use ``zap.ind = 3`` (zapsmall the statistic column).
+    df : sequence of float, optional
+        A degrees-of-freedom column between the standard error and the
+        statistic (lmerTest's summary), formatted as printCoefmat formats
+        columns that are neither coefficients nor statistics.
 
     Returns
     -------
@@ -919,6 +924,10 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
         for j, col in enumerate((est, se, stat)):
             if math.isnan(col[i]):
                 cells[i][j] = "NA"
+    if df is not None:
+        fd = _r_format([float(v) for v in df], digits)
+        for i in range(n):
+            cells[i].insert(2, fd[i])
     cols = list(colnames)
     stars_shown = False
     if pval is not None:
@@ -1306,3 +1315,24 @@ class PrintsSummary:
 
     def __str__(self) -> str:
         return self.summary_text()
+
+
+def format_lmertest_summary(res: Any, table: pd.DataFrame, ddf: str) -> str:
+    """lmerTest's ``summary(fit, ddf=...)``: lme4's text with its title and a
+    fixed-effects table with df and p-values (``table``: the fit's coef_table).
+    """
+    text = format_glmer_summary(res)
+    names = [str(n) for n in res.fixef.index]
+    est = np.asarray(res.fixef, dtype=float)
+    vcov = np.asarray(pd.DataFrame(res.vcov).loc[res.fixef.index, res.fixef.index], dtype=float)
+    lme4_table = _coef_table(names, est, np.sqrt(np.diag(vcov)), 4, "t", pvalues=False, df=None, zap_stat=False)
+    t = table["t value"].to_numpy(dtype=float)
+    new_table = _print_coefmat(names, list(table["Estimate"]), list(table["Std. Error"]), list(t),
+                               list(table["Pr(>|t|)"]), ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"],
+                               4, False, df=list(table["df"]))
+    old_title = _method_title_lines("Linear mixed model fit by " + ("REML" if res.reml else "maximum likelihood "),
+                                    "lmerMod")
+    method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
+    crit = "REML" if res.reml else "maximum likelihood "
+    title = _method_title_lines(f"Linear mixed model fit by {crit}. t-tests use {method} method", "lmerModLmerTest")
+    return title + text[len(old_title):].replace(lme4_table, new_table, 1)

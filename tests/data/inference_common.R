@@ -1,0 +1,20 @@
+# Shared by inference_reference.R and inference_glmm_reference.R: packages,
+# lme4's tight optimiser settings, alphabetical re-levelling, the CSV writer,
+# and the recorders of R tables (rows, cols, values) and of an emmGrid
+# (summary and pairs with each p-value adjustment).
+suppressMessages({library(lmerTest); library(pbkrtest); library(emmeans); library(mlmRev)
+                  library(car); library(jsonlite)})
+tight <- lmerControl(optCtrl = list(ftol_abs = 1e-15, xtol_abs = 1e-12, ftol_rel = 0, xtol_rel = 0, maxeval = 1e5))
+relevel_alpha <- function(df, cols) { for (c in cols) df[[c]] <- factor(as.character(df[[c]])); df }
+write_data <- function(df, name, cols) {
+  path <- sprintf("tests/data/inference_%s.csv", name)
+  write.csv(df[, cols], path, row.names = FALSE)
+}
+tab <- function(x) { x <- as.data.frame(x); list(rows = rownames(x), cols = colnames(x),
+                                                values = lapply(x, function(v) if (is.numeric(v)) v else as.character(v))) }
+emm_record <- function(em) {
+  s <- as.data.frame(summary(em)); p <- as.data.frame(summary(pairs(em)))
+  out <- list(table = tab(s), pairs = tab(p))
+  for (adj in c("bonferroni", "holm", "none")) out[[paste0("pairs_", adj)]] <- tab(summary(pairs(em), adjust = adj))
+  out
+}
