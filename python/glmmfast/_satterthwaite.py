@@ -27,10 +27,16 @@ from __future__ import annotations
 import numpy as np
 
 from ._lmm_marginal import KronBlock, MarginalCovariance, trace_product
+from ._re_terms import theta_blocks
 
 __all__ = ["Satterthwaite", "f_test_df"]
 
 _EIGEN_TOL = 1e-8  # lmerTest's tol for the Hessian's eigenvalues
+
+
+def _es(*args):
+    """einsum contracting pairwise through BLAS (numpy's default loops over all indices at once)."""
+    return np.einsum(*args, optimize=True)
 
 
 def f_test_df(nu: np.ndarray, tol: float = 1e-8) -> float:
@@ -70,43 +76,33 @@ class Satterthwaite:
 
     def __init__(self, fit):
         theta = np.asarray(fit.theta, dtype=float)
-        mc = MarginalCovariance(fit._design, theta)
         sigma = float(fit.sigma)
         s = sigma**2
-        p, n = mc.p, mc.n
-        D = mc.theta_derivatives(theta)
-        units = mc.theta_units()
-        nt = len(D)
-        Q_V = mc.ZVZ
-        Q_P = Q_V - mc.XVZ.T @ mc.M_inv @ mc.XVZ
-        Q = Q_P if fit.reml else Q_V
-        u = mc.u
-        Du = [_apply(d, u) for d in D]  # D_i u
+        design = fit._design
+        # One random-effects term: Z'WZ and I + Lambda'Z'WZ Lambda are block
+        # diagonal by level, so everything is O(n + L k^3); otherwise the
+        # dense q-space algebra of MarginalCovariance.
+        pieces = _one_term_pieces if len(design.terms) == 1 else _dense_pieces
+        M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
+        nt = theta.size
+        p, n = M_inv.shape[0], design.n
         H = np.zeros((nt + 1, nt + 1))
-        for i in range(nt):
-            for j in range(i, nt):
-                h = -trace_product(Q, D[i], Q, D[j]) + 2 * (Du[i] @ Q_P @ Du[j]) / s
-                if D[i].start == D[j].start:  # same term: D_ij = I (x) (E_i E_j' + E_j E_i')
-                    dij = KronBlock(D[i].start, D[i].nlevels,
-                                    units[i].d @ units[j].d.T + units[j].d @ units[i].d.T)
-                    h += dij.trace_with(Q) - (u @ _apply(dij, u)) / s
-                H[i, j] = H[j, i] = h
-            H[i, nt] = H[nt, i] = 2 * (u @ Du[i]) / sigma**3
+        H[:nt, :nt] = H_tt
+        H[:nt, nt] = H[nt, :nt] = 2 * uDu / sigma**3
         m = n - p if fit.reml else n
-        H[nt, nt] = 6 * mc.rss / sigma**4 - 2 * m / s
+        H[nt, nt] = 6 * rss / sigma**4 - 2 * m / s
         evals, evecs = np.linalg.eigh(H)
         self.hessian_eigenvalues = evals
         pos = evals > _EIGEN_TOL
         # Moore-Penrose inverse on the positive eigenvalues, as lmerTest.
         self.vcov_varpar = 2 * (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-        self.vcov_beta = s * mc.M_inv
+        self.vcov_beta = s * M_inv
         jac = np.empty((nt + 1, p, p))
-        for i, d in enumerate(D):
-            inner = d.right(mc.XVZ) @ mc.XVZ[:, d.start:d.stop].T  # X'V0^{-1} Z D_i Z'V0^{-1} X
-            jac[i] = s * mc.M_inv @ inner @ mc.M_inv
-        jac[nt] = 2 * sigma * mc.M_inv
+        for i in range(nt):
+            jac[i] = s * M_inv @ inner[i] @ M_inv
+        jac[nt] = 2 * sigma * M_inv
         self.jacobian = jac
-        self.beta = mc.beta
+        self.beta = beta
 
     def t_df(self, l: np.ndarray) -> float:
         """Satterthwaite df of l'beta-hat (lmerTest's ``contest1D``)."""
@@ -147,3 +143,95 @@ def _apply(d: KronBlock, v: np.ndarray) -> np.ndarray:
     k = d.d.shape[0]
     out[d.start:d.stop] = (v[d.start:d.stop].reshape(d.nlevels, k) @ d.d.T).ravel()
     return out
+
+
+def _dense_pieces(design, theta: np.ndarray, reml: bool, s: float):
+    """M^{-1}, beta, R, the theta-theta Hessian block, u'D_i u and X'V0^{-1}Z D_i Z'V0^{-1}X, in dense q-space."""
+    mc = MarginalCovariance(design, theta)
+    D = mc.theta_derivatives(theta)
+    units = mc.theta_units()
+    nt = len(D)
+    Q_P = mc.ZVZ - mc.XVZ.T @ mc.M_inv @ mc.XVZ
+    Q = Q_P if reml else mc.ZVZ
+    u = mc.u
+    Du = [_apply(d, u) for d in D]  # D_i u
+    H = np.zeros((nt, nt))
+    for i in range(nt):
+        for j in range(i, nt):
+            h = -trace_product(Q, D[i], Q, D[j]) + 2 * (Du[i] @ Q_P @ Du[j]) / s
+            if D[i].start == D[j].start:  # same term: D_ij = I (x) (E_i E_j' + E_j E_i')
+                dij = KronBlock(D[i].start, D[i].nlevels, units[i].d @ units[j].d.T + units[j].d @ units[i].d.T)
+                h += dij.trace_with(Q) - (u @ _apply(dij, u)) / s
+            H[i, j] = H[j, i] = h
+    uDu = np.array([u @ du for du in Du])
+    inner = [d.right(mc.XVZ) @ mc.XVZ[:, d.start:d.stop].T for d in D]
+    return mc.M_inv, mc.beta, mc.rss, H, uDu, inner
+
+
+def _one_term_pieces(design, theta: np.ndarray, reml: bool, s: float):
+    """As :func:`_dense_pieces` for one term (L levels, k columns), level by level.
+
+    A_l = Z_l'W Z_l, H_l = T (I + T'A_l T)^{-1} T'; with U = X'V0^{-1}Z
+    (blocks U_l = X_l'WZ_l - X_l'WZ_l H_l A_l), B_l = A_l - A_l H_l A_l and
+    G = M^{-1}, the REML Q = Z'P0 Z is blockdiag(B_l) - U'GU, so
+    tr(Q D_i Q D_j) = sum_l tr(B_l d_i B_l d_j) - tr(G U D_j B D_i U') - tr(G U D_i B D_j U')
+                      + tr(G U D_i U' G U D_j U').
+    """
+    t = design.terms[0]
+    k, L = t.k, t.nlevels
+    X = np.asarray(design.X, dtype=float)
+    w = np.asarray(design.weights, dtype=float)
+    y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
+    Zt, codes = np.asarray(t.X, dtype=float), t.codes
+    p = X.shape[1]
+
+    def by_level(v):  # per-level sums of a row quantity
+        return np.bincount(codes, weights=v, minlength=L)
+
+    wZ = Zt * w[:, None]
+    A = np.stack([np.stack([by_level(wZ[:, a] * Zt[:, b]) for b in range(k)], -1) for a in range(k)], 1)
+    SXZ = np.stack([np.stack([by_level(wZ[:, a] * X[:, j]) for a in range(k)], -1) for j in range(p)], 1)
+    SyZ = np.stack([by_level(wZ[:, a] * y) for a in range(k)], -1)
+    T = theta_blocks(design.terms, theta)[0]
+    C = np.eye(k) + _es("ba,lbc,cd->lad", T, A, T)
+    Hl = _es("ab,lbc,dc->lad", T, np.linalg.inv(C), T)              # T C_l^{-1} T'
+    SXZH = _es("lpa,lab->lpb", SXZ, Hl)
+    M = X.T @ (X * w[:, None]) - _es("lpa,lqa->pq", SXZH, SXZ)
+    XVy = X.T @ (w * y) - _es("lpa,la->p", SXZH, SyZ)
+    yVy = float(y @ (w * y) - _es("la,lab,lb->", SyZ, Hl, SyZ))
+    G = np.linalg.inv(M)
+    G = 0.5 * (G + G.T)
+    beta = G @ XVy
+    rss = yVy - XVy @ beta
+    HA = _es("lab,lbc->lac", Hl, A)
+    U = SXZ - _es("lpa,lab->lpb", SXZ, HA)                              # X'V0^{-1}Z, by level
+    u = SyZ - _es("lab,lb->la", A, _es("lab,lb->la", Hl, SyZ)) - _es("lpa,p->la", U, beta)
+    B = A - _es("lab,lbc->lac", A, HA)                                  # Z'V0^{-1}Z blocks
+    units = []
+    for j in range(k):
+        for i in range(j, k):
+            E = np.zeros((k, k))
+            E[i, j] = 1.0
+            units.append(E)
+    E = np.array(units)                                                       # (nt, k, k)
+    ds = E @ T.T + T @ E.transpose(0, 2, 1)                                   # d_i = E_i T' + T E_i'
+    dd = _es("iab,jcb->ijac", E, E)
+    dd = dd + dd.transpose(1, 0, 2, 3)                                        # d_ij = E_i E_j' + E_j E_i'
+    inner = _es("lpa,iab,lqb->ipq", U, ds, U)                                 # U D_i U'
+    Du = _es("iab,lb->ila", ds, u)                                            # d_i u_l
+    UDu = _es("lpa,ila->ip", U, Du)
+    Bd = _es("lab,ibc->ilac", B, ds)                                          # B_l d_i
+    t1 = _es("ilab,jlba->ij", Bd, Bd)                                         # sum_l tr(B_l d_i B_l d_j)
+    t3 = _es("ila,lab,jlb->ij", Du, B, Du) - UDu @ G @ UDu.T                  # u'D_i Q_P D_j u
+    Qd = B
+    if reml:
+        UdB = _es("lpa,iab,lbc->ilpc", U, ds, B)                              # U_l d_i B_l
+        cross = _es("pq,jlqa,iab,lpb->ji", G, UdB, ds, U)                     # tr(G U D_j B D_i U')
+        GW = G @ inner
+        t1 += -cross - cross.T + _es("ipq,jqp->ij", GW, GW)
+        Qd = B - _es("lpa,pq,lqb->lab", U, G, U)                              # diagonal blocks of Q_P
+    t2 = _es("lab,ijba->ij", Qd, dd)
+    t4 = _es("la,ijab,lb->ij", u, dd, u)
+    H = -t1 + t2 + (2 * t3 - t4) / s
+    uDu = _es("la,ila->i", u, Du)
+    return G, beta, rss, H, uDu, inner
