@@ -104,14 +104,36 @@ def test_contest_rows_are_coef_table_rows(sleepstudy):
     assert f["F value"].iloc[0] == pytest.approx(m.coef_table()["t value"].iloc[1] ** 2)
 
 
-def test_summary_ddf_prints_lmertest_title_and_df(sleepstudy, capsys):
+# lmerTest 3.1-3's print(summary(m, ddf = ...)) for sleepstudy (its Random
+# effects block differs in the last digit: lme4's default optimiser stops short).
+_LMERTEST_FIXED = """Fixed effects:
+            Estimate Std. Error      df t value Pr(>|t|)    
+(Intercept)  251.405      6.825  17.000  36.838  < 2e-16 ***
+Days          10.467      1.546  17.000   6.771 3.26e-06 ***
+---
+Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1
+
+Correlation of Fixed Effects:
+     (Intr)
+Days -0.138
+"""
+
+
+@pytest.mark.parametrize("ddf", ["Satterthwaite", "Kenward-Roger"])
+def test_summary_ddf_prints_lmertest_summary(sleepstudy, capsys, ddf):
     m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy)
-    m.summary(ddf="Satterthwaite")
+    m.summary(ddf=ddf)
     out = capsys.readouterr().out
-    assert out.startswith("Linear mixed model fit by REML.  t-tests use Satterthwaite's method [\nlmerModLmerTest]")
-    assert "Estimate Std. Error df t value Pr(>|t|)" in out
-    assert "3.26e-06 ***" in out
-    assert m.summary_text().startswith("Linear mixed model fit by REML ['lmerMod']")  # unchanged
+    assert out.startswith(f"Linear mixed model fit by REML. t-tests use {ddf}'s method [\nlmerModLmerTest]\n"
+                          "Formula: Reaction ~ Days + (Days | Subject)\n")
+    assert out.endswith("Number of obs: 180, groups:  Subject, 18\n\n" + _LMERTEST_FIXED)
+    assert m.summary_text().startswith("Linear mixed model fit by REML ['lmerMod']")  # lme4's, unchanged
+
+
+def test_summary_ddf_ml_title(sleepstudy):
+    m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy, REML=False)
+    assert m.summary_text(ddf="Satterthwaite").startswith(
+        "Linear mixed model fit by maximum likelihood . t-tests use Satterthwaite's\n  method [lmerModLmerTest]\n")
 
 
 def test_kenward_roger_needs_reml(sleepstudy):

@@ -376,13 +376,14 @@ def _strwrap(text: str, width: int, indent: int = 0, exdent: int = 0) -> list[st
     list of str
         Wrapped lines.
     """
-    words = [w for w in re.split(r"[ \t\n]+", text) if w]
+    tokens = [(m.group(1), m.group(2)) for m in re.finditer(r"([^ \t\n]+)([ \t\n]*)", text)]
+    words = [w for w, _ in tokens]
     if not words:
         return [""]
-    # sentence ends are followed by two spaces
+    # double spaces after sentence ends are preserved (R's strwrap), single ones are not
     lens = []
-    for i, w in enumerate(words):
-        extra = 1 if (re.search(r"[.?!][)\"']*$", w) and i < len(words) - 1) else 0
+    for i, (w, gap) in enumerate(tokens):
+        extra = 1 if (re.search(r"[.?!][)\"']*$", w) and i < len(words) - 1 and len(gap) >= 2) else 0
         lens.append(len(w) + 1 + extra)
     lines: list[str] = []
     max_len = width - indent
@@ -875,8 +876,8 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
         Use ``zap.ind = 3`` (zapsmall the statistic column).
     df : sequence of float, optional
         A degrees-of-freedom column between the standard error and the
-        statistic (lmerTest's summary), formatted as printCoefmat formats
-        columns that are neither coefficients nor statistics.
+        statistic (lmerTest's summary), formatted with the estimates and
+        standard errors as printCoefmat does.
 
     Returns
     -------
@@ -890,9 +891,13 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
     stat = [float(v) for v in stat]
     if zap_stat:
         stat = _zapsmall(stat, digits)
-    cells = [["", "", ""] for _ in range(n)]
-    # coefficient and SE columns: formatted together
-    cs = est + se
+    # coefficient and SE columns (and df: printCoefmat's default cs.ind is every
+    # column before the statistic) formatted together
+    dfv = [float(v) for v in df] if df is not None else []
+    cs_cols = (est, se, dfv) if dfv else (est, se)
+    ts = len(cs_cols)  # the statistic's column
+    cells = [[""] * (ts + 1) for _ in range(n)]
+    cs = [v for col in cs_cols for v in col]
     acs = [abs(v) for v in cs if math.isfinite(v) and v != 0]
     if any(math.isfinite(v) for v in cs):
         if acs:
@@ -902,14 +907,14 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
         rd = max(1, digits - digmin[0], digits - digmin[1])
         f = _r_format([_r_round(v, rd) for v in cs], digits)
         for i in range(n):
-            cells[i][0] = f[i]
-            cells[i][1] = f[n + i]
+            for j in range(ts):
+                cells[i][j] = f[j * n + i]
     # statistic column
     f = _r_format([_r_round(v, dig_tst) for v in stat], digits)
     for i in range(n):
-        cells[i][2] = f[i]
+        cells[i][ts] = f[i]
     # values that are non-zero but display as zero
-    for j, col in enumerate((est, se)):
+    for j, col in enumerate(cs_cols):
         for i in range(n):
             v = col[i]
             if math.isnan(v):
@@ -921,13 +926,9 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
             if (v == 0) != shown0:
                 cells[i][j] = _r_format([v], max(1, digits - 1))[0]
     for i in range(n):
-        for j, col in enumerate((est, se, stat)):
+        for j, col in enumerate(cs_cols + (stat,)):
             if math.isnan(col[i]):
                 cells[i][j] = "NA"
-    if df is not None:
-        fd = _r_format([float(v) for v in df], digits)
-        for i in range(n):
-            cells[i].insert(2, fd[i])
     cols = list(colnames)
     stars_shown = False
     if pval is not None:
