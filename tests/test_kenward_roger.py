@@ -65,3 +65,19 @@ def test_adjustment_inflates_the_covariance(sleepstudy):
     assert np.all(np.linalg.eigvalsh(kr.vcov_adjusted - kr.vcov) >= -1e-10)
     # a balanced design: pbkrtest's df are the between-subject 17
     assert kr.ddf([0, 1]) == pytest.approx(17, rel=1e-6)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_term_path_equals_dense_path(sleepstudy, weighted):
+    from glmmfast._kenward_roger import _dense_pieces, _one_term_pieces
+    w = 1 + (sleepstudy["Days"].to_numpy() % 3) / 2 if weighted else None
+    m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy, weights=w)
+    a = _dense_pieces(m._design, m.theta)
+    b = _one_term_pieces(m._design, m.theta)
+    np.testing.assert_allclose(b[0], a[0], rtol=1e-10)
+    for x, y in zip(a[1], b[1]):
+        np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-14)
+    assert a[2].keys() == b[2].keys()
+    for key in a[2]:
+        np.testing.assert_allclose(b[2][key], a[2][key], rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(b[3], a[3], rtol=1e-9)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lmm_marginal import MarginalCovariance, trace_product
+from ._lmm_marginal import LevelwiseMarginal, MarginalCovariance, es, trace_product
 
 __all__ = ["KenwardRoger"]
 
@@ -46,33 +46,18 @@ class KenwardRoger:
     """
 
     def __init__(self, design, theta: np.ndarray, sigma: float):
-        mc = MarginalCovariance(design, np.asarray(theta, dtype=float))
         s = float(sigma) ** 2
-        p, q = mc.p, mc.q
-        E = mc.covariance_units()
-        ng = len(E) + 1
-        XVZ, ZVZ, V2 = mc.XVZ, mc.ZVZ, mc.V2
-        V2_ZX = V2[p:p + q, :p]
-        V2_ZZ = V2[p:p + q, p:p + q]
-        Phi = s * mc.M_inv
-        # Sigma^{-1} = V0^{-1}/s; G_r = Z (I (x) E_r) Z' for the random-effect
-        # covariances, G_last = W^{-1} for sigma^2.
-        P = [-(e.right(XVZ) @ XVZ[:, e.start:e.stop].T) / s**2 for e in E]
-        P.append(-V2[:p, :p] / s**2)
-        ZVX = XVZ.T
-        Q = {}
-        K = np.zeros((ng, ng))
-        for r, er in enumerate(E):
-            left = er.right(XVZ)  # X'V0^{-1}Z (I (x) E_r), its block's columns
-            for t in range(r, len(E)):
-                et = E[t]
-                mid = left @ ZVZ[er.start:er.stop, :]
-                Q[r, t] = et.right(mid) @ ZVX[et.start:et.stop] / s**3
-                K[r, t] = K[t, r] = trace_product(ZVZ, er, ZVZ, et) / s**2
-            Q[r, ng - 1] = left @ V2_ZX[er.start:er.stop] / s**3
-            K[r, ng - 1] = K[ng - 1, r] = er.trace_with(V2_ZZ) / s**2
-        Q[ng - 1, ng - 1] = mc.x_v3_x() / s**3
-        K[ng - 1, ng - 1] = mc.trace_winv_v0inv_squared() / s**2
+        theta = np.asarray(theta, dtype=float)
+        # One random-effects term: level by level; otherwise dense q-space.
+        pieces = _one_term_pieces if len(design.terms) == 1 else _dense_pieces
+        M_inv, P, Q, K = pieces(design, theta)
+        # Sigma^{-1} = V0^{-1}/s: P carries 1/s^2, Q 1/s^3, the traces 1/s^2.
+        P = [Pr / s**2 for Pr in P]
+        Q = {key: val / s**3 for key, val in Q.items()}
+        K = K / s**2
+        Phi = s * M_inv
+        ng = len(P)
+        p = Phi.shape[0]
         IE2 = np.zeros((ng, ng))
         for r in range(ng):
             PhiPr = Phi @ P[r]
@@ -137,3 +122,64 @@ class KenwardRoger:
         Lb = L @ beta
         F_u = float(Lb @ np.linalg.solve(L @ self.vcov_adjusted @ L.T, Lb)) / q
         return F_u, scaling * F_u, q, df2
+
+
+def _dense_pieces(design, theta: np.ndarray):
+    """M^{-1}, and P_r, Q_rs, tr(G_r V0^{-1} G_s V0^{-1}) with V0 for Sigma (unscaled), in dense q-space.
+
+    G_r = Z (I (x) E_r) Z' for the random-effect covariances, G_last = W^{-1} for sigma^2.
+    """
+    mc = MarginalCovariance(design, theta)
+    p, q = mc.p, mc.q
+    E = mc.covariance_units()
+    ng = len(E) + 1
+    XVZ, ZVZ, V2 = mc.XVZ, mc.ZVZ, mc.V2
+    V2_ZX, V2_ZZ = V2[p:p + q, :p], V2[p:p + q, p:p + q]
+    P = [-(e.right(XVZ) @ XVZ[:, e.start:e.stop].T) for e in E] + [-V2[:p, :p]]
+    Q, K = {}, np.zeros((ng, ng))
+    for r, er in enumerate(E):
+        left = er.right(XVZ)  # X'V0^{-1}Z (I (x) E_r), its block's columns
+        mid = left @ ZVZ[er.start:er.stop, :]
+        for t in range(r, len(E)):
+            et = E[t]
+            Q[r, t] = et.right(mid) @ XVZ.T[et.start:et.stop]
+            K[r, t] = K[t, r] = trace_product(ZVZ, er, ZVZ, et)
+        Q[r, ng - 1] = left @ V2_ZX[er.start:er.stop]
+        K[r, ng - 1] = K[ng - 1, r] = er.trace_with(V2_ZZ)
+    Q[ng - 1, ng - 1] = mc.x_v3_x()
+    K[ng - 1, ng - 1] = mc.trace_winv_v0inv_squared()
+    return mc.M_inv, P, Q, K
+
+
+def _one_term_pieces(design, theta: np.ndarray):
+    """As :func:`_dense_pieces` for one term, level by level (:class:`LevelwiseMarginal`):
+    U_l = X'V0^{-1}Z_l, B_l = Z_l'V0^{-1}Z_l, so P_r = -sum_l U_l E_r U_l',
+    Q_rs = sum_l U_l E_r B_l E_s U_l', tr(G_r V0^{-1} G_s V0^{-1}) = sum_l tr(E_r B_l E_s B_l)."""
+    lw = LevelwiseMarginal(design, theta)
+    k = lw.k
+    units = []
+    for j in range(k):
+        for i in range(j, k):
+            E = np.zeros((k, k))
+            E[i, j] = E[j, i] = 1.0
+            units.append(E)
+    E = np.array(units)
+    nr = len(units)
+    ng = nr + 1
+    U, B = lw.U, lw.B
+    UE = es("lpa,rab->rlpb", U, E)                                            # U_l E_r
+    P = list(-es("rlpb,lqb->rpq", UE, U)) + [-lw.x_v2_x()]
+    UEB = es("rlpa,lab->rlpb", UE, B)
+    QRE = es("rlpa,tlqa->rtpq", UEB, UE)                                      # U_l E_r B_l E_t U_l'
+    EB = es("rab,lbc->rlac", E, B)
+    KRE = es("rlab,tlba->rt", EB, EB)
+    Q_last = es("rlpa,laq->rpq", UE, lw.z_v2_x())                            # U_l E_r Z_l'V0^-1 W^-1 V0^-1 X
+    Q = {(r, t): QRE[r, t] for r in range(nr) for t in range(r, nr)}
+    for r in range(nr):
+        Q[r, ng - 1] = Q_last[r]
+    Q[ng - 1, ng - 1] = lw.x_v3_x()
+    K = np.zeros((ng, ng))
+    K[:nr, :nr] = KRE
+    K[:nr, nr] = K[nr, :nr] = es("rab,lba->r", E, lw.z_v2_z())
+    K[nr, nr] = lw.trace_winv_v0inv_squared()
+    return lw.G, P, Q, K

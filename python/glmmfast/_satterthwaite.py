@@ -26,17 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lmm_marginal import KronBlock, MarginalCovariance, trace_product
-from ._re_terms import theta_blocks
+from ._lmm_marginal import KronBlock, LevelwiseMarginal, MarginalCovariance, es, trace_product
 
 __all__ = ["Satterthwaite", "f_test_df"]
 
 _EIGEN_TOL = 1e-8  # lmerTest's tol for the Hessian's eigenvalues
-
-
-def _es(*args):
-    """einsum contracting pairwise through BLAS (numpy's default loops over all indices at once)."""
-    return np.einsum(*args, optimize=True)
 
 
 def f_test_df(nu: np.ndarray, tol: float = 1e-8) -> float:
@@ -171,42 +165,15 @@ def _dense_pieces(design, theta: np.ndarray, reml: bool, s: float):
 def _one_term_pieces(design, theta: np.ndarray, reml: bool, s: float):
     """As :func:`_dense_pieces` for one term (L levels, k columns), level by level.
 
-    A_l = Z_l'W Z_l, H_l = T (I + T'A_l T)^{-1} T'; with U = X'V0^{-1}Z
-    (blocks U_l = X_l'WZ_l - X_l'WZ_l H_l A_l), B_l = A_l - A_l H_l A_l and
-    G = M^{-1}, the REML Q = Z'P0 Z is blockdiag(B_l) - U'GU, so
+    With U = X'V0^{-1}Z and B_l = Z_l'V0^{-1}Z_l from
+    :class:`~glmmfast._lmm_marginal.LevelwiseMarginal` and G = M^{-1}, the
+    REML Q = Z'P0 Z is blockdiag(B_l) - U'GU, so
     tr(Q D_i Q D_j) = sum_l tr(B_l d_i B_l d_j) - tr(G U D_j B D_i U') - tr(G U D_i B D_j U')
                       + tr(G U D_i U' G U D_j U').
     """
-    t = design.terms[0]
-    k, L = t.k, t.nlevels
-    X = np.asarray(design.X, dtype=float)
-    w = np.asarray(design.weights, dtype=float)
-    y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
-    Zt, codes = np.asarray(t.X, dtype=float), t.codes
-    p = X.shape[1]
-
-    def by_level(v):  # per-level sums of a row quantity
-        return np.bincount(codes, weights=v, minlength=L)
-
-    wZ = Zt * w[:, None]
-    A = np.stack([np.stack([by_level(wZ[:, a] * Zt[:, b]) for b in range(k)], -1) for a in range(k)], 1)
-    SXZ = np.stack([np.stack([by_level(wZ[:, a] * X[:, j]) for a in range(k)], -1) for j in range(p)], 1)
-    SyZ = np.stack([by_level(wZ[:, a] * y) for a in range(k)], -1)
-    T = theta_blocks(design.terms, theta)[0]
-    C = np.eye(k) + _es("ba,lbc,cd->lad", T, A, T)
-    Hl = _es("ab,lbc,dc->lad", T, np.linalg.inv(C), T)              # T C_l^{-1} T'
-    SXZH = _es("lpa,lab->lpb", SXZ, Hl)
-    M = X.T @ (X * w[:, None]) - _es("lpa,lqa->pq", SXZH, SXZ)
-    XVy = X.T @ (w * y) - _es("lpa,la->p", SXZH, SyZ)
-    yVy = float(y @ (w * y) - _es("la,lab,lb->", SyZ, Hl, SyZ))
-    G = np.linalg.inv(M)
-    G = 0.5 * (G + G.T)
-    beta = G @ XVy
-    rss = yVy - XVy @ beta
-    HA = _es("lab,lbc->lac", Hl, A)
-    U = SXZ - _es("lpa,lab->lpb", SXZ, HA)                              # X'V0^{-1}Z, by level
-    u = SyZ - _es("lab,lb->la", A, _es("lab,lb->la", Hl, SyZ)) - _es("lpa,p->la", U, beta)
-    B = A - _es("lab,lbc->lac", A, HA)                                  # Z'V0^{-1}Z blocks
+    lw = LevelwiseMarginal(design, theta)
+    k, T = lw.k, lw.T
+    G, beta, rss, U, u, B = lw.G, lw.beta, lw.rss, lw.U, lw.u, lw.B
     units = []
     for j in range(k):
         for i in range(j, k):
@@ -215,23 +182,23 @@ def _one_term_pieces(design, theta: np.ndarray, reml: bool, s: float):
             units.append(E)
     E = np.array(units)                                                       # (nt, k, k)
     ds = E @ T.T + T @ E.transpose(0, 2, 1)                                   # d_i = E_i T' + T E_i'
-    dd = _es("iab,jcb->ijac", E, E)
+    dd = es("iab,jcb->ijac", E, E)
     dd = dd + dd.transpose(1, 0, 2, 3)                                        # d_ij = E_i E_j' + E_j E_i'
-    inner = _es("lpa,iab,lqb->ipq", U, ds, U)                                 # U D_i U'
-    Du = _es("iab,lb->ila", ds, u)                                            # d_i u_l
-    UDu = _es("lpa,ila->ip", U, Du)
-    Bd = _es("lab,ibc->ilac", B, ds)                                          # B_l d_i
-    t1 = _es("ilab,jlba->ij", Bd, Bd)                                         # sum_l tr(B_l d_i B_l d_j)
-    t3 = _es("ila,lab,jlb->ij", Du, B, Du) - UDu @ G @ UDu.T                  # u'D_i Q_P D_j u
+    inner = es("lpa,iab,lqb->ipq", U, ds, U)                                 # U D_i U'
+    Du = es("iab,lb->ila", ds, u)                                            # d_i u_l
+    UDu = es("lpa,ila->ip", U, Du)
+    Bd = es("lab,ibc->ilac", B, ds)                                          # B_l d_i
+    t1 = es("ilab,jlba->ij", Bd, Bd)                                         # sum_l tr(B_l d_i B_l d_j)
+    t3 = es("ila,lab,jlb->ij", Du, B, Du) - UDu @ G @ UDu.T                  # u'D_i Q_P D_j u
     Qd = B
     if reml:
-        UdB = _es("lpa,iab,lbc->ilpc", U, ds, B)                              # U_l d_i B_l
-        cross = _es("pq,jlqa,iab,lpb->ji", G, UdB, ds, U)                     # tr(G U D_j B D_i U')
+        UdB = es("lpa,iab,lbc->ilpc", U, ds, B)                              # U_l d_i B_l
+        cross = es("pq,jlqa,iab,lpb->ji", G, UdB, ds, U)                     # tr(G U D_j B D_i U')
         GW = G @ inner
-        t1 += -cross - cross.T + _es("ipq,jqp->ij", GW, GW)
-        Qd = B - _es("lpa,pq,lqb->lab", U, G, U)                              # diagonal blocks of Q_P
-    t2 = _es("lab,ijba->ij", Qd, dd)
-    t4 = _es("la,ijab,lb->ij", u, dd, u)
+        t1 += -cross - cross.T + es("ipq,jqp->ij", GW, GW)
+        Qd = B - es("lpa,pq,lqb->lab", U, G, U)                              # diagonal blocks of Q_P
+    t2 = es("lab,ijba->ij", Qd, dd)
+    t4 = es("la,ijab,lb->ij", u, dd, u)
     H = -t1 + t2 + (2 * t3 - t4) / s
-    uDu = _es("la,ila->i", u, Du)
+    uDu = es("la,ila->i", u, Du)
     return G, beta, rss, H, uDu, inner
