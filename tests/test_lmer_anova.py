@@ -212,3 +212,34 @@ def test_inference_does_not_modify_data(sleepstudy):
     m.anova()
     m.coef_table("Kenward-Roger")
     pd.testing.assert_frame_equal(sleepstudy, before)
+
+
+def test_singular_fit_still_has_satterthwaite_df():
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"g": np.repeat(np.arange(10), 6).astype(str), "x": rng.normal(size=60)})
+    df["y"] = df["x"] + rng.normal(size=60)  # no group variance: theta = 0
+    m = glmmfast.lmer("y ~ x + (1 | g)", df)
+    assert m.theta[0] == 0
+    # at theta = 0 the criterion's curvature in theta is 2 d(criterion)/d(theta^2) > 0,
+    # so the Hessian stays positive definite (as lmerTest's numerical one)
+    assert np.isfinite(m.coef_table()["df"]).all()
+
+
+def test_hessian_messages_as_lmertest():
+    from glmmfast._satterthwaite import _hessian_messages
+    assert _hessian_messages(np.array([1.0, 2.0])) == []
+    assert _hessian_messages(np.array([-0.5, 1e-10, 2.0])) == [
+        "Model failed to converge with 1 negative eigenvalue: -5.0e-01",
+        "Model may not have converged with 1 eigenvalue close to zero: 1.0e-10"]
+
+
+def test_regular_fit_has_no_messages(sleepstudy):
+    m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy)
+    assert m.anova().attrs["messages"] == [] and m.coef_table().attrs["messages"] == []
+
+
+def test_anova_of_two_fits_points_to_the_likelihood_ratio_test(sleepstudy):
+    m1 = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy)
+    m0 = glmmfast.lmer("Reaction ~ 1 + (Days | Subject)", sleepstudy)
+    with pytest.raises(glmmfast.DataError, match=r"glmmfast.anova\(fit1, fit2\)"):
+        m1.anova(m0)

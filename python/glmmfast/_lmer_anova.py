@@ -103,13 +103,19 @@ def _t_rows(fit, L: np.ndarray, ddf: str) -> pd.DataFrame:
     return pd.DataFrame(np.column_stack([est, se, df, t, p]), columns=_T_COLUMNS)
 
 
+def _with_messages(fit, table: pd.DataFrame, ddf: str) -> pd.DataFrame:
+    """Attach lmerTest's warnings about the variance parameters' Hessian (``table.attrs["messages"]``)."""
+    table.attrs["messages"] = list(satterthwaite_of(fit).messages) if ddf == "Satterthwaite" else []
+    return table
+
+
 def coef_table(fit, ddf: str = "Satterthwaite") -> pd.DataFrame:
     """lmerTest's coefficient table (see :meth:`glmmfast.LmerResult.coef_table`)."""
     _check_lmer(fit, "coef_table")
     ddf = _check_ddf(ddf)
     out = _t_rows(fit, np.eye(fit.fixef.size), ddf)
     out.index = fit.fixef.index
-    return out
+    return _with_messages(fit, out, ddf)
 
 
 def _f_row(fit, L: np.ndarray, ddf: str) -> list[float]:
@@ -132,11 +138,14 @@ def contest(fit, L, ddf: str = "Satterthwaite", joint: bool = True) -> pd.DataFr
     ddf = _check_ddf(ddf)
     L = _as_contrast_matrix(L, list(fit.fixef.index))
     if not joint:
-        return _t_rows(fit, L, ddf)
-    return pd.DataFrame([_f_row(fit, L, ddf)], columns=_F_COLUMNS)
+        return _with_messages(fit, _t_rows(fit, L, ddf), ddf)
+    return _with_messages(fit, pd.DataFrame([_f_row(fit, L, ddf)], columns=_F_COLUMNS), ddf)
 
 
 def _check_type(type) -> int:
+    if hasattr(type, "loglik"):
+        raise DataError("fit.anova(type=...) tests the terms of one fit; to compare fits by "
+                        "likelihood ratio use glmmfast.anova(fit1, fit2)")
     aliases = {1: 1, 2: 2, 3: 3, "1": 1, "2": 2, "3": 3, "I": 1, "II": 2, "III": 3}
     if isinstance(type, bool) or type not in aliases:
         raise DataError(f"type must be 1, 2 or 3 (or 'I', 'II', 'III'), not {type!r}")
@@ -155,7 +164,7 @@ def lmer_anova(fit, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
     roman = {1: "I", 2: "II", 3: "III"}[kind]
     out.attrs["heading"] = (f"Type {roman} Analysis of Variance Table with "
                             f"{'Satterthwaite' if ddf == 'Satterthwaite' else 'Kenward-Roger'}'s method")
-    return out
+    return _with_messages(fit, out, ddf)
 
 
 def wald_anova(fit, type=3) -> pd.DataFrame:

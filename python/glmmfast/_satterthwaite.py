@@ -33,6 +33,18 @@ __all__ = ["Satterthwaite", "f_test_df"]
 _EIGEN_TOL = 1e-8  # lmerTest's tol for the Hessian's eigenvalues
 
 
+def _hessian_messages(evals: np.ndarray) -> list[str]:
+    """lmerTest's warnings (as_lmerModLT) about the Hessian's eigenvalues."""
+    out = []
+    for sel, text in ((evals < -_EIGEN_TOL, "Model failed to converge with {n} negative {what}: {vals}"),
+                      (np.abs(evals) <= _EIGEN_TOL, "Model may not have converged with {n} {what} close to zero: {vals}")):
+        if sel.any():
+            n = int(sel.sum())
+            out.append(text.format(n=n, what="eigenvalues" if n > 1 else "eigenvalue",
+                                   vals=" ".join(f"{v:.1e}" for v in evals[sel])))
+    return out
+
+
 def f_test_df(nu: np.ndarray, tol: float = 1e-8) -> float:
     """lmerTest's ``get_Fstat_ddf``: df of an F built from q t-statistics with df ``nu``.
 
@@ -65,7 +77,10 @@ class Satterthwaite:
     jacobian : ndarray (ntheta + 1, p, p)
         d Cov(beta-hat) / d phi_k.
     hessian_eigenvalues : ndarray
-        Eigenvalues of the Hessian (lmerTest warns about those at or below 1e-8).
+        Eigenvalues of the Hessian.
+    messages : list of str
+        lmerTest's warnings about negative eigenvalues and eigenvalues within
+        1e-8 of zero (a singular fit: the df then rest on the other parameters).
     """
 
     def __init__(self, fit):
@@ -87,6 +102,7 @@ class Satterthwaite:
         H[nt, nt] = 6 * rss / sigma**4 - 2 * m / s
         evals, evecs = np.linalg.eigh(H)
         self.hessian_eigenvalues = evals
+        self.messages = _hessian_messages(evals)
         pos = evals > _EIGEN_TOL
         # Moore-Penrose inverse on the positive eigenvalues, as lmerTest.
         self.vcov_varpar = 2 * (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
