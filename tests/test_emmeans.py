@@ -154,3 +154,17 @@ def test_bad_pairs_adjust(sleepstudy):
 def test_emmeans_needs_a_mixed_fit(cbpp):
     with pytest.raises(glmmfast.DataError, match="needs a fit"):
         glmmfast.emmeans(cbpp, "period")
+
+
+def test_factor_of_a_numeric_column(sleepstudy):
+    # emmeans(lmer(Reaction ~ factor(Days) + (1 | Subject), sleepstudy), "Days",
+    # lmer.df = "satterthwaite") with emmeans 1.8.4 / lmerTest 3.1-3
+    m = glmmfast.lmer("Reaction ~ factor(Days) + (1 | Subject)", sleepstudy)
+    em = glmmfast.emmeans(m, "Days", lmer_df="satterthwaite")
+    np.testing.assert_allclose(em.table["emmean"].iloc[:2], [256.6518056, 264.4957556], rtol=1e-7)
+    np.testing.assert_allclose(em.table[["SE", "df"]].iloc[0], [11.45778197, 41.98297002], rtol=1e-6)
+    pairs = em.pairs()
+    assert list(pairs["contrast"].iloc[:3]) == ["Days0 - Days1", "Days0 - Days2", "Days0 - Days3"]
+    np.testing.assert_allclose(pairs[["estimate", "SE", "df"]].iloc[2], [-26.34020556, 10.47530687, 153.0], rtol=1e-6)
+    np.testing.assert_allclose(pairs["p.value"].iloc[:3], [0.9991103693, 0.9979714249, 0.2692481853], atol=1e-6)
+    assert glmmfast.emmeans(m, "Days", at={"Days": [0, 9]}).table["Days"].tolist() == [0, 9]

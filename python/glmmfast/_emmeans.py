@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from ._errors import DataError
-from ._model_frame import apply_design
+from ._model_frame import apply_design, level_label, variables_in
 
 __all__ = ["emmeans", "Emmeans"]
 
@@ -39,10 +39,15 @@ def _grid_variables(fit, at: dict | None) -> tuple[dict, dict]:
     design = fit._design
     spec, frame = design.x_spec, design.x_frame
     factor_levels = {lab: list(lv) for lab, lv in zip(spec.labels, spec.levels) if lv is not None}
+    # numeric columns the formula makes factors of (factor(x)): a factor over their values, as emmeans
+    inside_factors = {c for lab, lv in zip(spec.labels, spec.levels) if lv is not None and lab not in frame.columns
+                      for c in variables_in(lab)}
     factors, covariates = {}, {}
     for col in frame.columns:
         if col in factor_levels:
             factors[col] = factor_levels[col]
+        elif col in inside_factors:
+            factors[col] = sorted(pd.unique(frame[col]))
         elif pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
             covariates[col] = [float(frame[col].mean())]
         else:
@@ -51,10 +56,11 @@ def _grid_variables(fit, at: dict | None) -> tuple[dict, dict]:
     for col, val in (at or {}).items():
         vals = list(np.atleast_1d(val))
         if col in factors:
-            bad = [v for v in vals if str(v) not in factors[col]]
+            known = {level_label(v): v for v in factors[col]}
+            bad = [v for v in vals if level_label(v) not in known]
             if bad:
-                raise DataError(f"at: {bad} not levels of {col!r} (levels: {factors[col]})")
-            factors[col] = [str(v) for v in vals]
+                raise DataError(f"at: {bad} not levels of {col!r} (levels: {list(known)})")
+            factors[col] = [known[level_label(v)] for v in vals]
         elif col in covariates:
             covariates[col] = [float(v) for v in vals]
         else:
@@ -216,8 +222,8 @@ class Emmeans:
         keys = self._table_keys
         parts = []
         for f in self.specs:
-            v = str(keys.loc[i, f])
-            parts.append(f + v if all(_is_number(x) for x in keys[f].astype(str)) else v)
+            v = level_label(keys.loc[i, f])
+            parts.append(f + v if all(_is_number(level_label(x)) for x in keys[f]) else v)
         label = " ".join(parts)
         return f"({label})" if any(ch in label for ch in "-+/*") else label
 

@@ -58,6 +58,7 @@ __all__ = [
     "term_labels",
     "term_columns",
     "term_cell_matrix",
+    "level_label",
 ]
 
 
@@ -165,7 +166,7 @@ class _Factor:
 _Value = Union[np.ndarray, _Factor, float, bool, str]
 
 
-def _level_label(value: object) -> str:
+def level_label(value: object) -> str:
     """R's printed form of a factor level (``95`` not ``95.0``, ``TRUE``)."""
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -186,14 +187,14 @@ def _factor_from_values(values: np.ndarray) -> _Factor:
     try:
         ordered = sorted(present)
     except TypeError:  # mixed types: sort on the printed form
-        ordered = sorted(present, key=_level_label)
-    levels = [_level_label(v) for v in ordered]
+        ordered = sorted(present, key=level_label)
+    levels = [level_label(v) for v in ordered]
     # Two values may print alike (1 and 1.0); merge them, keeping first.
     index: dict[str, int] = {}
     for lab in levels:
         index.setdefault(lab, len(index))
     codes = np.full(len(values), -1, dtype=np.int64)
-    labels = np.array([_level_label(v) for v in values[~mask]], dtype=object)
+    labels = np.array([level_label(v) for v in values[~mask]], dtype=object)
     codes[~mask] = [index[lab] for lab in labels]
     return _Factor(codes, list(index))
 
@@ -308,7 +309,7 @@ class _Evaluator:
             codes = col.cat.codes.to_numpy(dtype=np.int64)
             cats = col.cat.categories
             labels = (cats.tolist() if cats.inferred_type == "string"
-                      else [_level_label(c) for c in cats])
+                      else [level_label(c) for c in cats])
             return _Factor(codes, labels)
         if pd.api.types.is_bool_dtype(dtype):
             if col.isna().any():
