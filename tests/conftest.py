@@ -27,6 +27,12 @@ def lmer_reference_cases() -> dict:
 
 
 @lru_cache(maxsize=None)
+def lme4_checks() -> dict:
+    """lme4 1.1-31's messages from its checks before fitting, and the fits they concern (tests/data/lme4_checks.json)."""
+    return json.loads((DATA / "lme4_checks.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
 def fit_case(case_id: str):
     """Fit a reference case with glmmfast (cached)."""
     return fit_spec(reference_cases()[case_id]["case"])
@@ -61,6 +67,11 @@ def sleepstudy():
 @pytest.fixture(scope="session")
 def cbpp():
     return glmmfast.datasets.load("cbpp")
+
+
+@pytest.fixture(scope="session")
+def sleepstudy():
+    return glmmfast.datasets.load("sleepstudy")
 
 
 def _same_at_printed_precision(ours: str, theirs: str) -> bool:

@@ -18,6 +18,8 @@ from glmmfast import DataError, FamilyError, FormulaError
 from glmmfast._design import aliased_columns, model_design_for
 from glmmfast.families import Binomial, Poisson
 
+from conftest import lme4_checks
+
 
 CBIND = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 
@@ -274,3 +276,70 @@ def test_check_response_hook_is_generic():
     with pytest.raises(DataError, match="non-positive"):
         model_design_for("y ~ x + (1 | g)", _data(), Positive(), random=True)
     assert isinstance(Binomial(), glmmfast.families.Family)
+
+
+def test_response_on_the_right_hand_side_is_dropped_as_r_does(grouseticks):
+    ref = lme4_checks()["response_rhs"]
+    fit = glmmfast.glmer("TICKS ~ TICKS + YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    plain = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    assert list(fit.fixef.index) == ref["fixef_names"]
+    assert fit.data_messages == [ref["warnings"][0]]
+    np.testing.assert_array_equal(fit.fixef.to_numpy(), plain.fixef.to_numpy())
+    glm_fit = glmmfast.glm("TICKS ~ YEAR + TICKS", grouseticks, family="poisson")
+    assert list(glm_fit.fixef.index) == ["(Intercept)", "YEAR96", "YEAR97"]
+
+
+@pytest.mark.parametrize("formula, where", [
+    ("TICKS ~ YEAR * TICKS + (1 | LOCATION)", "in the term YEAR:TICKS"),
+    ("TICKS ~ log(TICKS + 1) + (1 | LOCATION)", "in the term log(TICKS + 1)"),
+    ("TICKS ~ YEAR + (TICKS | LOCATION)", "in (TICKS | LOCATION)"),
+])
+def test_other_terms_using_the_response_are_refused(grouseticks, formula, where):
+    with pytest.raises(FormulaError, match=re.escape(f"the response TICKS appears on the right-hand side {where}")):
+        glmmfast.glmer(formula, grouseticks, family="poisson")
+
+
+@pytest.mark.parametrize("weights, fragment", [
+    (["a"] * 40, "weights must be real numbers, not str values such as 'a'"),
+    (np.full(40, "2"), "weights must be real numbers, not str"),
+    (np.ones(40) * (1 + 1j), "weights must be real numbers, not complex"),
+    (np.zeros(40), "weights are all zero"),
+    (pd.Series(np.zeros(40)), "weights are all zero"),
+])
+def test_weights_that_are_not_usable_numbers(weights, fragment):
+    for fit in (lambda: glmmfast.glmer("y ~ x + (1 | g)", _data(), family="poisson", weights=weights),
+                lambda: glmmfast.lmer("y ~ x + (1 | g)", _data(), weights=weights),
+                lambda: glmmfast.glm("y ~ x", _data(), family="poisson", weights=weights)):
+        with pytest.raises(DataError, match=re.escape(fragment)):
+            fit()
+
+
+def test_complex_response_or_predictor_is_refused():
+    df = _data()
+    for formula in ("yc ~ x + (1 | g)", "y ~ yc + (1 | g)"):
+        with pytest.raises(DataError, match="column 'yc' holds complex numbers"):
+            glmmfast.glmer(formula, df.assign(yc=df["y"] + 0j), family="poisson")
+
+
+def test_duplicated_column_names_used_by_the_model_are_refused():
+    df = _data()
+    twice = pd.concat([df, df[["x"]]], axis=1)
+    with pytest.raises(DataError, match="data has more than one column named 'x'"):
+        glmmfast.glmer("y ~ x + (1 | g)", twice, family="poisson")
+    # A repeated column the model does not use is harmless.
+    fit = glmmfast.glmer("y ~ 1 + (1 | g)", twice, family="poisson")
+    assert np.isfinite(fit.deviance)
+
+
+def test_binomial_factor_response_with_three_levels(grouseticks):
+    ref = lme4_checks()["binomial_three_levels"]
+    df = grouseticks.assign(f3=pd.Categorical(np.array(["a", "b", "c"])[grouseticks["TICKS"].to_numpy().astype(int) % 3]))
+    fit = glmmfast.glmer("f3 ~ YEAR + (1 | LOCATION)", df, family="binomial")
+    assert fit.data_messages == ["binomial response f3 is a factor with 3 levels: 'a' counts as failure and "
+                                 "'b', 'c' as success"]
+    assert fit.deviance == pytest.approx(ref["m2loglik"], abs=1e-3)
+    for name, value in ref["fixef"].items():
+        assert fit.fixef[name] == pytest.approx(value, abs=1e-3)
+    two = glmmfast.glmer("f2 ~ YEAR + (1 | LOCATION)", df.assign(f2=df["f3"].map({"a": "a", "b": "b", "c": "b"})),
+                         family="binomial")
+    assert two.data_messages == []

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from glmmfast import FamilyError, families as F
+from glmmfast import DataError, FamilyError, families as F
 
 # family factory, link, eta values inside the link's domain for that family
 CASES = [
@@ -153,3 +153,21 @@ def test_negative_binomial_spec_pickles_and_prints_like_mass():
     assert fam.display_name == "Negative Binomial(1.2346)"
     assert F.NegativeBinomial(10).display_name == "Negative Binomial(10)"
     assert fam != F.NegativeBinomial(theta=2.0, link="sqrt")
+
+
+@pytest.mark.parametrize("family", [F.Poisson(), F.NegativeBinomial(2.0)])
+def test_counts_above_2_to_the_53_are_refused(family):
+    exact = np.array([0.0, 3.0, 2.0**53])
+    family.check_response(exact, np.ones(3))  # 2^53 itself is exact
+    with pytest.raises(DataError, match=r"counts above 2\^53 = 9007199254740992 \(largest: 4.61169e\+18\)"):
+        family.check_response(np.array([1.0, 2.0**62]), np.ones(2))
+
+
+def test_binomial_trials_above_2_to_the_53_are_refused():
+    with pytest.raises(DataError, match=r"numbers of trials \(weights\) above 2\^53"):
+        F.Binomial().check_response(np.array([0.5, 0.25]), np.array([4.0, 2.0**60]))
+
+
+def test_negative_binomial_needs_whole_counts():
+    with pytest.raises(DataError, match="non-integer counts are not allowed for the negative binomial family"):
+        F.NegativeBinomial(1.0).check_response(np.array([0.0, 1.5]), np.ones(2))

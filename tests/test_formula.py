@@ -6,6 +6,7 @@ import pytest
 
 from glmmfast._errors import FormulaError
 from glmmfast._formula import (
+    Name,
     ParsedFormula,
     RandomTermSpec,
     deparse,
@@ -307,3 +308,40 @@ def test_expand_terms_errors(rhs, fragment):
 ])
 def test_expand_double_verts_as_lme4_prints(formula, expected):
     assert expand_double_verts(formula) == expected
+
+
+@pytest.mark.parametrize("formula", [
+    "y ~ " + "(" * 5000 + "x" + ")" * 5000,
+    "y ~ " + "I(" * 3000 + "x" + ")" * 3000,
+    "y ~ " + "-" * 3000 + "x",
+    "y ~ x" + "^x" * 3000,
+    "y ~ " + "log(" * 400 + "x" + ")" * 400 + " + (1 | g)",
+], ids=["parentheses", "I", "unary minus", "power", "log"])
+def test_formulas_nested_past_the_recursion_limit_are_formula_errors(formula):
+    with pytest.raises(FormulaError, match=r"formula nested too deeply \(R: contextstack overflow\)"):
+        parse_formula(formula)
+
+
+def test_moderate_nesting_still_parses():
+    # R's own limit is 50 levels of brackets.
+    assert parse_formula("y ~ " + "I(" * 50 + "x" + ")" * 50).fixed == "I(" * 50 + "x" + ")" * 50
+
+
+@pytest.mark.parametrize("name, quoted", [
+    ("höhe", "höhe"), ("Ölpreis", "Ölpreis"), ("x_1.b", "x_1.b"), (".x", ".x"), ("日本", "日本"),
+    ("a b", "`a b`"), ("_x", "`_x`"), (".2x", "`.2x`"), ("if", "`if`"), ("TRUE", "`TRUE`"),
+    ("function", "`function`"), ("NA_real_", "`NA_real_`"), ("..1", "`..1`"), ("...", "`...`"),
+])
+def test_names_are_backquoted_as_r_deparses_them(name, quoted):
+    # R: make.names(name) == name for the syntactic ones, in a UTF-8 locale.
+    assert deparse(Name(name, 0)) == quoted
+
+
+def test_response_term_on_the_right_is_dropped():
+    p = parse_formula("y ~ y + x*z + offset(w) - 1 + (1 | g)")
+    assert p.response_dropped and p.fixed == "0 + x + z + x:z + offset(w)"
+    assert expand_terms(parse_expression(p.fixed)).term_labels() == ["x", "z", "x:z"]
+    assert not parse_formula("y ~ x + (1 | g)").response_dropped
+    # A response that is an expression: only that expression counts.
+    p = parse_formula("cbind(s, n - s) ~ n + cbind(s, n - s)")
+    assert p.response_dropped and p.fixed == "n"

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import assert_same_printout, fit_case, reference_cases
+import glmmfast
+
+from conftest import assert_same_printout, fit_case, lme4_checks, reference_cases
 
 GLMER_CASES = [k for k, v in reference_cases().items()
                if v["case"]["engine"] == "glmer" and v["case"].get("nAGQ", 1) == 1]
@@ -135,3 +137,11 @@ def test_summary_prints_what_lme4_prints(case_id):
     fit = fit_case(case_id)
     expected = reference_cases()[case_id]["summary_text"].replace("   Data: df", f"   Data: {fit.data_name}")
     assert_same_printout(fit.summary_text(), expected)
+
+
+def test_unicode_column_names_as_r_names_them(grouseticks):
+    fit = glmmfast.glmer("TICKS ~ höhe + YEAR + (1 | LOCATION)", grouseticks.rename(columns={"HEIGHT": "höhe"}),
+                         family="poisson")
+    assert list(fit.fixef.index) == lme4_checks()["unicode_names"]
+    plain = glmmfast.glmer("TICKS ~ HEIGHT + YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    assert fit.fixef["höhe"] == plain.fixef["HEIGHT"]

@@ -305,3 +305,16 @@ def test_link_that_cannot_reach_the_data_raises_convergence_error(grouseticks):
     # everywhere, which must surface as a clear error rather than a crash.
     with pytest.raises(glmmfast.ConvergenceError, match="failed at every"):
         glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family=F.Poisson("identity"))
+
+
+def test_glmer_nb_refuses_non_integer_counts_before_fitting(grouseticks):
+    with pytest.raises(glmmfast.DataError, match="non-integer counts are not allowed for the negative binomial"):
+        glmmfast.glmer_nb("T ~ YEAR + (1 | LOCATION)", grouseticks.assign(T=grouseticks["TICKS"] + 0.5))
+
+
+def test_counts_near_2_to_the_62_are_a_data_error_not_a_convergence_error(grouseticks):
+    df = grouseticks.assign(T=grouseticks["TICKS"] + 2.0**62)
+    with pytest.raises(glmmfast.DataError, match=r"counts above 2\^53"):
+        glmmfast.glmer("T ~ YEAR + (1 | LOCATION)", df, family="poisson")
+    with pytest.raises(glmmfast.DataError, match=r"counts above 2\^53"):
+        glmmfast.glmer_nb("T ~ YEAR + (1 | LOCATION)", df)

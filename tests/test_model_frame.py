@@ -348,3 +348,14 @@ def test_caller_dataframe_unchanged(df):
     pd.testing.assert_frame_equal(df, before)
     assert (df.dtypes == dtypes).all()
     assert list(df.g.cat.categories) == ["v", "u", "w"]
+
+
+def test_complex_columns_are_refused(df):
+    with pytest.raises(DataError, match="column 'z' holds complex numbers; model variables must be real"):
+        model_design("x + z", df.assign(z=df["x"] * 1j))
+
+
+def test_unicode_names_are_not_backquoted(df):
+    d = model_design("höhe + Größe", df.assign(höhe=df["x"], Größe=df["x"] ** 2))
+    assert d.names == ["(Intercept)", "höhe", "Größe"]
+    assert model_design("`a b`", df.assign(**{"a b": df["x"]})).names == ["(Intercept)", "`a b`"]

@@ -123,3 +123,9 @@ def test_offset_argument_needs_new_values_for_new_data(grouseticks):
     # a model without an offset= argument predicts new data as before
     plain = grouseticks_fit()
     np.testing.assert_allclose(plain.predict(new), plain.linear_predictor()[:6], rtol=1e-12)
+
+
+def test_predict_on_new_data_leaves_out_the_columns_the_fit_dropped_as_aliased(grouseticks):
+    fit = glmmfast.glmer("TICKS ~ HEIGHT + cHEIGHT + (1 | LOCATION)", grouseticks, family="poisson")
+    assert "cHEIGHT" not in fit.fixef.index
+    np.testing.assert_allclose(fit.predict(grouseticks), fit.predict(), rtol=1e-12)

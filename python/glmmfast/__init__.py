@@ -14,12 +14,14 @@ families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial
 datasets : bundled example data (grouseticks, cbpp, sleepstudy, InstEval)
 plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
 dispersion_check : Pearson chi-squared / df overdispersion test
+simulate_residuals : simulation-based scaled (quantile) residuals and their tests (DHARMa)
 cli : the ``glmmfast`` command line
 """
 
 from . import datasets, families, plots
 from ._dispersion import DispersionCheck, dispersion_check
-from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
+from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, DataError, FamilyError, FormulaError,
+                      GlmmfastError)
 from ._glm import GlmResult, glm
 from ._anova import anova
 from ._emmeans import Emmeans, emmeans
@@ -29,6 +31,7 @@ from ._glmer import glmer, glmer_nb
 from ._lmer import lmer
 from ._refit import GlmerModel
 from ._results import GlmerResult, LmerResult
+from ._scaled_residuals import ResidualTest, ScaledResiduals, simulate_residuals
 
 __version__ = "0.1.0"
 
@@ -51,9 +54,14 @@ __all__ = [
     "plots",
     "dispersion_check",
     "DispersionCheck",
+    "simulate_residuals",
+    "ScaledResiduals",
+    "ResidualTest",
     "GlmmfastError",
     "FormulaError",
     "DataError",
     "FamilyError",
     "ConvergenceError",
+    "ArgumentError",
+    "ArgumentTypeError",
 ]

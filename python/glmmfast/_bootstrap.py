@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._arguments import check_nsim
 from ._design import ModelDesign
 from ._re_terms import sdcor_from_theta, sdcor_names
 from ._refit import GlmerModel, per_thread
@@ -159,8 +160,7 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     -------
     BootstrapResult
     """
-    if isinstance(nsim, bool) or not isinstance(nsim, (int, np.integer)) or nsim < 1:
-        raise ValueError(f"nsim must be a positive integer, got {nsim!r}")
+    nsim = check_nsim(nsim)
     if statistic is not None and not callable(statistic):
         raise TypeError("statistic must be callable (fit -> array of numbers)")
     if executor is not None and not isinstance(executor, cf.Executor):

@@ -27,11 +27,14 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._agq import joint_deviance
+from ._arguments import check_choice, check_level
 from ._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ._optimize import FunctionObjective, OptimizerInfo, _bobyqa
 from ._re_terms import sdcor_from_theta, theta_from_sdcor
 
 __all__ = ["confint"]
+
+_METHODS = ("Wald", "profile", "boot")
 
 
 def _columns(level: float) -> list[str]:
@@ -192,12 +195,10 @@ def confint(result, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.D
     pandas.DataFrame
         Rows ``.sig01``, ... then the fixed effects; lower and upper limits.
     """
-    if not (isinstance(level, (float, int)) and 0 < level < 1):
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level)
+    check_choice("method", method, _METHODS)
     if method == "Wald":
         return _wald(result, level)
     if method == "profile":
         return _profile(result, level)
-    if method == "boot":
-        return _boot(result, level, **kwargs)
-    raise ValueError(f"method must be 'Wald', 'profile' or 'boot', got {method!r}")
+    return _boot(result, level, **kwargs)

@@ -19,8 +19,10 @@ import scipy.sparse as sp
 from ._errors import DataError, FormulaError
 from ._formula import ParsedFormula, parse_formula
 from ._model_frame import evaluate_response, model_design, variables_in
+from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
+                             few_levels_messages, scale_messages)
 from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
-from .families import Binomial, Family
+from .families import Binomial, Family, Gaussian
 
 __all__ = ["ModelDesign", "model_design_for", "dataset_name", "aliased_columns"]
 
@@ -70,14 +72,27 @@ def _as_vector(values, n_rows: int, what: str) -> np.ndarray | None:
         return None
     if isinstance(values, str):
         raise DataError(f"{what} must be an array of numbers, not a string (use a column's values)")
-    arr = np.asarray(values, dtype=float).reshape(-1) if not isinstance(values, pd.Series) else values.to_numpy(dtype=float)
+    raw = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values).reshape(-1)
+    bad = next((v for v in raw if isinstance(v, (str, bytes, complex, np.complexfloating))), None) \
+        if raw.dtype.kind in "OUSc" else None
+    if bad is not None:
+        bad = bad.item() if isinstance(bad, np.generic) else bad
+        raise DataError(f"{what} must be real numbers, not {type(bad).__name__} values such as {bad!r}")
+    try:
+        arr = raw.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} must be real numbers ({exc})") from None
     if arr.shape[0] != n_rows:
         raise DataError(f"{what} has length {arr.shape[0]} but the data have {n_rows} rows")
     return arr
 
 
-def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights: np.ndarray):
-    """The engine's response and prior weights; binomial uses R's proportions-and-trials form."""
+def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights: np.ndarray, messages: list[str]):
+    """The engine's response and prior weights; binomial uses R's proportions-and-trials form.
+
+    A factor response with more than two levels is taken as R's binomial
+    takes it (first level failure, all others success), noted in ``messages``.
+    """
     resp = evaluate_response(expr, frame)
     vals = np.asarray(resp.values, dtype=float)
     if resp.kind == "cbind":
@@ -95,6 +110,10 @@ def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights
         raise DataError(f"a {resp.kind} response needs the binomial family")
     if vals.ndim != 1:
         raise DataError(f"response {expr!r} must be a single column")
+    if resp.kind == "factor" and len(resp.levels) > 2:
+        # R's binomial()$initialize: y <- y != levels(y)[1L], silently.
+        messages.append(f"binomial response {expr} is a factor with {len(resp.levels)} levels: {resp.levels[0]!r} "
+                        f"counts as failure and {', '.join(map(repr, resp.levels[1:]))} as success")
     return vals, weights, resp.kind
 
 
@@ -124,23 +143,6 @@ def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
         else:
             kept.append(v / r)
     return dropped
-
-
-def _check_grouping_factors(terms: list[ReTerm], family: Family, weights: np.ndarray, n: int) -> None:
-    """lme4's checks on grouping factors that apply to glmer.
-
-    ``nlev > 1`` is required (lme4's check.nlev.gtr.1 = "stop").  As many
-    levels as observations is allowed (an observation-level random effect
-    models overdispersion in Poisson and binomial-with-trials models), except
-    for a 0/1 binomial response, where such a term is not identifiable.
-    """
-    for t in terms:
-        if t.nlevels < 2:
-            raise DataError(f"grouping factor {t.group!r} has {t.nlevels} level; random effects need "
-                            f"at least 2 (lme4: grouping factors must have > 1 sampled level)")
-        if t.nlevels >= n and isinstance(family, Binomial) and np.all(weights == 1):
-            raise DataError(f"grouping factor {t.group!r} has as many levels as observations ({n}) and the "
-                            f"response is 0/1: an observation-level random effect is not identifiable")
 
 
 def model_design_for(
@@ -198,6 +200,10 @@ def model_design_for(
     missing = sorted(v for v in used if v not in data.columns)
     if missing:
         raise DataError(f"unknown column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} in formula")
+    repeated = sorted({c for c in data.columns[data.columns.duplicated()] if c in used})
+    if repeated:
+        raise DataError(f"data has more than one column named {', '.join(map(repr, repeated))}: the formula's "
+                        "variables must name columns uniquely")
 
     n_rows = len(data)
     w_all = _as_vector(weights, n_rows, "weights")
@@ -213,6 +219,8 @@ def model_design_for(
         raise DataError("no complete rows: every row has a missing value in a column the model uses")
     n_dropped = int((~complete).sum())
     messages = []
+    if parsed.response_dropped:
+        messages.append("the response appeared on the right-hand side and was dropped")  # R's terms.formula
     if n_dropped:
         na_cols = [c for c in cols if data[c].isna().any()]
         na_cols += [nm for nm, arr in (("weights", w_all), ("offset", o_all)) if arr is not None and np.isnan(arr).any()]
@@ -226,11 +234,13 @@ def model_design_for(
     w = np.ones(len(frame)) if w_all is None else w_all[complete]
     if np.any(~np.isfinite(w)) or np.any(w < 0):
         raise DataError("weights must be finite and non-negative")
+    if not np.any(w > 0):
+        raise DataError("weights are all zero: no observation would count in the fit")
     off = np.zeros(len(frame)) if o_all is None else o_all[complete]
     if np.any(~np.isfinite(off)):
         raise DataError("offset must be finite")
 
-    y, w, kind = _response_for_family(parsed.response, frame, family, w)
+    y, w, kind = _response_for_family(parsed.response, frame, family, w, messages)
     if np.any(~np.isfinite(y)):
         raise DataError("response has non-finite values")
     family.check_response(y, w)
@@ -241,6 +251,7 @@ def model_design_for(
         off = off + fixed.offset
     X = np.asarray(fixed.X, dtype=float)
     x_names = list(fixed.names)
+    check_extreme_scales(X, x_names)  # before aliasing: a column of 1e-300s has norm 0 there
     dropped = aliased_columns(X)
     if dropped:
         x_dropped = [x_names[j] for j in dropped]
@@ -252,8 +263,16 @@ def model_design_for(
     else:
         x_dropped = []
     terms = build_re_terms(parsed.random, frame) if random else []
-    _check_grouping_factors(terms, family, w, len(frame))
-    Z = random_effects_matrix(terms, len(frame)) if random else None
+    Z = None
+    if random:
+        # lFormula (lmer) and glFormula (glmer) differ in allow.n: the LMM
+        # also estimates a residual variance.
+        allow_n = not (isinstance(family, Gaussian) and family.link == "identity")
+        check_grouping_factors(terms, len(frame), allow_n=allow_n,
+                               binary_response=isinstance(family, Binomial) and bool(np.all(w == 1)))
+        check_random_effects_count(terms, len(frame), allow_n=allow_n)  # before Z: it may not fit in memory
+        Z = random_effects_matrix(terms, len(frame))
+        messages += scale_messages(X) + few_levels_messages(terms)
     return ModelDesign(
         formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off, offset_argument=o_all is not None,
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,

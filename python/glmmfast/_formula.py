@@ -13,6 +13,8 @@
 #       term list ordered by degree, offset() expressions, variable list
 #   iter_names(node)                           symbols used as values (not as
 #       function names or argument names)
+#   refuses_deep_nesting(func)                 decorator: RecursionError in a
+#       function working on a syntax tree becomes a FormulaError
 # Node classes (Name, Num, Str, Const, Call, Arg, Index, BinOp, UnaryOp, Paren)
 # are frozen dataclasses; `pos` is the 0-based character offset in the source.
 #
@@ -20,10 +22,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Callable, Iterator, TypeVar, Union
 
 from glmmfast._errors import FormulaError
 
@@ -37,7 +40,32 @@ __all__ = [
     "expand_double_verts",
     "expand_terms",
     "iter_names",
+    "refuses_deep_nesting",
 ]
+
+
+_F = TypeVar("_F", bound=Callable)
+
+
+def refuses_deep_nesting(func: _F) -> _F:
+    """Turn a ``RecursionError`` raised inside ``func`` into a :class:`FormulaError`.
+
+    The parser, deparser, term algebra and evaluator recurse on the syntax
+    tree, so nesting (``((((x))))``, ``I(I(I(x)))``, ``- - - x``) deeper than
+    Python's recursion limit allows (a few hundred levels) exhausts the
+    stack.  R refuses such formulas too, at 50 levels of brackets
+    ("contextstack overflow").  Decorate the entry points, not the recursive
+    functions themselves (the wrapper would double their stack use).
+    """
+    @functools.wraps(func)
+    def guarded(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RecursionError:
+            text = next((a for a in args if isinstance(a, str)), None)
+            where = "" if text is None else f": {text[:60]!r}{'...' if len(text) > 60 else ''}"
+            raise FormulaError(f"formula nested too deeply (R: contextstack overflow){where}") from None
+    return guarded  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------
@@ -74,11 +102,15 @@ class ParsedFormula:
         when nothing is left.
     random : tuple of RandomTermSpec
         The bar terms in formula order, after ``||`` and ``/`` expansion.
+    response_dropped : bool
+        The response was also a term of the right-hand side and was dropped
+        from it, as R's ``terms.formula`` does.
     """
 
     response: str | None
     fixed: str
     random: tuple[RandomTermSpec, ...]
+    response_dropped: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -502,6 +534,7 @@ def _canonical_number(text: str) -> str:
     return f"{value:.15g}"
 
 
+@refuses_deep_nesting
 def parse_expression(text: str) -> Node:
     """Parse a single R expression (no ``~``).
 
@@ -532,12 +565,26 @@ def parse_expression(text: str) -> Node:
 # Deparser
 # --------------------------------------------------------------------------
 
-_SYNTACTIC = re.compile(r"^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$|^\.$")
+# R's reserved words (?Reserved): syntactic in form, but deparsed back-quoted.
+_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "in", "NA_integer_", "NA_real_",
+             "NA_character_", "NA_complex_"} | _CONSTANTS
+_DOTS = re.compile(r"\.\.(?:\.|[0-9]+)")  # ... and ..1, ..2: reserved too
+
+
+def _is_syntactic(name: str) -> bool:
+    """R's syntactic names (?make.names): letters (any the locale calls letters,
+    so ``höhe`` in a UTF-8 locale), digits, ``.`` and ``_``, starting with a
+    letter or a dot not followed by a digit, and not a reserved word."""
+    if not name or name in _RESERVED or _DOTS.fullmatch(name):
+        return False
+    if not _is_name_start(name[0]) or (name[0] == "." and len(name) > 1 and name[1].isdigit()):
+        return False
+    return all(_is_name_char(ch) for ch in name)
 _TIGHT_OPS = {":", "^", "/", "$", "@"}  # R prints these without spaces
 
 
 def _deparse_name(name: str) -> str:
-    if _SYNTACTIC.match(name) and name not in _CONSTANTS:
+    if _is_syntactic(name):
         return name
     return "`" + name.replace("`", "\\`") + "`"
 
@@ -764,6 +811,7 @@ def _union(*lists: list[frozenset[int]]) -> list[frozenset[int]]:
     return out
 
 
+@refuses_deep_nesting
 def expand_terms(node: Node, text: str | None = None) -> Terms:
     """Expand a right-hand side into R's terms, like ``stats::terms``.
 
@@ -882,6 +930,7 @@ def _expand_double_verts_node(node: Node, text: str) -> Node:
     return node
 
 
+@refuses_deep_nesting
 def expand_double_verts(formula: str) -> str:
     """The formula as lme4 stores and prints it, ``||`` expanded (lme4's expandDoubleVerts).
 
@@ -943,6 +992,45 @@ def _split_rhs(node: Node, text: str,
     return node
 
 
+def _uses_response(response: Node, variable: Node) -> bool:
+    """The variable is the response, or (for a response that is a column) a function of that column."""
+    if deparse(variable) == deparse(response):
+        return True
+    return isinstance(response, Name) and response.name in set(iter_names(variable))
+
+
+def _refuse_response_in(response: Node, node: Node, where: str, text: str) -> None:
+    terms = expand_terms(node, text)
+    for v in terms.variables:
+        if _uses_response(response, v):
+            raise FormulaError(f"the response {deparse(response)} appears on the right-hand side in {where} "
+                               f"of {text!r}: a model cannot regress the response on itself")
+
+
+def _drop_response_term(response: Node, fixed: Node, text: str) -> tuple[Node, bool]:
+    """R's terms.formula: a right-hand-side term that is the response is dropped
+    ("the response appeared on the right-hand side and was dropped"); any other
+    term using the response (``y:x``, ``log(y)``) is refused, where R would
+    keep it and regress y on itself."""
+    terms = expand_terms(fixed, text)
+    labels = terms.term_labels()
+    involved = [i for i, t in enumerate(terms.terms) if any(_uses_response(response, terms.variables[v]) for v in t)]
+    if not involved:
+        return fixed, False
+    for i in involved:
+        if labels[i] != deparse(response):
+            raise FormulaError(f"the response {deparse(response)} appears on the right-hand side in the term "
+                               f"{labels[i]} of {text!r}: a model cannot regress the response on itself")
+    # Rebuild the right-hand side from R's expanded terms, in R's order, so
+    # the columns and their coding are those of the formula without y.
+    parts = [labels[i] for i in range(len(labels)) if i not in involved]
+    parts += [f"offset({deparse(o)})" for o in terms.offsets]
+    if not terms.intercept:
+        parts.insert(0, "0")
+    return parse_expression(" + ".join(parts) or "1"), True
+
+
+@refuses_deep_nesting
 def parse_formula(formula: str) -> ParsedFormula:
     """Parse an lme4 model formula.
 
@@ -990,8 +1078,15 @@ def parse_formula(formula: str) -> ParsedFormula:
             raise _error(formula, bar.pos, f"bar {bar.op!r} in the response")
     bars: list[RandomTermSpec] = []
     fixed = _split_rhs(rhs, formula, bars)
+    dropped = False
+    if response is not None:
+        for b in bars:
+            _refuse_response_in(response, parse_expression(b.lhs), f"({b.lhs} | {b.group})", formula)
+        if fixed is not None:
+            fixed, dropped = _drop_response_term(response, fixed, formula)
     return ParsedFormula(
         response=None if response is None else deparse(response),
         fixed="1" if fixed is None else deparse(fixed),
         random=tuple(bars),
+        response_dropped=dropped,
     )

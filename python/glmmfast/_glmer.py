@@ -23,6 +23,7 @@ import pandas as pd
 from . import _core
 from ._agq import check_nagq
 from ._design import ModelDesign, dataset_name, model_design_for
+from ._design_checks import failures_blamed_on_scales
 from ._engine import engine_model, glm_start
 from ._lmer import lmer
 from ._optimize import optimize_glmer
@@ -32,9 +33,9 @@ from .families import Family, NegativeBinomial, Poisson, get_family
 __all__ = ["glmer", "glmer_nb"]
 
 
-def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_parameter: str | None,
+def _fit_design(design: ModelDesign, data_name: str | None, nAGQ: int, family_parameter: str | None,
                 t0: float) -> GlmerResult:
-    """Engine, start, optimisation and result for a design (shared by glmer and glmer_nb).
+    """Engine, start, optimisation and result for a design (shared by glmer, glmer_nb and r2's null model).
 
     ``family_parameter`` names a family parameter to estimate too:
     ``"dispersion"`` (started at the GLM's Pearson estimate) or
@@ -65,8 +66,7 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     est = None if fp is None else (fp[0], info.family_parameter)
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)
-    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ),
-                       dataset_name(data))
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ), data_name)
 
 
 def glmer(
@@ -120,6 +120,28 @@ def glmer(
     GlmerResult
         (:class:`LmerResult` for the gaussian family with the identity link.)
 
+    Raises
+    ------
+    DataError
+        Models lme4 refuses before fitting, with lme4's message: a grouping
+        factor with one level, more levels than observations, or a term
+        with more random effects than observations (e.g.
+        ``(0 + INDEX | LOCATION)`` on grouseticks); predictors whose values
+        leave double precision when squared (beyond 1e150 or 1e-150); counts
+        above 2^53; weights that are not numbers or are all zero.
+    FormulaError
+        A formula that does not parse, is nested too deeply, or uses the
+        response in a right-hand-side term other than the response itself.
+
+    Notes
+    -----
+    ``result.data_messages`` notes what was done to the data, as lme4's
+    messages and warnings: rows dropped, aliased columns dropped, the
+    response dropped from the right-hand side, predictors on very different
+    scales, grouping factors with fewer than 5 levels, and a binomial factor
+    response with more than two levels, which counts as R's binomial family
+    does: its first level is failure and every other level success.
+
     Examples
     --------
     >>> import glmmfast
@@ -139,7 +161,8 @@ def glmer(
     t0 = time.perf_counter()
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
     check_nagq(nAGQ, design)
-    return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+    with failures_blamed_on_scales(design.messages):
+        return _fit_design(design, dataset_name(data), nAGQ, "dispersion" if fam.has_dispersion else None, t0)
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -209,5 +232,6 @@ def glmer_nb(
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
                               na_action=na_action)
     check_nagq(nAGQ, design)
-    design.family = NegativeBinomial(_moment_theta(design), link)
-    return _fit_design(design, data, nAGQ, "nb_theta", t0)
+    with failures_blamed_on_scales(design.messages):
+        design.family = NegativeBinomial(_moment_theta(design), link)
+        return _fit_design(design, dataset_name(data), nAGQ, "nb_theta", t0)

@@ -16,7 +16,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from ._arguments import check_bool
 from ._design import dataset_name, model_design_for
+from ._design_checks import failures_blamed_on_scales
 from ._engine import lmm_engine_model
 from ._errors import DataError
 from ._optimize import optimize_lmer
@@ -58,8 +60,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     >>> round(m.reml_criterion, 4)
     1743.6283
     """
-    if not isinstance(REML, (bool, np.bool_)):
-        raise ValueError(f"REML must be True or False, got {REML!r}")
+    REML = check_bool("REML", REML)
     seconds = {}
     t0 = time.perf_counter()
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action)
@@ -68,11 +69,12 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         raise DataError("lmer needs positive weights (drop the rows with zero weight)")
     if design.X.shape[1] >= design.n:
         raise DataError(f"{design.X.shape[1]} fixed effects but only {design.n} observations")
-    model = lmm_engine_model(design)
-    t1 = time.perf_counter()
-    theta, crit, info = optimize_lmer(model, bool(REML))
+    with failures_blamed_on_scales(design.messages):
+        model = lmm_engine_model(design)
+        t1 = time.perf_counter()
+        theta, crit, info = optimize_lmer(model, REML)
     t2 = time.perf_counter()
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)
     fit = _Fit(theta, np.array(model.beta), crit)
-    return LmerResult(design, model, fit, info, bool(REML), dataset_name(data))
+    return LmerResult(design, model, fit, info, REML, dataset_name(data))

@@ -45,6 +45,7 @@ from glmmfast._formula import (
     expand_terms,
     iter_names,
     parse_expression,
+    refuses_deep_nesting,
 )
 
 __all__ = [
@@ -311,6 +312,9 @@ class _Evaluator:
             labels = (cats.tolist() if cats.inferred_type == "string"
                       else [level_label(c) for c in cats])
             return _Factor(codes, labels)
+        if pd.api.types.is_complex_dtype(dtype):
+            raise DataError(f"column {name!r} holds complex numbers; model variables must be real "
+                            f"(in formula term {self.term!r})")
         if pd.api.types.is_bool_dtype(dtype):
             if col.isna().any():
                 raise DataError(f"missing values in column {name!r}")
@@ -441,6 +445,7 @@ def _complete_factor(f: _Factor, term: str) -> _Factor:
 # --------------------------------------------------------------------------
 
 
+@refuses_deep_nesting
 def variables_in(expr: str) -> set[str]:
     """Return the data column names an R expression refers to.
 
@@ -531,6 +536,7 @@ def _offset_sum(offsets: tuple[str, ...], data: pd.DataFrame) -> np.ndarray | No
     return total
 
 
+@refuses_deep_nesting
 def model_design(rhs: str, data: pd.DataFrame) -> Design:
     """Build the fixed-effects model matrix for an R right-hand side.
 
@@ -640,6 +646,7 @@ def term_cell_matrix(spec: DesignSpec, term: int, data: pd.DataFrame) -> Design:
     return _build(cell_spec, _spec_values(spec, data), None, len(data))
 
 
+@refuses_deep_nesting
 def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     """Rebuild a design on new data with the encoding of ``spec``.
 
@@ -671,6 +678,7 @@ def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     return design
 
 
+@refuses_deep_nesting
 def evaluate_response(expr: str, data: pd.DataFrame) -> Response:
     """Evaluate a model response.
 
@@ -717,6 +725,7 @@ def evaluate_response(expr: str, data: pd.DataFrame) -> Response:
     return Response(_finite_numeric(value, n, expr), "numeric", None)
 
 
+@refuses_deep_nesting
 def grouping_factor(expr: str, data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Codes and levels of a grouping factor ``g`` or interaction ``a:b:c``.
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._arguments import check_choice
 from ._design import ModelDesign
 from ._errors import DataError, FormulaError
 from ._formula import parse_formula
@@ -148,7 +149,9 @@ def fixed_part(design: ModelDesign, beta: np.ndarray, newdata: pd.DataFrame | No
         raise DataError("the model was fitted with an offset= argument: pass offset= with one value per row of "
                         "newdata (or put the offset in the formula as offset(...))")
     d = apply_design(design.x_spec, newdata)
-    eta = d.X @ beta
+    # The encoding rebuilds every column; the fit dropped the aliased ones.
+    dropped = set(design.x_dropped)
+    eta = d.X[:, [j for j, name in enumerate(d.names) if name not in dropped]] @ beta
     if d.offset is not None:
         eta = eta + d.offset
     if offset is not None:
@@ -180,8 +183,7 @@ def random_part(terms: list[ReTerm], b_blocks: list[np.ndarray], keep: np.ndarra
 def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
             allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Predictions of a fitted GLMM (see :meth:`GlmerResult.predict`)."""
-    if type not in ("link", "response"):
-        raise ValueError(f"type must be 'link' or 'response', got {type!r}")
+    check_choice("type", type, ("link", "response"))
     design = result._design
     keep = select_terms(design.terms, re_form)
     if newdata is not None:

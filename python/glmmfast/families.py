@@ -183,6 +183,31 @@ class Family:
 
 
 _EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
+# Above 2^53 doubles are spaced more than 1 apart: not every count exists.
+_EXACT_LIMIT = 2.0**53
+
+
+def _check_exact(values: np.ndarray, what: str, family: str) -> None:
+    """Refuse counts above 2^53, where double precision no longer holds every integer."""
+    from ._errors import DataError
+
+    if np.any(values > _EXACT_LIMIT):
+        raise DataError(f"{what} above 2^53 = 9007199254740992 (largest: {np.max(values):.6g}) cannot be held "
+                        f"exactly in double precision; the {family} family cannot use them (rescale, or model "
+                        f"them as continuous)")
+
+
+def _check_counts(y: np.ndarray, family: str) -> None:
+    """A count response: non-negative whole numbers that doubles represent exactly."""
+    from ._errors import DataError
+
+    if np.any(y < 0):
+        raise DataError(f"negative values are not allowed for the {family} family")
+    _check_exact(y, "counts", family)
+    # R's dpois/dnbinom warn and return a zero density for non-integers,
+    # which makes the likelihood meaningless; refuse them instead.
+    if np.any(y != np.round(y)):
+        raise DataError(f"non-integer counts are not allowed for the {family} family")
 
 
 class Poisson(Family):
@@ -193,14 +218,7 @@ class Poisson(Family):
     default_link = "log"
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        from ._errors import DataError
-
-        if np.any(y < 0):
-            raise DataError("negative values are not allowed for the poisson family")
-        # R's dpois warns and returns a zero density for non-integers, which
-        # makes the likelihood meaningless; refuse them instead.
-        if np.any(y != np.round(y)):
-            raise DataError("non-integer counts are not allowed for the poisson family")
+        _check_counts(y, "poisson")
 
     def boundary_message(self, mu: np.ndarray) -> str | None:
         if np.any(np.asarray(mu) < _EPS):
@@ -226,6 +244,7 @@ class Binomial(Family):
 
         if np.any((y < 0) | (y > 1)):
             raise DataError("binomial response must be in [0, 1] (proportions), 0/1, or cbind(successes, failures)")
+        _check_exact(weights, "numbers of trials (weights)", "binomial")
 
     def boundary_message(self, mu: np.ndarray) -> str | None:
         mu = np.asarray(mu)
@@ -338,10 +357,7 @@ class NegativeBinomial(Family):
         return f"Negative Binomial({_r_format_num(round(self.theta, 4))})"
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        from ._errors import DataError
-
-        if np.any(y < 0):
-            raise DataError("negative values are not allowed for the negative binomial family")
+        _check_counts(y, "negative binomial")
 
 
 _BY_NAME = {cls.name.lower(): cls for cls in (Poisson, Binomial, Gaussian, Gamma, InverseGaussian)}
