@@ -131,6 +131,9 @@ def test_at_sets_covariates(sleepstudy):
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(specs="nope"), "not a factor"),
+    (dict(specs=None), "specs must be a factor name"),
+    (dict(specs=[]), "specs must be a factor name"),
+    (dict(specs="half", by=3), "by must be a factor name"),
     (dict(specs="half", type="probability"), "type must be"),
     (dict(specs="half", level=1.5), "level must be"),
     (dict(specs="half", lmer_df="exact"), "lmer_df must be"),
@@ -140,19 +143,19 @@ def test_at_sets_covariates(sleepstudy):
 def test_bad_emmeans_arguments(sleepstudy, kwargs, match):
     df = sleepstudy.assign(half=np.where(sleepstudy["Days"] < 5, "early", "late"))
     m = glmmfast.lmer("Reaction ~ half + (1 | Subject)", df)
-    with pytest.raises(glmmfast.DataError, match=match):
+    with pytest.raises(glmmfast.ArgumentError, match=match):
         glmmfast.emmeans(m, **kwargs)
 
 
 def test_bad_pairs_adjust(sleepstudy):
     df = sleepstudy.assign(half=np.where(sleepstudy["Days"] < 5, "early", "late"))
     m = glmmfast.lmer("Reaction ~ half + (1 | Subject)", df)
-    with pytest.raises(glmmfast.DataError, match="adjust must be"):
+    with pytest.raises(glmmfast.ArgumentError, match="adjust must be"):
         glmmfast.emmeans(m, "half").pairs("scheffe")
 
 
 def test_emmeans_needs_a_mixed_fit(cbpp):
-    with pytest.raises(glmmfast.DataError, match="needs a fit"):
+    with pytest.raises(glmmfast.ArgumentError, match="needs a fit"):
         glmmfast.emmeans(cbpp, "period")
 
 

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._errors import DataError
+from ._arguments import check_choice, check_level
+from ._errors import ArgumentError, ArgumentTypeError, DataError
 from ._model_frame import apply_design, level_label, variables_in
 
 __all__ = ["emmeans", "Emmeans"]
@@ -59,12 +60,12 @@ def _grid_variables(fit, at: dict | None) -> tuple[dict, dict]:
             known = {level_label(v): v for v in factors[col]}
             bad = [v for v in vals if level_label(v) not in known]
             if bad:
-                raise DataError(f"at: {bad} not levels of {col!r} (levels: {list(known)})")
+                raise ArgumentError(f"at: {bad} not levels of {col!r} (levels: {list(known)})")
             factors[col] = [known[level_label(v)] for v in vals]
         elif col in covariates:
             covariates[col] = [float(v) for v in vals]
         else:
-            raise DataError(f"at: {col!r} is not a variable of the fixed effects")
+            raise ArgumentError(f"at: {col!r} is not a variable of the fixed effects")
     return factors, covariates
 
 
@@ -93,19 +94,17 @@ class Emmeans:
 
     def __init__(self, fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit):
         from ._results import LmerResult
-        specs = [specs] if isinstance(specs, str) else list(specs)
-        by = [] if by is None else ([by] if isinstance(by, str) else list(by))
-        if type not in ("link", "response"):
-            raise DataError(f"type must be 'link' or 'response', not {type!r}")
-        if not 0 < level < 1:
-            raise DataError(f"level must be between 0 and 1, got {level!r}")
-        self.fit, self.type, self.level, self.messages = fit, type, float(level), []
+        specs = _factor_names("specs", specs, allow_empty=False)
+        by = [] if by is None else _factor_names("by", by, allow_empty=True)
+        type = check_choice("type", type, ("link", "response"))
+        level = check_level(level)
+        self.fit, self.type, self.level, self.messages = fit, type, level, []
         factors, covariates = _grid_variables(fit, at)
         for f in specs + by:
             if f not in factors:
-                raise DataError(f"{f!r} is not a factor of the fixed effects (factors: {list(factors)})")
+                raise ArgumentError(f"{f!r} is not a factor of the fixed effects (factors: {list(factors)})")
         if len(set(specs + by)) != len(specs + by):
-            raise DataError("specs and by must name different factors")
+            raise ArgumentError("specs and by must name different factors")
         self.specs, self.by = specs, by
         # Reference grid: expand.grid order (first factor fastest), covariates crossed last.
         names = list(factors) + list(covariates)
@@ -151,9 +150,7 @@ class Emmeans:
     # -- degrees of freedom --------------------------------------------------------
     def _setup_lmm_df(self, lmer_df, pbkrtest_limit, lmertest_limit):
         fit = self.fit
-        mode = str(lmer_df).lower()
-        if mode not in _LMER_DF:
-            raise DataError(f"lmer_df must be one of {', '.join(map(repr, _LMER_DF))}, not {lmer_df!r}")
+        mode = check_choice("lmer_df", lmer_df.lower() if isinstance(lmer_df, str) else lmer_df, _LMER_DF)
         too_big_kr, too_big_s = fit.nobs > pbkrtest_limit, fit.nobs > lmertest_limit
         # emmeans' emm_basis.merMod: KR falls back to Satterthwaite, and
         # Satterthwaite to KR (if allowed) or asymptotic, above their limits.
@@ -161,7 +158,7 @@ class Emmeans:
             mode = "satterthwaite"
         if mode == "satterthwaite" and too_big_s:
             mode = "kenward-roger" if not too_big_kr else "asymptotic"
-        if mode != str(lmer_df).lower():
+        if mode != lmer_df.lower():
             self.messages.append(f"degrees of freedom: {mode} (nobs = {fit.nobs} is above the limit for "
                                  f"{lmer_df}: pbkrtest_limit / lmertest_limit)")
         self.df_method = mode
@@ -244,8 +241,7 @@ class Emmeans:
             scale of a log / logit link), ``SE``, ``df``, ``t.ratio`` (or
             ``z.ratio`` with infinite df) and ``p.value``.
         """
-        if adjust not in _ADJUST:
-            raise DataError(f"adjust must be one of {', '.join(map(repr, _ADJUST))}, not {adjust!r}")
+        check_choice("adjust", adjust, _ADJUST)
         keys = self._table_keys
         groups = keys.groupby(self.by, sort=False).indices if self.by else {(): np.arange(len(keys))}
         link = self.fit.family.link
@@ -280,6 +276,15 @@ class Emmeans:
             frame["p.value"] = p
             pieces.append(frame)
         return pd.concat(pieces, ignore_index=True)
+
+
+def _factor_names(name: str, value, allow_empty: bool) -> list[str]:
+    """A factor name or a list of them, as a list."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) and (value or allow_empty):
+        return list(value)
+    raise ArgumentTypeError(f"{name} must be a factor name or a non-empty list of them, got {value!r}")
 
 
 def _is_number(text: str) -> bool:
@@ -366,7 +371,7 @@ def emmeans(fit, specs, by=None, type: str = "link", level: float = 0.95, at: di
     """
     from ._results import MixedResult
     if not isinstance(fit, MixedResult):
-        raise DataError(f"emmeans needs a fit from glmmfast.lmer or glmmfast.glmer, not {fit.__class__.__name__}")
+        raise ArgumentTypeError(f"emmeans needs a fit from glmmfast.lmer or glmmfast.glmer, not {fit.__class__.__name__}")
     if fit._design.x_frame is None:
         raise DataError("this fit was made by an older glmmfast without its data columns; refit it")
     return Emmeans(fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit)

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._errors import DataError
+from ._arguments import check_choice
+from ._errors import ArgumentError, ArgumentTypeError
 from ._term_contrasts import term_contrasts
 
 __all__ = ["coef_table", "contest", "lmer_anova", "wald_anova", "satterthwaite_of", "kenward_roger_of",
@@ -36,16 +37,13 @@ _T_COLUMNS = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
 
 
 def _check_ddf(ddf: str) -> str:
-    for m in DDF_METHODS:
-        if isinstance(ddf, str) and ddf.lower() == m.lower():
-            return m
-    raise DataError(f"ddf must be one of {', '.join(map(repr, DDF_METHODS))}, not {ddf!r}")
+    return check_choice("ddf", ddf, DDF_METHODS)
 
 
 def _check_lmer(fit, what: str) -> None:
     from ._results import LmerResult
     if not isinstance(fit, LmerResult):
-        raise DataError(f"{what} needs a linear mixed model fitted by glmmfast.lmer, not {type(fit).__name__}")
+        raise ArgumentTypeError(f"{what} needs a linear mixed model fitted by glmmfast.lmer, not {type(fit).__name__}")
 
 
 def satterthwaite_of(fit):
@@ -60,7 +58,7 @@ def kenward_roger_of(fit):
     """The fit's :class:`~glmmfast._kenward_roger.KenwardRoger` (REML fits only; cached)."""
     from ._kenward_roger import KenwardRoger
     if not fit.reml:
-        raise DataError("Kenward-Roger's method is only available for REML model fits (refit with REML=True)")
+        raise ArgumentError("Kenward-Roger's method is only available for REML model fits (refit with REML=True)")
     if getattr(fit, "_kenward_roger", None) is None:
         fit._kenward_roger = KenwardRoger(fit._design, fit.theta, fit.sigma)
     return fit._kenward_roger
@@ -71,19 +69,19 @@ def _as_contrast_matrix(L, names: list[str]) -> np.ndarray:
     if isinstance(L, pd.DataFrame):
         missing = [c for c in names if c not in L.columns]
         if missing or L.shape[1] != p:
-            raise DataError(f"contrast matrix columns must be the coefficients {names}")
+            raise ArgumentError(f"contrast matrix columns must be the coefficients {names}")
         L = L[names].to_numpy(dtype=float)
     try:
         L = np.asarray(L, dtype=float)
     except (TypeError, ValueError) as e:
-        raise DataError(f"contrast matrix L must be numeric: {e}") from None
+        raise ArgumentError(f"contrast matrix L must be numeric: {e}") from None
     if L.ndim == 1:
         L = L[None, :]
     if L.ndim != 2 or L.shape[1] != p:
-        raise DataError(f"contrast matrix L must have {p} columns (one per coefficient: {names}), "
+        raise ArgumentError(f"contrast matrix L must have {p} columns (one per coefficient: {names}), "
                         f"got shape {L.shape}")
     if not np.all(np.isfinite(L)):
-        raise DataError("contrast matrix L has non-finite entries")
+        raise ArgumentError("contrast matrix L has non-finite entries")
     return L
 
 
@@ -144,11 +142,11 @@ def contest(fit, L, ddf: str = "Satterthwaite", joint: bool = True) -> pd.DataFr
 
 def _check_type(type) -> int:
     if hasattr(type, "loglik"):
-        raise DataError("fit.anova(type=...) tests the terms of one fit; to compare fits by "
+        raise ArgumentError("fit.anova(type=...) tests the terms of one fit; to compare fits by "
                         "likelihood ratio use glmmfast.anova(fit1, fit2)")
     aliases = {1: 1, 2: 2, 3: 3, "1": 1, "2": 2, "3": 3, "I": 1, "II": 2, "III": 3}
     if isinstance(type, bool) or type not in aliases:
-        raise DataError(f"type must be 1, 2 or 3 (or 'I', 'II', 'III'), not {type!r}")
+        raise ArgumentError(f"type must be 1, 2 or 3 (or 'I', 'II', 'III'), not {type!r}")
     return aliases[type]
 
 
@@ -170,7 +168,7 @@ def lmer_anova(fit, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
 def wald_anova(fit, type=3) -> pd.DataFrame:
     """car::Anova(type = 3) Wald chi-square tests for a GLMM (see :meth:`glmmfast.GlmerResult.anova`)."""
     if _check_type(type) != 3:
-        raise DataError("for glmer fits only type 3 Wald chi-square tests are available")
+        raise ArgumentError("for glmer fits only type 3 Wald chi-square tests are available")
     from ._term_contrasts import TermStructure
     ts = TermStructure(fit._design)
     beta = fit.fixef.to_numpy()
