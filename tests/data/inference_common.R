@@ -6,9 +6,13 @@ suppressMessages({library(lmerTest); library(pbkrtest); library(emmeans); librar
                   library(car); library(jsonlite)})
 tight <- lmerControl(optCtrl = list(ftol_abs = 1e-15, xtol_abs = 1e-12, ftol_rel = 0, xtol_rel = 0, maxeval = 1e5))
 relevel_alpha <- function(df, cols) { for (c in cols) df[[c]] <- factor(as.character(df[[c]])); df }
+# Writes the model's columns to tests/data/inference_<name>.csv, numbers to 7
+# significant digits (small files), and returns the data with those rounded
+# values: R fits exactly what the tests read.
 write_data <- function(df, name, cols) {
-  path <- sprintf("tests/data/inference_%s.csv", name)
-  write.csv(df[, cols], path, row.names = FALSE)
+  for (c in cols) if (is.double(df[[c]])) df[[c]] <- signif(df[[c]], 7)
+  write.csv(df[, cols], sprintf("tests/data/inference_%s.csv", name), row.names = FALSE)
+  df
 }
 tab <- function(x) { x <- as.data.frame(x); list(rows = rownames(x), cols = colnames(x),
                                                 values = lapply(x, function(v) if (is.numeric(v)) v else as.character(v))) }

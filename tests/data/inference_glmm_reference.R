@@ -34,7 +34,7 @@ cases$grouseticks <- glmm_case("grouseticks", "TICKS ~ YEAR + cHEIGHT + (1 | BRO
 cases$grouseticks_interaction <- glmm_case("grouseticks_interaction", "TICKS ~ YEAR * cHEIGHT + (1 | LOCATION)", gt,
                                            "grouseticks", poisson, emm = list(list(specs = "YEAR")))
 ct <- relevel_alpha(Contraception, c("livch", "urban", "use"))
-write_data(ct, "contraception", c("use", "age", "urban", "livch", "district"))
+ct <- write_data(ct, "contraception", c("use", "age", "urban", "livch", "district"))
 cases$contraception <- glmm_case("contraception", "use ~ age + I(age^2) + urban + livch + (1 | district)", ct,
                                  "contraception", binomial, emm = list(list(specs = "livch"), list(specs = "livch", by = "urban")))
 cases$contraception_slopes <- glmm_case("contraception_slopes", "use ~ age + urban * livch + (urban | district)", ct,
