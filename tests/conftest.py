@@ -112,6 +112,11 @@ def grouseticks():
 
 
 @pytest.fixture(scope="session")
+def sleepstudy():
+    return glmmfast.datasets.load("sleepstudy")
+
+
+@pytest.fixture(scope="session")
 def cbpp():
     return glmmfast.datasets.load("cbpp")
 
@@ -173,3 +178,76 @@ def cbpp_fit():
     """cbind(incidence, size - incidence) ~ period + (1 | herd), binomial (cached)."""
     return glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
                           glmmfast.datasets.load("cbpp"), family="binomial")
+
+
+# -- inference after the fit (tests/data/inference_reference.R) -----------------
+#: categorical columns of the CSVs the R script writes (read as strings, as R's factors)
+INFERENCE_FACTORS = {
+    "sleep_unbalanced": ["Subject", "grp", "phase"], "penicillin": ["plate", "sample"],
+    "pastes": ["batch", "cask", "sample"], "cake": ["recipe", "temperature", "replicate"],
+    "oxboys": ["Subject", "Occasion"], "exam": ["sex", "schgend", "vr", "school"],
+    "scotssec": ["sex", "socialf", "primary", "second"], "scotssec_subset": ["sex", "socialf", "primary", "second"],
+    "hsb82": ["sector", "school"], "contraception": ["use", "urban", "livch", "district"],
+}
+
+
+@lru_cache(maxsize=None)
+def inference_reference() -> dict:
+    """lmerTest / pbkrtest / emmeans / car numbers (tests/data/inference_reference.json)."""
+    cases = json.loads((DATA / "inference_reference.json").read_text())
+    cases.pop("source")
+    return cases
+
+
+@lru_cache(maxsize=None)
+def inference_glmm_reference() -> dict:
+    """car::Anova / emmeans numbers for GLMMs (tests/data/inference_glmm_reference.json)."""
+    cases = json.loads((DATA / "inference_glmm_reference.json").read_text())
+    cases.pop("source")
+    return cases
+
+
+@lru_cache(maxsize=None)
+def inference_data(name: str):
+    if name in ("sleepstudy", "cbpp", "grouseticks"):
+        return glmmfast.datasets.load(name)
+    import pandas as pd
+    return pd.read_csv(DATA / f"inference_{name}.csv", dtype={c: str for c in INFERENCE_FACTORS[name]})
+
+
+@lru_cache(maxsize=None)
+def inference_fit(name: str, glmm: bool = False):
+    """The glmmfast fit of inference reference case ``name`` (an LMM, or with ``glmm`` a GLMM; cached)."""
+    c = (inference_glmm_reference() if glmm else inference_reference())[name]
+    df = inference_data(c["dataset"])
+    if c["kind"] == "lmer":
+        return glmmfast.lmer(c["formula"], df, REML=c["REML"])
+    family = "binomial" if ("cbind" in c["formula"] or c["dataset"] == "contraception") else "poisson"
+    return glmmfast.glmer(c["formula"], df, family=family)
+
+
+def with_r_estimates(fit, case: dict):
+    """A copy of GLMM ``fit`` carrying R's fixed effects and vcov (``case["fixef"]``,
+    ``case["vcov"]``): post-fit computations are then compared with R's
+    exactly, apart from the two fits' small optimum differences."""
+    import copy
+
+    import numpy as np
+    import pandas as pd
+    out = copy.copy(fit)
+    names = list(case["fixef"])
+    out.fixef = pd.Series(list(case["fixef"].values()), index=names, name="Estimate")
+    V = np.asarray(case["vcov"], dtype=float).reshape(len(names), len(names))
+    out._checks = (pd.DataFrame(V, index=names, columns=names), [])
+    return out
+
+
+def reference_frame(tab: dict):
+    """A table stored by the R script (rows, cols, values) as a DataFrame."""
+    import pandas as pd
+
+    def as_list(v):  # jsonlite unboxes length-1 vectors
+        return v if isinstance(v, list) else [v]
+    cols = as_list(tab["cols"])
+    return pd.DataFrame({c: [float("nan") if x is None else x for x in as_list(tab["values"][c])] for c in cols},
+                        index=as_list(tab["rows"]))

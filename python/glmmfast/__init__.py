@@ -7,6 +7,7 @@ glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
 lmer : fit a linear mixed model by REML or maximum likelihood
 glm : fit a GLM (no random effects), as R's ``glm``
 anova : likelihood-ratio tests between nested fits
+emmeans : estimated marginal means and pairwise comparisons (R's emmeans)
 fit_many : one design fitted to many response columns
 GlmerModel : low-level reusable model for repeated refits
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
@@ -23,6 +24,7 @@ from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, DataEr
                       GlmmfastError)
 from ._glm import GlmResult, glm
 from ._anova import anova
+from ._emmeans import Emmeans, emmeans
 from ._bootstrap import BootstrapResult
 from ._fit_many import fit_many
 from ._glmer import glmer, glmer_nb
@@ -39,6 +41,8 @@ __all__ = [
     "lmer",
     "glm",
     "anova",
+    "emmeans",
+    "Emmeans",
     "fit_many",
     "GlmerModel",
     "BootstrapResult",

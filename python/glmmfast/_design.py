@@ -52,6 +52,9 @@ class ModelDesign:
     #: the fit had an ``offset=`` argument (values for the fitted rows only,
     #: so predictions on new data need new values)
     offset_argument: bool = False
+    #: the complete rows of the data columns the fixed effects use (a copy):
+    #: type III contrasts and emmeans' reference grid are evaluated on them
+    x_frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -247,6 +250,7 @@ def model_design_for(
     family.check_response(y, w)
 
     fixed = model_design(parsed.fixed, frame, contrasts)
+    x_columns = [c for c in data.columns if c in set(variables_in(parsed.fixed))]
     if fixed.offset is not None:
         off = off + fixed.offset
     X = np.asarray(fixed.X, dtype=float)
@@ -278,4 +282,5 @@ def model_design_for(
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
         terms=terms, Z=Z, rows=data.index[complete], n_dropped=n_dropped, response_kind=kind,
         x_dropped=x_dropped, messages=messages,
+        x_frame=frame.loc[:, x_columns].reset_index(drop=True).copy(),
     )

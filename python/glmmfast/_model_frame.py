@@ -9,6 +9,8 @@
 #                                            levels, contrasts and the stored
 #                                            parameters of scale/poly/ns/bs)
 #   evaluate_response(expr, data) -> Response   numeric / cbind / factor / bool
+#   term_labels(spec), term_columns(spec)    R's term.labels and each term's columns
+#   term_cell_matrix(spec, term, data)       model.matrix(~ 0 + term) (type III tests)
 #
 # The terms come from glmmfast._formula.expand_terms (R's terms.formula);
 # each variable is evaluated by a small interpreter over the R syntax tree
@@ -61,6 +63,10 @@ __all__ = [
     "model_design",
     "apply_design",
     "evaluate_response",
+    "term_labels",
+    "term_columns",
+    "term_cell_matrix",
+    "level_label",
 ]
 
 
@@ -189,7 +195,7 @@ class _Matrix:
 _Value = Union[np.ndarray, _Factor, _Matrix, float, bool, str]
 
 
-def _level_label(value: object) -> str:
+def level_label(value: object) -> str:
     """R's printed form of a factor level (``95`` not ``95.0``, ``TRUE``)."""
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -210,14 +216,14 @@ def _factor_from_values(values: np.ndarray) -> _Factor:
     try:
         ordered = sorted(present)
     except TypeError:  # mixed types: sort on the printed form
-        ordered = sorted(present, key=_level_label)
-    levels = [_level_label(v) for v in ordered]
+        ordered = sorted(present, key=level_label)
+    levels = [level_label(v) for v in ordered]
     # Two values may print alike (1 and 1.0); merge them, keeping first.
     index: dict[str, int] = {}
     for lab in levels:
         index.setdefault(lab, len(index))
     codes = np.full(len(values), -1, dtype=np.int64)
-    labels = np.array([_level_label(v) for v in values[~mask]], dtype=object)
+    labels = np.array([level_label(v) for v in values[~mask]], dtype=object)
     codes[~mask] = [index[lab] for lab in labels]
     return _Factor(codes, list(index))
 
@@ -338,7 +344,7 @@ class _Evaluator:
             codes = col.cat.codes.to_numpy(dtype=np.int64)
             cats = col.cat.categories
             labels = (cats.tolist() if cats.inferred_type == "string"
-                      else [_level_label(c) for c in cats])
+                      else [level_label(c) for c in cats])
             return _Factor(codes, labels, bool(dtype.ordered))
         if pd.api.types.is_complex_dtype(dtype):
             raise DataError(f"column {name!r} holds complex numbers; model variables must be real "
@@ -748,30 +754,9 @@ def model_design(rhs: str, data: pd.DataFrame, contrasts: dict | None = None) ->
     return design
 
 
-@refuses_deep_nesting
-def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
-    """Rebuild a design on new data with the encoding of ``spec``.
-
-    Parameters
-    ----------
-    spec : DesignSpec
-        ``Design.spec`` from :func:`model_design`.
-    data : pandas.DataFrame
-        New rows (not modified).
-
-    Returns
-    -------
-    Design
-        Same columns, names and factor levels as the original design.
-
-    Raises
-    ------
-    DataError
-        A factor value not seen when the design was built (the message names
-        the variable and the level), an unknown column, or a non-finite value.
-    """
-    if not isinstance(spec, DesignSpec):
-        raise TypeError("spec must be the Design.spec of model_design()")
+def _spec_values(spec: DesignSpec, data: pd.DataFrame) -> list[np.ndarray | _Factor | _Matrix]:
+    """Each variable of ``spec`` evaluated on ``data`` with the stored encoding (factor
+    levels, and the fit's parameters of scale/poly/ns/bs)."""
     n = len(data)
     values: list[np.ndarray | _Factor | _Matrix] = []
     transforms = dict(spec.transforms)
@@ -802,7 +787,59 @@ def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
                                 f"the model was fitted (known levels: {list(levels)})")
             codes[row] = index[lab]
         values.append(_Factor(codes, list(levels)))
-    design = _build(spec, values, _offset_sum(spec.offsets, data, transforms), n)
+    return values
+
+
+def term_labels(spec: DesignSpec) -> list[str]:
+    """R's ``term.labels``: each term's variables joined by ``:``."""
+    return [":".join(spec.labels[v] for v, _ in term) for term in spec.terms]
+
+
+def term_columns(spec: DesignSpec) -> list[list[str]]:
+    """The model-matrix column names of each term (R's ``assign``, by name)."""
+    columns = spec.columns or (None,) * len(spec.labels)
+    empty = [_Matrix(np.zeros((0, len(sx))), list(sx)) if sx is not None
+             else np.zeros(0) if lv is None else _Factor(np.zeros(0, dtype=np.int64), list(lv))
+             for lv, sx in zip(spec.levels, columns)]
+    return [_build(dataclasses.replace(spec, intercept=False, terms=(term,), offsets=()), empty, None, 0).names
+            for term in spec.terms]
+
+
+def term_cell_matrix(spec: DesignSpec, term: int, data: pd.DataFrame) -> Design:
+    """``model.matrix(~ 0 + term)``: every factor of term ``term`` fully dummy coded
+    (one column per cell, numeric variables multiplied in), on ``data``."""
+    full = tuple((v, 2) for v, _ in spec.terms[term])
+    cell_spec = dataclasses.replace(spec, intercept=False, terms=(full,), offsets=())
+    return _build(cell_spec, _spec_values(spec, data), None, len(data))
+
+
+@refuses_deep_nesting
+def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
+    """Rebuild a design on new data with the encoding of ``spec``.
+
+    Parameters
+    ----------
+    spec : DesignSpec
+        ``Design.spec`` from :func:`model_design`.
+    data : pandas.DataFrame
+        New rows (not modified).
+
+    Returns
+    -------
+    Design
+        Same columns, names and factor levels as the original design.
+
+    Raises
+    ------
+    DataError
+        A factor value not seen when the design was built (the message names
+        the variable and the level), an unknown column, or a non-finite value.
+    """
+    if not isinstance(spec, DesignSpec):
+        raise TypeError("spec must be the Design.spec of model_design()")
+    n = len(data)
+    values = _spec_values(spec, data)
+    design = _build(spec, values, _offset_sum(spec.offsets, data, dict(spec.transforms)), n)
     if tuple(design.names) != spec.names:  # defensive: encoding must not drift
         raise DataError("internal error: rebuilt design has different columns")
     return design

@@ -489,6 +489,30 @@ class GlmerResult(MixedResult):
             return "Laplace Approximation"
         return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
 
+    def anova(self, type=3) -> pd.DataFrame:
+        """Wald chi-square tests of each term's coefficients, as ``car::Anova(fit, type = 3)``.
+
+        Each term (the intercept included) is tested by b' V^{-1} b on its
+        coefficients b and their block V of :attr:`vcov`; with treatment
+        contrasts these are tests of the coefficients, as car's (not
+        likelihood-ratio tests: for those, :func:`glmmfast.anova`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: Chisq, Df, Pr(>Chisq).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("cbpp")
+        >>> m = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", df, family="binomial")
+        >>> int(m.anova().loc["period", "Df"])
+        3
+        """
+        from ._lmer_anova import wald_anova
+        return wald_anova(self, type)
+
     def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
                  allow_new_levels: bool = False, offset=None) -> np.ndarray:
         """Responses drawn from the model, shape (n, nsim); see :func:`glmmfast._simulate.simulate`.
@@ -592,6 +616,95 @@ class LmerResult(MixedResult):
         V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
         names = list(self.fixef.index)
         return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
+
+    # -- inference after the fit (lmerTest / pbkrtest; see _lmer_anova) ---------
+    def coef_table(self, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's coefficient table: t tests with Satterthwaite or Kenward-Roger df.
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+            Satterthwaite's df (analytic derivatives of Cov(beta) in
+            (theta, sigma)), or Kenward-Roger's adjusted covariance and df
+            (pbkrtest; REML fits only).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by coefficient: Estimate, Std. Error, df, t value, Pr(>|t|).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> m.coef_table()["df"].round(3).tolist()
+        [17.0, 17.0]
+        """
+        from ._lmer_anova import coef_table
+        return coef_table(self, ddf)
+
+    def anova(self, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's ANOVA table: an F test per fixed-effects term.
+
+        Parameters
+        ----------
+        type : {3, 2, 1}
+            Type III (SAS-like, coding independent), II or I (sequential) hypotheses.
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: Sum Sq, Mean Sq, NumDF, DenDF, F value, Pr(>F).
+            (Likelihood-ratio tests between fits: :func:`glmmfast.anova`.)
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> round(float(m.anova().loc["Days", "F value"]), 3)
+        45.853
+        """
+        from ._lmer_anova import lmer_anova
+        return lmer_anova(self, type, ddf)
+
+    def contest(self, L, ddf: str = "Satterthwaite", joint: bool = True) -> pd.DataFrame:
+        """lmerTest's ``contest``: test L beta = 0 for a contrast matrix L.
+
+        Parameters
+        ----------
+        L : array-like or DataFrame, shape (k, p) or (p,)
+            One row per linear function of the coefficients (DataFrame columns
+            are matched to the coefficient names).
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+        joint : bool, default True
+            One F test of all rows (columns as :meth:`anova`), or a t test per
+            row (columns as :meth:`coef_table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> round(float(m.contest([0, 1], joint=False)["t value"].iloc[0]), 3)
+        6.771
+        """
+        from ._lmer_anova import contest
+        return contest(self, L, ddf, joint)
+
+    def summary_text(self, ddf: str | None = None) -> str:
+        """The lme4 summary; with ``ddf``, lmerTest's (df and p-values for the fixed effects)."""
+        if ddf is None:
+            return format_glmer_summary(self)
+        from ._summary import format_lmertest_summary
+        return format_lmertest_summary(self, self.coef_table(ddf), ddf)
+
+    def summary(self, ddf: str | None = None) -> None:
+        """Print lme4's summary, or lmerTest's with ``ddf="Satterthwaite"`` or ``"Kenward-Roger"``."""
+        print(self.summary_text(ddf), end="")
 
     def _new_engine(self):
         model = lmm_engine_model(self._design)
