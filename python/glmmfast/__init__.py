@@ -7,6 +7,7 @@ glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
 lmer : fit a linear mixed model by REML or maximum likelihood
 glm : fit a GLM (no random effects), as R's ``glm``
 anova : likelihood-ratio tests between nested fits
+VarCorr : the variance components, printed as lme4 prints them
 fit_many : one design fitted to many response columns
 GlmerModel : low-level reusable model for repeated refits
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
@@ -16,11 +17,13 @@ dispersion_check : Pearson chi-squared / df overdispersion test
 cli : the ``glmmfast`` command line
 """
 
-from . import datasets, families, plots
+from . import datasets, families
 from ._dispersion import DispersionCheck, dispersion_check
-from ._errors import ConvergenceError, DataError, FamilyError, FormulaError, GlmmfastError
+from ._errors import (ConvergenceError, ConvergenceWarning, DataError, FamilyError, FormulaError, GlmmfastError,
+                      SingularFitWarning)
 from ._glm import GlmResult, glm
 from ._anova import anova
+from ._display import VarCorr
 from ._bootstrap import BootstrapResult
 from ._fit_many import fit_many
 from ._glmer import glmer, glmer_nb
@@ -30,12 +33,23 @@ from ._results import GlmerResult, LmerResult
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # glmmfast.plots imports scipy.stats (and matplotlib when drawing): loaded
+    # on first use so that ``import glmmfast`` (and every command-line call)
+    # stays fast.  PEP 562 module __getattr__.
+    if name == "plots":
+        import importlib
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "glmer",
     "glmer_nb",
     "lmer",
     "glm",
     "anova",
+    "VarCorr",
     "fit_many",
     "GlmerModel",
     "BootstrapResult",
@@ -52,4 +66,6 @@ __all__ = [
     "DataError",
     "FamilyError",
     "ConvergenceError",
+    "ConvergenceWarning",
+    "SingularFitWarning",
 ]

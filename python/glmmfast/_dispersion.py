@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from ._errors import DataError, FamilyError
 
@@ -98,4 +97,5 @@ def dispersion_check(fit) -> DispersionCheck:
     df = int(fit.df_resid)
     if df <= 0:
         raise DataError(f"dispersion_check needs positive residual degrees of freedom, got {df}")
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.5 s to import
     return DispersionCheck(chisq=chisq, df=df, ratio=chisq / df, p_value=float(stats.chi2.sf(chisq, df)))

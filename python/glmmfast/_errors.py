@@ -27,3 +27,16 @@ class FamilyError(GlmmfastError, ValueError):
 
 class ConvergenceError(GlmmfastError, RuntimeError):
     """The engine could not reach a solution (e.g. PIRLS failed to converge)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit finished, but the optimum is doubtful: lme4's "Model failed to
+    converge", a Hessian that is not positive definite, separation (fitted
+    probabilities 0 or 1), or a GLM's IRLS stopping short.  Also in
+    ``fit.messages``."""
+
+
+class SingularFitWarning(UserWarning):
+    """A fit is on the boundary of the parameter space: lme4's "boundary
+    (singular) fit" (a variance estimated as 0 or a correlation of +-1).
+    Also in ``fit.messages``."""

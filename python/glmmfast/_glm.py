@@ -15,6 +15,7 @@ from . import _core
 from ._design import ModelDesign, dataset_name, model_design_for
 from ._engine import glm_start
 from ._errors import ConvergenceError
+from ._fit_warnings import warn_fit_messages
 from ._results import residuals_of
 from ._summary import PrintsSummary, format_glm_summary
 from .families import Family, get_family
@@ -137,7 +138,7 @@ class GlmResult(PrintsSummary):
 
 
 def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", weights=None, offset=None,
-        na_action: str = "omit") -> GlmResult:
+        na_action: str = "omit", data_name: str | None = None, quiet: bool = False) -> GlmResult:
     """Fit a generalized linear model, as R's ``glm``.
 
     Parameters
@@ -151,6 +152,12 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
         Drop rows with missing values in the columns used (noted in
         ``data_messages`` and ``n_dropped``) or raise :class:`DataError`.
         Aliased columns are dropped as lme4 does (R's glm would report NA).
+    data_name : str, optional
+        The summary's ``Data:`` name, as :func:`glmmfast.glmer`.
+    quiet : bool, default False
+        Do not issue "algorithm did not converge" or "fitted probabilities
+        numerically 0 or 1" as a :class:`~glmmfast.ConvergenceWarning`
+        (R's glm warns; the messages stay in ``messages``).
 
     Returns
     -------
@@ -165,10 +172,12 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
     5486.4
     """
     fam = get_family(family)
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, fam, weights, offset, random=False, na_action=na_action)
     try:
         fit = glm_start(design)
     except RuntimeError as e:  # singular X'WX
         raise ConvergenceError(f"glm: {e}") from None
-    data_name = dataset_name(data)
-    return GlmResult(design, fit, data_name)
+    result = GlmResult(design, fit, dataset_name(data, data_name))
+    warn_fit_messages(result.messages, quiet)
+    return result

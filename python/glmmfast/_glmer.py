@@ -24,6 +24,7 @@ from . import _core
 from ._agq import check_nagq
 from ._design import ModelDesign, dataset_name, model_design_for
 from ._engine import engine_model, glm_start
+from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ._optimize import optimize_glmer
 from ._results import GlmerResult, LmerResult, _Fit, residuals_of
@@ -33,7 +34,7 @@ __all__ = ["glmer", "glmer_nb"]
 
 
 def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_parameter: str | None,
-                t0: float) -> GlmerResult:
+                t0: float, data_name: str | None = None) -> GlmerResult:
     """Engine, start, optimisation and result for a design (shared by glmer and glmer_nb).
 
     ``family_parameter`` names a family parameter to estimate too:
@@ -66,7 +67,7 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)
     return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ),
-                       dataset_name(data))
+                       dataset_name(data, data_name))
 
 
 def glmer(
@@ -77,6 +78,8 @@ def glmer(
     offset=None,
     nAGQ: int = 1,
     na_action: str = "omit",
+    data_name: str | None = None,
+    quiet: bool = False,
 ) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -114,6 +117,15 @@ def glmer(
         Drop rows with missing values in the columns the model uses (noted
         in ``result.data_messages`` and ``result.n_dropped``) or raise
         :class:`~glmmfast.DataError`.
+    data_name : str, optional
+        The name printed on the summary's ``Data:`` line (R prints the
+        expression passed as ``data``); default ``data.attrs["name"]``
+        (set by :func:`glmmfast.datasets.load`), else none.
+    quiet : bool, default False
+        Do not issue the fit's convergence and singular-fit messages as
+        :class:`~glmmfast.ConvergenceWarning` / :class:`~glmmfast.SingularFitWarning`
+        (they stay in ``result.messages``; ``warnings.simplefilter("ignore",
+        glmmfast.ConvergenceWarning)`` silences them too).
 
     Returns
     -------
@@ -134,12 +146,16 @@ def glmer(
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
                       "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
                       stacklevel=2)
-        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action, data_name=data_name,
+                    quiet=quiet)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
     check_nagq(nAGQ, design)
-    return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+    fit = _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0, data_name)
+    warn_fit_messages(fit.messages, quiet)
+    return fit
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -164,6 +180,8 @@ def glmer_nb(
     offset=None,
     nAGQ: int = 1,
     na_action: str = "omit",
+    data_name: str | None = None,
+    quiet: bool = False,
 ) -> GlmerResult:
     """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
 
@@ -188,6 +206,8 @@ def glmer_nb(
         quadrature (a single scalar random-effects term), as :func:`glmer`.
     na_action : {"omit", "raise"}, default "omit"
         Missing values, as :func:`glmer`.
+    data_name, quiet
+        As :func:`glmer`.
 
     Returns
     -------
@@ -206,8 +226,11 @@ def glmer_nb(
     """
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
                               na_action=na_action)
     check_nagq(nAGQ, design)
     design.family = NegativeBinomial(_moment_theta(design), link)
-    return _fit_design(design, data, nAGQ, "nb_theta", t0)
+    fit = _fit_design(design, data, nAGQ, "nb_theta", t0, data_name)
+    warn_fit_messages(fit.messages, quiet)
+    return fit

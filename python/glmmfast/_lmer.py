@@ -19,6 +19,7 @@ import pandas as pd
 from ._design import dataset_name, model_design_for
 from ._engine import lmm_engine_model
 from ._errors import DataError
+from ._fit_warnings import warn_fit_messages
 from ._optimize import optimize_lmer
 from ._results import LmerResult, _Fit
 from .families import Gaussian
@@ -27,7 +28,7 @@ __all__ = ["lmer"]
 
 
 def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None,
-         na_action: str = "omit") -> LmerResult:
+         na_action: str = "omit", data_name: str | None = None, quiet: bool = False) -> LmerResult:
     """Fit a linear mixed model, as lme4's ``lmer``.
 
     Parameters
@@ -45,6 +46,10 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         Known term added to the linear predictor (besides any ``offset()`` term).
     na_action : {"omit", "raise"}, default "omit"
         Missing values, as :func:`glmmfast.glmer`.
+    data_name : str, optional
+        The summary's ``Data:`` name, as :func:`glmmfast.glmer`.
+    quiet : bool, default False
+        Do not issue the fit's messages as warnings, as :func:`glmmfast.glmer`.
 
     Returns
     -------
@@ -62,6 +67,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         raise ValueError(f"REML must be True or False, got {REML!r}")
     seconds = {}
     t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action)
     if np.any(design.weights <= 0):
         # lme4's criterion has -sum(log w): a zero weight makes it infinite.
@@ -75,4 +81,6 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)
     fit = _Fit(theta, np.array(model.beta), crit)
-    return LmerResult(design, model, fit, info, bool(REML), dataset_name(data))
+    result = LmerResult(design, model, fit, info, bool(REML), dataset_name(data, data_name))
+    warn_fit_messages(result.messages, quiet)
+    return result

@@ -31,7 +31,8 @@ from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
 from ._re_terms import theta_names, varcorr_frame
-from ._summary import PrintsSummary, format_glmer_summary
+from ._display import RandomEffects, summary_html
+from ._summary import PrintsSummary, format_glmer_summary, format_mermod_print
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
 
@@ -215,7 +216,7 @@ class MixedResult(PrintsSummary):
             self._ranef_cache = out
         return self._ranef_cache
 
-    def ranef(self, condvar: bool = True) -> dict[str, pd.DataFrame]:
+    def ranef(self, condvar: bool = True) -> RandomEffects:
         """Conditional modes of the random effects, by grouping factor.
 
         Parameters
@@ -248,7 +249,7 @@ class MixedResult(PrintsSummary):
             for g, df in result.items():
                 df.attrs["condsd"] = pd.concat(sds[g], axis=1)
                 df.attrs["condvar"] = cvs[g]
-        return result
+        return RandomEffects(result, "ranef")
 
     def ranef_frame(self) -> pd.DataFrame:
         """Long format like R's ``as.data.frame(ranef(fit, condVar=TRUE))``."""
@@ -259,7 +260,7 @@ class MixedResult(PrintsSummary):
                                           "condval": modes[:, j], "condsd": np.sqrt(cv[:, j, j])}))
         return pd.concat(rows, ignore_index=True)
 
-    def coef(self) -> dict[str, pd.DataFrame]:
+    def coef(self) -> RandomEffects:
         """Fixed plus random effects per level of each grouping factor (lme4's ``coef``)."""
         out = {}
         for g, re in self.ranef(condvar=False).items():
@@ -270,7 +271,7 @@ class MixedResult(PrintsSummary):
                 else:
                     df[col] = re[col].to_numpy()
             out[g] = df
-        return out
+        return RandomEffects(out, "coef")
 
     def model_matrix(self) -> pd.DataFrame:
         """The fixed-effects model matrix X."""
@@ -295,6 +296,14 @@ class MixedResult(PrintsSummary):
     def summary_text(self) -> str:
         """The lme4-style summary as a string."""
         return format_glmer_summary(self)
+
+    def __repr__(self) -> str:
+        """lme4's ``print(fit)``: the short form of the summary."""
+        return format_mermod_print(self).rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        """The summary's header and tables as HTML (Jupyter)."""
+        return summary_html(self)
 
 
 
@@ -360,11 +369,9 @@ class GlmerResult(MixedResult):
                           npar=len(fit.theta) + len(design.x_names) + (fit.family_parameter is not None))
 
     def _varcorr_frame(self) -> pd.DataFrame:
-        vc = varcorr_frame(self._design.terms, self.theta, 1.0, residual=False)
-        if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
-            vc = pd.concat([vc, pd.DataFrame([("Residual", None, None, self.dispersion, self.sigma)],
-                                             columns=vc.columns)], ignore_index=True)
-        return vc
+        # Absolute-scale components; lme4's Residual row for the families with a dispersion.
+        return varcorr_frame(self._design.terms, self.theta, 1.0, residual=self.family.has_dispersion,
+                             residual_sd=self.sigma)
 
     # -- construction helpers -------------------------------------------------
     def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
@@ -481,9 +488,6 @@ class GlmerResult(MixedResult):
         from ._confint import confint
         return confint(self, method, level, **kwargs)
 
-    def __repr__(self) -> str:
-        return (f"<GlmerResult {self.family.name}({self.family.link}) {self.formula!r}: "
-                f"nobs={self.nobs}, -2logL={self.deviance:.4f}, converged={self.converged}>")
 
 
 class LmerResult(MixedResult):
@@ -546,7 +550,3 @@ class LmerResult(MixedResult):
         model.evaluate(self._fit.theta)
         return model
 
-    def __repr__(self) -> str:
-        crit = "REML" if self.reml else "-2logL"
-        return (f"<LmerResult {self.formula!r}: nobs={self.nobs}, {crit}={self.deviance:.4f}, "
-                f"sigma={self.sigma:.4g}, converged={self.converged}>")

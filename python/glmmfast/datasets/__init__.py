@@ -13,6 +13,8 @@ Examples
 (403, 7)
 >>> list(df["YEAR"].cat.categories)
 ['95', '96', '97']
+>>> str(df["TICKS"].dtype), str(df["cHEIGHT"].dtype)
+('int64', 'float64')
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def load(name: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Factor columns as ordered-as-in-R Categoricals, numeric columns as
-        float64 or int64.
+        Factor columns as ordered-as-in-R Categoricals; whole-number columns
+        (counts such as ``TICKS``, ``HEIGHT`` in metres, ``Days``) as int64, as
+        R's ``read.csv`` reads them; other numeric columns as float64.
     """
     _check(name)
     root = resources.files(__package__) / "data"
