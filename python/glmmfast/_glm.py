@@ -128,6 +128,103 @@ class GlmResult(PrintsSummary):
     def deviance_residuals(self) -> np.ndarray:
         return self.residuals("deviance")
 
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "link", se_fit: bool = False,
+                offset=None):
+        """Predictions, as R's ``predict.glm(fit, newdata, type, se.fit)``.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict for, with the columns the formula uses (factor
+            levels must be among the fit's).  Default: the fitted rows.
+        type : {"link", "response"}, default "link"
+            The linear predictor eta, or the mean mu = g^{-1}(eta).
+        se_fit : bool, default False
+            Also return standard errors: sqrt(x' V x) on the link scale, times
+            |d mu / d eta| on the response scale (the delta method, as R).
+        offset : array-like, optional
+            For ``newdata``: one offset value per row (added to the formula's
+            ``offset()`` terms; required when the fit had ``offset=``).
+
+        Returns
+        -------
+        ndarray or GlmPrediction
+            The predictions; with ``se_fit``, the named tuple
+            ``(fit, se_fit, residual_scale)`` as R's list.
+
+        Examples
+        --------
+        >>> import glmmfast, pandas as pd
+        >>> df = glmmfast.datasets.load("grouseticks")
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", df, family="poisson")
+        >>> new = pd.DataFrame({"YEAR": pd.Categorical(["95", "97"], categories=["95", "96", "97"])})
+        >>> p = fit.predict(new, type="response", se_fit=True)
+        >>> p.fit.round(3).tolist(), p.se_fit.round(3).tolist()
+        ([5.949, 1.153], [0.225, 0.094])
+        """
+        from ._glm_postfit import predict_glm
+        return predict_glm(self, newdata, type, se_fit, offset)
+
+    def confint(self, method: str = "Wald", level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals for the coefficients: R's ``confint.default`` or the profile likelihood.
+
+        Parameters
+        ----------
+        method : {"Wald", "profile"}, default "Wald"
+            ``"Wald"``: estimate +- z SE (R's ``confint.default``);
+            ``"profile"``: where the signed root of the deviance change over
+            the dispersion, the other coefficients refitted, equals +-z (R's
+            ``confint(fit)`` for a glm, MASS's ``profile.glm``; here solved
+            exactly instead of by spline interpolation).
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per coefficient; columns such as ``"2.5 %"`` and ``"97.5 %"``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> fit.confint("profile").round(3)
+                     2.5 %  97.5 %
+        (Intercept)  1.708   1.857
+        YEAR96       0.536   0.712
+        YEAR97      -1.820  -1.468
+        """
+        from ._glm_postfit import confint_glm
+        return confint_glm(self, method, level)
+
+    def simulate(self, nsim: int = 1, seed=None, newdata: pd.DataFrame | None = None, offset=None) -> np.ndarray:
+        """Responses drawn from the fitted model, as R's ``simulate(fit, nsim, seed)``.
+
+        Parameters
+        ----------
+        nsim : int, default 1
+        seed : int or numpy SeedSequence, optional
+        newdata : pandas.DataFrame, optional
+            Rows to simulate for (default: the fitted rows).
+        offset : array-like, optional
+            For ``newdata``, as in :meth:`predict`.
+
+        Returns
+        -------
+        ndarray, shape (n, nsim)
+            Counts for Poisson; for binomial, proportions of the trials (the
+            prior weights; 0/1 for a binary response).  Other families raise
+            :class:`~glmmfast.FamilyError`.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> fit.simulate(3, seed=1).shape
+        (403, 3)
+        """
+        from ._glm_postfit import simulate_glm
+        return simulate_glm(self, nsim, seed, newdata, offset)
+
     def summary_text(self) -> str:
         """R's ``summary.glm`` printout as a string."""
         return format_glm_summary(self)
