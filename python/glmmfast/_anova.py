@@ -53,6 +53,18 @@ def anova(*models, names: list[str] | None = None) -> pd.DataFrame:
     ------
     DataError
         Fewer than two models, or models fitted to different responses or rows.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> m0 = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="poisson")
+    >>> m1 = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION) + (1 | INDEX)", df, family="poisson")
+    >>> tab = glmmfast.anova(m0, m1, names=["m0", "m1"])
+    >>> float(tab["Df"].iloc[1]), bool(tab["Pr(>Chisq)"].iloc[1] < 1e-16)
+    (1.0, True)
+    >>> print(str(tab).splitlines()[1])
+    Models:
     """
     if len(models) < 2:
         raise DataError("anova needs at least two fitted models")

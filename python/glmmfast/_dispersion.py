@@ -38,6 +38,14 @@ class DispersionCheck:
     p_value : float
         ``P(X > chisq)`` for ``X ~ chi-squared(df)``: small values reject
         "no overdispersion".
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+    >>> check = glmmfast.dispersion_check(fit)
+    >>> check.df, round(check.ratio, 2), check.p_text
+    (400, 19.62, 'p < 1e-300')
     """
 
     chisq: float

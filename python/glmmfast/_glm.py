@@ -45,6 +45,13 @@ class GlmResult(PrintsSummary):
     rows : pandas.Index
         Index labels of the data rows used (fitted values line up with them).
     n_dropped : int
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+    >>> fit.coef.round(3).to_dict()
+    {'(Intercept)': 1.783, 'YEAR96': 0.623, 'YEAR97': -1.641}
     """
 
     def __init__(self, design: ModelDesign, fit: dict, data_name: str | None):
@@ -116,11 +123,40 @@ class GlmResult(PrintsSummary):
         return self.family.link
 
     def fitted(self) -> np.ndarray:
-        """Fitted means."""
+        """Fitted means mu, as R's ``fitted(fit)``.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> sorted(set(fit.fitted().round(3).tolist()))
+        [1.153, 5.949, 11.097]
+        """
         return self._mu.copy()
 
     def residuals(self, type: str = "deviance") -> np.ndarray:
-        """Residuals: ``"deviance"`` (default), ``"pearson"``, ``"response"`` or ``"working"``."""
+        """Residuals, as R's ``residuals(fit, type)``.
+
+        Parameters
+        ----------
+        type : {"deviance", "pearson", "response", "working"}, default "deviance"
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> round(float((fit.residuals("pearson") ** 2).sum()), 1)
+        7849.9
+        """
         d = self._design
         return residuals_of(self.family, d.y, self._mu, self._eta, d.weights, type)
 
@@ -226,7 +262,19 @@ class GlmResult(PrintsSummary):
         return simulate_glm(self, nsim, seed, newdata, offset)
 
     def summary_text(self) -> str:
-        """R's ``summary.glm`` printout as a string."""
+        """R's ``summary.glm`` printout as a string (also ``str(fit)``).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> print(fit.summary_text().splitlines()[-2])
+        Number of Fisher Scoring iterations: 6
+        """
         return format_glm_summary(self)
 
     def __repr__(self) -> str:

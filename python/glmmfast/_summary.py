@@ -1356,7 +1356,23 @@ class PrintsSummary:
         raise NotImplementedError
 
     def summary(self) -> None:
-        """Print the summary as R's ``summary(fit)`` does."""
+        """Print the summary as R's ``summary(fit)`` does.
+
+        Returns
+        -------
+        None
+            The text is :meth:`summary_text`.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> fit.summary()  # doctest: +ELLIPSIS
+        <BLANKLINE>
+        Call:
+        glm(formula = TICKS ~ YEAR, family = poisson, data = grouseticks)
+        ...
+        """
         print(self.summary_text(), end="")
 
     def __str__(self) -> str:
