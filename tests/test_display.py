@@ -116,3 +116,6 @@ def test_notebook_html(sleep_fit):
     assert page.count("<table") == 2 and "Pr(&gt;|z|)" in page and "period4" in page
     assert "t value" in sleep_fit._repr_html_()
     assert glmmfast.VarCorr(sleep_fit)._repr_html_().startswith("<table")
+    glm_page = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")._repr_html_()
+    assert glm_page.startswith("<pre>Call:\nglm(formula = TICKS ~ YEAR")
+    assert glm_page.count("<table") == 1 and "Pr(&gt;|z|)" in glm_page

@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
 import pandas as pd
 
 from ._summary import (_cat_fill, _deparse, _format_pval, _format_varcorr, _print_char_matrix, _r_format,
@@ -191,11 +192,14 @@ def summary_html(fit) -> str:
     se = fit.se
     z = fit.fixef / se
     table = pd.DataFrame({"Estimate": fit.fixef, "Std. Error": se, "z value": z})
-    if getattr(fit, "reml", None) is None:
-        from math import erfc, sqrt
-        table["Pr(>|z|)"] = [erfc(abs(v) / sqrt(2.0)) for v in z]
-    else:
+    if getattr(fit, "reml", None) is not None or (not hasattr(fit, "varcorr") and fit.family.has_dispersion):
+        # lmer prints t values without p-values; a glm with a dispersion, t values with t p-values
         table = table.rename(columns={"z value": "t value"})
+        if not hasattr(fit, "varcorr"):
+            from scipy import stats
+            table["Pr(>|t|)"] = 2 * stats.t.sf(np.abs(z), fit.df_resid)
+    else:
+        table["Pr(>|z|)"] = [math.erfc(abs(v) / math.sqrt(2.0)) for v in z]
     parts.append("<p><b>Fixed effects</b></p>" + table.to_html(float_format=lambda v: f"{v:.4g}"))
     if getattr(fit, "messages", None):
         parts.append("<pre>" + html.escape("\n".join(fit.messages)) + "</pre>")

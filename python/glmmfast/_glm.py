@@ -277,6 +277,11 @@ class GlmResult(PrintsSummary):
         """
         return format_glm_summary(self)
 
+    def _repr_html_(self) -> str:
+        """The summary's call and coefficient table as HTML (Jupyter)."""
+        from ._display import summary_html
+        return summary_html(self)
+
     def __repr__(self) -> str:
         return (f"<GlmResult {self.family.name}({self.family.link}) {self.formula!r}: "
                 f"nobs={self.nobs}, deviance={self.deviance:.4f}, AIC={self.aic:.2f}>")
