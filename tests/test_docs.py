@@ -209,8 +209,10 @@ def _argv(command: str) -> list[str]:
 
 def _run_shell(command: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess:
     pkg_parent = str(Path(glmmfast.__file__).resolve().parent.parent)  # the glmmfast under test
+    # R stays out of tests: the benchmark scripts compare with lme4 only when Rscript is on the PATH.
+    path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep) if not (Path(d) / "Rscript").exists())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([pkg_parent, os.environ.get("PYTHONPATH", "")]),
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_ADDOPTS": "-p no:cacheprovider", "MPLBACKEND": "Agg"}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_ADDOPTS": "-p no:cacheprovider", "MPLBACKEND": "Agg", "PATH": path}
     return subprocess.run(_argv(command), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
