@@ -275,3 +275,17 @@ def test_slow_shell_command_runs(command, tmp_path):
 def test_long_shell_command_accepts_its_options(command):
     r = _run_shell(command + " --help", ROOT, timeout=120)
     assert r.returncode == 0 and "usage:" in r.stdout, r.stderr[-2000:]
+
+
+def test_every_documented_entry_has_an_example():
+    """Every function, class and public method (inherited ones included) in the API reference
+    has a runnable Examples section (they run as the doctests above)."""
+    pkg_parent = str(Path(glmmfast.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([pkg_parent, os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, str(ROOT / "docs" / "build.py"), "--check"], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode == 0, r.stdout
+    api = (ROOT / "docs" / "api.md").read_text()
+    for inherited in ("predict", "ranef", "coef", "fitted", "residuals", "ranef_frame", "summary"):
+        assert f"### `glmmfast.LmerResult.{inherited}`" in api and f"### `glmmfast.GlmerResult.{inherited}`" in api
+    assert "_predict" not in api.split("### `glmmfast.GlmerResult.predict`")[1].split("\n### ")[0]
