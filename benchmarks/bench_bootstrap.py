@@ -1,6 +1,6 @@
 """Parametric bootstrap throughput: glmmfast beside lme4's bootMer, same model, same nsim.
 
-Run:  PYTHONPATH=python python benchmarks/bench_bootstrap.py [nsim] [--no-r]
+Run:  python3 benchmarks/bench_bootstrap.py [nsim] [--no-r]   (after pip install .)
 Model: TICKS ~ YEAR + (1 | LOCATION), poisson, grouseticks (the issue's target:
 1,000 refits under 1 s on two cores and >= 50x faster than bootMer).
 Also reports one refit's cost split into the optimiser (engine + nlopt) and the

@@ -1,16 +1,16 @@
 """Build docs/api.md, glmmfast's API reference, from its numpydoc docstrings.
 
-Run:  python docs/build.py            (writes docs/api.md)
-      python docs/build.py --stdout   (prints it; tests/test_docs.py checks the file is current)
-      python docs/build.py --check    (lists entries whose docstring lacks an Examples section)
+Run:  python3 docs/build.py            (writes docs/api.md)
+      python3 docs/build.py --stdout   (prints it; tests/test_docs.py checks the file is current)
+      python3 docs/build.py --check    (lists entries whose docstring lacks an Examples section)
 
 Documents what the package exports: ``glmmfast.__all__`` (functions, result
-classes with their public methods and properties, exceptions), the modules
+classes with their public methods and properties, inherited ones included, exceptions), the modules
 ``families``, ``datasets`` and ``plots`` (their ``__all__``), and the command
 line (``glmmfast.cli``).  Numpydoc sections become Markdown headings, parameter
 lists become bullet lists and ``Examples`` become Python code blocks.  Needs
-only the standard library and an importable glmmfast (set PYTHONPATH=python in
-a source checkout).
+only the standard library and an importable glmmfast (installed, or a source
+tree with a built extension).
 """
 
 from __future__ import annotations
@@ -103,15 +103,44 @@ def _entry(obj, qualname: str, level: int = 3) -> str:
     text = [f"{'#' * level} `{qualname}`\n", f"```python\n{kind}{signature(obj, qualname)}\n```\n",
             docstring_markdown(obj.__doc__)]
     if inspect.isclass(obj) and not issubclass(obj, BaseException):
-        for name, member in sorted(vars(obj).items()):
-            if name.startswith("_"):
-                continue
+        note = _inherits_note(obj, qualname)
+        if note:
+            text.append(note)
+        for name, member in sorted(_public_members(obj).items()):
             if isinstance(member, property):
                 text.append(f"{'#' * (level + 1)} `{qualname}.{name}` (property)\n")
                 text.append(docstring_markdown(member.__doc__))
             elif inspect.isfunction(member):
                 text.append(_entry(member, f"{qualname}.{name}", level + 1))
     return "\n".join(text)
+
+
+def _documented_classes() -> set:
+    from glmmfast import families
+    return {getattr(m, n) for m, names in ((glmmfast, glmmfast.__all__), (families, families.__all__))
+            for n in names if inspect.isclass(getattr(m, n))}
+
+
+def _public_members(cls) -> dict:
+    """Public methods and properties of a class, with those it inherits from glmmfast's
+    undocumented base classes (MixedResult, PrintsSummary); a base class with its own entry
+    (families.Family) is referred to instead, and what comes from Python or pandas is not ours."""
+    members: dict = {}
+    documented = _documented_classes()
+    for klass in reversed(cls.__mro__):
+        if not klass.__module__.startswith("glmmfast") or (klass is not cls and klass in documented):
+            continue
+        for n, m in vars(klass).items():
+            # an undocumented override of a documented base's method is that method
+            inherited_doc = any(n in vars(b) for b in cls.__mro__[1:] if b in documented)
+            if not n.startswith("_") and not (inherited_doc and getattr(m, "__doc__", None) is None):
+                members[n] = m
+    return members
+
+
+def _inherits_note(cls, qualname: str) -> str:
+    bases = [b for b in cls.__mro__[1:] if b in _documented_classes()]
+    return f"*Also has the methods of `{bases[0].__name__}`.*\n" if bases else ""
 
 
 def _module_section(module: types.ModuleType, names: list[str], title: str) -> str:

@@ -1,6 +1,6 @@
 """The grouseticks walkthrough: the GLM, then the GLMMs of the lme4 tutorial.
 
-Run:  python examples/grouseticks.py
+Run:  python3 examples/grouseticks.py   (after python3 -m pip install .)
 Prints each fit as R prints it (summary.glm, then lme4's summary.merMod).
 """
 

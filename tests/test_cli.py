@@ -175,3 +175,32 @@ def test_module_entry_point_runs():
     env = {**os.environ, **env}
     r = subprocess.run([sys.executable, "-m", "glmmfast", "--version"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout.strip() == f"glmmfast {glmmfast.__version__}"
+
+
+def test_help_lists_every_family(capsys):
+    status, out, _ = run(capsys, "fit", "--help")
+    assert status == 0
+    for family in ("gaussian", "poisson", "binomial", "Gamma", "inverse.gaussian", "nbinom2"):
+        assert family in out
+
+
+def test_nbinom2_estimates_theta_as_glmer_nb(capsys):
+    status, out, _ = run(capsys, "fit", "TICKS ~ YEAR + (1 | LOCATION)", "--data", "grouseticks",
+                         "--family", "nbinom2", "--json")
+    doc = json.loads(out)
+    ref = glmmfast.glmer_nb("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"))
+    assert status == 0 and doc["nb_theta"] == pytest.approx(ref.nb_theta, rel=1e-6)
+    assert doc["deviance"] == pytest.approx(ref.deviance, abs=1e-6)
+    status, _, err = run(capsys, "fit", "TICKS ~ YEAR", "--data", "grouseticks", "--family", "nbinom2")
+    assert status == 2 and "needs random-effects terms" in err
+
+
+def test_directory_is_named_as_such(capsys, tmp_path):
+    status, _, err = run(capsys, "fit", "y ~ 1", "--data", str(tmp_path))
+    assert status == 2 and "is a directory" in err and err.count("\n") == 1
+
+
+def test_name_sets_the_data_line(capsys):
+    status, out, _ = run(capsys, "fit", "TICKS ~ YEAR + (1 | LOCATION)", "--data", "grouseticks",
+                         "--family", "poisson", "--name", "ticks2024")
+    assert status == 0 and "   Data: ticks2024\n" in out

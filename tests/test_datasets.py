@@ -24,3 +24,13 @@ def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(glmmfast.DataError, match="unknown dataset 'nope'"):
         glmmfast.datasets.load("nope")
     assert "grouseticks" in glmmfast.datasets.names()
+
+
+def test_whole_number_columns_stay_integer():
+    # As R's read.csv reads them: counts and heights are integers, centred heights are not.
+    gt = glmmfast.datasets.load("grouseticks")
+    assert str(gt["TICKS"].dtype) == "int64" and str(gt["HEIGHT"].dtype) == "int64"
+    assert str(gt["cHEIGHT"].dtype) == "float64"
+    cbpp = glmmfast.datasets.load("cbpp")
+    assert str(cbpp["incidence"].dtype) == "int64" and str(cbpp["size"].dtype) == "int64"
+    assert str(glmmfast.datasets.load("InstEval")["y"].dtype) == "int64"

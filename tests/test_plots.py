@@ -194,3 +194,56 @@ def test_residual_check_bad_input():
         plots.residual_check(res, quantiles=(0.5, 1.0))
     with pytest.raises(glmmfast.ArgumentError, match="bins"):
         plots.residual_check(res, bins=1)
+def test_overdispersion_picture_default_is_the_tutorials_figure():
+    fig = plots.overdispersion_picture()
+    (ax,) = fig.axes
+    pois, over = ax.containers
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Poisson", "overdispersed Poisson"]
+    assert mpl.colors.to_rgb(pois[0].get_facecolor()) == (1.0, 0.0, 0.0)  # Poisson in red
+    assert mpl.colors.to_rgb(over[0].get_facecolor()) == (0.0, 0.0, 1.0)  # overdispersed in blue
+    # density histograms over every count drawn (no axis cut): areas sum to 1
+    for bars in (pois, over):
+        assert sum(p.get_height() * p.get_width() for p in bars) == pytest.approx(1, abs=1e-9)
+    # 1,000 draws each from Poisson(1) and Poisson(exp(N(0, 1))) with seed 1: not mean-matched
+    rng = np.random.default_rng(1)
+    p = rng.poisson(1.0, 1000)
+    o = rng.poisson(np.exp(rng.standard_normal(1000)))
+    assert len(over) == max(p.max(), o.max()) + 1
+    assert over[0].get_height() == pytest.approx(np.mean(o == 0))
+    assert pois[1].get_height() == pytest.approx(np.mean(p == 1))
+    assert np.mean(o) == pytest.approx(np.exp(0.5), rel=0.15) and np.mean(p) == pytest.approx(1, rel=0.1)
+
+
+def test_mean_matched_view_states_its_axis_cut():
+    fig = plots.overdispersion_picture(mean=4, sd=1.2, n=2000, seed=3)
+    (ax,) = fig.axes
+    (note,) = ax.texts
+    assert note.get_text().startswith("axis cut at ") and "not shown" in note.get_text()
+
+
+def test_ranef_qq_has_a_reference_line():
+    m = fit_case("gt_m1")
+    ax = plots.ranef_qq(m).axes[0]
+    (pts,) = [ln for ln in ax.get_lines() if ln.get_label() == "LOCATION: (Intercept)"]
+    (ref,) = [ln for ln in ax.get_lines() if ln.get_label() == "_qqline LOCATION: (Intercept)"]
+    v = np.sort(m.ranef()["LOCATION"].iloc[:, 0].to_numpy())
+    q1, q3 = np.quantile(v, [0.25, 0.75])
+    z = 0.6744897501960817
+    x, y = ref.get_data()
+    slope = (y[1] - y[0]) / (x[1] - x[0])
+    assert slope == pytest.approx((q3 - q1) / (2 * z)) and y[0] + slope * (-z - x[0]) == pytest.approx(q1)
+    assert ref.get_color() == pts.get_color()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["LOCATION: (Intercept)"]
+
+
+def test_observed_vs_poisson_on_a_glmer_is_conditional_and_fits_the_data():
+    m = fit_case("gt_m1")
+    ax = plots.observed_vs_poisson(m).axes[0]
+    assert any("conditional on the random effects" in t.get_text() for t in ax.get_legend().get_texts())
+    y = glmmfast.datasets.load("grouseticks")["TICKS"].to_numpy()
+    (expected,) = ax.get_lines()
+    assert ax.get_xlim() == (-0.5, y.max() + 0.5)
+    top = max(np.bincount(y).max(), expected.get_ydata().max())
+    assert ax.get_ylim() == pytest.approx((0, 1.05 * top))
+    glm_ax = plots.observed_vs_poisson(fit_case("gt_glm")).axes[0]
+    assert not any("conditional" in t.get_text() for t in glm_ax.get_legend().get_texts())

@@ -61,7 +61,9 @@ def test_repr_and_caller_data_untouched(grouseticks):
     before = grouseticks.copy(deep=True)
     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson")
     pd.testing.assert_frame_equal(grouseticks, before)
-    assert repr(fit).startswith("<GlmerResult poisson(log) 'TICKS ~ YEAR + (1 | LOCATION)'")
+    # repr is lme4's print(fit) (issue 18; it was "<GlmerResult poisson(log) '...'>")
+    assert repr(fit).startswith("Generalized linear mixed model fit by maximum likelihood")
+    assert "Formula: TICKS ~ YEAR + (1 | LOCATION)" in repr(fit)
     assert fit.optinfo.evaluations > 0 and fit.optinfo.pirls_iterations > 0
     assert set(fit.optinfo.seconds) >= {"design", "optimize", "derivatives"}
 

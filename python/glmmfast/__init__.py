@@ -8,6 +8,7 @@ lmer : fit a linear mixed model by REML or maximum likelihood
 glm : fit a GLM (no random effects), as R's ``glm``
 anova : likelihood-ratio tests between nested fits
 emmeans : estimated marginal means and pairwise comparisons (R's emmeans)
+VarCorr : the variance components, printed as lme4 prints them
 fit_many : one design fitted to many response columns
 GlmerModel : low-level reusable model for repeated refits
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
@@ -18,12 +19,13 @@ simulate_residuals : simulation-based scaled (quantile) residuals and their test
 cli : the ``glmmfast`` command line
 """
 
-from . import datasets, families, plots
+from . import datasets, families
 from ._dispersion import DispersionCheck, dispersion_check
-from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, DataError, FamilyError, FormulaError,
-                      GlmmfastError)
+from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, ConvergenceWarning, DataError, FamilyError,
+                      FormulaError, GlmmfastError, SingularFitWarning)
 from ._glm import GlmResult, glm
 from ._anova import anova
+from ._display import VarCorr
 from ._emmeans import Emmeans, emmeans
 from ._bootstrap import BootstrapResult
 from ._fit_many import fit_many
@@ -35,6 +37,16 @@ from ._scaled_residuals import ResidualTest, ScaledResiduals, simulate_residuals
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # glmmfast.plots imports scipy.stats (and matplotlib when drawing): loaded
+    # on first use so that ``import glmmfast`` (and every command-line call)
+    # stays fast.  PEP 562 module __getattr__.
+    if name == "plots":
+        import importlib
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "glmer",
     "glmer_nb",
@@ -43,6 +55,7 @@ __all__ = [
     "anova",
     "emmeans",
     "Emmeans",
+    "VarCorr",
     "fit_many",
     "GlmerModel",
     "BootstrapResult",
@@ -64,4 +77,6 @@ __all__ = [
     "ConvergenceError",
     "ArgumentError",
     "ArgumentTypeError",
+    "ConvergenceWarning",
+    "SingularFitWarning",
 ]

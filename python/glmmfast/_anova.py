@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._display import AnovaTable
 from ._errors import DataError
 
 __all__ = ["anova"]
@@ -44,12 +44,27 @@ def anova(*models, names: list[str] | None = None) -> pd.DataFrame:
     pandas.DataFrame
         Rows ordered by npar; columns npar, AIC, BIC, logLik, deviance,
         Chisq, Df, Pr(>Chisq) (NaN in the first row).  Chisq is
-        2 max(0, logLik_i - logLik_{i-1}), as lme4.
+        2 max(0, logLik_i - logLik_{i-1}), as lme4.  It prints as lme4
+        prints the table (``Data:`` and ``Models:`` lines, ``< 2.2e-16``,
+        significance stars), with the models labelled by ``names`` or
+        ``m1``, ``m2``, ... in the order given.
 
     Raises
     ------
     DataError
         Fewer than two models, or models fitted to different responses or rows.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> m0 = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="poisson")
+    >>> m1 = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION) + (1 | INDEX)", df, family="poisson")
+    >>> tab = glmmfast.anova(m0, m1, names=["m0", "m1"])
+    >>> float(tab["Df"].iloc[1]), bool(tab["Pr(>Chisq)"].iloc[1] < 1e-16)
+    (1.0, True)
+    >>> print(str(tab).splitlines()[1])
+    Models:
     """
     if len(models) < 2:
         raise DataError("anova needs at least two fitted models")
@@ -59,6 +74,7 @@ def anova(*models, names: list[str] | None = None) -> pd.DataFrame:
     for m in models[1:]:
         if not _same_data(models[0], m):
             raise DataError("models were not all fitted to the same data (response, weights and rows must agree)")
+    given_names = names
     if names is None:
         names = [m.formula for m in models]
     if len(names) != len(models):
@@ -70,8 +86,16 @@ def anova(*models, names: list[str] | None = None) -> pd.DataFrame:
     chisq = np.concatenate([[np.nan], 2 * np.maximum(0.0, np.diff(ll))])
     df = np.concatenate([[np.nan], np.diff(npar)])
     with np.errstate(invalid="ignore"):
+        from scipy import stats  # here, not at import: scipy.stats costs ~0.5 s to import
         p = np.where(df > 0, stats.chi2.sf(chisq, np.where(df > 0, df, 1)), np.nan)
     p[0] = np.nan
-    return pd.DataFrame({"npar": npar.astype(int), "AIC": [m.aic for m in ms], "BIC": [m.bic for m in ms],
-                         "logLik": ll, "deviance": -2 * ll, "Chisq": chisq, "Df": df, "Pr(>Chisq)": p},
-                        index=pd.Index([names[i] for i in order]))
+    table = AnovaTable({"npar": npar.astype(int), "AIC": [m.aic for m in ms], "BIC": [m.bic for m in ms],
+                        "logLik": ll, "deviance": -2 * ll, "Chisq": chisq, "Df": df, "Pr(>Chisq)": p},
+                       index=pd.Index([names[i] for i in order]))
+    # lme4 labels the models by the names they were passed as (m0, m1); without names= we
+    # number them in the order given, as "m1", "m2", ...
+    labels = given_names if given_names is not None else [f"m{i + 1}" for i in range(len(models))]
+    table.labels = [labels[i] for i in order]
+    table.formulas = [ms_i.formula for ms_i in ms]
+    table.data_name = models[0].data_name
+    return table

@@ -54,6 +54,15 @@ class BootstrapResult:
         Replicate index and error message of each failure.
     seed : int or None
         The seed (entropy of the SeedSequence) that reproduces the run.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+    ...                      family="poisson")
+    >>> boot = fit.bootstrap(10, seed=1, n_jobs=1, progress=False)
+    >>> boot.nsim, list(boot.t0.index)
+    (10, ['.sig01', '(Intercept)', 'YEAR96', 'YEAR97'])
     """
 
     replicates: pd.DataFrame

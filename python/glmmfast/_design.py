@@ -61,8 +61,13 @@ class ModelDesign:
         return len(self.y)
 
 
-def dataset_name(data: pd.DataFrame) -> str | None:
-    """The name summaries print after ``Data:`` (``data.attrs["name"]``, set by ``datasets.load``)."""
+def dataset_name(data: pd.DataFrame, given: str | None = None) -> str | None:
+    """The name summaries print after ``Data:``: ``given`` (a fit's ``data_name=``), else
+    ``data.attrs["name"]`` (set by ``datasets.load``), else None."""
+    if given is not None:
+        if not isinstance(given, str) or not given.strip():
+            raise DataError(f"data_name must be a non-empty string, got {given!r}")
+        return given
     name = data.attrs.get("name")
     return name if isinstance(name, str) else None
 

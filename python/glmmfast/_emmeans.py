@@ -23,7 +23,6 @@ import itertools
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._arguments import check_choice, check_level
 from ._errors import ArgumentError, ArgumentTypeError, DataError
@@ -90,6 +89,19 @@ class Emmeans:
         ``SE``, ``df``, ``lower.CL``, ``upper.CL``.
     messages : list of str
         Notes (degrees-of-freedom method, non-estimable cells).
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+    ...                      glmmfast.datasets.load("cbpp"), family="binomial")
+    >>> em = glmmfast.emmeans(fit, "period", type="response")
+    >>> print(em.table[["period", "response", "SE"]].round(4).to_string(index=False))
+    period  response     SE
+         1    0.1980 0.0369
+         2    0.0839 0.0238
+         3    0.0740 0.0226
+         4    0.0484 0.0198
     """
 
     def __init__(self, fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit):
@@ -195,6 +207,7 @@ class Emmeans:
 
     # -- tables ------------------------------------------------------------------
     def _summary_frame(self, keys: pd.DataFrame, est, se, df) -> pd.DataFrame:
+        from scipy import stats  # lazily: scipy.stats costs ~0.5 s at import
         q = np.where(np.isinf(df), stats.norm.ppf(0.5 + self.level / 2),
                      stats.t.ppf(0.5 + self.level / 2, np.where(np.isfinite(df), df, 1.0)))
         lo, hi = est - q * se, est + q * se
@@ -240,7 +253,19 @@ class Emmeans:
             factors, ``estimate`` (``ratio`` / ``odds.ratio`` on the response
             scale of a log / logit link), ``SE``, ``df``, ``t.ratio`` (or
             ``z.ratio`` with infinite df) and ``p.value``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        ...                      glmmfast.datasets.load("cbpp"), family="binomial")
+        >>> pairs = glmmfast.emmeans(fit, "period", type="response").pairs()
+        >>> print(pairs[["contrast", "odds.ratio", "p.value"]].round(4).head(2).to_string(index=False))
+                 contrast  odds.ratio  p.value
+        period1 / period2      2.6975   0.0066
+        period1 / period3      3.0915   0.0031
         """
+        from scipy import stats  # lazily: scipy.stats costs ~0.5 s at import
         check_choice("adjust", adjust, _ADJUST)
         keys = self._table_keys
         groups = keys.groupby(self.by, sort=False).indices if self.by else {(): np.arange(len(keys))}
@@ -297,6 +322,7 @@ def _is_number(text: str) -> bool:
 
 def _adjust(p: np.ndarray, stat: np.ndarray, df: np.ndarray, method: str, n_means: int) -> np.ndarray:
     """emmeans' multiplicity adjustments of two-sided p-values within one family."""
+    from scipy import stats  # lazily: scipy.stats costs ~0.5 s at import
     ok = np.isfinite(p)
     out = np.full_like(p, np.nan)
     m = int(ok.sum())

@@ -96,6 +96,15 @@ def fit_many(formula: str, data: pd.DataFrame, responses: list[str], family: str
     KeyboardInterrupt
         Ctrl-C: the fits stop within a fraction of a second, worker
         threads included, and nothing partial is returned.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> df["TICKS2"] = df["TICKS"] // 2
+    >>> out = glmmfast.fit_many("~ YEAR + (1 | LOCATION)", df, ["TICKS", "TICKS2"], family="poisson")
+    >>> sorted(set(out["response"])), list(out["term"][:4])
+    (['TICKS', 'TICKS2'], ['(Intercept)', 'YEAR96', 'YEAR97', 'sd__(Intercept)'])
     """
     if isinstance(responses, str) or not len(responses):
         raise DataError("responses must be a non-empty list of column names")

@@ -25,6 +25,7 @@ from ._agq import check_nagq
 from ._design import ModelDesign, dataset_name, model_design_for
 from ._design_checks import failures_blamed_on_scales
 from ._engine import engine_model, glm_start
+from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ._optimize import optimize_glmer
 from ._results import GlmerResult, LmerResult, _Fit, residuals_of
@@ -78,6 +79,8 @@ def glmer(
     nAGQ: int = 1,
     na_action: str = "omit",
     contrasts: dict | None = None,
+    data_name: str | None = None,
+    quiet: bool = False,
 ) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -120,6 +123,15 @@ def glmer(
         ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
         ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
         Other factors get treatment contrasts, ordered factors ``contr.poly``.
+    data_name : str, optional
+        The name printed on the summary's ``Data:`` line (R prints the
+        expression passed as ``data``); default ``data.attrs["name"]``
+        (set by :func:`glmmfast.datasets.load`), else none.
+    quiet : bool, default False
+        Do not issue the fit's convergence and singular-fit messages as
+        :class:`~glmmfast.ConvergenceWarning` / :class:`~glmmfast.SingularFitWarning`
+        (they stay in ``result.messages``; ``warnings.simplefilter("ignore",
+        glmmfast.ConvergenceWarning)`` silences them too).
 
     Returns
     -------
@@ -163,14 +175,17 @@ def glmer(
                       "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
                       stacklevel=2)
         return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action,
-                    contrasts=contrasts)
+                    contrasts=contrasts, data_name=data_name, quiet=quiet)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action,
                               contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
-        return _fit_design(design, dataset_name(data), nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+        fit = _fit_design(design, data_name, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+    warn_fit_messages(fit.messages, quiet)
+    return fit
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -196,6 +211,8 @@ def glmer_nb(
     nAGQ: int = 1,
     na_action: str = "omit",
     contrasts: dict | None = None,
+    data_name: str | None = None,
+    quiet: bool = False,
 ) -> GlmerResult:
     """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
 
@@ -222,6 +239,8 @@ def glmer_nb(
         Missing values, as :func:`glmer`.
     contrasts : dict, optional
         Contrasts of fixed-effects factors, as :func:`glmer`.
+    data_name, quiet
+        As :func:`glmer`.
 
     Returns
     -------
@@ -240,9 +259,12 @@ def glmer_nb(
     """
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
                               na_action=na_action, contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
         design.family = NegativeBinomial(_moment_theta(design), link)
-        return _fit_design(design, dataset_name(data), nAGQ, "nb_theta", t0)
+        fit = _fit_design(design, data_name, nAGQ, "nb_theta", t0)
+    warn_fit_messages(fit.messages, quiet)
+    return fit

@@ -21,6 +21,7 @@ from ._design import dataset_name, model_design_for
 from ._design_checks import failures_blamed_on_scales
 from ._engine import lmm_engine_model
 from ._errors import DataError
+from ._fit_warnings import warn_fit_messages
 from ._optimize import optimize_lmer
 from ._results import LmerResult, _Fit
 from .families import Gaussian
@@ -29,7 +30,8 @@ __all__ = ["lmer"]
 
 
 def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None,
-         na_action: str = "omit", contrasts: dict | None = None) -> LmerResult:
+         na_action: str = "omit", contrasts: dict | None = None, data_name: str | None = None,
+         quiet: bool = False) -> LmerResult:
     """Fit a linear mixed model, as lme4's ``lmer``.
 
     Parameters
@@ -52,6 +54,10 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
         ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
         Other factors get treatment contrasts, ordered factors ``contr.poly``.
+    data_name : str, optional
+        The summary's ``Data:`` name, as :func:`glmmfast.glmer`.
+    quiet : bool, default False
+        Do not issue the fit's messages as warnings, as :func:`glmmfast.glmer`.
 
     Returns
     -------
@@ -68,6 +74,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     REML = check_bool("REML", REML)
     seconds = {}
     t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,
                               contrasts=contrasts)
     if np.any(design.weights <= 0):
@@ -83,4 +90,6 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
     info.seconds.update(seconds)
     fit = _Fit(theta, np.array(model.beta), crit)
-    return LmerResult(design, model, fit, info, REML, dataset_name(data))
+    result = LmerResult(design, model, fit, info, REML, data_name)
+    warn_fit_messages(result.messages, quiet)
+    return result

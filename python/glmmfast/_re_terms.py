@@ -157,11 +157,14 @@ def theta_blocks(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual: bool) -> pd.DataFrame:
+def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual: bool,
+                  residual_sd: float | None = None) -> pd.DataFrame:
     """``as.data.frame(VarCorr(fit))``: variances, then covariances, per term.
 
     Sigma_t = sigma^2 T_t T_t'; ``sdcor`` is the standard deviation on
-    variance rows and the correlation on covariance rows.
+    variance rows and the correlation on covariance rows.  ``residual``
+    adds the "Residual" row with SD ``residual_sd`` (default ``sigma``).
+    A missing ``var1``/``var2`` is None (R's NA), never NaN.
     """
     rows = []
     for label, t, T in zip(group_labels(terms), terms, theta_blocks(terms, theta)):
@@ -174,8 +177,12 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
                 denom = sd[i] * sd[j]
                 rows.append((label, t.names[i], t.names[j], S[i, j], S[i, j] / denom if denom > 0 else np.nan))
     if residual:
-        rows.append(("Residual", None, None, sigma**2, sigma))
-    return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        sd = sigma if residual_sd is None else residual_sd
+        rows.append(("Residual", None, None, sd**2, sd))
+    cols = list(zip(*rows)) if rows else [()] * 5
+    # object Series keep None (a DataFrame built from the tuples turns some into NaN)
+    return pd.DataFrame({name: pd.Series(list(v), dtype=object if name in ("grp", "var1", "var2") else float)
+                         for name, v in zip(["grp", "var1", "var2", "vcov", "sdcor"], cols)})
 
 
 def sdcor_names(terms: list[ReTerm]) -> list[str]:

@@ -176,6 +176,16 @@ class GlmerModel:
         glmmfast._core.PirlsError
             PIRLS failed at the final estimates (failures at trial points
             are counted in ``info.pirls_failures`` instead).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> model = fit.model()
+        >>> out = model.refit(fit.simulate(1, seed=1)[:, 0])
+        >>> out.theta.shape, out.beta.shape, bool(out.deviance > 0)
+        ((1,), (3,), True)
         """
         y, w = response_for(self.design, newresp, weights)
         t0 = time.perf_counter()
@@ -206,6 +216,26 @@ class GlmerModel:
         ``share_engine=True`` lends it this model's engine (at the refit's
         optimum only until the next refit): for callers that read vcov or
         fitted values at once and then drop the result.
+
+        Parameters
+        ----------
+        outcome : RefitOutcome
+            What :meth:`refit` returned.
+        share_engine : bool, default False
+
+        Returns
+        -------
+        GlmerResult
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> model = fit.model()
+        >>> res = model.result(model.refit(fit.simulate(1, seed=1)[:, 0]))
+        >>> type(res).__name__, list(res.fixef.index)
+        ('GlmerResult', ['(Intercept)', 'YEAR96', 'YEAR97'])
         """
         from ._results import GlmerResult, _Fit
 

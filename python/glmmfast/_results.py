@@ -32,7 +32,8 @@ from ._design import ModelDesign
 from ._engine import engine_model, lmm_engine_model, set_family_parameter
 from ._optimize import OptimizerInfo, check_convergence
 from ._re_terms import theta_names, varcorr_frame
-from ._summary import PrintsSummary, format_glmer_summary
+from ._display import RandomEffects, summary_html
+from ._summary import PrintsSummary, format_glmer_summary, format_mermod_print
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
 
@@ -181,17 +182,63 @@ class MixedResult(PrintsSummary):
         return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index, name="Std. Error")
 
     def fitted(self) -> np.ndarray:
-        """Fitted values mu on the response scale (proportions for binomial)."""
+        """Fitted values mu on the response scale (proportions for binomial), as lme4's ``fitted``.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit (``fit.rows``), conditional on
+            the estimated random effects.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> fit.fitted()[:3].round(3)
+        array([0.444, 0.444, 3.558])
+        """
         return np.array(self._engine().mu)
 
     def linear_predictor(self) -> np.ndarray:
-        """eta = offset + X beta + Z b."""
+        """The linear predictor eta = offset + X beta + Z b at the estimates.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> bool(abs(fit.linear_predictor()[0] - float(np.log(fit.fitted()[0]))) < 1e-12)
+        True
+        """
         return np.array(self._engine().eta)
 
     def residuals(self, type: str | None = None) -> np.ndarray:
-        """Residuals: ``"deviance"``, ``"pearson"``, ``"response"`` or ``"working"``.
+        """Residuals, as lme4's ``residuals(fit, type)``.
 
-        The default is lme4's: ``"deviance"`` for a GLMM, ``"response"`` for an LMM.
+        Parameters
+        ----------
+        type : {"deviance", "pearson", "response", "working"}, optional
+            The default is lme4's: ``"deviance"`` for a GLMM, ``"response"``
+            for an LMM.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> fit.residuals("pearson")[:3].round(3)
+        array([-0.666, -0.666, -1.886])
         """
         type = self._default_residuals if type is None else type
         m = self._engine()
@@ -217,7 +264,7 @@ class MixedResult(PrintsSummary):
             self._ranef_cache = out
         return self._ranef_cache
 
-    def ranef(self, condvar: bool = True) -> dict[str, pd.DataFrame]:
+    def ranef(self, condvar: bool = True) -> RandomEffects:
         """Conditional modes of the random effects, by grouping factor.
 
         Parameters
@@ -230,9 +277,21 @@ class MixedResult(PrintsSummary):
 
         Returns
         -------
-        dict
-            Grouping factor -> DataFrame (rows: levels; columns: the terms'
-            columns; terms on the same factor side by side, as lme4).
+        RandomEffects
+            A dict: grouping factor -> DataFrame (rows: levels; columns: the
+            terms' columns; terms on the same factor side by side, as lme4).
+            It prints as R prints ``ranef(fit)``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> re = fit.ranef()
+        >>> re["LOCATION"].shape, list(re["LOCATION"].attrs["condsd"].columns)
+        ((63, 1), ['(Intercept)'])
+        >>> print(str(re).splitlines()[0])
+        $LOCATION
         """
         result: dict[str, pd.DataFrame] = {}
         sds: dict[str, list[pd.DataFrame]] = {}
@@ -250,10 +309,24 @@ class MixedResult(PrintsSummary):
             for g, df in result.items():
                 df.attrs["condsd"] = pd.concat(sds[g], axis=1)
                 df.attrs["condvar"] = cvs[g]
-        return result
+        return RandomEffects(result, "ranef")
 
     def ranef_frame(self) -> pd.DataFrame:
-        """Long format like R's ``as.data.frame(ranef(fit, condVar=TRUE))``."""
+        """The conditional modes in long format, as R's ``as.data.frame(ranef(fit, condVar=TRUE))``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns grpvar, term, grp, condval, condsd; one row per level and term.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> list(fit.ranef_frame().columns), len(fit.ranef_frame())
+        (['grpvar', 'term', 'grp', 'condval', 'condsd'], 63)
+        """
         rows = []
         for t, modes, cv in self._ranef_parts():
             for j, name in enumerate(t.names):
@@ -261,8 +334,24 @@ class MixedResult(PrintsSummary):
                                           "condval": modes[:, j], "condsd": np.sqrt(cv[:, j, j])}))
         return pd.concat(rows, ignore_index=True)
 
-    def coef(self) -> dict[str, pd.DataFrame]:
-        """Fixed plus random effects per level of each grouping factor (lme4's ``coef``)."""
+    def coef(self) -> RandomEffects:
+        """Fixed plus random effects per level of each grouping factor, as lme4's ``coef``.
+
+        Returns
+        -------
+        RandomEffects
+            A dict: grouping factor -> DataFrame with a column per fixed
+            effect (plus random-only columns); prints as R prints ``coef(fit)``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> c = fit.coef()["LOCATION"]
+        >>> list(c.columns), bool((c["YEAR96"] == fit.fixef["YEAR96"]).all())
+        (['(Intercept)', 'YEAR96', 'YEAR97'], True)
+        """
         out = {}
         for g, re in self.ranef(condvar=False).items():
             df = pd.DataFrame(np.tile(self.fixef.to_numpy(), (len(re), 1)), index=re.index, columns=self.fixef.index)
@@ -272,23 +361,64 @@ class MixedResult(PrintsSummary):
                 else:
                     df[col] = re[col].to_numpy()
             out[g] = df
-        return out
+        return RandomEffects(out, "coef")
 
     def model_matrix(self) -> pd.DataFrame:
-        """The fixed-effects model matrix X."""
+        """The fixed-effects model matrix X, as R's ``model.matrix(fit)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per row used in the fit, columns named as R names them.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> list(fit.model_matrix().columns)
+        ['(Intercept)', 'YEAR96', 'YEAR97']
+        """
         return pd.DataFrame(self._design.X, columns=self._design.x_names)
 
     # -- after the fit (each delegates to its own module) -----------------------
     def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False,
                 offset=None) -> np.ndarray:
-        """Predictions as lme4's ``predict``; see :func:`glmmfast._predict.predict`.
+        """Predictions, as lme4's ``predict(fit, newdata, type, re.form, allow.new.levels)``.
 
-        ``type``: ``"link"`` or ``"response"``; ``re_form``: None (all random
-        effects), ``"~0"`` (none) or a formula with some of the bars; new
-        grouping levels are an error unless ``allow_new_levels`` (then b = 0).
-        ``offset``: for ``newdata``, one value per row, added to the
-        formula's ``offset()`` terms (required when the fit had an
-        ``offset=`` argument).
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict for (default: the fitted rows), encoded with the
+            fit's factor levels.
+        type : {"link", "response"}, default "link"
+            The linear predictor eta or the mean mu.
+        re_form : None or str, default None
+            Random effects to include: None (all), ``"~0"`` (none: the
+            population level) or a formula with some of the fit's bars, such
+            as ``"~(1 | LOCATION)"``.
+        allow_new_levels : bool, default False
+            Grouping levels the fit did not see are an error, unless True
+            (then their random effects are 0).
+        offset : array-like, optional
+            For ``newdata``: one value per row, added to the formula's
+            ``offset()`` terms (required when the fit had an ``offset=``
+            argument).
+
+        Returns
+        -------
+        ndarray
+            One prediction per row.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> import pandas as pd
+        >>> new = pd.DataFrame({"YEAR": ["96", "96"], "LOCATION": ["1", "99"]})
+        >>> fit.predict(new, type="response", allow_new_levels=True).round(3)
+        array([17.099,  4.916])
         """
         from ._predict import predict
         return predict(self, newdata, type, re_form, allow_new_levels, offset)
@@ -332,8 +462,29 @@ class MixedResult(PrintsSummary):
 
     # -- printing ---------------------------------------------------------------
     def summary_text(self) -> str:
-        """The lme4-style summary as a string."""
+        """The summary as lme4 prints ``summary(fit)``, as a string (also ``str(fit)``).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> print(fit.summary_text().splitlines()[3])
+        Formula: TICKS ~ YEAR + (1 | LOCATION)
+        """
         return format_glmer_summary(self)
+
+    def __repr__(self) -> str:
+        """lme4's ``print(fit)``: the short form of the summary."""
+        return format_mermod_print(self).rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        """The summary's header and tables as HTML (Jupyter)."""
+        return summary_html(self)
 
 
 
@@ -381,6 +532,16 @@ class GlmerResult(MixedResult):
         Convergence and singular-fit messages, as lme4 prints them.
     optinfo : OptimizerInfo
         Evaluation counts, stages, timings, gradient and Hessian.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+    ...                      family="poisson")
+    >>> round(fit.deviance, 2), fit.ngroups, fit.converged
+    (2298.29, {'LOCATION': 63}, True)
+    >>> print(repr(fit).splitlines()[0])
+    Generalized linear mixed model fit by maximum likelihood (Laplace
     """
 
 
@@ -399,11 +560,9 @@ class GlmerResult(MixedResult):
                           npar=len(fit.theta) + len(design.x_names) + (fit.family_parameter is not None))
 
     def _varcorr_frame(self) -> pd.DataFrame:
-        vc = varcorr_frame(self._design.terms, self.theta, 1.0, residual=False)
-        if self.family.has_dispersion:  # lme4's Residual row (absolute-scale components above it)
-            vc = pd.concat([vc, pd.DataFrame([("Residual", None, None, self.dispersion, self.sigma)],
-                                             columns=vc.columns)], ignore_index=True)
-        return vc
+        # Absolute-scale components; lme4's Residual row for the families with a dispersion.
+        return varcorr_frame(self._design.terms, self.theta, 1.0, residual=self.family.has_dispersion,
+                             residual_sd=self.sigma)
 
     # -- construction helpers -------------------------------------------------
     def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
@@ -515,11 +674,35 @@ class GlmerResult(MixedResult):
 
     def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
                  allow_new_levels: bool = False, offset=None) -> np.ndarray:
-        """Responses drawn from the model, shape (n, nsim); see :func:`glmmfast._simulate.simulate`.
+        """Responses drawn from the fitted model, as lme4's ``simulate(fit, nsim, seed)``.
 
-        Default ``re_form="~0"``: new random effects (lme4's default
-        ``re.form = NA``); ``re_form=None`` conditions on the estimated ones.
-        ``offset``: for ``newdata``, as in :meth:`predict`.
+        Parameters
+        ----------
+        nsim : int, default 1
+        seed : int or numpy SeedSequence, optional
+        re_form : None or str, default "~0"
+            ``"~0"``: new random effects for every draw (lme4's default
+            ``re.form = NA``); None: conditional on the estimated ones; or
+            a formula with some of the bars.
+        newdata : pandas.DataFrame, optional
+            Rows to simulate for (default: the fitted rows).
+        allow_new_levels : bool, default False
+            As in :meth:`predict`.
+        offset : array-like, optional
+            For ``newdata``, as in :meth:`predict`.
+
+        Returns
+        -------
+        ndarray, shape (n, nsim)
+            Counts for Poisson; proportions of the trials for binomial.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> fit.simulate(5, seed=1).shape
+        (403, 5)
         """
         from ._simulate import simulate
         return simulate(self, nsim, seed, re_form, newdata, allow_new_levels, offset)
@@ -536,30 +719,119 @@ class GlmerResult(MixedResult):
         return self.optinfo.hessian
 
     def model(self):
-        """The low-level reusable model (:class:`glmmfast.GlmerModel`), warm-started here."""
+        """The low-level reusable model for fast refits, warm-started at this fit.
+
+        Returns
+        -------
+        GlmerModel
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> out = fit.model().refit(fit.simulate(1, seed=2)[:, 0])
+        >>> out.beta.shape
+        (3,)
+        """
         from ._refit import GlmerModel
         return GlmerModel.from_result(self)
 
     def refit(self, newresp, weights=None) -> "GlmerResult":
-        """The same model fitted to a new response (lme4's ``refit``), warm-started here."""
+        """The same model fitted to a new response, as lme4's ``refit(fit, newresp)``.
+
+        Parameters
+        ----------
+        newresp : array-like
+            One response per row used in the fit (for binomial: proportions).
+        weights : array-like, optional
+            New prior weights (binomial trials), else the fit's.
+
+        Returns
+        -------
+        GlmerResult
+            Warm-started at this fit's optimum (stage 1 skipped).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> again = fit.refit(fit.simulate(1, seed=2)[:, 0])
+        >>> again.nobs == fit.nobs
+        True
+        """
         if getattr(self, "_refitter", None) is None:
             self._refitter = self.model()
         return self._refitter.result(self._refitter.refit(newresp, weights))
 
     def bootstrap(self, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor=None,
                   progress: bool = True):
-        """Parametric bootstrap (lme4's ``bootMer``); see :func:`glmmfast._bootstrap.bootstrap`."""
+        """Parametric bootstrap, as lme4's ``bootMer(fit, FUN, nsim, seed)``.
+
+        Parameters
+        ----------
+        nsim : int
+            Number of simulated responses, each refitted.
+        statistic : callable, optional
+            ``statistic(result) -> 1-d array``; default: theta and the fixed
+            effects.
+        seed : int, optional
+            Replicate i uses ``SeedSequence(seed).spawn(nsim)[i]``: results do
+            not depend on ``n_jobs`` or the executor.
+        n_jobs : int, default -1
+            Threads (-1: all cores).
+        executor : concurrent.futures.Executor, optional
+            E.g. a Dask client's executor, instead of threads.
+        progress : bool, default True
+            A tqdm progress bar when tqdm is installed.
+
+        Returns
+        -------
+        BootstrapResult
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> boot = fit.bootstrap(20, seed=1, n_jobs=1, progress=False)
+        >>> boot.replicates.shape, boot.n_failed
+        ((20, 4), 0)
+        """
         from ._bootstrap import bootstrap
         return bootstrap(self, nsim, statistic, seed, n_jobs, executor, progress)
 
     def confint(self, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
-        """Confidence intervals (``"Wald"``, ``"profile"``, ``"boot"``); see :func:`glmmfast._confint.confint`."""
+        """Confidence intervals, as lme4's ``confint(fit, method)``.
+
+        Parameters
+        ----------
+        method : {"Wald", "profile", "boot"}, default "Wald"
+            Wald (fixed effects only, NaN for the variance parameters, as
+            lme4), profile likelihood (on lme4's sd/correlation scale), or
+            parametric bootstrap percentiles.
+        level : float, default 0.95
+        **kwargs
+            For ``"boot"``: passed to :meth:`bootstrap` (``nsim``, ``seed``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``.sig01``, ... then the fixed effects; columns such as
+            ``"2.5 %"``, ``"97.5 %"``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> list(fit.confint().index)
+        ['.sig01', '(Intercept)', 'YEAR96', 'YEAR97']
+        """
         from ._confint import confint
         return confint(self, method, level, **kwargs)
 
-    def __repr__(self) -> str:
-        return (f"<GlmerResult {self.family.name}({self.family.link}) {self.formula!r}: "
-                f"nobs={self.nobs}, -2logL={self.deviance:.4f}, converged={self.converged}>")
 
 
 class LmerResult(MixedResult):
@@ -587,6 +859,13 @@ class LmerResult(MixedResult):
         sigma^2 (R_X'R_X)^{-1}.
     varcorr : pandas.DataFrame
         With the "Residual" row last.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+    >>> round(fit.sigma, 3), fit.reml
+    (25.592, True)
     """
 
     _default_residuals = "response"
@@ -696,14 +975,47 @@ class LmerResult(MixedResult):
         return contest(self, L, ddf, joint)
 
     def summary_text(self, ddf: str | None = None) -> str:
-        """The lme4 summary; with ``ddf``, lmerTest's (df and p-values for the fixed effects)."""
+        """The lme4 summary; with ``ddf``, lmerTest's (df and p-values for the fixed effects).
+
+        Parameters
+        ----------
+        ddf : {None, "Satterthwaite", "Kenward-Roger"}
+            None: lme4's ``summary(fit)``; otherwise lmerTest's, with that
+            method's denominator degrees of freedom.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> print(fit.summary_text(ddf="Satterthwaite").splitlines()[-7])
+        Days          10.467      1.546  17.000   6.771 3.26e-06 ***
+        """
         if ddf is None:
             return format_glmer_summary(self)
         from ._summary import format_lmertest_summary
         return format_lmertest_summary(self, self.coef_table(ddf), ddf)
 
     def summary(self, ddf: str | None = None) -> None:
-        """Print lme4's summary, or lmerTest's with ``ddf="Satterthwaite"`` or ``"Kenward-Roger"``."""
+        """Print lme4's summary, or lmerTest's with ``ddf="Satterthwaite"`` or ``"Kenward-Roger"``.
+
+        Parameters
+        ----------
+        ddf : {None, "Satterthwaite", "Kenward-Roger"}
+            As :meth:`summary_text`.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> fit.summary(ddf="Kenward-Roger")  # doctest: +ELLIPSIS
+        Linear mixed model fit by REML. t-tests use Kenward-Roger's method [
+        lmerModLmerTest]
+        ...
+        """
         print(self.summary_text(ddf), end="")
 
     def _new_engine(self):
@@ -711,7 +1023,3 @@ class LmerResult(MixedResult):
         model.evaluate(self._fit.theta)
         return model
 
-    def __repr__(self) -> str:
-        crit = "REML" if self.reml else "-2logL"
-        return (f"<LmerResult {self.formula!r}: nobs={self.nobs}, {crit}={self.deviance:.4f}, "
-                f"sigma={self.sigma:.4g}, converged={self.converged}>")

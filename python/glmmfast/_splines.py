@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import BSpline
 
 from ._errors import FormulaError
 
@@ -24,6 +23,8 @@ def spline_design(knots: np.ndarray, x: np.ndarray, order: int, derivs: int = 0)
     """splines::splineDesign: the B-spline basis (or its ``derivs``-th
     derivative) of ``order`` on the full knot sequence, one row per x; x must
     lie in [knots[order-1], knots[-order]] (the right end included)."""
+    from scipy.interpolate import BSpline  # lazily: scipy.interpolate costs ~0.4 s at import
+
     knots = np.asarray(knots, dtype=float)
     nbasis = len(knots) - order
     spl = BSpline(knots, np.eye(nbasis), order - 1, extrapolate=True)

@@ -1038,8 +1038,9 @@ def _null_str(v: Any) -> str:
     return str(v)
 
 
-def _format_varcorr(vc: pd.DataFrame, digits: int) -> str:
-    """lme4's ``.prt.VC`` / ``formatVC`` with comp = Variance, Std.Dev.
+def _format_varcorr(vc: pd.DataFrame, digits: int, comp: Sequence[str] = ("Variance", "Std.Dev."),
+                    heading: str = "Random effects:\n") -> str:
+    """lme4's ``.prt.VC`` / ``formatVC``.
 
     Parameters
     ----------
@@ -1047,11 +1048,16 @@ def _format_varcorr(vc: pd.DataFrame, digits: int) -> str:
         Columns grp, var1, var2, vcov, sdcor as ``as.data.frame(VarCorr())``.
     digits : int
         Digits for variances and standard deviations.
+    comp : sequence of str
+        The columns: "Variance" and/or "Std.Dev." (summary: both;
+        ``print(VarCorr(fit))`` and ``print(fit)``: "Std.Dev." only).
+    heading : str
+        Text before the table.
 
     Returns
     -------
     str
-        "Random effects:" block.
+        The table after ``heading``.
     """
     groups: list[str] = []
     terms: dict[str, list[str]] = {}
@@ -1085,10 +1091,9 @@ def _format_varcorr(vc: pd.DataFrame, digits: int) -> str:
         gnames.append("Residual")
         names.append("")
         sd_all.append(resid_sd)
-    var_s = _r_format([s * s for s in sd_all], digits)
-    sd_s = _r_format(sd_all, digits)
-    colnames = ["Groups", "Name", "Variance", "Std.Dev."]
-    cells = [[gnames[i], names[i], var_s[i], sd_s[i]] for i in range(len(names))]
+    formatted = {"Variance": _r_format([s * s for s in sd_all], digits), "Std.Dev.": _r_format(sd_all, digits)}
+    colnames = ["Groups", "Name", *comp]
+    cells = [[gnames[i], names[i], *(formatted[c][i] for c in comp)] for i in range(len(names))]
     maxlen = max([len(terms[g]) for g in groups] + [1])
     if maxlen > 1:
         dig = max(2, digits - 2)
@@ -1108,7 +1113,7 @@ def _format_varcorr(vc: pd.DataFrame, digits: int) -> str:
         for i in range(len(cells)):
             cells[i].extend(corr_rows[i])
         colnames += ["Corr"] + [""] * (maxlen - 2)
-    return "Random effects:\n" + _print_char_matrix(cells, [""] * len(cells), colnames)
+    return heading + _print_char_matrix(cells, [""] * len(cells), colnames)
 
 
 def _cor_fixef_block(names: Sequence[str], vcov: np.ndarray) -> str:
@@ -1138,21 +1143,8 @@ def _named_quantiles(x: np.ndarray, digits: int, gap: int) -> str:
                                _r_format(qz, digits), gap=gap)
 
 
-def format_glmer_summary(res: Any) -> str:
-    """Format a mixed-model fit like lme4's ``print(summary(fit))``.
-
-    Parameters
-    ----------
-    res : object
-        Duck-typed fit result; see the module header for the attributes read.
-        ``res.reml`` (bool) marks an lmer fit; absent/None means glmer.
-
-    Returns
-    -------
-    str
-        The text R prints, ending with a newline.
-    """
-    digits = 4
+def _mermod_header(res: Any) -> list[str]:
+    """Title, family, formula and ``Data:`` lines (lme4's .prt.methTit, .prt.family, .prt.call)."""
     reml = getattr(res, "reml", None)
     is_lmm = reml is not None
     out: list[str] = []
@@ -1186,6 +1178,27 @@ def format_glmer_summary(res: Any) -> str:
     data_name = getattr(res, "data_name", None)
     if data_name is not None:
         out.append(_cat_fill(["   Data:", str(data_name)]))
+    return out
+
+
+def format_glmer_summary(res: Any) -> str:
+    """Format a mixed-model fit like lme4's ``print(summary(fit))``.
+
+    Parameters
+    ----------
+    res : object
+        Duck-typed fit result; see the module header for the attributes read.
+        ``res.reml`` (bool) marks an lmer fit; absent/None means glmer.
+
+    Returns
+    -------
+    str
+        The text R prints, ending with a newline.
+    """
+    digits = 4
+    reml = getattr(res, "reml", None)
+    is_lmm = reml is not None
+    out = _mermod_header(res)
     out.append("\n")
     # ---- AIC table
     loglik = float(res.loglik)
@@ -1236,6 +1249,48 @@ def format_glmer_summary(res: Any) -> str:
         if optimizer:
             msgs.insert(0, f"optimizer ({optimizer}) convergence code: 0 (OK)")
         out.append("\n".join(msgs) + "\n\n")
+    return "".join(out)
+
+
+def format_mermod_print(res: Any) -> str:
+    """Format a mixed-model fit like lme4's ``print(fit)`` (print.merMod: the short form).
+
+    Parameters
+    ----------
+    res : object
+        Duck-typed fit result, as :func:`format_glmer_summary`.
+
+    Returns
+    -------
+    str
+        The text R prints, ending with a newline.
+    """
+    digits = 4  # print.merMod: max(3, getOption("digits") - 3)
+    out = _mermod_header(res)
+    reml = getattr(res, "reml", None)
+    if reml:
+        out.append(_cat_fill(["REML criterion at convergence:", _r_format_num(_r_round(float(res.reml_criterion), 4), 7)]))
+    else:
+        loglik = float(res.loglik)
+        vals = [_r_round(v, 4) for v in (float(res.aic), float(res.bic), loglik, -2.0 * loglik)] + [float(res.df_resid)]
+        f = _r_format(vals)
+        f[4] = _r_format_num(vals[4])
+        out.append(_print_named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"], f, gap=1))
+    out.append(_format_varcorr(pd.DataFrame(res.varcorr), digits, comp=("Std.Dev.",)))
+    out.append(_cat_fill(["Number of obs: %d, groups: " % int(res.nobs),
+                          "; ".join("%s, %d" % (k, int(v)) for k, v in res.ngroups.items())]))
+    fixef = res.fixef
+    if len(fixef):
+        out.append("Fixed Effects:\n")
+        out.append(_print_named_vector([str(n) for n in fixef.index],
+                                       _r_format([float(v) for v in fixef], digits), gap=2))
+    else:
+        out.append("No fixed effect coefficients\n")
+    msgs = list(getattr(res, "messages", None) or [])
+    if msgs:  # lme4's .prt.warnings(summary = FALSE)
+        optimizer = getattr(getattr(res, "optinfo", None), "optimizer", None) or "nloptwrap"
+        out.append(f"optimizer ({optimizer}) convergence code: 0 (OK) ; 0 optimizer warnings; "
+                   f"{len(msgs)} lme4 warnings \n")
     return "".join(out)
 
 
@@ -1311,7 +1366,23 @@ class PrintsSummary:
         raise NotImplementedError
 
     def summary(self) -> None:
-        """Print the summary as R's ``summary(fit)`` does."""
+        """Print the summary as R's ``summary(fit)`` does.
+
+        Returns
+        -------
+        None
+            The text is :meth:`summary_text`.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glm("TICKS ~ YEAR", glmmfast.datasets.load("grouseticks"), family="poisson")
+        >>> fit.summary()  # doctest: +ELLIPSIS
+        <BLANKLINE>
+        Call:
+        glm(formula = TICKS ~ YEAR, family = poisson, data = grouseticks)
+        ...
+        """
         print(self.summary_text(), end="")
 
     def __str__(self) -> str:

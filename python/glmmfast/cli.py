@@ -4,7 +4,7 @@ Interface
 ---------
 main(argv=None) -> int
     ``glmmfast fit FORMULA --data PATH_OR_NAME [--family F] [--link L] [--nAGQ K]
-    [--reml | --ml] [--factor COL ...] [--json]``, ``glmmfast datasets``,
+    [--reml | --ml] [--factor COL ...] [--name NAME] [--json]``, ``glmmfast datasets``,
     ``glmmfast --version``.  Returns the exit status: 0 success, 1 the fit
     failed, 2 a usage error (bad arguments, unreadable file, missing column,
     bad formula, unknown family).  Errors are one line on stderr.
@@ -14,7 +14,7 @@ fit_document(fit) -> dict
     Every estimate of a fit as JSON-ready Python objects (what ``--json`` prints).
 
 The model is chosen from the formula and family, as in R: no random-effects
-terms -> ``glm``; gaussian with identity link -> ``lmer`` (if this glmmfast
+terms -> ``glm``; ``--family nbinom2`` -> ``glmer_nb``; gaussian with identity link -> ``lmer`` (if this glmmfast
 has it); otherwise ``glmer``.
 """
 
@@ -37,6 +37,9 @@ from . import datasets
 from ._errors import ConvergenceError, DataError, GlmmfastError
 from ._formula import parse_formula
 from .families import get_family
+
+# What --family accepts (R's names; nbinom2 is glmer.nb, the shape estimated).
+_FAMILIES = ("gaussian", "poisson", "binomial", "Gamma", "inverse.gaussian", "nbinom2")
 
 __all__ = ["main", "read_data", "fit_document"]
 
@@ -63,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("formula", metavar="FORMULA", help="lme4 formula, e.g. 'TICKS ~ YEAR + (1 | LOCATION)'")
     fit.add_argument("--data", required=True, metavar="PATH_OR_NAME",
                      help="CSV or Parquet file, or a bundled dataset name (see 'glmmfast datasets')")
-    fit.add_argument("--family", default="gaussian", help="poisson, binomial or gaussian (default: gaussian)")
+    fit.add_argument("--family", default="gaussian",
+                     help=f"{', '.join(_FAMILIES)} (default: gaussian; nbinom2 estimates the negative-binomial "
+                          "shape theta, as lme4's glmer.nb)")
     fit.add_argument("--link", default=None, help="link function (default: the family's canonical link)")
     fit.add_argument("--nAGQ", type=int, default=1, metavar="K",
                      help="0: fast fit; 1: Laplace (default); >1: adaptive quadrature where available")
@@ -74,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--factor", action="append", default=[], metavar="COL",
                      help="treat column COL of a file as a factor (repeatable; text columns already are)")
     fit.add_argument("--json", action="store_true", help="print every estimate as a JSON document")
+    fit.add_argument("--name", default=None, metavar="NAME",
+                     help="the data's name on the summary's 'Data:' line and in --json (default: the "
+                          "dataset's name or the file's stem)")
     sub.add_parser("datasets", help="list the bundled datasets")
     return p
 
@@ -110,6 +118,8 @@ def read_data(source: str, factors: Sequence[str] = ()) -> pd.DataFrame:
     (56, 4)
     """
     path = Path(source)
+    if path.is_dir():
+        raise DataError(f"{source!r} is a directory, not a data file (give a .csv, .tsv or .parquet file)")
     if path.is_file():
         df = _read_file(path)
         df.attrs["name"] = path.stem
@@ -153,25 +163,31 @@ def _read_file(path: Path) -> pd.DataFrame:
 
 # -- fitting ---------------------------------------------------------------------
 def _fit(args: argparse.Namespace, df: pd.DataFrame):
-    family = get_family(args.family, args.link)
+    family = None if args.family.lower() == "nbinom2" else get_family(args.family, args.link)
     has_random = bool(parse_formula(args.formula).random)
-    linear = family.name == "gaussian" and family.link == "identity"
+    linear = family is not None and family.name == "gaussian" and family.link == "identity"
     if args.reml is not None and not (linear and has_random):
         raise _UsageError("--reml/--ml apply only to linear mixed models (gaussian family, identity link, "
                           "random-effects terms)")
+    common = {"data_name": args.name, "quiet": True}  # messages are printed with the summary / in the JSON
+    if args.family.lower() == "nbinom2":
+        if not has_random:
+            raise _UsageError("--family nbinom2 needs random-effects terms (glmer.nb)")
+        return glmmfast.glmer_nb(args.formula, df, link=args.link or "log", nAGQ=args.nAGQ, **common)
     if not has_random:
         if args.nAGQ != 1:
             raise _UsageError("--nAGQ applies only to models with random-effects terms")
-        return glmmfast.glm(args.formula, df, family=family)
+        return glmmfast.glm(args.formula, df, family=family, **common)
     if linear:
         lmer = getattr(glmmfast, "lmer", None)
         if lmer is None:
             raise _UsageError("linear mixed models (gaussian family, identity link) need glmmfast.lmer, "
                               "which this version of glmmfast does not have")
         reml = True if args.reml is None else args.reml
-        kw = next((k for k in ("REML", "reml") if k in inspect.signature(lmer).parameters), None)
-        return lmer(args.formula, df, **({kw: reml} if kw else {}))
-    return glmmfast.glmer(args.formula, df, family=family, nAGQ=args.nAGQ)
+        params = inspect.signature(lmer).parameters
+        kw = next((k for k in ("REML", "reml") if k in params), None)
+        return lmer(args.formula, df, **({kw: reml} if kw else {}), **{k: v for k, v in common.items() if k in params})
+    return glmmfast.glmer(args.formula, df, family=family, nAGQ=args.nAGQ, **common)
 
 
 # -- output ----------------------------------------------------------------------
@@ -249,7 +265,7 @@ def fit_document(fit) -> dict:
         doc["varcorr"] = fit.varcorr.to_dict("records")  # NaN/None (no var2) -> null below
         doc["ngroups"] = dict(fit.ngroups)
         doc["nAGQ"] = getattr(fit, "nAGQ", None)
-        for extra in ("sigma", "reml"):
+        for extra in ("sigma", "reml", "nb_theta"):
             if getattr(fit, extra, None) is not None:
                 doc[extra] = getattr(fit, extra)
     else:

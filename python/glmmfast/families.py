@@ -139,6 +139,12 @@ class Family:
     ----------
     link : str, optional
         Name of the link function; defaults to the family's canonical link.
+
+    Examples
+    --------
+    >>> from glmmfast.families import Poisson
+    >>> Poisson(), Poisson("sqrt").link
+    (Poisson(link='log'), 'sqrt')
     """
 
     name: ClassVar[str] = ""
@@ -191,23 +197,104 @@ class Family:
         return self._engine
 
     def linkfun(self, mu: np.ndarray) -> np.ndarray:
-        """Link function g(mu)."""
+        """Link function g(mu), as R's ``family$linkfun``.
+
+        Parameters
+        ----------
+        mu : array-like
+            Means.
+
+        Returns
+        -------
+        ndarray
+            eta = g(mu).
+
+        Examples
+        --------
+        >>> from glmmfast.families import Binomial
+        >>> Binomial().linkfun([0.5, 0.75]).round(4)
+        array([0.    , 1.0986])
+        """
         return self.engine.linkfun(np.asarray(mu, dtype=float))
 
     def linkinv(self, eta: np.ndarray) -> np.ndarray:
-        """Inverse link g^{-1}(eta)."""
+        """Inverse link g^{-1}(eta), as R's ``family$linkinv``.
+
+        Parameters
+        ----------
+        eta : array-like
+            Linear predictor.
+
+        Returns
+        -------
+        ndarray
+            mu.
+
+        Examples
+        --------
+        >>> from glmmfast.families import Poisson
+        >>> Poisson().linkinv([0.0, 1.0]).round(4)
+        array([1.    , 2.7183])
+        """
         return self.engine.linkinv(np.asarray(eta, dtype=float))
 
     def mu_eta(self, eta: np.ndarray) -> np.ndarray:
-        """Derivative d mu / d eta."""
+        """Derivative d mu / d eta, as R's ``family$mu.eta``.
+
+        Parameters
+        ----------
+        eta : array-like
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> from glmmfast.families import Binomial
+        >>> Binomial().mu_eta([0.0]).tolist()
+        [0.25]
+        """
         return self.engine.mu_eta(np.asarray(eta, dtype=float))
 
     def variance(self, mu: np.ndarray) -> np.ndarray:
-        """Variance function V(mu)."""
+        """Variance function V(mu), as R's ``family$variance`` (Var y = phi V(mu)).
+
+        Parameters
+        ----------
+        mu : array-like
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> from glmmfast.families import Gamma
+        >>> Gamma().variance([2.0]).tolist()
+        [4.0]
+        """
         return self.engine.variance(np.asarray(mu, dtype=float))
 
     def dev_resid(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
-        """Prior-weighted unit deviances."""
+        """Prior-weighted unit deviances, as R's ``family$dev.resids``.
+
+        Parameters
+        ----------
+        y, mu, wt : array-like
+            Responses, means and prior weights.
+
+        Returns
+        -------
+        ndarray
+            Their sum is the deviance.
+
+        Examples
+        --------
+        >>> from glmmfast.families import Poisson
+        >>> Poisson().dev_resid([0.0, 2.0], [1.0, 2.0], [1.0, 1.0]).tolist()
+        [2.0, 0.0]
+        """
         return self.engine.dev_resid(*_observation_arrays(y, mu=mu, wt=wt))
 
     def log_density(self, y: np.ndarray, eta: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> np.ndarray:
@@ -218,11 +305,35 @@ class Family:
         the true log density, even at extreme ``eta``; ``-inf`` where
         ``eta`` gives a mean outside the family's range.  These are the
         terms the fit sums; weights as :meth:`loglik`.
+
+        Examples
+        --------
+        >>> from glmmfast.families import Binomial
+        >>> Binomial().log_density(np.array([0.0, 1.0]), np.array([-800.0, -800.0]), np.ones(2)).tolist()
+        [0.0, -800.0]
         """
         return self.engine.log_density(*_observation_arrays(y, eta=eta, wt=wt), _dispersion(dispersion))
 
     def loglik(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> float:
-        """Log-likelihood with the family's normalising constants (as R's ``family$aic``)."""
+        """Log-likelihood with the family's normalising constants (-R's ``family$aic / 2``).
+
+        Parameters
+        ----------
+        y, mu, wt : array-like
+            Responses, means and prior weights.
+        dispersion : float, default 1
+            phi, for the families that have one.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> from glmmfast.families import Poisson
+        >>> round(Poisson().loglik([0.0, 2.0], [1.0, 2.0], [1.0, 1.0]), 4)
+        -2.3069
+        """
         return self.engine.loglik(*_observation_arrays(y, mu=mu, wt=wt), float(dispersion))
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
@@ -231,13 +342,36 @@ class Family:
         Called by the design stage, before the engine runs, with the
         response and prior weights of the complete rows; families override
         it (e.g. a Gamma family refuses non-positive values).
+
+        Parameters
+        ----------
+        y, weights : ndarray
+
+        Raises
+        ------
+        DataError
+
+        Examples
+        --------
+        >>> from glmmfast.families import Gamma
+        >>> Gamma().check_response(np.array([0.0, 1.0]), np.ones(2))
+        Traceback (most recent call last):
+        ...
+        glmmfast._errors.DataError: non-positive values are not allowed for the Gamma family
         """
 
     #: R's glm.fit warning for fitted means on the boundary of the range (None: no boundary)
     boundary_warning: ClassVar[str | None] = None
 
     def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
-        """Which fitted means lie within ``eps`` of the boundary of the family's range."""
+        """Which fitted means lie within ``eps`` of the boundary of the family's range.
+
+        Examples
+        --------
+        >>> from glmmfast.families import Binomial
+        >>> Binomial().at_boundary(np.array([0.5, 1e-13])).tolist()
+        [False, True]
+        """
         return np.zeros(np.shape(mu), dtype=bool)
 
     def boundary_message(self, mu: np.ndarray, X: np.ndarray | None = None,
@@ -257,6 +391,25 @@ class Family:
         levels' dummies when it is the reference level.  (The optimiser stops
         where the likelihood it would still gain is below its tolerance,
         which can leave such means near 1e-10 rather than 1e-12.)
+
+        Parameters
+        ----------
+        mu : ndarray
+            Fitted means.
+        X : ndarray, optional
+            The fixed-effects model matrix, to name the diverging coefficients.
+        x_names : list of str, optional
+            Its column names.
+
+        Returns
+        -------
+        str or None
+
+        Examples
+        --------
+        >>> from glmmfast.families import Binomial
+        >>> Binomial().boundary_message(np.array([0.5, 1.0]))[:41]
+        'fitted probabilities numerically 0 or 1 o'
         """
         if self.boundary_warning is None:
             return None
@@ -298,7 +451,14 @@ def _check_counts(y: np.ndarray, family: str) -> None:
 
 
 class Poisson(Family):
-    """Poisson counts (``link`` = ``"log"``, ``"identity"`` or ``"sqrt"``)."""
+    """Poisson counts (``link`` = ``"log"``, ``"identity"`` or ``"sqrt"``).
+
+    Examples
+    --------
+    >>> from glmmfast.families import Poisson
+    >>> Poisson("sqrt").variance([4.0]).tolist()
+    [4.0]
+    """
 
     name = "poisson"
     links = ("log", "identity", "sqrt")
@@ -320,6 +480,12 @@ class Binomial(Family):
     The response may be 0/1, a boolean, a factor (first level = failure),
     a proportion with ``weights`` giving the number of trials, or
     ``cbind(successes, failures)`` in the formula.
+
+    Examples
+    --------
+    >>> from glmmfast.families import Binomial
+    >>> Binomial(link="probit").linkinv([0.0]).tolist()
+    [0.5]
     """
 
     name = "binomial"
@@ -342,7 +508,14 @@ class Binomial(Family):
 
 
 class Gaussian(Family):
-    """Normal errors (``link`` = ``"identity"``, ``"log"`` or ``"inverse"``)."""
+    """Normal errors (``link`` = ``"identity"``, ``"log"`` or ``"inverse"``).
+
+    Examples
+    --------
+    >>> from glmmfast.families import Gaussian
+    >>> Gaussian(link="log").has_dispersion, Gaussian().variance([3.0]).tolist()
+    (True, [1.0])
+    """
 
     name = "gaussian"
     links = ("identity", "log", "inverse")
@@ -371,6 +544,12 @@ class Gamma(Family):
 
     phi (the squared coefficient of variation) is estimated by maximum
     likelihood in :func:`glmmfast.glmer` (see the module docstring).
+
+    Examples
+    --------
+    >>> from glmmfast.families import Gamma
+    >>> Gamma(link="log").linkinv([0.0]).tolist()
+    [1.0]
     """
 
     name = "Gamma"
@@ -384,7 +563,14 @@ class Gamma(Family):
 
 class InverseGaussian(Family):
     """Inverse Gaussian responses (``link`` = ``"1/mu^2"``, ``"inverse"``, ``"identity"`` or ``"log"``),
-    variance phi mu^3."""
+    variance phi mu^3.
+
+    Examples
+    --------
+    >>> from glmmfast.families import InverseGaussian
+    >>> InverseGaussian().link, InverseGaussian().variance([2.0]).tolist()
+    ('1/mu^2', [8.0])
+    """
 
     name = "inverse.gaussian"
     links = ("1/mu^2", "inverse", "identity", "log")
@@ -407,6 +593,12 @@ class NegativeBinomial(Family):
     theta : float
         Shape, positive.
     link : str, optional
+
+    Examples
+    --------
+    >>> from glmmfast.families import NegativeBinomial
+    >>> NegativeBinomial(theta=2.0).variance([4.0]).tolist()
+    [12.0]
     """
 
     name = "negative.binomial"
@@ -465,6 +657,17 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
     Returns
     -------
     Family
+
+    Raises
+    ------
+    FamilyError
+        An unknown family or a link it cannot take.
+
+    Examples
+    --------
+    >>> from glmmfast.families import get_family
+    >>> get_family("binomial", "probit")
+    Binomial(link='probit')
     """
     if isinstance(family, Family):
         if link is not None and link != family.link:

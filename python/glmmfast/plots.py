@@ -12,9 +12,10 @@ diagnostics(fit, save=None)
     models only), observed against fitted values.
 residuals_vs_fitted(fit, ax=None), ranef_qq(fit, ax=None), observed_vs_fitted(fit, ax=None)
     The three diagnostic panels one at a time.
-overdispersion_picture(mean=5, sd=1, n=10000, seed=1, save=None)
-    Simulated Poisson counts beside Poisson counts with a normal random
-    effect on the log scale (same mean), as histogram densities.
+overdispersion_picture(mean=None, sd=1, n=1000, seed=1, save=None)
+    Simulated Poisson(1) counts beside Poisson counts with a normal random
+    effect on the log scale, as histogram densities (the tutorial's figure);
+    with ``mean=``, the mean-matched view.
 observed_vs_poisson(fit, save=None)
     Observed count frequencies of a Poisson fit against those the fitted
     Poisson means predict, titled with :func:`glmmfast.dispersion_check`.
@@ -218,7 +219,9 @@ def ranef_qq(fit, ax=None):
     -------
     matplotlib.figure.Figure
         One line per (factor, term), labelled ``"<factor>: <term>"``; x are
-        normal quantiles at R's ``ppoints``, y the sorted modes.
+        normal quantiles at R's ``ppoints``, y the sorted modes; each with
+        its reference line (R's ``qqline``: through the quartiles), labelled
+        ``"_qqline <factor>: <term>"`` (hidden from the legend).
 
     Examples
     --------
@@ -234,9 +237,15 @@ def ranef_qq(fit, ax=None):
     for g, modes in fit.ranef(condvar=False).items():
         for col in range(modes.shape[1]):
             v = np.sort(modes.iloc[:, col].to_numpy())
-            ax.plot(stats.norm.ppf(_ppoints(v.size)), v, "o", markersize=3, alpha=0.75,
-                    label=f"{g}: {modes.columns[col]}")
-    ax.axhline(0.0, **_REFERENCE)
+            (pts,) = ax.plot(stats.norm.ppf(_ppoints(v.size)), v, "o", markersize=3, alpha=0.75,
+                             label=f"{g}: {modes.columns[col]}")
+            # R's qqline: through the first and third quartiles of the modes and of N(0, 1).
+            q = np.quantile(v, [0.25, 0.75])
+            z = stats.norm.ppf([0.25, 0.75])
+            slope = (q[1] - q[0]) / (z[1] - z[0])
+            ends = stats.norm.ppf(_ppoints(v.size)[[0, -1]])
+            ax.plot(ends, q[0] + slope * (ends - z[0]), "-", color=pts.get_color(), linewidth=1,
+                    label=f"_qqline {g}: {modes.columns[col]}")
     ax.set_xlabel("Standard normal quantiles")
     ax.set_ylabel("Conditional modes")
     ax.set_title("Normal QQ of random effects")
@@ -307,22 +316,28 @@ def diagnostics(fit, save: str | PathLike | None = None):
 
 
 # -- overdispersion ---------------------------------------------------------------------
-def overdispersion_picture(mean: float = 5.0, sd: float = 1.0, n: int = 10000, seed: int = 1,
+def overdispersion_picture(mean: float | None = None, sd: float = 1.0, n: int = 1000, seed: int = 1,
                            save: str | PathLike | None = None):
     """Why GLMMs: Poisson counts beside Poisson counts with a log-normal random effect.
 
-    Draws ``n`` counts ``y ~ Poisson(mean)`` and ``n`` counts
-    ``y ~ Poisson(exp(log(mean) - sd^2/2 + sd * u))``, ``u ~ N(0, 1)`` (the
-    -sd^2/2 keeps both means equal), and overlays their histogram densities:
-    same mean, far larger variance, more zeros and a long right tail.
+    By default the tutorial's figure: ``n`` = 1,000 draws ``y ~ Poisson(1)``
+    (red) against 1,000 draws ``y ~ Poisson(exp(e))``, ``e ~ N(0, sd^2)``
+    (blue, "overdispersed Poisson"; not mean-matched: its mean is
+    exp(sd^2/2) = 1.65), as overlaid density histograms over every count
+    drawn.  Given ``mean``, the mean-matched view instead: ``Poisson(mean)``
+    against ``Poisson(exp(log(mean) - sd^2/2 + sd u))`` (the -sd^2/2 keeps
+    both means equal), labelled with each sample's mean and variance; its
+    x axis is cut at the overdispersed sample's 99th percentile, as the
+    plot states.
 
     Parameters
     ----------
-    mean : float, default 5
-        Mean count of both distributions.
+    mean : float, optional
+        None (default): the tutorial's Poisson(1) picture.  A number: the
+        mean-matched Poisson-lognormal view with this mean.
     sd : float, default 1
         Standard deviation of the random effect on the log scale.
-    n : int, default 10000
+    n : int, default 1000
         Number of draws from each.
     seed : int, default 1
         Seed of the random generator (the picture is reproducible).
@@ -331,31 +346,45 @@ def overdispersion_picture(mean: float = 5.0, sd: float = 1.0, n: int = 10000, s
     Returns
     -------
     matplotlib.figure.Figure
-        One Axes with two histograms labelled with each sample's mean and
-        variance.
+        One Axes with two histograms.
 
     Examples
     --------
     >>> from glmmfast.plots import overdispersion_picture
     >>> fig = overdispersion_picture()
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['Poisson', 'overdispersed Poisson']
+    >>> fig = overdispersion_picture(mean=5)
     >>> [t.get_text().split(":")[0] for t in fig.axes[0].get_legend().get_texts()]
     ['Poisson', 'Poisson-lognormal']
     """
-    if not (mean > 0 and sd >= 0 and int(n) > 0):
-        raise ValueError("overdispersion_picture needs mean > 0, sd >= 0 and n > 0")
+    if not ((mean is None or mean > 0) and sd >= 0 and int(n) > 0):
+        raise ValueError("overdispersion_picture needs mean > 0 (or None), sd >= 0 and n > 0")
     rng = np.random.default_rng(seed)
-    pois = rng.poisson(mean, int(n))
-    lam = np.exp(np.log(mean) - sd**2 / 2 + sd * rng.standard_normal(int(n)))
-    plnorm = rng.poisson(lam)
-    top = int(np.quantile(plnorm, 0.99)) + 1
-    bins = np.arange(-0.5, max(top, pois.max()) + 1.5)
     fig, ax = _new_axes(None, figsize=(6.0, 4.0))
-    for y, name, color in ((pois, "Poisson", "#1f77b4"), (plnorm, "Poisson-lognormal", "#d62728")):
-        ax.hist(y, bins=bins, density=True, alpha=0.55, color=color,
-                label=f"{name}: mean {y.mean():.2f}, variance {y.var():.2f}")
+    if mean is None:
+        pois = rng.poisson(1.0, int(n))
+        over = rng.poisson(np.exp(sd * rng.standard_normal(int(n))))
+        bins = np.arange(-0.5, max(pois.max(), over.max()) + 1.5)
+        for y, name, color in ((pois, "Poisson", "red"), (over, "overdispersed Poisson", "blue")):
+            ax.hist(y, bins=bins, density=True, alpha=0.5, color=color, label=name)
+        ax.set_title(f"{int(n)} draws: Poisson(1) and Poisson(exp(N(0, {sd:g}^2)))", fontsize=9)
+    else:
+        pois = rng.poisson(mean, int(n))
+        lam = np.exp(np.log(mean) - sd**2 / 2 + sd * rng.standard_normal(int(n)))
+        plnorm = rng.poisson(lam)
+        top = max(int(np.quantile(plnorm, 0.99)) + 1, int(pois.max()))
+        bins = np.arange(-0.5, top + 1.5)
+        for y, name, color in ((pois, "Poisson", "red"), (plnorm, "Poisson-lognormal", "blue")):
+            ax.hist(y, bins=bins, density=True, alpha=0.5, color=color,
+                    label=f"{name}: mean {y.mean():.2f}, variance {y.var():.2f}")
+        beyond = int(np.sum(plnorm > top))
+        ax.set_title(f"Same mean, more variance: Poisson({mean:g}) vs log-normal random effect (sd {sd:g})",
+                     fontsize=9)
+        ax.text(0.98, 0.6, f"axis cut at {top}:\n{beyond} Poisson-lognormal\ndraws above not shown",
+                transform=ax.transAxes, ha="right", va="top", fontsize=7)
     ax.set_xlabel("count")
     ax.set_ylabel("density")
-    ax.set_title(f"Same mean, more variance: Poisson({mean:g}) vs log-normal random effect (sd {sd:g})", fontsize=9)
     ax.legend(fontsize=8, frameon=False)
     return _finish(fig, save)
 
@@ -371,14 +400,16 @@ def observed_vs_poisson(fit, save: str | PathLike | None = None):
     Parameters
     ----------
     fit : GlmResult or GlmerResult
-        A Poisson fit.
+        A Poisson fit.  For a GLMM the expected frequencies use the
+        conditional means (given the estimated random effects), and the
+        legend says so.
     save : str or path, optional
 
     Returns
     -------
     matplotlib.figure.Figure
         One Axes: bars of observed frequencies at 0..max(y), a line of the
-        expected ones.
+        expected ones; the axes span exactly the data.
 
     Examples
     --------
@@ -398,7 +429,13 @@ def observed_vs_poisson(fit, save: str | PathLike | None = None):
     check = dispersion_check(fit)
     fig, ax = _new_axes(None, figsize=(6.0, 4.0))
     ax.bar(k, observed, width=0.9, color="0.7", label="observed")
-    ax.plot(k, expected, "o-", color="#d62728", markersize=3, linewidth=1, label="expected under the fitted Poisson")
+    # A mixed model's fitted means are conditional on the estimated random effects (b at its modes).
+    label = "expected under the fitted Poisson"
+    if _has_random_effects(fit):
+        label += ",\nconditional on the random effects"
+    ax.plot(k, expected, "o-", color="#d62728", markersize=3, linewidth=1, label=label)
+    ax.set_xlim(-0.5, k[-1] + 0.5)
+    ax.set_ylim(0, 1.05 * max(observed.max(), expected.max()))
     ax.set_xlabel("count")
     ax.set_ylabel("number of observations")
     ax.set_title(f"Pearson chi2/df = {check.ratio:.2f} ({check.p_text})")

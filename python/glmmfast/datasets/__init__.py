@@ -13,6 +13,8 @@ Examples
 (403, 7)
 >>> list(df["YEAR"].cat.categories)
 ['95', '96', '97']
+>>> str(df["TICKS"].dtype), str(df["cHEIGHT"].dtype)
+('int64', 'float64')
 """
 
 from __future__ import annotations
@@ -36,12 +38,39 @@ _DESCRIPTIONS = {
 
 
 def names() -> list[str]:
-    """Names of the bundled datasets."""
+    """Names of the bundled datasets.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from glmmfast import datasets
+    >>> datasets.names()
+    ['InstEval', 'cbpp', 'grouseticks', 'sleepstudy']
+    """
     return sorted(_DESCRIPTIONS)
 
 
 def describe(name: str) -> str:
-    """One-line description of a bundled dataset."""
+    """One-line description of a bundled dataset.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from glmmfast import datasets
+    >>> datasets.describe("cbpp")
+    'Contagious bovine pleuropneumonia: new cases per herd and period (56 rows).'
+    """
     _check(name)
     return _DESCRIPTIONS[name]
 
@@ -62,8 +91,16 @@ def load(name: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Factor columns as ordered-as-in-R Categoricals, numeric columns as
-        float64 or int64.
+        Factor columns as ordered-as-in-R Categoricals; whole-number columns
+        (counts such as ``TICKS``, ``HEIGHT`` in metres, ``Days``) as int64, as
+        R's ``read.csv`` reads them; other numeric columns as float64.
+
+    Examples
+    --------
+    >>> from glmmfast import datasets
+    >>> df = datasets.load("sleepstudy")
+    >>> df.shape, df.attrs["name"], str(df["Days"].dtype)
+    ((180, 3), 'sleepstudy', 'int64')
     """
     _check(name)
     root = resources.files(__package__) / "data"
