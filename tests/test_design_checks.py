@@ -113,3 +113,23 @@ def test_engine_failures_on_badly_scaled_designs_name_the_scales():
     with pytest.raises(ConvergenceError, match="boom"):  # other designs keep the engine's error
         with failures_blamed_on_scales([]):
             raise ConvergenceError("boom")
+
+
+def test_engine_failures_on_huge_counts_name_the_response_scale():
+    """Poisson counts near 2^52 are exact doubles, but PIRLS's cross-products lose positive
+    definiteness to rounding: the failure is a DataError about the response's scale, not a
+    ConvergenceError that blames the link."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"y": np.round(2.0**52 * rng.uniform(0.9, 1.1, 200)), "x": rng.normal(size=200),
+                       "g": np.repeat(np.arange(20), 10)})
+    with pytest.raises(DataError, match=r"Response values are on an extreme scale \(largest \|value\| 4\.9"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", quiet=True)
+
+
+def test_large_counts_that_fit_carry_the_response_scale_message():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"y": np.round(2.0**45 * rng.uniform(0.9, 1.1, 200)), "x": rng.normal(size=200),
+                       "g": np.repeat(np.arange(20), 10)})
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", quiet=True)
+    assert any(m.startswith("Response values are on an extreme scale") for m in fit.data_messages)
+    assert np.isfinite(fit.deviance)

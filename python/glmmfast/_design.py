@@ -20,7 +20,7 @@ from ._errors import DataError, FormulaError
 from ._formula import ParsedFormula, parse_formula
 from ._model_frame import evaluate_response, model_design, variables_in
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
-                             few_levels_messages, scale_messages)
+                             few_levels_messages, response_scale_messages, scale_messages)
 from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
 from .families import Binomial, Family, Gaussian
 
@@ -281,7 +281,8 @@ def model_design_for(
                                binary_response=isinstance(family, Binomial) and bool(np.all(w == 1)))
         check_random_effects_count(terms, len(frame), allow_n=allow_n)  # before Z: it may not fit in memory
         Z = random_effects_matrix(terms, len(frame))
-        messages += scale_messages(X) + few_levels_messages(terms)
+        # An LMM's criterion is equivariant in y's scale: only the GLMM families' PIRLS suffers.
+        messages += scale_messages(X) + (response_scale_messages(y) if allow_n else []) + few_levels_messages(terms)
     return ModelDesign(
         formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off, offset_argument=o_all is not None,
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,

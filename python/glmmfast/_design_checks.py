@@ -23,7 +23,7 @@ R/utilities.R and R/lmer.R) with the defaults of ``lmerControl`` and
 
 Interface: :func:`check_grouping_factors`, :func:`check_random_effects_count`,
 :func:`few_levels_messages`, :func:`check_extreme_scales`,
-:func:`scale_messages`, :data:`SCALE_MESSAGE` and
+:func:`scale_messages`, :data:`SCALE_MESSAGE`, :func:`response_scale_messages` and
 :func:`failures_blamed_on_scales` (a context for the engine's run).
 """
 
@@ -39,10 +39,17 @@ from ._errors import ConvergenceError, DataError
 from ._re_terms import ReTerm
 
 __all__ = ["check_grouping_factors", "check_random_effects_count", "few_levels_messages",
-           "check_extreme_scales", "scale_messages", "SCALE_MESSAGE", "failures_blamed_on_scales"]
+           "check_extreme_scales", "scale_messages", "SCALE_MESSAGE", "response_scale_messages",
+           "RESPONSE_SCALE_MESSAGE", "failures_blamed_on_scales"]
 
 #: lme4's checkScaleX message (kind = "warning").
 SCALE_MESSAGE = "Some predictor variables are on very different scales: consider rescaling"
+#: glmmfast's counterpart for the response (lme4 has none): its start of the message.
+RESPONSE_SCALE_MESSAGE = "Response values are on an extreme scale"
+# Beyond 1e12 a count's Poisson noise is below 1e-6 of its value, and PIRLS's
+# weights (~mu) and cross-products (~mu x^2) approach the point where the
+# penalised system loses its positive definiteness to rounding.
+_RESPONSE_EXTREME = 1e12
 _SCALE_TOL = 1000.0  # checkScaleX's tol: a factor 1000 between standard deviations
 # A column whose largest |value| is outside [1e-150, 1e150] has squares (the
 # entries of X'WX) that overflow or underflow double precision (range
@@ -160,6 +167,19 @@ def scale_messages(X: np.ndarray) -> list[str]:
     return []
 
 
+def response_scale_messages(y: np.ndarray) -> list[str]:
+    """A message starting :data:`RESPONSE_SCALE_MESSAGE` if some |y| exceeds 1e12, else nothing.
+
+    The fit goes ahead; if the engine then fails, :func:`failures_blamed_on_scales`
+    names the response's scale as the cause.
+    """
+    top = float(np.max(np.abs(y))) if np.size(y) else 0.0
+    if top > _RESPONSE_EXTREME:
+        return [f"{RESPONSE_SCALE_MESSAGE} (largest |value| {top:.3g}): consider rescaling it "
+                f"(e.g. counts per 1e6 units, with log(1e6) in an offset)"]
+    return []
+
+
 @contextmanager
 def failures_blamed_on_scales(messages: list[str]) -> Iterator[None]:
     """Run the engine; if it fails on a design with :data:`SCALE_MESSAGE`, say that the scales are why.
@@ -173,11 +193,13 @@ def failures_blamed_on_scales(messages: list[str]) -> Iterator[None]:
     ------
     DataError
         The engine failed (``PirlsError`` or :class:`ConvergenceError`) and
-        ``messages`` holds :data:`SCALE_MESSAGE`.
+        ``messages`` holds :data:`SCALE_MESSAGE` or the response's
+        (:func:`response_scale_messages`).
     """
     try:
         yield
     except (_core.PirlsError, ConvergenceError) as err:
-        if SCALE_MESSAGE not in messages:
+        cause = [m for m in messages if m == SCALE_MESSAGE or m.startswith(RESPONSE_SCALE_MESSAGE)]
+        if not cause:
             raise
-        raise DataError(f"{SCALE_MESSAGE} (the fit failed: {err})") from err
+        raise DataError(f"{'; '.join(cause)} (the fit failed: {err})") from err

@@ -180,8 +180,9 @@ def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
         status = _run_nlopt(nlopt.LN_BOBYQA, obj, x, lower, ftol_abs, xtol_abs, maxeval, step)
         if obj.best_x is None:
             raise ConvergenceError(f"PIRLS failed at every one of {obj.evaluations} parameter values "
-                                   f"tried (last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
-                                   "these data (e.g. an identity link whose mean reaches 0)")
+                                   f"tried (last: {obj.last_error or 'non-finite deviance'}): a link that can leave "
+                                   "the mean's range (e.g. an identity link whose mean reaches 0) or data on an "
+                                   "extreme scale")
         xnew, fnew = _feasible_best(obj, lower)
         improved = fbest - fnew
         x, fbest = xnew, fnew
