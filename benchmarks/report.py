@@ -5,6 +5,7 @@ Interface
 table_rows(results, competitors) -> (header, rows) : one row per problem
 render_text(results, competitors) -> str
 render_markdown(results, competitors, machine) -> str  (tables, notes, machine info)
+notes(results) -> list[str] : skips, errors, timeouts, warnings, approximate -2 log L figures
 
 Each competitor cell reads "time (ratio x, d)": ratio = competitor time / glmmfast
 time, both medians from the same run; d = competitor -2 log L minus glmmfast's
@@ -114,6 +115,9 @@ def notes(results: dict) -> list[str]:
                 out.append(f"{name} / {t}: error: {_one_line(r['error'])}")
             elif r.get("timeout"):
                 out.append(f"{name} / {t}: killed after {r.get('timeout_after', 0):.0f} s")
+            if r.get("m2ll_reported") is not None and abs(r["m2ll_reported"] - r["m2ll"]) > 0.01:
+                out.append(f"{name} / {t}: reports −2logL {r['m2ll_reported']:.3f} (an approximation); "
+                           f"−2logL at its estimates is {r['m2ll']:.3f}")
             for w in r.get("warnings") or []:
                 out.append(f"{name} / {t}: warning: {_one_line(w)}")
     for (t, why), names in same.items():

@@ -40,8 +40,8 @@ __all__ = ["main", "run_problem", "ALL_TOOLS"]
 
 HERE = Path(__file__).resolve().parent
 R_TOOLS = ("lme4", "glmmTMB")
-PY_TOOLS = ("glmmfast", "statsmodels", "mixedlm")
-ALL_TOOLS = ("glmmfast",) + R_TOOLS + ("statsmodels", "mixedlm")
+PY_TOOLS = ("glmmfast", "statsmodels", "mixedlm", "gpboost", "gpboost_tight")
+ALL_TOOLS = ("glmmfast",) + R_TOOLS + PY_TOOLS[1:]
 
 
 def _command(tool: str, directory: Path) -> list[str]:
@@ -55,8 +55,8 @@ def _log(msg: str) -> None:
 
 
 def run_problem(problem: Problem, tools: list[str], args) -> dict:
-    out: dict = {"formula": problem.formula, "family": problem.family, "kind": problem.kind,
-                 "note": problem.note, "tools": {}}
+    out: dict = {"formula": problem.formula, "family": problem.family, "link": problem.link,
+                 "nAGQ": problem.nAGQ, "kind": problem.kind, "note": problem.note, "tools": {}}
     try:
         df = problem.data()
     except Unavailable as e:
@@ -67,6 +67,9 @@ def run_problem(problem: Problem, tools: list[str], args) -> dict:
         write_problem(problem, df, Path(d), args.reps, args.budget)
         del df
         for tool in tools:
+            if problem.tools is not None and tool not in problem.tools:
+                out["tools"][tool] = {"skipped": f"cannot fit this model (the problem lists {', '.join(problem.tools)})"}
+                continue
             if tool in R_TOOLS and shutil.which("Rscript") is None:
                 out["tools"][tool] = {"skipped": "Rscript not found"}
                 continue
@@ -88,7 +91,8 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="problems: " + ", ".join(PROBLEMS))
-    ap.add_argument("--quick", action="store_true", help="small subset (under a minute)")
+    ap.add_argument("--quick", action="store_true",
+                    help="small subset, about one problem per model class (a few minutes with every tool)")
     ap.add_argument("--problems", nargs="+", metavar="NAME", help="problem names or name prefixes")
     ap.add_argument("--tools", nargs="+", choices=ALL_TOOLS, default=list(ALL_TOOLS))
     ap.add_argument("--reps", type=int, default=5, help="timed runs after the warm-up (default 5)")
