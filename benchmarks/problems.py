@@ -250,8 +250,9 @@ def _model_classes(gt: Callable[[], pd.DataFrame]) -> list[Problem]:
                 link="log", quick=True, note="simulated, fixed seed; " + dispersion),
         Problem("sim_invgauss_log", "y ~ x + (1 | g)", "inverse.gaussian",
                 lambda: dispersion_data(5000, 100, "inverse.gaussian"), link="log",
-                tools=("glmmfast", "lme4", "glmmTMB"),
-                note="simulated, fixed seed; GPBoost has no inverse Gaussian; " + dispersion),
+                tools=("glmmfast", "lme4"),
+                note="simulated, fixed seed; glmmTMB (\"Family not implemented\") and GPBoost have no inverse "
+                     "Gaussian; lme4's logLik for dispersion families is not the maximised likelihood"),
         Problem("grouse_nb_1|LOC", "TICKS ~ YEAR + (1 | LOCATION)", "negative.binomial", gt, quick=True,
                 note="shape estimated (lme4 glmer.nb, glmmTMB nbinom2); " + expected),
         Problem("cbpp_agq25", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial",

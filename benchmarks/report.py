@@ -4,7 +4,7 @@ Interface
 ---------
 table_rows(results, competitors) -> (header, rows) : one row per problem
 render_text(results, competitors) -> str
-render_markdown(results, competitors, machine) -> str  (tables, notes, machine info)
+render_markdown(results, competitors, machine) -> str  (the run's label, tables, notes, machine info)
 notes(results) -> list[str] : skips, errors, timeouts, warnings, approximate -2 log L figures
 
 Each competitor cell reads "time (ratio x, d)": ratio = competitor time / glmmfast
@@ -158,7 +158,8 @@ def render_text(results: dict, competitors: list[str]) -> str:
 def render_markdown(results: dict, competitors: list[str], machine: dict) -> str:
     m = machine
     versions = ", ".join(f"{t} {v}" for t, v in results.get("versions", {}).items())
-    parts = [
+    label = [f"Run: {results['label']}", ""] if results.get("label") else []
+    parts = label + [
         _md_table(*table_rows(results, competitors)), "", _LEGEND, "",
         _md_table(*rss_rows(results, ["glmmfast"] + competitors)), "",
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('ram_gb')} GB RAM, {m.get('os')}; "

@@ -189,9 +189,12 @@ def test_gpboost_skips_models_it_cannot_fit():
 
 
 def test_problem_tools_list_skips_the_others(tmp_path):
-    res = main(["--problems", "cbpp_agq25", "--tools", "glmmfast", "gpboost", "--reps", "1", "--budget", "5"])
+    md = tmp_path / "r.md"
+    res = main(["--problems", "cbpp_agq25", "--tools", "glmmfast", "gpboost", "--reps", "1", "--budget", "5",
+                "--label", "smoke run", "--markdown", str(md)])
     tools = res["problems"]["cbpp_agq25"]["tools"]
     assert "cannot fit" in tools["gpboost"]["skipped"] and "m2ll" in tools["glmmfast"]
+    assert md.read_text().startswith("Run: smoke run\n")
 
 
 def test_report_notes_an_approximate_minus_two_log_likelihood():
