@@ -40,14 +40,24 @@ quiet <- function(expr) withCallingHandlers(expr, warning = function(w) {
   invokeRestart("muffleWarning")
 }, message = function(m) invokeRestart("muffleMessage"))
 
+nb <- meta$family == "negative.binomial"
+nagq <- if (is.null(meta$nAGQ)) 1L else as.integer(meta$nAGQ)
+# the family as a literal call, e.g. binomial(link = "probit"), so refit()/update() can re-evaluate it
+family_call <- function(name) {
+  if (is.null(meta$link) || meta$link == "") as.call(list(as.name(name)))
+  else as.call(list(as.name(name), link = meta$link))
+}
+
 fit_once <- function(d) {
   f <- as.formula(meta$formula)
   if (tool == "lme4") {
     if (meta$kind == "lmer") lmer(f, data = d, REML = FALSE)
-    else glmer(f, data = d, family = meta$family)
+    else if (nb) eval(bquote(glmer.nb(.(f), data = d, nAGQ = .(nagq))))
+    else eval(bquote(glmer(.(f), data = d, family = .(family_call(meta$family)), nAGQ = .(nagq))))
   } else {
-    # family as a literal call in the model's call, so refit()/update() can re-evaluate it
-    eval(bquote(glmmTMB(.(f), data = d, family = .(as.name(meta$family))(), REML = FALSE)))
+    if (nagq > 1) stop("glmmTMB has no adaptive Gauss-Hermite quadrature")
+    fam <- if (nb) family_call("nbinom2") else family_call(meta$family)
+    eval(bquote(glmmTMB(.(f), data = d, family = .(fam), REML = FALSE)))
   }
 }
 

@@ -4,12 +4,19 @@ Interface
 ---------
 Problem : dataclass -- name, formula, family, kind ("glmer" | "lmer" | "refit"),
     a ``data()`` callable returning a DataFrame (or raising ``Unavailable``),
-    ``quick`` (part of ``--quick``) and ``nrefit`` (refits, for kind "refit").
+    ``link`` ("" = the family's canonical link), ``nAGQ`` (1 = Laplace),
+    ``tools`` (the tools that can fit the model; None = every tool whose adapter
+    accepts it), ``quick`` (part of ``--quick``) and ``nrefit`` (refits, for kind "refit").
+    Families: "poisson", "binomial", "gaussian", "Gamma", "inverse.gaussian",
+    "negative.binomial" (shape estimated: lme4's glmer.nb, glmmTMB's nbinom2).
 PROBLEMS : dict name -> Problem, in table order.
 crossed_data(n, n1, n2, family, seed) -> DataFrame : simulated two-factor crossed data.
+slopes_data(n, n1, n2, seed) -> DataFrame : simulated LMM data, correlated random slopes in g1, crossed g2.
+dispersion_data(n, ngroups, family, seed) -> DataFrame : simulated Gamma / inverse-Gaussian GLMM data.
 refit_responses(df, nrefit, seed) -> ndarray (n, nrefit) : new responses for the refit loop.
 Unavailable : raised by ``data()`` when a dataset is not installed.
-DATA_DIRS : list of directories searched for datasets glmmfast does not bundle.
+DATA_DIRS : list of directories searched for datasets glmmfast does not bundle
+    (after ``BENCH_DATA``, the mlmRev datasets exported by benchmarks/data/export_mlmrev.R).
 
 Simulated data are generated from a fixed seed at run time, never stored.
 """
@@ -24,7 +31,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problem", "PROBLEMS", "Unavailable", "crossed_data", "refit_responses", "select", "DATA_DIRS"]
+__all__ = ["Problem", "PROBLEMS", "Unavailable", "crossed_data", "slopes_data", "dispersion_data",
+           "refit_responses", "select", "DATA_DIRS", "BENCH_DATA"]
 
 SEED = 20240601
 
@@ -37,9 +45,12 @@ class Unavailable(RuntimeError):
 class Problem:
     name: str
     formula: str
-    family: str  # "poisson" | "binomial" | "gaussian"
+    family: str  # "poisson" | "binomial" | "gaussian" | "Gamma" | "inverse.gaussian" | "negative.binomial"
     data: Callable[[], pd.DataFrame] = field(repr=False)
     kind: str = "glmer"  # "glmer" | "lmer" | "refit"
+    link: str = ""  # "" = canonical (R's default for the family)
+    nAGQ: int = 1
+    tools: tuple[str, ...] | None = None  # None: every tool whose adapter accepts the model
     quick: bool = False
     nrefit: int = 0
     note: str = ""
@@ -48,10 +59,11 @@ class Problem:
 # Extra directories holding NAME.csv[.gz] + NAME.schema.json for datasets this glmmfast does
 # not bundle (run.py --data-dir); the schema gives each factor's levels in order.
 DATA_DIRS: list[Path] = []
+BENCH_DATA = Path(__file__).resolve().parent / "data"
 
 
 def _from_data_dir(name: str) -> pd.DataFrame | None:
-    for d in DATA_DIRS:
+    for d in [BENCH_DATA, *DATA_DIRS]:
         schema = d / f"{name}.schema.json"
         csv = next((f for f in (d / f"{name}.csv.gz", d / f"{name}.csv") if f.exists()), None)
         if csv is None or not schema.exists():
@@ -76,7 +88,8 @@ def _bundled(name: str, transform: Callable[[pd.DataFrame], pd.DataFrame] | None
         else:
             df = _from_data_dir(name)
             if df is None:
-                raise Unavailable(f"dataset {name!r} is not bundled with this glmmfast (nor in --data-dir)")
+                raise Unavailable(f"dataset {name!r} is not bundled with this glmmfast (nor in benchmarks/data "
+                                  "or --data-dir)")
         return transform(df) if transform else df
 
     return load
@@ -95,10 +108,7 @@ def crossed_data(n: int, n1: int, n2: int, family: str, seed: int = SEED) -> pd.
     first n1 / n2 rows cycle through them) so the design is the same in every tool.
     """
     rng = np.random.default_rng(seed)
-    g1 = rng.integers(0, n1, n)
-    g2 = rng.integers(0, n2, n)
-    g1[:n1] = np.arange(n1)
-    g2[:n2] = np.arange(n2)
+    g1, g2 = _levels(rng, n, n1), _levels(rng, n, n2)
     x = rng.standard_normal(n)
     if family == "poisson":
         b0, b1, s1, s2 = 0.5, 0.3, 0.5, 0.3
@@ -111,15 +121,53 @@ def crossed_data(n: int, n1: int, n2: int, family: str, seed: int = SEED) -> pd.
         y = rng.poisson(np.exp(eta))
     else:
         y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
-    w1, w2 = len(str(n1 - 1)), len(str(n2 - 1))
-    lev1 = np.array([f"a{i:0{w1}d}" for i in range(n1)])
-    lev2 = np.array([f"b{i:0{w2}d}" for i in range(n2)])
-    return pd.DataFrame({
-        "y": y,
-        "x": x,
-        "g1": pd.Categorical.from_codes(g1, categories=lev1),
-        "g2": pd.Categorical.from_codes(g2, categories=lev2),
-    })
+    return pd.DataFrame({"y": y, "x": x, "g1": _factor(g1, n1, "a"), "g2": _factor(g2, n2, "b")})
+
+
+def _levels(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """n level codes in 0..k-1, the first k rows cycling through every level (same design in every tool)."""
+    g = rng.integers(0, k, n)
+    g[:k] = np.arange(k)
+    return g
+
+
+def _factor(codes: np.ndarray, k: int, prefix: str) -> pd.Categorical:
+    # zero-padded labels, so R's and pandas' sorted level orders agree
+    w = len(str(k - 1))
+    return pd.Categorical.from_codes(codes, categories=[f"{prefix}{i:0{w}d}" for i in range(k)])
+
+
+def slopes_data(n: int, n1: int, n2: int, seed: int = SEED) -> pd.DataFrame:
+    """Simulated LMM data for ``y ~ x + (x | g1) + (1 | g2)``.
+
+    y = 10 + 2 x + b0[g1] + b1[g1] x + c[g2] + e, (b0, b1) ~ N(0, [[4, 0.6], [0.6, 0.25]])
+    (correlation 0.6), c ~ N(0, 1), e ~ N(0, 1), x ~ N(0, 1).
+    """
+    rng = np.random.default_rng(seed)
+    g1, g2 = _levels(rng, n, n1), _levels(rng, n, n2)
+    x = rng.standard_normal(n)
+    b = rng.multivariate_normal([0.0, 0.0], [[4.0, 0.6], [0.6, 0.25]], n1)
+    y = 10 + 2 * x + b[g1, 0] + b[g1, 1] * x + rng.normal(0, 1, n2)[g2] + rng.standard_normal(n)
+    return pd.DataFrame({"y": y, "x": x, "g1": _factor(g1, n1, "a"), "g2": _factor(g2, n2, "b")})
+
+
+def dispersion_data(n: int, ngroups: int, family: str, seed: int = SEED) -> pd.DataFrame:
+    """Simulated data for ``y ~ x + (1 | g)`` with the log link, a family with a dispersion.
+
+    eta = 1 + 0.5 x + u[g], u ~ N(0, 0.5^2), mu = exp(eta);
+    Gamma: shape 2 (Var y = mu^2 / 2); inverse Gaussian: lambda = 4 (Var y = mu^3 / 4).
+    """
+    rng = np.random.default_rng(seed)
+    g = _levels(rng, n, ngroups)
+    x = rng.standard_normal(n)
+    mu = np.exp(1 + 0.5 * x + rng.normal(0, 0.5, ngroups)[g])
+    if family == "Gamma":
+        y = rng.gamma(2.0, mu / 2.0)
+    elif family == "inverse.gaussian":
+        y = rng.wald(mu, 4.0)
+    else:
+        raise ValueError(f"unknown family {family!r}")
+    return pd.DataFrame({"y": y, "x": x, "g": _factor(g, ngroups, "g")})
 
 
 def refit_responses(df: pd.DataFrame, column: str, nrefit: int, seed: int = SEED) -> np.ndarray:
@@ -164,7 +212,53 @@ def _build() -> dict[str, Problem]:
                               _crossed(10 ** k, fam), quick=(k == 4 and fam == "poisson")))
     ps.append(Problem("refit_grouse_1|LOC", "TICKS ~ YEAR + (1 | LOCATION)", "poisson", gt, kind="refit",
                       nrefit=1000, note="time per refit (median)"))
+    ps += _model_classes(gt)
     return {p.name: p for p in ps}
+
+
+def _model_classes(gt: Callable[[], pd.DataFrame]) -> list[Problem]:
+    """Issue 16's model classes: LMMs with correlated slopes, nested and crossed terms (1e3 to 1e5
+    rows), probit and cloglog binomial, Gamma and inverse Gaussian, negative binomial, AGQ."""
+    ml = "ML (REML = FALSE)"
+    lmm = dict(kind="lmer", note=ml)
+    # Why lme4's -2 log L differs here (glmmfast.families explains both): with a non-canonical
+    # link lme4's Laplace term uses the expected, not the observed, information; for dispersion
+    # families its logLik does not scale the penalty by phi.  glmmTMB's is the comparable figure.
+    expected = "lme4's Laplace uses the expected information (non-canonical link): compare with glmmTMB"
+    dispersion = "lme4's logLik for dispersion families is not the maximised likelihood: compare with glmmTMB"
+    return [
+        Problem("Exam_slope", "normexam ~ standLRT + sex + (standLRT | school)", "gaussian",
+                _bundled("Exam"), quick=True, **lmm),
+        Problem("Hsb82_slope", "mAch ~ meanses * cses + (cses | school)", "gaussian", _bundled("Hsb82"), **lmm),
+        Problem("ScotsSec_crossed", "attain ~ verbal + sex + (1 | primary) + (1 | second)", "gaussian",
+                _bundled("ScotsSec"), **lmm),
+        Problem("Chem97_nested", "score ~ gcsecnt + (1 | school) + (1 | lea)", "gaussian",
+                _bundled("Chem97"), kind="lmer", note=ml + "; school nested in lea (school ids unique)"),
+        Problem("Chem97_slope_nested", "score ~ gcsecnt + (gcsecnt | school) + (1 | lea)", "gaussian",
+                _bundled("Chem97"), **lmm),
+        Problem("sim_lmm_slope_1e5", "y ~ x + (x | g1) + (1 | g2)", "gaussian",
+                lambda: slopes_data(10 ** 5, 1000, 100), kind="lmer", note=ml + "; simulated, fixed seed"),
+        Problem("cbpp_probit", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial",
+                _bundled("cbpp"), link="probit", quick=True, note=expected),
+        Problem("cbpp_cloglog", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial",
+                _bundled("cbpp"), link="cloglog", note=expected),
+        Problem("Contraception_cloglog", "use ~ age + I(age^2) + urban + livch + (1 | district)", "binomial",
+                _bundled("Contraception"), link="cloglog", note=expected),
+        Problem("Contraception_probit", "use ~ age + I(age^2) + urban + livch + (1 | district)", "binomial",
+                _bundled("Contraception"), link="probit", note=expected),
+        Problem("sim_Gamma_log", "y ~ x + (1 | g)", "Gamma", lambda: dispersion_data(5000, 100, "Gamma"),
+                link="log", quick=True, note="simulated, fixed seed; " + dispersion),
+        Problem("sim_invgauss_log", "y ~ x + (1 | g)", "inverse.gaussian",
+                lambda: dispersion_data(5000, 100, "inverse.gaussian"), link="log",
+                tools=("glmmfast", "lme4"),
+                note="simulated, fixed seed; glmmTMB (\"Family not implemented\") and GPBoost have no inverse "
+                     "Gaussian; lme4's logLik for dispersion families is not the maximised likelihood"),
+        Problem("grouse_nb_1|LOC", "TICKS ~ YEAR + (1 | LOCATION)", "negative.binomial", gt, quick=True,
+                note="shape estimated (lme4 glmer.nb, glmmTMB nbinom2); " + expected),
+        Problem("cbpp_agq25", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial",
+                _bundled("cbpp"), nAGQ=25, tools=("glmmfast", "lme4"),
+                note="nAGQ = 25 (-2 log L without the saturated model's, as lme4)"),
+    ]
 
 
 PROBLEMS: dict[str, Problem] = _build()

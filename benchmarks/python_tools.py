@@ -1,4 +1,5 @@
-"""Python fitters under benchmark: glmmfast, statsmodels (MixedLM) and the ``mixedlm`` package.
+"""Python fitters under benchmark: glmmfast, statsmodels (MixedLM), the ``mixedlm`` package and
+GPBoost (``gpboost`` at its defaults, ``gpboost_tight`` at delta_rel_conv = 1e-10).
 
 Interface
 ---------
@@ -7,7 +8,9 @@ Tool.version() -> str              (raises Unavailable when not installed)
 Tool.fit(meta, df) -> Fitted       one end-to-end fit: formula string + DataFrame -> result
 Tool.refitter(meta, df) -> (fit, refit(y) -> Fitted)  for kind "refit" (raises Unavailable
                                    when the tool has no refit-to-a-new-response API)
-Fitted : m2ll (-2 log L), q (number of random effects), info (tool-specific extras)
+Fitted : m2ll (-2 log L), q (number of random effects), info (tool-specific extras),
+    exact_m2ll (None, or a callable giving -2 log L exactly at the tool's estimates when
+    the tool reports an approximation)
 
 Every adapter raises problems.Unavailable with a reason when it cannot fit a
 problem (not installed, no such function, model class not supported), so the
@@ -35,6 +38,9 @@ class Fitted:
     m2ll: float
     q: int | None = None
     info: dict = field(default_factory=dict)
+    # When the tool's own -2 log L is approximate: recomputes it exactly at the tool's
+    # estimates (called by the worker after the timed fits, so not timed).
+    exact_m2ll: Callable[[], float] | None = field(default=None, repr=False)
 
 
 class Tool:
@@ -86,11 +92,17 @@ class Glmmfast(Tool):
         return Fitted(-2.0 * float(m.loglik), q, info)
 
     def fit(self, meta, df):
+        import glmmfast
+
         fn = self._fitter(meta["kind"])
+        link = meta.get("link") or None
+        nagq = int(meta.get("nAGQ", 1))
         if meta["kind"] == "lmer":
             m = fn(meta["formula"], df, **_kwargs_accepted(fn, REML=False))
+        elif meta["family"] == "negative.binomial":
+            m = glmmfast.glmer_nb(meta["formula"], df, link=link or "log", nAGQ=nagq)
         else:
-            m = fn(meta["formula"], df, family=meta["family"])
+            m = fn(meta["formula"], df, family=glmmfast.families.get_family(meta["family"], link), nAGQ=nagq)
         m.vcov  # the standard errors (their Hessian is computed on first use), as lme4's fit has them
         return self._fitted(m)
 
@@ -169,6 +181,9 @@ class MixedlmPackage(Tool):
     def fit(self, meta, df):
         import mixedlm
 
+        if meta["kind"] != "lmer" and (meta["family"] not in ("poisson", "binomial") or meta.get("link")
+                                       or int(meta.get("nAGQ", 1)) != 1):
+            raise Unavailable("mixedlm adapter: canonical-link Poisson and binomial Laplace fits only")
         if meta["kind"] == "lmer":
             return self._fitted(mixedlm.lmer(meta["formula"], df, REML=False))
         formula, data, weights = self._cbind_as_proportion(meta["formula"], df)
@@ -181,4 +196,114 @@ class MixedlmPackage(Tool):
         return lambda y: self._fitted(m.refit(y))
 
 
-TOOLS: dict[str, Tool] = {t.name: t for t in (Glmmfast(), StatsmodelsMixedLM(), MixedlmPackage())}
+def _top_level_terms(rhs: str) -> list[str]:
+    """The ``+``-separated terms of a formula's right-hand side, outside parentheses."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(rhs):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            terms.append(rhs[start:i].strip())
+            start = i + 1
+    terms.append(rhs[start:].strip())
+    return [t for t in terms if t]
+
+
+class GPBoost(Tool):
+    """GPBoost's ``GPModel`` (grouped random effects; Laplace approximation for non-Gaussian
+    likelihoods; Gaussian by ML), at its default convergence tolerance.
+
+    Only models whose random effects are intercepts ``(1 | g)`` (one or several, crossed or
+    nested with unique ids): GPBoost's random slopes are uncorrelated with the intercept, a
+    different model from ``(x | g)``.  The fixed-effects design comes from patsy (treatment
+    contrasts, the Categorical's first level as reference, as in R).  Run on one thread
+    (``num_parallel_threads=1``), as every other tool here.  End to end includes the standard
+    errors (``get_coef(std_err=True)``).  GPBoost reports the negative log-likelihood of the
+    Laplace approximation (the marginal likelihood for the Gaussian, with every constant):
+    -2 log L = 2 * nll.  With crossed effects its default inversion method is iterative and
+    that figure a stochastic approximation, so the table's -2 log L is recomputed exactly
+    (Cholesky) at GPBoost's estimates after timing; its own figure is kept as ``m2ll_reported``.
+    """
+
+    name = "gpboost"
+    delta_rel_conv: float | None = None  # None: GPBoost's default (1e-6)
+    _LIKELIHOODS = {("gaussian", ""): "gaussian", ("poisson", ""): "poisson",
+                    ("binomial", ""): "logit", ("binomial", "probit"): "probit",
+                    ("Gamma", "log"): "gamma", ("negative.binomial", ""): "negative_binomial",
+                    ("negative.binomial", "log"): "negative_binomial"}
+
+    def version(self) -> str:
+        try:
+            import gpboost
+            import patsy  # noqa: F401 - the fixed-effects design
+        except ImportError as e:
+            raise Unavailable(f"{e.name} not installed (pip install '.[bench]')") from None
+        return gpboost.__version__
+
+    def fit(self, meta, df):
+        import gpboost
+        import patsy
+
+        if int(meta.get("nAGQ", 1)) != 1:
+            raise Unavailable("GPBoost: Laplace approximation only (no adaptive Gauss-Hermite quadrature)")
+        kind = "gaussian" if meta["kind"] == "lmer" else meta["family"]
+        lik = self._LIKELIHOODS.get((kind, meta.get("link", "")))
+        if lik is None:
+            raise Unavailable(f"GPBoost: no {kind} likelihood with the {meta.get('link') or 'canonical'} link")
+        lhs, rhs = meta["formula"].split("~", 1)
+        terms = _top_level_terms(rhs)
+        groups = []
+        for t in terms:
+            bar = _BAR.fullmatch(t)
+            if bar is None:
+                continue
+            if bar.group(1).strip() != "1" or not re.fullmatch(r"\w+", bar.group(2).strip()):
+                raise Unavailable("GPBoost: random intercepts (1 | g) only (its random slopes are uncorrelated)")
+            groups.append(bar.group(2).strip())
+        fixed = [t for t in terms if _BAR.fullmatch(t) is None]
+        # R's I(x^2) is patsy's I(x**2)
+        X = patsy.dmatrix(" + ".join(fixed).replace("^", "**") or "1", df, return_type="dataframe")
+        cbind = _CBIND.match(meta["formula"])
+        weights = None
+        if cbind:  # successes / trials with the trials as weights (GPBoost's binomial_*)
+            s, f = df.eval(cbind.group(1)).to_numpy(float), df.eval(cbind.group(2)).to_numpy(float)
+            weights = s + f
+            y = s / weights
+            lik = "binomial_" + lik
+        else:
+            y = df[lhs.strip()].to_numpy(float)
+            if lik in ("logit", "probit"):
+                lik = "bernoulli_" + lik
+        G = np.column_stack([df[g].cat.codes.to_numpy() for g in groups])
+
+        def model(method: str):
+            return gpboost.GPModel(group_data=G, likelihood=lik, weights=weights, num_parallel_threads=1,
+                                   matrix_inversion_method=method)
+
+        m = model("default")
+        params = {} if self.delta_rel_conv is None else {"delta_rel_conv": self.delta_rel_conv}
+        m.fit(y=y, X=X, params=params)
+        m.get_coef(std_err=True)  # the standard errors, as lme4's fit has them
+
+        def exact() -> float:
+            # GPBoost's default ("iterative where possible") reports a stochastic approximation of
+            # the log-likelihood for crossed effects; evaluate it by Cholesky at its estimates.
+            fixed_effects = X.to_numpy() @ m.get_coef(format_pandas=False).ravel()
+            aux = m.get_aux_pars(format_pandas=False) if lik in ("gamma", "negative_binomial") else None
+            return 2.0 * float(model("cholesky").neg_log_likelihood(
+                cov_pars=m.get_cov_pars(format_pandas=False).ravel(), y=y, fixed_effects=fixed_effects,
+                aux_pars=aux))
+
+        q = int(sum(df[g].cat.categories.size for g in groups))
+        return Fitted(2.0 * float(m.get_current_neg_log_likelihood()), q, {}, exact)
+
+
+class GPBoostTight(GPBoost):
+    """GPBoost at a tight convergence tolerance (``delta_rel_conv=1e-10``): at its default
+    it can stop early on crossed Poisson data without a warning."""
+
+    name = "gpboost_tight"
+    delta_rel_conv = 1e-10
+
+
+TOOLS: dict[str, Tool] = {t.name: t for t in (Glmmfast(), StatsmodelsMixedLM(), MixedlmPackage(), GPBoost(),
+                                              GPBoostTight())}

@@ -4,7 +4,8 @@ Interface
 ---------
 table_rows(results, competitors) -> (header, rows) : one row per problem
 render_text(results, competitors) -> str
-render_markdown(results, competitors, machine) -> str  (tables, notes, machine info)
+render_markdown(results, competitors, machine) -> str  (the run's label, tables, notes, machine info)
+notes(results) -> list[str] : skips, errors, timeouts, warnings, approximate -2 log L figures
 
 Each competitor cell reads "time (ratio x, d)": ratio = competitor time / glmmfast
 time, both medians from the same run; d = competitor -2 log L minus glmmfast's
@@ -114,6 +115,9 @@ def notes(results: dict) -> list[str]:
                 out.append(f"{name} / {t}: error: {_one_line(r['error'])}")
             elif r.get("timeout"):
                 out.append(f"{name} / {t}: killed after {r.get('timeout_after', 0):.0f} s")
+            if r.get("m2ll_reported") is not None and abs(r["m2ll_reported"] - r["m2ll"]) > 0.01:
+                out.append(f"{name} / {t}: reports −2logL {r['m2ll_reported']:.3f} (an approximation); "
+                           f"−2logL at its estimates is {r['m2ll']:.3f}")
             for w in r.get("warnings") or []:
                 out.append(f"{name} / {t}: warning: {_one_line(w)}")
     for (t, why), names in same.items():
@@ -154,7 +158,8 @@ def render_text(results: dict, competitors: list[str]) -> str:
 def render_markdown(results: dict, competitors: list[str], machine: dict) -> str:
     m = machine
     versions = ", ".join(f"{t} {v}" for t, v in results.get("versions", {}).items())
-    parts = [
+    label = [f"Run: {results['label']}", ""] if results.get("label") else []
+    parts = label + [
         _md_table(*table_rows(results, competitors)), "", _LEGEND, "",
         _md_table(*rss_rows(results, ["glmmfast"] + competitors)), "",
         f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('ram_gb')} GB RAM, {m.get('os')}; "

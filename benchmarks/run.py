@@ -4,12 +4,14 @@ Usage
 -----
     python benchmarks/run.py [--quick] [--problems NAME ...] [--reps N] [--timeout S]
                              [--budget S] [--tools T ...] [--out results.json] [--markdown FILE] [--render results.json]
+                             [--label TEXT]
 
 Each problem's data are written once to a temporary directory; every tool
 (glmmfast, lme4 and glmmTMB through ``Rscript benchmarks/fit_r.R``, statsmodels,
-the ``mixedlm`` package) then fits the same model to that file in its own child
-process, which gives its peak RSS and lets a timeout kill it.  Absent tools and
-unsupported problems are skipped with a note.  A problem whose glmmfast function
+the ``mixedlm`` package, GPBoost at its defaults and at a tight tolerance) then fits
+the same model to that file in its own child process, which gives its peak RSS and
+lets a timeout kill it.  Absent tools, tools a problem does not list and models an
+adapter cannot fit are skipped with a note.  A problem whose glmmfast function
 is missing (e.g. ``glmmfast.lmer``) is skipped entirely.
 
 Interface: main(argv) -> dict (the results, also written to --out); run_problem(problem, tools, args) -> dict.
@@ -40,8 +42,8 @@ __all__ = ["main", "run_problem", "ALL_TOOLS"]
 
 HERE = Path(__file__).resolve().parent
 R_TOOLS = ("lme4", "glmmTMB")
-PY_TOOLS = ("glmmfast", "statsmodels", "mixedlm")
-ALL_TOOLS = ("glmmfast",) + R_TOOLS + ("statsmodels", "mixedlm")
+PY_TOOLS = ("glmmfast", "statsmodels", "mixedlm", "gpboost", "gpboost_tight")
+ALL_TOOLS = ("glmmfast",) + R_TOOLS + PY_TOOLS[1:]
 
 
 def _command(tool: str, directory: Path) -> list[str]:
@@ -55,8 +57,8 @@ def _log(msg: str) -> None:
 
 
 def run_problem(problem: Problem, tools: list[str], args) -> dict:
-    out: dict = {"formula": problem.formula, "family": problem.family, "kind": problem.kind,
-                 "note": problem.note, "tools": {}}
+    out: dict = {"formula": problem.formula, "family": problem.family, "link": problem.link,
+                 "nAGQ": problem.nAGQ, "kind": problem.kind, "note": problem.note, "tools": {}}
     try:
         df = problem.data()
     except Unavailable as e:
@@ -67,6 +69,10 @@ def run_problem(problem: Problem, tools: list[str], args) -> dict:
         write_problem(problem, df, Path(d), args.reps, args.budget)
         del df
         for tool in tools:
+            if problem.tools is not None and tool not in problem.tools:
+                why = f"cannot fit this model (the problem lists {', '.join(problem.tools)})"
+                out["tools"][tool] = {"skipped": why}
+                continue
             if tool in R_TOOLS and shutil.which("Rscript") is None:
                 out["tools"][tool] = {"skipped": "Rscript not found"}
                 continue
@@ -88,7 +94,8 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="problems: " + ", ".join(PROBLEMS))
-    ap.add_argument("--quick", action="store_true", help="small subset (under a minute)")
+    ap.add_argument("--quick", action="store_true",
+                    help="small subset, about one problem per model class (a few minutes with every tool)")
     ap.add_argument("--problems", nargs="+", metavar="NAME", help="problem names or name prefixes")
     ap.add_argument("--tools", nargs="+", choices=ALL_TOOLS, default=list(ALL_TOOLS))
     ap.add_argument("--reps", type=int, default=5, help="timed runs after the warm-up (default 5)")
@@ -102,6 +109,8 @@ def parse_args(argv=None):
     ap.add_argument("--out", type=Path, help="write results as JSON")
     ap.add_argument("--render", type=Path, metavar="JSON", help="only print (and --markdown) the tables of saved results")
     ap.add_argument("--markdown", type=Path, help="write the tables and machine info as Markdown")
+    ap.add_argument("--label", help="what this run is (machine state, purpose), shown above the tables; "
+                                    "with --render it replaces the saved label")
     a = ap.parse_args(argv)
     if a.quick:
         a.reps = min(a.reps, 3)
@@ -121,6 +130,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.render:
         results = json.loads(args.render.read_text())
+        if args.label:
+            results["label"] = args.label
         _report(results, args)
         return results
     problems_module.DATA_DIRS[:] = args.data_dir
@@ -128,7 +139,7 @@ def main(argv=None) -> dict:
     tools = ["glmmfast"] + [t for t in args.tools if t != "glmmfast"]
     machine = machine_info()
     results = {"command": "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:])),
-               "machine": machine, "problems": {}, "versions": {}}
+               "label": args.label or "", "machine": machine, "problems": {}, "versions": {}}
     for p in problems:
         _log(f"{p.name}: {p.formula} ({p.family}, {p.kind})")
         res = run_problem(p, tools, args)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import problems, report  # noqa: E402
 from benchmarks.data_files import read_frame, read_meta, write_problem  # noqa: E402
 from benchmarks.python_worker import run_tool  # noqa: E402
-from benchmarks.run import main  # noqa: E402
+from benchmarks.run import ALL_TOOLS, main  # noqa: E402
 from benchmarks.timing import time_calls  # noqa: E402
 
 
@@ -92,3 +92,114 @@ def test_report_marks_skips_timeouts_and_ratios():
     assert rows[0][6] == "200.0 ms (20.0x, Δ+0.50)"
     assert rows[0][7] == "timeout (600 s)" and rows[0][8] == "skipped"
     assert any("not installed" in n for n in report.notes(results))
+
+
+FAMILIES = {"poisson", "binomial", "gaussian", "Gamma", "inverse.gaussian", "negative.binomial"}
+MODEL_CLASSES = ["Exam_slope", "Hsb82_slope", "ScotsSec_crossed", "Chem97_nested", "Chem97_slope_nested",
+                 "sim_lmm_slope_1e5", "cbpp_probit", "cbpp_cloglog", "Contraception_cloglog",
+                 "Contraception_probit", "sim_Gamma_log", "sim_invgauss_log", "grouse_nb_1|LOC", "cbpp_agq25"]
+
+
+def test_every_problem_is_well_formed():
+    import glmmfast
+
+    for name, p in problems.PROBLEMS.items():
+        assert p.kind in {"glmer", "lmer", "refit"} and p.family in FAMILIES, name
+        assert "~" in p.formula and "|" in p.formula, name
+        assert p.nAGQ >= 1 and (p.kind != "lmer" or (p.family == "gaussian" and not p.link)), name
+        assert p.tools is None or ("glmmfast" in p.tools and set(p.tools) <= set(ALL_TOOLS)), name
+        if p.family != "negative.binomial":  # the link exists for the family (FamilyError otherwise)
+            glmmfast.families.get_family(p.family, p.link or None)
+
+
+def test_the_issue_16_model_classes_are_in_the_suite_and_their_data_load():
+    ps = problems.PROBLEMS
+    assert set(MODEL_CLASSES) <= set(ps)
+    links = {(ps[n].family, ps[n].link) for n in MODEL_CLASSES}
+    assert {("binomial", "probit"), ("binomial", "cloglog"), ("Gamma", "log"), ("inverse.gaussian", "log"),
+            ("negative.binomial", "")} <= links
+    assert ps["cbpp_agq25"].nAGQ == 25 and ps["cbpp_agq25"].tools == ("glmmfast", "lme4")  # glmmTMB: no AGQ
+    sizes = {}
+    for n in MODEL_CLASSES:
+        df = ps[n].data()
+        response = ps[n].formula.split("~")[0].strip()
+        if not response.startswith("cbind"):
+            assert df[response].notna().all(), n
+        sizes[n] = len(df)
+    lmm_sizes = [sizes[n] for n in MODEL_CLASSES if ps[n].kind == "lmer"]
+    assert min(lmm_sizes) < 5_000 and max(lmm_sizes) == 100_000  # LMMs from 1e3 to 1e5 rows
+    assert sizes["Chem97_nested"] == 31022 and sizes["Exam_slope"] == 4059  # mlmRev's row counts
+
+
+def test_simulated_slopes_and_dispersion_data_are_reproducible():
+    a = problems.slopes_data(2000, 40, 7)
+    pd.testing.assert_frame_equal(a, problems.slopes_data(2000, 40, 7))
+    assert a["g1"].nunique() == 40 and a["g2"].nunique() == 7
+    for fam in ("Gamma", "inverse.gaussian"):
+        d = problems.dispersion_data(3000, 30, fam)
+        pd.testing.assert_frame_equal(d, problems.dispersion_data(3000, 30, fam))
+        assert (d["y"] > 0).all() and d["g"].nunique() == 30
+    # the simulated means: E y = exp(1 + 0.5 x + u) has log-mean near 1 + 0.5^2 / 2 (log-normal u)
+    g = problems.dispersion_data(20000, 200, "Gamma")
+    assert np.log(g["y"].mean()) == pytest.approx(1 + 0.5 * 0.5 / 2 + 0.5 * 0.5 / 2, abs=0.15)
+
+
+@pytest.mark.parametrize("name, family, link", [("grouse_1|LOC", "poisson", ""), ("cbpp_probit", "binomial", "probit"),
+                                                ("grouse_nb_1|LOC", "negative.binomial", "")])
+def test_gpboost_reports_minus_two_log_likelihood_on_glmmfasts_scale(tmp_path, name, family, link):
+    # GPBoost reports the Laplace negative log-likelihood; the worker doubles it.  At a tight
+    # tolerance both tools reach the same optimum of the same Laplace likelihood (exact Hessian).
+    pytest.importorskip("gpboost")
+    pytest.importorskip("patsy")
+    p = problems.PROBLEMS[name]
+    assert (p.family, p.link) == (family, link)
+    write_problem(p, p.data(), tmp_path, reps=1, budget=5.0)
+    g = run_tool("glmmfast", tmp_path)
+    b = run_tool("gpboost_tight", tmp_path)
+    assert "error" not in b and "skipped" not in b, b
+    assert b["m2ll"] == pytest.approx(g["m2ll"], abs=0.01)
+    assert b["m2ll_reported"] == pytest.approx(b["m2ll"], abs=1e-4)  # one factor: GPBoost's own figure is exact
+    assert b["q"] == g["q"]
+
+
+def test_gpboost_gaussian_is_the_maximum_likelihood_scale():
+    pytest.importorskip("gpboost")
+    pytest.importorskip("patsy")
+    import glmmfast
+    from benchmarks.python_tools import TOOLS
+
+    df = glmmfast.datasets.load("sleepstudy")
+    f = "Reaction ~ Days + (1 | Subject)"
+    meta = {"kind": "lmer", "family": "gaussian", "link": "", "nAGQ": 1, "formula": f}
+    ml = -2 * glmmfast.lmer(f, df, REML=False).loglik
+    assert TOOLS["gpboost_tight"].fit(meta, df).m2ll == pytest.approx(ml, abs=1e-3)
+
+
+def test_gpboost_skips_models_it_cannot_fit():
+    pytest.importorskip("gpboost")
+    pytest.importorskip("patsy")
+    from benchmarks.python_tools import TOOLS
+
+    df = problems.PROBLEMS["sleepstudy"].data()
+    for formula, family, link, why in [("Reaction ~ Days + (Days | Subject)", "gaussian", "", "intercepts"),
+                                       ("Reaction ~ Days + (1 | Subject)", "binomial", "cloglog", "cloglog")]:
+        meta = {"kind": "glmer", "family": family, "link": link, "nAGQ": 1, "formula": formula}
+        with pytest.raises(problems.Unavailable, match=why):
+            TOOLS["gpboost"].fit(meta, df)
+
+
+def test_problem_tools_list_skips_the_others(tmp_path):
+    md = tmp_path / "r.md"
+    res = main(["--problems", "cbpp_agq25", "--tools", "glmmfast", "gpboost", "--reps", "1", "--budget", "5",
+                "--label", "smoke run", "--markdown", str(md)])
+    tools = res["problems"]["cbpp_agq25"]["tools"]
+    assert "cannot fit" in tools["gpboost"]["skipped"] and "m2ll" in tools["glmmfast"]
+    assert md.read_text().startswith("Run: smoke run\n")
+
+
+def test_report_notes_an_approximate_minus_two_log_likelihood():
+    results = {"problems": {"x": {"n": 10, "note": "", "tools": {
+        "glmmfast": {"median": 0.01, "m2ll": 100.0, "q": 3, "peak_rss_mb": 50.0},
+        "gpboost": {"median": 0.02, "m2ll": 100.4, "m2ll_reported": 99.8, "q": 3, "peak_rss_mb": 60.0}}}}}
+    assert report.table_rows(results, ["gpboost"])[1][0][6] == "20.0 ms (2.0x, Δ+0.40)"
+    assert any("reports −2logL 99.800 (an approximation)" in n and "100.400" in n for n in report.notes(results))
