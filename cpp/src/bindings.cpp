@@ -227,6 +227,7 @@ PYBIND11_MODULE(_core, m) {
         .def("initial_theta", [](const LmmModel& g) { return g.lambda().initial_theta(); })
         .def("evaluate", &LmmModel::evaluate, py::arg("theta"), py::call_guard<py::gil_scoped_release>())
         .def("criterion", &LmmModel::criterion, py::arg("reml"))
+        .def("gradient", &LmmModel::gradient, py::arg("reml"), py::call_guard<py::gil_scoped_release>())
         .def("deviance", &LmmModel::deviance, py::arg("theta"), py::arg("reml"),
              py::call_guard<py::gil_scoped_release>())
         .def("sigma", &LmmModel::sigma, py::arg("reml"))
@@ -262,6 +263,7 @@ PYBIND11_MODULE(_core, m) {
         .def("gradient", &Objective::gradient, py::arg("x"), py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("dim", &Objective::dim)
         .def_property_readonly("evaluations", &Objective::evaluations)
+        .def_property_readonly("gradient_evaluations", &Objective::gradient_evaluations)
         .def_property_readonly("failures", &Objective::failures)
         .def_property_readonly("best_x",
                                [](const Objective& o) -> py::object {

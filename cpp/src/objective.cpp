@@ -74,9 +74,11 @@ Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
 
 Objective Objective::lmm(LmmModel& model, bool reml) {
     LmmModel* m = &model;
-    return Objective(
+    Objective obj(
         static_cast<int>(model.lambda().ntheta()),
         [m, reml](const Eigen::VectorXd& x) { return m->deviance(x, reml); }, [] {});
+    obj.grad_ = [m, reml] { return m->gradient(reml); };
+    return obj;
 }
 
 double Objective::evaluate(const Eigen::VectorXd& x) {
@@ -87,6 +89,7 @@ double Objective::evaluate(const Eigen::VectorXd& x) {
 Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
     if (!has_gradient()) throw std::logic_error("this objective has no gradient");
     evaluate(x);
+    ++gradient_evaluations_;
     return grad_();
 }
 
@@ -94,6 +97,7 @@ double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     check_dim(x, dim_);
     if (grad && !has_gradient()) throw std::logic_error("this objective has no gradient");
     ++evaluations_;
+    if (grad) ++gradient_evaluations_;
     double f;
     try {
         f = eval_(x);

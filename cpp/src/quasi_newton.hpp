@@ -3,7 +3,7 @@
 //
 // Interface: `quasi_newton(obj, x0, hess0, lower, ftol_abs, max_iter, start)`
 // returns {true, x, f} at convergence, leaving the objective's model at x,
-// or {false, ...} where it cannot finish (a step would cross a bound, a
+// or {false, ...} where it cannot finish (the full step crosses a bound in four successive iterations, a
 // PIRLS failure, a Hessian approximation that is not positive definite, no
 // decrease after 10 halvings): the caller falls back to L-BFGS / BOBYQA.
 // Used where a good Hessian is at hand: a refit (the Hessian at the

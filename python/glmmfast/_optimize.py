@@ -39,7 +39,7 @@ import nlopt
 import numpy as np
 
 from . import _core
-from ._derivatives import gradient_hessian
+from ._derivatives import gradient_hessian, hessian_from_gradient
 from ._errors import ConvergenceError
 
 __all__ = ["OptimizerInfo", "FunctionObjective", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
@@ -59,9 +59,12 @@ class OptimizerInfo:
     factorization : str
         The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
-        Per stage: ``name``, ``evaluations``, ``deviance``, ``status``, ``seconds``.
+        Per stage: ``name``, ``evaluations``, ``gradient_evaluations``, ``deviance``,
+        ``status``, ``seconds``.
     evaluations : int
         Deviance evaluations in total (including derivative checks).
+    gradient_evaluations : int
+        Those of them that also computed the exact gradient.
     pirls_iterations : int
     pirls_failures : int
         Trial points at which PIRLS failed and the optimiser backed off.
@@ -81,6 +84,7 @@ class OptimizerInfo:
     factorization: str = ""
     stages: list = field(default_factory=list)
     evaluations: int = 0
+    gradient_evaluations: int = 0
     pirls_iterations: int = 0
     pirls_failures: int = 0
     gradient: np.ndarray | None = field(default=None, repr=False)
@@ -128,10 +132,12 @@ class FunctionObjective:
 
 def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t0: float) -> None:
     """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
+    gradients = getattr(obj, "gradient_evaluations", 0)  # a FunctionObjective has none
     info.evaluations += obj.evaluations
+    info.gradient_evaluations += gradients
     info.pirls_failures += obj.failures
-    info.stages.append({"name": name, "evaluations": obj.evaluations, "deviance": deviance, "status": int(status),
-                        "seconds": time.perf_counter() - t0})
+    info.stages.append({"name": name, "evaluations": obj.evaluations, "gradient_evaluations": gradients,
+                        "deviance": deviance, "status": int(status), "seconds": time.perf_counter() - t0})
 
 
 def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -249,24 +255,43 @@ def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray,
         H[ntheta:ntheta + p, ntheta:ntheta + p] = 2.0 * np.linalg.inv(vbeta) * np.outer(scale, scale)
     except np.linalg.LinAlgError:
         return None
-    gi = np.empty(n)
-    for i in range(ntheta):
+    cols = _gradient_differences(obj, x0, g0, ntheta, h)
+    if cols is None:
+        return None
+    H[:, :ntheta] = cols
+    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
+    return f0, g0, H
+
+
+def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, ncols: int, h: float) -> np.ndarray | None:
+    """Forward differences (g(x0 + h e_i) - g0) / h of the exact gradient for
+    the first ``ncols`` coordinates (one evaluation each): those columns of
+    the Hessian.  None where an evaluation fails."""
+    cols = np.empty((x0.size, ncols))
+    gi = np.empty(x0.size)
+    for i in range(ncols):
         xi = x0.copy()
         xi[i] += h
         if obj(xi, gi) >= _PENALTY:
             return None
-        H[:, i] = (gi - g0) / h
-    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
-    return f0, g0, H
+        cols[:, i] = (gi - g0) / h
+    return cols
 
 
 def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
 
-    Beta, u and sigma are profiled out in the engine, so BOBYQA works on
-    theta alone, from lme4's start (identity relative covariance factors);
-    :func:`newton_polish` then finishes the optimum and leaves the gradient
-    and Hessian in ``info`` for the convergence checks.
+    Beta, u and sigma are profiled out in the engine, which also gives the
+    criterion's exact gradient in theta (cpp/src/lmm_gradient.cpp), so the
+    machinery of :func:`optimize_glmer`'s joint stage applies: BFGS steps
+    from a Hessian measured at lme4's start (identity relative covariance
+    factors; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
+    indefinite start Hessian, a bound reached) and BOBYQA where L-BFGS
+    stops on a bound or gives up (:func:`_lbfgs`).  At the optimum the
+    exact gradient and its central differences (the Hessian) go to ``info``
+    for the convergence checks, and a theta on its bound is kept only if the
+    criterion rises along the directional derivatives into the interior
+    (:func:`_descent_off_bounds`); otherwise BOBYQA restarts off the bound.
 
     Parameters
     ----------
@@ -280,29 +305,122 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     criterion : float
     info : OptimizerInfo
     """
-    info = OptimizerInfo()
+    info = OptimizerInfo(optimizer="lbfgs")
     lower = np.asarray(model.lower_bounds(), dtype=float)
-    t0 = time.perf_counter()
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
-    # Tolerances relative to the criterion's size (its rounding noise grows
-    # with it).  BOBYQA runs to a loose tolerance only, without restarts:
-    # Newton steps on finite differences finish faster (on InstEval BOBYQA
-    # spent 20 of its 80 evaluations going from 3e-3 to 4e-7 above the
-    # optimum and a restart 19 more for 3e-7, where two Newton steps take
-    # 20).  Where Newton cannot finish (far from the optimum, an indefinite
-    # Hessian), the tight BOBYQA with restarts takes over.
-    ftol = 1e-11 * max(1.0, abs(model.deviance(x0, reml)))
-    # An initial trust region of 0.5 (from theta = 1) took 25-40% fewer
-    # evaluations than 0.25 or 0.1 on sleepstudy and InstEval.
-    theta, crit, status = _bobyqa(obj, x0, lower, np.full(lower.size, 0.5), 1000 * ftol, 1e-6, 100000, restarts=0)
-    theta, crit, info.gradient, info.hessian, done = _newton_polish(obj, theta, crit, lower)
-    if not done:
-        theta, crit, status = _bobyqa(obj, theta, lower, np.full(lower.size, 0.05), ftol, 1e-6, 100000)
-        theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
-    crit = model.deviance(theta, reml)  # leave the engine at the optimum
+    t0 = time.perf_counter()
+    start = _hessian_at_start(obj, x0)
+    if start is None:
+        raise ConvergenceError(f"the criterion cannot be evaluated at the start (theta = 1): {obj.last_error}")
+    f0, g0, hess0 = start
+    # f to its rounding (~1e-13 relative: sums over many rows); the Newton
+    # decrement of BFGS's last step is below this, so theta is within
+    # ~sqrt(ftol / curvature) of the optimum.
+    ftol = 1e-12 * max(1.0, abs(f0))
+    done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0))
+    if done is not None:
+        theta, crit, status = done
+    else:  # from the best point so far: L-BFGS, BOBYQA near a bound
+        x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
+        theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
     _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
+    # Derivatives at the optimum (also lme4's convergence checks), and the
+    # test of the bounds.
+    t0 = time.perf_counter()
+    check = _core.lmm_objective(model, reml)
+    info.gradient, info.hessian = hessian_from_gradient(lambda x: _exact_gradient(check, x), theta, _FD_STEP)
+    theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
+    off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
+    _record(info, check, "derivatives at the optimum", crit, 0, t0)
+    if off.any():
+        # The deviance is even in a diagonal of T_t, so a gradient method
+        # that reaches theta_jj = 0 sees no slope there; BOBYQA from a
+        # point off the bound finds the way back into the interior.
+        t0 = time.perf_counter()
+        retry = _core.lmm_objective(model, reml)
+        x = theta.copy()
+        x[off] = lower[off] + 0.1
+        theta, crit, status = _bobyqa(retry, x, lower, np.full(lower.size, 0.05), ftol, 1e-8, 100000)
+        info.gradient, info.hessian = hessian_from_gradient(lambda x: _exact_gradient(retry, x), theta, _FD_STEP)
+        _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
+    crit = model.deviance(theta, reml)  # leave the engine at the optimum
     return theta, crit, info
+
+
+def _hessian_at_start(obj, x0: np.ndarray, h: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """The criterion, its exact gradient and a positive definite Hessian from
+    forward differences of the gradient at ``x0`` (one evaluation per
+    coordinate, steps into the feasible side), for :func:`_quasi_newton`;
+    None where an evaluation fails."""
+    g0 = np.empty(x0.size)
+    f0 = obj(x0, g0)
+    if f0 >= _PENALTY:
+        return None
+    H = _gradient_differences(obj, x0, g0, x0.size, h)
+    return None if H is None else (f0, g0, _positive_definite(0.5 * (H + H.T)))
+
+
+def _positive_definite(H: np.ndarray) -> np.ndarray:
+    """H with its eigenvalues replaced by their absolute values (floored at
+    1e-8 of the largest): the modified Newton step of Nocedal and Wright
+    (2006, sec. 3.4), which still descends where H is indefinite.  lme4's
+    start (theta = 1) is often on the far side of an inflection: sleepstudy's
+    Hessian there has an eigenvalue of -28, yet BFGS from the modified one
+    takes 12 evaluations to L-BFGS's 37."""
+    lam, V = np.linalg.eigh(H)
+    lam = np.maximum(np.abs(lam), 1e-8 * max(np.abs(lam).max(), 1e-300))
+    return (V * lam) @ V.T
+
+
+def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndarray,
+                 hess: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """One Newton step on the free coordinates from a quasi-Newton optimum,
+    kept (with the exact gradient there) if it lowers the criterion: with
+    the Hessian from differences of the exact gradient it takes theta from
+    ~1e-6 to ~1e-9 of the optimum.  Only steps below the differences' own
+    step are taken, over which ``hess`` still holds."""
+    free = _free(x, lower)
+    if not free.any():
+        return x, fx, grad
+    try:
+        step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+    except np.linalg.LinAlgError:
+        return x, fx, grad
+    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _FD_STEP):
+        return x, fx, grad
+    xn = x.copy()
+    xn[free] -= step
+    xn = np.maximum(xn, lower)
+    gn = np.empty(x.size)
+    fn = obj(xn, gn)
+    return (xn, fn, gn) if fn < fx else (x, fx, grad)
+
+
+def _exact_gradient(obj, x: np.ndarray) -> np.ndarray:
+    """The exact gradient of an engine objective at ``x`` (counted as an evaluation)."""
+    g = np.empty(x.size)
+    if obj(np.asarray(x, dtype=float), g) >= _PENALTY:
+        raise ConvergenceError(f"the criterion cannot be evaluated near the optimum: {obj.last_error}")
+    return g
+
+
+def _descent_off_bounds(x: np.ndarray, lower: np.ndarray, grad: np.ndarray, hess: np.ndarray,
+                        fx: float) -> np.ndarray:
+    """Coordinates on their lower bound along which the criterion decreases into the interior.
+
+    The one-sided directional derivative there is ``grad[j]``: negative
+    means the criterion falls.  Where it is zero because the criterion is
+    even in the coordinate (a diagonal of T_t at 0, or a whole column of
+    T_t at 0), the second directional derivative ``hess[j, j]`` decides.
+    Thresholds are the derivatives' rounding noise (the criterion is
+    accurate to ~1e-13 |f|; the Hessian, by differences of the gradient
+    with step 1e-4, to ~1e-8 |f|).
+    """
+    at = np.isfinite(lower) & (x - lower < _FD_STEP)
+    scale = max(1.0, abs(fx))
+    falls = (grad < -1e-6 * scale) | ((np.abs(grad) <= 1e-6 * scale) & (np.diag(hess) < -1e-6 * scale))
+    return at & falls
 
 
 def newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
