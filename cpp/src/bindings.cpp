@@ -223,6 +223,9 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("log_det_L2", &LmmModel::log_det_L2)
         .def_property_readonly("log_det_RX2", &LmmModel::log_det_RX2)
         .def_property_readonly("evaluations", &LmmModel::evaluations)
+        .def_property_readonly("factorization",
+                               [](const LmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+        .def_property_readonly("schur_panels", [](const LmmModel& g) { return g.system().schur_panels(); })
         .def("lower_bounds", [](const LmmModel& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const LmmModel& g) { return g.lambda().initial_theta(); })
         .def("evaluate", &LmmModel::evaluate, py::arg("theta"), py::call_guard<py::gil_scoped_release>())

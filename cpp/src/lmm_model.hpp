@@ -31,6 +31,7 @@ public:
     int p() const { return static_cast<int>(X_.cols()); }
     int q() const { return sys_.q(); }
     const LambdaMap& lambda() const { return sys_.lambda(); }
+    const PenalizedSystem& system() const { return sys_; }
 
     // Factorise at theta and profile out beta, u (and sigma).
     void evaluate(const Eigen::VectorXd& theta);
