@@ -3,7 +3,8 @@
 Holds :class:`OptimizerInfo` (what happened: stages, evaluation counts,
 PIRLS failures, gradient and Hessian at the optimum, messages),
 :func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
-criterion over theta alone) and :func:`optimize_glmer`:
+criterion over theta alone, by BFGS with its exact gradient,
+cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`:
 
 1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
 2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
@@ -332,6 +333,8 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     info.gradient, info.hessian = hessian_from_gradient(lambda x: _exact_gradient(check, x), theta, _FD_STEP)
     theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
+    if not off.any():
+        theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
     _record(info, check, "derivatives at the optimum", crit, 0, t0)
     if off.any():
         # The deviance is even in a diagonal of T_t, so a gradient method
@@ -395,6 +398,22 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
     gn = np.empty(x.size)
     fn = obj(xn, gn)
     return (xn, fn, gn) if fn < fx else (x, fx, grad)
+
+
+def _onto_bounds(obj, x: np.ndarray, fx: float, lower: np.ndarray,
+                 grad: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Coordinates within the finite-difference step of a bound the
+    criterion does not fall from, put on it where that does not raise the
+    criterion (beyond its rounding): BFGS approaches a boundary optimum
+    geometrically and stops ~1e-6 short, where lme4's BOBYQA lands on 0."""
+    near = np.isfinite(lower) & (x != lower) & (x - lower < _FD_STEP)
+    if not near.any():
+        return x, fx, grad
+    xs = x.copy()
+    xs[near] = lower[near]
+    gs = np.empty(x.size)
+    fs = obj(xs, gs)
+    return (xs, fs, gs) if fs <= fx + 1e-13 * max(1.0, abs(fx)) else (x, fx, grad)
 
 
 def _exact_gradient(obj, x: np.ndarray) -> np.ndarray:
