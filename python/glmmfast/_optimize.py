@@ -40,7 +40,7 @@ import nlopt
 import numpy as np
 
 from . import _core
-from ._derivatives import gradient_hessian, hessian_from_gradient
+from ._derivatives import gradient_hessian
 from ._errors import ConvergenceError
 
 __all__ = ["OptimizerInfo", "FunctionObjective", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
@@ -289,7 +289,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     factors; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
     indefinite start Hessian, a bound reached) and BOBYQA where L-BFGS
     stops on a bound or gives up (:func:`_lbfgs`).  At the optimum the
-    exact gradient and its central differences (the Hessian) go to ``info``
+    exact gradient and its differences (the Hessian) go to ``info``
     for the convergence checks, and a theta on its bound is kept only if the
     criterion rises along the directional derivatives into the interior
     (:func:`_descent_off_bounds`); otherwise BOBYQA restarts off the bound.
@@ -311,15 +311,12 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
     t0 = time.perf_counter()
-    start = _hessian_at_start(obj, x0)
-    if start is None:
-        raise ConvergenceError(f"the criterion cannot be evaluated at the start (theta = 1): {obj.last_error}")
-    f0, g0, hess0 = start
-    # f to its rounding (~1e-13 relative: sums over many rows); the Newton
-    # decrement of BFGS's last step is below this, so theta is within
-    # ~sqrt(ftol / curvature) of the optimum.
-    ftol = 1e-12 * max(1.0, abs(f0))
-    done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0))
+    f0, g0, hess0 = _measured_hessian(obj, x0, 1e-3, "the start (theta = 1)")
+    # The Newton decrement of BFGS's last step below ftol leaves theta within
+    # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
+    # Hessian measured there (below) squares that distance.
+    ftol = 1e-11 * max(1.0, abs(f0))
+    done = _quasi_newton(obj, x0, _positive_definite(hess0), lower, ftol, start=(f0, g0))
     if done is not None:
         theta, crit, status = done
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
@@ -330,7 +327,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     # test of the bounds.
     t0 = time.perf_counter()
     check = _core.lmm_objective(model, reml)
-    info.gradient, info.hessian = hessian_from_gradient(lambda x: _exact_gradient(check, x), theta, _FD_STEP)
+    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum")
     theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
     if not off.any():
@@ -345,23 +342,24 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
         x = theta.copy()
         x[off] = lower[off] + 0.1
         theta, crit, status = _bobyqa(retry, x, lower, np.full(lower.size, 0.05), ftol, 1e-8, 100000)
-        info.gradient, info.hessian = hessian_from_gradient(lambda x: _exact_gradient(retry, x), theta, _FD_STEP)
+        _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
         _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     return theta, crit, info
 
 
-def _hessian_at_start(obj, x0: np.ndarray, h: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray] | None:
-    """The criterion, its exact gradient and a positive definite Hessian from
-    forward differences of the gradient at ``x0`` (one evaluation per
-    coordinate, steps into the feasible side), for :func:`_quasi_newton`;
-    None where an evaluation fails."""
-    g0 = np.empty(x0.size)
-    f0 = obj(x0, g0)
-    if f0 >= _PENALTY:
-        return None
-    H = _gradient_differences(obj, x0, g0, x0.size, h)
-    return None if H is None else (f0, g0, _positive_definite(0.5 * (H + H.T)))
+def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """The criterion, its exact gradient and the Hessian from forward
+    differences of the gradient at ``x`` (one evaluation per coordinate,
+    stepping into the feasible side; error O(h), as the finite differences
+    of the criterion lme4 uses), symmetrised.  Raises ConvergenceError
+    where an evaluation fails (``where`` names the point)."""
+    g = np.empty(x.size)
+    f = obj(x, g)
+    H = None if f >= _PENALTY else _gradient_differences(obj, x, g, x.size, h)
+    if H is None:
+        raise ConvergenceError(f"the criterion cannot be evaluated at {where}: {obj.last_error}")
+    return f, g, 0.5 * (H + H.T)
 
 
 def _positive_definite(H: np.ndarray) -> np.ndarray:
@@ -414,14 +412,6 @@ def _onto_bounds(obj, x: np.ndarray, fx: float, lower: np.ndarray,
     gs = np.empty(x.size)
     fs = obj(xs, gs)
     return (xs, fs, gs) if fs <= fx + 1e-13 * max(1.0, abs(fx)) else (x, fx, grad)
-
-
-def _exact_gradient(obj, x: np.ndarray) -> np.ndarray:
-    """The exact gradient of an engine objective at ``x`` (counted as an evaluation)."""
-    g = np.empty(x.size)
-    if obj(np.asarray(x, dtype=float), g) >= _PENALTY:
-        raise ConvergenceError(f"the criterion cannot be evaluated near the optimum: {obj.last_error}")
-    return g
 
 
 def _descent_off_bounds(x: np.ndarray, lower: np.ndarray, grad: np.ndarray, hess: np.ndarray,
