@@ -340,7 +340,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
         t0 = time.perf_counter()
         retry = _core.lmm_objective(model, reml)
         x = theta.copy()
-        x[off] = lower[off] + 0.1
+        x[off] = lower[off] + 0.1  # theta is relative (sd / sigma): 0.1 is a small step on its scale
         theta, crit, status = _bobyqa(retry, x, lower, np.full(lower.size, 0.05), ftol, 1e-8, 100000)
         _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
         _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
@@ -422,9 +422,9 @@ def _descent_off_bounds(x: np.ndarray, lower: np.ndarray, grad: np.ndarray, hess
     means the criterion falls.  Where it is zero because the criterion is
     even in the coordinate (a diagonal of T_t at 0, or a whole column of
     T_t at 0), the second directional derivative ``hess[j, j]`` decides.
-    Thresholds are the derivatives' rounding noise (the criterion is
-    accurate to ~1e-13 |f|; the Hessian, by differences of the gradient
-    with step 1e-4, to ~1e-8 |f|).
+    Thresholds are well above the derivatives' noise: the exact gradient
+    carries the criterion's rounding (~1e-13 |f|), and the forward
+    differences of an even function at 0 are exact to O(h^2) = 1e-8.
     """
     at = np.isfinite(lower) & (x - lower < _FD_STEP)
     scale = max(1.0, abs(fx))
