@@ -1,9 +1,10 @@
 // quasi_newton.cpp — BFGS from a known Hessian (see quasi_newton.hpp).
 //
 // Steps are Newton steps on the current inverse-Hessian approximation H,
-// with Armijo backtracking (halving also a step that leaves the bounds); it stops when the predicted decrease
-// g'Hg / 2 is below ftol_abs.  H is updated by the BFGS formula for the
-// inverse (Nocedal and Wright 2006, eq. 6.17).
+// with Armijo backtracking (halving also a step that leaves the bounds);
+// it stops when the predicted decrease g'Hg / 2 is below ftol_abs.  H is
+// updated by the BFGS formula for the inverse (Nocedal and Wright 2006,
+// eq. 6.17).
 #include "quasi_newton.hpp"
 
 #include <Eigen/LU>
@@ -59,7 +60,8 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
             xn = x + t * step;
             if (!feasible(xn, lower)) {
                 // Halve back inside (a Newton step from far away overshoots
-                // into theta < 0), but four times in a row means a bound is
+                // into theta < 0: InstEval's LMM from theta = 1 does so 4
+                // or more times running), but 10 times in a row means a bound is
                 // probably active at the optimum: the caller's L-BFGS/BOBYQA
                 // handle that.
                 if (h == 0 && ++bounded_steps == 10) return out;
