@@ -27,6 +27,46 @@ def lmer_reference_cases() -> dict:
 
 
 @lru_cache(maxsize=None)
+def formula_reference() -> dict:
+    """lme4 1.1-31 / glmmTMB 1.1.5 fits of formula features and help-page examples (tests/data/formula_reference.json)."""
+    return json.loads((DATA / "formula_reference.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def formula_dataset(name: str):
+    """A dataset written by tests/data/formula_reference.R, factors with R's levels (and ordered flag)."""
+    import pandas as pd
+    columns = formula_reference()["datasets"][name]["columns"]
+    factors = {c: s for c, s in columns.items() if s["type"] == "factor"}
+    df = pd.read_csv(DATA / "formula_data" / f"{name}.csv", dtype={c: str for c in factors})
+    for c, s in factors.items():
+        df[c] = pd.Categorical(df[c], categories=s["levels"], ordered=s["ordered"])
+    return df
+
+
+def formula_newdata(case: dict, data):
+    """A formula_reference case's new rows, factor columns coded as in ``data``."""
+    import pandas as pd
+    nd = pd.DataFrame(case["newdata"])
+    for c in nd:
+        if isinstance(data[c].dtype, pd.CategoricalDtype):
+            nd[c] = pd.Categorical(nd[c].astype(str), categories=data[c].cat.categories, ordered=data[c].cat.ordered)
+    return nd
+
+
+def fit_formula_case(case: dict):
+    """Fit a formula_reference case (feature or example) with glmmfast; returns (fit, criterion)."""
+    import numpy as np
+    data = formula_dataset(case["data"])
+    contrasts = {k: (np.array(v) if isinstance(v, list) else v) for k, v in (case.get("contrasts") or {}).items()}
+    if case["fun"] == "lmer":
+        fit = glmmfast.lmer(case["formula"], data, REML=case["REML"], contrasts=contrasts or None)
+        return fit, fit.reml_criterion if case["REML"] else -2 * fit.loglik
+    fit = glmmfast.glmer(case["formula"], data, case["family"], contrasts=contrasts or None)
+    return fit, -2 * fit.loglik
+
+
+@lru_cache(maxsize=None)
 def lme4_checks() -> dict:
     """lme4 1.1-31's messages from its checks before fitting, and the fits they concern (tests/data/lme4_checks.json)."""
     return json.loads((DATA / "lme4_checks.json").read_text(encoding="utf-8"))
@@ -49,6 +89,18 @@ def fit_spec(c: dict):
     return glmmfast.glmer(c["formula"], df, family=fam, nAGQ=c.get("nAGQ", 1))
 
 
+@lru_cache(maxsize=None)
+def separation_reference() -> dict:
+    """lme4 1.1-31 fits of cbpp with period 4's incidences set to 0 (tests/data/separation_reference.json)."""
+    return json.loads((DATA / "separation_reference.json").read_text())
+
+
+def quasi_separated_cbpp():
+    """cbpp with every incidence of period 4 set to 0: period4's coefficient diverges (issue 12)."""
+    df = glmmfast.datasets.load("cbpp")
+    return df.assign(incidence=df["incidence"].where(df["period"].astype(str) != "4", 0))
+
+
 @pytest.fixture(scope="session")
 def reference() -> dict:
     return reference_cases()
@@ -57,6 +109,11 @@ def reference() -> dict:
 @pytest.fixture(scope="session")
 def grouseticks():
     return glmmfast.datasets.load("grouseticks")
+
+
+@pytest.fixture(scope="session")
+def sleepstudy():
+    return glmmfast.datasets.load("sleepstudy")
 
 
 @pytest.fixture(scope="session")
@@ -121,3 +178,76 @@ def cbpp_fit():
     """cbind(incidence, size - incidence) ~ period + (1 | herd), binomial (cached)."""
     return glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
                           glmmfast.datasets.load("cbpp"), family="binomial")
+
+
+# -- inference after the fit (tests/data/inference_reference.R) -----------------
+#: categorical columns of the CSVs the R script writes (read as strings, as R's factors)
+INFERENCE_FACTORS = {
+    "sleep_unbalanced": ["Subject", "grp", "phase"], "penicillin": ["plate", "sample"],
+    "pastes": ["batch", "cask", "sample"], "cake": ["recipe", "temperature", "replicate"],
+    "oxboys": ["Subject", "Occasion"], "exam": ["sex", "schgend", "vr", "school"],
+    "scotssec": ["sex", "socialf", "primary", "second"], "scotssec_subset": ["sex", "socialf", "primary", "second"],
+    "hsb82": ["sector", "school"], "contraception": ["use", "urban", "livch", "district"],
+}
+
+
+@lru_cache(maxsize=None)
+def inference_reference() -> dict:
+    """lmerTest / pbkrtest / emmeans / car numbers (tests/data/inference_reference.json)."""
+    cases = json.loads((DATA / "inference_reference.json").read_text())
+    cases.pop("source")
+    return cases
+
+
+@lru_cache(maxsize=None)
+def inference_glmm_reference() -> dict:
+    """car::Anova / emmeans numbers for GLMMs (tests/data/inference_glmm_reference.json)."""
+    cases = json.loads((DATA / "inference_glmm_reference.json").read_text())
+    cases.pop("source")
+    return cases
+
+
+@lru_cache(maxsize=None)
+def inference_data(name: str):
+    if name in ("sleepstudy", "cbpp", "grouseticks"):
+        return glmmfast.datasets.load(name)
+    import pandas as pd
+    return pd.read_csv(DATA / f"inference_{name}.csv", dtype={c: str for c in INFERENCE_FACTORS[name]})
+
+
+@lru_cache(maxsize=None)
+def inference_fit(name: str, glmm: bool = False):
+    """The glmmfast fit of inference reference case ``name`` (an LMM, or with ``glmm`` a GLMM; cached)."""
+    c = (inference_glmm_reference() if glmm else inference_reference())[name]
+    df = inference_data(c["dataset"])
+    if c["kind"] == "lmer":
+        return glmmfast.lmer(c["formula"], df, REML=c["REML"])
+    family = "binomial" if ("cbind" in c["formula"] or c["dataset"] == "contraception") else "poisson"
+    return glmmfast.glmer(c["formula"], df, family=family)
+
+
+def with_r_estimates(fit, case: dict):
+    """A copy of GLMM ``fit`` carrying R's fixed effects and vcov (``case["fixef"]``,
+    ``case["vcov"]``): post-fit computations are then compared with R's
+    exactly, apart from the two fits' small optimum differences."""
+    import copy
+
+    import numpy as np
+    import pandas as pd
+    out = copy.copy(fit)
+    names = list(case["fixef"])
+    out.fixef = pd.Series(list(case["fixef"].values()), index=names, name="Estimate")
+    V = np.asarray(case["vcov"], dtype=float).reshape(len(names), len(names))
+    out._checks = (pd.DataFrame(V, index=names, columns=names), [])
+    return out
+
+
+def reference_frame(tab: dict):
+    """A table stored by the R script (rows, cols, values) as a DataFrame."""
+    import pandas as pd
+
+    def as_list(v):  # jsonlite unboxes length-1 vectors
+        return v if isinstance(v, list) else [v]
+    cols = as_list(tab["cols"])
+    return pd.DataFrame({c: [float("nan") if x is None else x for x in as_list(tab["values"][c])] for c in cols},
+                        index=as_list(tab["rows"]))

@@ -171,3 +171,41 @@ def test_binomial_trials_above_2_to_the_53_are_refused():
 def test_negative_binomial_needs_whole_counts():
     with pytest.raises(DataError, match="non-integer counts are not allowed for the negative binomial family"):
         F.NegativeBinomial(1.0).check_response(np.array([0.0, 1.5]), np.ones(2))
+
+
+def test_boundary_message_names_the_coefficients_that_can_diverge():
+    X = np.column_stack([np.ones(6), [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]])
+    names = ["(Intercept)", "b", "c"]
+    mu = np.array([0.3, 0.6, 1e-14, 1e-15, 0.2, 0.5])  # every row of "b" at 0
+    msg = F.Binomial().boundary_message(mu, X, names)
+    assert msg.startswith("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation?")
+    assert msg.endswith("Coefficients that can diverge: b")
+    assert F.Binomial().boundary_message(mu) == F.Binomial.boundary_warning
+    assert F.Binomial().boundary_message(np.full(6, 0.5), X, names) is None
+    zero_b = np.array([1.0, 2, 1e-13, 0, 3, 4])
+    assert F.Poisson().boundary_message(zero_b, X, names).endswith("Coefficients that can diverge: b")
+    assert F.Gaussian().boundary_message(np.zeros(6), X, names) is None
+    # a whole column's observations within 1e-8 (the optimiser stopped short of 1e-12): still separation
+    near = np.array([0.3, 0.6, 1e-10, 1 - 1e-10, 0.2, 0.5])
+    assert F.Binomial().boundary_message(near, X, names).endswith("Coefficients that can diverge: b")
+    assert F.Binomial().boundary_message(near) is None
+    assert F.Binomial().boundary_message(np.array([0.3, 0.6, 1e-10, 0.5, 0.2, 0.5]), X, names) is None
+    # the reference level (rows 0-1, where b = c = 0) at the boundary: the
+    # intercept diverges one way and both dummies the other
+    ref = np.array([1e-10, 1e-11, 0.4, 0.5, 0.2, 0.6])
+    every = "Coefficients that can diverge: (Intercept), b, c"
+    assert F.Poisson().boundary_message(ref, X, names).endswith(every)
+    # every observation at the boundary: every coefficient can move
+    assert F.Binomial().boundary_message(np.full(6, 1e-13), X, names).endswith(every)
+
+
+def test_per_observation_methods_refuse_mismatched_lengths_and_bad_dispersion():
+    from glmmfast import DataError
+
+    fam = F.Binomial()
+    with pytest.raises(DataError, match="eta has 2 values but y has 3"):
+        fam.log_density(np.zeros(3), np.zeros(2), np.ones(3))
+    with pytest.raises(DataError, match="wt has 4 values but y has 3"):
+        fam.dev_resid(np.zeros(3), np.full(3, 0.5), np.ones(4))
+    with pytest.raises(DataError, match="dispersion must be positive"):
+        F.Gamma().log_density(np.ones(3), np.ones(3), np.ones(3), dispersion=0.0)

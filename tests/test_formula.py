@@ -345,3 +345,19 @@ def test_response_term_on_the_right_is_dropped():
     # A response that is an expression: only that expression counts.
     p = parse_formula("cbind(s, n - s) ~ n + cbind(s, n - s)")
     assert p.response_dropped and p.fixed == "n"
+
+
+def test_dot_is_the_data_columns_not_in_the_response():
+    p = parse_formula("y ~ . - g + (1 | g)", data_columns=["y", "x", "g", "my var"])
+    assert p.fixed == "(x + g + `my var`) - g"
+    assert [(b.lhs, b.group) for b in p.random] == [("1", "g")]
+    assert parse_formula("log(y) ~ .", data_columns=["y", "x"]).fixed == "(x)"
+    with pytest.raises(FormulaError, match="'.'"):
+        expand_terms(parse_expression(parse_formula("y ~ .").fixed))  # no data: still refused
+
+
+def test_whole_right_side_bar_without_parentheses_as_lme4():
+    p = parse_formula("Yield ~ 1 | Batch")
+    assert p.fixed == "1" and [(b.lhs, b.group) for b in p.random] == [("1", "Batch")]
+    assert [(b.lhs, b.group) for b in parse_formula("y ~ x | g").random] == [("x", "g")]
+    _raises("y ~ x + 1 | g", "parentheses", "whole", "left side")  # lme4: ((x + 1) | g), no fixed x

@@ -7,11 +7,15 @@ glmmTMB; fixed effects within 0.05 standard errors of the better fit.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import glmmfast
 
 from conftest import assert_same_printout, fit_case, lme4_checks, reference_cases
+
+
+from conftest import assert_same_printout, fit_case, quasi_separated_cbpp, reference_cases, separation_reference
 
 GLMER_CASES = [k for k, v in reference_cases().items()
                if v["case"]["engine"] == "glmer" and v["case"].get("nAGQ", 1) == 1]
@@ -145,3 +149,36 @@ def test_unicode_column_names_as_r_names_them(grouseticks):
     assert list(fit.fixef.index) == lme4_checks()["unicode_names"]
     plain = glmmfast.glmer("TICKS ~ HEIGHT + YEAR + (1 | LOCATION)", grouseticks, family="poisson")
     assert fit.fixef["höhe"] == plain.fixef["HEIGHT"]
+
+
+@pytest.mark.parametrize("nagq", [0, 1, 5])
+def test_quasi_separated_fit_reaches_lme4_with_finite_estimates(nagq):
+    # issue 12: with period 4's incidences all 0 the clamped logit rewarded
+    # beta -> infinity (-2 log L ~ -1e89); now the fit reaches lme4's
+    # likelihood or a hair below it (lme4 stops at period4 ~ -24 on a flat
+    # ridge; ours goes further down it), never below the saturated model's.
+    ref = separation_reference()
+    lme4 = next(f for f in ref["fits"] if f["nAGQ"] == nagq)
+    df = quasi_separated_cbpp()
+    fit = glmmfast.glmer(ref["formula"], df, family="binomial", nAGQ=nagq)
+    m2ll = -2 * fit.loglik
+    assert ref["saturated_m2loglik"] <= m2ll <= lme4["m2loglik"] + 0.002
+    assert np.all(np.isfinite(fit.fixef)) and fit.fixef["period4"] < -20
+    for name in ("(Intercept)", "period2", "period3"):
+        assert abs(fit.fixef[name] - lme4["fixef"][name]) < 0.002, name
+    assert abs(fit.theta[0] - lme4["theta"]) < 0.002
+    assert fit.converged
+    assert any("separation" in m and m.endswith("Coefficients that can diverge: period4") for m in fit.messages)
+
+
+@pytest.mark.parametrize("nagq", [0, 1, 5])
+def test_completely_separated_bernoulli_fit_stays_a_likelihood(nagq):
+    # issue 12: converged with -2 log L ~ -2.2e6, a log-likelihood of +1.1e6 for 0/1 data
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=200)
+    df = pd.DataFrame({"y": (x > 0).astype(int), "x": x, "g": rng.integers(0, 10, 200)})
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="binomial", nAGQ=nagq)
+    assert -2 * fit.loglik >= 0.0  # the saturated -2 log L of Bernoulli data
+    assert -2 * fit.loglik < 1e-3
+    assert np.all(np.isfinite(fit.fixef)) and fit.fixef["x"] > 100
+    assert any("separation" in m and m.endswith("Coefficients that can diverge: (Intercept), x") for m in fit.messages)

@@ -66,6 +66,17 @@ def test_binomial_gradient_with_trials_weights_offset(cbpp):
     _check(design, np.array([0.8, 0.2, 0.4]), np.array([-1.2, -0.9, -1.1, -1.6, 0.1]))
 
 
+def test_binomial_gradient_beyond_the_links_clamp():
+    # quasi-separation (issue 12): period 4's linear predictor far beyond
+    # the logit's clamp at -30, where the deviance is summed from eta exactly
+    from conftest import quasi_separated_cbpp
+
+    design = model_design_for("cbind(incidence, size - incidence) ~ period + (1 | herd)", quasi_separated_cbpp(),
+                              Binomial(), random=True)
+    for beta4 in (-25.0, -45.0):
+        _check(design, np.array([0.7]), np.array([-1.4, -0.98, -1.1, beta4]))
+
+
 def test_poisson_gradient_with_prior_weights_including_zero():
     rng = np.random.default_rng(3)
     g1, g2 = rng.integers(0, 12, 150), rng.integers(0, 7, 150)

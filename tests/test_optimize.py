@@ -15,6 +15,7 @@ from glmmfast import _core
 from glmmfast._design import model_design_for
 from glmmfast._engine import engine_model, glm_start
 from glmmfast._derivatives import hessian_from_gradient
+from glmmfast._optimize import check_convergence
 from glmmfast._optimize import FunctionObjective, _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
@@ -101,6 +102,30 @@ def test_separation_finishes_with_a_warning():
     assert any("separation" in m for m in fit.messages)
     glm_fit = glmmfast.glm("y ~ x", df, family="binomial")
     assert any("numerically 0 or 1" in m for m in glm_fit.messages)
+
+
+def test_convergence_check_ignores_curvature_noise_of_a_flat_direction():
+    # A coefficient diverging under separation leaves the Hessian a direction
+    # with curvature at rounding level; dividing by it must not spread its
+    # tiny gradient over the other coordinates (a converged separated cbpp
+    # fit was reported as failing on theta).
+    rng = np.random.default_rng(4)
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    H = Q @ np.diag([50.0, 20.0, 3e-23]) @ Q.T
+    x_opt = np.array([0.7, -1.4, -50.0])
+
+    def f(x):  # flat along Q[:, 2], quadratic across it, minimum on the line through x_opt
+        d = x - x_opt
+        return 160.0 + 0.5 * d @ H @ d
+
+    x = x_opt + 1e-6 * Q[:, 0]  # Newton step 1e-6 in theta, gradient 5e-5
+    _, _, msgs = check_convergence(f, x, f(x), np.full(3, -np.inf), tol=1e-5)
+    assert not any(m.startswith("Model failed") for m in msgs)
+    assert "Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?" in msgs
+    # ...while a real gradient across the flat direction is still caught
+    x = x_opt + 1e-3 * Q[:, 0]
+    _, _, msgs = check_convergence(f, x, f(x), np.full(3, -np.inf), tol=1e-5)
+    assert any(m.startswith("Model failed to converge") for m in msgs)
 
 
 def test_huge_counts_recover_the_truth():
@@ -256,3 +281,21 @@ def test_lmer_keeps_a_bound_the_criterion_rises_from():
     assert any("singular" in m for m in fit.messages)
     model = _lmm("y ~ x + (1 | g)", df)
     assert all(model.deviance(np.array([t]), False) > fit.deviance for t in (1e-3, 0.05, 0.3))
+
+
+def test_theta_on_its_bound_is_probed_before_the_fit_is_called_singular():
+    # Hsb82 (mlmRev), REML: BOBYQA stopped with the slope's theta at 0, where the
+    # criterion is even in it (zero gradient), 0.175 above lme4's optimum.
+    from conftest import formula_dataset, formula_reference
+    case = formula_reference()["examples"]["Hsb82_slope"]
+    m = glmmfast.lmer(case["formula"], formula_dataset("Hsb82"))
+    assert m.reml_criterion == pytest.approx(case["lme4_tight"], abs=1e-6)
+    assert m.theta[2] > 0.04
+
+
+def test_restart_never_starts_outside_the_bounds():
+    # The finite-difference points of newton_polish step to theta_jj = -h; a
+    # restart from such a best point made nlopt raise a bare invalid_argument.
+    from conftest import formula_dataset
+    m = glmmfast.lmer("score ~ Machine + (1 | Worker) + (0 + Machine | Worker)", formula_dataset("Machines"))
+    assert np.all(m.theta[[0, 1, 4, 6]] >= 0)

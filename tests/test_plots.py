@@ -154,3 +154,43 @@ def test_missing_matplotlib_gives_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"glmmfast\[plot\]"):
         plots.overdispersion_picture(n=10)
+
+
+def test_residual_check_panels():
+    """QQ points are the sorted residuals at R's ppoints; the right panel plots residuals against
+    rank/n of the population-level predictions, with one binned-quantile line per quantile."""
+    fit = glmmfast.glmer("TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)",
+                         glmmfast.datasets.load("grouseticks"), family="poisson")
+    res = glmmfast.simulate_residuals(fit, n=100, seed=1)
+    fig = plots.residual_check(res, bins=8)
+    qq, rv = fig.axes
+    points, diagonal = qq.get_lines()
+    x, y = points.get_data()
+    np.testing.assert_allclose(y, np.sort(res.residuals))
+    n = res.residuals.size
+    np.testing.assert_allclose(x, (np.arange(1, n + 1) - 0.5) / n)
+    assert "KS test: p =" in qq.texts[0].get_text() and "Outlier test" in qq.texts[0].get_text()
+    pts = np.vstack([c.get_offsets() for c in rv.collections])
+    f = res.fitted  # ties (chicks of a brood share predictors) get their average rank, as R's rank()
+    ranks = np.sum(f[None, :] < f[:, None], axis=1) + (np.sum(f[None, :] == f[:, None], axis=1) + 1) / 2
+    expected = np.column_stack([ranks / n, res.residuals])
+    np.testing.assert_allclose(pts[np.lexsort(pts.T[::-1])], expected[np.lexsort(expected.T[::-1])])
+    lines = [ln for ln in rv.get_lines() if ln.get_label().startswith("q=")]
+    assert [ln.get_label() for ln in lines] == ["q=0.25", "q=0.5", "q=0.75"]
+    bins = np.unique(np.ceil(ranks / n * 8))  # non-empty bins: ties (equal ranks) share one
+    assert 2 <= bins.size <= 8
+    assert all(len(ln.get_xdata()) == bins.size for ln in lines)
+    lower, median, upper = (np.asarray(ln.get_ydata()) for ln in lines)
+    assert np.all(lower <= median) and np.all(median <= upper)
+    # the model is close to right: binned medians stay near 0.5
+    assert np.abs(median - 0.5).max() < 0.2
+
+
+def test_residual_check_bad_input():
+    res = glmmfast.simulate_residuals(fit_case("gt_m1"), n=20, seed=1)
+    with pytest.raises(glmmfast.ArgumentError, match="simulate_residuals"):
+        plots.residual_check(fit_case("gt_m1"))
+    with pytest.raises(glmmfast.ArgumentError, match="quantiles"):
+        plots.residual_check(res, quantiles=(0.5, 1.0))
+    with pytest.raises(glmmfast.ArgumentError, match="bins"):
+        plots.residual_check(res, bins=1)

@@ -74,3 +74,34 @@ def test_bad_arguments():
         fit.simulate(0)
     with pytest.raises(glmmfast.DataError, match="new level"):
         fit.simulate(1, re_form=None, newdata=pd.DataFrame({"YEAR": ["95"], "LOCATION": ["999"]}))
+
+
+def test_negative_binomial_moments(grouseticks):
+    """Conditional draws from a glmer_nb fit: mean mu and variance mu + mu^2/theta per row."""
+    fit = glmmfast.glmer_nb("TICKS ~ YEAR + (1 | LOCATION)", grouseticks)
+    nsim = 4000
+    y = fit.simulate(nsim, seed=5, re_form=None)
+    assert np.all(y == np.round(y)) and np.all(y >= 0)
+    mu, theta = fit.fitted(), fit.nb_theta
+    var = mu + mu**2 / theta
+    z = (y.mean(axis=1) - mu) / np.sqrt(var / nsim)
+    assert np.abs(z).max() < 5
+    # the sample variance of a negative binomial: SE ~ var * sqrt((2 + 6/theta + ...)/nsim); 15% is > 5 SE
+    ratio = y.var(axis=1, ddof=1) / var
+    assert np.abs(np.median(ratio) - 1) < 0.03
+    assert np.all(np.abs(ratio - 1) < 0.35)
+
+
+def test_linear_mixed_model_draws_need_sigma():
+    """gaussian(identity) simulates only with sigma (an LMM): noise SD sigma / sqrt(w), random effects sigma T u."""
+    fit = glmmfast.lmer("Reaction ~ Days + (1 | Subject)", glmmfast.datasets.load("sleepstudy"))
+    d = fit._design
+    with pytest.raises(glmmfast.FamilyError, match="not gaussian\\(identity\\)"):
+        ResponseSimulator(d, fit.fixef.to_numpy(), fit.theta, [None], "~0")
+    sim = ResponseSimulator(d, fit.fixef.to_numpy(), fit.theta, [None], "~0", sigma=fit.sigma)
+    y = sim.draw(np.random.default_rng(9), 3000)
+    # Var(y_i) = sigma^2 (theta^2 + 1); rows of one subject share b: Cov = sigma^2 theta^2
+    total = fit.sigma**2 * (fit.theta[0] ** 2 + 1)
+    assert y.var(axis=1).mean() == pytest.approx(total, rel=0.03)
+    same_subject = np.cov(y[0], y[1])[0, 1]
+    assert same_subject == pytest.approx(fit.sigma**2 * fit.theta[0] ** 2, rel=0.1)

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "glmm_model.hpp"
+#include "interrupt.hpp"
 
 namespace glmmfast {
 
@@ -104,19 +105,20 @@ double GlmmModel::agq_deviance(const GaussHermiteRule& rule) const {
     const Eigen::VectorXd s = a.cwiseSqrt().cwiseInverse();
     // eta(u-hat + z s) = eta(u-hat) + z U s: the shift per unit z.
     const Eigen::ArrayXd shift = sys_.U_times(s).array();
-    const Eigen::ArrayXd d0 = family_.dev_resid(y_.array(), mu_.array(), pw_.array());
+    const Eigen::ArrayXd d0 = family_.dev_resid_eta(y_.array(), eta_.array(), pw_.array());
 
     // log M_j accumulated as a running log-sum-exp: M_j = exp(top_j) * sum_j.
     Eigen::ArrayXd top = Eigen::ArrayXd::Constant(nq, -std::numeric_limits<double>::infinity());
     Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(nq);
     Eigen::ArrayXd delta(nq);
     for (Eigen::Index k = 0; k < rule.nodes.size(); ++k) {
+        check_interrupt();
         const double z = rule.nodes[k];
         if (z == 0.0) {
             delta.setZero();
         } else {
             const Eigen::ArrayXd eta = eta_.array() + z * shift;
-            const Eigen::ArrayXd dz = family_.dev_resid(y_.array(), family_.linkinv(eta), pw_.array());
+            const Eigen::ArrayXd dz = family_.dev_resid_eta(y_.array(), eta, pw_.array());
             for (int j = 0; j < nq; ++j) {
                 const double u = u_[j] + z * s[j];
                 delta[j] = u * u - u_[j] * u_[j];

@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 Eigen::MatrixXd conditional_variance(const PenalizedSystem& sys, int t) {
@@ -12,8 +14,10 @@ Eigen::MatrixXd conditional_variance(const PenalizedSystem& sys, int t) {
     const int k = terms[t].k, nl = terms[t].nlevels, off = lam.term_offsets()[t];
     const Eigen::MatrixXd T = lam.term_factor(t);
     Eigen::MatrixXd out(nl * k, k);
-    for (int l = 0; l < nl; ++l)
+    for (int l = 0; l < nl; ++l) {
+        if ((l & 63) == 0) check_interrupt();  // each block is a solve with A on a sparse factor
         out.block(l * k, 0, k, k) = T * sys.inverse_block(off + l * k, k) * T.transpose();
+    }
     return out;
 }
 

@@ -52,12 +52,185 @@ double norm_quantile(double p) {
     return x - u / (1 + x * u / 2);
 }
 
-// y log(y/mu) with the convention 0 log 0 = 0.
-double ylogy_over(double y, double mu) { return y > 0 ? y * std::log(y / mu) : 0.0; }
-
 // Distributions whose mean must be positive (R's validmu).
 bool positive_mean(Dist d) {
     return d == Dist::Poisson || d == Dist::Gamma || d == Dist::InverseGaussian || d == Dist::NegativeBinomial;
+}
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// log(e^a + e^b) without overflow.
+double log_add_exp(double a, double b) {
+    const double m = std::max(a, b);
+    if (m == -kInf) return -kInf;
+    return m + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+// log(1 - e^-a) for a >= 0 to full relative precision (Maechler 2012,
+// "Accurately computing log(1 - exp(-|a|))"): expm1 while e^-a is near 1,
+// log1p once it is below 1/2.
+double log1mexp(double a) { return a <= M_LN2 ? std::log(-std::expm1(-a)) : std::log1p(-std::exp(-a)); }
+
+// Q(x) = 1 - Phi(x) = erfc(x / sqrt 2) / 2 for x >= 0, to a few ulps.  The
+// rounding delta = x / sqrt 2 - t of t = fl(x / sqrt 2) (up to t eps) would
+// cost a relative error 2 t delta (~1e-13 at x = 30), so it is corrected to
+// first order: erfc(t + delta) = erfc(t) - (2 / sqrt pi) e^{-t^2} delta,
+// with delta from an fma against sqrt 2 = s + s_lo (the next term is ~(t delta)^2).
+double norm_upper_tail(double x) {
+    constexpr double s = 1.4142135623730951, s_lo = -9.667293313452913e-17;  // sqrt 2 = s + s_lo
+    const double t = x / s;
+    const double delta = (std::fma(-t, s, x) - t * s_lo) / s;
+    return 0.5 * (std::erfc(t) - M_2_SQRTPI * std::exp(-t * t) * delta);
+}
+
+// log Phi(x) to full relative precision for every x: log1p(-Q(x)) in the
+// upper tail, log Q(-x) while Phi(x) is a normal number, and below x = -30 the
+// asymptotic expansion (Abramowitz & Stegun 26.2.12)
+//     Phi(x) = phi(x) / |x| (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...),
+// whose terms (2k-1)!!/x^{2k} are below 1e-20 by k = 10 when |x| >= 30.
+double log_norm_cdf(double x) {
+    if (x > 0) return std::log1p(-norm_upper_tail(x));
+    if (x > -30) return std::log(norm_upper_tail(-x));
+    const double r = 1.0 / (x * x);
+    double term = 1.0, series = 0.0;
+    for (int k = 1; k <= 12; ++k) {
+        term *= -(2 * k - 1) * r;
+        series += term;
+    }
+    return -0.5 * x * x - std::log(-x) - 0.5 * std::log(2 * M_PI) + std::log1p(series);
+}
+
+// log F(x) for the standard Cauchy cdf F(x) = 1/2 + atan(x)/pi.  Since
+// atan(x) + atan(1/x) = sgn(x) pi/2, F(x) = atan(-1/x)/pi for x < 0 and
+// 1 - atan(1/x)/pi for x > 0: no cancellation in either tail.
+double log_cauchy_cdf(double x) {
+    if (x < -1) return std::log(std::atan(-1.0 / x)) - std::log(M_PI);
+    if (x > 1) return std::log1p(-std::atan(1.0 / x) / M_PI);
+    return std::log(0.5 + std::atan(x) / M_PI);
+}
+
+// log mu and log(1 - mu) of a binomial link at eta, from eta itself (no
+// clamp), each only where its pointer is non-null (a 0/1 response needs one).
+// Returns false if eta gives no probability (the log link at eta > 0).
+//   logit:   log mu = -log1p(e^-eta), log(1 - mu) = -log1p(e^eta), as
+//            min(eta, 0) - s and -max(eta, 0) - s with s = log1p(e^-|eta|);
+//   probit:  log Phi(eta), log Phi(-eta);
+//   cloglog: log(1 - mu) = -e^eta exactly, log mu = log1mexp(e^eta), or
+//            eta - e^eta / 2 + O(e^{2 eta}) below eta = -30 (e^eta may underflow);
+//   cauchit: log F(eta), log F(-eta);
+//   log:     log mu = eta, log(1 - mu) = log1mexp(-eta).
+bool binomial_log_probs(Link link, double eta, double* lmu, double* l1mu) {
+    switch (link) {
+        case Link::Logit: {
+            const double s = std::log1p(std::exp(-std::abs(eta)));
+            if (lmu) *lmu = std::min(eta, 0.0) - s;
+            if (l1mu) *l1mu = -std::max(eta, 0.0) - s;
+            return true;
+        }
+        case Link::Probit:
+            if (lmu) *lmu = log_norm_cdf(eta);
+            if (l1mu) *l1mu = log_norm_cdf(-eta);
+            return true;
+        case Link::Cloglog: {
+            const double ee = std::exp(eta);
+            // Above e^eta = log 2, log mu = log1p(-exp(-e^eta)) has condition
+            // number e^eta in e^eta (up to e^6.6 before it rounds to 0):
+            // e^eta in long double (64-bit mantissa on x86) keeps it to an ulp.
+            if (!lmu) {
+            } else if (eta < -30) {
+                *lmu = eta - 0.5 * ee;
+            } else if (ee <= M_LN2) {
+                *lmu = log1mexp(ee);
+            } else {
+                *lmu = std::log1p(-static_cast<double>(std::exp(-std::exp(static_cast<long double>(eta)))));
+            }
+            if (l1mu) *l1mu = -ee;
+            return true;
+        }
+        case Link::Cauchit:
+            if (lmu) *lmu = log_cauchy_cdf(eta);
+            if (l1mu) *l1mu = log_cauchy_cdf(-eta);
+            return true;
+        case Link::Log:
+            if (lmu) *lmu = eta;
+            if (l1mu) *l1mu = log1mexp(-eta);
+            return eta <= 0;
+        default: throw std::logic_error("not a binomial link");
+    }
+}
+
+// Prior-weighted log density of one observation (see Family::loglik for
+// the weight conventions); -inf where the mean is not admissible.
+double unit_log_density(const Family& f, double y, const MeanTerms& m, double wt, double phi) {
+    if (wt <= 0) return 0.0;
+    if (!m.admissible) return -kInf;
+    switch (f.dist) {
+        case Dist::Gaussian: {
+            const double r = y - m.mu;
+            return 0.5 * std::log(wt) - 0.5 * std::log(2 * M_PI * phi) - 0.5 * wt * r * r / phi;
+        }
+        case Dist::Poisson: return wt * ((y > 0 ? y * m.log_mu : 0.0) - m.mu - std::lgamma(y + 1.0));
+        case Dist::Binomial: {
+            // wt = number of trials n, y = proportion: dbinom(round(n y), round(n), mu).
+            const double n = std::round(wt);
+            if (n <= 0) return 0.0;
+            const double k = std::round(n * y);
+            double term = std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+            if (k > 0) term += k * m.log_mu;
+            if (n - k > 0) term += (n - k) * m.log1m_mu;
+            return term;
+        }
+        case Dist::Gamma: {
+            // R's Gamma()$aic: dgamma(y, 1/phi, scale = mu phi, log = TRUE), times wt.
+            const double shape = 1.0 / phi;
+            return wt * (-std::lgamma(shape) - shape * (std::log(phi) + m.log_mu) + (shape - 1.0) * std::log(y) -
+                         y * m.inv_mu / phi);
+        }
+        case Dist::InverseGaussian: {
+            // -1/2 log(2 pi phi y^3) - (y - mu)^2 / (2 phi mu^2 y), with (y - mu)/mu = y/mu - 1.
+            const double r = y * m.inv_mu - 1.0;
+            return wt * (-0.5 * std::log(2 * M_PI * phi * y * y * y) - r * r / (2 * phi * y));
+        }
+        case Dist::NegativeBinomial: {
+            // MASS negative.binomial()$aic: theta log theta + y log mu - (theta + y) log(theta + mu)
+            // plus the lgammas; with log(theta + mu) = max + log1p(e^-|log mu - log theta|)
+            // the large terms cancel analytically, so neither mu -> 0 nor mu -> inf overflows.
+            const double th = f.theta, lt = std::log(th), lm = m.log_mu;
+            const double main = lm > lt ? th * (lt - lm) - (th + y) * std::log1p(std::exp(lt - lm))
+                                        : (y > 0 ? y * (lm - lt) : 0.0) - (th + y) * std::log1p(std::exp(lm - lt));
+            return wt * (std::lgamma(th + y) - std::lgamma(th) - std::lgamma(y + 1) + main);
+        }
+    }
+    return 0.0;
+}
+
+// Prior-weighted unit deviance 2 wt [l(y; y) - l(y; mu)] of one observation
+// (R's family$dev.resids); +inf where the mean is not admissible.
+double unit_deviance(const Family& f, double y, const MeanTerms& m, double wt) {
+    if (wt == 0) return 0.0;
+    if (!m.admissible) return kInf;
+    switch (f.dist) {
+        case Dist::Gaussian: return wt * (y - m.mu) * (y - m.mu);
+        case Dist::Poisson: return 2.0 * wt * ((y > 0 ? y * (std::log(y) - m.log_mu) : 0.0) - (y - m.mu));
+        case Dist::Binomial:
+            return 2.0 * wt * ((y > 0 ? y * (std::log(y) - m.log_mu) : 0.0) +
+                               (y < 1 ? (1.0 - y) * (std::log1p(-y) - m.log1m_mu) : 0.0));
+        case Dist::Gamma:
+            // R: -2 wt (log(ifelse(y == 0, 1, y/mu)) - (y - mu)/mu)
+            return -2.0 * wt * ((y == 0 ? 0.0 : std::log(y) - m.log_mu) - (y * m.inv_mu - 1.0));
+        case Dist::InverseGaussian: {
+            const double r = y * m.inv_mu - 1.0;  // (y - mu)/mu
+            return wt * r * r / y;
+        }
+        case Dist::NegativeBinomial: {
+            // MASS: 2 wt (y log(pmax(1, y)/mu) - (y + theta) log((y + theta)/(mu + theta)))
+            const double th = f.theta;
+            return 2.0 * wt *
+                   ((y > 0 ? y * (std::log(std::max(1.0, y)) - m.log_mu) : 0.0) -
+                    (y + th) * (std::log(y + th) - log_add_exp(std::log(th), m.log_mu)));
+        }
+    }
+    return 0.0;
 }
 
 }  // namespace
@@ -173,16 +346,32 @@ double Family::loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd&
     double k = 0.0;
     if (dist == Dist::Poisson) {
         if (link == Link::Log) {
-            for (Eigen::Index i = 0; i < n; ++i) k += wt[i] * (y[i] * eta[i] - mu[i]);
+            // linkinv gives max(e^eta, eps): mu is e^eta itself above eps.
+            for (Eigen::Index i = 0; i < n; ++i)
+                if (wt[i] != 0) k += wt[i] * (y[i] * eta[i] - (mu[i] > kEps ? mu[i] : std::exp(eta[i])));
         } else {
-            for (Eigen::Index i = 0; i < n; ++i) k += wt[i] * ((y[i] > 0 ? y[i] * std::log(mu[i]) : 0.0) - mu[i]);
+            for (Eigen::Index i = 0; i < n; ++i) {
+                if (wt[i] == 0) continue;
+                const MeanTerms m = mean_terms_at_eta(eta[i]);
+                k += m.admissible ? wt[i] * ((y[i] > 0 ? y[i] * m.log_mu : 0.0) - m.mu) : -kInf;
+            }
         }
     } else if (dist == Dist::Binomial) {
-        // y is the proportion and wt the trials; log(1 - mu) = log(mu) - eta for the logit.
+        // y is the proportion and wt the trials.  For the logit inside its
+        // clamp, mu = e^eta / (1 + e^eta) is unclamped and one log gives both
+        // log mu and log(1 - mu) = log mu - eta (rounding ~ulp(eta) <= 4e-15,
+        // far below |log(1 - mu)| >= 9e-14 there, so never of the wrong sign);
+        // beyond it (and for the other links) the exact forms.
+        const bool logit = link == Link::Logit;
         for (Eigen::Index i = 0; i < n; ++i) {
             if (wt[i] == 0) continue;
-            const double lmu = std::log(mu[i]);
-            const double l1mu = link == Link::Logit ? lmu - eta[i] : std::log1p(-mu[i]);
+            double lmu = 0.0, l1mu = 0.0;
+            if (logit && std::abs(eta[i]) <= kThresh) {
+                lmu = std::log(mu[i]);
+                l1mu = lmu - eta[i];
+            } else if (!binomial_log_probs(link, eta[i], y[i] > 0 ? &lmu : nullptr, y[i] < 1 ? &l1mu : nullptr)) {
+                return -kInf;
+            }
             k += wt[i] * ((y[i] > 0 ? y[i] * lmu : 0.0) + (y[i] < 1 ? (1.0 - y[i]) * l1mu : 0.0));
         }
     } else {
@@ -271,109 +460,68 @@ ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const Arr
     return wt * (me.square() / v - (y - mu) * (mu_eta2(eta) / v - me.square() * variance_deriv(mu) / v.square()));
 }
 
-ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const {
-    const Eigen::Index n = y.size();
-    ArrayXd d(n);
-    switch (dist) {
-        case Dist::Gaussian:
-            d = wt * (y - mu).square();
-            break;
-        case Dist::Poisson:
-            for (Eigen::Index i = 0; i < n; ++i)
-                d[i] = 2.0 * wt[i] * (ylogy_over(y[i], mu[i]) - (y[i] - mu[i]));
-            break;
-        case Dist::Binomial:
-            for (Eigen::Index i = 0; i < n; ++i)
-                d[i] = 2.0 * wt[i] *
-                       (ylogy_over(y[i], mu[i]) + ylogy_over(1.0 - y[i], 1.0 - mu[i]));
-            break;
-        case Dist::Gamma:
-            // R: -2 wt (log(ifelse(y == 0, 1, y/mu)) - (y - mu)/mu)
-            for (Eigen::Index i = 0; i < n; ++i)
-                d[i] = -2.0 * wt[i] * ((y[i] == 0 ? 0.0 : std::log(y[i] / mu[i])) - (y[i] - mu[i]) / mu[i]);
-            break;
-        case Dist::InverseGaussian:
-            d = wt * (y - mu).square() / (y * mu.square());
-            break;
-        case Dist::NegativeBinomial:
-            // MASS: 2 wt (y log(pmax(1, y)/mu) - (y + theta) log((y + theta)/(mu + theta)))
-            for (Eigen::Index i = 0; i < n; ++i)
-                d[i] = 2.0 * wt[i] *
-                       (y[i] * std::log(std::max(1.0, y[i]) / mu[i]) -
-                        (y[i] + theta) * std::log((y[i] + theta) / (mu[i] + theta)));
-            break;
+MeanTerms Family::mean_terms_at_eta(double eta) const {
+    MeanTerms m;
+    if (dist == Dist::Binomial) {
+        m.admissible = binomial_log_probs(link, eta, &m.log_mu, &m.log1m_mu);
+        return m;
     }
+    switch (link) {
+        case Link::Identity: m.mu = eta; m.log_mu = std::log(eta); m.inv_mu = 1.0 / eta; break;
+        case Link::Log: m.mu = std::exp(eta); m.log_mu = eta; m.inv_mu = std::exp(-eta); break;
+        case Link::Inverse: m.mu = 1.0 / eta; m.log_mu = -std::log(eta); m.inv_mu = eta; break;
+        case Link::Sqrt: m.mu = eta * eta; m.log_mu = 2.0 * std::log(std::abs(eta)); m.inv_mu = 1.0 / (eta * eta); break;
+        case Link::InverseSquare:
+            m.mu = 1.0 / std::sqrt(eta); m.log_mu = -0.5 * std::log(eta); m.inv_mu = std::sqrt(eta);
+            break;
+        default: throw std::logic_error("not a link of this distribution");
+    }
+    // NaN (e.g. 1/mu^2 at eta < 0) fails both comparisons: not admissible.
+    if (dist == Dist::Poisson || dist == Dist::NegativeBinomial) m.admissible = m.mu >= 0;
+    else if (positive_mean(dist)) m.admissible = m.mu > 0;
+    return m;
+}
+
+MeanTerms Family::mean_terms_at_mu(double mu) const {
+    MeanTerms m;
+    m.mu = mu;
+    m.log_mu = std::log(mu);
+    if (dist == Dist::Binomial) {
+        m.log1m_mu = std::log1p(-mu);
+        m.admissible = mu >= 0 && mu <= 1;
+        return m;
+    }
+    m.inv_mu = 1.0 / mu;
+    if (dist == Dist::Poisson || dist == Dist::NegativeBinomial) m.admissible = mu >= 0;
+    else if (positive_mean(dist)) m.admissible = mu > 0;
+    return m;
+}
+
+ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const {
+    ArrayXd d(y.size());
+    for (Eigen::Index i = 0; i < y.size(); ++i) d[i] = unit_deviance(*this, y[i], mean_terms_at_mu(mu[i]), wt[i]);
     return d;
 }
 
-double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt,
-                      double dispersion) const {
-    const Eigen::Index n = y.size();
+ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
+    ArrayXd d(y.size());
+    for (Eigen::Index i = 0; i < y.size(); ++i)
+        d[i] = unit_deviance(*this, y[i], mean_terms_at_eta(eta[i]), wt[i]);
+    return d;
+}
+
+double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, double dispersion) const {
     double ll = 0.0;
-    switch (dist) {
-        case Dist::Gaussian: {
-            // R: gaussian()$aic uses the ML dispersion; caller passes it.
-            const double s2 = dispersion;
-            for (Eigen::Index i = 0; i < n; ++i) {
-                if (wt[i] <= 0) continue;
-                const double r = y[i] - mu[i];
-                ll += 0.5 * std::log(wt[i]) - 0.5 * std::log(2 * M_PI * s2) - 0.5 * wt[i] * r * r / s2;
-            }
-            break;
-        }
-        case Dist::Poisson:
-            for (Eigen::Index i = 0; i < n; ++i) {
-                if (wt[i] == 0) continue;
-                const double yi = y[i];
-                const double term = (yi > 0 ? yi * std::log(mu[i]) : 0.0) - mu[i] - std::lgamma(yi + 1.0);
-                ll += wt[i] * term;
-            }
-            break;
-        case Dist::Binomial:
-            // wt = number of trials m, y = proportion: dbinom(round(m y), round(m), mu).
-            for (Eigen::Index i = 0; i < n; ++i) {
-                const double m = std::round(wt[i]);
-                if (m <= 0) continue;
-                const double k = std::round(m * y[i]);
-                double term = std::lgamma(m + 1) - std::lgamma(k + 1) - std::lgamma(m - k + 1);
-                if (k > 0) term += k * std::log(mu[i]);
-                if (m - k > 0) term += (m - k) * std::log1p(-mu[i]);
-                ll += term;
-            }
-            break;
-        case Dist::Gamma: {
-            // R: Gamma()$aic, sum(wt * dgamma(y, 1/phi, scale = mu phi, log = TRUE)).
-            const double shape = 1.0 / dispersion;
-            for (Eigen::Index i = 0; i < n; ++i) {
-                if (wt[i] == 0) continue;
-                const double scale = mu[i] * dispersion;
-                ll += wt[i] * (-std::lgamma(shape) - shape * std::log(scale) + (shape - 1.0) * std::log(y[i]) -
-                               y[i] / scale);
-            }
-            break;
-        }
-        case Dist::InverseGaussian:
-            // log density -1/2 log(2 pi phi y^3) - (y - mu)^2 / (2 phi mu^2 y), times wt
-            // (at phi = dev/sum(wt) this is R's inverse.gaussian()$aic).
-            for (Eigen::Index i = 0; i < n; ++i) {
-                if (wt[i] == 0) continue;
-                const double r = y[i] - mu[i];
-                ll += wt[i] * (-0.5 * std::log(2 * M_PI * dispersion * y[i] * y[i] * y[i]) -
-                               r * r / (2 * dispersion * mu[i] * mu[i] * y[i]));
-            }
-            break;
-        case Dist::NegativeBinomial:
-            // MASS negative.binomial()$aic, term by term.
-            for (Eigen::Index i = 0; i < n; ++i) {
-                if (wt[i] == 0) continue;
-                const double yi = y[i];
-                ll += wt[i] * (std::lgamma(theta + yi) - std::lgamma(theta) - std::lgamma(yi + 1) +
-                               theta * std::log(theta) + yi * std::log(mu[i] + (yi == 0 ? 1.0 : 0.0)) -
-                               (theta + yi) * std::log(theta + mu[i]));
-            }
-            break;
-    }
+    for (Eigen::Index i = 0; i < y.size(); ++i)
+        ll += unit_log_density(*this, y[i], mean_terms_at_mu(mu[i]), wt[i], dispersion);
     return ll;
+}
+
+ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion) const {
+    ArrayXd ld(y.size());
+    for (Eigen::Index i = 0; i < y.size(); ++i)
+        ld[i] = unit_log_density(*this, y[i], mean_terms_at_eta(eta[i]), wt[i], dispersion);
+    return ld;
 }
 
 ArrayXd Family::mustart(const ArrayXd& y, const ArrayXd& wt) const {

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& pw,
@@ -17,6 +19,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     Eigen::VectorXd beta = Eigen::VectorXd::Zero(X.cols());
     Eigen::ArrayXd w;
     for (int it = 1; it <= max_iter; ++it) {
+        check_interrupt();
         const Eigen::ArrayXd me = family.mu_eta(eta);
         const Eigen::ArrayXd var = family.variance(mu);
         // Working response z = eta - offset + (y - mu)/mu_eta, weights w.

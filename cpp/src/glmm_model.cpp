@@ -118,6 +118,7 @@ void GlmmModel::update_weights(bool exact) {
 }
 
 void GlmmModel::factor() {
+    factored_ = false;  // until it completes (it may be interrupted)
     factored_ = sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr);
     if (!factored_) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }
@@ -126,7 +127,7 @@ double GlmmModel::sum_dev_resid() const {
     if (mu_.size() != n()) throw std::logic_error("the model has no fitted values yet: run pirls() first");
     if (family_.has_kernel())
         return 2.0 * (saturated_ - family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array()));
-    return family_.dev_resid(y_.array(), mu_.array(), pw_.array()).sum();
+    return family_.dev_resid_eta(y_.array(), eta_.array(), pw_.array()).sum();
 }
 
 double GlmmModel::penalised_deviance() const { return sum_dev_resid() / phi_ + u_.squaredNorm(); }

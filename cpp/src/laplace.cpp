@@ -19,7 +19,7 @@ double GlmmModel::laplace_deviance() const {
     require_state();
     const double ll = family_.has_kernel()
                           ? ll_constant_ + family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array())
-                          : family_.loglik(y_.array(), mu_.array(), pw_.array(), phi_);
+                          : family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_).sum();
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();
 }
 

@@ -29,6 +29,7 @@
 // selected inverse of A (symmetric_factor.cpp): one factorisation's work,
 // after which the gradient costs about one more PIRLS iteration.
 #include "glmm_model.hpp"
+#include "interrupt.hpp"
 
 namespace glmmfast {
 
@@ -45,6 +46,7 @@ Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {
     const Eigen::ArrayXd s = pw_.array() * (y_.array() - mu);
     const Eigen::ArrayXd w = pw_.array() * var;
     const Eigen::ArrayXd dw = w * family_.variance_deriv(mu);
+    check_interrupt();
     const auto Y = sys_.selected_row_products();
     const int nobs = n();
     const int K = static_cast<int>(Y.cols());
@@ -77,6 +79,7 @@ Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {
         const int k = terms[t].k, tc = sys_.term_column(t);
         for (int c = 0; c < k; ++c)
             for (int a = c; a < k; ++a, ++m) {
+                check_interrupt();  // each is a pass over the rows
                 double g = 0.0;
                 for (int i = 0; i < nobs; ++i) {
                     const int st = sys_.level_start(i, t);

@@ -27,6 +27,8 @@
 // factorisation's order of work) and p more solves with L'.
 #include "lmm_model.hpp"
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 Eigen::VectorXd LmmModel::gradient(bool reml) const {
@@ -39,6 +41,7 @@ Eigen::VectorXd LmmModel::gradient(bool reml) const {
     const double df = reml ? nobs - pp : nobs;
     // Coefficient of s_i u-hat in the derivative of df log r^2.
     const Eigen::ArrayXd s = (-2.0 * df / pwrss_) * (w * res.array());
+    check_interrupt();
     const auto Y = sys_.selected_row_products();  // row i: u_i A^{-1} on its columns
     // REML: G' (p x q, a column per u-index) and (w_i E_i)' (p x n).
     Eigen::MatrixXd Gt, WEt;
@@ -58,6 +61,7 @@ Eigen::VectorXd LmmModel::gradient(bool reml) const {
         const int k = terms[t].k, tc = sys_.term_column(t);
         for (int c = 0; c < k; ++c)
             for (int a = c; a < k; ++a, ++m) {
+                check_interrupt();  // each is a pass over the rows
                 double g = 0.0;
                 for (int i = 0; i < nobs; ++i) {
                     const int st = sys_.level_start(i, t);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 namespace {
@@ -96,6 +98,9 @@ Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
 double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     check_dim(x, dim_);
     if (grad && !has_gradient()) throw std::logic_error("this objective has no gradient");
+    // Interrupted is not a trial-point failure: it propagates (nlopt's
+    // caller stops), the model left at its last accepted PIRLS iterate.
+    check_interrupt();
     ++evaluations_;
     if (grad) ++gradient_evaluations_;
     double f;

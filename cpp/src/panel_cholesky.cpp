@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "interrupt.hpp"
 #include "parallel.hpp"
 
 namespace glmmfast {
@@ -72,6 +73,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     const Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> amd = pinv.inverse();
     std::vector<int> p(amd.indices().data(), amd.indices().data() + n);
 
+    check_interrupt();
     // 2. Elimination tree of the AMD-ordered pattern (Liu's algorithm on the
     // rows of the lower triangle), then a postorder, which keeps the fill
     // and makes every subtree a run of consecutive columns.
@@ -113,6 +115,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     for (int k = 0; k < n; ++k)
         if (parent[k] >= 0) par[post[k]] = post[parent[k]];
 
+    check_interrupt();
     // 3. Structure of each column of L (rows below the diagonal): A's own
     // rows and its children's structures (Liu's row-merge).
     std::vector<std::vector<int>> colA(n);
@@ -143,6 +146,7 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     }
     if (flops > kMaxFlopRatio * dense_flops) return;
 
+    check_interrupt();
     // 4. Panels: start from the fundamental supernodes (a column whose
     // structure is its parent's plus the parent itself joins the parent),
     // then merge neighbours while the cost model says it pays.
@@ -238,6 +242,7 @@ bool blocked_llt(double* A, long ld, int n) {
     Eigen::Map<Eigen::MatrixXd, 0, Stride> M(A, n, n, Stride(ld));
     constexpr int kBlock = 96;
     for (int k0 = 0; k0 < n; k0 += kBlock) {
+        check_interrupt();
         const int w = std::min(kBlock, n - k0), m = n - k0 - w;
         Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = M.block(k0, k0, w, w);
         Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
@@ -248,6 +253,7 @@ bool blocked_llt(double* A, long ld, int n) {
         const int nblocks = (m + kBlock - 1) / kBlock;
         parallel_for(nblocks, static_cast<long>(m) * m * w / 2, [&](int i0, int i1) {
             for (int i = i0; i < i1; ++i) {
+                check_interrupt();
                 const int b = alternate_ends(i, nblocks);
                 const int j0 = b * kBlock, jw = std::min(kBlock, m - j0);
                 M.block(k0 + w + j0, k0 + w + j0, m - j0, jw).noalias() -=
@@ -269,6 +275,7 @@ bool PanelCholesky::factorize(double* S, long ld) const {
     Eigen::Map<Eigen::MatrixXd, 0, Stride> A(S, n_, n_, Stride(ld));
     Eigen::MatrixXd P(max_rows_, max_width_), T(max_rows_, max_rows_);
     for (int pn = 0; pn < npanels(); ++pn) {
+        check_interrupt();
         const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
         const int* R = rows_.data() + row_start_[pn];
         const int m = static_cast<int>(row_start_[pn + 1] - row_start_[pn]);
@@ -316,6 +323,7 @@ void PanelCholesky::selected_inverse(const double* L, long ld, Eigen::MatrixXd& 
     if (Sinv.rows() != n_ || Sinv.cols() != n_) Sinv.resize(n_, n_);
     Eigen::MatrixXd V(max_inv_rows_, max_width_), G(max_inv_rows_, max_inv_rows_), Z(max_inv_rows_, max_width_), Dinv;
     for (int pn = npanels() - 1; pn >= 0; --pn) {
+        check_interrupt();
         const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
         const int* R = inv_rows_.data() + inv_row_start_[pn];
         const int m = static_cast<int>(inv_row_start_[pn + 1] - inv_row_start_[pn]);
@@ -368,6 +376,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Eigen::MatrixXd Linv = Eigen::MatrixXd::Zero(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             auto X = Linv.block(c0, c0, m, w);
             X.topRows(w).setIdentity();
@@ -377,6 +386,7 @@ void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
     Sinv.resize(n, n);
     parallel_for(nblocks, work, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
             Sinv.block(c0, c0, m, w).noalias() =
                 Linv.bottomRightCorner(m, m).transpose() * Linv.block(c0, c0, m, w);

@@ -7,14 +7,20 @@
 // once on the calling thread.  Bodies must write disjoint memory, so the
 // result does not depend on the number of threads (no reductions across
 // ranges); an exception in any range is rethrown on the calling thread.
+// Helper threads follow the caller's InterruptScope (interrupt.hpp): a
+// body's check_interrupt() stops every range once the caller's fires,
+// while only the calling thread runs the scope's callback.
 // Only the large crossed models reach the threshold: their Schur
 // complement and its inverse dominate a fit and split by columns/levels.
 #pragma once
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <thread>
 #include <vector>
+
+#include "interrupt.hpp"
 
 namespace glmmfast {
 
@@ -38,8 +44,11 @@ void parallel_for(int n, long work, Body&& body) {
     std::vector<std::exception_ptr> errors(nthreads);
     std::vector<std::thread> pool;
     pool.reserve(nthreads - 1);
+    InterruptScope* scope = InterruptScope::current();
     auto run = [&](int t) {
         try {
+            std::optional<InterruptScope::Follow> follow;
+            if (t > 0) follow.emplace(scope);
             body(static_cast<int>(static_cast<long>(n) * t / nthreads),
                  static_cast<int>(static_cast<long>(n) * (t + 1) / nthreads));
         } catch (...) {

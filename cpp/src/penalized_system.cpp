@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms,
@@ -45,6 +47,9 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
             for (int a = 0; a < terms[t].k; ++a)
                 cols[term_col_[t] + a] = start_(i, t) < 0 ? -1 : start_(i, t) + a;
     };
+    // Building the pattern and its analysis takes seconds on large data:
+    // interruptible between the phases.
+    check_interrupt();
     std::vector<std::pair<int, int>> pairs;
     pairs.reserve(static_cast<size_t>(n_) * P);
     for (int i = 0; i < n_; ++i) {
@@ -53,7 +58,9 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
             for (int b = 0; b <= a; ++b)
                 if (cols[a] >= 0 && cols[b] >= 0) pairs.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
     }
+    check_interrupt();
     std::sort(pairs.begin(), pairs.end());
+    check_interrupt();
     pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
     if (factorization != "auto" && factorization != "sparse" && factorization != "blocked")
         throw std::invalid_argument("factorization must be 'auto', 'sparse' or 'blocked'");
@@ -70,6 +77,7 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
     else factor_ = std::make_unique<SparseFactor>(q(), pairs);
     pairs.clear();
     pairs.shrink_to_fit();
+    check_interrupt();
     auto position = [&](int r, int c) { return factor_->position(std::max(r, c), std::min(r, c)); };
     diag_pos_.resize(q());
     for (int j = 0; j < q(); ++j) diag_pos_[j] = position(j, j);
@@ -106,6 +114,7 @@ void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
 }
 
 bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign) {
+    check_interrupt();
     sqrtw_ = sqrtw;
     double* x = factor_->values();
     std::fill(x, x + factor_->nvalues(), 0.0);

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "glmm_model.hpp"
+#include "interrupt.hpp"
 
 namespace glmmfast {
 
@@ -63,6 +64,7 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     int it = 0;
     bool converged = false;
     for (; it < opt.max_iter; ++it) {
+        check_interrupt();  // u and beta are an accepted iterate here
         update_weights();
         factor();
         // Newton decrement: the decrease of pdev the full step would bring.
@@ -136,6 +138,7 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
 void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt) {
     Eigen::VectorXd du;
     for (int k = 0; k < 8; ++k) {
+        check_interrupt();
         update_weights(true);
         // Exact Hessian not positive definite here: keep the Fisher mode.
         if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) return;

@@ -10,6 +10,8 @@
 #include <Eigen/LU>
 #include <cmath>
 
+#include "interrupt.hpp"
+
 namespace glmmfast {
 
 namespace {
@@ -45,6 +47,7 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
     Eigen::VectorXd xn(n), gn(n);
     int bounded_steps = 0;  // consecutive iterations whose full step left the bounds
     for (int it = 0; it < max_iter; ++it) {
+        check_interrupt();
         const Eigen::VectorXd step = -(H * g);
         const double slope = g.dot(step);
         if (!(slope < 0)) return out;  // H not positive definite here (or NaN)

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "interrupt.hpp"
 #include "parallel.hpp"
 
 namespace glmmfast {
@@ -103,6 +104,7 @@ Eigen::VectorXd SparseFactor::selected_inverse() const {
     double* Z = sel_l_.data();
     std::vector<double> acc;
     for (int j = n - 1; j >= 0; --j) {
+        if ((j & 1023) == 0) check_interrupt();
         const int d = Lp[j], s = Lp[j + 1] - d - 1;  // S_j = Li[d + 1 .. d + s]
         const int* Sj = Li + d + 1;
         const double* lj = Lx + d + 1;
@@ -145,6 +147,7 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
         std::sort(rr.begin(), rr.end());
         rr.erase(std::unique(rr.begin(), rr.end()), rr.end());
     }
+    check_interrupt();
     schur_.analyze(q2_, schur_pattern(pairs));
     const auto& perm = schur_.perm();
     long off = static_cast<long>(nl1_) * k1_ * k1_;
@@ -233,6 +236,7 @@ int BlockedFactor::position(int r, int c) const {
 bool BlockedFactor::factorize() {
     using Mat = Eigen::Map<Eigen::MatrixXd>;
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
+    have_sinv_ = have_selected_sinv_ = false;  // from here on S^{-1} is stale (even if interrupted)
     // Levels of term 1 are independent: L_j and W_j = B_j L_j^{-T}.
     std::atomic<bool> positive{true};
     parallel_for(nl1_, static_cast<long>(W_.size()) * k1_, [&](int j0, int j1) {
@@ -274,6 +278,7 @@ bool BlockedFactor::factorize() {
     const int nstrips = static_cast<int>(strip_begin_.size()) - 1;
     parallel_for(nstrips, schur_work_, [&](int i0, int i1) {
         for (int i = i0; i < i1; ++i) {
+            check_interrupt();
             const int strip = alternate_ends(i, nstrips);
             for (int e = strip_begin_[strip]; e < strip_begin_[strip + 1]; ++e) {
                 const StripLevel& sl = strip_levels_[e];
@@ -297,7 +302,6 @@ bool BlockedFactor::factorize() {
             }
         }
     });
-    have_sinv_ = have_selected_sinv_ = false;
     return q2_ == 0 || schur_.factorize(Sd, q2_);
 }
 
@@ -417,6 +421,7 @@ Eigen::VectorXd BlockedFactor::selected_inverse() const {
     const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(k1_, k1_);
     parallel_for(nl1_, 2 * schur_work_, [&](int j0, int j1) {  // levels write disjoint blocks
         for (int j = j0; j < j1; ++j) {
+            if ((j & 63) == 0) check_interrupt();
             Eigen::Map<const Eigen::MatrixXd> L(LD_.data() + static_cast<long>(j) * k1_ * k1_, k1_, k1_);
             const Eigen::MatrixXd Linv = L.triangularView<Eigen::Lower>().solve(I);
             Eigen::MatrixXd M = I;

@@ -7,12 +7,14 @@ glmer_nb : negative-binomial GLMM with the shape estimated (lme4's glmer.nb)
 lmer : fit a linear mixed model by REML or maximum likelihood
 glm : fit a GLM (no random effects), as R's ``glm``
 anova : likelihood-ratio tests between nested fits
+emmeans : estimated marginal means and pairwise comparisons (R's emmeans)
 fit_many : one design fitted to many response columns
 GlmerModel : low-level reusable model for repeated refits
 families : Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial and their links
 datasets : bundled example data (grouseticks, cbpp, sleepstudy, InstEval)
 plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
 dispersion_check : Pearson chi-squared / df overdispersion test
+simulate_residuals : simulation-based scaled (quantile) residuals and their tests (DHARMa)
 cli : the ``glmmfast`` command line
 """
 
@@ -22,12 +24,14 @@ from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, DataEr
                       GlmmfastError)
 from ._glm import GlmResult, glm
 from ._anova import anova
+from ._emmeans import Emmeans, emmeans
 from ._bootstrap import BootstrapResult
 from ._fit_many import fit_many
 from ._glmer import glmer, glmer_nb
 from ._lmer import lmer
 from ._refit import GlmerModel
 from ._results import GlmerResult, LmerResult
+from ._scaled_residuals import ResidualTest, ScaledResiduals, simulate_residuals
 
 __version__ = "0.1.0"
 
@@ -37,6 +41,8 @@ __all__ = [
     "lmer",
     "glm",
     "anova",
+    "emmeans",
+    "Emmeans",
     "fit_many",
     "GlmerModel",
     "BootstrapResult",
@@ -48,6 +54,9 @@ __all__ = [
     "plots",
     "dispersion_check",
     "DispersionCheck",
+    "simulate_residuals",
+    "ScaledResiduals",
+    "ResidualTest",
     "GlmmfastError",
     "FormulaError",
     "DataError",

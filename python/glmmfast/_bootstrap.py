@@ -13,7 +13,8 @@ thread pool the engine releases the GIL inside every deviance evaluation;
 each worker thread keeps one engine per bootstrap job (thread-local), built
 from the design by :func:`~glmmfast._engine.engine_model`.  A replicate
 whose refit raises is recorded as failed (NaN row, message kept) and
-counted, never dropped.
+counted, never dropped.  Ctrl-C stops the run (:func:`~glmmfast._cancel.run_tasks`)
+and returns nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._arguments import check_nsim
+from ._cancel import run_tasks
 from ._design import ModelDesign
 from ._re_terms import sdcor_from_theta, sdcor_names
 from ._refit import GlmerModel, per_thread
@@ -159,6 +161,13 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     Returns
     -------
     BootstrapResult
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C: the run stops within a fraction of a second (worker threads'
+        refits are cancelled; an ``executor``'s pending chunks too) and
+        nothing partial is returned.
     """
     nsim = check_nsim(nsim)
     if statistic is not None and not callable(statistic):
@@ -202,19 +211,7 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
             bar.update(len(rows))
 
     try:
-        if executor is None and workers == 1:
-            for c in chunks:
-                collect(run_chunk(job, c, [seeds[i] for i in c]))
-        else:
-            own = executor is None
-            pool = cf.ThreadPoolExecutor(max_workers=workers) if own else executor
-            try:
-                futures = [pool.submit(run_chunk, job, c, [seeds[i] for i in c]) for c in chunks]
-                for f in cf.as_completed(futures):
-                    collect(f.result())
-            finally:
-                if own:
-                    pool.shutdown(wait=True)
+        run_tasks(run_chunk, [(job, c, [seeds[i] for i in c]) for c in chunks], workers, executor, collect)
     finally:
         if bar is not None:
             bar.close()

@@ -52,6 +52,9 @@ class ModelDesign:
     #: the fit had an ``offset=`` argument (values for the fitted rows only,
     #: so predictions on new data need new values)
     offset_argument: bool = False
+    #: the complete rows of the data columns the fixed effects use (a copy):
+    #: type III contrasts and emmeans' reference grid are evaluated on them
+    x_frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -151,6 +154,7 @@ def model_design_for(
     *,
     random: bool,
     na_action: str = "omit",
+    contrasts: dict | None = None,
 ) -> ModelDesign:
     """Evaluate ``formula`` on ``data`` for ``family``.
 
@@ -170,6 +174,9 @@ def model_design_for(
         ``"omit"`` drops rows with a missing value in a column the model uses
         (recorded in ``n_dropped`` and ``messages``); ``"raise"`` raises
         :class:`DataError` instead.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument
+        (see :func:`glmmfast._model_frame.model_design`); stored for new data.
 
     Returns
     -------
@@ -183,7 +190,7 @@ def model_design_for(
         raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
     if len(data) == 0:
         raise DataError("data has no rows")
-    parsed = parse_formula(formula)
+    parsed = parse_formula(formula, data_columns=[str(c) for c in data.columns])
     if parsed.response is None:
         raise FormulaError(f"formula {formula!r} has no response (left-hand side)")
     if random and not parsed.random:
@@ -242,7 +249,8 @@ def model_design_for(
         raise DataError("response has non-finite values")
     family.check_response(y, w)
 
-    fixed = model_design(parsed.fixed, frame)
+    fixed = model_design(parsed.fixed, frame, contrasts)
+    x_columns = [c for c in data.columns if c in set(variables_in(parsed.fixed))]
     if fixed.offset is not None:
         off = off + fixed.offset
     X = np.asarray(fixed.X, dtype=float)
@@ -274,4 +282,5 @@ def model_design_for(
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
         terms=terms, Z=Z, rows=data.index[complete], n_dropped=n_dropped, response_kind=kind,
         x_dropped=x_dropped, messages=messages,
+        x_frame=frame.loc[:, x_columns].reset_index(drop=True).copy(),
     )

@@ -2,9 +2,11 @@
 # formulas with random-effects bars.
 #
 # Interface
-#   parse_formula(text) -> ParsedFormula      split "y ~ fixed + (lhs | group)"
-#       into response text, fixed-effects text and the expanded bar terms
-#       (`||` and nested `a/b` grouping expanded the way lme4's findbars does).
+#   parse_formula(text, data_columns=None) -> ParsedFormula   split
+#       "y ~ fixed + (lhs | group)" into response text, fixed-effects text and
+#       the expanded bar terms (`||` and nested `a/b` grouping expanded the way
+#       lme4's findbars does); `.` in the fixed part becomes the data columns
+#       not in the response, as R's terms(formula, data = data).
 #   parse_expression(text) -> Node             parse one R expression (no `~`)
 #   deparse(node) -> str                       R's canonical text for a node
 #   expand_double_verts(formula) -> str        the formula as lme4 stores and
@@ -224,7 +226,7 @@ class _Token:
 
 # Longest operators first so "||" wins over "|", "**" over "*", etc.
 _OPERATORS = (
-    "[[", "||", "&&", "==", "!=", "<=", ">=", "<-", "**",
+    ":::", "::", "[[", "||", "&&", "==", "!=", "<=", ">=", "<-", "**",
     "~", "+", "-", "*", "/", "^", ":", "|", "&", "!", "<", ">",
     "(", ")", ",", "[", "]", "$", "@", "=",
 )
@@ -502,6 +504,12 @@ class _Parser:
             self.take()
             if t.text in _CONSTANTS:
                 return Const(t.text, t.pos)
+            if self.at("::", ":::"):  # pkg::fun, as in splines::ns(x, df = 3)
+                op = self.take()
+                if self.tok.kind not in ("name", "qname"):
+                    raise self.fail(f"expected a name after {op.text!r}")
+                fun = self.take()
+                return BinOp(op.text, Name(t.text, t.pos), Name(fun.text, fun.pos), op.pos)
             return Name(t.text, t.pos)
         if self.at("("):
             self.take()
@@ -580,7 +588,7 @@ def _is_syntactic(name: str) -> bool:
     if not _is_name_start(name[0]) or (name[0] == "." and len(name) > 1 and name[1].isdigit()):
         return False
     return all(_is_name_char(ch) for ch in name)
-_TIGHT_OPS = {":", "^", "/", "$", "@"}  # R prints these without spaces
+_TIGHT_OPS = {":", "^", "/", "$", "@", "%%", "%/%", "::", ":::"}  # R prints these without spaces
 
 
 def _deparse_name(name: str) -> str:
@@ -662,7 +670,7 @@ def iter_names(node: Node) -> Iterator[str]:
         if node.op not in ("$", "@"):
             yield from iter_names(node.right)
     elif isinstance(node, Call):
-        if not isinstance(node.func, Name):
+        if not isinstance(node.func, Name) and not (isinstance(node.func, BinOp) and node.func.op in ("::", ":::")):
             yield from iter_names(node.func)
         for a in node.args:
             yield from iter_names(a.value)
@@ -956,17 +964,23 @@ def expand_double_verts(formula: str) -> str:
 
 
 def _split_rhs(node: Node, text: str,
-               bars: list[RandomTermSpec]) -> Node | None:
+               bars: list[RandomTermSpec], whole: bool = False) -> Node | None:
     """Remove top-level bar terms from ``node`` (lme4's nobars).
 
     Appends the bars found to ``bars`` in formula order and returns what is
-    left, or None when nothing is.
+    left, or None when nothing is.  ``whole``: ``node`` is the entire right
+    side, where lme4 accepts a bar without parentheses (``y ~ 1 | g`` parses
+    as ``y ~ (1 | g)``) -- accepted here when its left side is a single term,
+    so that ``y ~ x + 1 | g`` (which R reads as ``((x + 1) | g)``, no fixed
+    effects) stays an error.
     """
     core = _unparen(node)
     if isinstance(core, BinOp) and core.op in _BARS:
-        if not isinstance(node, Paren):
+        single = not (isinstance(core.left, BinOp) and core.left.op in ("+", "-"))
+        if not isinstance(node, Paren) and not (whole and single):
             raise _error(text, core.pos, "random-effects term must be written in "
-                         f"parentheses, e.g. (1 {core.op} g)")
+                         f"parentheses, e.g. (1 {core.op} g) (lme4 would read this bar's whole "
+                         "left side as the random-effects term)")
         bars.extend(_bar_terms(core, text))
         return None
     if isinstance(node, BinOp) and node.op == "+":
@@ -1030,14 +1044,33 @@ def _drop_response_term(response: Node, fixed: Node, text: str) -> tuple[Node, b
     return parse_expression(" + ".join(parts) or "1"), True
 
 
+def _expand_dot(node: Node, columns: list[str]) -> Node:
+    """R's ``.`` in a formula with data: the sum of ``columns``."""
+    if isinstance(node, Name) and node.name == ".":
+        if not columns:
+            raise FormulaError("'.' in the formula but the data have no other columns")
+        return Paren(parse_expression(" + ".join(_deparse_name(c) for c in columns)), node.pos)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, _expand_dot(node.left, columns), _expand_dot(node.right, columns), node.pos)
+    if isinstance(node, UnaryOp):
+        return UnaryOp(node.op, _expand_dot(node.operand, columns), node.pos)
+    if isinstance(node, Paren):
+        return Paren(_expand_dot(node.expr, columns), node.pos)
+    return node
+
+
 @refuses_deep_nesting
-def parse_formula(formula: str) -> ParsedFormula:
+def parse_formula(formula: str, data_columns: list[str] | None = None) -> ParsedFormula:
     """Parse an lme4 model formula.
 
     Parameters
     ----------
     formula : str
         E.g. ``"TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)"``.
+    data_columns : list of str, optional
+        The data's column names: ``.`` in the fixed part stands for those not
+        in the response (as R's ``terms(formula, data = data)``).  Without
+        them ``.`` is an error.
 
     Returns
     -------
@@ -1077,7 +1110,10 @@ def parse_formula(formula: str) -> ParsedFormula:
         if bar is not None:
             raise _error(formula, bar.pos, f"bar {bar.op!r} in the response")
     bars: list[RandomTermSpec] = []
-    fixed = _split_rhs(rhs, formula, bars)
+    fixed = _split_rhs(rhs, formula, bars, whole=True)
+    if fixed is not None and data_columns is not None:
+        skip = set() if response is None else set(iter_names(response))
+        fixed = _expand_dot(fixed, [c for c in data_columns if c not in skip])
     dropped = False
     if response is not None:
         for b in bars:

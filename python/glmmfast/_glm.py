@@ -59,7 +59,7 @@ class GlmResult(PrintsSummary):
         self.converged = bool(fit["converged"])
         self.messages = [] if self.converged else ["glm.fit: algorithm did not converge"]
         self._mu, self._eta = np.asarray(fit["mu"]), np.asarray(fit["eta"])
-        boundary = self.family.boundary_message(self._mu)
+        boundary = self.family.boundary_message(self._mu, d.X, d.x_names)
         if boundary:
             self.messages.append(boundary)
         self.deviance = float(fit["deviance"])
@@ -137,7 +137,7 @@ class GlmResult(PrintsSummary):
 
 
 def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", weights=None, offset=None,
-        na_action: str = "omit") -> GlmResult:
+        na_action: str = "omit", contrasts: dict | None = None) -> GlmResult:
     """Fit a generalized linear model, as R's ``glm``.
 
     Parameters
@@ -151,6 +151,9 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
         Drop rows with missing values in the columns used (noted in
         ``data_messages`` and ``n_dropped``) or raise :class:`DataError`.
         Aliased columns are dropped as lme4 does (R's glm would report NA).
+    contrasts : dict, optional
+        Contrasts of factors, as R's ``contrasts`` argument (see
+        :func:`glmmfast.lmer`).
 
     Returns
     -------
@@ -165,7 +168,8 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
     5486.4
     """
     fam = get_family(family)
-    design = model_design_for(formula, data, fam, weights, offset, random=False, na_action=na_action)
+    design = model_design_for(formula, data, fam, weights, offset, random=False, na_action=na_action,
+                              contrasts=contrasts)
     try:
         fit = glm_start(design)
     except RuntimeError as e:  # singular X'WX

@@ -33,9 +33,9 @@ from .families import Family, NegativeBinomial, Poisson, get_family
 __all__ = ["glmer", "glmer_nb"]
 
 
-def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_parameter: str | None,
+def _fit_design(design: ModelDesign, data_name: str | None, nAGQ: int, family_parameter: str | None,
                 t0: float) -> GlmerResult:
-    """Engine, start, optimisation and result for a design (shared by glmer and glmer_nb).
+    """Engine, start, optimisation and result for a design (shared by glmer, glmer_nb and r2's null model).
 
     ``family_parameter`` names a family parameter to estimate too:
     ``"dispersion"`` (started at the GLM's Pearson estimate) or
@@ -66,8 +66,7 @@ def _fit_design(design: ModelDesign, data: pd.DataFrame, nAGQ: int, family_param
     est = None if fp is None else (fp[0], info.family_parameter)
     if family_parameter == "nb_theta":
         design.family = NegativeBinomial(info.family_parameter, design.family.link)
-    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ),
-                       dataset_name(data))
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ), data_name)
 
 
 def glmer(
@@ -78,6 +77,7 @@ def glmer(
     offset=None,
     nAGQ: int = 1,
     na_action: str = "omit",
+    contrasts: dict | None = None,
 ) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -115,6 +115,11 @@ def glmer(
         Drop rows with missing values in the columns the model uses (noted
         in ``result.data_messages`` and ``result.n_dropped``) or raise
         :class:`~glmmfast.DataError`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument:
+        ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
+        ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
+        Other factors get treatment contrasts, ordered factors ``contr.poly``.
 
     Returns
     -------
@@ -157,13 +162,15 @@ def glmer(
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
                       "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
                       stacklevel=2)
-        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action,
+                    contrasts=contrasts)
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action)
+    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action,
+                              contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
-        return _fit_design(design, data, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+        return _fit_design(design, dataset_name(data), nAGQ, "dispersion" if fam.has_dispersion else None, t0)
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -188,6 +195,7 @@ def glmer_nb(
     offset=None,
     nAGQ: int = 1,
     na_action: str = "omit",
+    contrasts: dict | None = None,
 ) -> GlmerResult:
     """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
 
@@ -212,6 +220,8 @@ def glmer_nb(
         quadrature (a single scalar random-effects term), as :func:`glmer`.
     na_action : {"omit", "raise"}, default "omit"
         Missing values, as :func:`glmer`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as :func:`glmer`.
 
     Returns
     -------
@@ -231,8 +241,8 @@ def glmer_nb(
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
-                              na_action=na_action)
+                              na_action=na_action, contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
         design.family = NegativeBinomial(_moment_theta(design), link)
-        return _fit_design(design, data, nAGQ, "nb_theta", t0)
+        return _fit_design(design, dataset_name(data), nAGQ, "nb_theta", t0)

@@ -30,7 +30,7 @@ __all__ = ["lmer"]
 
 
 def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None,
-         na_action: str = "omit") -> LmerResult:
+         na_action: str = "omit", contrasts: dict | None = None) -> LmerResult:
     """Fit a linear mixed model, as lme4's ``lmer``.
 
     Parameters
@@ -48,6 +48,11 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
         Known term added to the linear predictor (besides any ``offset()`` term).
     na_action : {"omit", "raise"}, default "omit"
         Missing values, as :func:`glmmfast.glmer`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument:
+        ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
+        ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
+        Other factors get treatment contrasts, ordered factors ``contr.poly``.
 
     Returns
     -------
@@ -64,7 +69,8 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     REML = check_bool("REML", REML)
     seconds = {}
     t0 = time.perf_counter()
-    design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action)
+    design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,
+                              contrasts=contrasts)
     if np.any(design.weights <= 0):
         # lme4's criterion has -sum(log w): a zero weight makes it infinite.
         raise DataError("lmer needs positive weights (drop the rows with zero weight)")

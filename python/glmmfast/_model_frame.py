@@ -3,16 +3,22 @@
 #
 # Interface
 #   variables_in(expr) -> set[str]          data columns an R expression uses
-#   model_design(rhs, data) -> Design        fixed-effects matrix, R column
-#                                            names/order, summed offset()s
-#   apply_design(spec, data) -> Design       same encoding on new data
+#   model_design(rhs, data, contrasts=None) -> Design   fixed-effects matrix,
+#                                            R column names/order, summed offset()s
+#   apply_design(spec, data) -> Design       same encoding on new data (factor
+#                                            levels, contrasts and the stored
+#                                            parameters of scale/poly/ns/bs)
 #   evaluate_response(expr, data) -> Response   numeric / cbind / factor / bool
+#   term_labels(spec), term_columns(spec)    R's term.labels and each term's columns
+#   term_cell_matrix(spec, term, data)       model.matrix(~ 0 + term) (type III tests)
 #
 # The terms come from glmmfast._formula.expand_terms (R's terms.formula);
 # each variable is evaluated by a small interpreter over the R syntax tree
-# (columns, arithmetic, a whitelist of numpy functions, I(), factor()), so no
-# Python eval is involved. Coding follows R's model.matrix exactly: treatment
-# contrasts, a factor gets full dummy coding when the term without it is not
+# (columns, arithmetic, a whitelist of numpy functions, I(), factor(), dummy(),
+# and the stateful scale/poly/ns/bs of _formula_functions), so no Python eval
+# is involved. Coding follows R's model.matrix exactly: contrasts (treatment,
+# or contr.poly for ordered factors, unless given), a factor gets full dummy
+# coding when the term without it is not
 # "contained" in an earlier term, and without an intercept the first factor
 # is fully dummy coded. Rows are never dropped: callers remove NA rows first
 # and any NaN/inf left is a DataError.
@@ -27,7 +33,10 @@ from typing import Callable, Union
 import numpy as np
 import pandas as pd
 
+from glmmfast._contrasts import contrast_matrix, default_contrast
 from glmmfast._errors import DataError, FormulaError
+from glmmfast._formula_functions import (STATEFUL_FUNCTIONS, apply_function, fit_function, function_suffixes,
+                                         match_arguments)
 from glmmfast._formula import (
     BinOp,
     Call,
@@ -54,6 +63,10 @@ __all__ = [
     "model_design",
     "apply_design",
     "evaluate_response",
+    "term_labels",
+    "term_columns",
+    "term_cell_matrix",
+    "level_label",
 ]
 
 
@@ -126,6 +139,15 @@ class DesignSpec:
         R text of each ``offset()`` argument.
     names : tuple of str
         Column names.
+    columns : tuple of (tuple of str or None)
+        Column-name suffixes of each matrix-valued variable (``poly(x, 2)``:
+        ``("1", "2")``); None for a vector.
+    contrasts : tuple of (tuple or None)
+        Per factor variable ``(C, suffixes)``: its contrast matrix as nested
+        tuples (levels x columns) and R's column-name suffixes.
+    transforms : tuple of (str, tuple)
+        R text of each scale/poly/ns/bs call and the parameters computed on
+        the fitting data (R's makepredictcall), reused on new data.
     """
 
     rhs: str
@@ -135,6 +157,9 @@ class DesignSpec:
     terms: tuple[tuple[tuple[int, int], ...], ...]
     offsets: tuple[str, ...]
     names: tuple[str, ...]
+    columns: tuple[tuple[str, ...] | None, ...] = ()
+    contrasts: tuple[tuple | None, ...] = ()
+    transforms: tuple[tuple[str, tuple], ...] = ()
 
 
 # --------------------------------------------------------------------------
@@ -148,6 +173,7 @@ class _Factor:
 
     codes: np.ndarray
     levels: list[str]
+    ordered: bool = False
 
     def labels(self) -> np.ndarray:
         out = np.empty(len(self.codes), dtype=object)
@@ -158,10 +184,18 @@ class _Factor:
         return out
 
 
-_Value = Union[np.ndarray, _Factor, float, bool, str]
+@dataclass
+class _Matrix:
+    """A matrix-valued variable (poly, ns, bs): ``(n, k)`` values and R's column-name suffixes."""
+
+    values: np.ndarray
+    suffixes: list[str]
 
 
-def _level_label(value: object) -> str:
+_Value = Union[np.ndarray, _Factor, _Matrix, float, bool, str]
+
+
+def level_label(value: object) -> str:
     """R's printed form of a factor level (``95`` not ``95.0``, ``TRUE``)."""
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -182,14 +216,14 @@ def _factor_from_values(values: np.ndarray) -> _Factor:
     try:
         ordered = sorted(present)
     except TypeError:  # mixed types: sort on the printed form
-        ordered = sorted(present, key=_level_label)
-    levels = [_level_label(v) for v in ordered]
+        ordered = sorted(present, key=level_label)
+    levels = [level_label(v) for v in ordered]
     # Two values may print alike (1 and 1.0); merge them, keeping first.
     index: dict[str, int] = {}
     for lab in levels:
         index.setdefault(lab, len(index))
     codes = np.full(len(values), -1, dtype=np.int64)
-    labels = np.array([_level_label(v) for v in values[~mask]], dtype=object)
+    labels = np.array([level_label(v) for v in values[~mask]], dtype=object)
     codes[~mask] = [index[lab] for lab in labels]
     return _Factor(codes, list(index))
 
@@ -208,7 +242,7 @@ def _drop_unused(f: _Factor) -> _Factor:
     remap = np.full(len(f.levels), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     codes = np.where(f.codes >= 0, remap[np.maximum(f.codes, 0)], -1)
-    return _Factor(codes, [f.levels[i] for i in used])
+    return _Factor(codes, [f.levels[i] for i in used], f.ordered)
 
 
 def _broadcast(value: _Value, n: int) -> np.ndarray:
@@ -264,6 +298,9 @@ _NUMERIC_FUNCTIONS: dict[str, Callable[..., _Value]] = {
     "as.double": lambda x: x,
 }
 
+# Packages whose functions above may be called with their namespace (splines::ns).
+_NAMESPACES = ("base", "stats", "splines", "lme4")
+
 _ARITHMETIC: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "+": np.add,
     "-": np.subtract,
@@ -288,10 +325,13 @@ _LOGICAL = {"&": np.logical_and, "&&": np.logical_and,
 class _Evaluator:
     """Evaluate one R expression against ``data``; ``term`` names it in errors."""
 
-    def __init__(self, data: pd.DataFrame, term: str) -> None:
+    def __init__(self, data: pd.DataFrame, term: str, transforms: dict | None = None) -> None:
         self.data = data
         self.n = len(data)
         self.term = term
+        # R text of a scale/poly/ns/bs call -> its parameters: filled on the
+        # fitting data, read on new data.
+        self.transforms = {} if transforms is None else transforms
 
     def column(self, name: str) -> _Value:
         if name not in self.data.columns:
@@ -304,8 +344,8 @@ class _Evaluator:
             codes = col.cat.codes.to_numpy(dtype=np.int64)
             cats = col.cat.categories
             labels = (cats.tolist() if cats.inferred_type == "string"
-                      else [_level_label(c) for c in cats])
-            return _Factor(codes, labels)
+                      else [level_label(c) for c in cats])
+            return _Factor(codes, labels, bool(dtype.ordered))
         if pd.api.types.is_complex_dtype(dtype):
             raise DataError(f"column {name!r} holds complex numbers; model variables must be real "
                             f"(in formula term {self.term!r})")
@@ -323,6 +363,11 @@ class _Evaluator:
     def numeric(self, node: Node) -> np.ndarray | float:
         """Evaluate ``node`` and insist on numbers (logicals count as 0/1)."""
         value = self.eval(node)
+        if isinstance(value, _Matrix):
+            if value.values.shape[1] != 1:
+                raise FormulaError(f"{deparse(node)!r} has {value.values.shape[1]} columns and cannot be used "
+                                   f"in arithmetic in formula term {self.term!r}")
+            return value.values[:, 0]
         if isinstance(value, _Factor) or isinstance(value, str):
             raise DataError(f"non-numeric value {deparse(node)!r} used in "
                             f"arithmetic in formula term {self.term!r}")
@@ -380,16 +425,31 @@ class _Evaluator:
                            f"term {self.term!r}; wrap arithmetic in I(...)")
 
     def call(self, node: Call) -> _Value:
+        func = node.func
+        if isinstance(func, BinOp) and func.op in ("::", ":::") and isinstance(func.left, Name) \
+                and func.left.name in _NAMESPACES and isinstance(func.right, Name):
+            node = Call(func.right, node.args, node.pos)  # splines::ns is ns
         if not isinstance(node.func, Name):
-            raise FormulaError(f"unsupported call {deparse(node)!r} in formula "
-                               f"term {self.term!r}")
+            raise FormulaError(f"unsupported call {deparse(node)!r} in formula term {self.term!r}; supported: "
+                               f"{', '.join(supported_functions())} (optionally as {'::, '.join(_NAMESPACES)}::)")
         fname = node.func.name
         if fname == "I" or fname == "offset":
             self.arity(node, 1)
             return self.eval(node.args[0].value)
-        if fname in ("factor", "as.factor"):
+        if fname in ("factor", "as.factor", "ordered", "as.ordered"):
             self.arity(node, 1)
-            return _drop_unused(_as_factor(self.eval(node.args[0].value), self.n))
+            f = _drop_unused(_as_factor(self.eval(node.args[0].value), self.n))
+            return _Factor(f.codes, f.levels, True) if fname in ("ordered", "as.ordered") else f
+        if fname in STATEFUL_FUNCTIONS:
+            return self.stateful(node, fname)
+        if fname == "dummy":
+            return self.dummy(node)
+        if fname == "c":
+            return np.array([float(self.numeric(a.value)) for a in node.args])
+        if fname in ("as.numeric", "as.double", "as.integer") and len(node.args) == 1:
+            value = self.eval(node.args[0].value)
+            if isinstance(value, _Factor):  # R: the level codes 1..k
+                return np.where(value.codes >= 0, value.codes + 1.0, np.nan)
         if fname in _NUMERIC_FUNCTIONS:
             positional = [self.numeric(a.value) for a in node.args if a.name is None]
             named = {a.name.replace(".", "_"): self.numeric(a.value)
@@ -400,8 +460,53 @@ class _Evaluator:
                 except TypeError as exc:
                     raise FormulaError(f"bad arguments to {fname}() in formula "
                                        f"term {self.term!r}") from exc
-        raise FormulaError(f"unsupported function {fname!r} in formula term "
-                           f"{self.term!r}")
+        raise FormulaError(f"unsupported function {fname!r} in formula term {self.term!r}; supported: "
+                           f"{', '.join(supported_functions())}")
+
+    def stateful(self, node: Call, fname: str) -> _Matrix:
+        """scale/poly/ns/bs: parameters computed on the fitting data, reused on new data."""
+        if not node.args or node.args[0].name not in (None, "x"):
+            raise FormulaError(f"{fname}() needs the variable as its first argument in formula term {self.term!r}")
+        rest = list(node.args[1:])
+        variables = [node.args[0]]
+        if fname == "poly":  # poly(x, z, degree = 2): further variables (R's polym)
+            variables += [a for a in rest if a.name is None and not _is_literal(a.value)]
+            rest = [a for a in rest if a not in variables]
+        columns = [_finite_numeric(self.numeric(a.value), self.n, deparse(a.value)) for a in variables]
+        x = columns[0] if len(columns) == 1 else np.column_stack(columns)
+        positional = [self.constant(a.value) for a in rest if a.name is None]
+        named = {a.name: self.constant(a.value) for a in rest if a.name is not None}
+        args = match_arguments(fname, positional, named)
+        key = deparse(node)
+        if key in self.transforms:
+            values = apply_function(fname, x, args, self.transforms[key])
+            suffixes = function_suffixes(fname, self.transforms[key], values.shape[1])
+        else:
+            values, suffixes, self.transforms[key] = fit_function(fname, x, args)
+        return _Matrix(values, suffixes)
+
+    def constant(self, node: Node):
+        """An argument that is not data: a number, TRUE/FALSE, NULL or c(...) of numbers."""
+        if isinstance(node, Const) and node.name == "NULL":
+            return None
+        value = self.eval(node)
+        if isinstance(value, (_Factor, _Matrix, str)) or (isinstance(value, np.ndarray) and value.size == self.n
+                                                          and self.n > 1 and not _is_literal(node)):
+            raise FormulaError(f"argument {deparse(node)!r} must be a constant in formula term {self.term!r}")
+        return value
+
+    def dummy(self, node: Call) -> np.ndarray:
+        """lme4's dummy(f, "level"): 1 where the factor takes that level, else 0."""
+        if len(node.args) != 2:
+            raise FormulaError(f"dummy() takes a factor and a level, e.g. dummy(f, \"a\"), in formula term "
+                               f"{self.term!r}")
+        f = _as_factor(self.eval(node.args[0].value), self.n)
+        level = self.eval(node.args[1].value)
+        label = level if isinstance(level, str) else _level_label(level)
+        if label not in f.levels:
+            raise FormulaError(f"dummy(): {label!r} is not a level of {deparse(node.args[0].value)} "
+                               f"(levels: {f.levels}) in formula term {self.term!r}")
+        return (f.labels() == label).astype(np.float64)
 
     def arity(self, node: Call, k: int) -> None:
         if len(node.args) != k or any(a.name is not None for a in node.args):
@@ -409,13 +514,25 @@ class _Evaluator:
                                f"argument(s) in formula term {self.term!r}")
 
 
-def _evaluate(node: Node, data: pd.DataFrame, term: str) -> _Value:
-    return _Evaluator(data, term).eval(node)
+def _is_literal(node: Node) -> bool:
+    return not any(True for _ in iter_names(node))
+
+
+def supported_functions() -> list[str]:
+    """Every function a formula term may call (besides the operators)."""
+    return sorted(set(_NUMERIC_FUNCTIONS) | set(STATEFUL_FUNCTIONS)
+                  | {"I", "offset", "factor", "as.factor", "ordered", "as.ordered", "dummy", "c", "as.integer"})
+
+
+def _evaluate(node: Node, data: pd.DataFrame, term: str, transforms: dict | None = None) -> _Value:
+    return _Evaluator(data, term, transforms).eval(node)
 
 
 def _finite_numeric(value: _Value, n: int, term: str) -> np.ndarray:
     """Coerce an evaluated value to a finite float64 vector of length n."""
-    if isinstance(value, _Factor) or isinstance(value, str):
+    if isinstance(value, _Matrix) and value.values.shape[1] == 1:
+        value = value.values[:, 0]
+    if isinstance(value, (_Factor, _Matrix)) or isinstance(value, str):
         raise DataError(f"formula term {term!r} is not numeric")
     arr = np.asarray(_broadcast(value, n), dtype=np.float64)
     if arr.ndim != 1 or arr.shape[0] != n:
@@ -504,12 +621,19 @@ def _build(spec: DesignSpec, values: list[np.ndarray | _Factor],
             if isinstance(value, _Factor):
                 levels = spec.levels[v]
                 assert levels is not None
-                keep = range(len(levels)) if code == 2 else range(1, len(levels))
-                # The earlier variable varies fastest, as in R.
-                cols = [(parts + [label + levels[k]], col * (value.codes == k))
-                        for k in keep for parts, col in cols]
+                if code == 2:  # all levels' indicators (R's contrasts = FALSE)
+                    coding, suffixes = np.eye(len(levels)), list(levels)
+                else:
+                    C, suffixes = spec.contrasts[v]
+                    coding = np.asarray(C, dtype=float)
+                mat = coding[value.codes]
+            elif isinstance(value, _Matrix):
+                mat, suffixes = value.values, value.suffixes
             else:
-                cols = [(parts + [label], col * value) for parts, col in cols]
+                mat, suffixes = value[:, None], [""]
+            # The earlier variable varies fastest, as in R.
+            cols = [(parts + [label + suffixes[k]], col * mat[:, k])
+                    for k in range(len(suffixes)) for parts, col in cols]
         for parts, col in cols:
             names.append(":".join(parts))
             columns.append(col)
@@ -519,19 +643,33 @@ def _build(spec: DesignSpec, values: list[np.ndarray | _Factor],
     return Design(X=X, names=names, offset=offset, spec=spec)
 
 
-def _offset_sum(offsets: tuple[str, ...], data: pd.DataFrame) -> np.ndarray | None:
+def _offset_sum(offsets: tuple[str, ...], data: pd.DataFrame, transforms: dict) -> np.ndarray | None:
     if not offsets:
         return None
     n = len(data)
     total = np.zeros(n)
     for text in offsets:
         term = f"offset({text})"
-        total += _finite_numeric(_evaluate(parse_expression(text), data, term), n, term)
+        total += _finite_numeric(_evaluate(parse_expression(text), data, term, transforms), n, term)
     return total
 
 
+def _check_contrasts(contrasts, labels: tuple[str, ...], levels: list) -> dict:
+    """The ``contrasts=`` argument: a dict from factor variables of the formula to a contrast name or matrix."""
+    if contrasts is None:
+        return {}
+    if not isinstance(contrasts, dict):
+        raise FormulaError(f"contrasts must be a dict such as {{'f': 'contr.sum'}}, not {type(contrasts).__name__}")
+    factors = [lab for lab, lv in zip(labels, levels) if lv is not None]
+    for key in contrasts:
+        if key not in factors:
+            raise FormulaError(f"contrasts given for {key!r}, which is not a factor of the fixed-effects formula "
+                               f"(factors: {factors})")
+    return contrasts
+
+
 @refuses_deep_nesting
-def model_design(rhs: str, data: pd.DataFrame) -> Design:
+def model_design(rhs: str, data: pd.DataFrame, contrasts: dict | None = None) -> Design:
     """Build the fixed-effects model matrix for an R right-hand side.
 
     Parameters
@@ -542,6 +680,11 @@ def model_design(rhs: str, data: pd.DataFrame) -> Design:
     data : pandas.DataFrame
         Rows already free of missing values in the variables used; it is
         not modified.
+    contrasts : dict, optional
+        R's ``contrasts.arg``: factor variable -> ``"contr.treatment"``,
+        ``"contr.sum"``, ``"contr.helmert"``, ``"contr.poly"``,
+        ``"contr.SAS"`` or an ``(nlevels, k)`` matrix.  Other factors get
+        treatment contrasts, ordered ones ``contr.poly``.
 
     Returns
     -------
@@ -552,18 +695,24 @@ def model_design(rhs: str, data: pd.DataFrame) -> Design:
     Raises
     ------
     FormulaError
-        Bad syntax, a bar, or an unsupported function.
+        Bad syntax, a bar, an unsupported function, bad contrasts.
     DataError
         Unknown column, non-finite value, single-level factor that needs
         contrasts.
     """
     terms = expand_terms(parse_expression(rhs), rhs)
     n = len(data)
-    values: list[np.ndarray | _Factor] = []
+    values: list[np.ndarray | _Factor | _Matrix] = []
     levels: list[tuple[str, ...] | None] = []
+    transforms: dict = {}
     for node, label in zip(terms.variables, terms.labels):
-        value = _evaluate(node, data, label)
-        if isinstance(value, (_Factor, str)) or (
+        value = _evaluate(node, data, label, transforms)
+        if isinstance(value, _Matrix):
+            if not np.all(np.isfinite(value.values)):
+                raise DataError(f"formula term {label!r} has non-finite values")
+            values.append(value)
+            levels.append(None)
+        elif isinstance(value, (_Factor, str)) or (
                 isinstance(value, np.ndarray) and value.dtype == bool) or isinstance(value, bool):
             # Logical and character variables are factors in model.matrix;
             # unused levels are dropped as lme4's model frame does.
@@ -574,12 +723,20 @@ def model_design(rhs: str, data: pd.DataFrame) -> Design:
             values.append(_finite_numeric(value, n, label))
             levels.append(None)
     codes = _term_codes(terms.terms, [lv is not None for lv in levels], terms.intercept)
+    given = _check_contrasts(contrasts, terms.labels, levels)
+    coding: list[tuple | None] = [None] * len(levels)
     for row in codes:
         for v, code in row:
             lv = levels[v]
             if lv is not None and code == 1 and len(lv) < 2:
                 raise DataError(f"factor {terms.labels[v]!r} has only one level "
                                 f"({lv[0] if lv else 'none'}); contrasts need at least two")
+            if lv is not None and code == 1 and coding[v] is None:
+                value = values[v]
+                assert isinstance(value, _Factor)
+                kind = given.get(terms.labels[v], default_contrast(value.ordered))
+                C, suffixes = contrast_matrix(kind, list(lv))
+                coding[v] = (tuple(map(tuple, C.tolist())), tuple(suffixes))
     spec = DesignSpec(
         rhs=rhs,
         intercept=terms.intercept,
@@ -588,10 +745,72 @@ def model_design(rhs: str, data: pd.DataFrame) -> Design:
         terms=tuple(tuple(row) for row in codes),
         offsets=tuple(deparse(o) for o in terms.offsets),
         names=(),
+        columns=tuple(tuple(v.suffixes) if isinstance(v, _Matrix) else None for v in values),
+        contrasts=tuple(coding),
     )
-    design = _build(spec, values, _offset_sum(spec.offsets, data), n)
-    design.spec = dataclasses.replace(spec, names=tuple(design.names))
+    offset = _offset_sum(spec.offsets, data, transforms)
+    design = _build(spec, values, offset, n)
+    design.spec = dataclasses.replace(spec, names=tuple(design.names), transforms=tuple(transforms.items()))
     return design
+
+
+def _spec_values(spec: DesignSpec, data: pd.DataFrame) -> list[np.ndarray | _Factor | _Matrix]:
+    """Each variable of ``spec`` evaluated on ``data`` with the stored encoding (factor
+    levels, and the fit's parameters of scale/poly/ns/bs)."""
+    n = len(data)
+    values: list[np.ndarray | _Factor | _Matrix] = []
+    transforms = dict(spec.transforms)
+    columns = spec.columns or (None,) * len(spec.labels)
+    for label, levels, suffixes in zip(spec.labels, spec.levels, columns):
+        value = _evaluate(parse_expression(label), data, label, transforms)
+        if suffixes is not None:
+            if not isinstance(value, _Matrix) or len(value.suffixes) != len(suffixes):
+                raise DataError(f"variable {label!r} does not give the columns it gave when the model was fitted")
+            if not np.all(np.isfinite(value.values)):
+                raise DataError(f"formula term {label!r} has non-finite values in the new data")
+            values.append(value)
+            continue
+        if levels is None:
+            if isinstance(value, _Factor) or isinstance(value, str):
+                raise DataError(f"variable {label!r} was numeric when the model "
+                                "was fitted but is categorical in the new data")
+            values.append(_finite_numeric(value, n, label))
+            continue
+        labels = _as_factor(value, n).labels()
+        index = {lev: i for i, lev in enumerate(levels)}
+        codes = np.empty(n, dtype=np.int64)
+        for row, lab in enumerate(labels):
+            if lab is None:
+                raise DataError(f"variable {label!r} has a missing value at row {row}")
+            if lab not in index:
+                raise DataError(f"new level {lab!r} of {label!r} was not seen when "
+                                f"the model was fitted (known levels: {list(levels)})")
+            codes[row] = index[lab]
+        values.append(_Factor(codes, list(levels)))
+    return values
+
+
+def term_labels(spec: DesignSpec) -> list[str]:
+    """R's ``term.labels``: each term's variables joined by ``:``."""
+    return [":".join(spec.labels[v] for v, _ in term) for term in spec.terms]
+
+
+def term_columns(spec: DesignSpec) -> list[list[str]]:
+    """The model-matrix column names of each term (R's ``assign``, by name)."""
+    columns = spec.columns or (None,) * len(spec.labels)
+    empty = [_Matrix(np.zeros((0, len(sx))), list(sx)) if sx is not None
+             else np.zeros(0) if lv is None else _Factor(np.zeros(0, dtype=np.int64), list(lv))
+             for lv, sx in zip(spec.levels, columns)]
+    return [_build(dataclasses.replace(spec, intercept=False, terms=(term,), offsets=()), empty, None, 0).names
+            for term in spec.terms]
+
+
+def term_cell_matrix(spec: DesignSpec, term: int, data: pd.DataFrame) -> Design:
+    """``model.matrix(~ 0 + term)``: every factor of term ``term`` fully dummy coded
+    (one column per cell, numeric variables multiplied in), on ``data``."""
+    full = tuple((v, 2) for v, _ in spec.terms[term])
+    cell_spec = dataclasses.replace(spec, intercept=False, terms=(full,), offsets=())
+    return _build(cell_spec, _spec_values(spec, data), None, len(data))
 
 
 @refuses_deep_nesting
@@ -619,27 +838,8 @@ def apply_design(spec: DesignSpec, data: pd.DataFrame) -> Design:
     if not isinstance(spec, DesignSpec):
         raise TypeError("spec must be the Design.spec of model_design()")
     n = len(data)
-    values: list[np.ndarray | _Factor] = []
-    for label, levels in zip(spec.labels, spec.levels):
-        value = _evaluate(parse_expression(label), data, label)
-        if levels is None:
-            if isinstance(value, _Factor) or isinstance(value, str):
-                raise DataError(f"variable {label!r} was numeric when the model "
-                                "was fitted but is categorical in the new data")
-            values.append(_finite_numeric(value, n, label))
-            continue
-        labels = _as_factor(value, n).labels()
-        index = {lev: i for i, lev in enumerate(levels)}
-        codes = np.empty(n, dtype=np.int64)
-        for row, lab in enumerate(labels):
-            if lab is None:
-                raise DataError(f"variable {label!r} has a missing value at row {row}")
-            if lab not in index:
-                raise DataError(f"new level {lab!r} of {label!r} was not seen when "
-                                f"the model was fitted (known levels: {list(levels)})")
-            codes[row] = index[lab]
-        values.append(_Factor(codes, list(levels)))
-    design = _build(spec, values, _offset_sum(spec.offsets, data), n)
+    values = _spec_values(spec, data)
+    design = _build(spec, values, _offset_sum(spec.offsets, data, dict(spec.transforms)), n)
     if tuple(design.names) != spec.names:  # defensive: encoding must not drift
         raise DataError("internal error: rebuilt design has different columns")
     return design

@@ -145,9 +145,18 @@ def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: 
                maxeval: int, step: np.ndarray | None = None) -> int:
     """One nlopt run minimising ``obj`` from ``x``; returns nlopt's status
     (the best point is kept by ``obj``).  nlopt raises where it gives up
-    (RoundoffLimited; its own runtime_error when a line search fails)."""
+    (RoundoffLimited; its own runtime_error when a line search fails).
+
+    Ctrl-C inside an engine objective's evaluation does not raise into
+    nlopt (its L-BFGS does not stop on an exception and would report its
+    own error): the objective stops nlopt (``set_stop``) and keeps the
+    KeyboardInterrupt, raised here once nlopt has returned.
+    """
     opt = nlopt.opt(algorithm, x.size)
     opt.set_min_objective(obj)
+    engine = isinstance(obj, _core.Objective)
+    if engine:
+        obj.set_stop(opt.force_stop)
     opt.set_lower_bounds(lower)
     if step is not None:
         opt.set_initial_step(step)
@@ -159,8 +168,12 @@ def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: 
         return opt.last_optimize_result()
     except nlopt.RoundoffLimited:
         return nlopt.ROUNDOFF_LIMITED
-    except nlopt.runtime_error:  # nlopt's own class (not Python's RuntimeError)
+    except (nlopt.runtime_error, nlopt.ForcedStop):  # nlopt's own classes (not Python's RuntimeError)
         return nlopt.FAILURE
+    finally:
+        if engine:
+            obj.set_stop(None)  # also breaks the cycle opt -> obj -> opt.force_stop
+            obj.raise_interrupt()
 
 
 def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
@@ -176,13 +189,29 @@ def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
             raise ConvergenceError(f"PIRLS failed at every one of {obj.evaluations} parameter values "
                                    f"tried (last: {obj.last_error or 'non-finite deviance'}); the link may not suit "
                                    "these data (e.g. an identity link whose mean reaches 0)")
-        xnew, fnew = np.array(obj.best_x), float(obj.best_f)
+        xnew, fnew = _feasible_best(obj, lower)
         improved = fbest - fnew
         x, fbest = xnew, fnew
         if improved < 10 * ftol_abs:
             break
         step = np.maximum(step * 0.1, 10 * xtol_abs)
     return x, fbest, status
+
+
+def _feasible_best(obj, lower: np.ndarray) -> tuple[np.ndarray, float]:
+    """The objective's best point, moved onto its bounds if it is outside.
+
+    The objective keeps the best point of every evaluation, including the
+    finite-difference ones of :func:`newton_polish`, which step across a
+    bound (theta_jj = -h: the criterion is even in theta_jj); nlopt refuses
+    to start outside the bounds (its bare ``invalid_argument``), so such a
+    point is projected and re-evaluated.
+    """
+    x = np.array(obj.best_x, dtype=float)
+    if np.all(x >= lower):
+        return x, float(obj.best_f)
+    x = np.maximum(x, lower)
+    return x, float(obj(x))
 
 
 def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -333,19 +362,54 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     if not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
     _record(info, check, "derivatives at the optimum", crit, 0, t0)
-    if off.any():
-        # The deviance is even in a diagonal of T_t, so a gradient method
-        # that reaches theta_jj = 0 sees no slope there; BOBYQA from a
-        # point off the bound finds the way back into the interior.
+    on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
+    if off.any() or on_bound.any():
         t0 = time.perf_counter()
         retry = _core.lmm_objective(model, reml)
-        x = theta.copy()
-        x[off] = lower[off] + 0.1  # theta is relative (sd / sigma): 0.1 is a small step on its scale
-        theta, crit, status = _bobyqa(retry, x, lower, np.full(lower.size, 0.05), ftol, 1e-8, 100000)
-        _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
+        theta_in, crit_in = theta, crit
+        theta, crit, status = _leave_bounds(retry, theta, crit, lower, off, x0, ftol, status)
+        if crit < crit_in:
+            _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
+            theta, crit, info.gradient = _newton_step(retry, theta, crit, lower, info.gradient, info.hessian)
+            theta, crit, info.gradient = _onto_bounds(retry, theta, crit, lower, info.gradient)
+        else:
+            theta, crit = theta_in, crit_in
         _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     return theta, crit, info
+
+
+def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: np.ndarray, x0: np.ndarray,
+                  ftol: float, status: int) -> tuple[np.ndarray, float, int]:
+    """BOBYQA restarts from a theta with coordinates on their bounds, before
+    the fit is called singular: from off the bounds where the directional
+    derivatives say the criterion falls (``off``), or where steps off them
+    find lower values (:func:`_step_off_bounds`: the criterion is even in a
+    column of T_t, so both derivatives can vanish there); then, while a
+    coordinate stays on its bound, a second path from lme4's start ``x0``
+    with a wide trust region, which escapes a local minimum on the bound
+    (Machines' (Machine || Worker): 211.78 there, 208.31 at lme4's optimum).
+    The deviance is even in a diagonal of T_t, so a gradient method that
+    reaches theta_jj = 0 sees no slope there; BOBYQA's trial steps find the
+    way back into the interior."""
+    step = np.full(lower.size, 0.05)
+    for _ in range(3):
+        if off.any():
+            start = theta.copy()
+            start[off] = lower[off] + 0.1  # theta is relative (sd / sigma): 0.1 is a small step on its scale
+            off = np.zeros_like(off)
+        else:
+            start = _step_off_bounds(obj, theta, crit, lower, 1000 * ftol)
+        if start is None:
+            break
+        x, f, st = _bobyqa(obj, start, lower, step, ftol, 1e-6, 100000)
+        if f < crit:
+            theta, crit, status = x, f, st
+    if np.any(np.isfinite(lower) & (theta - lower <= 1e-8)):
+        alt, falt, alt_status = _bobyqa(obj, x0, lower, np.full(lower.size, 1.0), ftol, 1e-6, 100000)
+        if falt < crit - 1000 * ftol:
+            theta, crit, status = alt, falt, alt_status
+    return theta, crit, status
 
 
 def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, np.ndarray, np.ndarray]:
@@ -430,6 +494,30 @@ def _descent_off_bounds(x: np.ndarray, lower: np.ndarray, grad: np.ndarray, hess
     scale = max(1.0, abs(fx))
     falls = (grad < -1e-6 * scale) | ((np.abs(grad) <= 1e-6 * scale) & (np.diag(hess) < -1e-6 * scale))
     return at & falls
+
+
+def _step_off_bounds(f, x: np.ndarray, fx: float, lower: np.ndarray, ftol: float) -> np.ndarray | None:
+    """A point below ``fx`` one step off the bound of a coordinate that sits on it, else None.
+
+    BOBYQA can stop with a theta_jj on its bound 0 although the optimum is
+    inside: the criterion is even in the whole column j of T (only T T'
+    enters), so near the bound it is flat to first order in theta_jj and
+    the trust region collapses there (the fit would be reported singular).
+    The first-order test (the one-sided directional derivative) is blind
+    to that, so steps of increasing length along each such coordinate are
+    tried; the first that lowers the criterion by more than ``ftol`` is
+    returned as a restart point.
+    """
+    on_bound = np.flatnonzero(np.isfinite(lower) & (x - lower <= 1e-8))
+    best, fbest = None, fx - ftol
+    for j in on_bound:
+        for h in (1e-3, 1e-2, 0.1, 0.5, 2.0):
+            xt = x.copy()
+            xt[j] = lower[j] + h
+            ft = float(f(xt))
+            if ft < fbest:
+                best, fbest = xt, ft
+    return best
 
 
 def newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
@@ -665,24 +753,37 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
     free = _free(x, lower, h)
     g, H = grad[free], hess[np.ix_(free, free)]
     if g.size:
-        try:
-            scaled = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            scaled = g
+        # The deviance is accurate to ~1e-14 |f|; central differences with
+        # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
+        # within that of zero is "zero" (an unidentifiable direction, e.g. a
+        # redundant variance term or a coefficient diverging under
+        # separation), not "negative".
+        ev, vecs = np.linalg.eigh(H)
+        noise = 1e-5 * max(1.0, abs(fx))
+        scaled = _scaled_gradient(g, ev, vecs, noise)
         crit = np.minimum(np.abs(scaled), np.abs(g))
         worst = int(np.argmax(crit))
         if crit[worst] > tol:
             comp = int(np.flatnonzero(free)[worst]) + 1
             msgs.append(f"Model failed to converge with max|grad| = {crit[worst]:.6g} (tol = {tol}, component {comp})")
-        # The deviance is accurate to ~1e-14 |f|; central differences with
-        # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
-        # within that of zero is "zero" (an unidentifiable direction, e.g. a
-        # redundant variance term), not "negative".
-        ev = np.linalg.eigvalsh(H)
-        noise = 1e-5 * max(1.0, abs(fx))
         if ev.min() < -noise:
             neg = int((ev < -noise).sum())
             msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
         elif ev.min() < noise or ev.min() / ev.max() < 1e-6:
             msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
     return grad, hess, msgs
+
+
+def _scaled_gradient(g: np.ndarray, ev: np.ndarray, vecs: np.ndarray, noise: float) -> np.ndarray:
+    """lme4's scaled gradient H^{-1} g (the Newton step), from H's eigenpairs.
+
+    Along directions whose curvature is within ``noise`` of zero (a flat
+    direction: a coefficient diverging under separation, a redundant
+    variance term) the gradient enters unscaled: dividing it by a curvature
+    that is rounding noise would turn a converged fit's ~1e-11 into
+    anything, and the solve would smear that over every coordinate (a
+    separated cbpp fit was flagged on theta, whose Newton step was 5e-5).
+    """
+    c = vecs.T @ g
+    flat = np.abs(ev) <= noise
+    return vecs @ np.where(flat, c, c / np.where(flat, 1.0, ev))

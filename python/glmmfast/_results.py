@@ -293,6 +293,43 @@ class MixedResult(PrintsSummary):
         from ._predict import predict
         return predict(self, newdata, type, re_form, allow_new_levels, offset)
 
+    # -- R² and simulation-based residuals (_r2, _scaled_residuals) ------------
+    def r2(self) -> dict[str, float]:
+        """Marginal and conditional R² of Nakagawa, Johnson & Schielzeth (2017), as ``performance::r2_nakagawa``.
+
+        Marginal R² = s_f / (s_f + s_r + s_e), conditional R² =
+        (s_f + s_r) / (s_f + s_r + s_e), with s_f the variance of X beta,
+        s_r the random effects' variance (mean of z' Sigma z over the rows,
+        observation-level terms excluded) and s_e the residual variance:
+        sigma^2 for an LMM; for a GLMM the distribution-specific variance on
+        the link scale plus the variance of any observation-level random
+        effect.  Distribution-specific variances (performance 0.10.2):
+        binomial pi^2/3 (logit), 1 (probit), pi^2/6 (cloglog); Poisson and
+        negative binomial with the log link, the lognormal approximation
+        ln(1 + Var(y)/mu^2) (Var(y) = mu, or mu + mu^2/theta), with mu =
+        exp(intercept) of the model refitted with an intercept-only fixed
+        part and the same random effects (one extra fit; a negative-binomial
+        shape is estimated again, as performance does for glmmTMB's nbinom2,
+        whose likelihood glmer_nb shares); with the sqrt link, 0.25.  A singular fit (a variance component below 1e-5) has no
+        conditional R² (NaN, with a warning).  For several terms on one
+        grouping factor (``(x || g)``) all terms count; insight 0.19 counts
+        only the first.
+
+        Returns
+        -------
+        dict
+            ``{"marginal": float, "conditional": float}``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> {k: round(v, 3) for k, v in m.r2().items()}
+        {'marginal': 0.279, 'conditional': 0.799}
+        """
+        from ._r2 import r2_nakagawa
+        return r2_nakagawa(self)
+
     # -- printing ---------------------------------------------------------------
     def summary_text(self) -> str:
         """The lme4-style summary as a string."""
@@ -388,7 +425,8 @@ class GlmerResult(MixedResult):
             # derivative checks of the Laplace deviance in (theta, beta) do
             # not apply; lme4 likewise uses the PIRLS covariance here.
             V = np.asarray(model.beta_unscaled_vcov())
-            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower)
+            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + \
+                self._boundary_messages(model)
         # Finite-difference steps: lme4's 1e-4, except for the families with a
         # parameter, whose links put theta and beta on any scale (1e-5 with
         # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
@@ -428,10 +466,13 @@ class GlmerResult(MixedResult):
             conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
                              "not positive definite or contains NA values: falling back to var-cov estimated from RX")
         msgs.extend(conv_msgs)
-        boundary = self.family.boundary_message(np.asarray(model.mu))
-        if boundary:
-            msgs.append(boundary)
+        msgs.extend(self._boundary_messages(model))
         return pd.DataFrame(V, index=names, columns=names), msgs
+
+    def _boundary_messages(self, model) -> list[str]:
+        """The family's warning if fitted means at the optimum sit on the boundary (separation)."""
+        boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
+        return [boundary] if boundary else []
 
     def _new_engine(self):
         model = engine_model(self._design)
@@ -447,6 +488,30 @@ class GlmerResult(MixedResult):
         if self.nAGQ == 1:
             return "Laplace Approximation"
         return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
+
+    def anova(self, type=3) -> pd.DataFrame:
+        """Wald chi-square tests of each term's coefficients, as ``car::Anova(fit, type = 3)``.
+
+        Each term (the intercept included) is tested by b' V^{-1} b on its
+        coefficients b and their block V of :attr:`vcov`; with treatment
+        contrasts these are tests of the coefficients, as car's (not
+        likelihood-ratio tests: for those, :func:`glmmfast.anova`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: Chisq, Df, Pr(>Chisq).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("cbpp")
+        >>> m = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", df, family="binomial")
+        >>> int(m.anova().loc["period", "Df"])
+        3
+        """
+        from ._lmer_anova import wald_anova
+        return wald_anova(self, type)
 
     def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
                  allow_new_levels: bool = False, offset=None) -> np.ndarray:
@@ -551,6 +616,95 @@ class LmerResult(MixedResult):
         V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
         names = list(self.fixef.index)
         return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
+
+    # -- inference after the fit (lmerTest / pbkrtest; see _lmer_anova) ---------
+    def coef_table(self, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's coefficient table: t tests with Satterthwaite or Kenward-Roger df.
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+            Satterthwaite's df (analytic derivatives of Cov(beta) in
+            (theta, sigma)), or Kenward-Roger's adjusted covariance and df
+            (pbkrtest; REML fits only).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by coefficient: Estimate, Std. Error, df, t value, Pr(>|t|).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> m.coef_table()["df"].round(3).tolist()
+        [17.0, 17.0]
+        """
+        from ._lmer_anova import coef_table
+        return coef_table(self, ddf)
+
+    def anova(self, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's ANOVA table: an F test per fixed-effects term.
+
+        Parameters
+        ----------
+        type : {3, 2, 1}
+            Type III (SAS-like, coding independent), II or I (sequential) hypotheses.
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: Sum Sq, Mean Sq, NumDF, DenDF, F value, Pr(>F).
+            (Likelihood-ratio tests between fits: :func:`glmmfast.anova`.)
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> round(float(m.anova().loc["Days", "F value"]), 3)
+        45.853
+        """
+        from ._lmer_anova import lmer_anova
+        return lmer_anova(self, type, ddf)
+
+    def contest(self, L, ddf: str = "Satterthwaite", joint: bool = True) -> pd.DataFrame:
+        """lmerTest's ``contest``: test L beta = 0 for a contrast matrix L.
+
+        Parameters
+        ----------
+        L : array-like or DataFrame, shape (k, p) or (p,)
+            One row per linear function of the coefficients (DataFrame columns
+            are matched to the coefficient names).
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+        joint : bool, default True
+            One F test of all rows (columns as :meth:`anova`), or a t test per
+            row (columns as :meth:`coef_table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> round(float(m.contest([0, 1], joint=False)["t value"].iloc[0]), 3)
+        6.771
+        """
+        from ._lmer_anova import contest
+        return contest(self, L, ddf, joint)
+
+    def summary_text(self, ddf: str | None = None) -> str:
+        """The lme4 summary; with ``ddf``, lmerTest's (df and p-values for the fixed effects)."""
+        if ddf is None:
+            return format_glmer_summary(self)
+        from ._summary import format_lmertest_summary
+        return format_lmertest_summary(self, self.coef_table(ddf), ddf)
+
+    def summary(self, ddf: str | None = None) -> None:
+        """Print lme4's summary, or lmerTest's with ``ddf="Satterthwaite"`` or ``"Kenward-Roger"``."""
+        print(self.summary_text(ddf), end="")
 
     def _new_engine(self):
         model = lmm_engine_model(self._design)

@@ -8,8 +8,10 @@ Random-effects terms in ``re_form`` are held at their conditional modes
 (b = 0 for levels the fit did not see); the others get new draws
 b = sigma T_t u, u ~ N(0, I), per level (T_t: the term's relative
 covariance factor, so Var(b) = sigma^2 T_t T_t').  Responses are on the
-engine's scale: counts for Poisson; for binomial, proportions of the trials
-(the prior weights), 0/1 for a binary response.
+engine's scale: counts for Poisson and the negative binomial (a gamma-Poisson
+mixture with shape theta: Var y = mu + mu^2/theta); for binomial, proportions
+of the trials (the prior weights), 0/1 for a binary response; for a linear
+mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
 """
 
 from __future__ import annotations
@@ -62,14 +64,22 @@ class ResponseSimulator:
     offset : array-like, optional
         For ``newdata``: the offset of its rows (see
         :func:`~glmmfast._predict.fixed_part`).
+    sigma : float, optional
+        The residual SD of a linear mixed model (its random effects are
+        sigma T u); required for, and only for, the gaussian family.
     """
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
-                 re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None):
+                 re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
+                 sigma: float | None = None):
         fam = design.family
-        if fam.name not in ("poisson", "binomial"):
-            raise FamilyError(f"simulate is available for the poisson and binomial families, not {fam.name}")
+        lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
+        if fam.name not in ("poisson", "binomial", "negative.binomial") and not lmm:
+            raise FamilyError(f"simulate is available for the poisson, binomial and negative binomial families "
+                              f"and linear mixed models, not {fam.name}({fam.link})")
         self.family = fam
+        self.sigma = float(sigma) if lmm else 1.0
+        self.weights = design.weights if newdata is None else np.ones(len(newdata))
         keep = select_terms(design.terms, re_form)
         eta = fixed_part(design, np.asarray(beta, dtype=float), newdata, offset)
         self._draws = []  # (X, codes into levels + new levels, nlevels, T)
@@ -94,7 +104,7 @@ class ResponseSimulator:
         eta = np.repeat(self.eta_fixed[:, None], nsim, axis=1)
         for X, codes, nlev, T in self._draws:
             u = rng.standard_normal((nlev, T.shape[0], nsim))
-            b = np.einsum("ij,ljs->lis", T, u)  # b_l = T u_l  (sigma = 1 for these families)
+            b = self.sigma * np.einsum("ij,ljs->lis", T, u)  # b_l = sigma T u_l  (sigma = 1 for GLMMs)
             eta += np.einsum("ik,iks->is", X, b[codes])
         return eta
 
@@ -104,6 +114,11 @@ class ResponseSimulator:
         mu = mu.reshape(self.n, nsim)
         if self.family.name == "poisson":
             return rng.poisson(mu).astype(float)
+        if self.family.name == "negative.binomial":
+            theta = self.family.theta  # numpy's (n, p) parametrisation: mean n (1 - p) / p = mu
+            return rng.negative_binomial(theta, theta / (theta + mu)).astype(float)
+        if self.family.name == "gaussian":
+            return mu + self.sigma / np.sqrt(self.weights)[:, None] * rng.standard_normal(mu.shape)
         m = np.broadcast_to(self.trials[:, None], mu.shape)
         y = rng.binomial(m, np.clip(mu, 0.0, 1.0)).astype(float)
         return np.divide(y, m, out=np.zeros_like(y), where=m > 0)

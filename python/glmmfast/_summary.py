@@ -376,13 +376,14 @@ def _strwrap(text: str, width: int, indent: int = 0, exdent: int = 0) -> list[st
     list of str
         Wrapped lines.
     """
-    words = [w for w in re.split(r"[ \t\n]+", text) if w]
+    tokens = [(m.group(1), m.group(2)) for m in re.finditer(r"([^ \t\n]+)([ \t\n]*)", text)]
+    words = [w for w, _ in tokens]
     if not words:
         return [""]
-    # sentence ends are followed by two spaces
+    # double spaces after sentence ends are preserved (R's strwrap), single ones are not
     lens = []
-    for i, w in enumerate(words):
-        extra = 1 if (re.search(r"[.?!][)\"']*$", w) and i < len(words) - 1) else 0
+    for i, (w, gap) in enumerate(tokens):
+        extra = 1 if (re.search(r"[.?!][)\"']*$", w) and i < len(words) - 1 and len(gap) >= 2) else 0
         lens.append(len(w) + 1 + extra)
     lines: list[str] = []
     max_len = width - indent
@@ -855,7 +856,8 @@ def _deparse(text: str) -> list[str]:
 
 def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[float],
                    stat: Sequence[float], pval: Optional[Sequence[float]],
-                   colnames: Sequence[str], digits: int, zap_stat: bool) -> str:
+                   colnames: Sequence[str], digits: int, zap_stat: bool,
+                   df: Optional[Sequence[float]] = None) -> str:
     """R's ``printCoefmat`` for the usual Estimate/SE/stat[/p] matrix.
 
     Parameters
@@ -872,6 +874,10 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
         ``digits`` argument.
     zap_stat : bool
         Use ``zap.ind = 3`` (zapsmall the statistic column).
+    df : sequence of float, optional
+        A degrees-of-freedom column between the standard error and the
+        statistic (lmerTest's summary), formatted with the estimates and
+        standard errors as printCoefmat does.
 
     Returns
     -------
@@ -885,9 +891,13 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
     stat = [float(v) for v in stat]
     if zap_stat:
         stat = _zapsmall(stat, digits)
-    cells = [["", "", ""] for _ in range(n)]
-    # coefficient and SE columns: formatted together
-    cs = est + se
+    # coefficient and SE columns (and df: printCoefmat's default cs.ind is every
+    # column before the statistic) formatted together
+    dfv = [float(v) for v in df] if df is not None else []
+    cs_cols = (est, se, dfv) if dfv else (est, se)
+    ts = len(cs_cols)  # the statistic's column
+    cells = [[""] * (ts + 1) for _ in range(n)]
+    cs = [v for col in cs_cols for v in col]
     acs = [abs(v) for v in cs if math.isfinite(v) and v != 0]
     if any(math.isfinite(v) for v in cs):
         if acs:
@@ -897,14 +907,14 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
         rd = max(1, digits - digmin[0], digits - digmin[1])
         f = _r_format([_r_round(v, rd) for v in cs], digits)
         for i in range(n):
-            cells[i][0] = f[i]
-            cells[i][1] = f[n + i]
+            for j in range(ts):
+                cells[i][j] = f[j * n + i]
     # statistic column
     f = _r_format([_r_round(v, dig_tst) for v in stat], digits)
     for i in range(n):
-        cells[i][2] = f[i]
+        cells[i][ts] = f[i]
     # values that are non-zero but display as zero
-    for j, col in enumerate((est, se)):
+    for j, col in enumerate(cs_cols):
         for i in range(n):
             v = col[i]
             if math.isnan(v):
@@ -916,7 +926,7 @@ def _print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[f
             if (v == 0) != shown0:
                 cells[i][j] = _r_format([v], max(1, digits - 1))[0]
     for i in range(n):
-        for j, col in enumerate((est, se, stat)):
+        for j, col in enumerate(cs_cols + (stat,)):
             if math.isnan(col[i]):
                 cells[i][j] = "NA"
     cols = list(colnames)
@@ -1306,3 +1316,24 @@ class PrintsSummary:
 
     def __str__(self) -> str:
         return self.summary_text()
+
+
+def format_lmertest_summary(res: Any, table: pd.DataFrame, ddf: str) -> str:
+    """lmerTest's ``summary(fit, ddf=...)``: lme4's text with its title and a
+    fixed-effects table with df and p-values (``table``: the fit's coef_table).
+    """
+    text = format_glmer_summary(res)
+    names = [str(n) for n in res.fixef.index]
+    est = np.asarray(res.fixef, dtype=float)
+    vcov = np.asarray(pd.DataFrame(res.vcov).loc[res.fixef.index, res.fixef.index], dtype=float)
+    lme4_table = _coef_table(names, est, np.sqrt(np.diag(vcov)), 4, "t", pvalues=False, df=None, zap_stat=False)
+    t = table["t value"].to_numpy(dtype=float)
+    new_table = _print_coefmat(names, list(table["Estimate"]), list(table["Std. Error"]), list(t),
+                               list(table["Pr(>|t|)"]), ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"],
+                               4, False, df=list(table["df"]))
+    old_title = _method_title_lines("Linear mixed model fit by " + ("REML" if res.reml else "maximum likelihood "),
+                                    "lmerMod")
+    method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
+    crit = "REML" if res.reml else "maximum likelihood "
+    title = _method_title_lines(f"Linear mixed model fit by {crit}. t-tests use {method} method", "lmerModLmerTest")
+    return title + text[len(old_title):].replace(lme4_table, new_table, 1)

@@ -81,6 +81,57 @@ __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussia
            "get_family"]
 
 
+def _observation_arrays(y, **others) -> list[np.ndarray]:
+    """``y`` and the named per-observation arrays as 1-d floats, or a DataError naming the one whose length differs."""
+    from ._errors import DataError
+
+    arrays = [np.asarray(y, dtype=float).ravel()]
+    for name, a in others.items():
+        a = np.asarray(a, dtype=float).ravel()
+        if a.size != arrays[0].size:
+            raise DataError(f"{name} has {a.size} values but y has {arrays[0].size}")
+        arrays.append(a)
+    return arrays
+
+
+def _dispersion(phi: float) -> float:
+    """The dispersion as a float, or a DataError unless it is positive and finite."""
+    from ._errors import DataError
+
+    phi = float(phi)
+    if not (np.isfinite(phi) and phi > 0):
+        raise DataError(f"dispersion must be positive and finite, got {phi!r}")
+    return phi
+
+
+def _diverging_columns(X: np.ndarray, at_boundary: np.ndarray) -> list[int]:
+    """Columns of ``X`` that a direction of divergence moves.
+
+    A direction d in coefficient space with X_i d = 0 for every observation
+    i off the boundary and X_B d != 0 on those at it changes only the fits
+    that sit on the boundary: along it the likelihood can keep growing
+    without bound (separation), so its coefficients are the diverging ones.
+    Such d span the null space of X's off-boundary rows (from their SVD,
+    numpy's rank tolerance) that X_B does not annihilate.
+    """
+    if not at_boundary.any():
+        return []
+    X_off, X_on = X[~at_boundary], X[at_boundary]
+    p = X.shape[1]
+    # zero rows keep the null space and give the SVD all p right singular vectors
+    X_off = np.vstack([X_off, np.zeros((max(p - X_off.shape[0], 0), p))])
+    _, sv, vt = np.linalg.svd(X_off, full_matrices=False)
+    rank = int(np.sum(sv > sv.max() * max(X_off.shape) * np.finfo(float).eps))
+    null = vt[rank:].T
+    moves = np.linalg.norm(X_on @ null, axis=0) > 1e-8 * max(1.0, np.abs(X_on).max())
+    null = null[:, moves]
+    return [j for j in range(p) if null.size and np.abs(null[j]).max() > 1e-6]
+
+
+_EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
+_LEVEL_EPS = 1e-8  # ... and every mean of a column's observations this close: a diverging coefficient
+
+
 class Family:
     """Base class: a distribution with a link function.
 
@@ -157,11 +208,22 @@ class Family:
 
     def dev_resid(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
         """Prior-weighted unit deviances."""
-        return self.engine.dev_resid(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float))
+        return self.engine.dev_resid(*_observation_arrays(y, mu=mu, wt=wt))
+
+    def log_density(self, y: np.ndarray, eta: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> np.ndarray:
+        """Prior-weighted log density of each observation at linear predictor ``eta``.
+
+        Computed from ``eta`` itself, without the clamps ``linkinv`` applies
+        (e.g. log mu = -log1p(exp(-eta)) for the logit), so it never exceeds
+        the true log density, even at extreme ``eta``; ``-inf`` where
+        ``eta`` gives a mean outside the family's range.  These are the
+        terms the fit sums; weights as :meth:`loglik`.
+        """
+        return self.engine.log_density(*_observation_arrays(y, eta=eta, wt=wt), _dispersion(dispersion))
 
     def loglik(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray, dispersion: float = 1.0) -> float:
         """Log-likelihood with the family's normalising constants (as R's ``family$aic``)."""
-        return self.engine.loglik(np.asarray(y, float), np.asarray(mu, float), np.asarray(wt, float), dispersion)
+        return self.engine.loglik(*_observation_arrays(y, mu=mu, wt=wt), float(dispersion))
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         """Raise :class:`~glmmfast.DataError` if ``y`` cannot come from this family.
@@ -171,18 +233,43 @@ class Family:
         it (e.g. a Gamma family refuses non-positive values).
         """
 
-    def boundary_message(self, mu: np.ndarray) -> str | None:
+    #: R's glm.fit warning for fitted means on the boundary of the range (None: no boundary)
+    boundary_warning: ClassVar[str | None] = None
+
+    def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
+        """Which fitted means lie within ``eps`` of the boundary of the family's range."""
+        return np.zeros(np.shape(mu), dtype=bool)
+
+    def boundary_message(self, mu: np.ndarray, X: np.ndarray | None = None,
+                         x_names: list[str] | None = None) -> str | None:
         """A warning if fitted means sit on the boundary of the family's range, else None.
 
         As R's ``glm.fit`` warning, with a tolerance of 1e-12 because the
         engine clamps inverse links as lme4 does (logit at eta = +/-30, i.e.
         mu = 9.4e-14); such fits usually mean separation (binomial) or a
-        zero-rate group (poisson), with some fixed effects diverging to infinity.
+        zero-rate group (poisson), with some fixed effects diverging to
+        infinity.  Given the fixed-effects model matrix ``X`` and its column
+        names, the message names the coefficients that can diverge
+        (:func:`_diverging_columns`): those moving the linear predictor of
+        the observations fitted within 1e-8 of the boundary while leaving
+        every other observation's unchanged, e.g. the dummy of a factor
+        level whose responses are all 0, or the intercept and the other
+        levels' dummies when it is the reference level.  (The optimiser stops
+        where the likelihood it would still gain is below its tolerance,
+        which can leave such means near 1e-10 rather than 1e-12.)
         """
-        return None
+        if self.boundary_warning is None:
+            return None
+        mu = np.asarray(mu)
+        cols = []
+        if X is not None and x_names is not None:
+            cols = [x_names[j] for j in _diverging_columns(np.asarray(X, dtype=float),
+                                                           self.at_boundary(mu, _LEVEL_EPS))]
+        if not cols:
+            return self.boundary_warning if self.at_boundary(mu).any() else None
+        return f"{self.boundary_warning}. Coefficients that can diverge: {', '.join(cols)}"
 
 
-_EPS = 1e-12  # mu this close to the edge of its range is "numerically" there
 # Above 2^53 doubles are spaced more than 1 apart: not every count exists.
 _EXACT_LIMIT = 2.0**53
 
@@ -220,11 +307,11 @@ class Poisson(Family):
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "poisson")
 
-    def boundary_message(self, mu: np.ndarray) -> str | None:
-        if np.any(np.asarray(mu) < _EPS):
-            return ("fitted rates numerically 0 occurred: some fixed effects may be diverging to -Inf "
-                    "(a level or group with only zero counts?)")
-        return None
+    boundary_warning = ("fitted rates numerically 0 occurred: some fixed effects may be diverging to -Inf "
+                        "(a level or group with only zero counts?)")
+
+    def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
+        return np.asarray(mu) < eps
 
 
 class Binomial(Family):
@@ -246,12 +333,12 @@ class Binomial(Family):
             raise DataError("binomial response must be in [0, 1] (proportions), 0/1, or cbind(successes, failures)")
         _check_exact(weights, "numbers of trials (weights)", "binomial")
 
-    def boundary_message(self, mu: np.ndarray) -> str | None:
+    boundary_warning = ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
+                        "Some fixed effects may be diverging to +/-Inf")
+
+    def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
         mu = np.asarray(mu)
-        if np.any(mu > 1 - _EPS) or np.any(mu < _EPS):
-            return ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
-                    "Some fixed effects may be diverging to +/-Inf")
-        return None
+        return (mu > 1 - eps) | (mu < eps)
 
 
 class Gaussian(Family):

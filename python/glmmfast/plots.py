@@ -18,6 +18,11 @@ overdispersion_picture(mean=5, sd=1, n=10000, seed=1, save=None)
 observed_vs_poisson(fit, save=None)
     Observed count frequencies of a Poisson fit against those the fitted
     Poisson means predict, titled with :func:`glmmfast.dispersion_check`.
+residual_check(res, quantiles=(0.25, 0.5, 0.75), bins=10, save=None)
+    Simulation-based residuals (:func:`glmmfast.simulate_residuals`): QQ
+    plot against U(0, 1) with the uniformity, dispersion and outlier tests,
+    and residuals against rank-transformed predictions with binned quantile
+    lines (DHARMa's ``plot(simulateResiduals(fit))``).
 
 matplotlib is imported when a plot is drawn, not when glmmfast is imported.
 """
@@ -31,7 +36,7 @@ from scipy import stats
 
 from ._arguments import check_level
 from ._dispersion import dispersion_check
-from ._errors import FamilyError
+from ._errors import ArgumentError, ArgumentTypeError, FamilyError
 
 __all__ = [
     "caterpillar",
@@ -41,6 +46,7 @@ __all__ = [
     "observed_vs_fitted",
     "overdispersion_picture",
     "observed_vs_poisson",
+    "residual_check",
 ]
 
 #: Above this many levels a caterpillar panel drops its level labels (they would overlap).
@@ -397,4 +403,84 @@ def observed_vs_poisson(fit, save: str | PathLike | None = None):
     ax.set_ylabel("number of observations")
     ax.set_title(f"Pearson chi2/df = {check.ratio:.2f} ({check.p_text})")
     ax.legend(fontsize=8, frameon=False)
+    return _finish(fig, save)
+
+
+# -- simulation-based residuals ----------------------------------------------------------
+def residual_check(res, quantiles=(0.25, 0.5, 0.75), bins: int = 10, save: str | PathLike | None = None):
+    """DHARMa's residual plot of :func:`glmmfast.simulate_residuals` output.
+
+    Left: QQ plot of the scaled residuals against U(0, 1) (expected
+    quantiles R's ``ppoints``), with the p-values of
+    ``res.test_uniformity()``, ``res.test_dispersion()`` and
+    ``res.test_outliers()`` in the panel.  Right: residuals against the
+    rank-transformed population-level predictions (rank / max rank, as
+    DHARMa's ``plotResiduals``), outliers (residual 0 or 1) in red, dashed
+    reference lines at ``quantiles`` and, for each quantile, the empirical
+    quantile of the residuals in ``bins`` equal-count bins of the
+    predictions.  DHARMa fits quantile regressions (qgam) instead of binned
+    quantiles; both should run flat along the reference lines when the
+    model is right.
+
+    Parameters
+    ----------
+    res : ScaledResiduals
+    quantiles : sequence of float, default (0.25, 0.5, 0.75)
+        Quantiles drawn, each in (0, 1).
+    bins : int, default 10
+        Number of equal-count bins of the rank-transformed predictions (at
+        least 2); tied predictions share a bin, so with few distinct
+        predictions there are fewer (non-empty) bins.
+    save : str or path, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two Axes, "QQ plot residuals" and "Residual vs. predicted"; the
+        right one holds one Line2D per quantile, labelled ``"q=0.25"`` etc.
+
+    Examples
+    --------
+    >>> import glmmfast, glmmfast.plots
+    >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"), "poisson")
+    >>> fig = glmmfast.plots.residual_check(glmmfast.simulate_residuals(m, seed=1))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['QQ plot residuals', 'Residual vs. predicted']
+    """
+    from ._scaled_residuals import ScaledResiduals
+
+    if not isinstance(res, ScaledResiduals):
+        raise ArgumentTypeError(f"residual_check needs glmmfast.simulate_residuals output, not {type(res).__name__}")
+    q = np.asarray(quantiles, dtype=float).reshape(-1)
+    if q.size == 0 or np.any(~(q > 0) | ~(q < 1)):
+        raise ArgumentError(f"quantiles must be numbers in (0, 1), got {quantiles!r}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
+        raise ArgumentError(f"bins must be an integer of at least 2, got {bins!r}")
+    r = res.residuals
+    plt = _pyplot()
+    fig, (qq, rv) = plt.subplots(1, 2, figsize=(10.0, 4.2), layout="constrained")
+
+    qq.plot(_ppoints(r.size), np.sort(r), "^", markersize=3, markerfacecolor="none", color=_POINT["color"])
+    qq.plot([0, 1], [0, 1], color="#d62728", linewidth=1)
+    tests = [("KS test", res.test_uniformity()), ("Dispersion test", res.test_dispersion()),
+             ("Outlier test", res.test_outliers())]
+    text = "\n".join(f"{name}: p = {t.p_value:.3g}" + ("  (significant)" if t.p_value <= 0.05 else "")
+                     for name, t in tests)
+    qq.text(0.03, 0.97, text, transform=qq.transAxes, va="top", fontsize=8)
+    qq.set(xlim=(0, 1), ylim=(0, 1), xlabel="Expected", ylabel="Observed", title="QQ plot residuals")
+
+    x = stats.rankdata(res.fitted) / r.size  # ranks / max rank (n): DHARMa's rank transformation
+    outlier = (r == 0) | (r == 1)
+    rv.scatter(x[~outlier], r[~outlier], **_SCATTER)
+    rv.scatter(x[outlier], r[outlier], s=22, marker="*", color="#d62728", label="outliers")
+    # Bin b holds the ranks in ((b-1)/bins, b/bins]: equal counts, and tied predictions share a bin.
+    which = np.minimum(np.ceil(x * bins).astype(int), int(bins))
+    groups = [np.flatnonzero(which == b) for b in np.unique(which)]
+    centre = np.array([x[g].mean() for g in groups])
+    for qi in q:
+        rv.axhline(qi, **_REFERENCE)
+        rv.plot(centre, [np.quantile(r[g], qi) for g in groups], "o-", color="#d62728", linewidth=1.2, markersize=3,
+                label=f"q={qi:g}")
+    rv.set(xlim=(0, 1.02), ylim=(-0.03, 1.03), xlabel="Model predictions (rank transformed)", ylabel="DHARMa residual",
+           title="Residual vs. predicted")
     return _finish(fig, save)

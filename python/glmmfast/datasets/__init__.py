@@ -77,7 +77,8 @@ def load(name: str) -> pd.DataFrame:
         df = pd.read_csv(fh, dtype={c: str for c, t in dtypes.items() if t is str}, compression=compression)
     for c, spec in cols.items():
         if spec["type"] == "factor":
-            df[c] = pd.Categorical(df[c], categories=spec["levels"])
+            # a schema's "ordered": true gives R's ordered factor (contr.poly contrasts)
+            df[c] = pd.Categorical(df[c], categories=spec["levels"], ordered=bool(spec.get("ordered", False)))
         elif spec["type"] == "integer":
             df[c] = df[c].astype("int64")
         else:
