@@ -210,6 +210,79 @@ def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grousetic
         no_grad.quasi_newton(x0, H, lower, 1e-10)
 
 
+# -- linear mixed models: the exact gradient of the profiled criterion ---------
+
+def _lmm(formula, data):
+    from glmmfast._engine import lmm_engine_model
+    from glmmfast.families import Gaussian
+    return lmm_engine_model(model_design_for(formula, data, Gaussian(), random=True))
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_lmer_optimises_with_the_exact_gradient(sleepstudy, reml):
+    fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy, REML=reml)
+    info = fit.optinfo
+    assert info.optimizer == "lbfgs"
+    assert info.gradient_evaluations > 0
+    assert info.evaluations == sum(s["evaluations"] for s in info.stages)
+    assert info.gradient_evaluations == sum(s["gradient_evaluations"] for s in info.stages)
+    assert all(s["seconds"] >= 0 for s in info.stages)
+    # BFGS from a measured start Hessian: BOBYQA and Newton on finite
+    # differences took 55-60 evaluations here.
+    assert info.evaluations <= 30, info.stages
+    # optinfo's gradient is the engine's exact gradient at the optimum
+    model = _lmm("Reaction ~ Days + (Days | Subject)", sleepstudy)
+    model.evaluate(fit.theta)
+    np.testing.assert_allclose(info.gradient, model.gradient(reml), rtol=1e-12, atol=1e-12)
+    assert np.abs(np.linalg.solve(info.hessian, info.gradient)).max() < 1e-7
+
+
+def test_descent_off_bounds_reads_first_then_second_directional_derivatives():
+    from glmmfast._optimize import _descent_off_bounds
+    lower = np.array([0.0, -np.inf, 0.0, 0.0])
+    x = np.array([0.0, 0.0, 0.0, 0.5])
+    hess = np.diag([1.0, 1.0, -2.0, -2.0])
+    # slope into the interior: negative first derivative
+    assert _descent_off_bounds(x, lower, np.array([-0.5, 0.0, 0.0, 0.0]), np.eye(4), 100.0).tolist() == [
+        True, False, False, False]
+    # zero slope (the criterion is even in a diagonal of T): the curvature decides;
+    # coordinates off their bound or without one never count
+    assert _descent_off_bounds(x, lower, np.zeros(4), hess, 100.0).tolist() == [False, False, True, False]
+    # rising into the interior: a true boundary optimum
+    assert not _descent_off_bounds(x, lower, np.array([0.5, 0.0, 0.3, 0.0]), hess, 100.0).any()
+
+
+@pytest.mark.parametrize("formula, bound_point", [
+    ("Reaction ~ Days + (Days | Subject)", [0.0, 0.02, 0.22]),             # slope into the interior
+    ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", [0.0, 0.22]),  # even: zero slope at 0
+])
+def test_lmer_leaves_a_bound_the_criterion_falls_from(monkeypatch, sleepstudy, formula, bound_point):
+    # A gradient method that stops with a diagonal of T at 0 is tested by the
+    # directional derivatives there before the fit is called singular.
+    from glmmfast import _optimize
+    expected = glmmfast.lmer(formula, sleepstudy, REML=False)
+    stuck = np.array(bound_point)
+    monkeypatch.setattr(_optimize, "_quasi_newton", lambda obj, *a, **k: (stuck, obj(stuck), 1))
+    fit = glmmfast.lmer(formula, sleepstudy, REML=False)
+    assert any(s["name"] == "theta off a bound (BOBYQA)" for s in fit.optinfo.stages)
+    assert fit.deviance == pytest.approx(expected.deviance, abs=1e-6)
+    np.testing.assert_allclose(fit.theta, expected.theta, atol=1e-4)
+    assert not any("singular" in m for m in fit.messages)
+
+
+def test_lmer_keeps_a_bound_the_criterion_rises_from():
+    # no between-group variance: theta = 0 is the optimum, kept after the test
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"g": np.repeat(np.arange(12), 6), "x": rng.normal(size=72)})
+    df["y"] = 1 + 0.5 * df["x"] + rng.normal(size=72)
+    fit = glmmfast.lmer("y ~ x + (1 | g)", df, REML=False)
+    assert fit.theta[0] == 0.0  # on the bound, as lme4, not 1e-8 short of it
+    assert fit.optinfo.gradient[0] == 0.0 and fit.optinfo.hessian[0, 0] > 0  # rises into the interior
+    assert any("singular" in m for m in fit.messages)
+    model = _lmm("y ~ x + (1 | g)", df)
+    assert all(model.deviance(np.array([t]), False) > fit.deviance for t in (1e-3, 0.05, 0.3))
+
+
 def test_theta_on_its_bound_is_probed_before_the_fit_is_called_singular():
     # Hsb82 (mlmRev), REML: BOBYQA stopped with the slope's theta at 0, where the
     # criterion is even in it (zero gradient), 0.175 above lme4's optimum.

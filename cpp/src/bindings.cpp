@@ -369,10 +369,14 @@ PYBIND11_MODULE(_core, m) {
         .def_property_readonly("log_det_L2", &LmmModel::log_det_L2)
         .def_property_readonly("log_det_RX2", &LmmModel::log_det_RX2)
         .def_property_readonly("evaluations", &LmmModel::evaluations)
+        .def_property_readonly("factorization",
+                               [](const LmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+        .def_property_readonly("schur_panels", [](const LmmModel& g) { return g.system().schur_panels(); })
         .def("lower_bounds", [](const LmmModel& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const LmmModel& g) { return g.lambda().initial_theta(); })
         .def("evaluate", &LmmModel::evaluate, py::arg("theta"), engine_call())
         .def("criterion", &LmmModel::criterion, py::arg("reml"))
+        .def("gradient", &LmmModel::gradient, py::arg("reml"), engine_call())
         .def("deviance", &LmmModel::deviance, py::arg("theta"), py::arg("reml"),
              engine_call())
         .def("sigma", &LmmModel::sigma, py::arg("reml"))
@@ -431,6 +435,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("x"), engine_call())
         .def_property_readonly("dim", [](const NloptObjective& o) { return o.objective.dim(); })
         .def_property_readonly("evaluations", [](const NloptObjective& o) { return o.objective.evaluations(); })
+        .def_property_readonly("gradient_evaluations",
+                               [](const NloptObjective& o) { return o.objective.gradient_evaluations(); })
         .def_property_readonly("failures", [](const NloptObjective& o) { return o.objective.failures(); })
         .def_property_readonly("best_x",
                                [](const NloptObjective& o) -> py::object {

@@ -54,9 +54,9 @@ void LmmModel::evaluate(const Eigen::VectorXd& theta) {
     if (!sys_.factor(sqrtw_)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
     const int pp = p();
     // One pass over U for [R_ZX, c_u] = L^{-1} P U' W^{1/2} [W^{1/2} X, W^{1/2} y].
-    const Eigen::MatrixXd RZXc = sys_.solve_L(sys_.WUt_times(WXy_));
-    const auto RZX = RZXc.leftCols(pp);
-    const auto cu = RZXc.col(pp);
+    RZXc_ = sys_.solve_L(sys_.WUt_times(WXy_));
+    const auto RZX = RZXc_.leftCols(pp);
+    const auto cu = RZXc_.col(pp);
     Eigen::MatrixXd RXtRX = XtWX_;
     RXtRX.noalias() -= RZX.transpose() * RZX;
     RX_.compute(RXtRX);

@@ -9,6 +9,7 @@
 // for prior weights (lmerResp::Laplace), so both equal lme4's exactly.
 // Estimates at the last theta: beta-hat, u-hat, b = Lambda u-hat, eta, sigma-hat,
 // (R_X'R_X)^{-1} (vcov(beta) = sigma^2 times it) and Var(b | y) / sigma^2 blocks.
+// `gradient(reml)` is the criterion's exact gradient in theta there.
 // A failed factorisation is thrown as `PirlsError` (the optimiser backs off).
 #pragma once
 
@@ -30,6 +31,7 @@ public:
     int p() const { return static_cast<int>(X_.cols()); }
     int q() const { return sys_.q(); }
     const LambdaMap& lambda() const { return sys_.lambda(); }
+    const PenalizedSystem& system() const { return sys_; }
 
     // Factorise at theta and profile out beta, u (and sigma).
     void evaluate(const Eigen::VectorXd& theta);
@@ -38,6 +40,8 @@ public:
     double criterion(bool reml) const;
     // evaluate + criterion.
     double deviance(const Eigen::VectorXd& theta, bool reml);
+    // d criterion(reml) / d theta at the last evaluated theta (lmm_gradient.cpp).
+    Eigen::VectorXd gradient(bool reml) const;
 
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }
@@ -68,6 +72,7 @@ private:
     Eigen::VectorXd XtWy_;
     // State at the last theta.
     Eigen::VectorXd theta_, beta_, u_;
+    Eigen::MatrixXd RZXc_;  // [R_ZX, c_u]
     Eigen::LLT<Eigen::MatrixXd> RX_;
     double ldL2_ = 0.0, ldRX2_ = 0.0, pwrss_ = 0.0;
     bool evaluated_ = false;

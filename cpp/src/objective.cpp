@@ -76,9 +76,11 @@ Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
 
 Objective Objective::lmm(LmmModel& model, bool reml) {
     LmmModel* m = &model;
-    return Objective(
+    Objective obj(
         static_cast<int>(model.lambda().ntheta()),
         [m, reml](const Eigen::VectorXd& x) { return m->deviance(x, reml); }, [] {});
+    obj.grad_ = [m, reml] { return m->gradient(reml); };
+    return obj;
 }
 
 double Objective::evaluate(const Eigen::VectorXd& x) {
@@ -89,6 +91,7 @@ double Objective::evaluate(const Eigen::VectorXd& x) {
 Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
     if (!has_gradient()) throw std::logic_error("this objective has no gradient");
     evaluate(x);
+    ++gradient_evaluations_;
     return grad_();
 }
 
@@ -99,6 +102,7 @@ double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     // caller stops), the model left at its last accepted PIRLS iterate.
     check_interrupt();
     ++evaluations_;
+    if (grad) ++gradient_evaluations_;
     double f;
     try {
         f = eval_(x);

@@ -57,12 +57,15 @@ public:
     // `grad` (only where has_gradient()) also the gradient in x (zero where
     // the value is the failure penalty).
     double operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad = nullptr);
-    // The exact gradient exists: the Laplace objectives (joint, or beta in
-    // PIRLS) of a model with GlmmModel::has_laplace_gradient() and no family
-    // parameter.
+    // The exact gradient exists: the LMM criteria, and the Laplace
+    // objectives (joint, or beta in PIRLS) of a model with
+    // GlmmModel::has_laplace_gradient() and no family parameter.
     bool has_gradient() const { return static_cast<bool>(grad_); }
 
     long evaluations() const { return evaluations_; }
+    // Evaluations that also computed the gradient (counted in evaluations()
+    // too, except those of gradient()).
+    long gradient_evaluations() const { return gradient_evaluations_; }
     long failures() const { return failures_; }
     bool has_best() const { return best_x_.size() > 0; }
     const Eigen::VectorXd& best_x() const { return best_x_; }
@@ -79,7 +82,7 @@ private:
     std::function<void()> reset_;  // back to a safe PIRLS start after a failure
     // Gradient in x at the point just evaluated (empty: none).
     std::function<Eigen::VectorXd()> grad_;
-    long evaluations_ = 0, failures_ = 0;
+    long evaluations_ = 0, gradient_evaluations_ = 0, failures_ = 0;
     Eigen::VectorXd best_x_;
     double best_f_ = 0.0;
     std::string last_error_;

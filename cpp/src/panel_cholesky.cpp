@@ -50,6 +50,9 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     rows_.clear();
     max_rows_ = 0;
     max_width_ = n;
+    inv_rows_.clear();
+    inv_row_start_ = {0, 0};
+    max_inv_rows_ = 0;
     if (lower.empty() || n < kMinOrdered) return;
 
     // 1. AMD on the symmetric pattern.
@@ -192,6 +195,39 @@ void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
         max_width_ = std::max(max_width_, pnl.width);
     }
     panel_start_.push_back(n);
+    close_inversion_rows();
+}
+
+// Panel-level symbolic factorisation: a panel's rows beyond its parent
+// panel (the one holding its first row) join the parent's rows.  The
+// merged panels hold the union of their columns' structures, so without
+// this closure S^{-1} would be needed at pairs of rows that no column of L
+// connects.
+void PanelCholesky::close_inversion_rows() {
+    const int np = npanels();
+    std::vector<int> panel_of(n_);
+    for (int pn = 0; pn < np; ++pn)
+        for (int c = panel_start_[pn]; c < panel_start_[pn + 1]; ++c) panel_of[c] = pn;
+    std::vector<std::vector<int>> pending(np);
+    inv_rows_.clear();
+    inv_row_start_.assign(1, 0);
+    max_inv_rows_ = 0;
+    std::vector<int> rows;
+    for (int pn = 0; pn < np; ++pn) {
+        const int end = panel_start_[pn + 1] - 1;
+        auto& pend = pending[pn];
+        std::sort(pend.begin(), pend.end());
+        merge_rows(pend, rows_.data() + row_start_[pn], rows_.data() + row_start_[pn + 1], end, rows);
+        rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+        pend = {};
+        if (!rows.empty()) {
+            auto& parent = pending[panel_of[rows[0]]];
+            parent.insert(parent.end(), rows.begin(), rows.end());
+        }
+        inv_rows_.insert(inv_rows_.end(), rows.begin(), rows.end());
+        inv_row_start_.push_back(static_cast<long>(inv_rows_.size()));
+        max_inv_rows_ = std::max(max_inv_rows_, static_cast<int>(rows.size()));
+    }
 }
 
 namespace {
@@ -271,6 +307,56 @@ bool PanelCholesky::factorize(double* S, long ld) const {
         }
     }
     return true;
+}
+
+// Panels from last to first (Lin et al. 2011, alg. 2): with the panel's
+// diagonal block L_pp, its rows R (the closed inversion rows) and
+// V = L_Rp L_pp^{-1},
+//     S^{-1}[R, p] = -S^{-1}[R, R] V,
+//     S^{-1}[p, p] = L_pp^{-T} L_pp^{-1} - V' S^{-1}[R, p],
+// where S^{-1}[R, R] lies in later panels' blocks, already computed.
+// L is exactly zero outside its pattern, so gathering L_Rp over the
+// (larger) inversion rows is right.
+void PanelCholesky::selected_inverse(const double* L, long ld, Eigen::MatrixXd& Sinv) const {
+    using Stride = Eigen::OuterStride<>;
+    Eigen::Map<const Eigen::MatrixXd, 0, Stride> Lm(L, n_, n_, Stride(ld));
+    if (Sinv.rows() != n_ || Sinv.cols() != n_) Sinv.resize(n_, n_);
+    Eigen::MatrixXd V(max_inv_rows_, max_width_), G(max_inv_rows_, max_inv_rows_), Z(max_inv_rows_, max_width_), Dinv;
+    for (int pn = npanels() - 1; pn >= 0; --pn) {
+        check_interrupt();
+        const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
+        const int* R = inv_rows_.data() + inv_row_start_[pn];
+        const int m = static_cast<int>(inv_row_start_[pn + 1] - inv_row_start_[pn]);
+        const auto Lpp = Lm.block(c0, c0, w, w).triangularView<Eigen::Lower>();
+        // L_pp^{-T} L_pp^{-1} by cholesky_inverse (w^3 / 3 flops, split
+        // across cores: the trailing dense panel carries most of the work).
+        cholesky_inverse(L + c0 * ld + c0, ld, w, Dinv);
+        auto D = Sinv.block(c0, c0, w, w);
+        D = Dinv;
+        if (m > 0) {
+            auto Vm = V.topLeftCorner(m, w);
+            for (int c = 0; c < w; ++c) {
+                const double* col = L + (c0 + c) * ld;
+                for (int a = 0; a < m; ++a) Vm(a, c) = col[R[a]];
+            }
+            Lpp.solveInPlace<Eigen::OnTheRight>(Vm);  // V = L_Rp L_pp^{-1}
+            auto Gm = G.topLeftCorner(m, m);
+            for (int b = 0; b < m; ++b) {
+                const double* col = Sinv.data() + static_cast<long>(R[b]) * n_;
+                for (int a = 0; a < m; ++a) Gm(a, b) = col[R[a]];
+            }
+            auto Zm = Z.topLeftCorner(m, w);
+            Zm.noalias() = -Gm * Vm;
+            D.noalias() -= Vm.transpose() * Zm;
+            for (int c = 0; c < w; ++c) {
+                double* col = Sinv.data() + static_cast<long>(c0 + c) * n_;
+                for (int a = 0; a < m; ++a) {
+                    col[R[a]] = Zm(a, c);
+                    Sinv(c0 + c, R[a]) = Zm(a, c);
+                }
+            }
+        }
+    }
 }
 
 // S^{-1} = L^{-T} L^{-1} by blocks of columns.  Columns [c0, c1) of L^{-1}

@@ -41,15 +41,29 @@ public:
     // Factorise the permuted matrix held (lower triangle) in S in place;
     // false if it is not positive definite.
     bool factorize(double* S, long ld) const;
+    // From the factor L that factorize() left in S: S^{-1} (permuted order)
+    // at every position of the panels' pattern (the diagonal blocks and
+    // rows R_p x panel p, both triangles; that contains L's pattern and so
+    // S's), written into Sinv (n x n); other entries are left as they were.
+    // The supernodal selected inversion (Takahashi, Fagan and Chen 1973;
+    // Lin et al. 2011), about the factorisation's flops.
+    void selected_inverse(const double* L, long ld, Eigen::MatrixXd& Sinv) const;
 
 private:
+    void close_inversion_rows();
     int n_ = 0;
     std::vector<int> perm_;
     std::vector<int> panel_start_;  // panel p = columns [panel_start_[p], panel_start_[p + 1])
     // Rows below panel p that its columns touch (permuted, sorted): rows_[row_start_[p] .. row_start_[p + 1]).
     std::vector<long> row_start_;
     std::vector<int> rows_;
-    int max_rows_ = 0, max_width_ = 0;
+    // For selected_inverse: panel p's rows closed under elimination
+    // (R_p plus the rows its descendants pass up beyond their parent
+    // panels), same layout as rows_, so that for rows r1 < r2 of R_p, r2
+    // is in r1's panel or among its inversion rows.
+    std::vector<long> inv_row_start_;
+    std::vector<int> inv_rows_;
+    int max_rows_ = 0, max_width_ = 0, max_inv_rows_ = 0;
 };
 
 // S^{-1} (full, symmetric) from the lower triangle of S's dense Cholesky

@@ -1,9 +1,10 @@
 // quasi_newton.cpp — BFGS from a known Hessian (see quasi_newton.hpp).
 //
 // Steps are Newton steps on the current inverse-Hessian approximation H,
-// with Armijo backtracking; it stops when the predicted decrease
-// g'Hg / 2 is below ftol_abs.  H is updated by the BFGS formula for the
-// inverse (Nocedal and Wright 2006, eq. 6.17).
+// with Armijo backtracking (halving also a step that leaves the bounds);
+// it stops when the predicted decrease g'Hg / 2 is below ftol_abs.  H is
+// updated by the BFGS formula for the inverse (Nocedal and Wright 2006,
+// eq. 6.17).
 #include "quasi_newton.hpp"
 
 #include <Eigen/LU>
@@ -12,6 +13,14 @@
 #include "interrupt.hpp"
 
 namespace glmmfast {
+
+namespace {
+bool feasible(const Eigen::VectorXd& x, const Eigen::VectorXd& lower) {
+    for (Eigen::Index i = 0; i < x.size(); ++i)
+        if (std::isfinite(lower[i]) && x[i] < lower[i]) return false;
+    return true;
+}
+}  // namespace
 
 QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0,
                                const Eigen::VectorXd& lower, double ftol_abs, int max_iter,
@@ -36,6 +45,7 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
     Eigen::MatrixXd H = lu.inverse();
     if (!H.allFinite()) return out;
     Eigen::VectorXd xn(n), gn(n);
+    int bounded_steps = 0;  // consecutive iterations whose full step left the bounds
     for (int it = 0; it < max_iter; ++it) {
         check_interrupt();
         const Eigen::VectorXd step = -(H * g);
@@ -51,8 +61,16 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
         bool accepted = false;
         for (int h = 0; h < 10; ++h, t *= 0.5) {
             xn = x + t * step;
-            for (Eigen::Index i = 0; i < n; ++i)
-                if (std::isfinite(lower[i]) && xn[i] < lower[i]) return out;
+            if (!feasible(xn, lower)) {
+                // Halve back inside (a Newton step from far away overshoots
+                // into theta < 0: InstEval's LMM from theta = 1 does so 4
+                // or more times running), but 10 times in a row means a bound is
+                // probably active at the optimum: the caller's L-BFGS/BOBYQA
+                // handle that.
+                if (h == 0 && ++bounded_steps == 10) return out;
+                continue;
+            }
+            if (h == 0) bounded_steps = 0;
             fn = obj(xn, &gn);
             if (fn <= f + 1e-4 * t * slope) {
                 accepted = true;

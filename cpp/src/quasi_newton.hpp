@@ -3,9 +3,9 @@
 //
 // Interface: `quasi_newton(obj, x0, hess0, lower, ftol_abs, max_iter, start)`
 // returns {true, x, f} at convergence, leaving the objective's model at x,
-// or {false, ...} where it cannot finish (a step would cross a bound, a
-// PIRLS failure, a Hessian approximation that is not positive definite, no
-// decrease after 10 halvings): the caller falls back to L-BFGS / BOBYQA.
+// or {false, ...} where it cannot finish (the full step crosses a bound
+// in 10 successive iterations, a PIRLS failure, a Hessian approximation
+// that is not positive definite, no decrease after 10 halvings): the caller falls back to L-BFGS / BOBYQA.
 // Used where a good Hessian is at hand: a refit (the Hessian at the
 // original optimum) and the joint stage of a fit (one measured at its
 // start).  In C++ so that the loop runs without the GIL: bootstrap threads

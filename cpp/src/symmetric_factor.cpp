@@ -236,7 +236,7 @@ int BlockedFactor::position(int r, int c) const {
 bool BlockedFactor::factorize() {
     using Mat = Eigen::Map<Eigen::MatrixXd>;
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
-    have_sinv_ = false;  // from here on S^{-1} is stale (even if interrupted)
+    have_sinv_ = have_selected_sinv_ = false;  // from here on S^{-1} is stale (even if interrupted)
     // Levels of term 1 are independent: L_j and W_j = B_j L_j^{-T}.
     std::atomic<bool> positive{true};
     parallel_for(nl1_, static_cast<long>(W_.size()) * k1_, [&](int j0, int j1) {
@@ -367,7 +367,19 @@ double BlockedFactor::log_det() const {
 void BlockedFactor::form_schur_inverse() const {
     if (q2_ == 0 || have_sinv_) return;
     cholesky_inverse(vals_.data() + c_off_, q2_, q2_, Sinv_);
-    have_sinv_ = true;
+    have_sinv_ = have_selected_sinv_ = true;
+}
+
+// A panel factor (sparse L_S) needs S^{-1} only on its panels' pattern,
+// which holds every rows x rows block of B that selected_inverse() reads
+// (S = C - B D^{-1} B' has them, so L_S does): the supernodal selected
+// inversion at the factorisation's cost, where the dense S^{-1} costs
+// several factorisations (InstEval: ~5x).
+void BlockedFactor::form_schur_selected_inverse() const {
+    if (q2_ == 0 || have_selected_sinv_) return;
+    if (schur_.npanels() <= 1) return form_schur_inverse();
+    schur_.selected_inverse(vals_.data() + c_off_, q2_, Sinv_);
+    have_selected_sinv_ = true;
 }
 
 Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
@@ -401,9 +413,9 @@ Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
 // A^{-1} on A's pattern, block by block: with Y_j = S^{-1}[rr, rr] W_j,
 //   [A^{-1}]_jj = L_j^{-T} (I + W_j' Y_j) L_j^{-1},
 //   [A^{-1}]_{rr, j} = -S^{-1} B D^{-1} on rows rr = -Y_j L_j^{-1}   (B D^{-1} = W L_D^{-1}),
-//   [A^{-1}]_22 = S^{-1}.
+//   [A^{-1}]_22 = S^{-1} (on the pattern of L_S: form_schur_selected_inverse).
 Eigen::VectorXd BlockedFactor::selected_inverse() const {
-    form_schur_inverse();
+    form_schur_selected_inverse();
     Eigen::VectorXd out = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(vals_.size()));
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
     const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(k1_, k1_);

@@ -114,7 +114,9 @@ private:
     // it can save (large dense cliques).
     std::vector<std::vector<int>> schur_pattern(const std::vector<std::pair<int, int>>& pairs) const;
     // S^{-1} (permuted order) into Sinv_, once per factorisation.
+    // (form_schur_selected_inverse: only its entries on L_S's panel pattern).
     void form_schur_inverse() const;
+    void form_schur_selected_inverse() const;
     // L_S (lower triangle, permuted order), factorised in place over C.
     Eigen::Map<const Eigen::MatrixXd> LS() const { return {vals_.data() + c_off_, q2_, q2_}; }
 
@@ -138,7 +140,7 @@ private:
     // Factor state.
     std::vector<double> LD_, W_;          // L_D blocks; W = B L_D^{-T} per level (same layout as B)
     mutable Eigen::MatrixXd Sinv_;        // S^{-1} (permuted), computed on demand for inverse_block
-    mutable bool have_sinv_ = false;
+    mutable bool have_sinv_ = false, have_selected_sinv_ = false;
 };
 
 }  // namespace glmmfast

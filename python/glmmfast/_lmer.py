@@ -4,7 +4,8 @@ The stages mirror :func:`~glmmfast.glmer`:
 :func:`~glmmfast._design.model_design_for` (formula and data -> design, with
 the gaussian family), :func:`~glmmfast._engine.lmm_engine_model` (design ->
 engine, whose criterion is a function of theta alone: beta and sigma are
-profiled out), :func:`~glmmfast._optimize.optimize_lmer` (BOBYQA on theta)
+profiled out), :func:`~glmmfast._optimize.optimize_lmer` (BFGS on theta with
+the criterion's exact gradient)
 and :class:`~glmmfast._results.LmerResult`.  Time spent in each stage is
 recorded in ``result.optinfo.seconds``.
 """

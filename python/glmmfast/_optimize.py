@@ -3,7 +3,8 @@
 Holds :class:`OptimizerInfo` (what happened: stages, evaluation counts,
 PIRLS failures, gradient and Hessian at the optimum, messages),
 :func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
-criterion over theta alone) and :func:`optimize_glmer`:
+criterion over theta alone, by BFGS with its exact gradient,
+cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`:
 
 1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
 2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
@@ -59,9 +60,12 @@ class OptimizerInfo:
     factorization : str
         The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
-        Per stage: ``name``, ``evaluations``, ``deviance``, ``status``, ``seconds``.
+        Per stage: ``name``, ``evaluations``, ``gradient_evaluations``, ``deviance``,
+        ``status``, ``seconds``.
     evaluations : int
         Deviance evaluations in total (including derivative checks).
+    gradient_evaluations : int
+        Those of them that also computed the exact gradient.
     pirls_iterations : int
     pirls_failures : int
         Trial points at which PIRLS failed and the optimiser backed off.
@@ -81,6 +85,7 @@ class OptimizerInfo:
     factorization: str = ""
     stages: list = field(default_factory=list)
     evaluations: int = 0
+    gradient_evaluations: int = 0
     pirls_iterations: int = 0
     pirls_failures: int = 0
     gradient: np.ndarray | None = field(default=None, repr=False)
@@ -128,10 +133,12 @@ class FunctionObjective:
 
 def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t0: float) -> None:
     """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
+    gradients = getattr(obj, "gradient_evaluations", 0)  # a FunctionObjective has none
     info.evaluations += obj.evaluations
+    info.gradient_evaluations += gradients
     info.pirls_failures += obj.failures
-    info.stages.append({"name": name, "evaluations": obj.evaluations, "deviance": deviance, "status": int(status),
-                        "seconds": time.perf_counter() - t0})
+    info.stages.append({"name": name, "evaluations": obj.evaluations, "gradient_evaluations": gradients,
+                        "deviance": deviance, "status": int(status), "seconds": time.perf_counter() - t0})
 
 
 def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -279,24 +286,43 @@ def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray,
         H[ntheta:ntheta + p, ntheta:ntheta + p] = 2.0 * np.linalg.inv(vbeta) * np.outer(scale, scale)
     except np.linalg.LinAlgError:
         return None
-    gi = np.empty(n)
-    for i in range(ntheta):
+    cols = _gradient_differences(obj, x0, g0, ntheta, h)
+    if cols is None:
+        return None
+    H[:, :ntheta] = cols
+    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
+    return f0, g0, H
+
+
+def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, ncols: int, h: float) -> np.ndarray | None:
+    """Forward differences (g(x0 + h e_i) - g0) / h of the exact gradient for
+    the first ``ncols`` coordinates (one evaluation each): those columns of
+    the Hessian.  None where an evaluation fails."""
+    cols = np.empty((x0.size, ncols))
+    gi = np.empty(x0.size)
+    for i in range(ncols):
         xi = x0.copy()
         xi[i] += h
         if obj(xi, gi) >= _PENALTY:
             return None
-        H[:, i] = (gi - g0) / h
-    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
-    return f0, g0, H
+        cols[:, i] = (gi - g0) / h
+    return cols
 
 
 def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
 
-    Beta, u and sigma are profiled out in the engine, so BOBYQA works on
-    theta alone, from lme4's start (identity relative covariance factors);
-    :func:`newton_polish` then finishes the optimum and leaves the gradient
-    and Hessian in ``info`` for the convergence checks.
+    Beta, u and sigma are profiled out in the engine, which also gives the
+    criterion's exact gradient in theta (cpp/src/lmm_gradient.cpp), so the
+    machinery of :func:`optimize_glmer`'s joint stage applies: BFGS steps
+    from a Hessian measured at lme4's start (identity relative covariance
+    factors; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
+    indefinite start Hessian, a bound reached) and BOBYQA where L-BFGS
+    stops on a bound or gives up (:func:`_lbfgs`).  At the optimum the
+    exact gradient and its differences (the Hessian) go to ``info``
+    for the convergence checks, and a theta on its bound is kept only if the
+    criterion rises along the directional derivatives into the interior
+    (:func:`_descent_off_bounds`); otherwise BOBYQA restarts off the bound.
 
     Parameters
     ----------
@@ -310,45 +336,165 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     criterion : float
     info : OptimizerInfo
     """
-    info = OptimizerInfo()
+    info = OptimizerInfo(optimizer="lbfgs")
     lower = np.asarray(model.lower_bounds(), dtype=float)
-    t0 = time.perf_counter()
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
-    # Tolerances relative to the criterion's size (its rounding noise grows
-    # with it).  BOBYQA runs to a loose tolerance only, without restarts:
-    # Newton steps on finite differences finish faster (on InstEval BOBYQA
-    # spent 20 of its 80 evaluations going from 3e-3 to 4e-7 above the
-    # optimum and a restart 19 more for 3e-7, where two Newton steps take
-    # 20).  Where Newton cannot finish (far from the optimum, an indefinite
-    # Hessian), the tight BOBYQA with restarts takes over.
-    ftol = 1e-11 * max(1.0, abs(model.deviance(x0, reml)))
-    # An initial trust region of 0.5 (from theta = 1) took 25-40% fewer
-    # evaluations than 0.25 or 0.1 on sleepstudy and InstEval.
-    theta, crit, status = _bobyqa(obj, x0, lower, np.full(lower.size, 0.5), 1000 * ftol, 1e-6, 100000, restarts=0)
-    theta, crit, info.gradient, info.hessian, done = _newton_polish(obj, theta, crit, lower)
-    if not done:
-        theta, crit, status = _bobyqa(obj, theta, lower, np.full(lower.size, 0.05), ftol, 1e-6, 100000)
-        theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
-    for _ in range(3):  # a theta on its bound is an optimum only if no step off it descends
-        start = _step_off_bounds(obj, theta, crit, lower, 1000 * ftol)
+    t0 = time.perf_counter()
+    f0, g0, hess0 = _measured_hessian(obj, x0, 1e-3, "the start (theta = 1)")
+    # The Newton decrement of BFGS's last step below ftol leaves theta within
+    # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
+    # Hessian measured there (below) squares that distance.
+    ftol = 1e-11 * max(1.0, abs(f0))
+    done = _quasi_newton(obj, x0, _positive_definite(hess0), lower, ftol, start=(f0, g0))
+    if done is not None:
+        theta, crit, status = done
+    else:  # from the best point so far: L-BFGS, BOBYQA near a bound
+        x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
+        theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
+    _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
+    # Derivatives at the optimum (also lme4's convergence checks), and the
+    # test of the bounds.
+    t0 = time.perf_counter()
+    check = _core.lmm_objective(model, reml)
+    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum")
+    theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
+    off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
+    if not off.any():
+        theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
+    _record(info, check, "derivatives at the optimum", crit, 0, t0)
+    on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
+    if off.any() or on_bound.any():
+        t0 = time.perf_counter()
+        retry = _core.lmm_objective(model, reml)
+        theta_in, crit_in = theta, crit
+        theta, crit, status = _leave_bounds(retry, theta, crit, lower, off, x0, ftol, status)
+        if crit < crit_in:
+            _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
+            theta, crit, info.gradient = _newton_step(retry, theta, crit, lower, info.gradient, info.hessian)
+            theta, crit, info.gradient = _onto_bounds(retry, theta, crit, lower, info.gradient)
+        else:
+            theta, crit = theta_in, crit_in
+        _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
+    crit = model.deviance(theta, reml)  # leave the engine at the optimum
+    return theta, crit, info
+
+
+def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: np.ndarray, x0: np.ndarray,
+                  ftol: float, status: int) -> tuple[np.ndarray, float, int]:
+    """BOBYQA restarts from a theta with coordinates on their bounds, before
+    the fit is called singular: from off the bounds where the directional
+    derivatives say the criterion falls (``off``), or where steps off them
+    find lower values (:func:`_step_off_bounds`: the criterion is even in a
+    column of T_t, so both derivatives can vanish there); then, while a
+    coordinate stays on its bound, a second path from lme4's start ``x0``
+    with a wide trust region, which escapes a local minimum on the bound
+    (Machines' (Machine || Worker): 211.78 there, 208.31 at lme4's optimum).
+    The deviance is even in a diagonal of T_t, so a gradient method that
+    reaches theta_jj = 0 sees no slope there; BOBYQA's trial steps find the
+    way back into the interior."""
+    step = np.full(lower.size, 0.05)
+    for _ in range(3):
+        if off.any():
+            start = theta.copy()
+            start[off] = lower[off] + 0.1  # theta is relative (sd / sigma): 0.1 is a small step on its scale
+            off = np.zeros_like(off)
+        else:
+            start = _step_off_bounds(obj, theta, crit, lower, 1000 * ftol)
         if start is None:
             break
-        theta, crit, status = _bobyqa(obj, start, lower, np.full(lower.size, 0.05), ftol, 1e-6, 100000)
-        theta, crit, info.gradient, info.hessian = newton_polish(obj, theta, crit, lower)
+        x, f, st = _bobyqa(obj, start, lower, step, ftol, 1e-6, 100000)
+        if f < crit:
+            theta, crit, status = x, f, st
     if np.any(np.isfinite(lower) & (theta - lower <= 1e-8)):
-        # Before calling the fit singular, take a second path from the start
-        # with a wide trust region: on overparameterised terms such as
-        # (1 | g) + (0 + f | g) the first one can end on the bound in a
-        # local minimum (Machines' (Machine || Worker): 211.78 there, 208.31
-        # at lme4's optimum, reached this way).
         alt, falt, alt_status = _bobyqa(obj, x0, lower, np.full(lower.size, 1.0), ftol, 1e-6, 100000)
         if falt < crit - 1000 * ftol:
-            theta, crit, info.gradient, info.hessian = newton_polish(obj, alt, falt, lower)
-            status = alt_status
-    crit = model.deviance(theta, reml)  # leave the engine at the optimum
-    _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
-    return theta, crit, info
+            theta, crit, status = alt, falt, alt_status
+    return theta, crit, status
+
+
+def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """The criterion, its exact gradient and the Hessian from forward
+    differences of the gradient at ``x`` (one evaluation per coordinate,
+    stepping into the feasible side; error O(h), as the finite differences
+    of the criterion lme4 uses), symmetrised.  Raises ConvergenceError
+    where an evaluation fails (``where`` names the point)."""
+    g = np.empty(x.size)
+    f = obj(x, g)
+    H = None if f >= _PENALTY else _gradient_differences(obj, x, g, x.size, h)
+    if H is None:
+        raise ConvergenceError(f"the criterion cannot be evaluated at {where}: {obj.last_error}")
+    return f, g, 0.5 * (H + H.T)
+
+
+def _positive_definite(H: np.ndarray) -> np.ndarray:
+    """H with its eigenvalues replaced by their absolute values (floored at
+    1e-8 of the largest): the modified Newton step of Nocedal and Wright
+    (2006, sec. 3.4), which still descends where H is indefinite.  lme4's
+    start (theta = 1) is often on the far side of an inflection: sleepstudy's
+    Hessian there has an eigenvalue of -28, yet BFGS from the modified one
+    takes 12 evaluations to L-BFGS's 37."""
+    lam, V = np.linalg.eigh(H)
+    lam = np.maximum(np.abs(lam), 1e-8 * max(np.abs(lam).max(), 1e-300))
+    return (V * lam) @ V.T
+
+
+def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndarray,
+                 hess: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """One Newton step on the free coordinates from a quasi-Newton optimum,
+    kept (with the exact gradient there) if it lowers the criterion: with
+    the Hessian from differences of the exact gradient it takes theta from
+    ~1e-6 to ~1e-9 of the optimum.  Only steps below the differences' own
+    step are taken, over which ``hess`` still holds."""
+    free = _free(x, lower)
+    if not free.any():
+        return x, fx, grad
+    try:
+        step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+    except np.linalg.LinAlgError:
+        return x, fx, grad
+    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _FD_STEP):
+        return x, fx, grad
+    xn = x.copy()
+    xn[free] -= step
+    xn = np.maximum(xn, lower)
+    gn = np.empty(x.size)
+    fn = obj(xn, gn)
+    return (xn, fn, gn) if fn < fx else (x, fx, grad)
+
+
+def _onto_bounds(obj, x: np.ndarray, fx: float, lower: np.ndarray,
+                 grad: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Coordinates within the finite-difference step of a bound the
+    criterion does not fall from, put on it where that does not raise the
+    criterion (beyond its rounding): BFGS approaches a boundary optimum
+    geometrically and stops ~1e-6 short, where lme4's BOBYQA lands on 0."""
+    near = np.isfinite(lower) & (x != lower) & (x - lower < _FD_STEP)
+    if not near.any():
+        return x, fx, grad
+    xs = x.copy()
+    xs[near] = lower[near]
+    gs = np.empty(x.size)
+    fs = obj(xs, gs)
+    return (xs, fs, gs) if fs <= fx + 1e-13 * max(1.0, abs(fx)) else (x, fx, grad)
+
+
+def _descent_off_bounds(x: np.ndarray, lower: np.ndarray, grad: np.ndarray, hess: np.ndarray,
+                        fx: float) -> np.ndarray:
+    """Coordinates on their lower bound along which the criterion decreases into the interior.
+
+    The one-sided directional derivative there is ``grad[j]``: negative
+    means the criterion falls.  Where it is zero because the criterion is
+    even in the coordinate (a diagonal of T_t at 0, or a whole column of
+    T_t at 0), the second directional derivative ``hess[j, j]`` decides.
+    Thresholds are well above the derivatives' noise: the exact gradient
+    carries the criterion's rounding (~1e-13 |f|), and the forward
+    differences of an even function at 0 are exact to O(h^2) = 1e-8.
+    """
+    at = np.isfinite(lower) & (x - lower < _FD_STEP)
+    scale = max(1.0, abs(fx))
+    falls = (grad < -1e-6 * scale) | ((np.abs(grad) <= 1e-6 * scale) & (np.diag(hess) < -1e-6 * scale))
+    return at & falls
 
 
 def _step_off_bounds(f, x: np.ndarray, fx: float, lower: np.ndarray, ftol: float) -> np.ndarray | None:
