@@ -24,4 +24,5 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 cd "$pkg"   # keep the source tree's glmmfast off sys.path
 LD_PRELOAD="$asan $ubsan" PYTHONPATH="$pkg" python3 -m pytest -q -p no:cacheprovider \
-  "$root/tests/test_engine_fuzz.py" "$root/tests/test_design.py" "$root/tests/test_laplace_gradient.py" "$@"
+  "$root/tests/test_engine_fuzz.py" "$root/tests/test_design.py" "$root/tests/test_laplace_gradient.py" \
+  "$root/tests/test_lmm_gradient.py" "$root/tests/test_family_extremes.py" "$root/tests/test_cancel.py" "$@"
