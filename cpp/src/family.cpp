@@ -204,6 +204,12 @@ double unit_log_density(const Family& f, double y, const MeanTerms& m, double wt
     return 0.0;
 }
 
+// log(theta + mu): one log where mu is finite (the usual case, and the NB
+// inner loop's cost), log-add-exp of the logs where mu overflowed.
+double log_theta_plus_mu(double theta, const MeanTerms& m) {
+    return std::isfinite(m.mu) ? std::log(theta + m.mu) : log_add_exp(std::log(theta), m.log_mu);
+}
+
 // Prior-weighted unit deviance 2 wt [l(y; y) - l(y; mu)] of one observation
 // (R's family$dev.resids); +inf where the mean is not admissible.
 double unit_deviance(const Family& f, double y, const MeanTerms& m, double wt) {
@@ -227,7 +233,7 @@ double unit_deviance(const Family& f, double y, const MeanTerms& m, double wt) {
             const double th = f.theta;
             return 2.0 * wt *
                    ((y > 0 ? y * (std::log(std::max(1.0, y)) - m.log_mu) : 0.0) -
-                    (y + th) * (std::log(y + th) - log_add_exp(std::log(th), m.log_mu)));
+                    (y + th) * (std::log(y + th) - log_theta_plus_mu(th, m)));
         }
     }
     return 0.0;
@@ -468,7 +474,11 @@ MeanTerms Family::mean_terms_at_eta(double eta) const {
     }
     switch (link) {
         case Link::Identity: m.mu = eta; m.log_mu = std::log(eta); m.inv_mu = 1.0 / eta; break;
-        case Link::Log: m.mu = std::exp(eta); m.log_mu = eta; m.inv_mu = std::exp(-eta); break;
+        case Link::Log:
+            // 1/mu by a division where mu is a normal number (cheaper than a second exp, within an ulp)
+            m.mu = std::exp(eta); m.log_mu = eta;
+            m.inv_mu = std::isnormal(m.mu) ? 1.0 / m.mu : std::exp(-eta);
+            break;
         case Link::Inverse: m.mu = 1.0 / eta; m.log_mu = -std::log(eta); m.inv_mu = eta; break;
         case Link::Sqrt: m.mu = eta * eta; m.log_mu = 2.0 * std::log(std::abs(eta)); m.inv_mu = 1.0 / (eta * eta); break;
         case Link::InverseSquare:

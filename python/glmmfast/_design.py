@@ -52,9 +52,16 @@ class ModelDesign:
     #: the fit had an ``offset=`` argument (values for the fitted rows only,
     #: so predictions on new data need new values)
     offset_argument: bool = False
-    #: the complete rows of the data columns the fixed effects use (a copy):
-    #: type III contrasts and emmeans' reference grid are evaluated on them
-    x_frame: pd.DataFrame | None = field(default=None, repr=False)
+    #: the complete rows of the data columns the fixed effects use (copies of
+    #: their arrays, categoricals kept): type III contrasts and emmeans'
+    #: reference grid are evaluated on them (:attr:`x_frame`)
+    x_data: dict | None = field(default=None, repr=False)
+
+    @property
+    def x_frame(self) -> pd.DataFrame | None:
+        """:attr:`x_data` as a DataFrame, built when asked for (a DataFrame copy
+        per fit would cost more than the rest of a small model's design stage)."""
+        return None if self.x_data is None else pd.DataFrame(self.x_data)
 
     @property
     def n(self) -> int:
@@ -288,5 +295,5 @@ def model_design_for(
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
         terms=terms, Z=Z, rows=data.index[complete], n_dropped=n_dropped, response_kind=kind,
         x_dropped=x_dropped, messages=messages,
-        x_frame=frame.loc[:, x_columns].reset_index(drop=True).copy(),
+        x_data={c: frame[c].array.copy() for c in x_columns},
     )
