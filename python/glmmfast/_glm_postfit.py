@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._arguments import check_choice, check_level, check_nsim
 from ._errors import ConvergenceError
 from ._model_frame import apply_design
 from ._predict import fixed_part
@@ -43,8 +44,7 @@ def _model_matrix(result, newdata: pd.DataFrame | None) -> np.ndarray:
 def predict_glm(result, newdata: pd.DataFrame | None = None, type: str = "link", se_fit: bool = False,
                 offset=None):
     """Predictions of a fitted GLM (see :meth:`glmmfast.GlmResult.predict`)."""
-    if type not in ("link", "response"):
-        raise ValueError(f"type must be 'link' or 'response', got {type!r}")
+    check_choice("type", type, ("link", "response"))
     eta = fixed_part(result._design, result.coef.to_numpy(), newdata, offset)
     fam = result.family
     fit = np.asarray(fam.linkinv(eta), dtype=float) if type == "response" else eta
@@ -67,10 +67,8 @@ def _columns(level: float) -> list[str]:
 def confint_glm(result, method: str = "Wald", level: float = 0.95) -> pd.DataFrame:
     """Confidence intervals of a GLM's coefficients (see :meth:`glmmfast.GlmResult.confint`)."""
     from scipy import optimize, stats
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}")
-    if method not in ("Wald", "profile"):
-        raise ValueError(f"method must be 'Wald' or 'profile', got {method!r}")
+    level = check_level(level)
+    check_choice("method", method, ("Wald", "profile"))
     z = float(stats.norm.ppf(0.5 + level / 2))
     est, se = result.coef.to_numpy(), result.se.to_numpy()
     if method == "Wald":
@@ -121,8 +119,7 @@ class _ProfileDeviance:
 def simulate_glm(result, nsim: int = 1, seed=None, newdata: pd.DataFrame | None = None, offset=None) -> np.ndarray:
     """Responses drawn from a fitted GLM (see :meth:`glmmfast.GlmResult.simulate`)."""
     from ._simulate import ResponseSimulator
-    if isinstance(nsim, bool) or not isinstance(nsim, (int, np.integer)) or nsim < 1:
-        raise ValueError(f"nsim must be a positive integer, got {nsim!r}")
+    nsim = check_nsim(nsim)
     # A GLM is a GLMM without random-effects terms: the same simulator, nothing to draw but y.
     sim = ResponseSimulator(result._design, result.coef.to_numpy(), np.zeros(0), [], None, newdata, False, offset)
     return sim.draw(np.random.default_rng(seed), int(nsim))
