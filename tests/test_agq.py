@@ -1,4 +1,4 @@
-"""Tests for glmmfast._agq and the engine's agq.cpp: nAGQ = 0 and adaptive
+"""Tests for glmmfast.fit._agq and the engine's agq.cpp: nAGQ = 0 and adaptive
 Gauss-Hermite quadrature (nAGQ > 1) against lme4 1.1-31.
 
 Reference fits: cbpp25 in lme4_reference.json, the rest in lme4_agq.json
@@ -17,10 +17,10 @@ import pytest
 
 import glmmfast
 from conftest import DATA, assert_same_printout, fit_spec, reference_cases
-from glmmfast import _glmer
-from glmmfast._agq import gauss_hermite_rule, omitted_m2ll
-from glmmfast._design import model_design_for
-from glmmfast._engine import engine_model
+from glmmfast.fit import _glmer
+from glmmfast.fit._agq import gauss_hermite_rule, omitted_m2ll
+from glmmfast.design._design import model_design_for
+from glmmfast.fit._engine import engine_model
 
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 

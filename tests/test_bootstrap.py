@@ -31,7 +31,7 @@ def test_default_statistic_and_shape(serial):
 def test_replicate_is_a_refit_of_its_own_draw(serial):
     fit = grouseticks_fit()
     ss = np.random.SeedSequence(42).spawn(NSIM)[3]
-    from glmmfast._simulate import ResponseSimulator
+    from glmmfast.results._simulate import ResponseSimulator
     y = ResponseSimulator(fit._design, fit.fixef.to_numpy(), fit.theta, [None], "~0").draw(np.random.default_rng(ss))
     r = fit.refit(y[:, 0])
     np.testing.assert_allclose(serial.replicates.iloc[3], np.r_[r.theta, r.fixef], atol=1e-12)

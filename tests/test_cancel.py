@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from glmmfast import _core
-from glmmfast._cancel import run_tasks
-from glmmfast._engine import engine_model
-from glmmfast._refit import GlmerModel
+from glmmfast.fit._cancel import run_tasks
+from glmmfast.fit._engine import engine_model
+from glmmfast.results._refit import GlmerModel
 from conftest import grouseticks_fit
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from glmmfast import FormulaError
-from glmmfast._contrasts import contrast_matrix, default_contrast
+from glmmfast.formula._contrasts import contrast_matrix, default_contrast
 
 
 def test_contr_poly_matches_r():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glmmfast._derivatives import gradient_hessian, hessian_from_gradient
+from glmmfast.fit._derivatives import gradient_hessian, hessian_from_gradient
 
 
 def _f(x):

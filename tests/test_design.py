@@ -15,7 +15,7 @@ import pytest
 
 import glmmfast
 from glmmfast import DataError, FamilyError, FormulaError
-from glmmfast._design import aliased_columns, model_design_for
+from glmmfast.design._design import aliased_columns, model_design_for
 from glmmfast.families import Binomial, Poisson
 
 from conftest import lme4_checks

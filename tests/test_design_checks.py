@@ -13,8 +13,11 @@ import pytest
 
 import glmmfast
 from glmmfast import ConvergenceError, DataError
-from glmmfast import _core, _design, _glmer, _lmer
-from glmmfast._design_checks import (SCALE_MESSAGE, check_extreme_scales, failures_blamed_on_scales,
+from glmmfast import _core
+from glmmfast.design import _design
+from glmmfast.fit import _glmer
+from glmmfast.fit import _lmer
+from glmmfast.design._design_checks import (SCALE_MESSAGE, check_extreme_scales, failures_blamed_on_scales,
                                      scale_messages)
 
 from conftest import lme4_checks

@@ -1,4 +1,4 @@
-"""Results print as R prints them (glmmfast._display, _summary.format_mermod_print):
+"""Results print as R prints them (glmmfast.summary._display, _summary.format_mermod_print):
 anova's table, ranef/coef lists, VarCorr, print(merMod); HTML in notebooks.
 
 R's text is in tests/data/printing_reference.json (made by tests/data/r/printing_reference.R,
@@ -72,7 +72,7 @@ def test_ranef_and_coef_print_exactly_as_r_lists(key, kind):
     if kind == "ranef":
         for df in frames.values():
             df.attrs["condsd"] = df.abs() * 0  # any conditional SDs: their presence is what prints
-    assert repr(glmmfast._display.RandomEffects(frames, kind)) == theirs.rstrip("\n")
+    assert repr(glmmfast.summary._display.RandomEffects(frames, kind)) == theirs.rstrip("\n")
 
 
 @pytest.mark.parametrize("key, fit", [("ranef_cbpp", cbpp_fit), ("coef_sleepstudy", None)])

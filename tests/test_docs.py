@@ -120,10 +120,8 @@ def test_console_examples(path, capsys):
 
 
 def _modules():
-    names = ["glmmfast"] + [f"glmmfast.{m.name}" for m in pkgutil.iter_modules(glmmfast.__path__)
-                            if m.name not in ("_core", "__main__")]
-    names += [f"glmmfast.datasets.{m.name}" for m in pkgutil.iter_modules(glmmfast.datasets.__path__)]
-    return names
+    return ["glmmfast"] + [m.name for m in pkgutil.walk_packages(glmmfast.__path__, "glmmfast.")
+                           if m.name.rsplit(".", 1)[-1] not in ("_core", "__main__")]
 
 
 @pytest.mark.parametrize("name", _modules())

@@ -1,4 +1,4 @@
-"""Fit-time messages are Python warnings too (glmmfast._fit_warnings), and quiet=True or
+"""Fit-time messages are Python warnings too (glmmfast.fit._fit_warnings), and quiet=True or
 the standard warnings filters silence them; refits and the bootstrap stay silent."""
 
 import warnings

@@ -1,11 +1,11 @@
-"""Tests for glmmfast._formula: the lme4 formula parser and R term algebra."""
+"""Tests for glmmfast.formula._formula: the lme4 formula parser and R term algebra."""
 
 import re
 
 import pytest
 
 from glmmfast._errors import FormulaError
-from glmmfast._formula import (
+from glmmfast.formula._formula import (
     Name,
     ParsedFormula,
     RandomTermSpec,

@@ -2,7 +2,7 @@
 # (tests/data/formula_reference.R -> formula_reference.json): criterion,
 # estimates and predict(newdata) on rows outside the fitting data (the fit's
 # poly/scale/spline parameters and contrasts reused: R's safe prediction).
-# Also the stored-parameter mechanics of glmmfast._formula_functions.
+# Also the stored-parameter mechanics of glmmfast.formula._formula_functions.
 
 import numpy as np
 import pandas as pd
@@ -10,8 +10,8 @@ import pytest
 
 from conftest import fit_formula_case, formula_dataset, formula_newdata, formula_reference
 from glmmfast import FormulaError
-from glmmfast._formula_functions import apply_function, fit_function, match_arguments
-from glmmfast._model_frame import apply_design, model_design
+from glmmfast.formula._formula_functions import apply_function, fit_function, match_arguments
+from glmmfast.formula._model_frame import apply_design, model_design
 
 FEATURES = formula_reference()["features"]
 

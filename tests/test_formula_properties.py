@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from glmmfast import FormulaError
-from glmmfast._formula import parse_formula
+from glmmfast.formula._formula import parse_formula
 
 PROPS = settings(max_examples=80, deadline=None)
 

@@ -1,4 +1,4 @@
-"""GlmResult.predict / confint / simulate (glmmfast._glm_postfit) against R 4.2's predict.glm,
+"""GlmResult.predict / confint / simulate (glmmfast.results._glm_postfit) against R 4.2's predict.glm,
 confint.default and confint (profile) -- tests/data/glm_postfit_reference.json, made by
 tests/data/r/glm_postfit_reference.R -- and against simulation truth."""
 

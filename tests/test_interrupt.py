@@ -1,5 +1,5 @@
 """Ctrl-C stops a fit, a threaded bootstrap and fit_many within a fraction of a second, wherever
-they are (the engine's loops poll for it: cpp/src/interrupt.hpp), and leaves glmmfast usable: the
+they are (the engine's loops poll for it: cpp/src/optim/interrupt.hpp), and leaves glmmfast usable: the
 same process then fits and bootstraps exactly as a clean one.
 
 Each interrupted run happens in a child process that prints ``started`` when the work is under way
@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 
 import glmmfast
-from glmmfast import _core, _optimize
-from glmmfast._refit import GlmerModel
+from glmmfast import _core
+from glmmfast.fit import _optimize
+from glmmfast.results._refit import GlmerModel
 from conftest import cbpp_fit, grouseticks_fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,7 @@ def test_fit_stops_within_the_limit_and_the_next_fit_is_clean():
     # L-BFGS: PIRLS, the blocked factorisation, the gradient), where the signal comes 0.5 s after
     # it starts.  Before the engine polled for it, Ctrl-C waited there for nlopt to return: 10-30 s.
     r = _interrupted_child("""
-        from glmmfast import _optimize
+        from glmmfast.fit import _optimize
         data = crossed_data(60_000, 1500, 400, "poisson")
         run_nlopt = _optimize._run_nlopt
         def announced(*args, **kwargs):

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast._kenward_roger import KenwardRoger
-from glmmfast._re_terms import theta_blocks
+from glmmfast.inference._kenward_roger import KenwardRoger
+from glmmfast.design._re_terms import theta_blocks
 
 
 def _pbkrtest_dense(m):
@@ -69,7 +69,7 @@ def test_adjustment_inflates_the_covariance(sleepstudy):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_one_term_path_equals_dense_path(sleepstudy, weighted):
-    from glmmfast._kenward_roger import _dense_pieces, _one_term_pieces
+    from glmmfast.inference._kenward_roger import _dense_pieces, _one_term_pieces
     w = 1 + (sleepstudy["Days"].to_numpy() % 3) / 2 if weighted else None
     m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy, weights=w)
     a = _dense_pieces(m._design, m.theta)

@@ -10,8 +10,8 @@ import pytest
 
 import glmmfast
 from glmmfast import _core
-from glmmfast._design import model_design_for
-from glmmfast._engine import engine_model
+from glmmfast.design._design import model_design_for
+from glmmfast.fit._engine import engine_model
 from glmmfast.families import Binomial, Poisson, get_family
 
 

@@ -172,7 +172,7 @@ def test_contrast_dataframe_columns_matched_by_name(sleepstudy):
 
 def test_coef_table_on_glmer_is_an_error(cbpp):
     g = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
-    from glmmfast._lmer_anova import coef_table
+    from glmmfast.inference._lmer_anova import coef_table
     with pytest.raises(glmmfast.ArgumentError, match="linear mixed model"):
         coef_table(g)
 
@@ -226,7 +226,7 @@ def test_singular_fit_still_has_satterthwaite_df():
 
 
 def test_hessian_messages_as_lmertest():
-    from glmmfast._satterthwaite import _hessian_messages
+    from glmmfast.inference._satterthwaite import _hessian_messages
     assert _hessian_messages(np.array([1.0, 2.0])) == []
     assert _hessian_messages(np.array([-0.5, 1e-10, 2.0])) == [
         "Model failed to converge with 1 negative eigenvalue: -5.0e-01",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import glmmfast
-from glmmfast._lmm_marginal import MarginalCovariance, trace_product
+from glmmfast.inference._lmm_marginal import MarginalCovariance, trace_product
 
 
 @pytest.fixture(scope="module")

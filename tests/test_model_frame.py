@@ -1,4 +1,4 @@
-"""Tests for glmmfast._model_frame: R-style model matrices on DataFrames."""
+"""Tests for glmmfast.formula._model_frame: R-style model matrices on DataFrames."""
 
 import pickle
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from glmmfast._errors import DataError, FormulaError
-from glmmfast._model_frame import (
+from glmmfast.formula._model_frame import (
     apply_design,
     evaluate_response,
     model_design,

@@ -12,11 +12,11 @@ import pytest
 import glmmfast
 from glmmfast import ConvergenceError
 from glmmfast import _core
-from glmmfast._design import model_design_for
-from glmmfast._engine import engine_model, glm_start
-from glmmfast._derivatives import hessian_from_gradient
-from glmmfast._optimize import check_convergence
-from glmmfast._optimize import FunctionObjective, _bobyqa, _joint_hessian_at_start, optimize_glmer
+from glmmfast.design._design import model_design_for
+from glmmfast.fit._engine import engine_model, glm_start
+from glmmfast.fit._derivatives import hessian_from_gradient
+from glmmfast.fit._optimize import check_convergence
+from glmmfast.fit._optimize import FunctionObjective, _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
 
@@ -213,7 +213,7 @@ def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grousetic
 # -- linear mixed models: the exact gradient of the profiled criterion ---------
 
 def _lmm(formula, data):
-    from glmmfast._engine import lmm_engine_model
+    from glmmfast.fit._engine import lmm_engine_model
     from glmmfast.families import Gaussian
     return lmm_engine_model(model_design_for(formula, data, Gaussian(), random=True))
 
@@ -238,7 +238,7 @@ def test_lmer_optimises_with_the_exact_gradient(sleepstudy, reml):
 
 
 def test_descent_off_bounds_reads_first_then_second_directional_derivatives():
-    from glmmfast._optimize import _descent_off_bounds
+    from glmmfast.fit._optimize import _descent_off_bounds
     lower = np.array([0.0, -np.inf, 0.0, 0.0])
     x = np.array([0.0, 0.0, 0.0, 0.5])
     hess = np.diag([1.0, 1.0, -2.0, -2.0])
@@ -259,7 +259,7 @@ def test_descent_off_bounds_reads_first_then_second_directional_derivatives():
 def test_lmer_leaves_a_bound_the_criterion_falls_from(monkeypatch, sleepstudy, formula, bound_point):
     # A gradient method that stops with a diagonal of T at 0 is tested by the
     # directional derivatives there before the fit is called singular.
-    from glmmfast import _optimize
+    from glmmfast.fit import _optimize
     expected = glmmfast.lmer(formula, sleepstudy, REML=False)
     stuck = np.array(bound_point)
     monkeypatch.setattr(_optimize, "_quasi_newton", lambda obj, *a, **k: (stuck, obj(stuck), 1))

@@ -14,8 +14,8 @@ import pytest
 from scipy import special, stats
 
 import glmmfast
-from glmmfast._design import model_design_for
-from glmmfast._engine import engine_model, glm_start
+from glmmfast.design._design import model_design_for
+from glmmfast.fit._engine import engine_model, glm_start
 
 
 @pytest.fixture(scope="module")

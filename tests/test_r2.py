@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast._r2 import variance_components
+from glmmfast.inference._r2 import variance_components
 
 from conftest import DATA
 

@@ -9,11 +9,11 @@ import pytest
 import scipy.sparse as sp
 
 import glmmfast
-from glmmfast._design import model_design_for
-from glmmfast._engine import engine_model
-from glmmfast._formula import parse_formula
-from glmmfast._re_terms import build_re_terms, group_labels, random_effects_matrix, theta_names, varcorr_frame
-from glmmfast._re_terms import ReTerm, sdcor_from_theta, sdcor_names, theta_from_sdcor
+from glmmfast.design._design import model_design_for
+from glmmfast.fit._engine import engine_model
+from glmmfast.formula._formula import parse_formula
+from glmmfast.design._re_terms import build_re_terms, group_labels, random_effects_matrix, theta_names, varcorr_frame
+from glmmfast.design._re_terms import ReTerm, sdcor_from_theta, sdcor_names, theta_from_sdcor
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast._satterthwaite import Satterthwaite, _dense_pieces, _one_term_pieces, f_test_df
+from glmmfast.inference._satterthwaite import Satterthwaite, _dense_pieces, _one_term_pieces, f_test_df
 
 
 @pytest.mark.parametrize("reml", [True, False])

@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 
 import glmmfast
-from glmmfast._scaled_residuals import pit_residuals
-from glmmfast._simulate import ResponseSimulator
+from glmmfast.inference._scaled_residuals import pit_residuals
+from glmmfast.results._simulate import ResponseSimulator
 
 from conftest import cbpp_fit, grouseticks_fit
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast._simulate import ResponseSimulator
+from glmmfast.results._simulate import ResponseSimulator
 from conftest import cbpp_fit, grouseticks_fit
 
 

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from glmmfast._splines import bs_basis, bs_knots, ns_basis, ns_knots, spline_design
+from glmmfast.formula._splines import bs_basis, bs_knots, ns_basis, ns_knots, spline_design
 
 X = np.linspace(-1, 1, 9)
 NEW = np.array([-1.2, 0.33, 1.25, 1.0])

@@ -1,4 +1,4 @@
-"""Tests for glmmfast._summary: R/lme4-identical summary text.
+"""Tests for glmmfast.summary._summary: R/lme4-identical summary text.
 
 Expected texts come from tests/data/summary_cases.json: the lme4 1.1-31 /
 R 4.2 reference outputs (gt_*, cbpp*, sleep_*, inst_lmm) plus a few extra
@@ -21,7 +21,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location(
-    "glmmfast_summary_under_test", ROOT / "python" / "glmmfast" / "_summary.py")
+    "glmmfast_summary_under_test", ROOT / "python" / "glmmfast" / "summary" / "_summary.py")
 S = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(S)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast._term_contrasts import TermStructure, doolittle_lower, term_contrasts
+from glmmfast.inference._term_contrasts import TermStructure, doolittle_lower, term_contrasts
 
 
 def test_doolittle_is_the_unpivoted_lu_factor():

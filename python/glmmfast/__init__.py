@@ -20,20 +20,20 @@ cli : the ``glmmfast`` command line
 """
 
 from . import datasets, families
-from ._dispersion import DispersionCheck, dispersion_check
+from .fit._dispersion import DispersionCheck, dispersion_check
 from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, ConvergenceWarning, DataError, FamilyError,
                       FormulaError, GlmmfastError, SingularFitWarning)
-from ._glm import GlmResult, glm
-from ._anova import anova
-from ._display import VarCorr
-from ._emmeans import Emmeans, emmeans
-from ._bootstrap import BootstrapResult
-from ._fit_many import fit_many
-from ._glmer import glmer, glmer_nb
-from ._lmer import lmer
-from ._refit import GlmerModel
-from ._results import GlmerResult, LmerResult
-from ._scaled_residuals import ResidualTest, ScaledResiduals, simulate_residuals
+from .fit._glm import GlmResult, glm
+from .inference._anova import anova
+from .summary._display import VarCorr
+from .inference._emmeans import Emmeans, emmeans
+from .results._bootstrap import BootstrapResult
+from .fit._fit_many import fit_many
+from .fit._glmer import glmer, glmer_nb
+from .fit._lmer import lmer
+from .results._refit import GlmerModel
+from .results._results import GlmerResult, LmerResult
+from .inference._scaled_residuals import ResidualTest, ScaledResiduals, simulate_residuals
 
 __version__ = "0.1.0"
 

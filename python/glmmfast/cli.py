@@ -35,7 +35,7 @@ import glmmfast
 
 from . import datasets
 from ._errors import ConvergenceError, DataError, GlmmfastError
-from ._formula import parse_formula
+from .formula._formula import parse_formula
 from .families import get_family
 
 # What --family accepts (R's names; nbinom2 is glmer.nb, the shape estimated).

@@ -631,7 +631,7 @@ class NegativeBinomial(Family):
     @property
     def display_name(self) -> str:
         # MASS: paste0("Negative Binomial(", format(round(theta, 4)), ")")
-        from ._summary import _r_format_num
+        from .summary._summary import _r_format_num
 
         return f"Negative Binomial({_r_format_num(round(self.theta, 4))})"
 

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 from ._arguments import check_level
-from ._dispersion import dispersion_check
+from .fit._dispersion import dispersion_check
 from ._errors import ArgumentError, ArgumentTypeError, FamilyError
 
 __all__ = [
@@ -484,7 +484,7 @@ def residual_check(res, quantiles=(0.25, 0.5, 0.75), bins: int = 10, save: str |
     >>> [ax.get_title() for ax in fig.axes]
     ['QQ plot residuals', 'Residual vs. predicted']
     """
-    from ._scaled_residuals import ScaledResiduals
+    from .inference._scaled_residuals import ScaledResiduals
 
     if not isinstance(res, ScaledResiduals):
         raise ArgumentTypeError(f"residual_check needs glmmfast.simulate_residuals output, not {type(res).__name__}")

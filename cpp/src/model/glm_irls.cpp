@@ -1,0 +1,66 @@
+// glm_irls.cpp — IRLS for GLMs (see glm_irls.hpp).
+#include "model/glm_irls.hpp"
+
+#include <Eigen/Cholesky>
+#include <cmath>
+#include <stdexcept>
+
+#include "optim/interrupt.hpp"
+
+namespace glmmfast {
+
+GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& pw,
+                const Eigen::VectorXd& offset, const Family& family, int max_iter, double epsilon) {
+    GlmFit fit;
+    const Eigen::ArrayXd mu0 = family.mustart(y.array(), pw.array());
+    Eigen::ArrayXd eta = family.linkfun(mu0);
+    Eigen::ArrayXd mu = family.linkinv(eta);
+    double dev_old = family.dev_resid(y.array(), mu0, pw.array()).sum();
+    Eigen::VectorXd beta = Eigen::VectorXd::Zero(X.cols());
+    Eigen::ArrayXd w;
+    for (int it = 1; it <= max_iter; ++it) {
+        check_interrupt();
+        const Eigen::ArrayXd me = family.mu_eta(eta);
+        const Eigen::ArrayXd var = family.variance(mu);
+        // Working response z = eta - offset + (y - mu)/mu_eta, weights w.
+        const Eigen::ArrayXd z = eta - offset.array() + (y.array() - mu) / me;
+        w = (pw.array() * me.square() / var).sqrt();
+        const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X;
+        Eigen::LLT<Eigen::MatrixXd> llt(WX.transpose() * WX);
+        if (llt.info() != Eigen::Success) throw std::runtime_error("X'WX is not positive definite (rank-deficient X?)");
+        Eigen::VectorXd beta_new = llt.solve(WX.transpose() * (w * z).matrix());
+        // Step halving on a non-finite or increasing deviance, as glm.fit.
+        Eigen::ArrayXd eta_new, mu_new;
+        double dev = 0.0;
+        for (int h = 0; h < 30; ++h) {
+            eta_new = (X * beta_new).array() + offset.array();
+            mu_new = family.linkinv(eta_new);
+            dev = family.dev_resid(y.array(), mu_new, pw.array()).sum();
+            if (std::isfinite(dev) && family.valid_eta(eta_new)) break;
+            beta_new = 0.5 * (beta_new + beta);
+        }
+        beta = beta_new;
+        eta = eta_new;
+        mu = mu_new;
+        fit.iterations = it;
+        if (std::abs(dev - dev_old) / (std::abs(dev) + 0.1) < epsilon) {
+            fit.converged = true;
+            dev_old = dev;
+            break;
+        }
+        dev_old = dev;
+    }
+    // Covariance from the weights at the final fit (as R's summary.glm,
+    // which uses the weights of the last IRLS iteration).
+    const Eigen::ArrayXd me = family.mu_eta(eta);
+    fit.working_weights = (pw.array() * me.square() / family.variance(mu)).matrix();
+    const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X;
+    fit.unscaled_vcov = (WX.transpose() * WX).llt().solve(Eigen::MatrixXd::Identity(X.cols(), X.cols()));
+    fit.beta = beta;
+    fit.eta = eta.matrix();
+    fit.mu = mu.matrix();
+    fit.deviance = dev_old;
+    return fit;
+}
+
+}  // namespace glmmfast

@@ -1,0 +1,135 @@
+// glmm_model.cpp — set-up and state updates of a GLMM (see glmm_model.hpp).
+#include "model/glmm_model.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace glmmfast {
+
+GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
+                     Eigen::VectorXd offset, Family family, std::vector<TermShape> terms,
+                     const std::string& factorization)
+    : X_(std::move(X)),
+      y_(std::move(y)),
+      pw_(std::move(prior_weights)),
+      offset_(std::move(offset)),
+      family_(family),
+      sys_(Z, terms, factorization) {
+    const auto n = y_.size();
+    if (X_.rows() != n || sys_.n() != n || pw_.size() != n || offset_.size() != n)
+        throw std::invalid_argument("X, Z, y, weights and offset must have the same number of rows");
+    check_finite(X_, "X");
+    check_finite(offset_, "offset");
+    check_response(y_, pw_);
+    beta_ = Eigen::VectorXd::Zero(p());
+    u_ = Eigen::VectorXd::Zero(q());
+    theta_ = sys_.lambda().initial_theta();
+    update_response_constants();
+}
+
+void GlmmModel::update_response_constants() {
+    if (!family_.has_kernel()) return;
+    ll_constant_ = family_.loglik_constant(y_.array(), pw_.array());
+    saturated_ = family_.saturated_kernel(y_.array(), pw_.array());
+}
+
+void GlmmModel::set_theta(const Eigen::VectorXd& theta) {
+    sys_.set_theta(theta);
+    theta_ = theta;
+}
+void GlmmModel::set_beta(const Eigen::VectorXd& beta) {
+    if (beta.size() != p()) throw std::invalid_argument("beta has the wrong length");
+    beta_ = beta;
+}
+
+void GlmmModel::set_u(const Eigen::VectorXd& u) {
+    if (u.size() != q()) throw std::invalid_argument("u has the wrong length");
+    u_ = u;
+}
+
+void GlmmModel::check_finite(const Eigen::MatrixXd& a, const char* what) {
+    if (!a.allFinite()) throw std::invalid_argument(std::string(what) + " has non-finite values");
+}
+
+void GlmmModel::check_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights) {
+    check_finite(y, "y");
+    check_finite(prior_weights, "weights");
+    if ((prior_weights.array() < 0).any()) throw std::invalid_argument("weights must be non-negative");
+}
+
+void GlmmModel::require_state() const {
+    if (mu_.size() != n() || !factored_)
+        throw std::logic_error("the model has no converged state yet: run pirls() first");
+}
+
+void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights) {
+    if (y.size() != n() || prior_weights.size() != n())
+        throw std::invalid_argument("new response has the wrong length");
+    check_response(y, prior_weights);
+    y_ = y;
+    pw_ = prior_weights;
+    update_response_constants();
+}
+
+void GlmmModel::set_dispersion(double phi) {
+    if (!(phi > 0 && std::isfinite(phi))) throw PirlsError("dispersion must be positive and finite");
+    phi_ = phi;
+}
+
+void GlmmModel::set_nb_theta(double theta) {
+    if (family_.dist != Dist::NegativeBinomial) throw std::invalid_argument("not a negative binomial model");
+    if (!(theta > 0 && std::isfinite(theta))) throw PirlsError("negative binomial theta must be positive and finite");
+    family_.theta = theta;
+}
+
+void GlmmModel::update_linear_predictor() {
+    eta_ = offset_ + X_ * beta_ + sys_.U_times(u_);
+    mu_ = family_.linkinv(eta_.array()).matrix();
+}
+
+// Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
+// residual r = (y - mu) / (dmu/deta) at the current eta, so that W r is the
+// score d log f / d eta.  With `exact` (non-canonical links), W is the
+// observed information -d^2 log f / d eta^2 instead: sqrtw = |W|^{1/2},
+// the signs in wsign_ (a locally convex contribution, e.g. y < 2 mu / 3 for
+// the inverse Gaussian with the identity link, gives W < 0) and
+// r = score / |W|, so that U' diag(sqrtw) (sqrtw r) is still U' score.
+// (Zero prior weights give W = 0 and a zero score: r = 0.)
+void GlmmModel::update_weights(bool exact) {
+    wsign_.resize(0);
+    const Eigen::ArrayXd me = family_.mu_eta(eta_.array(), mu_.array());
+    const Eigen::ArrayXd var = family_.variance(mu_.array());
+    if (!exact || family_.canonical()) {
+        sqrtw_ = (pw_.array() * me.square() / (phi_ * var)).sqrt().matrix();
+        wres_ = ((y_.array() - mu_.array()) / me).matrix();
+        return;
+    }
+    const Eigen::ArrayXd w = family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_;
+    const Eigen::ArrayXd score = pw_.array() * (y_.array() - mu_.array()) * me / (phi_ * var);
+    if ((w < 0).any()) wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
+    // |W| floored at 1e-12 of the expected information, so an observation
+    // with no curvature (y = 0 with the identity link) still carries its
+    // score through sqrtw (the floor moves log det A by ~1e-12).
+    const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
+    const Eigen::ArrayXd aw = w.abs().max(1e-12 * w_exp);
+    sqrtw_ = aw.sqrt().matrix();
+    wres_ = (aw > 0).select(score / aw.max(std::numeric_limits<double>::min()), 0.0).matrix();
+}
+
+void GlmmModel::factor() {
+    factored_ = false;  // until it completes (it may be interrupted)
+    factored_ = sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr);
+    if (!factored_) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+}
+
+double GlmmModel::sum_dev_resid() const {
+    if (mu_.size() != n()) throw std::logic_error("the model has no fitted values yet: run pirls() first");
+    if (family_.has_kernel())
+        return 2.0 * (saturated_ - family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array()));
+    return family_.dev_resid_eta(y_.array(), eta_.array(), pw_.array()).sum();
+}
+
+double GlmmModel::penalised_deviance() const { return sum_dev_resid() / phi_ + u_.squaredNorm(); }
+
+}  // namespace glmmfast

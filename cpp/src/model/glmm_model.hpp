@@ -1,0 +1,165 @@
+// glmm_model.hpp — a GLMM set up once and evaluated at many (theta, beta).
+//
+// Interface: `GlmmModel` holds X (dense n x p), the response, prior
+// weights, offset, the family and the PenalizedSystem (Z, Lambda(theta) and
+// the factorisation of A = Lambda' Z' W Z Lambda + I, analysed once).
+// State (beta, u, eta, mu) is kept warm between evaluations.
+// Families with a dispersion phi (gaussian, Gamma, inverse Gaussian) take it
+// through set_dispersion: the conditional log density is then
+// -(1/2) sum d_i / phi + const, so PIRLS works with weights W / phi and the
+// Laplace term uses A = Lambda'Z'(W/phi)Z Lambda + I.  The negative-binomial
+// shape is set through set_nb_theta (it changes V(mu)).  The Laplace term
+// uses the exact Hessian of the conditional log density at the mode (the
+// observed information), as glmmTMB; for canonical links it equals the
+// expected information lme4 uses.
+//   pirls.cpp    — penalised IRLS for u (and optionally beta)
+//   laplace.cpp  — the Laplace deviance and conditional variances
+//   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
+// Errors in the inner loop are thrown as `PirlsError` so the caller (the
+// outer optimiser) can back off instead of aborting.
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/Cholesky>
+#include <stdexcept>
+#include <vector>
+
+#include "family/family.hpp"
+#include "linalg/penalized_system.hpp"
+
+namespace glmmfast {
+
+struct PirlsError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A k-point Gauss-Hermite rule for integrals against the standard normal
+// density, sum_i weights[i] f(nodes[i]) ~= int f(z) phi(z) dz, exact for
+// polynomials of degree <= 2k - 1 (lme4's GHrule).  In agq.cpp.
+struct GaussHermiteRule {
+    Eigen::VectorXd nodes, weights;
+};
+GaussHermiteRule gauss_hermite_rule(int k);
+
+struct PirlsOptions {
+    int max_iter = 300;
+    int max_halvings = 30;
+    // Stop after a step whose Newton decrement (the decrease it promised)
+    // was below tol * (1 + |pdev|); the error left in u is then of the
+    // order of that step squared.
+    double tol = 1e-10;
+};
+
+class GlmmModel {
+public:
+    GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
+              Eigen::VectorXd offset, Family family, std::vector<TermShape> terms,
+              const std::string& factorization = "auto");
+
+    int n() const { return static_cast<int>(y_.size()); }
+    int p() const { return static_cast<int>(X_.cols()); }
+    int q() const { return sys_.q(); }
+    const LambdaMap& lambda() const { return sys_.lambda(); }
+    const Family& family() const { return family_; }
+    const PenalizedSystem& system() const { return sys_; }
+
+    void set_theta(const Eigen::VectorXd& theta);
+    void set_beta(const Eigen::VectorXd& beta);
+    void set_u(const Eigen::VectorXd& u);
+    void set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
+    void set_dispersion(double phi);
+    void set_nb_theta(double theta);
+    double dispersion() const { return phi_; }
+    const Eigen::VectorXd& theta() const { return theta_; }
+    const Eigen::VectorXd& beta() const { return beta_; }
+    const Eigen::VectorXd& u() const { return u_; }
+    const Eigen::VectorXd& eta() const { return eta_; }
+    const Eigen::VectorXd& mu() const { return mu_; }
+    const Eigen::VectorXd& y() const { return y_; }
+    const Eigen::VectorXd& prior_weights() const { return pw_; }
+    Eigen::VectorXd b() const { return sys_.lambda().matrix() * u_; }
+
+    // --- pirls.cpp ---
+    // Penalised IRLS from the current state; returns the number of
+    // iterations.  With update_beta the fixed effects move jointly with u
+    // (lme4's nAGQ = 0 step), otherwise beta stays fixed.
+    int pirls(bool update_beta, const PirlsOptions& opt = PirlsOptions());
+
+    // --- laplace.cpp ---
+    // -2 log L by the Laplace approximation at the current (converged) state.
+    double laplace_deviance() const;
+    // set_theta + set_beta + PIRLS for u + Laplace deviance.
+    double deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta);
+    // set_theta + PIRLS for (u, beta) + Laplace deviance.
+    double deviance_profiled_beta(const Eigen::VectorXd& theta);
+    // Var(b_j | y) blocks (k x k) for every level of term t, stacked as a
+    // (nlevels*k) x k matrix, up to the scale sigma^2.
+    Eigen::MatrixXd cond_var(int t) const;
+    // (X'WX - X'WU A^{-1} U'WX)^{-1}: the unscaled covariance of beta-hat.
+    Eigen::MatrixXd beta_unscaled_vcov() const;
+    double sum_dev_resid() const;
+
+    // --- laplace_gradient.cpp ---
+    // Whether laplace_gradient is available: a canonical link without a
+    // dispersion (Poisson log, binomial logit); both factorisations give
+    // the selected inverse it needs.
+    bool has_laplace_gradient() const;
+    // d laplace_deviance / d(theta, beta) at the current (converged) state;
+    // with beta_profiled, the derivative in theta of the nAGQ = 0 objective
+    // (deviance_profiled_beta: beta at its PIRLS optimum, moving with theta).
+    Eigen::VectorXd laplace_gradient(bool beta_profiled = false) const;
+
+    // --- agq.cpp ---
+    // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
+    // current (converged) state, on the Laplace deviance's scale (a one-point
+    // rule gives laplace_deviance()).  Only for a single scalar term.
+    double agq_deviance(const GaussHermiteRule& rule) const;
+    // set_theta + set_beta + PIRLS for u + k-point AGQ deviance.
+    double agq_deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k);
+
+    long evaluations() const { return n_eval_; }
+    long pirls_iterations() const { return n_pirls_; }
+
+private:
+    static void check_finite(const Eigen::MatrixXd& a, const char* what);
+    static void check_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
+    // Throws std::logic_error unless a factorisation and mu exist (the
+    // results below read them).
+    void require_state() const;
+    void update_linear_predictor();
+    // exact = false: Fisher-scoring weights; true: the observed information
+    // (signs kept in wsign_ where negative).  See glmm_model.cpp.
+    void update_weights(bool exact = false);
+    // Newton steps for u with the exact Hessian from a PIRLS (Fisher) mode.
+    void newton_polish(double& pdev, const PirlsOptions& opt);
+    void factor();
+    double penalised_deviance() const;
+    // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
+    // decrease of pdev the full step promises.
+    double solve_u_step(Eigen::VectorXd& du) const;
+    double solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    // Solves [A U'WX; X'WU X'WX] [du; dbeta] = [gu; gb] at the current factor.
+    void solve_joint(const Eigen::VectorXd& gu, const Eigen::VectorXd& gb, Eigen::VectorXd& du,
+                     Eigen::VectorXd& dbeta) const;
+
+    Eigen::MatrixXd X_;
+    SpMat Z_;
+    Eigen::VectorXd y_, pw_, offset_;
+    Family family_;
+    PenalizedSystem sys_;
+    Eigen::VectorXd theta_, beta_, u_;
+    // Derived state at the current point.
+    Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    // Signs of W when some are negative (exact Hessian), else empty.
+    Eigen::VectorXd wsign_;
+    double phi_ = 1.0;
+    // Data-only parts of the log-likelihood (Family::loglik_constant and
+    // saturated_kernel), fixed per response.
+    double ll_constant_ = 0.0, saturated_ = 0.0;
+    void update_response_constants();
+    long n_eval_ = 0, n_pirls_ = 0;
+    GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used
+    bool factored_ = false;
+};
+
+}  // namespace glmmfast

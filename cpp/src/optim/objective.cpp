@@ -1,0 +1,132 @@
+// objective.cpp — the optimiser's coordinates mapped to engine evaluations
+// (see objective.hpp).
+#include "optim/objective.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "optim/interrupt.hpp"
+
+namespace glmmfast {
+
+namespace {
+
+int parameter_count(const JointCoordinates& c) { return c.parameter == FamilyParameter::None ? 0 : 1; }
+
+// Sets the family parameter from the last coordinate (log scale).
+void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::VectorXd& x) {
+    if (c.parameter == FamilyParameter::None) return;
+    const double value = std::exp(x[x.size() - 1]);
+    if (c.parameter == FamilyParameter::Dispersion)
+        model.set_dispersion(value);
+    else
+        model.set_nb_theta(value);
+}
+
+void check_dim(const Eigen::VectorXd& x, int dim) {
+    if (x.size() != dim)
+        throw std::invalid_argument("objective expects " + std::to_string(dim) + " coordinates, got " +
+                                    std::to_string(x.size()));
+}
+
+}  // namespace
+
+Objective Objective::profiled_beta(GlmmModel& model, const JointCoordinates& c) {
+    const int nt = static_cast<int>(model.lambda().ntheta());
+    GlmmModel* m = &model;
+    Objective obj(
+        nt + parameter_count(c),
+        [m, c, nt](const Eigen::VectorXd& x) {
+            apply_parameter(*m, c, x);
+            return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
+        },
+        [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    if (c.parameter == FamilyParameter::None && model.has_laplace_gradient())
+        obj.grad_ = [m, c] { return Eigen::VectorXd(m->laplace_gradient(true) * c.theta_scale); };
+    return obj;
+}
+
+Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
+    const int nt = static_cast<int>(model.lambda().ntheta());
+    const int p = model.p();
+    if (c.beta_base.size() != p || c.beta_scale.size() != p)
+        throw std::invalid_argument("beta_base and beta_scale must have length p = " + std::to_string(p));
+    if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
+    GlmmModel* m = &model;
+    Objective obj(
+        nt + p + parameter_count(c),
+        [m, c, nt, p](const Eigen::VectorXd& x) {
+            apply_parameter(*m, c, x);
+            const Eigen::VectorXd theta = x.head(nt) * c.theta_scale;
+            const Eigen::VectorXd beta = c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p));
+            return c.nagq == 1 ? m->deviance_at(theta, beta) : m->agq_deviance_at(theta, beta, c.nagq);
+        },
+        [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    if (c.nagq == 1 && c.parameter == FamilyParameter::None && model.has_laplace_gradient()) {
+        // Chain rule to x: theta = s x_theta, beta = beta_base + beta_scale .* gamma.
+        obj.grad_ = [m, c, nt, p] {
+            Eigen::VectorXd g = m->laplace_gradient();
+            g.head(nt) *= c.theta_scale;
+            g.tail(p) = g.tail(p).cwiseProduct(c.beta_scale);
+            return g;
+        };
+    }
+    return obj;
+}
+
+Objective Objective::lmm(LmmModel& model, bool reml) {
+    LmmModel* m = &model;
+    Objective obj(
+        static_cast<int>(model.lambda().ntheta()),
+        [m, reml](const Eigen::VectorXd& x) { return m->deviance(x, reml); }, [] {});
+    obj.grad_ = [m, reml] { return m->gradient(reml); };
+    return obj;
+}
+
+double Objective::evaluate(const Eigen::VectorXd& x) {
+    check_dim(x, dim_);
+    return eval_(x);
+}
+
+Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
+    if (!has_gradient()) throw std::logic_error("this objective has no gradient");
+    evaluate(x);
+    ++gradient_evaluations_;
+    return grad_();
+}
+
+double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
+    check_dim(x, dim_);
+    if (grad && !has_gradient()) throw std::logic_error("this objective has no gradient");
+    // Interrupted is not a trial-point failure: it propagates (nlopt's
+    // caller stops), the model left at its last accepted PIRLS iterate.
+    check_interrupt();
+    ++evaluations_;
+    if (grad) ++gradient_evaluations_;
+    double f;
+    try {
+        f = eval_(x);
+        if (grad && std::isfinite(f)) *grad = grad_();
+    } catch (const PirlsError& err) {
+        last_error_ = err.what();
+        f = NAN;
+    }
+    if (!std::isfinite(f)) {
+        ++failures_;
+        reset_();
+        if (grad) grad->setZero(dim_);
+        return penalty;
+    }
+    if (!has_best() || f < best_f_) {
+        best_f_ = f;
+        best_x_ = x;
+    }
+    return f;
+}
+
+void Objective::clear_best() {
+    best_x_.resize(0);
+    best_f_ = 0.0;
+}
+
+}  // namespace glmmfast

@@ -1,0 +1,91 @@
+// objective.hpp — the deviance as a function of the outer optimiser's coordinates.
+//
+// Interface: an `Objective` maps the optimiser's vector x to the criterion
+// it minimises, counts evaluations, remembers the best point, and turns a
+// PIRLS failure (or a non-finite value) into a large penalty after
+// resetting the conditional modes, so a derivative-free optimiser backs off
+// instead of stopping.  `evaluate(x)` is the raw map (it throws).
+// Keeping this map in C++ means an optimiser evaluation costs no
+// interpreter work beyond the optimiser's own call: on small models that
+// overhead was larger than PIRLS itself.
+//
+// Coordinates (the stages of lme4's optimizeGlmer):
+//   GLMM, beta in PIRLS (stage 1):   x = (theta / s, [log par])
+//   GLMM, joint (stage 2):           x = (theta / s, gamma, [log par]),
+//                                    beta = beta_base + beta_scale .* gamma
+//   LMM:                             x = theta (beta, sigma profiled)
+// s is theta_scale; "par" is the estimated family parameter (dispersion phi
+// or negative-binomial shape), optimised on the log scale.
+#pragma once
+
+#include <Eigen/Core>
+#include <functional>
+#include <string>
+
+#include "model/glmm_model.hpp"
+#include "model/lmm_model.hpp"
+
+namespace glmmfast {
+
+enum class FamilyParameter { None, Dispersion, NbTheta };
+
+struct JointCoordinates {
+    double theta_scale = 1.0;
+    Eigen::VectorXd beta_base, beta_scale;  // joint stage only
+    FamilyParameter parameter = FamilyParameter::None;
+    int nagq = 1;                           // joint stage: 1 Laplace, k > 1 AGQ
+};
+
+class Objective {
+public:
+    // Value returned where PIRLS fails or the deviance is not finite.
+    static constexpr double penalty = 1e15;
+
+    // Stage 1: theta (and the family parameter); beta moves inside PIRLS.
+    static Objective profiled_beta(GlmmModel& model, const JointCoordinates& c);
+    // Stage 2: theta, beta (and the family parameter) on the Laplace or AGQ deviance.
+    static Objective joint(GlmmModel& model, const JointCoordinates& c);
+    // The profiled LMM criterion: -2 log L (reml = false) or REML.
+    static Objective lmm(LmmModel& model, bool reml);
+
+    int dim() const { return dim_; }
+    // The criterion at x; throws PirlsError where it cannot be computed.
+    double evaluate(const Eigen::VectorXd& x);
+    // Its gradient at x (where has_gradient()); throws as evaluate.
+    Eigen::VectorXd gradient(const Eigen::VectorXd& x);
+    // Counted, failure-tolerant evaluation (what the optimiser calls); with
+    // `grad` (only where has_gradient()) also the gradient in x (zero where
+    // the value is the failure penalty).
+    double operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad = nullptr);
+    // The exact gradient exists: the LMM criteria, and the Laplace
+    // objectives (joint, or beta in PIRLS) of a model with
+    // GlmmModel::has_laplace_gradient() and no family parameter.
+    bool has_gradient() const { return static_cast<bool>(grad_); }
+
+    long evaluations() const { return evaluations_; }
+    // Evaluations that also computed the gradient (counted in evaluations()
+    // too, except those of gradient()).
+    long gradient_evaluations() const { return gradient_evaluations_; }
+    long failures() const { return failures_; }
+    bool has_best() const { return best_x_.size() > 0; }
+    const Eigen::VectorXd& best_x() const { return best_x_; }
+    double best_f() const { return best_f_; }
+    const std::string& last_error() const { return last_error_; }
+    // Forget the best point (a new optimisation on the same objective).
+    void clear_best();
+
+private:
+    Objective(int dim, std::function<double(const Eigen::VectorXd&)> eval, std::function<void()> reset)
+        : dim_(dim), eval_(std::move(eval)), reset_(std::move(reset)) {}
+    int dim_;
+    std::function<double(const Eigen::VectorXd&)> eval_;
+    std::function<void()> reset_;  // back to a safe PIRLS start after a failure
+    // Gradient in x at the point just evaluated (empty: none).
+    std::function<Eigen::VectorXd()> grad_;
+    long evaluations_ = 0, gradient_evaluations_ = 0, failures_ = 0;
+    Eigen::VectorXd best_x_;
+    double best_f_ = 0.0;
+    std::string last_error_;
+};
+
+}  // namespace glmmfast

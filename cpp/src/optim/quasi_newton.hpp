@@ -1,0 +1,32 @@
+// quasi_newton.hpp — BFGS on an Objective with an exact gradient, started
+// from a known Hessian.
+//
+// Interface: `quasi_newton(obj, x0, hess0, lower, ftol_abs, max_iter, start)`
+// returns {true, x, f} at convergence, leaving the objective's model at x,
+// or {false, ...} where it cannot finish (the full step crosses a bound
+// in 10 successive iterations, a PIRLS failure, a Hessian approximation
+// that is not positive definite, no decrease after 10 halvings): the caller falls back to L-BFGS / BOBYQA.
+// Used where a good Hessian is at hand: a refit (the Hessian at the
+// original optimum) and the joint stage of a fit (one measured at its
+// start).  In C++ so that the loop runs without the GIL: bootstrap threads
+// then overlap whole refits, not just deviance evaluations.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "optim/objective.hpp"
+
+namespace glmmfast {
+
+struct QuasiNewtonResult {
+    bool done = false;
+    Eigen::VectorXd x;
+    double f = 0.0;
+};
+
+// `start` (optional): f and its gradient at x0, already evaluated.
+QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0,
+                               const Eigen::VectorXd& lower, double ftol_abs, int max_iter,
+                               const std::pair<double, Eigen::VectorXd>* start = nullptr);
+
+}  // namespace glmmfast

@@ -1,0 +1,67 @@
+"""Hand a :class:`~glmmfast.design._design.ModelDesign` to the C++ engine.
+
+:func:`engine_model` and :func:`lmm_engine_model` are the one place that
+converts a design into the engine's GlmmModel / LmmModel (X, Z as CSC
+arrays, response, weights, offset, family, term shapes); :func:`glm_start`
+fits the GLM without random effects that starts the optimisation, as lme4
+does; :func:`set_family_parameter` sets the family parameter estimated
+alongside theta and beta (the dispersion phi, or the negative-binomial shape
+for glmer_nb).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+from ..design._design import ModelDesign
+
+__all__ = ["engine_model", "lmm_engine_model", "glm_start", "set_family_parameter", "FAMILY_PARAMETERS"]
+
+#: family parameters the outer optimisation can estimate, by name
+FAMILY_PARAMETERS = ("dispersion", "nb_theta")
+
+
+def _engine_arrays(design: ModelDesign) -> tuple:
+    """X, Z (as CSC arrays), y, weights and offset in the engine's layout."""
+    Z = design.Z
+    return (np.asfortranarray(design.X, dtype=float), Z.shape[0], Z.shape[1],
+            Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float),
+            np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
+            np.ascontiguousarray(design.offset, dtype=float))
+
+
+def _term_shapes(design: ModelDesign) -> tuple[list[int], list[int]]:
+    return [t.k for t in design.terms], [t.nlevels for t in design.terms]
+
+
+def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":
+    """Build the engine's GLMM for ``design`` (the sparsity pattern is analysed here, once).
+
+    ``factorization`` ("auto", "sparse" or "blocked") picks the engine's
+    Cholesky strategy; "auto" is right for fitting, the others exist so the
+    two can be checked against each other.
+    """
+    return _core.GlmmModel(*_engine_arrays(design), design.family.name, design.family.link, *_term_shapes(design),
+                           factorization, design.family.theta)
+
+
+def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":
+    """Build the engine's linear mixed model (gaussian, identity link) for ``design``."""
+    return _core.LmmModel(*_engine_arrays(design), *_term_shapes(design))
+
+
+def set_family_parameter(model: "_core.GlmmModel", kind: str | None, value: float) -> None:
+    """Set the estimated family parameter ``kind`` (``"dispersion"``, ``"nb_theta"`` or None: nothing)."""
+    if kind == "dispersion":
+        model.set_dispersion(value)
+    elif kind == "nb_theta":
+        model.set_nb_theta(value)
+    elif kind is not None:
+        raise ValueError(f"unknown family parameter {kind!r}; choose one of {FAMILY_PARAMETERS}")
+
+
+def glm_start(design: ModelDesign) -> dict:
+    """IRLS fit of the fixed-effects-only GLM (starting values, and :func:`glmmfast.glm`)."""
+    return _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights,
+                          design.offset, design.family.engine)

@@ -1,0 +1,270 @@
+"""``glmer``: fit a GLMM by maximum likelihood (lme4's staged pipeline).
+
+The stages are separate functions, each callable and testable on its own:
+:func:`~glmmfast.design._design.model_design_for` (formula and data -> design),
+:func:`~glmmfast.fit._engine.engine_model` (design -> engine),
+:func:`~glmmfast.fit._optimize.optimize_glmer` (engine -> optimum) and
+:class:`~glmmfast.results._results.GlmerResult` (optimum -> result).  Time spent in
+each stage is recorded in ``result.optinfo.seconds``.
+
+:func:`glmer_nb` is lme4's ``glmer.nb``: the negative-binomial shape theta is
+estimated by maximum likelihood jointly with theta and beta (one more
+coordinate of the same optimisation), started from a moment estimate.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from ._agq import check_nagq
+from ..design._design import ModelDesign, dataset_name, model_design_for
+from ..design._design_checks import failures_blamed_on_scales
+from ._engine import engine_model, glm_start
+from ._fit_warnings import warn_fit_messages
+from ._lmer import lmer
+from ._optimize import optimize_glmer
+from ..results._results import GlmerResult, LmerResult, _Fit, residuals_of
+from ..families import Family, NegativeBinomial, Poisson, get_family
+
+__all__ = ["glmer", "glmer_nb"]
+
+
+def _fit_design(design: ModelDesign, data_name: str | None, nAGQ: int, family_parameter: str | None,
+                t0: float) -> GlmerResult:
+    """Engine, start, optimisation and result for a design (shared by glmer, glmer_nb and r2's null model).
+
+    ``family_parameter`` names a family parameter to estimate too:
+    ``"dispersion"`` (started at the GLM's Pearson estimate) or
+    ``"nb_theta"`` (started at the design family's theta).
+    """
+    model = engine_model(design)
+    start = glm_start(design)
+    fp = None
+    if family_parameter == "dispersion":
+        pearson = residuals_of(design.family, design.y, np.asarray(start["mu"]), np.asarray(start["eta"]),
+                               design.weights, "pearson")
+        fp = ("dispersion", float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
+    elif family_parameter == "nb_theta":
+        fp = ("nb_theta", design.family.theta)
+    # Families with a parameter come with links (inverse, 1/mu^2, identity)
+    # whose linear predictor can be far from unit scale: theta starts and
+    # moves on the scale of |eta| (capped at 1, the usual scale).
+    eta_scale = 1.0
+    if family_parameter is not None:
+        eta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
+    t1 = time.perf_counter()
+    theta, beta, dev, info = optimize_glmer(model, np.asarray(model.initial_theta()) * eta_scale,
+                                            np.asarray(start["beta"]), nAGQ, fp, eta_scale)
+    t2 = time.perf_counter()
+    info.seconds.update({"design": t1 - t0, "optimize": t2 - t1})
+    info.pirls_iterations = int(model.pirls_iterations)
+    info.factorization = model.factorization
+    est = None if fp is None else (fp[0], info.family_parameter)
+    if family_parameter == "nb_theta":
+        design.family = NegativeBinomial(info.family_parameter, design.family.link)
+    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ), data_name)
+
+
+def glmer(
+    formula: str,
+    data: pd.DataFrame,
+    family: str | Family,
+    weights=None,
+    offset=None,
+    nAGQ: int = 1,
+    na_action: str = "omit",
+    contrasts: dict | None = None,
+    data_name: str | None = None,
+    quiet: bool = False,
+) -> GlmerResult | LmerResult:
+    """Fit a generalized linear mixed model, as lme4's ``glmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"`` or
+        ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``.
+    data : pandas.DataFrame
+        The data (never modified).  Rows with missing values in the columns
+        the model uses are dropped.
+    family : str or glmmfast.families.Family
+        ``"poisson"``, ``"binomial"``, ``"Gamma"``, ``"inverse.gaussian"``,
+        ``"gaussian"`` (with a non-identity link), or a family object such as
+        ``families.Binomial(link="probit")``, ``families.Gamma(link="log")``
+        or ``families.NegativeBinomial(theta=2.0)`` (fixed shape).  For the
+        families with a dispersion phi, phi is estimated by maximum
+        likelihood (glmmTMB's likelihood; see :mod:`glmmfast.families`).
+        ``"gaussian"`` with the identity link is a linear mixed model: as
+        lme4's ``glmer``, it is fitted by :func:`glmmfast.lmer` with REML
+        (with a warning).
+    weights : array-like, optional
+        Prior weights (for binomial proportions: the numbers of trials).
+    offset : array-like, optional
+        Offset added to the linear predictor (besides any ``offset()`` term).
+    nAGQ : int, default 1
+        1: Laplace approximation; 0: the fast fit (fixed effects estimated
+        inside PIRLS, as lme4's ``nAGQ = 0``); 2 to 100: adaptive
+        Gauss-Hermite quadrature with that many nodes (25 is plenty), for
+        models whose only random-effects term is scalar, such as
+        ``(1 | g)``.  As in lme4, -2 log L, AIC and BIC of a fit with
+        nAGQ > 1 leave out the saturated model's -2 log L (kept in
+        ``m2ll_omitted``), so compare them only with other nAGQ > 1 fits.
+    na_action : {"omit", "raise"}, default "omit"
+        Drop rows with missing values in the columns the model uses (noted
+        in ``result.data_messages`` and ``result.n_dropped``) or raise
+        :class:`~glmmfast.DataError`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument:
+        ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
+        ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
+        Other factors get treatment contrasts, ordered factors ``contr.poly``.
+    data_name : str, optional
+        The name printed on the summary's ``Data:`` line (R prints the
+        expression passed as ``data``); default ``data.attrs["name"]``
+        (set by :func:`glmmfast.datasets.load`), else none.
+    quiet : bool, default False
+        Do not issue the fit's convergence and singular-fit messages as
+        :class:`~glmmfast.ConvergenceWarning` / :class:`~glmmfast.SingularFitWarning`
+        (they stay in ``result.messages``; ``warnings.simplefilter("ignore",
+        glmmfast.ConvergenceWarning)`` silences them too).
+
+    Returns
+    -------
+    GlmerResult
+        (:class:`LmerResult` for the gaussian family with the identity link.)
+
+    Raises
+    ------
+    DataError
+        Models lme4 refuses before fitting, with lme4's message: a grouping
+        factor with one level, more levels than observations, or a term
+        with more random effects than observations (e.g.
+        ``(0 + INDEX | LOCATION)`` on grouseticks); predictors whose values
+        leave double precision when squared (beyond 1e150 or 1e-150); counts
+        above 2^53; weights that are not numbers or are all zero.
+    FormulaError
+        A formula that does not parse, is nested too deeply, or uses the
+        response in a right-hand-side term other than the response itself.
+
+    Notes
+    -----
+    ``result.data_messages`` notes what was done to the data, as lme4's
+    messages and warnings: rows dropped, aliased columns dropped, the
+    response dropped from the right-hand side, predictors on very different
+    scales, grouping factors with fewer than 5 levels, and a binomial factor
+    response with more than two levels, which counts as R's binomial family
+    does: its first level is failure and every other level success.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="poisson")
+    >>> round(m.deviance, 2)
+    2298.29
+    """
+    fam = get_family(family)
+    if fam.name == "gaussian" and fam.link == "identity":
+        # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
+        warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
+                      "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
+                      stacklevel=2)
+        return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action,
+                    contrasts=contrasts, data_name=data_name, quiet=quiet)
+    nAGQ = check_nagq(nAGQ)
+    t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
+    design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action,
+                              contrasts=contrasts)
+    check_nagq(nAGQ, design)
+    with failures_blamed_on_scales(design.messages):
+        fit = _fit_design(design, data_name, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+    warn_fit_messages(fit.messages, quiet)
+    return fit
+
+
+def _moment_theta(design: ModelDesign) -> float:
+    """Starting negative-binomial shape: moments of a Poisson GLM's residuals
+    (Var y = mu + mu^2/theta), clipped to [0.01, 1000]."""
+    link = design.family.link
+    fit = _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights, design.offset,
+                         Poisson(link).engine)
+    mu, w = np.asarray(fit["mu"]), design.weights
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.sum(w * ((design.y - mu) ** 2 - mu) / mu**2) / np.sum(w)
+    if not np.isfinite(excess):  # the Poisson start failed (e.g. identity link at mu = 0)
+        return 1.0
+    return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
+
+
+def glmer_nb(
+    formula: str,
+    data: pd.DataFrame,
+    link: str = "log",
+    weights=None,
+    offset=None,
+    nAGQ: int = 1,
+    na_action: str = "omit",
+    contrasts: dict | None = None,
+    data_name: str | None = None,
+    quiet: bool = False,
+) -> GlmerResult:
+    """Fit a negative-binomial GLMM, estimating the shape theta by maximum likelihood (lme4's ``glmer.nb``).
+
+    The model is NB2 (glmmTMB's ``nbinom2``): Var(y | b) = mu + mu^2/theta.
+    Unlike lme4, which alternates between theta and the GLMM fit, log theta is
+    one more coordinate of the outer optimisation, so the fit reaches the
+    joint maximum of the Laplace likelihood (glmmTMB's, with the exact
+    Hessian in the random effects).
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula with a count response, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"``.
+    data : pandas.DataFrame
+    link : str, default "log"
+        ``"log"``, ``"sqrt"`` or ``"identity"``.
+    weights, offset : array-like, optional
+        Prior weights (multiplying each observation's log density) and an
+        offset, as in :func:`glmer`.
+    nAGQ : int, default 1
+        1: Laplace; 0: the fast fit; k > 1: adaptive Gauss-Hermite
+        quadrature (a single scalar random-effects term), as :func:`glmer`.
+    na_action : {"omit", "raise"}, default "omit"
+        Missing values, as :func:`glmer`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as :func:`glmer`.
+    data_name, quiet
+        As :func:`glmer`.
+
+    Returns
+    -------
+    GlmerResult
+        ``result.nb_theta`` is the estimate, ``result.family`` is
+        ``NegativeBinomial(theta=<estimate>)`` and theta counts as a parameter
+        in AIC/BIC.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> m = glmmfast.glmer_nb("TICKS ~ YEAR + (1 | LOCATION)", df)
+    >>> m.family.display_name.startswith("Negative Binomial(")
+    True
+    """
+    nAGQ = check_nagq(nAGQ)
+    t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
+    design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,
+                              na_action=na_action, contrasts=contrasts)
+    check_nagq(nAGQ, design)
+    with failures_blamed_on_scales(design.messages):
+        design.family = NegativeBinomial(_moment_theta(design), link)
+        fit = _fit_design(design, data_name, nAGQ, "nb_theta", t0)
+    warn_fit_messages(fit.messages, quiet)
+    return fit

@@ -1,0 +1,96 @@
+"""``lmer``: fit a linear mixed model by REML or maximum likelihood (lme4's lmer).
+
+The stages mirror :func:`~glmmfast.glmer`:
+:func:`~glmmfast.design._design.model_design_for` (formula and data -> design, with
+the gaussian family), :func:`~glmmfast.fit._engine.lmm_engine_model` (design ->
+engine, whose criterion is a function of theta alone: beta and sigma are
+profiled out), :func:`~glmmfast.fit._optimize.optimize_lmer` (BFGS on theta with
+the criterion's exact gradient)
+and :class:`~glmmfast.results._results.LmerResult`.  Time spent in each stage is
+recorded in ``result.optinfo.seconds``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from .._arguments import check_bool
+from ..design._design import dataset_name, model_design_for
+from ..design._design_checks import failures_blamed_on_scales
+from ._engine import lmm_engine_model
+from .._errors import DataError
+from ._fit_warnings import warn_fit_messages
+from ._optimize import optimize_lmer
+from ..results._results import LmerResult, _Fit
+from ..families import Gaussian
+
+__all__ = ["lmer"]
+
+
+def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offset=None,
+         na_action: str = "omit", contrasts: dict | None = None, data_name: str | None = None,
+         quiet: bool = False) -> LmerResult:
+    """Fit a linear mixed model, as lme4's ``lmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
+    data : pandas.DataFrame
+        The data (never modified).  Rows with missing values in the columns
+        the model uses are dropped.
+    REML : bool, default True
+        Minimise the REML criterion (True, lme4's default) or -2 log L.
+    weights : array-like, optional
+        Positive prior weights: observation i has variance sigma^2 / w_i.
+    offset : array-like, optional
+        Known term added to the linear predictor (besides any ``offset()`` term).
+    na_action : {"omit", "raise"}, default "omit"
+        Missing values, as :func:`glmmfast.glmer`.
+    contrasts : dict, optional
+        Contrasts of fixed-effects factors, as R's ``contrasts`` argument:
+        ``{"f": "contr.sum"}`` (or ``"contr.helmert"``, ``"contr.treatment"``,
+        ``"contr.poly"``, ``"contr.SAS"``, or an ``(nlevels, k)`` matrix).
+        Other factors get treatment contrasts, ordered factors ``contr.poly``.
+    data_name : str, optional
+        The summary's ``Data:`` name, as :func:`glmmfast.glmer`.
+    quiet : bool, default False
+        Do not issue the fit's messages as warnings, as :func:`glmmfast.glmer`.
+
+    Returns
+    -------
+    LmerResult
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("sleepstudy")
+    >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", df)
+    >>> round(m.reml_criterion, 4)
+    1743.6283
+    """
+    REML = check_bool("REML", REML)
+    seconds = {}
+    t0 = time.perf_counter()
+    data_name = dataset_name(data, data_name)  # checked before the fit
+    design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,
+                              contrasts=contrasts)
+    if np.any(design.weights <= 0):
+        # lme4's criterion has -sum(log w): a zero weight makes it infinite.
+        raise DataError("lmer needs positive weights (drop the rows with zero weight)")
+    if design.X.shape[1] >= design.n:
+        raise DataError(f"{design.X.shape[1]} fixed effects but only {design.n} observations")
+    with failures_blamed_on_scales(design.messages):
+        model = lmm_engine_model(design)
+        t1 = time.perf_counter()
+        theta, crit, info = optimize_lmer(model, REML)
+    t2 = time.perf_counter()
+    seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
+    info.seconds.update(seconds)
+    fit = _Fit(theta, np.array(model.beta), crit)
+    result = LmerResult(design, model, fit, info, REML, data_name)
+    warn_fit_messages(result.messages, quiet)
+    return result

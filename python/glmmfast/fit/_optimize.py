@@ -1,0 +1,790 @@
+"""The outer optimisation of a GLMM (lme4's optimizeGlmer), driven by nlopt.
+
+Holds :class:`OptimizerInfo` (what happened: stages, evaluation counts,
+PIRLS failures, gradient and Hessian at the optimum, messages),
+:func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
+criterion over theta alone, by BFGS with its exact gradient,
+cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`:
+
+1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
+2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
+   Gauss-Hermite (nAGQ > 1) deviance, beta rescaled by its standard errors
+   from stage 1 so every coordinate has unit scale.
+
+A family parameter (the dispersion phi of Gamma, inverse Gaussian and
+non-identity gaussian fits, or the negative-binomial shape of glmer_nb) is
+estimated by maximum likelihood in both stages as one more coordinate, on
+the log scale.
+
+The objectives live in the engine (``_core.Objective``, cpp/src/objective.cpp):
+nlopt calls them with no Python frame per evaluation.  Where the engine
+has the exact gradient of the Laplace deviance (canonical links without a
+family parameter: cpp/src/laplace_gradient.cpp), stage 1 uses L-BFGS (with
+the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
+Hessian measured at its start (:func:`_joint_hessian_at_start`,
+:func:`_quasi_newton`), L-BFGS where those cannot finish and BOBYQA where
+L-BFGS stops on a bound of theta or gives up; a refit warm-started at a
+known optimum takes BFGS steps from that optimum's Hessian.  Otherwise both stages use BOBYQA with tight
+tolerances, restarted from their own solution until the deviance stops
+improving, so fits do not stop short where lme4's Nelder-Mead does.  A PIRLS
+failure at a trial point makes the objective large (the optimiser backs off)
+and is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import nlopt
+import numpy as np
+
+from .. import _core
+from ._derivatives import gradient_hessian
+from .._errors import ConvergenceError
+
+__all__ = ["OptimizerInfo", "FunctionObjective", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
+
+_PENALTY = 1e15  # objective value for a point where PIRLS failed
+_FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
+
+
+@dataclass
+class OptimizerInfo:
+    """Record of an optimisation.
+
+    Attributes
+    ----------
+    optimizer : str
+        "lbfgs" where the exact gradient was used, else "bobyqa".
+    factorization : str
+        The engine's Cholesky strategy ("blocked" or "sparse").
+    stages : list of dict
+        Per stage: ``name``, ``evaluations``, ``gradient_evaluations``, ``deviance``,
+        ``status``, ``seconds``.
+    evaluations : int
+        Deviance evaluations in total (including derivative checks).
+    gradient_evaluations : int
+        Those of them that also computed the exact gradient.
+    pirls_iterations : int
+    pirls_failures : int
+        Trial points at which PIRLS failed and the optimiser backed off.
+    gradient, hessian : ndarray
+        Finite-difference derivatives of the deviance at the optimum w.r.t.
+        (theta, beta).
+    messages : list of str
+    family_parameter : float or None
+        The estimated family parameter (phi or the negative-binomial theta).
+    theta_scale : float
+        Scale of the linear predictor the theta coordinates were optimised
+        on (theta / theta_scale); 1 except for links such as inverse and
+        1/mu^2 whose linear predictor is tiny.
+    """
+
+    optimizer: str = "bobyqa"
+    factorization: str = ""
+    stages: list = field(default_factory=list)
+    evaluations: int = 0
+    gradient_evaluations: int = 0
+    pirls_iterations: int = 0
+    pirls_failures: int = 0
+    gradient: np.ndarray | None = field(default=None, repr=False)
+    hessian: np.ndarray | None = field(default=None, repr=False)
+    messages: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)
+    family_parameter: float | None = None
+    theta_scale: float = 1.0
+
+
+class FunctionObjective:
+    """A Python function as an optimiser objective.
+
+    The same protocol as the engine's :class:`glmmfast._core.Objective`
+    (which the fits use, so an evaluation costs no Python frame): called as
+    ``obj(x)`` or ``obj(x, grad)`` (nlopt), it counts evaluations, turns a
+    PIRLS failure or a non-finite value into a large penalty after calling
+    ``reset()`` (the optimiser backs off instead of stopping) and keeps the
+    best point; ``evaluate(x)`` is the raw function.
+    """
+
+    def __init__(self, fun, reset=lambda: None):
+        self.fun, self.reset = fun, reset
+        self.evaluations = self.failures = 0
+        self.best_x, self.best_f = None, np.inf
+        self.last_error = ""
+
+    def evaluate(self, x) -> float:
+        return float(self.fun(np.asarray(x, dtype=float)))
+
+    def __call__(self, x, grad=None) -> float:
+        self.evaluations += 1
+        try:
+            f = self.evaluate(x)
+        except _core.PirlsError as err:
+            self.last_error, f = str(err), np.nan
+        if not np.isfinite(f):
+            self.failures += 1
+            self.reset()
+            return _PENALTY
+        if f < self.best_f:
+            self.best_f, self.best_x = f, np.array(x, dtype=float)
+        return f
+
+
+def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t0: float) -> None:
+    """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
+    gradients = getattr(obj, "gradient_evaluations", 0)  # a FunctionObjective has none
+    info.evaluations += obj.evaluations
+    info.gradient_evaluations += gradients
+    info.pirls_failures += obj.failures
+    info.stages.append({"name": name, "evaluations": obj.evaluations, "gradient_evaluations": gradients,
+                        "deviance": deviance, "status": int(status), "seconds": time.perf_counter() - t0})
+
+
+def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
+               maxeval: int, step: np.ndarray | None = None) -> int:
+    """One nlopt run minimising ``obj`` from ``x``; returns nlopt's status
+    (the best point is kept by ``obj``).  nlopt raises where it gives up
+    (RoundoffLimited; its own runtime_error when a line search fails).
+
+    Ctrl-C inside an engine objective's evaluation does not raise into
+    nlopt (its L-BFGS does not stop on an exception and would report its
+    own error): the objective stops nlopt (``set_stop``) and keeps the
+    KeyboardInterrupt, raised here once nlopt has returned.
+    """
+    opt = nlopt.opt(algorithm, x.size)
+    opt.set_min_objective(obj)
+    engine = isinstance(obj, _core.Objective)
+    if engine:
+        obj.set_stop(opt.force_stop)
+    opt.set_lower_bounds(lower)
+    if step is not None:
+        opt.set_initial_step(step)
+    opt.set_ftol_abs(ftol_abs)
+    opt.set_xtol_abs(np.full(x.size, xtol_abs))
+    opt.set_maxeval(maxeval)
+    try:
+        opt.optimize(x)
+        return opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        return nlopt.ROUNDOFF_LIMITED
+    except (nlopt.runtime_error, nlopt.ForcedStop):  # nlopt's own classes (not Python's RuntimeError)
+        return nlopt.FAILURE
+    finally:
+        if engine:
+            obj.set_stop(None)  # also breaks the cycle opt -> obj -> opt.force_stop
+            obj.raise_interrupt()
+
+
+def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
+            ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
+    """Minimise the objective ``obj`` (:class:`FunctionObjective` or the
+    engine's ``_core.Objective``) with BOBYQA, restarting (at most
+    ``restarts`` times) from the solution until it stops improving."""
+    x = np.maximum(np.asarray(x0, dtype=float), lower)
+    fbest, status = obj(x), 0
+    for _ in range(1 + restarts):
+        status = _run_nlopt(nlopt.LN_BOBYQA, obj, x, lower, ftol_abs, xtol_abs, maxeval, step)
+        if obj.best_x is None:
+            raise ConvergenceError(f"PIRLS failed at every one of {obj.evaluations} parameter values "
+                                   f"tried (last: {obj.last_error or 'non-finite deviance'}): a link that can leave "
+                                   "the mean's range (e.g. an identity link whose mean reaches 0) or data on an "
+                                   "extreme scale")
+        xnew, fnew = _feasible_best(obj, lower)
+        improved = fbest - fnew
+        x, fbest = xnew, fnew
+        if improved < 10 * ftol_abs:
+            break
+        step = np.maximum(step * 0.1, 10 * xtol_abs)
+    return x, fbest, status
+
+
+def _feasible_best(obj, lower: np.ndarray) -> tuple[np.ndarray, float]:
+    """The objective's best point, moved onto its bounds if it is outside.
+
+    The objective keeps the best point of every evaluation, including the
+    finite-difference ones of :func:`newton_polish`, which step across a
+    bound (theta_jj = -h: the criterion is even in theta_jj); nlopt refuses
+    to start outside the bounds (its bare ``invalid_argument``), so such a
+    point is projected and re-evaluated.
+    """
+    x = np.array(obj.best_x, dtype=float)
+    if np.all(x >= lower):
+        return x, float(obj.best_f)
+    x = np.maximum(x, lower)
+    return x, float(obj(x))
+
+
+def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
+           maxeval: int) -> tuple[np.ndarray, float, int]:
+    """Minimise an objective with an exact gradient (``obj.has_gradient``) by
+    L-BFGS; :func:`_bobyqa` finishes from the best point found where L-BFGS
+    gives up (roundoff, a failed line search) or stops on a bound.
+
+    The bound matters: the deviance is even in each diagonal entry of T_t
+    (only T_t T_t' enters), so its derivative there is 0 at 0, and a
+    gradient method that lands on theta_jj = 0 cannot leave it even when the
+    optimum is inside (a (pnum | herd) fit of cbpp stopped 0.45 above its
+    optimum so); BOBYQA's trial steps off the bound find the way back.
+    """
+    x = np.maximum(np.asarray(x0, dtype=float), lower)
+    status = _run_nlopt(nlopt.LD_LBFGS, obj, x, lower, ftol_abs, xtol_abs, maxeval, step)
+    best = obj.best_x
+    bounded = np.isfinite(lower)
+    if (best is None or status not in (nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.SUCCESS)
+            or np.any(best[bounded] - lower[bounded] < 10 * xtol_abs)):
+        return _bobyqa(obj, x if best is None else best, lower, step, ftol_abs, xtol_abs, maxeval)
+    return np.array(best), float(obj.best_f), status
+
+
+def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, ftol_abs: float,
+                  max_iter: int = 50, start: tuple[float, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, float, int] | None:
+    """BFGS with the exact gradient, started from a known Hessian
+    (``cpp/src/quasi_newton.cpp``; the loop runs in the engine without the GIL).
+
+    For a refit: the Hessian at the original optimum approximates the one at
+    the new optimum, so the first step lands close and the BFGS updates
+    finish in a few evaluations (L-BFGS, starting from the identity, needs
+    about three times as many); for the joint stage of a fit, a Hessian
+    measured at its start (:func:`_joint_hessian_at_start`).  Steps are
+    Newton steps with backtracking (Armijo); it stops when the predicted
+    decrease g'B^{-1}g / 2 is below ``ftol_abs``, leaving the engine at the
+    returned point.  Returns None where it cannot finish (a bound would
+    become active, a PIRLS failure, a Hessian that is not positive definite,
+    no progress): the caller then falls back to L-BFGS.  ``start`` is
+    ``(f, g)`` at ``x0`` where the caller has evaluated them already.
+    """
+    out = obj.quasi_newton(np.asarray(x0, dtype=float), np.asarray(hess0, dtype=float),
+                           np.asarray(lower, dtype=float), float(ftol_abs), int(max_iter), start)
+    if out is None:
+        return None
+    return np.asarray(out[0]), float(out[1]), nlopt.SUCCESS
+
+
+def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray, scale: np.ndarray,
+                            h: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """The deviance, its gradient and an approximate Hessian at the start
+    ``x0`` of the joint stage (coordinates theta / s, then gamma with
+    beta = beta_base + scale * gamma), for :func:`_quasi_newton`.
+
+    Columns for theta are forward differences of the exact gradient (one
+    evaluation each); the gamma block is 2 D V^{-1} D with V the unscaled
+    covariance of beta (the deviance is -2 log L, and V^{-1} = R_X' R_X,
+    from the block R_X of the penalised system's Cholesky factor in Bates et
+    al. 2015, is its curvature in beta with u re-optimised) and
+    D = diag(scale).  None where an evaluation fails.
+    """
+    n = x0.size
+    g0 = np.empty(n)
+    f0 = obj(x0, g0)
+    if f0 >= _PENALTY:
+        return None
+    H = np.zeros((n, n))
+    p = vbeta.shape[0]
+    try:
+        H[ntheta:ntheta + p, ntheta:ntheta + p] = 2.0 * np.linalg.inv(vbeta) * np.outer(scale, scale)
+    except np.linalg.LinAlgError:
+        return None
+    cols = _gradient_differences(obj, x0, g0, ntheta, h)
+    if cols is None:
+        return None
+    H[:, :ntheta] = cols
+    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
+    return f0, g0, H
+
+
+def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, ncols: int, h: float) -> np.ndarray | None:
+    """Forward differences (g(x0 + h e_i) - g0) / h of the exact gradient for
+    the first ``ncols`` coordinates (one evaluation each): those columns of
+    the Hessian.  None where an evaluation fails."""
+    cols = np.empty((x0.size, ncols))
+    gi = np.empty(x0.size)
+    for i in range(ncols):
+        xi = x0.copy()
+        xi[i] += h
+        if obj(xi, gi) >= _PENALTY:
+            return None
+        cols[:, i] = (gi - g0) / h
+    return cols
+
+
+def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
+    """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
+
+    Beta, u and sigma are profiled out in the engine, which also gives the
+    criterion's exact gradient in theta (cpp/src/lmm_gradient.cpp), so the
+    machinery of :func:`optimize_glmer`'s joint stage applies: BFGS steps
+    from a Hessian measured at lme4's start (identity relative covariance
+    factors; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
+    indefinite start Hessian, a bound reached) and BOBYQA where L-BFGS
+    stops on a bound or gives up (:func:`_lbfgs`).  At the optimum the
+    exact gradient and its differences (the Hessian) go to ``info``
+    for the convergence checks, and a theta on its bound is kept only if the
+    criterion rises along the directional derivatives into the interior
+    (:func:`_descent_off_bounds`); otherwise BOBYQA restarts off the bound.
+
+    Parameters
+    ----------
+    model : glmmfast._core.LmmModel
+    reml : bool
+        Minimise the REML criterion (True) or -2 log L (False).
+
+    Returns
+    -------
+    theta : ndarray
+    criterion : float
+    info : OptimizerInfo
+    """
+    info = OptimizerInfo(optimizer="lbfgs")
+    lower = np.asarray(model.lower_bounds(), dtype=float)
+    obj = _core.lmm_objective(model, reml)
+    x0 = np.asarray(model.initial_theta(), dtype=float)
+    t0 = time.perf_counter()
+    f0, g0, hess0 = _measured_hessian(obj, x0, 1e-3, "the start (theta = 1)")
+    # The Newton decrement of BFGS's last step below ftol leaves theta within
+    # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
+    # Hessian measured there (below) squares that distance.
+    ftol = 1e-11 * max(1.0, abs(f0))
+    done = _quasi_newton(obj, x0, _positive_definite(hess0), lower, ftol, start=(f0, g0))
+    if done is not None:
+        theta, crit, status = done
+    else:  # from the best point so far: L-BFGS, BOBYQA near a bound
+        x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
+        theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
+    _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
+    # Derivatives at the optimum (also lme4's convergence checks), and the
+    # test of the bounds.
+    t0 = time.perf_counter()
+    check = _core.lmm_objective(model, reml)
+    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum")
+    theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
+    off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
+    if not off.any():
+        theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
+    _record(info, check, "derivatives at the optimum", crit, 0, t0)
+    on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
+    if off.any() or on_bound.any():
+        t0 = time.perf_counter()
+        retry = _core.lmm_objective(model, reml)
+        theta_in, crit_in = theta, crit
+        theta, crit, status = _leave_bounds(retry, theta, crit, lower, off, x0, ftol, status)
+        if crit < crit_in:
+            _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
+            theta, crit, info.gradient = _newton_step(retry, theta, crit, lower, info.gradient, info.hessian)
+            theta, crit, info.gradient = _onto_bounds(retry, theta, crit, lower, info.gradient)
+        else:
+            theta, crit = theta_in, crit_in
+        _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
+    crit = model.deviance(theta, reml)  # leave the engine at the optimum
+    return theta, crit, info
+
+
+def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: np.ndarray, x0: np.ndarray,
+                  ftol: float, status: int) -> tuple[np.ndarray, float, int]:
+    """BOBYQA restarts from a theta with coordinates on their bounds, before
+    the fit is called singular: from off the bounds where the directional
+    derivatives say the criterion falls (``off``), or where steps off them
+    find lower values (:func:`_step_off_bounds`: the criterion is even in a
+    column of T_t, so both derivatives can vanish there); then, while a
+    coordinate stays on its bound, a second path from lme4's start ``x0``
+    with a wide trust region, which escapes a local minimum on the bound
+    (Machines' (Machine || Worker): 211.78 there, 208.31 at lme4's optimum).
+    The deviance is even in a diagonal of T_t, so a gradient method that
+    reaches theta_jj = 0 sees no slope there; BOBYQA's trial steps find the
+    way back into the interior."""
+    step = np.full(lower.size, 0.05)
+    for _ in range(3):
+        if off.any():
+            start = theta.copy()
+            start[off] = lower[off] + 0.1  # theta is relative (sd / sigma): 0.1 is a small step on its scale
+            off = np.zeros_like(off)
+        else:
+            start = _step_off_bounds(obj, theta, crit, lower, 1000 * ftol)
+        if start is None:
+            break
+        x, f, st = _bobyqa(obj, start, lower, step, ftol, 1e-6, 100000)
+        if f < crit:
+            theta, crit, status = x, f, st
+    if np.any(np.isfinite(lower) & (theta - lower <= 1e-8)):
+        alt, falt, alt_status = _bobyqa(obj, x0, lower, np.full(lower.size, 1.0), ftol, 1e-6, 100000)
+        if falt < crit - 1000 * ftol:
+            theta, crit, status = alt, falt, alt_status
+    return theta, crit, status
+
+
+def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """The criterion, its exact gradient and the Hessian from forward
+    differences of the gradient at ``x`` (one evaluation per coordinate,
+    stepping into the feasible side; error O(h), as the finite differences
+    of the criterion lme4 uses), symmetrised.  Raises ConvergenceError
+    where an evaluation fails (``where`` names the point)."""
+    g = np.empty(x.size)
+    f = obj(x, g)
+    H = None if f >= _PENALTY else _gradient_differences(obj, x, g, x.size, h)
+    if H is None:
+        raise ConvergenceError(f"the criterion cannot be evaluated at {where}: {obj.last_error}")
+    return f, g, 0.5 * (H + H.T)
+
+
+def _positive_definite(H: np.ndarray) -> np.ndarray:
+    """H with its eigenvalues replaced by their absolute values (floored at
+    1e-8 of the largest): the modified Newton step of Nocedal and Wright
+    (2006, sec. 3.4), which still descends where H is indefinite.  lme4's
+    start (theta = 1) is often on the far side of an inflection: sleepstudy's
+    Hessian there has an eigenvalue of -28, yet BFGS from the modified one
+    takes 12 evaluations to L-BFGS's 37."""
+    lam, V = np.linalg.eigh(H)
+    lam = np.maximum(np.abs(lam), 1e-8 * max(np.abs(lam).max(), 1e-300))
+    return (V * lam) @ V.T
+
+
+def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndarray,
+                 hess: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """One Newton step on the free coordinates from a quasi-Newton optimum,
+    kept (with the exact gradient there) if it lowers the criterion: with
+    the Hessian from differences of the exact gradient it takes theta from
+    ~1e-6 to ~1e-9 of the optimum.  Only steps below the differences' own
+    step are taken, over which ``hess`` still holds."""
+    free = _free(x, lower)
+    if not free.any():
+        return x, fx, grad
+    try:
+        step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+    except np.linalg.LinAlgError:
+        return x, fx, grad
+    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _FD_STEP):
+        return x, fx, grad
+    xn = x.copy()
+    xn[free] -= step
+    xn = np.maximum(xn, lower)
+    gn = np.empty(x.size)
+    fn = obj(xn, gn)
+    return (xn, fn, gn) if fn < fx else (x, fx, grad)
+
+
+def _onto_bounds(obj, x: np.ndarray, fx: float, lower: np.ndarray,
+                 grad: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Coordinates within the finite-difference step of a bound the
+    criterion does not fall from, put on it where that does not raise the
+    criterion (beyond its rounding): BFGS approaches a boundary optimum
+    geometrically and stops ~1e-6 short, where lme4's BOBYQA lands on 0."""
+    near = np.isfinite(lower) & (x != lower) & (x - lower < _FD_STEP)
+    if not near.any():
+        return x, fx, grad
+    xs = x.copy()
+    xs[near] = lower[near]
+    gs = np.empty(x.size)
+    fs = obj(xs, gs)
+    return (xs, fs, gs) if fs <= fx + 1e-13 * max(1.0, abs(fx)) else (x, fx, grad)
+
+
+def _descent_off_bounds(x: np.ndarray, lower: np.ndarray, grad: np.ndarray, hess: np.ndarray,
+                        fx: float) -> np.ndarray:
+    """Coordinates on their lower bound along which the criterion decreases into the interior.
+
+    The one-sided directional derivative there is ``grad[j]``: negative
+    means the criterion falls.  Where it is zero because the criterion is
+    even in the coordinate (a diagonal of T_t at 0, or a whole column of
+    T_t at 0), the second directional derivative ``hess[j, j]`` decides.
+    Thresholds are well above the derivatives' noise: the exact gradient
+    carries the criterion's rounding (~1e-13 |f|), and the forward
+    differences of an even function at 0 are exact to O(h^2) = 1e-8.
+    """
+    at = np.isfinite(lower) & (x - lower < _FD_STEP)
+    scale = max(1.0, abs(fx))
+    falls = (grad < -1e-6 * scale) | ((np.abs(grad) <= 1e-6 * scale) & (np.diag(hess) < -1e-6 * scale))
+    return at & falls
+
+
+def _step_off_bounds(f, x: np.ndarray, fx: float, lower: np.ndarray, ftol: float) -> np.ndarray | None:
+    """A point below ``fx`` one step off the bound of a coordinate that sits on it, else None.
+
+    BOBYQA can stop with a theta_jj on its bound 0 although the optimum is
+    inside: the criterion is even in the whole column j of T (only T T'
+    enters), so near the bound it is flat to first order in theta_jj and
+    the trust region collapses there (the fit would be reported singular).
+    The first-order test (the one-sided directional derivative) is blind
+    to that, so steps of increasing length along each such coordinate are
+    tried; the first that lowers the criterion by more than ``ftol`` is
+    returned as a restart point.
+    """
+    on_bound = np.flatnonzero(np.isfinite(lower) & (x - lower <= 1e-8))
+    best, fbest = None, fx - ftol
+    for j in on_bound:
+        for h in (1e-3, 1e-2, 0.1, 0.5, 2.0):
+            xt = x.copy()
+            xt[j] = lower[j] + h
+            ft = float(f(xt))
+            if ft < fbest:
+                best, fbest = xt, ft
+    return best
+
+
+def newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
+                  max_steps: int = 3) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Finish a derivative-free optimum with Newton steps on finite-difference derivatives.
+
+    BOBYQA stops where its trust region is small, which on a flat optimum can
+    leave theta ~1e-6 short (enough to change printed variance components).
+    Each step solves H s = g on the free coordinates and is kept only if it
+    lowers ``f``.  Returns the point, its value, and the gradient and Hessian
+    there (reused by :func:`check_convergence`): derivatives are recomputed
+    after an accepted step unless the step is far below the finite-difference
+    step, where they are unchanged to their own accuracy.
+    """
+    return _newton_polish(f, x, fx, lower, max_steps)[:4]
+
+
+def _newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
+                   max_steps: int = 3) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, bool]:
+    """:func:`newton_polish`, also saying whether it converged: its last
+    Newton step (taken, or rejected as below the rounding of ``f``) was
+    below 1e-2 of the finite-difference step, or no coordinate is free."""
+    x = np.asarray(x, dtype=float)
+    grad, hess = gradient_hessian(f, x, _FD_STEP, fx)
+    for _ in range(max_steps):
+        free = _free(x, lower)
+        if not free.any():
+            return x, fx, grad, hess, True
+        try:
+            step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
+        # A step this small moves the derivatives by less than their own
+        # finite-difference error and leaves theta within ~1e-10.
+        small = np.max(np.abs(step)) < 1e-2 * _FD_STEP
+        xn = x.copy()
+        xn[free] -= step
+        xn = np.maximum(xn, lower)
+        fn = f(xn)
+        if not fn < fx:
+            return x, fx, grad, hess, bool(small)
+        x, fx = xn, fn
+        if small:
+            return x, fx, grad, hess, True
+        grad, hess = gradient_hessian(f, x, _FD_STEP, fx)
+    return x, fx, grad, hess, False
+
+
+def _reevaluate(fun, x: np.ndarray, restart) -> float:
+    """``fun(x)`` again (to leave the engine there), once more after ``restart()``
+    if PIRLS fails from where the last trial point left it."""
+    try:
+        return float(fun(x))
+    except _core.PirlsError:
+        restart()
+        return float(fun(x))
+
+
+def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
+                   family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0,
+                   warm_start: bool = False, hessian: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+    """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
+
+    Parameters
+    ----------
+    model : glmmfast._core.GlmmModel
+    theta0, beta0 : ndarray
+        Starting values (beta0 typically from the GLM without random effects).
+    nAGQ : int
+        0: stop after stage 1 (the fast fit); 1: Laplace; k > 1: k-point
+        adaptive Gauss-Hermite quadrature in stage 2.
+    family_parameter : (str, float), optional
+        ``(kind, start)``: a family parameter to estimate as well (see
+        :func:`~glmmfast.fit._engine.set_family_parameter`); its estimate is
+        returned in ``info.family_parameter``.
+    theta_scale : float
+        The optimiser works on theta / theta_scale (unit-scale coordinates
+        when the linear predictor is of order theta_scale).
+    warm_start : bool
+        (theta0, beta0) is the optimum of a closely related fit (a refit to
+        a new response): skip stage 1 and start stage 2 there, with the
+        engine's current u as PIRLS's start.  Stage 1 only supplies stage
+        2's start and beta scaling; from a neighbouring optimum stage 2
+        reaches the same optimum in fewer evaluations (tests/test_refit.py
+        checks refits against fits from scratch).  Falls back to both stages
+        if PIRLS fails at the start.
+    hessian : ndarray, optional
+        With ``warm_start``: the Hessian of -2 log L in (theta, beta) at the
+        start (the original fit's).  Where the exact gradient exists, stage
+        2 is then a quasi-Newton iteration from it (:func:`_quasi_newton`).
+
+    Returns
+    -------
+    theta, beta : ndarray
+    deviance : float
+        The complete -2 log L (with the family's normalising constants).
+    info : OptimizerInfo
+    """
+    info = OptimizerInfo(theta_scale=float(theta_scale))
+    lower = np.asarray(model.lower_bounds(), dtype=float)
+    ntheta, p = lower.size, len(beta0)
+    kind = "none" if family_parameter is None else family_parameter[0]
+    npar = int(family_parameter is not None)
+    # Optimiser coordinates (see cpp/src/objective.hpp): theta / theta_scale,
+    # then in stage 2 the scaled beta, then log of the family parameter.
+    logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
+
+    def reset():
+        model.set_u(np.zeros(model.q))
+
+    theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
+    x_theta = np.concatenate([theta / theta_scale, logpar])
+    if warm_start and nAGQ >= 1:
+        at_start = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta, np.ones(p))
+        try:
+            at_start.evaluate(np.concatenate([theta / theta_scale, np.zeros(p), logpar]))
+        except _core.PirlsError:
+            reset()
+            warm_start = False
+    if not (warm_start and nAGQ >= 1):
+        # Stage 1: theta, with beta inside PIRLS.
+        t0 = time.perf_counter()
+        model.set_beta(beta)
+        obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale, kind)
+        # Stage 1 only supplies a start for stage 2: no restarts.  With the
+        # exact gradient (canonical links) L-BFGS replaces BOBYQA: 6-15
+        # evaluations instead of 8-76 on the grouseticks and cbpp models.
+        tol1 = 1e-8 if nAGQ == 0 else 1e-5
+        lower1, step1 = np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25)
+        stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
+        if obj1.has_gradient:
+            # L-BFGS's first trial point is x0 - g whatever the initial step:
+            # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
+            # fails (or grinds, on large data).  Coordinates stretched so that
+            # stretch^2 |g|_inf = 0.25 make that first step 0.25 in theta.
+            g0 = np.empty(x_theta.size)
+            f0 = obj1(x_theta, g0)
+            gmax = float(np.max(np.abs(g0)))
+            if gmax > 0.25:
+                stretch = np.sqrt(0.25 / gmax)
+                info.evaluations += obj1.evaluations
+                obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale * stretch, kind)
+            # As a start for stage 2, f to 1e-8 relative is plenty on large
+            # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute;
+            # stage 2's measured Hessian finishes from there).
+            ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-8 * abs(f0))
+            x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000)
+        else:
+            x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+        theta, logpar = x1[:ntheta] * theta_scale * stretch, x1[ntheta:]
+
+        def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
+            reset()
+            model.set_beta(np.asarray(beta0, dtype=float))
+
+        _reevaluate(obj1.evaluate, x1, restart)
+        beta = np.array(model.beta)
+        if npar:
+            info.family_parameter = float(np.exp(logpar[0]))
+        _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
+        if nAGQ == 0:
+            return theta, beta, dev1, info
+
+    # Stage 2: theta and beta jointly; beta = beta1 + s * gamma with s the
+    # standard errors at the start, so all coordinates have unit scale.
+    t0 = time.perf_counter()
+    vbeta = np.asarray(model.beta_unscaled_vcov())
+    scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
+    beta1 = beta.copy()
+    obj2 = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta1, scale)
+    x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
+    lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
+    # Stage 1 leaves theta close and beta within a fraction of an SE, so
+    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
+    done = None
+    if obj2.has_gradient and warm_start and hessian is not None:
+        d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
+        done = _quasi_newton(obj2, x0, hessian[:ntheta + p, :ntheta + p] * np.outer(d, d), lower2, 1e-11)
+    # f to 1e-10, or to its rounding (~1e-13 relative; sums over many rows)
+    # where that is coarser: beyond it L-BFGS chases noise (10^5 rows: 20
+    # evaluations instead of 8 for no change).
+    ftol2 = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
+    if done is None and obj2.has_gradient:
+        # theta's curvature grows with the data (10^6 rows: ~1e5 against
+        # beta's ~2 in these coordinates), which costs L-BFGS, starting from
+        # the identity, half its evaluations; a measured start Hessian does not.
+        start = _joint_hessian_at_start(obj2, x0, ntheta, vbeta, scale)
+        if start is not None:
+            f0, g0, hess0 = start
+            done = _quasi_newton(obj2, x0, hess0, lower2, ftol2, start=(f0, g0))
+    if done is not None:
+        x, dev, st2 = done  # the engine is at x
+    else:
+        if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
+            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000)
+        else:
+            x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
+        dev = _reevaluate(obj2.evaluate, x, reset)  # leave the engine at the optimum
+    theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
+    if npar:
+        info.family_parameter = float(np.exp(x[-1]))
+    info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"
+    approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
+    _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)
+    return theta, beta, dev, info
+
+
+def _free(x: np.ndarray, lower: np.ndarray, h: float | np.ndarray = None) -> np.ndarray:
+    """Coordinates not on their lower bound (to the finite-difference step)."""
+    h = _FD_STEP if h is None else np.broadcast_to(h, x.shape)
+    return ~(np.isfinite(lower) & (x - lower < h))
+
+
+def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002,
+                      h: float | np.ndarray = None,
+                      derivs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """lme4-style checks at the optimum: scaled gradient and Hessian.
+
+    The gradient is scaled by the Hessian (``solve(H, g)``, the Newton step),
+    as lme4 does, and compared with ``tol``; parameters on the boundary are
+    left out.  ``h``: finite-difference steps (lme4's 1e-4 by default);
+    ``derivs`` (gradient, Hessian) skips the finite differences when they
+    are already known at ``x``.  Returns the gradient, the Hessian and the
+    warning messages.
+    """
+    h = _FD_STEP if h is None else h
+    grad, hess = gradient_hessian(f, x, h, fx) if derivs is None else derivs
+    msgs = []
+    free = _free(x, lower, h)
+    g, H = grad[free], hess[np.ix_(free, free)]
+    if g.size:
+        # The deviance is accurate to ~1e-14 |f|; central differences with
+        # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
+        # within that of zero is "zero" (an unidentifiable direction, e.g. a
+        # redundant variance term or a coefficient diverging under
+        # separation), not "negative".
+        ev, vecs = np.linalg.eigh(H)
+        noise = 1e-5 * max(1.0, abs(fx))
+        scaled = _scaled_gradient(g, ev, vecs, noise)
+        crit = np.minimum(np.abs(scaled), np.abs(g))
+        worst = int(np.argmax(crit))
+        if crit[worst] > tol:
+            comp = int(np.flatnonzero(free)[worst]) + 1
+            msgs.append(f"Model failed to converge with max|grad| = {crit[worst]:.6g} (tol = {tol}, component {comp})")
+        if ev.min() < -noise:
+            neg = int((ev < -noise).sum())
+            msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
+        elif ev.min() < noise or ev.min() / ev.max() < 1e-6:
+            msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
+    return grad, hess, msgs
+
+
+def _scaled_gradient(g: np.ndarray, ev: np.ndarray, vecs: np.ndarray, noise: float) -> np.ndarray:
+    """lme4's scaled gradient H^{-1} g (the Newton step), from H's eigenpairs.
+
+    Along directions whose curvature is within ``noise`` of zero (a flat
+    direction: a coefficient diverging under separation, a redundant
+    variance term) the gradient enters unscaled: dividing it by a curvature
+    that is rounding noise would turn a converged fit's ~1e-11 into
+    anything, and the solve would smear that over every coordinate (a
+    separated cbpp fit was flagged on theta, whose Newton step was 5e-5).
+    """
+    c = vecs.T @ g
+    flat = np.abs(ev) <= noise
+    return vecs @ np.where(flat, c, c / np.where(flat, 1.0, ev))

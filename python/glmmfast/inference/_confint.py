@@ -1,0 +1,204 @@
+"""Confidence intervals for a fitted GLMM (lme4's confint.merMod).
+
+Holds :func:`confint` with three methods, rows named as lme4 names them
+(``.sig01``, ... for the random-effect standard deviations, then the fixed
+effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
+
+- ``"Wald"``: beta-hat +- z se for the fixed effects; NaN for variance
+  parameters (as lme4);
+- ``"profile"``: where the signed square root of the profiled deviance,
+  zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
+  fit's deviance (Laplace, or AGQ with nAGQ > 1) minimised over all other parameters (theta, beta) with
+  the profiled one held at v (lme4's profile.merMod), and the crossing is
+  found by bracketing and Brent's method rather than lme4's spline
+  interpolation of a grid.  Variance parameters are profiled on lme4's
+  scale, standard deviations and correlations (theta = chol(D R D)); a
+  standard deviation whose zeta at 0 stays above -z gets the limit 0, a
+  correlation whose zeta at +-1 stays inside gets +-1;
+- ``"boot"``: percentile intervals (R's quantile type 7) of a parametric
+  bootstrap (:func:`~glmmfast.results._bootstrap.bootstrap`); failed refits are
+  left out and counted in ``attrs["n_failed"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ..fit._agq import joint_deviance
+from .._arguments import check_choice, check_level
+from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
+from ..fit._optimize import FunctionObjective, OptimizerInfo, _bobyqa
+from ..design._re_terms import sdcor_from_theta, theta_from_sdcor
+
+__all__ = ["confint"]
+
+_METHODS = ("Wald", "profile", "boot")
+
+
+def _columns(level: float) -> list[str]:
+    a = (1 - level) / 2
+    return [f"{100 * a:.3g} %", f"{100 * (1 - a):.3g} %"]
+
+
+def _wald(result, level: float) -> pd.DataFrame:
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    names = default_statistic_names(result._design)
+    nt = len(names) - result.fixef.size
+    lo = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() - z * result.se.to_numpy()])
+    hi = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() + z * result.se.to_numpy()])
+    return pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+
+
+def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, executor=None,
+          progress: bool = True, boot: BootstrapResult | None = None) -> pd.DataFrame:
+    if boot is None:
+        boot = bootstrap(result, nsim, None, seed, n_jobs, executor, progress)
+    a = (1 - level) / 2
+    reps = boot.replicates.to_numpy()
+    q = np.nanquantile(reps, [a, 1 - a], axis=0)
+    out = pd.DataFrame(q.T, index=boot.replicates.columns, columns=_columns(level))
+    out.attrs["n_failed"] = boot.n_failed
+    out.attrs["bootstrap"] = boot
+    return out
+
+
+class _Profiler:
+    """The Laplace deviance minimised with one parameter held fixed.
+
+    Coordinates are lme4's: the random effects' standard deviations and
+    correlations (in theta's positions, :func:`sdcor_from_theta`), then beta.
+    For a scalar term the standard deviation is theta itself.
+    """
+
+    def __init__(self, result):
+        if result.nAGQ == 0:
+            raise ValueError("profile intervals need a fit of the likelihood (nAGQ >= 1), not the nAGQ = 0 fast fit")
+        self.model = result._engine()
+        self.devfun = joint_deviance(self.model, result.nAGQ)
+        self.terms = result._design.terms
+        sdcor = sdcor_from_theta(self.terms, result.theta)
+        self.nt = sdcor.size
+        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
+        self.d_hat = result._fit.deviance  # the complete -2 log L, as devfun gives it
+        is_cor = np.array([i != j for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
+        nb = result.fixef.size
+        self.lower = np.concatenate([np.where(is_cor, -1.0, 0.0), np.full(nb, -np.inf)])
+        self.upper = np.concatenate([np.where(is_cor, 1.0, np.inf), np.full(nb, np.inf)])
+        # Scales: standard errors from the Hessian of the deviance in (theta, beta)
+        # (Cov = 2 H^-1); theta's are those of the standard deviations of scalar terms only.
+        result.vcov  # computes optinfo.hessian on first use
+        with np.errstate(invalid="ignore"):
+            try:
+                se = np.sqrt(np.diag(2 * np.linalg.inv(result.optinfo.hessian)))
+            except np.linalg.LinAlgError:
+                se = np.full(self.x_hat.size, np.nan)
+        scalar = np.array([t.k == 1 for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
+        se[:self.nt][~scalar] = np.nan
+        fallback = 0.1 * np.abs(self.x_hat) + 0.1
+        self.se = np.where(np.isfinite(se) & (se > 0), se, fallback)
+        self.info = OptimizerInfo()
+        self.start: dict[int, np.ndarray] = {}
+
+    def _dev(self, x: np.ndarray) -> float:
+        theta = theta_from_sdcor(self.terms, x[:self.nt])
+        if theta is None or np.any(x > self.upper):
+            return np.inf  # correlations outside [-1, 1] or not positive semi-definite
+        return self.devfun(theta, x[self.nt:])
+
+    def deviance(self, j: int, v: float) -> float:
+        """min over the other coordinates of the deviance with x_j = v."""
+        idx = np.arange(self.x_hat.size)
+        free = idx != j
+        x0 = self.start.get(j, self.x_hat)
+        base = x0.copy()
+        scale = np.where(idx < self.nt, 1.0, self.se)[free]
+        zeros_u = np.zeros(self.model.q)
+
+        def full(z):
+            x = base.copy()
+            x[free] = z * scale
+            x[j] = v
+            return x
+
+        obj = FunctionObjective(lambda z: self._dev(full(z)), lambda: self.model.set_u(zeros_u))
+        z0 = x0[free] / scale
+        step = np.where(idx < self.nt, 0.05, 0.5)[free]
+        if z0.size:
+            z, dev, _ = _bobyqa(obj, z0, self.lower[free] / scale, step, 1e-10, 1e-8, 100000)
+        else:
+            z, dev = z0, obj(z0)
+        self.info.evaluations += obj.evaluations
+        self.info.pirls_failures += obj.failures
+        self.start[j] = full(z)
+        return dev
+
+    def zeta(self, j: int, v: float) -> float:
+        d = self.deviance(j, v)
+        return np.sign(v - self.x_hat[j]) * np.sqrt(max(0.0, d - self.d_hat))
+
+    def limit(self, j: int, side: int, z: float) -> float:
+        """The v on ``side`` (-1 or +1) of the estimate where zeta(v) = side * z.
+
+        Returns the bound itself (0 for a standard deviation, +-1 for a
+        correlation) when zeta there has not reached +-z.
+        """
+        est = self.x_hat[j]
+        bound = self.lower[j] if side < 0 else self.upper[j]
+        self.start.pop(j, None)
+        target = side * z
+        prev, v = est, est + side * z * self.se[j]
+        for _ in range(30):
+            if side * (v - bound) >= 0:
+                v = bound
+                if abs(self.zeta(j, v)) < z:
+                    return v  # the bound is inside the interval
+                break
+            if abs(self.zeta(j, v)) >= z:
+                break
+            prev, v = v, est + 2 * (v - est)
+        else:
+            return np.nan
+        return optimize.brentq(lambda t: self.zeta(j, t) - target, min(prev, v), max(prev, v), xtol=1e-7)
+
+
+def _profile(result, level: float) -> pd.DataFrame:
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    names = default_statistic_names(result._design)
+    prof = _Profiler(result)
+    lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
+    for j in range(len(names)):
+        lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
+    prof.devfun(result.theta, result.fixef.to_numpy())  # back to the optimum
+    out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+    out.attrs["evaluations"] = prof.info.evaluations
+    return out
+
+
+def confint(result, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
+    """Confidence intervals, as lme4's ``confint(fit, method=...)``.
+
+    Parameters
+    ----------
+    result : GlmerResult
+    method : {"Wald", "profile", "boot"}
+    level : float
+        Confidence level in (0, 1).
+    **kwargs
+        For ``"boot"``: ``nsim`` (default 500), ``seed``, ``n_jobs``,
+        ``executor``, ``progress``, or ``boot`` (a finished
+        :class:`~glmmfast.results._bootstrap.BootstrapResult` to reuse).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``.sig01``, ... then the fixed effects; lower and upper limits.
+    """
+    level = check_level(level)
+    check_choice("method", method, _METHODS)
+    if method == "Wald":
+        return _wald(result, level)
+    if method == "profile":
+        return _profile(result, level)
+    return _boot(result, level, **kwargs)

@@ -1,0 +1,314 @@
+"""The marginal covariance of a fitted linear mixed model, in the random effects' q-space.
+
+Holds :class:`MarginalCovariance`: for y = X beta + Z b + e with
+b ~ N(0, sigma^2 Lambda Lambda') and e ~ N(0, sigma^2 W^{-1}), the marginal
+covariance is V = sigma^2 V0, V0 = W^{-1} + Z G Z', G = Lambda Lambda'.
+Everything Satterthwaite's and Kenward-Roger's methods need (X'V0^{-1}X,
+X'V0^{-1}Z, Z'V0^{-1}Z, the profiled residual, and the quadratic forms with
+V0^{-1} W^{-1} V0^{-1}) is computed without forming an n x n matrix: with
+T = [X Z y], S = T'WT and Woodbury's identity
+V0^{-1} = W - W Z H Z'W,  H = Lambda (I + Lambda'Z'WZ Lambda)^{-1} Lambda',
+T'V0^{-1}T = S - S_Z H S_Z' (S_Z: the Z columns of S).  The data are read
+once (O(n nnz(Z))); the rest is dense algebra in p + q + 1 dimensions.
+
+With a single random-effects term, Z'WZ and I + Lambda'Z'WZ Lambda are block
+diagonal by level, and :class:`LevelwiseMarginal` does the same algebra level
+by level in O(n + L k^3) (L levels, k columns).
+
+Derivatives of G with respect to a parameter of term t are block diagonal,
+I_{L_t} (x) d (d: k_t x k_t): :class:`KronBlock` holds one, and applies it to
+the columns of a matrix without forming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+from ..design._re_terms import theta_blocks
+
+__all__ = ["MarginalCovariance", "LevelwiseMarginal", "KronBlock", "es"]
+
+
+def es(*args):
+    """einsum contracting pairwise through BLAS (numpy's default loops over all indices at once)."""
+    return np.einsum(*args, optimize=True)
+
+
+@dataclass(frozen=True)
+class KronBlock:
+    """I_L (x) d placed on the random effects of one term (columns ``start:start + L k``)."""
+
+    start: int
+    nlevels: int
+    d: np.ndarray
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.nlevels * self.d.shape[0]
+
+    def right(self, M: np.ndarray) -> np.ndarray:
+        """M[:, block] (I (x) d): the only nonzero columns of M (I (x) d), shape (rows, L k)."""
+        k = self.d.shape[0]
+        sub = M[:, self.start:self.stop].reshape(M.shape[0], self.nlevels, k)
+        return (sub @ self.d).reshape(M.shape[0], self.nlevels * k)
+
+    def quad(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a' (I (x) d) b for matrices a, b with q rows: a[block]' (I (x) d) b[block]."""
+        return self.right(np.atleast_2d(a.T)) @ b[self.start:self.stop]
+
+    def trace_with(self, M: np.ndarray) -> float:
+        """tr(M (I (x) d)) for a q x q matrix M."""
+        k = self.d.shape[0]
+        blocks = M[self.start:self.stop, self.start:self.stop].reshape(self.nlevels, k, self.nlevels, k)
+        diag = np.einsum("lilj->ij", blocks)
+        return float(np.sum(diag * self.d.T))
+
+
+def trace_product(M1: np.ndarray, a: KronBlock, M2: np.ndarray, b: KronBlock) -> float:
+    """tr(M1 D_a M2 D_b) for q x q matrices M1, M2 and block-diagonal D_a, D_b.
+
+    M1 D_a has nonzero columns only in a's block and M2 D_b only in b's, so
+    the trace is sum((M1 D_a)[b-rows, :] * (M2 D_b)[a-rows, :]').
+    """
+    A = a.right(M1)[b.start:b.stop]
+    B = b.right(M2)[a.start:a.stop]
+    return float(np.sum(A * B.T))
+
+
+class MarginalCovariance:
+    """q-space algebra of V0 = W^{-1} + Z Lambda Lambda' Z' for one fitted LMM.
+
+    Parameters
+    ----------
+    design : ModelDesign
+        The fit's design (X, Z, y, prior weights, offset, terms).
+    theta : ndarray
+        Relative covariance parameters at which V0 is taken.
+
+    Attributes
+    ----------
+    p, q, n : int
+        Fixed effects, random effects, observations.
+    V1 : ndarray, shape (p + q + 1, p + q + 1)
+        T'V0^{-1}T for T = [X Z y - offset].
+    M, M_inv : ndarray (p, p)
+        X'V0^{-1}X and its inverse (Cov(beta-hat) = sigma^2 M^{-1}).
+    beta : ndarray (p,)
+        The GLS estimate at theta.
+    XVZ : ndarray (p, q)
+        X'V0^{-1}Z.
+    u : ndarray (q,)
+        Z'V0^{-1}(y - X beta) (= Z'P0 y).
+    rss : float
+        (y - X beta)'V0^{-1}(y - X beta) = y'P0 y, the penalised weighted RSS.
+    """
+
+    def __init__(self, design, theta: np.ndarray):
+        X = np.asarray(design.X, dtype=float)
+        Z = design.Z.tocsc()
+        w = np.asarray(design.weights, dtype=float)
+        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
+        self.n, self.p = X.shape
+        self.q = Z.shape[1]
+        p, q = self.p, self.q
+        self.terms = design.terms
+        # S = T'WT, T = [X Z y]: the only pass over the data.
+        WX, Wy = X * w[:, None], w * y
+        ZtW = (Z.T.multiply(w[None, :])).tocsr()
+        S = np.empty((p + q + 1, p + q + 1))
+        S[:p, :p] = X.T @ WX
+        S[p:p + q, p:p + q] = (ZtW @ Z).toarray()
+        S[p:p + q, :p] = ZtW @ X
+        S[:p, p:p + q] = S[p:p + q, :p].T
+        S[:p, -1] = S[-1, :p] = X.T @ Wy
+        S[p:p + q, -1] = S[-1, p:p + q] = ZtW @ y
+        S[-1, -1] = y @ Wy
+        self.S = S
+        self.winv_trace = float(np.sum(1.0 / w))
+        Lam = self.lambda_matrix(theta)
+        A = S[p:p + q, p:p + q]
+        C = np.eye(q) + Lam.T @ A @ Lam
+        cf = sla.cho_factor(C, lower=True)
+        self.H = Lam @ sla.cho_solve(cf, Lam.T)          # Lambda C^{-1} Lambda'
+        SZ = S[:, p:p + q]
+        self._SZH = SZ @ self.H
+        V1 = S - self._SZH @ SZ.T                          # T'V0^{-1}T (Woodbury)
+        self.V1 = 0.5 * (V1 + V1.T)
+        self.M = self.V1[:p, :p]
+        self.M_inv = np.linalg.inv(self.M)
+        self.M_inv = 0.5 * (self.M_inv + self.M_inv.T)
+        self.beta = self.M_inv @ self.V1[:p, -1]
+        self.XVZ = self.V1[:p, p:p + q]
+        self.ZVZ = self.V1[p:p + q, p:p + q]
+        self.u = self.V1[p:p + q, -1] - self.XVZ.T @ self.beta
+        self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
+        self._V2 = None
+
+    # -- structure ------------------------------------------------------------
+    def lambda_matrix(self, theta: np.ndarray) -> np.ndarray:
+        """Dense Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) in Z's column order."""
+        blocks = [np.kron(np.eye(t.nlevels), T) for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
+        return sla.block_diag(*blocks) if blocks else np.zeros((0, 0))
+
+    def term_starts(self) -> list[int]:
+        starts, pos = [], 0
+        for t in self.terms:
+            starts.append(pos)
+            pos += t.k * t.nlevels
+        return starts
+
+    def theta_derivatives(self, theta: np.ndarray) -> list[KronBlock]:
+        """dG/dtheta_i = I (x) (E_i T' + T E_i') for each theta_i (E_i: its unit matrix in T_t)."""
+        out = []
+        for start, t, T in zip(self.term_starts(), self.terms, theta_blocks(self.terms, theta)):
+            for j in range(t.k):
+                for i in range(j, t.k):
+                    E = np.zeros((t.k, t.k))
+                    E[i, j] = 1.0
+                    out.append(KronBlock(start, t.nlevels, E @ T.T + T @ E.T))
+        return out
+
+    def theta_units(self) -> list[KronBlock]:
+        """I (x) E_i per theta_i (E_i: the unit matrix of theta_i's position in T_t)."""
+        out = []
+        for start, t in zip(self.term_starts(), self.terms):
+            for j in range(t.k):
+                for i in range(j, t.k):
+                    E = np.zeros((t.k, t.k))
+                    E[i, j] = 1.0
+                    out.append(KronBlock(start, t.nlevels, E))
+        return out
+
+    def covariance_units(self) -> list[KronBlock]:
+        """dG/dgamma for the covariance entries gamma of each Sigma_t (lower triangle,
+        column-major, as pbkrtest's ggamma): I (x) (E_ij + E_ji) off the diagonal."""
+        out = []
+        for start, t in zip(self.term_starts(), self.terms):
+            for j in range(t.k):
+                for i in range(j, t.k):
+                    E = np.zeros((t.k, t.k))
+                    E[i, j] = E[j, i] = 1.0
+                    out.append(KronBlock(start, t.nlevels, E))
+        return out
+
+    # -- the quadratic forms with V0^{-1} W^{-1} V0^{-1} ----------------------------
+    @property
+    def V2(self) -> np.ndarray:
+        """T'V0^{-1}W^{-1}V0^{-1}T.
+
+        With B = I - Z H Z'W, V0^{-1} = W B, so V0^{-1}W^{-1}V0^{-1} = B'WB and
+        T'B'WBT = V1 - S_Z H V1_Z (V1_Z: the Z rows of V1).
+        """
+        if self._V2 is None:
+            p, q = self.p, self.q
+            V2 = self.V1 - self._SZH @ self.V1[p:p + q, :]
+            self._V2 = 0.5 * (V2 + V2.T)
+        return self._V2
+
+    def x_v3_x(self) -> np.ndarray:
+        """X'V0^{-1}W^{-1}V0^{-1}W^{-1}V0^{-1}X = [T'B'WB B T]_XX = [V2 - V2_Z H S_Z']_XX."""
+        p, q = self.p, self.q
+        V3 = self.V2[:p, :p] - self.V2[:p, p:p + q] @ self._SZH[:p].T
+        return 0.5 * (V3 + V3.T)
+
+    def trace_winv_v0inv_squared(self) -> float:
+        """tr((W^{-1}V0^{-1})^2) = n - 2 tr(HA) + tr(HAHA), A = Z'WZ (W^{-1}V0^{-1} = I - ZHZ'W)."""
+        p, q = self.p, self.q
+        HA = self.H @ self.S[p:p + q, p:p + q]
+        return float(self.n - 2 * np.trace(HA) + np.sum(HA * HA.T))
+
+
+class LevelwiseMarginal:
+    """The q-space algebra of :class:`MarginalCovariance` for one random-effects term, level by level.
+
+    With A_l = Z_l'W Z_l and H_l = T (I + T'A_l T)^{-1} T' (T: the term's
+    relative covariance factor), H = blockdiag(H_l) and V0^{-1} = W - WZHZ'W.
+
+    Attributes
+    ----------
+    k, L : int
+        Columns and levels of the term.
+    T : ndarray (k, k)
+    A, H : ndarray (L, k, k)
+    M, G : ndarray (p, p)
+        X'V0^{-1}X and its inverse.
+    beta : ndarray (p,)
+    rss : float
+        (y - X beta)'V0^{-1}(y - X beta).
+    U : ndarray (L, p, k)
+        X'V0^{-1}Z, level l's columns in U[l].
+    u : ndarray (L, k)
+        Z'V0^{-1}(y - X beta).
+    B : ndarray (L, k, k)
+        Z'V0^{-1}Z (block diagonal).
+    """
+
+    def __init__(self, design, theta: np.ndarray):
+        t = design.terms[0]
+        k, L = t.k, t.nlevels
+        self.k, self.L, self.n = k, L, design.n
+        X = np.asarray(design.X, dtype=float)
+        w = np.asarray(design.weights, dtype=float)
+        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
+        Zt, codes = np.asarray(t.X, dtype=float), t.codes
+        p = X.shape[1]
+
+        def by_level(v):  # per-level sums of a row quantity
+            return np.bincount(codes, weights=v, minlength=L)
+
+        wZ = Zt * w[:, None]
+        A = np.stack([np.stack([by_level(wZ[:, a] * Zt[:, b]) for b in range(k)], -1) for a in range(k)], 1)
+        SXZ = np.stack([np.stack([by_level(wZ[:, a] * X[:, j]) for a in range(k)], -1) for j in range(p)], 1)
+        SyZ = np.stack([by_level(wZ[:, a] * y) for a in range(k)], -1)
+        T = theta_blocks(design.terms, theta)[0]
+        C = np.eye(k) + es("ba,lbc,cd->lad", T, A, T)
+        H = es("ab,lbc,dc->lad", T, np.linalg.inv(C), T)                  # T C_l^{-1} T'
+        SXZH = es("lpa,lab->lpb", SXZ, H)
+        self.SXX = X.T @ (X * w[:, None])
+        M = self.SXX - es("lpa,lqa->pq", SXZH, SXZ)
+        XVy = X.T @ (w * y) - es("lpa,la->p", SXZH, SyZ)
+        yVy = float(y @ (w * y) - es("la,lab,lb->", SyZ, H, SyZ))
+        G = np.linalg.inv(M)
+        self.G = 0.5 * (G + G.T)
+        self.M = M
+        self.beta = self.G @ XVy
+        self.rss = yVy - XVy @ self.beta
+        HA = es("lab,lbc->lac", H, A)
+        self.U = SXZ - es("lpa,lab->lpb", SXZ, HA)
+        self.u = SyZ - es("lab,lb->la", A, es("lab,lb->la", H, SyZ)) - es("lpa,p->la", self.U, self.beta)
+        self.B = A - es("lab,lbc->lac", A, HA)
+        self.T, self.A, self.H, self.HA, self.SXZ = T, A, H, HA, SXZ
+
+    # -- the quadratic forms with V0^{-1} W^{-1} V0^{-1} (B = I - ZHZ'W, V0^{-1} = WB) -----
+    def x_v2_x(self) -> np.ndarray:
+        """X'V0^{-1}W^{-1}V0^{-1}X = (BX)'W(BX) = S_XX - 2 S_XZ H S_ZX + S_XZ H A H S_ZX."""
+        h = es("lab,lpb->lap", self.H, self.SXZ)                            # H_l S_ZX,l
+        V = self.SXX - 2 * es("lpa,laq->pq", self.SXZ, h) + es("lap,lab,lbq->pq", h, self.A, h)
+        return 0.5 * (V + V.T)
+
+    def z_v2_x(self) -> np.ndarray:
+        """Z_l'V0^{-1}W^{-1}V0^{-1}X = (I - H_l A_l)'(S_ZX,l - A_l H_l S_ZX,l), shape (L, k, p)."""
+        SZX = self.SXZ.transpose(0, 2, 1)
+        inner = SZX - es("lab,lbp->lap", self.A, es("lab,lbp->lap", self.H, SZX))
+        return es("lba,lbp->lap", np.eye(self.k) - self.HA, inner)
+
+    def z_v2_z(self) -> np.ndarray:
+        """Z_l'V0^{-1}W^{-1}V0^{-1}Z_l = (I - H_l A_l)' A_l (I - H_l A_l) (block diagonal), (L, k, k)."""
+        IHA = np.eye(self.k) - self.HA
+        return es("lba,lbc,lcd->lad", IHA, self.A, IHA)
+
+    def x_v3_x(self) -> np.ndarray:
+        """X'V0^{-1}W^{-1}V0^{-1}W^{-1}V0^{-1}X = (BX)'W(BBX), BX = X - Zh, BBX = X - Zg,
+        h_l = H_l S_ZX,l, g_l = h_l + H_l (S_ZX,l - A_l h_l)."""
+        SZX = self.SXZ.transpose(0, 2, 1)
+        h = es("lab,lbp->lap", self.H, SZX)
+        g = h + es("lab,lbp->lap", self.H, SZX - es("lab,lbp->lap", self.A, h))
+        V = self.SXX - es("lpa,laq->pq", self.SXZ, g) - es("lap,laq->pq", h, SZX) + es("lap,lab,lbq->pq", h, self.A, g)
+        return 0.5 * (V + V.T)
+
+    def trace_winv_v0inv_squared(self) -> float:
+        """tr((W^{-1}V0^{-1})^2) = n - 2 tr(HA) + tr(HAHA)."""
+        return float(self.n - 2 * es("laa->", self.HA) + es("lab,lba->", self.HA, self.HA))

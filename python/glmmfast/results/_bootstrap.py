@@ -1,0 +1,229 @@
+"""Parametric bootstrap of a fitted GLMM (lme4's bootMer), in threads or on any executor.
+
+Holds :class:`BootstrapResult` and :func:`bootstrap`.  Replicate i draws a
+response from the fitted model (new random effects, lme4's
+``use.u = FALSE``) with its own generator, ``SeedSequence(seed).spawn(nsim)[i]``,
+and refits it warm-started at the fit (:class:`~glmmfast.results._refit.GlmerModel`),
+so the results depend on the seed only, never on n_jobs, the chunking or
+the executor.
+
+Work is cut into chunks of replicates; :func:`run_chunk` (module level, so
+it pickles for process pools and Dask) runs one chunk on one engine.  In a
+thread pool the engine releases the GIL inside every deviance evaluation;
+each worker thread keeps one engine per bootstrap job (thread-local), built
+from the design by :func:`~glmmfast.fit._engine.engine_model`.  A replicate
+whose refit raises is recorded as failed (NaN row, message kept) and
+counted, never dropped.  Ctrl-C stops the run (:func:`~glmmfast.fit._cancel.run_tasks`)
+and returns nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._arguments import check_nsim
+from ..fit._cancel import run_tasks
+from ..design._design import ModelDesign
+from ..design._re_terms import sdcor_from_theta, sdcor_names
+from ._refit import GlmerModel, per_thread
+from ._simulate import ResponseSimulator
+
+__all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic_names"]
+
+
+@dataclass
+class BootstrapResult:
+    """Replicates of a parametric bootstrap.
+
+    Attributes
+    ----------
+    replicates : pandas.DataFrame
+        One row per replicate (``nsim`` rows, in replicate order), one column
+        per statistic; rows of failed refits are NaN.
+    t0 : pandas.Series
+        The statistic on the original fit.
+    n_failed : int
+        Replicates whose refit failed.
+    failures : list of (int, str)
+        Replicate index and error message of each failure.
+    seed : int or None
+        The seed (entropy of the SeedSequence) that reproduces the run.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+    ...                      family="poisson")
+    >>> boot = fit.bootstrap(10, seed=1, n_jobs=1, progress=False)
+    >>> boot.nsim, list(boot.t0.index)
+    (10, ['.sig01', '(Intercept)', 'YEAR96', 'YEAR97'])
+    """
+
+    replicates: pd.DataFrame
+    t0: pd.Series
+    n_failed: int
+    failures: list = field(default_factory=list)
+    seed: object = None
+
+    @property
+    def nsim(self) -> int:
+        return len(self.replicates)
+
+    def __repr__(self) -> str:
+        return (f"<BootstrapResult nsim={self.nsim}, statistics={list(self.replicates.columns)}, "
+                f"failed={self.n_failed}>")
+
+
+def default_statistic_names(design: ModelDesign) -> list[str]:
+    """lme4's names for the default statistic: ``.sig01``, ... then the fixed effects."""
+    return sdcor_names(design.terms) + list(design.x_names)
+
+
+def _default_statistic(design: ModelDesign, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    return np.concatenate([sdcor_from_theta(design.terms, theta), beta])
+
+
+@dataclass
+class _Job:
+    """What every chunk of one bootstrap needs (pickled once per chunk)."""
+
+    token: str
+    design: ModelDesign
+    theta: np.ndarray
+    beta: np.ndarray
+    nAGQ: int
+    data_name: str | None
+    statistic: object
+    hessian: np.ndarray | None  # the fit's, for every worker's refits (GlmerModel)
+
+
+def _workers_for(job: _Job) -> tuple[GlmerModel, ResponseSimulator]:
+    """This thread's engine and simulator for ``job`` (built on first use)."""
+    return per_thread(job.token, lambda: (
+        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name, hessian=job.hessian),
+        ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0")))
+
+
+def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]) -> list[tuple]:
+    """Run replicates ``indices`` with generators from ``seeds``.
+
+    Returns a list of ``(index, values or None, error message or None)``.
+    """
+    model, sim = _workers_for(job)
+    out = []
+    for i, ss in zip(indices, seeds):
+        try:
+            y = sim.draw(np.random.default_rng(ss), 1)[:, 0]
+            fit = model.refit(y)
+            if job.statistic is None:
+                values = _default_statistic(job.design, fit.theta, fit.beta)
+            else:
+                values = np.asarray(job.statistic(model.result(fit)), dtype=float).reshape(-1)
+            out.append((i, values, None))
+        except Exception as e:  # noqa: BLE001 -- every failure is recorded and counted
+            out.append((i, None, f"{type(e).__name__}: {e}"))
+    return out
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="bootstrap", unit="refit")
+
+
+def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor: cf.Executor | None = None,
+              progress: bool = True) -> BootstrapResult:
+    """Parametric bootstrap of a fitted GLMM, as lme4's ``bootMer``.
+
+    Parameters
+    ----------
+    result : GlmerResult
+    nsim : int
+        Number of replicates.
+    statistic : callable, optional
+        ``statistic(fit) -> array-like or Series`` on each refitted
+        :class:`~glmmfast.GlmerResult`.  Default: standard deviations and
+        correlations of the random effects (``.sig01``, ...) and the fixed
+        effects, computed without building a result per replicate.
+    seed : int, optional
+        Replicates are identical for the same seed whatever n_jobs/executor.
+    n_jobs : int
+        Threads (-1: all cores; 1: in the calling thread).  Ignored when
+        ``executor`` is given.
+    executor : concurrent.futures.Executor, optional
+        Runs the chunks instead of a thread pool, e.g. a process pool or
+        ``dask.distributed.Client(...).get_executor()``.
+    progress : bool
+        Show a tqdm progress bar (if tqdm is installed); nothing is printed
+        when False.
+
+    Returns
+    -------
+    BootstrapResult
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C: the run stops within a fraction of a second (worker threads'
+        refits are cancelled; an ``executor``'s pending chunks too) and
+        nothing partial is returned.
+    """
+    nsim = check_nsim(nsim)
+    if statistic is not None and not callable(statistic):
+        raise TypeError("statistic must be callable (fit -> array of numbers)")
+    if executor is not None and not isinstance(executor, cf.Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, not {type(executor).__name__}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    nsim = int(nsim)
+    design = result._design
+    theta, beta = result.theta, result.fixef.to_numpy()
+    ss = np.random.SeedSequence(seed)
+    seeds = ss.spawn(nsim)
+    job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,
+               result._refit_hessian())
+    if statistic is None:
+        t0 = pd.Series(_default_statistic(design, theta, beta), index=default_statistic_names(design))
+    else:
+        s0 = statistic(result)
+        t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))
+        t0 = t0.rename(index=lambda k: f"t{k + 1}" if isinstance(k, (int, np.integer)) else k)
+
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+    if executor is not None:
+        workers = max(workers, 2)
+    nchunks = min(nsim, max(1, workers * 8))
+    chunks = [c.tolist() for c in np.array_split(np.arange(nsim), nchunks) if c.size]
+    values = np.full((nsim, t0.size), np.nan)
+    failures: list[tuple[int, str]] = []
+    bar = _progress_bar(nsim, progress)
+
+    def collect(rows):
+        for i, v, err in rows:
+            if err is None and v.size != t0.size:
+                err = f"statistic returned {v.size} values, expected {t0.size}"
+            if err is None:
+                values[i] = v
+            else:
+                failures.append((i, err))
+        if bar is not None:
+            bar.update(len(rows))
+
+    try:
+        run_tasks(run_chunk, [(job, c, [seeds[i] for i in c]) for c in chunks], workers, executor, collect)
+    finally:
+        if bar is not None:
+            bar.close()
+    failures.sort()
+    reps = pd.DataFrame(values, columns=list(t0.index))
+    return BootstrapResult(reps, t0, len(failures), failures, ss.entropy)

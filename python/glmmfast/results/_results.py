@@ -1,0 +1,1025 @@
+"""Fitted mixed models (lme4's mkMerMod and merMod methods).
+
+Holds :class:`GlmerResult` (GLMMs) and :class:`LmerResult` (linear mixed
+models) and their common base :class:`MixedResult`, built from a model
+design, the engine's state at the optimum and the optimiser's record.  At
+construction a result computes the criterion, logLik and AIC/BIC; VarCorr,
+the covariance of the fixed effects and the convergence and singular-fit
+messages are computed when first read (a refit in a bootstrap never pays for
+them).  What differs between the two is small: a GLMM's fixed-effects
+covariance comes from the Hessian of the deviance in (theta, beta), as lme4
+and glmmTMB compute it; an LMM's is sigma^2 (R_X'R_X)^{-1}, with sigma
+estimated and a "Residual" row in VarCorr.  Conditional modes, fitted values
+and residuals are computed on request; predict, simulate, refit, bootstrap
+and confint delegate to _predict, _simulate, _refit, _bootstrap and
+_confint.  Results pickle without the engine object; the engine is rebuilt
+when a method needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from ..fit._agq import omitted_m2ll
+from .._arguments import check_choice
+from ..fit._derivatives import hessian_from_gradient
+from ..design._design import ModelDesign
+from ..fit._engine import engine_model, lmm_engine_model, set_family_parameter
+from ..fit._optimize import OptimizerInfo, check_convergence
+from ..design._re_terms import theta_names, varcorr_frame
+from ..summary._display import RandomEffects, summary_html
+from ..summary._summary import PrintsSummary, format_glmer_summary, format_mermod_print
+
+__all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
+
+_RESIDUAL_TYPES = ("deviance", "pearson", "response", "working")
+
+
+def residuals_of(family, y, mu, eta, weights, kind: str) -> np.ndarray:
+    """Residuals of a GLM-type fit, as R's ``residuals(fit, type=kind)``."""
+    check_choice("residual type", kind, _RESIDUAL_TYPES)
+    if kind == "response":
+        return y - mu
+    if kind == "working":
+        return (y - mu) / family.mu_eta(eta)
+    if kind == "pearson":
+        return (y - mu) * np.sqrt(weights) / np.sqrt(family.variance(mu))
+    if kind == "deviance":
+        d = np.maximum(family.dev_resid(y, mu, weights), 0.0)
+        return np.sign(y - mu) * np.sqrt(d)
+    raise AssertionError(kind)  # unreachable: checked above
+
+
+@dataclass(frozen=True)
+class _Fit:
+    theta: np.ndarray
+    beta: np.ndarray
+    deviance: float
+    #: estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
+    family_parameter: tuple[str, float] | None = None
+    #: conditional modes u at the optimum, where known: a rebuilt engine starts PIRLS there
+    u: np.ndarray | None = None
+
+
+class MixedResult(PrintsSummary):
+    """What fitted GLMMs and LMMs share: estimates, VarCorr, random effects,
+    fitted values, residuals, predictions, summaries and pickling.
+
+    Subclasses set ``deviance`` (and ``sigma`` where estimated), call
+    ``_init_common`` with their parameter count, and provide
+    ``_varcorr_frame``, ``_vcov_and_checks`` and ``_new_engine`` (the
+    engine at the optimum, rebuilt after unpickling).
+    """
+
+    sigma = 1.0
+    dispersion = 1.0
+    reml = None
+    # Var(b | y) from a GLMM engine is on the absolute scale (the dispersion
+    # is inside its weights); an LMM's is relative to sigma^2.
+    _cond_var_scale = 1.0
+    _default_residuals = "deviance"
+
+    def _init_common(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, data_name: str | None,
+                     npar: int) -> None:
+        self._design = design
+        self._model = model
+        self._fit = fit
+        self.optinfo = optinfo
+        self.data_name = data_name
+        self.formula = design.formula
+        self.family = design.family
+        self.theta = np.asarray(fit.theta, dtype=float)
+        self.nobs = design.n
+        self.rows, self.n_dropped, self.data_messages = design.rows, design.n_dropped, list(design.messages)
+        self.df_resid = self.nobs - npar
+        self.loglik = -0.5 * self.deviance
+        self.aic = self.deviance + 2 * npar
+        self.bic = self.deviance + np.log(self.nobs) * npar
+        self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=design.x_names, name="Estimate")
+        self.theta_names = theta_names(design.terms)
+        self._varcorr = None
+        self.ngroups = {}
+        for t in design.terms:
+            self.ngroups.setdefault(t.group, t.nlevels)
+        self._checks = None  # (vcov, messages): finite differences, computed on first use
+        self._ranef_cache = None
+
+    @property
+    def varcorr(self) -> pd.DataFrame:
+        """``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor."""
+        if self._varcorr is None:  # built on first use: a DataFrame costs more than a refit's bookkeeping
+            self._varcorr = self._varcorr_frame()
+        return self._varcorr
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        return self._vcov_messages()[0]
+
+    @property
+    def messages(self) -> list[str]:
+        return self._vcov_messages()[1]
+
+    @property
+    def converged(self) -> bool:
+        return not any(m.startswith("Model failed") for m in self.messages)
+
+    def _vcov_messages(self) -> tuple[pd.DataFrame, list[str]]:
+        if self._checks is None:
+            t0 = time.perf_counter()
+            self._checks = self._vcov_and_checks()
+            self.optinfo.seconds["derivatives"] = time.perf_counter() - t0
+        return self._checks
+
+    def _convergence_checks(self, f, x: np.ndarray, fx: float, lower: np.ndarray, h=None,
+                            derivs: tuple | None = None) -> tuple[list[str], list[str]]:
+        """lme4's checkConv at the optimum ``x`` of ``f``: singular-fit and convergence messages.
+
+        Records the finite-difference gradient and Hessian in ``optinfo``
+        (``derivs``: already known at ``x``; ``h``: finite-difference steps).
+        """
+        grad, hess, conv_msgs = check_convergence(f, x, fx, lower, h=h, derivs=derivs)
+        self.optinfo.gradient, self.optinfo.hessian = grad, hess
+        return self._singular_messages(x, lower), conv_msgs
+
+    def _singular_messages(self, x: np.ndarray, lower: np.ndarray) -> list[str]:
+        """lme4's isSingular: a diagonal of some T_t (bounded at 0) below 1e-4 (on theta's scale)."""
+        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
+        return ["boundary (singular) fit: see help('isSingular')"] if singular else []
+
+    def _engine(self):
+        """The engine model at the optimum (rebuilt after unpickling)."""
+        if self._model is None:
+            self._model = self._new_engine()
+        return self._model
+
+    # -- pickling ---------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_model"] = None
+        state["_refitter"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    # -- lme4-style accessors ---------------------------------------------------
+    @property
+    def family_name(self) -> str:
+        return self.family.display_name
+
+    @property
+    def link_name(self) -> str:
+        return self.family.link
+
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors of the fixed effects."""
+        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index, name="Std. Error")
+
+    def fitted(self) -> np.ndarray:
+        """Fitted values mu on the response scale (proportions for binomial), as lme4's ``fitted``.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit (``fit.rows``), conditional on
+            the estimated random effects.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> fit.fitted()[:3].round(3)
+        array([0.444, 0.444, 3.558])
+        """
+        return np.array(self._engine().mu)
+
+    def linear_predictor(self) -> np.ndarray:
+        """The linear predictor eta = offset + X beta + Z b at the estimates.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> bool(abs(fit.linear_predictor()[0] - float(np.log(fit.fitted()[0]))) < 1e-12)
+        True
+        """
+        return np.array(self._engine().eta)
+
+    def residuals(self, type: str | None = None) -> np.ndarray:
+        """Residuals, as lme4's ``residuals(fit, type)``.
+
+        Parameters
+        ----------
+        type : {"deviance", "pearson", "response", "working"}, optional
+            The default is lme4's: ``"deviance"`` for a GLMM, ``"response"``
+            for an LMM.
+
+        Returns
+        -------
+        ndarray
+            One value per row used in the fit.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> fit.residuals("pearson")[:3].round(3)
+        array([-0.666, -0.666, -1.886])
+        """
+        type = self._default_residuals if type is None else type
+        m = self._engine()
+        d = self._design
+        return residuals_of(self.family, d.y, np.array(m.mu), np.array(m.eta), d.weights, type)
+
+    @property
+    def scaled_residuals(self) -> np.ndarray:
+        """Pearson residuals divided by sigma (what lme4's summary shows)."""
+        return self.residuals("pearson") / self.sigma
+
+    def _ranef_parts(self):
+        if self._ranef_cache is None:
+            m = self._engine()
+            b = np.array(m.b)
+            out, off = [], 0
+            for i, t in enumerate(self._design.terms):
+                size = t.k * t.nlevels
+                modes = b[off:off + size].reshape(t.nlevels, t.k)
+                cv = np.array(m.cond_var(i)).reshape(t.nlevels, t.k, t.k) * self._cond_var_scale
+                out.append((t, modes, cv))
+                off += size
+            self._ranef_cache = out
+        return self._ranef_cache
+
+    def ranef(self, condvar: bool = True) -> RandomEffects:
+        """Conditional modes of the random effects, by grouping factor.
+
+        Parameters
+        ----------
+        condvar : bool
+            Attach conditional standard deviations (``df.attrs["condsd"]``,
+            a DataFrame shaped like the modes) and per-level conditional
+            covariance matrices (``df.attrs["condvar"]``, an array
+            ``(nlevels, k, k)`` per term).
+
+        Returns
+        -------
+        RandomEffects
+            A dict: grouping factor -> DataFrame (rows: levels; columns: the
+            terms' columns; terms on the same factor side by side, as lme4).
+            It prints as R prints ``ranef(fit)``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> re = fit.ranef()
+        >>> re["LOCATION"].shape, list(re["LOCATION"].attrs["condsd"].columns)
+        ((63, 1), ['(Intercept)'])
+        >>> print(str(re).splitlines()[0])
+        $LOCATION
+        """
+        result: dict[str, pd.DataFrame] = {}
+        sds: dict[str, list[pd.DataFrame]] = {}
+        cvs: dict[str, list[np.ndarray]] = {}
+        for t, modes, cv in self._ranef_parts():
+            df = pd.DataFrame(modes, index=pd.Index(t.levels, name=t.group), columns=t.names)
+            sd = pd.DataFrame(np.sqrt(np.einsum("lkk->lk", cv)), index=df.index, columns=t.names)
+            if t.group in result:
+                result[t.group] = pd.concat([result[t.group], df], axis=1)
+            else:
+                result[t.group] = df
+            sds.setdefault(t.group, []).append(sd)
+            cvs.setdefault(t.group, []).append(cv)
+        if condvar:
+            for g, df in result.items():
+                df.attrs["condsd"] = pd.concat(sds[g], axis=1)
+                df.attrs["condvar"] = cvs[g]
+        return RandomEffects(result, "ranef")
+
+    def ranef_frame(self) -> pd.DataFrame:
+        """The conditional modes in long format, as R's ``as.data.frame(ranef(fit, condVar=TRUE))``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns grpvar, term, grp, condval, condsd; one row per level and term.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> list(fit.ranef_frame().columns), len(fit.ranef_frame())
+        (['grpvar', 'term', 'grp', 'condval', 'condsd'], 63)
+        """
+        rows = []
+        for t, modes, cv in self._ranef_parts():
+            for j, name in enumerate(t.names):
+                rows.append(pd.DataFrame({"grpvar": t.group, "term": name, "grp": t.levels,
+                                          "condval": modes[:, j], "condsd": np.sqrt(cv[:, j, j])}))
+        return pd.concat(rows, ignore_index=True)
+
+    def coef(self) -> RandomEffects:
+        """Fixed plus random effects per level of each grouping factor, as lme4's ``coef``.
+
+        Returns
+        -------
+        RandomEffects
+            A dict: grouping factor -> DataFrame with a column per fixed
+            effect (plus random-only columns); prints as R prints ``coef(fit)``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> c = fit.coef()["LOCATION"]
+        >>> list(c.columns), bool((c["YEAR96"] == fit.fixef["YEAR96"]).all())
+        (['(Intercept)', 'YEAR96', 'YEAR97'], True)
+        """
+        out = {}
+        for g, re in self.ranef(condvar=False).items():
+            df = pd.DataFrame(np.tile(self.fixef.to_numpy(), (len(re), 1)), index=re.index, columns=self.fixef.index)
+            for col in re.columns:
+                if col in df.columns:
+                    df[col] = df[col] + re[col].to_numpy()
+                else:
+                    df[col] = re[col].to_numpy()
+            out[g] = df
+        return RandomEffects(out, "coef")
+
+    def model_matrix(self) -> pd.DataFrame:
+        """The fixed-effects model matrix X, as R's ``model.matrix(fit)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per row used in the fit, columns named as R names them.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> list(fit.model_matrix().columns)
+        ['(Intercept)', 'YEAR96', 'YEAR97']
+        """
+        return pd.DataFrame(self._design.X, columns=self._design.x_names)
+
+    # -- after the fit (each delegates to its own module) -----------------------
+    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False,
+                offset=None) -> np.ndarray:
+        """Predictions, as lme4's ``predict(fit, newdata, type, re.form, allow.new.levels)``.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict for (default: the fitted rows), encoded with the
+            fit's factor levels.
+        type : {"link", "response"}, default "link"
+            The linear predictor eta or the mean mu.
+        re_form : None or str, default None
+            Random effects to include: None (all), ``"~0"`` (none: the
+            population level) or a formula with some of the fit's bars, such
+            as ``"~(1 | LOCATION)"``.
+        allow_new_levels : bool, default False
+            Grouping levels the fit did not see are an error, unless True
+            (then their random effects are 0).
+        offset : array-like, optional
+            For ``newdata``: one value per row, added to the formula's
+            ``offset()`` terms (required when the fit had an ``offset=``
+            argument).
+
+        Returns
+        -------
+        ndarray
+            One prediction per row.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> import pandas as pd
+        >>> new = pd.DataFrame({"YEAR": ["96", "96"], "LOCATION": ["1", "99"]})
+        >>> fit.predict(new, type="response", allow_new_levels=True).round(3)
+        array([17.099,  4.916])
+        """
+        from ._predict import predict
+        return predict(self, newdata, type, re_form, allow_new_levels, offset)
+
+    # -- R² and simulation-based residuals (_r2, _scaled_residuals) ------------
+    def r2(self) -> dict[str, float]:
+        """Marginal and conditional R² of Nakagawa, Johnson & Schielzeth (2017), as ``performance::r2_nakagawa``.
+
+        Marginal R² = s_f / (s_f + s_r + s_e), conditional R² =
+        (s_f + s_r) / (s_f + s_r + s_e), with s_f the variance of X beta,
+        s_r the random effects' variance (mean of z' Sigma z over the rows,
+        observation-level terms excluded) and s_e the residual variance:
+        sigma^2 for an LMM; for a GLMM the distribution-specific variance on
+        the link scale plus the variance of any observation-level random
+        effect.  Distribution-specific variances (performance 0.10.2):
+        binomial pi^2/3 (logit), 1 (probit), pi^2/6 (cloglog); Poisson and
+        negative binomial with the log link, the lognormal approximation
+        ln(1 + Var(y)/mu^2) (Var(y) = mu, or mu + mu^2/theta), with mu =
+        exp(intercept) of the model refitted with an intercept-only fixed
+        part and the same random effects (one extra fit; a negative-binomial
+        shape is estimated again, as performance does for glmmTMB's nbinom2,
+        whose likelihood glmer_nb shares); with the sqrt link, 0.25.  A singular fit (a variance component below 1e-5) has no
+        conditional R² (NaN, with a warning).  For several terms on one
+        grouping factor (``(x || g)``) all terms count; insight 0.19 counts
+        only the first.
+
+        Returns
+        -------
+        dict
+            ``{"marginal": float, "conditional": float}``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> {k: round(v, 3) for k, v in m.r2().items()}
+        {'marginal': 0.279, 'conditional': 0.799}
+        """
+        from ..inference._r2 import r2_nakagawa
+        return r2_nakagawa(self)
+
+    # -- printing ---------------------------------------------------------------
+    def summary_text(self) -> str:
+        """The summary as lme4 prints ``summary(fit)``, as a string (also ``str(fit)``).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> print(fit.summary_text().splitlines()[3])
+        Formula: TICKS ~ YEAR + (1 | LOCATION)
+        """
+        return format_glmer_summary(self)
+
+    def __repr__(self) -> str:
+        """lme4's ``print(fit)``: the short form of the summary."""
+        return format_mermod_print(self).rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        """The summary's header and tables as HTML (Jupyter)."""
+        return summary_html(self)
+
+
+
+
+class GlmerResult(MixedResult):
+    """A fitted generalized linear mixed model.
+
+    Returned by :func:`glmmfast.glmer`; not constructed directly.
+
+    Attributes
+    ----------
+    formula : str
+    family : glmmfast.families.Family
+    deviance : float
+        -2 log L at the optimum (lme4's ``deviance`` column of the summary).
+        With nAGQ > 1 on lme4's scale, which leaves out ``m2ll_omitted``.
+    loglik, aic, bic : float
+        The dispersion or the negative-binomial theta, when estimated, counts
+        as a parameter (as glmmTMB and lme4 count it).
+    m2ll_omitted : float
+        With nAGQ > 1, the part of -2 log L lme4 leaves out (the saturated
+        model's -2 log L, see :mod:`glmmfast.fit._agq`); 0 otherwise.
+        ``deviance + m2ll_omitted`` is comparable across values of nAGQ.
+    df_resid, nobs : int
+    sigma : float
+        sqrt(phi) for families with a dispersion phi (residual SD for the
+        gaussian, coefficient of variation for the Gamma); 1 otherwise.
+    dispersion : float
+        phi (1 for binomial, poisson and negative binomial).
+    nb_theta : float or None
+        The negative-binomial shape (fixed or estimated), else None.
+    fixef : pandas.Series
+        Fixed-effects estimates.
+    vcov : pandas.DataFrame
+        Their covariance matrix.
+    theta : ndarray
+        Relative covariance factors, lower triangles column by column.
+    varcorr : pandas.DataFrame
+        ``as.data.frame(VarCorr(fit))``: grp, var1, var2, vcov, sdcor.
+    ngroups : dict
+        Grouping factor -> number of levels.
+    converged : bool
+        False if a convergence check failed (see ``messages``).
+    messages : list of str
+        Convergence and singular-fit messages, as lme4 prints them.
+    optinfo : OptimizerInfo
+        Evaluation counts, stages, timings, gradient and Hessian.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+    ...                      family="poisson")
+    >>> round(fit.deviance, 2), fit.ngroups, fit.converged
+    (2298.29, {'LOCATION': 63}, True)
+    >>> print(repr(fit).splitlines()[0])
+    Generalized linear mixed model fit by maximum likelihood (Laplace
+    """
+
+
+    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
+                 data_name: str | None):
+        self.nAGQ = nAGQ
+        self.m2ll_omitted = omitted_m2ll(design, nAGQ)
+        self.deviance = float(fit.deviance) - self.m2ll_omitted
+        self._family_parameter = fit.family_parameter
+        if fit.family_parameter is not None and fit.family_parameter[0] == "dispersion":
+            self.dispersion = float(fit.family_parameter[1])
+            self.sigma = float(np.sqrt(self.dispersion))
+        family = design.family
+        self.nb_theta = family.theta if family.name == "negative.binomial" else None
+        self._init_common(design, model, fit, optinfo, data_name,
+                          npar=len(fit.theta) + len(design.x_names) + (fit.family_parameter is not None))
+
+    def _varcorr_frame(self) -> pd.DataFrame:
+        # Absolute-scale components; lme4's Residual row for the families with a dispersion.
+        return varcorr_frame(self._design.terms, self.theta, 1.0, residual=self.family.has_dispersion,
+                             residual_sd=self.sigma)
+
+    # -- construction helpers -------------------------------------------------
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        model = self._engine()
+        nt, p = self.theta.size, self.fixef.size
+        fp = self._family_parameter
+        logpar = np.log([fp[1]]) if fp is not None else np.zeros(0)
+        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
+        x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
+
+        # -2 log L at v = (theta, beta, log family parameter): the Hessian
+        # includes the (log) family parameter, as glmmTMB's.
+        objective = _core.glmm_objective(model, "joint", 1.0, "none" if fp is None else fp[0], max(self.nAGQ, 1),
+                                         np.zeros(p), np.ones(p))
+        f = objective.evaluate
+        names = list(self.fixef.index)
+        if self.nAGQ == 0:
+            # The fast fit optimises theta only (beta comes from PIRLS), so
+            # derivative checks of the Laplace deviance in (theta, beta) do
+            # not apply; lme4 likewise uses the PIRLS covariance here.
+            V = np.asarray(model.beta_unscaled_vcov())
+            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + \
+                self._boundary_messages(model)
+        # Finite-difference steps: lme4's 1e-4, except for the families with a
+        # parameter, whose links put theta and beta on any scale (1e-5 with
+        # 1/mu^2, 250 with an identity link): 1e-4 relative, at least 1e-4 x
+        # the scale of the linear predictor.
+        h = np.full(x.size, 1e-4)
+        if fp is not None:
+            h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
+        derivs = None
+        try:
+            if objective.has_gradient:
+                # Central differences of the exact gradient: 2d evaluations
+                # instead of 2d + d(d-1)/2, and O(h^2) accurate.
+                derivs = hessian_from_gradient(objective.gradient, x, h)
+            msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h, derivs=derivs)
+        except _core.PirlsError as err:
+            # A step of h in beta_j moves eta by h * x_ij: with a predictor on
+            # a scale of 1e10 PIRLS cannot start there (lme4's deriv12 fails alike).
+            f(x)  # restore the optimum
+            V = np.asarray(model.beta_unscaled_vcov())
+            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + [
+                f"convergence checks not done: PIRLS failed a finite-difference step from the optimum ({err}); "
+                "variance-covariance matrix estimated from RX"]
+        hess = self.optinfo.hessian
+        f(x)  # restore the optimum
+        # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
+        V = None
+        try:
+            Hinv = np.linalg.inv(hess)
+            V = 2 * Hinv[nt:nt + p, nt:nt + p]
+            V = 0.5 * (V + V.T)
+            if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
+                V = None
+        except np.linalg.LinAlgError:
+            V = None
+        if V is None:
+            V = np.asarray(model.beta_unscaled_vcov())
+            conv_msgs.append("variance-covariance matrix computed from finite-difference Hessian is\n"
+                             "not positive definite or contains NA values: falling back to var-cov estimated from RX")
+        msgs.extend(conv_msgs)
+        msgs.extend(self._boundary_messages(model))
+        return pd.DataFrame(V, index=names, columns=names), msgs
+
+    def _boundary_messages(self, model) -> list[str]:
+        """The family's warning if fitted means at the optimum sit on the boundary (separation)."""
+        boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
+        return [boundary] if boundary else []
+
+    def _new_engine(self):
+        model = engine_model(self._design)
+        if self._fit.family_parameter is not None:
+            set_family_parameter(model, *self._fit.family_parameter)
+        if self._fit.u is not None:
+            model.set_u(self._fit.u)
+        model.deviance_at(self._fit.theta, self._fit.beta)
+        return model
+
+    @property
+    def method_title(self) -> str:
+        if self.nAGQ == 1:
+            return "Laplace Approximation"
+        return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
+
+    def anova(self, type=3) -> pd.DataFrame:
+        """Wald chi-square tests of each term's coefficients, as ``car::Anova(fit, type = 3)``.
+
+        Each term (the intercept included) is tested by b' V^{-1} b on its
+        coefficients b and their block V of :attr:`vcov`; with treatment
+        contrasts these are tests of the coefficients, as car's (not
+        likelihood-ratio tests: for those, :func:`glmmfast.anova`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: Chisq, Df, Pr(>Chisq).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("cbpp")
+        >>> m = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", df, family="binomial")
+        >>> int(m.anova().loc["period", "Df"])
+        3
+        """
+        from ..inference._lmer_anova import wald_anova
+        return wald_anova(self, type)
+
+    def simulate(self, nsim: int = 1, seed=None, re_form="~0", newdata=None,
+                 allow_new_levels: bool = False, offset=None) -> np.ndarray:
+        """Responses drawn from the fitted model, as lme4's ``simulate(fit, nsim, seed)``.
+
+        Parameters
+        ----------
+        nsim : int, default 1
+        seed : int or numpy SeedSequence, optional
+        re_form : None or str, default "~0"
+            ``"~0"``: new random effects for every draw (lme4's default
+            ``re.form = NA``); None: conditional on the estimated ones; or
+            a formula with some of the bars.
+        newdata : pandas.DataFrame, optional
+            Rows to simulate for (default: the fitted rows).
+        allow_new_levels : bool, default False
+            As in :meth:`predict`.
+        offset : array-like, optional
+            For ``newdata``, as in :meth:`predict`.
+
+        Returns
+        -------
+        ndarray, shape (n, nsim)
+            Counts for Poisson; proportions of the trials for binomial.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> fit.simulate(5, seed=1).shape
+        (403, 5)
+        """
+        from ._simulate import simulate
+        return simulate(self, nsim, seed, re_form, newdata, allow_new_levels, offset)
+
+    def _refit_hessian(self) -> np.ndarray | None:
+        """The Hessian of -2 log L in (theta, beta) at the optimum, for
+        refits' quasi-Newton start: the one the standard errors come from
+        (computed once, here, rather than by every refitting model or
+        bootstrap thread).  None where refits use none (nAGQ != 1, a
+        re-estimated family parameter, no exact gradient)."""
+        if self.nAGQ != 1 or self._family_parameter is not None or not self._engine().has_laplace_gradient:
+            return None
+        self._vcov_messages()
+        return self.optinfo.hessian
+
+    def model(self):
+        """The low-level reusable model for fast refits, warm-started at this fit.
+
+        Returns
+        -------
+        GlmerModel
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> out = fit.model().refit(fit.simulate(1, seed=2)[:, 0])
+        >>> out.beta.shape
+        (3,)
+        """
+        from ._refit import GlmerModel
+        return GlmerModel.from_result(self)
+
+    def refit(self, newresp, weights=None) -> "GlmerResult":
+        """The same model fitted to a new response, as lme4's ``refit(fit, newresp)``.
+
+        Parameters
+        ----------
+        newresp : array-like
+            One response per row used in the fit (for binomial: proportions).
+        weights : array-like, optional
+            New prior weights (binomial trials), else the fit's.
+
+        Returns
+        -------
+        GlmerResult
+            Warm-started at this fit's optimum (stage 1 skipped).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> again = fit.refit(fit.simulate(1, seed=2)[:, 0])
+        >>> again.nobs == fit.nobs
+        True
+        """
+        if getattr(self, "_refitter", None) is None:
+            self._refitter = self.model()
+        return self._refitter.result(self._refitter.refit(newresp, weights))
+
+    def bootstrap(self, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor=None,
+                  progress: bool = True):
+        """Parametric bootstrap, as lme4's ``bootMer(fit, FUN, nsim, seed)``.
+
+        Parameters
+        ----------
+        nsim : int
+            Number of simulated responses, each refitted.
+        statistic : callable, optional
+            ``statistic(result) -> 1-d array``; default: theta and the fixed
+            effects.
+        seed : int, optional
+            Replicate i uses ``SeedSequence(seed).spawn(nsim)[i]``: results do
+            not depend on ``n_jobs`` or the executor.
+        n_jobs : int, default -1
+            Threads (-1: all cores).
+        executor : concurrent.futures.Executor, optional
+            E.g. a Dask client's executor, instead of threads.
+        progress : bool, default True
+            A tqdm progress bar when tqdm is installed.
+
+        Returns
+        -------
+        BootstrapResult
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> boot = fit.bootstrap(20, seed=1, n_jobs=1, progress=False)
+        >>> boot.replicates.shape, boot.n_failed
+        ((20, 4), 0)
+        """
+        from ._bootstrap import bootstrap
+        return bootstrap(self, nsim, statistic, seed, n_jobs, executor, progress)
+
+    def confint(self, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
+        """Confidence intervals, as lme4's ``confint(fit, method)``.
+
+        Parameters
+        ----------
+        method : {"Wald", "profile", "boot"}, default "Wald"
+            Wald (fixed effects only, NaN for the variance parameters, as
+            lme4), profile likelihood (on lme4's sd/correlation scale), or
+            parametric bootstrap percentiles.
+        level : float, default 0.95
+        **kwargs
+            For ``"boot"``: passed to :meth:`bootstrap` (``nsim``, ``seed``, ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``.sig01``, ... then the fixed effects; columns such as
+            ``"2.5 %"``, ``"97.5 %"``.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                      family="poisson")
+        >>> list(fit.confint().index)
+        ['.sig01', '(Intercept)', 'YEAR96', 'YEAR97']
+        """
+        from ..inference._confint import confint
+        return confint(self, method, level, **kwargs)
+
+
+
+class LmerResult(MixedResult):
+    """A fitted linear mixed model.
+
+    Returned by :func:`glmmfast.lmer`; not constructed directly.  Has every
+    attribute and method of :class:`GlmerResult` (``family`` is gaussian
+    with the identity link), with lme4's conventions for ``lmerMod``:
+
+    Attributes
+    ----------
+    reml : bool
+        True for a REML fit.
+    sigma : float
+        Residual standard deviation (REML or ML estimate, as the fit).
+    deviance : float
+        The criterion minimised: the REML criterion of a REML fit, -2 log L
+        of an ML fit (lme4's ``deviance()``).
+    reml_criterion : float
+        The REML criterion at the estimates (lme4's ``REMLcrit``).
+    loglik, aic, bic : float
+        ``-deviance / 2`` (the REML log-likelihood of a REML fit, as lme4's
+        ``logLik``) and the criteria from it, counting sigma as a parameter.
+    vcov : pandas.DataFrame
+        sigma^2 (R_X'R_X)^{-1}.
+    varcorr : pandas.DataFrame
+        With the "Residual" row last.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+    >>> round(fit.sigma, 3), fit.reml
+    (25.592, True)
+    """
+
+    _default_residuals = "response"
+
+    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, reml: bool,
+                 data_name: str | None):
+        self.reml = bool(reml)
+        self.sigma = float(model.sigma(self.reml))
+        self._cond_var_scale = self.sigma**2
+        self.reml_criterion = float(model.criterion(True))
+        self.deviance = float(fit.deviance)
+        self._init_common(design, model, fit, optinfo, data_name, npar=fit.theta.size + len(design.x_names) + 1)
+
+    def _varcorr_frame(self) -> pd.DataFrame:
+        return varcorr_frame(self._design.terms, self.theta, self.sigma, residual=True)
+
+    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+        # lme4's checkConv for lmer: derivatives in theta alone (beta and
+        # sigma are profiled out).
+        model = self._engine()
+        derivs = None
+        if self.optinfo.gradient is not None and self.optinfo.gradient.size == self.theta.size:
+            derivs = (self.optinfo.gradient, self.optinfo.hessian)  # from optimize_lmer, at theta
+        msgs, conv_msgs = self._convergence_checks(lambda th: model.deviance(th, self.reml), self.theta, self.deviance,
+                                                   np.asarray(model.lower_bounds(), dtype=float), derivs=derivs)
+        model.evaluate(self.theta)  # restore the optimum
+        V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
+        names = list(self.fixef.index)
+        return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
+
+    # -- inference after the fit (lmerTest / pbkrtest; see _lmer_anova) ---------
+    def coef_table(self, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's coefficient table: t tests with Satterthwaite or Kenward-Roger df.
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+            Satterthwaite's df (analytic derivatives of Cov(beta) in
+            (theta, sigma)), or Kenward-Roger's adjusted covariance and df
+            (pbkrtest; REML fits only).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by coefficient: Estimate, Std. Error, df, t value, Pr(>|t|).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> m.coef_table()["df"].round(3).tolist()
+        [17.0, 17.0]
+        """
+        from ..inference._lmer_anova import coef_table
+        return coef_table(self, ddf)
+
+    def anova(self, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's ANOVA table: an F test per fixed-effects term.
+
+        Parameters
+        ----------
+        type : {3, 2, 1}
+            Type III (SAS-like, coding independent), II or I (sequential) hypotheses.
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: Sum Sq, Mean Sq, NumDF, DenDF, F value, Pr(>F).
+            (Likelihood-ratio tests between fits: :func:`glmmfast.anova`.)
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> round(float(m.anova().loc["Days", "F value"]), 3)
+        45.853
+        """
+        from ..inference._lmer_anova import lmer_anova
+        return lmer_anova(self, type, ddf)
+
+    def contest(self, L, ddf: str = "Satterthwaite", joint: bool = True) -> pd.DataFrame:
+        """lmerTest's ``contest``: test L beta = 0 for a contrast matrix L.
+
+        Parameters
+        ----------
+        L : array-like or DataFrame, shape (k, p) or (p,)
+            One row per linear function of the coefficients (DataFrame columns
+            are matched to the coefficient names).
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+        joint : bool, default True
+            One F test of all rows (columns as :meth:`anova`), or a t test per
+            row (columns as :meth:`coef_table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> round(float(m.contest([0, 1], joint=False)["t value"].iloc[0]), 3)
+        6.771
+        """
+        from ..inference._lmer_anova import contest
+        return contest(self, L, ddf, joint)
+
+    def summary_text(self, ddf: str | None = None) -> str:
+        """The lme4 summary; with ``ddf``, lmerTest's (df and p-values for the fixed effects).
+
+        Parameters
+        ----------
+        ddf : {None, "Satterthwaite", "Kenward-Roger"}
+            None: lme4's ``summary(fit)``; otherwise lmerTest's, with that
+            method's denominator degrees of freedom.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> print(fit.summary_text(ddf="Satterthwaite").splitlines()[-7])
+        Days          10.467      1.546  17.000   6.771 3.26e-06 ***
+        """
+        if ddf is None:
+            return format_glmer_summary(self)
+        from ..summary._summary import format_lmertest_summary
+        return format_lmertest_summary(self, self.coef_table(ddf), ddf)
+
+    def summary(self, ddf: str | None = None) -> None:
+        """Print lme4's summary, or lmerTest's with ``ddf="Satterthwaite"`` or ``"Kenward-Roger"``.
+
+        Parameters
+        ----------
+        ddf : {None, "Satterthwaite", "Kenward-Roger"}
+            As :meth:`summary_text`.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+        >>> fit.summary(ddf="Kenward-Roger")  # doctest: +ELLIPSIS
+        Linear mixed model fit by REML. t-tests use Kenward-Roger's method [
+        lmerModLmerTest]
+        ...
+        """
+        print(self.summary_text(ddf), end="")
+
+    def _new_engine(self):
+        model = lmm_engine_model(self._design)
+        model.evaluate(self._fit.theta)
+        return model
+

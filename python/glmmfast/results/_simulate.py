@@ -1,0 +1,134 @@
+"""Responses simulated from a fitted GLMM (lme4's simulate.merMod).
+
+Holds :class:`ResponseSimulator`, set up once for a fit and a set of rows
+(the fitted rows or new data) and then drawing any number of responses,
+and :func:`simulate`, the function behind :meth:`GlmerResult.simulate`.
+
+Random-effects terms in ``re_form`` are held at their conditional modes
+(b = 0 for levels the fit did not see); the others get new draws
+b = sigma T_t u, u ~ N(0, I), per level (T_t: the term's relative
+covariance factor, so Var(b) = sigma^2 T_t T_t').  Responses are on the
+engine's scale: counts for Poisson and the negative binomial (a gamma-Poisson
+mixture with shape theta: Var y = mu + mu^2/theta); for binomial, proportions
+of the trials (the prior weights), 0/1 for a binary response; for a linear
+mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._arguments import check_nsim
+from ..design._design import ModelDesign
+from .._errors import DataError, FamilyError
+from ..formula._model_frame import evaluate_response
+from ._predict import fixed_part, select_terms, term_rows
+from ..design._re_terms import theta_blocks
+
+__all__ = ["ResponseSimulator", "simulate"]
+
+
+def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray:
+    """Binomial trials per row: the prior weights, or cbind totals / 1 on new data."""
+    if newdata is None:
+        m = design.weights
+    else:
+        m = np.ones(len(newdata))
+        if design.response_kind == "cbind":
+            try:
+                vals = evaluate_response(design.parsed.response, newdata).values
+                m = vals[:, 0] + vals[:, 1]
+            except DataError:
+                pass  # response columns absent: one trial per row
+    if np.any(np.abs(m - np.round(m)) > 1e-8):
+        raise DataError("simulating a binomial response needs whole numbers of trials (prior weights)")
+    return np.round(m).astype(np.int64)
+
+
+class ResponseSimulator:
+    """Draws responses from a fitted model on fixed rows.
+
+    Parameters
+    ----------
+    design : ModelDesign
+    beta, theta : ndarray
+        The fit's estimates.
+    b_blocks : list of ndarray
+        Conditional modes per term, ``(nlevels, k)``.
+    re_form : None, str or float
+        Terms to condition on (see :func:`~glmmfast.results._predict.select_terms`).
+    newdata : DataFrame, optional
+        Rows to simulate for (default: the fitted rows).
+    allow_new_levels : bool
+    offset : array-like, optional
+        For ``newdata``: the offset of its rows (see
+        :func:`~glmmfast.results._predict.fixed_part`).
+    sigma : float, optional
+        The residual SD of a linear mixed model (its random effects are
+        sigma T u); required for, and only for, the gaussian family.
+    """
+
+    def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
+                 re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
+                 sigma: float | None = None):
+        fam = design.family
+        lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
+        if fam.name not in ("poisson", "binomial", "negative.binomial") and not lmm:
+            raise FamilyError(f"simulate is available for the poisson, binomial and negative binomial families "
+                              f"and linear mixed models, not {fam.name}({fam.link})")
+        self.family = fam
+        self.sigma = float(sigma) if lmm else 1.0
+        self.weights = design.weights if newdata is None else np.ones(len(newdata))
+        keep = select_terms(design.terms, re_form)
+        eta = fixed_part(design, np.asarray(beta, dtype=float), newdata, offset)
+        self._draws = []  # (X, codes into levels + new levels, nlevels, T)
+        for t, T, b, k in zip(design.terms, theta_blocks(design.terms, theta), b_blocks, keep):
+            rows = term_rows(t, newdata, allow_new_levels or not k)
+            if k:
+                seen = rows.codes >= 0
+                eta = eta.copy()
+                eta[seen] += np.einsum("ij,ij->i", rows.X[seen], b[rows.codes[seen]])
+            else:
+                codes = np.where(rows.codes >= 0, rows.codes, t.nlevels + rows.new_codes)
+                self._draws.append((rows.X, codes, t.nlevels + len(rows.new_levels), T))
+        self.eta_fixed = eta
+        self.trials = _trials_for(design, newdata) if fam.name == "binomial" else None
+
+    @property
+    def n(self) -> int:
+        return self.eta_fixed.size
+
+    def linear_predictor(self, rng: np.random.Generator, nsim: int) -> np.ndarray:
+        """eta with new random effects drawn, shape (n, nsim)."""
+        eta = np.repeat(self.eta_fixed[:, None], nsim, axis=1)
+        for X, codes, nlev, T in self._draws:
+            u = rng.standard_normal((nlev, T.shape[0], nsim))
+            b = self.sigma * np.einsum("ij,ljs->lis", T, u)  # b_l = sigma T u_l  (sigma = 1 for GLMMs)
+            eta += np.einsum("ik,iks->is", X, b[codes])
+        return eta
+
+    def draw(self, rng: np.random.Generator, nsim: int = 1) -> np.ndarray:
+        """Simulated responses, shape (n, nsim)."""
+        mu = np.asarray(self.family.linkinv(self.linear_predictor(rng, nsim).ravel()), dtype=float)
+        mu = mu.reshape(self.n, nsim)
+        if self.family.name == "poisson":
+            return rng.poisson(mu).astype(float)
+        if self.family.name == "negative.binomial":
+            theta = self.family.theta  # numpy's (n, p) parametrisation: mean n (1 - p) / p = mu
+            return rng.negative_binomial(theta, theta / (theta + mu)).astype(float)
+        if self.family.name == "gaussian":
+            return mu + self.sigma / np.sqrt(self.weights)[:, None] * rng.standard_normal(mu.shape)
+        m = np.broadcast_to(self.trials[:, None], mu.shape)
+        y = rng.binomial(m, np.clip(mu, 0.0, 1.0)).astype(float)
+        return np.divide(y, m, out=np.zeros_like(y), where=m > 0)
+
+
+def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFrame | None = None,
+             allow_new_levels: bool = False, offset=None) -> np.ndarray:
+    """Responses drawn from a fitted GLMM (see :meth:`GlmerResult.simulate`)."""
+    nsim = check_nsim(nsim)
+    blocks = [modes for _, modes, _ in result._ranef_parts()]
+    sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,
+                            newdata, allow_new_levels, offset)
+    return sim.draw(np.random.default_rng(seed), int(nsim))
