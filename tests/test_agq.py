@@ -17,7 +17,7 @@ import pytest
 
 import glmmfast
 from conftest import DATA, assert_same_printout, fit_spec, reference_cases
-from glmmfast.fit import _glmer
+from glmmfast.fit import _fit_state
 from glmmfast.fit._agq import gauss_hermite_rule, omitted_m2ll
 from glmmfast.design._design import model_design_for
 from glmmfast.fit._engine import engine_model
@@ -204,7 +204,7 @@ def no_engine(monkeypatch):
     """Fail if a fit reaches the C++ engine (errors must come first)."""
     def refuse(design):
         raise AssertionError("the engine was built")
-    monkeypatch.setattr(_glmer, "engine_model", refuse)
+    monkeypatch.setattr(_fit_state, "engine_model", refuse)
 
 
 @pytest.mark.parametrize("formula", [

@@ -15,8 +15,7 @@ import glmmfast
 from glmmfast import ConvergenceError, DataError
 from glmmfast import _core
 from glmmfast.design import _design
-from glmmfast.fit import _glmer
-from glmmfast.fit import _lmer
+from glmmfast.fit import _fit_state
 from glmmfast.design._design_checks import (SCALE_MESSAGE, check_extreme_scales, failures_blamed_on_scales,
                                      scale_messages)
 
@@ -28,7 +27,8 @@ def no_engine(monkeypatch):
     """Fail the test if Z or an engine model is built: the checks must refuse first."""
     def forbidden(*args, **kwargs):
         raise AssertionError("the engine stage was reached")
-    for module, name in ((_design, "random_effects_matrix"), (_glmer, "engine_model"), (_lmer, "lmm_engine_model")):
+    for module, name in ((_design, "random_effects_matrix"), (_fit_state, "engine_model"),
+                         (_fit_state, "lmm_engine_model")):
         monkeypatch.setattr(module, name, forbidden)
 
 

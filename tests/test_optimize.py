@@ -16,7 +16,8 @@ from glmmfast.design._design import model_design_for
 from glmmfast.fit._engine import engine_model, glm_start
 from glmmfast.fit._derivatives import hessian_from_gradient
 from glmmfast.fit._optimize import check_convergence
-from glmmfast.fit._optimize import FunctionObjective, _bobyqa, _joint_hessian_at_start, optimize_glmer
+from glmmfast.fit._objective import FunctionObjective
+from glmmfast.fit._optimize import _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
 

@@ -4,9 +4,8 @@
 converts a design into the engine's GlmmModel / LmmModel (X, Z as CSC
 arrays, response, weights, offset, family, term shapes); :func:`glm_start`
 fits the GLM without random effects that starts the optimisation, as lme4
-does; :func:`set_family_parameter` sets the family parameter estimated
-alongside theta and beta (the dispersion phi, or the negative-binomial shape
-for glmer_nb).
+does.  (The family parameter estimated alongside theta and beta is set by
+:meth:`~glmmfast.fit._family_parameter.FamilyParameter.set_on`.)
 """
 
 from __future__ import annotations
@@ -16,10 +15,7 @@ import numpy as np
 from .. import _core
 from ..design._design import ModelDesign
 
-__all__ = ["engine_model", "lmm_engine_model", "glm_start", "set_family_parameter", "FAMILY_PARAMETERS"]
-
-#: family parameters the outer optimisation can estimate, by name
-FAMILY_PARAMETERS = ("dispersion", "nb_theta")
+__all__ = ["engine_model", "lmm_engine_model", "glm_start"]
 
 
 def _engine_arrays(design: ModelDesign) -> tuple:
@@ -49,16 +45,6 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
 def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":
     """Build the engine's linear mixed model (gaussian, identity link) for ``design``."""
     return _core.LmmModel(*_engine_arrays(design), *_term_shapes(design))
-
-
-def set_family_parameter(model: "_core.GlmmModel", kind: str | None, value: float) -> None:
-    """Set the estimated family parameter ``kind`` (``"dispersion"``, ``"nb_theta"`` or None: nothing)."""
-    if kind == "dispersion":
-        model.set_dispersion(value)
-    elif kind == "nb_theta":
-        model.set_nb_theta(value)
-    elif kind is not None:
-        raise ValueError(f"unknown family parameter {kind!r}; choose one of {FAMILY_PARAMETERS}")
 
 
 def glm_start(design: ModelDesign) -> dict:

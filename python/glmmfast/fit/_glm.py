@@ -16,7 +16,7 @@ from ..design._design import ModelDesign, dataset_name, model_design_for
 from ._engine import glm_start
 from .._errors import ConvergenceError
 from ._fit_warnings import warn_fit_messages
-from ..results._results import residuals_of
+from ._residuals import residuals_of
 from ..summary._summary import PrintsSummary, format_glm_summary
 from ..families import Family, get_family
 

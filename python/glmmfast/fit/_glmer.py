@@ -2,18 +2,25 @@
 
 The stages are separate functions, each callable and testable on its own:
 :func:`~glmmfast.design._design.model_design_for` (formula and data -> design),
-:func:`~glmmfast.fit._engine.engine_model` (design -> engine),
-:func:`~glmmfast.fit._optimize.optimize_glmer` (engine -> optimum) and
-:class:`~glmmfast.results._results.GlmerResult` (optimum -> result).  Time spent in
+:func:`~glmmfast.fit._fit_state.fit_glmm` (design -> engine -> optimum, as a
+:class:`~glmmfast.fit._fit_state.FitState`) and
+:class:`~glmmfast.results._results.GlmerResult` (state -> result).  Time spent in
 each stage is recorded in ``result.optinfo.seconds``.
 
 :func:`glmer_nb` is lme4's ``glmer.nb``: the negative-binomial shape theta is
 estimated by maximum likelihood jointly with theta and beta (one more
-coordinate of the same optimisation), started from a moment estimate.
+coordinate of the same optimisation,
+:func:`~glmmfast.fit._family_parameter.nb_shape_parameter`), started from a
+moment estimate.
+
+These public fitting functions sit on top of the pipeline: they import the
+results they return (the fitting machinery itself, ``_fit_state`` and
+below, does not).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 
@@ -24,50 +31,14 @@ from .. import _core
 from ._agq import check_nagq
 from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
-from ._engine import engine_model, glm_start
+from ._family_parameter import nb_shape_parameter
+from ._fit_state import fit_glmm
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
-from ._optimize import optimize_glmer
-from ..results._results import GlmerResult, LmerResult, _Fit, residuals_of
+from ..results._results import GlmerResult, LmerResult
 from ..families import Family, NegativeBinomial, Poisson, get_family
 
 __all__ = ["glmer", "glmer_nb"]
-
-
-def _fit_design(design: ModelDesign, data_name: str | None, nAGQ: int, family_parameter: str | None,
-                t0: float) -> GlmerResult:
-    """Engine, start, optimisation and result for a design (shared by glmer, glmer_nb and r2's null model).
-
-    ``family_parameter`` names a family parameter to estimate too:
-    ``"dispersion"`` (started at the GLM's Pearson estimate) or
-    ``"nb_theta"`` (started at the design family's theta).
-    """
-    model = engine_model(design)
-    start = glm_start(design)
-    fp = None
-    if family_parameter == "dispersion":
-        pearson = residuals_of(design.family, design.y, np.asarray(start["mu"]), np.asarray(start["eta"]),
-                               design.weights, "pearson")
-        fp = ("dispersion", float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
-    elif family_parameter == "nb_theta":
-        fp = ("nb_theta", design.family.theta)
-    # Families with a parameter come with links (inverse, 1/mu^2, identity)
-    # whose linear predictor can be far from unit scale: theta starts and
-    # moves on the scale of |eta| (capped at 1, the usual scale).
-    eta_scale = 1.0
-    if family_parameter is not None:
-        eta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
-    t1 = time.perf_counter()
-    theta, beta, dev, info = optimize_glmer(model, np.asarray(model.initial_theta()) * eta_scale,
-                                            np.asarray(start["beta"]), nAGQ, fp, eta_scale)
-    t2 = time.perf_counter()
-    info.seconds.update({"design": t1 - t0, "optimize": t2 - t1})
-    info.pirls_iterations = int(model.pirls_iterations)
-    info.factorization = model.factorization
-    est = None if fp is None else (fp[0], info.family_parameter)
-    if family_parameter == "nb_theta":
-        design.family = NegativeBinomial(info.family_parameter, design.family.link)
-    return GlmerResult(design, model, _Fit(theta, beta, dev, est, np.array(model.u)), info, int(nAGQ), data_name)
 
 
 def glmer(
@@ -183,7 +154,7 @@ def glmer(
                               contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
-        fit = _fit_design(design, data_name, nAGQ, "dispersion" if fam.has_dispersion else None, t0)
+        fit = GlmerResult(fit_glmm(design, nAGQ, t0=t0), data_name)
     warn_fit_messages(fit.messages, quiet)
     return fit
 
@@ -264,7 +235,10 @@ def glmer_nb(
                               na_action=na_action, contrasts=contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
-        design.family = NegativeBinomial(_moment_theta(design), link)
-        fit = _fit_design(design, data_name, nAGQ, "nb_theta", t0)
+        shape = nb_shape_parameter(_moment_theta(design))
+        # The GLM start and the engine use the starting shape; the fit's
+        # state carries the fitted family (this design is not modified).
+        start_design = dataclasses.replace(design, family=shape.fitted_family(design.family))
+        fit = GlmerResult(fit_glmm(start_design, nAGQ, shape, t0=t0), data_name)
     warn_fit_messages(fit.messages, quiet)
     return fit

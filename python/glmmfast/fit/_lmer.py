@@ -2,10 +2,10 @@
 
 The stages mirror :func:`~glmmfast.glmer`:
 :func:`~glmmfast.design._design.model_design_for` (formula and data -> design, with
-the gaussian family), :func:`~glmmfast.fit._engine.lmm_engine_model` (design ->
+the gaussian family), :func:`~glmmfast.fit._fit_state.fit_lmm` (design ->
 engine, whose criterion is a function of theta alone: beta and sigma are
-profiled out), :func:`~glmmfast.fit._optimize.optimize_lmer` (BFGS on theta with
-the criterion's exact gradient)
+profiled out, -> :func:`~glmmfast.fit._optimize.optimize_lmer`, BFGS on theta with
+the criterion's exact gradient, -> a :class:`~glmmfast.fit._fit_state.FitState`)
 and :class:`~glmmfast.results._results.LmerResult`.  Time spent in each stage is
 recorded in ``result.optinfo.seconds``.
 """
@@ -20,11 +20,10 @@ import pandas as pd
 from .._arguments import check_bool
 from ..design._design import dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
-from ._engine import lmm_engine_model
 from .._errors import DataError
+from ._fit_state import fit_lmm
 from ._fit_warnings import warn_fit_messages
-from ._optimize import optimize_lmer
-from ..results._results import LmerResult, _Fit
+from ..results._results import LmerResult
 from ..families import Gaussian
 
 __all__ = ["lmer"]
@@ -73,7 +72,6 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     1743.6283
     """
     REML = check_bool("REML", REML)
-    seconds = {}
     t0 = time.perf_counter()
     data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,
@@ -84,13 +82,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     if design.X.shape[1] >= design.n:
         raise DataError(f"{design.X.shape[1]} fixed effects but only {design.n} observations")
     with failures_blamed_on_scales(design.messages):
-        model = lmm_engine_model(design)
-        t1 = time.perf_counter()
-        theta, crit, info = optimize_lmer(model, REML)
-    t2 = time.perf_counter()
-    seconds["design"], seconds["optimize"] = t1 - t0, t2 - t1
-    info.seconds.update(seconds)
-    fit = _Fit(theta, np.array(model.beta), crit)
-    result = LmerResult(design, model, fit, info, REML, data_name)
+        state = fit_lmm(design, REML, t0)
+    result = LmerResult(state, data_name)
     warn_fit_messages(result.messages, quiet)
     return result

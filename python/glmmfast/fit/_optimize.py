@@ -4,20 +4,25 @@ Holds :class:`OptimizerInfo` (what happened: stages, evaluation counts,
 PIRLS failures, gradient and Hessian at the optimum, messages),
 :func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
 criterion over theta alone, by BFGS with its exact gradient,
-cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`:
+cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`, whose named stages are
 
-1. theta alone, with beta updated inside PIRLS (the nAGQ = 0 deviance);
-2. theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
+1. :func:`_stage_profiled_beta`: theta alone, with beta updated inside PIRLS
+   (the nAGQ = 0 deviance; skipped by a refit whose warm start holds,
+   :func:`_warm_start_holds`);
+2. :func:`_stage_joint`: theta and beta jointly on the Laplace (nAGQ = 1) or adaptive
    Gauss-Hermite (nAGQ > 1) deviance, beta rescaled by its standard errors
    from stage 1 so every coordinate has unit scale.
 
-A family parameter (the dispersion phi of Gamma, inverse Gaussian and
-non-identity gaussian fits, or the negative-binomial shape of glmer_nb) is
-estimated by maximum likelihood in both stages as one more coordinate, on
-the log scale.
+A family parameter (a :class:`~glmmfast.fit._family_parameter.FamilyParameter`:
+the dispersion phi of Gamma, inverse Gaussian and non-identity gaussian
+fits, or the negative-binomial shape of glmer_nb) is estimated by maximum
+likelihood in both stages as one more coordinate, on its optimiser scale
+(log).
 
-The objectives live in the engine (``_core.Objective``, cpp/src/objective.cpp):
-nlopt calls them with no Python frame per evaluation.  Where the engine
+The objectives live in the engine (``_core.Objective``,
+cpp/src/optim/objective.cpp; made by :func:`~glmmfast.fit._objective.glmm_objective`):
+nlopt calls them with no Python frame per evaluation.  Every driver here
+takes any :class:`~glmmfast.fit._objective.OptimizerObjective`.  Where the engine
 has the exact gradient of the Laplace deviance (canonical links without a
 family parameter: cpp/src/laplace_gradient.cpp), stage 1 uses L-BFGS (with
 the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
@@ -42,10 +47,10 @@ import numpy as np
 from .. import _core
 from ._derivatives import gradient_hessian
 from .._errors import ConvergenceError
+from ._family_parameter import FamilyParameter
+from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, glmm_objective
 
-__all__ = ["OptimizerInfo", "FunctionObjective", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
-
-_PENALTY = 1e15  # objective value for a point where PIRLS failed
+__all__ = ["OptimizerInfo", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
 
 
@@ -96,42 +101,7 @@ class OptimizerInfo:
     theta_scale: float = 1.0
 
 
-class FunctionObjective:
-    """A Python function as an optimiser objective.
-
-    The same protocol as the engine's :class:`glmmfast._core.Objective`
-    (which the fits use, so an evaluation costs no Python frame): called as
-    ``obj(x)`` or ``obj(x, grad)`` (nlopt), it counts evaluations, turns a
-    PIRLS failure or a non-finite value into a large penalty after calling
-    ``reset()`` (the optimiser backs off instead of stopping) and keeps the
-    best point; ``evaluate(x)`` is the raw function.
-    """
-
-    def __init__(self, fun, reset=lambda: None):
-        self.fun, self.reset = fun, reset
-        self.evaluations = self.failures = 0
-        self.best_x, self.best_f = None, np.inf
-        self.last_error = ""
-
-    def evaluate(self, x) -> float:
-        return float(self.fun(np.asarray(x, dtype=float)))
-
-    def __call__(self, x, grad=None) -> float:
-        self.evaluations += 1
-        try:
-            f = self.evaluate(x)
-        except _core.PirlsError as err:
-            self.last_error, f = str(err), np.nan
-        if not np.isfinite(f):
-            self.failures += 1
-            self.reset()
-            return _PENALTY
-        if f < self.best_f:
-            self.best_f, self.best_x = f, np.array(x, dtype=float)
-        return f
-
-
-def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t0: float) -> None:
+def _record(info: OptimizerInfo, obj: OptimizerObjective, name: str, deviance: float, status: int, t0: float) -> None:
     """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
     gradients = getattr(obj, "gradient_evaluations", 0)  # a FunctionObjective has none
     info.evaluations += obj.evaluations
@@ -141,7 +111,7 @@ def _record(info: OptimizerInfo, obj, name: str, deviance: float, status: int, t
                         "deviance": deviance, "status": int(status), "seconds": time.perf_counter() - t0})
 
 
-def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
+def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
                maxeval: int, step: np.ndarray | None = None) -> int:
     """One nlopt run minimising ``obj`` from ``x``; returns nlopt's status
     (the best point is kept by ``obj``).  nlopt raises where it gives up
@@ -176,10 +146,10 @@ def _run_nlopt(algorithm: int, obj, x: np.ndarray, lower: np.ndarray, ftol_abs: 
             obj.raise_interrupt()
 
 
-def _bobyqa(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
+def _bobyqa(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
             ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
-    """Minimise the objective ``obj`` (:class:`FunctionObjective` or the
-    engine's ``_core.Objective``) with BOBYQA, restarting (at most
+    """Minimise the objective ``obj`` (the engine's ``_core.Objective`` or a
+    :class:`~glmmfast.fit._objective.FunctionObjective`) with BOBYQA, restarting (at most
     ``restarts`` times) from the solution until it stops improving."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
@@ -215,7 +185,7 @@ def _feasible_best(obj, lower: np.ndarray) -> tuple[np.ndarray, float]:
     return x, float(obj(x))
 
 
-def _lbfgs(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
+def _lbfgs(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
            maxeval: int) -> tuple[np.ndarray, float, int]:
     """Minimise an objective with an exact gradient (``obj.has_gradient``) by
     L-BFGS; :func:`_bobyqa` finishes from the best point found where L-BFGS
@@ -579,11 +549,44 @@ def _reevaluate(fun, x: np.ndarray, restart) -> float:
         return float(fun(x))
 
 
+@dataclass
+class _GlmerProblem:
+    """What both stages of :func:`optimize_glmer` share: the engine, the bounds
+    of theta, the estimated family parameter and the scale of theta."""
+
+    model: object
+    lower: np.ndarray
+    p: int
+    nAGQ: int
+    parameter: FamilyParameter | None
+    theta_scale: float
+
+    @property
+    def ntheta(self) -> int:
+        return self.lower.size
+
+    @property
+    def npar(self) -> int:
+        return int(self.parameter is not None)
+
+    def objective(self, stage: ObjectiveStage, theta_scale: float | None = None, beta_base=None, beta_scale=None):
+        """The engine's objective of ``stage`` (theta on ``theta_scale``, default the problem's)."""
+        scale = self.theta_scale if theta_scale is None else theta_scale
+        return glmm_objective(self.model, stage, self.parameter, scale, self.nAGQ, beta_base, beta_scale)
+
+    def reset(self) -> None:
+        """Conditional modes back to 0 (PIRLS's safe start)."""
+        self.model.set_u(np.zeros(self.model.q))
+
+
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
-                   family_parameter: tuple[str, float] | None = None, theta_scale: float = 1.0,
+                   parameter: FamilyParameter | None = None, theta_scale: float = 1.0,
                    warm_start: bool = False, hessian: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
+
+    The stages: :func:`_warm_start_holds` (may a refit skip stage 1?),
+    :func:`_stage_profiled_beta` (stage 1) and :func:`_stage_joint` (stage 2).
 
     Parameters
     ----------
@@ -593,10 +596,9 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     nAGQ : int
         0: stop after stage 1 (the fast fit); 1: Laplace; k > 1: k-point
         adaptive Gauss-Hermite quadrature in stage 2.
-    family_parameter : (str, float), optional
-        ``(kind, start)``: a family parameter to estimate as well (see
-        :func:`~glmmfast.fit._engine.set_family_parameter`); its estimate is
-        returned in ``info.family_parameter``.
+    parameter : FamilyParameter, optional
+        A family parameter to estimate as well, started at its value; its
+        estimate is returned in ``info.family_parameter``.
     theta_scale : float
         The optimiser works on theta / theta_scale (unit-scale coordinates
         when the linear predictor is of order theta_scale).
@@ -621,84 +623,105 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     info : OptimizerInfo
     """
     info = OptimizerInfo(theta_scale=float(theta_scale))
-    lower = np.asarray(model.lower_bounds(), dtype=float)
-    ntheta, p = lower.size, len(beta0)
-    kind = "none" if family_parameter is None else family_parameter[0]
-    npar = int(family_parameter is not None)
-    # Optimiser coordinates (see cpp/src/objective.hpp): theta / theta_scale,
-    # then in stage 2 the scaled beta, then log of the family parameter.
-    logpar = np.log([family_parameter[1]]) if npar else np.zeros(0)
-
-    def reset():
-        model.set_u(np.zeros(model.q))
-
+    problem = _GlmerProblem(model, np.asarray(model.lower_bounds(), dtype=float), len(beta0), nAGQ, parameter,
+                            theta_scale)
+    # Optimiser coordinates (see cpp/src/optim/objective.hpp): theta / theta_scale,
+    # then in stage 2 the scaled beta, then the family parameter on its optimiser scale.
+    logpar = np.array([parameter.to_optimizer()]) if parameter is not None else np.zeros(0)
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
-    x_theta = np.concatenate([theta / theta_scale, logpar])
-    if warm_start and nAGQ >= 1:
-        at_start = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta, np.ones(p))
-        try:
-            at_start.evaluate(np.concatenate([theta / theta_scale, np.zeros(p), logpar]))
-        except _core.PirlsError:
-            reset()
-            warm_start = False
-    if not (warm_start and nAGQ >= 1):
-        # Stage 1: theta, with beta inside PIRLS.
-        t0 = time.perf_counter()
-        model.set_beta(beta)
-        obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale, kind)
-        # Stage 1 only supplies a start for stage 2: no restarts.  With the
-        # exact gradient (canonical links) L-BFGS replaces BOBYQA: 6-15
-        # evaluations instead of 8-76 on the grouseticks and cbpp models.
-        tol1 = 1e-8 if nAGQ == 0 else 1e-5
-        lower1, step1 = np.concatenate([lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25)
-        stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
-        if obj1.has_gradient:
-            # L-BFGS's first trial point is x0 - g whatever the initial step:
-            # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
-            # fails (or grinds, on large data).  Coordinates stretched so that
-            # stretch^2 |g|_inf = 0.25 make that first step 0.25 in theta.
-            g0 = np.empty(x_theta.size)
-            f0 = obj1(x_theta, g0)
-            gmax = float(np.max(np.abs(g0)))
-            if gmax > 0.25:
-                stretch = np.sqrt(0.25 / gmax)
-                info.evaluations += obj1.evaluations
-                obj1 = _core.glmm_objective(model, "profiled_beta", theta_scale * stretch, kind)
-            # As a start for stage 2, f to 1e-8 relative is plenty on large
-            # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute;
-            # stage 2's measured Hessian finishes from there).
-            ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-8 * abs(f0))
-            x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000)
-        else:
-            x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
-        theta, logpar = x1[:ntheta] * theta_scale * stretch, x1[ntheta:]
-
-        def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
-            reset()
-            model.set_beta(np.asarray(beta0, dtype=float))
-
-        _reevaluate(obj1.evaluate, x1, restart)
-        beta = np.array(model.beta)
-        if npar:
-            info.family_parameter = float(np.exp(logpar[0]))
-        _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
+    warm = warm_start and nAGQ >= 1 and _warm_start_holds(problem, theta, beta, logpar)
+    if not warm:
+        theta, beta, logpar, dev1 = _stage_profiled_beta(problem, theta, beta, logpar, info)
         if nAGQ == 0:
             return theta, beta, dev1, info
+    return _stage_joint(problem, theta, beta, logpar, info, hessian if warm else None)
 
-    # Stage 2: theta and beta jointly; beta = beta1 + s * gamma with s the
-    # standard errors at the start, so all coordinates have unit scale.
+
+def _warm_start_holds(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, logpar: np.ndarray) -> bool:
+    """PIRLS converges at the warm start (else the conditional modes are reset and both stages run)."""
+    at_start = problem.objective(ObjectiveStage.JOINT, beta_base=beta, beta_scale=np.ones(problem.p))
+    try:
+        at_start.evaluate(np.concatenate([theta / problem.theta_scale, np.zeros(problem.p), logpar]))
+    except _core.PirlsError:
+        problem.reset()
+        return False
+    return True
+
+
+def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.ndarray, logpar: np.ndarray,
+                         info: OptimizerInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Stage 1: theta (and the family parameter), with beta updated inside PIRLS (the nAGQ = 0 deviance).
+
+    Returns theta, beta, the family parameter's coordinate and the deviance,
+    leaving the engine there.
+    """
     t0 = time.perf_counter()
+    model, nAGQ, npar, theta_scale = problem.model, problem.nAGQ, problem.npar, problem.theta_scale
+    ntheta = problem.ntheta
+    x_theta = np.concatenate([theta / theta_scale, logpar])
+    model.set_beta(beta0)
+    obj1 = problem.objective(ObjectiveStage.PROFILED_BETA)
+    # Stage 1 only supplies a start for stage 2: no restarts.  With the
+    # exact gradient (canonical links) L-BFGS replaces BOBYQA: 6-15
+    # evaluations instead of 8-76 on the grouseticks and cbpp models.
+    tol1 = 1e-8 if nAGQ == 0 else 1e-5
+    lower1, step1 = np.concatenate([problem.lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25)
+    stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
+    if obj1.has_gradient:
+        # L-BFGS's first trial point is x0 - g whatever the initial step:
+        # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
+        # fails (or grinds, on large data).  Coordinates stretched so that
+        # stretch^2 |g|_inf = 0.25 make that first step 0.25 in theta.
+        g0 = np.empty(x_theta.size)
+        f0 = obj1(x_theta, g0)
+        gmax = float(np.max(np.abs(g0)))
+        if gmax > 0.25:
+            stretch = np.sqrt(0.25 / gmax)
+            info.evaluations += obj1.evaluations
+            obj1 = problem.objective(ObjectiveStage.PROFILED_BETA, theta_scale * stretch)
+        # As a start for stage 2, f to 1e-8 relative is plenty on large
+        # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute;
+        # stage 2's measured Hessian finishes from there).
+        ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-8 * abs(f0))
+        x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000)
+    else:
+        x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+    theta, logpar = x1[:ntheta] * theta_scale * stretch, x1[ntheta:]
+
+    def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
+        problem.reset()
+        model.set_beta(np.asarray(beta0, dtype=float))
+
+    _reevaluate(obj1.evaluate, x1, restart)
+    beta = np.array(model.beta)
+    if npar:
+        info.family_parameter = problem.parameter.from_optimizer(logpar[0])
+    _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
+    return theta, beta, logpar, dev1
+
+
+def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, logpar: np.ndarray,
+                 info: OptimizerInfo, hessian: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
+    """Stage 2: theta and beta jointly (and the family parameter) on the Laplace or AGQ deviance.
+
+    beta = beta1 + s * gamma with s the standard errors at the start, so all
+    coordinates have unit scale.  ``hessian``: a warm start's Hessian in
+    (theta, beta), for quasi-Newton steps from it.
+    """
+    t0 = time.perf_counter()
+    model, ntheta, p, npar, theta_scale = problem.model, problem.ntheta, problem.p, problem.npar, problem.theta_scale
     vbeta = np.asarray(model.beta_unscaled_vcov())
     scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
     beta1 = beta.copy()
-    obj2 = _core.glmm_objective(model, "joint", theta_scale, kind, nAGQ, beta1, scale)
+    obj2 = problem.objective(ObjectiveStage.JOINT, beta_base=beta1, beta_scale=scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
-    lower2 = np.concatenate([lower, np.full(p + npar, -np.inf)])
+    lower2 = np.concatenate([problem.lower, np.full(p + npar, -np.inf)])
     # Stage 1 leaves theta close and beta within a fraction of an SE, so
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
     done = None
-    if obj2.has_gradient and warm_start and hessian is not None:
+    if obj2.has_gradient and hessian is not None:
         d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
         done = _quasi_newton(obj2, x0, hessian[:ntheta + p, :ntheta + p] * np.outer(d, d), lower2, 1e-11)
     # f to 1e-10, or to its rounding (~1e-13 relative; sums over many rows)
@@ -720,12 +743,12 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
             x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000)
         else:
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
-        dev = _reevaluate(obj2.evaluate, x, reset)  # leave the engine at the optimum
+        dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if npar:
-        info.family_parameter = float(np.exp(x[-1]))
+        info.family_parameter = problem.parameter.from_optimizer(x[-1])
     info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"
-    approx = "Laplace" if nAGQ == 1 else f"AGQ, nAGQ = {nAGQ}"
+    approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"
     _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)
     return theta, beta, dev, info
 

@@ -29,7 +29,8 @@ from scipy import optimize, stats
 from ..fit._agq import joint_deviance
 from .._arguments import check_choice, check_level
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
-from ..fit._optimize import FunctionObjective, OptimizerInfo, _bobyqa
+from ..fit._objective import FunctionObjective
+from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_from_theta, theta_from_sdcor
 
 __all__ = ["confint"]
@@ -81,7 +82,7 @@ class _Profiler:
         sdcor = sdcor_from_theta(self.terms, result.theta)
         self.nt = sdcor.size
         self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
-        self.d_hat = result._fit.deviance  # the complete -2 log L, as devfun gives it
+        self.d_hat = result._state.deviance  # the complete -2 log L, as devfun gives it
         is_cor = np.array([i != j for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
         nb = result.fixef.size
         self.lower = np.concatenate([np.where(is_cor, -1.0, 0.0), np.full(nb, -np.inf)])

@@ -12,13 +12,13 @@ tests/data/r2_reference.json come from), written anew from their definitions.
 from __future__ import annotations
 
 import dataclasses
-import time
 import warnings
 
 import numpy as np
 
 from ..design._design import ModelDesign
 from .._errors import FamilyError
+from ..fit._fit_state import fit_glmm
 from ..design._re_terms import theta_blocks
 
 __all__ = ["VarianceComponents", "variance_components", "r2_nakagawa"]
@@ -95,15 +95,13 @@ def _null_model_mean(result) -> float:
     it fixed); a shape the user fixed stays fixed.  As insight, the
     offset does not enter the returned mean.
     """
-    from ..fit._glmer import _fit_design  # the same fitting stages as glmer (imported here: _glmer imports results)
-
-    design = result._design
+    state = result._state
+    design = state.design  # with the fitted family: an estimated shape starts there
     null = dataclasses.replace(design, X=np.ones((design.n, 1)), x_names=["(Intercept)"], x_dropped=[],
                                messages=[])
-    fp = result._family_parameter
-    estimate = "nb_theta" if fp is not None and fp[0] == "nb_theta" else None  # a user's fixed theta stays fixed
-    fit = _fit_design(null, None, result.nAGQ, estimate, time.perf_counter())
-    return float(np.exp(fit.fixef.iloc[0]))
+    # the same fitting stages as glmer; an estimated shape is estimated again, a user's fixed one stays fixed
+    null_state = fit_glmm(null, result.nAGQ, state.family_parameter)
+    return float(np.exp(null_state.beta[0]))
 
 
 def _count_latent_variance(result) -> float:

@@ -186,8 +186,8 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
     nsim = int(nsim)
-    design = result._design
-    theta, beta = result.theta, result.fixef.to_numpy()
+    state = result._state  # the fit's state: design, estimates
+    design, theta, beta = state.design, state.theta, state.beta
     ss = np.random.SeedSequence(seed)
     seeds = ss.spawn(nsim)
     job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,

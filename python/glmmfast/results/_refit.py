@@ -4,10 +4,14 @@ Holds :class:`GlmerModel`, the low-level reusable model object: a
 :class:`~glmmfast.design._design.ModelDesign` bound to its own engine model
 (Z, the sparsity pattern and its symbolic analysis built once) and a warm
 start (theta, beta, u).  :meth:`GlmerModel.refit` swaps the response in the
-engine (``set_response``), optimises from the warm start and returns a
-light :class:`RefitOutcome`; :meth:`GlmerModel.result` turns an outcome into a
-full :class:`~glmmfast.GlmerResult` (its Hessian, vcov and convergence checks
-computed only when first read).
+engine (``set_response``), optimises from the warm start and returns the
+refit's :class:`~glmmfast.fit._fit_state.FitState` (made by
+:func:`~glmmfast.fit._fit_state.optimize_glmm_state`, as every fit's);
+:meth:`GlmerModel.result` turns it into a full :class:`~glmmfast.GlmerResult`
+(its Hessian, vcov and convergence checks computed only when first read).
+
+Imports go downwards only (fit, then results/_results); the result's
+``model()``/``refit()`` methods reach this module with a lazy import.
 
 One engine per thread: a GlmerModel is not thread-safe; :func:`per_thread`
 keeps one per worker thread for the bootstrap and fit_many.
@@ -19,18 +23,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from .. import _core
-from ..fit._derivatives import hessian_from_gradient
 from ..design._design import ModelDesign
-from ..fit._engine import engine_model, glm_start, set_family_parameter
 from .._errors import DataError
-from ..fit._optimize import OptimizerInfo, optimize_glmer
+from ..fit._engine import glm_start
+from ..fit._family_parameter import FamilyParameter
+from ..fit._fit_state import FitState, glmm_engine_at, laplace_hessian, optimize_glmm_state
+from ._results import GlmerResult
 
-__all__ = ["GlmerModel", "RefitOutcome", "response_for", "per_thread"]
+__all__ = ["GlmerModel", "response_for", "per_thread"]
 
 _local = threading.local()
 
@@ -45,22 +49,6 @@ def per_thread(token: str, build):
     if cached is None or cached[0] != token:
         _local.job = cached = (token, build())
     return cached[1]
-
-
-@dataclass
-class RefitOutcome:
-    """One refit: estimates, -2 log L and the optimiser's record."""
-
-    theta: np.ndarray
-    beta: np.ndarray
-    deviance: float
-    info: OptimizerInfo
-    y: np.ndarray
-    weights: np.ndarray
-    #: re-estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
-    family_parameter: tuple[str, float] | None = None
-    #: conditional modes at the optimum
-    u: np.ndarray | None = None
 
 
 def response_for(design: ModelDesign, newresp, weights=None) -> tuple[np.ndarray, np.ndarray]:
@@ -101,8 +89,9 @@ class GlmerModel:
         Warm start (usually a fit's estimates).
     nAGQ : int
     data_name : str, optional
-    family_parameter : tuple, optional
-        ``(kind, value)`` of a re-estimated dispersion or negative-binomial shape.
+    family_parameter : FamilyParameter, optional
+        A family parameter (dispersion or negative-binomial shape)
+        re-estimated by every refit, started at its value.
     theta_scale : float
     hessian : ndarray, optional
         The Hessian of -2 log L in (theta, beta) at (theta, beta) where it
@@ -118,7 +107,7 @@ class GlmerModel:
     """
 
     def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
-                 data_name: str | None = None, family_parameter: tuple[str, float] | None = None,
+                 data_name: str | None = None, family_parameter: FamilyParameter | None = None,
                  theta_scale: float = 1.0, hessian: np.ndarray | None = None):
         self.design = design
         self.nAGQ = int(nAGQ)
@@ -129,31 +118,27 @@ class GlmerModel:
         # other parameters, from the original fit's value and scale.
         self.family_parameter = family_parameter
         self.theta_scale = float(theta_scale)
-        self.engine = engine_model(design)
-        if family_parameter is not None:
-            set_family_parameter(self.engine, *family_parameter)
-        self.engine.deviance_at(self.theta0, self.beta0)
+        self.engine = glmm_engine_at(design, self.theta0, self.beta0, family_parameter)
         self.u0 = np.array(self.engine.u)
         # The Hessian in (theta, beta) at the start, where the exact gradient
         # gives it cheaply: refits then take quasi-Newton steps from it.
         self.hessian0 = None
-        if self.nAGQ == 1 and family_parameter is None:
-            obj = _core.glmm_objective(self.engine, "joint", 1.0, "none", 1, np.zeros(self.beta0.size),
-                                       np.ones(self.beta0.size))
-            if obj.has_gradient and hessian is not None:
+        if self.nAGQ == 1 and family_parameter is None and self.engine.has_laplace_gradient:
+            if hessian is not None:
                 self.hessian0 = np.asarray(hessian, dtype=float)
-            elif obj.has_gradient:  # as the fit's standard errors (GlmerResult.vcov) compute it
+            else:  # as the fit's standard errors (GlmerResult.vcov) compute it
                 x = np.concatenate([self.theta0, self.beta0])
-                self.hessian0 = hessian_from_gradient(obj.gradient, x, 1e-4)[1]
-                obj.evaluate(x)  # back at the start
+                self.hessian0 = laplace_hessian(self.engine, x)[1]
+                self.engine.deviance_at(self.theta0, self.beta0)  # back at the start
 
     @classmethod
     def from_result(cls, result) -> "GlmerModel":
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
-        return cls(result._design, result.theta, result.fixef.to_numpy(), result.nAGQ, result.data_name,
-                   result._family_parameter, result.optinfo.theta_scale, result._refit_hessian())
+        state = result._state
+        return cls(state.design, state.theta, state.beta, state.nAGQ, result.data_name, state.family_parameter,
+                   state.theta_scale, result._refit_hessian())
 
-    def refit(self, newresp, weights=None, warm_start: bool = True) -> RefitOutcome:
+    def refit(self, newresp, weights=None, warm_start: bool = True) -> FitState:
         """Fit the model to a new response.
 
         Parameters
@@ -169,7 +154,10 @@ class GlmerModel:
 
         Returns
         -------
-        RefitOutcome
+        FitState
+            The refit's state: ``theta``, ``beta``, ``deviance``, ``info``
+            (the optimiser's record), ``family_parameter``, ``u``, and its
+            ``design`` with the new response and weights.
 
         Raises
         ------
@@ -191,25 +179,23 @@ class GlmerModel:
         t0 = time.perf_counter()
         eng = self.engine
         eng.set_response(y, w)
-        fp = self.family_parameter
-        if fp is not None:
-            set_family_parameter(eng, *fp)
+        design = dataclasses.replace(self.design, y=y, weights=w)
         if warm_start:
             eng.set_u(self.u0)
-            theta, beta, dev, info = optimize_glmer(eng, self.theta0, self.beta0, self.nAGQ, fp, self.theta_scale,
-                                                    warm_start=True, hessian=self.hessian0)
+            theta0, beta0 = self.theta0, self.beta0
         else:
             eng.set_u(np.zeros(eng.q))
-            start = glm_start(dataclasses.replace(self.design, y=y, weights=w))
-            theta, beta, dev, info = optimize_glmer(eng, np.asarray(eng.initial_theta()) * self.theta_scale,
-                                                    np.asarray(start["beta"]), self.nAGQ, fp, self.theta_scale)
-        if not np.isfinite(dev):
+            theta0 = np.asarray(eng.initial_theta()) * self.theta_scale
+            beta0 = np.asarray(glm_start(design)["beta"])
+        state = optimize_glmm_state(eng, design, self.nAGQ, self.family_parameter, theta0, beta0, self.theta_scale,
+                                    warm_start=warm_start, hessian=self.hessian0 if warm_start else None,
+                                    keep_engine=False)
+        if not np.isfinite(state.deviance):
             raise _core.PirlsError("refit ended at a non-finite deviance")
-        info.seconds["optimize"] = time.perf_counter() - t0
-        est = None if fp is None else (fp[0], info.family_parameter)
-        return RefitOutcome(np.asarray(theta), np.asarray(beta), float(dev), info, y, w, est, np.array(eng.u))
+        state.info.seconds["optimize"] = time.perf_counter() - t0
+        return state
 
-    def result(self, outcome: RefitOutcome, share_engine: bool = False):
+    def result(self, outcome: FitState, share_engine: bool = False) -> GlmerResult:
         """A full :class:`~glmmfast.GlmerResult` for a refit.
 
         By default the result rebuilds an engine when it first needs one.
@@ -219,7 +205,7 @@ class GlmerModel:
 
         Parameters
         ----------
-        outcome : RefitOutcome
+        outcome : FitState
             What :meth:`refit` returned.
         share_engine : bool, default False
 
@@ -237,10 +223,4 @@ class GlmerModel:
         >>> type(res).__name__, list(res.fixef.index)
         ('GlmerResult', ['(Intercept)', 'YEAR96', 'YEAR97'])
         """
-        from ._results import GlmerResult, _Fit
-
-        design = dataclasses.replace(self.design, y=outcome.y, weights=outcome.weights)
-        return GlmerResult(design, self.engine if share_engine else None,
-                           _Fit(outcome.theta, outcome.beta, outcome.deviance, outcome.family_parameter, outcome.u),
-                           outcome.info,
-                           self.nAGQ, self.data_name)
+        return GlmerResult(outcome.with_engine(self.engine) if share_engine else outcome, self.data_name)

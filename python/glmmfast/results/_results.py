@@ -12,58 +12,39 @@ and glmmTMB compute it; an LMM's is sigma^2 (R_X'R_X)^{-1}, with sigma
 estimated and a "Residual" row in VarCorr.  Conditional modes, fitted values
 and residuals are computed on request; predict, simulate, refit, bootstrap
 and confint delegate to _predict, _simulate, _refit, _bootstrap and
-_confint.  Results pickle without the engine object; the engine is rebuilt
-when a method needs it.
+_confint.
+
+A result is built from a :class:`~glmmfast.fit._fit_state.FitState` (the
+one state every fit, refit and bootstrap replicate makes) and reads theta,
+beta, the family parameter, the engine at the optimum and the optimiser's
+record (where the derivative checks leave the gradient and Hessian) from
+it.  Results pickle without the engine object (the state drops it); the
+engine is rebuilt when a method needs it.
+
+Dependency direction: design -> fit -> results -> inference.  This module
+imports design, fit and summary (the printing) only; the public methods
+that run later stages (``model``, ``refit``, ``bootstrap``, ``confint``,
+``anova``, ``r2``, ...) reach the modules above it with a lazy import, and
+those modules take a result (its ``_state``) and import downwards.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .. import _core
 from ..fit._agq import omitted_m2ll
-from .._arguments import check_choice
-from ..fit._derivatives import hessian_from_gradient
-from ..design._design import ModelDesign
-from ..fit._engine import engine_model, lmm_engine_model, set_family_parameter
-from ..fit._optimize import OptimizerInfo, check_convergence
+from ..fit._fit_state import FitState, joint_objective, laplace_hessian
+from ..fit._optimize import check_convergence
+from ..fit._residuals import residuals_of
 from ..design._re_terms import theta_names, varcorr_frame
 from ..summary._display import RandomEffects, summary_html
 from ..summary._summary import PrintsSummary, format_glmer_summary, format_mermod_print
 
-__all__ = ["MixedResult", "GlmerResult", "LmerResult", "residuals_of"]
-
-_RESIDUAL_TYPES = ("deviance", "pearson", "response", "working")
-
-
-def residuals_of(family, y, mu, eta, weights, kind: str) -> np.ndarray:
-    """Residuals of a GLM-type fit, as R's ``residuals(fit, type=kind)``."""
-    check_choice("residual type", kind, _RESIDUAL_TYPES)
-    if kind == "response":
-        return y - mu
-    if kind == "working":
-        return (y - mu) / family.mu_eta(eta)
-    if kind == "pearson":
-        return (y - mu) * np.sqrt(weights) / np.sqrt(family.variance(mu))
-    if kind == "deviance":
-        d = np.maximum(family.dev_resid(y, mu, weights), 0.0)
-        return np.sign(y - mu) * np.sqrt(d)
-    raise AssertionError(kind)  # unreachable: checked above
-
-
-@dataclass(frozen=True)
-class _Fit:
-    theta: np.ndarray
-    beta: np.ndarray
-    deviance: float
-    #: estimated family parameter: ("dispersion", phi), ("nb_theta", theta) or None
-    family_parameter: tuple[str, float] | None = None
-    #: conditional modes u at the optimum, where known: a rebuilt engine starts PIRLS there
-    u: np.ndarray | None = None
+__all__ = ["MixedResult", "GlmerResult", "LmerResult"]
 
 
 class MixedResult(PrintsSummary):
@@ -72,8 +53,8 @@ class MixedResult(PrintsSummary):
 
     Subclasses set ``deviance`` (and ``sigma`` where estimated), call
     ``_init_common`` with their parameter count, and provide
-    ``_varcorr_frame``, ``_vcov_and_checks`` and ``_new_engine`` (the
-    engine at the optimum, rebuilt after unpickling).
+    ``_varcorr_frame`` and ``_vcov_and_checks``.  The fit's state (theta,
+    beta, the engine at the optimum, ...) is ``_state``.
     """
 
     sigma = 1.0
@@ -84,23 +65,22 @@ class MixedResult(PrintsSummary):
     _cond_var_scale = 1.0
     _default_residuals = "deviance"
 
-    def _init_common(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, data_name: str | None,
-                     npar: int) -> None:
+    def _init_common(self, state: FitState, data_name: str | None, npar: int) -> None:
+        design = state.design
+        self._state = state
         self._design = design
-        self._model = model
-        self._fit = fit
-        self.optinfo = optinfo
+        self.optinfo = state.info
         self.data_name = data_name
         self.formula = design.formula
-        self.family = design.family
-        self.theta = np.asarray(fit.theta, dtype=float)
+        self.family = state.family
+        self.theta = np.asarray(state.theta, dtype=float)
         self.nobs = design.n
         self.rows, self.n_dropped, self.data_messages = design.rows, design.n_dropped, list(design.messages)
         self.df_resid = self.nobs - npar
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
-        self.fixef = pd.Series(np.asarray(fit.beta, dtype=float), index=design.x_names, name="Estimate")
+        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=design.x_names, name="Estimate")
         self.theta_names = theta_names(design.terms)
         self._varcorr = None
         self.ngroups = {}
@@ -129,6 +109,7 @@ class MixedResult(PrintsSummary):
         return not any(m.startswith("Model failed") for m in self.messages)
 
     def _vcov_messages(self) -> tuple[pd.DataFrame, list[str]]:
+        """(vcov, messages): finite differences, computed on first use (the Hessian goes to the state's info)."""
         if self._checks is None:
             t0 = time.perf_counter()
             self._checks = self._vcov_and_checks()
@@ -153,14 +134,16 @@ class MixedResult(PrintsSummary):
 
     def _engine(self):
         """The engine model at the optimum (rebuilt after unpickling)."""
-        if self._model is None:
-            self._model = self._new_engine()
-        return self._model
+        return self._state.engine()
+
+    @property
+    def _model(self):
+        """The engine at the optimum if the state holds one (None after unpickling, until needed)."""
+        return self._state.engine_at_optimum
 
     # -- pickling ---------------------------------------------------------------
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_model"] = None
+        state = self.__dict__.copy()  # the fit state pickles without its engine
         state["_refitter"] = None
         return state
 
@@ -545,19 +528,18 @@ class GlmerResult(MixedResult):
     """
 
 
-    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, nAGQ: int,
-                 data_name: str | None):
-        self.nAGQ = nAGQ
-        self.m2ll_omitted = omitted_m2ll(design, nAGQ)
-        self.deviance = float(fit.deviance) - self.m2ll_omitted
-        self._family_parameter = fit.family_parameter
-        if fit.family_parameter is not None and fit.family_parameter[0] == "dispersion":
-            self.dispersion = float(fit.family_parameter[1])
+    def __init__(self, state: FitState, data_name: str | None):
+        design, parameter = state.design, state.family_parameter
+        self.nAGQ = state.nAGQ
+        self.m2ll_omitted = omitted_m2ll(design, self.nAGQ)
+        self.deviance = float(state.deviance) - self.m2ll_omitted
+        if parameter is not None and parameter.name == "dispersion":
+            self.dispersion = float(parameter.value)
             self.sigma = float(np.sqrt(self.dispersion))
-        family = design.family
+        family = state.family
         self.nb_theta = family.theta if family.name == "negative.binomial" else None
-        self._init_common(design, model, fit, optinfo, data_name,
-                          npar=len(fit.theta) + len(design.x_names) + (fit.family_parameter is not None))
+        self._init_common(state, data_name,
+                          npar=len(state.theta) + len(design.x_names) + (parameter is not None))
 
     def _varcorr_frame(self) -> pd.DataFrame:
         # Absolute-scale components; lme4's Residual row for the families with a dispersion.
@@ -566,17 +548,17 @@ class GlmerResult(MixedResult):
 
     # -- construction helpers -------------------------------------------------
     def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
-        model = self._engine()
+        state = self._state
+        model = state.engine()
         nt, p = self.theta.size, self.fixef.size
-        fp = self._family_parameter
-        logpar = np.log([fp[1]]) if fp is not None else np.zeros(0)
-        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + logpar.size, -np.inf)])
-        x = np.concatenate([self.theta, self.fixef.to_numpy(), logpar])
+        fp = state.family_parameter
+        x = state.optimizer_point()
+        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p, -np.inf),
+                                [] if fp is None else [fp.optimizer_lower]])
 
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
-        objective = _core.glmm_objective(model, "joint", 1.0, "none" if fp is None else fp[0], max(self.nAGQ, 1),
-                                         np.zeros(p), np.ones(p))
+        objective = joint_objective(model, fp, self.nAGQ)
         f = objective.evaluate
         names = list(self.fixef.index)
         if self.nAGQ == 0:
@@ -597,9 +579,9 @@ class GlmerResult(MixedResult):
         try:
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
-                # instead of 2d + d(d-1)/2, and O(h^2) accurate.
-                derivs = hessian_from_gradient(objective.gradient, x, h)
-            msgs, conv_msgs = self._convergence_checks(f, x, float(self._fit.deviance), lower, h=h, derivs=derivs)
+                # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
+                derivs = laplace_hessian(model, x, h)
+            msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs)
         except _core.PirlsError as err:
             # A step of h in beta_j moves eta by h * x_ij: with a predictor on
             # a scale of 1e10 PIRLS cannot start there (lme4's deriv12 fails alike).
@@ -632,15 +614,6 @@ class GlmerResult(MixedResult):
         """The family's warning if fitted means at the optimum sit on the boundary (separation)."""
         boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
         return [boundary] if boundary else []
-
-    def _new_engine(self):
-        model = engine_model(self._design)
-        if self._fit.family_parameter is not None:
-            set_family_parameter(model, *self._fit.family_parameter)
-        if self._fit.u is not None:
-            model.set_u(self._fit.u)
-        model.deviance_at(self._fit.theta, self._fit.beta)
-        return model
 
     @property
     def method_title(self) -> str:
@@ -713,7 +686,7 @@ class GlmerResult(MixedResult):
         (computed once, here, rather than by every refitting model or
         bootstrap thread).  None where refits use none (nAGQ != 1, a
         re-estimated family parameter, no exact gradient)."""
-        if self.nAGQ != 1 or self._family_parameter is not None or not self._engine().has_laplace_gradient:
+        if self.nAGQ != 1 or self._state.family_parameter is not None or not self._engine().has_laplace_gradient:
             return None
         self._vcov_messages()
         return self.optinfo.hessian
@@ -870,14 +843,14 @@ class LmerResult(MixedResult):
 
     _default_residuals = "response"
 
-    def __init__(self, design: ModelDesign, model, fit: _Fit, optinfo: OptimizerInfo, reml: bool,
-                 data_name: str | None):
-        self.reml = bool(reml)
+    def __init__(self, state: FitState, data_name: str | None):
+        model = state.engine()
+        self.reml = bool(state.reml)
         self.sigma = float(model.sigma(self.reml))
         self._cond_var_scale = self.sigma**2
         self.reml_criterion = float(model.criterion(True))
-        self.deviance = float(fit.deviance)
-        self._init_common(design, model, fit, optinfo, data_name, npar=fit.theta.size + len(design.x_names) + 1)
+        self.deviance = float(state.deviance)
+        self._init_common(state, data_name, npar=state.theta.size + len(state.design.x_names) + 1)
 
     def _varcorr_frame(self) -> pd.DataFrame:
         return varcorr_frame(self._design.terms, self.theta, self.sigma, residual=True)
@@ -1017,9 +990,4 @@ class LmerResult(MixedResult):
         ...
         """
         print(self.summary_text(ddf), end="")
-
-    def _new_engine(self):
-        model = lmm_engine_model(self._design)
-        model.evaluate(self._fit.theta)
-        return model
 

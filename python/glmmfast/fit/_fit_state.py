@@ -1,0 +1,256 @@
+"""One fit state: what a finished mixed-model fit leaves behind, built by one function per model kind.
+
+Holds :class:`FitState` (the design as fitted, theta, beta, the criterion,
+the estimated :class:`~glmmfast.fit._family_parameter.FamilyParameter`, the
+conditional modes, the optimiser's record with the gradient and Hessian at
+the optimum once a result's checks have run, and the engine at the optimum,
+rebuilt on demand after unpickling) and the
+functions that make and use one:
+
+- :func:`fit_glmm`: a GLMM fit from scratch (engine, GLM start, family
+  parameter start, optimisation): ``glmer``, ``glmer_nb`` and r2's null model;
+- :func:`optimize_glmm_state`: the optimisation of an existing engine from a
+  given start, as a state: :func:`fit_glmm` and every refit
+  (:class:`~glmmfast.results._refit.GlmerModel`, hence the bootstrap and
+  fit_many);
+- :func:`fit_lmm`: an LMM fit (``lmer``);
+- :func:`glmm_engine_at` / :func:`lmm_engine_at`: an engine at a given
+  optimum (a state's rebuilt engine, a refitting model's);
+- :func:`laplace_hessian`: the Hessian of -2 log L in (theta, beta) from the
+  exact gradient, shared by the standard errors and the refits' warm start;
+- :func:`joint_objective`: the joint objective at a state's optimum, in
+  (theta, beta, family parameter) unscaled, for the derivative checks.
+
+Dependency direction: design -> fit (this module) -> results -> inference.
+Results are built from a state (``GlmerResult(state, data_name)``); refits,
+the bootstrap and confint read a result's state and import downwards only.
+
+The design of a state is the model *as fitted*: where the fit estimates a
+parameter that lives in the family (the negative-binomial shape), the
+state's design is a copy carrying the fitted family; the design handed to
+the fit is never modified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..design._design import ModelDesign
+from ._derivatives import hessian_from_gradient
+from ._engine import engine_model, glm_start, lmm_engine_model
+from ._family_parameter import FamilyParameter, dispersion_parameter
+from ._objective import ObjectiveStage, glmm_objective
+from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
+from ._residuals import residuals_of
+
+__all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
+           "laplace_hessian", "joint_objective"]
+
+
+@dataclass(eq=False)
+class FitState:
+    """The state of a finished fit (GLMM or LMM).
+
+    Attributes
+    ----------
+    design : ModelDesign
+        The model as fitted (its family carries an estimated negative-binomial shape).
+    theta, beta : ndarray
+        The estimates.
+    deviance : float
+        The criterion at the optimum: the complete -2 log L of a GLMM (for
+        nAGQ > 1 with the saturated part lme4 leaves out), the REML
+        criterion or -2 log L of an LMM.
+    info : OptimizerInfo
+        The optimiser's record; its ``gradient`` and ``hessian`` are the
+        derivatives at the optimum once the checks have run.
+    nAGQ : int or None
+        The GLMM's approximation (0, 1, k); None for an LMM.
+    reml : bool or None
+        The LMM's criterion; None for a GLMM.
+    family_parameter : FamilyParameter or None
+        The family parameter estimated with theta and beta, at its estimate.
+    u : ndarray or None
+        Conditional modes at the optimum (a rebuilt engine starts PIRLS there).
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> fit = glmmfast.glmer_nb("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"))
+    >>> state = fit._state
+    >>> state.family_parameter.name, state.family.theta == state.family_parameter.value
+    ('theta', True)
+    """
+
+    design: ModelDesign
+    theta: np.ndarray
+    beta: np.ndarray
+    deviance: float
+    info: OptimizerInfo
+    nAGQ: int | None = None
+    reml: bool | None = None
+    family_parameter: FamilyParameter | None = None
+    u: np.ndarray | None = field(default=None, repr=False)
+    engine_at_optimum: object = field(default=None, repr=False)
+
+    @property
+    def family(self):
+        """The fitted family (with an estimated negative-binomial shape)."""
+        return self.design.family
+
+    @property
+    def is_lmm(self) -> bool:
+        return self.reml is not None
+
+    @property
+    def theta_scale(self) -> float:
+        """Scale of the linear predictor theta was optimised on (see :class:`OptimizerInfo`)."""
+        return self.info.theta_scale
+
+    def engine(self):
+        """The engine model at the optimum (rebuilt, once, where the state has none)."""
+        if self.engine_at_optimum is None:
+            if self.is_lmm:
+                self.engine_at_optimum = lmm_engine_at(self.design, self.theta)
+            else:
+                self.engine_at_optimum = glmm_engine_at(self.design, self.theta, self.beta, self.family_parameter,
+                                                        self.u)
+        return self.engine_at_optimum
+
+    def with_engine(self, engine) -> "FitState":
+        """The same state holding ``engine`` (which must be at this optimum)."""
+        return dataclasses.replace(self, engine_at_optimum=engine)
+
+    def optimizer_point(self) -> np.ndarray:
+        """(theta, beta, the estimated family parameter on its optimiser scale): :func:`joint_objective`'s x."""
+        par = [] if self.family_parameter is None else [self.family_parameter.to_optimizer()]
+        return np.concatenate([self.theta, self.beta, par])
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["engine_at_optimum"] = None  # engines do not pickle; rebuilt on demand
+        return state
+
+
+def glmm_engine_at(design: ModelDesign, theta: np.ndarray, beta: np.ndarray, parameter: FamilyParameter | None,
+                   u: np.ndarray | None = None):
+    """A GLMM engine for ``design`` at (theta, beta) with the family parameter, PIRLS started from ``u``."""
+    model = engine_model(design)
+    if parameter is not None:
+        parameter.set_on(model)
+    if u is not None:
+        model.set_u(u)
+    model.deviance_at(theta, beta)
+    return model
+
+
+def lmm_engine_at(design: ModelDesign, theta: np.ndarray):
+    """An LMM engine for ``design`` evaluated at ``theta``."""
+    model = lmm_engine_model(design)
+    model.evaluate(theta)
+    return model
+
+
+def joint_objective(model, parameter: FamilyParameter | None, nAGQ: int):
+    """The joint objective of ``model`` in (theta, beta, parameter) unscaled (:meth:`FitState.optimizer_point`)."""
+    return glmm_objective(model, ObjectiveStage.JOINT, parameter, 1.0, max(int(nAGQ), 1))
+
+
+def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact gradient and Hessian (central differences of it) of the Laplace -2 log L in (theta, beta) at ``x``.
+
+    None where the engine has no exact gradient.  Leaves the engine's
+    conditional modes where the last difference left them: callers
+    re-evaluate at ``x``.
+    """
+    objective = joint_objective(model, None, 1)
+    if not objective.has_gradient:
+        return None
+    return hessian_from_gradient(objective.gradient, x, h)
+
+
+def _pearson_dispersion(design: ModelDesign, start: dict) -> FamilyParameter:
+    """The dispersion's start: the GLM's Pearson chi-squared over its residual df."""
+    pearson = residuals_of(design.family, design.y, np.asarray(start["mu"]), np.asarray(start["eta"]),
+                           design.weights, "pearson")
+    return dispersion_parameter(float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
+
+
+def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None = None,
+             t0: float | None = None) -> FitState:
+    """Fit a GLMM from scratch: engine, GLM start, optimisation (lme4's glmer stages).
+
+    Parameters
+    ----------
+    design : ModelDesign
+    nAGQ : int
+    parameter : FamilyParameter, optional
+        A family parameter to estimate, started at its value (the
+        negative-binomial shape of glmer_nb).  None: the family's dispersion
+        where it has one (started at the GLM's Pearson estimate), else none.
+    t0 : float, optional
+        ``time.perf_counter()`` when the caller started (the ``"design"``
+        seconds run from it to the optimisation).
+
+    Returns
+    -------
+    FitState
+        Holding its engine at the optimum.
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    model = engine_model(design)
+    start = glm_start(design)
+    if parameter is None and design.family.has_dispersion:
+        parameter = _pearson_dispersion(design, start)
+    # Families with a parameter come with links (inverse, 1/mu^2, identity)
+    # whose linear predictor can be far from unit scale: theta starts and
+    # moves on the scale of |eta| (capped at 1, the usual scale).
+    theta_scale = 1.0
+    if parameter is not None:
+        theta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
+    t1 = time.perf_counter()
+    state = optimize_glmm_state(model, design, nAGQ, parameter, np.asarray(model.initial_theta()) * theta_scale,
+                                np.asarray(start["beta"]), theta_scale)
+    state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
+    state.info.pirls_iterations = int(model.pirls_iterations)
+    state.info.factorization = model.factorization
+    return state
+
+
+def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None,
+                        theta0: np.ndarray, beta0: np.ndarray, theta_scale: float, warm_start: bool = False,
+                        hessian: np.ndarray | None = None, keep_engine: bool = True) -> FitState:
+    """Optimise ``model`` (the engine of ``design``) from (theta0, beta0) and return the state at the optimum.
+
+    ``parameter`` (estimated, started at its value) is set on the engine
+    first; ``warm_start`` and ``hessian`` are
+    :func:`~glmmfast.fit._optimize.optimize_glmer`'s.  ``keep_engine=False``
+    for an engine that moves on (a refitting model's): the state rebuilds
+    its own when asked.
+    """
+    if parameter is not None:
+        parameter.set_on(model)
+    theta, beta, dev, info = optimize_glmer(model, theta0, beta0, nAGQ, parameter, theta_scale,
+                                            warm_start=warm_start, hessian=hessian)
+    fitted = None if parameter is None else parameter.with_value(info.family_parameter)
+    if fitted is not None:
+        family = fitted.fitted_family(design.family)
+        if family is not design.family:
+            design = dataclasses.replace(design, family=family)
+    return FitState(design, np.asarray(theta), np.asarray(beta), float(dev), info, nAGQ=int(nAGQ),
+                    family_parameter=fitted, u=np.array(model.u), engine_at_optimum=model if keep_engine else None)
+
+
+def fit_lmm(design: ModelDesign, reml: bool, t0: float | None = None) -> FitState:
+    """Fit an LMM (lme4's lmer stages): engine, the profiled criterion minimised over theta."""
+    t0 = time.perf_counter() if t0 is None else t0
+    model = lmm_engine_model(design)
+    t1 = time.perf_counter()
+    theta, crit, info = optimize_lmer(model, reml)
+    info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
+    return FitState(design, np.asarray(theta), np.array(model.beta), float(crit), info, reml=bool(reml),
+                    engine_at_optimum=model)
