@@ -104,7 +104,7 @@ def test_glmer_state_holds_the_fit(poisson_fit):
 
 def test_glmer_nb_state_carries_the_fitted_family_without_modifying_the_design(nb_fit, grouseticks):
     state = nb_fit._state
-    assert state.family_parameter.name == "theta"
+    assert isinstance(state.family_parameter, FamilyParameter) and state.family_parameter.name == "theta"
     assert state.family_parameter.value == nb_fit.nb_theta == state.family.theta == nb_fit.family.theta
     # the design handed to fit_glmm keeps its starting shape; the state's is a copy with the estimate
     design = model_design_for(GROUSE, grouseticks, NegativeBinomial(1.5), random=True)
