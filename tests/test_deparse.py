@@ -20,3 +20,12 @@ def test_deparse_long_formula() -> None:
     assert _deparse("y~x+(1|g)") == ["y ~ x + (1 | g)"]
     assert _deparse("cbind(incidence, size-incidence) ~ period + (1|herd)") == [
         "cbind(incidence, size - incidence) ~ period + (1 | herd)"]
+
+
+
+def test_deparse_lines_breaks_a_call_after_a_comma() -> None:
+    f = "y ~ poly(longvariablename_alpha, degree = 2) + ns(longvariablename_beta, df = 3) + x"
+    # deparse2buff's args2buff: the line is past 60 characters after "ns(longvariablename_beta, "
+    assert _deparse(f) == ["y ~ poly(longvariablename_alpha, degree = 2) + ns(longvariablename_beta, ",
+                           "    df = 3) + x"]
+    assert deparse_lines(parse_formula_tree(f), cutoff=1000) == [f]

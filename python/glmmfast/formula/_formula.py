@@ -35,7 +35,7 @@ from typing import Callable, TypeVar
 
 from glmmfast._errors import FormulaError
 
-from ._deparse import deparse, deparse_name
+from ._deparse import deparse
 from ._nodes import (BARS, CONSTANTS, Arg, BinOp, Call, Const, Index, Name, Node, Num, Paren, Str, UnaryOp, chain,
                      find_bar, formula_sides, is_name_char, is_name_start, iter_names, node_pos, unparen)
 

@@ -40,9 +40,9 @@ def significance_legend() -> str:
 
 
 def print_coefmat(rownames: Sequence[str], est: Sequence[float], se: Sequence[float],
-                   stat: Sequence[float], pval: Optional[Sequence[float]],
-                   colnames: Sequence[str], digits: int, zap_stat: bool,
-                   df: Optional[Sequence[float]] = None) -> str:
+                  stat: Sequence[float], pval: Optional[Sequence[float]],
+                  colnames: Sequence[str], digits: int, zap_stat: bool,
+                  df: Optional[Sequence[float]] = None) -> str:
     """R's ``printCoefmat`` for the usual Estimate/SE/stat[/p] matrix.
 
     Parameters

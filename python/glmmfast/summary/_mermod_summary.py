@@ -63,7 +63,7 @@ def _null_str(v: Any) -> str:
 
 
 def format_varcorr(vc: pd.DataFrame, digits: int, comp: Sequence[str] = ("Variance", "Std.Dev."),
-                    heading: str = "Random effects:\n") -> str:
+                   heading: str = "Random effects:\n") -> str:
     """lme4's ``.prt.VC`` / ``formatVC``.
 
     Parameters

@@ -187,7 +187,7 @@ def _encode_real(x: float, fmt: _Fmt, na: str = "NA", pad: bool = True) -> str:
 
 
 def r_format(xs: Sequence[float], digits: int = R_DIGITS, nsmall: int = 0,
-              na: str = "NA") -> list[str]:
+             na: str = "NA") -> list[str]:
     """R's ``format(x, digits=, nsmall=)`` for a numeric vector.
 
     Parameters

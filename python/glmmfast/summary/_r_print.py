@@ -231,7 +231,7 @@ def abbreviate(names: Sequence[str], minlength: int = 4) -> list[str]:
 
 
 def print_named_vector(names: Sequence[str], values: Sequence[str],
-                        gap: int = 1, width: int = WIDTH) -> str:
+                       gap: int = 1, width: int = WIDTH) -> str:
     """``print.default`` of a named vector whose values are already encoded.
 
     Parameters
@@ -262,8 +262,8 @@ def print_named_vector(names: Sequence[str], values: Sequence[str],
 
 
 def print_char_matrix(cells: Sequence[Sequence[str]], rownames: Sequence[str],
-                       colnames: Sequence[str], right: bool = False,
-                       width: int = WIDTH, gap: int = 1) -> str:
+                      colnames: Sequence[str], right: bool = False,
+                      width: int = WIDTH, gap: int = 1) -> str:
     """``print(<character matrix>, quote = FALSE, right = right)``.
 
     Parameters
