@@ -192,7 +192,7 @@ def model_design_for(
         :class:`DataError` instead.
     contrasts : dict, optional
         Contrasts of fixed-effects factors, as R's ``contrasts`` argument
-        (see :func:`glmmfast.formula._model_frame.model_design`); stored for new data.
+        (see :func:`glmmfast.formula._model_matrix.model_design`); stored for new data.
 
     Returns
     -------

@@ -22,6 +22,7 @@ line directly rather than through the line-breaking writer.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ._nodes import CONSTANTS, Arg, BinOp, Call, Const, Index, Name, Node, Num, Paren, Str, UnaryOp
@@ -48,8 +49,9 @@ def _is_syntactic(name: str) -> bool:
     return all(is_name_char(ch) for ch in name)
 
 
+@functools.lru_cache(maxsize=4096)
 def deparse_name(name: str) -> str:
-    """A symbol as R deparses it: back-quoted unless it is syntactic.
+    """A symbol as R deparses it: back-quoted unless it is syntactic (remembered: a model's names recur).
 
     Parameters
     ----------

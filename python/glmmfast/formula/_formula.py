@@ -11,6 +11,7 @@
 #   parse_formula_tree(text) -> Node           the whole formula as one tree, a
 #       `~` node (BinOp("~", response, rhs) or UnaryOp("~", rhs))
 #   parse_expression(text) -> Node             parse one R expression (no `~`)
+#   as_expression(node_or_text) -> Node        a tree as it is, or text parsed
 #   expand_double_verts(formula) -> str | Node the formula as lme4 stores and
 #       prints it: each `(x || g)` replaced by `((1 | g) + (0 + x | g))`
 #   expand_terms(node) -> Terms                R's terms(): intercept flag,
@@ -46,6 +47,7 @@ __all__ = [
     "parse_formula",
     "parse_formula_tree",
     "parse_expression",
+    "as_expression",
     "deparse",
     "expand_double_verts",
     "expand_terms",
@@ -84,8 +86,22 @@ def refuses_deep_nesting(func: _F) -> _F:
 # --------------------------------------------------------------------------
 
 
-def _as_node(value: Node | str) -> Node:
-    """A syntax tree as given, or R text parsed (for callers that build a spec from text)."""
+def as_expression(value: Node | str) -> Node:
+    """A syntax tree as given, or R text parsed (for callers that start from text).
+
+    Parameters
+    ----------
+    value : Node or str
+
+    Returns
+    -------
+    Node
+
+    Raises
+    ------
+    FormulaError
+        Text that does not parse.
+    """
     return parse_expression(value) if isinstance(value, str) else value
 
 
@@ -107,8 +123,8 @@ class RandomTermSpec:
     group_expr: Node
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lhs_expr", _as_node(self.lhs_expr))
-        object.__setattr__(self, "group_expr", _as_node(self.group_expr))
+        object.__setattr__(self, "lhs_expr", as_expression(self.lhs_expr))
+        object.__setattr__(self, "group_expr", as_expression(self.group_expr))
 
     @property
     def lhs(self) -> str:
@@ -151,8 +167,8 @@ class ParsedFormula:
 
     def __post_init__(self) -> None:
         if self.response_expr is not None:
-            object.__setattr__(self, "response_expr", _as_node(self.response_expr))
-        object.__setattr__(self, "fixed_expr", _as_node(self.fixed_expr))
+            object.__setattr__(self, "response_expr", as_expression(self.response_expr))
+        object.__setattr__(self, "fixed_expr", as_expression(self.fixed_expr))
 
     @property
     def response(self) -> str | None:
@@ -848,12 +864,12 @@ def _uses_response(response: Node, variable: Node) -> bool:
     return isinstance(response, Name) and response.name in set(iter_names(variable))
 
 
-def _refuse_response_in(response: Node, node: Node, where: str, text: str) -> None:
-    terms = expand_terms(node, text)
+def _refuse_response_in(response: Node, bar: RandomTermSpec, text: str) -> None:
+    terms = expand_terms(bar.lhs_expr, text)
     for v in terms.variables:
         if _uses_response(response, v):
-            raise FormulaError(f"the response {deparse(response)} appears on the right-hand side in {where} "
-                               f"of {text!r}: a model cannot regress the response on itself")
+            raise FormulaError(f"the response {deparse(response)} appears on the right-hand side in "
+                               f"({bar.lhs} | {bar.group}) of {text!r}: a model cannot regress the response on itself")
 
 
 def _drop_response_term(response: Node, fixed: Node, text: str) -> tuple[Node, bool]:
@@ -982,7 +998,7 @@ def parse_formula(formula: str | Node, data_columns: list[str] | None = None) ->
     dropped = False
     if response is not None:
         for b in bars:
-            _refuse_response_in(response, b.lhs_expr, f"({b.lhs} | {b.group})", text)
+            _refuse_response_in(response, b, text)
         if fixed is not None:
             fixed, dropped = _drop_response_term(response, fixed, text)
     return ParsedFormula(

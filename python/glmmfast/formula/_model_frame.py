@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._formula import grouping_parts, parse_expression, refuses_deep_nesting
+from ._formula import as_expression, grouping_parts, refuses_deep_nesting
 from ._deparse import deparse
 from ._model_matrix import (Design, DesignSpec, apply_design, model_design, term_cell_matrix, term_columns,
                             term_labels)
@@ -64,7 +64,7 @@ def variables_in(expr: Node | str) -> set[str]:
     FormulaError
         If ``expr`` is text that does not parse.
     """
-    return set(iter_names(parse_expression(expr) if isinstance(expr, str) else expr))
+    return set(iter_names(as_expression(expr)))
 
 
 @refuses_deep_nesting
@@ -89,7 +89,7 @@ def grouping_factor(expr: Node | str, data: pd.DataFrame) -> tuple[np.ndarray, l
         Level index of each row.
     levels : list of str
     """
-    node = parse_expression(expr) if isinstance(expr, str) else expr
+    node = as_expression(expr)
     term = deparse(node)
     n = len(data)
     factors = [drop_unused(as_factor(evaluate(part, data, term), n)) for part in grouping_parts(node)]

@@ -20,7 +20,7 @@ import pandas as pd
 from glmmfast._errors import DataError, FormulaError
 
 from ._deparse import deparse
-from ._formula import parse_expression, refuses_deep_nesting
+from ._formula import as_expression, refuses_deep_nesting
 from ._nodes import Call, Name, Node, unparen
 from ._r_eval import Factor, as_factor, broadcast, complete_factor, drop_unused, evaluate, finite_numeric
 
@@ -73,7 +73,7 @@ def evaluate_response(expr: Node | str, data: pd.DataFrame) -> Response:
     FormulaError
         Bad syntax, or cbind() without exactly two columns.
     """
-    node = parse_expression(expr) if isinstance(expr, str) else expr
+    node = as_expression(expr)
     expr = deparse(node)  # names the response in error messages
     n = len(data)
     core = unparen(node)
