@@ -4,8 +4,9 @@ Interface
 ---------
 format_glm_summary(res) -> str
     The text R writes (starting with an empty line, ending with an empty
-    line).  ``res`` is duck-typed; attributes read: formula (R text, or the
-    ``~`` tree of the formula parser), family_name, link_name, data_name
+    line).  ``res`` is duck-typed; attributes read: formula (R text; a
+    ``formula_tree`` attribute, the ``~`` tree the formula parser made of
+    it, is printed instead when present), family_name, link_name, data_name
     (optional), deviance_residuals, coef, vcov, dispersion, null_deviance,
     df_null, deviance, df_resid, aic, iterations.
 """
@@ -53,7 +54,8 @@ def format_glm_summary(res: Any) -> str:
     digits = 4
     fam = str(res.family_name)
     data_name = getattr(res, "data_name", None) or "data"
-    call = Call(Name("glm"), (Arg("formula", parse_formula_tree(res.formula)), Arg("family", _call_argument(fam)),
+    formula = parse_formula_tree(getattr(res, "formula_tree", None) or res.formula)
+    call = Call(Name("glm"), (Arg("formula", formula), Arg("family", _call_argument(fam)),
                               Arg("data", _call_argument(data_name))))
     out = ["\nCall:\n", "\n".join(deparse_lines(call)), "\n\n"]
     out.append("Deviance Residuals: \n")

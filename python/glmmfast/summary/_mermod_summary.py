@@ -17,7 +17,8 @@ newline (``capture.output`` joined with "\n" equals ``out[:-1]``).
 ``res`` is duck-typed.  Attributes read: method_title (approximation name,
 e.g. "Laplace Approximation"; a full title starting with
 "Generalized"/"Linear" is used verbatim), family_name, link_name, formula
-(R text, or the ``~`` tree of the formula parser), data_name (None -> no
+(R text; a ``formula_tree`` attribute, the ``~`` tree the formula parser made
+of it, is printed instead when present), data_name (None -> no
 "Data:" line), aic, bic, loglik, df_resid, scaled_residuals, varcorr
 (DataFrame like R's as.data.frame(VarCorr(fit))), ngroups (dict), nobs,
 fixef (Series), vcov (DataFrame), messages (list[str], printed verbatim at
@@ -189,7 +190,8 @@ def _mermod_header(res: Any) -> list[str]:
             out.append(cat_fill(items))
     # ---- call
     # lme4 stores (and prints) the formula with || expanded.
-    out.append(cat_fill(["Formula:"] + deparse_lines(expand_double_verts(parse_formula_tree(res.formula)))))
+    formula = parse_formula_tree(getattr(res, "formula_tree", None) or res.formula)
+    out.append(cat_fill(["Formula:"] + deparse_lines(expand_double_verts(formula))))
     data_name = getattr(res, "data_name", None)
     if data_name is not None:
         out.append(cat_fill(["   Data:", str(data_name)]))
