@@ -65,7 +65,6 @@ class Design:
     spec: "DesignSpec"
 
 
-
 @dataclass(frozen=True)
 class DesignSpec:
     """Everything needed to rebuild a design on new data.
