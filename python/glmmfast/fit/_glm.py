@@ -57,7 +57,6 @@ class GlmResult(PrintsSummary):
     def __init__(self, design: ModelDesign, fit: dict, data_name: str | None):
         self._design = design
         self.formula = design.formula
-        self.formula_tree = design.parsed.formula  # the parsed formula, which summaries print
         self.family = design.family
         self.data_name = data_name
         d = design

@@ -92,7 +92,6 @@ class MixedResult(PrintsSummary):
         self.optinfo = optinfo
         self.data_name = data_name
         self.formula = design.formula
-        self.formula_tree = design.parsed.formula  # the parsed formula, which summaries print
         self.family = design.family
         self.theta = np.asarray(fit.theta, dtype=float)
         self.nobs = design.n

@@ -4,6 +4,7 @@
 (cat(fill=), strwrap, abbreviate, print of named vectors and character
 matrices), ``_coef_table`` (printCoefmat), ``_mermod_summary`` (lme4's
 summary and print of merMod fits), ``_glm_summary`` (R's summary.glm),
-``_summary`` (the PrintsSummary mixin), ``_display`` (VarCorr, ranef/coef
-lists, anova tables, HTML).
+``_fit_formula`` (the formula a summary prints), ``_summary`` (the
+PrintsSummary mixin), ``_display`` (VarCorr, ranef/coef lists, anova
+tables, HTML).
 """

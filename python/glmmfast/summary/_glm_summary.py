@@ -5,8 +5,8 @@ Interface
 format_glm_summary(res) -> str
     The text R writes (starting with an empty line, ending with an empty
     line).  ``res`` is duck-typed; attributes read: formula (R text; a
-    ``formula_tree`` attribute, the ``~`` tree the formula parser made of
-    it, is printed instead when present), family_name, link_name, data_name
+    fit's own parsed formula, ``res._design.parsed.formula``, is printed
+    instead when the result carries its design), family_name, link_name, data_name
     (optional), deviance_residuals, coef, vcov, dispersion, null_deviance,
     df_null, deviance, df_resid, aic, iterations.
 """
@@ -20,8 +20,9 @@ import pandas as pd
 
 from .._errors import FormulaError
 from ..formula._deparse import deparse_lines
-from ..formula._formula import parse_expression, parse_formula_tree
+from ..formula._formula import parse_expression
 from ..formula._nodes import Arg, Call, Name, Node
+from ._fit_formula import formula_tree
 from ._coef_table import coef_table
 from ._r_format import r_format, r_format_int, r_format_num, zapsmall
 from ._r_print import named_quantiles, print_named_vector
@@ -54,7 +55,7 @@ def format_glm_summary(res: Any) -> str:
     digits = 4
     fam = str(res.family_name)
     data_name = getattr(res, "data_name", None) or "data"
-    formula = parse_formula_tree(getattr(res, "formula_tree", None) or res.formula)
+    formula = formula_tree(res)
     call = Call(Name("glm"), (Arg("formula", formula), Arg("family", _call_argument(fam)),
                               Arg("data", _call_argument(data_name))))
     out = ["\nCall:\n", "\n".join(deparse_lines(call)), "\n\n"]

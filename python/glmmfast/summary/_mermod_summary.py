@@ -17,8 +17,8 @@ newline (``capture.output`` joined with "\n" equals ``out[:-1]``).
 ``res`` is duck-typed.  Attributes read: method_title (approximation name,
 e.g. "Laplace Approximation"; a full title starting with
 "Generalized"/"Linear" is used verbatim), family_name, link_name, formula
-(R text; a ``formula_tree`` attribute, the ``~`` tree the formula parser made
-of it, is printed instead when present), data_name (None -> no
+(R text; a fit's own parsed formula, ``res._design.parsed.formula``, is
+printed instead when the result carries its design), data_name (None -> no
 "Data:" line), aic, bic, loglik, df_resid, scaled_residuals, varcorr
 (DataFrame like R's as.data.frame(VarCorr(fit))), ngroups (dict), nobs,
 fixef (Series), vcov (DataFrame), messages (list[str], printed verbatim at
@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from ..formula._deparse import deparse_lines
-from ..formula._formula import expand_double_verts, parse_formula_tree
+from ..formula._formula import expand_double_verts
+from ._fit_formula import formula_tree
 from ._coef_table import coef_table, print_coefmat
 from ._r_format import R_DIGITS, WIDTH, r_format, r_format_num, r_round
 from ._r_print import abbreviate, cat_fill, named_quantiles, print_char_matrix, print_named_vector, strwrap
@@ -190,7 +191,7 @@ def _mermod_header(res: Any) -> list[str]:
             out.append(cat_fill(items))
     # ---- call
     # lme4 stores (and prints) the formula with || expanded.
-    formula = parse_formula_tree(getattr(res, "formula_tree", None) or res.formula)
+    formula = formula_tree(res)
     out.append(cat_fill(["Formula:"] + deparse_lines(expand_double_verts(formula))))
     data_name = getattr(res, "data_name", None)
     if data_name is not None:
