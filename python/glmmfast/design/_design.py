@@ -127,8 +127,8 @@ def _response_for_family(response: Node, frame: pd.DataFrame, family: Family, we
         raise DataError(f"response {deparse(response)!r} must be a single column")
     if resp.kind == "factor" and len(resp.levels) > 2:
         # R's binomial()$initialize: y <- y != levels(y)[1L], silently.
-        messages.append(f"binomial response {deparse(response)} is a factor with {len(resp.levels)} levels: {resp.levels[0]!r} "
-                        f"counts as failure and {', '.join(map(repr, resp.levels[1:]))} as success")
+        messages.append(f"binomial response {deparse(response)} is a factor with {len(resp.levels)} levels: "
+                        f"{resp.levels[0]!r} counts as failure and {', '.join(map(repr, resp.levels[1:]))} as success")
     return vals, weights, resp.kind
 
 
@@ -209,7 +209,7 @@ def model_design_for(
     parsed = parse_formula(formula, data_columns=[str(c) for c in data.columns])
     if not isinstance(formula, str):
         formula = deparse(formula)
-    if parsed.response is None:
+    if parsed.response_expr is None:
         raise FormulaError(f"formula {formula!r} has no response (left-hand side)")
     if random and not parsed.random:
         raise FormulaError(f"no random-effects terms in {formula!r}; use glmmfast.glm for a model without them")

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Iterator, Union
 
 __all__ = ["Name", "Num", "Str", "Const", "Arg", "Call", "Index", "BinOp", "UnaryOp", "Paren", "Node",
-           "BARS", "CONSTANTS", "is_name_start", "is_name_char", "node_pos", "unparen", "chain", "iter_names", "find_bar", "formula_sides"]
+           "BARS", "CONSTANTS", "is_name_start", "is_name_char", "node_pos", "unparen", "chain", "iter_names",
+           "find_bar", "formula_sides"]
 
 BARS = ("|", "||")
 #: R's reserved constants, parsed as :class:`Const`

@@ -28,7 +28,8 @@ SIGNIF_LEGEND = "0 \u2018***\u2019 0.001 \u2018**\u2019 0.01 \u2018*\u2019 0.05 
 
 
 def significance_stars(p: float) -> str:
-    """R's significance symbol of a p-value: ``***`` (<= 0.001), ``**``, ``*``, ``.`` (<= 0.1), `` `` or ``""`` for NA."""
+    """R's significance symbol of a p-value: ``***`` (<= 0.001), ``**``, ``*``, ``.`` (<= 0.1), `` ``;
+    ``""`` for NA."""
     if math.isnan(p):
         return ""
     return "***" if p <= 0.001 else "**" if p <= 0.01 else "*" if p <= 0.05 else "." if p <= 0.1 else " "
