@@ -7,6 +7,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import glmmfast
@@ -251,3 +253,25 @@ def reference_frame(tab: dict):
     cols = as_list(tab["cols"])
     return pd.DataFrame({c: [float("nan") if x is None else x for x in as_list(tab["values"][c])] for c in cols},
                         index=as_list(tab["rows"]))
+
+
+# A small frame of every column kind, for the model-frame tests (test_model_matrix, test_response).
+@pytest.fixture
+def df():
+    """Numeric, integer, string, categorical (with an unused category), logical columns."""
+    return pd.DataFrame({
+        "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        "n": [1, 2, 3, 4, 5, 6],
+        # Strings: levels are sorted (R's factor()).
+        "f": ["b", "a", "c", "a", "b", "c"],
+        # Categorical: category order wins; "w" is unused and dropped.
+        "g": pd.Categorical(["u", "v", "u", "v", "u", "v"], categories=["v", "u", "w"]),
+        "YEAR": pd.Categorical([95, 96, 97, 95, 96, 97]),
+        "b": [True, False, True, True, False, False],
+        "s": [3, 1, 2, 3, 2, 1],
+    })
+
+
+def ind(values, level):
+    """The 0/1 indicator of ``level`` in ``values`` (a dummy column)."""
+    return (np.asarray(values, dtype=object) == level).astype(float)

@@ -6,7 +6,6 @@ import pytest
 
 from glmmfast._errors import FormulaError
 from glmmfast.formula._formula import (
-    Name,
     ParsedFormula,
     RandomTermSpec,
     deparse,
@@ -205,35 +204,8 @@ def test_error_is_value_error():
 
 
 # --------------------------------------------------------------------------
-# Expression parser / deparser
+# Expression parser (its deparser: test_deparse.py)
 # --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("x", "x"),
-        ("a*b", "a * b"),
-        ("a:b", "a:b"),
-        ("x^2", "x^2"),
-        ("x ** 2", "x^2"),
-        ("I(x^2.0)", "I(x^2)"),
-        ("-x^2", "-x^2"),
-        ("2^-1", "2^-1"),
-        ("log(x,base=2)", "log(x, base = 2)"),
-        ("cbind(a,b-a)", "cbind(a, b - a)"),
-        ("(a+b)/c", "(a + b)/c"),
-        ("a %in% b", "a %in% b"),
-        ("x>2&!z", "x > 2 & !z"),
-        ("f == 'a'", 'f == "a"'),
-        ("1e3 + .5 + 3L", "1000 + 0.5 + 3L"),
-        ("TRUE", "TRUE"),
-    ],
-)
-def test_deparse_roundtrip(text, expected):
-    out = deparse(parse_expression(text))
-    assert out == expected
-    assert deparse(parse_expression(out)) == out
 
 
 def test_precedence():
@@ -327,16 +299,6 @@ def test_moderate_nesting_still_parses():
     assert parse_formula("y ~ " + "I(" * 50 + "x" + ")" * 50).fixed == "I(" * 50 + "x" + ")" * 50
 
 
-@pytest.mark.parametrize("name, quoted", [
-    ("höhe", "höhe"), ("Ölpreis", "Ölpreis"), ("x_1.b", "x_1.b"), (".x", ".x"), ("日本", "日本"),
-    ("a b", "`a b`"), ("_x", "`_x`"), (".2x", "`.2x`"), ("if", "`if`"), ("TRUE", "`TRUE`"),
-    ("function", "`function`"), ("NA_real_", "`NA_real_`"), ("..1", "`..1`"), ("...", "`...`"),
-])
-def test_names_are_backquoted_as_r_deparses_them(name, quoted):
-    # R: make.names(name) == name for the syntactic ones, in a UTF-8 locale.
-    assert deparse(Name(name, 0)) == quoted
-
-
 def test_response_term_on_the_right_is_dropped():
     p = parse_formula("y ~ y + x*z + offset(w) - 1 + (1 | g)")
     assert p.response_dropped and p.fixed == "0 + x + z + x:z + offset(w)"
@@ -361,3 +323,16 @@ def test_whole_right_side_bar_without_parentheses_as_lme4():
     assert p.fixed == "1" and [(b.lhs, b.group) for b in p.random] == [("1", "Batch")]
     assert [(b.lhs, b.group) for b in parse_formula("y ~ x | g").random] == [("x", "g")]
     _raises("y ~ x + 1 | g", "parentheses", "whole", "left side")  # lme4: ((x + 1) | g), no fixed x
+
+
+def test_parts_are_syntax_trees_and_text_is_their_deparse():
+    from glmmfast.formula._formula import grouping_parts, parse_formula_tree
+    from glmmfast.formula._nodes import BinOp, Name
+    tree = parse_formula_tree("y ~ x + (1 | a/b)")
+    p = parse_formula(tree)  # a tree is taken as it is
+    assert p.formula is tree and p.response_expr == Name("y") and p.fixed_expr == Name("x")
+    assert p.random[0].group_expr == BinOp(":", Name("b"), Name("a")) and p.random[0].group == "b:a"
+    assert grouping_parts(p.random[0].group_expr) == [Name("b"), Name("a")]
+    assert p == parse_formula("y~x+(1|a/b)")  # source positions are not compared
+    assert expand_double_verts(parse_formula_tree("y ~ (x || g)")) == parse_formula_tree(
+        "y ~ ((1 | g) + (0 + x | g))")

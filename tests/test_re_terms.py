@@ -119,3 +119,12 @@ def test_boundaries():
     assert theta_from_sdcor(TERMS, np.array([1.0, 1.5, 0.0, 1.0, 0.0, 1.0, 1.0])) is None
     assert theta_from_sdcor(TERMS, np.array([-1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0])) is None
     assert theta_from_sdcor(TERMS, np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 2.0]))[-1] == pytest.approx(2.0)
+
+
+def test_back_quoted_grouping_factor_names_its_column():
+    # the grouping factor is evaluated from the parsed tree: `my g` is the column "my g"
+    # (its text was once taken for a column name, back-quotes and all)
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0, 2.5, 3.5, 1.5, 2.0], "my g": list("aabbccdd"),
+                       "h": list("xxyyxxyy")})
+    d = model_design_for("y ~ 1 + (1 | `my g`) + (1 | h:`my g`)", df, glmmfast.families.Gaussian(), random=True)
+    assert [(t.group, t.nlevels) for t in d.terms] == [("`my g`", 4), ("h:`my g`", 4)]

@@ -631,9 +631,9 @@ class NegativeBinomial(Family):
     @property
     def display_name(self) -> str:
         # MASS: paste0("Negative Binomial(", format(round(theta, 4)), ")")
-        from .summary._summary import _r_format_num
+        from .summary._r_format import r_format_num
 
-        return f"Negative Binomial({_r_format_num(round(self.theta, 4))})"
+        return f"Negative Binomial({r_format_num(round(self.theta, 4))})"
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "negative binomial")

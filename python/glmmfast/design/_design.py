@@ -17,8 +17,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._errors import DataError, FormulaError
-from ..formula._formula import ParsedFormula, parse_formula
+from ..formula._deparse import deparse
+from ..formula._formula import ParsedFormula, grouping_parts, parse_formula
 from ..formula._model_frame import evaluate_response, model_design, variables_in
+from ..formula._nodes import BinOp, Name, Node, UnaryOp
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
                              few_levels_messages, response_scale_messages, scale_messages)
 from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
@@ -99,13 +101,14 @@ def _as_vector(values, n_rows: int, what: str) -> np.ndarray | None:
     return arr
 
 
-def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights: np.ndarray, messages: list[str]):
+def _response_for_family(response: Node, frame: pd.DataFrame, family: Family, weights: np.ndarray,
+                         messages: list[str]):
     """The engine's response and prior weights; binomial uses R's proportions-and-trials form.
 
     A factor response with more than two levels is taken as R's binomial
     takes it (first level failure, all others success), noted in ``messages``.
     """
-    resp = evaluate_response(expr, frame)
+    resp = evaluate_response(response, frame)
     vals = np.asarray(resp.values, dtype=float)
     if resp.kind == "cbind":
         if not isinstance(family, Binomial):
@@ -121,11 +124,11 @@ def _response_for_family(expr: str, frame: pd.DataFrame, family: Family, weights
     if resp.kind in ("factor", "bool") and not isinstance(family, Binomial):
         raise DataError(f"a {resp.kind} response needs the binomial family")
     if vals.ndim != 1:
-        raise DataError(f"response {expr!r} must be a single column")
+        raise DataError(f"response {deparse(response)!r} must be a single column")
     if resp.kind == "factor" and len(resp.levels) > 2:
         # R's binomial()$initialize: y <- y != levels(y)[1L], silently.
-        messages.append(f"binomial response {expr} is a factor with {len(resp.levels)} levels: {resp.levels[0]!r} "
-                        f"counts as failure and {', '.join(map(repr, resp.levels[1:]))} as success")
+        messages.append(f"binomial response {deparse(response)} is a factor with {len(resp.levels)} levels: "
+                        f"{resp.levels[0]!r} counts as failure and {', '.join(map(repr, resp.levels[1:]))} as success")
     return vals, weights, resp.kind
 
 
@@ -158,7 +161,7 @@ def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
 
 
 def model_design_for(
-    formula: str,
+    formula: str | Node,
     data: pd.DataFrame,
     family: Family,
     weights=None,
@@ -172,8 +175,9 @@ def model_design_for(
 
     Parameters
     ----------
-    formula : str
-        lme4 formula.
+    formula : str or Node
+        lme4 formula, as text or as the tree of
+        :func:`~glmmfast.formula._formula.parse_formula_tree`.
     data : DataFrame
         Never modified.
     family : Family
@@ -188,13 +192,13 @@ def model_design_for(
         :class:`DataError` instead.
     contrasts : dict, optional
         Contrasts of fixed-effects factors, as R's ``contrasts`` argument
-        (see :func:`glmmfast.formula._model_frame.model_design`); stored for new data.
+        (see :func:`glmmfast.formula._model_matrix.model_design`); stored for new data.
 
     Returns
     -------
     ModelDesign
     """
-    if not isinstance(formula, str):
+    if not isinstance(formula, (str, BinOp, UnaryOp)):
         raise FormulaError(f"formula must be a string, not {type(formula).__name__}")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -203,16 +207,21 @@ def model_design_for(
     if len(data) == 0:
         raise DataError("data has no rows")
     parsed = parse_formula(formula, data_columns=[str(c) for c in data.columns])
-    if parsed.response is None:
+    if not isinstance(formula, str):
+        formula = deparse(formula)
+    if parsed.response_expr is None:
         raise FormulaError(f"formula {formula!r} has no response (left-hand side)")
     if random and not parsed.random:
         raise FormulaError(f"no random-effects terms in {formula!r}; use glmmfast.glm for a model without them")
     if not random and parsed.random:
         raise FormulaError(f"glm formulas cannot have random-effects terms: {formula!r}")
 
-    used = set(variables_in(parsed.response)) | set(variables_in(parsed.fixed))
+    x_used = variables_in(parsed.fixed_expr)
+    used = variables_in(parsed.response_expr) | x_used
     for s in parsed.random:
-        used |= set(variables_in(s.lhs)) | {p.strip() for p in s.group.split(":")}
+        # each factor of a grouping interaction must be a column itself
+        used |= variables_in(s.lhs_expr) | {p.name if isinstance(p, Name) else deparse(p)
+                                            for p in grouping_parts(s.group_expr)}
     missing = sorted(v for v in used if v not in data.columns)
     if missing:
         raise DataError(f"unknown column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} in formula")
@@ -256,13 +265,13 @@ def model_design_for(
     if np.any(~np.isfinite(off)):
         raise DataError("offset must be finite")
 
-    y, w, kind = _response_for_family(parsed.response, frame, family, w, messages)
+    y, w, kind = _response_for_family(parsed.response_expr, frame, family, w, messages)
     if np.any(~np.isfinite(y)):
         raise DataError("response has non-finite values")
     family.check_response(y, w)
 
-    fixed = model_design(parsed.fixed, frame, contrasts)
-    x_columns = [c for c in data.columns if c in set(variables_in(parsed.fixed))]
+    fixed = model_design(parsed.fixed_expr, frame, contrasts)
+    x_columns = [c for c in data.columns if c in x_used]
     if fixed.offset is not None:
         off = off + fixed.offset
     X = np.asarray(fixed.X, dtype=float)

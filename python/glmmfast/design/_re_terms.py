@@ -86,8 +86,8 @@ def build_re_terms(specs: tuple[RandomTermSpec, ...] | list[RandomTermSpec], dat
     """
     terms = []
     for s in specs:
-        codes, levels = grouping_factor(s.group, data)
-        design = model_design(s.lhs, data)
+        codes, levels = grouping_factor(s.group_expr, data)
+        design = model_design(s.lhs_expr, data)
         if design.X.shape[1] == 0:
             raise DataError(f"random-effects term ({s.lhs} | {s.group}) has no columns")
         terms.append(

@@ -20,7 +20,8 @@ import pandas as pd
 from ._cancel import run_tasks
 from ..design._design import model_design_for
 from .._errors import DataError, FormulaError
-from ..formula._formula import parse_formula
+from ..formula._formula import parse_formula_tree
+from ..formula._nodes import BinOp, Name, formula_sides
 from ._engine import glm_start
 from ..design._re_terms import group_labels, sdcor_from_theta
 from ..results._refit import GlmerModel, per_thread
@@ -113,12 +114,10 @@ def fit_many(formula: str, data: pd.DataFrame, responses: list[str], family: str
         raise DataError(f"unknown response column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(f"formula must be a string with '~', got {formula!r}")
-    rhs = formula.split("~", 1)[1]
-    parse_formula("~" + rhs)  # a syntax error names the formula the user wrote
+    tree = parse_formula_tree(formula)  # a syntax error names the formula the user wrote
+    _, rhs = formula_sides(tree)
     fam = get_family(family)
-    first = responses[0]
-    design = model_design_for(f"`{first}` ~ {rhs}" if not first.isidentifier() else f"{first} ~ {rhs}",
-                              data, fam, random=True)
+    design = model_design_for(BinOp("~", Name(responses[0]), rhs, tree.pos), data, fam, random=True)
     ys = []
     for r in responses:
         col = data.loc[design.rows, r]

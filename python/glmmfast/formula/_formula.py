@@ -2,49 +2,60 @@
 # formulas with random-effects bars.
 #
 # Interface
-#   parse_formula(text, data_columns=None) -> ParsedFormula   split
-#       "y ~ fixed + (lhs | group)" into response text, fixed-effects text and
-#       the expanded bar terms (`||` and nested `a/b` grouping expanded the way
-#       lme4's findbars does); `.` in the fixed part becomes the data columns
-#       not in the response, as R's terms(formula, data = data).
+#   parse_formula(formula, data_columns=None) -> ParsedFormula   split
+#       "y ~ fixed + (lhs | group)" (text, or the tree of parse_formula_tree)
+#       into the response, the fixed-effects part and the expanded bar terms
+#       (`||` and nested `a/b` grouping expanded the way lme4's findbars
+#       does), all syntax trees; `.` in the fixed part becomes the data
+#       columns not in the response, as R's terms(formula, data = data).
+#   parse_formula_tree(text) -> Node           the whole formula as one tree, a
+#       `~` node (BinOp("~", response, rhs) or UnaryOp("~", rhs))
 #   parse_expression(text) -> Node             parse one R expression (no `~`)
-#   deparse(node) -> str                       R's canonical text for a node
-#   expand_double_verts(formula) -> str        the formula as lme4 stores and
+#   as_expression(node_or_text) -> Node        a tree as it is, or text parsed
+#   expand_double_verts(formula) -> str | Node the formula as lme4 stores and
 #       prints it: each `(x || g)` replaced by `((1 | g) + (0 + x | g))`
 #   expand_terms(node) -> Terms                R's terms(): intercept flag,
 #       term list ordered by degree, offset() expressions, variable list
-#   iter_names(node)                           symbols used as values (not as
-#       function names or argument names)
+#   grouping_parts(group) -> list[Node]        the factors of a grouping
+#       expression `a:b:c`
 #   refuses_deep_nesting(func)                 decorator: RecursionError in a
 #       function working on a syntax tree becomes a FormulaError
-# Node classes (Name, Num, Str, Const, Call, Arg, Index, BinOp, UnaryOp, Paren)
-# are frozen dataclasses; `pos` is the 0-based character offset in the source.
+# The node classes live in _nodes (re-exported here), the deparser (R's
+# canonical text of a tree, `deparse`) in _deparse.  The text of a formula is
+# parsed once; everything downstream (model frame, printing) works on trees.
 #
-# Everything here is pure text manipulation: nothing looks at data.
+# Everything here is pure syntax: nothing looks at data.
 
 from __future__ import annotations
 
 import functools
 import math
 import re
-from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar, Union
+from dataclasses import dataclass, field
+from typing import Callable, TypeVar
 
 from glmmfast._errors import FormulaError
+
+from ._deparse import deparse
+from ._nodes import (BARS, CONSTANTS, Arg, BinOp, Call, Const, Index, Name, Node, Num, Paren, Str, UnaryOp, chain,
+                     find_bar, formula_sides, is_name_char, is_name_start, iter_names, node_pos, unparen)
 
 __all__ = [
     "RandomTermSpec",
     "ParsedFormula",
     "Terms",
     "parse_formula",
+    "parse_formula_tree",
     "parse_expression",
+    "as_expression",
     "deparse",
     "expand_double_verts",
     "expand_terms",
+    "grouping_parts",
     "iter_names",
     "refuses_deep_nesting",
+    "Name", "Num", "Str", "Const", "Arg", "Call", "Index", "BinOp", "UnaryOp", "Paren", "Node",
 ]
-
 
 _F = TypeVar("_F", bound=Callable)
 
@@ -75,20 +86,55 @@ def refuses_deep_nesting(func: _F) -> _F:
 # --------------------------------------------------------------------------
 
 
+def as_expression(value: Node | str) -> Node:
+    """A syntax tree as given, or R text parsed (for callers that start from text).
+
+    Parameters
+    ----------
+    value : Node or str
+
+    Returns
+    -------
+    Node
+
+    Raises
+    ------
+    FormulaError
+        Text that does not parse.
+    """
+    return parse_expression(value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class RandomTermSpec:
     """One random-effects term ``(lhs | group)`` after expansion.
 
     Attributes
     ----------
-    lhs : str
-        R text of the bar's left side, e.g. ``"1"``, ``"0 + x"``, ``"x"``.
-    group : str
-        R text of the grouping factor, e.g. ``"g"``, ``"a:b"``, ``"b:a"``.
+    lhs_expr : Node
+        The bar's left side, e.g. ``1``, ``0 + x``, ``x`` (R text is parsed).
+    group_expr : Node
+        The grouping factor, e.g. ``g``, ``a:b``, ``b:a`` (R text is parsed).
+    lhs, group : str
+        Their R text (``deparse``), e.g. ``"0 + x"`` and ``"b:a"``.
     """
 
-    lhs: str
-    group: str
+    lhs_expr: Node
+    group_expr: Node
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lhs_expr", as_expression(self.lhs_expr))
+        object.__setattr__(self, "group_expr", as_expression(self.group_expr))
+
+    @property
+    def lhs(self) -> str:
+        """R text of the bar's left side."""
+        return deparse(self.lhs_expr)
+
+    @property
+    def group(self) -> str:
+        """R text of the grouping factor."""
+        return deparse(self.group_expr)
 
 
 @dataclass(frozen=True)
@@ -97,124 +143,50 @@ class ParsedFormula:
 
     Attributes
     ----------
-    response : str or None
-        R text of the left-hand side; ``None`` for a one-sided formula.
-    fixed : str
-        R text of the right-hand side with every bar term removed; ``"1"``
-        when nothing is left.
+    response_expr : Node or None
+        The left-hand side; ``None`` for a one-sided formula (R text is parsed).
+    fixed_expr : Node
+        The right-hand side with every bar term removed; ``1`` when nothing
+        is left (R text is parsed).
     random : tuple of RandomTermSpec
         The bar terms in formula order, after ``||`` and ``/`` expansion.
     response_dropped : bool
         The response was also a term of the right-hand side and was dropped
         from it, as R's ``terms.formula`` does.
+    formula : Node or None
+        The whole formula as parsed (a ``~`` node), for printing; not compared.
+    response, fixed : str or None, str
+        R text of ``response_expr`` and ``fixed_expr``.
     """
 
-    response: str | None
-    fixed: str
+    response_expr: Node | None
+    fixed_expr: Node
     random: tuple[RandomTermSpec, ...]
     response_dropped: bool = False
+    formula: Node | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.response_expr is not None:
+            object.__setattr__(self, "response_expr", as_expression(self.response_expr))
+        object.__setattr__(self, "fixed_expr", as_expression(self.fixed_expr))
 
-# --------------------------------------------------------------------------
-# Syntax tree
-# --------------------------------------------------------------------------
+    @property
+    def response(self) -> str | None:
+        """R text of the left-hand side (None for a one-sided formula)."""
+        return None if self.response_expr is None else deparse(self.response_expr)
 
-
-@dataclass(frozen=True)
-class Name:
-    """A symbol, e.g. ``x`` or a back-quoted ```my var```."""
-
-    name: str
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class Num:
-    """A numeric literal; ``text`` is R's canonical spelling (``2``, ``0.5``, ``3L``)."""
-
-    text: str
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class Str:
-    """A string literal."""
-
-    value: str
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class Const:
-    """One of R's reserved constants: TRUE, FALSE, NA, NULL, Inf, NaN."""
-
-    name: str
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class Arg:
-    """A call argument, optionally named (``base = 2``)."""
-
-    name: str | None
-    value: "Node"
-
-
-@dataclass(frozen=True)
-class Call:
-    """A function call ``func(args...)``."""
-
-    func: "Node"
-    args: tuple[Arg, ...]
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class Index:
-    """Subsetting ``obj[args]`` or ``obj[[args]]``."""
-
-    obj: "Node"
-    args: tuple[Arg, ...]
-    double: bool
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class BinOp:
-    """A binary operator; ``pos`` is the operator's position."""
-
-    op: str
-    left: "Node"
-    right: "Node"
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class UnaryOp:
-    """A prefix operator ``-``, ``+`` or ``!``."""
-
-    op: str
-    operand: "Node"
-    pos: int = 0
-
-
-@dataclass(frozen=True)
-class Paren:
-    """Parentheses written by the user (kept so deparsing reproduces them)."""
-
-    expr: "Node"
-    pos: int = 0
-
-
-Node = Union[Name, Num, Str, Const, Call, Index, BinOp, UnaryOp, Paren]
-
-_BARS = ("|", "||")
-_CONSTANTS = {"TRUE", "FALSE", "NA", "NULL", "Inf", "NaN"}
+    @property
+    def fixed(self) -> str:
+        """R text of the fixed-effects part."""
+        return deparse(self.fixed_expr)
 
 
 # --------------------------------------------------------------------------
 # Tokenizer
 # --------------------------------------------------------------------------
+
+
+
 
 
 @dataclass(frozen=True)
@@ -235,14 +207,6 @@ _NUMBER = re.compile(
 )
 
 
-def _is_name_start(ch: str) -> bool:
-    return ch.isalpha() or ch == "."
-
-
-def _is_name_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "._"
-
-
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -258,9 +222,9 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("num", m.group(0), i))
             i = m.end()
             continue
-        if _is_name_start(ch):
+        if is_name_start(ch):
             j = i + 1
-            while j < n and _is_name_char(text[j]):
+            while j < n and is_name_char(text[j]):
                 j += 1
             tokens.append(_Token("name", text[i:j], i))
             i = j
@@ -502,7 +466,7 @@ class _Parser:
             return Name(t.text, t.pos)
         if t.kind == "name":
             self.take()
-            if t.text in _CONSTANTS:
+            if t.text in CONSTANTS:
                 return Const(t.text, t.pos)
             if self.at("::", ":::"):  # pkg::fun, as in splines::ns(x, df = 3)
                 op = self.take()
@@ -525,11 +489,6 @@ class _Parser:
         if self.at(")"):
             raise self.fail("expected an expression before ')'")
         raise self.fail(f"unexpected {t.text!r}")
-
-
-def node_pos(node: Node) -> int:
-    """Return the source position recorded on ``node``."""
-    return getattr(node, "pos", 0)
 
 
 def _canonical_number(text: str) -> str:
@@ -570,136 +529,6 @@ def parse_expression(text: str) -> Node:
 
 
 # --------------------------------------------------------------------------
-# Deparser
-# --------------------------------------------------------------------------
-
-# R's reserved words (?Reserved): syntactic in form, but deparsed back-quoted.
-_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "in", "NA_integer_", "NA_real_",
-             "NA_character_", "NA_complex_"} | _CONSTANTS
-_DOTS = re.compile(r"\.\.(?:\.|[0-9]+)")  # ... and ..1, ..2: reserved too
-
-
-def _is_syntactic(name: str) -> bool:
-    """R's syntactic names (?make.names): letters (any the locale calls letters,
-    so ``höhe`` in a UTF-8 locale), digits, ``.`` and ``_``, starting with a
-    letter or a dot not followed by a digit, and not a reserved word."""
-    if not name or name in _RESERVED or _DOTS.fullmatch(name):
-        return False
-    if not _is_name_start(name[0]) or (name[0] == "." and len(name) > 1 and name[1].isdigit()):
-        return False
-    return all(_is_name_char(ch) for ch in name)
-_TIGHT_OPS = {":", "^", "/", "$", "@", "%%", "%/%", "::", ":::"}  # R prints these without spaces
-
-
-def _deparse_name(name: str) -> str:
-    if _is_syntactic(name):
-        return name
-    return "`" + name.replace("`", "\\`") + "`"
-
-
-def _deparse_args(args: tuple[Arg, ...]) -> str:
-    parts = []
-    for a in args:
-        value = deparse(a.value)
-        parts.append(value if a.name is None else f"{_deparse_name(a.name)} = {value}")
-    return ", ".join(parts)
-
-
-def deparse(node: Node) -> str:
-    """Return R's canonical text for ``node``.
-
-    Spacing follows R's ``deparse``: spaces around ``+ - * / | ~`` and
-    comparisons, none around ``:`` and ``^``; user parentheses are kept.
-
-    Parameters
-    ----------
-    node : Node
-        A syntax tree from :func:`parse_expression`.
-
-    Returns
-    -------
-    str
-    """
-    if isinstance(node, Name):
-        return _deparse_name(node.name)
-    if isinstance(node, Num):
-        return node.text
-    if isinstance(node, Str):
-        return '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(node, Const):
-        return node.name
-    if isinstance(node, Paren):
-        return f"({deparse(node.expr)})"
-    if isinstance(node, UnaryOp):
-        return node.op + deparse(node.operand)
-    if isinstance(node, Call):
-        return f"{deparse(node.func)}({_deparse_args(node.args)})"
-    if isinstance(node, Index):
-        o, c = ("[[", "]]") if node.double else ("[", "]")
-        return f"{deparse(node.obj)}{o}{_deparse_args(node.args)}{c}"
-    if isinstance(node, BinOp):
-        left, right = deparse(node.left), deparse(node.right)
-        if node.op in _TIGHT_OPS:
-            return f"{left}{node.op}{right}"
-        return f"{left} {node.op} {right}"
-    raise TypeError(f"not a formula node: {node!r}")
-
-
-def iter_names(node: Node) -> Iterator[str]:
-    """Yield the symbols ``node`` uses as values.
-
-    Function names (``log`` in ``log(x)``), argument names (``base`` in
-    ``log(x, base = 2)``) and the right side of ``$``/``@`` are skipped.
-
-    Parameters
-    ----------
-    node : Node
-
-    Yields
-    ------
-    str
-    """
-    if isinstance(node, Name):
-        yield node.name
-    elif isinstance(node, Paren):
-        yield from iter_names(node.expr)
-    elif isinstance(node, UnaryOp):
-        yield from iter_names(node.operand)
-    elif isinstance(node, BinOp):
-        yield from iter_names(node.left)
-        if node.op not in ("$", "@"):
-            yield from iter_names(node.right)
-    elif isinstance(node, Call):
-        if not isinstance(node.func, Name) and not (isinstance(node.func, BinOp) and node.func.op in ("::", ":::")):
-            yield from iter_names(node.func)
-        for a in node.args:
-            yield from iter_names(a.value)
-    elif isinstance(node, Index):
-        yield from iter_names(node.obj)
-        for a in node.args:
-            yield from iter_names(a.value)
-
-
-def _find_bar(node: Node) -> BinOp | None:
-    """Return the first ``|``/``||`` anywhere inside ``node``, if any."""
-    if isinstance(node, BinOp):
-        if node.op in _BARS:
-            return node
-        return _find_bar(node.left) or _find_bar(node.right)
-    if isinstance(node, (Paren,)):
-        return _find_bar(node.expr)
-    if isinstance(node, UnaryOp):
-        return _find_bar(node.operand)
-    if isinstance(node, (Call, Index)):
-        inner = node.func if isinstance(node, Call) else node.obj
-        found = _find_bar(inner)
-        for a in node.args:
-            found = found or _find_bar(a.value)
-        return found
-    return None
-
-
-# --------------------------------------------------------------------------
 # Term algebra (R's terms.formula)
 # --------------------------------------------------------------------------
 
@@ -733,15 +562,25 @@ class Terms:
         """R's ``attr(terms, "term.labels")``: variables joined by ``:``."""
         return [":".join(self.labels[v] for v in t) for t in self.terms]
 
+    def term_nodes(self) -> list[Node]:
+        """Each term as a tree: its variables joined by ``:`` (``deparse`` gives :meth:`term_labels`)."""
+        return [chain(":", [self.variables[v] for v in t]) for t in self.terms]
+
 
 class _TermBuilder:
-    """Recursive evaluation of the formula operators on sets of variables."""
+    """Recursive evaluation of the formula operators on sets of variables;
+    ``source`` (R text, or the tree itself) is quoted in error messages."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, source: str | Node) -> None:
+        self.source = source
         self.labels: list[str] = []
         self.variables: list[Node] = []
         self.offsets: list[Node] = []
+
+    @property
+    def text(self) -> str:
+        """The source as R text (deparsed only when an error message needs it)."""
+        return self.source if isinstance(self.source, str) else deparse(self.source)
 
     def var(self, node: Node) -> int:
         label = deparse(node)
@@ -843,11 +682,11 @@ def expand_terms(node: Node, text: str | None = None) -> Terms:
     FormulaError
         For a bar, ``.``, a numeric term other than 0/1, or a bad power.
     """
-    src = deparse(node) if text is None else text
-    bar = _find_bar(node)
+    bar = find_bar(node)
     if bar is not None:
-        raise _error(src, bar.pos, f"random-effects bar {bar.op!r} not allowed here")
-    builder = _TermBuilder(src)
+        raise _error(deparse(node) if text is None else text, bar.pos,
+                     f"random-effects bar {bar.op!r} not allowed here")
+    builder = _TermBuilder(node if text is None else text)
     terms, icpt = builder.expand(node)
     # R orders terms by degree; sorted() is stable so formula order breaks ties.
     ordered = sorted(terms, key=len)
@@ -865,28 +704,22 @@ def expand_terms(node: Node, text: str | None = None) -> Terms:
 # --------------------------------------------------------------------------
 
 
-def _unparen(node: Node) -> Node:
-    while isinstance(node, Paren):
-        node = node.expr
-    return node
-
-
-def _slash_groups(group: Node, text: str) -> list[str]:
-    """lme4's expandSlash: ``a/b/c`` -> ``["c:b:a", "b:a", "a"]``."""
-    g = _unparen(group)
+def _slash_groups(group: Node, text: str) -> list[list[Node]]:
+    """lme4's expandSlash: ``a/b/c`` -> the factors of ``c:b:a``, ``b:a`` and ``a``."""
+    g = unparen(group)
     if not (isinstance(g, BinOp) and g.op == "/"):
         inner = _find_slash(g)
         if inner is not None:
             raise _error(text, inner.pos, "unparseable grouping factor: '/' "
                          "must be the outermost operator")
-        return [deparse(g)]
-    outer = _slash_groups(g.left, text)  # e.g. ["b:a", "a"] for a/b
+        return [[g]]
+    outer = _slash_groups(g.left, text)  # e.g. [[b, a], [a]] for a/b
     innermost = outer[0]
     rights = _slash_groups(g.right, text)
     if len(rights) != 1:
         raise _error(text, g.pos, "unparseable grouping factor: nested '/' on "
                      "the right of '/'")
-    return [f"{rights[0]}:{innermost}"] + outer
+    return [rights[0] + innermost] + outer
 
 
 def _find_slash(node: Node) -> BinOp | None:
@@ -899,23 +732,42 @@ def _find_slash(node: Node) -> BinOp | None:
     return None
 
 
+def grouping_parts(group: Node) -> list[Node]:
+    """The factors of a grouping expression: ``a:b:c`` -> ``[a, b, c]``, ``g`` -> ``[g]``.
+
+    Parameters
+    ----------
+    group : Node
+        A bar's grouping factor (``RandomTermSpec.group_expr``).
+
+    Returns
+    -------
+    list of Node
+        The operands of its ``:`` interactions, in order (parentheses dropped).
+    """
+    g = unparen(group)
+    if isinstance(g, BinOp) and g.op == ":":
+        return grouping_parts(g.left) + grouping_parts(g.right)
+    return [g]
+
+
+def _uncorrelated_lhs(lhs: Node, text: str) -> list[Node]:
+    """lme4's expandDoubleVerts of ``(lhs || g)``: the left sides ``1``, ``0 + term``, ... of its single bars."""
+    terms = expand_terms(lhs, text)
+    return ([Num("1", node_pos(lhs))] if terms.intercept else []) + [
+        BinOp("+", Num("0", node_pos(lhs)), term, node_pos(lhs)) for term in terms.term_nodes()]
+
+
 def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
     """Expand one ``(lhs | g)`` / ``(lhs || g)`` into lme4's bar list."""
     for side in (bar.left, bar.right):
-        inner = _find_bar(side)
+        inner = find_bar(side)
         if inner is not None:
             raise _error(text, inner.pos, f"bar {inner.op!r} inside a random-effects term")
-    groups = _slash_groups(bar.right, text)
-    if bar.op == "|":
-        lhs_texts = [deparse(bar.left)]
-    else:
-        # expandDoubleVerts: one uncorrelated term per lhs term.
-        terms = expand_terms(bar.left, text)
-        lhs_texts = (["1"] if terms.intercept else []) + [
-            f"0 + {label}" for label in terms.term_labels()
-        ]
+    groups = [chain(":", parts) for parts in _slash_groups(bar.right, text)]
+    lhs_nodes = [bar.left] if bar.op == "|" else _uncorrelated_lhs(bar.left, text)
     # lme4 expands || first, then the slash in each resulting bar.
-    return [RandomTermSpec(lhs, g) for lhs in lhs_texts for g in groups]
+    return [RandomTermSpec(lhs, g) for lhs in lhs_nodes for g in groups]
 
 
 def _expand_double_verts_node(node: Node, text: str) -> Node:
@@ -923,10 +775,8 @@ def _expand_double_verts_node(node: Node, text: str) -> Node:
     if isinstance(node, Paren):
         return Paren(_expand_double_verts_node(node.expr, text), node.pos)
     if isinstance(node, BinOp) and node.op == "||":
-        terms = expand_terms(node.left, text)
-        lhs = (["1"] if terms.intercept else []) + [f"0 + {label}" for label in terms.term_labels()]
-        group = deparse(node.right)
-        return parse_expression(" + ".join(f"({t} | {group})" for t in lhs))
+        return chain("+", [Paren(BinOp("|", lhs, node.right, node.pos), node.pos)
+                           for lhs in _uncorrelated_lhs(node.left, text)])
     if isinstance(node, BinOp):
         return BinOp(node.op, _expand_double_verts_node(node.left, text),
                      _expand_double_verts_node(node.right, text), node.pos)
@@ -939,7 +789,7 @@ def _expand_double_verts_node(node: Node, text: str) -> Node:
 
 
 @refuses_deep_nesting
-def expand_double_verts(formula: str) -> str:
+def expand_double_verts(formula: str | Node) -> str | Node:
     """The formula as lme4 stores and prints it, ``||`` expanded (lme4's expandDoubleVerts).
 
     ``"y ~ x + (x || g)"`` becomes ``"y ~ x + ((1 | g) + (0 + x | g))"``; a
@@ -947,20 +797,21 @@ def expand_double_verts(formula: str) -> str:
 
     Parameters
     ----------
-    formula : str
+    formula : str or Node
+        R text, or a formula tree (a ``~`` node, see :func:`parse_formula_tree`).
 
     Returns
     -------
-    str
+    str or Node
+        Of the type given.
     """
-    if "||" not in formula:
-        return formula
-    p = _Parser(formula)
-    response = None if p.at("~") else p.expression()
-    p.take()  # "~"
-    rhs = _expand_double_verts_node(p.expression(), formula)
-    p.expect_end()
-    return ("" if response is None else deparse(response) + " ") + "~ " + deparse(rhs)
+    if isinstance(formula, str):
+        if "||" not in formula:
+            return formula
+        return deparse(expand_double_verts(parse_formula_tree(formula)))
+    response, rhs = formula_sides(formula)
+    rhs = _expand_double_verts_node(rhs, deparse(formula))
+    return UnaryOp("~", rhs, formula.pos) if response is None else BinOp("~", response, rhs, formula.pos)
 
 
 def _split_rhs(node: Node, text: str,
@@ -974,8 +825,8 @@ def _split_rhs(node: Node, text: str,
     so that ``y ~ x + 1 | g`` (which R reads as ``((x + 1) | g)``, no fixed
     effects) stays an error.
     """
-    core = _unparen(node)
-    if isinstance(core, BinOp) and core.op in _BARS:
+    core = unparen(node)
+    if isinstance(core, BinOp) and core.op in BARS:
         single = not (isinstance(core.left, BinOp) and core.left.op in ("+", "-"))
         if not isinstance(node, Paren) and not (whole and single):
             raise _error(text, core.pos, "random-effects term must be written in "
@@ -992,14 +843,14 @@ def _split_rhs(node: Node, text: str,
             return left
         return BinOp("+", left, right, node.pos)
     if isinstance(node, BinOp) and node.op == "-":
-        bar = _find_bar(node.right)
+        bar = find_bar(node.right)
         if bar is not None:
             raise _error(text, bar.pos, "a random-effects term cannot be subtracted")
         left = _split_rhs(node.left, text, bars)
         if left is None:
             return UnaryOp("-", node.right, node.pos)
         return BinOp("-", left, node.right, node.pos)
-    bar = _find_bar(node)
+    bar = find_bar(node)
     if bar is not None:
         raise _error(text, bar.pos, f"bar {bar.op!r} is not at the top level of "
                      "the formula (random-effects terms must be added with '+')")
@@ -1008,17 +859,17 @@ def _split_rhs(node: Node, text: str,
 
 def _uses_response(response: Node, variable: Node) -> bool:
     """The variable is the response, or (for a response that is a column) a function of that column."""
-    if deparse(variable) == deparse(response):
+    if variable == response:
         return True
     return isinstance(response, Name) and response.name in set(iter_names(variable))
 
 
-def _refuse_response_in(response: Node, node: Node, where: str, text: str) -> None:
-    terms = expand_terms(node, text)
+def _refuse_response_in(response: Node, bar: RandomTermSpec, text: str) -> None:
+    terms = expand_terms(bar.lhs_expr, text)
     for v in terms.variables:
         if _uses_response(response, v):
-            raise FormulaError(f"the response {deparse(response)} appears on the right-hand side in {where} "
-                               f"of {text!r}: a model cannot regress the response on itself")
+            raise FormulaError(f"the response {deparse(response)} appears on the right-hand side in "
+                               f"({bar.lhs} | {bar.group}) of {text!r}: a model cannot regress the response on itself")
 
 
 def _drop_response_term(response: Node, fixed: Node, text: str) -> tuple[Node, bool]:
@@ -1037,11 +888,11 @@ def _drop_response_term(response: Node, fixed: Node, text: str) -> tuple[Node, b
                                f"{labels[i]} of {text!r}: a model cannot regress the response on itself")
     # Rebuild the right-hand side from R's expanded terms, in R's order, so
     # the columns and their coding are those of the formula without y.
-    parts = [labels[i] for i in range(len(labels)) if i not in involved]
-    parts += [f"offset({deparse(o)})" for o in terms.offsets]
+    parts = [t for i, t in enumerate(terms.term_nodes()) if i not in involved]
+    parts += [Call(Name("offset", node_pos(o)), (Arg(None, o),), node_pos(o)) for o in terms.offsets]
     if not terms.intercept:
-        parts.insert(0, "0")
-    return parse_expression(" + ".join(parts) or "1"), True
+        parts.insert(0, Num("0", node_pos(fixed)))
+    return (chain("+", parts) if parts else Num("1", node_pos(fixed))), True
 
 
 def _expand_dot(node: Node, columns: list[str]) -> Node:
@@ -1049,7 +900,7 @@ def _expand_dot(node: Node, columns: list[str]) -> Node:
     if isinstance(node, Name) and node.name == ".":
         if not columns:
             raise FormulaError("'.' in the formula but the data have no other columns")
-        return Paren(parse_expression(" + ".join(_deparse_name(c) for c in columns)), node.pos)
+        return Paren(chain("+", [Name(c, node.pos) for c in columns]), node.pos)
     if isinstance(node, BinOp):
         return BinOp(node.op, _expand_dot(node.left, columns), _expand_dot(node.right, columns), node.pos)
     if isinstance(node, UnaryOp):
@@ -1060,32 +911,28 @@ def _expand_dot(node: Node, columns: list[str]) -> Node:
 
 
 @refuses_deep_nesting
-def parse_formula(formula: str, data_columns: list[str] | None = None) -> ParsedFormula:
-    """Parse an lme4 model formula.
+def parse_formula_tree(formula: str | Node) -> Node:
+    """Parse the text of a model formula into one tree, R's call to ``~``.
 
     Parameters
     ----------
-    formula : str
-        E.g. ``"TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)"``.
-    data_columns : list of str, optional
-        The data's column names: ``.`` in the fixed part stands for those not
-        in the response (as R's ``terms(formula, data = data)``).  Without
-        them ``.`` is an error.
+    formula : str or Node
+        E.g. ``"TICKS ~ YEAR + (1 | LOCATION)"`` or ``"~ x + (1 | g)"``; a
+        tree already parsed (a ``~`` node) is returned as it is.
 
     Returns
     -------
-    ParsedFormula
-        Response text, fixed-effects text (bars removed) and the expanded
-        random-effects terms. ``(x || g)`` becomes ``(1 | g) + (0 + x | g)``
-        and ``(1 | a/b)`` becomes ``(1 | b:a) + (1 | a)``, as in lme4.
+    BinOp or UnaryOp
+        ``BinOp("~", response, rhs)``, or ``UnaryOp("~", rhs)`` when one-sided.
 
     Raises
     ------
     FormulaError
-        Empty formula, no ``~``, unbalanced parentheses, bar with no left
-        side, empty grouping factor, bar not at the top level. Messages give
-        the 0-based character position.
+        Not a string, empty, no ``~``, more than one, no right-hand side, or
+        bad syntax (messages give the 0-based character position).
     """
+    if isinstance(formula, (BinOp, UnaryOp)) and formula.op == "~":
+        return formula
     if not isinstance(formula, str):
         raise FormulaError(f"formula must be a string, got {type(formula).__name__}")
     if not formula.strip():
@@ -1104,25 +951,60 @@ def parse_formula(formula: str, data_columns: list[str] | None = None) -> Parsed
         raise _error(formula, tilde.pos, "missing right-hand side after '~'")
     rhs = p.expression()
     p.expect_end()
+    return UnaryOp("~", rhs, tilde.pos) if response is None else BinOp("~", response, rhs, tilde.pos)
 
+
+@refuses_deep_nesting
+def parse_formula(formula: str | Node, data_columns: list[str] | None = None) -> ParsedFormula:
+    """Parse an lme4 model formula.
+
+    Parameters
+    ----------
+    formula : str or Node
+        E.g. ``"TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)"``, or
+        the tree :func:`parse_formula_tree` makes of such text.
+    data_columns : list of str, optional
+        The data's column names: ``.`` in the fixed part stands for those not
+        in the response (as R's ``terms(formula, data = data)``).  Without
+        them ``.`` is an error.
+
+    Returns
+    -------
+    ParsedFormula
+        Response, fixed-effects part (bars removed) and the expanded
+        random-effects terms, as trees. ``(x || g)`` becomes
+        ``(1 | g) + (0 + x | g)`` and ``(1 | a/b)`` becomes
+        ``(1 | b:a) + (1 | a)``, as in lme4.
+
+    Raises
+    ------
+    FormulaError
+        Empty formula, no ``~``, unbalanced parentheses, bar with no left
+        side, empty grouping factor, bar not at the top level. Messages give
+        the 0-based character position.
+    """
+    tree = parse_formula_tree(formula)
+    text = formula if isinstance(formula, str) else deparse(tree)
+    response, rhs = formula_sides(tree)
     if response is not None:
-        bar = _find_bar(response)
+        bar = find_bar(response)
         if bar is not None:
-            raise _error(formula, bar.pos, f"bar {bar.op!r} in the response")
+            raise _error(text, bar.pos, f"bar {bar.op!r} in the response")
     bars: list[RandomTermSpec] = []
-    fixed = _split_rhs(rhs, formula, bars, whole=True)
+    fixed = _split_rhs(rhs, text, bars, whole=True)
     if fixed is not None and data_columns is not None:
         skip = set() if response is None else set(iter_names(response))
         fixed = _expand_dot(fixed, [c for c in data_columns if c not in skip])
     dropped = False
     if response is not None:
         for b in bars:
-            _refuse_response_in(response, parse_expression(b.lhs), f"({b.lhs} | {b.group})", formula)
+            _refuse_response_in(response, b, text)
         if fixed is not None:
-            fixed, dropped = _drop_response_term(response, fixed, formula)
+            fixed, dropped = _drop_response_term(response, fixed, text)
     return ParsedFormula(
-        response=None if response is None else deparse(response),
-        fixed="1" if fixed is None else deparse(fixed),
+        response_expr=response,
+        fixed_expr=Num("1", node_pos(rhs)) if fixed is None else fixed,
         random=tuple(bars),
         response_dropped=dropped,
+        formula=tree,
     )

@@ -40,8 +40,8 @@ def _grid_variables(fit, at: dict | None) -> tuple[dict, dict]:
     spec, frame = design.x_spec, design.x_frame
     factor_levels = {lab: list(lv) for lab, lv in zip(spec.labels, spec.levels) if lv is not None}
     # numeric columns the formula makes factors of (factor(x)): a factor over their values, as emmeans
-    inside_factors = {c for lab, lv in zip(spec.labels, spec.levels) if lv is not None and lab not in frame.columns
-                      for c in variables_in(lab)}
+    inside_factors = {c for lab, node, lv in zip(spec.labels, spec.variables, spec.levels)
+                      if lv is not None and lab not in frame.columns for c in variables_in(node)}
     factors, covariates = {}, {}
     for col in frame.columns:
         if col in factor_levels:

@@ -37,7 +37,7 @@ def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray
         m = np.ones(len(newdata))
         if design.response_kind == "cbind":
             try:
-                vals = evaluate_response(design.parsed.response, newdata).values
+                vals = evaluate_response(design.parsed.response_expr, newdata).values
                 m = vals[:, 0] + vals[:, 1]
             except DataError:
                 pass  # response columns absent: one trial per row

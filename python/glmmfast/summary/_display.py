@@ -29,8 +29,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._summary import (_cat_fill, _deparse, _format_pval, _format_varcorr, _print_char_matrix, _r_format,
-                       _r_format_int, _r_round, _SIGNIF_LEGEND, _WIDTH, _zapsmall, format_glmer_summary)
+from ..formula._deparse import deparse_lines
+from ..formula._formula import parse_formula_tree
+from ._coef_table import significance_legend, significance_stars
+from ._mermod_summary import format_glmer_summary, format_varcorr
+from ._r_format import WIDTH, format_pval, r_format, r_format_int, r_round, zapsmall
+from ._r_print import cat_fill, print_char_matrix
 
 __all__ = ["RandomEffects", "VarCorr", "VarCorrView", "AnovaTable", "summary_html", "frame_text"]
 
@@ -38,9 +42,9 @@ __all__ = ["RandomEffects", "VarCorr", "VarCorrView", "AnovaTable", "summary_htm
 def frame_text(df: pd.DataFrame, digits: int = 7) -> str:
     """``print.data.frame`` of a numeric frame: each column formatted on its own with ``digits``
     significant digits (R's ``format``), row names left-aligned, columns right-aligned."""
-    cols = [_r_format([float(v) for v in df[c]], digits) for c in df.columns]
+    cols = [r_format([float(v) for v in df[c]], digits) for c in df.columns]
     cells = [[col[i] for col in cols] for i in range(len(df))]
-    return _print_char_matrix(cells, [str(i) for i in df.index], [str(c) for c in df.columns], right=True)
+    return print_char_matrix(cells, [str(i) for i in df.index], [str(c) for c in df.columns], right=True)
 
 
 class RandomEffects(dict):
@@ -74,7 +78,7 @@ class VarCorrView:
 
     def __repr__(self) -> str:
         # print.VarCorr.merMod: digits = max(3, getOption("digits") - 2), comp = "Std.Dev."
-        return _format_varcorr(self.frame, 5, comp=("Std.Dev.",), heading="").rstrip("\n")
+        return format_varcorr(self.frame, 5, comp=("Std.Dev.",), heading="").rstrip("\n")
 
     __str__ = __repr__
 
@@ -133,7 +137,7 @@ class AnovaTable(pd.DataFrame):
             out.append(f"Data: {self.data_name}\n")
         out.append("Models:\n")
         for label, formula in zip(self.labels, self.formulas):
-            out.append(_cat_fill([f"{label}:"] + _deparse(formula), width=_WIDTH))
+            out.append(cat_fill([f"{label}:"] + deparse_lines(parse_formula_tree(formula)), width=WIDTH))
         out.append(_anova_matrix(self, list(self.labels)))
         return "".join(out)
 
@@ -155,31 +159,25 @@ def _anova_matrix(tab: pd.DataFrame, labels: list[str]) -> str:
             out[i] = t
         return out
 
-    columns.append(column(tab["npar"], _r_format_int))
+    columns.append(column(tab["npar"], r_format_int))
     for col in ("AIC", "BIC", "logLik", "deviance"):
-        columns.append(column(tab[col], lambda v: _r_format(_zapsmall(v, digits), digits)))
-    columns.append(column(tab["Chisq"], lambda v: _r_format([_r_round(x, dig_tst) for x in v], digits)))
-    columns.append(column(tab["Df"], _r_format_int))
+        columns.append(column(tab[col], lambda v: r_format(zapsmall(v, digits), digits)))
+    columns.append(column(tab["Chisq"], lambda v: r_format([r_round(x, dig_tst) for x in v], digits)))
+    columns.append(column(tab["Df"], r_format_int))
     pv = [float(x) for x in tab["Pr(>Chisq)"]]
-    columns.append(column(pv, lambda v: _format_pval(v, dig_tst)))
+    columns.append(column(pv, lambda v: format_pval(v, dig_tst)))
     cols = ["npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
     stars = any(p < 0.1 for p in pv if not math.isnan(p))
     if stars:
-        sym = [_stars(p) for p in pv]
+        sym = [significance_stars(p) for p in pv]
         width = max(len(t) for t in sym)
         columns.append([t.ljust(width) for t in sym])
         cols.append("")
     cells = [[c[i] for c in columns] for i in range(n)]
-    text = _print_char_matrix(cells, labels, cols, right=True)
+    text = print_char_matrix(cells, labels, cols, right=True)
     if stars:
-        text += "---\n" + _cat_fill(["Signif. codes:  ", _SIGNIF_LEGEND], sep="", width=_WIDTH + 4)
+        text += significance_legend()
     return text
-
-
-def _stars(p: float) -> str:
-    if math.isnan(p):
-        return ""
-    return "***" if p <= 0.001 else "**" if p <= 0.01 else "*" if p <= 0.05 else "." if p <= 0.1 else " "
 
 
 def summary_html(fit) -> str:
