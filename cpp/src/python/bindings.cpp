@@ -73,10 +73,20 @@ SpMat z_matrix(int z_rows, int z_cols, const IntArray& indptr, const IntArray& i
     return csc_matrix(z_rows, z_cols, indptr.data(), indptr.size(), indices.data(), data.data(), data.size());
 }
 
-std::vector<TermShape> term_shapes(const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+// The random-effects terms: k, nlevels and, per term, the covariance
+// structure's name and its columns' coordinates (empty lists: all "us").
+std::vector<TermShape> term_shapes(const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
+                                   const std::vector<std::string>& structures,
+                                   const std::vector<Eigen::MatrixXd>& coords) {
     if (term_k.size() != term_nlevels.size()) throw std::invalid_argument("term_k and term_nlevels differ in length");
+    if (!structures.empty() && structures.size() != term_k.size())
+        throw std::invalid_argument("term_structures must name one structure per term");
+    if (!coords.empty() && coords.size() != term_k.size())
+        throw std::invalid_argument("term_coords must hold one matrix per term");
     std::vector<TermShape> terms;
-    for (size_t t = 0; t < term_k.size(); ++t) terms.push_back({term_k[t], term_nlevels[t]});
+    for (size_t t = 0; t < term_k.size(); ++t)
+        terms.push_back({term_k[t], term_nlevels[t], structures.empty() ? "us" : structures[t],
+                         coords.empty() ? Eigen::MatrixXd() : coords[t]});
     return terms;
 }
 
@@ -181,27 +191,30 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, int z_rows, int 
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
                      const DblArray& offset, const std::string& dist, const std::string& link,
                      const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
-                     const std::string& factorization, double nb_theta) {
+                     const std::string& factorization, double nb_theta, const std::vector<std::string>& term_structures,
+                     const std::vector<Eigen::MatrixXd>& term_coords) {
     const long n = X.rows();
     if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
     SpMat Z = z_matrix(z_rows, z_cols, indptr, indices, data);
     Eigen::VectorXd yy = vec(y, n, "y"), ww = vec(weights, n, "weights"), oo = vec(offset, n, "offset");
     const Family family = make_family(dist, link, nb_theta);
+    auto terms = term_shapes(term_k, term_nlevels, term_structures, term_coords);
     EngineCall call;  // the pattern's analysis: seconds on large data
     return std::make_unique<GlmmModel>(X, std::move(Z), std::move(yy), std::move(ww), std::move(oo), family,
-                                       term_shapes(term_k, term_nlevels), factorization);
+                                       std::move(terms), factorization);
 }
 
 std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
                      const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
-                     const DblArray& offset, const std::vector<int>& term_k, const std::vector<int>& term_nlevels) {
+                     const DblArray& offset, const std::vector<int>& term_k, const std::vector<int>& term_nlevels,
+                     const std::vector<std::string>& term_structures, const std::vector<Eigen::MatrixXd>& term_coords) {
     const long n = X.rows();
     if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
     SpMat Z = z_matrix(z_rows, z_cols, indptr, indices, data);
     Eigen::VectorXd yy = vec(y, n, "y"), ww = vec(weights, n, "weights"), oo = vec(offset, n, "offset");
+    auto terms = term_shapes(term_k, term_nlevels, term_structures, term_coords);
     EngineCall call;  // the pattern's analysis: seconds on large data
-    return std::make_unique<LmmModel>(X, std::move(Z), std::move(yy), std::move(ww), std::move(oo),
-                                      term_shapes(term_k, term_nlevels));
+    return std::make_unique<LmmModel>(X, std::move(Z), std::move(yy), std::move(ww), std::move(oo), std::move(terms));
 }
 
 // The engine's Objective as nlopt calls it.  An evaluation interrupted
@@ -228,6 +241,7 @@ struct NloptObjective {
 PYBIND11_MODULE(_core, m) {
     m.doc() = "glmmfast's C++ engine (private: use the glmmfast package).";
     py::register_exception<PirlsError>(m, "PirlsError", PyExc_RuntimeError);
+    py::register_exception<InvalidCovariance>(m, "InvalidCovariance", PyExc_ValueError);
     main_thread_ident = py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
     py::register_exception_translator([](std::exception_ptr p) {
         try {
@@ -299,7 +313,9 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init(&make_model), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
              py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
              py::arg("dist"), py::arg("link"), py::arg("term_k"), py::arg("term_nlevels"),
-             py::arg("factorization") = "auto", py::arg("nb_theta") = 1.0)
+             py::arg("factorization") = "auto", py::arg("nb_theta") = 1.0,
+             py::arg("term_structures") = std::vector<std::string>(),
+             py::arg("term_coords") = std::vector<Eigen::MatrixXd>())
         .def_property_readonly("n", &GlmmModel::n)
         .def_property_readonly("p", &GlmmModel::p)
         .def_property_readonly("q", &GlmmModel::q)
@@ -355,7 +371,8 @@ PYBIND11_MODULE(_core, m) {
     py::class_<LmmModel>(m, "LmmModel")
         .def(py::init(&make_lmm), py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("z_indptr"),
              py::arg("z_indices"), py::arg("z_data"), py::arg("y"), py::arg("weights"), py::arg("offset"),
-             py::arg("term_k"), py::arg("term_nlevels"))
+             py::arg("term_k"), py::arg("term_nlevels"), py::arg("term_structures") = std::vector<std::string>(),
+             py::arg("term_coords") = std::vector<Eigen::MatrixXd>())
         .def_property_readonly("n", &LmmModel::n)
         .def_property_readonly("p", &LmmModel::p)
         .def_property_readonly("q", &LmmModel::q)
@@ -482,6 +499,31 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "lmm_objective", [](LmmModel& model, bool reml) { return NloptObjective(Objective::lmm(model, reml)); },
         py::arg("model"), py::arg("reml"), py::keep_alive<0, 1>());
+
+    // One term's covariance structure at theta_t: T_t, dT_t/dtheta_j, the
+    // lower bounds and the start (covariance.hpp), for the Python layer's
+    // structures (sd/cor for printing, profiling) and the tests.
+    m.def(
+        "covariance_factor",
+        [](const std::string& structure, int k, const Eigen::MatrixXd& coords, const Eigen::VectorXd& theta) {
+            const auto cov = make_covariance({k, 1, structure, coords});
+            if (theta.size() != cov->nparams())
+                throw std::invalid_argument("structure '" + structure + "' with " + std::to_string(k) + " columns has " +
+                                            std::to_string(cov->nparams()) + " parameters");
+            py::dict d;
+            d["factor"] = cov->factor(theta);
+            d["derivatives"] = cov->factor_derivatives(theta);
+            d["lower"] = cov->lower_bounds();
+            d["initial"] = cov->initial();
+            return d;
+        },
+        py::arg("structure"), py::arg("k"), py::arg("coords"), py::arg("theta"));
+    m.def(
+        "covariance_nparams",
+        [](const std::string& structure, int k, const Eigen::MatrixXd& coords) {
+            return make_covariance({k, 1, structure, coords})->nparams();
+        },
+        py::arg("structure"), py::arg("k"), py::arg("coords"));
 
     m.def(
         "gauss_hermite_rule",
