@@ -90,6 +90,16 @@ std::vector<TermShape> term_shapes(const std::vector<int>& term_k, const std::ve
     return terms;
 }
 
+// A structure whose parameter count theta matches.
+std::unique_ptr<CovarianceStructure> covariance_at(const std::string& structure, int k, const Eigen::MatrixXd& coords,
+                                                   const Eigen::VectorXd& theta) {
+    auto cov = make_covariance({k, 1, structure, coords});
+    if (theta.size() != cov->nparams())
+        throw std::invalid_argument("structure '" + structure + "' with " + std::to_string(k) + " columns has " +
+                                    std::to_string(cov->nparams()) + " parameters");
+    return cov;
+}
+
 // Element-wise family functions need arrays of one length (Eigen does not
 // check sizes in release builds).
 void same_length(const Eigen::ArrayXd& a, const Eigen::ArrayXd& b, const char* what) {
@@ -500,30 +510,32 @@ PYBIND11_MODULE(_core, m) {
         "lmm_objective", [](LmmModel& model, bool reml) { return NloptObjective(Objective::lmm(model, reml)); },
         py::arg("model"), py::arg("reml"), py::keep_alive<0, 1>());
 
-    // One term's covariance structure at theta_t: T_t, dT_t/dtheta_j, the
-    // lower bounds and the start (covariance.hpp), for the Python layer's
-    // structures (sd/cor for printing, profiling) and the tests.
+    // One term's covariance structure (covariance.hpp): its parameters'
+    // count, lower bounds and start; T_t and dT_t/dtheta_j at theta_t.  For
+    // the Python layer's structures (sd/cor for printing, profiling) and tests.
     m.def(
-        "covariance_factor",
-        [](const std::string& structure, int k, const Eigen::MatrixXd& coords, const Eigen::VectorXd& theta) {
+        "covariance_parameters",
+        [](const std::string& structure, int k, const Eigen::MatrixXd& coords) {
             const auto cov = make_covariance({k, 1, structure, coords});
-            if (theta.size() != cov->nparams())
-                throw std::invalid_argument("structure '" + structure + "' with " + std::to_string(k) + " columns has " +
-                                            std::to_string(cov->nparams()) + " parameters");
             py::dict d;
-            d["factor"] = cov->factor(theta);
-            d["derivatives"] = cov->factor_derivatives(theta);
+            d["nparams"] = cov->nparams();
             d["lower"] = cov->lower_bounds();
             d["initial"] = cov->initial();
             return d;
         },
+        py::arg("structure"), py::arg("k"), py::arg("coords"));
+    m.def(
+        "covariance_factor",
+        [](const std::string& structure, int k, const Eigen::MatrixXd& coords, const Eigen::VectorXd& theta) {
+            return covariance_at(structure, k, coords, theta)->factor(theta);
+        },
         py::arg("structure"), py::arg("k"), py::arg("coords"), py::arg("theta"));
     m.def(
-        "covariance_nparams",
-        [](const std::string& structure, int k, const Eigen::MatrixXd& coords) {
-            return make_covariance({k, 1, structure, coords})->nparams();
+        "covariance_factor_derivatives",
+        [](const std::string& structure, int k, const Eigen::MatrixXd& coords, const Eigen::VectorXd& theta) {
+            return covariance_at(structure, k, coords, theta)->factor_derivatives(theta);
         },
-        py::arg("structure"), py::arg("k"), py::arg("coords"));
+        py::arg("structure"), py::arg("k"), py::arg("coords"), py::arg("theta"));
 
     m.def(
         "gauss_hermite_rule",

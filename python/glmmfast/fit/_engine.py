@@ -2,7 +2,8 @@
 
 :func:`engine_model` and :func:`lmm_engine_model` are the one place that
 converts a design into the engine's GlmmModel / LmmModel (X, Z as CSC
-arrays, response, weights, offset, family, term shapes); :func:`glm_start`
+arrays, response, weights, offset, family, the terms' shapes and covariance
+structures); :func:`glm_start`
 fits the GLM without random effects that starts the optimisation, as lme4
 does; :func:`set_family_parameter` sets the family parameter estimated
 alongside theta and beta (the dispersion phi, or the negative-binomial shape
@@ -31,8 +32,11 @@ def _engine_arrays(design: ModelDesign) -> tuple:
             np.ascontiguousarray(design.offset, dtype=float))
 
 
-def _term_shapes(design: ModelDesign) -> tuple[list[int], list[int]]:
-    return [t.k for t in design.terms], [t.nlevels for t in design.terms]
+def _term_options(design: ModelDesign) -> dict:
+    """Per term: columns, levels, covariance structure and its columns' coordinates."""
+    return dict(term_k=[t.k for t in design.terms], term_nlevels=[t.nlevels for t in design.terms],
+                term_structures=[t.structure.name for t in design.terms],
+                term_coords=[t.structure.coords for t in design.terms])
 
 
 def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":
@@ -42,13 +46,13 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
     Cholesky strategy; "auto" is right for fitting, the others exist so the
     two can be checked against each other.
     """
-    return _core.GlmmModel(*_engine_arrays(design), design.family.name, design.family.link, *_term_shapes(design),
-                           factorization, design.family.theta)
+    return _core.GlmmModel(*_engine_arrays(design), design.family.name, design.family.link,
+                           factorization=factorization, nb_theta=design.family.theta, **_term_options(design))
 
 
 def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":
     """Build the engine's linear mixed model (gaussian, identity link) for ``design``."""
-    return _core.LmmModel(*_engine_arrays(design), *_term_shapes(design))
+    return _core.LmmModel(*_engine_arrays(design), **_term_options(design))
 
 
 def set_family_parameter(model: "_core.GlmmModel", kind: str | None, value: float) -> None:

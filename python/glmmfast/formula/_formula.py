@@ -85,10 +85,14 @@ class RandomTermSpec:
         R text of the bar's left side, e.g. ``"1"``, ``"0 + x"``, ``"x"``.
     group : str
         R text of the grouping factor, e.g. ``"g"``, ``"a:b"``, ``"b:a"``.
+    structure : str
+        Covariance structure (glmmTMB's syntax ``ar1(0 + f | g)``); ``"us"``
+        (unstructured) for a plain bar.
     """
 
     lhs: str
     group: str
+    structure: str = "us"
 
 
 @dataclass(frozen=True)
@@ -899,7 +903,7 @@ def _find_slash(node: Node) -> BinOp | None:
     return None
 
 
-def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
+def _bar_terms(bar: BinOp, text: str, structure: str = "us") -> list[RandomTermSpec]:
     """Expand one ``(lhs | g)`` / ``(lhs || g)`` into lme4's bar list."""
     for side in (bar.left, bar.right):
         inner = _find_bar(side)
@@ -915,7 +919,25 @@ def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
             f"0 + {label}" for label in terms.term_labels()
         ]
     # lme4 expands || first, then the slash in each resulting bar.
-    return [RandomTermSpec(lhs, g) for lhs in lhs_texts for g in groups]
+    return [RandomTermSpec(lhs, g, structure) for lhs in lhs_texts for g in groups]
+
+
+def _structure_term(node: Node, text: str) -> list[RandomTermSpec] | None:
+    """glmmTMB's ``name(lhs | g)``: the bars of a covariance-structure call, or None if ``node`` is none."""
+    if not (isinstance(node, Call) and len(node.args) == 1 and node.args[0].name is None):
+        return None
+    bar = _unparen(node.args[0].value)
+    if not (isinstance(bar, BinOp) and bar.op in _BARS):
+        return None
+    from ..covariance._registry import STRUCTURES  # the formula layer reads only the names
+
+    name = deparse(node.func)
+    if name not in STRUCTURES:
+        raise _error(text, node.pos, f"unknown covariance structure {name!r} in {deparse(node)} "
+                     f"(known: {', '.join(STRUCTURES)})")
+    if bar.op != "|":
+        raise _error(text, bar.pos, f"{name}(...) takes a single bar '|', not {bar.op!r}")
+    return _bar_terms(bar, text, name)
 
 
 def _expand_double_verts_node(node: Node, text: str) -> Node:
@@ -999,6 +1021,10 @@ def _split_rhs(node: Node, text: str,
         if left is None:
             return UnaryOp("-", node.right, node.pos)
         return BinOp("-", left, node.right, node.pos)
+    structured = _structure_term(core, text)
+    if structured is not None:
+        bars.extend(structured)
+        return None
     bar = _find_bar(node)
     if bar is not None:
         raise _error(text, bar.pos, f"bar {bar.op!r} is not at the top level of "
