@@ -1,0 +1,257 @@
+"""Covariance structures (glmmTMB's us, diag, cs, ar1, toep, ou, exp, gau, mat)
+against glmmTMB 1.1.5's fits (tests/data/covstruct_reference.json, made by
+covstruct_reference.R; parameterisation in covstruct_reference.md): the
+optimum, fixed effects, standard deviations, correlations and the
+structures' own parameters; the engine's exact gradients (LMM criterion and
+Laplace deviance) against finite differences for every structure; the
+structures' theta <-> printed-parameter round trips; formula syntax errors;
+num_factor's labels and level order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from glmmfast import _core
+from glmmfast.covariance import STRUCTURES, make_structure, num_factor, parse_num_levels
+from glmmfast.design._design import model_design_for
+from glmmfast.fit._engine import engine_model, lmm_engine_model
+from glmmfast.families import Gaussian, get_family
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = json.loads((DATA / "covstruct_reference.json").read_text())
+# dispformula = ~0 fixes glmmTMB's residual variance at 1.5e-8: not lmer's model
+CASES = [c for c in REFERENCE["cases"] if c["dispformula"] == "~1"]
+
+
+def _dataset(key: str) -> pd.DataFrame:
+    if key == "sleepstudy":
+        df = glmmfast.datasets.load("sleepstudy")
+        df["daysnf"] = num_factor(df["Days"])
+        return df
+    info = REFERENCE["datasets"][key]
+    df = pd.read_csv(DATA / info["file"])
+    for col, levels in info.get("factor_levels", {}).items():
+        df[col] = pd.Categorical(df[col].astype(str), categories=levels)
+    return df
+
+
+_FITS: dict[str, object] = {}
+
+
+def _fit(case: dict):
+    if case["name"] not in _FITS:
+        df = _dataset(case["dataset_key"])
+        if case["family"] == "gaussian":
+            _FITS[case["name"]] = glmmfast.lmer(case["formula"], df, REML=case["REML"])
+        else:
+            _FITS[case["name"]] = glmmfast.glmer(case["formula"], df, family=case["family"])
+    return _FITS[case["name"]]
+
+
+def _term_sd_corr(fit) -> tuple[np.ndarray, np.ndarray]:
+    """Standard deviations and correlation matrix of the (only) term, from the public varcorr frame."""
+    vc = fit.varcorr
+    term = vc[(vc["grp"] != "Residual")]
+    names = list(term.loc[term["var2"].isna(), "var1"])
+    sd = term.loc[term["var2"].isna(), "sdcor"].to_numpy(dtype=float)
+    R = np.eye(len(names))
+    for _, row in term[term["var2"].notna()].iterrows():
+        i, j = names.index(row["var1"]), names.index(row["var2"])
+        R[i, j] = R[j, i] = row["sdcor"]
+    return sd, R
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_fit_matches_glmmtmb(case):
+    fit = _fit(case)
+    # the optimum: at or below glmmTMB's
+    assert -2 * fit.loglik <= case["minus2loglik"] + 0.002
+    # fixed effects within 0.05 standard errors
+    for name, b in case["fixef"].items():
+        assert abs(fit.fixef[name] - b) <= 0.05 * case["fixef_se"][name], name
+    vc = case["varcorr"][0]
+    sd, R = _term_sd_corr(fit)
+    np.testing.assert_allclose(sd, list(vc["sd"].values()), rtol=1e-3)
+    np.testing.assert_allclose(R, np.asarray(vc["corr"], dtype=float), rtol=1e-3, atol=1e-3)
+    if case["family"] == "gaussian":
+        assert fit.sigma == pytest.approx(case["sigma"], rel=1e-3)
+
+
+def _structure_parameters(fit) -> dict:
+    """The structure's own parameters (rho, rate, range, shape) by glmmTMB's names."""
+    t = fit._design.terms[0]
+    s = t.structure
+    values = s.sdcor(fit.theta, fit.sigma if fit.family.name == "gaussian" else 1.0)
+    labels = s.sdcor_labels(t.names)
+    out = {}
+    for lab, v in zip(labels, values):
+        kind = lab.split("__")[0]
+        if kind in ("rho", "rate", "range"):
+            out[kind] = v
+        elif kind == "shape":
+            out["kappa"] = v
+        elif kind.startswith("rho"):
+            out.setdefault("rho_by_lag", []).append(v)
+    return out
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["structure"] in ("ar1", "cs", "toep", "ou", "exp", "gau",
+                                                                          "mat")],
+                         ids=lambda c: c["name"])
+def test_structure_parameters_match_glmmtmb(case):
+    fit = _fit(case)
+    ours = _structure_parameters(fit)
+    ref = case["varcorr"][0]["structure_params"]
+    assert ours, "the structure reports its parameters"
+    for key, v in ours.items():
+        if key == "rho" and case["structure"] == "cs" and fit._design.terms[0].k == 2 and key not in ref:
+            continue
+        np.testing.assert_allclose(v, ref[key], rtol=1e-3, atol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["name"] in ("ar1vig_ar1", "pois_ar1", "binom_ou", "sleep_cs_days")],
+                         ids=lambda c: c["name"])
+def test_conditional_modes_match_glmmtmb(case):
+    fit = _fit(case)
+    re = fit.ranef()
+    grp = case["ranef"]["group"]
+    ours = re[grp]
+    ref = pd.DataFrame(case["ranef"]["rows"]).set_index("group")[case["ranef"]["columns"]]
+    scale = np.abs(ref.to_numpy()).max()
+    np.testing.assert_allclose(ours.loc[ref.index.astype(str)].to_numpy(), ref.to_numpy(), atol=2e-3 * scale)
+
+
+# ---------------------------------------------------------------------------
+# Exact gradients through dT/dtheta
+# ---------------------------------------------------------------------------
+
+_COORDS_2D = parse_num_levels([f"({x},{y})" for y in (0, 1, 2) for x in (0, 0.5)])
+_COORDS_1D = parse_num_levels(["(0)", "(0.5)", "(1.25)", "(2)", "(3.5)"])
+STRUCTURE_DATA = {  # name -> (k, coords)
+    "us": (3, None), "diag": (3, None), "cs": (4, None), "ar1": (5, None), "toep": (4, None),
+    "ou": (5, _COORDS_1D), "exp": (6, _COORDS_2D), "gau": (6, _COORDS_2D), "mat": (6, _COORDS_2D),
+}
+
+
+def _random_theta(structure, seed: int = 3) -> np.ndarray:
+    """Scale parameters in (0.2, 1.2), the others N(0, 0.15) (Toeplitz correlations stay positive definite)."""
+    rng = np.random.default_rng(seed)
+    lower = np.asarray(_core.covariance_parameters(structure.name, structure.k, structure.coords)["lower"])
+    return np.where(np.isfinite(lower), 0.2 + rng.uniform(size=lower.size), rng.normal(0, 0.15, lower.size))
+
+
+def test_every_structure_is_covered():
+    assert set(STRUCTURE_DATA) == set(STRUCTURES)
+
+
+@pytest.mark.parametrize("name", list(STRUCTURE_DATA))
+def test_factor_derivatives_match_finite_differences(name):
+    k, coords = STRUCTURE_DATA[name]
+    s = make_structure(name, k, coords)
+    theta = _random_theta(s)
+    exact = _core.covariance_factor_derivatives(name, k, s.coords, theta)
+    assert len(exact) == s.nparams
+    h = 1e-6
+    for j in range(s.nparams):
+        e = np.zeros(s.nparams)
+        e[j] = h
+        fd = (s.factor(theta + e) - s.factor(theta - e)) / (2 * h)
+        np.testing.assert_allclose(exact[j], fd, atol=1e-7, err_msg=f"{name}: parameter {j}")
+        assert np.allclose(np.triu(exact[j], 1), 0.0)  # T stays lower triangular
+
+
+@pytest.mark.parametrize("name", list(STRUCTURE_DATA))
+def test_theta_and_printed_parameters_round_trip(name):
+    k, coords = STRUCTURE_DATA[name]
+    s = make_structure(name, k, coords)
+    theta = _random_theta(s, seed=5)
+    values = s.sdcor(theta)
+    assert len(values) == len(s.sdcor_labels([f"c{i}" for i in range(k)])) == s.nparams
+    lower, upper = s.sdcor_bounds()
+    assert np.all(values >= lower) and np.all(values <= upper)
+    back = s.theta_from_sdcor(values)
+    if name == "us":  # T = chol(Sigma) has a non-negative diagonal: compare the covariances
+        np.testing.assert_allclose(s.covariance(back), s.covariance(theta), rtol=1e-10, atol=1e-12)
+    else:
+        np.testing.assert_allclose(back, theta, rtol=1e-10, atol=1e-12)
+    # sigma scales the standard deviations only
+    scaled = s.sdcor(theta, sigma=2.0)
+    is_sd = np.array([lab.startswith("sd__") for lab in s.sdcor_labels([f"c{i}" for i in range(k)])])
+    np.testing.assert_allclose(scaled[is_sd], 2.0 * values[is_sd])
+    np.testing.assert_allclose(scaled[~is_sd], values[~is_sd])
+
+
+GRADIENT_LMM = [
+    ("us", "Reaction ~ Days + us(Days | Subject)", "sleepstudy"),
+    ("diag", "Reaction ~ Days + diag(Days | Subject)", "sleepstudy"),
+    ("cs", "Reaction ~ Days + cs(0 + factor(Days) | Subject)", "sleepstudy"),
+    ("ar1", "Reaction ~ Days + ar1(0 + factor(Days) | Subject)", "sleepstudy"),
+    ("toep", "y ~ x + toep(0 + tnf | group)", "ou_gauss"),
+    ("ou", "y ~ x + ou(0 + tnf | group)", "ou_gauss"),
+    ("exp", "resp ~ z + exp(0 + pos | rep)", "spatial_gauss"),
+    ("gau", "resp ~ z + gau(0 + pos | rep)", "spatial_gauss"),
+    ("mat", "resp ~ z + mat(0 + pos | rep)", "spatial_gauss"),
+]
+
+
+def test_gradient_cases_cover_every_structure():
+    assert {c[0] for c in GRADIENT_LMM} == set(STRUCTURES) == {c[0] for c in GRADIENT_LAPLACE}
+
+
+@pytest.mark.parametrize("reml", [False, True])
+@pytest.mark.parametrize("name,formula,key", GRADIENT_LMM, ids=[c[0] for c in GRADIENT_LMM])
+def test_lmm_gradient_matches_finite_differences(name, formula, key, reml):
+    design = model_design_for(formula, _dataset(key), Gaussian(), None, None, random=True)
+    assert design.terms[0].structure.name == name
+    model = lmm_engine_model(design)
+    theta = _random_theta(design.terms[0].structure, seed=7)
+    model.evaluate(theta)
+    exact = np.asarray(model.gradient(reml))
+    h = 1e-5
+    fd = np.empty(theta.size)
+    for i in range(theta.size):
+        e = np.zeros(theta.size)
+        e[i] = h
+        fd[i] = (model.deviance(theta + e, reml) - model.deviance(theta - e, reml)) / (2 * h)
+    crit = abs(model.deviance(theta, reml))
+    np.testing.assert_allclose(exact, fd, rtol=1e-5, atol=1e-6 * max(1.0, crit) / (h * 1e6) + 1e-6)
+
+
+GRADIENT_LAPLACE = [
+    ("us", "y ~ x + us(0 + time | group)", "pois_ts", "poisson"),
+    ("diag", "y ~ x + diag(0 + time | group)", "pois_ts", "poisson"),
+    ("cs", "y ~ cond + cs(0 + cond | subject)", "binary_cs", "binomial"),
+    ("ar1", "y ~ x + ar1(0 + time | group)", "pois_ts", "poisson"),
+    ("toep", "y ~ x + toep(0 + time | group)", "pois_ts", "poisson"),
+    ("ou", "cbind(succ, fail) ~ x + ou(0 + tnf | group)", "binom_ts", "binomial"),
+    ("exp", "count ~ z + exp(0 + pos | rep)", "spatial_pois", "poisson"),
+    ("gau", "count ~ z + gau(0 + pos | rep)", "spatial_pois", "poisson"),
+    ("mat", "count ~ z + mat(0 + pos | rep)", "spatial_pois", "poisson"),
+]
+
+
+@pytest.mark.parametrize("name,formula,key,family", GRADIENT_LAPLACE, ids=[c[0] for c in GRADIENT_LAPLACE])
+def test_laplace_gradient_matches_finite_differences(name, formula, key, family):
+    design = model_design_for(formula, _dataset(key), get_family(family), None, None, random=True)
+    assert design.terms[0].structure.name == name
+    model = engine_model(design, "sparse")
+    assert model.has_laplace_gradient
+    theta = 0.5 * _random_theta(design.terms[0].structure, seed=11)
+    beta = np.asarray(glmmfast.fit._engine.glm_start(design)["beta"])
+    model.deviance_at(theta, beta)
+    exact = np.asarray(model.laplace_gradient())
+    x = np.concatenate([theta, beta])
+    h = 2e-4
+    fd = np.empty(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h
+        fd[i] = (model.deviance_at((x + e)[:theta.size], (x + e)[theta.size:])
+                 - model.deviance_at((x - e)[:theta.size], (x - e)[theta.size:])) / (2 * h)
+    np.testing.assert_allclose(exact, fd, rtol=1e-5, atol=1e-5 * (1 + np.abs(fd).max()))
