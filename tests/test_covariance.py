@@ -255,3 +255,109 @@ def test_laplace_gradient_matches_finite_differences(name, formula, key, family)
         fd[i] = (model.deviance_at((x + e)[:theta.size], (x + e)[theta.size:])
                  - model.deviance_at((x - e)[:theta.size], (x - e)[theta.size:])) / (2 * h)
     np.testing.assert_allclose(exact, fd, rtol=1e-5, atol=1e-5 * (1 + np.abs(fd).max()))
+
+
+# ---------------------------------------------------------------------------
+# Formula syntax and num_factor
+# ---------------------------------------------------------------------------
+
+def test_structure_syntax_parses_into_one_term_per_bar():
+    from glmmfast.formula._formula import parse_formula
+
+    p = parse_formula("y ~ x + ar1(0 + f | g) + diag(x | h) + (1 | k)")
+    assert [(b.lhs, b.group, b.structure) for b in p.random] == [
+        ("0 + f", "g", "ar1"), ("x", "h", "diag"), ("1", "k", "us")]
+    assert p.fixed == "x"
+    assert [b.structure for b in parse_formula("y ~ cs(x | a/b)").random] == ["cs", "cs"]
+
+
+def test_us_and_diag_reproduce_lme4_terms(sleepstudy):
+    us = glmmfast.lmer("Reaction ~ Days + us(Days | Subject)", sleepstudy)
+    plain = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", sleepstudy)
+    np.testing.assert_array_equal(us.theta, plain.theta)
+    assert us.theta_names == plain.theta_names
+    diag = glmmfast.lmer("Reaction ~ Days + diag(Days | Subject)", sleepstudy)
+    split = glmmfast.lmer("Reaction ~ Days + (Days || Subject)", sleepstudy)
+    assert diag.loglik == pytest.approx(split.loglik, abs=1e-6)
+    np.testing.assert_allclose(diag.theta, split.theta, rtol=1e-4)
+    assert diag.theta_names == ["Subject.(Intercept)", "Subject.Days"]
+
+
+@pytest.mark.parametrize("formula,message", [
+    ("Reaction ~ Days + foo(Days | Subject)", "unknown covariance structure 'foo'"),
+    ("Reaction ~ Days + ar1(Days | Subject)", "ar1(Days | Subject) needs the indicator columns of one factor"),
+    ("Reaction ~ Days + ar1(0 + Days | Subject)", "ar1(0 + Days | Subject) needs the indicator columns"),
+    ("Reaction ~ Days + ou(factor(Days) | Subject)", "ou(factor(Days) | Subject) needs the indicator columns"),
+    ("Reaction ~ Days + ar1(0 + Days || Subject)", "takes a single bar"),
+])
+def test_structure_syntax_errors(sleepstudy, formula, message):
+    with pytest.raises(glmmfast.FormulaError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        glmmfast.lmer(formula, sleepstudy)
+
+
+def test_distance_structures_need_coordinates(sleepstudy):
+    with pytest.raises(glmmfast.DataError, match="cannot read coordinates from the level '0'.*num_factor"):
+        glmmfast.lmer("Reaction ~ Days + ou(0 + factor(Days) | Subject)", sleepstudy)
+
+
+def test_num_factor_labels_and_order_are_glmmtmbs():
+    f = num_factor([2, 1, 2, 1], [1, 1, 0, 0])  # covstruct_reference.md: last coordinate most significant
+    assert list(f.categories) == ["(1,0)", "(2,0)", "(1,1)", "(2,1)"]
+    assert list(f) == ["(2,1)", "(1,1)", "(2,0)", "(1,0)"]
+    assert list(num_factor([0.1 + 0.2, 6.5, 1.0]).categories) == ["(0.3)", "(1)", "(6.5)"]
+    for key, raw, nf in [("ar1vig", ["t"], "timesnf"), ("ou_gauss", ["t"], "tnf"), ("spatial_gauss", ["x", "y"], "pos")]:
+        info = REFERENCE["datasets"][key]
+        df = pd.read_csv(DATA / info["file"])
+        ours = num_factor(*[df[c] for c in raw])
+        assert list(ours.astype(str)) == list(df[nf].astype(str))
+        if nf in info.get("factor_levels", {}):
+            assert list(ours.categories) == info["factor_levels"][nf]
+    np.testing.assert_array_equal(parse_num_levels(["pos(1.5,2)", "(0,-1)"]), [[1.5, 2.0], [0.0, -1.0]])
+    with pytest.raises(glmmfast.ArgumentError):
+        num_factor([1, 2], [1])
+
+
+# ---------------------------------------------------------------------------
+# Everything a fit offers works with a structured term
+# ---------------------------------------------------------------------------
+
+def _case(name: str) -> dict:
+    return next(c for c in CASES if c["name"] == name)
+
+
+@pytest.mark.parametrize("name", ["pois_ar1", "binom_ou", "binary_cs"])
+def test_predict_simulate_refit_bootstrap_confint_on_structured_glmer_fits(name):
+    case = _case(name)
+    fit = _fit(case)
+    data = _dataset(case["dataset_key"])
+    np.testing.assert_allclose(fit.predict(data, type="response"), fit.fitted(), rtol=1e-10)
+    sims = fit.simulate(nsim=2, seed=1)
+    assert np.asarray(sims).shape[0] == len(fit.fitted())
+    refit = fit.refit(fit._design.y)
+    np.testing.assert_allclose(refit.theta, fit.theta, rtol=1e-4, atol=1e-6)
+    boot = fit.bootstrap(2, seed=1, n_jobs=1)
+    assert boot.replicates.shape[0] == 2 and boot.replicates.shape[1] == fit.theta.size + fit.fixef.size
+
+
+def test_profile_confint_steps_through_the_structures_parameters():
+    fit = _fit(_case("pois_ar1"))
+    ci = fit.confint("profile")
+    sd, rho = fit._design.terms[0].structure.sdcor(fit.theta)
+    assert ci.iloc[0, 0] < sd < ci.iloc[0, 1]
+    assert -1 < ci.iloc[1, 0] < rho < ci.iloc[1, 1] < 1
+    # profile deviance at each limit is the chi-squared quantile above the optimum (lme4's definition)
+    assert list(ci.index[:2]) == [".sig01", ".sig02"]
+
+
+@pytest.mark.parametrize("name", ["sleep_ar1_reml", "ougauss_ou_ml", "spgauss_mat"])
+def test_lmer_inference_on_structured_fits(name):
+    case = _case(name)
+    fit = _fit(case)
+    data = _dataset(case["dataset_key"])
+    np.testing.assert_allclose(fit.predict(data), fit.fitted(), rtol=1e-10)
+    table = fit.coef_table()
+    assert np.all(np.isfinite(table.to_numpy(dtype=float)))
+    assert "Random effects" in fit.summary_text()
+    if fit.reml:
+        with pytest.raises(glmmfast.ArgumentError, match="Kenward-Roger needs unstructured"):
+            fit.coef_table(ddf="Kenward-Roger")

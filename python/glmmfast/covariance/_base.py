@@ -8,6 +8,10 @@ coordinates: lower bounds only, from the engine) and gives
 - ``covariance(theta_t, sigma)``: Sigma_t = sigma^2 T_t T_t', T_t the engine's
   relative factor (``cpp/src/covariance/``; sigma is the residual SD of a
   linear mixed model, 1 otherwise);
+- ``factor_derivatives`` (the engine's exact dT_t/dtheta_j) and
+  ``factor_second_derivatives`` (None where T_t is linear in theta_t, as for
+  us and diag; else central differences of the exact first derivatives),
+  for the Hessians of lmerTest's Satterthwaite df;
 - ``theta_names``: names of theta_t's entries (lme4's ``grp.col`` style);
 - ``sdcor``/``theta_from_sdcor``: the parameters users read and profiles
   step through (standard deviations, correlations and the structure's own
@@ -59,6 +63,29 @@ class CovarianceStructure:
     def factor(self, theta: np.ndarray) -> np.ndarray:
         """T_t at ``theta`` (k x k, lower triangular)."""
         return np.asarray(_core.covariance_factor(self.name, self.k, self.coords, np.asarray(theta, dtype=float)))
+
+    #: T_t is linear in theta_t (no second derivatives)
+    linear: ClassVar[bool] = False
+
+    def factor_derivatives(self, theta: np.ndarray) -> np.ndarray:
+        """dT_t/dtheta_j, shape (nparams, k, k)."""
+        d = _core.covariance_factor_derivatives(self.name, self.k, self.coords, np.asarray(theta, dtype=float))
+        return np.asarray(d, dtype=float).reshape(self.nparams, self.k, self.k)
+
+    def factor_second_derivatives(self, theta: np.ndarray, h: float = 1e-5) -> np.ndarray | None:
+        """d^2 T_t/dtheta_i dtheta_j, shape (nparams, nparams, k, k); None where T_t is linear.
+
+        Central differences of the exact first derivatives: error O(h^2).
+        """
+        if self.linear:
+            return None
+        theta = np.asarray(theta, dtype=float)
+        out = np.empty((self.nparams, self.nparams, self.k, self.k))
+        for i in range(self.nparams):
+            e = np.zeros(self.nparams)
+            e[i] = h
+            out[i] = (self.factor_derivatives(theta + e) - self.factor_derivatives(theta - e)) / (2 * h)
+        return 0.5 * (out + out.transpose(1, 0, 2, 3))
 
     def covariance(self, theta: np.ndarray, sigma: float = 1.0) -> np.ndarray:
         """Sigma_t = sigma^2 T_t T_t'."""

@@ -18,6 +18,7 @@ class Diagonal(ScaledCorrelation):
     """Sigma = diag(sd^2) (see the module docstring)."""
 
     name = "diag"
+    linear = True
 
     def parameters(self) -> list[str]:
         return []

@@ -24,6 +24,7 @@ class Unstructured(CovarianceStructure):
     """Any positive semi-definite covariance (see the module docstring)."""
 
     name = "us"
+    linear = True
 
     def theta_names(self, group: str, names: list[str]) -> list[str]:
         return [f"{group}.{names[i]}" if i == j else f"{group}.{names[i]}.{names[j]}"
