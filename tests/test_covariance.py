@@ -361,3 +361,16 @@ def test_lmer_inference_on_structured_fits(name):
     if fit.reml:
         with pytest.raises(glmmfast.ArgumentError, match="Kenward-Roger needs unstructured"):
             fit.coef_table(ddf="Kenward-Roger")
+
+
+def _glmmtmb_table(text: str) -> list[str]:
+    """The VarCorr table glmmTMB prints, without its "Conditional model:" heading and trailing blanks."""
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    return lines[1:] if lines[0].startswith("Conditional model") else lines
+
+
+@pytest.mark.parametrize("name", ["sleep_ar1_ml", "sleep_cs_slope", "ar1vig_ar1", "pois_ar1", "binom_ar1"])
+def test_varcorr_prints_ar1_and_cs_as_glmmtmb(name):
+    case = _case(name)
+    ours = [ln.rstrip() for ln in str(glmmfast.VarCorr(_fit(case))).splitlines()]
+    assert ours == _glmmtmb_table(case["printed_varcorr"])

@@ -7,6 +7,8 @@ rho = t / sqrt(1 + t^2).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._lag_correlation import LagCorrelation
 
 __all__ = ["Ar1"]
@@ -18,6 +20,10 @@ class Ar1(LagCorrelation):
     name = "ar1"
     common_sd = True
     needs_factor = True
+    print_one_sd = True
 
     def parameters(self) -> list[str]:
         return ["rho"]
+
+    def printed_correlation(self, theta: np.ndarray) -> float | None:
+        return float(self.natural(np.asarray(theta, dtype=float)[1:])[0])

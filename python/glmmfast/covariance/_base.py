@@ -17,8 +17,9 @@ coordinates: lower bounds only, from the engine) and gives
   step through (standard deviations, correlations and the structure's own
   parameters: rho, rate, range, shape) and back, with ``sdcor_bounds`` and
   ``sdcor_labels`` (``sd__x``, ``cor__x.y``, ``rho__ar1``, ...);
-- ``printed_correlation``: what glmmTMB prints in the ``Corr`` column of a
-  structured term (``"0.73 (ar1)"``), or None for a full correlation matrix.
+- ``printed_correlation`` and ``print_one_sd``: glmmTMB's compact layout of
+  ar1 and cs terms (one correlation printed as ``"0.73 (ar1)"``; ar1 prints
+  one standard-deviation row), None where the full matrix is printed.
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ class CovarianceStructure:
         """Inverse of :meth:`sdcor` at sigma = 1; None where the values have no covariance."""
         raise NotImplementedError
 
-    def printed_correlation(self, theta: np.ndarray) -> str | None:
-        """glmmTMB's ``Corr`` entry of a structured term (``"0.73 (ar1)"``); None: print the matrix."""
+    #: glmmTMB prints one standard-deviation row for the term (all columns share it)
+    print_one_sd: ClassVar[bool] = False
+
+    def printed_correlation(self, theta: np.ndarray) -> float | None:
+        """The one correlation glmmTMB prints for the term (``0.73 (ar1)``); None: print the matrix."""
         return None
 
     def scalar(self) -> bool:

@@ -37,6 +37,9 @@ class CompoundSymmetry(ScaledCorrelation):
         p = (values + self._a) / (1.0 + self._a)
         return np.log(p / (1.0 - p))
 
+    def printed_correlation(self, theta: np.ndarray) -> float | None:
+        return float(self.natural(np.asarray(theta, dtype=float)[self.k:])[0]) if self.k > 1 else None
+
     def natural_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         if self.k == 1:
             return np.zeros(0), np.zeros(0)

@@ -31,6 +31,3 @@ class Diagonal(ScaledCorrelation):
 
     def natural_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0), np.zeros(0)
-
-    def printed_correlation(self, theta: np.ndarray) -> str | None:
-        return "(diag)" if self.k > 1 else None

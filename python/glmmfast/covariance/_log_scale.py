@@ -34,7 +34,3 @@ class LogScaleCorrelation(ScaledCorrelation):
     def natural_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.parameters())
         return np.zeros(n), np.full(n, np.inf)
-
-    def printed_correlation(self, theta: np.ndarray) -> str | None:
-        nat = self.natural(np.asarray(theta, dtype=float)[self.nsd:])
-        return " ".join(f"{p}={v:.3g}" for p, v in zip(self.parameters(), nat)) + f" ({self.name})"

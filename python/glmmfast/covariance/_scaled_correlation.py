@@ -75,7 +75,3 @@ class ScaledCorrelation(CovarianceStructure):
         if np.any(values[:self.nsd] < 0) or np.any(nat <= lo) or np.any(nat >= hi):
             return None
         return np.concatenate([values[:self.nsd], self.from_natural(nat)])
-
-    def printed_correlation(self, theta: np.ndarray) -> str | None:
-        nat = self.natural(np.asarray(theta, dtype=float)[self.nsd:])
-        return " ".join(f"{v:.2f}" for v in nat) + f" ({self.name})"

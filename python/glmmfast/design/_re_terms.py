@@ -208,7 +208,8 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
     Sigma_t = sigma^2 T_t T_t'; ``sdcor`` is the standard deviation on
     variance rows and the correlation on covariance rows.  ``residual``
     adds the "Residual" row with SD ``residual_sd`` (default ``sigma``).
-    A missing ``var1``/``var2`` is None (R's NA), never NaN.
+    A missing ``var1``/``var2`` is None (R's NA), never NaN.  ``attrs["compact"]``
+    names the terms glmmTMB prints compactly (ar1, cs: one correlation).
     """
     rows = []
     for label, t, T in zip(group_labels(terms), terms, theta_blocks(terms, theta)):
@@ -225,8 +226,13 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
         rows.append(("Residual", None, None, sd**2, sd))
     cols = list(zip(*rows)) if rows else [()] * 5
     # object Series keep None (a DataFrame built from the tuples turns some into NaN)
-    return pd.DataFrame({name: pd.Series(list(v), dtype=object if name in ("grp", "var1", "var2") else float)
-                         for name, v in zip(["grp", "var1", "var2", "vcov", "sdcor"], cols)})
+    frame = pd.DataFrame({name: pd.Series(list(v), dtype=object if name in ("grp", "var1", "var2") else float)
+                          for name, v in zip(["grp", "var1", "var2", "vcov", "sdcor"], cols)})
+    # glmmTMB's compact print of ar1/cs terms: group -> (structure, correlation, one sd row)
+    frame.attrs["compact"] = {label: (t.structure.name, rho, t.structure.print_one_sd)
+                              for label, t, th in zip(group_labels(terms), terms, theta_split(terms, theta))
+                              if (rho := t.structure.printed_correlation(th)) is not None}
+    return frame
 
 
 def sdcor_names(terms: list[ReTerm]) -> list[str]:
