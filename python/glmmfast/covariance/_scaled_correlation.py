@@ -53,8 +53,8 @@ class ScaledCorrelation(CovarianceStructure):
         return sds + [f"{group}.{self.name}.{p}" for p in self.theta_parameters()]
 
     def theta_parameters(self) -> list[str]:
-        """Names of phi's entries on the optimiser's scale."""
-        return self.parameters()
+        """Names of phi's entries on the optimiser's scale (``t_rho``: the unconstrained transform of rho)."""
+        return [f"t_{p}" for p in self.parameters()]
 
     def sdcor(self, theta: np.ndarray, sigma: float = 1.0) -> np.ndarray:
         theta = np.asarray(theta, dtype=float)

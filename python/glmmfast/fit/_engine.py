@@ -24,19 +24,18 @@ FAMILY_PARAMETERS = ("dispersion", "nb_theta")
 
 
 def _engine_arrays(design: ModelDesign) -> tuple:
-    """X, Z (as CSC arrays), y, weights and offset in the engine's layout."""
+    """X, Z (the engine's CscMatrix), y, weights and offset in the engine's layout."""
     Z = design.Z
-    return (np.asfortranarray(design.X, dtype=float), Z.shape[0], Z.shape[1],
-            Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float),
+    return (np.asfortranarray(design.X, dtype=float),
+            _core.CscMatrix(Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32), Z.indices.astype(np.int32),
+                            Z.data.astype(float)),
             np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
             np.ascontiguousarray(design.offset, dtype=float))
 
 
-def _term_options(design: ModelDesign) -> dict:
+def _engine_terms(design: ModelDesign) -> list:
     """Per term: columns, levels, covariance structure and its columns' coordinates."""
-    return dict(term_k=[t.k for t in design.terms], term_nlevels=[t.nlevels for t in design.terms],
-                term_structures=[t.structure.name for t in design.terms],
-                term_coords=[t.structure.coords for t in design.terms])
+    return [_core.Term(t.k, t.nlevels, t.structure.name, t.structure.coords) for t in design.terms]
 
 
 def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":
@@ -46,13 +45,13 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
     Cholesky strategy; "auto" is right for fitting, the others exist so the
     two can be checked against each other.
     """
-    return _core.GlmmModel(*_engine_arrays(design), design.family.name, design.family.link,
-                           factorization=factorization, nb_theta=design.family.theta, **_term_options(design))
+    family = _core.Family(design.family.name, design.family.link, design.family.theta)
+    return _core.GlmmModel(*_engine_arrays(design), family, _engine_terms(design), factorization)
 
 
 def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":
     """Build the engine's linear mixed model (gaussian, identity link) for ``design``."""
-    return _core.LmmModel(*_engine_arrays(design), **_term_options(design))
+    return _core.LmmModel(*_engine_arrays(design), _engine_terms(design))
 
 
 def set_family_parameter(model: "_core.GlmmModel", kind: str | None, value: float) -> None:
