@@ -933,8 +933,8 @@ def _structure_term(node: Node, text: str) -> list[RandomTermSpec] | None:
 
     name = deparse(node.func)
     if name not in STRUCTURES:
-        raise _error(text, node.pos, f"unknown covariance structure {name!r} in {deparse(node)} "
-                     f"(known: {', '.join(STRUCTURES)})")
+        raise _error(text, bar.pos, f"bar {bar.op!r} is not at the top level of the formula: {name!r} in "
+                     f"{deparse(node)} is an unknown covariance structure (known: {', '.join(STRUCTURES)})")
     if bar.op != "|":
         raise _error(text, bar.pos, f"{name}(...) takes a single bar '|', not {bar.op!r}")
     return _bar_terms(bar, text, name)
