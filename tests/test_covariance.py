@@ -354,3 +354,43 @@ def test_varcorr_prints_ar1_and_cs_as_glmmtmb(name):
     case = _case(name)
     ours = [ln.rstrip() for ln in str(glmmfast.VarCorr(_fit(case))).splitlines()]
     assert ours == _glmmtmb_table(case["printed_varcorr"])
+
+
+def test_structures_fit_with_any_family():
+    """A family without the exact Laplace gradient (negative binomial, Gamma) optimises a structured term too."""
+    df = _dataset("pois_ts")
+    pois = _fit(_case("pois_ar1"))
+    nb = glmmfast.glmer_nb("y ~ x + ar1(0 + time | group)", df)
+    assert nb.loglik >= pois.loglik - 1e-3  # Poisson is the NB limit (theta -> inf: glmer_nb stops at a large theta)
+    assert nb._design.terms[0].structure.name == "ar1"
+    df = df.assign(pos=df["y"] + 0.5)
+    gam = glmmfast.glmer("pos ~ x + cs(0 + time | group)", df, family=glmmfast.families.Gamma(link="log"))
+    assert np.isfinite(gam.loglik) and gam.theta.size == 7
+
+
+@pytest.mark.parametrize("name", ["sleep_ar1_reml", "sleep_ou_ml", "sleep_cs_days"])
+def test_satterthwaite_hessian_is_the_criterions_for_structured_terms(name):
+    """lmerTest's Hessian in (theta, sigma), here through dT/dtheta and d^2T/dtheta^2 of the
+    structure, against central differences of -2 log L(theta, sigma) with beta profiled
+    (log|L|^2 [+ log|R_X|^2] + m log(2 pi sigma^2) + r^2(theta) / sigma^2, m = n - p or n)."""
+    from glmmfast.inference._satterthwaite import Satterthwaite
+
+    fit = _fit(_case(name))
+    model = lmm_engine_model(fit._design)
+    n, p = fit._design.n, fit.fixef.size
+    m = n - p if fit.reml else n
+
+    def crit(x):
+        model.evaluate(x[:-1])
+        d = model.log_det_L2 + (model.log_det_RX2 if fit.reml else 0.0)
+        return d + m * np.log(2 * np.pi * x[-1]**2) + model.pwrss / x[-1]**2
+
+    x0 = np.concatenate([fit.theta, [fit.sigma]])
+    h = 1e-4 * np.maximum(1.0, np.abs(x0))
+    H = np.empty((x0.size, x0.size))
+    for i in range(x0.size):
+        for j in range(x0.size):
+            ei, ej = np.eye(x0.size)[i] * h[i], np.eye(x0.size)[j] * h[j]
+            H[i, j] = (crit(x0 + ei + ej) - crit(x0 + ei - ej) - crit(x0 - ei + ej) + crit(x0 - ei - ej)) / (4 * h[i] * h[j])
+    ours = np.sort(Satterthwaite(fit).hessian_eigenvalues)
+    np.testing.assert_allclose(ours, np.sort(np.linalg.eigvalsh(0.5 * (H + H.T))), rtol=2e-3, atol=1e-4 * np.abs(ours).max())
