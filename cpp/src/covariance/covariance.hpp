@@ -9,7 +9,7 @@
 //   nparams(), lower_bounds() (0 or -inf), initial() (start values: 1 for
 //   scale parameters, 0 for all others, so that scaling a start by a
 //   constant changes only its standard deviations),
-//   factor(theta_t) = T_t and factor_derivatives(theta_t) = dT_t/dtheta_j,
+//   factor(theta_t) = T_t (write_factor: in place) and factor_derivatives(theta_t) = dT_t/dtheta_j,
 //   chain_gradient(theta_t, G): dF/dtheta_j = sum_{a>=c} dT(a,c)/dtheta_j G(a,c)
 //   from the gradient G of a criterion F in the entries of T_t (the exact
 //   gradients of laplace_gradient.cpp and lmm_gradient.cpp).
@@ -52,7 +52,14 @@ public:
     virtual int nparams() const = 0;
     virtual std::vector<double> lower_bounds() const = 0;
     virtual Eigen::VectorXd initial() const = 0;
-    virtual Eigen::MatrixXd factor(const Eigen::VectorXd& theta) const = 0;
+    // T_t into T (k x k on entry; every entry written): no allocation where
+    // the structure needs none (us, diag), as LambdaMap::update runs per evaluation.
+    virtual void write_factor(const Eigen::VectorXd& theta, Eigen::MatrixXd& T) const = 0;
+    Eigen::MatrixXd factor(const Eigen::VectorXd& theta) const {
+        Eigen::MatrixXd T(k_, k_);
+        write_factor(theta, T);
+        return T;
+    }
     virtual std::vector<Eigen::MatrixXd> factor_derivatives(const Eigen::VectorXd& theta) const = 0;
     // sum_{a>=c} dT(a,c)/dtheta_j G(a,c), j = 0..nparams-1.
     virtual Eigen::VectorXd chain_gradient(const Eigen::VectorXd& theta, const Eigen::MatrixXd& G) const;

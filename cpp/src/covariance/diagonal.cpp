@@ -13,7 +13,10 @@ public:
     int nparams() const override { return k_; }
     std::vector<double> lower_bounds() const override { return std::vector<double>(k_, 0.0); }
     Eigen::VectorXd initial() const override { return Eigen::VectorXd::Ones(k_); }
-    Eigen::MatrixXd factor(const Eigen::VectorXd& theta) const override { return theta.asDiagonal(); }
+    void write_factor(const Eigen::VectorXd& theta, Eigen::MatrixXd& T) const override {
+        T.setZero();
+        T.diagonal() = theta;
+    }
     std::vector<Eigen::MatrixXd> factor_derivatives(const Eigen::VectorXd&) const override {
         std::vector<Eigen::MatrixXd> out;
         for (int j = 0; j < k_; ++j) {

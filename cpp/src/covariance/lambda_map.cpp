@@ -54,6 +54,11 @@ LambdaMap::LambdaMap(const std::vector<TermShape>& terms) : terms_(terms) {
             }
         }
     }
+    for (size_t t = 0; t < terms_.size(); ++t) {
+        theta_parts_.emplace_back(structures_[t]->nparams());
+        factors_.emplace_back(terms_[t].k, terms_[t].k);
+        next_factors_.emplace_back(terms_[t].k, terms_[t].k);
+    }
     update(initial_theta());
 }
 
@@ -76,11 +81,13 @@ Eigen::VectorXd LambdaMap::initial_theta() const {
 void LambdaMap::update(const Eigen::VectorXd& theta) {
     if (theta.size() != ntheta_) throw std::invalid_argument("theta has the wrong length");
     if (!theta.allFinite()) throw std::invalid_argument("theta has non-finite values");
-    std::vector<Eigen::MatrixXd> factors;
-    for (size_t t = 0; t < structures_.size(); ++t)
-        factors.push_back(structures_[t]->factor(theta.segment(theta_offsets_[t], structures_[t]->nparams())));
+    // Every T_t first (a structure may refuse its theta), then commit.
+    for (size_t t = 0; t < structures_.size(); ++t) {
+        theta_parts_[t] = theta.segment(theta_offsets_[t], structures_[t]->nparams());
+        structures_[t]->write_factor(theta_parts_[t], next_factors_[t]);
+    }
     theta_ = theta;
-    factors_ = std::move(factors);
+    factors_.swap(next_factors_);
     double* x = lambda_.valuePtr();
     for (size_t p = 0; p < term_of_nz_.size(); ++p) x[p] = factors_[term_of_nz_[p]].data()[entry_of_nz_[p]];
 }

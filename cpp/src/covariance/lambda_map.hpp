@@ -57,6 +57,9 @@ private:
     std::vector<int> term_of_nz_, entry_of_nz_;  // term and T_t entry (column-major index) of each stored entry
     Eigen::VectorXd theta_;
     std::vector<Eigen::MatrixXd> factors_;
+    // update's scratch (each term's theta and T): no allocation per evaluation
+    std::vector<Eigen::VectorXd> theta_parts_;
+    std::vector<Eigen::MatrixXd> next_factors_;
 };
 
 }  // namespace glmmfast

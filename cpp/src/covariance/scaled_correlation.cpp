@@ -39,8 +39,8 @@ Eigen::MatrixXd ScaledCorrelation::correlation_factor(const Eigen::VectorXd& phi
     return llt.matrixL();
 }
 
-Eigen::MatrixXd ScaledCorrelation::factor(const Eigen::VectorXd& theta) const {
-    return sds(theta).asDiagonal() * correlation_factor(theta.tail(ncorr_));
+void ScaledCorrelation::write_factor(const Eigen::VectorXd& theta, Eigen::MatrixXd& T) const {
+    T.noalias() = sds(theta).asDiagonal() * correlation_factor(theta.tail(ncorr_));
 }
 
 std::vector<Eigen::MatrixXd> ScaledCorrelation::factor_derivatives(const Eigen::VectorXd& theta) const {

@@ -30,7 +30,7 @@ public:
     int nparams() const override { return nsd_ + ncorr_; }
     std::vector<double> lower_bounds() const override;
     Eigen::VectorXd initial() const override;
-    Eigen::MatrixXd factor(const Eigen::VectorXd& theta) const override;
+    void write_factor(const Eigen::VectorXd& theta, Eigen::MatrixXd& T) const override;
     std::vector<Eigen::MatrixXd> factor_derivatives(const Eigen::VectorXd& theta) const override;
 
 protected:

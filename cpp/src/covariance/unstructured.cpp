@@ -28,12 +28,12 @@ public:
             for (int a = c; a < k_; ++a) th[m++] = a == c ? 1.0 : 0.0;
         return th;
     }
-    Eigen::MatrixXd factor(const Eigen::VectorXd& theta) const override {
-        Eigen::MatrixXd T = Eigen::MatrixXd::Zero(k_, k_);
+    void write_factor(const Eigen::VectorXd& theta, Eigen::MatrixXd& T) const override {
         int m = 0;
-        for (int c = 0; c < k_; ++c)
+        for (int c = 0; c < k_; ++c) {
+            for (int a = 0; a < c; ++a) T(a, c) = 0.0;
             for (int a = c; a < k_; ++a) T(a, c) = theta[m++];
-        return T;
+        }
     }
     std::vector<Eigen::MatrixXd> factor_derivatives(const Eigen::VectorXd&) const override {
         std::vector<Eigen::MatrixXd> out;

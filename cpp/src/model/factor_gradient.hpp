@@ -33,12 +33,23 @@ Eigen::VectorXd theta_gradient(const PenalizedSystem& sys, RowValue row_value) {
         check_interrupt();  // each term is a pass over the rows
         const int k = terms[t].k, tc = sys.term_column(t);
         Eigen::MatrixXd Gt = Eigen::MatrixXd::Zero(k, k);
-        for (int i = 0; i < nobs; ++i) {
-            const int st = sys.level_start(i, t);
-            if (st < 0) continue;
-            for (int c = 0; c < k; ++c) {
-                const double f = row_value(i, st + c, tc + c);
-                for (int a = c; a < k; ++a) Gt(a, c) += sys.z_value(i, tc + a) * f;
+        if (k == 1) {  // scalar terms (most of them): the sum stays in a register
+            double g = 0.0;
+            for (int i = 0; i < nobs; ++i) {
+                const int st = sys.level_start(i, t);
+                if (st >= 0) g += sys.z_value(i, tc) * row_value(i, st, tc);
+            }
+            Gt(0, 0) = g;
+        } else {
+            double* g = Gt.data();  // column-major: entry (a, c) at a + c k
+            for (int i = 0; i < nobs; ++i) {
+                const int st = sys.level_start(i, t);
+                if (st < 0) continue;
+                for (int c = 0; c < k; ++c) {
+                    const double f = row_value(i, st + c, tc + c);
+                    double* gc = g + c * k;
+                    for (int a = c; a < k; ++a) gc[a] += sys.z_value(i, tc + a) * f;
+                }
             }
         }
         G.push_back(std::move(Gt));
