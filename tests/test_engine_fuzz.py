@@ -54,11 +54,20 @@ def glmm_args(draw):
             w, off, *family, term_k, term_nlevels)
 
 
+def _glmm_model(X, z_rows, z_cols, z_indptr, z_indices, z_data, y, weights, offset, dist, link, term_k,
+                term_nlevels):
+    """GlmmModel from the arrays, names and term shapes (its CscMatrix, Family and Terms built here)."""
+    if len(term_k) != len(term_nlevels):
+        raise ValueError("term_k and term_nlevels differ in length")
+    return _core.GlmmModel(X, _core.CscMatrix(z_rows, z_cols, z_indptr, z_indices, z_data), y, weights, offset,
+                           _core.Family(dist, link), [_core.Term(k, nl) for k, nl in zip(term_k, term_nlevels)])
+
+
 @FUZZ
 @given(glmm_args(), st.integers(0, 3))
 def test_glmm_model_never_crashes(args, calls):
     try:
-        m = _core.GlmmModel(*args)
+        m = _glmm_model(*args)
     except ENGINE_ERRORS:
         return
     theta = np.asarray(m.initial_theta())
@@ -104,7 +113,7 @@ def _tiny_model(**over):
                 z_indices=np.array([0, 1, 2, 3], np.int32), z_data=np.ones(4), y=np.array([0.0, 1, 2, 3]),
                 weights=np.ones(4), offset=np.zeros(4), dist="poisson", link="log", term_k=[1], term_nlevels=[2])
     args.update(over)
-    return _core.GlmmModel(**args)
+    return _glmm_model(**args)
 
 
 @pytest.mark.parametrize("over, fragment", [

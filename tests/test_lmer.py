@@ -73,8 +73,8 @@ def _simulated_lmm(seed: int = 1):
 
 def _engine_lmm(X, Z, y, w, off, terms):
     Zc = sp.csc_matrix(Z)
-    return _core.LmmModel(np.asfortranarray(X), Zc.shape[0], Zc.shape[1], Zc.indptr.astype(np.int32),
-                          Zc.indices.astype(np.int32), Zc.data, y, w, off, *terms)
+    Zcore = _core.CscMatrix(Zc.shape[0], Zc.shape[1], Zc.indptr.astype(np.int32), Zc.indices.astype(np.int32), Zc.data)
+    return _core.LmmModel(np.asfortranarray(X), Zcore, y, w, off, [_core.Term(k, nl) for k, nl in zip(*terms)])
 
 
 def _dense_lambda(theta, terms) -> np.ndarray:

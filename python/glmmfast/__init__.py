@@ -17,9 +17,11 @@ plots : caterpillar, diagnostic and overdispersion plots (needs matplotlib)
 dispersion_check : Pearson chi-squared / df overdispersion test
 simulate_residuals : simulation-based scaled (quantile) residuals and their tests (DHARMa)
 cli : the ``glmmfast`` command line
+num_factor : a factor of coordinates for the ou, exp, gau and mat covariance structures (glmmTMB's numFactor)
 """
 
 from . import datasets, families
+from .covariance import num_factor
 from .fit._dispersion import DispersionCheck, dispersion_check
 from ._errors import (ArgumentError, ArgumentTypeError, ConvergenceError, ConvergenceWarning, DataError, FamilyError,
                       FormulaError, GlmmfastError, SingularFitWarning)
@@ -57,6 +59,7 @@ __all__ = [
     "Emmeans",
     "VarCorr",
     "fit_many",
+    "num_factor",
     "GlmerModel",
     "BootstrapResult",
     "GlmerResult",

@@ -104,7 +104,7 @@ void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) {
     const int nt = static_cast<int>(lambda_.terms().size());
     for (int t = 0; t < nt; ++t) {
         const int k = lambda_.terms()[t].k, c0 = term_col_[t];
-        const Eigen::MatrixXd T = lambda_.term_factor(t);
+        const Eigen::MatrixXd& T = lambda_.term_factor(t);
         if (k == 1) {
             urows_.col(c0) = zrows_.col(c0) * T(0, 0);
         } else {

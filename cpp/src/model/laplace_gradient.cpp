@@ -23,11 +23,13 @@
 // (e = dU u), so z becomes the solution (z_u, z_b) of the same system with
 // right side [U'v; X'v], and r = -2 s + v - W (U z_u + X z_b); the theta
 // formula below is unchanged.
-// theta_m is entry (a, c) of T_t (theta fills T_t's lower triangle column by
-// column), so (dU_m)_i has one entry, z_{i,a} (Z's value for coefficient a),
-// at u-index start_it + c.  The h_i and (dU_m)_i A^{-1} u_i come from the
+// For entry (a, c) of T_t, (dU)_i has one entry, z_{i,a} (Z's value for
+// coefficient a), at u-index start_it + c; factor_gradient.hpp sums these
+// over the rows and the term's covariance structure turns them into the
+// gradient in its theta.  The h_i and (dU_m)_i A^{-1} u_i come from the
 // selected inverse of A (symmetric_factor.cpp): one factorisation's work,
 // after which the gradient costs about one more PIRLS iteration.
+#include "model/factor_gradient.hpp"
 #include "model/glmm_model.hpp"
 #include "optim/interrupt.hpp"
 
@@ -73,23 +75,9 @@ Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {
     const int nt = static_cast<int>(sys_.lambda().ntheta());
     Eigen::VectorXd grad(nt + (beta_profiled ? 0 : p()));
     if (!beta_profiled) grad.tail(p()) = X_.transpose() * r.matrix();
-    const auto& terms = sys_.lambda().terms();
-    int m = 0;
-    for (int t = 0; t < static_cast<int>(terms.size()); ++t) {
-        const int k = terms[t].k, tc = sys_.term_column(t);
-        for (int c = 0; c < k; ++c)
-            for (int a = c; a < k; ++a, ++m) {
-                check_interrupt();  // each is a pass over the rows
-                double g = 0.0;
-                for (int i = 0; i < nobs; ++i) {
-                    const int st = sys_.level_start(i, t);
-                    if (st < 0) continue;
-                    const double za = sys_.z_value(i, tc + a);
-                    g += za * (u_[st + c] * r[i] + 2.0 * w[i] * Y(i, tc + c) + s[i] * z[st + c]);
-                }
-                grad[m] = g;
-            }
-    }
+    grad.head(nt) = theta_gradient(sys_, [&](int i, int j, int col) {
+        return u_[j] * r[i] + 2.0 * w[i] * Y(i, col) + s[i] * z[j];
+    });
     return grad;
 }
 

@@ -18,13 +18,15 @@
 //    dM = [dA, dU'WX; X'W dU, 0], which gives
 //    d log|R_X|^2 = 2 tr(G V G' U'W dU) - 2 tr(V G' dU' W X)
 //                 = 2 sum_i w_i (dU_m)_i G E_i',   E = (U G - X) V.
-// theta_m is entry (a, c) of T_t (column by column of its lower triangle),
-// so (dU_m)_i has the one entry z_{i,a} at u-index start_it + c, and
-//   dd/dtheta_m = sum_i z_{i,a} [2 w_i (A^{-1} u_i')_{st+c}
+// For entry (a, c) of T_t, (dU)_i has the one entry z_{i,a} at u-index
+// start_it + c, and (factor_gradient.hpp; the term's covariance structure
+// turns these into the gradient in its theta)
+//   dd/dT_t(a,c) = sum_i z_{i,a} [2 w_i (A^{-1} u_i')_{st+c}
 //                                + (REML) 2 w_i G_{st+c} . E_i
 //                                - 2 (df / r^2) s_i u-hat_{st+c}],
 // df = n (ML) or n - p (REML).  Cost: one selected inverse of A (the
 // factorisation's order of work) and p more solves with L'.
+#include "model/factor_gradient.hpp"
 #include "model/lmm_model.hpp"
 
 #include "optim/interrupt.hpp"
@@ -54,26 +56,11 @@ Eigen::VectorXd LmmModel::gradient(bool reml) const {
         Gt = G.transpose();
     }
     const bool with_rx = Gt.size() > 0;
-    Eigen::VectorXd grad(sys_.lambda().ntheta());
-    const auto& terms = sys_.lambda().terms();
-    int m = 0;
-    for (int t = 0; t < static_cast<int>(terms.size()); ++t) {
-        const int k = terms[t].k, tc = sys_.term_column(t);
-        for (int c = 0; c < k; ++c)
-            for (int a = c; a < k; ++a, ++m) {
-                check_interrupt();  // each is a pass over the rows
-                double g = 0.0;
-                for (int i = 0; i < nobs; ++i) {
-                    const int st = sys_.level_start(i, t);
-                    if (st < 0) continue;
-                    double gi = 2.0 * w[i] * Y(i, tc + c) + s[i] * u_[st + c];
-                    if (with_rx) gi += 2.0 * Gt.col(st + c).dot(WEt.col(i));
-                    g += sys_.z_value(i, tc + a) * gi;
-                }
-                grad[m] = g;
-            }
-    }
-    return grad;
+    return theta_gradient(sys_, [&](int i, int j, int col) {
+        double gi = 2.0 * w[i] * Y(i, col) + s[i] * u_[j];
+        if (with_rx) gi += 2.0 * Gt.col(j).dot(WEt.col(i));
+        return gi;
+    });
 }
 
 }  // namespace glmmfast

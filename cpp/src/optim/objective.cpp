@@ -110,6 +110,9 @@ double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     } catch (const PirlsError& err) {
         last_error_ = err.what();
         f = NAN;
+    } catch (const InvalidCovariance& err) {  // a parameter value with no covariance (covariance.hpp)
+        last_error_ = err.what();
+        f = NAN;
     }
     if (!std::isfinite(f)) {
         ++failures_;

@@ -102,6 +102,8 @@ def check_random_effects_count(terms: list[ReTerm], n: int, *, allow_n: bool) ->
 
     A term with q = levels x columns random effects needs n > q (lmer: the
     residual variance must be told apart too) or n >= q (glmer, ``allow.n``).
+    Terms with a structured covariance (fewer parameters than unstructured)
+    are not checked: glmmTMB fits them with n = q.
 
     Raises
     ------
@@ -112,6 +114,8 @@ def check_random_effects_count(terms: list[ReTerm], n: int, *, allow_n: bool) ->
     """
     cmp, rest = ("<", "") if allow_n else ("<=", " and the residual variance (or scale parameter)")
     for t in terms:
+        if t.nparams < t.k * (t.k + 1) // 2:
+            continue  # a structured covariance (ar1, cs, ...) is identifiable with n <= q, as glmmTMB fits it
         q = t.nlevels * t.k
         if (n < q) if allow_n else (n <= q):
             raise DataError(f"number of observations (={n}) {cmp} number of random effects (={q}) for term "

@@ -11,7 +11,10 @@ needs and back into what users read:
   term, then level, then the term's columns -- the order of u and b;
 - :func:`theta_names`, :func:`group_labels` and :func:`varcorr_frame` give
   lme4's names (``LOCATION.1`` for a second term on the same factor) and
-  ``as.data.frame(VarCorr(fit))``.
+  ``as.data.frame(VarCorr(fit))``;
+- :func:`theta_blocks`, :func:`sdcor_from_theta` and :func:`theta_from_sdcor`
+  split theta by term and ask each term's covariance structure
+  (:mod:`glmmfast.covariance`) for its factor and its printed parameters.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._errors import DataError
-from ..formula._formula import RandomTermSpec
+from .._errors import DataError, FormulaError
+from ..covariance import STRUCTURES, CovarianceStructure, make_structure, parse_num_levels
+from ..formula._formula import RandomTermSpec, expand_terms, parse_expression
 from ..formula._model_frame import grouping_factor, model_design
 
 __all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
-           "theta_blocks", "sdcor_names", "sdcor_from_theta", "theta_from_sdcor"]
+           "theta_blocks", "theta_split", "sdcor_names", "sdcor_labels", "sdcor_bounds", "sdcor_from_theta",
+           "theta_from_sdcor"]
 
 
 @dataclass
@@ -48,6 +53,11 @@ class ReTerm:
         The term's model matrix (the bar's left-hand side).
     spec : object
         Stored encoding of the left-hand side, for new data.
+    lhs : str
+        R text of the left-hand side.
+    structure : CovarianceStructure
+        The term's covariance structure (unstructured unless the formula
+        says ``ar1(...)``, ``cs(...)``, ...).
     """
 
     group: str
@@ -57,6 +67,16 @@ class ReTerm:
     X: np.ndarray
     spec: object = field(repr=False, default=None)
     lhs: str = ""
+    structure: CovarianceStructure | None = field(repr=False, default=None)
+
+    def __post_init__(self):
+        if self.structure is None:
+            self.structure = make_structure("us", self.k)
+
+    @property
+    def nparams(self) -> int:
+        """Number of covariance parameters (theta entries) of the term."""
+        return self.structure.nparams
 
     @property
     def k(self) -> int:
@@ -90,12 +110,42 @@ def build_re_terms(specs: tuple[RandomTermSpec, ...] | list[RandomTermSpec], dat
         design = model_design(s.lhs_expr, data)
         if design.X.shape[1] == 0:
             raise DataError(f"random-effects term ({s.lhs} | {s.group}) has no columns")
+        names = list(design.names)
         terms.append(
-            ReTerm(group=s.group, names=list(design.names), codes=codes, levels=levels,
-                   X=np.asarray(design.X, dtype=float), spec=design.spec, lhs=s.lhs)
+            ReTerm(group=s.group, names=names, codes=codes, levels=levels,
+                   X=np.asarray(design.X, dtype=float), spec=design.spec, lhs=s.lhs,
+                   structure=_term_structure(s, names))
         )
     order = sorted(range(len(terms)), key=lambda i: -terms[i].nlevels)  # sorted() is stable
     return [terms[i] for i in order]
+
+
+def _factor_levels(spec: RandomTermSpec, names: list[str]) -> list[str] | None:
+    """Level labels of the one factor whose indicator columns make the term, or None."""
+    terms = expand_terms(parse_expression(spec.lhs), spec.lhs)
+    labels = terms.term_labels()
+    if terms.intercept or len(labels) != 1:
+        return None
+    var = labels[0]
+    if not all(n.startswith(var) and len(n) > len(var) for n in names):
+        return None  # a numeric variable: one column named as the variable
+    return [n[len(var):] for n in names]
+
+
+def _term_structure(spec: RandomTermSpec, names: list[str]) -> CovarianceStructure:
+    """The covariance structure the formula asks for, checked against the term's columns."""
+    cls = STRUCTURES[spec.structure]
+    where = f"{spec.structure}({spec.lhs} | {spec.group})"
+    coords = None
+    if cls.needs_factor:
+        levels = _factor_levels(spec, names)
+        if levels is None:
+            raise FormulaError(f"{where} needs the indicator columns of one factor without intercept, e.g. "
+                               f"{spec.structure}(0 + f | {spec.group}) with f a factor (columns here: "
+                               f"{', '.join(names)})")
+        if cls.needs_coordinates:
+            coords = parse_num_levels(levels)
+    return make_structure(spec.structure, len(names), coords)
 
 
 def random_effects_matrix(terms: list[ReTerm], n: int) -> sp.csc_matrix:
@@ -135,26 +185,20 @@ def group_labels(terms: list[ReTerm]) -> list[str]:
 
 
 def theta_names(terms: list[ReTerm]) -> list[str]:
-    """lme4's theta names: ``grp.col`` on the diagonal, ``grp.row.col`` below it."""
-    names = []
-    for t in terms:
-        for j in range(t.k):
-            for i in range(j, t.k):
-                names.append(f"{t.group}.{t.names[i]}" if i == j else f"{t.group}.{t.names[i]}.{t.names[j]}")
-    return names
+    """lme4's theta names: ``grp.col`` on the diagonal, ``grp.row.col`` below it (for ``us``)."""
+    return [n for t in terms for n in t.structure.theta_names(t.group, t.names)]
+
+
+def theta_split(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
+    """theta cut into each term's parameters."""
+    theta = np.asarray(theta, dtype=float)
+    bounds = np.cumsum([0] + [t.nparams for t in terms])
+    return [theta[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def theta_blocks(terms: list[ReTerm], theta: np.ndarray) -> list[np.ndarray]:
     """The lower-triangular relative covariance factor T_t of each term."""
-    out, pos = [], 0
-    for t in terms:
-        T = np.zeros((t.k, t.k))
-        for j in range(t.k):
-            for i in range(j, t.k):
-                T[i, j] = theta[pos]
-                pos += 1
-        out.append(T)
-    return out
+    return [t.structure.factor(th) for t, th in zip(terms, theta_split(terms, theta))]
 
 
 def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual: bool,
@@ -164,7 +208,8 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
     Sigma_t = sigma^2 T_t T_t'; ``sdcor`` is the standard deviation on
     variance rows and the correlation on covariance rows.  ``residual``
     adds the "Residual" row with SD ``residual_sd`` (default ``sigma``).
-    A missing ``var1``/``var2`` is None (R's NA), never NaN.
+    A missing ``var1``/``var2`` is None (R's NA), never NaN.  ``attrs["compact"]``
+    names the terms glmmTMB prints compactly (ar1, cs: one correlation).
     """
     rows = []
     for label, t, T in zip(group_labels(terms), terms, theta_blocks(terms, theta)):
@@ -181,65 +226,51 @@ def varcorr_frame(terms: list[ReTerm], theta: np.ndarray, sigma: float, residual
         rows.append(("Residual", None, None, sd**2, sd))
     cols = list(zip(*rows)) if rows else [()] * 5
     # object Series keep None (a DataFrame built from the tuples turns some into NaN)
-    return pd.DataFrame({name: pd.Series(list(v), dtype=object if name in ("grp", "var1", "var2") else float)
-                         for name, v in zip(["grp", "var1", "var2", "vcov", "sdcor"], cols)})
+    frame = pd.DataFrame({name: pd.Series(list(v), dtype=object if name in ("grp", "var1", "var2") else float)
+                          for name, v in zip(["grp", "var1", "var2", "vcov", "sdcor"], cols)})
+    # glmmTMB's compact print of ar1/cs terms: group -> (structure, correlation, one sd row)
+    frame.attrs["compact"] = {label: (t.structure.name, rho, t.structure.print_one_sd)
+                              for label, t, th in zip(group_labels(terms), terms, theta_split(terms, theta))
+                              if (rho := t.structure.printed_correlation(th)) is not None}
+    return frame
 
 
 def sdcor_names(terms: list[ReTerm]) -> list[str]:
     """lme4's names for the variance parameters in ``confint``/``bootMer``: ``.sig01``, ``.sig02``, ..."""
-    n = sum(t.k * (t.k + 1) // 2 for t in terms)
+    n = sum(t.nparams for t in terms)
     return [f".sig{i + 1:02d}" for i in range(n)]
 
 
 def sdcor_from_theta(terms: list[ReTerm], theta: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    """Standard deviations and correlations in theta's positions (lme4's ``Cv_to_Sv``).
+    """The parameters users read, in theta's positions (lme4's ``Cv_to_Sv`` for ``us``).
 
-    Diagonal positions of each T_t give the standard deviation of that
-    column, positions below the diagonal the correlation.
+    For ``us``, diagonal positions of each T_t give the standard deviation of
+    that column, positions below the diagonal the correlation; other
+    structures give their standard deviations and their own parameters
+    (rho, rate, range, shape).
     """
-    out = []
-    for t, T in zip(terms, theta_blocks(terms, theta)):
-        S = sigma**2 * T @ T.T
-        sd = np.sqrt(np.diag(S))
-        for j in range(t.k):
-            for i in range(j, t.k):
-                if i == j:
-                    out.append(sd[i])
-                else:
-                    d = sd[i] * sd[j]
-                    out.append(S[i, j] / d if d > 0 else np.nan)
-    return np.asarray(out, dtype=float)
+    return np.concatenate([np.zeros(0)] + [t.structure.sdcor(th, sigma)
+                                           for t, th in zip(terms, theta_split(terms, theta))])
+
+
+def sdcor_labels(terms: list[ReTerm]) -> list[str]:
+    """Labels of :func:`sdcor_from_theta`'s entries: ``sd__x``, ``cor__x.y``, ``rho__ar1``, ..."""
+    return [lab for t in terms for lab in t.structure.sdcor_labels(t.names)]
+
+
+def sdcor_bounds(terms: list[ReTerm]) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of :func:`sdcor_from_theta`'s entries."""
+    bounds = [t.structure.sdcor_bounds() for t in terms]
+    return (np.concatenate([np.zeros(0)] + [b[0] for b in bounds]),
+            np.concatenate([np.zeros(0)] + [b[1] for b in bounds]))
 
 
 def theta_from_sdcor(terms: list[ReTerm], sdcor: np.ndarray) -> np.ndarray | None:
-    """Inverse of :func:`sdcor_from_theta` (sigma = 1): T_t = chol(D R D), lower triangular.
-
-    A standard deviation of 0 gives a zero column (the Cholesky factor of a
-    semi-definite matrix); returns None when the correlations do not form a
-    positive semi-definite matrix.
-    """
-    out, pos = [], 0
-    for t in terms:
-        k = t.k
-        S = np.zeros((k, k))
-        for j in range(k):
-            for i in range(j, k):
-                S[i, j] = S[j, i] = sdcor[pos]
-                pos += 1
-        sd = np.diag(S).copy()
-        if np.any(sd < 0) or np.any(np.abs(S[~np.eye(k, dtype=bool)]) > 1):
+    """Inverse of :func:`sdcor_from_theta` (sigma = 1); None where the values have no covariance."""
+    out = []
+    for t, values in zip(terms, theta_split(terms, sdcor)):
+        th = t.structure.theta_from_sdcor(values)
+        if th is None:
             return None
-        C = S * np.outer(sd, sd)
-        C[np.diag_indices(k)] = sd**2
-        L = np.zeros((k, k))
-        for j in range(k):
-            d = C[j, j] - L[j, :j] @ L[j, :j]
-            if d < -1e-10 * max(1.0, C[j, j]):
-                return None
-            if d <= 1e-14 * max(1.0, C[j, j]):
-                continue  # semi-definite: a zero pivot leaves a zero column
-            L[j, j] = np.sqrt(d)
-            L[j + 1:, j] = (C[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
-        for j in range(k):
-            out.extend(L[j:, j])
-    return np.asarray(out, dtype=float)
+        out.append(th)
+    return np.concatenate([np.zeros(0)] + out)

@@ -2,7 +2,8 @@
 
 :func:`engine_model` and :func:`lmm_engine_model` are the one place that
 converts a design into the engine's GlmmModel / LmmModel (X, Z as CSC
-arrays, response, weights, offset, family, term shapes); :func:`glm_start`
+arrays, response, weights, offset, family, the terms' shapes and covariance
+structures); :func:`glm_start`
 fits the GLM without random effects that starts the optimisation, as lme4
 does.  (The family parameter estimated alongside theta and beta is set by
 :meth:`~glmmfast.fit._family_parameter.FamilyParameter.set_on`.)
@@ -19,16 +20,18 @@ __all__ = ["engine_model", "lmm_engine_model", "glm_start"]
 
 
 def _engine_arrays(design: ModelDesign) -> tuple:
-    """X, Z (as CSC arrays), y, weights and offset in the engine's layout."""
+    """X, Z (the engine's CscMatrix), y, weights and offset in the engine's layout."""
     Z = design.Z
-    return (np.asfortranarray(design.X, dtype=float), Z.shape[0], Z.shape[1],
-            Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float),
+    return (np.asfortranarray(design.X, dtype=float),
+            _core.CscMatrix(Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32), Z.indices.astype(np.int32),
+                            Z.data.astype(float)),
             np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
             np.ascontiguousarray(design.offset, dtype=float))
 
 
-def _term_shapes(design: ModelDesign) -> tuple[list[int], list[int]]:
-    return [t.k for t in design.terms], [t.nlevels for t in design.terms]
+def _engine_terms(design: ModelDesign) -> list:
+    """Per term: columns, levels, covariance structure and its columns' coordinates."""
+    return [_core.Term(t.k, t.nlevels, t.structure.name, t.structure.coords) for t in design.terms]
 
 
 def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":
@@ -38,13 +41,13 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
     Cholesky strategy; "auto" is right for fitting, the others exist so the
     two can be checked against each other.
     """
-    return _core.GlmmModel(*_engine_arrays(design), design.family.name, design.family.link, *_term_shapes(design),
-                           factorization, design.family.theta)
+    family = _core.Family(design.family.name, design.family.link, design.family.theta)
+    return _core.GlmmModel(*_engine_arrays(design), family, _engine_terms(design), factorization)
 
 
 def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":
     """Build the engine's linear mixed model (gaussian, identity link) for ``design``."""
-    return _core.LmmModel(*_engine_arrays(design), *_term_shapes(design))
+    return _core.LmmModel(*_engine_arrays(design), _engine_terms(design))
 
 
 def glm_start(design: ModelDesign) -> dict:

@@ -45,11 +45,9 @@ def _rows_for(name: str, model: GlmerModel, y: np.ndarray) -> list[tuple]:
     ll, dev = res.loglik, res.deviance
     rows = [(name, "fixed", None, t, b, s, ll, dev, conv, msg) for t, b, s in zip(d.x_names, res.fixef, se)]
     values = iter(sdcor_from_theta(d.terms, res.theta))
-    for t, lab in zip(d.terms, group_labels(d.terms)):  # theta's order: column by column, lower triangle
-        for j in range(t.k):
-            for i in range(j, t.k):
-                term = f"sd__{t.names[i]}" if i == j else f"cor__{t.names[i]}.{t.names[j]}"
-                rows.append((name, "ran_pars", lab, term, next(values), np.nan, ll, dev, conv, msg))
+    for t, lab in zip(d.terms, group_labels(d.terms)):  # theta's order (for us: column by column, lower triangle)
+        for term in t.structure.sdcor_labels(t.names):
+            rows.append((name, "ran_pars", lab, term, next(values), np.nan, ll, dev, conv, msg))
     return rows
 
 

@@ -117,10 +117,14 @@ class RandomTermSpec:
         The grouping factor, e.g. ``g``, ``a:b``, ``b:a`` (R text is parsed).
     lhs, group : str
         Their R text (``deparse``), e.g. ``"0 + x"`` and ``"b:a"``.
+    structure : str
+        Covariance structure (glmmTMB's syntax ``ar1(0 + f | g)``); ``"us"``
+        (unstructured) for a plain bar.
     """
 
     lhs_expr: Node
     group_expr: Node
+    structure: str = "us"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lhs_expr", as_expression(self.lhs_expr))
@@ -758,7 +762,7 @@ def _uncorrelated_lhs(lhs: Node, text: str) -> list[Node]:
         BinOp("+", Num("0", node_pos(lhs)), term, node_pos(lhs)) for term in terms.term_nodes()]
 
 
-def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
+def _bar_terms(bar: BinOp, text: str, structure: str = "us") -> list[RandomTermSpec]:
     """Expand one ``(lhs | g)`` / ``(lhs || g)`` into lme4's bar list."""
     for side in (bar.left, bar.right):
         inner = find_bar(side)
@@ -767,7 +771,23 @@ def _bar_terms(bar: BinOp, text: str) -> list[RandomTermSpec]:
     groups = [chain(":", parts) for parts in _slash_groups(bar.right, text)]
     lhs_nodes = [bar.left] if bar.op == "|" else _uncorrelated_lhs(bar.left, text)
     # lme4 expands || first, then the slash in each resulting bar.
-    return [RandomTermSpec(lhs, g) for lhs in lhs_nodes for g in groups]
+    return [RandomTermSpec(lhs, g, structure) for lhs in lhs_nodes for g in groups]
+def _structure_term(node: Node, text: str) -> list[RandomTermSpec] | None:
+    """glmmTMB's ``name(lhs | g)``: the bars of a covariance-structure call, or None if ``node`` is none."""
+    if not (isinstance(node, Call) and len(node.args) == 1 and node.args[0].name is None):
+        return None
+    bar = unparen(node.args[0].value)
+    if not (isinstance(bar, BinOp) and bar.op in BARS):
+        return None
+    from ..covariance._registry import STRUCTURES  # the formula layer reads only the names
+
+    name = deparse(node.func)
+    if name not in STRUCTURES:
+        raise _error(text, bar.pos, f"bar {bar.op!r} is not at the top level of the formula: {name!r} in "
+                     f"{deparse(node)} is an unknown covariance structure (known: {', '.join(STRUCTURES)})")
+    if bar.op != "|":
+        raise _error(text, bar.pos, f"{name}(...) takes a single bar '|', not {bar.op!r}")
+    return _bar_terms(bar, text, name)
 
 
 def _expand_double_verts_node(node: Node, text: str) -> Node:
@@ -850,6 +870,10 @@ def _split_rhs(node: Node, text: str,
         if left is None:
             return UnaryOp("-", node.right, node.pos)
         return BinOp("-", left, node.right, node.pos)
+    structured = _structure_term(core, text)
+    if structured is not None:
+        bars.extend(structured)
+        return None
     bar = find_bar(node)
     if bar is not None:
         raise _error(text, bar.pos, f"bar {bar.op!r} is not at the top level of "

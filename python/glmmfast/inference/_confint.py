@@ -31,7 +31,7 @@ from .._arguments import check_choice, check_level
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ..fit._objective import FunctionObjective
 from ..fit._optimize import OptimizerInfo, _bobyqa
-from ..design._re_terms import sdcor_from_theta, theta_from_sdcor
+from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
 
 __all__ = ["confint"]
 
@@ -83,10 +83,10 @@ class _Profiler:
         self.nt = sdcor.size
         self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
         self.d_hat = result._state.deviance  # the complete -2 log L, as devfun gives it
-        is_cor = np.array([i != j for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
         nb = result.fixef.size
-        self.lower = np.concatenate([np.where(is_cor, -1.0, 0.0), np.full(nb, -np.inf)])
-        self.upper = np.concatenate([np.where(is_cor, 1.0, np.inf), np.full(nb, np.inf)])
+        lower, upper = sdcor_bounds(self.terms)
+        self.lower = np.concatenate([lower, np.full(nb, -np.inf)])
+        self.upper = np.concatenate([upper, np.full(nb, np.inf)])
         # Scales: standard errors from the Hessian of the deviance in (theta, beta)
         # (Cov = 2 H^-1); theta's are those of the standard deviations of scalar terms only.
         result.vcov  # computes optinfo.hessian on first use
@@ -95,7 +95,7 @@ class _Profiler:
                 se = np.sqrt(np.diag(2 * np.linalg.inv(result.optinfo.hessian)))
             except np.linalg.LinAlgError:
                 se = np.full(self.x_hat.size, np.nan)
-        scalar = np.array([t.k == 1 for t in self.terms for j in range(t.k) for i in range(j, t.k)], dtype=bool)
+        scalar = np.array([t.structure.scalar() for t in self.terms for _ in range(t.nparams)], dtype=bool)
         se[:self.nt][~scalar] = np.nan
         fallback = 0.1 * np.abs(self.x_hat) + 0.1
         self.se = np.where(np.isfinite(se) & (se > 0), se, fallback)

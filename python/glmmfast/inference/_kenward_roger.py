@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import ArgumentError
+
 from ._lmm_marginal import LevelwiseMarginal, MarginalCovariance, es, trace_product
 
 __all__ = ["KenwardRoger"]
@@ -46,6 +48,11 @@ class KenwardRoger:
     """
 
     def __init__(self, design, theta: np.ndarray, sigma: float):
+        structured = sorted({t.structure.name for t in design.terms} - {"us"})
+        if structured:
+            # pbkrtest's parameters are the entries of each unstructured Sigma_t
+            raise ArgumentError(f"Kenward-Roger needs unstructured random-effects terms, not {', '.join(structured)}; "
+                                "use ddf='Satterthwaite'")
         s = float(sigma) ** 2
         theta = np.asarray(theta, dtype=float)
         # One random-effects term: level by level; otherwise dense q-space.

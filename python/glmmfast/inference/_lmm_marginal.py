@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
-from ..design._re_terms import theta_blocks
+from ..design._re_terms import theta_blocks, theta_split
 
 __all__ = ["MarginalCovariance", "LevelwiseMarginal", "KronBlock", "es"]
 
@@ -161,26 +161,30 @@ class MarginalCovariance:
         return starts
 
     def theta_derivatives(self, theta: np.ndarray) -> list[KronBlock]:
-        """dG/dtheta_i = I (x) (E_i T' + T E_i') for each theta_i (E_i: its unit matrix in T_t)."""
+        """dG/dtheta_i = I (x) (dT_i T' + T dT_i') for each theta_i (dT_i: the structure's dT_t/dtheta_i)."""
         out = []
-        for start, t, T in zip(self.term_starts(), self.terms, theta_blocks(self.terms, theta)):
-            for j in range(t.k):
-                for i in range(j, t.k):
-                    E = np.zeros((t.k, t.k))
-                    E[i, j] = 1.0
-                    out.append(KronBlock(start, t.nlevels, E @ T.T + T @ E.T))
+        for start, t, T, dT in zip(self.term_starts(), self.terms, theta_blocks(self.terms, theta),
+                                   self.theta_units(theta)):
+            out.extend(KronBlock(start, t.nlevels, d.d @ T.T + T @ d.d.T) for d in dT)
         return out
 
-    def theta_units(self) -> list[KronBlock]:
-        """I (x) E_i per theta_i (E_i: the unit matrix of theta_i's position in T_t)."""
-        out = []
-        for start, t in zip(self.term_starts(), self.terms):
-            for j in range(t.k):
-                for i in range(j, t.k):
-                    E = np.zeros((t.k, t.k))
-                    E[i, j] = 1.0
-                    out.append(KronBlock(start, t.nlevels, E))
-        return out
+    def theta_units(self, theta: np.ndarray) -> list[list[KronBlock]]:
+        """Per term, I (x) dT_i for each of its theta_i (for us: the unit matrix of theta_i's position in T_t)."""
+        return [[KronBlock(start, t.nlevels, d) for d in t.structure.factor_derivatives(th)]
+                for start, t, th in zip(self.term_starts(), self.terms, theta_split(self.terms, theta))]
+
+    def theta_second_derivative(self, theta: np.ndarray, term: int, i: int, j: int) -> KronBlock:
+        """d^2 G/dtheta_i dtheta_j for parameters i, j of one term:
+        I (x) (dT_i dT_j' + dT_j dT_i' + T_ij T' + T T_ij'), T_ij = d^2 T/dtheta_i dtheta_j (0 for us)."""
+        t = self.terms[term]
+        th = theta_split(self.terms, theta)[term]
+        dT = t.structure.factor_derivatives(th)
+        d = dT[i] @ dT[j].T + dT[j] @ dT[i].T
+        T2 = t.structure.factor_second_derivatives(th)
+        if T2 is not None:
+            T = t.structure.factor(th)
+            d = d + T2[i, j] @ T.T + T @ T2[i, j].T
+        return KronBlock(self.term_starts()[term], t.nlevels, d)
 
     def covariance_units(self) -> list[KronBlock]:
         """dG/dgamma for the covariance entries gamma of each Sigma_t (lower triangle,

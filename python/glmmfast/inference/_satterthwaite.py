@@ -14,7 +14,8 @@ Kuznetsova, Brockhoff & Christensen 2017, eq. 7):
 and ``f_test(L)`` lmerTest's multi-df F test (``contestMD``).
 
 The derivatives (Searle, Casella & McCulloch 1992, ch. 6), with V = s V0,
-s = sigma^2, dV0/dtheta_i = Z D_i Z', D_i = dG/dtheta_i, P0 the REML
+s = sigma^2, dV0/dtheta_i = Z D_i Z', D_i = dG/dtheta_i (G = I (x) T T', T's
+derivatives from the term's covariance structure), P0 the REML
 projection, Q = Z'P0 Z (REML) or Z'V0^{-1}Z (ML), u = Z'P0 y, R = y'P0 y:
   d C / d theta_i = s M^{-1} X'V0^{-1} Z D_i Z'V0^{-1} X M^{-1},  d C / d sigma = 2 sigma M^{-1},
   H_ij = -tr(Q D_i Q D_j) + tr(Q D_ij) + (2 u'D_i Q_P D_j u - u'D_ij u) / s,
@@ -159,7 +160,8 @@ def _dense_pieces(design, theta: np.ndarray, reml: bool, s: float):
     """M^{-1}, beta, R, the theta-theta Hessian block, u'D_i u and X'V0^{-1}Z D_i Z'V0^{-1}X, in dense q-space."""
     mc = MarginalCovariance(design, theta)
     D = mc.theta_derivatives(theta)
-    units = mc.theta_units()
+    # (term, parameter within the term) of each theta_i
+    owner = [(term, i) for term, units in enumerate(mc.theta_units(theta)) for i in range(len(units))]
     nt = len(D)
     Q_P = mc.ZVZ - mc.XVZ.T @ mc.M_inv @ mc.XVZ
     Q = Q_P if reml else mc.ZVZ
@@ -169,8 +171,8 @@ def _dense_pieces(design, theta: np.ndarray, reml: bool, s: float):
     for i in range(nt):
         for j in range(i, nt):
             h = -trace_product(Q, D[i], Q, D[j]) + 2 * (Du[i] @ Q_P @ Du[j]) / s
-            if D[i].start == D[j].start:  # same term: D_ij = I (x) (E_i E_j' + E_j E_i')
-                dij = KronBlock(D[i].start, D[i].nlevels, units[i].d @ units[j].d.T + units[j].d @ units[i].d.T)
+            if owner[i][0] == owner[j][0]:  # same term: D_ij = I (x) d^2 (T T')/dtheta_i dtheta_j
+                dij = mc.theta_second_derivative(theta, owner[i][0], owner[i][1], owner[j][1])
                 h += dij.trace_with(Q) - (u @ _apply(dij, u)) / s
             H[i, j] = H[j, i] = h
     uDu = np.array([u @ du for du in Du])
@@ -188,18 +190,17 @@ def _one_term_pieces(design, theta: np.ndarray, reml: bool, s: float):
                       + tr(G U D_i U' G U D_j U').
     """
     lw = LevelwiseMarginal(design, theta)
-    k, T = lw.k, lw.T
+    T = lw.T
     G, beta, rss, U, u, B = lw.G, lw.beta, lw.rss, lw.U, lw.u, lw.B
-    units = []
-    for j in range(k):
-        for i in range(j, k):
-            E = np.zeros((k, k))
-            E[i, j] = 1.0
-            units.append(E)
-    E = np.array(units)                                                       # (nt, k, k)
+    structure = design.terms[0].structure
+    E = structure.factor_derivatives(theta)                                   # (nt, k, k): dT/dtheta_i
     ds = E @ T.T + T @ E.transpose(0, 2, 1)                                   # d_i = E_i T' + T E_i'
     dd = es("iab,jcb->ijac", E, E)
     dd = dd + dd.transpose(1, 0, 2, 3)                                        # d_ij = E_i E_j' + E_j E_i'
+    T2 = structure.factor_second_derivatives(theta)                           # None: T linear in theta
+    if T2 is not None:
+        curv = es("ijab,cb->ijac", T2, T)
+        dd = dd + curv + curv.transpose(0, 1, 3, 2)                          # + T_ij T' + T T_ij'
     inner = es("lpa,iab,lqb->ipq", U, ds, U)                                 # U D_i U'
     Du = es("iab,lb->ila", ds, u)                                            # d_i u_l
     UDu = es("lpa,ila->ip", U, Du)

@@ -108,7 +108,10 @@ def format_varcorr(vc: pd.DataFrame, digits: int, comp: Sequence[str] = ("Varian
     gnames: list[str] = []
     names: list[str] = []
     sd_all: list[float] = []
+    compact = vc.attrs.get("compact", {})
     for g in groups:
+        if compact.get(g, (None, None, False))[2]:
+            terms[g], sds[g] = terms[g][:1], sds[g][:1]  # glmmTMB: one sd row for ar1
         for k, t in enumerate(terms[g]):
             gnames.append(g if k == 0 else "")
             names.append(t)
@@ -120,13 +123,18 @@ def format_varcorr(vc: pd.DataFrame, digits: int, comp: Sequence[str] = ("Varian
     formatted = {"Variance": r_format([s * s for s in sd_all], digits), "Std.Dev.": r_format(sd_all, digits)}
     colnames = ["Groups", "Name", *comp]
     cells = [[gnames[i], names[i], *(formatted[c][i] for c in comp)] for i in range(len(names))]
-    maxlen = max([len(terms[g]) for g in groups] + [1])
+    maxlen = max([2 if g in compact else len(terms[g]) for g in groups] + [1])
     if maxlen > 1:
         dig = max(2, digits - 2)
         corr_rows: list[list[str]] = []
         for g in groups:
             tt = terms[g]
             p = len(tt)
+            if g in compact:  # glmmTMB: "0.73 (ar1)" on the term's first row
+                name, rho = compact[g][:2]
+                first = r_format([r_round(rho, dig)], R_DIGITS, nsmall=dig)[0] + f" ({name})"
+                corr_rows.extend([[first] + [""] * (maxlen - 1)] + [[""] * maxlen for _ in range(p - 1)])
+                continue
             mat = [[1.0 if i == j else cors[g].get((tt[i], tt[j]), float("nan"))
                     for j in range(p)] for i in range(p)]
             flat = r_format([r_round(v, dig) for r in mat for v in r], R_DIGITS, nsmall=dig)
@@ -294,7 +302,8 @@ def format_mermod_print(res: Any) -> str:
         f = r_format(vals)
         f[4] = r_format_num(vals[4])
         out.append(print_named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"], f, gap=1))
-    out.append(format_varcorr(pd.DataFrame(res.varcorr), digits, comp=("Std.Dev.",)))
+    vc = res.varcorr
+    out.append(format_varcorr(vc if isinstance(vc, pd.DataFrame) else pd.DataFrame(vc), digits, comp=("Std.Dev.",)))
     out.append(cat_fill(["Number of obs: %d, groups: " % int(res.nobs),
                           "; ".join("%s, %d" % (k, int(v)) for k, v in res.ngroups.items())]))
     fixef = res.fixef

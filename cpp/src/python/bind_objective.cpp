@@ -1,0 +1,153 @@
+// bind_objective.cpp — the engine's objectives (objective.hpp) as nlopt calls
+// them, and the quasi-Newton refit (quasi_newton.hpp).
+#include "model/glmm_model.hpp"
+#include "model/lmm_model.hpp"
+#include "optim/objective.hpp"
+#include "optim/quasi_newton.hpp"
+#include "python/translate.hpp"
+
+namespace glmmfast::python {
+namespace {
+
+FamilyParameter parse_parameter(const std::string& s) {
+    if (s == "none") return FamilyParameter::None;
+    if (s == "dispersion") return FamilyParameter::Dispersion;
+    if (s == "nb_theta") return FamilyParameter::NbTheta;
+    throw std::invalid_argument("unknown family parameter '" + s + "'");
+}
+
+JointCoordinates joint_coordinates(double theta_scale, const std::string& parameter, int nagq,
+                                   const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+    JointCoordinates c;
+    c.theta_scale = theta_scale;
+    c.parameter = parse_parameter(parameter);
+    c.nagq = nagq;
+    c.beta_base = beta_base;
+    c.beta_scale = beta_scale;
+    return c;
+}
+
+// The engine's Objective as nlopt calls it.  An evaluation interrupted
+// under nlopt must not raise into it: its L-BFGS goes on calling the
+// objective with Python's error indicator set (which the next call's
+// argument conversion may clear) and reports an error of its own.  So the
+// exception is kept, nlopt is asked to stop (`stop`: opt.force_stop) and
+// every further call returns the penalty at once; the runner re-raises it
+// (raise_interrupt) when nlopt returns (python/glmmfast/_optimize.py).
+struct NloptObjective {
+    explicit NloptObjective(Objective o) : objective(std::move(o)) {}
+    Objective objective;
+    py::object stop = py::none();
+    std::optional<py::error_already_set> interrupted;
+
+    void interrupt(py::error_already_set e) {
+        interrupted.emplace(std::move(e));
+        stop();
+    }
+};
+
+}  // namespace
+
+void bind_objective(py::module_& m) {
+    // nlopt calls an Objective directly as f(x, grad); grad (where the
+    // objective has a gradient) is filled in place.  An evaluation that is
+    // interrupted while nlopt runs it does not raise (see NloptObjective).
+    py::class_<NloptObjective>(m, "Objective")
+        .def("__call__",
+             [](NloptObjective& o, const Eigen::VectorXd& x, const py::object& grad) {
+                 if (o.interrupted) return Objective::penalty;  // nlopt winding down
+                 const bool with_grad = !grad.is_none() && py::len(grad) > 0;
+                 py::array_t<double, py::array::c_style> out;
+                 if (with_grad) {
+                     // nlopt's gradient-based algorithms pass a float64 array to fill.
+                     out = py::array_t<double, py::array::c_style>::ensure(grad);
+                     if (!out || out.ndim() != 1 || out.shape(0) != o.objective.dim() || !out.writeable() ||
+                         out.ptr() != grad.ptr())
+                         throw std::invalid_argument("grad must be a writable float64 vector of length " +
+                                                     std::to_string(o.objective.dim()));
+                 }
+                 Eigen::VectorXd g;
+                 double f;
+                 try {
+                     EngineCall call;
+                     f = o.objective(x, with_grad ? &g : nullptr);
+                 } catch (const Interrupted&) {
+                     if (o.stop.is_none()) throw;  // not under nlopt: raise it here
+                     o.interrupt(take_interruption());
+                     return Objective::penalty;
+                 } catch (const py::error_already_set& e) {  // a signal handler raised on entry
+                     if (o.stop.is_none()) throw;
+                     o.interrupt(e);
+                     return Objective::penalty;
+                 }
+                 if (with_grad) std::copy(g.data(), g.data() + g.size(), out.mutable_data());
+                 return f;
+             },
+             py::arg("x"), py::arg("grad") = py::none())
+        .def("set_stop", [](NloptObjective& o, py::object stop) { o.stop = std::move(stop); }, py::arg("stop"),
+             "Called (nlopt's opt.force_stop) when an evaluation is interrupted; None: raise at once.")
+        .def("raise_interrupt",
+             [](NloptObjective& o) {
+                 if (!o.interrupted) return;
+                 py::error_already_set e = std::move(*o.interrupted);
+                 o.interrupted.reset();
+                 throw e;
+             },
+             "Raise the exception (KeyboardInterrupt) that interrupted an evaluation under nlopt, if any.")
+        .def_property_readonly("has_gradient", [](const NloptObjective& o) { return o.objective.has_gradient(); })
+        .def("evaluate", [](NloptObjective& o, const Eigen::VectorXd& x) { return o.objective.evaluate(x); },
+             py::arg("x"), engine_call())
+        .def("gradient", [](NloptObjective& o, const Eigen::VectorXd& x) { return o.objective.gradient(x); },
+             py::arg("x"), engine_call())
+        .def_property_readonly("dim", [](const NloptObjective& o) { return o.objective.dim(); })
+        .def_property_readonly("evaluations", [](const NloptObjective& o) { return o.objective.evaluations(); })
+        .def_property_readonly("gradient_evaluations",
+                               [](const NloptObjective& o) { return o.objective.gradient_evaluations(); })
+        .def_property_readonly("failures", [](const NloptObjective& o) { return o.objective.failures(); })
+        .def_property_readonly("best_x",
+                               [](const NloptObjective& o) -> py::object {
+                                   if (!o.objective.has_best()) return py::none();
+                                   return py::cast(o.objective.best_x());
+                               })
+        .def_property_readonly("best_f", [](const NloptObjective& o) {
+            return o.objective.has_best() ? o.objective.best_f() : std::numeric_limits<double>::infinity();
+        })
+        .def_property_readonly("last_error", [](const NloptObjective& o) { return o.objective.last_error(); })
+        .def("clear_best", [](NloptObjective& o) { o.objective.clear_best(); })
+        .def(
+            "quasi_newton",
+            [](NloptObjective& o, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0, const Eigen::VectorXd& lower,
+               double ftol_abs, int max_iter, const py::object& start) -> py::object {
+                if (!o.objective.has_gradient()) throw std::logic_error("quasi_newton needs an objective with a gradient");
+                std::pair<double, Eigen::VectorXd> fg;
+                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                QuasiNewtonResult r;
+                {
+                    EngineCall call;
+                    r = quasi_newton(o.objective, x0, hess0, lower, ftol_abs, max_iter,
+                                     start.is_none() ? nullptr : &fg);
+                }
+                if (!r.done) return py::none();
+                return py::make_tuple(r.x, r.f);
+            },
+            py::arg("x0"), py::arg("hess0"), py::arg("lower"), py::arg("ftol_abs"), py::arg("max_iter") = 50,
+            py::arg("start") = py::none());
+
+    m.def(
+        "glmm_objective",
+        [](GlmmModel& model, const std::string& stage, double theta_scale, const std::string& parameter, int nagq,
+           const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+            const JointCoordinates c = joint_coordinates(theta_scale, parameter, nagq, beta_base, beta_scale);
+            if (stage == "profiled_beta") return NloptObjective(Objective::profiled_beta(model, c));
+            if (stage == "joint") return NloptObjective(Objective::joint(model, c));
+            throw std::invalid_argument("unknown stage '" + stage + "' (profiled_beta or joint)");
+        },
+        py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
+        py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),
+        py::keep_alive<0, 1>());
+    m.def(
+        "lmm_objective", [](LmmModel& model, bool reml) { return NloptObjective(Objective::lmm(model, reml)); },
+        py::arg("model"), py::arg("reml"), py::keep_alive<0, 1>());
+}
+
+}  // namespace glmmfast::python
