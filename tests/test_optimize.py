@@ -16,7 +16,7 @@ from glmmfast.design._design import model_design_for
 from glmmfast.fit._engine import engine_model, glm_start
 from glmmfast.fit._derivatives import hessian_from_gradient
 from glmmfast.fit._optimize import check_convergence
-from glmmfast.fit._objective import FunctionObjective
+from glmmfast.fit._objective import function_objective
 from glmmfast.fit._optimize import _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
@@ -36,7 +36,7 @@ def test_function_objective_backs_off_on_pirls_failure():
             raise _core.PirlsError("boom")
         return float(x[0] ** 2)
 
-    obj = FunctionObjective(fun, lambda: resets.append(1))
+    obj = function_objective(fun, 1, lambda: resets.append(1))
     assert obj(np.array([0.5])) == 0.25
     assert obj(np.array([2.0])) > 1e10 and obj(np.array([np.nan])) > 1e10
     assert obj.failures == 2 and len(resets) == 2 and obj.evaluations == 3
@@ -80,7 +80,7 @@ def test_optimizer_survives_pirls_failures_and_counts_them():
             raise _core.PirlsError("PIRLS did not converge (test)")
         return model.deviance_at(x[:1], x[1:])
 
-    obj = FunctionObjective(failing_above, lambda: model.set_u(np.zeros(model.q)))
+    obj = function_objective(failing_above, 3, lambda: model.set_u(np.zeros(model.q)))
     lower = np.array([0.0, -np.inf, -np.inf])
     x, dev, _ = _bobyqa(obj, x_hat + [0.04, 0.05, -0.05], lower, np.full(3, 0.1), 1e-10, 1e-8, 10000)
     assert obj.failures > 0
@@ -90,7 +90,7 @@ def test_optimizer_survives_pirls_failures_and_counts_them():
     # failing everywhere is a ConvergenceError, not a crash
     limit = -1.0
     with pytest.raises(ConvergenceError, match="PIRLS failed at every one of"):
-        _bobyqa(FunctionObjective(failing_above), x_hat, lower, np.full(3, 0.1), 1e-10, 1e-8, 10000)
+        _bobyqa(function_objective(failing_above, 3), x_hat, lower, np.full(3, 0.1), 1e-10, 1e-8, 10000)
 
 
 def test_separation_finishes_with_a_warning():

@@ -83,6 +83,12 @@ Objective Objective::lmm(LmmModel& model, bool reml) {
     return obj;
 }
 
+Objective Objective::function(int dim, std::function<double(const Eigen::VectorXd&)> eval,
+                              std::function<void()> reset) {
+    if (dim < 0) throw std::invalid_argument("an objective needs dim >= 0");
+    return Objective(dim, std::move(eval), reset ? std::move(reset) : [] {});
+}
+
 double Objective::evaluate(const Eigen::VectorXd& x) {
     check_dim(x, dim_);
     return eval_(x);

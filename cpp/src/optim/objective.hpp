@@ -14,6 +14,7 @@
 //   GLMM, joint (stage 2):           x = (theta / s, gamma, [log par]),
 //                                    beta = beta_base + beta_scale .* gamma
 //   LMM:                             x = theta (beta, sigma profiled)
+//   function:                        x as the caller's function takes it
 // s is theta_scale; "par" is the estimated family parameter (dispersion phi
 // or negative-binomial shape), optimised on the log scale.
 #pragma once
@@ -47,6 +48,11 @@ public:
     static Objective joint(GlmmModel& model, const JointCoordinates& c);
     // The profiled LMM criterion: -2 log L (reml = false) or REML.
     static Objective lmm(LmmModel& model, bool reml);
+    // Any criterion the models do not spell (the profile deviance on the
+    // standard-deviation/correlation scale): `eval` may throw PirlsError,
+    // `reset` restores a safe PIRLS start after a failure.
+    static Objective function(int dim, std::function<double(const Eigen::VectorXd&)> eval,
+                              std::function<void()> reset);
 
     int dim() const { return dim_; }
     // The criterion at x; throws PirlsError where it cannot be computed.

@@ -145,6 +145,31 @@ void bind_objective(py::module_& m) {
         py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
         py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),
         py::keep_alive<0, 1>());
+    // A Python function as an engine Objective (same counting, failure
+    // penalty, reset and best point as the models' objectives).  The engine
+    // calls it with the GIL released, so it takes the GIL back; a Python
+    // PirlsError becomes the engine's, the Objective's failure path.
+    m.def(
+        "function_objective",
+        [pirls_error = py::object(m.attr("PirlsError"))](py::function f, int dim, py::object reset) {
+            auto eval = [f, pirls_error](const Eigen::VectorXd& x) -> double {
+                py::gil_scoped_acquire gil;
+                try {
+                    return f(x).cast<double>();
+                } catch (py::error_already_set& e) {
+                    if (e.matches(pirls_error)) throw PirlsError(py::str(e.value()).cast<std::string>());
+                    throw;
+                }
+            };
+            std::function<void()> undo;
+            if (!reset.is_none())
+                undo = [reset] {
+                    py::gil_scoped_acquire gil;
+                    reset();
+                };
+            return NloptObjective(Objective::function(dim, std::move(eval), std::move(undo)));
+        },
+        py::arg("fun"), py::arg("dim"), py::arg("reset") = py::none());
     m.def(
         "lmm_objective", [](LmmModel& model, bool reml) { return NloptObjective(Objective::lmm(model, reml)); },
         py::arg("model"), py::arg("reml"), py::keep_alive<0, 1>());

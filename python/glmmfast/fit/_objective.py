@@ -7,51 +7,37 @@ Holds:
   failure-tolerant: a PIRLS failure gives :data:`PENALTY`), ``evaluate(x)``
   (raw, raises), ``evaluations``, ``failures``, ``best_x``, ``best_f``,
   ``last_error``.  The engine's ``_core.Objective`` satisfies it natively
-  (an evaluation costs no Python frame); so does :class:`FunctionObjective`.
+  (an evaluation costs no Python frame).
 - :class:`ObjectiveStage` and :func:`glmm_objective`: the engine's GLMM
   objectives of lme4's two stages (beta inside PIRLS; theta and beta
   jointly), with the estimated :class:`~glmmfast.fit._family_parameter.FamilyParameter`
   as one more coordinate.  The only place the engine's stage and
   parameter names (strings in the binding) are spelt.
-- :class:`FunctionObjective`: a Python function as an objective, for the one
-  criterion the engine cannot express (the profile deviance of
+- :func:`function_objective`: a Python function as an engine objective, for
+  the one criterion the engine cannot express (the profile deviance of
   :mod:`~glmmfast.inference._confint`, on the standard-deviation/correlation
   scale).
 
-Why FunctionObjective is still here: ``_core.Objective`` can only be made
-by the engine's factories (``glmm_objective``, ``lmm_objective``); its
-constructor ``Objective(dim, eval, reset)`` is private
-(``cpp/src/optim/objective.hpp``).  The binding change that removes this
-class: make that constructor public (or add
-``static Objective Objective::function(int dim, std::function<double(const
-Eigen::VectorXd&)> eval, std::function<void()> reset)``) and expose it in
-``cpp/src/python/bindings.cpp`` as ``m.def("function_objective", [](py::function
-f, int dim, py::function reset) { ... })`` wrapping ``f`` in a lambda that
-takes the GIL and converts ``py::error_already_set`` from ``PirlsError`` into
-the Objective's failure path (a ``PirlsError`` thrown from ``eval_``).
-Then ``FunctionObjective(fun, reset)`` becomes ``_core.function_objective(fun,
-dim, reset)`` with the same counting, penalty and best-point logic (and
-``quasi_newton`` would work on it too).
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
 from .. import _core
 from ._family_parameter import FamilyParameter, engine_parameter_name
 
-__all__ = ["PENALTY", "OptimizerObjective", "ObjectiveStage", "glmm_objective", "FunctionObjective"]
+__all__ = ["PENALTY", "OptimizerObjective", "ObjectiveStage", "glmm_objective", "function_objective"]
 
 #: objective value for a point where PIRLS failed (the engine's Objective::penalty)
 PENALTY = 1e15
 
 
 class OptimizerObjective(Protocol):
-    """What an optimiser path needs of an objective (``_core.Objective`` and :class:`FunctionObjective`)."""
+    """What an optimiser path needs of an objective (every ``_core.Objective``)."""
 
     evaluations: int
     failures: int
@@ -93,36 +79,27 @@ def glmm_objective(model: "_core.GlmmModel", stage: ObjectiveStage, parameter: F
     return _core.glmm_objective(model, stage.value, float(theta_scale), name, int(nAGQ), base, scale)
 
 
-class FunctionObjective:
-    """A Python function as an optimiser objective (:class:`OptimizerObjective`).
+def function_objective(fun: Callable[[np.ndarray], float], dim: int,
+                       reset: Callable[[], None] | None = None) -> "_core.Objective":
+    """A Python function as an engine objective (:class:`OptimizerObjective`).
 
     Called as ``obj(x)`` or ``obj(x, grad)`` (nlopt), it counts evaluations,
-    turns a PIRLS failure or a non-finite value into :data:`PENALTY` after
-    calling ``reset()`` (the optimiser backs off instead of stopping) and
-    keeps the best point; ``evaluate(x)`` is the raw function.  See the
-    module docstring for the binding change that would make it an engine
-    Objective.
+    turns a PIRLS failure (``fun`` raising ``_core.PirlsError``) or a
+    non-finite value into :data:`PENALTY` after calling ``reset()`` (the
+    optimiser backs off instead of stopping) and keeps the best point, as the
+    engine's own objectives do; ``evaluate(x)`` is the raw function.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float`` for x a float vector of length ``dim``.
+    dim : int
+        Number of coordinates.
+    reset : callable, optional
+        Called after a failed evaluation.
+
+    Returns
+    -------
+    _core.Objective
     """
-
-    def __init__(self, fun, reset=lambda: None):
-        self.fun, self.reset = fun, reset
-        self.evaluations = self.failures = 0
-        self.best_x, self.best_f = None, np.inf
-        self.last_error = ""
-
-    def evaluate(self, x) -> float:
-        return float(self.fun(np.asarray(x, dtype=float)))
-
-    def __call__(self, x, grad=None) -> float:
-        self.evaluations += 1
-        try:
-            f = self.evaluate(x)
-        except _core.PirlsError as err:
-            self.last_error, f = str(err), np.nan
-        if not np.isfinite(f):
-            self.failures += 1
-            self.reset()
-            return PENALTY
-        if f < self.best_f:
-            self.best_f, self.best_x = f, np.array(x, dtype=float)
-        return f
+    return _core.function_objective(fun, int(dim), reset)

@@ -103,7 +103,7 @@ class OptimizerInfo:
 
 def _record(info: OptimizerInfo, obj: OptimizerObjective, name: str, deviance: float, status: int, t0: float) -> None:
     """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
-    gradients = getattr(obj, "gradient_evaluations", 0)  # a FunctionObjective has none
+    gradients = obj.gradient_evaluations
     info.evaluations += obj.evaluations
     info.gradient_evaluations += gradients
     info.pirls_failures += obj.failures
@@ -124,9 +124,7 @@ def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np
     """
     opt = nlopt.opt(algorithm, x.size)
     opt.set_min_objective(obj)
-    engine = isinstance(obj, _core.Objective)
-    if engine:
-        obj.set_stop(opt.force_stop)
+    obj.set_stop(opt.force_stop)
     opt.set_lower_bounds(lower)
     if step is not None:
         opt.set_initial_step(step)
@@ -141,15 +139,14 @@ def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np
     except (nlopt.runtime_error, nlopt.ForcedStop):  # nlopt's own classes (not Python's RuntimeError)
         return nlopt.FAILURE
     finally:
-        if engine:
-            obj.set_stop(None)  # also breaks the cycle opt -> obj -> opt.force_stop
-            obj.raise_interrupt()
+        obj.set_stop(None)  # also breaks the cycle opt -> obj -> opt.force_stop
+        obj.raise_interrupt()
 
 
 def _bobyqa(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
             ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
     """Minimise the objective ``obj`` (the engine's ``_core.Objective`` or a
-    :class:`~glmmfast.fit._objective.FunctionObjective`) with BOBYQA, restarting (at most
+    :func:`~glmmfast.fit._objective.function_objective`) with BOBYQA, restarting (at most
     ``restarts`` times) from the solution until it stops improving."""
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0

@@ -29,7 +29,7 @@ from scipy import optimize, stats
 from ..fit._agq import joint_deviance
 from .._arguments import check_choice, check_level
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
-from ..fit._objective import FunctionObjective
+from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
 
@@ -123,7 +123,7 @@ class _Profiler:
             x[j] = v
             return x
 
-        obj = FunctionObjective(lambda z: self._dev(full(z)), lambda: self.model.set_u(zeros_u))
+        obj = function_objective(lambda z: self._dev(full(z)), int(free.sum()), lambda: self.model.set_u(zeros_u))
         z0 = x0[free] / scale
         step = np.where(idx < self.nt, 0.05, 0.5)[free]
         if z0.size:
