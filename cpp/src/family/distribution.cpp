@@ -7,11 +7,14 @@
 
 namespace glmmfast {
 
-void Distribution::eta_derivatives(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                                   const ArrayXd& wt, ArrayXd& d1, ArrayXd& d2) const {
+ArrayXd Distribution::eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const {
+    return wt * (y - mu) * me / variance(mu);
+}
+
+ArrayXd Distribution::eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                      const ArrayXd& wt) const {
     const ArrayXd v = variance(mu);
-    d1 = wt * (y - mu) * me / v;
-    d2 = -(wt * (me.square() / v - (y - mu) * (me2 / v - me.square() * variance_deriv(mu) / v.square())));
+    return wt * (me.square() / v - (y - mu) * (me2 / v - me.square() * variance_deriv(mu) / v.square()));
 }
 
 std::vector<std::string> Distribution::parameters() const {

@@ -10,8 +10,8 @@
 //   log_density   prior-weighted log density of each observation, with the
 //                 normalising constants, so -2 log L matches R's family$aic()
 //   unit_deviance prior-weighted unit deviances w 2 [l(y; y) - l(y; mu)]
-//   eta_derivatives  d log f / d eta and d^2 log f / d eta^2 (times phi),
-//                 through the link's dmu/deta and d^2 mu/deta^2
+//   eta_score, eta_information   d log f / d eta and -d^2 log f / d eta^2
+//                 (times phi), through the link's dmu/deta and d^2 mu/deta^2
 //   parameters    the family parameters: "dispersion" (phi, passed in by
 //                 the caller; has_dispersion) and shape parameters the
 //                 distribution holds (the negative binomial's "theta",
@@ -67,13 +67,15 @@ public:
     virtual void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                                ArrayRef out) const = 0;
 
-    // d1 = phi d log f / d eta and d2 = phi d^2 log f / d eta^2 given mu,
-    // me = dmu/deta and me2 = d^2 mu / d eta^2.  The default is the
-    // exponential-dispersion form d log f / d mu = wt (y - mu) / (phi V(mu)):
-    //   d1 = wt (y - mu) me / V,
-    //   d2 = -wt [me^2 / V - (y - mu)(me2 / V - me^2 V' / V^2)].
-    virtual void eta_derivatives(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                                 const ArrayXd& wt, ArrayXd& d1, ArrayXd& d2) const;
+    // The score phi d log f / d eta and the observed information
+    // -phi d^2 log f / d eta^2 given mu, me = dmu/deta and me2 = d^2 mu / d eta^2.
+    // The defaults are the exponential-dispersion forms, from
+    // d log f / d mu = wt (y - mu) / (phi V(mu)):
+    //   score = wt (y - mu) me / V,
+    //   information = wt [me^2 / V - (y - mu)(me2 / V - me^2 V' / V^2)].
+    virtual ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
+    virtual ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                    const ArrayXd& wt) const;
 
     virtual bool has_dispersion() const { return false; }
     virtual std::vector<std::string> shape_parameters() const { return {}; }

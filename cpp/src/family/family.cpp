@@ -68,17 +68,15 @@ void Family::terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& 
 }
 
 ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
-    ArrayXd d1, d2;
-    dist_->eta_derivatives(y, linkinv(eta), mu_eta(eta), mu_eta2(eta), wt, d1, d2);
-    return -d2;
+    return dist_->eta_information(y, linkinv(eta), mu_eta(eta), mu_eta2(eta), wt);
 }
 
 void Family::log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
                                      ArrayXd& d1, ArrayXd& d2) const {
-    dist_->eta_derivatives(y, linkinv(eta), mu_eta(eta), mu_eta2(eta), wt, d1, d2);
-    if (!has_dispersion()) return;  // phi is 1 for the others
-    d1 /= dispersion;
-    d2 /= dispersion;
+    const ArrayXd mu = linkinv(eta), me = mu_eta(eta);
+    const double phi = has_dispersion() ? dispersion : 1.0;  // phi is 1 for the others
+    d1 = dist_->eta_score(y, mu, me, wt) / phi;
+    d2 = -dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
 }
 
 void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,

@@ -41,6 +41,9 @@ public:
     // eta is finite (checked by Family::valid_eta) and inside the domain
     // where the mean lies in range r.
     virtual bool valid_eta(const ArrayXd& eta, MeanRange r) const = 0;
+    // Whether log mu = eta exactly and linkinv(eta) = max(e^eta, eps) (the
+    // log link): a kernel may then skip the MeanTerms and fuse its loop.
+    virtual bool log_mean_is_eta() const { return false; }
 
     // Block of eta -> mu (always), log mu (kLogMu), 1/mu (kInvMu) and
     // admissible_mean(r, mu).  `mu` (null or the block of linkinv(eta))

@@ -104,6 +104,7 @@ public:
     bool valid_eta(const ArrayXd& eta, MeanRange r) const override {
         return r == MeanRange::UnitInterval ? (eta < 0).all() : true;
     }
+    bool log_mean_is_eta() const override { return true; }
     // linkinv gives max(e^eta, eps): a given mu is e^eta itself above eps.
     // 1/mu by a division where mu is a normal number (cheaper than a second
     // exp, within an ulp).

@@ -15,6 +15,24 @@ namespace glmmfast {
 
 namespace {
 
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+
+// The kernel for the log link in one fused loop (the grouseticks inner
+// loop): log mu = eta, and mu = linkinv(eta) is e^eta itself above its eps
+// floor.  Not inlined: inside the virtual member GCC kept the sum in memory
+// across the loop (2.5x slower); on its own it stays in a register.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#elif defined(_MSC_VER)
+__declspec(noinline)
+#endif
+double log_link_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt) {
+    double k = 0.0;
+    for (Eigen::Index i = 0; i < y.size(); ++i)
+        if (wt[i] != 0) k += wt[i] * (y[i] * eta[i] - (mu[i] > kEps ? mu[i] : std::exp(eta[i])));
+    return k;
+}
+
 class Poisson final : public DistributionBase<Poisson> {
 public:
     const char* name() const override { return "poisson"; }
@@ -47,6 +65,7 @@ public:
     bool has_kernel() const override { return true; }
     double loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt,
                          const Link& link) const override {
+        if (link.log_mean_is_eta()) return log_link_kernel(y, mu, eta, wt);
         double k = 0.0;
         MeanTerms m;
         for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
