@@ -127,7 +127,7 @@ ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd&
 }
 
 double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, double dispersion) const {
-    ArrayXd ld(std::min<Eigen::Index>(y.size(), kMeanBlock));
+    MeanTerms::Block ld(std::min<Eigen::Index>(y.size(), kMeanBlock));
     MeanTerms m;
     double ll = 0.0;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {

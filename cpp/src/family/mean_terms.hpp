@@ -40,11 +40,15 @@ inline bool admissible_mean(MeanRange r, double mu) {
 // Which of the optional terms a distribution reads (bit flags).
 enum MeanTermFlags : unsigned { kLogMu = 1u, kInvMu = 2u };
 
+constexpr Eigen::Index kMeanBlock = 256;
+
+// Storage inside the object (at most kMeanBlock entries): a block's terms
+// cost no allocation, which matters on small models evaluated many times.
 struct MeanTerms {
-    Eigen::ArrayXd mu, log_mu, inv_mu, log1m_mu;
-    Eigen::Array<bool, Eigen::Dynamic, 1> admissible;
-    // Sizes every array for a block of m observations (no allocation once
-    // the first block has sized them).
+    using Block = Eigen::Array<double, Eigen::Dynamic, 1, Eigen::ColMajor, kMeanBlock, 1>;
+    Block mu, log_mu, inv_mu, log1m_mu;
+    Eigen::Array<bool, Eigen::Dynamic, 1, Eigen::ColMajor, kMeanBlock, 1> admissible;
+    // Sizes every array for a block of m <= kMeanBlock observations.
     void resize(Eigen::Index m) {
         mu.resize(m);
         log_mu.resize(m);
@@ -65,8 +69,6 @@ inline void mean_terms_at_mu(const Eigen::Ref<const Eigen::ArrayXd>& mu, MeanRan
         m.admissible[i] = admissible_mean(r, mu[i]);
     }
 }
-
-constexpr Eigen::Index kMeanBlock = 256;
 
 // f(start, length) over consecutive blocks of at most kMeanBlock of n.
 template <class F>
