@@ -75,10 +75,20 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _core
 from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
            "get_family"]
+
+
+def _engine_links(family: str) -> tuple[str, ...]:
+    """The links the engine's registry lists for ``family`` (R's name), its default first.
+
+    The engine's registry (cpp/src/family/registry.cpp) is the one list of
+    families and links; the classes below take theirs from it.
+    """
+    return tuple(_core.link_names(family))
 
 
 def _observation_arrays(y, **others) -> list[np.ndarray]:
@@ -461,8 +471,8 @@ class Poisson(Family):
     """
 
     name = "poisson"
-    links = ("log", "identity", "sqrt")
-    default_link = "log"
+    links = _engine_links(name)
+    default_link = links[0]
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "poisson")
@@ -489,8 +499,8 @@ class Binomial(Family):
     """
 
     name = "binomial"
-    links = ("logit", "probit", "cloglog", "cauchit", "log")
-    default_link = "logit"
+    links = _engine_links(name)
+    default_link = links[0]
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         from ._errors import DataError
@@ -518,8 +528,8 @@ class Gaussian(Family):
     """
 
     name = "gaussian"
-    links = ("identity", "log", "inverse")
-    default_link = "identity"
+    links = _engine_links(name)
+    default_link = links[0]
     has_dispersion = True
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
@@ -553,8 +563,8 @@ class Gamma(Family):
     """
 
     name = "Gamma"
-    links = ("inverse", "identity", "log")
-    default_link = "inverse"
+    links = _engine_links(name)
+    default_link = links[0]
     has_dispersion = True
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
@@ -573,8 +583,8 @@ class InverseGaussian(Family):
     """
 
     name = "inverse.gaussian"
-    links = ("1/mu^2", "inverse", "identity", "log")
-    default_link = "1/mu^2"
+    links = _engine_links(name)
+    default_link = links[0]
     has_dispersion = True
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
@@ -602,8 +612,8 @@ class NegativeBinomial(Family):
     """
 
     name = "negative.binomial"
-    links = ("log", "sqrt", "identity")
-    default_link = "log"
+    links = _engine_links(name)
+    default_link = links[0]
 
     def __init__(self, theta: float, link: str | None = None) -> None:
         if isinstance(theta, bool) or not isinstance(theta, (int, float, np.integer, np.floating)) \
@@ -639,7 +649,11 @@ class NegativeBinomial(Family):
         _check_counts(y, "negative binomial")
 
 
-_BY_NAME = {cls.name.lower(): cls for cls in (Poisson, Binomial, Gaussian, Gamma, InverseGaussian)}
+_CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial)
+if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
+    raise ImportError(f"glmmfast.families and the engine disagree on the families: "
+                      f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")
+_BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if cls is not NegativeBinomial}
 _BY_NAME["inverse_gaussian"] = InverseGaussian
 
 

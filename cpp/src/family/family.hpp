@@ -1,66 +1,93 @@
-// family.hpp — exponential-family distributions and link functions.
+// family.hpp — a GLM family: a distribution (distribution.hpp) with a link
+// (link.hpp), both chosen by name from the registry.
 //
-// Interface: `Family` (a distribution plus a link) evaluates, element-wise
-// over Eigen arrays, everything PIRLS and the deviance need:
-//   linkinv (mu = g^{-1}(eta)), mu_eta (dmu/deta), variance V(mu),
-//   dev_resid (unit deviances times prior weights) and
-//   loglik (the family's log density, with normalising constants, so that
-//   -2 log L matches R's family$aic() and hence lme4's and glmmTMB's logLik).
-// linkinv and mu_eta clamp mu inside the range as R's families do: that
-// only protects the IRLS weights.  What is summed into a log-likelihood or
-// deviance the optimiser sees (log_density, dev_resid_eta, loglik_kernel)
-// is computed from eta itself, with no clamp (e.g. logit log mu =
+// Interface: `Family` evaluates, over whole Eigen arrays, everything PIRLS,
+// IRLS and the deviance need:
+//   linkfun, linkinv, mu_eta, mu_eta2   the link's (clamped as R's)
+//   variance V(mu), variance_deriv, mustart   the distribution's
+//   observed_weights  -d^2 log f / d eta^2 (times phi)
+//   dev_resid         prior-weighted unit deviances from a given mu (R's
+//                     family$dev.resids), dev_resid_eta from eta exactly
+//   log_density       prior-weighted log density of each observation, from
+//                     eta exactly; loglik sums them from a given mu
+//   log_density_derivatives, parameter_derivatives   first and second
+//                     derivatives of the log density in eta and in each
+//                     family parameter (parameters(): "dispersion", "theta")
+//   simulate          draws of y given mu from a seeded RNG
+//   has_kernel, loglik_kernel, loglik_constant, saturated_kernel   the
+//                     inner loop's fast path (distribution.hpp)
+// linkinv and mu_eta clamp mu inside the range as R's families do: that only
+// protects the IRLS weights.  What is summed into a log-likelihood or
+// deviance the optimiser sees (log_density, dev_resid_eta, loglik_kernel) is
+// computed from eta itself, with no clamp (e.g. logit log mu =
 // -log1p(e^-eta)), so that it never exceeds the true log density: a clamped
 // mu made log(1 - mu) = log mu - eta positive beyond eta = -30, rewarding
 // separated fits for driving beta to infinity.
-// Distributions: gaussian, binomial, poisson, Gamma, inverse Gaussian and
-// the negative binomial (NB2, variance mu + mu^2/theta, with `theta` a
-// member so the outer optimiser can move it).  The constructor rejects a
-// link the distribution cannot take.
+// The element-wise work runs in blocks (mean_terms.hpp): the link fills a
+// block's MeanTerms, the distribution consumes them; zero prior weights give
+// log density 0 and deviance 0, means outside the range -inf and +inf.
+// The constructor throws std::invalid_argument for an unknown family or
+// link ("unknown family 'x'", "unknown link 'x'") and for a link the
+// family does not take ("link not supported for this family").
 // Nothing here knows about models, formulas or Python.
 #pragma once
 
 #include <Eigen/Core>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "family/distribution.hpp"
+#include "family/link.hpp"
 
 namespace glmmfast {
 
-enum class Dist { Gaussian = 0, Binomial = 1, Poisson = 2, Gamma = 3, InverseGaussian = 4, NegativeBinomial = 5 };
-enum class Link { Identity = 0, Log = 1, Logit = 2, Probit = 3, Cloglog = 4, Cauchit = 5, Inverse = 6, Sqrt = 7, InverseSquare = 8 };
+class Family {
+public:
+    // `theta` sets the negative binomial's shape (ignored by the others).
+    Family(const std::string& distribution, const std::string& link, double theta = 1.0);
+    Family(const Family& other);
+    Family& operator=(const Family& other);
+    Family(Family&&) noexcept = default;
+    Family& operator=(Family&&) noexcept = default;
 
-using ArrayXd = Eigen::ArrayXd;
+    const Distribution& distribution() const { return *dist_; }
+    const Link& link() const { return *link_; }
+    std::string name() const { return dist_->name(); }
+    std::string link_name() const { return link_->name(); }
+    bool canonical() const;
+    bool has_dispersion() const { return dist_->has_dispersion(); }
+    std::vector<std::string> parameters() const { return dist_->parameters(); }
+    bool has_shape(const std::string& name) const;
+    void set_shape(const std::string& name, double value) { dist_->set_shape(name, value); }
+    double shape(const std::string& name) const { return dist_->shape(name); }
 
-// The mean at one observation in the forms the log densities use, each
-// computed directly from eta (Family::mean_terms_at_eta) or from a given mu
-// (Family::mean_terms_at_mu).  For the binomial only log_mu and log1m_mu
-// (log(1 - mu)) are set; for the others mu, log_mu and inv_mu (1 / mu).
-// `admissible` is false when the mean is outside the distribution's range
-// (mu < 0, or mu <= 0 where the density needs mu > 0; mu > 1 for the
-// binomial): the log density there is -inf.
-struct MeanTerms {
-    double mu = 0, log_mu = 0, inv_mu = 0, log1m_mu = 0;
-    bool admissible = true;
-};
+    ArrayXd linkfun(const ArrayXd& mu) const { return link_->linkfun(mu); }
+    ArrayXd linkinv(const ArrayXd& eta) const { return link_->linkinv(eta); }
+    ArrayXd mu_eta(const ArrayXd& eta) const { return link_->mu_eta(eta); }
+    // dmu/deta given mu as well: free for the log and logit links.
+    ArrayXd mu_eta(const ArrayXd& eta, const ArrayXd& mu) const { return link_->mu_eta(eta, mu); }
+    ArrayXd mu_eta2(const ArrayXd& eta) const { return link_->mu_eta2(eta); }
+    ArrayXd variance(const ArrayXd& mu) const { return dist_->variance(mu); }
+    ArrayXd variance_deriv(const ArrayXd& mu) const { return dist_->variance_deriv(mu); }
+    // Starting mu for IRLS, as R's family$initialize does.
+    ArrayXd mustart(const ArrayXd& y, const ArrayXd& wt) const { return dist_->mustart(y, wt); }
+    // Whether eta is finite and inside the link's domain for this
+    // distribution (mu > 0 where the distribution needs it).
+    bool valid_eta(const ArrayXd& eta) const;
 
-struct Family {
-    Dist dist;
-    Link link;
-    // Negative-binomial shape (unused by the other distributions).
-    double theta = 1.0;
-
-    Family(Dist d, Link l, double theta = 1.0);
-
-    ArrayXd linkfun(const ArrayXd& mu) const;
-    ArrayXd linkinv(const ArrayXd& eta) const;
-    ArrayXd mu_eta(const ArrayXd& eta) const;
-    ArrayXd variance(const ArrayXd& mu) const;
-    // d^2 mu / d eta^2 and dV/dmu, for the observed information.
-    ArrayXd mu_eta2(const ArrayXd& eta) const;
-    ArrayXd variance_deriv(const ArrayXd& mu) const;
-    // Observed information weights -d^2 log f / d eta^2 (times phi), i.e.
-    // pw [mu_eta^2 / V - (y - mu)(mu_eta2 / V - mu_eta^2 V' / V^2)], since
-    // d log f / d mu = pw (y - mu) / (phi V) for every family here.
+    // Observed information weights -d^2 log f / d eta^2 (times phi); for the
+    // exponential-dispersion families
+    // pw [mu_eta^2 / V - (y - mu)(mu_eta2 / V - mu_eta^2 V' / V^2)].
     ArrayXd observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const;
+    // d log f / d eta and d^2 log f / d eta^2 per observation at phi (the
+    // dispersion, for the families that have one).
+    void log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
+                                 ArrayXd& d1, ArrayXd& d2) const;
+    // d log f / d p and d^2 log f / d p^2 per observation, p from parameters().
+    void parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
+                               double dispersion, ArrayXd& d1, ArrayXd& d2) const;
+
     // Prior-weighted unit deviances d_i = w_i * 2 [l(y;y) - l(y;mu)], from
     // a given mu (R's family$dev.resids) or computed from eta exactly.
     ArrayXd dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const;
@@ -68,38 +95,37 @@ struct Family {
     // Prior-weighted log density of each observation (the terms `loglik`
     // sums), computed from eta exactly; -inf where eta gives no admissible mean.
     ArrayXd log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion) const;
-    MeanTerms mean_terms_at_eta(double eta) const;
-    MeanTerms mean_terms_at_mu(double mu) const;
-    // Sum of prior-weighted log densities.  For the binomial, y is the
-    // proportion and wt the number of trials (R's convention), so the
-    // binomial coefficient enters; `dispersion` is phi: sigma^2 for the
+    // Sum of prior-weighted log densities at given means.  For the binomial,
+    // y is the proportion and wt the number of trials (R's convention), so
+    // the binomial coefficient enters; `dispersion` is phi: sigma^2 for the
     // gaussian (variance phi / wt), the squared coefficient of variation for
     // the Gamma (log density times wt, as R's Gamma()$aic), phi in
     // Var = phi mu^3 for the inverse Gaussian (log density times wt).
-    double loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt,
-                  double dispersion) const;
-    // dmu/deta given mu as well: free for the log and logit links.
-    ArrayXd mu_eta(const ArrayXd& eta, const ArrayXd& mu) const;
+    double loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, double dispersion) const;
 
-    // Fast path for the inner loop.  For families with a "kernel" (the
-    // log density without its data-only constant), PIRLS needs per
-    // evaluation only
+    // Draws of y at means mu (binomial: proportions of wt trials).
+    ArrayXd simulate(const ArrayXd& mu, const ArrayXd& wt, double dispersion, unsigned long long seed) const;
+
+    // Fast path for the inner loop (poisson, binomial): per evaluation only
     //   loglik = constant(y, wt) + kernel(y, mu, eta, wt),
     //   deviance = 2 [kernel(y, y) - kernel(y, mu)].
     // The kernel is computed from eta (mu = linkinv(eta) only saves work
     // where it is exact): one log per observation for the logit inside
     // |eta| <= 30 (R's clamp), none for poisson-log (log mu = eta, mu = e^eta).
-    bool has_kernel() const { return dist == Dist::Poisson || dist == Dist::Binomial; }
-    double loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt) const;
-    double loglik_constant(const ArrayXd& y, const ArrayXd& wt) const;
-    double saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const;
+    bool has_kernel() const { return dist_->has_kernel(); }
+    double loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt) const {
+        return dist_->loglik_kernel(y, mu, eta, wt, *link_);
+    }
+    double loglik_constant(const ArrayXd& y, const ArrayXd& wt) const { return dist_->loglik_constant(y, wt); }
+    double saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const { return dist_->saturated_kernel(y, wt); }
 
-    // Starting mu for IRLS, as R's family$initialize does.
-    ArrayXd mustart(const ArrayXd& y, const ArrayXd& wt) const;
-    // Whether eta is inside the link's domain for this distribution (mu > 0
-    // where the distribution needs it).
-    bool valid_eta(const ArrayXd& eta) const;
-    bool canonical() const;
+private:
+    // The MeanTerms of a block of eta (y: the block's responses, which a
+    // probability needs only one of log mu, log(1 - mu) for; may be null).
+    void terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m) const;
+
+    std::unique_ptr<Distribution> dist_;
+    std::shared_ptr<const Link> link_;
 };
 
 }  // namespace glmmfast

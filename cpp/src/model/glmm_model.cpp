@@ -78,9 +78,9 @@ void GlmmModel::set_dispersion(double phi) {
 }
 
 void GlmmModel::set_nb_theta(double theta) {
-    if (family_.dist != Dist::NegativeBinomial) throw std::invalid_argument("not a negative binomial model");
+    if (!family_.has_shape("theta")) throw std::invalid_argument("not a negative binomial model");
     if (!(theta > 0 && std::isfinite(theta))) throw PirlsError("negative binomial theta must be positive and finite");
-    family_.theta = theta;
+    family_.set_shape("theta", theta);
 }
 
 void GlmmModel::update_linear_predictor() {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "family/family.hpp"
+#include "linalg/fixed_effects_elimination.hpp"
 #include "linalg/penalized_system.hpp"
 
 namespace glmmfast {
@@ -138,6 +139,8 @@ private:
     // decrease of pdev the full step promises.
     double solve_u_step(Eigen::VectorXd& du) const;
     double solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    // R_ZX and R_X at the current factor and weights (laplace.cpp).
+    FixedEffectsElimination eliminate_fixed_effects() const;
     // Solves [A U'WX; X'WU X'WX] [du; dbeta] = [gu; gb] at the current factor.
     void solve_joint(const Eigen::VectorXd& gu, const Eigen::VectorXd& gb, Eigen::VectorXd& du,
                      Eigen::VectorXd& dbeta) const;

@@ -45,17 +45,26 @@ Eigen::MatrixXd GlmmModel::cond_var(int t) const {
     return conditional_variance(sys_, t);
 }
 
-// With signed weights (exact Hessian at the mode) W = W^{1/2} S W^{1/2}.
+// (R_X'R_X)^{-1} at the mode's factorisation.
 Eigen::MatrixXd GlmmModel::beta_unscaled_vcov() const {
     require_state();
+    return eliminate_fixed_effects().RX().solve(Eigen::MatrixXd::Identity(p(), p()));
+}
+
+// With signed weights (exact Hessian at the mode) W = W^{1/2} S W^{1/2}, so
+// U'WX = (W^{1/2} U)' S W^{1/2} X and X'WX = (W^{1/2} X)' S W^{1/2} X.
+FixedEffectsElimination GlmmModel::eliminate_fixed_effects() const {
     const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
-    const Eigen::MatrixXd SWX = wsign_.size() ? Eigen::MatrixXd(wsign_.asDiagonal() * WX) : WX;
-    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(SWX));
-    Eigen::MatrixXd XtX = WX.transpose() * SWX;
-    XtX.noalias() -= RZX.transpose() * RZX;
-    Eigen::LLT<Eigen::MatrixXd> rx(XtX);
-    if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");
-    return rx.solve(Eigen::MatrixXd::Identity(p(), p()));
+    FixedEffectsElimination elim;
+    bool ok;
+    if (wsign_.size()) {
+        const Eigen::MatrixXd SWX = wsign_.asDiagonal() * WX;
+        ok = elim.compute(sys_, SWX, p(), WX.transpose() * SWX);
+    } else {
+        ok = elim.compute(sys_, WX, p(), WX.transpose() * WX);
+    }
+    if (!ok) throw PirlsError("the fixed-effects block is not positive definite");
+    return elim;
 }
 
 }  // namespace glmmfast

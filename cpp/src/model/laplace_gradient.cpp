@@ -36,7 +36,7 @@
 namespace glmmfast {
 
 bool GlmmModel::has_laplace_gradient() const {
-    return family_.canonical() && (family_.dist == Dist::Poisson || family_.dist == Dist::Binomial);
+    return family_.canonical() && !family_.has_dispersion();
 }
 
 Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {

@@ -48,11 +48,11 @@ Eigen::VectorXd LmmModel::gradient(bool reml) const {
     // REML: G' (p x q, a column per u-index) and (w_i E_i)' (p x n).
     Eigen::MatrixXd Gt, WEt;
     if (reml && pp > 0) {
-        const Eigen::MatrixXd G = sys_.solve_Lt(RZXc_.leftCols(pp));
+        const Eigen::MatrixXd G = sys_.solve_Lt(elim_.RZX());
         Eigen::MatrixXd UG(nobs, pp);
         for (int j = 0; j < pp; ++j) UG.col(j) = sys_.U_times(G.col(j));
         UG -= X_;
-        WEt = (w.matrix().asDiagonal() * (UG * RX_.solve(Eigen::MatrixXd::Identity(pp, pp)))).transpose();
+        WEt = (w.matrix().asDiagonal() * (UG * elim_.RX().solve(Eigen::MatrixXd::Identity(pp, pp)))).transpose();
         Gt = G.transpose();
     }
     const bool with_rx = Gt.size() > 0;

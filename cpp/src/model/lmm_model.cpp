@@ -1,10 +1,11 @@
 // lmm_model.cpp — the profiled deviance and REML criterion of a linear mixed
 // model (see lmm_model.hpp).
 //
-// With L L' = P A P', A = U'WU + I (Bates et al. 2015, eqs. 34-42):
-//   R_ZX = L^{-1} P U'WX,            R_X'R_X = X'WX - R_ZX'R_ZX,
-//   c_u  = L^{-1} P U'Wy,            c_beta  = X'Wy - R_ZX' c_u,
-//   beta = (R_X'R_X)^{-1} c_beta,    u = P' L^{-T} (c_u - R_ZX beta),
+// With L L' = P A P', A = U'WU + I (Bates et al. 2015, eqs. 34-42), the
+// fixed effects eliminated as in linalg/fixed_effects_elimination.hpp
+// (R_ZX = L^{-1} P U'WX, R_X'R_X = X'WX - R_ZX'R_ZX) with g_u = U'Wy, g_b = X'Wy:
+//   c_u  = L^{-1} P U'Wy,            beta = (R_X'R_X)^{-1} (X'Wy - R_ZX' c_u),
+//   u = P' L^{-T} (c_u - R_ZX beta),
 //   pwrss = ||W^{1/2}(y - X beta - U u)||^2 + ||u||^2,
 //   ML:   log|L|^2 - sum log w + n (1 + log(2 pi pwrss / n)),
 //   REML: log|L|^2 - sum log w + log|R_X|^2 + (n-p)(1 + log(2 pi pwrss / (n-p))).
@@ -52,27 +53,16 @@ void LmmModel::evaluate(const Eigen::VectorXd& theta) {
     sys_.set_theta(theta);
     theta_ = theta;
     if (!sys_.factor(sqrtw_)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
-    const int pp = p();
     // One pass over U for [R_ZX, c_u] = L^{-1} P U' W^{1/2} [W^{1/2} X, W^{1/2} y].
-    RZXc_ = sys_.solve_L(sys_.WUt_times(WXy_));
-    const auto RZX = RZXc_.leftCols(pp);
-    const auto cu = RZXc_.col(pp);
-    Eigen::MatrixXd RXtRX = XtWX_;
-    RXtRX.noalias() -= RZX.transpose() * RZX;
-    RX_.compute(RXtRX);
-    if (RX_.info() != Eigen::Success) throw PirlsError("the fixed-effects block R_X'R_X is not positive definite");
-    Eigen::VectorXd cbeta = XtWy_;
-    cbeta.noalias() -= RZX.transpose() * cu;
-    beta_ = RX_.solve(cbeta);
-    Eigen::VectorXd cu_beta = cu;
-    cu_beta.noalias() -= RZX * beta_;
-    u_ = sys_.solve_Lt(cu_beta);
+    if (!elim_.compute(sys_, WXy_, p(), XtWX_))
+        throw PirlsError("the fixed-effects block R_X'R_X is not positive definite");
+    elim_.solve(sys_, elim_.extra().col(0), XtWy_, u_, beta_);
     Eigen::VectorXd res = y_;
     res.noalias() -= X_ * beta_;
     res -= sys_.U_times(u_);
     pwrss_ = sqrtw_.cwiseProduct(res).squaredNorm() + u_.squaredNorm();
     ldL2_ = sys_.log_det_L2();
-    ldRX2_ = 2.0 * RX_.matrixLLT().diagonal().array().log().sum();
+    ldRX2_ = elim_.log_det_RX2();
     if (!std::isfinite(pwrss_) || !std::isfinite(ldL2_) || !std::isfinite(ldRX2_) || !(pwrss_ > 0.0))
         throw PirlsError("non-finite or zero penalised residual sum of squares");
     evaluated_ = true;
@@ -100,7 +90,7 @@ double LmmModel::sigma(bool reml) const {
 
 Eigen::MatrixXd LmmModel::beta_unscaled_vcov() const {
     if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
-    return RX_.solve(Eigen::MatrixXd::Identity(p(), p()));
+    return elim_.RX().solve(Eigen::MatrixXd::Identity(p(), p()));
 }
 
 Eigen::MatrixXd LmmModel::cond_var(int t) const {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/glmm_model.hpp"
+#include "linalg/fixed_effects_elimination.hpp"
 #include "linalg/penalized_system.hpp"
 
 namespace glmmfast {
@@ -72,8 +73,7 @@ private:
     Eigen::VectorXd XtWy_;
     // State at the last theta.
     Eigen::VectorXd theta_, beta_, u_;
-    Eigen::MatrixXd RZXc_;  // [R_ZX, c_u]
-    Eigen::LLT<Eigen::MatrixXd> RX_;
+    FixedEffectsElimination elim_;  // R_ZX, c_u = L^{-1} P U'Wy and R_X
     double ldL2_ = 0.0, ldRX2_ = 0.0, pwrss_ = 0.0;
     bool evaluated_ = false;
     long n_eval_ = 0;

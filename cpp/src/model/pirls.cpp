@@ -28,12 +28,9 @@ double GlmmModel::solve_u_step(Eigen::VectorXd& du) const {
     return g.dot(du);
 }
 
-// Block elimination with L L' = P A P' (A = U'WU + I): for the system
-// [A U'WX; X'WU X'WX] [du; db] = [g_u; g_b] (solve_joint),
-//   R_ZX = L^{-1} P U'WX,  R_X'R_X = X'WX - R_ZX'R_ZX,
-//   c_u = L^{-1} P g_u,  db = (R_X'R_X)^{-1} (g_b - R_ZX' c_u),
-//   du = P' L^{-T} (c_u - R_ZX db);
-// the PIRLS step has g_u = U'W r - u, g_b = X'W r.
+// The joint system [A U'WX; X'WU X'WX] [du; db] = [g_u; g_b] (solve_joint)
+// by block elimination (linalg/fixed_effects_elimination.hpp); the PIRLS
+// step has g_u = U'W r - u, g_b = X'W r.
 double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const {
     const Eigen::VectorXd wr = sqrtw_.cwiseProduct(wres_);
     const Eigen::VectorXd gu = sys_.WUt_times(wr) - u_;
@@ -44,15 +41,8 @@ double GlmmModel::solve_joint_step(Eigen::VectorXd& du, Eigen::VectorXd& dbeta) 
 
 void GlmmModel::solve_joint(const Eigen::VectorXd& gu, const Eigen::VectorXd& gb, Eigen::VectorXd& du,
                             Eigen::VectorXd& dbeta) const {
-    const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
-    const Eigen::MatrixXd RZX = sys_.solve_L(sys_.WUt_times(WX));
-    const Eigen::VectorXd cu = sys_.solve_L(gu);
-    Eigen::MatrixXd XtX = WX.transpose() * WX;
-    XtX.noalias() -= RZX.transpose() * RZX;
-    Eigen::LLT<Eigen::MatrixXd> rx(XtX);
-    if (rx.info() != Eigen::Success) throw PirlsError("the fixed-effects block is not positive definite");
-    dbeta = rx.solve(gb - RZX.transpose() * cu);
-    du = sys_.solve_Lt(cu - RZX * dbeta);
+    const FixedEffectsElimination elim = eliminate_fixed_effects();
+    elim.solve(sys_, sys_.solve_L(gu), gb, du, dbeta);
 }
 
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {

@@ -1,36 +1,16 @@
-// bind_family.cpp — the engine's Family (family.hpp) for Python: names to
-// enums and the element-wise family functions.
+// bind_family.cpp — the engine's Family (family.hpp) for Python: a family by
+// its registry names (family/registry.hpp), the element-wise family
+// functions, and the registry's lists of names.
 #include "family/family.hpp"
+#include "family/registry.hpp"
 #include "python/translate.hpp"
 
 namespace glmmfast::python {
 namespace {
 
-Dist parse_dist(const std::string& s) {
-    if (s == "gaussian") return Dist::Gaussian;
-    if (s == "binomial") return Dist::Binomial;
-    if (s == "poisson") return Dist::Poisson;
-    if (s == "Gamma") return Dist::Gamma;
-    if (s == "inverse.gaussian") return Dist::InverseGaussian;
-    if (s == "negative.binomial") return Dist::NegativeBinomial;
-    throw std::invalid_argument("unknown family '" + s + "'");
-}
-
-Link parse_link(const std::string& s) {
-    if (s == "identity") return Link::Identity;
-    if (s == "log") return Link::Log;
-    if (s == "logit") return Link::Logit;
-    if (s == "probit") return Link::Probit;
-    if (s == "cloglog") return Link::Cloglog;
-    if (s == "cauchit") return Link::Cauchit;
-    if (s == "inverse") return Link::Inverse;
-    if (s == "sqrt") return Link::Sqrt;
-    if (s == "1/mu^2") return Link::InverseSquare;
-    throw std::invalid_argument("unknown link '" + s + "'");
-}
-
+// Names are checked by the registry (family/registry.hpp).
 Family make_family(const std::string& dist, const std::string& link, double theta) {
-    return Family(parse_dist(dist), parse_link(link), theta);
+    return Family(dist, link, theta);
 }
 
 }  // namespace
@@ -74,7 +54,32 @@ void bind_family(py::module_& m) {
             if (!f.has_kernel()) throw std::invalid_argument("this family has no log-likelihood kernel");
             return f.loglik_constant(y, wt) + f.loglik_kernel(y, f.linkinv(eta), eta, wt);
         })
-        .def("valid_eta", &Family::valid_eta);
+        .def("valid_eta", &Family::valid_eta)
+        .def_property_readonly("parameters", &Family::parameters)
+        .def("log_density_derivatives", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                           const Eigen::ArrayXd& wt, double dispersion) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            Eigen::ArrayXd d1, d2;
+            f.log_density_derivatives(y, eta, wt, dispersion, d1, d2);
+            return py::make_tuple(d1, d2);
+        }, py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0)
+        .def("parameter_derivatives", [](const Family& f, const std::string& parameter, const Eigen::ArrayXd& y,
+                                         const Eigen::ArrayXd& eta, const Eigen::ArrayXd& wt, double dispersion) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            Eigen::ArrayXd d1, d2;
+            f.parameter_derivatives(parameter, y, eta, wt, dispersion, d1, d2);
+            return py::make_tuple(d1, d2);
+        }, py::arg("parameter"), py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0)
+        .def("simulate", [](const Family& f, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt, double dispersion,
+                            unsigned long long seed) {
+            same_length(mu, wt, "wt");
+            return Eigen::ArrayXd(f.simulate(mu, wt, dispersion, seed));
+        }, py::arg("mu"), py::arg("wt"), py::arg("dispersion"), py::arg("seed"));
+
+    m.def("family_names", &family_names, "The engine's families by R's names.");
+    m.def("link_names", &link_names, py::arg("family"), "The links a family takes, its default first.");
 }
 
 }  // namespace glmmfast::python

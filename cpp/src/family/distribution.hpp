@@ -1,0 +1,114 @@
+// distribution.hpp — the response distribution of a GLM(M) as an object.
+//
+// Interface: `Distribution` (one subclass per family in its own file:
+// poisson.cpp, binomial.cpp, gaussian.cpp, gamma.cpp, inverse_gaussian.cpp,
+// negative_binomial.cpp; made by name in registry.cpp).  Everything works on
+// whole vectors or on blocks of MeanTerms (mean_terms.hpp), so the hot loops
+// pay one virtual call per block, not per observation:
+//   name, links (R's names, the default first), canonical_link, mean_range
+//   variance V(mu) and dV/dmu; mustart (R's family$initialize)
+//   log_density   prior-weighted log density of each observation, with the
+//                 normalising constants, so -2 log L matches R's family$aic()
+//   unit_deviance prior-weighted unit deviances w 2 [l(y; y) - l(y; mu)]
+//   eta_score, eta_information   d log f / d eta and -d^2 log f / d eta^2
+//                 (times phi), through the link's dmu/deta and d^2 mu/deta^2
+//   parameters    the family parameters: "dispersion" (phi, passed in by
+//                 the caller; has_dispersion) and shape parameters the
+//                 distribution holds (the negative binomial's "theta",
+//                 set_shape); parameter_derivatives gives d log f / d p and
+//                 d^2 log f / d p^2 per observation
+//   simulate      draws of y given mu, prior weights and phi from an RNG
+//   kernel        optional fast path for the inner loop (poisson, binomial):
+//                 loglik = constant(y, wt) + kernel(y, mu, eta, wt),
+//                 deviance = 2 [saturated(y, wt) - kernel(y, mu, eta, wt)].
+// Block functions see only admissible means with positive prior weights in
+// what they return: Family sets log density 0 / deviance 0 where the weight
+// is 0 and -inf / +inf where the mean is not admissible.
+// Weights follow R: binomial y is the proportion and wt the trials; the
+// gaussian's variance is phi / wt; the others' log density is times wt.
+// Nothing here knows about models, formulas or Python.
+#pragma once
+
+#include <Eigen/Core>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "family/link.hpp"
+#include "family/mean_terms.hpp"
+
+namespace glmmfast {
+
+using ArrayRef = Eigen::Ref<Eigen::ArrayXd>;
+
+class Distribution {
+public:
+    virtual ~Distribution() = default;
+    virtual std::unique_ptr<Distribution> clone() const = 0;
+
+    virtual const char* name() const = 0;
+    // The links R's constructor accepts (MASS's negative.binomial for NB), default first.
+    virtual std::vector<std::string> links() const = 0;
+    // The canonical link's name ("" when none is among links()).
+    virtual const char* canonical_link() const = 0;
+    virtual MeanRange mean_range() const = 0;
+    // Which of MeanTerms' log_mu / inv_mu the block functions read (flags).
+    virtual unsigned mean_terms_needed() const { return kLogMu | kInvMu; }
+
+    virtual ArrayXd variance(const ArrayXd& mu) const = 0;
+    virtual ArrayXd variance_deriv(const ArrayXd& mu) const = 0;
+    virtual ArrayXd mustart(const ArrayXd& y, const ArrayXd& wt) const = 0;
+
+    // Per observation of a block (see the note above on zero weights and
+    // inadmissible means).
+    virtual void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
+                             ArrayRef out) const = 0;
+    virtual void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
+                               ArrayRef out) const = 0;
+
+    // The score phi d log f / d eta and the observed information
+    // -phi d^2 log f / d eta^2 given mu, me = dmu/deta and me2 = d^2 mu / d eta^2.
+    // The defaults are the exponential-dispersion forms, from
+    // d log f / d mu = wt (y - mu) / (phi V(mu)):
+    //   score = wt (y - mu) me / V,
+    //   information = wt [me^2 / V - (y - mu)(me2 / V - me^2 V' / V^2)].
+    virtual ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
+    virtual ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                    const ArrayXd& wt) const;
+
+    virtual bool has_dispersion() const { return false; }
+    virtual std::vector<std::string> shape_parameters() const { return {}; }
+    // Throws std::invalid_argument for a name not in shape_parameters() or
+    // a value outside its domain.
+    virtual void set_shape(const std::string& name, double value);
+    virtual double shape(const std::string& name) const;
+    // "dispersion" (if has_dispersion) followed by the shape parameters.
+    std::vector<std::string> parameters() const;
+    // d log f / d p and d^2 log f / d p^2 per observation of a block for the
+    // parameter named p (from parameters()).
+    virtual void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
+                                       const ConstArrayRef& wt, double phi, ArrayRef d1, ArrayRef d2) const;
+
+    virtual ArrayXd simulate(const ArrayXd& mu, const ArrayXd& wt, double phi, std::mt19937_64& rng) const = 0;
+
+    virtual bool has_kernel() const { return false; }
+    virtual double loglik_kernel(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& eta, const ArrayXd& wt,
+                                 const Link& link) const;
+    virtual double loglik_constant(const ArrayXd& y, const ArrayXd& wt) const;
+    virtual double saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const;
+
+protected:
+    [[noreturn]] void unknown_parameter(const std::string& p) const;
+};
+
+// The CRTP base every distribution derives from: clone() by copy.
+template <class Derived>
+class DistributionBase : public Distribution {
+public:
+    std::unique_ptr<Distribution> clone() const override {
+        return std::make_unique<Derived>(static_cast<const Derived&>(*this));
+    }
+};
+
+}  // namespace glmmfast

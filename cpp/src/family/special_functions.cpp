@@ -1,0 +1,126 @@
+// special_functions.cpp — see special_functions.hpp.
+#include "family/special_functions.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace glmmfast {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Q(x) = 1 - Phi(x) = erfc(x / sqrt 2) / 2 for x >= 0, to a few ulps.  The
+// rounding delta = x / sqrt 2 - t of t = fl(x / sqrt 2) (up to t eps) would
+// cost a relative error 2 t delta (~1e-13 at x = 30), so it is corrected to
+// first order: erfc(t + delta) = erfc(t) - (2 / sqrt pi) e^{-t^2} delta,
+// with delta from an fma against sqrt 2 = s + s_lo (the next term is ~(t delta)^2).
+double norm_upper_tail(double x) {
+    constexpr double s = 1.4142135623730951, s_lo = -9.667293313452913e-17;  // sqrt 2 = s + s_lo
+    const double t = x / s;
+    const double delta = (std::fma(-t, s, x) - t * s_lo) / s;
+    return 0.5 * (std::erfc(t) - M_2_SQRTPI * std::exp(-t * t) * delta);
+}
+}  // namespace
+
+double norm_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+double norm_pdf(double x) { return std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI); }
+
+// Inverse of the standard normal cdf (Acklam's rational approximation,
+// refined by one Halley step to full double precision).
+double norm_quantile(double p) {
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                               -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                               -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                               -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00, 2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                               2.445134137142996e+00, 3.754408661907416e+00};
+    if (p <= 0) return -kInf;
+    if (p >= 1) return kInf;
+    double x;
+    if (p < 0.02425) {
+        double q = std::sqrt(-2 * std::log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p > 1 - 0.02425) {
+        double q = std::sqrt(-2 * std::log(1 - p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else {
+        double q = p - 0.5, r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    }
+    double e = norm_cdf(x) - p;
+    double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+    return x - u / (1 + x * u / 2);
+}
+
+double log_add_exp(double a, double b) {
+    const double m = std::max(a, b);
+    if (m == -kInf) return -kInf;
+    return m + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+// expm1 while e^-a is near 1, log1p once it is below 1/2.
+double log1mexp(double a) { return a <= M_LN2 ? std::log(-std::expm1(-a)) : std::log1p(-std::exp(-a)); }
+
+// log1p(-Q(x)) in the upper tail, log Q(-x) while Phi(x) is a normal
+// number, and below x = -30 the asymptotic expansion (Abramowitz & Stegun
+// 26.2.12)
+//     Phi(x) = phi(x) / |x| (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...),
+// whose terms (2k-1)!!/x^{2k} are below 1e-20 by k = 10 when |x| >= 30.
+double log_norm_cdf(double x) {
+    if (x > 0) return std::log1p(-norm_upper_tail(x));
+    if (x > -30) return std::log(norm_upper_tail(-x));
+    const double r = 1.0 / (x * x);
+    double term = 1.0, series = 0.0;
+    for (int k = 1; k <= 12; ++k) {
+        term *= -(2 * k - 1) * r;
+        series += term;
+    }
+    return -0.5 * x * x - std::log(-x) - 0.5 * std::log(2 * M_PI) + std::log1p(series);
+}
+
+// F(x) = 1/2 + atan(x)/pi; since atan(x) + atan(1/x) = sgn(x) pi/2,
+// F(x) = atan(-1/x)/pi for x < 0 and 1 - atan(1/x)/pi for x > 0: no
+// cancellation in either tail.
+double log_cauchy_cdf(double x) {
+    if (x < -1) return std::log(std::atan(-1.0 / x)) - std::log(M_PI);
+    if (x > 1) return std::log1p(-std::atan(1.0 / x) / M_PI);
+    return std::log(0.5 + std::atan(x) / M_PI);
+}
+
+// psi(x) = psi(x + k) - sum_{j<k} 1/(x + j) moves x above 10, where the
+// asymptotic series (Abramowitz & Stegun 6.3.18)
+//     psi(x) ~ log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - 1/(252x^6) + 1/(240x^8) - 1/(132x^10)
+// is accurate to ~1e-16.
+double digamma(double x) {
+    if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
+    double shift = 0.0;
+    while (x < 10) shift -= 1.0 / x++;
+    const double r = 1.0 / (x * x);
+    return shift + std::log(x) - 0.5 / x -
+           r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r / 132))));
+}
+
+// psi'(x) = psi'(x + k) + sum_{j<k} 1/(x + j)^2, then (A&S 6.4.12)
+//     psi'(x) ~ 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9) + 5/(66x^11).
+double trigamma(double x) {
+    if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
+    double shift = 0.0;
+    while (x < 10) {
+        shift += 1.0 / (x * x);
+        x += 1.0;
+    }
+    const double r = 1.0 / (x * x);
+    return shift + 1.0 / x + 0.5 * r +
+           r / x * (1.0 / 6 - r * (1.0 / 30 - r * (1.0 / 42 - r * (1.0 / 30 - r * 5.0 / 66))));
+}
+
+}  // namespace glmmfast

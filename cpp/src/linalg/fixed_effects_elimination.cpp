@@ -1,0 +1,29 @@
+// fixed_effects_elimination.cpp — see fixed_effects_elimination.hpp.
+#include "linalg/fixed_effects_elimination.hpp"
+
+namespace glmmfast {
+
+bool FixedEffectsElimination::compute(const PenalizedSystem& sys, const Eigen::MatrixXd& M, Eigen::Index p,
+                                      const Eigen::MatrixXd& XtWX) {
+    p_ = p;
+    // One pass over U for [R_ZX, c] = L^{-1} P U' W^{1/2} M.
+    RZXc_ = sys.solve_L(sys.WUt_times(M));
+    const auto RZX = RZXc_.leftCols(p);
+    Eigen::MatrixXd RXtRX = XtWX;
+    RXtRX.noalias() -= RZX.transpose() * RZX;
+    RX_.compute(RXtRX);
+    return RX_.info() == Eigen::Success;
+}
+
+void FixedEffectsElimination::solve(const PenalizedSystem& sys, const Eigen::VectorXd& cu, const Eigen::VectorXd& gb,
+                                    Eigen::VectorXd& du, Eigen::VectorXd& db) const {
+    const auto RZX = RZXc_.leftCols(p_);
+    Eigen::VectorXd cb = gb;
+    cb.noalias() -= RZX.transpose() * cu;
+    db = RX_.solve(cb);
+    Eigen::VectorXd cu_b = cu;
+    cu_b.noalias() -= RZX * db;
+    du = sys.solve_Lt(cu_b);
+}
+
+}  // namespace glmmfast
