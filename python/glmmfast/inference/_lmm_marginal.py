@@ -29,7 +29,7 @@ import scipy.linalg as sla
 
 from ..design._re_terms import theta_blocks, theta_split
 
-__all__ = ["MarginalCovariance", "LevelwiseMarginal", "KronBlock", "es"]
+__all__ = ["TermLayout", "MarginalCovariance", "LevelwiseMarginal", "KronBlock", "es", "trace_product"]
 
 
 def es(*args):
@@ -78,76 +78,18 @@ def trace_product(M1: np.ndarray, a: KronBlock, M2: np.ndarray, b: KronBlock) ->
     return float(np.sum(A * B.T))
 
 
-class MarginalCovariance:
-    """q-space algebra of V0 = W^{-1} + Z Lambda Lambda' Z' for one fitted LMM.
+class TermLayout:
+    """Where each random-effects term sits in b (Z's columns) and dG/dtheta, d^2 G/dtheta^2 as KronBlocks.
 
     Parameters
     ----------
-    design : ModelDesign
-        The fit's design (X, Z, y, prior weights, offset, terms).
-    theta : ndarray
-        Relative covariance parameters at which V0 is taken.
-
-    Attributes
-    ----------
-    p, q, n : int
-        Fixed effects, random effects, observations.
-    V1 : ndarray, shape (p + q + 1, p + q + 1)
-        T'V0^{-1}T for T = [X Z y - offset].
-    M, M_inv : ndarray (p, p)
-        X'V0^{-1}X and its inverse (Cov(beta-hat) = sigma^2 M^{-1}).
-    beta : ndarray (p,)
-        The GLS estimate at theta.
-    XVZ : ndarray (p, q)
-        X'V0^{-1}Z.
-    u : ndarray (q,)
-        Z'V0^{-1}(y - X beta) (= Z'P0 y).
-    rss : float
-        (y - X beta)'V0^{-1}(y - X beta) = y'P0 y, the penalised weighted RSS.
+    terms : list of ReTerm
+        The design's random-effects terms, in Z's column order.
     """
 
-    def __init__(self, design, theta: np.ndarray):
-        X = np.asarray(design.X, dtype=float)
-        Z = design.Z.tocsc()
-        w = np.asarray(design.weights, dtype=float)
-        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
-        self.n, self.p = X.shape
-        self.q = Z.shape[1]
-        p, q = self.p, self.q
-        self.terms = design.terms
-        # S = T'WT, T = [X Z y]: the only pass over the data.
-        WX, Wy = X * w[:, None], w * y
-        ZtW = (Z.T.multiply(w[None, :])).tocsr()
-        S = np.empty((p + q + 1, p + q + 1))
-        S[:p, :p] = X.T @ WX
-        S[p:p + q, p:p + q] = (ZtW @ Z).toarray()
-        S[p:p + q, :p] = ZtW @ X
-        S[:p, p:p + q] = S[p:p + q, :p].T
-        S[:p, -1] = S[-1, :p] = X.T @ Wy
-        S[p:p + q, -1] = S[-1, p:p + q] = ZtW @ y
-        S[-1, -1] = y @ Wy
-        self.S = S
-        self.winv_trace = float(np.sum(1.0 / w))
-        Lam = self.lambda_matrix(theta)
-        A = S[p:p + q, p:p + q]
-        C = np.eye(q) + Lam.T @ A @ Lam
-        cf = sla.cho_factor(C, lower=True)
-        self.H = Lam @ sla.cho_solve(cf, Lam.T)          # Lambda C^{-1} Lambda'
-        SZ = S[:, p:p + q]
-        self._SZH = SZ @ self.H
-        V1 = S - self._SZH @ SZ.T                          # T'V0^{-1}T (Woodbury)
-        self.V1 = 0.5 * (V1 + V1.T)
-        self.M = self.V1[:p, :p]
-        self.M_inv = np.linalg.inv(self.M)
-        self.M_inv = 0.5 * (self.M_inv + self.M_inv.T)
-        self.beta = self.M_inv @ self.V1[:p, -1]
-        self.XVZ = self.V1[:p, p:p + q]
-        self.ZVZ = self.V1[p:p + q, p:p + q]
-        self.u = self.V1[p:p + q, -1] - self.XVZ.T @ self.beta
-        self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
-        self._V2 = None
+    def __init__(self, terms):
+        self.terms = terms
 
-    # -- structure ------------------------------------------------------------
     def lambda_matrix(self, theta: np.ndarray) -> np.ndarray:
         """Dense Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) in Z's column order."""
         blocks = [np.kron(np.eye(t.nlevels), T) for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
@@ -197,6 +139,77 @@ class MarginalCovariance:
                     E[i, j] = E[j, i] = 1.0
                     out.append(KronBlock(start, t.nlevels, E))
         return out
+
+
+
+class MarginalCovariance(TermLayout):
+    """q-space algebra of V0 = W^{-1} + Z Lambda Lambda' Z' for one fitted LMM.
+
+    Parameters
+    ----------
+    design : ModelDesign
+        The fit's design (X, Z, y, prior weights, offset, terms).
+    theta : ndarray
+        Relative covariance parameters at which V0 is taken.
+
+    Attributes
+    ----------
+    p, q, n : int
+        Fixed effects, random effects, observations.
+    V1 : ndarray, shape (p + q + 1, p + q + 1)
+        T'V0^{-1}T for T = [X Z y - offset].
+    M, M_inv : ndarray (p, p)
+        X'V0^{-1}X and its inverse (Cov(beta-hat) = sigma^2 M^{-1}).
+    beta : ndarray (p,)
+        The GLS estimate at theta.
+    XVZ : ndarray (p, q)
+        X'V0^{-1}Z.
+    u : ndarray (q,)
+        Z'V0^{-1}(y - X beta) (= Z'P0 y).
+    rss : float
+        (y - X beta)'V0^{-1}(y - X beta) = y'P0 y, the penalised weighted RSS.
+    """
+
+    def __init__(self, design, theta: np.ndarray):
+        X = np.asarray(design.X, dtype=float)
+        Z = design.Z.tocsc()
+        w = np.asarray(design.weights, dtype=float)
+        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
+        self.n, self.p = X.shape
+        self.q = Z.shape[1]
+        p, q = self.p, self.q
+        super().__init__(design.terms)
+        # S = T'WT, T = [X Z y]: the only pass over the data.
+        WX, Wy = X * w[:, None], w * y
+        ZtW = (Z.T.multiply(w[None, :])).tocsr()
+        S = np.empty((p + q + 1, p + q + 1))
+        S[:p, :p] = X.T @ WX
+        S[p:p + q, p:p + q] = (ZtW @ Z).toarray()
+        S[p:p + q, :p] = ZtW @ X
+        S[:p, p:p + q] = S[p:p + q, :p].T
+        S[:p, -1] = S[-1, :p] = X.T @ Wy
+        S[p:p + q, -1] = S[-1, p:p + q] = ZtW @ y
+        S[-1, -1] = y @ Wy
+        self.S = S
+        self.winv_trace = float(np.sum(1.0 / w))
+        Lam = self.lambda_matrix(theta)
+        A = S[p:p + q, p:p + q]
+        C = np.eye(q) + Lam.T @ A @ Lam
+        cf = sla.cho_factor(C, lower=True)
+        self.H = Lam @ sla.cho_solve(cf, Lam.T)          # Lambda C^{-1} Lambda'
+        SZ = S[:, p:p + q]
+        self._SZH = SZ @ self.H
+        V1 = S - self._SZH @ SZ.T                          # T'V0^{-1}T (Woodbury)
+        self.V1 = 0.5 * (V1 + V1.T)
+        self.M = self.V1[:p, :p]
+        self.M_inv = np.linalg.inv(self.M)
+        self.M_inv = 0.5 * (self.M_inv + self.M_inv.T)
+        self.beta = self.M_inv @ self.V1[:p, -1]
+        self.XVZ = self.V1[:p, p:p + q]
+        self.ZVZ = self.V1[p:p + q, p:p + q]
+        self.u = self.V1[p:p + q, -1] - self.XVZ.T @ self.beta
+        self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
+        self._V2 = None
 
     # -- the quadratic forms with V0^{-1} W^{-1} V0^{-1} ----------------------------
     @property
