@@ -140,9 +140,9 @@ def _dense_pieces(design, theta: np.ndarray):
     p, q = mc.p, mc.q
     E = mc.covariance_units()
     ng = len(E) + 1
-    XVZ, ZVZ, V2 = mc.XVZ, mc.ZVZ, mc.V2
-    V2_ZX, V2_ZZ = V2[p:p + q, :p], V2[p:p + q, p:p + q]
-    P = [-(e.right(XVZ) @ XVZ[:, e.start:e.stop].T) for e in E] + [-V2[:p, :p]]
+    XVZ, ZVZ, v2x = mc.XVZ, mc.ZVZ, mc.v2_x()
+    V2_ZX = v2x[p:p + q]
+    P = [-(e.right(XVZ) @ XVZ[:, e.start:e.stop].T) for e in E] + [-v2x[:p]]
     Q, K = {}, np.zeros((ng, ng))
     for r, er in enumerate(E):
         left = er.right(XVZ)  # X'V0^{-1}Z (I (x) E_r), its block's columns
@@ -152,7 +152,7 @@ def _dense_pieces(design, theta: np.ndarray):
             Q[r, t] = et.right(mid) @ XVZ.T[et.start:et.stop]
             K[r, t] = K[t, r] = trace_product(ZVZ, er, ZVZ, et)
         Q[r, ng - 1] = left @ V2_ZX[er.start:er.stop]
-        K[r, ng - 1] = K[ng - 1, r] = er.trace_with(V2_ZZ)
+        K[r, ng - 1] = K[ng - 1, r] = mc.trace_v2_zz(er)
     Q[ng - 1, ng - 1] = mc.x_v3_x()
     K[ng - 1, ng - 1] = mc.trace_winv_v0inv_squared()
     return mc.M_inv, P, Q, K

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
 
 from ..design._re_terms import theta_blocks, theta_split
 
@@ -94,6 +95,12 @@ class TermLayout:
         """Dense Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) in Z's column order."""
         blocks = [np.kron(np.eye(t.nlevels), T) for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
         return sla.block_diag(*blocks) if blocks else np.zeros((0, 0))
+
+    def sparse_lambda(self, theta: np.ndarray) -> sp.csc_matrix:
+        """Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) as a sparse matrix in Z's column order."""
+        blocks = [sp.kron(sp.identity(t.nlevels, format="csr"), sp.csr_matrix(T), format="csr")
+                  for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
+        return sp.block_diag(blocks, format="csc")
 
     def term_starts(self) -> list[int]:
         starts, pos = [], 0
@@ -184,7 +191,8 @@ class MarginalCovariance(TermLayout):
         ZtW = (Z.T.multiply(w[None, :])).tocsr()
         S = np.empty((p + q + 1, p + q + 1))
         S[:p, :p] = X.T @ WX
-        S[p:p + q, p:p + q] = (ZtW @ Z).toarray()
+        A = (ZtW @ Z).tocsc()
+        S[p:p + q, p:p + q] = A.toarray()
         S[p:p + q, :p] = ZtW @ X
         S[:p, p:p + q] = S[p:p + q, :p].T
         S[:p, -1] = S[-1, :p] = X.T @ Wy
@@ -192,14 +200,13 @@ class MarginalCovariance(TermLayout):
         S[-1, -1] = y @ Wy
         self.S = S
         self.winv_trace = float(np.sum(1.0 / w))
-        Lam = self.lambda_matrix(theta)
-        A = S[p:p + q, p:p + q]
-        C = np.eye(q) + Lam.T @ A @ Lam
+        self._A = A
+        Lam = self.sparse_lambda(theta)
+        C = np.eye(q) + (Lam.T @ A @ Lam).toarray()
         cf = sla.cho_factor(C, lower=True)
-        self.H = Lam @ sla.cho_solve(cf, Lam.T)          # Lambda C^{-1} Lambda'
-        SZ = S[:, p:p + q]
-        self._SZH = SZ @ self.H
-        V1 = S - self._SZH @ SZ.T                          # T'V0^{-1}T (Woodbury)
+        self.H = np.asarray(Lam @ sla.cho_solve(cf, Lam.T.toarray()))  # Lambda C^{-1} Lambda'
+        self._SZH = self._z_columns_times(self.H)                        # S_Z H
+        V1 = S - self._z_columns_times(self._SZH.T).T                   # T'V0^{-1}T (Woodbury)
         self.V1 = 0.5 * (V1 + V1.T)
         self.M = self.V1[:p, :p]
         self.M_inv = np.linalg.inv(self.M)
@@ -211,10 +218,19 @@ class MarginalCovariance(TermLayout):
         self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
         self._V2 = None
 
+    def _z_columns_times(self, B: np.ndarray) -> np.ndarray:
+        """S_Z B for a matrix B with q rows (S_Z: the Z columns of S), the Z'WZ rows by the sparse A."""
+        p, q = self.p, self.q
+        out = np.empty((p + q + 1, B.shape[1]))
+        out[:p] = self.S[:p, p:p + q] @ B
+        out[p:p + q] = self._A @ B
+        out[-1] = self.S[-1, p:p + q] @ B
+        return out
+
     # -- the quadratic forms with V0^{-1} W^{-1} V0^{-1} ----------------------------
     @property
     def V2(self) -> np.ndarray:
-        """T'V0^{-1}W^{-1}V0^{-1}T.
+        """T'V0^{-1}W^{-1}V0^{-1}T (O(q^3): Kenward-Roger reads :meth:`v2_x` and :meth:`trace_v2_zz`).
 
         With B = I - Z H Z'W, V0^{-1} = W B, so V0^{-1}W^{-1}V0^{-1} = B'WB and
         T'B'WBT = V1 - S_Z H V1_Z (V1_Z: the Z rows of V1).
@@ -225,16 +241,34 @@ class MarginalCovariance(TermLayout):
             self._V2 = 0.5 * (V2 + V2.T)
         return self._V2
 
+    def v2_x(self) -> np.ndarray:
+        """The X columns of :attr:`V2`, (p + q + 1) x p, in O(q^2 p)."""
+        p, q = self.p, self.q
+        left = self.V1[:, :p] - self._SZH @ self.V1[p:p + q, :p]           # V2 before symmetrising, X columns
+        top = self.V1[:p, :] - self._SZH[:p] @ self.V1[p:p + q, :]         # and X rows
+        return 0.5 * (left + top.T)
+
+    def trace_v2_zz(self, d: KronBlock) -> float:
+        """tr(V2_ZZ (I (x) d)) for symmetric d: only the level-diagonal blocks of V2_ZZ, O(q L k^2)."""
+        p, q = self.p, self.q
+        k, L = d.d.shape[0], d.nlevels
+        rows = slice(p + d.start, p + d.stop)
+        V1 = self.V1[rows, rows].reshape(L, k, L, k)
+        diag = np.einsum("lalb->lab", V1) - es("lam,mlb->lab", self._SZH[rows].reshape(L, k, q),
+                                                 self.V1[p:p + q, rows].reshape(q, L, k))
+        return float(np.sum(diag.sum(axis=0) * d.d))
+
     def x_v3_x(self) -> np.ndarray:
         """X'V0^{-1}W^{-1}V0^{-1}W^{-1}V0^{-1}X = [T'B'WB B T]_XX = [V2 - V2_Z H S_Z']_XX."""
         p, q = self.p, self.q
-        V3 = self.V2[:p, :p] - self.V2[:p, p:p + q] @ self._SZH[:p].T
+        v2x = self.v2_x()
+        V3 = v2x[:p] - v2x[p:p + q].T @ self._SZH[:p].T
         return 0.5 * (V3 + V3.T)
 
     def trace_winv_v0inv_squared(self) -> float:
         """tr((W^{-1}V0^{-1})^2) = n - 2 tr(HA) + tr(HAHA), A = Z'WZ (W^{-1}V0^{-1} = I - ZHZ'W)."""
         p, q = self.p, self.q
-        HA = self.H @ self.S[p:p + q, p:p + q]
+        HA = self._SZH[p:p + q].T                                      # H A = (A H)'
         return float(self.n - 2 * np.trace(HA) + np.sum(HA * HA.T))
 
 

@@ -8,7 +8,7 @@ that involve X and y only -- X'V0^{-1}X, the GLS beta, the profiled residual
 without any q x q dense matrix.  With T = [X y], A = Z'WZ (sparse) and the
 sparse C = I + Lambda'A Lambda, Woodbury's identity
 V0^{-1} = W - W Z Lambda C^{-1} Lambda' Z'W gives, with R = C^{-1} Lambda' Z'WT
-(one sparse LU and p + 1 right-hand sides),
+(one sparse LU in Z's column order, without pivoting, and p + 1 right-hand sides),
 
     T'V0^{-1}T = T'WT - (Z'WT)' Lambda R,     Z'V0^{-1}T = Z'WT - A Lambda R.
 
@@ -22,7 +22,6 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..design._re_terms import theta_blocks
 from ._lmm_marginal import TermLayout
 
 __all__ = ["SparseMarginal"]
@@ -70,7 +69,10 @@ class SparseMarginal(TermLayout):
         A = (ZtW @ Z).tocsc()
         Lam = self.sparse_lambda(theta)
         C = (sp.identity(self.q, format="csc") + Lam.T @ A @ Lam).tocsc()
-        R = spla.splu(C).solve(np.asarray(Lam.T @ S_ZT))            # C^{-1} Lambda'Z'WT
+        # C is symmetric positive definite (eigenvalues >= 1): no pivoting is needed, and Z's
+        # column order (terms by decreasing number of levels, as lme4) keeps the fill small.
+        lu = spla.splu(C, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+        R = lu.solve(np.asarray(Lam.T @ S_ZT))                        # C^{-1} Lambda'Z'WT
         LR = Lam @ R
         V1 = S_TT - S_ZT.T @ LR                                       # T'V0^{-1}T
         V1 = 0.5 * (V1 + V1.T)
@@ -82,9 +84,3 @@ class SparseMarginal(TermLayout):
         self.rss = float(V1[p, p] - V1[p, :p] @ self.beta)
         self.XVZ = np.ascontiguousarray(ZVT[:, :p].T)
         self.u = ZVT[:, p] - ZVT[:, :p] @ self.beta
-
-    def sparse_lambda(self, theta: np.ndarray) -> sp.csc_matrix:
-        """Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) as a sparse matrix in Z's column order."""
-        blocks = [sp.kron(sp.identity(t.nlevels, format="csr"), sp.csr_matrix(T), format="csr")
-                  for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
-        return sp.block_diag(blocks, format="csc")
