@@ -12,7 +12,10 @@ With Sigma = sum_r gamma_r G_r, Phi = (X'Sigma^{-1}X)^{-1}:
   I_rs = tr(Sigma^{-1}G_r Sigma^{-1}G_s) - 2 tr(Phi Q_rs) + tr(Phi P_r Phi P_s),
   W = 2 I^{-1},  Phi_A = Phi + 2 Phi [sum_rs W_rs (Q_rs - P_r Phi P_s)] Phi.
 All of them come from :class:`~glmmfast.inference._lmm_marginal.MarginalCovariance`
-in q-space (pbkrtest forms the n x n Sigma^{-1}).
+in q-space (pbkrtest forms the n x n Sigma^{-1}); with one term level by level.
+With several terms tr(Sigma^{-1}G_r Sigma^{-1}G_s) needs every block of Z'V0^{-1}Z
+between two terms, so that path stays dense in q (O(q^2) memory, a sparse
+solve with q right-hand sides).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 
 from .._errors import ArgumentError
 
-from ._lmm_marginal import LevelwiseMarginal, MarginalCovariance, es, trace_product
+from ._lmm_marginal import LevelwiseMarginal, MarginalCovariance, es, one_blas_thread, trace_product
 
 __all__ = ["KenwardRoger"]
 
@@ -57,7 +60,8 @@ class KenwardRoger:
         theta = np.asarray(theta, dtype=float)
         # One random-effects term: level by level; otherwise dense q-space.
         pieces = _one_term_pieces if len(design.terms) == 1 else _dense_pieces
-        M_inv, P, Q, K = pieces(design, theta)
+        with one_blas_thread(pieces is _dense_pieces):
+            M_inv, P, Q, K = pieces(design, theta)
         # Sigma^{-1} = V0^{-1}/s: P carries 1/s^2, Q 1/s^3, the traces 1/s^2.
         P = [Pr / s**2 for Pr in P]
         Q = {key: val / s**3 for key, val in Q.items()}

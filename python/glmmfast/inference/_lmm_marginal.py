@@ -9,7 +9,12 @@ V0^{-1} W^{-1} V0^{-1}) is computed without forming an n x n matrix: with
 T = [X Z y], S = T'WT and Woodbury's identity
 V0^{-1} = W - W Z H Z'W,  H = Lambda (I + Lambda'Z'WZ Lambda)^{-1} Lambda',
 T'V0^{-1}T = S - S_Z H S_Z' (S_Z: the Z columns of S).  The data are read
-once (O(n nnz(Z))); the rest is dense algebra in p + q + 1 dimensions.
+once (O(n nnz(Z))); H comes from a sparse LU of I + Lambda'Z'WZ Lambda
+(:func:`positive_definite_solver`) with q right-hand sides, the products with
+S_Z use Z'WZ sparse, and V2 (below) is formed only where Kenward-Roger reads it
+(its X columns, the level-diagonal blocks of its Z block): O(q^2 (p + k) + the
+solve), O(q^2) memory.  :class:`TermLayout` holds where each term's effects
+sit in b and dG/dtheta.
 
 With a single random-effects term, Z'WZ and I + Lambda'Z'WZ Lambda are block
 diagonal by level, and :class:`LevelwiseMarginal` does the same algebra level
@@ -22,15 +27,18 @@ the columns of a matrix without forming it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from ..design._re_terms import theta_blocks, theta_split
 
-__all__ = ["TermLayout", "MarginalCovariance", "LevelwiseMarginal", "KronBlock", "es", "trace_product"]
+__all__ = ["one_blas_thread", "positive_definite_solver", "TermLayout", "MarginalCovariance", "LevelwiseMarginal",
+           "KronBlock", "es", "trace_product"]
 
 
 def es(*args):
@@ -66,6 +74,31 @@ class KronBlock:
         blocks = M[self.start:self.stop, self.start:self.stop].reshape(self.nlevels, k, self.nlevels, k)
         diag = np.einsum("lilj->ij", blocks)
         return float(np.sum(diag * self.d.T))
+
+
+def one_blas_thread(enabled: bool = True):
+    """A context running BLAS/LAPACK on one thread (threadpoolctl, where installed and ``enabled``).
+
+    The q-space algebra of several terms is milliseconds to a few hundred of them of
+    level-3 BLAS; OpenBLAS's threads, busy-waiting on a loaded machine, can make it seconds.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        enabled = False
+    if not enabled:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def positive_definite_solver(B: sp.spmatrix):
+    """B -> the solve with C = I + B (B sparse, symmetric positive semi-definite): a sparse LU in
+    the given order without pivoting (C's eigenvalues are >= 1), single-threaded SuperLU.
+
+    Z's column order (terms by decreasing number of levels, as lme4) keeps the fill small.
+    """
+    C = (sp.identity(B.shape[0], format="csc") + B).tocsc()
+    return spla.splu(C, permc_spec="NATURAL", diag_pivot_thresh=0.0).solve
 
 
 def trace_product(M1: np.ndarray, a: KronBlock, M2: np.ndarray, b: KronBlock) -> float:
@@ -202,9 +235,7 @@ class MarginalCovariance(TermLayout):
         self.winv_trace = float(np.sum(1.0 / w))
         self._A = A
         Lam = self.sparse_lambda(theta)
-        C = np.eye(q) + (Lam.T @ A @ Lam).toarray()
-        cf = sla.cho_factor(C, lower=True)
-        self.H = np.asarray(Lam @ sla.cho_solve(cf, Lam.T.toarray()))  # Lambda C^{-1} Lambda'
+        self.H = np.asarray(Lam @ positive_definite_solver(Lam.T @ A @ Lam)(Lam.T.toarray()))  # Lambda C^{-1} Lambda'
         self._SZH = self._z_columns_times(self.H)                        # S_Z H
         V1 = S - self._z_columns_times(self._SZH.T).T                   # T'V0^{-1}T (Woodbury)
         self.V1 = 0.5 * (V1 + V1.T)

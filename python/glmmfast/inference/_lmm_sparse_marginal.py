@@ -19,10 +19,8 @@ C, whose fill is that of the engine's own factor; memory O(nnz + q p).
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from ._lmm_marginal import TermLayout
+from ._lmm_marginal import TermLayout, positive_definite_solver
 
 __all__ = ["SparseMarginal"]
 
@@ -68,11 +66,7 @@ class SparseMarginal(TermLayout):
         S_ZT = ZtW @ T                                               # Z'WT, q x (p + 1)
         A = (ZtW @ Z).tocsc()
         Lam = self.sparse_lambda(theta)
-        C = (sp.identity(self.q, format="csc") + Lam.T @ A @ Lam).tocsc()
-        # C is symmetric positive definite (eigenvalues >= 1): no pivoting is needed, and Z's
-        # column order (terms by decreasing number of levels, as lme4) keeps the fill small.
-        lu = spla.splu(C, permc_spec="NATURAL", diag_pivot_thresh=0.0)
-        R = lu.solve(np.asarray(Lam.T @ S_ZT))                        # C^{-1} Lambda'Z'WT
+        R = positive_definite_solver(Lam.T @ A @ Lam)(np.asarray(Lam.T @ S_ZT))   # C^{-1} Lambda'Z'WT
         LR = Lam @ R
         V1 = S_TT - S_ZT.T @ LR                                       # T'V0^{-1}T
         V1 = 0.5 * (V1 + V1.T)

@@ -37,7 +37,7 @@ import functools
 import numpy as np
 
 from ..fit._engine import lmm_engine_model
-from ._lmm_marginal import KronBlock, LevelwiseMarginal, MarginalCovariance, es, trace_product
+from ._lmm_marginal import KronBlock, LevelwiseMarginal, MarginalCovariance, es, one_blas_thread, trace_product
 from ._lmm_sparse_marginal import SparseMarginal
 
 __all__ = ["Satterthwaite", "f_test_df"]
@@ -113,7 +113,8 @@ class Satterthwaite:
             algebra = "levelwise" if len(design.terms) == 1 else "sparse"
         pieces = {"levelwise": _one_term_pieces, "dense": _dense_pieces,
                   "sparse": functools.partial(_sparse_pieces, engine=fit._model)}[algebra]
-        M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
+        with one_blas_thread(algebra != "levelwise"):
+            M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
         nt = theta.size
         p, n = M_inv.shape[0], design.n
         H = np.zeros((nt + 1, nt + 1))
