@@ -195,9 +195,13 @@ INFERENCE_FACTORS = {
 
 @lru_cache(maxsize=None)
 def inference_reference() -> dict:
-    """lmerTest / pbkrtest / emmeans / car numbers (tests/data/inference_reference.json)."""
-    cases = json.loads((DATA / "inference_reference.json").read_text())
-    cases.pop("source")
+    """lmerTest / pbkrtest / emmeans / car numbers (tests/data/inference_reference.json, and
+    inference_reference_multi.json: several random-effects terms with correlated slopes)."""
+    cases = {}
+    for name in ("inference_reference.json", "inference_reference_multi.json"):
+        more = json.loads((DATA / name).read_text())
+        more.pop("source")
+        cases.update(more)
     return cases
 
 

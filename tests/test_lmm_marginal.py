@@ -56,3 +56,30 @@ def test_kron_blocks_match_dense(weighted_crossed):
         assert a.trace_with(Q) == pytest.approx(np.trace(Q @ Da), rel=1e-10, abs=1e-14)
         for b, Db in zip(blocks, dense):
             assert trace_product(Q, a, Q, b) == pytest.approx(np.trace(Q @ Da @ Q @ Db), rel=1e-10, abs=1e-14)
+
+
+def test_sparse_marginal_matches_dense(weighted_crossed):
+    from glmmfast.inference._lmm_sparse_marginal import SparseMarginal
+    mc, X, Z, V0i, _ = _dense(weighted_crossed)
+    sm = SparseMarginal(weighted_crossed._design, weighted_crossed.theta)
+    np.testing.assert_allclose(sm.M, mc.M, rtol=1e-10)
+    np.testing.assert_allclose(sm.M_inv, mc.M_inv, rtol=1e-10)
+    np.testing.assert_allclose(sm.beta, mc.beta, rtol=1e-10)
+    np.testing.assert_allclose(sm.XVZ, mc.XVZ, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sm.u, mc.u, rtol=1e-9, atol=1e-12)
+    assert sm.rss == pytest.approx(mc.rss, rel=1e-10)
+    np.testing.assert_allclose(sm.sparse_lambda(weighted_crossed.theta).toarray(),
+                               mc.lambda_matrix(weighted_crossed.theta), rtol=0, atol=0)
+
+
+def test_v2_pieces_match_dense(weighted_crossed):
+    mc, X, Z, V0i, Winv = _dense(weighted_crossed)
+    T = np.column_stack([X, Z, np.zeros(X.shape[0])])
+    V2 = T.T @ V0i @ Winv @ V0i @ T
+    p, q = mc.p, mc.q
+    np.testing.assert_allclose(mc.v2_x()[:p + q], V2[:p + q, :p], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(mc.v2_x(), mc.V2[:, :p], rtol=1e-12, atol=1e-14)
+    for b in mc.covariance_units():
+        D = np.zeros((q, q))
+        D[b.start:b.stop, b.start:b.stop] = np.kron(np.eye(b.nlevels), b.d)
+        assert mc.trace_v2_zz(b) == pytest.approx(np.trace(V2[p:p + q, p:p + q] @ D), rel=1e-10)

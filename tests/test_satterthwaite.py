@@ -1,4 +1,4 @@
-"""Satterthwaite's df: the level-by-level path against the dense one, lmerTest's F-test df rule, and speed."""
+"""Satterthwaite's df: the level-by-level and sparse paths against the dense one, lmerTest's F-test df rule, and speed."""
 
 from __future__ import annotations
 
@@ -21,6 +21,57 @@ def test_one_term_path_equals_dense_path(sleepstudy, reml, weighted):
     b = _one_term_pieces(m._design, m.theta, m.reml, m.sigma**2)
     for x, y in zip(a, b):
         np.testing.assert_allclose(np.asarray(y), np.asarray(x), rtol=1e-9, atol=1e-12)
+
+
+def _multi_term_data(seed: int, n: int = 600) -> pd.DataFrame:
+    """Random data for crossed, nested and random-slope models with several terms."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 40, n), rng.integers(0, 12, n)
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    f = rng.choice(["u", "v", "w"], size=n)
+    t = rng.integers(0, 4, n)
+    y = (1 + 0.5 * x - 0.3 * z + (f == "v") + rng.normal(0, 1.0, 40)[a] + rng.normal(0, 0.4, 40)[a] * x
+         + rng.normal(0, 0.7, 12)[b] + rng.normal(0, 0.5, (12, 4))[b, t] + rng.normal(size=n))
+    return pd.DataFrame({"y": y, "x": x, "z": z, "f": f, "a": a.astype(str), "b": b.astype(str),
+                         "t": pd.Categorical(t), "w": rng.uniform(0.5, 2.0, n)})
+
+
+MULTI_TERM = [
+    "y ~ x + z + f + (1 | a) + (1 | b)",                 # crossed
+    "y ~ x + f + (1 | b/a)",                             # nested
+    "y ~ x + z + (x | a) + (1 | b)",                     # correlated slopes and a crossed term
+    "y ~ x + (1 | a) + (0 + x | a) + (1 | b)",           # two terms on one factor
+    "y ~ x + diag(x | a) + cs(0 + t | b)",               # structured covariances
+    "y ~ x + (1 | a) + ar1(0 + t | b)",                  # T not linear in theta
+]
+
+
+@pytest.mark.parametrize("formula", MULTI_TERM)
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sparse_path_equals_dense_path(formula, reml, seed):
+    df = _multi_term_data(seed)
+    weights = df["w"].to_numpy() if seed == 2 else None
+    m = glmmfast.lmer(formula, df, REML=reml, weights=weights)
+    fast, dense = Satterthwaite(m), Satterthwaite(m, algebra="dense")
+    np.testing.assert_allclose(fast.vcov_beta, dense.vcov_beta, rtol=1e-10)
+    np.testing.assert_allclose(fast.jacobian, dense.jacobian, rtol=1e-9, atol=1e-12 * np.abs(dense.jacobian).max())
+    np.testing.assert_allclose(fast.hessian_eigenvalues, dense.hessian_eigenvalues, rtol=1e-8,
+                               atol=1e-8 * np.abs(dense.hessian_eigenvalues).max())
+    for l in np.eye(m.fixef.size):
+        assert fast.t_df(l) == pytest.approx(dense.t_df(l), rel=1e-8)
+    L = np.eye(m.fixef.size)[1:]
+    assert fast.f_test(L, m.fixef.to_numpy())[2] == pytest.approx(dense.f_test(L, m.fixef.to_numpy())[2], rel=1e-8)
+
+
+def test_sparse_path_leaves_the_fits_engine_at_its_optimum():
+    m = glmmfast.lmer("y ~ x + (1 | a) + (1 | b)", _multi_term_data(3))
+    engine = m._engine()
+    before = (np.array(engine.theta), engine.pwrss, np.array(engine.gradient(True)))
+    Satterthwaite(m)
+    np.testing.assert_array_equal(np.array(engine.theta), before[0])
+    assert engine.pwrss == before[1]
+    np.testing.assert_array_equal(np.array(engine.gradient(True)), before[2])
 
 
 def test_hessian_matches_finite_differences_of_the_criterion(sleepstudy):

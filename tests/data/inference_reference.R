@@ -6,36 +6,7 @@
 # for character data, and glmmfast's), so coefficients are comparable; cake's
 # ordered `temperature` is made an unordered factor (treatment contrasts).
 # LMMs are fitted at tight optimiser tolerances so lme4 reaches the optimum.
-source("tests/data/inference_common.R")
-
-lmm_case <- function(name, formula, data, dataset, reml = TRUE, emm = list(), contrast = NULL) {
-  m <- lmerTest::lmer(as.formula(formula), data = data, REML = reml, control = tight)
-  n <- nobs(m)
-  r <- list(kind = "lmer", formula = formula, dataset = dataset, REML = reml, nobs = n,
-            sigma = sigma(m), fixef = as.list(fixef(m)),
-            coef_satterthwaite = tab(summary(m, ddf = "Satterthwaite")$coefficients))
-  for (type in c(3, 2, 1)) r[[paste0("anova", type, "_satterthwaite")]] <- tab(anova(m, type = type, ddf = "Satterthwaite"))
-  if (reml && n <= 3000) {
-    r$coef_kenward_roger <- tab(summary(m, ddf = "Kenward-Roger")$coefficients)
-    r$anova3_kenward_roger <- tab(anova(m, type = 3, ddf = "Kenward-Roger"))
-  }
-  if (!is.null(contrast)) {
-    L <- matrix(contrast, ncol = length(fixef(m)), byrow = TRUE)
-    r$contest_L <- contrast
-    r$contest_satterthwaite <- tab(contest(m, L, joint = TRUE, ddf = "Satterthwaite"))
-    if (reml && n <= 3000) r$contest_kenward_roger <- tab(contest(m, L, joint = TRUE, ddf = "Kenward-Roger"))
-  }
-  r$emmeans <- list()
-  for (e in emm) {
-    rec <- list(specs = e$specs, by = e$by)
-    em <- emmeans(m, e$specs, by = e$by)
-    rec$default <- emm_record(em)
-    rec$satterthwaite <- emm_record(emmeans(m, e$specs, by = e$by, lmer.df = "satterthwaite"))
-    rec$asymptotic <- emm_record(emmeans(m, e$specs, by = e$by, lmer.df = "asymptotic"))
-    r$emmeans[[length(r$emmeans) + 1]] <- rec
-  }
-  r
-}
+source("tests/data/inference_common.R")  # lmm_case() is there
 
 cases <- list()
 sleep <- read.csv("python/glmmfast/datasets/data/sleepstudy.csv")

@@ -12,7 +12,10 @@ With Sigma = sum_r gamma_r G_r, Phi = (X'Sigma^{-1}X)^{-1}:
   I_rs = tr(Sigma^{-1}G_r Sigma^{-1}G_s) - 2 tr(Phi Q_rs) + tr(Phi P_r Phi P_s),
   W = 2 I^{-1},  Phi_A = Phi + 2 Phi [sum_rs W_rs (Q_rs - P_r Phi P_s)] Phi.
 All of them come from :class:`~glmmfast.inference._lmm_marginal.MarginalCovariance`
-in q-space (pbkrtest forms the n x n Sigma^{-1}).
+in q-space (pbkrtest forms the n x n Sigma^{-1}); with one term level by level.
+With several terms tr(Sigma^{-1}G_r Sigma^{-1}G_s) needs every block of Z'V0^{-1}Z
+between two terms, so that path stays dense in q (O(q^2) memory, a sparse
+solve with q right-hand sides).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 
 from .._errors import ArgumentError
 
-from ._lmm_marginal import LevelwiseMarginal, MarginalCovariance, es, trace_product
+from ._lmm_marginal import LevelwiseMarginal, MarginalCovariance, es, one_blas_thread, trace_product
 
 __all__ = ["KenwardRoger"]
 
@@ -57,7 +60,8 @@ class KenwardRoger:
         theta = np.asarray(theta, dtype=float)
         # One random-effects term: level by level; otherwise dense q-space.
         pieces = _one_term_pieces if len(design.terms) == 1 else _dense_pieces
-        M_inv, P, Q, K = pieces(design, theta)
+        with one_blas_thread(pieces is _dense_pieces):
+            M_inv, P, Q, K = pieces(design, theta)
         # Sigma^{-1} = V0^{-1}/s: P carries 1/s^2, Q 1/s^3, the traces 1/s^2.
         P = [Pr / s**2 for Pr in P]
         Q = {key: val / s**3 for key, val in Q.items()}
@@ -140,9 +144,9 @@ def _dense_pieces(design, theta: np.ndarray):
     p, q = mc.p, mc.q
     E = mc.covariance_units()
     ng = len(E) + 1
-    XVZ, ZVZ, V2 = mc.XVZ, mc.ZVZ, mc.V2
-    V2_ZX, V2_ZZ = V2[p:p + q, :p], V2[p:p + q, p:p + q]
-    P = [-(e.right(XVZ) @ XVZ[:, e.start:e.stop].T) for e in E] + [-V2[:p, :p]]
+    XVZ, ZVZ, v2x = mc.XVZ, mc.ZVZ, mc.v2_x()
+    V2_ZX = v2x[p:p + q]
+    P = [-(e.right(XVZ) @ XVZ[:, e.start:e.stop].T) for e in E] + [-v2x[:p]]
     Q, K = {}, np.zeros((ng, ng))
     for r, er in enumerate(E):
         left = er.right(XVZ)  # X'V0^{-1}Z (I (x) E_r), its block's columns
@@ -152,7 +156,7 @@ def _dense_pieces(design, theta: np.ndarray):
             Q[r, t] = et.right(mid) @ XVZ.T[et.start:et.stop]
             K[r, t] = K[t, r] = trace_product(ZVZ, er, ZVZ, et)
         Q[r, ng - 1] = left @ V2_ZX[er.start:er.stop]
-        K[r, ng - 1] = K[ng - 1, r] = er.trace_with(V2_ZZ)
+        K[r, ng - 1] = K[ng - 1, r] = mc.trace_v2_zz(er)
     Q[ng - 1, ng - 1] = mc.x_v3_x()
     K[ng - 1, ng - 1] = mc.trace_winv_v0inv_squared()
     return mc.M_inv, P, Q, K

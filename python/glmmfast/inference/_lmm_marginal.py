@@ -9,7 +9,12 @@ V0^{-1} W^{-1} V0^{-1}) is computed without forming an n x n matrix: with
 T = [X Z y], S = T'WT and Woodbury's identity
 V0^{-1} = W - W Z H Z'W,  H = Lambda (I + Lambda'Z'WZ Lambda)^{-1} Lambda',
 T'V0^{-1}T = S - S_Z H S_Z' (S_Z: the Z columns of S).  The data are read
-once (O(n nnz(Z))); the rest is dense algebra in p + q + 1 dimensions.
+once (O(n nnz(Z))); H comes from a sparse LU of I + Lambda'Z'WZ Lambda
+(:func:`positive_definite_solver`) with q right-hand sides, the products with
+S_Z use Z'WZ sparse, and V2 (below) is formed only where Kenward-Roger reads it
+(its X columns, the level-diagonal blocks of its Z block): O(q^2 (p + k) + the
+solve), O(q^2) memory.  :class:`TermLayout` holds where each term's effects
+sit in b and dG/dtheta.
 
 With a single random-effects term, Z'WZ and I + Lambda'Z'WZ Lambda are block
 diagonal by level, and :class:`LevelwiseMarginal` does the same algebra level
@@ -22,14 +27,18 @@ the columns of a matrix without forming it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from ..design._re_terms import theta_blocks, theta_split
 
-__all__ = ["MarginalCovariance", "LevelwiseMarginal", "KronBlock", "es"]
+__all__ = ["one_blas_thread", "positive_definite_solver", "TermLayout", "MarginalCovariance", "LevelwiseMarginal",
+           "KronBlock", "es", "trace_product"]
 
 
 def es(*args):
@@ -67,6 +76,31 @@ class KronBlock:
         return float(np.sum(diag * self.d.T))
 
 
+def one_blas_thread(enabled: bool = True):
+    """A context running BLAS/LAPACK on one thread (threadpoolctl, where installed and ``enabled``).
+
+    The q-space algebra of several terms is milliseconds to a few hundred of them of
+    level-3 BLAS; OpenBLAS's threads, busy-waiting on a loaded machine, can make it seconds.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        enabled = False
+    if not enabled:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def positive_definite_solver(B: sp.spmatrix):
+    """B -> the solve with C = I + B (B sparse, symmetric positive semi-definite): a sparse LU in
+    the given order without pivoting (C's eigenvalues are >= 1), single-threaded SuperLU.
+
+    Z's column order (terms by decreasing number of levels, as lme4) keeps the fill small.
+    """
+    C = (sp.identity(B.shape[0], format="csc") + B).tocsc()
+    return spla.splu(C, permc_spec="NATURAL", diag_pivot_thresh=0.0).solve
+
+
 def trace_product(M1: np.ndarray, a: KronBlock, M2: np.ndarray, b: KronBlock) -> float:
     """tr(M1 D_a M2 D_b) for q x q matrices M1, M2 and block-diagonal D_a, D_b.
 
@@ -78,80 +112,28 @@ def trace_product(M1: np.ndarray, a: KronBlock, M2: np.ndarray, b: KronBlock) ->
     return float(np.sum(A * B.T))
 
 
-class MarginalCovariance:
-    """q-space algebra of V0 = W^{-1} + Z Lambda Lambda' Z' for one fitted LMM.
+class TermLayout:
+    """Where each random-effects term sits in b (Z's columns) and dG/dtheta, d^2 G/dtheta^2 as KronBlocks.
 
     Parameters
     ----------
-    design : ModelDesign
-        The fit's design (X, Z, y, prior weights, offset, terms).
-    theta : ndarray
-        Relative covariance parameters at which V0 is taken.
-
-    Attributes
-    ----------
-    p, q, n : int
-        Fixed effects, random effects, observations.
-    V1 : ndarray, shape (p + q + 1, p + q + 1)
-        T'V0^{-1}T for T = [X Z y - offset].
-    M, M_inv : ndarray (p, p)
-        X'V0^{-1}X and its inverse (Cov(beta-hat) = sigma^2 M^{-1}).
-    beta : ndarray (p,)
-        The GLS estimate at theta.
-    XVZ : ndarray (p, q)
-        X'V0^{-1}Z.
-    u : ndarray (q,)
-        Z'V0^{-1}(y - X beta) (= Z'P0 y).
-    rss : float
-        (y - X beta)'V0^{-1}(y - X beta) = y'P0 y, the penalised weighted RSS.
+    terms : list of ReTerm
+        The design's random-effects terms, in Z's column order.
     """
 
-    def __init__(self, design, theta: np.ndarray):
-        X = np.asarray(design.X, dtype=float)
-        Z = design.Z.tocsc()
-        w = np.asarray(design.weights, dtype=float)
-        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
-        self.n, self.p = X.shape
-        self.q = Z.shape[1]
-        p, q = self.p, self.q
-        self.terms = design.terms
-        # S = T'WT, T = [X Z y]: the only pass over the data.
-        WX, Wy = X * w[:, None], w * y
-        ZtW = (Z.T.multiply(w[None, :])).tocsr()
-        S = np.empty((p + q + 1, p + q + 1))
-        S[:p, :p] = X.T @ WX
-        S[p:p + q, p:p + q] = (ZtW @ Z).toarray()
-        S[p:p + q, :p] = ZtW @ X
-        S[:p, p:p + q] = S[p:p + q, :p].T
-        S[:p, -1] = S[-1, :p] = X.T @ Wy
-        S[p:p + q, -1] = S[-1, p:p + q] = ZtW @ y
-        S[-1, -1] = y @ Wy
-        self.S = S
-        self.winv_trace = float(np.sum(1.0 / w))
-        Lam = self.lambda_matrix(theta)
-        A = S[p:p + q, p:p + q]
-        C = np.eye(q) + Lam.T @ A @ Lam
-        cf = sla.cho_factor(C, lower=True)
-        self.H = Lam @ sla.cho_solve(cf, Lam.T)          # Lambda C^{-1} Lambda'
-        SZ = S[:, p:p + q]
-        self._SZH = SZ @ self.H
-        V1 = S - self._SZH @ SZ.T                          # T'V0^{-1}T (Woodbury)
-        self.V1 = 0.5 * (V1 + V1.T)
-        self.M = self.V1[:p, :p]
-        self.M_inv = np.linalg.inv(self.M)
-        self.M_inv = 0.5 * (self.M_inv + self.M_inv.T)
-        self.beta = self.M_inv @ self.V1[:p, -1]
-        self.XVZ = self.V1[:p, p:p + q]
-        self.ZVZ = self.V1[p:p + q, p:p + q]
-        self.u = self.V1[p:p + q, -1] - self.XVZ.T @ self.beta
-        self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
-        self._V2 = None
+    def __init__(self, terms):
+        self.terms = terms
 
-    # -- structure ------------------------------------------------------------
     def lambda_matrix(self, theta: np.ndarray) -> np.ndarray:
         """Dense Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) in Z's column order."""
         blocks = [np.kron(np.eye(t.nlevels), T) for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
         return sla.block_diag(*blocks) if blocks else np.zeros((0, 0))
+
+    def sparse_lambda(self, theta: np.ndarray) -> sp.csc_matrix:
+        """Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) as a sparse matrix in Z's column order."""
+        blocks = [sp.kron(sp.identity(t.nlevels, format="csr"), sp.csr_matrix(T), format="csr")
+                  for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
+        return sp.block_diag(blocks, format="csc")
 
     def term_starts(self) -> list[int]:
         starts, pos = [], 0
@@ -198,10 +180,88 @@ class MarginalCovariance:
                     out.append(KronBlock(start, t.nlevels, E))
         return out
 
+
+
+class MarginalCovariance(TermLayout):
+    """q-space algebra of V0 = W^{-1} + Z Lambda Lambda' Z' for one fitted LMM.
+
+    Parameters
+    ----------
+    design : ModelDesign
+        The fit's design (X, Z, y, prior weights, offset, terms).
+    theta : ndarray
+        Relative covariance parameters at which V0 is taken.
+
+    Attributes
+    ----------
+    p, q, n : int
+        Fixed effects, random effects, observations.
+    V1 : ndarray, shape (p + q + 1, p + q + 1)
+        T'V0^{-1}T for T = [X Z y - offset].
+    M, M_inv : ndarray (p, p)
+        X'V0^{-1}X and its inverse (Cov(beta-hat) = sigma^2 M^{-1}).
+    beta : ndarray (p,)
+        The GLS estimate at theta.
+    XVZ : ndarray (p, q)
+        X'V0^{-1}Z.
+    u : ndarray (q,)
+        Z'V0^{-1}(y - X beta) (= Z'P0 y).
+    rss : float
+        (y - X beta)'V0^{-1}(y - X beta) = y'P0 y, the penalised weighted RSS.
+    """
+
+    def __init__(self, design, theta: np.ndarray):
+        X = np.asarray(design.X, dtype=float)
+        Z = design.Z.tocsc()
+        w = np.asarray(design.weights, dtype=float)
+        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
+        self.n, self.p = X.shape
+        self.q = Z.shape[1]
+        p, q = self.p, self.q
+        super().__init__(design.terms)
+        # S = T'WT, T = [X Z y]: the only pass over the data.
+        WX, Wy = X * w[:, None], w * y
+        ZtW = (Z.T.multiply(w[None, :])).tocsr()
+        S = np.empty((p + q + 1, p + q + 1))
+        S[:p, :p] = X.T @ WX
+        A = (ZtW @ Z).tocsc()
+        S[p:p + q, p:p + q] = A.toarray()
+        S[p:p + q, :p] = ZtW @ X
+        S[:p, p:p + q] = S[p:p + q, :p].T
+        S[:p, -1] = S[-1, :p] = X.T @ Wy
+        S[p:p + q, -1] = S[-1, p:p + q] = ZtW @ y
+        S[-1, -1] = y @ Wy
+        self.S = S
+        self.winv_trace = float(np.sum(1.0 / w))
+        self._A = A
+        Lam = self.sparse_lambda(theta)
+        self.H = np.asarray(Lam @ positive_definite_solver(Lam.T @ A @ Lam)(Lam.T.toarray()))  # Lambda C^{-1} Lambda'
+        self._SZH = self._z_columns_times(self.H)                        # S_Z H
+        V1 = S - self._z_columns_times(self._SZH.T).T                   # T'V0^{-1}T (Woodbury)
+        self.V1 = 0.5 * (V1 + V1.T)
+        self.M = self.V1[:p, :p]
+        self.M_inv = np.linalg.inv(self.M)
+        self.M_inv = 0.5 * (self.M_inv + self.M_inv.T)
+        self.beta = self.M_inv @ self.V1[:p, -1]
+        self.XVZ = self.V1[:p, p:p + q]
+        self.ZVZ = self.V1[p:p + q, p:p + q]
+        self.u = self.V1[p:p + q, -1] - self.XVZ.T @ self.beta
+        self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
+        self._V2 = None
+
+    def _z_columns_times(self, B: np.ndarray) -> np.ndarray:
+        """S_Z B for a matrix B with q rows (S_Z: the Z columns of S), the Z'WZ rows by the sparse A."""
+        p, q = self.p, self.q
+        out = np.empty((p + q + 1, B.shape[1]))
+        out[:p] = self.S[:p, p:p + q] @ B
+        out[p:p + q] = self._A @ B
+        out[-1] = self.S[-1, p:p + q] @ B
+        return out
+
     # -- the quadratic forms with V0^{-1} W^{-1} V0^{-1} ----------------------------
     @property
     def V2(self) -> np.ndarray:
-        """T'V0^{-1}W^{-1}V0^{-1}T.
+        """T'V0^{-1}W^{-1}V0^{-1}T (O(q^3): Kenward-Roger reads :meth:`v2_x` and :meth:`trace_v2_zz`).
 
         With B = I - Z H Z'W, V0^{-1} = W B, so V0^{-1}W^{-1}V0^{-1} = B'WB and
         T'B'WBT = V1 - S_Z H V1_Z (V1_Z: the Z rows of V1).
@@ -212,16 +272,34 @@ class MarginalCovariance:
             self._V2 = 0.5 * (V2 + V2.T)
         return self._V2
 
+    def v2_x(self) -> np.ndarray:
+        """The X columns of :attr:`V2`, (p + q + 1) x p, in O(q^2 p)."""
+        p, q = self.p, self.q
+        left = self.V1[:, :p] - self._SZH @ self.V1[p:p + q, :p]           # V2 before symmetrising, X columns
+        top = self.V1[:p, :] - self._SZH[:p] @ self.V1[p:p + q, :]         # and X rows
+        return 0.5 * (left + top.T)
+
+    def trace_v2_zz(self, d: KronBlock) -> float:
+        """tr(V2_ZZ (I (x) d)) for symmetric d: only the level-diagonal blocks of V2_ZZ, O(q L k^2)."""
+        p, q = self.p, self.q
+        k, L = d.d.shape[0], d.nlevels
+        rows = slice(p + d.start, p + d.stop)
+        V1 = self.V1[rows, rows].reshape(L, k, L, k)
+        diag = np.einsum("lalb->lab", V1) - es("lam,mlb->lab", self._SZH[rows].reshape(L, k, q),
+                                                 self.V1[p:p + q, rows].reshape(q, L, k))
+        return float(np.sum(diag.sum(axis=0) * d.d))
+
     def x_v3_x(self) -> np.ndarray:
         """X'V0^{-1}W^{-1}V0^{-1}W^{-1}V0^{-1}X = [T'B'WB B T]_XX = [V2 - V2_Z H S_Z']_XX."""
         p, q = self.p, self.q
-        V3 = self.V2[:p, :p] - self.V2[:p, p:p + q] @ self._SZH[:p].T
+        v2x = self.v2_x()
+        V3 = v2x[:p] - v2x[p:p + q].T @ self._SZH[:p].T
         return 0.5 * (V3 + V3.T)
 
     def trace_winv_v0inv_squared(self) -> float:
         """tr((W^{-1}V0^{-1})^2) = n - 2 tr(HA) + tr(HAHA), A = Z'WZ (W^{-1}V0^{-1} = I - ZHZ'W)."""
         p, q = self.p, self.q
-        HA = self.H @ self.S[p:p + q, p:p + q]
+        HA = self._SZH[p:p + q].T                                      # H A = (A H)'
         return float(self.n - 2 * np.trace(HA) + np.sum(HA * HA.T))
 
 

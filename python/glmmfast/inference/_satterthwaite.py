@@ -21,17 +21,29 @@ projection, Q = Z'P0 Z (REML) or Z'V0^{-1}Z (ML), u = Z'P0 y, R = y'P0 y:
   H_ij = -tr(Q D_i Q D_j) + tr(Q D_ij) + (2 u'D_i Q_P D_j u - u'D_ij u) / s,
   H_i,sigma = 2 u'D_i u / sigma^3,  H_sigma,sigma = 6 R / sigma^4 - 2 m / sigma^2
 (m = n - p for REML, n for ML; D_ij = d^2 G / dtheta_i dtheta_j).
+
+Three ways to the same numbers: one term, level by level (O(n + L k^3));
+several terms, "sparse" (default): M^{-1}, the Jacobian and u'D_i u from
+X'V0^{-1}Z by one sparse solve (:class:`SparseMarginal`), and the theta-theta
+block of H from differences of the engine's exact gradient of the profiled
+criterion (4 ntheta gradient evaluations, error ~1e-10 relative); "dense":
+every trace above in (p + q)-space, O(q^3) (kept as the check of the others).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ._lmm_marginal import KronBlock, LevelwiseMarginal, MarginalCovariance, es, trace_product
+from ..fit._engine import lmm_engine_model
+from ._lmm_marginal import KronBlock, LevelwiseMarginal, MarginalCovariance, es, one_blas_thread, trace_product
+from ._lmm_sparse_marginal import SparseMarginal
 
 __all__ = ["Satterthwaite", "f_test_df"]
 
 _EIGEN_TOL = 1e-8  # lmerTest's tol for the Hessian's eigenvalues
+_STEP = 1e-3       # relative step of the differences of the exact gradient (Richardson: h and h/2)
 
 
 def _hessian_messages(evals: np.ndarray) -> list[str]:
@@ -69,6 +81,12 @@ class Satterthwaite:
     Parameters
     ----------
     fit : LmerResult
+    algebra : {"auto", "levelwise", "sparse", "dense"}
+        How the pieces are computed: "levelwise" (one term only: level by
+        level, O(n + L k^3)), "sparse" (the Jacobian from a sparse solve in q,
+        the theta-theta Hessian from differences of the engine's exact
+        gradient), "dense" (every piece analytic in dense (p + q)-space,
+        O(q^3)).  "auto" is "levelwise" for one term, else "sparse".
 
     Attributes
     ----------
@@ -84,16 +102,19 @@ class Satterthwaite:
         1e-8 of zero (a singular fit: the df then rest on the other parameters).
     """
 
-    def __init__(self, fit):
+    def __init__(self, fit, algebra: str = "auto"):
         theta = np.asarray(fit.theta, dtype=float)
         sigma = float(fit.sigma)
         s = sigma**2
         design = fit._design
-        # One random-effects term: Z'WZ and I + Lambda'Z'WZ Lambda are block
-        # diagonal by level, so everything is O(n + L k^3); otherwise the
-        # dense q-space algebra of MarginalCovariance.
-        pieces = _one_term_pieces if len(design.terms) == 1 else _dense_pieces
-        M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
+        if algebra == "auto":
+            # One random-effects term: Z'WZ and I + Lambda'Z'WZ Lambda are block
+            # diagonal by level, so everything is O(n + L k^3); otherwise sparse.
+            algebra = "levelwise" if len(design.terms) == 1 else "sparse"
+        pieces = {"levelwise": _one_term_pieces, "dense": _dense_pieces,
+                  "sparse": functools.partial(_sparse_pieces, engine=fit._model)}[algebra]
+        with one_blas_thread(algebra != "levelwise"):
+            M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
         nt = theta.size
         p, n = M_inv.shape[0], design.n
         H = np.zeros((nt + 1, nt + 1))
@@ -178,6 +199,57 @@ def _dense_pieces(design, theta: np.ndarray, reml: bool, s: float):
     uDu = np.array([u @ du for du in Du])
     inner = [d.right(mc.XVZ) @ mc.XVZ[:, d.start:d.stop].T for d in D]
     return mc.M_inv, mc.beta, mc.rss, H, uDu, inner
+
+
+def _sparse_pieces(design, theta: np.ndarray, reml: bool, s: float, engine=None):
+    """As :func:`_dense_pieces`, without q x q matrices (:class:`SparseMarginal`).
+
+    The Jacobian needs X'V0^{-1}Z only: X'V0^{-1}Z D_i Z'V0^{-1}X costs O(q p^2)
+    per theta_i.  The theta-theta Hessian of the unprofiled criterion
+    d(theta, s) = l(theta) + m log s + R(theta)/s comes from the profiled one,
+    d_p(theta) = l(theta) + m log(R(theta)/m) + m, whose exact gradient the
+    engine gives: at s = R/m,
+
+        d''(theta) = d_p''(theta) + m R' R'^T / R^2,   R'_i = -u'D_i u,
+
+    and d_p'' is the central difference of the exact gradient, Richardson
+    extrapolated over steps h and h/2 (4 gradient evaluations per theta_i,
+    error O(h^4)).
+    """
+    sm = SparseMarginal(design, theta)
+    D = sm.theta_derivatives(theta)
+    u = sm.u
+    uDu = np.array([u @ _apply(d, u) for d in D])
+    m = sm.n - sm.p if reml else sm.n
+    H = _profiled_hessian(design, theta, reml, engine) + m * np.outer(uDu, uDu) / sm.rss**2
+    inner = [d.right(sm.XVZ) @ sm.XVZ[:, d.start:d.stop].T for d in D]
+    return sm.M_inv, sm.beta, sm.rss, H, uDu, inner
+
+
+def _profiled_hessian(design, theta: np.ndarray, reml: bool, engine=None) -> np.ndarray:
+    """Hessian of the profiled criterion (REML or -2 log L) in theta, by Richardson-extrapolated
+    central differences of the engine's exact gradient.
+
+    ``engine`` is the fit's engine (left at theta again afterwards); None builds one.
+    """
+    model = lmm_engine_model(design) if engine is None else engine
+
+    def grad(th: np.ndarray) -> np.ndarray:
+        model.evaluate(th)
+        return np.asarray(model.gradient(reml), dtype=float)
+
+    nt = theta.size
+    H = np.empty((nt, nt))
+    for i in range(nt):
+        h = _STEP * max(abs(theta[i]), 0.1)
+        e = np.zeros(nt)
+        e[i] = h
+        wide = (grad(theta + e) - grad(theta - e)) / (2 * h)
+        narrow = (grad(theta + e / 2) - grad(theta - e / 2)) / h
+        H[i] = (4 * narrow - wide) / 3
+    if engine is not None:
+        engine.evaluate(theta)  # the fit's engine back at its optimum
+    return 0.5 * (H + H.T)
 
 
 def _one_term_pieces(design, theta: np.ndarray, reml: bool, s: float):
