@@ -305,11 +305,13 @@ cases <- list(
   case("pois_ar1", "pois_ts", "y ~ x + ar1(0 + time | group)", "poisson", "ar1"),
   case("pois_toep", "pois_ts", "y ~ x + toep(0 + time | group)", "poisson", "toep"),
   case("pois_cs", "pois_ts", "y ~ x + cs(0 + time | group)", "poisson", "cs"),
+  case("pois_diag", "pois_ts", "y ~ x + diag(0 + time | group)", "poisson", "diag"),
   # binomial (cbind) with unequal times
   case("binom_ar1", "binom_ts", "cbind(succ, fail) ~ x + ar1(0 + time | group)", "binomial", "ar1",
        note = "ar1 uses only the order of the 6 time levels (unequal spacing of t ignored)."),
   case("binom_cs", "binom_ts", "cbind(succ, fail) ~ x + cs(0 + time | group)", "binomial", "cs"),
   case("binom_ou", "binom_ts", "cbind(succ, fail) ~ x + ou(0 + tnf | group)", "binomial", "ou"),
+  case("binom_toep", "binom_ts", "cbind(succ, fail) ~ x + toep(0 + time | group)", "binomial", "toep"),
   # gaussian OU, unequal times, unbalanced
   case("ougauss_ou_ml", "ou_gauss", "y ~ x + ou(0 + tnf | group)", "gaussian", "ou"),
   case("ougauss_ou_reml", "ou_gauss", "y ~ x + ou(0 + tnf | group)", "gaussian", "ou", REML = TRUE),
