@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer job: build the C++ extension with AddressSanitizer and UBSan
-# (CMake option GLMMFAST_SANITIZE) into build/asan, then run the engine fuzz
-# tests against it with libasan preloaded into Python.  Leak detection is
+# (CMake option GLMMFAST_SANITIZE) into build/asan, then run the engine fuzz,
+# gradient, family and covariance-structure tests against it with libasan
+# preloaded into Python.  Leak detection is
 # off because CPython's allocator never frees some memory by design.
 # Usage: .ci/sanitize.sh   (needs cmake, ninja or make, a C++17 gcc/clang,
 # and the test extra installed: python3 -m pip install ".[test]")
@@ -25,4 +26,5 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 cd "$pkg"   # keep the source tree's glmmfast off sys.path
 LD_PRELOAD="$asan $ubsan" PYTHONPATH="$pkg" python3 -m pytest -q -p no:cacheprovider \
   "$root/tests/test_engine_fuzz.py" "$root/tests/test_design.py" "$root/tests/test_laplace_gradient.py" \
-  "$root/tests/test_lmm_gradient.py" "$root/tests/test_family_extremes.py" "$root/tests/test_cancel.py" "$@"
+  "$root/tests/test_lmm_gradient.py" "$root/tests/test_family_extremes.py" "$root/tests/test_cancel.py" \
+  "$root/tests/test_distributions.py" "$root/tests/test_covariance.py" "$@"
