@@ -124,6 +124,24 @@ class TermLayout:
     def __init__(self, terms):
         self.terms = terms
 
+    def _read_design(self, design) -> tuple[np.ndarray, sp.csc_matrix, np.ndarray, np.ndarray]:
+        """X, Z (CSC), prior weights w and y - offset of ``design``; sets n, p, q."""
+        X = np.asarray(design.X, dtype=float)
+        Z = design.Z.tocsc()
+        w = np.asarray(design.weights, dtype=float)
+        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
+        self.n, self.p = X.shape
+        self.q = Z.shape[1]
+        return X, Z, w, y
+
+    def _gls(self, M: np.ndarray, Xy: np.ndarray, yy: float) -> None:
+        """From X'V0^{-1}X, X'V0^{-1}y and y'V0^{-1}y: M, its inverse, the GLS beta and the profiled rss."""
+        self.M = M
+        M_inv = np.linalg.inv(M)
+        self.M_inv = 0.5 * (M_inv + M_inv.T)
+        self.beta = self.M_inv @ Xy
+        self.rss = float(yy - Xy @ self.beta)
+
     def lambda_matrix(self, theta: np.ndarray) -> np.ndarray:
         """Dense Lambda(theta) = blockdiag_t(I_{L_t} (x) T_t) in Z's column order."""
         blocks = [np.kron(np.eye(t.nlevels), T) for t, T in zip(self.terms, theta_blocks(self.terms, theta))]
@@ -211,14 +229,9 @@ class MarginalCovariance(TermLayout):
     """
 
     def __init__(self, design, theta: np.ndarray):
-        X = np.asarray(design.X, dtype=float)
-        Z = design.Z.tocsc()
-        w = np.asarray(design.weights, dtype=float)
-        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
-        self.n, self.p = X.shape
-        self.q = Z.shape[1]
-        p, q = self.p, self.q
         super().__init__(design.terms)
+        X, Z, w, y = self._read_design(design)
+        p, q = self.p, self.q
         # S = T'WT, T = [X Z y]: the only pass over the data.
         WX, Wy = X * w[:, None], w * y
         ZtW = (Z.T.multiply(w[None, :])).tocsr()
@@ -239,14 +252,10 @@ class MarginalCovariance(TermLayout):
         self._SZH = self._z_columns_times(self.H)                        # S_Z H
         V1 = S - self._z_columns_times(self._SZH.T).T                   # T'V0^{-1}T (Woodbury)
         self.V1 = 0.5 * (V1 + V1.T)
-        self.M = self.V1[:p, :p]
-        self.M_inv = np.linalg.inv(self.M)
-        self.M_inv = 0.5 * (self.M_inv + self.M_inv.T)
-        self.beta = self.M_inv @ self.V1[:p, -1]
+        self._gls(self.V1[:p, :p], self.V1[:p, -1], self.V1[-1, -1])
         self.XVZ = self.V1[:p, p:p + q]
         self.ZVZ = self.V1[p:p + q, p:p + q]
         self.u = self.V1[p:p + q, -1] - self.XVZ.T @ self.beta
-        self.rss = float(self.V1[-1, -1] - self.V1[-1, :p] @ self.beta)
         self._V2 = None
 
     def _z_columns_times(self, B: np.ndarray) -> np.ndarray:

@@ -53,12 +53,7 @@ class SparseMarginal(TermLayout):
 
     def __init__(self, design, theta: np.ndarray):
         super().__init__(design.terms)
-        X = np.asarray(design.X, dtype=float)
-        Z = design.Z.tocsc()
-        w = np.asarray(design.weights, dtype=float)
-        y = np.asarray(design.y, dtype=float) - np.asarray(design.offset, dtype=float)
-        self.n, self.p = X.shape
-        self.q = Z.shape[1]
+        X, Z, w, y = self._read_design(design)
         p = self.p
         T = np.column_stack([X, y])
         ZtW = (Z.T.multiply(w[None, :])).tocsr()
@@ -71,10 +66,6 @@ class SparseMarginal(TermLayout):
         V1 = S_TT - S_ZT.T @ LR                                       # T'V0^{-1}T
         V1 = 0.5 * (V1 + V1.T)
         ZVT = S_ZT - A @ LR                                           # Z'V0^{-1}T
-        self.M = V1[:p, :p]
-        M_inv = np.linalg.inv(self.M)
-        self.M_inv = 0.5 * (M_inv + M_inv.T)
-        self.beta = self.M_inv @ V1[:p, p]
-        self.rss = float(V1[p, p] - V1[p, :p] @ self.beta)
+        self._gls(V1[:p, :p], V1[:p, p], V1[p, p])
         self.XVZ = np.ascontiguousarray(ZVT[:, :p].T)
         self.u = ZVT[:, p] - ZVT[:, :p] @ self.beta
