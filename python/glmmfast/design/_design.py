@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from .._errors import DataError, FormulaError
 from ..formula._deparse import deparse
 from ..formula._formula import ParsedFormula, grouping_parts, parse_formula
-from ..formula._model_frame import evaluate_response, model_design, variables_in
+from ..formula._model_frame import complete_rows, evaluate_response, model_design, variables_in
 from ..formula._nodes import BinOp, Name, Node, UnaryOp
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
                              few_levels_messages, response_scale_messages, scale_messages)
@@ -234,9 +234,7 @@ def model_design_for(
     w_all = _as_vector(weights, n_rows, "weights")
     o_all = _as_vector(offset, n_rows, "offset")
     cols = [c for c in data.columns if c in used]
-    complete = np.ones(n_rows, dtype=bool)
-    for c in cols:
-        complete &= data[c].notna().to_numpy()
+    complete = complete_rows(data, cols)
     for arr in (w_all, o_all):
         if arr is not None:
             complete = complete & ~np.isnan(arr)  # to_numpy() may be read-only
