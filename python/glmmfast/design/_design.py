@@ -144,7 +144,17 @@ def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
     ``chkRank.X``: columns are taken in order and a column whose norm after
     projecting out the kept columns falls below ``tol`` times its own norm
     is moved to the end, i.e. dropped.  The later of two aliased columns goes.
+
+    One QR first: with no column dropped before it, column j's residual norm
+    is |R_jj|, so where every |R_jj| exceeds 1e-3 of its column's norm (far
+    above ``tol``: the usual full-rank X) nothing is dropped, without the
+    column-by-column loop (p^2 small products: ~0.3 ms at p = 15).
     """
+    n, p = X.shape
+    if 0 < p <= n:
+        norms = np.linalg.norm(X, axis=0)
+        if np.all(norms > 0) and np.all(np.abs(np.diag(np.linalg.qr(X, mode="r"))) > 1e-3 * norms):
+            return []
     kept: list[np.ndarray] = []
     dropped = []
     for j in range(X.shape[1]):

@@ -114,9 +114,10 @@ def as_factor(value: Value, n: int) -> Factor:
 
 def drop_unused(f: Factor) -> Factor:
     """R's ``droplevels()``: the levels no row takes are removed."""
-    used = np.unique(f.codes[f.codes >= 0])
-    if len(used) == len(f.levels):
+    present = np.bincount(f.codes[f.codes >= 0], minlength=len(f.levels)) > 0  # a count, not a sort
+    if present.all():
         return f
+    used = np.flatnonzero(present)
     remap = np.full(len(f.levels), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     codes = np.where(f.codes >= 0, remap[np.maximum(f.codes, 0)], -1)
