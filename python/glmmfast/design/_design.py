@@ -19,7 +19,8 @@ import scipy.sparse as sp
 from .._errors import DataError, FormulaError
 from ..formula._deparse import deparse
 from ..formula._formula import ParsedFormula, grouping_parts, parse_formula
-from ..formula._model_frame import evaluate_response, model_design, variables_in
+from ..formula._model_frame import complete_rows, evaluate_response, model_design, variables_in
+from ..formula._r_eval import column_array
 from ..formula._nodes import BinOp, Name, Node, UnaryOp
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
                              few_levels_messages, response_scale_messages, scale_messages)
@@ -143,7 +144,17 @@ def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
     ``chkRank.X``: columns are taken in order and a column whose norm after
     projecting out the kept columns falls below ``tol`` times its own norm
     is moved to the end, i.e. dropped.  The later of two aliased columns goes.
+
+    One QR first: with no column dropped before it, column j's residual norm
+    is |R_jj|, so where every |R_jj| exceeds 1e-3 of its column's norm (far
+    above ``tol``: the usual full-rank X) nothing is dropped, without the
+    column-by-column loop (p^2 small products: ~0.3 ms at p = 15).
     """
+    n, p = X.shape
+    if 0 < p <= n:
+        norms = np.linalg.norm(X, axis=0)
+        if np.all(norms > 0) and np.all(np.abs(np.diag(np.linalg.qr(X, mode="r"))) > 1e-3 * norms):
+            return []
     kept: list[np.ndarray] = []
     dropped = []
     for j in range(X.shape[1]):
@@ -206,7 +217,9 @@ def model_design_for(
         raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
     if len(data) == 0:
         raise DataError("data has no rows")
-    parsed = parse_formula(formula, data_columns=[str(c) for c in data.columns])
+    # The column names once as a list: pandas' string Index is slow to iterate.
+    column_names = data.columns.tolist()
+    parsed = parse_formula(formula, data_columns=[str(c) for c in column_names])
     if not isinstance(formula, str):
         formula = deparse(formula)
     if parsed.response_expr is None:
@@ -225,7 +238,8 @@ def model_design_for(
     missing = sorted(v for v in used if v not in data.columns)
     if missing:
         raise DataError(f"unknown column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} in formula")
-    repeated = sorted({c for c in data.columns[data.columns.duplicated()] if c in used})
+    repeated = [] if data.columns.is_unique else \
+        sorted({c for c in data.columns[data.columns.duplicated()] if c in used})
     if repeated:
         raise DataError(f"data has more than one column named {', '.join(map(repr, repeated))}: the formula's "
                         "variables must name columns uniquely")
@@ -233,10 +247,8 @@ def model_design_for(
     n_rows = len(data)
     w_all = _as_vector(weights, n_rows, "weights")
     o_all = _as_vector(offset, n_rows, "offset")
-    cols = [c for c in data.columns if c in used]
-    complete = np.ones(n_rows, dtype=bool)
-    for c in cols:
-        complete &= data[c].notna().to_numpy()
+    cols = [c for c in column_names if c in used]
+    complete = complete_rows(data, cols)
     for arr in (w_all, o_all):
         if arr is not None:
             complete = complete & ~np.isnan(arr)  # to_numpy() may be read-only
@@ -255,7 +267,8 @@ def model_design_for(
         messages.append(f"{n_dropped} observation{'s' if n_dropped > 1 else ''} deleted due to missingness "
                         f"(in {', '.join(map(repr, na_cols))})")
     # Evaluation only reads columns, so complete data need no copy.
-    frame = data if complete.all() else data.loc[complete, cols].reset_index(drop=True)
+    all_complete = bool(complete.all())
+    frame = data if all_complete else data.loc[complete, cols].reset_index(drop=True)
     w = np.ones(len(frame)) if w_all is None else w_all[complete]
     if np.any(~np.isfinite(w)) or np.any(w < 0):
         raise DataError("weights must be finite and non-negative")
@@ -271,7 +284,7 @@ def model_design_for(
     family.check_response(y, w)
 
     fixed = model_design(parsed.fixed_expr, frame, contrasts)
-    x_columns = [c for c in data.columns if c in x_used]
+    x_columns = [c for c in column_names if c in x_used]
     if fixed.offset is not None:
         off = off + fixed.offset
     X = np.asarray(fixed.X, dtype=float)
@@ -302,7 +315,7 @@ def model_design_for(
     return ModelDesign(
         formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off, offset_argument=o_all is not None,
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
-        terms=terms, Z=Z, rows=data.index[complete], n_dropped=n_dropped, response_kind=kind,
+        terms=terms, Z=Z, rows=data.index if all_complete else data.index[complete], n_dropped=n_dropped, response_kind=kind,
         x_dropped=x_dropped, messages=messages,
-        x_data={c: frame[c].array.copy() for c in x_columns},
+        x_data={c: column_array(frame, c).copy() for c in x_columns},
     )

@@ -158,12 +158,10 @@ def random_effects_matrix(terms: list[ReTerm], n: int) -> sp.csc_matrix:
     cols, rows, vals = [], [], []
     offset = 0
     for t in terms:
-        c = offset + t.codes[:, None] * t.k + np.arange(t.k)[None, :]
-        v = t.X
-        keep = v != 0
-        cols.append(c[keep])
-        rows.append(np.broadcast_to(np.arange(n)[:, None], c.shape)[keep])
-        vals.append(v[keep])
+        r, j = np.nonzero(t.X)  # the nonzero entries (i, j), row by row
+        cols.append(offset + t.codes[r] * t.k + j)
+        rows.append(r)
+        vals.append(t.X[r, j])
         offset += t.k * t.nlevels
     col = np.concatenate(cols)
     order = np.argsort(col, kind="stable")

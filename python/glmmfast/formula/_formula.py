@@ -8,6 +8,8 @@
 #       (`||` and nested `a/b` grouping expanded the way lme4's findbars
 #       does), all syntax trees; `.` in the fixed part becomes the data
 #       columns not in the response, as R's terms(formula, data = data).
+#       Text is parsed once per (text, data columns): the result is immutable
+#       (frozen trees), so repeated fits of one formula share it.
 #   parse_formula_tree(text) -> Node           the whole formula as one tree, a
 #       `~` node (BinOp("~", response, rhs) or UnaryOp("~", rhs))
 #   parse_expression(text) -> Node             parse one R expression (no `~`)
@@ -1007,6 +1009,24 @@ def parse_formula(formula: str | Node, data_columns: list[str] | None = None) ->
         side, empty grouping factor, bar not at the top level. Messages give
         the 0-based character position.
     """
+    if isinstance(formula, str):
+        return _parse_formula_text(formula, None if data_columns is None else tuple(data_columns))
+    return _split_formula(formula, data_columns)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_formula_text(formula: str, data_columns: tuple[str, ...] | None) -> ParsedFormula:
+    """:func:`parse_formula` of a text, remembered (errors are not: they raise again).
+
+    The result holds frozen trees only, so every fit of the same formula on
+    the same columns can share one: a small model's fit repeats the same
+    formula (refits, fit loops, the bootstrap of a user's own loop).
+    """
+    return _split_formula(formula, data_columns)
+
+
+def _split_formula(formula: str | Node, data_columns) -> ParsedFormula:
+    """The work of :func:`parse_formula`: parse (text) and split the tree."""
     tree = parse_formula_tree(formula)
     text = formula if isinstance(formula, str) else deparse(tree)
     response, rhs = formula_sides(tree)

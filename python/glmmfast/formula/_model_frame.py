@@ -6,6 +6,8 @@ variables_in(expr) -> set[str]
     The data columns an R expression (a syntax tree, or R text) uses.
 grouping_factor(expr, data) -> (codes, levels)
     A bar's grouping factor ``g`` or interaction ``a:b:c`` as R's factor().
+complete_rows(data, columns) -> ndarray of bool
+    R's complete.cases on those columns (pandas' notna, read from the arrays).
 
 The rest of the model frame has its own modules, re-exported here for the
 callers that see the model frame as one thing: the model matrix
@@ -25,11 +27,12 @@ from ._deparse import deparse
 from ._model_matrix import (Design, DesignSpec, apply_design, model_design, term_cell_matrix, term_columns,
                             term_labels)
 from ._nodes import Node, iter_names
-from ._r_eval import as_factor, drop_unused, evaluate, level_label
+from ._r_eval import as_factor, column_array, drop_unused, evaluate, level_label
 from ._response import Response, evaluate_response
 
 __all__ = [
     "grouping_factor",
+    "complete_rows",
     "Design",
     "DesignSpec",
     "Response",
@@ -42,6 +45,29 @@ __all__ = [
     "term_cell_matrix",
     "level_label",
 ]
+
+
+def complete_rows(data: pd.DataFrame, columns) -> np.ndarray:
+    """Rows of ``data`` with no missing value in ``columns`` (R's ``complete.cases``).
+
+    As pandas' ``notna``, read from each column's array where that is direct:
+    a categorical's codes (-1 = missing), NaN in numpy floats, none in numpy
+    integers and booleans (a small model's design would otherwise spend a
+    fifth of its time in ``notna``).
+    """
+    complete = np.ones(len(data), dtype=bool)
+    for c in columns:
+        values = column_array(data, c)
+        dtype = None if values is None else values.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            complete &= values.codes >= 0
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
+            continue
+        elif isinstance(dtype, np.dtype) and dtype.kind == "f":
+            complete &= ~np.isnan(values)
+        else:
+            complete &= data[c].notna().to_numpy()
+    return complete
 
 
 @refuses_deep_nesting

@@ -80,7 +80,9 @@ class MixedResult(PrintsSummary):
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
-        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=design.x_names, name="Estimate")
+        # One Index of the coefficient names, shared by fixef and vcov's rows
+        # and columns (pandas builds one from a list in ~25 us per use).
+        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=pd.Index(design.x_names), name="Estimate")
         self.theta_names = theta_names(design.terms)
         self._varcorr = None
         self.ngroups = {}
@@ -560,7 +562,7 @@ class GlmerResult(MixedResult):
         # includes the (log) family parameter, as glmmTMB's.
         objective = joint_objective(model, fp, self.nAGQ)
         f = objective.evaluate
-        names = list(self.fixef.index)
+        names = self.fixef.index
         if self.nAGQ == 0:
             # The fast fit optimises theta only (beta comes from PIRLS), so
             # derivative checks of the Laplace deviance in (theta, beta) do
@@ -866,7 +868,7 @@ class LmerResult(MixedResult):
                                                    np.asarray(model.lower_bounds(), dtype=float), derivs=derivs)
         model.evaluate(self.theta)  # restore the optimum
         V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
-        names = list(self.fixef.index)
+        names = self.fixef.index
         return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
 
     # -- inference after the fit (lmerTest / pbkrtest; see _lmer_anova) ---------
