@@ -41,7 +41,7 @@ sl$Subject <- factor(sl$Subject); sl$grp <- factor(sl$grp); sl$phase <- factor(s
 sl$parity <- factor(ifelse(sl$Days %% 2 == 1, "odd", "even"))
 sl$dose <- as.integer(as.character(sl$Subject)) %% 5
 sl$bin01 <- as.integer(as.character(sl$Subject)) %% 2
-lmm <- lmerTest::lmer(Reaction ~ grp + phase + parity + dose + bin01 + (1 | Subject), data = sl, control = tight)
+lmm <- lmerTest::lmer(Reaction ~ grp + phase * parity + dose + bin01 + (1 | Subject), data = sl, control = tight)
 reducers <- list(default = mean, none = FALSE, median = median, range = range)
 emm_case <- function(m, specs, weights, reducer, type = "link") {
   em <- if (reducer == "default") emmeans(m, specs, weights = weights, type = type)
@@ -59,7 +59,7 @@ for (w in c("equal", "proportional", "cells"))
     emm[[length(emm) + 1]] <- c(list(model = "contraception"), emm_case(fits$contraception, "livch", w, r, "response"))
 
 out <- list(anova2 = anova2,
-            sleep_weights = list(formula = "Reaction ~ grp + phase + parity + dose + bin01 + (1 | Subject)"),
+            sleep_weights = list(formula = "Reaction ~ grp + phase * parity + dose + bin01 + (1 | Subject)"),
             contraception = estimates(fits$contraception),
             emmeans = emm)
 out$source <- paste("car", packageVersion("car"), "emmeans", packageVersion("emmeans"), "lmerTest", packageVersion("lmerTest"),
