@@ -21,12 +21,13 @@
 // r = y - X beta - U u-hat.
 //
 // C without a q x q matrix.  Split the random effects into the largest term
-// (block 1: q1 = k L effects, no two of its levels share a row, so A's
-// block A_11 is block diagonal by level) and the rest (block 2, q2 effects).
-// Then A^{-1} = blockdiag(A_11^{-1}, 0) + Y2 Sigma^{-1} Y2', Y2 = A^{-1} E2
-// (E2: the unit columns of block 2, q2 solves), Sigma = E2'A^{-1}E2, so
-//   C = C0 - Yc Phi Yc',   Phi = Sigma^{-1},  Yc = Z'W U Y2   (q x q2),
-// where C0 = Z'V_1^{-1}Z, V_1 = W^{-1} + Z_1 G_1 Z_1' (block 1 alone), is
+// (block 1: q1 = k L effects; no two of its levels share a row, so everything
+// about it is block diagonal by level) and the rest (block 2, q2 effects).
+// With V_1 = W^{-1} + Z_1 G_1 Z_1' (block 1 alone) and C0 = Z'V_1^{-1}Z,
+// Woodbury's identity on V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2' gives
+//   C = C0 - Yc Phi Yc',   Yc = C0_{:,2} Lambda_2  (q x q2),
+//   Phi = (I + Lambda_2' C0_22 Lambda_2)^{-1}  (q2 x q2, dense),
+// and C0's blocks are
 //   C0_11 = blockdiag(K_l - K_l H_l K_l),  C0_12 = (I - K_l H_l) S_12 (level by level),
 //   C0_22 = S_22 - S_12' blockdiag(H_l) S_12,
 // with S = Z'WZ, K_l its level-l diagonal block of block 1 and
@@ -38,9 +39,9 @@
 //   tr(Q_P D_i Q_P D_j) = tr(C D_i C D_j) - 2 tr(M^{-1}(D_i N)'C D_j N)
 //                         + tr(M^{-1} inner_i M^{-1} inner_j);
 //   tr(C D_ij) from C's level-diagonal blocks.
-// Cost: one pass over the rows for S's blocks, q2 solves with the factor,
-// O(q1 q2^2) dense products per theta_i; memory O(q q2).  With one term (q2 = 0) everything
-// is level by level, O(n + L k^3).
+// Cost: one pass over the rows for S's blocks (S_12 sparse), no solve with the
+// factor beyond the p of N, O(q q2^2) dense products per theta_i; memory
+// O(q q2).  With one term (q2 = 0) everything is level by level, O(n + L k^3).
 #include <Eigen/Cholesky>
 #include <Eigen/SparseCore>
 #include <stdexcept>
@@ -219,6 +220,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     KHb.setFromTriplets(kh.begin(), kh.end());
     Hb.setFromTriplets(hh.begin(), hh.end());
     const SpMatR C012 = S12 - SpMatR(KHb * S12);
+    const Eigen::MatrixXd C012d = C012;  // dense too: products with many columns run as GEMMs
     Eigen::MatrixXd C022 = S22;
     if (q2 > 0) C022 -= Eigen::MatrixXd(SpMatR(S12.transpose()) * SpMatR(Hb * S12));
     // Rows of block 2 of a q-row V, and back.
@@ -227,26 +229,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         for (int j = 0; j < q2; ++j) V2.row(j) = V.row(bl.idx2[j]);
         return V2;
     };
-    // S V = Z'WZ V from S's blocks, and Lambda V.
-    auto S_times = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd out(qq, V.cols());
-        const Eigen::MatrixXd V2 = rows2(V);
-        out.middleRows(bl.off1, q1) =
-            blockdiag_times([&](int l) -> const Eigen::MatrixXd& { return K[l]; }, V, bl.off1, kb, Lb);
-        if (q2 > 0) {
-            out.middleRows(bl.off1, q1).noalias() += S12 * V2;
-            const Eigen::MatrixXd o2 = S12.transpose() * V.middleRows(bl.off1, q1) + S22 * V2;
-            for (int j = 0; j < q2; ++j) out.row(bl.idx2[j]) = o2.row(j);
-        }
-        return out;
-    };
-    auto Lambda_times = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd out(qq, V.cols());
-        for (int t = 0; t < nterm; ++t)
-            out.middleRows(offsets[t], terms[t].k * terms[t].nlevels) =
-                block_times(lam.term_factor(t), V, offsets[t], terms[t].k, terms[t].nlevels);
-        return out;
-    };
     // C0 V for a q-row V.
     auto C0_times = [&](const Eigen::MatrixXd& V) {
         Eigen::MatrixXd out(qq, V.cols());
@@ -254,25 +236,38 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         out.middleRows(bl.off1, q1) =
             blockdiag_times([&](int l) -> const Eigen::MatrixXd& { return C011[l]; }, V, bl.off1, kb, Lb);
         if (q2 > 0) {
-            out.middleRows(bl.off1, q1).noalias() += C012 * V2;
-            const Eigen::MatrixXd o2 = C012.transpose() * V.middleRows(bl.off1, q1) + C022 * V2;
+            out.middleRows(bl.off1, q1).noalias() += C012d * V2;
+            Eigen::MatrixXd o2 = C022 * V2;
+            o2.noalias() += C012d.transpose() * V.middleRows(bl.off1, q1);
             for (int j = 0; j < q2; ++j) out.row(bl.idx2[j]) = o2.row(j);
         }
         return out;
     };
     check_interrupt();
 
-    // The low-rank part: Y2 = A^{-1} E2, Phi = (E2'Y2)^{-1}, Yc = Z'W U Y2, Zm = Yc Phi.
+    // The low-rank part (Woodbury on block 2 after block 1): V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2', so
+    // C = C0 - Yc Phi Yc',  Yc = C0_{:,2} Lambda_2,  Phi = (I + Lambda_2' C0_22 Lambda_2)^{-1};  Zm = Yc Phi.
     Eigen::MatrixXd Yc(qq, q2), Zm(qq, q2);
     if (q2 > 0) {
-        Eigen::MatrixXd E2 = Eigen::MatrixXd::Zero(qq, q2);
-        for (int j = 0; j < q2; ++j) E2(bl.idx2[j], j) = 1.0;
-        const Eigen::MatrixXd Y2 = sys_.solve(E2);
-        Eigen::MatrixXd Sig(q2, q2);
-        for (int j = 0; j < q2; ++j) Sig.row(j) = Y2.row(bl.idx2[j]);
-        Sig = 0.5 * (Sig + Sig.transpose()).eval();
-        const Eigen::MatrixXd Phi = Sig.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
-        Yc = S_times(Lambda_times(Y2));  // Z'W U Y2 = S Lambda Y2
+        // Lambda_2' M for a q2-row M (each block-2 term's rows are contiguous in block 2's order).
+        auto Lambda2t_times = [&](const Eigen::MatrixXd& M) {
+            Eigen::MatrixXd out(q2, M.cols());
+            for (int t = 0; t < nterm; ++t) {
+                if (t == bl.big) continue;
+                const int first = bl.pos2[offsets[t]], rows = terms[t].k * terms[t].nlevels;
+                out.middleRows(first, rows) =
+                    block_times(lam.term_factor(t).transpose(), M, first, terms[t].k, terms[t].nlevels);
+            }
+            return out;
+        };
+        const Eigen::MatrixXd Y1t = Lambda2t_times(C012d.transpose());  // (C0_12 Lambda_2)'
+        const Eigen::MatrixXd Y2t = Lambda2t_times(C022);                // (C0_22 Lambda_2)'
+        Eigen::MatrixXd Shat = Lambda2t_times(Y2t.transpose());         // Lambda_2' C0_22 Lambda_2
+        Shat = 0.5 * (Shat + Shat.transpose()).eval();
+        Shat.diagonal().array() += 1.0;
+        const Eigen::MatrixXd Phi = Shat.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
+        Yc.middleRows(bl.off1, q1) = Y1t.transpose();
+        for (int j = 0; j < q2; ++j) Yc.row(bl.idx2[j]) = Y2t.col(j).transpose();
         Zm.noalias() = Yc * Phi;
     }
     auto C_times = [&](const Eigen::MatrixXd& V) {
@@ -307,7 +302,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
         check_interrupt();
     }
-    const Eigen::MatrixXd C012d = C012;  // for the traces between block 1 and a block-2 term
     // C0's block between the rows of term ti and the columns of term tj (ti, tj not both block 1).
     auto C0_block = [&](int ti, int tj) {
         const int ri = terms[ti].k * terms[ti].nlevels, rj = terms[tj].k * terms[tj].nlevels;
