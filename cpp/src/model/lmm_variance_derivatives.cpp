@@ -41,7 +41,7 @@
 //   tr(C D_ij) from C's level-diagonal blocks.
 // Cost: one pass over the rows for S's blocks (S_12 sparse), no solve with the
 // factor beyond the p of N, O(q q2^2) dense products per theta_i; memory
-// O(q q2).  With one term (q2 = 0) everything is level by level, O(n + L k^3).
+// O(q q2) (a few q x q2 matrices at a time).  With one term (q2 = 0) everything is level by level, O(n + L k^3).
 #include <Eigen/Cholesky>
 #include <Eigen/SparseCore>
 #include <stdexcept>
@@ -277,8 +277,10 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     };
     check_interrupt();
 
-    // Per theta_i: D_i N, D_i u, C D_i N, C D_i u, inner_i, u'D_i u, W_i, C0 D_i Zm.
-    std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), DYc(nt), C0DZm(nt), Wm(nt);
+    // Per theta_i: D_i N, D_i u, C D_i N, C D_i u, inner_i, u'D_i u, W_i, and
+    // cross(i, j) = tr(Yc'D_j C0 D_i Zm) (C0 D_i Zm is q x q2: one at a time).
+    std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), Wm(nt);
+    Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(nt, nt);
     std::vector<Eigen::VectorXd> Du(nt), CDu(nt);
     out.inner.resize(nt);
     out.u_D_u = Eigen::VectorXd(nt);
@@ -295,10 +297,14 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         CDu[i] = CNU.col(pp);
         if (q2 > 0) {
             const Eigen::MatrixXd DZm = D_times(i, Zm);
-            DYc[i] = D_times(i, Yc);
-            C0DZm[i] = C0_times(DZm);
+            const Eigen::MatrixXd C0DZm = C0_times(DZm);
             const int t = term_of[i], rows = terms[t].k * terms[t].nlevels;  // D_i Zm: term t's rows only
             Wm[i].noalias() = Yc.middleRows(offsets[t], rows).transpose() * DZm.middleRows(offsets[t], rows);
+            for (int j = 0; j < nt; ++j) {
+                const int tj = term_of[j], rj = terms[tj].k * terms[tj].nlevels;
+                cross(i, j) = (block_times(d[j], Yc, offsets[tj], terms[tj].k, terms[tj].nlevels).array() *
+                               C0DZm.middleRows(offsets[tj], rj).array()).sum();
+            }
         }
         check_interrupt();
     }
@@ -358,7 +364,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     for (int i = 0; i < nt; ++i) {
         for (int j = i; j < nt; ++j) {
             double trCC = trace_C0(i, j);
-            if (q2 > 0) trCC += -2.0 * (DYc[j].array() * C0DZm[i].array()).sum() + (Wm[i].array() * Wm[j].transpose().array()).sum();
+            if (q2 > 0) trCC += -2.0 * cross(i, j) + (Wm[i].array() * Wm[j].transpose().array()).sum();
             double trQQ = trCC;
             if (reml)
                 trQQ += -2.0 * (Minv.array() * (DN[i].transpose() * CDN[j]).array()).sum() +
