@@ -1,14 +1,16 @@
 """Satterthwaite and Kenward-Roger df beside the fit they follow (issue 17): time per fit, per df.
 
-Run:  python3 benchmarks/bench_inference.py [reps] [--dense] [--blas1]   (after pip install .)
+Run:  python3 benchmarks/bench_inference.py [reps] [--dense] [--sparse] [--blas1]   (after pip install .)
 
 For each model (10^4 simulated rows, fixed seed): one term with random slopes;
 two crossed intercept terms (500 and 100 levels); nested intercepts (500 in 50);
 correlated slopes plus a crossed term.  Reported (medians of ``reps``): the REML
 fit, ``coef_table()`` (Satterthwaite df of every coefficient) and
 ``coef_table("Kenward-Roger")`` on a fresh fit each time (both are cached on the
-fit), and their ratios to the fit; ``--dense`` also times the dense (p + q)-space
-Satterthwaite algebra the fast paths are tested against; ``--blas1`` runs BLAS
+fit), and their ratios to the fit (Satterthwaite's pieces come from the engine,
+``LmmModel.variance_derivatives``); ``--dense`` also times the dense (p + q)-space
+Satterthwaite algebra the fast paths are tested against, ``--sparse`` the earlier
+sparse-solve path (Hessian from differenced gradients); ``--blas1`` runs BLAS
 on one thread (threadpoolctl): OpenBLAS's threaded dense Cholesky, which
 Kenward-Roger with several terms uses, can take a second on a loaded 2-core
 machine.  Numbers are for the machine at hand, never assertions.
@@ -68,6 +70,7 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     reps = int(args[0]) if args else 5
     dense = "--dense" in sys.argv
+    sparse = "--sparse" in sys.argv
     df = data()
     warnings.simplefilter("ignore")  # singular fits do not matter here
     limits = None
@@ -75,7 +78,7 @@ def main() -> None:
         from threadpoolctl import threadpool_limits
         limits = threadpool_limits(1)
     print(f"{'model':20s} {'q':>5s} {'fit':>9s} {'Satterthwaite':>14s} {'ratio':>6s} {'Kenward-Roger':>14s} "
-          f"{'ratio':>6s}" + (f" {'dense Satt.':>12s}" if dense else ""))
+          f"{'ratio':>6s}" + (f" {'dense Satt.':>12s}" if dense else "") + (f" {'sparse Satt.':>13s}" if sparse else ""))
     for name, formula in MODELS.items():
         fit_t = _median_time(lambda: glmmfast.lmer(formula, df), reps)
         fits = [glmmfast.lmer(formula, df) for _ in range(2 * reps)]
@@ -87,6 +90,9 @@ def main() -> None:
         if dense:
             m = glmmfast.lmer(formula, df)
             line += f" {1e3 * _median_time(lambda: Satterthwaite(m, algebra='dense'), reps):10.1f}ms"
+        if sparse and len(glmmfast.lmer(formula, df)._design.terms) > 1:
+            m = glmmfast.lmer(formula, df)
+            line += f" {1e3 * _median_time(lambda: Satterthwaite(m, algebra='sparse'), reps):11.1f}ms"
         print(line)
     if limits is not None:
         limits.restore_original_limits()

@@ -214,6 +214,15 @@ def inference_glmm_reference() -> dict:
 
 
 @lru_cache(maxsize=None)
+def inference_extras_reference() -> dict:
+    """car::Anova(type = 2) for the GLMMs and emmeans' weights / cov.reduce
+    (tests/data/inference_extras_reference.json)."""
+    cases = json.loads((DATA / "inference_extras_reference.json").read_text())
+    cases.pop("source")
+    return cases
+
+
+@lru_cache(maxsize=None)
 def inference_data(name: str):
     if name in ("sleepstudy", "cbpp", "grouseticks"):
         return glmmfast.datasets.load(name)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from conftest import inference_fit, inference_glmm_reference, inference_reference, reference_frame, with_r_estimates
+from conftest import (inference_data, inference_extras_reference, inference_fit, inference_glmm_reference,
+                      inference_reference, reference_frame, with_r_estimates)
 
 P_ABS, EST_REL = 1e-4, 1e-4
 
@@ -171,3 +172,82 @@ def test_factor_of_a_numeric_column(sleepstudy):
     np.testing.assert_allclose(pairs[["estimate", "SE", "df"]].iloc[2], [-26.34020556, 10.47530687, 153.0], rtol=1e-6)
     np.testing.assert_allclose(pairs["p.value"].iloc[:3], [0.9991103693, 0.9979714249, 0.2692481853], atol=1e-6)
     assert glmmfast.emmeans(m, "Days", at={"Days": [0, 9]}).table["Days"].tolist() == [0, 9]
+
+
+# -- weights= and cov_reduce= against emmeans 1.8.4 (tests/data/inference_extras_reference.R) -----
+_REDUCERS = {"default": None, "none": False, "median": np.median, "range": lambda x: [np.min(x), np.max(x)]}
+EXTRAS_EMM = list(range(len(inference_extras_reference()["emmeans"])))
+
+
+def _sleep_weights_fit():
+    """inference_sleep_unbalanced.csv with the R script's parity (day), dose (subject mod 5), bin01 (subject mod 2)."""
+    df = inference_data("sleep_unbalanced").copy()
+    subject = df["Subject"].astype(int)
+    df["parity"] = np.where(df["Days"] % 2 == 1, "odd", "even")
+    df["dose"] = (subject % 5).astype(float)
+    df["bin01"] = (subject % 2).astype(float)
+    return glmmfast.lmer(inference_extras_reference()["sleep_weights"]["formula"], df)
+
+
+@pytest.mark.parametrize("i", EXTRAS_EMM)
+def test_emmeans_weights_and_cov_reduce_match_r(i):
+    ref = inference_extras_reference()
+    e = ref["emmeans"][i]
+    if e["model"] == "sleep_weights":
+        fit = _cached_sleep_weights_fit()
+    else:  # R's estimates of the GLMM (the optima differ by ~1e-4)
+        fit = with_r_estimates(inference_fit(e["model"], glmm=True), ref[e["model"]])
+    specs = _as_list(e["specs"])
+    em = glmmfast.emmeans(fit, specs, type=e["type"], weights=e["weights"], cov_reduce=_REDUCERS[e["cov_reduce"]])
+    what = f"{e['model']} {specs} weights={e['weights']} cov_reduce={e['cov_reduce']}"
+    df_rtol = 1e-2 if em.df_method == "kenward-roger" else 1e-3
+    _compare(em.table, reference_frame(e["table"]), specs, df_rtol, what + " table")
+    _compare(em.pairs("none"), reference_frame(e["pairs"]), ["contrast"], df_rtol, what + " pairs")
+
+
+_SLEEP_WEIGHTS = []
+
+
+def _cached_sleep_weights_fit():
+    if not _SLEEP_WEIGHTS:
+        _SLEEP_WEIGHTS.append(_sleep_weights_fit())
+    return _SLEEP_WEIGHTS[0]
+
+
+def test_weights_differ_and_cells_give_the_data_mean_of_a_saturated_model():
+    # With y ~ a * b (every cell estimated), "cells" weights average the fitted cell means by their
+    # frequencies, i.e. the data's mean of the fitted values at each level of a.
+    rng = np.random.default_rng(3)
+    a = rng.choice(["x", "y"], 200, p=[0.3, 0.7])
+    b = np.where(rng.random(200) < np.where(a == "x", 0.2, 0.8), "u", "v")
+    g = rng.integers(0, 10, 200).astype(str)
+    df = pd.DataFrame({"a": a, "b": b, "g": g, "y": rng.normal(size=200) + (b == "u") + rng.normal(size=10)[g.astype(int)]})
+    m = glmmfast.lmer("y ~ a * b + (1 | g)", df)
+    cells = glmmfast.emmeans(m, "a", weights="cells", lmer_df="asymptotic").table.set_index("a")["emmean"]
+    X = pd.get_dummies(df[["a", "b"]], drop_first=True).astype(float)
+    beta = m.fixef.to_numpy()
+    eta = beta[0] + beta[1] * X["a_y"] + beta[2] * X["b_v"] + beta[3] * X["a_y"] * X["b_v"]
+    np.testing.assert_allclose(cells.to_numpy(), eta.groupby(df["a"]).mean().to_numpy(), rtol=1e-10)
+    equal = glmmfast.emmeans(m, "a", lmer_df="asymptotic").table["emmean"].to_numpy()
+    assert np.all(np.abs(equal - cells.to_numpy()) > 1e-3)
+
+
+def test_bad_weights_and_cov_reduce(sleepstudy):
+    m = glmmfast.lmer("Reaction ~ h + (1 | Subject)", sleepstudy.assign(h=np.where(sleepstudy["Days"] < 5, "a", "b")))
+    with pytest.raises(glmmfast.ArgumentError, match="weights"):
+        glmmfast.emmeans(m, "h", weights="counts")
+    with pytest.raises(glmmfast.ArgumentError, match="cov_reduce"):
+        glmmfast.emmeans(m, "h", cov_reduce="mean")
+
+
+def test_factor_of_a_float_column_prints_as_r():
+    # R's as.character of doubles: factor(x) on 0.0, 0.5, 2.0 shows levels "0", "0.5", "2"
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"x": rng.choice([0.0, 0.5, 2.0], 120), "g": rng.integers(0, 8, 120).astype(str)})
+    df["y"] = rng.normal(size=120) + df["x"]
+    m = glmmfast.lmer("y ~ factor(x) + (1 | g)", df)
+    em = glmmfast.emmeans(m, "x", lmer_df="asymptotic")
+    assert em.table["x"].tolist() == ["0", "0.5", "2"]
+    assert em.pairs()["contrast"].tolist() == ["x0 - x0.5", "x0 - x2", "x0.5 - x2"]
+    # at= still takes the values
+    assert glmmfast.emmeans(m, "x", at={"x": [0.0, 2.0]}, lmer_df="asymptotic").table["x"].tolist() == ["0", "2"]

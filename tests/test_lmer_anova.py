@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from conftest import inference_fit, inference_glmm_reference, inference_reference, reference_frame, with_r_estimates
+from conftest import (inference_extras_reference, inference_fit, inference_glmm_reference, inference_reference,
+                      reference_frame, with_r_estimates)
 
 LMM_CASES = [k for k, c in inference_reference().items() if c["kind"] == "lmer"]
 GLMM_CASES = list(inference_glmm_reference())
@@ -200,10 +201,11 @@ def test_glmer_optimum_not_worse(name):
     _close(m.anova()["Pr(>Chisq)"], ref["Pr(>Chisq)"], atol=5e-3, what=name)
 
 
-def test_glmer_anova_only_type_3(cbpp):
+def test_glmer_anova_types_2_and_3_only(cbpp):
+    # car::Anova has no type I; type 2 is tested against car above
     g = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
-    with pytest.raises(glmmfast.ArgumentError, match="only type 3"):
-        g.anova(type=2)
+    with pytest.raises(glmmfast.ArgumentError, match="only types 2 and 3"):
+        g.anova(type=1)
 
 
 def test_inference_does_not_modify_data(sleepstudy):
@@ -243,3 +245,24 @@ def test_anova_of_two_fits_points_to_the_likelihood_ratio_test(sleepstudy):
     m0 = glmmfast.lmer("Reaction ~ 1 + (Days | Subject)", sleepstudy)
     with pytest.raises(glmmfast.ArgumentError, match=r"glmmfast.anova\(fit1, fit2\)"):
         m1.anova(m0)
+
+
+@pytest.mark.parametrize("name", sorted(inference_extras_reference()["anova2"]))
+def test_glmer_type2_wald_anova_matches_car(name):
+    # car::Anova(type = 2) on the GLMMs of inference_glmm_reference.R, with R's estimates and vcov
+    c = inference_extras_reference()["anova2"][name]
+    ref = reference_frame(c["anova2_wald"])
+    ours = with_r_estimates(inference_fit(name, glmm=True), c).anova(type=2)
+    assert list(ours.index) == list(ref.index)
+    assert "Type II Wald" in ours.attrs["heading"]
+    _close(ours["Df"], ref["Df"])
+    _close(ours["Chisq"], ref["Chisq"], rtol=1e-8, what=name)
+    _close(ours["Pr(>Chisq)"], ref["Pr(>Chisq)"], atol=1e-10, what=name)
+
+
+def test_glmer_type2_equals_type3_without_interactions(cbpp):
+    # With no term containing another, type II tests each term's coefficients, as type III (less the intercept).
+    g = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, family="binomial")
+    two, three = g.anova(type=2), g.anova(type=3).drop("(Intercept)")
+    assert list(two.index) == list(three.index)
+    np.testing.assert_allclose(two.to_numpy(dtype=float), three.to_numpy(dtype=float), rtol=1e-12)

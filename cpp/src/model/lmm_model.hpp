@@ -9,7 +9,9 @@
 // for prior weights (lmerResp::Laplace), so both equal lme4's exactly.
 // Estimates at the last theta: beta-hat, u-hat, b = Lambda u-hat, eta, sigma-hat,
 // (R_X'R_X)^{-1} (vcov(beta) = sigma^2 times it) and Var(b | y) / sigma^2 blocks.
-// `gradient(reml)` is the criterion's exact gradient in theta there.
+// `gradient(reml)` is the criterion's exact gradient in theta there;
+// `variance_derivatives(reml, s, ...)` what Satterthwaite's df need there
+// (lmm_variance_derivatives.cpp).
 // A failed factorisation is thrown as `PirlsError` (the optimiser backs off).
 #pragma once
 
@@ -22,6 +24,16 @@
 #include "linalg/penalized_system.hpp"
 
 namespace glmmfast {
+
+// At the estimates (lmm_variance_derivatives.cpp): (X'V0^{-1}X)^{-1}, the
+// inner matrices N'D_iN of d Cov(beta-hat)/d theta_i, u'D_i u and the
+// theta-theta Hessian of the criterion in (theta, sigma).
+struct LmmVarianceDerivatives {
+    Eigen::MatrixXd beta_unscaled_vcov;
+    std::vector<Eigen::MatrixXd> inner;
+    Eigen::VectorXd u_D_u;
+    Eigen::MatrixXd hessian;
+};
 
 class LmmModel {
 public:
@@ -43,6 +55,11 @@ public:
     double deviance(const Eigen::VectorXd& theta, bool reml);
     // d criterion(reml) / d theta at the last evaluated theta (lmm_gradient.cpp).
     Eigen::VectorXd gradient(bool reml) const;
+    // Satterthwaite's pieces at the last evaluated theta with sigma^2 = s;
+    // factor_second: d^2 T/dtheta_i dtheta_j (ntheta^2, row-major; empty when
+    // every T_t is linear in theta).
+    LmmVarianceDerivatives variance_derivatives(bool reml, double s,
+                                                const std::vector<Eigen::MatrixXd>& factor_second) const;
 
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }

@@ -148,6 +148,18 @@ void bind_models(py::module_& m) {
         .def("deviance", &LmmModel::deviance, py::arg("theta"), py::arg("reml"),
              engine_call())
         .def("sigma", &LmmModel::sigma, py::arg("reml"))
+        .def(
+            "variance_derivatives",
+            [](const LmmModel& g, bool reml, double s, const std::vector<Eigen::MatrixXd>& factor_second) {
+                LmmVarianceDerivatives v;
+                {
+                    EngineCall call;
+                    v = g.variance_derivatives(reml, s, factor_second);
+                }
+                return py::dict(py::arg("beta_unscaled_vcov") = v.beta_unscaled_vcov, py::arg("inner") = v.inner,
+                                py::arg("u_D_u") = v.u_D_u, py::arg("hessian") = v.hessian);
+            },
+            py::arg("reml"), py::arg("s"), py::arg("factor_second") = std::vector<Eigen::MatrixXd>{})
         .def("beta_unscaled_vcov", &LmmModel::beta_unscaled_vcov)
         .def("cond_var", &LmmModel::cond_var, py::arg("term"), engine_call());
 

@@ -1,11 +1,13 @@
 """Estimated marginal means and their pairwise comparisons (R's emmeans) for glmmfast fits.
 
 Holds :func:`emmeans` and :class:`Emmeans` (``.table``, ``.pairs()``).
-As emmeans' defaults: the reference grid crosses every level of the
-factors the fixed effects use, with numeric covariates at their means (or
-``at=``); each mean averages the grid's linear predictors over the other
-factors with equal weights; L beta-hat and sqrt(L V L') give the mean and
-its SE.  Degrees of freedom: for an LMM, Kenward-Roger with pbkrtest's
+As emmeans: the reference grid crosses every level of the factors the
+fixed effects use, with numeric covariates at their means (``cov_reduce``,
+``at=``; 0/1 covariates at both values); each mean averages the grid's
+linear predictors over the other factors and multi-valued covariates, with
+equal weights by default (``weights``: proportional, outer, cells, flat, from
+the number of observations at each grid combination); L beta-hat and
+sqrt(L V L') give the mean and its SE.  Degrees of freedom: for an LMM, Kenward-Roger with pbkrtest's
 adjusted V when nobs <= 3000 (``pbkrtest_limit``), else asymptotic
 (emmeans' ``lmer.df``; Satterthwaite, also limited to 3000 observations by
 ``lmertest_limit``, on request); infinite for a GLMM.  On the response scale
@@ -31,25 +33,45 @@ from ..formula._model_frame import apply_design, level_label, variables_in
 __all__ = ["emmeans", "Emmeans"]
 
 _LMER_DF = ("kenward-roger", "satterthwaite", "asymptotic")
+_WEIGHTS = ("equal", "proportional", "outer", "cells", "flat")
+_COV_KEEP = 2                 # emmeans' cov.keep = "2": 0/1 covariates stay at both values
+_COV_KEEP_REDUCE_FALSE = 99   # cov.reduce = FALSE keeps covariates with up to 99 distinct values
 _ADJUST = ("tukey", "bonferroni", "holm", "none")
 
 
-def _grid_variables(fit, at: dict | None) -> tuple[dict, dict]:
-    """Factor levels and covariate values of the reference grid, by data column."""
+def _covariate_reducer(cov_reduce, col: str):
+    """The function reducing covariate ``col`` (emmeans' ``cov.reduce``: a function, a dict of them, True = mean)."""
+    if isinstance(cov_reduce, dict):
+        return cov_reduce.get(col, np.mean)
+    return np.mean if cov_reduce is True or cov_reduce is None else cov_reduce
+
+
+def _grid_variables(fit, at: dict | None, cov_reduce=None) -> tuple[dict, dict, list]:
+    """Factor levels and covariate values of the reference grid, by data column, and the
+    covariates kept at their distinct values (emmeans' ``cov.keep``: those with at most
+    2 distinct values, or 99 with ``cov_reduce=False``; the grid's weights count them)."""
     design = fit._design
     spec, frame = design.x_spec, design.x_frame
     factor_levels = {lab: list(lv) for lab, lv in zip(spec.labels, spec.levels) if lv is not None}
     # numeric columns the formula makes factors of (factor(x)): a factor over their values, as emmeans
     inside_factors = {c for lab, node, lv in zip(spec.labels, spec.variables, spec.levels)
                       if lv is not None and lab not in frame.columns for c in variables_in(node)}
-    factors, covariates = {}, {}
+    keep_up_to = _COV_KEEP_REDUCE_FALSE if cov_reduce is False else _COV_KEEP
+    factors, covariates, kept = {}, {}, []
     for col in frame.columns:
         if col in factor_levels:
             factors[col] = factor_levels[col]
         elif col in inside_factors:
             factors[col] = sorted(pd.unique(frame[col]))
         elif pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
-            covariates[col] = [float(frame[col].mean())]
+            values = frame[col].to_numpy(dtype=float)
+            distinct = np.unique(values)
+            if distinct.size <= keep_up_to:
+                covariates[col] = [float(v) for v in distinct]
+                kept.append(col)
+            else:
+                reduced = np.atleast_1d(np.asarray(_covariate_reducer(cov_reduce, col)(values), dtype=float))
+                covariates[col] = [float(v) for v in reduced]
         else:
             raise DataError(f"column {col!r} enters the model only through an expression; emmeans needs "
                             f"categorical columns used as factors directly")
@@ -63,9 +85,50 @@ def _grid_variables(fit, at: dict | None) -> tuple[dict, dict]:
             factors[col] = [known[level_label(v)] for v in vals]
         elif col in covariates:
             covariates[col] = [float(v) for v in vals]
+            if col in kept:  # emmeans: a covariate set by at= does not enter the weights
+                kept.remove(col)
         else:
             raise ArgumentError(f"at: {col!r} is not a variable of the fixed effects")
-    return factors, covariates
+    return factors, covariates, kept
+
+
+def _grid_frequencies(frame: pd.DataFrame, grid: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """emmeans' ``.wgt.``: the number of observations at each grid row's values of ``columns``
+    (the factors and the kept covariates); 1 for every row when there are none."""
+    if not columns:
+        return np.ones(len(grid))
+
+    def labels(values: pd.Series) -> pd.Series:
+        uniq = pd.unique(values)
+        return values.map(dict(zip(uniq, (level_label(v) for v in uniq)))).astype(str)
+
+    counts = pd.DataFrame({c: labels(frame[c]) for c in columns}).value_counts()
+    keys = pd.MultiIndex.from_frame(pd.DataFrame({c: labels(grid[c]) for c in columns}))
+    return counts.reindex(keys, fill_value=0).to_numpy(dtype=float)
+
+
+def _cell_weights(grid: pd.DataFrame, freq: np.ndarray, averaged: list[str], weights: str) -> np.ndarray:
+    """Weight of each grid row when a mean averages over the ``averaged`` variables (emmeans' ``weights``).
+
+    "equal": 1; "proportional": the frequency of the row's combination of the averaged
+    variables, summed over the others; "outer": N prod_d (n_d / N), n_d the marginal
+    frequency of the row's level of averaged variable d; "cells": the row's own
+    frequency; "flat": 1 for rows with observations, else 0.
+    """
+    if weights == "equal" or not averaged:
+        return np.ones(len(grid))
+    if weights == "cells":
+        return freq
+    if weights == "flat":
+        return (freq > 0).astype(float)
+    f = pd.Series(freq, index=grid.index)
+    if weights == "proportional":
+        return f.groupby([grid[c] for c in averaged], sort=False).transform("sum").to_numpy(dtype=float)
+    total = freq.sum()
+    out = np.full(len(grid), total)
+    for c in averaged:
+        out *= f.groupby(grid[c], sort=False).transform("sum").to_numpy(dtype=float) / total
+    return out
 
 
 def _nonestimable_basis(fit) -> np.ndarray | None:
@@ -104,14 +167,17 @@ class Emmeans:
          4    0.0484 0.0198
     """
 
-    def __init__(self, fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit):
+    def __init__(self, fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit,
+                 weights="equal", cov_reduce=None):
         from ..results._results import LmerResult
         specs = _factor_names("specs", specs, allow_empty=False)
         by = [] if by is None else _factor_names("by", by, allow_empty=True)
         type = check_choice("type", type, ("link", "response"))
         level = check_level(level)
+        weights = check_choice("weights", weights, _WEIGHTS)
+        _check_cov_reduce(cov_reduce)
         self.fit, self.type, self.level, self.messages = fit, type, level, []
-        factors, covariates = _grid_variables(fit, at)
+        factors, covariates, kept_covariates = _grid_variables(fit, at, cov_reduce)
         for f in specs + by:
             if f not in factors:
                 raise ArgumentError(f"{f!r} is not a factor of the fixed effects (factors: {list(factors)})")
@@ -127,8 +193,10 @@ class Emmeans:
         Xg = apply_design(design.x_spec, grid).X
         kept = [design.x_spec.names.index(n) for n in design.x_names]
         nbasis = _nonestimable_basis(fit)
-        # Each mean averages the grid rows sharing its spec and by levels.
+        # Each mean averages the grid rows sharing its spec and by levels, weighted.
         keys = by + specs
+        averaged = [c for c, v in zip(names, values) if c not in keys and len(v) > 1]
+        w = _cell_weights(grid, _grid_frequencies(design.x_frame, grid, list(factors) + kept_covariates), averaged, weights)
         cells = [tuple(reversed(c)) for c in itertools.product(*[factors[f] for f in reversed(specs + by)])]
         table = pd.DataFrame(cells, columns=specs + by)
         L = np.empty((len(table), Xg.shape[1]))
@@ -136,14 +204,20 @@ class Emmeans:
             mask = np.ones(len(grid), dtype=bool)
             for f in keys:
                 mask &= (grid[f] == row[f]).to_numpy()
-            L[i] = Xg[mask].mean(axis=0)
-        estimable = np.ones(len(L), dtype=bool)
-        if nbasis is not None:
+            total = w[mask].sum()
+            L[i] = w[mask] @ Xg[mask] / total if total > 0 else np.nan  # no observations: emmeans' NaN
+        estimable = np.isfinite(L).all(axis=1)
+        if not estimable.all():
+            self.messages.append(f"{int((~estimable).sum())} of the means have no observations to weight "
+                                 f"(weights={weights!r}): NaN")
+        if nbasis is not None and estimable.any():
             # estimability::is.estble: L N small relative to L
-            norms = np.maximum(np.abs(L).max(axis=1), 1.0)
-            estimable = np.all(np.abs(L @ nbasis) <= 1e-8 * norms[:, None] * 1e2, axis=1)
-            if not estimable.all():
-                self.messages.append(f"{int((~estimable).sum())} of the means are not estimable "
+            finite = estimable.copy()
+            Lf = np.where(finite[:, None], L, 0.0)
+            norms = np.maximum(np.abs(Lf).max(axis=1), 1.0)
+            estimable &= np.all(np.abs(Lf @ nbasis) <= 1e-8 * norms[:, None] * 1e2, axis=1)
+            if not estimable[finite].all():
+                self.messages.append(f"{int((~estimable[finite]).sum())} of the means are not estimable "
                                      "(empty cells with aliased coefficients): NaN")
         self._L = L[:, kept]
         self._estimable = estimable
@@ -157,7 +231,7 @@ class Emmeans:
             self._V = fit.vcov.to_numpy()
         est, se, df = self._estimate(self._L)
         est[~estimable] = se[~estimable] = df[~estimable] = np.nan
-        self.table = self._summary_frame(table, est, se, df)
+        self.table = self._summary_frame(_as_printed_levels(table, design.x_frame), est, se, df)
 
     # -- degrees of freedom --------------------------------------------------------
     def _setup_lmm_df(self, lmer_df, pbkrtest_limit, lmertest_limit):
@@ -312,6 +386,25 @@ def _factor_names(name: str, value, allow_empty: bool) -> list[str]:
     raise ArgumentTypeError(f"{name} must be a factor name or a non-empty list of them, got {value!r}")
 
 
+def _as_printed_levels(keys: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The grid's factor columns as R prints them: ``factor(x)`` of a float column shows
+    R's ``as.character`` of its values ("0", "2.5"), not Python's "0.0" (integer and
+    categorical columns already print as R)."""
+    out = keys.copy()
+    for col in out.columns:
+        if col in frame.columns and pd.api.types.is_float_dtype(frame[col]):
+            out[col] = [level_label(v) for v in out[col]]
+    return out
+
+
+def _check_cov_reduce(cov_reduce) -> None:
+    ok = (cov_reduce is None or isinstance(cov_reduce, bool) or callable(cov_reduce)
+          or (isinstance(cov_reduce, dict) and all(callable(f) for f in cov_reduce.values())))
+    if not ok:
+        raise ArgumentTypeError("cov_reduce must be a function, True (the mean), False (the distinct values) "
+                                f"or a dict of functions by covariate, not {cov_reduce!r}")
+
+
 def _is_number(text: str) -> bool:
     """R's ``!is.na(as.numeric(text))`` (emmeans' ``.is.num``), near enough."""
     try:
@@ -357,7 +450,8 @@ def _reml_estimates(fit) -> tuple[np.ndarray, float]:
 
 
 def emmeans(fit, specs, by=None, type: str = "link", level: float = 0.95, at: dict | None = None,
-            lmer_df: str = "kenward-roger", pbkrtest_limit: int = 3000, lmertest_limit: int = 3000) -> Emmeans:
+            lmer_df: str = "kenward-roger", pbkrtest_limit: int = 3000, lmertest_limit: int = 3000,
+            weights: str = "equal", cov_reduce=None) -> Emmeans:
     """Estimated marginal means, as R's ``emmeans(fit, specs, by = by, type = type)``.
 
     Parameters
@@ -378,6 +472,23 @@ def emmeans(fit, specs, by=None, type: str = "link", level: float = 0.95, at: di
     pbkrtest_limit, lmertest_limit : int, default 3000
         Above these numbers of observations Kenward-Roger, resp.
         Satterthwaite, are replaced as emmeans does (asymptotic df).
+    weights : {"equal", "proportional", "outer", "cells", "flat"}
+        How a mean averages the grid over the other factors (emmeans'
+        ``weights``), with n the number of observations at each grid
+        combination: "equal" weights; "proportional" to the frequency of each
+        combination of the averaged factors; "outer", to the product of their
+        marginal frequencies; "cells", to each cell's own frequency (the mean
+        of the fitted values of the data, for a model with all interactions);
+        "flat", equal weights on the cells with observations.  A mean with
+        no observations to weight is NaN.
+    cov_reduce : callable, bool or dict, optional
+        How numeric covariates are reduced to grid values (emmeans'
+        ``cov.reduce``): a function of the covariate's values returning one
+        value or several (``np.median``, ``lambda x: [x.min(), x.max()]``),
+        a dict of such functions by covariate, True or None (the mean), or
+        False (the distinct values of each covariate with at most 99 of
+        them).  As emmeans, a covariate with at most 2 distinct values
+        (a 0/1 indicator) is kept at both values; ``at`` overrides all of it.
 
     Returns
     -------
@@ -394,10 +505,18 @@ def emmeans(fit, specs, by=None, type: str = "link", level: float = 0.95, at: di
     ['period', 'response', 'SE', 'df', 'lower.CL', 'upper.CL']
     >>> em.pairs()["contrast"].iloc[0]
     'period1 / period2'
+
+    Weights proportional to the data's frequencies, a covariate at its median:
+
+    >>> gt = glmmfast.datasets.load("grouseticks")
+    >>> g = glmmfast.glmer("TICKS ~ YEAR + cHEIGHT + (1 | LOCATION)", gt, family="poisson")
+    >>> em = glmmfast.emmeans(g, "YEAR", weights="proportional", cov_reduce=np.median)
+    >>> em.table["emmean"].round(3).tolist()
+    [0.825, 1.764, -0.594]
     """
     from ..results._results import MixedResult
     if not isinstance(fit, MixedResult):
         raise ArgumentTypeError(f"emmeans needs a fit from glmmfast.lmer or glmmfast.glmer, not {fit.__class__.__name__}")
     if fit._design.x_frame is None:
         raise DataError("this fit was made by an older glmmfast without its data columns; refit it")
-    return Emmeans(fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit)
+    return Emmeans(fit, specs, by, type, level, at, lmer_df, pbkrtest_limit, lmertest_limit, weights, cov_reduce)

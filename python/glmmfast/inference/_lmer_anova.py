@@ -10,8 +10,8 @@ Holds the functions behind the result methods:
   per row or one joint F test;
 - :func:`lmer_anova` (LMM): lmerTest's type I/II/III F tests per term
   (hypotheses from :func:`~glmmfast.inference._term_contrasts.term_contrasts`);
-- :func:`wald_anova` (GLMM): car::Anova(type = 3)'s Wald chi-square test of
-  each term's coefficients (the intercept included), on the fit's vcov.
+- :func:`wald_anova` (GLMM): car::Anova's Wald chi-square tests, type 3 (each
+  term's coefficients, the intercept included) or type 2, on the fit's vcov.
 
 The Satterthwaite and Kenward-Roger objects are cached on the fit (one
 Hessian, one adjusted covariance per fit).  Kenward-Roger needs a REML fit
@@ -165,23 +165,55 @@ def lmer_anova(fit, type=3, ddf: str = "Satterthwaite") -> pd.DataFrame:
     return _with_messages(fit, out, ddf)
 
 
+def _car_relatives(ts, term: str) -> list[str]:
+    """car's ``relatives``: the other terms whose variables include all of ``term``'s."""
+    return [b for b in ts.labels if b != term and ts.variables[term] <= ts.variables[b]]
+
+
+def _type2_hypothesis(ts, term: str, V: np.ndarray) -> np.ndarray:
+    """car's ``Anova.II.default`` hypothesis matrix for ``term``: the span of the
+    term's and its relatives' coefficients, conjugate (in the inner product V) to
+    the relatives' coefficients alone (Georges Monette's ``ConjComp``)."""
+    p = V.shape[0]
+    rel = [j for b in _car_relatives(ts, term) for j in ts.columns[b]]
+    both = rel + list(ts.columns[term])
+    Z = np.eye(p)[:, both]
+    if not rel:
+        return Z.T
+    M = Z.T @ V @ np.eye(p)[:, rel]                       # t(Z) ip X
+    U, sv, _ = np.linalg.svd(M, full_matrices=True)
+    rank = int(np.sum(sv > 1e-7 * max(sv[0], np.finfo(float).tiny))) if sv.size else 0
+    return (Z @ U[:, rank:]).T                            # rows: Z times the complement of span(M)
+
+
 def wald_anova(fit, type=3) -> pd.DataFrame:
-    """car::Anova(type = 3) Wald chi-square tests for a GLMM (see :meth:`glmmfast.GlmerResult.anova`)."""
-    if _check_type(type) != 3:
-        raise ArgumentError("for glmer fits only type 3 Wald chi-square tests are available")
+    """car::Anova(type = 3 or 2) Wald chi-square tests for a GLMM (see :meth:`glmmfast.GlmerResult.anova`).
+
+    Type III tests each term's coefficients (the intercept included) = 0.
+    Type II (car's ``Anova.II.default``) tests each term after the terms not
+    containing it and before those containing it (its "relatives"): the
+    hypothesis is the part of the span of the term's and its relatives'
+    coefficients conjugate, in the inner product vcov, to the relatives'
+    coefficients; no intercept row.  Chisq = (L b)'(L V L')^{-1}(L b).
+    """
+    kind = _check_type(type)
+    if kind == 1:
+        raise ArgumentError("for glmer fits only types 2 and 3 Wald chi-square tests are available (as car::Anova)")
     from ._term_contrasts import TermStructure
     ts = TermStructure(fit._design)
     beta = fit.fixef.to_numpy()
     V = fit.vcov.to_numpy()
-    groups = ([("(Intercept)", [0])] if ts.intercept else []) + [(lab, ts.columns[lab]) for lab in ts.labels]
+    if kind == 3:
+        groups = ([("(Intercept)", np.eye(beta.size)[[0]])] if ts.intercept else []) + \
+            [(lab, np.eye(beta.size)[ts.columns[lab]]) for lab in ts.labels if ts.columns[lab]]
+    else:
+        groups = [(lab, _type2_hypothesis(ts, lab, V)) for lab in ts.labels if ts.columns[lab]]
     rows, index = [], []
-    for lab, cols in groups:
-        if not cols:
-            continue
-        b = beta[cols]
-        chisq = float(b @ np.linalg.solve(V[np.ix_(cols, cols)], b))
-        rows.append([chisq, len(cols), stats.chi2.sf(chisq, len(cols))])
+    for lab, L in groups:
+        Lb = L @ beta
+        chisq = float(Lb @ np.linalg.solve(L @ V @ L.T, Lb))
+        rows.append([chisq, L.shape[0], stats.chi2.sf(chisq, L.shape[0])])
         index.append(lab)
     out = pd.DataFrame(rows, columns=["Chisq", "Df", "Pr(>Chisq)"], index=pd.Index(index, dtype=object))
-    out.attrs["heading"] = "Analysis of Deviance Table (Type III Wald chisquare tests)"
+    out.attrs["heading"] = f"Analysis of Deviance Table (Type {'III' if kind == 3 else 'II'} Wald chisquare tests)"
     return out

@@ -22,12 +22,16 @@ projection, Q = Z'P0 Z (REML) or Z'V0^{-1}Z (ML), u = Z'P0 y, R = y'P0 y:
   H_i,sigma = 2 u'D_i u / sigma^3,  H_sigma,sigma = 6 R / sigma^4 - 2 m / sigma^2
 (m = n - p for REML, n for ML; D_ij = d^2 G / dtheta_i dtheta_j).
 
-Three ways to the same numbers: one term, level by level (O(n + L k^3));
-several terms, "sparse" (default): M^{-1}, the Jacobian and u'D_i u from
-X'V0^{-1}Z by one sparse solve (:class:`SparseMarginal`), and the theta-theta
-block of H from differences of the engine's exact gradient of the profiled
-criterion (4 ntheta gradient evaluations, error ~1e-10 relative); "dense":
-every trace above in (p + q)-space, O(q^3) (kept as the check of the others).
+Four ways to the same numbers: "engine" (the default): every piece from the
+fit's engine (``LmmModel.variance_derivatives``, cpp/src/model/
+lmm_variance_derivatives.cpp: exact, from the factor, with the largest term
+level by level and the others through q2 solves, O(q q2) memory); "levelwise"
+(one term only, O(n + L k^3) in numpy); "sparse": M^{-1}, the Jacobian and
+u'D_i u from X'V0^{-1}Z by one sparse solve (:class:`SparseMarginal`), and the
+theta-theta block of H from differences of the engine's exact gradient of the
+profiled criterion (4 ntheta gradient evaluations, error ~1e-10 relative);
+"dense": every trace above in (p + q)-space, O(q^3).  The last three are kept
+as checks of the engine's.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import functools
 
 import numpy as np
 
+from ..design._re_terms import theta_split
 from ..fit._engine import lmm_engine_model
 from ._lmm_marginal import KronBlock, LevelwiseMarginal, MarginalCovariance, es, one_blas_thread, trace_product
 from ._lmm_sparse_marginal import SparseMarginal
@@ -81,12 +86,13 @@ class Satterthwaite:
     Parameters
     ----------
     fit : LmerResult
-    algebra : {"auto", "levelwise", "sparse", "dense"}
-        How the pieces are computed: "levelwise" (one term only: level by
-        level, O(n + L k^3)), "sparse" (the Jacobian from a sparse solve in q,
+    algebra : {"auto", "engine", "levelwise", "sparse", "dense"}
+        How the pieces are computed: "engine" (exact, by the fit's engine from
+        its factor), "levelwise" (one term only: level by level in numpy,
+        O(n + L k^3)), "sparse" (the Jacobian from a sparse solve in q,
         the theta-theta Hessian from differences of the engine's exact
         gradient), "dense" (every piece analytic in dense (p + q)-space,
-        O(q^3)).  "auto" is "levelwise" for one term, else "sparse".
+        O(q^3)).  "auto" is "engine".
 
     Attributes
     ----------
@@ -108,13 +114,14 @@ class Satterthwaite:
         s = sigma**2
         design = fit._design
         if algebra == "auto":
-            # One random-effects term: Z'WZ and I + Lambda'Z'WZ Lambda are block
-            # diagonal by level, so everything is O(n + L k^3); otherwise sparse.
-            algebra = "levelwise" if len(design.terms) == 1 else "sparse"
-        pieces = {"levelwise": _one_term_pieces, "dense": _dense_pieces,
-                  "sparse": functools.partial(_sparse_pieces, engine=fit._model)}[algebra]
-        with one_blas_thread(algebra != "levelwise"):
-            M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
+            algebra = "engine"
+        if algebra == "engine":
+            M_inv, beta, rss, H_tt, uDu, inner = _engine_pieces(fit._engine(), design, theta, fit.reml, s)
+        else:
+            pieces = {"levelwise": _one_term_pieces, "dense": _dense_pieces,
+                      "sparse": functools.partial(_sparse_pieces, engine=fit._model)}[algebra]
+            with one_blas_thread(algebra != "levelwise"):
+                M_inv, beta, rss, H_tt, uDu, inner = pieces(design, theta, fit.reml, s)
         nt = theta.size
         p, n = M_inv.shape[0], design.n
         H = np.zeros((nt + 1, nt + 1))
@@ -199,6 +206,34 @@ def _dense_pieces(design, theta: np.ndarray, reml: bool, s: float):
     uDu = np.array([u @ du for du in Du])
     inner = [d.right(mc.XVZ) @ mc.XVZ[:, d.start:d.stop].T for d in D]
     return mc.M_inv, mc.beta, mc.rss, H, uDu, inner
+
+
+def _factor_second_derivatives(design, theta: np.ndarray) -> list[np.ndarray]:
+    """d^2 T_t / dtheta_i dtheta_j of each term's structure as the engine takes them:
+    ntheta^2 matrices, row-major over theta's indices (used within a term only), or
+    none when every T_t is linear in theta."""
+    parts = theta_split(design.terms, theta)
+    blocks = [t.structure.factor_second_derivatives(th) for t, th in zip(design.terms, parts)]
+    if all(b is None for b in blocks):
+        return []
+    nt = theta.size
+    out = [np.zeros((1, 1))] * (nt * nt)
+    start = 0
+    for t, th, b in zip(design.terms, parts, blocks):
+        for i in range(th.size):
+            for j in range(th.size):
+                out[(start + i) * nt + start + j] = np.zeros((t.k, t.k)) if b is None else np.asarray(b[i, j], dtype=float)
+        start += th.size
+    return out
+
+
+def _engine_pieces(engine, design, theta: np.ndarray, reml: bool, s: float):
+    """As :func:`_dense_pieces`, from the fit's engine at theta (``LmmModel.variance_derivatives``)."""
+    if not np.array_equal(np.asarray(engine.theta, dtype=float), theta):
+        engine.evaluate(theta)
+    out = engine.variance_derivatives(reml, s, _factor_second_derivatives(design, theta))
+    return (np.asarray(out["beta_unscaled_vcov"]), np.asarray(engine.beta, dtype=float), float(engine.pwrss),
+            np.asarray(out["hessian"]), np.asarray(out["u_D_u"]), [np.asarray(m) for m in out["inner"]])
 
 
 def _sparse_pieces(design, theta: np.ndarray, reml: bool, s: float, engine=None):

@@ -624,12 +624,21 @@ class GlmerResult(MixedResult):
         return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.nAGQ}"
 
     def anova(self, type=3) -> pd.DataFrame:
-        """Wald chi-square tests of each term's coefficients, as ``car::Anova(fit, type = 3)``.
+        """Wald chi-square tests of each term, as ``car::Anova(fit, type = 3)`` or ``type = 2``.
 
-        Each term (the intercept included) is tested by b' V^{-1} b on its
-        coefficients b and their block V of :attr:`vcov`; with treatment
-        contrasts these are tests of the coefficients, as car's (not
-        likelihood-ratio tests: for those, :func:`glmmfast.anova`).
+        Type 3: each term (the intercept included) is tested by b' V^{-1} b on
+        its coefficients b and their block V of :attr:`vcov`; with treatment
+        contrasts these are tests of the coefficients, as car's.  Type 2
+        (car's default): each term is tested after the terms that do not
+        contain it, respecting marginality (a main effect is tested in the
+        presence of the other main effects, not of its interactions), by the
+        Wald statistic of car's hypothesis matrix; no intercept row.  These
+        are not likelihood-ratio tests: for those, :func:`glmmfast.anova`.
+
+        Parameters
+        ----------
+        type : {3, 2}
+            Type III or type II hypotheses ("III" and "II" are accepted too).
 
         Returns
         -------
@@ -643,6 +652,9 @@ class GlmerResult(MixedResult):
         >>> m = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", df, family="binomial")
         >>> int(m.anova().loc["period", "Df"])
         3
+        >>> print(m.anova(type=2)[["Chisq", "Df"]].round(4).to_string())
+                  Chisq  Df
+        period  24.9486   3
         """
         from ..inference._lmer_anova import wald_anova
         return wald_anova(self, type)
