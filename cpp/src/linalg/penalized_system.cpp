@@ -89,26 +89,16 @@ Eigen::VectorXd PenalizedSystem::WUt_times(const Eigen::VectorXd& v) const {
 
 Eigen::VectorXd PenalizedSystem::Ut_times(const Eigen::VectorXd& v) const { return rows_.Ut_times(v); }
 
-Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> PenalizedSystem::selected_row_products() const {
+RowLayout::RowMajor PenalizedSystem::selected_row_products() const {
     const Eigen::VectorXd sel = factor_->selected_inverse();
-    const int nobs = n(), K = rows_.K();
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> Y =
-        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>::Zero(nobs, K);
-    const int P = K * (K + 1) / 2;
-    for (int i = 0; i < nobs; ++i) {
-        const double* u = rows_.u_row(i);
-        const int* pos = scatter_.data() + static_cast<size_t>(i) * P;
-        double* y = Y.data() + static_cast<size_t>(i) * K;
-        int p = 0;
-        for (int a = 0; a < K; ++a)
-            for (int b = 0; b <= a; ++b, ++p) {
-                if (pos[p] < 0) continue;
-                const double z = sel[pos[p]];
-                y[a] += z * u[b];
-                if (b != a) y[b] += z * u[a];
-            }
-    }
-    return Y;
+    return rows_.selected_row_products(sel.data(), scatter_.data());
+}
+
+Eigen::VectorXd PenalizedSystem::pattern_selected_inverse() const {
+    const Eigen::VectorXd sel = factor_->selected_inverse();
+    Eigen::VectorXd out(static_cast<Eigen::Index>(pattern_pos_.size()));
+    for (size_t k = 0; k < pattern_pos_.size(); ++k) out[static_cast<Eigen::Index>(k)] = sel[pattern_pos_[k]];
+    return out;
 }
 
 }  // namespace glmmfast

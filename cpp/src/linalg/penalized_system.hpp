@@ -87,7 +87,10 @@ public:
     // n x K result is U_i [A^{-1}]_{c_i, c_i}, where c_i are the K u-indices
     // row i of U touches (in the order of a row of U), so that
     // u_i' A^{-1} u_i = U_i . (row i).
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> selected_row_products() const;
+    RowLayout::RowMajor selected_row_products() const;
+    // Assembled mode: A^{-1} at the pattern's entries (the selected
+    // inverse, in factor_assembled's layout), for the rows' traces.
+    Eigen::VectorXd pattern_selected_inverse() const;
     // Row i, entry c (< K) of U, and the first column of term t within a row.
     double u_value(int i, int c) const { return rows_.u_value(i, c); }
     int term_column(int t) const { return rows_.term_column(t); }

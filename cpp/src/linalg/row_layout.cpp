@@ -96,6 +96,25 @@ void RowLayout::scatter_UtWU(const double* sw, const double* sg, const int* pos,
     }
 }
 
+RowLayout::RowMajor RowLayout::selected_row_products(const double* sel, const int* scatter) const {
+    RowMajor Y = RowMajor::Zero(n_, K_);
+    const int P = K_ * (K_ + 1) / 2;
+    for (int i = 0; i < n_; ++i) {
+        const double* u = u_row(i);
+        const int* pos = scatter + static_cast<size_t>(i) * P;
+        double* y = Y.data() + static_cast<size_t>(i) * K_;
+        int p = 0;
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b, ++p) {
+                if (pos[p] < 0) continue;
+                const double z = sel[pos[p]];
+                y[a] += z * u[b];
+                if (b != a) y[b] += z * u[a];
+            }
+    }
+    return Y;
+}
+
 Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const {
     Eigen::VectorXd out(n_);
     const int* col = ucol_.data();

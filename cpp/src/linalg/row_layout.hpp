@@ -71,6 +71,10 @@ public:
     }
     // x[scatter[i, p]] += sign_i sqrtw_i^2 u_ia u_ib (sign null: all +1).
     void scatter_UtWU(const double* sqrtw, const double* sign, const int* scatter, double* x) const;
+    // For traces tr(A^{-1} dA): row i of the n x K result is U_i [A^{-1}]_{c_i, c_i}
+    // (c_i the u-indices row i touches), with A^{-1}'s entries read as
+    // sel[scatter[i, p]] (the selected inverse in the scatter table's layout).
+    RowMajor selected_row_products(const double* sel, const int* scatter) const;
 
 private:
     int n_ = 0, K_ = 0;

@@ -11,11 +11,14 @@
 namespace glmmfast {
 
 PartitionedGlmm::PartitionedGlmm(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pattern,
-                                 int p, GatherSums gather, const std::string& factorization)
+                                 int p, GatherSums gather, const std::string& factorization, GatherTraces traces,
+                                 GatherGradient gradient)
     : sys_(terms, pattern, factorization),
       p_(p),
       npattern_(static_cast<Eigen::Index>(pattern.size())),
-      gather_(std::move(gather)) {
+      gather_(std::move(gather)),
+      gather_traces_(std::move(traces)),
+      gather_gradient_(std::move(gradient)) {
     if (p < 0) throw std::invalid_argument("p must be non-negative");
     theta_ = sys_.lambda().initial_theta();
     beta_ = Eigen::VectorXd::Zero(p);
@@ -116,6 +119,27 @@ Eigen::MatrixXd PartitionedGlmm::cond_var(int t) const {
 Eigen::MatrixXd PartitionedGlmm::beta_unscaled_vcov() const {
     require_state();
     return eliminate_fixed_effects().RX().solve(Eigen::MatrixXd::Identity(p_, p_));
+}
+
+Eigen::VectorXd PartitionedGlmm::laplace_gradient(bool beta_profiled) const {
+    require_state();
+    if (!has_laplace_gradient()) throw std::logic_error("this partitioned model has no gradient callbacks");
+    const VectorPair traces = gather_traces_(theta_, beta_, u_, sys_.pattern_selected_inverse());
+    ++n_gather_;
+    if (traces.first.size() != q() || traces.second.size() != p_)
+        throw std::invalid_argument("the gathered traces do not match the model's sizes");
+    Eigen::VectorXd z, zb;
+    if (beta_profiled) eliminate_fixed_effects().solve(sys_, sys_.solve_L(traces.first), traces.second, z, zb);
+    else z = sys_.solve(traces.first);
+    const VectorPair parts = gather_gradient_(z, zb);
+    ++n_gather_;
+    const int nt = static_cast<int>(sys_.lambda().ntheta());
+    if (parts.first.size() != nt || parts.second.size() != p_)
+        throw std::invalid_argument("the gathered gradient does not match the model's sizes");
+    Eigen::VectorXd grad(nt + (beta_profiled ? 0 : p_));
+    grad.head(nt) = parts.first;
+    if (!beta_profiled) grad.tail(p_) = parts.second;
+    return grad;
 }
 
 }  // namespace glmmfast

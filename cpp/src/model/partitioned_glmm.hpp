@@ -16,11 +16,19 @@
 // and the Laplace deviance is -2 sums.loglik + ||u||^2 + log det A, as
 // laplace.cpp's.  Canonical links without a dispersion (Poisson, binomial):
 // there the Fisher weights are the exact Hessian, so the factor PIRLS ends on
-// is the Laplace term's.  No exact gradient (its traces need A^{-1} on the
-// pattern back at the rows): the optimiser is derivative-free.
+// is the Laplace term's.
+// The exact gradient (laplace_gradient.cpp's, laplace_gradient_rows.hpp) takes
+// two more round trips at the mode, when the two gradient callbacks are given:
+//     GatherTraces(theta, beta, u, sel)  sel = A^{-1} on the pattern (the
+//                        selected inverse of the driver's factor) -> the
+//                        summed (U'v, X'v);
+//     the driver solves z = A^{-1} U'v (with beta profiled: the joint system
+//                        with X'v);
+//     GatherGradient(z_u, z_b) -> the summed (dD/dtheta, X'r).
 //
 // Communication per gather: theta, beta, u out (O(q)); nnz(pattern) + q + q p
-// + p^2 + p + 3 numbers back per worker after summing its partitions.
+// + p^2 + p + 3 numbers back per worker after summing its partitions; the
+// gradient's: nnz(pattern) + q out, q + p back, then q + p out, ntheta + p back.
 #pragma once
 
 #include <Eigen/Core>
@@ -37,11 +45,16 @@ namespace glmmfast {
 
 using GatherSums =
     std::function<RowSums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u)>;
+using VectorPair = std::pair<Eigen::VectorXd, Eigen::VectorXd>;
+using GatherTraces = std::function<VectorPair(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
+                                              const Eigen::VectorXd& u, const Eigen::VectorXd& sel)>;
+using GatherGradient = std::function<VectorPair(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b)>;
 
 class PartitionedGlmm {
 public:
     PartitionedGlmm(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pattern, int p,
-                    GatherSums gather, const std::string& factorization = "auto");
+                    GatherSums gather, const std::string& factorization = "auto", GatherTraces traces = nullptr,
+                    GatherGradient gradient = nullptr);
 
     int p() const { return p_; }
     int q() const { return sys_.q(); }
@@ -62,6 +75,9 @@ public:
     Eigen::MatrixXd cond_var(int t) const;
     Eigen::MatrixXd beta_unscaled_vcov() const;
     double sum_dev_resid() const;
+    // The exact gradient (as GlmmModel's) where the gradient callbacks were given.
+    bool has_laplace_gradient() const { return gather_traces_ && gather_gradient_; }
+    Eigen::VectorXd laplace_gradient(bool beta_profiled = false) const;
 
     long evaluations() const { return n_eval_; }
     long pirls_iterations() const { return n_pirls_; }
@@ -81,10 +97,13 @@ private:
     int p_;
     Eigen::Index npattern_;
     GatherSums gather_;
+    GatherTraces gather_traces_;
+    GatherGradient gather_gradient_;
     Eigen::VectorXd theta_, beta_, u_;
     RowSums sums_;
     bool factored_ = false;
-    long n_eval_ = 0, n_pirls_ = 0, n_gather_ = 0;
+    long n_eval_ = 0, n_pirls_ = 0;
+    mutable long n_gather_ = 0;
 };
 
 }  // namespace glmmfast

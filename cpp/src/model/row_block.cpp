@@ -58,16 +58,13 @@ void RowBlock::set_pattern(const std::vector<std::pair<int, int>>& pattern) {
 }
 
 RowSums RowBlock::sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u) {
-    if (npattern_ < 0) throw std::logic_error("set_pattern first");
-    if (beta.size() != p() || u.size() != q()) throw std::invalid_argument("beta or u has the wrong length");
     RowSums s = RowSums::zero(npattern_, q(), p());
-    rows_.set_theta(theta);
-    const Eigen::VectorXd eta = offset_ + X_ * beta + rows_.U_times(u);
-    const Eigen::ArrayXd mu = family_.linkinv(eta.array());
-    if (!family_.valid_eta(eta.array()) || !mu.allFinite()) {
+    if (!evaluate(theta, beta, u)) {
         s.valid = false;
         return s;
     }
+    const Eigen::VectorXd& eta = eta_;
+    const Eigen::ArrayXd mu = mu_.array();
     // Fisher weights and W r = the score in eta (canonical link: me = V(mu)).
     const Eigen::ArrayXd me = family_.mu_eta(eta.array(), mu);
     const Eigen::ArrayXd var = family_.variance(mu);
@@ -82,6 +79,36 @@ RowSums RowBlock::sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta
     s.UtWX = rows_.WUt_times(WX, sqrtw);
     s.XtWX.noalias() = WX.transpose() * WX;
     return s;
+}
+
+bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u) {
+    if (npattern_ < 0) throw std::logic_error("set_pattern first");
+    if (beta.size() != p() || u.size() != q()) throw std::invalid_argument("beta or u has the wrong length");
+    rows_.set_theta(theta);
+    eta_ = offset_ + X_ * beta + rows_.U_times(u);
+    mu_ = family_.linkinv(eta_.array()).matrix();
+    u_ = u;
+    return family_.valid_eta(eta_.array()) && mu_.allFinite();
+}
+
+std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::VectorXd& theta,
+                                                                 const Eigen::VectorXd& beta, const Eigen::VectorXd& u,
+                                                                 const Eigen::VectorXd& sel) {
+    if (sel.size() != npattern_) throw std::invalid_argument("the selected inverse does not match the pattern");
+    if (!evaluate(theta, beta, u)) throw PirlsError("invalid linear predictor at the mode");
+    trace_ = laplace_trace_rows(family_, y_, mu_, pw_, rows_, rows_.selected_row_products(sel.data(), scatter_.data()));
+    return {rows_.Ut_times(trace_.v.matrix()), X_.transpose() * trace_.v.matrix()};
+}
+
+std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::gradient_sums(const Eigen::VectorXd& z_u,
+                                                                    const Eigen::VectorXd& z_b) {
+    if (trace_.v.size() != n()) throw std::logic_error("trace_sums first");
+    if (z_u.size() != q() || (z_b.size() != 0 && z_b.size() != p()))
+        throw std::invalid_argument("z has the wrong length");
+    Eigen::ArrayXd Uz = rows_.U_times(z_u).array();
+    if (z_b.size()) Uz += (X_ * z_b).array();
+    const Eigen::ArrayXd r = laplace_residual(trace_, Uz);
+    return {laplace_theta_gradient(rows_, trace_, r, u_, z_u), X_.transpose() * r.matrix()};
 }
 
 }  // namespace glmmfast

@@ -27,6 +27,7 @@
 #include "family/family.hpp"
 #include "linalg/row_layout.hpp"
 #include "model/glmm_model.hpp"
+#include "model/laplace_gradient_rows.hpp"
 
 namespace glmmfast {
 
@@ -53,6 +54,10 @@ public:
     // The model's pattern (the union of the partitions'): UtWU's layout.
     void set_pattern(const std::vector<std::pair<int, int>>& pattern);
     RowSums sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u);
+    std::pair<Eigen::VectorXd, Eigen::VectorXd> trace_sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
+                                                           const Eigen::VectorXd& u, const Eigen::VectorXd& sel);
+    // z_b empty: the gradient with beta fixed (no X z_b term).
+    std::pair<Eigen::VectorXd, Eigen::VectorXd> gradient_sums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b);
 
 private:
     Eigen::MatrixXd X_;
@@ -62,6 +67,10 @@ private:
     ResponseConstants constants_;
     Eigen::Index npattern_ = -1;
     std::vector<int> scatter_;
+    // eta and mu at theta, beta, u (valid: false where eta is invalid).
+    bool evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u);
+    Eigen::VectorXd eta_, mu_, u_;
+    LaplaceTraceRows trace_;  // trace_sums' rows, for gradient_sums
 };
 
 }  // namespace glmmfast

@@ -6,7 +6,8 @@
 // RowSums travel as a tuple (valid, loglik, dev, UtWU, UtWr, XtWr, UtWX,
 // XtWX) of a bool, two floats and NumPy arrays: picklable, summed field by
 // field wherever the partitions' answers meet.  A pattern travels as two int32
-// arrays (rows, cols) of its lower-triangle pairs, sorted.
+// arrays (rows, cols) of its lower-triangle pairs, sorted.  The gradient's
+// round trips (trace_sums, gradient_sums) travel as pairs of arrays.
 #include "model/partitioned_glmm.hpp"
 #include "model/row_block.hpp"
 #include "python/translate.hpp"
@@ -78,20 +79,55 @@ void bind_partitioned(py::module_& m) {
                 s = r.sums(theta, beta, u);
             }
             return sums_tuple(s);
-        }, py::arg("theta"), py::arg("beta"), py::arg("u"));
+        }, py::arg("theta"), py::arg("beta"), py::arg("u"))
+        .def("trace_sums", [](RowBlock& r, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
+                              const Eigen::VectorXd& u, const Eigen::VectorXd& sel) {
+            VectorPair out;
+            {
+                EngineCall call;
+                out = r.trace_sums(theta, beta, u, sel);
+            }
+            return py::make_tuple(out.first, out.second);
+        }, py::arg("theta"), py::arg("beta"), py::arg("u"), py::arg("sel"))
+        .def("gradient_sums", [](RowBlock& r, const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b) {
+            VectorPair out;
+            {
+                EngineCall call;
+                out = r.gradient_sums(z_u, z_b);
+            }
+            return py::make_tuple(out.first, out.second);
+        }, py::arg("z_u"), py::arg("z_b"));
 
-    // The driver's calls keep the GIL: every PIRLS step calls back into
-    // Python (the gather), and the factorisations between are of size q.
+    // The driver's own calls keep the GIL (every PIRLS step calls back into
+    // Python, the gather; the factorisations between are of size q); the
+    // callbacks take it back when an Objective (optimiser) calls without it.
     py::class_<PartitionedGlmm>(m, "PartitionedGlmm")
         .def(py::init([](const std::vector<TermShape>& terms, const IntArray& rows, const IntArray& cols, int p,
-                         py::function gather, const std::string& factorization) {
+                         py::function gather, const std::string& factorization, py::object traces,
+                         py::object gradient) {
                  GatherSums g = [gather](const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
-                                         const Eigen::VectorXd& u) { return sums_from(gather(theta, beta, u)); };
+                                         const Eigen::VectorXd& u) {
+                     py::gil_scoped_acquire gil;
+                     return sums_from(gather(theta, beta, u));
+                 };
+                 GatherTraces gt;
+                 GatherGradient gg;
+                 if (!traces.is_none() && !gradient.is_none()) {
+                     gt = [traces](const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u,
+                                   const Eigen::VectorXd& sel) {
+                         py::gil_scoped_acquire gil;
+                         return traces(theta, beta, u, sel).cast<VectorPair>();
+                     };
+                     gg = [gradient](const Eigen::VectorXd& zu, const Eigen::VectorXd& zb) {
+                         py::gil_scoped_acquire gil;
+                         return gradient(zu, zb).cast<VectorPair>();
+                     };
+                 }
                  return std::make_unique<PartitionedGlmm>(terms, pattern_pairs(rows, cols), p, std::move(g),
-                                                          factorization);
+                                                          factorization, std::move(gt), std::move(gg));
              }),
              py::arg("terms"), py::arg("rows"), py::arg("cols"), py::arg("p"), py::arg("gather"),
-             py::arg("factorization") = "auto")
+             py::arg("factorization") = "auto", py::arg("traces") = py::none(), py::arg("gradient") = py::none())
         .def_property_readonly("p", &PartitionedGlmm::p)
         .def_property_readonly("q", &PartitionedGlmm::q)
         .def_property_readonly("theta", &PartitionedGlmm::theta)
@@ -101,7 +137,8 @@ void bind_partitioned(py::module_& m) {
         .def_property_readonly("evaluations", &PartitionedGlmm::evaluations)
         .def_property_readonly("pirls_iterations", &PartitionedGlmm::pirls_iterations)
         .def_property_readonly("gathers", &PartitionedGlmm::gathers)
-        .def_property_readonly("has_laplace_gradient", [](const PartitionedGlmm&) { return false; })
+        .def_property_readonly("has_laplace_gradient", &PartitionedGlmm::has_laplace_gradient)
+        .def("laplace_gradient", &PartitionedGlmm::laplace_gradient, py::arg("beta_profiled") = false)
         .def_property_readonly("factorization",
                                [](const PartitionedGlmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })
         .def("lower_bounds", [](const PartitionedGlmm& g) { return g.lambda().lower_bounds(); })

@@ -244,7 +244,7 @@ def format_glmer_summary(res: Any) -> str:
     out.append("\n")
     # ---- residuals
     out.append("Scaled residuals: \n")
-    out.append(named_quantiles(res.scaled_residuals, digits, gap=1))
+    out.append(named_quantiles(res._summary_residuals(), digits, gap=1))
     out.append("\n")
     # ---- random effects
     vc = res.varcorr
