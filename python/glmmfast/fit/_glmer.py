@@ -61,9 +61,13 @@ def glmer(
     formula : str
         lme4 formula, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"`` or
         ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or dask.dataframe.DataFrame
         The data (never modified).  Rows with missing values in the columns
-        the model uses are dropped.
+        the model uses are dropped.  A Dask DataFrame is fitted where its
+        partitions lie (a running ``dask.distributed`` Client; the poisson
+        and binomial families with nAGQ 0 or 1; ``weights`` and ``offset``
+        as column names): the result equals the in-memory fit and predicts
+        on Dask DataFrames (see docs/dask.md).
     family : str or glmmfast.families.Family
         ``"poisson"``, ``"binomial"``, ``"Gamma"``, ``"inverse.gaussian"``,
         ``"gaussian"`` (with a non-identity link), or a family object such as

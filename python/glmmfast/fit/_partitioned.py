@@ -21,7 +21,7 @@ The exact gradient takes two more round trips at the mode (the selected
 inverse of A on the pattern out, each worker's U'v, X'v back; the driver's
 solve z out, each worker's share of the gradient back), so the optimiser
 and the standard errors are the in-memory fit's: the engine's objectives
-(``_core.glmm_objective`` takes a ``PartitionedGlmm``), L-BFGS and BFGS
+(``_core.partitioned_glmm_objective``, the same C++ objectives), L-BFGS and BFGS
 from a measured Hessian, central differences of the gradient.
 The workers' blocks are released at the end of the fit, once the
 convergence checks and vcov are computed: the result keeps the driver's

@@ -155,7 +155,7 @@ class PartitionedGlmerResult(GlmerResult):
         ...     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", dd.from_pandas(df, npartitions=2),
         ...                          family="poisson")
         ...     fit.confint().shape
-        (3, 2)
+        (4, 2)
         """
         if method != "Wald":
             self._needs_rows()
