@@ -145,18 +145,7 @@ class PartitionedGlmerResult(GlmerResult):
         self._needs_rows()
 
     def confint(self, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
-        """Wald intervals of the fixed effects (profile and bootstrap intervals need the rows in memory).
-
-        Examples
-        --------
-        >>> import glmmfast, dask.dataframe as dd, distributed
-        >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None):
-        ...     df = glmmfast.datasets.load("grouseticks")
-        ...     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", dd.from_pandas(df, npartitions=2),
-        ...                          family="poisson")
-        ...     fit.confint().shape
-        (4, 2)
-        """
+        """Wald intervals (profile and bootstrap intervals need the rows in memory): :meth:`GlmerResult.confint`'s."""
         if method != "Wald":
             self._needs_rows()
         return super().confint(method, level, **kwargs)
