@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,9 @@ __all__ = ["PartitionedDesign", "plan_partitioned_design", "partition_arrays", "
 #: families the partitioned path fits: canonical links without a dispersion
 #: (their Fisher weights are the Laplace term's exact Hessian)
 PARTITIONED_FAMILIES = {"poisson": "log", "binomial": "logit"}
+
+# Rows of the first partition the coding's template frame starts from (its column types, real numbers).
+_TEMPLATE_ROWS = 1000
 
 # Functions whose result depends on all rows (their parameters would differ per partition).
 _DATA_DEPENDENT = re.compile(r"\b(scale|poly|ns|bs|factor|ordered|as\.factor)\s*\(")
@@ -174,7 +178,8 @@ def _template_frame(head: pd.DataFrame, levels: dict, columns: list[str]) -> pd.
     """A small frame holding every level of every factor column (numbers from real rows): the coding's source."""
     head = head[columns].dropna().reset_index(drop=True)
     if len(head) == 0:
-        raise DataError("the first partition has no complete rows to read the columns' types from")
+        raise DataError(f"the first {_TEMPLATE_ROWS} rows of the first partition have no complete row to read the "
+                        "columns' types from")
     m = max([len(head)] + [len(v) for v in levels.values()])
     frame = head.iloc[np.arange(m) % len(head)].reset_index(drop=True)
     for c, lev in levels.items():
@@ -223,7 +228,10 @@ def plan_partitioned_design(formula: str, ddf, family: Family, weights=None, off
                       (c in groups or _is_factor_column(ddf[c].dtype))]
     levels = _global_levels(ddf, factor_columns)
     coding_levels = {c: v for c, v in levels.items() if c in (x_used | lhs_used)}
-    template = _template_frame(ddf.get_partition(0).compute(), coding_levels, columns)
+    with warnings.catch_warnings():  # a first partition shorter than the head asked for is fine
+        warnings.simplefilter("ignore", UserWarning)
+        head = ddf.get_partition(0).head(_TEMPLATE_ROWS, npartitions=1)  # computed by the workers: rows only
+    template = _template_frame(head, coding_levels, columns)
     fixed = model_design(parsed.fixed_expr, template, contrasts)
     terms = []
     for s in parsed.random:  # each bar alone, in formula order, then lme4's order by global levels
