@@ -233,10 +233,6 @@ class MixedResult(PrintsSummary):
         """Pearson residuals divided by sigma (what lme4's summary shows)."""
         return self.residuals("pearson") / self.sigma
 
-    def _summary_residuals(self) -> np.ndarray:
-        """What the summary's "Scaled residuals" quartiles are taken of (a partitioned fit's: the quartiles)."""
-        return self.scaled_residuals
-
     def _ranef_parts(self):
         if self._ranef_cache is None:
             m = self._engine()
