@@ -173,6 +173,7 @@ SHELL_COMMANDS = {
     "python3 -m pytest tests/test_glmer_families.py": SLOW,
     "python3 benchmarks/bench_bootstrap.py 1000": SLOW,
     "python3 benchmarks/bench_inference.py 3": SLOW,
+    "python3 benchmarks/bench_dask_rows.py 20000 500 50": SLOW,
     "python3 benchmarks/run.py --quick": SLOW,
     # hours with R's lme4 on InstEval and 10^6 rows: only its options are checked
     "python3 benchmarks/run.py --out results.json --markdown results.md": LONG,

@@ -5,9 +5,14 @@ namespace glmmfast {
 
 bool FixedEffectsElimination::compute(const PenalizedSystem& sys, const Eigen::MatrixXd& M, Eigen::Index p,
                                       const Eigen::MatrixXd& XtWX) {
-    p_ = p;
     // One pass over U for [R_ZX, c] = L^{-1} P U' W^{1/2} M.
-    RZXc_ = sys.solve_L(sys.WUt_times(M));
+    return compute_from_products(sys, sys.WUt_times(M), p, XtWX);
+}
+
+bool FixedEffectsElimination::compute_from_products(const PenalizedSystem& sys, const Eigen::MatrixXd& UtWM,
+                                                    Eigen::Index p, const Eigen::MatrixXd& XtWX) {
+    p_ = p;
+    RZXc_ = sys.solve_L(UtWM);
     const auto RZX = RZXc_.leftCols(p);
     Eigen::MatrixXd RXtRX = XtWX;
     RXtRX.noalias() -= RZX.transpose() * RZX;

@@ -15,7 +15,8 @@
 // M = [S W^{1/2} X | W^{1/2} B] (S the signs of W where the exact Hessian has
 // negative weights, else I; B any extra columns whose c = L^{-1} P U'W B a
 // caller wants from the same pass over U, e.g. the LMM's y) and X'WX;
-// returns false if R_X'R_X is not positive definite.  Then RZX(), extra()
+// returns false if R_X'R_X is not positive definite
+// (compute_from_products: the same from U'W^{1/2}M already formed).  Then RZX(), extra()
 // (the c of B's columns), RX() (the Cholesky of R_X'R_X), solve(...) for the
 // back-substitution above, and log_det_RX2() = log det(R_X'R_X).
 // Used by PIRLS's joint step, the GLMM's vcov(beta) and the LMM's profiled
@@ -33,6 +34,10 @@ class FixedEffectsElimination {
 public:
     // sys must be factored at the weights W that M carries.
     bool compute(const PenalizedSystem& sys, const Eigen::MatrixXd& M, Eigen::Index p, const Eigen::MatrixXd& XtWX);
+    // The same from UtWM = (W^{1/2} U)' M summed elsewhere (a system in
+    // assembled mode, whose rows live in partitions: model/partitioned_glmm.hpp).
+    bool compute_from_products(const PenalizedSystem& sys, const Eigen::MatrixXd& UtWM, Eigen::Index p,
+                               const Eigen::MatrixXd& XtWX);
 
     // R_ZX = L^{-1} P U'WX (q x p) and c = L^{-1} P U'W B for the extra columns.
     auto RZX() const { return RZXc_.leftCols(p_); }

@@ -11,12 +11,20 @@
 //
 // Why not Eigen's generic sparse products: every row of Z touches exactly
 // one level of each term, so row i of U is, per term t, the k_t-vector
-// z_it' T_t placed in the block of its level.  We store those rows densely
-// (n x sum k_t) and form A by scattering w_i u_i u_i' into a lower-triangular
-// pattern whose positions are precomputed per observation: no allocation,
-// no sorting, O(n (sum k_t)^2) per factorisation.  The factorisation itself
-// is a SymmetricFactor: blocked (dense Schur complement) when the first
-// term's levels dominate, sparse simplicial otherwise.
+// z_it' T_t placed in the block of its level.  Those rows are stored densely
+// (RowLayout, row_layout.hpp) and A is formed by scattering w_i u_i u_i' into
+// a lower-triangular pattern whose positions are precomputed per
+// observation: no allocation, no sorting, O(n (sum k_t)^2) per
+// factorisation.  The factorisation itself is a SymmetricFactor: blocked
+// (dense Schur complement) when the first term's levels dominate, sparse
+// simplicial otherwise.
+//
+// Assembled mode (rows held elsewhere, model/partitioned_glmm.hpp): built
+// from the terms and the lower-triangle pattern of U'WU, the system has no
+// rows (n() = 0) and `factor_assembled(values)` factorises A = U'WU + I from
+// U'WU's values on that pattern, summed by whoever holds the rows.  Solves,
+// log det, inverse blocks and the fixed-effects elimination
+// (fixed_effects_elimination.hpp, from assembled U'WX) are the same code.
 #pragma once
 
 #include <Eigen/Core>
@@ -25,6 +33,7 @@
 #include <vector>
 
 #include "covariance/lambda_map.hpp"
+#include "linalg/row_layout.hpp"
 #include "linalg/symmetric_factor.hpp"
 
 namespace glmmfast {
@@ -33,20 +42,27 @@ class PenalizedSystem {
 public:
     // factorization: "auto" (blocked when suitable), "sparse" or "blocked".
     PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& terms, const std::string& factorization = "auto");
+    // Assembled mode: no rows; `pattern` is U'WU's lower triangle (r >= c,
+    // sorted, unique), the layout of factor_assembled's values.
+    PenalizedSystem(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pattern,
+                    const std::string& factorization = "auto");
 
-    int n() const { return n_; }
-    int q() const { return lambda_.q(); }
-    const LambdaMap& lambda() const { return lambda_; }
+    int n() const { return rows_.n(); }
+    int q() const { return rows_.q(); }
+    const LambdaMap& lambda() const { return rows_.lambda(); }
     // Observation i's first u-index in term t (-1: Z's row has no entry in
     // that term) and Z's value in column c of the row (c < sum of k_t).
-    int level_start(int i, int t) const { return start_(i, t); }
-    double z_value(int i, int c) const { return zrows_(i, c); }
+    int level_start(int i, int t) const { return rows_.level_start(i, t); }
+    double z_value(int i, int c) const { return rows_.z_value(i, c); }
 
     void set_theta(const Eigen::VectorXd& theta);
     // Factorise A = U' diag(sign * sqrtw^2) U + I (sign: +-1 per row, or
     // null for all +1: signed weights arise in the exact Hessian of a
     // non-canonical link); false if A is not positive definite.
     bool factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign = nullptr);
+    // Assembled mode: factorise A = V + I, V's values on the pattern given
+    // at construction; false if A is not positive definite.
+    bool factor_assembled(const Eigen::VectorXd& values);
 
     // U u (the random-effects part of the linear predictor).
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
@@ -71,24 +87,21 @@ public:
     // n x K result is U_i [A^{-1}]_{c_i, c_i}, where c_i are the K u-indices
     // row i of U touches (in the order of a row of U), so that
     // u_i' A^{-1} u_i = U_i . (row i).
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> selected_row_products() const;
+    RowLayout::RowMajor selected_row_products() const;
+    // Assembled mode: A^{-1} at the pattern's entries (the selected
+    // inverse, in factor_assembled's layout), for the rows' traces.
+    Eigen::VectorXd pattern_selected_inverse() const;
     // Row i, entry c (< K) of U, and the first column of term t within a row.
-    double u_value(int i, int c) const { return urows_(i, c); }
-    int term_column(int t) const { return term_col_[t]; }
+    double u_value(int i, int c) const { return rows_.u_value(i, c); }
+    int term_column(int t) const { return rows_.term_column(t); }
 
 private:
-    int n_ = 0, K_ = 0;                // observations; sum of k_t
-    LambdaMap lambda_;
-    std::vector<int> term_col_;        // first column of term t within a row of U (0..K)
-    // Per observation and term: first u-index of its level's block, or -1
-    // when the row of Z has no entry in that term.
-    Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> start_;
-    // Per observation, the u-index of each of the K entries of its row of U
-    // (-1: none): the products with U run over this flat table.
-    Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> ucol_;
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> zrows_;  // n x K: Z's values
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> urows_;  // n x K: U's values
+    // The factor for the pattern: the blocked layout or the sparse one.
+    void make_factor(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pairs,
+                     const std::string& factorization);
+    RowLayout rows_;
     std::vector<int> scatter_;         // n x K(K+1)/2 positions in the factor's values (-1: none)
+    std::vector<int> pattern_pos_;     // assembled mode: position of each pattern entry
     std::vector<int> diag_pos_;        // position of A(j, j)
     std::unique_ptr<SymmetricFactor> factor_;
     bool blocked_ = false;

@@ -1,7 +1,9 @@
 // factor_gradient.hpp — the gradient in theta of a criterion whose derivative
 // in an entry of a relative covariance factor is a sum over observations.
 //
-// Interface: theta_gradient(sys, row_value).  For both exact gradients
+// Interface: theta_gradient(sys, row_value), sys a PenalizedSystem or a
+// RowLayout (a partition's rows: the result is then that partition's share,
+// and shares add, the map from G_t to theta being linear).  For both exact gradients
 // (laplace_gradient.cpp, lmm_gradient.cpp) the derivative of the criterion F
 // in entry (a, c) of T_t has the form
 //     dF/dT_t(a, c) = sum_i z_{i,a} f_i(c),
@@ -24,8 +26,8 @@
 
 namespace glmmfast {
 
-template <class RowValue>
-Eigen::VectorXd theta_gradient(const PenalizedSystem& sys, RowValue row_value) {
+template <class System, class RowValue>
+Eigen::VectorXd theta_gradient(const System& sys, RowValue row_value) {
     const auto& terms = sys.lambda().terms();
     const int nobs = sys.n();
     std::vector<Eigen::MatrixXd> G;

@@ -28,11 +28,28 @@ GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::Vecto
     update_response_constants();
 }
 
-void GlmmModel::update_response_constants() {
-    if (!family_.has_kernel()) return;
-    ll_constant_ = family_.loglik_constant(y_.array(), pw_.array());
-    saturated_ = family_.saturated_kernel(y_.array(), pw_.array());
+ResponseConstants response_constants(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& pw) {
+    ResponseConstants c;
+    if (!family.has_kernel()) return c;
+    c.ll_constant = family.loglik_constant(y.array(), pw.array());
+    c.saturated = family.saturated_kernel(y.array(), pw.array());
+    return c;
 }
+
+double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
+                          const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw, double phi) {
+    return family.has_kernel() ? c.ll_constant + family.loglik_kernel(y.array(), mu.array(), eta.array(), pw.array())
+                               : family.log_density(y.array(), eta.array(), pw.array(), phi).sum();
+}
+
+double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
+                             const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw) {
+    if (family.has_kernel())
+        return 2.0 * (c.saturated - family.loglik_kernel(y.array(), mu.array(), eta.array(), pw.array()));
+    return family.dev_resid_eta(y.array(), eta.array(), pw.array()).sum();
+}
+
+void GlmmModel::update_response_constants() { constants_ = response_constants(family_, y_, pw_); }
 
 void GlmmModel::set_theta(const Eigen::VectorXd& theta) {
     sys_.set_theta(theta);
@@ -125,9 +142,7 @@ void GlmmModel::factor() {
 
 double GlmmModel::sum_dev_resid() const {
     if (mu_.size() != n()) throw std::logic_error("the model has no fitted values yet: run pirls() first");
-    if (family_.has_kernel())
-        return 2.0 * (saturated_ - family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array()));
-    return family_.dev_resid_eta(y_.array(), eta_.array(), pw_.array()).sum();
+    return deviance_residual_sum(family_, constants_, y_, mu_, eta_, pw_);
 }
 
 double GlmmModel::penalised_deviance() const { return sum_dev_resid() / phi_ + u_.squaredNorm(); }

@@ -42,6 +42,20 @@ struct GaussHermiteRule {
 };
 GaussHermiteRule gauss_hermite_rule(int k);
 
+// The data-only parts of the conditional log-likelihood
+// (Family::loglik_constant and saturated_kernel; zero for families without a
+// kernel), fixed per response, and the two sums over rows built on them:
+// sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i.  GlmmModel and a
+// partition of the rows (row_block.hpp) share them.
+struct ResponseConstants {
+    double ll_constant = 0.0, saturated = 0.0;
+};
+ResponseConstants response_constants(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& pw);
+double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
+                          const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw, double phi);
+double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
+                             const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw);
+
 struct PirlsOptions {
     int max_iter = 300;
     int max_halvings = 30;
@@ -85,6 +99,13 @@ public:
     // iterations.  With update_beta the fixed effects move jointly with u
     // (lme4's nAGQ = 0 step), otherwise beta stays fixed.
     int pirls(bool update_beta, const PirlsOptions& opt = PirlsOptions());
+    // The steps pirls_loop (pirls_loop.hpp) drives: set (u, beta) and the
+    // linear predictor (false: invalid), Fisher weights and the factor, the
+    // Newton step and its decrement.
+    bool move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& beta);
+    void refresh();
+    double step(bool update_beta, Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
+    double penalised_deviance() const;
 
     // --- laplace.cpp ---
     // -2 log L by the Laplace approximation at the current (converged) state.
@@ -134,7 +155,6 @@ private:
     // Newton steps for u with the exact Hessian from a PIRLS (Fisher) mode.
     void newton_polish(double& pdev, const PirlsOptions& opt);
     void factor();
-    double penalised_deviance() const;
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.
     double solve_u_step(Eigen::VectorXd& du) const;
@@ -156,9 +176,8 @@ private:
     // Signs of W when some are negative (exact Hessian), else empty.
     Eigen::VectorXd wsign_;
     double phi_ = 1.0;
-    // Data-only parts of the log-likelihood (Family::loglik_constant and
-    // saturated_kernel), fixed per response.
-    double ll_constant_ = 0.0, saturated_ = 0.0;
+    // Data-only parts of the log-likelihood, fixed per response.
+    ResponseConstants constants_;
     void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
     GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used

@@ -28,8 +28,10 @@
 // over the rows and the term's covariance structure turns them into the
 // gradient in its theta.  The h_i and (dU_m)_i A^{-1} u_i come from the
 // selected inverse of A (symmetric_factor.cpp): one factorisation's work,
-// after which the gradient costs about one more PIRLS iteration.
-#include "model/factor_gradient.hpp"
+// after which the gradient costs about one more PIRLS iteration.  The
+// per-row parts are laplace_gradient_rows.hpp's, shared with a partition of
+// the rows (row_block.hpp).
+#include "model/laplace_gradient_rows.hpp"
 #include "model/glmm_model.hpp"
 #include "optim/interrupt.hpp"
 
@@ -43,41 +45,24 @@ Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {
     require_state();
     if (!has_laplace_gradient())
         throw std::logic_error("the Laplace gradient needs a canonical link and no dispersion");
-    const Eigen::ArrayXd mu = mu_.array();
-    const Eigen::ArrayXd var = family_.variance(mu);
-    const Eigen::ArrayXd s = pw_.array() * (y_.array() - mu);
-    const Eigen::ArrayXd w = pw_.array() * var;
-    const Eigen::ArrayXd dw = w * family_.variance_deriv(mu);
     check_interrupt();
-    const auto Y = sys_.selected_row_products();
-    const int nobs = n();
-    const int K = static_cast<int>(Y.cols());
-    Eigen::ArrayXd h(nobs);
-    for (int i = 0; i < nobs; ++i) {
-        double acc = 0.0;
-        for (int c = 0; c < K; ++c) acc += sys_.u_value(i, c) * Y(i, c);
-        h[i] = acc;
-    }
-    const Eigen::ArrayXd v = dw * h;
+    const LaplaceTraceRows rows = laplace_trace_rows(family_, y_, mu_, pw_, sys_, sys_.selected_row_products());
     Eigen::VectorXd z;
     Eigen::ArrayXd Uz;  // U z_u (+ X z_b)
     if (beta_profiled) {
         // The Fisher weights of the last factorisation equal w (canonical link).
         Eigen::VectorXd zb;
-        solve_joint(sys_.Ut_times(v.matrix()), X_.transpose() * v.matrix(), z, zb);
+        solve_joint(sys_.Ut_times(rows.v.matrix()), X_.transpose() * rows.v.matrix(), z, zb);
         Uz = (sys_.U_times(z) + X_ * zb).array();
     } else {
-        z = sys_.solve(sys_.Ut_times(v.matrix()));
+        z = sys_.solve(sys_.Ut_times(rows.v.matrix()));
         Uz = sys_.U_times(z).array();
     }
-    const Eigen::ArrayXd r = -2.0 * s + v - w * Uz;
-
+    const Eigen::ArrayXd r = laplace_residual(rows, Uz);
     const int nt = static_cast<int>(sys_.lambda().ntheta());
     Eigen::VectorXd grad(nt + (beta_profiled ? 0 : p()));
     if (!beta_profiled) grad.tail(p()) = X_.transpose() * r.matrix();
-    grad.head(nt) = theta_gradient(sys_, [&](int i, int j, int col) {
-        return u_[j] * r[i] + 2.0 * w[i] * Y(i, col) + s[i] * z[j];
-    });
+    grad.head(nt) = laplace_theta_gradient(sys_, rows, r, u_, z);
     return grad;
 }
 

@@ -23,6 +23,20 @@ void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::V
         model.set_nb_theta(value);
 }
 
+// A model on partitioned rows has no family parameter and no AGQ.
+void apply_parameter(PartitionedGlmm&, const JointCoordinates&, const Eigen::VectorXd&) {}
+void check_coordinates(GlmmModel&, const JointCoordinates&) {}
+void check_coordinates(PartitionedGlmm&, const JointCoordinates& c) {
+    if (c.parameter != FamilyParameter::None || c.nagq > 1)
+        throw std::invalid_argument("a model on partitioned rows has no family parameter and no AGQ");
+}
+double agq_deviance(GlmmModel& m, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k) {
+    return m.agq_deviance_at(theta, beta, k);
+}
+double agq_deviance(PartitionedGlmm&, const Eigen::VectorXd&, const Eigen::VectorXd&, int) {
+    throw std::logic_error("no AGQ on partitioned rows");
+}
+
 void check_dim(const Eigen::VectorXd& x, int dim) {
     if (x.size() != dim)
         throw std::invalid_argument("objective expects " + std::to_string(dim) + " coordinates, got " +
@@ -31,9 +45,11 @@ void check_dim(const Eigen::VectorXd& x, int dim) {
 
 }  // namespace
 
-Objective Objective::profiled_beta(GlmmModel& model, const JointCoordinates& c) {
+template <class Model>
+Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
+    check_coordinates(model, c);
     const int nt = static_cast<int>(model.lambda().ntheta());
-    GlmmModel* m = &model;
+    Model* m = &model;
     Objective obj(
         nt + parameter_count(c),
         [m, c, nt](const Eigen::VectorXd& x) {
@@ -46,20 +62,22 @@ Objective Objective::profiled_beta(GlmmModel& model, const JointCoordinates& c) 
     return obj;
 }
 
-Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
+template <class Model>
+Objective Objective::joint(Model& model, const JointCoordinates& c) {
+    check_coordinates(model, c);
     const int nt = static_cast<int>(model.lambda().ntheta());
     const int p = model.p();
     if (c.beta_base.size() != p || c.beta_scale.size() != p)
         throw std::invalid_argument("beta_base and beta_scale must have length p = " + std::to_string(p));
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
-    GlmmModel* m = &model;
+    Model* m = &model;
     Objective obj(
         nt + p + parameter_count(c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
             const Eigen::VectorXd theta = x.head(nt) * c.theta_scale;
             const Eigen::VectorXd beta = c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p));
-            return c.nagq == 1 ? m->deviance_at(theta, beta) : m->agq_deviance_at(theta, beta, c.nagq);
+            return c.nagq == 1 ? m->deviance_at(theta, beta) : agq_deviance(*m, theta, beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
     if (c.nagq == 1 && c.parameter == FamilyParameter::None && model.has_laplace_gradient()) {
@@ -73,6 +91,11 @@ Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
     }
     return obj;
 }
+
+template Objective Objective::profiled_beta(GlmmModel&, const JointCoordinates&);
+template Objective Objective::profiled_beta(PartitionedGlmm&, const JointCoordinates&);
+template Objective Objective::joint(GlmmModel&, const JointCoordinates&);
+template Objective Objective::joint(PartitionedGlmm&, const JointCoordinates&);
 
 Objective Objective::lmm(LmmModel& model, bool reml) {
     LmmModel* m = &model;

@@ -25,6 +25,7 @@
 
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
+#include "model/partitioned_glmm.hpp"
 
 namespace glmmfast {
 
@@ -43,9 +44,12 @@ public:
     static constexpr double penalty = 1e15;
 
     // Stage 1: theta (and the family parameter); beta moves inside PIRLS.
-    static Objective profiled_beta(GlmmModel& model, const JointCoordinates& c);
+    // Model: GlmmModel, or PartitionedGlmm (Laplace, no family parameter).
+    template <class Model>
+    static Objective profiled_beta(Model& model, const JointCoordinates& c);
     // Stage 2: theta, beta (and the family parameter) on the Laplace or AGQ deviance.
-    static Objective joint(GlmmModel& model, const JointCoordinates& c);
+    template <class Model>
+    static Objective joint(Model& model, const JointCoordinates& c);
     // The profiled LMM criterion: -2 log L (reml = false) or REML.
     static Objective lmm(LmmModel& model, bool reml);
     // Any criterion the models do not spell (the profile deviance on the

@@ -133,14 +133,30 @@ void bind_objective(py::module_& m) {
             py::arg("x0"), py::arg("hess0"), py::arg("lower"), py::arg("ftol_abs"), py::arg("max_iter") = 50,
             py::arg("start") = py::none());
 
+    // The same objectives on a GlmmModel or on a model on partitioned rows
+    // (bind_partitioned.cpp).
+    auto glmm_objective = [](auto& model, const std::string& stage, double theta_scale, const std::string& parameter,
+                             int nagq, const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+        const JointCoordinates c = joint_coordinates(theta_scale, parameter, nagq, beta_base, beta_scale);
+        if (stage == "profiled_beta") return NloptObjective(Objective::profiled_beta(model, c));
+        if (stage == "joint") return NloptObjective(Objective::joint(model, c));
+        throw std::invalid_argument("unknown stage '" + stage + "' (profiled_beta or joint)");
+    };
     m.def(
         "glmm_objective",
-        [](GlmmModel& model, const std::string& stage, double theta_scale, const std::string& parameter, int nagq,
-           const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
-            const JointCoordinates c = joint_coordinates(theta_scale, parameter, nagq, beta_base, beta_scale);
-            if (stage == "profiled_beta") return NloptObjective(Objective::profiled_beta(model, c));
-            if (stage == "joint") return NloptObjective(Objective::joint(model, c));
-            throw std::invalid_argument("unknown stage '" + stage + "' (profiled_beta or joint)");
+        [glmm_objective](GlmmModel& model, const std::string& stage, double theta_scale, const std::string& parameter,
+                         int nagq, const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+            return glmm_objective(model, stage, theta_scale, parameter, nagq, beta_base, beta_scale);
+        },
+        py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
+        py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),
+        py::keep_alive<0, 1>());
+    m.def(
+        "partitioned_glmm_objective",
+        [glmm_objective](PartitionedGlmm& model, const std::string& stage, double theta_scale,
+                         const std::string& parameter, int nagq, const Eigen::VectorXd& beta_base,
+                         const Eigen::VectorXd& beta_scale) {
+            return glmm_objective(model, stage, theta_scale, parameter, nagq, beta_base, beta_scale);
         },
         py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
         py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),

@@ -16,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
     bind_covariance(m);
     bind_models(m);
     bind_objective(m);
+    bind_partitioned(m);
 }

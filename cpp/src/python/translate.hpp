@@ -63,5 +63,6 @@ void bind_family(py::module_& m);      // bind_family.cpp: Family
 void bind_covariance(py::module_& m);  // bind_covariance.cpp: one term's covariance structure
 void bind_models(py::module_& m);      // bind_models.cpp: Term, CscMatrix, GlmmModel, LmmModel, glm_irls
 void bind_objective(py::module_& m);   // bind_objective.cpp: Objective, glmm_objective, lmm_objective
+void bind_partitioned(py::module_& m); // bind_partitioned.cpp: RowBlock, PartitionedGlmm
 
 }  // namespace glmmfast::python

@@ -33,6 +33,7 @@ from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
 from ._family_parameter import nb_shape_parameter
 from ._fit_state import fit_glmm
+from ._partitioned import glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
@@ -60,9 +61,13 @@ def glmer(
     formula : str
         lme4 formula, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"`` or
         ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or dask.dataframe.DataFrame
         The data (never modified).  Rows with missing values in the columns
-        the model uses are dropped.
+        the model uses are dropped.  A Dask DataFrame is fitted where its
+        partitions lie (a running ``dask.distributed`` Client; the poisson
+        and binomial families with nAGQ 0 or 1; ``weights`` and ``offset``
+        as column names): the result equals the in-memory fit and predicts
+        on Dask DataFrames (see docs/dask.md).
     family : str or glmmfast.families.Family
         ``"poisson"``, ``"binomial"``, ``"Gamma"``, ``"inverse.gaussian"``,
         ``"gaussian"`` (with a non-identity link), or a family object such as
@@ -140,6 +145,9 @@ def glmer(
     2298.29
     """
     fam = get_family(family)
+    if is_dask_dataframe(data):  # rows in partitions: fitted where they lie (fit/_partitioned.py)
+        return glmer_partitioned(formula, data, fam, weights, offset, check_nagq(nAGQ), contrasts, data_name,
+                                 quiet)
     if fam.name == "gaussian" and fam.link == "identity":
         # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "

@@ -23,6 +23,7 @@ from ..design._design_checks import failures_blamed_on_scales
 from .._errors import DataError
 from ._fit_state import fit_lmm
 from ._fit_warnings import warn_fit_messages
+from ._partitioned import PartitionedNotSupported, is_dask_dataframe
 from ..results._results import LmerResult
 from ..families import Gaussian
 
@@ -72,6 +73,9 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     1743.6283
     """
     REML = check_bool("REML", REML)
+    if is_dask_dataframe(data):
+        raise PartitionedNotSupported("lmer on a Dask DataFrame is not supported yet (glmer with the poisson or "
+                                      "binomial family is): fit a pandas DataFrame")
     t0 = time.perf_counter()
     data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,

@@ -59,7 +59,7 @@ class ObjectiveStage(enum.Enum):
     JOINT = "joint"
 
 
-def glmm_objective(model: "_core.GlmmModel", stage: ObjectiveStage, parameter: FamilyParameter | None = None,
+def glmm_objective(model: "_core.GlmmModel | _core.PartitionedGlmm", stage: ObjectiveStage, parameter: FamilyParameter | None = None,
                    theta_scale: float = 1.0, nAGQ: int = 1, beta_base: np.ndarray | None = None,
                    beta_scale: np.ndarray | None = None) -> "_core.Objective":
     """The engine's objective of ``stage`` on ``model``.
@@ -71,12 +71,14 @@ def glmm_objective(model: "_core.GlmmModel", stage: ObjectiveStage, parameter: F
     Gauss-Hermite).
     """
     name = engine_parameter_name(parameter)
+    # A model on partitioned rows (fit/_partitioned.py) has the same objectives under its own name.
+    make = _core.partitioned_glmm_objective if isinstance(model, _core.PartitionedGlmm) else _core.glmm_objective
     if stage is ObjectiveStage.PROFILED_BETA:
-        return _core.glmm_objective(model, stage.value, float(theta_scale), name)
+        return make(model, stage.value, float(theta_scale), name)
     p = model.p if beta_base is None else len(beta_base)
     base = np.zeros(p) if beta_base is None else np.asarray(beta_base, dtype=float)
     scale = np.ones(p) if beta_scale is None else np.asarray(beta_scale, dtype=float)
-    return _core.glmm_objective(model, stage.value, float(theta_scale), name, int(nAGQ), base, scale)
+    return make(model, stage.value, float(theta_scale), name, int(nAGQ), base, scale)
 
 
 def function_objective(fun: Callable[[np.ndarray], float], dim: int,

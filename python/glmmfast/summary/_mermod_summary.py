@@ -244,7 +244,9 @@ def format_glmer_summary(res: Any) -> str:
     out.append("\n")
     # ---- residuals
     out.append("Scaled residuals: \n")
-    out.append(named_quantiles(res.scaled_residuals, digits, gap=1))
+    # a fit on partitioned rows says what its quartiles are taken of (results/_partitioned_result.py)
+    resid = res._summary_residuals() if hasattr(res, "_summary_residuals") else res.scaled_residuals
+    out.append(named_quantiles(resid, digits, gap=1))
     out.append("\n")
     # ---- random effects
     vc = res.varcorr

@@ -1,0 +1,151 @@
+// row_layout.cpp — the rows of U = Z Lambda (see row_layout.hpp).
+#include "linalg/row_layout.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "optim/interrupt.hpp"
+
+namespace glmmfast {
+
+RowLayout::RowLayout(const SpMat& Z, const std::vector<TermShape>& terms)
+    : n_(static_cast<int>(Z.rows())), lambda_(terms) {
+    if (Z.cols() != lambda_.q()) throw std::invalid_argument("Z's columns do not match the random-effects terms");
+    const int nt = static_cast<int>(terms.size());
+    for (int t = 0; t < nt; ++t) {
+        term_col_.push_back(K_);
+        K_ += terms[t].k;
+    }
+    const auto& off = lambda_.term_offsets();
+    start_.setConstant(n_, nt, -1);
+    zrows_.setZero(n_, K_);
+    // Read Z column by column: column c of term t is (level l, coefficient a).
+    std::vector<int> term_of_col(q());
+    for (int t = 0; t < nt; ++t)
+        for (int c = off[t]; c < off[t] + terms[t].k * terms[t].nlevels; ++c) term_of_col[c] = t;
+    for (int c = 0; c < q(); ++c) {
+        const int t = term_of_col[c], k = terms[t].k;
+        const int level_start = off[t] + ((c - off[t]) / k) * k, a = (c - off[t]) % k;
+        for (SpMat::InnerIterator it(Z, c); it; ++it) {
+            const int i = static_cast<int>(it.row());
+            if (start_(i, t) >= 0 && start_(i, t) != level_start)
+                throw std::invalid_argument("row " + std::to_string(i) + " of Z has entries in two levels of term " +
+                                            std::to_string(t));
+            start_(i, t) = level_start;
+            zrows_(i, term_col_[t] + a) = it.value();
+        }
+    }
+    ucol_.resize(n_, K_);
+    for (int i = 0; i < n_; ++i)
+        for (int t = 0; t < nt; ++t)
+            for (int a = 0; a < terms[t].k; ++a)
+                ucol_(i, term_col_[t] + a) = start_(i, t) < 0 ? -1 : start_(i, t) + a;
+    urows_.resize(n_, K_);
+    set_theta(lambda_.initial_theta());
+}
+
+// Row i of U, term t: z_it' T_t (T_t lower triangular).
+void RowLayout::set_theta(const Eigen::VectorXd& theta) {
+    lambda_.update(theta);
+    const int nt = static_cast<int>(lambda_.terms().size());
+    for (int t = 0; t < nt; ++t) {
+        const int k = lambda_.terms()[t].k, c0 = term_col_[t];
+        const Eigen::MatrixXd& T = lambda_.term_factor(t);
+        if (k == 1) {
+            urows_.col(c0) = zrows_.col(c0) * T(0, 0);
+        } else {
+            urows_.middleCols(c0, k).noalias() = zrows_.middleCols(c0, k) * T;
+        }
+    }
+}
+
+std::vector<std::pair<int, int>> RowLayout::pairs() const {
+    const int P = K_ * (K_ + 1) / 2;
+    std::vector<std::pair<int, int>> out;
+    out.reserve(static_cast<size_t>(n_) * P);
+    for (int i = 0; i < n_; ++i) {
+        const int* cols = columns(i);
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b)
+                if (cols[a] >= 0 && cols[b] >= 0) out.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+    }
+    check_interrupt();
+    std::sort(out.begin(), out.end());
+    check_interrupt();
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+void RowLayout::scatter_UtWU(const double* sw, const double* sg, const int* pos, double* x) const {
+    const int P = K_ * (K_ + 1) / 2;
+    const double* u = urows_.data();
+    if (K_ == 1) {  // one scalar term: one entry per observation
+        for (int i = 0; i < n_; ++i)
+            if (pos[i] >= 0) x[pos[i]] += sw[i] * sw[i] * (sg ? sg[i] : 1.0) * u[i] * u[i];
+        return;
+    }
+    for (int i = 0; i < n_; ++i, u += K_, pos += P) {
+        const double w = sw[i] * sw[i] * (sg ? sg[i] : 1.0);
+        int p = 0;
+        for (int a = 0; a < K_; ++a) {
+            const double wa = w * u[a];
+            for (int b = 0; b <= a; ++b, ++p)
+                if (pos[p] >= 0) x[pos[p]] += wa * u[b];
+        }
+    }
+}
+
+RowLayout::RowMajor RowLayout::selected_row_products(const double* sel, const int* scatter) const {
+    RowMajor Y = RowMajor::Zero(n_, K_);
+    const int P = K_ * (K_ + 1) / 2;
+    for (int i = 0; i < n_; ++i) {
+        const double* u = u_row(i);
+        const int* pos = scatter + static_cast<size_t>(i) * P;
+        double* y = Y.data() + static_cast<size_t>(i) * K_;
+        int p = 0;
+        for (int a = 0; a < K_; ++a)
+            for (int b = 0; b <= a; ++b, ++p) {
+                if (pos[p] < 0) continue;
+                const double z = sel[pos[p]];
+                y[a] += z * u[b];
+                if (b != a) y[b] += z * u[a];
+            }
+    }
+    return Y;
+}
+
+Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const {
+    Eigen::VectorXd out(n_);
+    const int* col = ucol_.data();
+    const double* val = urows_.data();
+    for (int i = 0; i < n_; ++i, col += K_, val += K_) {
+        double s = 0.0;
+        for (int c = 0; c < K_; ++c)
+            if (col[c] >= 0) s += val[c] * u[col[c]];
+        out[i] = s;
+    }
+    return out;
+}
+
+Eigen::MatrixXd RowLayout::WUt_times(const Eigen::MatrixXd& M, const Eigen::VectorXd& sqrtw) const {
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());
+    const int* col = ucol_.data();
+    const double* val = urows_.data();
+    for (int i = 0; i < n_; ++i, col += K_, val += K_)
+        for (int c = 0; c < K_; ++c)
+            if (col[c] >= 0) out.row(col[c]) += (sqrtw[i] * val[c]) * M.row(i);
+    return out;
+}
+
+Eigen::VectorXd RowLayout::Ut_times(const Eigen::VectorXd& v) const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
+    const int* col = ucol_.data();
+    const double* val = urows_.data();
+    for (int i = 0; i < n_; ++i, col += K_, val += K_)
+        for (int c = 0; c < K_; ++c)
+            if (col[c] >= 0) out[col[c]] += v[i] * val[c];
+    return out;
+}
+
+}  // namespace glmmfast

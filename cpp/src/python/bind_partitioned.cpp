@@ -1,0 +1,158 @@
+// bind_partitioned.cpp — a GLMM on partitioned rows for Python: RowBlock (one
+// partition, on the worker that holds it) and PartitionedGlmm (the driver's
+// model, fed the partitions' summed sums by a Python callable), see
+// model/row_block.hpp and model/partitioned_glmm.hpp.
+//
+// RowSums travel as a tuple (valid, loglik, dev, UtWU, UtWr, XtWr, UtWX,
+// XtWX) of a bool, two floats and NumPy arrays: picklable, summed field by
+// field wherever the partitions' answers meet.  A pattern travels as two int32
+// arrays (rows, cols) of its lower-triangle pairs, sorted.  The gradient's
+// round trips (trace_sums, gradient_sums) travel as pairs of arrays.
+#include "model/partitioned_glmm.hpp"
+#include "model/row_block.hpp"
+#include "python/translate.hpp"
+
+namespace glmmfast::python {
+namespace {
+
+py::tuple sums_tuple(const RowSums& s) {
+    return py::make_tuple(s.valid, s.loglik, s.dev, s.UtWU, s.UtWr, s.XtWr, s.UtWX, s.XtWX);
+}
+
+RowSums sums_from(const py::handle& obj) {
+    const auto t = obj.cast<py::tuple>();
+    if (t.size() != 8) throw std::invalid_argument("partition sums must be an 8-tuple");
+    RowSums s;
+    s.valid = t[0].cast<bool>();
+    s.loglik = t[1].cast<double>();
+    s.dev = t[2].cast<double>();
+    s.UtWU = t[3].cast<Eigen::VectorXd>();
+    s.UtWr = t[4].cast<Eigen::VectorXd>();
+    s.XtWr = t[5].cast<Eigen::VectorXd>();
+    s.UtWX = t[6].cast<Eigen::MatrixXd>();
+    s.XtWX = t[7].cast<Eigen::MatrixXd>();
+    return s;
+}
+
+py::tuple pattern_arrays(const std::vector<std::pair<int, int>>& pairs) {
+    Eigen::VectorXi rows(pairs.size()), cols(pairs.size());
+    for (size_t k = 0; k < pairs.size(); ++k) {
+        rows[static_cast<Eigen::Index>(k)] = pairs[k].first;
+        cols[static_cast<Eigen::Index>(k)] = pairs[k].second;
+    }
+    return py::make_tuple(rows, cols);
+}
+
+std::vector<std::pair<int, int>> pattern_pairs(const IntArray& rows, const IntArray& cols) {
+    if (rows.size() != cols.size()) throw std::invalid_argument("pattern rows and cols differ in length");
+    std::vector<std::pair<int, int>> out(static_cast<size_t>(rows.size()));
+    for (py::ssize_t k = 0; k < rows.size(); ++k) out[static_cast<size_t>(k)] = {rows.at(k), cols.at(k)};
+    return out;
+}
+
+}  // namespace
+
+void bind_partitioned(py::module_& m) {
+    py::class_<RowBlock>(m, "RowBlock")
+        .def(py::init([](const Eigen::MatrixXd& X, int z_rows, int z_cols, const IntArray& indptr,
+                         const IntArray& indices, const DblArray& data, const DblArray& y, const DblArray& weights,
+                         const DblArray& offset, const Family& family, const std::vector<TermShape>& terms) {
+                 const long n = X.rows();
+                 SpMat Z = z_matrix(z_rows, z_cols, indptr, indices, data);
+                 return std::make_unique<RowBlock>(X, Z, vec(y, n, "y"), vec(weights, n, "weights"),
+                                                   vec(offset, n, "offset"), family, terms);
+             }),
+             py::arg("X"), py::arg("z_rows"), py::arg("z_cols"), py::arg("indptr"), py::arg("indices"),
+             py::arg("data"), py::arg("y"), py::arg("weights"), py::arg("offset"), py::arg("family"), py::arg("terms"))
+        .def_property_readonly("n", &RowBlock::n)
+        .def_property_readonly("p", &RowBlock::p)
+        .def_property_readonly("q", &RowBlock::q)
+        .def("pattern", [](const RowBlock& r) { return pattern_arrays(r.pattern()); })
+        .def("set_pattern", [](RowBlock& r, const IntArray& rows, const IntArray& cols) {
+            r.set_pattern(pattern_pairs(rows, cols));
+        }, py::arg("rows"), py::arg("cols"))
+        .def("sums", [](RowBlock& r, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
+                        const Eigen::VectorXd& u) {
+            RowSums s;
+            {
+                EngineCall call;
+                s = r.sums(theta, beta, u);
+            }
+            return sums_tuple(s);
+        }, py::arg("theta"), py::arg("beta"), py::arg("u"))
+        .def("trace_sums", [](RowBlock& r, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
+                              const Eigen::VectorXd& u, const Eigen::VectorXd& sel) {
+            VectorPair out;
+            {
+                EngineCall call;
+                out = r.trace_sums(theta, beta, u, sel);
+            }
+            return py::make_tuple(out.first, out.second);
+        }, py::arg("theta"), py::arg("beta"), py::arg("u"), py::arg("sel"))
+        .def("gradient_sums", [](RowBlock& r, const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b) {
+            VectorPair out;
+            {
+                EngineCall call;
+                out = r.gradient_sums(z_u, z_b);
+            }
+            return py::make_tuple(out.first, out.second);
+        }, py::arg("z_u"), py::arg("z_b"));
+
+    // The driver's own calls keep the GIL (every PIRLS step calls back into
+    // Python, the gather; the factorisations between are of size q); the
+    // callbacks take it back when an Objective (optimiser) calls without it.
+    py::class_<PartitionedGlmm>(m, "PartitionedGlmm")
+        .def(py::init([](const std::vector<TermShape>& terms, const IntArray& rows, const IntArray& cols, int p,
+                         py::function gather, const std::string& factorization, py::object traces,
+                         py::object gradient) {
+                 GatherSums g = [gather](const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
+                                         const Eigen::VectorXd& u) {
+                     py::gil_scoped_acquire gil;
+                     return sums_from(gather(theta, beta, u));
+                 };
+                 GatherTraces gt;
+                 GatherGradient gg;
+                 if (!traces.is_none() && !gradient.is_none()) {
+                     gt = [traces](const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u,
+                                   const Eigen::VectorXd& sel) {
+                         py::gil_scoped_acquire gil;
+                         return traces(theta, beta, u, sel).cast<VectorPair>();
+                     };
+                     gg = [gradient](const Eigen::VectorXd& zu, const Eigen::VectorXd& zb) {
+                         py::gil_scoped_acquire gil;
+                         return gradient(zu, zb).cast<VectorPair>();
+                     };
+                 }
+                 return std::make_unique<PartitionedGlmm>(terms, pattern_pairs(rows, cols), p, std::move(g),
+                                                          factorization, std::move(gt), std::move(gg));
+             }),
+             py::arg("terms"), py::arg("rows"), py::arg("cols"), py::arg("p"), py::arg("gather"),
+             py::arg("factorization") = "auto", py::arg("traces") = py::none(), py::arg("gradient") = py::none())
+        .def_property_readonly("p", &PartitionedGlmm::p)
+        .def_property_readonly("q", &PartitionedGlmm::q)
+        .def_property_readonly("theta", &PartitionedGlmm::theta)
+        .def_property_readonly("beta", &PartitionedGlmm::beta)
+        .def_property_readonly("u", &PartitionedGlmm::u)
+        .def_property_readonly("b", &PartitionedGlmm::b)
+        .def_property_readonly("evaluations", &PartitionedGlmm::evaluations)
+        .def_property_readonly("pirls_iterations", &PartitionedGlmm::pirls_iterations)
+        .def_property_readonly("gathers", &PartitionedGlmm::gathers)
+        .def_property_readonly("has_laplace_gradient", &PartitionedGlmm::has_laplace_gradient)
+        .def("laplace_gradient", &PartitionedGlmm::laplace_gradient, py::arg("beta_profiled") = false)
+        .def_property_readonly("factorization",
+                               [](const PartitionedGlmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+        .def("lower_bounds", [](const PartitionedGlmm& g) { return g.lambda().lower_bounds(); })
+        .def("initial_theta", [](const PartitionedGlmm& g) { return g.lambda().initial_theta(); })
+        .def("set_theta", &PartitionedGlmm::set_theta)
+        .def("set_beta", &PartitionedGlmm::set_beta)
+        .def("set_u", &PartitionedGlmm::set_u)
+        .def("pirls", [](PartitionedGlmm& g, bool update_beta) { return g.pirls(update_beta); }, py::arg("update_beta"))
+        .def("laplace_deviance", &PartitionedGlmm::laplace_deviance)
+        .def("sum_dev_resid", &PartitionedGlmm::sum_dev_resid)
+        .def("deviance_at", &PartitionedGlmm::deviance_at, py::arg("theta"), py::arg("beta"))
+        .def("deviance_profiled_beta", &PartitionedGlmm::deviance_profiled_beta, py::arg("theta"))
+        .def("cond_var", &PartitionedGlmm::cond_var, py::arg("term"))
+        .def("beta_unscaled_vcov", &PartitionedGlmm::beta_unscaled_vcov);
+}
+
+}  // namespace glmmfast::python

@@ -1,0 +1,289 @@
+"""A GLMM fitted to the rows of a Dask DataFrame where they lie: the workers answer with sums.
+
+The rows never leave their workers.  Each partition becomes, on the worker
+that computed it, the engine's ``RowBlock`` (cpp/src/model/row_block.hpp):
+X, Z (levels coded globally), y, weights and offset.  The driver holds the
+engine's ``PartitionedGlmm`` (cpp/src/model/partitioned_glmm.hpp): the
+factor of A = Lambda'Z'WZ Lambda + I (q x q), theta, beta, u and the
+optimiser.  Every point PIRLS visits is one round trip: (theta, beta, u) to
+each worker, whose partitions' ``RowSums`` (U'WU on the model's pattern,
+U'Wr, U'WX, X'WX, X'Wr, log-likelihood, deviance) are summed on the worker
+and sent back; the driver adds the workers' sums and takes the step.  PIRLS
+and the Laplace deviance are the engine's code (pirls_loop.hpp), not a copy.
+
+Passes over the data before the optimisation (:func:`fit_glmm_partitioned`):
+ 1. factor levels (:func:`~glmmfast.design._partitioned_design.plan_partitioned_design`);
+ 2. each partition's arrays, kept on its worker, answering with the R factor
+    of its X (aliased columns are decided from them) and its pattern of U'WU;
+ 3. the RowBlocks (kept columns, the union pattern), the arrays released.
+
+The exact gradient takes two more round trips at the mode (the selected
+inverse of A on the pattern out, each worker's U'v, X'v back; the driver's
+solve z out, each worker's share of the gradient back), so the optimiser
+and the standard errors are the in-memory fit's: the engine's objectives
+(``_core.partitioned_glmm_objective``, the same C++ objectives), L-BFGS and BFGS
+from a measured Hessian, central differences of the gradient.
+The workers' blocks are released at the end of the fit, once the
+convergence checks and vcov are computed: the result keeps the driver's
+factor at the optimum (ranef, conditional variances) and predicts with
+Dask.
+
+Public entry: ``glmmfast.glmer(formula, dask_dataframe, family)`` dispatches
+here (:func:`glmer_partitioned`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import numpy as np
+
+from .. import _core
+from .._errors import GlmmfastError
+from ..design._partitioned_design import (PartitionedDesign, aliased_from_r_factors, design_shell,
+                                          partition_arrays, plan_partitioned_design)
+from ..design._design import dataset_name
+from ._engine import _engine_terms
+from ._fit_state import FitState, optimize_glmm_state
+
+__all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "PartitionedRows",
+           "PartitionedNotSupported", "PartitionsReleased"]
+
+# On each worker process: (token, worker address) -> {partition index: PartitionArrays, then RowBlock}
+# (keyed by address too: a LocalCluster with processes=False runs its workers in one process).
+_BLOCKS: dict[tuple[str, str], dict[int, object]] = {}
+
+
+def _mine(token: str) -> dict[int, object]:
+    """This worker's partitions of the model ``token``."""
+    from distributed import get_worker
+
+    return _BLOCKS.setdefault((token, get_worker().address), {})
+
+
+def is_dask_dataframe(data) -> bool:
+    """Whether ``data`` is a Dask DataFrame (without importing Dask)."""
+    return type(data).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(data, "npartitions")
+
+
+class PartitionsReleased(GlmmfastError, RuntimeError):
+    """The workers' rows of a partitioned fit were released (the fit is finished)."""
+
+
+class PartitionedNotSupported(GlmmfastError, NotImplementedError):
+    """What the fit on a Dask DataFrame's partitions does not do (yet): lmer, methods that need the rows in memory."""
+
+
+def _family_engine(plan: PartitionedDesign):
+    return _core.Family(plan.family.name, plan.family.link, plan.family.theta)
+
+
+# ---- on the workers ---------------------------------------------------------------------------
+
+def _row_block(arrays, keep, plan: PartitionedDesign) -> "_core.RowBlock":
+    Z = arrays.Z
+    X = arrays.X if keep is None else np.asfortranarray(arrays.X[:, keep])
+    return _core.RowBlock(X, Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32), Z.indices.astype(np.int32),
+                          Z.data.astype(float), arrays.y, arrays.weights, arrays.offset, _family_engine(plan),
+                          _engine_terms(plan))
+
+
+def _load_partition(data, plan: PartitionedDesign, token: str, index: int):
+    """Pass 2: keep the partition's arrays here; answer with (worker, R of X, pattern, rows, rows dropped)."""
+    from distributed import get_worker
+
+    arrays = partition_arrays(plan, data)
+    _mine(token)[index] = arrays
+    p = arrays.X.shape[1]
+    R = np.linalg.qr(arrays.X, mode="r") if arrays.X.shape[0] else np.zeros((0, p))
+    rows, cols = _row_block(arrays, None, plan).pattern() if arrays.X.shape[0] else (np.zeros(0, np.int32),) * 2
+    return get_worker().address, R, np.asarray(rows), np.asarray(cols), arrays.X.shape[0], arrays.n_dropped
+
+
+def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern) -> int:
+    """Pass 3: the RowBlocks of this worker's partitions on the model's pattern (arrays released)."""
+    mine = _mine(token)
+    all_columns = keep == list(range(len(plan.x_names_all)))
+    for index, arrays in list(mine.items()):
+        if arrays.X.shape[0] == 0:
+            del mine[index]
+            continue
+        block = _row_block(arrays, None if all_columns else keep, plan)
+        block.set_pattern(*pattern)
+        mine[index] = block
+    return len(mine)
+
+
+def _worker_sums(token: str, theta, beta, u):
+    """The sums of this worker's partitions at (theta, beta, u), added here (one answer per worker)."""
+    total = None
+    for block in _mine(token).values():
+        s = block.sums(theta, beta, u)
+        total = list(s) if total is None else _add_sums(total, s)
+    return None if total is None else tuple(total)
+
+
+def _worker_traces(token: str, theta, beta, u, sel):
+    """This worker's share of the gradient's first round trip: (U'v, X'v) summed over its partitions."""
+    parts = [block.trace_sums(theta, beta, u, sel) for block in _mine(token).values()]
+    return None if not parts else (sum(p[0] for p in parts), sum(p[1] for p in parts))
+
+
+def _worker_gradient(token: str, z_u, z_b):
+    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r)."""
+    parts = [block.gradient_sums(z_u, z_b) for block in _mine(token).values()]
+    return None if not parts else (sum(p[0] for p in parts), sum(p[1] for p in parts))
+
+
+def _add_sums(total: list, s) -> list:
+    return [total[0] and s[0]] + [a + b for a, b in zip(total[1:], s[1:])]
+
+
+def _release(token: str) -> None:
+    for key in [k for k in _BLOCKS if k[0] == token]:
+        del _BLOCKS[key]
+
+
+# ---- on the driver -----------------------------------------------------------------------------
+
+class PartitionedRows:
+    """The driver's handle on a model's rows held by the workers (:mod:`glmmfast.fit._partitioned`).
+
+    Attributes
+    ----------
+    client : distributed.Client
+    token : str
+        The key of the model's blocks in each worker's cache.
+    workers : list of str
+        The workers holding at least one partition.
+    gathers : int
+        Round trips so far; ``seconds``: their total wall time.
+    """
+
+    def __init__(self, client, token: str, workers: list[str]):
+        self.client, self.token, self.workers = client, token, workers
+        self.gathers, self.seconds, self.released = 0, 0.0, False
+
+    def _ask(self, task, *args) -> list:
+        """``task(token, *args)`` on every worker holding partitions; their non-empty answers."""
+        if self.released:
+            raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
+        t0 = time.perf_counter()
+        args = [np.asarray(a, dtype=float) for a in args]
+        futures = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
+                   for w in self.workers]
+        answers = [a for a in self.client.gather(futures) if a is not None]
+        self.gathers += 1
+        self.seconds += time.perf_counter() - t0
+        return answers
+
+    def sums(self, theta, beta, u) -> tuple:
+        """The partitions' sums at (theta, beta, u), added over the workers."""
+        total = None
+        for s in self._ask(_worker_sums, theta, beta, u):
+            total = list(s) if total is None else _add_sums(total, s)
+        return tuple(total)
+
+    def traces(self, theta, beta, u, sel) -> tuple:
+        """The gradient's first round trip: (U'v, X'v) added over the workers."""
+        answers = self._ask(_worker_traces, theta, beta, u, sel)
+        return sum(a[0] for a in answers), sum(a[1] for a in answers)
+
+    def gradient(self, z_u, z_b) -> tuple:
+        """The gradient's second round trip: (dD/dtheta, X'r) added over the workers."""
+        answers = self._ask(_worker_gradient, z_u, z_b)
+        return sum(a[0] for a in answers), sum(a[1] for a in answers)
+
+    def release(self) -> None:
+        """Drop the blocks on every worker."""
+        if not self.released:
+            self.client.run(_release, self.token, workers=self.workers)
+            self.released = True
+
+
+def _client(client):
+    if client is not None:
+        return client
+    from distributed import get_client
+    try:
+        return get_client()
+    except ValueError:
+        raise GlmmfastError("a Dask DataFrame needs a running dask.distributed Client (or pass client=)") from None
+
+
+def load_partitions(ddf, plan: PartitionedDesign, client) -> tuple[PartitionedRows, "_core.PartitionedGlmm", int, int]:
+    """Passes 2 and 3: the RowBlocks on the workers and the driver's engine model; also (n, rows dropped)."""
+    import dask
+
+    token = uuid.uuid4().hex
+    parts = ddf.to_delayed()
+    loaded = client.compute([dask.delayed(_load_partition)(part, plan, token, i) for i, part in enumerate(parts)],
+                            sync=True)
+    n = sum(r[4] for r in loaded)
+    n_dropped = sum(r[5] for r in loaded)
+    workers = sorted({r[0] for r in loaded})
+    rows = PartitionedRows(client, token, workers)
+    try:
+        plan.keep = [j for j in range(len(plan.x_names_all))
+                     if j not in set(aliased_from_r_factors([r[1] for r in loaded], len(plan.x_names_all)))]
+        pairs = np.unique(np.concatenate([(r[2].astype(np.int64) << 32) | r[3].astype(np.int64) for r in loaded]))
+        pattern = ((pairs >> 32).astype(np.int32), (pairs & 0xFFFFFFFF).astype(np.int32))
+        shared = client.scatter(pattern, broadcast=True, workers=workers)
+        client.gather([client.submit(_make_blocks, token, plan, plan.keep, shared, workers=[w],
+                                     allow_other_workers=False, pure=False) for w in workers])
+        model = _core.PartitionedGlmm(_engine_terms(plan), pattern[0], pattern[1], len(plan.keep), rows.sums,
+                                      traces=rows.traces, gradient=rows.gradient)
+    except BaseException:
+        rows.release()
+        raise
+    return rows, model, n, n_dropped
+
+
+def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, nAGQ: int = 1,
+                         contrasts: dict | None = None, client=None
+                         ) -> tuple[FitState, PartitionedRows, PartitionedDesign, int]:
+    """Fit a GLMM to the rows of ``ddf`` where they lie; returns the state, the rows' handle, the design and n.
+
+    The GLM start is PIRLS at theta = 0 (beta by Fisher scoring, the
+    random effects switched off): the engine's loop, on the same sums.
+    """
+    t0 = time.perf_counter()
+    client = _client(client)
+    plan = plan_partitioned_design(formula, ddf, family, weights, offset, contrasts, nAGQ)
+    rows, model, n, n_dropped = load_partitions(ddf, plan, client)
+    try:
+        design = design_shell(plan, n, n_dropped)
+        theta_glm = np.zeros(len(model.initial_theta()))
+        model.set_beta(np.zeros(model.p))
+        model.deviance_profiled_beta(theta_glm)  # u stays 0: the GLM's IRLS
+        beta0 = np.array(model.beta)
+        model.set_u(np.zeros(model.q))
+        t1 = time.perf_counter()
+        state = optimize_glmm_state(model, design, nAGQ, None, np.asarray(model.initial_theta()), beta0, 1.0)
+        state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
+        state.info.pirls_iterations = int(model.pirls_iterations)
+        state.info.factorization = model.factorization
+    except BaseException:
+        rows.release()
+        raise
+    return state, rows, plan, n
+
+
+def glmer_partitioned(formula: str, data, family, weights=None, offset=None, nAGQ: int = 1,
+                      contrasts: dict | None = None, data_name: str | None = None, quiet: bool = False,
+                      client=None):
+    """``glmmfast.glmer`` on a Dask DataFrame (see :func:`glmmfast.glmer`)."""
+    from ..results._partitioned_result import PartitionedGlmerResult
+    from ._fit_warnings import warn_fit_messages
+
+    if data_name is not None:
+        data_name = dataset_name(data, data_name)
+    state, rows, plan, n = fit_glmm_partitioned(formula, data, family, weights, offset, nAGQ, contrasts, client)
+    try:
+        fit = PartitionedGlmerResult(state, data_name, n, rows, plan, data)
+        fit.messages  # the convergence checks and vcov need the rows: computed before they go
+    finally:
+        rows.release()
+    warn_fit_messages(fit.messages, quiet)
+    return fit

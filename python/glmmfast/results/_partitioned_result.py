@@ -1,0 +1,151 @@
+"""The result of a GLMM fitted to a Dask DataFrame's partitions (:mod:`glmmfast.fit._partitioned`).
+
+:class:`PartitionedGlmerResult` is a :class:`~glmmfast.results._results.GlmerResult`
+whose rows stay in the Dask DataFrame: the estimates, vcov (computed at the
+end of the fit, while the workers still held the rows), VarCorr, ranef and
+coef come from the driver's engine at the optimum exactly as in memory;
+``predict`` on a Dask DataFrame returns a Dask Series (on a pandas frame an
+array, as in memory), and the summary's scaled-residual quartiles are
+computed by the workers (exact up to 10^6 rows, Dask's approximation beyond).  What needs the fitted rows in memory
+(fitted, residuals, refit, simulate, bootstrap, profiles, anova) raises
+:class:`PartitionedNotSupported`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..design._partitioned_design import PartitionedDesign, partition_arrays
+from ..fit._partitioned import PartitionedNotSupported
+from ..fit._residuals import residuals_of
+from ._predict import predict as predict_rows
+from ._results import GlmerResult
+
+__all__ = ["PartitionedGlmerResult"]
+
+#: up to this many rows the summary's residual quartiles are exact (the
+#: residuals, 8 bytes a row, come to the driver); beyond, Dask's approximation
+EXACT_QUARTILES_ROWS = 10**6
+
+
+@dataclass
+class _Predictor:
+    """What :func:`~glmmfast.results._predict.predict` reads of a result, small enough to ship to workers."""
+
+    _design: object
+    fixef: pd.Series
+    family: object
+    parts: list
+    offset_column: str | None
+
+    def _ranef_parts(self):
+        return self.parts
+
+    def predict_frame(self, data: pd.DataFrame, type: str, re_form, allow_new_levels: bool) -> pd.Series:
+        offset = None if self.offset_column is None else data[self.offset_column].to_numpy(dtype=float)
+        values = predict_rows(self, data, type, re_form, allow_new_levels, offset)
+        return pd.Series(values, index=data.index, dtype=float)
+
+
+def _scaled_pearson(data: pd.DataFrame, plan: PartitionedDesign, beta: np.ndarray, b: np.ndarray,
+                    family) -> pd.Series:
+    """One partition's Pearson residuals at the estimates (a worker's share of the summary's quantiles)."""
+    arrays = partition_arrays(plan, data)
+    eta = arrays.offset + arrays.X[:, plan.keep] @ beta + arrays.Z @ b
+    mu = np.asarray(family.linkinv(eta), dtype=float)
+    return pd.Series(residuals_of(family, arrays.y, mu, eta, arrays.weights, "pearson"), dtype=float)
+
+
+class PartitionedGlmerResult(GlmerResult):
+    """A GLMM fitted to the partitions of a Dask DataFrame (``glmmfast.glmer`` on a Dask DataFrame).
+
+    Everything a :class:`GlmerResult` offers that reads estimates, vcov and
+    the random effects' modes; ``predict`` takes a Dask DataFrame (returning
+    a Dask Series) or a pandas one.  ``partitions`` records the round trips
+    to the workers (``gathers``) and their seconds.
+
+    Examples
+    --------
+    >>> import glmmfast, dask.dataframe as dd, distributed
+    >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None):
+    ...     df = glmmfast.datasets.load("grouseticks")
+    ...     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", dd.from_pandas(df, npartitions=2),
+    ...                          family="poisson")
+    ...     round(fit.deviance, 2), fit.nobs
+    (2298.29, 403)
+    """
+
+    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
+        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
+            super().__init__(state, data_name)
+        npar = len(self.theta) + len(self.fixef)
+        self.nobs, self.df_resid = int(nobs), int(nobs) - npar
+        self.bic = self.deviance + np.log(self.nobs) * npar
+        self.partitions = rows
+        self._plan, self._data = plan, data
+
+    def _boundary_messages(self, model) -> list[str]:
+        return []  # the family's separation check reads the fitted rows
+
+    def _predictor(self) -> _Predictor:
+        return _Predictor(self._design, self.fixef, self.family, self._ranef_parts(), self._plan.offset)
+
+    def predict(self, newdata=None, type: str = "link", re_form=None, allow_new_levels: bool = False,
+                offset=None):
+        """Predictions on a Dask DataFrame (a Dask Series, computed by the workers) or a pandas one (an array).
+
+        Parameters are :meth:`GlmerResult.predict`'s; ``newdata`` is
+        required (the fitted rows stay in their partitions: pass the fitted
+        Dask DataFrame to predict them).  A fit with ``offset="column"``
+        reads that column of ``newdata``.
+
+        Examples
+        --------
+        >>> import glmmfast, dask.dataframe as dd, distributed
+        >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None):
+        ...     df = glmmfast.datasets.load("grouseticks")
+        ...     ddf = dd.from_pandas(df, npartitions=2)
+        ...     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", ddf, family="poisson")
+        ...     fit.predict(ddf, type="response").compute().round(3).head(2).tolist()
+        [0.444, 0.444]
+        """
+        if newdata is None:
+            raise PartitionedNotSupported("the fitted rows stay in their partitions: pass newdata (the fitted Dask "
+                                          "DataFrame predicts them)")
+        predictor = self._predictor()
+        if hasattr(newdata, "map_partitions"):
+            return newdata.map_partitions(predictor.predict_frame, type, re_form, allow_new_levels,
+                                          meta=(None, float))
+        if offset is None and predictor.offset_column is not None:
+            offset = newdata[predictor.offset_column].to_numpy(dtype=float)
+        return predict_rows(predictor, newdata, type, re_form, allow_new_levels, offset)
+
+    def _summary_residuals(self) -> np.ndarray:
+        """The scaled Pearson residuals (up to EXACT_QUARTILES_ROWS rows), else their five quartiles by Dask."""
+        b = np.concatenate([modes.reshape(-1) for _, modes, _ in self._ranef_parts()])
+        series = self._data.map_partitions(_scaled_pearson, self._plan, self.fixef.to_numpy(), b, self.family,
+                                           meta=(None, float))
+        if self.nobs <= EXACT_QUARTILES_ROWS:
+            return series.compute().to_numpy() / self.sigma
+        # the five values have themselves as their type-7 quartiles
+        return np.asarray(series.quantile([0.0, 0.25, 0.5, 0.75, 1.0]).compute(), dtype=float) / self.sigma
+
+    def _needs_rows(self, *args, **kwargs):
+        raise PartitionedNotSupported("this method needs the fitted rows in memory; the fit's rows are in the "
+                                      "partitions of a Dask DataFrame")
+
+    fitted = linear_predictor = residuals = model_matrix = r2 = _needs_rows
+    simulate = refit = bootstrap = anova = _needs_rows
+
+    @property
+    def scaled_residuals(self):
+        self._needs_rows()
+
+    def confint(self, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
+        """Wald intervals (profile and bootstrap intervals need the rows in memory): :meth:`GlmerResult.confint`'s."""
+        if method != "Wald":
+            self._needs_rows()
+        return super().confint(method, level, **kwargs)

@@ -1,0 +1,167 @@
+"""One GLMM on the partitioned rows of a Dask DataFrame (fit/_partitioned.py), on a real 2-worker LocalCluster.
+
+Every fit is checked against the in-memory fit of the same rows: -2 log L
+to 1e-8, fixed effects, theta and the conditional modes to 1e-6, vcov to
+1e-6 relative; and the engine pieces (RowBlock sums, the partitioned model's
+deviance and exact gradient) against GlmmModel's on the same data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from glmmfast import _core
+from glmmfast._errors import GlmmfastError
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def assert_same_fit(dask_fit, pandas_fit):
+    assert abs(dask_fit.deviance - pandas_fit.deviance) < 1e-8
+    assert list(dask_fit.fixef.index) == list(pandas_fit.fixef.index)
+    np.testing.assert_allclose(dask_fit.fixef.to_numpy(), pandas_fit.fixef.to_numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dask_fit.theta, pandas_fit.theta, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dask_fit.vcov.to_numpy(), pandas_fit.vcov.to_numpy(), rtol=1e-6, atol=1e-12)
+    assert dask_fit.nobs == pandas_fit.nobs and dask_fit.df_resid == pandas_fit.df_resid
+    assert abs(dask_fit.bic - pandas_fit.bic) < 1e-8
+    for group, modes in pandas_fit.ranef().items():
+        mine = dask_fit.ranef()[group]
+        assert list(mine.index) == list(modes.index)
+        np.testing.assert_allclose(mine.to_numpy(), modes.to_numpy(), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(mine.attrs["condsd"].to_numpy(), modes.attrs["condsd"].to_numpy(), atol=1e-6)
+
+
+def test_engine_partition_sums_give_glmm_models_deviance_and_gradient():
+    # Three RowBlocks of grouseticks summed in process: the partitioned model's
+    # Laplace deviance and exact gradient are GlmmModel's on the whole data.
+    from glmmfast.design._design import model_design_for
+    from glmmfast.fit._engine import _engine_terms, engine_model
+
+    df = glmmfast.datasets.load("grouseticks")
+    d = model_design_for("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", df, glmmfast.families.Poisson(),
+                         random=True)
+    whole = engine_model(d)
+    fam = _core.Family("poisson", "log", d.family.theta)
+    blocks = []
+    for idx in np.array_split(np.arange(d.n), 3):
+        Z = d.Z[idx].tocsc()
+        blocks.append(_core.RowBlock(np.asfortranarray(d.X[idx]), Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32),
+                                     Z.indices.astype(np.int32), Z.data, d.y[idx], d.weights[idx], d.offset[idx],
+                                     fam, _engine_terms(d)))
+    pairs = sorted(set().union(*[set(zip(*[a.tolist() for a in b.pattern()])) for b in blocks]))
+    rows, cols = (np.array([p[k] for p in pairs], dtype=np.int32) for k in (0, 1))
+    for b in blocks:
+        b.set_pattern(rows, cols)
+
+    def add(parts):
+        return tuple(sum(p[k] for p in parts) for k in range(len(parts[0])))
+
+    def gather(theta, beta, u):
+        parts = [b.sums(theta, beta, u) for b in blocks]
+        return (all(p[0] for p in parts),) + add([p[1:] for p in parts])
+
+    model = _core.PartitionedGlmm(_engine_terms(d), rows, cols, d.X.shape[1], gather,
+                                  traces=lambda *a: add([b.trace_sums(*a) for b in blocks]),
+                                  gradient=lambda *a: add([b.gradient_sums(*a) for b in blocks]))
+    theta, beta = np.array([0.8, 0.5]), np.array([0.3, 1.2, -0.9])
+    assert model.deviance_at(theta, beta) == pytest.approx(whole.deviance_at(theta, beta), rel=1e-13)
+    np.testing.assert_allclose(model.laplace_gradient(), whole.laplace_gradient(), rtol=1e-9, atol=1e-9)
+    assert model.deviance_profiled_beta(theta) == pytest.approx(whole.deviance_profiled_beta(theta), rel=1e-13)
+    np.testing.assert_allclose(model.beta, whole.beta, atol=1e-10)
+    np.testing.assert_allclose(model.laplace_gradient(True), whole.laplace_gradient(True), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(model.beta_unscaled_vcov(), whole.beta_unscaled_vcov(), atol=1e-12)
+    np.testing.assert_allclose(model.cond_var(1), whole.cond_var(1), atol=1e-12)
+
+
+def test_crossed_poisson_levels_in_some_partitions_equals_in_memory(client):
+    # Sorted by LOCATION and YEAR: most grouping levels and two of the three
+    # YEAR levels sit in one partition only; crossed BROOD x LOCATION terms.
+    df = glmmfast.datasets.load("grouseticks").sort_values(["YEAR", "LOCATION"]).reset_index(drop=True)
+    df["YEAR"] = df["YEAR"].astype(str)       # plain strings: levels collected in one pass
+    df["BROOD"] = df["BROOD"].astype(str)
+    formula = "TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)"
+    ddf = dd.from_pandas(df, npartitions=4, sort=False)
+    fit = glmmfast.glmer(formula, ddf, family="poisson")
+    ref = glmmfast.glmer(formula, df, family="poisson")
+    assert_same_fit(fit, ref)
+    assert fit.optinfo.optimizer == ref.optinfo.optimizer == "lbfgs"
+    assert fit.partitions.released and fit.partitions.gathers > 0
+    # predict: a Dask Series from a Dask frame, an array from pandas; the summary as in memory
+    pred = fit.predict(ddf, type="response")
+    assert isinstance(pred, dd.Series)
+    np.testing.assert_allclose(pred.compute().to_numpy(), ref.predict(df, type="response"), rtol=1e-6)
+    new = pd.DataFrame({"YEAR": ["96", "97"], "cHEIGHT": [0.0, 5.0], "BROOD": ["501", "999"], "LOCATION": ["1", "2"]})
+    np.testing.assert_allclose(fit.predict(new, allow_new_levels=True), ref.predict(new, allow_new_levels=True),
+                               atol=1e-6)
+    lines, ref_lines = fit.summary_text().splitlines(), ref.summary_text().splitlines()
+    tail = "Scaled residuals: "
+    assert lines[lines.index(tail):] == ref_lines[ref_lines.index(tail):]
+    with pytest.raises(GlmmfastError, match="rows in memory"):
+        fit.fitted()
+
+
+def test_binomial_cbind_and_nagq0_equal_in_memory(client):
+    df = glmmfast.datasets.load("cbpp")
+    df["herd"] = df["herd"].astype(str)
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    ddf = dd.from_pandas(df, npartitions=3)
+    assert_same_fit(glmmfast.glmer(formula, ddf, family="binomial"), glmmfast.glmer(formula, df, family="binomial"))
+    fast, ref = glmmfast.glmer(formula, ddf, family="binomial", nAGQ=0), glmmfast.glmer(formula, df, family="binomial",
+                                                                                      nAGQ=0)
+    assert abs(fast.deviance - ref.deviance) < 1e-8
+    np.testing.assert_allclose(fast.fixef.to_numpy(), ref.fixef.to_numpy(), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_missing_rows_offset_column_and_aliased_column(client):
+    rng = np.random.default_rng(7)
+    n = 600
+    df = pd.DataFrame({"g": rng.integers(0, 30, n), "h": rng.choice(list("abcdefgh"), n), "x": rng.normal(size=n),
+                       "f": rng.choice(["lo", "mid", "hi"], n), "exposure": rng.uniform(0.5, 2.0, n)})
+    df["x2"] = 2.0 * df["x"]  # aliased: dropped as in memory
+    eta = 0.3 + 0.5 * df["x"] + np.log(df["exposure"]) + rng.normal(0, 0.6, 30)[df["g"]]
+    df["y"] = rng.poisson(np.exp(eta))
+    df.loc[[3, 70, 400], "x"] = np.nan
+    formula = "y ~ x + x2 + f + (1 | g) + (1 | h)"
+    df["log_exposure"] = np.log(df["exposure"])
+    ddf = dd.from_pandas(df, npartitions=3)
+    fit = glmmfast.glmer(formula, ddf, family="poisson", offset="log_exposure")
+    ref = glmmfast.glmer(formula, df, family="poisson", offset=df["log_exposure"].to_numpy())
+    assert_same_fit(fit, ref)
+    assert fit.n_dropped == ref.n_dropped == 3
+    assert fit._design.x_dropped == ref._design.x_dropped == ["x2"]
+    pred = fit.predict(ddf.dropna()).compute().to_numpy()
+    keep = df["x"].notna().to_numpy()
+    np.testing.assert_allclose(pred, ref.predict(df[keep], offset=df.loc[keep, "log_exposure"].to_numpy()),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda d: glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", d, family="poisson", nAGQ=5), "nAGQ = 5"),
+    (lambda d: glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", d, family=glmmfast.families.Gamma(link="log")),
+     "poisson \\(log\\) and binomial"),
+    (lambda d: glmmfast.glmer("TICKS ~ YEAR + ar1(0 + YEAR | LOCATION)", d, family="poisson"), "ar1"),
+    (lambda d: glmmfast.glmer("TICKS ~ scale(cHEIGHT) + (1 | LOCATION)", d, family="poisson"), "scale"),
+    (lambda d: glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION:BROOD)", d, family="poisson"), "data column"),
+    (lambda d: glmmfast.lmer("TICKS ~ YEAR + (1 | LOCATION)", d), "lmer on a Dask"),
+])
+def test_unsupported_options_raise_before_any_work(client, call, error):
+    ddf = dd.from_pandas(glmmfast.datasets.load("grouseticks"), npartitions=2)
+    def transitions():
+        return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+
+    before = transitions()
+    with pytest.raises(GlmmfastError, match=error):
+        call(ddf)
+    assert transitions() == before  # no task ran
