@@ -5,7 +5,6 @@ predictors on scales no fit can use."""
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -39,11 +38,11 @@ def no_engine(monkeypatch):
     (lambda df: glmmfast.lmer("TICKS ~ YEAR + (1 | INDEX)", df), "nlev_lmer"),
 ])
 def test_unidentifiable_models_are_refused_at_once_with_lme4s_message(grouseticks, no_engine, fit, key):
-    t0 = time.perf_counter()
+    # Refused before Z or the engine is built (the no_engine fixture fails any such call):
+    # before this check glmmfast ran for minutes on these models.
     with pytest.raises(DataError) as info:
         fit(grouseticks)
     assert str(info.value) == lme4_checks()[key]
-    assert time.perf_counter() - t0 < 5  # lme4: 0.1 s; before this check glmmfast ran for minutes
 
 
 def test_glmer_allows_as_many_random_effects_as_observations(grouseticks):

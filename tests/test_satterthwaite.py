@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -115,18 +114,21 @@ def _simulated(n_groups: int, n_per: int) -> pd.DataFrame:
     return pd.DataFrame({"y": y, "x": x, "f": f, "g": g.astype(str)})
 
 
-def test_satterthwaite_is_a_small_fraction_of_the_fit():
-    # Issue 17: Satterthwaite df of all coefficients of a 10^4-row LMM in under
-    # 10% of the fit's time (measured ~3-6%); asserted generously (50%, best of 5)
-    # because the machine is shared.
+def test_satterthwaite_neither_refits_nor_differences(monkeypatch):
+    # Issue 17: Satterthwaite's df from analytic derivatives of Var(beta-hat) in the
+    # variance parameters, never from refits or differenced gradients.  Its cost
+    # against the fit's is measured by benchmarks/bench_inference.py, not here.
+    from glmmfast.inference import _satterthwaite
     df = _simulated(500, 20)
-    fit_times, satt_times = [], []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        m = glmmfast.lmer("y ~ x + f + (x | g)", df)
-        t1 = time.perf_counter()
-        m.coef_table()
-        t2 = time.perf_counter()
-        fit_times.append(t1 - t0)
-        satt_times.append(t2 - t1)
-    assert min(satt_times) < 0.5 * min(fit_times)
+    m = glmmfast.lmer("y ~ x + f + (x | g)", df)
+    expected = Satterthwaite(m, algebra="dense")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("Satterthwaite refitted or differenced the criterion")
+    monkeypatch.setattr(_satterthwaite, "_profiled_hessian", forbidden)
+    monkeypatch.setattr(glmmfast, "lmer", forbidden)
+    table = m.coef_table()
+    for k, name in enumerate(m.fixef.index):
+        l = np.zeros(len(m.fixef))
+        l[k] = 1.0
+        np.testing.assert_allclose(table.loc[name, "df"], expected.t_df(l), rtol=1e-8)
