@@ -81,12 +81,16 @@ def _from_data_dir(name: str) -> pd.DataFrame | None:
         if csv is None or not schema.exists():
             continue
         cols = json.loads(schema.read_text())["columns"]
-        factors = {c: spec["levels"] for c, spec in cols.items() if spec.get("type") == "factor"}
-        df = pd.read_csv(csv, dtype={c: str for c in factors})
-        for c, levels in factors.items():
-            df[c] = pd.Categorical(df[c], categories=levels)
-        return df
+        return _read_csv(csv, {c: spec["levels"] for c, spec in cols.items() if spec.get("type") == "factor"})
     return None
+
+
+def _read_csv(path: Path, factors: dict[str, list[str]]) -> pd.DataFrame:
+    """A CSV with the named columns as Categoricals of the given levels (in order)."""
+    df = pd.read_csv(path, dtype={c: str for c in factors})
+    for c, levels in factors.items():
+        df[c] = pd.Categorical(df[c], categories=levels)
+    return df
 
 
 def _bundled(name: str, transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None):
@@ -285,14 +289,7 @@ def _reference_dataset(info: dict) -> Callable[[], pd.DataFrame]:
     if info["source"] == "glmmfast.datasets":
         return _bundled(info["name"])
 
-    def load() -> pd.DataFrame:
-        levels = info.get("factor_levels", {})
-        df = pd.read_csv(GLMMTMB_REFERENCE.parent / info["file"], dtype={c: str for c in levels})
-        for c, lv in levels.items():
-            df[c] = pd.Categorical(df[c], categories=lv)
-        return df
-
-    return load
+    return lambda: _read_csv(GLMMTMB_REFERENCE.parent / info["file"], info.get("factor_levels", {}))
 
 
 def _glmmtmb_problems() -> dict[str, Problem]:
@@ -312,7 +309,9 @@ def _glmmtmb_problems() -> dict[str, Problem]:
                  f"weights {c['weights']}" if c["weights"] else ""]
         note = "; ".join(["glmmTMB reference case " + c["id"], *filter(None, parts)])
         name = "tmb_" + c["id"]
-        out[name] = Problem(name, c["formula"], c["family"], _reference_dataset(ref["datasets"][c["dataset"]]),
+        # glmmTMB's family function (ziGamma's family prints as Gamma), beta_family and t_family as beta and t
+        family = c["family_call"].split("(")[0].strip().removesuffix("_family")
+        out[name] = Problem(name, c["formula"], family, _reference_dataset(ref["datasets"][c["dataset"]]),
                             link=c["link"], tools=GLMMTMB_TOOLS, note=note, ziformula=c["ziformula"],
                             dispformula=c["dispformula"], weights=c["weights"])
     return out

@@ -71,7 +71,10 @@ def test_case_ids_are_unique_and_cover_issue_14():
     families = {c["family"] for c in CASES}
     datasets = {c["dataset"] for c in CASES}
     assert {"Salamanders", "Owls"} <= datasets
-    assert {"poisson", "nbinom1", "nbinom2", "truncated_nbinom2", "truncated_poisson", "gaussian"} <= families
+    assert {"poisson", "nbinom1", "nbinom2", "truncated_nbinom2", "truncated_poisson", "gaussian", "beta",
+            "betabinomial", "tweedie", "genpois", "compois", "truncated_nbinom1", "t"} <= families
+    assert any(c["family"] == "Gamma" and c["ziformula"] for c in CASES), "ziGamma (hurdle Gamma)"
+    assert any(c["family"] == "t" and c.get("map") for c in CASES), "Student t with df fixed"
     assert any(c["ziformula"] and "|" in c["ziformula"] for c in CASES), "random effects in the zi part"
     assert any(c["dispformula"] not in (None, "~1", "~0") for c in CASES), "a dispersion formula"
     assert any(c["dispformula"] == "~0" for c in CASES)
@@ -148,6 +151,16 @@ def test_predictions_and_printout(case):
     assert case["time_s"] >= 0 and case["convergence"] in (0, 1)
     assert case["pdHess"] in (True, False)
     assert all(isinstance(w, str) for w in case["warnings"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_dispersion_intercept_is_sigma_on_the_log_scale(case):
+    # meta.conventions.disp: glmmTMB's betad against sigma(fit), by family (dispformula ~1 only)
+    disp, sigma = case["fixef"]["disp"], case["sigma"]
+    if case["dispformula"] not in (None, "~1") or not disp:
+        return
+    power = {"gaussian": 2.0, "Gamma": -2.0}.get(case["family"], 1.0)
+    assert disp["(Intercept)"] == pytest.approx(power * math.log(sigma), abs=1e-8)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -5,7 +5,7 @@
 #
 # Run from the repository root:
 #     Rscript tests/data/glmmtmb_reference.R
-# Needs R >= 4.2 with glmmTMB 1.1.5 and jsonlite.
+# Needs R >= 4.2 with glmmTMB 1.1.5 and jsonlite (loaded by glmmtmb_common.R).
 #
 # Writes
 #   python/glmmfast/datasets/data/{Salamanders,Owls}.{csv,schema.json}
@@ -42,12 +42,7 @@
 #   summary_text, convergence, pdHess, warnings (glmmTMB's warnings while
 #   fitting, kept rather than dropping the case), time_s (median elapsed of
 #   3 further fits).
-suppressPackageStartupMessages({
-  library(glmmTMB)
-  library(jsonlite)
-})
-if (packageVersion("glmmTMB") != "1.1.5")
-  warning("reference numbers were made with glmmTMB 1.1.5; this is ", packageVersion("glmmTMB"))
+source(file.path("tests", "data", "glmmtmb_common.R"))  # glmmTMB, jsonlite, the version check
 
 outdir <- file.path("tests", "data")
 pkgdata <- file.path("python", "glmmfast", "datasets", "data")
@@ -354,6 +349,7 @@ run_case <- function(id, dataset, formula, family, ziformula = NULL, dispformula
   if (length(sig) != 1 || is.na(sig)) sig <- NULL
   case <- list(
     id = id, dataset = dataset, family = fam$family, link = fam$link,
+    family_call = paste(deparse(family), collapse = " "),
     formula = formula, ziformula = ziformula, dispformula = dispformula, REML = REML,
     offset = NULL, weights = weights,
     start = start, map = if (is.null(map)) NULL else lapply(map, as.character),
@@ -394,12 +390,22 @@ run_case("sal_zip_zire", "Salamanders", "count ~ spp + mined + (1 | site)", quot
          ziformula = "~ mined + (1 | site)", note = "random effect in the zero-inflation part")
 run_case("sal_nb1", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom1))
 run_case("sal_nb2", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom2))
+run_case("sal_zigenpois", "Salamanders", "count ~ spp + mined + (1 | site)", quote(genpois),
+         ziformula = "~ spp + mined", note = "troubleshooting vignette's zero-inflated generalised Poisson")
 
 ## Owls: glmmTMB's model_evaluation vignette (nbinom1, offset, zi = ~1) and its nbinom2 variant
 owl <- "SiblingNegotiation ~ FoodTreatment * SexParent + (1 | Nest) + offset(log(BroodSize))"
 run_case("owls_zinb1", "Owls", owl, quote(nbinom1), ziformula = "~1",
          note = "model_evaluation vignette's owls_nb1")
 run_case("owls_zinb2", "Owls", owl, quote(nbinom2), ziformula = "~1")
+run_case("owls_zip", "Owls",
+         "SiblingNegotiation ~ (FoodTreatment + ArrivalTime) * SexParent + offset(log(BroodSize)) + (1 | Nest)",
+         quote(poisson), ziformula = "~1", note = "glmmTMB vignette's fit_zipoisson (NCalls = SiblingNegotiation, FT = FoodTreatment)")
+run_case("owls_hnb1", "Owls",
+         "SiblingNegotiation ~ (FoodTreatment + ArrivalTime) * SexParent + BroodSize + (1 | Nest)",
+         quote(truncated_nbinom1),
+         ziformula = "~ (FoodTreatment + ArrivalTime) * SexParent + BroodSize + (1 | Nest)",
+         note = "glmmTMB vignette's fit_hnbinom1 (ziformula = ~. written out: the conditional formula, random effect included)")
 
 ## Dispersion formulas
 run_case("disp_gauss_x", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), dispformula = "~ x")
@@ -408,6 +414,8 @@ run_case("disp_gauss_w", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), weight
 run_case("disp_gauss_zero_w", "dispgauss", "y ~ x + (1 | g) + (1 | obs)", quote(gaussian),
          dispformula = "~0", weights = "w",
          note = "dispformula ~0 fixes glmmTMB's residual variance at sqrt(.Machine$double.eps) (fixef$disp); the observation-level term (1 | obs) takes the residual variation; with weights, glmmTMB's logLik includes -0.5 sum (w_i - 1) log(2 pi sigma^2) (meta$conventions$weights), hence its large positive value")
+run_case("disp_gauss_x_reml", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), dispformula = "~ x", REML = TRUE,
+         note = "REML = TRUE: glmmTMB integrates the fixed effects out (Laplace over b and beta)")
 run_case("disp_nb2_x", "dispnb", "y ~ x + (1 | g)", quote(nbinom2), dispformula = "~ x")
 
 ## The families, on simulated data with a random intercept
@@ -426,6 +434,8 @@ run_case("t_df5_fixed", "t", ri, quote(t_family(link = "identity")),
          start = list(psi = log(5)), map = list(psi = factor(NA)),
          note = "df fixed at 5: glmmTMB 1.1.5's start = list(psi = log(5)), map = list(psi = factor(NA))")
 run_case("zigamma_ri", "zigamma", ri, quote(ziGamma(link = "log")), ziformula = "~1")
+run_case("zigamma_zix", "zigamma", ri, quote(ziGamma(link = "log")), ziformula = "~ x",
+         note = "hurdle Gamma with a covariate in the zero part (simulated with a constant one)")
 
 # ---------------------------------------------------------------------------
 # JSON
@@ -437,8 +447,9 @@ meta <- list(
   generator = "tests/data/glmmtmb_reference.R",
   conventions = list(
     m2loglik = "-2 * logLik(fit); logLik_df = attr(logLik(fit), 'df') counts cond, zi, disp coefficients, variance parameters and family parameters (power, df)",
-    sigma = "sigma(fit), glmmTMB 1.1.5's ?sigma.glmmTMB: gaussian residual sd (ML); nbinom2 theta (Var = mu (1 + mu / theta)); nbinom1 alpha (Var = mu (1 + alpha)); Gamma/ziGamma 1/sqrt(shape); beta and betabinomial phi (Var = mu (1 - mu) / (1 + phi)); genpois 'the index of dispersion phi^2, where the variance is mu phi^2'; compois 1/nu; tweedie phi (Var = phi mu^p, p = family_params$power); t the scale",
-    disp = "fixef$disp: glmmTMB's dispersion model (betad), also for dispformula ~1 (its intercept). betad = log sigma^2 for gaussian (fixef$disp = 2 log sigma(fit)), log theta for nbinom2, log phi for nbinom1; sd_full names it d~(Intercept) etc.",
+    family = "family: family(fit)$family as glmmTMB prints it (ziGamma(link = 'log') prints Gamma); family_call: the family argument as given",
+    sigma = "sigma(fit), glmmTMB 1.1.5's ?sigma.glmmTMB: gaussian residual sd (ML); nbinom2 theta (Var = mu (1 + mu / theta)); nbinom1 alpha (Var = mu (1 + alpha)); Gamma/ziGamma 1/sqrt(shape); beta and betabinomial phi (Var = mu (1 - mu) / (1 + phi)); genpois Var / mu (2.01 on the data simulated with Var = 2 mu); compois 1/nu (0.54 on data simulated with nu = 2); tweedie phi (Var = phi mu^p, p = family_params$power); t the scale",
+    disp = "fixef$disp: glmmTMB's dispersion model (betad), also for dispformula ~1 (its intercept), on the log scale: betad = 2 log sigma(fit) for gaussian (log variance), -2 log sigma(fit) for Gamma/ziGamma (log shape), log sigma(fit) for every other family with a dispersion (nbinom1, nbinom2, truncated_nbinom*, beta, betabinomial, tweedie, genpois, compois, t); poisson and truncated_poisson have none ({}). sd_full names them d~(Intercept) etc.",
     dispformula_zero = "gaussian dispformula = ~0: glmmTMB 1.1.5 fixes betad at log(sqrt(.Machine$double.eps)) = -18.0218..., a residual variance of 1.49e-8",
     weights = "gaussian prior weights in glmmTMB 1.1.5 multiply the log density: logLik = sum_i w_i log N(y_i | mu_i, sigma^2) (checked against the exact marginal likelihood when the script was written); this equals the N(mu_i, sigma^2 / w_i) likelihood minus 0.5 sum_i ((w_i - 1) log(2 pi sigma^2) + log w_i)",
     predict = "first 10 rows of the fitted data, random effects at their conditional modes",
