@@ -5,7 +5,9 @@ tests of these models read the same file.
 
 Checked per case: every field of the schema is present; m2loglik = -2 logLik
 (1e-9); AIC = m2loglik + 2 logLik_df (1e-9); the coefficient and SE
-components match by name; variance components are well formed (a positive sd
+components match by name, and the SEs are the square roots of the full
+covariance matrix's diagonal; the dispersion intercept is sigma on glmmTMB's
+log scale; variance components are well formed (a positive sd
 per named column, a symmetric correlation matrix with unit diagonal); the
 predictions have 10 rows; the printed summary names the family.
 """
@@ -31,6 +33,7 @@ CASE_KEYS = {
     "id", "dataset", "family", "link", "formula", "ziformula", "dispformula", "REML", "offset", "weights",
     "m2loglik", "logLik", "logLik_df", "AIC", "fixef", "se", "sigma", "family_params", "varcorr",
     "ranef_cond", "predict", "summary_text", "convergence", "pdHess", "warnings", "time_s",
+    "family_call", "sd_full", "vcov_full", "ranef_zi",
 }
 COMPONENTS = ("cond", "zi", "disp")
 # glmmTMB's family names for the models of issue 14 (and the ones glmmfast already fits)
@@ -115,6 +118,32 @@ def test_coefficients_by_component(case):
     free_disp = 0 if case["dispformula"] == "~0" else len(case["fixef"]["disp"])
     n_coef = len(case["fixef"]["cond"]) + len(case["fixef"]["zi"]) + free_disp
     assert case["logLik_df"] >= n_coef
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_standard_errors_are_the_full_covariance_diagonal(case):
+    # se by component = sqrt(diag(vcov(full = TRUE))) under glmmTMB's prefixes (zi~, d~)
+    # (a non-positive-definite Hessian leaves NaN, stored as null, where glmmTMB has no SE)
+    full = case["vcov_full"]
+    names, matrix = full["names"], full["matrix"]
+    assert len(names) == len(set(names)) == len(case["sd_full"]) == len(full["blocks"])
+    assert set(full["blocks"]) <= {"cond", "zi", "disp", "theta", "thetazi", "psi"}
+    assert len(matrix) == len(names) and all(len(row) == len(names) for row in matrix)
+    var = [matrix[i][i] for i in range(len(names))]
+    for i, name in enumerate(names):
+        if var[i] is None or var[i] < 0:
+            assert case["sd_full"][name] is None
+            continue
+        assert math.sqrt(var[i]) == pytest.approx(case["sd_full"][name], rel=1e-12)
+        for j in range(i):
+            if var[j] is not None and var[j] >= 0:  # symmetric, relative to the scale sd_i sd_j
+                assert abs(matrix[i][j] - matrix[j][i]) <= 1e-6 * math.sqrt(var[i] * var[j])
+    for comp, prefix in (("cond", ""), ("zi", "zi~"), ("disp", "d~")):
+        for coef, se in case["se"][comp].items():
+            sd = case["sd_full"][prefix + coef]
+            assert (se is None and sd is None) or se == pytest.approx(sd, rel=1e-8)
+    free_disp = case["dispformula"] != "~0"
+    assert set(case["se"]["disp"]) == (set(case["fixef"]["disp"]) if free_disp else set())
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

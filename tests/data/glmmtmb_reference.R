@@ -28,13 +28,18 @@
 #   (null or a column name), start/map (the fixed Student-t df case);
 #   m2loglik = -2 logLik, logLik, logLik_df, AIC;
 #   fixef / se: glmmTMB's fixef() and the Wald SEs of vcov(), by component
-#   (cond, zi, disp; a component glmmTMB does not report is {});
+#   (cond, zi, disp; a component glmmTMB does not report is {}; the disp SEs
+#   from vcov(full = TRUE), none for a dispersion fixed by dispformula = ~0);
 #   sigma = sigma(fit) (null when glmmTMB gives no single value, i.e. with a
 #   non-trivial dispformula); family_params: theta (nbinom1/nbinom2/
 #   truncated_nbinom*: glmmTMB's sigma(), see meta$conventions), power
 #   (tweedie), df (t), as glmmTMB reports them;
 #   sd_full: sqrt(diag(vcov(fit, full = TRUE))), glmmTMB's names (the SEs of
 #   the log dispersion and of the family parameters on their internal scale);
+#   vcov_full: that matrix with its names (cond, zi~, d~ coefficients, then
+#   the variance parameters theta_..., zi~theta_... and psi, the family
+#   parameter) and blocks (the part each row belongs to: cond, zi, disp,
+#   theta, thetazi, psi);
 #   varcorr: per component, per grouping term, sd and correlation matrix;
 #   ranef_cond / ranef_zi: conditional modes by term and column;
 #   predict: glmmTMB's predict() types for the first 10 rows of the data
@@ -254,13 +259,34 @@ se_component <- function(fit) {
     if (!is.null(m) && length(m) > 0)
       out[[k]] <- named(setNames(sqrt(diag(m)), sub("^(zi|d)~", "", rownames(m))))
   }
-  # glmmTMB's vcov() has no "disp" component in 1.1.5; its summary() table has one
-  # when the dispersion model is not ~1
-  cf <- summary(fit)$coefficients
-  if (length(out$disp) == 0 && !is.null(cf$disp))
-    out$disp <- named(cf$disp[, "Std. Error"])
+  # glmmTMB 1.1.5's vcov() has no "disp" component: the SEs of the dispersion
+  # coefficients (log scale) are in vcov(full = TRUE) as "d~(Intercept)", "d~x"
+  # (none when dispformula = ~0 fixes them)
+  if (length(out$disp) == 0) {
+    sd <- sqrt(diag(full_vcov(fit)))
+    d <- grep("^d~", names(sd))
+    if (length(d)) out$disp <- named(setNames(sd[d], sub("^d~", "", names(sd)[d])))
+  }
   out
 }
+
+# vcov(fit, full = TRUE), its names made unique: glmmTMB 1.1.5 names the
+# zero-inflation part's variance parameters as the conditional part's
+# ("theta_1|site.1" twice); those rows (block "thetazi") get a "zi~" prefix.
+full_vcov <- function(fit) {
+  v <- suppressWarnings(vcov(fit, full = TRUE))
+  blocks <- full_vcov_blocks(v)
+  stopifnot(length(blocks) == nrow(v))
+  nm <- ifelse(blocks == "thetazi", paste0("zi~", rownames(v)), unname(rownames(v)))
+  stopifnot(!anyDuplicated(nm))
+  dimnames(v) <- list(nm, nm)
+  attr(v, "blocks") <- blocks
+  v
+}
+# The part of the model each row of vcov(full = TRUE) belongs to (cond, zi,
+# disp, theta, thetazi, psi), from the names glmmTMB gives its row names
+# ("cond1", "zi2", "disp", "theta", "thetazi").
+full_vcov_blocks <- function(v) sub("[0-9]+$", "", names(rownames(v)))
 
 fixef_component <- function(fit) {
   fe <- fixef(fit)
@@ -357,7 +383,9 @@ run_case <- function(id, dataset, formula, family, ziformula = NULL, dispformula
     AIC = AIC(fit), nobs = nobs(fit),
     fixef = fixef_component(fit), se = se_component(fit),
     sigma = sig, family_params = family_parameters(fit, fam$family, dispformula),
-    sd_full = named(suppressWarnings(sqrt(diag(vcov(fit, full = TRUE))))),
+    sd_full = named(sqrt(diag(full_vcov(fit)))),
+    vcov_full = with(list(v = full_vcov(fit)),
+                     list(names = I(rownames(v)), blocks = I(attr(v, "blocks")), matrix = unname(v[, ]))),
     varcorr = varcorr_component(fit),
     ranef_cond = ranef_component(fit, "cond"), ranef_zi = ranef_component(fit, "zi"),
     predict = predictions(fit),
