@@ -22,7 +22,8 @@
 # 1e-13 of glmmTMB's own copies).
 #
 # A case's fields (see tests/test_glmmtmb_reference.py for the checks):
-#   id, dataset (a key of "datasets"), family (glmmTMB's family name), link,
+#   id, dataset (a key of "datasets"), family (family(fit)$family, as glmmTMB
+#   prints it), family_call (the family argument given, e.g. ziGamma(link = "log")), link,
 #   formula, ziformula (null = none), dispformula (null = the family's
 #   default ~1), REML, offset (null: offsets are in the formula), weights
 #   (null or a column name), start/map (the fixed Student-t df case);
@@ -34,12 +35,13 @@
 #   non-trivial dispformula); family_params: theta (nbinom1/nbinom2/
 #   truncated_nbinom*: glmmTMB's sigma(), see meta$conventions), power
 #   (tweedie), df (t), as glmmTMB reports them;
-#   sd_full: sqrt(diag(vcov(fit, full = TRUE))), glmmTMB's names (the SEs of
-#   the log dispersion and of the family parameters on their internal scale);
+#   sd_full: sqrt(diag(vcov(fit, full = TRUE))), glmmTMB's names made unique
+#   (the SEs of the log dispersion and of the family parameter on glmmTMB's
+#   internal scale: psi = qlogis(power - 1) for tweedie, log(df) for t);
 #   vcov_full: that matrix with its names (cond, zi~, d~ coefficients, then
-#   the variance parameters theta_..., zi~theta_... and psi, the family
-#   parameter) and blocks (the part each row belongs to: cond, zi, disp,
-#   theta, thetazi, psi);
+#   the variance parameters theta_..., zi~theta_... and the family parameter,
+#   "Tweedie power" or "Student-t df", on the psi scale) and blocks (the part
+#   each row belongs to: cond, zi, disp, theta, thetazi, psi);
 #   varcorr: per component, per grouping term, sd and correlation matrix;
 #   ranef_cond / ranef_zi: conditional modes by term and column;
 #   predict: glmmTMB's predict() types for the first 10 rows of the data
