@@ -53,6 +53,7 @@ tmb_args <- list()
 if (!is.null(meta$ziformula)) tmb_args$ziformula <- as.formula(meta$ziformula)
 if (!is.null(meta$dispformula)) tmb_args$dispformula <- as.formula(meta$dispformula)
 if (!is.null(meta$weights)) tmb_args$weights <- as.name(meta$weights)
+tmb_reml <- isTRUE(meta$REML)
 # glmmTMB's family functions whose names differ from the family's name
 tmb_family_function <- c(t = "t_family", beta = "beta_family")
 
@@ -67,7 +68,7 @@ fit_once <- function(d) {
     if (nagq > 1) stop("glmmTMB has no adaptive Gauss-Hermite quadrature")
     famname <- if (nb) "nbinom2" else meta$family
     if (famname %in% names(tmb_family_function)) famname <- tmb_family_function[[famname]]
-    cl <- as.call(c(list(as.name("glmmTMB"), f, data = quote(d), family = family_call(famname), REML = FALSE),
+    cl <- as.call(c(list(as.name("glmmTMB"), f, data = quote(d), family = family_call(famname), REML = tmb_reml),
                     tmb_args))
     eval(cl)
   }

@@ -10,8 +10,8 @@ Problem : dataclass -- name, formula, family, kind ("glmer" | "lmer" | "refit"),
     Families: "poisson", "binomial", "gaussian", "Gamma", "inverse.gaussian",
     "negative.binomial" (shape estimated: lme4's glmer.nb, glmmTMB's nbinom2).
     glmmTMB's models (issue 14) also carry ``ziformula``, ``dispformula`` (one-sided
-    formula strings, None = none / the family's default) and ``weights`` (a column
-    name), the arguments glmmfast.glmer and glmmTMB take, and use glmmTMB's family
+    formula strings, None = none / the family's default), ``weights`` (a column
+    name) and ``REML``, the arguments glmmfast.glmer and glmmTMB take, and use glmmTMB's family
     names ("nbinom1", "beta", "tweedie", "t", "ziGamma", "truncated_poisson", ...).
 PROBLEMS : dict name -> Problem, in table order (the default set).
 GLMMTMB_PROBLEMS : dict name -> Problem, one per case of tests/data/glmmtmb_reference.json
@@ -66,6 +66,7 @@ class Problem:
     ziformula: str | None = None  # zero-inflation / hurdle part, e.g. "~ spp * mined" (glmmTMB's ziformula)
     dispformula: str | None = None  # dispersion model, e.g. "~ x" or "~0" (None = the family's default ~1)
     weights: str | None = None  # column of prior weights
+    REML: bool = False  # glmmTMB's REML (a gaussian glmmTMB model); lmer problems are ML throughout
 
 
 # Extra directories holding NAME.csv[.gz] + NAME.schema.json for datasets this glmmfast does
@@ -313,7 +314,7 @@ def _glmmtmb_problems() -> dict[str, Problem]:
         family = c["family_call"].split("(")[0].strip().removesuffix("_family")
         out[name] = Problem(name, c["formula"], family, _reference_dataset(ref["datasets"][c["dataset"]]),
                             link=c["link"], tools=GLMMTMB_TOOLS, note=note, ziformula=c["ziformula"],
-                            dispformula=c["dispformula"], weights=c["weights"])
+                            dispformula=c["dispformula"], weights=c["weights"], REML=c["REML"])
     return out
 
 

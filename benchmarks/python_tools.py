@@ -93,9 +93,9 @@ class Glmmfast(Tool):
 
     @staticmethod
     def _glmmtmb_arguments(fn, meta, df) -> dict:
-        """glmmTMB's extra arguments of a problem (ziformula, dispformula, weights) for glmmfast.glmer;
+        """glmmTMB's extra arguments of a problem (ziformula, dispformula, REML, weights) for glmmfast.glmer;
         Unavailable when this glmmfast's glmer does not take one."""
-        extra = {k: meta[k] for k in ("ziformula", "dispformula") if meta.get(k)}
+        extra = {k: meta[k] for k in ("ziformula", "dispformula", "REML") if meta.get(k)}
         missing = set(extra) - set(_kwargs_accepted(fn, **extra))
         if missing:
             raise Unavailable(f"glmmfast.glmer has no {', '.join(sorted(missing))} in this build")

@@ -215,8 +215,8 @@ def test_glmmtmb_problems_mirror_the_reference_cases(tmp_path):
     assert not set(problems.GLMMTMB_PROBLEMS) & {p.name for p in problems.select(None, quick=False)}
     for name, p in problems.GLMMTMB_PROBLEMS.items():
         c = cases[name]
-        assert (p.formula, p.link, p.ziformula, p.dispformula, p.weights) == (
-            c["formula"], c["link"], c["ziformula"], c["dispformula"], c["weights"])
+        assert (p.formula, p.link, p.ziformula, p.dispformula, p.weights, p.REML) == (
+            c["formula"], c["link"], c["ziformula"], c["dispformula"], c["weights"], c["REML"])
         assert p.family == c["family"] or (p.family, c["family"]) == ("ziGamma", "Gamma")
         assert p.tools == problems.GLMMTMB_TOOLS
     assert problems.GLMMTMB_PROBLEMS["tmb_zigamma_ri"].family == "ziGamma"
@@ -226,7 +226,8 @@ def test_glmmtmb_problems_mirror_the_reference_cases(tmp_path):
     assert len(df) == 600 and list(df["g"].cat.categories)[:2] == ["g01", "g02"]
     write_problem(p, df, tmp_path, reps=1, budget=1.0)
     meta = read_meta(tmp_path)
-    assert (meta["ziformula"], meta["dispformula"], meta["weights"]) == (None, "~0", "w")
+    assert (meta["ziformula"], meta["dispformula"], meta["weights"], meta["REML"]) == (None, "~0", "w", False)
+    assert problems.GLMMTMB_PROBLEMS["tmb_disp_gauss_x_reml"].REML
     owls = problems.GLMMTMB_PROBLEMS["tmb_owls_zinb1"].data()
     assert owls.shape == (599, 8)
 
