@@ -5,7 +5,8 @@ Interface
 write_problem(problem, df, directory, reps, budget) -> Path : writes
     data.csv (for R), data.pkl (for Python tools: the same DataFrame, Categoricals kept),
     responses.csv (kind "refit": one column per refit) and meta.json
-    (formula, family, link ("" = canonical), nAGQ, kind, factor levels in order, reps, time budget).
+    (formula, family, link ("" = canonical), nAGQ, kind, factor levels in order, reps, time budget,
+    ziformula / dispformula / weights: null when the problem has none; REML).
 read_meta(directory) -> dict
 read_frame(directory) -> DataFrame
 read_responses(directory) -> ndarray (n, nrefit)
@@ -36,7 +37,9 @@ def write_problem(problem: Problem, df: pd.DataFrame, directory: Path, reps: int
     df.to_pickle(directory / "data.pkl")
     meta = {"name": problem.name, "formula": problem.formula, "family": problem.family,
             "link": problem.link, "nAGQ": int(problem.nAGQ), "kind": problem.kind, "factors": factors, "reps": int(reps), "budget": float(budget),
-            "nrefit": int(problem.nrefit), "n": int(len(df))}
+            "nrefit": int(problem.nrefit), "n": int(len(df)),
+            "ziformula": problem.ziformula, "dispformula": problem.dispformula, "weights": problem.weights,
+            "REML": bool(problem.REML)}
     if problem.kind == "refit":
         response = problem.formula.split("~")[0].strip()
         ys = refit_responses(df, response, problem.nrefit)

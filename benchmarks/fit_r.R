@@ -48,16 +48,29 @@ family_call <- function(name) {
   else as.call(list(as.name(name), link = meta$link))
 }
 
+# glmmTMB's extra arguments (issue 14's problems): zero-inflation, dispersion formula, weights column
+tmb_args <- list()
+if (!is.null(meta$ziformula)) tmb_args$ziformula <- as.formula(meta$ziformula)
+if (!is.null(meta$dispformula)) tmb_args$dispformula <- as.formula(meta$dispformula)
+if (!is.null(meta$weights)) tmb_args$weights <- as.name(meta$weights)
+tmb_reml <- isTRUE(meta$REML)
+# glmmTMB's family functions whose names differ from the family's name
+tmb_family_function <- c(t = "t_family", beta = "beta_family")
+
 fit_once <- function(d) {
   f <- as.formula(meta$formula)
   if (tool == "lme4") {
+    if (length(tmb_args)) stop("lme4 has no ziformula, dispformula (or these glmmTMB models)")
     if (meta$kind == "lmer") lmer(f, data = d, REML = FALSE)
     else if (nb) eval(bquote(glmer.nb(.(f), data = d, nAGQ = .(nagq))))
     else eval(bquote(glmer(.(f), data = d, family = .(family_call(meta$family)), nAGQ = .(nagq))))
   } else {
     if (nagq > 1) stop("glmmTMB has no adaptive Gauss-Hermite quadrature")
-    fam <- if (nb) family_call("nbinom2") else family_call(meta$family)
-    eval(bquote(glmmTMB(.(f), data = d, family = .(fam), REML = FALSE)))
+    famname <- if (nb) "nbinom2" else meta$family
+    if (famname %in% names(tmb_family_function)) famname <- tmb_family_function[[famname]]
+    cl <- as.call(c(list(as.name("glmmTMB"), f, data = quote(d), family = family_call(famname), REML = tmb_reml),
+                    tmb_args))
+    eval(cl)
   }
 }
 

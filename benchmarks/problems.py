@@ -9,7 +9,16 @@ Problem : dataclass -- name, formula, family, kind ("glmer" | "lmer" | "refit"),
     accepts it), ``quick`` (part of ``--quick``) and ``nrefit`` (refits, for kind "refit").
     Families: "poisson", "binomial", "gaussian", "Gamma", "inverse.gaussian",
     "negative.binomial" (shape estimated: lme4's glmer.nb, glmmTMB's nbinom2).
-PROBLEMS : dict name -> Problem, in table order.
+    glmmTMB's models (issue 14) also carry ``ziformula``, ``dispformula`` (one-sided
+    formula strings, None = none / the family's default), ``weights`` (a column
+    name) and ``REML``, the arguments glmmfast.glmer and glmmTMB take, and use glmmTMB's family
+    names ("nbinom1", "beta", "tweedie", "t", "ziGamma", "truncated_poisson", ...).
+PROBLEMS : dict name -> Problem, in table order (the default set).
+GLMMTMB_PROBLEMS : dict name -> Problem, one per case of tests/data/glmmtmb_reference.json
+    ("tmb_<case id>": the reference fit's data, formulas, family and link), run by name
+    (``--problems tmb_``).  Their ``tools`` is GLMMTMB_TOOLS: glmmTMB only until
+    glmmfast.glmer fits these models; then adding "glmmfast" to GLMMTMB_TOOLS (and the
+    problems to PROBLEMS) is all it takes.
 crossed_data(n, n1, n2, family, seed) -> DataFrame : simulated two-factor crossed data.
 slopes_data(n, n1, n2, seed) -> DataFrame : simulated LMM data, correlated random slopes in g1, crossed g2.
 dispersion_data(n, ngroups, family, seed) -> DataFrame : simulated Gamma / inverse-Gaussian GLMM data.
@@ -31,8 +40,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["Problem", "PROBLEMS", "Unavailable", "crossed_data", "slopes_data", "dispersion_data",
-           "refit_responses", "select", "DATA_DIRS", "BENCH_DATA"]
+__all__ = ["Problem", "PROBLEMS", "GLMMTMB_PROBLEMS", "GLMMTMB_TOOLS", "Unavailable", "crossed_data",
+           "slopes_data", "dispersion_data", "refit_responses", "select", "DATA_DIRS", "BENCH_DATA"]
 
 SEED = 20240601
 
@@ -54,6 +63,10 @@ class Problem:
     quick: bool = False
     nrefit: int = 0
     note: str = ""
+    ziformula: str | None = None  # zero-inflation / hurdle part, e.g. "~ spp * mined" (glmmTMB's ziformula)
+    dispformula: str | None = None  # dispersion model, e.g. "~ x" or "~0" (None = the family's default ~1)
+    weights: str | None = None  # column of prior weights
+    REML: bool = False  # glmmTMB's REML (a gaussian glmmTMB model); lmer problems are ML throughout
 
 
 # Extra directories holding NAME.csv[.gz] + NAME.schema.json for datasets this glmmfast does
@@ -69,12 +82,16 @@ def _from_data_dir(name: str) -> pd.DataFrame | None:
         if csv is None or not schema.exists():
             continue
         cols = json.loads(schema.read_text())["columns"]
-        factors = {c: spec["levels"] for c, spec in cols.items() if spec.get("type") == "factor"}
-        df = pd.read_csv(csv, dtype={c: str for c in factors})
-        for c, levels in factors.items():
-            df[c] = pd.Categorical(df[c], categories=levels)
-        return df
+        return _read_csv(csv, {c: spec["levels"] for c, spec in cols.items() if spec.get("type") == "factor"})
     return None
+
+
+def _read_csv(path: Path, factors: dict[str, list[str]]) -> pd.DataFrame:
+    """A CSV with the named columns as Categoricals of the given levels (in order)."""
+    df = pd.read_csv(path, dtype={c: str for c in factors})
+    for c, levels in factors.items():
+        df[c] = pd.Categorical(df[c], categories=levels)
+    return df
 
 
 def _bundled(name: str, transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None):
@@ -263,15 +280,57 @@ def _model_classes(gt: Callable[[], pd.DataFrame]) -> list[Problem]:
 
 PROBLEMS: dict[str, Problem] = _build()
 
+GLMMTMB_REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "data" / "glmmtmb_reference.json"
+GLMMTMB_TOOLS: tuple[str, ...] = ("glmmTMB",)  # add "glmmfast" once glmmfast.glmer fits these models (issue 14)
+
+
+def _reference_dataset(info: dict) -> Callable[[], pd.DataFrame]:
+    """Loader for a dataset of the glmmTMB reference file: bundled, or a CSV beside the JSON
+    (factor levels as the R script recorded them)."""
+    if info["source"] == "glmmfast.datasets":
+        return _bundled(info["name"])
+
+    return lambda: _read_csv(GLMMTMB_REFERENCE.parent / info["file"], info.get("factor_levels", {}))
+
+
+def _glmmtmb_problems() -> dict[str, Problem]:
+    """One problem per glmmTMB reference case (issue 14), the same data, formulas, family and link.
+
+    Cases that fix a parameter by glmmTMB's ``start``/``map`` (Student t with df fixed) have no
+    benchmark argument for it and are left out."""
+    if not GLMMTMB_REFERENCE.exists():
+        return {}
+    ref = json.loads(GLMMTMB_REFERENCE.read_text())
+    out = {}
+    for c in ref["cases"]:
+        if c.get("start") or c.get("map"):
+            continue
+        parts = [f"zi {c['ziformula']}" if c["ziformula"] else "",
+                 f"disp {c['dispformula']}" if c["dispformula"] else "",
+                 f"weights {c['weights']}" if c["weights"] else ""]
+        note = "; ".join(["glmmTMB reference case " + c["id"], *filter(None, parts)])
+        name = "tmb_" + c["id"]
+        # glmmTMB's family function (ziGamma's family prints as Gamma), beta_family and t_family as beta and t
+        family = c["family_call"].split("(")[0].strip().removesuffix("_family")
+        out[name] = Problem(name, c["formula"], family, _reference_dataset(ref["datasets"][c["dataset"]]),
+                            link=c["link"], tools=GLMMTMB_TOOLS, note=note, ziformula=c["ziformula"],
+                            dispformula=c["dispformula"], weights=c["weights"], REML=c["REML"])
+    return out
+
+
+GLMMTMB_PROBLEMS: dict[str, Problem] = _glmmtmb_problems()
+
 
 def select(names: list[str] | None, quick: bool) -> list[Problem]:
-    """Problems by name (exact, or a prefix such as ``grouse``), or the quick subset, or all."""
+    """Problems by name (exact, or a prefix such as ``grouse`` or ``tmb_``; GLMMTMB_PROBLEMS
+    too), or the quick subset, or all of PROBLEMS."""
     if names:
+        known = {**PROBLEMS, **GLMMTMB_PROBLEMS}
         out = []
         for n in names:
-            hits = [p for k, p in PROBLEMS.items() if k == n] or [p for k, p in PROBLEMS.items() if k.startswith(n)]
+            hits = [p for k, p in known.items() if k == n] or [p for k, p in known.items() if k.startswith(n)]
             if not hits:
-                raise SystemExit(f"unknown problem {n!r}; known: {', '.join(PROBLEMS)}")
+                raise SystemExit(f"unknown problem {n!r}; known: {', '.join(known)}")
             out.extend(h for h in hits if h not in out)
         return out
     return [p for p in PROBLEMS.values() if p.quick or not quick]

@@ -91,6 +91,18 @@ class Glmmfast(Tool):
                     "seconds": dict(getattr(oi, "seconds", {}) or {})}
         return Fitted(-2.0 * float(m.loglik), q, info)
 
+    @staticmethod
+    def _glmmtmb_arguments(fn, meta, df) -> dict:
+        """glmmTMB's extra arguments of a problem (ziformula, dispformula, REML, weights) for glmmfast.glmer;
+        Unavailable when this glmmfast's glmer does not take one."""
+        extra = {k: meta[k] for k in ("ziformula", "dispformula", "REML") if meta.get(k)}
+        missing = set(extra) - set(_kwargs_accepted(fn, **extra))
+        if missing:
+            raise Unavailable(f"glmmfast.glmer has no {', '.join(sorted(missing))} in this build")
+        if meta.get("weights"):
+            extra["weights"] = df[meta["weights"]].to_numpy(float)
+        return extra
+
     def fit(self, meta, df):
         import glmmfast
 
@@ -102,7 +114,12 @@ class Glmmfast(Tool):
         elif meta["family"] == "negative.binomial":
             m = glmmfast.glmer_nb(meta["formula"], df, link=link or "log", nAGQ=nagq)
         else:
-            m = fn(meta["formula"], df, family=glmmfast.families.get_family(meta["family"], link), nAGQ=nagq)
+            extra = self._glmmtmb_arguments(fn, meta, df)
+            try:
+                family = glmmfast.families.get_family(meta["family"], link)
+            except glmmfast.FamilyError as e:
+                raise Unavailable(f"glmmfast: {e}") from None
+            m = fn(meta["formula"], df, family=family, nAGQ=nagq, **extra)
         m.vcov  # the standard errors (their Hessian is computed on first use), as lme4's fit has them
         return self._fitted(m)
 

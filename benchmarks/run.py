@@ -34,7 +34,7 @@ if __package__ in (None, ""):
 from .data_files import write_problem  # noqa: E402
 from .machine import load_average, machine_info  # noqa: E402
 from . import problems as problems_module  # noqa: E402
-from .problems import PROBLEMS, Problem, Unavailable, select  # noqa: E402
+from .problems import GLMMTMB_PROBLEMS, PROBLEMS, Problem, Unavailable, select  # noqa: E402
 from .report import render_markdown, render_text  # noqa: E402
 from .subprocess_run import run_json  # noqa: E402
 
@@ -93,7 +93,9 @@ def run_problem(problem: Problem, tools: list[str], args) -> dict:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="problems: " + ", ".join(PROBLEMS))
+                                 epilog="problems: " + ", ".join(PROBLEMS)
+                                 + "; glmmTMB's models (issue 14, by name or the prefix tmb_, glmmTMB only for now): "
+                                 + ", ".join(GLMMTMB_PROBLEMS))
     ap.add_argument("--quick", action="store_true",
                     help="small subset, about one problem per model class (a few minutes with every tool)")
     ap.add_argument("--problems", nargs="+", metavar="NAME", help="problem names or name prefixes")

@@ -203,3 +203,40 @@ def test_report_notes_an_approximate_minus_two_log_likelihood():
         "gpboost": {"median": 0.02, "m2ll": 100.4, "m2ll_reported": 99.8, "q": 3, "peak_rss_mb": 60.0}}}}}
     assert report.table_rows(results, ["gpboost"])[1][0][6] == "20.0 ms (2.0x, Δ+0.40)"
     assert any("reports −2logL 99.800 (an approximation)" in n and "100.400" in n for n in report.notes(results))
+
+
+def test_glmmtmb_problems_mirror_the_reference_cases(tmp_path):
+    # issue 14: one problem per glmmTMB reference case (not the fixed-parameter one), run by prefix,
+    # outside the default set; the problem carries glmmTMB's extra arguments to the data files
+    ref = json.loads(problems.GLMMTMB_REFERENCE.read_text())
+    cases = {"tmb_" + c["id"]: c for c in ref["cases"] if not (c.get("start") or c.get("map"))}
+    assert set(problems.GLMMTMB_PROBLEMS) == set(cases) and not set(cases) & set(problems.PROBLEMS)
+    assert [p.name for p in problems.select(["tmb_"], quick=False)] == list(problems.GLMMTMB_PROBLEMS)
+    assert not set(problems.GLMMTMB_PROBLEMS) & {p.name for p in problems.select(None, quick=False)}
+    for name, p in problems.GLMMTMB_PROBLEMS.items():
+        c = cases[name]
+        assert (p.formula, p.link, p.ziformula, p.dispformula, p.weights, p.REML) == (
+            c["formula"], c["link"], c["ziformula"], c["dispformula"], c["weights"], c["REML"])
+        assert p.family == c["family"] or (p.family, c["family"]) == ("ziGamma", "Gamma")
+        assert p.tools == problems.GLMMTMB_TOOLS
+    assert problems.GLMMTMB_PROBLEMS["tmb_zigamma_ri"].family == "ziGamma"
+    assert problems.GLMMTMB_PROBLEMS["tmb_t_ri"].family == "t"
+    p = problems.GLMMTMB_PROBLEMS["tmb_disp_gauss_zero_w"]
+    df = p.data()
+    assert len(df) == 600 and list(df["g"].cat.categories)[:2] == ["g01", "g02"]
+    write_problem(p, df, tmp_path, reps=1, budget=1.0)
+    meta = read_meta(tmp_path)
+    assert (meta["ziformula"], meta["dispformula"], meta["weights"], meta["REML"]) == (None, "~0", "w", False)
+    assert problems.GLMMTMB_PROBLEMS["tmb_disp_gauss_x_reml"].REML
+    owls = problems.GLMMTMB_PROBLEMS["tmb_owls_zinb1"].data()
+    assert owls.shape == (599, 8)
+
+
+def test_glmmfast_adapter_skips_what_glmer_cannot_fit_yet(tmp_path):
+    # until glmmfast.glmer takes ziformula and glmmTMB's families, the adapter reports a skip, never an error
+    p = problems.GLMMTMB_PROBLEMS["tmb_sal_zip"]
+    write_problem(p, p.data(), tmp_path, reps=1, budget=5.0)
+    r = run_tool("glmmfast", tmp_path)
+    assert "error" not in r, r.get("traceback")
+    ref = next(c for c in json.loads(problems.GLMMTMB_REFERENCE.read_text())["cases"] if c["id"] == "sal_zip")
+    assert "skipped" in r or r["m2ll"] <= ref["m2loglik"] + 0.002

@@ -1,5 +1,6 @@
 """Bundled datasets load with R's factor levels."""
 
+import numpy as np
 import pytest
 
 import glmmfast
@@ -34,3 +35,24 @@ def test_whole_number_columns_stay_integer():
     cbpp = glmmfast.datasets.load("cbpp")
     assert str(cbpp["incidence"].dtype) == "int64" and str(cbpp["size"].dtype) == "int64"
     assert str(glmmfast.datasets.load("InstEval")["y"].dtype) == "int64"
+
+
+def test_glmmtmb_datasets_have_r_levels_and_types():
+    # glmmTMB's Salamanders and Owls as R has them: site is an ordered factor in R
+    sal = glmmfast.datasets.load("Salamanders")
+    assert sal.shape == (644, 9) and sal.attrs["name"] == "Salamanders"
+    assert list(sal["spp"].cat.categories) == ["GP", "PR", "DM", "EC-A", "EC-L", "DES-L", "DF"]
+    assert list(sal["mined"].cat.categories) == ["yes", "no"]
+    assert sal["site"].cat.ordered and sal["site"].cat.categories.size == 23
+    assert list(sal["site"].cat.categories[:3]) == ["R-1", "R-2", "R-3"]
+    assert str(sal["count"].dtype) == "int64" and str(sal["sample"].dtype) == "int64"
+    assert str(sal["cover"].dtype) == "float64"
+    assert int(sal["count"].sum()) == 852 and int((sal["count"] == 0).sum()) == 387
+    owls = glmmfast.datasets.load("Owls")
+    assert owls.shape == (599, 8)
+    assert owls["Nest"].cat.categories.size == 27 and list(owls["Nest"].cat.categories[:2]) == ["AutavauxTV", "Bochet"]
+    assert list(owls["FoodTreatment"].cat.categories) == ["Deprived", "Satiated"]
+    assert list(owls["SexParent"].cat.categories) == ["Female", "Male"]
+    assert str(owls["SiblingNegotiation"].dtype) == "int64" and str(owls["BroodSize"].dtype) == "int64"
+    assert str(owls["ArrivalTime"].dtype) == "float64"
+    assert np.allclose(owls["logBroodSize"], np.log(owls["BroodSize"]), rtol=1e-14, atol=1e-14)

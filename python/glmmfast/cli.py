@@ -302,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> from glmmfast.cli import main
     >>> main(["datasets"])
     InstEval     University lecture evaluations by students: rating y by student s, lecturer d, department dept, service course or not (73,421 rows).
+    Owls         Begging calls (SiblingNegotiation) of barn owl nestlings by nest, food treatment and sex of the provisioning parent, with brood size, from glmmTMB (599 rows).
+    Salamanders  Salamander counts by site (23 streams, some affected by mountaintop-removal coal mining), species/life stage spp and survey, from glmmTMB (644 rows).
     cbpp         Contagious bovine pleuropneumonia: new cases per herd and period (56 rows).
     grouseticks  Ticks on red grouse chicks: counts by brood, location, year and height (403 rows).
     sleepstudy   Reaction times of 18 subjects over 10 days of sleep deprivation (180 rows).

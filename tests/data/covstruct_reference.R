@@ -9,13 +9,8 @@
 # tests/data/covstruct_reference.md; every case's theta is re-mapped to sds and
 # correlations here by an independent R implementation (cov_from_theta) and the
 # largest difference from VarCorr() is stored as theta_check_maxdiff.
-suppressPackageStartupMessages({
-  library(glmmTMB)
-  library(MASS)
-  library(jsonlite)
-})
-if (packageVersion("glmmTMB") != "1.1.5")
-  warning("reference numbers were made with glmmTMB 1.1.5; this is ", packageVersion("glmmTMB"))
+source(file.path("tests", "data", "glmmtmb_common.R"))  # glmmTMB, jsonlite, the version check
+suppressPackageStartupMessages(library(MASS))
 
 outdir <- file.path("tests", "data")
 pkgdata <- file.path("python", "glmmfast", "datasets", "data")

@@ -1,8 +1,8 @@
-"""Datasets shipped with glmmfast (exported from R's lme4 1.1-31; large ones as .csv.gz).
+"""Datasets shipped with glmmfast (exported from R's lme4 1.1-31 and glmmTMB 1.1.5; large ones as .csv.gz).
 
 :func:`load` returns a pandas DataFrame whose factor columns are
-Categoricals with R's level order, so reference levels and names match
-lme4's.  The frame's ``attrs["name"]`` holds the dataset's name, which
+Categoricals with R's level order (ordered where R's factor is), so
+reference levels and names match lme4's and glmmTMB's.  The frame's ``attrs["name"]`` holds the dataset's name, which
 summaries print as lme4 prints ``Data:``.
 
 Examples
@@ -34,6 +34,10 @@ _DESCRIPTIONS = {
     "sleepstudy": "Reaction times of 18 subjects over 10 days of sleep deprivation (180 rows).",
     "InstEval": "University lecture evaluations by students: rating y by student s, lecturer d, "
                 "department dept, service course or not (73,421 rows).",
+    "Salamanders": "Salamander counts by site (23 streams, some affected by mountaintop-removal coal mining), "
+                   "species/life stage spp and survey, from glmmTMB (644 rows).",
+    "Owls": "Begging calls (SiblingNegotiation) of barn owl nestlings by nest, food treatment and sex of the "
+            "provisioning parent, with brood size, from glmmTMB (599 rows).",
 }
 
 
@@ -48,7 +52,7 @@ def names() -> list[str]:
     --------
     >>> from glmmfast import datasets
     >>> datasets.names()
-    ['InstEval', 'cbpp', 'grouseticks', 'sleepstudy']
+    ['InstEval', 'Owls', 'Salamanders', 'cbpp', 'grouseticks', 'sleepstudy']
     """
     return sorted(_DESCRIPTIONS)
 
