@@ -17,7 +17,8 @@ namespace glmmfast {
 
 double GlmmModel::laplace_deviance() const {
     require_state();
-    const double ll = family_.has_kernel()
+    const double ll = general_observation() ? observation_loglik()
+                      : family_.has_kernel()
                           ? ll_constant_ + family_.loglik_kernel(y_.array(), mu_.array(), eta_.array(), pw_.array())
                           : family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_).sum();
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();

@@ -117,7 +117,7 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     n_pirls_ += it;
     if (!converged)
         throw PirlsError("PIRLS did not converge in " + std::to_string(opt.max_iter) + " iterations");
-    if (!family_.canonical() && !update_beta) newton_polish(pdev, opt);
+    if ((!family_.canonical() || general_observation()) && !update_beta) newton_polish(pdev, opt);
     // Refactor at the final point so the Laplace term uses the exact Hessian
     // at u-hat (the Fisher weights for canonical links).
     update_weights(true);

@@ -19,8 +19,15 @@ void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::V
     const double value = std::exp(x[x.size() - 1]);
     if (c.parameter == FamilyParameter::Dispersion)
         model.set_dispersion(value);
+    else if (c.parameter == FamilyParameter::Shape)
+        model.set_shape(c.shape_name, value);
     else
         model.set_nb_theta(value);
+}
+
+// Sets beta_zi from the n_zi coordinates starting at `start`.
+void apply_zero_inflation(GlmmModel& model, const Eigen::VectorXd& x, int start) {
+    if (model.n_zi() > 0) model.set_beta_zi(x.segment(start, model.n_zi()));
 }
 
 void check_dim(const Eigen::VectorXd& x, int dim) {
@@ -35,9 +42,10 @@ Objective Objective::profiled_beta(GlmmModel& model, const JointCoordinates& c) 
     const int nt = static_cast<int>(model.lambda().ntheta());
     GlmmModel* m = &model;
     Objective obj(
-        nt + parameter_count(c),
+        nt + model.n_zi() + parameter_count(c),
         [m, c, nt](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
+            apply_zero_inflation(*m, x, nt);
             return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
@@ -54,9 +62,10 @@ Objective Objective::joint(GlmmModel& model, const JointCoordinates& c) {
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
     GlmmModel* m = &model;
     Objective obj(
-        nt + p + parameter_count(c),
+        nt + p + model.n_zi() + parameter_count(c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
+            apply_zero_inflation(*m, x, nt + p);
             const Eigen::VectorXd theta = x.head(nt) * c.theta_scale;
             const Eigen::VectorXd beta = c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p));
             return c.nagq == 1 ? m->deviance_at(theta, beta) : m->agq_deviance_at(theta, beta, c.nagq);

@@ -1,0 +1,341 @@
+# Reference fits of glmmTMB's models for issue 14: zero-inflation (ziformula),
+# hurdles (truncated family + ziformula), dispersion formulas (dispformula) and
+# the families nbinom1, nbinom2, beta, betabinomial, tweedie, genpois, compois,
+# truncated_poisson, truncated_nbinom1, truncated_nbinom2, t and ziGamma.
+#
+# Run from the repository root:
+#     Rscript tests/data/glmmtmb_reference.R
+# Needs R >= 4.2 with glmmTMB 1.1.5 and jsonlite.
+#
+# Writes
+#   python/glmmfast/datasets/data/{Salamanders,Owls}.{csv,schema.json}
+#       glmmTMB's Salamanders and Owls, factor levels in R's order (the
+#       package datasets glmmfast.datasets.load("Salamanders") / ("Owls"));
+#   tests/data/glmmtmb_<name>.csv
+#       simulated data (set.seed below), one file per dataset;
+#   tests/data/glmmtmb_reference.json
+#       {"meta": ..., "datasets": {name: how to load it}, "cases": [...]}.
+#
+# Every fit uses the data exactly as glmmfast reads it: each CSV is written,
+# read back, and the fits use the read-back frame (the CSV keeps 15
+# significant digits; the packaged datasets are checked to round-trip within
+# 1e-13 of glmmTMB's own copies).
+#
+# A case's fields (see tests/test_glmmtmb_reference.py for the checks):
+#   id, dataset (a key of "datasets"), family (glmmTMB's family name), link,
+#   formula, ziformula (null = none), dispformula (null = the family's
+#   default ~1), REML, offset (null: offsets are in the formula), weights
+#   (null or a column name), start/map (the fixed Student-t df case);
+#   m2loglik = -2 logLik, logLik, logLik_df, AIC;
+#   fixef / se: glmmTMB's fixef() and the Wald SEs of vcov(), by component
+#   (cond, zi, disp; a component glmmTMB does not report is {});
+#   sigma = sigma(fit) (null when glmmTMB gives no single value, i.e. with a
+#   non-trivial dispformula); family_params: theta (nbinom1/nbinom2/
+#   truncated_nbinom*: glmmTMB's sigma(), see meta$conventions), power
+#   (tweedie), df (t), as glmmTMB reports them;
+#   sd_full: sqrt(diag(vcov(fit, full = TRUE))), glmmTMB's names (the SEs of
+#   the log dispersion and of the family parameters on their internal scale);
+#   varcorr: per component, per grouping term, sd and correlation matrix;
+#   ranef_cond / ranef_zi: conditional modes by term and column;
+#   predict: glmmTMB's predict() types for the first 10 rows of the data
+#   (with the fitted random effects);
+#   summary_text, convergence, pdHess, warnings (glmmTMB's warnings while
+#   fitting, kept rather than dropping the case), time_s (median elapsed of
+#   3 further fits).
+suppressPackageStartupMessages({
+  library(glmmTMB)
+  library(jsonlite)
+})
+if (packageVersion("glmmTMB") != "1.1.5")
+  warning("reference numbers were made with glmmTMB 1.1.5; this is ", packageVersion("glmmTMB"))
+
+outdir <- file.path("tests", "data")
+pkgdata <- file.path("python", "glmmfast", "datasets", "data")
+stopifnot(dir.exists(outdir), dir.exists(pkgdata))
+
+datasets <- list()   # name -> data.frame used in the fits
+dsinfo <- list()     # name -> how to load it, for the JSON
+
+# ---------------------------------------------------------------------------
+# CSV round trip: factors as labels (levels recorded), numbers as write.csv
+# writes them; the frame read back is the one the fits use.
+# ---------------------------------------------------------------------------
+write_csv_reload <- function(df, path) {
+  isf <- vapply(df, is.factor, TRUE)
+  levs <- lapply(df[isf], levels)
+  out <- df
+  for (v in names(levs)) out[[v]] <- as.character(out[[v]])
+  write.csv(out, path, row.names = FALSE)
+  cls <- ifelse(isf, "character", ifelse(vapply(df, is.integer, TRUE), "integer", "numeric"))
+  back <- read.csv(path, colClasses = cls)
+  for (v in names(levs)) back[[v]] <- factor(back[[v]], levels = levs[[v]], ordered = is.ordered(df[[v]]))
+  for (v in names(df)) {
+    if (is.factor(df[[v]])) stopifnot(identical(back[[v]], df[[v]]))
+    else stopifnot(max(abs(back[[v]] - df[[v]]) / pmax(1, abs(df[[v]]))) < 1e-13)
+  }
+  list(data = back, levels = levs)
+}
+
+# A glmmTMB dataset shipped with glmmfast: CSV + schema (the format of
+# python/glmmfast/datasets/__init__.py).
+export_package_dataset <- function(name, desc) {
+  df <- get(name, envir = asNamespace("glmmTMB"))
+  df <- as.data.frame(df)
+  rt <- write_csv_reload(df, file.path(pkgdata, paste0(name, ".csv")))
+  cols <- lapply(names(df), function(v) {
+    x <- df[[v]]
+    if (is.factor(x)) {
+      spec <- list(type = "factor", levels = I(levels(x)))
+      if (is.ordered(x)) spec$ordered <- TRUE
+      spec
+    } else if (is.integer(x)) list(type = "integer") else list(type = "numeric")
+  })
+  names(cols) <- names(df)
+  schema <- list(name = name, nrow = nrow(df), source = sprintf("data(%s, package = \"glmmTMB\"), glmmTMB %s",
+                                                               name, packageVersion("glmmTMB")),
+                 columns = cols)
+  writeLines(toJSON(schema, auto_unbox = TRUE, pretty = TRUE),
+             file.path(pkgdata, paste0(name, ".schema.json")))
+  datasets[[name]] <<- rt$data
+  dsinfo[[name]] <<- list(source = "glmmfast.datasets", name = name, nrow = nrow(df), description = desc)
+}
+
+# A simulated dataset stored as tests/data/glmmtmb_<name>.csv.
+add_simulated <- function(name, df, desc) {
+  file <- sprintf("glmmtmb_%s.csv", name)
+  rt <- write_csv_reload(df, file.path(outdir, file))
+  datasets[[name]] <<- rt$data
+  dsinfo[[name]] <<- list(source = "csv", file = file, nrow = nrow(df), description = desc,
+                          columns = I(names(df)), factor_levels = lapply(rt$levels, I))
+}
+
+# ---------------------------------------------------------------------------
+# Datasets
+# ---------------------------------------------------------------------------
+export_package_dataset("Salamanders",
+  "Salamander counts in 23 Appalachian streams (sites), some affected by mountaintop-removal coal mining; 7 species/life stages; 644 rows (glmmTMB).")
+export_package_dataset("Owls",
+  "Begging calls (sibling negotiation) of barn owl nestlings in 27 nests, by food treatment and sex of the provisioning parent; 599 rows (glmmTMB; Roulin and Bersier 2007).")
+
+ngroup <- 30
+grp <- function(n) {
+  # every level appears; labels zero-padded so R's and pandas' sorted orders agree
+  g <- sample.int(ngroup, n, replace = TRUE)
+  g[seq_len(ngroup)] <- seq_len(ngroup)
+  factor(sprintf("g%02d", g), levels = sprintf("g%02d", seq_len(ngroup)))
+}
+
+set.seed(20261203)
+
+## Gaussian with log-sd depending on x, prior weights w, an observation id.
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.7)
+w <- round(runif(n, 0.5, 2), 2)
+y <- 1 + 0.5 * x + u[g] + rnorm(n) * exp(-0.3 + 0.4 * x) / sqrt(w)
+add_simulated("dispgauss", data.frame(y = y, x = x, w = w, g = g,
+                                      obs = factor(sprintf("o%03d", seq_len(n)))),
+  "Gaussian, 30 groups x 600 rows: y = 1 + 0.5 x + u_g + e, u ~ N(0, 0.7^2), sd(e) = exp(-0.3 + 0.4 x) / sqrt(w); w prior weights in [0.5, 2]; obs: one level per row.")
+
+## Negative binomial (NB2) with log theta depending on x.
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+mu <- exp(0.5 + 0.4 * x + u[g])
+y <- rnbinom(n, mu = mu, size = exp(0.5 + 0.6 * x))
+add_simulated("dispnb", data.frame(y = y, x = x, g = g),
+  "NB2 counts, 30 groups x 600 rows: log mu = 0.5 + 0.4 x + u_g, u ~ N(0, 0.5^2), log theta = 0.5 + 0.6 x.")
+
+# ---------------------------------------------------------------------------
+# Fitting one case
+# ---------------------------------------------------------------------------
+named <- function(v) {
+  if (is.null(v) || length(v) == 0) return(setNames(list(), character(0)))
+  as.list(v)
+}
+
+by_component <- function(lst) {
+  out <- list(cond = named(NULL), zi = named(NULL), disp = named(NULL))
+  for (k in intersect(names(lst), names(out))) out[[k]] <- named(lst[[k]])
+  out
+}
+
+se_component <- function(fit) {
+  v <- vcov(fit)
+  out <- list(cond = named(NULL), zi = named(NULL), disp = named(NULL))
+  for (k in intersect(names(v), names(out))) {
+    m <- v[[k]]
+    # vcov() prefixes the zi and disp names ("zi~sppPR", "d~x"); fixef() does not
+    if (!is.null(m) && length(m) > 0)
+      out[[k]] <- named(setNames(sqrt(diag(m)), sub("^(zi|d)~", "", rownames(m))))
+  }
+  # glmmTMB's vcov() has no "disp" component in 1.1.5; its summary() table has one
+  # when the dispersion model is not ~1
+  cf <- summary(fit)$coefficients
+  if (length(out$disp) == 0 && !is.null(cf$disp))
+    out$disp <- named(cf$disp[, "Std. Error"])
+  out
+}
+
+fixef_component <- function(fit) {
+  fe <- fixef(fit)
+  out <- by_component(unclass(fe))
+  cf <- summary(fit)$coefficients
+  if (length(out$disp) == 0 && !is.null(cf$disp)) out$disp <- named(cf$disp[, "Estimate"])
+  out
+}
+
+varcorr_component <- function(fit) {
+  vc <- VarCorr(fit)
+  out <- list()
+  for (k in c("cond", "zi")) {
+    terms <- vc[[k]]
+    if (is.null(terms) || length(terms) == 0) next
+    out[[k]] <- lapply(terms, function(s) {
+      sd <- attr(s, "stddev")
+      cr <- attr(s, "correlation")
+      if (is.null(cr)) cr <- diag(length(sd))
+      list(sd = I(unname(sd)), names = I(names(sd)), cor = unname(as.matrix(cr)))
+    })
+  }
+  out
+}
+
+ranef_component <- function(fit, k) {
+  re <- ranef(fit)[[k]]
+  if (is.null(re) || length(re) == 0) return(NULL)
+  lapply(re, function(d) {
+    cols <- lapply(d, function(v) I(unname(v)))
+    cols[["_levels"]] <- I(rownames(d))
+    cols
+  })
+}
+
+predict_types <- c("response", "link", "zprob", "zlink", "conditional", "disp")
+predictions <- function(fit) {
+  out <- lapply(predict_types, function(t) tryCatch(I(unname(as.numeric(predict(fit, type = t))[1:10])),
+                                                    error = function(e) NULL))
+  names(out) <- predict_types
+  out[!vapply(out, is.null, TRUE)]
+}
+
+family_parameters <- function(fit, famname, dispformula) {
+  out <- list()
+  constant_disp <- is.null(dispformula) || gsub(" ", "", dispformula) == "~1"
+  if (grepl("nbinom", famname) && constant_disp) out$theta <- sigma(fit)
+  fp <- tryCatch(family_params(fit), error = function(e) numeric(0))
+  if (length(fp)) {
+    nm <- names(fp)
+    for (i in seq_along(fp)) {
+      if (grepl("power", nm[i], ignore.case = TRUE)) out$power <- unname(fp[i])
+      else if (grepl("df", nm[i])) out$df <- unname(fp[i])
+      else out[[nm[i]]] <- unname(fp[i])
+    }
+  }
+  if (length(out) == 0) named(NULL) else out
+}
+
+cases <- list()
+
+# A case: the formula strings exactly as given to glmmTMB; family a call such
+# as quote(nbinom2) or quote(beta_family(link = "logit")); weights a column name.
+run_case <- function(id, dataset, formula, family, ziformula = NULL, dispformula = NULL,
+                     REML = FALSE, weights = NULL, start = NULL, map = NULL, note = NULL) {
+  d <- datasets[[dataset]]
+  env <- new.env(parent = globalenv())
+  assign(dataset, d, envir = env)
+  cl <- list(as.name("glmmTMB"), as.formula(formula, env = env), data = as.name(dataset), family = family)
+  if (!is.null(ziformula)) cl$ziformula <- as.formula(ziformula, env = env)
+  if (!is.null(dispformula)) cl$dispformula <- as.formula(dispformula, env = env)
+  if (!is.null(weights)) cl$weights <- as.name(weights)
+  if (!is.null(start)) cl$start <- start
+  if (!is.null(map)) cl$map <- map
+  cl$REML <- REML
+  cl <- as.call(cl)
+  warns <- character(0)
+  fit <- withCallingHandlers(eval(cl, env), warning = function(w) {
+    warns <<- unique(c(warns, conditionMessage(w)))
+    invokeRestart("muffleWarning")
+  })
+  times <- vapply(1:3, function(i) suppressWarnings(system.time(eval(cl, env))[["elapsed"]]), 0)
+  ll <- logLik(fit)
+  fam <- family(fit)
+  sig <- tryCatch(suppressWarnings(sigma(fit)), error = function(e) NA_real_)
+  if (length(sig) != 1 || is.na(sig)) sig <- NULL
+  case <- list(
+    id = id, dataset = dataset, family = fam$family, link = fam$link,
+    formula = formula, ziformula = ziformula, dispformula = dispformula, REML = REML,
+    offset = NULL, weights = weights,
+    start = start, map = if (is.null(map)) NULL else lapply(map, as.character),
+    m2loglik = -2 * as.numeric(ll), logLik = as.numeric(ll), logLik_df = attr(ll, "df"),
+    AIC = AIC(fit), nobs = nobs(fit),
+    fixef = fixef_component(fit), se = se_component(fit),
+    sigma = sig, family_params = family_parameters(fit, fam$family, dispformula),
+    sd_full = named(suppressWarnings(sqrt(diag(vcov(fit, full = TRUE))))),
+    varcorr = varcorr_component(fit),
+    ranef_cond = ranef_component(fit, "cond"), ranef_zi = ranef_component(fit, "zi"),
+    predict = predictions(fit),
+    summary_text = I(capture.output(print(summary(fit)))),
+    convergence = fit$fit$convergence, optimizer_message = fit$fit$message,
+    pdHess = fit$sdr$pdHess, warnings = I(warns),
+    time_s = median(times), note = note)
+  cases[[length(cases) + 1L]] <<- case
+  cat(sprintf("%-22s -2logL %12.4f  df %2d  %5.2fs  %s\n", id, case$m2loglik, case$logLik_df,
+              case$time_s, paste(warns, collapse = " | ")))
+  invisible(fit)
+}
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+## Salamanders: glmmTMB's ?glmmTMB examples and Brooks et al. (2017, R Journal)
+sal <- "count ~ spp * mined + (1 | site)"
+run_case("sal_zip", "Salamanders", sal, quote(poisson), ziformula = "~ spp * mined")
+run_case("sal_zinb2", "Salamanders", sal, quote(nbinom2), ziformula = "~ spp * mined")
+run_case("sal_zinb2_add", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom2),
+         ziformula = "~ spp + mined", note = "?glmmTMB example m2")
+run_case("sal_zip_mined", "Salamanders", "count ~ mined + (1 | site)", quote(poisson),
+         ziformula = "~ mined", note = "?glmmTMB example m1")
+run_case("sal_hnb2", "Salamanders", sal, quote(truncated_nbinom2), ziformula = "~ spp * mined",
+         note = "hurdle NB2 (Brooks et al. 2017)")
+run_case("sal_hpois", "Salamanders", "count ~ spp + mined + (1 | site)", quote(truncated_poisson),
+         ziformula = "~ spp + mined", note = "hurdle Poisson, ?glmmTMB example m3")
+run_case("sal_zip_zire", "Salamanders", "count ~ spp + mined + (1 | site)", quote(poisson),
+         ziformula = "~ mined + (1 | site)", note = "random effect in the zero-inflation part")
+run_case("sal_nb1", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom1))
+run_case("sal_nb2", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom2))
+
+## Owls: glmmTMB's model_evaluation vignette (nbinom1, offset, zi = ~1) and its nbinom2 variant
+owl <- "SiblingNegotiation ~ FoodTreatment * SexParent + (1 | Nest) + offset(log(BroodSize))"
+run_case("owls_zinb1", "Owls", owl, quote(nbinom1), ziformula = "~1",
+         note = "model_evaluation vignette's owls_nb1")
+run_case("owls_zinb2", "Owls", owl, quote(nbinom2), ziformula = "~1")
+
+## Dispersion formulas
+run_case("disp_gauss_x", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), dispformula = "~ x")
+run_case("disp_gauss_w", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), weights = "w",
+         note = "glmmTMB 1.1.5's gaussian weights multiply each row's log density: logLik = sum_i w_i log N(y_i | mu_i, sigma^2) (not Var = sigma^2 / w; see meta$conventions$weights)")
+run_case("disp_gauss_zero_w", "dispgauss", "y ~ x + (1 | g) + (1 | obs)", quote(gaussian),
+         dispformula = "~0", weights = "w",
+         note = "dispformula ~0 fixes glmmTMB's residual variance at sqrt(.Machine$double.eps) (fixef$disp); the observation-level term (1 | obs) takes the residual variation; with weights, glmmTMB's logLik includes -0.5 sum (w_i - 1) log(2 pi sigma^2) (meta$conventions$weights), hence its large positive value")
+run_case("disp_nb2_x", "dispnb", "y ~ x + (1 | g)", quote(nbinom2), dispformula = "~ x")
+
+# ---------------------------------------------------------------------------
+# JSON
+# ---------------------------------------------------------------------------
+meta <- list(
+  R = R.version.string, glmmTMB = as.character(packageVersion("glmmTMB")),
+  TMB = as.character(packageVersion("TMB")),
+  generated = format(Sys.time(), "%Y-%m-%d %H:%M:%S UTC", tz = "UTC"),
+  generator = "tests/data/glmmtmb_reference.R",
+  conventions = list(
+    m2loglik = "-2 * logLik(fit); logLik_df = attr(logLik(fit), 'df') counts cond, zi, disp coefficients, variance parameters and family parameters (power, df)",
+    sigma = "sigma(fit): gaussian residual sd; nbinom2 theta (Var = mu + mu^2 / theta); nbinom1 phi (Var = mu (1 + phi))",
+    disp = "fixef$disp: glmmTMB's dispersion model (betad), also for dispformula ~1 (its intercept). betad = log sigma^2 for gaussian (fixef$disp = 2 log sigma(fit)), log theta for nbinom2, log phi for nbinom1; sd_full names it d~(Intercept) etc.",
+    dispformula_zero = "gaussian dispformula = ~0: glmmTMB 1.1.5 fixes betad at log(sqrt(.Machine$double.eps)) = -18.0218..., a residual variance of 1.49e-8",
+    weights = "gaussian prior weights in glmmTMB 1.1.5 multiply the log density: logLik = sum_i w_i log N(y_i | mu_i, sigma^2) (checked against the exact marginal likelihood when the script was written); this equals the N(mu_i, sigma^2 / w_i) likelihood minus 0.5 sum_i ((w_i - 1) log(2 pi sigma^2) + log w_i)",
+    predict = "first 10 rows of the fitted data, random effects at their conditional modes",
+    time_s = "median elapsed seconds of 3 fits after the reference fit, this machine"))
+
+res <- list(meta = meta, datasets = dsinfo, cases = cases)
+writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
+           file.path(outdir, "glmmtmb_reference.json"))
+cat("wrote", length(cases), "cases\n")
