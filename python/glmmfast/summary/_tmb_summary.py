@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..formula._deparse import deparse_lines
+from ..formula._nodes import formula_sides
 from ._coef_table import coef_table
 from ._fit_formula import formula_tree
 from ._mermod_summary import format_aic_table, format_varcorr
@@ -60,9 +61,10 @@ def format_tmb_summary(res: Any) -> str:
     out = [cat_fill([" Family:", tmb_family_name(res.family), " ( " + str(res.family.link) + " )"])]
     out.append(cat_fill(["Formula:         "] + deparse_lines(formula_tree(res))))
     if res.fixef_zi is not None:
-        out.append(cat_fill(["Zero inflation:        ", res._design.zi.formula.replace(" ", "")
-                             if res._design.zi.formula.replace(" ", "") in ("~1", "~0")
-                             else "~" + res._design.zi.formula.lstrip("~").strip()]))
+        # glmmTMB pads the zero-inflation formula by the response's width (its .prt.call)
+        response = "".join(deparse_lines(formula_sides(formula_tree(res))[0]))
+        zi_text = "~" + res._design.zi.formula.lstrip("~").strip()
+        out.append(cat_fill(["Zero inflation:" + " " * (len(response) + 3), zi_text]))
     if res.data_name is not None:
         out.append(cat_fill(["Data:", str(res.data_name)]))
     out.append("\n")
