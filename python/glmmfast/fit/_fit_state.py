@@ -46,7 +46,7 @@ from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
 from ._residuals import residuals_of
-from ._zero_inflation import zero_inflation_start
+from ._zero_inflation import count_part_start_design, zero_inflation_start
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
@@ -210,11 +210,12 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     """
     t0 = time.perf_counter() if t0 is None else t0
     model = engine_model(design)
-    start = glm_start(design)
+    start_design = count_part_start_design(design)  # a hurdle's positive part only
+    start = glm_start(start_design)
     if design.zi is not None:
         model.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
     if parameter is None and design.family.has_dispersion:
-        parameter = _pearson_dispersion(design, start)
+        parameter = _pearson_dispersion(start_design, start)
     # Families with a parameter come with links (inverse, 1/mu^2, identity)
     # whose linear predictor can be far from unit scale: theta starts and
     # moves on the scale of |eta| (capped at 1, the usual scale).

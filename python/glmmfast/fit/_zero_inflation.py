@@ -35,7 +35,7 @@ from ..design._design import ModelDesign
 from ..families import Family, Gamma, NBinom1, NegativeBinomial, get_family
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
-           "check_dispformula", "zero_inflation_start"]
+           "check_dispformula", "zero_inflation_start", "count_part_start_design"]
 
 #: families refused with a ziformula (their weights are not replicate weights)
 _NO_ZERO_INFLATION = ("gaussian", "binomial")
@@ -111,6 +111,19 @@ def zero_inflation_design(design: ModelDesign, ziformula: str | None, data: pd.D
     check_zero_inflation_family(ziformula, design.family)
     zi = component_design_for(ziformula, "ziformula", data, design.rows, contrasts)
     return dataclasses.replace(design, zi=zi)
+
+
+def count_part_start_design(design: ModelDesign) -> ModelDesign:
+    """The design the GLM start is fitted to: for a family with no zeros (hurdle, ziGamma) its zeros
+    get weight 0 (and a placeholder response, the positive responses' mean), so the start describes
+    the positive part; other designs as they are."""
+    if design.zi is None or not design.family.zero_truncated:
+        return design
+    zero = design.y == 0
+    if not zero.any():
+        return design
+    y = np.where(zero, float(np.mean(design.y[~zero])), design.y)
+    return dataclasses.replace(design, y=y, weights=np.where(zero, 0.0, design.weights))
 
 
 def zero_inflation_start(design: ModelDesign, mu_start: np.ndarray) -> np.ndarray:

@@ -73,6 +73,8 @@ def format_tmb_summary(res: Any) -> str:
     vc = res.varcorr
     if not isinstance(vc, pd.DataFrame):
         vc = pd.DataFrame(vc)
+    if res.family.name != "gaussian":  # glmmTMB prints the dispersion on its own line instead
+        vc = vc[vc["grp"].astype(str) != "Residual"]
     out.append(format_varcorr(vc, digits, heading="Random effects:\n\nConditional model:\n"))
     out.append(cat_fill(["Number of obs: %d, groups: " % int(res.nobs),
                          "; ".join("%s, %d" % (k, int(v)) for k, v in res.ngroups.items())]))
