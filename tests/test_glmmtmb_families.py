@@ -38,6 +38,34 @@ def test_truncated_poisson_log_density_is_scipys():
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_truncated_nbinom2_log_density_is_scipys():
+    y = np.array([1.0, 2.0, 5.0, 30.0])
+    mu = np.array([0.05, 1.5, 4.0, 25.0])
+    for theta in (0.4, 2.0, 50.0):
+        got = _core.Family("truncated_nbinom2", "log", theta).log_density(y, np.log(mu), np.ones(4))
+        size, prob = theta, theta / (theta + mu)
+        want = stats.nbinom.logpmf(y, size, prob) - np.log(stats.nbinom.sf(0, size, prob))
+        np.testing.assert_allclose(got, want, rtol=1e-11)
+
+
+@pytest.mark.parametrize("name, parameter, value", [("nbinom1", "phi", 1.7), ("truncated_nbinom2", "theta", 2.5)])
+def test_shape_derivatives_match_finite_differences(name, parameter, value):
+    y = np.array([1.0, 2.0, 7.0]) if name.startswith("truncated") else np.array([0.0, 2.0, 7.0])
+    eta, wt = np.log(np.array([0.5, 2.0, 5.0])), np.array([1.0, 2.5, 1.0])
+
+    def family(v):
+        f = _core.Family(name, "log")
+        f.set_shape(parameter, v)
+        return f
+
+    d1, d2 = family(value).parameter_derivatives(parameter, y, eta, wt)
+    h = 1e-5 * value
+    up, down = family(value + h), family(value - h)
+    np.testing.assert_allclose(d1, (up.log_density(y, eta, wt) - down.log_density(y, eta, wt)) / (2 * h), rtol=1e-6)
+    g = [f.parameter_derivatives(parameter, y, eta, wt)[0] for f in (up, down)]
+    np.testing.assert_allclose(d2, (g[0] - g[1]) / (2 * h), rtol=1e-6)
+
+
 def test_truncated_poisson_at_tiny_means_keeps_full_precision():
     # log f(1) = log mu - mu - log(1 - e^-mu) = -mu / 2 + O(mu^2): log(1 - e^-mu) by log(-expm1(-mu)),
     # so the result is right to the rounding of log mu (~27.6 * 1e-16), not lost to 1 - e^-mu

@@ -18,11 +18,12 @@ Families and links (R's names; the first is the default):
 ``NegativeBinomial(theta)``   log, sqrt, identity (variance mu + mu^2/theta)
 ``NBinom1(phi)``              log, sqrt, identity (variance mu (1 + phi))
 ``TruncatedPoisson``          log, identity, sqrt (zero-truncated)
+``TruncatedNBinom2(theta)``   log, sqrt, identity (zero-truncated NB2)
 ============================  ==========================================
 
 By glmmTMB's names, :func:`glmmfast.glmer` also takes ``"nbinom2"`` (the
 negative binomial with theta estimated), ``"nbinom1"`` (phi estimated),
-``"truncated_poisson"`` and ``"ziGamma"`` (Gamma with zeros from its
+``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated) and ``"ziGamma"`` (Gamma with zeros from its
 ``ziformula``).  Zero inflation and hurdles (``ziformula``) are a property
 of the fit, not of the family (:mod:`glmmfast.fit._zero_inflation`).
 
@@ -87,7 +88,7 @@ from . import _core
 from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
-           "NBinom1", "TruncatedPoisson", "get_family"]
+           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "get_family"]
 
 
 def _engine_links(family: str) -> tuple[str, ...]:
@@ -639,6 +640,14 @@ class InverseGaussian(Family):
         _check_positive(y, "inverse.gaussian")
 
 
+def _positive_parameter(value, what: str) -> float:
+    """``value`` as a float if it is a positive finite number (FamilyError naming ``what`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value <= 0:
+        raise FamilyError(f"{what} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
 class NegativeBinomial(Family):
     """Negative binomial counts with a fixed shape ``theta`` (NB2: variance mu + mu^2/theta).
 
@@ -664,10 +673,7 @@ class NegativeBinomial(Family):
     default_link = links[0]
 
     def __init__(self, theta: float, link: str | None = None) -> None:
-        if isinstance(theta, bool) or not isinstance(theta, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(theta) or theta <= 0:
-            raise FamilyError(f"negative binomial theta must be a positive finite number, got {theta!r}")
-        self.theta = float(theta)
+        self.theta = _positive_parameter(theta, "negative binomial theta")
         super().__init__(link)
 
     def __getstate__(self) -> dict:
@@ -692,6 +698,9 @@ class NegativeBinomial(Family):
         from .summary._r_format import r_format_num
 
         return f"Negative Binomial({r_format_num(round(self.theta, 4))})"
+
+    def with_shape(self, value: float) -> "NegativeBinomial":
+        return type(self)(value, self.link)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "negative binomial")
@@ -723,10 +732,7 @@ class NBinom1(Family):
     default_link = links[0]
 
     def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
-        if isinstance(phi, bool) or not isinstance(phi, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(phi) or phi <= 0:
-            raise FamilyError(f"nbinom1 phi must be a positive finite number, got {phi!r}")
-        self.phi = float(phi)
+        self.phi = _positive_parameter(phi, "nbinom1 phi")
         super().__init__(link)
 
     def __getstate__(self) -> dict:
@@ -787,19 +793,66 @@ class TruncatedPoisson(Family):
         return mu / -np.expm1(-mu)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        from ._errors import DataError
-
-        _check_counts(y, "truncated_poisson")
-        if np.any((y == 0) & (weights > 0)):
-            raise DataError("zero counts are not allowed for the truncated_poisson family (a hurdle model "
-                            "takes its zeros from a ziformula)")
+        _truncated_counts(y, weights, self.name)
 
 
-_CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson)
+def _truncated_counts(y: np.ndarray, weights: np.ndarray, family: str) -> None:
+    """Counts with no zeros (a hurdle's zeros come from its ziformula)."""
+    from ._errors import DataError
+
+    _check_counts(y, family)
+    if np.any((y == 0) & (weights > 0)):
+        raise DataError(f"zero counts are not allowed for the {family} family (a hurdle model takes its zeros "
+                        "from a ziformula)")
+
+
+class TruncatedNBinom2(NegativeBinomial):
+    """Zero-truncated NB2 counts (glmmTMB's ``truncated_nbinom2``): the count part of an NB hurdle.
+
+    ``mu`` is the untruncated mean, ``theta`` the shape (estimated by
+    :func:`glmmfast.glmer` with ``family="truncated_nbinom2"``).
+
+    Examples
+    --------
+    >>> from glmmfast.families import TruncatedNBinom2
+    >>> TruncatedNBinom2(theta=2.0).link
+    'log'
+    """
+
+    name = "truncated_nbinom2"
+    links = _engine_links(name)
+    default_link = links[0]
+    zero_truncated = True
+
+    def __repr__(self) -> str:
+        return f"TruncatedNBinom2(theta={self.theta!r}, link={self.link!r})"
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
+        """E(y | y > 0) = mu / (1 - (theta / (theta + mu))^theta).
+
+        Examples
+        --------
+        >>> from glmmfast.families import TruncatedNBinom2
+        >>> TruncatedNBinom2(theta=1.0).conditional_mean([1.0]).tolist()
+        [2.0]
+        """
+        mu = np.asarray(mu, dtype=float)
+        return mu / -np.expm1(-self.theta * np.log1p(mu / self.theta))
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _truncated_counts(y, weights, self.name)
+
+
+_CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson,
+            TruncatedNBinom2)
 if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
     raise ImportError(f"glmmfast.families and the engine disagree on the families: "
                       f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")
-_BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if cls is not NegativeBinomial}
+_BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if not issubclass(cls, NegativeBinomial)}
 _BY_NAME["inverse_gaussian"] = InverseGaussian
 
 

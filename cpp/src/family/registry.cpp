@@ -16,6 +16,7 @@ std::unique_ptr<Distribution> make_inverse_gaussian();
 std::unique_ptr<Distribution> make_negative_binomial();
 std::unique_ptr<Distribution> make_nbinom1();
 std::unique_ptr<Distribution> make_truncated_poisson();
+std::unique_ptr<Distribution> make_truncated_nbinom2();
 
 namespace {
 
@@ -31,6 +32,7 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"negative.binomial", make_negative_binomial},
         {"nbinom1", make_nbinom1},
         {"truncated_poisson", make_truncated_poisson},
+        {"truncated_nbinom2", make_truncated_nbinom2},
     };
     return t;
 }

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..families import Family, NegativeBinomial
+from ..families import Family
 
 __all__ = ["FamilyParameter", "dispersion_parameter", "nb_shape_parameter", "shape_parameter",
            "engine_parameter_name"]
@@ -98,10 +98,8 @@ class FamilyParameter:
 
     def fitted_family(self, family: Family) -> Family:
         """``family`` with this value (a new negative-binomial family for its shape; phi is not in the family)."""
-        if self.name == "theta":
-            return NegativeBinomial(self.value, family.link)
-        if self.engine_name.startswith("shape:"):
-            return family.with_shape(self.value)
+        if self.name == "theta" or self.engine_name.startswith("shape:"):
+            return family.with_shape(self.value)  # the NB2 shapes' and nbinom1's phi live in the family
         return family
 
 

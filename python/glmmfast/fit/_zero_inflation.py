@@ -3,7 +3,7 @@
 Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
 
 - :func:`tmb_family`: a family given by glmmTMB's name (``"nbinom2"``,
-  ``"nbinom1"``, ``"truncated_poisson"``, ``"ziGamma"``) or object, with the
+  ``"nbinom1"``, ``"truncated_poisson"``, ``"truncated_nbinom2"``, ``"ziGamma"``) or object, with the
   family parameter the fit estimates (the NB2 shape theta, NB1's phi) and
   its start;
 - :func:`zero_inflation_design`: the design with its ``ziformula``
@@ -32,7 +32,7 @@ import pandas as pd
 from .._errors import FamilyError, FormulaError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
-from ..families import Family, Gamma, NBinom1, NegativeBinomial, get_family
+from ..families import Family, Gamma, NBinom1, NegativeBinomial, TruncatedNBinom2, get_family
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "check_dispformula", "zero_inflation_start", "count_part_start_design"]
@@ -55,6 +55,8 @@ def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, b
             return NegativeBinomial(1.0, link), True
         if name == "nbinom1":
             return NBinom1(1.0, link), True
+        if name == "truncated_nbinom2":
+            return TruncatedNBinom2(1.0, link), True
         if name == "zigamma":
             return Gamma(link=link), False
     if isinstance(family, NBinom1):  # an nbinom1 object: phi estimated, started at its value
