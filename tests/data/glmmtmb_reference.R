@@ -5,7 +5,7 @@
 #
 # Run from the repository root:
 #     Rscript tests/data/glmmtmb_reference.R
-# Needs R >= 4.2 with glmmTMB 1.1.5 and jsonlite.
+# Needs R >= 4.2 with glmmTMB 1.1.5 and jsonlite (loaded by glmmtmb_common.R).
 #
 # Writes
 #   python/glmmfast/datasets/data/{Salamanders,Owls}.{csv,schema.json}
@@ -42,12 +42,7 @@
 #   summary_text, convergence, pdHess, warnings (glmmTMB's warnings while
 #   fitting, kept rather than dropping the case), time_s (median elapsed of
 #   3 further fits).
-suppressPackageStartupMessages({
-  library(glmmTMB)
-  library(jsonlite)
-})
-if (packageVersion("glmmTMB") != "1.1.5")
-  warning("reference numbers were made with glmmTMB 1.1.5; this is ", packageVersion("glmmTMB"))
+source(file.path("tests", "data", "glmmtmb_common.R"))  # glmmTMB, jsonlite, the version check
 
 outdir <- file.path("tests", "data")
 pkgdata <- file.path("python", "glmmfast", "datasets", "data")
@@ -143,6 +138,98 @@ mu <- exp(0.5 + 0.4 * x + u[g])
 y <- rnbinom(n, mu = mu, size = exp(0.5 + 0.6 * x))
 add_simulated("dispnb", data.frame(y = y, x = x, g = g),
   "NB2 counts, 30 groups x 600 rows: log mu = 0.5 + 0.4 x + u_g, u ~ N(0, 0.5^2), log theta = 0.5 + 0.6 x.")
+
+## Proportions in (0, 1): beta with mean mu and precision phi (Var = mu (1 - mu) / (1 + phi)).
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+mu <- plogis(-0.5 + 0.8 * x + u[g])
+y <- rbeta(n, mu * 10, (1 - mu) * 10)
+add_simulated("beta", data.frame(y = y, x = x, g = g),
+  "Beta proportions, 30 groups x 600 rows: logit mu = -0.5 + 0.8 x + u_g, u ~ N(0, 0.5^2), phi = 10.")
+
+## Successes out of trials: beta-binomial (p ~ Beta(mu phi, (1 - mu) phi), s ~ Binomial(n, p)).
+n <- 500
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+trials <- sample(5:20, n, replace = TRUE)
+mu <- plogis(-0.3 + 0.6 * x + u[g])
+p <- rbeta(n, mu * 5, (1 - mu) * 5)
+add_simulated("betabinom", data.frame(s = rbinom(n, trials, p), n = trials, x = x, g = g),
+  "Beta-binomial successes s of n trials (5 to 20), 30 groups x 500 rows: logit mu = -0.3 + 0.6 x + u_g, u ~ N(0, 0.5^2), phi = 5.")
+
+## Tweedie (compound Poisson-gamma), power 1.5, phi 1.5: N ~ Poisson(mu^(2-p) / (phi (2-p))),
+## y = sum of N Gamma((2-p)/(p-1), scale phi (p-1) mu^(p-1)) draws (exact zeros when N = 0).
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+mu <- exp(1 + 0.5 * x + u[g]); pw <- 1.5; phi <- 1.5
+N <- rpois(n, mu^(2 - pw) / (phi * (2 - pw)))
+y <- vapply(seq_len(n), function(i)
+  if (N[i] == 0) 0 else sum(rgamma(N[i], shape = (2 - pw) / (pw - 1), scale = phi * (pw - 1) * mu[i]^(pw - 1))), 0)
+add_simulated("tweedie", data.frame(y = y, x = x, g = g),
+  "Tweedie (compound Poisson-gamma), 30 groups x 600 rows: log mu = 1 + 0.5 x + u_g, u ~ N(0, 0.5^2), power 1.5, phi 1.5 (Var = phi mu^1.5).")
+
+## Generalised Poisson (Consul), glmmTMB's parameterisation: Var = mu phi^2 ... drawn with
+## theta = mu / sqrt(d), lambda = 1 - 1 / sqrt(d) for the index of dispersion d = 2 (overdispersed),
+## P(y) = theta (theta + lambda y)^(y-1) exp(-theta - lambda y) / y!, by inversion.
+rgenpois1 <- function(mu, d) {
+  th <- mu / sqrt(d); la <- 1 - 1 / sqrt(d)
+  v <- runif(1); y <- 0; cdf <- exp(-th)
+  while (v > cdf) {
+    y <- y + 1
+    cdf <- cdf + exp(log(th) + (y - 1) * log(th + la * y) - th - la * y - lgamma(y + 1))
+  }
+  y
+}
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.4)
+mu <- exp(0.8 + 0.4 * x + u[g])
+add_simulated("genpois", data.frame(y = vapply(mu, rgenpois1, 0, d = 2), x = x, g = g),
+  "Generalised Poisson counts, 30 groups x 600 rows: log mu = 0.8 + 0.4 x + u_g, u ~ N(0, 0.4^2), Var = 2 mu (overdispersed).")
+
+## Conway-Maxwell-Poisson, underdispersed: P(y) proportional to lambda^y / (y!)^nu, nu = 2,
+## lambda = exp(nu eta) (mean about exp(eta)); small, as compois is slow in glmmTMB.
+rcompois1 <- function(lam, nu) {
+  k <- 0:100
+  lp <- k * log(lam) - nu * lgamma(k + 1)
+  sample(k, 1, prob = exp(lp - max(lp)))
+}
+n <- 300
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.3)
+eta <- 1 + 0.4 * x + u[g]
+add_simulated("compois", data.frame(y = vapply(exp(2 * eta), rcompois1, 0, nu = 2), x = x, g = g),
+  "Conway-Maxwell-Poisson counts (underdispersed, nu = 2), 30 groups x 300 rows: lambda = exp(2 eta), eta = 1 + 0.4 x + u_g, u ~ N(0, 0.3^2).")
+
+## Positive counts: zero-truncated Poisson and NB1 (Var = mu (1 + phi) before truncation, phi 1.5),
+## zeros redrawn until positive.
+redraw_zeros <- function(y, draw) {
+  while (any(y == 0)) { i <- which(y == 0); y[i] <- draw(i) }
+  y
+}
+n <- 500
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+mu <- exp(0.3 + 0.5 * x + u[g])
+y <- redraw_zeros(rpois(n, mu), function(i) rpois(length(i), mu[i]))
+add_simulated("trpois", data.frame(y = y, x = x, g = g),
+  "Zero-truncated Poisson counts, 30 groups x 500 rows: log mu = 0.3 + 0.5 x + u_g (mu before truncation), u ~ N(0, 0.5^2).")
+n <- 500
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+mu <- exp(0.8 + 0.5 * x + u[g])
+y <- redraw_zeros(rnbinom(n, mu = mu, size = mu / 1.5), function(i) rnbinom(length(i), mu = mu[i], size = mu[i] / 1.5))
+add_simulated("trnb1", data.frame(y = y, x = x, g = g),
+  "Zero-truncated NB1 counts, 30 groups x 500 rows: log mu = 0.8 + 0.5 x + u_g, u ~ N(0, 0.5^2), Var = mu (1 + 1.5) before truncation.")
+
+## Student t: y = 2 + 0.5 x + u_g + 0.8 e, e ~ t(5).
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.7)
+add_simulated("t", data.frame(y = 2 + 0.5 * x + u[g] + 0.8 * rt(n, df = 5), x = x, g = g),
+  "Student t, 30 groups x 600 rows: y = 2 + 0.5 x + u_g + 0.8 e, u ~ N(0, 0.7^2), e ~ t with 5 df.")
+
+## Zero-inflated (hurdle) Gamma: y = 0 with probability plogis(-0.8), else Gamma(shape 2, mean mu).
+n <- 600
+g <- grp(n); x <- rnorm(n); u <- rnorm(ngroup, 0, 0.5)
+mu <- exp(1 + 0.5 * x + u[g])
+y <- ifelse(runif(n) < plogis(-0.8), 0, rgamma(n, shape = 2, scale = mu / 2))
+add_simulated("zigamma", data.frame(y = y, x = x, g = g),
+  "Gamma with exact zeros, 30 groups x 600 rows: P(y = 0) = plogis(-0.8) = 0.31, else Gamma(shape 2) with log mu = 1 + 0.5 x + u_g, u ~ N(0, 0.5^2).")
 
 # ---------------------------------------------------------------------------
 # Fitting one case
@@ -262,6 +349,7 @@ run_case <- function(id, dataset, formula, family, ziformula = NULL, dispformula
   if (length(sig) != 1 || is.na(sig)) sig <- NULL
   case <- list(
     id = id, dataset = dataset, family = fam$family, link = fam$link,
+    family_call = paste(deparse(family), collapse = " "),
     formula = formula, ziformula = ziformula, dispformula = dispformula, REML = REML,
     offset = NULL, weights = weights,
     start = start, map = if (is.null(map)) NULL else lapply(map, as.character),
@@ -302,12 +390,22 @@ run_case("sal_zip_zire", "Salamanders", "count ~ spp + mined + (1 | site)", quot
          ziformula = "~ mined + (1 | site)", note = "random effect in the zero-inflation part")
 run_case("sal_nb1", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom1))
 run_case("sal_nb2", "Salamanders", "count ~ spp + mined + (1 | site)", quote(nbinom2))
+run_case("sal_zigenpois", "Salamanders", "count ~ spp + mined + (1 | site)", quote(genpois),
+         ziformula = "~ spp + mined", note = "troubleshooting vignette's zero-inflated generalised Poisson")
 
 ## Owls: glmmTMB's model_evaluation vignette (nbinom1, offset, zi = ~1) and its nbinom2 variant
 owl <- "SiblingNegotiation ~ FoodTreatment * SexParent + (1 | Nest) + offset(log(BroodSize))"
 run_case("owls_zinb1", "Owls", owl, quote(nbinom1), ziformula = "~1",
          note = "model_evaluation vignette's owls_nb1")
 run_case("owls_zinb2", "Owls", owl, quote(nbinom2), ziformula = "~1")
+run_case("owls_zip", "Owls",
+         "SiblingNegotiation ~ (FoodTreatment + ArrivalTime) * SexParent + offset(log(BroodSize)) + (1 | Nest)",
+         quote(poisson), ziformula = "~1", note = "glmmTMB vignette's fit_zipoisson (NCalls = SiblingNegotiation, FT = FoodTreatment)")
+run_case("owls_hnb1", "Owls",
+         "SiblingNegotiation ~ (FoodTreatment + ArrivalTime) * SexParent + BroodSize + (1 | Nest)",
+         quote(truncated_nbinom1),
+         ziformula = "~ (FoodTreatment + ArrivalTime) * SexParent + BroodSize + (1 | Nest)",
+         note = "glmmTMB vignette's fit_hnbinom1 (ziformula = ~. written out: the conditional formula, random effect included)")
 
 ## Dispersion formulas
 run_case("disp_gauss_x", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), dispformula = "~ x")
@@ -316,7 +414,28 @@ run_case("disp_gauss_w", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), weight
 run_case("disp_gauss_zero_w", "dispgauss", "y ~ x + (1 | g) + (1 | obs)", quote(gaussian),
          dispformula = "~0", weights = "w",
          note = "dispformula ~0 fixes glmmTMB's residual variance at sqrt(.Machine$double.eps) (fixef$disp); the observation-level term (1 | obs) takes the residual variation; with weights, glmmTMB's logLik includes -0.5 sum (w_i - 1) log(2 pi sigma^2) (meta$conventions$weights), hence its large positive value")
+run_case("disp_gauss_x_reml", "dispgauss", "y ~ x + (1 | g)", quote(gaussian), dispformula = "~ x", REML = TRUE,
+         note = "REML = TRUE: glmmTMB integrates the fixed effects out (Laplace over b and beta)")
 run_case("disp_nb2_x", "dispnb", "y ~ x + (1 | g)", quote(nbinom2), dispformula = "~ x")
+
+## The families, on simulated data with a random intercept
+ri <- "y ~ x + (1 | g)"
+run_case("beta_ri", "beta", ri, quote(beta_family(link = "logit")))
+run_case("betabinom_ri", "betabinom", "cbind(s, n - s) ~ x + (1 | g)", quote(betabinomial(link = "logit")))
+run_case("tweedie_ri", "tweedie", ri, quote(tweedie(link = "log")))
+run_case("genpois_ri", "genpois", ri, quote(genpois(link = "log")))
+run_case("compois_ri", "compois", ri, quote(compois(link = "log")))
+run_case("trpois_ri", "trpois", ri, quote(truncated_poisson(link = "log")))
+run_case("trnb1_ri", "trnb1", ri, quote(truncated_nbinom1(link = "log")))
+run_case("trnb2_ri", "trnb1", ri, quote(truncated_nbinom2(link = "log")),
+         note = "truncated NB2 on the truncated-NB1 data")
+run_case("t_ri", "t", ri, quote(t_family(link = "identity")))
+run_case("t_df5_fixed", "t", ri, quote(t_family(link = "identity")),
+         start = list(psi = log(5)), map = list(psi = factor(NA)),
+         note = "df fixed at 5: glmmTMB 1.1.5's start = list(psi = log(5)), map = list(psi = factor(NA))")
+run_case("zigamma_ri", "zigamma", ri, quote(ziGamma(link = "log")), ziformula = "~1")
+run_case("zigamma_zix", "zigamma", ri, quote(ziGamma(link = "log")), ziformula = "~ x",
+         note = "hurdle Gamma with a covariate in the zero part (simulated with a constant one)")
 
 # ---------------------------------------------------------------------------
 # JSON
@@ -328,8 +447,9 @@ meta <- list(
   generator = "tests/data/glmmtmb_reference.R",
   conventions = list(
     m2loglik = "-2 * logLik(fit); logLik_df = attr(logLik(fit), 'df') counts cond, zi, disp coefficients, variance parameters and family parameters (power, df)",
-    sigma = "sigma(fit): gaussian residual sd; nbinom2 theta (Var = mu + mu^2 / theta); nbinom1 phi (Var = mu (1 + phi))",
-    disp = "fixef$disp: glmmTMB's dispersion model (betad), also for dispformula ~1 (its intercept). betad = log sigma^2 for gaussian (fixef$disp = 2 log sigma(fit)), log theta for nbinom2, log phi for nbinom1; sd_full names it d~(Intercept) etc.",
+    family = "family: family(fit)$family as glmmTMB prints it (ziGamma(link = 'log') prints Gamma); family_call: the family argument as given",
+    sigma = "sigma(fit), glmmTMB 1.1.5's ?sigma.glmmTMB: gaussian residual sd (ML); nbinom2 theta (Var = mu (1 + mu / theta)); nbinom1 alpha (Var = mu (1 + alpha)); Gamma/ziGamma 1/sqrt(shape); beta and betabinomial phi (Var = mu (1 - mu) / (1 + phi)); genpois Var / mu (2.01 on the data simulated with Var = 2 mu); compois 1/nu (0.54 on data simulated with nu = 2); tweedie phi (Var = phi mu^p, p = family_params$power); t the scale",
+    disp = "fixef$disp: glmmTMB's dispersion model (betad), also for dispformula ~1 (its intercept), on the log scale: betad = 2 log sigma(fit) for gaussian (log variance), -2 log sigma(fit) for Gamma/ziGamma (log shape), log sigma(fit) for every other family with a dispersion (nbinom1, nbinom2, truncated_nbinom*, beta, betabinomial, tweedie, genpois, compois, t); poisson and truncated_poisson have none ({}). sd_full names them d~(Intercept) etc.",
     dispformula_zero = "gaussian dispformula = ~0: glmmTMB 1.1.5 fixes betad at log(sqrt(.Machine$double.eps)) = -18.0218..., a residual variance of 1.49e-8",
     weights = "gaussian prior weights in glmmTMB 1.1.5 multiply the log density: logLik = sum_i w_i log N(y_i | mu_i, sigma^2) (checked against the exact marginal likelihood when the script was written); this equals the N(mu_i, sigma^2 / w_i) likelihood minus 0.5 sum_i ((w_i - 1) log(2 pi sigma^2) + log w_i)",
     predict = "first 10 rows of the fitted data, random effects at their conditional modes",
