@@ -648,7 +648,30 @@ def _positive_parameter(value, what: str) -> float:
     return float(value)
 
 
-class NegativeBinomial(Family):
+class _ShapeFamily(Family):
+    """A family holding one positive shape parameter, the attribute named ``shape_name``: pickles,
+    prints and compares with it."""
+
+    shape_name: ClassVar[str] = ""
+
+    def __getstate__(self) -> dict:
+        return {"link": self.link, self.shape_name: getattr(self, self.shape_name)}
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        setattr(self, self.shape_name, state[self.shape_name])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.shape_name}={getattr(self, self.shape_name)!r}, link={self.link!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and getattr(self, self.shape_name) == getattr(other, self.shape_name)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.link, getattr(self, self.shape_name)))
+
+
+class NegativeBinomial(_ShapeFamily):
     """Negative binomial counts with a fixed shape ``theta`` (NB2: variance mu + mu^2/theta).
 
     As MASS's ``negative.binomial(theta, link)``; ``link`` = ``"log"``
@@ -672,25 +695,11 @@ class NegativeBinomial(Family):
     links = _engine_links(name)
     default_link = links[0]
 
+    shape_name = "theta"
+
     def __init__(self, theta: float, link: str | None = None) -> None:
         self.theta = _positive_parameter(theta, "negative binomial theta")
         super().__init__(link)
-
-    def __getstate__(self) -> dict:
-        return {"link": self.link, "theta": self.theta}
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self.theta = state["theta"]
-
-    def __repr__(self) -> str:
-        return f"NegativeBinomial(theta={self.theta!r}, link={self.link!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and self.theta == other.theta  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.link, self.theta))
 
     @property
     def display_name(self) -> str:
@@ -706,7 +715,7 @@ class NegativeBinomial(Family):
         _check_counts(y, "negative binomial")
 
 
-class NBinom1(Family):
+class NBinom1(_ShapeFamily):
     """Negative binomial counts NB1 (glmmTMB's ``nbinom1``): variance mu (1 + phi).
 
     ``phi`` (glmmTMB's ``sigma()`` for this family) is estimated by
@@ -731,25 +740,11 @@ class NBinom1(Family):
     links = _engine_links(name)
     default_link = links[0]
 
+    shape_name = "phi"
+
     def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
         self.phi = _positive_parameter(phi, "nbinom1 phi")
         super().__init__(link)
-
-    def __getstate__(self) -> dict:
-        return {"link": self.link, "phi": self.phi}
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self.phi = state["phi"]
-
-    def __repr__(self) -> str:
-        return f"NBinom1(phi={self.phi!r}, link={self.link!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and self.phi == other.phi  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.link, self.phi))
 
     def shapes(self) -> dict[str, float]:
         return {"phi": self.phi}
@@ -823,9 +818,6 @@ class TruncatedNBinom2(NegativeBinomial):
     links = _engine_links(name)
     default_link = links[0]
     zero_truncated = True
-
-    def __repr__(self) -> str:
-        return f"TruncatedNBinom2(theta={self.theta!r}, link={self.link!r})"
 
     @property
     def display_name(self) -> str:

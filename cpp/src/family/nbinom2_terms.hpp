@@ -1,6 +1,8 @@
-// nbinom2_terms.hpp — the NB2 log density and its theta derivatives for one
-// observation, shared by the negative binomial (negative_binomial.cpp) and
-// its zero-truncated form (truncated_nbinom2.cpp).
+// nbinom2_terms.hpp — what the negative binomial NB2 (negative_binomial.cpp)
+// and its zero-truncated form (truncated_nbinom2.cpp) share: the log density
+// and its theta derivatives for one observation, and `Nb2Shape`, the base
+// holding theta (set_shape / shape, V(mu) = mu + mu^2 / theta, its
+// derivative, R's mustart y + [y = 0] / 6).
 //
 // With log(theta + mu) = max + log1p(e^-|log mu - log theta|) the large
 // terms of log f cancel analytically, so neither mu -> 0 nor mu -> inf
@@ -8,7 +10,11 @@
 #pragma once
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
+#include "family/distribution.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
@@ -34,5 +40,28 @@ inline void nb2_theta_derivatives(double y, double theta, double ltm, double com
     d1 = digamma(theta + y) + common1 - ltm - ratio;
     d2 = trigamma(theta + y) + common2 - 2.0 * std::exp(-ltm) + ratio * std::exp(-ltm);
 }
+
+// The shape theta of an NB2 distribution (Derived: the distribution, for clone()).
+template <class Derived>
+class Nb2Shape : public DistributionBase<Derived> {
+public:
+    std::vector<std::string> shape_parameters() const override { return {"theta"}; }
+    void set_shape(const std::string& p, double value) override {
+        if (p != "theta") this->unknown_parameter(p);
+        if (!(value > 0 && std::isfinite(value)))
+            throw std::invalid_argument("negative binomial theta must be positive and finite");
+        theta_ = value;
+    }
+    double shape(const std::string& p) const override {
+        if (p != "theta") this->unknown_parameter(p);
+        return theta_;
+    }
+    ArrayXd variance(const ArrayXd& mu) const override { return mu + mu.square() / theta_; }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override { return 1.0 + 2.0 * mu / theta_; }
+    ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
+
+protected:
+    double theta_ = 1.0;
+};
 
 }  // namespace glmmfast

@@ -24,31 +24,13 @@ namespace glmmfast {
 
 namespace {
 
-class NegativeBinomial final : public DistributionBase<NegativeBinomial> {
+class NegativeBinomial final : public Nb2Shape<NegativeBinomial> {
 public:
     const char* name() const override { return "negative.binomial"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::NonNegative; }
     unsigned mean_terms_needed() const override { return kLogMu; }
-
-    std::vector<std::string> shape_parameters() const override { return {"theta"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "theta") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value)))
-            throw std::invalid_argument("negative binomial theta must be positive and finite");
-        theta_ = value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "theta") unknown_parameter(p);
-        return theta_;
-    }
-
-    ArrayXd variance(const ArrayXd& mu) const override { return mu + mu.square() / theta_; }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return 1.0 + 2.0 * mu / theta_; }
-    ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override {
-        return y + (y == 0).cast<double>() / 6.0;
-    }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
@@ -88,8 +70,6 @@ private:
     // log(theta + mu): one log where mu is finite (the usual case, and the NB
     // inner loop's cost), log-add-exp of the logs where mu overflowed.
     double log_theta_plus_mu(double mu, double log_mu) const { return nb2_log_theta_plus_mu(theta_, mu, log_mu); }
-
-    double theta_ = 1.0;
 };
 
 }  // namespace

@@ -30,7 +30,7 @@ namespace glmmfast {
 
 namespace {
 
-class TruncatedNegativeBinomial2 final : public DistributionBase<TruncatedNegativeBinomial2> {
+class TruncatedNegativeBinomial2 final : public Nb2Shape<TruncatedNegativeBinomial2> {
 public:
     const char* name() const override { return "truncated_nbinom2"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
@@ -39,22 +39,6 @@ public:
     unsigned mean_terms_needed() const override { return kLogMu; }
     bool exponential_dispersion() const override { return false; }
     bool has_zero_mass() const override { return false; }
-
-    std::vector<std::string> shape_parameters() const override { return {"theta"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "theta") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value)))
-            throw std::invalid_argument("truncated_nbinom2 theta must be positive and finite");
-        theta_ = value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "theta") unknown_parameter(p);
-        return theta_;
-    }
-
-    ArrayXd variance(const ArrayXd& mu) const override { return mu + mu.square() / theta_; }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return 1.0 + 2.0 * mu / theta_; }
-    ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
@@ -127,8 +111,6 @@ private:
         const double l2 = -y / (mu * mu) + (th + y) / (tm * tm) + r * (1.0 + r) * th * th / (tm * tm) + r * th / (tm * tm);
         return {l1, l2};
     }
-
-    double theta_ = 1.0;
 };
 
 }  // namespace
