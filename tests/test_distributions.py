@@ -21,7 +21,8 @@ from glmmfast._errors import FamilyError
 NB_THETA = 2.5
 DISPERSION = 0.7
 CLASSES = {"poisson": F.Poisson, "binomial": F.Binomial, "gaussian": F.Gaussian, "Gamma": F.Gamma,
-           "inverse.gaussian": F.InverseGaussian, "negative.binomial": F.NegativeBinomial}
+           "inverse.gaussian": F.InverseGaussian, "negative.binomial": F.NegativeBinomial, "nbinom1": F.NBinom1,
+           "truncated_poisson": F.TruncatedPoisson, "truncated_nbinom2": F.TruncatedNBinom2}
 CASES = [(fam, link) for fam in _core.family_names() for link in _core.link_names(fam)]
 IDS = [f"{fam}-{link}" for fam, link in CASES]
 
@@ -35,6 +36,9 @@ RESPONSES = {
     "gaussian": ([-1.0, 0.5, 3.0], [1.0, 2.5, 1.0]),
     "Gamma": ([0.3, 1.5, 4.0], [1.0, 2.5, 1.0]),
     "inverse.gaussian": ([0.3, 1.5, 4.0], [1.0, 2.5, 1.0]),
+    "nbinom1": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
+    "truncated_poisson": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
+    "truncated_nbinom2": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
 }
 
 

@@ -16,7 +16,16 @@ Families and links (R's names; the first is the default):
 ``Gamma``                     inverse, identity, log
 ``InverseGaussian``           1/mu^2, inverse, identity, log
 ``NegativeBinomial(theta)``   log, sqrt, identity (variance mu + mu^2/theta)
+``NBinom1(phi)``              log, sqrt, identity (variance mu (1 + phi))
+``TruncatedPoisson``          log, identity, sqrt (zero-truncated)
+``TruncatedNBinom2(theta)``   log, sqrt, identity (zero-truncated NB2)
 ============================  ==========================================
+
+By glmmTMB's names, :func:`glmmfast.glmer` also takes ``"nbinom2"`` (the
+negative binomial with theta estimated), ``"nbinom1"`` (phi estimated),
+``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated) and ``"ziGamma"`` (Gamma with zeros from its
+``ziformula``).  Zero inflation and hurdles (``ziformula``) are a property
+of the fit, not of the family (:mod:`glmmfast.fit._zero_inflation`).
 
 Any other link raises :class:`~glmmfast.FamilyError` listing the valid ones.
 
@@ -79,7 +88,7 @@ from . import _core
 from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
-           "get_family"]
+           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "get_family"]
 
 
 def _engine_links(family: str) -> tuple[str, ...]:
@@ -164,6 +173,9 @@ class Family:
     has_dispersion: ClassVar[bool] = False
     #: negative-binomial shape (1.0, unused, for the others)
     theta: float = 1.0
+    #: whether y = 0 has probability 0 (a hurdle's count part, the Gamma):
+    #: zeros then need a ziformula
+    zero_truncated: ClassVar[bool] = False
 
     def __init__(self, link: str | None = None) -> None:
         link = self.default_link if link is None else link
@@ -204,7 +216,42 @@ class Family:
             from . import _core
 
             self._engine = _core.Family(self.name, self.link, self.theta)
+            for name, value in self.shapes().items():
+                self._engine.set_shape(name, value)
         return self._engine
+
+    def shapes(self) -> dict[str, float]:
+        """Shape parameters the engine's distribution holds by name, besides theta (nbinom1's phi).
+
+        Examples
+        --------
+        >>> from glmmfast.families import NBinom1, Poisson
+        >>> Poisson().shapes(), NBinom1(phi=2.0).shapes()
+        ({}, {'phi': 2.0})
+        """
+        return {}
+
+    def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
+        """E(y) given the mean parameter mu: mu itself, except for the zero-truncated families.
+
+        Examples
+        --------
+        >>> from glmmfast.families import Poisson
+        >>> Poisson().conditional_mean([2.0]).tolist()
+        [2.0]
+        """
+        return np.asarray(mu, dtype=float)
+
+    def with_shape(self, value: float) -> "Family":
+        """The family with its estimated shape parameter at ``value`` (families that have one).
+
+        Examples
+        --------
+        >>> from glmmfast.families import NBinom1
+        >>> NBinom1(phi=2.0).with_shape(3.0)
+        NBinom1(phi=3.0, link='log')
+        """
+        raise FamilyError(f"the {self.name} family has no shape parameter")
 
     def linkfun(self, mu: np.ndarray) -> np.ndarray:
         """Link function g(mu), as R's ``family$linkfun``.
@@ -566,6 +613,7 @@ class Gamma(Family):
     links = _engine_links(name)
     default_link = links[0]
     has_dispersion = True
+    zero_truncated = True
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_positive(y, "Gamma")
@@ -586,12 +634,44 @@ class InverseGaussian(Family):
     links = _engine_links(name)
     default_link = links[0]
     has_dispersion = True
+    zero_truncated = True
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_positive(y, "inverse.gaussian")
 
 
-class NegativeBinomial(Family):
+def _positive_parameter(value, what: str) -> float:
+    """``value`` as a float if it is a positive finite number (FamilyError naming ``what`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value <= 0:
+        raise FamilyError(f"{what} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+class _ShapeFamily(Family):
+    """A family holding one positive shape parameter, the attribute named ``shape_name``: pickles,
+    prints and compares with it."""
+
+    shape_name: ClassVar[str] = ""
+
+    def __getstate__(self) -> dict:
+        return {"link": self.link, self.shape_name: getattr(self, self.shape_name)}
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        setattr(self, self.shape_name, state[self.shape_name])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.shape_name}={getattr(self, self.shape_name)!r}, link={self.link!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and getattr(self, self.shape_name) == getattr(other, self.shape_name)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.link, getattr(self, self.shape_name)))
+
+
+class NegativeBinomial(_ShapeFamily):
     """Negative binomial counts with a fixed shape ``theta`` (NB2: variance mu + mu^2/theta).
 
     As MASS's ``negative.binomial(theta, link)``; ``link`` = ``"log"``
@@ -615,28 +695,11 @@ class NegativeBinomial(Family):
     links = _engine_links(name)
     default_link = links[0]
 
+    shape_name = "theta"
+
     def __init__(self, theta: float, link: str | None = None) -> None:
-        if isinstance(theta, bool) or not isinstance(theta, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(theta) or theta <= 0:
-            raise FamilyError(f"negative binomial theta must be a positive finite number, got {theta!r}")
-        self.theta = float(theta)
+        self.theta = _positive_parameter(theta, "negative binomial theta")
         super().__init__(link)
-
-    def __getstate__(self) -> dict:
-        return {"link": self.link, "theta": self.theta}
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self.theta = state["theta"]
-
-    def __repr__(self) -> str:
-        return f"NegativeBinomial(theta={self.theta!r}, link={self.link!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and self.theta == other.theta  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.link, self.theta))
 
     @property
     def display_name(self) -> str:
@@ -645,15 +708,143 @@ class NegativeBinomial(Family):
 
         return f"Negative Binomial({r_format_num(round(self.theta, 4))})"
 
+    def with_shape(self, value: float) -> "NegativeBinomial":
+        return type(self)(value, self.link)
+
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "negative binomial")
 
 
-_CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial)
+class NBinom1(_ShapeFamily):
+    """Negative binomial counts NB1 (glmmTMB's ``nbinom1``): variance mu (1 + phi).
+
+    ``phi`` (glmmTMB's ``sigma()`` for this family) is estimated by
+    :func:`glmmfast.glmer` with ``family="nbinom1"``; this object holds a
+    value (the start, or the estimate in a fit's ``family``).
+
+    Parameters
+    ----------
+    phi : float, default 1
+        Positive.
+    link : str, optional
+        ``"log"`` (default), ``"sqrt"`` or ``"identity"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import NBinom1
+    >>> NBinom1(phi=2.0).variance([4.0]).tolist()
+    [12.0]
+    """
+
+    name = "nbinom1"
+    links = _engine_links(name)
+    default_link = links[0]
+
+    shape_name = "phi"
+
+    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
+        self.phi = _positive_parameter(phi, "nbinom1 phi")
+        super().__init__(link)
+
+    def shapes(self) -> dict[str, float]:
+        return {"phi": self.phi}
+
+    def with_shape(self, value: float) -> "NBinom1":
+        return NBinom1(value, self.link)
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _check_counts(y, "nbinom1")
+
+
+class TruncatedPoisson(Family):
+    """Zero-truncated Poisson counts (glmmTMB's ``truncated_poisson``): the count part of a Poisson hurdle.
+
+    ``mu`` is the untruncated mean: E y = mu / (1 - e^-mu).  Without a
+    ``ziformula`` every count must be positive; with one, zeros come from
+    the zero part (a hurdle model).
+
+    Examples
+    --------
+    >>> from glmmfast.families import TruncatedPoisson
+    >>> TruncatedPoisson().link
+    'log'
+    """
+
+    name = "truncated_poisson"
+    links = _engine_links(name)
+    default_link = links[0]
+    zero_truncated = True
+
+    def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
+        """E(y | y > 0) = mu / (1 - e^-mu).
+
+        Examples
+        --------
+        >>> from glmmfast.families import TruncatedPoisson
+        >>> TruncatedPoisson().conditional_mean([1.0]).round(4).tolist()
+        [1.582]
+        """
+        mu = np.asarray(mu, dtype=float)
+        return mu / -np.expm1(-mu)
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _truncated_counts(y, weights, self.name)
+
+
+def _truncated_counts(y: np.ndarray, weights: np.ndarray, family: str) -> None:
+    """Counts with no zeros (a hurdle's zeros come from its ziformula)."""
+    from ._errors import DataError
+
+    _check_counts(y, family)
+    if np.any((y == 0) & (weights > 0)):
+        raise DataError(f"zero counts are not allowed for the {family} family (a hurdle model takes its zeros "
+                        "from a ziformula)")
+
+
+class TruncatedNBinom2(NegativeBinomial):
+    """Zero-truncated NB2 counts (glmmTMB's ``truncated_nbinom2``): the count part of an NB hurdle.
+
+    ``mu`` is the untruncated mean, ``theta`` the shape (estimated by
+    :func:`glmmfast.glmer` with ``family="truncated_nbinom2"``).
+
+    Examples
+    --------
+    >>> from glmmfast.families import TruncatedNBinom2
+    >>> TruncatedNBinom2(theta=2.0).link
+    'log'
+    """
+
+    name = "truncated_nbinom2"
+    links = _engine_links(name)
+    default_link = links[0]
+    zero_truncated = True
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
+        """E(y | y > 0) = mu / (1 - (theta / (theta + mu))^theta).
+
+        Examples
+        --------
+        >>> from glmmfast.families import TruncatedNBinom2
+        >>> TruncatedNBinom2(theta=1.0).conditional_mean([1.0]).tolist()
+        [2.0]
+        """
+        mu = np.asarray(mu, dtype=float)
+        return mu / -np.expm1(-self.theta * np.log1p(mu / self.theta))
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _truncated_counts(y, weights, self.name)
+
+
+_CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson,
+            TruncatedNBinom2)
 if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
     raise ImportError(f"glmmfast.families and the engine disagree on the families: "
                       f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")
-_BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if cls is not NegativeBinomial}
+_BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if not issubclass(cls, NegativeBinomial)}
 _BY_NAME["inverse_gaussian"] = InverseGaussian
 
 
@@ -690,7 +881,7 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
     if isinstance(family, type) and issubclass(family, NegativeBinomial):
         raise FamilyError("NegativeBinomial needs its shape: families.NegativeBinomial(theta=...)")
     if isinstance(family, type) and issubclass(family, Family):
-        return family(link)
+        return family(link=link)
     if isinstance(family, str):
         cls = _BY_NAME.get(family.lower())
         if family.lower() in ("negative.binomial", "negative_binomial", "nbinom2", "negbin"):
@@ -698,5 +889,5 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
                               "or glmmfast.glmer_nb to estimate it")
         if cls is None:
             raise FamilyError(f"unknown family {family!r}; choose one of {', '.join(sorted(_BY_NAME))}")
-        return cls(link)
+        return cls(link=link)
     raise FamilyError(f"family must be a name or a glmmfast.families.Family, not {type(family).__name__}")

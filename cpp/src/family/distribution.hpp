@@ -18,6 +18,11 @@
 //                 set_shape); parameter_derivatives gives d log f / d p and
 //                 d^2 log f / d p^2 per observation
 //   simulate      draws of y given mu, prior weights and phi from an RNG
+//   exponential_dispersion   whether the score is wt (y - mu) mu_eta / V and
+//                 the unit deviance exists in closed form (false: nbinom1,
+//                 the truncated counts: the models then work with the log
+//                 density, eta_score and eta_information directly)
+//   has_zero_mass whether f(0) can be positive (false: Gamma, truncated)
 //   kernel        optional fast path for the inner loop (poisson, binomial):
 //                 loglik = constant(y, wt) + kernel(y, mu, eta, wt),
 //                 deviance = 2 [saturated(y, wt) - kernel(y, mu, eta, wt)].
@@ -77,6 +82,8 @@ public:
     virtual ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                     const ArrayXd& wt) const;
 
+    virtual bool exponential_dispersion() const { return true; }
+    virtual bool has_zero_mass() const { return true; }
     virtual bool has_dispersion() const { return false; }
     virtual std::vector<std::string> shape_parameters() const { return {}; }
     // Throws std::invalid_argument for a name not in shape_parameters() or

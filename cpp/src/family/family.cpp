@@ -79,6 +79,17 @@ void Family::log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const
     d2 = -dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
 }
 
+void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion,
+                                    ObservationTerms& t) const {
+    const ArrayXd ones = ArrayXd::Ones(y.size());
+    const ArrayXd mu = linkinv(eta), me = mu_eta(eta);
+    const double phi = has_dispersion() ? dispersion : 1.0;
+    t.log_density = log_density(y, eta, ones, dispersion);
+    t.score = dist_->eta_score(y, mu, me, ones) / phi;
+    t.information = dist_->eta_information(y, mu, me, mu_eta2(eta), ones) / phi;
+    t.fisher = me.square() / (phi * dist_->variance(mu));
+}
+
 void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
                                    double dispersion, ArrayXd& d1, ArrayXd& d2) const {
     d1.resize(y.size());

@@ -39,6 +39,7 @@
 
 #include "family/distribution.hpp"
 #include "family/link.hpp"
+#include "family/zero_inflation.hpp"
 
 namespace glmmfast {
 
@@ -84,6 +85,14 @@ public:
     // dispersion, for the families that have one).
     void log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
                                  ArrayXd& d1, ArrayXd& d2) const;
+    // The general observation path (zero_inflation.hpp): unit-weight log
+    // density, score, observed information and the Fisher weight
+    // mu_eta^2 / (phi V) in eta, per observation (phi: the dispersion, for
+    // the families that have one).
+    void unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion,
+                                ObservationTerms& t) const;
+    bool exponential_dispersion() const { return dist_->exponential_dispersion(); }
+    bool has_zero_mass() const { return dist_->has_zero_mass(); }
     // d log f / d p and d^2 log f / d p^2 per observation, p from parameters().
     void parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
                                double dispersion, ArrayXd& d1, ArrayXd& d2) const;

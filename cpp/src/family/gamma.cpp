@@ -26,6 +26,7 @@ public:
     const char* canonical_link() const override { return "inverse"; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     bool has_dispersion() const override { return true; }
+    bool has_zero_mass() const override { return false; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.square(); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 2.0 * mu; }

@@ -27,6 +27,7 @@ public:
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return kInvMu; }
     bool has_dispersion() const override { return true; }
+    bool has_zero_mass() const override { return false; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.cube(); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 3.0 * mu.square(); }

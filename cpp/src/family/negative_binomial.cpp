@@ -17,13 +17,14 @@
 #include <stdexcept>
 
 #include "family/distribution.hpp"
+#include "family/nbinom2_terms.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class NegativeBinomial final : public DistributionBase<NegativeBinomial> {
+class NegativeBinomial final : public Nb2Shape<NegativeBinomial> {
 public:
     const char* name() const override { return "negative.binomial"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
@@ -31,33 +32,10 @@ public:
     MeanRange mean_range() const override { return MeanRange::NonNegative; }
     unsigned mean_terms_needed() const override { return kLogMu; }
 
-    std::vector<std::string> shape_parameters() const override { return {"theta"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "theta") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value)))
-            throw std::invalid_argument("negative binomial theta must be positive and finite");
-        theta_ = value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "theta") unknown_parameter(p);
-        return theta_;
-    }
-
-    ArrayXd variance(const ArrayXd& mu) const override { return mu + mu.square() / theta_; }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return 1.0 + 2.0 * mu / theta_; }
-    ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override {
-        return y + (y == 0).cast<double>() / 6.0;
-    }
-
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
         const double th = theta_, lt = std::log(th);
-        for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double lm = m.log_mu[i];
-            const double main = lm > lt ? th * (lt - lm) - (th + y[i]) * std::log1p(std::exp(lt - lm))
-                                        : (y[i] > 0 ? y[i] * (lm - lt) : 0.0) - (th + y[i]) * std::log1p(std::exp(lm - lt));
-            out[i] = wt[i] * (std::lgamma(th + y[i]) - std::lgamma(th) - std::lgamma(y[i] + 1) + main);
-        }
+        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * nb2_log_density(y[i], m.log_mu[i], th, lt);
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
@@ -72,11 +50,10 @@ public:
         if (p != "theta") unknown_parameter(p);
         const double th = theta_, common1 = -digamma(th) + std::log(th) + 1.0, common2 = -trigamma(th) + 1.0 / th;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double ltm = log_theta_plus_mu(m.mu[i], m.log_mu[i]);
-            // (theta + y) / (theta + mu) from logs where mu overflowed
-            const double ratio = (th + y[i]) * std::exp(-ltm);
-            d1[i] = wt[i] * (digamma(th + y[i]) + common1 - ltm - ratio);
-            d2[i] = wt[i] * (trigamma(th + y[i]) + common2 - 2.0 * std::exp(-ltm) + ratio * std::exp(-ltm));
+            double a, b;
+            nb2_theta_derivatives(y[i], th, log_theta_plus_mu(m.mu[i], m.log_mu[i]), common1, common2, a, b);
+            d1[i] = wt[i] * a;
+            d2[i] = wt[i] * b;
         }
     }
 
@@ -92,11 +69,7 @@ public:
 private:
     // log(theta + mu): one log where mu is finite (the usual case, and the NB
     // inner loop's cost), log-add-exp of the logs where mu overflowed.
-    double log_theta_plus_mu(double mu, double log_mu) const {
-        return std::isfinite(mu) ? std::log(theta_ + mu) : log_add_exp(std::log(theta_), log_mu);
-    }
-
-    double theta_ = 1.0;
+    double log_theta_plus_mu(double mu, double log_mu) const { return nb2_log_theta_plus_mu(theta_, mu, log_mu); }
 };
 
 }  // namespace

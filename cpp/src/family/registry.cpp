@@ -14,6 +14,9 @@ std::unique_ptr<Distribution> make_poisson();
 std::unique_ptr<Distribution> make_gamma();
 std::unique_ptr<Distribution> make_inverse_gaussian();
 std::unique_ptr<Distribution> make_negative_binomial();
+std::unique_ptr<Distribution> make_nbinom1();
+std::unique_ptr<Distribution> make_truncated_poisson();
+std::unique_ptr<Distribution> make_truncated_nbinom2();
 
 namespace {
 
@@ -27,6 +30,9 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"Gamma", make_gamma},
         {"inverse.gaussian", make_inverse_gaussian},
         {"negative.binomial", make_negative_binomial},
+        {"nbinom1", make_nbinom1},
+        {"truncated_poisson", make_truncated_poisson},
+        {"truncated_nbinom2", make_truncated_nbinom2},
     };
     return t;
 }

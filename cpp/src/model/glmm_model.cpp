@@ -100,6 +100,12 @@ void GlmmModel::set_nb_theta(double theta) {
     family_.set_shape("theta", theta);
 }
 
+void GlmmModel::set_shape(const std::string& name, double value) {
+    if (!family_.has_shape(name)) throw std::invalid_argument("the family has no shape parameter '" + name + "'");
+    if (!(value > 0 && std::isfinite(value))) throw PirlsError("the family's " + name + " must be positive and finite");
+    family_.set_shape(name, value);
+}
+
 void GlmmModel::update_linear_predictor() {
     eta_ = offset_ + X_ * beta_ + sys_.U_times(u_);
     mu_ = family_.linkinv(eta_.array()).matrix();
@@ -114,6 +120,7 @@ void GlmmModel::update_linear_predictor() {
 // r = score / |W|, so that U' diag(sqrtw) (sqrtw r) is still U' score.
 // (Zero prior weights give W = 0 and a zero score: r = 0.)
 void GlmmModel::update_weights(bool exact) {
+    if (general_observation()) return update_general_weights(exact);
     wsign_.resize(0);
     const Eigen::ArrayXd me = family_.mu_eta(eta_.array(), mu_.array());
     const Eigen::ArrayXd var = family_.variance(mu_.array());
@@ -141,10 +148,16 @@ void GlmmModel::factor() {
 }
 
 double GlmmModel::sum_dev_resid() const {
+    if (zero_inflated()) throw std::logic_error("a zero-inflated model has no deviance residuals");
     if (mu_.size() != n()) throw std::logic_error("the model has no fitted values yet: run pirls() first");
     return deviance_residual_sum(family_, constants_, y_, mu_, eta_, pw_);
 }
 
-double GlmmModel::penalised_deviance() const { return sum_dev_resid() / phi_ + u_.squaredNorm(); }
+// On the general observation path -2 sum log f (the deviance up to a
+// constant in u and beta) replaces sum d_i / phi.
+double GlmmModel::penalised_deviance() const {
+    if (general_observation()) return -2.0 * observation_loglik() + u_.squaredNorm();
+    return sum_dev_resid() / phi_ + u_.squaredNorm();
+}
 
 }  // namespace glmmfast

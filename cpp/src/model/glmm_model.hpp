@@ -15,6 +15,15 @@
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
 //   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
+//   observation_model.cpp — the general observation path: zero inflation
+//                  (set_zero_inflation, set_beta_zi: p_i = logistic(offset_zi
+//                  + X_zi beta_zi), family/zero_inflation.hpp) and families
+//                  outside the exponential-dispersion form (nbinom1, the
+//                  truncated counts).  There the penalised deviance is
+//                  -2 sum log f_i + ||u||^2, PIRLS's Fisher steps use the
+//                  exact score with a positive weight, then Newton steps with
+//                  the exact (possibly indefinite per observation) Hessian
+//                  polish the mode, whose A the Laplace term uses.
 // Errors in the inner loop are thrown as `PirlsError` so the caller (the
 // outer optimiser) can back off instead of aborting.
 #pragma once
@@ -84,6 +93,25 @@ public:
     void set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& prior_weights);
     void set_dispersion(double phi);
     void set_nb_theta(double theta);
+    // A shape parameter of the distribution by name (nbinom1's "phi", ...).
+    void set_shape(const std::string& name, double value);
+
+    // --- observation_model.cpp ---
+    // Zero inflation with design X_zi (n x p_zi) and offset; beta_zi starts at 0.
+    void set_zero_inflation(Eigen::MatrixXd X_zi, Eigen::VectorXd offset_zi);
+    void set_beta_zi(const Eigen::VectorXd& beta_zi);
+    int n_zi() const { return static_cast<int>(X_zi_.cols()); }
+    bool zero_inflated() const { return X_zi_.cols() > 0; }
+    const Eigen::VectorXd& beta_zi() const { return beta_zi_; }
+    // p_i = logistic(offset_zi + X_zi beta_zi) (zeros without zero inflation).
+    Eigen::VectorXd zi_probability() const;
+    // Whether the general observation path is in use (see above).
+    bool general_observation() const { return zero_inflated() || !family_.exponential_dispersion(); }
+    // Prior-weighted log density (with zero inflation), score and observed
+    // information in eta at the current eta (and P(structural zero | y)).
+    ObservationTerms observation_terms(Eigen::ArrayXd* structural_zero = nullptr) const;
+    // Their sum of log densities only (the penalised deviance's and the Laplace term's).
+    double observation_loglik() const;
     double dispersion() const { return phi_; }
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }
@@ -152,6 +180,8 @@ private:
     // exact = false: Fisher-scoring weights; true: the observed information
     // (signs kept in wsign_ where negative).  See glmm_model.cpp.
     void update_weights(bool exact = false);
+    // update_weights on the general observation path (observation_model.cpp).
+    void update_general_weights(bool exact);
     // Newton steps for u with the exact Hessian from a PIRLS (Fisher) mode.
     void newton_polish(double& pdev, const PirlsOptions& opt);
     void factor();
@@ -178,6 +208,11 @@ private:
     double phi_ = 1.0;
     // Data-only parts of the log-likelihood, fixed per response.
     ResponseConstants constants_;
+    // Zero inflation (observation_model.cpp): design, offset, coefficients
+    // and log p, log(1 - p) at them (all empty without).
+    Eigen::MatrixXd X_zi_;
+    Eigen::VectorXd offset_zi_, beta_zi_;
+    Eigen::ArrayXd log_p_zi_, log1m_p_zi_;
     void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
     GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used

@@ -38,7 +38,7 @@
 namespace glmmfast {
 
 bool GlmmModel::has_laplace_gradient() const {
-    return family_.canonical() && !family_.has_dispersion();
+    return family_.canonical() && !family_.has_dispersion() && !general_observation();
 }
 
 Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled) const {

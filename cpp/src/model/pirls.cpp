@@ -66,7 +66,7 @@ double GlmmModel::step(bool update_beta, Eigen::VectorXd& du, Eigen::VectorXd& d
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     double pdev = 0.0;
     const int it = pirls_loop(*this, update_beta, opt, n_pirls_, pdev);
-    if (!family_.canonical() && !update_beta) newton_polish(pdev, opt);
+    if ((!family_.canonical() || general_observation()) && !update_beta) newton_polish(pdev, opt);
     // Refactor at the final point so the Laplace term uses the exact Hessian
     // at u-hat (the Fisher weights for canonical links).
     update_weights(true);

@@ -19,6 +19,8 @@ void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::V
     const double value = std::exp(x[x.size() - 1]);
     if (c.parameter == FamilyParameter::Dispersion)
         model.set_dispersion(value);
+    else if (c.parameter == FamilyParameter::Shape)
+        model.set_shape(c.shape_name, value);
     else
         model.set_nb_theta(value);
 }
@@ -37,6 +39,15 @@ double agq_deviance(PartitionedGlmm&, const Eigen::VectorXd&, const Eigen::Vecto
     throw std::logic_error("no AGQ on partitioned rows");
 }
 
+// The zero-inflation coefficients' count (none on partitioned rows) and
+// setting beta_zi from the n_zi coordinates starting at `start`.
+int zero_inflation_count(const GlmmModel& model) { return model.n_zi(); }
+int zero_inflation_count(const PartitionedGlmm&) { return 0; }
+void apply_zero_inflation(PartitionedGlmm&, const Eigen::VectorXd&, int) {}
+void apply_zero_inflation(GlmmModel& model, const Eigen::VectorXd& x, int start) {
+    if (model.n_zi() > 0) model.set_beta_zi(x.segment(start, model.n_zi()));
+}
+
 void check_dim(const Eigen::VectorXd& x, int dim) {
     if (x.size() != dim)
         throw std::invalid_argument("objective expects " + std::to_string(dim) + " coordinates, got " +
@@ -51,9 +62,10 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
     const int nt = static_cast<int>(model.lambda().ntheta());
     Model* m = &model;
     Objective obj(
-        nt + parameter_count(c),
+        nt + zero_inflation_count(model) + parameter_count(c),
         [m, c, nt](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
+            apply_zero_inflation(*m, x, nt);
             return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
@@ -72,9 +84,10 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
     Model* m = &model;
     Objective obj(
-        nt + p + parameter_count(c),
+        nt + p + zero_inflation_count(model) + parameter_count(c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
+            apply_zero_inflation(*m, x, nt + p);
             const Eigen::VectorXd theta = x.head(nt) * c.theta_scale;
             const Eigen::VectorXd beta = c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p));
             return c.nagq == 1 ? m->deviance_at(theta, beta) : agq_deviance(*m, theta, beta, c.nagq);

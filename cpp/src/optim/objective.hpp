@@ -10,13 +10,15 @@
 // overhead was larger than PIRLS itself.
 //
 // Coordinates (the stages of lme4's optimizeGlmer):
-//   GLMM, beta in PIRLS (stage 1):   x = (theta / s, [log par])
-//   GLMM, joint (stage 2):           x = (theta / s, gamma, [log par]),
+//   GLMM, beta in PIRLS (stage 1):   x = (theta / s, beta_zi, [log par])
+//   GLMM, joint (stage 2):           x = (theta / s, gamma, beta_zi, [log par]),
 //                                    beta = beta_base + beta_scale .* gamma
 //   LMM:                             x = theta (beta, sigma profiled)
 //   function:                        x as the caller's function takes it
-// s is theta_scale; "par" is the estimated family parameter (dispersion phi
-// or negative-binomial shape), optimised on the log scale.
+// s is theta_scale; beta_zi the zero-inflation coefficients of a
+// zero-inflated model (GlmmModel::n_zi() of them, none otherwise); "par" is
+// the estimated family parameter (dispersion phi, the negative-binomial
+// shape or a shape parameter by name), optimised on the log scale.
 #pragma once
 
 #include <Eigen/Core>
@@ -29,12 +31,13 @@
 
 namespace glmmfast {
 
-enum class FamilyParameter { None, Dispersion, NbTheta };
+enum class FamilyParameter { None, Dispersion, NbTheta, Shape };
 
 struct JointCoordinates {
     double theta_scale = 1.0;
     Eigen::VectorXd beta_base, beta_scale;  // joint stage only
     FamilyParameter parameter = FamilyParameter::None;
+    std::string shape_name;                 // the shape parameter's name (Shape)
     int nagq = 1;                           // joint stage: 1 Laplace, k > 1 AGQ
 };
 

@@ -55,6 +55,8 @@ void bind_family(py::module_& m) {
             return f.loglik_constant(y, wt) + f.loglik_kernel(y, f.linkinv(eta), eta, wt);
         })
         .def("valid_eta", &Family::valid_eta)
+        .def("set_shape", &Family::set_shape, py::arg("name"), py::arg("value"))
+        .def("shape", &Family::shape, py::arg("name"))
         .def_property_readonly("parameters", &Family::parameters)
         .def("log_density_derivatives", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                            const Eigen::ArrayXd& wt, double dispersion) {

@@ -99,6 +99,26 @@ void bind_models(py::module_& m) {
         .def("set_u", &GlmmModel::set_u)
         .def("set_dispersion", &GlmmModel::set_dispersion, py::arg("phi"))
         .def("set_nb_theta", &GlmmModel::set_nb_theta, py::arg("theta"))
+        .def("set_shape", &GlmmModel::set_shape, py::arg("name"), py::arg("value"))
+        .def("set_zero_inflation",
+             [](GlmmModel& g, const Eigen::MatrixXd& X_zi, const DblArray& offset_zi) {
+                 g.set_zero_inflation(X_zi, vec(offset_zi, g.n(), "offset_zi"));
+             },
+             py::arg("X_zi"), py::arg("offset_zi"))
+        .def("set_beta_zi", &GlmmModel::set_beta_zi, py::arg("beta_zi"))
+        .def_property_readonly("beta_zi", &GlmmModel::beta_zi)
+        .def_property_readonly("n_zi", &GlmmModel::n_zi)
+        .def("zi_probability", &GlmmModel::zi_probability)
+        .def("observation_terms",
+             [](const GlmmModel& g) {
+                 // Per observation at the current state: log density, score,
+                 // information, Fisher weight, P(structural zero | y).
+                 Eigen::ArrayXd pz;
+                 const ObservationTerms t = g.observation_terms(&pz);
+                 return py::make_tuple(Eigen::VectorXd(t.log_density.matrix()), Eigen::VectorXd(t.score.matrix()),
+                                       Eigen::VectorXd(t.information.matrix()), Eigen::VectorXd(t.fisher.matrix()),
+                                       Eigen::VectorXd(pz.matrix()));
+             })
         .def_property_readonly("dispersion", &GlmmModel::dispersion)
         .def("set_response", [](GlmmModel& g, const DblArray& y, const DblArray& w) {
             g.set_response(vec(y, g.n(), "y"), vec(w, g.n(), "weights"));

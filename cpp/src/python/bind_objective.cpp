@@ -13,6 +13,7 @@ FamilyParameter parse_parameter(const std::string& s) {
     if (s == "none") return FamilyParameter::None;
     if (s == "dispersion") return FamilyParameter::Dispersion;
     if (s == "nb_theta") return FamilyParameter::NbTheta;
+    if (s.rfind("shape:", 0) == 0) return FamilyParameter::Shape;
     throw std::invalid_argument("unknown family parameter '" + s + "'");
 }
 
@@ -21,6 +22,7 @@ JointCoordinates joint_coordinates(double theta_scale, const std::string& parame
     JointCoordinates c;
     c.theta_scale = theta_scale;
     c.parameter = parse_parameter(parameter);
+    if (c.parameter == FamilyParameter::Shape) c.shape_name = parameter.substr(6);
     c.nagq = nagq;
     c.beta_base = beta_base;
     c.beta_scale = beta_scale;

@@ -59,6 +59,8 @@ class ModelDesign:
     #: their arrays, categoricals kept): type III contrasts and emmeans'
     #: reference grid are evaluated on them (:attr:`x_frame`)
     x_data: dict | None = field(default=None, repr=False)
+    #: the zero-inflation component (glmmTMB's ziformula; design/_component_design.py), or None
+    zi: object = field(default=None, repr=False)
 
     @property
     def x_frame(self) -> pd.DataFrame | None:
@@ -181,6 +183,7 @@ def model_design_for(
     random: bool,
     na_action: str = "omit",
     contrasts: dict | None = None,
+    zero_inflated: bool = False,
 ) -> ModelDesign:
     """Evaluate ``formula`` on ``data`` for ``family``.
 
@@ -204,6 +207,10 @@ def model_design_for(
     contrasts : dict, optional
         Contrasts of fixed-effects factors, as R's ``contrasts`` argument
         (see :func:`glmmfast.formula._model_matrix.model_design`); stored for new data.
+    zero_inflated : bool, default False
+        Zeros come from a zero-inflation part (glmmTMB's ziformula): the
+        family checks only the non-zero responses (a hurdle's truncated
+        counts, ziGamma's positive values).
 
     Returns
     -------
@@ -281,7 +288,8 @@ def model_design_for(
     y, w, kind = _response_for_family(parsed.response_expr, frame, family, w, messages)
     if np.any(~np.isfinite(y)):
         raise DataError("response has non-finite values")
-    family.check_response(y, w)
+    nonzero = y != 0 if zero_inflated else slice(None)
+    family.check_response(y[nonzero], w[nonzero])
 
     fixed = model_design(parsed.fixed_expr, frame, contrasts)
     x_columns = [c for c in column_names if c in x_used]

@@ -41,8 +41,11 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
     Cholesky strategy; "auto" is right for fitting, the others exist so the
     two can be checked against each other.
     """
-    family = _core.Family(design.family.name, design.family.link, design.family.theta)
-    return _core.GlmmModel(*_engine_arrays(design), family, _engine_terms(design), factorization)
+    model = _core.GlmmModel(*_engine_arrays(design), design.family.engine, _engine_terms(design), factorization)
+    if design.zi is not None:  # glmmTMB's ziformula: p = logistic(offset_zi + X_zi beta_zi)
+        model.set_zero_inflation(np.asfortranarray(design.zi.X, dtype=float),
+                                 np.ascontiguousarray(design.zi.offset, dtype=float))
+    return model
 
 
 def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":

@@ -5,8 +5,9 @@ value, the optimiser's transform and bounds, and whether it is estimated),
 :func:`dispersion_parameter` and :func:`nb_shape_parameter` (the two the
 engine estimates today: the dispersion phi of the Gamma, inverse Gaussian
 and non-identity gaussian families, and the negative-binomial shape theta of
-:func:`glmmfast.glmer_nb`) and :func:`engine_parameter_name` (the name the
-engine's Objective knows an estimated parameter by).
+:func:`glmmfast.glmer_nb`), :func:`shape_parameter` (a shape parameter the
+distribution holds by name: nbinom1's phi) and :func:`engine_parameter_name`
+(the name the engine's Objective knows an estimated parameter by).
 
 The interface every caller uses, so that a new parameter (a Tweedie power,
 a Student-t df, a zero-inflation probability) is one more constructor here
@@ -30,9 +31,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..families import Family, NegativeBinomial
+from ..families import Family
 
-__all__ = ["FamilyParameter", "dispersion_parameter", "nb_shape_parameter", "engine_parameter_name"]
+__all__ = ["FamilyParameter", "dispersion_parameter", "nb_shape_parameter", "shape_parameter",
+           "engine_parameter_name"]
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,15 @@ class FamilyParameter:
             engine.set_dispersion(self.value)
         elif self.engine_name == "nb_theta":
             engine.set_nb_theta(self.value)
+        elif self.engine_name.startswith("shape:"):
+            engine.set_shape(self.name, self.value)
         else:  # pragma: no cover -- only the constructors below make parameters
             raise ValueError(f"the engine has no family parameter {self.engine_name!r}")
 
     def fitted_family(self, family: Family) -> Family:
         """``family`` with this value (a new negative-binomial family for its shape; phi is not in the family)."""
-        if self.name == "theta":
-            return NegativeBinomial(self.value, family.link)
+        if self.name == "theta" or self.engine_name.startswith("shape:"):
+            return family.with_shape(self.value)  # the NB2 shapes' and nbinom1's phi live in the family
         return family
 
 
@@ -107,6 +111,11 @@ def dispersion_parameter(value: float) -> FamilyParameter:
 def nb_shape_parameter(value: float) -> FamilyParameter:
     """The negative-binomial shape theta (Var y = mu + mu^2 / theta)."""
     return FamilyParameter("theta", float(value), "nb_theta")
+
+
+def shape_parameter(name: str, value: float) -> FamilyParameter:
+    """A shape parameter the distribution holds, by its engine name (nbinom1's ``"phi"``: Var y = mu (1 + phi))."""
+    return FamilyParameter(name, float(value), f"shape:{name}")
 
 
 def engine_parameter_name(parameter: FamilyParameter | None) -> str:

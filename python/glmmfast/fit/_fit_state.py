@@ -46,6 +46,7 @@ from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
 from ._residuals import residuals_of
+from ._zero_inflation import count_part_start_design, zero_inflation_start
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
@@ -76,6 +77,8 @@ class FitState:
         The family parameter estimated with theta and beta, at its estimate.
     u : ndarray or None
         Conditional modes at the optimum (a rebuilt engine starts PIRLS there).
+    beta_zi : ndarray or None
+        The zero-inflation coefficients (a design with a ziformula), else None.
 
     Examples
     --------
@@ -96,6 +99,7 @@ class FitState:
     family_parameter: FamilyParameter | None = None
     u: np.ndarray | None = field(default=None, repr=False)
     engine_at_optimum: object = field(default=None, repr=False)
+    beta_zi: np.ndarray | None = None
 
     @property
     def family(self):
@@ -118,7 +122,7 @@ class FitState:
                 self.engine_at_optimum = lmm_engine_at(self.design, self.theta)
             else:
                 self.engine_at_optimum = glmm_engine_at(self.design, self.theta, self.beta, self.family_parameter,
-                                                        self.u)
+                                                        self.u, self.beta_zi)
         return self.engine_at_optimum
 
     def with_engine(self, engine) -> "FitState":
@@ -126,9 +130,10 @@ class FitState:
         return dataclasses.replace(self, engine_at_optimum=engine)
 
     def optimizer_point(self) -> np.ndarray:
-        """(theta, beta, the estimated family parameter on its optimiser scale): :func:`joint_objective`'s x."""
+        """(theta, beta, beta_zi, the estimated family parameter on its optimiser scale): :func:`joint_objective`'s x."""
         par = [] if self.family_parameter is None else [self.family_parameter.to_optimizer()]
-        return np.concatenate([self.theta, self.beta, par])
+        zi = [] if self.beta_zi is None else self.beta_zi
+        return np.concatenate([self.theta, self.beta, zi, par])
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -137,11 +142,13 @@ class FitState:
 
 
 def glmm_engine_at(design: ModelDesign, theta: np.ndarray, beta: np.ndarray, parameter: FamilyParameter | None,
-                   u: np.ndarray | None = None):
-    """A GLMM engine for ``design`` at (theta, beta) with the family parameter, PIRLS started from ``u``."""
+                   u: np.ndarray | None = None, beta_zi: np.ndarray | None = None):
+    """A GLMM engine for ``design`` at (theta, beta, beta_zi) with the family parameter, PIRLS started from ``u``."""
     model = engine_model(design)
     if parameter is not None:
         parameter.set_on(model)
+    if beta_zi is not None:
+        model.set_beta_zi(np.asarray(beta_zi, dtype=float))
     if u is not None:
         model.set_u(u)
     model.deviance_at(theta, beta)
@@ -203,9 +210,12 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     """
     t0 = time.perf_counter() if t0 is None else t0
     model = engine_model(design)
-    start = glm_start(design)
+    start_design = count_part_start_design(design)  # a hurdle's positive part only
+    start = glm_start(start_design)
+    if design.zi is not None:
+        model.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
     if parameter is None and design.family.has_dispersion:
-        parameter = _pearson_dispersion(design, start)
+        parameter = _pearson_dispersion(start_design, start)
     # Families with a parameter come with links (inverse, 1/mu^2, identity)
     # whose linear predictor can be far from unit scale: theta starts and
     # moves on the scale of |eta| (capped at 1, the usual scale).
@@ -241,8 +251,10 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
         family = fitted.fitted_family(design.family)
         if family is not design.family:
             design = dataclasses.replace(design, family=family)
+    beta_zi = np.array(model.beta_zi) if model.n_zi else None
     return FitState(design, np.asarray(theta), np.asarray(beta), float(dev), info, nAGQ=int(nAGQ),
-                    family_parameter=fitted, u=np.array(model.u), engine_at_optimum=model if keep_engine else None)
+                    family_parameter=fitted, u=np.array(model.u), engine_at_optimum=model if keep_engine else None,
+                    beta_zi=beta_zi)
 
 
 def fit_lmm(design: ModelDesign, reml: bool, t0: float | None = None) -> FitState:

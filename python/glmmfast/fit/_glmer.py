@@ -28,16 +28,19 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._errors import ArgumentError
 from ._agq import check_nagq
 from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
-from ._family_parameter import nb_shape_parameter
+from ._family_parameter import FamilyParameter, nb_shape_parameter, shape_parameter
 from ._fit_state import fit_glmm
-from ._partitioned import glmer_partitioned, is_dask_dataframe
+from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
-from ..families import Family, NegativeBinomial, Poisson, get_family
+from ..families import Family, NBinom1, NegativeBinomial, Poisson
+from ._zero_inflation import (check_dispformula, check_zero_inflation_family, has_zero_inflation, tmb_family,
+                              zero_inflation_design)
 
 __all__ = ["glmer", "glmer_nb"]
 
@@ -53,6 +56,9 @@ def glmer(
     contrasts: dict | None = None,
     data_name: str | None = None,
     quiet: bool = False,
+    ziformula: str | None = None,
+    dispformula: str | None = None,
+    REML: bool = False,
 ) -> GlmerResult | LmerResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
@@ -77,7 +83,12 @@ def glmer(
         likelihood (glmmTMB's likelihood; see :mod:`glmmfast.families`).
         ``"gaussian"`` with the identity link is a linear mixed model: as
         lme4's ``glmer``, it is fitted by :func:`glmmfast.lmer` with REML
-        (with a warning).
+        (with a warning), by maximum likelihood with a ``dispformula`` (as
+        glmmTMB).  glmmTMB's names: ``"nbinom2"`` (the negative binomial,
+        theta estimated, as :func:`glmer_nb`), ``"nbinom1"`` (Var y = mu (1 +
+        phi), phi estimated), ``"truncated_poisson"`` (with a ``ziformula``:
+        the Poisson hurdle model), ``"ziGamma"`` (the Gamma, zeros from the
+        ``ziformula``).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -108,6 +119,20 @@ def glmer(
         :class:`~glmmfast.ConvergenceWarning` / :class:`~glmmfast.SingularFitWarning`
         (they stay in ``result.messages``; ``warnings.simplefilter("ignore",
         glmmfast.ConvergenceWarning)`` silences them too).
+    ziformula : str, optional
+        glmmTMB's zero-inflation model, a one-sided formula for the logit of
+        the probability of a structural zero (``"~1"``, ``"~ spp * mined"``;
+        fixed effects only, for now): y = 0 with probability p, else a draw
+        from the family.  With a truncated family it is the hurdle's zero
+        part.  ``"~0"`` or None: none.  Its coefficients are
+        ``result.fixef_zi``.
+    dispformula : str, optional
+        glmmTMB's dispersion model; only ``"~1"`` (one dispersion, the
+        default) is supported yet.  A family without a dispersion (Poisson)
+        refuses any, with a :class:`~glmmfast.FormulaError`.
+    REML : bool, default False
+        For a gaussian identity model given a ``dispformula``: REML instead
+        of glmmTMB's maximum likelihood.
 
     Returns
     -------
@@ -144,10 +169,18 @@ def glmer(
     >>> round(m.deviance, 2)
     2298.29
     """
-    fam = get_family(family)
+    fam, estimate_parameter = tmb_family(family)
+    check_dispformula(dispformula, fam)
     if is_dask_dataframe(data):  # rows in partitions: fitted where they lie (fit/_partitioned.py)
+        if ziformula is not None or dispformula is not None:
+            raise PartitionedNotSupported("ziformula and dispformula are not supported on a Dask DataFrame yet")
         return glmer_partitioned(formula, data, fam, weights, offset, check_nagq(nAGQ), contrasts, data_name,
                                  quiet)
+    if fam.name == "gaussian" and fam.link == "identity" and (dispformula is not None or ziformula is not None):
+        # glmmTMB's gaussian: maximum likelihood (its one dispersion is the LMM's residual variance).
+        check_zero_inflation_family(ziformula, fam)
+        return lmer(formula, data, REML=REML, weights=weights, offset=offset, na_action=na_action,
+                    contrasts=contrasts, data_name=data_name, quiet=quiet)
     if fam.name == "gaussian" and fam.link == "identity":
         # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
@@ -158,27 +191,50 @@ def glmer(
     nAGQ = check_nagq(nAGQ)
     t0 = time.perf_counter()
     data_name = dataset_name(data, data_name)  # checked before the fit
+    zero_inflated = has_zero_inflation(ziformula)
+    if zero_inflated and nAGQ > 1:
+        raise ArgumentError("nAGQ > 1 is not available with a ziformula (Laplace only, as glmmTMB)")
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action,
-                              contrasts=contrasts)
+                              contrasts=contrasts, zero_inflated=zero_inflated)
+    design = zero_inflation_design(design, ziformula, data, contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
-        fit = GlmerResult(fit_glmm(design, nAGQ, t0=t0), data_name)
+        parameter = _estimated_parameter(design) if estimate_parameter else None
+        if parameter is not None:
+            # The GLM start and the engine use the starting value; the state carries the fitted family.
+            design = dataclasses.replace(design, family=parameter.fitted_family(design.family))
+        fit = GlmerResult(fit_glmm(design, nAGQ, parameter, t0=t0), data_name)
     warn_fit_messages(fit.messages, quiet)
     return fit
 
 
-def _moment_theta(design: ModelDesign) -> float:
-    """Starting negative-binomial shape: moments of a Poisson GLM's residuals
-    (Var y = mu + mu^2/theta), clipped to [0.01, 1000]."""
+def _poisson_excess(design: ModelDesign, power: int) -> float:
+    """sum w ((y - mu)^2 - mu) / mu^power / sum w at a Poisson GLM's means: the NB shapes' moment start
+    (Var y = mu + mu^2 / theta: 1 / theta at power 2; Var y = mu (1 + phi): phi at power 1); NaN if
+    the Poisson start failed (e.g. identity link at mu = 0)."""
     link = design.family.link
     fit = _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights, design.offset,
                          Poisson(link).engine)
     mu, w = np.asarray(fit["mu"]), design.weights
     with np.errstate(divide="ignore", invalid="ignore"):
-        excess = np.sum(w * ((design.y - mu) ** 2 - mu) / mu**2) / np.sum(w)
+        return float(np.sum(w * ((design.y - mu) ** 2 - mu) / mu**power) / np.sum(w))
+
+
+def _moment_theta(design: ModelDesign) -> float:
+    """Starting negative-binomial shape: moments of a Poisson GLM's residuals
+    (Var y = mu + mu^2/theta), clipped to [0.01, 1000]."""
+    excess = _poisson_excess(design, 2)
     if not np.isfinite(excess):  # the Poisson start failed (e.g. identity link at mu = 0)
         return 1.0
     return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
+
+
+def _estimated_parameter(design: ModelDesign) -> FamilyParameter:
+    """The parameter glmer estimates for glmmTMB's nbinom2 (theta) or nbinom1 (phi), at its moment start."""
+    if isinstance(design.family, NBinom1):
+        excess = _poisson_excess(design, 1)
+        return shape_parameter("phi", float(np.clip(excess, 1e-3, 1e3)) if np.isfinite(excess) else 1.0)
+    return nb_shape_parameter(_moment_theta(design))
 
 
 def glmer_nb(

@@ -563,8 +563,18 @@ class _GlmerProblem:
         return self.lower.size
 
     @property
+    def n_zi(self) -> int:
+        """Zero-inflation coefficients among the extra coordinates (the engine's n_zi)."""
+        return int(self.model.n_zi)
+
+    @property
     def npar(self) -> int:
-        return int(self.parameter is not None)
+        """Coordinates after theta (and beta): the zero-inflation coefficients, then the family parameter."""
+        return self.n_zi + int(self.parameter is not None)
+
+    def extra_steps(self, zi_step: float, parameter_step: float) -> np.ndarray:
+        """Initial optimiser steps of the extra coordinates."""
+        return np.concatenate([np.full(self.n_zi, zi_step), np.full(int(self.parameter is not None), parameter_step)])
 
     def objective(self, stage: ObjectiveStage, theta_scale: float | None = None, beta_base=None, beta_scale=None):
         """The engine's objective of ``stage`` (theta on ``theta_scale``, default the problem's)."""
@@ -623,8 +633,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     problem = _GlmerProblem(model, np.asarray(model.lower_bounds(), dtype=float), len(beta0), nAGQ, parameter,
                             theta_scale)
     # Optimiser coordinates (see cpp/src/optim/objective.hpp): theta / theta_scale,
-    # then in stage 2 the scaled beta, then the family parameter on its optimiser scale.
-    logpar = np.array([parameter.to_optimizer()]) if parameter is not None else np.zeros(0)
+    # then in stage 2 the scaled beta, then the zero-inflation coefficients
+    # (started at the engine's), then the family parameter on its optimiser scale.
+    logpar = np.concatenate([np.asarray(model.beta_zi, dtype=float),
+                             [parameter.to_optimizer()] if parameter is not None else []])
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
     warm = warm_start and nAGQ >= 1 and _warm_start_holds(problem, theta, beta, logpar)
     if not warm:
@@ -662,7 +674,8 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     # exact gradient (canonical links) L-BFGS replaces BOBYQA: 6-15
     # evaluations instead of 8-76 on the grouseticks and cbpp models.
     tol1 = 1e-8 if nAGQ == 0 else 1e-5
-    lower1, step1 = np.concatenate([problem.lower, np.full(npar, -np.inf)]), np.full(ntheta + npar, 0.25)
+    lower1 = np.concatenate([problem.lower, np.full(npar, -np.inf)])
+    step1 = np.concatenate([np.full(ntheta, 0.25), problem.extra_steps(0.25, 0.25)])
     stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
     if obj1.has_gradient:
         # L-BFGS's first trial point is x0 - g whatever the initial step:
@@ -691,8 +704,8 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
 
     _reevaluate(obj1.evaluate, x1, restart)
     beta = np.array(model.beta)
-    if npar:
-        info.family_parameter = problem.parameter.from_optimizer(logpar[0])
+    if problem.parameter is not None:
+        info.family_parameter = problem.parameter.from_optimizer(logpar[-1])
     _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
     return theta, beta, logpar, dev1
 
@@ -716,7 +729,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     lower2 = np.concatenate([problem.lower, np.full(p + npar, -np.inf)])
     # Stage 1 leaves theta close and beta within a fraction of an SE, so
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
-    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), np.full(npar, 0.05)])
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
     done = None
     if obj2.has_gradient and hessian is not None:
         d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
@@ -742,7 +755,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
         dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
-    if npar:
+    if problem.parameter is not None:
         info.family_parameter = problem.parameter.from_optimizer(x[-1])
     info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"
     approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"

@@ -12,7 +12,12 @@ Holds the pieces every post-fit computation on rows shares:
   (``_model_frame.apply_design`` with the fit's ``x_spec``);
 - :func:`predict` combines them: eta = X beta + offset + sum_t Z_t b_t,
   with b = 0 for new levels (the population level, as lme4 does when
-  ``allow.new.levels = TRUE``).
+  ``allow.new.levels = TRUE``), and glmmTMB's types for its components:
+  ``"zlink"``/``"zprob"`` the zero-inflation predictor and probability p,
+  ``"conditional"`` the conditional part's mean (E(y | y > 0) for a
+  truncated family), ``"response"`` (1 - p) times it, ``"disp"`` the family
+  parameter (glmmTMB's sigma());
+- :func:`zero_inflation_probability`: p on the fitted rows or new data.
 """
 
 from __future__ import annotations
@@ -29,7 +34,11 @@ from ..formula._formula import parse_formula
 from ..formula._model_frame import apply_design, grouping_factor
 from ..design._re_terms import ReTerm
 
-__all__ = ["select_terms", "TermRows", "term_rows", "fixed_part", "predict"]
+__all__ = ["select_terms", "TermRows", "term_rows", "fixed_part", "predict", "zero_inflation_probability",
+           "PREDICT_TYPES"]
+
+#: predict's types: lme4's two and glmmTMB's
+PREDICT_TYPES = ("link", "response", "conditional", "zprob", "zlink", "disp")
 
 _NONE_FORMS = ("~0", "~ 0", "NA", "~-1", "~ -1")
 
@@ -180,16 +189,56 @@ def random_part(terms: list[ReTerm], b_blocks: list[np.ndarray], keep: np.ndarra
     return out
 
 
+def _zero_inflation_link(result, newdata: pd.DataFrame | None) -> np.ndarray | None:
+    """The zero-inflation linear predictor on the rows (None without a ziformula)."""
+    if result.fixef_zi is None:
+        return None
+    return fixed_part(result._design.zi, result.fixef_zi.to_numpy(), newdata)
+
+
+def zero_inflation_probability(result, newdata: pd.DataFrame | None = None) -> np.ndarray:
+    """p = logistic(X_zi beta_zi + offset_zi) on the fitted rows or ``newdata`` (zeros without a ziformula)."""
+    zlink = _zero_inflation_link(result, newdata)
+    if zlink is None:
+        n = result._design.n if newdata is None else len(newdata)
+        return np.zeros(n)
+    return 0.5 * (1.0 + np.tanh(0.5 * zlink))  # the logistic function without overflow
+
+
+def _disp_value(result) -> float:
+    """glmmTMB's sigma(): theta (nbinom2), phi (nbinom1), sigma (gaussian; sqrt(phi) otherwise), 1 without."""
+    params = getattr(result, "family_parameters", None)
+    if params is None or "dispersion" in params:  # an LMM's residual SD, or the dispersion families' sqrt(phi)
+        return float(result.sigma)
+    return float(next(iter(params.values()))) if params else 1.0
+
+
 def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
             allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Predictions of a fitted GLMM (see :meth:`GlmerResult.predict`)."""
-    check_choice("type", type, ("link", "response"))
+    check_choice("type", type, PREDICT_TYPES)
     design = result._design
     keep = select_terms(design.terms, re_form)
     if newdata is not None:
         _check_rows(newdata, design)
+    n = design.n if newdata is None else len(newdata)
+    if type == "zlink":
+        zlink = _zero_inflation_link(result, newdata)
+        return np.full(n, -np.inf) if zlink is None else zlink
+    if type == "zprob":
+        return zero_inflation_probability(result, newdata)
+    if type == "disp":
+        return np.full(n, _disp_value(result))
     eta = fixed_part(design, result.fixef.to_numpy(), newdata, offset)
     if keep.any():
         blocks = [modes for _, modes, _ in result._ranef_parts()]
         eta = eta + random_part(design.terms, blocks, keep, newdata, allow_new_levels)
-    return np.asarray(result.family.linkinv(eta), dtype=float) if type == "response" else eta
+    if type == "link":
+        return eta
+    mu = np.asarray(result.family.linkinv(eta), dtype=float)
+    if type == "response" and result.fixef_zi is None and not result.family.zero_truncated:
+        return mu  # lme4's response (for the Gamma too: its zeros need a ziformula)
+    conditional = result.family.conditional_mean(mu)
+    if type == "conditional":
+        return conditional
+    return (1.0 - zero_inflation_probability(result, newdata)) * conditional

@@ -31,6 +31,7 @@ from ..design._design import ModelDesign
 from .._errors import DataError
 from ..fit._engine import glm_start
 from ..fit._family_parameter import FamilyParameter
+from ..fit._zero_inflation import zero_inflation_start
 from ..fit._fit_state import FitState, glmm_engine_at, laplace_hessian, optimize_glmm_state
 from ._results import GlmerResult
 
@@ -108,8 +109,10 @@ class GlmerModel:
 
     def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
                  data_name: str | None = None, family_parameter: FamilyParameter | None = None,
-                 theta_scale: float = 1.0, hessian: np.ndarray | None = None):
+                 theta_scale: float = 1.0, hessian: np.ndarray | None = None, beta_zi: np.ndarray | None = None):
         self.design = design
+        # zero-inflation coefficients (a ziformula): re-estimated from the fit's
+        self.beta_zi0 = None if beta_zi is None else np.asarray(beta_zi, dtype=float).copy()
         self.nAGQ = int(nAGQ)
         self.data_name = data_name
         self.theta0 = np.asarray(theta, dtype=float).copy()
@@ -118,7 +121,7 @@ class GlmerModel:
         # other parameters, from the original fit's value and scale.
         self.family_parameter = family_parameter
         self.theta_scale = float(theta_scale)
-        self.engine = glmm_engine_at(design, self.theta0, self.beta0, family_parameter)
+        self.engine = glmm_engine_at(design, self.theta0, self.beta0, family_parameter, beta_zi=self.beta_zi0)
         self.u0 = np.array(self.engine.u)
         # The Hessian in (theta, beta) at the start, where the exact gradient
         # gives it cheaply: refits then take quasi-Newton steps from it.
@@ -136,7 +139,7 @@ class GlmerModel:
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
         state = result._state
         return cls(state.design, state.theta, state.beta, state.nAGQ, result.data_name, state.family_parameter,
-                   state.theta_scale, result._refit_hessian())
+                   state.theta_scale, result._refit_hessian(), state.beta_zi)
 
     def refit(self, newresp, weights=None, warm_start: bool = True) -> FitState:
         """Fit the model to a new response.
@@ -183,10 +186,15 @@ class GlmerModel:
         if warm_start:
             eng.set_u(self.u0)
             theta0, beta0 = self.theta0, self.beta0
+            if self.beta_zi0 is not None:
+                eng.set_beta_zi(self.beta_zi0)
         else:
             eng.set_u(np.zeros(eng.q))
             theta0 = np.asarray(eng.initial_theta()) * self.theta_scale
-            beta0 = np.asarray(glm_start(design)["beta"])
+            start = glm_start(design)
+            beta0 = np.asarray(start["beta"])
+            if self.beta_zi0 is not None:
+                eng.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
         state = optimize_glmm_state(eng, design, self.nAGQ, self.family_parameter, theta0, beta0, self.theta_scale,
                                     warm_start=warm_start, hessian=self.hessian0 if warm_start else None,
                                     keep_engine=False)

@@ -42,6 +42,7 @@ from ..fit._optimize import check_convergence
 from ..fit._residuals import residuals_of
 from ..design._re_terms import theta_names, varcorr_frame
 from ..summary._display import RandomEffects, summary_html
+from .._errors import ArgumentError
 from ..summary._summary import PrintsSummary, format_glmer_summary, format_mermod_print
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult"]
@@ -60,6 +61,8 @@ class MixedResult(PrintsSummary):
     sigma = 1.0
     dispersion = 1.0
     reml = None
+    #: glmmTMB's zero-inflation coefficients (GlmerResult with a ziformula), else None
+    fixef_zi = None
     # Var(b | y) from a GLMM engine is on the absolute scale (the dispersion
     # is inside its weights); an LMM's is relative to sigma^2.
     _cond_var_scale = 1.0
@@ -376,8 +379,13 @@ class MixedResult(PrintsSummary):
         newdata : pandas.DataFrame, optional
             Rows to predict for (default: the fitted rows), encoded with the
             fit's factor levels.
-        type : {"link", "response"}, default "link"
-            The linear predictor eta or the mean mu.
+        type : {"link", "response", "conditional", "zprob", "zlink", "disp"}, default "link"
+            The linear predictor eta or the mean of y, as lme4; glmmTMB's
+            types for a zero-inflated or hurdle model: the mean of y is then
+            (1 - p) times the conditional part's mean (``"conditional"``:
+            mu, or E(y | y > 0) for a truncated family), ``"zprob"`` and
+            ``"zlink"`` the zero-inflation probability p and its logit,
+            ``"disp"`` the family parameter (glmmTMB's ``sigma()``).
         re_form : None or str, default None
             Random effects to include: None (all), ``"~0"`` (none: the
             population level) or a formula with some of the fit's bars, such
@@ -540,8 +548,16 @@ class GlmerResult(MixedResult):
             self.sigma = float(np.sqrt(self.dispersion))
         family = state.family
         self.nb_theta = family.theta if family.name == "negative.binomial" else None
+        # glmmTMB's zero-inflation part (ziformula): its coefficients, separate from fixef
+        self.fixef_zi = None
+        n_zi = 0
+        if state.beta_zi is not None:
+            n_zi = len(state.beta_zi)
+            self.fixef_zi = pd.Series(np.asarray(state.beta_zi, dtype=float), index=design.zi.x_names,
+                                      name="Estimate")
+        self._vcov_full = None
         self._init_common(state, data_name,
-                          npar=len(state.theta) + len(design.x_names) + (parameter is not None))
+                          npar=len(state.theta) + len(design.x_names) + n_zi + (parameter is not None))
 
     def _varcorr_frame(self) -> pd.DataFrame:
         # Absolute-scale components; lme4's Residual row for the families with a dispersion.
@@ -555,7 +571,8 @@ class GlmerResult(MixedResult):
         nt, p = self.theta.size, self.fixef.size
         fp = state.family_parameter
         x = state.optimizer_point()
-        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p, -np.inf),
+        n_zi = 0 if state.beta_zi is None else len(state.beta_zi)
+        lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + n_zi, -np.inf),
                                 [] if fp is None else [fp.optimizer_lower]])
 
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
@@ -598,6 +615,8 @@ class GlmerResult(MixedResult):
         V = None
         try:
             Hinv = np.linalg.inv(hess)
+            full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
+            self._vcov_full = full if np.all(np.isfinite(full)) and np.all(np.diag(full) > 0) else None
             V = 2 * Hinv[nt:nt + p, nt:nt + p]
             V = 0.5 * (V + V.T)
             if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
@@ -611,6 +630,139 @@ class GlmerResult(MixedResult):
         msgs.extend(conv_msgs)
         msgs.extend(self._boundary_messages(model))
         return pd.DataFrame(V, index=names, columns=names), msgs
+
+    @property
+    def vcov_full(self) -> pd.DataFrame:
+        """Covariance of every outer parameter, as glmmTMB's ``vcov(fit, full = TRUE)``.
+
+        Rows and columns in glmmTMB's order and names: the conditional fixed
+        effects, the zero-inflation ones (``zi~name``), the log family
+        parameter (``d~(Intercept)``: log theta for nbinom2, log phi for
+        nbinom1 and the dispersion families) and theta (on this package's
+        scale: relative Cholesky factors, not glmmTMB's log standard
+        deviations).  From the finite-difference Hessian of -2 log L.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("grouseticks")
+        >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="poisson", ziformula="~1")
+        >>> list(m.vcov_full.index)
+        ['(Intercept)', 'YEAR96', 'YEAR97', 'zi~(Intercept)', 'theta|LOCATION.(Intercept)']
+        """
+        self._vcov_messages()
+        nt, p = self.theta.size, self.fixef.size
+        n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
+        fp = self._state.family_parameter
+        # the optimiser's order: theta, beta, beta_zi, log family parameter
+        names_x = ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
+                   + [f"zi~{n}" for n in ([] if self.fixef_zi is None else self.fixef_zi.index)]
+                   + (["d~(Intercept)"] if fp is not None else []))
+        order = list(range(nt, nt + p + n_zi + (fp is not None))) + list(range(nt))
+        if self._vcov_full is None:
+            full = np.full((len(names_x), len(names_x)), np.nan)
+        else:
+            full = self._vcov_full
+        names = [names_x[i] for i in order]
+        return pd.DataFrame(full[np.ix_(order, order)], index=names, columns=names)
+
+    @property
+    def family_parameters(self) -> dict[str, float]:
+        """The estimated family parameter by glmmTMB's meaning: ``{"theta": ...}`` (nbinom2),
+        ``{"phi": ...}`` (nbinom1), ``{"dispersion": ...}`` (phi of gaussian, Gamma, ...); empty if none.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                    family="nbinom2")
+        >>> list(m.family_parameters)
+        ['theta']
+        """
+        fp = self._state.family_parameter
+        return {} if fp is None else {fp.name: float(fp.value)}
+
+    @property
+    def family_parameter_se(self) -> dict[str, float]:
+        """Standard errors of :attr:`family_parameters` (delta method from the log scale's).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"),
+        ...                    family="nbinom2")
+        >>> m.family_parameter_se["theta"] > 0
+        True
+        """
+        fp = self._state.family_parameter
+        if fp is None:
+            return {}
+        var = float(self.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
+        return {fp.name: float(fp.value * np.sqrt(var))}
+
+    def coef_table(self, component: str = "cond") -> pd.DataFrame:
+        """Estimates, standard errors, z values and p-values of one component, as glmmTMB's summary tables.
+
+        Parameters
+        ----------
+        component : {"cond", "zi"}
+            The conditional model (``fixef``) or the zero-inflation model (``fixef_zi``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns Estimate, Std. Error, z value, Pr(>|z|).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("grouseticks")
+        >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="poisson", ziformula="~1")
+        >>> list(m.coef_table("zi").index)
+        ['(Intercept)']
+        """
+        from scipy import stats
+
+        if component == "cond":
+            est, se = self.fixef, self.se
+        elif component == "zi":
+            if self.fixef_zi is None:
+                raise ArgumentError("this fit has no zero-inflation model (ziformula)")
+            est = self.fixef_zi
+            names = [f"zi~{n}" for n in est.index]
+            se = pd.Series(np.sqrt(np.diag(self.vcov_full.loc[names, names].to_numpy())), index=est.index)
+        else:
+            raise ArgumentError(f"component must be 'cond' or 'zi', not {component!r}")
+        z = est.to_numpy() / se.to_numpy()
+        return pd.DataFrame({"Estimate": est.to_numpy(), "Std. Error": se.to_numpy(), "z value": z,
+                             "Pr(>|z|)": 2 * stats.norm.sf(np.abs(z))}, index=est.index)
+
+    @property
+    def glmmtmb_model(self) -> bool:
+        """Whether the fit is one only glmmTMB fits (a ziformula, or nbinom1 / truncated families):
+        summaries then print as glmmTMB's."""
+        return self.fixef_zi is not None or self.family.name in ("nbinom1", "truncated_poisson", "truncated_nbinom2")
+
+    def summary_text(self) -> str:
+        """The summary as lme4 prints ``summary(fit)`` (glmmTMB's, for the models only glmmTMB fits:
+        :attr:`glmmtmb_model`), as a string (also ``str(fit)``).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("grouseticks")
+        >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="poisson", ziformula="~1")
+        >>> print(m.summary_text().splitlines()[2])
+        Zero inflation:         ~1
+        """
+        if self.glmmtmb_model:
+            from ..summary._tmb_summary import format_tmb_summary
+            return format_tmb_summary(self)
+        return super().summary_text()
 
     def _boundary_messages(self, model) -> list[str]:
         """The family's warning if fitted means at the optimum sit on the boundary (separation)."""

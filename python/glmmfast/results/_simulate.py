@@ -12,6 +12,9 @@ engine's scale: counts for Poisson and the negative binomial (a gamma-Poisson
 mixture with shape theta: Var y = mu + mu^2/theta); for binomial, proportions
 of the trials (the prior weights), 0/1 for a binary response; for a linear
 mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
+nbinom1 and the truncated Poisson and NB2 draw through the engine's samplers
+(``cpp/src/family/``); with zero inflation (glmmTMB's ziformula) each draw
+is then replaced by 0 with probability p.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from .._arguments import check_nsim
 from ..design._design import ModelDesign
 from .._errors import DataError, FamilyError
 from ..formula._model_frame import evaluate_response
-from ._predict import fixed_part, select_terms, term_rows
+from ._predict import fixed_part, select_terms, term_rows, zero_inflation_probability
 from ..design._re_terms import theta_blocks
 
 __all__ = ["ResponseSimulator", "simulate"]
+
+#: families drawn by the engine's samplers
+_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2")
 
 
 def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray:
@@ -71,13 +77,15 @@ class ResponseSimulator:
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
                  re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
-                 sigma: float | None = None):
+                 sigma: float | None = None, zi_probability: np.ndarray | None = None):
         fam = design.family
         lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
-        if fam.name not in ("poisson", "binomial", "negative.binomial") and not lmm:
-            raise FamilyError(f"simulate is available for the poisson, binomial and negative binomial families "
-                              f"and linear mixed models, not {fam.name}({fam.link})")
+        if fam.name not in ("poisson", "binomial", "negative.binomial") + _ENGINE_DRAWS and not lmm:
+            raise FamilyError(f"simulate is available for the poisson, binomial, negative binomial, "
+                              f"{', '.join(_ENGINE_DRAWS)} families and linear mixed models, not "
+                              f"{fam.name}({fam.link})")
         self.family = fam
+        self.zi_probability = zi_probability
         self.sigma = float(sigma) if lmm else 1.0
         self.weights = design.weights if newdata is None else np.ones(len(newdata))
         keep = select_terms(design.terms, re_form)
@@ -109,9 +117,19 @@ class ResponseSimulator:
         return eta
 
     def draw(self, rng: np.random.Generator, nsim: int = 1) -> np.ndarray:
-        """Simulated responses, shape (n, nsim)."""
+        """Simulated responses, shape (n, nsim); with zero inflation, each is 0 with probability p."""
         mu = np.asarray(self.family.linkinv(self.linear_predictor(rng, nsim).ravel()), dtype=float)
-        mu = mu.reshape(self.n, nsim)
+        y = self._conditional_draw(rng, mu.reshape(self.n, nsim))
+        if self.zi_probability is not None:
+            y[rng.random(y.shape) < self.zi_probability[:, None]] = 0.0
+        return y
+
+    def _conditional_draw(self, rng: np.random.Generator, mu: np.ndarray) -> np.ndarray:
+        """Draws of the conditional distribution at means ``mu`` (n, nsim)."""
+        if self.family.name in _ENGINE_DRAWS:  # the engine's sampler, seeded from rng
+            seed = int(rng.integers(2**63))
+            flat = self.family.engine.simulate(mu.ravel(order="F"), np.ones(mu.size), 1.0, seed)
+            return np.asarray(flat, dtype=float).reshape(mu.shape, order="F")
         if self.family.name == "poisson":
             return rng.poisson(mu).astype(float)
         if self.family.name == "negative.binomial":
@@ -129,6 +147,7 @@ def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFra
     """Responses drawn from a fitted GLMM (see :meth:`GlmerResult.simulate`)."""
     nsim = check_nsim(nsim)
     blocks = [modes for _, modes, _ in result._ranef_parts()]
+    zi = None if result.fixef_zi is None else zero_inflation_probability(result, newdata)
     sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,
-                            newdata, allow_new_levels, offset)
+                            newdata, allow_new_levels, offset, zi_probability=zi)
     return sim.draw(np.random.default_rng(seed), int(nsim))

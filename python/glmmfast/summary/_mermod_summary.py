@@ -207,6 +207,17 @@ def _mermod_header(res: Any) -> list[str]:
     return out
 
 
+def format_aic_table(res: Any) -> str:
+    """lme4's (and glmmTMB's) AIC, BIC, logLik, deviance, df.resid line pair."""
+    loglik = float(res.loglik)
+    vals = [r_round(float(res.aic), 1), r_round(float(res.bic), 1),
+            r_round(loglik, 1), r_round(-2.0 * loglik, 1),
+            float(res.df_resid)]
+    f = [s for s in r_format(vals)]
+    f[4] = r_format_num(vals[4])
+    return print_named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"], f, gap=1)
+
+
 def format_glmer_summary(res: Any) -> str:
     """Format a mixed-model fit like lme4's ``print(summary(fit))``.
 
@@ -234,13 +245,7 @@ def format_glmer_summary(res: Any) -> str:
         out.append(cat_fill(["REML criterion at convergence:",
                               r_format_num(r_round(crit, 1))]))
     else:
-        vals = [r_round(float(res.aic), 1), r_round(float(res.bic), 1),
-                r_round(loglik, 1), r_round(-2.0 * loglik, 1),
-                float(res.df_resid)]
-        f = [s for s in r_format(vals)]
-        f[4] = r_format_num(vals[4])
-        out.append(print_named_vector(["AIC", "BIC", "logLik", "deviance", "df.resid"],
-                                       f, gap=1))
+        out.append(format_aic_table(res))
     out.append("\n")
     # ---- residuals
     out.append("Scaled residuals: \n")

@@ -1,0 +1,84 @@
+// zero_inflation.cpp — the zero-inflated mixture's log density and eta
+// derivatives from the base's (see zero_inflation.hpp for the equations).
+#include "family/zero_inflation.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "family/special_functions.hpp"
+
+namespace glmmfast {
+
+void log_logistic(const Eigen::ArrayXd& eta, Eigen::ArrayXd& log_p, Eigen::ArrayXd& log1m_p) {
+    log_p.resize(eta.size());
+    log1m_p.resize(eta.size());
+    for (Eigen::Index i = 0; i < eta.size(); ++i) {
+        // log p = -log(1 + e^-eta), log(1 - p) = -log(1 + e^eta)
+        const double e = eta[i];
+        const double a = std::log1p(std::exp(-std::abs(e)));
+        log_p[i] = e >= 0 ? -a : e - a;
+        log1m_p[i] = e >= 0 ? -e - a : -a;
+    }
+}
+
+namespace {
+
+// log f_ZI(y) of one observation from the base's unit-weight log f(y) (its
+// P(structural zero | y) in pi).
+double mixture_log_density(double y, double base, double log_p, double log1m_p, bool zero_mass, double& pi) {
+    pi = 0.0;
+    if (y != 0) return base + log1m_p;
+    const double b = zero_mass ? base : -std::numeric_limits<double>::infinity();
+    if (!std::isfinite(b)) {
+        pi = 1.0;
+        return log_p;
+    }
+    const double ld = log_add_exp(log_p, log1m_p + b);
+    pi = std::exp(log_p - ld);
+    return ld;
+}
+
+}  // namespace
+
+void zero_inflate_log_density(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen::ArrayXd& log_p,
+                              const Eigen::ArrayXd& log1m_p, bool zero_mass, Eigen::ArrayXd& log_density) {
+    const bool zi = log_p.size() == y.size();
+    double pi;
+    for (Eigen::Index i = 0; i < y.size(); ++i) {
+        if (wt[i] <= 0) {
+            log_density[i] = 0.0;
+            continue;
+        }
+        const double ld = zi ? mixture_log_density(y[i], log_density[i], log_p[i], log1m_p[i], zero_mass, pi)
+                             : log_density[i];
+        log_density[i] = wt[i] * ld;
+    }
+}
+
+void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen::ArrayXd& log_p,
+                  const Eigen::ArrayXd& log1m_p, bool zero_mass, ObservationTerms& t,
+                  Eigen::ArrayXd* structural_zero) {
+    const Eigen::Index n = y.size();
+    const bool zi = log_p.size() == n;
+    if (structural_zero) structural_zero->setZero(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        if (wt[i] <= 0) {
+            t.log_density[i] = t.score[i] = t.information[i] = t.fisher[i] = 0.0;
+            continue;
+        }
+        double pi = 0.0;
+        if (zi) t.log_density[i] = mixture_log_density(y[i], t.log_density[i], log_p[i], log1m_p[i], zero_mass, pi);
+        if (structural_zero) (*structural_zero)[i] = pi;
+        if (pi >= 1.0) {
+            t.score[i] = t.information[i] = t.fisher[i] = 0.0;
+        } else {
+            const double s = t.score[i], q = 1.0 - pi;
+            t.information[i] = wt[i] * (q * t.information[i] - pi * q * s * s);
+            t.score[i] = wt[i] * q * s;
+            t.fisher[i] = wt[i] * q * t.fisher[i];
+        }
+        t.log_density[i] *= wt[i];
+    }
+}
+
+}  // namespace glmmfast

@@ -1,0 +1,74 @@
+// observation_model.cpp — GlmmModel's general observation path: zero
+// inflation and the families outside the exponential-dispersion form (see
+// glmm_model.hpp; the mixture's equations in family/zero_inflation.hpp).
+//
+// PIRLS (pirls.cpp) takes its weights from update_weights, which comes
+// here on this path: the Fisher-type step uses W = (1 - pi) pw mu_eta^2 /
+// (phi V) > 0 with the exact score, so every step is a descent direction
+// and step-halving on -2 sum log f + ||u||^2 makes progress; the Newton
+// polish and the Laplace term then use the exact information
+// (1 - pi) h - pi (1 - pi) s^2, negative for some observations (signs in
+// wsign_), as long as the sum A stays positive definite.
+#include <cmath>
+#include <limits>
+
+#include "model/glmm_model.hpp"
+
+namespace glmmfast {
+
+void GlmmModel::set_zero_inflation(Eigen::MatrixXd X_zi, Eigen::VectorXd offset_zi) {
+    if (X_zi.rows() != n() || offset_zi.size() != n())
+        throw std::invalid_argument("the zero-inflation design and offset must have one row per observation");
+    check_finite(X_zi, "the zero-inflation design");
+    check_finite(offset_zi, "the zero-inflation offset");
+    const std::string fam = family_.name();
+    if (fam == "binomial" || fam == "gaussian")
+        throw std::invalid_argument("zero inflation is not available for the " + fam + " family");
+    X_zi_ = std::move(X_zi);
+    offset_zi_ = std::move(offset_zi);
+    set_beta_zi(Eigen::VectorXd::Zero(X_zi_.cols()));
+}
+
+void GlmmModel::set_beta_zi(const Eigen::VectorXd& beta_zi) {
+    if (beta_zi.size() != n_zi()) throw std::invalid_argument("beta_zi has the wrong length");
+    if (!beta_zi.allFinite()) throw PirlsError("beta_zi is not finite");
+    beta_zi_ = beta_zi;
+    if (!zero_inflated()) return;
+    log_logistic((offset_zi_ + X_zi_ * beta_zi_).array(), log_p_zi_, log1m_p_zi_);
+}
+
+Eigen::VectorXd GlmmModel::zi_probability() const {
+    if (!zero_inflated()) return Eigen::VectorXd::Zero(n());
+    return log_p_zi_.exp().matrix();
+}
+
+ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) const {
+    if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
+    ObservationTerms t;
+    family_.unit_observation_terms(y_.array(), eta_.array(), phi_, t);
+    zero_inflate(y_.array(), pw_.array(), log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
+    return t;
+}
+
+double GlmmModel::observation_loglik() const {
+    if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
+    Eigen::ArrayXd ld = family_.log_density(y_.array(), eta_.array(), Eigen::ArrayXd::Ones(n()), phi_);
+    zero_inflate_log_density(y_.array(), pw_.array(), log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
+    return ld.sum();
+}
+
+void GlmmModel::update_general_weights(bool exact) {
+    const ObservationTerms t = observation_terms();
+    wsign_.resize(0);
+    Eigen::ArrayXd w = t.fisher;
+    if (exact) {
+        w = t.information;
+        if ((w < 0).any()) wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
+        // |W| floored at 1e-12 of the Fisher weight (as update_weights).
+        w = w.abs().max(1e-12 * t.fisher);
+    }
+    sqrtw_ = w.sqrt().matrix();
+    wres_ = (w > 0).select(t.score / w.max(std::numeric_limits<double>::min()), 0.0).matrix();
+}
+
+}  // namespace glmmfast

@@ -1,0 +1,146 @@
+"""glmmTMB's model components on top of glmer: zero inflation, hurdles, the dispersion formula and family names.
+
+Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
+
+- :func:`tmb_family`: a family given by glmmTMB's name (``"nbinom2"``,
+  ``"nbinom1"``, ``"truncated_poisson"``, ``"truncated_nbinom2"``, ``"ziGamma"``) or object, with the
+  family parameter the fit estimates (the NB2 shape theta, NB1's phi) and
+  its start;
+- :func:`zero_inflation_design`: the design with its ``ziformula``
+  component (:mod:`glmmfast.design._component_design`), and the checks of
+  what a family can take (no zero inflation for gaussian or binomial; a
+  truncated family's zeros need a ziformula);
+- :func:`check_dispformula`: glmmTMB's ``dispformula``; only the default
+  (``"~1"``: one dispersion) is supported yet, and a family without a
+  dispersion refuses any;
+- :func:`zero_inflation_start`: beta_zi's start from the share of zeros
+  the GLM start leaves unexplained.
+
+The engine's side is ``cpp/src/model/observation_model.cpp`` and
+``cpp/src/family/zero_inflation.hpp`` (the mixture's log density and exact
+eta derivatives); the optimiser treats beta_zi as extra coordinates
+(``cpp/src/optim/objective.hpp``), derivative-free (BOBYQA) for now.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from .._errors import FamilyError, FormulaError
+from ..design._component_design import component_design_for
+from ..design._design import ModelDesign
+from ..families import Family, Gamma, NBinom1, NegativeBinomial, TruncatedNBinom2, get_family
+
+__all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
+           "check_dispformula", "zero_inflation_start", "count_part_start_design"]
+
+#: families refused with a ziformula (their weights are not replicate weights)
+_NO_ZERO_INFLATION = ("gaussian", "binomial")
+
+
+def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, bool]:
+    """The family for glmmTMB's name or object, and whether its parameter is estimated by the fit.
+
+    ``"nbinom2"`` (the negative binomial NB2) and ``"nbinom1"`` estimate
+    theta / phi; ``"ziGamma"`` is the Gamma (its zeros come from the
+    ziformula); other names and objects go through
+    :func:`glmmfast.families.get_family` (their parameters as given).
+    """
+    if isinstance(family, str):
+        name = family.lower()
+        if name == "nbinom2":
+            return NegativeBinomial(1.0, link), True
+        if name == "nbinom1":
+            return NBinom1(1.0, link), True
+        if name == "truncated_nbinom2":
+            return TruncatedNBinom2(1.0, link), True
+        if name == "zigamma":
+            return Gamma(link=link), False
+    if isinstance(family, NBinom1):  # an nbinom1 object: phi estimated, started at its value
+        return family, True
+    return get_family(family, link), False
+
+
+def check_dispformula(dispformula: str | None, family: Family) -> None:
+    """glmmTMB's dispformula: None or ``"~1"`` (one dispersion) for now; FormulaError for the rest.
+
+    A family without a dispersion (Poisson, binomial, the truncated Poisson)
+    refuses any dispformula, naming it.
+    """
+    if dispformula is None:
+        return
+    if not isinstance(dispformula, str) or not dispformula.strip().startswith("~"):
+        raise FormulaError(f"dispformula must be a one-sided formula string such as '~ x', got {dispformula!r}")
+    rhs = dispformula.strip()[1:].strip()
+    has_parameter = family.has_dispersion or isinstance(family, (NegativeBinomial, NBinom1))
+    if not has_parameter:
+        raise FormulaError(f"dispformula {dispformula!r} does not fit the {family.name} family, which has no "
+                           "dispersion parameter")
+    if rhs != "1":
+        raise FormulaError(f"dispformula {dispformula!r}: only '~1' (one dispersion) is supported yet; "
+                           "dispersion models with covariates are not")
+
+
+def has_zero_inflation(ziformula: str | None) -> bool:
+    """Whether ``ziformula`` asks for a zero part (None and ``"~0"`` do not, as glmmTMB's default)."""
+    return ziformula is not None and not (isinstance(ziformula, str) and ziformula.replace(" ", "") == "~0")
+
+
+def check_zero_inflation_family(ziformula: str | None, family: Family) -> None:
+    """FamilyError for a ziformula with the gaussian or binomial family (not supported)."""
+    if has_zero_inflation(ziformula) and family.name in _NO_ZERO_INFLATION:
+        raise FamilyError(f"zero inflation (ziformula) is not supported for the {family.name} family")
+
+
+def zero_inflation_design(design: ModelDesign, ziformula: str | None, data: pd.DataFrame,
+                          contrasts: dict | None) -> ModelDesign:
+    """``design`` with its ``ziformula`` component (or as it is, for None / ``"~0"``).
+
+    Raises
+    ------
+    FamilyError
+        A ziformula for the gaussian or binomial family (not supported).
+    DataError
+        A truncated family's zero counts without a ziformula
+        (:meth:`~glmmfast.families.TruncatedPoisson.check_response`, run by
+        the design when there is no zero part).
+    """
+    if not has_zero_inflation(ziformula):
+        return design
+    check_zero_inflation_family(ziformula, design.family)
+    zi = component_design_for(ziformula, "ziformula", data, design.rows, contrasts)
+    return dataclasses.replace(design, zi=zi)
+
+
+def count_part_start_design(design: ModelDesign) -> ModelDesign:
+    """The design the GLM start is fitted to: for a family with no zeros (hurdle, ziGamma) its zeros
+    get weight 0 (and a placeholder response, the positive responses' mean), so the start describes
+    the positive part; other designs as they are."""
+    if design.zi is None or not design.family.zero_truncated:
+        return design
+    zero = design.y == 0
+    if not zero.any():
+        return design
+    y = np.where(zero, float(np.mean(design.y[~zero])), design.y)
+    return dataclasses.replace(design, y=y, weights=np.where(zero, 0.0, design.weights))
+
+
+def zero_inflation_start(design: ModelDesign, mu_start: np.ndarray) -> np.ndarray:
+    """beta_zi's start: the logit of the zeros' share the GLM start leaves unexplained, as the intercept.
+
+    For a family without zeros (hurdle, ziGamma) that share is all zeros;
+    otherwise the observed share of zeros minus the Poisson probability of
+    a zero at the start's means, clipped to [0.02, 0.98].  Coefficients
+    other than the intercept start at 0 (all at the least-squares fit of
+    that constant where there is no intercept column).
+    """
+    y, w = design.y, design.weights
+    zero_share = float(np.average(y == 0, weights=w))
+    if not design.family.zero_truncated:
+        zero_share -= float(np.average(np.exp(-np.asarray(mu_start)), weights=w))
+    p = float(np.clip(zero_share, 0.02, 0.98))
+    target = np.full(design.n, np.log(p / (1 - p))) - design.zi.offset
+    return np.linalg.lstsq(design.zi.X, target, rcond=None)[0]

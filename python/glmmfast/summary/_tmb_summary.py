@@ -1,0 +1,89 @@
+"""glmmTMB's printed summary (``print(summary(glmmTMB(...)))``) for the models only glmmTMB fits.
+
+Holds :func:`format_tmb_summary`: the family line, the formula with its
+``Zero inflation:`` line, the AIC table, the random effects of the
+conditional model, the family parameter line ("Dispersion parameter for
+nbinom2 family (): 1.51") and one coefficient table per component
+(conditional, zero-inflation), as glmmTMB 1.1.5 prints them.  Reads a
+:class:`~glmmfast.results._results.GlmerResult` (duck-typed: family,
+formula, data_name, aic/bic/loglik/df_resid, varcorr, nobs, ngroups,
+``family_parameters``, ``coef_table(component)``, ``fixef_zi``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..formula._deparse import deparse_lines
+from ..formula._nodes import formula_sides
+from ._coef_table import coef_table
+from ._fit_formula import formula_tree
+from ._mermod_summary import format_aic_table, format_varcorr
+from ._r_print import cat_fill
+
+__all__ = ["format_tmb_summary", "tmb_family_name"]
+
+#: glmmTMB's names of this package's families
+_TMB_NAMES = {"negative.binomial": "nbinom2"}
+
+
+def tmb_family_name(family) -> str:
+    """The family's name as glmmTMB prints it (``nbinom2`` for the negative binomial)."""
+    return _TMB_NAMES.get(family.name, family.name)
+
+
+def _parameter_line(res: Any) -> str:
+    """glmmTMB's family parameter line (empty for a family without one)."""
+    params = res.family_parameters
+    name = tmb_family_name(res.family)
+    if "dispersion" in params:
+        return f"\nDispersion estimate for {name} family (sigma^2): {params['dispersion']:.3g} \n"
+    if params:
+        return f"\nDispersion parameter for {name} family (): {next(iter(params.values())):.3g} \n"
+    return ""
+
+
+def format_tmb_summary(res: Any) -> str:
+    """Format a fit like glmmTMB's ``print(summary(fit))``.
+
+    Parameters
+    ----------
+    res : GlmerResult
+
+    Returns
+    -------
+    str
+        The text glmmTMB prints, ending with a newline.
+    """
+    digits = 4
+    out = [cat_fill([" Family:", tmb_family_name(res.family), " ( " + str(res.family.link) + " )"])]
+    out.append(cat_fill(["Formula:         "] + deparse_lines(formula_tree(res))))
+    if res.fixef_zi is not None:
+        # glmmTMB pads the zero-inflation formula by the response's width (its .prt.call)
+        response = "".join(deparse_lines(formula_sides(formula_tree(res))[0]))
+        zi_text = "~" + res._design.zi.formula.lstrip("~").strip()
+        out.append(cat_fill(["Zero inflation:" + " " * (len(response) + 3), zi_text]))
+    if res.data_name is not None:
+        out.append(cat_fill(["Data:", str(res.data_name)]))
+    out.append("\n")
+    out.append(format_aic_table(res))
+    out.append("\n")
+    vc = res.varcorr
+    if not isinstance(vc, pd.DataFrame):
+        vc = pd.DataFrame(vc)
+    if res.family.name != "gaussian":  # glmmTMB prints the dispersion on its own line instead
+        vc = vc[vc["grp"].astype(str) != "Residual"]
+    out.append(format_varcorr(vc, digits, heading="Random effects:\n\nConditional model:\n"))
+    out.append(cat_fill(["Number of obs: %d, groups: " % int(res.nobs),
+                         "; ".join("%s, %d" % (k, int(v)) for k, v in res.ngroups.items())]))
+    out.append(_parameter_line(res))
+    components = [("cond", "Conditional model")] + ([("zi", "Zero-inflation model")] if res.fixef_zi is not None
+                                                      else [])
+    for component, title in components:
+        tab = res.coef_table(component)
+        out.append(f"\n{title}:\n")
+        out.append(coef_table(list(map(str, tab.index)), tab["Estimate"].to_numpy(), tab["Std. Error"].to_numpy(),
+                              digits, "z", pvalues=True, df=None, zap_stat=False))
+    return "".join(out)

@@ -1,0 +1,223 @@
+"""Zero-inflated and hurdle GLMMs (glmmTMB's ziformula) against glmmTMB 1.1.5 and simulation truth.
+
+Reference fits: tests/data/glmmtmb_reference.json (its R script beside it),
+on glmmTMB's Salamanders and Owls data.  Targets (issue 14): -2 log L no
+more than 0.002 above glmmTMB's, fixed effects of each component within
+0.05 SE, family parameters to 1e-3 relative.  Also: the engine's Laplace
+deviance at glmmTMB's estimates equals glmmTMB's -2 log L (the likelihood
+itself, independent of the optimiser), the predict types, the printed
+summary, simulate and refit, recovery of simulated parameters, and the
+refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmmfast
+from glmmfast import ArgumentError, DataError, FamilyError, FormulaError
+
+DATA = Path(__file__).parent / "data"
+_REFERENCE_FILE = json.loads((DATA / "glmmtmb_reference.json").read_text())
+REFERENCE = {c["id"]: c for c in _REFERENCE_FILE["cases"]}
+DATASETS = Path(glmmfast.__file__).parent / "datasets" / "data"
+
+#: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, nbinom1, the truncated counts)
+SUPPORTED = [cid for cid, c in REFERENCE.items()
+             if c["family"] in ("poisson", "nbinom2", "nbinom1", "truncated_poisson", "truncated_nbinom2", "Gamma")
+             and "|" not in (c["ziformula"] or "") and c["dispformula"] is None]
+#: glmmTMB's optimum there has zero-inflation coefficients diverging (minedno -21.7, sppEC-L:minedno 34.6:
+#: the zero part of some cells is 0); the derivative-free optimiser stops at -9.4 / 15.0, 0.012 above
+#: glmmTMB's -2 log L along that flat direction (the likelihood at glmmTMB's estimates agrees to 1e-9)
+DIVERGING_ZI = {"sal_zinb2"}
+
+
+def load(name: str) -> pd.DataFrame:
+    """A reference case's data: glmmTMB's datasets from their CSV and schema, the simulated ones from
+    tests/data (R's factor levels)."""
+    spec = _REFERENCE_FILE["datasets"][name]
+    if spec["source"] == "csv":
+        levels = spec.get("factor_levels", {})
+        df = pd.read_csv(DATA / spec["file"], dtype={c: str for c in levels})
+        for c, lev in levels.items():
+            df[c] = pd.Categorical(df[c], categories=lev)
+        return df
+    schema = json.loads((DATASETS / f"{name}.schema.json").read_text())
+    factors = {c: s for c, s in schema["columns"].items() if s["type"] == "factor"}
+    df = pd.read_csv(DATASETS / f"{name}.csv", dtype={c: str for c in factors})
+    for c, s in factors.items():
+        df[c] = pd.Categorical(df[c], categories=s["levels"])
+    df.attrs["name"] = name
+    return df
+
+
+_FITS: dict[str, glmmfast.GlmerResult] = {}
+
+
+def fit_case(cid: str):
+    if cid not in _FITS:
+        c = REFERENCE[cid]
+        family = glmmfast.families.Gamma(link=c["link"]) if c["family"] == "Gamma" else c["family"]
+        _FITS[cid] = glmmfast.glmer(c["formula"], load(c["dataset"]), family=family, ziformula=c["ziformula"],
+                                    quiet=True)
+    return _FITS[cid]
+
+
+def _family_parameter_reference(c: dict) -> float:
+    """glmmTMB's sigma() as this package's family parameter: theta (nbinom2), phi (nbinom1), or
+    phi = sigma^2 for the Gamma (glmmTMB's sigma is its coefficient of variation)."""
+    return c["sigma"] ** 2 if c["family"] == "Gamma" else c["family_params"]["theta"]
+
+
+@pytest.mark.parametrize("cid", SUPPORTED)
+def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
+    c = REFERENCE[cid]
+    fit = fit_case(cid)
+    eng = fit._state.engine()
+    params = fit._state.family_parameter
+    if params is not None:
+        params.with_value(_family_parameter_reference(c)).set_on(eng)
+    if c["ziformula"] not in (None, "~0"):
+        eng.set_beta_zi(np.array([c["fixef"]["zi"][n] for n in fit.fixef_zi.index]))
+    theta = np.array([c["varcorr"]["cond"][g]["sd"][0] for g in fit.ngroups])
+    beta = np.array([c["fixef"]["cond"][n] for n in fit.fixef.index])
+    assert eng.deviance_at(theta, beta) == pytest.approx(c["m2loglik"], abs=1e-6)
+    fit._state.engine_at_optimum = None  # the engine moved: rebuilt when next needed
+
+
+@pytest.mark.parametrize("cid", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="diverging "
+                                                                          "zero-inflation coefficients"))
+                                 if c in DIVERGING_ZI else c for c in SUPPORTED])
+def test_fit_reaches_glmmtmbs_optimum(cid):
+    c = REFERENCE[cid]
+    fit = fit_case(cid)
+    assert fit.deviance <= c["m2loglik"] + 0.002
+    assert fit.aic == pytest.approx(fit.deviance + 2 * c["logLik_df"])
+    for name, value in c["fixef"]["cond"].items():
+        assert abs(fit.fixef[name] - value) <= 0.05 * c["se"]["cond"][name], name
+    for name, value in (c["fixef"]["zi"] or {}).items():
+        assert abs(fit.fixef_zi[name] - value) <= 0.05 * c["se"]["zi"][name], name
+    if c["family"] in ("nbinom2", "nbinom1", "truncated_nbinom2", "Gamma"):
+        (value,) = fit.family_parameters.values()
+        assert value == pytest.approx(_family_parameter_reference(c), rel=1e-3)
+
+
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1"])
+def test_standard_errors_match_glmmtmbs(cid):
+    c = REFERENCE[cid]
+    fit = fit_case(cid)
+    se_zi = fit.coef_table("zi")["Std. Error"] if fit.fixef_zi is not None else pd.Series(dtype=float)
+    for name, value in c["se"]["cond"].items():
+        assert fit.se[name] == pytest.approx(value, rel=0.02), name
+    for name, value in (c["se"]["zi"] or {}).items():
+        assert se_zi[name] == pytest.approx(value, rel=0.02), name
+    full = fit.vcov_full
+    if "d~(Intercept)" in c["sd_full"]:
+        assert np.sqrt(full.loc["d~(Intercept)", "d~(Intercept)"]) == pytest.approx(c["sd_full"]["d~(Intercept)"],
+                                                                                      rel=0.02)
+        (se,) = fit.family_parameter_se.values()
+        (value,) = fit.family_parameters.values()
+        assert se == pytest.approx(value * c["sd_full"]["d~(Intercept)"], rel=0.02)
+
+
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_zip_mined"])
+@pytest.mark.parametrize("kind", ["response", "link", "zprob", "zlink", "conditional", "disp"])
+def test_predict_types_match_glmmtmbs(cid, kind):
+    c = REFERENCE[cid]
+    got = fit_case(cid).predict(type=kind)[:10]
+    # the estimates agree to ~2e-3 SE (~1e-3 on the linear predictor): predictions to 2e-3
+    np.testing.assert_allclose(got, c["predict"][kind], rtol=2e-3, atol=2e-3)
+
+
+def _layout(line: str) -> str:
+    """A printed line with its numbers replaced by '#' and runs of blanks by one (estimates agree to
+    ~1e-3 SE, not to every printed digit, which moves the columns)."""
+    return re.sub(r" +", " ", re.sub(r"-?[0-9][0-9.e+-]*", "#", line))
+
+
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1"])
+def test_summary_prints_as_glmmtmb(cid):
+    text = fit_case(cid).summary_text().splitlines()
+    ref = REFERENCE[cid]["summary_text"]
+    assert [_layout(t) for t in text] == [_layout(r) for r in ref]
+    header = 5 if REFERENCE[cid]["ziformula"] else 4  # family, formulas and data lines print exactly
+    assert text[:header] == ref[:header]
+
+
+def test_simulate_draws_structural_zeros_at_the_fitted_rate():
+    fit = fit_case("sal_zip_mined")
+    sims = fit.simulate(400, seed=3, re_form=None)
+    p = fit.predict(type="zprob")
+    mu = fit.predict(type="conditional", re_form=None)
+    expected_zeros = p + (1 - p) * np.exp(-mu)
+    observed = (sims == 0).mean(axis=1)
+    assert np.abs(observed - expected_zeros).max() < 5 * np.sqrt(0.25 / 400)
+    assert np.all(sims == np.round(sims))
+
+
+def test_refit_to_a_simulated_response():
+    fit = fit_case("sal_zip_mined")
+    y = fit.simulate(1, seed=11)[:, 0]
+    out = fit.refit(y)
+    scratch = glmmfast.glmer("count ~ mined + (1 | site)", load("Salamanders").assign(count=y), family="poisson",
+                             ziformula="~ mined", quiet=True)
+    assert out.deviance == pytest.approx(scratch.deviance, abs=2e-3)
+    np.testing.assert_allclose(out.fixef_zi, scratch.fixef_zi, atol=0.02)
+
+
+def _simulated_zip(seed: int, n_groups: int = 60, per_group: int = 40):
+    """ZIP data: log mu = 0.5 + 0.8 x + b_g (sd 0.6); logit p = -0.7 + 1.0 z."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_groups), per_group)
+    x, z = rng.standard_normal(g.size), rng.standard_normal(g.size)
+    b = 0.6 * rng.standard_normal(n_groups)
+    mu = np.exp(0.5 + 0.8 * x + b[g])
+    p = 1 / (1 + np.exp(-(-0.7 + 1.0 * z)))
+    y = np.where(rng.random(g.size) < p, 0, rng.poisson(mu))
+    return pd.DataFrame({"y": y, "x": x, "z": z, "g": pd.Categorical(g)})
+
+
+def test_zero_inflated_poisson_recovers_simulated_parameters():
+    df = _simulated_zip(2026)
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ z", quiet=True)
+    se_zi = fit.coef_table("zi")["Std. Error"]
+    assert abs(fit.fixef["x"] - 0.8) < 4 * fit.se["x"]
+    assert abs(fit.fixef_zi["(Intercept)"] + 0.7) < 4 * se_zi["(Intercept)"]
+    assert abs(fit.fixef_zi["z"] - 1.0) < 4 * se_zi["z"]
+    assert abs(fit.varcorr["sdcor"].iloc[0] - 0.6) < 0.2
+
+
+def test_the_zero_part_helps_only_where_there_are_excess_zeros():
+    df = _simulated_zip(7)
+    zip_fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ z", quiet=True)
+    pois = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", quiet=True)
+    assert zip_fit.aic < pois.aic - 100
+    table = glmmfast.anova(pois, zip_fit)
+    assert table["Chisq"].iloc[-1] == pytest.approx(pois.deviance - zip_fit.deviance)
+
+
+def test_ziformula_zero_and_none_are_no_zero_part():
+    df = _simulated_zip(1, n_groups=20, per_group=10)
+    a = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~0", quiet=True)
+    b = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", quiet=True)
+    assert a.fixef_zi is None and a.deviance == b.deviance
+
+
+def test_refusals_name_what_is_not_supported():
+    df = _simulated_zip(1, n_groups=20, per_group=10)
+    with pytest.raises(FamilyError, match="zero inflation .* binomial"):
+        glmmfast.glmer("I(y > 0) ~ x + (1 | g)", df, family="binomial", ziformula="~1")
+    with pytest.raises(FormulaError, match="random effects in the ziformula"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ x + (1 | g)")
+    with pytest.raises(FormulaError, match="one-sided formula"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="y ~ x")
+    with pytest.raises(ArgumentError, match="nAGQ > 1"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~1", nAGQ=5)
+    with pytest.raises(DataError, match="zero counts are not allowed for the truncated_poisson"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="truncated_poisson")
