@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import _core
 from ._cancel import run_tasks
 from ._executors import resolve_workers
 from ._progress import progress_bar
@@ -223,7 +224,8 @@ def fit_many(formula: str, data: pd.DataFrame, responses, family: str | Family,
     rows = np.asarray(design.rows, dtype=np.intp)
     rows = None if rows.size == len(data) else rows
     columns.check(rows, width)
-    theta0 = np.array([float(i == j) for t in design.terms for j in range(t.k) for i in range(j, t.k)])
+    theta0 = np.concatenate([_core.covariance_parameters(t.structure.name, t.structure.k, t.structure.coords)["initial"]
+                             for t in design.terms])  # each structure's start (any structure, not only us)
     job = FitManyJob(uuid.uuid4().hex, design, theta0, np.asarray(glm_start(design)["beta"]), int(nAGQ), rows)
 
     shared = workers.share(job)
