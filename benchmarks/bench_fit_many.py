@@ -1,12 +1,14 @@
 """fit_many throughput: many responses of one design on local threads and on a Dask LocalCluster.
 
 Run:  python3 benchmarks/bench_fit_many.py [--responses 20000] [--rows 2000] [--groups 100] [--chunk 250]
-      (after pip install ".[dask]")
+      [--in-process]   (after pip install ".[dask]")
 Problem (issue 19): m simulated Poisson responses of one n-row ``~ x + (1 | g)`` design (fixed
 seed), each fitted from scratch through both optimisation stages with standard errors.  Timed:
 ``fit_many`` with 2 local threads (the responses an in-memory array) and the same on a
 ``LocalCluster`` of 2 single-threaded worker processes (the responses a Dask array whose blocks
-of columns are generated inside the workers, so they never pass through the driver).  Target: the
+of columns are generated inside the workers, so they never pass through the driver); with
+``--in-process`` also on 2 in-process workers (threads of this process, one GIL, as the thread
+pool: what is left is Dask's own overhead).  Target: the
 cluster's throughput within 25% of the threads'.  Both tables are checked to be identical.
 """
 
@@ -42,7 +44,7 @@ def _widths(m: int, chunk: int) -> list[int]:
     return [min(chunk, m - s) for s in range(0, m, chunk)]
 
 
-def run(m: int, n: int, groups: int, chunk: int) -> None:
+def run(m: int, n: int, groups: int, chunk: int, in_process: bool = False) -> None:
     import dask
     import dask.array as da
     import distributed
@@ -65,18 +67,20 @@ def run(m: int, n: int, groups: int, chunk: int) -> None:
 
     lazy = da.concatenate([da.from_delayed(dask.delayed(response_block)(j, w, n, groups), shape=(n, w),
                                            dtype=np.int32) for j, w in enumerate(widths)], axis=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        client.run(lambda: __import__("glmmfast"))  # workers import glmmfast before the clock starts
-        t0 = time.perf_counter()
-        cluster_table = glmmfast.fit_many(FORMULA, df, lazy, "poisson", executor=client, progress=False)
-        t_dask = time.perf_counter() - t0
-    print(f"Dask LocalCluster (2 worker processes x 1 thread, Dask array made in the workers): {t_dask:.1f} s, "
-          f"{m / t_dask:.0f} fits/s, {cluster_table.attrs['n_failed']} failed; load {load_average()}")
-    pd.testing.assert_frame_equal(cluster_table, threads)
-    ratio = t_threads / t_dask
-    print(f"Dask throughput / threads' = {ratio:.2f} (target >= 0.75: {'met' if ratio >= 0.75 else 'NOT met'}); "
-          "tables identical")
+    for processes in (True, False) if in_process else (True,):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
+                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+            client.run(lambda: __import__("glmmfast"))  # workers import glmmfast before the clock starts
+            t0 = time.perf_counter()
+            table = glmmfast.fit_many(FORMULA, df, lazy, "poisson", executor=client, progress=False)
+            t_dask = time.perf_counter() - t0
+        where = "worker processes" if processes else "in-process workers"
+        print(f"Dask LocalCluster (2 {where} x 1 thread, Dask array made in the workers): {t_dask:.1f} s, "
+              f"{m / t_dask:.0f} fits/s, {table.attrs['n_failed']} failed; load {load_average()}")
+        pd.testing.assert_frame_equal(table, threads)
+        ratio = t_threads / t_dask
+        print(f"  throughput / threads' = {ratio:.2f} (target >= 0.75: {'met' if ratio >= 0.75 else 'NOT met'}); "
+              "table identical to the threads'")
 
 
 def main() -> None:
@@ -85,8 +89,10 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=2000, help="rows n of the design (default 2000)")
     p.add_argument("--groups", type=int, default=100, help="levels of g (default 100)")
     p.add_argument("--chunk", type=int, default=250, help="responses per task (default 250)")
+    p.add_argument("--in-process", action="store_true",
+                   help="also time a LocalCluster of 2 in-process workers (threads sharing one GIL, as n_jobs=2)")
     a = p.parse_args()
-    run(a.responses, a.rows, a.groups, a.chunk)
+    run(a.responses, a.rows, a.groups, a.chunk, a.in_process)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 chunk size, Dask arrays read block by block, the job sent to each worker once, failures reported per
 response, errors before any work."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,7 +40,7 @@ def threads(study):
 @pytest.fixture(scope="module")
 def client():
     # Worker processes: the job must cross a process boundary (pickled), as on a real cluster.
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             distributed.Client(cl) as c:
         yield c
 
@@ -109,6 +111,31 @@ def test_missing_values_in_a_dask_array_fail_that_response_only(study, client):
     assert out.attrs["failed"] == ["y2"] and "non-finite" in out[out.response == "y2"].message.iloc[0]
     with pytest.raises(glmmfast.DataError, match="'y2'.*missing"):  # in memory: refused before any fit
         glmmfast.fit_many(FORMULA, df, y, "poisson", progress=False)
+
+
+def test_ctrl_c_cancels_what_has_not_started(study, client, monkeypatch):
+    class InterruptedBar:  # Ctrl-C as the first block finishes: the main thread is where it lands
+        def update(self, n):
+            raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(_fit_many, "progress_bar", lambda *args: InterruptedBar())
+    df, y = study
+    start = time.time()
+    with pytest.raises(KeyboardInterrupt):
+        glmmfast.fit_many(FORMULA, df, y, "poisson", executor=client, chunk=1)
+    time.sleep(1.0)  # let the tasks already running finish
+
+    def fit_tasks(dask_scheduler):  # the fit_block tasks the scheduler was given since `start`
+        log = [t for t in dask_scheduler.transition_log if t.timestamp > start and t.key.startswith("fit_block")]
+        return {t.key for t in log}, {t.key for t in log if t.finish == "memory"}, len(dask_scheduler.tasks)
+
+    submitted, finished, left = client.run_on_scheduler(fit_tasks)
+    # 24 one-response tasks, at most 4 in flight: those finish or are cancelled, the others are never
+    # submitted, and the cluster is left holding nothing (tasks, the scattered job).
+    assert 1 <= len(finished) <= len(submitted) <= 4 and left == 0
 
 
 def test_bootstrap_on_a_client_equals_serial(client):
