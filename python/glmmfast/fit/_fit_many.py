@@ -16,7 +16,9 @@ per worker thread in flight, so m may far exceed memory.  Each response is
 fitted from the GLM start through both optimisation stages as
 :func:`glmmfast.glmer` does, independently of which engine fits it and of
 what it fitted before, so the table is identical whatever the executor and
-the block width.  The answer is a tidy DataFrame, filled as blocks finish.
+the block width.  Each block's rows are collected as it finishes (a
+progress bar counts them); the tidy DataFrame puts them in the responses'
+order.
 """
 
 from __future__ import annotations
@@ -131,9 +133,10 @@ def _block_width(chunk, m: int, n: int, threads: int) -> int:
     return int(chunk)
 
 
-def fit_many(formula: str, data: pd.DataFrame, responses, family: str | Family,
-             n_jobs: int = -1, nAGQ: int = 1, *, executor=None, progress: bool = True, chunk: int | None = None,
-             names: list[str] | None = None) -> pd.DataFrame:
+def fit_many(formula: str, data: pd.DataFrame, responses: list[str] | np.ndarray | dask.array.Array,
+             family: str | Family, n_jobs: int = -1, nAGQ: int = 1, *,
+             executor: concurrent.futures.Executor | distributed.Client | None = None, progress: bool = True,
+             chunk: int | None = None, names: list[str] | None = None) -> pd.DataFrame:
     """Fit the same GLMM to many responses, on threads, any executor or a Dask cluster.
 
     Parameters
