@@ -27,4 +27,10 @@ def progress_bar(total: int, enabled: bool, desc: str, unit: str):
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=desc, unit=unit)
+
+    class Bar(tqdm):
+        # No monitor thread (tqdm's default starts one that outlives the bar): a run
+        # leaves no thread behind, finished or interrupted.
+        monitor_interval = 0
+
+    return Bar(total=total, desc=desc, unit=unit)
