@@ -106,3 +106,23 @@ def test_flags_must_nest():
         a.__exit__(None, None, None)
     b.__exit__(None, None, None)
     a.__exit__(None, None, None)
+
+
+def test_tasks_are_drawn_only_as_slots_free():
+    finished, in_flight = [0], []
+    lock = threading.Lock()
+
+    def task(i):
+        threading.Event().wait(0.002)
+        with lock:
+            finished[0] += 1
+        return i
+
+    def tasks():
+        for i in range(20):
+            with lock:  # tasks drawn (this one included) and not finished, as this one is drawn
+                in_flight.append(i + 1 - finished[0])
+            yield (i,)
+
+    assert run_tasks(task, tasks(), 2, max_pending=3) == list(range(20))
+    assert max(in_flight) <= 3  # unbounded, the generator would be drained at once (up to 20)

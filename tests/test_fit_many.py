@@ -1,6 +1,7 @@
 """fit_many: one design, many responses; each row agrees with glmer on that response."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import glmmfast
@@ -34,3 +35,15 @@ def test_bad_columns(wide):
         glmmfast.fit_many("~ YEAR + (1 | LOCATION)", wide, ["nope"], "poisson")
     with pytest.raises(glmmfast.DataError, match="numeric"):
         glmmfast.fit_many("~ YEAR + (1 | LOCATION)", wide, ["g0", "BROOD"], "poisson")
+
+
+def test_any_covariance_structure_starts_where_glmer_does():
+    # Each structure's own start (ar1: sd 1, rho 0), not an identity-matrix guess.
+    rng = np.random.default_rng(2)
+    g, t = np.repeat(np.arange(60), 10), np.tile(np.arange(5), 120)
+    df = pd.DataFrame({"g": pd.Categorical(g), "t": pd.Categorical(t)})
+    y = rng.poisson(np.exp(0.5 + rng.normal(scale=0.5, size=(60, 2))[g]))
+    out = glmmfast.fit_many("~ 1 + ar1(0 + t | g)", df, y, "poisson", n_jobs=1, progress=False)
+    assert list(out.term[:3]) == ["(Intercept)", "sd__ar1", "rho__ar1"] and out.attrs["n_failed"] == 0
+    f = glmmfast.glmer("y ~ 1 + ar1(0 + t | g)", df.assign(y=y[:, 1]), family="poisson")
+    assert out[out.response == "y1"].deviance.iloc[0] == pytest.approx(f.deviance, abs=1e-6)

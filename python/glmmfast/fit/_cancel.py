@@ -1,6 +1,9 @@
 """Independent tasks run on threads or an executor so that Ctrl-C stops them.
 
-Holds :func:`run_tasks` (the bootstrap's and fit_many's task runner).  A
+Holds :func:`run_tasks` (the bootstrap's and fit_many's task runner).  Tasks
+are drawn from their iterable only as they are submitted, and at most
+``max_pending`` are in flight, so a caller can produce each task's data
+(e.g. a block of a Dask array) only when a worker is ready for it.  A
 KeyboardInterrupt reaches only the main thread, which is waiting for the
 tasks; the engine calls running in worker threads meanwhile hold no GIL
 and see no signal.  So the waiting thread, on any exception, cancels the
@@ -28,8 +31,21 @@ def _with_flag(flag: _core.CancelFlag, fn: Callable, args: Sequence):
         return fn(*args)
 
 
+def _collect(pending: set, on_done: Callable[[object], None] | None) -> set:
+    """Wait until one of ``pending`` finishes; hand what finished to ``on_done``; the rest."""
+    # A timeout so that the main thread runs Python's signal handlers at
+    # least this often even if the kernel handed SIGINT to a worker thread
+    # (which does not wake this wait).
+    done, pending = cf.wait(pending, timeout=_WAKE_SECONDS, return_when=cf.FIRST_COMPLETED)
+    for f in done:
+        result = f.result()
+        if on_done is not None:
+            on_done(result)
+    return pending
+
+
 def run_tasks(fn: Callable, tasks: Iterable[Sequence], workers: int, executor: cf.Executor | None = None,
-              on_done: Callable[[object], None] | None = None) -> list:
+              on_done: Callable[[object], None] | None = None, max_pending: int | None = None) -> list:
     """Call ``fn(*args)`` for each ``args`` in ``tasks``; the results in task order.
 
     Parameters
@@ -37,7 +53,7 @@ def run_tasks(fn: Callable, tasks: Iterable[Sequence], workers: int, executor: c
     fn : callable
         Module level where ``executor`` may pickle it (process pools, Dask).
     tasks : iterable of sequences
-        Positional arguments of each call.
+        Positional arguments of each call, drawn lazily (as tasks are submitted).
     workers : int
         Threads of the pool run here when no ``executor`` is given; 1 runs
         the tasks on the calling thread (where Ctrl-C reaches the engine
@@ -49,6 +65,9 @@ def run_tasks(fn: Callable, tasks: Iterable[Sequence], workers: int, executor: c
     on_done : callable, optional
         ``on_done(result)`` on the calling thread as each task finishes
         (in completion order), e.g. to advance a progress bar.
+    max_pending : int, optional
+        At most this many tasks submitted and not finished (default: no
+        bound, every task submitted at once).
 
     Returns
     -------
@@ -61,7 +80,7 @@ def run_tasks(fn: Callable, tasks: Iterable[Sequence], workers: int, executor: c
         Ctrl-C while the tasks run (or any exception a task raised): raised
         once the pool's threads have stopped.
     """
-    tasks = list(tasks)
+    tasks = iter(tasks)
     if executor is None and workers <= 1:
         results = []
         for args in tasks:
@@ -74,18 +93,14 @@ def run_tasks(fn: Callable, tasks: Iterable[Sequence], workers: int, executor: c
     flag = _core.CancelFlag()
     futures: list[cf.Future] = []
     try:
+        pending: set[cf.Future] = set()
         for args in tasks:
             futures.append(pool.submit(_with_flag, flag, fn, args) if own else pool.submit(fn, *args))
-        pending = set(futures)
+            pending.add(futures[-1])
+            while max_pending is not None and len(pending) >= max_pending:
+                pending = _collect(pending, on_done)
         while pending:
-            # A timeout so that the main thread runs Python's signal handlers
-            # at least this often even if the kernel handed SIGINT to a
-            # worker thread (which does not wake this wait).
-            done, pending = cf.wait(pending, timeout=_WAKE_SECONDS, return_when=cf.FIRST_COMPLETED)
-            for f in done:
-                result = f.result()
-                if on_done is not None:
-                    on_done(result)
+            pending = _collect(pending, on_done)
         return [f.result() for f in futures]
     except BaseException:
         flag.cancel()

@@ -19,8 +19,6 @@ and returns nothing.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -29,6 +27,8 @@ import pandas as pd
 
 from .._arguments import check_nsim
 from ..fit._cancel import run_tasks
+from ..fit._executors import resolve_workers
+from ..fit._progress import progress_bar
 from ..design._design import ModelDesign
 from ..design._re_terms import sdcor_from_theta, sdcor_names
 from ._refit import GlmerModel, per_thread
@@ -91,7 +91,7 @@ def _default_statistic(design: ModelDesign, theta: np.ndarray, beta: np.ndarray)
 
 @dataclass
 class _Job:
-    """What every chunk of one bootstrap needs (pickled once per chunk)."""
+    """What every chunk of one bootstrap needs (pickled once per chunk; on Dask, once per worker)."""
 
     token: str
     design: ModelDesign
@@ -131,17 +131,7 @@ def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]
     return out
 
 
-def _progress_bar(total: int, enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="bootstrap", unit="refit")
-
-
-def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor: cf.Executor | None = None,
+def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor=None,
               progress: bool = True) -> BootstrapResult:
     """Parametric bootstrap of a fitted GLMM, as lme4's ``bootMer``.
 
@@ -160,9 +150,10 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     n_jobs : int
         Threads (-1: all cores; 1: in the calling thread).  Ignored when
         ``executor`` is given.
-    executor : concurrent.futures.Executor, optional
-        Runs the chunks instead of a thread pool, e.g. a process pool or
-        ``dask.distributed.Client(...).get_executor()``.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Runs the chunks instead of a thread pool, e.g. a process pool or a
+        Dask client (or its ``get_executor()``; the fit is then scattered
+        to every worker once).
     progress : bool
         Show a tqdm progress bar (if tqdm is installed); nothing is printed
         when False.
@@ -181,10 +172,7 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     nsim = check_nsim(nsim)
     if statistic is not None and not callable(statistic):
         raise TypeError("statistic must be callable (fit -> array of numbers)")
-    if executor is not None and not isinstance(executor, cf.Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, not {type(executor).__name__}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    workers = resolve_workers(executor, n_jobs)
     nsim = int(nsim)
     state = result._state  # the fit's state: design, estimates
     design, theta, beta = state.design, state.theta, state.beta
@@ -199,14 +187,11 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
         t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))
         t0 = t0.rename(index=lambda k: f"t{k + 1}" if isinstance(k, (int, np.integer)) else k)
 
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-    if executor is not None:
-        workers = max(workers, 2)
-    nchunks = min(nsim, max(1, workers * 8))
+    nchunks = min(nsim, max(1, workers.threads * 8))
     chunks = [c.tolist() for c in np.array_split(np.arange(nsim), nchunks) if c.size]
     values = np.full((nsim, t0.size), np.nan)
     failures: list[tuple[int, str]] = []
-    bar = _progress_bar(nsim, progress)
+    bar = progress_bar(nsim, progress, "bootstrap", "refit")
 
     def collect(rows):
         for i, v, err in rows:
@@ -220,7 +205,9 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
             bar.update(len(rows))
 
     try:
-        run_tasks(run_chunk, [(job, c, [seeds[i] for i in c]) for c in chunks], workers, executor, collect)
+        shared = workers.share(job)  # on a Dask cluster: one copy per worker, not one per chunk
+        run_tasks(run_chunk, [(shared, c, [seeds[i] for i in c]) for c in chunks], workers.threads,
+                  workers.executor, collect)
     finally:
         if bar is not None:
             bar.close()

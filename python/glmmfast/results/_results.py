@@ -920,8 +920,8 @@ class GlmerResult(MixedResult):
             not depend on ``n_jobs`` or the executor.
         n_jobs : int, default -1
             Threads (-1: all cores).
-        executor : concurrent.futures.Executor, optional
-            E.g. a Dask client's executor, instead of threads.
+        executor : concurrent.futures.Executor or dask.distributed.Client, optional
+            E.g. a Dask client (or its executor), instead of threads.
         progress : bool, default True
             A tqdm progress bar when tqdm is installed.
 
