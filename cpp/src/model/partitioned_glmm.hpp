@@ -77,6 +77,10 @@ public:
     double sum_dev_resid() const;
     // The exact gradient (as GlmmModel's) where the gradient callbacks were given.
     bool has_laplace_gradient() const { return gather_traces_ && gather_gradient_; }
+    // No zero inflation on partitioned rows: the optimiser's coordinates are
+    // GlmmModel's with n_zi = 0 (optim/objective.cpp, fit/_optimize.py).
+    int n_zi() const { return 0; }
+    Eigen::VectorXd beta_zi() const { return Eigen::VectorXd(); }
     Eigen::VectorXd laplace_gradient(bool beta_profiled = false) const;
 
     long evaluations() const { return n_eval_; }

@@ -39,10 +39,8 @@ double agq_deviance(PartitionedGlmm&, const Eigen::VectorXd&, const Eigen::Vecto
     throw std::logic_error("no AGQ on partitioned rows");
 }
 
-// The zero-inflation coefficients' count (none on partitioned rows) and
-// setting beta_zi from the n_zi coordinates starting at `start`.
-int zero_inflation_count(const GlmmModel& model) { return model.n_zi(); }
-int zero_inflation_count(const PartitionedGlmm&) { return 0; }
+// Sets beta_zi from the n_zi coordinates starting at `start` (none on
+// partitioned rows).
 void apply_zero_inflation(PartitionedGlmm&, const Eigen::VectorXd&, int) {}
 void apply_zero_inflation(GlmmModel& model, const Eigen::VectorXd& x, int start) {
     if (model.n_zi() > 0) model.set_beta_zi(x.segment(start, model.n_zi()));
@@ -62,7 +60,7 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
     const int nt = static_cast<int>(model.lambda().ntheta());
     Model* m = &model;
     Objective obj(
-        nt + zero_inflation_count(model) + parameter_count(c),
+        nt + model.n_zi() + parameter_count(c),
         [m, c, nt](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
             apply_zero_inflation(*m, x, nt);
@@ -84,7 +82,7 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
     Model* m = &model;
     Objective obj(
-        nt + p + zero_inflation_count(model) + parameter_count(c),
+        nt + p + model.n_zi() + parameter_count(c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
             apply_zero_inflation(*m, x, nt + p);

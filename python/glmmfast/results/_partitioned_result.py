@@ -40,6 +40,7 @@ class _Predictor:
     family: object
     parts: list
     offset_column: str | None
+    fixef_zi: None = None  # no zero inflation on partitioned rows (predict reads it)
 
     def _ranef_parts(self):
         return self.parts
