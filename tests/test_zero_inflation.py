@@ -28,10 +28,13 @@ _REFERENCE_FILE = json.loads((DATA / "glmmtmb_reference.json").read_text())
 REFERENCE = {c["id"]: c for c in _REFERENCE_FILE["cases"]}
 DATASETS = Path(glmmfast.__file__).parent / "datasets" / "data"
 
-#: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, nbinom1, the truncated counts)
+#: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, nbinom1, the truncated counts;
+#: beta, betabinomial, and t with df fixed)
 SUPPORTED = [cid for cid, c in REFERENCE.items()
-             if c["family"] in ("poisson", "nbinom2", "nbinom1", "truncated_poisson", "truncated_nbinom2", "Gamma")
-             and "|" not in (c["ziformula"] or "") and c["dispformula"] is None]
+             if c["family"] in ("poisson", "nbinom2", "nbinom1", "truncated_poisson", "truncated_nbinom2", "Gamma",
+                                "beta", "betabinomial", "t")
+             and "|" not in (c["ziformula"] or "") and c["dispformula"] is None
+             and (c["family"] != "t" or "psi" in (c["map"] or {}))]
 #: glmmTMB's optimum there has zero-inflation coefficients diverging (minedno -21.7, sppEC-L:minedno 34.6:
 #: the zero part of some cells is 0); the derivative-free optimiser stops at -9.4 / 15.0, 0.012 above
 #: glmmTMB's -2 log L along that flat direction (the likelihood at glmmTMB's estimates agrees to 1e-9)
@@ -64,14 +67,19 @@ def fit_case(cid: str):
     if cid not in _FITS:
         c = REFERENCE[cid]
         family = glmmfast.families.Gamma(link=c["link"]) if c["family"] == "Gamma" else c["family"]
+        if c["family"] == "t":  # glmmTMB's start = list(psi = log(df)), map = list(psi = factor(NA))
+            family = glmmfast.families.StudentT(df=float(np.exp(c["start"]["psi"])), link=c["link"])
         _FITS[cid] = glmmfast.glmer(c["formula"], load(c["dataset"]), family=family, ziformula=c["ziformula"],
-                                    quiet=True)
+                                    quiet=True, data_name=c["dataset"])
     return _FITS[cid]
 
 
 def _family_parameter_reference(c: dict) -> float:
     """glmmTMB's sigma() as this package's family parameter: theta (nbinom2), phi (nbinom1), or
-    phi = sigma^2 for the Gamma (glmmTMB's sigma is its coefficient of variation)."""
+    phi = sigma^2 for the Gamma (glmmTMB's sigma is its coefficient of variation); sigma() itself for
+    beta and betabinomial (phi) and t (its scale sigma)."""
+    if c["family"] in ("beta", "betabinomial", "t"):
+        return c["sigma"]
     return c["sigma"] ** 2 if c["family"] == "Gamma" else c["family_params"]["theta"]
 
 
@@ -103,12 +111,13 @@ def test_fit_reaches_glmmtmbs_optimum(cid):
         assert abs(fit.fixef[name] - value) <= 0.05 * c["se"]["cond"][name], name
     for name, value in (c["fixef"]["zi"] or {}).items():
         assert abs(fit.fixef_zi[name] - value) <= 0.05 * c["se"]["zi"][name], name
-    if c["family"] in ("nbinom2", "nbinom1", "truncated_nbinom2", "Gamma"):
+    if c["family"] in ("nbinom2", "nbinom1", "truncated_nbinom2", "Gamma", "beta", "betabinomial", "t"):
         (value,) = fit.family_parameters.values()
         assert value == pytest.approx(_family_parameter_reference(c), rel=1e-3)
 
 
-@pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1"])
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1", "beta_ri", "betabinom_ri",
+                                 "t_df5_fixed"])
 def test_standard_errors_match_glmmtmbs(cid):
     c = REFERENCE[cid]
     fit = fit_case(cid)
@@ -141,7 +150,8 @@ def _layout(line: str) -> str:
     return re.sub(r" +", " ", re.sub(r"-?[0-9][0-9.e+-]*", "#", line))
 
 
-@pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1"])
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1", "beta_ri", "betabinom_ri",
+                                 "t_df5_fixed"])
 def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]
