@@ -153,6 +153,19 @@ def test_glmer_recovers_simulated_parameters(name, link, b0, b1, shapes):
         assert abs(fit.varcorr["sdcor"].iloc[0] - 0.4) < 0.15
 
 
+def test_t_with_df_estimated_recovers_sigma_and_df():
+    df = _simulated(23, "t", "identity", 2.0, 0.5, {"sigma": 0.7, "df": 4.0}, n_groups=50, per_group=30)
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="t", quiet=True)
+    assert fit.converged
+    assert abs(fit.fixef["x"] - 0.5) < 4 * fit.se["x"]
+    for name, value in (("sigma", 0.7), ("df", 4.0)):
+        assert abs(fit.family_parameters[name] - value) < 4 * fit.family_parameter_se[name], name
+    assert fit.family == StudentT(df=fit.family_parameters["df"], sigma=fit.family_parameters["sigma"])
+    # df counts in AIC, as glmmTMB's logLik df
+    fixed = glmmfast.glmer("y ~ x + (1 | g)", df, family=StudentT(df=fit.family_parameters["df"]), quiet=True)
+    assert fit.aic == pytest.approx(fixed.aic + 2, abs=1e-5)
+
+
 def test_betabinomial_proportions_with_weights_are_cbind():
     df = _simulated(3, "betabinomial", "logit", -0.3, 0.5, {"phi": 4.0})
     a = glmmfast.glmer("cbind(s, f) ~ x + (1 | g)", df, family="betabinomial", quiet=True)
@@ -185,8 +198,6 @@ def test_responses_the_families_cannot_take_are_refused_before_the_engine():
         glmmfast.glmer("y ~ x + (1 | g)", df.assign(y=df["y"] * 3), family="betabinomial")
     with pytest.raises(DataError, match="cbind\\(successes, failures\\) responses need the binomial or betabinomial"):
         glmmfast.glmer("cbind(y, 1 - y) ~ x + (1 | g)", df, family="beta")
-    with pytest.raises(FamilyError, match="t family with df estimated is not supported yet"):
-        glmmfast.glmer("y ~ x + (1 | g)", df, family="t")
     with pytest.raises(FamilyError, match="zero inflation \\(ziformula\\) is not supported for the betabinomial"):
         glmmfast.glmer("y ~ x + (1 | g)", df, family="betabinomial", ziformula="~1")
     with pytest.raises(FamilyError, match="t family df must be a positive finite number"):

@@ -952,16 +952,17 @@ class StudentT(Family):
     log f = lgamma((df + 1) / 2) - lgamma(df / 2) - log(df pi) / 2 - log sigma
     - (df + 1) / 2 log(1 + (y - mu)^2 / (df sigma^2)).  ``sigma`` is
     glmmTMB's ``sigma()`` (its summary prints sigma^2) and ``df`` its
-    ``family_params(fit)``.  :func:`glmmfast.glmer` estimates sigma;
-    ``StudentT(df=5)`` holds df at 5 (glmmTMB's ``start = list(psi =
-    log(5)), map = list(psi = factor(NA))``).  Estimating df as well
-    (glmmTMB's default ``family = t_family``) is not supported yet:
-    ``family="t"`` raises a :class:`~glmmfast.FamilyError` saying so.
+    ``family_params(fit)``.  :func:`glmmfast.glmer` with ``family="t"`` (or
+    ``StudentT()``) estimates both, as glmmTMB's ``family = t_family``, each
+    on the log scale (the fit's ``family_parameters`` are ``{"sigma": ...,
+    "df": ...}``; ``vcov_full`` names log df's coordinate ``"Student-t df"``);
+    ``StudentT(df=5)`` holds df at 5 and estimates sigma only (glmmTMB's
+    ``start = list(psi = log(5)), map = list(psi = factor(NA))``).
 
     Parameters
     ----------
     df : float or None, default None
-        Degrees of freedom, positive; None: to be estimated.
+        Degrees of freedom, positive, held fixed; None: estimated (started at 10).
     sigma : float, default 1
         Scale, positive (the start, or the estimate in a fit's ``family``).
     link : str, optional
@@ -1004,6 +1005,17 @@ class StudentT(Family):
 
     def with_shape(self, value: float) -> "StudentT":
         return StudentT(self.df, value, self.link)
+
+    def with_shapes(self, values: dict[str, float]) -> "StudentT":
+        """The family at the estimated ``{"sigma": ..., "df": ...}`` (either may be left out).
+
+        Examples
+        --------
+        >>> from glmmfast.families import StudentT
+        >>> StudentT().with_shapes({"sigma": 0.8, "df": 5.0})
+        StudentT(df=5.0, sigma=0.8, link='identity')
+        """
+        return StudentT(values.get("df", self.df), values.get("sigma", self.sigma), self.link)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         from ._errors import DataError

@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
-from .._errors import ArgumentError, FamilyError
+from .._errors import ArgumentError
 from ._agq import check_nagq
 from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
-from ._family_parameter import FamilyParameter, nb_shape_parameter, shape_parameter
+from ._family_parameter import (FamilyParameter, JointShapeParameters, joint_shape_parameters, nb_shape_parameter,
+                                shape_parameter)
 from ._fit_state import fit_glmm
 from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
@@ -170,9 +171,6 @@ def glmer(
     2298.29
     """
     fam, estimate_parameter = tmb_family(family)
-    if isinstance(fam, StudentT) and fam.df is None:
-        raise FamilyError("the t family with df estimated is not supported yet; fix df with "
-                          "families.StudentT(df=...) (glmmTMB's map = list(psi = factor(NA)))")
     check_dispformula(dispformula, fam)
     if is_dask_dataframe(data):  # rows in partitions: fitted where they lie (fit/_partitioned.py)
         if ziformula is not None or dispformula is not None:
@@ -258,12 +256,18 @@ def _moment_theta(design: ModelDesign) -> float:
     return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
 
 
-def _estimated_parameter(design: ModelDesign) -> FamilyParameter:
+#: the t's df start where glmer estimates it
+_T_DF_START = 10.0
+
+
+def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapeParameters:
     """The parameter glmer estimates for glmmTMB's nbinom2 (theta), nbinom1, beta and betabinomial (phi)
     and t (sigma), at its moment start."""
     if isinstance(design.family, (Beta, BetaBinomial)):
         return shape_parameter("phi", _proportion_precision(design))
     if isinstance(design.family, StudentT):
+        if design.family.df is None:  # sigma and df together
+            return joint_shape_parameters({"sigma": _t_scale(design), "df": _T_DF_START})
         return shape_parameter("sigma", _t_scale(design))
     if isinstance(design.family, NBinom1):
         excess = _poisson_excess(design, 1)
