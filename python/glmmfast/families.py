@@ -684,6 +684,23 @@ class _ShapeFamily(Family):
         return hash((type(self).__name__, self.link, getattr(self, self.shape_name)))
 
 
+class _PhiFamily(_ShapeFamily):
+    """A family whose one shape parameter is ``phi`` (nbinom1, beta, betabinomial), held by the engine's
+    distribution under that name."""
+
+    shape_name = "phi"
+
+    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
+        self.phi = _positive_parameter(phi, f"{self.name} phi")
+        super().__init__(link)
+
+    def shapes(self) -> dict[str, float]:
+        return {"phi": self.phi}
+
+    def with_shape(self, value: float) -> "_PhiFamily":
+        return type(self)(value, self.link)
+
+
 class NegativeBinomial(_ShapeFamily):
     """Negative binomial counts with a fixed shape ``theta`` (NB2: variance mu + mu^2/theta).
 
@@ -728,7 +745,7 @@ class NegativeBinomial(_ShapeFamily):
         _check_counts(y, "negative binomial")
 
 
-class NBinom1(_ShapeFamily):
+class NBinom1(_PhiFamily):
     """Negative binomial counts NB1 (glmmTMB's ``nbinom1``): variance mu (1 + phi).
 
     ``phi`` (glmmTMB's ``sigma()`` for this family) is estimated by
@@ -752,18 +769,6 @@ class NBinom1(_ShapeFamily):
     name = "nbinom1"
     links = _engine_links(name)
     default_link = links[0]
-
-    shape_name = "phi"
-
-    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
-        self.phi = _positive_parameter(phi, "nbinom1 phi")
-        super().__init__(link)
-
-    def shapes(self) -> dict[str, float]:
-        return {"phi": self.phi}
-
-    def with_shape(self, value: float) -> "NBinom1":
-        return NBinom1(value, self.link)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "nbinom1")
@@ -852,7 +857,7 @@ class TruncatedNBinom2(NegativeBinomial):
         _truncated_counts(y, weights, self.name)
 
 
-class Beta(_ShapeFamily):
+class Beta(_PhiFamily):
     """Proportions strictly inside (0, 1) (glmmTMB's ``beta_family``): mean mu, precision phi.
 
     y ~ Beta(mu phi, (1 - mu) phi), so Var y = mu (1 - mu) / (1 + phi).
@@ -880,18 +885,6 @@ class Beta(_ShapeFamily):
     links = _engine_links(name)
     default_link = links[0]
 
-    shape_name = "phi"
-
-    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
-        self.phi = _positive_parameter(phi, "beta phi")
-        super().__init__(link)
-
-    def shapes(self) -> dict[str, float]:
-        return {"phi": self.phi}
-
-    def with_shape(self, value: float) -> "Beta":
-        return Beta(value, self.link)
-
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         from ._errors import DataError
 
@@ -902,7 +895,7 @@ class Beta(_ShapeFamily):
                             f"zero-inflated or betabinomial model)")
 
 
-class BetaBinomial(_ShapeFamily):
+class BetaBinomial(_PhiFamily):
     """Successes out of trials with beta-distributed probabilities (glmmTMB's ``betabinomial``).
 
     k successes of n trials, p ~ Beta(mu phi, (1 - mu) phi): E k = n mu,
@@ -929,18 +922,6 @@ class BetaBinomial(_ShapeFamily):
     links = _engine_links(name)
     default_link = links[0]
     trials_response = True
-
-    shape_name = "phi"
-
-    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
-        self.phi = _positive_parameter(phi, "betabinomial phi")
-        super().__init__(link)
-
-    def shapes(self) -> dict[str, float]:
-        return {"phi": self.phi}
-
-    def with_shape(self, value: float) -> "BetaBinomial":
-        return BetaBinomial(value, self.link)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_proportions(y, weights, self.name)

@@ -19,13 +19,14 @@
 #include <stdexcept>
 
 #include "family/distribution.hpp"
+#include "family/phi_shape.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class Beta final : public DistributionBase<Beta> {
+class Beta final : public PhiShape<Beta> {
 public:
     const char* name() const override { return "beta"; }
     std::vector<std::string> links() const override { return {"logit", "probit", "cloglog"}; }
@@ -33,17 +34,6 @@ public:
     MeanRange mean_range() const override { return MeanRange::UnitInterval; }
     unsigned mean_terms_needed() const override { return kBothLogProbabilities; }
     bool exponential_dispersion() const override { return false; }
-
-    std::vector<std::string> shape_parameters() const override { return {"phi"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "phi") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value))) throw std::invalid_argument("beta phi must be positive and finite");
-        phi_ = value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "phi") unknown_parameter(p);
-        return phi_;
-    }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 - mu) / (1.0 + phi_); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return (1.0 - 2.0 * mu) / (1.0 + phi_); }
@@ -111,7 +101,6 @@ private:
                (b - 1.0) * std::log1p(-y);
     }
 
-    double phi_ = 1.0;
 };
 
 }  // namespace

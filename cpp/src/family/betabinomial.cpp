@@ -26,13 +26,14 @@
 #include <stdexcept>
 
 #include "family/distribution.hpp"
+#include "family/phi_shape.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class BetaBinomial final : public DistributionBase<BetaBinomial> {
+class BetaBinomial final : public PhiShape<BetaBinomial> {
 public:
     const char* name() const override { return "betabinomial"; }
     std::vector<std::string> links() const override { return {"logit", "probit", "cloglog"}; }
@@ -41,18 +42,6 @@ public:
     unsigned mean_terms_needed() const override { return kBothLogProbabilities; }
     bool exponential_dispersion() const override { return false; }
     bool weights_are_trials() const override { return true; }
-
-    std::vector<std::string> shape_parameters() const override { return {"phi"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "phi") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value)))
-            throw std::invalid_argument("betabinomial phi must be positive and finite");
-        phi_ = value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "phi") unknown_parameter(p);
-        return phi_;
-    }
 
     // Per trial, as the binomial's (the trials enter through fisher_weight).
     ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 - mu); }
@@ -142,7 +131,6 @@ private:
                std::lgamma(phi_) - std::lgamma(a) - std::lgamma(b);
     }
 
-    double phi_ = 1.0;
 };
 
 }  // namespace
