@@ -89,7 +89,10 @@ def glmer(
         theta estimated, as :func:`glmer_nb`), ``"nbinom1"`` (Var y = mu (1 +
         phi), phi estimated), ``"truncated_poisson"`` (with a ``ziformula``:
         the Poisson hurdle model), ``"ziGamma"`` (the Gamma, zeros from the
-        ``ziformula``).
+        ``ziformula``), ``"beta"`` (proportions in (0, 1)) and
+        ``"betabinomial"`` (successes of trials; precision phi estimated),
+        ``"t"`` (Student t, sigma and df estimated; ``families.StudentT(df=5)``
+        holds df at 5).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
