@@ -10,6 +10,7 @@
 // Parameter "phi":
 //   d log f / d phi = psi(phi) - mu psi(a) - (1 - mu) psi(b) + mu log y + (1 - mu) log(1 - y),
 //   d^2 log f / d phi^2 = psi'(phi) - mu^2 psi'(a) - (1 - mu)^2 psi'(b).
+// PIRLS's Fisher-type weight is the expected information me^2 phi^2 [psi'(a) + psi'(b)].
 // mu and 1 - mu come from the link's exact log mu and log(1 - mu), so b
 // keeps its precision where mu is near 1.  Unit "deviance":
 // 2 wt [log f(y; mu = y) - log f(y; mu)].  Simulation: G1 / (G1 + G2),
@@ -38,6 +39,13 @@ public:
     ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 - mu) / (1.0 + phi_); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return (1.0 - 2.0 * mu) / (1.0 + phi_); }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
+    // The expected information in eta: wt me^2 phi^2 [psi'(a) + psi'(b)] (E y* = mu*).
+    ArrayXd fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
+        ArrayXd w(mu.size());
+        for (Eigen::Index i = 0; i < mu.size(); ++i)
+            w[i] = wt[i] * me[i] * me[i] * phi_ * phi_ * (trigamma(mu[i] * phi_) + trigamma((1.0 - mu[i]) * phi_));
+        return w;
+    }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {

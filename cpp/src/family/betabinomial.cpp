@@ -69,7 +69,7 @@ public:
     ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
         ArrayXd s(y.size());
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const Terms t = terms(y[i], wt[i], mu[i], 1.0 - mu[i]);
+            const Terms t = terms(y[i], wt[i], mu[i], 1.0 - mu[i], false);
             s[i] = me[i] * phi_ * (t.A - t.B);
         }
         return s;
@@ -113,14 +113,18 @@ public:
     }
 
 private:
-    // A = psi(k + a) - psi(a), B = psi(n - k + b) - psi(b) and their psi' forms A1, B1.
+    // A = psi(k + a) - psi(a), B = psi(n - k + b) - psi(b) and (with `second`) their psi' forms A1, B1.
     struct Terms {
-        double A, B, A1, B1;
+        double A, B, A1 = 0.0, B1 = 0.0;
     };
-    Terms terms(double y, double wt, double mu, double mu1) const {
+    Terms terms(double y, double wt, double mu, double mu1, bool second = true) const {
         const double n = std::round(wt), k = std::round(n * y), a = mu * phi_, b = mu1 * phi_;
-        return {digamma(k + a) - digamma(a), digamma(n - k + b) - digamma(b), trigamma(k + a) - trigamma(a),
-                trigamma(n - k + b) - trigamma(b)};
+        Terms t{digamma(k + a) - digamma(a), digamma(n - k + b) - digamma(b)};
+        if (second) {
+            t.A1 = trigamma(k + a) - trigamma(a);
+            t.B1 = trigamma(n - k + b) - trigamma(b);
+        }
+        return t;
     }
     // log f of k = round(n y) successes of n = round(wt) trials at mean mu, 1 - mu = mu1.
     double unit_log_density(double y, double wt, double mu, double mu1) const {
