@@ -22,13 +22,14 @@ NB_THETA = 2.5
 DISPERSION = 0.7
 CLASSES = {"poisson": F.Poisson, "binomial": F.Binomial, "gaussian": F.Gaussian, "Gamma": F.Gamma,
            "inverse.gaussian": F.InverseGaussian, "negative.binomial": F.NegativeBinomial, "nbinom1": F.NBinom1,
-           "truncated_poisson": F.TruncatedPoisson, "truncated_nbinom2": F.TruncatedNBinom2}
+           "truncated_poisson": F.TruncatedPoisson, "truncated_nbinom2": F.TruncatedNBinom2, "beta": F.Beta,
+           "betabinomial": F.BetaBinomial, "t": F.StudentT}
 CASES = [(fam, link) for fam in _core.family_names() for link in _core.link_names(fam)]
 IDS = [f"{fam}-{link}" for fam, link in CASES]
 
 # Means inside every link's domain, responses and prior weights per distribution
 # (binomial: proportions of `weight` trials).
-MEANS = {"binomial": [0.2, 0.5, 0.7]}
+MEANS = {"binomial": [0.2, 0.5, 0.7], "beta": [0.2, 0.5, 0.7], "betabinomial": [0.2, 0.5, 0.7]}
 RESPONSES = {
     "poisson": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
     "negative.binomial": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
@@ -39,6 +40,9 @@ RESPONSES = {
     "nbinom1": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
     "truncated_poisson": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
     "truncated_nbinom2": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
+    "beta": ([0.05, 0.3, 0.9], [1.0, 2.5, 1.0]),
+    "betabinomial": ([0.0, 0.3, 1.0], [10.0, 10.0, 4.0]),
+    "t": ([-1.0, 0.5, 14.0], [1.0, 2.5, 1.0]),  # 14: where the t's log density is convex in mu
 }
 
 

@@ -28,9 +28,11 @@ _REFERENCE_FILE = json.loads((DATA / "glmmtmb_reference.json").read_text())
 REFERENCE = {c["id"]: c for c in _REFERENCE_FILE["cases"]}
 DATASETS = Path(glmmfast.__file__).parent / "datasets" / "data"
 
-#: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, nbinom1, the truncated counts)
+#: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, nbinom1, the truncated counts;
+#: beta, betabinomial, t)
 SUPPORTED = [cid for cid, c in REFERENCE.items()
-             if c["family"] in ("poisson", "nbinom2", "nbinom1", "truncated_poisson", "truncated_nbinom2", "Gamma")
+             if c["family"] in ("poisson", "nbinom2", "nbinom1", "truncated_poisson", "truncated_nbinom2", "Gamma",
+                                "beta", "betabinomial", "t")
              and "|" not in (c["ziformula"] or "") and c["dispformula"] is None]
 #: glmmTMB's optimum there has zero-inflation coefficients diverging (minedno -21.7, sppEC-L:minedno 34.6:
 #: the zero part of some cells is 0); the derivative-free optimiser stops at -9.4 / 15.0, 0.012 above
@@ -64,14 +66,21 @@ def fit_case(cid: str):
     if cid not in _FITS:
         c = REFERENCE[cid]
         family = glmmfast.families.Gamma(link=c["link"]) if c["family"] == "Gamma" else c["family"]
+        if c["family"] == "t" and c["map"]:  # glmmTMB's start = list(psi = log(df)), map = list(psi = factor(NA))
+            family = glmmfast.families.StudentT(df=float(np.exp(c["start"]["psi"])), link=c["link"])
         _FITS[cid] = glmmfast.glmer(c["formula"], load(c["dataset"]), family=family, ziformula=c["ziformula"],
-                                    quiet=True)
+                                    quiet=True, data_name=c["dataset"])
     return _FITS[cid]
 
 
-def _family_parameter_reference(c: dict) -> float:
+def _family_parameter_reference(c: dict) -> float | tuple[float, float]:
     """glmmTMB's sigma() as this package's family parameter: theta (nbinom2), phi (nbinom1), or
-    phi = sigma^2 for the Gamma (glmmTMB's sigma is its coefficient of variation)."""
+    phi = sigma^2 for the Gamma (glmmTMB's sigma is its coefficient of variation); sigma() itself for
+    beta and betabinomial (phi) and t (its scale sigma), with the t's df where it is estimated."""
+    if c["family"] == "t" and not c["map"]:
+        return c["sigma"], c["family_params"]["df"]
+    if c["family"] in ("beta", "betabinomial", "t"):
+        return c["sigma"]
     return c["sigma"] ** 2 if c["family"] == "Gamma" else c["family_params"]["theta"]
 
 
@@ -103,12 +112,15 @@ def test_fit_reaches_glmmtmbs_optimum(cid):
         assert abs(fit.fixef[name] - value) <= 0.05 * c["se"]["cond"][name], name
     for name, value in (c["fixef"]["zi"] or {}).items():
         assert abs(fit.fixef_zi[name] - value) <= 0.05 * c["se"]["zi"][name], name
-    if c["family"] in ("nbinom2", "nbinom1", "truncated_nbinom2", "Gamma"):
+    if c["family"] == "t" and not c["map"]:  # sigma and df estimated
+        np.testing.assert_allclose(list(fit.family_parameters.values()), _family_parameter_reference(c), rtol=1e-3)
+    elif c["family"] in ("nbinom2", "nbinom1", "truncated_nbinom2", "Gamma", "beta", "betabinomial", "t"):
         (value,) = fit.family_parameters.values()
         assert value == pytest.approx(_family_parameter_reference(c), rel=1e-3)
 
 
-@pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1"])
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1", "beta_ri", "betabinom_ri",
+                                 "t_df5_fixed"])
 def test_standard_errors_match_glmmtmbs(cid):
     c = REFERENCE[cid]
     fit = fit_case(cid)
@@ -126,6 +138,18 @@ def test_standard_errors_match_glmmtmbs(cid):
         assert se == pytest.approx(value * c["sd_full"]["d~(Intercept)"], rel=0.02)
 
 
+def test_t_family_parameter_standard_errors_match_glmmtmbs():
+    # glmmTMB's sd_full: log sigma ("d~(Intercept)") and log df ("Student-t df"), both estimated
+    c = REFERENCE["t_ri"]
+    fit = fit_case("t_ri")
+    se = fit.family_parameter_se
+    for name, coordinate in (("sigma", "d~(Intercept)"), ("df", "Student-t df")):
+        assert np.sqrt(fit.vcov_full.loc[coordinate, coordinate]) == pytest.approx(c["sd_full"][coordinate], rel=0.02)
+        assert se[name] == pytest.approx(fit.family_parameters[name] * c["sd_full"][coordinate], rel=0.02)
+    for name, value in c["se"]["cond"].items():
+        assert fit.se[name] == pytest.approx(value, rel=0.02), name
+
+
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_zip_mined"])
 @pytest.mark.parametrize("kind", ["response", "link", "zprob", "zlink", "conditional", "disp"])
 def test_predict_types_match_glmmtmbs(cid, kind):
@@ -141,7 +165,8 @@ def _layout(line: str) -> str:
     return re.sub(r" +", " ", re.sub(r"-?[0-9][0-9.e+-]*", "#", line))
 
 
-@pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1"])
+@pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1", "beta_ri", "betabinom_ri",
+                                 "t_df5_fixed", "t_ri"])
 def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]

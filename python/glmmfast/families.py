@@ -19,12 +19,16 @@ Families and links (R's names; the first is the default):
 ``NBinom1(phi)``              log, sqrt, identity (variance mu (1 + phi))
 ``TruncatedPoisson``          log, identity, sqrt (zero-truncated)
 ``TruncatedNBinom2(theta)``   log, sqrt, identity (zero-truncated NB2)
+``Beta(phi)``                 logit, probit, cloglog (proportions in (0, 1))
+``BetaBinomial(phi)``         logit, probit, cloglog (successes of trials)
+``StudentT(df, sigma)``       identity, log, inverse (Student t)
 ============================  ==========================================
 
 By glmmTMB's names, :func:`glmmfast.glmer` also takes ``"nbinom2"`` (the
 negative binomial with theta estimated), ``"nbinom1"`` (phi estimated),
-``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated) and ``"ziGamma"`` (Gamma with zeros from its
-``ziformula``).  Zero inflation and hurdles (``ziformula``) are a property
+``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated), ``"ziGamma"`` (Gamma with zeros from its
+``ziformula``), ``"beta"`` and ``"betabinomial"`` (precision phi estimated)
+and ``"t"`` (Student t, sigma estimated; df fixed with ``StudentT(df=...)``).  Zero inflation and hurdles (``ziformula``) are a property
 of the fit, not of the family (:mod:`glmmfast.fit._zero_inflation`).
 
 Any other link raises :class:`~glmmfast.FamilyError` listing the valid ones.
@@ -88,7 +92,7 @@ from . import _core
 from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
-           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "get_family"]
+           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "Beta", "BetaBinomial", "StudentT", "get_family"]
 
 
 def _engine_links(family: str) -> tuple[str, ...]:
@@ -176,6 +180,9 @@ class Family:
     #: whether y = 0 has probability 0 (a hurdle's count part, the Gamma):
     #: zeros then need a ziformula
     zero_truncated: ClassVar[bool] = False
+    #: whether the prior weights are numbers of trials (binomial, betabinomial):
+    #: the response may be ``cbind(successes, failures)`` or proportions
+    trials_response: ClassVar[bool] = False
 
     def __init__(self, link: str | None = None) -> None:
         link = self.default_link if link is None else link
@@ -548,13 +555,10 @@ class Binomial(Family):
     name = "binomial"
     links = _engine_links(name)
     default_link = links[0]
+    trials_response = True
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        from ._errors import DataError
-
-        if np.any((y < 0) | (y > 1)):
-            raise DataError("binomial response must be in [0, 1] (proportions), 0/1, or cbind(successes, failures)")
-        _check_exact(weights, "numbers of trials (weights)", "binomial")
+        _check_proportions(y, weights, self.name)
 
     boundary_warning = ("fitted probabilities numerically 0 or 1 occurred: complete or quasi-complete separation? "
                         "Some fixed effects may be diverging to +/-Inf")
@@ -562,6 +566,15 @@ class Binomial(Family):
     def at_boundary(self, mu: np.ndarray, eps: float = _EPS) -> np.ndarray:
         mu = np.asarray(mu)
         return (mu > 1 - eps) | (mu < eps)
+
+
+def _check_proportions(y: np.ndarray, weights: np.ndarray, family: str) -> None:
+    """Proportions of whole numbers of trials (the prior weights), as R's binomial family takes them."""
+    from ._errors import DataError
+
+    if np.any((y < 0) | (y > 1)):
+        raise DataError(f"{family} response must be in [0, 1] (proportions), 0/1, or cbind(successes, failures)")
+    _check_exact(weights, "numbers of trials (weights)", family)
 
 
 class Gaussian(Family):
@@ -671,6 +684,23 @@ class _ShapeFamily(Family):
         return hash((type(self).__name__, self.link, getattr(self, self.shape_name)))
 
 
+class _PhiFamily(_ShapeFamily):
+    """A family whose one shape parameter is ``phi`` (nbinom1, beta, betabinomial), held by the engine's
+    distribution under that name."""
+
+    shape_name = "phi"
+
+    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
+        self.phi = _positive_parameter(phi, f"{self.name} phi")
+        super().__init__(link)
+
+    def shapes(self) -> dict[str, float]:
+        return {"phi": self.phi}
+
+    def with_shape(self, value: float) -> "_PhiFamily":
+        return type(self)(value, self.link)
+
+
 class NegativeBinomial(_ShapeFamily):
     """Negative binomial counts with a fixed shape ``theta`` (NB2: variance mu + mu^2/theta).
 
@@ -715,7 +745,7 @@ class NegativeBinomial(_ShapeFamily):
         _check_counts(y, "negative binomial")
 
 
-class NBinom1(_ShapeFamily):
+class NBinom1(_PhiFamily):
     """Negative binomial counts NB1 (glmmTMB's ``nbinom1``): variance mu (1 + phi).
 
     ``phi`` (glmmTMB's ``sigma()`` for this family) is estimated by
@@ -739,18 +769,6 @@ class NBinom1(_ShapeFamily):
     name = "nbinom1"
     links = _engine_links(name)
     default_link = links[0]
-
-    shape_name = "phi"
-
-    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
-        self.phi = _positive_parameter(phi, "nbinom1 phi")
-        super().__init__(link)
-
-    def shapes(self) -> dict[str, float]:
-        return {"phi": self.phi}
-
-    def with_shape(self, value: float) -> "NBinom1":
-        return NBinom1(value, self.link)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, "nbinom1")
@@ -839,13 +857,163 @@ class TruncatedNBinom2(NegativeBinomial):
         _truncated_counts(y, weights, self.name)
 
 
+class Beta(_PhiFamily):
+    """Proportions strictly inside (0, 1) (glmmTMB's ``beta_family``): mean mu, precision phi.
+
+    y ~ Beta(mu phi, (1 - mu) phi), so Var y = mu (1 - mu) / (1 + phi).
+    ``phi`` is glmmTMB's ``sigma()`` for this family (and ``exp`` of its
+    ``fixef(fit)$disp``); :func:`glmmfast.glmer` with ``family="beta"``
+    estimates it, and this object holds a value (the start, or the estimate
+    in a fit's ``family``).  Responses of exactly 0 or 1 are refused (a
+    :class:`~glmmfast.DataError` counting them), as glmmTMB refuses them.
+
+    Parameters
+    ----------
+    phi : float, default 1
+        Precision, positive.
+    link : str, optional
+        ``"logit"`` (default), ``"probit"`` or ``"cloglog"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import Beta
+    >>> Beta(phi=9.0).variance([0.5]).tolist()
+    [0.025]
+    """
+
+    name = "beta"
+    links = _engine_links(name)
+    default_link = links[0]
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        from ._errors import DataError
+
+        outside = int(np.sum(~((y > 0) & (y < 1))))
+        if outside:
+            raise DataError(f"the beta family needs responses strictly between 0 and 1; {outside} of {y.size} "
+                            f"rows are not (transform them, e.g. (y (n - 1) + 0.5) / n, or use a "
+                            f"zero-inflated or betabinomial model)")
+
+
+class BetaBinomial(_PhiFamily):
+    """Successes out of trials with beta-distributed probabilities (glmmTMB's ``betabinomial``).
+
+    k successes of n trials, p ~ Beta(mu phi, (1 - mu) phi): E k = n mu,
+    Var k = n mu (1 - mu) (1 + (n - 1) / (1 + phi)).  The response is taken
+    as the binomial's: ``cbind(successes, failures)``, or proportions with
+    ``weights`` giving the trials.  ``phi`` is glmmTMB's ``sigma()`` for this
+    family; :func:`glmmfast.glmer` with ``family="betabinomial"`` estimates it.
+
+    Parameters
+    ----------
+    phi : float, default 1
+        Positive.
+    link : str, optional
+        ``"logit"`` (default), ``"probit"`` or ``"cloglog"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import BetaBinomial
+    >>> BetaBinomial(phi=5.0).link
+    'logit'
+    """
+
+    name = "betabinomial"
+    links = _engine_links(name)
+    default_link = links[0]
+    trials_response = True
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _check_proportions(y, weights, self.name)
+
+
+class StudentT(Family):
+    """Student t responses (glmmTMB's ``t_family``): location mu, scale sigma, degrees of freedom df.
+
+    log f = lgamma((df + 1) / 2) - lgamma(df / 2) - log(df pi) / 2 - log sigma
+    - (df + 1) / 2 log(1 + (y - mu)^2 / (df sigma^2)).  ``sigma`` is
+    glmmTMB's ``sigma()`` (its summary prints sigma^2) and ``df`` its
+    ``family_params(fit)``.  :func:`glmmfast.glmer` with ``family="t"`` (or
+    ``StudentT()``) estimates both, as glmmTMB's ``family = t_family``, each
+    on the log scale (the fit's ``family_parameters`` are ``{"sigma": ...,
+    "df": ...}``; ``vcov_full`` names log df's coordinate ``"Student-t df"``);
+    ``StudentT(df=5)`` holds df at 5 and estimates sigma only (glmmTMB's
+    ``start = list(psi = log(5)), map = list(psi = factor(NA))``).
+
+    Parameters
+    ----------
+    df : float or None, default None
+        Degrees of freedom, positive, held fixed; None: estimated (started at 10).
+    sigma : float, default 1
+        Scale, positive (the start, or the estimate in a fit's ``family``).
+    link : str, optional
+        ``"identity"`` (default), ``"log"`` or ``"inverse"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import StudentT
+    >>> StudentT(df=5.0, sigma=2.0).variance([0.0]).round(6).tolist()
+    [6.666667]
+    """
+
+    name = "t"
+    links = _engine_links(name)
+    default_link = links[0]
+
+    def __init__(self, df: float | None = None, sigma: float = 1.0, link: str | None = None) -> None:
+        self.df = None if df is None else _positive_parameter(df, "t family df")
+        self.sigma = _positive_parameter(sigma, "t family sigma")
+        super().__init__(link)
+
+    def __getstate__(self) -> dict:
+        return {"link": self.link, "df": self.df, "sigma": self.sigma}
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.df, self.sigma = state["df"], state["sigma"]
+
+    def __repr__(self) -> str:
+        return f"StudentT(df={self.df!r}, sigma={self.sigma!r}, link={self.link!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and (self.df, self.sigma) == (other.df, other.sigma)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.link, self.df, self.sigma))
+
+    def shapes(self) -> dict[str, float]:
+        return {"sigma": self.sigma} if self.df is None else {"sigma": self.sigma, "df": self.df}
+
+    def with_shape(self, value: float) -> "StudentT":
+        return StudentT(self.df, value, self.link)
+
+    def with_shapes(self, values: dict[str, float]) -> "StudentT":
+        """The family at the estimated ``{"sigma": ..., "df": ...}`` (either may be left out).
+
+        Examples
+        --------
+        >>> from glmmfast.families import StudentT
+        >>> StudentT().with_shapes({"sigma": 0.8, "df": 5.0})
+        StudentT(df=5.0, sigma=0.8, link='identity')
+        """
+        return StudentT(values.get("df", self.df), values.get("sigma", self.sigma), self.link)
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        from ._errors import DataError
+
+        if self.link == "log" and np.any(y <= 0):
+            raise DataError("the t family with the log link needs positive responses (no starting values otherwise)")
+
+
 _CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson,
-            TruncatedNBinom2)
+            TruncatedNBinom2, Beta, BetaBinomial, StudentT)
 if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
     raise ImportError(f"glmmfast.families and the engine disagree on the families: "
                       f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")
 _BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if not issubclass(cls, NegativeBinomial)}
 _BY_NAME["inverse_gaussian"] = InverseGaussian
+#: families by glmmTMB's names only, listed after R's in the unknown-family message
+_TMB_NAMES = ("beta", "betabinomial", "t")
 
 
 def get_family(family: str | Family, link: str | None = None) -> Family:
@@ -888,6 +1056,8 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
             raise FamilyError("the negative binomial needs its shape: families.NegativeBinomial(theta=...), "
                               "or glmmfast.glmer_nb to estimate it")
         if cls is None:
-            raise FamilyError(f"unknown family {family!r}; choose one of {', '.join(sorted(_BY_NAME))}")
+            raise FamilyError(f"unknown family {family!r}; choose one of "
+                              f"{', '.join(sorted(set(_BY_NAME) - set(_TMB_NAMES)))}, or glmmTMB's "
+                              f"{', '.join(_TMB_NAMES)}")
         return cls(link=link)
     raise FamilyError(f"family must be a name or a glmmfast.families.Family, not {type(family).__name__}")

@@ -32,6 +32,7 @@ double log_choose(double y, double wt) {
 class Binomial final : public DistributionBase<Binomial> {
 public:
     const char* name() const override { return "binomial"; }
+    bool weights_are_trials() const override { return true; }
     std::vector<std::string> links() const override { return {"logit", "probit", "cloglog", "cauchit", "log"}; }
     const char* canonical_link() const override { return "logit"; }
     MeanRange mean_range() const override { return MeanRange::UnitInterval; }

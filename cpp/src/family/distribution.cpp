@@ -17,6 +17,10 @@ ArrayXd Distribution::eta_information(const ArrayXd& y, const ArrayXd& mu, const
     return wt * (me.square() / v - (y - mu) * (me2 / v - me.square() * variance_deriv(mu) / v.square()));
 }
 
+ArrayXd Distribution::fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const {
+    return wt * me.square() / variance(mu);
+}
+
 std::vector<std::string> Distribution::parameters() const {
     std::vector<std::string> p;
     if (has_dispersion()) p.push_back("dispersion");

@@ -18,6 +18,12 @@
 //                 set_shape); parameter_derivatives gives d log f / d p and
 //                 d^2 log f / d p^2 per observation
 //   simulate      draws of y given mu, prior weights and phi from an RNG
+//   fisher_weight positive weights wt me^2 / V(mu) for PIRLS's Fisher-type
+//                 steps on the general observation path (a family whose
+//                 expected information is not that overrides it)
+//   weights_are_trials   whether wt is a number of trials the density
+//                 depends on (binomial, betabinomial) rather than a
+//                 multiplier of the log density
 //   exponential_dispersion   whether the score is wt (y - mu) mu_eta / V and
 //                 the unit deviance exists in closed form (false: nbinom1,
 //                 the truncated counts: the models then work with the log
@@ -81,6 +87,10 @@ public:
     virtual ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
     virtual ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                     const ArrayXd& wt) const;
+
+    // wt me^2 / V(mu): the Fisher information in eta of the exponential-dispersion families (times phi).
+    virtual ArrayXd fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
+    virtual bool weights_are_trials() const { return false; }
 
     virtual bool exponential_dispersion() const { return true; }
     virtual bool has_zero_mass() const { return true; }

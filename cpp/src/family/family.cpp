@@ -63,7 +63,8 @@ bool Family::valid_eta(const ArrayXd& eta) const {
 
 void Family::terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m) const {
     const MeanRange r = dist_->mean_range();
-    if (r == MeanRange::UnitInterval) link_->probabilities(eta, nullptr, y, m);
+    if (r == MeanRange::UnitInterval)
+        link_->probabilities(eta, nullptr, dist_->mean_terms_needed() & kBothLogProbabilities ? nullptr : y, m);
     else link_->scale_means(eta, nullptr, r, dist_->mean_terms_needed(), m);
 }
 
@@ -79,15 +80,14 @@ void Family::log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const
     d2 = -dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
 }
 
-void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion,
+void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
                                     ObservationTerms& t) const {
-    const ArrayXd ones = ArrayXd::Ones(y.size());
     const ArrayXd mu = linkinv(eta), me = mu_eta(eta);
     const double phi = has_dispersion() ? dispersion : 1.0;
-    t.log_density = log_density(y, eta, ones, dispersion);
-    t.score = dist_->eta_score(y, mu, me, ones) / phi;
-    t.information = dist_->eta_information(y, mu, me, mu_eta2(eta), ones) / phi;
-    t.fisher = me.square() / (phi * dist_->variance(mu));
+    t.log_density = log_density(y, eta, wt, dispersion);
+    t.score = dist_->eta_score(y, mu, me, wt) / phi;
+    t.information = dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
+    t.fisher = dist_->fisher_weight(mu, me, wt) / phi;
 }
 
 void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,

@@ -85,13 +85,15 @@ public:
     // dispersion, for the families that have one).
     void log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
                                  ArrayXd& d1, ArrayXd& d2) const;
-    // The general observation path (zero_inflation.hpp): unit-weight log
-    // density, score, observed information and the Fisher weight
-    // mu_eta^2 / (phi V) in eta, per observation (phi: the dispersion, for
-    // the families that have one).
-    void unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion,
+    // The general observation path (zero_inflation.hpp): log density, score,
+    // observed information and the Fisher weight (mu_eta^2 / (phi V) for
+    // most) in eta, per observation at weights wt (ones, or the trials of a
+    // family whose weights_are_trials; phi: the dispersion, for the families
+    // that have one).
+    void unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
                                 ObservationTerms& t) const;
     bool exponential_dispersion() const { return dist_->exponential_dispersion(); }
+    bool weights_are_trials() const { return dist_->weights_are_trials(); }
     bool has_zero_mass() const { return dist_->has_zero_mass(); }
     // d log f / d p and d^2 log f / d p^2 per observation, p from parameters().
     void parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,

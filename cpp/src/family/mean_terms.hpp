@@ -38,7 +38,10 @@ inline bool admissible_mean(MeanRange r, double mu) {
 }
 
 // Which of the optional terms a distribution reads (bit flags).
-enum MeanTermFlags : unsigned { kLogMu = 1u, kInvMu = 2u };
+// kBothLogProbabilities: on the unit interval, log mu and log(1 - mu) for
+// every observation (by default only those y can use: log mu where y > 0,
+// log(1 - mu) where y < 1).
+enum MeanTermFlags : unsigned { kLogMu = 1u, kInvMu = 2u, kBothLogProbabilities = 4u };
 
 constexpr Eigen::Index kMeanBlock = 256;
 

@@ -17,6 +17,9 @@ std::unique_ptr<Distribution> make_negative_binomial();
 std::unique_ptr<Distribution> make_nbinom1();
 std::unique_ptr<Distribution> make_truncated_poisson();
 std::unique_ptr<Distribution> make_truncated_nbinom2();
+std::unique_ptr<Distribution> make_beta();
+std::unique_ptr<Distribution> make_betabinomial();
+std::unique_ptr<Distribution> make_student_t();
 
 namespace {
 
@@ -33,6 +36,9 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"nbinom1", make_nbinom1},
         {"truncated_poisson", make_truncated_poisson},
         {"truncated_nbinom2", make_truncated_nbinom2},
+        {"beta", make_beta},
+        {"betabinomial", make_betabinomial},
+        {"t", make_student_t},
     };
     return t;
 }

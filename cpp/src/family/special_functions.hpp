@@ -10,6 +10,13 @@
 //   log1mexp(a)          log(1 - e^-a), a >= 0 (Maechler 2012)
 //   digamma, trigamma    psi(x) and psi'(x) for x > 0 (the NB and Gamma
 //                        parameter derivatives)
+//   log_gamma_ratio(x, a, b)   log Gamma(x + a) - log Gamma(x + b) for
+//                        x + a, x + b > 0, accurate when x is large (the
+//                        beta-binomial's many trials): with z = x + b >= 10
+//                        and d = a - b, Stirling's series gives
+//                        (z + d - 1/2) log1p(d / z) + d (log z - 1) + S(z + d) - S(z),
+//                        S(z) = sum_k B_2k / (2k (2k - 1) z^(2k - 1)), no
+//                        cancellation between two huge lgamma values
 // Nothing here knows about families.
 #pragma once
 
@@ -24,5 +31,6 @@ double log_add_exp(double a, double b);
 double log1mexp(double a);
 double digamma(double x);
 double trigamma(double x);
+double log_gamma_ratio(double x, double a, double b);
 
 }  // namespace glmmfast

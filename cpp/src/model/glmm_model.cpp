@@ -144,6 +144,11 @@ void GlmmModel::update_weights(bool exact) {
 void GlmmModel::factor() {
     factored_ = false;  // until it completes (it may be interrupted)
     factored_ = sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr);
+    if (!factored_ && wsign_.size())
+        throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed: the exact Hessian in the random "
+                         "effects is not positive definite at this point (observations where the log density is "
+                         "convex in eta, such as the t family's outliers, outweigh the rest and the prior): no "
+                         "conditional mode for the Laplace approximation");
     if (!factored_) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
 }
 

@@ -22,7 +22,7 @@ void GlmmModel::set_zero_inflation(Eigen::MatrixXd X_zi, Eigen::VectorXd offset_
     check_finite(X_zi, "the zero-inflation design");
     check_finite(offset_zi, "the zero-inflation offset");
     const std::string fam = family_.name();
-    if (fam == "binomial" || fam == "gaussian")
+    if (fam == "gaussian" || family_.weights_are_trials())
         throw std::invalid_argument("zero inflation is not available for the " + fam + " family");
     X_zi_ = std::move(X_zi);
     offset_zi_ = std::move(offset_zi);
@@ -42,18 +42,36 @@ Eigen::VectorXd GlmmModel::zi_probability() const {
     return log_p_zi_.exp().matrix();
 }
 
+namespace {
+
+// The prior weights as the distribution sees them (ones, or the numbers of
+// trials of a family whose weights are trials) and as zero_inflate then
+// multiplies the log density by (the weights, or 1 where they are positive).
+struct WeightRoles {
+    Eigen::ArrayXd distribution, multiplier;
+};
+
+WeightRoles weight_roles(const Family& family, const Eigen::ArrayXd& pw) {
+    if (family.weights_are_trials()) return {pw, (pw > 0).cast<double>()};
+    return {Eigen::ArrayXd::Ones(pw.size()), pw};
+}
+
+}  // namespace
+
 ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) const {
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
+    const WeightRoles w = weight_roles(family_, pw_.array());
     ObservationTerms t;
-    family_.unit_observation_terms(y_.array(), eta_.array(), phi_, t);
-    zero_inflate(y_.array(), pw_.array(), log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
+    family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t);
+    zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
     return t;
 }
 
 double GlmmModel::observation_loglik() const {
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
-    Eigen::ArrayXd ld = family_.log_density(y_.array(), eta_.array(), Eigen::ArrayXd::Ones(n()), phi_);
-    zero_inflate_log_density(y_.array(), pw_.array(), log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
+    const WeightRoles w = weight_roles(family_, pw_.array());
+    Eigen::ArrayXd ld = family_.log_density(y_.array(), eta_.array(), w.distribution, phi_);
+    zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
     return ld.sum();
 }
 

@@ -11,18 +11,24 @@ namespace glmmfast {
 
 namespace {
 
-int parameter_count(const JointCoordinates& c) { return c.parameter == FamilyParameter::None ? 0 : 1; }
+int parameter_count(const JointCoordinates& c) {
+    if (c.parameter == FamilyParameter::None) return 0;
+    return c.parameter == FamilyParameter::Shape ? static_cast<int>(c.shape_names.size()) : 1;
+}
 
-// Sets the family parameter from the last coordinate (log scale).
+// Sets the family parameters from the last coordinates (log scale).
 void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::VectorXd& x) {
     if (c.parameter == FamilyParameter::None) return;
     const double value = std::exp(x[x.size() - 1]);
-    if (c.parameter == FamilyParameter::Dispersion)
+    if (c.parameter == FamilyParameter::Dispersion) {
         model.set_dispersion(value);
-    else if (c.parameter == FamilyParameter::Shape)
-        model.set_shape(c.shape_name, value);
-    else
+    } else if (c.parameter == FamilyParameter::Shape) {
+        const Eigen::Index first = x.size() - static_cast<Eigen::Index>(c.shape_names.size());
+        for (std::size_t k = 0; k < c.shape_names.size(); ++k)
+            model.set_shape(c.shape_names[k], std::exp(x[first + static_cast<Eigen::Index>(k)]));
+    } else {
         model.set_nb_theta(value);
+    }
 }
 
 // A model on partitioned rows has no family parameter and no AGQ.

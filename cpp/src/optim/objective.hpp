@@ -18,12 +18,14 @@
 // s is theta_scale; beta_zi the zero-inflation coefficients of a
 // zero-inflated model (GlmmModel::n_zi() of them, none otherwise); "par" is
 // the estimated family parameter (dispersion phi, the negative-binomial
-// shape or a shape parameter by name), optimised on the log scale.
+// shape, or shape parameters by name: the t's sigma and df), each optimised
+// on the log scale.
 #pragma once
 
 #include <Eigen/Core>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
@@ -37,7 +39,7 @@ struct JointCoordinates {
     double theta_scale = 1.0;
     Eigen::VectorXd beta_base, beta_scale;  // joint stage only
     FamilyParameter parameter = FamilyParameter::None;
-    std::string shape_name;                 // the shape parameter's name (Shape)
+    std::vector<std::string> shape_names;   // the shape parameters' names (Shape), one coordinate each
     int nagq = 1;                           // joint stage: 1 Laplace, k > 1 AGQ
 };
 

@@ -22,7 +22,14 @@ JointCoordinates joint_coordinates(double theta_scale, const std::string& parame
     JointCoordinates c;
     c.theta_scale = theta_scale;
     c.parameter = parse_parameter(parameter);
-    if (c.parameter == FamilyParameter::Shape) c.shape_name = parameter.substr(6);
+    if (c.parameter == FamilyParameter::Shape) {  // "shape:name[,name...]"
+        std::string names = parameter.substr(6);
+        for (std::size_t start = 0, comma; start <= names.size(); start = comma + 1) {
+            comma = names.find(',', start);
+            if (comma == std::string::npos) comma = names.size();
+            c.shape_names.push_back(names.substr(start, comma - start));
+        }
+    }
     c.nagq = nagq;
     c.beta_base = beta_base;
     c.beta_scale = beta_scale;

@@ -114,8 +114,8 @@ def _response_for_family(response: Node, frame: pd.DataFrame, family: Family, we
     resp = evaluate_response(response, frame)
     vals = np.asarray(resp.values, dtype=float)
     if resp.kind == "cbind":
-        if not isinstance(family, Binomial):
-            raise DataError("cbind(successes, failures) responses need the binomial family")
+        if not family.trials_response:
+            raise DataError("cbind(successes, failures) responses need the binomial or betabinomial family")
         s, f = vals[:, 0], vals[:, 1]
         if np.any(s < 0):
             raise DataError("cbind(successes, failures) has negative successes")
@@ -124,7 +124,7 @@ def _response_for_family(response: Node, frame: pd.DataFrame, family: Family, we
         m = s + f
         y = np.divide(s, m, out=np.zeros_like(s), where=m > 0)
         return y, weights * m, resp.kind
-    if resp.kind in ("factor", "bool") and not isinstance(family, Binomial):
+    if resp.kind in ("factor", "bool") and not family.trials_response:
         raise DataError(f"a {resp.kind} response needs the binomial family")
     if vals.ndim != 1:
         raise DataError(f"response {deparse(response)!r} must be a single column")

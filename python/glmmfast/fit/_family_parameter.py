@@ -22,6 +22,13 @@ and not a new string in five files:
 - ``parameter.fitted_family(family)``: ``family`` with the value applied
   (the negative-binomial shape lives in the family; phi does not);
 - ``parameter.with_value(v)``: the same parameter at another value.
+
+Where a family estimates several shape parameters at once (the t's sigma and
+df), :class:`JointShapeParameters` offers the same interface over one
+coordinate per part (values as tuples); callers that handle either use
+``size``, ``optimizer_coordinates()``, ``optimizer_lowers()``,
+``estimate_from(x)`` (the value at the last ``size`` coordinates of x),
+``values`` and ``coordinate_names``.
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ import numpy as np
 
 from ..families import Family
 
-__all__ = ["FamilyParameter", "dispersion_parameter", "nb_shape_parameter", "shape_parameter",
-           "engine_parameter_name"]
+__all__ = ["FamilyParameter", "JointShapeParameters", "dispersion_parameter", "nb_shape_parameter",
+           "shape_parameter", "joint_shape_parameters", "engine_parameter_name"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,31 @@ class FamilyParameter:
         """The same parameter at ``value``."""
         return replace(self, value=float(value))
 
+    #: optimiser coordinates it takes
+    size = 1
+
+    def optimizer_coordinates(self) -> np.ndarray:
+        """Its coordinates on the optimiser's scale (one)."""
+        return np.array([self.to_optimizer()])
+
+    def optimizer_lowers(self) -> np.ndarray:
+        """The optimiser's lower bounds of its coordinates."""
+        return np.array([self.optimizer_lower])
+
+    def estimate_from(self, x: np.ndarray) -> float:
+        """The value at the last coordinate of optimiser vector ``x``."""
+        return self.from_optimizer(x[-1])
+
+    @property
+    def values(self) -> dict[str, float]:
+        """``{name: value}``."""
+        return {self.name: float(self.value)}
+
+    @property
+    def coordinate_names(self) -> list[str]:
+        """glmmTMB's name of its coordinate in ``vcov(full = TRUE)`` (its dispersion model's intercept)."""
+        return ["d~(Intercept)"]
+
     def set_on(self, engine) -> None:
         """Give ``engine`` (a ``_core.GlmmModel``) this value."""
         if self.engine_name == "dispersion":
@@ -103,6 +135,84 @@ class FamilyParameter:
         return family
 
 
+@dataclass(frozen=True)
+class JointShapeParameters:
+    """Several shape parameters of one distribution estimated together (the t's sigma and df), one
+    log-scale optimiser coordinate each, with :class:`FamilyParameter`'s interface (values as tuples).
+
+    Attributes
+    ----------
+    parts : tuple of FamilyParameter
+        The shape parameters (:func:`shape_parameter`), in coordinate order.
+
+    Examples
+    --------
+    >>> p = joint_shape_parameters({"sigma": 0.8, "df": 5.0})
+    >>> p.engine_name, p.size, p.with_value((1.0, 4.0)).values
+    ('shape:sigma,df', 2, {'sigma': 1.0, 'df': 4.0})
+    """
+
+    parts: tuple[FamilyParameter, ...]
+    estimated: bool = True
+
+    @property
+    def name(self) -> str:
+        return ",".join(p.name for p in self.parts)
+
+    @property
+    def value(self) -> tuple[float, ...]:
+        return tuple(p.value for p in self.parts)
+
+    @property
+    def engine_name(self) -> str:
+        return "shape:" + self.name
+
+    @property
+    def size(self) -> int:
+        return len(self.parts)
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {p.name: float(p.value) for p in self.parts}
+
+    @property
+    def coordinate_names(self) -> list[str]:
+        """glmmTMB's names: the dispersion intercept (the first part), then the family parameters'."""
+        return ["d~(Intercept)"] + [_TMB_COORDINATE_NAMES.get(p.name, p.name) for p in self.parts[1:]]
+
+    def optimizer_coordinates(self) -> np.ndarray:
+        return np.array([p.to_optimizer() for p in self.parts])
+
+    def optimizer_lowers(self) -> np.ndarray:
+        return np.array([p.optimizer_lower for p in self.parts])
+
+    def estimate_from(self, x: np.ndarray) -> tuple[float, ...]:
+        """The values at the last ``size`` coordinates of optimiser vector ``x``."""
+        tail = np.asarray(x, dtype=float)[len(x) - self.size:]
+        return tuple(p.from_optimizer(t) for p, t in zip(self.parts, tail))
+
+    def with_value(self, value) -> "JointShapeParameters":
+        """The same parameters at the values ``value`` (one per part)."""
+        return replace(self, parts=tuple(p.with_value(v) for p, v in zip(self.parts, value)))
+
+    def set_on(self, engine) -> None:
+        for p in self.parts:
+            p.set_on(engine)
+
+    def fitted_family(self, family: Family) -> Family:
+        """``family`` with these values (``family.with_shapes``)."""
+        return family.with_shapes(self.values)
+
+
+#: glmmTMB's names of the family parameters' coordinates in vcov(full = TRUE)
+_TMB_COORDINATE_NAMES = {"df": "Student-t df"}
+
+
+def joint_shape_parameters(values: dict[str, float]) -> JointShapeParameters:
+    """Shape parameters estimated together, by engine name and start (the t's ``{"sigma": s, "df": v}``)."""
+    return JointShapeParameters(tuple(shape_parameter(k, v) for k, v in values.items()))
+
+
 def dispersion_parameter(value: float) -> FamilyParameter:
     """The dispersion phi (Gamma, inverse Gaussian, gaussian with a non-identity link)."""
     return FamilyParameter("dispersion", float(value), "dispersion")
@@ -118,7 +228,7 @@ def shape_parameter(name: str, value: float) -> FamilyParameter:
     return FamilyParameter(name, float(value), f"shape:{name}")
 
 
-def engine_parameter_name(parameter: FamilyParameter | None) -> str:
+def engine_parameter_name(parameter: FamilyParameter | JointShapeParameters | None) -> str:
     """The engine Objective's name for an estimated parameter (``"none"`` for None or a fixed one)."""
     return parameter.engine_name if parameter is not None and parameter.estimated else "none"
 

@@ -131,7 +131,7 @@ class FitState:
 
     def optimizer_point(self) -> np.ndarray:
         """(theta, beta, beta_zi, the estimated family parameter on its optimiser scale): :func:`joint_objective`'s x."""
-        par = [] if self.family_parameter is None else [self.family_parameter.to_optimizer()]
+        par = [] if self.family_parameter is None else self.family_parameter.optimizer_coordinates()
         zi = [] if self.beta_zi is None else self.beta_zi
         return np.concatenate([self.theta, self.beta, zi, par])
 

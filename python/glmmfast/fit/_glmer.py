@@ -32,13 +32,14 @@ from .._errors import ArgumentError
 from ._agq import check_nagq
 from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
-from ._family_parameter import FamilyParameter, nb_shape_parameter, shape_parameter
+from ._family_parameter import (FamilyParameter, JointShapeParameters, joint_shape_parameters, nb_shape_parameter,
+                                shape_parameter)
 from ._fit_state import fit_glmm
 from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
-from ..families import Family, NBinom1, NegativeBinomial, Poisson
+from ..families import Beta, BetaBinomial, Family, NBinom1, NegativeBinomial, Poisson, StudentT
 from ._zero_inflation import (check_dispformula, check_zero_inflation_family, has_zero_inflation, tmb_family,
                               zero_inflation_design)
 
@@ -88,7 +89,10 @@ def glmer(
         theta estimated, as :func:`glmer_nb`), ``"nbinom1"`` (Var y = mu (1 +
         phi), phi estimated), ``"truncated_poisson"`` (with a ``ziformula``:
         the Poisson hurdle model), ``"ziGamma"`` (the Gamma, zeros from the
-        ``ziformula``).
+        ``ziformula``), ``"beta"`` (proportions in (0, 1)) and
+        ``"betabinomial"`` (successes of trials; precision phi estimated),
+        ``"t"`` (Student t, sigma and df estimated; ``families.StudentT(df=5)``
+        holds df at 5).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -208,16 +212,42 @@ def glmer(
     return fit
 
 
+def _glm_means(design: ModelDesign, family: Family) -> np.ndarray:
+    """The fitted means of a GLM of ``family`` (IRLS on its variance function) to the design's fixed part."""
+    fit = _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights, design.offset,
+                         family.engine)
+    return np.asarray(fit["mu"])
+
+
 def _poisson_excess(design: ModelDesign, power: int) -> float:
     """sum w ((y - mu)^2 - mu) / mu^power / sum w at a Poisson GLM's means: the NB shapes' moment start
     (Var y = mu + mu^2 / theta: 1 / theta at power 2; Var y = mu (1 + phi): phi at power 1); NaN if
     the Poisson start failed (e.g. identity link at mu = 0)."""
-    link = design.family.link
-    fit = _core.glm_irls(np.asfortranarray(design.X, dtype=float), design.y, design.weights, design.offset,
-                         Poisson(link).engine)
-    mu, w = np.asarray(fit["mu"]), design.weights
+    mu, w = _glm_means(design, Poisson(design.family.link)), design.weights
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.sum(w * ((design.y - mu) ** 2 - mu) / mu**power) / np.sum(w))
+
+
+def _proportion_precision(design: ModelDesign) -> float:
+    """Moment start of the beta and beta-binomial precision phi from the GLM's Pearson ratio
+    rho = sum w (y - mu)^2 / (mu (1 - mu)) / sum 1 (w = trials, 1 for beta): rho = 1 / (1 + phi)
+    for beta, 1 + (n - 1) / (1 + phi) for the beta-binomial (n the mean number of trials);
+    clipped to [0.1, 1e4]."""
+    mu, w, y = _glm_means(design, design.family), design.weights, design.y
+    rho = float(np.sum(w * (y - mu) ** 2 / (mu * (1 - mu))) / max(np.sum(w > 0), 1))
+    if isinstance(design.family, Beta):
+        phi = 1.0 / rho - 1.0 if rho > 0 else 1e4
+    else:
+        n = float(np.mean(w[w > 0]))
+        phi = (n - 1.0) / (rho - 1.0) - 1.0 if rho > 1 else 1e4
+    return float(np.clip(phi, 0.1, 1e4)) if np.isfinite(phi) else 1.0
+
+
+def _t_scale(design: ModelDesign) -> float:
+    """The t scale's start: 1.4826 times the median absolute residual of the least-squares GLM."""
+    r = np.abs(design.y - _glm_means(design, design.family))[design.weights > 0]
+    sigma = 1.4826 * float(np.median(r)) if r.size else 1.0
+    return sigma if np.isfinite(sigma) and sigma > 0 else float(np.std(design.y) or 1.0)
 
 
 def _moment_theta(design: ModelDesign) -> float:
@@ -229,8 +259,19 @@ def _moment_theta(design: ModelDesign) -> float:
     return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
 
 
-def _estimated_parameter(design: ModelDesign) -> FamilyParameter:
-    """The parameter glmer estimates for glmmTMB's nbinom2 (theta) or nbinom1 (phi), at its moment start."""
+#: the t's df start where glmer estimates it
+_T_DF_START = 10.0
+
+
+def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapeParameters:
+    """The parameter glmer estimates for glmmTMB's nbinom2 (theta), nbinom1, beta and betabinomial (phi)
+    and t (sigma), at its moment start."""
+    if isinstance(design.family, (Beta, BetaBinomial)):
+        return shape_parameter("phi", _proportion_precision(design))
+    if isinstance(design.family, StudentT):
+        if design.family.df is None:  # sigma and df together
+            return joint_shape_parameters({"sigma": _t_scale(design), "df": _T_DF_START})
+        return shape_parameter("sigma", _t_scale(design))
     if isinstance(design.family, NBinom1):
         excess = _poisson_excess(design, 1)
         return shape_parameter("phi", float(np.clip(excess, 1e-3, 1e3)) if np.isfinite(excess) else 1.0)

@@ -570,11 +570,12 @@ class _GlmerProblem:
     @property
     def npar(self) -> int:
         """Coordinates after theta (and beta): the zero-inflation coefficients, then the family parameter."""
-        return self.n_zi + int(self.parameter is not None)
+        return self.n_zi + (0 if self.parameter is None else self.parameter.size)
 
     def extra_steps(self, zi_step: float, parameter_step: float) -> np.ndarray:
         """Initial optimiser steps of the extra coordinates."""
-        return np.concatenate([np.full(self.n_zi, zi_step), np.full(int(self.parameter is not None), parameter_step)])
+        return np.concatenate([np.full(self.n_zi, zi_step),
+                               np.full(0 if self.parameter is None else self.parameter.size, parameter_step)])
 
     def objective(self, stage: ObjectiveStage, theta_scale: float | None = None, beta_base=None, beta_scale=None):
         """The engine's objective of ``stage`` (theta on ``theta_scale``, default the problem's)."""
@@ -636,7 +637,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     # then in stage 2 the scaled beta, then the zero-inflation coefficients
     # (started at the engine's), then the family parameter on its optimiser scale.
     logpar = np.concatenate([np.asarray(model.beta_zi, dtype=float),
-                             [parameter.to_optimizer()] if parameter is not None else []])
+                             parameter.optimizer_coordinates() if parameter is not None else []])
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
     warm = warm_start and nAGQ >= 1 and _warm_start_holds(problem, theta, beta, logpar)
     if not warm:
@@ -705,7 +706,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     _reevaluate(obj1.evaluate, x1, restart)
     beta = np.array(model.beta)
     if problem.parameter is not None:
-        info.family_parameter = problem.parameter.from_optimizer(logpar[-1])
+        info.family_parameter = problem.parameter.estimate_from(logpar)
     _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
     return theta, beta, logpar, dev1
 
@@ -756,7 +757,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if problem.parameter is not None:
-        info.family_parameter = problem.parameter.from_optimizer(x[-1])
+        info.family_parameter = problem.parameter.estimate_from(x)
     info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"
     approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"
     _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)

@@ -32,35 +32,43 @@ import pandas as pd
 from .._errors import FamilyError, FormulaError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
-from ..families import Family, Gamma, NBinom1, NegativeBinomial, TruncatedNBinom2, get_family
+from ..families import (Beta, BetaBinomial, Family, Gamma, NBinom1, NegativeBinomial, StudentT, TruncatedNBinom2,
+                        get_family)
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "check_dispformula", "zero_inflation_start", "count_part_start_design"]
 
 #: families refused with a ziformula (their weights are not replicate weights)
-_NO_ZERO_INFLATION = ("gaussian", "binomial")
+_NO_ZERO_INFLATION = ("gaussian", "binomial", "betabinomial")
+#: glmmTMB's names of the families whose parameter glmer estimates, and the family at a placeholder start
+_ESTIMATED = {"nbinom2": lambda link: NegativeBinomial(1.0, link), "nbinom1": lambda link: NBinom1(1.0, link),
+              "truncated_nbinom2": lambda link: TruncatedNBinom2(1.0, link),
+              "beta": lambda link: Beta(1.0, link), "beta_family": lambda link: Beta(1.0, link),
+              "betabinomial": lambda link: BetaBinomial(1.0, link),
+              "t": lambda link: StudentT(None, 1.0, link), "t_family": lambda link: StudentT(None, 1.0, link)}
+#: family objects whose parameter glmer estimates, started at the object's value
+_ESTIMATED_CLASSES = (NBinom1, Beta, BetaBinomial, StudentT)
 
 
 def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, bool]:
     """The family for glmmTMB's name or object, and whether its parameter is estimated by the fit.
 
-    ``"nbinom2"`` (the negative binomial NB2) and ``"nbinom1"`` estimate
-    theta / phi; ``"ziGamma"`` is the Gamma (its zeros come from the
-    ziformula); other names and objects go through
-    :func:`glmmfast.families.get_family` (their parameters as given).
+    ``"nbinom2"`` (the negative binomial NB2), ``"nbinom1"``,
+    ``"truncated_nbinom2"``, ``"beta"``, ``"betabinomial"`` and ``"t"``
+    estimate theta / phi / sigma (so do the objects ``NBinom1``, ``Beta``,
+    ``BetaBinomial`` and ``StudentT``, started at their value);
+    ``"ziGamma"`` is the Gamma (its zeros come from the ziformula); other
+    names and objects go through :func:`glmmfast.families.get_family`
+    (their parameters as given).
     """
     if isinstance(family, str):
         name = family.lower()
-        if name == "nbinom2":
-            return NegativeBinomial(1.0, link), True
-        if name == "nbinom1":
-            return NBinom1(1.0, link), True
-        if name == "truncated_nbinom2":
-            return TruncatedNBinom2(1.0, link), True
+        if name in _ESTIMATED:
+            return _ESTIMATED[name](link), True
         if name == "zigamma":
             return Gamma(link=link), False
-    if isinstance(family, NBinom1):  # an nbinom1 object: phi estimated, started at its value
-        return family, True
+    if isinstance(family, _ESTIMATED_CLASSES):
+        return get_family(family, link), True
     return get_family(family, link), False
 
 
@@ -75,7 +83,7 @@ def check_dispformula(dispformula: str | None, family: Family) -> None:
     if not isinstance(dispformula, str) or not dispformula.strip().startswith("~"):
         raise FormulaError(f"dispformula must be a one-sided formula string such as '~ x', got {dispformula!r}")
     rhs = dispformula.strip()[1:].strip()
-    has_parameter = family.has_dispersion or isinstance(family, (NegativeBinomial, NBinom1))
+    has_parameter = family.has_dispersion or isinstance(family, (NegativeBinomial,) + _ESTIMATED_CLASSES)
     if not has_parameter:
         raise FormulaError(f"dispformula {dispformula!r} does not fit the {family.name} family, which has no "
                            "dispersion parameter")

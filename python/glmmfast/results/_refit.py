@@ -63,8 +63,8 @@ def response_for(design: ModelDesign, newresp, weights=None) -> tuple[np.ndarray
     w = design.weights if weights is None else np.asarray(weights, dtype=float).reshape(-1)
     n = design.n
     if y.ndim == 2 and y.shape == (n, 2):
-        if design.family.name != "binomial":
-            raise DataError("a two-column (successes, failures) response needs the binomial family")
+        if not design.family.trials_response:
+            raise DataError("a two-column (successes, failures) response needs the binomial or betabinomial family")
         if np.any(y < 0):
             raise DataError("successes and failures must be non-negative")
         m = y.sum(axis=1)

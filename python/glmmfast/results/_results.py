@@ -557,7 +557,8 @@ class GlmerResult(MixedResult):
                                       name="Estimate")
         self._vcov_full = None
         self._init_common(state, data_name,
-                          npar=len(state.theta) + len(design.x_names) + n_zi + (parameter is not None))
+                          npar=len(state.theta) + len(design.x_names) + n_zi
+                          + (0 if parameter is None else parameter.size))
 
     def _varcorr_frame(self) -> pd.DataFrame:
         # Absolute-scale components; lme4's Residual row for the families with a dispersion.
@@ -573,7 +574,7 @@ class GlmerResult(MixedResult):
         x = state.optimizer_point()
         n_zi = 0 if state.beta_zi is None else len(state.beta_zi)
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + n_zi, -np.inf),
-                                [] if fp is None else [fp.optimizer_lower]])
+                                [] if fp is None else fp.optimizer_lowers()])
 
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
@@ -657,8 +658,8 @@ class GlmerResult(MixedResult):
         # the optimiser's order: theta, beta, beta_zi, log family parameter
         names_x = ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
                    + [f"zi~{n}" for n in ([] if self.fixef_zi is None else self.fixef_zi.index)]
-                   + (["d~(Intercept)"] if fp is not None else []))
-        order = list(range(nt, nt + p + n_zi + (fp is not None))) + list(range(nt))
+                   + (fp.coordinate_names if fp is not None else []))
+        order = list(range(nt, nt + p + n_zi + (0 if fp is None else fp.size))) + list(range(nt))
         if self._vcov_full is None:
             full = np.full((len(names_x), len(names_x)), np.nan)
         else:
@@ -680,7 +681,7 @@ class GlmerResult(MixedResult):
         ['theta']
         """
         fp = self._state.family_parameter
-        return {} if fp is None else {fp.name: float(fp.value)}
+        return {} if fp is None else fp.values
 
     @property
     def family_parameter_se(self) -> dict[str, float]:
@@ -697,8 +698,9 @@ class GlmerResult(MixedResult):
         fp = self._state.family_parameter
         if fp is None:
             return {}
-        var = float(self.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
-        return {fp.name: float(fp.value * np.sqrt(var))}
+        full = self.vcov_full
+        return {name: float(value * np.sqrt(full.loc[c, c]))
+                for (name, value), c in zip(fp.values.items(), fp.coordinate_names)}
 
     def coef_table(self, component: str = "cond") -> pd.DataFrame:
         """Estimates, standard errors, z values and p-values of one component, as glmmTMB's summary tables.
@@ -739,9 +741,10 @@ class GlmerResult(MixedResult):
 
     @property
     def glmmtmb_model(self) -> bool:
-        """Whether the fit is one only glmmTMB fits (a ziformula, or nbinom1 / truncated families):
-        summaries then print as glmmTMB's."""
-        return self.fixef_zi is not None or self.family.name in ("nbinom1", "truncated_poisson", "truncated_nbinom2")
+        """Whether the fit is one only glmmTMB fits (a ziformula, or nbinom1 / truncated / beta /
+        betabinomial / t families): summaries then print as glmmTMB's."""
+        return self.fixef_zi is not None or self.family.name in ("nbinom1", "truncated_poisson", "truncated_nbinom2",
+                                                                 "beta", "betabinomial", "t")
 
     def summary_text(self) -> str:
         """The summary as lme4 prints ``summary(fit)`` (glmmTMB's, for the models only glmmTMB fits:

@@ -12,7 +12,8 @@ engine's scale: counts for Poisson and the negative binomial (a gamma-Poisson
 mixture with shape theta: Var y = mu + mu^2/theta); for binomial, proportions
 of the trials (the prior weights), 0/1 for a binary response; for a linear
 mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
-nbinom1 and the truncated Poisson and NB2 draw through the engine's samplers
+nbinom1, the truncated Poisson and NB2, beta, betabinomial (proportions of
+the trials, as binomial) and Student t draw through the engine's samplers
 (``cpp/src/family/``); with zero inflation (glmmTMB's ziformula) each draw
 is then replaced by 0 with probability p.
 """
@@ -32,7 +33,7 @@ from ..design._re_terms import theta_blocks
 __all__ = ["ResponseSimulator", "simulate"]
 
 #: families drawn by the engine's samplers
-_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2")
+_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "beta", "betabinomial", "t")
 
 
 def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray:
@@ -101,7 +102,7 @@ class ResponseSimulator:
                 codes = np.where(rows.codes >= 0, rows.codes, t.nlevels + rows.new_codes)
                 self._draws.append((rows.X, codes, t.nlevels + len(rows.new_levels), T))
         self.eta_fixed = eta
-        self.trials = _trials_for(design, newdata) if fam.name == "binomial" else None
+        self.trials = _trials_for(design, newdata) if fam.trials_response else None
 
     @property
     def n(self) -> int:
@@ -128,7 +129,9 @@ class ResponseSimulator:
         """Draws of the conditional distribution at means ``mu`` (n, nsim)."""
         if self.family.name in _ENGINE_DRAWS:  # the engine's sampler, seeded from rng
             seed = int(rng.integers(2**63))
-            flat = self.family.engine.simulate(mu.ravel(order="F"), np.ones(mu.size), 1.0, seed)
+            trials = np.ones(mu.shape) if self.trials is None else np.broadcast_to(self.trials[:, None], mu.shape)
+            flat = self.family.engine.simulate(mu.ravel(order="F"), np.asarray(trials, dtype=float).ravel(order="F"),
+                                               1.0, seed)
             return np.asarray(flat, dtype=float).reshape(mu.shape, order="F")
         if self.family.name == "poisson":
             return rng.poisson(mu).astype(float)

@@ -40,6 +40,8 @@ def _parameter_line(res: Any) -> str:
     name = tmb_family_name(res.family)
     if "dispersion" in params:
         return f"\nDispersion estimate for {name} family (sigma^2): {params['dispersion']:.3g} \n"
+    if name == "t":  # the t's scale, printed squared as the gaussian's
+        return f"\nDispersion estimate for t family (sigma^2): {params['sigma'] ** 2:.3g} \n"
     if params:
         return f"\nDispersion parameter for {name} family (): {next(iter(params.values())):.3g} \n"
     return ""
