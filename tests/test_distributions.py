@@ -22,7 +22,8 @@ NB_THETA = 2.5
 DISPERSION = 0.7
 CLASSES = {"poisson": F.Poisson, "binomial": F.Binomial, "gaussian": F.Gaussian, "Gamma": F.Gamma,
            "inverse.gaussian": F.InverseGaussian, "negative.binomial": F.NegativeBinomial, "nbinom1": F.NBinom1,
-           "truncated_poisson": F.TruncatedPoisson, "truncated_nbinom2": F.TruncatedNBinom2}
+           "truncated_poisson": F.TruncatedPoisson, "truncated_nbinom2": F.TruncatedNBinom2,
+           "truncated_nbinom1": F.TruncatedNBinom1, "genpois": F.GenPois, "compois": F.COMPois}
 CASES = [(fam, link) for fam in _core.family_names() for link in _core.link_names(fam)]
 IDS = [f"{fam}-{link}" for fam, link in CASES]
 
@@ -39,6 +40,9 @@ RESPONSES = {
     "nbinom1": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
     "truncated_poisson": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
     "truncated_nbinom2": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
+    "truncated_nbinom1": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
+    "genpois": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
+    "compois": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
 }
 
 

@@ -19,12 +19,15 @@ Families and links (R's names; the first is the default):
 ``NBinom1(phi)``              log, sqrt, identity (variance mu (1 + phi))
 ``TruncatedPoisson``          log, identity, sqrt (zero-truncated)
 ``TruncatedNBinom2(theta)``   log, sqrt, identity (zero-truncated NB2)
+``TruncatedNBinom1(phi)``     log, sqrt, identity (zero-truncated NB1)
+``GenPois(phi)``              log, sqrt, identity (variance phi mu)
+``COMPois(phi)``              log, sqrt, identity (Conway-Maxwell-Poisson, nu = 1/phi)
 ============================  ==========================================
 
 By glmmTMB's names, :func:`glmmfast.glmer` also takes ``"nbinom2"`` (the
 negative binomial with theta estimated), ``"nbinom1"`` (phi estimated),
-``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated) and ``"ziGamma"`` (Gamma with zeros from its
-``ziformula``).  Zero inflation and hurdles (``ziformula``) are a property
+``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated), ``"truncated_nbinom1"``, ``"genpois"``,
+``"compois"`` (phi estimated) and ``"ziGamma"`` (Gamma with zeros from its ``ziformula``).  Zero inflation and hurdles (``ziformula``) are a property
 of the fit, not of the family (:mod:`glmmfast.fit._zero_inflation`).
 
 Any other link raises :class:`~glmmfast.FamilyError` listing the valid ones.
@@ -88,7 +91,7 @@ from . import _core
 from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
-           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "get_family"]
+           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "TruncatedNBinom1", "GenPois", "COMPois", "get_family"]
 
 
 def _engine_links(family: str) -> tuple[str, ...]:
@@ -176,6 +179,8 @@ class Family:
     #: whether y = 0 has probability 0 (a hurdle's count part, the Gamma):
     #: zeros then need a ziformula
     zero_truncated: ClassVar[bool] = False
+    #: whether only glmmTMB (not R's stats / lme4) has the family: fits print glmmTMB's summary
+    glmmtmb_family: ClassVar[bool] = False
 
     def __init__(self, link: str | None = None) -> None:
         link = self.default_link if link is None else link
@@ -715,7 +720,32 @@ class NegativeBinomial(_ShapeFamily):
         _check_counts(y, "negative binomial")
 
 
-class NBinom1(_ShapeFamily):
+class _PhiFamily(_ShapeFamily):
+    """A count family whose engine distribution holds one positive shape ``phi`` (estimated by
+    :func:`glmmfast.glmer` under the family's glmmTMB name; glmmTMB's ``sigma()``)."""
+
+    shape_name = "phi"
+    glmmtmb_family = True
+
+    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
+        self.phi = _positive_parameter(phi, f"{self.name} phi")
+        super().__init__(link)
+
+    def shapes(self) -> dict[str, float]:
+        return {"phi": self.phi}
+
+    def with_shape(self, value: float) -> "_PhiFamily":
+        return type(self)(value, self.link)
+
+    def shape_start(self, excess: float) -> float:
+        """phi's moment start from a Poisson fit's excess dispersion ``excess`` = Var y / mu - 1 (finite)."""
+        return float(np.clip(excess, 1e-3, 1e3))
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _check_counts(y, self.name)
+
+
+class NBinom1(_PhiFamily):
     """Negative binomial counts NB1 (glmmTMB's ``nbinom1``): variance mu (1 + phi).
 
     ``phi`` (glmmTMB's ``sigma()`` for this family) is estimated by
@@ -740,20 +770,72 @@ class NBinom1(_ShapeFamily):
     links = _engine_links(name)
     default_link = links[0]
 
-    shape_name = "phi"
 
-    def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
-        self.phi = _positive_parameter(phi, "nbinom1 phi")
-        super().__init__(link)
+class GenPois(_PhiFamily):
+    """Generalised Poisson counts (glmmTMB's ``genpois``): mean mu, variance phi mu.
 
-    def shapes(self) -> dict[str, float]:
-        return {"phi": self.phi}
+    glmmTMB's parameterisation: the link models the mean mu, and ``phi`` is
+    glmmTMB's ``sigma()`` (the index of dispersion Var y / mu; its
+    dispersion model's ``exp(betad)``), estimated by :func:`glmmfast.glmer`
+    with ``family="genpois"``.  Consul's parameters are theta = mu / sqrt(phi)
+    and lambda = 1 - 1 / sqrt(phi): P(y) = theta (theta + lambda y)^(y - 1)
+    e^(-theta - lambda y) / y!.  phi < 1 (under-dispersion) truncates the
+    support where theta + lambda y <= 0.
 
-    def with_shape(self, value: float) -> "NBinom1":
-        return NBinom1(value, self.link)
+    Parameters
+    ----------
+    phi : float, default 1
+        Positive (1: Poisson).
+    link : str, optional
+        ``"log"`` (default), ``"sqrt"`` or ``"identity"``.
 
-    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        _check_counts(y, "nbinom1")
+    Examples
+    --------
+    >>> from glmmfast.families import GenPois
+    >>> GenPois(phi=2.0).variance([4.0]).tolist()
+    [8.0]
+    """
+
+    name = "genpois"
+    links = _engine_links(name)
+    default_link = links[0]
+
+    def shape_start(self, excess: float) -> float:
+        """phi = Var y / mu = 1 + excess, clipped to [0.05, 1000]."""
+        return float(np.clip(1.0 + excess, 0.05, 1e3))
+
+
+class COMPois(_PhiFamily):
+    """Conway-Maxwell-Poisson counts (glmmTMB's ``compois``) in the mean parameterisation.
+
+    P(y) = lambda^y / (y!)^nu / Z(lambda, nu), Z = sum_j lambda^j / (j!)^nu.
+    As glmmTMB, the link models the MEAN mu = E y (lambda solves
+    E y = mu, by Newton in the engine), and ``phi`` = 1 / nu is glmmTMB's
+    ``sigma()`` (its dispersion model's ``exp(betad)``); phi < 1 is
+    under-dispersed, phi = 1 Poisson, phi > 1 over-dispersed.  Estimated by
+    :func:`glmmfast.glmer` with ``family="compois"``.
+
+    Parameters
+    ----------
+    phi : float, default 1
+        Positive.
+    link : str, optional
+        ``"log"`` (default), ``"sqrt"`` or ``"identity"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import COMPois
+    >>> COMPois(phi=1.0).variance([3.0]).round(10).tolist()
+    [3.0]
+    """
+
+    name = "compois"
+    links = _engine_links(name)
+    default_link = links[0]
+
+    def shape_start(self, excess: float) -> float:
+        """phi ~ Var y / mu = 1 + excess (Var y ~ mu / nu), clipped to [0.05, 1000]."""
+        return float(np.clip(1.0 + excess, 0.05, 1e3))
 
 
 class TruncatedPoisson(Family):
@@ -774,6 +856,7 @@ class TruncatedPoisson(Family):
     links = _engine_links(name)
     default_link = links[0]
     zero_truncated = True
+    glmmtmb_family = True
 
     def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
         """E(y | y > 0) = mu / (1 - e^-mu).
@@ -818,6 +901,7 @@ class TruncatedNBinom2(NegativeBinomial):
     links = _engine_links(name)
     default_link = links[0]
     zero_truncated = True
+    glmmtmb_family = True
 
     @property
     def display_name(self) -> str:
@@ -839,8 +923,43 @@ class TruncatedNBinom2(NegativeBinomial):
         _truncated_counts(y, weights, self.name)
 
 
+class TruncatedNBinom1(NBinom1):
+    """Zero-truncated NB1 counts (glmmTMB's ``truncated_nbinom1``): the count part of an NB1 hurdle.
+
+    ``mu`` is the untruncated mean and ``phi`` the NB1 shape (Var = mu (1 + phi)
+    before truncation; glmmTMB's ``sigma()``), estimated by
+    :func:`glmmfast.glmer` with ``family="truncated_nbinom1"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import TruncatedNBinom1
+    >>> TruncatedNBinom1(phi=1.5).link
+    'log'
+    """
+
+    name = "truncated_nbinom1"
+    links = _engine_links(name)
+    default_link = links[0]
+    zero_truncated = True
+
+    def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
+        """E(y | y > 0) = mu / (1 - (1 + phi)^(-mu / phi)).
+
+        Examples
+        --------
+        >>> from glmmfast.families import TruncatedNBinom1
+        >>> TruncatedNBinom1(phi=1.0).conditional_mean([1.0]).tolist()
+        [2.0]
+        """
+        mu = np.asarray(mu, dtype=float)
+        return mu / -np.expm1(-mu * np.log1p(self.phi) / self.phi)
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _truncated_counts(y, weights, self.name)
+
+
 _CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson,
-            TruncatedNBinom2)
+            TruncatedNBinom2, TruncatedNBinom1, GenPois, COMPois)
 if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
     raise ImportError(f"glmmfast.families and the engine disagree on the families: "
                       f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")
@@ -888,6 +1007,8 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
             raise FamilyError("the negative binomial needs its shape: families.NegativeBinomial(theta=...), "
                               "or glmmfast.glmer_nb to estimate it")
         if cls is None:
-            raise FamilyError(f"unknown family {family!r}; choose one of {', '.join(sorted(_BY_NAME))}")
+            # R's families first, then glmmTMB's
+            names = sorted(_BY_NAME, key=lambda n: (_BY_NAME[n].glmmtmb_family, n))
+            raise FamilyError(f"unknown family {family!r}; choose one of {', '.join(names)}")
         return cls(link=link)
     raise FamilyError(f"family must be a name or a glmmfast.families.Family, not {type(family).__name__}")

@@ -17,6 +17,9 @@ std::unique_ptr<Distribution> make_negative_binomial();
 std::unique_ptr<Distribution> make_nbinom1();
 std::unique_ptr<Distribution> make_truncated_poisson();
 std::unique_ptr<Distribution> make_truncated_nbinom2();
+std::unique_ptr<Distribution> make_truncated_nbinom1();
+std::unique_ptr<Distribution> make_genpois();
+std::unique_ptr<Distribution> make_compois();
 
 namespace {
 
@@ -33,6 +36,9 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"nbinom1", make_nbinom1},
         {"truncated_poisson", make_truncated_poisson},
         {"truncated_nbinom2", make_truncated_nbinom2},
+        {"truncated_nbinom1", make_truncated_nbinom1},
+        {"genpois", make_genpois},
+        {"compois", make_compois},
     };
     return t;
 }

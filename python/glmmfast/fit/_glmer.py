@@ -38,7 +38,7 @@ from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_da
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
-from ..families import Family, NBinom1, NegativeBinomial, Poisson
+from ..families import Family, NegativeBinomial, Poisson
 from ._zero_inflation import (check_dispformula, check_zero_inflation_family, has_zero_inflation, tmb_family,
                               zero_inflation_design)
 
@@ -87,7 +87,10 @@ def glmer(
         glmmTMB).  glmmTMB's names: ``"nbinom2"`` (the negative binomial,
         theta estimated, as :func:`glmer_nb`), ``"nbinom1"`` (Var y = mu (1 +
         phi), phi estimated), ``"truncated_poisson"`` (with a ``ziformula``:
-        the Poisson hurdle model), ``"ziGamma"`` (the Gamma, zeros from the
+        the Poisson hurdle model), ``"truncated_nbinom2"``,
+        ``"truncated_nbinom1"`` (NB hurdles), ``"genpois"`` (Var y = phi mu),
+        ``"compois"`` (Conway-Maxwell-Poisson, nu = 1 / phi; see
+        :mod:`glmmfast.families`), ``"ziGamma"`` (the Gamma, zeros from the
         ``ziformula``).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
@@ -230,10 +233,11 @@ def _moment_theta(design: ModelDesign) -> float:
 
 
 def _estimated_parameter(design: ModelDesign) -> FamilyParameter:
-    """The parameter glmer estimates for glmmTMB's nbinom2 (theta) or nbinom1 (phi), at its moment start."""
-    if isinstance(design.family, NBinom1):
+    """The parameter glmer estimates for glmmTMB's nbinom2 (theta) or a family holding phi (nbinom1,
+    truncated_nbinom1, genpois, compois), at its moment start."""
+    if design.family.shapes():
         excess = _poisson_excess(design, 1)
-        return shape_parameter("phi", float(np.clip(excess, 1e-3, 1e3)) if np.isfinite(excess) else 1.0)
+        return shape_parameter("phi", design.family.shape_start(excess) if np.isfinite(excess) else 1.0)
     return nb_shape_parameter(_moment_theta(design))
 
 

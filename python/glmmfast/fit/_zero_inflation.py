@@ -3,9 +3,9 @@
 Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
 
 - :func:`tmb_family`: a family given by glmmTMB's name (``"nbinom2"``,
-  ``"nbinom1"``, ``"truncated_poisson"``, ``"truncated_nbinom2"``, ``"ziGamma"``) or object, with the
-  family parameter the fit estimates (the NB2 shape theta, NB1's phi) and
-  its start;
+  ``"nbinom1"``, ``"truncated_poisson"``, ``"truncated_nbinom2"``, ``"truncated_nbinom1"``, ``"genpois"``,
+  ``"compois"``, ``"ziGamma"``) or object, with the family parameter the fit estimates (the NB2 shape
+  theta, the phi of NB1, genpois and compois) and its start;
 - :func:`zero_inflation_design`: the design with its ``ziformula``
   component (:mod:`glmmfast.design._component_design`), and the checks of
   what a family can take (no zero inflation for gaussian or binomial; a
@@ -32,7 +32,7 @@ import pandas as pd
 from .._errors import FamilyError, FormulaError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
-from ..families import Family, Gamma, NBinom1, NegativeBinomial, TruncatedNBinom2, get_family
+from ..families import Family, Gamma, NegativeBinomial, TruncatedNBinom2, get_family
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "check_dispformula", "zero_inflation_start", "count_part_start_design"]
@@ -44,8 +44,10 @@ _NO_ZERO_INFLATION = ("gaussian", "binomial")
 def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, bool]:
     """The family for glmmTMB's name or object, and whether its parameter is estimated by the fit.
 
-    ``"nbinom2"`` (the negative binomial NB2) and ``"nbinom1"`` estimate
-    theta / phi; ``"ziGamma"`` is the Gamma (its zeros come from the
+    ``"nbinom2"`` (the negative binomial NB2) and ``"truncated_nbinom2"``
+    estimate theta; the families holding a shape phi (``"nbinom1"``,
+    ``"truncated_nbinom1"``, ``"genpois"``, ``"compois"``, by name or object)
+    estimate phi; ``"ziGamma"`` is the Gamma (its zeros come from the
     ziformula); other names and objects go through
     :func:`glmmfast.families.get_family` (their parameters as given).
     """
@@ -53,15 +55,13 @@ def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, b
         name = family.lower()
         if name == "nbinom2":
             return NegativeBinomial(1.0, link), True
-        if name == "nbinom1":
-            return NBinom1(1.0, link), True
         if name == "truncated_nbinom2":
             return TruncatedNBinom2(1.0, link), True
         if name == "zigamma":
             return Gamma(link=link), False
-    if isinstance(family, NBinom1):  # an nbinom1 object: phi estimated, started at its value
-        return family, True
-    return get_family(family, link), False
+    family = get_family(family, link)
+    # nbinom1, truncated_nbinom1, genpois, compois (by name or object): phi estimated, started at its value
+    return family, bool(family.shapes())
 
 
 def check_dispformula(dispformula: str | None, family: Family) -> None:
@@ -75,7 +75,7 @@ def check_dispformula(dispformula: str | None, family: Family) -> None:
     if not isinstance(dispformula, str) or not dispformula.strip().startswith("~"):
         raise FormulaError(f"dispformula must be a one-sided formula string such as '~ x', got {dispformula!r}")
     rhs = dispformula.strip()[1:].strip()
-    has_parameter = family.has_dispersion or isinstance(family, (NegativeBinomial, NBinom1))
+    has_parameter = family.has_dispersion or isinstance(family, NegativeBinomial) or bool(family.shapes())
     if not has_parameter:
         raise FormulaError(f"dispformula {dispformula!r} does not fit the {family.name} family, which has no "
                            "dispersion parameter")

@@ -12,7 +12,7 @@ engine's scale: counts for Poisson and the negative binomial (a gamma-Poisson
 mixture with shape theta: Var y = mu + mu^2/theta); for binomial, proportions
 of the trials (the prior weights), 0/1 for a binary response; for a linear
 mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
-nbinom1 and the truncated Poisson and NB2 draw through the engine's samplers
+nbinom1, genpois, compois and the truncated Poisson, NB1 and NB2 draw through the engine's samplers
 (``cpp/src/family/``); with zero inflation (glmmTMB's ziformula) each draw
 is then replaced by 0 with probability p.
 """
@@ -32,7 +32,7 @@ from ..design._re_terms import theta_blocks
 __all__ = ["ResponseSimulator", "simulate"]
 
 #: families drawn by the engine's samplers
-_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2")
+_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "truncated_nbinom1", "genpois", "compois")
 
 
 def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray:
