@@ -726,6 +726,10 @@ class _PhiFamily(_ShapeFamily):
 
     shape_name = "phi"
     glmmtmb_family = True
+    #: phi's moment start is offset + e, e = Var y / mu - 1 from a Poisson fit (0: NB1's phi is e; 1:
+    #: genpois's and compois's phi approximate Var y / mu), clipped to [lower, 1000]
+    phi_start_offset: ClassVar[float] = 0.0
+    phi_start_lower: ClassVar[float] = 1e-3
 
     def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
         self.phi = _positive_parameter(phi, f"{self.name} phi")
@@ -738,8 +742,15 @@ class _PhiFamily(_ShapeFamily):
         return type(self)(value, self.link)
 
     def shape_start(self, excess: float) -> float:
-        """phi's moment start from a Poisson fit's excess dispersion ``excess`` = Var y / mu - 1 (finite)."""
-        return float(np.clip(excess, 1e-3, 1e3))
+        """phi's moment start from a Poisson fit's excess dispersion ``excess`` = Var y / mu - 1 (finite).
+
+        Examples
+        --------
+        >>> from glmmfast.families import GenPois, NBinom1
+        >>> NBinom1().shape_start(1.5), GenPois().shape_start(1.5)
+        (1.5, 2.5)
+        """
+        return float(np.clip(self.phi_start_offset + excess, self.phi_start_lower, 1e3))
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _check_counts(y, self.name)
@@ -799,10 +810,8 @@ class GenPois(_PhiFamily):
     name = "genpois"
     links = _engine_links(name)
     default_link = links[0]
-
-    def shape_start(self, excess: float) -> float:
-        """phi = Var y / mu = 1 + excess, clipped to [0.05, 1000]."""
-        return float(np.clip(1.0 + excess, 0.05, 1e3))
+    phi_start_offset = 1.0  # phi = Var y / mu
+    phi_start_lower = 0.05
 
 
 class COMPois(_PhiFamily):
@@ -832,10 +841,8 @@ class COMPois(_PhiFamily):
     name = "compois"
     links = _engine_links(name)
     default_link = links[0]
-
-    def shape_start(self, excess: float) -> float:
-        """phi ~ Var y / mu = 1 + excess (Var y ~ mu / nu), clipped to [0.05, 1000]."""
-        return float(np.clip(1.0 + excess, 0.05, 1e3))
+    phi_start_offset = 1.0  # phi = 1 / nu ~ Var y / mu
+    phi_start_lower = 0.05
 
 
 class TruncatedPoisson(Family):

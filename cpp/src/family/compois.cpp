@@ -9,7 +9,7 @@
 // For fixed nu this is a natural exponential family in x: with V = Var Y and
 // k3 = E (Y - mu)^3 at x,
 //   d log f / d mu = (y - mu) / V,   d^2 log f / d mu^2 = -1 / V - (y - mu) k3 / V^3
-// (dV/dmu = k3 / V), to eta by mu_derivatives.hpp.  In s at fixed mu, with
+// (dV/dmu = k3 / V), to eta by unit_density_family.hpp.  In s at fixed mu, with
 // x_s = -K_xs / K_xx and x_ss = -(K_xxx x_s^2 + 2 K_xxs x_s + K_xss) / K_xx
 // (differentiating K_x(x(s), s) = mu twice; K's derivatives are the joint
 // cumulants of Y and G):
@@ -25,77 +25,39 @@
 
 #include "family/compois_series.hpp"
 #include "family/distribution.hpp"
-#include "family/mu_derivatives.hpp"
+#include "family/phi_shape.hpp"
+#include "family/unit_density_family.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class ConwayMaxwellPoisson final : public DistributionBase<ConwayMaxwellPoisson> {
-    // (l1, l2) = d log f / d mu, d^2 log f / d mu^2 per observation (defined first: its type is deduced)
-    auto mu_derivatives() const {
-        return [nu = nu_](double y, double mu) {
-            const CompoisCumulants k = compois_at_mean(mu, nu).k;
-            const double r = y - k.mean;
-            return std::pair<double, double>{r / k.var, -1.0 / k.var - r * k.k3 / (k.var * k.var * k.var)};
-        };
-    }
-
+class ConwayMaxwellPoisson final
+    : public UnitDensityFamily<ConwayMaxwellPoisson, PhiShape<ConwayMaxwellPoisson>> {
 public:
     const char* name() const override { return "compois"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return 0u; }
-    bool exponential_dispersion() const override { return false; }
-
-    std::vector<std::string> shape_parameters() const override { return {"phi"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "phi") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value))) throw std::invalid_argument("compois phi must be positive and finite");
-        phi_ = value;
-        nu_ = 1.0 / value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "phi") unknown_parameter(p);
-        return phi_;
-    }
 
     ArrayXd variance(const ArrayXd& mu) const override {
-        return mu.unaryExpr([this](double m) { return compois_at_mean(m, nu_).k.var; });
+        return mu.unaryExpr([this](double m) { return compois_at_mean(m, nu()).k.var; });
     }
     ArrayXd variance_deriv(const ArrayXd& mu) const override {
         return mu.unaryExpr([this](double m) {
-            const CompoisCumulants k = compois_at_mean(m, nu_).k;
+            const CompoisCumulants k = compois_at_mean(m, nu()).k;
             return k.k3 / k.var;
         });
     }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
-
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
-                     ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * unit_log_density(y[i], m.mu[i]);
-    }
-    void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
-                       ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = 2.0 * wt[i] * (saturated_log_density(y[i]) - unit_log_density(y[i], m.mu[i]));
-    }
-
-    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        return eta_score_from_mu(y, mu, me, wt, mu_derivatives());
-    }
-    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                            const ArrayXd& wt) const override {
-        return eta_information_from_mu(y, mu, me, me2, wt, mu_derivatives());
-    }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
         const double ph = phi_;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const CompoisCumulants k = compois_at_mean(m.mu[i], nu_).k;
+            const CompoisCumulants k = compois_at_mean(m.mu[i], nu()).k;
             const double r = y[i] - k.mean;
             const double xs = -k.c_yg / k.var;
             const double xss = -(k.k3 * xs * xs + 2.0 * k.c_yyg * xs + k.c_ygg) / k.var;
@@ -110,12 +72,12 @@ public:
         ArrayXd y(mu.size());
         std::uniform_real_distribution<double> unif(0.0, 1.0);
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const CompoisAtMean at = compois_at_mean(mu[i], nu_);
+            const CompoisAtMean at = compois_at_mean(mu[i], nu());
             const double u = unif(rng), x = at.log_lambda, sd = std::sqrt(at.k.var);
             double k = 0.0, log_t = -at.k.log_z, cdf = std::exp(log_t);
             while (u > cdf && k < mu[i] + 40.0 * sd + 50.0) {
                 k += 1.0;
-                log_t += x - nu_ * std::log(k);
+                log_t += x - nu() * std::log(k);
                 cdf += std::exp(log_t);
             }
             y[i] = k;
@@ -123,15 +85,20 @@ public:
         return y;
     }
 
-private:
     double unit_log_density(double y, double mu) const {
-        const CompoisAtMean at = compois_at_mean(mu, nu_);
-        return y * at.log_lambda - nu_ * std::lgamma(y + 1.0) - at.k.log_z;
+        const CompoisAtMean at = compois_at_mean(mu, nu());
+        return y * at.log_lambda - nu() * std::lgamma(y + 1.0) - at.k.log_z;
     }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
     double saturated_log_density(double y) const { return y > 0 ? unit_log_density(y, y) : 0.0; }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
+        const CompoisCumulants k = compois_at_mean(mu, nu()).k;
+        const double r = y - k.mean;
+        return {r / k.var, -1.0 / k.var - r * k.k3 / (k.var * k.var * k.var)};
+    }
 
-    double phi_ = 1.0, nu_ = 1.0;
+private:
+    double nu() const { return 1.0 / phi_; }
 };
 
 }  // namespace

@@ -6,7 +6,7 @@
 // D = mu + a y (= s (theta + lambda y)), times the prior weight:
 //   log f = log mu + (y - 1) log D - y log s - D / s - lgamma(y + 1),
 // (-inf where D <= 0 with y >= 1: phi < 1 truncates the support, as
-// Consul's lambda < 0).  Derivatives in mu (to eta by mu_derivatives.hpp):
+// Consul's lambda < 0).  Derivatives in mu (to eta by unit_density_family.hpp):
 //   d log f / d mu = 1 / mu + (y - 1) / D - 1 / s,
 //   d^2 log f / d mu^2 = -1 / mu^2 - (y - 1) / D^2;
 // in s (dD/ds = y), then in phi = s^2 (ds/dphi = 1 / (2 s)):
@@ -23,67 +23,29 @@
 #include <utility>
 
 #include "family/distribution.hpp"
-#include "family/mu_derivatives.hpp"
+#include "family/phi_shape.hpp"
+#include "family/unit_density_family.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class GeneralizedPoisson final : public DistributionBase<GeneralizedPoisson> {
-    // (l1, l2) = d log f / d mu, d^2 log f / d mu^2 per observation (defined first: its type is deduced)
-    auto mu_derivatives() const {
-        return [s = s_](double y, double mu) {
-            const double D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
-            return std::pair<double, double>{1.0 / mu + c - 1.0 / s, -1.0 / (mu * mu) - c / D};
-        };
-    }
-
+class GeneralizedPoisson final : public UnitDensityFamily<GeneralizedPoisson, PhiShape<GeneralizedPoisson>> {
 public:
     const char* name() const override { return "genpois"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return 0u; }
-    bool exponential_dispersion() const override { return false; }
-
-    std::vector<std::string> shape_parameters() const override { return {"phi"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "phi") unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value))) throw std::invalid_argument("genpois phi must be positive and finite");
-        phi_ = value;
-        s_ = std::sqrt(value);
-    }
-    double shape(const std::string& p) const override {
-        if (p != "phi") unknown_parameter(p);
-        return phi_;
-    }
 
     ArrayXd variance(const ArrayXd& mu) const override { return phi_ * mu; }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), phi_); }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
 
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
-                     ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * unit_log_density(y[i], m.mu[i]);
-    }
-    void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
-                       ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = 2.0 * wt[i] * (saturated_log_density(y[i]) - unit_log_density(y[i], m.mu[i]));
-    }
-
-    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        return eta_score_from_mu(y, mu, me, wt, mu_derivatives());
-    }
-    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                            const ArrayXd& wt) const override {
-        return eta_information_from_mu(y, mu, me, me2, wt, mu_derivatives());
-    }
-
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
-        const double s = s_;
+        const double s = std::sqrt(phi_);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double yi = y[i], D = m.mu[i] + (s - 1.0) * yi;
             const double ls = (yi > 1 ? (yi - 1.0) * yi / D : 0.0) - 2.0 * yi / s + D / (s * s);
@@ -111,17 +73,18 @@ public:
         return y;
     }
 
-private:
     double unit_log_density(double y, double mu) const {
-        const double D = mu + (s_ - 1.0) * y;
+        const double s = std::sqrt(phi_), D = mu + (s - 1.0) * y;
         if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
-        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * std::log(s_) - D / s_ -
+        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * std::log(s) - D / s -
                std::lgamma(y + 1.0);
+    }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
+        const double s = std::sqrt(phi_), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
+        return {1.0 / mu + c - 1.0 / s, -1.0 / (mu * mu) - c / D};
     }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
     double saturated_log_density(double y) const { return y > 0 ? unit_log_density(y, y) : 0.0; }
-
-    double phi_ = 1.0, s_ = 1.0;
 };
 
 }  // namespace

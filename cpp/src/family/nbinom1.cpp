@@ -4,7 +4,7 @@
 //   log f = lgamma(y + k) - lgamma(k) - lgamma(y + 1) - k log(1 + phi) + y log(phi / (1 + phi)).
 // The shape is a function of mu, so the exponential-dispersion score does
 // not apply: the derivatives in mu and phi are nbinom1_terms.hpp's, taken
-// to eta by mu_derivatives.hpp.
+// to eta by unit_density_family.hpp.
 // Parameter "phi" is glmmTMB's sigma() for nbinom1.
 // Unit "deviance": 2 wt [log f(y; mu = y) - log f(y; mu)] (log f at mu = y
 // is not NB1's maximum; differences in mu, all the models use, are exact).
@@ -14,43 +14,19 @@
 #include <stdexcept>
 
 #include "family/distribution.hpp"
-#include "family/mu_derivatives.hpp"
 #include "family/nbinom1_terms.hpp"
+#include "family/unit_density_family.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class NegativeBinomial1 final : public Nb1Shape<NegativeBinomial1> {
-    // (l1, l2) = d log f / d mu, d^2 log f / d mu^2 per observation (defined first: its type is deduced)
-    auto mu_derivatives() const {
-        return [ph = phi_](double y, double mu) { return nb1_mu_derivatives(y, mu, ph); };
-    }
-
+class NegativeBinomial1 final : public UnitDensityFamily<NegativeBinomial1, Nb1Shape<NegativeBinomial1>> {
 public:
     const char* name() const override { return "nbinom1"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
-    bool exponential_dispersion() const override { return false; }
-
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
-                     ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * unit_log_density(y[i], m.mu[i]);
-    }
-    void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
-                       ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = 2.0 * wt[i] * (unit_log_density(y[i], y[i]) - unit_log_density(y[i], m.mu[i]));
-    }
-
-    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        return eta_score_from_mu(y, mu, me, wt, mu_derivatives());
-    }
-    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                            const ArrayXd& wt) const override {
-        return eta_information_from_mu(y, mu, me, me2, wt, mu_derivatives());
-    }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
@@ -71,8 +47,9 @@ public:
         return y;
     }
 
-private:
     double unit_log_density(double y, double mu) const { return nb1_log_density(y, mu, phi_); }
+    double saturated_log_density(double y) const { return nb1_log_density(y, y, phi_); }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu) const { return nb1_mu_derivatives(y, mu, phi_); }
 };
 
 }  // namespace

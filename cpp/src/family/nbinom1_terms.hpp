@@ -1,8 +1,8 @@
 // nbinom1_terms.hpp — what the negative binomial NB1 (nbinom1.cpp) and its
 // zero-truncated form (truncated_nbinom1.cpp) share: the log density and its
 // derivatives in mu and in phi for one observation, and `Nb1Shape`, the base
-// holding phi (set_shape("phi") / shape, V(mu) = mu (1 + phi), its
-// derivative, R's mustart y + [y = 0] / 6).
+// holding phi (phi_shape.hpp) with V(mu) = mu (1 + phi), its derivative and
+// R's mustart y + [y = 0] / 6.
 //
 // NB1 (glmmTMB's nbinom1): Var y = mu (1 + phi), i.e. size k = mu / phi and
 // success probability 1 / (1 + phi).  With unit weight and L = log(1 + phi):
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "family/distribution.hpp"
+#include "family/phi_shape.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
@@ -52,25 +53,11 @@ inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, double
 
 // The shape phi of an NB1 distribution (Derived: the distribution, for clone()).
 template <class Derived>
-class Nb1Shape : public DistributionBase<Derived> {
+class Nb1Shape : public PhiShape<Derived> {
 public:
-    std::vector<std::string> shape_parameters() const override { return {"phi"}; }
-    void set_shape(const std::string& p, double value) override {
-        if (p != "phi") this->unknown_parameter(p);
-        if (!(value > 0 && std::isfinite(value)))
-            throw std::invalid_argument(std::string(this->name()) + " phi must be positive and finite");
-        phi_ = value;
-    }
-    double shape(const std::string& p) const override {
-        if (p != "phi") this->unknown_parameter(p);
-        return phi_;
-    }
-    ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 + phi_); }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), 1.0 + phi_); }
+    ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 + this->phi_); }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), 1.0 + this->phi_); }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
-
-protected:
-    double phi_ = 1.0;
 };
 
 }  // namespace glmmfast

@@ -11,7 +11,7 @@
 // and with b = ds/dphi = mu [1 / (phi (1 + phi)) - L / phi^2],
 // b' = d^2s/dphi^2 = mu [-(1 + 2 phi) / (phi (1 + phi))^2 - 1 / (phi^2 (1 + phi)) + 2 L / phi^3]:
 //   dT/dphi = -r b,   d^2T/dphi^2 = r (1 + r) b^2 - r b'.
-// The derivatives in eta follow from those in mu (mu_derivatives.hpp).  No
+// The derivatives in eta follow from those in mu (unit_density_family.hpp).  No
 // mass at 0; V(mu) = mu (1 + phi), the untruncated NB1's, serves only the GLM
 // start and PIRLS's Fisher-type weights.  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)].  Simulation: NB1 draws conditioned on y > 0.
@@ -20,50 +20,23 @@
 #include <utility>
 
 #include "family/distribution.hpp"
-#include "family/mu_derivatives.hpp"
 #include "family/nbinom1_terms.hpp"
 #include "family/special_functions.hpp"
+#include "family/unit_density_family.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class TruncatedNegativeBinomial1 final : public Nb1Shape<TruncatedNegativeBinomial1> {
-    // (l1, l2) = d log f / d mu, d^2 log f / d mu^2 per observation (defined first: its type is deduced)
-    auto mu_derivatives() const {
-        return [this](double y, double mu) {
-            const auto [l1, l2] = nb1_mu_derivatives(y, mu, phi_);
-            const double c = std::log1p(phi_) / phi_, r = zero_odds(mu);
-            return std::pair<double, double>{l1 - r * c, l2 + r * (1.0 + r) * c * c};
-        };
-    }
-
+class TruncatedNegativeBinomial1 final
+    : public UnitDensityFamily<TruncatedNegativeBinomial1, Nb1Shape<TruncatedNegativeBinomial1>> {
 public:
     const char* name() const override { return "truncated_nbinom1"; }
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return 0u; }
-    bool exponential_dispersion() const override { return false; }
     bool has_zero_mass() const override { return false; }
-
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
-                     ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * unit_log_density(y[i], m.mu[i]);
-    }
-    void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
-                       ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = 2.0 * wt[i] * (unit_log_density(y[i], y[i]) - unit_log_density(y[i], m.mu[i]));
-    }
-
-    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        return eta_score_from_mu(y, mu, me, wt, mu_derivatives());
-    }
-    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                            const ArrayXd& wt) const override {
-        return eta_information_from_mu(y, mu, me, me2, wt, mu_derivatives());
-    }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
@@ -93,13 +66,19 @@ public:
         return y;
     }
 
-private:
-    // r = P0 / (1 - P0) = 1 / expm1(mu L / phi).
-    double zero_odds(double mu) const { return 1.0 / std::expm1(mu * std::log1p(phi_) / phi_); }
-
     double unit_log_density(double y, double mu) const {
         return nb1_log_density(y, mu, phi_) - log1mexp(mu * std::log1p(phi_) / phi_);
     }
+    double saturated_log_density(double y) const { return unit_log_density(y, y); }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
+        const auto [l1, l2] = nb1_mu_derivatives(y, mu, phi_);
+        const double c = std::log1p(phi_) / phi_, r = zero_odds(mu);
+        return {l1 - r * c, l2 + r * (1.0 + r) * c * c};
+    }
+
+private:
+    // r = P0 / (1 - P0) = 1 / expm1(mu L / phi).
+    double zero_odds(double mu) const { return 1.0 / std::expm1(mu * std::log1p(phi_) / phi_); }
 
 };
 
