@@ -23,7 +23,8 @@ DISPERSION = 0.7
 CLASSES = {"poisson": F.Poisson, "binomial": F.Binomial, "gaussian": F.Gaussian, "Gamma": F.Gamma,
            "inverse.gaussian": F.InverseGaussian, "negative.binomial": F.NegativeBinomial, "nbinom1": F.NBinom1,
            "truncated_poisson": F.TruncatedPoisson, "truncated_nbinom2": F.TruncatedNBinom2, "beta": F.Beta,
-           "betabinomial": F.BetaBinomial, "t": F.StudentT}
+           "betabinomial": F.BetaBinomial, "t": F.StudentT, "truncated_nbinom1": F.TruncatedNBinom1,
+           "genpois": F.GenPois, "compois": F.COMPois}
 CASES = [(fam, link) for fam in _core.family_names() for link in _core.link_names(fam)]
 IDS = [f"{fam}-{link}" for fam, link in CASES]
 
@@ -43,6 +44,9 @@ RESPONSES = {
     "beta": ([0.05, 0.3, 0.9], [1.0, 2.5, 1.0]),
     "betabinomial": ([0.0, 0.3, 1.0], [10.0, 10.0, 4.0]),
     "t": ([-1.0, 0.5, 14.0], [1.0, 2.5, 1.0]),  # 14: where the t's log density is convex in mu
+    "truncated_nbinom1": ([1.0, 2.0, 4.0], [1.0, 2.5, 1.0]),
+    "genpois": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
+    "compois": ([0.0, 1.0, 3.0], [1.0, 2.5, 1.0]),
 }
 
 

@@ -22,13 +22,17 @@ Families and links (R's names; the first is the default):
 ``Beta(phi)``                 logit, probit, cloglog (proportions in (0, 1))
 ``BetaBinomial(phi)``         logit, probit, cloglog (successes of trials)
 ``StudentT(df, sigma)``       identity, log, inverse (Student t)
+``TruncatedNBinom1(phi)``     log, sqrt, identity (zero-truncated NB1)
+``GenPois(phi)``              log, sqrt, identity (variance phi mu)
+``COMPois(phi)``              log, sqrt, identity (Conway-Maxwell-Poisson, nu = 1/phi)
 ============================  ==========================================
 
 By glmmTMB's names, :func:`glmmfast.glmer` also takes ``"nbinom2"`` (the
 negative binomial with theta estimated), ``"nbinom1"`` (phi estimated),
-``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated), ``"ziGamma"`` (Gamma with zeros from its
-``ziformula``), ``"beta"`` and ``"betabinomial"`` (precision phi estimated)
-and ``"t"`` (Student t, sigma estimated; df fixed with ``StudentT(df=...)``).  Zero inflation and hurdles (``ziformula``) are a property
+``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated), ``"truncated_nbinom1"``, ``"genpois"``,
+``"compois"`` (phi estimated), ``"ziGamma"`` (Gamma with zeros from its ``ziformula``),
+``"beta"`` and ``"betabinomial"`` (precision phi estimated) and ``"t"`` (Student t, sigma
+estimated; df fixed with ``StudentT(df=...)``).  Zero inflation and hurdles (``ziformula``) are a property
 of the fit, not of the family (:mod:`glmmfast.fit._zero_inflation`).
 
 Any other link raises :class:`~glmmfast.FamilyError` listing the valid ones.
@@ -92,7 +96,8 @@ from . import _core
 from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
-           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "Beta", "BetaBinomial", "StudentT", "get_family"]
+           "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "TruncatedNBinom1", "GenPois", "COMPois", "Beta",
+           "BetaBinomial", "StudentT", "get_family"]
 
 
 def _engine_links(family: str) -> tuple[str, ...]:
@@ -183,6 +188,8 @@ class Family:
     #: whether the prior weights are numbers of trials (binomial, betabinomial):
     #: the response may be ``cbind(successes, failures)`` or proportions
     trials_response: ClassVar[bool] = False
+    #: whether only glmmTMB (not R's stats / lme4) has the family: fits print glmmTMB's summary
+    glmmtmb_family: ClassVar[bool] = False
 
     def __init__(self, link: str | None = None) -> None:
         link = self.default_link if link is None else link
@@ -685,10 +692,16 @@ class _ShapeFamily(Family):
 
 
 class _PhiFamily(_ShapeFamily):
-    """A family whose one shape parameter is ``phi`` (nbinom1, beta, betabinomial), held by the engine's
-    distribution under that name."""
+    """A family whose one shape parameter is ``phi`` (nbinom1, truncated_nbinom1, genpois, compois, beta,
+    betabinomial; glmmTMB's ``sigma()``), held by the engine's distribution under that name and estimated
+    by :func:`glmmfast.glmer` under the family's glmmTMB name."""
 
     shape_name = "phi"
+    glmmtmb_family = True
+    #: phi's moment start is offset + e, e = Var y / mu - 1 from a Poisson fit (0: NB1's phi is e; 1:
+    #: genpois's and compois's phi approximate Var y / mu), clipped to [lower, 1000]
+    phi_start_offset: ClassVar[float] = 0.0
+    phi_start_lower: ClassVar[float] = 1e-3
 
     def __init__(self, phi: float = 1.0, link: str | None = None) -> None:
         self.phi = _positive_parameter(phi, f"{self.name} phi")
@@ -699,6 +712,20 @@ class _PhiFamily(_ShapeFamily):
 
     def with_shape(self, value: float) -> "_PhiFamily":
         return type(self)(value, self.link)
+
+    def shape_start(self, excess: float) -> float:
+        """phi's moment start from a Poisson fit's excess dispersion ``excess`` = Var y / mu - 1 (finite).
+
+        Examples
+        --------
+        >>> from glmmfast.families import GenPois, NBinom1
+        >>> NBinom1().shape_start(1.5), GenPois().shape_start(1.5)
+        (1.5, 2.5)
+        """
+        return float(np.clip(self.phi_start_offset + excess, self.phi_start_lower, 1e3))
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _check_counts(y, self.name)
 
 
 class NegativeBinomial(_ShapeFamily):
@@ -770,8 +797,68 @@ class NBinom1(_PhiFamily):
     links = _engine_links(name)
     default_link = links[0]
 
-    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
-        _check_counts(y, "nbinom1")
+
+class GenPois(_PhiFamily):
+    """Generalised Poisson counts (glmmTMB's ``genpois``): mean mu, variance phi mu.
+
+    glmmTMB's parameterisation: the link models the mean mu, and ``phi`` is
+    glmmTMB's ``sigma()`` (the index of dispersion Var y / mu; its
+    dispersion model's ``exp(betad)``), estimated by :func:`glmmfast.glmer`
+    with ``family="genpois"``.  Consul's parameters are theta = mu / sqrt(phi)
+    and lambda = 1 - 1 / sqrt(phi): P(y) = theta (theta + lambda y)^(y - 1)
+    e^(-theta - lambda y) / y!.  phi < 1 (under-dispersion) truncates the
+    support where theta + lambda y <= 0.
+
+    Parameters
+    ----------
+    phi : float, default 1
+        Positive (1: Poisson).
+    link : str, optional
+        ``"log"`` (default), ``"sqrt"`` or ``"identity"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import GenPois
+    >>> GenPois(phi=2.0).variance([4.0]).tolist()
+    [8.0]
+    """
+
+    name = "genpois"
+    links = _engine_links(name)
+    default_link = links[0]
+    phi_start_offset = 1.0  # phi = Var y / mu
+    phi_start_lower = 0.05
+
+
+class COMPois(_PhiFamily):
+    """Conway-Maxwell-Poisson counts (glmmTMB's ``compois``) in the mean parameterisation.
+
+    P(y) = lambda^y / (y!)^nu / Z(lambda, nu), Z = sum_j lambda^j / (j!)^nu.
+    As glmmTMB, the link models the MEAN mu = E y (lambda solves
+    E y = mu, by Newton in the engine), and ``phi`` = 1 / nu is glmmTMB's
+    ``sigma()`` (its dispersion model's ``exp(betad)``); phi < 1 is
+    under-dispersed, phi = 1 Poisson, phi > 1 over-dispersed.  Estimated by
+    :func:`glmmfast.glmer` with ``family="compois"``.
+
+    Parameters
+    ----------
+    phi : float, default 1
+        Positive.
+    link : str, optional
+        ``"log"`` (default), ``"sqrt"`` or ``"identity"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import COMPois
+    >>> COMPois(phi=1.0).variance([3.0]).round(10).tolist()
+    [3.0]
+    """
+
+    name = "compois"
+    links = _engine_links(name)
+    default_link = links[0]
+    phi_start_offset = 1.0  # phi = 1 / nu ~ Var y / mu
+    phi_start_lower = 0.05
 
 
 class TruncatedPoisson(Family):
@@ -792,6 +879,7 @@ class TruncatedPoisson(Family):
     links = _engine_links(name)
     default_link = links[0]
     zero_truncated = True
+    glmmtmb_family = True
 
     def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
         """E(y | y > 0) = mu / (1 - e^-mu).
@@ -836,6 +924,7 @@ class TruncatedNBinom2(NegativeBinomial):
     links = _engine_links(name)
     default_link = links[0]
     zero_truncated = True
+    glmmtmb_family = True
 
     @property
     def display_name(self) -> str:
@@ -852,6 +941,41 @@ class TruncatedNBinom2(NegativeBinomial):
         """
         mu = np.asarray(mu, dtype=float)
         return mu / -np.expm1(-self.theta * np.log1p(mu / self.theta))
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        _truncated_counts(y, weights, self.name)
+
+
+class TruncatedNBinom1(NBinom1):
+    """Zero-truncated NB1 counts (glmmTMB's ``truncated_nbinom1``): the count part of an NB1 hurdle.
+
+    ``mu`` is the untruncated mean and ``phi`` the NB1 shape (Var = mu (1 + phi)
+    before truncation; glmmTMB's ``sigma()``), estimated by
+    :func:`glmmfast.glmer` with ``family="truncated_nbinom1"``.
+
+    Examples
+    --------
+    >>> from glmmfast.families import TruncatedNBinom1
+    >>> TruncatedNBinom1(phi=1.5).link
+    'log'
+    """
+
+    name = "truncated_nbinom1"
+    links = _engine_links(name)
+    default_link = links[0]
+    zero_truncated = True
+
+    def conditional_mean(self, mu: np.ndarray) -> np.ndarray:
+        """E(y | y > 0) = mu / (1 - (1 + phi)^(-mu / phi)).
+
+        Examples
+        --------
+        >>> from glmmfast.families import TruncatedNBinom1
+        >>> TruncatedNBinom1(phi=1.0).conditional_mean([1.0]).tolist()
+        [2.0]
+        """
+        mu = np.asarray(mu, dtype=float)
+        return mu / -np.expm1(-mu * np.log1p(self.phi) / self.phi)
 
     def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
         _truncated_counts(y, weights, self.name)
@@ -957,6 +1081,7 @@ class StudentT(Family):
     """
 
     name = "t"
+    glmmtmb_family = True
     links = _engine_links(name)
     default_link = links[0]
 
@@ -1006,14 +1131,12 @@ class StudentT(Family):
 
 
 _CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson,
-            TruncatedNBinom2, Beta, BetaBinomial, StudentT)
+            TruncatedNBinom2, TruncatedNBinom1, GenPois, COMPois, Beta, BetaBinomial, StudentT)
 if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
     raise ImportError(f"glmmfast.families and the engine disagree on the families: "
                       f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")
 _BY_NAME = {cls.name.lower(): cls for cls in _CLASSES if not issubclass(cls, NegativeBinomial)}
 _BY_NAME["inverse_gaussian"] = InverseGaussian
-#: families by glmmTMB's names only, listed after R's in the unknown-family message
-_TMB_NAMES = ("beta", "betabinomial", "t")
 
 
 def get_family(family: str | Family, link: str | None = None) -> Family:
@@ -1056,8 +1179,8 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
             raise FamilyError("the negative binomial needs its shape: families.NegativeBinomial(theta=...), "
                               "or glmmfast.glmer_nb to estimate it")
         if cls is None:
-            raise FamilyError(f"unknown family {family!r}; choose one of "
-                              f"{', '.join(sorted(set(_BY_NAME) - set(_TMB_NAMES)))}, or glmmTMB's "
-                              f"{', '.join(_TMB_NAMES)}")
+            # R's families first, then glmmTMB's
+            names = sorted(_BY_NAME, key=lambda n: (_BY_NAME[n].glmmtmb_family, n))
+            raise FamilyError(f"unknown family {family!r}; choose one of {', '.join(names)}")
         return cls(link=link)
     raise FamilyError(f"family must be a name or a glmmfast.families.Family, not {type(family).__name__}")

@@ -1,11 +1,8 @@
-// phi_shape.hpp — the one positive shape parameter "phi" a distribution
-// holds (the beta's and beta-binomial's precision; nbinom1's phi has the
-// same form): its name, validation, storage and access.
-//
-// Interface: `PhiShape<Derived>`, a DistributionBase<Derived> that answers
-// shape_parameters() = {"phi"}, set_shape("phi", v) (v positive and finite,
-// else std::invalid_argument naming the family) and shape("phi"); the
-// subclass reads phi_.
+// phi_shape.hpp — `PhiShape<Derived>`, the base of a distribution holding
+// one positive shape parameter named "phi" (the beta's and beta-binomial's
+// precision; glmmTMB's sigma() for nbinom1, truncated_nbinom1, genpois and
+// compois): shape_parameters, set_shape (std::invalid_argument unless
+// positive and finite) and shape; the subclass reads phi_.
 #pragma once
 
 #include <cmath>

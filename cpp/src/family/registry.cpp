@@ -20,6 +20,9 @@ std::unique_ptr<Distribution> make_truncated_nbinom2();
 std::unique_ptr<Distribution> make_beta();
 std::unique_ptr<Distribution> make_betabinomial();
 std::unique_ptr<Distribution> make_student_t();
+std::unique_ptr<Distribution> make_truncated_nbinom1();
+std::unique_ptr<Distribution> make_genpois();
+std::unique_ptr<Distribution> make_compois();
 
 namespace {
 
@@ -39,6 +42,9 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"beta", make_beta},
         {"betabinomial", make_betabinomial},
         {"t", make_student_t},
+        {"truncated_nbinom1", make_truncated_nbinom1},
+        {"genpois", make_genpois},
+        {"compois", make_compois},
     };
     return t;
 }

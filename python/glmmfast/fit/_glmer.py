@@ -39,7 +39,7 @@ from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_da
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
-from ..families import Beta, BetaBinomial, Family, NBinom1, NegativeBinomial, Poisson, StudentT
+from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT
 from ._zero_inflation import (check_dispformula, check_zero_inflation_family, has_zero_inflation, tmb_family,
                               zero_inflation_design)
 
@@ -88,7 +88,10 @@ def glmer(
         glmmTMB).  glmmTMB's names: ``"nbinom2"`` (the negative binomial,
         theta estimated, as :func:`glmer_nb`), ``"nbinom1"`` (Var y = mu (1 +
         phi), phi estimated), ``"truncated_poisson"`` (with a ``ziformula``:
-        the Poisson hurdle model), ``"ziGamma"`` (the Gamma, zeros from the
+        the Poisson hurdle model), ``"truncated_nbinom2"``,
+        ``"truncated_nbinom1"`` (NB hurdles), ``"genpois"`` (Var y = phi mu),
+        ``"compois"`` (Conway-Maxwell-Poisson, nu = 1 / phi; see
+        :mod:`glmmfast.families`), ``"ziGamma"`` (the Gamma, zeros from the
         ``ziformula``), ``"beta"`` (proportions in (0, 1)) and
         ``"betabinomial"`` (successes of trials; precision phi estimated),
         ``"t"`` (Student t, sigma and df estimated; ``families.StudentT(df=5)``
@@ -264,17 +267,18 @@ _T_DF_START = 10.0
 
 
 def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapeParameters:
-    """The parameter glmer estimates for glmmTMB's nbinom2 (theta), nbinom1, beta and betabinomial (phi)
-    and t (sigma), at its moment start."""
+    """The parameter glmer estimates for glmmTMB's nbinom2 (theta), beta and betabinomial (phi), t (sigma,
+    and df unless fixed) or a count family holding phi (nbinom1, truncated_nbinom1, genpois, compois), at
+    its moment start."""
     if isinstance(design.family, (Beta, BetaBinomial)):
         return shape_parameter("phi", _proportion_precision(design))
     if isinstance(design.family, StudentT):
         if design.family.df is None:  # sigma and df together
             return joint_shape_parameters({"sigma": _t_scale(design), "df": _T_DF_START})
         return shape_parameter("sigma", _t_scale(design))
-    if isinstance(design.family, NBinom1):
+    if design.family.shapes():
         excess = _poisson_excess(design, 1)
-        return shape_parameter("phi", float(np.clip(excess, 1e-3, 1e3)) if np.isfinite(excess) else 1.0)
+        return shape_parameter("phi", design.family.shape_start(excess) if np.isfinite(excess) else 1.0)
     return nb_shape_parameter(_moment_theta(design))
 
 

@@ -3,9 +3,9 @@
 Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
 
 - :func:`tmb_family`: a family given by glmmTMB's name (``"nbinom2"``,
-  ``"nbinom1"``, ``"truncated_poisson"``, ``"truncated_nbinom2"``, ``"ziGamma"``) or object, with the
-  family parameter the fit estimates (the NB2 shape theta, NB1's phi) and
-  its start;
+  ``"nbinom1"``, ``"truncated_poisson"``, ``"truncated_nbinom2"``, ``"truncated_nbinom1"``, ``"genpois"``,
+  ``"compois"``, ``"ziGamma"``) or object, with the family parameter the fit estimates (the NB2 shape
+  theta, the phi of NB1, genpois and compois) and its start;
 - :func:`zero_inflation_design`: the design with its ``ziformula``
   component (:mod:`glmmfast.design._component_design`), and the checks of
   what a family can take (no zero inflation for gaussian or binomial; a
@@ -32,8 +32,8 @@ import pandas as pd
 from .._errors import FamilyError, FormulaError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
-from ..families import (Beta, BetaBinomial, Family, Gamma, NBinom1, NegativeBinomial, StudentT, TruncatedNBinom2,
-                        get_family)
+from ..families import (Beta, Family, Gamma, NegativeBinomial, StudentT, TruncatedNBinom2,
+                        _PhiFamily, get_family)
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "check_dispformula", "zero_inflation_start", "count_part_start_design"]
@@ -41,25 +41,25 @@ __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "z
 #: families refused with a ziformula (their weights are not replicate weights)
 _NO_ZERO_INFLATION = ("gaussian", "binomial", "betabinomial")
 #: glmmTMB's names of the families whose parameter glmer estimates, and the family at a placeholder start
-_ESTIMATED = {"nbinom2": lambda link: NegativeBinomial(1.0, link), "nbinom1": lambda link: NBinom1(1.0, link),
+#: (the families holding phi are taken by their own names through get_family)
+_ESTIMATED = {"nbinom2": lambda link: NegativeBinomial(1.0, link),
               "truncated_nbinom2": lambda link: TruncatedNBinom2(1.0, link),
-              "beta": lambda link: Beta(1.0, link), "beta_family": lambda link: Beta(1.0, link),
-              "betabinomial": lambda link: BetaBinomial(1.0, link),
+              "beta_family": lambda link: Beta(1.0, link),
               "t": lambda link: StudentT(None, 1.0, link), "t_family": lambda link: StudentT(None, 1.0, link)}
 #: family objects whose parameter glmer estimates, started at the object's value
-_ESTIMATED_CLASSES = (NBinom1, Beta, BetaBinomial, StudentT)
+_ESTIMATED_CLASSES = (_PhiFamily, StudentT)
 
 
 def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, bool]:
     """The family for glmmTMB's name or object, and whether its parameter is estimated by the fit.
 
-    ``"nbinom2"`` (the negative binomial NB2), ``"nbinom1"``,
-    ``"truncated_nbinom2"``, ``"beta"``, ``"betabinomial"`` and ``"t"``
-    estimate theta / phi / sigma (so do the objects ``NBinom1``, ``Beta``,
-    ``BetaBinomial`` and ``StudentT``, started at their value);
-    ``"ziGamma"`` is the Gamma (its zeros come from the ziformula); other
-    names and objects go through :func:`glmmfast.families.get_family`
-    (their parameters as given).
+    ``"nbinom2"`` (the negative binomial NB2) and ``"truncated_nbinom2"``
+    estimate theta; the families holding a shape phi (``"nbinom1"``,
+    ``"truncated_nbinom1"``, ``"genpois"``, ``"compois"``, ``"beta"``,
+    ``"betabinomial"``) estimate phi and ``"t"`` its sigma (and df); so do
+    those family objects, started at their value; ``"ziGamma"`` is the Gamma
+    (its zeros come from the ziformula); other names and objects go through
+    :func:`glmmfast.families.get_family` (their parameters as given).
     """
     if isinstance(family, str):
         name = family.lower()
@@ -67,9 +67,8 @@ def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, b
             return _ESTIMATED[name](link), True
         if name == "zigamma":
             return Gamma(link=link), False
-    if isinstance(family, _ESTIMATED_CLASSES):
-        return get_family(family, link), True
-    return get_family(family, link), False
+    family = get_family(family, link)
+    return family, isinstance(family, _ESTIMATED_CLASSES)
 
 
 def check_dispformula(dispformula: str | None, family: Family) -> None:

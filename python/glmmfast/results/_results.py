@@ -741,10 +741,10 @@ class GlmerResult(MixedResult):
 
     @property
     def glmmtmb_model(self) -> bool:
-        """Whether the fit is one only glmmTMB fits (a ziformula, or nbinom1 / truncated / beta /
-        betabinomial / t families): summaries then print as glmmTMB's."""
-        return self.fixef_zi is not None or self.family.name in ("nbinom1", "truncated_poisson", "truncated_nbinom2",
-                                                                 "beta", "betabinomial", "t")
+        """Whether the fit is one only glmmTMB fits (a ziformula, or a family
+        only glmmTMB has: nbinom1, truncated, genpois, compois, beta, betabinomial, t):
+        summaries then print as glmmTMB's."""
+        return self.fixef_zi is not None or self.family.glmmtmb_family
 
     def summary_text(self) -> str:
         """The summary as lme4 prints ``summary(fit)`` (glmmTMB's, for the models only glmmTMB fits:

@@ -12,8 +12,8 @@ engine's scale: counts for Poisson and the negative binomial (a gamma-Poisson
 mixture with shape theta: Var y = mu + mu^2/theta); for binomial, proportions
 of the trials (the prior weights), 0/1 for a binary response; for a linear
 mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
-nbinom1, the truncated Poisson and NB2, beta, betabinomial (proportions of
-the trials, as binomial) and Student t draw through the engine's samplers
+nbinom1, genpois, compois, the truncated Poisson, NB1 and NB2, beta, betabinomial (proportions
+of the trials, as binomial) and Student t draw through the engine's samplers
 (``cpp/src/family/``); with zero inflation (glmmTMB's ziformula) each draw
 is then replaced by 0 with probability p.
 """
@@ -33,7 +33,8 @@ from ..design._re_terms import theta_blocks
 __all__ = ["ResponseSimulator", "simulate"]
 
 #: families drawn by the engine's samplers
-_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "beta", "betabinomial", "t")
+_ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "truncated_nbinom1", "genpois", "compois",
+                 "beta", "betabinomial", "t")
 
 
 def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray:

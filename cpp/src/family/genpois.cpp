@@ -1,0 +1,94 @@
+// genpois.cpp — the generalised Poisson (Consul's; glmmTMB's genpois, links
+// log, sqrt, identity) in glmmTMB's mean parameterisation: mean mu and
+// Var y = phi mu, with phi = glmmTMB's sigma() (its dispersion model's
+// exp(betad)) held as the shape "phi".  Consul's (theta, lambda) are
+// theta = mu / s, lambda = 1 - 1 / s with s = sqrt(phi); with a = s - 1 and
+// D = mu + a y (= s (theta + lambda y)), times the prior weight:
+//   log f = log mu + (y - 1) log D - y log s - D / s - lgamma(y + 1),
+// (-inf where D <= 0 with y >= 1: phi < 1 truncates the support, as
+// Consul's lambda < 0).  Derivatives in mu (to eta by unit_density_family.hpp):
+//   d log f / d mu = 1 / mu + (y - 1) / D - 1 / s,
+//   d^2 log f / d mu^2 = -1 / mu^2 - (y - 1) / D^2;
+// in s (dD/ds = y), then in phi = s^2 (ds/dphi = 1 / (2 s)):
+//   l_s = (y - 1) y / D - 2 y / s + D / s^2,
+//   l_ss = -(y - 1) y^2 / D^2 + 3 y / s^2 - 2 D / s^3,
+//   d log f / d phi = l_s / (2 s),   d^2 log f / d phi^2 = l_ss / (4 s^2) - l_s / (4 s^3).
+// V(mu) = phi mu (dV/dmu = phi); mustart y + [y = 0] / 6.  Unit "deviance":
+// 2 wt [log f(y; y) - log f(y; mu)] (log f(0; mu) = -mu / s has supremum 0).  Simulation: inversion of the cdf,
+// summed from 0 (the pmf from log f).
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
+#include "family/distribution.hpp"
+#include "family/phi_shape.hpp"
+#include "family/unit_density_family.hpp"
+
+namespace glmmfast {
+
+namespace {
+
+class GeneralizedPoisson final : public UnitDensityFamily<GeneralizedPoisson, PhiShape<GeneralizedPoisson>> {
+public:
+    const char* name() const override { return "genpois"; }
+    std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
+    const char* canonical_link() const override { return ""; }
+    MeanRange mean_range() const override { return MeanRange::Positive; }
+    unsigned mean_terms_needed() const override { return 0u; }
+
+    ArrayXd variance(const ArrayXd& mu) const override { return phi_ * mu; }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), phi_); }
+    ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
+
+    void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
+                               const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
+        if (p != "phi") unknown_parameter(p);
+        const double s = std::sqrt(phi_);
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double yi = y[i], D = m.mu[i] + (s - 1.0) * yi;
+            const double ls = (yi > 1 ? (yi - 1.0) * yi / D : 0.0) - 2.0 * yi / s + D / (s * s);
+            const double lss = (yi > 1 ? -(yi - 1.0) * yi * yi / (D * D) : 0.0) + 3.0 * yi / (s * s) - 2.0 * D / (s * s * s);
+            d1[i] = wt[i] * ls / (2.0 * s);
+            d2[i] = wt[i] * (lss / (4.0 * s * s) - ls / (4.0 * s * s * s));
+        }
+    }
+
+    ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double, std::mt19937_64& rng) const override {
+        ArrayXd y(mu.size());
+        std::uniform_real_distribution<double> unif(0.0, 1.0);
+        for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const double u = unif(rng), sd = std::sqrt(phi_ * mu[i]);
+            double k = 0.0, cdf = std::exp(unit_log_density(0.0, mu[i]));
+            // beyond mu + 40 sd + 50 the remaining mass is negligible (and past the support's end it is 0)
+            while (u > cdf && k < mu[i] + 40.0 * sd + 50.0) {
+                const double lp = unit_log_density(k + 1.0, mu[i]);
+                if (lp == -std::numeric_limits<double>::infinity()) break;
+                k += 1.0;
+                cdf += std::exp(lp);
+            }
+            y[i] = k;
+        }
+        return y;
+    }
+
+    double unit_log_density(double y, double mu) const {
+        const double s = std::sqrt(phi_), D = mu + (s - 1.0) * y;
+        if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
+        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * std::log(s) - D / s -
+               std::lgamma(y + 1.0);
+    }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
+        const double s = std::sqrt(phi_), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
+        return {1.0 / mu + c - 1.0 / s, -1.0 / (mu * mu) - c / D};
+    }
+    // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
+    double saturated_log_density(double y) const { return y > 0 ? unit_log_density(y, y) : 0.0; }
+};
+
+}  // namespace
+
+std::unique_ptr<Distribution> make_genpois() { return std::make_unique<GeneralizedPoisson>(); }
+
+}  // namespace glmmfast

@@ -1,0 +1,54 @@
+// unit_density_family.hpp — the block functions of a family outside the
+// exponential-dispersion form, from three per-observation functions of its
+// Derived class (nbinom1, truncated_nbinom1, genpois, compois):
+//   unit_log_density(y, mu)      log f(y; mu) with unit weight,
+//   saturated_log_density(y)     its supremum over mu (the unit deviance's reference),
+//   unit_mu_derivatives(y, mu)   (l1, l2) = (d log f / d mu, d^2 log f / d mu^2).
+// `UnitDensityFamily<Derived, Base>` (Base: the class holding the family's
+// parameters, itself a DistributionBase<Derived>) gives, times the prior weight wt:
+//   log_density = wt log f,   unit_deviance = 2 wt [saturated - log f],
+// and by the chain rule through the link's me = dmu/deta, me2 = d^2 mu / d eta^2:
+//   eta_score = wt me l1,   eta_information = -wt (me^2 l2 + me2 l1).
+#pragma once
+
+#include <Eigen/Core>
+#include <utility>
+
+#include "family/distribution.hpp"
+
+namespace glmmfast {
+
+template <class Derived, class Base>
+class UnitDensityFamily : public Base {
+public:
+    bool exponential_dispersion() const override { return false; }
+
+    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
+                     ArrayRef out) const override {
+        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * self().unit_log_density(y[i], m.mu[i]);
+    }
+    void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
+                       ArrayRef out) const override {
+        for (Eigen::Index i = 0; i < y.size(); ++i)
+            out[i] = 2.0 * wt[i] * (self().saturated_log_density(y[i]) - self().unit_log_density(y[i], m.mu[i]));
+    }
+    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
+        ArrayXd s(y.size());
+        for (Eigen::Index i = 0; i < y.size(); ++i) s[i] = wt[i] * me[i] * self().unit_mu_derivatives(y[i], mu[i]).first;
+        return s;
+    }
+    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                            const ArrayXd& wt) const override {
+        ArrayXd h(y.size());
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const auto [l1, l2] = self().unit_mu_derivatives(y[i], mu[i]);
+            h[i] = -wt[i] * (me[i] * me[i] * l2 + me2[i] * l1);
+        }
+        return h;
+    }
+
+private:
+    const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+}  // namespace glmmfast
