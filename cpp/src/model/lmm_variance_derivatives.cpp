@@ -181,7 +181,11 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     for (int i = 0; i < nobs; ++i) {
         const int sb = sys_.level_start(i, bl.big);
         for (int a = 0; a < kb; ++a) zb[a] = sb >= 0 ? sys_.z_value(i, tcb + a) : 0.0;
-        if (sb >= 0) K[(sb - bl.off1) / kb].noalias() += w[i] * zb * zb.transpose();
+        if (sb >= 0) {
+            Eigen::MatrixXd& Kl = K[(sb - bl.off1) / kb];
+            for (int c = 0; c < kb; ++c)
+                for (int a = 0; a < kb; ++a) Kl(a, c) += w[i] * zb[a] * zb[c];
+        }
         for (int t = 0; t < nterm; ++t) {
             const int st = sys_.level_start(i, t), tc = sys_.term_column(t);
             if (t == bl.big || st < 0) continue;
@@ -205,36 +209,58 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     const Eigen::MatrixXd& Tb = lam.term_factor(bl.big);
     SpMatR S12(q1, q2);
     S12.setFromTriplets(s12.begin(), s12.end());
-    std::vector<Eigen::Triplet<double>> kh, hh, c0;
+    // Level by level (S_12's rows of one level share their columns): C0_11's block, that
+    // level's rows of C0_12 and its share S_12,l' H_l S_12,l of C0_22.
+    std::vector<Eigen::Triplet<double>> c0;
     c0.reserve(static_cast<size_t>(q1) * kb + 2 * static_cast<size_t>(S12.nonZeros()) + static_cast<size_t>(q2) * q2);
+    Eigen::MatrixXd C022 = S22;
+    Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb);
+    Eigen::VectorXd hs(kb);
+    const int* s12_outer = S12.outerIndexPtr();
     for (int l = 0; l < Lb; ++l) {
-        const Eigen::MatrixXd Dl = Eigen::MatrixXd::Identity(kb, kb) + Tb.transpose() * K[l] * Tb;
-        const Eigen::MatrixXd H = Tb * Dl.llt().solve(Tb.transpose());
-        const Eigen::MatrixXd KH = K[l] * H;
-        const Eigen::MatrixXd C011 = K[l] - KH * K[l];
+        if (kb == 1) {  // scalar terms (most of them): no small-matrix algebra
+            const double t2 = Tb(0, 0) * Tb(0, 0), k = K[l](0, 0);
+            H(0, 0) = t2 / (1.0 + t2 * k);
+            KH(0, 0) = k * H(0, 0);
+            C011(0, 0) = k - KH(0, 0) * k;
+        } else {
+            const Eigen::MatrixXd Dl = Eigen::MatrixXd::Identity(kb, kb) + Tb.transpose() * K[l] * Tb;
+            H = Tb * Dl.llt().solve(Tb.transpose());
+            KH.noalias() = K[l] * H;
+            C011 = K[l];
+            C011.noalias() -= KH * K[l];
+        }
         const int first = bl.off1 + l * kb;
         for (int a = 0; a < kb; ++a)
-            for (int c = 0; c < kb; ++c) {
-                kh.emplace_back(l * kb + a, l * kb + c, KH(a, c));
-                hh.emplace_back(l * kb + a, l * kb + c, H(a, c));
-                c0.emplace_back(first + a, first + c, C011(a, c));
+            for (int c = 0; c < kb; ++c) c0.emplace_back(first + a, first + c, C011(a, c));
+        if (q2 == 0) continue;
+        const int r0 = l * kb, nl = s12_outer[r0 + 1] - s12_outer[r0];
+        const int* cols = S12.innerIndexPtr() + s12_outer[r0];
+        for (int a = 1; a < kb; ++a)
+            if (s12_outer[r0 + a + 1] - s12_outer[r0 + a] != nl)
+                throw std::logic_error("variance_derivatives: the rows of one level of S_12 differ in pattern");
+        auto s12 = [&](int a, int e) { return S12.valuePtr()[s12_outer[r0 + a] + e]; };
+        for (int a = 0; a < kb; ++a)
+            for (int e = 0; e < nl; ++e) {
+                double v = s12(a, e);
+                for (int c = 0; c < kb; ++c) v -= KH(a, c) * s12(c, e);
+                c0.emplace_back(first + a, bl.idx2[cols[e]], v);
+                c0.emplace_back(bl.idx2[cols[e]], first + a, v);
             }
-    }
-    if (q2 > 0) {
-        SpMatR KHb(q1, q1), Hb(q1, q1);
-        KHb.setFromTriplets(kh.begin(), kh.end());
-        Hb.setFromTriplets(hh.begin(), hh.end());
-        const SpMatR C012 = S12 - SpMatR(KHb * S12);
-        for (int r = 0; r < q1; ++r)
-            for (SpMatR::InnerIterator it(C012, r); it; ++it) {
-                c0.emplace_back(bl.off1 + r, bl.idx2[it.col()], it.value());
-                c0.emplace_back(bl.idx2[it.col()], bl.off1 + r, it.value());
+        for (int e2 = 0; e2 < nl; ++e2) {
+            for (int a = 0; a < kb; ++a) {
+                hs[a] = 0.0;
+                for (int c = 0; c < kb; ++c) hs[a] += H(a, c) * s12(c, e2);
             }
-        Eigen::MatrixXd C022 = S22;
-        C022 -= Eigen::MatrixXd(SpMatR(S12.transpose()) * SpMatR(Hb * S12));
-        for (int b = 0; b < q2; ++b)
-            for (int a = 0; a < q2; ++a) c0.emplace_back(bl.idx2[a], bl.idx2[b], 0.5 * (C022(a, b) + C022(b, a)));
+            for (int e1 = 0; e1 < nl; ++e1) {
+                double v = 0.0;
+                for (int a = 0; a < kb; ++a) v += s12(a, e1) * hs[a];
+                C022(cols[e1], cols[e2]) -= v;
+            }
+        }
     }
+    for (int b = 0; b < q2; ++b)
+        for (int a = 0; a < q2; ++a) c0.emplace_back(bl.idx2[a], bl.idx2[b], 0.5 * (C022(a, b) + C022(b, a)));
     SpMat C0(qq, qq);
     C0.setFromTriplets(c0.begin(), c0.end());
     c0 = {};
@@ -263,7 +289,9 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         L2.setFromTriplets(l2.begin(), l2.end());
         return SpMatR(C0 * L2);
     }();
-    Eigen::MatrixXd Y2(q2, q2), Phi, ZmT;
+    Eigen::MatrixXd Y2(q2, q2), Phi;
+    std::vector<Eigen::MatrixXd> P11(q2 > 0 ? Lb : 0, Eigen::MatrixXd(kb, kb));
+    std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);  // see Y'D_i Y below
     Eigen::VectorXd P(C0.nonZeros());
     P.setZero();
     if (q2 > 0) {
@@ -281,30 +309,54 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         Shat = 0.5 * (Shat + Shat.transpose()).eval();
         Shat.diagonal().array() += 1.0;
         Phi = Shat.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
-        // Zm' = Phi Y': a GEMM on block 2's dense rows, sums of Phi's columns for block 1's sparse rows.
+        // Zm_2' = Phi Y_2' (block 2's rows of Zm); block 1's rows of Zm are never formed.
         const Eigen::MatrixXd ZmT2 = Phi * Y2.transpose();
-        ZmT = Eigen::MatrixXd::Zero(q2, qq);
-        for (int j = 0; j < q2; ++j) ZmT.col(bl.idx2[j]) = ZmT2.col(j);
-        for (int r = 0; r < q1; ++r)
-            for (SpMatR::InnerIterator y(YR, bl.off1 + r); y; ++y) ZmT.col(bl.off1 + r) += y.value() * Phi.col(y.col());
         const Eigen::MatrixXd P22 = Y2 * ZmT2;
-        auto row_dot = [&](int a, int b) {  // Y_a . Zm_b for a sparse row a
+        auto row_dot = [&](int a, int b2) {  // Y_a . Zm_b for a sparse row a and b = idx2[b2] in block 2
             double v = 0.0;
-            for (SpMatR::InnerIterator y(YR, a); y; ++y) v += y.value() * ZmT(y.col(), b);
+            for (SpMatR::InnerIterator y(YR, a); y; ++y) v += y.value() * ZmT2(y.col(), b2);
             return v;
         };
+        // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
+        // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
+        Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
+        Eigen::MatrixXd Yl, PhiJ;
+        for (int l = 0; l < Lb; ++l) {
+            const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
+            const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
+            Yl.resize(kb, nl);
+            for (int a = 0; a < kb; ++a) {
+                if (YR.outerIndexPtr()[r0 + a + 1] - YR.outerIndexPtr()[r0 + a] != nl)
+                    throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
+                for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
+            }
+            PhiJ.resize(nl, nl);
+            for (int e2 = 0; e2 < nl; ++e2)
+                for (int e1 = 0; e1 < nl; ++e1) PhiJ(e1, e2) = Phi(cols[e1], cols[e2]);
+            P11[l].noalias() = Yl * PhiJ * Yl.transpose();
+            for (int a = 0; a < kb; ++a)
+                for (int c = 0; c < kb; ++c) {
+                    Eigen::MatrixXd& Gm = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
+                    for (int e2 = 0; e2 < nl; ++e2)
+                        for (int e1 = 0; e1 < nl; ++e1) Gm(cols[e1], cols[e2]) += Yl(a, e1) * Yl(c, e2);
+                }
+        }
         for (int b = 0; b < qq; ++b)
             for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
-                const int a = C0.innerIndexPtr()[pos];
-                P[pos] = bl.pos2[a] < 0 ? row_dot(a, b) : bl.pos2[b] < 0 ? row_dot(b, a) : P22(bl.pos2[a], bl.pos2[b]);
+                const int a = C0.innerIndexPtr()[pos], a2 = bl.pos2[a], b2 = bl.pos2[b];
+                P[pos] = a2 < 0 ? (b2 < 0 ? P11[(a - bl.off1) / kb]((a - bl.off1) % kb, (b - bl.off1) % kb) : row_dot(a, b2))
+                                : b2 < 0 ? row_dot(b, a2) : P22(a2, b2);
             }
     }
     const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
     const Eigen::VectorXd M = C0v - 2.0 * P;  // C0 - 2P, in C0's layout
-    // C V = C0 V - Y (Zm' V) for a q-row V.
+    // C V = C0 V - Y (Phi (Y' V)) for a q-row V.
     auto C_times = [&](const Eigen::MatrixXd& V) {
         Eigen::MatrixXd out = C0 * V;
-        if (q2 > 0) out.noalias() -= YR * (ZmT * V);
+        if (q2 > 0) {
+            const Eigen::MatrixXd YtV = YR.transpose() * V;
+            out.noalias() -= YR * (Phi * YtV);
+        }
         return out;
     };
     check_interrupt();
@@ -359,27 +411,18 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     };
     // Y'D_i Y = sum_{a,c} d_i(a,c) Gamma_{t,ac},  Gamma_{t,ac} = Y_{t,a}' Y_{t,c} (Y_{t,a}: the rows of
     // coefficient a of term t's levels): sparse rows for block 1, a GEMM on Y_2 for block 2.
-    std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);
     if (q2 > 0)
         for (int t = 0; t < nterm; ++t) {
             const int k = terms[t].k, L = terms[t].nlevels;
+            if (t == bl.big) continue;  // block 1's: above, with P's level-diagonal blocks
             Gamma[t].assign(static_cast<size_t>(k) * k, Eigen::MatrixXd::Zero(q2, q2));
-            if (t == bl.big) {
-                for (int l = 0; l < L; ++l)
-                    for (int a = 0; a < k; ++a)
-                        for (int c = 0; c < k; ++c) {
-                            Eigen::MatrixXd& Gm = Gamma[t][static_cast<size_t>(a) * k + c];
-                            for (SpMatR::InnerIterator ya(YR, offsets[t] + l * k + a); ya; ++ya)
-                                for (SpMatR::InnerIterator yc(YR, offsets[t] + l * k + c); yc; ++yc)
-                                    Gm(ya.col(), yc.col()) += ya.value() * yc.value();
-                        }
-            } else {
+            {
                 const int first = bl.pos2[offsets[t]];
+                std::vector<Eigen::MatrixXd> Yt(k, Eigen::MatrixXd(L, q2));  // Y_{t,a}, dense
                 for (int a = 0; a < k; ++a)
-                    for (int c = 0; c < k; ++c) {
-                        Eigen::MatrixXd& Gm = Gamma[t][static_cast<size_t>(a) * k + c];
-                        for (int l = 0; l < L; ++l) Gm.noalias() += Y2.row(first + l * k + a).transpose() * Y2.row(first + l * k + c);
-                    }
+                    for (int l = 0; l < L; ++l) Yt[a].row(l) = Y2.row(first + l * k + a);
+                for (int a = 0; a < k; ++a)
+                    for (int c = 0; c < k; ++c) Gamma[t][static_cast<size_t>(a) * k + c].noalias() = Yt[a].transpose() * Yt[c];
             }
             check_interrupt();
         }
