@@ -20,28 +20,38 @@
 // N = Z'W(X - U G_X), G_X = A^{-1}U'WX (the REML gradient's G), and u = Z'W r,
 // r = y - X beta - U u-hat.
 //
-// C without a q x q matrix.  Split the random effects into the largest term
+// C without a dense q x q matrix.  Split the random effects into the largest term
 // (block 1: q1 = k L effects; no two of its levels share a row, so everything
 // about it is block diagonal by level) and the rest (block 2, q2 effects).
 // With V_1 = W^{-1} + Z_1 G_1 Z_1' (block 1 alone) and C0 = Z'V_1^{-1}Z,
 // Woodbury's identity on V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2' gives
-//   C = C0 - Yc Phi Yc',   Yc = C0_{:,2} Lambda_2  (q x q2),
-//   Phi = (I + Lambda_2' C0_22 Lambda_2)^{-1}  (q2 x q2, dense),
+//   C = C0 - Y Phi Y',   Y = C0 L_2  (q x q2; L_2 = Lambda's block-2 columns),
+//   Phi = (I + L_2' C0 L_2)^{-1}  (q2 x q2, dense),
 // and C0's blocks are
 //   C0_11 = blockdiag(K_l - K_l H_l K_l),  C0_12 = (I - K_l H_l) S_12 (level by level),
 //   C0_22 = S_22 - S_12' blockdiag(H_l) S_12,
 // with S = Z'WZ, K_l its level-l diagonal block of block 1 and
-// H_l = T (I + T'K_l T)^{-1} T'.  The traces:
-//   tr(C D_i C D_j) = tr(C0 D_i C0 D_j) - 2 tr(Yc'D_j C0 D_i Zm) + tr(W_i W_j),
-//   Zm = Yc Phi, W_i = Yc'D_i Zm;
-//   tr(C0 D_i C0 D_j) = sum((D_i C0_[ti,tj]) .* (C0_[ti,tj] D_j)) over the
-//   blocks of the two terms (level by level when both are block 1);
+// H_l = T (I + T'K_l T)^{-1} T'.  C0 is kept as a sparse q x q matrix whose
+// pattern is made of whole k_a x k_b blocks of pairs of levels that share a row
+// (C0_12 has S_12's pattern; C0_22 is stored dense); Y is sparse in its block-1
+// rows (each level's rows share their columns) and dense in its block-2 rows Y_2.
+// The traces, with P = Y Phi Y' needed only on C0's pattern (P_ab = Y_a Phi Y_b':
+// sparse-row dots with Phi Y_2' across the blocks, Y_l Phi_JJ Y_l' on each block-1
+// level's columns J, the GEMM Y_2 Phi Y_2' in block 2) and M = C0 - 2P:
+//   tr(C D_i C D_j) = tr(C0 D_i C0 D_j) - 2 tr(Y'D_j C0 D_i Y Phi) + tr(W_i W_j)
+//                   = <C0 D_i, D_j M> + tr(W_i W_j),   W_i = Y'D_i Y Phi,
+//   (<,> the entrywise inner product), and because D_i, D_j act within level blocks,
+//   <C0 D_i, D_j M> = sum G_{tj,ti}[(a,e),(c,f)] d_j(a,c) d_i(e,f),
+//   G_{ta,tb}[(a,e),(c,f)] = sum over the level blocks of C0(a,e) M(c,f)  (one pass over C0);
+//   Y'D_i Y = sum_{a,c} d_i(a,c) Gamma_{t,ac},  Gamma_{t,ac} = Y_{t,a}'Y_{t,c};
 //   tr(Q_P D_i Q_P D_j) = tr(C D_i C D_j) - 2 tr(M^{-1}(D_i N)'C D_j N)
 //                         + tr(M^{-1} inner_i M^{-1} inner_j);
-//   tr(C D_ij) from C's level-diagonal blocks.
-// Cost: one pass over the rows for S's blocks (S_12 sparse), no solve with the
-// factor beyond the p of N, O(q q2^2) dense products per theta_i; memory
-// O(q q2) (a few q x q2 matrices at a time).  With one term (q2 = 0) everything is level by level, O(n + L k^3).
+//   tr(C D_ij) from C's level-diagonal blocks (C0's minus P's).
+// Cost: one pass over the rows for S's blocks, no solve with the factor beyond
+// the p of N, O(nnz(C0) k^2) for the traces, O(sum_l n_l^2 k^2) for block 1's
+// pieces (n_l the block-2 effects sharing rows with level l) and a few q2 x q2
+// dense products per theta_i (O(q2^3)); memory O(nnz(S_12) + q2^2), no q x q2
+// dense matrix.  With one term (q2 = 0) everything is level by level, O(n + L k^3).
 #include <Eigen/Cholesky>
 #include <Eigen/SparseCore>
 #include <stdexcept>
@@ -214,7 +224,8 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     std::vector<Eigen::Triplet<double>> c0;
     c0.reserve(static_cast<size_t>(q1) * kb + 2 * static_cast<size_t>(S12.nonZeros()) + static_cast<size_t>(q2) * q2);
     Eigen::MatrixXd C022 = S22;
-    Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb);
+    Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb), TK(kb, kb), Dl(kb, kb), TtD(kb, kb);
+    Eigen::LLT<Eigen::MatrixXd> llt(kb);
     Eigen::VectorXd hs(kb);
     const int* s12_outer = S12.outerIndexPtr();
     for (int l = 0; l < Lb; ++l) {
@@ -223,9 +234,14 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             H(0, 0) = t2 / (1.0 + t2 * k);
             KH(0, 0) = k * H(0, 0);
             C011(0, 0) = k - KH(0, 0) * k;
-        } else {
-            const Eigen::MatrixXd Dl = Eigen::MatrixXd::Identity(kb, kb) + Tb.transpose() * K[l] * Tb;
-            H = Tb * Dl.llt().solve(Tb.transpose());
+        } else {  // preallocated: no heap traffic per level
+            TK.noalias() = Tb.transpose() * K[l];
+            Dl.noalias() = TK * Tb;
+            Dl.diagonal().array() += 1.0;
+            llt.compute(Dl);
+            TtD = Tb.transpose();
+            llt.solveInPlace(TtD);
+            H.noalias() = Tb * TtD;
             KH.noalias() = K[l] * H;
             C011 = K[l];
             C011.noalias() -= KH * K[l];
