@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast.inference._satterthwaite import Satterthwaite, _dense_pieces, _one_term_pieces, f_test_df
+from glmmfast.inference._satterthwaite import (Satterthwaite, _dense_pieces, _engine_pieces, _one_term_pieces,
+                                               _profiled_hessian, f_test_df)
 
 
 @pytest.mark.parametrize("reml", [True, False])
@@ -61,6 +62,31 @@ def test_sparse_path_equals_dense_path(formula, reml, seed):
         assert fast.t_df(l) == pytest.approx(dense.t_df(l), rel=1e-8)
     L = np.eye(m.fixef.size)[1:]
     assert fast.f_test(L, m.fixef.to_numpy())[2] == pytest.approx(dense.f_test(L, m.fixef.to_numpy())[2], rel=1e-8)
+
+
+HESSIAN_MODELS = [
+    "y ~ x + (x | a)",                                   # one term, correlated slopes
+    "y ~ x + z + f + (1 | a) + (1 | b)",                 # crossed
+    "y ~ x + f + (1 | b/a)",                             # nested
+    "y ~ x + z + (x | a) + (1 | b)",                     # correlated slopes and a crossed term
+    "y ~ x + (1 | b) + (x | a)",                         # the largest term last
+]
+
+
+@pytest.mark.parametrize("formula", HESSIAN_MODELS)
+@pytest.mark.parametrize("reml", [True, False])
+def test_engine_hessian_matches_central_differences_of_the_exact_gradient(formula, reml):
+    # The engine's theta-theta block of the Hessian of the criterion in (theta, sigma) at the
+    # estimates, against Richardson-extrapolated central differences of the engine's exact
+    # gradient of the profiled criterion d_p (steps h, h/2): at s = R/m the two are related by
+    # d'' = d_p'' + m R' R'^T / R^2 with R'_i = -u'D_i u (see _sparse_pieces).
+    df = _multi_term_data(4)
+    m = glmmfast.lmer(formula, df, REML=reml)
+    s = m.sigma**2
+    _, _, rss, H, uDu, _ = _engine_pieces(m._engine(), m._design, m.theta, m.reml, s)
+    mm = m.nobs - m.fixef.size if reml else m.nobs
+    differenced = _profiled_hessian(m._design, m.theta, m.reml) + mm * np.outer(uDu, uDu) / rss**2
+    np.testing.assert_allclose(H, differenced, rtol=1e-6, atol=1e-6 * np.abs(differenced).max())
 
 
 def test_sparse_path_leaves_the_fits_engine_at_its_optimum():

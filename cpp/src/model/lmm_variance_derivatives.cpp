@@ -20,28 +20,38 @@
 // N = Z'W(X - U G_X), G_X = A^{-1}U'WX (the REML gradient's G), and u = Z'W r,
 // r = y - X beta - U u-hat.
 //
-// C without a q x q matrix.  Split the random effects into the largest term
+// C without a dense q x q matrix.  Split the random effects into the largest term
 // (block 1: q1 = k L effects; no two of its levels share a row, so everything
 // about it is block diagonal by level) and the rest (block 2, q2 effects).
 // With V_1 = W^{-1} + Z_1 G_1 Z_1' (block 1 alone) and C0 = Z'V_1^{-1}Z,
 // Woodbury's identity on V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2' gives
-//   C = C0 - Yc Phi Yc',   Yc = C0_{:,2} Lambda_2  (q x q2),
-//   Phi = (I + Lambda_2' C0_22 Lambda_2)^{-1}  (q2 x q2, dense),
+//   C = C0 - Y Phi Y',   Y = C0 L_2  (q x q2; L_2 = Lambda's block-2 columns),
+//   Phi = (I + L_2' C0 L_2)^{-1}  (q2 x q2, dense),
 // and C0's blocks are
 //   C0_11 = blockdiag(K_l - K_l H_l K_l),  C0_12 = (I - K_l H_l) S_12 (level by level),
 //   C0_22 = S_22 - S_12' blockdiag(H_l) S_12,
 // with S = Z'WZ, K_l its level-l diagonal block of block 1 and
-// H_l = T (I + T'K_l T)^{-1} T'.  The traces:
-//   tr(C D_i C D_j) = tr(C0 D_i C0 D_j) - 2 tr(Yc'D_j C0 D_i Zm) + tr(W_i W_j),
-//   Zm = Yc Phi, W_i = Yc'D_i Zm;
-//   tr(C0 D_i C0 D_j) = sum((D_i C0_[ti,tj]) .* (C0_[ti,tj] D_j)) over the
-//   blocks of the two terms (level by level when both are block 1);
+// H_l = T (I + T'K_l T)^{-1} T'.  C0 is kept as a sparse q x q matrix whose
+// pattern is made of whole k_a x k_b blocks of pairs of levels that share a row
+// (C0_12 has S_12's pattern; C0_22 is stored dense); Y is sparse in its block-1
+// rows (each level's rows share their columns) and dense in its block-2 rows Y_2.
+// The traces, with P = Y Phi Y' needed only on C0's pattern (P_ab = Y_a Phi Y_b':
+// sparse-row dots with Phi Y_2' across the blocks, Y_l Phi_JJ Y_l' on each block-1
+// level's columns J, the GEMM Y_2 Phi Y_2' in block 2) and M = C0 - 2P:
+//   tr(C D_i C D_j) = tr(C0 D_i C0 D_j) - 2 tr(Y'D_j C0 D_i Y Phi) + tr(W_i W_j)
+//                   = <C0 D_i, D_j M> + tr(W_i W_j),   W_i = Y'D_i Y Phi,
+//   (<,> the entrywise inner product), and because D_i, D_j act within level blocks,
+//   <C0 D_i, D_j M> = sum G_{tj,ti}[(a,e),(c,f)] d_j(a,c) d_i(e,f),
+//   G_{ta,tb}[(a,e),(c,f)] = sum over the level blocks of C0(a,e) M(c,f)  (one pass over C0);
+//   Y'D_i Y = sum_{a,c} d_i(a,c) Gamma_{t,ac},  Gamma_{t,ac} = Y_{t,a}'Y_{t,c};
 //   tr(Q_P D_i Q_P D_j) = tr(C D_i C D_j) - 2 tr(M^{-1}(D_i N)'C D_j N)
 //                         + tr(M^{-1} inner_i M^{-1} inner_j);
-//   tr(C D_ij) from C's level-diagonal blocks.
-// Cost: one pass over the rows for S's blocks (S_12 sparse), no solve with the
-// factor beyond the p of N, O(q q2^2) dense products per theta_i; memory
-// O(q q2) (a few q x q2 matrices at a time).  With one term (q2 = 0) everything is level by level, O(n + L k^3).
+//   tr(C D_ij) from C's level-diagonal blocks (C0's minus P's).
+// Cost: one pass over the rows for S's blocks, no solve with the factor beyond
+// the p of N, O(nnz(C0) k^2) for the traces, O(sum_l n_l^2 k^2) for block 1's
+// pieces (n_l the block-2 effects sharing rows with level l) and a few q2 x q2
+// dense products per theta_i (O(q2^3)); memory O(nnz(S_12) + q2^2), no q x q2
+// dense matrix.  With one term (q2 = 0) everything is level by level, O(n + L k^3).
 #include <Eigen/Cholesky>
 #include <Eigen/SparseCore>
 #include <stdexcept>
@@ -177,11 +187,15 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     std::vector<Eigen::MatrixXd> K(Lb, Eigen::MatrixXd::Zero(kb, kb));
     Eigen::MatrixXd S22 = Eigen::MatrixXd::Zero(q2, q2);
     std::vector<Eigen::Triplet<double>> s12;
+    Eigen::VectorXd zb(kb);
     for (int i = 0; i < nobs; ++i) {
         const int sb = sys_.level_start(i, bl.big);
-        Eigen::VectorXd zb(kb);
         for (int a = 0; a < kb; ++a) zb[a] = sb >= 0 ? sys_.z_value(i, tcb + a) : 0.0;
-        if (sb >= 0) K[(sb - bl.off1) / kb].noalias() += w[i] * zb * zb.transpose();
+        if (sb >= 0) {
+            Eigen::MatrixXd& Kl = K[(sb - bl.off1) / kb];
+            for (int c = 0; c < kb; ++c)
+                for (int a = 0; a < kb; ++a) Kl(a, c) += w[i] * zb[a] * zb[c];
+        }
         for (int t = 0; t < nterm; ++t) {
             const int st = sys_.level_start(i, t), tc = sys_.term_column(t);
             if (t == bl.big || st < 0) continue;
@@ -198,89 +212,239 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
     }
-    // C0's blocks.
+    // C0 as a sparse q x q matrix in u-index order: C0_11's level blocks
+    // K_l - K_l H_l K_l, C0_12 = (I - blockdiag(K_l H_l)) S_12 and its transpose,
+    // C0_22 = S_22 - S_12' blockdiag(H_l) S_12 (a dense block).  Its pattern is made
+    // of whole k x k blocks of pairs of levels (zeros kept), which the traces below rely on.
     const Eigen::MatrixXd& Tb = lam.term_factor(bl.big);
-    // S_12 and C0_12 = (I - blockdiag(K_l H_l)) S_12 sparse (S_12's pattern: the pairs of levels sharing rows).
     SpMatR S12(q1, q2);
     S12.setFromTriplets(s12.begin(), s12.end());
-    std::vector<Eigen::MatrixXd> C011(Lb);
-    std::vector<Eigen::Triplet<double>> kh, hh;
+    // Level by level (S_12's rows of one level share their columns): C0_11's block, that
+    // level's rows of C0_12 and its share S_12,l' H_l S_12,l of C0_22.
+    std::vector<Eigen::Triplet<double>> c0;
+    c0.reserve(static_cast<size_t>(q1) * kb + 2 * static_cast<size_t>(S12.nonZeros()) + static_cast<size_t>(q2) * q2);
+    Eigen::MatrixXd C022 = S22;
+    Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb), TK(kb, kb), Dl(kb, kb), TtD(kb, kb);
+    Eigen::LLT<Eigen::MatrixXd> llt(kb);
+    Eigen::VectorXd hs(kb);
+    const int* s12_outer = S12.outerIndexPtr();
     for (int l = 0; l < Lb; ++l) {
-        const Eigen::MatrixXd Dl = Eigen::MatrixXd::Identity(kb, kb) + Tb.transpose() * K[l] * Tb;
-        const Eigen::MatrixXd H = Tb * Dl.llt().solve(Tb.transpose());
-        const Eigen::MatrixXd KH = K[l] * H;
-        C011[l] = K[l] - KH * K[l];
+        if (kb == 1) {  // scalar terms (most of them): no small-matrix algebra
+            const double t2 = Tb(0, 0) * Tb(0, 0), k = K[l](0, 0);
+            H(0, 0) = t2 / (1.0 + t2 * k);
+            KH(0, 0) = k * H(0, 0);
+            C011(0, 0) = k - KH(0, 0) * k;
+        } else {  // preallocated: no heap traffic per level
+            TK.noalias() = Tb.transpose() * K[l];
+            Dl.noalias() = TK * Tb;
+            Dl.diagonal().array() += 1.0;
+            llt.compute(Dl);
+            TtD = Tb.transpose();
+            llt.solveInPlace(TtD);
+            H.noalias() = Tb * TtD;
+            KH.noalias() = K[l] * H;
+            C011 = K[l];
+            C011.noalias() -= KH * K[l];
+        }
+        const int first = bl.off1 + l * kb;
         for (int a = 0; a < kb; ++a)
-            for (int c = 0; c < kb; ++c) {
-                kh.emplace_back(l * kb + a, l * kb + c, KH(a, c));
-                hh.emplace_back(l * kb + a, l * kb + c, H(a, c));
+            for (int c = 0; c < kb; ++c) c0.emplace_back(first + a, first + c, C011(a, c));
+        if (q2 == 0) continue;
+        const int r0 = l * kb, nl = s12_outer[r0 + 1] - s12_outer[r0];
+        const int* cols = S12.innerIndexPtr() + s12_outer[r0];
+        for (int a = 1; a < kb; ++a)
+            if (s12_outer[r0 + a + 1] - s12_outer[r0 + a] != nl)
+                throw std::logic_error("variance_derivatives: the rows of one level of S_12 differ in pattern");
+        auto s12 = [&](int a, int e) { return S12.valuePtr()[s12_outer[r0 + a] + e]; };
+        for (int a = 0; a < kb; ++a)
+            for (int e = 0; e < nl; ++e) {
+                double v = s12(a, e);
+                for (int c = 0; c < kb; ++c) v -= KH(a, c) * s12(c, e);
+                c0.emplace_back(first + a, bl.idx2[cols[e]], v);
+                c0.emplace_back(bl.idx2[cols[e]], first + a, v);
+            }
+        for (int e2 = 0; e2 < nl; ++e2) {
+            for (int a = 0; a < kb; ++a) {
+                hs[a] = 0.0;
+                for (int c = 0; c < kb; ++c) hs[a] += H(a, c) * s12(c, e2);
+            }
+            for (int e1 = 0; e1 < nl; ++e1) {
+                double v = 0.0;
+                for (int a = 0; a < kb; ++a) v += s12(a, e1) * hs[a];
+                C022(cols[e1], cols[e2]) -= v;
+            }
+        }
+    }
+    for (int b = 0; b < q2; ++b)
+        for (int a = 0; a < q2; ++a) c0.emplace_back(bl.idx2[a], bl.idx2[b], 0.5 * (C022(a, b) + C022(b, a)));
+    SpMat C0(qq, qq);
+    C0.setFromTriplets(c0.begin(), c0.end());
+    c0 = {};
+    check_interrupt();
+
+    // The low-rank part (Woodbury on block 2 after block 1): V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2', so
+    // C = C0 - Y Phi Y',  Y = C0 L_2 (sparse, q x q2; L_2: Lambda's block-2 columns; its block-2
+    // rows Y_2 dense), Phi = (I + L_2' C0 L_2)^{-1} (dense q2 x q2), Zm' = Phi Y' (dense q2 x q),
+    // and P = Y Phi Y' on C0's pattern only: P_ab = Y_a . Zm_b (rows a, b of Y and Zm; P is
+    // symmetric, so a block-1 row a gives both P_ab and P_ba from Y's sparse row a; the
+    // block-2 x block-2 part is the GEMM Y_2 Zm_2').
+    // Stored with C0's layout (P's and C0's value arrays align entry by entry).
+    const SpMatR YR = [&] {
+        if (q2 == 0) return SpMatR(qq, 0);
+        std::vector<Eigen::Triplet<double>> l2;
+        for (int t = 0; t < nterm; ++t) {
+            if (t == bl.big) continue;
+            const Eigen::MatrixXd& T = lam.term_factor(t);
+            const int k = terms[t].k;
+            for (int l = 0; l < terms[t].nlevels; ++l)
+                for (int a = 0; a < k; ++a)
+                    for (int c = 0; c < k; ++c)
+                        l2.emplace_back(offsets[t] + l * k + a, bl.pos2[offsets[t] + l * k + c], T(a, c));
+        }
+        SpMat L2(qq, q2);
+        L2.setFromTriplets(l2.begin(), l2.end());
+        return SpMatR(C0 * L2);
+    }();
+    Eigen::MatrixXd Y2(q2, q2), Phi;
+    std::vector<Eigen::MatrixXd> P11(q2 > 0 ? Lb : 0, Eigen::MatrixXd(kb, kb));
+    std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);  // see Y'D_i Y below
+    Eigen::VectorXd P(C0.nonZeros());
+    P.setZero();
+    if (q2 > 0) {
+        Y2.setZero();
+        for (int j = 0; j < q2; ++j)
+            for (SpMatR::InnerIterator it(YR, bl.idx2[j]); it; ++it) Y2(j, it.col()) = it.value();
+        // L_2' C0 L_2 = L_2' Y: block 2's rows of Y times Lambda_2, i.e. Lambda_2' Y_2.
+        Eigen::MatrixXd Shat(q2, q2);
+        for (int t = 0; t < nterm; ++t) {
+            if (t == bl.big) continue;
+            const int first = bl.pos2[offsets[t]];
+            Shat.middleRows(first, terms[t].k * terms[t].nlevels) =
+                block_times(lam.term_factor(t).transpose(), Y2, first, terms[t].k, terms[t].nlevels);
+        }
+        Shat = 0.5 * (Shat + Shat.transpose()).eval();
+        Shat.diagonal().array() += 1.0;
+        Phi = Shat.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
+        // Zm_2' = Phi Y_2' (block 2's rows of Zm); block 1's rows of Zm are never formed.
+        const Eigen::MatrixXd ZmT2 = Phi * Y2.transpose();
+        const Eigen::MatrixXd P22 = Y2 * ZmT2;
+        auto row_dot = [&](int a, int b2) {  // Y_a . Zm_b for a sparse row a and b = idx2[b2] in block 2
+            double v = 0.0;
+            for (SpMatR::InnerIterator y(YR, a); y; ++y) v += y.value() * ZmT2(y.col(), b2);
+            return v;
+        };
+        // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
+        // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
+        Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
+        Eigen::MatrixXd Yl, PhiJ;
+        for (int l = 0; l < Lb; ++l) {
+            const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
+            const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
+            Yl.resize(kb, nl);
+            for (int a = 0; a < kb; ++a) {
+                if (YR.outerIndexPtr()[r0 + a + 1] - YR.outerIndexPtr()[r0 + a] != nl)
+                    throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
+                for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
+            }
+            PhiJ.resize(nl, nl);
+            for (int e2 = 0; e2 < nl; ++e2)
+                for (int e1 = 0; e1 < nl; ++e1) PhiJ(e1, e2) = Phi(cols[e1], cols[e2]);
+            P11[l].noalias() = Yl * PhiJ * Yl.transpose();
+            for (int a = 0; a < kb; ++a)
+                for (int c = 0; c < kb; ++c) {
+                    Eigen::MatrixXd& Gm = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
+                    for (int e2 = 0; e2 < nl; ++e2)
+                        for (int e1 = 0; e1 < nl; ++e1) Gm(cols[e1], cols[e2]) += Yl(a, e1) * Yl(c, e2);
+                }
+        }
+        for (int b = 0; b < qq; ++b)
+            for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
+                const int a = C0.innerIndexPtr()[pos], a2 = bl.pos2[a], b2 = bl.pos2[b];
+                P[pos] = a2 < 0 ? (b2 < 0 ? P11[(a - bl.off1) / kb]((a - bl.off1) % kb, (b - bl.off1) % kb) : row_dot(a, b2))
+                                : b2 < 0 ? row_dot(b, a2) : P22(a2, b2);
             }
     }
-    SpMatR KHb(q1, q1), Hb(q1, q1);
-    KHb.setFromTriplets(kh.begin(), kh.end());
-    Hb.setFromTriplets(hh.begin(), hh.end());
-    const SpMatR C012 = S12 - SpMatR(KHb * S12);
-    const Eigen::MatrixXd C012d = C012;  // dense too: products with many columns run as GEMMs
-    Eigen::MatrixXd C022 = S22;
-    if (q2 > 0) C022 -= Eigen::MatrixXd(SpMatR(S12.transpose()) * SpMatR(Hb * S12));
-    // Rows of block 2 of a q-row V, and back.
-    auto rows2 = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd V2(q2, V.cols());
-        for (int j = 0; j < q2; ++j) V2.row(j) = V.row(bl.idx2[j]);
-        return V2;
-    };
-    // C0 V for a q-row V.
-    auto C0_times = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd out(qq, V.cols());
-        const Eigen::MatrixXd V2 = rows2(V);
-        out.middleRows(bl.off1, q1) =
-            blockdiag_times([&](int l) -> const Eigen::MatrixXd& { return C011[l]; }, V, bl.off1, kb, Lb);
+    const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
+    const Eigen::VectorXd M = C0v - 2.0 * P;  // C0 - 2P, in C0's layout
+    // C V = C0 V - Y (Phi (Y' V)) for a q-row V.
+    auto C_times = [&](const Eigen::MatrixXd& V) {
+        Eigen::MatrixXd out = C0 * V;
         if (q2 > 0) {
-            out.middleRows(bl.off1, q1).noalias() += C012d * V2;
-            Eigen::MatrixXd o2 = C022 * V2;
-            o2.noalias() += C012d.transpose() * V.middleRows(bl.off1, q1);
-            for (int j = 0; j < q2; ++j) out.row(bl.idx2[j]) = o2.row(j);
+            const Eigen::MatrixXd YtV = YR.transpose() * V;
+            out.noalias() -= YR * (Phi * YtV);
         }
         return out;
     };
     check_interrupt();
 
-    // The low-rank part (Woodbury on block 2 after block 1): V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2', so
-    // C = C0 - Yc Phi Yc',  Yc = C0_{:,2} Lambda_2,  Phi = (I + Lambda_2' C0_22 Lambda_2)^{-1};  Zm = Yc Phi.
-    Eigen::MatrixXd Yc(qq, q2), Zm(qq, q2);
-    if (q2 > 0) {
-        // Lambda_2' M for a q2-row M (each block-2 term's rows are contiguous in block 2's order).
-        auto Lambda2t_times = [&](const Eigen::MatrixXd& M) {
-            Eigen::MatrixXd out(q2, M.cols());
-            for (int t = 0; t < nterm; ++t) {
-                if (t == bl.big) continue;
-                const int first = bl.pos2[offsets[t]], rows = terms[t].k * terms[t].nlevels;
-                out.middleRows(first, rows) =
-                    block_times(lam.term_factor(t).transpose(), M, first, terms[t].k, terms[t].nlevels);
+    // The traces, term pair by term pair (rows of term ta, columns of term tb):
+    //   tr(C D_i C D_j) = tr(C0 D_i C0 D_j) - 2 tr(Y'D_j C0 D_i Y Phi) + tr(W_i W_j)
+    //                   = <C0 D_i, D_j M> + tr(W_i W_j),   M = C0 - 2P,  W_i = Y'D_i Y Phi
+    // (<,> the entrywise inner product; D_j M needs M only on C0's pattern: whole level blocks).
+    // Within the k_a x k_b blocks of two levels, <C0 D_i, D_j M> = sum over the blocks of
+    // sum_{a,e,c,f} C0(a,e) M(c,f) d_j(a,c) d_i(e,f), so one pass over C0 gives, per term pair,
+    //   G_{ta,tb}[(a,e),(c,f)] = sum over level blocks of C0(a,e) M(c,f),
+    // and tr(C0 D_i C0 D_j) - 2 cross = sum G_{tj,ti}[(a,e),(c,f)] d_j(a,c) d_i(e,f).
+    std::vector<int> term_at(qq), local_at(qq);
+    for (int t = 0; t < nterm; ++t)
+        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
+            term_at[offsets[t] + j] = t;
+            local_at[offsets[t] + j] = j % terms[t].k;
+        }
+    std::vector<Eigen::MatrixXd> G(static_cast<size_t>(nterm) * nterm);
+    for (int ta = 0; ta < nterm; ++ta)
+        for (int tb = 0; tb < nterm; ++tb) {
+            const int kk = terms[ta].k * terms[tb].k;
+            G[static_cast<size_t>(ta) * nterm + tb] = Eigen::MatrixXd::Zero(kk, kk);
+        }
+    {
+        const int* outer = C0.outerIndexPtr();
+        for (int b = 0; b < qq; ++b) {
+            const int tb = term_at[b], e = local_at[b], kb_ = terms[tb].k, fb = b - e;
+            for (int pos = outer[b]; pos < outer[b + 1]; ++pos) {
+                const int a = C0.innerIndexPtr()[pos], ta = term_at[a], a0 = local_at[a], ka = terms[ta].k;
+                const int base = pos - a0 - outer[b];  // the level block's first row, within the column
+                Eigen::MatrixXd& Gab = G[static_cast<size_t>(ta) * nterm + tb];
+                const double v = C0v[pos];
+                for (int f = 0; f < kb_; ++f) {
+                    const int col = outer[fb + f] + base;
+                    if (C0.innerIndexPtr()[col] != a - a0)
+                        throw std::logic_error("variance_derivatives: C0's pattern is not made of whole level blocks");
+                    for (int c = 0; c < ka; ++c) Gab(a0 * kb_ + e, c * kb_ + f) += v * M[col + c];
+                }
             }
-            return out;
-        };
-        const Eigen::MatrixXd Y1t = Lambda2t_times(C012d.transpose());  // (C0_12 Lambda_2)'
-        const Eigen::MatrixXd Y2t = Lambda2t_times(C022);                // (C0_22 Lambda_2)'
-        Eigen::MatrixXd Shat = Lambda2t_times(Y2t.transpose());         // Lambda_2' C0_22 Lambda_2
-        Shat = 0.5 * (Shat + Shat.transpose()).eval();
-        Shat.diagonal().array() += 1.0;
-        const Eigen::MatrixXd Phi = Shat.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
-        Yc.middleRows(bl.off1, q1) = Y1t.transpose();
-        for (int j = 0; j < q2; ++j) Yc.row(bl.idx2[j]) = Y2t.col(j).transpose();
-        Zm.noalias() = Yc * Phi;
+        }
     }
-    auto C_times = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd out = C0_times(V);
-        if (q2 > 0) out.noalias() -= Yc * (Zm.transpose() * V);
-        return out;
+    auto trace_C0_M = [&](int i, int j) {
+        const int ti = term_of[i], tj = term_of[j], ka = terms[tj].k, kb_ = terms[ti].k;
+        const Eigen::MatrixXd& Gab = G[static_cast<size_t>(tj) * nterm + ti];
+        double tr = 0.0;
+        for (int a = 0; a < ka; ++a)
+            for (int e = 0; e < kb_; ++e)
+                for (int c = 0; c < ka; ++c)
+                    for (int f = 0; f < kb_; ++f) tr += Gab(a * kb_ + e, c * kb_ + f) * d[j](a, c) * d[i](e, f);
+        return tr;
     };
-    check_interrupt();
+    // Y'D_i Y = sum_{a,c} d_i(a,c) Gamma_{t,ac},  Gamma_{t,ac} = Y_{t,a}' Y_{t,c} (Y_{t,a}: the rows of
+    // coefficient a of term t's levels): sparse rows for block 1, a GEMM on Y_2 for block 2.
+    if (q2 > 0)
+        for (int t = 0; t < nterm; ++t) {
+            const int k = terms[t].k, L = terms[t].nlevels;
+            if (t == bl.big) continue;  // block 1's: above, with P's level-diagonal blocks
+            Gamma[t].assign(static_cast<size_t>(k) * k, Eigen::MatrixXd::Zero(q2, q2));
+            {
+                const int first = bl.pos2[offsets[t]];
+                std::vector<Eigen::MatrixXd> Yt(k, Eigen::MatrixXd(L, q2));  // Y_{t,a}, dense
+                for (int a = 0; a < k; ++a)
+                    for (int l = 0; l < L; ++l) Yt[a].row(l) = Y2.row(first + l * k + a);
+                for (int a = 0; a < k; ++a)
+                    for (int c = 0; c < k; ++c) Gamma[t][static_cast<size_t>(a) * k + c].noalias() = Yt[a].transpose() * Yt[c];
+            }
+            check_interrupt();
+        }
 
-    // Per theta_i: D_i N, D_i u, C D_i N, C D_i u, inner_i, u'D_i u, W_i, and
-    // cross(i, j) = tr(Yc'D_j C0 D_i Zm) (C0 D_i Zm is q x q2: one at a time).
+    // Per theta_i: D_i N, D_i u, C D_i N, C D_i u, inner_i, u'D_i u, W_i.
     std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), Wm(nt);
-    Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(nt, nt);
     std::vector<Eigen::VectorXd> Du(nt), CDu(nt);
     out.inner.resize(nt);
     out.u_D_u = Eigen::VectorXd(nt);
@@ -296,63 +460,27 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         CDN[i] = CNU.leftCols(pp);
         CDu[i] = CNU.col(pp);
         if (q2 > 0) {
-            const Eigen::MatrixXd DZm = D_times(i, Zm);
-            const Eigen::MatrixXd C0DZm = C0_times(DZm);
-            const int t = term_of[i], rows = terms[t].k * terms[t].nlevels;  // D_i Zm: term t's rows only
-            Wm[i].noalias() = Yc.middleRows(offsets[t], rows).transpose() * DZm.middleRows(offsets[t], rows);
-            for (int j = 0; j < nt; ++j) {
-                const int tj = term_of[j], rj = terms[tj].k * terms[tj].nlevels;
-                cross(i, j) = (block_times(d[j], Yc, offsets[tj], terms[tj].k, terms[tj].nlevels).array() *
-                               C0DZm.middleRows(offsets[tj], rj).array()).sum();
-            }
+            const int t = term_of[i], k = terms[t].k;
+            Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
+            for (int a = 0; a < k; ++a)
+                for (int c = 0; c < k; ++c)
+                    if (d[i](a, c) != 0.0) YDY += d[i](a, c) * Gamma[t][static_cast<size_t>(a) * k + c];
+            Wm[i].noalias() = YDY * Phi;
         }
         check_interrupt();
     }
-    // C0's block between the rows of term ti and the columns of term tj (ti, tj not both block 1).
-    auto C0_block = [&](int ti, int tj) {
-        const int ri = terms[ti].k * terms[ti].nlevels, rj = terms[tj].k * terms[tj].nlevels;
-        Eigen::MatrixXd blk(ri, rj);
-        if (ti == bl.big || tj == bl.big) {  // C0_12's columns of the other term (block-2 terms are contiguous)
-            const int other = ti == bl.big ? tj : ti;
-            const auto cols = C012d.middleCols(bl.pos2[offsets[other]], ti == bl.big ? rj : ri);
-            if (ti == bl.big) blk = cols; else blk = cols.transpose();
-        } else {
-            for (int c = 0; c < rj; ++c)
-                for (int rr = 0; rr < ri; ++rr)
-                    blk(rr, c) = C022(bl.pos2[offsets[ti] + rr], bl.pos2[offsets[tj] + c]);
-        }
-        return blk;
-    };
-    // tr(C0 D_i C0 D_j).
-    auto trace_C0 = [&](int i, int j) {
-        const int ti = term_of[i], tj = term_of[j];
-        if (ti == bl.big && tj == bl.big) {
-            double tr = 0.0;
-            for (int l = 0; l < Lb; ++l) tr += ((d[i] * C011[l]).array() * (C011[l] * d[j]).array()).sum();
-            return tr;
-        }
-        const Eigen::MatrixXd blk = C0_block(ti, tj);
-        const Eigen::MatrixXd left = block_times(d[i], blk, 0, terms[ti].k, terms[ti].nlevels);
-        const Eigen::MatrixXd right =
-            block_times(d[j], blk.transpose(), 0, terms[tj].k, terms[tj].nlevels).transpose();  // blk D_j
-        return (left.array() * right.array()).sum();
-    };
-    // Level-diagonal blocks of C (each term's levels), for tr(C D_ij).
+    // Level-diagonal blocks of C = C0 - P (each term's levels), for tr(C D_ij).
     std::vector<std::vector<Eigen::MatrixXd>> diagC(nterm);
     for (int t = 0; t < nterm; ++t) {
         const int k = terms[t].k, L = terms[t].nlevels;
-        diagC[t].resize(L);
+        diagC[t].assign(L, Eigen::MatrixXd::Zero(k, k));
         for (int l = 0; l < L; ++l) {
             const int first = offsets[t] + l * k;
-            Eigen::MatrixXd& Cl = diagC[t][l];
-            if (t == bl.big) {
-                Cl = C011[l];
-            } else {
-                Cl.resize(k, k);
-                for (int a = 0; a < k; ++a)
-                    for (int c = 0; c < k; ++c) Cl(a, c) = C022(bl.pos2[first + a], bl.pos2[first + c]);
-            }
-            if (q2 > 0) Cl -= Yc.middleRows(first, k).lazyProduct(Zm.middleRows(first, k).transpose());
+            for (int c = 0; c < k; ++c)
+                for (int pos = C0.outerIndexPtr()[first + c]; pos < C0.outerIndexPtr()[first + c + 1]; ++pos) {
+                    const int a = C0.innerIndexPtr()[pos];
+                    if (a >= first && a < first + k) diagC[t][l](a - first, c) = C0v[pos] - P[pos];
+                }
         }
     }
     auto trace_C_diag = [&](int t, const Eigen::MatrixXd& dij) {
@@ -363,8 +491,8 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     out.hessian = Eigen::MatrixXd::Zero(nt, nt);
     for (int i = 0; i < nt; ++i) {
         for (int j = i; j < nt; ++j) {
-            double trCC = trace_C0(i, j);
-            if (q2 > 0) trCC += -2.0 * cross(i, j) + (Wm[i].array() * Wm[j].transpose().array()).sum();
+            double trCC = trace_C0_M(i, j);
+            if (q2 > 0) trCC += (Wm[i].array() * Wm[j].transpose().array()).sum();
             double trQQ = trCC;
             if (reml)
                 trQQ += -2.0 * (Minv.array() * (DN[i].transpose() * CDN[j]).array()).sum() +

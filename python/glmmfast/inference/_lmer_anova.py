@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .._arguments import check_choice
 from .._errors import ArgumentError, ArgumentTypeError
@@ -33,7 +33,7 @@ __all__ = ["coef_table", "contest", "lmer_anova", "wald_anova", "satterthwaite_o
 
 DDF_METHODS = ("Satterthwaite", "Kenward-Roger")
 _F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
-_T_COLUMNS = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
+_T_COLUMNS = pd.Index(["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"])  # built once: tables are made often
 
 
 def _check_ddf(ddf: str) -> str:
@@ -97,7 +97,7 @@ def _t_rows(fit, L: np.ndarray, ddf: str) -> pd.DataFrame:
         se = np.sqrt(np.einsum("ij,jk,ik->i", L, sat.vcov_beta, L))
         df = np.array([sat.t_df(row) for row in L])
     t = est / se
-    p = 2 * stats.t.sf(np.abs(t), df)
+    p = 2 * special.stdtr(df, -np.abs(t))  # stats.t.sf without its argument checks
     return pd.DataFrame(np.column_stack([est, se, df, t, p]), columns=_T_COLUMNS)
 
 

@@ -24,8 +24,9 @@ projection, Q = Z'P0 Z (REML) or Z'V0^{-1}Z (ML), u = Z'P0 y, R = y'P0 y:
 
 Four ways to the same numbers: "engine" (the default): every piece from the
 fit's engine (``LmmModel.variance_derivatives``, cpp/src/model/
-lmm_variance_derivatives.cpp: exact, from the factor, with the largest term
-level by level and the others through q2 solves, O(q q2) memory); "levelwise"
+lmm_variance_derivatives.cpp: exact, with the largest term level by level and
+the others by Woodbury in their q2 dimensions, Z'V0^{-1}Z kept only on the sparse
+pattern of Z'WZ: O(nnz(Z'WZ) k^2 + q2^3) per theta_i, no q x q2 dense matrix); "levelwise"
 (one term only, O(n + L k^3) in numpy); "sparse": M^{-1}, the Jacobian and
 u'D_i u from X'V0^{-1}Z by one sparse solve (:class:`SparseMarginal`), and the
 theta-theta block of H from differences of the engine's exact gradient of the
