@@ -24,7 +24,7 @@ import glmmfast
 from glmmfast import ArgumentError, FormulaError
 from test_zero_inflation import REFERENCE, _layout, load
 
-#: the dispersion-model cases fitted here (REML: see test_reml_dispersion_model_is_refused_for_now)
+#: the maximum-likelihood dispersion-model cases (REML: test_reml_integrates_the_fixed_effects_out_as_glmmtmb)
 CASES = ["disp_gauss_x", "disp_nb2_x", "disp_gauss_zero_w", "disp_gauss_w"]
 
 _FITS: dict[str, glmmfast.GlmerResult] = {}
@@ -158,10 +158,32 @@ def test_dispersion_models_a_family_cannot_take_are_refused_naming_it():
         glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="nbinom2", dispformula="YEAR")
 
 
-def test_reml_dispersion_model_is_refused_for_now():
-    c = REFERENCE["disp_gauss_x_reml"]
+def test_reml_with_a_dispersion_model_is_gaussian_only():
+    c = REFERENCE["disp_nb2_x"]
     with pytest.raises(ArgumentError, match="REML with a dispersion model"):
-        glmmfast.glmer(c["formula"], load(c["dataset"]), family="gaussian", dispformula=c["dispformula"], REML=True)
+        glmmfast.glmer(c["formula"], load(c["dataset"]), family="nbinom2", dispformula=c["dispformula"], REML=True)
+
+
+def test_reml_integrates_the_fixed_effects_out_as_glmmtmb():
+    c = REFERENCE["disp_gauss_x_reml"]
+    fit = glmmfast.glmer(c["formula"], load(c["dataset"]), family="gaussian", dispformula=c["dispformula"],
+                         REML=True, quiet=True)
+    assert fit.reml is True
+    assert fit.deviance <= c["m2loglik"] + 0.002
+    assert fit.deviance == pytest.approx(c["m2loglik"], abs=0.002)
+    for name, value in c["fixef"]["cond"].items():
+        assert abs(fit.fixef[name] - value) <= 0.05 * c["se"]["cond"][name], name
+        assert fit.se[name] == pytest.approx(c["se"]["cond"][name], rel=0.02), name
+    se_disp = fit.coef_table("disp")["Std. Error"]
+    for name, value in c["fixef"]["disp"].items():
+        assert abs(fit.fixef_disp[name] - value) <= 0.05 * c["se"]["disp"][name], name
+        assert se_disp[name] == pytest.approx(c["se"]["disp"][name], rel=0.02), name
+    assert fit.varcorr["sdcor"].iloc[0] == pytest.approx(c["varcorr"]["cond"]["g"]["sd"][0], rel=1e-3)
+    text = glmmfast.glmer(c["formula"], load(c["dataset"]), family="gaussian", dispformula=c["dispformula"],
+                          REML=True, data_name=c["dataset"], quiet=True).summary_text().splitlines()
+    assert [_layout(t) for t in text] == [_layout(r) for r in c["summary_text"]]
+    with pytest.raises(ArgumentError, match="REML fit of a dispersion model"):
+        fit.refit(fit.fitted())
 
 
 def test_simulating_a_dispersion_model_is_refused_for_now():

@@ -47,6 +47,7 @@ from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
 from ._residuals import residuals_of
 from ._dispersion_model import dispersion_start
+from ._integrated_beta import fit_integrated_beta
 from ._zero_inflation import count_part_start_design, zero_inflation_start
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
@@ -83,6 +84,9 @@ class FitState:
     beta_disp : ndarray or None
         The dispersion model's coefficients (a design with a ``disp``
         component; empty for glmmTMB's fixed ``~0``), else None.
+    integrated_beta : bool
+        glmmTMB's REML for a gaussian dispersion model: beta integrated
+        out, ``deviance`` the REML criterion (:mod:`glmmfast.fit._integrated_beta`).
 
     Examples
     --------
@@ -105,6 +109,7 @@ class FitState:
     engine_at_optimum: object = field(default=None, repr=False)
     beta_zi: np.ndarray | None = None
     beta_disp: np.ndarray | None = None
+    integrated_beta: bool = False
 
     @property
     def family(self):
@@ -199,7 +204,7 @@ def _pearson_dispersion(design: ModelDesign, start: dict) -> FamilyParameter:
 
 
 def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None = None,
-             t0: float | None = None) -> FitState:
+             t0: float | None = None, integrated_beta: bool = False) -> FitState:
     """Fit a GLMM from scratch: engine, GLM start, optimisation (lme4's glmer stages).
 
     Parameters
@@ -213,6 +218,9 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     t0 : float, optional
         ``time.perf_counter()`` when the caller started (the ``"design"``
         seconds run from it to the optimisation).
+    integrated_beta : bool, default False
+        With a dispersion model: glmmTMB's REML, beta integrated out
+        (:func:`~glmmfast.fit._integrated_beta.fit_integrated_beta`).
 
     Returns
     -------
@@ -231,6 +239,9 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start.
         model.set_beta_disp(dispersion_start(design, parameter.value))
         parameter = None
+        if integrated_beta:
+            return fit_integrated_beta(model, design, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
+                                       np.asarray(model.beta_disp), t0)
     # Families with a parameter come with links (inverse, 1/mu^2, identity)
     # whose linear predictor can be far from unit scale: theta starts and
     # moves on the scale of |eta| (capped at 1, the usual scale).

@@ -141,9 +141,10 @@ def glmer(
         with a :class:`~glmmfast.FormulaError`, as does a family whose
         dispersion model is not supported.
     REML : bool, default False
-        For a gaussian identity model given ``dispformula="~1"``: REML
-        instead of glmmTMB's maximum likelihood (not supported yet with a
-        dispersion model).
+        For a gaussian identity model given a ``dispformula``: REML instead
+        of glmmTMB's maximum likelihood (with a dispersion model glmmTMB's
+        REML: the fixed effects integrated out, ``result.deviance`` the REML
+        criterion).
 
     Returns
     -------
@@ -194,8 +195,9 @@ def glmer(
         check_zero_inflation_family(ziformula, fam)
         return lmer(formula, data, REML=REML, weights=weights, offset=offset, na_action=na_action,
                     contrasts=contrasts, data_name=data_name, quiet=quiet)
-    if disp_model and REML:
-        raise ArgumentError("REML with a dispersion model (dispformula) is not supported yet: use REML=False")
+    if disp_model and REML and not (fam.name == "gaussian" and fam.link == "identity"):
+        raise ArgumentError("REML with a dispersion model (dispformula) is available for the gaussian family with "
+                            "the identity link only")
     if fam.name == "gaussian" and fam.link == "identity" and not disp_model:
         # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
@@ -223,7 +225,7 @@ def glmer(
         if parameter is not None:
             # The GLM start and the engine use the starting value; the state carries the fitted family.
             design = dataclasses.replace(design, family=parameter.fitted_family(design.family))
-        fit = GlmerResult(fit_glmm(design, nAGQ, parameter, t0=t0), data_name)
+        fit = GlmerResult(fit_glmm(design, nAGQ, parameter, t0=t0, integrated_beta=disp_model and REML), data_name)
     warn_fit_messages(fit.messages, quiet)
     return fit
 

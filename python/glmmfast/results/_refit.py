@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _core
 from ..design._design import ModelDesign
-from .._errors import DataError
+from .._errors import ArgumentError, DataError
 from ..fit._engine import glm_start
 from ..fit._family_parameter import FamilyParameter
 from ..fit._zero_inflation import zero_inflation_start
@@ -141,6 +141,9 @@ class GlmerModel:
     def from_result(cls, result) -> "GlmerModel":
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
         state = result._state
+        if state.integrated_beta:
+            raise ArgumentError("refitting glmmTMB's REML fit of a dispersion model (beta integrated out) is not "
+                                "supported yet")
         return cls(state.design, state.theta, state.beta, state.nAGQ, result.data_name, state.family_parameter,
                    state.theta_scale, result._refit_hessian(), state.beta_zi, state.beta_disp)
 

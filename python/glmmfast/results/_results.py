@@ -38,6 +38,7 @@ import pandas as pd
 from .. import _core
 from ..fit._agq import omitted_m2ll
 from ..fit._dispersion_model import dispersion_model_parameter
+from ..fit._integrated_beta import integrated_beta_vcov_full
 from ..fit._fit_state import FitState, joint_objective, laplace_hessian
 from ..fit._optimize import check_convergence
 from ..fit._residuals import residuals_of
@@ -583,9 +584,13 @@ class GlmerResult(MixedResult):
                                         name="Estimate")
             if family.has_dispersion:
                 self.sigma = _dispersion_model_sigma(design, self.fixef_disp)
+        if state.integrated_beta:
+            self.reml = True  # glmmTMB's REML: beta integrated out
         self._vcov_full = None
         self._init_common(state, data_name,
                           npar=len(state.theta) + len(design.x_names) + n_zi + n_disp + (parameter is not None))
+        if state.integrated_beta:  # glmmTMB's residual df under REML leaves the integrated-out beta out
+            self.df_resid += len(design.x_names)
 
     def _varcorr_frame(self) -> pd.DataFrame:
         # Absolute-scale components; lme4's Residual row for the families with a dispersion.
@@ -604,6 +609,10 @@ class GlmerResult(MixedResult):
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + n_zi, -np.inf),
                                 [] if fp is None else [fp.optimizer_lower]])
 
+        if state.integrated_beta:  # glmmTMB's REML: beta integrated out, no convergence checks in beta
+            self._vcov_full = integrated_beta_vcov_full(model, state.theta, state.beta_disp)
+            V = self._vcov_full[nt:nt + p, nt:nt + p]
+            return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index), []
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
         objective = joint_objective(model, fp, self.nAGQ)
