@@ -488,6 +488,13 @@ class MixedResult(PrintsSummary):
 
 
 
+def _component_coefficients(beta: np.ndarray | None, component) -> pd.Series | None:
+    """A glmmTMB component's coefficients (``zi``, ``disp``) named by its design's columns; None without it."""
+    if beta is None:
+        return None
+    return pd.Series(np.asarray(beta, dtype=float), index=component.x_names, name="Estimate")
+
+
 def _dispersion_model_sigma(design, fixef_disp: pd.Series) -> float:
     """sqrt(phi) of a dispersion model of a family with a dispersion phi, where phi is one number (``~1``,
     or glmmTMB's fixed gaussian ``~0``); NaN where it varies by observation (glmmTMB prints NA)."""
@@ -568,22 +575,14 @@ class GlmerResult(MixedResult):
             self.sigma = float(np.sqrt(self.dispersion))
         family = state.family
         self.nb_theta = family.theta if family.name == "negative.binomial" else None
-        # glmmTMB's zero-inflation part (ziformula): its coefficients, separate from fixef
-        self.fixef_zi = None
-        n_zi = 0
-        if state.beta_zi is not None:
-            n_zi = len(state.beta_zi)
-            self.fixef_zi = pd.Series(np.asarray(state.beta_zi, dtype=float), index=design.zi.x_names,
-                                      name="Estimate")
-        # glmmTMB's dispersion model (dispformula): its coefficients on glmmTMB's log scale
-        self.fixef_disp = None
-        n_disp = 0
-        if state.beta_disp is not None:
-            n_disp = len(state.beta_disp)
-            self.fixef_disp = pd.Series(np.asarray(state.beta_disp, dtype=float), index=design.disp.x_names,
-                                        name="Estimate")
-            if family.has_dispersion:
-                self.sigma = _dispersion_model_sigma(design, self.fixef_disp)
+        # glmmTMB's zero-inflation part (ziformula) and dispersion model (dispformula, on glmmTMB's log
+        # scale): their coefficients, separate from fixef
+        self.fixef_zi = _component_coefficients(state.beta_zi, design.zi)
+        self.fixef_disp = _component_coefficients(state.beta_disp, design.disp)
+        n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
+        n_disp = 0 if self.fixef_disp is None else self.fixef_disp.size
+        if self.fixef_disp is not None and family.has_dispersion:
+            self.sigma = _dispersion_model_sigma(design, self.fixef_disp)
         if state.integrated_beta:
             self.reml = True  # glmmTMB's REML: beta integrated out
         self._vcov_full = None
@@ -767,17 +766,12 @@ class GlmerResult(MixedResult):
 
         if component == "cond":
             est, se = self.fixef, self.se
-        elif component == "zi":
-            if self.fixef_zi is None:
-                raise ArgumentError("this fit has no zero-inflation model (ziformula)")
-            est = self.fixef_zi
-            names = [f"zi~{n}" for n in est.index]
-            se = pd.Series(np.sqrt(np.diag(self.vcov_full.loc[names, names].to_numpy())), index=est.index)
-        elif component == "disp":
-            if self.fixef_disp is None:
-                raise ArgumentError("this fit has no dispersion model (dispformula with covariates)")
-            est = self.fixef_disp
-            names = [f"d~{n}" for n in est.index]
+        elif component in ("zi", "disp"):
+            est, prefix, missing = ((self.fixef_zi, "zi~", "zero-inflation model (ziformula)") if component == "zi"
+                                    else (self.fixef_disp, "d~", "dispersion model (dispformula with covariates)"))
+            if est is None:
+                raise ArgumentError(f"this fit has no {missing}")
+            names = [prefix + n for n in est.index]
             se = pd.Series(np.sqrt(np.diag(self.vcov_full.loc[names, names].to_numpy())), index=est.index)
         else:
             raise ArgumentError(f"component must be 'cond', 'zi' or 'disp', not {component!r}")
