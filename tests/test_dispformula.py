@@ -194,3 +194,26 @@ def test_refit_of_a_dispersion_model_matches_a_fit_from_scratch():
                              quiet=True)
     assert out.deviance == pytest.approx(scratch.deviance, abs=2e-3)
     np.testing.assert_allclose(out.fixef_disp, scratch.fixef_disp, atol=0.02)
+
+
+def test_gamma_dispersion_model_recovers_simulated_log_shape():
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(40), 25)
+    x, z = rng.standard_normal(g.size), rng.standard_normal(g.size)
+    mu = np.exp(1 + 0.3 * x + 0.4 * rng.standard_normal(40)[g])
+    shape = np.exp(1.0 + 0.6 * z)  # glmmTMB's betad for the Gamma: log shape
+    df = pd.DataFrame({"y": rng.gamma(shape, mu / shape), "x": x, "z": z, "g": pd.Categorical(g)})
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family=glmmfast.families.Gamma(link="log"), dispformula="~ z",
+                         quiet=True)
+    se = fit.coef_table("disp")["Std. Error"]
+    assert abs(fit.fixef_disp["(Intercept)"] - 1.0) < 4 * se["(Intercept)"]
+    assert abs(fit.fixef_disp["z"] - 0.6) < 4 * se["z"]
+    np.testing.assert_allclose(fit.predict(type="disp"), np.exp(-0.5 * (fit.fixef_disp["(Intercept)"]
+                                                                       + fit.fixef_disp["z"] * z)))
+
+
+def test_a_fixed_shape_family_object_starts_its_dispersion_model_at_that_shape():
+    c = REFERENCE["disp_nb2_x"]
+    fit = glmmfast.glmer(c["formula"], load(c["dataset"]), family=glmmfast.families.NegativeBinomial(theta=2.0),
+                         dispformula=c["dispformula"], quiet=True)
+    assert_at_glmmtmb_optimum(fit, c)

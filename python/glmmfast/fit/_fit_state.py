@@ -236,8 +236,10 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     if parameter is None and design.family.has_dispersion:
         parameter = _pearson_dispersion(start_design, start)
     if design.disp is not None:
-        # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start.
-        model.set_beta_disp(dispersion_start(design, parameter.value))
+        # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start
+        # (a shape given with the family object, e.g. NegativeBinomial(theta=2), where none is estimated).
+        value = parameter.value if parameter is not None else getattr(design.family, design.family.shape_name)
+        model.set_beta_disp(dispersion_start(design, value))
         parameter = None
         if integrated_beta:
             return fit_integrated_beta(model, design, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
