@@ -88,6 +88,8 @@ GaussHermiteRule gauss_hermite_rule(int k) {
 
 double GlmmModel::agq_deviance(const GaussHermiteRule& rule) const {
     if (zero_inflated()) throw std::invalid_argument("adaptive Gauss-Hermite quadrature is not available with zero inflation");
+    if (has_dispersion_model())
+        throw std::invalid_argument("adaptive Gauss-Hermite quadrature is not available with a dispersion model");
     const auto& terms = sys_.lambda().terms();
     if (terms.size() != 1 || terms[0].k != 1)
         throw std::invalid_argument("adaptive Gauss-Hermite quadrature needs a single, scalar random-effects term");

@@ -92,6 +92,7 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
 void GlmmModel::set_dispersion(double phi) {
     if (!(phi > 0 && std::isfinite(phi))) throw PirlsError("dispersion must be positive and finite");
     phi_ = phi;
+    varying_.dispersion = phi;  // a varying shape's family keeps the scalar dispersion
 }
 
 void GlmmModel::set_nb_theta(double theta) {

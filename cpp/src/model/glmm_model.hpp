@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "family/family.hpp"
+#include "family/varying_parameter.hpp"
 #include "linalg/fixed_effects_elimination.hpp"
 #include "linalg/penalized_system.hpp"
 
@@ -105,8 +106,22 @@ public:
     const Eigen::VectorXd& beta_zi() const { return beta_zi_; }
     // p_i = logistic(offset_zi + X_zi beta_zi) (zeros without zero inflation).
     Eigen::VectorXd zi_probability() const;
+    // The dispersion model with design X_d (n x p_d, possibly no columns:
+    // a fixed value from the offset) for the family parameter `parameter`
+    // ("dispersion" or a shape's name), p_i = exp(power eta_d,i); beta_disp
+    // starts at 0.  The scalar parameter is then unused.
+    void set_dispersion_model(Eigen::MatrixXd X_d, Eigen::VectorXd offset_d, const std::string& parameter,
+                              double power);
+    void set_beta_disp(const Eigen::VectorXd& beta_disp);
+    int n_disp() const { return static_cast<int>(X_disp_.cols()); }
+    bool has_dispersion_model() const { return !varying_.name.empty(); }
+    const Eigen::VectorXd& beta_disp() const { return beta_disp_; }
+    // The family parameter per observation (empty without a dispersion model).
+    Eigen::VectorXd dispersion_values() const { return varying_.values.matrix(); }
     // Whether the general observation path is in use (see above).
-    bool general_observation() const { return zero_inflated() || !family_.exponential_dispersion(); }
+    bool general_observation() const {
+        return zero_inflated() || has_dispersion_model() || !family_.exponential_dispersion();
+    }
     // Prior-weighted log density (with zero inflation), score and observed
     // information in eta at the current eta (and P(structural zero | y)).
     ObservationTerms observation_terms(Eigen::ArrayXd* structural_zero = nullptr) const;
@@ -213,6 +228,12 @@ private:
     Eigen::MatrixXd X_zi_;
     Eigen::VectorXd offset_zi_, beta_zi_;
     Eigen::ArrayXd log_p_zi_, log1m_p_zi_;
+    // Dispersion model (observation_model.cpp): design, offset, power,
+    // coefficients and the parameter's values at them (name empty without).
+    Eigen::MatrixXd X_disp_;
+    Eigen::VectorXd offset_disp_, beta_disp_;
+    double disp_power_ = 1.0;
+    VaryingParameter varying_;
     void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
     GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used

@@ -38,6 +38,8 @@
 namespace glmmfast {
 
 bool GlmmModel::has_laplace_gradient() const {
+    // A dispersion model has no exact gradient yet (its objective runs derivative-free).
+    if (has_dispersion_model()) return false;
     return family_.canonical() && !family_.has_dispersion() && !general_observation();
 }
 

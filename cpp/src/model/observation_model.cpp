@@ -1,6 +1,8 @@
 // observation_model.cpp — GlmmModel's general observation path: zero
-// inflation and the families outside the exponential-dispersion form (see
-// glmm_model.hpp; the mixture's equations in family/zero_inflation.hpp).
+// inflation, the dispersion model and the families outside the
+// exponential-dispersion form (see glmm_model.hpp; the mixture's equations
+// in family/zero_inflation.hpp, the varying parameter's in
+// family/varying_parameter.hpp).
 //
 // PIRLS (pirls.cpp) takes its weights from update_weights, which comes
 // here on this path: the Fisher-type step uses W = (1 - pi) pw mu_eta^2 /
@@ -37,6 +39,34 @@ void GlmmModel::set_beta_zi(const Eigen::VectorXd& beta_zi) {
     log_logistic((offset_zi_ + X_zi_ * beta_zi_).array(), log_p_zi_, log1m_p_zi_);
 }
 
+void GlmmModel::set_dispersion_model(Eigen::MatrixXd X_d, Eigen::VectorXd offset_d, const std::string& parameter,
+                                     double power) {
+    if (X_d.rows() != n() || offset_d.size() != n())
+        throw std::invalid_argument("the dispersion model's design and offset must have one row per observation");
+    check_finite(X_d, "the dispersion model's design");
+    check_finite(offset_d, "the dispersion model's offset");
+    if (parameter == "dispersion" ? !family_.has_dispersion() : !family_.has_shape(parameter))
+        throw std::invalid_argument("the " + family_.name() + " family has no parameter '" + parameter + "'");
+    if (!(power == 1.0 || power == -1.0)) throw std::invalid_argument("the dispersion model's power must be 1 or -1");
+    X_disp_ = std::move(X_d);
+    offset_disp_ = std::move(offset_d);
+    disp_power_ = power;
+    varying_.name = parameter;
+    varying_.dispersion = phi_;
+    set_beta_disp(Eigen::VectorXd::Zero(X_disp_.cols()));
+}
+
+void GlmmModel::set_beta_disp(const Eigen::VectorXd& beta_disp) {
+    if (beta_disp.size() != n_disp()) throw std::invalid_argument("beta_disp has the wrong length");
+    if (!beta_disp.allFinite()) throw PirlsError("beta_disp is not finite");
+    if (!has_dispersion_model()) return;
+    const Eigen::ArrayXd values = (disp_power_ * (offset_disp_ + X_disp_ * beta_disp).array()).exp();
+    if (!(values > 0).all() || !values.allFinite())
+        throw PirlsError("the dispersion model gives a parameter that is not positive and finite");
+    beta_disp_ = beta_disp;
+    varying_.values = values;
+}
+
 Eigen::VectorXd GlmmModel::zi_probability() const {
     if (!zero_inflated()) return Eigen::VectorXd::Zero(n());
     return log_p_zi_.exp().matrix();
@@ -62,7 +92,10 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) c
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
     const WeightRoles w = weight_roles(family_, pw_.array());
     ObservationTerms t;
-    family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t);
+    if (has_dispersion_model())
+        varying_unit_observation_terms(family_, y_.array(), eta_.array(), varying_, t);
+    else
+        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
     return t;
 }
@@ -70,7 +103,9 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) c
 double GlmmModel::observation_loglik() const {
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
     const WeightRoles w = weight_roles(family_, pw_.array());
-    Eigen::ArrayXd ld = family_.log_density(y_.array(), eta_.array(), w.distribution, phi_);
+    Eigen::ArrayXd ld = has_dispersion_model()
+                            ? varying_unit_log_density(family_, y_.array(), eta_.array(), varying_)
+                            : family_.log_density(y_.array(), eta_.array(), w.distribution, phi_);
     zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
     return ld.sum();
 }

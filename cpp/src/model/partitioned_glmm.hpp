@@ -80,6 +80,7 @@ public:
     // No zero inflation on partitioned rows: the optimiser's coordinates are
     // GlmmModel's with n_zi = 0 (optim/objective.cpp, fit/_optimize.py).
     int n_zi() const { return 0; }
+    int n_disp() const { return 0; }  // no dispersion model either
     Eigen::VectorXd beta_zi() const { return Eigen::VectorXd(); }
     Eigen::VectorXd laplace_gradient(bool beta_profiled = false) const;
 

@@ -52,6 +52,19 @@ void apply_zero_inflation(GlmmModel& model, const Eigen::VectorXd& x, int start)
     if (model.n_zi() > 0) model.set_beta_zi(x.segment(start, model.n_zi()));
 }
 
+// Sets beta_disp from the n_disp coordinates after the zero-inflation ones
+// (none on partitioned rows).
+void apply_dispersion_model(PartitionedGlmm&, const Eigen::VectorXd&, int) {}
+void apply_dispersion_model(GlmmModel& model, const Eigen::VectorXd& x, int start) {
+    if (model.n_disp() > 0) model.set_beta_disp(x.segment(start + model.n_zi(), model.n_disp()));
+}
+
+// The coordinates after theta (and beta): beta_zi, beta_disp, the family parameter.
+template <class Model>
+int extra_coordinates(const Model& model, const JointCoordinates& c) {
+    return model.n_zi() + model.n_disp() + parameter_count(c);
+}
+
 void check_dim(const Eigen::VectorXd& x, int dim) {
     if (x.size() != dim)
         throw std::invalid_argument("objective expects " + std::to_string(dim) + " coordinates, got " +
@@ -66,10 +79,11 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
     const int nt = static_cast<int>(model.lambda().ntheta());
     Model* m = &model;
     Objective obj(
-        nt + model.n_zi() + parameter_count(c),
+        nt + extra_coordinates(model, c),
         [m, c, nt](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
             apply_zero_inflation(*m, x, nt);
+            apply_dispersion_model(*m, x, nt);
             return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
@@ -88,10 +102,11 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
     Model* m = &model;
     Objective obj(
-        nt + p + model.n_zi() + parameter_count(c),
+        nt + p + extra_coordinates(model, c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
             apply_parameter(*m, c, x);
             apply_zero_inflation(*m, x, nt + p);
+            apply_dispersion_model(*m, x, nt + p);
             const Eigen::VectorXd theta = x.head(nt) * c.theta_scale;
             const Eigen::VectorXd beta = c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p));
             return c.nagq == 1 ? m->deviance_at(theta, beta) : agq_deviance(*m, theta, beta, c.nagq);

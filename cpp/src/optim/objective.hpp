@@ -10,13 +10,14 @@
 // overhead was larger than PIRLS itself.
 //
 // Coordinates (the stages of lme4's optimizeGlmer):
-//   GLMM, beta in PIRLS (stage 1):   x = (theta / s, beta_zi, [log par])
-//   GLMM, joint (stage 2):           x = (theta / s, gamma, beta_zi, [log par]),
+//   GLMM, beta in PIRLS (stage 1):   x = (theta / s, beta_zi, beta_disp, [log par])
+//   GLMM, joint (stage 2):           x = (theta / s, gamma, beta_zi, beta_disp, [log par]),
 //                                    beta = beta_base + beta_scale .* gamma
 //   LMM:                             x = theta (beta, sigma profiled)
 //   function:                        x as the caller's function takes it
 // s is theta_scale; beta_zi the zero-inflation coefficients of a
-// zero-inflated model (GlmmModel::n_zi() of them, none otherwise); "par" is
+// zero-inflated model (GlmmModel::n_zi() of them, none otherwise); beta_disp
+// the dispersion model's (GlmmModel::n_disp(), none otherwise); "par" is
 // the estimated family parameter (dispersion phi, the negative-binomial
 // shape, or shape parameters by name: the t's sigma and df), each optimised
 // on the log scale.

@@ -109,6 +109,15 @@ void bind_models(py::module_& m) {
         .def_property_readonly("beta_zi", &GlmmModel::beta_zi)
         .def_property_readonly("n_zi", &GlmmModel::n_zi)
         .def("zi_probability", &GlmmModel::zi_probability)
+        .def("set_dispersion_model",
+             [](GlmmModel& g, const Eigen::MatrixXd& X_d, const DblArray& offset_d, const std::string& parameter,
+                double power) { g.set_dispersion_model(X_d, vec(offset_d, g.n(), "offset_d"), parameter, power); },
+             py::arg("X_d"), py::arg("offset_d"), py::arg("parameter"), py::arg("power"))
+        .def("set_beta_disp", &GlmmModel::set_beta_disp, py::arg("beta_disp"))
+        .def_property_readonly("beta_disp", &GlmmModel::beta_disp)
+        .def_property_readonly("n_disp", &GlmmModel::n_disp)
+        .def_property_readonly("has_dispersion_model", &GlmmModel::has_dispersion_model)
+        .def("dispersion_values", &GlmmModel::dispersion_values)
         .def("observation_terms",
              [](const GlmmModel& g) {
                  // Per observation at the current state: log density, score,

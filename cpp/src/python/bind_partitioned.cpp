@@ -140,6 +140,7 @@ void bind_partitioned(py::module_& m) {
         .def_property_readonly("has_laplace_gradient", &PartitionedGlmm::has_laplace_gradient)
         .def_property_readonly("beta_zi", &PartitionedGlmm::beta_zi)
         .def_property_readonly("n_zi", &PartitionedGlmm::n_zi)
+        .def_property_readonly("n_disp", &PartitionedGlmm::n_disp)
         .def("laplace_gradient", &PartitionedGlmm::laplace_gradient, py::arg("beta_profiled") = false)
         .def_property_readonly("factorization",
                                [](const PartitionedGlmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })

@@ -1,4 +1,4 @@
-"""The fixed-effects design of a model component besides the conditional mean: glmmTMB's ``ziformula``.
+"""The fixed-effects design of a model component besides the conditional mean: glmmTMB's ``ziformula`` and ``dispformula``.
 
 Holds :class:`ComponentDesign` (the model matrix of a one-sided formula
 with R's coding, its column names, its offset and the encoding stored for
@@ -70,7 +70,7 @@ def component_design_for(formula: str, argument: str, data: pd.DataFrame, rows: 
     formula : str
         ``"~ x + f"``: fixed effects only.
     argument : str
-        ``"ziformula"``: the argument's name for messages.
+        ``"ziformula"`` or ``"dispformula"``: the argument's name for messages.
     data : DataFrame
     rows : Index
         The rows of ``data`` the conditional model was fitted to.

@@ -61,6 +61,9 @@ class ModelDesign:
     x_data: dict | None = field(default=None, repr=False)
     #: the zero-inflation component (glmmTMB's ziformula; design/_component_design.py), or None
     zi: object = field(default=None, repr=False)
+    #: the dispersion model's component (glmmTMB's dispformula with covariates or ~0;
+    #: fit/_dispersion_model.py), or None
+    disp: object = field(default=None, repr=False)
 
     @property
     def x_frame(self) -> pd.DataFrame | None:
@@ -184,6 +187,7 @@ def model_design_for(
     na_action: str = "omit",
     contrasts: dict | None = None,
     zero_inflated: bool = False,
+    dispersion_model: bool = False,
 ) -> ModelDesign:
     """Evaluate ``formula`` on ``data`` for ``family``.
 
@@ -211,6 +215,12 @@ def model_design_for(
         Zeros come from a zero-inflation part (glmmTMB's ziformula): the
         family checks only the non-zero responses (a hurdle's truncated
         counts, ziGamma's positive values).
+    dispersion_model : bool, default False
+        The family parameter comes from a dispersion model (glmmTMB's
+        dispformula): a gaussian identity model is then glmmTMB's, not an
+        LMM, and lme4's LMM refusals of a grouping factor with as many
+        levels as observations do not apply (glmmTMB's ``dispformula = ~0``
+        with an observation-level term).
 
     Returns
     -------
@@ -313,7 +323,7 @@ def model_design_for(
     if random:
         # lFormula (lmer) and glFormula (glmer) differ in allow.n: the LMM
         # also estimates a residual variance.
-        allow_n = not (isinstance(family, Gaussian) and family.link == "identity")
+        allow_n = dispersion_model or not (isinstance(family, Gaussian) and family.link == "identity")
         check_grouping_factors(terms, len(frame), allow_n=allow_n,
                                binary_response=isinstance(family, Binomial) and bool(np.all(w == 1)))
         check_random_effects_count(terms, len(frame), allow_n=allow_n)  # before Z: it may not fit in memory

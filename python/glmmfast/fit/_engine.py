@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _core
 from ..design._design import ModelDesign
+from ._dispersion_model import dispersion_model_parameter
 
 __all__ = ["engine_model", "lmm_engine_model", "glm_start"]
 
@@ -45,6 +46,10 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
     if design.zi is not None:  # glmmTMB's ziformula: p = logistic(offset_zi + X_zi beta_zi)
         model.set_zero_inflation(np.asfortranarray(design.zi.X, dtype=float),
                                  np.ascontiguousarray(design.zi.offset, dtype=float))
+    if design.disp is not None:  # glmmTMB's dispformula: the family parameter exp(power (offset_d + X_d beta_d))
+        parameter, power = dispersion_model_parameter(design.family)
+        model.set_dispersion_model(np.asfortranarray(design.disp.X, dtype=float),
+                                   np.ascontiguousarray(design.disp.offset, dtype=float), parameter, power)
     return model
 
 

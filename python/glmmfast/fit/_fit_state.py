@@ -46,6 +46,8 @@ from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
 from ._residuals import residuals_of
+from ._dispersion_model import dispersion_start
+from ._integrated_beta import fit_integrated_beta
 from ._zero_inflation import count_part_start_design, zero_inflation_start
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
@@ -79,6 +81,12 @@ class FitState:
         Conditional modes at the optimum (a rebuilt engine starts PIRLS there).
     beta_zi : ndarray or None
         The zero-inflation coefficients (a design with a ziformula), else None.
+    beta_disp : ndarray or None
+        The dispersion model's coefficients (a design with a ``disp``
+        component; empty for glmmTMB's fixed ``~0``), else None.
+    integrated_beta : bool
+        glmmTMB's REML for a gaussian dispersion model: beta integrated
+        out, ``deviance`` the REML criterion (:mod:`glmmfast.fit._integrated_beta`).
 
     Examples
     --------
@@ -100,6 +108,8 @@ class FitState:
     u: np.ndarray | None = field(default=None, repr=False)
     engine_at_optimum: object = field(default=None, repr=False)
     beta_zi: np.ndarray | None = None
+    beta_disp: np.ndarray | None = None
+    integrated_beta: bool = False
 
     @property
     def family(self):
@@ -122,7 +132,7 @@ class FitState:
                 self.engine_at_optimum = lmm_engine_at(self.design, self.theta)
             else:
                 self.engine_at_optimum = glmm_engine_at(self.design, self.theta, self.beta, self.family_parameter,
-                                                        self.u, self.beta_zi)
+                                                        self.u, self.beta_zi, self.beta_disp)
         return self.engine_at_optimum
 
     def with_engine(self, engine) -> "FitState":
@@ -130,10 +140,12 @@ class FitState:
         return dataclasses.replace(self, engine_at_optimum=engine)
 
     def optimizer_point(self) -> np.ndarray:
-        """(theta, beta, beta_zi, the estimated family parameter on its optimiser scale): :func:`joint_objective`'s x."""
+        """(theta, beta, beta_zi, beta_disp, the estimated family parameter on its optimiser scale):
+        :func:`joint_objective`'s x."""
         par = [] if self.family_parameter is None else self.family_parameter.optimizer_coordinates()
         zi = [] if self.beta_zi is None else self.beta_zi
-        return np.concatenate([self.theta, self.beta, zi, par])
+        disp = [] if self.beta_disp is None else self.beta_disp
+        return np.concatenate([self.theta, self.beta, zi, disp, par])
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -142,13 +154,17 @@ class FitState:
 
 
 def glmm_engine_at(design: ModelDesign, theta: np.ndarray, beta: np.ndarray, parameter: FamilyParameter | None,
-                   u: np.ndarray | None = None, beta_zi: np.ndarray | None = None):
-    """A GLMM engine for ``design`` at (theta, beta, beta_zi) with the family parameter, PIRLS started from ``u``."""
+                   u: np.ndarray | None = None, beta_zi: np.ndarray | None = None,
+                   beta_disp: np.ndarray | None = None):
+    """A GLMM engine for ``design`` at (theta, beta, beta_zi, beta_disp) with the family parameter, PIRLS started
+    from ``u``."""
     model = engine_model(design)
     if parameter is not None:
         parameter.set_on(model)
     if beta_zi is not None:
         model.set_beta_zi(np.asarray(beta_zi, dtype=float))
+    if beta_disp is not None:
+        model.set_beta_disp(np.asarray(beta_disp, dtype=float))
     if u is not None:
         model.set_u(u)
     model.deviance_at(theta, beta)
@@ -188,7 +204,7 @@ def _pearson_dispersion(design: ModelDesign, start: dict) -> FamilyParameter:
 
 
 def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None = None,
-             t0: float | None = None) -> FitState:
+             t0: float | None = None, integrated_beta: bool = False) -> FitState:
     """Fit a GLMM from scratch: engine, GLM start, optimisation (lme4's glmer stages).
 
     Parameters
@@ -202,6 +218,9 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     t0 : float, optional
         ``time.perf_counter()`` when the caller started (the ``"design"``
         seconds run from it to the optimisation).
+    integrated_beta : bool, default False
+        With a dispersion model: glmmTMB's REML, beta integrated out
+        (:func:`~glmmfast.fit._integrated_beta.fit_integrated_beta`).
 
     Returns
     -------
@@ -216,6 +235,15 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         model.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
     if parameter is None and design.family.has_dispersion:
         parameter = _pearson_dispersion(start_design, start)
+    if design.disp is not None:
+        # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start
+        # (a shape given with the family object, e.g. NegativeBinomial(theta=2), where none is estimated).
+        value = parameter.value if parameter is not None else getattr(design.family, design.family.shape_name)
+        model.set_beta_disp(dispersion_start(design, value))
+        parameter = None
+        if integrated_beta:
+            return fit_integrated_beta(model, design, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
+                                       np.asarray(model.beta_disp), t0)
     # Families with a parameter come with links (inverse, 1/mu^2, identity)
     # whose linear predictor can be far from unit scale: theta starts and
     # moves on the scale of |eta| (capped at 1, the usual scale).
@@ -252,9 +280,10 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
         if family is not design.family:
             design = dataclasses.replace(design, family=family)
     beta_zi = np.array(model.beta_zi) if model.n_zi else None
+    beta_disp = np.array(model.beta_disp) if design.disp is not None else None
     return FitState(design, np.asarray(theta), np.asarray(beta), float(dev), info, nAGQ=int(nAGQ),
                     family_parameter=fitted, u=np.array(model.u), engine_at_optimum=model if keep_engine else None,
-                    beta_zi=beta_zi)
+                    beta_zi=beta_zi, beta_disp=beta_disp)
 
 
 def fit_lmm(design: ModelDesign, reml: bool, t0: float | None = None) -> FitState:

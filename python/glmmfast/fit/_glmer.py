@@ -40,8 +40,8 @@ from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
 from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT
-from ._zero_inflation import (check_dispformula, check_zero_inflation_family, has_zero_inflation, tmb_family,
-                              zero_inflation_design)
+from ._dispersion_model import check_dispformula, dispersion_design, uses_dispersion_model
+from ._zero_inflation import check_zero_inflation_family, has_zero_inflation, tmb_family, zero_inflation_design
 
 __all__ = ["glmer", "glmer_nb"]
 
@@ -134,12 +134,24 @@ def glmer(
         part.  ``"~0"`` or None: none.  Its coefficients are
         ``result.fixef_zi``.
     dispformula : str, optional
-        glmmTMB's dispersion model; only ``"~1"`` (one dispersion, the
-        default) is supported yet.  A family without a dispersion (Poisson)
-        refuses any, with a :class:`~glmmfast.FormulaError`.
+        glmmTMB's dispersion model, a one-sided formula for the log of the
+        family parameter: ``"~1"`` (one dispersion, the default), ``"~ x +
+        f"`` (log sigma^2 for the gaussian, log shape for the Gamma, log
+        theta for nbinom2, log phi for nbinom1, linear in the covariates;
+        coefficients ``result.fixef_disp``, ``coef_table("disp")``,
+        ``predict(type="disp")``) or, for the gaussian, ``"~0"`` (the
+        residual variance fixed near 0, as glmmTMB, for models whose
+        random effects take it).  With a dispersion model the gaussian's
+        prior weights multiply each row's log density, as glmmTMB's (so
+        ``dispformula="~1"`` with ``weights`` is glmmTMB's weighted
+        gaussian).  A family without a dispersion (Poisson) refuses any,
+        with a :class:`~glmmfast.FormulaError`, as does a family whose
+        dispersion model is not supported.
     REML : bool, default False
         For a gaussian identity model given a ``dispformula``: REML instead
-        of glmmTMB's maximum likelihood.
+        of glmmTMB's maximum likelihood (with a dispersion model glmmTMB's
+        REML: the fixed effects integrated out, ``result.deviance`` the REML
+        criterion).
 
     Returns
     -------
@@ -183,12 +195,17 @@ def glmer(
             raise PartitionedNotSupported("ziformula and dispformula are not supported on a Dask DataFrame yet")
         return glmer_partitioned(formula, data, fam, weights, offset, check_nagq(nAGQ), contrasts, data_name,
                                  quiet)
-    if fam.name == "gaussian" and fam.link == "identity" and (dispformula is not None or ziformula is not None):
+    disp_model = uses_dispersion_model(dispformula, fam, weights)
+    if (fam.name == "gaussian" and fam.link == "identity" and (dispformula is not None or ziformula is not None)
+            and not disp_model):
         # glmmTMB's gaussian: maximum likelihood (its one dispersion is the LMM's residual variance).
         check_zero_inflation_family(ziformula, fam)
         return lmer(formula, data, REML=REML, weights=weights, offset=offset, na_action=na_action,
                     contrasts=contrasts, data_name=data_name, quiet=quiet)
-    if fam.name == "gaussian" and fam.link == "identity":
+    if disp_model and REML and not (fam.name == "gaussian" and fam.link == "identity"):
+        raise ArgumentError("REML with a dispersion model (dispformula) is available for the gaussian family with "
+                            "the identity link only")
+    if fam.name == "gaussian" and fam.link == "identity" and not disp_model:
         # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
         warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
                       "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
@@ -201,16 +218,21 @@ def glmer(
     zero_inflated = has_zero_inflation(ziformula)
     if zero_inflated and nAGQ > 1:
         raise ArgumentError("nAGQ > 1 is not available with a ziformula (Laplace only, as glmmTMB)")
+    if disp_model and nAGQ != 1:
+        raise ArgumentError("a dispersion model (dispformula) is fitted by the Laplace approximation only "
+                            "(nAGQ = 1, as glmmTMB)")
     design = model_design_for(formula, data, fam, weights, offset, random=True, na_action=na_action,
-                              contrasts=contrasts, zero_inflated=zero_inflated)
+                              contrasts=contrasts, zero_inflated=zero_inflated, dispersion_model=disp_model)
     design = zero_inflation_design(design, ziformula, data, contrasts)
+    if disp_model:
+        design = dispersion_design(design, dispformula, data, contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
         parameter = _estimated_parameter(design) if estimate_parameter else None
         if parameter is not None:
             # The GLM start and the engine use the starting value; the state carries the fitted family.
             design = dataclasses.replace(design, family=parameter.fitted_family(design.family))
-        fit = GlmerResult(fit_glmm(design, nAGQ, parameter, t0=t0), data_name)
+        fit = GlmerResult(fit_glmm(design, nAGQ, parameter, t0=t0, integrated_beta=disp_model and REML), data_name)
     warn_fit_messages(fit.messages, quiet)
     return fit
 

@@ -568,13 +568,19 @@ class _GlmerProblem:
         return int(self.model.n_zi)
 
     @property
+    def n_disp(self) -> int:
+        """Dispersion-model coefficients among the extra coordinates (the engine's n_disp)."""
+        return int(self.model.n_disp)
+
+    @property
     def npar(self) -> int:
-        """Coordinates after theta (and beta): the zero-inflation coefficients, then the family parameter."""
-        return self.n_zi + (0 if self.parameter is None else self.parameter.size)
+        """Coordinates after theta (and beta): the zero-inflation coefficients, the dispersion model's, then the
+        family parameter."""
+        return self.n_zi + self.n_disp + (0 if self.parameter is None else self.parameter.size)
 
     def extra_steps(self, zi_step: float, parameter_step: float) -> np.ndarray:
-        """Initial optimiser steps of the extra coordinates."""
-        return np.concatenate([np.full(self.n_zi, zi_step),
+        """Initial optimiser steps of the extra coordinates (the dispersion model's as the zero part's)."""
+        return np.concatenate([np.full(self.n_zi + self.n_disp, zi_step),
                                np.full(0 if self.parameter is None else self.parameter.size, parameter_step)])
 
     def objective(self, stage: ObjectiveStage, theta_scale: float | None = None, beta_base=None, beta_scale=None):
@@ -634,9 +640,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     problem = _GlmerProblem(model, np.asarray(model.lower_bounds(), dtype=float), len(beta0), nAGQ, parameter,
                             theta_scale)
     # Optimiser coordinates (see cpp/src/optim/objective.hpp): theta / theta_scale,
-    # then in stage 2 the scaled beta, then the zero-inflation coefficients
-    # (started at the engine's), then the family parameter on its optimiser scale.
+    # then in stage 2 the scaled beta, then the zero-inflation and dispersion-model
+    # coefficients (started at the engine's), then the family parameter on its optimiser scale.
     logpar = np.concatenate([np.asarray(model.beta_zi, dtype=float),
+                             np.asarray(model.beta_disp, dtype=float) if problem.n_disp else [],
                              parameter.optimizer_coordinates() if parameter is not None else []])
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
     warm = warm_start and nAGQ >= 1 and _warm_start_holds(problem, theta, beta, logpar)

@@ -1,4 +1,6 @@
-"""glmmTMB's model components on top of glmer: zero inflation, hurdles, the dispersion formula and family names.
+"""glmmTMB's model components on top of glmer: zero inflation, hurdles and family names.
+
+(The dispersion formula is :mod:`glmmfast.fit._dispersion_model`.)
 
 Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
 
@@ -10,9 +12,6 @@ Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
   component (:mod:`glmmfast.design._component_design`), and the checks of
   what a family can take (no zero inflation for gaussian or binomial; a
   truncated family's zeros need a ziformula);
-- :func:`check_dispformula`: glmmTMB's ``dispformula``; only the default
-  (``"~1"``: one dispersion) is supported yet, and a family without a
-  dispersion refuses any;
 - :func:`zero_inflation_start`: beta_zi's start from the share of zeros
   the GLM start leaves unexplained.
 
@@ -29,14 +28,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from .._errors import FamilyError, FormulaError
+from .._errors import FamilyError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
 from ..families import (Beta, Family, Gamma, NegativeBinomial, StudentT, TruncatedNBinom2,
                         _PhiFamily, get_family)
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
-           "check_dispformula", "zero_inflation_start", "count_part_start_design"]
+           "zero_inflation_start", "count_part_start_design"]
 
 #: families refused with a ziformula (their weights are not replicate weights)
 _NO_ZERO_INFLATION = ("gaussian", "binomial", "betabinomial")
@@ -69,26 +68,6 @@ def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, b
             return Gamma(link=link), False
     family = get_family(family, link)
     return family, isinstance(family, _ESTIMATED_CLASSES)
-
-
-def check_dispformula(dispformula: str | None, family: Family) -> None:
-    """glmmTMB's dispformula: None or ``"~1"`` (one dispersion) for now; FormulaError for the rest.
-
-    A family without a dispersion (Poisson, binomial, the truncated Poisson)
-    refuses any dispformula, naming it.
-    """
-    if dispformula is None:
-        return
-    if not isinstance(dispformula, str) or not dispformula.strip().startswith("~"):
-        raise FormulaError(f"dispformula must be a one-sided formula string such as '~ x', got {dispformula!r}")
-    rhs = dispformula.strip()[1:].strip()
-    has_parameter = family.has_dispersion or isinstance(family, (NegativeBinomial,) + _ESTIMATED_CLASSES)
-    if not has_parameter:
-        raise FormulaError(f"dispformula {dispformula!r} does not fit the {family.name} family, which has no "
-                           "dispersion parameter")
-    if rhs != "1":
-        raise FormulaError(f"dispformula {dispformula!r}: only '~1' (one dispersion) is supported yet; "
-                           "dispersion models with covariates are not")
 
 
 def has_zero_inflation(ziformula: str | None) -> bool:

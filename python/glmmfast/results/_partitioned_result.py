@@ -41,6 +41,7 @@ class _Predictor:
     parts: list
     offset_column: str | None
     fixef_zi: None = None  # no zero inflation on partitioned rows (predict reads it)
+    fixef_disp: None = None  # nor a dispersion model
 
     def _ranef_parts(self):
         return self.parts

@@ -213,6 +213,24 @@ def _disp_value(result) -> float:
     return float(next(iter(params.values()))) if params else 1.0
 
 
+def _dispersion_model_value(result, newdata: pd.DataFrame | None) -> np.ndarray:
+    """glmmTMB's sigma per observation from the dispersion model's predictor betad (``X_d beta_d + offset_d``):
+    sqrt(exp(betad)) for the gaussian (betad is log sigma^2), exp(-betad / 2) for the Gamma (betad is log shape,
+    sigma = 1 / sqrt(shape)), exp(betad) for the others."""
+    design = result._design
+    if design.disp.x_spec is None:  # "~0": the fixed offset only
+        n = design.n if newdata is None else len(newdata)
+        betad = np.full(n, design.disp.offset[0])
+    else:
+        betad = fixed_part(design.disp, result.fixef_disp.to_numpy(), newdata)
+    name = result.family.name
+    if name == "gaussian":
+        return np.exp(0.5 * betad)
+    if name == "Gamma":
+        return np.exp(-0.5 * betad)
+    return np.exp(betad)
+
+
 def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
             allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Predictions of a fitted GLMM (see :meth:`GlmerResult.predict`)."""
@@ -228,6 +246,8 @@ def predict(result, newdata: pd.DataFrame | None = None, type: str = "link", re_
     if type == "zprob":
         return zero_inflation_probability(result, newdata)
     if type == "disp":
+        if result.fixef_disp is not None:
+            return _dispersion_model_value(result, newdata)
         return np.full(n, _disp_value(result))
     eta = fixed_part(design, result.fixef.to_numpy(), newdata, offset)
     if keep.any():

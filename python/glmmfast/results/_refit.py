@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _core
 from ..design._design import ModelDesign
-from .._errors import DataError
+from .._errors import ArgumentError, DataError
 from ..fit._engine import glm_start
 from ..fit._family_parameter import FamilyParameter
 from ..fit._zero_inflation import zero_inflation_start
@@ -109,10 +109,12 @@ class GlmerModel:
 
     def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
                  data_name: str | None = None, family_parameter: FamilyParameter | None = None,
-                 theta_scale: float = 1.0, hessian: np.ndarray | None = None, beta_zi: np.ndarray | None = None):
+                 theta_scale: float = 1.0, hessian: np.ndarray | None = None, beta_zi: np.ndarray | None = None,
+                 beta_disp: np.ndarray | None = None):
         self.design = design
-        # zero-inflation coefficients (a ziformula): re-estimated from the fit's
+        # zero-inflation and dispersion-model coefficients (a ziformula, a dispformula): re-estimated from the fit's
         self.beta_zi0 = None if beta_zi is None else np.asarray(beta_zi, dtype=float).copy()
+        self.beta_disp0 = None if beta_disp is None else np.asarray(beta_disp, dtype=float).copy()
         self.nAGQ = int(nAGQ)
         self.data_name = data_name
         self.theta0 = np.asarray(theta, dtype=float).copy()
@@ -121,7 +123,8 @@ class GlmerModel:
         # other parameters, from the original fit's value and scale.
         self.family_parameter = family_parameter
         self.theta_scale = float(theta_scale)
-        self.engine = glmm_engine_at(design, self.theta0, self.beta0, family_parameter, beta_zi=self.beta_zi0)
+        self.engine = glmm_engine_at(design, self.theta0, self.beta0, family_parameter, beta_zi=self.beta_zi0,
+                                     beta_disp=self.beta_disp0)
         self.u0 = np.array(self.engine.u)
         # The Hessian in (theta, beta) at the start, where the exact gradient
         # gives it cheaply: refits then take quasi-Newton steps from it.
@@ -138,8 +141,11 @@ class GlmerModel:
     def from_result(cls, result) -> "GlmerModel":
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
         state = result._state
+        if state.integrated_beta:
+            raise ArgumentError("refitting glmmTMB's REML fit of a dispersion model (beta integrated out) is not "
+                                "supported yet")
         return cls(state.design, state.theta, state.beta, state.nAGQ, result.data_name, state.family_parameter,
-                   state.theta_scale, result._refit_hessian(), state.beta_zi)
+                   state.theta_scale, result._refit_hessian(), state.beta_zi, state.beta_disp)
 
     def refit(self, newresp, weights=None, warm_start: bool = True) -> FitState:
         """Fit the model to a new response.
@@ -183,6 +189,8 @@ class GlmerModel:
         eng = self.engine
         eng.set_response(y, w)
         design = dataclasses.replace(self.design, y=y, weights=w)
+        if self.beta_disp0 is not None:  # from the fit's dispersion model, warm or cold
+            eng.set_beta_disp(self.beta_disp0)
         if warm_start:
             eng.set_u(self.u0)
             theta0, beta0 = self.theta0, self.beta0

@@ -37,6 +37,8 @@ import pandas as pd
 
 from .. import _core
 from ..fit._agq import omitted_m2ll
+from ..fit._dispersion_model import dispersion_model_parameter
+from ..fit._integrated_beta import integrated_beta_vcov_full
 from ..fit._fit_state import FitState, joint_objective, laplace_hessian
 from ..fit._optimize import check_convergence
 from ..fit._residuals import residuals_of
@@ -63,6 +65,8 @@ class MixedResult(PrintsSummary):
     reml = None
     #: glmmTMB's zero-inflation coefficients (GlmerResult with a ziformula), else None
     fixef_zi = None
+    #: glmmTMB's dispersion-model coefficients (GlmerResult with a dispformula model), else None
+    fixef_disp = None
     # Var(b | y) from a GLMM engine is on the absolute scale (the dispersion
     # is inside its weights); an LMM's is relative to sigma^2.
     _cond_var_scale = 1.0
@@ -385,7 +389,9 @@ class MixedResult(PrintsSummary):
             (1 - p) times the conditional part's mean (``"conditional"``:
             mu, or E(y | y > 0) for a truncated family), ``"zprob"`` and
             ``"zlink"`` the zero-inflation probability p and its logit,
-            ``"disp"`` the family parameter (glmmTMB's ``sigma()``).
+            ``"disp"`` the family parameter (glmmTMB's ``sigma()``; per row
+            with a dispersion model: sigma for the gaussian, 1 / sqrt(shape)
+            for the Gamma, theta or phi for the negative binomials).
         re_form : None or str, default None
             Random effects to include: None (all), ``"~0"`` (none: the
             population level) or a formula with some of the fit's bars, such
@@ -482,6 +488,21 @@ class MixedResult(PrintsSummary):
 
 
 
+def _component_coefficients(beta: np.ndarray | None, component) -> pd.Series | None:
+    """A glmmTMB component's coefficients (``zi``, ``disp``) named by its design's columns; None without it."""
+    if beta is None:
+        return None
+    return pd.Series(np.asarray(beta, dtype=float), index=component.x_names, name="Estimate")
+
+
+def _dispersion_model_sigma(design, fixef_disp: pd.Series) -> float:
+    """sqrt(phi) of a dispersion model of a family with a dispersion phi, where phi is one number (``~1``,
+    or glmmTMB's fixed gaussian ``~0``); NaN where it varies by observation (glmmTMB prints NA)."""
+    _, power = dispersion_model_parameter(design.family)
+    betad = np.asarray(design.disp.offset, dtype=float) + design.disp.X @ fixef_disp.to_numpy()
+    return float(np.exp(0.5 * power * betad[0])) if np.ptp(betad) == 0 else float("nan")
+
+
 class GlmerResult(MixedResult):
     """A fitted generalized linear mixed model.
 
@@ -511,6 +532,12 @@ class GlmerResult(MixedResult):
         The negative-binomial shape (fixed or estimated), else None.
     fixef : pandas.Series
         Fixed-effects estimates.
+    fixef_zi, fixef_disp : pandas.Series or None
+        glmmTMB's zero-inflation coefficients (a ``ziformula``) and
+        dispersion-model coefficients (a ``dispformula`` with covariates, on
+        glmmTMB's log scale: log sigma^2 for the gaussian, log shape for the
+        Gamma, log theta / log phi for the negative binomials), else None;
+        ``coef_table("zi")`` / ``coef_table("disp")`` give their tests.
     vcov : pandas.DataFrame
         Their covariance matrix.
     theta : ndarray
@@ -548,17 +575,22 @@ class GlmerResult(MixedResult):
             self.sigma = float(np.sqrt(self.dispersion))
         family = state.family
         self.nb_theta = family.theta if family.name == "negative.binomial" else None
-        # glmmTMB's zero-inflation part (ziformula): its coefficients, separate from fixef
-        self.fixef_zi = None
-        n_zi = 0
-        if state.beta_zi is not None:
-            n_zi = len(state.beta_zi)
-            self.fixef_zi = pd.Series(np.asarray(state.beta_zi, dtype=float), index=design.zi.x_names,
-                                      name="Estimate")
+        # glmmTMB's zero-inflation part (ziformula) and dispersion model (dispformula, on glmmTMB's log
+        # scale): their coefficients, separate from fixef
+        self.fixef_zi = _component_coefficients(state.beta_zi, design.zi)
+        self.fixef_disp = _component_coefficients(state.beta_disp, design.disp)
+        n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
+        n_disp = 0 if self.fixef_disp is None else self.fixef_disp.size
+        if self.fixef_disp is not None and family.has_dispersion:
+            self.sigma = _dispersion_model_sigma(design, self.fixef_disp)
+        if state.integrated_beta:
+            self.reml = True  # glmmTMB's REML: beta integrated out
         self._vcov_full = None
         self._init_common(state, data_name,
-                          npar=len(state.theta) + len(design.x_names) + n_zi
+                          npar=len(state.theta) + len(design.x_names) + n_zi + n_disp
                           + (0 if parameter is None else parameter.size))
+        if state.integrated_beta:  # glmmTMB's residual df under REML leaves the integrated-out beta out
+            self.df_resid += len(design.x_names)
 
     def _varcorr_frame(self) -> pd.DataFrame:
         # Absolute-scale components; lme4's Residual row for the families with a dispersion.
@@ -573,9 +605,14 @@ class GlmerResult(MixedResult):
         fp = state.family_parameter
         x = state.optimizer_point()
         n_zi = 0 if state.beta_zi is None else len(state.beta_zi)
+        n_zi += 0 if state.beta_disp is None else len(state.beta_disp)  # both unbounded extra coordinates
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + n_zi, -np.inf),
                                 [] if fp is None else fp.optimizer_lowers()])
 
+        if state.integrated_beta:  # glmmTMB's REML: beta integrated out, no convergence checks in beta
+            self._vcov_full = integrated_beta_vcov_full(model, state.theta, state.beta_disp)
+            V = self._vcov_full[nt:nt + p, nt:nt + p]
+            return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index), []
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
         objective = joint_objective(model, fp, self.nAGQ)
@@ -639,7 +676,8 @@ class GlmerResult(MixedResult):
         Rows and columns in glmmTMB's order and names: the conditional fixed
         effects, the zero-inflation ones (``zi~name``), the log family
         parameter (``d~(Intercept)``: log theta for nbinom2, log phi for
-        nbinom1 and the dispersion families) and theta (on this package's
+        nbinom1 and the dispersion families) or the dispersion model's
+        coefficients (``d~name``, a ``dispformula``) and theta (on this package's
         scale: relative Cholesky factors, not glmmTMB's log standard
         deviations).  From the finite-difference Hessian of -2 log L.
 
@@ -654,12 +692,14 @@ class GlmerResult(MixedResult):
         self._vcov_messages()
         nt, p = self.theta.size, self.fixef.size
         n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
+        n_disp = 0 if self.fixef_disp is None else self.fixef_disp.size
         fp = self._state.family_parameter
-        # the optimiser's order: theta, beta, beta_zi, log family parameter
+        # the optimiser's order: theta, beta, beta_zi, beta_disp, log family parameter
         names_x = ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
                    + [f"zi~{n}" for n in ([] if self.fixef_zi is None else self.fixef_zi.index)]
+                   + [f"d~{n}" for n in ([] if self.fixef_disp is None else self.fixef_disp.index)]
                    + (fp.coordinate_names if fp is not None else []))
-        order = list(range(nt, nt + p + n_zi + (0 if fp is None else fp.size))) + list(range(nt))
+        order = list(range(nt, nt + p + n_zi + n_disp + (0 if fp is None else fp.size))) + list(range(nt))
         if self._vcov_full is None:
             full = np.full((len(names_x), len(names_x)), np.nan)
         else:
@@ -707,8 +747,9 @@ class GlmerResult(MixedResult):
 
         Parameters
         ----------
-        component : {"cond", "zi"}
-            The conditional model (``fixef``) or the zero-inflation model (``fixef_zi``).
+        component : {"cond", "zi", "disp"}
+            The conditional model (``fixef``), the zero-inflation model
+            (``fixef_zi``) or the dispersion model (``fixef_disp``, a ``dispformula``).
 
         Returns
         -------
@@ -727,14 +768,15 @@ class GlmerResult(MixedResult):
 
         if component == "cond":
             est, se = self.fixef, self.se
-        elif component == "zi":
-            if self.fixef_zi is None:
-                raise ArgumentError("this fit has no zero-inflation model (ziformula)")
-            est = self.fixef_zi
-            names = [f"zi~{n}" for n in est.index]
+        elif component in ("zi", "disp"):
+            est, prefix, missing = ((self.fixef_zi, "zi~", "zero-inflation model (ziformula)") if component == "zi"
+                                    else (self.fixef_disp, "d~", "dispersion model (dispformula with covariates)"))
+            if est is None:
+                raise ArgumentError(f"this fit has no {missing}")
+            names = [prefix + n for n in est.index]
             se = pd.Series(np.sqrt(np.diag(self.vcov_full.loc[names, names].to_numpy())), index=est.index)
         else:
-            raise ArgumentError(f"component must be 'cond' or 'zi', not {component!r}")
+            raise ArgumentError(f"component must be 'cond', 'zi' or 'disp', not {component!r}")
         z = est.to_numpy() / se.to_numpy()
         return pd.DataFrame({"Estimate": est.to_numpy(), "Std. Error": se.to_numpy(), "z value": z,
                              "Pr(>|z|)": 2 * stats.norm.sf(np.abs(z))}, index=est.index)
@@ -744,7 +786,7 @@ class GlmerResult(MixedResult):
         """Whether the fit is one only glmmTMB fits (a ziformula, or a family
         only glmmTMB has: nbinom1, truncated, genpois, compois, beta, betabinomial, t):
         summaries then print as glmmTMB's."""
-        return self.fixef_zi is not None or self.family.glmmtmb_family
+        return self.fixef_zi is not None or self.fixef_disp is not None or self.family.glmmtmb_family
 
     def summary_text(self) -> str:
         """The summary as lme4 prints ``summary(fit)`` (glmmTMB's, for the models only glmmTMB fits:

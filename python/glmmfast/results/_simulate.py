@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._arguments import check_nsim
 from ..design._design import ModelDesign
-from .._errors import DataError, FamilyError
+from .._errors import ArgumentError, DataError, FamilyError
 from ..formula._model_frame import evaluate_response
 from ._predict import fixed_part, select_terms, term_rows, zero_inflation_probability
 from ..design._re_terms import theta_blocks
@@ -150,6 +150,9 @@ def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFra
              allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Responses drawn from a fitted GLMM (see :meth:`GlmerResult.simulate`)."""
     nsim = check_nsim(nsim)
+    if getattr(result, "fixef_disp", None) is not None:
+        raise ArgumentError("simulate (and the parametric bootstrap) of a fit with a dispersion model "
+                            "(dispformula) is not supported yet")
     blocks = [modes for _, modes, _ in result._ranef_parts()]
     zi = None if result.fixef_zi is None else zero_inflation_probability(result, newdata)
     sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,

@@ -4,10 +4,12 @@ Holds :func:`format_tmb_summary`: the family line, the formula with its
 ``Zero inflation:`` line, the AIC table, the random effects of the
 conditional model, the family parameter line ("Dispersion parameter for
 nbinom2 family (): 1.51") and one coefficient table per component
-(conditional, zero-inflation), as glmmTMB 1.1.5 prints them.  Reads a
+(conditional, zero-inflation, dispersion: glmmTMB's ``Dispersion:``
+formula line and ``Dispersion model`` table for a ``dispformula``), as
+glmmTMB 1.1.5 prints them.  Reads a
 :class:`~glmmfast.results._results.GlmerResult` (duck-typed: family,
 formula, data_name, aic/bic/loglik/df_resid, varcorr, nobs, ngroups,
-``family_parameters``, ``coef_table(component)``, ``fixef_zi``).
+``family_parameters``, ``coef_table(component)``, ``fixef_zi``, ``fixef_disp``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def _parameter_line(res: Any) -> str:
     """glmmTMB's family parameter line (empty for a family without one)."""
     params = res.family_parameters
     name = tmb_family_name(res.family)
+    if _dispersion_formula(res) == "~1" and res.family.name == "gaussian":  # a one-number dispersion model
+        params = {"dispersion": res.sigma**2}
     if "dispersion" in params:
         return f"\nDispersion estimate for {name} family (sigma^2): {params['dispersion']:.3g} \n"
     if name == "t":  # the t's scale, printed squared as the gaussian's
@@ -45,6 +49,13 @@ def _parameter_line(res: Any) -> str:
     if params:
         return f"\nDispersion parameter for {name} family (): {next(iter(params.values())):.3g} \n"
     return ""
+
+
+def _dispersion_formula(res: Any) -> str | None:
+    """The dispersion model's formula as glmmTMB prints it (``~x``), None without one."""
+    if getattr(res, "fixef_disp", None) is None:
+        return None
+    return "~" + res._design.disp.formula.lstrip("~").strip()
 
 
 def format_tmb_summary(res: Any) -> str:
@@ -67,6 +78,10 @@ def format_tmb_summary(res: Any) -> str:
         response = "".join(deparse_lines(formula_sides(formula_tree(res))[0]))
         zi_text = "~" + res._design.zi.formula.lstrip("~").strip()
         out.append(cat_fill(["Zero inflation:" + " " * (len(response) + 3), zi_text]))
+    disp_text = _dispersion_formula(res)
+    if disp_text not in (None, "~1"):  # glmmTMB prints its default ~1 on no line
+        response = "".join(deparse_lines(formula_sides(formula_tree(res))[0]))
+        out.append(cat_fill(["Dispersion:" + " " * (len(response) + 7), disp_text]))
     if res.data_name is not None:
         out.append(cat_fill(["Data:", str(res.data_name)]))
     out.append("\n")
@@ -83,6 +98,8 @@ def format_tmb_summary(res: Any) -> str:
     out.append(_parameter_line(res))
     components = [("cond", "Conditional model")] + ([("zi", "Zero-inflation model")] if res.fixef_zi is not None
                                                       else [])
+    if disp_text not in (None, "~1") and res.fixef_disp.size:
+        components.append(("disp", "Dispersion model"))
     for component, title in components:
         tab = res.coef_table(component)
         out.append(f"\n{title}:\n")

@@ -1,0 +1,45 @@
+// varying_parameter.hpp — a family parameter that varies by observation:
+// glmmTMB's dispersion model (dispformula), p_i = exp(power * eta_d,i) with
+// eta_d = offset_d + X_d beta_d (the model sets the values; see
+// model/glmm_model.hpp).
+//
+// Interface: `VaryingParameter` (the parameter's name from
+// Distribution::parameters() and its value per observation) and the unit-
+// weight observation terms of the general observation path
+// (zero_inflation.hpp's ObservationTerms) at those values:
+//   varying_unit_observation_terms   log density, score, information and
+//                                    Fisher weight in eta
+//   varying_unit_log_density         the log density only
+// For "dispersion" (gaussian sigma^2, the Gamma's phi = 1 / shape) the
+// eta derivatives of an exponential-dispersion family are the unit-phi ones
+// divided by phi_i (exactly a change of prior weights, w_i / phi_i); the
+// log density, whose normalising constant depends on phi_i, is evaluated at
+// each phi_i.  A shape parameter (the NB2's theta_i, nbinom1's phi_i) enters
+// V(mu) and the log density: every family evaluates it observation by
+// observation on a copy of its distribution with that shape set, so any
+// family with a parameter supports a dispersion model without changing
+// (a family may later give a vectorised form).
+// Nothing here knows about models or Python.
+#pragma once
+
+#include <Eigen/Core>
+#include <string>
+
+#include "family/family.hpp"
+
+namespace glmmfast {
+
+struct VaryingParameter {
+    std::string name;       // "dispersion" or a shape parameter's name
+    Eigen::ArrayXd values;  // one positive value per observation
+    double dispersion = 1.0;  // the family's scalar dispersion, where a shape varies
+};
+
+// Unit-weight terms at each observation's parameter value (throws
+// std::invalid_argument for a name the family does not have).
+void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                    const VaryingParameter& v, ObservationTerms& t);
+Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                        const VaryingParameter& v);
+
+}  // namespace glmmfast

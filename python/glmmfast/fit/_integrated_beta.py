@@ -1,0 +1,91 @@
+"""glmmTMB's REML for a gaussian model with a dispersion model: the fixed effects integrated out.
+
+glmmTMB's ``REML = TRUE`` treats beta as random effects with a flat prior
+and integrates them out with the random effects (Laplace, exact for the
+gaussian with the identity link).  With beta-hat(theta, beta_d) the joint
+mode of (u, beta) (PIRLS with beta moving, the engine's
+``deviance_profiled_beta``) and H_beta = X'WX - X'WU A^{-1} U'WX the
+Schur complement of the penalised system's beta block (W = 1 / phi_i),
+whose inverse is the engine's ``beta_unscaled_vcov``:
+
+    -2 log L_R(theta, beta_d) = -2 log L(theta, beta-hat, beta_d) + log det H_beta - p log(2 pi).
+
+(At glmmTMB's estimates on its ``disp_gauss_x_reml`` reference this
+equals its -2 log L to 1e-12.)  The outer parameters are (theta,
+beta_disp), optimised derivative-free; Cov(beta-hat) is H_beta^{-1} at the
+optimum, and the covariance of (theta, beta_disp) is 2 H^{-1} from the
+finite-difference Hessian H of the criterion, as glmmTMB's sdreport.
+
+Holds :func:`reml_objective`, :func:`fit_integrated_beta` (a FitState with
+``integrated_beta`` set) and :func:`integrated_beta_vcov_full`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..design._design import ModelDesign
+from ._derivatives import gradient_hessian
+from ._objective import function_objective
+from ._optimize import OptimizerInfo, _bobyqa, _record
+
+__all__ = ["reml_objective", "fit_integrated_beta", "integrated_beta_vcov_full"]
+
+
+def _criterion(model, ntheta: int, x: np.ndarray) -> float:
+    """-2 log L_R at x = (theta, beta_disp) (see the module's equation); leaves the engine there."""
+    model.set_beta_disp(np.asarray(x[ntheta:], dtype=float))
+    deviance = model.deviance_profiled_beta(np.asarray(x[:ntheta], dtype=float))
+    sign, logdet_inverse = np.linalg.slogdet(np.asarray(model.beta_unscaled_vcov()))
+    p = model.p
+    return float(deviance - logdet_inverse - p * np.log(2 * np.pi)) if sign > 0 else np.inf
+
+
+def reml_objective(model):
+    """The REML criterion of ``model`` (an engine GlmmModel with a dispersion model) in (theta, beta_disp)."""
+    ntheta = len(model.initial_theta())
+    return function_objective(lambda x: _criterion(model, ntheta, x), ntheta + int(model.n_disp),
+                              lambda: model.set_u(np.zeros(model.q)))
+
+
+def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: np.ndarray, beta_disp0: np.ndarray,
+                        t0: float) -> "FitState":
+    """Minimise the REML criterion of ``model`` from (theta0, beta_disp0), beta started at ``beta0``."""
+    from ._fit_state import FitState
+
+    info = OptimizerInfo(theta_scale=1.0)
+    t1 = time.perf_counter()
+    model.set_beta(np.asarray(beta0, dtype=float))
+    objective = reml_objective(model)
+    lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(len(beta_disp0), -np.inf)])
+    x0 = np.concatenate([theta0, beta_disp0])
+    x, dev, status = _bobyqa(objective, x0, lower, np.full(x0.size, 0.25), 1e-10, 1e-8, 100000, restarts=1)
+    dev = objective.evaluate(x)  # leave the engine at the optimum
+    _record(info, objective, "theta and beta_disp (REML: beta integrated out)", dev, status, t1)
+    info.optimizer = "bobyqa"
+    info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
+    ntheta = len(theta0)
+    return FitState(design, np.asarray(x[:ntheta]), np.array(model.beta), float(dev), info, nAGQ=1,
+                    u=np.array(model.u), engine_at_optimum=model, beta_disp=np.asarray(x[ntheta:]),
+                    integrated_beta=True)
+
+
+def integrated_beta_vcov_full(model, theta: np.ndarray, beta_disp: np.ndarray) -> np.ndarray:
+    """Covariance of (theta, beta, beta_disp) in the optimiser's order: 2 H^{-1} of the criterion for (theta,
+    beta_disp), Cov(beta-hat) = H_beta^{-1} at the optimum, and no covariance between the two blocks (beta
+    is integrated out).  Leaves the engine at the optimum."""
+    ntheta, p = len(theta), model.p
+    x = np.concatenate([theta, beta_disp])
+    f = lambda v: _criterion(model, ntheta, v)  # noqa: E731
+    _, hess = gradient_hessian(f, x, 1e-4, f(x))
+    outer = np.linalg.inv(hess)
+    outer = outer + outer.T
+    f(x)  # back at the optimum
+    vbeta = np.asarray(model.beta_unscaled_vcov())
+    full = np.zeros((ntheta + p + len(beta_disp),) * 2)
+    keep = np.r_[0:ntheta, ntheta + p:full.shape[0]]
+    full[np.ix_(keep, keep)] = outer
+    full[ntheta:ntheta + p, ntheta:ntheta + p] = vbeta
+    return full
