@@ -89,22 +89,28 @@ def test_poisson_gradient_with_prior_weights_including_zero():
 
 
 def test_gradient_availability():
+    """Every family and link has the exact gradient (observation_gradient.cpp; issue 16), also
+    with a family parameter as a coordinate; only the AGQ objective has none."""
     df = pd.DataFrame({"y": [1, 0, 3, 2, 5, 1, 0, 2], "g": list("aabbccdd")})
-    for fam, expected in [(Poisson(), True), (Binomial("probit"), False), (Poisson("sqrt"), False)]:
+    for fam in (Poisson(), Binomial("probit"), Poisson("sqrt")):
         y = (df["y"] > 1).astype(int) if fam.name == "binomial" else df["y"]
         design = model_design_for("y ~ 1 + (1 | g)", df.assign(y=y), fam, random=True)
         model = engine_model(design)
-        assert model.has_laplace_gradient is expected
+        assert model.has_laplace_gradient
         model.deviance_at(np.array([0.5]), np.array([0.2]))
-        if not expected:
-            with pytest.raises(RuntimeError, match="canonical link"):
-                model.laplace_gradient()
-    # the Gamma family's dispersion is a parameter of the objective: no gradient there
+        assert np.asarray(model.laplace_gradient()).shape == (2,)
+    # the Gamma family's dispersion is a coordinate of the objective, with its derivative
     design = model_design_for("y ~ 1 + (1 | g)", df.assign(y=df["y"] + 1.0), get_family("Gamma"), random=True)
-    obj = _core.glmm_objective(engine_model(design), "joint", 1.0, "dispersion", 1, np.zeros(1), np.ones(1))
-    assert not obj.has_gradient
+    model = engine_model(design)
+    obj = _core.glmm_objective(model, "joint", 1.0, "dispersion", 1, np.zeros(1), np.ones(1))
+    assert obj.has_gradient
+    grad = np.zeros(3)
+    obj(np.array([0.5, 0.0, 0.0]), grad)
+    assert np.all(np.isfinite(grad))
+    agq = _core.glmm_objective(model, "joint", 1.0, "dispersion", 5, np.zeros(1), np.ones(1))
+    assert not agq.has_gradient
     with pytest.raises(RuntimeError, match="no gradient"):
-        obj(np.array([0.5, 0.0, 0.0]), np.zeros(3))
+        agq(np.array([0.5, 0.0, 0.0]), np.zeros(3))
 
 
 def test_objective_gradient_is_in_the_optimiser_coordinates(grouseticks):

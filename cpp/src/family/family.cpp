@@ -79,15 +79,23 @@ void Family::log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const
     d2 = -dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
 }
 
-void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion,
-                                    ObservationTerms& t) const {
+ArrayXd Family::log_density_third_derivative(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
+                                             double dispersion) const {
+    const double phi = has_dispersion() ? dispersion : 1.0;
+    return -dist_->eta_information_deriv(y, linkinv(eta), mu_eta(eta), mu_eta2(eta), mu_eta3(eta), wt) / phi;
+}
+
+void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, ObservationTerms& t,
+                                    bool information_deriv) const {
     const ArrayXd ones = ArrayXd::Ones(y.size());
-    const ArrayXd mu = linkinv(eta), me = mu_eta(eta);
+    const ArrayXd mu = linkinv(eta), me = mu_eta(eta), me2 = mu_eta2(eta);
     const double phi = has_dispersion() ? dispersion : 1.0;
     t.log_density = log_density(y, eta, ones, dispersion);
     t.score = dist_->eta_score(y, mu, me, ones) / phi;
-    t.information = dist_->eta_information(y, mu, me, mu_eta2(eta), ones) / phi;
+    t.information = dist_->eta_information(y, mu, me, me2, ones) / phi;
     t.fisher = me.square() / (phi * dist_->variance(mu));
+    if (information_deriv) t.information_deriv = dist_->eta_information_deriv(y, mu, me, me2, mu_eta3(eta), ones) / phi;
+    else t.information_deriv.resize(0);
 }
 
 void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,

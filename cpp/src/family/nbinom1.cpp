@@ -8,6 +8,8 @@
 // and in eta through me = dmu/deta, me2 = d^2 mu / d eta^2:
 //   score = me (A - log(1 + phi)) / phi,
 //   information = -[me^2 A' / phi^2 + me2 (A - log(1 + phi)) / phi].
+// With A'' = psi''(y + k) - psi''(k), d^3 log f / d mu^3 = A'' / phi^3, and
+//   information' = -[me^3 A'' / phi^3 + 3 me me2 A' / phi^2 + me3 (A - log(1 + phi)) / phi].
 // Parameter "phi" (glmmTMB's sigma() for nbinom1), with k = mu / phi, L = log(1 + phi):
 //   d log f / d phi = -(k / phi)(A - L) - k / (1 + phi) + y / phi - y / (1 + phi),
 //   d^2 log f / d phi^2 = (2k / phi^2)(A - L) + (k^2 / phi^2) A' + 2k / (phi (1 + phi))
@@ -78,6 +80,19 @@ public:
             h[i] = -wt[i] * (me[i] * me[i] * a1 / (phi_ * phi_) + me2[i] * a / phi_);
         }
         return h;
+    }
+
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        ArrayXd l1(y.size()), l2(y.size()), l3(y.size());
+        const double L = std::log1p(phi_);
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double k = mu[i] / phi_;
+            l1[i] = wt[i] * (digamma(y[i] + k) - digamma(k) - L) / phi_;
+            l2[i] = wt[i] * (trigamma(y[i] + k) - trigamma(k)) / (phi_ * phi_);
+            l3[i] = wt[i] * (tetragamma(y[i] + k) - tetragamma(k)) / (phi_ * phi_ * phi_);
+        }
+        return information_deriv_from_mu(l1, l2, l3, me, me2, me3);
     }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,

@@ -8,8 +8,9 @@
 //   log_cauchy_cdf(x)    log F(x) of the standard Cauchy
 //   log_add_exp(a, b)    log(e^a + e^b) without overflow
 //   log1mexp(a)          log(1 - e^-a), a >= 0 (Maechler 2012)
-//   digamma, trigamma    psi(x) and psi'(x) for x > 0 (the NB and Gamma
-//                        parameter derivatives)
+//   digamma, trigamma, tetragamma   psi(x), psi'(x) and psi''(x) for x > 0
+//                        (the NB and Gamma parameter derivatives, nbinom1's
+//                        third derivative in mu)
 // Nothing here knows about families.
 #pragma once
 
@@ -24,5 +25,6 @@ double log_add_exp(double a, double b);
 double log1mexp(double a);
 double digamma(double x);
 double trigamma(double x);
+double tetragamma(double x);
 
 }  // namespace glmmfast
