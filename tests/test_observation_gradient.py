@@ -16,6 +16,7 @@ from glmmfast.design._design import model_design_for
 from glmmfast import families as F
 from glmmfast.families import Binomial, get_family
 from glmmfast.fit._engine import engine_model
+from test_laplace_gradient import check_objective_gradient
 
 
 def _data(kind: str, seed: int = 7, ngroups: int = 12, per: int = 15) -> pd.DataFrame:
@@ -87,33 +88,6 @@ def _model(family: str, link: str, kind: str, parameter, value, zi: bool = False
     return model, design
 
 
-def _objective(model, stage: str, parameter, p: int):
-    name = parameter or "none"
-    if stage == "profiled_beta":
-        return _core.glmm_objective(model, stage, 1.0, name)
-    return _core.glmm_objective(model, stage, 1.0, name, 1, np.zeros(p), np.ones(p))
-
-
-def _check_objective_gradient(model, stage: str, parameter, x: np.ndarray, beta_start: np.ndarray, h=1e-4,
-                              rtol=1e-6):
-    """The objective's exact gradient against central differences of its value (from the
-    same PIRLS start at every point)."""
-    obj = _objective(model, stage, parameter, model.p)
-    assert obj.has_gradient
-
-    def f(xx):
-        model.set_u(np.zeros(model.q))
-        model.set_beta(beta_start)
-        return obj.evaluate(xx)
-
-    f(x)
-    exact = np.asarray(obj.gradient(x))
-    fd = np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
-    # central differences: error O(h^2 f''') + rounding ~1e-13 |f| / h
-    np.testing.assert_allclose(exact, fd, rtol=rtol, atol=rtol * (1 + np.abs(fd).max()))
-    return exact
-
-
 def _point(model, beta, parameter, value, zi: bool, stage: str) -> np.ndarray:
     parts = [np.full(len(model.lower_bounds()), 0.6)]
     if stage == "joint":
@@ -131,7 +105,7 @@ def _point(model, beta, parameter, value, zi: bool, stage: str) -> np.ndarray:
 def test_gradient_matches_finite_differences(family, link, kind, parameter, value, beta, stage):
     model, _ = _model(family, link, kind, parameter, value)
     x = _point(model, beta, parameter, value, False, stage)
-    _check_objective_gradient(model, stage, parameter, x, np.asarray(beta, dtype=float))
+    check_objective_gradient(model, stage, parameter, x, np.asarray(beta, dtype=float))
 
 
 ZI_CASES = [
@@ -150,7 +124,7 @@ ZI_CASES = [
 def test_zero_inflated_gradient_matches_finite_differences(family, link, kind, parameter, value, beta, stage):
     model, _ = _model(family, link, kind, parameter, value, zi=True)
     x = _point(model, beta, parameter, value, True, stage)
-    _check_objective_gradient(model, stage, parameter, x, np.asarray(beta, dtype=float))
+    check_objective_gradient(model, stage, parameter, x, np.asarray(beta, dtype=float))
 
 
 def test_gradient_with_correlated_slopes_weights_and_offset():
@@ -164,7 +138,7 @@ def test_gradient_with_correlated_slopes_weights_and_offset():
     model = engine_model(design, "sparse")
     model.set_nb_theta(1.5)
     x = np.array([0.6, 0.1, 0.3, 0.5, 0.3, np.log(1.5)])
-    _check_objective_gradient(model, "joint", "nb_theta", x, np.array([0.5, 0.3]))
+    check_objective_gradient(model, "joint", "nb_theta", x, np.array([0.5, 0.3]))
 
 
 def test_engine_gradient_equals_the_objectives(cbpp):

@@ -33,7 +33,8 @@ public:
     // V''(mu) = 2 / theta, in the exponential-dispersion third derivative.
     ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                   const ArrayXd& me3, const ArrayXd& wt) const override {
-        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt, ArrayXd::Constant(mu.size(), 2.0 / theta_));
+        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt,
+                                                        ArrayXd::Constant(mu.size(), 2.0 / theta_));
     }
     unsigned mean_terms_needed() const override { return kLogMu; }
 

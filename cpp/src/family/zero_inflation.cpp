@@ -84,7 +84,8 @@ void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen
         } else {
             const double s = t.score[i], h = t.information[i], q = 1.0 - pi, pq = pi * q;
             if (third) {
-                t.information_deriv[i] = wt[i] * (q * t.information_deriv[i] + pq * (3.0 * s * h + (1.0 - 2.0 * pi) * s * s * s));
+                const double mixing = pq * (3.0 * s * h + (1.0 - 2.0 * pi) * s * s * s);
+                t.information_deriv[i] = wt[i] * (q * t.information_deriv[i] + mixing);
                 if (zi) {
                     t.zi_score[i] = -wt[i] * pq * s;
                     t.zi_information[i] = -wt[i] * pq * (h + (1.0 - 2.0 * pi) * s * s);

@@ -36,7 +36,8 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
     const int npar = log_parameter.empty() ? 0 : 1;
     Eigen::VectorXd g(n_zi() + npar);
     if (zero_inflated())
-        g.head(n_zi()) = X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
+        g.head(n_zi()) =
+            X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     if (!npar) return g;
     const bool dispersion = log_parameter == "dispersion";
     if (!dispersion && !family_.has_shape(log_parameter))

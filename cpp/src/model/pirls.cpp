@@ -111,7 +111,8 @@ void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt, bool update
             update_linear_predictor();
             return;
         }
-        const double moved = std::max(du.lpNorm<Eigen::Infinity>(), update_beta ? dbeta.lpNorm<Eigen::Infinity>() : 0.0);
+        const double moved =
+            std::max(du.lpNorm<Eigen::Infinity>(), update_beta ? dbeta.lpNorm<Eigen::Infinity>() : 0.0);
         const double size = std::max(u_.lpNorm<Eigen::Infinity>(), update_beta ? beta_.lpNorm<Eigen::Infinity>() : 0.0);
         if (step * moved < 1e-13 * (1.0 + size)) return;
     }
