@@ -74,6 +74,19 @@ def test_eta_derivatives_match_finite_differences(fam, link):
     np.testing.assert_allclose(d2, (g_up - g_down) / (2 * h), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("fam, link", CASES, ids=IDS)
+def test_third_eta_derivative_matches_finite_differences(fam, link):
+    """d^3 log f / d eta^3 (Distribution::eta_information_deriv, the exact Laplace gradient's)
+    against central differences of the second derivative."""
+    f = _family(fam, link)
+    y, eta, wt = _point(fam, link)
+    d3 = f.log_density_third_derivative(y, eta, wt, DISPERSION)
+    h = 1e-5 * np.maximum(1.0, np.abs(eta))
+    d2_up = f.log_density_derivatives(y, eta + h, wt, DISPERSION)[1]
+    d2_down = f.log_density_derivatives(y, eta - h, wt, DISPERSION)[1]
+    np.testing.assert_allclose(d3, (d2_up - d2_down) / (2 * h), rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("fam, link", [c for c in CASES if c[0] in ("gaussian", "Gamma", "inverse.gaussian")],
                          ids=[i for c, i in zip(CASES, IDS) if c[0] in ("gaussian", "Gamma", "inverse.gaussian")])
 def test_dispersion_derivatives_match_finite_differences(fam, link):

@@ -89,22 +89,28 @@ def test_poisson_gradient_with_prior_weights_including_zero():
 
 
 def test_gradient_availability():
+    """Every family and link has the exact gradient (observation_gradient.cpp; issue 16), also
+    with a family parameter as a coordinate; only the AGQ objective has none."""
     df = pd.DataFrame({"y": [1, 0, 3, 2, 5, 1, 0, 2], "g": list("aabbccdd")})
-    for fam, expected in [(Poisson(), True), (Binomial("probit"), False), (Poisson("sqrt"), False)]:
+    for fam in (Poisson(), Binomial("probit"), Poisson("sqrt")):
         y = (df["y"] > 1).astype(int) if fam.name == "binomial" else df["y"]
         design = model_design_for("y ~ 1 + (1 | g)", df.assign(y=y), fam, random=True)
         model = engine_model(design)
-        assert model.has_laplace_gradient is expected
+        assert model.has_laplace_gradient
         model.deviance_at(np.array([0.5]), np.array([0.2]))
-        if not expected:
-            with pytest.raises(RuntimeError, match="canonical link"):
-                model.laplace_gradient()
-    # the Gamma family's dispersion is a parameter of the objective: no gradient there
+        assert np.asarray(model.laplace_gradient()).shape == (2,)
+    # the Gamma family's dispersion is a coordinate of the objective, with its derivative
     design = model_design_for("y ~ 1 + (1 | g)", df.assign(y=df["y"] + 1.0), get_family("Gamma"), random=True)
-    obj = _core.glmm_objective(engine_model(design), "joint", 1.0, "dispersion", 1, np.zeros(1), np.ones(1))
-    assert not obj.has_gradient
+    model = engine_model(design)
+    obj = _core.glmm_objective(model, "joint", 1.0, "dispersion", 1, np.zeros(1), np.ones(1))
+    assert obj.has_gradient
+    grad = np.zeros(3)
+    obj(np.array([0.5, 0.0, 0.0]), grad)
+    assert np.all(np.isfinite(grad))
+    agq = _core.glmm_objective(model, "joint", 1.0, "dispersion", 5, np.zeros(1), np.ones(1))
+    assert not agq.has_gradient
     with pytest.raises(RuntimeError, match="no gradient"):
-        obj(np.array([0.5, 0.0, 0.0]), np.zeros(3))
+        agq(np.array([0.5, 0.0, 0.0]), np.zeros(3))
 
 
 def test_objective_gradient_is_in_the_optimiser_coordinates(grouseticks):
@@ -124,6 +130,35 @@ def test_objective_gradient_is_in_the_optimiser_coordinates(grouseticks):
         obj(x, np.zeros(3))
 
 
+def _objective(model, stage: str, parameter, p: int):
+    name = parameter or "none"
+    if stage == "profiled_beta":
+        return _core.glmm_objective(model, stage, 1.0, name)
+    return _core.glmm_objective(model, stage, 1.0, name, 1, np.zeros(p), np.ones(p))
+
+
+def check_objective_gradient(model, stage: str, parameter, x: np.ndarray, beta_start: np.ndarray, h=1e-4,
+                              rtol=1e-6):
+    """The engine objective's exact gradient (``stage``: "joint" or "profiled_beta", with the
+    engine's ``parameter`` name or None) at ``x`` against central differences of its value,
+    from the same PIRLS start (u = 0, ``beta_start``) at every point."""
+    obj = _objective(model, stage, parameter, model.p)
+    assert obj.has_gradient
+
+    def f(xx):
+        model.set_u(np.zeros(model.q))
+        model.set_beta(beta_start)
+        return obj.evaluate(xx)
+
+    f(x)
+    exact = np.asarray(obj.gradient(x))
+    fd = np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+    # central differences: error O(h^2 f''') + rounding ~1e-13 |f| / h
+    np.testing.assert_allclose(exact, fd, rtol=rtol, atol=rtol * (1 + np.abs(fd).max()))
+    return exact
+
+
+
 def test_beta_profiled_gradient_matches_finite_differences(grouseticks, cbpp):
     """The nAGQ = 0 objective (beta from PIRLS, moving with theta): its theta-derivative."""
     for formula, data, fam in [("TICKS ~ YEAR + (YEAR | LOCATION)", grouseticks, Poisson()),
@@ -132,18 +167,7 @@ def test_beta_profiled_gradient_matches_finite_differences(grouseticks, cbpp):
         model = engine_model(design)
         lower = np.asarray(model.lower_bounds())
         theta = np.where(np.isfinite(lower), 0.9, -0.1)
-        beta0 = np.zeros(design.X.shape[1])
-
-        def dev(t):
-            model.set_u(np.zeros(model.q))
-            model.set_beta(beta0)
-            return model.deviance_profiled_beta(t)
-
-        dev(theta)
-        exact = np.asarray(model.laplace_gradient(True))
-        h = 2e-4
-        fd = np.array([(dev(theta + h * e) - dev(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
-        np.testing.assert_allclose(exact, fd, rtol=1e-5, atol=1e-5 * (1 + np.abs(fd).max()))
+        check_objective_gradient(model, "profiled_beta", None, theta, np.zeros(design.X.shape[1]), h=2e-4, rtol=1e-5)
 
 
 def test_gradient_fits_leave_a_zero_diagonal_of_t(cbpp):

@@ -35,10 +35,10 @@ PHI_FAMILIES = ("nbinom1", "truncated_nbinom1", "genpois", "compois", "beta", "b
 SUPPORTED = [cid for cid, c in REFERENCE.items()
              if c["family"] in ("poisson", "nbinom2", "truncated_poisson", "truncated_nbinom2", "Gamma", "t") + PHI_FAMILIES
              and "|" not in (c["ziformula"] or "") and c["dispformula"] is None]
-#: glmmTMB's optimum there has zero-inflation coefficients diverging (minedno -21.7, sppEC-L:minedno 34.6:
-#: the zero part of some cells is 0); the derivative-free optimiser stops at -9.4 / 15.0, 0.012 above
-#: glmmTMB's -2 log L along that flat direction (the likelihood at glmmTMB's estimates agrees to 1e-9)
-DIVERGING_ZI = {"sal_zinb2"}
+# sal_zinb2: glmmTMB's optimum there has zero-inflation coefficients diverging (minedno -21.7,
+# sppEC-L:minedno 34.6: the zero part of some cells is 0); the derivative-free optimiser stopped at
+# -9.4 / 15.0, 0.012 above glmmTMB's -2 log L along that flat direction (a strict xfail until the
+# exact gradient, observation_gradient.cpp, reached glmmTMB's optimum).
 #: a second mode: from glmmfast's zero-inflation start (the zeros' share a Poisson leaves unexplained, 0.16)
 #: the fit ends with the zero part switched off and phi 2.91, 6.03 above glmmTMB's -2 log L; from glmmTMB's
 #: start (beta_zi = 0) it reaches glmmTMB's optimum (test_zigenpois_from_glmmtmbs_start_reaches_its_optimum)
@@ -106,8 +106,6 @@ def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
 
 
 def _xfail(cid: str):
-    if cid in DIVERGING_ZI:
-        return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason="diverging zero-inflation coefficients"))
     if cid in TWO_MODES:
         return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason="a second mode from glmmfast's start"))
     return cid
@@ -132,6 +130,9 @@ def assert_at_glmmtmb_optimum(fit, c: dict, diverging: tuple[str, ...] = ()) -> 
                 assert np.sign(estimates[name]) == np.sign(value) and abs(estimates[name]) > 10, name
                 continue
             se = reference_se[name] or ours[name]
+            if not np.isfinite(se):  # neither Hessian gives an SE (a flat direction): 1e-3 on the link scale
+                assert abs(estimates[name] - value) <= 1e-3, (component, name)
+                continue
             assert abs(estimates[name] - value) <= 0.05 * se, (component, name)
 
 

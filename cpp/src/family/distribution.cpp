@@ -1,5 +1,6 @@
 // distribution.cpp — the defaults of the Distribution interface
-// (distribution.hpp): the exponential-dispersion eta derivatives, and errors
+// (distribution.hpp): the exponential-dispersion eta derivatives (and the
+// information's eta-derivative by differences), and errors
 // for what a distribution does not have.
 #include "family/distribution.hpp"
 
@@ -19,6 +20,27 @@ ArrayXd Distribution::eta_information(const ArrayXd& y, const ArrayXd& mu, const
 
 ArrayXd Distribution::fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const {
     return wt * me.square() / variance(mu);
+}
+
+ArrayXd Distribution::eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me,
+                                            const ArrayXd& me2, const ArrayXd& me3, const ArrayXd& wt) const {
+    constexpr double h = 1e-4;
+    const ArrayXd dmu = me * h + me3 * (h * h * h / 6.0), dmu_even = me2 * (h * h / 2.0);
+    const ArrayXd dme = me2 * h, dme_even = me3 * (h * h / 2.0), dme2 = me3 * h;
+    const ArrayXd up = eta_information(y, mu + dmu + dmu_even, me + dme + dme_even, me2 + dme2, wt);
+    const ArrayXd down = eta_information(y, mu - dmu + dmu_even, me - dme + dme_even, me2 - dme2, wt);
+    return (up - down) / (2.0 * h);
+}
+
+ArrayXd Distribution::exponential_dispersion_information_deriv(const ArrayXd& y, const ArrayXd& mu,
+                                                               const ArrayXd& me, const ArrayXd& me2,
+                                                               const ArrayXd& me3, const ArrayXd& wt,
+                                                               const ArrayXd& variance_deriv2) const {
+    const ArrayXd v = variance(mu), v1 = variance_deriv(mu), r = y - mu;
+    const ArrayXd l1 = wt * r / v;
+    const ArrayXd l2 = -wt * (1.0 / v + r * v1 / v.square());
+    const ArrayXd l3 = wt * (2.0 * v1 / v.square() - r * (variance_deriv2 / v.square() - 2.0 * v1.square() / v.cube()));
+    return information_deriv_from_mu(l1, l2, l3, me, me2, me3);
 }
 
 std::vector<std::string> Distribution::parameters() const {

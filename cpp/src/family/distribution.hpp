@@ -12,6 +12,13 @@
 //   unit_deviance prior-weighted unit deviances w 2 [l(y; y) - l(y; mu)]
 //   eta_score, eta_information   d log f / d eta and -d^2 log f / d eta^2
 //                 (times phi), through the link's dmu/deta and d^2 mu/deta^2
+//   eta_information_deriv   d information / d eta = -d^3 log f / d eta^3
+//                 (times phi), also through d^3 mu / d eta^3: what the exact
+//                 Laplace gradient needs (model/observation_gradient.cpp).
+//                 Closed forms from the derivatives in mu (l1, l2, l3 of
+//                 log f): information' = -(me^3 l3 + 3 me me2 l2 + me3 l1);
+//                 the default differences eta_information centrally in eta,
+//                 so a family without the closed form still works
 //   parameters    the family parameters: "dispersion" (phi, passed in by
 //                 the caller; has_dispersion) and shape parameters the
 //                 distribution holds (the negative binomial's "theta",
@@ -87,6 +94,11 @@ public:
     virtual ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
     virtual ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                     const ArrayXd& wt) const;
+    // d eta_information / d eta given also me3 = d^3 mu / d eta^3.  The
+    // default: central differences of eta_information at eta +- h, with mu,
+    // me, me2 moved along their Taylor expansions in eta (error O(h^2)).
+    virtual ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me,
+                                          const ArrayXd& me2, const ArrayXd& me3, const ArrayXd& wt) const;
 
     // wt me^2 / V(mu): the Fisher information in eta of the exponential-dispersion families (times phi).
     virtual ArrayXd fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
@@ -117,7 +129,21 @@ public:
 
 protected:
     [[noreturn]] void unknown_parameter(const std::string& p) const;
+    // eta_information_deriv of the exponential-dispersion form (the default
+    // eta_score / eta_information), given V''(mu) (variance_deriv2):
+    //   l1 = wt (y - mu) / V,  l2 = -wt [1 / V + (y - mu) V' / V^2],
+    //   l3 = wt [2 V' / V^2 - (y - mu)(V'' / V^2 - 2 V'^2 / V^3)].
+    ArrayXd exponential_dispersion_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me,
+                                                     const ArrayXd& me2, const ArrayXd& me3, const ArrayXd& wt,
+                                                     const ArrayXd& variance_deriv2) const;
 };
+
+// -d^3 log f / d eta^3 from the derivatives l1, l2, l3 of log f in mu and
+// those of mu in eta (me, me2, me3): -(me^3 l3 + 3 me me2 l2 + me3 l1).
+inline ArrayXd information_deriv_from_mu(const ArrayXd& l1, const ArrayXd& l2, const ArrayXd& l3,
+                                         const ArrayXd& me, const ArrayXd& me2, const ArrayXd& me3) {
+    return -(me.cube() * l3 + 3.0 * me * me2 * l2 + me3 * l1);
+}
 
 // The CRTP base every distribution derives from: clone() by copy.
 template <class Derived>

@@ -80,14 +80,22 @@ void Family::log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const
     d2 = -dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
 }
 
+ArrayXd Family::log_density_third_derivative(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
+                                             double dispersion) const {
+    const double phi = has_dispersion() ? dispersion : 1.0;
+    return -dist_->eta_information_deriv(y, linkinv(eta), mu_eta(eta), mu_eta2(eta), mu_eta3(eta), wt) / phi;
+}
+
 void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
-                                    ObservationTerms& t) const {
-    const ArrayXd mu = linkinv(eta), me = mu_eta(eta);
+                                    ObservationTerms& t, bool information_deriv) const {
+    const ArrayXd mu = linkinv(eta), me = mu_eta(eta), me2 = mu_eta2(eta);
     const double phi = has_dispersion() ? dispersion : 1.0;
     t.log_density = log_density(y, eta, wt, dispersion);
     t.score = dist_->eta_score(y, mu, me, wt) / phi;
-    t.information = dist_->eta_information(y, mu, me, mu_eta2(eta), wt) / phi;
+    t.information = dist_->eta_information(y, mu, me, me2, wt) / phi;
     t.fisher = dist_->fisher_weight(mu, me, wt) / phi;
+    if (information_deriv) t.information_deriv = dist_->eta_information_deriv(y, mu, me, me2, mu_eta3(eta), wt) / phi;
+    else t.information_deriv.resize(0);
 }
 
 void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
@@ -154,6 +162,11 @@ double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, do
 ArrayXd Family::simulate(const ArrayXd& mu, const ArrayXd& wt, double dispersion, unsigned long long seed) const {
     std::mt19937_64 rng(seed);
     return dist_->simulate(mu, wt, dispersion, rng);
+}
+
+WeightRoles weight_roles(const Family& family, const ArrayXd& pw) {
+    if (family.weights_are_trials()) return {pw, (pw > 0).cast<double>()};
+    return {ArrayXd::Ones(pw.size()), pw};
 }
 
 }  // namespace glmmfast

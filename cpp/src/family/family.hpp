@@ -6,6 +6,9 @@
 //   linkfun, linkinv, mu_eta, mu_eta2   the link's (clamped as R's)
 //   variance V(mu), variance_deriv, mustart   the distribution's
 //   observed_weights  -d^2 log f / d eta^2 (times phi)
+//   unit_observation_terms   log f, its eta-derivatives (to the third) per
+//                     observation, for the general observation path and the
+//                     exact Laplace gradient
 //   dev_resid         prior-weighted unit deviances from a given mu (R's
 //                     family$dev.resids), dev_resid_eta from eta exactly
 //   log_density       prior-weighted log density of each observation, from
@@ -69,6 +72,7 @@ public:
     // dmu/deta given mu as well: free for the log and logit links.
     ArrayXd mu_eta(const ArrayXd& eta, const ArrayXd& mu) const { return link_->mu_eta(eta, mu); }
     ArrayXd mu_eta2(const ArrayXd& eta) const { return link_->mu_eta2(eta); }
+    ArrayXd mu_eta3(const ArrayXd& eta) const { return link_->mu_eta3(eta); }
     ArrayXd variance(const ArrayXd& mu) const { return dist_->variance(mu); }
     ArrayXd variance_deriv(const ArrayXd& mu) const { return dist_->variance_deriv(mu); }
     // Starting mu for IRLS, as R's family$initialize does.
@@ -85,13 +89,17 @@ public:
     // dispersion, for the families that have one).
     void log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
                                  ArrayXd& d1, ArrayXd& d2) const;
+    // d^3 log f / d eta^3 per observation at phi (Distribution::eta_information_deriv).
+    ArrayXd log_density_third_derivative(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
+                                         double dispersion) const;
     // The general observation path (zero_inflation.hpp): log density, score,
     // observed information and the Fisher weight (mu_eta^2 / (phi V) for
     // most) in eta, per observation at weights wt (ones, or the trials of a
     // family whose weights_are_trials; phi: the dispersion, for the families
-    // that have one).
+    // that have one); with information_deriv also the information's
+    // eta-derivative (the exact Laplace gradient's).
     void unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
-                                ObservationTerms& t) const;
+                                ObservationTerms& t, bool information_deriv = false) const;
     bool exponential_dispersion() const { return dist_->exponential_dispersion(); }
     bool weights_are_trials() const { return dist_->weights_are_trials(); }
     bool has_zero_mass() const { return dist_->has_zero_mass(); }
@@ -138,5 +146,13 @@ private:
     std::unique_ptr<Distribution> dist_;
     std::shared_ptr<const Link> link_;
 };
+
+// The prior weights as the distribution sees them (ones, or the numbers of
+// trials of a family whose weights are trials) and as zero_inflate then
+// multiplies the log density by (the weights, or 1 where they are positive).
+struct WeightRoles {
+    ArrayXd distribution, multiplier;
+};
+WeightRoles weight_roles(const Family& family, const ArrayXd& pw);
 
 }  // namespace glmmfast

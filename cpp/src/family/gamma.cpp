@@ -30,6 +30,11 @@ public:
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.square(); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 2.0 * mu; }
+    // V''(mu) = 2.0, in the exponential-dispersion third derivative.
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt, ArrayXd::Constant(mu.size(), 2.0));
+    }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
 
     // dgamma(y, 1/phi, scale = mu phi, log = TRUE), times wt.

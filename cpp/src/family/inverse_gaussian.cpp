@@ -31,6 +31,11 @@ public:
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.cube(); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 3.0 * mu.square(); }
+    // V''(mu) = 6.0 * mu, in the exponential-dispersion third derivative.
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt, 6.0 * mu);
+    }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,

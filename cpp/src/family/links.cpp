@@ -75,6 +75,7 @@ public:
     ArrayXd linkinv(const ArrayXd& eta) const override { return eta; }
     ArrayXd mu_eta(const ArrayXd& eta) const override { return ArrayXd::Ones(eta.size()); }
     ArrayXd mu_eta2(const ArrayXd& eta) const override { return ArrayXd::Zero(eta.size()); }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override { return ArrayXd::Zero(eta.size()); }
     bool valid_eta(const ArrayXd& eta, MeanRange r) const override {
         return positive_range(r) ? all_positive(eta) : true;
     }
@@ -101,6 +102,7 @@ public:
     ArrayXd mu_eta(const ArrayXd& eta) const override { return eta.exp().max(kEps); }
     ArrayXd mu_eta(const ArrayXd&, const ArrayXd& mu) const override { return mu; }  // linkinv floors mu at eps
     ArrayXd mu_eta2(const ArrayXd& eta) const override { return eta.exp(); }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override { return eta.exp(); }
     bool valid_eta(const ArrayXd& eta, MeanRange r) const override {
         return r == MeanRange::UnitInterval ? (eta < 0).all() : true;
     }
@@ -151,6 +153,11 @@ public:
         const ArrayXd mu = linkinv(eta);
         return mu * (1.0 - mu) * (1.0 - 2.0 * mu);
     }
+    // d/deta of m (1 - 2 mu), m = mu (1 - mu), dm/deta = m (1 - 2 mu): m (1 - 6 m).
+    ArrayXd mu_eta3(const ArrayXd& eta) const override {
+        const ArrayXd mu = linkinv(eta), m = mu * (1.0 - mu);
+        return m * (1.0 - 6.0 * m);
+    }
     bool valid_eta(const ArrayXd&, MeanRange) const override { return true; }
     // Inside the clamp a given mu = e^eta / (1 + e^eta) is unclamped and one
     // log gives both log mu and log(1 - mu) = log mu - eta (rounding
@@ -188,6 +195,9 @@ public:
     ArrayXd mu_eta2(const ArrayXd& eta) const override {
         return eta.unaryExpr([](double e) { return -e * norm_pdf(e); });
     }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override {
+        return eta.unaryExpr([](double e) { return (e * e - 1.0) * norm_pdf(e); });
+    }
     bool valid_eta(const ArrayXd&, MeanRange) const override { return true; }
     void probabilities(const ConstArrayRef& eta, const double*, const double* y, MeanTerms& out) const override {
         fill_probabilities(eta, y, out, [](double e, double* lmu, double* l1mu) {
@@ -215,6 +225,13 @@ public:
         return eta.unaryExpr([](double e) {
             const double ee = std::exp(std::min(e, 700.0));
             return ee * std::exp(-ee) * (1.0 - ee);
+        });
+    }
+    // With t = e^eta (dt/deta = t): d/deta [(t - t^2) e^-t] = t e^-t (1 - 3t + t^2).
+    ArrayXd mu_eta3(const ArrayXd& eta) const override {
+        return eta.unaryExpr([](double e) {
+            const double ee = std::exp(std::min(e, 700.0));
+            return ee * std::exp(-ee) * (1.0 - 3.0 * ee + ee * ee);
         });
     }
     bool valid_eta(const ArrayXd&, MeanRange) const override { return true; }
@@ -253,6 +270,9 @@ public:
     ArrayXd mu_eta2(const ArrayXd& eta) const override {
         return eta.unaryExpr([](double e) { return -2.0 * e / (M_PI * (1 + e * e) * (1 + e * e)); });
     }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override {
+        return eta.unaryExpr([](double e) { return (6.0 * e * e - 2.0) / (M_PI * std::pow(1 + e * e, 3)); });
+    }
     bool valid_eta(const ArrayXd&, MeanRange) const override { return true; }
     void probabilities(const ConstArrayRef& eta, const double*, const double* y, MeanTerms& out) const override {
         fill_probabilities(eta, y, out, [](double e, double* lmu, double* l1mu) {
@@ -270,6 +290,7 @@ public:
     ArrayXd linkinv(const ArrayXd& eta) const override { return eta.inverse(); }
     ArrayXd mu_eta(const ArrayXd& eta) const override { return -eta.square().inverse(); }
     ArrayXd mu_eta2(const ArrayXd& eta) const override { return 2.0 * eta.cube().inverse(); }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override { return -6.0 * eta.square().square().inverse(); }
     // mu > 0 needs eta > 0 where the mean must be positive; the gaussian only eta != 0.
     bool valid_eta(const ArrayXd& eta, MeanRange r) const override {
         return positive_range(r) ? all_positive(eta) : all_nonzero(eta);
@@ -289,6 +310,7 @@ public:
     ArrayXd linkinv(const ArrayXd& eta) const override { return eta.square(); }
     ArrayXd mu_eta(const ArrayXd& eta) const override { return 2.0 * eta; }
     ArrayXd mu_eta2(const ArrayXd& eta) const override { return ArrayXd::Constant(eta.size(), 2.0); }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override { return ArrayXd::Zero(eta.size()); }
     // mu = eta^2 is a valid mean for any eta (lme4's PIRLS does not restrict
     // it either; R's glm.fit does, via valideta).
     bool valid_eta(const ArrayXd& eta, MeanRange) const override { return all_nonzero(eta); }
@@ -308,6 +330,7 @@ public:
     ArrayXd linkinv(const ArrayXd& eta) const override { return eta.rsqrt(); }
     ArrayXd mu_eta(const ArrayXd& eta) const override { return -0.5 * eta.pow(-1.5); }
     ArrayXd mu_eta2(const ArrayXd& eta) const override { return 0.75 * eta.pow(-2.5); }
+    ArrayXd mu_eta3(const ArrayXd& eta) const override { return -1.875 * eta.pow(-3.5); }
     bool valid_eta(const ArrayXd& eta, MeanRange) const override { return all_positive(eta); }
     // NaN (1/mu^2 at eta < 0) fails admissible_mean.
     void scale_means(const ConstArrayRef& eta, const double*, MeanRange r, unsigned needed,

@@ -30,6 +30,12 @@ public:
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::NonNegative; }
+    // V''(mu) = 2 / theta, in the exponential-dispersion third derivative.
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt,
+                                                        ArrayXd::Constant(mu.size(), 2.0 / theta_));
+    }
     unsigned mean_terms_needed() const override { return kLogMu; }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,

@@ -145,4 +145,17 @@ double log_gamma_ratio(double x, double a, double b) {
            stirling_correction(zb);
 }
 
+// psi''(x) = psi''(x + k) - sum_{j<k} 2/(x + j)^3, then (the derivative of trigamma's series)
+//     psi''(x) ~ -1/x^2 - 1/x^3 - 1/(2x^4) + 1/(6x^6) - 1/(6x^8) + 3/(10x^10) - 5/(6x^12).
+double tetragamma(double x) {
+    if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
+    double shift = 0.0;
+    while (x < 10) {
+        shift -= 2.0 / (x * x * x);
+        x += 1.0;
+    }
+    const double r = 1.0 / (x * x);
+    return shift - r - r / x - r * r * (0.5 - r * (1.0 / 6 - r * (1.0 / 6 - r * (3.0 / 10 - r * 5.0 / 6))));
+}
+
 }  // namespace glmmfast

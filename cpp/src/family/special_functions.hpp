@@ -8,8 +8,9 @@
 //   log_cauchy_cdf(x)    log F(x) of the standard Cauchy
 //   log_add_exp(a, b)    log(e^a + e^b) without overflow
 //   log1mexp(a)          log(1 - e^-a), a >= 0 (Maechler 2012)
-//   digamma, trigamma    psi(x) and psi'(x) for x > 0 (the NB and Gamma
-//                        parameter derivatives)
+//   digamma, trigamma, tetragamma   psi(x), psi'(x) and psi''(x) for x > 0
+//                        (the NB and Gamma parameter derivatives, nbinom1's
+//                        third derivative in mu)
 //   log_gamma_ratio(x, a, b)   log Gamma(x + a) - log Gamma(x + b) for
 //                        x + a, x + b > 0, accurate when x is large (the
 //                        beta-binomial's many trials): with z = x + b >= 10
@@ -32,5 +33,6 @@ double log1mexp(double a);
 double digamma(double x);
 double trigamma(double x);
 double log_gamma_ratio(double x, double a, double b);
+double tetragamma(double x);
 
 }  // namespace glmmfast

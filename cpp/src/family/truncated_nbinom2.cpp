@@ -15,6 +15,10 @@
 // The NB2 parts: d log f / d mu = y/mu - (theta + y)/(theta + mu),
 // d^2 log f / d mu^2 = -y/mu^2 + (theta + y)/(theta + mu)^2; in eta through
 // me, me2 as every family (score = me L1, information = -(me^2 L2 + me2 L1)).
+// Third: with B = r (1 + r) theta^2 + r theta (L2's truncation term B / tm^2,
+// tm = theta + mu) and dr/dmu = -r (1 + r) theta / tm,
+//   L3 = 2y/mu^3 - 2(theta + y)/tm^3 + B'/tm^2 - 2B/tm^3,
+//   B' = -r (1 + r) theta^2 [(1 + 2r) theta + 1] / tm   (information_deriv_from_mu).
 // No mass at 0; V(mu) = mu + mu^2 / theta (the untruncated NB2's) serves only
 // the GLM start and PIRLS's Fisher-type weights.  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)].  Simulation: NB2 draws conditioned on y > 0.
@@ -64,6 +68,23 @@ public:
             h[i] = -wt[i] * (me[i] * me[i] * l2 + me2[i] * l1);
         }
         return h;
+    }
+
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        ArrayXd l1(y.size()), l2(y.size()), l3(y.size());
+        const double th = theta_;
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const auto [d1, d2] = mu_derivatives(y[i], mu[i]);
+            const double m = mu[i], tm = th + m, r = zero_odds(m);
+            const double B = r * (1.0 + r) * th * th + r * th;
+            const double dB = -r * (1.0 + r) * th * th * ((1.0 + 2.0 * r) * th + 1.0) / tm;
+            l1[i] = wt[i] * d1;
+            l2[i] = wt[i] * d2;
+            l3[i] = wt[i] * (2.0 * y[i] / (m * m * m) - 2.0 * (th + y[i]) / (tm * tm * tm) + dB / (tm * tm) -
+                             2.0 * B / (tm * tm * tm));
+        }
+        return information_deriv_from_mu(l1, l2, l3, me, me2, me3);
     }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,

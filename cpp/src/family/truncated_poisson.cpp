@@ -6,6 +6,7 @@
 // With c = 1 / (e^mu - 1) (so d/dmu -log(1 - e^-mu) = -c, d c / d mu = -c (1 + c)):
 //   d log f / d mu = y / mu - 1 - c,   d^2 log f / d mu^2 = -y / mu^2 + c (1 + c),
 //   score = me (y / mu - 1 - c),  information = -[me^2 (-y / mu^2 + c (1 + c)) + me2 (y / mu - 1 - c)].
+//   d^3 log f / d mu^3 = 2 y / mu^3 - c (1 + c)(1 + 2c)   (information_deriv_from_mu).
 // No mass at 0 (has_zero_mass false); V(mu) = mu, the untruncated Poisson's,
 // serves only the GLM start and PIRLS's positive Fisher-type weights.
 // Unit "deviance": 2 wt [log f(y; y) - log f(y; mu)] (differences in mu exact).
@@ -55,6 +56,14 @@ public:
                             const ArrayXd& wt) const override {
         const ArrayXd c = 1.0 / mu.unaryExpr([](double v) { return std::expm1(v); });
         return -wt * (me.square() * (-y / mu.square() + c * (1.0 + c)) + me2 * (y / mu - 1.0 - c));
+    }
+
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        const ArrayXd c = 1.0 / mu.unaryExpr([](double v) { return std::expm1(v); });
+        const ArrayXd l1 = wt * (y / mu - 1.0 - c), l2 = wt * (-y / mu.square() + c * (1.0 + c));
+        const ArrayXd l3 = wt * (2.0 * y / mu.cube() - c * (1.0 + c) * (1.0 + 2.0 * c));
+        return information_deriv_from_mu(l1, l2, l3, me, me2, me3);
     }
 
     ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double, std::mt19937_64& rng) const override {

@@ -1,5 +1,6 @@
 // zero_inflation.cpp — the zero-inflated mixture's log density and eta
-// derivatives from the base's (see zero_inflation.hpp for the equations).
+// derivatives (and the exact gradient's third derivatives) from the base's
+// (see zero_inflation.hpp for the equations).
 #include "family/zero_inflation.hpp"
 
 #include <cmath>
@@ -60,20 +61,37 @@ void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen
                   Eigen::ArrayXd* structural_zero) {
     const Eigen::Index n = y.size();
     const bool zi = log_p.size() == n;
+    const bool third = t.information_deriv.size() == n;
     if (structural_zero) structural_zero->setZero(n);
+    if (third && zi) {
+        t.zi_log_density.setZero(n);
+        t.zi_score.setZero(n);
+        t.zi_information.setZero(n);
+    }
     for (Eigen::Index i = 0; i < n; ++i) {
         if (wt[i] <= 0) {
             t.log_density[i] = t.score[i] = t.information[i] = t.fisher[i] = 0.0;
+            if (third) t.information_deriv[i] = 0.0;
             continue;
         }
         double pi = 0.0;
         if (zi) t.log_density[i] = mixture_log_density(y[i], t.log_density[i], log_p[i], log1m_p[i], zero_mass, pi);
         if (structural_zero) (*structural_zero)[i] = pi;
+        if (third && zi) t.zi_log_density[i] = wt[i] * (pi - std::exp(log_p[i]));
         if (pi >= 1.0) {
             t.score[i] = t.information[i] = t.fisher[i] = 0.0;
+            if (third) t.information_deriv[i] = 0.0;
         } else {
-            const double s = t.score[i], q = 1.0 - pi;
-            t.information[i] = wt[i] * (q * t.information[i] - pi * q * s * s);
+            const double s = t.score[i], h = t.information[i], q = 1.0 - pi, pq = pi * q;
+            if (third) {
+                const double mixing = pq * (3.0 * s * h + (1.0 - 2.0 * pi) * s * s * s);
+                t.information_deriv[i] = wt[i] * (q * t.information_deriv[i] + mixing);
+                if (zi) {
+                    t.zi_score[i] = -wt[i] * pq * s;
+                    t.zi_information[i] = -wt[i] * pq * (h + (1.0 - 2.0 * pi) * s * s);
+                }
+            }
+            t.information[i] = wt[i] * (q * h - pq * s * s);
             t.score[i] = wt[i] * q * s;
             t.fisher[i] = wt[i] * q * t.fisher[i];
         }

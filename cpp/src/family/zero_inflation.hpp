@@ -15,6 +15,14 @@
 // for the Fisher-scoring steps of PIRLS is (1 - pi) times the base's Fisher
 // weight (the EM-type complete-data information).  In eta_zi:
 //     d log f_ZI / d eta_zi = pi - p.
+// The exact Laplace gradient (model/observation_gradient.cpp) also needs the
+// information's derivative in eta and the eta_zi-derivatives of the score and
+// information.  With h' = dh / d eta (the base's), d pi / d eta = -pi (1 - pi) s
+// and d pi / d eta_zi = pi (1 - pi):
+//     d/d eta  [(1 - pi) h - pi (1 - pi) s^2] = (1 - pi) h' + pi (1 - pi) [3 s h + (1 - 2 pi) s^3],
+//     d/d eta_zi of the score       = -pi (1 - pi) s,
+//     d/d eta_zi of the information = -pi (1 - pi) [h + (1 - 2 pi) s^2].
+// (A hurdle has pi = 0 or 1: the base's terms for y > 0, none at y = 0.)
 // Prior weights multiply the log density (glmmTMB's weights).
 //
 // Interface: `ZeroInflatedTerms` (arrays per observation) and
@@ -27,9 +35,14 @@
 namespace glmmfast {
 
 // Per observation: the prior-weighted log density, its score and observed
-// information in eta, and a positive Fisher-type weight in eta.
+// information in eta, and a positive Fisher-type weight in eta; for the
+// exact gradient (filled where information_deriv is, empty otherwise) the
+// information's eta-derivative and, with zero inflation, the eta_zi
+// derivatives of the log density, score and information.
 struct ObservationTerms {
     Eigen::ArrayXd log_density, score, information, fisher;
+    Eigen::ArrayXd information_deriv;
+    Eigen::ArrayXd zi_log_density, zi_score, zi_information;
 };
 
 // `t` holds the base's unit-weight terms on entry and the prior-weighted

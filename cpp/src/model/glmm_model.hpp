@@ -15,6 +15,8 @@
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
 //   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
+//   laplace_gradient.cpp, observation_gradient.cpp — the exact gradient of
+//                  the Laplace deviance in every outer coordinate
 //   observation_model.cpp — the general observation path: zero inflation
 //                  (set_zero_inflation, set_beta_zi: p_i = logistic(offset_zi
 //                  + X_zi beta_zi), family/zero_inflation.hpp) and families
@@ -164,15 +166,18 @@ public:
     Eigen::MatrixXd beta_unscaled_vcov() const;
     double sum_dev_resid() const;
 
-    // --- laplace_gradient.cpp ---
-    // Whether laplace_gradient is available: a canonical link without a
-    // dispersion (Poisson log, binomial logit); both factorisations give
-    // the selected inverse it needs.
+    // --- laplace_gradient.cpp, observation_gradient.cpp ---
+    // Whether laplace_gradient is available: every family and link, with or
+    // without zero inflation (both factorisations give the selected inverse
+    // it needs).
     bool has_laplace_gradient() const;
-    // d laplace_deviance / d(theta, beta) at the current (converged) state;
-    // with beta_profiled, the derivative in theta of the nAGQ = 0 objective
-    // (deviance_profiled_beta: beta at its PIRLS optimum, moving with theta).
-    Eigen::VectorXd laplace_gradient(bool beta_profiled = false) const;
+    // d laplace_deviance / d(theta, beta, beta_zi, log p) at the current
+    // (converged) state, p the family parameters named by log_parameters
+    // ("dispersion" or shapes' names, one coordinate each; none: empty); with
+    // beta_profiled, without beta: the derivatives of the nAGQ = 0 objective
+    // (deviance_profiled_beta: beta at its PIRLS optimum, moving with them).
+    Eigen::VectorXd laplace_gradient(bool beta_profiled = false,
+                                     const std::vector<std::string>& log_parameters = {}) const;
 
     // --- agq.cpp ---
     // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the
@@ -197,8 +202,17 @@ private:
     void update_weights(bool exact = false);
     // update_weights on the general observation path (observation_model.cpp).
     void update_general_weights(bool exact);
-    // Newton steps for u with the exact Hessian from a PIRLS (Fisher) mode.
-    void newton_polish(double& pdev, const PirlsOptions& opt);
+    // The exact gradient's observation terms at the current eta for `family`
+    // at dispersion phi (with the information's eta-derivative and the
+    // zero-inflation derivatives when information_deriv), and the gradient
+    // in the outer coordinates after beta (observation_gradient.cpp).
+    ObservationTerms gradient_terms(const Family& family, double phi, bool information_deriv) const;
+    Eigen::VectorXd outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
+                                             const ObservationTerms& t,
+                                             const std::vector<std::string>& log_parameters) const;
+    // Newton steps for u (and beta with update_beta) with the exact Hessian
+    // from a PIRLS (Fisher) mode.
+    void newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta);
     void factor();
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.

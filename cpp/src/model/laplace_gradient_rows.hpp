@@ -4,8 +4,13 @@
 //
 // Interface, with U's rows from `sys` (PenalizedSystem or RowLayout) and Y
 // its selected_row_products (row i: U_i [A^{-1}]_{c_i, c_i}):
-//   laplace_trace_rows(family, y, mu, pw, sys, Y) -> s = pw (y - mu),
-//       w = pw V(mu), v = w' h with h_i = U_i . Y_i (w' = w V'(mu));
+//   RowDerivatives {s, w, dw}: per row the score s = d log f / d eta, the
+//       weight w = -d^2 log f / d eta^2 in A = U'WU + I and dw / d eta;
+//       canonical_row_derivatives(family, y, mu, pw) gives them for a
+//       canonical link without dispersion (s = pw (y - mu), w = pw V(mu),
+//       dw = w V'(mu)); model/observation_gradient.cpp for every other model;
+//   laplace_trace_rows(derivatives, sys, Y) -> s, w, h with
+//       h_i = U_i . Y_i = u_i' A^{-1} u_i and v = dw h;
 //       the caller solves z = A^{-1} U'v (or the joint system with X'v);
 //   laplace_residual(rows, W-free Uz) -> r = -2 s + v - w (U z_u + X z_b);
 //   laplace_theta_gradient(sys, rows, r, u, z) -> d D / d theta (X'r is
@@ -20,20 +25,30 @@
 
 namespace glmmfast {
 
+struct RowDerivatives {
+    Eigen::ArrayXd s, w, dw;
+};
+
+inline RowDerivatives canonical_row_derivatives(const Family& family, const Eigen::VectorXd& y,
+                                                const Eigen::VectorXd& mu, const Eigen::VectorXd& pw) {
+    RowDerivatives d;
+    d.s = pw.array() * (y.array() - mu.array());
+    d.w = pw.array() * family.variance(mu.array());
+    d.dw = d.w * family.variance_deriv(mu.array());
+    return d;
+}
+
 struct LaplaceTraceRows {
-    Eigen::ArrayXd s, w, v;
+    Eigen::ArrayXd s, w, v, h;
     RowLayout::RowMajor Y;
 };
 
 template <class System>
-LaplaceTraceRows laplace_trace_rows(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& mu,
-                                    const Eigen::VectorXd& pw, const System& sys, RowLayout::RowMajor Y) {
+LaplaceTraceRows laplace_trace_rows(RowDerivatives d, const System& sys, RowLayout::RowMajor Y) {
     LaplaceTraceRows rows;
-    const Eigen::ArrayXd var = family.variance(mu.array());
-    rows.s = pw.array() * (y.array() - mu.array());
-    rows.w = pw.array() * var;
-    const Eigen::ArrayXd dw = rows.w * family.variance_deriv(mu.array());
-    const int nobs = static_cast<int>(y.size());
+    rows.s = std::move(d.s);
+    rows.w = std::move(d.w);
+    const int nobs = static_cast<int>(rows.s.size());
     const int K = static_cast<int>(Y.cols());
     Eigen::ArrayXd h(nobs);
     for (int i = 0; i < nobs; ++i) {
@@ -41,7 +56,8 @@ LaplaceTraceRows laplace_trace_rows(const Family& family, const Eigen::VectorXd&
         for (int c = 0; c < K; ++c) acc += sys.u_value(i, c) * Y(i, c);
         h[i] = acc;
     }
-    rows.v = dw * h;
+    rows.v = d.dw * h;
+    rows.h = std::move(h);
     rows.Y = std::move(Y);
     return rows;
 }

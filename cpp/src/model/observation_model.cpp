@@ -72,22 +72,6 @@ Eigen::VectorXd GlmmModel::zi_probability() const {
     return log_p_zi_.exp().matrix();
 }
 
-namespace {
-
-// The prior weights as the distribution sees them (ones, or the numbers of
-// trials of a family whose weights are trials) and as zero_inflate then
-// multiplies the log density by (the weights, or 1 where they are positive).
-struct WeightRoles {
-    Eigen::ArrayXd distribution, multiplier;
-};
-
-WeightRoles weight_roles(const Family& family, const Eigen::ArrayXd& pw) {
-    if (family.weights_are_trials()) return {pw, (pw > 0).cast<double>()};
-    return {Eigen::ArrayXd::Ones(pw.size()), pw};
-}
-
-}  // namespace
-
 ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) const {
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
     const WeightRoles w = weight_roles(family_, pw_.array());

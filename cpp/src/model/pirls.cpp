@@ -11,10 +11,12 @@
 // (only the first block row when beta is held fixed), halving the step
 // until pdev does not increase (the loop itself: pirls_loop.hpp, shared with
 // the partitioned model).  For a non-canonical link the Fisher steps
-// converge only linearly, so with beta fixed a few Newton steps with the
-// exact Hessian (newton_polish) finish the mode to rounding: the Laplace
-// term, built from the exact Hessian at the mode, depends on u to first
-// order.
+// converge only linearly, so a few Newton steps with the exact Hessian
+// (newton_polish; in (u, beta) jointly when beta moves too) finish the mode
+// to rounding: the Laplace term, built from the exact Hessian at the mode,
+// depends on u to first order, and the exact gradient assumes a stationary
+// mode.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -66,7 +68,7 @@ double GlmmModel::step(bool update_beta, Eigen::VectorXd& du, Eigen::VectorXd& d
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     double pdev = 0.0;
     const int it = pirls_loop(*this, update_beta, opt, n_pirls_, pdev);
-    if ((!family_.canonical() || general_observation()) && !update_beta) newton_polish(pdev, opt);
+    if (!family_.canonical() || general_observation()) newton_polish(pdev, opt, update_beta);
     // Refactor at the final point so the Laplace term uses the exact Hessian
     // at u-hat (the Fisher weights for canonical links).
     update_weights(true);
@@ -74,19 +76,24 @@ int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
     return it;
 }
 
-void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt) {
-    Eigen::VectorXd du;
+void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta) {
+    Eigen::VectorXd du, dbeta;
     for (int k = 0; k < 8; ++k) {
         check_interrupt();
         update_weights(true);
         // Exact Hessian not positive definite here: keep the Fisher mode.
         if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) return;
-        solve_u_step(du);
-        const Eigen::VectorXd u0 = u_;
+        try {
+            step(update_beta, du, dbeta);
+        } catch (const PirlsError&) {  // the fixed-effects block of the exact Hessian is not positive definite
+            return;
+        }
+        const Eigen::VectorXd u0 = u_, beta0 = beta_;
         double step = 1.0;
         bool accepted = false;
         for (int h = 0; h <= opt.max_halvings; ++h, step *= 0.5) {
             u_ = u0 + step * du;
+            if (update_beta) beta_ = beta0 + step * dbeta;
             update_linear_predictor();
             if (family_.valid_eta(eta_.array()) && mu_.allFinite()) {
                 const double new_pdev = penalised_deviance();
@@ -100,10 +107,14 @@ void GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt) {
         ++n_pirls_;
         if (!accepted) {
             u_ = u0;
+            beta_ = beta0;
             update_linear_predictor();
             return;
         }
-        if (step * du.lpNorm<Eigen::Infinity>() < 1e-13 * (1.0 + u_.lpNorm<Eigen::Infinity>())) return;
+        const double moved =
+            std::max(du.lpNorm<Eigen::Infinity>(), update_beta ? dbeta.lpNorm<Eigen::Infinity>() : 0.0);
+        const double size = std::max(u_.lpNorm<Eigen::Infinity>(), update_beta ? beta_.lpNorm<Eigen::Infinity>() : 0.0);
+        if (step * moved < 1e-13 * (1.0 + size)) return;
     }
 }
 

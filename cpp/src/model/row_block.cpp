@@ -96,7 +96,8 @@ std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::Ve
                                                                  const Eigen::VectorXd& sel) {
     if (sel.size() != npattern_) throw std::invalid_argument("the selected inverse does not match the pattern");
     if (!evaluate(theta, beta, u)) throw PirlsError("invalid linear predictor at the mode");
-    trace_ = laplace_trace_rows(family_, y_, mu_, pw_, rows_, rows_.selected_row_products(sel.data(), scatter_.data()));
+    trace_ = laplace_trace_rows(canonical_row_derivatives(family_, y_, mu_, pw_), rows_,
+                                rows_.selected_row_products(sel.data(), scatter_.data()));
     return {rows_.Ut_times(trace_.v.matrix()), X_.transpose() * trace_.v.matrix()};
 }
 

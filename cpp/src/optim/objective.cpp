@@ -45,6 +45,23 @@ double agq_deviance(PartitionedGlmm&, const Eigen::VectorXd&, const Eigen::Vecto
     throw std::logic_error("no AGQ on partitioned rows");
 }
 
+// The model's exact gradient in (theta, [beta], beta_zi, log par) (none of
+// the last two on partitioned rows).
+std::vector<std::string> parameter_names(const JointCoordinates& c) {
+    switch (c.parameter) {
+        case FamilyParameter::Dispersion: return {"dispersion"};
+        case FamilyParameter::NbTheta: return {"theta"};
+        case FamilyParameter::Shape: return c.shape_names;
+        default: return {};
+    }
+}
+Eigen::VectorXd model_gradient(const GlmmModel& m, bool beta_profiled, const JointCoordinates& c) {
+    return m.laplace_gradient(beta_profiled, parameter_names(c));
+}
+Eigen::VectorXd model_gradient(const PartitionedGlmm& m, bool beta_profiled, const JointCoordinates&) {
+    return m.laplace_gradient(beta_profiled);
+}
+
 // Sets beta_zi from the n_zi coordinates starting at `start` (none on
 // partitioned rows).
 void apply_zero_inflation(PartitionedGlmm&, const Eigen::VectorXd&, int) {}
@@ -87,8 +104,14 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
             return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
-    if (c.parameter == FamilyParameter::None && model.has_laplace_gradient())
-        obj.grad_ = [m, c] { return Eigen::VectorXd(m->laplace_gradient(true) * c.theta_scale); };
+    if (model.has_laplace_gradient()) {
+        // Chain rule to x: theta = s x_theta; beta_zi and log par are coordinates themselves.
+        obj.grad_ = [m, c, nt] {
+            Eigen::VectorXd g = model_gradient(*m, true, c);
+            g.head(nt) *= c.theta_scale;
+            return g;
+        };
+    }
     return obj;
 }
 
@@ -112,12 +135,13 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
             return c.nagq == 1 ? m->deviance_at(theta, beta) : agq_deviance(*m, theta, beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
-    if (c.nagq == 1 && c.parameter == FamilyParameter::None && model.has_laplace_gradient()) {
-        // Chain rule to x: theta = s x_theta, beta = beta_base + beta_scale .* gamma.
+    if (c.nagq == 1 && model.has_laplace_gradient()) {
+        // Chain rule to x: theta = s x_theta, beta = beta_base + beta_scale .* gamma
+        // (beta_zi and log par are coordinates themselves).
         obj.grad_ = [m, c, nt, p] {
-            Eigen::VectorXd g = m->laplace_gradient();
+            Eigen::VectorXd g = model_gradient(*m, false, c);
             g.head(nt) *= c.theta_scale;
-            g.tail(p) = g.tail(p).cwiseProduct(c.beta_scale);
+            g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
             return g;
         };
     }

@@ -75,7 +75,8 @@ public:
     double operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad = nullptr);
     // The exact gradient exists: the LMM criteria, and the Laplace
     // objectives (joint, or beta in PIRLS) of a model with
-    // GlmmModel::has_laplace_gradient() and no family parameter.
+    // has_laplace_gradient(), in every coordinate (theta, beta, beta_zi,
+    // the log family parameter); not AGQ's.
     bool has_gradient() const { return static_cast<bool>(grad_); }
 
     long evaluations() const { return evaluations_; }

@@ -66,6 +66,12 @@ void bind_family(py::module_& m) {
             f.log_density_derivatives(y, eta, wt, dispersion, d1, d2);
             return py::make_tuple(d1, d2);
         }, py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0)
+        .def("log_density_third_derivative", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                                const Eigen::ArrayXd& wt, double dispersion) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            return f.log_density_third_derivative(y, eta, wt, dispersion);
+        }, py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0)
         .def("parameter_derivatives", [](const Family& f, const std::string& parameter, const Eigen::ArrayXd& y,
                                          const Eigen::ArrayXd& eta, const Eigen::ArrayXd& wt, double dispersion) {
             same_length(y, eta, "eta");

@@ -183,14 +183,17 @@ def joint_objective(model, parameter: FamilyParameter | None, nAGQ: int):
     return glmm_objective(model, ObjectiveStage.JOINT, parameter, 1.0, max(int(nAGQ), 1))
 
 
-def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4) -> tuple[np.ndarray, np.ndarray] | None:
-    """Exact gradient and Hessian (central differences of it) of the Laplace -2 log L in (theta, beta) at ``x``.
+def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
+                    parameter: FamilyParameter | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact gradient and Hessian (central differences of it) of the Laplace -2 log L at ``x``:
+    (theta, beta), then the zero-inflation coefficients of a zero-inflated engine and the
+    estimated ``parameter`` on its optimiser scale (:meth:`FitState.optimizer_point`).
 
     None where the engine has no exact gradient.  Leaves the engine's
     conditional modes where the last difference left them: callers
     re-evaluate at ``x``.
     """
-    objective = joint_objective(model, None, 1)
+    objective = joint_objective(model, parameter, 1)
     if not objective.has_gradient:
         return None
     return hessian_from_gradient(objective.gradient, x, h)

@@ -23,11 +23,13 @@ The objectives live in the engine (``_core.Objective``,
 cpp/src/optim/objective.cpp; made by :func:`~glmmfast.fit._objective.glmm_objective`):
 nlopt calls them with no Python frame per evaluation.  Every driver here
 takes any :class:`~glmmfast.fit._objective.OptimizerObjective`.  Where the engine
-has the exact gradient of the Laplace deviance (canonical links without a
-family parameter: cpp/src/laplace_gradient.cpp), stage 1 uses L-BFGS (with
+has the exact gradient of the Laplace deviance (every family, link, zero
+inflation and family parameter: cpp/src/model/laplace_gradient.cpp; not
+AGQ), stage 1 uses L-BFGS (with
 the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
 Hessian measured at its start (:func:`_joint_hessian_at_start`,
-:func:`_quasi_newton`), L-BFGS where those cannot finish and BOBYQA where
+:func:`_quasi_newton`; stage 1 too where zero-inflation coefficients or a
+family parameter follow theta, :func:`_measured_quasi_newton`), L-BFGS where those cannot finish and BOBYQA where
 L-BFGS stops on a bound of theta or gives up; a refit warm-started at a
 known optimum takes BFGS steps from that optimum's Hessian.  Otherwise both stages use BOBYQA with tight
 tolerances, restarted from their own solution until the deviance stops
@@ -65,8 +67,9 @@ class OptimizerInfo:
     factorization : str
         The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
-        Per stage: ``name``, ``evaluations``, ``gradient_evaluations``, ``deviance``,
-        ``status``, ``seconds``.
+        Per stage: ``name``, ``evaluations``, ``gradient_evaluations``,
+        ``exact_gradient`` (whether its objective had one: L-BFGS/BFGS, else
+        BOBYQA), ``deviance``, ``status``, ``seconds``.
     evaluations : int
         Deviance evaluations in total (including derivative checks).
     gradient_evaluations : int
@@ -108,6 +111,7 @@ def _record(info: OptimizerInfo, obj: OptimizerObjective, name: str, deviance: f
     info.gradient_evaluations += gradients
     info.pirls_failures += obj.failures
     info.stages.append({"name": name, "evaluations": obj.evaluations, "gradient_evaluations": gradients,
+                        "exact_gradient": bool(getattr(obj, "has_gradient", False)),
                         "deviance": deviance, "status": int(status), "seconds": time.perf_counter() - t0})
 
 
@@ -233,14 +237,15 @@ def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray,
                             h: float = 1e-3) -> tuple[float, np.ndarray, np.ndarray] | None:
     """The deviance, its gradient and an approximate Hessian at the start
     ``x0`` of the joint stage (coordinates theta / s, then gamma with
-    beta = beta_base + scale * gamma), for :func:`_quasi_newton`.
+    beta = beta_base + scale * gamma, then the zero-inflation coefficients
+    and the family parameter), for :func:`_quasi_newton`.
 
-    Columns for theta are forward differences of the exact gradient (one
-    evaluation each); the gamma block is 2 D V^{-1} D with V the unscaled
-    covariance of beta (the deviance is -2 log L, and V^{-1} = R_X' R_X,
-    from the block R_X of the penalised system's Cholesky factor in Bates et
-    al. 2015, is its curvature in beta with u re-optimised) and
-    D = diag(scale).  None where an evaluation fails.
+    Columns for theta and the coordinates after beta are forward
+    differences of the exact gradient (one evaluation each); the gamma block
+    is 2 D V^{-1} D with V the unscaled covariance of beta (the deviance is
+    -2 log L, and V^{-1} = R_X' R_X, from the block R_X of the penalised
+    system's Cholesky factor in Bates et al. 2015, is its curvature in beta
+    with u re-optimised) and D = diag(scale).  None where an evaluation fails.
     """
     n = x0.size
     g0 = np.empty(n)
@@ -253,26 +258,31 @@ def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray,
         H[ntheta:ntheta + p, ntheta:ntheta + p] = 2.0 * np.linalg.inv(vbeta) * np.outer(scale, scale)
     except np.linalg.LinAlgError:
         return None
-    cols = _gradient_differences(obj, x0, g0, ntheta, h)
+    measured = np.r_[0:ntheta, ntheta + p:n]
+    cols = _gradient_differences(obj, x0, g0, measured, h)
     if cols is None:
         return None
-    H[:, :ntheta] = cols
-    H[:ntheta, ntheta:] = H[ntheta:, :ntheta].T  # theta columns carry the cross terms
+    H[:, measured] = cols  # these columns carry the cross terms with beta
+    H[measured, :] = cols.T
+    H[np.ix_(measured, measured)] = 0.5 * (cols[measured] + cols[measured].T)
     return f0, g0, H
 
 
-def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, ncols: int, h: float) -> np.ndarray | None:
+def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, columns: int | np.ndarray,
+                          h: float) -> np.ndarray | None:
     """Forward differences (g(x0 + h e_i) - g0) / h of the exact gradient for
-    the first ``ncols`` coordinates (one evaluation each): those columns of
-    the Hessian.  None where an evaluation fails."""
-    cols = np.empty((x0.size, ncols))
+    the first ``columns`` coordinates (or those indexed by it; one
+    evaluation each): those columns of the Hessian.  None where an
+    evaluation fails."""
+    index = np.arange(columns) if np.isscalar(columns) else np.asarray(columns, dtype=int)
+    cols = np.empty((x0.size, index.size))
     gi = np.empty(x0.size)
-    for i in range(ncols):
+    for k, i in enumerate(index):
         xi = x0.copy()
         xi[i] += h
         if obj(xi, gi) >= _PENALTY:
             return None
-        cols[:, i] = (gi - g0) / h
+        cols[:, k] = (gi - g0) / h
     return cols
 
 
@@ -394,15 +404,15 @@ def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, 
     return f, g, 0.5 * (H + H.T)
 
 
-def _positive_definite(H: np.ndarray) -> np.ndarray:
+def _positive_definite(H: np.ndarray, floor: float = 0.0) -> np.ndarray:
     """H with its eigenvalues replaced by their absolute values (floored at
-    1e-8 of the largest): the modified Newton step of Nocedal and Wright
-    (2006, sec. 3.4), which still descends where H is indefinite.  lme4's
-    start (theta = 1) is often on the far side of an inflection: sleepstudy's
-    Hessian there has an eigenvalue of -28, yet BFGS from the modified one
-    takes 12 evaluations to L-BFGS's 37."""
+    1e-8 of the largest, and at ``floor``): the modified Newton step of
+    Nocedal and Wright (2006, sec. 3.4), which still descends where H is
+    indefinite.  lme4's start (theta = 1) is often on the far side of an
+    inflection: sleepstudy's Hessian there has an eigenvalue of -28, yet BFGS
+    from the modified one takes 12 evaluations to L-BFGS's 37."""
     lam, V = np.linalg.eigh(H)
-    lam = np.maximum(np.abs(lam), 1e-8 * max(np.abs(lam).max(), 1e-300))
+    lam = np.maximum(np.abs(lam), max(1e-8 * max(np.abs(lam).max(), 1e-300), floor))
     return (V * lam) @ V.T
 
 
@@ -534,6 +544,35 @@ def _newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
             return x, fx, grad, hess, True
         grad, hess = gradient_hessian(f, x, _FD_STEP, fx)
     return x, fx, grad, hess, False
+
+
+def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, tol: float,
+                           nAGQ: int) -> tuple[np.ndarray, float, int]:
+    """Stage 1 with coordinates after theta: BFGS (:func:`_quasi_newton`) from the
+    Hessian measured at ``x0`` by forward differences of the exact gradient
+    (made positive definite, :func:`_positive_definite`); L-BFGS (and BOBYQA
+    near a bound, :func:`_lbfgs`) from the best point where that cannot finish.
+
+    The start's eigenvalues are floored at 10 (curvature of -2 log L): the
+    first steps along flat or concave directions, which a zero-inflation
+    likelihood has at its start, then move at most |g| / 10, a trust region
+    that keeps the iteration in the start's basin as glmmTMB's nlminb does.
+    Without it (floor 1e-8 of the largest) BFGS jumped from the start of
+    Salamanders' additive ZINB to a point with zero-inflation coefficients
+    diverging (-2 log L 4.8 below glmmTMB's optimum, a different basin), and
+    from the ZINB with ``spp * mined`` to one 5.3 above it."""
+    g0 = np.empty(x0.size)
+    f0 = obj(x0, g0)
+    ftol = tol if nAGQ == 0 else max(tol, 1e-8 * abs(f0))
+    cols = None if f0 >= _PENALTY else _gradient_differences(obj, x0, g0, x0.size, 1e-4)
+    done = None
+    if cols is not None and np.all(np.isfinite(cols)):
+        hess0 = _positive_definite(0.5 * (cols + cols.T), floor=10.0)
+        done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0))
+    if done is not None:
+        return done
+    x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
+    return _lbfgs(obj, x, lower, step, ftol, tol, 100000)
 
 
 def _reevaluate(fun, x: np.ndarray, restart) -> float:
@@ -685,7 +724,13 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     lower1 = np.concatenate([problem.lower, np.full(npar, -np.inf)])
     step1 = np.concatenate([np.full(ntheta, 0.25), problem.extra_steps(0.25, 0.25)])
     stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
-    if obj1.has_gradient:
+    if obj1.has_gradient and npar:
+        # Zero-inflation coefficients or a family parameter: coordinates on
+        # other scales than theta's, so BFGS steps from a Hessian measured at
+        # the start (differences of the exact gradient) rather than L-BFGS
+        # from the identity, whose first step x0 - g can land anywhere.
+        x1, dev1, st1 = _measured_quasi_newton(obj1, x_theta, lower1, step1, tol1, nAGQ)
+    elif obj1.has_gradient:
         # L-BFGS's first trial point is x0 - g whatever the initial step:
         # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
         # fails (or grinds, on large data).  Coordinates stretched so that
@@ -765,7 +810,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(x)
-    info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"
+    info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"  # "lbfgs": the exact-gradient methods
     approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"
     _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)
     return theta, beta, dev, info

@@ -18,7 +18,8 @@ Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
 The engine's side is ``cpp/src/model/observation_model.cpp`` and
 ``cpp/src/family/zero_inflation.hpp`` (the mixture's log density and exact
 eta derivatives); the optimiser treats beta_zi as extra coordinates
-(``cpp/src/optim/objective.hpp``), derivative-free (BOBYQA) for now.
+(``cpp/src/optim/objective.hpp``), with the exact gradient in them
+(``cpp/src/model/observation_gradient.cpp``).
 """
 
 from __future__ import annotations

@@ -129,7 +129,8 @@ class GlmerModel:
         # The Hessian in (theta, beta) at the start, where the exact gradient
         # gives it cheaply: refits then take quasi-Newton steps from it.
         self.hessian0 = None
-        if self.nAGQ == 1 and family_parameter is None and self.engine.has_laplace_gradient:
+        if (self.nAGQ == 1 and family_parameter is None and self.beta_zi0 is None
+                and self.engine.has_laplace_gradient):
             if hessian is not None:
                 self.hessian0 = np.asarray(hessian, dtype=float)
             else:  # as the fit's standard errors (GlmerResult.vcov) compute it

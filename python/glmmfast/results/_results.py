@@ -637,7 +637,7 @@ class GlmerResult(MixedResult):
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
                 # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
-                derivs = laplace_hessian(model, x, h)
+                derivs = laplace_hessian(model, x, h, fp)
             msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs)
         except _core.PirlsError as err:
             # A step of h in beta_j moves eta by h * x_ij: with a predictor on
@@ -896,8 +896,9 @@ class GlmerResult(MixedResult):
         refits' quasi-Newton start: the one the standard errors come from
         (computed once, here, rather than by every refitting model or
         bootstrap thread).  None where refits use none (nAGQ != 1, a
-        re-estimated family parameter, no exact gradient)."""
-        if self.nAGQ != 1 or self._state.family_parameter is not None or not self._engine().has_laplace_gradient:
+        re-estimated family parameter, zero inflation, no exact gradient)."""
+        if (self.nAGQ != 1 or self._state.family_parameter is not None or self._state.beta_zi is not None
+                or not self._engine().has_laplace_gradient):
             return None
         self._vcov_messages()
         return self.optinfo.hessian
