@@ -17,6 +17,7 @@ std::unique_ptr<Distribution> make_negative_binomial();
 std::unique_ptr<Distribution> make_nbinom1();
 std::unique_ptr<Distribution> make_truncated_poisson();
 std::unique_ptr<Distribution> make_truncated_nbinom2();
+std::unique_ptr<Distribution> make_tweedie();
 
 namespace {
 
@@ -33,6 +34,7 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"nbinom1", make_nbinom1},
         {"truncated_poisson", make_truncated_poisson},
         {"truncated_nbinom2", make_truncated_nbinom2},
+        {"tweedie", make_tweedie},
     };
     return t;
 }

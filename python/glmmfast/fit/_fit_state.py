@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,6 +48,9 @@ from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
 from ._residuals import residuals_of
 from ._zero_inflation import count_part_start_design, zero_inflation_start
+
+if TYPE_CHECKING:
+    from ._profiled_parameter import ProfiledParameter
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
@@ -79,6 +83,9 @@ class FitState:
         Conditional modes at the optimum (a rebuilt engine starts PIRLS there).
     beta_zi : ndarray or None
         The zero-inflation coefficients (a design with a ziformula), else None.
+    profiled_parameter : ProfiledParameter or None
+        A second family parameter estimated on the profile likelihood (the
+        Tweedie power; :mod:`glmmfast.fit._profiled_parameter`), else None.
 
     Examples
     --------
@@ -100,6 +107,7 @@ class FitState:
     u: np.ndarray | None = field(default=None, repr=False)
     engine_at_optimum: object = field(default=None, repr=False)
     beta_zi: np.ndarray | None = None
+    profiled_parameter: ProfiledParameter | None = None
 
     @property
     def family(self):

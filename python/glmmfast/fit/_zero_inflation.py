@@ -32,7 +32,7 @@ import pandas as pd
 from .._errors import FamilyError, FormulaError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
-from ..families import Family, Gamma, NBinom1, NegativeBinomial, TruncatedNBinom2, get_family
+from ..families import Family, Gamma, NBinom1, NegativeBinomial, TruncatedNBinom2, Tweedie, get_family
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "check_dispformula", "zero_inflation_start", "count_part_start_design"]
@@ -59,6 +59,8 @@ def tmb_family(family: str | Family, link: str | None = None) -> tuple[Family, b
             return TruncatedNBinom2(1.0, link), True
         if name == "zigamma":
             return Gamma(link=link), False
+        if name == "tweedie":
+            return Tweedie(1.5, link), True
     if isinstance(family, NBinom1):  # an nbinom1 object: phi estimated, started at its value
         return family, True
     return get_family(family, link), False

@@ -545,7 +545,8 @@ class GlmerResult(MixedResult):
         self.deviance = float(state.deviance) - self.m2ll_omitted
         if parameter is not None and parameter.name == "dispersion":
             self.dispersion = float(parameter.value)
-            self.sigma = float(np.sqrt(self.dispersion))
+            # glmmTMB's sigma(): sqrt(phi), except where phi is the scale itself (tweedie)
+            self.sigma = self.dispersion if state.family.sigma_is_dispersion else float(np.sqrt(self.dispersion))
         family = state.family
         self.nb_theta = family.theta if family.name == "negative.binomial" else None
         # glmmTMB's zero-inflation part (ziformula): its coefficients, separate from fixef
@@ -557,7 +558,8 @@ class GlmerResult(MixedResult):
                                       name="Estimate")
         self._vcov_full = None
         self._init_common(state, data_name,
-                          npar=len(state.theta) + len(design.x_names) + n_zi + (parameter is not None))
+                          npar=len(state.theta) + len(design.x_names) + n_zi + (parameter is not None)
+                          + (state.profiled_parameter is not None))
 
     def _varcorr_frame(self) -> pd.DataFrame:
         # Absolute-scale components; lme4's Residual row for the families with a dispersion.
@@ -668,8 +670,9 @@ class GlmerResult(MixedResult):
 
     @property
     def family_parameters(self) -> dict[str, float]:
-        """The estimated family parameter by glmmTMB's meaning: ``{"theta": ...}`` (nbinom2),
-        ``{"phi": ...}`` (nbinom1), ``{"dispersion": ...}`` (phi of gaussian, Gamma, ...); empty if none.
+        """The estimated family parameters by glmmTMB's meaning: ``{"theta": ...}`` (nbinom2),
+        ``{"phi": ...}`` (nbinom1), ``{"dispersion": ...}`` (phi of gaussian, Gamma, ...),
+        ``{"dispersion": ..., "power": ...}`` (tweedie); empty if none.
 
         Examples
         --------
@@ -679,12 +682,16 @@ class GlmerResult(MixedResult):
         >>> list(m.family_parameters)
         ['theta']
         """
-        fp = self._state.family_parameter
-        return {} if fp is None else {fp.name: float(fp.value)}
+        fp, profiled = self._state.family_parameter, self._state.profiled_parameter
+        params = {} if fp is None else {fp.name: float(fp.value)}
+        if profiled is not None:
+            params[profiled.parameter.name] = float(profiled.parameter.value)
+        return params
 
     @property
     def family_parameter_se(self) -> dict[str, float]:
-        """Standard errors of :attr:`family_parameters` (delta method from the log scale's).
+        """Standard errors of :attr:`family_parameters` (delta method from the optimiser's scale: log, or
+        the Tweedie power's logit, whose variance comes from the profile likelihood's curvature).
 
         Examples
         --------
@@ -694,11 +701,14 @@ class GlmerResult(MixedResult):
         >>> m.family_parameter_se["theta"] > 0
         True
         """
-        fp = self._state.family_parameter
-        if fp is None:
-            return {}
-        var = float(self.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
-        return {fp.name: float(fp.value * np.sqrt(var))}
+        fp, profiled = self._state.family_parameter, self._state.profiled_parameter
+        se = {}
+        if fp is not None:
+            var = float(self.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
+            se[fp.name] = float(fp.optimizer_derivative() * np.sqrt(var))
+        if profiled is not None:
+            se[profiled.parameter.name] = profiled.standard_error
+        return se
 
     def coef_table(self, component: str = "cond") -> pd.DataFrame:
         """Estimates, standard errors, z values and p-values of one component, as glmmTMB's summary tables.
@@ -741,7 +751,8 @@ class GlmerResult(MixedResult):
     def glmmtmb_model(self) -> bool:
         """Whether the fit is one only glmmTMB fits (a ziformula, or nbinom1 / truncated families):
         summaries then print as glmmTMB's."""
-        return self.fixef_zi is not None or self.family.name in ("nbinom1", "truncated_poisson", "truncated_nbinom2")
+        return self.fixef_zi is not None or self.family.name in ("nbinom1", "truncated_poisson", "truncated_nbinom2",
+                                                                  "tweedie")
 
     def summary_text(self) -> str:
         """The summary as lme4 prints ``summary(fit)`` (glmmTMB's, for the models only glmmTMB fits:

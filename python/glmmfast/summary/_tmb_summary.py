@@ -38,7 +38,7 @@ def _parameter_line(res: Any) -> str:
     """glmmTMB's family parameter line (empty for a family without one)."""
     params = res.family_parameters
     name = tmb_family_name(res.family)
-    if "dispersion" in params:
+    if "dispersion" in params and not res.family.sigma_is_dispersion:
         return f"\nDispersion estimate for {name} family (sigma^2): {params['dispersion']:.3g} \n"
     if params:
         return f"\nDispersion parameter for {name} family (): {next(iter(params.values())):.3g} \n"

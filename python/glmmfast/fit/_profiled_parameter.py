@@ -1,0 +1,108 @@
+"""A family parameter estimated on the profile likelihood: an outer one-dimensional search around complete fits.
+
+Holds :class:`ProfiledParameter` (the estimate, its variance on the
+optimiser's scale and the profile's evaluations) and
+:func:`fit_profiling_parameter` (the search).  The engine's optimiser
+estimates one family parameter with theta and beta (the dispersion, a
+negative-binomial shape); a family with a second one, the Tweedie power p,
+gets it here: for each trial value psi (p's optimiser coordinate,
+``FamilyParameter.to_optimizer``: logit(p - 1)) the model is fitted
+completely (theta, beta, the dispersion), giving the profile deviance
+
+    D(psi) = min over (theta, beta, phi) of -2 log L(theta, beta, phi, p(psi)),
+
+which Brent's method minimises.  The maximum of the profile likelihood is
+the joint maximum likelihood estimate, and the inverse of half the
+profile's curvature is the parameter's asymptotic variance (the psi
+diagonal element of the inverse of half the joint Hessian), estimated by a
+central second difference at the optimum:
+
+    Var(psi) = 2 / D''(psi),  D'' ~ (D(psi + h) - 2 D(psi) + D(psi - h)) / h^2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from ._family_parameter import FamilyParameter
+from ._fit_state import FitState
+
+__all__ = ["ProfiledParameter", "fit_profiling_parameter"]
+
+#: Brent's tolerance on the optimiser's scale (1e-4 in psi: the power to ~3e-5)
+_PROFILE_XTOL = 1e-4
+#: the second difference's step on the optimiser's scale
+_CURVATURE_STEP = 0.05
+
+
+@dataclass(frozen=True)
+class ProfiledParameter:
+    """A family parameter estimated on the profile likelihood.
+
+    Attributes
+    ----------
+    parameter : FamilyParameter
+        At its estimate.
+    variance : float
+        Asymptotic variance on the optimiser's scale (NaN where the
+        profile's curvature is not positive).
+    evaluations : int
+        Complete fits the search took.
+
+    Examples
+    --------
+    >>> from glmmfast.fit._family_parameter import power_parameter
+    >>> p = ProfiledParameter(power_parameter(1.5), 0.01, 12)
+    >>> round(p.standard_error, 6)
+    0.025
+    """
+
+    parameter: FamilyParameter
+    variance: float
+    evaluations: int
+
+    @property
+    def standard_error(self) -> float:
+        """The standard error on the natural scale (delta method)."""
+        return self.parameter.optimizer_derivative() * math.sqrt(self.variance)
+
+
+def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[FamilyParameter], FitState]
+                            ) -> FitState:
+    """Maximise the profile likelihood over ``parameter``, started at its value.
+
+    Parameters
+    ----------
+    parameter : FamilyParameter
+        The parameter (its optimiser scale, its start).
+    fit_at : callable
+        The complete fit with the parameter held at a value (returns a
+        FitState, whose ``deviance`` is the profile deviance there).
+
+    Returns
+    -------
+    FitState
+        The fit at the estimate, holding the :class:`ProfiledParameter`
+        (``profiled_parameter``).
+    """
+    from scipy.optimize import minimize_scalar  # not at import time
+
+    fits: dict[float, FitState] = {}
+
+    def deviance(x: float) -> float:
+        x = float(x)
+        if x not in fits:
+            fits[x] = fit_at(parameter.with_value(parameter.from_optimizer(x)))
+        return fits[x].deviance
+
+    x0 = parameter.to_optimizer()
+    minimize_scalar(deviance, bracket=(x0 - 0.5, x0 + 0.5), method="brent", options={"xtol": _PROFILE_XTOL})
+    best = min(fits, key=lambda x: fits[x].deviance)
+    h = _CURVATURE_STEP
+    curvature = (deviance(best + h) - 2.0 * fits[best].deviance + deviance(best - h)) / (h * h)
+    variance = 2.0 / curvature if curvature > 0 else math.nan
+    estimate = parameter.with_value(parameter.from_optimizer(best))
+    return dataclasses.replace(fits[best], profiled_parameter=ProfiledParameter(estimate, variance, len(fits)))
