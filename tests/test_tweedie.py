@@ -155,6 +155,12 @@ def test_standard_errors_match_glmmtmbs():
     assert se["power"] == pytest.approx((p - 1) * (2 - p) * c["sd_full"]["Tweedie power"], rel=0.02)
     assert se["dispersion"] == pytest.approx(phi * c["sd_full"]["d~(Intercept)"], rel=0.02)
     assert fit.family.power == fit.family_parameters["power"]
+    full = fit.vcov_full  # with the power's share: the joint model's covariance, as glmmTMB's
+    for name in ("(Intercept)", "x", "d~(Intercept)", "Tweedie power"):
+        assert np.sqrt(full.loc[name, name]) == pytest.approx(c["sd_full"][name], rel=0.02), name
+    ref = c["vcov_full"]
+    i, j = ref["names"].index("d~(Intercept)"), ref["names"].index("Tweedie power")
+    assert full.loc["d~(Intercept)", "Tweedie power"] == pytest.approx(ref["matrix"][i][j], rel=0.05)
     assert fit.aic == pytest.approx(c["AIC"], abs=0.002)
 
 

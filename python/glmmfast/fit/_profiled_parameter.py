@@ -18,6 +18,16 @@ diagonal element of the inverse of half the joint Hessian), estimated by a
 central second difference at the optimum:
 
     Var(psi) = 2 / D''(psi),  D'' ~ (D(psi + h) - 2 D(psi) + D(psi - h)) / h^2.
+
+The other parameters' covariance then gains psi's share: with x-hat(psi)
+the inner fits' optimum (theta, beta, beta_zi, log phi: ``FitState.
+optimizer_point``) and its slope b = d x-hat / d psi = -H_xx^-1 H_x,psi
+(central differences of the same two fits),
+
+    Cov(x) = Cov(x | psi) + b b' Var(psi),   Cov(x, psi) = b Var(psi),
+
+the blocks of the inverse of the joint Hessian (its Schur complement in
+psi), so standard errors are the joint model's, as glmmTMB's.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from ._family_parameter import FamilyParameter
 from ._fit_state import FitState
@@ -51,11 +63,15 @@ class ProfiledParameter:
         profile's curvature is not positive).
     evaluations : int
         Complete fits the search took.
+    slope : ndarray
+        d x-hat / d psi: the inner optimum's slope in the optimiser's
+        coordinates of the state (``FitState.optimizer_point``).
 
     Examples
     --------
+    >>> import numpy as np
     >>> from glmmfast.fit._family_parameter import power_parameter
-    >>> p = ProfiledParameter(power_parameter(1.5), 0.01, 12)
+    >>> p = ProfiledParameter(power_parameter(1.5), 0.01, 12, np.zeros(3))
     >>> round(p.standard_error, 6)
     0.025
     """
@@ -63,6 +79,17 @@ class ProfiledParameter:
     parameter: FamilyParameter
     variance: float
     evaluations: int
+    slope: np.ndarray
+
+    def joint_covariance(self, conditional: np.ndarray) -> np.ndarray:
+        """The covariance of (x, psi) from ``conditional``, that of x with psi held (see the module docstring)."""
+        b = np.asarray(self.slope, dtype=float)
+        k = b.size
+        out = np.empty((k + 1, k + 1))
+        out[:k, :k] = conditional + self.variance * np.outer(b, b)
+        out[:k, k] = out[k, :k] = self.variance * b
+        out[k, k] = self.variance
+        return out
 
     @property
     def standard_error(self) -> float:
@@ -104,5 +131,6 @@ def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[Family
     h = _CURVATURE_STEP
     curvature = (deviance(best + h) - 2.0 * fits[best].deviance + deviance(best - h)) / (h * h)
     variance = 2.0 / curvature if curvature > 0 else math.nan
+    slope = (fits[best + h].optimizer_point() - fits[best - h].optimizer_point()) / (2 * h)
     estimate = parameter.with_value(parameter.from_optimizer(best))
-    return dataclasses.replace(fits[best], profiled_parameter=ProfiledParameter(estimate, variance, len(fits)))
+    return dataclasses.replace(fits[best], profiled_parameter=ProfiledParameter(estimate, variance, len(fits), slope))

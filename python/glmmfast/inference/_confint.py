@@ -5,7 +5,10 @@ Holds :func:`confint` with three methods, rows named as lme4 names them
 effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
 
 - ``"Wald"``: beta-hat +- z se for the fixed effects; NaN for variance
-  parameters (as lme4);
+  parameters (as lme4); for the models only glmmTMB fits, also glmmTMB's
+  rows for the zero-inflation coefficients (``zi.<name>``) and the family
+  parameter (``sigma``, Wald on the log scale; the Tweedie ``power`` on
+  logit(p - 1)), :mod:`glmmfast.results._tmb_parameters`;
 - ``"profile"``: where the signed square root of the profiled deviance,
   zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
   fit's deviance (Laplace, or AGQ with nAGQ > 1) minimised over all other parameters (theta, beta) with
@@ -32,6 +35,7 @@ from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_n
 from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
+from ..results._tmb_parameters import sigma_exponent, tmb_parameter_names
 
 __all__ = ["confint"]
 
@@ -49,7 +53,38 @@ def _wald(result, level: float) -> pd.DataFrame:
     nt = len(names) - result.fixef.size
     lo = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() - z * result.se.to_numpy()])
     hi = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() + z * result.se.to_numpy()])
-    return pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+    out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+    if result.glmmtmb_model:
+        out = pd.concat([out, _wald_tmb_parameters(result, z, _columns(level))])
+    return out
+
+
+def _wald_tmb_parameters(result, z: float, columns: list[str]) -> pd.DataFrame:
+    """glmmTMB's Wald rows beyond the conditional model: zi.<name> (estimate +- z se); sigma and the
+    Tweedie power on their optimiser scales (log sigma = k log value; logit(p - 1)), transformed back."""
+    state = result._state
+    lo, hi = [], []
+    if state.beta_zi is not None:
+        zi = result.coef_table("zi")
+        lo += list(zi["Estimate"] - z * zi["Std. Error"])
+        hi += list(zi["Estimate"] + z * zi["Std. Error"])
+    for parameter, var, k in _transformed_parameters(result):
+        x, half = parameter.to_optimizer(), z * np.sqrt(var)
+        lo.append(parameter.from_optimizer(x - half) ** k)
+        hi.append(parameter.from_optimizer(x + half) ** k)
+    return pd.DataFrame({columns[0]: lo, columns[1]: hi}, index=tmb_parameter_names(state))
+
+
+def _transformed_parameters(result) -> list[tuple]:
+    """(FamilyParameter, variance on its optimiser scale, power k giving the row's value) per family parameter row."""
+    state = result._state
+    out = []
+    if state.family_parameter is not None:
+        var = float(result.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
+        out.append((state.family_parameter, var, sigma_exponent(state.family)))
+    if state.profiled_parameter is not None:
+        out.append((state.profiled_parameter.parameter, state.profiled_parameter.variance, 1.0))
+    return out
 
 
 def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, executor=None,

@@ -482,6 +482,10 @@ class MixedResult(PrintsSummary):
 
 
 
+#: glmmTMB's vcov(full = TRUE) names of the parameters estimated on the profile likelihood
+_TMB_PROFILED_NAMES = {"power": "Tweedie power"}
+
+
 class GlmerResult(MixedResult):
     """A fitted generalized linear mixed model.
 
@@ -618,9 +622,10 @@ class GlmerResult(MixedResult):
         try:
             Hinv = np.linalg.inv(hess)
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
+            if state.profiled_parameter is not None:  # with the Tweedie power's share (fit/_profiled_parameter.py)
+                full = state.profiled_parameter.joint_covariance(full)
             self._vcov_full = full if np.all(np.isfinite(full)) and np.all(np.diag(full) > 0) else None
-            V = 2 * Hinv[nt:nt + p, nt:nt + p]
-            V = 0.5 * (V + V.T)
+            V = full[nt:nt + p, nt:nt + p]
             if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
                 V = None
         except np.linalg.LinAlgError:
@@ -640,9 +645,11 @@ class GlmerResult(MixedResult):
         Rows and columns in glmmTMB's order and names: the conditional fixed
         effects, the zero-inflation ones (``zi~name``), the log family
         parameter (``d~(Intercept)``: log theta for nbinom2, log phi for
-        nbinom1 and the dispersion families) and theta (on this package's
+        nbinom1 and the dispersion families), theta (on this package's
         scale: relative Cholesky factors, not glmmTMB's log standard
-        deviations).  From the finite-difference Hessian of -2 log L.
+        deviations) and the Tweedie power (``Tweedie power``, on glmmTMB's
+        logit(p - 1) scale).  From the finite-difference Hessian of -2 log L
+        (with the power's share from its profile likelihood).
 
         Examples
         --------
@@ -657,10 +664,13 @@ class GlmerResult(MixedResult):
         n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
         fp = self._state.family_parameter
         # the optimiser's order: theta, beta, beta_zi, log family parameter
+        profiled = self._state.profiled_parameter
         names_x = ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
                    + [f"zi~{n}" for n in ([] if self.fixef_zi is None else self.fixef_zi.index)]
-                   + (["d~(Intercept)"] if fp is not None else []))
-        order = list(range(nt, nt + p + n_zi + (fp is not None))) + list(range(nt))
+                   + (["d~(Intercept)"] if fp is not None else [])
+                   + ([_TMB_PROFILED_NAMES[profiled.parameter.name]] if profiled is not None else []))
+        order = list(range(nt, nt + p + n_zi + (fp is not None))) + list(range(nt)) + \
+            list(range(len(names_x) - (profiled is not None), len(names_x)))
         if self._vcov_full is None:
             full = np.full((len(names_x), len(names_x)), np.nan)
         else:
