@@ -84,3 +84,24 @@ def test_bootstrap_of_a_tweedie_fit_holds_the_power():
     boot = fit.bootstrap(8, seed=1, n_jobs=1, progress=False)
     assert boot.n_failed == 0 and list(boot.t0.index) == [".sig01", "(Intercept)", "x", "sigma"]
     assert boot.t0["sigma"] == fit.sigma == fit.family_parameters["dispersion"]
+
+
+def test_profile_intervals_match_glmmtmbs():
+    # glmmTMB profiles on its internal scales: zi~ coefficients, d~(Intercept) = log shape = -2 log
+    # sigma (Gamma), theta_1|g.1 = log sd; mapped to this package's rows.  glmmTMB interpolates its
+    # profile by splines: limits agree to 0.02 SE.
+    ref = CONFINT["zigamma_ri"]["profile"]
+    fit = fit_case("zigamma_ri")
+    ci = fit.confint(method="profile")
+    assert list(ci.index) == [".sig01", "(Intercept)", "x", "zi.(Intercept)", "sigma"]
+    # this package's row and the map of its values to glmmTMB's scale (monotone)
+    rows = {"(Intercept)": ("(Intercept)", lambda v: v), "x": ("x", lambda v: v),
+            "zi~(Intercept)": ("zi.(Intercept)", lambda v: v),
+            "d~(Intercept)": ("sigma", lambda v: -2 * np.log(v)), "theta_1|g.1": (".sig01", np.log)}
+    for row, lo, hi in zip(ref["rows"], ref["lower"], ref["upper"]):
+        name, to_glmmtmb = rows[row]
+        got = np.sort(to_glmmtmb(ci.loc[name].to_numpy()))
+        se = (hi - lo) / (2 * 1.959963984540054)
+        np.testing.assert_allclose(got, [lo, hi], atol=0.02 * se, rtol=0, err_msg=row)
+    # the engine is back at the optimum
+    assert fit._engine().deviance_at(fit.theta, fit.fixef.to_numpy()) == pytest.approx(fit.deviance, abs=1e-6)

@@ -9,7 +9,10 @@ effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
   rows for the zero-inflation coefficients (``zi.<name>``) and the family
   parameter (``sigma``, Wald on the log scale; the Tweedie ``power`` on
   logit(p - 1)), :mod:`glmmfast.results._tmb_parameters`;
-- ``"profile"``: where the signed square root of the profiled deviance,
+- ``"profile"`` (for the models only glmmTMB fits also over the
+  zero-inflation coefficients and sigma, whose interval comes from the
+  profile of its log-scale coordinate; a Tweedie power stays at its
+  estimate): where the signed square root of the profiled deviance,
   zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
   fit's deviance (Laplace, or AGQ with nAGQ > 1) minimised over all other parameters (theta, beta) with
   the profiled one held at v (lme4's profile.merMod), and the crossing is
@@ -30,6 +33,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..fit._agq import joint_deviance
+from ..fit._fit_state import joint_objective
 from .._arguments import check_choice, check_level
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ..fit._objective import function_objective
@@ -112,13 +116,23 @@ class _Profiler:
         if result.nAGQ == 0:
             raise ValueError("profile intervals need a fit of the likelihood (nAGQ >= 1), not the nAGQ = 0 fast fit")
         self.model = result._engine()
-        self.devfun = joint_deviance(self.model, result.nAGQ)
+        state = result._state
         self.terms = result._design.terms
         sdcor = sdcor_from_theta(self.terms, result.theta)
         self.nt = sdcor.size
-        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
-        self.d_hat = result._state.deviance  # the complete -2 log L, as devfun gives it
-        nb = result.fixef.size
+        self.nb = result.fixef.size
+        # The models only glmmTMB fits: the zero-inflation coefficients and the family parameter (on its
+        # optimiser scale) are coordinates too, profiled and minimised over like beta.
+        extra = np.zeros(0)
+        if result.glmmtmb_model:
+            extra = state.optimizer_point()[self.nt + self.nb:]
+            objective = joint_objective(self.model, state.family_parameter, result.nAGQ)
+            self.devfun = lambda theta, x: objective.evaluate(np.concatenate([theta, x]))
+        else:
+            self.devfun = joint_deviance(self.model, result.nAGQ)
+        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy(), extra])
+        self.d_hat = state.deviance  # the complete -2 log L, as devfun gives it
+        nb = self.x_hat.size - self.nt
         lower, upper = sdcor_bounds(self.terms)
         self.lower = np.concatenate([lower, np.full(nb, -np.inf)])
         self.upper = np.concatenate([upper, np.full(nb, np.inf)])
@@ -202,11 +216,17 @@ class _Profiler:
 def _profile(result, level: float) -> pd.DataFrame:
     z = stats.norm.ppf(1 - (1 - level) / 2)
     names = default_statistic_names(result._design)
+    state = result._state
+    if result.glmmtmb_model:  # zi.<name>, sigma (the Tweedie power is held at its estimate)
+        names = names + tmb_parameter_names(state, profiled=False)
     prof = _Profiler(result)
     lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
     for j in range(len(names)):
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
-    prof.devfun(result.theta, result.fixef.to_numpy())  # back to the optimum
+    prof.devfun(result.theta, prof.x_hat[prof.nt:])  # back to the optimum
+    if "sigma" in names:  # profiled on the parameter's optimiser scale: sigma = value^k, monotone
+        j, fp, k = names.index("sigma"), state.family_parameter, sigma_exponent(state.family)
+        lo[j], hi[j] = fp.from_optimizer(lo[j]) ** k, fp.from_optimizer(hi[j]) ** k
     out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
     out.attrs["evaluations"] = prof.info.evaluations
     return out

@@ -970,7 +970,11 @@ class GlmerResult(MixedResult):
         method : {"Wald", "profile", "boot"}, default "Wald"
             Wald (fixed effects only, NaN for the variance parameters, as
             lme4), profile likelihood (on lme4's sd/correlation scale), or
-            parametric bootstrap percentiles.
+            parametric bootstrap percentiles.  For the models only glmmTMB
+            fits (:attr:`glmmtmb_model`) every method also gives glmmTMB's
+            rows for the zero-inflation coefficients (``zi.<name>``) and
+            the family parameter (``sigma``, glmmTMB's sigma()), and Wald
+            the Tweedie ``power``.
         level : float, default 0.95
         **kwargs
             For ``"boot"``: passed to :meth:`bootstrap` (``nsim``, ``seed``, ...).
@@ -978,7 +982,8 @@ class GlmerResult(MixedResult):
         Returns
         -------
         pandas.DataFrame
-            Rows ``.sig01``, ... then the fixed effects; columns such as
+            Rows ``.sig01``, ... then the fixed effects (then ``zi.<name>``,
+            ``sigma``, ``power`` where they apply); columns such as
             ``"2.5 %"``, ``"97.5 %"``.
 
         Examples
