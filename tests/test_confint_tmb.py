@@ -105,3 +105,19 @@ def test_profile_intervals_match_glmmtmbs():
         np.testing.assert_allclose(got, [lo, hi], atol=0.02 * se, rtol=0, err_msg=row)
     # the engine is back at the optimum
     assert fit._engine().deviance_at(fit.theta, fit.fixef.to_numpy()) == pytest.approx(fit.deviance, abs=1e-6)
+
+
+def test_bootstrap_of_a_gamma_glmm_reestimates_its_dispersion():
+    # an lme4-family Gamma fit (no ziformula): lme4's statistic, the responses drawn with the fitted
+    # phi and refitted with phi estimated (held at the engine's default it would bias every refit)
+    import glmmfast
+    from test_zero_inflation import load
+
+    df = load("zigamma")
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df[df.y > 0].reset_index(drop=True),
+                         family=glmmfast.families.Gamma(link="log"), quiet=True)
+    boot = fit.bootstrap(40, seed=3, n_jobs=1, progress=False)
+    assert boot.n_failed == 0 and list(boot.t0.index) == [".sig01", "(Intercept)", "x"]
+    for name in ("(Intercept)", "x"):
+        assert abs(boot.replicates[name].mean() - boot.t0[name]) < 4 * fit.se[name] / np.sqrt(40), name
+        assert boot.replicates[name].std() == pytest.approx(fit.se[name], rel=0.45), name

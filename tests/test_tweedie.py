@@ -190,3 +190,15 @@ def test_recovers_simulated_parameters(seed, power, phi):
     assert abs(fit.family_parameters["dispersion"] - phi) < 4 * se["dispersion"]
     assert abs(fit.fixef["x"] - 0.4) < 4 * fit.se["x"]
     assert 0.25 < fit.theta[0] < 0.9
+
+
+def test_a_power_at_its_limit_is_reported():
+    # Poisson counts: the Tweedie likelihood keeps increasing as p -> 1 (point masses at the
+    # integers), so the power stops at its search limit with a warning and no standard error
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(20), 30)
+    y = rng.poisson(np.exp(1 + rng.normal(0, 0.3, 20)[g])).astype(float)
+    with pytest.warns(UserWarning, match="power went to its limit"):
+        fit = glmmfast.glmer("y ~ 1 + (1 | g)", pd.DataFrame({"y": y, "g": g.astype(str)}), family="tweedie")
+    assert fit.family_parameters["power"] < 1 + 1e-4
+    assert np.isnan(fit.family_parameter_se["power"])

@@ -3,6 +3,7 @@
 // tweedie_series.hpp).
 #include "family/tweedie_series.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -16,6 +17,17 @@ namespace {
 // relative is below the rounding of the sum.
 constexpr double kTweedieCutoff = 40.0;
 
+// The series' terms: r, log z, log W_j and the start j0 = round(j*) (at least 1).
+struct Series {
+    double r, log_z, j0;
+    Series(double y, double phi, double p)
+        : r((2.0 - p) / (p - 1.0)),
+          log_z(r * std::log(y) - r * std::log(p - 1.0) - (1.0 + r) * std::log(phi) - std::log(2.0 - p)),
+          j0(std::max(1.0, std::round(std::min(
+              std::exp((2.0 - p) * std::log(y) - std::log(phi) - std::log(2.0 - p)), 1e15)))) {}
+    double log_w(double j) const { return j * log_z - std::lgamma(j + 1.0) - std::lgamma(j * r); }
+};
+
 // The terms log W_j of the series that matter, j from first to first + size - 1.
 struct SeriesTerms {
     double first = 1.0;
@@ -24,11 +36,9 @@ struct SeriesTerms {
 };
 
 SeriesTerms series_terms(double y, double phi, double p) {
-    const double r = (2.0 - p) / (p - 1.0);
-    const double log_z = r * std::log(y) - r * std::log(p - 1.0) - (1.0 + r) * std::log(phi) - std::log(2.0 - p);
-    auto log_w = [&](double j) { return j * log_z - std::lgamma(j + 1.0) - std::lgamma(j * r); };
-    const double j_star = std::exp((2.0 - p) * std::log(y) - std::log(phi) - std::log(2.0 - p));
-    const double j0 = std::max(1.0, std::round(std::min(j_star, 1e15)));
+    const Series series(y, phi, p);
+    const double j0 = series.j0;
+    auto log_w = [&](double j) { return series.log_w(j); };
     // Downward from j0 (inclusive), then upward: both stop a cutoff below the largest term seen.
     std::vector<double> down, up;
     double log_max = -INFINITY;
@@ -56,11 +66,9 @@ SeriesTerms series_terms(double y, double phi, double p) {
 
 double tweedie_log_a(double y, double phi, double p) {
     // One pass, no storage: the sum is kept relative to the largest term so far.
-    const double r = (2.0 - p) / (p - 1.0);
-    const double log_z = r * std::log(y) - r * std::log(p - 1.0) - (1.0 + r) * std::log(phi) - std::log(2.0 - p);
-    auto log_w = [&](double j) { return j * log_z - std::lgamma(j + 1.0) - std::lgamma(j * r); };
-    const double j_star = std::exp((2.0 - p) * std::log(y) - std::log(phi) - std::log(2.0 - p));
-    const double j0 = std::max(1.0, std::round(std::min(j_star, 1e15)));
+    const Series series(y, phi, p);
+    const double j0 = series.j0;
+    auto log_w = [&](double j) { return series.log_w(j); };
     double log_max = log_w(j0), sum = 1.0;
     auto add = [&](double lw) {
         if (lw > log_max) {

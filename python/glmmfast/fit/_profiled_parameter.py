@@ -48,6 +48,8 @@ __all__ = ["ProfiledParameter", "fit_profiling_parameter"]
 _PROFILE_XTOL = 1e-4
 #: the second difference's step on the optimiser's scale
 _CURVATURE_STEP = 0.05
+#: the search stays within +-10 on the optimiser's scale (a Tweedie power within 5e-5 of 1 or 2)
+_OPTIMIZER_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class ProfiledParameter:
     slope : ndarray
         d x-hat / d psi: the inner optimum's slope in the optimiser's
         coordinates of the state (``FitState.optimizer_point``).
+    at_limit : bool
+        The estimate is at the search's limit (no interior maximum).
 
     Examples
     --------
@@ -80,21 +84,51 @@ class ProfiledParameter:
     variance: float
     evaluations: int
     slope: np.ndarray
+    at_limit: bool = False
+
+    @property
+    def message(self) -> str | None:
+        """A convergence message where the estimate is at the search's limit, else None."""
+        if not self.at_limit:
+            return None
+        return (f"the {self.parameter.name} went to its limit ({self.parameter.value:.6g}): the profile likelihood "
+                "increases all the way towards its bound, so it has no interior maximum and no standard error")
 
     def joint_covariance(self, conditional: np.ndarray) -> np.ndarray:
-        """The covariance of (x, psi) from ``conditional``, that of x with psi held (see the module docstring)."""
+        """The covariance of (x, psi) from ``conditional``, that of x with psi held (see the module docstring);
+        psi's row and column NaN (and x's block ``conditional``) where psi has no variance."""
         b = np.asarray(self.slope, dtype=float)
         k = b.size
-        out = np.empty((k + 1, k + 1))
-        out[:k, :k] = conditional + self.variance * np.outer(b, b)
-        out[:k, k] = out[k, :k] = self.variance * b
-        out[k, k] = self.variance
+        out = np.full((k + 1, k + 1), np.nan)
+        out[:k, :k] = conditional
+        if np.isfinite(self.variance):
+            out[:k, :k] += self.variance * np.outer(b, b)
+            out[:k, k] = out[k, :k] = self.variance * b
+            out[k, k] = self.variance
         return out
 
     @property
     def standard_error(self) -> float:
         """The standard error on the natural scale (delta method)."""
         return self.parameter.optimizer_derivative() * math.sqrt(self.variance)
+
+
+def _bracket(deviance: Callable[[float], float], x0: float) -> tuple[float, float, float]:
+    """Points xa < xb < xc with D(xb) below D(xa) and D(xc), walking downhill from x0 +- 0.5 in
+    doubling steps, but not beyond +-_OPTIMIZER_LIMIT: where D still falls there the estimate is at
+    that limit (returned as xa = xb = xc)."""
+    xa, xb, xc = x0 - 0.5, x0, x0 + 0.5
+    while True:
+        fa, fb, fc = deviance(xa), deviance(xb), deviance(xc)
+        if fb <= fa and fb <= fc:
+            return xa, xb, xc
+        if abs(xa) >= _OPTIMIZER_LIMIT or abs(xc) >= _OPTIMIZER_LIMIT:
+            edge = xa if fa < fc else xc
+            return edge, edge, edge
+        if fa < fc:
+            xa, xb, xc = max(xa - 2 * (xc - xa), -_OPTIMIZER_LIMIT), xa, xb
+        else:
+            xa, xb, xc = xb, xc, min(xc + 2 * (xc - xa), _OPTIMIZER_LIMIT)
 
 
 def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[FamilyParameter], FitState]
@@ -125,12 +159,15 @@ def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[Family
             fits[x] = fit_at(parameter.with_value(parameter.from_optimizer(x)))
         return fits[x].deviance
 
-    x0 = parameter.to_optimizer()
-    minimize_scalar(deviance, bracket=(x0 - 0.5, x0 + 0.5), method="brent", options={"xtol": _PROFILE_XTOL})
+    xa, xb, xc = _bracket(deviance, parameter.to_optimizer())
+    if xa < xb < xc:
+        minimize_scalar(deviance, bracket=(xa, xb, xc), method="brent", options={"xtol": _PROFILE_XTOL})
     best = min(fits, key=lambda x: fits[x].deviance)
     h = _CURVATURE_STEP
     curvature = (deviance(best + h) - 2.0 * fits[best].deviance + deviance(best - h)) / (h * h)
-    variance = 2.0 / curvature if curvature > 0 else math.nan
+    at_limit = not xa < xb < xc  # no interior maximum: no standard error (and a message)
+    variance = 2.0 / curvature if curvature > 0 and not at_limit else math.nan
     slope = (fits[best + h].optimizer_point() - fits[best - h].optimizer_point()) / (2 * h)
     estimate = parameter.with_value(parameter.from_optimizer(best))
-    return dataclasses.replace(fits[best], profiled_parameter=ProfiledParameter(estimate, variance, len(fits), slope))
+    profiled = ProfiledParameter(estimate, variance, len(fits), slope, at_limit)
+    return dataclasses.replace(fits[best], profiled_parameter=profiled)

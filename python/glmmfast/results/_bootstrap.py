@@ -108,7 +108,7 @@ class _Job:
     statistic: object
     hessian: np.ndarray | None  # the fit's, for every worker's refits (GlmerModel)
     # the models only glmmTMB fits: the zero part and the family parameter are simulated from the
-    # fit and re-estimated by every refit (lme4's families keep lme4's bootMer: theta and beta)
+    # fit and re-estimated by every refit, and the default statistic includes them
     glmmtmb_model: bool = False
     family_parameter: FamilyParameter | None = None
     theta_scale: float = 1.0
@@ -200,8 +200,11 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     ss = np.random.SeedSequence(seed)
     seeds = ss.spawn(nsim)
     tmb = bool(result.glmmtmb_model)
+    # re-estimated by the refits: glmmTMB models' family parameter, and a dispersion (which, unlike a
+    # negative-binomial shape held as lme4's refits hold it, the family object does not carry)
+    reestimated = state.family_parameter if tmb or design.family.has_dispersion else None
     job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,
-               result._refit_hessian(), tmb, state.family_parameter if tmb else None, state.theta_scale,
+               result._refit_hessian(), tmb, reestimated, state.theta_scale,
                state.beta_zi, zero_inflation_probability(result) if state.beta_zi is not None else None,
                result.family_parameters.get("dispersion"))
     if statistic is None:

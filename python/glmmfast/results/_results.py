@@ -622,9 +622,11 @@ class GlmerResult(MixedResult):
         try:
             Hinv = np.linalg.inv(hess)
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
-            if state.profiled_parameter is not None:  # with the Tweedie power's share (fit/_profiled_parameter.py)
+            k = full.shape[0]
+            if state.profiled_parameter is not None:  # the Tweedie power's share (fit/_profiled_parameter.py)
                 full = state.profiled_parameter.joint_covariance(full)
-            self._vcov_full = full if np.all(np.isfinite(full)) and np.all(np.diag(full) > 0) else None
+            block = full[:k, :k]
+            self._vcov_full = full if np.all(np.isfinite(block)) and np.all(np.diag(block) > 0) else None
             V = full[nt:nt + p, nt:nt + p]
             if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
                 V = None
@@ -786,9 +788,12 @@ class GlmerResult(MixedResult):
         return super().summary_text()
 
     def _boundary_messages(self, model) -> list[str]:
-        """The family's warning if fitted means at the optimum sit on the boundary (separation)."""
+        """The family's warning if fitted means at the optimum sit on the boundary (separation), and a
+        profiled family parameter's at its limit."""
         boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
-        return [boundary] if boundary else []
+        profiled = self._state.profiled_parameter
+        limit = profiled.message if profiled is not None else None
+        return [m for m in (boundary, limit) if m]
 
     @property
     def method_title(self) -> str:
