@@ -176,7 +176,7 @@ def test_nagq_above_one_needs_a_single_scalar_term():
 
 
 @pytest.mark.parametrize("family, fragment", [
-    ("tweedie", "unknown family 'tweedie'"),
+    ("quasipoisson", "unknown family 'quasipoisson'"),
     (3, "family must be a name"),
     (lambda: glmmfast.families.Poisson(link="logit"), "link 'logit' is not available for the poisson family"),
 ])

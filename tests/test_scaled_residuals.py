@@ -260,10 +260,19 @@ def test_not_a_mixed_model():
 
 
 def test_family_without_simulator():
+    # (the Gamma has a simulator now: the inverse Gaussian has none)
+    fit = glmmfast.glmer("Reaction ~ Days + (1 | Subject)", glmmfast.datasets.load("sleepstudy"),
+                         family=glmmfast.families.InverseGaussian(link="log"))
+    with pytest.raises(glmmfast.FamilyError, match="not inverse.gaussian\\(log\\)"):
+        glmmfast.simulate_residuals(fit)
+
+
+def test_gamma_residuals_simulate_with_the_fitted_dispersion():
+    # correct simulations make the scaled residuals uniform: their variance near 1/12
     fit = glmmfast.glmer("Reaction ~ Days + (1 | Subject)", glmmfast.datasets.load("sleepstudy"),
                          family=glmmfast.families.Gamma(link="log"))
-    with pytest.raises(glmmfast.FamilyError, match="not Gamma\\(log\\)"):
-        glmmfast.simulate_residuals(fit)
+    res = np.asarray(glmmfast.simulate_residuals(fit, n=250, seed=1).residuals)
+    assert abs(res.var() - 1 / 12) < 0.02
 
 
 def test_zero_trials_are_refused(cbpp):

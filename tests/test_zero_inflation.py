@@ -33,7 +33,8 @@ PHI_FAMILIES = ("nbinom1", "truncated_nbinom1", "genpois", "compois", "beta", "b
 #: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, the truncated counts, Gamma, t
 #: and the phi families)
 SUPPORTED = [cid for cid, c in REFERENCE.items()
-             if c["family"] in ("poisson", "nbinom2", "truncated_poisson", "truncated_nbinom2", "Gamma", "t") + PHI_FAMILIES
+             if c["family"] in ("poisson", "nbinom2", "truncated_poisson", "truncated_nbinom2", "Gamma", "t", "tweedie")
+             + PHI_FAMILIES
              and "|" not in (c["ziformula"] or "") and c["dispformula"] is None]
 # sal_zinb2: glmmTMB's optimum there has zero-inflation coefficients diverging (minedno -21.7,
 # sppEC-L:minedno 34.6: the zero part of some cells is 0); the derivative-free optimiser stopped at
@@ -81,11 +82,13 @@ def fit_case(cid: str):
 
 def _family_parameter_reference(c: dict) -> float | tuple[float, float]:
     """glmmTMB's sigma() as this package's family parameter: theta (nbinom2), phi (nbinom1,
-    truncated_nbinom1; genpois's Var / mu; compois's 1 / nu; beta's and betabinomial's precision), the
-    t's scale sigma (with its df where that is estimated), or phi = sigma^2 for the Gamma (glmmTMB's
-    sigma is its coefficient of variation)."""
+    truncated_nbinom1; genpois's Var / mu; compois's 1 / nu; beta's and betabinomial's precision; the
+    tweedie's dispersion), the t's scale sigma (with its df where that is estimated), or phi = sigma^2
+    for the Gamma (glmmTMB's sigma is its coefficient of variation)."""
     if c["family"] == "t" and not c["map"]:
         return c["sigma"], c["family_params"]["df"]
+    if c["family"] == "tweedie":
+        return c["sigma"]
     return c["sigma"] ** 2 if c["family"] == "Gamma" else c["family_params"].get("theta", c["sigma"])
 
 
@@ -97,6 +100,8 @@ def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
     params = fit._state.family_parameter
     if params is not None:
         params.with_value(_family_parameter_reference(c)).set_on(eng)
+    if "power" in c["family_params"]:
+        eng.set_shape("power", c["family_params"]["power"])
     if c["ziformula"] not in (None, "~0"):
         eng.set_beta_zi(np.array([c["fixef"]["zi"][n] for n in fit.fixef_zi.index]))
     theta = np.array([c["varcorr"]["cond"][g]["sd"][0] for g in fit.ngroups])
@@ -146,6 +151,10 @@ def test_fit_reaches_glmmtmbs_optimum(cid):
     elif c["family"] in ("nbinom2", "truncated_nbinom2", "Gamma", "t") + PHI_FAMILIES:
         (value,) = fit.family_parameters.values()
         assert value == pytest.approx(_family_parameter_reference(c), rel=1e-3)
+    if c["family"] == "tweedie":
+        assert fit.family_parameters["dispersion"] == pytest.approx(_family_parameter_reference(c), rel=1e-3)
+        assert fit.family_parameters["power"] == pytest.approx(c["family_params"]["power"], rel=1e-3)
+        assert fit.sigma == pytest.approx(c["sigma"], rel=1e-3)
 
 
 def test_zigenpois_from_glmmtmbs_start_reaches_its_optimum(monkeypatch):
@@ -213,13 +222,29 @@ def _layout(line: str) -> str:
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1", "beta_ri", "betabinom_ri",
-                                 "t_df5_fixed", "t_ri", "genpois_ri", "compois_ri", "trnb1_ri"])
+                                 "t_df5_fixed", "t_ri", "genpois_ri", "compois_ri", "trnb1_ri", "tweedie_ri"])
 def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]
     assert [_layout(t) for t in text] == [_layout(r) for r in ref]
     header = 5 if REFERENCE[cid]["ziformula"] else 4  # family, formulas and data lines print exactly
     assert text[:header] == ref[:header]
+
+
+def test_zigamma_default_inverse_link_reaches_glmmtmbs_optimum():
+    # glmmTMB's ziGamma defaults to the inverse link.  glmmTMB itself and R's glm stop at their starts
+    # there (beta = 0 is an infinite mean; the GLM's first step leaves the valid region); the GLM
+    # start halves towards the constant mean instead.  Reference: glmmTMB started at that constant
+    # mean (tests/data/zigamma_inverse_reference.R).
+    ref = json.loads((DATA / "zigamma_inverse_reference.json").read_text())
+    fit = glmmfast.glmer(ref["formula"], load("zigamma"), family="ziGamma", ziformula=ref["ziformula"], quiet=True)
+    assert fit.family.link == ref["link"] == "inverse"
+    assert fit.deviance <= ref["m2loglik"] + 0.002
+    for name, value in ref["fixef"]["cond"].items():
+        assert abs(fit.fixef[name] - value) <= 0.05 * ref["se"]["cond"][name], name
+    assert abs(fit.fixef_zi["(Intercept)"] - ref["fixef"]["zi"]["(Intercept)"]) <= \
+        0.05 * ref["se"]["zi"]["zi~(Intercept)"]
+    assert fit.family_parameters["dispersion"] == pytest.approx(ref["sigma"] ** 2, rel=1e-3)
 
 
 def test_simulate_draws_structural_zeros_at_the_fitted_rate():

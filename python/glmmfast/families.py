@@ -25,6 +25,7 @@ Families and links (R's names; the first is the default):
 ``TruncatedNBinom1(phi)``     log, sqrt, identity (zero-truncated NB1)
 ``GenPois(phi)``              log, sqrt, identity (variance phi mu)
 ``COMPois(phi)``              log, sqrt, identity (Conway-Maxwell-Poisson, nu = 1/phi)
+``Tweedie(power)``            log (compound Poisson-Gamma, variance phi mu^p)
 ============================  ==========================================
 
 By glmmTMB's names, :func:`glmmfast.glmer` also takes ``"nbinom2"`` (the
@@ -32,7 +33,8 @@ negative binomial with theta estimated), ``"nbinom1"`` (phi estimated),
 ``"truncated_poisson"``, ``"truncated_nbinom2"`` (theta estimated), ``"truncated_nbinom1"``, ``"genpois"``,
 ``"compois"`` (phi estimated), ``"ziGamma"`` (Gamma with zeros from its ``ziformula``),
 ``"beta"`` and ``"betabinomial"`` (precision phi estimated) and ``"t"`` (Student t, sigma
-estimated; df fixed with ``StudentT(df=...)``).  Zero inflation and hurdles (``ziformula``) are a property
+estimated; df fixed with ``StudentT(df=...)``) and ``"tweedie"`` (phi and the power
+estimated).  Zero inflation and hurdles (``ziformula``) are a property
 of the fit, not of the family (:mod:`glmmfast.fit._zero_inflation`).
 
 Any other link raises :class:`~glmmfast.FamilyError` listing the valid ones.
@@ -97,7 +99,7 @@ from ._errors import FamilyError
 
 __all__ = ["Family", "Poisson", "Binomial", "Gaussian", "Gamma", "InverseGaussian", "NegativeBinomial",
            "NBinom1", "TruncatedPoisson", "TruncatedNBinom2", "TruncatedNBinom1", "GenPois", "COMPois", "Beta",
-           "BetaBinomial", "StudentT", "get_family"]
+           "BetaBinomial", "StudentT", "Tweedie", "get_family"]
 
 
 def _engine_links(family: str) -> tuple[str, ...]:
@@ -190,6 +192,8 @@ class Family:
     trials_response: ClassVar[bool] = False
     #: whether only glmmTMB (not R's stats / lme4) has the family: fits print glmmTMB's summary
     glmmtmb_family: ClassVar[bool] = False
+    #: whether glmmTMB's sigma() is the dispersion phi itself (tweedie), not sqrt(phi)
+    sigma_is_dispersion: ClassVar[bool] = False
 
     def __init__(self, link: str | None = None) -> None:
         link = self.default_link if link is None else link
@@ -1130,8 +1134,64 @@ class StudentT(Family):
             raise DataError("the t family with the log link needs positive responses (no starting values otherwise)")
 
 
+class Tweedie(_ShapeFamily):
+    """Tweedie responses with power 1 < p < 2 (glmmTMB's ``tweedie``): compound Poisson-Gamma, variance phi mu^p.
+
+    Non-negative continuous responses with exact zeros: y is the sum of
+    N ~ Poisson(mu^(2-p) / (phi (2-p))) Gamma draws, so P(y = 0) =
+    exp(-mu^(2-p) / (phi (2-p))).  The density of y > 0 has no closed form;
+    the engine sums the series of Dunn & Smyth (2005).  :func:`glmmfast.glmer`
+    with ``family="tweedie"`` estimates the dispersion phi and the power p
+    (this object holds a power: the start, or the estimate in a fit's
+    ``family``; ``Tweedie(power=...)`` as the family fixes it).  glmmTMB's
+    conventions: ``sigma()`` is phi (``fit.sigma``; ``fit.dispersion`` is
+    phi too, not its square root) and ``family_params`` is ``power``
+    (``fit.family_parameters["power"]``).
+
+    Parameters
+    ----------
+    power : float, default 1.5
+        In (1, 2).
+    link : str, optional
+        ``"log"`` (the only one).
+
+    Examples
+    --------
+    >>> from glmmfast.families import Tweedie
+    >>> Tweedie(power=1.5).variance([4.0]).tolist()
+    [8.0]
+    """
+
+    name = "tweedie"
+    glmmtmb_family = True
+    links = _engine_links(name)
+    default_link = links[0]
+    has_dispersion = True
+    sigma_is_dispersion = True
+    shape_name = "power"
+
+    def __init__(self, power: float = 1.5, link: str | None = None) -> None:
+        power = _positive_parameter(power, "tweedie power")
+        if not 1.0 < power < 2.0:
+            raise FamilyError(f"tweedie power must lie in (1, 2), got {power!r}")
+        self.power = power
+        super().__init__(link)
+
+    def shapes(self) -> dict[str, float]:
+        return {"power": self.power}
+
+    def with_shape(self, value: float) -> "Tweedie":
+        return Tweedie(value, self.link)
+
+    def check_response(self, y: np.ndarray, weights: np.ndarray) -> None:
+        from ._errors import DataError
+
+        if np.any(y < 0):
+            raise DataError("negative values are not allowed for the tweedie family")
+
+
 _CLASSES = (Poisson, Binomial, Gaussian, Gamma, InverseGaussian, NegativeBinomial, NBinom1, TruncatedPoisson,
-            TruncatedNBinom2, TruncatedNBinom1, GenPois, COMPois, Beta, BetaBinomial, StudentT)
+            TruncatedNBinom2, TruncatedNBinom1, GenPois, COMPois, Beta, BetaBinomial, StudentT, Tweedie)
 if sorted(cls.name for cls in _CLASSES) != sorted(_core.family_names()):  # pragma: no cover - a build mismatch
     raise ImportError(f"glmmfast.families and the engine disagree on the families: "
                       f"{sorted(cls.name for cls in _CLASSES)} vs {sorted(_core.family_names())}")

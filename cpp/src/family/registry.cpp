@@ -23,6 +23,7 @@ std::unique_ptr<Distribution> make_student_t();
 std::unique_ptr<Distribution> make_truncated_nbinom1();
 std::unique_ptr<Distribution> make_genpois();
 std::unique_ptr<Distribution> make_compois();
+std::unique_ptr<Distribution> make_tweedie();
 
 namespace {
 
@@ -45,6 +46,7 @@ const std::vector<std::pair<std::string, Factory>>& table() {
         {"truncated_nbinom1", make_truncated_nbinom1},
         {"genpois", make_genpois},
         {"compois", make_compois},
+        {"tweedie", make_tweedie},
     };
     return t;
 }

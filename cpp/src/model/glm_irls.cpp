@@ -2,12 +2,42 @@
 #include "model/glm_irls.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/QR>
 #include <cmath>
 #include <stdexcept>
 
 #include "optim/interrupt.hpp"
 
 namespace glmmfast {
+
+namespace {
+
+// Where the first step halves to (R's glm.fit has no point there and stops
+// with "no valid set of coefficients"): the coefficients of the constant
+// mean, the least-squares fit of eta = linkfun(weighted mean of y) on X,
+// when X spans it (an intercept) and that eta is valid; zero otherwise.
+// A link that can leave the mean's range (the Gamma's inverse link) then
+// halves towards a valid fit instead of towards eta = 0.
+Eigen::VectorXd constant_mean_coefficients(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
+                                           const Eigen::VectorXd& pw, const Eigen::VectorXd& offset,
+                                           const Family& family) {
+    const Eigen::VectorXd zero = Eigen::VectorXd::Zero(X.cols());
+    const double total = pw.sum();
+    if (!(total > 0) || X.cols() == 0) return zero;
+    const Eigen::ArrayXd ybar = Eigen::ArrayXd::Constant(1, pw.dot(y) / total);
+    const Eigen::ArrayXd mean = family.mustart(ybar, Eigen::ArrayXd::Ones(1));
+    const double target = family.linkfun(mean)[0];
+    if (!std::isfinite(target)) return zero;
+    const Eigen::VectorXd rhs = (Eigen::VectorXd::Constant(X.rows(), target) - offset);
+    const Eigen::VectorXd beta = X.colPivHouseholderQr().solve(rhs);
+    const Eigen::ArrayXd eta = (X * beta + offset).array();
+    if (!beta.allFinite() || (eta - target).abs().maxCoeff() > 1e-8 * (1.0 + std::abs(target)) ||
+        !family.valid_eta(eta))
+        return zero;
+    return beta;
+}
+
+}  // namespace
 
 GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& pw,
                 const Eigen::VectorXd& offset, const Family& family, int max_iter, double epsilon) {
@@ -37,6 +67,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
             mu_new = family.linkinv(eta_new);
             dev = family.dev_resid(y.array(), mu_new, pw.array()).sum();
             if (std::isfinite(dev) && family.valid_eta(eta_new)) break;
+            if (it == 1 && h == 0) beta = constant_mean_coefficients(X, y, pw, offset, family);
             beta_new = 0.5 * (beta_new + beta);
         }
         beta = beta_new;

@@ -6,7 +6,9 @@ value, the optimiser's transform and bounds, and whether it is estimated),
 engine estimates today: the dispersion phi of the Gamma, inverse Gaussian
 and non-identity gaussian families, and the negative-binomial shape theta of
 :func:`glmmfast.glmer_nb`), :func:`shape_parameter` (a shape parameter the
-distribution holds by name: nbinom1's phi) and :func:`engine_parameter_name`
+distribution holds by name: nbinom1's phi), :func:`power_parameter` (the
+Tweedie power in (1, 2), on the logit scale between its bounds) and
+:func:`engine_parameter_name`
 (the name the engine's Objective knows an estimated parameter by).
 
 The interface every caller uses, so that a new parameter (a Tweedie power,
@@ -14,7 +16,9 @@ a Student-t df, a zero-inflation probability) is one more constructor here
 and not a new string in five files:
 
 - ``parameter.to_optimizer()`` / ``parameter.from_optimizer(x)``: the value
-  on the optimiser's scale (log for these positive parameters) and back;
+  on the optimiser's scale (log for the positive parameters, the logit
+  between the bounds for the Tweedie power) and back, and
+  ``parameter.optimizer_derivative()`` (the delta method's factor);
   ``parameter.optimizer_lower``: the optimiser's bound on that scale;
 - ``parameter.set_on(engine)``: hand the value to an engine GlmmModel;
 - ``parameter.engine_name``: the engine's name of the parameter (its
@@ -41,7 +45,7 @@ import numpy as np
 from ..families import Family
 
 __all__ = ["FamilyParameter", "JointShapeParameters", "dispersion_parameter", "nb_shape_parameter",
-           "shape_parameter", "joint_shape_parameters", "engine_parameter_name"]
+           "shape_parameter", "joint_shape_parameters", "power_parameter", "engine_parameter_name"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,10 @@ class FamilyParameter:
         on the log scale, which keeps them above it).
     estimated : bool
         Estimated with theta and beta (True), or held at ``value``.
+    upper : float
+        Upper bound on the natural scale.  Finite (the Tweedie power in
+        (1, 2)): the optimiser's scale is the logit of (value - lower) /
+        (upper - lower), glmmTMB's transform; infinite: the log scale.
 
     Examples
     --------
@@ -74,19 +82,30 @@ class FamilyParameter:
     engine_name: str
     lower: float = 0.0
     estimated: bool = True
+    upper: float = math.inf
 
     def to_optimizer(self) -> float:
-        """The value on the optimiser's scale (log)."""
+        """The value on the optimiser's scale (log, or the logit between the bounds)."""
+        if math.isfinite(self.upper):
+            return math.log((self.value - self.lower) / (self.upper - self.value))
         return float(np.log([self.value])[0])
 
     def from_optimizer(self, x: float) -> float:
-        """The value at optimiser coordinate ``x`` (exp)."""
+        """The value at optimiser coordinate ``x`` (exp, or the inverse logit between the bounds)."""
+        if math.isfinite(self.upper):
+            return self.lower + (self.upper - self.lower) / (1.0 + math.exp(-x))
         return float(np.exp(x))
+
+    def optimizer_derivative(self) -> float:
+        """d value / d x at the value: the delta method's factor from the optimiser's scale."""
+        if math.isfinite(self.upper):
+            return (self.value - self.lower) * (self.upper - self.value) / (self.upper - self.lower)
+        return self.value
 
     @property
     def optimizer_lower(self) -> float:
-        """The optimiser's lower bound (-inf: the log scale keeps the value above ``lower`` = 0)."""
-        return -math.inf if self.lower <= 0 else math.log(self.lower)
+        """The optimiser's lower bound (-inf: the log or logit scale keeps the value inside its bounds)."""
+        return -math.inf if self.lower <= 0 or math.isfinite(self.upper) else math.log(self.lower)
 
     def with_value(self, value: float) -> "FamilyParameter":
         """The same parameter at ``value``."""
@@ -226,6 +245,11 @@ def nb_shape_parameter(value: float) -> FamilyParameter:
 def shape_parameter(name: str, value: float) -> FamilyParameter:
     """A shape parameter the distribution holds, by its engine name (nbinom1's ``"phi"``: Var y = mu (1 + phi))."""
     return FamilyParameter(name, float(value), f"shape:{name}")
+
+
+def power_parameter(value: float) -> FamilyParameter:
+    """The Tweedie power p in (1, 2), optimised as logit(p - 1) (glmmTMB's transform)."""
+    return FamilyParameter("power", float(value), "shape:power", lower=1.0, upper=2.0)
 
 
 def engine_parameter_name(parameter: FamilyParameter | JointShapeParameters | None) -> str:

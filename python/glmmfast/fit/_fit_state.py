@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,6 +50,9 @@ from ._residuals import residuals_of
 from ._dispersion_model import dispersion_start
 from ._integrated_beta import fit_integrated_beta
 from ._zero_inflation import count_part_start_design, zero_inflation_start
+
+if TYPE_CHECKING:
+    from ._profiled_parameter import ProfiledParameter
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
@@ -87,6 +91,9 @@ class FitState:
     integrated_beta : bool
         glmmTMB's REML for a gaussian dispersion model: beta integrated
         out, ``deviance`` the REML criterion (:mod:`glmmfast.fit._integrated_beta`).
+    profiled_parameter : ProfiledParameter or None
+        A second family parameter estimated on the profile likelihood (the
+        Tweedie power; :mod:`glmmfast.fit._profiled_parameter`), else None.
 
     Examples
     --------
@@ -110,6 +117,7 @@ class FitState:
     beta_zi: np.ndarray | None = None
     beta_disp: np.ndarray | None = None
     integrated_beta: bool = False
+    profiled_parameter: ProfiledParameter | None = None
 
     @property
     def family(self):

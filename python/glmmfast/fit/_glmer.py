@@ -33,13 +33,14 @@ from ._agq import check_nagq
 from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
 from ._family_parameter import (FamilyParameter, JointShapeParameters, joint_shape_parameters, nb_shape_parameter,
-                                shape_parameter)
-from ._fit_state import fit_glmm
+                                power_parameter, shape_parameter)
+from ._fit_state import FitState, fit_glmm
+from ._profiled_parameter import fit_profiling_parameter
 from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
-from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT
+from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT, Tweedie
 from ._dispersion_model import check_dispformula, dispersion_design, uses_dispersion_model
 from ._zero_inflation import check_zero_inflation_family, has_zero_inflation, tmb_family, zero_inflation_design
 
@@ -92,10 +93,12 @@ def glmer(
         ``"truncated_nbinom1"`` (NB hurdles), ``"genpois"`` (Var y = phi mu),
         ``"compois"`` (Conway-Maxwell-Poisson, nu = 1 / phi; see
         :mod:`glmmfast.families`), ``"ziGamma"`` (the Gamma, zeros from the
-        ``ziformula``), ``"beta"`` (proportions in (0, 1)) and
+        ``ziformula``; default link inverse, as glmmTMB), ``"beta"`` (proportions in (0, 1)) and
         ``"betabinomial"`` (successes of trials; precision phi estimated),
         ``"t"`` (Student t, sigma and df estimated; ``families.StudentT(df=5)``
-        holds df at 5).
+        holds df at 5), ``"tweedie"`` (compound Poisson-Gamma, Var y = phi
+        mu^p: phi estimated with theta and beta, the power p in (1, 2) on the
+        profile likelihood).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -228,6 +231,10 @@ def glmer(
         design = dispersion_design(design, dispformula, data, contrasts)
     check_nagq(nAGQ, design)
     with failures_blamed_on_scales(design.messages):
+        if estimate_parameter and isinstance(design.family, Tweedie):  # the power on the profile likelihood
+            fit = GlmerResult(_fit_tweedie(design, nAGQ, t0), data_name)
+            warn_fit_messages(fit.messages, quiet)
+            return fit
         parameter = _estimated_parameter(design) if estimate_parameter else None
         if parameter is not None:
             # The GLM start and the engine use the starting value; the state carries the fitted family.
@@ -282,6 +289,15 @@ def _moment_theta(design: ModelDesign) -> float:
     if not np.isfinite(excess):  # the Poisson start failed (e.g. identity link at mu = 0)
         return 1.0
     return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
+
+
+def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
+    """glmmTMB's tweedie: phi estimated with theta and beta, the power p on the profile likelihood
+    (:func:`~glmmfast.fit._profiled_parameter.fit_profiling_parameter`), started at p = 1.5."""
+    def fit_at(power: FamilyParameter) -> FitState:
+        return fit_glmm(dataclasses.replace(design, family=power.fitted_family(design.family)), nAGQ, None, t0=t0)
+
+    return fit_profiling_parameter(power_parameter(design.family.power), fit_at)
 
 
 #: the t's df start where glmer estimates it

@@ -32,7 +32,7 @@ import pandas as pd
 from .._errors import FamilyError
 from ..design._component_design import component_design_for
 from ..design._design import ModelDesign
-from ..families import (Beta, Family, Gamma, NegativeBinomial, StudentT, TruncatedNBinom2,
+from ..families import (Beta, Family, Gamma, NegativeBinomial, StudentT, TruncatedNBinom2, Tweedie,
                         _PhiFamily, get_family)
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
@@ -45,7 +45,8 @@ _NO_ZERO_INFLATION = ("gaussian", "binomial", "betabinomial")
 _ESTIMATED = {"nbinom2": lambda link: NegativeBinomial(1.0, link),
               "truncated_nbinom2": lambda link: TruncatedNBinom2(1.0, link),
               "beta_family": lambda link: Beta(1.0, link),
-              "t": lambda link: StudentT(None, 1.0, link), "t_family": lambda link: StudentT(None, 1.0, link)}
+              "t": lambda link: StudentT(None, 1.0, link), "t_family": lambda link: StudentT(None, 1.0, link),
+              "tweedie": lambda link: Tweedie(1.5, link)}
 #: family objects whose parameter glmer estimates, started at the object's value
 _ESTIMATED_CLASSES = (_PhiFamily, StudentT)
 

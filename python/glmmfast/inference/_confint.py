@@ -5,8 +5,14 @@ Holds :func:`confint` with three methods, rows named as lme4 names them
 effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
 
 - ``"Wald"``: beta-hat +- z se for the fixed effects; NaN for variance
-  parameters (as lme4);
-- ``"profile"``: where the signed square root of the profiled deviance,
+  parameters (as lme4); for the models only glmmTMB fits, also glmmTMB's
+  rows for the zero-inflation coefficients (``zi.<name>``) and the family
+  parameter (``sigma``, Wald on the log scale; the Tweedie ``power`` on
+  logit(p - 1)), :mod:`glmmfast.results._tmb_parameters`;
+- ``"profile"`` (for the models only glmmTMB fits also over the
+  zero-inflation coefficients and sigma, whose interval comes from the
+  profile of its log-scale coordinate; a Tweedie power stays at its
+  estimate): where the signed square root of the profiled deviance,
   zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
   fit's deviance (Laplace, or AGQ with nAGQ > 1) minimised over all other parameters (theta, beta) with
   the profiled one held at v (lme4's profile.merMod), and the crossing is
@@ -27,11 +33,13 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..fit._agq import joint_deviance
+from ..fit._fit_state import joint_objective
 from .._arguments import check_choice, check_level
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
+from ..results._tmb_parameters import sigma_exponent, tmb_parameter_names
 
 __all__ = ["confint"]
 
@@ -49,7 +57,38 @@ def _wald(result, level: float) -> pd.DataFrame:
     nt = len(names) - result.fixef.size
     lo = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() - z * result.se.to_numpy()])
     hi = np.concatenate([np.full(nt, np.nan), result.fixef.to_numpy() + z * result.se.to_numpy()])
-    return pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+    out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
+    if result.glmmtmb_model:
+        out = pd.concat([out, _wald_tmb_parameters(result, z, _columns(level))])
+    return out
+
+
+def _wald_tmb_parameters(result, z: float, columns: list[str]) -> pd.DataFrame:
+    """glmmTMB's Wald rows beyond the conditional model: zi.<name> (estimate +- z se); sigma and the
+    Tweedie power on their optimiser scales (log sigma = k log value; logit(p - 1)), transformed back."""
+    state = result._state
+    lo, hi = [], []
+    if state.beta_zi is not None:
+        zi = result.coef_table("zi")
+        lo += list(zi["Estimate"] - z * zi["Std. Error"])
+        hi += list(zi["Estimate"] + z * zi["Std. Error"])
+    for parameter, var, k in _transformed_parameters(result):
+        x, half = parameter.to_optimizer(), z * np.sqrt(var)
+        lo.append(parameter.from_optimizer(x - half) ** k)
+        hi.append(parameter.from_optimizer(x + half) ** k)
+    return pd.DataFrame({columns[0]: lo, columns[1]: hi}, index=tmb_parameter_names(state))
+
+
+def _transformed_parameters(result) -> list[tuple]:
+    """(FamilyParameter, variance on its optimiser scale, power k giving the row's value) per family parameter row."""
+    state = result._state
+    out = []
+    if state.family_parameter is not None:
+        var = float(result.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
+        out.append((state.family_parameter, var, sigma_exponent(state.family)))
+    if state.profiled_parameter is not None:
+        out.append((state.profiled_parameter.parameter, state.profiled_parameter.variance, 1.0))
+    return out
 
 
 def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, executor=None,
@@ -77,13 +116,23 @@ class _Profiler:
         if result.nAGQ == 0:
             raise ValueError("profile intervals need a fit of the likelihood (nAGQ >= 1), not the nAGQ = 0 fast fit")
         self.model = result._engine()
-        self.devfun = joint_deviance(self.model, result.nAGQ)
+        state = result._state
         self.terms = result._design.terms
         sdcor = sdcor_from_theta(self.terms, result.theta)
         self.nt = sdcor.size
-        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy()])
-        self.d_hat = result._state.deviance  # the complete -2 log L, as devfun gives it
-        nb = result.fixef.size
+        self.nb = result.fixef.size
+        # The models only glmmTMB fits: the zero-inflation coefficients and the family parameter (on its
+        # optimiser scale) are coordinates too, profiled and minimised over like beta.
+        extra = np.zeros(0)
+        if result.glmmtmb_model:
+            extra = state.optimizer_point()[self.nt + self.nb:]
+            objective = joint_objective(self.model, state.family_parameter, result.nAGQ)
+            self.devfun = lambda theta, x: objective.evaluate(np.concatenate([theta, x]))
+        else:
+            self.devfun = joint_deviance(self.model, result.nAGQ)
+        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy(), extra])
+        self.d_hat = state.deviance  # the complete -2 log L, as devfun gives it
+        nb = self.x_hat.size - self.nt
         lower, upper = sdcor_bounds(self.terms)
         self.lower = np.concatenate([lower, np.full(nb, -np.inf)])
         self.upper = np.concatenate([upper, np.full(nb, np.inf)])
@@ -167,11 +216,17 @@ class _Profiler:
 def _profile(result, level: float) -> pd.DataFrame:
     z = stats.norm.ppf(1 - (1 - level) / 2)
     names = default_statistic_names(result._design)
+    state = result._state
+    if result.glmmtmb_model:  # zi.<name>, sigma (the Tweedie power is held at its estimate)
+        names = names + tmb_parameter_names(state, profiled=False)
     prof = _Profiler(result)
     lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
     for j in range(len(names)):
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
-    prof.devfun(result.theta, result.fixef.to_numpy())  # back to the optimum
+    prof.devfun(result.theta, prof.x_hat[prof.nt:])  # back to the optimum
+    if "sigma" in names:  # profiled on the parameter's optimiser scale: sigma = value^k, monotone
+        j, fp, k = names.index("sigma"), state.family_parameter, sigma_exponent(state.family)
+        lo[j], hi[j] = fp.from_optimizer(lo[j]) ** k, fp.from_optimizer(hi[j]) ** k
     out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
     out.attrs["evaluations"] = prof.info.evaluations
     return out

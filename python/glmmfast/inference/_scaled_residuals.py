@@ -346,7 +346,9 @@ def simulate_residuals(fit, n: int = 250, seed=None, re_form=None) -> ScaledResi
     design = fit._design
     sigma = fit.sigma if isinstance(fit, LmerResult) else None
     blocks = [modes for _, modes, _ in fit._ranef_parts()]
-    simulator = ResponseSimulator(design, fit.fixef.to_numpy(), fit.theta, blocks, re_form, sigma=sigma)
+    dispersion = None if isinstance(fit, LmerResult) else fit.family_parameters.get("dispersion")
+    simulator = ResponseSimulator(design, fit.fixef.to_numpy(), fit.theta, blocks, re_form, sigma=sigma,
+                                  dispersion=dispersion)
     ss = _seed_sequence(seed)
     sim_seed, pit_seed, test_seed = ss.spawn(3)
     simulated = simulator.draw(np.random.default_rng(sim_seed), int(n))

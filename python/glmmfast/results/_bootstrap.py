@@ -31,8 +31,11 @@ from ..fit._executors import resolve_workers
 from ..fit._progress import progress_bar
 from ..design._design import ModelDesign
 from ..design._re_terms import sdcor_from_theta, sdcor_names
+from ..fit._family_parameter import FamilyParameter
+from ._predict import zero_inflation_probability
 from ._refit import GlmerModel, per_thread
 from ._simulate import ResponseSimulator
+from ._tmb_parameters import tmb_parameter_names, tmb_parameter_values
 
 __all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic_names"]
 
@@ -85,8 +88,11 @@ def default_statistic_names(design: ModelDesign) -> list[str]:
     return sdcor_names(design.terms) + list(design.x_names)
 
 
-def _default_statistic(design: ModelDesign, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    return np.concatenate([sdcor_from_theta(design.terms, theta), beta])
+def _default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
+    """At a fit's or refit's state: lme4's statistic, then for the models only glmmTMB fits the
+    zero-inflation coefficients and sigma (:mod:`~glmmfast.results._tmb_parameters`)."""
+    lme4 = np.concatenate([sdcor_from_theta(state.design.terms, state.theta), state.beta])
+    return np.concatenate([lme4, tmb_parameter_values(state, profiled=False)]) if glmmtmb_model else lme4
 
 
 @dataclass
@@ -101,13 +107,23 @@ class _Job:
     data_name: str | None
     statistic: object
     hessian: np.ndarray | None  # the fit's, for every worker's refits (GlmerModel)
+    # the models only glmmTMB fits: the zero part and the family parameter are simulated from the
+    # fit and re-estimated by every refit, and the default statistic includes them
+    glmmtmb_model: bool = False
+    family_parameter: FamilyParameter | None = None
+    theta_scale: float = 1.0
+    beta_zi: np.ndarray | None = None
+    zi_probability: np.ndarray | None = None
+    dispersion: float | None = None
 
 
 def _workers_for(job: _Job) -> tuple[GlmerModel, ResponseSimulator]:
     """This thread's engine and simulator for ``job`` (built on first use)."""
     return per_thread(job.token, lambda: (
-        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name, hessian=job.hessian),
-        ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0")))
+        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name, job.family_parameter, job.theta_scale,
+                   hessian=job.hessian, beta_zi=job.beta_zi),
+        ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0",
+                          zi_probability=job.zi_probability, dispersion=job.dispersion)))
 
 
 def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]) -> list[tuple]:
@@ -122,7 +138,7 @@ def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]
             y = sim.draw(np.random.default_rng(ss), 1)[:, 0]
             fit = model.refit(y)
             if job.statistic is None:
-                values = _default_statistic(job.design, fit.theta, fit.beta)
+                values = _default_statistic(fit, job.glmmtmb_model)
             else:
                 values = np.asarray(job.statistic(model.result(fit)), dtype=float).reshape(-1)
             out.append((i, values, None))
@@ -144,7 +160,12 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
         ``statistic(fit) -> array-like or Series`` on each refitted
         :class:`~glmmfast.GlmerResult`.  Default: standard deviations and
         correlations of the random effects (``.sig01``, ...) and the fixed
-        effects, computed without building a result per replicate.
+        effects, computed without building a result per replicate; for the
+        models only glmmTMB fits (``fit.glmmtmb_model``) also the
+        zero-inflation coefficients (``zi.<name>``) and the family parameter
+        (``sigma``, glmmTMB's sigma()), which every replicate simulates from
+        the fit and re-estimates.  A Tweedie power (estimated on its profile
+        likelihood) is held at the fit's value in the refits.
     seed : int, optional
         Replicates are identical for the same seed whatever n_jobs/executor.
     n_jobs : int
@@ -178,10 +199,17 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     design, theta, beta = state.design, state.theta, state.beta
     ss = np.random.SeedSequence(seed)
     seeds = ss.spawn(nsim)
+    tmb = bool(result.glmmtmb_model)
+    # re-estimated by the refits: glmmTMB models' family parameter, and a dispersion (which, unlike a
+    # negative-binomial shape held as lme4's refits hold it, the family object does not carry)
+    reestimated = state.family_parameter if tmb or design.family.has_dispersion else None
     job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,
-               result._refit_hessian())
+               result._refit_hessian(), tmb, reestimated, state.theta_scale,
+               state.beta_zi, zero_inflation_probability(result) if state.beta_zi is not None else None,
+               result.family_parameters.get("dispersion"))
     if statistic is None:
-        t0 = pd.Series(_default_statistic(design, theta, beta), index=default_statistic_names(design))
+        names = default_statistic_names(design) + (tmb_parameter_names(state, profiled=False) if tmb else [])
+        t0 = pd.Series(_default_statistic(state, tmb), index=names)
     else:
         s0 = statistic(result)
         t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))

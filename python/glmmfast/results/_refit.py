@@ -76,7 +76,8 @@ def response_for(design: ModelDesign, newresp, weights=None) -> tuple[np.ndarray
         raise DataError(f"weights must be {n} finite non-negative numbers")
     if np.any(~np.isfinite(y)):
         raise DataError("new response has non-finite values")
-    design.family.check_response(y, w)
+    nonzero = y != 0 if design.zi is not None else slice(None)  # zeros of a zero-inflated model are its zero part's
+    design.family.check_response(y[nonzero], w[nonzero])
     return np.ascontiguousarray(y), np.ascontiguousarray(w)
 
 

@@ -503,6 +503,10 @@ def _dispersion_model_sigma(design, fixef_disp: pd.Series) -> float:
     return float(np.exp(0.5 * power * betad[0])) if np.ptp(betad) == 0 else float("nan")
 
 
+#: glmmTMB's vcov(full = TRUE) names of the parameters estimated on the profile likelihood
+_TMB_PROFILED_NAMES = {"power": "Tweedie power"}
+
+
 class GlmerResult(MixedResult):
     """A fitted generalized linear mixed model.
 
@@ -572,7 +576,8 @@ class GlmerResult(MixedResult):
         self.deviance = float(state.deviance) - self.m2ll_omitted
         if parameter is not None and parameter.name == "dispersion":
             self.dispersion = float(parameter.value)
-            self.sigma = float(np.sqrt(self.dispersion))
+            # glmmTMB's sigma(): sqrt(phi), except where phi is the scale itself (tweedie)
+            self.sigma = self.dispersion if state.family.sigma_is_dispersion else float(np.sqrt(self.dispersion))
         family = state.family
         self.nb_theta = family.theta if family.name == "negative.binomial" else None
         # glmmTMB's zero-inflation part (ziformula) and dispersion model (dispformula, on glmmTMB's log
@@ -588,7 +593,7 @@ class GlmerResult(MixedResult):
         self._vcov_full = None
         self._init_common(state, data_name,
                           npar=len(state.theta) + len(design.x_names) + n_zi + n_disp
-                          + (0 if parameter is None else parameter.size))
+                          + (0 if parameter is None else parameter.size) + (state.profiled_parameter is not None))
         if state.integrated_beta:  # glmmTMB's residual df under REML leaves the integrated-out beta out
             self.df_resid += len(design.x_names)
 
@@ -654,9 +659,12 @@ class GlmerResult(MixedResult):
         try:
             Hinv = np.linalg.inv(hess)
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
-            self._vcov_full = full if np.all(np.isfinite(full)) and np.all(np.diag(full) > 0) else None
-            V = 2 * Hinv[nt:nt + p, nt:nt + p]
-            V = 0.5 * (V + V.T)
+            k = full.shape[0]
+            if state.profiled_parameter is not None:  # the Tweedie power's share (fit/_profiled_parameter.py)
+                full = state.profiled_parameter.joint_covariance(full)
+            block = full[:k, :k]
+            self._vcov_full = full if np.all(np.isfinite(block)) and np.all(np.diag(block) > 0) else None
+            V = full[nt:nt + p, nt:nt + p]
             if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
                 V = None
         except np.linalg.LinAlgError:
@@ -677,9 +685,11 @@ class GlmerResult(MixedResult):
         effects, the zero-inflation ones (``zi~name``), the log family
         parameter (``d~(Intercept)``: log theta for nbinom2, log phi for
         nbinom1 and the dispersion families) or the dispersion model's
-        coefficients (``d~name``, a ``dispformula``) and theta (on this package's
+        coefficients (``d~name``, a ``dispformula``), theta (on this package's
         scale: relative Cholesky factors, not glmmTMB's log standard
-        deviations).  From the finite-difference Hessian of -2 log L.
+        deviations) and the Tweedie power (``Tweedie power``, on glmmTMB's
+        logit(p - 1) scale).  From the finite-difference Hessian of -2 log L
+        (with the power's share from its profile likelihood).
 
         Examples
         --------
@@ -694,12 +704,15 @@ class GlmerResult(MixedResult):
         n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
         n_disp = 0 if self.fixef_disp is None else self.fixef_disp.size
         fp = self._state.family_parameter
-        # the optimiser's order: theta, beta, beta_zi, beta_disp, log family parameter
+        # the optimiser's order: theta, beta, beta_zi, beta_disp, log family parameter(s); then a profiled one
+        profiled = self._state.profiled_parameter
         names_x = ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
                    + [f"zi~{n}" for n in ([] if self.fixef_zi is None else self.fixef_zi.index)]
                    + [f"d~{n}" for n in ([] if self.fixef_disp is None else self.fixef_disp.index)]
-                   + (fp.coordinate_names if fp is not None else []))
-        order = list(range(nt, nt + p + n_zi + n_disp + (0 if fp is None else fp.size))) + list(range(nt))
+                   + (fp.coordinate_names if fp is not None else [])
+                   + ([_TMB_PROFILED_NAMES[profiled.parameter.name]] if profiled is not None else []))
+        order = (list(range(nt, nt + p + n_zi + n_disp + (0 if fp is None else fp.size))) + list(range(nt))
+                 + list(range(len(names_x) - (profiled is not None), len(names_x))))
         if self._vcov_full is None:
             full = np.full((len(names_x), len(names_x)), np.nan)
         else:
@@ -709,8 +722,9 @@ class GlmerResult(MixedResult):
 
     @property
     def family_parameters(self) -> dict[str, float]:
-        """The estimated family parameter by glmmTMB's meaning: ``{"theta": ...}`` (nbinom2),
-        ``{"phi": ...}`` (nbinom1), ``{"dispersion": ...}`` (phi of gaussian, Gamma, ...); empty if none.
+        """The estimated family parameters by glmmTMB's meaning: ``{"theta": ...}`` (nbinom2),
+        ``{"phi": ...}`` (nbinom1), ``{"dispersion": ...}`` (phi of gaussian, Gamma, ...),
+        ``{"dispersion": ..., "power": ...}`` (tweedie); empty if none.
 
         Examples
         --------
@@ -720,12 +734,16 @@ class GlmerResult(MixedResult):
         >>> list(m.family_parameters)
         ['theta']
         """
-        fp = self._state.family_parameter
-        return {} if fp is None else fp.values
+        fp, profiled = self._state.family_parameter, self._state.profiled_parameter
+        params = {} if fp is None else dict(fp.values)
+        if profiled is not None:
+            params[profiled.parameter.name] = float(profiled.parameter.value)
+        return params
 
     @property
     def family_parameter_se(self) -> dict[str, float]:
-        """Standard errors of :attr:`family_parameters` (delta method from the log scale's).
+        """Standard errors of :attr:`family_parameters` (delta method from the optimiser's scale: log, or
+        the Tweedie power's logit, whose variance comes from the profile likelihood's curvature).
 
         Examples
         --------
@@ -735,12 +753,15 @@ class GlmerResult(MixedResult):
         >>> m.family_parameter_se["theta"] > 0
         True
         """
-        fp = self._state.family_parameter
-        if fp is None:
-            return {}
-        full = self.vcov_full
-        return {name: float(value * np.sqrt(full.loc[c, c]))
-                for (name, value), c in zip(fp.values.items(), fp.coordinate_names)}
+        fp, profiled = self._state.family_parameter, self._state.profiled_parameter
+        se = {}
+        if fp is not None:
+            full = self.vcov_full
+            se = {name: float(value * np.sqrt(full.loc[c, c]))
+                  for (name, value), c in zip(fp.values.items(), fp.coordinate_names)}
+        if profiled is not None:
+            se[profiled.parameter.name] = profiled.standard_error
+        return se
 
     def coef_table(self, component: str = "cond") -> pd.DataFrame:
         """Estimates, standard errors, z values and p-values of one component, as glmmTMB's summary tables.
@@ -810,9 +831,12 @@ class GlmerResult(MixedResult):
         return super().summary_text()
 
     def _boundary_messages(self, model) -> list[str]:
-        """The family's warning if fitted means at the optimum sit on the boundary (separation)."""
+        """The family's warning if fitted means at the optimum sit on the boundary (separation), and a
+        profiled family parameter's at its limit."""
         boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
-        return [boundary] if boundary else []
+        profiled = self._state.profiled_parameter
+        limit = profiled.message if profiled is not None else None
+        return [m for m in (boundary, limit) if m]
 
     @property
     def method_title(self) -> str:
@@ -995,7 +1019,11 @@ class GlmerResult(MixedResult):
         method : {"Wald", "profile", "boot"}, default "Wald"
             Wald (fixed effects only, NaN for the variance parameters, as
             lme4), profile likelihood (on lme4's sd/correlation scale), or
-            parametric bootstrap percentiles.
+            parametric bootstrap percentiles.  For the models only glmmTMB
+            fits (:attr:`glmmtmb_model`) every method also gives glmmTMB's
+            rows for the zero-inflation coefficients (``zi.<name>``) and
+            the family parameter (``sigma``, glmmTMB's sigma()), and Wald
+            the Tweedie ``power``.
         level : float, default 0.95
         **kwargs
             For ``"boot"``: passed to :meth:`bootstrap` (``nsim``, ``seed``, ...).
@@ -1003,7 +1031,8 @@ class GlmerResult(MixedResult):
         Returns
         -------
         pandas.DataFrame
-            Rows ``.sig01``, ... then the fixed effects; columns such as
+            Rows ``.sig01``, ... then the fixed effects (then ``zi.<name>``,
+            ``sigma``, ``power`` where they apply); columns such as
             ``"2.5 %"``, ``"97.5 %"``.
 
         Examples

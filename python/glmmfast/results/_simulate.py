@@ -34,7 +34,7 @@ __all__ = ["ResponseSimulator", "simulate"]
 
 #: families drawn by the engine's samplers
 _ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "truncated_nbinom1", "genpois", "compois",
-                 "beta", "betabinomial", "t")
+                 "beta", "betabinomial", "t", "Gamma", "tweedie")
 
 
 def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray:
@@ -75,11 +75,17 @@ class ResponseSimulator:
     sigma : float, optional
         The residual SD of a linear mixed model (its random effects are
         sigma T u); required for, and only for, the gaussian family.
+    zi_probability : ndarray, optional
+        Per row, the probability of a structural zero (a ziformula).
+    dispersion : float, optional
+        The dispersion phi of the families with one that the engine draws
+        (Gamma, tweedie).
     """
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
                  re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
-                 sigma: float | None = None, zi_probability: np.ndarray | None = None):
+                 sigma: float | None = None, zi_probability: np.ndarray | None = None,
+                 dispersion: float | None = None):
         fam = design.family
         lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
         if fam.name not in ("poisson", "binomial", "negative.binomial") + _ENGINE_DRAWS and not lmm:
@@ -89,6 +95,9 @@ class ResponseSimulator:
         self.family = fam
         self.zi_probability = zi_probability
         self.sigma = float(sigma) if lmm else 1.0
+        if fam.has_dispersion and fam.name in _ENGINE_DRAWS and dispersion is None:
+            raise FamilyError(f"simulating the {fam.name} family needs its dispersion")
+        self.dispersion = 1.0 if dispersion is None else float(dispersion)
         self.weights = design.weights if newdata is None else np.ones(len(newdata))
         keep = select_terms(design.terms, re_form)
         eta = fixed_part(design, np.asarray(beta, dtype=float), newdata, offset)
@@ -130,9 +139,10 @@ class ResponseSimulator:
         """Draws of the conditional distribution at means ``mu`` (n, nsim)."""
         if self.family.name in _ENGINE_DRAWS:  # the engine's sampler, seeded from rng
             seed = int(rng.integers(2**63))
-            trials = np.ones(mu.shape) if self.trials is None else np.broadcast_to(self.trials[:, None], mu.shape)
-            flat = self.family.engine.simulate(mu.ravel(order="F"), np.asarray(trials, dtype=float).ravel(order="F"),
-                                               1.0, seed)
+            # the trials of a family whose weights are trials, else the prior weights
+            weights = self.weights if self.trials is None else self.trials
+            weights = np.broadcast_to(np.asarray(weights, dtype=float)[:, None], mu.shape)
+            flat = self.family.engine.simulate(mu.ravel(order="F"), weights.ravel(order="F"), self.dispersion, seed)
             return np.asarray(flat, dtype=float).reshape(mu.shape, order="F")
         if self.family.name == "poisson":
             return rng.poisson(mu).astype(float)
@@ -156,5 +166,6 @@ def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFra
     blocks = [modes for _, modes, _ in result._ranef_parts()]
     zi = None if result.fixef_zi is None else zero_inflation_probability(result, newdata)
     sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,
-                            newdata, allow_new_levels, offset, zi_probability=zi)
+                            newdata, allow_new_levels, offset, zi_probability=zi,
+                            dispersion=result.family_parameters.get("dispersion"))
     return sim.draw(np.random.default_rng(seed), int(nsim))

@@ -42,7 +42,7 @@ def _parameter_line(res: Any) -> str:
     name = tmb_family_name(res.family)
     if _dispersion_formula(res) == "~1" and res.family.name == "gaussian":  # a one-number dispersion model
         params = {"dispersion": res.sigma**2}
-    if "dispersion" in params:
+    if "dispersion" in params and not res.family.sigma_is_dispersion:
         return f"\nDispersion estimate for {name} family (sigma^2): {params['dispersion']:.3g} \n"
     if name == "t":  # the t's scale, printed squared as the gaussian's
         return f"\nDispersion estimate for t family (sigma^2): {params['sigma'] ** 2:.3g} \n"

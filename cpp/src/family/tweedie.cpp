@@ -1,0 +1,155 @@
+// tweedie.cpp — the Tweedie distribution with power 1 < p < 2 (glmmTMB's
+// tweedie; link log): the compound Poisson-Gamma, y = sum of N Gamma draws,
+// N ~ Poisson(lambda), with exact zeros when N = 0.  E y = mu,
+// Var y = phi mu^p.  With theta = mu^(1-p) / (1-p), kappa = mu^(2-p) / (2-p),
+// times the prior weight (glmmTMB's weights multiply the log density):
+//   log f(0) = -kappa / phi                       (P(y = 0) = e^-lambda,
+//                                                  lambda = kappa / phi)
+//   log f(y) = log a(y, phi, p) + (y theta - kappa) / phi,   y > 0,
+// a(y, phi, p) by the Dunn-Smyth series (tweedie_series.hpp).
+// V(mu) = mu^p: the score and information in eta are the exponential-
+// dispersion defaults (distribution.hpp), exact.  exponential_dispersion()
+// is false all the same: there is no lme4 counterpart, and glmmTMB's
+// Laplace term uses the exact (observed) information, which the general
+// observation path (model/observation_model.cpp) uses too.
+// Unit deviance (the exponential-dispersion one):
+//   2 wt [y^(2-p) / ((1-p)(2-p)) - y mu^(1-p) / (1-p) + mu^(2-p) / (2-p)].
+// Parameters: "dispersion" phi and the shape "power" p.  With
+// E = y theta - kappa and L = log mu (s = 1 - p, t = 2 - p):
+//   d log f / d phi = d log a / d phi - E / phi^2,
+//   d^2 log f / d phi^2 = d^2 log a / d phi^2 + 2 E / phi^3,
+//   d theta / dp = -theta (L - 1/s),  d^2 theta / dp^2 = theta [(L - 1/s)^2 + 1/s^2],
+//   d kappa / dp = -kappa (L - 1/t),  d^2 kappa / dp^2 = kappa [(L - 1/t)^2 + 1/t^2],
+//   d log f / dp = d log a / dp + (y theta' - kappa') / phi   (and likewise the second),
+// the series' derivatives analytic (tweedie_series.hpp).
+// log a is remembered per thread for the last (phi, p) (memoized_log_a):
+// it does not depend on mu, which is all PIRLS moves.
+// Simulation: N ~ Poisson(lambda), y | N ~ Gamma(shape N r, scale phi (p-1) mu^(p-1)),
+// r = (2-p)/(p-1) (the prior weights are not used).
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "family/distribution.hpp"
+#include "family/tweedie_series.hpp"
+
+namespace glmmfast {
+
+namespace {
+
+class Tweedie final : public DistributionBase<Tweedie> {
+public:
+    const char* name() const override { return "tweedie"; }
+    std::vector<std::string> links() const override { return {"log"}; }
+    const char* canonical_link() const override { return ""; }
+    MeanRange mean_range() const override { return MeanRange::Positive; }
+    unsigned mean_terms_needed() const override { return kLogMu; }
+    bool has_dispersion() const override { return true; }
+    bool exponential_dispersion() const override { return false; }
+
+    std::vector<std::string> shape_parameters() const override { return {"power"}; }
+    void set_shape(const std::string& name, double value) override {
+        if (name != "power") unknown_parameter(name);
+        if (!(value > 1.0 && value < 2.0)) throw std::invalid_argument("tweedie power must lie in (1, 2)");
+        power_ = value;
+    }
+    double shape(const std::string& name) const override {
+        if (name != "power") unknown_parameter(name);
+        return power_;
+    }
+
+    ArrayXd variance(const ArrayXd& mu) const override { return mu.pow(power_); }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override { return power_ * mu.pow(power_ - 1.0); }
+    // statmod's tweedie()$initialize for 1 < p < 2
+    ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override {
+        return y + 0.1 * (y == 0).cast<double>();
+    }
+
+    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
+                     ArrayRef out) const override {
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double log_a = y[i] > 0 ? memoized_log_a(y[i], phi) : 0.0;
+            out[i] = wt[i] * (log_a + exponent(y[i], m.log_mu[i]) / phi);
+        }
+    }
+    void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
+                       ArrayRef out) const override {
+        const double s = 1.0 - power_, t = 2.0 - power_;
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double saturated = y[i] > 0 ? std::pow(y[i], t) / (s * t) : 0.0;
+            out[i] = 2.0 * wt[i] * (saturated - exponent(y[i], m.log_mu[i]));
+        }
+    }
+
+    void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
+                               const ConstArrayRef& wt, double phi, ArrayRef d1, ArrayRef d2) const override {
+        const bool dispersion = p == "dispersion";
+        if (!dispersion && p != "power") unknown_parameter(p);
+        const double s = 1.0 - power_, t = 2.0 - power_;
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double L = m.log_mu[i], yi = y[i];
+            const TweedieLogA a = yi > 0 ? tweedie_log_a_derivatives(yi, phi, power_) : TweedieLogA{};
+            if (dispersion) {
+                const double e = exponent(yi, L);
+                d1[i] = wt[i] * (a.d_phi - e / (phi * phi));
+                d2[i] = wt[i] * (a.d2_phi + 2.0 * e / (phi * phi * phi));
+            } else {
+                const double theta = std::exp(s * L) / s, kappa = std::exp(t * L) / t;
+                const double us = L - 1.0 / s, ut = L - 1.0 / t;
+                const double e1 = -yi * theta * us + kappa * ut;
+                const double e2 = yi * theta * (us * us + 1.0 / (s * s)) - kappa * (ut * ut + 1.0 / (t * t));
+                d1[i] = wt[i] * (a.d_power + e1 / phi);
+                d2[i] = wt[i] * (a.d2_power + e2 / phi);
+            }
+        }
+    }
+
+    ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double phi, std::mt19937_64& rng) const override {
+        const double q = power_ - 1.0, t = 2.0 - power_, r = t / q;
+        ArrayXd y(mu.size());
+        for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const double lambda = std::pow(mu[i], t) / (phi * t);
+            const long long n = lambda > 0 ? std::poisson_distribution<long long>(lambda)(rng) : 0;
+            y[i] = n > 0 ? std::gamma_distribution<double>(static_cast<double>(n) * r,
+                                                           phi * q * std::pow(mu[i], q))(rng)
+                         : 0.0;
+        }
+        return y;
+    }
+
+private:
+    // tweedie_log_a(y, phi, power_), remembered per thread for the last (phi, power): a(y) does not
+    // depend on mu, and PIRLS and the Laplace term evaluate the log density many times at one
+    // (phi, power).  A memo of a pure function, so it is shared by every Tweedie object of the thread.
+    double memoized_log_a(double y, double phi) const {
+        struct Memo {
+            double phi = NAN, power = NAN;
+            std::unordered_map<double, double> log_a;
+        };
+        thread_local Memo memo;
+        if (memo.phi != phi || memo.power != power_ || memo.log_a.size() > kMemoLimit) {
+            memo.phi = phi;
+            memo.power = power_;
+            memo.log_a.clear();
+        }
+        const auto [it, inserted] = memo.log_a.try_emplace(y, 0.0);
+        if (inserted) it->second = tweedie_log_a(y, phi, power_);
+        return it->second;
+    }
+    static constexpr std::size_t kMemoLimit = 1u << 20;
+
+    // y theta - kappa from log mu.
+    double exponent(double y, double log_mu) const {
+        const double s = 1.0 - power_, t = 2.0 - power_;
+        return (y > 0 ? y * std::exp(s * log_mu) / s : 0.0) - std::exp(t * log_mu) / t;
+    }
+
+    double power_ = 1.5;
+};
+
+}  // namespace
+
+std::unique_ptr<Distribution> make_tweedie() { return std::make_unique<Tweedie>(); }
+
+}  // namespace glmmfast

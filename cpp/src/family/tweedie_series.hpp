@@ -1,0 +1,46 @@
+// tweedie_series.hpp — the normalising term of the Tweedie density with
+// power 1 < p < 2 (compound Poisson-Gamma), by the series of Dunn & Smyth
+// (2005, Statistics and Computing 15, 267-280), and its derivatives in the
+// dispersion phi and the power p.
+//
+// For y > 0 the density is f(y) = a(y, phi, p) exp[(y theta - kappa) / phi]
+// (theta = mu^(1-p) / (1-p), kappa = mu^(2-p) / (2-p)) with
+//   a = (1 / y) sum_{j >= 1} W_j,
+//   log W_j = j log z - lgamma(j + 1) - lgamma(j r),
+//   r = (2 - p) / (p - 1),
+//   log z = r log y - r log(p - 1) - (1 + r) log phi - log(2 - p),
+// which does not depend on mu.  log W_j is concave in j, so the sum is
+// taken outward from j* = y^(2-p) / (phi (2 - p)) (near the largest term)
+// in both directions until a term is below the largest by kTweedieCutoff
+// (e^-40: below double rounding of the sum), in log space.
+//
+// Derivatives, as moments of j under the weights W_j / sum W:
+//   d log a / d phi   = -(1 + r) E[j] / phi,
+//   d^2 log a / d phi^2 = (1 + r) E[j] / phi^2 + (1 + r)^2 Var[j] / phi^2,
+// and with g_j = d log W_j / dp, h_j = d^2 log W_j / dp^2
+// (r' = -1 / (p-1)^2, r'' = 2 / (p-1)^3, L = log y - log(p-1) - log phi,
+//  c' = r' L - r / (p-1) + 1 / (2-p),
+//  c'' = r'' L - 2 r' / (p-1) + r / (p-1)^2 + 1 / (2-p)^2):
+//   g_j = j c' - j r' psi(j r),   h_j = j c'' - j r'' psi(j r) - j^2 r'^2 psi'(j r),
+//   d log a / dp = E[g],   d^2 log a / dp^2 = E[h] + Var[g].
+// All analytic; nothing here knows about means, links or models.
+//
+// Interface:
+//   tweedie_log_a(y, phi, p)               log a(y, phi, p) for y > 0 (the
+//                                          -log y included)
+//   tweedie_log_a_derivatives(y, phi, p)   log a and its first and second
+//                                          derivatives in phi and in p
+#pragma once
+
+namespace glmmfast {
+
+struct TweedieLogA {
+    double value = 0.0;
+    double d_phi = 0.0, d2_phi = 0.0;
+    double d_power = 0.0, d2_power = 0.0;
+};
+
+double tweedie_log_a(double y, double phi, double p);
+TweedieLogA tweedie_log_a_derivatives(double y, double phi, double p);
+
+}  // namespace glmmfast
