@@ -3,9 +3,10 @@
 Holds :class:`ProfiledParameter` (the estimate, its variance on the
 optimiser's scale and the profile's evaluations) and
 :func:`fit_profiling_parameter` (the search).  The engine's optimiser
-estimates one family parameter with theta and beta (the dispersion, a
-negative-binomial shape); a family with a second one, the Tweedie power p,
-gets it here: for each trial value psi (p's optimiser coordinate,
+estimates family parameters with theta and beta on the log scale (the
+dispersion, shapes such as the t's sigma and df); a parameter bounded on
+both sides, the Tweedie power p in (1, 2), is estimated here: for each
+trial value psi (p's optimiser coordinate,
 ``FamilyParameter.to_optimizer``: logit(p - 1)) the model is fitted
 completely (theta, beta, the dispersion), giving the profile deviance
 
