@@ -20,7 +20,6 @@
 
 #include "family/distribution.hpp"
 #include "family/nbinom1_terms.hpp"
-#include "family/special_functions.hpp"
 #include "family/unit_density_family.hpp"
 
 namespace glmmfast {
@@ -33,19 +32,6 @@ public:
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
-
-    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                                  const ArrayXd& me3, const ArrayXd& wt) const override {
-        ArrayXd l1(y.size()), l2(y.size()), l3(y.size());
-        const double L = std::log1p(phi_);
-        for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double k = mu[i] / phi_;
-            l1[i] = wt[i] * (digamma(y[i] + k) - digamma(k) - L) / phi_;
-            l2[i] = wt[i] * (trigamma(y[i] + k) - trigamma(k)) / (phi_ * phi_);
-            l3[i] = wt[i] * (tetragamma(y[i] + k) - tetragamma(k)) / (phi_ * phi_ * phi_);
-        }
-        return information_deriv_from_mu(l1, l2, l3, me, me2, me3);
-    }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
@@ -69,7 +55,9 @@ public:
     double unit_log_density(double y, double mu) const { return nb1_log_density(y, mu, phi_); }
     double saturated_log_density(double y) const { return nb1_log_density(y, y, phi_); }
     std::pair<double, double> unit_mu_derivatives(double y, double mu) const { return nb1_mu_derivatives(y, mu, phi_); }
+    double unit_mu_third_derivative(double y, double mu) const { return nb1_mu_third_derivative(y, mu, phi_); }
 };
+static_assert(HasUnitMuThirdDerivative<NegativeBinomial1>::value, "nbinom1's third derivative is analytic");
 
 }  // namespace
 

@@ -41,6 +41,12 @@ inline std::pair<double, double> nb1_mu_derivatives(double y, double mu, double 
     return {a / phi, a1 / (phi * phi)};
 }
 
+// d^3 log f / d mu^3 (unit weight): (psi''(y + k) - psi''(k)) / phi^3.
+inline double nb1_mu_third_derivative(double y, double mu, double phi) {
+    const double k = mu / phi;
+    return (tetragamma(y + k) - tetragamma(k)) / (phi * phi * phi);
+}
+
 // d log f / d phi and d^2 log f / d phi^2 (unit weight).
 inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, double phi) {
     const double q = 1.0 + phi, k = mu / phi;

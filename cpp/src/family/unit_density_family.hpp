@@ -3,20 +3,34 @@
 // Derived class (nbinom1, truncated_nbinom1, genpois, compois):
 //   unit_log_density(y, mu)      log f(y; mu) with unit weight,
 //   saturated_log_density(y)     its supremum over mu (the unit deviance's reference),
-//   unit_mu_derivatives(y, mu)   (l1, l2) = (d log f / d mu, d^2 log f / d mu^2).
+//   unit_mu_derivatives(y, mu)   (l1, l2) = (d log f / d mu, d^2 log f / d mu^2),
+// and optionally
+//   unit_mu_third_derivative(y, mu)   l3 = d^3 log f / d mu^3
+// (without it the information's eta-derivative is Distribution's central
+// difference).
 // `UnitDensityFamily<Derived, Base>` (Base: the class holding the family's
 // parameters, itself a DistributionBase<Derived>) gives, times the prior weight wt:
 //   log_density = wt log f,   unit_deviance = 2 wt [saturated - log f],
 // and by the chain rule through the link's me = dmu/deta, me2 = d^2 mu / d eta^2:
-//   eta_score = wt me l1,   eta_information = -wt (me^2 l2 + me2 l1).
+//   eta_score = wt me l1,   eta_information = -wt (me^2 l2 + me2 l1),
+//   eta_information_deriv = -wt (me^3 l3 + 3 me me2 l2 + me3 l1).
 #pragma once
 
 #include <Eigen/Core>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "family/distribution.hpp"
 
 namespace glmmfast {
+
+// Whether D gives unit_mu_third_derivative(y, mu).
+template <class D, class = void>
+struct HasUnitMuThirdDerivative : std::false_type {};
+template <class D>
+struct HasUnitMuThirdDerivative<D, std::void_t<decltype(std::declval<const D&>().unit_mu_third_derivative(0.0, 0.0))>>
+    : std::true_type {};
 
 template <class Derived, class Base>
 class UnitDensityFamily : public Base {
@@ -45,6 +59,19 @@ public:
             h[i] = -wt[i] * (me[i] * me[i] * l2 + me2[i] * l1);
         }
         return h;
+    }
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        if constexpr (HasUnitMuThirdDerivative<Derived>::value) {
+            ArrayXd l1(y.size()), l2(y.size()), l3(y.size());
+            for (Eigen::Index i = 0; i < y.size(); ++i) {
+                std::tie(l1[i], l2[i]) = self().unit_mu_derivatives(y[i], mu[i]);
+                l3[i] = self().unit_mu_third_derivative(y[i], mu[i]);
+            }
+            return wt * information_deriv_from_mu(l1, l2, l3, me, me2, me3);
+        } else {
+            return Base::eta_information_deriv(y, mu, me, me2, me3, wt);
+        }
     }
 
 private:

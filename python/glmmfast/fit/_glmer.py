@@ -40,7 +40,7 @@ from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_da
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
-from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT, Tweedie
+from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT, Tweedie, _PhiFamily
 from ._dispersion_model import check_dispformula, dispersion_design, uses_dispersion_model
 from ._zero_inflation import check_zero_inflation_family, has_zero_inflation, tmb_family, zero_inflation_design
 
@@ -314,7 +314,7 @@ def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapePar
         if design.family.df is None:  # sigma and df together
             return joint_shape_parameters({"sigma": _t_scale(design), "df": _T_DF_START})
         return shape_parameter("sigma", _t_scale(design))
-    if design.family.shapes():
+    if isinstance(design.family, _PhiFamily):
         excess = _poisson_excess(design, 1)
         return shape_parameter("phi", design.family.shape_start(excess) if np.isfinite(excess) else 1.0)
     return nb_shape_parameter(_moment_theta(design))
