@@ -129,7 +129,8 @@ def test_ctrl_c_cancels_what_has_not_started(study, client, monkeypatch):
     time.sleep(1.0)  # let the tasks already running finish
 
     def fit_tasks(dask_scheduler):  # the fit_block tasks the scheduler was given since `start`
-        log = [t for t in dask_scheduler.transition_log if t.timestamp > start and t.key.startswith("fit_block")]
+        # (the log also holds other tests' dask-array keys, which are tuples, released late)
+        log = [t for t in dask_scheduler.transition_log if t.timestamp > start and str(t.key).startswith("fit_block")]
         return {t.key for t in log}, {t.key for t in log if t.finish == "memory"}, len(dask_scheduler.tasks)
 
     submitted, finished, left = client.run_on_scheduler(fit_tasks)
