@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
     bind_models(m);
     bind_objective(m);
     bind_partitioned(m);
+    bind_zi_random_effects(m);
 }

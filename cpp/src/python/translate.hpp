@@ -64,5 +64,6 @@ void bind_covariance(py::module_& m);  // bind_covariance.cpp: one term's covari
 void bind_models(py::module_& m);      // bind_models.cpp: Term, CscMatrix, GlmmModel, LmmModel, glm_irls
 void bind_objective(py::module_& m);   // bind_objective.cpp: Objective, glmm_objective, lmm_objective
 void bind_partitioned(py::module_& m); // bind_partitioned.cpp: RowBlock, PartitionedGlmm
+void bind_zi_random_effects(py::module_& m);  // bind_zi_random_effects.cpp: ZiRandomEffectsModel
 
 }  // namespace glmmfast::python

@@ -3,10 +3,14 @@
 Holds :class:`ComponentDesign` (the model matrix of a one-sided formula
 with R's coding, its column names, its offset and the encoding stored for
 new data) and :func:`component_design_for`, which evaluates a one-sided
-formula string (``"~ spp * mined"``, ``"~1"``) on the rows the conditional
-model uses, through the same formula parser and model frame as the
-conditional part.  Random effects in a component are refused here (not
-supported yet), as are missing values in its variables on those rows.
+formula string (``"~ spp * mined"``, ``"~1"``, ``"~ x + (1 | g)"``) on the
+rows the conditional model uses, through the same formula parser, model
+frame and random-effects terms (:mod:`glmmfast.design._re_terms`) as the
+conditional part.  Random effects are allowed in the ``ziformula`` (their
+terms and Z, integrated jointly with the conditional ones:
+:mod:`glmmfast.fit._zi_random_effects`) and refused in the ``dispformula``
+(not supported yet), as are missing values in a component's variables on
+those rows.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataError, FormulaError
-from ..families import Gaussian
+from ..families import Gaussian, Poisson
 
 __all__ = ["ComponentDesign", "component_design_for"]
 
@@ -48,6 +52,15 @@ class ComponentDesign:
     #: :func:`~glmmfast.results._predict.fixed_part` evaluates a component on new data too
     x_dropped: list[str] = field(default_factory=list)
     offset_argument: bool = False
+    #: the component's random-effects terms (ReTerm, design/_re_terms.py) and their Z (n x q, CSC);
+    #: none (and None) for a fixed-effects component
+    terms: list = field(default_factory=list, repr=False)
+    Z: object = field(default=None, repr=False)
+
+    @property
+    def random(self) -> bool:
+        """Whether the component has random-effects terms."""
+        return bool(self.terms)
 
 
 def _right_hand_side(formula: str, argument: str) -> str:
@@ -68,7 +81,7 @@ def component_design_for(formula: str, argument: str, data: pd.DataFrame, rows: 
     Parameters
     ----------
     formula : str
-        ``"~ x + f"``: fixed effects only.
+        ``"~ x + f"``; random-effects terms (``"~ x + (1 | g)"``) in the ``ziformula`` only.
     argument : str
         ``"ziformula"`` or ``"dispformula"``: the argument's name for messages.
     data : DataFrame
@@ -84,21 +97,24 @@ def component_design_for(formula: str, argument: str, data: pd.DataFrame, rows: 
     Raises
     ------
     FormulaError
-        Not a one-sided formula, or random effects in it (not supported yet).
+        Not a one-sided formula, or random effects in a ``dispformula`` (not supported yet).
     DataError
         Missing values in its variables on the fitted rows.
     """
     from ._design import model_design_for
 
     rhs = _right_hand_side(formula, argument)
-    if "|" in rhs:
+    random = "|" in rhs
+    if random and argument != "ziformula":
         raise FormulaError(f"random effects in the {argument} ({formula!r}) are not supported yet: "
                            "use fixed effects only")
     frame = data.loc[rows].copy()
     response = "glmmfast_component_response__"
     frame[response] = 0.0
-    design = model_design_for(f"{response} ~ {rhs}", frame, Gaussian(), random=False, na_action="omit",
-                              contrasts=contrasts)
+    # The family only decides which of lme4's checks apply: with random effects glmer's (a placeholder
+    # count response of zeros), not lmer's residual-variance ones.
+    design = model_design_for(f"{response} ~ {rhs}", frame, Poisson() if random else Gaussian(), random=random,
+                              na_action="omit", contrasts=contrasts)
     if design.n != len(rows):
         raise DataError(f"the {argument}'s variables have missing values on rows the conditional model uses "
                         "(not supported: drop those rows first)")
@@ -106,4 +122,5 @@ def component_design_for(formula: str, argument: str, data: pd.DataFrame, rows: 
         raise DataError(f"the {argument}'s model matrix is rank deficient ({', '.join(design.x_dropped)} "
                         "aliased): simplify the formula")
     return ComponentDesign(formula=formula.strip(), X=np.asfortranarray(design.X), x_names=list(design.x_names),
-                           offset=np.asarray(design.offset, dtype=float), x_spec=design.x_spec)
+                           offset=np.asarray(design.offset, dtype=float), x_spec=design.x_spec,
+                           terms=list(design.terms), Z=design.Z)

@@ -17,22 +17,29 @@ from .. import _core
 from ..design._design import ModelDesign
 from ._dispersion_model import dispersion_model_parameter
 
-__all__ = ["engine_model", "lmm_engine_model", "glm_start"]
+__all__ = ["engine_model", "lmm_engine_model", "glm_start", "engine_terms", "engine_csc"]
+
+
+def engine_csc(Z) -> tuple:
+    """A scipy CSC matrix as the engine's parts: rows, columns, indptr, indices (int32) and data."""
+    return (Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float))
 
 
 def _engine_arrays(design: ModelDesign) -> tuple:
     """X, Z (the engine's CscMatrix), y, weights and offset in the engine's layout."""
-    Z = design.Z
-    return (np.asfortranarray(design.X, dtype=float),
-            _core.CscMatrix(Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32), Z.indices.astype(np.int32),
-                            Z.data.astype(float)),
+    return (np.asfortranarray(design.X, dtype=float), _core.CscMatrix(*engine_csc(design.Z)),
             np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
             np.ascontiguousarray(design.offset, dtype=float))
 
 
+def engine_terms(terms: list) -> list:
+    """Per term (ReTerm): columns, levels, covariance structure and its columns' coordinates."""
+    return [_core.Term(t.k, t.nlevels, t.structure.name, t.structure.coords) for t in terms]
+
+
 def _engine_terms(design: ModelDesign) -> list:
-    """Per term: columns, levels, covariance structure and its columns' coordinates."""
-    return [_core.Term(t.k, t.nlevels, t.structure.name, t.structure.coords) for t in design.terms]
+    """The engine's terms of the design's random effects."""
+    return engine_terms(design.terms)
 
 
 def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.GlmmModel":

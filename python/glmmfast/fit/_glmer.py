@@ -40,6 +40,8 @@ from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_da
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
 from ..results._results import GlmerResult, LmerResult
+from ..results._zi_random_effects_result import ZiRandomEffectsResult
+from ._zi_random_effects import fit_zi_random_effects
 from ..families import Beta, BetaBinomial, Family, NegativeBinomial, Poisson, StudentT, Tweedie, _PhiFamily
 from ._dispersion_model import check_dispformula, dispersion_design, uses_dispersion_model
 from ._zero_inflation import check_zero_inflation_family, has_zero_inflation, tmb_family, zero_inflation_design
@@ -61,7 +63,7 @@ def glmer(
     ziformula: str | None = None,
     dispformula: str | None = None,
     REML: bool = False,
-) -> GlmerResult | LmerResult:
+) -> GlmerResult | LmerResult | ZiRandomEffectsResult:
     """Fit a generalized linear mixed model, as lme4's ``glmer``.
 
     Parameters
@@ -131,11 +133,16 @@ def glmer(
         glmmfast.ConvergenceWarning)`` silences them too).
     ziformula : str, optional
         glmmTMB's zero-inflation model, a one-sided formula for the logit of
-        the probability of a structural zero (``"~1"``, ``"~ spp * mined"``;
-        fixed effects only, for now): y = 0 with probability p, else a draw
+        the probability of a structural zero (``"~1"``, ``"~ spp * mined"``,
+        ``"~ mined + (1 | site)"``): y = 0 with probability p, else a draw
         from the family.  With a truncated family it is the hurdle's zero
         part.  ``"~0"`` or None: none.  Its coefficients are
-        ``result.fixef_zi``.
+        ``result.fixef_zi``.  With random-effects terms, both parts' random
+        effects are integrated jointly (one Laplace approximation, as
+        glmmTMB) and the result is a
+        :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`
+        (optimised without an exact gradient for now; ``simulate``, new-data
+        predictions and the printed summary not supported yet).
     dispformula : str, optional
         glmmTMB's dispersion model, a one-sided formula for the log of the
         family parameter: ``"~1"`` (one dispersion, the default), ``"~ x +
@@ -230,6 +237,8 @@ def glmer(
     if disp_model:
         design = dispersion_design(design, dispformula, data, contrasts)
     check_nagq(nAGQ, design)
+    if design.zi is not None and design.zi.random:  # random effects in the ziformula: fit/_zi_random_effects.py
+        return _glmer_zi_random_effects(design, nAGQ, disp_model, estimate_parameter, data_name, t0)
     with failures_blamed_on_scales(design.messages):
         if estimate_parameter and isinstance(design.family, Tweedie):  # the power on the profile likelihood
             fit = GlmerResult(_fit_tweedie(design, nAGQ, t0), data_name)
@@ -242,6 +251,23 @@ def glmer(
         fit = GlmerResult(fit_glmm(design, nAGQ, parameter, t0=t0, integrated_beta=disp_model and REML), data_name)
     warn_fit_messages(fit.messages, quiet)
     return fit
+
+
+def _glmer_zi_random_effects(design: ModelDesign, nAGQ: int, disp_model: bool, estimate_parameter: bool,
+                             data_name: str | None, t0: float) -> ZiRandomEffectsResult:
+    """glmer for a ziformula with random effects (both parts' random effects in one Laplace
+    approximation); ArgumentError for what this model class does not support yet."""
+    if nAGQ != 1:
+        raise ArgumentError("random effects in the ziformula are fitted by the Laplace approximation only (nAGQ = 1)")
+    if disp_model:
+        raise ArgumentError("a dispformula together with random effects in the ziformula is not supported yet")
+    if estimate_parameter and isinstance(design.family, Tweedie):
+        raise ArgumentError("the tweedie family with random effects in the ziformula is not supported yet")
+    with failures_blamed_on_scales(design.messages):
+        parameter = _estimated_parameter(design) if estimate_parameter else None
+        if parameter is not None:
+            design = dataclasses.replace(design, family=parameter.fitted_family(design.family))
+        return ZiRandomEffectsResult(fit_zi_random_effects(design, parameter, t0), data_name)
 
 
 def _glm_means(design: ModelDesign, family: Family) -> np.ndarray:
