@@ -15,6 +15,7 @@ level_label(value) -> str       R's printed form of a factor level
 as_factor(value, n), drop_unused(factor), complete_factor(factor, term)
     R's factor(), droplevels(), and a check for missing codes
 column_array(data, name)                    a column's array, without a Series
+category_labels(dtype) -> list of str       a categorical dtype's levels (remembered per dtype)
 finite_numeric(value, n, term) -> ndarray   a finite float64 vector or a DataError
 supported_functions() -> list of str        every function a formula may call
 
@@ -27,6 +28,7 @@ _formula_functions, so no Python ``eval`` is involved.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -122,6 +124,33 @@ def drop_unused(f: Factor) -> Factor:
     remap[used] = np.arange(len(used))
     codes = np.where(f.codes >= 0, remap[np.maximum(f.codes, 0)], -1)
     return Factor(codes, [f.levels[i] for i in used], f.ordered)
+
+
+#: id(CategoricalDtype) -> (a weak reference to it, its level labels): see category_labels
+_CATEGORY_LABELS: dict[int, tuple[weakref.ref, tuple[str, ...]]] = {}
+
+
+def category_labels(dtype: pd.CategoricalDtype) -> list[str]:
+    """The level labels of a categorical column's dtype (R's levels: its categories as R prints them).
+
+    Remembered per dtype object (the columns of one DataFrame keep theirs
+    across fits; reading an arrow-backed Index's strings costs ~70 us a
+    column).  Keyed by identity, not equality: unordered dtypes with the same
+    categories in another order compare equal but have other levels.  A
+    dtype's categories cannot change; the entry goes with the dtype.
+    """
+    key = id(dtype)
+    hit = _CATEGORY_LABELS.get(key)
+    if hit is not None and hit[0]() is dtype:
+        return list(hit[1])
+    cats = dtype.categories
+    labels = cats.tolist() if cats.inferred_type == "string" else [level_label(c) for c in cats]
+    try:
+        ref = weakref.ref(dtype, lambda _, key=key: _CATEGORY_LABELS.pop(key, None))
+    except TypeError:  # not weakly referable: not remembered
+        return labels
+    _CATEGORY_LABELS[key] = (ref, tuple(labels))
+    return labels
 
 
 def column_array(data: pd.DataFrame, name: str):
@@ -239,11 +268,7 @@ class _Evaluator:
             # caller's data are never written).
             return np.array(values, dtype=np.float64)
         if isinstance(dtype, pd.CategoricalDtype):
-            codes = values.codes.astype(np.int64)
-            cats = dtype.categories
-            labels = (cats.tolist() if cats.inferred_type == "string"
-                      else [level_label(c) for c in cats])
-            return Factor(codes, labels, bool(dtype.ordered))
+            return Factor(values.codes.astype(np.int64), category_labels(dtype), bool(dtype.ordered))
         col = self.data[name]
         if pd.api.types.is_complex_dtype(dtype):
             raise DataError(f"column {name!r} holds complex numbers; model variables must be real "
