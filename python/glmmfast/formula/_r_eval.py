@@ -28,7 +28,6 @@ _formula_functions, so no Python ``eval`` is involved.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -38,6 +37,7 @@ import pandas as pd
 from glmmfast._errors import DataError, FormulaError
 
 from ._deparse import deparse
+from ._identity_memo import remembered
 from ._formula_functions import STATEFUL_FUNCTIONS, apply_function, fit_function, function_suffixes, match_arguments
 from ._nodes import BinOp, Call, Const, Index, Name, Node, Num, Paren, Str, UnaryOp, iter_names
 
@@ -126,31 +126,15 @@ def drop_unused(f: Factor) -> Factor:
     return Factor(codes, [f.levels[i] for i in used], f.ordered)
 
 
-#: id(CategoricalDtype) -> (a weak reference to it, its level labels): see category_labels
-_CATEGORY_LABELS: dict[int, tuple[weakref.ref, tuple[str, ...]]] = {}
-
-
 def category_labels(dtype: pd.CategoricalDtype) -> list[str]:
-    """The level labels of a categorical column's dtype (R's levels: its categories as R prints them).
+    """The level labels of a categorical column's dtype (R's levels: its categories as R prints them),
+    remembered per dtype object (:func:`~glmmfast.formula._identity_memo.remembered`)."""
+    return list(remembered(dtype, _category_labels))
 
-    Remembered per dtype object (the columns of one DataFrame keep theirs
-    across fits; reading an arrow-backed Index's strings costs ~70 us a
-    column).  Keyed by identity, not equality: unordered dtypes with the same
-    categories in another order compare equal but have other levels.  A
-    dtype's categories cannot change; the entry goes with the dtype.
-    """
-    key = id(dtype)
-    hit = _CATEGORY_LABELS.get(key)
-    if hit is not None and hit[0]() is dtype:
-        return list(hit[1])
+
+def _category_labels(dtype: pd.CategoricalDtype) -> tuple[str, ...]:
     cats = dtype.categories
-    labels = cats.tolist() if cats.inferred_type == "string" else [level_label(c) for c in cats]
-    try:
-        ref = weakref.ref(dtype, lambda _, key=key: _CATEGORY_LABELS.pop(key, None))
-    except TypeError:  # not weakly referable: not remembered
-        return labels
-    _CATEGORY_LABELS[key] = (ref, tuple(labels))
-    return labels
+    return tuple(cats.tolist() if cats.inferred_type == "string" else [level_label(c) for c in cats])
 
 
 def column_array(data: pd.DataFrame, name: str):
