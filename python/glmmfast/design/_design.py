@@ -21,6 +21,7 @@ from ..formula._deparse import deparse
 from ..formula._formula import ParsedFormula, grouping_parts, parse_formula
 from ..formula._model_frame import complete_rows, evaluate_response, model_design, variables_in
 from ..formula._r_eval import column_array
+from ..formula._identity_memo import remembered
 from ..formula._nodes import BinOp, Name, Node, UnaryOp
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
                              few_levels_messages, response_scale_messages, scale_messages)
@@ -176,6 +177,10 @@ def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
     return dropped
 
 
+def _column_names(columns: pd.Index) -> tuple:
+    return tuple(columns.tolist())
+
+
 def model_design_for(
     formula: str | Node,
     data: pd.DataFrame,
@@ -234,8 +239,9 @@ def model_design_for(
         raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
     if len(data) == 0:
         raise DataError("data has no rows")
-    # The column names once as a list: pandas' string Index is slow to iterate.
-    column_names = data.columns.tolist()
+    # The column names once as a list: pandas' string Index is slow to iterate
+    # (and to list: remembered per columns Index, which a DataFrame keeps until its columns change).
+    column_names = list(remembered(data.columns, _column_names))
     parsed = parse_formula(formula, data_columns=[str(c) for c in column_names])
     if not isinstance(formula, str):
         formula = deparse(formula)

@@ -45,7 +45,8 @@ from ._derivatives import hessian_from_gradient
 from ._engine import engine_model, glm_start, lmm_engine_model
 from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._objective import ObjectiveStage, glmm_objective
-from ._optimize import OptimizerInfo, optimize_glmer, optimize_lmer
+from ._optimize import optimize_glmer, optimize_lmer
+from ._optimizer_info import OptimizerInfo, StageClock
 from ._residuals import residuals_of
 from ._dispersion_model import dispersion_start
 from ._integrated_beta import fit_integrated_beta
@@ -192,16 +193,18 @@ def joint_objective(model, parameter: FamilyParameter | None, nAGQ: int):
 
 
 def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
-                    parameter: FamilyParameter | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                    parameter: FamilyParameter | None = None, objective=None) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact gradient and Hessian (central differences of it) of the Laplace -2 log L at ``x``:
     (theta, beta), then the zero-inflation coefficients of a zero-inflated engine and the
     estimated ``parameter`` on its optimiser scale (:meth:`FitState.optimizer_point`).
 
     None where the engine has no exact gradient.  Leaves the engine's
     conditional modes where the last difference left them: callers
-    re-evaluate at ``x``.
+    re-evaluate at ``x``.  ``objective``: that joint objective of ``model``
+    (:func:`joint_objective` with nAGQ = 1), whose gradient evaluations the
+    caller counts; default a new one.
     """
-    objective = joint_objective(model, parameter, 1)
+    objective = joint_objective(model, parameter, 1) if objective is None else objective
     if not objective.has_gradient:
         return None
     return hessian_from_gradient(objective.gradient, x, h)
@@ -241,7 +244,9 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     t0 = time.perf_counter() if t0 is None else t0
     model = engine_model(design)
     start_design = count_part_start_design(design)  # a hurdle's positive part only
+    start_clock = StageClock()
     start = glm_start(start_design)
+    start_seconds = start_clock.seconds()
     if design.zi is not None:
         model.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
     if parameter is None and design.family.has_dispersion:
@@ -253,8 +258,10 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         model.set_beta_disp(dispersion_start(design, value))
         parameter = None
         if integrated_beta:
-            return fit_integrated_beta(model, design, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
-                                       np.asarray(model.beta_disp), t0)
+            state = fit_integrated_beta(model, design, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
+                                        np.asarray(model.beta_disp), t0)
+            _add_start_stage(state.info, start_clock, start, start_seconds)
+            return state
     # Families with a parameter come with links (inverse, 1/mu^2, identity)
     # whose linear predictor can be far from unit scale: theta starts and
     # moves on the scale of |eta| (capped at 1, the usual scale).
@@ -265,9 +272,15 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     state = optimize_glmm_state(model, design, nAGQ, parameter, np.asarray(model.initial_theta()) * theta_scale,
                                 np.asarray(start["beta"]), theta_scale)
     state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
-    state.info.pirls_iterations = int(model.pirls_iterations)
+    _add_start_stage(state.info, start_clock, start, start_seconds)
     state.info.factorization = model.factorization
     return state
+
+
+def _add_start_stage(info: OptimizerInfo, clock: StageClock, start: dict, seconds: float) -> None:
+    """The GLM start (R's glm.fit by IRLS, :func:`~glmmfast.fit._engine.glm_start`) as the fit's first stage."""
+    info.add_stage("GLM start (IRLS)", "start", clock, deviance=float(start["deviance"]),
+                   pirls_iterations=int(start["iterations"]), seconds=seconds, first=True)
 
 
 def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None,

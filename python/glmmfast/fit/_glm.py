@@ -8,12 +8,15 @@ iteration count, deviances and AIC equal R's.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
 from .. import _core
 from ..design._design import ModelDesign, dataset_name, model_design_for
 from ._engine import glm_start
+from ._optimizer_info import OptimizerInfo, StageClock
 from .._errors import ConvergenceError
 from ._fit_warnings import warn_fit_messages
 from ._residuals import residuals_of
@@ -45,6 +48,9 @@ class GlmResult(PrintsSummary):
     rows : pandas.Index
         Index labels of the data rows used (fitted values line up with them).
     n_dropped : int
+    optinfo : OptimizerInfo
+        The fit's record: one ``"irls"`` stage (evaluations and IRLS
+        iterations, seconds), as the mixed models' ``optinfo``.
 
     Examples
     --------
@@ -54,8 +60,9 @@ class GlmResult(PrintsSummary):
     {'(Intercept)': 1.783, 'YEAR96': 0.623, 'YEAR97': -1.641}
     """
 
-    def __init__(self, design: ModelDesign, fit: dict, data_name: str | None):
+    def __init__(self, design: ModelDesign, fit: dict, data_name: str | None, optinfo: OptimizerInfo | None = None):
         self._design = design
+        self.optinfo = optinfo
         self.formula = design.formula
         self.family = design.family
         self.data_name = data_name
@@ -325,14 +332,21 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
     >>> round(fit.aic, 1)
     5486.4
     """
+    t0 = time.perf_counter()
     fam = get_family(family)
     data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, fam, weights, offset, random=False, na_action=na_action,
                               contrasts=contrasts)
+    clock = StageClock()
     try:
         fit = glm_start(design)
     except RuntimeError as e:  # singular X'WX
         raise ConvergenceError(f"glm: {e}") from None
-    result = GlmResult(design, fit, data_name)
+    info = OptimizerInfo(optimizer="irls")
+    info.seconds.update({"design": clock.t0 - t0, "optimize": clock.seconds()})
+    iterations = int(fit["iterations"])  # one deviance evaluation per IRLS iteration
+    info.add_stage("IRLS (R's glm.fit)", "irls", clock, deviance=float(fit["deviance"]), evaluations=iterations,
+                   pirls_iterations=iterations, seconds=info.seconds["optimize"], status=int(bool(fit["converged"])))
+    result = GlmResult(design, fit, data_name, info)
     warn_fit_messages(result.messages, quiet)
     return result

@@ -29,7 +29,8 @@ import numpy as np
 from ..design._design import ModelDesign
 from ._derivatives import gradient_hessian
 from ._objective import function_objective
-from ._optimize import OptimizerInfo, _bobyqa, _record
+from ._optimize import _bobyqa
+from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["reml_objective", "fit_integrated_beta", "integrated_beta_vcov_full"]
 
@@ -56,14 +57,15 @@ def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: n
     from ._fit_state import FitState
 
     info = OptimizerInfo(theta_scale=1.0)
-    t1 = time.perf_counter()
+    clock = StageClock(model)
+    t1 = clock.t0
     model.set_beta(np.asarray(beta0, dtype=float))
     objective = reml_objective(model)
     lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(len(beta_disp0), -np.inf)])
     x0 = np.concatenate([theta0, beta_disp0])
     x, dev, status = _bobyqa(objective, x0, lower, np.full(x0.size, 0.25), 1e-10, 1e-8, 100000, restarts=1)
     dev = objective.evaluate(x)  # leave the engine at the optimum
-    _record(info, objective, "theta and beta_disp (REML: beta integrated out)", dev, status, t1)
+    info.add_stage("theta and beta_disp (REML: beta integrated out)", "stage 2", clock, (objective,), dev, status)
     info.optimizer = "bobyqa"
     info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     ntheta = len(theta0)

@@ -1,8 +1,6 @@
 """The outer optimisation of a GLMM (lme4's optimizeGlmer), driven by nlopt.
 
-Holds :class:`OptimizerInfo` (what happened: stages, evaluation counts,
-PIRLS failures, gradient and Hessian at the optimum, messages),
-:func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
+Holds :func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
 criterion over theta alone, by BFGS with its exact gradient,
 cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`, whose named stages are
 
@@ -35,13 +33,13 @@ known optimum takes BFGS steps from that optimum's Hessian.  Otherwise both stag
 tolerances, restarted from their own solution until the deviance stops
 improving, so fits do not stop short where lme4's Nelder-Mead does.  A PIRLS
 failure at a trial point makes the objective large (the optimiser backs off)
-and is counted.
+and is counted.  Each stage goes to the fit's
+:class:`~glmmfast.fit._optimizer_info.OptimizerInfo` (``result.optinfo``).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nlopt
 import numpy as np
@@ -51,68 +49,10 @@ from ._derivatives import gradient_hessian
 from .._errors import ConvergenceError
 from ._family_parameter import FamilyParameter
 from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, glmm_objective
+from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["OptimizerInfo", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
-
-
-@dataclass
-class OptimizerInfo:
-    """Record of an optimisation.
-
-    Attributes
-    ----------
-    optimizer : str
-        "lbfgs" where the exact gradient was used, else "bobyqa".
-    factorization : str
-        The engine's Cholesky strategy ("blocked" or "sparse").
-    stages : list of dict
-        Per stage: ``name``, ``evaluations``, ``gradient_evaluations``,
-        ``exact_gradient`` (whether its objective had one: L-BFGS/BFGS, else
-        BOBYQA), ``deviance``, ``status``, ``seconds``.
-    evaluations : int
-        Deviance evaluations in total (including derivative checks).
-    gradient_evaluations : int
-        Those of them that also computed the exact gradient.
-    pirls_iterations : int
-    pirls_failures : int
-        Trial points at which PIRLS failed and the optimiser backed off.
-    gradient, hessian : ndarray
-        Finite-difference derivatives of the deviance at the optimum w.r.t.
-        (theta, beta).
-    messages : list of str
-    family_parameter : float or None
-        The estimated family parameter (phi or the negative-binomial theta).
-    theta_scale : float
-        Scale of the linear predictor the theta coordinates were optimised
-        on (theta / theta_scale); 1 except for links such as inverse and
-        1/mu^2 whose linear predictor is tiny.
-    """
-
-    optimizer: str = "bobyqa"
-    factorization: str = ""
-    stages: list = field(default_factory=list)
-    evaluations: int = 0
-    gradient_evaluations: int = 0
-    pirls_iterations: int = 0
-    pirls_failures: int = 0
-    gradient: np.ndarray | None = field(default=None, repr=False)
-    hessian: np.ndarray | None = field(default=None, repr=False)
-    messages: list = field(default_factory=list)
-    seconds: dict = field(default_factory=dict)
-    family_parameter: float | None = None
-    theta_scale: float = 1.0
-
-
-def _record(info: OptimizerInfo, obj: OptimizerObjective, name: str, deviance: float, status: int, t0: float) -> None:
-    """Add a finished stage (and its objective's evaluation and failure counts) to ``info``."""
-    gradients = obj.gradient_evaluations
-    info.evaluations += obj.evaluations
-    info.gradient_evaluations += gradients
-    info.pirls_failures += obj.failures
-    info.stages.append({"name": name, "evaluations": obj.evaluations, "gradient_evaluations": gradients,
-                        "exact_gradient": bool(getattr(obj, "has_gradient", False)),
-                        "deviance": deviance, "status": int(status), "seconds": time.perf_counter() - t0})
 
 
 def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -317,7 +257,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     lower = np.asarray(model.lower_bounds(), dtype=float)
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
-    t0 = time.perf_counter()
+    clock = StageClock(model)
     f0, g0, hess0 = _measured_hessian(obj, x0, 1e-3, "the start (theta = 1)")
     # The Newton decrement of BFGS's last step below ftol leaves theta within
     # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
@@ -329,20 +269,20 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
         x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
         theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
-    _record(info, obj, "theta (beta, sigma profiled)", crit, status, t0)
+    info.add_stage("theta (beta, sigma profiled)", "stage 1", clock, (obj,), crit, status)
     # Derivatives at the optimum (also lme4's convergence checks), and the
     # test of the bounds.
-    t0 = time.perf_counter()
+    clock = StageClock(model)
     check = _core.lmm_objective(model, reml)
     _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum")
     theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
     if not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
-    _record(info, check, "derivatives at the optimum", crit, 0, t0)
+    info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit)
     on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
     if off.any() or on_bound.any():
-        t0 = time.perf_counter()
+        clock = StageClock(model)
         retry = _core.lmm_objective(model, reml)
         theta_in, crit_in = theta, crit
         theta, crit, status = _leave_bounds(retry, theta, crit, lower, off, x0, ftol, status)
@@ -352,7 +292,7 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
             theta, crit, info.gradient = _onto_bounds(retry, theta, crit, lower, info.gradient)
         else:
             theta, crit = theta_in, crit_in
-        _record(info, retry, "theta off a bound (BOBYQA)", crit, status, t0)
+        info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status)
     crit = model.deviance(theta, reml)  # leave the engine at the optimum
     return theta, crit, info
 
@@ -711,12 +651,13 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     Returns theta, beta, the family parameter's coordinate and the deviance,
     leaving the engine there.
     """
-    t0 = time.perf_counter()
+    clock = StageClock(problem.model)
     model, nAGQ, npar, theta_scale = problem.model, problem.nAGQ, problem.npar, problem.theta_scale
     ntheta = problem.ntheta
     x_theta = np.concatenate([theta / theta_scale, logpar])
     model.set_beta(beta0)
     obj1 = problem.objective(ObjectiveStage.PROFILED_BETA)
+    objectives = [obj1]  # the stage's: a rescaled objective may follow the first
     # Stage 1 only supplies a start for stage 2: no restarts.  With the
     # exact gradient (canonical links) L-BFGS replaces BOBYQA: 6-15
     # evaluations instead of 8-76 on the grouseticks and cbpp models.
@@ -740,8 +681,8 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         gmax = float(np.max(np.abs(g0)))
         if gmax > 0.25:
             stretch = np.sqrt(0.25 / gmax)
-            info.evaluations += obj1.evaluations
             obj1 = problem.objective(ObjectiveStage.PROFILED_BETA, theta_scale * stretch)
+            objectives.append(obj1)
         # As a start for stage 2, f to 1e-8 relative is plenty on large
         # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute;
         # stage 2's measured Hessian finishes from there).
@@ -759,7 +700,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     beta = np.array(model.beta)
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(logpar)
-    _record(info, obj1, "theta (beta in PIRLS)", dev1, st1, t0)
+    info.add_stage("theta (beta in PIRLS)", "stage 1", clock, objectives, dev1, st1)
     return theta, beta, logpar, dev1
 
 
@@ -772,7 +713,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     coordinates have unit scale.  ``hessian``: a warm start's Hessian in
     (theta, beta), for quasi-Newton steps from it.
     """
-    t0 = time.perf_counter()
+    clock = StageClock(problem.model)
     model, ntheta, p, npar, theta_scale = problem.model, problem.ntheta, problem.p, problem.npar, problem.theta_scale
     vbeta = np.asarray(model.beta_unscaled_vcov())
     scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
@@ -812,7 +753,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         info.family_parameter = problem.parameter.estimate_from(x)
     info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"  # "lbfgs": the exact-gradient methods
     approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"
-    _record(info, obj2, f"theta and beta ({approx})", dev, st2, t0)
+    info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2)
     return theta, beta, dev, info
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from ._family_parameter import FamilyParameter
 from ._fit_state import FitState
+from ._optimizer_info import StageClock
 
 __all__ = ["ProfiledParameter", "fit_profiling_parameter"]
 
@@ -153,6 +154,7 @@ def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[Family
     from scipy.optimize import minimize_scalar  # not at import time
 
     fits: dict[float, FitState] = {}
+    clock = StageClock()
 
     def deviance(x: float) -> float:
         x = float(x)
@@ -171,4 +173,13 @@ def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[Family
     slope = (fits[best + h].optimizer_point() - fits[best - h].optimizer_point()) / (2 * h)
     estimate = parameter.with_value(parameter.from_optimizer(best))
     profiled = ProfiledParameter(estimate, variance, len(fits), slope, at_limit)
-    return dataclasses.replace(fits[best], profiled_parameter=profiled)
+    # The fit at the estimate keeps its own stages; the other fits on the profile are one stage before them.
+    fit = fits[best]
+    others = [f.info for x, f in fits.items() if x != best]
+    info = dataclasses.replace(fit.info, stages=list(fit.info.stages), seconds=dict(fit.info.seconds))
+    info.add_stage(f"{parameter.name} on the profile likelihood ({len(others)} other fits)", "family parameter",
+                   clock, evaluations=sum(i.evaluations for i in others),
+                   gradient_evaluations=sum(i.gradient_evaluations for i in others),
+                   pirls_iterations=sum(i.pirls_iterations for i in others),
+                   seconds=clock.seconds() - sum(s["seconds"] for s in fit.info.stages), first=True)
+    return dataclasses.replace(fit, profiled_parameter=profiled, info=info)

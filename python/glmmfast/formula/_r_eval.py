@@ -15,6 +15,7 @@ level_label(value) -> str       R's printed form of a factor level
 as_factor(value, n), drop_unused(factor), complete_factor(factor, term)
     R's factor(), droplevels(), and a check for missing codes
 column_array(data, name)                    a column's array, without a Series
+category_labels(dtype) -> list of str       a categorical dtype's levels (remembered per dtype)
 finite_numeric(value, n, term) -> ndarray   a finite float64 vector or a DataError
 supported_functions() -> list of str        every function a formula may call
 
@@ -36,6 +37,7 @@ import pandas as pd
 from glmmfast._errors import DataError, FormulaError
 
 from ._deparse import deparse
+from ._identity_memo import remembered
 from ._formula_functions import STATEFUL_FUNCTIONS, apply_function, fit_function, function_suffixes, match_arguments
 from ._nodes import BinOp, Call, Const, Index, Name, Node, Num, Paren, Str, UnaryOp, iter_names
 
@@ -122,6 +124,17 @@ def drop_unused(f: Factor) -> Factor:
     remap[used] = np.arange(len(used))
     codes = np.where(f.codes >= 0, remap[np.maximum(f.codes, 0)], -1)
     return Factor(codes, [f.levels[i] for i in used], f.ordered)
+
+
+def category_labels(dtype: pd.CategoricalDtype) -> list[str]:
+    """The level labels of a categorical column's dtype (R's levels: its categories as R prints them),
+    remembered per dtype object (:func:`~glmmfast.formula._identity_memo.remembered`)."""
+    return list(remembered(dtype, _category_labels))
+
+
+def _category_labels(dtype: pd.CategoricalDtype) -> tuple[str, ...]:
+    cats = dtype.categories
+    return tuple(cats.tolist() if cats.inferred_type == "string" else [level_label(c) for c in cats])
 
 
 def column_array(data: pd.DataFrame, name: str):
@@ -239,11 +252,7 @@ class _Evaluator:
             # caller's data are never written).
             return np.array(values, dtype=np.float64)
         if isinstance(dtype, pd.CategoricalDtype):
-            codes = values.codes.astype(np.int64)
-            cats = dtype.categories
-            labels = (cats.tolist() if cats.inferred_type == "string"
-                      else [level_label(c) for c in cats])
-            return Factor(codes, labels, bool(dtype.ordered))
+            return Factor(values.codes.astype(np.int64), category_labels(dtype), bool(dtype.ordered))
         col = self.data[name]
         if pd.api.types.is_complex_dtype(dtype):
             raise DataError(f"column {name!r} holds complex numbers; model variables must be real "

@@ -30,7 +30,7 @@ those modules take a result (its ``_state``) and import downwards.
 
 from __future__ import annotations
 
-import time
+import functools
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ from ..fit._dispersion_model import dispersion_model_parameter
 from ..fit._integrated_beta import integrated_beta_vcov_full
 from ..fit._fit_state import FitState, joint_objective, laplace_hessian
 from ..fit._optimize import check_convergence
+from ..fit._optimizer_info import CountedCalls, StageClock
 from ..fit._residuals import residuals_of
 from ..design._re_terms import theta_names, varcorr_frame
 from ..summary._display import RandomEffects, summary_html
@@ -48,6 +49,18 @@ from .._errors import ArgumentError
 from ..summary._summary import PrintsSummary, format_glmer_summary, format_mermod_print
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult"]
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_names_index(names: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(names))
+
+
+def names_index(names: list[str]) -> pd.Index:
+    """A pandas Index of coefficient names: a view of one remembered per tuple of names (a view is ~7 us,
+    a new Index from strings ~60 us).  Each call returns its own Index object, so setting one's ``name``
+    does not reach other results."""
+    return _shared_names_index(tuple(names)).view()
 
 
 class MixedResult(PrintsSummary):
@@ -88,8 +101,9 @@ class MixedResult(PrintsSummary):
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
         # One Index of the coefficient names, shared by fixef and vcov's rows
-        # and columns (pandas builds one from a list in ~25 us per use).
-        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=pd.Index(design.x_names), name="Estimate")
+        # and columns (pandas builds one from a list in ~25-60 us per use).
+        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=names_index(design.x_names),
+                               name="Estimate")
         self.theta_names = theta_names(design.terms)
         self._varcorr = None
         self.ngroups = {}
@@ -118,12 +132,30 @@ class MixedResult(PrintsSummary):
         return not any(m.startswith("Model failed") for m in self.messages)
 
     def _vcov_messages(self) -> tuple[pd.DataFrame, list[str]]:
-        """(vcov, messages): finite differences, computed on first use (the Hessian goes to the state's info)."""
+        """(vcov, messages): finite differences, computed on first use (the Hessian goes to the state's info,
+        their evaluations to its "hessian" stage)."""
         if self._checks is None:
-            t0 = time.perf_counter()
-            self._checks = self._vcov_and_checks()
-            self.optinfo.seconds["derivatives"] = time.perf_counter() - t0
+            clock = StageClock(self._engine())
+            self._derivative_calls = ([], [])  # (counted criteria, engine objectives) the derivatives evaluate
+            try:
+                self._checks = self._vcov_and_checks()
+                counted, objectives = self._derivative_calls
+            finally:
+                del self._derivative_calls  # engine objectives do not pickle
+            self.optinfo.seconds["derivatives"] = clock.seconds()
+            gradients = sum(int(o.gradient_evaluations) for o in objectives)
+            evaluations = sum(c.calls for c in counted) + gradients  # an engine gradient evaluates too
+            if evaluations:
+                self.optinfo.add_stage("derivatives at the optimum (standard errors)", "hessian", clock, objectives,
+                                       deviance=self.deviance, evaluations=evaluations,
+                                       seconds=self.optinfo.seconds["derivatives"])
         return self._checks
+
+    def _counted(self, f):
+        """``f`` counting its calls into the standard errors' "hessian" stage (:meth:`_vcov_messages`)."""
+        counted = CountedCalls(f)
+        self._derivative_calls[0].append(counted)
+        return counted
 
     def _convergence_checks(self, f, x: np.ndarray, fx: float, lower: np.ndarray, h=None,
                             derivs: tuple | None = None) -> tuple[list[str], list[str]]:
@@ -555,7 +587,12 @@ class GlmerResult(MixedResult):
     messages : list of str
         Convergence and singular-fit messages, as lme4 prints them.
     optinfo : OptimizerInfo
-        Evaluation counts, stages, timings, gradient and Hessian.
+        The optimiser's record: ``optinfo.stages`` holds one dict per stage
+        (the GLM start, stage 1, stage 2, the Hessian for the standard
+        errors once computed, a profiled family parameter's other fits),
+        each with ``kind``, ``evaluations``, ``gradient_evaluations``,
+        ``pirls_iterations`` and ``seconds``; the totals, timings by phase,
+        and the gradient and Hessian at the optimum.
 
     Examples
     --------
@@ -621,7 +658,7 @@ class GlmerResult(MixedResult):
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
         objective = joint_objective(model, fp, self.nAGQ)
-        f = objective.evaluate
+        f = self._counted(objective.evaluate)
         names = self.fixef.index
         if self.nAGQ == 0:
             # The fast fit optimises theta only (beta comes from PIRLS), so
@@ -642,7 +679,8 @@ class GlmerResult(MixedResult):
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
                 # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
-                derivs = laplace_hessian(model, x, h, fp)
+                derivs = laplace_hessian(model, x, h, fp, objective)
+                self._derivative_calls[1].append(objective)
             msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs)
         except _core.PirlsError as err:
             # A step of h in beta_j moves eta by h * x_ij: with a predictor on
@@ -1103,7 +1141,8 @@ class LmerResult(MixedResult):
         derivs = None
         if self.optinfo.gradient is not None and self.optinfo.gradient.size == self.theta.size:
             derivs = (self.optinfo.gradient, self.optinfo.hessian)  # from optimize_lmer, at theta
-        msgs, conv_msgs = self._convergence_checks(lambda th: model.deviance(th, self.reml), self.theta, self.deviance,
+        msgs, conv_msgs = self._convergence_checks(self._counted(lambda th: model.deviance(th, self.reml)),
+                                                   self.theta, self.deviance,
                                                    np.asarray(model.lower_bounds(), dtype=float), derivs=derivs)
         model.evaluate(self.theta)  # restore the optimum
         V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())

@@ -1,0 +1,141 @@
+"""``fit.optinfo``: one record per stage, the same structure for every model class (issue 16).
+
+Each model class (glmer with a canonical and a non-canonical link, lmer,
+glmer.nb, zero inflation, a dispersion family, AGQ, the Tweedie power on its
+profile, glm) is fitted from scratch and its standard errors read; its
+stages must be of the expected kinds, in order, with positive and
+consistent counts (gradient evaluations among the evaluations, PIRLS
+iterations where PIRLS runs, the totals the sums over the stages) and
+seconds that sum to at most the fit's own time.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import pytest
+
+import glmmfast
+from glmmfast.families import Gamma
+from glmmfast.fit._optimizer_info import STAGE_KINDS
+
+from test_zero_inflation import load
+
+KEYS = {"name", "kind", "evaluations", "gradient_evaluations", "pirls_iterations", "seconds", "exact_gradient",
+        "deviance", "status"}
+
+
+def _grouse():
+    return glmmfast.datasets.load("grouseticks")
+
+
+def _sleep():
+    return glmmfast.datasets.load("sleepstudy")
+
+
+def _cbpp():
+    return glmmfast.datasets.load("cbpp")
+
+
+CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+
+#: model class -> (fit from scratch, the stage kinds it runs, whether its stages run PIRLS)
+CLASSES = {
+    "glmer canonical": (lambda: glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", _grouse(), "poisson"),
+                        ["start", "stage 1", "stage 2", "hessian"], True),
+    "glmer non-canonical": (lambda: glmmfast.glmer(CBPP, _cbpp(), glmmfast.families.Binomial(link="probit")),
+                            ["start", "stage 1", "stage 2", "hessian"], True),
+    "lmer": (lambda: glmmfast.lmer("Reaction ~ Days + (Days | Subject)", _sleep()),
+             ["stage 1", "hessian"], False),
+    "glmer.nb": (lambda: glmmfast.glmer_nb("TICKS ~ YEAR + (1 | LOCATION)", _grouse()),
+                 ["start", "stage 1", "stage 2", "hessian"], True),
+    "zero-inflated": (lambda: glmmfast.glmer("count ~ mined + (1 | site)", load("Salamanders"), "poisson",
+                                             ziformula="~ mined", quiet=True),
+                      ["start", "stage 1", "stage 2", "hessian"], True),
+    "dispersion family": (lambda: glmmfast.glmer("Reaction ~ Days + (1 | Subject)", _sleep(), Gamma(link="log"),
+                                                 quiet=True),
+                          ["start", "stage 1", "stage 2", "hessian"], True),
+    "AGQ": (lambda: glmmfast.glmer(CBPP, _cbpp(), "binomial", nAGQ=9),
+            ["start", "stage 1", "stage 2", "hessian"], True),
+    "Tweedie power (profile)": (lambda: glmmfast.glmer("y ~ x + (1 | g)", load("tweedie"), "tweedie", quiet=True),
+                                ["family parameter", "start", "stage 1", "stage 2", "hessian"], True),
+    "glm": (lambda: glmmfast.glm("TICKS ~ YEAR", _grouse(), family="poisson"), ["irls"], True),
+}
+
+
+def _timed_fit(make):
+    t0 = time.perf_counter()
+    fit = make()
+    fit.vcov  # the standard errors: the Hessian stage
+    return fit, time.perf_counter() - t0
+
+
+@pytest.mark.parametrize("model_class", list(CLASSES))
+def test_optinfo_reports_every_stage_uniformly(model_class):
+    make, kinds, runs_pirls = CLASSES[model_class]
+    fit, elapsed = _timed_fit(make)
+    info = fit.optinfo
+    stages = info.stages
+    assert [s["kind"] for s in stages] == kinds, stages
+    for s in stages:
+        assert set(s) == KEYS and s["kind"] in STAGE_KINDS
+        assert 0 <= s["gradient_evaluations"] <= s["evaluations"], s
+        assert s["seconds"] >= 0 and s["pirls_iterations"] >= 0, s
+        if s["kind"] != "start":  # the GLM start evaluates no mixed-model criterion
+            assert s["evaluations"] > 0, s
+        if runs_pirls and s["kind"] != "family parameter":
+            assert s["pirls_iterations"] > 0, s
+        elif not runs_pirls:
+            assert s["pirls_iterations"] == 0, s
+    for total in ("evaluations", "gradient_evaluations", "pirls_iterations"):
+        assert getattr(info, total) == sum(s[total] for s in stages), total
+    # each stage is timed inside the fit: together at most its time (the
+    # phases design + optimize + derivatives hold the stages too, bar the profile's other fits)
+    assert sum(s["seconds"] for s in stages) <= elapsed
+    if "family parameter" not in kinds:
+        assert sum(s["seconds"] for s in stages) <= sum(info.seconds.values()) + 1e-9
+    # the last optimisation stage ends at the fit's criterion (AGQ's with the saturated part lme4 leaves out)
+    optimum = [s for s in stages if s["kind"] in ("stage 1", "stage 2", "irls")][-1]
+    assert optimum["deviance"] == pytest.approx(fit.deviance + getattr(fit, "m2ll_omitted", 0.0), rel=1e-9)
+
+
+def test_exact_gradient_stages_count_their_gradients():
+    fit, _ = _timed_fit(CLASSES["glmer canonical"][0])
+    by_kind = {s["kind"]: s for s in fit.optinfo.stages}
+    for kind in ("stage 1", "stage 2"):  # L-BFGS / BFGS: every evaluation with its gradient
+        assert by_kind[kind]["exact_gradient"]
+        assert by_kind[kind]["gradient_evaluations"] == by_kind[kind]["evaluations"]
+    # the standard errors: central differences of the exact gradient in (theta, beta),
+    # 2 d + 1 gradients, plus the evaluations that put the engine back at the optimum
+    d = fit.theta.size + fit.fixef.size
+    hessian = by_kind["hessian"]
+    assert hessian["exact_gradient"] and hessian["gradient_evaluations"] == 2 * d + 1
+    assert hessian["evaluations"] > hessian["gradient_evaluations"]
+
+
+def test_nonexact_stages_are_marked_and_agq_runs_derivative_free():
+    fit, _ = _timed_fit(CLASSES["AGQ"][0])
+    joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
+    assert not joint["exact_gradient"] and joint["gradient_evaluations"] == 0
+    hessian, = [s for s in fit.optinfo.stages if s["kind"] == "hessian"]
+    assert hessian["gradient_evaluations"] == 0 and hessian["evaluations"] > 0
+
+
+def test_profile_stage_counts_the_other_fits():
+    fit, _ = _timed_fit(CLASSES["Tweedie power (profile)"][0])
+    profile = fit.optinfo.stages[0]
+    # the fits on the profile other than the estimate's own, each a complete fit
+    n_other = fit._state.profiled_parameter.evaluations - 1
+    assert f"({n_other} other fits)" in profile["name"]
+    assert profile["evaluations"] > n_other and profile["pirls_iterations"] > n_other
+
+
+def test_hessian_stage_is_added_once_and_survives_pickling():
+    fit = CLASSES["glmer canonical"][0]()
+    kinds = [s["kind"] for s in fit.optinfo.stages]
+    fit.vcov, fit.messages, fit.summary()
+    assert [s["kind"] for s in fit.optinfo.stages] == kinds  # computed once: glmer reads the messages
+    back = pickle.loads(pickle.dumps(fit))
+    assert back.optinfo.stages == fit.optinfo.stages
+    assert back.optinfo.evaluations == fit.optinfo.evaluations
