@@ -1,7 +1,7 @@
 """``fit.optinfo``: one record per stage, the same structure for every model class (issue 16).
 
 Each model class (glmer with a canonical and a non-canonical link, lmer,
-glmer.nb, zero inflation, a dispersion family, AGQ, the Tweedie power on its
+glmer.nb, zero inflation, random effects in the ziformula, a dispersion family, AGQ, the Tweedie power on its
 profile, glm) is fitted from scratch and its standard errors read; its
 stages must be of the expected kinds, in order, with positive and
 consistent counts (gradient evaluations among the evaluations, PIRLS
@@ -53,6 +53,9 @@ CLASSES = {
     "zero-inflated": (lambda: glmmfast.glmer("count ~ mined + (1 | site)", load("Salamanders"), "poisson",
                                              ziformula="~ mined", quiet=True),
                       ["start", "stage 1", "stage 2", "hessian"], True),
+    "zi random effects": (lambda: glmmfast.glmer("count ~ mined + (1 | site)", load("Salamanders"), "poisson",
+                                                 ziformula="~ 1 + (1 | site)", quiet=True),
+                          ["start", "stage 2"], True),
     "dispersion family": (lambda: glmmfast.glmer("Reaction ~ Days + (1 | Subject)", _sleep(), Gamma(link="log"),
                                                  quiet=True),
                           ["start", "stage 1", "stage 2", "hessian"], True),

@@ -40,7 +40,8 @@ from ._derivatives import gradient_hessian
 from ._family_parameter import FamilyParameter, JointShapeParameters
 from ._fit_state import fit_glmm
 from ._objective import function_objective
-from ._optimize import OptimizerInfo, _bobyqa, newton_polish
+from ._optimize import _bobyqa, newton_polish
+from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["ZiRandomEffectsState", "fit_zi_random_effects", "zi_random_effects_engine"]
 
@@ -179,6 +180,7 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     t0 = time.perf_counter() if t0 is None else t0
     start = fit_glmm(_fixed_zero_part(design), 1, parameter, t0=t0)
     t1 = time.perf_counter()
+    clock0, clock = StageClock(), StageClock()
     fitted = start.family_parameter
     conditional, model = zi_random_effects_engine(design, fitted, start.beta_zi)
     theta0 = np.asarray(model.initial_theta(), dtype=float)
@@ -202,13 +204,14 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     if fitted is not None:
         fitted = fitted.with_value(fitted.estimate_from(x))
         design = dataclasses.replace(design, family=fitted.fitted_family(design.family))
-    info = OptimizerInfo(optimizer="bobyqa", evaluations=int(objective.evaluations),
-                         pirls_iterations=int(model.newton_iterations), pirls_failures=int(objective.failures),
-                         gradient=grad, hessian=hess, family_parameter=None if fitted is None else fitted.value)
-    info.stages.append({"name": "zi random effects (derivative-free: no exact gradient for this model class yet)",
-                        "evaluations": int(objective.evaluations), "gradient_evaluations": 0,
-                        "exact_gradient": False, "deviance": float(f), "status": int(status),
-                        "seconds": time.perf_counter() - t1})
+    info = OptimizerInfo(optimizer="bobyqa", gradient=grad, hessian=hess,
+                         family_parameter=None if fitted is None else fitted.value)
+    # The start is the whole fit without zi random effects: its counts become this fit's "start" stage.
+    info.add_stage("start: the model without random effects in the ziformula", "start", clock0,
+                   evaluations=start.info.evaluations, gradient_evaluations=start.info.gradient_evaluations,
+                   pirls_iterations=start.info.pirls_iterations, seconds=t1 - t0, deviance=start.deviance)
+    info.add_stage("zi random effects (derivative-free: no exact gradient for this model class yet)", "stage 2",
+                   clock, (objective,), f, status, pirls_iterations=int(model.newton_iterations))
     info.seconds.update({"start": t1 - t0, "optimize": time.perf_counter() - t1})
     return ZiRandomEffectsState(design, x[:nt].copy(), x[nt:nt + p].copy(), x[nt + p:nt + p + model.n_zi].copy(),
                                 float(f), np.array(model.b), np.array(conditional.eta), np.array(model.eta_zi),
