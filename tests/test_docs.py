@@ -174,6 +174,7 @@ SHELL_COMMANDS = {
     "python3 benchmarks/bench_bootstrap.py 1000": SLOW,
     "python3 benchmarks/bench_inference.py 3": SLOW,
     "python3 benchmarks/bench_dask_rows.py 20000 500 50": SLOW,
+    "python3 benchmarks/bench_dask_rows.py 20000 500 50 --lmm": SLOW,
     "python3 benchmarks/bench_fit_many.py --responses 1000": SLOW,
     "python3 benchmarks/run.py --quick": SLOW,
     # hours with R's lme4 on InstEval and 10^6 rows: only its options are checked

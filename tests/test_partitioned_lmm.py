@@ -122,3 +122,12 @@ def test_crossed_weights_offset_missing_and_aliased_equal_in_memory(client):
     assert_same_lmm(fit, ref)
     assert fit.n_dropped == ref.n_dropped == 3
     assert fit._design.x_dropped == ref._design.x_dropped == ["x2"]
+
+
+def test_glmer_gaussian_identity_is_the_partitioned_lmm(client):
+    # As in memory (and lme4): glmer hands gaussian(identity) to lmer, REML, with a warning.
+    df = glmmfast.datasets.load("sleepstudy")
+    ddf = dd.from_pandas(df, npartitions=2)
+    with pytest.warns(UserWarning, match="linear mixed model by REML"):
+        fit = glmmfast.glmer("Reaction ~ Days + (1 | Subject)", ddf, family="gaussian")
+    assert_same_lmm(fit, glmmfast.lmer("Reaction ~ Days + (1 | Subject)", df))
