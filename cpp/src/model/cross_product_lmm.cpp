@@ -2,6 +2,7 @@
 // cross-products (see cross_product_lmm.hpp for the equations).
 #include "model/cross_product_lmm.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "model/conditional_variance.hpp"
@@ -43,9 +44,60 @@ CrossProductLmm::CrossProductLmm(const std::vector<TermShape>& terms, const std:
     if (cp_.shift_column >= pp || (cp_.shift_column < 0 && cp_.y_shift != 0.0))
         throw std::invalid_argument("a shift of y needs X's all-ones column");
     ZtWZ_ = symmetric_from_pattern(static_cast<int>(qq), pattern_, cp_.ZtWZ);
+    index_level_blocks();
     theta_ = sys_.lambda().initial_theta();
     beta_ = beta_response_ = Eigen::VectorXd::Zero(pp);
     u_ = Eigen::VectorXd::Zero(qq);
+}
+
+void CrossProductLmm::index_level_blocks() {
+    // Per u-index: its level block's first index, size and term.
+    std::vector<int> start(q()), size(q()), term(q());
+    const auto& terms = sys_.lambda().terms();
+    const auto& offsets = sys_.lambda().term_offsets();
+    for (size_t t = 0; t < terms.size(); ++t)
+        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
+            const int at = offsets[t] + j;
+            start[at] = offsets[t] + (j / terms[t].k) * terms[t].k;
+            size[at] = terms[t].k;
+            term[at] = static_cast<int>(t);
+        }
+    std::vector<std::pair<int, int>> pairs;
+    pairs.reserve(pattern_.size());
+    for (const auto& [r, c] : pattern_) pairs.emplace_back(start[r], start[c]);
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    const auto position = [&](int r, int c) {
+        const std::pair<int, int> key = r >= c ? std::make_pair(r, c) : std::make_pair(c, r);
+        const auto it = std::lower_bound(pattern_.begin(), pattern_.end(), key);
+        if (it == pattern_.end() || *it != key)
+            throw std::invalid_argument("the pattern is not closed under the terms' level blocks");
+        return static_cast<int>(it - pattern_.begin());
+    };
+    for (const auto& [r0, c0] : pairs) {
+        LevelBlockPair b{r0, size[r0], term[r0], c0, size[c0], term[c0], positions_.size()};
+        for (int bb = 0; bb < b.kc; ++bb)
+            for (int a = 0; a < b.kr; ++a) positions_.push_back(position(r0 + a, c0 + bb));
+        block_pairs_.push_back(b);
+    }
+}
+
+Eigen::VectorXd CrossProductLmm::UtWU() const {
+    Eigen::VectorXd values(static_cast<Eigen::Index>(pattern_.size()));
+    const LambdaMap& lambda = sys_.lambda();
+    Eigen::MatrixXd C;
+    for (const LevelBlockPair& b : block_pairs_) {
+        const int* pos = positions_.data() + b.first;
+        if (b.kr == 1 && b.kc == 1) {
+            values[pos[0]] = lambda.term_factor(b.tr)(0, 0) * cp_.ZtWZ[pos[0]] * lambda.term_factor(b.tc)(0, 0);
+            continue;
+        }
+        C.resize(b.kr, b.kc);
+        for (int k = 0; k < b.kr * b.kc; ++k) C.data()[k] = cp_.ZtWZ[pos[k]];
+        const Eigen::MatrixXd V = lambda.term_factor(b.tr).transpose() * C * lambda.term_factor(b.tc);
+        for (int k = 0; k < b.kr * b.kc; ++k) values[pos[k]] = V.data()[k];
+    }
+    return values;
 }
 
 void CrossProductLmm::evaluate(const Eigen::VectorXd& theta) {
@@ -54,12 +106,7 @@ void CrossProductLmm::evaluate(const Eigen::VectorXd& theta) {
     sys_.set_theta(theta);
     theta_ = theta;
     const SpMat& Lambda = sys_.lambda().matrix();
-    const SpMat LtC = Lambda.transpose() * ZtWZ_;
-    const SpMat UtWU = LtC * Lambda;
-    Eigen::VectorXd values(static_cast<Eigen::Index>(pattern_.size()));
-    for (size_t k = 0; k < pattern_.size(); ++k)
-        values[static_cast<Eigen::Index>(k)] = UtWU.coeff(pattern_[k].first, pattern_[k].second);
-    if (!sys_.factor_assembled(values)) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+    if (!sys_.factor_assembled(UtWU())) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
     Eigen::MatrixXd UtWM(q(), p() + 1);
     UtWM.leftCols(p()) = Lambda.transpose() * cp_.ZtWX;
     UtWM.col(p()) = Lambda.transpose() * cp_.ZtWy;

@@ -85,11 +85,24 @@ public:
     long evaluations() const { return n_eval_; }
 
 private:
+    // A pair of level blocks (rows r0.., cols c0..; r0 >= c0) the pattern
+    // holds, and where its kr x kc entries sit among the pattern's values
+    // (positions_[first + a + b kr]; a diagonal block's upper entries at
+    // their mirror's): U'WU's block is T_tr' (Z'WZ's block) T_tc.
+    struct LevelBlockPair {
+        int r0, kr, tr, c0, kc, tc;
+        size_t first;
+    };
+    void index_level_blocks();
+    // U'WU = Lambda' Z'WZ Lambda on the pattern, block by block (O(nnz k)).
+    Eigen::VectorXd UtWU() const;
     void require_evaluated() const;
     PenalizedSystem sys_;
     std::vector<std::pair<int, int>> pattern_;
     LmmCrossProducts cp_;
     SpMat ZtWZ_;  // both triangles
+    std::vector<LevelBlockPair> block_pairs_;
+    std::vector<int> positions_;
     Eigen::VectorXd theta_, beta_, u_;  // beta_: of the shifted y
     Eigen::VectorXd beta_response_;
     FixedEffectsElimination elim_;
