@@ -15,6 +15,7 @@ import pytest
 
 import glmmfast
 from glmmfast import _core
+from glmmfast._errors import GlmmfastError
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -101,6 +102,8 @@ def test_random_slopes_equal_in_memory(client, reml):
     lines, ref_lines = fit.summary_text().splitlines(), ref.summary_text().splitlines()
     tail = "Scaled residuals: "
     assert lines[lines.index(tail):] == ref_lines[ref_lines.index(tail):]
+    with pytest.raises(GlmmfastError, match="rows in memory"):
+        fit.coef_table()
 
 
 def test_crossed_weights_offset_missing_and_aliased_equal_in_memory(client):

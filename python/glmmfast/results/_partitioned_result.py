@@ -187,3 +187,6 @@ class PartitionedLmerResult(_PartitionedRowsResult, LmerResult):
         with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
             super().__init__(state, data_name)
         self._set_rows(nobs, rows, plan, data)
+
+    # lmerTest's df (Satterthwaite, Kenward-Roger) read the rows (lmm_variance_derivatives.cpp)
+    coef_table = contest = _PartitionedRowsResult._needs_rows
