@@ -66,6 +66,9 @@ def in_memory(rows: int, levels1: int, levels2: int, parts: int, lmm: bool) -> d
 
 
 def main() -> None:
+    if "--help" in sys.argv[1:]:
+        print("usage: " + __doc__.split("Run:", 1)[1].strip())
+        return
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     flags = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "1") for a in sys.argv[1:] if a.startswith("--"))
     rows = int(float(args[0])) if args else 10**6
