@@ -1,8 +1,9 @@
-"""One crossed Poisson GLMM on the partitioned rows of a Dask DataFrame, beside the in-memory engine.
+"""One crossed Poisson GLMM (or LMM) on the partitioned rows of a Dask DataFrame, beside the in-memory engine.
 
-Run:  python3 benchmarks/bench_dask_rows.py [rows] [levels1] [levels2] [--partitions=k] [--no-memory]
+Run:  python3 benchmarks/bench_dask_rows.py [rows] [levels1] [levels2] [--partitions=k] [--no-memory] [--lmm]
       (defaults: 10^6 rows, 10^4 x 10^3 levels, 8 partitions; after pip install ".[dask]")
-Model: y ~ x + (1 | g1) + (1 | g2), poisson, simulated with a fixed seed.  The rows are
+Model: y ~ x + (1 | g1) + (1 | g2), poisson, simulated with a fixed seed (--lmm: the LMM
+yg ~ x + (1 | g1) + (1 | g2) by REML, fitted from one pass of cross-products).  The rows are
 generated inside the workers (dd.from_map: each partition from its own seed), never on
 the driver; the fit runs on a 2-worker LocalCluster (processes, one thread each).
 Reports the fit's wall time, its evaluations and round trips, the time per deviance
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 FORMULA = "y ~ x + (1 | g1) + (1 | g2)"
+FORMULA_LMM = "yg ~ x + (1 | g1) + (1 | g2)"
 SEED = 20261203
 
 
@@ -34,8 +36,15 @@ def partition(i: int, rows: int, levels1: int, levels2: int) -> pd.DataFrame:
     rng = np.random.default_rng([SEED, i])
     g1, g2 = rng.integers(0, levels1, rows), rng.integers(0, levels2, rows)
     x = rng.normal(size=rows)
-    y = rng.poisson(np.exp(0.2 + 0.4 * x + b1[g1] + b2[g2]))
-    return pd.DataFrame({"y": y.astype(float), "x": x, "g1": g1, "g2": g2})
+    eta = 0.2 + 0.4 * x + b1[g1] + b2[g2]
+    y = rng.poisson(np.exp(eta))
+    return pd.DataFrame({"y": y.astype(float), "yg": eta + rng.normal(0, 1.0, rows), "x": x, "g1": g1, "g2": g2})
+
+
+def fit_model(data, lmm: bool):
+    import glmmfast
+
+    return glmmfast.lmer(FORMULA_LMM, data) if lmm else glmmfast.glmer(FORMULA, data, family="poisson")
 
 
 def sizes(rows: int, parts: int) -> list[int]:
@@ -46,12 +55,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def in_memory(rows: int, levels1: int, levels2: int, parts: int) -> dict:
-    import glmmfast
-
+def in_memory(rows: int, levels1: int, levels2: int, parts: int, lmm: bool) -> dict:
     df = pd.concat([partition(i, n, levels1, levels2) for i, n in enumerate(sizes(rows, parts))], ignore_index=True)
     t0 = time.perf_counter()
-    fit = glmmfast.glmer(FORMULA, df, family="poisson")
+    fit = fit_model(df, lmm)
     wall = time.perf_counter() - t0
     info = fit.optinfo
     return {"wall": wall, "evaluations": info.evaluations, "optimize": info.seconds["optimize"],
@@ -59,40 +66,45 @@ def in_memory(rows: int, levels1: int, levels2: int, parts: int) -> dict:
 
 
 def main() -> None:
+    if "--help" in sys.argv[1:]:
+        print("usage: " + __doc__.split("Run:", 1)[1].strip())
+        return
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     flags = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "1") for a in sys.argv[1:] if a.startswith("--"))
     rows = int(float(args[0])) if args else 10**6
     levels1 = int(float(args[1])) if len(args) > 1 else 10**4
     levels2 = int(float(args[2])) if len(args) > 2 else 10**3
     parts = int(flags.get("partitions", 8))
+    lmm = "lmm" in flags
     if "in-memory-only" in flags:
-        print(json.dumps(in_memory(rows, levels1, levels2, parts)))
+        print(json.dumps(in_memory(rows, levels1, levels2, parts, lmm)))
         return
 
     import dask.dataframe as dd
     import distributed
 
-    import glmmfast
-
-    print(f"{rows:,} rows, {levels1:,} x {levels2:,} crossed levels, {parts} partitions, 2 workers")
+    print(f"{rows:,} rows, {levels1:,} x {levels2:,} crossed levels, {parts} partitions, 2 workers"
+          f"{', LMM (REML)' if lmm else ''}")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   memory_limit=None) as cluster, distributed.Client(cluster):
         ddf = dd.from_map(partition, list(range(parts)), sizes(rows, parts), levels1=levels1, levels2=levels2)
         t0 = time.perf_counter()
-        fit = glmmfast.glmer(FORMULA, ddf, family="poisson")
+        fit = fit_model(ddf, lmm)
         wall = time.perf_counter() - t0
     info, trips = fit.optinfo, fit.partitions
     per_eval = info.seconds["optimize"] / info.evaluations
+    trips_text = ("one pass of cross-products" if trips is None else
+                  f"{trips.gathers} round trips of {1e3 * trips.seconds / trips.gathers:.0f} ms")
     print(f"partitioned: fit {wall:.1f} s (design passes {info.seconds['design']:.1f} s, optimise "
           f"{info.seconds['optimize']:.1f} s, vcov {info.seconds.get('derivatives', 0.0):.1f} s); "
-          f"{info.evaluations} evaluations, {trips.gathers} round trips of {1e3 * trips.seconds / trips.gathers:.0f} ms; "
+          f"{info.evaluations} evaluations, {trips_text}; "
           f"{1e3 * per_eval:.0f} ms per evaluation; driver peak RSS {peak_rss_mb():.0f} MB")
     print(f"  -2 log L {fit.deviance:.6f}, fixef {np.round(fit.fixef.to_numpy(), 6).tolist()}, "
           f"theta {np.round(fit.theta, 6).tolist()}")
     if "no-memory" in flags:
         return
     out = subprocess.run([sys.executable, __file__, str(rows), str(levels1), str(levels2), f"--partitions={parts}",
-                          "--in-memory-only"], capture_output=True, text=True, check=True)
+                          "--in-memory-only"] + (["--lmm"] if lmm else []), capture_output=True, text=True, check=True)
     ref = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"in memory:   fit {ref['wall']:.1f} s; {ref['evaluations']} evaluations, "
           f"{1e3 * ref['optimize'] / ref['evaluations']:.0f} ms per evaluation; peak RSS {ref['rss_mb']:.0f} MB")

@@ -17,12 +17,9 @@
 #include <stdexcept>
 
 #include "model/conditional_variance.hpp"
+#include "model/lmm_criterion.hpp"
 
 namespace glmmfast {
-
-namespace {
-constexpr double kTwoPi = 6.283185307179586476925286766559;
-}
 
 LmmModel::LmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
                    Eigen::VectorXd offset, std::vector<TermShape> terms)
@@ -70,10 +67,7 @@ void LmmModel::evaluate(const Eigen::VectorXd& theta) {
 
 double LmmModel::criterion(bool reml) const {
     if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
-    const double nn = n(), df = reml ? nn - p() : nn;
-    double crit = ldL2_ - log_w_sum_ + df * (1.0 + std::log(kTwoPi * pwrss_ / df));
-    if (reml) crit += ldRX2_;
-    return crit;
+    return lmm_criterion(reml, n(), p(), pwrss_, ldL2_, ldRX2_, log_w_sum_);
 }
 
 double LmmModel::deviance(const Eigen::VectorXd& theta, bool reml) {
@@ -85,7 +79,7 @@ Eigen::VectorXd LmmModel::eta() const { return offset_ + X_ * beta_ + sys_.U_tim
 
 double LmmModel::sigma(bool reml) const {
     if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
-    return std::sqrt(pwrss_ / (reml ? n() - p() : n()));
+    return lmm_sigma(reml, n(), p(), pwrss_);
 }
 
 Eigen::MatrixXd LmmModel::beta_unscaled_vcov() const {

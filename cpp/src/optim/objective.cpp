@@ -153,14 +153,18 @@ template Objective Objective::profiled_beta(PartitionedGlmm&, const JointCoordin
 template Objective Objective::joint(GlmmModel&, const JointCoordinates&);
 template Objective Objective::joint(PartitionedGlmm&, const JointCoordinates&);
 
-Objective Objective::lmm(LmmModel& model, bool reml) {
-    LmmModel* m = &model;
+template <class Model>
+Objective Objective::lmm(Model& model, bool reml) {
+    Model* m = &model;
     Objective obj(
         static_cast<int>(model.lambda().ntheta()),
         [m, reml](const Eigen::VectorXd& x) { return m->deviance(x, reml); }, [] {});
     obj.grad_ = [m, reml] { return m->gradient(reml); };
     return obj;
 }
+
+template Objective Objective::lmm(LmmModel&, bool);
+template Objective Objective::lmm(CrossProductLmm&, bool);
 
 Objective Objective::function(int dim, std::function<double(const Eigen::VectorXd&)> eval,
                               std::function<void()> reset) {

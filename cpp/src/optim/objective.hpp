@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "model/cross_product_lmm.hpp"
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
 #include "model/partitioned_glmm.hpp"
@@ -57,7 +58,9 @@ public:
     template <class Model>
     static Objective joint(Model& model, const JointCoordinates& c);
     // The profiled LMM criterion: -2 log L (reml = false) or REML.
-    static Objective lmm(LmmModel& model, bool reml);
+    // Model: LmmModel, or CrossProductLmm (the rows' cross-products only).
+    template <class Model>
+    static Objective lmm(Model& model, bool reml);
     // Any criterion the models do not spell (the profile deviance on the
     // standard-deviation/correlation scale): `eval` may throw PirlsError,
     // `reset` restores a safe PIRLS start after a failure.

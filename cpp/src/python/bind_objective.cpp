@@ -2,6 +2,7 @@
 // them, and the quasi-Newton refit (quasi_newton.hpp).
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
+#include "model/cross_product_lmm.hpp"
 #include "optim/objective.hpp"
 #include "optim/quasi_newton.hpp"
 #include "python/translate.hpp"
@@ -196,7 +197,12 @@ void bind_objective(py::module_& m) {
         },
         py::arg("fun"), py::arg("dim"), py::arg("reset") = py::none());
     m.def(
-        "lmm_objective", [](LmmModel& model, bool reml) { return NloptObjective(Objective::lmm(model, reml)); },
+        "lmm_objective",
+        [](const py::object& model, bool reml) {  // an LmmModel, or a CrossProductLmm (bind_partitioned.cpp)
+            if (py::isinstance<CrossProductLmm>(model))
+                return NloptObjective(Objective::lmm(model.cast<CrossProductLmm&>(), reml));
+            return NloptObjective(Objective::lmm(model.cast<LmmModel&>(), reml));
+        },
         py::arg("model"), py::arg("reml"), py::keep_alive<0, 1>());
 }
 

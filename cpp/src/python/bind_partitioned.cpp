@@ -8,6 +8,9 @@
 // field wherever the partitions' answers meet.  A pattern travels as two int32
 // arrays (rows, cols) of its lower-triangle pairs, sorted.  The gradient's
 // round trips (trace_sums, gradient_sums) travel as pairs of arrays.
+// CrossProductLmm (model/cross_product_lmm.hpp): the LMM on partitioned rows,
+// built on the driver from the partitions' summed cross-products.
+#include "model/cross_product_lmm.hpp"
 #include "model/partitioned_glmm.hpp"
 #include "model/row_block.hpp"
 #include "python/translate.hpp"
@@ -156,6 +159,42 @@ void bind_partitioned(py::module_& m) {
         .def("deviance_profiled_beta", &PartitionedGlmm::deviance_profiled_beta, py::arg("theta"))
         .def("cond_var", &PartitionedGlmm::cond_var, py::arg("term"))
         .def("beta_unscaled_vcov", &PartitionedGlmm::beta_unscaled_vcov);
+
+    py::class_<CrossProductLmm>(m, "CrossProductLmm")
+        .def(py::init([](const std::vector<TermShape>& terms, const IntArray& rows, const IntArray& cols,
+                         const Eigen::VectorXd& ZtWZ, const Eigen::MatrixXd& ZtWX, const Eigen::VectorXd& ZtWy,
+                         const Eigen::MatrixXd& XtWX, const Eigen::VectorXd& XtWy, double ytWy, long n,
+                         double log_w_sum, double y_shift, int shift_column, const std::string& factorization) {
+                 LmmCrossProducts cp{ZtWZ, ZtWX, ZtWy, XtWy, XtWX, ytWy, log_w_sum, n, y_shift, shift_column};
+                 EngineCall call;  // the pattern's analysis
+                 return std::make_unique<CrossProductLmm>(terms, pattern_pairs(rows, cols), std::move(cp),
+                                                          factorization);
+             }),
+             py::arg("terms"), py::arg("rows"), py::arg("cols"), py::arg("ZtWZ"), py::arg("ZtWX"), py::arg("ZtWy"),
+             py::arg("XtWX"), py::arg("XtWy"), py::arg("ytWy"), py::arg("n"), py::arg("log_w_sum"),
+             py::arg("y_shift") = 0.0, py::arg("shift_column") = -1, py::arg("factorization") = "auto")
+        .def_property_readonly("n", &CrossProductLmm::n)
+        .def_property_readonly("p", &CrossProductLmm::p)
+        .def_property_readonly("q", &CrossProductLmm::q)
+        .def_property_readonly("theta", &CrossProductLmm::theta)
+        .def_property_readonly("beta", &CrossProductLmm::beta)
+        .def_property_readonly("u", &CrossProductLmm::u)
+        .def_property_readonly("b", &CrossProductLmm::b)
+        .def_property_readonly("pwrss", &CrossProductLmm::pwrss)
+        .def_property_readonly("log_det_L2", &CrossProductLmm::log_det_L2)
+        .def_property_readonly("log_det_RX2", &CrossProductLmm::log_det_RX2)
+        .def_property_readonly("evaluations", &CrossProductLmm::evaluations)
+        .def_property_readonly("factorization",
+                               [](const CrossProductLmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+        .def("lower_bounds", [](const CrossProductLmm& g) { return g.lambda().lower_bounds(); })
+        .def("initial_theta", [](const CrossProductLmm& g) { return g.lambda().initial_theta(); })
+        .def("evaluate", &CrossProductLmm::evaluate, py::arg("theta"), engine_call())
+        .def("criterion", &CrossProductLmm::criterion, py::arg("reml"))
+        .def("gradient", &CrossProductLmm::gradient, py::arg("reml"), engine_call())
+        .def("deviance", &CrossProductLmm::deviance, py::arg("theta"), py::arg("reml"), engine_call())
+        .def("sigma", &CrossProductLmm::sigma, py::arg("reml"))
+        .def("beta_unscaled_vcov", &CrossProductLmm::beta_unscaled_vcov)
+        .def("cond_var", &CrossProductLmm::cond_var, py::arg("term"), engine_call());
 }
 
 }  // namespace glmmfast::python

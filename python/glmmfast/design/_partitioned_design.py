@@ -116,9 +116,9 @@ def _is_factor_column(dtype) -> bool:
             or pd.api.types.is_string_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
 
 
-def _check_supported(formula: str, parsed: ParsedFormula, family: Family, nAGQ: int) -> None:
-    """Refuse, before any work, what the partitioned path does not do yet."""
-    if family.name not in PARTITIONED_FAMILIES or family.link != PARTITIONED_FAMILIES[family.name]:
+def _check_supported(formula: str, parsed: ParsedFormula, family: Family, nAGQ: int, linear: bool) -> None:
+    """Refuse, before any work, what the partitioned path does not do yet (``linear``: the LMM's path)."""
+    if not linear and (family.name not in PARTITIONED_FAMILIES or family.link != PARTITIONED_FAMILIES[family.name]):
         raise FamilyError(f"a model on a Dask DataFrame supports the poisson (log) and binomial (logit) families "
                           f"for now, not {family.name} ({family.link})")
     if nAGQ not in (0, 1):
@@ -192,8 +192,11 @@ def _template_frame(head: pd.DataFrame, levels: dict, columns: list[str]) -> pd.
 
 
 def plan_partitioned_design(formula: str, ddf, family: Family, weights=None, offset=None,
-                            contrasts: dict | None = None, nAGQ: int = 1) -> PartitionedDesign:
+                            contrasts: dict | None = None, nAGQ: int = 1, linear: bool = False) -> PartitionedDesign:
     """Decide the design of ``formula`` on the Dask DataFrame ``ddf`` (one pass for the factor levels).
+
+    ``linear``: the design of an LMM (lmer's gaussian family, fitted from
+    cross-products: :mod:`glmmfast.fit._partitioned_lmm`).
 
     Raises
     ------
@@ -210,7 +213,7 @@ def plan_partitioned_design(formula: str, ddf, family: Family, weights=None, off
         raise FormulaError(f"formula {formula!r} has no response (left-hand side)")
     if not parsed.random:
         raise FormulaError(f"no random-effects terms in {formula!r}; use glmmfast.glm for a model without them")
-    _check_supported(formula, parsed, family, nAGQ)
+    _check_supported(formula, parsed, family, nAGQ, linear)
     x_used = variables_in(parsed.fixed_expr)
     lhs_used = set().union(*[variables_in(s.lhs_expr) for s in parsed.random])
     groups = {grouping_parts(s.group_expr)[0].name for s in parsed.random}

@@ -75,7 +75,8 @@ def glmer(
         The data (never modified).  Rows with missing values in the columns
         the model uses are dropped.  A Dask DataFrame is fitted where its
         partitions lie (a running ``dask.distributed`` Client; the poisson
-        and binomial families with nAGQ 0 or 1; ``weights`` and ``offset``
+        and binomial families with nAGQ 0 or 1, and the gaussian with the
+        identity link as :func:`glmmfast.lmer`; ``weights`` and ``offset``
         as column names): the result equals the in-memory fit and predicts
         on Dask DataFrames (see docs/dask.md).
     family : str or glmmfast.families.Family
@@ -203,6 +204,10 @@ def glmer(
     if is_dask_dataframe(data):  # rows in partitions: fitted where they lie (fit/_partitioned.py)
         if ziformula is not None or dispformula is not None:
             raise PartitionedNotSupported("ziformula and dispformula are not supported on a Dask DataFrame yet")
+        if fam.name == "gaussian" and fam.link == "identity":
+            _warn_gaussian_is_lmm()
+            return lmer(formula, data, REML=True, weights=weights, offset=offset, contrasts=contrasts,
+                        data_name=data_name, quiet=quiet)
         return glmer_partitioned(formula, data, fam, weights, offset, check_nagq(nAGQ), contrasts, data_name,
                                  quiet)
     disp_model = uses_dispersion_model(dispformula, fam, weights)
@@ -216,10 +221,7 @@ def glmer(
         raise ArgumentError("REML with a dispersion model (dispformula) is available for the gaussian family with "
                             "the identity link only")
     if fam.name == "gaussian" and fam.link == "identity" and not disp_model:
-        # lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE.
-        warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
-                      "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
-                      stacklevel=2)
+        _warn_gaussian_is_lmm()
         return lmer(formula, data, REML=True, weights=weights, offset=offset, na_action=na_action,
                     contrasts=contrasts, data_name=data_name, quiet=quiet)
     nAGQ = check_nagq(nAGQ)
@@ -344,6 +346,13 @@ def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapePar
         excess = _poisson_excess(design, 1)
         return shape_parameter("phi", design.family.shape_start(excess) if np.isfinite(excess) else 1.0)
     return nb_shape_parameter(_moment_theta(design))
+
+
+def _warn_gaussian_is_lmm() -> None:
+    """lme4's glmer hands gaussian(identity) to lmer with lmer's default REML = TRUE: say so (at glmer's caller)."""
+    warnings.warn("glmer with family gaussian (identity link) fits a linear mixed model by REML, as lme4 "
+                  "does; call glmmfast.lmer directly (REML=False for maximum likelihood)", UserWarning,
+                  stacklevel=3)
 
 
 def glmer_nb(

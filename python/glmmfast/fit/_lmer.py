@@ -23,7 +23,8 @@ from ..design._design_checks import failures_blamed_on_scales
 from .._errors import DataError
 from ._fit_state import fit_lmm
 from ._fit_warnings import warn_fit_messages
-from ._partitioned import PartitionedNotSupported, is_dask_dataframe
+from ._partitioned import is_dask_dataframe
+from ._partitioned_lmm import lmer_partitioned
 from ..results._results import LmerResult
 from ..families import Gaussian
 
@@ -39,9 +40,13 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     ----------
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or dask.dataframe.DataFrame
         The data (never modified).  Rows with missing values in the columns
-        the model uses are dropped.
+        the model uses are dropped.  A Dask DataFrame's rows stay in their
+        partitions: the workers send the cross-products of their rows once
+        (added in a tree), and the fit runs on them exactly as in memory
+        (``weights=`` and ``offset=`` then name columns; README "Scaling out
+        with Dask").
     REML : bool, default True
         Minimise the REML criterion (True, lme4's default) or -2 log L.
     weights : array-like, optional
@@ -73,9 +78,8 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     1743.6283
     """
     REML = check_bool("REML", REML)
-    if is_dask_dataframe(data):
-        raise PartitionedNotSupported("lmer on a Dask DataFrame is not supported yet (glmer with the poisson or "
-                                      "binomial family is): fit a pandas DataFrame")
+    if is_dask_dataframe(data):  # rows in partitions: one pass of cross-products (fit/_partitioned_lmm.py)
+        return lmer_partitioned(formula, data, REML, weights, offset, contrasts, data_name, quiet)
     t0 = time.perf_counter()
     data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,

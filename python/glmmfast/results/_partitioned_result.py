@@ -1,8 +1,12 @@
-"""The result of a GLMM fitted to a Dask DataFrame's partitions (:mod:`glmmfast.fit._partitioned`).
+"""The results of mixed models fitted to a Dask DataFrame's partitions.
 
-:class:`PartitionedGlmerResult` is a :class:`~glmmfast.results._results.GlmerResult`
-whose rows stay in the Dask DataFrame: the estimates, vcov (computed at the
-end of the fit, while the workers still held the rows), VarCorr, ranef and
+:class:`PartitionedGlmerResult` (:mod:`glmmfast.fit._partitioned`) is a
+:class:`~glmmfast.results._results.GlmerResult` and
+:class:`PartitionedLmerResult` (:mod:`glmmfast.fit._partitioned_lmm`) a
+:class:`~glmmfast.results._results.LmerResult` whose rows stay in the Dask
+DataFrame; what they share (:class:`_PartitionedRowsResult`): the estimates,
+vcov (a GLMM's computed at the end of the fit, while the workers still held
+the rows; an LMM's from its cross-products), VarCorr, ranef and
 coef come from the driver's engine at the optimum exactly as in memory;
 ``predict`` on a Dask DataFrame returns a Dask Series (on a pandas frame an
 array, as in memory), and the summary's scaled-residual quartiles are
@@ -22,9 +26,9 @@ from ..design._partitioned_design import PartitionedDesign, partition_arrays
 from ..fit._partitioned import PartitionedNotSupported
 from ..fit._residuals import residuals_of
 from ._predict import predict as predict_rows
-from ._results import GlmerResult
+from ._results import GlmerResult, LmerResult
 
-__all__ = ["PartitionedGlmerResult"]
+__all__ = ["PartitionedGlmerResult", "PartitionedLmerResult"]
 
 #: up to this many rows the summary's residual quartiles are exact (the
 #: residuals, 8 bytes a row, come to the driver); beyond, Dask's approximation
@@ -61,36 +65,16 @@ def _scaled_pearson(data: pd.DataFrame, plan: PartitionedDesign, beta: np.ndarra
     return pd.Series(residuals_of(family, arrays.y, mu, eta, arrays.weights, "pearson"), dtype=float)
 
 
-class PartitionedGlmerResult(GlmerResult):
-    """A GLMM fitted to the partitions of a Dask DataFrame (``glmmfast.glmer`` on a Dask DataFrame).
+class _PartitionedRowsResult:
+    """What a result fitted to a Dask DataFrame's partitions does without its rows (a mixin before the result class)."""
 
-    Everything a :class:`GlmerResult` offers that reads estimates, vcov and
-    the random effects' modes; ``predict`` takes a Dask DataFrame (returning
-    a Dask Series) or a pandas one.  ``partitions`` records the round trips
-    to the workers (``gathers``) and their seconds.
-
-    Examples
-    --------
-    >>> import glmmfast, dask.dataframe as dd, distributed
-    >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None):
-    ...     df = glmmfast.datasets.load("grouseticks")
-    ...     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", dd.from_pandas(df, npartitions=2),
-    ...                          family="poisson")
-    ...     round(fit.deviance, 2), fit.nobs
-    (2298.29, 403)
-    """
-
-    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
-        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
-            super().__init__(state, data_name)
-        npar = len(self.theta) + len(self.fixef)
-        self.nobs, self.df_resid = int(nobs), int(nobs) - npar
+    def _set_rows(self, nobs: int, partitions, plan: PartitionedDesign, data) -> None:
+        """n (the design shell has no rows) and what needs the partitions: predict, the summary's residuals."""
+        npar = int(round((self.aic - self.deviance) / 2))
+        self.nobs, self.df_resid = int(nobs), int(nobs - npar)
         self.bic = self.deviance + np.log(self.nobs) * npar
-        self.partitions = rows
+        self.partitions = partitions
         self._plan, self._data = plan, data
-
-    def _boundary_messages(self, model) -> list[str]:
-        return []  # the family's separation check reads the fitted rows
 
     def _predictor(self) -> _Predictor:
         return _Predictor(self._design, self.fixef, self.family, self._ranef_parts(), self._plan.offset)
@@ -151,3 +135,58 @@ class PartitionedGlmerResult(GlmerResult):
         if method != "Wald":
             self._needs_rows()
         return super().confint(method, level, **kwargs)
+
+
+class PartitionedGlmerResult(_PartitionedRowsResult, GlmerResult):
+    """A GLMM fitted to the partitions of a Dask DataFrame (``glmmfast.glmer`` on a Dask DataFrame).
+
+    Everything a :class:`GlmerResult` offers that reads estimates, vcov and
+    the random effects' modes; ``predict`` takes a Dask DataFrame (returning
+    a Dask Series) or a pandas one.  ``partitions`` records the round trips
+    to the workers (``gathers``) and their seconds.
+
+    Examples
+    --------
+    >>> import glmmfast, dask.dataframe as dd, distributed
+    >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None):
+    ...     df = glmmfast.datasets.load("grouseticks")
+    ...     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", dd.from_pandas(df, npartitions=2),
+    ...                          family="poisson")
+    ...     round(fit.deviance, 2), fit.nobs
+    (2298.29, 403)
+    """
+
+    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
+        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
+            super().__init__(state, data_name)
+        self._set_rows(nobs, rows, plan, data)
+
+    def _boundary_messages(self, model) -> list[str]:
+        return []  # the family's separation check reads the fitted rows
+
+
+class PartitionedLmerResult(_PartitionedRowsResult, LmerResult):
+    """An LMM fitted to the partitions of a Dask DataFrame (``glmmfast.lmer`` on a Dask DataFrame).
+
+    Everything a :class:`LmerResult` offers that reads estimates, vcov and
+    the random effects' modes, computed from the rows' cross-products
+    (read once); ``predict`` as :class:`PartitionedGlmerResult`'s.
+    ``partitions`` is None: no rows are held on the workers after the fit.
+
+    Examples
+    --------
+    >>> import glmmfast, dask.dataframe as dd, distributed
+    >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None):
+    ...     df = glmmfast.datasets.load("sleepstudy")
+    ...     fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", dd.from_pandas(df, npartitions=3))
+    ...     round(fit.reml_criterion, 4), fit.nobs
+    (1743.6283, 180)
+    """
+
+    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
+        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
+            super().__init__(state, data_name)
+        self._set_rows(nobs, rows, plan, data)
+
+    # lmerTest's df (Satterthwaite, Kenward-Roger) read the rows (lmm_variance_derivatives.cpp)
+    coef_table = contest = _PartitionedRowsResult._needs_rows

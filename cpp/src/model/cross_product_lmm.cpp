@@ -1,0 +1,198 @@
+// cross_product_lmm.cpp — the profiled LMM criterion and its gradient from
+// cross-products (see cross_product_lmm.hpp for the equations).
+#include "model/cross_product_lmm.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "model/conditional_variance.hpp"
+#include "model/lmm_criterion.hpp"
+#include "optim/interrupt.hpp"
+
+namespace glmmfast {
+
+namespace {
+
+// The symmetric q x q matrix whose lower triangle has `values` on `pattern`.
+SpMat symmetric_from_pattern(int q, const std::vector<std::pair<int, int>>& pattern, const Eigen::VectorXd& values) {
+    std::vector<Eigen::Triplet<double>> trip;
+    trip.reserve(2 * pattern.size());
+    for (size_t k = 0; k < pattern.size(); ++k) {
+        const auto [r, c] = pattern[k];
+        const double v = values[static_cast<Eigen::Index>(k)];
+        trip.emplace_back(r, c, v);
+        if (r != c) trip.emplace_back(c, r, v);
+    }
+    SpMat M(q, q);
+    M.setFromTriplets(trip.begin(), trip.end());
+    return M;
+}
+
+}  // namespace
+
+CrossProductLmm::CrossProductLmm(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pattern,
+                                 LmmCrossProducts products, const std::string& factorization)
+    : sys_(terms, pattern, factorization), pattern_(pattern), cp_(std::move(products)) {
+    const Eigen::Index qq = q(), pp = cp_.XtWX.cols();
+    if (cp_.ZtWZ.size() != static_cast<Eigen::Index>(pattern.size()) || cp_.ZtWX.rows() != qq ||
+        cp_.ZtWX.cols() != pp || cp_.ZtWy.size() != qq || cp_.XtWX.rows() != pp || cp_.XtWy.size() != pp)
+        throw std::invalid_argument("the cross-products do not match the terms, the pattern and p");
+    if (pp >= cp_.n) throw std::invalid_argument("more fixed effects than observations");
+    if (!cp_.ZtWZ.allFinite() || !cp_.ZtWX.allFinite() || !cp_.ZtWy.allFinite() || !cp_.XtWX.allFinite() ||
+        !cp_.XtWy.allFinite() || !std::isfinite(cp_.ytWy) || !std::isfinite(cp_.log_w_sum))
+        throw std::invalid_argument("the cross-products must be finite");
+    if (cp_.shift_column >= pp || (cp_.shift_column < 0 && cp_.y_shift != 0.0))
+        throw std::invalid_argument("a shift of y needs X's all-ones column");
+    ZtWZ_ = symmetric_from_pattern(static_cast<int>(qq), pattern_, cp_.ZtWZ);
+    index_level_blocks();
+    theta_ = sys_.lambda().initial_theta();
+    beta_ = beta_response_ = Eigen::VectorXd::Zero(pp);
+    u_ = Eigen::VectorXd::Zero(qq);
+}
+
+void CrossProductLmm::index_level_blocks() {
+    // Per u-index: its level block's first index, size and term.
+    std::vector<int> start(q()), size(q()), term(q());
+    const auto& terms = sys_.lambda().terms();
+    const auto& offsets = sys_.lambda().term_offsets();
+    for (size_t t = 0; t < terms.size(); ++t)
+        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
+            const int at = offsets[t] + j;
+            start[at] = offsets[t] + (j / terms[t].k) * terms[t].k;
+            size[at] = terms[t].k;
+            term[at] = static_cast<int>(t);
+        }
+    std::vector<std::pair<int, int>> pairs;
+    pairs.reserve(pattern_.size());
+    for (const auto& [r, c] : pattern_) pairs.emplace_back(start[r], start[c]);
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    const auto position = [&](int r, int c) {
+        const std::pair<int, int> key = r >= c ? std::make_pair(r, c) : std::make_pair(c, r);
+        const auto it = std::lower_bound(pattern_.begin(), pattern_.end(), key);
+        if (it == pattern_.end() || *it != key)
+            throw std::invalid_argument("the pattern is not closed under the terms' level blocks");
+        return static_cast<int>(it - pattern_.begin());
+    };
+    for (const auto& [r0, c0] : pairs) {
+        LevelBlockPair b{r0, size[r0], term[r0], c0, size[c0], term[c0], positions_.size()};
+        for (int bb = 0; bb < b.kc; ++bb)
+            for (int a = 0; a < b.kr; ++a) positions_.push_back(position(r0 + a, c0 + bb));
+        block_pairs_.push_back(b);
+    }
+}
+
+Eigen::VectorXd CrossProductLmm::UtWU() const {
+    Eigen::VectorXd values(static_cast<Eigen::Index>(pattern_.size()));
+    const LambdaMap& lambda = sys_.lambda();
+    Eigen::MatrixXd C;
+    for (const LevelBlockPair& b : block_pairs_) {
+        const int* pos = positions_.data() + b.first;
+        if (b.kr == 1 && b.kc == 1) {
+            values[pos[0]] = lambda.term_factor(b.tr)(0, 0) * cp_.ZtWZ[pos[0]] * lambda.term_factor(b.tc)(0, 0);
+            continue;
+        }
+        C.resize(b.kr, b.kc);
+        for (int k = 0; k < b.kr * b.kc; ++k) C.data()[k] = cp_.ZtWZ[pos[k]];
+        const Eigen::MatrixXd V = lambda.term_factor(b.tr).transpose() * C * lambda.term_factor(b.tc);
+        for (int k = 0; k < b.kr * b.kc; ++k) values[pos[k]] = V.data()[k];
+    }
+    return values;
+}
+
+void CrossProductLmm::evaluate(const Eigen::VectorXd& theta) {
+    ++n_eval_;
+    evaluated_ = false;
+    sys_.set_theta(theta);
+    theta_ = theta;
+    const SpMat& Lambda = sys_.lambda().matrix();
+    if (!sys_.factor_assembled(UtWU())) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+    Eigen::MatrixXd UtWM(q(), p() + 1);
+    UtWM.leftCols(p()) = Lambda.transpose() * cp_.ZtWX;
+    UtWM.col(p()) = Lambda.transpose() * cp_.ZtWy;
+    if (!elim_.compute_from_products(sys_, UtWM, p(), cp_.XtWX))
+        throw PirlsError("the fixed-effects block R_X'R_X is not positive definite");
+    elim_.solve(sys_, elim_.extra().col(0), cp_.XtWy, u_, beta_);
+    beta_response_ = beta_;
+    if (cp_.shift_column >= 0) beta_response_[cp_.shift_column] += cp_.y_shift;
+    pwrss_ = cp_.ytWy - u_.dot(UtWM.col(p())) - beta_.dot(cp_.XtWy);
+    ldL2_ = sys_.log_det_L2();
+    ldRX2_ = elim_.log_det_RX2();
+    if (!std::isfinite(pwrss_) || !std::isfinite(ldL2_) || !std::isfinite(ldRX2_) || !(pwrss_ > 0.0))
+        throw PirlsError("non-finite or zero penalised residual sum of squares");
+    evaluated_ = true;
+}
+
+void CrossProductLmm::require_evaluated() const {
+    if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
+}
+
+double CrossProductLmm::criterion(bool reml) const {
+    require_evaluated();
+    return lmm_criterion(reml, n(), p(), pwrss_, ldL2_, ldRX2_, cp_.log_w_sum);
+}
+
+double CrossProductLmm::deviance(const Eigen::VectorXd& theta, bool reml) {
+    evaluate(theta);
+    return criterion(reml);
+}
+
+double CrossProductLmm::sigma(bool reml) const {
+    require_evaluated();
+    return lmm_sigma(reml, n(), p(), pwrss_);
+}
+
+Eigen::MatrixXd CrossProductLmm::beta_unscaled_vcov() const {
+    require_evaluated();
+    return elim_.RX().solve(Eigen::MatrixXd::Identity(p(), p()));
+}
+
+Eigen::MatrixXd CrossProductLmm::cond_var(int t) const {
+    require_evaluated();
+    return conditional_variance(sys_, t);
+}
+
+Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
+    require_evaluated();
+    check_interrupt();
+    const int pp = p();
+    const SpMat& Lambda = sys_.lambda().matrix();
+    const SpMat S = symmetric_from_pattern(q(), pattern_, sys_.pattern_selected_inverse());
+    const SpMat K = Lambda.transpose() * ZtWZ_;  // Lambda' Z'WZ
+    const double df = reml ? n() - pp : n();
+    const Eigen::VectorXd Lu = Lambda * u_;
+    Eigen::VectorXd g = cp_.ZtWy - ZtWZ_ * Lu;
+    g.noalias() -= cp_.ZtWX * beta_;
+    const double coef = -2.0 * df / pwrss_;
+    // REML: G = A^{-1} U'WX (q x p) and (B - Z'WX) V.
+    Eigen::MatrixXd G, BV;
+    const bool with_rx = reml && pp > 0;
+    if (with_rx) {
+        G = sys_.solve_Lt(elim_.RZX());
+        const Eigen::MatrixXd LG = Lambda * G;
+        Eigen::MatrixXd B = ZtWZ_ * LG;
+        B -= cp_.ZtWX;
+        BV = B * elim_.RX().solve(Eigen::MatrixXd::Identity(pp, pp));
+    }
+    const auto& terms = sys_.lambda().terms();
+    std::vector<Eigen::MatrixXd> Gt;
+    int start = 0;
+    for (const TermShape& t : terms) {
+        const int k = t.k;
+        Eigen::MatrixXd Gterm = Eigen::MatrixXd::Zero(k, k);
+        for (int l = 0; l < t.nlevels; ++l) {
+            const int st = start + l * k;
+            for (int c = 0; c < k; ++c)
+                for (int a = c; a < k; ++a) {
+                    double v = 2.0 * S.col(st + c).dot(K.col(st + a)) + coef * g[st + a] * u_[st + c];
+                    if (with_rx) v += 2.0 * BV.row(st + a).dot(G.row(st + c));
+                    Gterm(a, c) += v;
+                }
+        }
+        start += k * t.nlevels;
+        Gt.push_back(std::move(Gterm));
+    }
+    return sys_.lambda().chain_gradient(Gt);
+}
+
+}  // namespace glmmfast
