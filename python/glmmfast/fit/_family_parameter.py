@@ -133,8 +133,9 @@ class FamilyParameter:
 
     @property
     def coordinate_names(self) -> list[str]:
-        """glmmTMB's name of its coordinate in ``vcov(full = TRUE)`` (its dispersion model's intercept)."""
-        return ["d~(Intercept)"]
+        """glmmTMB's name of its coordinate in ``vcov(full = TRUE)``: its dispersion model's intercept, or the
+        family parameter's own name (the t's ``"Student-t df"``, estimated beside a dispersion model)."""
+        return [_TMB_COORDINATE_NAMES.get(self.name, "d~(Intercept)")]
 
     def set_on(self, engine) -> None:
         """Give ``engine`` (a ``_core.GlmmModel``) this value."""
