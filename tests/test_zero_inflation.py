@@ -173,7 +173,7 @@ def test_zigenpois_from_glmmtmbs_start_reaches_its_optimum(monkeypatch):
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1", "beta_ri", "betabinom_ri",
-                                 "t_df5_fixed"])
+                                 "t_df5_fixed", "zibinom_zix", "zibetabinom_zix"])
 def test_standard_errors_match_glmmtmbs(cid):
     c = REFERENCE[cid]
     fit = fit_case(cid)
@@ -204,7 +204,7 @@ def test_t_family_parameter_standard_errors_match_glmmtmbs():
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_zip_mined", "genpois_ri",
-                                 "compois_ri", "trnb1_ri"])
+                                 "compois_ri", "trnb1_ri", "zibinom_zix", "zibetabinom_zix"])
 @pytest.mark.parametrize("kind", ["response", "link", "zprob", "zlink", "conditional", "disp"])
 def test_predict_types_match_glmmtmbs(cid, kind):
     c = REFERENCE[cid]
@@ -222,7 +222,8 @@ def _layout(line: str) -> str:
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1", "beta_ri", "betabinom_ri",
-                                 "t_df5_fixed", "t_ri", "genpois_ri", "compois_ri", "trnb1_ri", "tweedie_ri"])
+                                 "t_df5_fixed", "t_ri", "genpois_ri", "compois_ri", "trnb1_ri", "tweedie_ri",
+                                 "zibinom_zix", "zibetabinom_zix"])
 def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]
