@@ -198,8 +198,6 @@ def test_responses_the_families_cannot_take_are_refused_before_the_engine():
         glmmfast.glmer("y ~ x + (1 | g)", df.assign(y=df["y"] * 3), family="betabinomial")
     with pytest.raises(DataError, match="cbind\\(successes, failures\\) responses need the binomial or betabinomial"):
         glmmfast.glmer("cbind(y, 1 - y) ~ x + (1 | g)", df, family="beta")
-    with pytest.raises(FamilyError, match="zero inflation \\(ziformula\\) is not supported for the betabinomial"):
-        glmmfast.glmer("y ~ x + (1 | g)", df, family="betabinomial", ziformula="~1")
     with pytest.raises(FamilyError, match="t family df must be a positive finite number"):
         StudentT(df=0.0)
     with pytest.raises(FamilyError, match="link 'log' is not available for the beta family"):

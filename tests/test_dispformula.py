@@ -26,6 +26,10 @@ from test_zero_inflation import REFERENCE, _layout, assert_at_glmmtmb_optimum, l
 
 #: the maximum-likelihood dispersion-model cases (REML: test_reml_integrates_the_fixed_effects_out_as_glmmtmb)
 CASES = ["disp_gauss_x", "disp_nb2_x", "disp_gauss_zero_w", "disp_gauss_w"]
+#: dispersion models of the other families (the family's own parameter log-linear in x; the t's df and the
+#: tweedie power stay scalars, estimated with them)
+FAMILY_CASES = ["disp_beta_x", "disp_betabinom_x", "disp_genpois_x", "disp_compois_x", "disp_t_x",
+                "disp_tweedie_x", "disp_trnb1_x"]
 
 _FITS: dict[str, glmmfast.GlmerResult] = {}
 
@@ -44,24 +48,37 @@ def _reference_beta_disp(c: dict, fit) -> np.ndarray:
     return np.array([c["fixef"]["disp"][n] for n in fit.fixef_disp.index])
 
 
-@pytest.mark.parametrize("cid", CASES)
+@pytest.mark.parametrize("cid", CASES + FAMILY_CASES)
 def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
     c = REFERENCE[cid]
     fit = fit_case(cid)
     eng = fit._state.engine()
     eng.set_beta_disp(_reference_beta_disp(c, fit))
+    for name in ("df", "power"):  # the scalar family parameters beside the dispersion model
+        if name in c["family_params"]:
+            eng.set_shape(name, c["family_params"][name])
     theta = np.array([c["varcorr"]["cond"][g]["sd"][0] for g in fit.ngroups])
     beta = np.array([c["fixef"]["cond"][n] for n in fit.fixef.index])
     assert eng.deviance_at(theta, beta) == pytest.approx(c["m2loglik"], abs=1e-6)
     fit._state.engine_at_optimum = None  # the engine moved: rebuilt when next needed
 
 
-@pytest.mark.parametrize("cid", CASES)
+@pytest.mark.parametrize("cid", CASES + FAMILY_CASES)
 def test_fit_reaches_glmmtmbs_optimum(cid):
     assert_at_glmmtmb_optimum(fit_case(cid), REFERENCE[cid])
 
 
-@pytest.mark.parametrize("cid", ["disp_gauss_x", "disp_nb2_x", "disp_gauss_w"])
+@pytest.mark.parametrize("cid", ["disp_t_x", "disp_tweedie_x"])
+def test_scalar_family_parameters_beside_the_dispersion_model_are_glmmtmbs(cid):
+    c = REFERENCE[cid]
+    fit = fit_case(cid)
+    (name,) = [n for n in ("df", "power") if n in c["family_params"]]
+    assert fit.family_parameters[name] == pytest.approx(c["family_params"][name], rel=1e-3)
+    assert fit.family.shapes()[name] == fit.family_parameters[name]
+    assert "sigma" not in fit.family_parameters and "dispersion" not in fit.family_parameters
+
+
+@pytest.mark.parametrize("cid", ["disp_gauss_x", "disp_nb2_x", "disp_gauss_w"] + FAMILY_CASES)
 def test_standard_errors_match_glmmtmbs(cid):
     c = REFERENCE[cid]
     fit = fit_case(cid)
@@ -75,14 +92,14 @@ def test_standard_errors_match_glmmtmbs(cid):
         assert np.sqrt(full.loc[f"d~{name}", f"d~{name}"]) == pytest.approx(c["sd_full"][f"d~{name}"], rel=0.02)
 
 
-@pytest.mark.parametrize("cid", CASES)
+@pytest.mark.parametrize("cid", CASES + FAMILY_CASES)
 def test_predict_disp_is_glmmtmbs_sigma(cid):
     c = REFERENCE[cid]
     got = fit_case(cid).predict(type="disp")[:10]
     np.testing.assert_allclose(got, c["predict"]["disp"], rtol=2e-3)
 
 
-@pytest.mark.parametrize("cid", ["disp_gauss_x", "disp_nb2_x"])
+@pytest.mark.parametrize("cid", ["disp_gauss_x", "disp_nb2_x"] + FAMILY_CASES)
 def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]
@@ -179,9 +196,53 @@ def test_reml_integrates_the_fixed_effects_out_as_glmmtmb():
         fit.refit(fit.fitted())
 
 
-def test_simulating_a_dispersion_model_is_refused_for_now():
-    with pytest.raises(ArgumentError, match="dispersion model"):
-        fit_case("disp_gauss_x").simulate(1, seed=1)
+def _binned_log_variance_slope(x: np.ndarray, resid: np.ndarray, bins: int = 6) -> float:
+    """The least-squares slope of log Var(resid) on x over quantile bins of x (each bin's mean x)."""
+    edges = np.quantile(x, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+    xs = np.array([x[which == k].mean() for k in range(bins)])
+    lv = np.array([np.log(resid[which == k].var()) for k in range(bins)])
+    return float(np.polyfit(xs, lv, 1)[0])
+
+
+def test_simulate_draws_each_row_with_its_dispersion():
+    # gaussian: Var(y | b) = exp(betad) = exp(b0 + b1 x); 400 draws at the conditional modes, residuals
+    # about the conditional mean: log Var is linear in x with slope b1 (binned, ~1% sampling error)
+    c = REFERENCE["disp_gauss_x"]
+    fit = fit_case("disp_gauss_x")
+    df = load(c["dataset"])
+    sims = fit.simulate(400, seed=7, re_form=None)
+    resid = sims - fit.predict(type="response")[:, None]
+    slope = _binned_log_variance_slope(np.repeat(df["x"].to_numpy(), 400), resid.ravel())
+    assert slope == pytest.approx(fit.fixef_disp["x"], abs=0.05)
+    # the beta family: Var(y | b) = mu (1 - mu) / (1 + phi_i), log phi_i = betad_i
+    fit = fit_case("disp_beta_x")
+    mu = fit.predict(type="response")
+    sims = fit.simulate(2000, seed=8, re_form=None)
+    phi = fit.predict(type="disp")
+    np.testing.assert_allclose(sims.mean(axis=1), mu, atol=5 * np.sqrt(mu * (1 - mu) / (1 + phi) / 2000).max())
+    ratio = sims.var(axis=1) / (mu * (1 - mu) / (1 + phi))
+    assert ratio.mean() == pytest.approx(1.0, abs=0.01)
+    x = load(REFERENCE["disp_beta_x"]["dataset"])["x"].to_numpy()
+    assert abs(np.polyfit(x, ratio, 1)[0]) < 0.02  # no trend left in x: each row drawn at its own phi
+
+
+@pytest.mark.parametrize("cid", ["disp_beta_x", "disp_t_x"])
+def test_bootstrap_of_a_dispersion_model_recovers_its_coefficients(cid):
+    # simulation truth: responses drawn from the fit (its dispersion model included) and refitted; the
+    # replicates' dispersion coefficients average to the fit's (within 4 SE / sqrt(nsim)) and spread as
+    # their SEs (within 35% at 40 replicates)
+    fit = fit_case(cid)
+    boot = fit.bootstrap(40, seed=20261204, n_jobs=2, progress=False)
+    assert boot.n_failed == 0
+    se = fit.coef_table("disp")["Std. Error"]
+    for name in fit.fixef_disp.index:
+        reps = boot.replicates[f"disp.{name}"]
+        assert boot.t0[f"disp.{name}"] == fit.fixef_disp[name]
+        assert abs(reps.mean() - fit.fixef_disp[name]) < 4 * se[name] / np.sqrt(len(reps)), name
+        assert reps.std() == pytest.approx(se[name], rel=0.35), name
+    if cid == "disp_t_x":
+        assert "df" in boot.t0.index and boot.t0["df"] == fit.family_parameters["df"]
 
 
 def test_refit_of_a_dispersion_model_matches_a_fit_from_scratch():

@@ -30,11 +30,11 @@ DATASETS = Path(glmmfast.__file__).parent / "datasets" / "data"
 
 #: families holding a parameter phi the fit estimates (glmmTMB's sigma())
 PHI_FAMILIES = ("nbinom1", "truncated_nbinom1", "genpois", "compois", "beta", "betabinomial")
-#: cases the engine fits today (fixed-effects ziformula; poisson, nbinom2, the truncated counts, Gamma, t
-#: and the phi families)
+#: cases the engine fits today (fixed-effects ziformula; poisson, binomial, nbinom2, the truncated counts,
+#: Gamma, t and the phi families)
 SUPPORTED = [cid for cid, c in REFERENCE.items()
-             if c["family"] in ("poisson", "nbinom2", "truncated_poisson", "truncated_nbinom2", "Gamma", "t", "tweedie")
-             + PHI_FAMILIES
+             if c["family"] in ("poisson", "binomial", "nbinom2", "truncated_poisson", "truncated_nbinom2", "Gamma", "t",
+                                "tweedie") + PHI_FAMILIES
              and "|" not in (c["ziformula"] or "") and c["dispformula"] is None]
 #: cases with random effects in the ziformula (glmer returns a ZiRandomEffectsResult; their engine and
 #: other checks in tests/test_zi_random_effects.py)
@@ -176,7 +176,7 @@ def test_zigenpois_from_glmmtmbs_start_reaches_its_optimum(monkeypatch):
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1", "beta_ri", "betabinom_ri",
-                                 "t_df5_fixed"])
+                                 "t_df5_fixed", "zibinom_zix", "zibetabinom_zix"])
 def test_standard_errors_match_glmmtmbs(cid):
     c = REFERENCE[cid]
     fit = fit_case(cid)
@@ -207,7 +207,7 @@ def test_t_family_parameter_standard_errors_match_glmmtmbs():
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_zip_mined", "genpois_ri",
-                                 "compois_ri", "trnb1_ri"])
+                                 "compois_ri", "trnb1_ri", "zibinom_zix", "zibetabinom_zix"])
 @pytest.mark.parametrize("kind", ["response", "link", "zprob", "zlink", "conditional", "disp"])
 def test_predict_types_match_glmmtmbs(cid, kind):
     c = REFERENCE[cid]
@@ -225,7 +225,8 @@ def _layout(line: str) -> str:
 
 
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "sal_hpois", "sal_nb1", "owls_zinb1", "beta_ri", "betabinom_ri",
-                                 "t_df5_fixed", "t_ri", "genpois_ri", "compois_ri", "trnb1_ri", "tweedie_ri"])
+                                 "t_df5_fixed", "t_ri", "genpois_ri", "compois_ri", "trnb1_ri", "tweedie_ri",
+                                 "zibinom_zix", "zibetabinom_zix"])
 def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]
@@ -311,8 +312,8 @@ def test_ziformula_zero_and_none_are_no_zero_part():
 
 def test_refusals_name_what_is_not_supported():
     df = _simulated_zip(1, n_groups=20, per_group=10)
-    with pytest.raises(FamilyError, match="zero inflation .* binomial"):
-        glmmfast.glmer("I(y > 0) ~ x + (1 | g)", df, family="binomial", ziformula="~1")
+    with pytest.raises(FamilyError, match="zero inflation .* gaussian"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="gaussian", ziformula="~1")
     with pytest.raises(FormulaError, match="random effects in the dispformula"):  # the ziformula takes them
         glmmfast.glmer("y ~ x + (1 | g)", df, family="nbinom2", dispformula="~ x + (1 | g)")
     with pytest.raises(FormulaError, match="one-sided formula"):
@@ -321,3 +322,39 @@ def test_refusals_name_what_is_not_supported():
         glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~1", nAGQ=5)
     with pytest.raises(DataError, match="zero counts are not allowed for the truncated_poisson"):
         glmmfast.glmer("y ~ x + (1 | g)", df, family="truncated_poisson")
+
+
+def _simulated_zero_inflated_trials(seed: int, n_groups: int = 40, per_group: int = 20) -> pd.DataFrame:
+    """Successes s of n trials (2 to 10): a structural zero with probability logistic(-0.8 + 1.0 z), else
+    Binomial(n, logistic(-0.3 + 0.7 x + b_g)), b_g ~ N(0, 0.5^2)."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_groups), per_group)
+    x, z = rng.standard_normal(g.size), rng.standard_normal(g.size)
+    trials = rng.integers(2, 11, g.size)
+    p = 1 / (1 + np.exp(-(-0.3 + 0.7 * x + 0.5 * rng.standard_normal(n_groups)[g])))
+    zero = rng.random(g.size) < 1 / (1 + np.exp(-(-0.8 + 1.0 * z)))
+    s = np.where(zero, 0, rng.binomial(trials, p))
+    return pd.DataFrame({"s": s, "n": trials, "x": x, "z": z, "g": pd.Categorical(g)})
+
+
+def test_zero_inflated_binomial_recovers_simulated_parameters():
+    df = _simulated_zero_inflated_trials(4)
+    fit = glmmfast.glmer("cbind(s, n - s) ~ x + (1 | g)", df, family="binomial", ziformula="~ z", quiet=True)
+    zi = fit.coef_table("zi")
+    for name, truth in (("(Intercept)", -0.8), ("z", 1.0)):
+        assert abs(fit.fixef_zi[name] - truth) < 4 * zi.loc[name, "Std. Error"], name
+    assert abs(fit.fixef["x"] - 0.7) < 4 * fit.se["x"]
+    # the proportion response with trials as weights is the same model
+    prop = glmmfast.glmer("p ~ x + (1 | g)", df.assign(p=df.s / df.n), family="binomial", weights=df.n.to_numpy(),
+                          ziformula="~ z", quiet=True)
+    assert prop.deviance == pytest.approx(fit.deviance, abs=1e-6)
+    plain = glmmfast.glmer("cbind(s, n - s) ~ x + (1 | g)", df, family="binomial", quiet=True)
+    assert fit.aic < plain.aic - 20
+    # simulate: zeros from the zero part, successes out of each row's trials
+    sims = fit.simulate(200, seed=2)
+    counts = sims * df.n.to_numpy()[:, None]
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-9)
+    p0 = fit.predict(type="zprob")
+    mu = fit.predict(type="conditional")
+    want = p0 + (1 - p0) * (1 - mu) ** df.n.to_numpy()  # P(no successes), with the conditional modes' mu
+    assert (counts == 0).mean() == pytest.approx(want.mean(), abs=0.03)

@@ -238,6 +238,55 @@ y <- ifelse(runif(n) < plogis(-0.8), 0, rgamma(n, shape = 2, scale = mu / 2))
 add_simulated("zigamma", data.frame(y = y, x = x, g = g),
   "Gamma with exact zeros, 30 groups x 600 rows: P(y = 0) = plogis(-0.8) = 0.31, else Gamma(shape 2) with log mu = 1 + 0.5 x + u_g, u ~ N(0, 0.5^2).")
 
+## Dispersion models of the other families (issue 14): the family's own parameter log-linear in x,
+## x ~ U(-1, 1), one dataset per family, drawn after the datasets above with their own seed.
+set.seed(20261204)
+n <- 600
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.5)
+mu <- plogis(-0.5 + 0.8 * x + u[g]); phi <- exp(2 + 0.8 * x)
+add_simulated("dispbeta", data.frame(y = rbeta(n, mu * phi, (1 - mu) * phi), x = x, g = g),
+  "Beta proportions, 30 groups x 600 rows: logit mu = -0.5 + 0.8 x + u_g, u ~ N(0, 0.5^2), log phi = 2 + 0.8 x, x ~ U(-1, 1).")
+n <- 500
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.5)
+trials <- sample(5:20, n, replace = TRUE)
+mu <- plogis(-0.3 + 0.6 * x + u[g]); phi <- exp(1.5 + 0.8 * x)
+add_simulated("dispbetabinom", data.frame(s = rbinom(n, trials, rbeta(n, mu * phi, (1 - mu) * phi)), n = trials,
+                                          x = x, g = g),
+  "Beta-binomial successes s of n trials (5 to 20), 30 groups x 500 rows: logit mu = -0.3 + 0.6 x + u_g, u ~ N(0, 0.5^2), log phi = 1.5 + 0.8 x, x ~ U(-1, 1).")
+n <- 600
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.4)
+mu <- exp(0.8 + 0.4 * x + u[g]); d <- exp(0.8 + 0.5 * x)
+add_simulated("dispgenpois", data.frame(y = mapply(rgenpois1, mu, d), x = x, g = g),
+  "Generalised Poisson counts, 30 groups x 600 rows: log mu = 0.8 + 0.4 x + u_g, u ~ N(0, 0.4^2), Var = phi mu with log phi = 0.8 + 0.5 x (phi > 1), x ~ U(-1, 1).")
+n <- 200
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.3)
+eta <- 1 + 0.4 * x + u[g]; nu <- exp(0.7 - 0.6 * x)
+add_simulated("dispcompois", data.frame(y = mapply(rcompois1, exp(nu * eta), nu), x = x, g = g),
+  "Conway-Maxwell-Poisson counts, 30 groups x 200 rows: lambda = exp(nu eta), eta = 1 + 0.4 x + u_g, u ~ N(0, 0.3^2), log nu = 0.7 - 0.6 x (glmmTMB's log phi = -log nu), x ~ U(-1, 1).")
+n <- 600
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.7)
+add_simulated("dispt", data.frame(y = 2 + 0.5 * x + u[g] + exp(-0.2 + 0.7 * x) * rt(n, df = 5), x = x, g = g),
+  "Student t, 30 groups x 600 rows: y = 2 + 0.5 x + u_g + sigma e, u ~ N(0, 0.7^2), e ~ t with 5 df, log sigma = -0.2 + 0.7 x, x ~ U(-1, 1).")
+n <- 600
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.5)
+mu <- exp(1 + 0.5 * x + u[g]); pw <- 1.5; phi <- exp(0.3 + 0.7 * x)
+N <- rpois(n, mu^(2 - pw) / (phi * (2 - pw)))
+y <- vapply(seq_len(n), function(i)
+  if (N[i] == 0) 0 else sum(rgamma(N[i], shape = (2 - pw) / (pw - 1), scale = phi[i] * (pw - 1) * mu[i]^(pw - 1))), 0)
+add_simulated("disptweedie", data.frame(y = y, x = x, g = g),
+  "Tweedie (compound Poisson-gamma), 30 groups x 600 rows: log mu = 1 + 0.5 x + u_g, u ~ N(0, 0.5^2), power 1.5, log phi = 0.3 + 0.7 x, x ~ U(-1, 1).")
+
+## Zero-inflated successes of trials: s = 0 with probability plogis(-1 + 0.8 x), else binomial
+## (beta-binomial with phi = 5) with logit mu = -0.2 + 0.6 x + u_g.
+n <- 600
+g <- grp(n); x <- runif(n, -1, 1); u <- rnorm(ngroup, 0, 0.5)
+trials <- sample(3:12, n, replace = TRUE)
+mu <- plogis(-0.2 + 0.6 * x + u[g]); zero <- runif(n) < plogis(-1 + 0.8 * x)
+add_simulated("zibinom", data.frame(s = ifelse(zero, 0, rbinom(n, trials, mu)),
+                                    sb = ifelse(zero, 0, rbinom(n, trials, rbeta(n, mu * 5, (1 - mu) * 5))),
+                                    n = trials, x = x, g = g),
+  "Zero-inflated successes of n trials (3 to 12), 30 groups x 600 rows: a structural zero with probability plogis(-1 + 0.8 x), else s ~ Binomial(n, mu) and sb ~ Beta-binomial(n, mu, phi = 5), logit mu = -0.2 + 0.6 x + u_g, u ~ N(0, 0.5^2), x ~ U(-1, 1).")
+
 # ---------------------------------------------------------------------------
 # Fitting one case
 # ---------------------------------------------------------------------------
@@ -350,10 +399,15 @@ family_parameters <- function(fit, famname, dispformula) {
 
 cases <- list()
 
+# GLMMTMB_CASES="id1,id2" (environment): fit only those cases and merge them
+# (and their datasets) into the existing JSON, every other entry left as it is.
+only_cases <- strsplit(Sys.getenv("GLMMTMB_CASES"), ",", fixed = TRUE)[[1]]
+
 # A case: the formula strings exactly as given to glmmTMB; family a call such
 # as quote(nbinom2) or quote(beta_family(link = "logit")); weights a column name.
 run_case <- function(id, dataset, formula, family, ziformula = NULL, dispformula = NULL,
                      REML = FALSE, weights = NULL, start = NULL, map = NULL, note = NULL) {
+  if (length(only_cases) && !(id %in% only_cases)) return(invisible(NULL))
   d <- datasets[[dataset]]
   env <- new.env(parent = globalenv())
   assign(dataset, d, envir = env)
@@ -467,6 +521,20 @@ run_case("zigamma_ri", "zigamma", ri, quote(ziGamma(link = "log")), ziformula = 
 run_case("zigamma_zix", "zigamma", ri, quote(ziGamma(link = "log")), ziformula = "~ x",
          note = "hurdle Gamma with a covariate in the zero part (simulated with a constant one)")
 
+## Dispersion models of the other families, and zero-inflated binomial / beta-binomial
+run_case("disp_beta_x", "dispbeta", ri, quote(beta_family(link = "logit")), dispformula = "~ x")
+run_case("disp_betabinom_x", "dispbetabinom", "cbind(s, n - s) ~ x + (1 | g)", quote(betabinomial(link = "logit")),
+         dispformula = "~ x")
+run_case("disp_genpois_x", "dispgenpois", ri, quote(genpois(link = "log")), dispformula = "~ x")
+run_case("disp_compois_x", "dispcompois", ri, quote(compois(link = "log")), dispformula = "~ x")
+run_case("disp_t_x", "dispt", ri, quote(t_family(link = "identity")), dispformula = "~ x")
+run_case("disp_tweedie_x", "disptweedie", ri, quote(tweedie(link = "log")), dispformula = "~ x")
+run_case("disp_trnb1_x", "trnb1", ri, quote(truncated_nbinom1(link = "log")), dispformula = "~ x",
+         note = "a dispersion model on data simulated with a constant one")
+run_case("zibinom_zix", "zibinom", "cbind(s, n - s) ~ x + (1 | g)", quote(binomial), ziformula = "~ x")
+run_case("zibetabinom_zix", "zibinom", "cbind(sb, n - sb) ~ x + (1 | g)", quote(betabinomial(link = "logit")),
+         ziformula = "~ x")
+
 # ---------------------------------------------------------------------------
 # JSON
 # ---------------------------------------------------------------------------
@@ -485,7 +553,53 @@ meta <- list(
     predict = "first 10 rows of the fitted data, random effects at their conditional modes",
     time_s = "median elapsed seconds of 3 fits after the reference fit, this machine"))
 
+# The entries of a top-level object or array of jsonlite's pretty JSON (lines between its
+# opening and closing lines), each a block of lines starting at a 4-space indent, without
+# the separating comma; named by key (datasets) or by "id" (cases).
+json_entries <- function(lines, open, close) {
+  from <- which(lines == open) + 1L
+  to <- from - 1L + which(lines[from:length(lines)] %in% close)[1] - 1L
+  inner <- lines[from:to]
+  starts <- grep("^    [^ ]", inner)
+  starts <- starts[!grepl("^    []}]", inner[starts])]
+  ends <- c(starts[-1] - 1L, length(inner))
+  blocks <- lapply(seq_along(starts), function(i) {
+    b <- inner[starts[i]:ends[i]]
+    b[length(b)] <- sub(",$", "", b[length(b)])
+    b
+  })
+  key <- vapply(blocks, function(b) {
+    id <- grep('^      "id": ', b, value = TRUE)
+    if (length(id)) sub('^      "id": "(.*)",?$', "\\1", id[1]) else sub('^    "([^"]*)".*', "\\1", b[1])
+  }, "")
+  list(from = from, to = to, blocks = setNames(blocks, key))
+}
+
+# lines with the entries of `new` replacing those of the same key in `old` (others appended)
+merge_entries <- function(lines, new_lines, open, close) {
+  old <- json_entries(lines, open, close)
+  add <- json_entries(new_lines, open, close)$blocks
+  blocks <- old$blocks
+  for (k in names(add)) blocks[[k]] <- add[[k]]
+  body <- unlist(lapply(seq_along(blocks), function(i) {
+    b <- blocks[[i]]
+    if (i < length(blocks)) b[length(b)] <- paste0(b[length(b)], ",")
+    b
+  }))
+  c(lines[seq_len(old$from - 1L)], body, lines[(old$to + 1L):length(lines)])
+}
+
 res <- list(meta = meta, datasets = dsinfo, cases = cases)
-writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
-           file.path(outdir, "glmmtmb_reference.json"))
+json_path <- file.path(outdir, "glmmtmb_reference.json")
+text <- strsplit(toJSON(res, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE), "\n")[[1]]
+if (length(only_cases)) {
+  used <- unique(vapply(cases, function(c) c$dataset, ""))
+  res$datasets <- dsinfo[used]
+  text_new <- strsplit(toJSON(res, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
+                       "\n")[[1]]
+  text <- readLines(json_path)
+  text <- merge_entries(text, text_new, '  "datasets": {', c("  },", "  }"))
+  text <- merge_entries(text, text_new, '  "cases": [', c("  ],", "  ]"))
+}
+writeLines(text, json_path)
 cat("wrote", length(cases), "cases\n")

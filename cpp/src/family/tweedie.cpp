@@ -22,7 +22,7 @@
 //   d kappa / dp = -kappa (L - 1/t),  d^2 kappa / dp^2 = kappa [(L - 1/t)^2 + 1/t^2],
 //   d log f / dp = d log a / dp + (y theta' - kappa') / phi   (and likewise the second),
 // the series' derivatives analytic (tweedie_series.hpp).
-// log a is remembered per thread for the last (phi, p) (memoized_log_a):
+// log a is remembered per thread by (y, phi) for the last p (memoized_log_a):
 // it does not depend on mu, which is all PIRLS moves.
 // Simulation: N ~ Poisson(lambda), y | N ~ Gamma(shape N r, scale phi (p-1) mu^(p-1)),
 // r = (2-p)/(p-1) (the prior weights are not used).
@@ -30,6 +30,7 @@
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 #include "family/distribution.hpp"
 #include "family/tweedie_series.hpp"
@@ -119,25 +120,31 @@ public:
     }
 
 private:
-    // tweedie_log_a(y, phi, power_), remembered per thread for the last (phi, power): a(y) does not
-    // depend on mu, and PIRLS and the Laplace term evaluate the log density many times at one
-    // (phi, power).  A memo of a pure function, so it is shared by every Tweedie object of the thread.
+    // tweedie_log_a(y, phi, power_), remembered per thread by (y, phi) for the last power: a(y) does
+    // not depend on mu, and PIRLS and the Laplace term evaluate the log density many times at one
+    // phi (one per observation with a dispersion model) and power.  A memo of a pure function, so
+    // it is shared by every Tweedie object of the thread; cleared when the power changes or it is full.
     double memoized_log_a(double y, double phi) const {
+        struct PairHash {
+            std::size_t operator()(const std::pair<double, double>& k) const {
+                const std::size_t a = std::hash<double>()(k.first), b = std::hash<double>()(k.second);
+                return a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+            }
+        };
         struct Memo {
-            double phi = NAN, power = NAN;
-            std::unordered_map<double, double> log_a;
+            double power = NAN;
+            std::unordered_map<std::pair<double, double>, double, PairHash> log_a;
         };
         thread_local Memo memo;
-        if (memo.phi != phi || memo.power != power_ || memo.log_a.size() > kMemoLimit) {
-            memo.phi = phi;
+        if (memo.power != power_ || memo.log_a.size() > kMemoLimit) {
             memo.power = power_;
             memo.log_a.clear();
         }
-        const auto [it, inserted] = memo.log_a.try_emplace(y, 0.0);
+        const auto [it, inserted] = memo.log_a.try_emplace({y, phi}, 0.0);
         if (inserted) it->second = tweedie_log_a(y, phi, power_);
         return it->second;
     }
-    static constexpr std::size_t kMemoLimit = 1u << 20;
+    static constexpr std::size_t kMemoLimit = 1u << 18;
 
     // y theta - kappa from log mu.
     double exponent(double y, double log_mu) const {

@@ -2,14 +2,16 @@
 // varies by observation (see varying_parameter.hpp for the equations).
 #include "family/varying_parameter.hpp"
 
+#include <random>
 #include <stdexcept>
 
 namespace glmmfast {
 
 namespace {
 
-void check_values(const Family& family, const Eigen::ArrayXd& y, const VaryingParameter& v) {
-    if (v.values.size() != y.size())
+void check_values(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt,
+                  const VaryingParameter& v) {
+    if (v.values.size() != y.size() || wt.size() != y.size())
         throw std::invalid_argument("a varying family parameter needs one value per observation");
     if (v.name == "dispersion" ? !family.has_dispersion() : !family.has_shape(v.name))
         throw std::invalid_argument("the " + family.name() + " family has no parameter '" + v.name + "'");
@@ -33,46 +35,59 @@ void for_each_observation(const Family& family, const VaryingParameter& v, F&& f
 }  // namespace
 
 Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                                        const VaryingParameter& v) {
-    check_values(family, y, v);
-    Eigen::ArrayXd ld(y.size()), yi(1), etai(1);
-    const Eigen::ArrayXd one = Eigen::ArrayXd::Ones(1);
+                                        const Eigen::ArrayXd& wt, const VaryingParameter& v) {
+    check_values(family, y, wt, v);
+    Eigen::ArrayXd ld(y.size()), yi(1), etai(1), wti(1);
     for_each_observation(family, v, [&](Eigen::Index i, const Family& f, double phi) {
         yi[0] = y[i];
         etai[0] = eta[i];
-        ld[i] = f.log_density(yi, etai, one, phi)[0];
+        wti[0] = wt[i];
+        ld[i] = f.log_density(yi, etai, wti, phi)[0];
     });
     return ld;
 }
 
 void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                                    const VaryingParameter& v, ObservationTerms& t) {
-    check_values(family, y, v);
+                                    const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t) {
+    check_values(family, y, wt, v);
     if (v.name == "dispersion") {
         // Derivatives at phi = 1 divided by phi_i; the log density at each phi_i.
-        family.unit_observation_terms(y, eta, 1.0, Eigen::ArrayXd::Ones(y.size()), t);
+        family.unit_observation_terms(y, eta, 1.0, wt, t);
         t.score /= v.values;
         t.information /= v.values;
         t.fisher /= v.values;
-        t.log_density = varying_unit_log_density(family, y, eta, v);
+        t.log_density = varying_unit_log_density(family, y, eta, wt, v);
         return;
     }
     t.log_density.resize(y.size());
     t.score.resize(y.size());
     t.information.resize(y.size());
     t.fisher.resize(y.size());
-    Eigen::ArrayXd yi(1), etai(1);
-    const Eigen::ArrayXd one = Eigen::ArrayXd::Ones(1);
+    Eigen::ArrayXd yi(1), etai(1), wti(1);
     ObservationTerms ti;
     for_each_observation(family, v, [&](Eigen::Index i, const Family& f, double phi) {
         yi[0] = y[i];
         etai[0] = eta[i];
-        f.unit_observation_terms(yi, etai, phi, one, ti);
+        wti[0] = wt[i];
+        f.unit_observation_terms(yi, etai, phi, wti, ti);
         t.log_density[i] = ti.log_density[0];
         t.score[i] = ti.score[0];
         t.information[i] = ti.information[0];
         t.fisher[i] = ti.fisher[0];
     });
+}
+
+Eigen::ArrayXd varying_simulate(const Family& family, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt,
+                                const VaryingParameter& v, unsigned long long seed) {
+    check_values(family, mu, wt, v);
+    std::mt19937_64 rng(seed);
+    Eigen::ArrayXd y(mu.size()), mui(1), wti(1);
+    for_each_observation(family, v, [&](Eigen::Index i, const Family& f, double phi) {
+        mui[0] = mu[i];
+        wti[0] = wt[i];
+        y[i] = f.distribution().simulate(mui, wti, phi, rng)[0];
+    });
+    return y;
 }
 
 }  // namespace glmmfast

@@ -4,12 +4,16 @@
 // model/glmm_model.hpp).
 //
 // Interface: `VaryingParameter` (the parameter's name from
-// Distribution::parameters() and its value per observation) and the unit-
-// weight observation terms of the general observation path
-// (zero_inflation.hpp's ObservationTerms) at those values:
+// Distribution::parameters() and its value per observation) and the
+// observation terms of the general observation path (zero_inflation.hpp's
+// ObservationTerms) at those values, at the weights the distribution sees
+// (ones, or the trials of a family whose weights are trials: weight_roles
+// in family.hpp):
 //   varying_unit_observation_terms   log density, score, information and
 //                                    Fisher weight in eta
 //   varying_unit_log_density         the log density only
+//   varying_simulate                 draws of y at each observation's value
+//                                    (simulate and the parametric bootstrap)
 // For "dispersion" (gaussian sigma^2, the Gamma's phi = 1 / shape) the
 // eta derivatives of an exponential-dispersion family are the unit-phi ones
 // divided by phi_i (exactly a change of prior weights, w_i / phi_i); the
@@ -35,11 +39,15 @@ struct VaryingParameter {
     double dispersion = 1.0;  // the family's scalar dispersion, where a shape varies
 };
 
-// Unit-weight terms at each observation's parameter value (throws
-// std::invalid_argument for a name the family does not have).
+// Terms at each observation's parameter value and distribution weight wt
+// (throws std::invalid_argument for a name the family does not have).
 void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                                    const VaryingParameter& v, ObservationTerms& t);
+                                    const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t);
 Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                                        const VaryingParameter& v);
+                                        const Eigen::ArrayXd& wt, const VaryingParameter& v);
+// Draws of y at means mu, each with its observation's parameter value and
+// distribution weight wt, from one generator seeded with `seed`.
+Eigen::ArrayXd varying_simulate(const Family& family, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt,
+                                const VaryingParameter& v, unsigned long long seed);
 
 }  // namespace glmmfast

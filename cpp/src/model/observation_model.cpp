@@ -23,9 +23,10 @@ void GlmmModel::set_zero_inflation(Eigen::MatrixXd X_zi, Eigen::VectorXd offset_
         throw std::invalid_argument("the zero-inflation design and offset must have one row per observation");
     check_finite(X_zi, "the zero-inflation design");
     check_finite(offset_zi, "the zero-inflation offset");
+    // A family whose weights are trials (binomial, betabinomial) is mixed with its whole count's
+    // density (weight_roles: the trials inside the density, no multiplier).
     const std::string fam = family_.name();
-    if (fam == "gaussian" || family_.weights_are_trials())
-        throw std::invalid_argument("zero inflation is not available for the " + fam + " family");
+    if (fam == "gaussian") throw std::invalid_argument("zero inflation is not available for the " + fam + " family");
     X_zi_ = std::move(X_zi);
     offset_zi_ = std::move(offset_zi);
     set_beta_zi(Eigen::VectorXd::Zero(X_zi_.cols()));
@@ -77,7 +78,7 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) c
     const WeightRoles w = weight_roles(family_, pw_.array());
     ObservationTerms t;
     if (has_dispersion_model())
-        varying_unit_observation_terms(family_, y_.array(), eta_.array(), varying_, t);
+        varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, varying_, t);
     else
         family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
@@ -88,7 +89,7 @@ double GlmmModel::observation_loglik() const {
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
     const WeightRoles w = weight_roles(family_, pw_.array());
     Eigen::ArrayXd ld = has_dispersion_model()
-                            ? varying_unit_log_density(family_, y_.array(), eta_.array(), varying_)
+                            ? varying_unit_log_density(family_, y_.array(), eta_.array(), w.distribution, varying_)
                             : family_.log_density(y_.array(), eta_.array(), w.distribution, phi_);
     zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
     return ld.sum();

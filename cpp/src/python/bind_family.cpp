@@ -3,6 +3,7 @@
 // functions, and the registry's lists of names.
 #include "family/family.hpp"
 #include "family/registry.hpp"
+#include "family/varying_parameter.hpp"
 #include "python/translate.hpp"
 
 namespace glmmfast::python {
@@ -84,7 +85,17 @@ void bind_family(py::module_& m) {
                             unsigned long long seed) {
             same_length(mu, wt, "wt");
             return Eigen::ArrayXd(f.simulate(mu, wt, dispersion, seed));
-        }, py::arg("mu"), py::arg("wt"), py::arg("dispersion"), py::arg("seed"));
+        }, py::arg("mu"), py::arg("wt"), py::arg("dispersion"), py::arg("seed"))
+        .def("simulate_varying", [](const Family& f, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt,
+                                    const std::string& parameter, const Eigen::ArrayXd& values, double dispersion,
+                                    unsigned long long seed) {
+            same_length(mu, wt, "wt");
+            same_length(mu, values, "values");
+            return Eigen::ArrayXd(varying_simulate(f, mu, wt, VaryingParameter{parameter, values, dispersion}, seed));
+        }, py::arg("mu"), py::arg("wt"), py::arg("parameter"), py::arg("values"), py::arg("dispersion"),
+           py::arg("seed"),
+           "Draws at means mu with the family parameter `parameter` (\"dispersion\" or a shape's name) per "
+           "observation (a dispersion model's values).");
 
     m.def("family_names", &family_names, "The engine's families by R's names.");
     m.def("link_names", &link_names, py::arg("family"), "The links a family takes, its default first.");

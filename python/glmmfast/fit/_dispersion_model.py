@@ -10,15 +10,27 @@ family                    engine parameter        power  glmmTMB's betad
 ========================  ======================  =====  ==========================
 gaussian                  dispersion (sigma^2)    +1     log sigma^2
 Gamma                     dispersion (phi)        -1     log shape = -log phi
+tweedie                   dispersion (phi)        +1     log phi (Var = phi mu^p)
 nbinom2                   theta                   +1     log theta
 truncated_nbinom2         theta                   +1     log theta
 nbinom1                   phi                     +1     log phi
+truncated_nbinom1         phi                     +1     log phi
+genpois                   phi                     +1     log phi (Var = phi mu)
+compois                   phi                     +1     log phi = -log nu
+beta                      phi                     +1     log phi (precision)
+betabinomial              phi                     +1     log phi (precision)
+t                         sigma                   +1     log sigma
 ========================  ======================  =====  ==========================
 
-A family with a parameter that is not in this table refuses a dispersion
-model with covariates (:class:`~glmmfast.FormulaError` naming it); one more
-row is all a new family needs, the engine evaluates any family's parameter
-per observation.
+(glmmTMB 1.1.5's ``sigma()``: exp(betad) for every family but the
+gaussian, exp(betad / 2), and the Gamma, exp(-betad / 2).)  A family's
+other parameters stay scalars the fit estimates with the dispersion
+model's coefficients: the t's df (:func:`modelled_parameter_start` splits
+them off), the Tweedie power (on its profile likelihood).  A family with a
+parameter that is not in this table (the inverse Gaussian) refuses a
+dispersion model with covariates (:class:`~glmmfast.FormulaError` naming
+it); one more row is all a new family needs, the engine evaluates any
+family's parameter per observation.
 
 Holds:
 
@@ -30,6 +42,8 @@ Holds:
   (:mod:`glmmfast.design._component_design`; ``"~0"`` is glmmTMB's fixed
   ``betad = log(sqrt(.Machine$double.eps))``, as an offset);
 - :func:`dispersion_model_parameter`: the engine's parameter name and power;
+- :func:`modelled_parameter_start`: the scalar start of the parameter the
+  dispersion model replaces, and the family parameters still estimated;
 - :func:`dispersion_start`: beta_disp's start from a scalar start of the parameter.
 
 The optimiser treats beta_disp as extra coordinates after the
@@ -47,17 +61,25 @@ from .._errors import FormulaError
 from ..design._component_design import ComponentDesign, component_design_for
 from ..design._design import ModelDesign
 from ..families import Family
+from ._family_parameter import FamilyParameter, JointShapeParameters, joint_shape_parameters
 
 __all__ = ["check_dispformula", "uses_dispersion_model", "dispersion_design", "dispersion_model_parameter",
-           "dispersion_start", "FIXED_LOG_DISPERSION"]
+           "modelled_parameter_start", "dispersion_start", "FIXED_LOG_DISPERSION"]
 
 #: family name -> (the engine's parameter, power): parameter_i = exp(power * (offset_d + X_d beta_d))
 _DISPERSION_PARAMETER = {
     "gaussian": ("dispersion", 1.0),
     "Gamma": ("dispersion", -1.0),
+    "tweedie": ("dispersion", 1.0),
     "negative.binomial": ("theta", 1.0),
     "truncated_nbinom2": ("theta", 1.0),
     "nbinom1": ("phi", 1.0),
+    "truncated_nbinom1": ("phi", 1.0),
+    "genpois": ("phi", 1.0),
+    "compois": ("phi", 1.0),
+    "beta": ("phi", 1.0),
+    "betabinomial": ("phi", 1.0),
+    "t": ("sigma", 1.0),
 }
 
 #: glmmTMB's betad for a gaussian ``dispformula = ~0``: log(sqrt(.Machine$double.eps))
@@ -132,6 +154,35 @@ def dispersion_design(design: ModelDesign, dispformula: str, data: pd.DataFrame,
     else:
         disp = component_design_for(dispformula, "dispformula", data, design.rows, contrasts)
     return dataclasses.replace(design, disp=disp)
+
+
+def modelled_parameter_start(family: Family, parameter: FamilyParameter | JointShapeParameters | None
+                             ) -> tuple[float, FamilyParameter | JointShapeParameters | None]:
+    """The start of the parameter the dispersion model replaces, and what is left to estimate as a scalar.
+
+    ``parameter`` is what the fit would estimate without a dispersion model
+    (None: nothing; the family object's value is the start).  Its part
+    named by :func:`dispersion_model_parameter` becomes the dispersion
+    model (its value the start of :func:`dispersion_start`); the other parts
+    (the t's df) are returned to be estimated with beta_disp.
+
+    Examples
+    --------
+    >>> from glmmfast.families import StudentT
+    >>> from glmmfast.fit._family_parameter import joint_shape_parameters
+    >>> value, rest = modelled_parameter_start(StudentT(), joint_shape_parameters({"sigma": 0.8, "df": 10.0}))
+    >>> value, rest.values
+    (0.8, {'df': 10.0})
+    """
+    name = dispersion_model_parameter(family)[0]
+    if parameter is None:
+        return float(getattr(family, getattr(family, "shape_name", "") or name)), None
+    values = parameter.values if isinstance(parameter, JointShapeParameters) else {name: parameter.value}
+    rest = {k: v for k, v in values.items() if k != name}
+    if not rest:
+        return float(values[name]), None
+    remaining = joint_shape_parameters(rest)
+    return float(values[name]), remaining.parts[0] if remaining.size == 1 else remaining
 
 
 def dispersion_start(design: ModelDesign, value: float) -> np.ndarray:

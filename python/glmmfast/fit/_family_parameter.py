@@ -133,8 +133,9 @@ class FamilyParameter:
 
     @property
     def coordinate_names(self) -> list[str]:
-        """glmmTMB's name of its coordinate in ``vcov(full = TRUE)`` (its dispersion model's intercept)."""
-        return ["d~(Intercept)"]
+        """glmmTMB's name of its coordinate in ``vcov(full = TRUE)``: its dispersion model's intercept, or the
+        family parameter's own name (the t's ``"Student-t df"``, estimated beside a dispersion model)."""
+        return [_TMB_COORDINATE_NAMES.get(self.name, "d~(Intercept)")]
 
     def set_on(self, engine) -> None:
         """Give ``engine`` (a ``_core.GlmmModel``) this value."""
@@ -148,8 +149,12 @@ class FamilyParameter:
             raise ValueError(f"the engine has no family parameter {self.engine_name!r}")
 
     def fitted_family(self, family: Family) -> Family:
-        """``family`` with this value (a new negative-binomial family for its shape; phi is not in the family)."""
+        """``family`` with this value (a new negative-binomial family for its shape; phi is not in the family;
+        a family holding several shapes, the t, takes it by name: its df beside a dispersion model)."""
         if self.name == "theta" or self.engine_name.startswith("shape:"):
+            with_shapes = getattr(family, "with_shapes", None)
+            if with_shapes is not None:
+                return with_shapes({self.name: self.value})
             return family.with_shape(self.value)  # the NB2 shapes' and nbinom1's phi live in the family
         return family
 

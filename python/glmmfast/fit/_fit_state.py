@@ -48,7 +48,7 @@ from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import optimize_glmer, optimize_lmer
 from ._optimizer_info import OptimizerInfo, StageClock
 from ._residuals import residuals_of
-from ._dispersion_model import dispersion_start
+from ._dispersion_model import dispersion_start, modelled_parameter_start
 from ._integrated_beta import fit_integrated_beta
 from ._zero_inflation import count_part_start_design, zero_inflation_start
 
@@ -254,9 +254,8 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     if design.disp is not None:
         # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start
         # (a shape given with the family object, e.g. NegativeBinomial(theta=2), where none is estimated).
-        value = parameter.value if parameter is not None else getattr(design.family, design.family.shape_name)
+        value, parameter = modelled_parameter_start(design.family, parameter)
         model.set_beta_disp(dispersion_start(design, value))
-        parameter = None
         if integrated_beta:
             state = fit_integrated_beta(model, design, np.asarray(model.initial_theta()), np.asarray(start["beta"]),
                                         np.asarray(model.beta_disp), t0)

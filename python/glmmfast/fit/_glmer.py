@@ -136,21 +136,25 @@ def glmer(
         glmmTMB's zero-inflation model, a one-sided formula for the logit of
         the probability of a structural zero (``"~1"``, ``"~ spp * mined"``,
         ``"~ mined + (1 | site)"``): y = 0 with probability p, else a draw
-        from the family.  With a truncated family it is the hurdle's zero
-        part.  ``"~0"`` or None: none.  Its coefficients are
+        from the family (binomial and betabinomial: no successes, else a
+        draw of the row's trials).  With a truncated family it is the
+        hurdle's zero part.  ``"~0"`` or None: none.  Its coefficients are
         ``result.fixef_zi``.  With random-effects terms, both parts' random
         effects are integrated jointly (one Laplace approximation, as
         glmmTMB) and the result is a
         :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`
-        (optimised without an exact gradient for now; ``simulate``, new-data
-        predictions and the printed summary not supported yet).
+        (optimised without an exact gradient for now).
     dispformula : str, optional
         glmmTMB's dispersion model, a one-sided formula for the log of the
         family parameter: ``"~1"`` (one dispersion, the default), ``"~ x +
-        f"`` (log sigma^2 for the gaussian, log shape for the Gamma, log
-        theta for nbinom2, log phi for nbinom1, linear in the covariates;
-        coefficients ``result.fixef_disp``, ``coef_table("disp")``,
-        ``predict(type="disp")``) or, for the gaussian, ``"~0"`` (the
+        f"`` (glmmTMB's log scales, linear in the covariates: log sigma^2
+        for the gaussian, log shape for the Gamma, log theta for nbinom2
+        and truncated_nbinom2, log phi for nbinom1, truncated_nbinom1,
+        genpois, compois, beta, betabinomial and tweedie, log sigma for the
+        t; the t's df and the tweedie power stay one value each, estimated
+        with them; coefficients ``result.fixef_disp``,
+        ``coef_table("disp")``, ``predict(type="disp")``; ``simulate`` and
+        ``bootstrap`` draw each row at its own parameter) or, for the gaussian, ``"~0"`` (the
         residual variance fixed near 0, as glmmTMB, for models whose
         random effects take it).  With a dispersion model the gaussian's
         prior weights multiply each row's log density, as glmmTMB's (so

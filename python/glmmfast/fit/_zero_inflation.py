@@ -10,8 +10,11 @@ Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
   theta, the phi of NB1, genpois and compois) and its start;
 - :func:`zero_inflation_design`: the design with its ``ziformula``
   component (:mod:`glmmfast.design._component_design`), and the checks of
-  what a family can take (no zero inflation for gaussian or binomial; a
-  truncated family's zeros need a ziformula);
+  what a family can take (no zero inflation for the gaussian; a
+  truncated family's zeros need a ziformula).  binomial and betabinomial
+  take one as glmmTMB: a row is no successes with probability p, else a
+  draw of its trials (the mixture is over the whole count, the trials
+  inside the density: ``weight_roles`` in ``cpp/src/family/family.hpp``);
 - :func:`zero_inflation_start`: beta_zi's start from the share of zeros
   the GLM start leaves unexplained.
 
@@ -38,8 +41,8 @@ from ..families import (Beta, Family, Gamma, NegativeBinomial, StudentT, Truncat
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "zero_inflation_start", "count_part_start_design"]
 
-#: families refused with a ziformula (their weights are not replicate weights)
-_NO_ZERO_INFLATION = ("gaussian", "binomial", "betabinomial")
+#: families refused with a ziformula
+_NO_ZERO_INFLATION = ("gaussian",)
 #: glmmTMB's names of the families whose parameter glmer estimates, and the family at a placeholder start
 #: (the families holding phi are taken by their own names through get_family)
 _ESTIMATED = {"nbinom2": lambda link: NegativeBinomial(1.0, link),
@@ -78,7 +81,7 @@ def has_zero_inflation(ziformula: str | None) -> bool:
 
 
 def check_zero_inflation_family(ziformula: str | None, family: Family) -> None:
-    """FamilyError for a ziformula with the gaussian or binomial family (not supported)."""
+    """FamilyError for a ziformula with the gaussian family (not supported)."""
     if has_zero_inflation(ziformula) and family.name in _NO_ZERO_INFLATION:
         raise FamilyError(f"zero inflation (ziformula) is not supported for the {family.name} family")
 
@@ -90,7 +93,7 @@ def zero_inflation_design(design: ModelDesign, ziformula: str | None, data: pd.D
     Raises
     ------
     FamilyError
-        A ziformula for the gaussian or binomial family (not supported).
+        A ziformula for the gaussian family (not supported).
     DataError
         A truncated family's zero counts without a ziformula
         (:meth:`~glmmfast.families.TruncatedPoisson.check_response`, run by
@@ -120,14 +123,18 @@ def zero_inflation_start(design: ModelDesign, mu_start: np.ndarray) -> np.ndarra
     """beta_zi's start: the logit of the zeros' share the GLM start leaves unexplained, as the intercept.
 
     For a family without zeros (hurdle, ziGamma) that share is all zeros;
-    otherwise the observed share of zeros minus the Poisson probability of
-    a zero at the start's means, clipped to [0.02, 0.98].  Coefficients
+    otherwise the observed share of zeros minus the probability of a zero
+    at the start's means (Poisson's e^-mu for counts, (1 - mu)^n for n
+    trials), clipped to [0.02, 0.98].  Coefficients
     other than the intercept start at 0 (all at the least-squares fit of
     that constant where there is no intercept column).
     """
     y, w = design.y, design.weights
     zero_share = float(np.average(y == 0, weights=w))
-    if not design.family.zero_truncated:
+    if design.family.trials_response:  # no successes in w trials; each row counts once
+        zero_share = float(np.mean(y[w > 0] == 0))
+        zero_share -= float(np.mean((1.0 - np.asarray(mu_start)[w > 0]) ** w[w > 0]))
+    elif not design.family.zero_truncated:
         zero_share -= float(np.average(np.exp(-np.asarray(mu_start)), weights=w))
     p = float(np.clip(zero_share, 0.02, 0.98))
     target = np.full(design.n, np.log(p / (1 - p))) - design.zi.offset

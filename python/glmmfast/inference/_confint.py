@@ -39,7 +39,7 @@ from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_n
 from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
-from ..results._tmb_parameters import sigma_exponent, tmb_parameter_names
+from ..results._tmb_parameters import family_parameter_row, tmb_parameter_names
 
 __all__ = ["confint"]
 
@@ -83,9 +83,11 @@ def _transformed_parameters(result) -> list[tuple]:
     """(FamilyParameter, variance on its optimiser scale, power k giving the row's value) per family parameter row."""
     state = result._state
     out = []
-    if state.family_parameter is not None:
-        var = float(result.vcov_full.loc["d~(Intercept)", "d~(Intercept)"])
-        out.append((state.family_parameter, var, sigma_exponent(state.family)))
+    row = family_parameter_row(state)
+    if row is not None:
+        coordinate = state.family_parameter.coordinate_names[0]
+        var = float(result.vcov_full.loc[coordinate, coordinate])
+        out.append((state.family_parameter, var, row[1]))
     if state.profiled_parameter is not None:
         out.append((state.profiled_parameter.parameter, state.profiled_parameter.variance, 1.0))
     return out
@@ -224,8 +226,9 @@ def _profile(result, level: float) -> pd.DataFrame:
     for j in range(len(names)):
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
     prof.devfun(result.theta, prof.x_hat[prof.nt:])  # back to the optimum
-    if "sigma" in names:  # profiled on the parameter's optimiser scale: sigma = value^k, monotone
-        j, fp, k = names.index("sigma"), state.family_parameter, sigma_exponent(state.family)
+    row = family_parameter_row(state) if result.glmmtmb_model else None
+    if row is not None:  # profiled on the parameter's optimiser scale: sigma = value^k, monotone
+        j, fp, k = names.index(row[0]), state.family_parameter, row[1]
         lo[j], hi[j] = fp.from_optimizer(lo[j]) ** k, fp.from_optimizer(hi[j]) ** k
     out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
     out.attrs["evaluations"] = prof.info.evaluations

@@ -34,7 +34,7 @@ from ..design._re_terms import sdcor_from_theta, sdcor_names
 from ..fit._family_parameter import FamilyParameter
 from ._predict import zero_inflation_probability
 from ._refit import GlmerModel, per_thread
-from ._simulate import ResponseSimulator
+from ._simulate import ResponseSimulator, varying_parameter_of
 from ._tmb_parameters import tmb_parameter_names, tmb_parameter_values
 
 __all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic_names"]
@@ -92,7 +92,18 @@ def _default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
     """At a fit's or refit's state: lme4's statistic, then for the models only glmmTMB fits the
     zero-inflation coefficients and sigma (:mod:`~glmmfast.results._tmb_parameters`)."""
     lme4 = np.concatenate([sdcor_from_theta(state.design.terms, state.theta), state.beta])
-    return np.concatenate([lme4, tmb_parameter_values(state, profiled=False)]) if glmmtmb_model else lme4
+    if not glmmtmb_model:
+        return lme4
+    disp = [] if state.beta_disp is None else state.beta_disp
+    return np.concatenate([lme4, tmb_parameter_values(state, profiled=False), disp])
+
+
+def _tmb_statistic_names(state) -> list[str]:
+    """The names of :func:`_default_statistic`'s values after lme4's: glmmTMB's rows
+    (:func:`~glmmfast.results._tmb_parameters.tmb_parameter_names`), then ``disp.<name>`` per dispersion-model
+    coefficient."""
+    disp = [] if state.beta_disp is None else [f"disp.{n}" for n in state.design.disp.x_names]
+    return tmb_parameter_names(state, profiled=False) + disp
 
 
 @dataclass
@@ -115,15 +126,18 @@ class _Job:
     beta_zi: np.ndarray | None = None
     zi_probability: np.ndarray | None = None
     dispersion: float | None = None
+    beta_disp: np.ndarray | None = None
+    varying_parameter: tuple | None = None  # a dispersion model's parameter per row (varying_parameter_of)
 
 
 def _workers_for(job: _Job) -> tuple[GlmerModel, ResponseSimulator]:
     """This thread's engine and simulator for ``job`` (built on first use)."""
     return per_thread(job.token, lambda: (
         GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name, job.family_parameter, job.theta_scale,
-                   hessian=job.hessian, beta_zi=job.beta_zi),
+                   hessian=job.hessian, beta_zi=job.beta_zi, beta_disp=job.beta_disp),
         ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0",
-                          zi_probability=job.zi_probability, dispersion=job.dispersion)))
+                          zi_probability=job.zi_probability, dispersion=job.dispersion,
+                          varying_parameter=job.varying_parameter)))
 
 
 def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]) -> list[tuple]:
@@ -206,9 +220,9 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,
                result._refit_hessian(), tmb, reestimated, state.theta_scale,
                state.beta_zi, zero_inflation_probability(result) if state.beta_zi is not None else None,
-               result.family_parameters.get("dispersion"))
+               result.family_parameters.get("dispersion"), state.beta_disp, varying_parameter_of(result))
     if statistic is None:
-        names = default_statistic_names(design) + (tmb_parameter_names(state, profiled=False) if tmb else [])
+        names = default_statistic_names(design) + (_tmb_statistic_names(state) if tmb else [])
         t0 = pd.Series(_default_statistic(state, tmb), index=names)
     else:
         s0 = statistic(result)

@@ -17,7 +17,9 @@ Holds the pieces every post-fit computation on rows shares:
   ``"conditional"`` the conditional part's mean (E(y | y > 0) for a
   truncated family), ``"response"`` (1 - p) times it, ``"disp"`` the family
   parameter (glmmTMB's sigma());
-- :func:`zero_inflation_probability`: p on the fitted rows or new data.
+- :func:`zero_inflation_probability`: p on the fitted rows or new data;
+- :func:`dispersion_predictor`: a dispersion model's betad on the fitted
+  rows or new data.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from ..formula._model_frame import apply_design, grouping_factor
 from ..design._re_terms import ReTerm
 
 __all__ = ["select_terms", "TermRows", "term_rows", "fixed_part", "predict", "zero_inflation_probability",
-           "PREDICT_TYPES"]
+           "dispersion_predictor", "PREDICT_TYPES"]
 
 #: predict's types: lme4's two and glmmTMB's
 PREDICT_TYPES = ("link", "response", "conditional", "zprob", "zlink", "disp")
@@ -213,16 +215,20 @@ def _disp_value(result) -> float:
     return float(next(iter(params.values()))) if params else 1.0
 
 
+def dispersion_predictor(result, newdata: pd.DataFrame | None) -> np.ndarray:
+    """The dispersion model's predictor betad = X_d beta_d + offset_d on the fitted rows or ``newdata``."""
+    design = result._design
+    if design.disp.x_spec is None:  # "~0": the fixed offset only
+        n = design.n if newdata is None else len(newdata)
+        return np.full(n, design.disp.offset[0])
+    return fixed_part(design.disp, result.fixef_disp.to_numpy(), newdata)
+
+
 def _dispersion_model_value(result, newdata: pd.DataFrame | None) -> np.ndarray:
     """glmmTMB's sigma per observation from the dispersion model's predictor betad (``X_d beta_d + offset_d``):
     sqrt(exp(betad)) for the gaussian (betad is log sigma^2), exp(-betad / 2) for the Gamma (betad is log shape,
     sigma = 1 / sqrt(shape)), exp(betad) for the others."""
-    design = result._design
-    if design.disp.x_spec is None:  # "~0": the fixed offset only
-        n = design.n if newdata is None else len(newdata)
-        betad = np.full(n, design.disp.offset[0])
-    else:
-        betad = fixed_part(design.disp, result.fixef_disp.to_numpy(), newdata)
+    betad = dispersion_predictor(result, newdata)
     name = result.family.name
     if name == "gaussian":
         return np.exp(0.5 * betad)

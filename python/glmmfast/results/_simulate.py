@@ -15,7 +15,11 @@ mixed model (gaussian, identity link, ``sigma`` given), mu + sigma e / sqrt(w).
 nbinom1, genpois, compois, the truncated Poisson, NB1 and NB2, beta, betabinomial (proportions
 of the trials, as binomial) and Student t draw through the engine's samplers
 (``cpp/src/family/``); with zero inflation (glmmTMB's ziformula) each draw
-is then replaced by 0 with probability p.
+is then replaced by 0 with probability p.  With a dispersion model
+(glmmTMB's dispformula) every family draws through the engine with its
+parameter per row, exp(power betad) (``Family.simulate_varying``,
+``cpp/src/family/varying_parameter.hpp``), at unit weights (the trials of
+binomial and betabinomial), as glmmTMB's simulate.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import pandas as pd
 
 from .._arguments import check_nsim
 from ..design._design import ModelDesign
-from .._errors import ArgumentError, DataError, FamilyError
+from .._errors import DataError, FamilyError
 from ..formula._model_frame import evaluate_response
-from ._predict import fixed_part, select_terms, term_rows, zero_inflation_probability
+from ._predict import dispersion_predictor, fixed_part, select_terms, term_rows, zero_inflation_probability
 from ..design._re_terms import theta_blocks
+from ..fit._dispersion_model import dispersion_model_parameter
 
-__all__ = ["ResponseSimulator", "simulate"]
+__all__ = ["ResponseSimulator", "simulate", "varying_parameter_of"]
 
 #: families drawn by the engine's samplers
 _ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "truncated_nbinom1", "genpois", "compois",
@@ -80,22 +85,28 @@ class ResponseSimulator:
     dispersion : float, optional
         The dispersion phi of the families with one that the engine draws
         (Gamma, tweedie).
+    varying_parameter : (str, ndarray), optional
+        A dispersion model's engine parameter (``"dispersion"`` or a shape's
+        name) and its value per row: every family then draws through the
+        engine, at unit weights (or trials).
     """
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
                  re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
                  sigma: float | None = None, zi_probability: np.ndarray | None = None,
-                 dispersion: float | None = None):
+                 dispersion: float | None = None, varying_parameter: tuple[str, np.ndarray] | None = None):
         fam = design.family
         lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
-        if fam.name not in ("poisson", "binomial", "negative.binomial") + _ENGINE_DRAWS and not lmm:
+        if (fam.name not in ("poisson", "binomial", "negative.binomial") + _ENGINE_DRAWS and not lmm
+                and varying_parameter is None):
             raise FamilyError(f"simulate is available for the poisson, binomial, negative binomial, "
                               f"{', '.join(_ENGINE_DRAWS)} families and linear mixed models, not "
                               f"{fam.name}({fam.link})")
         self.family = fam
         self.zi_probability = zi_probability
+        self.varying_parameter = varying_parameter
         self.sigma = float(sigma) if lmm else 1.0
-        if fam.has_dispersion and fam.name in _ENGINE_DRAWS and dispersion is None:
+        if fam.has_dispersion and fam.name in _ENGINE_DRAWS and dispersion is None and varying_parameter is None:
             raise FamilyError(f"simulating the {fam.name} family needs its dispersion")
         self.dispersion = 1.0 if dispersion is None else float(dispersion)
         self.weights = design.weights if newdata is None else np.ones(len(newdata))
@@ -137,12 +148,20 @@ class ResponseSimulator:
 
     def _conditional_draw(self, rng: np.random.Generator, mu: np.ndarray) -> np.ndarray:
         """Draws of the conditional distribution at means ``mu`` (n, nsim)."""
-        if self.family.name in _ENGINE_DRAWS:  # the engine's sampler, seeded from rng
+        if self.family.name in _ENGINE_DRAWS or self.varying_parameter is not None:  # the engine's samplers
             seed = int(rng.integers(2**63))
-            # the trials of a family whose weights are trials, else the prior weights
-            weights = self.weights if self.trials is None else self.trials
+            # the trials of a family whose weights are trials, else the prior weights (ones with a
+            # dispersion model, whose likelihood takes the weights as multipliers of the log density)
+            weights = self.weights if self.varying_parameter is None else np.ones(self.n)
+            weights = weights if self.trials is None else self.trials
             weights = np.broadcast_to(np.asarray(weights, dtype=float)[:, None], mu.shape)
-            flat = self.family.engine.simulate(mu.ravel(order="F"), weights.ravel(order="F"), self.dispersion, seed)
+            if self.varying_parameter is None:
+                flat = self.family.engine.simulate(mu.ravel(order="F"), weights.ravel(order="F"), self.dispersion,
+                                                   seed)
+            else:
+                name, values = self.varying_parameter
+                flat = self.family.engine.simulate_varying(mu.ravel(order="F"), weights.ravel(order="F"), name,
+                                                           np.tile(values, mu.shape[1]), self.dispersion, seed)
             return np.asarray(flat, dtype=float).reshape(mu.shape, order="F")
         if self.family.name == "poisson":
             return rng.poisson(mu).astype(float)
@@ -156,16 +175,23 @@ class ResponseSimulator:
         return np.divide(y, m, out=np.zeros_like(y), where=m > 0)
 
 
+def varying_parameter_of(result, newdata: pd.DataFrame | None = None) -> tuple[str, np.ndarray] | None:
+    """A fit's dispersion model as :class:`ResponseSimulator` takes it: the engine's parameter and its value
+    exp(power betad) per row of the fitted data or ``newdata`` (None without a dispersion model)."""
+    if getattr(result, "fixef_disp", None) is None:
+        return None
+    name, power = dispersion_model_parameter(result.family)
+    return name, np.exp(power * dispersion_predictor(result, newdata))
+
+
 def simulate(result, nsim: int = 1, seed=None, re_form="~0", newdata: pd.DataFrame | None = None,
              allow_new_levels: bool = False, offset=None) -> np.ndarray:
     """Responses drawn from a fitted GLMM (see :meth:`GlmerResult.simulate`)."""
     nsim = check_nsim(nsim)
-    if getattr(result, "fixef_disp", None) is not None:
-        raise ArgumentError("simulate (and the parametric bootstrap) of a fit with a dispersion model "
-                            "(dispformula) is not supported yet")
+    varying = varying_parameter_of(result, newdata)
     blocks = [modes for _, modes, _ in result._ranef_parts()]
     zi = None if result.fixef_zi is None else zero_inflation_probability(result, newdata)
     sim = ResponseSimulator(result._design, result.fixef.to_numpy(), result.theta, blocks, re_form,
                             newdata, allow_new_levels, offset, zi_probability=zi,
-                            dispersion=result.family_parameters.get("dispersion"))
+                            dispersion=result.family_parameters.get("dispersion"), varying_parameter=varying)
     return sim.draw(np.random.default_rng(seed), int(nsim))

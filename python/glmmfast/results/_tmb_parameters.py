@@ -14,18 +14,25 @@ k = 1/2 where sigma is sqrt(phi) (:func:`sigma_exponent`), 1 otherwise:
 glmmTMB's Wald interval for sigma is exp(log sigma-hat +- z se(log sigma)),
 se(log sigma) = k se(log value).
 
+With a dispersion model (dispformula) sigma varies by row: its
+coefficients are the ``disp.<name>`` rows of the bootstrap's statistic
+(:mod:`~glmmfast.results._bootstrap`), and a family parameter still
+estimated as a scalar (the t's df) is a row of its own name, on its own
+scale (k = 1).
+
 Interface:
   tmb_parameter_names(state, profiled)    the extra rows' names for a fit's state
   tmb_parameter_values(state, profiled)   their estimates (natural scales) at a state
 (profiled=False leaves out the Tweedie power, which refits hold fixed)
   sigma_exponent(family)        k above
+  family_parameter_row(state)   the family parameter's row name and k (None without one)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["tmb_parameter_names", "tmb_parameter_values", "sigma_exponent"]
+__all__ = ["tmb_parameter_names", "tmb_parameter_values", "sigma_exponent", "family_parameter_row"]
 
 
 def sigma_exponent(family) -> float:
@@ -38,6 +45,25 @@ def sigma_exponent(family) -> float:
     (0.5, 1.0)
     """
     return 0.5 if family.has_dispersion and not family.sigma_is_dispersion else 1.0
+
+
+def family_parameter_row(state) -> tuple[str, float] | None:
+    """The estimated family parameter's row: ``("sigma", k)`` (glmmTMB's sigma() = value^k), or, beside a
+    dispersion model, the parameter's own name with k = 1 (the t's ``"df"``); None without one.
+
+    Examples
+    --------
+    >>> import glmmfast
+    >>> df = glmmfast.datasets.load("grouseticks")
+    >>> m = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", df, family="nbinom2")
+    >>> family_parameter_row(m._state)
+    ('sigma', 1.0)
+    """
+    if state.family_parameter is None:
+        return None
+    if state.beta_disp is not None:
+        return state.family_parameter.name, 1.0
+    return "sigma", sigma_exponent(state.family)
 
 
 def tmb_parameter_names(state, profiled: bool = True) -> list[str]:
@@ -53,8 +79,9 @@ def tmb_parameter_names(state, profiled: bool = True) -> list[str]:
     ['zi.(Intercept)', 'sigma']
     """
     names = [] if state.beta_zi is None else [f"zi.{n}" for n in state.design.zi.x_names]
-    if state.family_parameter is not None:
-        names.append("sigma")
+    row = family_parameter_row(state)
+    if row is not None:
+        names.append(row[0])
     if profiled and state.profiled_parameter is not None:
         names.append(state.profiled_parameter.parameter.name)
     return names
@@ -72,8 +99,9 @@ def tmb_parameter_values(state, profiled: bool = True) -> np.ndarray:
     True
     """
     values = [] if state.beta_zi is None else list(np.asarray(state.beta_zi, dtype=float))
-    if state.family_parameter is not None:
-        values.append(float(state.family_parameter.value) ** sigma_exponent(state.family))
+    row = family_parameter_row(state)
+    if row is not None:
+        values.append(float(state.family_parameter.value) ** row[1])
     if profiled and state.profiled_parameter is not None:
         values.append(float(state.profiled_parameter.parameter.value))
     return np.asarray(values, dtype=float)

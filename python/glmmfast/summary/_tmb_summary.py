@@ -37,7 +37,10 @@ def tmb_family_name(family) -> str:
 
 
 def _parameter_line(res: Any) -> str:
-    """glmmTMB's family parameter line (empty for a family without one)."""
+    """glmmTMB's family parameter line (empty for a family without one, and beside a dispersion model with
+    covariates, where glmmTMB prints none: not the t's df nor the tweedie power either)."""
+    if _dispersion_formula(res) not in (None, "~1"):
+        return ""
     params = res.family_parameters
     name = tmb_family_name(res.family)
     if _dispersion_formula(res) == "~1" and res.family.name == "gaussian":  # a one-number dispersion model
