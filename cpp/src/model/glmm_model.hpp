@@ -211,8 +211,10 @@ private:
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;
     // Newton steps for u (and beta with update_beta) with the exact Hessian
-    // from a PIRLS (Fisher) mode.
-    void newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta);
+    // from a PIRLS (Fisher) mode; true when they converged (the last step
+    // below rounding), false where they stopped early (the exact Hessian not
+    // positive definite, no decrease, 8 steps).
+    bool newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta);
     void factor();
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.
