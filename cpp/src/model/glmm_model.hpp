@@ -168,10 +168,10 @@ public:
 
     // --- laplace_gradient.cpp, observation_gradient.cpp ---
     // Whether laplace_gradient is available: every family and link, with or
-    // without zero inflation (both factorisations give the selected inverse
-    // it needs).
+    // without zero inflation and a dispersion model (both factorisations give
+    // the selected inverse it needs).
     bool has_laplace_gradient() const;
-    // d laplace_deviance / d(theta, beta, beta_zi, log p) at the current
+    // d laplace_deviance / d(theta, beta, beta_zi, beta_disp, log p) at the current
     // (converged) state, p the family parameters named by log_parameters
     // ("dispersion" or shapes' names, one coordinate each; none: empty); with
     // beta_profiled, without beta: the derivatives of the nAGQ = 0 objective

@@ -24,7 +24,7 @@ cpp/src/optim/objective.cpp; made by :func:`~glmmfast.fit._objective.glmm_object
 nlopt calls them with no Python frame per evaluation.  Every driver here
 takes any :class:`~glmmfast.fit._objective.OptimizerObjective`.  Where the engine
 has the exact gradient of the Laplace deviance (every family, link, zero
-inflation and family parameter: cpp/src/model/laplace_gradient.cpp; not
+inflation, dispersion model and family parameter: cpp/src/model/laplace_gradient.cpp; not
 AGQ), stage 1 uses L-BFGS (with
 the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
 Hessian measured at its start (:func:`_joint_hessian_at_start`,
