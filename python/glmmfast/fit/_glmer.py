@@ -309,7 +309,13 @@ def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
         fits[x] = state
         return state
 
-    return fit_profiling_parameter(power_parameter(design.family.power), fit_at)
+    def slope_at(state: FitState, power: FamilyParameter) -> float:
+        # the profile's slope by the envelope theorem: -2 log L's partial derivative in psi = logit(p - 1)
+        # at the inner optimum, from the engine's derivative in log p (dlog p / dpsi = p'(psi) / p)
+        d_log_power = float(state.engine().laplace_gradient(False, ["power"])[-1])
+        return d_log_power * power.optimizer_derivative() / power.value
+
+    return fit_profiling_parameter(power_parameter(design.family.power), fit_at, slope_at)
 
 
 #: the t's df start where glmer estimates it
