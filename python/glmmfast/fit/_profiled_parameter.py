@@ -19,7 +19,8 @@ in psi at the inner optimum,
     D'(psi) = d/dpsi -2 log L(x-hat(psi), psi)   (the inner gradient in x is 0 there),
 
 the search finds the root of D' instead (Brent's root finder on a bracket
-where D' changes sign from - to +): about half the complete fits.  The maximum of the profile likelihood is
+where D' changes sign from - to +), in fewer complete fits (8 instead of
+12 on glmmTMB's tweedie case).  The maximum of the profile likelihood is
 the joint maximum likelihood estimate, and the inverse of half the
 profile's curvature is the parameter's asymptotic variance (the psi
 diagonal element of the inverse of half the joint Hessian), estimated by a
@@ -190,14 +191,14 @@ def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[Family
     def deviance(x: float) -> float:
         return fit(x).deviance
 
-    def slope(x: float) -> float:
+    def profile_slope(x: float) -> float:
         return slope_at(fit(x), parameter.with_value(parameter.from_optimizer(float(x))))
 
     if slope_at is not None:
-        bracket = _bracket_root(slope, parameter.to_optimizer())
+        bracket = _bracket_root(profile_slope, parameter.to_optimizer())
         at_limit = bracket is None  # no interior maximum: no standard error (and a message)
         if bracket is not None and bracket[0] < bracket[1]:
-            brentq(slope, *bracket, xtol=_PROFILE_XTOL)
+            brentq(profile_slope, *bracket, xtol=_PROFILE_XTOL)
     else:
         xa, xb, xc = _bracket(deviance, parameter.to_optimizer())
         if xa < xb < xc:
