@@ -801,11 +801,12 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         start = _joint_hessian_at_start(obj2, x0, ntheta, vbeta, scale)
         if start is not None:
             f0, g0, hess0 = start
-            if np.linalg.eigvalsh(hess0)[0] <= 0:
-                # A flat or concave direction at the start (zero-inflation coefficients near a
+            if -_JOINT_CURVATURE_FLOOR <= np.linalg.eigvalsh(hess0)[0] <= 0:
+                # A direction flat to within the floor at the start (zero-inflation coefficients near a
                 # diverging boundary: sal_zip's smallest eigenvalue is -4e-4): BFGS from the modified
                 # Hessian, each eigenvalue at least _JOINT_CURVATURE_FLOOR, instead of L-BFGS from
-                # the identity (sal_zip: 38 evaluations instead of 177).
+                # the identity (sal_zip: 38 evaluations instead of 177).  A concave direction (or a
+                # Hessian lost to rounding, as on a predictor scaled by 1e100) stays with L-BFGS.
                 hess0 = _positive_definite(hess0, floor=_JOINT_CURVATURE_FLOOR)
             done = _quasi_newton(obj2, x0, hess0, lower2, ftol2, start=(f0, g0))
     if done is not None:
