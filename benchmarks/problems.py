@@ -16,9 +16,7 @@ Problem : dataclass -- name, formula, family, kind ("glmer" | "lmer" | "refit"),
 PROBLEMS : dict name -> Problem, in table order (the default set).
 GLMMTMB_PROBLEMS : dict name -> Problem, one per case of tests/data/glmmtmb_reference.json
     ("tmb_<case id>": the reference fit's data, formulas, family and link), run by name
-    (``--problems tmb_``).  Their ``tools`` is GLMMTMB_TOOLS: glmmTMB only until
-    glmmfast.glmer fits these models; then adding "glmmfast" to GLMMTMB_TOOLS (and the
-    problems to PROBLEMS) is all it takes.
+    (``--problems tmb_``).  Their ``tools`` is GLMMTMB_TOOLS (glmmfast and glmmTMB).
 crossed_data(n, n1, n2, family, seed) -> DataFrame : simulated two-factor crossed data.
 slopes_data(n, n1, n2, seed) -> DataFrame : simulated LMM data, correlated random slopes in g1, crossed g2.
 dispersion_data(n, ngroups, family, seed) -> DataFrame : simulated Gamma / inverse-Gaussian GLMM data.
@@ -281,7 +279,7 @@ def _model_classes(gt: Callable[[], pd.DataFrame]) -> list[Problem]:
 PROBLEMS: dict[str, Problem] = _build()
 
 GLMMTMB_REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "data" / "glmmtmb_reference.json"
-GLMMTMB_TOOLS: tuple[str, ...] = ("glmmTMB",)  # add "glmmfast" once glmmfast.glmer fits these models (issue 14)
+GLMMTMB_TOOLS: tuple[str, ...] = ("glmmfast", "glmmTMB")
 
 
 def _reference_dataset(info: dict) -> Callable[[], pd.DataFrame]:

@@ -94,14 +94,38 @@ class Glmmfast(Tool):
     @staticmethod
     def _glmmtmb_arguments(fn, meta, df) -> dict:
         """glmmTMB's extra arguments of a problem (ziformula, dispformula, REML, weights) for glmmfast.glmer;
-        Unavailable when this glmmfast's glmer does not take one."""
+        Unavailable when this glmmfast's glmer does not take one.  A gaussian identity model with weights
+        or REML is glmmTMB's (maximum likelihood, prior weights on the log density): its default
+        dispersion model ``"~1"`` says so to glmer, which would otherwise fit lme4's REML LMM."""
         extra = {k: meta[k] for k in ("ziformula", "dispformula", "REML") if meta.get(k)}
+        if (meta["family"], meta.get("link") or "identity") == ("gaussian", "identity") and extra.keys() <= {"REML"} \
+                and (meta.get("weights") or meta.get("REML")):
+            extra["dispformula"] = "~1"
         missing = set(extra) - set(_kwargs_accepted(fn, **extra))
         if missing:
             raise Unavailable(f"glmmfast.glmer has no {', '.join(sorted(missing))} in this build")
         if meta.get("weights"):
             extra["weights"] = df[meta["weights"]].to_numpy(float)
         return extra
+
+    @staticmethod
+    def _glmer_family(glmmfast, name: str, link: str):
+        """glmer's ``family`` for a problem's family name and link.  At the name's default link the name
+        itself: glmmTMB's names (nbinom2, tweedie, t, genpois, ...) make glmer estimate the family
+        parameter, as glmmTMB.  At another link a family object; ziGamma is the Gamma (its zeros come
+        from the ziformula)."""
+        if name == "ziGamma":
+            return glmmfast.families.Gamma(link=link)
+        try:
+            default_link = glmmfast.families.get_family(name, None).link
+        except glmmfast.FamilyError:
+            default_link = "log"  # glmmTMB's names glmer knows but get_family does not (nbinom2, truncated_nbinom2)
+        if not link or link == default_link:
+            return name
+        try:
+            return glmmfast.families.get_family(name, link)
+        except glmmfast.FamilyError as e:
+            raise Unavailable(f"glmmfast: {e}") from None
 
     def fit(self, meta, df):
         import glmmfast
@@ -115,11 +139,11 @@ class Glmmfast(Tool):
             m = glmmfast.glmer_nb(meta["formula"], df, link=link or "log", nAGQ=nagq)
         else:
             extra = self._glmmtmb_arguments(fn, meta, df)
+            family = self._glmer_family(glmmfast, meta["family"], link)
             try:
-                family = glmmfast.families.get_family(meta["family"], link)
-            except glmmfast.FamilyError as e:
+                m = fn(meta["formula"], df, family=family, nAGQ=nagq, **extra)
+            except glmmfast.GlmmfastError as e:  # a model this build refuses (e.g. random effects in the zi part)
                 raise Unavailable(f"glmmfast: {e}") from None
-            m = fn(meta["formula"], df, family=family, nAGQ=nagq, **extra)
         m.vcov  # the standard errors (their Hessian is computed on first use), as lme4's fit has them
         return self._fitted(m)
 

@@ -218,7 +218,8 @@ def test_glmmtmb_problems_mirror_the_reference_cases(tmp_path):
         assert (p.formula, p.link, p.ziformula, p.dispformula, p.weights, p.REML) == (
             c["formula"], c["link"], c["ziformula"], c["dispformula"], c["weights"], c["REML"])
         assert p.family == c["family"] or (p.family, c["family"]) == ("ziGamma", "Gamma")
-        assert p.tools == problems.GLMMTMB_TOOLS
+        assert p.tools == problems.GLMMTMB_TOOLS  # random effects in the ziformula included
+    assert problems.GLMMTMB_TOOLS == ("glmmfast", "glmmTMB")
     assert problems.GLMMTMB_PROBLEMS["tmb_zigamma_ri"].family == "ziGamma"
     assert problems.GLMMTMB_PROBLEMS["tmb_t_ri"].family == "t"
     p = problems.GLMMTMB_PROBLEMS["tmb_disp_gauss_zero_w"]

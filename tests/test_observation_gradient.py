@@ -1,6 +1,6 @@
 """The exact Laplace gradient beyond the canonical links (laplace_gradient.cpp,
 observation_gradient.cpp): every family x link, zero inflation and hurdles,
-the zero-inflation coefficients and the log family parameter as coordinates,
+the zero-inflation and dispersion-model coefficients and the log family parameter as coordinates,
 beta in the coordinates and beta profiled, against central differences of
 the engine's own objective (the third eta-derivatives of each family's log
 density are checked in test_distributions.py; the mixture's enter here)."""
@@ -125,6 +125,32 @@ def test_zero_inflated_gradient_matches_finite_differences(family, link, kind, p
     model, _ = _model(family, link, kind, parameter, value, zi=True)
     x = _point(model, beta, parameter, value, True, stage)
     check_objective_gradient(model, stage, parameter, x, np.asarray(beta, dtype=float))
+
+
+# (family, link, data kind, engine parameter of the dispersion model, its power, beta, zero inflation)
+DISPERSION_MODEL_CASES = [
+    ("gaussian", "identity", "positive", "dispersion", 1.0, [2.0, 0.4], False),
+    ("gaussian", "log", "positive", "dispersion", 1.0, [0.6, 0.3], False),
+    ("Gamma", "log", "positive", "dispersion", -1.0, [0.6, 0.3], False),
+    ("negative_binomial", "log", "count", "theta", 1.0, [0.6, 0.3], False),
+    ("nbinom1", "log", "count", "phi", 1.0, [0.6, 0.3], False),
+    ("negative_binomial", "log", "count", "theta", 1.0, [0.6, 0.3], True),
+    ("truncated_nbinom2", "log", "count", "theta", 1.0, [0.6, 0.3], True),  # hurdle
+]
+
+
+@pytest.mark.parametrize("stage", ["joint", "profiled_beta"])
+@pytest.mark.parametrize("family,link,kind,parameter,power,beta,zi", DISPERSION_MODEL_CASES,
+                         ids=[f"{c[0]}-{c[1]}{'-zi' if c[6] else ''}" for c in DISPERSION_MODEL_CASES])
+def test_dispersion_model_gradient_matches_finite_differences(family, link, kind, parameter, power, beta, zi, stage):
+    """The dispersion-model coefficients as coordinates (observation_gradient.cpp): log p_i = power (b0 + b1 x)."""
+    value = 1.7 if family != "gaussian" else 0.8
+    model, design = _model(family, link, kind, None if family != "negative_binomial" else "nb_theta", value, zi=zi)
+    Xd = np.column_stack([np.ones(design.n), design.X[:, 1]])
+    model.set_dispersion_model(Xd, np.zeros(design.n), parameter, power)
+    x = _point(model, beta, None, None, zi, stage)
+    x = np.concatenate([x, [power * np.log(value), 0.2]])
+    check_objective_gradient(model, stage, None, x, np.asarray(beta, dtype=float))
 
 
 def test_gradient_with_correlated_slopes_weights_and_offset():

@@ -192,6 +192,45 @@ def test_recovers_simulated_parameters(seed, power, phi):
     assert 0.25 < fit.theta[0] < 0.9
 
 
+def test_profile_search_by_its_slope_finds_brents_minimum_in_fewer_fits(monkeypatch):
+    # the slope D'(psi) (envelope theorem: the engine's partial derivative at each profile fit) against central
+    # differences of the profile deviance, and the root search against Brent's minimisation of D alone
+    import glmmfast.fit._glmer as glmer_module
+    import glmmfast.fit._profiled_parameter as profiled
+
+    c, fit = _reference_fit()
+    by_slope = fit._state.profiled_parameter
+    searched = []
+
+    def deviance_only(parameter, fit_at, slope_at=None):
+        searched.append(slope_at)
+        return profiled.fit_profiling_parameter(parameter, fit_at)
+
+    monkeypatch.setattr(glmer_module, "fit_profiling_parameter", deviance_only)
+    _, by_deviance = _reference_fit()
+    assert searched[0] is not None  # the Tweedie fit gives the slope
+    brent = by_deviance._state.profiled_parameter
+    assert by_slope.parameter.to_optimizer() == pytest.approx(brent.parameter.to_optimizer(), abs=2e-4)
+    assert fit.deviance <= by_deviance.deviance + 1e-8 and by_slope.evaluations < brent.evaluations
+    assert by_slope.variance == pytest.approx(brent.variance, rel=0.01)
+
+    df = pd.read_csv(DATA / "glmmtmb_tweedie.csv")
+    fits = {}
+
+    def profile_fit(psi):
+        fam = Tweedie(power=1 + 1 / (1 + np.exp(-psi)))
+        fits[psi] = glmmfast.glmer(c["formula"], df, family=fam, quiet=True)  # phi estimated, the power held
+        return fits[psi].deviance
+
+    psi, h = 0.3, 1e-3
+    slope_fd = (profile_fit(psi + h) - profile_fit(psi - h)) / (2 * h)
+    power = 1 + 1 / (1 + np.exp(-psi))
+    at = glmmfast.glmer(c["formula"], df, family=Tweedie(power=power), quiet=True)
+    d_log_power = float(at._state.engine().laplace_gradient(False, ["power"])[-1])
+    assert abs(slope_fd) > 1.0  # psi = 0.3 is off the optimum (about 0.15)
+    assert d_log_power * (power - 1) * (2 - power) / power == pytest.approx(slope_fd, rel=1e-4)
+
+
 def test_a_power_at_its_limit_is_reported():
     # Poisson counts: the Tweedie likelihood keeps increasing as p -> 1 (point masses at the
     # integers), so the power stops at its search limit with a warning and no standard error

@@ -168,10 +168,10 @@ public:
 
     // --- laplace_gradient.cpp, observation_gradient.cpp ---
     // Whether laplace_gradient is available: every family and link, with or
-    // without zero inflation (both factorisations give the selected inverse
-    // it needs).
+    // without zero inflation and a dispersion model (both factorisations give
+    // the selected inverse it needs).
     bool has_laplace_gradient() const;
-    // d laplace_deviance / d(theta, beta, beta_zi, log p) at the current
+    // d laplace_deviance / d(theta, beta, beta_zi, beta_disp, log p) at the current
     // (converged) state, p the family parameters named by log_parameters
     // ("dispersion" or shapes' names, one coordinate each; none: empty); with
     // beta_profiled, without beta: the derivatives of the nAGQ = 0 objective
@@ -211,8 +211,10 @@ private:
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;
     // Newton steps for u (and beta with update_beta) with the exact Hessian
-    // from a PIRLS (Fisher) mode.
-    void newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta);
+    // from a PIRLS (Fisher) mode; true when they converged (the last step
+    // below rounding), false where they stopped early (the exact Hessian not
+    // positive definite, no decrease, 8 steps).
+    bool newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta);
     void factor();
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.

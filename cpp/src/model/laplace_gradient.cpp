@@ -1,6 +1,7 @@
 // laplace_gradient.cpp — the exact gradient of the Laplace deviance in
 // (theta, beta) and the outer coordinates after them (zero-inflation
-// coefficients, a log family parameter), for every family and link.
+// coefficients, dispersion-model coefficients, a log family parameter), for
+// every family and link.
 //
 // With U = Z Lambda(theta), per observation the log density l_i(eta_i)
 // (prior-weighted, divided by the dispersion: laplace.cpp's), its score
@@ -26,7 +27,8 @@
 //     dD/dtheta_m = r' (dU_m u) + 2 sum_i w_i (dU_m)_i A^{-1} u_i + s' dU_m z,
 //     dD/dpsi     = sum_i [-2 dl_i/dpsi + h_i dw_i/dpsi + (U z)_i ds_i/dpsi]
 // (the last in observation_gradient.cpp: psi a zero-inflation coefficient,
-// through eta_zi, or the log of a family parameter).
+// through eta_zi, a dispersion-model coefficient, or the log of a family
+// parameter).
 // With beta at its PIRLS optimum too (the nAGQ = 0 objective, X's = 0 at the
 // mode), -2 sum l_i + ||u||^2 is stationary in beta as well and beta moves
 // with the mode: [A U'WX; X'WU X'WX] [du; dbeta] = [dU's - U'W e; -X'W e]
@@ -49,10 +51,7 @@
 
 namespace glmmfast {
 
-bool GlmmModel::has_laplace_gradient() const {
-    // A dispersion model has no exact gradient yet (its objective runs derivative-free).
-    return !has_dispersion_model();
-}
+bool GlmmModel::has_laplace_gradient() const { return true; }
 
 Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled, const std::vector<std::string>& log_parameters) const {
     require_state();

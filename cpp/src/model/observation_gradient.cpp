@@ -12,7 +12,14 @@
 //  * the log of each family parameter p ("dispersion" phi, or shapes by name):
 //    the derivatives of l, s and w in log p by central differences of the
 //    observation terms at p e^{+-delta} (delta = 1e-5: truncation ~1e-10,
-//    rounding ~1e-11 relative), the mode held fixed.
+//    rounding ~1e-11 relative), the mode held fixed;
+//  * dispersion-model coefficient k (log p_i = power eta_d,i, eta_d =
+//    offset_d + X_d beta_d): p_i enters only row i's terms, so one pair of
+//    central differences at every p_i e^{+-delta} gives each row's
+//    derivatives in log p_i, times power X_d[i, k].
+// With a dispersion model the rows' terms are varying_parameter.hpp's, and
+// w' = dw/deta is exact for a varying dispersion (the unit-phi family's
+// divided by phi_i) and a central difference in eta for a varying shape.
 #include <cmath>
 #include <stdexcept>
 
@@ -20,10 +27,38 @@
 
 namespace glmmfast {
 
+namespace {
+
+// The step in eta of the varying shapes' w' (central differences; truncation ~1e-8 relative).
+constexpr double kEtaStep = 1e-4;
+
+// varying_unit_observation_terms with w' = dw/deta where information_deriv (see the file comment).
+void varying_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                            const VaryingParameter& v, bool information_deriv, ObservationTerms& t) {
+    varying_unit_observation_terms(family, y, eta, v, t);
+    if (!information_deriv) return;
+    if (v.name == "dispersion") {
+        ObservationTerms unit;
+        family.unit_observation_terms(y, eta, 1.0, Eigen::ArrayXd::Ones(y.size()), unit, true);
+        t.information_deriv = unit.information_deriv / v.values;
+        return;
+    }
+    const Eigen::ArrayXd h = kEtaStep * (1.0 + eta.abs());
+    ObservationTerms up, down;
+    varying_unit_observation_terms(family, y, eta + h, v, up);
+    varying_unit_observation_terms(family, y, eta - h, v, down);
+    t.information_deriv = (up.information - down.information) / (2.0 * h);
+}
+
+}  // namespace
+
 ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, bool information_deriv) const {
     const WeightRoles w = weight_roles(family, pw_.array());
     ObservationTerms t;
-    family.unit_observation_terms(y_.array(), eta_.array(), phi, w.distribution, t, information_deriv);
+    if (has_dispersion_model())
+        varying_gradient_terms(family, y_.array(), eta_.array(), varying_, information_deriv, t);
+    else
+        family.unit_observation_terms(y_.array(), eta_.array(), phi, w.distribution, t, information_deriv);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family.has_zero_mass(), t);
     // Off the general path the log density is the family's own with prior
     // weights (the gaussian's variance is phi / wt, not a weighted unit density).
@@ -35,12 +70,26 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
                                                     const ObservationTerms& t,
                                                     const std::vector<std::string>& log_parameters) const {
     const Eigen::Index npar = static_cast<Eigen::Index>(log_parameters.size());
-    Eigen::VectorXd g(n_zi() + npar);
+    Eigen::VectorXd g(n_zi() + n_disp() + npar);
     if (zero_inflated())
         g.head(n_zi()) =
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     constexpr double delta = 1e-5;
     const double c = 1.0 / (2.0 * delta);
+    if (has_dispersion_model()) {
+        const WeightRoles w = weight_roles(family_, pw_.array());
+        ObservationTerms at[2];
+        VaryingParameter moved = varying_;
+        for (int k = 0; k < 2; ++k) {
+            moved.values = varying_.values * std::exp(k == 0 ? delta : -delta);
+            varying_unit_observation_terms(family_, y_.array(), eta_.array(), moved, at[k]);
+            zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), at[k]);
+        }
+        const Eigen::ArrayXd per_row = (-2.0 * (at[0].log_density - at[1].log_density) +
+                                        h * (at[0].information - at[1].information) + Uz * (at[0].score - at[1].score)) *
+                                       c;
+        g.segment(n_zi(), n_disp()) = disp_power_ * (X_disp_.transpose() * per_row.matrix());
+    }
     for (Eigen::Index j = 0; j < npar; ++j) {
         const std::string& name = log_parameters[static_cast<std::size_t>(j)];
         const bool dispersion = name == "dispersion";
@@ -54,7 +103,7 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
             if (!dispersion) f.set_shape(name, moved);
             at[k] = gradient_terms(f, dispersion ? moved : phi_, false);
         }
-        g[n_zi() + j] = ((-2.0 * (at[0].log_density - at[1].log_density) +
+        g[n_zi() + n_disp() + j] = ((-2.0 * (at[0].log_density - at[1].log_density) +
                           h * (at[0].information - at[1].information) + Uz * (at[0].score - at[1].score)) * c).sum();
     }
     return g;

@@ -47,7 +47,10 @@ Holds:
 - :func:`dispersion_start`: beta_disp's start from a scalar start of the parameter.
 
 The optimiser treats beta_disp as extra coordinates after the
-zero-inflation ones (``cpp/src/optim/objective.hpp``), derivative-free.
+zero-inflation ones (``cpp/src/optim/objective.hpp``), with the exact
+gradient in them (``cpp/src/model/observation_gradient.cpp``); glmmTMB's
+REML (beta integrated out, :mod:`~glmmfast.fit._integrated_beta`) stays
+derivative-free.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ functions that make and use one:
 
 - :func:`fit_glmm`: a GLMM fit from scratch (engine, GLM start, family
   parameter start, optimisation): ``glmer``, ``glmer_nb`` and r2's null model;
+- :func:`fit_glmm_from`: a fit of a neighbouring model started at a
+  state's optimum (the Tweedie power's profile fits);
 - :func:`optimize_glmm_state`: the optimisation of an existing engine from a
   given start, as a state: :func:`fit_glmm` and every refit
   (:class:`~glmmfast.results._refit.GlmerModel`, hence the bootstrap and
@@ -55,7 +57,7 @@ from ._zero_inflation import count_part_start_design, zero_inflation_start
 if TYPE_CHECKING:
     from ._profiled_parameter import ProfiledParameter
 
-__all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
+__all__ = ["FitState", "fit_glmm", "fit_glmm_from", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
 
 
@@ -280,6 +282,31 @@ def _add_start_stage(info: OptimizerInfo, clock: StageClock, start: dict, second
     """The GLM start (R's glm.fit by IRLS, :func:`~glmmfast.fit._engine.glm_start`) as the fit's first stage."""
     info.add_stage("GLM start (IRLS)", "start", clock, deviance=float(start["deviance"]),
                    pirls_iterations=int(start["iterations"]), seconds=seconds, first=True)
+
+
+def fit_glmm_from(state: FitState, design: ModelDesign) -> FitState:
+    """Fit ``design``, a model neighbouring ``state``'s (the same data and terms, a family parameter held
+    at a nearby value: the Tweedie power's profile), started at ``state``'s optimum.
+
+    The engine starts at the state's conditional modes, zero-inflation and
+    dispersion-model coefficients and family parameter, and the optimiser
+    at its (theta, beta) with :func:`~glmmfast.fit._optimize.optimize_glmer`'s
+    warm start (the joint stage only; both stages where PIRLS fails there):
+    no GLM start, and a few evaluations where a fit from scratch takes both
+    stages.
+    """
+    t0 = time.perf_counter()
+    model = engine_model(design)
+    if state.beta_zi is not None:
+        model.set_beta_zi(np.asarray(state.beta_zi, dtype=float))
+    if state.beta_disp is not None:
+        model.set_beta_disp(np.asarray(state.beta_disp, dtype=float))
+    model.set_u(np.asarray(state.u, dtype=float))
+    out = optimize_glmm_state(model, design, state.nAGQ, state.family_parameter, state.theta, state.beta,
+                              state.info.theta_scale, warm_start=True)
+    out.info.seconds.update({"design": 0.0, "optimize": time.perf_counter() - t0})
+    out.info.factorization = model.factorization
+    return out
 
 
 def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None,

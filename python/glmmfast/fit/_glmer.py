@@ -34,7 +34,7 @@ from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
 from ._family_parameter import (FamilyParameter, JointShapeParameters, joint_shape_parameters, nb_shape_parameter,
                                 power_parameter, shape_parameter)
-from ._fit_state import FitState, fit_glmm
+from ._fit_state import FitState, fit_glmm, fit_glmm_from
 from ._profiled_parameter import fit_profiling_parameter
 from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
@@ -325,11 +325,29 @@ def _moment_theta(design: ModelDesign) -> float:
 
 def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
     """glmmTMB's tweedie: phi estimated with theta and beta, the power p on the profile likelihood
-    (:func:`~glmmfast.fit._profiled_parameter.fit_profiling_parameter`), started at p = 1.5."""
-    def fit_at(power: FamilyParameter) -> FitState:
-        return fit_glmm(dataclasses.replace(design, family=power.fitted_family(design.family)), nAGQ, None, t0=t0)
+    (:func:`~glmmfast.fit._profiled_parameter.fit_profiling_parameter`), started at p = 1.5.
 
-    return fit_profiling_parameter(power_parameter(design.family.power), fit_at)
+    The first profile fit starts from scratch; each later one at the optimum of the profile fit
+    whose power is nearest on the optimiser's scale (:func:`~glmmfast.fit._fit_state.fit_glmm_from`)."""
+    fits: dict[float, FitState] = {}
+
+    def fit_at(power: FamilyParameter) -> FitState:
+        at = dataclasses.replace(design, family=power.fitted_family(design.family))
+        x = power.to_optimizer()
+        if fits:
+            state = fit_glmm_from(fits[min(fits, key=lambda known: abs(known - x))], at)
+        else:
+            state = fit_glmm(at, nAGQ, None, t0=t0)
+        fits[x] = state
+        return state
+
+    def slope_at(state: FitState, power: FamilyParameter) -> float:
+        # the profile's slope by the envelope theorem: -2 log L's partial derivative in psi = logit(p - 1)
+        # at the inner optimum, from the engine's derivative in log p (dlog p / dpsi = p'(psi) / p)
+        d_log_power = float(state.engine().laplace_gradient(False, ["power"])[-1])
+        return d_log_power * power.optimizer_derivative() / power.value
+
+    return fit_profiling_parameter(power_parameter(design.family.power), fit_at, slope_at)
 
 
 #: the t's df start where glmer estimates it

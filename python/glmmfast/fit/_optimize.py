@@ -22,7 +22,7 @@ cpp/src/optim/objective.cpp; made by :func:`~glmmfast.fit._objective.glmm_object
 nlopt calls them with no Python frame per evaluation.  Every driver here
 takes any :class:`~glmmfast.fit._objective.OptimizerObjective`.  Where the engine
 has the exact gradient of the Laplace deviance (every family, link, zero
-inflation and family parameter: cpp/src/model/laplace_gradient.cpp; not
+inflation, dispersion model and family parameter: cpp/src/model/laplace_gradient.cpp; not
 AGQ), stage 1 uses L-BFGS (with
 the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
 Hessian measured at its start (:func:`_joint_hessian_at_start`,
@@ -53,6 +53,9 @@ from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["OptimizerInfo", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
+#: smallest curvature of -2 log L the joint stage's start Hessian keeps where it is not positive definite
+#: (its coordinates have unit scale: beta in standard errors, where the curvature is 2)
+_JOINT_CURVATURE_FLOOR = 0.01
 
 
 def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -739,6 +742,13 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         start = _joint_hessian_at_start(obj2, x0, ntheta, vbeta, scale)
         if start is not None:
             f0, g0, hess0 = start
+            if -_JOINT_CURVATURE_FLOOR <= np.linalg.eigvalsh(hess0)[0] <= 0:
+                # A direction flat to within the floor at the start (zero-inflation coefficients near a
+                # diverging boundary: sal_zip's smallest eigenvalue is -4e-4): BFGS from the modified
+                # Hessian, each eigenvalue at least _JOINT_CURVATURE_FLOOR, instead of L-BFGS from
+                # the identity (sal_zip: 38 evaluations instead of 177).  A concave direction (or a
+                # Hessian lost to rounding, as on a predictor scaled by 1e100) stays with L-BFGS.
+                hess0 = _positive_definite(hess0, floor=_JOINT_CURVATURE_FLOOR)
             done = _quasi_newton(obj2, x0, hess0, lower2, ftol2, start=(f0, g0))
     if done is not None:
         x, dev, st2 = done  # the engine is at x

@@ -128,9 +128,10 @@ class GlmerModel:
                                      beta_disp=self.beta_disp0)
         self.u0 = np.array(self.engine.u)
         # The Hessian in (theta, beta) at the start, where the exact gradient
-        # gives it cheaply: refits then take quasi-Newton steps from it.
+        # gives it cheaply: refits then take quasi-Newton steps from it (a model
+        # with coordinates after beta measures its own at the start).
         self.hessian0 = None
-        if (self.nAGQ == 1 and family_parameter is None and self.beta_zi0 is None
+        if (self.nAGQ == 1 and family_parameter is None and self.beta_zi0 is None and self.beta_disp0 is None
                 and self.engine.has_laplace_gradient):
             if hessian is not None:
                 self.hessian0 = np.asarray(hessian, dtype=float)
