@@ -34,19 +34,20 @@ constexpr double kEtaStep = 1e-4;
 
 // varying_unit_observation_terms with w' = dw/deta where information_deriv (see the file comment).
 void varying_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                            const VaryingParameter& v, bool information_deriv, ObservationTerms& t) {
-    varying_unit_observation_terms(family, y, eta, v, t);
+                            const Eigen::ArrayXd& wt, const VaryingParameter& v, bool information_deriv,
+                            ObservationTerms& t) {
+    varying_unit_observation_terms(family, y, eta, wt, v, t);
     if (!information_deriv) return;
     if (v.name == "dispersion") {
         ObservationTerms unit;
-        family.unit_observation_terms(y, eta, 1.0, Eigen::ArrayXd::Ones(y.size()), unit, true);
+        family.unit_observation_terms(y, eta, 1.0, wt, unit, true);
         t.information_deriv = unit.information_deriv / v.values;
         return;
     }
     const Eigen::ArrayXd h = kEtaStep * (1.0 + eta.abs());
     ObservationTerms up, down;
-    varying_unit_observation_terms(family, y, eta + h, v, up);
-    varying_unit_observation_terms(family, y, eta - h, v, down);
+    varying_unit_observation_terms(family, y, eta + h, wt, v, up);
+    varying_unit_observation_terms(family, y, eta - h, wt, v, down);
     t.information_deriv = (up.information - down.information) / (2.0 * h);
 }
 
@@ -56,7 +57,7 @@ ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, boo
     const WeightRoles w = weight_roles(family, pw_.array());
     ObservationTerms t;
     if (has_dispersion_model())
-        varying_gradient_terms(family, y_.array(), eta_.array(), varying_, information_deriv, t);
+        varying_gradient_terms(family, y_.array(), eta_.array(), w.distribution, varying_, information_deriv, t);
     else
         family.unit_observation_terms(y_.array(), eta_.array(), phi, w.distribution, t, information_deriv);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family.has_zero_mass(), t);
@@ -82,7 +83,7 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
         VaryingParameter moved = varying_;
         for (int k = 0; k < 2; ++k) {
             moved.values = varying_.values * std::exp(k == 0 ? delta : -delta);
-            varying_unit_observation_terms(family_, y_.array(), eta_.array(), moved, at[k]);
+            varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, moved, at[k]);
             zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), at[k]);
         }
         const Eigen::ArrayXd per_row = (-2.0 * (at[0].log_density - at[1].log_density) +
