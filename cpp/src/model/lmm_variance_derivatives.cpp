@@ -384,7 +384,9 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
         // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
         Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
-        Eigen::MatrixXd Yl, PhiJ;
+        std::vector<double*> gamma_big(static_cast<size_t>(kb) * kb);
+        for (int ac = 0; ac < kb * kb; ++ac) gamma_big[ac] = Gamma[bl.big][ac].data();
+        Eigen::MatrixXd Yl;
         for (int l = 0; l < Lb; ++l) {
             const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
             const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
@@ -394,16 +396,22 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                     throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
                 for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
             }
-            PhiJ.resize(nl, nl);
-            for (int e2 = 0; e2 < nl; ++e2)
-                for (int e1 = 0; e1 < nl; ++e1) PhiJ(e1, e2) = Phi(cols[e1], cols[e2]);
-            P11[l].noalias() = Yl * PhiJ * Yl.transpose();
-            for (int a = 0; a < kb; ++a)
-                for (int c = 0; c < kb; ++c) {
-                    Eigen::MatrixXd& Gm = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
-                    for (int e2 = 0; e2 < nl; ++e2)
-                        for (int e1 = 0; e1 < nl; ++e1) Gm(cols[e1], cols[e2]) += Yl(a, e1) * Yl(c, e2);
+            // One pass over the level's nl x nl pairs of columns (cols[e1], cols[e2]) for both.
+            Eigen::MatrixXd& Pl = P11[l];
+            Pl.setZero();
+            for (int e2 = 0; e2 < nl; ++e2) {
+                const long c2 = cols[e2];
+                const double* phi = Phi.data() + c2 * q2;
+                for (int e1 = 0; e1 < nl; ++e1) {
+                    const double ph = phi[cols[e1]];
+                    for (int a = 0; a < kb; ++a)
+                        for (int c = 0; c < kb; ++c) {
+                            const double yy = Yl(a, e1) * Yl(c, e2);
+                            Pl(a, c) += yy * ph;
+                            gamma_big[a * kb + c][c2 * q2 + cols[e1]] += yy;
+                        }
                 }
+            }
         }
         for (int b = 0; b < qq; ++b)  // block-1 columns first: the block-2 columns' block-1 rows mirror them
             for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
@@ -493,22 +501,20 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             check_interrupt();
         }
 
-    // Per theta_i: D_i N, D_i u, C D_i N, C D_i u, inner_i, u'D_i u, W_i.
+    // Per theta_i: D_i N, D_i u, inner_i, u'D_i u, W_i; then C D_i N, C D_i u for all theta_i at once.
     std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), Wm(nt);
     std::vector<Eigen::VectorXd> Du(nt), CDu(nt);
     out.inner.resize(nt);
     out.u_D_u = Eigen::VectorXd(nt);
+    Eigen::MatrixXd NU(qq, static_cast<long>(nt) * (pp + 1));  // [D_i N, D_i u] for every theta_i
     for (int i = 0; i < nt; ++i) {
         DN[i] = D_times(i, N);
         Du[i] = D_times(i, u);
         out.inner[i] = N.transpose() * DN[i];
         out.inner[i] = 0.5 * (out.inner[i] + out.inner[i].transpose()).eval();
         out.u_D_u[i] = u.dot(Du[i]);
-        Eigen::MatrixXd NU(qq, pp + 1);
-        NU << DN[i], Du[i];
-        const Eigen::MatrixXd CNU = C_times(NU);
-        CDN[i] = CNU.leftCols(pp);
-        CDu[i] = CNU.col(pp);
+        NU.middleCols(i * (pp + 1), pp) = DN[i];
+        NU.col(i * (pp + 1) + pp) = Du[i];
         if (q2 > 0) {
             const int t = term_of[i], k = terms[t].k;
             Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
@@ -518,6 +524,11 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             Wm[i].noalias() = YDY * Phi;
         }
         check_interrupt();
+    }
+    const Eigen::MatrixXd CNU = C_times(NU);  // one pass over C0 and Y for every theta_i
+    for (int i = 0; i < nt; ++i) {
+        CDN[i] = CNU.middleCols(i * (pp + 1), pp);
+        CDu[i] = CNU.col(i * (pp + 1) + pp);
     }
     // Level-diagonal blocks of C = C0 - P (each term's levels), for tr(C D_ij).
     std::vector<std::vector<Eigen::MatrixXd>> diagC(nterm);
