@@ -47,11 +47,14 @@
 //   tr(Q_P D_i Q_P D_j) = tr(C D_i C D_j) - 2 tr(M^{-1}(D_i N)'C D_j N)
 //                         + tr(M^{-1} inner_i M^{-1} inner_j);
 //   tr(C D_ij) from C's level-diagonal blocks (C0's minus P's).
-// Cost: one pass over the rows for S's blocks, no solve with the factor beyond
+// C0 is written straight into compressed columns from S_12's pattern (no triplets, no sort);
+// each symmetric pair of its off-diagonal-block entries (and of P's) is computed once.
+// Cost: one pass over the rows for S's blocks and one for [N, u], no solve with the factor beyond
 // the p of N, O(nnz(C0) k^2) for the traces, O(sum_l n_l^2 k^2) for block 1's
 // pieces (n_l the block-2 effects sharing rows with level l) and a few q2 x q2
 // dense products per theta_i (O(q2^3)); memory O(nnz(S_12) + q2^2), no q x q2
 // dense matrix.  With one term (q2 = 0) everything is level by level, O(n + L k^3).
+#include <algorithm>
 #include <Eigen/Cholesky>
 #include <Eigen/SparseCore>
 #include <stdexcept>
@@ -122,15 +125,23 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             E.push_back(std::move(Et));
         }
     }
-    // Z' M for an n-row M (rows of Z from the system's per-row table), and D_i on a q-row matrix.
-    auto Zt_times = [&](const Eigen::MatrixXd& M) {
-        Eigen::MatrixXd out = Eigen::MatrixXd::Zero(qq, M.cols());
-        for (int i = 0; i < nobs; ++i)
+    // M'Z for an n-column Mt = M' (rows of Z from the system's per-row table: row i adds
+    // z_{i,c} times column i of Mt to column st + c), and D_i on a q-row matrix.
+    auto times_Z = [&](const Eigen::MatrixXd& Mt) {
+        const int m = static_cast<int>(Mt.rows());
+        Eigen::MatrixXd out = Eigen::MatrixXd::Zero(m, qq);
+        for (int i = 0; i < nobs; ++i) {
+            const double* mi = Mt.data() + static_cast<long>(i) * m;
             for (int t = 0; t < nterm; ++t) {
                 const int st = sys_.level_start(i, t), tc = sys_.term_column(t);
                 if (st < 0) continue;
-                for (int c = 0; c < terms[t].k; ++c) out.row(st + c) += sys_.z_value(i, tc + c) * M.row(i);
+                for (int c = 0; c < terms[t].k; ++c) {
+                    const double z = sys_.z_value(i, tc + c);
+                    double* o = out.data() + static_cast<long>(st + c) * m;
+                    for (int r = 0; r < m; ++r) o[r] += z * mi[r];
+                }
             }
+        }
         return out;
     };
     auto D_times = [&](int i, const Eigen::MatrixXd& V) {
@@ -153,18 +164,22 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     LmmVarianceDerivatives out;
     out.beta_unscaled_vcov = beta_unscaled_vcov();
     const Eigen::MatrixXd& Minv = out.beta_unscaled_vcov;
-    // N = Z'W(X - U G_X), u = Z'W r.
-    Eigen::MatrixXd N(qq, pp);
+    // N = Z'W(X - U G_X) and u = Z'W r in one pass over Z's rows: [N, u]' = [W(X - U G_X), W r]'Z.
+    Eigen::MatrixXd N;
+    Eigen::VectorXd u;
     {
         const Eigen::MatrixXd G = sys_.solve_Lt(elim_.RZX());
-        Eigen::MatrixXd VX = X_;
-        for (int j = 0; j < pp; ++j) VX.col(j) -= sys_.U_times(G.col(j));
-        N = Zt_times(w.matrix().asDiagonal() * VX);
+        Eigen::MatrixXd WVt(pp + 1, nobs);
+        for (int j = 0; j < pp; ++j)
+            WVt.row(j) = (w * (X_.col(j) - sys_.U_times(G.col(j))).array()).matrix().transpose();
+        Eigen::VectorXd r = y_;
+        r.noalias() -= X_ * beta_;
+        r -= sys_.U_times(u_);
+        WVt.row(pp) = (w * r.array()).matrix().transpose();
+        const Eigen::MatrixXd NUt = times_Z(WVt);
+        N = NUt.topRows(pp).transpose();
+        u = NUt.row(pp).transpose();
     }
-    Eigen::VectorXd r = y_;
-    r.noalias() -= X_ * beta_;
-    r -= sys_.U_times(u_);
-    const Eigen::VectorXd u = Zt_times((w * r.array()).matrix());
     check_interrupt();
 
     // Blocks: the largest term is block 1.
@@ -219,15 +234,36 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     const Eigen::MatrixXd& Tb = lam.term_factor(bl.big);
     SpMatR S12(q1, q2);
     S12.setFromTriplets(s12.begin(), s12.end());
+    // C0 is written straight into compressed columns (rows ascending), its pattern known from S_12's:
+    // block-1 column (level l, coefficient c): level l's S_12 row pattern in block 2, the block-2 rows
+    // before block 1 first, then the level's own k rows, then the block-2 rows after block 1; block-2
+    // column b: every block-2 row (dense: the off1 rows before block 1, then, after S_12's column
+    // pattern in block 1, the rest).  mirror[pos] gives, for an entry of a block-2 column in a block-1
+    // row, the position of its transpose (in the block-1 column), so symmetric values are computed once.
     // Level by level (S_12's rows of one level share their columns): C0_11's block, that
     // level's rows of C0_12 and its share S_12,l' H_l S_12,l of C0_22.
-    std::vector<Eigen::Triplet<double>> c0;
-    c0.reserve(static_cast<size_t>(q1) * kb + 2 * static_cast<size_t>(S12.nonZeros()) + static_cast<size_t>(q2) * q2);
+    const int* s12_outer = S12.outerIndexPtr();
+    const int* s12_inner = S12.innerIndexPtr();
+    std::vector<int> count2(q2, 0), cursor2(q2);
+    for (int e = 0; e < S12.nonZeros(); ++e) ++count2[s12_inner[e]];
+    SpMat C0(qq, qq);
+    C0.resizeNonZeros(q1 * kb + 2 * static_cast<int>(S12.nonZeros()) + q2 * q2);
+    int* c0_outer = C0.outerIndexPtr();
+    int* c0_inner = C0.innerIndexPtr();
+    double* c0_value = C0.valuePtr();
+    c0_outer[0] = 0;
+    for (int j = 0; j < qq; ++j) {
+        const int j2 = bl.pos2[j];
+        const int nj = j2 < 0 ? kb + s12_outer[(j - bl.off1) / kb * kb + 1] - s12_outer[(j - bl.off1) / kb * kb]
+                              : q2 + count2[j2];
+        c0_outer[j + 1] = c0_outer[j] + nj;
+        if (j2 >= 0) cursor2[j2] = c0_outer[j] + bl.off1;
+    }
+    std::vector<int> mirror(C0.nonZeros(), -1);
     Eigen::MatrixXd C022 = S22;
     Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb), TK(kb, kb), Dl(kb, kb), TtD(kb, kb);
     Eigen::LLT<Eigen::MatrixXd> llt(kb);
     Eigen::VectorXd hs(kb);
-    const int* s12_outer = S12.outerIndexPtr();
     for (int l = 0; l < Lb; ++l) {
         if (kb == 1) {  // scalar terms (most of them): no small-matrix algebra
             const double t2 = Tb(0, 0) * Tb(0, 0), k = K[l](0, 0);
@@ -247,22 +283,31 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             C011.noalias() -= KH * K[l];
         }
         const int first = bl.off1 + l * kb;
-        for (int a = 0; a < kb; ++a)
-            for (int c = 0; c < kb; ++c) c0.emplace_back(first + a, first + c, C011(a, c));
-        if (q2 == 0) continue;
         const int r0 = l * kb, nl = s12_outer[r0 + 1] - s12_outer[r0];
-        const int* cols = S12.innerIndexPtr() + s12_outer[r0];
+        const int* cols = s12_inner + s12_outer[r0];
         for (int a = 1; a < kb; ++a)
             if (s12_outer[r0 + a + 1] - s12_outer[r0 + a] != nl)
                 throw std::logic_error("variance_derivatives: the rows of one level of S_12 differ in pattern");
+        const int below = static_cast<int>(std::lower_bound(cols, cols + nl, bl.off1) - cols);  // block-2 rows before block 1
         auto s12 = [&](int a, int e) { return S12.valuePtr()[s12_outer[r0 + a] + e]; };
-        for (int a = 0; a < kb; ++a)
+        for (int a = 0; a < kb; ++a) {
+            const int base = c0_outer[first + a];
+            for (int c = 0; c < kb; ++c) {
+                c0_inner[base + below + c] = first + c;
+                c0_value[base + below + c] = C011(c, a);
+            }
             for (int e = 0; e < nl; ++e) {
                 double v = s12(a, e);
                 for (int c = 0; c < kb; ++c) v -= KH(a, c) * s12(c, e);
-                c0.emplace_back(first + a, bl.idx2[cols[e]], v);
-                c0.emplace_back(bl.idx2[cols[e]], first + a, v);
+                const int pos = base + e + (e < below ? 0 : kb), pos_t = cursor2[cols[e]]++;
+                c0_inner[pos] = bl.idx2[cols[e]];
+                c0_value[pos] = v;
+                c0_inner[pos_t] = first + a;
+                c0_value[pos_t] = v;
+                mirror[pos_t] = pos;
             }
+        }
+        if (q2 == 0) continue;
         for (int e2 = 0; e2 < nl; ++e2) {
             for (int a = 0; a < kb; ++a) {
                 hs[a] = 0.0;
@@ -275,11 +320,14 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
     }
-    for (int b = 0; b < q2; ++b)
-        for (int a = 0; a < q2; ++a) c0.emplace_back(bl.idx2[a], bl.idx2[b], 0.5 * (C022(a, b) + C022(b, a)));
-    SpMat C0(qq, qq);
-    C0.setFromTriplets(c0.begin(), c0.end());
-    c0 = {};
+    for (int b = 0; b < q2; ++b) {
+        const int start = c0_outer[bl.idx2[b]];
+        for (int a = 0; a < q2; ++a) {
+            const int pos = start + (a < bl.off1 ? a : count2[b] + a);
+            c0_inner[pos] = bl.idx2[a];
+            c0_value[pos] = 0.5 * (C022(a, b) + C022(b, a));
+        }
+    }
     check_interrupt();
 
     // The low-rank part (Woodbury on block 2 after block 1): V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2', so
@@ -336,7 +384,9 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
         // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
         Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
-        Eigen::MatrixXd Yl, PhiJ;
+        std::vector<double*> gamma_big(static_cast<size_t>(kb) * kb);
+        for (int ac = 0; ac < kb * kb; ++ac) gamma_big[ac] = Gamma[bl.big][ac].data();
+        Eigen::MatrixXd Yl;
         for (int l = 0; l < Lb; ++l) {
             const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
             const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
@@ -346,23 +396,31 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                     throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
                 for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
             }
-            PhiJ.resize(nl, nl);
-            for (int e2 = 0; e2 < nl; ++e2)
-                for (int e1 = 0; e1 < nl; ++e1) PhiJ(e1, e2) = Phi(cols[e1], cols[e2]);
-            P11[l].noalias() = Yl * PhiJ * Yl.transpose();
-            for (int a = 0; a < kb; ++a)
-                for (int c = 0; c < kb; ++c) {
-                    Eigen::MatrixXd& Gm = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
-                    for (int e2 = 0; e2 < nl; ++e2)
-                        for (int e1 = 0; e1 < nl; ++e1) Gm(cols[e1], cols[e2]) += Yl(a, e1) * Yl(c, e2);
+            // One pass over the level's nl x nl pairs of columns (cols[e1], cols[e2]) for both.
+            Eigen::MatrixXd& Pl = P11[l];
+            Pl.setZero();
+            for (int e2 = 0; e2 < nl; ++e2) {
+                const long c2 = cols[e2];
+                const double* phi = Phi.data() + c2 * q2;
+                for (int e1 = 0; e1 < nl; ++e1) {
+                    const double ph = phi[cols[e1]];
+                    for (int a = 0; a < kb; ++a)
+                        for (int c = 0; c < kb; ++c) {
+                            const double yy = Yl(a, e1) * Yl(c, e2);
+                            Pl(a, c) += yy * ph;
+                            gamma_big[a * kb + c][c2 * q2 + cols[e1]] += yy;
+                        }
                 }
+            }
         }
-        for (int b = 0; b < qq; ++b)
+        for (int b = 0; b < qq; ++b)  // block-1 columns first: the block-2 columns' block-1 rows mirror them
             for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
                 const int a = C0.innerIndexPtr()[pos], a2 = bl.pos2[a], b2 = bl.pos2[b];
-                P[pos] = a2 < 0 ? (b2 < 0 ? P11[(a - bl.off1) / kb]((a - bl.off1) % kb, (b - bl.off1) % kb) : row_dot(a, b2))
-                                : b2 < 0 ? row_dot(b, a2) : P22(a2, b2);
+                if (b2 < 0) P[pos] = a2 < 0 ? P11[(a - bl.off1) / kb]((a - bl.off1) % kb, (b - bl.off1) % kb) : row_dot(b, a2);
+                else if (a2 >= 0) P[pos] = P22(a2, b2);
             }
+        for (int pos = 0; pos < C0.nonZeros(); ++pos)
+            if (mirror[pos] >= 0) P[pos] = P[mirror[pos]];
     }
     const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
     const Eigen::VectorXd M = C0v - 2.0 * P;  // C0 - 2P, in C0's layout
@@ -443,22 +501,20 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             check_interrupt();
         }
 
-    // Per theta_i: D_i N, D_i u, C D_i N, C D_i u, inner_i, u'D_i u, W_i.
+    // Per theta_i: D_i N, D_i u, inner_i, u'D_i u, W_i; then C D_i N, C D_i u for all theta_i at once.
     std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), Wm(nt);
     std::vector<Eigen::VectorXd> Du(nt), CDu(nt);
     out.inner.resize(nt);
     out.u_D_u = Eigen::VectorXd(nt);
+    Eigen::MatrixXd NU(qq, static_cast<long>(nt) * (pp + 1));  // [D_i N, D_i u] for every theta_i
     for (int i = 0; i < nt; ++i) {
         DN[i] = D_times(i, N);
         Du[i] = D_times(i, u);
         out.inner[i] = N.transpose() * DN[i];
         out.inner[i] = 0.5 * (out.inner[i] + out.inner[i].transpose()).eval();
         out.u_D_u[i] = u.dot(Du[i]);
-        Eigen::MatrixXd NU(qq, pp + 1);
-        NU << DN[i], Du[i];
-        const Eigen::MatrixXd CNU = C_times(NU);
-        CDN[i] = CNU.leftCols(pp);
-        CDu[i] = CNU.col(pp);
+        NU.middleCols(i * (pp + 1), pp) = DN[i];
+        NU.col(i * (pp + 1) + pp) = Du[i];
         if (q2 > 0) {
             const int t = term_of[i], k = terms[t].k;
             Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
@@ -468,6 +524,11 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             Wm[i].noalias() = YDY * Phi;
         }
         check_interrupt();
+    }
+    const Eigen::MatrixXd CNU = C_times(NU);  // one pass over C0 and Y for every theta_i
+    for (int i = 0; i < nt; ++i) {
+        CDN[i] = CNU.middleCols(i * (pp + 1), pp);
+        CDu[i] = CNU.col(i * (pp + 1) + pp);
     }
     // Level-diagonal blocks of C = C0 - P (each term's levels), for tr(C D_ij).
     std::vector<std::vector<Eigen::MatrixXd>> diagC(nterm);
