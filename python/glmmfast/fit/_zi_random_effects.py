@@ -81,6 +81,14 @@ class ZiRandomEffectsState:
     hessian: np.ndarray | None = field(repr=False)
     info: OptimizerInfo = field(default_factory=OptimizerInfo, repr=False)
 
+    #: no family parameter profiled out with this model class (as the ordinary fit state's field)
+    profiled_parameter = None
+
+    @property
+    def family(self):
+        """The fitted family (its parameter at the estimate)."""
+        return self.design.family
+
     @property
     def ntheta_cond(self) -> int:
         """How many of theta's entries belong to the conditional terms."""

@@ -37,7 +37,7 @@ from ._refit import GlmerModel, per_thread
 from ._simulate import ResponseSimulator
 from ._tmb_parameters import tmb_parameter_names, tmb_parameter_values
 
-__all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic_names"]
+__all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic", "default_statistic_names"]
 
 
 @dataclass
@@ -84,14 +84,22 @@ class BootstrapResult:
 
 
 def default_statistic_names(design: ModelDesign) -> list[str]:
-    """lme4's names for the default statistic: ``.sig01``, ... then the fixed effects."""
-    return sdcor_names(design.terms) + list(design.x_names)
+    """lme4's names for the default statistic: ``.sig01``, ... then (for random effects in the
+    ziformula) the zero-inflation terms' ``zi..sig01``, ..., then the fixed effects."""
+    zi_terms = [] if design.zi is None else design.zi.terms
+    return sdcor_names(design.terms) + [f"zi.{n}" for n in sdcor_names(zi_terms)] + list(design.x_names)
 
 
-def _default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
-    """At a fit's or refit's state: lme4's statistic, then for the models only glmmTMB fits the
-    zero-inflation coefficients and sigma (:mod:`~glmmfast.results._tmb_parameters`)."""
-    lme4 = np.concatenate([sdcor_from_theta(state.design.terms, state.theta), state.beta])
+def default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
+    """At a fit's or refit's state: lme4's statistic (with random effects in the ziformula, their
+    standard deviations after the conditional terms', theta holding both), then for the models only
+    glmmTMB fits the zero-inflation coefficients and sigma (:mod:`~glmmfast.results._tmb_parameters`)."""
+    terms = state.design.terms
+    zi_terms = [] if state.design.zi is None else state.design.zi.terms
+    nt = sum(t.nparams for t in terms)
+    sd = [sdcor_from_theta(terms, state.theta[:nt])] + ([sdcor_from_theta(zi_terms, state.theta[nt:])]
+                                                        if zi_terms else [])
+    lme4 = np.concatenate(sd + [state.beta])
     return np.concatenate([lme4, tmb_parameter_values(state, profiled=False)]) if glmmtmb_model else lme4
 
 
@@ -138,7 +146,7 @@ def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]
             y = sim.draw(np.random.default_rng(ss), 1)[:, 0]
             fit = model.refit(y)
             if job.statistic is None:
-                values = _default_statistic(fit, job.glmmtmb_model)
+                values = default_statistic(fit, job.glmmtmb_model)
             else:
                 values = np.asarray(job.statistic(model.result(fit)), dtype=float).reshape(-1)
             out.append((i, values, None))
@@ -209,7 +217,7 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
                result.family_parameters.get("dispersion"))
     if statistic is None:
         names = default_statistic_names(design) + (tmb_parameter_names(state, profiled=False) if tmb else [])
-        t0 = pd.Series(_default_statistic(state, tmb), index=names)
+        t0 = pd.Series(default_statistic(state, tmb), index=names)
     else:
         s0 = statistic(result)
         t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))
