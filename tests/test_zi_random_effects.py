@@ -146,13 +146,15 @@ def test_summary_prints_as_glmmtmb(cid):
     text = fit_case(cid).summary_text().splitlines()
     ref = REFERENCE[cid]["summary_text"]
     assert [_layout(t) for t in text] == [_layout(r) for r in ref]
-    assert text[:2] == ref[:2] and text[4] == ref[4]  # family, formula and data lines print exactly
     assert str(fit_case(cid)) == fit_case(cid).summary_text()
 
 
-def test_summary_zero_inflation_formula_line_is_glmmtmbs():
-    text = fit_case("sal_zip_zire").summary_text().splitlines()
-    assert text[:5] == REFERENCE["sal_zip_zire"]["summary_text"][:5]
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_summary_header_is_glmmtmbs(cid):
+    # family, formula, zero-inflation formula (a long one deparsed over lines and pasted, as glmmTMB) and data
+    header = 5 if cid == "sal_zip_zire" else 7
+    text = fit_case(cid).summary_text().splitlines()
+    assert text[:header] == REFERENCE[cid]["summary_text"][:header]
 
 
 @pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)

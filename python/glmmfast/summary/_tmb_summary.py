@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..formula._deparse import deparse_lines
+from ..formula._formula import parse_formula_tree
 from ..formula._nodes import formula_sides
 from ._coef_table import coef_table
 from ._fit_formula import formula_tree
@@ -99,7 +100,8 @@ def format_tmb_summary(res: Any) -> str:
     if res.fixef_zi is not None:
         # glmmTMB pads the zero-inflation formula by the response's width (its .prt.call)
         response = "".join(deparse_lines(formula_sides(formula_tree(res))[0]))
-        zi_text = "~" + res._design.zi.formula.lstrip("~").strip()
+        # deparsed as R does, its lines pasted together (glmmTMB's paste(deparse(.), collapse = ""))
+        zi_text = "".join(deparse_lines(parse_formula_tree(res._design.zi.formula)))
         out.append(cat_fill(["Zero inflation:" + " " * (len(response) + 3), zi_text]))
     disp_text = _dispersion_formula(res)
     if disp_text not in (None, "~1"):  # glmmTMB prints its default ~1 on no line
