@@ -503,7 +503,7 @@ class ZiRandomEffectsResult:
         >>> df = glmmfast.datasets.load("Salamanders")
         >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
         ...                    ziformula="~ mined + (1 | site)")
-        >>> print(m.summary_text().splitlines()[16])
+        >>> print(m.summary_text().splitlines()[15])
         Zero-inflation model:
         """
         from ..summary._tmb_summary import format_tmb_summary
