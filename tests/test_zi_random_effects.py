@@ -10,9 +10,17 @@ than 0.002 above it; fixed effects of both components and the standard
 deviations of both components' random effects within 0.05 SE; standard
 errors to 2%; conditional modes and predictions; a simulated ZIP with zero
 random intercepts recovers its parameters; refusals of what is not supported.
+The results: glmmTMB's printed summary (both components' random-effects
+blocks), AIC and parameter count, Wald intervals against glmmTMB's estimates
+and SEs, likelihood-ratio anova against an ordinary zero-inflated fit,
+pickling, predictions on new data (known levels at their modes, new levels
+0, population level), simulate (its marginal mean by quadrature over both
+components' random effects), refit and the bootstrap around the truth.
 """
 
 from __future__ import annotations
+
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -25,7 +33,7 @@ from glmmfast.fit._family_parameter import shape_parameter
 from glmmfast.fit._zero_inflation import tmb_family, zero_inflation_design
 from glmmfast.fit._zi_random_effects import zi_random_effects_engine
 
-from test_zero_inflation import REFERENCE, ZI_RANDOM_EFFECTS, _family_parameter_reference, fit_case, load
+from test_zero_inflation import REFERENCE, ZI_RANDOM_EFFECTS, _family_parameter_reference, _layout, fit_case, load
 
 
 def _reference_theta(c: dict) -> np.ndarray:
@@ -124,6 +132,140 @@ def test_refusals_name_what_is_not_supported_yet():
     with pytest.raises(ArgumentError, match="dispformula together with random effects in the ziformula"):
         glmmfast.glmer("y ~ x + (1 | g)", df, family="nbinom2", ziformula="~ (1 | g)", dispformula="~ x")
     fit = fit_case("sal_zip_zire")
-    for call in (lambda: fit.simulate(1), lambda: fit.predict(load("Salamanders")), lambda: fit.summary_text()):
+    for call in (lambda: fit.confint(method="profile"), lambda: fit.confint(method="boot"),
+                 lambda: fit.predict(re_form="~ (1 | site)"), lambda: fit.simulate(1, re_form="~ (1 | site)")):
         with pytest.raises(ArgumentError, match="not supported yet for a model with random effects in the ziformula"):
             call()
+
+
+# -- the results (summary, intervals, anova, pickling, simulate/refit/bootstrap, predict on new data) --------
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_summary_prints_as_glmmtmb(cid):
+    # both components' "Random effects:" blocks; numbers as test_zero_inflation's summary test compares them
+    text = fit_case(cid).summary_text().splitlines()
+    ref = REFERENCE[cid]["summary_text"]
+    assert [_layout(t) for t in text] == [_layout(r) for r in ref]
+    assert str(fit_case(cid)) == fit_case(cid).summary_text()
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_summary_header_is_glmmtmbs(cid):
+    # family, formula, zero-inflation formula (a long one deparsed over lines and pasted, as glmmTMB) and data
+    header = 5 if cid == "sal_zip_zire" else 7
+    text = fit_case(cid).summary_text().splitlines()
+    assert text[:header] == REFERENCE[cid]["summary_text"][:header]
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_loglik_and_aic_count_glmmtmbs_parameters(cid):
+    c = REFERENCE[cid]
+    fit = fit_case(cid)
+    assert fit.npar == c["logLik_df"]
+    assert fit.aic == pytest.approx(fit.deviance + 2 * fit.npar) and fit.loglik == pytest.approx(-fit.deviance / 2)
+    assert fit.aic <= c["AIC"] + 0.002
+    assert fit.df_resid == c["nobs"] - c["logLik_df"]
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_wald_intervals_match_glmmtmbs(cid):
+    c = REFERENCE[cid]
+    fit = fit_case(cid)
+    ci = fit.confint()
+    z = 1.959963984540054
+    for part, prefix in (("cond", ""), ("zi", "zi.")):
+        for name, est in c["fixef"][part].items():
+            se = c["se"][part][name]
+            lo, hi = ci.loc[prefix + name]
+            # glmmTMB's est -+ z se: our estimate within 0.05 SE and our SE within 2% of glmmTMB's
+            assert abs(lo - (est - z * se)) <= (0.05 + 0.02 * z) * se, (part, name)
+            assert abs(hi - (est + z * se)) <= (0.05 + 0.02 * z) * se, (part, name)
+    sd_rows = [r for r in ci.index if ".sig" in r]
+    assert sd_rows == [".sig01", "zi..sig01"] and ci.loc[sd_rows].isna().all().all()
+    if c["family"] == "truncated_nbinom1":
+        lo, hi = ci.loc["sigma"]
+        assert lo < fit.family_parameters["phi"] < hi
+
+
+def test_anova_between_zi_random_effects_and_ordinary_fits():
+    full = fit_case("sal_zip_zire")
+    df = load("Salamanders")
+    reduced = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson", ziformula="~ mined", quiet=True)
+    tab = glmmfast.anova(full, reduced, names=["full", "reduced"])
+    assert list(tab.index) == ["reduced", "full"]
+    assert tab["Df"].iloc[1] == 1
+    assert tab["Chisq"].iloc[1] == pytest.approx(reduced.deviance - full.deviance)
+    assert tab["Chisq"].iloc[1] > 0
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_pickle_round_trip(cid):
+    fit = fit_case(cid)
+    again = pickle.loads(pickle.dumps(fit))
+    assert again.deviance == fit.deviance
+    assert again.summary_text() == fit.summary_text()
+    np.testing.assert_array_equal(again.predict(type="response"), fit.predict(type="response"))
+    pd.testing.assert_frame_equal(again.vcov_full, fit.vcov_full)
+    assert repr(again) == repr(fit) and repr(fit).startswith("<ZiRandomEffectsResult")
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_predict_on_new_data(cid):
+    fit = fit_case(cid)
+    df = load(REFERENCE[cid]["dataset"])
+    for kind in ("response", "link", "zprob", "zlink", "conditional"):
+        # the fitted rows as new data: the modes of their levels, the fit's own predictions
+        np.testing.assert_allclose(fit.predict(df, type=kind), fit.predict(type=kind), rtol=1e-10, atol=1e-12)
+    design = fit._design
+    population = fit.predict(type="link", re_form="~0")
+    np.testing.assert_allclose(population, design.X @ fit.fixef.to_numpy() + design.offset, rtol=1e-12)
+    np.testing.assert_allclose(fit.predict(df, type="zlink", re_form=np.nan),
+                               design.zi.X @ fit.fixef_zi.to_numpy() + design.zi.offset, rtol=1e-12)
+    # a level the fit did not see: both random effects 0 (the population-level prediction)
+    group = design.terms[0].group
+    new = df.iloc[:5].copy()
+    new[group] = new[group].astype(str)
+    new.loc[new.index[0], group] = "a new level"
+    with pytest.raises(glmmfast.DataError):
+        fit.predict(new)
+    got = fit.predict(new, type="response", allow_new_levels=True)
+    assert got[0] == pytest.approx(fit.predict(df.iloc[:1], type="response", re_form="~0")[0], rel=1e-12)
+    assert got[1:] == pytest.approx(fit.predict(type="response")[1:5], rel=1e-12)
+
+
+def test_simulate_draws_new_random_effects_in_both_components():
+    fit = fit_case("sal_zip_zire")
+    y = fit.simulate(400, seed=3)
+    assert y.shape == (fit.nobs, 400) and np.all(y >= 0) and np.all(y == np.round(y))
+    np.testing.assert_array_equal(y, fit.simulate(400, seed=3))
+    # marginal zero share and mean over new random effects: p = E[logistic(eta_zi + c)], c ~ N(0, s_zi^2),
+    # mean = E[(1 - p)] E[exp(eta + b)] (independent components), by Gauss-Hermite quadrature
+    nodes, w = np.polynomial.hermite_e.hermegauss(40)
+    w = w / w.sum()
+    sd = {part: float(fit.varcorr[part]["sdcor"].iloc[0]) for part in ("cond", "zi")}
+    eta0, zeta0 = fit.predict(type="link", re_form="~0"), fit.predict(type="zlink", re_form="~0")
+    p = (1 / (1 + np.exp(-(zeta0[:, None] + sd["zi"] * nodes)))) @ w
+    mu = np.exp(eta0) * np.exp(sd["cond"] ** 2 / 2)
+    expected_mean = ((1 - p) * mu).sum()
+    per_draw_total = y.sum(axis=0)
+    assert abs(per_draw_total.mean() - expected_mean) < 4 * per_draw_total.std() / np.sqrt(y.shape[1])
+    # conditional on the modes (re_form=None): the fitted response is the mean
+    yc = fit.simulate(400, seed=4, re_form=None)
+    total = yc.sum(axis=0)
+    assert abs(total.mean() - fit.predict(type="response").sum()) < 4 * total.std() / np.sqrt(400)
+
+
+def test_simulate_refit_bootstrap_scatter_around_the_truth():
+    # simulation truth: the fit's estimates as the truth, responses simulated with new random effects
+    # in both components, refitted; the replicates' means within 4 standard errors of their mean
+    df = _simulated_zip_zire(7, n_groups=40, per_group=20)
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ z + (1 | g)", quiet=True)
+    boot = fit.bootstrap(12, seed=11)
+    assert boot.n_failed == 0
+    reps = boot.replicates
+    assert list(reps.columns) == [".sig01", "zi..sig01", "(Intercept)", "x", "zi.(Intercept)", "zi.z"]
+    for name in ("(Intercept)", "x", "zi.(Intercept)", "zi.z"):
+        assert abs(reps[name].mean() - boot.t0[name]) < 4 * reps[name].std() / np.sqrt(len(reps)) + 1e-9, name
+    assert boot.t0["x"] == pytest.approx(fit.fixef["x"]) and boot.t0["zi..sig01"] > 0
+    again = fit.refit(fit._design.y)
+    assert again.deviance == pytest.approx(fit.deviance, abs=1e-4)

@@ -143,7 +143,8 @@ def glmer(
         effects are integrated jointly (one Laplace approximation, as
         glmmTMB) and the result is a
         :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`
-        (optimised without an exact gradient for now).
+        (optimised without an exact gradient for now; Wald intervals only,
+        no profile intervals yet).
     dispformula : str, optional
         glmmTMB's dispersion model, a one-sided formula for the log of the
         family parameter: ``"~1"`` (one dispersion, the default), ``"~ x +

@@ -82,6 +82,16 @@ class ZiRandomEffectsState:
     hessian: np.ndarray | None = field(repr=False)
     info: OptimizerInfo = field(default_factory=OptimizerInfo, repr=False)
 
+    #: no family parameter profiled out, and no dispersion model, with this model class (as the ordinary
+    #: fit state's fields)
+    profiled_parameter = None
+    beta_disp = None
+
+    @property
+    def family(self):
+        """The fitted family (its parameter at the estimate)."""
+        return self.design.family
+
     @property
     def ntheta_cond(self) -> int:
         """How many of theta's entries belong to the conditional terms."""

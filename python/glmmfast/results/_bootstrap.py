@@ -37,7 +37,7 @@ from ._refit import GlmerModel, per_thread
 from ._simulate import ResponseSimulator, varying_parameter_of
 from ._tmb_parameters import tmb_parameter_names, tmb_parameter_values
 
-__all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic_names"]
+__all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic", "default_statistic_names"]
 
 
 @dataclass
@@ -84,14 +84,23 @@ class BootstrapResult:
 
 
 def default_statistic_names(design: ModelDesign) -> list[str]:
-    """lme4's names for the default statistic: ``.sig01``, ... then the fixed effects."""
-    return sdcor_names(design.terms) + list(design.x_names)
+    """lme4's names for the default statistic: ``.sig01``, ... then (for random effects in the
+    ziformula) the zero-inflation terms' ``zi..sig01``, ..., then the fixed effects."""
+    zi_terms = [] if design.zi is None else design.zi.terms
+    return sdcor_names(design.terms) + [f"zi.{n}" for n in sdcor_names(zi_terms)] + list(design.x_names)
 
 
-def _default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
-    """At a fit's or refit's state: lme4's statistic, then for the models only glmmTMB fits the
-    zero-inflation coefficients and sigma (:mod:`~glmmfast.results._tmb_parameters`)."""
-    lme4 = np.concatenate([sdcor_from_theta(state.design.terms, state.theta), state.beta])
+def default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
+    """At a fit's or refit's state: lme4's statistic (with random effects in the ziformula, their
+    standard deviations after the conditional terms', theta holding both), then for the models only
+    glmmTMB fits the zero-inflation coefficients and sigma (:mod:`~glmmfast.results._tmb_parameters`) and
+    the dispersion model's coefficients."""
+    terms = state.design.terms
+    zi_terms = [] if state.design.zi is None else state.design.zi.terms
+    nt = sum(t.nparams for t in terms)
+    sd = [sdcor_from_theta(terms, state.theta[:nt])] + ([sdcor_from_theta(zi_terms, state.theta[nt:])]
+                                                        if zi_terms else [])
+    lme4 = np.concatenate(sd + [state.beta])
     if not glmmtmb_model:
         return lme4
     disp = [] if state.beta_disp is None else state.beta_disp
@@ -99,7 +108,7 @@ def _default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
 
 
 def _tmb_statistic_names(state) -> list[str]:
-    """The names of :func:`_default_statistic`'s values after lme4's: glmmTMB's rows
+    """The names of :func:`default_statistic`'s values after lme4's: glmmTMB's rows
     (:func:`~glmmfast.results._tmb_parameters.tmb_parameter_names`), then ``disp.<name>`` per dispersion-model
     coefficient."""
     disp = [] if state.beta_disp is None else [f"disp.{n}" for n in state.design.disp.x_names]
@@ -152,7 +161,7 @@ def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]
             y = sim.draw(np.random.default_rng(ss), 1)[:, 0]
             fit = model.refit(y)
             if job.statistic is None:
-                values = _default_statistic(fit, job.glmmtmb_model)
+                values = default_statistic(fit, job.glmmtmb_model)
             else:
                 values = np.asarray(job.statistic(model.result(fit)), dtype=float).reshape(-1)
             out.append((i, values, None))
@@ -223,7 +232,7 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
                result.family_parameters.get("dispersion"), state.beta_disp, varying_parameter_of(result))
     if statistic is None:
         names = default_statistic_names(design) + (_tmb_statistic_names(state) if tmb else [])
-        t0 = pd.Series(_default_statistic(state, tmb), index=names)
+        t0 = pd.Series(default_statistic(state, tmb), index=names)
     else:
         s0 = statistic(result)
         t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))

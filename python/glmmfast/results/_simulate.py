@@ -1,6 +1,8 @@
 """Responses simulated from a fitted GLMM (lme4's simulate.merMod).
 
-Holds :class:`ResponseSimulator`, set up once for a fit and a set of rows
+Holds :class:`PredictorDraws` (a linear predictor with some random-effects
+terms drawn anew: the conditional one, and the zero-inflation one where the
+ziformula has random effects), :class:`ResponseSimulator`, set up once for a fit and a set of rows
 (the fitted rows or new data) and then drawing any number of responses,
 and :func:`simulate`, the function behind :meth:`GlmerResult.simulate`.
 
@@ -35,7 +37,7 @@ from ._predict import dispersion_predictor, fixed_part, select_terms, term_rows,
 from ..design._re_terms import theta_blocks
 from ..fit._dispersion_model import dispersion_model_parameter
 
-__all__ = ["ResponseSimulator", "simulate", "varying_parameter_of"]
+__all__ = ["PredictorDraws", "ResponseSimulator", "simulate", "varying_parameter_of"]
 
 #: families drawn by the engine's samplers
 _ENGINE_DRAWS = ("nbinom1", "truncated_poisson", "truncated_nbinom2", "truncated_nbinom1", "genpois", "compois",
@@ -57,6 +59,53 @@ def _trials_for(design: ModelDesign, newdata: pd.DataFrame | None) -> np.ndarray
     if np.any(np.abs(m - np.round(m)) > 1e-8):
         raise DataError("simulating a binomial response needs whole numbers of trials (prior weights)")
     return np.round(m).astype(np.int64)
+
+
+class PredictorDraws:
+    """A linear predictor with some random-effects terms drawn anew: eta = eta_fixed + sum over the
+    drawn terms of X_t b_t, b_t = sigma T_t u, u ~ N(0, I) per level.
+
+    Parameters
+    ----------
+    eta_fixed : ndarray
+        The fixed part (X beta + offset) per row.
+    terms : list of ReTerm
+    theta : ndarray
+        The terms' covariance parameters.
+    b_blocks : list of ndarray
+        Conditional modes per term, ``(nlevels, k)`` (used for the kept terms).
+    keep : list of bool
+        Per term: held at its modes (b = 0 for levels the fit did not see) or drawn anew.
+    newdata : DataFrame, optional
+    allow_new_levels : bool
+    sigma : float, default 1
+        The residual SD of a linear mixed model (1 for GLMMs).
+    """
+
+    def __init__(self, eta_fixed: np.ndarray, terms: list, theta: np.ndarray, b_blocks: list, keep: list,
+                 newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, sigma: float = 1.0):
+        eta = eta_fixed
+        self.sigma = sigma
+        self._draws = []  # (X, codes into levels + new levels, nlevels, T)
+        for t, T, b, k in zip(terms, theta_blocks(terms, theta), b_blocks, keep):
+            rows = term_rows(t, newdata, allow_new_levels or not k)
+            if k:
+                seen = rows.codes >= 0
+                eta = eta.copy()
+                eta[seen] += np.einsum("ij,ij->i", rows.X[seen], b[rows.codes[seen]])
+            else:
+                codes = np.where(rows.codes >= 0, rows.codes, t.nlevels + rows.new_codes)
+                self._draws.append((rows.X, codes, t.nlevels + len(rows.new_levels), T))
+        self.eta_fixed = eta
+
+    def draw(self, rng: np.random.Generator, nsim: int) -> np.ndarray:
+        """eta with new random effects drawn, shape (n, nsim)."""
+        eta = np.repeat(self.eta_fixed[:, None], nsim, axis=1)
+        for X, codes, nlev, T in self._draws:
+            u = rng.standard_normal((nlev, T.shape[0], nsim))
+            b = self.sigma * np.einsum("ij,ljs->lis", T, u)  # b_l = sigma T u_l  (sigma = 1 for GLMMs)
+            eta += np.einsum("ik,iks->is", X, b[codes])
+        return eta
 
 
 class ResponseSimulator:
@@ -89,12 +138,16 @@ class ResponseSimulator:
         A dispersion model's engine parameter (``"dispersion"`` or a shape's
         name) and its value per row: every family then draws through the
         engine, at unit weights (or trials).
+    zi_predictor : PredictorDraws, optional
+        The zero-inflation linear predictor with its random effects drawn
+        anew (random effects in the ziformula), instead of ``zi_probability``.
     """
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
                  re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
                  sigma: float | None = None, zi_probability: np.ndarray | None = None,
-                 dispersion: float | None = None, varying_parameter: tuple[str, np.ndarray] | None = None):
+                 dispersion: float | None = None, varying_parameter: tuple[str, np.ndarray] | None = None,
+                 zi_predictor: "PredictorDraws | None" = None):
         fam = design.family
         lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
         if (fam.name not in ("poisson", "binomial", "negative.binomial") + _ENGINE_DRAWS and not lmm
@@ -110,20 +163,16 @@ class ResponseSimulator:
             raise FamilyError(f"simulating the {fam.name} family needs its dispersion")
         self.dispersion = 1.0 if dispersion is None else float(dispersion)
         self.weights = design.weights if newdata is None else np.ones(len(newdata))
-        keep = select_terms(design.terms, re_form)
-        eta = fixed_part(design, np.asarray(beta, dtype=float), newdata, offset)
-        self._draws = []  # (X, codes into levels + new levels, nlevels, T)
-        for t, T, b, k in zip(design.terms, theta_blocks(design.terms, theta), b_blocks, keep):
-            rows = term_rows(t, newdata, allow_new_levels or not k)
-            if k:
-                seen = rows.codes >= 0
-                eta = eta.copy()
-                eta[seen] += np.einsum("ij,ij->i", rows.X[seen], b[rows.codes[seen]])
-            else:
-                codes = np.where(rows.codes >= 0, rows.codes, t.nlevels + rows.new_codes)
-                self._draws.append((rows.X, codes, t.nlevels + len(rows.new_levels), T))
-        self.eta_fixed = eta
+        self.predictor = PredictorDraws(fixed_part(design, np.asarray(beta, dtype=float), newdata, offset),
+                                        design.terms, theta, b_blocks, select_terms(design.terms, re_form),
+                                        newdata, allow_new_levels, self.sigma)
+        self.zi_predictor = zi_predictor
         self.trials = _trials_for(design, newdata) if fam.trials_response else None
+
+    @property
+    def eta_fixed(self) -> np.ndarray:
+        """eta without the random effects that are drawn anew."""
+        return self.predictor.eta_fixed
 
     @property
     def n(self) -> int:
@@ -131,18 +180,17 @@ class ResponseSimulator:
 
     def linear_predictor(self, rng: np.random.Generator, nsim: int) -> np.ndarray:
         """eta with new random effects drawn, shape (n, nsim)."""
-        eta = np.repeat(self.eta_fixed[:, None], nsim, axis=1)
-        for X, codes, nlev, T in self._draws:
-            u = rng.standard_normal((nlev, T.shape[0], nsim))
-            b = self.sigma * np.einsum("ij,ljs->lis", T, u)  # b_l = sigma T u_l  (sigma = 1 for GLMMs)
-            eta += np.einsum("ik,iks->is", X, b[codes])
-        return eta
+        return self.predictor.draw(rng, nsim)
 
     def draw(self, rng: np.random.Generator, nsim: int = 1) -> np.ndarray:
-        """Simulated responses, shape (n, nsim); with zero inflation, each is 0 with probability p."""
+        """Simulated responses, shape (n, nsim); with zero inflation, each is 0 with probability p
+        (p drawn anew with the zero-inflation random effects where ``zi_predictor`` is given)."""
         mu = np.asarray(self.family.linkinv(self.linear_predictor(rng, nsim).ravel()), dtype=float)
         y = self._conditional_draw(rng, mu.reshape(self.n, nsim))
-        if self.zi_probability is not None:
+        if self.zi_predictor is not None:
+            p = 1.0 / (1.0 + np.exp(-self.zi_predictor.draw(rng, nsim)))
+            y[rng.random(y.shape) < p] = 0.0
+        elif self.zi_probability is not None:
             y[rng.random(y.shape) < self.zi_probability[:, None]] = 0.0
         return y
 

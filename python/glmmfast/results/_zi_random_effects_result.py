@@ -7,14 +7,16 @@ AIC/BIC, the fixed effects of both components with their standard errors
 parameter, as glmmTMB's ``sdreport``), both components' variance components
 (``varcorr``, as glmmTMB's ``VarCorr(fit)$cond`` and ``$zi``), conditional
 modes per component (``ranef(component=)``), the family parameters, and
-predictions on the fitted rows (glmmTMB's ``predict`` types at its default
-``re.form = NULL``: both components' random effects included).
+predictions (glmmTMB's ``predict`` types, on the fitted rows or new data, with
+both components' random effects or none), glmmTMB's printed summary (its
+"Conditional model:" and "Zero-inflation model:" random-effects blocks),
+Wald intervals, ``simulate`` (new random effects in both components, as
+glmmTMB's), ``refit`` and a serial parametric ``bootstrap``; likelihood-ratio
+tests against any other fit of the same rows through :func:`glmmfast.anova`.
 
 Not supported yet for this model class (each raises
-:class:`~glmmfast.ArgumentError` naming it): predictions on new data or
-without random effects, ``simulate`` (and so ``refit``, ``bootstrap`` and
-parametric-bootstrap intervals), profile intervals, ``anova`` and the printed
-summary.
+:class:`~glmmfast.ArgumentError` naming it): profile and bootstrap intervals
+in ``confint``, and ``re_form`` formulas keeping some terms but not others.
 
 ``theta`` holds the conditional terms' parameters first, then the
 zero-inflation terms' (each on this package's scale: relative Cholesky
@@ -22,6 +24,8 @@ factors, the standard deviations for the families without a dispersion).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,26 @@ from ..design._re_terms import theta_names, theta_split, varcorr_frame
 __all__ = ["ZiRandomEffectsResult"]
 
 _NOT_YET = "not supported yet for a model with random effects in the ziformula"
+
+
+def _groups(terms: list) -> dict[str, int]:
+    """Grouping factor -> its number of levels, in the terms' order."""
+    out: dict[str, int] = {}
+    for t in terms:
+        out.setdefault(t.group, t.nlevels)
+    return out
+
+
+def _re_form_keeps_all(re_form) -> bool:
+    """True for ``re_form=None`` (every random effect), False for ``"~0"``/``"NA"``/NaN (none);
+    ArgumentError for a formula keeping some terms."""
+    if re_form is None:
+        return True
+    if isinstance(re_form, float) and np.isnan(re_form):
+        return False
+    if isinstance(re_form, str) and re_form.replace(" ", "") in ("~0", "NA", "~NA"):
+        return False
+    raise ArgumentError(f"re_form must be None or '~0' (a formula keeping some terms is {_NOT_YET})")
 
 
 class ZiRandomEffectsResult:
@@ -49,6 +73,9 @@ class ZiRandomEffectsResult:
     (1755.1, ['cond', 'zi'])
     """
 
+    #: summaries print as glmmTMB's; intervals and the bootstrap carry glmmTMB's extra rows
+    glmmtmb_model = True
+
     def __init__(self, state, data_name: str | None = None):
         self._state = state
         self._design = state.design
@@ -57,6 +84,26 @@ class ZiRandomEffectsResult:
         self.deviance = float(state.deviance)
         self.optinfo = state.info
         self._vcov_full_cache = None
+
+    @property
+    def formula(self) -> str:
+        """The conditional model's formula."""
+        return self._design.formula
+
+    @property
+    def ngroups(self) -> dict[str, int]:
+        """Levels per grouping factor of the conditional model's random effects."""
+        return _groups(self._design.terms)
+
+    @property
+    def ngroups_zi(self) -> dict[str, int]:
+        """Levels per grouping factor of the zero-inflation model's random effects."""
+        return _groups(self._design.zi.terms)
+
+    @property
+    def df_resid(self) -> int:
+        """nobs - npar, as glmmTMB's df.residual."""
+        return self.nobs - self.npar
 
     # -- sizes and likelihood ----------------------------------------------------------------------
     @property
@@ -141,18 +188,24 @@ class ZiRandomEffectsResult:
         """
         if component not in ("cond", "zi"):
             raise ArgumentError(f"component must be 'cond' or 'zi', not {component!r}")
+        terms = self._design.terms if component == "cond" else self._design.zi.terms
+        out: dict[str, pd.DataFrame] = {}
+        for t, modes in zip(terms, self._mode_blocks(component)):
+            df = pd.DataFrame(modes, index=pd.Index(t.levels, name=t.group), columns=t.names)
+            out[t.group] = pd.concat([out[t.group], df], axis=1) if t.group in out else df
+        return out
+
+    def _mode_blocks(self, component: str) -> list[np.ndarray]:
+        """One component's conditional modes per term, each ``(nlevels, k)``."""
         q_cond = sum(t.k * t.nlevels for t in self._design.terms)
         b = self._state.b[:q_cond] if component == "cond" else self._state.b[q_cond:]
         terms = self._design.terms if component == "cond" else self._design.zi.terms
-        out: dict[str, pd.DataFrame] = {}
-        off = 0
+        blocks, off = [], 0
         for t in terms:
             size = t.k * t.nlevels
-            df = pd.DataFrame(b[off:off + size].reshape(t.nlevels, t.k), index=pd.Index(t.levels, name=t.group),
-                              columns=t.names)
-            out[t.group] = pd.concat([out[t.group], df], axis=1) if t.group in out else df
+            blocks.append(b[off:off + size].reshape(t.nlevels, t.k))
             off += size
-        return out
+        return blocks
 
     # -- covariance of the estimates -----------------------------------------------------------------
     def _names_x(self) -> list[str]:
@@ -209,20 +262,67 @@ class ZiRandomEffectsResult:
         return pd.DataFrame({"Estimate": est.to_numpy(), "Std. Error": se, "z value": z,
                              "Pr(>|z|)": 2 * stats.norm.sf(np.abs(z))}, index=est.index)
 
-    # -- predictions ---------------------------------------------------------------------------------
-    def predict(self, newdata=None, type: str = "link", re_form=None) -> np.ndarray:
-        """Predictions on the fitted rows with both components' random effects (glmmTMB's
-        ``re.form = NULL``): ``"link"`` (eta), ``"conditional"`` (the family's mean given
-        the random effects: a truncated family's for hurdles), ``"zlink"`` (eta_zi), ``"zprob"`` (the
-        zero-inflation probability p) or ``"response"`` ((1 - p) times the conditional mean)."""
-        if newdata is not None or re_form is not None:
-            raise ArgumentError(f"predictions on new data or with re_form are {_NOT_YET}")
-        eta, eta_zi = self._state.eta, self._state.eta_zi
+    # -- predictions and simulation ------------------------------------------------------------------
+    def _predictors(self, keep: bool, newdata: pd.DataFrame | None = None, allow_new_levels: bool = False,
+                    offset=None):
+        """The conditional and zero-inflation linear predictors (:class:`~glmmfast.results._simulate.PredictorDraws`)
+        on the fitted rows or ``newdata``: every random effect at its mode (``keep``; 0 for a level the fit
+        did not see) or left to be drawn anew."""
+        from ._predict import fixed_part
+        from ._simulate import PredictorDraws
+
+        d, (theta_cond, theta_zi) = self._design, self._theta_parts()
+        cond = PredictorDraws(fixed_part(d, self._state.beta, newdata, offset), d.terms, theta_cond,
+                              self._mode_blocks("cond"), [keep] * len(d.terms), newdata, allow_new_levels)
+        zi = PredictorDraws(fixed_part(d.zi, self._state.beta_zi, newdata), d.zi.terms, theta_zi,
+                            self._mode_blocks("zi"), [keep] * len(d.zi.terms), newdata, allow_new_levels)
+        return cond, zi
+
+    def predict(self, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
+                allow_new_levels: bool = False, offset=None) -> np.ndarray:
+        """Predictions, as glmmTMB's ``predict(fit, newdata, type, re.form, allow.new.levels)``.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict for (default: the fitted rows).
+        type : {"link", "conditional", "zlink", "zprob", "response"}, default "link"
+            eta; the family's mean given the random effects (a truncated family's for hurdles);
+            eta_zi; the zero-inflation probability p; (1 - p) times the conditional mean.
+        re_form : None or "~0", default None
+            None: both components' random effects at their conditional modes (0 for levels
+            the fit did not see); ``"~0"`` (or ``"NA"``, NaN): none (population level).
+        allow_new_levels : bool, default False
+            Whether ``newdata`` may hold grouping levels the fit did not see (their random
+            effects are then 0).
+        offset : array-like, optional
+            For ``newdata``: one value per row, added to the conditional predictor (a fit with
+            an ``offset=`` argument needs it).
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> bool(abs(m.predict(df.iloc[:3], type="zprob")[0] - m.predict(type="zprob")[0]) < 1e-12)
+        True
+        """
+        keep = _re_form_keeps_all(re_form)
+        if newdata is None and keep and offset is None:
+            eta, eta_zi = self._state.eta, self._state.eta_zi
+        else:
+            cond, zi = self._predictors(keep, newdata, allow_new_levels, offset)
+            eta, eta_zi = cond.eta_fixed, zi.eta_fixed
         if type == "link":
-            return eta.copy()
+            return np.array(eta, dtype=float)
         if type == "zlink":
-            return eta_zi.copy()
-        p = 1.0 / (1.0 + np.exp(-eta_zi))
+            return np.array(eta_zi, dtype=float)
+        p = 0.5 * (1.0 + np.tanh(0.5 * np.asarray(eta_zi, dtype=float)))  # the logistic function without overflow
         if type == "zprob":
             return p
         conditional = np.asarray(self.family.conditional_mean(np.asarray(self.family.linkinv(eta), dtype=float)))
@@ -232,21 +332,200 @@ class ZiRandomEffectsResult:
             return (1.0 - p) * conditional
         raise ArgumentError(f"type must be 'link', 'conditional', 'zlink', 'zprob' or 'response', not {type!r}")
 
-    def simulate(self, *args, **kwargs):
-        """Not supported yet for this model class (raises :class:`~glmmfast.ArgumentError`)."""
-        raise ArgumentError(f"simulate is {_NOT_YET}")
+    def simulate(self, nsim: int = 1, seed=None, re_form="~0") -> np.ndarray:
+        """Responses drawn from the fitted model on the fitted rows, as glmmTMB's ``simulate(fit, nsim, seed)``.
 
-    def refit(self, *args, **kwargs):
-        """Not supported yet for this model class (raises :class:`~glmmfast.ArgumentError`)."""
-        raise ArgumentError(f"refit is {_NOT_YET}")
+        Parameters
+        ----------
+        nsim : int, default 1
+        seed : int or numpy SeedSequence, optional
+        re_form : "~0" or None, default "~0"
+            ``"~0"``: new random effects in both components for every draw (glmmTMB's default);
+            None: both components' random effects held at their conditional modes.
 
-    def bootstrap(self, *args, **kwargs):
-        """Not supported yet for this model class (raises :class:`~glmmfast.ArgumentError`)."""
-        raise ArgumentError(f"bootstrap is {_NOT_YET}")
+        Returns
+        -------
+        ndarray, shape (n, nsim)
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> m.simulate(3, seed=1).shape
+        (644, 3)
+        """
+        from .._arguments import check_nsim
+        from ._simulate import ResponseSimulator
+
+        nsim = int(check_nsim(nsim))
+        keep = _re_form_keeps_all(re_form)
+        cond, zi = self._predictors(keep)
+        theta_cond, _ = self._theta_parts()
+        sim = ResponseSimulator(self._design, self._state.beta, theta_cond, self._mode_blocks("cond"),
+                                None if keep else "~0", zi_predictor=zi,
+                                dispersion=self.family_parameters.get("dispersion"))
+        return sim.draw(np.random.default_rng(seed), nsim)
+
+    def refit(self, newresp, weights=None) -> "ZiRandomEffectsResult":
+        """The same model fitted to a new response (started at this fit's family parameter).
+
+        Parameters
+        ----------
+        newresp : array-like
+            One response per fitted row.
+        weights : array-like, optional
+            New prior weights, else the fit's.
+
+        Returns
+        -------
+        ZiRandomEffectsResult
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> m.refit(m.simulate(1, seed=2)[:, 0]).nobs
+        644
+        """
+        from ..fit._zi_random_effects import fit_zi_random_effects
+        from ._refit import response_for
+
+        y, w = response_for(self._design, newresp, weights)
+        design = dataclasses.replace(self._design, y=y, weights=w)
+        return ZiRandomEffectsResult(fit_zi_random_effects(design, self._state.family_parameter), self.data_name)
+
+    def _statistic(self) -> np.ndarray:
+        """The bootstrap's default statistic: both components' standard deviations, the fixed effects,
+        the zero-inflation coefficients and sigma (:func:`~glmmfast.results._bootstrap.default_statistic`)."""
+        from ._bootstrap import default_statistic
+        return default_statistic(self._state, True)
+
+    def bootstrap(self, nsim: int, statistic=None, seed=None):
+        """Parametric bootstrap (serial, in the calling thread): ``nsim`` responses simulated with new
+        random effects in both components, each refitted.
+
+        Parameters
+        ----------
+        nsim : int
+        statistic : callable, optional
+            ``statistic(fit) -> 1-d array``; default: the standard deviations of both components'
+            random effects (``.sig01``, ..., ``zi..sig01``, ...), the fixed effects, ``zi.<name>``
+            and ``sigma`` (where the family has a parameter).
+        seed : int, optional
+            Replicate i draws from ``SeedSequence(seed).spawn(nsim)[i]``.
+
+        Returns
+        -------
+        BootstrapResult
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> m.bootstrap(2, seed=1).replicates.shape
+        (2, 12)
+        """
+        from .. import _core
+        from .._arguments import check_nsim
+        from .._errors import GlmmfastError
+        from ._bootstrap import BootstrapResult, default_statistic_names
+        from ..results._tmb_parameters import tmb_parameter_names
+
+        nsim = int(check_nsim(nsim))
+        if statistic is not None and not callable(statistic):
+            raise TypeError("statistic must be callable (fit -> array of numbers)")
+        if statistic is None:
+            names = default_statistic_names(self._design) + tmb_parameter_names(self._state, profiled=False)
+            stat = ZiRandomEffectsResult._statistic
+        else:
+            names, stat = None, statistic
+        t0 = np.asarray(stat(self), dtype=float).reshape(-1)
+        rows, failures = [], []
+        for i, ss in enumerate(np.random.SeedSequence(seed).spawn(nsim)):
+            try:
+                rows.append(np.asarray(stat(self.refit(self.simulate(1, seed=ss)[:, 0])), dtype=float).reshape(-1))
+            except (GlmmfastError, _core.PirlsError, np.linalg.LinAlgError) as e:
+                rows.append(np.full(t0.size, np.nan))
+                failures.append((i, str(e)))
+        names = names if names is not None else [f"t{j + 1}" for j in range(t0.size)]
+        return BootstrapResult(pd.DataFrame(np.array(rows).reshape(nsim, t0.size), columns=names),
+                               pd.Series(t0, index=names), len(failures), failures, seed)
+
+    # -- inference and printing ----------------------------------------------------------------------
+    def confint(self, method: str = "Wald", level: float = 0.95) -> pd.DataFrame:
+        """Wald confidence intervals, as glmmTMB's ``confint(fit, method = "wald")``.
+
+        Parameters
+        ----------
+        method : {"Wald"}
+            Profile and bootstrap intervals are not supported yet for this model class
+            (:class:`~glmmfast.ArgumentError`; :meth:`bootstrap` gives the replicates).
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``.sig01``, ... (conditional terms), ``zi..sig01``, ... (zero-inflation terms), NaN as
+            lme4's Wald rows for variance parameters; the conditional fixed effects; ``zi.<name>``;
+            ``sigma`` (glmmTMB's sigma(), Wald on the log scale) where the family has a parameter.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> list(m.confint().index[-2:])
+        ['zi.(Intercept)', 'zi.minedno']
+        """
+        from ..inference._confint import confint
+
+        if str(method).lower() in ("profile", "boot"):
+            raise ArgumentError(f"{method} intervals are {_NOT_YET}: use method='Wald'")
+        return confint(self, "Wald" if str(method).lower() == "wald" else method, level)
 
     def summary_text(self) -> str:
-        """Not supported yet for this model class (raises :class:`~glmmfast.ArgumentError`)."""
-        raise ArgumentError(f"the printed summary is {_NOT_YET}")
+        """The summary as glmmTMB prints ``summary(fit)`` (random effects of both components), as a string.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> print(m.summary_text().splitlines()[15])
+        Zero-inflation model:
+        """
+        from ..summary._tmb_summary import format_tmb_summary
+        return format_tmb_summary(self)
+
+    def summary(self) -> None:
+        """Print :meth:`summary_text`.
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> m.summary()  # doctest: +ELLIPSIS
+         Family: poisson  ( log )
+        ...
+        """
+        print(self.summary_text(), end="")
+
+    def __str__(self) -> str:
+        return self.summary_text()
 
     def __repr__(self) -> str:
         return (f"<ZiRandomEffectsResult {self._design.formula!r}, ziformula {self._design.zi.formula!r}: "

@@ -2,7 +2,8 @@
 
 Holds :func:`format_tmb_summary`: the family line, the formula with its
 ``Zero inflation:`` line, the AIC table, the random effects of the
-conditional model, the family parameter line ("Dispersion parameter for
+conditional model (and of the zero-inflation model when its formula has
+random-effects terms: a :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`), the family parameter line ("Dispersion parameter for
 nbinom2 family (): 1.51") and one coefficient table per component
 (conditional, zero-inflation, dispersion: glmmTMB's ``Dispersion:``
 formula line and ``Dispersion model`` table for a ``dispformula``), as
@@ -19,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..formula._deparse import deparse_lines
+from ..formula._formula import parse_formula_tree
 from ..formula._nodes import formula_sides
 from ._coef_table import coef_table
 from ._fit_formula import formula_tree
@@ -61,6 +63,28 @@ def _dispersion_formula(res: Any) -> str | None:
     return "~" + res._design.disp.formula.lstrip("~").strip()
 
 
+def _random_effects_section(res: Any, digits: int) -> str:
+    """glmmTMB's "Random effects:" section: a "Conditional model:" block, and a "Zero-inflation
+    model:" block when the ziformula has random effects (``res.varcorr`` then a dict with ``"cond"``
+    and ``"zi"``, ``res.ngroups_zi`` the zero-inflation terms' groups), each block its variance
+    table and its "Number of obs" line."""
+    varcorr = res.varcorr
+    blocks = [("Conditional model", varcorr["cond"] if isinstance(varcorr, dict) else varcorr, res.ngroups)]
+    if isinstance(varcorr, dict) and "zi" in varcorr:
+        blocks.append(("Zero-inflation model", varcorr["zi"], res.ngroups_zi))
+    out = []
+    for i, (title, vc, ngroups) in enumerate(blocks):
+        if not isinstance(vc, pd.DataFrame):
+            vc = pd.DataFrame(vc)
+        if res.family.name != "gaussian":  # glmmTMB prints the dispersion on its own line instead
+            vc = vc[vc["grp"].astype(str) != "Residual"]
+        heading = ("Random effects:\n" if i == 0 else "") + f"\n{title}:\n"
+        out.append(format_varcorr(vc, digits, heading=heading))
+        out.append(cat_fill(["Number of obs: %d, groups: " % int(res.nobs),
+                             "; ".join("%s, %d" % (k, int(v)) for k, v in ngroups.items())]))
+    return "".join(out)
+
+
 def format_tmb_summary(res: Any) -> str:
     """Format a fit like glmmTMB's ``print(summary(fit))``.
 
@@ -79,7 +103,8 @@ def format_tmb_summary(res: Any) -> str:
     if res.fixef_zi is not None:
         # glmmTMB pads the zero-inflation formula by the response's width (its .prt.call)
         response = "".join(deparse_lines(formula_sides(formula_tree(res))[0]))
-        zi_text = "~" + res._design.zi.formula.lstrip("~").strip()
+        # deparsed as R does, its lines pasted together (glmmTMB's paste(deparse(.), collapse = ""))
+        zi_text = "".join(deparse_lines(parse_formula_tree(res._design.zi.formula)))
         out.append(cat_fill(["Zero inflation:" + " " * (len(response) + 3), zi_text]))
     disp_text = _dispersion_formula(res)
     if disp_text not in (None, "~1"):  # glmmTMB prints its default ~1 on no line
@@ -90,14 +115,7 @@ def format_tmb_summary(res: Any) -> str:
     out.append("\n")
     out.append(format_aic_table(res))
     out.append("\n")
-    vc = res.varcorr
-    if not isinstance(vc, pd.DataFrame):
-        vc = pd.DataFrame(vc)
-    if res.family.name != "gaussian":  # glmmTMB prints the dispersion on its own line instead
-        vc = vc[vc["grp"].astype(str) != "Residual"]
-    out.append(format_varcorr(vc, digits, heading="Random effects:\n\nConditional model:\n"))
-    out.append(cat_fill(["Number of obs: %d, groups: " % int(res.nobs),
-                         "; ".join("%s, %d" % (k, int(v)) for k, v in res.ngroups.items())]))
+    out.append(_random_effects_section(res, digits))
     out.append(_parameter_line(res))
     components = [("cond", "Conditional model")] + ([("zi", "Zero-inflation model")] if res.fixef_zi is not None
                                                       else [])
