@@ -288,3 +288,14 @@ def df():
 def ind(values, level):
     """The 0/1 indicator of ``level`` in ``values`` (a dummy column)."""
     return (np.asarray(values, dtype=object) == level).astype(float)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A 2-worker in-process Dask LocalCluster's client, one per test module (the partitioned-rows tests;
+    test_fit_many_dask.py overrides it with a cluster of processes)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+

@@ -20,13 +20,6 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
-        yield c
-
-
 def assert_same_fit(dask_fit, pandas_fit):
     assert abs(dask_fit.deviance - pandas_fit.deviance) < 1e-8
     assert list(dask_fit.fixef.index) == list(pandas_fit.fixef.index)

@@ -21,13 +21,6 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
-        yield c
-
-
 def assert_same_lmm(dask_fit, pandas_fit):
     assert abs(dask_fit.deviance - pandas_fit.deviance) < 1e-8
     assert abs(dask_fit.reml_criterion - pandas_fit.reml_criterion) < 1e-8

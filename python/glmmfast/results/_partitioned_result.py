@@ -68,6 +68,11 @@ def _scaled_pearson(data: pd.DataFrame, plan: PartitionedDesign, beta: np.ndarra
 class _PartitionedRowsResult:
     """What a result fitted to a Dask DataFrame's partitions does without its rows (a mixin before the result class)."""
 
+    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
+        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
+            super().__init__(state, data_name)  # the in-memory result class after this mixin
+        self._set_rows(nobs, rows, plan, data)
+
     def _set_rows(self, nobs: int, partitions, plan: PartitionedDesign, data) -> None:
         """n (the design shell has no rows) and what needs the partitions: predict, the summary's residuals."""
         npar = int(round((self.aic - self.deviance) / 2))
@@ -156,11 +161,6 @@ class PartitionedGlmerResult(_PartitionedRowsResult, GlmerResult):
     (2298.29, 403)
     """
 
-    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
-        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
-            super().__init__(state, data_name)
-        self._set_rows(nobs, rows, plan, data)
-
     def _boundary_messages(self, model) -> list[str]:
         return []  # the family's separation check reads the fitted rows
 
@@ -182,11 +182,6 @@ class PartitionedLmerResult(_PartitionedRowsResult, LmerResult):
     ...     round(fit.reml_criterion, 4), fit.nobs
     (1743.6283, 180)
     """
-
-    def __init__(self, state, data_name, nobs: int, rows, plan: PartitionedDesign, data):
-        with np.errstate(divide="ignore"):  # the design shell has no rows: nobs is set below
-            super().__init__(state, data_name)
-        self._set_rows(nobs, rows, plan, data)
 
     # lmerTest's df (Satterthwaite, Kenward-Roger) read the rows (lmm_variance_derivatives.cpp)
     coef_table = contest = _PartitionedRowsResult._needs_rows
