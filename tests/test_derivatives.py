@@ -38,3 +38,24 @@ def test_hessian_from_gradient_is_second_order_and_symmetric():
     # per-coordinate steps
     _, H2 = hessian_from_gradient(_grad, X, np.array([1e-4, 1e-5, 1e-3]))
     np.testing.assert_allclose(H2, _hess(X), atol=1e-6)
+
+
+def test_the_engines_hessian_is_the_same_differences_of_its_gradient():
+    """Objective.gradient_hessian (cpp/src/optim/gradient_differences.cpp: the standard errors' Hessian in one
+    engine call) takes the same central differences, in the same order, as hessian_from_gradient on the
+    engine's gradient, and its Hessian is symmetric."""
+    import glmmfast
+    from glmmfast.fit._fit_state import joint_objective
+
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"), "poisson")
+    state = fit._state
+    obj = joint_objective(state.engine(), None, 1)
+    x = state.optimizer_point()
+    h = np.array([1e-4, 2e-4, 1e-4, 3e-4])
+    before = obj.gradient_evaluations
+    g, H = obj.gradient_hessian(x, h)
+    assert obj.gradient_evaluations - before == 1 + 2 * x.size
+    g_ref, H_ref = hessian_from_gradient(obj.gradient, x, h)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-7, atol=1e-7)
+    np.testing.assert_array_equal(H, H.T)

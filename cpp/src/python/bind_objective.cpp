@@ -1,8 +1,10 @@
 // bind_objective.cpp — the engine's objectives (objective.hpp) as nlopt calls
-// them, and the quasi-Newton refit (quasi_newton.hpp).
+// them, the quasi-Newton refit (quasi_newton.hpp) and the Hessian from
+// differences of the gradient (gradient_differences.hpp).
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
 #include "model/cross_product_lmm.hpp"
+#include "optim/gradient_differences.hpp"
 #include "optim/objective.hpp"
 #include "optim/quasi_newton.hpp"
 #include "python/translate.hpp"
@@ -109,6 +111,14 @@ void bind_objective(py::module_& m) {
              py::arg("x"), engine_call())
         .def("gradient", [](NloptObjective& o, const Eigen::VectorXd& x) { return o.objective.gradient(x); },
              py::arg("x"), engine_call())
+        .def(
+            "gradient_hessian",
+            [](NloptObjective& o, const Eigen::VectorXd& x, const Eigen::VectorXd& h) {
+                GradientHessian r = central_difference_hessian(o.objective, x, h);  // without the GIL
+                return std::make_pair(std::move(r.gradient), std::move(r.hessian));
+            },
+            py::arg("x"), py::arg("h"), engine_call(),
+            "(gradient at x, Hessian by central differences of the gradient with steps h), symmetrised.")
         .def_property_readonly("dim", [](const NloptObjective& o) { return o.objective.dim(); })
         .def_property_readonly("evaluations", [](const NloptObjective& o) { return o.objective.evaluations(); })
         .def_property_readonly("gradient_evaluations",

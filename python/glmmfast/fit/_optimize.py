@@ -769,7 +769,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
 
 def _free(x: np.ndarray, lower: np.ndarray, h: float | np.ndarray = None) -> np.ndarray:
     """Coordinates not on their lower bound (to the finite-difference step)."""
-    h = _FD_STEP if h is None else np.broadcast_to(h, x.shape)
+    h = _FD_STEP if h is None else np.asarray(h)  # a scalar or one step per coordinate: either broadcasts
     return ~(np.isfinite(lower) & (x - lower < h))
 
 
@@ -789,7 +789,7 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
     grad, hess = gradient_hessian(f, x, h, fx) if derivs is None else derivs
     msgs = []
     free = _free(x, lower, h)
-    g, H = grad[free], hess[np.ix_(free, free)]
+    g, H = (grad, hess) if free.all() else (grad[free], hess[np.ix_(free, free)])
     if g.size:
         # The deviance is accurate to ~1e-14 |f|; central differences with
         # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue
