@@ -41,8 +41,9 @@ def _reference_theta(c: dict) -> np.ndarray:
     return np.array([c["varcorr"][part][g]["sd"][0] for part in ("cond", "zi") for g in c["varcorr"][part]])
 
 
-@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
-def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
+def _engine_at_reference(cid: str):
+    """The engine's ZiRandomEffectsModel with glmmTMB's family parameter and beta_zi set, and
+    glmmTMB's theta, beta and beta_zi."""
     c = REFERENCE[cid]
     family, estimated = tmb_family(c["family"])
     data = load(c["dataset"])
@@ -52,7 +53,37 @@ def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
     beta_zi = np.array([c["fixef"]["zi"][n] for n in design.zi.x_names])
     _, model = zi_random_effects_engine(design, parameter, beta_zi)
     beta = np.array([c["fixef"]["cond"][n] for n in design.x_names])
-    assert model.deviance_at(_reference_theta(c), beta) == pytest.approx(c["m2loglik"], abs=1e-6)
+    return model, _reference_theta(c), beta, beta_zi
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs(cid):
+    model, theta, beta, _ = _engine_at_reference(cid)
+    assert model.deviance_at(theta, beta) == pytest.approx(REFERENCE[cid]["m2loglik"], abs=1e-6)
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_engine_gradient_matches_central_differences(cid):
+    """The exact gradient of the joint Laplace deviance in (theta, beta, beta_zi)
+    (cpp/src/model/zi_random_effects_gradient.cpp) against central differences of the
+    deviance, at glmmTMB's estimates moved off the optimum (so the gradient is not ~0)."""
+    model, theta, beta, beta_zi = _engine_at_reference(cid)
+    rng = np.random.default_rng(7)
+    theta = theta * 1.2
+    x = np.concatenate([theta, beta + 0.05 * rng.standard_normal(beta.size),
+                        beta_zi + 0.05 * rng.standard_normal(beta_zi.size)])
+    nt, p = theta.size, beta.size
+
+    def deviance(v):
+        model.set_beta_zi(v[nt + p:])
+        return model.deviance_at(v[:nt], v[nt:nt + p])
+
+    deviance(x)
+    exact = np.asarray(model.laplace_gradient())
+    h = 1e-5
+    numeric = np.array([(deviance(x + h * e) - deviance(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+    assert np.abs(exact).max() > 1.0  # off the optimum
+    np.testing.assert_allclose(exact, numeric, rtol=1e-5, atol=1e-4 * np.abs(numeric).max())
 
 
 @pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)

@@ -83,4 +83,28 @@ bool CoupledPenalizedSystem::factor(const Eigen::VectorXd& h11, const Eigen::Vec
     return sys_.factor_assembled(values_);
 }
 
+void CoupledPenalizedSystem::selected_part_products(RowLayout::RowMajor& Y1, RowLayout::RowMajor& Y2) const {
+    const Eigen::VectorXd sel = sys_.pattern_selected_inverse();
+    const int K = rows_.K();
+    const int P = K * (K + 1) / 2;
+    Y1 = RowLayout::RowMajor::Zero(n(), K);
+    Y2 = RowLayout::RowMajor::Zero(n(), K);
+    for (int i = 0; i < n(); ++i) {
+        const double* ur = rows_.u_row(i);
+        const int* sc = scatter_.data() + static_cast<size_t>(i) * P;
+        double* y1 = Y1.data() + static_cast<size_t>(i) * K;
+        double* y2 = Y2.data() + static_cast<size_t>(i) * K;
+        int p = 0;
+        for (int a = 0; a < K; ++a) {
+            for (int b = 0; b <= a; ++b, ++p) {
+                if (sc[p] < 0) continue;
+                const double z = sel[sc[p]];
+                // A^{-1}[c_a, c_b] u_b adds to column a of part(b)'s products, and symmetrically.
+                (b < K_first_ ? y1 : y2)[a] += z * ur[b];
+                if (b != a) (a < K_first_ ? y1 : y2)[b] += z * ur[a];
+            }
+        }
+    }
+}
+
 }  // namespace glmmfast

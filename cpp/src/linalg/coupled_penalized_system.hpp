@@ -27,7 +27,9 @@
 // (CSC) and the terms of both parts, the first n_first belonging to part 1;
 // set_theta (both parts' parameters, in term order), the products with U_1,
 // U_2 and U', `factor(h11, h22, h12)` (false: A not positive definite),
-// `solve`, `log_det` and b = Lambda u.  Nothing here knows families.
+// `solve`, `log_det`, b = Lambda u, and the selected inverse's products
+// with each part's rows (`selected_part_products`, for the exact gradient
+// of model/zi_random_effects_gradient.cpp).  Nothing here knows families.
 #pragma once
 
 #include <Eigen/Core>
@@ -62,6 +64,16 @@ public:
     // log det A at the last factorisation.
     double log_det() const { return sys_.log_det_L2(); }
     Eigen::VectorXd b(const Eigen::VectorXd& u) const { return rows_.lambda().matrix() * u; }
+    // The combined rows of U (for factor_gradient.hpp's theta_gradient) and
+    // how many of a row's K columns belong to part 1.
+    const RowLayout& rows() const { return rows_; }
+    int K_first() const { return K_first_; }
+    // For traces tr(A^{-1} dA) by part, at the last factorisation: row i of
+    // Y_1 (n x K) is U_1,i [A^{-1}]_{c_i, c_i} and of Y_2 U_2,i [A^{-1}]_{c_i, c_i}
+    // (U_k,i row i of U_k, zero outside part k's columns; c_i the K
+    // u-indices row i touches), so that u_k,i' A^{-1} u_m,i = sum over part
+    // m's columns c of Y_k(i, c) U(i, c).  From A's selected inverse.
+    void selected_part_products(RowLayout::RowMajor& Y1, RowLayout::RowMajor& Y2) const;
 
 private:
     Eigen::VectorXd part_times(const Eigen::VectorXd& u, int first_col, int end_col) const;

@@ -129,6 +129,14 @@ public:
     ObservationTerms observation_terms(Eigen::ArrayXd* structural_zero = nullptr) const;
     // Their sum of log densities only (the penalised deviance's and the Laplace term's).
     double observation_loglik() const;
+    // observation_terms with the exact gradient's extras (the information's
+    // eta-derivative and the zero-inflation derivatives; observation_gradient.cpp)
+    // and P(structural zero | y): what a model over this one needs for its own
+    // Laplace gradient (zi_random_effects_model.cpp).
+    ObservationTerms exact_observation_terms(Eigen::ArrayXd* structural_zero) const {
+        return gradient_terms(family_, phi_, true, structural_zero);
+    }
+    const Eigen::MatrixXd& X() const { return X_; }
     double dispersion() const { return phi_; }
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }
@@ -206,7 +214,8 @@ private:
     // at dispersion phi (with the information's eta-derivative and the
     // zero-inflation derivatives when information_deriv), and the gradient
     // in the outer coordinates after beta (observation_gradient.cpp).
-    ObservationTerms gradient_terms(const Family& family, double phi, bool information_deriv) const;
+    ObservationTerms gradient_terms(const Family& family, double phi, bool information_deriv,
+                                    Eigen::ArrayXd* structural_zero = nullptr) const;
     Eigen::VectorXd outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;

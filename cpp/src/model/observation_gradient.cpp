@@ -53,14 +53,15 @@ void varying_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const
 
 }  // namespace
 
-ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, bool information_deriv) const {
+ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, bool information_deriv,
+                                           Eigen::ArrayXd* structural_zero) const {
     const WeightRoles w = weight_roles(family, pw_.array());
     ObservationTerms t;
     if (has_dispersion_model())
         varying_gradient_terms(family, y_.array(), eta_.array(), w.distribution, varying_, information_deriv, t);
     else
         family.unit_observation_terms(y_.array(), eta_.array(), phi, w.distribution, t, information_deriv);
-    zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family.has_zero_mass(), t);
+    zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family.has_zero_mass(), t, structural_zero);
     // Off the general path the log density is the family's own with prior
     // weights (the gaussian's variance is phi / wt, not a weighted unit density).
     if (!general_observation()) t.log_density = family.log_density(y_.array(), eta_.array(), pw_.array(), phi);

@@ -18,8 +18,8 @@ constexpr int kMaxHalvings = 30;
 // quadratic region: full steps without the decrease test (pdev's rounding
 // would decide it) until the step is below kStepTolerance.  The mode must be
 // that accurate because log det A is not stationary there: an error du in
-// the mode moves the Laplace deviance by O(du), and the outer optimiser
-// differences this deviance (no exact gradient for this model class).
+// the mode moves the Laplace deviance by O(du) (and its exact gradient,
+// zi_random_effects_gradient.cpp, assumes the mode).
 constexpr double kQuadraticRegion = 1e-8;
 constexpr double kStepTolerance = 1e-10;
 constexpr int kMaxFullSteps = 5;
@@ -45,11 +45,13 @@ void ZiRandomEffectsModel::set_beta_zi(const Eigen::VectorXd& beta_zi) {
     if (beta_zi.size() != n_zi()) throw std::invalid_argument("beta_zi has the wrong length");
     if (!beta_zi.allFinite()) throw PirlsError("beta_zi is not finite");
     beta_zi_ = beta_zi;
+    have_mode_ = false;
 }
 
 void ZiRandomEffectsModel::set_u(const Eigen::VectorXd& u) {
     if (u.size() != q()) throw std::invalid_argument("u has the wrong length");
     u_ = u;
+    have_mode_ = false;
 }
 
 Eigen::VectorXd ZiRandomEffectsModel::eta_zi() const {
@@ -80,6 +82,7 @@ bool ZiRandomEffectsModel::gradient_and_factor(bool fisher, Eigen::VectorXd& g) 
 
 double ZiRandomEffectsModel::deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta) {
     ++n_eval_;
+    have_mode_ = false;
     const int nt_cond = static_cast<int>(cond_.lambda().ntheta());
     if (theta.size() != static_cast<Eigen::Index>(lambda().ntheta())) throw std::invalid_argument("theta has the wrong length");
     cond_.set_theta(theta.head(nt_cond));
@@ -139,6 +142,7 @@ double ZiRandomEffectsModel::deviance_at(const Eigen::VectorXd& theta, const Eig
     if (!gradient_and_factor(false, g))
         throw PirlsError("the Hessian at the random effects' mode is not positive definite");
     laplace_ = pdev + system_.log_det();
+    have_mode_ = true;
     return laplace_;
 }
 

@@ -31,7 +31,8 @@
 // evaluates the family's mixture terms); Z = [Z_c Z_zi] and the terms of
 // both parts, the first n_cond_terms conditional.  deviance_at(theta, beta)
 // at the beta_zi of set_beta_zi; u, b, the zero-inflation linear predictor.
-// The outer optimiser has no exact gradient here (derivative-free).
+// laplace_gradient() is the exact gradient in (theta, beta, beta_zi)
+// (zi_random_effects_gradient.cpp).
 #pragma once
 
 #include <Eigen/Core>
@@ -69,6 +70,9 @@ public:
     // mode or a positive-definite A cannot be found).
     double deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta);
     double laplace_deviance() const { return laplace_; }
+    // d laplace_deviance / d(theta, beta, beta_zi) at the mode of the last
+    // deviance_at (zi_random_effects_gradient.cpp, the derivation there).
+    Eigen::VectorXd laplace_gradient() const;
     long evaluations() const { return n_eval_; }
     long newton_iterations() const { return n_newton_; }
 
@@ -87,6 +91,7 @@ private:
     Eigen::MatrixXd X_zi_;
     Eigen::VectorXd offset_zi_, beta_zi_, u_, beta_;
     double laplace_ = 0.0;
+    bool have_mode_ = false;  // the state is a converged mode with the exact factor
     long n_eval_ = 0, n_newton_ = 0;
 };
 

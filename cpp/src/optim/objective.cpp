@@ -167,9 +167,11 @@ template Objective Objective::lmm(LmmModel&, bool);
 template Objective Objective::lmm(CrossProductLmm&, bool);
 
 Objective Objective::function(int dim, std::function<double(const Eigen::VectorXd&)> eval,
-                              std::function<void()> reset) {
+                              std::function<void()> reset, std::function<Eigen::VectorXd()> gradient) {
     if (dim < 0) throw std::invalid_argument("an objective needs dim >= 0");
-    return Objective(dim, std::move(eval), reset ? std::move(reset) : [] {});
+    Objective obj(dim, std::move(eval), reset ? std::move(reset) : [] {});
+    obj.grad_ = std::move(gradient);
+    return obj;
 }
 
 double Objective::evaluate(const Eigen::VectorXd& x) {

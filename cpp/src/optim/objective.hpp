@@ -62,10 +62,13 @@ public:
     template <class Model>
     static Objective lmm(Model& model, bool reml);
     // Any criterion the models do not spell (the profile deviance on the
-    // standard-deviation/correlation scale): `eval` may throw PirlsError,
-    // `reset` restores a safe PIRLS start after a failure.
+    // standard-deviation/correlation scale; the zi-random-effects model's
+    // deviance): `eval` may throw PirlsError, `reset` restores a safe PIRLS
+    // start after a failure; `gradient` (may be empty: none) the gradient at
+    // the point `eval` last evaluated.
     static Objective function(int dim, std::function<double(const Eigen::VectorXd&)> eval,
-                              std::function<void()> reset);
+                              std::function<void()> reset,
+                              std::function<Eigen::VectorXd()> gradient = {});
 
     int dim() const { return dim_; }
     // The criterion at x; throws PirlsError where it cannot be computed.

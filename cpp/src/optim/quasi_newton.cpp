@@ -1,6 +1,7 @@
 // quasi_newton.cpp — BFGS from a known Hessian (see quasi_newton.hpp).
 //
-// Steps are Newton steps on the current inverse-Hessian approximation H,
+// Steps are Newton steps on the current inverse-Hessian approximation H
+// (shortened to the caller's largest move per coordinate, where given),
 // with Armijo backtracking (halving also a step that leaves the bounds);
 // it stops when the predicted decrease g'Hg / 2 is below ftol_abs.  H is
 // updated by the BFGS formula for the inverse (Nocedal and Wright 2006,
@@ -24,10 +25,11 @@ bool feasible(const Eigen::VectorXd& x, const Eigen::VectorXd& lower) {
 
 QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0,
                                const Eigen::VectorXd& lower, double ftol_abs, int max_iter,
-                               const std::pair<double, Eigen::VectorXd>* start) {
+                               const std::pair<double, Eigen::VectorXd>* start, const Eigen::VectorXd* max_step) {
     const Eigen::Index n = x0.size();
     if (hess0.rows() != n || hess0.cols() != n || lower.size() != n)
         throw std::invalid_argument("quasi_newton: x0, hess0 and lower must have matching sizes");
+    if (max_step && max_step->size() != n) throw std::invalid_argument("quasi_newton: max_step has the wrong size");
     QuasiNewtonResult out;
     Eigen::VectorXd x = x0, g;
     double f;
@@ -58,6 +60,9 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
             return out;
         }
         double t = 1.0, fn = 0.0;
+        if (max_step)
+            for (Eigen::Index i = 0; i < n; ++i)
+                if (std::abs(step[i]) * t > (*max_step)[i]) t = (*max_step)[i] / std::abs(step[i]);
         bool accepted = false;
         for (int h = 0; h < 10; ++h, t *= 0.5) {
             xn = x + t * step;

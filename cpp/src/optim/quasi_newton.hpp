@@ -25,8 +25,14 @@ struct QuasiNewtonResult {
 };
 
 // `start` (optional): f and its gradient at x0, already evaluated.
+// `max_step` (optional, one entry per coordinate, +inf: none): the largest
+// move of each coordinate in one iteration; a longer step is shortened as a
+// whole (its direction kept) before the backtracking.  For coordinates on a
+// log scale, where one BFGS step of 20 (a t's df from 10 to 1e-8) lands where
+// PIRLS grinds through all its iterations and fails.
 QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0,
                                const Eigen::VectorXd& lower, double ftol_abs, int max_iter,
-                               const std::pair<double, Eigen::VectorXd>* start = nullptr);
+                               const std::pair<double, Eigen::VectorXd>* start = nullptr,
+                               const Eigen::VectorXd* max_step = nullptr);
 
 }  // namespace glmmfast

@@ -137,21 +137,23 @@ void bind_objective(py::module_& m) {
         .def(
             "quasi_newton",
             [](NloptObjective& o, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0, const Eigen::VectorXd& lower,
-               double ftol_abs, int max_iter, const py::object& start) -> py::object {
+               double ftol_abs, int max_iter, const py::object& start, const py::object& max_step) -> py::object {
                 if (!o.objective.has_gradient()) throw std::logic_error("quasi_newton needs an objective with a gradient");
                 std::pair<double, Eigen::VectorXd> fg;
                 if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                Eigen::VectorXd cap;
+                if (!max_step.is_none()) cap = max_step.cast<Eigen::VectorXd>();
                 QuasiNewtonResult r;
                 {
                     EngineCall call;
                     r = quasi_newton(o.objective, x0, hess0, lower, ftol_abs, max_iter,
-                                     start.is_none() ? nullptr : &fg);
+                                     start.is_none() ? nullptr : &fg, max_step.is_none() ? nullptr : &cap);
                 }
                 if (!r.done) return py::none();
                 return py::make_tuple(r.x, r.f);
             },
             py::arg("x0"), py::arg("hess0"), py::arg("lower"), py::arg("ftol_abs"), py::arg("max_iter") = 50,
-            py::arg("start") = py::none());
+            py::arg("start") = py::none(), py::arg("max_step") = py::none());
 
     // The same objectives on a GlmmModel or on a model on partitioned rows
     // (bind_partitioned.cpp).
@@ -187,15 +189,22 @@ void bind_objective(py::module_& m) {
     // PirlsError becomes the engine's, the Objective's failure path.
     m.def(
         "function_objective",
-        [pirls_error = py::object(m.attr("PirlsError"))](py::function f, int dim, py::object reset) {
-            auto eval = [f, pirls_error](const Eigen::VectorXd& x) -> double {
+        [pirls_error = py::object(m.attr("PirlsError"))](py::function f, int dim, py::object reset,
+                                                          py::object gradient) {
+            // A Python call with the GIL taken back, its result cast under it; its
+            // PirlsError becomes the engine's.
+            auto call = [pirls_error](const py::object& fun, auto&&... args) {
                 py::gil_scoped_acquire gil;
                 try {
-                    return f(x).cast<double>();
+                    return fun(std::forward<decltype(args)>(args)...);
                 } catch (py::error_already_set& e) {
                     if (e.matches(pirls_error)) throw PirlsError(py::str(e.value()).cast<std::string>());
                     throw;
                 }
+            };
+            auto eval = [f, call](const Eigen::VectorXd& x) -> double {
+                py::gil_scoped_acquire gil;  // held while the result lives
+                return call(f, x).template cast<double>();
             };
             std::function<void()> undo;
             if (!reset.is_none())
@@ -203,9 +212,15 @@ void bind_objective(py::module_& m) {
                     py::gil_scoped_acquire gil;
                     reset();
                 };
-            return NloptObjective(Objective::function(dim, std::move(eval), std::move(undo)));
+            std::function<Eigen::VectorXd()> grad;
+            if (!gradient.is_none())
+                grad = [gradient, call]() -> Eigen::VectorXd {
+                    py::gil_scoped_acquire gil;
+                    return call(gradient).template cast<Eigen::VectorXd>();
+                };
+            return NloptObjective(Objective::function(dim, std::move(eval), std::move(undo), std::move(grad)));
         },
-        py::arg("fun"), py::arg("dim"), py::arg("reset") = py::none());
+        py::arg("fun"), py::arg("dim"), py::arg("reset") = py::none(), py::arg("gradient") = py::none());
     m.def(
         "lmm_objective",
         [](const py::object& model, bool reml) {  // an LmmModel, or a CrossProductLmm (bind_partitioned.cpp)

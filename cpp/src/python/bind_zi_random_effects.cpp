@@ -41,7 +41,12 @@ void bind_zi_random_effects(py::module_& m) {
                  EngineCall call;
                  return m.deviance_at(theta, beta);
              },
-             py::arg("theta"), py::arg("beta"));
+             py::arg("theta"), py::arg("beta"))
+        .def("laplace_gradient",
+             [](const ZiRandomEffectsModel& m) {
+                 EngineCall call;
+                 return m.laplace_gradient();
+             });
 }
 
 }  // namespace glmmfast::python

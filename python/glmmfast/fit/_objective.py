@@ -14,9 +14,9 @@ Holds:
   as one more coordinate.  The only place the engine's stage and
   parameter names (strings in the binding) are spelt.
 - :func:`function_objective`: a Python function as an engine objective, for
-  the one criterion the engine cannot express (the profile deviance of
+  the criteria the engine's objectives do not spell (the profile deviance of
   :mod:`~glmmfast.inference._confint`, on the standard-deviation/correlation
-  scale).
+  scale; the zi-random-effects deviance with its gradient).
 
 """
 
@@ -82,7 +82,8 @@ def glmm_objective(model: "_core.GlmmModel | _core.PartitionedGlmm", stage: Obje
 
 
 def function_objective(fun: Callable[[np.ndarray], float], dim: int,
-                       reset: Callable[[], None] | None = None) -> "_core.Objective":
+                       reset: Callable[[], None] | None = None,
+                       gradient: Callable[[], np.ndarray] | None = None) -> "_core.Objective":
     """A Python function as an engine objective (:class:`OptimizerObjective`).
 
     Called as ``obj(x)`` or ``obj(x, grad)`` (nlopt), it counts evaluations,
@@ -99,9 +100,13 @@ def function_objective(fun: Callable[[np.ndarray], float], dim: int,
         Number of coordinates.
     reset : callable, optional
         Called after a failed evaluation.
+    gradient : callable, optional
+        ``gradient() -> ndarray``: the gradient at the point ``fun`` last evaluated (then the
+        objective ``has_gradient``, for the gradient-based paths of
+        :mod:`~glmmfast.fit._optimize`).
 
     Returns
     -------
     _core.Objective
     """
-    return _core.function_objective(fun, int(dim), reset)
+    return _core.function_objective(fun, int(dim), reset, gradient)

@@ -15,13 +15,17 @@ Holds :func:`fit_zi_random_effects`, which returns a
    the zero-inflation terms' theta at the structures' start;
 2. optimisation over x = (theta, beta, beta_zi, the family parameter on its
    optimiser scale), theta ordered as the conditional terms' parameters then
-   the zero-inflation terms'.  This model class has no exact gradient yet:
-   BOBYQA (derivative-free), then Newton steps on central differences
-   (:func:`~glmmfast.fit._optimize.newton_polish`), all in coordinates
-   scaled by their uncertainty at the start; the Hessian differenced again
-   in whitened coordinates (:func:`_whitened_hessian`) gives the covariance
-   of every outer parameter (glmmTMB's ``vcov(full = TRUE)``: 2 H^{-1}).
-   ``optinfo.optimizer`` says so ("bobyqa").
+   the zero-inflation terms', by the exact gradient of the Laplace deviance
+   in (theta, beta, beta_zi) (the engine's ``laplace_gradient``, derived in
+   ``cpp/src/model/zi_random_effects_gradient.cpp``) and, for the family
+   parameter, a central difference of the deviance (two more mode
+   searches, warm-started): BFGS from the Hessian measured at the start by
+   differences of that gradient, L-BFGS where it cannot finish
+   (:func:`~glmmfast.fit._optimize._measured_quasi_newton`, the ordinary
+   glmer path's first stage);
+3. the Hessian at the optimum from central differences of the gradient
+   (2 evaluations per coordinate), the covariance of every outer parameter
+   (glmmTMB's ``vcov(full = TRUE)``: 2 H^{-1}).
 """
 
 from __future__ import annotations
@@ -36,11 +40,12 @@ import scipy.sparse as sp
 from .. import _core
 from ..design._design import ModelDesign
 from ._engine import engine_csc, engine_model, engine_terms
-from ._derivatives import gradient_hessian
 from ._family_parameter import FamilyParameter, JointShapeParameters
 from ._fit_state import fit_glmm
-from ._objective import function_objective
-from ._optimize import _bobyqa, newton_polish
+from .._errors import ConvergenceError
+from ._objective import PENALTY as _PENALTY, function_objective
+from ._optimize import (_FD_STEP, _gradient_differences, _measured_quasi_newton, _positive_definite,
+                        _quasi_newton)
 from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["ZiRandomEffectsState", "fit_zi_random_effects", "zi_random_effects_engine"]
@@ -131,44 +136,45 @@ def _deviance_function(conditional, model, parameter, nt: int, p: int):
     return deviance
 
 
-def _coordinate_scales(deviance, x0: np.ndarray, lower: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """Each coordinate's scale at the start: sqrt(2 / H_jj) (H_jj the second difference of -2 log L,
-    a conditional standard error), 0.1 where that is not positive and finite; coordinates then
-    move in units of their own uncertainty, which a derivative-free optimiser needs (the
-    zero-inflation coefficients' standard errors span 100x on Owls)."""
-    f0 = deviance(x0)
-    scales = np.full(x0.size, 0.1)
-    for j in range(x0.size):
-        step = np.zeros(x0.size)
-        step[j] = h
-        if x0[j] - h < lower[j]:
-            continue
-        try:
-            curvature = (deviance(x0 + step) - 2 * f0 + deviance(x0 - step)) / h**2
-        except _core.PirlsError:
-            continue
-        if np.isfinite(curvature) and curvature > 0:
-            scales[j] = float(np.sqrt(2.0 / curvature))
-    deviance(x0)  # the engine back at the start
-    return scales
+def _deviance_objective(deviance, model, dim: int, n_exact: int, h: float = _FD_STEP):
+    """The engine objective of ``deviance`` with its gradient: the engine's exact one in
+    (theta, beta, beta_zi) at the point just evaluated, then the family parameter's
+    coordinates (those from ``n_exact`` on) by central differences of the deviance (step
+    ``h``; the mode is found to 1e-10, so the difference's error is ~1e-6 of the gradient's
+    scale)."""
+    last = {}
+
+    def value(x: np.ndarray) -> float:
+        last["x"] = np.array(x, dtype=float)
+        return deviance(last["x"])
+
+    def gradient() -> np.ndarray:
+        x = last["x"]
+        g = np.empty(dim)
+        g[:n_exact] = model.laplace_gradient()
+        for j in range(n_exact, dim):
+            step = np.zeros(dim)
+            step[j] = h
+            g[j] = (deviance(x + step) - deviance(x - step)) / (2 * h)
+        return g
+
+    return function_objective(value, dim, lambda: model.set_u(np.zeros(model.q)), gradient)
 
 
-def _whitened_hessian(deviance, x: np.ndarray, hess: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """The Hessian of -2 log L at ``x``, differenced again in coordinates whitened by the first
-    estimate ``hess``: x = x-hat + L w with L L' = hess^{-1}, where the Hessian in w is near I.
-
-    The fixed effects' covariance 2 H^{-1} amplifies the finite-difference error of H by its
-    condition number (an intercept beside a covariate far from 0: ArrivalTime on Owls); in w
-    the forward differences' O(h) error stays O(h) after inversion.  ``hess`` itself where it
-    is not positive definite.
-    """
-    try:
-        L = np.linalg.cholesky(np.linalg.inv(hess))
-    except np.linalg.LinAlgError:
-        return hess
-    _, hess_w = gradient_hessian(lambda w: deviance(x + L @ w), np.zeros(x.size), h)
-    Linv = np.linalg.inv(L)
-    return Linv.T @ hess_w @ Linv
+def _central_hessian(obj, x: np.ndarray, h: float = _FD_STEP) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """The criterion, its gradient and the Hessian at ``x`` from central differences of
+    ``obj``'s gradient (2 evaluations per coordinate; error O(h^2)), symmetrised; None where
+    an evaluation fails."""
+    g = np.empty(x.size)
+    f = obj(x, g)
+    if f >= _PENALTY:
+        return None
+    up = _gradient_differences(obj, x, g, x.size, h)
+    down = _gradient_differences(obj, x, g, x.size, -h)
+    if up is None or down is None:
+        return None
+    H = 0.5 * (up + down)
+    return f, g, 0.5 * (H + H.T)
 
 
 def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None = None) -> ZiRandomEffectsState:
@@ -201,26 +207,30 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(p + model.n_zi, -np.inf),
                             [] if fitted is None else fitted.optimizer_lowers()])
     deviance = _deviance_function(conditional, model, fitted, nt, p)
-    # Optimised in z = (x - x0) / scale (_coordinate_scales); the Hessian then back to x.
-    scale = _coordinate_scales(deviance, x0, lower)
-    objective = function_objective(lambda z: deviance(x0 + scale * z), x0.size, lambda: model.set_u(np.zeros(model.q)))
-    lower_z = (lower - x0) / scale
-    z, f, status = _bobyqa(objective, np.zeros(x0.size), lower_z, np.full(x0.size, 0.5), 1e-8, 1e-8, 100000)
-    z, f, grad, hess = newton_polish(objective.evaluate, z, f, lower_z, max_steps=5)
-    x = x0 + scale * z
-    hess = _whitened_hessian(deviance, x, hess / np.outer(scale, scale))
-    grad = grad / scale
-    f = deviance(x)  # the engine at the optimum
+    objective = _deviance_objective(deviance, model, x0.size, nt + p + model.n_zi)
+    step = np.full(x0.size, 0.1)
+    x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1)
+    measured = _central_hessian(objective, x)
+    if measured is None:
+        raise ConvergenceError("the Hessian at the optimum of the zi-random-effects model cannot be evaluated: "
+                               f"{objective.last_error}")
+    f, grad, hess = measured
+    # BFGS's stop (predicted decrease 1e-8 |f|) leaves the estimates ~1e-3 SE short: Newton
+    # steps from the measured Hessian finish them (quadratically; the Hessian barely moves).
+    polished = _quasi_newton(objective, x, _positive_definite(hess), lower, 1e-10, start=(f, grad))
+    if polished is not None:
+        x = polished[0]
+    f = objective(x, grad)  # the engine at x
     if fitted is not None:
         fitted = fitted.with_value(fitted.estimate_from(x))
         design = dataclasses.replace(design, family=fitted.fitted_family(design.family))
-    info = OptimizerInfo(optimizer="bobyqa", gradient=grad, hessian=hess,
+    info = OptimizerInfo(optimizer="lbfgs", gradient=grad, hessian=hess,
                          family_parameter=None if fitted is None else fitted.value)
     # The start is the whole fit without zi random effects: its counts become this fit's "start" stage.
     info.add_stage("start: the model without random effects in the ziformula", "start", clock0,
                    evaluations=start.info.evaluations, gradient_evaluations=start.info.gradient_evaluations,
                    pirls_iterations=start.info.pirls_iterations, seconds=t1 - t0, deviance=start.deviance)
-    info.add_stage("zi random effects (derivative-free: no exact gradient for this model class yet)", "stage 2",
+    info.add_stage("zi random effects (the exact gradient)", "stage 2",
                    clock, (objective,), f, status, pirls_iterations=int(model.newton_iterations))
     info.seconds.update({"start": t1 - t0, "optimize": time.perf_counter() - t1})
     return ZiRandomEffectsState(design, x[:nt].copy(), x[nt:nt + p].copy(), x[nt + p:nt + p + model.n_zi].copy(),
