@@ -216,7 +216,8 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
 
 
 def _pearson_dispersion(design: ModelDesign, start: dict) -> FamilyParameter:
-    """The dispersion's start: the GLM's Pearson chi-squared over its residual df."""
+    """The dispersion's Pearson chi-squared over its residual df at ``start``'s means (``"mu"``, ``"eta"``):
+    the GLM start's, or a GLMM's conditional means (stage 1's restart of phi)."""
     pearson = residuals_of(design.family, design.y, np.asarray(start["mu"]), np.asarray(start["eta"]),
                            design.weights, "pearson")
     return dispersion_parameter(float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
@@ -254,8 +255,13 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     start_seconds = start_clock.seconds()
     if design.zi is not None:
         model.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
+    dispersion_estimate = None
     if parameter is None and design.family.has_dispersion:
         parameter = _pearson_dispersion(start_design, start)
+        if design.disp is None and design.zi is None:
+            # stage 1 restarts phi at the conditional means of its start (optimize_glmer)
+            def dispersion_estimate(mu: np.ndarray, eta: np.ndarray) -> float:
+                return _pearson_dispersion(start_design, {"mu": mu, "eta": eta}).value
     if design.disp is not None:
         # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start
         # (a shape given with the family object, e.g. NegativeBinomial(theta=2), where none is estimated).
@@ -274,7 +280,7 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         theta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
     t1 = time.perf_counter()
     state = optimize_glmm_state(model, design, nAGQ, parameter, np.asarray(model.initial_theta()) * theta_scale,
-                                np.asarray(start["beta"]), theta_scale)
+                                np.asarray(start["beta"]), theta_scale, dispersion_estimate=dispersion_estimate)
     state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     _add_start_stage(state.info, start_clock, start, start_seconds)
     state.info.factorization = model.factorization
@@ -314,11 +320,12 @@ def fit_glmm_from(state: FitState, design: ModelDesign) -> FitState:
 
 def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None,
                         theta0: np.ndarray, beta0: np.ndarray, theta_scale: float, warm_start: bool = False,
-                        hessian: np.ndarray | None = None, keep_engine: bool = True) -> FitState:
+                        hessian: np.ndarray | None = None, keep_engine: bool = True,
+                        dispersion_estimate=None) -> FitState:
     """Optimise ``model`` (the engine of ``design``) from (theta0, beta0) and return the state at the optimum.
 
     ``parameter`` (estimated, started at its value) is set on the engine
-    first; ``warm_start`` and ``hessian`` are
+    first; ``warm_start``, ``hessian`` and ``dispersion_estimate`` are
     :func:`~glmmfast.fit._optimize.optimize_glmer`'s.  ``keep_engine=False``
     for an engine that moves on (a refitting model's): the state rebuilds
     its own when asked.
@@ -326,7 +333,8 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
     if parameter is not None:
         parameter.set_on(model)
     theta, beta, dev, info = optimize_glmer(model, theta0, beta0, nAGQ, parameter, theta_scale,
-                                            warm_start=warm_start, hessian=hessian)
+                                            warm_start=warm_start, hessian=hessian,
+                                            dispersion_estimate=dispersion_estimate)
     fitted = None if parameter is None else parameter.with_value(info.family_parameter)
     if fitted is not None:
         family = fitted.fitted_family(design.family)
