@@ -51,8 +51,10 @@ from ._family_parameter import FamilyParameter
 from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, glmm_objective
 from ._optimizer_info import OptimizerInfo, StageClock
 
-__all__ = ["OptimizerInfo", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
+__all__ = ["OptimizerInfo", "optimize_lmer", "lmm_criterion_at", "optimize_glmer", "newton_polish",
+           "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
+_NEWTON_REACH = 10 * _FD_STEP  # longest polishing Newton step from a quasi-Newton optimum (_newton_step)
 #: smallest curvature of -2 log L the joint stage's start Hessian keeps where it is not positive definite
 #: (its coordinates have unit scale: beta in standard errors, where the curvature is 2)
 _JOINT_CURVATURE_FLOOR = 0.01
@@ -229,14 +231,15 @@ def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, columns: int | np
     return cols
 
 
-def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
+def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[np.ndarray, float, OptimizerInfo]:
     """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
 
     Beta, u and sigma are profiled out in the engine, which also gives the
     criterion's exact gradient in theta (cpp/src/lmm_gradient.cpp), so the
     machinery of :func:`optimize_glmer`'s joint stage applies: BFGS steps
-    from a Hessian measured at lme4's start (identity relative covariance
-    factors; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
+    from a Hessian measured at the start (``theta0``: lme4's, identity relative
+    covariance factors, unless the caller has a better one, such as
+    :func:`~glmmfast.fit._lmm_start.moment_theta_start`'s; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
     indefinite start Hessian, a bound reached) and BOBYQA where L-BFGS
     stops on a bound or gives up (:func:`_lbfgs`).  At the optimum the
     exact gradient and its differences (the Hessian) go to ``info``
@@ -249,6 +252,9 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     model : glmmfast._core.LmmModel
     reml : bool
         Minimise the REML criterion (True) or -2 log L (False).
+    theta0 : ndarray, optional
+        The start (default lme4's, ``model.initial_theta()``, which also
+        remains the start of the second path off a bound, :func:`_leave_bounds`).
 
     Returns
     -------
@@ -260,17 +266,18 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     lower = np.asarray(model.lower_bounds(), dtype=float)
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
+    start = x0 if theta0 is None else np.maximum(np.asarray(theta0, dtype=float), lower)
     clock = StageClock(model)
-    f0, g0, hess0 = _measured_hessian(obj, x0, 1e-3, "the start (theta = 1)")
+    f0, g0, hess0 = _measured_hessian(obj, start, 1e-3, "the start")
     # The Newton decrement of BFGS's last step below ftol leaves theta within
     # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
     # Hessian measured there (below) squares that distance.
     ftol = 1e-11 * max(1.0, abs(f0))
-    done = _quasi_newton(obj, x0, _positive_definite(hess0), lower, ftol, start=(f0, g0))
+    done = _quasi_newton(obj, start, _positive_definite(hess0), lower, ftol, start=(f0, g0))
     if done is not None:
         theta, crit, status = done
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
-        x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
+        x = np.asarray(obj.best_x if obj.best_x is not None else start, dtype=float)
         theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
     info.add_stage("theta (beta, sigma profiled)", "stage 1", clock, (obj,), crit, status)
     # Derivatives at the optimum (also lme4's convergence checks), and the
@@ -296,8 +303,19 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
         else:
             theta, crit = theta_in, crit_in
         info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status)
-    crit = model.deviance(theta, reml)  # leave the engine at the optimum
+    crit = lmm_criterion_at(model, theta, reml)
     return theta, crit, info
+
+
+def lmm_criterion_at(model, theta: np.ndarray, reml: bool) -> float:
+    """The criterion at ``theta`` with the LMM engine (LmmModel or CrossProductLmm) left there:
+    evaluated only if its last evaluation was elsewhere (or failed), else read off (the same number)."""
+    if np.array_equal(np.asarray(model.theta), theta):
+        try:
+            return float(model.criterion(reml))
+        except _core.PirlsError:  # the last evaluation at theta failed: evaluate again
+            pass
+    return float(model.deviance(theta, reml))
 
 
 def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: np.ndarray, x0: np.ndarray,
@@ -364,8 +382,11 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
     """One Newton step on the free coordinates from a quasi-Newton optimum,
     kept (with the exact gradient there) if it lowers the criterion: with
     the Hessian from differences of the exact gradient it takes theta from
-    ~1e-6 to ~1e-9 of the optimum.  Only steps below the differences' own
-    step are taken, over which ``hess`` still holds."""
+    ~1e-6 to ~1e-9 of the optimum.  Only steps below ``_NEWTON_REACH`` (ten
+    of the differences' own steps) are taken, over which ``hess`` still
+    holds to a fraction of a percent: BFGS stopping on its predicted
+    decrease leaves a coordinate of small curvature up to ~1e-4 short
+    (a variance of 100 crossed levels in 10^5 rows: 1.5e-4)."""
     free = _free(x, lower)
     if not free.any():
         return x, fx, grad
@@ -373,7 +394,7 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
         step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
     except np.linalg.LinAlgError:
         return x, fx, grad
-    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _FD_STEP):
+    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _NEWTON_REACH):
         return x, fx, grad
     xn = x.copy()
     xn[free] -= step
