@@ -17,7 +17,7 @@ from glmmfast import _core
 from glmmfast.design._design import model_design_for
 from glmmfast.families import Gaussian
 from glmmfast.fit._engine import lmm_engine_model
-from glmmfast.fit._lmm_start import FLOOR, moment_theta_start
+from glmmfast.fit._lmm_start import FLOOR, MIN_ROWS, moment_theta_start, worth_a_moment_start
 from glmmfast.fit._optimize import lmm_criterion_at, optimize_lmer
 
 
@@ -57,14 +57,28 @@ def test_fit_from_the_moment_start_reaches_lme4s_optimum_in_fewer_evaluations(ca
     fit = glmmfast.lmer(ref["formula"], data, REML=ref["REML"])
     crit = fit.reml_criterion if ref["REML"] else fit.deviance
     assert crit == pytest.approx(ref["lme4_tight"], abs=1e-6)
-    # the same optimiser from lme4's start (theta = 1): the same optimum, more evaluations
-    model = lmm_engine_model(_design(ref["formula"], data))
-    theta1, crit1, info1 = optimize_lmer(model, ref["REML"])
-    assert crit == pytest.approx(crit1, abs=1e-6)
-    np.testing.assert_allclose(fit.theta, theta1, atol=1e-4)
-    stage = [s for s in fit.optinfo.stages if s["kind"] == "stage 1"][0]
-    stage1 = [s for s in info1.stages if s["kind"] == "stage 1"][0]
-    assert stage["evaluations"] <= stage1["evaluations"], (stage, stage1)
+    # the optimiser from the moment start and from lme4's (theta = 1): the same optimum, fewer evaluations
+    design = _design(ref["formula"], data)
+    model = lmm_engine_model(design)
+    theta_m, crit_m, info_m = optimize_lmer(model, ref["REML"], moment_theta_start(design, model.initial_theta()))
+    theta_1, crit_1, info_1 = optimize_lmer(model, ref["REML"])
+    assert crit_m == pytest.approx(ref["lme4_tight"], abs=1e-6) and crit_1 == pytest.approx(crit_m, abs=1e-6)
+    np.testing.assert_allclose(theta_m, theta_1, atol=1e-4)
+    np.testing.assert_allclose(fit.theta, theta_m, atol=1e-4)
+    stage_m = [s for s in info_m.stages if s["kind"] == "stage 1"][0]
+    stage_1 = [s for s in info_1.stages if s["kind"] == "stage 1"][0]
+    assert stage_m["evaluations"] <= stage_1["evaluations"], (stage_m, stage_1)
+
+
+def test_the_moment_start_is_used_where_it_pays():
+    # Exam (4059 rows): the fit starts at the moment estimate; sleepstudy (180): at lme4's start
+    exam = formula_reference()["examples"]["Exam_slope"]
+    d = _design(exam["formula"], formula_dataset("Exam"))
+    assert worth_a_moment_start(d) and d.n >= MIN_ROWS
+    assert not worth_a_moment_start(_design("Reaction ~ Days + (Days | Subject)",
+                                            glmmfast.datasets.load("sleepstudy")))
+    fit = glmmfast.lmer(exam["formula"], formula_dataset("Exam"), REML=exam["REML"])
+    assert [s for s in fit.optinfo.stages if s["kind"] == "stage 1"][0]["evaluations"] <= 8
 
 
 def test_terms_without_a_moment_estimate_keep_the_engines_start():
