@@ -284,12 +284,15 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     # test of the bounds.
     clock = StageClock(model)
     check = _core.lmm_objective(model, reml)
-    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum")
+    here = _lmm_derivative_at(model, theta, reml)  # BFGS leaves the engine at theta: its gradient without refactoring
+    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum", here)
     theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
     if not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
-    info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit)
+    read = int(here is not None)
+    info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit, evaluations=read,
+                   gradient_evaluations=read)
     on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
     if off.any() or on_bound.any():
         clock = StageClock(model)
@@ -305,6 +308,17 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
         info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status)
     crit = lmm_criterion_at(model, theta, reml)
     return theta, crit, info
+
+
+def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
+    """The criterion and its exact gradient at ``theta`` from the LMM engine's last evaluation
+    (no new factorisation), or None where that was not at ``theta`` (or failed)."""
+    if not np.array_equal(np.asarray(model.theta), theta):
+        return None
+    try:
+        return float(model.criterion(reml)), np.asarray(model.gradient(reml), dtype=float)
+    except _core.PirlsError:
+        return None
 
 
 def lmm_criterion_at(model, theta: np.ndarray, reml: bool) -> float:
@@ -351,14 +365,19 @@ def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: n
     return theta, crit, status
 
 
-def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, np.ndarray, np.ndarray]:
+def _measured_hessian(obj, x: np.ndarray, h: float, where: str,
+                      at_x: tuple[float, np.ndarray] | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """The criterion, its exact gradient and the Hessian from forward
     differences of the gradient at ``x`` (one evaluation per coordinate,
     stepping into the feasible side; error O(h), as the finite differences
     of the criterion lme4 uses), symmetrised.  Raises ConvergenceError
-    where an evaluation fails (``where`` names the point)."""
-    g = np.empty(x.size)
-    f = obj(x, g)
+    where an evaluation fails (``where`` names the point).  ``at_x``: the
+    criterion and gradient at ``x``, where the caller has them."""
+    if at_x is None:
+        g = np.empty(x.size)
+        f = obj(x, g)
+    else:
+        f, g = at_x
     H = None if f >= _PENALTY else _gradient_differences(obj, x, g, x.size, h)
     if H is None:
         raise ConvergenceError(f"the criterion cannot be evaluated at {where}: {obj.last_error}")
