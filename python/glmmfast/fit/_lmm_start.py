@@ -58,15 +58,19 @@ MIN_ROWS = 1000
 _MOMENT_STRUCTURES = ("us", "diag")
 
 
-def _level_regressions(term, r: np.ndarray, sqrtw: np.ndarray):
+def _level_regressions(term, r: np.ndarray, sqrtw: np.ndarray | None):
     """Per usable level: the coefficients b_j, Z_j'Z_j, and the term's within-level residual variance s_t^2.
 
-    None where fewer than two levels are usable.
+    None where fewer than two levels are usable.  ``sqrtw`` None: unit weights.
     """
     k, nlev = term.k, term.nlevels
-    codes = np.asarray(term.codes)
-    rows = codes >= 0
-    codes, Z, rr = codes[rows], np.asarray(term.X, dtype=float)[rows] * sqrtw[rows, None], r[rows]
+    codes, Z, rr = np.asarray(term.codes), np.asarray(term.X, dtype=float), r
+    if codes.min(initial=0) < 0:  # rows outside the term
+        rows = codes >= 0
+        codes, Z, rr = codes[rows], Z[rows], r[rows]
+        sqrtw = None if sqrtw is None else sqrtw[rows]
+    if sqrtw is not None:
+        Z = Z * sqrtw[:, None]
     ZtZ = np.empty((nlev, k, k))
     Ztr = np.empty((nlev, k))
     for a in range(k):
@@ -74,20 +78,24 @@ def _level_regressions(term, r: np.ndarray, sqrtw: np.ndarray):
         for b in range(a + 1):
             ZtZ[:, a, b] = ZtZ[:, b, a] = np.bincount(codes, Z[:, a] * Z[:, b], nlev)
     nj = np.bincount(codes, minlength=nlev)
-    usable = nj > k
-    ev = np.linalg.eigvalsh(ZtZ)
-    usable &= ev[:, 0] > 1e-8 * np.maximum(ev[:, -1], 1e-300)
+    if k == 1:
+        usable = (nj > 1) & (ZtZ[:, 0, 0] > 0)
+    else:
+        ev = np.linalg.eigvalsh(ZtZ)
+        usable = (nj > k) & (ev[:, 0] > 1e-8 * np.maximum(ev[:, -1], 1e-300))
     if usable.sum() < 2:
         return None
-    B = np.linalg.solve(ZtZ[usable], Ztr[usable][:, :, None])[:, :, 0]
-    rss = np.bincount(codes, rr * rr, nlev)[usable].sum() - np.sum(B * Ztr[usable])
+    ZtZ, Ztr = ZtZ[usable], Ztr[usable]
+    B = Ztr / ZtZ[:, :, 0] if k == 1 else np.linalg.solve(ZtZ, Ztr[:, :, None])[:, :, 0]
+    rss = np.bincount(codes, rr * rr, nlev)[usable].sum() - np.sum(B * Ztr)
     within = rss / (nj[usable].sum() - k * usable.sum())
-    return B, ZtZ[usable], within
+    return B, ZtZ, within
 
 
 def _relative_covariance(B: np.ndarray, ZtZ: np.ndarray, sigma2: float, diagonal: bool) -> np.ndarray:
     """Sigma_t / sigma^2 from the levels' coefficients, eigenvalues in [FLOOR^2, CAP^2]."""
-    S = np.atleast_2d(np.cov(B.T)) - sigma2 * np.mean(np.linalg.inv(ZtZ), axis=0)
+    inverse = 1.0 / ZtZ if ZtZ.shape[1] == 1 else np.linalg.inv(ZtZ)
+    S = np.atleast_2d(np.cov(B.T)) - sigma2 * np.mean(inverse, axis=0)
     S = S / sigma2
     if diagonal:
         S = np.diag(np.diag(S))
@@ -103,6 +111,15 @@ def _sdcor(S: np.ndarray, structure_name: str) -> np.ndarray:
     R = S / np.outer(sd, sd)
     k = S.shape[0]
     return np.array([sd[i] if i == j else R[i, j] for j in range(k) for i in range(j, k)])
+
+
+def _least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The OLS coefficients, from the normal equations (X has full column rank after lme4's
+    aliasing check; lstsq where they are singular)."""
+    try:
+        return np.linalg.solve(X.T @ X, X.T @ y)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(X, y, rcond=None)[0]
 
 
 def worth_a_moment_start(design: ModelDesign) -> bool:
@@ -135,11 +152,21 @@ def moment_theta_start(design: ModelDesign, default: np.ndarray) -> np.ndarray:
     >>> moment_theta_start(d, np.ones(3)).round(2)  # the optimum: [0.93, 0.02, 0.22]
     array([0.97, 0.02, 0.23])
     """
-    theta0 = np.array(default, dtype=float)
-    sqrtw = np.sqrt(np.asarray(design.weights, dtype=float))
+    default = np.asarray(default, dtype=float)
+    with np.errstate(all="ignore"):  # data on extreme scales: non-finite estimates keep the default
+        try:
+            return _moment_theta(design, default.copy())
+        except np.linalg.LinAlgError:
+            return default.copy()
+
+
+def _moment_theta(design: ModelDesign, theta0: np.ndarray) -> np.ndarray:
+    """:func:`moment_theta_start`'s estimate written into ``theta0`` (the default) term by term."""
+    w = np.asarray(design.weights, dtype=float)
+    sqrtw = None if np.all(w == 1.0) else np.sqrt(w)
     X, y = np.asarray(design.X, dtype=float), np.asarray(design.y - design.offset, dtype=float)
-    beta = np.linalg.lstsq(X * sqrtw[:, None], y * sqrtw, rcond=None)[0] if X.shape[1] else np.zeros(0)
-    r = sqrtw * (y - X @ beta)
+    Xw, yw = (X, y) if sqrtw is None else (X * sqrtw[:, None], y * sqrtw)
+    r = yw - Xw @ _least_squares(Xw, yw) if X.shape[1] else yw
     fits = [_level_regressions(t, r, sqrtw) if t.structure.name in _MOMENT_STRUCTURES else None
             for t in design.terms]
     within = [f[2] for f in fits if f is not None and np.isfinite(f[2]) and f[2] > 0]
@@ -150,10 +177,9 @@ def moment_theta_start(design: ModelDesign, default: np.ndarray) -> np.ndarray:
     for term, fit in zip(design.terms, fits):
         size = term.nparams
         if fit is not None:
-            with np.errstate(all="ignore"):
-                S = _relative_covariance(fit[0], fit[1], sigma2, term.structure.name == "diag")
-                theta_t = term.structure.theta_from_sdcor(_sdcor(S, term.structure.name)) if np.all(
-                    np.isfinite(S)) else None
+            S = _relative_covariance(fit[0], fit[1], sigma2, term.structure.name == "diag")
+            theta_t = term.structure.theta_from_sdcor(_sdcor(S, term.structure.name)) if np.all(
+                np.isfinite(S)) else None
             if theta_t is not None and len(theta_t) == size and np.all(np.isfinite(theta_t)):
                 theta0[offset:offset + size] = theta_t
         offset += size
