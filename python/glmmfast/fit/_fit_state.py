@@ -51,6 +51,7 @@ from ._optimizer_info import OptimizerInfo, StageClock
 from ._residuals import residuals_of
 from ._dispersion_model import dispersion_start, modelled_parameter_start
 from ._integrated_beta import fit_integrated_beta
+from ._lmm_start import moment_theta_start, worth_a_moment_start
 from ._zero_inflation import count_part_start_design, zero_inflation_start
 
 if TYPE_CHECKING:
@@ -348,11 +349,15 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
 
 
 def fit_lmm(design: ModelDesign, reml: bool, t0: float | None = None) -> FitState:
-    """Fit an LMM (lme4's lmer stages): engine, the profiled criterion minimised over theta."""
+    """Fit an LMM (lme4's lmer stages): engine, the profiled criterion minimised over theta from its
+    moment start (:func:`~glmmfast.fit._lmm_start.moment_theta_start`) where that pays, else lme4's."""
     t0 = time.perf_counter() if t0 is None else t0
     model = lmm_engine_model(design)
     t1 = time.perf_counter()
-    theta, crit, info = optimize_lmer(model, reml)
+    theta0 = None
+    if worth_a_moment_start(design):
+        theta0 = moment_theta_start(design, np.asarray(model.initial_theta(), dtype=float))
+    theta, crit, info = optimize_lmer(model, reml, theta0)
     info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     return FitState(design, np.asarray(theta), np.array(model.beta), float(crit), info, reml=bool(reml),
                     engine_at_optimum=model)

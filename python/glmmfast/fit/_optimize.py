@@ -52,8 +52,10 @@ from ._family_parameter import FamilyParameter
 from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, glmm_objective
 from ._optimizer_info import OptimizerInfo, StageClock
 
-__all__ = ["OptimizerInfo", "optimize_lmer", "optimize_glmer", "newton_polish", "check_convergence"]
+__all__ = ["OptimizerInfo", "optimize_lmer", "lmm_criterion_at", "optimize_glmer", "newton_polish",
+           "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
+_NEWTON_REACH = 10 * _FD_STEP  # longest polishing Newton step from a quasi-Newton optimum (_newton_step)
 #: smallest curvature of -2 log L the joint stage's start Hessian keeps where it is not positive definite
 #: (its coordinates have unit scale: beta in standard errors, where the curvature is 2)
 _JOINT_CURVATURE_FLOOR = 0.01
@@ -235,14 +237,15 @@ def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, columns: int | np
     return cols
 
 
-def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
+def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[np.ndarray, float, OptimizerInfo]:
     """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
 
     Beta, u and sigma are profiled out in the engine, which also gives the
     criterion's exact gradient in theta (cpp/src/lmm_gradient.cpp), so the
     machinery of :func:`optimize_glmer`'s joint stage applies: BFGS steps
-    from a Hessian measured at lme4's start (identity relative covariance
-    factors; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
+    from a Hessian measured at the start (``theta0``: lme4's, identity relative
+    covariance factors, unless the caller has a better one, such as
+    :func:`~glmmfast.fit._lmm_start.moment_theta_start`'s; :func:`_quasi_newton`), L-BFGS where those cannot finish (an
     indefinite start Hessian, a bound reached) and BOBYQA where L-BFGS
     stops on a bound or gives up (:func:`_lbfgs`).  At the optimum the
     exact gradient and its differences (the Hessian) go to ``info``
@@ -255,6 +258,9 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     model : glmmfast._core.LmmModel
     reml : bool
         Minimise the REML criterion (True) or -2 log L (False).
+    theta0 : ndarray, optional
+        The start (default lme4's, ``model.initial_theta()``, which also
+        remains the start of the second path off a bound, :func:`_leave_bounds`).
 
     Returns
     -------
@@ -266,29 +272,33 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
     lower = np.asarray(model.lower_bounds(), dtype=float)
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)
+    start = x0 if theta0 is None else np.maximum(np.asarray(theta0, dtype=float), lower)
     clock = StageClock(model)
-    f0, g0, hess0 = _measured_hessian(obj, x0, 1e-3, "the start (theta = 1)")
+    f0, g0, hess0 = _measured_hessian(obj, start, 1e-3, "the start")
     # The Newton decrement of BFGS's last step below ftol leaves theta within
     # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
     # Hessian measured there (below) squares that distance.
     ftol = 1e-11 * max(1.0, abs(f0))
-    done = _quasi_newton(obj, x0, _positive_definite(hess0), lower, ftol, start=(f0, g0))
+    done = _quasi_newton(obj, start, _positive_definite(hess0), lower, ftol, start=(f0, g0))
     if done is not None:
         theta, crit, status = done
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
-        x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
+        x = np.asarray(obj.best_x if obj.best_x is not None else start, dtype=float)
         theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
     info.add_stage("theta (beta, sigma profiled)", "stage 1", clock, (obj,), crit, status)
     # Derivatives at the optimum (also lme4's convergence checks), and the
     # test of the bounds.
     clock = StageClock(model)
     check = _core.lmm_objective(model, reml)
-    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum")
+    here = _lmm_derivative_at(model, theta, reml)  # BFGS leaves the engine at theta: its gradient without refactoring
+    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum", here)
     theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
     if not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
-    info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit)
+    read = int(here is not None)
+    info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit, evaluations=read,
+                   gradient_evaluations=read)
     on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
     if off.any() or on_bound.any():
         clock = StageClock(model)
@@ -302,8 +312,30 @@ def optimize_lmer(model, reml: bool) -> tuple[np.ndarray, float, OptimizerInfo]:
         else:
             theta, crit = theta_in, crit_in
         info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status)
-    crit = model.deviance(theta, reml)  # leave the engine at the optimum
+    crit = lmm_criterion_at(model, theta, reml)
     return theta, crit, info
+
+
+def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
+    """The criterion and its exact gradient at ``theta`` from the LMM engine's last evaluation
+    (no new factorisation), or None where that was not at ``theta`` (or failed)."""
+    if not np.array_equal(np.asarray(model.theta), theta):
+        return None
+    try:
+        return float(model.criterion(reml)), np.asarray(model.gradient(reml), dtype=float)
+    except _core.PirlsError:
+        return None
+
+
+def lmm_criterion_at(model, theta: np.ndarray, reml: bool) -> float:
+    """The criterion at ``theta`` with the LMM engine (LmmModel or CrossProductLmm) left there:
+    evaluated only if its last evaluation was elsewhere (or failed), else read off (the same number)."""
+    if np.array_equal(np.asarray(model.theta), theta):
+        try:
+            return float(model.criterion(reml))
+        except _core.PirlsError:  # the last evaluation at theta failed: evaluate again
+            pass
+    return float(model.deviance(theta, reml))
 
 
 def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: np.ndarray, x0: np.ndarray,
@@ -339,14 +371,19 @@ def _leave_bounds(obj, theta: np.ndarray, crit: float, lower: np.ndarray, off: n
     return theta, crit, status
 
 
-def _measured_hessian(obj, x: np.ndarray, h: float, where: str) -> tuple[float, np.ndarray, np.ndarray]:
+def _measured_hessian(obj, x: np.ndarray, h: float, where: str,
+                      at_x: tuple[float, np.ndarray] | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """The criterion, its exact gradient and the Hessian from forward
     differences of the gradient at ``x`` (one evaluation per coordinate,
     stepping into the feasible side; error O(h), as the finite differences
     of the criterion lme4 uses), symmetrised.  Raises ConvergenceError
-    where an evaluation fails (``where`` names the point)."""
-    g = np.empty(x.size)
-    f = obj(x, g)
+    where an evaluation fails (``where`` names the point).  ``at_x``: the
+    criterion and gradient at ``x``, where the caller has them."""
+    if at_x is None:
+        g = np.empty(x.size)
+        f = obj(x, g)
+    else:
+        f, g = at_x
     H = None if f >= _PENALTY else _gradient_differences(obj, x, g, x.size, h)
     if H is None:
         raise ConvergenceError(f"the criterion cannot be evaluated at {where}: {obj.last_error}")
@@ -370,8 +407,11 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
     """One Newton step on the free coordinates from a quasi-Newton optimum,
     kept (with the exact gradient there) if it lowers the criterion: with
     the Hessian from differences of the exact gradient it takes theta from
-    ~1e-6 to ~1e-9 of the optimum.  Only steps below the differences' own
-    step are taken, over which ``hess`` still holds."""
+    ~1e-6 to ~1e-9 of the optimum.  Only steps below ``_NEWTON_REACH`` (ten
+    of the differences' own steps) are taken, over which ``hess`` still
+    holds to a fraction of a percent: BFGS stopping on its predicted
+    decrease leaves a coordinate of small curvature up to ~1e-4 short
+    (a variance of 100 crossed levels in 10^5 rows: 1.5e-4)."""
     free = _free(x, lower)
     if not free.any():
         return x, fx, grad
@@ -379,7 +419,7 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
         step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
     except np.linalg.LinAlgError:
         return x, fx, grad
-    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _FD_STEP):
+    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _NEWTON_REACH):
         return x, fx, grad
     xn = x.copy()
     xn[free] -= step

@@ -40,7 +40,7 @@ from ..fit._agq import omitted_m2ll
 from ..fit._dispersion_model import dispersion_model_parameter
 from ..fit._integrated_beta import integrated_beta_vcov_full
 from ..fit._fit_state import FitState, joint_objective, laplace_hessian
-from ..fit._optimize import check_convergence
+from ..fit._optimize import check_convergence, lmm_criterion_at
 from ..fit._optimizer_info import CountedCalls, StageClock
 from ..fit._residuals import residuals_of
 from ..design._re_terms import theta_names, varcorr_frame
@@ -1144,7 +1144,7 @@ class LmerResult(MixedResult):
         msgs, conv_msgs = self._convergence_checks(self._counted(lambda th: model.deviance(th, self.reml)),
                                                    self.theta, self.deviance,
                                                    np.asarray(model.lower_bounds(), dtype=float), derivs=derivs)
-        model.evaluate(self.theta)  # restore the optimum
+        lmm_criterion_at(model, self.theta, self.reml)  # at the optimum (evaluated only if the engine moved)
         V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
         names = self.fixef.index
         return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
