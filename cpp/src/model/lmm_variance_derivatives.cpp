@@ -62,6 +62,20 @@
 #include "model/lmm_model.hpp"
 #include "optim/interrupt.hpp"
 
+#ifdef GLMMFAST_VD_PROFILE
+#include <chrono>
+#include <cstdio>
+static std::chrono::steady_clock::time_point vd_t0;
+static std::vector<std::pair<const char*, double>> vd_marks;
+#define VD_START() (vd_marks.clear(), vd_t0 = std::chrono::steady_clock::now())
+#define VD_TICK(name) do { auto t1_ = std::chrono::steady_clock::now(); vd_marks.emplace_back(name, std::chrono::duration<double, std::milli>(t1_ - vd_t0).count()); vd_t0 = t1_; } while (0)
+#define VD_REPORT() do { for (auto& m_ : vd_marks) std::fprintf(stderr, "%s=%.3f ", m_.first, m_.second); std::fprintf(stderr, "\n"); } while (0)
+#else
+#define VD_START()
+#define VD_TICK(name)
+#define VD_REPORT()
+#endif
+
 namespace glmmfast {
 
 namespace {
@@ -103,6 +117,7 @@ Eigen::MatrixXd block_times(const Eigen::MatrixXd& d, const Eigen::MatrixXd& V, 
 
 LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                                                       const std::vector<Eigen::MatrixXd>& factor_second) const {
+    VD_START();
     if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
     if (!(s > 0.0)) throw std::invalid_argument("sigma^2 must be positive");
     const LambdaMap& lam = sys_.lambda();
@@ -182,6 +197,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     }
     check_interrupt();
 
+    VD_TICK("N,u pass");
     // Blocks: the largest term is block 1.
     Blocks bl;
     for (int t = 1; t < nterm; ++t)
@@ -198,6 +214,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
     const int q1 = bl.q1, q2 = bl.q2;
 
+    VD_TICK("blocks");
     // S = Z'WZ: block 1's level blocks K_l, S_12 (q1 x q2) and S_22 (q2 x q2), dense.
     std::vector<Eigen::MatrixXd> K(Lb, Eigen::MatrixXd::Zero(kb, kb));
     Eigen::MatrixXd S22 = Eigen::MatrixXd::Zero(q2, q2);
@@ -231,6 +248,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // K_l - K_l H_l K_l, C0_12 = (I - blockdiag(K_l H_l)) S_12 and its transpose,
     // C0_22 = S_22 - S_12' blockdiag(H_l) S_12 (a dense block).  Its pattern is made
     // of whole k x k blocks of pairs of levels (zeros kept), which the traces below rely on.
+    VD_TICK("S pass");
     const Eigen::MatrixXd& Tb = lam.term_factor(bl.big);
     SpMatR S12(q1, q2);
     S12.setFromTriplets(s12.begin(), s12.end());
@@ -244,6 +262,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // level's rows of C0_12 and its share S_12,l' H_l S_12,l of C0_22.
     const int* s12_outer = S12.outerIndexPtr();
     const int* s12_inner = S12.innerIndexPtr();
+    VD_TICK("S12 triplets");
     std::vector<int> count2(q2, 0), cursor2(q2);
     for (int e = 0; e < S12.nonZeros(); ++e) ++count2[s12_inner[e]];
     SpMat C0(qq, qq);
@@ -264,6 +283,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb), TK(kb, kb), Dl(kb, kb), TtD(kb, kb);
     Eigen::LLT<Eigen::MatrixXd> llt(kb);
     Eigen::VectorXd hs(kb);
+    int nlsum = 0; long nlsq = 0;
     for (int l = 0; l < Lb; ++l) {
         if (kb == 1) {  // scalar terms (most of them): no small-matrix algebra
             const double t2 = Tb(0, 0) * Tb(0, 0), k = K[l](0, 0);
@@ -308,26 +328,39 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
         if (q2 == 0) continue;
+        ++nlsum; nlsq += nl * nl;
+        // C0_22's upper triangle only (cols ascending: e1 <= e2 is row <= column); read from it below.
         for (int e2 = 0; e2 < nl; ++e2) {
+            double* c022 = C022.data() + static_cast<long>(cols[e2]) * q2;
+            if (kb == 1) {
+                const double hs0 = H(0, 0) * s12(0, e2);
+                for (int e1 = 0; e1 <= e2; ++e1) c022[cols[e1]] -= s12(0, e1) * hs0;
+                continue;
+            }
             for (int a = 0; a < kb; ++a) {
                 hs[a] = 0.0;
                 for (int c = 0; c < kb; ++c) hs[a] += H(a, c) * s12(c, e2);
             }
-            for (int e1 = 0; e1 < nl; ++e1) {
+            for (int e1 = 0; e1 <= e2; ++e1) {
                 double v = 0.0;
                 for (int a = 0; a < kb; ++a) v += s12(a, e1) * hs[a];
-                C022(cols[e1], cols[e2]) -= v;
+                c022[cols[e1]] -= v;
             }
         }
     }
+    VD_TICK("C0 levels"); 
+#ifdef GLMMFAST_VD_PROFILE
+    std::fprintf(stderr, "levels %d sum nl^2 %ld nnzC0 %ld nnzY? ", nlsum, nlsq, (long)C0.nonZeros());
+#endif
     for (int b = 0; b < q2; ++b) {
         const int start = c0_outer[bl.idx2[b]];
         for (int a = 0; a < q2; ++a) {
             const int pos = start + (a < bl.off1 ? a : count2[b] + a);
             c0_inner[pos] = bl.idx2[a];
-            c0_value[pos] = 0.5 * (C022(a, b) + C022(b, a));
+            c0_value[pos] = a <= b ? C022(a, b) : C022(b, a);
         }
     }
+    VD_TICK("C0");
     check_interrupt();
 
     // The low-rank part (Woodbury on block 2 after block 1): V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2', so
@@ -337,6 +370,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // symmetric, so a block-1 row a gives both P_ab and P_ba from Y's sparse row a; the
     // block-2 x block-2 part is the GEMM Y_2 Zm_2').
     // Stored with C0's layout (P's and C0's value arrays align entry by entry).
+    VD_TICK("-");
     const SpMatR YR = [&] {
         if (q2 == 0) return SpMatR(qq, 0);
         std::vector<Eigen::Triplet<double>> l2;
@@ -358,6 +392,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);  // see Y'D_i Y below
     Eigen::VectorXd P(C0.nonZeros());
     P.setZero();
+    VD_TICK("YR=C0 L2");
     if (q2 > 0) {
         Y2.setZero();
         for (int j = 0; j < q2; ++j)
@@ -372,9 +407,12 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
         Shat = 0.5 * (Shat + Shat.transpose()).eval();
         Shat.diagonal().array() += 1.0;
+    VD_TICK("Y2,Shat");
         Phi = Shat.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
         // Zm_2' = Phi Y_2' (block 2's rows of Zm); block 1's rows of Zm are never formed.
+    VD_TICK("Phi");
         const Eigen::MatrixXd ZmT2 = Phi * Y2.transpose();
+    VD_TICK("ZmT2");
         const Eigen::MatrixXd P22 = Y2 * ZmT2;
         auto row_dot = [&](int a, int b2) {  // Y_a . Zm_b for a sparse row a and b = idx2[b2] in block 2
             double v = 0.0;
@@ -383,10 +421,12 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         };
         // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
         // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
+    VD_TICK("P22");
         Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
         std::vector<double*> gamma_big(static_cast<size_t>(kb) * kb);
         for (int ac = 0; ac < kb * kb; ++ac) gamma_big[ac] = Gamma[bl.big][ac].data();
         Eigen::MatrixXd Yl;
+    VD_TICK("gamma assign");
         for (int l = 0; l < Lb; ++l) {
             const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
             const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
@@ -396,14 +436,29 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                     throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
                 for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
             }
-            // One pass over the level's nl x nl pairs of columns (cols[e1], cols[e2]) for both.
+            // One pass over the level's pairs of columns (cols[e1], cols[e2]), e1 <= e2 (cols ascending),
+            // for both: Gamma's upper triangles (the lower ones mirrored below: Gamma_ac' = Gamma_ca),
+            // and half of P_l with its diagonal pairs halved (P_l = half + half').
             Eigen::MatrixXd& Pl = P11[l];
             Pl.setZero();
             for (int e2 = 0; e2 < nl; ++e2) {
                 const long c2 = cols[e2];
                 const double* phi = Phi.data() + c2 * q2;
-                for (int e1 = 0; e1 < nl; ++e1) {
-                    const double ph = phi[cols[e1]];
+                if (kb == 1) {
+                    const double y2 = Yl(0, e2);
+                    double* g = gamma_big[0] + c2 * q2;
+                    double pl = 0.5 * y2 * y2 * phi[c2];
+                    g[c2] += y2 * y2;
+                    for (int e1 = 0; e1 < e2; ++e1) {
+                        const double yy = Yl(0, e1) * y2;
+                        pl += yy * phi[cols[e1]];
+                        g[cols[e1]] += yy;
+                    }
+                    Pl(0, 0) += pl;
+                    continue;
+                }
+                for (int e1 = 0; e1 <= e2; ++e1) {
+                    const double ph = e1 == e2 ? 0.5 * phi[cols[e1]] : phi[cols[e1]];
                     for (int a = 0; a < kb; ++a)
                         for (int c = 0; c < kb; ++c) {
                             const double yy = Yl(a, e1) * Yl(c, e2);
@@ -412,7 +467,17 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                         }
                 }
             }
+            Pl = (Pl + Pl.transpose()).eval();
         }
+    VD_TICK("P11 loop");
+        for (int a = 0; a < kb; ++a)  // the lower triangles: Gamma_ac(c1, c2) = Gamma_ca(c2, c1), c1 > c2
+            for (int c = 0; c < kb; ++c) {
+                Eigen::MatrixXd& Gac = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
+                const Eigen::MatrixXd& Gca = Gamma[bl.big][static_cast<size_t>(c) * kb + a];
+                for (int c2 = 0; c2 < q2; ++c2)
+                    for (int c1 = c2 + 1; c1 < q2; ++c1) Gac(c1, c2) = Gca(c2, c1);
+            }
+    VD_TICK("P11/Gamma big");
         for (int b = 0; b < qq; ++b)  // block-1 columns first: the block-2 columns' block-1 rows mirror them
             for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
                 const int a = C0.innerIndexPtr()[pos], a2 = bl.pos2[a], b2 = bl.pos2[b];
@@ -422,17 +487,9 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         for (int pos = 0; pos < C0.nonZeros(); ++pos)
             if (mirror[pos] >= 0) P[pos] = P[mirror[pos]];
     }
+    VD_TICK("P fill");
     const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
     const Eigen::VectorXd M = C0v - 2.0 * P;  // C0 - 2P, in C0's layout
-    // C V = C0 V - Y (Phi (Y' V)) for a q-row V.
-    auto C_times = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd out = C0 * V;
-        if (q2 > 0) {
-            const Eigen::MatrixXd YtV = YR.transpose() * V;
-            out.noalias() -= YR * (Phi * YtV);
-        }
-        return out;
-    };
     check_interrupt();
 
     // The traces, term pair by term pair (rows of term ta, columns of term tb):
@@ -443,6 +500,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // sum_{a,e,c,f} C0(a,e) M(c,f) d_j(a,c) d_i(e,f), so one pass over C0 gives, per term pair,
     //   G_{ta,tb}[(a,e),(c,f)] = sum over level blocks of C0(a,e) M(c,f),
     // and tr(C0 D_i C0 D_j) - 2 cross = sum G_{tj,ti}[(a,e),(c,f)] d_j(a,c) d_i(e,f).
+    VD_TICK("M,C_times def");
     std::vector<int> term_at(qq), local_at(qq);
     for (int t = 0; t < nterm; ++t)
         for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
@@ -461,9 +519,13 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             const int tb = term_at[b], e = local_at[b], kb_ = terms[tb].k, fb = b - e;
             for (int pos = outer[b]; pos < outer[b + 1]; ++pos) {
                 const int a = C0.innerIndexPtr()[pos], ta = term_at[a], a0 = local_at[a], ka = terms[ta].k;
-                const int base = pos - a0 - outer[b];  // the level block's first row, within the column
                 Eigen::MatrixXd& Gab = G[static_cast<size_t>(ta) * nterm + tb];
                 const double v = C0v[pos];
+                if (ka == 1 && kb_ == 1) {  // scalar terms: the level block is the entry itself
+                    Gab(0, 0) += v * M[pos];
+                    continue;
+                }
+                const int base = pos - a0 - outer[b];  // the level block's first row, within the column
                 for (int f = 0; f < kb_; ++f) {
                     const int col = outer[fb + f] + base;
                     if (C0.innerIndexPtr()[col] != a - a0)
@@ -483,6 +545,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                     for (int f = 0; f < kb_; ++f) tr += Gab(a * kb_ + e, c * kb_ + f) * d[j](a, c) * d[i](e, f);
         return tr;
     };
+    VD_TICK("G pass");
     // Y'D_i Y = sum_{a,c} d_i(a,c) Gamma_{t,ac},  Gamma_{t,ac} = Y_{t,a}' Y_{t,c} (Y_{t,a}: the rows of
     // coefficient a of term t's levels): sparse rows for block 1, a GEMM on Y_2 for block 2.
     if (q2 > 0)
@@ -501,9 +564,10 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             check_interrupt();
         }
 
+    VD_TICK("Gamma others");
     // Per theta_i: D_i N, D_i u, inner_i, u'D_i u, W_i; then C D_i N, C D_i u for all theta_i at once.
-    std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), Wm(nt);
-    std::vector<Eigen::VectorXd> Du(nt), CDu(nt);
+    std::vector<Eigen::MatrixXd> DN(nt), Wm(nt);
+    std::vector<Eigen::VectorXd> Du(nt);
     out.inner.resize(nt);
     out.u_D_u = Eigen::VectorXd(nt);
     Eigen::MatrixXd NU(qq, static_cast<long>(nt) * (pp + 1));  // [D_i N, D_i u] for every theta_i
@@ -525,11 +589,29 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
         check_interrupt();
     }
-    const Eigen::MatrixXd CNU = C_times(NU);  // one pass over C0 and Y for every theta_i
+    VD_TICK("per-theta W_i etc");
+    // V_i' C V_j for V_i = [D_i N, D_i u], which is zero outside term t_i's rows (R_i): with C = C0 - Y Phi Y',
+    //   V_i' C V_j = V_i,R_i' (C0_{:,R_j} V_j,R_j)_{R_i} - (Y_{R_i}' V_i,R_i)' Phi (Y_{R_j}' V_j,R_j),
+    // from term t_j's columns of C0 and term t's rows of Y only.
+    auto term_rows = [&](int i) { return std::make_pair(offsets[term_of[i]], terms[term_of[i]].k * terms[term_of[i]].nlevels); };
+    std::vector<Eigen::MatrixXd> C0V(nt), YtV(nt), PhiYtV(nt);
     for (int i = 0; i < nt; ++i) {
-        CDN[i] = CNU.middleCols(i * (pp + 1), pp);
-        CDu[i] = CNU.col(i * (pp + 1) + pp);
+        const auto [off, size] = term_rows(i);
+        const auto Vi = NU.block(off, static_cast<long>(i) * (pp + 1), size, pp + 1);
+        C0V[i].noalias() = C0.middleCols(off, size) * Vi;
+        if (q2 > 0) {
+            YtV[i].noalias() = YR.middleRows(off, size).transpose() * Vi;
+            PhiYtV[i].noalias() = Phi * YtV[i];
+        }
     }
+    auto V_C_V = [&](int i, int j) {
+        const auto [off, size] = term_rows(i);
+        Eigen::MatrixXd out = NU.block(off, static_cast<long>(i) * (pp + 1), size, pp + 1).transpose() *
+                              C0V[j].middleRows(off, size);
+        if (q2 > 0) out.noalias() -= YtV[i].transpose() * PhiYtV[j];
+        return out;
+    };
+    VD_TICK("CNU");
     // Level-diagonal blocks of C = C0 - P (each term's levels), for tr(C D_ij).
     std::vector<std::vector<Eigen::MatrixXd>> diagC(nterm);
     for (int t = 0; t < nterm; ++t) {
@@ -549,17 +631,19 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         for (const Eigen::MatrixXd& Cl : diagC[t]) tr += (Cl.array() * dij.array()).sum();
         return tr;
     };
+    VD_TICK("diagC");
     out.hessian = Eigen::MatrixXd::Zero(nt, nt);
     for (int i = 0; i < nt; ++i) {
         for (int j = i; j < nt; ++j) {
             double trCC = trace_C0_M(i, j);
             if (q2 > 0) trCC += (Wm[i].array() * Wm[j].transpose().array()).sum();
             double trQQ = trCC;
+            const Eigen::MatrixXd VCV = V_C_V(i, j);  // [D_i N, D_i u]' C [D_j N, D_j u]
             if (reml)
-                trQQ += -2.0 * (Minv.array() * (DN[i].transpose() * CDN[j]).array()).sum() +
+                trQQ += -2.0 * (Minv.array() * VCV.topLeftCorner(pp, pp).array()).sum() +
                         (Minv * out.inner[i]).cwiseProduct((Minv * out.inner[j]).transpose()).sum();
             const Eigen::VectorXd NDu_i = N.transpose() * Du[i], NDu_j = N.transpose() * Du[j];
-            const double uQu = Du[i].dot(CDu[j]) - NDu_i.dot(Minv * NDu_j);
+            const double uQu = VCV(pp, pp) - NDu_i.dot(Minv * NDu_j);
             double h = -trQQ + 2.0 * uQu / s;
             if (term_of[i] == term_of[j]) {
                 const int t = term_of[i];
@@ -574,6 +658,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             out.hessian(i, j) = out.hessian(j, i) = h;
         }
     }
+    VD_TICK("hessian"); VD_REPORT();
     return out;
 }
 
