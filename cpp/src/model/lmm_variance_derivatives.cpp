@@ -388,7 +388,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         return SpMatR(C0 * L2);
     }();
     Eigen::MatrixXd Y2(q2, q2), Phi;
-    std::vector<Eigen::MatrixXd> P11(q2 > 0 ? Lb : 0, Eigen::MatrixXd(kb, kb));
     std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);  // see Y'D_i Y below
     Eigen::VectorXd P(C0.nonZeros());
     P.setZero();
@@ -414,32 +413,42 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         const Eigen::MatrixXd ZmT2 = Phi * Y2.transpose();
     VD_TICK("ZmT2");
         const Eigen::MatrixXd P22 = Y2 * ZmT2;
-        auto row_dot = [&](int a, int b2) {  // Y_a . Zm_b for a sparse row a and b = idx2[b2] in block 2
-            double v = 0.0;
-            for (SpMatR::InnerIterator y(YR, a); y; ++y) v += y.value() * ZmT2(y.col(), b2);
-            return v;
-        };
-        // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
-        // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
+        // Block 1, level by level (the level's rows Y_l of Y share their columns J_l, which are the
+        // level's block-2 rows in C0's columns): Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks),
+        // Gamma_{big,ac} += y_{l,a}' y_{l,c}, and P's block-2 rows in the level's columns,
+        // P_ab = Y_a . Zm_b = sum_{e in J_l} Y_a(e) Zm_2'(e, b).
     VD_TICK("P22");
         Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
         std::vector<double*> gamma_big(static_cast<size_t>(kb) * kb);
         for (int ac = 0; ac < kb * kb; ++ac) gamma_big[ac] = Gamma[bl.big][ac].data();
-        Eigen::MatrixXd Yl;
+        const int* c0_outer_c = C0.outerIndexPtr();
+        Eigen::MatrixXd Yl, Pl(kb, kb);
     VD_TICK("gamma assign");
         for (int l = 0; l < Lb; ++l) {
-            const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
+            const int first = bl.off1 + l * kb;
+            const int r0 = first, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
             const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
+            if (c0_outer_c[first + 1] - c0_outer_c[first] != nl + kb)
+                throw std::logic_error("variance_derivatives: Y's and C0's patterns differ");
+            const int below = static_cast<int>(std::lower_bound(cols, cols + nl, bl.off1) - cols);
             Yl.resize(kb, nl);
             for (int a = 0; a < kb; ++a) {
                 if (YR.outerIndexPtr()[r0 + a + 1] - YR.outerIndexPtr()[r0 + a] != nl)
                     throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
                 for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
             }
+            for (int a = 0; a < kb; ++a) {  // P_ab, b in the level's block-2 rows, into column first + a
+                double* pcol = P.data() + c0_outer_c[first + a];
+                for (int e = 0; e < nl; ++e) {
+                    const double* zm = ZmT2.data() + static_cast<long>(cols[e]) * q2;
+                    double v = 0.0;
+                    for (int e1 = 0; e1 < nl; ++e1) v += Yl(a, e1) * zm[cols[e1]];
+                    pcol[e < below ? e : e + kb] = v;
+                }
+            }
             // One pass over the level's pairs of columns (cols[e1], cols[e2]), e1 <= e2 (cols ascending),
             // for both: Gamma's upper triangles (the lower ones mirrored below: Gamma_ac' = Gamma_ca),
             // and half of P_l with its diagonal pairs halved (P_l = half + half').
-            Eigen::MatrixXd& Pl = P11[l];
             Pl.setZero();
             for (int e2 = 0; e2 < nl; ++e2) {
                 const long c2 = cols[e2];
@@ -467,7 +476,8 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                         }
                 }
             }
-            Pl = (Pl + Pl.transpose()).eval();
+            for (int a = 0; a < kb; ++a)  // the level-diagonal block: P_l + P_l' (rows below..below+kb)
+                for (int c = 0; c < kb; ++c) P[c0_outer_c[first + a] + below + c] = Pl(c, a) + Pl(a, c);
         }
     VD_TICK("P11 loop");
         for (int a = 0; a < kb; ++a)  // the lower triangles: Gamma_ac(c1, c2) = Gamma_ca(c2, c1), c1 > c2
@@ -478,14 +488,13 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                     for (int c1 = c2 + 1; c1 < q2; ++c1) Gac(c1, c2) = Gca(c2, c1);
             }
     VD_TICK("P11/Gamma big");
-        for (int b = 0; b < qq; ++b)  // block-1 columns first: the block-2 columns' block-1 rows mirror them
-            for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
-                const int a = C0.innerIndexPtr()[pos], a2 = bl.pos2[a], b2 = bl.pos2[b];
-                if (b2 < 0) P[pos] = a2 < 0 ? P11[(a - bl.off1) / kb]((a - bl.off1) % kb, (b - bl.off1) % kb) : row_dot(b, a2);
-                else if (a2 >= 0) P[pos] = P22(a2, b2);
+        for (int b2 = 0; b2 < q2; ++b2) {  // block-2 columns: block-2 rows from P22, block-1 rows mirror the above
+            const int b = bl.idx2[b2];
+            for (int pos = c0_outer_c[b]; pos < c0_outer_c[b + 1]; ++pos) {
+                const int a2 = bl.pos2[C0.innerIndexPtr()[pos]];
+                P[pos] = a2 >= 0 ? P22(a2, b2) : P[mirror[pos]];
             }
-        for (int pos = 0; pos < C0.nonZeros(); ++pos)
-            if (mirror[pos] >= 0) P[pos] = P[mirror[pos]];
+        }
     }
     VD_TICK("P fill");
     const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
