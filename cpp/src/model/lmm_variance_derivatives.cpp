@@ -48,7 +48,12 @@
 //                         + tr(M^{-1} inner_i M^{-1} inner_j);
 //   tr(C D_ij) from C's level-diagonal blocks (C0's minus P's).
 // C0 is written straight into compressed columns from S_12's pattern (no triplets, no sort);
-// each symmetric pair of its off-diagonal-block entries (and of P's) is computed once.
+// each symmetric pair of its off-diagonal-block entries (and of P's) is computed once, and so is
+// each symmetric pair of C0_22's, Gamma_big's and P's level-diagonal entries (one triangle
+// per level, the other mirrored).  Y is read off C0's columns (no sparse product); P's block-1
+// columns are filled in the same level loop as Gamma_big.  The REML and u-terms' bilinear forms
+//   [D_i N, D_i u]' C [D_j N, D_j u] = V_i' C0 V_j - (Y'V_i)' Phi (Y'V_j)
+// use only term t_i's rows of V_i (D_i is zero elsewhere): term t_j's columns of C0 and rows of Y.
 // Cost: one pass over the rows for S's blocks and one for [N, u], no solve with the factor beyond
 // the p of N, O(nnz(C0) k^2) for the traces, O(sum_l n_l^2 k^2) for block 1's
 // pieces (n_l the block-2 effects sharing rows with level l) and a few q2 x q2
@@ -61,20 +66,6 @@
 
 #include "model/lmm_model.hpp"
 #include "optim/interrupt.hpp"
-
-#ifdef GLMMFAST_VD_PROFILE
-#include <chrono>
-#include <cstdio>
-static std::chrono::steady_clock::time_point vd_t0;
-static std::vector<std::pair<const char*, double>> vd_marks;
-#define VD_START() (vd_marks.clear(), vd_t0 = std::chrono::steady_clock::now())
-#define VD_TICK(name) do { auto t1_ = std::chrono::steady_clock::now(); vd_marks.emplace_back(name, std::chrono::duration<double, std::milli>(t1_ - vd_t0).count()); vd_t0 = t1_; } while (0)
-#define VD_REPORT() do { for (auto& m_ : vd_marks) std::fprintf(stderr, "%s=%.3f ", m_.first, m_.second); std::fprintf(stderr, "\n"); } while (0)
-#else
-#define VD_START()
-#define VD_TICK(name)
-#define VD_REPORT()
-#endif
 
 namespace glmmfast {
 
@@ -117,7 +108,6 @@ Eigen::MatrixXd block_times(const Eigen::MatrixXd& d, const Eigen::MatrixXd& V, 
 
 LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                                                       const std::vector<Eigen::MatrixXd>& factor_second) const {
-    VD_START();
     if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
     if (!(s > 0.0)) throw std::invalid_argument("sigma^2 must be positive");
     const LambdaMap& lam = sys_.lambda();
@@ -197,7 +187,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     }
     check_interrupt();
 
-    VD_TICK("N,u pass");
     // Blocks: the largest term is block 1.
     Blocks bl;
     for (int t = 1; t < nterm; ++t)
@@ -214,7 +203,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
     const int q1 = bl.q1, q2 = bl.q2;
 
-    VD_TICK("blocks");
     // S = Z'WZ: block 1's level blocks K_l, S_12 (q1 x q2) and S_22 (q2 x q2), dense.
     std::vector<Eigen::MatrixXd> K(Lb, Eigen::MatrixXd::Zero(kb, kb));
     Eigen::MatrixXd S22 = Eigen::MatrixXd::Zero(q2, q2);
@@ -248,7 +236,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // K_l - K_l H_l K_l, C0_12 = (I - blockdiag(K_l H_l)) S_12 and its transpose,
     // C0_22 = S_22 - S_12' blockdiag(H_l) S_12 (a dense block).  Its pattern is made
     // of whole k x k blocks of pairs of levels (zeros kept), which the traces below rely on.
-    VD_TICK("S pass");
     const Eigen::MatrixXd& Tb = lam.term_factor(bl.big);
     SpMatR S12(q1, q2);
     S12.setFromTriplets(s12.begin(), s12.end());
@@ -262,7 +249,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // level's rows of C0_12 and its share S_12,l' H_l S_12,l of C0_22.
     const int* s12_outer = S12.outerIndexPtr();
     const int* s12_inner = S12.innerIndexPtr();
-    VD_TICK("S12 triplets");
     std::vector<int> count2(q2, 0), cursor2(q2);
     for (int e = 0; e < S12.nonZeros(); ++e) ++count2[s12_inner[e]];
     SpMat C0(qq, qq);
@@ -283,7 +269,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     Eigen::MatrixXd H(kb, kb), KH(kb, kb), C011(kb, kb), TK(kb, kb), Dl(kb, kb), TtD(kb, kb);
     Eigen::LLT<Eigen::MatrixXd> llt(kb);
     Eigen::VectorXd hs(kb);
-    int nlsum = 0; long nlsq = 0;
     for (int l = 0; l < Lb; ++l) {
         if (kb == 1) {  // scalar terms (most of them): no small-matrix algebra
             const double t2 = Tb(0, 0) * Tb(0, 0), k = K[l](0, 0);
@@ -328,7 +313,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
         if (q2 == 0) continue;
-        ++nlsum; nlsq += nl * nl;
         // C0_22's upper triangle only (cols ascending: e1 <= e2 is row <= column); read from it below.
         for (int e2 = 0; e2 < nl; ++e2) {
             double* c022 = C022.data() + static_cast<long>(cols[e2]) * q2;
@@ -348,10 +332,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
     }
-    VD_TICK("C0 levels"); 
-#ifdef GLMMFAST_VD_PROFILE
-    std::fprintf(stderr, "levels %d sum nl^2 %ld nnzC0 %ld nnzY? ", nlsum, nlsq, (long)C0.nonZeros());
-#endif
     for (int b = 0; b < q2; ++b) {
         const int start = c0_outer[bl.idx2[b]];
         for (int a = 0; a < q2; ++a) {
@@ -360,7 +340,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             c0_value[pos] = a <= b ? C022(a, b) : C022(b, a);
         }
     }
-    VD_TICK("C0");
     check_interrupt();
 
     // The low-rank part (Woodbury on block 2 after block 1): V0 = V_1 + Z_2 Lambda_2 Lambda_2' Z_2', so
@@ -370,28 +349,51 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // symmetric, so a block-1 row a gives both P_ab and P_ba from Y's sparse row a; the
     // block-2 x block-2 part is the GEMM Y_2 Zm_2').
     // Stored with C0's layout (P's and C0's value arrays align entry by entry).
-    VD_TICK("-");
-    const SpMatR YR = [&] {
-        if (q2 == 0) return SpMatR(qq, 0);
-        std::vector<Eigen::Triplet<double>> l2;
-        for (int t = 0; t < nterm; ++t) {
-            if (t == bl.big) continue;
-            const Eigen::MatrixXd& T = lam.term_factor(t);
-            const int k = terms[t].k;
-            for (int l = 0; l < terms[t].nlevels; ++l)
-                for (int a = 0; a < k; ++a)
-                    for (int c = 0; c < k; ++c)
-                        l2.emplace_back(offsets[t] + l * k + a, bl.pos2[offsets[t] + l * k + c], T(a, c));
+    std::vector<int> term_at(qq), local_at(qq);
+    for (int t = 0; t < nterm; ++t)
+        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
+            term_at[offsets[t] + j] = t;
+            local_at[offsets[t] + j] = j % terms[t].k;
         }
-        SpMat L2(qq, q2);
-        L2.setFromTriplets(l2.begin(), l2.end());
-        return SpMatR(C0 * L2);
+    // Y = C0 L_2 straight from C0's columns (C0 is symmetric, its pattern whole level blocks): row a of Y
+    // at block-2 level l of term t, coefficient c, is sum_{c'} C0((l, c'), a) T_t(c', c).
+    const double* C0v0 = C0.valuePtr();
+    const SpMatR YR = [&] {
+        SpMatR Y(qq, q2);
+        if (q2 == 0) return Y;
+        int* y_outer = Y.outerIndexPtr();
+        y_outer[0] = 0;
+        for (int a = 0; a < qq; ++a)
+            y_outer[a + 1] = y_outer[a] + (bl.pos2[a] < 0 ? C0.outerIndexPtr()[a + 1] - C0.outerIndexPtr()[a] - kb : q2);
+        Y.resizeNonZeros(y_outer[qq]);
+        int* y_inner = Y.innerIndexPtr();
+        double* y_value = Y.valuePtr();
+        for (int a = 0; a < qq; ++a) {
+            int out_pos = y_outer[a];
+            for (int pos = C0.outerIndexPtr()[a]; pos < C0.outerIndexPtr()[a + 1];) {
+                const int r = C0.innerIndexPtr()[pos], t = term_at[r];
+                if (bl.pos2[r] < 0) {  // block 1's rows: not in L_2
+                    ++pos;
+                    continue;
+                }
+                const int k = terms[t].k;
+                const Eigen::MatrixXd& T = lam.term_factor(t);
+                for (int c = 0; c < k; ++c) {
+                    double v = 0.0;
+                    for (int c1 = 0; c1 < k; ++c1) v += C0v0[pos + c1] * T(c1, c);
+                    y_inner[out_pos] = bl.pos2[r + c];
+                    y_value[out_pos++] = v;
+                }
+                pos += k;
+            }
+            if (out_pos != y_outer[a + 1]) throw std::logic_error("variance_derivatives: Y's pattern is not C0's");
+        }
+        return Y;
     }();
     Eigen::MatrixXd Y2(q2, q2), Phi;
     std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);  // see Y'D_i Y below
     Eigen::VectorXd P(C0.nonZeros());
     P.setZero();
-    VD_TICK("YR=C0 L2");
     if (q2 > 0) {
         Y2.setZero();
         for (int j = 0; j < q2; ++j)
@@ -406,24 +408,19 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
         Shat = 0.5 * (Shat + Shat.transpose()).eval();
         Shat.diagonal().array() += 1.0;
-    VD_TICK("Y2,Shat");
         Phi = Shat.llt().solve(Eigen::MatrixXd::Identity(q2, q2));
         // Zm_2' = Phi Y_2' (block 2's rows of Zm); block 1's rows of Zm are never formed.
-    VD_TICK("Phi");
         const Eigen::MatrixXd ZmT2 = Phi * Y2.transpose();
-    VD_TICK("ZmT2");
         const Eigen::MatrixXd P22 = Y2 * ZmT2;
         // Block 1, level by level (the level's rows Y_l of Y share their columns J_l, which are the
         // level's block-2 rows in C0's columns): Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks),
         // Gamma_{big,ac} += y_{l,a}' y_{l,c}, and P's block-2 rows in the level's columns,
         // P_ab = Y_a . Zm_b = sum_{e in J_l} Y_a(e) Zm_2'(e, b).
-    VD_TICK("P22");
         Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
         std::vector<double*> gamma_big(static_cast<size_t>(kb) * kb);
         for (int ac = 0; ac < kb * kb; ++ac) gamma_big[ac] = Gamma[bl.big][ac].data();
         const int* c0_outer_c = C0.outerIndexPtr();
         Eigen::MatrixXd Yl, Pl(kb, kb);
-    VD_TICK("gamma assign");
         for (int l = 0; l < Lb; ++l) {
             const int first = bl.off1 + l * kb;
             const int r0 = first, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
@@ -479,7 +476,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             for (int a = 0; a < kb; ++a)  // the level-diagonal block: P_l + P_l' (rows below..below+kb)
                 for (int c = 0; c < kb; ++c) P[c0_outer_c[first + a] + below + c] = Pl(c, a) + Pl(a, c);
         }
-    VD_TICK("P11 loop");
         for (int a = 0; a < kb; ++a)  // the lower triangles: Gamma_ac(c1, c2) = Gamma_ca(c2, c1), c1 > c2
             for (int c = 0; c < kb; ++c) {
                 Eigen::MatrixXd& Gac = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
@@ -487,7 +483,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                 for (int c2 = 0; c2 < q2; ++c2)
                     for (int c1 = c2 + 1; c1 < q2; ++c1) Gac(c1, c2) = Gca(c2, c1);
             }
-    VD_TICK("P11/Gamma big");
         for (int b2 = 0; b2 < q2; ++b2) {  // block-2 columns: block-2 rows from P22, block-1 rows mirror the above
             const int b = bl.idx2[b2];
             for (int pos = c0_outer_c[b]; pos < c0_outer_c[b + 1]; ++pos) {
@@ -496,7 +491,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
     }
-    VD_TICK("P fill");
     const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
     const Eigen::VectorXd M = C0v - 2.0 * P;  // C0 - 2P, in C0's layout
     check_interrupt();
@@ -509,13 +503,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // sum_{a,e,c,f} C0(a,e) M(c,f) d_j(a,c) d_i(e,f), so one pass over C0 gives, per term pair,
     //   G_{ta,tb}[(a,e),(c,f)] = sum over level blocks of C0(a,e) M(c,f),
     // and tr(C0 D_i C0 D_j) - 2 cross = sum G_{tj,ti}[(a,e),(c,f)] d_j(a,c) d_i(e,f).
-    VD_TICK("M,C_times def");
-    std::vector<int> term_at(qq), local_at(qq);
-    for (int t = 0; t < nterm; ++t)
-        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
-            term_at[offsets[t] + j] = t;
-            local_at[offsets[t] + j] = j % terms[t].k;
-        }
     std::vector<Eigen::MatrixXd> G(static_cast<size_t>(nterm) * nterm);
     for (int ta = 0; ta < nterm; ++ta)
         for (int tb = 0; tb < nterm; ++tb) {
@@ -554,7 +541,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                     for (int f = 0; f < kb_; ++f) tr += Gab(a * kb_ + e, c * kb_ + f) * d[j](a, c) * d[i](e, f);
         return tr;
     };
-    VD_TICK("G pass");
     // Y'D_i Y = sum_{a,c} d_i(a,c) Gamma_{t,ac},  Gamma_{t,ac} = Y_{t,a}' Y_{t,c} (Y_{t,a}: the rows of
     // coefficient a of term t's levels): sparse rows for block 1, a GEMM on Y_2 for block 2.
     if (q2 > 0)
@@ -573,7 +559,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             check_interrupt();
         }
 
-    VD_TICK("Gamma others");
     // Per theta_i: D_i N, D_i u, inner_i, u'D_i u, W_i; then C D_i N, C D_i u for all theta_i at once.
     std::vector<Eigen::MatrixXd> DN(nt), Wm(nt);
     std::vector<Eigen::VectorXd> Du(nt);
@@ -598,7 +583,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
         check_interrupt();
     }
-    VD_TICK("per-theta W_i etc");
     // V_i' C V_j for V_i = [D_i N, D_i u], which is zero outside term t_i's rows (R_i): with C = C0 - Y Phi Y',
     //   V_i' C V_j = V_i,R_i' (C0_{:,R_j} V_j,R_j)_{R_i} - (Y_{R_i}' V_i,R_i)' Phi (Y_{R_j}' V_j,R_j),
     // from term t_j's columns of C0 and term t's rows of Y only.
@@ -620,7 +604,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         if (q2 > 0) out.noalias() -= YtV[i].transpose() * PhiYtV[j];
         return out;
     };
-    VD_TICK("CNU");
     // Level-diagonal blocks of C = C0 - P (each term's levels), for tr(C D_ij).
     std::vector<std::vector<Eigen::MatrixXd>> diagC(nterm);
     for (int t = 0; t < nterm; ++t) {
@@ -640,7 +623,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         for (const Eigen::MatrixXd& Cl : diagC[t]) tr += (Cl.array() * dij.array()).sum();
         return tr;
     };
-    VD_TICK("diagC");
     out.hessian = Eigen::MatrixXd::Zero(nt, nt);
     for (int i = 0; i < nt; ++i) {
         for (int j = i; j < nt; ++j) {
@@ -667,7 +649,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             out.hessian(i, j) = out.hessian(j, i) = h;
         }
     }
-    VD_TICK("hessian"); VD_REPORT();
     return out;
 }
 
