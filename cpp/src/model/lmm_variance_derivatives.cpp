@@ -511,16 +511,17 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
     {
         const int* outer = C0.outerIndexPtr();
+        std::vector<double> G_scalar(static_cast<size_t>(nterm) * nterm, 0.0);  // pairs of scalar terms
         for (int b = 0; b < qq; ++b) {
             const int tb = term_at[b], e = local_at[b], kb_ = terms[tb].k, fb = b - e;
             for (int pos = outer[b]; pos < outer[b + 1]; ++pos) {
                 const int a = C0.innerIndexPtr()[pos], ta = term_at[a], a0 = local_at[a], ka = terms[ta].k;
-                Eigen::MatrixXd& Gab = G[static_cast<size_t>(ta) * nterm + tb];
                 const double v = C0v[pos];
                 if (ka == 1 && kb_ == 1) {  // scalar terms: the level block is the entry itself
-                    Gab(0, 0) += v * M[pos];
+                    G_scalar[static_cast<size_t>(ta) * nterm + tb] += v * M[pos];
                     continue;
                 }
+                Eigen::MatrixXd& Gab = G[static_cast<size_t>(ta) * nterm + tb];
                 const int base = pos - a0 - outer[b];  // the level block's first row, within the column
                 for (int f = 0; f < kb_; ++f) {
                     const int col = outer[fb + f] + base;
@@ -530,6 +531,8 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                 }
             }
         }
+        for (size_t tab = 0; tab < G_scalar.size(); ++tab)
+            if (G[tab].size() == 1) G[tab](0, 0) += G_scalar[tab];
     }
     auto trace_C0_M = [&](int i, int j) {
         const int ti = term_of[i], tj = term_of[j], ka = terms[tj].k, kb_ = terms[ti].k;
@@ -575,11 +578,16 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         NU.col(i * (pp + 1) + pp) = Du[i];
         if (q2 > 0) {
             const int t = term_of[i], k = terms[t].k;
-            Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
-            for (int a = 0; a < k; ++a)
-                for (int c = 0; c < k; ++c)
-                    if (d[i](a, c) != 0.0) YDY += d[i](a, c) * Gamma[t][static_cast<size_t>(a) * k + c];
-            Wm[i].noalias() = YDY * Phi;
+            if (k == 1) {  // Y'D_i Y = d_i Gamma_t
+                Wm[i].noalias() = Gamma[t][0] * Phi;
+                Wm[i] *= d[i](0, 0);
+            } else {
+                Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
+                for (int a = 0; a < k; ++a)
+                    for (int c = 0; c < k; ++c)
+                        if (d[i](a, c) != 0.0) YDY += d[i](a, c) * Gamma[t][static_cast<size_t>(a) * k + c];
+                Wm[i].noalias() = YDY * Phi;
+            }
         }
         check_interrupt();
     }
