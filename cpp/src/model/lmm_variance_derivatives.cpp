@@ -48,7 +48,12 @@
 //                         + tr(M^{-1} inner_i M^{-1} inner_j);
 //   tr(C D_ij) from C's level-diagonal blocks (C0's minus P's).
 // C0 is written straight into compressed columns from S_12's pattern (no triplets, no sort);
-// each symmetric pair of its off-diagonal-block entries (and of P's) is computed once.
+// each symmetric pair of its off-diagonal-block entries (and of P's) is computed once, and so is
+// each symmetric pair of C0_22's, Gamma_big's and P's level-diagonal entries (one triangle
+// per level, the other mirrored).  Y is read off C0's columns (no sparse product); P's block-1
+// columns are filled in the same level loop as Gamma_big.  The REML and u-terms' bilinear forms
+//   [D_i N, D_i u]' C [D_j N, D_j u] = V_i' C0 V_j - (Y'V_i)' Phi (Y'V_j)
+// use only term t_i's rows of V_i (D_i is zero elsewhere): term t_j's columns of C0 and rows of Y.
 // Cost: one pass over the rows for S's blocks and one for [N, u], no solve with the factor beyond
 // the p of N, O(nnz(C0) k^2) for the traces, O(sum_l n_l^2 k^2) for block 1's
 // pieces (n_l the block-2 effects sharing rows with level l) and a few q2 x q2
@@ -308,15 +313,22 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             }
         }
         if (q2 == 0) continue;
+        // C0_22's upper triangle only (cols ascending: e1 <= e2 is row <= column); read from it below.
         for (int e2 = 0; e2 < nl; ++e2) {
+            double* c022 = C022.data() + static_cast<long>(cols[e2]) * q2;
+            if (kb == 1) {
+                const double hs0 = H(0, 0) * s12(0, e2);
+                for (int e1 = 0; e1 <= e2; ++e1) c022[cols[e1]] -= s12(0, e1) * hs0;
+                continue;
+            }
             for (int a = 0; a < kb; ++a) {
                 hs[a] = 0.0;
                 for (int c = 0; c < kb; ++c) hs[a] += H(a, c) * s12(c, e2);
             }
-            for (int e1 = 0; e1 < nl; ++e1) {
+            for (int e1 = 0; e1 <= e2; ++e1) {
                 double v = 0.0;
                 for (int a = 0; a < kb; ++a) v += s12(a, e1) * hs[a];
-                C022(cols[e1], cols[e2]) -= v;
+                c022[cols[e1]] -= v;
             }
         }
     }
@@ -325,7 +337,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         for (int a = 0; a < q2; ++a) {
             const int pos = start + (a < bl.off1 ? a : count2[b] + a);
             c0_inner[pos] = bl.idx2[a];
-            c0_value[pos] = 0.5 * (C022(a, b) + C022(b, a));
+            c0_value[pos] = a <= b ? C022(a, b) : C022(b, a);
         }
     }
     check_interrupt();
@@ -337,24 +349,48 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // symmetric, so a block-1 row a gives both P_ab and P_ba from Y's sparse row a; the
     // block-2 x block-2 part is the GEMM Y_2 Zm_2').
     // Stored with C0's layout (P's and C0's value arrays align entry by entry).
-    const SpMatR YR = [&] {
-        if (q2 == 0) return SpMatR(qq, 0);
-        std::vector<Eigen::Triplet<double>> l2;
-        for (int t = 0; t < nterm; ++t) {
-            if (t == bl.big) continue;
-            const Eigen::MatrixXd& T = lam.term_factor(t);
-            const int k = terms[t].k;
-            for (int l = 0; l < terms[t].nlevels; ++l)
-                for (int a = 0; a < k; ++a)
-                    for (int c = 0; c < k; ++c)
-                        l2.emplace_back(offsets[t] + l * k + a, bl.pos2[offsets[t] + l * k + c], T(a, c));
+    std::vector<int> term_at(qq), local_at(qq);
+    for (int t = 0; t < nterm; ++t)
+        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
+            term_at[offsets[t] + j] = t;
+            local_at[offsets[t] + j] = j % terms[t].k;
         }
-        SpMat L2(qq, q2);
-        L2.setFromTriplets(l2.begin(), l2.end());
-        return SpMatR(C0 * L2);
+    // Y = C0 L_2 straight from C0's columns (C0 is symmetric, its pattern whole level blocks): row a of Y
+    // at block-2 level l of term t, coefficient c, is sum_{c'} C0((l, c'), a) T_t(c', c).
+    const double* C0v0 = C0.valuePtr();
+    const SpMatR YR = [&] {
+        SpMatR Y(qq, q2);
+        if (q2 == 0) return Y;
+        int* y_outer = Y.outerIndexPtr();
+        y_outer[0] = 0;
+        for (int a = 0; a < qq; ++a)
+            y_outer[a + 1] = y_outer[a] + (bl.pos2[a] < 0 ? C0.outerIndexPtr()[a + 1] - C0.outerIndexPtr()[a] - kb : q2);
+        Y.resizeNonZeros(y_outer[qq]);
+        int* y_inner = Y.innerIndexPtr();
+        double* y_value = Y.valuePtr();
+        for (int a = 0; a < qq; ++a) {
+            int out_pos = y_outer[a];
+            for (int pos = C0.outerIndexPtr()[a]; pos < C0.outerIndexPtr()[a + 1];) {
+                const int r = C0.innerIndexPtr()[pos], t = term_at[r];
+                if (bl.pos2[r] < 0) {  // block 1's rows: not in L_2
+                    ++pos;
+                    continue;
+                }
+                const int k = terms[t].k;
+                const Eigen::MatrixXd& T = lam.term_factor(t);
+                for (int c = 0; c < k; ++c) {
+                    double v = 0.0;
+                    for (int c1 = 0; c1 < k; ++c1) v += C0v0[pos + c1] * T(c1, c);
+                    y_inner[out_pos] = bl.pos2[r + c];
+                    y_value[out_pos++] = v;
+                }
+                pos += k;
+            }
+            if (out_pos != y_outer[a + 1]) throw std::logic_error("variance_derivatives: Y's pattern is not C0's");
+        }
+        return Y;
     }();
     Eigen::MatrixXd Y2(q2, q2), Phi;
-    std::vector<Eigen::MatrixXd> P11(q2 > 0 ? Lb : 0, Eigen::MatrixXd(kb, kb));
     std::vector<std::vector<Eigen::MatrixXd>> Gamma(nterm);  // see Y'D_i Y below
     Eigen::VectorXd P(C0.nonZeros());
     P.setZero();
@@ -376,34 +412,59 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         // Zm_2' = Phi Y_2' (block 2's rows of Zm); block 1's rows of Zm are never formed.
         const Eigen::MatrixXd ZmT2 = Phi * Y2.transpose();
         const Eigen::MatrixXd P22 = Y2 * ZmT2;
-        auto row_dot = [&](int a, int b2) {  // Y_a . Zm_b for a sparse row a and b = idx2[b2] in block 2
-            double v = 0.0;
-            for (SpMatR::InnerIterator y(YR, a); y; ++y) v += y.value() * ZmT2(y.col(), b2);
-            return v;
-        };
-        // Block 1, level by level (the level's rows Y_l of Y share their columns J_l):
-        // Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks) and Gamma_{big,ac} += y_{l,a}' y_{l,c}.
+        // Block 1, level by level (the level's rows Y_l of Y share their columns J_l, which are the
+        // level's block-2 rows in C0's columns): Y_l Phi_{J_l J_l} Y_l' (P's level-diagonal blocks),
+        // Gamma_{big,ac} += y_{l,a}' y_{l,c}, and P's block-2 rows in the level's columns,
+        // P_ab = Y_a . Zm_b = sum_{e in J_l} Y_a(e) Zm_2'(e, b).
         Gamma[bl.big].assign(static_cast<size_t>(kb) * kb, Eigen::MatrixXd::Zero(q2, q2));
         std::vector<double*> gamma_big(static_cast<size_t>(kb) * kb);
         for (int ac = 0; ac < kb * kb; ++ac) gamma_big[ac] = Gamma[bl.big][ac].data();
-        Eigen::MatrixXd Yl;
+        const int* c0_outer_c = C0.outerIndexPtr();
+        Eigen::MatrixXd Yl, Pl(kb, kb);
         for (int l = 0; l < Lb; ++l) {
-            const int r0 = bl.off1 + l * kb, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
+            const int first = bl.off1 + l * kb;
+            const int r0 = first, nl = YR.outerIndexPtr()[r0 + 1] - YR.outerIndexPtr()[r0];
             const int* cols = YR.innerIndexPtr() + YR.outerIndexPtr()[r0];
+            if (c0_outer_c[first + 1] - c0_outer_c[first] != nl + kb)
+                throw std::logic_error("variance_derivatives: Y's and C0's patterns differ");
+            const int below = static_cast<int>(std::lower_bound(cols, cols + nl, bl.off1) - cols);
             Yl.resize(kb, nl);
             for (int a = 0; a < kb; ++a) {
                 if (YR.outerIndexPtr()[r0 + a + 1] - YR.outerIndexPtr()[r0 + a] != nl)
                     throw std::logic_error("variance_derivatives: the rows of one level of Y differ in pattern");
                 for (int e = 0; e < nl; ++e) Yl(a, e) = YR.valuePtr()[YR.outerIndexPtr()[r0 + a] + e];
             }
-            // One pass over the level's nl x nl pairs of columns (cols[e1], cols[e2]) for both.
-            Eigen::MatrixXd& Pl = P11[l];
+            for (int a = 0; a < kb; ++a) {  // P_ab, b in the level's block-2 rows, into column first + a
+                double* pcol = P.data() + c0_outer_c[first + a];
+                for (int e = 0; e < nl; ++e) {
+                    const double* zm = ZmT2.data() + static_cast<long>(cols[e]) * q2;
+                    double v = 0.0;
+                    for (int e1 = 0; e1 < nl; ++e1) v += Yl(a, e1) * zm[cols[e1]];
+                    pcol[e < below ? e : e + kb] = v;
+                }
+            }
+            // One pass over the level's pairs of columns (cols[e1], cols[e2]), e1 <= e2 (cols ascending),
+            // for both: Gamma's upper triangles (the lower ones mirrored below: Gamma_ac' = Gamma_ca),
+            // and half of P_l with its diagonal pairs halved (P_l = half + half').
             Pl.setZero();
             for (int e2 = 0; e2 < nl; ++e2) {
                 const long c2 = cols[e2];
                 const double* phi = Phi.data() + c2 * q2;
-                for (int e1 = 0; e1 < nl; ++e1) {
-                    const double ph = phi[cols[e1]];
+                if (kb == 1) {
+                    const double y2 = Yl(0, e2);
+                    double* g = gamma_big[0] + c2 * q2;
+                    double pl = 0.5 * y2 * y2 * phi[c2];
+                    g[c2] += y2 * y2;
+                    for (int e1 = 0; e1 < e2; ++e1) {
+                        const double yy = Yl(0, e1) * y2;
+                        pl += yy * phi[cols[e1]];
+                        g[cols[e1]] += yy;
+                    }
+                    Pl(0, 0) += pl;
+                    continue;
+                }
+                for (int e1 = 0; e1 <= e2; ++e1) {
+                    const double ph = e1 == e2 ? 0.5 * phi[cols[e1]] : phi[cols[e1]];
                     for (int a = 0; a < kb; ++a)
                         for (int c = 0; c < kb; ++c) {
                             const double yy = Yl(a, e1) * Yl(c, e2);
@@ -412,27 +473,26 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                         }
                 }
             }
+            for (int a = 0; a < kb; ++a)  // the level-diagonal block: P_l + P_l' (rows below..below+kb)
+                for (int c = 0; c < kb; ++c) P[c0_outer_c[first + a] + below + c] = Pl(c, a) + Pl(a, c);
         }
-        for (int b = 0; b < qq; ++b)  // block-1 columns first: the block-2 columns' block-1 rows mirror them
-            for (int pos = C0.outerIndexPtr()[b]; pos < C0.outerIndexPtr()[b + 1]; ++pos) {
-                const int a = C0.innerIndexPtr()[pos], a2 = bl.pos2[a], b2 = bl.pos2[b];
-                if (b2 < 0) P[pos] = a2 < 0 ? P11[(a - bl.off1) / kb]((a - bl.off1) % kb, (b - bl.off1) % kb) : row_dot(b, a2);
-                else if (a2 >= 0) P[pos] = P22(a2, b2);
+        for (int a = 0; a < kb; ++a)  // the lower triangles: Gamma_ac(c1, c2) = Gamma_ca(c2, c1), c1 > c2
+            for (int c = 0; c < kb; ++c) {
+                Eigen::MatrixXd& Gac = Gamma[bl.big][static_cast<size_t>(a) * kb + c];
+                const Eigen::MatrixXd& Gca = Gamma[bl.big][static_cast<size_t>(c) * kb + a];
+                for (int c2 = 0; c2 < q2; ++c2)
+                    for (int c1 = c2 + 1; c1 < q2; ++c1) Gac(c1, c2) = Gca(c2, c1);
             }
-        for (int pos = 0; pos < C0.nonZeros(); ++pos)
-            if (mirror[pos] >= 0) P[pos] = P[mirror[pos]];
+        for (int b2 = 0; b2 < q2; ++b2) {  // block-2 columns: block-2 rows from P22, block-1 rows mirror the above
+            const int b = bl.idx2[b2];
+            for (int pos = c0_outer_c[b]; pos < c0_outer_c[b + 1]; ++pos) {
+                const int a2 = bl.pos2[C0.innerIndexPtr()[pos]];
+                P[pos] = a2 >= 0 ? P22(a2, b2) : P[mirror[pos]];
+            }
+        }
     }
     const Eigen::Map<const Eigen::VectorXd> C0v(C0.valuePtr(), C0.nonZeros());
     const Eigen::VectorXd M = C0v - 2.0 * P;  // C0 - 2P, in C0's layout
-    // C V = C0 V - Y (Phi (Y' V)) for a q-row V.
-    auto C_times = [&](const Eigen::MatrixXd& V) {
-        Eigen::MatrixXd out = C0 * V;
-        if (q2 > 0) {
-            const Eigen::MatrixXd YtV = YR.transpose() * V;
-            out.noalias() -= YR * (Phi * YtV);
-        }
-        return out;
-    };
     check_interrupt();
 
     // The traces, term pair by term pair (rows of term ta, columns of term tb):
@@ -443,12 +503,6 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     // sum_{a,e,c,f} C0(a,e) M(c,f) d_j(a,c) d_i(e,f), so one pass over C0 gives, per term pair,
     //   G_{ta,tb}[(a,e),(c,f)] = sum over level blocks of C0(a,e) M(c,f),
     // and tr(C0 D_i C0 D_j) - 2 cross = sum G_{tj,ti}[(a,e),(c,f)] d_j(a,c) d_i(e,f).
-    std::vector<int> term_at(qq), local_at(qq);
-    for (int t = 0; t < nterm; ++t)
-        for (int j = 0; j < terms[t].k * terms[t].nlevels; ++j) {
-            term_at[offsets[t] + j] = t;
-            local_at[offsets[t] + j] = j % terms[t].k;
-        }
     std::vector<Eigen::MatrixXd> G(static_cast<size_t>(nterm) * nterm);
     for (int ta = 0; ta < nterm; ++ta)
         for (int tb = 0; tb < nterm; ++tb) {
@@ -457,13 +511,18 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
     {
         const int* outer = C0.outerIndexPtr();
+        std::vector<double> G_scalar(static_cast<size_t>(nterm) * nterm, 0.0);  // pairs of scalar terms
         for (int b = 0; b < qq; ++b) {
             const int tb = term_at[b], e = local_at[b], kb_ = terms[tb].k, fb = b - e;
             for (int pos = outer[b]; pos < outer[b + 1]; ++pos) {
                 const int a = C0.innerIndexPtr()[pos], ta = term_at[a], a0 = local_at[a], ka = terms[ta].k;
-                const int base = pos - a0 - outer[b];  // the level block's first row, within the column
-                Eigen::MatrixXd& Gab = G[static_cast<size_t>(ta) * nterm + tb];
                 const double v = C0v[pos];
+                if (ka == 1 && kb_ == 1) {  // scalar terms: the level block is the entry itself
+                    G_scalar[static_cast<size_t>(ta) * nterm + tb] += v * M[pos];
+                    continue;
+                }
+                Eigen::MatrixXd& Gab = G[static_cast<size_t>(ta) * nterm + tb];
+                const int base = pos - a0 - outer[b];  // the level block's first row, within the column
                 for (int f = 0; f < kb_; ++f) {
                     const int col = outer[fb + f] + base;
                     if (C0.innerIndexPtr()[col] != a - a0)
@@ -472,6 +531,8 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                 }
             }
         }
+        for (size_t tab = 0; tab < G_scalar.size(); ++tab)
+            if (G[tab].size() == 1) G[tab](0, 0) += G_scalar[tab];
     }
     auto trace_C0_M = [&](int i, int j) {
         const int ti = term_of[i], tj = term_of[j], ka = terms[tj].k, kb_ = terms[ti].k;
@@ -502,8 +563,8 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         }
 
     // Per theta_i: D_i N, D_i u, inner_i, u'D_i u, W_i; then C D_i N, C D_i u for all theta_i at once.
-    std::vector<Eigen::MatrixXd> DN(nt), CDN(nt), Wm(nt);
-    std::vector<Eigen::VectorXd> Du(nt), CDu(nt);
+    std::vector<Eigen::MatrixXd> DN(nt), Wm(nt);
+    std::vector<Eigen::VectorXd> Du(nt);
     out.inner.resize(nt);
     out.u_D_u = Eigen::VectorXd(nt);
     Eigen::MatrixXd NU(qq, static_cast<long>(nt) * (pp + 1));  // [D_i N, D_i u] for every theta_i
@@ -517,19 +578,40 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         NU.col(i * (pp + 1) + pp) = Du[i];
         if (q2 > 0) {
             const int t = term_of[i], k = terms[t].k;
-            Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
-            for (int a = 0; a < k; ++a)
-                for (int c = 0; c < k; ++c)
-                    if (d[i](a, c) != 0.0) YDY += d[i](a, c) * Gamma[t][static_cast<size_t>(a) * k + c];
-            Wm[i].noalias() = YDY * Phi;
+            if (k == 1) {  // Y'D_i Y = d_i Gamma_t
+                Wm[i].noalias() = Gamma[t][0] * Phi;
+                Wm[i] *= d[i](0, 0);
+            } else {
+                Eigen::MatrixXd YDY = Eigen::MatrixXd::Zero(q2, q2);
+                for (int a = 0; a < k; ++a)
+                    for (int c = 0; c < k; ++c)
+                        if (d[i](a, c) != 0.0) YDY += d[i](a, c) * Gamma[t][static_cast<size_t>(a) * k + c];
+                Wm[i].noalias() = YDY * Phi;
+            }
         }
         check_interrupt();
     }
-    const Eigen::MatrixXd CNU = C_times(NU);  // one pass over C0 and Y for every theta_i
+    // V_i' C V_j for V_i = [D_i N, D_i u], which is zero outside term t_i's rows (R_i): with C = C0 - Y Phi Y',
+    //   V_i' C V_j = V_i,R_i' (C0_{:,R_j} V_j,R_j)_{R_i} - (Y_{R_i}' V_i,R_i)' Phi (Y_{R_j}' V_j,R_j),
+    // from term t_j's columns of C0 and term t's rows of Y only.
+    auto term_rows = [&](int i) { return std::make_pair(offsets[term_of[i]], terms[term_of[i]].k * terms[term_of[i]].nlevels); };
+    std::vector<Eigen::MatrixXd> C0V(nt), YtV(nt), PhiYtV(nt);
     for (int i = 0; i < nt; ++i) {
-        CDN[i] = CNU.middleCols(i * (pp + 1), pp);
-        CDu[i] = CNU.col(i * (pp + 1) + pp);
+        const auto [off, size] = term_rows(i);
+        const auto Vi = NU.block(off, static_cast<long>(i) * (pp + 1), size, pp + 1);
+        C0V[i].noalias() = C0.middleCols(off, size) * Vi;
+        if (q2 > 0) {
+            YtV[i].noalias() = YR.middleRows(off, size).transpose() * Vi;
+            PhiYtV[i].noalias() = Phi * YtV[i];
+        }
     }
+    auto V_C_V = [&](int i, int j) {
+        const auto [off, size] = term_rows(i);
+        Eigen::MatrixXd out = NU.block(off, static_cast<long>(i) * (pp + 1), size, pp + 1).transpose() *
+                              C0V[j].middleRows(off, size);
+        if (q2 > 0) out.noalias() -= YtV[i].transpose() * PhiYtV[j];
+        return out;
+    };
     // Level-diagonal blocks of C = C0 - P (each term's levels), for tr(C D_ij).
     std::vector<std::vector<Eigen::MatrixXd>> diagC(nterm);
     for (int t = 0; t < nterm; ++t) {
@@ -555,11 +637,12 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
             double trCC = trace_C0_M(i, j);
             if (q2 > 0) trCC += (Wm[i].array() * Wm[j].transpose().array()).sum();
             double trQQ = trCC;
+            const Eigen::MatrixXd VCV = V_C_V(i, j);  // [D_i N, D_i u]' C [D_j N, D_j u]
             if (reml)
-                trQQ += -2.0 * (Minv.array() * (DN[i].transpose() * CDN[j]).array()).sum() +
+                trQQ += -2.0 * (Minv.array() * VCV.topLeftCorner(pp, pp).array()).sum() +
                         (Minv * out.inner[i]).cwiseProduct((Minv * out.inner[j]).transpose()).sum();
             const Eigen::VectorXd NDu_i = N.transpose() * Du[i], NDu_j = N.transpose() * Du[j];
-            const double uQu = Du[i].dot(CDu[j]) - NDu_i.dot(Minv * NDu_j);
+            const double uQu = VCV(pp, pp) - NDu_i.dot(Minv * NDu_j);
             double h = -trQQ + 2.0 * uQu / s;
             if (term_of[i] == term_of[j]) {
                 const int t = term_of[i];
