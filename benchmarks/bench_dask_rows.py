@@ -1,7 +1,9 @@
 """One crossed Poisson GLMM (or LMM) on the partitioned rows of a Dask DataFrame, beside the in-memory engine.
 
 Run:  python3 benchmarks/bench_dask_rows.py [rows] [levels1] [levels2] [--partitions=k] [--no-memory] [--lmm]
-      (defaults: 10^6 rows, 10^4 x 10^3 levels, 8 partitions; after pip install ".[dask]")
+      [--one-evaluation]
+      (defaults: 10^6 rows, 10^4 x 10^3 levels, max(8, rows / 1.25 10^6) partitions; after
+      pip install ".[dask]"; issue 19's run: 1e7 1e5 1e4)
 Model: y ~ x + (1 | g1) + (1 | g2), poisson, simulated with a fixed seed (--lmm: the LMM
 yg ~ x + (1 | g1) + (1 | g2) by REML, fitted from one pass of cross-products).  The rows are
 generated inside the workers (dd.from_map: each partition from its own seed), never on
@@ -10,7 +12,10 @@ Reports the fit's wall time, its evaluations and round trips, the time per devia
 evaluation (the optimiser's seconds over its evaluations) and per round trip, the
 driver's peak RSS; then (unless --no-memory) the in-memory fit of the same rows in a
 child process (built there, so the driver's RSS above is the partitioned fit's alone),
-its time per evaluation and -2 log L.
+its time per evaluation and -2 log L.  With --one-evaluation (for sizes whose whole fit takes
+hours on a small machine): the passes over the rows, then one Laplace deviance evaluation (PIRLS
+from u = 0) and its exact gradient at theta's start and the GLM's beta, timed on both engines,
+and the driver's peak RSS.
 """
 
 from __future__ import annotations
@@ -65,6 +70,51 @@ def in_memory(rows: int, levels1: int, levels2: int, parts: int, lmm: bool) -> d
             "deviance": fit.deviance, "fixef": fit.fixef.tolist(), "theta": fit.theta.tolist(), "rss_mb": peak_rss_mb()}
 
 
+def one_evaluation(model) -> dict:
+    """One deviance evaluation (PIRLS from u = 0) and its exact gradient at theta's start and the GLM's beta."""
+    theta = np.asarray(model.initial_theta())
+    model.set_beta(np.zeros(model.p))
+    model.deviance_profiled_beta(np.zeros(theta.size))  # u stays 0: the GLM's IRLS
+    beta = np.array(model.beta)
+    model.set_u(np.zeros(model.q))
+    t0 = time.perf_counter()
+    deviance = model.deviance_at(theta, beta)
+    t1 = time.perf_counter()
+    model.laplace_gradient()
+    return {"deviance": deviance, "evaluation": t1 - t0, "gradient": time.perf_counter() - t1,
+            "factorization": model.factorization}
+
+
+def one_evaluation_in_memory(rows: int, levels1: int, levels2: int, parts: int) -> dict:
+    import glmmfast
+    from glmmfast.design._design import model_design_for
+    from glmmfast.fit._engine import engine_model
+
+    df = pd.concat([partition(i, n, levels1, levels2) for i, n in enumerate(sizes(rows, parts))], ignore_index=True)
+    t0 = time.perf_counter()
+    model = engine_model(model_design_for(FORMULA, df, glmmfast.families.get_family("poisson"), random=True))
+    out = one_evaluation(model)
+    out.update(build=time.perf_counter() - t0 - out["evaluation"] - out["gradient"], rss_mb=peak_rss_mb())
+    return out
+
+
+def one_evaluation_partitioned(ddf, client) -> dict:
+    import glmmfast
+    from glmmfast.design._partitioned_design import plan_partitioned_design
+    from glmmfast.fit._partitioned import load_partitions
+
+    t0 = time.perf_counter()
+    plan = plan_partitioned_design(FORMULA, ddf, glmmfast.families.get_family("poisson"))
+    rows, model, _, _ = load_partitions(ddf, plan, client)
+    try:
+        out = one_evaluation(model)
+    finally:
+        rows.release()
+    out.update(build=time.perf_counter() - t0 - out["evaluation"] - out["gradient"], round_trips=rows.gathers,
+               rss_mb=peak_rss_mb())
+    return out
+
+
 def main() -> None:
     if "--help" in sys.argv[1:]:
         print("usage: " + __doc__.split("Run:", 1)[1].strip())
@@ -74,10 +124,11 @@ def main() -> None:
     rows = int(float(args[0])) if args else 10**6
     levels1 = int(float(args[1])) if len(args) > 1 else 10**4
     levels2 = int(float(args[2])) if len(args) > 2 else 10**3
-    parts = int(flags.get("partitions", 8))
+    parts = int(flags.get("partitions", max(8, -(-rows // 1_250_000))))
     lmm = "lmm" in flags
     if "in-memory-only" in flags:
-        print(json.dumps(in_memory(rows, levels1, levels2, parts, lmm)))
+        print(json.dumps(one_evaluation_in_memory(rows, levels1, levels2, parts) if "one-evaluation" in flags
+                         else in_memory(rows, levels1, levels2, parts, lmm)))
         return
 
     import dask.dataframe as dd
@@ -86,8 +137,11 @@ def main() -> None:
     print(f"{rows:,} rows, {levels1:,} x {levels2:,} crossed levels, {parts} partitions, 2 workers"
           f"{', LMM (REML)' if lmm else ''}")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  memory_limit=None) as cluster, distributed.Client(cluster):
+                                  memory_limit=None) as cluster, distributed.Client(cluster) as client:
         ddf = dd.from_map(partition, list(range(parts)), sizes(rows, parts), levels1=levels1, levels2=levels2)
+        if "one-evaluation" in flags:
+            return report_one_evaluation(one_evaluation_partitioned(ddf, client), rows, levels1, levels2, parts,
+                                         "no-memory" in flags)
         t0 = time.perf_counter()
         fit = fit_model(ddf, lmm)
         wall = time.perf_counter() - t0
@@ -110,6 +164,20 @@ def main() -> None:
           f"{1e3 * ref['optimize'] / ref['evaluations']:.0f} ms per evaluation; peak RSS {ref['rss_mb']:.0f} MB")
     print(f"  -2 log L {ref['deviance']:.6f} (difference {fit.deviance - ref['deviance']:.2e}), "
           f"max |fixef difference| {np.max(np.abs(fit.fixef.to_numpy() - ref['fixef'])):.2e}")
+
+
+def report_one_evaluation(mine: dict, rows: int, levels1: int, levels2: int, parts: int, no_memory: bool) -> None:
+    print(f"partitioned: passes over the rows {mine['build']:.1f} s; one evaluation {mine['evaluation']:.3f} s, "
+          f"its gradient {mine['gradient']:.3f} s ({mine['round_trips']} round trips, {mine['factorization']} factor); "
+          f"driver peak RSS {mine['rss_mb']:.0f} MB; -2 log L {mine['deviance']:.6f}")
+    if no_memory:
+        return
+    out = subprocess.run([sys.executable, __file__, str(rows), str(levels1), str(levels2), f"--partitions={parts}",
+                          "--in-memory-only", "--one-evaluation"], capture_output=True, text=True, check=True)
+    ref = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"in memory:   design and engine {ref['build']:.1f} s; one evaluation {ref['evaluation']:.3f} s, "
+          f"its gradient {ref['gradient']:.3f} s ({ref['factorization']} factor); peak RSS {ref['rss_mb']:.0f} MB; "
+          f"-2 log L {ref['deviance']:.6f} (difference {mine['deviance'] - ref['deviance']:.2e})")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,27 @@ def test_the_job_reaches_each_worker_once(study, client):
     assert [list(counts.values()) for counts in new.values()] == [[1], [1]]
 
 
+def test_the_job_reaches_each_worker_once_whatever_the_memory_manager_drops(study, client, monkeypatch):
+    # A job scattered with broadcast=True was data the scheduler's Active Memory Manager (ReduceReplicas,
+    # every 2 s) reduced to one copy while no task waited for it, so a worker fetched it again for its
+    # next task: the job then arrived twice (seen under load).  Run the manager between the job's
+    # sharing and the first task: the job still arrives once on each worker.
+    from glmmfast.fit import _executors
+
+    share = _executors.Workers.share
+
+    def share_then_reduce_replicas(self, obj):
+        shared = share(self, obj)
+        self.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.extensions["amm"].run_once())
+        time.sleep(0.2)  # the drop messages reach the workers
+        return shared
+
+    monkeypatch.setattr(_executors.Workers, "share", share_then_reduce_replicas)
+    test_the_job_reaches_each_worker_once(study, client)
+    left = client.run(lambda: list(__import__("glmmfast.fit._worker_share", fromlist=["_SHARED"])._SHARED))
+    assert left == {w: [] for w in client.scheduler_info()["workers"]}  # dropped at the end of the run
+
+
 def test_missing_values_in_a_dask_array_fail_that_response_only(study, client):
     df, y = study
     y = y[:, :6].copy()

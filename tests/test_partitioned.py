@@ -116,6 +116,24 @@ def test_binomial_cbind_and_nagq0_equal_in_memory(client):
     np.testing.assert_allclose(fast.fixef.to_numpy(), ref.fixef.to_numpy(), atol=1e-6)
 
 
+def test_each_round_trip_is_added_on_the_workers_and_the_driver_receives_one_sum(client):
+    # The workers' answers are added pairwise by tasks on the workers (a tree): with 2 workers one
+    # add_answers task per round trip, and the driver gathers one sum (not one per worker).
+    from glmmfast.fit import _partitioned
+
+    df = glmmfast.datasets.load("cbpp")
+    df["herd"] = df["herd"].astype(str)
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    with distributed.get_task_stream(client) as stream:
+        fit = glmmfast.glmer(formula, dd.from_pandas(df, npartitions=4), family="binomial")
+    adds = [t for t in stream.data if "add_answers" in str(t["key"])]
+    assert len(fit.partitions.workers) == 2 and len(adds) == fit.partitions.gathers > 0
+    a = (True, 1.0, 2.0, np.ones(2), np.ones((2, 2)))
+    b = (False, 3.0, 4.0, np.ones(2), np.ones((2, 2)))
+    total = _partitioned.add_answers(a, _partitioned.add_answers(None, b))
+    assert total[0] is False and total[1:3] == (4.0, 6.0) and np.all(total[4] == 2.0)
+
+
 @pytest.mark.slow
 def test_missing_rows_offset_column_and_aliased_column(client):
     rng = np.random.default_rng(7)

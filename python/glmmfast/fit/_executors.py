@@ -6,9 +6,12 @@ checked, before any work) -> :class:`Workers`, which :func:`run_tasks`
 which moves data to where the tasks run:
 
 - :meth:`Workers.share` -- what every task needs (the design, the
-  estimates): on a Dask cluster scattered to every worker once
-  (``client.scatter(..., broadcast=True)``), so tasks carry a reference to
-  it, never a pickled copy; elsewhere the object itself.
+  estimates): on a Dask cluster installed on every worker once by a worker
+  plugin (:mod:`~glmmfast.fit._worker_share`; not scattered, whose extra
+  replicas the scheduler's memory manager drops), so tasks carry a
+  :class:`SharedRef` to it, never a pickled copy; elsewhere the object
+  itself.  A task reads it with :func:`task_value`; :meth:`Workers.unshare`
+  drops the workers' copies at the end of the run.
 - :meth:`Workers.fetch` -- one lazy block of data (a ``dask.delayed``): on a
   Dask cluster computed there (a future the task that reads it resolves on
   its worker, so the block never passes through this process); elsewhere
@@ -29,7 +32,24 @@ import numpy as np
 
 from .._errors import ArgumentError, ArgumentTypeError
 
-__all__ = ["Workers", "resolve_workers"]
+__all__ = ["Workers", "resolve_workers", "SharedRef", "task_value"]
+
+
+@dataclass(frozen=True)
+class SharedRef:
+    """A task's handle on an object installed on its Dask worker (:meth:`Workers.share`)."""
+
+    token: str
+
+    def value(self):
+        """The object, on the worker running this task."""
+        from ._worker_share import shared_value
+        return shared_value(self)
+
+
+def task_value(shared):
+    """In a task: what :meth:`Workers.share` returned, as the object (a :class:`SharedRef` resolved)."""
+    return shared.value() if isinstance(shared, SharedRef) else shared
 
 
 @dataclass(frozen=True)
@@ -52,10 +72,17 @@ class Workers:
     client: object | None = None
 
     def share(self, obj):
-        """``obj`` as every task will receive it: a future of its one copy on each Dask worker, or itself."""
+        """``obj`` as every task will receive it: a :class:`SharedRef` to its one copy on each Dask worker, or itself."""
         if self.client is None:
             return obj
-        return self.client.scatter(obj, broadcast=True, hash=False)
+        from ._worker_share import share_on_workers
+        return share_on_workers(self.client, obj)
+
+    def unshare(self, shared) -> None:
+        """The end of the run: the workers drop what :meth:`share` installed (nothing to do elsewhere)."""
+        if isinstance(shared, SharedRef):
+            from ._worker_share import unshare
+            unshare(self.client, shared)
 
     def fetch(self, lazy):
         """The value of a ``dask.delayed`` ``lazy``: a future on the cluster, or computed here."""

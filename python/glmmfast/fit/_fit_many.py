@@ -3,9 +3,9 @@
 Holds :func:`fit_many` and the task it runs, :func:`fit_block`.  The
 formula is parsed and the design (X, Z, the grouping factors) built once,
 here; it travels to the workers once, in a :class:`FitManyJob`: to a thread
-pool by reference, to a Dask cluster by ``client.scatter(..., broadcast=True)``
-(:mod:`~glmmfast.fit._executors`), so tasks carry a reference to it and never
-a pickled copy.  Each worker thread builds its engine, with the sparse
+pool by reference, to a Dask cluster by a worker plugin installing it on each
+worker once (:mod:`~glmmfast.fit._executors`, :mod:`~glmmfast.fit._worker_share`),
+so tasks carry a reference to it and never a pickled copy.  Each worker thread builds its engine, with the sparse
 pattern's symbolic analysis, once per job
 (:class:`~glmmfast.results._refit.GlmerModel`, kept by
 :func:`~glmmfast.results._refit.per_thread`; the engine releases the GIL while
@@ -32,7 +32,7 @@ import pandas as pd
 
 from .. import _core
 from ._cancel import run_tasks
-from ._executors import resolve_workers
+from ._executors import SharedRef, resolve_workers, task_value
 from ._progress import progress_bar
 from ._response_columns import response_columns
 from .._errors import ArgumentError, ArgumentTypeError, FormulaError
@@ -104,11 +104,12 @@ def _rows_for(name: str, model: GlmerModel, y: np.ndarray) -> list[tuple]:
     return rows
 
 
-def fit_block(job: FitManyJob, names: list[str], block) -> tuple[list[tuple], int, list[str]]:
+def fit_block(job: FitManyJob | SharedRef, names: list[str], block) -> tuple[list[tuple], int, list[str]]:
     """Fit the responses ``block[:, j]`` (over all the data's rows), named ``names``.
 
     Returns the tidy rows, the number of responses and the names of those whose fit failed.
     """
+    job = task_value(job)
     model = per_thread(job.token, lambda: GlmerModel(job.design, job.theta, job.beta, job.nAGQ))
     block = np.asarray(block)
     if job.rows is not None:
@@ -161,7 +162,7 @@ def fit_many(formula: str, data: pd.DataFrame, responses: list[str] | np.ndarray
         0 or 1, as :func:`glmmfast.glmer`.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Runs the blocks instead of a thread pool.  On a Dask client (or its
-        ``get_executor()``) the design is scattered to every worker once
+        ``get_executor()``) the design is sent to every worker once
         and each worker builds its engine once.
     progress : bool
         Show a tqdm progress bar (if tqdm is installed); nothing is printed
@@ -247,6 +248,7 @@ def fit_many(formula: str, data: pd.DataFrame, responses: list[str] | np.ndarray
         parts = run_tasks(fit_block, tasks, workers.threads, workers.executor, advance,
                           max_pending=2 * workers.threads)
     finally:
+        workers.unshare(shared)
         if bar is not None:
             bar.close()
     table = pd.DataFrame([row for part, _, _ in parts for row in part], columns=_COLUMNS)

@@ -7,8 +7,9 @@ engine's ``PartitionedGlmm`` (cpp/src/model/partitioned_glmm.hpp): the
 factor of A = Lambda'Z'WZ Lambda + I (q x q), theta, beta, u and the
 optimiser.  Every point PIRLS visits is one round trip: (theta, beta, u) to
 each worker, whose partitions' ``RowSums`` (U'WU on the model's pattern,
-U'Wr, U'WX, X'WX, X'Wr, log-likelihood, deviance) are summed on the worker
-and sent back; the driver adds the workers' sums and takes the step.  PIRLS
+U'Wr, U'WX, X'WX, X'Wr, log-likelihood, deviance) are summed on the worker;
+the workers' sums are added pairwise by tasks on the workers (a tree of depth
+ceil(log2 W)), so the driver receives one sum per round trip and takes the step.  PIRLS
 and the Laplace deviance are the engine's code (pirls_loop.hpp), not a copy.
 
 Passes over the data before the optimisation (:func:`fit_glmm_partitioned`):
@@ -117,27 +118,32 @@ def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern) 
 
 def _worker_sums(token: str, theta, beta, u):
     """The sums of this worker's partitions at (theta, beta, u), added here (one answer per worker)."""
-    total = None
-    for block in _mine(token).values():
-        s = block.sums(theta, beta, u)
-        total = list(s) if total is None else _add_sums(total, s)
-    return None if total is None else tuple(total)
+    return _sum_answers([block.sums(theta, beta, u) for block in _mine(token).values()])
 
 
 def _worker_traces(token: str, theta, beta, u, sel):
     """This worker's share of the gradient's first round trip: (U'v, X'v) summed over its partitions."""
-    parts = [block.trace_sums(theta, beta, u, sel) for block in _mine(token).values()]
-    return None if not parts else (sum(p[0] for p in parts), sum(p[1] for p in parts))
+    return _sum_answers([block.trace_sums(theta, beta, u, sel) for block in _mine(token).values()])
 
 
 def _worker_gradient(token: str, z_u, z_b):
     """This worker's share of the gradient's second round trip: (dD/dtheta, X'r)."""
-    parts = [block.gradient_sums(z_u, z_b) for block in _mine(token).values()]
-    return None if not parts else (sum(p[0] for p in parts), sum(p[1] for p in parts))
+    return _sum_answers([block.gradient_sums(z_u, z_b) for block in _mine(token).values()])
 
 
-def _add_sums(total: list, s) -> list:
-    return [total[0] and s[0]] + [a + b for a, b in zip(total[1:], s[1:])]
+def add_answers(a, b):
+    """Two answers of a round trip added field by field (a bool field, RowSums' ``valid``, by ``and``); None is 0."""
+    if a is None or b is None:
+        return b if a is None else a
+    return tuple((x and y) if isinstance(x, bool) else x + y for x, y in zip(a, b))
+
+
+def _sum_answers(answers: list):
+    """The field-by-field sum of a list of answers (None for none)."""
+    total = None
+    for answer in answers:
+        total = add_answers(total, tuple(answer))
+    return total
 
 
 def _release(token: str) -> None:
@@ -165,35 +171,37 @@ class PartitionedRows:
         self.client, self.token, self.workers = client, token, workers
         self.gathers, self.seconds, self.released = 0, 0.0, False
 
-    def _ask(self, task, *args) -> list:
-        """``task(token, *args)`` on every worker holding partitions; their non-empty answers."""
+    def _ask(self, task, *args) -> tuple:
+        """``task(token, *args)`` on every worker holding partitions, the answers added on the workers.
+
+        The workers' answers are added pairwise by tasks on the workers (a tree of depth
+        ceil(log2 W) for W workers), so the driver receives one sum per round trip, whatever W.
+        """
         if self.released:
             raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
         t0 = time.perf_counter()
         args = [np.asarray(a, dtype=float) for a in args]
-        futures = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
-                   for w in self.workers]
-        answers = [a for a in self.client.gather(futures) if a is not None]
+        level = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
+                 for w in self.workers]
+        while len(level) > 1:
+            level = [self.client.submit(add_answers, level[i], level[i + 1], pure=False) if i + 1 < len(level)
+                     else level[i] for i in range(0, len(level), 2)]
+        total = level[0].result()
         self.gathers += 1
         self.seconds += time.perf_counter() - t0
-        return answers
+        return total
 
     def sums(self, theta, beta, u) -> tuple:
-        """The partitions' sums at (theta, beta, u), added over the workers."""
-        total = None
-        for s in self._ask(_worker_sums, theta, beta, u):
-            total = list(s) if total is None else _add_sums(total, s)
-        return tuple(total)
+        """The partitions' sums at (theta, beta, u), added on the workers."""
+        return self._ask(_worker_sums, theta, beta, u)
 
     def traces(self, theta, beta, u, sel) -> tuple:
-        """The gradient's first round trip: (U'v, X'v) added over the workers."""
-        answers = self._ask(_worker_traces, theta, beta, u, sel)
-        return sum(a[0] for a in answers), sum(a[1] for a in answers)
+        """The gradient's first round trip: (U'v, X'v) added on the workers."""
+        return self._ask(_worker_traces, theta, beta, u, sel)
 
     def gradient(self, z_u, z_b) -> tuple:
-        """The gradient's second round trip: (dD/dtheta, X'r) added over the workers."""
-        answers = self._ask(_worker_gradient, z_u, z_b)
-        return sum(a[0] for a in answers), sum(a[1] for a in answers)
+        """The gradient's second round trip: (dD/dtheta, X'r) added on the workers."""
+        return self._ask(_worker_gradient, z_u, z_b)
 
     def release(self) -> None:
         """Drop the blocks on every worker."""

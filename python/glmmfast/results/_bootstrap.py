@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._arguments import check_nsim
 from ..fit._cancel import run_tasks
-from ..fit._executors import resolve_workers
+from ..fit._executors import resolve_workers, task_value
 from ..fit._progress import progress_bar
 from ..design._design import ModelDesign
 from ..design._re_terms import sdcor_from_theta, sdcor_names
@@ -154,6 +154,7 @@ def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]
 
     Returns a list of ``(index, values or None, error message or None)``.
     """
+    job = task_value(job)
     model, sim = _workers_for(job)
     out = []
     for i, ss in zip(indices, seeds):
@@ -196,8 +197,8 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
         ``executor`` is given.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Runs the chunks instead of a thread pool, e.g. a process pool or a
-        Dask client (or its ``get_executor()``; the fit is then scattered
-        to every worker once).
+        Dask client (or its ``get_executor()``; the fit is then sent to
+        every worker once).
     progress : bool
         Show a tqdm progress bar (if tqdm is installed); nothing is printed
         when False.
@@ -257,8 +258,11 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
 
     try:
         shared = workers.share(job)  # on a Dask cluster: one copy per worker, not one per chunk
-        run_tasks(run_chunk, [(shared, c, [seeds[i] for i in c]) for c in chunks], workers.threads,
-                  workers.executor, collect)
+        try:
+            run_tasks(run_chunk, [(shared, c, [seeds[i] for i in c]) for c in chunks], workers.threads,
+                      workers.executor, collect)
+        finally:
+            workers.unshare(shared)
     finally:
         if bar is not None:
             bar.close()
