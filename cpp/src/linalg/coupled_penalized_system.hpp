@@ -27,7 +27,8 @@
 // (CSC) and the terms of both parts, the first n_first belonging to part 1;
 // set_theta (both parts' parameters, in term order), the products with U_1,
 // U_2 and U', `factor(h11, h22, h12)` (false: A not positive definite),
-// `solve`, `log_det` and b = Lambda u.  Nothing here knows families.
+// `solve`, `log_det`, b = Lambda u and the factorisation itself
+// (`factorisation`, for A^{-1}'s blocks).  Nothing here knows families.
 #pragma once
 
 #include <Eigen/Core>
@@ -62,6 +63,8 @@ public:
     // log det A at the last factorisation.
     double log_det() const { return sys_.log_det_L2(); }
     Eigen::VectorXd b(const Eigen::VectorXd& u) const { return rows_.lambda().matrix() * u; }
+    // The factorised A (its inverse's blocks); its Lambda is lambda() above.
+    const PenalizedSystem& factorisation() const { return sys_; }
 
 private:
     Eigen::VectorXd part_times(const Eigen::VectorXd& u, int first_col, int end_col) const;

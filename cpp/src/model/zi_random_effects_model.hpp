@@ -30,7 +30,8 @@
 // with its zero inflation (set_zero_inflation) and family parameters (it
 // evaluates the family's mixture terms); Z = [Z_c Z_zi] and the terms of
 // both parts, the first n_cond_terms conditional.  deviance_at(theta, beta)
-// at the beta_zi of set_beta_zi; u, b, the zero-inflation linear predictor.
+// at the beta_zi of set_beta_zi; u, b, the zero-inflation linear predictor;
+// cond_var(t), the conditional variances of term t's random effects.
 // The outer optimiser has no exact gradient here (derivative-free).
 #pragma once
 
@@ -69,6 +70,10 @@ public:
     // mode or a positive-definite A cannot be found).
     double deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta);
     double laplace_deviance() const { return laplace_; }
+    // Var(b | y) blocks of term t (both parts' terms, in order) at the last
+    // deviance_at's mode: T_t [A^{-1}]_ll T_t' (model/conditional_variance.hpp)
+    // with A's exact Hessian blocks, given the outer parameters.
+    Eigen::MatrixXd cond_var(int t) const;
     long evaluations() const { return n_eval_; }
     long newton_iterations() const { return n_newton_; }
 
