@@ -47,6 +47,7 @@ from scipy import optimize, stats
 
 from ..fit._agq import joint_deviance
 from ..fit._fit_state import joint_objective
+from ..fit._zi_random_effects import _deviance_function, zi_random_effects_engine
 from .._arguments import check_choice, check_level
 from .._errors import ArgumentError
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
@@ -54,6 +55,7 @@ from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
 from ..results._tmb_parameters import family_parameter_row, tmb_parameter_names
+from ..results._zi_random_effects_result import ZiRandomEffectsResult
 
 __all__ = ["confint", "ProfileTarget", "profile_target"]
 
@@ -179,8 +181,6 @@ def _zi_random_effects_target(result) -> ProfileTarget:
     """The profile target of a :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`: the
     joint Laplace deviance over both components' random effects, in x = (theta, beta, beta_zi, the family
     parameter on its optimiser scale), theta the conditional terms' then the zero-inflation terms'."""
-    from ..fit._zi_random_effects import _deviance_function, zi_random_effects_engine
-
     state, design = result._state, result._design
     conditional, model = zi_random_effects_engine(design, state.family_parameter, state.beta_zi)
     nt, p = state.theta.size, state.beta.size
@@ -195,8 +195,6 @@ def _zi_random_effects_target(result) -> ProfileTarget:
 
 def profile_target(result) -> ProfileTarget:
     """The :class:`ProfileTarget` of a fitted GLMM (either result class)."""
-    from ..results._zi_random_effects_result import ZiRandomEffectsResult
-
     return _zi_random_effects_target(result) if isinstance(result, ZiRandomEffectsResult) else _glmer_target(result)
 
 
