@@ -9,7 +9,10 @@ glmmTMB's to 0.05 SE and the SEs to 2% (tests/test_zero_inflation.py), so
 the limits to 0.1 SE.  The parametric bootstrap simulates the zero part and
 the dispersion and re-estimates them: on a well-identified model its
 replicates' SDs are near the Wald SEs, and its percentile intervals hold
-the estimates.
+the estimates.  Dispersion models (``dispformula = ~ x``) have ``disp.<name>``
+rows, Wald and profile, against glmmTMB's (tests/data/
+glmmtmb_zire_inference_reference.{R,json}); glmmTMB's REML fit of one has
+Wald rows only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from test_zero_inflation import fit_case
 
 DATA = Path(__file__).parent / "data"
 CONFINT = json.loads((DATA / "glmmtmb_confint_reference.json").read_text())["cases"]
+#: glmmTMB's Wald and profile intervals of dispersion models (and the zi random-effects case)
+ZIRE_INFERENCE = json.loads((DATA / "glmmtmb_zire_inference_reference.json").read_text())["cases"]
 
 
 @pytest.mark.parametrize("cid", sorted(CONFINT))
@@ -86,6 +91,20 @@ def test_bootstrap_of_a_tweedie_fit_holds_the_power():
     assert boot.t0["sigma"] == fit.sigma == fit.family_parameters["dispersion"]
 
 
+def assert_profile_matches(ci, ref: dict, rows: dict, tolerance_se: float = 0.02) -> None:
+    """``ci`` (this package's profile intervals) against glmmTMB's (``ref``: rows, lower, upper on glmmTMB's
+    internal scales), ``rows`` mapping glmmTMB's row to (this package's row, the map of its values to glmmTMB's
+    scale, monotone); within ``tolerance_se`` SE, SE the reference interval's half width / z.  Rows where
+    glmmTMB's back-spline failed (NA) are skipped."""
+    for row, lo, hi in zip(ref["rows"], ref["lower"], ref["upper"]):
+        if lo in (None, "NA") or hi in (None, "NA"):
+            continue
+        name, to_glmmtmb = rows[row]
+        got = np.sort(to_glmmtmb(ci.loc[name].to_numpy()))
+        se = (hi - lo) / (2 * 1.959963984540054)
+        np.testing.assert_allclose(got, [lo, hi], atol=tolerance_se * se, rtol=0, err_msg=row)
+
+
 def test_profile_intervals_match_glmmtmbs():
     # glmmTMB profiles on its internal scales: zi~ coefficients, d~(Intercept) = log shape = -2 log
     # sigma (Gamma), theta_1|g.1 = log sd; mapped to this package's rows.  glmmTMB interpolates its
@@ -98,13 +117,63 @@ def test_profile_intervals_match_glmmtmbs():
     rows = {"(Intercept)": ("(Intercept)", lambda v: v), "x": ("x", lambda v: v),
             "zi~(Intercept)": ("zi.(Intercept)", lambda v: v),
             "d~(Intercept)": ("sigma", lambda v: -2 * np.log(v)), "theta_1|g.1": (".sig01", np.log)}
-    for row, lo, hi in zip(ref["rows"], ref["lower"], ref["upper"]):
-        name, to_glmmtmb = rows[row]
-        got = np.sort(to_glmmtmb(ci.loc[name].to_numpy()))
-        se = (hi - lo) / (2 * 1.959963984540054)
-        np.testing.assert_allclose(got, [lo, hi], atol=0.02 * se, rtol=0, err_msg=row)
+    assert_profile_matches(ci, ref, rows)
     # the engine is back at the optimum
     assert fit._engine().deviance_at(fit.theta, fit.fixef.to_numpy()) == pytest.approx(fit.deviance, abs=1e-6)
+
+
+@pytest.mark.parametrize("cid", ["disp_gauss_x", "disp_nb2_x"])
+def test_dispersion_model_rows_match_glmmtmbs(cid):
+    # glmmTMB's confint(fit) lists the dispersion model's coefficients as disp.<name>: Wald (estimate +- z SE;
+    # estimates within 0.05 SE and SEs within 2% of glmmTMB's, tests/test_dispformula.py, so 0.1 SE) and
+    # profile (d~<name> on glmmTMB's scale, the log dispersion's coefficients: 0.02 SE as above), in the
+    # optimiser's order (after the zero-inflation rows, before a scalar family parameter)
+    from test_dispformula import fit_case as fit_dispersion_case
+
+    ref = ZIRE_INFERENCE[cid]
+    fit = fit_dispersion_case(cid)
+    wald = fit.confint()
+    for row, lo, hi in zip(ref["wald"]["rows"], ref["wald"]["lower"], ref["wald"]["upper"]):
+        if row.startswith("cond.Std.Dev"):
+            continue  # lme4's Wald rows for the variance parameters are NaN
+        name = row[len("cond."):] if row.startswith("cond.") else row
+        se = (hi - lo) / (2 * 1.959963984540054)
+        np.testing.assert_allclose(wald.loc[name].to_numpy(), [lo, hi], atol=0.1 * se, rtol=0, err_msg=row)
+    assert list(wald.index) == [".sig01", "(Intercept)", "x", "disp.(Intercept)", "disp.x"]
+    profile = fit.confint(method="profile")
+    assert list(profile.index) == list(wald.index)
+    rows = {"(Intercept)": ("(Intercept)", lambda v: v), "x": ("x", lambda v: v),
+            "d~(Intercept)": ("disp.(Intercept)", lambda v: v), "d~x": ("disp.x", lambda v: v),
+            "theta_1|g.1": (".sig01", np.log)}
+    assert_profile_matches(profile, ref["profile"], rows)
+
+
+def test_t_dispersion_model_profiles_df_in_its_own_row():
+    # with a dispersion model the t's df is still one number: its row after the disp.<name> rows, its
+    # profile interval holding the estimate, on the df scale (the optimiser's log df mapped back)
+    from test_dispformula import fit_case as fit_dispersion_case
+
+    fit = fit_dispersion_case("disp_t_x")
+    ci = fit.confint(method="profile")
+    assert list(ci.index)[-3:] == ["disp.(Intercept)", "disp.x", "df"]
+    lo, hi = ci.loc["df"]
+    assert lo < fit.family_parameters["df"] < hi
+    wald = fit.confint()
+    assert list(wald.index) == list(ci.index)
+    assert wald.loc["disp.x", "2.5 %"] < fit.fixef_disp["x"] < wald.loc["disp.x", "97.5 %"]
+
+
+def test_profile_of_a_reml_dispersion_fit_is_refused_clearly():
+    import glmmfast
+    from glmmfast import ArgumentError
+    from test_zero_inflation import REFERENCE, load
+
+    c = REFERENCE["disp_gauss_x_reml"]
+    fit = glmmfast.glmer(c["formula"], load(c["dataset"]), family="gaussian", dispformula=c["dispformula"],
+                         REML=True, quiet=True)
+    assert list(fit.confint().index) == [".sig01", "(Intercept)", "x", "disp.(Intercept)", "disp.x"]
+    with pytest.raises(ArgumentError, match="REML fit of a dispersion model"):
+        fit.confint(method="profile")
 
 
 def test_bootstrap_of_a_gamma_glmm_reestimates_its_dispersion():

@@ -192,8 +192,39 @@ def test_reml_integrates_the_fixed_effects_out_as_glmmtmb():
     text = glmmfast.glmer(c["formula"], load(c["dataset"]), family="gaussian", dispformula=c["dispformula"],
                           REML=True, data_name=c["dataset"], quiet=True).summary_text().splitlines()
     assert [_layout(t) for t in text] == [_layout(r) for r in c["summary_text"]]
-    with pytest.raises(ArgumentError, match="REML fit of a dispersion model"):
-        fit.refit(fit.fitted())
+
+
+def test_refit_of_a_reml_dispersion_fit_is_a_reml_fit_from_scratch():
+    # glmmTMB's refit of a REML = TRUE fit maximises the REML criterion of the new response: the refit
+    # (warm-started at the fit) reaches the REML optimum of glmer(..., REML=True) on that response
+    c = REFERENCE["disp_gauss_x_reml"]
+    df = load(c["dataset"])
+    fit = glmmfast.glmer(c["formula"], df, family="gaussian", dispformula=c["dispformula"], REML=True, quiet=True)
+    y = fit.simulate(1, seed=3)[:, 0]
+    out = fit.refit(y)
+    scratch = glmmfast.glmer(c["formula"], df.assign(y=y), family="gaussian", dispformula=c["dispformula"],
+                             REML=True, quiet=True)
+    assert out.reml is True
+    assert out.deviance == pytest.approx(scratch.deviance, abs=1e-6)
+    np.testing.assert_allclose(out.fixef, scratch.fixef, atol=1e-5)
+    np.testing.assert_allclose(out.fixef_disp, scratch.fixef_disp, atol=1e-5)
+
+
+def test_bootstrap_of_a_reml_dispersion_fit_recovers_its_coefficients():
+    # simulation truth: 60 responses drawn from the REML fit and refitted by REML; the replicates of the
+    # fixed effects and the dispersion coefficients average to the fit's (within 4 SE / sqrt(nsim)) and
+    # spread as their SEs (an SD's sampling error at 60 replicates is ~9%: within 35%)
+    c = REFERENCE["disp_gauss_x_reml"]
+    fit = glmmfast.glmer(c["formula"], load(c["dataset"]), family="gaussian", dispformula=c["dispformula"],
+                         REML=True, quiet=True)
+    boot = fit.bootstrap(60, seed=20261205, n_jobs=2, progress=False)
+    assert boot.n_failed == 0
+    assert list(boot.t0.index) == [".sig01", "(Intercept)", "x", "disp.(Intercept)", "disp.x"]
+    se = {**fit.se.to_dict(), **{f"disp.{k}": v for k, v in fit.coef_table("disp")["Std. Error"].items()}}
+    for name, s in se.items():
+        reps = boot.replicates[name]
+        assert abs(reps.mean() - boot.t0[name]) < 4 * s / np.sqrt(len(reps)), name
+        assert reps.std() == pytest.approx(s, rel=0.35), name
 
 
 def _binned_log_variance_slope(x: np.ndarray, resid: np.ndarray, bins: int = 6) -> float:

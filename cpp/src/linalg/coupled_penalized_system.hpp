@@ -27,9 +27,10 @@
 // (CSC) and the terms of both parts, the first n_first belonging to part 1;
 // set_theta (both parts' parameters, in term order), the products with U_1,
 // U_2 and U', `factor(h11, h22, h12)` (false: A not positive definite),
-// `solve`, `log_det`, b = Lambda u, and the selected inverse's products
+// `solve`, `log_det`, b = Lambda u, the selected inverse's products
 // with each part's rows (`selected_part_products`, for the exact gradient
-// of model/zi_random_effects_gradient.cpp).  Nothing here knows families.
+// of model/zi_random_effects_gradient.cpp) and the factorisation itself
+// (`factorisation`, for A^{-1}'s blocks).  Nothing here knows families.
 #pragma once
 
 #include <Eigen/Core>
@@ -74,6 +75,8 @@ public:
     // u-indices row i touches), so that u_k,i' A^{-1} u_m,i = sum over part
     // m's columns c of Y_k(i, c) U(i, c).  From A's selected inverse.
     void selected_part_products(RowLayout::RowMajor& Y1, RowLayout::RowMajor& Y2) const;
+    // The factorised A (its inverse's blocks); its Lambda is lambda() above.
+    const PenalizedSystem& factorisation() const { return sys_; }
 
 private:
     Eigen::VectorXd part_times(const Eigen::VectorXd& u, int first_col, int end_col) const;

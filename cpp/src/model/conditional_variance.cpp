@@ -8,7 +8,10 @@
 namespace glmmfast {
 
 Eigen::MatrixXd conditional_variance(const PenalizedSystem& sys, int t) {
-    const auto& lam = sys.lambda();
+    return conditional_variance(sys.lambda(), sys, t);
+}
+
+Eigen::MatrixXd conditional_variance(const LambdaMap& lam, const PenalizedSystem& sys, int t) {
     const auto& terms = lam.terms();
     if (t < 0 || t >= static_cast<int>(terms.size())) throw std::out_of_range("term index");
     const int k = terms[t].k, nl = terms[t].nlevels, off = lam.term_offsets()[t];

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "family/family.hpp"
+#include "model/conditional_variance.hpp"
 
 namespace glmmfast {
 
@@ -144,6 +145,11 @@ double ZiRandomEffectsModel::deviance_at(const Eigen::VectorXd& theta, const Eig
     laplace_ = pdev + system_.log_det();
     have_mode_ = true;
     return laplace_;
+}
+
+Eigen::MatrixXd ZiRandomEffectsModel::cond_var(int t) const {
+    if (n_eval_ == 0) throw std::logic_error("cond_var needs a deviance_at first (the mode's factorisation)");
+    return conditional_variance(system_.lambda(), system_.factorisation(), t);
 }
 
 }  // namespace glmmfast

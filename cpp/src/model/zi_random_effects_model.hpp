@@ -30,7 +30,8 @@
 // with its zero inflation (set_zero_inflation) and family parameters (it
 // evaluates the family's mixture terms); Z = [Z_c Z_zi] and the terms of
 // both parts, the first n_cond_terms conditional.  deviance_at(theta, beta)
-// at the beta_zi of set_beta_zi; u, b, the zero-inflation linear predictor.
+// at the beta_zi of set_beta_zi; u, b, the zero-inflation linear predictor;
+// cond_var(t), the conditional variances of term t's random effects.
 // laplace_gradient() is the exact gradient in (theta, beta, beta_zi)
 // (zi_random_effects_gradient.cpp).
 #pragma once
@@ -73,6 +74,10 @@ public:
     // d laplace_deviance / d(theta, beta, beta_zi) at the mode of the last
     // deviance_at (zi_random_effects_gradient.cpp, the derivation there).
     Eigen::VectorXd laplace_gradient() const;
+    // Var(b | y) blocks of term t (both parts' terms, in order) at the last
+    // deviance_at's mode: T_t [A^{-1}]_ll T_t' (model/conditional_variance.hpp)
+    // with A's exact Hessian blocks, given the outer parameters.
+    Eigen::MatrixXd cond_var(int t) const;
     long evaluations() const { return n_eval_; }
     long newton_iterations() const { return n_newton_; }
 

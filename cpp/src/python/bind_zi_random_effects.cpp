@@ -36,6 +36,7 @@ void bind_zi_random_effects(py::module_& m) {
         .def_property_readonly("newton_iterations", &ZiRandomEffectsModel::newton_iterations)
         .def("set_beta_zi", &ZiRandomEffectsModel::set_beta_zi, py::arg("beta_zi"))
         .def("set_u", &ZiRandomEffectsModel::set_u, py::arg("u"))
+        .def("cond_var", &ZiRandomEffectsModel::cond_var, py::arg("term"))
         .def("deviance_at",
              [](ZiRandomEffectsModel& m, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta) {
                  EngineCall call;

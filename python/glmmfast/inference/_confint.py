@@ -6,13 +6,17 @@ effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
 
 - ``"Wald"``: beta-hat +- z se for the fixed effects; NaN for variance
   parameters (as lme4); for the models only glmmTMB fits, also glmmTMB's
-  rows for the zero-inflation coefficients (``zi.<name>``) and the family
-  parameter (``sigma``, Wald on the log scale; the Tweedie ``power`` on
-  logit(p - 1)), :mod:`glmmfast.results._tmb_parameters`;
+  rows for the zero-inflation coefficients (``zi.<name>``), the
+  dispersion model's (``disp.<name>``, a ``dispformula`` with covariates)
+  and the family parameter (``sigma``, Wald on the log scale; the Tweedie
+  ``power`` on logit(p - 1)), :mod:`glmmfast.results._tmb_parameters`;
 - ``"profile"`` (for the models only glmmTMB fits also over the
-  zero-inflation coefficients and sigma, whose interval comes from the
-  profile of its log-scale coordinate; a Tweedie power stays at its
-  estimate): where the signed square root of the profiled deviance,
+  zero-inflation and dispersion-model coefficients and sigma, whose
+  interval comes from the profile of its log-scale coordinate; a Tweedie
+  power stays at its estimate; with random effects in the ziformula over
+  both components' standard deviations and coefficients, the deviance the
+  joint Laplace approximation over both components' random effects, as
+  glmmTMB's): where the signed square root of the profiled deviance,
   zeta(v) = sign(v - v-hat) sqrt(d(v) - d-hat), crosses +-z.  d(v) is the
   fit's deviance (Laplace, or AGQ with nAGQ > 1) minimised over all other parameters (theta, beta) with
   the profiled one held at v (lme4's profile.merMod), and the crossing is
@@ -24,9 +28,18 @@ effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
 - ``"boot"``: percentile intervals (R's quantile type 7) of a parametric
   bootstrap (:func:`~glmmfast.results._bootstrap.bootstrap`); failed refits are
   left out and counted in ``attrs["n_failed"]``.
+
+A result class offers the profile its deviance through
+:func:`profile_target` (a :class:`ProfileTarget`: -2 log L in (theta, the
+other outer coordinates), its estimates and Hessian); the profiler itself
+knows no engine.  glmmTMB's REML fit of a dispersion model (beta
+integrated out) has Wald and bootstrap intervals only.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -34,14 +47,17 @@ from scipy import optimize, stats
 
 from ..fit._agq import joint_deviance
 from ..fit._fit_state import joint_objective
+from ..fit._zi_random_effects import _deviance_function, zi_random_effects_engine
 from .._arguments import check_choice, check_level
+from .._errors import ArgumentError
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
 from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
 from ..results._tmb_parameters import family_parameter_row, tmb_parameter_names
+from ..results._zi_random_effects_result import ZiRandomEffectsResult
 
-__all__ = ["confint"]
+__all__ = ["confint", "ProfileTarget", "profile_target"]
 
 _METHODS = ("Wald", "profile", "boot")
 
@@ -68,15 +84,16 @@ def _wald_tmb_parameters(result, z: float, columns: list[str]) -> pd.DataFrame:
     Tweedie power on their optimiser scales (log sigma = k log value; logit(p - 1)), transformed back."""
     state = result._state
     lo, hi = [], []
-    if state.beta_zi is not None:
-        zi = result.coef_table("zi")
-        lo += list(zi["Estimate"] - z * zi["Std. Error"])
-        hi += list(zi["Estimate"] + z * zi["Std. Error"])
+    for component, coefficients in (("zi", state.beta_zi), ("disp", state.beta_disp)):
+        if coefficients is not None and len(coefficients):
+            table = result.coef_table(component)
+            lo += list(table["Estimate"] - z * table["Std. Error"])
+            hi += list(table["Estimate"] + z * table["Std. Error"])
     for parameter, var, k in _transformed_parameters(result):
         x, half = parameter.to_optimizer(), z * np.sqrt(var)
         lo.append(parameter.from_optimizer(x - half) ** k)
         hi.append(parameter.from_optimizer(x + half) ** k)
-    return pd.DataFrame({columns[0]: lo, columns[1]: hi}, index=tmb_parameter_names(state))
+    return pd.DataFrame({columns[0]: lo, columns[1]: hi}, index=tmb_parameter_names(state, dispersion_model=True))
 
 
 def _transformed_parameters(result) -> list[tuple]:
@@ -106,45 +123,107 @@ def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, ex
     return out
 
 
-class _Profiler:
-    """The Laplace deviance minimised with one parameter held fixed.
+@dataclass
+class ProfileTarget:
+    """What a profile needs of a fit: its -2 log L in (theta, rest) and where that is least.
 
-    Coordinates are lme4's: the random effects' standard deviations and
-    correlations (in theta's positions, :func:`sdcor_from_theta`), then beta.
-    For a scalar term the standard deviation is theta itself.
+    Attributes
+    ----------
+    devfun : callable
+        ``devfun(theta, rest)``: -2 log L (the fit's approximation) at theta and the remaining outer
+        coordinates ``rest`` (beta, then the glmmTMB coordinates: beta_zi, beta_disp, the family
+        parameter on its optimiser scale), the random effects at their modes.
+    reset : callable
+        Puts the conditional modes back at 0 (after a failed evaluation).
+    terms : list of ReTerm
+        The random-effects terms theta belongs to, in theta's order.
+    theta, rest : ndarray
+        The estimates.
+    deviance : float
+        -2 log L at the estimates.
+    hessian : ndarray or None
+        The Hessian of -2 log L in (theta, rest) at the estimates (the profile's step sizes).
     """
 
-    def __init__(self, result):
-        if result.nAGQ == 0:
-            raise ValueError("profile intervals need a fit of the likelihood (nAGQ >= 1), not the nAGQ = 0 fast fit")
-        self.model = result._engine()
-        state = result._state
-        self.terms = result._design.terms
-        sdcor = sdcor_from_theta(self.terms, result.theta)
+    devfun: Callable[[np.ndarray, np.ndarray], float]
+    reset: Callable[[], None]
+    terms: list
+    theta: np.ndarray
+    rest: np.ndarray
+    deviance: float
+    hessian: np.ndarray | None
+
+
+def _glmer_target(result) -> ProfileTarget:
+    """The profile target of a :class:`~glmmfast.GlmerResult`: its engine's Laplace (or AGQ) deviance."""
+    if result.nAGQ == 0:
+        raise ValueError("profile intervals need a fit of the likelihood (nAGQ >= 1), not the nAGQ = 0 fast fit")
+    state = result._state
+    if state.integrated_beta:
+        raise ArgumentError("profile intervals of glmmTMB's REML fit of a dispersion model (beta integrated out) "
+                            "are not supported yet: use method='Wald' or method='boot'")
+    model = result._engine()
+    # The models only glmmTMB fits: the zero-inflation and dispersion-model coefficients and the family
+    # parameter (on its optimiser scale) are coordinates too, profiled and minimised over like beta.
+    if result.glmmtmb_model:
+        objective = joint_objective(model, state.family_parameter, result.nAGQ)
+        devfun = lambda theta, x: objective.evaluate(np.concatenate([theta, x]))  # noqa: E731
+        rest = state.optimizer_point()[result.theta.size:]
+    else:
+        devfun, rest = joint_deviance(model, result.nAGQ), result.fixef.to_numpy()
+    result.vcov  # computes optinfo.hessian on first use
+    zeros_u = np.zeros(model.q)
+    return ProfileTarget(devfun, lambda: model.set_u(zeros_u), result._design.terms, np.asarray(result.theta),
+                         np.asarray(rest, dtype=float), state.deviance, result.optinfo.hessian)
+
+
+def _zi_random_effects_target(result) -> ProfileTarget:
+    """The profile target of a :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`: the
+    joint Laplace deviance over both components' random effects, in x = (theta, beta, beta_zi, the family
+    parameter on its optimiser scale), theta the conditional terms' then the zero-inflation terms'."""
+    state, design = result._state, result._design
+    conditional, model = zi_random_effects_engine(design, state.family_parameter, state.beta_zi)
+    nt, p = state.theta.size, state.beta.size
+    deviance = _deviance_function(conditional, model, state.family_parameter, nt, p)
+    fp = state.family_parameter
+    rest = np.concatenate([state.beta, state.beta_zi, [] if fp is None else fp.optimizer_coordinates()])
+    zeros_u = np.zeros(model.q)
+    return ProfileTarget(lambda theta, x: deviance(np.concatenate([theta, x])), lambda: model.set_u(zeros_u),
+                         design.terms + design.zi.terms, np.asarray(state.theta), rest, state.deviance,
+                         state.hessian)
+
+
+def profile_target(result) -> ProfileTarget:
+    """The :class:`ProfileTarget` of a fitted GLMM (either result class)."""
+    return _zi_random_effects_target(result) if isinstance(result, ZiRandomEffectsResult) else _glmer_target(result)
+
+
+class _Profiler:
+    """The deviance minimised with one parameter held fixed.
+
+    Coordinates are lme4's: the random effects' standard deviations and
+    correlations (in theta's positions, :func:`sdcor_from_theta`), then the
+    target's remaining coordinates (beta, ...).  For a scalar term the
+    standard deviation is theta itself.
+    """
+
+    def __init__(self, target: ProfileTarget):
+        self.terms = target.terms
+        self.devfun, self.reset = target.devfun, target.reset
+        sdcor = sdcor_from_theta(self.terms, target.theta)
         self.nt = sdcor.size
-        self.nb = result.fixef.size
-        # The models only glmmTMB fits: the zero-inflation coefficients and the family parameter (on its
-        # optimiser scale) are coordinates too, profiled and minimised over like beta.
-        extra = np.zeros(0)
-        if result.glmmtmb_model:
-            extra = state.optimizer_point()[self.nt + self.nb:]
-            objective = joint_objective(self.model, state.family_parameter, result.nAGQ)
-            self.devfun = lambda theta, x: objective.evaluate(np.concatenate([theta, x]))
-        else:
-            self.devfun = joint_deviance(self.model, result.nAGQ)
-        self.x_hat = np.concatenate([sdcor, result.fixef.to_numpy(), extra])
-        self.d_hat = state.deviance  # the complete -2 log L, as devfun gives it
+        self.x_hat = np.concatenate([sdcor, target.rest])
+        self.d_hat = target.deviance  # the complete -2 log L, as devfun gives it
         nb = self.x_hat.size - self.nt
         lower, upper = sdcor_bounds(self.terms)
         self.lower = np.concatenate([lower, np.full(nb, -np.inf)])
         self.upper = np.concatenate([upper, np.full(nb, np.inf)])
-        # Scales: standard errors from the Hessian of the deviance in (theta, beta)
+        # Scales: standard errors from the Hessian of the deviance in (theta, rest)
         # (Cov = 2 H^-1); theta's are those of the standard deviations of scalar terms only.
-        result.vcov  # computes optinfo.hessian on first use
         with np.errstate(invalid="ignore"):
             try:
-                se = np.sqrt(np.diag(2 * np.linalg.inv(result.optinfo.hessian)))
-            except np.linalg.LinAlgError:
+                se = np.sqrt(np.diag(2 * np.linalg.inv(target.hessian)))
+            except (np.linalg.LinAlgError, ValueError):
                 se = np.full(self.x_hat.size, np.nan)
         scalar = np.array([t.structure.scalar() for t in self.terms for _ in range(t.nparams)], dtype=bool)
         se[:self.nt][~scalar] = np.nan
@@ -166,7 +245,6 @@ class _Profiler:
         x0 = self.start.get(j, self.x_hat)
         base = x0.copy()
         scale = np.where(idx < self.nt, 1.0, self.se)[free]
-        zeros_u = np.zeros(self.model.q)
 
         def full(z):
             x = base.copy()
@@ -174,7 +252,7 @@ class _Profiler:
             x[j] = v
             return x
 
-        obj = function_objective(lambda z: self._dev(full(z)), int(free.sum()), lambda: self.model.set_u(zeros_u))
+        obj = function_objective(lambda z: self._dev(full(z)), int(free.sum()), self.reset)
         z0 = x0[free] / scale
         step = np.where(idx < self.nt, 0.05, 0.5)[free]
         if z0.size:
@@ -219,13 +297,14 @@ def _profile(result, level: float) -> pd.DataFrame:
     z = stats.norm.ppf(1 - (1 - level) / 2)
     names = default_statistic_names(result._design)
     state = result._state
-    if result.glmmtmb_model:  # zi.<name>, sigma (the Tweedie power is held at its estimate)
-        names = names + tmb_parameter_names(state, profiled=False)
-    prof = _Profiler(result)
+    if result.glmmtmb_model:  # zi.<name>, disp.<name>, sigma (the Tweedie power is held at its estimate)
+        names = names + tmb_parameter_names(state, profiled=False, dispersion_model=True)
+    target = profile_target(result)
+    prof = _Profiler(target)
     lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
     for j in range(len(names)):
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
-    prof.devfun(result.theta, prof.x_hat[prof.nt:])  # back to the optimum
+    prof.devfun(target.theta, target.rest)  # back to the optimum
     row = family_parameter_row(state) if result.glmmtmb_model else None
     if row is not None:  # profiled on the parameter's optimiser scale: sigma = value^k, monotone
         j, fp, k = names.index(row[0]), state.family_parameter, row[1]

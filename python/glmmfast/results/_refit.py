@@ -28,11 +28,12 @@ import numpy as np
 
 from .. import _core
 from ..design._design import ModelDesign
-from .._errors import ArgumentError, DataError
+from .._errors import DataError
 from ..fit._engine import glm_start
 from ..fit._family_parameter import FamilyParameter
 from ..fit._zero_inflation import zero_inflation_start
 from ..fit._fit_state import FitState, glmm_engine_at, laplace_hessian, optimize_glmm_state
+from ..fit._integrated_beta import fit_integrated_beta
 from ._results import GlmerResult
 
 __all__ = ["GlmerModel", "response_for", "per_thread"]
@@ -100,6 +101,13 @@ class GlmerModel:
         is known already (a fit's, computed with its standard errors);
         otherwise it is computed here where refits use one (Laplace, exact
         gradient).
+    beta_zi, beta_disp : ndarray, optional
+        The zero-inflation and dispersion-model coefficients' warm start.
+    integrated_beta : bool, default False
+        glmmTMB's REML of a gaussian dispersion model (beta integrated out,
+        :mod:`~glmmfast.fit._integrated_beta`): every refit maximises the
+        REML criterion of its own response, as glmmTMB's ``refit`` of a
+        ``REML = TRUE`` fit.
 
     Examples
     --------
@@ -111,8 +119,9 @@ class GlmerModel:
     def __init__(self, design: ModelDesign, theta: np.ndarray, beta: np.ndarray, nAGQ: int = 1,
                  data_name: str | None = None, family_parameter: FamilyParameter | None = None,
                  theta_scale: float = 1.0, hessian: np.ndarray | None = None, beta_zi: np.ndarray | None = None,
-                 beta_disp: np.ndarray | None = None):
+                 beta_disp: np.ndarray | None = None, integrated_beta: bool = False):
         self.design = design
+        self.integrated_beta = bool(integrated_beta)
         # zero-inflation and dispersion-model coefficients (a ziformula, a dispformula): re-estimated from the fit's
         self.beta_zi0 = None if beta_zi is None else np.asarray(beta_zi, dtype=float).copy()
         self.beta_disp0 = None if beta_disp is None else np.asarray(beta_disp, dtype=float).copy()
@@ -144,11 +153,9 @@ class GlmerModel:
     def from_result(cls, result) -> "GlmerModel":
         """The model of a fitted :class:`~glmmfast.GlmerResult`, warm-started at its optimum."""
         state = result._state
-        if state.integrated_beta:
-            raise ArgumentError("refitting glmmTMB's REML fit of a dispersion model (beta integrated out) is not "
-                                "supported yet")
         return cls(state.design, state.theta, state.beta, state.nAGQ, result.data_name, state.family_parameter,
-                   state.theta_scale, result._refit_hessian(), state.beta_zi, state.beta_disp)
+                   state.theta_scale, None if state.integrated_beta else result._refit_hessian(), state.beta_zi,
+                   state.beta_disp, state.integrated_beta)
 
     def refit(self, newresp, weights=None, warm_start: bool = True) -> FitState:
         """Fit the model to a new response.
@@ -206,9 +213,13 @@ class GlmerModel:
             beta0 = np.asarray(start["beta"])
             if self.beta_zi0 is not None:
                 eng.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
-        state = optimize_glmm_state(eng, design, self.nAGQ, self.family_parameter, theta0, beta0, self.theta_scale,
-                                    warm_start=warm_start, hessian=self.hessian0 if warm_start else None,
-                                    keep_engine=False)
+        if self.integrated_beta:  # the REML criterion in (theta, beta_disp), from the fit's beta_disp
+            state = dataclasses.replace(fit_integrated_beta(eng, design, theta0, beta0, self.beta_disp0, t0),
+                                        engine_at_optimum=None)
+        else:
+            state = optimize_glmm_state(eng, design, self.nAGQ, self.family_parameter, theta0, beta0,
+                                        self.theta_scale, warm_start=warm_start,
+                                        hessian=self.hessian0 if warm_start else None, keep_engine=False)
         if not np.isfinite(state.deviance):
             raise _core.PirlsError("refit ended at a non-finite deviance")
         state.info.seconds["optimize"] = time.perf_counter() - t0

@@ -21,7 +21,8 @@ estimated as a scalar (the t's df) is a row of its own name, on its own
 scale (k = 1).
 
 Interface:
-  tmb_parameter_names(state, profiled)    the extra rows' names for a fit's state
+  tmb_parameter_names(state, profiled, dispersion_model)    the extra rows' names for a fit's state
+                                (with the dispersion model's ``disp.<name>`` rows for intervals)
   tmb_parameter_values(state, profiled)   their estimates (natural scales) at a state
 (profiled=False leaves out the Tweedie power, which refits hold fixed)
   sigma_exponent(family)        k above
@@ -66,9 +67,11 @@ def family_parameter_row(state) -> tuple[str, float] | None:
     return "sigma", sigma_exponent(state.family)
 
 
-def tmb_parameter_names(state, profiled: bool = True) -> list[str]:
-    """``zi.<name>`` per zero-inflation coefficient, ``sigma`` (an estimated family parameter), ``power``
-    (the Tweedie power on the profile likelihood; left out with ``profiled=False``), in that order.
+def tmb_parameter_names(state, profiled: bool = True, dispersion_model: bool = False) -> list[str]:
+    """``zi.<name>`` per zero-inflation coefficient, ``disp.<name>`` per dispersion-model coefficient (with
+    ``dispersion_model=True``: the intervals' rows, in the optimiser's order), ``sigma`` (an estimated family
+    parameter), ``power`` (the Tweedie power on the profile likelihood; left out with ``profiled=False``), in
+    that order.
 
     Examples
     --------
@@ -79,6 +82,8 @@ def tmb_parameter_names(state, profiled: bool = True) -> list[str]:
     ['zi.(Intercept)', 'sigma']
     """
     names = [] if state.beta_zi is None else [f"zi.{n}" for n in state.design.zi.x_names]
+    if dispersion_model and state.beta_disp is not None:
+        names += [f"disp.{n}" for n in state.design.disp.x_names]
     row = family_parameter_row(state)
     if row is not None:
         names.append(row[0])

@@ -6,17 +6,20 @@ AIC/BIC, the fixed effects of both components with their standard errors
 (``coef_table``, ``vcov_full`` from the Hessian of -2 log L in every outer
 parameter, as glmmTMB's ``sdreport``), both components' variance components
 (``varcorr``, as glmmTMB's ``VarCorr(fit)$cond`` and ``$zi``), conditional
-modes per component (``ranef(component=)``), the family parameters, and
-predictions (glmmTMB's ``predict`` types, on the fitted rows or new data, with
-both components' random effects or none), glmmTMB's printed summary (its
-"Conditional model:" and "Zero-inflation model:" random-effects blocks),
-Wald intervals, ``simulate`` (new random effects in both components, as
+modes per component with their variances (``ranef(component=, condvar=)``, as
+glmmTMB's ``ranef(fit, condVar = TRUE)``:
+:mod:`~glmmfast.results._zi_conditional_variance`), the family parameters,
+and predictions (glmmTMB's ``predict`` types, on the fitted rows or new
+data, with all, none or some of each component's random-effects terms:
+``re_form``), glmmTMB's printed summary (its "Conditional model:" and
+"Zero-inflation model:" random-effects blocks), Wald and profile intervals,
+``simulate`` (new random effects in both components, as
 glmmTMB's), ``refit`` and a serial parametric ``bootstrap``; likelihood-ratio
 tests against any other fit of the same rows through :func:`glmmfast.anova`.
 
 Not supported yet for this model class (each raises
-:class:`~glmmfast.ArgumentError` naming it): profile and bootstrap intervals
-in ``confint``, and ``re_form`` formulas keeping some terms but not others.
+:class:`~glmmfast.ArgumentError` naming it): bootstrap intervals in
+``confint``, and ``simulate`` holding some terms at their modes but not others.
 
 ``theta`` holds the conditional terms' parameters first, then the
 zero-inflation terms' (each on this package's scale: relative Cholesky
@@ -44,6 +47,21 @@ def _groups(terms: list) -> dict[str, int]:
     for t in terms:
         out.setdefault(t.group, t.nlevels)
     return out
+
+
+def _component_keeps(cond_terms: list, zi_terms: list, re_form) -> tuple[np.ndarray, np.ndarray]:
+    """Per component, which random-effects terms ``re_form`` keeps (:func:`~glmmfast.results._predict.select_terms`):
+    one formula over both components (a term it names is kept in each component that has it), or a dict
+    ``{"cond": ..., "zi": ...}`` with one ``re_form`` per component (a component left out keeps every term)."""
+    from ._predict import select_terms
+
+    if isinstance(re_form, dict):
+        unknown = set(re_form) - {"cond", "zi"}
+        if unknown:
+            raise ArgumentError(f"re_form's components are 'cond' and 'zi', not {sorted(unknown)}")
+        return select_terms(cond_terms, re_form.get("cond")), select_terms(zi_terms, re_form.get("zi"))
+    keep = select_terms(cond_terms + zi_terms, re_form)
+    return keep[:len(cond_terms)], keep[len(cond_terms):]
 
 
 def _re_form_keeps_all(re_form) -> bool:
@@ -84,6 +102,11 @@ class ZiRandomEffectsResult:
         self.deviance = float(state.deviance)
         self.optinfo = state.info
         self._vcov_full_cache = None
+        self._condvar_cache = None
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_condvar_cache", None)  # pickles made before condvar
 
     @property
     def formula(self) -> str:
@@ -174,26 +197,61 @@ class ZiRandomEffectsResult:
         return {"cond": varcorr_frame(self._design.terms, cond, 1.0, residual=False),
                 "zi": varcorr_frame(self._design.zi.terms, zi, 1.0, residual=False)}
 
-    def ranef(self, component: str = "cond") -> dict[str, pd.DataFrame]:
-        """Conditional modes of one component's random effects, by grouping factor.
+    def ranef(self, component: str = "cond", condvar: bool = True) -> dict[str, pd.DataFrame]:
+        """Conditional modes of one component's random effects, by grouping factor, as glmmTMB's
+        ``ranef(fit, condVar = TRUE)$cond`` (or ``$zi``).
 
         Parameters
         ----------
         component : {"cond", "zi"}
+        condvar : bool, default True
+            Attach the random effects' variances as glmmTMB's ``condVar`` attribute does (TMB's
+            ``sdreport``: the uncertainty of the estimated parameters included, see
+            :mod:`~glmmfast.results._zi_conditional_variance`): ``df.attrs["condvar"]``, a list with one
+            ``(nlevels, k, k)`` array per term (each level's block), and ``df.attrs["condsd"]``, the
+            square roots of their diagonals shaped like the modes.
 
         Returns
         -------
         dict
             Grouping factor -> DataFrame (rows: levels; columns: the terms' columns).
+
+        Examples
+        --------
+        >>> import glmmfast
+        >>> df = glmmfast.datasets.load("Salamanders")
+        >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
+        ...                    ziformula="~ mined + (1 | site)")
+        >>> re = m.ranef("zi")
+        >>> re["site"].shape, re["site"].attrs["condsd"].shape
+        ((23, 1), (23, 1))
         """
         if component not in ("cond", "zi"):
             raise ArgumentError(f"component must be 'cond' or 'zi', not {component!r}")
         terms = self._design.terms if component == "cond" else self._design.zi.terms
+        first = 0 if component == "cond" else len(self._design.terms)
+        variances = self._conditional_variances()[first:first + len(terms)] if condvar else [None] * len(terms)
         out: dict[str, pd.DataFrame] = {}
-        for t, modes in zip(terms, self._mode_blocks(component)):
+        sds: dict[str, list[pd.DataFrame]] = {}
+        cvs: dict[str, list[np.ndarray]] = {}
+        for t, modes, cv in zip(terms, self._mode_blocks(component), variances):
             df = pd.DataFrame(modes, index=pd.Index(t.levels, name=t.group), columns=t.names)
             out[t.group] = pd.concat([out[t.group], df], axis=1) if t.group in out else df
+            if condvar:
+                sds.setdefault(t.group, []).append(pd.DataFrame(np.sqrt(np.einsum("lkk->lk", cv)), index=df.index,
+                                                                columns=t.names))
+                cvs.setdefault(t.group, []).append(cv)
+        for g, df in out.items() if condvar else ():
+            df.attrs["condsd"] = pd.concat(sds[g], axis=1)
+            df.attrs["condvar"] = cvs[g]
         return out
+
+    def _conditional_variances(self) -> list[np.ndarray]:
+        """Var(b) per term of both components (computed once)."""
+        if self._condvar_cache is None:
+            from ._zi_conditional_variance import zi_conditional_variances
+            self._condvar_cache = zi_conditional_variances(self._state)
+        return self._condvar_cache
 
     def _mode_blocks(self, component: str) -> list[np.ndarray]:
         """One component's conditional modes per term, each ``(nlevels, k)``."""
@@ -263,19 +321,22 @@ class ZiRandomEffectsResult:
                              "Pr(>|z|)": 2 * stats.norm.sf(np.abs(z))}, index=est.index)
 
     # -- predictions and simulation ------------------------------------------------------------------
-    def _predictors(self, keep: bool, newdata: pd.DataFrame | None = None, allow_new_levels: bool = False,
-                    offset=None):
+    def _predictors(self, keep, newdata: pd.DataFrame | None = None, allow_new_levels: bool = False,
+                    offset=None, keep_zi=None):
         """The conditional and zero-inflation linear predictors (:class:`~glmmfast.results._simulate.PredictorDraws`)
-        on the fitted rows or ``newdata``: every random effect at its mode (``keep``; 0 for a level the fit
-        did not see) or left to be drawn anew."""
+        on the fitted rows or ``newdata``: each term's random effects at their modes (``keep``, one bool for
+        every conditional term or one per term; ``keep_zi`` the same for the zero-inflation terms, default
+        ``keep``; 0 for a level the fit did not see) or left to be drawn anew."""
         from ._predict import fixed_part
         from ._simulate import PredictorDraws
 
         d, (theta_cond, theta_zi) = self._design, self._theta_parts()
+        keep_zi = keep if keep_zi is None else keep_zi
+        per_term = lambda k, terms: [bool(v) for v in np.broadcast_to(k, (len(terms),))]  # noqa: E731
         cond = PredictorDraws(fixed_part(d, self._state.beta, newdata, offset), d.terms, theta_cond,
-                              self._mode_blocks("cond"), [keep] * len(d.terms), newdata, allow_new_levels)
+                              self._mode_blocks("cond"), per_term(keep, d.terms), newdata, allow_new_levels)
         zi = PredictorDraws(fixed_part(d.zi, self._state.beta_zi, newdata), d.zi.terms, theta_zi,
-                            self._mode_blocks("zi"), [keep] * len(d.zi.terms), newdata, allow_new_levels)
+                            self._mode_blocks("zi"), per_term(keep_zi, d.zi.terms), newdata, allow_new_levels)
         return cond, zi
 
     def predict(self, newdata: pd.DataFrame | None = None, type: str = "link", re_form=None,
@@ -289,9 +350,13 @@ class ZiRandomEffectsResult:
         type : {"link", "conditional", "zlink", "zprob", "response"}, default "link"
             eta; the family's mean given the random effects (a truncated family's for hurdles);
             eta_zi; the zero-inflation probability p; (1 - p) times the conditional mean.
-        re_form : None or "~0", default None
+        re_form : None, str, float or dict, default None
             None: both components' random effects at their conditional modes (0 for levels
-            the fit did not see); ``"~0"`` (or ``"NA"``, NaN): none (population level).
+            the fit did not see); ``"~0"`` (or ``"NA"``, NaN): none (population level), as
+            glmmTMB's ``re.form``; a formula naming some of the terms, ``"~ (1 | site)"``: those
+            terms kept, in each component that has them, the others left out (lme4's
+            ``re.form``); a dict ``{"cond": ..., "zi": ...}``: one such ``re_form`` per component
+            (a component left out keeps all its terms).
         allow_new_levels : bool, default False
             Whether ``newdata`` may hold grouping levels the fit did not see (their random
             effects are then 0).
@@ -311,12 +376,15 @@ class ZiRandomEffectsResult:
         ...                    ziformula="~ mined + (1 | site)")
         >>> bool(abs(m.predict(df.iloc[:3], type="zprob")[0] - m.predict(type="zprob")[0]) < 1e-12)
         True
+        >>> zi_only = m.predict(type="zprob", re_form={"cond": "~0"})  # the zi part's site effects kept
+        >>> bool(abs(zi_only[0] - m.predict(type="zprob")[0]) < 1e-12)
+        True
         """
-        keep = _re_form_keeps_all(re_form)
-        if newdata is None and keep and offset is None:
+        keep, keep_zi = _component_keeps(self._design.terms, self._design.zi.terms, re_form)
+        if newdata is None and keep.all() and keep_zi.all() and offset is None:
             eta, eta_zi = self._state.eta, self._state.eta_zi
         else:
-            cond, zi = self._predictors(keep, newdata, allow_new_levels, offset)
+            cond, zi = self._predictors(keep, newdata, allow_new_levels, offset, keep_zi)
             eta, eta_zi = cond.eta_fixed, zi.eta_fixed
         if type == "link":
             return np.array(eta, dtype=float)
@@ -459,21 +527,26 @@ class ZiRandomEffectsResult:
 
     # -- inference and printing ----------------------------------------------------------------------
     def confint(self, method: str = "Wald", level: float = 0.95) -> pd.DataFrame:
-        """Wald confidence intervals, as glmmTMB's ``confint(fit, method = "wald")``.
+        """Confidence intervals, as glmmTMB's ``confint(fit, method = "wald" | "profile")``.
 
         Parameters
         ----------
-        method : {"Wald"}
-            Profile and bootstrap intervals are not supported yet for this model class
-            (:class:`~glmmfast.ArgumentError`; :meth:`bootstrap` gives the replicates).
+        method : {"Wald", "profile"}
+            ``"Wald"``: estimate +- z SE (NaN for the standard deviations, as lme4's Wald rows);
+            ``"profile"``: where the signed root of the profiled -2 log L (the joint Laplace
+            approximation over both components' random effects, every other outer parameter
+            re-optimised) crosses +-z, for every row, the standard deviations of both components
+            included (:func:`glmmfast.confint`'s profile).  Bootstrap intervals are not supported yet
+            for this model class (:class:`~glmmfast.ArgumentError`; :meth:`bootstrap` gives the
+            replicates, which ``glmmfast.confint``'s ``boot=`` does not take from this class yet).
         level : float, default 0.95
 
         Returns
         -------
         pandas.DataFrame
-            Rows ``.sig01``, ... (conditional terms), ``zi..sig01``, ... (zero-inflation terms), NaN as
-            lme4's Wald rows for variance parameters; the conditional fixed effects; ``zi.<name>``;
-            ``sigma`` (glmmTMB's sigma(), Wald on the log scale) where the family has a parameter.
+            Rows ``.sig01``, ... (conditional terms), ``zi..sig01``, ... (zero-inflation terms); the
+            conditional fixed effects; ``zi.<name>``; ``sigma`` (glmmTMB's sigma(), Wald on the log
+            scale, profiled on it) where the family has a parameter.
 
         Examples
         --------
@@ -483,12 +556,13 @@ class ZiRandomEffectsResult:
         ...                    ziformula="~ mined + (1 | site)")
         >>> list(m.confint().index[-2:])
         ['zi.(Intercept)', 'zi.minedno']
+        >>> ci = m.confint(method="profile")  # doctest: +SKIP
         """
         from ..inference._confint import confint
 
-        if str(method).lower() in ("profile", "boot"):
-            raise ArgumentError(f"{method} intervals are {_NOT_YET}: use method='Wald'")
-        return confint(self, "Wald" if str(method).lower() == "wald" else method, level)
+        if str(method).lower() == "boot":
+            raise ArgumentError(f"bootstrap intervals are {_NOT_YET}: use method='Wald' or 'profile'")
+        return confint(self, {"wald": "Wald", "profile": "profile"}.get(str(method).lower(), method), level)
 
     def summary_text(self) -> str:
         """The summary as glmmTMB prints ``summary(fit)`` (random effects of both components), as a string.
