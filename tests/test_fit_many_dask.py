@@ -150,9 +150,13 @@ def test_ctrl_c_cancels_what_has_not_started(study, client, monkeypatch):
     time.sleep(1.0)  # let the tasks already running finish
 
     def fit_tasks(dask_scheduler):  # the fit_block tasks the scheduler was given since `start`
-        # (the log also holds other tests' dask-array keys, which are tuples, released late)
+        # The log also holds earlier tests' tasks released after `start` (dask-array keys, which are
+        # tuples, and their fit_block tasks: memory -> released -> forgotten), so a task counts as
+        # submitted here only by a transition into a state a new task passes through.
         log = [t for t in dask_scheduler.transition_log if t.timestamp > start and str(t.key).startswith("fit_block")]
-        return {t.key for t in log}, {t.key for t in log if t.finish == "memory"}, len(dask_scheduler.tasks)
+        submitted = {t.key for t in log if t.finish in ("waiting", "queued", "processing", "no-worker")}
+        finished = {t.key for t in log if t.finish == "memory" and t.key in submitted}
+        return submitted, finished, len(dask_scheduler.tasks)
 
     submitted, finished, left = client.run_on_scheduler(fit_tasks)
     # 24 one-response tasks, at most 4 in flight: those finish or are cancelled, the others are never
