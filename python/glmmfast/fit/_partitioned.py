@@ -138,6 +138,18 @@ def add_answers(a, b):
     return tuple((x and y) if isinstance(x, bool) else x + y for x, y in zip(a, b))
 
 
+def pairwise_reduce(items: list, add):
+    """``items`` reduced by ``add(a, b)`` pairwise, level by level (a tree of depth ceil(log2 len(items))).
+
+    With ``add`` making a Dask task (a future or a delayed call) the additions run on the workers and
+    the driver receives one result: the GLMM's round trips (:meth:`PartitionedRows._ask`) and the
+    LMM's products (:func:`~glmmfast.fit._partitioned_lmm.tree_sum`).
+    """
+    while len(items) > 1:
+        items = [add(items[i], items[i + 1]) if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
+    return items[0]
+
+
 def _sum_answers(answers: list):
     """The field-by-field sum of a list of answers (None for none)."""
     total = None
@@ -181,12 +193,9 @@ class PartitionedRows:
             raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
         t0 = time.perf_counter()
         args = [np.asarray(a, dtype=float) for a in args]
-        level = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
-                 for w in self.workers]
-        while len(level) > 1:
-            level = [self.client.submit(add_answers, level[i], level[i + 1], pure=False) if i + 1 < len(level)
-                     else level[i] for i in range(0, len(level), 2)]
-        total = level[0].result()
+        answers = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
+                   for w in self.workers]
+        total = pairwise_reduce(answers, lambda a, b: self.client.submit(add_answers, a, b, pure=False)).result()
         self.gathers += 1
         self.seconds += time.perf_counter() - t0
         return total

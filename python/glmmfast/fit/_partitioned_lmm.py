@@ -39,7 +39,7 @@ from ..families import Gaussian
 from ._engine import _engine_terms
 from ._fit_state import FitState
 from ._optimize import optimize_lmer
-from ._partitioned import _client
+from ._partitioned import _client, pairwise_reduce
 
 #: the name of X's all-ones column (R's model.matrix)
 _INTERCEPT = "(Intercept)"
@@ -110,10 +110,7 @@ def tree_sum(items: list):
     """The sum of Dask delayed ``items``, added pairwise (a tree of depth log2(len(items)) on the workers)."""
     import dask
 
-    while len(items) > 1:
-        items = [dask.delayed(operator.add)(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
-                 for i in range(0, len(items), 2)]
-    return items[0]
+    return pairwise_reduce(items, dask.delayed(operator.add))
 
 
 def _rough_mean(ddf, plan: PartitionedDesign) -> float:
