@@ -186,6 +186,29 @@ def test_separable_zero_part_hessian_is_the_differenced_one(cid):
     fit._state.engine_at_optimum = None  # the engine moved: rebuilt when next needed
 
 
+@pytest.mark.parametrize("cid", ["sal_zip", "sal_zinb2", "owls_zinb1", "zibinom_zix"])
+def test_zero_part_information_bounds_its_curvature(cid):
+    """Where the zero part does not separate, its complete-data information (stage 1's start Hessian block,
+    fit/_zero_inflation.py zero_part_information) is an upper bound on the Laplace -2 log L's Hessian in
+    beta_zi (the mixture's observed information is p (1 - p) - pi (1 - pi)): their difference is positive
+    semidefinite at the optimum."""
+    from glmmfast.fit._fit_state import joint_objective, laplace_hessian
+    from glmmfast.fit._zero_inflation import separable_zero_part_hessian, zero_part_information
+
+    fit = fit_case(cid)
+    state = fit._state
+    assert separable_zero_part_hessian(state.design) is None
+    eng = state.engine()
+    x = state.optimizer_point()
+    n_zi = len(state.beta_zi)
+    start = x.size - n_zi - (0 if state.family_parameter is None else state.family_parameter.size)
+    zi = slice(start, start + n_zi)
+    _, hess = laplace_hessian(eng, x, 1e-4, state.family_parameter, joint_objective(eng, state.family_parameter, 1))
+    bound = zero_part_information(state.design)(x[zi])
+    assert np.linalg.eigvalsh(bound - hess[zi, zi]).min() >= -1e-8 * np.abs(hess).max()
+    fit._state.engine_at_optimum = None  # the engine moved: rebuilt when next needed
+
+
 def test_a_zero_part_with_zeros_of_the_family_is_not_separable():
     assert separable_zero_part_hessian_of("sal_zip") is None
     assert separable_zero_part_hessian_of("sal_zip_zire") is None

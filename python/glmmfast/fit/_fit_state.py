@@ -53,7 +53,8 @@ from ._derivatives import hessian_from_gradient
 from ._dispersion_model import dispersion_start, modelled_parameter_start
 from ._integrated_beta import fit_integrated_beta
 from ._lmm_start import moment_theta_start, worth_a_moment_start
-from ._zero_inflation import count_part_start_design, separable_zero_part_hessian, zero_inflation_start
+from ._zero_inflation import (count_part_start_design, separable_zero_part_hessian, zero_inflation_start,
+                              zero_part_information)
 
 if TYPE_CHECKING:
     from ._profiled_parameter import ProfiledParameter
@@ -348,7 +349,8 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
     theta, beta, dev, info = optimize_glmer(model, theta0, beta0, nAGQ, parameter, theta_scale,
                                             warm_start=warm_start, hessian=hessian,
                                             dispersion_estimate=dispersion_estimate,
-                                            zero_part_hessian=separable_zero_part_hessian(design))
+                                            zero_part_hessian=separable_zero_part_hessian(design),
+                                            zero_part_information=zero_part_information(design))
     fitted = None if parameter is None else parameter.with_value(info.family_parameter)
     if fitted is not None:
         family = fitted.fitted_family(design.family)

@@ -621,6 +621,8 @@ class _GlmerProblem:
     dispersion_estimate: Callable[[np.ndarray, np.ndarray], float] | None = None
     #: the zero part's exact Hessian in beta_zi where it separates, or None (see :func:`optimize_glmer`)
     zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None
+    #: an upper bound on the zero part's curvature in beta_zi, or None (see :func:`optimize_glmer`)
+    zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def ntheta(self) -> int:
@@ -657,13 +659,16 @@ class _GlmerProblem:
             caps[before + self.n_zi + self.n_disp:] = _LOG_PARAMETER_MAX_STEP
         return caps
 
-    def known_zero_part(self, x: np.ndarray, before: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def known_zero_part(self, x: np.ndarray, before: int,
+                        upper_bound: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
         """The zero-inflation coordinates of ``x`` (``before`` coordinates ahead of them) and the exact
-        Hessian block there where the zero part separates (``zero_part_hessian``), else None."""
-        if self.zero_part_hessian is None or not self.n_zi:
+        Hessian block there where the zero part separates (``zero_part_hessian``); with ``upper_bound``,
+        elsewhere its complete-data information (``zero_part_information``); else None."""
+        block = self.zero_part_hessian or (self.zero_part_information if upper_bound else None)
+        if block is None or not self.n_zi:
             return None
         index = np.arange(before, before + self.n_zi)
-        return index, np.asarray(self.zero_part_hessian(x[index]), dtype=float)
+        return index, np.asarray(block(x[index]), dtype=float)
 
     def objective(self, stage: ObjectiveStage, theta_scale: float | None = None, beta_base=None, beta_scale=None):
         """The engine's objective of ``stage`` (theta on ``theta_scale``, default the problem's)."""
@@ -679,7 +684,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    parameter: FamilyParameter | None = None, theta_scale: float = 1.0,
                    warm_start: bool = False, hessian: np.ndarray | None = None,
                    dispersion_estimate: Callable[[np.ndarray, np.ndarray], float] | None = None,
-                   zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None
+                   zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None,
+                   zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
@@ -724,6 +730,14 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         (:func:`~glmmfast.fit._zero_inflation.separable_zero_part_hessian`):
         both stages' start Hessians take that block, and 0 for its cross
         terms, instead of one gradient evaluation per zero-inflation coefficient.
+    zero_part_information : callable, optional
+        The zero part's complete-data information in beta_zi, ``f(beta_zi) -> ndarray``
+        (:func:`~glmmfast.fit._zero_inflation.zero_part_information`), an upper
+        bound on its curvature: where the zero part does not separate, stage 1's
+        start Hessian takes it as its beta_zi block (the cross terms still
+        measured, in theta's and the family parameter's columns), so its first
+        steps are no longer than Newton's; Salamanders' ZIP with ``spp * mined``:
+        stages 1 and 2 in 41 evaluations instead of 55, its ZINB 67 instead of 86.
 
     Returns
     -------
@@ -734,7 +748,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     """
     info = OptimizerInfo(theta_scale=float(theta_scale))
     problem = _GlmerProblem(model, np.asarray(model.lower_bounds(), dtype=float), len(beta0), nAGQ, parameter,
-                            theta_scale, dispersion_estimate, zero_part_hessian)
+                            theta_scale, dispersion_estimate, zero_part_hessian, zero_part_information)
     # Optimiser coordinates (see cpp/src/optim/objective.hpp): theta / theta_scale,
     # then in stage 2 the scaled beta, then the zero-inflation and dispersion-model
     # coefficients (started at the engine's), then the family parameter on its optimiser scale.
@@ -791,7 +805,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         # the start (differences of the exact gradient) rather than L-BFGS
         # from the identity, whose first step x0 - g can land anywhere.
         x1, dev1, st1 = _measured_quasi_newton(obj1, x_theta, lower1, step1, tol1, nAGQ, problem.max_steps(ntheta),
-                                               problem.known_zero_part(x_theta, ntheta), ftol1)
+                                               problem.known_zero_part(x_theta, ntheta, upper_bound=True), ftol1)
     elif obj1.has_gradient:
         # L-BFGS's first trial point is x0 - g whatever the initial step:
         # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
