@@ -157,6 +157,73 @@ def test_fit_reaches_glmmtmbs_optimum(cid):
         assert fit.sigma == pytest.approx(c["sigma"], rel=1e-3)
 
 
+@pytest.mark.parametrize("cid", ["sal_hnb2", "sal_hpois", "zigamma_zix"])
+def test_separable_zero_part_hessian_is_the_differenced_one(cid):
+    """A hurdle's (ziGamma's) zero part separates from the rest of the likelihood: its exact Hessian in
+    beta_zi (the logistic regression's, fit/_zero_inflation.py) equals the central differences of the
+    engine's exact gradient there, whose cross terms with every other coordinate are 0; the standard
+    errors' Hessian built from it equals the fully differenced one."""
+    from glmmfast.fit._fit_state import joint_objective, laplace_hessian
+    from glmmfast.fit._zero_inflation import separable_zero_part_hessian
+
+    fit = fit_case(cid)
+    state = fit._state
+    eng = state.engine()
+    x = state.optimizer_point()
+    known = separable_zero_part_hessian(state.design)
+    assert known is not None
+    n_zi = len(state.beta_zi)
+    start = x.size - n_zi - (0 if state.family_parameter is None else state.family_parameter.size)
+    zi = slice(start, start + n_zi)
+    h = np.full(x.size, 1e-4)
+    _, full = laplace_hessian(eng, x, h, state.family_parameter, joint_objective(eng, state.family_parameter, 1))
+    scale = np.abs(full).max()
+    np.testing.assert_allclose(known(x[zi]), full[zi, zi], rtol=1e-6, atol=1e-8 * scale)
+    assert np.abs(np.delete(full[zi], np.r_[zi], axis=1)).max() <= 1e-7 * scale
+    _, ours = laplace_hessian(eng, x, h, state.family_parameter, joint_objective(eng, state.family_parameter, 1),
+                              known)
+    np.testing.assert_allclose(ours, full, rtol=1e-6, atol=1e-7 * scale)
+    fit._state.engine_at_optimum = None  # the engine moved: rebuilt when next needed
+
+
+@pytest.mark.parametrize("cid", ["sal_zip", "sal_zinb2", "owls_zinb1", "zibinom_zix"])
+def test_zero_part_information_bounds_its_curvature(cid):
+    """Where the zero part does not separate, its complete-data information (stage 1's start Hessian block,
+    fit/_zero_inflation.py zero_part_information) is an upper bound on the Laplace -2 log L's Hessian in
+    beta_zi (the mixture's observed information is p (1 - p) - pi (1 - pi)): their difference is positive
+    semidefinite at the optimum."""
+    from glmmfast.fit._fit_state import joint_objective, laplace_hessian
+    from glmmfast.fit._zero_inflation import separable_zero_part_hessian, zero_part_information
+
+    fit = fit_case(cid)
+    state = fit._state
+    assert separable_zero_part_hessian(state.design) is None
+    eng = state.engine()
+    x = state.optimizer_point()
+    n_zi = len(state.beta_zi)
+    start = x.size - n_zi - (0 if state.family_parameter is None else state.family_parameter.size)
+    zi = slice(start, start + n_zi)
+    _, hess = laplace_hessian(eng, x, 1e-4, state.family_parameter, joint_objective(eng, state.family_parameter, 1))
+    bound = zero_part_information(state.design)(x[zi])
+    assert np.linalg.eigvalsh(bound - hess[zi, zi]).min() >= -1e-8 * np.abs(hess).max()
+    fit._state.engine_at_optimum = None  # the engine moved: rebuilt when next needed
+
+
+def test_a_zero_part_with_zeros_of_the_family_is_not_separable():
+    assert separable_zero_part_hessian_of("sal_zip") is None
+    assert separable_zero_part_hessian_of("sal_zip_zire") is None
+
+
+def separable_zero_part_hessian_of(cid: str):
+    from glmmfast.design._design import model_design_for
+    from glmmfast.fit._zero_inflation import separable_zero_part_hessian, zero_inflation_design
+
+    c = REFERENCE[cid]
+    data = load(c["dataset"])
+    design = model_design_for(c["formula"], data, glmmfast.families.get_family(c["family"]), random=True)
+    return separable_zero_part_hessian(zero_inflation_design(design, c["ziformula"], data, None))
+
+
 def test_zigenpois_from_glmmtmbs_start_reaches_its_optimum(monkeypatch):
     # glmmTMB starts beta_zi at 0 (p = 1/2); from there the fit reaches glmmTMB's optimum, where
     # glmmTMB warned of extreme eigenvalues: sppPR, sppDF and minedno move the zero part of their

@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -49,10 +49,12 @@ from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import optimize_glmer, optimize_lmer
 from ._optimizer_info import OptimizerInfo, StageClock
 from ._residuals import residuals_of
+from ._derivatives import hessian_from_gradient
 from ._dispersion_model import dispersion_start, modelled_parameter_start
 from ._integrated_beta import fit_integrated_beta
 from ._lmm_start import moment_theta_start, worth_a_moment_start
-from ._zero_inflation import count_part_start_design, zero_inflation_start
+from ._zero_inflation import (count_part_start_design, separable_zero_part_hessian, zero_inflation_start,
+                              zero_part_information)
 
 if TYPE_CHECKING:
     from ._profiled_parameter import ProfiledParameter
@@ -195,7 +197,9 @@ def joint_objective(model, parameter: FamilyParameter | None, nAGQ: int):
 
 
 def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
-                    parameter: FamilyParameter | None = None, objective=None) -> tuple[np.ndarray, np.ndarray] | None:
+                    parameter: FamilyParameter | None = None, objective=None,
+                    zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact gradient and Hessian (central differences of it) of the Laplace -2 log L at ``x``:
     (theta, beta), then the zero-inflation coefficients of a zero-inflated engine and the
     estimated ``parameter`` on its optimiser scale (:meth:`FitState.optimizer_point`).
@@ -204,15 +208,24 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
     conditional modes where the last difference left them: callers
     re-evaluate at ``x``.  ``objective``: that joint objective of ``model``
     (:func:`joint_objective` with nAGQ = 1), whose gradient evaluations the
-    caller counts; default a new one.
+    caller counts; default a new one.  ``zero_part_hessian``: a separable zero
+    part's exact Hessian in beta_zi
+    (:func:`~glmmfast.fit._zero_inflation.separable_zero_part_hessian`), which
+    replaces the differences in those coordinates (and 0 their cross terms).
     """
     objective = joint_objective(model, parameter, 1) if objective is None else objective
     if not objective.has_gradient:
         return None
     x = np.asarray(x, dtype=float)
+    h = np.broadcast_to(np.asarray(h, dtype=float), x.shape)
+    n_zi = int(model.n_zi)
+    if zero_part_hessian is not None and n_zi:
+        start = x.size - n_zi - int(model.n_disp) - (0 if parameter is None else parameter.size)
+        index = np.arange(start, start + n_zi)
+        return hessian_from_gradient(objective.gradient, x, h, (index, zero_part_hessian(x[index])))
     # One engine call: the 1 + 2d gradient evaluations without a Python frame each
     # (cpp/src/optim/gradient_differences.hpp; hessian_from_gradient is the same differences in Python).
-    grad, hess = objective.gradient_hessian(x, np.broadcast_to(np.asarray(h, dtype=float), x.shape))
+    grad, hess = objective.gradient_hessian(x, h)
     return np.asarray(grad), np.asarray(hess)
 
 
@@ -335,7 +348,9 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
         parameter.set_on(model)
     theta, beta, dev, info = optimize_glmer(model, theta0, beta0, nAGQ, parameter, theta_scale,
                                             warm_start=warm_start, hessian=hessian,
-                                            dispersion_estimate=dispersion_estimate)
+                                            dispersion_estimate=dispersion_estimate,
+                                            zero_part_hessian=separable_zero_part_hessian(design),
+                                            zero_part_information=zero_part_information(design))
     fitted = None if parameter is None else parameter.with_value(info.family_parameter)
     if fitted is not None:
         family = fitted.fitted_family(design.family)

@@ -16,7 +16,14 @@ Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
   draw of its trials (the mixture is over the whole count, the trials
   inside the density: ``weight_roles`` in ``cpp/src/family/family.hpp``);
 - :func:`zero_inflation_start`: beta_zi's start (a hurdle's zero part by
-  its logistic regression, glmmTMB's 0 otherwise).
+  its logistic regression, glmmTMB's 0 otherwise);
+- :func:`separable_zero_part_hessian`: where the zero part's likelihood
+  separates from the rest (a family without zeros of its own, no random
+  effects in the ziformula), its exact Hessian in beta_zi, which the
+  optimiser's start Hessians take instead of differences of the gradient
+  (``fit/_optimize.py``); :func:`zero_part_information` the same
+  logistic information, elsewhere an upper bound on the zero part's
+  curvature (stage 1's start Hessian takes it).
 
 The engine's side is ``cpp/src/model/observation_model.cpp`` and
 ``cpp/src/family/zero_inflation.hpp`` (the mixture's log density and exact
@@ -28,6 +35,7 @@ eta derivatives); the optimiser treats beta_zi as extra coordinates
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -40,7 +48,8 @@ from ..families import (Beta, Binomial, Family, Gamma, NegativeBinomial, Student
                         _PhiFamily, get_family)
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
-           "zero_inflation_start", "count_part_start_design"]
+           "zero_inflation_start", "count_part_start_design", "separable_zero_part_hessian",
+           "zero_part_information"]
 
 #: families refused with a ziformula
 _NO_ZERO_INFLATION = ("gaussian",)
@@ -150,3 +159,45 @@ def zero_inflation_start(design: ModelDesign, mu_start: np.ndarray | None = None
     p = float(np.clip(np.average(structural, weights=design.weights), 0.02, 0.98))
     target = np.full(design.n, np.log(p / (1 - p))) - design.zi.offset
     return np.linalg.lstsq(design.zi.X, target, rcond=None)[0]
+
+
+def zero_part_information(design: ModelDesign) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The zero part's logistic-regression information in beta_zi, as a function of beta_zi,
+    2 X_zi' diag(w p (1 - p)) X_zi with p = logistic(offset_zi + X_zi beta_zi) (on the scale of -2 log L);
+    None without a zero part or with random effects in it.
+
+    For a separable zero part (:func:`separable_zero_part_hessian`) it is
+    the exact Hessian of -2 log L in beta_zi.  Otherwise it is the zero
+    part's complete-data information (EM's), an upper bound on the
+    observed one: with pi = P(structural zero | y) the mixture's
+    -d^2 log f_ZI / d eta_zi^2 is p (1 - p) - pi (1 - pi)
+    (``cpp/src/family/zero_inflation.hpp``: d log f_ZI / d eta_zi = pi - p).
+    """
+    if design.zi is None or design.zi.random:
+        return None
+    X = np.asarray(design.zi.X, dtype=float)
+    offset = np.asarray(design.zi.offset, dtype=float)
+    weights = np.asarray(design.weights, dtype=float)
+
+    def information(beta_zi: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-(offset + X @ np.asarray(beta_zi, dtype=float))))
+        return 2.0 * (X.T * (weights * p * (1.0 - p))) @ X
+
+    return information
+
+
+def separable_zero_part_hessian(design: ModelDesign) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The exact Hessian of -2 log L in beta_zi, as a function of beta_zi, where the zero part separates
+    from the rest of the likelihood; None where it does not.
+
+    With a family that has no zeros of its own (a hurdle's truncated counts,
+    ziGamma) every zero is structural: log f_ZI(y) is log p at y = 0 and
+    log(1 - p) + log f(y) above (``cpp/src/family/zero_inflation.hpp``), so
+    with no random effects in the zero part the (Laplace) log likelihood is
+    the logistic regression's sum w [z log p + (1 - z) log(1 - p)], z = 1[y = 0],
+    plus a term free of beta_zi.  The Hessian of -2 log L in beta_zi is then
+    that regression's information (:func:`zero_part_information`), and its
+    cross terms with theta, beta, the dispersion model and the family
+    parameter are exactly 0.
+    """
+    return zero_part_information(design) if design.family.zero_truncated else None

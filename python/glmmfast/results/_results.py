@@ -43,6 +43,7 @@ from ..fit._fit_state import FitState, joint_objective, laplace_hessian
 from ..fit._optimize import check_convergence, lmm_criterion_at
 from ..fit._optimizer_info import CountedCalls, StageClock
 from ..fit._residuals import residuals_of
+from ..fit._zero_inflation import separable_zero_part_hessian
 from ..design._re_terms import theta_names, varcorr_frame
 from ..summary._display import RandomEffects, summary_html
 from .._errors import ArgumentError
@@ -679,7 +680,7 @@ class GlmerResult(MixedResult):
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
                 # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
-                derivs = laplace_hessian(model, x, h, fp, objective)
+                derivs = laplace_hessian(model, x, h, fp, objective, separable_zero_part_hessian(state.design))
                 self._derivative_calls[1].append(objective)
             msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs)
         except _core.PirlsError as err:
