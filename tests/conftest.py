@@ -299,3 +299,34 @@ def client():
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as c:
         yield c
 
+
+
+def partitioned_engine(design, nblocks: int = 3):
+    """A ``_core.PartitionedGlmm`` over ``nblocks`` RowBlocks of ``design``'s rows summed in this process
+    (no cluster: the engine pieces of fit/_partitioned.py), and the in-memory ``GlmmModel`` of the same rows."""
+    from glmmfast import _core
+    from glmmfast.fit._engine import _engine_terms, engine_model
+
+    family = design.family.engine
+    blocks = []
+    for idx in np.array_split(np.arange(design.n), nblocks):
+        Z = design.Z[idx].tocsc()
+        blocks.append(_core.RowBlock(np.asfortranarray(design.X[idx]), Z.shape[0], Z.shape[1],
+                                     Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data, design.y[idx],
+                                     design.weights[idx], design.offset[idx], family, _engine_terms(design)))
+    pairs = sorted(set().union(*[set(zip(*[a.tolist() for a in b.pattern()])) for b in blocks]))
+    rows, cols = (np.array([p[k] for p in pairs], dtype=np.int32) for k in (0, 1))
+    for b in blocks:
+        b.set_pattern(rows, cols)
+
+    def add(parts):
+        return tuple(sum(p[k] for p in parts) for k in range(len(parts[0])))
+
+    def gather(*args):
+        parts = [b.sums(*args) for b in blocks]
+        return (all(p[0] for p in parts),) + add([p[1:] for p in parts])
+
+    model = _core.PartitionedGlmm(_engine_terms(design), rows, cols, design.X.shape[1], family, gather,
+                                  traces=lambda *a: add([b.trace_sums(*a) for b in blocks]),
+                                  gradient=lambda *a: add([b.gradient_sums(*a) for b in blocks]))
+    return model, engine_model(design)

@@ -89,9 +89,13 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
     update_response_constants();
 }
 
-void GlmmModel::set_dispersion(double phi) {
+double checked_dispersion(double phi) {
     if (!(phi > 0 && std::isfinite(phi))) throw PirlsError("dispersion must be positive and finite");
-    phi_ = phi;
+    return phi;
+}
+
+void GlmmModel::set_dispersion(double phi) {
+    phi_ = checked_dispersion(phi);
     varying_.dispersion = phi;  // a varying shape's family keeps the scalar dispersion
 }
 
@@ -101,10 +105,12 @@ void GlmmModel::set_nb_theta(double theta) {
     family_.set_shape("theta", theta);
 }
 
-void GlmmModel::set_shape(const std::string& name, double value) {
-    if (!family_.has_shape(name)) throw std::invalid_argument("the family has no shape parameter '" + name + "'");
+void GlmmModel::set_shape(const std::string& name, double value) { set_family_shape(family_, name, value); }
+
+void set_family_shape(Family& family, const std::string& name, double value) {
+    if (!family.has_shape(name)) throw std::invalid_argument("the family has no shape parameter '" + name + "'");
     if (!(value > 0 && std::isfinite(value))) throw PirlsError("the family's " + name + " must be positive and finite");
-    family_.set_shape(name, value);
+    family.set_shape(name, value);
 }
 
 void GlmmModel::update_linear_predictor() {
@@ -113,33 +119,39 @@ void GlmmModel::update_linear_predictor() {
 }
 
 // Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
-// residual r = (y - mu) / (dmu/deta) at the current eta, so that W r is the
-// score d log f / d eta.  With `exact` (non-canonical links), W is the
-// observed information -d^2 log f / d eta^2 instead: sqrtw = |W|^{1/2},
-// the signs in wsign_ (a locally convex contribution, e.g. y < 2 mu / 3 for
-// the inverse Gaussian with the identity link, gives W < 0) and
+// residual r = (y - mu) / (dmu/deta) at eta, so that W r is the score
+// d log f / d eta.  With `exact` (non-canonical links), W is the observed
+// information -d^2 log f / d eta^2 instead: sqrtw = |W|^{1/2}, the signs in
+// wsign (a locally convex contribution, e.g. y < 2 mu / 3 for the inverse
+// Gaussian with the identity link, gives W < 0; empty where none is) and
 // r = score / |W|, so that U' diag(sqrtw) (sqrtw r) is still U' score.
 // (Zero prior weights give W = 0 and a zero score: r = 0.)
-void GlmmModel::update_weights(bool exact) {
-    if (general_observation()) return update_general_weights(exact);
-    wsign_.resize(0);
-    const Eigen::ArrayXd me = family_.mu_eta(eta_.array(), mu_.array());
-    const Eigen::ArrayXd var = family_.variance(mu_.array());
-    if (!exact || family_.canonical()) {
-        sqrtw_ = (pw_.array() * me.square() / (phi_ * var)).sqrt().matrix();
-        wres_ = ((y_.array() - mu_.array()) / me).matrix();
+void exponential_dispersion_weights(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& eta,
+                                    const Eigen::VectorXd& mu, const Eigen::VectorXd& pw, double phi, bool exact,
+                                    Eigen::VectorXd& sqrtw, Eigen::VectorXd& wres, Eigen::VectorXd& wsign) {
+    wsign.resize(0);
+    const Eigen::ArrayXd me = family.mu_eta(eta.array(), mu.array());
+    const Eigen::ArrayXd var = family.variance(mu.array());
+    if (!exact || family.canonical()) {
+        sqrtw = (pw.array() * me.square() / (phi * var)).sqrt().matrix();
+        wres = ((y.array() - mu.array()) / me).matrix();
         return;
     }
-    const Eigen::ArrayXd w = family_.observed_weights(y_.array(), eta_.array(), pw_.array()) / phi_;
-    const Eigen::ArrayXd score = pw_.array() * (y_.array() - mu_.array()) * me / (phi_ * var);
-    if ((w < 0).any()) wsign_ = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
+    const Eigen::ArrayXd w = family.observed_weights(y.array(), eta.array(), pw.array()) / phi;
+    const Eigen::ArrayXd score = pw.array() * (y.array() - mu.array()) * me / (phi * var);
+    if ((w < 0).any()) wsign = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
     // |W| floored at 1e-12 of the expected information, so an observation
     // with no curvature (y = 0 with the identity link) still carries its
     // score through sqrtw (the floor moves log det A by ~1e-12).
-    const Eigen::ArrayXd w_exp = pw_.array() * me.square() / (phi_ * var);
+    const Eigen::ArrayXd w_exp = pw.array() * me.square() / (phi * var);
     const Eigen::ArrayXd aw = w.abs().max(1e-12 * w_exp);
-    sqrtw_ = aw.sqrt().matrix();
-    wres_ = (aw > 0).select(score / aw.max(std::numeric_limits<double>::min()), 0.0).matrix();
+    sqrtw = aw.sqrt().matrix();
+    wres = (aw > 0).select(score / aw.max(std::numeric_limits<double>::min()), 0.0).matrix();
+}
+
+void GlmmModel::update_weights(bool exact) {
+    if (general_observation()) return update_general_weights(exact);
+    exponential_dispersion_weights(family_, y_, eta_, mu_, pw_, phi_, exact, sqrtw_, wres_, wsign_);
 }
 
 void GlmmModel::factor() {

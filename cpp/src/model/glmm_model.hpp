@@ -68,6 +68,22 @@ double conditional_loglik(const Family& family, const ResponseConstants& c, cons
 double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
                              const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw);
 
+// PIRLS's weights at eta for an exponential-dispersion family (no zero
+// inflation, no dispersion model): sqrtw = |W|^{1/2}, the working residual
+// wres (sqrtw^2 wres = the score in eta) and the signs of W in wsign (empty
+// where none is negative); W the Fisher weights, or with `exact` the
+// observed information (the same for a canonical link).  GlmmModel's
+// update_weights and a partition of the rows (row_block.hpp) share them.
+void exponential_dispersion_weights(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& eta,
+                                    const Eigen::VectorXd& mu, const Eigen::VectorXd& pw, double phi, bool exact,
+                                    Eigen::VectorXd& sqrtw, Eigen::VectorXd& wres, Eigen::VectorXd& wsign);
+// phi itself, or PirlsError where it is not positive and finite; and a shape
+// parameter set on `family` by name (std::invalid_argument for a name it
+// lacks, PirlsError for a value that is not positive and finite).  The models'
+// setters (GlmmModel, PartitionedGlmm) share them.
+double checked_dispersion(double phi);
+void set_family_shape(Family& family, const std::string& name, double value);
+
 struct PirlsOptions {
     int max_iter = 300;
     int max_halvings = 30;
@@ -159,6 +175,13 @@ public:
     void refresh();
     double step(bool update_beta, Eigen::VectorXd& du, Eigen::VectorXd& dbeta) const;
     double penalised_deviance() const;
+    // pirls_to_mode's (pirls_loop.hpp): whether Newton steps finish the mode;
+    // the exact Hessian's weights and factor (false / PirlsError: not positive
+    // definite); move_to computes no weights, so the kind it prepares is moot.
+    bool newton_finishes() const;
+    void use_exact_weights(bool) {}
+    bool factor_exact();
+    void refresh_exact();
 
     // --- laplace.cpp ---
     // -2 log L by the Laplace approximation at the current (converged) state.
@@ -219,11 +242,6 @@ private:
     Eigen::VectorXd outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;
-    // Newton steps for u (and beta with update_beta) with the exact Hessian
-    // from a PIRLS (Fisher) mode; true when they converged (the last step
-    // below rounding), false where they stopped early (the exact Hessian not
-    // positive definite, no decrease, 8 steps).
-    bool newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta);
     void factor();
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.

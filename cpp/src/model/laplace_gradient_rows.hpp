@@ -14,12 +14,23 @@
 //       the caller solves z = A^{-1} U'v (or the joint system with X'v);
 //   laplace_residual(rows, W-free Uz) -> r = -2 s + v - w (U z_u + X z_b);
 //   laplace_theta_gradient(sys, rows, r, u, z) -> d D / d theta (X'r is
-//       d D / d beta), a sum over the rows: partitions' shares add.
+//       d D / d beta), a sum over the rows: partitions' shares add;
+//   observation_gradient_terms(family, y, eta, pw, phi, varying, log p_zi,
+//       log(1 - p_zi), information_deriv) -> the rows' log density, s, w
+//       (and w') of any family, with zero inflation (log p_zi non-empty) or
+//       a dispersion model (varying non-null) or neither (a partition's);
+//   log_parameter_gradient(family, phi, name, h, Uz, terms_at) -> d D / d log p
+//       for the family parameter `name` ("dispersion" or a shape), central
+//       differences of terms_at(family moved, phi moved) (both in
+//       observation_gradient.cpp, which has the formula), a sum over rows.
 #pragma once
 
 #include <Eigen/Core>
+#include <functional>
+#include <string>
 
 #include "family/family.hpp"
+#include "family/varying_parameter.hpp"
 #include "linalg/row_layout.hpp"
 #include "model/factor_gradient.hpp"
 
@@ -73,5 +84,14 @@ Eigen::VectorXd laplace_theta_gradient(const System& sys, const LaplaceTraceRows
         return u[j] * r[i] + 2.0 * rows.w[i] * rows.Y(i, col) + rows.s[i] * z[j];
     });
 }
+
+ObservationTerms observation_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                            const Eigen::ArrayXd& pw, double phi, const VaryingParameter* varying,
+                                            const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
+                                            bool information_deriv, Eigen::ArrayXd* structural_zero = nullptr);
+
+double log_parameter_gradient(const Family& family, double phi, const std::string& name, const Eigen::ArrayXd& h,
+                              const Eigen::ArrayXd& Uz,
+                              const std::function<ObservationTerms(const Family&, double)>& terms_at);
 
 }  // namespace glmmfast

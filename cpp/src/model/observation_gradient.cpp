@@ -21,9 +21,11 @@
 // w' = dw/deta is exact for a varying dispersion (the unit-phi family's
 // divided by phi_i) and a central difference in eta for a varying shape.
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 #include "model/glmm_model.hpp"
+#include "model/laplace_gradient_rows.hpp"
 
 namespace glmmfast {
 
@@ -31,6 +33,8 @@ namespace {
 
 // The step in eta of the varying shapes' w' (central differences; truncation ~1e-8 relative).
 constexpr double kEtaStep = 1e-4;
+// The step in log p of the family parameters' derivatives (see the file comment).
+constexpr double kLogParameterStep = 1e-5;
 
 // varying_unit_observation_terms with w' = dw/deta where information_deriv (see the file comment).
 void varying_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
@@ -53,19 +57,49 @@ void varying_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const
 
 }  // namespace
 
-ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, bool information_deriv,
-                                           Eigen::ArrayXd* structural_zero) const {
-    const WeightRoles w = weight_roles(family, pw_.array());
+ObservationTerms observation_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                            const Eigen::ArrayXd& pw, double phi, const VaryingParameter* varying,
+                                            const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
+                                            bool information_deriv, Eigen::ArrayXd* structural_zero) {
+    const WeightRoles w = weight_roles(family, pw);
     ObservationTerms t;
-    if (has_dispersion_model())
-        varying_gradient_terms(family, y_.array(), eta_.array(), w.distribution, varying_, information_deriv, t);
+    if (varying)
+        varying_gradient_terms(family, y, eta, w.distribution, *varying, information_deriv, t);
     else
-        family.unit_observation_terms(y_.array(), eta_.array(), phi, w.distribution, t, information_deriv);
-    zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family.has_zero_mass(), t, structural_zero);
+        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv);
+    zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero);
     // Off the general path the log density is the family's own with prior
     // weights (the gaussian's variance is phi / wt, not a weighted unit density).
-    if (!general_observation()) t.log_density = family.log_density(y_.array(), eta_.array(), pw_.array(), phi);
+    const bool general = log_p_zi.size() > 0 || varying || !family.exponential_dispersion();
+    if (!general) t.log_density = family.log_density(y, eta, pw, phi);
     return t;
+}
+
+ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, bool information_deriv,
+                                           Eigen::ArrayXd* structural_zero) const {
+    return observation_gradient_terms(family, y_.array(), eta_.array(), pw_.array(), phi,
+                                      has_dispersion_model() ? &varying_ : nullptr, log_p_zi_, log1m_p_zi_,
+                                      information_deriv, structural_zero);
+}
+
+double log_parameter_gradient(const Family& family, double phi, const std::string& name, const Eigen::ArrayXd& h,
+                              const Eigen::ArrayXd& Uz,
+                              const std::function<ObservationTerms(const Family&, double)>& terms_at) {
+    constexpr double delta = kLogParameterStep;
+    const bool dispersion = name == "dispersion";
+    if (!dispersion && !family.has_shape(name))
+        throw std::invalid_argument("the family has no parameter '" + name + "'");
+    const double value = dispersion ? phi : family.shape(name);
+    ObservationTerms at[2];
+    for (int k = 0; k < 2; ++k) {
+        const double moved = value * std::exp(k == 0 ? delta : -delta);
+        Family f = family;
+        if (!dispersion) f.set_shape(name, moved);
+        at[k] = terms_at(f, dispersion ? moved : phi);
+    }
+    const double c = 1.0 / (2.0 * delta);
+    return ((-2.0 * (at[0].log_density - at[1].log_density) + h * (at[0].information - at[1].information) +
+             Uz * (at[0].score - at[1].score)) * c).sum();
 }
 
 Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
@@ -76,7 +110,7 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
     if (zero_inflated())
         g.head(n_zi()) =
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
-    constexpr double delta = 1e-5;
+    constexpr double delta = kLogParameterStep;
     const double c = 1.0 / (2.0 * delta);
     if (has_dispersion_model()) {
         const WeightRoles w = weight_roles(family_, pw_.array());
@@ -92,22 +126,10 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
                                        c;
         g.segment(n_zi(), n_disp()) = disp_power_ * (X_disp_.transpose() * per_row.matrix());
     }
-    for (Eigen::Index j = 0; j < npar; ++j) {
-        const std::string& name = log_parameters[static_cast<std::size_t>(j)];
-        const bool dispersion = name == "dispersion";
-        if (!dispersion && !family_.has_shape(name))
-            throw std::invalid_argument("the family has no parameter '" + name + "'");
-        const double value = dispersion ? phi_ : family_.shape(name);
-        ObservationTerms at[2];
-        for (int k = 0; k < 2; ++k) {
-            const double moved = value * std::exp(k == 0 ? delta : -delta);
-            Family f = family_;
-            if (!dispersion) f.set_shape(name, moved);
-            at[k] = gradient_terms(f, dispersion ? moved : phi_, false);
-        }
-        g[n_zi() + n_disp() + j] = ((-2.0 * (at[0].log_density - at[1].log_density) +
-                          h * (at[0].information - at[1].information) + Uz * (at[0].score - at[1].score)) * c).sum();
-    }
+    for (Eigen::Index j = 0; j < npar; ++j)
+        g[n_zi() + n_disp() + j] = log_parameter_gradient(
+            family_, phi_, log_parameters[static_cast<std::size_t>(j)], h, Uz,
+            [this](const Family& f, double phi) { return gradient_terms(f, phi, false); });
     return g;
 }
 

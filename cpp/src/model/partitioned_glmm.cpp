@@ -2,6 +2,7 @@
 // sums (see partitioned_glmm.hpp).
 #include "model/partitioned_glmm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,10 +12,11 @@
 namespace glmmfast {
 
 PartitionedGlmm::PartitionedGlmm(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pattern,
-                                 int p, GatherSums gather, const std::string& factorization, GatherTraces traces,
-                                 GatherGradient gradient)
+                                 int p, Family family, GatherSums gather, const std::string& factorization,
+                                 GatherTraces traces, GatherGradient gradient)
     : sys_(terms, pattern, factorization),
       p_(p),
+      family_(std::move(family)),
       npattern_(static_cast<Eigen::Index>(pattern.size())),
       gather_(std::move(gather)),
       gather_traces_(std::move(traces)),
@@ -41,11 +43,18 @@ void PartitionedGlmm::set_u(const Eigen::VectorXd& u) {
     u_ = u;
 }
 
-bool PartitionedGlmm::move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& beta) {
-    u_ = u;
-    beta_ = beta;
+Eigen::VectorXd PartitionedGlmm::family_values() const {
+    const std::vector<std::string> names = family_.parameters();
+    Eigen::VectorXd v(static_cast<Eigen::Index>(names.size()));
+    for (std::size_t k = 0; k < names.size(); ++k)
+        v[static_cast<Eigen::Index>(k)] = names[k] == "dispersion" ? phi_ : family_.shape(names[k]);
+    return v;
+}
+
+bool PartitionedGlmm::gather(bool exact) {
     factored_ = false;
-    sums_ = gather_(theta_, beta_, u_);
+    sums_ = gather_(theta_, beta_, u_, family_values(), exact);
+    sums_exact_ = exact;
     ++n_gather_;
     if (sums_.UtWU.size() != npattern_ || sums_.UtWr.size() != q() || sums_.XtWr.size() != p_ ||
         sums_.UtWX.rows() != q() || sums_.UtWX.cols() != p_ || sums_.XtWX.rows() != p_ || sums_.XtWX.cols() != p_)
@@ -53,9 +62,33 @@ bool PartitionedGlmm::move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& b
     return sums_.valid && std::isfinite(sums_.dev) && std::isfinite(sums_.loglik);
 }
 
+bool PartitionedGlmm::move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& beta) {
+    u_ = u;
+    beta_ = beta;
+    return gather(exact_);
+}
+
+void PartitionedGlmm::hold_weights(bool exact) {
+    // A canonical link's Fisher weights are its exact Hessian: either sums serve.
+    if (newton_finishes() && sums_exact_ != exact) gather(exact);
+}
+
 void PartitionedGlmm::refresh() {
+    hold_weights(false);
     factored_ = sys_.factor_assembled(sums_.UtWU);
     if (!factored_) throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed");
+}
+
+bool PartitionedGlmm::factor_exact() {
+    hold_weights(true);
+    factored_ = sys_.factor_assembled(sums_.UtWU);
+    return factored_;
+}
+
+void PartitionedGlmm::refresh_exact() {
+    if (!factor_exact())
+        throw PirlsError("Cholesky factorisation of Lambda'Z'WZLambda + I failed: the exact Hessian in the random "
+                         "effects is not positive definite at this point");
 }
 
 FixedEffectsElimination PartitionedGlmm::eliminate_fixed_effects() const {
@@ -76,10 +109,7 @@ double PartitionedGlmm::step(bool update_beta, Eigen::VectorXd& du, Eigen::Vecto
 }
 
 int PartitionedGlmm::pirls(bool update_beta, const PirlsOptions& opt) {
-    double pdev = 0.0;
-    const int it = pirls_loop(*this, update_beta, opt, n_pirls_, pdev);
-    refresh();  // the factor at the final point: the Laplace term's
-    return it;
+    return pirls_to_mode(*this, update_beta, opt, n_pirls_);
 }
 
 void PartitionedGlmm::require_state() const {
@@ -121,24 +151,33 @@ Eigen::MatrixXd PartitionedGlmm::beta_unscaled_vcov() const {
     return eliminate_fixed_effects().RX().solve(Eigen::MatrixXd::Identity(p_, p_));
 }
 
-Eigen::VectorXd PartitionedGlmm::laplace_gradient(bool beta_profiled) const {
+Eigen::VectorXd PartitionedGlmm::laplace_gradient(bool beta_profiled,
+                                                  const std::vector<std::string>& log_parameters) const {
     require_state();
     if (!has_laplace_gradient()) throw std::logic_error("this partitioned model has no gradient callbacks");
-    const VectorPair traces = gather_traces_(theta_, beta_, u_, sys_.pattern_selected_inverse());
+    const VectorPair traces = gather_traces_(theta_, beta_, u_, family_values(), sys_.pattern_selected_inverse());
     ++n_gather_;
     if (traces.first.size() != q() || traces.second.size() != p_)
         throw std::invalid_argument("the gathered traces do not match the model's sizes");
     Eigen::VectorXd z, zb;
     if (beta_profiled) eliminate_fixed_effects().solve(sys_, sys_.solve_L(traces.first), traces.second, z, zb);
     else z = sys_.solve(traces.first);
-    const VectorPair parts = gather_gradient_(z, zb);
+    const GradientSums parts = gather_gradient_(z, zb);
     ++n_gather_;
     const int nt = static_cast<int>(sys_.lambda().ntheta());
-    if (parts.first.size() != nt || parts.second.size() != p_)
+    const std::vector<std::string> names = family_.parameters();
+    if (parts.theta.size() != nt || parts.beta.size() != p_ ||
+        parts.family.size() != static_cast<Eigen::Index>(names.size()))
         throw std::invalid_argument("the gathered gradient does not match the model's sizes");
-    Eigen::VectorXd grad(nt + (beta_profiled ? 0 : p_));
-    grad.head(nt) = parts.first;
-    if (!beta_profiled) grad.tail(p_) = parts.second;
+    const int nb = beta_profiled ? 0 : p_;
+    Eigen::VectorXd grad(nt + nb + static_cast<Eigen::Index>(log_parameters.size()));
+    grad.head(nt) = parts.theta;
+    if (nb) grad.segment(nt, nb) = parts.beta;
+    for (std::size_t j = 0; j < log_parameters.size(); ++j) {
+        const auto at = std::find(names.begin(), names.end(), log_parameters[j]);
+        if (at == names.end()) throw std::invalid_argument("the family has no parameter '" + log_parameters[j] + "'");
+        grad[nt + nb + static_cast<Eigen::Index>(j)] = parts.family[at - names.begin()];
+    }
     return grad;
 }
 

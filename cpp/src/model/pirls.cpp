@@ -12,7 +12,7 @@
 // until pdev does not increase (the loop itself: pirls_loop.hpp, shared with
 // the partitioned model).  For a non-canonical link the Fisher steps
 // converge only linearly, so a few Newton steps with the exact Hessian
-// (newton_polish; in (u, beta) jointly when beta moves too) finish the mode
+// (newton_polish, pirls_loop.hpp; in (u, beta) jointly when beta moves too) finish the mode
 // to rounding (stopping where the last two steps' quadratic convergence puts
 // the next below it): the Laplace term, built from the exact Hessian at the mode,
 // depends on u to first order, and the exact gradient assumes a stationary
@@ -71,81 +71,18 @@ double GlmmModel::step(bool update_beta, Eigen::VectorXd& du, Eigen::VectorXd& d
     return update_beta ? solve_joint_step(du, db) : solve_u_step(du);
 }
 
-namespace {
-// The Fisher steps' relative decrement before the Newton steps take over.
-constexpr double kFisherTolBeforeNewton = 1e-7;
-}  // namespace
+bool GlmmModel::newton_finishes() const { return !family_.canonical() || general_observation(); }
 
-int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) {
-    double pdev = 0.0;
-    int it = 0;
-    if (!family_.canonical() || general_observation()) {
-        PirlsOptions fisher = opt;
-        fisher.tol = std::max(opt.tol, kFisherTolBeforeNewton);
-        it = pirls_loop(*this, update_beta, fisher, n_pirls_, pdev);
-        if (!newton_polish(pdev, opt, update_beta) && fisher.tol > opt.tol) {
-            it += pirls_loop(*this, update_beta, opt, n_pirls_, pdev);
-            newton_polish(pdev, opt, update_beta);
-        }
-    } else {
-        it = pirls_loop(*this, update_beta, opt, n_pirls_, pdev);
-    }
-    // Refactor at the final point so the Laplace term uses the exact Hessian
-    // at u-hat (the Fisher weights for canonical links).
+bool GlmmModel::factor_exact() {
+    update_weights(true);
+    return sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr);
+}
+
+void GlmmModel::refresh_exact() {
     update_weights(true);
     factor();
-    return it;
 }
 
-bool GlmmModel::newton_polish(double& pdev, const PirlsOptions& opt, bool update_beta) {
-    Eigen::VectorXd du, dbeta;
-    double previous = 0.0;  // the last full step's length (0: none yet, or it was halved)
-    for (int k = 0; k < 8; ++k) {
-        check_interrupt();
-        update_weights(true);
-        // Exact Hessian not positive definite here: keep the Fisher mode.
-        if (!sys_.factor(sqrtw_, wsign_.size() ? &wsign_ : nullptr)) return false;
-        try {
-            step(update_beta, du, dbeta);
-        } catch (const PirlsError&) {  // the fixed-effects block of the exact Hessian is not positive definite
-            return false;
-        }
-        const Eigen::VectorXd u0 = u_, beta0 = beta_;
-        double step = 1.0;
-        bool accepted = false;
-        for (int h = 0; h <= opt.max_halvings; ++h, step *= 0.5) {
-            u_ = u0 + step * du;
-            if (update_beta) beta_ = beta0 + step * dbeta;
-            update_linear_predictor();
-            if (family_.valid_eta(eta_.array()) && mu_.allFinite()) {
-                const double new_pdev = penalised_deviance();
-                if (std::isfinite(new_pdev) && new_pdev <= pdev + 1e-13 * (1.0 + std::abs(pdev))) {
-                    pdev = new_pdev;
-                    accepted = true;
-                    break;
-                }
-            }
-        }
-        ++n_pirls_;
-        if (!accepted) {
-            u_ = u0;
-            beta_ = beta0;
-            update_linear_predictor();
-            return false;
-        }
-        const double moved =
-            std::max(du.lpNorm<Eigen::Infinity>(), update_beta ? dbeta.lpNorm<Eigen::Infinity>() : 0.0);
-        const double size = std::max(u_.lpNorm<Eigen::Infinity>(), update_beta ? beta_.lpNorm<Eigen::Infinity>() : 0.0);
-        const double taken = step * moved, converged = 1e-13 * (1.0 + size);
-        if (taken < converged) return true;
-        // Full Newton steps shrink quadratically, s_{k+1} ~ C s_k^2 with C ~ s_k / s_{k-1}^2 from the
-        // last two: where the next step s_k^3 / s_{k-1}^2 would be below the threshold too, the mode is
-        // reached to it now and the iteration that would only confirm it (weights, factor, solve) is
-        // skipped: a warm-started evaluation takes one Fisher and two Newton steps instead of three.
-        if (step == 1.0 && previous > 0.0 && taken * (taken / previous) * (taken / previous) < converged) return true;
-        previous = step == 1.0 ? taken : 0.0;
-    }
-    return false;
-}
+int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) { return pirls_to_mode(*this, update_beta, opt, n_pirls_); }
 
 }  // namespace glmmfast

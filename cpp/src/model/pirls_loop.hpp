@@ -17,9 +17,26 @@
 //   u(), beta()                    the current point.
 // GlmmModel (pirls.cpp: rows in memory) and PartitionedGlmm
 // (partitioned_glmm.cpp: rows in partitions that return sums) both run it.
+//
+// pirls_to_mode(model, update_beta, opt, iterations) is a model's whole
+// PIRLS (pirls.cpp has the reasoning): where model.newton_finishes() (a
+// non-canonical link, the general observation path) Fisher steps to the
+// looser kFisherTolBeforeNewton, then newton_polish: Newton steps with the
+// exact Hessian to rounding (the Fisher steps resumed to the tolerance
+// where they cannot finish); else the Fisher steps alone.  It ends on the
+// exact Hessian's factor at the mode (the Laplace term's).  Beyond the
+// loop's interface the model offers
+//   void use_exact_weights(bool)   which weights move_to prepares (the
+//                                  partitioned model asks its rows for one
+//                                  kind; the in-memory one computes either);
+//   bool factor_exact()            the exact Hessian's weights and factor at
+//                                  the current point (false: not positive
+//                                  definite);
+//   void refresh_exact()           the same, throwing PirlsError on failure.
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -84,6 +101,85 @@ int pirls_loop(Model& m, bool update_beta, const PirlsOptions& opt, long& iterat
     }
     iterations += it;
     throw PirlsError("PIRLS did not converge in " + std::to_string(opt.max_iter) + " iterations");
+}
+
+// The Fisher steps' relative decrement before the Newton steps take over.
+constexpr double kFisherTolBeforeNewton = 1e-7;
+
+// Newton steps for u (and beta with update_beta) with the exact Hessian from
+// a PIRLS (Fisher) mode; true when they converged (the last step below
+// rounding), false where they stopped early (the exact Hessian not positive
+// definite, no decrease, 8 steps).
+template <class Model>
+bool newton_polish(Model& m, double& pdev, const PirlsOptions& opt, bool update_beta, long& iterations) {
+    Eigen::VectorXd du, dbeta;
+    double previous = 0.0;  // the last full step's length (0: none yet, or it was halved)
+    m.use_exact_weights(true);
+    for (int k = 0; k < 8; ++k) {
+        check_interrupt();
+        // Exact Hessian not positive definite here: keep the Fisher mode.
+        if (!m.factor_exact()) return false;
+        try {
+            m.step(update_beta, du, dbeta);
+        } catch (const PirlsError&) {  // the fixed-effects block of the exact Hessian is not positive definite
+            return false;
+        }
+        const Eigen::VectorXd u0 = m.u(), beta0 = m.beta();
+        double step = 1.0;
+        bool accepted = false;
+        for (int h = 0; h <= opt.max_halvings; ++h, step *= 0.5) {
+            if (m.move_to(u0 + step * du, update_beta ? Eigen::VectorXd(beta0 + step * dbeta) : beta0)) {
+                const double new_pdev = m.penalised_deviance();
+                if (std::isfinite(new_pdev) && new_pdev <= pdev + 1e-13 * (1.0 + std::abs(pdev))) {
+                    pdev = new_pdev;
+                    accepted = true;
+                    break;
+                }
+            }
+        }
+        ++iterations;
+        if (!accepted) {
+            m.move_to(u0, beta0);
+            return false;
+        }
+        const double moved =
+            std::max(du.template lpNorm<Eigen::Infinity>(), update_beta ? dbeta.template lpNorm<Eigen::Infinity>() : 0.0);
+        const double size = std::max(m.u().template lpNorm<Eigen::Infinity>(),
+                                     update_beta ? m.beta().template lpNorm<Eigen::Infinity>() : 0.0);
+        const double taken = step * moved, converged = 1e-13 * (1.0 + size);
+        if (taken < converged) return true;
+        // Full Newton steps shrink quadratically, s_{k+1} ~ C s_k^2 with C ~ s_k / s_{k-1}^2 from the
+        // last two: where the next step s_k^3 / s_{k-1}^2 would be below the threshold too, the mode is
+        // reached to it now and the iteration that would only confirm it (weights, factor, solve) is
+        // skipped: a warm-started evaluation takes one Fisher and two Newton steps instead of three.
+        if (step == 1.0 && previous > 0.0 && taken * (taken / previous) * (taken / previous) < converged) return true;
+        previous = step == 1.0 ? taken : 0.0;
+    }
+    return false;
+}
+
+template <class Model>
+int pirls_to_mode(Model& m, bool update_beta, const PirlsOptions& opt, long& iterations) {
+    double pdev = 0.0;
+    int it = 0;
+    if (m.newton_finishes()) {
+        PirlsOptions fisher = opt;
+        fisher.tol = std::max(opt.tol, kFisherTolBeforeNewton);
+        m.use_exact_weights(false);
+        it = pirls_loop(m, update_beta, fisher, iterations, pdev);
+        if (!newton_polish(m, pdev, opt, update_beta, iterations) && fisher.tol > opt.tol) {
+            m.use_exact_weights(false);
+            it += pirls_loop(m, update_beta, opt, iterations, pdev);
+            newton_polish(m, pdev, opt, update_beta, iterations);
+        }
+    } else {
+        m.use_exact_weights(false);
+        it = pirls_loop(m, update_beta, opt, iterations, pdev);
+    }
+    // Refactor at the final point so the Laplace term uses the exact Hessian
+    // at u-hat (the Fisher weights for canonical links).
+    m.refresh_exact();
+    return it;
 }
 
 }  // namespace glmmfast

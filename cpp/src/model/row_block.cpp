@@ -22,6 +22,8 @@ void RowSums::add(const RowSums& o) {
     valid = valid && o.valid;
     loglik += o.loglik;
     dev += o.dev;
+    pearson += o.pearson;
+    eta_abs += o.eta_abs;
     UtWU += o.UtWU;
     UtWr += o.UtWr;
     XtWr += o.XtWr;
@@ -40,8 +42,9 @@ RowBlock::RowBlock(Eigen::MatrixXd X, const SpMat& Z, Eigen::VectorXd y, Eigen::
     const auto n = y_.size();
     if (X_.rows() != n || rows_.n() != n || pw_.size() != n || offset_.size() != n)
         throw std::invalid_argument("X, Z, y, weights and offset must have the same number of rows");
-    if (!family_.canonical() || family_.has_dispersion())
-        throw std::invalid_argument("partitioned rows need a canonical link without a dispersion");
+    if (!family_.exponential_dispersion())
+        throw std::invalid_argument("partitioned rows need an exponential-dispersion family (poisson, binomial, "
+                                    "Gamma, inverse Gaussian, gaussian, negative binomial), not " + family_.name());
     if (!X_.allFinite() || !offset_.allFinite() || !y_.allFinite() || !pw_.allFinite())
         throw std::invalid_argument("X, y, weights and offset must be finite");
     constants_ = response_constants(family_, y_, pw_);
@@ -57,28 +60,60 @@ void RowBlock::set_pattern(const std::vector<std::pair<int, int>>& pattern) {
     npattern_ = static_cast<Eigen::Index>(pattern.size());
 }
 
-RowSums RowBlock::sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u) {
+void RowBlock::set_family_values(const Eigen::VectorXd& values) {
+    const std::vector<std::string> names = family_.parameters();
+    if (values.size() != static_cast<Eigen::Index>(names.size()))
+        throw std::invalid_argument("the family's parameters have the wrong length");
+    for (std::size_t k = 0; k < names.size(); ++k) {
+        const double v = values[static_cast<Eigen::Index>(k)];
+        if (names[k] == "dispersion") phi_ = checked_dispersion(v);
+        else set_family_shape(family_, names[k], v);
+    }
+}
+
+RowSums RowBlock::sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u,
+                       const Eigen::VectorXd& values, bool exact) {
     RowSums s = RowSums::zero(npattern_, q(), p());
+    set_family_values(values);
     if (!evaluate(theta, beta, u)) {
         s.valid = false;
         return s;
     }
-    const Eigen::VectorXd& eta = eta_;
-    const Eigen::ArrayXd mu = mu_.array();
-    // Fisher weights and W r = the score in eta (canonical link: me = V(mu)).
-    const Eigen::ArrayXd me = family_.mu_eta(eta.array(), mu);
-    const Eigen::ArrayXd var = family_.variance(mu);
-    const Eigen::VectorXd sqrtw = (pw_.array() * me.square() / var).sqrt().matrix();
-    const Eigen::VectorXd score = (pw_.array() * (y_.array() - mu) * me / var).matrix();
-    s.loglik = conditional_loglik(family_, constants_, y_, mu.matrix(), eta, pw_, 1.0);
-    s.dev = deviance_residual_sum(family_, constants_, y_, mu.matrix(), eta, pw_);
-    rows_.scatter_UtWU(sqrtw.data(), nullptr, scatter_.data(), s.UtWU.data());
+    // GlmmModel's weights (W = sqrtw^2 with the signs wsign) and the score sqrtw^2 wres.
+    Eigen::VectorXd sqrtw, wres, wsign;
+    exponential_dispersion_weights(family_, y_, eta_, mu_, pw_, phi_, exact, sqrtw, wres, wsign);
+    const Eigen::VectorXd score = sqrtw.cwiseProduct(sqrtw.cwiseProduct(wres));
+    s.loglik = conditional_loglik(family_, constants_, y_, mu_, eta_, pw_, phi_);
+    s.dev = deviance_residual_sum(family_, constants_, y_, mu_, eta_, pw_);
+    if (family_.has_dispersion())
+        s.pearson = (pw_.array() * (y_ - mu_).array().square() / family_.variance(mu_.array())).sum();
+    s.eta_abs = (eta_ - offset_).cwiseAbs().sum();
+    const double* sign = wsign.size() ? wsign.data() : nullptr;
+    rows_.scatter_UtWU(sqrtw.data(), sign, scatter_.data(), s.UtWU.data());
     s.UtWr = rows_.Ut_times(score);
     s.XtWr.noalias() = X_.transpose() * score;
+    // U'WX = (W^{1/2} U)' S W^{1/2} X and X'WX = (W^{1/2} X)' S W^{1/2} X (laplace.cpp's).
     const Eigen::MatrixXd WX = sqrtw.asDiagonal() * X_;
-    s.UtWX = rows_.WUt_times(WX, sqrtw);
-    s.XtWX.noalias() = WX.transpose() * WX;
+    if (sign) {
+        const Eigen::MatrixXd SWX = wsign.asDiagonal() * WX;
+        s.UtWX = rows_.WUt_times(SWX, sqrtw);
+        s.XtWX.noalias() = WX.transpose() * SWX;
+    } else {
+        s.UtWX = rows_.WUt_times(WX, sqrtw);
+        s.XtWX.noalias() = WX.transpose() * WX;
+    }
     return s;
+}
+
+std::pair<Eigen::MatrixXd, Eigen::VectorXd> RowBlock::start_sums(const Eigen::VectorXd& values) {
+    set_family_values(values);
+    const Eigen::ArrayXd mu = family_.mustart(y_.array(), pw_.array());
+    const Eigen::ArrayXd eta = family_.linkfun(mu);
+    const Eigen::ArrayXd me = family_.mu_eta(eta);
+    const Eigen::ArrayXd w = pw_.array() * me.square() / family_.variance(mu);
+    const Eigen::ArrayXd z = eta - offset_.array() + (y_.array() - mu) / me;
+    const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X_;
+    return {X_.transpose() * WX, WX.transpose() * z.matrix()};
 }
 
 bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u) {
@@ -93,23 +128,43 @@ bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& bet
 
 std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::VectorXd& theta,
                                                                  const Eigen::VectorXd& beta, const Eigen::VectorXd& u,
+                                                                 const Eigen::VectorXd& values,
                                                                  const Eigen::VectorXd& sel) {
     if (sel.size() != npattern_) throw std::invalid_argument("the selected inverse does not match the pattern");
+    set_family_values(values);
     if (!evaluate(theta, beta, u)) throw PirlsError("invalid linear predictor at the mode");
-    trace_ = laplace_trace_rows(canonical_row_derivatives(family_, y_, mu_, pw_), rows_,
-                                rows_.selected_row_products(sel.data(), scatter_.data()));
+    // GlmmModel::laplace_gradient's rows: from mu alone for a canonical link without dispersion.
+    RowDerivatives d;
+    if (family_.canonical() && !family_.has_dispersion()) {
+        d = canonical_row_derivatives(family_, y_, mu_, pw_);
+    } else {
+        ObservationTerms t = observation_gradient_terms(family_, y_.array(), eta_.array(), pw_.array(), phi_, nullptr,
+                                                        Eigen::ArrayXd(), Eigen::ArrayXd(), true);
+        d = RowDerivatives{std::move(t.score), std::move(t.information), std::move(t.information_deriv)};
+    }
+    trace_ = laplace_trace_rows(std::move(d), rows_, rows_.selected_row_products(sel.data(), scatter_.data()));
     return {rows_.Ut_times(trace_.v.matrix()), X_.transpose() * trace_.v.matrix()};
 }
 
-std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::gradient_sums(const Eigen::VectorXd& z_u,
-                                                                    const Eigen::VectorXd& z_b) {
+GradientSums RowBlock::gradient_sums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b) {
     if (trace_.v.size() != n()) throw std::logic_error("trace_sums first");
     if (z_u.size() != q() || (z_b.size() != 0 && z_b.size() != p()))
         throw std::invalid_argument("z has the wrong length");
     Eigen::ArrayXd Uz = rows_.U_times(z_u).array();
     if (z_b.size()) Uz += (X_ * z_b).array();
     const Eigen::ArrayXd r = laplace_residual(trace_, Uz);
-    return {laplace_theta_gradient(rows_, trace_, r, u_, z_u), X_.transpose() * r.matrix()};
+    GradientSums g;
+    g.theta = laplace_theta_gradient(rows_, trace_, r, u_, z_u);
+    g.beta = X_.transpose() * r.matrix();
+    const std::vector<std::string> names = family_.parameters();
+    g.family.resize(static_cast<Eigen::Index>(names.size()));
+    for (std::size_t k = 0; k < names.size(); ++k)
+        g.family[static_cast<Eigen::Index>(k)] =
+            log_parameter_gradient(family_, phi_, names[k], trace_.h, Uz, [this](const Family& f, double phi) {
+                return observation_gradient_terms(f, y_.array(), eta_.array(), pw_.array(), phi, nullptr,
+                                                  Eigen::ArrayXd(), Eigen::ArrayXd(), false);
+            });
+    return g;
 }
 
 }  // namespace glmmfast

@@ -16,8 +16,10 @@ int parameter_count(const JointCoordinates& c) {
     return c.parameter == FamilyParameter::Shape ? static_cast<int>(c.shape_names.size()) : 1;
 }
 
-// Sets the family parameters from the last coordinates (log scale).
-void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::VectorXd& x) {
+// Sets the family parameters from the last coordinates (log scale): on
+// GlmmModel and PartitionedGlmm alike (the same setters).
+template <class Model>
+void apply_parameter(Model& model, const JointCoordinates& c, const Eigen::VectorXd& x) {
     if (c.parameter == FamilyParameter::None) return;
     const double value = std::exp(x[x.size() - 1]);
     if (c.parameter == FamilyParameter::Dispersion) {
@@ -31,12 +33,10 @@ void apply_parameter(GlmmModel& model, const JointCoordinates& c, const Eigen::V
     }
 }
 
-// A model on partitioned rows has no family parameter and no AGQ.
-void apply_parameter(PartitionedGlmm&, const JointCoordinates&, const Eigen::VectorXd&) {}
+// A model on partitioned rows has no AGQ.
 void check_coordinates(GlmmModel&, const JointCoordinates&) {}
 void check_coordinates(PartitionedGlmm&, const JointCoordinates& c) {
-    if (c.parameter != FamilyParameter::None || c.nagq > 1)
-        throw std::invalid_argument("a model on partitioned rows has no family parameter and no AGQ");
+    if (c.nagq > 1) throw std::invalid_argument("a model on partitioned rows has no AGQ");
 }
 double agq_deviance(GlmmModel& m, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k) {
     return m.agq_deviance_at(theta, beta, k);
@@ -45,8 +45,8 @@ double agq_deviance(PartitionedGlmm&, const Eigen::VectorXd&, const Eigen::Vecto
     throw std::logic_error("no AGQ on partitioned rows");
 }
 
-// The model's exact gradient in (theta, [beta], beta_zi, log par) (none of
-// the last two on partitioned rows).
+// The model's exact gradient in (theta, [beta], beta_zi, log par) (no
+// beta_zi on partitioned rows).
 std::vector<std::string> parameter_names(const JointCoordinates& c) {
     switch (c.parameter) {
         case FamilyParameter::Dispersion: return {"dispersion"};
@@ -55,11 +55,9 @@ std::vector<std::string> parameter_names(const JointCoordinates& c) {
         default: return {};
     }
 }
-Eigen::VectorXd model_gradient(const GlmmModel& m, bool beta_profiled, const JointCoordinates& c) {
+template <class Model>
+Eigen::VectorXd model_gradient(const Model& m, bool beta_profiled, const JointCoordinates& c) {
     return m.laplace_gradient(beta_profiled, parameter_names(c));
-}
-Eigen::VectorXd model_gradient(const PartitionedGlmm& m, bool beta_profiled, const JointCoordinates&) {
-    return m.laplace_gradient(beta_profiled);
 }
 
 // Sets beta_zi from the n_zi coordinates starting at `start` (none on

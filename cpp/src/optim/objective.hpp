@@ -51,7 +51,7 @@ public:
     static constexpr double penalty = 1e15;
 
     // Stage 1: theta (and the family parameter); beta moves inside PIRLS.
-    // Model: GlmmModel, or PartitionedGlmm (Laplace, no family parameter).
+    // Model: GlmmModel, or PartitionedGlmm (Laplace; no zero inflation or dispersion model).
     template <class Model>
     static Objective profiled_beta(Model& model, const JointCoordinates& c);
     // Stage 2: theta, beta (and the family parameter) on the Laplace or AGQ deviance.

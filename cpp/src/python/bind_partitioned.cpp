@@ -3,11 +3,13 @@
 // model, fed the partitions' summed sums by a Python callable), see
 // model/row_block.hpp and model/partitioned_glmm.hpp.
 //
-// RowSums travel as a tuple (valid, loglik, dev, UtWU, UtWr, XtWr, UtWX,
-// XtWX) of a bool, two floats and NumPy arrays: picklable, summed field by
-// field wherever the partitions' answers meet.  A pattern travels as two int32
-// arrays (rows, cols) of its lower-triangle pairs, sorted.  The gradient's
-// round trips (trace_sums, gradient_sums) travel as pairs of arrays.
+// RowSums travel as a tuple (valid, loglik, dev, pearson, eta_abs, UtWU,
+// UtWr, XtWr, UtWX, XtWX) of a bool, four floats and NumPy arrays:
+// picklable, summed field by field wherever the partitions' answers meet.  A
+// pattern travels as two int32 arrays (rows, cols) of its lower-triangle
+// pairs, sorted.  The gradient's round trips travel as a pair of arrays
+// (trace_sums) and a triple (gradient_sums: theta, beta, family parameters);
+// the family's parameter values as an array, which weights as a bool.
 // CrossProductLmm (model/cross_product_lmm.hpp): the LMM on partitioned rows,
 // built on the driver from the partitions' summed cross-products.
 #include "model/cross_product_lmm.hpp"
@@ -19,22 +21,30 @@ namespace glmmfast::python {
 namespace {
 
 py::tuple sums_tuple(const RowSums& s) {
-    return py::make_tuple(s.valid, s.loglik, s.dev, s.UtWU, s.UtWr, s.XtWr, s.UtWX, s.XtWX);
+    return py::make_tuple(s.valid, s.loglik, s.dev, s.pearson, s.eta_abs, s.UtWU, s.UtWr, s.XtWr, s.UtWX, s.XtWX);
 }
 
 RowSums sums_from(const py::handle& obj) {
     const auto t = obj.cast<py::tuple>();
-    if (t.size() != 8) throw std::invalid_argument("partition sums must be an 8-tuple");
+    if (t.size() != 10) throw std::invalid_argument("partition sums must be a 10-tuple");
     RowSums s;
     s.valid = t[0].cast<bool>();
     s.loglik = t[1].cast<double>();
     s.dev = t[2].cast<double>();
-    s.UtWU = t[3].cast<Eigen::VectorXd>();
-    s.UtWr = t[4].cast<Eigen::VectorXd>();
-    s.XtWr = t[5].cast<Eigen::VectorXd>();
-    s.UtWX = t[6].cast<Eigen::MatrixXd>();
-    s.XtWX = t[7].cast<Eigen::MatrixXd>();
+    s.pearson = t[3].cast<double>();
+    s.eta_abs = t[4].cast<double>();
+    s.UtWU = t[5].cast<Eigen::VectorXd>();
+    s.UtWr = t[6].cast<Eigen::VectorXd>();
+    s.XtWr = t[7].cast<Eigen::VectorXd>();
+    s.UtWX = t[8].cast<Eigen::MatrixXd>();
+    s.XtWX = t[9].cast<Eigen::MatrixXd>();
     return s;
+}
+
+GradientSums gradient_from(const py::handle& obj) {
+    const auto t = obj.cast<py::tuple>();
+    if (t.size() != 3) throw std::invalid_argument("partition gradients must be a 3-tuple");
+    return GradientSums{t[0].cast<Eigen::VectorXd>(), t[1].cast<Eigen::VectorXd>(), t[2].cast<Eigen::VectorXd>()};
 }
 
 py::tuple pattern_arrays(const std::vector<std::pair<int, int>>& pairs) {
@@ -75,61 +85,69 @@ void bind_partitioned(py::module_& m) {
             r.set_pattern(pattern_pairs(rows, cols));
         }, py::arg("rows"), py::arg("cols"))
         .def("sums", [](RowBlock& r, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
-                        const Eigen::VectorXd& u) {
+                        const Eigen::VectorXd& u, const Eigen::VectorXd& values, bool exact) {
             RowSums s;
             {
                 EngineCall call;
-                s = r.sums(theta, beta, u);
+                s = r.sums(theta, beta, u, values, exact);
             }
             return sums_tuple(s);
-        }, py::arg("theta"), py::arg("beta"), py::arg("u"))
+        }, py::arg("theta"), py::arg("beta"), py::arg("u"), py::arg("values"), py::arg("exact") = false)
         .def("trace_sums", [](RowBlock& r, const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
-                              const Eigen::VectorXd& u, const Eigen::VectorXd& sel) {
+                              const Eigen::VectorXd& u, const Eigen::VectorXd& values, const Eigen::VectorXd& sel) {
             VectorPair out;
             {
                 EngineCall call;
-                out = r.trace_sums(theta, beta, u, sel);
+                out = r.trace_sums(theta, beta, u, values, sel);
             }
             return py::make_tuple(out.first, out.second);
-        }, py::arg("theta"), py::arg("beta"), py::arg("u"), py::arg("sel"))
+        }, py::arg("theta"), py::arg("beta"), py::arg("u"), py::arg("values"), py::arg("sel"))
         .def("gradient_sums", [](RowBlock& r, const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b) {
-            VectorPair out;
+            GradientSums out;
             {
                 EngineCall call;
                 out = r.gradient_sums(z_u, z_b);
             }
+            return py::make_tuple(out.theta, out.beta, out.family);
+        }, py::arg("z_u"), py::arg("z_b"))
+        .def("start_sums", [](RowBlock& r, const Eigen::VectorXd& values) {
+            std::pair<Eigen::MatrixXd, Eigen::VectorXd> out;
+            {
+                EngineCall call;
+                out = r.start_sums(values);
+            }
             return py::make_tuple(out.first, out.second);
-        }, py::arg("z_u"), py::arg("z_b"));
+        }, py::arg("values"));
 
     // The driver's own calls keep the GIL (every PIRLS step calls back into
     // Python, the gather; the factorisations between are of size q); the
     // callbacks take it back when an Objective (optimiser) calls without it.
     py::class_<PartitionedGlmm>(m, "PartitionedGlmm")
         .def(py::init([](const std::vector<TermShape>& terms, const IntArray& rows, const IntArray& cols, int p,
-                         py::function gather, const std::string& factorization, py::object traces,
-                         py::object gradient) {
+                         const Family& family, py::function gather, const std::string& factorization,
+                         py::object traces, py::object gradient) {
                  GatherSums g = [gather](const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
-                                         const Eigen::VectorXd& u) {
+                                         const Eigen::VectorXd& u, const Eigen::VectorXd& values, bool exact) {
                      py::gil_scoped_acquire gil;
-                     return sums_from(gather(theta, beta, u));
+                     return sums_from(gather(theta, beta, u, values, exact));
                  };
                  GatherTraces gt;
                  GatherGradient gg;
                  if (!traces.is_none() && !gradient.is_none()) {
                      gt = [traces](const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u,
-                                   const Eigen::VectorXd& sel) {
+                                   const Eigen::VectorXd& values, const Eigen::VectorXd& sel) {
                          py::gil_scoped_acquire gil;
-                         return traces(theta, beta, u, sel).cast<VectorPair>();
+                         return traces(theta, beta, u, values, sel).cast<VectorPair>();
                      };
                      gg = [gradient](const Eigen::VectorXd& zu, const Eigen::VectorXd& zb) {
                          py::gil_scoped_acquire gil;
-                         return gradient(zu, zb).cast<VectorPair>();
+                         return gradient_from(gradient(zu, zb));
                      };
                  }
-                 return std::make_unique<PartitionedGlmm>(terms, pattern_pairs(rows, cols), p, std::move(g),
+                 return std::make_unique<PartitionedGlmm>(terms, pattern_pairs(rows, cols), p, family, std::move(g),
                                                           factorization, std::move(gt), std::move(gg));
              }),
-             py::arg("terms"), py::arg("rows"), py::arg("cols"), py::arg("p"), py::arg("gather"),
+             py::arg("terms"), py::arg("rows"), py::arg("cols"), py::arg("p"), py::arg("family"), py::arg("gather"),
              py::arg("factorization") = "auto", py::arg("traces") = py::none(), py::arg("gradient") = py::none())
         .def_property_readonly("p", &PartitionedGlmm::p)
         .def_property_readonly("q", &PartitionedGlmm::q)
@@ -144,7 +162,15 @@ void bind_partitioned(py::module_& m) {
         .def_property_readonly("beta_zi", &PartitionedGlmm::beta_zi)
         .def_property_readonly("n_zi", &PartitionedGlmm::n_zi)
         .def_property_readonly("n_disp", &PartitionedGlmm::n_disp)
-        .def("laplace_gradient", &PartitionedGlmm::laplace_gradient, py::arg("beta_profiled") = false)
+        .def("laplace_gradient", &PartitionedGlmm::laplace_gradient, py::arg("beta_profiled") = false,
+             py::arg("log_parameters") = std::vector<std::string>())
+        .def("set_dispersion", &PartitionedGlmm::set_dispersion, py::arg("phi"))
+        .def("set_nb_theta", &PartitionedGlmm::set_nb_theta, py::arg("theta"))
+        .def("set_shape", &PartitionedGlmm::set_shape, py::arg("name"), py::arg("value"))
+        .def_property_readonly("dispersion", &PartitionedGlmm::dispersion)
+        .def_property_readonly("family_values", &PartitionedGlmm::family_values)
+        .def_property_readonly("pearson_chi2", &PartitionedGlmm::pearson_chi2)
+        .def_property_readonly("eta_abs_sum", &PartitionedGlmm::eta_abs_sum)
         .def_property_readonly("factorization",
                                [](const PartitionedGlmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })
         .def("lower_bounds", [](const PartitionedGlmm& g) { return g.lambda().lower_bounds(); })

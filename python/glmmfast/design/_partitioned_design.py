@@ -49,9 +49,9 @@ from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
 __all__ = ["PartitionedDesign", "plan_partitioned_design", "partition_arrays", "aliased_from_r_factors",
            "design_shell", "PARTITIONED_FAMILIES"]
 
-#: families the partitioned path fits: canonical links without a dispersion
-#: (their Fisher weights are the Laplace term's exact Hessian)
-PARTITIONED_FAMILIES = {"poisson": "log", "binomial": "logit"}
+#: families the partitioned path fits, every link of each (glmer's families: the engine's RowBlock
+#: takes the exponential-dispersion families; the gaussian with the identity link is lmer's)
+PARTITIONED_FAMILIES = ("poisson", "binomial", "Gamma", "inverse.gaussian", "gaussian", "negative.binomial")
 
 # Rows of the first partition the coding's template frame starts from (its column types, real numbers).
 _TEMPLATE_ROWS = 1000
@@ -118,9 +118,9 @@ def _is_factor_column(dtype) -> bool:
 
 def _check_supported(formula: str, parsed: ParsedFormula, family: Family, nAGQ: int, linear: bool) -> None:
     """Refuse, before any work, what the partitioned path does not do yet (``linear``: the LMM's path)."""
-    if not linear and (family.name not in PARTITIONED_FAMILIES or family.link != PARTITIONED_FAMILIES[family.name]):
-        raise FamilyError(f"a model on a Dask DataFrame supports the poisson (log) and binomial (logit) families "
-                          f"for now, not {family.name} ({family.link})")
+    if not linear and family.name not in PARTITIONED_FAMILIES:
+        raise FamilyError(f"a model on a Dask DataFrame supports glmer's families ({', '.join(PARTITIONED_FAMILIES)}, "
+                          f"any of their links) for now, not {family.name}")
     if nAGQ not in (0, 1):
         raise ArgumentError(f"nAGQ = {nAGQ} (adaptive Gauss-Hermite quadrature) is not supported on a Dask "
                             "DataFrame yet: use nAGQ=1 (Laplace) or 0")

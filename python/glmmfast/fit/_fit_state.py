@@ -274,8 +274,8 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         parameter = _pearson_dispersion(start_design, start)
         if design.disp is None and design.zi is None:
             # stage 1 restarts phi at the conditional means of its start (optimize_glmer)
-            def dispersion_estimate(mu: np.ndarray, eta: np.ndarray) -> float:
-                return _pearson_dispersion(start_design, {"mu": mu, "eta": eta}).value
+            def dispersion_estimate(engine) -> float:
+                return _pearson_dispersion(start_design, {"mu": np.asarray(engine.mu), "eta": np.asarray(engine.eta)}).value
     if design.disp is not None:
         # The dispersion model replaces the scalar parameter: its intercept starts at the scalar's start
         # (a shape given with the family object, e.g. NegativeBinomial(theta=2), where none is estimated).

@@ -74,11 +74,11 @@ def glmer(
     data : pandas.DataFrame or dask.dataframe.DataFrame
         The data (never modified).  Rows with missing values in the columns
         the model uses are dropped.  A Dask DataFrame is fitted where its
-        partitions lie (a running ``dask.distributed`` Client; the poisson
-        and binomial families with nAGQ 0 or 1, and the gaussian with the
-        identity link as :func:`glmmfast.lmer`; ``weights`` and ``offset``
-        as column names): the result equals the in-memory fit and predicts
-        on Dask DataFrames (see docs/dask.md).
+        partitions lie (a running ``dask.distributed`` Client; glmer's
+        families and links with nAGQ 0 or 1, ``"nbinom2"`` too, and the
+        gaussian with the identity link as :func:`glmmfast.lmer`;
+        ``weights`` and ``offset`` as column names): the result equals the
+        in-memory fit and predicts on Dask DataFrames (see docs/dask.md).
     family : str or glmmfast.families.Family
         ``"poisson"``, ``"binomial"``, ``"Gamma"``, ``"inverse.gaussian"``,
         ``"gaussian"`` (with a non-identity link), or a family object such as
@@ -213,8 +213,12 @@ def glmer(
             _warn_gaussian_is_lmm()
             return lmer(formula, data, REML=True, weights=weights, offset=offset, contrasts=contrasts,
                         data_name=data_name, quiet=quiet)
+        parameter = None
+        if estimate_parameter and isinstance(fam, NegativeBinomial):  # nbinom2: theta estimated (as glmer_nb)
+            parameter = nb_shape_parameter(PARTITIONED_NB_THETA_START)
+            fam = parameter.fitted_family(fam)
         return glmer_partitioned(formula, data, fam, weights, offset, check_nagq(nAGQ), contrasts, data_name,
-                                 quiet)
+                                 quiet, parameter=parameter)
     disp_model = uses_dispersion_model(dispformula, fam, weights)
     if (fam.name == "gaussian" and fam.link == "identity" and (dispformula is not None or ziformula is not None)
             and not disp_model):
@@ -355,6 +359,11 @@ def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
 _T_DF_START = 10.0
 
 
+#: the negative-binomial shape's start on a Dask DataFrame (in memory: the moments of a Poisson GLM's
+#: residuals, :func:`_moment_theta`, a fit of its own the partitions do not run)
+PARTITIONED_NB_THETA_START = 1.0
+
+
 def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapeParameters:
     """The parameter glmer estimates for glmmTMB's nbinom2 (theta), beta and betabinomial (phi), t (sigma,
     and df unless fixed) or a count family holding phi (nbinom1, truncated_nbinom1, genpois, compois), at
@@ -402,7 +411,9 @@ def glmer_nb(
     ----------
     formula : str
         lme4 formula with a count response, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"``.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is fitted where its partitions lie, as
+        :func:`glmer` (theta started at 1 there; see docs/dask.md).
     link : str, default "log"
         ``"log"``, ``"sqrt"`` or ``"identity"``.
     weights, offset : array-like, optional
@@ -434,6 +445,10 @@ def glmer_nb(
     True
     """
     nAGQ = check_nagq(nAGQ)
+    if is_dask_dataframe(data):  # rows in partitions (fit/_partitioned.py): theta from a fixed start
+        shape = nb_shape_parameter(PARTITIONED_NB_THETA_START)
+        return glmer_partitioned(formula, data, shape.fitted_family(NegativeBinomial(1.0, link)), weights, offset,
+                                 nAGQ, contrasts, data_name, quiet, parameter=shape)
     t0 = time.perf_counter()
     data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, NegativeBinomial(1.0, link), weights, offset, random=True,

@@ -617,8 +617,8 @@ class _GlmerProblem:
     nAGQ: int
     parameter: FamilyParameter | None
     theta_scale: float
-    #: the dispersion's moment estimate from conditional means (mu, eta), or None (see :func:`optimize_glmer`)
-    dispersion_estimate: Callable[[np.ndarray, np.ndarray], float] | None = None
+    #: the dispersion's moment estimate at the engine's conditional means, or None (see :func:`optimize_glmer`)
+    dispersion_estimate: Callable[[object], float] | None = None
     #: the zero part's exact Hessian in beta_zi where it separates, or None (see :func:`optimize_glmer`)
     zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None
     #: an upper bound on the zero part's curvature in beta_zi, or None (see :func:`optimize_glmer`)
@@ -683,7 +683,7 @@ class _GlmerProblem:
 def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    parameter: FamilyParameter | None = None, theta_scale: float = 1.0,
                    warm_start: bool = False, hessian: np.ndarray | None = None,
-                   dispersion_estimate: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                   dispersion_estimate: Callable[[object], float] | None = None,
                    zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None,
                    zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
@@ -720,9 +720,9 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         2 is then a quasi-Newton iteration from it (:func:`_quasi_newton`).
     dispersion_estimate : callable, optional
         With ``parameter`` the dispersion phi: its moment estimate from the
-        conditional means, ``f(mu, eta) -> phi`` (the Pearson chi-squared
-        over its residual df).  Stage 1 restarts phi there after its first
-        evaluation (:func:`_restart_dispersion`).
+        conditional means, ``f(model) -> phi`` at the engine's current state
+        (the Pearson chi-squared over its residual df).  Stage 1 restarts
+        phi there after its first evaluation (:func:`_restart_dispersion`).
     zero_part_hessian : callable, optional
         Where the zero part separates from the rest of the likelihood (a
         hurdle or ziGamma without random effects in the ziformula), the exact
@@ -854,7 +854,7 @@ def _restart_dispersion(problem: _GlmerProblem, obj, x: np.ndarray) -> np.ndarra
     """
     if obj(x) >= _PENALTY:
         return x
-    phi = float(problem.dispersion_estimate(np.asarray(problem.model.mu), np.asarray(problem.model.eta)))
+    phi = float(problem.dispersion_estimate(problem.model))
     if not (np.isfinite(phi) and phi > 0):
         return x
     out = x.copy()

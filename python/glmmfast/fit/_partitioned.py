@@ -46,6 +46,7 @@ from ..design._partitioned_design import (PartitionedDesign, aliased_from_r_fact
                                           partition_arrays, plan_partitioned_design)
 from ..design._design import dataset_name
 from ._engine import _engine_terms
+from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._fit_state import FitState, optimize_glmm_state
 
 __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "PartitionedRows",
@@ -116,19 +117,25 @@ def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern) 
     return len(mine)
 
 
-def _worker_sums(token: str, theta, beta, u):
-    """The sums of this worker's partitions at (theta, beta, u), added here (one answer per worker)."""
-    return _sum_answers([block.sums(theta, beta, u) for block in _mine(token).values()])
+def _worker_sums(token: str, theta, beta, u, values, exact):
+    """The sums of this worker's partitions at (theta, beta, u) and the family's parameter ``values``, with the
+    Fisher weights or (``exact``) the exact Hessian's, added here (one answer per worker)."""
+    return _sum_answers([block.sums(theta, beta, u, values, bool(exact)) for block in _mine(token).values()])
 
 
-def _worker_traces(token: str, theta, beta, u, sel):
+def _worker_traces(token: str, theta, beta, u, values, sel):
     """This worker's share of the gradient's first round trip: (U'v, X'v) summed over its partitions."""
-    return _sum_answers([block.trace_sums(theta, beta, u, sel) for block in _mine(token).values()])
+    return _sum_answers([block.trace_sums(theta, beta, u, values, sel) for block in _mine(token).values()])
 
 
 def _worker_gradient(token: str, z_u, z_b):
-    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r)."""
+    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r, dD/dlog p per family parameter)."""
     return _sum_answers([block.gradient_sums(z_u, z_b) for block in _mine(token).values()])
+
+
+def _worker_start(token: str, values):
+    """This worker's share of the GLM's first IRLS step from R's mustart: (X'WX, X'Wz)."""
+    return _sum_answers([block.start_sums(values) for block in _mine(token).values()])
 
 
 def add_answers(a, b):
@@ -200,17 +207,21 @@ class PartitionedRows:
         self.seconds += time.perf_counter() - t0
         return total
 
-    def sums(self, theta, beta, u) -> tuple:
-        """The partitions' sums at (theta, beta, u), added on the workers."""
-        return self._ask(_worker_sums, theta, beta, u)
+    def sums(self, theta, beta, u, values, exact) -> tuple:
+        """The partitions' sums at (theta, beta, u) and the family's parameters, added on the workers."""
+        return self._ask(_worker_sums, theta, beta, u, values, exact)
 
-    def traces(self, theta, beta, u, sel) -> tuple:
+    def traces(self, theta, beta, u, values, sel) -> tuple:
         """The gradient's first round trip: (U'v, X'v) added on the workers."""
-        return self._ask(_worker_traces, theta, beta, u, sel)
+        return self._ask(_worker_traces, theta, beta, u, values, sel)
 
     def gradient(self, z_u, z_b) -> tuple:
-        """The gradient's second round trip: (dD/dtheta, X'r) added on the workers."""
+        """The gradient's second round trip: (dD/dtheta, X'r, dD/dlog p) added on the workers."""
         return self._ask(_worker_gradient, z_u, z_b)
+
+    def start(self, values) -> tuple:
+        """The GLM's first IRLS step from R's mustart: (X'WX, X'Wz) added on the workers."""
+        return self._ask(_worker_start, values)
 
     def release(self) -> None:
         """Drop the blocks on every worker."""
@@ -249,21 +260,40 @@ def load_partitions(ddf, plan: PartitionedDesign, client) -> tuple[PartitionedRo
         shared = client.scatter(pattern, broadcast=True, workers=workers)
         client.gather([client.submit(_make_blocks, token, plan, plan.keep, shared, workers=[w],
                                      allow_other_workers=False, pure=False) for w in workers])
-        model = _core.PartitionedGlmm(_engine_terms(plan), pattern[0], pattern[1], len(plan.keep), rows.sums,
-                                      traces=rows.traces, gradient=rows.gradient)
+        model = _core.PartitionedGlmm(_engine_terms(plan), pattern[0], pattern[1], len(plan.keep),
+                                      _family_engine(plan), rows.sums, traces=rows.traces, gradient=rows.gradient)
     except BaseException:
         rows.release()
         raise
     return rows, model, n, n_dropped
 
 
+def _glm_start(model: "_core.PartitionedGlmm", rows: PartitionedRows) -> np.ndarray:
+    """The GLM's beta: R's first IRLS step from mustart (one round trip), then the engine's PIRLS at
+    theta = 0 (beta by Fisher scoring, the random effects switched off) on the same sums."""
+    XtWX, XtWz = rows.start(model.family_values)
+    beta = np.linalg.lstsq(np.asarray(XtWX), np.asarray(XtWz), rcond=None)[0]
+    theta_glm = np.zeros(len(model.initial_theta()))
+    model.set_beta(beta if np.all(np.isfinite(beta)) else np.zeros(model.p))
+    try:
+        model.deviance_profiled_beta(theta_glm)  # u stays 0: the GLM's IRLS
+    except _core.PirlsError:  # the first step's linear predictor is invalid somewhere: from beta = 0
+        model.set_beta(np.zeros(model.p))
+        model.deviance_profiled_beta(theta_glm)
+    return np.array(model.beta)
+
+
 def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, nAGQ: int = 1,
-                         contrasts: dict | None = None, client=None
+                         contrasts: dict | None = None, client=None, parameter: FamilyParameter | None = None
                          ) -> tuple[FitState, PartitionedRows, PartitionedDesign, int]:
     """Fit a GLMM to the rows of ``ddf`` where they lie; returns the state, the rows' handle, the design and n.
 
-    The GLM start is PIRLS at theta = 0 (beta by Fisher scoring, the
-    random effects switched off): the engine's loop, on the same sums.
+    As :func:`~glmmfast.fit._fit_state.fit_glmm` in memory: the GLM start
+    (:func:`_glm_start`), the family parameter (``parameter``, estimated from
+    its value: glmer_nb's theta; else the dispersion of a family that has one,
+    started at the GLM's Pearson estimate and restarted by stage 1 at the
+    conditional means', both from the partitions' Pearson sums) and theta on
+    the scale of the GLM's linear predictor where a parameter is estimated.
     """
     t0 = time.perf_counter()
     client = _client(client)
@@ -271,13 +301,22 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
     rows, model, n, n_dropped = load_partitions(ddf, plan, client)
     try:
         design = design_shell(plan, n, n_dropped)
-        theta_glm = np.zeros(len(model.initial_theta()))
-        model.set_beta(np.zeros(model.p))
-        model.deviance_profiled_beta(theta_glm)  # u stays 0: the GLM's IRLS
-        beta0 = np.array(model.beta)
+        if parameter is not None:
+            parameter.set_on(model)  # the GLM start at the parameter's starting value
+        beta0 = _glm_start(model, rows)
+        dispersion_estimate = None
+        if parameter is None and plan.family.has_dispersion:
+            def dispersion_estimate(engine) -> float:  # the Pearson chi-squared over its residual df
+                return float(max(engine.pearson_chi2 / max(n - model.p, 1), 1e-8))
+
+            parameter = dispersion_parameter(dispersion_estimate(model))
+        theta_scale = 1.0
+        if parameter is not None:
+            theta_scale = float(min(1.0, max(model.eta_abs_sum / max(n, 1), 1e-300)))
         model.set_u(np.zeros(model.q))
         t1 = time.perf_counter()
-        state = optimize_glmm_state(model, design, nAGQ, None, np.asarray(model.initial_theta()), beta0, 1.0)
+        state = optimize_glmm_state(model, design, nAGQ, parameter, np.asarray(model.initial_theta()) * theta_scale,
+                                    beta0, theta_scale, dispersion_estimate=dispersion_estimate)
         state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
         state.info.pirls_iterations = int(model.pirls_iterations)
         state.info.factorization = model.factorization
@@ -289,14 +328,15 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
 
 def glmer_partitioned(formula: str, data, family, weights=None, offset=None, nAGQ: int = 1,
                       contrasts: dict | None = None, data_name: str | None = None, quiet: bool = False,
-                      client=None):
-    """``glmmfast.glmer`` on a Dask DataFrame (see :func:`glmmfast.glmer`)."""
+                      client=None, parameter: FamilyParameter | None = None):
+    """``glmmfast.glmer`` (and ``glmer_nb``: ``parameter`` its theta) on a Dask DataFrame (see :func:`glmmfast.glmer`)."""
     from ..results._partitioned_result import PartitionedGlmerResult
     from ._fit_warnings import warn_fit_messages
 
     if data_name is not None:
         data_name = dataset_name(data, data_name)
-    state, rows, plan, n = fit_glmm_partitioned(formula, data, family, weights, offset, nAGQ, contrasts, client)
+    state, rows, plan, n = fit_glmm_partitioned(formula, data, family, weights, offset, nAGQ, contrasts, client,
+                                                parameter)
     try:
         fit = PartitionedGlmerResult(state, data_name, n, rows, plan, data)
         fit.messages  # the convergence checks and vcov need the rows: computed before they go
