@@ -15,7 +15,7 @@ import pytest
 
 import glmmfast
 from glmmfast import DataError, FamilyError, FormulaError
-from glmmfast.design._design import aliased_columns, model_design_for
+from glmmfast.design._design import aliased_by_columns, aliased_columns, model_design_for
 from glmmfast.families import Binomial, Poisson
 
 from conftest import lme4_checks
@@ -231,6 +231,23 @@ def test_aliased_columns_dropped_as_lme4():
     assert "dropping 1 column / coefficient (x2)" in fit.data_messages[0]
     assert np.all(np.isfinite(fit.vcov.to_numpy()))
     assert aliased_columns(np.eye(3)) == []
+
+
+def test_aliased_columns_fast_path_agrees_with_the_column_loop():
+    # The Cholesky of X'X decides "nothing dropped" only where every column keeps over 1e-3 of its norm;
+    # near-aliased columns on either side of that and of R's 1e-7, zero columns, a column of 1e100s and
+    # p > n all give the column loop's answer.
+    rng = np.random.default_rng(16)
+    base = np.column_stack([np.ones(50), rng.normal(size=50), rng.normal(size=50)])
+    cases = [base, base * [1.0, 1e6, 1e-6], np.column_stack([base, np.zeros(50)]),
+             np.column_stack([base, base[:, 1] * 1e100]), rng.normal(size=(3, 5))]
+    for eps in (1e-2, 2e-3, 5e-4, 1e-6, 2e-7, 5e-8, 0.0):
+        noise = rng.normal(size=50)
+        cases.append(np.column_stack([base, base[:, 1] + 2 * base[:, 2] + eps * noise / np.linalg.norm(noise)
+                                      * np.linalg.norm(base[:, 1] + 2 * base[:, 2])]))
+    for X in cases:
+        assert aliased_columns(X) == aliased_by_columns(X)
+    assert aliased_columns(cases[-1]) == [3] and aliased_columns(cases[5]) == []
 
 
 def test_unused_levels_dropped_and_any_grouping_type():

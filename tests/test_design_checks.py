@@ -78,6 +78,8 @@ def test_scale_rule_is_checkscalex():
     assert scale_messages(np.column_stack([ones, x * 5000])) == [SCALE_MESSAGE]   # |log sd| > log 1000
     assert scale_messages(np.column_stack([ones, x * 30, x / 40])) == [SCALE_MESSAGE]  # ratio 1200 between columns
     assert scale_messages(np.column_stack([ones, x * 30, x / 30])) == []     # ratio 900
+    assert scale_messages(np.column_stack([ones, x / 1200])) == [SCALE_MESSAGE]   # |log sd| > log 1000, sd small
+    assert scale_messages(np.column_stack([ones, np.full(50, 2.0)])) == [SCALE_MESSAGE]  # sd 0: log sd = -inf
 
 
 @pytest.mark.parametrize("scale", [1e160, 1e300, 1e-160, 1e-300])
