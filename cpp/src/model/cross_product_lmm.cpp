@@ -41,8 +41,9 @@ CrossProductLmm::CrossProductLmm(const std::vector<TermShape>& terms, const std:
     if (!cp_.ZtWZ.allFinite() || !cp_.ZtWX.allFinite() || !cp_.ZtWy.allFinite() || !cp_.XtWX.allFinite() ||
         !cp_.XtWy.allFinite() || !std::isfinite(cp_.ytWy) || !std::isfinite(cp_.log_w_sum))
         throw std::invalid_argument("the cross-products must be finite");
-    if (cp_.shift_column >= pp || (cp_.shift_column < 0 && cp_.y_shift != 0.0))
-        throw std::invalid_argument("a shift of y needs X's all-ones column");
+    if (cp_.beta_shift.size() == 0) cp_.beta_shift = Eigen::VectorXd::Zero(pp);
+    if (cp_.beta_shift.size() != pp || !cp_.beta_shift.allFinite())
+        throw std::invalid_argument("beta_shift must hold p finite values");
     ZtWZ_ = symmetric_from_pattern(static_cast<int>(qq), pattern_, cp_.ZtWZ);
     index_level_blocks();
     theta_ = sys_.lambda().initial_theta();
@@ -113,8 +114,7 @@ void CrossProductLmm::evaluate(const Eigen::VectorXd& theta) {
     if (!elim_.compute_from_products(sys_, UtWM, p(), cp_.XtWX))
         throw PirlsError("the fixed-effects block R_X'R_X is not positive definite");
     elim_.solve(sys_, elim_.extra().col(0), cp_.XtWy, u_, beta_);
-    beta_response_ = beta_;
-    if (cp_.shift_column >= 0) beta_response_[cp_.shift_column] += cp_.y_shift;
+    beta_response_ = beta_ + cp_.beta_shift;
     pwrss_ = cp_.ytWy - u_.dot(UtWM.col(p())) - beta_.dot(cp_.XtWy);
     ldL2_ = sys_.log_det_L2();
     ldRX2_ = elim_.log_det_RX2();
@@ -156,9 +156,35 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
     require_evaluated();
     check_interrupt();
     const int pp = p();
-    const SpMat& Lambda = sys_.lambda().matrix();
-    const SpMat S = symmetric_from_pattern(q(), pattern_, sys_.pattern_selected_inverse());
-    const SpMat K = Lambda.transpose() * ZtWZ_;  // Lambda' Z'WZ
+    const LambdaMap& lambda = sys_.lambda();
+    const SpMat& Lambda = lambda.matrix();
+    const Eigen::VectorXd sel = sys_.pattern_selected_inverse();  // A^{-1} on the pattern
+    const auto& terms = lambda.terms();
+    const auto& offsets = lambda.term_offsets();
+    // M_t = sum over term t's levels of [A^{-1} Lambda' Z'WZ] on the level's
+    // block (M_t(c, a) = [...]_{st+c, st+a}), block pair by block pair.
+    std::vector<Eigen::MatrixXd> M;
+    for (const TermShape& t : terms) M.push_back(Eigen::MatrixXd::Zero(t.k, t.k));
+    Eigen::MatrixXd S, Ainv;
+    for (const LevelBlockPair& b : block_pairs_) {
+        const int* pos = positions_.data() + b.first;
+        const Eigen::MatrixXd& Tr = lambda.term_factor(b.tr);
+        const Eigen::MatrixXd& Tc = lambda.term_factor(b.tc);
+        if (b.kr == 1 && b.kc == 1) {
+            const double sa = cp_.ZtWZ[pos[0]] * sel[pos[0]];
+            M[b.tc](0, 0) += sa * Tr(0, 0);
+            if (b.r0 != b.c0) M[b.tr](0, 0) += sa * Tc(0, 0);
+            continue;
+        }
+        S.resize(b.kr, b.kc);
+        Ainv.resize(b.kr, b.kc);
+        for (int k = 0; k < b.kr * b.kc; ++k) {
+            S.data()[k] = cp_.ZtWZ[pos[k]];
+            Ainv.data()[k] = sel[pos[k]];
+        }
+        M[b.tc].noalias() += Ainv.transpose() * (Tr.transpose() * S);
+        if (b.r0 != b.c0) M[b.tr].noalias() += Ainv * (S * Tc).transpose();
+    }
     const double df = reml ? n() - pp : n();
     const Eigen::VectorXd Lu = Lambda * u_;
     Eigen::VectorXd g = cp_.ZtWy - ZtWZ_ * Lu;
@@ -174,25 +200,24 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
         B -= cp_.ZtWX;
         BV = B * elim_.RX().solve(Eigen::MatrixXd::Identity(pp, pp));
     }
-    const auto& terms = sys_.lambda().terms();
     std::vector<Eigen::MatrixXd> Gt;
-    int start = 0;
-    for (const TermShape& t : terms) {
-        const int k = t.k;
+    for (size_t t = 0; t < terms.size(); ++t) {
+        const int k = terms[t].k, start = offsets[t];
         Eigen::MatrixXd Gterm = Eigen::MatrixXd::Zero(k, k);
-        for (int l = 0; l < t.nlevels; ++l) {
-            const int st = start + l * k;
-            for (int c = 0; c < k; ++c)
-                for (int a = c; a < k; ++a) {
-                    double v = 2.0 * S.col(st + c).dot(K.col(st + a)) + coef * g[st + a] * u_[st + c];
-                    if (with_rx) v += 2.0 * BV.row(st + a).dot(G.row(st + c));
-                    Gterm(a, c) += v;
+        for (int c = 0; c < k; ++c)
+            for (int a = c; a < k; ++a) {
+                double v = 2.0 * M[t](c, a);
+                double gu = 0.0, rx = 0.0;
+                for (int l = 0; l < terms[t].nlevels; ++l) {
+                    const int st = start + l * k;
+                    gu += g[st + a] * u_[st + c];
+                    if (with_rx) rx += BV.row(st + a).dot(G.row(st + c));
                 }
-        }
-        start += k * t.nlevels;
+                Gterm(a, c) = v + coef * gu + 2.0 * rx;
+            }
         Gt.push_back(std::move(Gterm));
     }
-    return sys_.lambda().chain_gradient(Gt);
+    return lambda.chain_gradient(Gt);
 }
 
 }  // namespace glmmfast
