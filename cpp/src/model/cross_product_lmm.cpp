@@ -77,6 +77,7 @@ void CrossProductLmm::index_level_blocks() {
     };
     for (const auto& [r0, c0] : pairs) {
         LevelBlockPair b{r0, size[r0], term[r0], c0, size[c0], term[c0], positions_.size()};
+        max_block_ = std::max({max_block_, b.kr, b.kc});
         for (int bb = 0; bb < b.kc; ++bb)
             for (int a = 0; a < b.kr; ++a) positions_.push_back(position(r0 + a, c0 + bb));
         block_pairs_.push_back(b);
@@ -86,17 +87,29 @@ void CrossProductLmm::index_level_blocks() {
 Eigen::VectorXd CrossProductLmm::UtWU() const {
     Eigen::VectorXd values(static_cast<Eigen::Index>(pattern_.size()));
     const LambdaMap& lambda = sys_.lambda();
-    Eigen::MatrixXd C;
+    std::vector<double> C(static_cast<size_t>(max_block_ * max_block_)), TrC(C.size());
     for (const LevelBlockPair& b : block_pairs_) {
         const int* pos = positions_.data() + b.first;
         if (b.kr == 1 && b.kc == 1) {
             values[pos[0]] = lambda.term_factor(b.tr)(0, 0) * cp_.ZtWZ[pos[0]] * lambda.term_factor(b.tc)(0, 0);
             continue;
         }
-        C.resize(b.kr, b.kc);
-        for (int k = 0; k < b.kr * b.kc; ++k) C.data()[k] = cp_.ZtWZ[pos[k]];
-        const Eigen::MatrixXd V = lambda.term_factor(b.tr).transpose() * C * lambda.term_factor(b.tc);
-        for (int k = 0; k < b.kr * b.kc; ++k) values[pos[k]] = V.data()[k];
+        for (int k = 0; k < b.kr * b.kc; ++k) C[k] = cp_.ZtWZ[pos[k]];
+        const Eigen::MatrixXd& Tr = lambda.term_factor(b.tr);
+        const Eigen::MatrixXd& Tc = lambda.term_factor(b.tc);
+        // T_r' C T_c, entry by entry (blocks of a few entries: no allocation, no GEMM dispatch).
+        for (int j = 0; j < b.kc; ++j)
+            for (int a = 0; a < b.kr; ++a) {
+                double v = 0.0;
+                for (int i = 0; i < b.kr; ++i) v += Tr(i, a) * C[i + j * b.kr];
+                TrC[a + j * b.kr] = v;
+            }
+        for (int c = 0; c < b.kc; ++c)
+            for (int a = 0; a < b.kr; ++a) {
+                double v = 0.0;
+                for (int j = 0; j < b.kc; ++j) v += TrC[a + j * b.kr] * Tc(j, c);
+                values[pos[a + c * b.kr]] = v;
+            }
     }
     return values;
 }
@@ -165,7 +178,7 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
     // block (M_t(c, a) = [...]_{st+c, st+a}), block pair by block pair.
     std::vector<Eigen::MatrixXd> M;
     for (const TermShape& t : terms) M.push_back(Eigen::MatrixXd::Zero(t.k, t.k));
-    Eigen::MatrixXd S, Ainv;
+    std::vector<double> S(static_cast<size_t>(max_block_ * max_block_)), Ainv(S.size()), TS(S.size());
     for (const LevelBlockPair& b : block_pairs_) {
         const int* pos = positions_.data() + b.first;
         const Eigen::MatrixXd& Tr = lambda.term_factor(b.tr);
@@ -176,14 +189,40 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
             if (b.r0 != b.c0) M[b.tr](0, 0) += sa * Tc(0, 0);
             continue;
         }
-        S.resize(b.kr, b.kc);
-        Ainv.resize(b.kr, b.kc);
-        for (int k = 0; k < b.kr * b.kc; ++k) {
-            S.data()[k] = cp_.ZtWZ[pos[k]];
-            Ainv.data()[k] = sel[pos[k]];
+        const int kr = b.kr, kc = b.kc;
+        for (int k = 0; k < kr * kc; ++k) {
+            S[k] = cp_.ZtWZ[pos[k]];
+            Ainv[k] = sel[pos[k]];
         }
-        M[b.tc].noalias() += Ainv.transpose() * (Tr.transpose() * S);
-        if (b.r0 != b.c0) M[b.tr].noalias() += Ainv * (S * Tc).transpose();
+        // Level C: M_C(c, a) += sum_m A^{-1}_RC(m, c) [T_r' S](m, a).
+        for (int a = 0; a < kc; ++a)
+            for (int m = 0; m < kr; ++m) {
+                double v = 0.0;
+                for (int i = 0; i < kr; ++i) v += Tr(i, m) * S[i + a * kr];
+                TS[m + a * kr] = v;
+            }
+        Eigen::MatrixXd& Mc = M[b.tc];
+        for (int a = 0; a < kc; ++a)
+            for (int c = 0; c < kc; ++c) {
+                double v = 0.0;
+                for (int m = 0; m < kr; ++m) v += Ainv[m + c * kr] * TS[m + a * kr];
+                Mc(c, a) += v;
+            }
+        if (b.r0 == b.c0) continue;
+        // Level R: M_R(c, a) += sum_m A^{-1}_RC(c, m) [S T_c](a, m).
+        for (int m = 0; m < kc; ++m)
+            for (int a = 0; a < kr; ++a) {
+                double v = 0.0;
+                for (int j = 0; j < kc; ++j) v += S[a + j * kr] * Tc(j, m);
+                TS[a + m * kr] = v;
+            }
+        Eigen::MatrixXd& Mr = M[b.tr];
+        for (int a = 0; a < kr; ++a)
+            for (int c = 0; c < kr; ++c) {
+                double v = 0.0;
+                for (int m = 0; m < kc; ++m) v += Ainv[c + m * kr] * TS[a + m * kr];
+                Mr(c, a) += v;
+            }
     }
     const double df = reml ? n() - pp : n();
     const Eigen::VectorXd Lu = Lambda * u_;

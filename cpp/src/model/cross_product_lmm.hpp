@@ -125,6 +125,7 @@ private:
     LmmCrossProducts cp_;
     SpMat ZtWZ_;  // both triangles
     std::vector<LevelBlockPair> block_pairs_;
+    int max_block_ = 1;  // the largest k of a block
     std::vector<int> positions_;
     Eigen::VectorXd theta_, beta_, u_;  // beta_: of the shifted y
     Eigen::VectorXd beta_response_;
