@@ -1,8 +1,11 @@
 """The engine's exact gradient of the LMM profiled deviance and REML
-criterion (lmm_gradient.cpp) against central finite differences of the
+criterion (cross_product_lmm.cpp, from the rows' cross-products that
+lmm_model.cpp forms once) against central finite differences of the
 criterion itself: correlated slopes, weights and offsets, crossed and
 nested terms, and the blocked factor whose Schur complement is inverted on
-its panels' pattern (PanelCholesky::selected_inverse)."""
+its panels' pattern (PanelCholesky::selected_inverse); the criterion itself
+against a dense computation from the rows, and its invariance to adding a
+fixed-effects fit to the response (the products' cancellation)."""
 
 from __future__ import annotations
 
@@ -122,3 +125,47 @@ def test_lmm_objective_has_the_gradient(sleepstudy):
     model.evaluate(x)
     np.testing.assert_allclose(g, model.gradient(True), rtol=1e-14)
     assert obj.evaluations == 1 and obj.gradient_evaluations == 1
+
+
+
+def _dense_criterion(design, theta: np.ndarray, reml: bool) -> float:
+    """The profiled criterion of ``(Days | Subject)`` from the rows with dense numpy (Bates et al. 2015, eqs. 34-42)."""
+    T = np.array([[theta[0], 0.0], [theta[1], theta[2]]])  # lme4's theta: T's lower triangle, column by column
+    U = design.Z.toarray() @ np.kron(np.eye(design.terms[0].nlevels), T)
+    X, w = design.X, design.weights
+    y = design.y - design.offset
+    n, p, q = X.shape[0], X.shape[1], U.shape[1]
+    A = U.T @ (w[:, None] * U) + np.eye(q)
+    M = np.block([[A, U.T @ (w[:, None] * X)], [X.T @ (w[:, None] * U), X.T @ (w[:, None] * X)]])
+    sol = np.linalg.solve(M, np.r_[U.T @ (w * y), X.T @ (w * y)])
+    res = y - U @ sol[:q] - X @ sol[q:]
+    pwrss = w @ res ** 2 + sol[:q] @ sol[:q]
+    df = n - p if reml else n
+    crit = np.linalg.slogdet(A)[1] - np.log(w).sum() + df * (1 + np.log(2 * np.pi * pwrss / df))
+    return float(crit + (np.linalg.slogdet(M)[1] - np.linalg.slogdet(A)[1] if reml else 0.0))
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_criterion_from_cross_products_matches_dense_rows(sleepstudy, reml):
+    # the engine never revisits the rows after forming their products once: the criterion it
+    # returns at arbitrary theta is the one computed from the rows directly
+    rng = np.random.default_rng(5)
+    w, off = rng.uniform(0.3, 3.0, len(sleepstudy)), rng.normal(0, 20, len(sleepstudy))
+    design = model_design_for("Reaction ~ Days + (Days | Subject)", sleepstudy, Gaussian(), w, off, random=True)
+    model = lmm_engine_model(design)
+    for theta in (np.array([1.0, 0.0, 1.0]), np.array([0.9, -0.1, 0.3]), np.array([0.05, 0.2, 0.01])):
+        assert model.deviance(theta, reml) == pytest.approx(_dense_criterion(design, theta, reml), rel=1e-11)
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_criterion_unchanged_by_a_fixed_effects_fit_added_to_the_response(sleepstudy, reml):
+    # y + X gamma has the same criterion (beta absorbs gamma): the products are of y less its
+    # least-squares fit, so r^2 = y'Wy - ... does not cancel y's large mean and slope away
+    shifted = sleepstudy.assign(Reaction=sleepstudy["Reaction"] + 1e7 + 3e5 * sleepstudy["Days"])
+    formula = "Reaction ~ Days + (Days | Subject)"
+    model = _model(formula, sleepstudy)
+    moved = _model(formula, shifted)
+    for theta in (np.array([1.0, 0.0, 1.0]), np.array([0.9, -0.1, 0.3])):
+        assert moved.deviance(theta, reml) == pytest.approx(model.deviance(theta, reml), rel=1e-11)
+        np.testing.assert_allclose(moved.gradient(reml), model.gradient(reml), rtol=1e-7, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(moved.beta) - [1e7, 3e5], model.beta, rtol=0, atol=1e-6)

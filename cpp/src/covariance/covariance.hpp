@@ -12,7 +12,7 @@
 //   factor(theta_t) = T_t (write_factor: in place) and factor_derivatives(theta_t) = dT_t/dtheta_j,
 //   chain_gradient(theta_t, G): dF/dtheta_j = sum_{a>=c} dT(a,c)/dtheta_j G(a,c)
 //   from the gradient G of a criterion F in the entries of T_t (the exact
-//   gradients of laplace_gradient.cpp and lmm_gradient.cpp).
+//   gradients of laplace_gradient.cpp and cross_product_lmm.cpp).
 // `CovarianceSpec` names a structure and carries its data (k, levels, and
 // the level coordinates of the distance-based structures, one row per
 // level); `make_covariance` (registry.cpp) builds a structure from it.

@@ -115,18 +115,22 @@ RowLayout::RowMajor RowLayout::selected_row_products(const double* sel, const in
     return Y;
 }
 
-Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const {
+Eigen::VectorXd RowLayout::rows_times(const RowMajor& values, const Eigen::VectorXd& v) const {
     Eigen::VectorXd out(n_);
     const int* col = ucol_.data();
-    const double* val = urows_.data();
+    const double* val = values.data();
     for (int i = 0; i < n_; ++i, col += K_, val += K_) {
         double s = 0.0;
         for (int c = 0; c < K_; ++c)
-            if (col[c] >= 0) s += val[c] * u[col[c]];
+            if (col[c] >= 0) s += val[c] * v[col[c]];
         out[i] = s;
     }
     return out;
 }
+
+Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const { return rows_times(urows_, u); }
+
+Eigen::VectorXd RowLayout::Z_times(const Eigen::VectorXd& v) const { return rows_times(zrows_, v); }
 
 Eigen::MatrixXd RowLayout::WUt_times(const Eigen::MatrixXd& M, const Eigen::VectorXd& sqrtw) const {
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());

@@ -9,6 +9,7 @@
 // that term), and offers
 //   set_theta(theta)   U's values from Z's and Lambda(theta)'s T_t;
 //   U_times, Ut_times, WUt_times   products with U (W^{1/2} given);
+//   Z_times            Z v (needs no theta: U u = Z (Lambda u));
 //   pairs()            the lower-triangle pattern of U'WU (r >= c, sorted,
 //                      unique) the rows touch;
 //   scatter_table(position) and scatter_UtWU   the per-row positions of
@@ -48,6 +49,7 @@ public:
     const double* u_row(int i) const { return urows_.data() + static_cast<size_t>(i) * K_; }
 
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
+    Eigen::VectorXd Z_times(const Eigen::VectorXd& v) const;
     Eigen::VectorXd Ut_times(const Eigen::VectorXd& v) const;
     // (W^{1/2} U)' M.
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M, const Eigen::VectorXd& sqrtw) const;
@@ -77,6 +79,8 @@ public:
     RowMajor selected_row_products(const double* sel, const int* scatter) const;
 
 private:
+    // The n-vector of row i's values (zrows_ or urows_) dotted with v at its u-indices.
+    Eigen::VectorXd rows_times(const RowMajor& values, const Eigen::VectorXd& v) const;
     int n_ = 0, K_ = 0;
     LambdaMap lambda_;
     std::vector<int> term_col_;

@@ -41,8 +41,9 @@ CrossProductLmm::CrossProductLmm(const std::vector<TermShape>& terms, const std:
     if (!cp_.ZtWZ.allFinite() || !cp_.ZtWX.allFinite() || !cp_.ZtWy.allFinite() || !cp_.XtWX.allFinite() ||
         !cp_.XtWy.allFinite() || !std::isfinite(cp_.ytWy) || !std::isfinite(cp_.log_w_sum))
         throw std::invalid_argument("the cross-products must be finite");
-    if (cp_.shift_column >= pp || (cp_.shift_column < 0 && cp_.y_shift != 0.0))
-        throw std::invalid_argument("a shift of y needs X's all-ones column");
+    if (cp_.beta_shift.size() == 0) cp_.beta_shift = Eigen::VectorXd::Zero(pp);
+    if (cp_.beta_shift.size() != pp || !cp_.beta_shift.allFinite())
+        throw std::invalid_argument("beta_shift must hold p finite values");
     ZtWZ_ = symmetric_from_pattern(static_cast<int>(qq), pattern_, cp_.ZtWZ);
     index_level_blocks();
     theta_ = sys_.lambda().initial_theta();
@@ -76,6 +77,7 @@ void CrossProductLmm::index_level_blocks() {
     };
     for (const auto& [r0, c0] : pairs) {
         LevelBlockPair b{r0, size[r0], term[r0], c0, size[c0], term[c0], positions_.size()};
+        max_block_ = std::max({max_block_, b.kr, b.kc});
         for (int bb = 0; bb < b.kc; ++bb)
             for (int a = 0; a < b.kr; ++a) positions_.push_back(position(r0 + a, c0 + bb));
         block_pairs_.push_back(b);
@@ -85,17 +87,29 @@ void CrossProductLmm::index_level_blocks() {
 Eigen::VectorXd CrossProductLmm::UtWU() const {
     Eigen::VectorXd values(static_cast<Eigen::Index>(pattern_.size()));
     const LambdaMap& lambda = sys_.lambda();
-    Eigen::MatrixXd C;
+    std::vector<double> C(static_cast<size_t>(max_block_ * max_block_)), TrC(C.size());
     for (const LevelBlockPair& b : block_pairs_) {
         const int* pos = positions_.data() + b.first;
         if (b.kr == 1 && b.kc == 1) {
             values[pos[0]] = lambda.term_factor(b.tr)(0, 0) * cp_.ZtWZ[pos[0]] * lambda.term_factor(b.tc)(0, 0);
             continue;
         }
-        C.resize(b.kr, b.kc);
-        for (int k = 0; k < b.kr * b.kc; ++k) C.data()[k] = cp_.ZtWZ[pos[k]];
-        const Eigen::MatrixXd V = lambda.term_factor(b.tr).transpose() * C * lambda.term_factor(b.tc);
-        for (int k = 0; k < b.kr * b.kc; ++k) values[pos[k]] = V.data()[k];
+        for (int k = 0; k < b.kr * b.kc; ++k) C[k] = cp_.ZtWZ[pos[k]];
+        const Eigen::MatrixXd& Tr = lambda.term_factor(b.tr);
+        const Eigen::MatrixXd& Tc = lambda.term_factor(b.tc);
+        // T_r' C T_c, entry by entry (blocks of a few entries: no allocation, no GEMM dispatch).
+        for (int j = 0; j < b.kc; ++j)
+            for (int a = 0; a < b.kr; ++a) {
+                double v = 0.0;
+                for (int i = 0; i < b.kr; ++i) v += Tr(i, a) * C[i + j * b.kr];
+                TrC[a + j * b.kr] = v;
+            }
+        for (int c = 0; c < b.kc; ++c)
+            for (int a = 0; a < b.kr; ++a) {
+                double v = 0.0;
+                for (int j = 0; j < b.kc; ++j) v += TrC[a + j * b.kr] * Tc(j, c);
+                values[pos[a + c * b.kr]] = v;
+            }
     }
     return values;
 }
@@ -113,8 +127,7 @@ void CrossProductLmm::evaluate(const Eigen::VectorXd& theta) {
     if (!elim_.compute_from_products(sys_, UtWM, p(), cp_.XtWX))
         throw PirlsError("the fixed-effects block R_X'R_X is not positive definite");
     elim_.solve(sys_, elim_.extra().col(0), cp_.XtWy, u_, beta_);
-    beta_response_ = beta_;
-    if (cp_.shift_column >= 0) beta_response_[cp_.shift_column] += cp_.y_shift;
+    beta_response_ = beta_ + cp_.beta_shift;
     pwrss_ = cp_.ytWy - u_.dot(UtWM.col(p())) - beta_.dot(cp_.XtWy);
     ldL2_ = sys_.log_det_L2();
     ldRX2_ = elim_.log_det_RX2();
@@ -156,9 +169,61 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
     require_evaluated();
     check_interrupt();
     const int pp = p();
-    const SpMat& Lambda = sys_.lambda().matrix();
-    const SpMat S = symmetric_from_pattern(q(), pattern_, sys_.pattern_selected_inverse());
-    const SpMat K = Lambda.transpose() * ZtWZ_;  // Lambda' Z'WZ
+    const LambdaMap& lambda = sys_.lambda();
+    const SpMat& Lambda = lambda.matrix();
+    const Eigen::VectorXd sel = sys_.pattern_selected_inverse();  // A^{-1} on the pattern
+    const auto& terms = lambda.terms();
+    const auto& offsets = lambda.term_offsets();
+    // M_t = sum over term t's levels of [A^{-1} Lambda' Z'WZ] on the level's
+    // block (M_t(c, a) = [...]_{st+c, st+a}), block pair by block pair.
+    std::vector<Eigen::MatrixXd> M;
+    for (const TermShape& t : terms) M.push_back(Eigen::MatrixXd::Zero(t.k, t.k));
+    std::vector<double> S(static_cast<size_t>(max_block_ * max_block_)), Ainv(S.size()), TS(S.size());
+    for (const LevelBlockPair& b : block_pairs_) {
+        const int* pos = positions_.data() + b.first;
+        const Eigen::MatrixXd& Tr = lambda.term_factor(b.tr);
+        const Eigen::MatrixXd& Tc = lambda.term_factor(b.tc);
+        if (b.kr == 1 && b.kc == 1) {
+            const double sa = cp_.ZtWZ[pos[0]] * sel[pos[0]];
+            M[b.tc](0, 0) += sa * Tr(0, 0);
+            if (b.r0 != b.c0) M[b.tr](0, 0) += sa * Tc(0, 0);
+            continue;
+        }
+        const int kr = b.kr, kc = b.kc;
+        for (int k = 0; k < kr * kc; ++k) {
+            S[k] = cp_.ZtWZ[pos[k]];
+            Ainv[k] = sel[pos[k]];
+        }
+        // Level C: M_C(c, a) += sum_m A^{-1}_RC(m, c) [T_r' S](m, a).
+        for (int a = 0; a < kc; ++a)
+            for (int m = 0; m < kr; ++m) {
+                double v = 0.0;
+                for (int i = 0; i < kr; ++i) v += Tr(i, m) * S[i + a * kr];
+                TS[m + a * kr] = v;
+            }
+        Eigen::MatrixXd& Mc = M[b.tc];
+        for (int a = 0; a < kc; ++a)
+            for (int c = 0; c < kc; ++c) {
+                double v = 0.0;
+                for (int m = 0; m < kr; ++m) v += Ainv[m + c * kr] * TS[m + a * kr];
+                Mc(c, a) += v;
+            }
+        if (b.r0 == b.c0) continue;
+        // Level R: M_R(c, a) += sum_m A^{-1}_RC(c, m) [S T_c](a, m).
+        for (int m = 0; m < kc; ++m)
+            for (int a = 0; a < kr; ++a) {
+                double v = 0.0;
+                for (int j = 0; j < kc; ++j) v += S[a + j * kr] * Tc(j, m);
+                TS[a + m * kr] = v;
+            }
+        Eigen::MatrixXd& Mr = M[b.tr];
+        for (int a = 0; a < kr; ++a)
+            for (int c = 0; c < kr; ++c) {
+                double v = 0.0;
+                for (int m = 0; m < kc; ++m) v += Ainv[c + m * kr] * TS[a + m * kr];
+                Mr(c, a) += v;
+            }
+    }
     const double df = reml ? n() - pp : n();
     const Eigen::VectorXd Lu = Lambda * u_;
     Eigen::VectorXd g = cp_.ZtWy - ZtWZ_ * Lu;
@@ -174,25 +239,24 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
         B -= cp_.ZtWX;
         BV = B * elim_.RX().solve(Eigen::MatrixXd::Identity(pp, pp));
     }
-    const auto& terms = sys_.lambda().terms();
     std::vector<Eigen::MatrixXd> Gt;
-    int start = 0;
-    for (const TermShape& t : terms) {
-        const int k = t.k;
+    for (size_t t = 0; t < terms.size(); ++t) {
+        const int k = terms[t].k, start = offsets[t];
         Eigen::MatrixXd Gterm = Eigen::MatrixXd::Zero(k, k);
-        for (int l = 0; l < t.nlevels; ++l) {
-            const int st = start + l * k;
-            for (int c = 0; c < k; ++c)
-                for (int a = c; a < k; ++a) {
-                    double v = 2.0 * S.col(st + c).dot(K.col(st + a)) + coef * g[st + a] * u_[st + c];
-                    if (with_rx) v += 2.0 * BV.row(st + a).dot(G.row(st + c));
-                    Gterm(a, c) += v;
+        for (int c = 0; c < k; ++c)
+            for (int a = c; a < k; ++a) {
+                double v = 2.0 * M[t](c, a);
+                double gu = 0.0, rx = 0.0;
+                for (int l = 0; l < terms[t].nlevels; ++l) {
+                    const int st = start + l * k;
+                    gu += g[st + a] * u_[st + c];
+                    if (with_rx) rx += BV.row(st + a).dot(G.row(st + c));
                 }
-        }
-        start += k * t.nlevels;
+                Gterm(a, c) = v + coef * gu + 2.0 * rx;
+            }
         Gt.push_back(std::move(Gterm));
     }
-    return sys_.lambda().chain_gradient(Gt);
+    return lambda.chain_gradient(Gt);
 }
 
 }  // namespace glmmfast

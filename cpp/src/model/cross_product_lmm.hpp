@@ -17,20 +17,39 @@
 //     r^2 = y'Wy - u-hat' U'Wy - beta-hat' X'Wy
 // (at the solution of [A U'WX; X'WU X'WX][u; beta] = [U'Wy; X'Wy] the
 // penalised residual sum of squares is y'Wy minus the right side's product
-// with the solution).  The criterion is lmm_criterion.hpp's, so equal to
-// LmmModel's on the same rows up to rounding (r^2 loses about
-// log10(y'Wy / r^2) digits to cancellation).
-// `gradient(reml)` is the criterion's exact gradient (lmm_gradient.cpp's
-// derivation, with its sums over rows replaced by products), per entry
-// (a, c) of T_t and level l of term t (u-indices st + a, st + c):
+// with the solution).  The criterion is lmm_criterion.hpp's; r^2 loses about
+// log10(y'Wy / r^2) digits to cancellation, so the products are of
+// y - X beta_shift with beta_shift near the fixed effects' fit (the OLS fit
+// for rows in memory, LmmModel; the response's rough mean for partitions),
+// and beta_shift is added back to beta-hat.
+// `gradient(reml)` is the criterion's exact gradient in theta.  With
+// M = [A, U'WX; X'WU, X'WX] (so log|M| = log|L|^2 + log|R_X|^2) and, for a
+// theta_m, dU = Z dLambda/dtheta_m (Bates et al. 2015, eqs. 34 and 41):
+//  * r^2 is the minimum over (u, beta) of ||W^{1/2}(y - X beta - U u)||^2 + ||u||^2,
+//    so (envelope theorem) dr^2 = -2 s' dU u-hat, s = W (y - X beta-hat - U u-hat);
+//  * d log|A| = tr(A^{-1} dA), dA = dU'WU + U'W dU;
+//  * d log|R_X|^2 = tr(M^{-1} dM) - tr(A^{-1} dA); with G = A^{-1} U'WX and
+//    V = (R_X'R_X)^{-1}, M^{-1} = [A^{-1} + G V G', -G V; -V G', V] and
+//    dM = [dA, dU'WX; X'W dU, 0], so d log|R_X|^2 = 2 tr((U G - X) V G' dU' W ...)
+//    = 2 tr(V G' dU' W (U G - X)).
+// dU for entry (a, c) of T_t has, in each row, Z's coefficient-a value at
+// u-index st + c, so each trace is a sum over rows of Z'W times something,
+// i.e. a product of Z'WZ, Z'WX, Z'Wy with vectors: per entry (a, c) of T_t
+// and level l of term t (u-indices st + a, st + c):
 //     d log|A|:      2 [A^{-1} Lambda' Z'WZ]_{st+c, st+a}
-//                    (A^{-1} only on the pattern: the selected inverse),
+//                    (A^{-1} only on the pattern: the selected inverse; summed
+//                    block pair by block pair of the pattern: a pair (R, C),
+//                    R >= C, adds A^{-1}_RC' T_R' S_RC to level C's k x k block
+//                    and, R != C, A^{-1}_RC (S_RC T_C)' to level R's, with
+//                    S_RC Z'WZ's block; O(nnz k), no q x q product),
 //     d df log r^2:  -2 (df / r^2) g_{st+a} u_{st+c},
 //                    g = Z'W(y - X beta - U u) = Z'Wy - Z'WX beta - Z'WZ Lambda u,
 //     REML log|R_X|^2: 2 (B - Z'WX)_{st+a} V G_{st+c}',
 //                    G = A^{-1} U'WX, V = (R_X'R_X)^{-1}, B = Z'WZ Lambda G,
 // summed over levels into G_t and mapped to theta by LambdaMap::chain_gradient.
-// Estimates as LmmModel's: theta, beta, u, b, sigma, vcov and cond_var.
+// Estimates at the last theta: theta, beta, u, b, sigma, vcov and cond_var;
+// elimination() the fixed-effects block (R_ZX, R_X) there.
+// LmmModel (lmm_model.hpp) is this model with its rows in memory.
 #pragma once
 
 #include <Eigen/Core>
@@ -51,8 +70,8 @@ struct LmmCrossProducts {
     Eigen::MatrixXd XtWX;
     double ytWy = 0.0, log_w_sum = 0.0;
     long n = 0;
-    double y_shift = 0.0;   // the products are of (response - offset) - y_shift
-    int shift_column = -1;  // X's all-ones column (-1: none; y_shift must be 0)
+    // The products are of (response - offset) - X beta_shift (empty: none).
+    Eigen::VectorXd beta_shift;
 };
 
 class CrossProductLmm {
@@ -83,6 +102,11 @@ public:
     Eigen::MatrixXd beta_unscaled_vcov() const;
     Eigen::MatrixXd cond_var(int t) const;
     long evaluations() const { return n_eval_; }
+    const FixedEffectsElimination& elimination() const { return elim_; }
+
+protected:
+    // Throws PirlsError unless the last evaluation succeeded.
+    void require_evaluated() const;
 
 private:
     // A pair of level blocks (rows r0.., cols c0..; r0 >= c0) the pattern
@@ -96,12 +120,12 @@ private:
     void index_level_blocks();
     // U'WU = Lambda' Z'WZ Lambda on the pattern, block by block (O(nnz k)).
     Eigen::VectorXd UtWU() const;
-    void require_evaluated() const;
     PenalizedSystem sys_;
     std::vector<std::pair<int, int>> pattern_;
     LmmCrossProducts cp_;
     SpMat ZtWZ_;  // both triangles
     std::vector<LevelBlockPair> block_pairs_;
+    int max_block_ = 1;  // the largest k of a block
     std::vector<int> positions_;
     Eigen::VectorXd theta_, beta_, u_;  // beta_: of the shifted y
     Eigen::VectorXd beta_response_;

@@ -4,7 +4,7 @@
 // Interface: theta_gradient(sys, row_value), sys a PenalizedSystem or a
 // RowLayout (a partition's rows: the result is then that partition's share,
 // and shares add, the map from G_t to theta being linear).  For both exact gradients
-// (laplace_gradient.cpp, lmm_gradient.cpp) the derivative of the criterion F
+// (laplace_gradient.cpp, zi_random_effects_gradient.cpp) the derivative of the criterion F
 // in entry (a, c) of T_t has the form
 //     dF/dT_t(a, c) = sum_i z_{i,a} f_i(c),
 // where z_{i,a} is Z's value for coefficient a of term t in row i and

@@ -108,9 +108,9 @@ Eigen::MatrixXd block_times(const Eigen::MatrixXd& d, const Eigen::MatrixXd& V, 
 
 LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
                                                       const std::vector<Eigen::MatrixXd>& factor_second) const {
-    if (!evaluated_) throw PirlsError("the model has not been evaluated at a valid theta");
+    require_evaluated();
     if (!(s > 0.0)) throw std::invalid_argument("sigma^2 must be positive");
-    const LambdaMap& lam = sys_.lambda();
+    const LambdaMap& lam = lambda();
     const auto& terms = lam.terms();
     const auto& offsets = lam.term_offsets();
     const int nobs = n(), pp = p(), qq = q(), nterm = static_cast<int>(terms.size());
@@ -138,10 +138,10 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
         for (int i = 0; i < nobs; ++i) {
             const double* mi = Mt.data() + static_cast<long>(i) * m;
             for (int t = 0; t < nterm; ++t) {
-                const int st = sys_.level_start(i, t), tc = sys_.term_column(t);
+                const int st = rows_.level_start(i, t), tc = rows_.term_column(t);
                 if (st < 0) continue;
                 for (int c = 0; c < terms[t].k; ++c) {
-                    const double z = sys_.z_value(i, tc + c);
+                    const double z = rows_.z_value(i, tc + c);
                     double* o = out.data() + static_cast<long>(st + c) * m;
                     for (int r = 0; r < m; ++r) o[r] += z * mi[r];
                 }
@@ -173,13 +173,13 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     Eigen::MatrixXd N;
     Eigen::VectorXd u;
     {
-        const Eigen::MatrixXd G = sys_.solve_Lt(elim_.RZX());
+        const Eigen::MatrixXd LG = lam.matrix() * system().solve_Lt(elimination().RZX());  // Lambda G_X
         Eigen::MatrixXd WVt(pp + 1, nobs);
         for (int j = 0; j < pp; ++j)
-            WVt.row(j) = (w * (X_.col(j) - sys_.U_times(G.col(j))).array()).matrix().transpose();
+            WVt.row(j) = (w * (X_.col(j) - rows_.Z_times(LG.col(j))).array()).matrix().transpose();
         Eigen::VectorXd r = y_;
-        r.noalias() -= X_ * beta_;
-        r -= sys_.U_times(u_);
+        r.noalias() -= X_ * beta();
+        r -= rows_.Z_times(b());
         WVt.row(pp) = (w * r.array()).matrix().transpose();
         const Eigen::MatrixXd NUt = times_Z(WVt);
         N = NUt.topRows(pp).transpose();
@@ -191,7 +191,7 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     Blocks bl;
     for (int t = 1; t < nterm; ++t)
         if (terms[t].k * terms[t].nlevels > terms[bl.big].k * terms[bl.big].nlevels) bl.big = t;
-    const int kb = terms[bl.big].k, Lb = terms[bl.big].nlevels, tcb = sys_.term_column(bl.big);
+    const int kb = terms[bl.big].k, Lb = terms[bl.big].nlevels, tcb = rows_.term_column(bl.big);
     bl.q1 = kb * Lb;
     bl.off1 = offsets[bl.big];
     bl.q2 = qq - bl.q1;
@@ -209,25 +209,25 @@ LmmVarianceDerivatives LmmModel::variance_derivatives(bool reml, double s,
     std::vector<Eigen::Triplet<double>> s12;
     Eigen::VectorXd zb(kb);
     for (int i = 0; i < nobs; ++i) {
-        const int sb = sys_.level_start(i, bl.big);
-        for (int a = 0; a < kb; ++a) zb[a] = sb >= 0 ? sys_.z_value(i, tcb + a) : 0.0;
+        const int sb = rows_.level_start(i, bl.big);
+        for (int a = 0; a < kb; ++a) zb[a] = sb >= 0 ? rows_.z_value(i, tcb + a) : 0.0;
         if (sb >= 0) {
             Eigen::MatrixXd& Kl = K[(sb - bl.off1) / kb];
             for (int c = 0; c < kb; ++c)
                 for (int a = 0; a < kb; ++a) Kl(a, c) += w[i] * zb[a] * zb[c];
         }
         for (int t = 0; t < nterm; ++t) {
-            const int st = sys_.level_start(i, t), tc = sys_.term_column(t);
+            const int st = rows_.level_start(i, t), tc = rows_.term_column(t);
             if (t == bl.big || st < 0) continue;
             for (int c = 0; c < terms[t].k; ++c) {
-                const double wz = w[i] * sys_.z_value(i, tc + c);
+                const double wz = w[i] * rows_.z_value(i, tc + c);
                 const int col = bl.pos2[st + c];
                 if (sb >= 0)
                     for (int a = 0; a < kb; ++a) s12.emplace_back(sb - bl.off1 + a, col, wz * zb[a]);
                 for (int t2 = 0; t2 < nterm; ++t2) {
-                    const int st2 = sys_.level_start(i, t2), tc2 = sys_.term_column(t2);
+                    const int st2 = rows_.level_start(i, t2), tc2 = rows_.term_column(t2);
                     if (t2 == bl.big || st2 < 0) continue;
-                    for (int c2 = 0; c2 < terms[t2].k; ++c2) S22(bl.pos2[st2 + c2], col) += wz * sys_.z_value(i, tc2 + c2);
+                    for (int c2 = 0; c2 < terms[t2].k; ++c2) S22(bl.pos2[st2 + c2], col) += wz * rows_.z_value(i, tc2 + c2);
                 }
             }
         }

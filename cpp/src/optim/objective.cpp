@@ -151,9 +151,8 @@ template Objective Objective::profiled_beta(PartitionedGlmm&, const JointCoordin
 template Objective Objective::joint(GlmmModel&, const JointCoordinates&);
 template Objective Objective::joint(PartitionedGlmm&, const JointCoordinates&);
 
-template <class Model>
-Objective Objective::lmm(Model& model, bool reml) {
-    Model* m = &model;
+Objective Objective::lmm(CrossProductLmm& model, bool reml) {
+    CrossProductLmm* m = &model;
     Objective obj(
         static_cast<int>(model.lambda().ntheta()),
         [m, reml](const Eigen::VectorXd& x) { return m->deviance(x, reml); }, [] {});
@@ -161,8 +160,6 @@ Objective Objective::lmm(Model& model, bool reml) {
     return obj;
 }
 
-template Objective Objective::lmm(LmmModel&, bool);
-template Objective Objective::lmm(CrossProductLmm&, bool);
 
 Objective Objective::function(int dim, std::function<double(const Eigen::VectorXd&)> eval,
                               std::function<void()> reset, std::function<Eigen::VectorXd()> gradient) {

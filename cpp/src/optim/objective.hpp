@@ -30,7 +30,6 @@
 
 #include "model/cross_product_lmm.hpp"
 #include "model/glmm_model.hpp"
-#include "model/lmm_model.hpp"
 #include "model/partitioned_glmm.hpp"
 
 namespace glmmfast {
@@ -58,9 +57,8 @@ public:
     template <class Model>
     static Objective joint(Model& model, const JointCoordinates& c);
     // The profiled LMM criterion: -2 log L (reml = false) or REML.
-    // Model: LmmModel, or CrossProductLmm (the rows' cross-products only).
-    template <class Model>
-    static Objective lmm(Model& model, bool reml);
+    // model: a CrossProductLmm, or an LmmModel (one with its rows in memory).
+    static Objective lmm(CrossProductLmm& model, bool reml);
     // Any criterion the models do not spell (the profile deviance on the
     // standard-deviation/correlation scale; the zi-random-effects model's
     // deviance): `eval` may throw PirlsError, `reset` restores a safe PIRLS

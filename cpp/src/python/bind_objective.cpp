@@ -226,7 +226,7 @@ void bind_objective(py::module_& m) {
         [](const py::object& model, bool reml) {  // an LmmModel, or a CrossProductLmm (bind_partitioned.cpp)
             if (py::isinstance<CrossProductLmm>(model))
                 return NloptObjective(Objective::lmm(model.cast<CrossProductLmm&>(), reml));
-            return NloptObjective(Objective::lmm(model.cast<LmmModel&>(), reml));
+            return NloptObjective(Objective::lmm(static_cast<CrossProductLmm&>(model.cast<LmmModel&>()), reml));
         },
         py::arg("model"), py::arg("reml"), py::keep_alive<0, 1>());
 }

@@ -191,7 +191,11 @@ void bind_partitioned(py::module_& m) {
                          const Eigen::VectorXd& ZtWZ, const Eigen::MatrixXd& ZtWX, const Eigen::VectorXd& ZtWy,
                          const Eigen::MatrixXd& XtWX, const Eigen::VectorXd& XtWy, double ytWy, long n,
                          double log_w_sum, double y_shift, int shift_column, const std::string& factorization) {
-                 LmmCrossProducts cp{ZtWZ, ZtWX, ZtWy, XtWy, XtWX, ytWy, log_w_sum, n, y_shift, shift_column};
+                 // y_shift: the products are of y - y_shift, X's column shift_column all ones.
+                 Eigen::VectorXd beta_shift = Eigen::VectorXd::Zero(XtWX.cols());
+                 if (shift_column >= 0 && shift_column < beta_shift.size()) beta_shift[shift_column] = y_shift;
+                 else if (y_shift != 0.0) throw std::invalid_argument("a shift of y needs X's all-ones column");
+                 LmmCrossProducts cp{ZtWZ, ZtWX, ZtWy, XtWy, XtWX, ytWy, log_w_sum, n, beta_shift};
                  EngineCall call;  // the pattern's analysis
                  return std::make_unique<CrossProductLmm>(terms, pattern_pairs(rows, cols), std::move(cp),
                                                           factorization);

@@ -2,7 +2,7 @@
 
 Holds :func:`optimize_lmer` (lme4's optimizeLmer: the profiled deviance or REML
 criterion over theta alone, by BFGS with its exact gradient,
-cpp/src/lmm_gradient.cpp) and :func:`optimize_glmer`, whose named stages are
+cpp/src/model/cross_product_lmm.cpp) and :func:`optimize_glmer`, whose named stages are
 
 1. :func:`_stage_profiled_beta`: theta alone, with beta updated inside PIRLS
    (the nAGQ = 0 deviance; skipped by a refit whose warm start holds,
@@ -269,7 +269,7 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     """Minimise the profiled criterion of ``model`` (an engine LmmModel) over theta.
 
     Beta, u and sigma are profiled out in the engine, which also gives the
-    criterion's exact gradient in theta (cpp/src/lmm_gradient.cpp), so the
+    criterion's exact gradient in theta (cpp/src/model/cross_product_lmm.cpp), so the
     machinery of :func:`optimize_glmer`'s joint stage applies: BFGS steps
     from a Hessian measured at the start (``theta0``: lme4's, identity relative
     covariance factors, unless the caller has a better one, such as
@@ -283,7 +283,7 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
 
     Parameters
     ----------
-    model : glmmfast._core.LmmModel
+    model : glmmfast._core.LmmModel or glmmfast._core.CrossProductLmm
     reml : bool
         Minimise the REML criterion (True) or -2 log L (False).
     theta0 : ndarray, optional
