@@ -225,6 +225,11 @@ def _build() -> dict[str, Problem]:
         for k in (4, 5, 6):
             ps.append(Problem(f"sim_{tag}_1e{k}", "y ~ x + (1 | g1) + (1 | g2)", fam,
                               _crossed(10 ** k, fam), quick=(k == 4 and fam == "poisson")))
+    # Issue 16's scale target, glmmfast only (lme4 and glmmTMB would take hours): 10^7 rows, 10^5 x 10^4
+    # crossed levels.  Its 10^4-level Schur complement is dense (each g1 level meets ~100 g2 levels, 10^5
+    # cliques of 100 cover its 5 x 10^7 pairs ~10 times), so every factorisation is a dense 10^4 Cholesky.
+    ps.append(Problem("sim_pois_1e7", "y ~ x + (1 | g1) + (1 | g2)", "poisson", _crossed(10 ** 7, "poisson"),
+                      tools=("glmmfast",), note="glmmfast only: lme4 and glmmTMB would take hours"))
     ps.append(Problem("refit_grouse_1|LOC", "TICKS ~ YEAR + (1 | LOCATION)", "poisson", gt, kind="refit",
                       nrefit=1000, note="time per refit (median)"))
     ps += _model_classes(gt)

@@ -112,6 +112,12 @@ def test_every_problem_is_well_formed():
             glmmfast.families.get_family(p.family, p.link or None)
 
 
+def test_the_1e7_row_problem_is_glmmfast_only_and_outside_the_quick_set():
+    p = problems.PROBLEMS["sim_pois_1e7"]
+    assert p.tools == ("glmmfast",) and not p.quick and p.family == "poisson"
+    assert p.formula == problems.PROBLEMS["sim_pois_1e6"].formula
+
+
 def test_the_issue_16_model_classes_are_in_the_suite_and_their_data_load():
     ps = problems.PROBLEMS
     assert set(MODEL_CLASSES) <= set(ps)

@@ -82,18 +82,18 @@ def _interrupted_child(body: str, delay: float = 1.0) -> dict:
 
 @pytest.mark.slow
 def test_fit_stops_within_the_limit_and_the_next_fit_is_clean():
-    # 6e4 rows, 1500 x 400 crossed levels: several seconds in the first nlopt run (stage 1's
-    # L-BFGS: PIRLS, the blocked factorisation, the gradient), where the signal comes 0.5 s after
-    # it starts.  Before the engine polled for it, Ctrl-C waited there for nlopt to return: 10-30 s.
+    # 3e5 rows, 3000 x 400 crossed levels: seconds in stage 1 (from the moment start, BFGS steps in
+    # the engine: PIRLS, the blocked factorisation, the gradient), where the signal comes 0.5 s after
+    # it starts.  Before the engine polled for it, Ctrl-C waited there for the optimiser to return: 10-30 s.
     r = _interrupted_child("""
         from glmmfast.fit import _optimize
-        data = crossed_data(60_000, 1500, 400, "poisson")
-        run_nlopt = _optimize._run_nlopt
+        data = crossed_data(300_000, 3000, 400, "poisson")
+        stage_1 = _optimize._stage_profiled_beta
         def announced(*args, **kwargs):
             print("started", flush=True)
-            _optimize._run_nlopt = run_nlopt
-            return run_nlopt(*args, **kwargs)
-        _optimize._run_nlopt = announced
+            _optimize._stage_profiled_beta = stage_1
+            return stage_1(*args, **kwargs)
+        _optimize._stage_profiled_beta = announced
         try:
             glmmfast.glmer("y ~ x + (1 | g1) + (1 | g2)", data, family="poisson")
             report(interrupted=False)

@@ -52,6 +52,7 @@ from ._residuals import residuals_of
 from ._derivatives import hessian_from_gradient
 from ._dispersion_model import dispersion_start, modelled_parameter_start
 from ._integrated_beta import fit_integrated_beta
+from ._glmm_start import glmm_moment_theta_start, worth_a_glmm_moment_start
 from ._lmm_start import moment_theta_start, worth_a_moment_start
 from ._zero_inflation import (count_part_start_design, separable_zero_part_hessian, zero_inflation_start,
                               zero_part_information)
@@ -292,9 +293,13 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     theta_scale = 1.0
     if parameter is not None:
         theta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
+    theta0 = np.asarray(model.initial_theta()) * theta_scale
+    moment_start = worth_a_glmm_moment_start(design, parameter)
+    if moment_start:
+        theta0 = glmm_moment_theta_start(design, start, theta0)
     t1 = time.perf_counter()
-    state = optimize_glmm_state(model, design, nAGQ, parameter, np.asarray(model.initial_theta()) * theta_scale,
-                                np.asarray(start["beta"]), theta_scale, dispersion_estimate=dispersion_estimate)
+    state = optimize_glmm_state(model, design, nAGQ, parameter, theta0, np.asarray(start["beta"]), theta_scale,
+                                dispersion_estimate=dispersion_estimate, measured_start=moment_start)
     state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     _add_start_stage(state.info, start_clock, start, start_seconds)
     state.info.factorization = model.factorization
@@ -335,11 +340,11 @@ def fit_glmm_from(state: FitState, design: ModelDesign) -> FitState:
 def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None,
                         theta0: np.ndarray, beta0: np.ndarray, theta_scale: float, warm_start: bool = False,
                         hessian: np.ndarray | None = None, keep_engine: bool = True,
-                        dispersion_estimate=None) -> FitState:
+                        dispersion_estimate=None, measured_start: bool = False) -> FitState:
     """Optimise ``model`` (the engine of ``design``) from (theta0, beta0) and return the state at the optimum.
 
     ``parameter`` (estimated, started at its value) is set on the engine
-    first; ``warm_start``, ``hessian`` and ``dispersion_estimate`` are
+    first; ``warm_start``, ``hessian``, ``dispersion_estimate`` and ``measured_start`` are
     :func:`~glmmfast.fit._optimize.optimize_glmer`'s.  ``keep_engine=False``
     for an engine that moves on (a refitting model's): the state rebuilds
     its own when asked.
@@ -350,7 +355,8 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
                                             warm_start=warm_start, hessian=hessian,
                                             dispersion_estimate=dispersion_estimate,
                                             zero_part_hessian=separable_zero_part_hessian(design),
-                                            zero_part_information=zero_part_information(design))
+                                            zero_part_information=zero_part_information(design),
+                                            measured_start=measured_start)
     fitted = None if parameter is None else parameter.with_value(info.family_parameter)
     if fitted is not None:
         family = fitted.fitted_family(design.family)

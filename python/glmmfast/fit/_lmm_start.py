@@ -37,7 +37,9 @@ fewer evaluations, 0.3 ms slower end to end) and lme4's start is kept
 (:func:`worth_a_moment_start`).
 
 Interface: :func:`moment_theta_start` (design, the engine's start) -> theta0;
-:func:`worth_a_moment_start` (design) -> bool.
+:func:`worth_a_moment_start` (design) -> bool; :func:`theta_from_residuals`, the
+estimate from given weighted residuals (also a GLMM's working residuals:
+:mod:`~glmmfast.fit._glmm_start`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import numpy as np
 
 from ..design._design import ModelDesign
 
-__all__ = ["moment_theta_start", "worth_a_moment_start", "FLOOR", "CAP", "MIN_ROWS"]
+__all__ = ["moment_theta_start", "worth_a_moment_start", "theta_from_residuals", "FLOOR", "CAP", "MIN_ROWS"]
 
 #: smallest relative standard deviation (square root of Sigma_t's eigenvalues) the start takes
 FLOOR = 0.05
@@ -167,12 +169,23 @@ def _moment_theta(design: ModelDesign, theta0: np.ndarray) -> np.ndarray:
     X, y = np.asarray(design.X, dtype=float), np.asarray(design.y - design.offset, dtype=float)
     Xw, yw = (X, y) if sqrtw is None else (X * sqrtw[:, None], y * sqrtw)
     r = yw - Xw @ _least_squares(Xw, yw) if X.shape[1] else yw
+    return theta_from_residuals(design, r, sqrtw, None, theta0)
+
+
+def theta_from_residuals(design: ModelDesign, r: np.ndarray, sqrtw: np.ndarray | None, sigma2: float | None,
+                         theta0: np.ndarray) -> np.ndarray:
+    """The moment estimate from weighted residuals ``r`` (W^{1/2} times the residuals; ``sqrtw`` W^{1/2},
+    None: unit weights), written into ``theta0`` term by term: Sigma_t = cov_j(b_j) - sigma^2 mean_j
+    (Z_j'Z_j)^{-1}, relative to sigma^2.  ``sigma2`` None: the smallest within-level residual variance
+    over the terms (an LMM's); a known value (a GLMM's working residuals: 1,
+    :mod:`~glmmfast.fit._glmm_start`) otherwise."""
     fits = [_level_regressions(t, r, sqrtw) if t.structure.name in _MOMENT_STRUCTURES else None
             for t in design.terms]
-    within = [f[2] for f in fits if f is not None and np.isfinite(f[2]) and f[2] > 0]
-    if not within:
-        return theta0
-    sigma2 = min(within)
+    if sigma2 is None:
+        within = [f[2] for f in fits if f is not None and np.isfinite(f[2]) and f[2] > 0]
+        if not within:
+            return theta0
+        sigma2 = min(within)
     offset = 0
     for term, fit in zip(design.terms, fits):
         size = term.nparams

@@ -623,6 +623,8 @@ class _GlmerProblem:
     zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None
     #: an upper bound on the zero part's curvature in beta_zi, or None (see :func:`optimize_glmer`)
     zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None
+    #: theta's start is near the optimum: stage 1 from a Hessian measured there (see :func:`optimize_glmer`)
+    measured_start: bool = False
 
     @property
     def ntheta(self) -> int:
@@ -685,7 +687,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    warm_start: bool = False, hessian: np.ndarray | None = None,
                    dispersion_estimate: Callable[[object], float] | None = None,
                    zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None,
-                   zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None
+                   zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None,
+                   measured_start: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
@@ -738,6 +741,11 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         measured, in theta's and the family parameter's columns), so its first
         steps are no longer than Newton's; Salamanders' ZIP with ``spp * mined``:
         stages 1 and 2 in 41 evaluations instead of 55, its ZINB 67 instead of 86.
+    measured_start : bool
+        theta0 is an estimate near the optimum (the GLMM moment start,
+        :mod:`~glmmfast.fit._glmm_start`), on the convex side of the stage-1
+        deviance: stage 1 takes BFGS steps from a Hessian measured there
+        (:func:`_measured_quasi_newton`) instead of L-BFGS from the identity.
 
     Returns
     -------
@@ -748,7 +756,8 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     """
     info = OptimizerInfo(theta_scale=float(theta_scale))
     problem = _GlmerProblem(model, np.asarray(model.lower_bounds(), dtype=float), len(beta0), nAGQ, parameter,
-                            theta_scale, dispersion_estimate, zero_part_hessian, zero_part_information)
+                            theta_scale, dispersion_estimate, zero_part_hessian, zero_part_information,
+                            measured_start)
     # Optimiser coordinates (see cpp/src/optim/objective.hpp): theta / theta_scale,
     # then in stage 2 the scaled beta, then the zero-inflation and dispersion-model
     # coefficients (started at the engine's), then the family parameter on its optimiser scale.
@@ -799,11 +808,13 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     lower1 = np.concatenate([problem.lower, np.full(npar, -np.inf)])
     step1 = np.concatenate([np.full(ntheta, 0.25), problem.extra_steps(0.25, 0.25)])
     stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
-    if obj1.has_gradient and npar:
+    if obj1.has_gradient and (npar or problem.measured_start):
         # Zero-inflation coefficients or a family parameter: coordinates on
         # other scales than theta's, so BFGS steps from a Hessian measured at
         # the start (differences of the exact gradient) rather than L-BFGS
         # from the identity, whose first step x0 - g can land anywhere.
+        # Likewise from a moment start near the optimum (convex there): 5
+        # evaluations instead of 22 on 10^6 crossed Poisson rows.
         x1, dev1, st1 = _measured_quasi_newton(obj1, x_theta, lower1, step1, tol1, nAGQ, problem.max_steps(ntheta),
                                                problem.known_zero_part(x_theta, ntheta, upper_bound=True), ftol1)
     elif obj1.has_gradient:
