@@ -160,14 +160,14 @@ def test_refusals_name_what_is_not_supported_yet():
         glmmfast.glmer("y ~ x + (1 | g)", df, family="nbinom2", dispformula="~ x + (1 | g)")
     with pytest.raises(ArgumentError, match="nAGQ = 1"):
         glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ (1 | g)", nAGQ=0)
-    with pytest.raises(ArgumentError, match="dispformula together with random effects in the ziformula"):
-        glmmfast.glmer("y ~ x + (1 | g)", df, family="nbinom2", ziformula="~ (1 | g)", dispformula="~ x")
-    fit = fit_case("sal_zip_zire")
-    # profile intervals and predict's re_form keeping some terms are supported now
+    with pytest.raises(ArgumentError, match="nAGQ > 1 is not available with a ziformula"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ (1 | g)", nAGQ=5)
+    with pytest.raises(ArgumentError, match="the tweedie family with random effects in the ziformula is not "
+                                            "supported yet"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="tweedie", ziformula="~ (1 | g)")
+    # a dispformula with random effects in the ziformula (tests/test_zi_random_effects_dispformula.py), profile
+    # and bootstrap intervals, and predict's and simulate's re_form keeping some terms are supported now
     # (tests/test_zi_random_effects_inference.py)
-    for call in (lambda: fit.confint(method="boot"), lambda: fit.simulate(1, re_form="~ (1 | site)")):
-        with pytest.raises(ArgumentError, match="not supported yet for a model with random effects in the ziformula"):
-            call()
 
 
 # -- the results (summary, intervals, anova, pickling, simulate/refit/bootstrap, predict on new data) --------
