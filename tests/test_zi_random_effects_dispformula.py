@@ -49,18 +49,41 @@ def _fit():
     return _FIT["fit"]
 
 
-def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs():
-    # the likelihood itself: the joint Laplace deviance with the NB shape exp(X_d beta_d) per row
+def _engine_at_reference():
+    """The engine (conditional GlmmModel, ZiRandomEffectsModel) at glmmTMB's beta_zi and beta_disp, and glmmTMB's
+    x = (theta, beta, beta_zi, beta_disp)."""
     data = _data()
     family, _ = tmb_family("nbinom2")
     design = model_design_for(CASE["formula"], data, family, random=True, zero_inflated=True, dispersion_model=True)
     design = dispersion_design(zero_inflation_design(design, CASE["ziformula"], data, None), CASE["dispformula"],
                                data, None)
-    fixef = CASE["fixef"]
-    _, model = zi_random_effects_engine(design, None, np.array(fixef["zi"]["estimate"]),
-                                        np.array(fixef["disp"]["estimate"]))
+    fixef = {k: np.array(v["estimate"]) for k, v in CASE["fixef"].items()}
+    conditional, model = zi_random_effects_engine(design, None, fixef["zi"], fixef["disp"])
     theta = np.array([CASE["sd"]["cond"], CASE["sd"]["zi"]])  # NB2 has no dispersion: theta = the sd
-    assert model.deviance_at(theta, np.array(fixef["cond"]["estimate"])) == pytest.approx(CASE["m2loglik"], abs=1e-6)
+    return conditional, model, np.concatenate([theta, fixef["cond"], fixef["zi"], fixef["disp"]])
+
+
+def test_engine_deviance_at_glmmtmb_estimates_is_glmmtmbs():
+    # the likelihood itself: the joint Laplace deviance with the NB shape exp(X_d beta_d) per row
+    _, model, x = _engine_at_reference()
+    assert model.deviance_at(x[:2], x[2:4]) == pytest.approx(CASE["m2loglik"], abs=1e-6)
+
+
+def test_engine_gradient_in_the_dispersion_model_matches_central_differences():
+    """The exact gradient (cpp/src/model/zi_random_effects_gradient.cpp) in every coordinate, beta_disp's
+    included, against central differences of the deviance, off the optimum."""
+    from glmmfast.fit._zi_random_effects import _deviance_function
+
+    conditional, model, x = _engine_at_reference()
+    deviance = _deviance_function(conditional, model, None, 2, 2)
+    x = x + 0.05 * np.random.default_rng(3).standard_normal(x.size)
+    deviance(x)
+    exact = np.asarray(model.laplace_gradient([]))
+    assert exact.size == x.size
+    h = 1e-5
+    numeric = np.array([(deviance(x + h * e) - deviance(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+    assert np.abs(exact[-2:]).max() > 1.0  # off the optimum in beta_disp too
+    np.testing.assert_allclose(exact, numeric, rtol=1e-5, atol=1e-4 * np.abs(numeric).max())
 
 
 def test_optimum_is_glmmtmbs_or_better():

@@ -65,14 +65,24 @@ def _two_term_fit():
                               quiet=True)
 
 
+def _modes_by_row(df: pd.DataFrame, fit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's conditional modes in :func:`_two_term_fit`: (1 | g) and (1 | h) conditional, (1 | g) zero part."""
+    re_c, re_z = fit.ranef("cond", condvar=False), fit.ranef("zi", condvar=False)
+    return (re_c["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes],
+            re_c["h"]["(Intercept)"].to_numpy()[df["h"].cat.codes],
+            re_z["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes])
+
+
+def _fixed_parts(df: pd.DataFrame, fit) -> tuple[np.ndarray, np.ndarray]:
+    """The conditional and zero-inflation predictors' fixed parts in :func:`_two_term_fit`."""
+    return (fit.fixef["(Intercept)"] + fit.fixef["x"] * df["x"].to_numpy(),
+            fit.fixef_zi["(Intercept)"] + fit.fixef_zi["z"] * df["z"].to_numpy())
+
+
 def test_predict_re_form_keeps_the_named_terms_in_each_component():
     df, fit = _two_term_fit()
-    re_c, re_z = fit.ranef("cond", condvar=False), fit.ranef("zi", condvar=False)
-    b_g = re_c["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes]
-    b_h = re_c["h"]["(Intercept)"].to_numpy()[df["h"].cat.codes]
-    c_g = re_z["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes]
-    eta0 = fit.fixef["(Intercept)"] + fit.fixef["x"] * df["x"].to_numpy()
-    zeta0 = fit.fixef_zi["(Intercept)"] + fit.fixef_zi["z"] * df["z"].to_numpy()
+    b_g, b_h, c_g = _modes_by_row(df, fit)
+    eta0, zeta0 = _fixed_parts(df, fit)
     np.testing.assert_allclose(fit.predict(), eta0 + b_g + b_h, atol=1e-10)
     # one formula over both components: (1 | h) is only conditional; (1 | g) in both
     np.testing.assert_allclose(fit.predict(re_form="~ (1 | h)"), eta0 + b_h, atol=1e-10)
@@ -182,14 +192,10 @@ def test_simulate_re_form_draws_only_the_terms_it_drops():
     # dropped ones integrated out: a term held that should be drawn (or the reverse) moves a row's mean by
     # a factor exp(b -+ sd^2 / 2), tens of standard errors here
     df, fit = _two_term_fit()
-    re_c, re_z = fit.ranef("cond", condvar=False), fit.ranef("zi", condvar=False)
-    b_g = re_c["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes]
-    b_h = re_c["h"]["(Intercept)"].to_numpy()[df["h"].cat.codes]
-    c_g = re_z["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes]
+    b_g, b_h, c_g = _modes_by_row(df, fit)
     sd_g, sd_h = (float(fit.varcorr["cond"].set_index("grp").loc[g, "sdcor"]) for g in ("g", "h"))
     sd_zi = float(fit.varcorr["zi"]["sdcor"].iloc[0])
-    eta0 = fit.fixef["(Intercept)"] + fit.fixef["x"] * df["x"].to_numpy()
-    zeta0 = fit.fixef_zi["(Intercept)"] + fit.fixef_zi["z"] * df["z"].to_numpy()
+    eta0, zeta0 = _fixed_parts(df, fit)
     expected = {
         # (1 | h) kept in the conditional part (the only part with it); (1 | g) drawn in both parts
         "~ (1 | h)": (1 - _logistic_mean(zeta0, sd_zi)) * np.exp(eta0 + b_h + sd_g**2 / 2),

@@ -68,6 +68,27 @@ ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, boo
     return t;
 }
 
+ObservationTerms GlmmModel::moved_parameter_terms(const std::string& parameter, double log_step,
+                                                 Eigen::ArrayXd* structural_zero) const {
+    if (parameter.empty()) {  // the dispersion model: every row's parameter moved
+        if (!has_dispersion_model()) throw std::logic_error("the model has no dispersion model");
+        const WeightRoles w = weight_roles(family_, pw_.array());
+        VaryingParameter moved = varying_;
+        moved.values = varying_.values * std::exp(log_step);
+        ObservationTerms t;
+        varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, moved, t);
+        zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
+        return t;
+    }
+    const bool dispersion = parameter == "dispersion";
+    if (!dispersion && !family_.has_shape(parameter))
+        throw std::invalid_argument("the family has no parameter '" + parameter + "'");
+    const double moved = (dispersion ? phi_ : family_.shape(parameter)) * std::exp(log_step);
+    Family f = family_;
+    if (!dispersion) f.set_shape(parameter, moved);
+    return gradient_terms(f, dispersion ? moved : phi_, false, structural_zero);
+}
+
 Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                                     const ObservationTerms& t,
                                                     const std::vector<std::string>& log_parameters) const {
@@ -78,36 +99,15 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     constexpr double delta = 1e-5;
     const double c = 1.0 / (2.0 * delta);
-    if (has_dispersion_model()) {
-        const WeightRoles w = weight_roles(family_, pw_.array());
-        ObservationTerms at[2];
-        VaryingParameter moved = varying_;
-        for (int k = 0; k < 2; ++k) {
-            moved.values = varying_.values * std::exp(k == 0 ? delta : -delta);
-            varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, moved, at[k]);
-            zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), at[k]);
-        }
-        const Eigen::ArrayXd per_row = (-2.0 * (at[0].log_density - at[1].log_density) +
-                                        h * (at[0].information - at[1].information) + Uz * (at[0].score - at[1].score)) *
-                                       c;
-        g.segment(n_zi(), n_disp()) = disp_power_ * (X_disp_.transpose() * per_row.matrix());
-    }
-    for (Eigen::Index j = 0; j < npar; ++j) {
-        const std::string& name = log_parameters[static_cast<std::size_t>(j)];
-        const bool dispersion = name == "dispersion";
-        if (!dispersion && !family_.has_shape(name))
-            throw std::invalid_argument("the family has no parameter '" + name + "'");
-        const double value = dispersion ? phi_ : family_.shape(name);
-        ObservationTerms at[2];
-        for (int k = 0; k < 2; ++k) {
-            const double moved = value * std::exp(k == 0 ? delta : -delta);
-            Family f = family_;
-            if (!dispersion) f.set_shape(name, moved);
-            at[k] = gradient_terms(f, dispersion ? moved : phi_, false);
-        }
-        g[n_zi() + n_disp() + j] = ((-2.0 * (at[0].log_density - at[1].log_density) +
-                          h * (at[0].information - at[1].information) + Uz * (at[0].score - at[1].score)) * c).sum();
-    }
+    // one row's derivative in a log parameter from the terms at e^{+-delta}
+    auto per_row = [&](const std::string& parameter) {
+        const ObservationTerms up = moved_parameter_terms(parameter, delta), down = moved_parameter_terms(parameter, -delta);
+        return Eigen::ArrayXd((-2.0 * (up.log_density - down.log_density) + h * (up.information - down.information) +
+                               Uz * (up.score - down.score)) * c);
+    };
+    if (has_dispersion_model()) g.segment(n_zi(), n_disp()) = dispersion_model_chain(per_row(""));
+    for (Eigen::Index j = 0; j < npar; ++j)
+        g[n_zi() + n_disp() + j] = per_row(log_parameters[static_cast<std::size_t>(j)]).sum();
     return g;
 }
 

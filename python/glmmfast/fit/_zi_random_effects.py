@@ -20,11 +20,11 @@ deviance at a state, for the profile and the conditional variances):
    dispformula, the family parameter per observation exp(power X_d beta_d),
    :mod:`~glmmfast.fit._dispersion_model`, set on the conditional engine as
    the ordinary fit sets it; its start the ordinary fit's), by the exact
-   gradient of the Laplace deviance in (theta, beta, beta_zi) (the engine's
+   gradient of the Laplace deviance in every coordinate (the engine's
    ``laplace_gradient``, derived in
-   ``cpp/src/model/zi_random_effects_gradient.cpp``) and, for beta_disp and the
-   family parameter, central differences of the deviance (two more mode
-   searches per coordinate, warm-started): BFGS from the Hessian measured at the start by
+   ``cpp/src/model/zi_random_effects_gradient.cpp``; in beta_disp and the log
+   family parameter from central differences of the observation terms with
+   the mode held, no further mode search): BFGS from the Hessian measured at the start by
    differences of that gradient, L-BFGS where it cannot finish
    (:func:`~glmmfast.fit._optimize._measured_quasi_newton`, the ordinary
    glmer path's first stage);
@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from .. import _core
 from ..design._design import ModelDesign
 from ._engine import engine_csc, engine_model, engine_terms
-from ._family_parameter import FamilyParameter, JointShapeParameters
+from ._family_parameter import FamilyParameter, JointShapeParameters, gradient_parameter_names
 from ._fit_state import fit_glmm
 from .._errors import ConvergenceError
 from ._objective import function_objective
@@ -163,29 +163,12 @@ def _deviance_function(conditional, model, parameter, nt: int, p: int):
     return deviance
 
 
-def _deviance_objective(deviance, model, dim: int, n_exact: int, h: float = _FD_STEP):
-    """The engine objective of ``deviance`` with its gradient: the engine's exact one in
-    (theta, beta, beta_zi) at the point just evaluated, then the dispersion model's and the family
-    parameter's coordinates (those from ``n_exact`` on) by central differences of the deviance (step
-    ``h``; the mode is found to 1e-10, so the difference's error is ~1e-6 of the gradient's
-    scale)."""
-    last = {}
-
-    def value(x: np.ndarray) -> float:
-        last["x"] = np.array(x, dtype=float)
-        return deviance(last["x"])
-
-    def gradient() -> np.ndarray:
-        x = last["x"]
-        g = np.empty(dim)
-        g[:n_exact] = model.laplace_gradient()
-        for j in range(n_exact, dim):
-            step = np.zeros(dim)
-            step[j] = h
-            g[j] = (deviance(x + step) - deviance(x - step)) / (2 * h)
-        return g
-
-    return function_objective(value, dim, lambda: model.set_u(np.zeros(model.q)), gradient)
+def _deviance_objective(deviance, model, dim: int, log_parameters: list[str]):
+    """The engine objective of ``deviance`` with the engine's exact gradient in every coordinate at the
+    point just evaluated (``log_parameters``: the family parameters' names,
+    :func:`~glmmfast.fit._family_parameter.gradient_parameter_names`)."""
+    return function_objective(deviance, dim, lambda: model.set_u(np.zeros(model.q)),
+                              lambda: model.laplace_gradient(log_parameters))
 
 
 def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None = None) -> ZiRandomEffectsState:
@@ -221,7 +204,7 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
                             np.full(p + model.n_zi + beta_disp0.size, -np.inf),
                             [] if fitted is None else fitted.optimizer_lowers()])
     deviance = _deviance_function(conditional, model, fitted, nt, p)
-    objective = _deviance_objective(deviance, model, x0.size, nt + p + model.n_zi)
+    objective = _deviance_objective(deviance, model, x0.size, gradient_parameter_names(fitted))
     step = np.full(x0.size, 0.1)
     x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1)
     try:  # central differences of the gradient in one engine call (cpp/src/optim/gradient_differences.hpp)

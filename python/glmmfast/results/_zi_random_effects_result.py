@@ -2,7 +2,8 @@
 
 Holds :class:`ZiRandomEffectsResult`, built from a
 :class:`~glmmfast.fit._zi_random_effects.ZiRandomEffectsState`: -2 log L,
-AIC/BIC, the fixed effects of both components with their standard errors
+AIC/BIC, the fixed effects of both components (and of a ``dispformula``'s
+dispersion model: ``fixef_disp``, ``coef_table("disp")``) with their standard errors
 (``coef_table``, ``vcov_full`` from the Hessian of -2 log L in every outer
 parameter, as glmmTMB's ``sdreport``), both components' variance components
 (``varcorr``, as glmmTMB's ``VarCorr(fit)$cond`` and ``$zi``), conditional
