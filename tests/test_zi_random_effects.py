@@ -41,9 +41,9 @@ def _reference_theta(c: dict) -> np.ndarray:
     return np.array([c["varcorr"][part][g]["sd"][0] for part in ("cond", "zi") for g in c["varcorr"][part]])
 
 
-def _engine_at_reference(cid: str):
-    """The engine's ZiRandomEffectsModel with glmmTMB's family parameter and beta_zi set, and
-    glmmTMB's theta, beta and beta_zi."""
+def _engines_at_reference(cid: str):
+    """The engine's conditional GlmmModel and ZiRandomEffectsModel with glmmTMB's family parameter (also
+    returned) and beta_zi set, and glmmTMB's theta, beta and beta_zi."""
     c = REFERENCE[cid]
     family, estimated = tmb_family(c["family"])
     data = load(c["dataset"])
@@ -51,9 +51,16 @@ def _engine_at_reference(cid: str):
     design = zero_inflation_design(design, c["ziformula"], data, None)
     parameter = shape_parameter("phi", _family_parameter_reference(c)) if estimated else None
     beta_zi = np.array([c["fixef"]["zi"][n] for n in design.zi.x_names])
-    _, model = zi_random_effects_engine(design, parameter, beta_zi)
+    conditional, model = zi_random_effects_engine(design, parameter, beta_zi)
     beta = np.array([c["fixef"]["cond"][n] for n in design.x_names])
-    return model, _reference_theta(c), beta, beta_zi
+    return conditional, model, parameter, _reference_theta(c), beta, beta_zi
+
+
+def _engine_at_reference(cid: str):
+    """The engine's ZiRandomEffectsModel with glmmTMB's family parameter and beta_zi set, and
+    glmmTMB's theta, beta and beta_zi."""
+    _, model, _, theta, beta, beta_zi = _engines_at_reference(cid)
+    return model, theta, beta, beta_zi
 
 
 @pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
@@ -84,6 +91,25 @@ def test_engine_gradient_matches_central_differences(cid):
     numeric = np.array([(deviance(x + h * e) - deviance(x - h * e)) / (2 * h) for e in np.eye(x.size)])
     assert np.abs(exact).max() > 1.0  # off the optimum
     np.testing.assert_allclose(exact, numeric, rtol=1e-5, atol=1e-4 * np.abs(numeric).max())
+
+
+def test_engine_gradient_in_the_family_parameter_matches_central_differences():
+    """The exact gradient in log phi (owls_hnb1's truncated NB1; the observation terms' central differences,
+    the mode held: zi_random_effects_gradient.cpp) against central differences of the deviance, off the
+    optimum."""
+    from glmmfast.fit._zi_random_effects import _deviance_function
+
+    conditional, model, parameter, theta, beta, beta_zi = _engines_at_reference("owls_hnb1")
+    deviance = _deviance_function(conditional, model, parameter, theta.size, beta.size)
+    x = np.concatenate([theta * 1.2, beta, beta_zi, parameter.optimizer_coordinates() + 0.3])
+    deviance(x)
+    exact = np.asarray(model.laplace_gradient(["phi"]))
+    h = 1e-5
+    e = np.zeros(x.size)
+    e[-1] = h
+    numeric = (deviance(x + e) - deviance(x - e)) / (2 * h)
+    assert abs(numeric) > 1.0
+    assert exact[-1] == pytest.approx(numeric, rel=1e-5)
 
 
 @pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
@@ -160,14 +186,14 @@ def test_refusals_name_what_is_not_supported_yet():
         glmmfast.glmer("y ~ x + (1 | g)", df, family="nbinom2", dispformula="~ x + (1 | g)")
     with pytest.raises(ArgumentError, match="nAGQ = 1"):
         glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ (1 | g)", nAGQ=0)
-    with pytest.raises(ArgumentError, match="dispformula together with random effects in the ziformula"):
-        glmmfast.glmer("y ~ x + (1 | g)", df, family="nbinom2", ziformula="~ (1 | g)", dispformula="~ x")
-    fit = fit_case("sal_zip_zire")
-    # profile intervals and predict's re_form keeping some terms are supported now
+    with pytest.raises(ArgumentError, match="nAGQ > 1 is not available with a ziformula"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="poisson", ziformula="~ (1 | g)", nAGQ=5)
+    with pytest.raises(ArgumentError, match="the tweedie family with random effects in the ziformula is not "
+                                            "supported yet"):
+        glmmfast.glmer("y ~ x + (1 | g)", df, family="tweedie", ziformula="~ (1 | g)")
+    # a dispformula with random effects in the ziformula (tests/test_zi_random_effects_dispformula.py), profile
+    # and bootstrap intervals, and predict's and simulate's re_form keeping some terms are supported now
     # (tests/test_zi_random_effects_inference.py)
-    for call in (lambda: fit.confint(method="boot"), lambda: fit.simulate(1, re_form="~ (1 | site)")):
-        with pytest.raises(ArgumentError, match="not supported yet for a model with random effects in the ziformula"):
-            call()
 
 
 # -- the results (summary, intervals, anova, pickling, simulate/refit/bootstrap, predict on new data) --------

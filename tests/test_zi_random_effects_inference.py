@@ -22,11 +22,20 @@ Salamanders, ``zi = ~ mined + (1 | site)``):
 - ``predict(re_form=...)`` keeping some terms: glmmTMB 1.1.5 has no partial
   ``re.form``; checked against the linear predictors assembled from the fixed
   effects and ``ranef`` by hand, on a simulated fit with two conditional terms.
+- ``simulate(re_form=...)`` keeping some terms (lme4's ``simulate(re.form=)``:
+  the kept terms at their modes, the others drawn anew), by simulation
+  moments: each row's mean over many draws against its expectation over the
+  drawn terms (Gauss-Hermite quadrature for the zero part's).
+- ``bootstrap`` on threads, a concurrent.futures executor and Dask: the same
+  replicates whatever runs them, each the refit of its own draw;
+  ``confint(method="boot")`` their percentiles.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -56,14 +65,24 @@ def _two_term_fit():
                               quiet=True)
 
 
+def _modes_by_row(df: pd.DataFrame, fit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's conditional modes in :func:`_two_term_fit`: (1 | g) and (1 | h) conditional, (1 | g) zero part."""
+    re_c, re_z = fit.ranef("cond", condvar=False), fit.ranef("zi", condvar=False)
+    return (re_c["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes],
+            re_c["h"]["(Intercept)"].to_numpy()[df["h"].cat.codes],
+            re_z["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes])
+
+
+def _fixed_parts(df: pd.DataFrame, fit) -> tuple[np.ndarray, np.ndarray]:
+    """The conditional and zero-inflation predictors' fixed parts in :func:`_two_term_fit`."""
+    return (fit.fixef["(Intercept)"] + fit.fixef["x"] * df["x"].to_numpy(),
+            fit.fixef_zi["(Intercept)"] + fit.fixef_zi["z"] * df["z"].to_numpy())
+
+
 def test_predict_re_form_keeps_the_named_terms_in_each_component():
     df, fit = _two_term_fit()
-    re_c, re_z = fit.ranef("cond", condvar=False), fit.ranef("zi", condvar=False)
-    b_g = re_c["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes]
-    b_h = re_c["h"]["(Intercept)"].to_numpy()[df["h"].cat.codes]
-    c_g = re_z["g"]["(Intercept)"].to_numpy()[df["g"].cat.codes]
-    eta0 = fit.fixef["(Intercept)"] + fit.fixef["x"] * df["x"].to_numpy()
-    zeta0 = fit.fixef_zi["(Intercept)"] + fit.fixef_zi["z"] * df["z"].to_numpy()
+    b_g, b_h, c_g = _modes_by_row(df, fit)
+    eta0, zeta0 = _fixed_parts(df, fit)
     np.testing.assert_allclose(fit.predict(), eta0 + b_g + b_h, atol=1e-10)
     # one formula over both components: (1 | h) is only conditional; (1 | g) in both
     np.testing.assert_allclose(fit.predict(re_form="~ (1 | h)"), eta0 + b_h, atol=1e-10)
@@ -160,3 +179,101 @@ def test_conditional_variances_include_the_parameters_uncertainty():
         given = np.array(model.cond_var(t))[:, 0]
         total = fit.ranef(part)["site"].attrs["condvar"][0][:, 0, 0]
         assert np.all(total > given) and np.all(given > 0), part
+
+
+def _logistic_mean(zeta: np.ndarray, sd: float) -> np.ndarray:
+    """E[logistic(zeta + c)], c ~ N(0, sd^2), by Gauss-Hermite quadrature (40 nodes)."""
+    nodes, w = np.polynomial.hermite_e.hermegauss(40)
+    return (1 / (1 + np.exp(-(zeta[:, None] + sd * nodes)))) @ (w / w.sum())
+
+
+def test_simulate_re_form_draws_only_the_terms_it_drops():
+    # each row's mean over 3000 draws against its expectation with the kept terms at their modes and the
+    # dropped ones integrated out: a term held that should be drawn (or the reverse) moves a row's mean by
+    # a factor exp(b -+ sd^2 / 2), tens of standard errors here
+    df, fit = _two_term_fit()
+    b_g, b_h, c_g = _modes_by_row(df, fit)
+    sd_g, sd_h = (float(fit.varcorr["cond"].set_index("grp").loc[g, "sdcor"]) for g in ("g", "h"))
+    sd_zi = float(fit.varcorr["zi"]["sdcor"].iloc[0])
+    eta0, zeta0 = _fixed_parts(df, fit)
+    expected = {
+        # (1 | h) kept in the conditional part (the only part with it); (1 | g) drawn in both parts
+        "~ (1 | h)": (1 - _logistic_mean(zeta0, sd_zi)) * np.exp(eta0 + b_h + sd_g**2 / 2),
+        # (1 | g) kept in both parts; (1 | h) drawn
+        "~ (1 | g)": (1 - 1 / (1 + np.exp(-(zeta0 + c_g)))) * np.exp(eta0 + b_g + sd_h**2 / 2),
+        # per component: every conditional term kept, the zero part's drawn
+        "cond kept": (1 - _logistic_mean(zeta0, sd_zi)) * np.exp(eta0 + b_g + b_h),
+        # the conditional part drawn, the zero part's kept (a component left out keeps its terms)
+        "zi kept": (1 - 1 / (1 + np.exp(-(zeta0 + c_g)))) * np.exp(eta0 + (sd_g**2 + sd_h**2) / 2),
+    }
+    forms = {"~ (1 | h)": "~ (1 | h)", "~ (1 | g)": "~ (1 | g)", "cond kept": {"cond": None, "zi": "~0"},
+             "zi kept": {"cond": "~0"}}
+    nsim = 3000
+    for key, form in forms.items():
+        y = fit.simulate(nsim, seed=8, re_form=form)
+        z = (y.mean(axis=1) - expected[key]) / np.sqrt(y.var(axis=1) / nsim)
+        assert np.abs(z).max() < 5.0, (key, np.abs(z).max())
+        np.testing.assert_array_equal(y[:, :5], fit.simulate(nsim, seed=8, re_form=form)[:, :5])
+    # None and "~0" are the previous behaviour: all held, all drawn
+    y_all = fit.simulate(nsim, seed=8, re_form=None)
+    p = 1 / (1 + np.exp(-(zeta0 + c_g)))
+    z = (y_all.mean(axis=1) - (1 - p) * np.exp(eta0 + b_g + b_h)) / np.sqrt(y_all.var(axis=1) / nsim)
+    assert np.abs(z).max() < 5.0
+    with pytest.raises(FormulaError, match=r"\(1 \| k\) is not a random-effects term"):
+        fit.simulate(1, re_form="~ (1 | k)")
+
+
+NBOOT = 4
+
+
+@pytest.fixture(scope="module")
+def serial_boot():
+    return fit_case("sal_zip_zire").bootstrap(NBOOT, seed=9, n_jobs=1, progress=False)
+
+
+def test_bootstrap_replicate_is_the_refit_of_its_own_draw(serial_boot):
+    from glmmfast.results._bootstrap import default_statistic
+
+    fit = fit_case("sal_zip_zire")
+    assert list(serial_boot.replicates.columns) == list(fit.confint().index)
+    ss = np.random.SeedSequence(9).spawn(NBOOT)[2]
+    again = fit.refit(fit.simulate(1, seed=np.random.default_rng(ss))[:, 0])
+    np.testing.assert_allclose(serial_boot.replicates.iloc[2], default_statistic(again._state, True), rtol=1e-12)
+
+
+def test_bootstrap_is_the_same_in_threads_and_on_executors(serial_boot):
+    fit = fit_case("sal_zip_zire")
+    threads = fit.bootstrap(NBOOT, seed=9, n_jobs=2, progress=False)
+    np.testing.assert_array_equal(threads.replicates.to_numpy(), serial_boot.replicates.to_numpy())
+    with cf.ThreadPoolExecutor(2) as ex:
+        pooled = fit.bootstrap(NBOOT, seed=9, executor=ex, progress=False)
+    np.testing.assert_array_equal(pooled.replicates.to_numpy(), serial_boot.replicates.to_numpy())
+    # what a process pool or a Dask worker receives: the pickled job
+    from glmmfast.results._bootstrap import ZiRandomEffectsJob, run_chunk
+
+    job = pickle.loads(pickle.dumps(ZiRandomEffectsJob(fit)))
+    seeds = np.random.SeedSequence(9).spawn(NBOOT)
+    (i, values, err), = run_chunk(job, [1], [seeds[1]])
+    assert i == 1 and err is None
+    np.testing.assert_array_equal(values, serial_boot.replicates.iloc[1].to_numpy())
+
+
+def test_bootstrap_on_dask(serial_boot):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        res = fit_case("sal_zip_zire").bootstrap(NBOOT, seed=9, executor=client, progress=False)
+    np.testing.assert_array_equal(res.replicates.to_numpy(), serial_boot.replicates.to_numpy())
+
+
+def test_confint_boot_is_the_bootstraps_percentiles(serial_boot):
+    fit = fit_case("sal_zip_zire")
+    ci = fit.confint(method="boot", boot=serial_boot)
+    assert list(ci.index) == list(fit.confint().index)
+    q = np.nanquantile(serial_boot.replicates.to_numpy(), [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(ci.to_numpy(), q.T, rtol=1e-12)
+    assert ci.attrs["n_failed"] == 0
+    again = fit.confint(method="boot", nsim=NBOOT, seed=9, n_jobs=2, progress=False, level=0.9)
+    q90 = np.nanquantile(serial_boot.replicates.to_numpy(), [0.05, 0.95], axis=0)
+    np.testing.assert_allclose(again.to_numpy(), q90.T, rtol=1e-12)
+    assert list(again.columns) == ["5 %", "95 %"]

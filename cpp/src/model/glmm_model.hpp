@@ -132,6 +132,18 @@ public:
                               double power);
     void set_beta_disp(const Eigen::VectorXd& beta_disp);
     int n_disp() const { return static_cast<int>(X_disp_.cols()); }
+    // The exact gradient's observation terms at the current eta (and zero
+    // inflation; structural_zero: the posterior of a structural zero) with a
+    // family parameter moved on its log scale by log_step, the mode held
+    // (observation_gradient.cpp): `parameter` "" every row's dispersion-model
+    // parameter, else "dispersion" or a shape by name.
+    ObservationTerms moved_parameter_terms(const std::string& parameter, double log_step,
+                                           Eigen::ArrayXd* structural_zero = nullptr) const;
+    // d/d beta_disp of a per-row derivative in each row's log parameter:
+    // power X_d' per_row (log p_i = power eta_d,i).
+    Eigen::VectorXd dispersion_model_chain(const Eigen::ArrayXd& per_row) const {
+        return disp_power_ * (X_disp_.transpose() * per_row.matrix());
+    }
     bool has_dispersion_model() const { return !varying_.name.empty(); }
     const Eigen::VectorXd& beta_disp() const { return beta_disp_; }
     // The family parameter per observation (empty without a dispersion model).

@@ -90,6 +90,18 @@ ObservationTerms observation_gradient_terms(const Family& family, const Eigen::A
                                             const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
                                             bool information_deriv, Eigen::ArrayXd* structural_zero = nullptr);
 
+// A family and its dispersion with the log of one parameter ("dispersion" or a shape by name) moved by log_step.
+struct MovedParameter {
+    Family family;
+    double phi;
+};
+MovedParameter moved_parameter(const Family& family, double phi, const std::string& name, double log_step);
+
+// Each row's d D / d log p from its observation terms at log p +- delta (the mode held):
+// [-2 (l+ - l-) + h (w+ - w-) + (U z) (s+ - s-)] / (2 delta) (observation_gradient.cpp's file comment).
+Eigen::ArrayXd log_parameter_row_derivative(const ObservationTerms& up, const ObservationTerms& down,
+                                            const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz, double delta);
+
 double log_parameter_gradient(const Family& family, double phi, const std::string& name, const Eigen::ArrayXd& h,
                               const Eigen::ArrayXd& Uz,
                               const std::function<ObservationTerms(const Family&, double)>& terms_at);

@@ -82,24 +82,48 @@ ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, boo
                                       information_deriv, structural_zero);
 }
 
+MovedParameter moved_parameter(const Family& family, double phi, const std::string& name, double log_step) {
+    const bool dispersion = name == "dispersion";
+    if (!dispersion && !family.has_shape(name))
+        throw std::invalid_argument("the family has no parameter '" + name + "'");
+    MovedParameter m{family, phi};
+    if (dispersion)
+        m.phi = phi * std::exp(log_step);
+    else
+        m.family.set_shape(name, family.shape(name) * std::exp(log_step));
+    return m;
+}
+
+Eigen::ArrayXd log_parameter_row_derivative(const ObservationTerms& up, const ObservationTerms& down,
+                                            const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz, double delta) {
+    return (-2.0 * (up.log_density - down.log_density) + h * (up.information - down.information) +
+            Uz * (up.score - down.score)) /
+           (2.0 * delta);
+}
+
 double log_parameter_gradient(const Family& family, double phi, const std::string& name, const Eigen::ArrayXd& h,
                               const Eigen::ArrayXd& Uz,
                               const std::function<ObservationTerms(const Family&, double)>& terms_at) {
     constexpr double delta = kLogParameterStep;
-    const bool dispersion = name == "dispersion";
-    if (!dispersion && !family.has_shape(name))
-        throw std::invalid_argument("the family has no parameter '" + name + "'");
-    const double value = dispersion ? phi : family.shape(name);
-    ObservationTerms at[2];
-    for (int k = 0; k < 2; ++k) {
-        const double moved = value * std::exp(k == 0 ? delta : -delta);
-        Family f = family;
-        if (!dispersion) f.set_shape(name, moved);
-        at[k] = terms_at(f, dispersion ? moved : phi);
+    const MovedParameter up = moved_parameter(family, phi, name, delta), down = moved_parameter(family, phi, name, -delta);
+    return log_parameter_row_derivative(terms_at(up.family, up.phi), terms_at(down.family, down.phi), h, Uz, delta)
+        .sum();
+}
+
+ObservationTerms GlmmModel::moved_parameter_terms(const std::string& parameter, double log_step,
+                                                  Eigen::ArrayXd* structural_zero) const {
+    if (parameter.empty()) {  // the dispersion model: every row's parameter moved
+        if (!has_dispersion_model()) throw std::logic_error("the model has no dispersion model");
+        const WeightRoles w = weight_roles(family_, pw_.array());
+        VaryingParameter moved = varying_;
+        moved.values = varying_.values * std::exp(log_step);
+        ObservationTerms t;
+        varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, moved, t);
+        zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
+        return t;
     }
-    const double c = 1.0 / (2.0 * delta);
-    return ((-2.0 * (at[0].log_density - at[1].log_density) + h * (at[0].information - at[1].information) +
-             Uz * (at[0].score - at[1].score)) * c).sum();
+    const MovedParameter m = moved_parameter(family_, phi_, parameter, log_step);
+    return gradient_terms(m.family, m.phi, false, structural_zero);
 }
 
 Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
@@ -111,25 +135,13 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
         g.head(n_zi()) =
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     constexpr double delta = kLogParameterStep;
-    const double c = 1.0 / (2.0 * delta);
-    if (has_dispersion_model()) {
-        const WeightRoles w = weight_roles(family_, pw_.array());
-        ObservationTerms at[2];
-        VaryingParameter moved = varying_;
-        for (int k = 0; k < 2; ++k) {
-            moved.values = varying_.values * std::exp(k == 0 ? delta : -delta);
-            varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, moved, at[k]);
-            zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), at[k]);
-        }
-        const Eigen::ArrayXd per_row = (-2.0 * (at[0].log_density - at[1].log_density) +
-                                        h * (at[0].information - at[1].information) + Uz * (at[0].score - at[1].score)) *
-                                       c;
-        g.segment(n_zi(), n_disp()) = disp_power_ * (X_disp_.transpose() * per_row.matrix());
-    }
+    auto per_row = [&](const std::string& parameter) {
+        return log_parameter_row_derivative(moved_parameter_terms(parameter, delta),
+                                            moved_parameter_terms(parameter, -delta), h, Uz, delta);
+    };
+    if (has_dispersion_model()) g.segment(n_zi(), n_disp()) = dispersion_model_chain(per_row(""));
     for (Eigen::Index j = 0; j < npar; ++j)
-        g[n_zi() + n_disp() + j] = log_parameter_gradient(
-            family_, phi_, log_parameters[static_cast<std::size_t>(j)], h, Uz,
-            [this](const Family& f, double phi) { return gradient_terms(f, phi, false); });
+        g[n_zi() + n_disp() + j] = per_row(log_parameters[static_cast<std::size_t>(j)]).sum();
     return g;
 }
 

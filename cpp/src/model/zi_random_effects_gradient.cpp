@@ -37,13 +37,25 @@
 // using dq/deta_2 = (1 - 2 pi) q, dq/deta_1 = -(1 - 2 pi) q s and
 // h22 = wt [p (1 - p) - q]; h12 = -zi_score.  One selected inverse and one
 // solve beyond the deviance: the gradient costs about one Newton step.
+//
+// A family parameter psi (the log of the dispersion or of a shape, or of
+// every row's parameter under a dispersion model, log p_i = power eta_d,i)
+// changes l, S and H explicitly, the predictors held: -2 sum l + ||u||^2
+// is stationary in u, d log det A = sum_i dH_i/dpsi : M_i + v'U du, and the
+// mode moves by A du = U' dS/dpsi, so v'U du = (U z)' dS/dpsi and
+//     dD/dpsi = sum_i [-2 dl_i/dpsi + dH_i/dpsi : M_i + (U z)_i' dS_i/dpsi],
+// with dH : M = dh11 M11 + 2 dh12 M12 + dh22 M22 (h12 = pi s1, dh22 = -wt dq
+// and ds2 = wt dpi, p being fixed).  The derivatives in psi are central differences of the observation
+// terms at psi +- delta (GlmmModel::moved_parameter_terms, delta = 1e-5,
+// as observation_gradient.cpp's for the ordinary model), per row; a
+// dispersion model's coefficients take them through power X_d'.
 #include "model/factor_gradient.hpp"
 #include "model/zi_random_effects_model.hpp"
 #include "optim/interrupt.hpp"
 
 namespace glmmfast {
 
-Eigen::VectorXd ZiRandomEffectsModel::laplace_gradient() const {
+Eigen::VectorXd ZiRandomEffectsModel::laplace_gradient(const std::vector<std::string>& log_parameters) const {
     check_interrupt();
     if (!have_mode_) throw std::logic_error("no conditional mode yet: run deviance_at first");
     Eigen::ArrayXd pi;
@@ -65,7 +77,7 @@ Eigen::VectorXd ZiRandomEffectsModel::laplace_gradient() const {
     system_.selected_part_products(Y1, Y2);
     const RowLayout& rows = system_.rows();
     const int K = rows.K(), K1 = system_.K_first();
-    Eigen::ArrayXd v1(n()), v2(n());
+    Eigen::ArrayXd v1(n()), v2(n()), M11(n()), M12(n()), M22(n());
     for (int i = 0; i < n(); ++i) {
         double m11 = 0.0, m12 = 0.0, m22 = 0.0;
         for (int c = 0; c < K; ++c) {
@@ -77,6 +89,9 @@ Eigen::VectorXd ZiRandomEffectsModel::laplace_gradient() const {
                 m22 += Y2(i, c) * uc;
             }
         }
+        M11[i] = m11;
+        M12[i] = m12;
+        M22[i] = m22;
         v1[i] = t111[i] * m11 + 2.0 * t112[i] * m12 + t122[i] * m22;
         v2[i] = t112[i] * m11 + 2.0 * t122[i] * m12 + t222[i] * m22;
     }
@@ -87,13 +102,32 @@ Eigen::VectorXd ZiRandomEffectsModel::laplace_gradient() const {
 
     const int nt = static_cast<int>(lambda().ntheta());
     const int nb = cond_.p();
-    Eigen::VectorXd grad(nt + nb + n_zi());
+    const int n_disp = cond_.n_disp();
+    const Eigen::Index npar = static_cast<Eigen::Index>(log_parameters.size());
+    Eigen::VectorXd grad(nt + nb + n_zi() + n_disp + npar);
     grad.head(nt) = theta_gradient(rows, [&](int i, int j, int col) {
         if (col < K1) return u_[j] * r1[i] + 2.0 * (h11[i] * Y1(i, col) + h12[i] * Y2(i, col)) + s1[i] * z[j];
         return u_[j] * r2[i] + 2.0 * (h12[i] * Y1(i, col) + h22[i] * Y2(i, col)) + s2[i] * z[j];
     });
     grad.segment(nt, nb) = cond_.X().transpose() * r1.matrix();
-    grad.tail(n_zi()) = X_zi_.transpose() * r2.matrix();
+    grad.segment(nt + nb, n_zi()) = X_zi_.transpose() * r2.matrix();
+
+    constexpr double delta = 1e-5;
+    // one row's derivative of D in a log family parameter (see the file comment)
+    auto per_row = [&](const std::string& parameter) {
+        Eigen::ArrayXd pi_up, pi_down;
+        const ObservationTerms up = cond_.moved_parameter_terms(parameter, delta, &pi_up);
+        const ObservationTerms down = cond_.moved_parameter_terms(parameter, -delta, &pi_down);
+        const Eigen::ArrayXd dq = pi_up * (1.0 - pi_up) - pi_down * (1.0 - pi_down);
+        const Eigen::ArrayXd dh12 = pi_up * up.score - pi_down * down.score;  // h12 = pi s1
+        return Eigen::ArrayXd((-2.0 * (up.log_density - down.log_density) + (up.information - down.information) * M11 +
+                               2.0 * dh12 * M12 - wt * dq * M22 + Uz1 * (up.score - down.score) +
+                               Uz2 * wt * (pi_up - pi_down)) /  // s2 = wt (pi - p)
+                              (2.0 * delta));
+    };
+    if (n_disp > 0) grad.segment(nt + nb + n_zi(), n_disp) = cond_.dispersion_model_chain(per_row(""));
+    for (Eigen::Index j = 0; j < npar; ++j)
+        grad[nt + nb + n_zi() + n_disp + j] = per_row(log_parameters[static_cast<std::size_t>(j)]).sum();
     return grad;
 }
 

@@ -32,7 +32,8 @@
 // both parts, the first n_cond_terms conditional.  deviance_at(theta, beta)
 // at the beta_zi of set_beta_zi; u, b, the zero-inflation linear predictor;
 // cond_var(t), the conditional variances of term t's random effects.
-// laplace_gradient() is the exact gradient in (theta, beta, beta_zi)
+// laplace_gradient() is the exact gradient in (theta, beta, beta_zi) and the
+// family's parameters (beta_disp, log parameters)
 // (zi_random_effects_gradient.cpp).
 #pragma once
 
@@ -71,9 +72,12 @@ public:
     // mode or a positive-definite A cannot be found).
     double deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta);
     double laplace_deviance() const { return laplace_; }
-    // d laplace_deviance / d(theta, beta, beta_zi) at the mode of the last
-    // deviance_at (zi_random_effects_gradient.cpp, the derivation there).
-    Eigen::VectorXd laplace_gradient() const;
+    // d laplace_deviance / d(theta, beta, beta_zi, beta_disp (the
+    // conditional model's dispersion model, if any), the log of each family
+    // parameter named in log_parameters ("dispersion" or a shape's name)) at
+    // the mode of the last deviance_at (zi_random_effects_gradient.cpp, the
+    // derivation there).
+    Eigen::VectorXd laplace_gradient(const std::vector<std::string>& log_parameters = {}) const;
     // Var(b | y) blocks of term t (both parts' terms, in order) at the last
     // deviance_at's mode: T_t [A^{-1}]_ll T_t' (model/conditional_variance.hpp)
     // with A's exact Hessian blocks, given the outer parameters.

@@ -176,8 +176,9 @@ double Objective::evaluate(const Eigen::VectorXd& x) {
 
 Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
     if (!has_gradient()) throw std::logic_error("this objective has no gradient");
-    evaluate(x);
+    ++evaluations_;
     ++gradient_evaluations_;
+    evaluate(x);
     return grad_();
 }
 

@@ -71,7 +71,9 @@ public:
     int dim() const { return dim_; }
     // The criterion at x; throws PirlsError where it cannot be computed.
     double evaluate(const Eigen::VectorXd& x);
-    // Its gradient at x (where has_gradient()); throws as evaluate.
+    // Its gradient at x (where has_gradient()); throws as evaluate.  Counted
+    // as an evaluation with its gradient (as operator() with `grad` counts),
+    // not failure-tolerant.
     Eigen::VectorXd gradient(const Eigen::VectorXd& x);
     // Counted, failure-tolerant evaluation (what the optimiser calls); with
     // `grad` (only where has_gradient()) also the gradient in x (zero where
@@ -85,7 +87,7 @@ public:
 
     long evaluations() const { return evaluations_; }
     // Evaluations that also computed the gradient (counted in evaluations()
-    // too, except those of gradient()).
+    // too: gradient_evaluations() <= evaluations() always).
     long gradient_evaluations() const { return gradient_evaluations_; }
     long failures() const { return failures_; }
     bool has_best() const { return best_x_.size() > 0; }

@@ -44,10 +44,12 @@ void bind_zi_random_effects(py::module_& m) {
              },
              py::arg("theta"), py::arg("beta"))
         .def("laplace_gradient",
-             [](const ZiRandomEffectsModel& m) {
+             [](const ZiRandomEffectsModel& m, const std::vector<std::string>& log_parameters) {
                  EngineCall call;
-                 return m.laplace_gradient();
-             });
+                 return m.laplace_gradient(log_parameters);
+             },
+             py::arg("log_parameters") = std::vector<std::string>{},
+             "The exact gradient in (theta, beta, beta_zi, beta_disp, the log of each named family parameter).");
 }
 
 }  // namespace glmmfast::python

@@ -9,7 +9,9 @@ and non-identity gaussian families, and the negative-binomial shape theta of
 distribution holds by name: nbinom1's phi), :func:`power_parameter` (the
 Tweedie power in (1, 2), on the logit scale between its bounds) and
 :func:`engine_parameter_name`
-(the name the engine's Objective knows an estimated parameter by).
+(the name the engine's Objective knows an estimated parameter by) and
+:func:`gradient_parameter_names` (the names the engine's exact gradients
+take the log parameters by).
 
 The interface every caller uses, so that a new parameter (a Tweedie power,
 a Student-t df, a zero-inflation probability) is one more constructor here
@@ -45,7 +47,8 @@ import numpy as np
 from ..families import Family
 
 __all__ = ["FamilyParameter", "JointShapeParameters", "dispersion_parameter", "nb_shape_parameter",
-           "shape_parameter", "joint_shape_parameters", "power_parameter", "engine_parameter_name"]
+           "shape_parameter", "joint_shape_parameters", "power_parameter", "engine_parameter_name",
+           "gradient_parameter_names"]
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,23 @@ def shape_parameter(name: str, value: float) -> FamilyParameter:
 def power_parameter(value: float) -> FamilyParameter:
     """The Tweedie power p in (1, 2), optimised as logit(p - 1) (glmmTMB's transform)."""
     return FamilyParameter("power", float(value), "shape:power", lower=1.0, upper=2.0)
+
+
+def gradient_parameter_names(parameter: FamilyParameter | JointShapeParameters | None) -> list[str]:
+    """The names the engine's exact gradients take the log family parameters by (``"dispersion"``, ``"theta"``
+    for the negative-binomial shape, a shape's own name), one per optimiser coordinate; [] for none.
+
+    Examples
+    --------
+    >>> gradient_parameter_names(nb_shape_parameter(2.0)), gradient_parameter_names(None)
+    (['theta'], [])
+    """
+    name = engine_parameter_name(parameter)
+    if name == "none":
+        return []
+    if name == "nb_theta":
+        return ["theta"]
+    return name.removeprefix("shape:").split(",")
 
 
 def engine_parameter_name(parameter: FamilyParameter | JointShapeParameters | None) -> str:

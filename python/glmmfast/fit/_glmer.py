@@ -249,7 +249,7 @@ def glmer(
         design = dispersion_design(design, dispformula, data, contrasts)
     check_nagq(nAGQ, design)
     if design.zi is not None and design.zi.random:  # random effects in the ziformula: fit/_zi_random_effects.py
-        return _glmer_zi_random_effects(design, nAGQ, disp_model, estimate_parameter, data_name, t0)
+        return _glmer_zi_random_effects(design, nAGQ, estimate_parameter, data_name, t0)
     with failures_blamed_on_scales(design.messages):
         if estimate_parameter and isinstance(design.family, Tweedie):  # the power on the profile likelihood
             fit = GlmerResult(_fit_tweedie(design, nAGQ, t0), data_name)
@@ -264,14 +264,12 @@ def glmer(
     return fit
 
 
-def _glmer_zi_random_effects(design: ModelDesign, nAGQ: int, disp_model: bool, estimate_parameter: bool,
+def _glmer_zi_random_effects(design: ModelDesign, nAGQ: int, estimate_parameter: bool,
                              data_name: str | None, t0: float) -> ZiRandomEffectsResult:
     """glmer for a ziformula with random effects (both parts' random effects in one Laplace
     approximation); ArgumentError for what this model class does not support yet."""
     if nAGQ != 1:
         raise ArgumentError("random effects in the ziformula are fitted by the Laplace approximation only (nAGQ = 1)")
-    if disp_model:
-        raise ArgumentError("a dispformula together with random effects in the ziformula is not supported yet")
     if estimate_parameter and isinstance(design.family, Tweedie):
         raise ArgumentError("the tweedie family with random effects in the ziformula is not supported yet")
     with failures_blamed_on_scales(design.messages):

@@ -8,23 +8,29 @@ Hessian in (eta, eta_zi) in ``cpp/src/linalg/coupled_penalized_system.hpp``)
 finds the joint conditional modes and evaluates -2 log L.
 
 Holds :func:`fit_zi_random_effects`, which returns a
-:class:`ZiRandomEffectsState`:
+:class:`ZiRandomEffectsState` (:func:`state_deviance`: an engine and its
+deviance at a state, for the profile and the conditional variances):
 
 1. start: the same model with the zero-inflation random effects left out
    (the ordinary zero-inflated fit, :func:`~glmmfast.fit._fit_state.fit_glmm`),
    the zero-inflation terms' theta at the structures' start;
-2. optimisation over x = (theta, beta, beta_zi, the family parameter on its
-   optimiser scale), theta ordered as the conditional terms' parameters then
-   the zero-inflation terms', by the exact gradient of the Laplace deviance
-   in (theta, beta, beta_zi) (the engine's ``laplace_gradient``, derived in
-   ``cpp/src/model/zi_random_effects_gradient.cpp``) and, for the family
-   parameter, a central difference of the deviance (two more mode
-   searches, warm-started): BFGS from the Hessian measured at the start by
+2. optimisation over x = (theta, beta, beta_zi, beta_disp, the family
+   parameter on its optimiser scale), theta ordered as the conditional terms'
+   parameters then the zero-inflation terms' (beta_disp: glmmTMB's
+   dispformula, the family parameter per observation exp(power X_d beta_d),
+   :mod:`~glmmfast.fit._dispersion_model`, set on the conditional engine as
+   the ordinary fit sets it; its start the ordinary fit's), by the exact
+   gradient of the Laplace deviance in every coordinate (the engine's
+   ``laplace_gradient``, derived in
+   ``cpp/src/model/zi_random_effects_gradient.cpp``; in beta_disp and the log
+   family parameter from central differences of the observation terms with
+   the mode held, no further mode search): BFGS from the Hessian measured at the start by
    differences of that gradient, L-BFGS where it cannot finish
    (:func:`~glmmfast.fit._optimize._measured_quasi_newton`, the ordinary
    glmer path's first stage);
 3. the Hessian at the optimum from central differences of the gradient
-   (2 evaluations per coordinate), the covariance of every outer parameter
+   (2 evaluations per coordinate, the engine's ``Objective.gradient_hessian``,
+   ``cpp/src/optim/gradient_differences.hpp``), the covariance of every outer parameter
    (glmmTMB's ``vcov(full = TRUE)``: 2 H^{-1}).
 """
 
@@ -40,15 +46,14 @@ import scipy.sparse as sp
 from .. import _core
 from ..design._design import ModelDesign
 from ._engine import engine_csc, engine_model, engine_terms
-from ._family_parameter import FamilyParameter, JointShapeParameters
+from ._family_parameter import FamilyParameter, JointShapeParameters, gradient_parameter_names
 from ._fit_state import fit_glmm
 from .._errors import ConvergenceError
-from ._objective import PENALTY as _PENALTY, function_objective
-from ._optimize import (_FD_STEP, _gradient_differences, _measured_quasi_newton, _positive_definite,
-                        _quasi_newton)
+from ._objective import function_objective
+from ._optimize import _FD_STEP, _measured_quasi_newton, _positive_definite, _quasi_newton
 from ._optimizer_info import OptimizerInfo, StageClock
 
-__all__ = ["ZiRandomEffectsState", "fit_zi_random_effects", "zi_random_effects_engine"]
+__all__ = ["ZiRandomEffectsState", "fit_zi_random_effects", "state_deviance", "zi_random_effects_engine"]
 
 
 @dataclass
@@ -71,8 +76,10 @@ class ZiRandomEffectsState:
     family_parameter : FamilyParameter or JointShapeParameters or None
         The estimated family parameter at its estimate.
     hessian : ndarray or None
-        The finite-difference Hessian of -2 log L in x = (theta, beta, beta_zi, family parameter).
+        The finite-difference Hessian of -2 log L in x = (theta, beta, beta_zi, beta_disp, family parameter).
     info : OptimizerInfo
+    beta_disp : ndarray or None
+        The dispersion model's coefficients (a ``dispformula`` with covariates), else None.
     """
 
     design: ModelDesign
@@ -86,16 +93,22 @@ class ZiRandomEffectsState:
     family_parameter: FamilyParameter | JointShapeParameters | None
     hessian: np.ndarray | None = field(repr=False)
     info: OptimizerInfo = field(default_factory=OptimizerInfo, repr=False)
+    beta_disp: np.ndarray | None = None
 
-    #: no family parameter profiled out, and no dispersion model, with this model class (as the ordinary
-    #: fit state's fields)
+    #: no family parameter profiled out with this model class (as the ordinary fit state's field)
     profiled_parameter = None
-    beta_disp = None
 
     @property
     def family(self):
         """The fitted family (its parameter at the estimate)."""
         return self.design.family
+
+    def optimizer_point(self) -> np.ndarray:
+        """x = (theta, beta, beta_zi, beta_disp, the family parameter on its optimiser scale): the
+        coordinates of :func:`state_deviance`'s function and of ``hessian``."""
+        fp = self.family_parameter
+        return np.concatenate([self.theta, self.beta, self.beta_zi, [] if self.beta_disp is None else self.beta_disp,
+                               [] if fp is None else fp.optimizer_coordinates()])
 
     @property
     def ntheta_cond(self) -> int:
@@ -108,12 +121,15 @@ def _fixed_zero_part(design: ModelDesign) -> ModelDesign:
     return dataclasses.replace(design, zi=dataclasses.replace(design.zi, terms=[], Z=None))
 
 
-def zi_random_effects_engine(design: ModelDesign, parameter, beta_zi: np.ndarray):
-    """The engine's conditional GlmmModel (zero-inflated, ``parameter`` set on it) and the
-    ZiRandomEffectsModel over it."""
+def zi_random_effects_engine(design: ModelDesign, parameter, beta_zi: np.ndarray,
+                             beta_disp: np.ndarray | None = None):
+    """The engine's conditional GlmmModel (zero-inflated, ``parameter`` set on it; with the design's
+    dispersion model at ``beta_disp``) and the ZiRandomEffectsModel over it."""
     conditional = engine_model(_fixed_zero_part(design))
     if parameter is not None:
         parameter.set_on(conditional)
+    if beta_disp is not None:
+        conditional.set_beta_disp(np.asarray(beta_disp, dtype=float))
     conditional.set_beta_zi(np.asarray(beta_zi, dtype=float))
     Z = sp.hstack([design.Z, design.zi.Z], format="csc")
     Z.sort_indices()
@@ -123,58 +139,36 @@ def zi_random_effects_engine(design: ModelDesign, parameter, beta_zi: np.ndarray
     return conditional, model
 
 
+def state_deviance(state: ZiRandomEffectsState):
+    """A new engine at ``state``'s family parameter, beta_zi and beta_disp, and its -2 log L as a function
+    of x (:meth:`ZiRandomEffectsState.optimizer_point`): ``(model, deviance)``."""
+    conditional, model = zi_random_effects_engine(state.design, state.family_parameter, state.beta_zi,
+                                                  state.beta_disp)
+    return model, _deviance_function(conditional, model, state.family_parameter, state.theta.size, state.beta.size)
+
+
 def _deviance_function(conditional, model, parameter, nt: int, p: int):
-    """-2 log L at x = (theta, beta, beta_zi, family parameter on its optimiser scale)."""
-    n_zi = model.n_zi
+    """-2 log L at x = (theta, beta, beta_zi, beta_disp (the conditional engine's dispersion model's
+    coefficients, none without one), family parameter on its optimiser scale)."""
+    n_zi, n_disp = model.n_zi, conditional.n_disp
 
     def deviance(x: np.ndarray) -> float:
         if parameter is not None:
             parameter.with_value(parameter.estimate_from(x)).set_on(conditional)
+        if n_disp:
+            conditional.set_beta_disp(x[nt + p + n_zi:nt + p + n_zi + n_disp])
         model.set_beta_zi(x[nt + p:nt + p + n_zi])
         return model.deviance_at(x[:nt], x[nt:nt + p])
 
     return deviance
 
 
-def _deviance_objective(deviance, model, dim: int, n_exact: int, h: float = _FD_STEP):
-    """The engine objective of ``deviance`` with its gradient: the engine's exact one in
-    (theta, beta, beta_zi) at the point just evaluated, then the family parameter's
-    coordinates (those from ``n_exact`` on) by central differences of the deviance (step
-    ``h``; the mode is found to 1e-10, so the difference's error is ~1e-6 of the gradient's
-    scale)."""
-    last = {}
-
-    def value(x: np.ndarray) -> float:
-        last["x"] = np.array(x, dtype=float)
-        return deviance(last["x"])
-
-    def gradient() -> np.ndarray:
-        x = last["x"]
-        g = np.empty(dim)
-        g[:n_exact] = model.laplace_gradient()
-        for j in range(n_exact, dim):
-            step = np.zeros(dim)
-            step[j] = h
-            g[j] = (deviance(x + step) - deviance(x - step)) / (2 * h)
-        return g
-
-    return function_objective(value, dim, lambda: model.set_u(np.zeros(model.q)), gradient)
-
-
-def _central_hessian(obj, x: np.ndarray, h: float = _FD_STEP) -> tuple[float, np.ndarray, np.ndarray] | None:
-    """The criterion, its gradient and the Hessian at ``x`` from central differences of
-    ``obj``'s gradient (2 evaluations per coordinate; error O(h^2)), symmetrised; None where
-    an evaluation fails."""
-    g = np.empty(x.size)
-    f = obj(x, g)
-    if f >= _PENALTY:
-        return None
-    up = _gradient_differences(obj, x, g, x.size, h)
-    down = _gradient_differences(obj, x, g, x.size, -h)
-    if up is None or down is None:
-        return None
-    H = 0.5 * (up + down)
-    return f, g, 0.5 * (H + H.T)
+def _deviance_objective(deviance, model, dim: int, log_parameters: list[str]):
+    """The engine objective of ``deviance`` with the engine's exact gradient in every coordinate at the
+    point just evaluated (``log_parameters``: the family parameters' names,
+    :func:`~glmmfast.fit._family_parameter.gradient_parameter_names`)."""
+    return function_objective(deviance, dim, lambda: model.set_u(np.zeros(model.q)),
+                              lambda: model.laplace_gradient(log_parameters))
 
 
 def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None = None) -> ZiRandomEffectsState:
@@ -198,23 +192,26 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     t1 = time.perf_counter()
     clock0, clock = StageClock(), StageClock()
     fitted = start.family_parameter
-    conditional, model = zi_random_effects_engine(design, fitted, start.beta_zi)
+    conditional, model = zi_random_effects_engine(design, fitted, start.beta_zi, start.beta_disp)
     theta0 = np.asarray(model.initial_theta(), dtype=float)
     nt_cond = start.theta.size
     theta0[:nt_cond] = start.theta
     nt, p = theta0.size, start.beta.size
-    x0 = np.concatenate([theta0, start.beta, start.beta_zi, [] if fitted is None else fitted.optimizer_coordinates()])
-    lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(p + model.n_zi, -np.inf),
+    beta_disp0 = np.zeros(0) if start.beta_disp is None else np.asarray(start.beta_disp, dtype=float)
+    x0 = np.concatenate([theta0, start.beta, start.beta_zi, beta_disp0,
+                         [] if fitted is None else fitted.optimizer_coordinates()])
+    lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float),
+                            np.full(p + model.n_zi + beta_disp0.size, -np.inf),
                             [] if fitted is None else fitted.optimizer_lowers()])
     deviance = _deviance_function(conditional, model, fitted, nt, p)
-    objective = _deviance_objective(deviance, model, x0.size, nt + p + model.n_zi)
+    objective = _deviance_objective(deviance, model, x0.size, gradient_parameter_names(fitted))
     step = np.full(x0.size, 0.1)
     x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1)
-    measured = _central_hessian(objective, x)
-    if measured is None:
-        raise ConvergenceError("the Hessian at the optimum of the zi-random-effects model cannot be evaluated: "
-                               f"{objective.last_error}")
-    f, grad, hess = measured
+    try:  # central differences of the gradient in one engine call (cpp/src/optim/gradient_differences.hpp)
+        grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, np.full(x.size, _FD_STEP)))
+    except (_core.PirlsError, ValueError) as e:
+        raise ConvergenceError(f"the Hessian at the optimum of the zi-random-effects model cannot be evaluated: {e}")
+    f = objective(x, grad)  # the engine back at x
     # BFGS's stop (predicted decrease 1e-8 |f|) leaves the estimates ~1e-3 SE short: Newton
     # steps from the measured Hessian finish them (quadratically; the Hessian barely moves).
     polished = _quasi_newton(objective, x, _positive_definite(hess), lower, 1e-10, start=(f, grad))
@@ -233,6 +230,8 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     info.add_stage("zi random effects (the exact gradient)", "stage 2",
                    clock, (objective,), f, status, pirls_iterations=int(model.newton_iterations))
     info.seconds.update({"start": t1 - t0, "optimize": time.perf_counter() - t1})
-    return ZiRandomEffectsState(design, x[:nt].copy(), x[nt:nt + p].copy(), x[nt + p:nt + p + model.n_zi].copy(),
+    n_zi = model.n_zi
+    beta_disp = None if start.beta_disp is None else x[nt + p + n_zi:nt + p + n_zi + beta_disp0.size].copy()
+    return ZiRandomEffectsState(design, x[:nt].copy(), x[nt:nt + p].copy(), x[nt + p:nt + p + n_zi].copy(),
                                 float(f), np.array(model.b), np.array(conditional.eta), np.array(model.eta_zi),
-                                fitted, hess, info)
+                                fitted, hess, info, beta_disp)

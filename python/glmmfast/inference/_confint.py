@@ -47,7 +47,7 @@ from scipy import optimize, stats
 
 from ..fit._agq import joint_deviance
 from ..fit._fit_state import joint_objective
-from ..fit._zi_random_effects import _deviance_function, zi_random_effects_engine
+from ..fit._zi_random_effects import state_deviance
 from .._arguments import check_choice, check_level
 from .._errors import ArgumentError
 from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_names
@@ -179,14 +179,11 @@ def _glmer_target(result) -> ProfileTarget:
 
 def _zi_random_effects_target(result) -> ProfileTarget:
     """The profile target of a :class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`: the
-    joint Laplace deviance over both components' random effects, in x = (theta, beta, beta_zi, the family
-    parameter on its optimiser scale), theta the conditional terms' then the zero-inflation terms'."""
+    joint Laplace deviance over both components' random effects, in x = (theta, beta, beta_zi, beta_disp, the
+    family parameter on its optimiser scale), theta the conditional terms' then the zero-inflation terms'."""
     state, design = result._state, result._design
-    conditional, model = zi_random_effects_engine(design, state.family_parameter, state.beta_zi)
-    nt, p = state.theta.size, state.beta.size
-    deviance = _deviance_function(conditional, model, state.family_parameter, nt, p)
-    fp = state.family_parameter
-    rest = np.concatenate([state.beta, state.beta_zi, [] if fp is None else fp.optimizer_coordinates()])
+    model, deviance = state_deviance(state)
+    rest = state.optimizer_point()[state.theta.size:]
     zeros_u = np.zeros(model.q)
     return ProfileTarget(lambda theta, x: deviance(np.concatenate([theta, x])), lambda: model.set_u(zeros_u),
                          design.terms + design.zi.terms, np.asarray(state.theta), rest, state.deviance,

@@ -7,14 +7,22 @@ and refits it warm-started at the fit (:class:`~glmmfast.results._refit.GlmerMod
 so the results depend on the seed only, never on n_jobs, the chunking or
 the executor.
 
+A fit with random effects in the ziformula
+(:class:`~glmmfast.results._zi_random_effects_result.ZiRandomEffectsResult`)
+bootstraps the same way through :class:`ZiRandomEffectsJob`: replicate i is
+that result's ``simulate(1, seed=rng)`` (new random effects in both
+components) refitted from scratch by its ``refit``, the same numbers as its
+serial loop gave.
+
 Work is cut into chunks of replicates; :func:`run_chunk` (module level, so
-it pickles for process pools and Dask) runs one chunk on one engine.  In a
-thread pool the engine releases the GIL inside every deviance evaluation;
-each worker thread keeps one engine per bootstrap job (thread-local), built
-from the design by :func:`~glmmfast.fit._engine.engine_model`.  A replicate
-whose refit raises is recorded as failed (NaN row, message kept) and
-counted, never dropped.  Ctrl-C stops the run (:func:`~glmmfast.fit._cancel.run_tasks`)
-and returns nothing.
+it pickles for process pools and Dask) runs one chunk through the job's
+``replicate(rng)``.  In a thread pool the engine releases the GIL inside
+every deviance evaluation; each worker thread keeps one engine per bootstrap
+job (thread-local), built from the design by
+:func:`~glmmfast.fit._engine.engine_model`.  A replicate whose refit raises is
+recorded as failed (NaN row, message kept) and counted, never dropped.
+Ctrl-C stops the run (:func:`~glmmfast.fit._cancel.run_tasks`) and returns
+nothing.  :func:`run_bootstrap` is the driver both jobs share.
 """
 
 from __future__ import annotations
@@ -37,7 +45,8 @@ from ._refit import GlmerModel, per_thread
 from ._simulate import ResponseSimulator, varying_parameter_of
 from ._tmb_parameters import tmb_parameter_names, tmb_parameter_values
 
-__all__ = ["BootstrapResult", "bootstrap", "run_chunk", "default_statistic", "default_statistic_names"]
+__all__ = ["BootstrapResult", "bootstrap", "run_bootstrap", "run_chunk", "ZiRandomEffectsJob", "default_statistic",
+           "default_statistic_names"]
 
 
 @dataclass
@@ -139,36 +148,62 @@ class _Job:
     varying_parameter: tuple | None = None  # a dispersion model's parameter per row (varying_parameter_of)
 
 
-def _workers_for(job: _Job) -> tuple[GlmerModel, ResponseSimulator]:
-    """This thread's engine and simulator for ``job`` (built on first use)."""
-    return per_thread(job.token, lambda: (
-        GlmerModel(job.design, job.theta, job.beta, job.nAGQ, job.data_name, job.family_parameter, job.theta_scale,
-                   hessian=job.hessian, beta_zi=job.beta_zi, beta_disp=job.beta_disp),
-        ResponseSimulator(job.design, job.beta, job.theta, [None] * len(job.design.terms), "~0",
-                          zi_probability=job.zi_probability, dispersion=job.dispersion,
-                          varying_parameter=job.varying_parameter)))
+    def replicate(self, rng: np.random.Generator) -> np.ndarray:
+        """One replicate: a response drawn with ``rng``, refitted on this thread's engine, its statistic."""
+        model, sim = per_thread(self.token, lambda: (
+            GlmerModel(self.design, self.theta, self.beta, self.nAGQ, self.data_name, self.family_parameter,
+                       self.theta_scale, hessian=self.hessian, beta_zi=self.beta_zi, beta_disp=self.beta_disp),
+            ResponseSimulator(self.design, self.beta, self.theta, [None] * len(self.design.terms), "~0",
+                              zi_probability=self.zi_probability, dispersion=self.dispersion,
+                              varying_parameter=self.varying_parameter)))
+        fit = model.refit(sim.draw(rng, 1)[:, 0])
+        if self.statistic is None:
+            return default_statistic(fit, self.glmmtmb_model)
+        return np.asarray(self.statistic(model.result(fit)), dtype=float).reshape(-1)
 
 
-def run_chunk(job: _Job, indices: list[int], seeds: list[np.random.SeedSequence]) -> list[tuple]:
-    """Run replicates ``indices`` with generators from ``seeds``.
+@dataclass
+class ZiRandomEffectsJob:
+    """What every chunk of a bootstrap of a fit with random effects in the ziformula needs: the result
+    itself (it simulates and refits; no engine is kept between replicates) and the statistic."""
+
+    result: object  # ZiRandomEffectsResult
+    statistic: object = None
+
+    def replicate(self, rng: np.random.Generator) -> np.ndarray:
+        """One replicate: the result's ``simulate(1, seed=rng)`` refitted from scratch, its statistic."""
+        fit = self.result.refit(self.result.simulate(1, seed=rng)[:, 0])
+        if self.statistic is None:
+            return default_statistic(fit._state, True)
+        return np.asarray(self.statistic(fit), dtype=float).reshape(-1)
+
+
+def run_chunk(job, indices: list[int], seeds: list[np.random.SeedSequence]) -> list[tuple]:
+    """Run replicates ``indices`` of ``job`` (a :class:`_Job` or :class:`ZiRandomEffectsJob`, or a shared
+    reference to one) with generators from ``seeds``.
 
     Returns a list of ``(index, values or None, error message or None)``.
     """
     job = task_value(job)
-    model, sim = _workers_for(job)
     out = []
     for i, ss in zip(indices, seeds):
         try:
-            y = sim.draw(np.random.default_rng(ss), 1)[:, 0]
-            fit = model.refit(y)
-            if job.statistic is None:
-                values = default_statistic(fit, job.glmmtmb_model)
-            else:
-                values = np.asarray(job.statistic(model.result(fit)), dtype=float).reshape(-1)
-            out.append((i, values, None))
+            out.append((i, job.replicate(np.random.default_rng(ss)), None))
         except Exception as e:  # noqa: BLE001 -- every failure is recorded and counted
             out.append((i, None, f"{type(e).__name__}: {e}"))
     return out
+
+
+def _statistic_t0(result, statistic, state) -> pd.Series:
+    """The statistic on the fit itself, named: the default's lme4 (and glmmTMB) names, else the user
+    statistic's Series index or ``t1``, ``t2``, ..."""
+    if statistic is None:
+        names = default_statistic_names(state.design) + (_tmb_statistic_names(state) if result.glmmtmb_model
+                                                          else [])
+        return pd.Series(default_statistic(state, bool(result.glmmtmb_model)), index=names)
+    s0 = statistic(result)
+    t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))
+    return t0.rename(index=lambda k: f"t{k + 1}" if isinstance(k, (int, np.integer)) else k)
 
 
 def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor=None,
@@ -217,28 +252,29 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
     nsim = check_nsim(nsim)
     if statistic is not None and not callable(statistic):
         raise TypeError("statistic must be callable (fit -> array of numbers)")
-    workers = resolve_workers(executor, n_jobs)
-    nsim = int(nsim)
     state = result._state  # the fit's state: design, estimates
-    design, theta, beta = state.design, state.theta, state.beta
+    if getattr(result, "zi_random_effects", False):
+        job = ZiRandomEffectsJob(result, statistic)
+    else:
+        design = state.design
+        tmb = bool(result.glmmtmb_model)
+        # re-estimated by the refits: glmmTMB models' family parameter, and a dispersion (which, unlike a
+        # negative-binomial shape held as lme4's refits hold it, the family object does not carry)
+        reestimated = state.family_parameter if tmb or design.family.has_dispersion else None
+        job = _Job(uuid.uuid4().hex, design, state.theta, state.beta, result.nAGQ, result.data_name, statistic,
+                   result._refit_hessian(), tmb, reestimated, state.theta_scale,
+                   state.beta_zi, zero_inflation_probability(result) if state.beta_zi is not None else None,
+                   result.family_parameters.get("dispersion"), state.beta_disp, varying_parameter_of(result))
+    return run_bootstrap(job, _statistic_t0(result, statistic, state), int(nsim), seed,
+                         resolve_workers(executor, n_jobs), progress)
+
+
+def run_bootstrap(job, t0: pd.Series, nsim: int, seed, workers, progress: bool) -> BootstrapResult:
+    """Run ``nsim`` replicates of ``job`` (its ``replicate(rng)``) in chunks on ``workers``
+    (:func:`~glmmfast.fit._executors.resolve_workers`), replicate i from ``SeedSequence(seed).spawn(nsim)[i]``;
+    ``t0`` the statistic on the fit (its names label the replicates' columns)."""
     ss = np.random.SeedSequence(seed)
     seeds = ss.spawn(nsim)
-    tmb = bool(result.glmmtmb_model)
-    # re-estimated by the refits: glmmTMB models' family parameter, and a dispersion (which, unlike a
-    # negative-binomial shape held as lme4's refits hold it, the family object does not carry)
-    reestimated = state.family_parameter if tmb or design.family.has_dispersion else None
-    job = _Job(uuid.uuid4().hex, design, theta, beta, result.nAGQ, result.data_name, statistic,
-               result._refit_hessian(), tmb, reestimated, state.theta_scale,
-               state.beta_zi, zero_inflation_probability(result) if state.beta_zi is not None else None,
-               result.family_parameters.get("dispersion"), state.beta_disp, varying_parameter_of(result))
-    if statistic is None:
-        names = default_statistic_names(design) + (_tmb_statistic_names(state) if tmb else [])
-        t0 = pd.Series(default_statistic(state, tmb), index=names)
-    else:
-        s0 = statistic(result)
-        t0 = s0 if isinstance(s0, pd.Series) else pd.Series(np.asarray(s0, dtype=float).reshape(-1))
-        t0 = t0.rename(index=lambda k: f"t{k + 1}" if isinstance(k, (int, np.integer)) else k)
-
     nchunks = min(nsim, max(1, workers.threads * 8))
     chunks = [c.tolist() for c in np.array_split(np.arange(nsim), nchunks) if c.size]
     values = np.full((nsim, t0.size), np.nan)

@@ -144,9 +144,9 @@ class MixedResult(PrintsSummary):
             finally:
                 del self._derivative_calls  # engine objectives do not pickle
             self.optinfo.seconds["derivatives"] = clock.seconds()
-            gradients = sum(int(o.gradient_evaluations) for o in objectives)
-            evaluations = sum(c.calls for c in counted) + gradients  # an engine gradient evaluates too
-            if evaluations:
+            # the engine objectives' evaluations (their gradients among them) are add_stage's to count
+            evaluations = sum(c.calls for c in counted)
+            if evaluations or any(o.evaluations for o in objectives):
                 self.optinfo.add_stage("derivatives at the optimum (standard errors)", "hessian", clock, objectives,
                                        deviance=self.deviance, evaluations=evaluations,
                                        seconds=self.optinfo.seconds["derivatives"])

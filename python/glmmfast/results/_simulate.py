@@ -141,13 +141,18 @@ class ResponseSimulator:
     zi_predictor : PredictorDraws, optional
         The zero-inflation linear predictor with its random effects drawn
         anew (random effects in the ziformula), instead of ``zi_probability``.
+    predictor : PredictorDraws, optional
+        The conditional linear predictor with its kept and drawn terms already
+        chosen (a model with random effects in the ziformula, whose ``re_form``
+        covers both components), instead of the one built from ``beta``,
+        ``theta``, ``b_blocks``, ``re_form``, ``newdata`` and ``offset``.
     """
 
     def __init__(self, design: ModelDesign, beta: np.ndarray, theta: np.ndarray, b_blocks: list[np.ndarray],
                  re_form="~0", newdata: pd.DataFrame | None = None, allow_new_levels: bool = False, offset=None,
                  sigma: float | None = None, zi_probability: np.ndarray | None = None,
                  dispersion: float | None = None, varying_parameter: tuple[str, np.ndarray] | None = None,
-                 zi_predictor: "PredictorDraws | None" = None):
+                 zi_predictor: "PredictorDraws | None" = None, predictor: "PredictorDraws | None" = None):
         fam = design.family
         lmm = fam.name == "gaussian" and fam.link == "identity" and sigma is not None
         if (fam.name not in ("poisson", "binomial", "negative.binomial") + _ENGINE_DRAWS and not lmm
@@ -163,9 +168,11 @@ class ResponseSimulator:
             raise FamilyError(f"simulating the {fam.name} family needs its dispersion")
         self.dispersion = 1.0 if dispersion is None else float(dispersion)
         self.weights = design.weights if newdata is None else np.ones(len(newdata))
-        self.predictor = PredictorDraws(fixed_part(design, np.asarray(beta, dtype=float), newdata, offset),
-                                        design.terms, theta, b_blocks, select_terms(design.terms, re_form),
-                                        newdata, allow_new_levels, self.sigma)
+        if predictor is None:
+            predictor = PredictorDraws(fixed_part(design, np.asarray(beta, dtype=float), newdata, offset),
+                                       design.terms, theta, b_blocks, select_terms(design.terms, re_form),
+                                       newdata, allow_new_levels, self.sigma)
+        self.predictor = predictor
         self.zi_predictor = zi_predictor
         self.trials = _trials_for(design, newdata) if fam.trials_response else None
 

@@ -2,7 +2,7 @@
 
 glmmTMB's ``ranef(fit, condVar = TRUE)`` reads TMB's ``sdreport``: the
 variance of each random effect b about its prediction b-hat(x-hat), x the
-outer parameters (theta, beta, beta_zi, the family parameter), *with* the
+outer parameters (theta, beta, beta_zi, beta_disp, the family parameter), *with* the
 uncertainty of x-hat (TMB's default, unlike lme4's condVar):
 
     Var(b) ~= [H_bb^{-1}]  +  J Cov(x-hat) J',      J = d b-hat / d x,
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..fit._zi_random_effects import _deviance_function, zi_random_effects_engine
+from ..fit._zi_random_effects import state_deviance
 
 __all__ = ["zi_conditional_variances"]
 
@@ -46,11 +46,9 @@ def zi_conditional_variances(state) -> list[np.ndarray]:
     """
     design = state.design
     terms = design.terms + design.zi.terms
-    conditional, model = zi_random_effects_engine(design, state.family_parameter, state.beta_zi)
-    nt, p = state.theta.size, state.beta.size
-    deviance = _deviance_function(conditional, model, state.family_parameter, nt, p)
-    fp = state.family_parameter
-    x = np.concatenate([state.theta, state.beta, state.beta_zi, [] if fp is None else fp.optimizer_coordinates()])
+    model, deviance = state_deviance(state)
+    nt = state.theta.size
+    x = state.optimizer_point()
     lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(x.size - nt, -np.inf)])
     deviance(x)
     given_x = [np.array(model.cond_var(i)).reshape(t.nlevels, t.k, t.k) for i, t in enumerate(terms)]

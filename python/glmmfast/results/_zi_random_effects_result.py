@@ -2,7 +2,8 @@
 
 Holds :class:`ZiRandomEffectsResult`, built from a
 :class:`~glmmfast.fit._zi_random_effects.ZiRandomEffectsState`: -2 log L,
-AIC/BIC, the fixed effects of both components with their standard errors
+AIC/BIC, the fixed effects of both components (and of a ``dispformula``'s
+dispersion model: ``fixef_disp``, ``coef_table("disp")``) with their standard errors
 (``coef_table``, ``vcov_full`` from the Hessian of -2 log L in every outer
 parameter, as glmmTMB's ``sdreport``), both components' variance components
 (``varcorr``, as glmmTMB's ``VarCorr(fit)$cond`` and ``$zi``), conditional
@@ -13,13 +14,12 @@ and predictions (glmmTMB's ``predict`` types, on the fitted rows or new
 data, with all, none or some of each component's random-effects terms:
 ``re_form``), glmmTMB's printed summary (its "Conditional model:" and
 "Zero-inflation model:" random-effects blocks), Wald and profile intervals,
-``simulate`` (new random effects in both components, as
-glmmTMB's), ``refit`` and a serial parametric ``bootstrap``; likelihood-ratio
-tests against any other fit of the same rows through :func:`glmmfast.anova`.
-
-Not supported yet for this model class (each raises
-:class:`~glmmfast.ArgumentError` naming it): bootstrap intervals in
-``confint``, and ``simulate`` holding some terms at their modes but not others.
+``simulate`` (new random effects in both components, as glmmTMB's, or
+some terms held at their modes: ``re_form``, as lme4's), ``refit``, the
+parametric ``bootstrap`` (threads or any executor,
+:mod:`~glmmfast.results._bootstrap`) and its percentile intervals
+(``confint(method="boot")``); likelihood-ratio tests against any other fit of
+the same rows through :func:`glmmfast.anova`.
 
 ``theta`` holds the conditional terms' parameters first, then the
 zero-inflation terms' (each on this package's scale: relative Cholesky
@@ -38,7 +38,6 @@ from ..design._re_terms import theta_names, theta_split, varcorr_frame
 
 __all__ = ["ZiRandomEffectsResult"]
 
-_NOT_YET = "not supported yet for a model with random effects in the ziformula"
 
 
 def _groups(terms: list) -> dict[str, int]:
@@ -64,18 +63,6 @@ def _component_keeps(cond_terms: list, zi_terms: list, re_form) -> tuple[np.ndar
     return keep[:len(cond_terms)], keep[len(cond_terms):]
 
 
-def _re_form_keeps_all(re_form) -> bool:
-    """True for ``re_form=None`` (every random effect), False for ``"~0"``/``"NA"``/NaN (none);
-    ArgumentError for a formula keeping some terms."""
-    if re_form is None:
-        return True
-    if isinstance(re_form, float) and np.isnan(re_form):
-        return False
-    if isinstance(re_form, str) and re_form.replace(" ", "") in ("~0", "NA", "~NA"):
-        return False
-    raise ArgumentError(f"re_form must be None or '~0' (a formula keeping some terms is {_NOT_YET})")
-
-
 class ZiRandomEffectsResult:
     """A zero-inflated (or hurdle) GLMM with random effects in its ziformula.
 
@@ -93,6 +80,8 @@ class ZiRandomEffectsResult:
 
     #: summaries print as glmmTMB's; intervals and the bootstrap carry glmmTMB's extra rows
     glmmtmb_model = True
+    #: the bootstrap simulates and refits through this result (results/_bootstrap.py's ZiRandomEffectsJob)
+    zi_random_effects = True
 
     def __init__(self, state, data_name: str | None = None):
         self._state = state
@@ -136,9 +125,10 @@ class ZiRandomEffectsResult:
 
     @property
     def npar(self) -> int:
-        """Estimated parameters: theta, beta, beta_zi and the family parameters."""
-        fp = self._state.family_parameter
-        return self._state.theta.size + self._state.beta.size + self._state.beta_zi.size + (0 if fp is None else fp.size)
+        """Estimated parameters: theta, beta, beta_zi, beta_disp and the family parameters."""
+        fp, disp = self._state.family_parameter, self._state.beta_disp
+        return (self._state.theta.size + self._state.beta.size + self._state.beta_zi.size
+                + (0 if disp is None else disp.size) + (0 if fp is None else fp.size))
 
     @property
     def loglik(self) -> float:
@@ -180,8 +170,12 @@ class ZiRandomEffectsResult:
         """The zero-inflation model's fixed effects (logit scale)."""
         return pd.Series(self._state.beta_zi, index=self._design.zi.x_names)
 
-    #: no dispersion model with this model class
-    fixef_disp = None
+    @property
+    def fixef_disp(self) -> pd.Series | None:
+        """The dispersion model's coefficients (glmmTMB's ``fixef(fit)$disp``, log scale; a ``dispformula``
+        with covariates), else None."""
+        from ._results import _component_coefficients
+        return _component_coefficients(self._state.beta_disp, self._design.disp)
 
     @property
     def family_parameters(self) -> dict[str, float]:
@@ -268,14 +262,16 @@ class ZiRandomEffectsResult:
     # -- covariance of the estimates -----------------------------------------------------------------
     def _names_x(self) -> list[str]:
         fp = self._state.family_parameter
+        disp = [] if self.fixef_disp is None else [f"d~{n}" for n in self.fixef_disp.index]
         return ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
-                + [f"zi~{n}" for n in self.fixef_zi.index] + ([] if fp is None else fp.coordinate_names))
+                + [f"zi~{n}" for n in self.fixef_zi.index] + disp + ([] if fp is None else fp.coordinate_names))
 
     @property
     def vcov_full(self) -> pd.DataFrame:
         """Covariance of every outer parameter (2 H^{-1}, H the Hessian of -2 log L), as glmmTMB's
         ``vcov(fit, full = TRUE)``: the conditional fixed effects, the zero-inflation ones (``zi~name``),
-        the log family parameter (``d~(Intercept)``), then theta (conditional, then ``zi~`` terms)."""
+        the dispersion model's (``d~name``) or the log family parameter (``d~(Intercept)``), then theta
+        (conditional, then ``zi~`` terms)."""
         if self._vcov_full_cache is None:
             names = self._names_x()
             H = self._state.hessian
@@ -304,7 +300,8 @@ class ZiRandomEffectsResult:
         return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index)
 
     def coef_table(self, component: str = "cond") -> pd.DataFrame:
-        """Estimates, standard errors, z values and p-values of one component (``"cond"`` or ``"zi"``)."""
+        """Estimates, standard errors, z values and p-values of one component (``"cond"``, ``"zi"`` or
+        ``"disp"``, the dispersion model's)."""
         from scipy import stats
 
         if component == "cond":
@@ -312,7 +309,10 @@ class ZiRandomEffectsResult:
         elif component == "zi":
             est, names = self.fixef_zi, ["zi~" + n for n in self.fixef_zi.index]
         elif component == "disp":
-            raise ArgumentError("this fit has no dispersion model (dispformula with covariates)")
+            est = self.fixef_disp
+            if est is None:
+                raise ArgumentError("this fit has no dispersion model (dispformula with covariates)")
+            names = ["d~" + n for n in est.index]
         else:
             raise ArgumentError(f"component must be 'cond', 'zi' or 'disp', not {component!r}")
         se = np.sqrt(np.diag(self.vcov_full.loc[names, names].to_numpy()))
@@ -401,15 +401,20 @@ class ZiRandomEffectsResult:
         raise ArgumentError(f"type must be 'link', 'conditional', 'zlink', 'zprob' or 'response', not {type!r}")
 
     def simulate(self, nsim: int = 1, seed=None, re_form="~0") -> np.ndarray:
-        """Responses drawn from the fitted model on the fitted rows, as glmmTMB's ``simulate(fit, nsim, seed)``.
+        """Responses drawn from the fitted model on the fitted rows, as glmmTMB's ``simulate(fit, nsim, seed)``
+        (and lme4's ``simulate(fit, re.form = ...)`` for the terms to hold).
 
         Parameters
         ----------
         nsim : int, default 1
         seed : int or numpy SeedSequence, optional
-        re_form : "~0" or None, default "~0"
-            ``"~0"``: new random effects in both components for every draw (glmmTMB's default);
-            None: both components' random effects held at their conditional modes.
+        re_form : "~0", None, str or dict, default "~0"
+            ``"~0"`` (or ``"NA"``, NaN): new random effects in both components for every draw
+            (glmmTMB's default); None: both components' random effects held at their conditional
+            modes; a formula naming some of the terms, ``"~ (1 | site)"``: those terms held at their
+            modes in each component that has them, the others drawn anew (lme4's ``re.form``); a dict
+            ``{"cond": ..., "zi": ...}``: one such ``re_form`` per component (a component left out keeps
+            every term), as :meth:`predict`'s.
 
         Returns
         -------
@@ -423,17 +428,19 @@ class ZiRandomEffectsResult:
         ...                    ziformula="~ mined + (1 | site)")
         >>> m.simulate(3, seed=1).shape
         (644, 3)
+        >>> m.simulate(3, seed=1, re_form={"cond": "~0"}).shape  # the zi part's site effects held at their modes
+        (644, 3)
         """
         from .._arguments import check_nsim
-        from ._simulate import ResponseSimulator
+        from ._simulate import ResponseSimulator, varying_parameter_of
 
         nsim = int(check_nsim(nsim))
-        keep = _re_form_keeps_all(re_form)
-        cond, zi = self._predictors(keep)
+        keep, keep_zi = _component_keeps(self._design.terms, self._design.zi.terms, re_form)
+        cond, zi = self._predictors(keep, keep_zi=keep_zi)
         theta_cond, _ = self._theta_parts()
         sim = ResponseSimulator(self._design, self._state.beta, theta_cond, self._mode_blocks("cond"),
-                                None if keep else "~0", zi_predictor=zi,
-                                dispersion=self.family_parameters.get("dispersion"))
+                                zi_predictor=zi, predictor=cond, dispersion=self.family_parameters.get("dispersion"),
+                                varying_parameter=varying_parameter_of(self))
         return sim.draw(np.random.default_rng(seed), nsim)
 
     def refit(self, newresp, weights=None) -> "ZiRandomEffectsResult":
@@ -466,25 +473,29 @@ class ZiRandomEffectsResult:
         design = dataclasses.replace(self._design, y=y, weights=w)
         return ZiRandomEffectsResult(fit_zi_random_effects(design, self._state.family_parameter), self.data_name)
 
-    def _statistic(self) -> np.ndarray:
-        """The bootstrap's default statistic: both components' standard deviations, the fixed effects,
-        the zero-inflation coefficients and sigma (:func:`~glmmfast.results._bootstrap.default_statistic`)."""
-        from ._bootstrap import default_statistic
-        return default_statistic(self._state, True)
-
-    def bootstrap(self, nsim: int, statistic=None, seed=None):
-        """Parametric bootstrap (serial, in the calling thread): ``nsim`` responses simulated with new
-        random effects in both components, each refitted.
+    def bootstrap(self, nsim: int, statistic=None, seed=None, n_jobs: int = -1, executor=None,
+                  progress: bool = True):
+        """Parametric bootstrap: ``nsim`` responses simulated with new random effects in both components,
+        each refitted (in threads or on any executor, as :meth:`glmmfast.GlmerResult.bootstrap`).
 
         Parameters
         ----------
         nsim : int
         statistic : callable, optional
-            ``statistic(fit) -> 1-d array``; default: the standard deviations of both components'
-            random effects (``.sig01``, ..., ``zi..sig01``, ...), the fixed effects, ``zi.<name>``
-            and ``sigma`` (where the family has a parameter).
+            ``statistic(fit) -> 1-d array`` on each refitted ZiRandomEffectsResult; default: the standard
+            deviations of both components' random effects (``.sig01``, ..., ``zi..sig01``, ...), the
+            fixed effects, ``zi.<name>``, ``sigma`` (where the family has a parameter) and
+            ``disp.<name>`` (a dispformula with covariates).
         seed : int, optional
-            Replicate i draws from ``SeedSequence(seed).spawn(nsim)[i]``.
+            Replicate i draws from ``SeedSequence(seed).spawn(nsim)[i]``: the replicates do not depend on
+            ``n_jobs`` or the executor.
+        n_jobs : int, default -1
+            Threads (-1: all cores; 1: in the calling thread).  Ignored when ``executor`` is given.
+        executor : concurrent.futures.Executor or dask.distributed.Client, optional
+            Runs the chunks of replicates instead of a thread pool (a process pool, a Dask client or its
+            ``get_executor()``; the fit is sent to every worker once).
+        progress : bool, default True
+            A tqdm progress bar when tqdm is installed.
 
         Returns
         -------
@@ -496,57 +507,38 @@ class ZiRandomEffectsResult:
         >>> df = glmmfast.datasets.load("Salamanders")
         >>> m = glmmfast.glmer("count ~ spp + mined + (1 | site)", df, family="poisson",
         ...                    ziformula="~ mined + (1 | site)")
-        >>> m.bootstrap(2, seed=1).replicates.shape
+        >>> m.bootstrap(2, seed=1, n_jobs=1, progress=False).replicates.shape
         (2, 12)
         """
-        from .. import _core
-        from .._arguments import check_nsim
-        from .._errors import GlmmfastError
-        from ._bootstrap import BootstrapResult, default_statistic_names
-        from ..results._tmb_parameters import tmb_parameter_names
-
-        nsim = int(check_nsim(nsim))
-        if statistic is not None and not callable(statistic):
-            raise TypeError("statistic must be callable (fit -> array of numbers)")
-        if statistic is None:
-            names = default_statistic_names(self._design) + tmb_parameter_names(self._state, profiled=False)
-            stat = ZiRandomEffectsResult._statistic
-        else:
-            names, stat = None, statistic
-        t0 = np.asarray(stat(self), dtype=float).reshape(-1)
-        rows, failures = [], []
-        for i, ss in enumerate(np.random.SeedSequence(seed).spawn(nsim)):
-            try:
-                rows.append(np.asarray(stat(self.refit(self.simulate(1, seed=ss)[:, 0])), dtype=float).reshape(-1))
-            except (GlmmfastError, _core.PirlsError, np.linalg.LinAlgError) as e:
-                rows.append(np.full(t0.size, np.nan))
-                failures.append((i, str(e)))
-        names = names if names is not None else [f"t{j + 1}" for j in range(t0.size)]
-        return BootstrapResult(pd.DataFrame(np.array(rows).reshape(nsim, t0.size), columns=names),
-                               pd.Series(t0, index=names), len(failures), failures, seed)
+        from ._bootstrap import bootstrap
+        return bootstrap(self, nsim, statistic, seed, n_jobs, executor, progress)
 
     # -- inference and printing ----------------------------------------------------------------------
-    def confint(self, method: str = "Wald", level: float = 0.95) -> pd.DataFrame:
-        """Confidence intervals, as glmmTMB's ``confint(fit, method = "wald" | "profile")``.
+    def confint(self, method: str = "Wald", level: float = 0.95, **kwargs) -> pd.DataFrame:
+        """Confidence intervals, as glmmTMB's ``confint(fit, method = "wald" | "profile")`` and lme4's
+        ``confint(fit, method = "boot")``.
 
         Parameters
         ----------
-        method : {"Wald", "profile"}
+        method : {"Wald", "profile", "boot"}
             ``"Wald"``: estimate +- z SE (NaN for the standard deviations, as lme4's Wald rows);
             ``"profile"``: where the signed root of the profiled -2 log L (the joint Laplace
             approximation over both components' random effects, every other outer parameter
             re-optimised) crosses +-z, for every row, the standard deviations of both components
-            included (:func:`glmmfast.confint`'s profile).  Bootstrap intervals are not supported yet
-            for this model class (:class:`~glmmfast.ArgumentError`; :meth:`bootstrap` gives the
-            replicates, which ``glmmfast.confint``'s ``boot=`` does not take from this class yet).
+            included (:func:`glmmfast.confint`'s profile); ``"boot"``: percentile intervals of
+            :meth:`bootstrap`'s replicates (new random effects in both components), every row.
         level : float, default 0.95
+        **kwargs
+            For ``"boot"``: ``nsim`` (default 500), ``seed``, ``n_jobs``, ``executor``, ``progress``
+            (as :meth:`bootstrap`), or ``boot``, a finished :meth:`bootstrap` to reuse.
 
         Returns
         -------
         pandas.DataFrame
             Rows ``.sig01``, ... (conditional terms), ``zi..sig01``, ... (zero-inflation terms); the
-            conditional fixed effects; ``zi.<name>``; ``sigma`` (glmmTMB's sigma(), Wald on the log
-            scale, profiled on it) where the family has a parameter.
+            conditional fixed effects; ``zi.<name>``; ``disp.<name>`` (a dispformula with covariates);
+            ``sigma`` (glmmTMB's sigma(), Wald on the log scale, profiled on it) where the family has a
+            parameter.
 
         Examples
         --------
@@ -557,12 +549,12 @@ class ZiRandomEffectsResult:
         >>> list(m.confint().index[-2:])
         ['zi.(Intercept)', 'zi.minedno']
         >>> ci = m.confint(method="profile")  # doctest: +SKIP
+        >>> boot = m.confint(method="boot", nsim=200, seed=1, progress=False)  # doctest: +SKIP
         """
         from ..inference._confint import confint
 
-        if str(method).lower() == "boot":
-            raise ArgumentError(f"bootstrap intervals are {_NOT_YET}: use method='Wald' or 'profile'")
-        return confint(self, {"wald": "Wald", "profile": "profile"}.get(str(method).lower(), method), level)
+        return confint(self, {"wald": "Wald", "profile": "profile", "boot": "boot"}.get(str(method).lower(), method),
+                       level, **kwargs)
 
     def summary_text(self) -> str:
         """The summary as glmmTMB prints ``summary(fit)`` (random effects of both components), as a string.
