@@ -1,7 +1,7 @@
 """One crossed Poisson GLMM (or LMM) on the partitioned rows of a Dask DataFrame, beside the in-memory engine.
 
 Run:  python3 benchmarks/bench_dask_rows.py [rows] [levels1] [levels2] [--partitions=k] [--no-memory] [--lmm]
-      [--one-evaluation]
+      [--one-evaluation] [--trace]
       (defaults: 10^6 rows, 10^4 x 10^3 levels, max(8, rows / 1.25 10^6) partitions; after
       pip install ".[dask]"; issue 19's run: 1e7 1e5 1e4)
 Model: y ~ x + (1 | g1) + (1 | g2), poisson, simulated with a fixed seed (--lmm: the LMM
@@ -15,7 +15,8 @@ child process (built there, so the driver's RSS above is the partitioned fit's a
 its time per evaluation and -2 log L.  With --one-evaluation (for sizes whose whole fit takes
 hours on a small machine): the passes over the rows, then one Laplace deviance evaluation (PIRLS
 from u = 0) and its exact gradient at theta's start and the GLM's beta, timed on both engines,
-and the driver's peak RSS.
+and the driver's peak RSS.  --trace prints each phase and each round trip as it ends (its wall
+time and the driver's peak RSS so far), so a run stopped by a timeout still shows what it measured.
 """
 
 from __future__ import annotations
@@ -98,14 +99,37 @@ def one_evaluation_in_memory(rows: int, levels1: int, levels2: int, parts: int) 
     return out
 
 
-def one_evaluation_partitioned(ddf, client) -> dict:
+def trace_round_trips(start: float) -> None:
+    """Print every round trip of a partitioned fit as it ends: its wall time and the driver's peak RSS."""
+    from glmmfast.fit._partitioned import PartitionedRows
+
+    ask = PartitionedRows._ask
+
+    def traced(self, task, *args):
+        t0 = time.perf_counter()
+        out = ask(self, task, *args)
+        print(f"  [{time.perf_counter() - start:7.1f} s] round trip {self.gathers} ({task.__name__}): "
+              f"{time.perf_counter() - t0:.2f} s; driver peak RSS {peak_rss_mb():.0f} MB", flush=True)
+        return out
+
+    PartitionedRows._ask = traced
+
+
+def one_evaluation_partitioned(ddf, client, trace: bool = False) -> dict:
     import glmmfast
     from glmmfast.design._partitioned_design import plan_partitioned_design
     from glmmfast.fit._partitioned import load_partitions
 
     t0 = time.perf_counter()
+    if trace:
+        trace_round_trips(t0)
     plan = plan_partitioned_design(FORMULA, ddf, glmmfast.families.get_family("poisson"))
+    if trace:
+        print(f"  [{time.perf_counter() - t0:7.1f} s] levels pass done; driver peak RSS {peak_rss_mb():.0f} MB", flush=True)
     rows, model, _, _ = load_partitions(ddf, plan, client)
+    if trace:
+        print(f"  [{time.perf_counter() - t0:7.1f} s] row blocks built ({model.factorization} factor, q = {model.q}); "
+              f"driver peak RSS {peak_rss_mb():.0f} MB", flush=True)
     try:
         out = one_evaluation(model)
     finally:
@@ -140,7 +164,7 @@ def main() -> None:
                                   memory_limit=None) as cluster, distributed.Client(cluster) as client:
         ddf = dd.from_map(partition, list(range(parts)), sizes(rows, parts), levels1=levels1, levels2=levels2)
         if "one-evaluation" in flags:
-            return report_one_evaluation(one_evaluation_partitioned(ddf, client), rows, levels1, levels2, parts,
+            return report_one_evaluation(one_evaluation_partitioned(ddf, client, "trace" in flags), rows, levels1, levels2, parts,
                                          "no-memory" in flags)
         t0 = time.perf_counter()
         fit = fit_model(ddf, lmm)

@@ -301,9 +301,10 @@ def client():
 
 
 
-def partitioned_engine(design, nblocks: int = 3):
+def partitioned_engine(design, nblocks: int = 3, factorization: str = "auto"):
     """A ``_core.PartitionedGlmm`` over ``nblocks`` RowBlocks of ``design``'s rows summed in this process
-    (no cluster: the engine pieces of fit/_partitioned.py), and the in-memory ``GlmmModel`` of the same rows."""
+    (no cluster: the engine pieces of fit/_partitioned.py; the driver's factor ``factorization``), and the
+    in-memory ``GlmmModel`` of the same rows."""
     from glmmfast import _core
     from glmmfast.fit._engine import _engine_terms, engine_model
 
@@ -327,6 +328,6 @@ def partitioned_engine(design, nblocks: int = 3):
         return (all(p[0] for p in parts),) + add([p[1:] for p in parts])
 
     model = _core.PartitionedGlmm(_engine_terms(design), rows, cols, design.X.shape[1], family, gather,
-                                  traces=lambda *a: add([b.trace_sums(*a) for b in blocks]),
+                                  factorization, traces=lambda *a: add([b.trace_sums(*a) for b in blocks]),
                                   gradient=lambda *a: add([b.gradient_sums(*a) for b in blocks]))
     return model, engine_model(design)

@@ -177,12 +177,14 @@ SHELL_COMMANDS = {
     "python3 benchmarks/bench_dask_rows.py 20000 500 50 --lmm": SLOW,
     "python3 benchmarks/bench_dask_rows.py 20000 500 50 --one-evaluation": SLOW,
     "python3 benchmarks/bench_fit_many.py --responses 1000": SLOW,
+    "python3 benchmarks/bench_fit_many.py --responses 1000 --rounds 3": SLOW,
     "python3 benchmarks/run.py --quick": SLOW,
     # hours with R's lme4 on InstEval and 10^6 rows: only its options are checked
     "python3 benchmarks/run.py --out results.json --markdown results.md": LONG,
     # 10^6 rows in and out of a LocalCluster, and in memory: minutes on 2 cores
     "python3 benchmarks/bench_dask_rows.py 1000000 10000 1000 --lmm": LONG,
     "python3 benchmarks/bench_dask_rows.py 1000000 100000 1000 --one-evaluation": LONG,
+    "python3 benchmarks/bench_dask_rows.py 1e7 1e5 1e4 --one-evaluation --no-memory --trace": LONG,
     # 20,000 fits twice: minutes on 2 cores
     "python3 benchmarks/bench_fit_many.py": LONG,
 }

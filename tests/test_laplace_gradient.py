@@ -202,6 +202,28 @@ def test_blocked_factor_gradient_equals_the_sparse_one_on_a_large_crossed_design
     np.testing.assert_allclose(out["blocked"][1], out["sparse"][1], rtol=1e-8, atol=1e-8)
 
 
+def test_auto_takes_the_blocked_factor_beyond_its_size_limit_when_the_schur_complement_fills():
+    """Crossed terms whose Schur complement (2,600 levels, above the blocked layout's 2,500)
+    fills in take the blocked factor (the sparse factor of that fill ran ~14x slower,
+    penalized_system.cpp); the same levels with few rows per first-term level keep the
+    sparse one.  The auto factor's deviance is the sparse factor's."""
+    rng = np.random.default_rng(7)
+    n1 = n2 = 2600
+    chosen = {}
+    for n in (80_000, 8_000):  # schur_density ~0.36 and ~0.004
+        g1, g2 = rng.integers(0, n1, n), rng.integers(0, n2, n)
+        x = rng.normal(size=n)
+        eta = 0.2 + 0.3 * x + rng.normal(0, 0.5, n1)[g1] + rng.normal(0, 0.4, n2)[g2]
+        df = pd.DataFrame({"y": rng.poisson(np.exp(eta)), "x": x, "g1": g1, "g2": g2})
+        design = model_design_for("y ~ x + (1 | g1) + (1 | g2)", df, Poisson(), random=True)
+        chosen[n] = engine_model(design).factorization
+        if n == 8_000:
+            theta, beta = np.array([0.45, 0.35]), np.array([0.25, 0.3])
+            assert engine_model(design, "blocked").deviance_at(theta, beta) == pytest.approx(
+                engine_model(design, "sparse").deviance_at(theta, beta), rel=1e-12)
+    assert chosen == {80_000: "blocked", 8_000: "sparse"}
+
+
 def test_blocked_factor_gradient_with_a_sparse_schur_complement():
     """Students rate instructors of their own department only (InstEval's
     shape): the Schur complement is block-sparse, factorised by panels in a

@@ -36,15 +36,19 @@ def assert_same_fit(dask_fit, pandas_fit):
         np.testing.assert_allclose(mine.attrs["condsd"].to_numpy(), modes.attrs["condsd"].to_numpy(), atol=1e-6)
 
 
-def test_engine_partition_sums_give_glmm_models_deviance_and_gradient():
+@pytest.mark.parametrize("factorization", ["auto", "blocked"])
+def test_engine_partition_sums_give_glmm_models_deviance_and_gradient(factorization):
     # Three RowBlocks of grouseticks summed in process: the partitioned model's
-    # Laplace deviance and exact gradient are GlmmModel's on the whole data.
+    # Laplace deviance and exact gradient are GlmmModel's on the whole data
+    # (also with the driver's factor blocked: its selected inverse on the
+    # pattern read from S^-1 where it is kept, BlockedFactor::selected_inverse_at).
     from glmmfast.design._design import model_design_for
 
     df = glmmfast.datasets.load("grouseticks")
     d = model_design_for("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", df, glmmfast.families.Poisson(),
                          random=True)
-    model, whole = partitioned_engine(d, 3)
+    model, whole = partitioned_engine(d, 3, factorization)
+    assert factorization == "auto" or model.factorization == "blocked"
     theta, beta = np.array([0.8, 0.5]), np.array([0.3, 1.2, -0.9])
     assert model.deviance_at(theta, beta) == pytest.approx(whole.deviance_at(theta, beta), rel=1e-13)
     np.testing.assert_allclose(model.laplace_gradient(), whole.laplace_gradient(), rtol=1e-9, atol=1e-9)
