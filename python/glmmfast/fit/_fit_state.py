@@ -60,7 +60,7 @@ from ._zero_inflation import (count_part_start_design, separable_zero_part_hessi
 if TYPE_CHECKING:
     from ._profiled_parameter import ProfiledParameter
 
-__all__ = ["FitState", "fit_glmm", "fit_glmm_from", "optimize_glmm_state", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
+__all__ = ["FitState", "fit_glmm", "fit_glmm_from", "optimize_glmm_state", "pearson_dispersion", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
 
 
@@ -235,7 +235,13 @@ def _pearson_dispersion(design: ModelDesign, start: dict) -> FamilyParameter:
     the GLM start's, or a GLMM's conditional means (stage 1's restart of phi)."""
     pearson = residuals_of(design.family, design.y, np.asarray(start["mu"]), np.asarray(start["eta"]),
                            design.weights, "pearson")
-    return dispersion_parameter(float(max(np.sum(pearson**2) / max(design.n - design.X.shape[1], 1), 1e-8)))
+    return dispersion_parameter(pearson_dispersion(float(np.sum(pearson**2)), design.n, design.X.shape[1]))
+
+
+def pearson_dispersion(chi2: float, n: int, p: int) -> float:
+    """phi's moment estimate: the Pearson chi-squared ``chi2`` of ``n`` rows over its residual df
+    n - p (at least 1), floored at 1e-8 (in memory and on partitioned rows, whose sums give chi2)."""
+    return float(max(chi2 / max(n - p, 1), 1e-8))
 
 
 def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None = None,

@@ -47,7 +47,7 @@ from ..design._partitioned_design import (PartitionedDesign, aliased_from_r_fact
 from ..design._design import dataset_name
 from ._engine import _engine_terms
 from ._family_parameter import FamilyParameter, dispersion_parameter
-from ._fit_state import FitState, optimize_glmm_state
+from ._fit_state import FitState, optimize_glmm_state, pearson_dispersion
 
 __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "PartitionedRows",
            "PartitionedNotSupported", "PartitionsReleased"]
@@ -307,7 +307,7 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
         dispersion_estimate = None
         if parameter is None and plan.family.has_dispersion:
             def dispersion_estimate(engine) -> float:  # the Pearson chi-squared over its residual df
-                return float(max(engine.pearson_chi2 / max(n - model.p, 1), 1e-8))
+                return pearson_dispersion(engine.pearson_chi2, n, model.p)
 
             parameter = dispersion_parameter(dispersion_estimate(model))
         theta_scale = 1.0
