@@ -66,6 +66,9 @@ std::vector<std::pair<int, int>> RowLayout::pairs() const {
     out.reserve(static_cast<size_t>(n_) * P);
     for (int i = 0; i < n_; ++i) {
         const int* cols = columns(i);
+        // A row in the same levels as the row before adds no pair: on data
+        // sorted by group (Chem97: 31,022 rows in 2,410 schools) most rows.
+        if (i > 0 && std::equal(cols, cols + K_, columns(i - 1))) continue;
         for (int a = 0; a < K_; ++a)
             for (int b = 0; b <= a; ++b)
                 if (cols[a] >= 0 && cols[b] >= 0) out.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
