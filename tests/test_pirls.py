@@ -15,7 +15,7 @@ from scipy import special, stats
 
 import glmmfast
 from glmmfast.design._design import model_design_for
-from glmmfast.fit._engine import engine_model, glm_start
+from glmmfast.fit._engine import engine_model, glm_start, lmm_engine_model
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,25 @@ def test_blocked_and_sparse_factorizations_agree(grouseticks, formula):
             np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)
     with pytest.raises(ValueError, match="factorization"):
         engine_model(d, "dense")
+
+
+def test_sparse_factor_cond_var_is_the_dense_inverse_level_blocks(grouseticks):
+    """Var(b | y) / sigma^2 = Lambda A^{-1} Lambda' per level, A = Lambda'Z'Z Lambda + I: read off the
+    sparse factor's selected inverse (conditional_variance.cpp), against a dense inverse."""
+    df = grouseticks.assign(lt=np.log1p(grouseticks["TICKS"]))
+    d = model_design_for("lt ~ YEAR + (1 | BROOD) + (1 | LOCATION)", df, glmmfast.families.Gaussian(), random=True)
+    model = lmm_engine_model(d)
+    assert model.factorization == "sparse"
+    theta = np.array([0.7, 0.4])
+    model.evaluate(theta)
+    lam = np.concatenate([np.full(t.nlevels, th) for t, th in zip(d.terms, theta)])
+    U = d.Z.toarray() * lam
+    inverse = np.linalg.inv(U.T @ U + np.eye(lam.size)) * np.outer(lam, lam)
+    offset = 0
+    for i, t in enumerate(d.terms):
+        expected = np.diag(inverse)[offset:offset + t.nlevels]
+        np.testing.assert_allclose(np.asarray(model.cond_var(i)).reshape(-1), expected, rtol=1e-10)
+        offset += t.nlevels
 
 
 def test_blocked_factor_with_a_sparse_schur_complement_agrees_with_sparse():

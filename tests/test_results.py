@@ -25,6 +25,16 @@ def test_ranef_and_coef_shapes_and_values():
     np.testing.assert_allclose(coef["(Intercept)"], fit.fixef["(Intercept)"] + re["LOCATION"]["(Intercept)"])
 
 
+def test_ranef_without_condvar_leaves_the_conditional_variances_uncomputed(grouseticks):
+    fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION) + (0 + YEAR | LOCATION)", grouseticks, family="poisson")
+    plain = fit.ranef(condvar=False)["LOCATION"]
+    assert "condsd" not in plain.attrs and "condvar" not in plain.attrs
+    assert fit._ranef_cache is None  # Var(b | y), a selected inverse on a large model, is not computed
+    full = fit.ranef()["LOCATION"]
+    pd.testing.assert_frame_equal(plain, full)  # same modes (attrs are not compared)
+    assert full.attrs["condsd"].shape == (63, 4)
+
+
 def test_fitted_and_residual_types_are_consistent():
     fit = fit_case("cbpp1")
     mu = fit.fitted()

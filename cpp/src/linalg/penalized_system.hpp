@@ -78,8 +78,9 @@ public:
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const { return factor_->solve_Lt(B); }
     // log det(L)^2 = log det(A).
     double log_det_L2() const { return factor_->log_det(); }
-    // The diagonal block [A^{-1}]_{s:s+k, s:s+k}.
-    Eigen::MatrixXd inverse_block(int start, int size) const { return factor_->inverse_block(start, size); }
+    // The diagonal blocks [A^{-1}]_{s:s+k, s:s+k}, s = start + l k for
+    // l < nblocks, stacked ((nblocks k) x k).
+    Eigen::MatrixXd inverse_diagonal_blocks(int start, int k, int nblocks) const;
     bool blocked() const { return blocked_; }
     int schur_panels() const { return factor_->schur_panels(); }
 

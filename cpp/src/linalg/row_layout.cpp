@@ -61,19 +61,35 @@ void RowLayout::set_theta(const Eigen::VectorXd& theta) {
 }
 
 std::vector<std::pair<int, int>> RowLayout::pairs() const {
-    const int P = K_ * (K_ + 1) / 2;
+    // Bucketed by r (a counting sort: two passes over the rows), then each
+    // bucket's c sorted and made unique: the whole list's comparison sort
+    // was most of the pattern's cost (InstEval: 4.4e5 pairs).
+    const auto for_each_pair = [&](auto&& emit) {
+        for (int i = 0; i < n_; ++i) {
+            const int* cols = columns(i);
+            // A row in the same levels as the row before adds no pair: on data
+            // sorted by group (Chem97: 31,022 rows in 2,410 schools) most rows.
+            if (i > 0 && std::equal(cols, cols + K_, columns(i - 1))) continue;
+            for (int a = 0; a < K_; ++a)
+                for (int b = 0; b <= a; ++b)
+                    if (cols[a] >= 0 && cols[b] >= 0) emit(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+        }
+    };
+    std::vector<size_t> first(static_cast<size_t>(q()) + 1, 0);  // bucket r: [first[r], first[r + 1])
+    for_each_pair([&](int r, int) { ++first[static_cast<size_t>(r) + 1]; });
+    for (int r = 0; r < q(); ++r) first[r + 1] += first[r];
+    std::vector<int> cs(first[q()]);
+    std::vector<size_t> fill(first.begin(), first.end() - 1);
+    for_each_pair([&](int r, int c) { cs[fill[r]++] = c; });
+    check_interrupt();
     std::vector<std::pair<int, int>> out;
-    out.reserve(static_cast<size_t>(n_) * P);
-    for (int i = 0; i < n_; ++i) {
-        const int* cols = columns(i);
-        for (int a = 0; a < K_; ++a)
-            for (int b = 0; b <= a; ++b)
-                if (cols[a] >= 0 && cols[b] >= 0) out.emplace_back(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+    out.reserve(cs.size());
+    for (int r = 0; r < q(); ++r) {
+        const auto begin = cs.begin() + static_cast<long>(first[r]), end = cs.begin() + static_cast<long>(first[r + 1]);
+        std::sort(begin, end);
+        for (auto it = begin; it != end; ++it)
+            if (it == begin || *it != *(it - 1)) out.emplace_back(r, *it);
     }
-    check_interrupt();
-    std::sort(out.begin(), out.end());
-    check_interrupt();
-    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 

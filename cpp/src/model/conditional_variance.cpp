@@ -3,8 +3,6 @@
 
 #include <stdexcept>
 
-#include "optim/interrupt.hpp"
-
 namespace glmmfast {
 
 Eigen::MatrixXd conditional_variance(const PenalizedSystem& sys, int t) {
@@ -16,11 +14,8 @@ Eigen::MatrixXd conditional_variance(const LambdaMap& lam, const PenalizedSystem
     if (t < 0 || t >= static_cast<int>(terms.size())) throw std::out_of_range("term index");
     const int k = terms[t].k, nl = terms[t].nlevels, off = lam.term_offsets()[t];
     const Eigen::MatrixXd T = lam.term_factor(t);
-    Eigen::MatrixXd out(nl * k, k);
-    for (int l = 0; l < nl; ++l) {
-        if ((l & 63) == 0) check_interrupt();  // each block is a solve with A on a sparse factor
-        out.block(l * k, 0, k, k) = T * sys.inverse_block(off + l * k, k) * T.transpose();
-    }
+    Eigen::MatrixXd out = sys.inverse_diagonal_blocks(off, k, nl);
+    for (int l = 0; l < nl; ++l) out.block(l * k, 0, k, k) = T * out.block(l * k, 0, k, k) * T.transpose();
     return out;
 }
 

@@ -36,15 +36,24 @@ Eigen::VectorXd ZtWZ_on_pattern(const RowLayout& rows, const Eigen::VectorXd& w,
     };
     Eigen::VectorXd values = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(pattern.size()));
     const int K = rows.K();
+    // The row's (a, b) positions, looked up again only where its levels
+    // differ from the row before's (rows sorted by group share them).
+    std::vector<long> pos(static_cast<size_t>(K * (K + 1) / 2), -1);
     for (int i = 0; i < rows.n(); ++i) {
         const int* cols = rows.columns(i);
+        if (i == 0 || !std::equal(cols, cols + K, rows.columns(i - 1))) {
+            int p = 0;
+            for (int a = 0; a < K; ++a)
+                for (int b = 0; b <= a; ++b, ++p)
+                    pos[p] = cols[a] < 0 || cols[b] < 0
+                                 ? -1
+                                 : position(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
+        }
+        int p = 0;
         for (int a = 0; a < K; ++a) {
-            if (cols[a] < 0) continue;
             const double wz = w[i] * rows.z_value(i, a);
-            for (int b = 0; b <= a; ++b)
-                if (cols[b] >= 0)
-                    values[position(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]))] +=
-                        wz * rows.z_value(i, b);
+            for (int b = 0; b <= a; ++b, ++p)
+                if (pos[p] >= 0) values[pos[p]] += wz * rows.z_value(i, b);
         }
     }
     return values;

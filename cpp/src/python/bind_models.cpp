@@ -40,11 +40,12 @@ std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, const CscMatrix&
 }
 
 std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, const CscMatrix& Z, const DblArray& y,
-                                   const DblArray& weights, const DblArray& offset, const std::vector<TermShape>& terms) {
+                                   const DblArray& weights, const DblArray& offset, const std::vector<TermShape>& terms,
+                                   const std::string& factorization) {
     ModelArrays a = model_arrays(X, Z, y, weights, offset);
     EngineCall call;  // the pattern's analysis: seconds on large data
     return std::make_unique<LmmModel>(a.X, std::move(a.Z), std::move(a.y), std::move(a.weights), std::move(a.offset),
-                                      terms);
+                                      terms, factorization);
 }
 
 }  // namespace
@@ -152,7 +153,7 @@ void bind_models(py::module_& m) {
 
     py::class_<LmmModel>(m, "LmmModel")
         .def(py::init(&make_lmm), py::arg("X"), py::arg("Z"), py::arg("y"), py::arg("weights"), py::arg("offset"),
-             py::arg("terms"))
+             py::arg("terms"), py::arg("factorization") = "auto")
         .def_property_readonly("n", &LmmModel::n)
         .def_property_readonly("p", &LmmModel::p)
         .def_property_readonly("q", &LmmModel::q)

@@ -60,9 +60,10 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
     return model
 
 
-def lmm_engine_model(design: ModelDesign) -> "_core.LmmModel":
-    """Build the engine's linear mixed model (gaussian, identity link) for ``design``."""
-    return _core.LmmModel(*_engine_arrays(design), _engine_terms(design))
+def lmm_engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.LmmModel":
+    """Build the engine's linear mixed model (gaussian, identity link) for ``design``
+    (``factorization`` as :func:`engine_model`'s)."""
+    return _core.LmmModel(*_engine_arrays(design), _engine_terms(design), factorization)
 
 
 def glm_start(design: ModelDesign) -> dict:

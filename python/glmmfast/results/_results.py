@@ -111,7 +111,8 @@ class MixedResult(PrintsSummary):
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
         self._checks = None  # (vcov, messages): finite differences, computed on first use
-        self._ranef_cache = None
+        self._ranef_cache = None  # _ranef_parts, _ranef_modes: computed on first use
+        self._modes_cache = None
 
     @property
     def varcorr(self) -> pd.DataFrame:
@@ -275,18 +276,26 @@ class MixedResult(PrintsSummary):
         """Pearson residuals divided by sigma (what lme4's summary shows)."""
         return self.residuals("pearson") / self.sigma
 
-    def _ranef_parts(self):
+    def _ranef_modes(self) -> list:
+        """[(term, modes (nlevels, k))]: the conditional modes alone, without the conditional variances
+        (on a large model those are a selected inverse, many times the cost of the modes)."""
+        if self._modes_cache is None:
+            b = np.array(self._engine().b)
+            out, off = [], 0
+            for t in self._design.terms:
+                size = t.k * t.nlevels
+                out.append((t, b[off:off + size].reshape(t.nlevels, t.k)))
+                off += size
+            self._modes_cache = out
+        return self._modes_cache
+
+    def _ranef_parts(self) -> list:
+        """[(term, modes (nlevels, k), Var(b | y) (nlevels, k, k))]."""
         if self._ranef_cache is None:
             m = self._engine()
-            b = np.array(m.b)
-            out, off = [], 0
-            for i, t in enumerate(self._design.terms):
-                size = t.k * t.nlevels
-                modes = b[off:off + size].reshape(t.nlevels, t.k)
-                cv = np.array(m.cond_var(i)).reshape(t.nlevels, t.k, t.k) * self._cond_var_scale
-                out.append((t, modes, cv))
-                off += size
-            self._ranef_cache = out
+            self._ranef_cache = [(t, modes, np.array(m.cond_var(i)).reshape(t.nlevels, t.k, t.k)
+                                  * self._cond_var_scale)
+                                 for i, (t, modes) in enumerate(self._ranef_modes())]
         return self._ranef_cache
 
     def ranef(self, condvar: bool = True) -> RandomEffects:
@@ -321,15 +330,18 @@ class MixedResult(PrintsSummary):
         result: dict[str, pd.DataFrame] = {}
         sds: dict[str, list[pd.DataFrame]] = {}
         cvs: dict[str, list[np.ndarray]] = {}
-        for t, modes, cv in self._ranef_parts():
+        # Var(b | y) only when asked for: it is most of ranef's cost on a large model
+        parts = self._ranef_parts() if condvar else [(t, modes, None) for t, modes in self._ranef_modes()]
+        for t, modes, cv in parts:
             df = pd.DataFrame(modes, index=pd.Index(t.levels, name=t.group), columns=t.names)
-            sd = pd.DataFrame(np.sqrt(np.einsum("lkk->lk", cv)), index=df.index, columns=t.names)
             if t.group in result:
                 result[t.group] = pd.concat([result[t.group], df], axis=1)
             else:
                 result[t.group] = df
-            sds.setdefault(t.group, []).append(sd)
-            cvs.setdefault(t.group, []).append(cv)
+            if condvar:
+                sds.setdefault(t.group, []).append(
+                    pd.DataFrame(np.sqrt(np.einsum("lkk->lk", cv)), index=df.index, columns=t.names))
+                cvs.setdefault(t.group, []).append(cv)
         if condvar:
             for g, df in result.items():
                 df.attrs["condsd"] = pd.concat(sds[g], axis=1)
