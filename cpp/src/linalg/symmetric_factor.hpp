@@ -17,7 +17,9 @@
 //                   levels) and factorised by PanelCholesky in a
 //                   fill-reducing order when its factor is sparse enough
 //                   (L then holds that permutation of the S rows, as for
-//                   SparseFactor).
+//                   SparseFactor); S^{-1}, for the selected inverse and
+//                   inverse blocks, is formed in place in the triangle of
+//                   S's storage that L_S leaves free.
 #pragma once
 
 #include <Eigen/Cholesky>
