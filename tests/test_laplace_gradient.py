@@ -202,6 +202,33 @@ def test_blocked_factor_gradient_equals_the_sparse_one_on_a_large_crossed_design
     np.testing.assert_allclose(out["blocked"][1], out["sparse"][1], rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("formula", ["y ~ x + (1 | g1) + (1 | g2)", "y ~ x + (x | g1) + (1 | g2)"])
+def test_blocked_factor_on_a_schur_complement_dense_by_count(formula):
+    """Crossed levels that fill the Schur complement (330 columns, sum of squared rows per g1
+    level ~5x 330^2: under the 16x where the pattern was never built, so its marks are
+    counted and stop once the dense LLT is certain, PanelCholesky::dense_by_count): one
+    panel, and the deviance, gradient (selected inverse, S^-1 kept in the factor's free
+    triangle) and conditional variances (inverse_block) are the sparse factor's."""
+    rng = np.random.default_rng(13)
+    n1, n2, per = 1500, 330, 16
+    g1, g2 = np.repeat(np.arange(n1), per), rng.integers(0, n2, n1 * per)
+    x = rng.normal(size=g1.size)
+    eta = 0.2 + 0.3 * x + rng.normal(0, 0.5, n1)[g1] + rng.normal(0, 0.4, n2)[g2]
+    df = pd.DataFrame({"y": rng.poisson(np.exp(eta)), "x": x, "g1": g1, "g2": g2})
+    design = model_design_for(formula, df, Poisson(), random=True)
+    beta, out = np.array([0.25, 0.3]), {}
+    for fac in ("blocked", "sparse"):
+        model = engine_model(design, fac)
+        theta = np.array([0.45, 0.35] if len(model.initial_theta()) == 2 else [0.45, 0.1, 0.2, 0.35])
+        out[fac] = (model.deviance_at(theta, beta), np.asarray(model.laplace_gradient()), model.schur_panels,
+                    [np.asarray(model.cond_var(t)) for t in range(2)])
+    assert out["blocked"][2] == 1
+    assert out["blocked"][0] == pytest.approx(out["sparse"][0], rel=1e-12)
+    np.testing.assert_allclose(out["blocked"][1], out["sparse"][1], rtol=1e-8, atol=1e-8)
+    for t in range(2):
+        np.testing.assert_allclose(out["blocked"][3][t], out["sparse"][3][t], rtol=1e-9)
+
+
 def test_auto_takes_the_blocked_factor_beyond_its_size_limit_when_the_schur_complement_fills():
     """Crossed terms whose Schur complement (2,600 levels, above the blocked layout's 2,500)
     fills in take the blocked factor (the sparse factor of that fill ran ~14x slower,

@@ -41,6 +41,14 @@ void merge_rows(const std::vector<int>& a, const int* b, const int* bend, int af
 
 }  // namespace
 
+bool PanelCholesky::dense_by_count(int n, double nonzeros) {
+    // The factor's column counts m_j hold at least the pattern's entries,
+    // so its flops sum_j m_j^2 >= (sum_j m_j)^2 / n >= nonzeros^2 / n
+    // (Cauchy-Schwarz), against sum_j (n - 1 - j)^2 for the dense LLT.
+    const double dn = n, dense_flops = (dn - 1.0) * dn * (2.0 * dn - 1.0) / 6.0;
+    return n < kMinOrdered || nonzeros * nonzeros / dn > kMaxFlopRatio * dense_flops;
+}
+
 void PanelCholesky::analyze(int n, const std::vector<std::vector<int>>& lower) {
     n_ = n;
     perm_.resize(n);
@@ -328,9 +336,11 @@ void PanelCholesky::selected_inverse(const double* L, long ld, Eigen::MatrixXd& 
         const int* R = inv_rows_.data() + inv_row_start_[pn];
         const int m = static_cast<int>(inv_row_start_[pn + 1] - inv_row_start_[pn]);
         const auto Lpp = Lm.block(c0, c0, w, w).triangularView<Eigen::Lower>();
-        // L_pp^{-T} L_pp^{-1} by cholesky_inverse (w^3 / 3 flops, split
-        // across cores: the trailing dense panel carries most of the work).
-        cholesky_inverse(L + c0 * ld + c0, ld, w, Dinv);
+        // L_pp^{-T} L_pp^{-1} (2 w^3 / 3 flops, split across cores: the
+        // trailing dense panel carries most of the work).
+        Dinv = Lm.block(c0, c0, w, w).triangularView<Eigen::Lower>();
+        cholesky_inverse_in_place(Dinv.data(), w, w, false);
+        Dinv.triangularView<Eigen::StrictlyUpper>() = Dinv.transpose();
         auto D = Sinv.block(c0, c0, w, w);
         D = Dinv;
         if (m > 0) {
@@ -359,40 +369,77 @@ void PanelCholesky::selected_inverse(const double* L, long ld, Eigen::MatrixXd& 
     }
 }
 
-// S^{-1} = L^{-T} L^{-1} by blocks of columns.  Columns [c0, c1) of L^{-1}
-// are zero above row c0, so they solve with the trailing triangle
-// L[c0:, c0:] alone (n^3 / 3 flops in all, a third of a solve against the
-// identity); then, as L^{-1}[k, i] = 0 for k < i, the same columns of
-// S^{-1}'s lower part are
-//     S^{-1}[c0:, c0:c1] = (L^{-1}[c0:, c0:])' L^{-1}[c0:, c0:c1],
-// one matrix product each.  Blocks are independent within each phase and
-// are visited alternately from the two ends (the first are the heaviest).
-void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv) {
+namespace {
+
+// Lower triangle of M (n x n): L -> L^{-1} -> L^{-T} L^{-1} in place, by
+// blocks of kInvBlock columns (LAPACK's dtrtri and dlauum).  Each step's
+// large product is split across cores by chunks of kInvChunk columns
+// (rows for the right-hand triangular solve), which write disjoint parts.
+// `Mat` is a column-major map, or a row-major one whose lower triangle is
+// the column-major storage's upper triangle.
+constexpr int kInvBlock = 128, kInvChunk = 64;
+
+template <class Mat>
+void lower_cholesky_inverse(Mat& M, int n) {
+    auto chunks = [](int cols) { return (cols + kInvChunk - 1) / kInvChunk; };
+    // 1. L^{-1}, blocks J from the last: with T the rows below J, whose
+    //    L^{-1}[T, T] is already in place,
+    //      L^{-1}[T, J] = -L^{-1}[T, T] L[T, J] L[J, J]^{-1}.
+    for (int j0 = (n - 1) / kInvBlock * kInvBlock; j0 >= 0; j0 -= kInvBlock) {
+        check_interrupt();
+        const int jb = std::min(kInvBlock, n - j0), t0 = j0 + jb, m = n - t0;
+        auto D = M.block(j0, j0, jb, jb);
+        if (m > 0) {
+            auto X = M.block(t0, j0, m, jb);
+            const auto T = M.block(t0, t0, m, m).template triangularView<Eigen::Lower>();
+            parallel_for(chunks(jb), static_cast<long>(m) * m * jb / 2, [&](int c0, int c1) {
+                auto Xc = X.middleCols(c0 * kInvChunk, std::min(c1 * kInvChunk, jb) - c0 * kInvChunk);
+                Xc = T * Xc;
+            });
+            parallel_for(chunks(m), static_cast<long>(m) * jb * jb, [&](int r0, int r1) {
+                auto Xr = X.middleRows(r0 * kInvChunk, std::min(r1 * kInvChunk, m) - r0 * kInvChunk);
+                D.template triangularView<Eigen::Lower>().template solveInPlace<Eigen::OnTheRight>(Xr);
+                Xr = -Xr;
+            });
+        }
+        const Eigen::MatrixXd Dinv =
+            D.template triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(jb, jb));
+        D.template triangularView<Eigen::Lower>() = Dinv;
+    }
+    // 2. With V = L^{-1} (lower), V'V by blocks I from the first: rows I
+    //    of its lower triangle are V[I, I]' V[I, :I] + V[B, I]' V[B, :I]
+    //    (B: the rows below I), read before they are overwritten.
+    for (int i0 = 0; i0 < n; i0 += kInvBlock) {
+        check_interrupt();
+        const int ib = std::min(kInvBlock, n - i0), b0 = i0 + ib, m = n - b0;
+        auto D = M.block(i0, i0, ib, ib);
+        const auto VB = M.block(b0, i0, m, ib);
+        if (i0 > 0)
+            parallel_for(chunks(i0), static_cast<long>(i0) * ib * (ib + m), [&](int c0, int c1) {
+                const int a = c0 * kInvChunk, w = std::min(c1 * kInvChunk, i0) - a;
+                auto Y = M.block(i0, a, ib, w);
+                Y = D.template triangularView<Eigen::Lower>().transpose() * Y;
+                if (m > 0) Y.noalias() += VB.transpose() * M.block(b0, a, m, w);
+            });
+        Eigen::MatrixXd V = D.template triangularView<Eigen::Lower>();
+        Eigen::MatrixXd DD = V.transpose() * V;
+        if (m > 0) DD.noalias() += VB.transpose() * VB;
+        D.template triangularView<Eigen::Lower>() = DD;
+    }
+}
+
+}  // namespace
+
+void cholesky_inverse_in_place(double* A, long ld, int n, bool upper) {
     using Stride = Eigen::OuterStride<>;
-    Eigen::Map<const Eigen::MatrixXd, 0, Stride> Lm(L, n, n, Stride(ld));
-    constexpr int kWidth = 64;
-    const int nblocks = (n + kWidth - 1) / kWidth;
-    const long work = static_cast<long>(n) * n * n / 3;
-    Eigen::MatrixXd Linv = Eigen::MatrixXd::Zero(n, n);
-    parallel_for(nblocks, work, [&](int i0, int i1) {
-        for (int i = i0; i < i1; ++i) {
-            check_interrupt();
-            const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
-            auto X = Linv.block(c0, c0, m, w);
-            X.topRows(w).setIdentity();
-            Lm.bottomRightCorner(m, m).triangularView<Eigen::Lower>().solveInPlace(X);
-        }
-    });
-    Sinv.resize(n, n);
-    parallel_for(nblocks, work, [&](int i0, int i1) {
-        for (int i = i0; i < i1; ++i) {
-            check_interrupt();
-            const int c0 = alternate_ends(i, nblocks) * kWidth, w = std::min(kWidth, n - c0), m = n - c0;
-            Sinv.block(c0, c0, m, w).noalias() =
-                Linv.bottomRightCorner(m, m).transpose() * Linv.block(c0, c0, m, w);
-        }
-    });
-    Sinv.triangularView<Eigen::StrictlyUpper>() = Sinv.transpose();
+    if (upper) {
+        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Stride> M(
+            A, n, n, Stride(ld));
+        lower_cholesky_inverse(M, n);
+    } else {
+        Eigen::Map<Eigen::MatrixXd, 0, Stride> M(A, n, n, Stride(ld));
+        lower_cholesky_inverse(M, n);
+    }
 }
 
 }  // namespace glmmfast

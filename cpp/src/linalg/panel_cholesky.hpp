@@ -34,6 +34,11 @@ public:
     // lower-triangle pattern (rows > j per column j, any order, original
     // indices).  An empty `lower` means "dense": identity order, one panel.
     void analyze(int n, const std::vector<std::vector<int>>& lower);
+    // Whether analyze() is sure to keep the dense LLT for any n x n pattern
+    // with `nonzeros` entries below the diagonal, so that the pattern need
+    // not be built: n is small, or the pattern so full that no ordering's
+    // factor saves enough flops.
+    static bool dense_by_count(int n, double nonzeros);
     int dim() const { return n_; }
     // perm()[i]: permuted index of original row/column i.
     const std::vector<int>& perm() const { return perm_; }
@@ -66,8 +71,11 @@ private:
     int max_rows_ = 0, max_width_ = 0, max_inv_rows_ = 0;
 };
 
-// S^{-1} (full, symmetric) from the lower triangle of S's dense Cholesky
-// factor L (column-major, leading dimension ld), split across cores.
-void cholesky_inverse(const double* L, long ld, int n, Eigen::MatrixXd& Sinv);
+// S^{-1} from a Cholesky factor of S = L L', in place (LAPACK's dpotri),
+// split across cores: the n x n block at A (column-major, leading
+// dimension ld) holds L in its lower triangle (`upper`: L' in its upper
+// triangle) and that triangle is overwritten by S^{-1}'s; the other
+// triangle is neither read nor written.
+void cholesky_inverse_in_place(double* A, long ld, int n, bool upper);
 
 }  // namespace glmmfast

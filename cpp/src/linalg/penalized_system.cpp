@@ -137,10 +137,7 @@ RowLayout::RowMajor PenalizedSystem::selected_row_products() const {
 }
 
 Eigen::VectorXd PenalizedSystem::pattern_selected_inverse() const {
-    const Eigen::VectorXd sel = factor_->selected_inverse();
-    Eigen::VectorXd out(static_cast<Eigen::Index>(pattern_pos_.size()));
-    for (size_t k = 0; k < pattern_pos_.size(); ++k) out[static_cast<Eigen::Index>(k)] = sel[pattern_pos_[k]];
-    return out;
+    return factor_->selected_inverse_at(pattern_pos_);
 }
 
 }  // namespace glmmfast

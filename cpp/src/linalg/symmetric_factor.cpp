@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 #include "optim/interrupt.hpp"
@@ -17,6 +18,13 @@ Eigen::MatrixXd SymmetricFactor::inverse_block(int start, int size) const {
     Eigen::MatrixXd E = Eigen::MatrixXd::Zero(dim(), size);
     for (int j = 0; j < size; ++j) E(start + j, j) = 1.0;
     return solve(E).block(start, 0, size, size);
+}
+
+Eigen::VectorXd SymmetricFactor::selected_inverse_at(const std::vector<int>& positions) const {
+    const Eigen::VectorXd sel = selected_inverse();
+    Eigen::VectorXd out(static_cast<Eigen::Index>(positions.size()));
+    for (size_t k = 0; k < positions.size(); ++k) out[static_cast<Eigen::Index>(k)] = sel[positions[k]];
+    return out;
 }
 
 // ---------------------------------------------------------------- sparse --
@@ -185,21 +193,41 @@ BlockedFactor::BlockedFactor(int q, int k1, int nlevels1, const std::vector<std:
 std::vector<std::vector<int>> BlockedFactor::schur_pattern(const std::vector<std::pair<int, int>>& pairs) const {
     // S's pattern is C's plus a clique per level of term 1 (its rows of
     // B): marking the cliques costs sum |rows|^2, worth it only while that
-    // is a few times q2^2 (beyond, S is dense anyway).
+    // is a few times q2^2 (beyond, S is dense anyway).  The marks are
+    // counted as they are set (one bit per entry of the strict lower
+    // triangle): once so many are set that PanelCholesky would keep the
+    // dense LLT whatever the rest (crossed terms fill S after a few
+    // levels), marking stops and no per-column lists are built.
     double work = 0.0;
     for (const auto& rr : rows_) work += static_cast<double>(rr.size()) * rr.size();
-    if (q2_ == 0 || work > 16.0 * q2_ * q2_) return {};
-    std::vector<char> nz(static_cast<size_t>(q2_) * q2_, 0);  // lower triangle, column-major
-    auto mark = [&](int r, int c) { nz[static_cast<size_t>(std::min(r, c)) * q2_ + std::max(r, c)] = 1; };
+    if (q2_ == 0 || work > 16.0 * q2_ * q2_ || PanelCholesky::dense_by_count(q2_, 0.0)) return {};
+    const long n = q2_;
+    std::vector<uint64_t> bits((n * n + 63) / 64, 0);  // (r > c) at bit c * n + r
+    // The least count of marks that settles "dense" (beyond all of them: none does).
+    long lo = 0, dense_at = n * (n - 1) / 2 + 1;
+    while (dense_at - lo > 1) {
+        const long mid = lo + (dense_at - lo) / 2;
+        (PanelCholesky::dense_by_count(q2_, static_cast<double>(mid)) ? dense_at : lo) = mid;
+    }
+    long marked = 0;
+    auto mark = [&](long r, long c) {
+        if (r < c) std::swap(r, c);
+        const long b = c * n + r;
+        const uint64_t bit = uint64_t{1} << (b & 63);
+        marked += (bits[b >> 6] & bit) == 0;
+        bits[b >> 6] |= bit;
+    };
     for (const auto& rc : pairs)
-        if (rc.second >= q1_) mark(rc.first - q1_, rc.second - q1_);
-    for (const auto& rr : rows_)
+        if (rc.second >= q1_ && rc.first != rc.second) mark(rc.first - q1_, rc.second - q1_);
+    for (const auto& rr : rows_) {
         for (size_t b = 0; b < rr.size(); ++b)
             for (size_t a = b + 1; a < rr.size(); ++a) mark(rr[a], rr[b]);
+        if (marked >= dense_at) return {};
+    }
     std::vector<std::vector<int>> lower(q2_);
-    for (int c = 0; c < q2_; ++c)
-        for (int r = c + 1; r < q2_; ++r)
-            if (nz[static_cast<size_t>(c) * q2_ + r]) lower[c].push_back(r);
+    for (long c = 0; c < n; ++c)
+        for (long r = c + 1; r < n; ++r)
+            if (bits[(c * n + r) >> 6] >> ((c * n + r) & 63) & 1) lower[c].push_back(static_cast<int>(r));
     return lower;
 }
 
@@ -364,9 +392,28 @@ double BlockedFactor::log_det() const {
 // [A^{-1}] blocks without q solves: with W = B L_D^{-T},
 //   [A^{-1}]_22 = S^{-1},
 //   [A^{-1}]_jj = L_j^{-T} (I + W_j' S^{-1}[rr, rr] W_j) L_j^{-1}   (level j of term 1).
+// S^{-1} is formed in C's strict upper triangle, where the factorisation
+// left L_S' by a transposed copy (the diagonal, shared with L_S, goes to
+// Sinv_diag_ after): peak memory is the factor's alone, where a separate
+// S^{-1} (and L_S^{-1} while forming it) would double or triple it (10^4
+// Schur columns: 800 MB each).
 void BlockedFactor::form_schur_inverse() const {
     if (q2_ == 0 || have_sinv_) return;
-    cholesky_inverse(vals_.data() + c_off_, q2_, q2_, Sinv_);
+    double* C = vals_.data() + c_off_;
+    const long n = q2_;
+    Eigen::VectorXd diag(q2_);
+    for (long j = 0; j < n; ++j) diag[j] = C[j * n + j];
+    constexpr long kTile = 64;  // the transposed copy by tiles: both sides stay in cache
+    for (long c0 = 0; c0 < n; c0 += kTile)
+        for (long r0 = c0; r0 < n; r0 += kTile)
+            for (long c = c0; c < std::min(n, c0 + kTile); ++c)
+                for (long r = std::max(r0, c + 1); r < std::min(n, r0 + kTile); ++r) C[r * n + c] = C[c * n + r];
+    cholesky_inverse_in_place(C, n, q2_, true);
+    Sinv_diag_.resize(q2_);
+    for (long j = 0; j < n; ++j) {
+        Sinv_diag_[j] = C[j * n + j];
+        C[j * n + j] = diag[j];
+    }
     have_sinv_ = have_selected_sinv_ = true;
 }
 
@@ -374,11 +421,18 @@ void BlockedFactor::form_schur_inverse() const {
 // which holds every rows x rows block of B that selected_inverse() reads
 // (S = C - B D^{-1} B' has them, so L_S does): the supernodal selected
 // inversion at the factorisation's cost, where the dense S^{-1} costs
-// several factorisations (InstEval: ~5x).
+// several factorisations (InstEval: ~5x).  It is formed in a temporary
+// (the panel factors are of a few thousand columns) and kept as the
+// dense one is.
 void BlockedFactor::form_schur_selected_inverse() const {
     if (q2_ == 0 || have_selected_sinv_) return;
     if (schur_.npanels() <= 1) return form_schur_inverse();
-    schur_.selected_inverse(vals_.data() + c_off_, q2_, Sinv_);
+    Eigen::MatrixXd Sinv = Eigen::MatrixXd::Zero(q2_, q2_);
+    schur_.selected_inverse(vals_.data() + c_off_, q2_, Sinv);
+    double* C = vals_.data() + c_off_;
+    for (long c = 0; c < q2_; ++c)
+        for (long r = 0; r < c; ++r) C[c * q2_ + r] = Sinv(r, c);
+    Sinv_diag_ = Sinv.diagonal();
     have_selected_sinv_ = true;
 }
 
@@ -389,7 +443,7 @@ Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
         const auto& perm = schur_.perm();
         Eigen::MatrixXd out(size, size);
         for (int b = 0; b < size; ++b)
-            for (int a = 0; a < size; ++a) out(a, b) = Sinv_(perm[start - q1_ + a], perm[start - q1_ + b]);
+            for (int a = 0; a < size; ++a) out(a, b) = schur_inverse(perm[start - q1_ + a], perm[start - q1_ + b]);
         return out;
     }
     if (start % k1_ != 0 || size != k1_) throw std::invalid_argument("inverse_block must be one level's block");
@@ -402,23 +456,25 @@ Eigen::MatrixXd BlockedFactor::inverse_block(int start, int size) const {
     if (m > 0) {
         Eigen::Map<const Eigen::MatrixXd> Wj(W_.data() + (b_off_[j] - d0), m, k1_);
         Eigen::MatrixXd Ssub(m, m);
-        for (int a = 0; a < m; ++a)
-            for (int b = 0; b < m; ++b) Ssub(a, b) = Sinv_(rr[a], rr[b]);
+        for (int b = 0; b < m; ++b)
+            for (int a = 0; a < m; ++a) Ssub(a, b) = schur_inverse(rr[a], rr[b]);
         M.noalias() += Wj.transpose() * Ssub * Wj;
     }
     const Eigen::MatrixXd Linv = L.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(k1_, k1_));
     return Linv.transpose() * M * Linv;
 }
 
-// A^{-1} on A's pattern, block by block: with Y_j = S^{-1}[rr, rr] W_j,
+// A^{-1} on the levels' part of A's pattern, block by block: with
+// Y_j = S^{-1}[rr, rr] W_j,
 //   [A^{-1}]_jj = L_j^{-T} (I + W_j' Y_j) L_j^{-1},
-//   [A^{-1}]_{rr, j} = -S^{-1} B D^{-1} on rows rr = -Y_j L_j^{-1}   (B D^{-1} = W L_D^{-1}),
-//   [A^{-1}]_22 = S^{-1} (on the pattern of L_S: form_schur_selected_inverse).
-Eigen::VectorXd BlockedFactor::selected_inverse() const {
-    form_schur_selected_inverse();
-    Eigen::VectorXd out = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(vals_.size()));
+//   [A^{-1}]_{rr, j} = -S^{-1} B D^{-1} on rows rr = -Y_j L_j^{-1}   (B D^{-1} = W L_D^{-1}).
+// Y_j reads S^{-1}[rr, rr] from its upper triangle once per pair
+// (rr sorted: rr[a] < rr[b] for a < b) and serves both rows of the pair.
+Eigen::VectorXd BlockedFactor::selected_inverse_levels() const {
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(c_off_);
     const long d0 = static_cast<long>(nl1_) * k1_ * k1_;
     const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(k1_, k1_);
+    const double* C = vals_.data() + c_off_;
     parallel_for(nl1_, 2 * schur_work_, [&](int j0, int j1) {  // levels write disjoint blocks
         for (int j = j0; j < j1; ++j) {
             if ((j & 63) == 0) check_interrupt();
@@ -431,11 +487,14 @@ Eigen::VectorXd BlockedFactor::selected_inverse() const {
                 Eigen::Map<const Eigen::MatrixXd> Wj(W_.data() + (b_off_[j] - d0), m, k1_);
                 Eigen::MatrixXd Y = Eigen::MatrixXd::Zero(m, k1_);
                 for (int b = 0; b < m; ++b) {
-                    const double* scol = Sinv_.data() + static_cast<long>(rr[b]) * q2_;
-                    double* y = Y.data();
-                    for (int k = 0; k < k1_; ++k, y += m) {
-                        const double wbk = Wj(b, k);
-                        for (int a = 0; a < m; ++a) y[a] += scol[rr[a]] * wbk;
+                    const double* scol = C + static_cast<long>(rr[b]) * q2_;  // S^{-1}[rr[a], rr[b]], a < b
+                    for (int k = 0; k < k1_; ++k) Y(b, k) += Sinv_diag_[rr[b]] * Wj(b, k);
+                    for (int a = 0; a < b; ++a) {
+                        const double s = scol[rr[a]];
+                        for (int k = 0; k < k1_; ++k) {
+                            Y(a, k) += s * Wj(b, k);
+                            Y(b, k) += s * Wj(a, k);
+                        }
                     }
                 }
                 M.noalias() += Wj.transpose() * Y;
@@ -445,7 +504,29 @@ Eigen::VectorXd BlockedFactor::selected_inverse() const {
                 Linv.transpose() * M * Linv;
         }
     });
-    if (q2_ > 0) Eigen::Map<Eigen::MatrixXd>(out.data() + c_off_, q2_, q2_) = Sinv_;
+    return out;
+}
+
+// A^{-1} on A's pattern: the levels' blocks, then [A^{-1}]_22 = S^{-1}
+// (its entries on the pattern of L_S: form_schur_selected_inverse).
+Eigen::VectorXd BlockedFactor::selected_inverse() const {
+    form_schur_selected_inverse();
+    Eigen::VectorXd out(static_cast<Eigen::Index>(vals_.size()));
+    out.head(c_off_) = selected_inverse_levels();
+    for (int c = 0; c < q2_; ++c)
+        for (int r = 0; r < q2_; ++r) out[c_off_ + static_cast<long>(c) * q2_ + r] = schur_inverse(r, c);
+    return out;
+}
+
+Eigen::VectorXd BlockedFactor::selected_inverse_at(const std::vector<int>& positions) const {
+    form_schur_selected_inverse();
+    const Eigen::VectorXd levels = selected_inverse_levels();
+    Eigen::VectorXd out(static_cast<Eigen::Index>(positions.size()));
+    for (size_t k = 0; k < positions.size(); ++k) {
+        const long p = positions[k];
+        out[static_cast<Eigen::Index>(k)] =
+            p < c_off_ ? levels[p] : schur_inverse(static_cast<int>((p - c_off_) % q2_), static_cast<int>((p - c_off_) / q2_));
+    }
     return out;
 }
 

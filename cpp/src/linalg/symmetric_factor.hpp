@@ -17,7 +17,9 @@
 //                   levels) and factorised by PanelCholesky in a
 //                   fill-reducing order when its factor is sparse enough
 //                   (L then holds that permutation of the S rows, as for
-//                   SparseFactor).
+//                   SparseFactor); S^{-1}, for the selected inverse and
+//                   inverse blocks, is formed in place in the triangle of
+//                   S's storage that L_S leaves free.
 #pragma once
 
 #include <Eigen/Cholesky>
@@ -50,6 +52,10 @@ public:
     // the current factor: the selected inverse (Takahashi, Fagan and Chen
     // 1973), enough for traces tr(A^{-1} dA) with dA in A's pattern.
     virtual Eigen::VectorXd selected_inverse() const = 0;
+    // The same at the given positions of the layout only (out[k] is
+    // A^{-1} at positions[k]): a factor whose layout holds a large dense
+    // block need not form that block's copy.
+    virtual Eigen::VectorXd selected_inverse_at(const std::vector<int>& positions) const;
     // Panels of a blocked factor's Schur complement factor (0: none).
     virtual int schur_panels() const { return 0; }
     Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return solve_Lt(solve_L(B)); }
@@ -90,11 +96,10 @@ public:
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
     Eigen::MatrixXd inverse_block(int start, int size) const override;
-    // From S^{-1} formed densely (cholesky_inverse, split across cores).
-    // On a sparse-panel factor (InstEval) that costs more than the
-    // factorisation, yet the gradient's ~5x fewer evaluations still win
-    // (InstEval's binomial GLMM: 12.8 s to 9.9 s with the standard errors).
+    // From S^{-1} on L_S's panels' pattern (all of it when L_S is dense).
     Eigen::VectorXd selected_inverse() const override;
+    // Reads S^{-1} where it is kept: no second q2 x q2 array.
+    Eigen::VectorXd selected_inverse_at(const std::vector<int>& positions) const override;
     // Panels of the Schur complement's factor (1: dense).
     int schur_panels() const override { return q2_ == 0 ? 0 : schur_.npanels(); }
 
@@ -111,19 +116,32 @@ public:
 private:
     // The lower triangle of the Schur complement's pattern (rows > j per
     // column j, S indices), or empty when computing it would cost more than
-    // it can save (large dense cliques).
+    // it can save (large dense cliques) or S is so full that the dense LLT
+    // is sure to be kept (PanelCholesky::dense_by_count).
     std::vector<std::vector<int>> schur_pattern(const std::vector<std::pair<int, int>>& pairs) const;
-    // S^{-1} (permuted order) into Sinv_, once per factorisation.
-    // (form_schur_selected_inverse: only its entries on L_S's panel pattern).
+    // S^{-1} (permuted order), once per factorisation, kept beside L_S in
+    // C's block: its strict upper triangle (L_S uses the lower one) and
+    // Sinv_diag_.  form_schur_inverse: all of it, in place (dpotri on a
+    // transposed copy of L_S); form_schur_selected_inverse: only its
+    // entries on L_S's panel pattern (all of it when L_S is one panel).
     void form_schur_inverse() const;
     void form_schur_selected_inverse() const;
+    // [S^{-1}]_{r, c} (permuted indices) once formed.
+    double schur_inverse(int r, int c) const {
+        if (r == c) return Sinv_diag_[r];
+        return vals_[c_off_ + static_cast<long>(std::max(r, c)) * q2_ + std::min(r, c)];
+    }
+    // The selected inverse's blocks of term 1's levels (D and B: the layout's
+    // first c_off_ values), from S^{-1} once formed.
+    Eigen::VectorXd selected_inverse_levels() const;
     // L_S (lower triangle, permuted order), factorised in place over C.
     Eigen::Map<const Eigen::MatrixXd> LS() const { return {vals_.data() + c_off_, q2_, q2_}; }
 
     int q_, k1_, nl1_, q1_, q2_;
     // Value layout: [D blocks (nl1 * k1 * k1, column-major) | B blocks | C (q2 x q2, column-major)],
-    // B's rows and C in the Schur factor's permuted order.
-    std::vector<double> vals_;
+    // B's rows and C in the Schur factor's permuted order.  C's strict upper
+    // triangle is free once factorised: S^{-1} is kept there (mutable).
+    mutable std::vector<double> vals_;
     std::vector<std::vector<int>> rows_;  // per level of term 1: rows of B (permuted, 0..q2) it touches
     std::vector<long> b_off_;             // per level: offset of its |rows| x k1 block of B in vals_
     // The Schur update's schedule: strips of S columns in order and, per
@@ -139,7 +157,7 @@ private:
     PanelCholesky schur_;                 // ordering and panels of S
     // Factor state.
     std::vector<double> LD_, W_;          // L_D blocks; W = B L_D^{-T} per level (same layout as B)
-    mutable Eigen::MatrixXd Sinv_;        // S^{-1} (permuted), computed on demand for inverse_block
+    mutable Eigen::VectorXd Sinv_diag_;   // S^{-1}'s diagonal (permuted), beside its upper triangle in C
     mutable bool have_sinv_ = false, have_selected_sinv_ = false;
 };
 
