@@ -23,7 +23,7 @@ import glmmfast
 from glmmfast import families
 from glmmfast._errors import GlmmfastError
 from glmmfast.design._design import model_design_for
-from conftest import partitioned_engine
+from conftest import partitioned_engine, row_blocks
 
 dd = pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
@@ -116,6 +116,26 @@ def test_engine_partition_sums_give_glmm_models_deviance_and_gradient(name, data
     np.testing.assert_allclose(model.laplace_gradient(True, names), whole.laplace_gradient(True, names),
                                rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(model.beta_unscaled_vcov(), whole.beta_unscaled_vcov(), rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_moves_only_the_family_parameters_the_optimiser_estimates():
+    # A family parameter held fixed (glmer's negative_binomial(theta), glmer_nb's inner fits) is no optimiser
+    # coordinate: its d D / d log theta, two passes over each partition's rows at moved theta, is not computed.
+    design = model_design_for("y ~ x + (1 | g)", negative_binomial_data(), families.NegativeBinomial(theta=1.7),
+                              random=True)
+    blocks, pattern = row_blocks(design, 3)
+    model, whole = partitioned_engine(design, blocks=(blocks, pattern))
+    theta, beta = np.array([0.6]), np.array([1.1, 0.4])
+    model.deviance_at(theta, beta), whole.deviance_at(theta, beta)
+    fixed = model.laplace_gradient(False, [])
+    assert [b.moved_parameter_passes for b in blocks] == [0, 0, 0]
+    estimated = model.laplace_gradient(False, ["theta"])
+    assert [b.moved_parameter_passes for b in blocks] == [2, 2, 2]
+    np.testing.assert_allclose(estimated[:-1], fixed, rtol=1e-12)
+    np.testing.assert_allclose(estimated, whole.laplace_gradient(False, ["theta"]), rtol=1e-8, atol=1e-8)
+    with pytest.raises(ValueError, match="no parameter 'dispersion'"):
+        model.laplace_gradient(False, ["dispersion"])
+    assert [b.moved_parameter_passes for b in blocks] == [2, 2, 2]
 
 
 def _family_parameter(fit) -> float | None:

@@ -128,9 +128,10 @@ def _worker_traces(token: str, theta, beta, u, values, sel):
     return _sum_answers([block.trace_sums(theta, beta, u, values, sel) for block in _mine(token).values()])
 
 
-def _worker_gradient(token: str, z_u, z_b):
-    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r, dD/dlog p per family parameter)."""
-    return _sum_answers([block.gradient_sums(z_u, z_b) for block in _mine(token).values()])
+def _worker_gradient(token: str, z_u, z_b, log_parameters: list[str]):
+    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r, dD/dlog p per family parameter
+    named in ``log_parameters``, the optimiser's coordinates: a fixed one costs no row passes)."""
+    return _sum_answers([block.gradient_sums(z_u, z_b, log_parameters) for block in _mine(token).values()])
 
 
 def _worker_start(token: str, values):
@@ -199,7 +200,7 @@ class PartitionedRows:
         if self.released:
             raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
         t0 = time.perf_counter()
-        args = [np.asarray(a, dtype=float) for a in args]
+        args = [a if isinstance(a, list) else np.asarray(a, dtype=float) for a in args]  # a list: names
         answers = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
                    for w in self.workers]
         total = pairwise_reduce(answers, lambda a, b: self.client.submit(add_answers, a, b, pure=False)).result()
@@ -215,9 +216,10 @@ class PartitionedRows:
         """The gradient's first round trip: (U'v, X'v) added on the workers."""
         return self._ask(_worker_traces, theta, beta, u, values, sel)
 
-    def gradient(self, z_u, z_b) -> tuple:
-        """The gradient's second round trip: (dD/dtheta, X'r, dD/dlog p) added on the workers."""
-        return self._ask(_worker_gradient, z_u, z_b)
+    def gradient(self, z_u, z_b, log_parameters: list[str]) -> tuple:
+        """The gradient's second round trip: (dD/dtheta, X'r, dD/dlog p for ``log_parameters``) added on the
+        workers."""
+        return self._ask(_worker_gradient, z_u, z_b, list(log_parameters))
 
     def start(self, values) -> tuple:
         """The GLM's first IRLS step from R's mustart: (X'WX, X'Wz) added on the workers."""
