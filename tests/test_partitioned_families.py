@@ -174,3 +174,41 @@ def test_what_is_still_unsupported_raises_before_any_work(client, call, error):
     with pytest.raises(GlmmfastError, match=error):
         call(ddf)
     assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter) == before
+
+
+def overdispersed_counts(n: int = 2000, groups: int = 50, shape: float = 0.2, seed: int = 2) -> pd.DataFrame:
+    """Negative-binomial counts with a shape far from 1 (where glmer_nb's old fixed start of 1 was)."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, groups, n)
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": [f"g{k:03d}" for k in g]})
+    mu = np.exp(1.0 + 0.5 * df["x"] + rng.normal(0.0, 0.5, groups)[g])
+    df["y"] = rng.negative_binomial(shape, shape / (shape + mu))
+    return df
+
+
+def test_glmer_nb_starts_theta_at_the_in_memory_moment_start(client, monkeypatch):
+    # The partitions' moment start (fit/_partitioned.py's _nb_moment_start: a near-Poisson GLM's means, the
+    # sums of fit/_moment_start.py) is the in-memory start's to the near-Poisson GLM's 1e-4, and from it the
+    # fit reaches the same optimum in fewer evaluations and round trips than from theta = 1.
+    from glmmfast.fit import _partitioned
+    from glmmfast.fit._glmer import _moment_theta
+
+    df = overdispersed_counts()
+    ddf = dd.from_pandas(df, npartitions=3)
+    moment_start, starts = _partitioned._nb_moment_start, []
+
+    def recorded(model, rows, parameter):
+        start = moment_start(model, rows, parameter)
+        starts.append(start[0].value)
+        return start
+
+    monkeypatch.setattr(_partitioned, "_nb_moment_start", recorded)
+    fit = glmmfast.glmer_nb("y ~ x + (1 | g)", ddf)
+    in_memory = _moment_theta(model_design_for("y ~ x + (1 | g)", df, families.NegativeBinomial(1.0), random=True))
+    assert starts == [pytest.approx(in_memory, rel=1e-4)]
+    monkeypatch.setattr(_partitioned, "_nb_moment_start", lambda model, rows, parameter: (parameter, None))
+    from_one = glmmfast.glmer_nb("y ~ x + (1 | g)", ddf)  # the start before: theta = 1
+    assert fit.deviance == pytest.approx(from_one.deviance, rel=1e-9)
+    assert _family_parameter(fit) == pytest.approx(_family_parameter(from_one), rel=1e-6)
+    assert fit.optinfo.evaluations < from_one.optinfo.evaluations
+    assert fit.partitions.gathers < from_one.partitions.gathers

@@ -116,6 +116,11 @@ std::pair<Eigen::MatrixXd, Eigen::VectorXd> RowBlock::start_sums(const Eigen::Ve
     return {X_.transpose() * WX, WX.transpose() * z.matrix()};
 }
 
+Eigen::VectorXd RowBlock::glm_means(const Eigen::VectorXd& beta) const {
+    if (beta.size() != p()) throw std::invalid_argument("beta has the wrong length");
+    return family_.linkinv((offset_ + X_ * beta).array()).matrix();
+}
+
 bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u) {
     if (npattern_ < 0) throw std::logic_error("set_pattern first");
     if (beta.size() != p() || u.size() != q()) throw std::invalid_argument("beta or u has the wrong length");

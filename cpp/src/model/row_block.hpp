@@ -36,7 +36,9 @@
 // which is not named; moved_parameter_passes counts them).
 // start_sums(values): the GLM's first IRLS step from R's mustart (X'WX, X'Wz
 // with mu = mustart(y), z = eta - offset + (y - mu) / mu_eta), the
-// partitioned fit's start.
+// partitioned fit's start; glm_means(beta): the GLM's means at beta
+// (linkinv(offset + X beta)), with y and prior_weights the rows of glmer_nb's
+// moment start (fit/_moment_start.py).
 #pragma once
 
 #include <Eigen/Core>
@@ -91,6 +93,9 @@ public:
     // Passes over the rows at a moved family parameter so far (two per d D / d log p).
     long moved_parameter_passes() const { return moved_parameter_passes_; }
     std::pair<Eigen::MatrixXd, Eigen::VectorXd> start_sums(const Eigen::VectorXd& values);
+    Eigen::VectorXd glm_means(const Eigen::VectorXd& beta) const;
+    const Eigen::VectorXd& y() const { return y_; }
+    const Eigen::VectorXd& prior_weights() const { return pw_; }
 
 private:
     Eigen::MatrixXd X_;

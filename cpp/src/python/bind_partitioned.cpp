@@ -120,7 +120,10 @@ void bind_partitioned(py::module_& m) {
                 out = r.start_sums(values);
             }
             return py::make_tuple(out.first, out.second);
-        }, py::arg("values"));
+        }, py::arg("values"))
+        .def("glm_means", &RowBlock::glm_means, py::arg("beta"))
+        .def_property_readonly("y", &RowBlock::y)
+        .def_property_readonly("prior_weights", &RowBlock::prior_weights);
 
     // The driver's own calls keep the GIL (every PIRLS step calls back into
     // Python, the gather; the factorisations between are of size q); the
