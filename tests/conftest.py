@@ -301,24 +301,34 @@ def client():
 
 
 
-def partitioned_engine(design, nblocks: int = 3, factorization: str = "auto"):
-    """A ``_core.PartitionedGlmm`` over ``nblocks`` RowBlocks of ``design``'s rows summed in this process
-    (no cluster: the engine pieces of fit/_partitioned.py; the driver's factor ``factorization``), and the
-    in-memory ``GlmmModel`` of the same rows."""
+def row_blocks(design, nblocks: int = 3) -> tuple[list, tuple[np.ndarray, np.ndarray]]:
+    """``design``'s rows as ``nblocks`` ``_core.RowBlock``s on their union pattern (what the workers of
+    fit/_partitioned.py hold), in this process, and that pattern (rows, cols)."""
     from glmmfast import _core
-    from glmmfast.fit._engine import _engine_terms, engine_model
+    from glmmfast.fit._engine import _engine_terms
 
-    family = design.family.engine
     blocks = []
     for idx in np.array_split(np.arange(design.n), nblocks):
         Z = design.Z[idx].tocsc()
         blocks.append(_core.RowBlock(np.asfortranarray(design.X[idx]), Z.shape[0], Z.shape[1],
                                      Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data, design.y[idx],
-                                     design.weights[idx], design.offset[idx], family, _engine_terms(design)))
+                                     design.weights[idx], design.offset[idx], design.family.engine,
+                                     _engine_terms(design)))
     pairs = sorted(set().union(*[set(zip(*[a.tolist() for a in b.pattern()])) for b in blocks]))
     rows, cols = (np.array([p[k] for p in pairs], dtype=np.int32) for k in (0, 1))
     for b in blocks:
         b.set_pattern(rows, cols)
+    return blocks, (rows, cols)
+
+
+def partitioned_engine(design, nblocks: int = 3, factorization: str = "auto", blocks=None):
+    """A ``_core.PartitionedGlmm`` over ``nblocks`` RowBlocks of ``design``'s rows summed in this process
+    (no cluster: the engine pieces of fit/_partitioned.py; the driver's factor ``factorization``; ``blocks``:
+    :func:`row_blocks`' answer, else made here), and the in-memory ``GlmmModel`` of the same rows."""
+    from glmmfast import _core
+    from glmmfast.fit._engine import _engine_terms, engine_model
+
+    blocks, (rows, cols) = row_blocks(design, nblocks) if blocks is None else blocks
 
     def add(parts):
         return tuple(sum(p[k] for p in parts) for k in range(len(parts[0])))
@@ -327,7 +337,7 @@ def partitioned_engine(design, nblocks: int = 3, factorization: str = "auto"):
         parts = [b.sums(*args) for b in blocks]
         return (all(p[0] for p in parts),) + add([p[1:] for p in parts])
 
-    model = _core.PartitionedGlmm(_engine_terms(design), rows, cols, design.X.shape[1], family, gather,
-                                  factorization, traces=lambda *a: add([b.trace_sums(*a) for b in blocks]),
+    model = _core.PartitionedGlmm(_engine_terms(design), rows, cols, design.X.shape[1], design.family.engine,
+                                  gather, factorization, traces=lambda *a: add([b.trace_sums(*a) for b in blocks]),
                                   gradient=lambda *a: add([b.gradient_sums(*a) for b in blocks]))
     return model, engine_model(design)

@@ -23,7 +23,7 @@ import glmmfast
 from glmmfast import families
 from glmmfast._errors import GlmmfastError
 from glmmfast.design._design import model_design_for
-from conftest import partitioned_engine
+from conftest import partitioned_engine, row_blocks
 
 dd = pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
@@ -118,6 +118,26 @@ def test_engine_partition_sums_give_glmm_models_deviance_and_gradient(name, data
     np.testing.assert_allclose(model.beta_unscaled_vcov(), whole.beta_unscaled_vcov(), rtol=1e-9, atol=1e-12)
 
 
+def test_gradient_moves_only_the_family_parameters_the_optimiser_estimates():
+    # A family parameter held fixed (glmer's negative_binomial(theta), glmer_nb's inner fits) is no optimiser
+    # coordinate: its d D / d log theta, two passes over each partition's rows at moved theta, is not computed.
+    design = model_design_for("y ~ x + (1 | g)", negative_binomial_data(), families.NegativeBinomial(theta=1.7),
+                              random=True)
+    blocks, pattern = row_blocks(design, 3)
+    model, whole = partitioned_engine(design, blocks=(blocks, pattern))
+    theta, beta = np.array([0.6]), np.array([1.1, 0.4])
+    model.deviance_at(theta, beta), whole.deviance_at(theta, beta)
+    fixed = model.laplace_gradient(False, [])
+    assert [b.moved_parameter_passes for b in blocks] == [0, 0, 0]
+    estimated = model.laplace_gradient(False, ["theta"])
+    assert [b.moved_parameter_passes for b in blocks] == [2, 2, 2]
+    np.testing.assert_allclose(estimated[:-1], fixed, rtol=1e-12)
+    np.testing.assert_allclose(estimated, whole.laplace_gradient(False, ["theta"]), rtol=1e-8, atol=1e-8)
+    with pytest.raises(ValueError, match="no parameter 'dispersion'"):
+        model.laplace_gradient(False, ["dispersion"])
+    assert [b.moved_parameter_passes for b in blocks] == [2, 2, 2]
+
+
 def _family_parameter(fit) -> float | None:
     parameter = fit._state.family_parameter
     return None if parameter is None else parameter.value
@@ -154,3 +174,41 @@ def test_what_is_still_unsupported_raises_before_any_work(client, call, error):
     with pytest.raises(GlmmfastError, match=error):
         call(ddf)
     assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter) == before
+
+
+def overdispersed_counts(n: int = 2000, groups: int = 50, shape: float = 0.2, seed: int = 2) -> pd.DataFrame:
+    """Negative-binomial counts with a shape far from 1 (where glmer_nb's old fixed start of 1 was)."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, groups, n)
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": [f"g{k:03d}" for k in g]})
+    mu = np.exp(1.0 + 0.5 * df["x"] + rng.normal(0.0, 0.5, groups)[g])
+    df["y"] = rng.negative_binomial(shape, shape / (shape + mu))
+    return df
+
+
+def test_glmer_nb_starts_theta_at_the_in_memory_moment_start(client, monkeypatch):
+    # The partitions' moment start (fit/_partitioned.py's _nb_moment_start: a near-Poisson GLM's means, the
+    # sums of fit/_moment_start.py) is the in-memory start's to the near-Poisson GLM's 1e-4, and from it the
+    # fit reaches the same optimum in fewer evaluations and round trips than from theta = 1.
+    from glmmfast.fit import _partitioned
+    from glmmfast.fit._glmer import _moment_theta
+
+    df = overdispersed_counts()
+    ddf = dd.from_pandas(df, npartitions=3)
+    moment_start, starts = _partitioned._nb_moment_start, []
+
+    def recorded(model, rows, parameter):
+        start = moment_start(model, rows, parameter)
+        starts.append(start[0].value)
+        return start
+
+    monkeypatch.setattr(_partitioned, "_nb_moment_start", recorded)
+    fit = glmmfast.glmer_nb("y ~ x + (1 | g)", ddf)
+    in_memory = _moment_theta(model_design_for("y ~ x + (1 | g)", df, families.NegativeBinomial(1.0), random=True))
+    assert starts == [pytest.approx(in_memory, rel=1e-4)]
+    monkeypatch.setattr(_partitioned, "_nb_moment_start", lambda model, rows, parameter: (parameter, None))
+    from_one = glmmfast.glmer_nb("y ~ x + (1 | g)", ddf)  # the start before: theta = 1
+    assert fit.deviance == pytest.approx(from_one.deviance, rel=1e-9)
+    assert _family_parameter(fit) == pytest.approx(_family_parameter(from_one), rel=1e-6)
+    assert fit.optinfo.evaluations < from_one.optinfo.evaluations
+    assert fit.partitions.gathers < from_one.partitions.gathers

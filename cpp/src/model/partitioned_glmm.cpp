@@ -155,6 +155,10 @@ Eigen::VectorXd PartitionedGlmm::laplace_gradient(bool beta_profiled,
                                                   const std::vector<std::string>& log_parameters) const {
     require_state();
     if (!has_laplace_gradient()) throw std::logic_error("this partitioned model has no gradient callbacks");
+    const std::vector<std::string> names = family_.parameters();
+    for (const std::string& name : log_parameters)
+        if (std::find(names.begin(), names.end(), name) == names.end())
+            throw std::invalid_argument("the family has no parameter '" + name + "'");
     const VectorPair traces = gather_traces_(theta_, beta_, u_, family_values(), sys_.pattern_selected_inverse());
     ++n_gather_;
     if (traces.first.size() != q() || traces.second.size() != p_)
@@ -162,22 +166,17 @@ Eigen::VectorXd PartitionedGlmm::laplace_gradient(bool beta_profiled,
     Eigen::VectorXd z, zb;
     if (beta_profiled) eliminate_fixed_effects().solve(sys_, sys_.solve_L(traces.first), traces.second, z, zb);
     else z = sys_.solve(traces.first);
-    const GradientSums parts = gather_gradient_(z, zb);
+    const GradientSums parts = gather_gradient_(z, zb, log_parameters);
     ++n_gather_;
     const int nt = static_cast<int>(sys_.lambda().ntheta());
-    const std::vector<std::string> names = family_.parameters();
     if (parts.theta.size() != nt || parts.beta.size() != p_ ||
-        parts.family.size() != static_cast<Eigen::Index>(names.size()))
+        parts.family.size() != static_cast<Eigen::Index>(log_parameters.size()))
         throw std::invalid_argument("the gathered gradient does not match the model's sizes");
     const int nb = beta_profiled ? 0 : p_;
-    Eigen::VectorXd grad(nt + nb + static_cast<Eigen::Index>(log_parameters.size()));
+    Eigen::VectorXd grad(nt + nb + parts.family.size());
     grad.head(nt) = parts.theta;
     if (nb) grad.segment(nt, nb) = parts.beta;
-    for (std::size_t j = 0; j < log_parameters.size(); ++j) {
-        const auto at = std::find(names.begin(), names.end(), log_parameters[j]);
-        if (at == names.end()) throw std::invalid_argument("the family has no parameter '" + log_parameters[j] + "'");
-        grad[nt + nb + static_cast<Eigen::Index>(j)] = parts.family[at - names.begin()];
-    }
+    grad.tail(parts.family.size()) = parts.family;
     return grad;
 }
 

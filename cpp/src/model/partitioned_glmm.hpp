@@ -33,9 +33,11 @@
 //                        summed (U'v, X'v);
 //     the driver solves z = A^{-1} U'v (with beta profiled: the joint system
 //                        with X'v);
-//     GatherGradient(z_u, z_b) -> the summed GradientSums: dD/dtheta, X'r
-//                        and dD/dlog p per family parameter (central
-//                        differences on the rows, observation_gradient.cpp).
+//     GatherGradient(z_u, z_b, log_parameters) -> the summed GradientSums:
+//                        dD/dtheta, X'r and dD/dlog p for the family
+//                        parameters named (central differences on the rows,
+//                        observation_gradient.cpp: two row passes each, so a
+//                        parameter the optimiser holds fixed is not named).
 //
 // Communication per gather: theta, beta, u and the family's parameters out
 // (O(q)); nnz(pattern) + q + q p + p^2 + p + 5 numbers back per worker after
@@ -45,6 +47,7 @@
 
 #include <Eigen/Core>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -61,7 +64,8 @@ using VectorPair = std::pair<Eigen::VectorXd, Eigen::VectorXd>;
 using GatherTraces = std::function<VectorPair(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
                                               const Eigen::VectorXd& u, const Eigen::VectorXd& values,
                                               const Eigen::VectorXd& sel)>;
-using GatherGradient = std::function<GradientSums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b)>;
+using GatherGradient = std::function<GradientSums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b,
+                                                  const std::vector<std::string>& log_parameters)>;
 
 class PartitionedGlmm {
 public:

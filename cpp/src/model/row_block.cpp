@@ -116,6 +116,11 @@ std::pair<Eigen::MatrixXd, Eigen::VectorXd> RowBlock::start_sums(const Eigen::Ve
     return {X_.transpose() * WX, WX.transpose() * z.matrix()};
 }
 
+Eigen::VectorXd RowBlock::glm_means(const Eigen::VectorXd& beta) const {
+    if (beta.size() != p()) throw std::invalid_argument("beta has the wrong length");
+    return family_.linkinv((offset_ + X_ * beta).array()).matrix();
+}
+
 bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u) {
     if (npattern_ < 0) throw std::logic_error("set_pattern first");
     if (beta.size() != p() || u.size() != q()) throw std::invalid_argument("beta or u has the wrong length");
@@ -146,7 +151,8 @@ std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::Ve
     return {rows_.Ut_times(trace_.v.matrix()), X_.transpose() * trace_.v.matrix()};
 }
 
-GradientSums RowBlock::gradient_sums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b) {
+GradientSums RowBlock::gradient_sums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b,
+                                     const std::vector<std::string>& log_parameters) {
     if (trace_.v.size() != n()) throw std::logic_error("trace_sums first");
     if (z_u.size() != q() || (z_b.size() != 0 && z_b.size() != p()))
         throw std::invalid_argument("z has the wrong length");
@@ -156,11 +162,11 @@ GradientSums RowBlock::gradient_sums(const Eigen::VectorXd& z_u, const Eigen::Ve
     GradientSums g;
     g.theta = laplace_theta_gradient(rows_, trace_, r, u_, z_u);
     g.beta = X_.transpose() * r.matrix();
-    const std::vector<std::string> names = family_.parameters();
-    g.family.resize(static_cast<Eigen::Index>(names.size()));
-    for (std::size_t k = 0; k < names.size(); ++k)
-        g.family[static_cast<Eigen::Index>(k)] =
-            log_parameter_gradient(family_, phi_, names[k], trace_.h, Uz, [this](const Family& f, double phi) {
+    g.family.resize(static_cast<Eigen::Index>(log_parameters.size()));
+    for (std::size_t k = 0; k < log_parameters.size(); ++k)
+        g.family[static_cast<Eigen::Index>(k)] = log_parameter_gradient(
+            family_, phi_, log_parameters[k], trace_.h, Uz, [this](const Family& f, double phi) {
+                ++moved_parameter_passes_;
                 return observation_gradient_terms(f, y_.array(), eta_.array(), pw_.array(), phi, nullptr,
                                                   Eigen::ArrayXd(), Eigen::ArrayXd(), false);
             });

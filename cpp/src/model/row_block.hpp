@@ -30,14 +30,19 @@
 // The exact gradient's per-row parts (laplace_gradient_rows.hpp):
 // trace_sums at the mode (the rows' s, w, w' from canonical_row_derivatives
 // or observation_gradient_terms, as GlmmModel::laplace_gradient chooses),
-// then gradient_sums: d D / d theta, X'r and d D / d log p for each family
-// parameter (log_parameter_gradient: central differences in log p).
+// then gradient_sums: d D / d theta, X'r and d D / d log p for the family
+// parameters named (log_parameter_gradient: central differences in log p, two
+// passes over the rows each; none for a parameter the optimiser holds fixed,
+// which is not named; moved_parameter_passes counts them).
 // start_sums(values): the GLM's first IRLS step from R's mustart (X'WX, X'Wz
 // with mu = mustart(y), z = eta - offset + (y - mu) / mu_eta), the
-// partitioned fit's start.
+// partitioned fit's start; glm_means(beta): the GLM's means at beta
+// (linkinv(offset + X beta)), with y and prior_weights the rows of glmer_nb's
+// moment start (fit/_moment_start.py).
 #pragma once
 
 #include <Eigen/Core>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -59,7 +64,7 @@ struct RowSums {
 };
 
 // The gradient's second round trip: d D / d theta, X'r (d D / d beta) and
-// d D / d log p per family parameter (Family::parameters()' order).
+// d D / d log p per family parameter asked for (in the order asked).
 struct GradientSums {
     Eigen::VectorXd theta, beta, family;
 };
@@ -81,9 +86,16 @@ public:
     std::pair<Eigen::VectorXd, Eigen::VectorXd> trace_sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta,
                                                            const Eigen::VectorXd& u, const Eigen::VectorXd& values,
                                                            const Eigen::VectorXd& sel);
-    // z_b empty: the gradient with beta fixed (no X z_b term).
-    GradientSums gradient_sums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b);
+    // z_b empty: the gradient with beta fixed (no X z_b term); log_parameters: the family parameters
+    // (Family::parameters()' names) whose d D / d log p is wanted, the optimiser's coordinates.
+    GradientSums gradient_sums(const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b,
+                               const std::vector<std::string>& log_parameters);
+    // Passes over the rows at a moved family parameter so far (two per d D / d log p).
+    long moved_parameter_passes() const { return moved_parameter_passes_; }
     std::pair<Eigen::MatrixXd, Eigen::VectorXd> start_sums(const Eigen::VectorXd& values);
+    Eigen::VectorXd glm_means(const Eigen::VectorXd& beta) const;
+    const Eigen::VectorXd& y() const { return y_; }
+    const Eigen::VectorXd& prior_weights() const { return pw_; }
 
 private:
     Eigen::MatrixXd X_;
@@ -100,6 +112,7 @@ private:
     bool evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u);
     Eigen::VectorXd eta_, mu_, u_;
     LaplaceTraceRows trace_;  // trace_sums' rows, for gradient_sums
+    long moved_parameter_passes_ = 0;
 };
 
 }  // namespace glmmfast

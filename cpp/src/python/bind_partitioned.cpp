@@ -8,7 +8,8 @@
 // picklable, summed field by field wherever the partitions' answers meet.  A
 // pattern travels as two int32 arrays (rows, cols) of its lower-triangle
 // pairs, sorted.  The gradient's round trips travel as a pair of arrays
-// (trace_sums) and a triple (gradient_sums: theta, beta, family parameters);
+// (trace_sums) and a triple (gradient_sums: theta, beta, the family parameters
+// asked for by name, a list of str);
 // the family's parameter values as an array, which weights as a bool.
 // CrossProductLmm (model/cross_product_lmm.hpp): the LMM on partitioned rows,
 // built on the driver from the partitions' summed cross-products.
@@ -102,14 +103,16 @@ void bind_partitioned(py::module_& m) {
             }
             return py::make_tuple(out.first, out.second);
         }, py::arg("theta"), py::arg("beta"), py::arg("u"), py::arg("values"), py::arg("sel"))
-        .def("gradient_sums", [](RowBlock& r, const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b) {
+        .def("gradient_sums", [](RowBlock& r, const Eigen::VectorXd& z_u, const Eigen::VectorXd& z_b,
+                                 const std::vector<std::string>& log_parameters) {
             GradientSums out;
             {
                 EngineCall call;
-                out = r.gradient_sums(z_u, z_b);
+                out = r.gradient_sums(z_u, z_b, log_parameters);
             }
             return py::make_tuple(out.theta, out.beta, out.family);
-        }, py::arg("z_u"), py::arg("z_b"))
+        }, py::arg("z_u"), py::arg("z_b"), py::arg("log_parameters"))
+        .def_property_readonly("moved_parameter_passes", &RowBlock::moved_parameter_passes)
         .def("start_sums", [](RowBlock& r, const Eigen::VectorXd& values) {
             std::pair<Eigen::MatrixXd, Eigen::VectorXd> out;
             {
@@ -117,7 +120,10 @@ void bind_partitioned(py::module_& m) {
                 out = r.start_sums(values);
             }
             return py::make_tuple(out.first, out.second);
-        }, py::arg("values"));
+        }, py::arg("values"))
+        .def("glm_means", &RowBlock::glm_means, py::arg("beta"))
+        .def_property_readonly("y", &RowBlock::y)
+        .def_property_readonly("prior_weights", &RowBlock::prior_weights);
 
     // The driver's own calls keep the GIL (every PIRLS step calls back into
     // Python, the gather; the factorisations between are of size q); the
@@ -139,9 +145,10 @@ void bind_partitioned(py::module_& m) {
                          py::gil_scoped_acquire gil;
                          return traces(theta, beta, u, values, sel).cast<VectorPair>();
                      };
-                     gg = [gradient](const Eigen::VectorXd& zu, const Eigen::VectorXd& zb) {
+                     gg = [gradient](const Eigen::VectorXd& zu, const Eigen::VectorXd& zb,
+                                     const std::vector<std::string>& log_parameters) {
                          py::gil_scoped_acquire gil;
-                         return gradient_from(gradient(zu, zb));
+                         return gradient_from(gradient(zu, zb, log_parameters));
                      };
                  }
                  return std::make_unique<PartitionedGlmm>(terms, pattern_pairs(rows, cols), p, family, std::move(g),

@@ -36,6 +36,7 @@ from ._family_parameter import (FamilyParameter, JointShapeParameters, joint_sha
                                 power_parameter, shape_parameter)
 from ._fit_state import FitState, fit_glmm, fit_glmm_from
 from ._profiled_parameter import fit_profiling_parameter
+from ._moment_start import excess_ratio, nb_theta_from_excess, poisson_excess_sums
 from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
 from ._lmer import lmer
@@ -215,7 +216,7 @@ def glmer(
                         data_name=data_name, quiet=quiet)
         parameter = None
         if estimate_parameter and isinstance(fam, NegativeBinomial):  # nbinom2: theta estimated (as glmer_nb)
-            parameter = nb_shape_parameter(PARTITIONED_NB_THETA_START)
+            parameter = nb_shape_parameter(1.0)  # started by the partitions' moments (fit/_partitioned.py)
             fam = parameter.fitted_family(fam)
         return glmer_partitioned(formula, data, fam, weights, offset, check_nagq(nAGQ), contrasts, data_name,
                                  quiet, parameter=parameter)
@@ -290,9 +291,8 @@ def _poisson_excess(design: ModelDesign, power: int) -> float:
     """sum w ((y - mu)^2 - mu) / mu^power / sum w at a Poisson GLM's means: the NB shapes' moment start
     (Var y = mu + mu^2 / theta: 1 / theta at power 2; Var y = mu (1 + phi): phi at power 1); NaN if
     the Poisson start failed (e.g. identity link at mu = 0)."""
-    mu, w = _glm_means(design, Poisson(design.family.link)), design.weights
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.sum(w * ((design.y - mu) ** 2 - mu) / mu**power) / np.sum(w))
+    mu = _glm_means(design, Poisson(design.family.link))
+    return excess_ratio(poisson_excess_sums(design.y, mu, design.weights, power))
 
 
 def _proportion_precision(design: ModelDesign) -> float:
@@ -318,12 +318,9 @@ def _t_scale(design: ModelDesign) -> float:
 
 
 def _moment_theta(design: ModelDesign) -> float:
-    """Starting negative-binomial shape: moments of a Poisson GLM's residuals
-    (Var y = mu + mu^2/theta), clipped to [0.01, 1000]."""
-    excess = _poisson_excess(design, 2)
-    if not np.isfinite(excess):  # the Poisson start failed (e.g. identity link at mu = 0)
-        return 1.0
-    return float(np.clip(1.0 / excess, 0.01, 1000.0)) if excess > 0 else 1000.0
+    """Starting negative-binomial shape: moments of a Poisson GLM's residuals (Var y = mu + mu^2/theta,
+    :func:`~glmmfast.fit._moment_start.nb_theta_from_excess`; the partitioned rows' start too)."""
+    return nb_theta_from_excess(_poisson_excess(design, 2))
 
 
 def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
@@ -355,11 +352,6 @@ def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
 
 #: the t's df start where glmer estimates it
 _T_DF_START = 10.0
-
-
-#: the negative-binomial shape's start on a Dask DataFrame (in memory: the moments of a Poisson GLM's
-#: residuals, :func:`_moment_theta`, a fit of its own the partitions do not run)
-PARTITIONED_NB_THETA_START = 1.0
 
 
 def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapeParameters:
@@ -411,7 +403,8 @@ def glmer_nb(
         lme4 formula with a count response, e.g. ``"TICKS ~ YEAR + (1 | LOCATION)"``.
     data : pandas.DataFrame or dask.dataframe.DataFrame
         A Dask DataFrame is fitted where its partitions lie, as
-        :func:`glmer` (theta started at 1 there; see docs/dask.md).
+        :func:`glmer` (theta started, as in memory, at the moments of a Poisson GLM's
+        residuals; see docs/dask.md).
     link : str, default "log"
         ``"log"``, ``"sqrt"`` or ``"identity"``.
     weights, offset : array-like, optional
@@ -443,8 +436,8 @@ def glmer_nb(
     True
     """
     nAGQ = check_nagq(nAGQ)
-    if is_dask_dataframe(data):  # rows in partitions (fit/_partitioned.py): theta from a fixed start
-        shape = nb_shape_parameter(PARTITIONED_NB_THETA_START)
+    if is_dask_dataframe(data):  # rows in partitions (fit/_partitioned.py): theta started by their moments
+        shape = nb_shape_parameter(1.0)
         return glmer_partitioned(formula, data, shape.fitted_family(NegativeBinomial(1.0, link)), weights, offset,
                                  nAGQ, contrasts, data_name, quiet, parameter=shape)
     t0 = time.perf_counter()

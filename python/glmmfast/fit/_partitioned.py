@@ -48,6 +48,7 @@ from ..design._design import dataset_name
 from ._engine import _engine_terms
 from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._fit_state import FitState, optimize_glmm_state, pearson_dispersion
+from ._moment_start import excess_ratio, nb_theta_from_excess, poisson_excess_sums
 
 __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "PartitionedRows",
            "PartitionedNotSupported", "PartitionsReleased"]
@@ -128,14 +129,22 @@ def _worker_traces(token: str, theta, beta, u, values, sel):
     return _sum_answers([block.trace_sums(theta, beta, u, values, sel) for block in _mine(token).values()])
 
 
-def _worker_gradient(token: str, z_u, z_b):
-    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r, dD/dlog p per family parameter)."""
-    return _sum_answers([block.gradient_sums(z_u, z_b) for block in _mine(token).values()])
+def _worker_gradient(token: str, z_u, z_b, log_parameters: list[str]):
+    """This worker's share of the gradient's second round trip: (dD/dtheta, X'r, dD/dlog p per family parameter
+    named in ``log_parameters``, the optimiser's coordinates: a fixed one costs no row passes)."""
+    return _sum_answers([block.gradient_sums(z_u, z_b, log_parameters) for block in _mine(token).values()])
 
 
 def _worker_start(token: str, values):
     """This worker's share of the GLM's first IRLS step from R's mustart: (X'WX, X'Wz)."""
     return _sum_answers([block.start_sums(values) for block in _mine(token).values()])
+
+
+def _worker_moment_sums(token: str, beta):
+    """This worker's share of glmer_nb's moment start: :func:`~glmmfast.fit._moment_start.poisson_excess_sums`
+    (power 2) at the GLM's means at ``beta``."""
+    return _sum_answers([poisson_excess_sums(block.y, block.glm_means(beta), block.prior_weights, 2)
+                         for block in _mine(token).values()])
 
 
 def add_answers(a, b):
@@ -199,7 +208,7 @@ class PartitionedRows:
         if self.released:
             raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
         t0 = time.perf_counter()
-        args = [np.asarray(a, dtype=float) for a in args]
+        args = [a if isinstance(a, list) else np.asarray(a, dtype=float) for a in args]  # a list: names
         answers = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
                    for w in self.workers]
         total = pairwise_reduce(answers, lambda a, b: self.client.submit(add_answers, a, b, pure=False)).result()
@@ -215,13 +224,18 @@ class PartitionedRows:
         """The gradient's first round trip: (U'v, X'v) added on the workers."""
         return self._ask(_worker_traces, theta, beta, u, values, sel)
 
-    def gradient(self, z_u, z_b) -> tuple:
-        """The gradient's second round trip: (dD/dtheta, X'r, dD/dlog p) added on the workers."""
-        return self._ask(_worker_gradient, z_u, z_b)
+    def gradient(self, z_u, z_b, log_parameters: list[str]) -> tuple:
+        """The gradient's second round trip: (dD/dtheta, X'r, dD/dlog p for ``log_parameters``) added on the
+        workers."""
+        return self._ask(_worker_gradient, z_u, z_b, list(log_parameters))
 
     def start(self, values) -> tuple:
         """The GLM's first IRLS step from R's mustart: (X'WX, X'Wz) added on the workers."""
         return self._ask(_worker_start, values)
+
+    def moment_sums(self, beta) -> tuple:
+        """glmer_nb's moment start's sums at the GLM's means at ``beta`` added on the workers (one round trip)."""
+        return self._ask(_worker_moment_sums, beta)
 
     def release(self) -> None:
         """Drop the blocks on every worker."""
@@ -268,11 +282,12 @@ def load_partitions(ddf, plan: PartitionedDesign, client) -> tuple[PartitionedRo
     return rows, model, n, n_dropped
 
 
-def _glm_start(model: "_core.PartitionedGlmm", rows: PartitionedRows) -> np.ndarray:
-    """The GLM's beta: R's first IRLS step from mustart (one round trip), then the engine's PIRLS at
-    theta = 0 (beta by Fisher scoring, the random effects switched off) on the same sums."""
-    XtWX, XtWz = rows.start(model.family_values)
-    beta = np.linalg.lstsq(np.asarray(XtWX), np.asarray(XtWz), rcond=None)[0]
+def _glm_start(model: "_core.PartitionedGlmm", rows: PartitionedRows, beta: np.ndarray | None = None) -> np.ndarray:
+    """The GLM's beta: R's first IRLS step from mustart (one round trip; or from ``beta``), then the engine's
+    PIRLS at theta = 0 (beta by Fisher scoring, the random effects switched off) on the same sums."""
+    if beta is None:
+        XtWX, XtWz = rows.start(model.family_values)
+        beta = np.linalg.lstsq(np.asarray(XtWX), np.asarray(XtWz), rcond=None)[0]
     theta_glm = np.zeros(len(model.initial_theta()))
     model.set_beta(beta if np.all(np.isfinite(beta)) else np.zeros(model.p))
     try:
@@ -283,6 +298,26 @@ def _glm_start(model: "_core.PartitionedGlmm", rows: PartitionedRows) -> np.ndar
     return np.array(model.beta)
 
 
+#: The negative-binomial shape of the GLM whose means start glmer_nb's theta on partitioned rows (the
+#: partitions' blocks, built for the negative binomial, fit no Poisson GLM): Var y = mu + mu^2 / 1e4, the
+#: in-memory start's Poisson GLM to mu / 1e4 relative.  Not larger: the unit deviance's rounding grows as
+#: theta eps per row, and at 1e6 the GLM's Newton polish halved its steps for 60 round trips on 20,000 rows.
+POISSON_LIKE_NB_THETA = 1e4
+
+
+def _nb_moment_start(model: "_core.PartitionedGlmm", rows: PartitionedRows,
+                     parameter: FamilyParameter) -> tuple[FamilyParameter, np.ndarray | None]:
+    """glmer_nb's theta start as in memory (:func:`~glmmfast.fit._glmer._moment_theta`): the moments of a
+    Poisson GLM's residuals, from the partitions' sums at the near-Poisson GLM's means (one round trip
+    after that GLM); also that GLM's beta (None where it failed: theta starts at 1, as in memory)."""
+    parameter.with_value(POISSON_LIKE_NB_THETA).set_on(model)
+    try:
+        beta = _glm_start(model, rows)
+    except _core.PirlsError:
+        return parameter.with_value(nb_theta_from_excess(float("nan"))), None
+    return parameter.with_value(nb_theta_from_excess(excess_ratio(rows.moment_sums(beta)))), beta
+
+
 def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, nAGQ: int = 1,
                          contrasts: dict | None = None, client=None, parameter: FamilyParameter | None = None
                          ) -> tuple[FitState, PartitionedRows, PartitionedDesign, int]:
@@ -290,7 +325,8 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
 
     As :func:`~glmmfast.fit._fit_state.fit_glmm` in memory: the GLM start
     (:func:`_glm_start`), the family parameter (``parameter``, estimated from
-    its value: glmer_nb's theta; else the dispersion of a family that has one,
+    its value; glmer_nb's theta from the in-memory fit's moment start instead,
+    :func:`_nb_moment_start`; else the dispersion of a family that has one,
     started at the GLM's Pearson estimate and restarted by stage 1 at the
     conditional means', both from the partitions' Pearson sums) and theta on
     the scale of the GLM's linear predictor where a parameter is estimated.
@@ -301,9 +337,12 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
     rows, model, n, n_dropped = load_partitions(ddf, plan, client)
     try:
         design = design_shell(plan, n, n_dropped)
+        poisson_beta = None
+        if parameter is not None and parameter.engine_name == "nb_theta" and parameter.estimated:
+            parameter, poisson_beta = _nb_moment_start(model, rows, parameter)
         if parameter is not None:
             parameter.set_on(model)  # the GLM start at the parameter's starting value
-        beta0 = _glm_start(model, rows)
+        beta0 = _glm_start(model, rows, poisson_beta)
         dispersion_estimate = None
         if parameter is None and plan.family.has_dispersion:
             def dispersion_estimate(engine) -> float:  # the Pearson chi-squared over its residual df
