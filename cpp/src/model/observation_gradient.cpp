@@ -17,6 +17,12 @@
 //    offset_d + X_d beta_d): p_i enters only row i's terms, so one pair of
 //    central differences at every p_i e^{+-delta} gives each row's
 //    derivatives in log p_i, times power X_d[i, k].
+//  * where p is the dispersion phi (scalar, or every row's phi_i) and no zero
+//    inflation mixes the rows' terms: s and w are phi-free terms divided by
+//    phi (Family::unit_observation_terms, varying_unit_observation_terms),
+//    so ds_i/dlog phi = -s_i and dw_i/dlog phi = -w_i exactly, and only the
+//    log density is differenced:
+//      dD/dlog phi_i = -2 dl_i/dlog phi_i - h_i w_i - (U z)_i s_i.
 // With a dispersion model the rows' terms are varying_parameter.hpp's, and
 // w' = dw/deta is exact for a varying dispersion (the unit-phi family's
 // divided by phi_i) and a central difference in eta for a varying shape.
@@ -126,6 +132,28 @@ ObservationTerms GlmmModel::moved_parameter_terms(const std::string& parameter, 
     return gradient_terms(m.family, m.phi, false, structural_zero);
 }
 
+bool GlmmModel::moves_dispersion_only(const std::string& parameter) const {
+    if (log_p_zi_.size() > 0) return false;  // zero inflation mixes s and w with the zero part
+    return parameter.empty() ? varying_.name == "dispersion" : parameter == "dispersion" && !has_dispersion_model();
+}
+
+Eigen::ArrayXd GlmmModel::moved_dispersion_log_density(const std::string& parameter, double log_step) const {
+    const WeightRoles w = weight_roles(family_, pw_.array());
+    Eigen::ArrayXd ld;
+    if (parameter.empty()) {
+        VaryingParameter moved = varying_;
+        moved.values = varying_.values * std::exp(log_step);
+        ld = varying_unit_log_density(family_, y_.array(), eta_.array(), w.distribution, moved);
+    } else {
+        const double phi = phi_ * std::exp(log_step);
+        if (family_.exponential_dispersion())  // observation_gradient_terms' log density off the general path
+            return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi);
+        ld = family_.log_density(y_.array(), eta_.array(), w.distribution, phi);
+    }
+    zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
+    return ld;
+}
+
 Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                                     const ObservationTerms& t,
                                                     const std::vector<std::string>& log_parameters) const {
@@ -135,7 +163,11 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
         g.head(n_zi()) =
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     constexpr double delta = kLogParameterStep;
-    auto per_row = [&](const std::string& parameter) {
+    auto per_row = [&](const std::string& parameter) -> Eigen::ArrayXd {
+        if (moves_dispersion_only(parameter))  // see the file comment
+            return -(moved_dispersion_log_density(parameter, delta) - moved_dispersion_log_density(parameter, -delta)) /
+                       delta -
+                   h * t.information - Uz * t.score;
         return log_parameter_row_derivative(moved_parameter_terms(parameter, delta),
                                             moved_parameter_terms(parameter, -delta), h, Uz, delta);
     };
