@@ -24,8 +24,8 @@
 //    log density is differenced:
 //      dD/dlog phi_i = -2 dl_i/dlog phi_i - h_i w_i - (U z)_i s_i.
 // With a dispersion model the rows' terms are varying_parameter.hpp's, and
-// w' = dw/deta is exact for a varying dispersion (the unit-phi family's
-// divided by phi_i) and a central difference in eta for a varying shape.
+// w' = dw/deta the family's own at each row's parameter (the unit-phi
+// family's divided by phi_i for a varying dispersion), as with a scalar one.
 #include <cmath>
 #include <functional>
 #include <stdexcept>
@@ -37,29 +37,8 @@ namespace glmmfast {
 
 namespace {
 
-// The step in eta of the varying shapes' w' (central differences; truncation ~1e-8 relative).
-constexpr double kEtaStep = 1e-4;
 // The step in log p of the family parameters' derivatives (see the file comment).
 constexpr double kLogParameterStep = 1e-5;
-
-// varying_unit_observation_terms with w' = dw/deta where information_deriv (see the file comment).
-void varying_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                            const Eigen::ArrayXd& wt, const VaryingParameter& v, bool information_deriv,
-                            ObservationTerms& t) {
-    varying_unit_observation_terms(family, y, eta, wt, v, t);
-    if (!information_deriv) return;
-    if (v.name == "dispersion") {
-        ObservationTerms unit;
-        family.unit_observation_terms(y, eta, 1.0, wt, unit, true);
-        t.information_deriv = unit.information_deriv / v.values;
-        return;
-    }
-    const Eigen::ArrayXd h = kEtaStep * (1.0 + eta.abs());
-    ObservationTerms up, down;
-    varying_unit_observation_terms(family, y, eta + h, wt, v, up);
-    varying_unit_observation_terms(family, y, eta - h, wt, v, down);
-    t.information_deriv = (up.information - down.information) / (2.0 * h);
-}
 
 }  // namespace
 
@@ -70,7 +49,7 @@ ObservationTerms observation_gradient_terms(const Family& family, const Eigen::A
     const WeightRoles w = weight_roles(family, pw);
     ObservationTerms t;
     if (varying)
-        varying_gradient_terms(family, y, eta, w.distribution, *varying, information_deriv, t);
+        varying_unit_observation_terms(family, y, eta, w.distribution, *varying, t, information_deriv);
     else
         family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv);
     zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero);
