@@ -305,8 +305,7 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         # glmmTMB's REML starts at the ML optimum, reached by BFGS on the exact gradient: the REML
         # criterion's search (derivative-free) is then short (disp_gauss_x_reml: 20 + 40 evaluations, not 111)
         state = fit_integrated_beta(model, design, state.theta, state.beta, state.beta_disp, t0, ml=state.info)
-    else:
-        state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
+    state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     _add_start_stage(state.info, start_clock, start, start_seconds)
     state.info.factorization = model.factorization
     return state
