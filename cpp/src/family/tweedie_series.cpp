@@ -17,52 +17,15 @@ namespace {
 // relative is below the rounding of the sum.
 constexpr double kTweedieCutoff = 40.0;
 
-// lgamma(j + 1) and lgamma(j r), the parts of log W_j that depend on the power alone (not on y or phi),
-// tabulated per thread for the last power: a fit evaluates the series at every y and phi at one power, and
-// these two lgamma per term were most of its cost.  The entries are the same lgamma values, subtracted in
-// the same order, so the series is unchanged to the last bit.  The table is filled from j = 1 as far as a
-// series reaches, up to kTabulated (a few thousand lgamma once per power); terms beyond are computed.
-class PowerTerms {
-public:
-    static PowerTerms& at(double p) {
-        thread_local PowerTerms terms;
-        if (terms.p_ != p) {
-            terms.p_ = p;
-            terms.r_ = (2.0 - p) / (p - 1.0);
-            terms.lgamma_j1_.clear();
-            terms.lgamma_jr_.clear();
-        }
-        return terms;
-    }
-    // j log z - lgamma(j + 1) - lgamma(j r) for integer j >= 1.
-    double log_w(double j, double log_z) {
-        if (j > kTabulated) return j * log_z - std::lgamma(j + 1.0) - std::lgamma(j * r_);
-        const auto k = static_cast<std::size_t>(j) - 1;
-        for (std::size_t next = lgamma_j1_.size(); next <= k; ++next) {
-            const double jn = static_cast<double>(next + 1);
-            lgamma_j1_.push_back(std::lgamma(jn + 1.0));
-            lgamma_jr_.push_back(std::lgamma(jn * r_));
-        }
-        return j * log_z - lgamma_j1_[k] - lgamma_jr_[k];
-    }
-
-private:
-    static constexpr double kTabulated = 4096;
-    double p_ = NAN, r_ = NAN;
-    std::vector<double> lgamma_j1_, lgamma_jr_;
-};
-
 // The series' terms: r, log z, log W_j and the start j0 = round(j*) (at least 1).
 struct Series {
     double r, log_z, j0;
-    PowerTerms& power_terms;
     Series(double y, double phi, double p)
         : r((2.0 - p) / (p - 1.0)),
           log_z(r * std::log(y) - r * std::log(p - 1.0) - (1.0 + r) * std::log(phi) - std::log(2.0 - p)),
           j0(std::max(1.0, std::round(std::min(
-              std::exp((2.0 - p) * std::log(y) - std::log(phi) - std::log(2.0 - p)), 1e15)))),
-          power_terms(PowerTerms::at(p)) {}
-    double log_w(double j) const { return power_terms.log_w(j, log_z); }
+              std::exp((2.0 - p) * std::log(y) - std::log(phi) - std::log(2.0 - p)), 1e15)))) {}
+    double log_w(double j) const { return j * log_z - std::lgamma(j + 1.0) - std::lgamma(j * r); }
 };
 
 // The terms log W_j of the series that matter, j from first to first + size - 1.
