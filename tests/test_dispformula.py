@@ -194,6 +194,21 @@ def test_reml_integrates_the_fixed_effects_out_as_glmmtmb():
     assert [_layout(t) for t in text] == [_layout(r) for r in c["summary_text"]]
 
 
+def test_reml_starts_at_the_maximum_likelihood_optimum():
+    # the REML criterion's derivative-free search starts where BFGS left the ML fit: the record holds the ML
+    # stages (exact gradient, ending at the ML fit's -2 log L) before the REML stage
+    c = REFERENCE["disp_gauss_x_reml"]
+    df = load(c["dataset"])
+    reml = glmmfast.glmer(c["formula"], df, family="gaussian", dispformula=c["dispformula"], REML=True, quiet=True)
+    ml = glmmfast.glmer(c["formula"], df, family="gaussian", dispformula=c["dispformula"], quiet=True)
+    stages = reml.optinfo.stages
+    assert [s["kind"] for s in stages] == ["start", "stage 1", "stage 2", "stage 2"]
+    assert all(s["exact_gradient"] for s in stages[1:3]) and not stages[3]["exact_gradient"]
+    assert stages[2]["deviance"] == pytest.approx(ml.deviance, abs=1e-6)
+    assert stages[3]["deviance"] == pytest.approx(reml.deviance, abs=1e-9)
+    assert reml.optinfo.evaluations == sum(s["evaluations"] for s in stages)
+
+
 def test_refit_of_a_reml_dispersion_fit_is_a_reml_fit_from_scratch():
     # glmmTMB's refit of a REML = TRUE fit maximises the REML criterion of the new response: the refit
     # (warm-started at the fit) reaches the REML optimum of glmer(..., REML=True) on that response

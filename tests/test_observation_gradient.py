@@ -57,6 +57,7 @@ CASES = [
     ("inverse.gaussian", "1/mu^2", "positive", "dispersion", 0.2, [0.3, -0.05]),
     ("inverse.gaussian", "log", "positive", "dispersion", 0.2, [0.6, 0.3]),
     ("gaussian", "log", "positive", "dispersion", 1.5, [0.6, 0.3]),
+    ("tweedie", "log", "zero_or_positive", "dispersion", 0.8, [0.6, 0.3]),  # off the exponential-dispersion path
     ("negative_binomial", "log", "count", "nb_theta", 1.7, [0.5, 0.3]),
     ("negative_binomial", "sqrt", "count", "nb_theta", 1.7, [1.3, 0.2]),
     ("nbinom1", "log", "count", "shape:phi", 1.3, [0.5, 0.3]),
@@ -132,6 +133,8 @@ DISPERSION_MODEL_CASES = [
     ("gaussian", "identity", "positive", "dispersion", 1.0, [2.0, 0.4], False),
     ("gaussian", "log", "positive", "dispersion", 1.0, [0.6, 0.3], False),
     ("Gamma", "log", "positive", "dispersion", -1.0, [0.6, 0.3], False),
+    ("Gamma", "log", "zero_or_positive", "dispersion", -1.0, [0.6, 0.3], True),  # ziGamma
+    ("tweedie", "log", "zero_or_positive", "dispersion", 1.0, [0.6, 0.3], False),
     ("negative_binomial", "log", "count", "theta", 1.0, [0.6, 0.3], False),
     ("nbinom1", "log", "count", "phi", 1.0, [0.6, 0.3], False),
     ("negative_binomial", "log", "count", "theta", 1.0, [0.6, 0.3], True),
@@ -165,6 +168,24 @@ def test_gradient_with_correlated_slopes_weights_and_offset():
     model.set_nb_theta(1.5)
     x = np.array([0.6, 0.1, 0.3, 0.5, 0.3, np.log(1.5)])
     check_objective_gradient(model, "joint", "nb_theta", x, np.array([0.5, 0.3]))
+
+
+@pytest.mark.parametrize("family", ["gaussian", "Gamma"])
+def test_dispersion_gradient_with_weights_and_a_dispersion_model(family):
+    """The log dispersion's rows (only the log density differenced: observation_gradient.cpp) with prior weights,
+    some zero, scalar and per row."""
+    df = _data("positive", seed=5)
+    w = np.random.default_rng(6).uniform(0.3, 2.0, len(df))
+    w[:3] = 0.0
+    design = model_design_for("y ~ x + (1 | g)", df, get_family(family, link="log"), random=True, weights=w)
+    model = engine_model(design, "sparse")
+    model.set_dispersion(0.6)
+    x = np.array([0.6, 0.6, 0.3, np.log(0.6)])
+    check_objective_gradient(model, "joint", "dispersion", x, np.array([0.6, 0.3]))
+    Xd = np.column_stack([np.ones(design.n), design.X[:, 1]])
+    model.set_dispersion_model(Xd, np.zeros(design.n), "dispersion", 1.0)
+    check_objective_gradient(model, "joint", None, np.array([0.6, 0.6, 0.3, np.log(0.6), 0.2]),
+                             np.array([0.6, 0.3]))
 
 
 def test_engine_gradient_equals_the_objectives(cbpp):

@@ -48,14 +48,16 @@ Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::Array
 }
 
 void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                                    const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t) {
+                                    const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t,
+                                    bool information_deriv) {
     check_values(family, y, wt, v);
     if (v.name == "dispersion") {
         // Derivatives at phi = 1 divided by phi_i; the log density at each phi_i.
-        family.unit_observation_terms(y, eta, 1.0, wt, t);
+        family.unit_observation_terms(y, eta, 1.0, wt, t, information_deriv);
         t.score /= v.values;
         t.information /= v.values;
         t.fisher /= v.values;
+        if (information_deriv) t.information_deriv /= v.values;
         t.log_density = varying_unit_log_density(family, y, eta, wt, v);
         return;
     }
@@ -63,17 +65,19 @@ void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& 
     t.score.resize(y.size());
     t.information.resize(y.size());
     t.fisher.resize(y.size());
+    t.information_deriv.resize(information_deriv ? y.size() : 0);
     Eigen::ArrayXd yi(1), etai(1), wti(1);
     ObservationTerms ti;
     for_each_observation(family, v, [&](Eigen::Index i, const Family& f, double phi) {
         yi[0] = y[i];
         etai[0] = eta[i];
         wti[0] = wt[i];
-        f.unit_observation_terms(yi, etai, phi, wti, ti);
+        f.unit_observation_terms(yi, etai, phi, wti, ti, information_deriv);
         t.log_density[i] = ti.log_density[0];
         t.score[i] = ti.score[0];
         t.information[i] = ti.information[0];
         t.fisher[i] = ti.fisher[0];
+        if (information_deriv) t.information_deriv[i] = ti.information_deriv[0];
     });
 }
 

@@ -10,7 +10,9 @@
 // (ones, or the trials of a family whose weights are trials: weight_roles
 // in family.hpp):
 //   varying_unit_observation_terms   log density, score, information and
-//                                    Fisher weight in eta
+//                                    Fisher weight in eta (and the
+//                                    information's eta-derivative w', the
+//                                    family's own, where information_deriv)
 //   varying_unit_log_density         the log density only
 //   varying_simulate                 draws of y at each observation's value
 //                                    (simulate and the parametric bootstrap)
@@ -42,7 +44,8 @@ struct VaryingParameter {
 // Terms at each observation's parameter value and distribution weight wt
 // (throws std::invalid_argument for a name the family does not have).
 void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
-                                    const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t);
+                                    const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t,
+                                    bool information_deriv = false);
 Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                         const Eigen::ArrayXd& wt, const VaryingParameter& v);
 // Draws of y at means mu, each with its observation's parameter value and

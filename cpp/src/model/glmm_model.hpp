@@ -254,6 +254,12 @@ private:
     Eigen::VectorXd outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;
+    // Whether moving `parameter` (as moved_parameter_terms names it) scales the rows' score and information
+    // by 1 / phi and nothing else: the dispersion phi, scalar or per row, without zero inflation.
+    bool moves_dispersion_only(const std::string& parameter) const;
+    // The rows' log density with the dispersion moved on its log scale by log_step (the log_density of
+    // moved_parameter_terms, for a parameter moves_dispersion_only accepts).
+    Eigen::ArrayXd moved_dispersion_log_density(const std::string& parameter, double log_step) const;
     void factor();
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.

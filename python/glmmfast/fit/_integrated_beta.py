@@ -12,7 +12,8 @@ whose inverse is the engine's ``beta_unscaled_vcov``:
 
 (At glmmTMB's estimates on its ``disp_gauss_x_reml`` reference this
 equals its -2 log L to 1e-12.)  The outer parameters are (theta,
-beta_disp), optimised derivative-free; Cov(beta-hat) is H_beta^{-1} at the
+beta_disp), optimised derivative-free from the maximum-likelihood optimum
+(found first, by BFGS on the exact gradient); Cov(beta-hat) is H_beta^{-1} at the
 optimum, and the covariance of (theta, beta_disp) is 2 H^{-1} from the
 finite-difference Hessian H of the criterion, as glmmTMB's sdreport.
 
@@ -34,6 +35,9 @@ from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["reml_objective", "fit_integrated_beta", "integrated_beta_vcov_full"]
 
+#: BOBYQA's initial step from the ML optimum (from elsewhere 0.25)
+_STEP_FROM_ML = 0.05
+
 
 def _criterion(model, ntheta: int, x: np.ndarray) -> float:
     """-2 log L_R at x = (theta, beta_disp) (see the module's equation); leaves the engine there."""
@@ -52,18 +56,27 @@ def reml_objective(model):
 
 
 def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: np.ndarray, beta_disp0: np.ndarray,
-                        t0: float) -> "FitState":
-    """Minimise the REML criterion of ``model`` from (theta0, beta_disp0), beta started at ``beta0``."""
+                        t0: float, ml: OptimizerInfo | None = None) -> "FitState":
+    """Minimise the REML criterion of ``model`` from (theta0, beta_disp0), beta started at ``beta0``.
+
+    ``ml``: the record of the maximum-likelihood fit that gave the start (its optimum), whose stages come first
+    in the fit's record; from there BOBYQA's first steps are shorter (REML's theta differs from ML's by the
+    factor of about sqrt(m / (m - p)) for m groups, beta_disp by O(p / n))."""
     from ._fit_state import FitState
 
     info = OptimizerInfo(theta_scale=1.0)
+    for stage in [] if ml is None else ml.stages:
+        info.stages.append(dict(stage, name=stage["name"] + " (ML: REML's start)"))
+        for total in ("evaluations", "gradient_evaluations", "pirls_iterations"):
+            setattr(info, total, getattr(info, total) + stage[total])
     clock = StageClock(model)
     t1 = clock.t0
     model.set_beta(np.asarray(beta0, dtype=float))
     objective = reml_objective(model)
     lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(len(beta_disp0), -np.inf)])
     x0 = np.concatenate([theta0, beta_disp0])
-    x, dev, status = _bobyqa(objective, x0, lower, np.full(x0.size, 0.25), 1e-10, 1e-8, 100000, restarts=1)
+    step = np.full(x0.size, 0.25 if ml is None else _STEP_FROM_ML)
+    x, dev, status = _bobyqa(objective, x0, lower, step, 1e-10, 1e-8, 100000, restarts=1)
     dev = objective.evaluate(x)  # leave the engine at the optimum
     info.add_stage("theta and beta_disp (REML: beta integrated out)", "stage 2", clock, (objective,), dev, status)
     info.optimizer = "bobyqa"
