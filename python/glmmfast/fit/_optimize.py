@@ -73,6 +73,11 @@ _LOG_PARAMETER_MAX_STEP = 2.0
 #: Stopping within 0.1 of it: stages 1 and 2 took 55 evaluations instead of 86 there (ZINB 86 instead of
 #: 134, genpois 80 instead of 102), every reference case reaching the same joint optimum.
 _ZI_STAGE1_FTOL = 0.1
+#: L-BFGS's stored correction pairs (nlopt's vector storage).  nlopt's default is min(maxeval, 1310720 / n):
+#: 100000 pairs at our maxeval, whose work arrays (3.2 MB for one coordinate) it allocated and zeroed on
+#: every run: ~4% of a grouseticks fit's instructions.  Iterations beyond the stored pairs are the only ones
+#: the cap changes, and no fit takes 1000 L-BFGS iterations.
+_LBFGS_MEMORY = 1000
 
 
 def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -95,6 +100,8 @@ def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np
     opt.set_ftol_abs(ftol_abs)
     opt.set_xtol_abs(np.full(x.size, xtol_abs))
     opt.set_maxeval(maxeval)
+    if algorithm == nlopt.LD_LBFGS:
+        opt.set_vector_storage(min(_LBFGS_MEMORY, maxeval))
     try:
         opt.optimize(x)
         return opt.last_optimize_result()
