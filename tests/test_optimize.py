@@ -5,6 +5,7 @@ finite estimates and a message saying what happened."""
 
 from __future__ import annotations
 
+import nlopt
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,6 +59,23 @@ def test_differenced_objective_takes_central_differences_at_the_last_point():
     np.testing.assert_allclose(g, [3 * 0.25 + 0.5, 1.0], atol=1e-7)
     # a difference that fails is the evaluation's failure: the optimiser backs off
     assert obj(np.array([1.0, 0.0]), g) > 1e10 and obj.failures == 1
+
+
+def test_lbfgs_stores_a_bounded_number_of_correction_pairs(monkeypatch):
+    """nlopt's default vector storage, min(maxeval, 1310720 / n), is 100000 pairs at the drivers' maxeval: work
+    arrays allocated and zeroed on every run.  The drivers keep 1000 (and still reach the optimum)."""
+    made = []
+    real = nlopt.opt
+
+    def opt(algorithm, n):
+        made.append(real(algorithm, n))
+        return made[-1]
+
+    monkeypatch.setattr(nlopt, "opt", opt)
+    obj = differenced_objective(lambda x: float((x[0] - 1.0) ** 2 + 0.1 * x[0] ** 4), 1, 1e-6)
+    x, f, _ = _optimize._lbfgs(obj, np.array([3.0]), np.array([-np.inf]), np.array([0.25]), 1e-14, 1e-10, 100000)
+    assert made and made[0].get_vector_storage() == 1000
+    assert abs(2 * (x[0] - 1.0) + 0.4 * x[0] ** 3) < 1e-5  # the stationary point
 
 
 def test_agq_stage_2_steps_from_the_laplace_optimum_to_the_bobyqa_optimum(cbpp, monkeypatch):
