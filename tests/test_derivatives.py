@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glmmfast.fit._derivatives import gradient_hessian, hessian_from_gradient
+from glmmfast.fit._derivatives import central_gradient, gradient_hessian, hessian_from_gradient
 
 
 def _f(x):
@@ -28,6 +28,21 @@ def test_gradient_hessian_from_values():
     g, H = gradient_hessian(_f, X, 1e-4)
     np.testing.assert_allclose(g, _grad(X), atol=1e-7)
     np.testing.assert_allclose(H, _hess(X), atol=1e-4)  # forward cross differences: O(h)
+
+
+def test_central_gradient_is_second_order_with_2d_evaluations():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return _f(x)
+
+    g = central_gradient(f, X, 1e-4)
+    assert len(calls) == 2 * X.size
+    np.testing.assert_allclose(g, _grad(X), atol=1e-7)
+    # the same differences as gradient_hessian's gradient, per-coordinate steps too
+    h = np.array([1e-4, 1e-5, 1e-3])
+    np.testing.assert_array_equal(central_gradient(_f, X, h), gradient_hessian(_f, X, h)[0])
 
 
 def test_hessian_from_gradient_is_second_order_and_symmetric():

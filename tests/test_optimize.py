@@ -5,6 +5,7 @@ finite estimates and a message saying what happened."""
 
 from __future__ import annotations
 
+import nlopt
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +17,8 @@ from glmmfast.design._design import model_design_for
 from glmmfast.fit._engine import engine_model, glm_start
 from glmmfast.fit._derivatives import hessian_from_gradient
 from glmmfast.fit._optimize import check_convergence
-from glmmfast.fit._objective import function_objective
+from glmmfast.fit import _optimize
+from glmmfast.fit._objective import differenced_objective, function_objective
 from glmmfast.fit._optimize import _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
@@ -42,6 +44,58 @@ def test_function_objective_backs_off_on_pirls_failure():
     assert obj.failures == 2 and len(resets) == 2 and obj.evaluations == 3
     assert obj.last_error == "boom"
     np.testing.assert_array_equal(obj.best_x, [0.5])
+
+
+def test_differenced_objective_takes_central_differences_at_the_last_point():
+    def fun(x):
+        if x[0] > 1:
+            raise _core.PirlsError("boom")
+        return float(x[0] ** 3 + 2 * x[0] * x[1])
+
+    obj = differenced_objective(fun, 2, 1e-4)
+    assert obj.has_gradient
+    g = np.empty(2)
+    assert obj(np.array([0.5, 0.25]), g) == pytest.approx(0.375)
+    np.testing.assert_allclose(g, [3 * 0.25 + 0.5, 1.0], atol=1e-7)
+    # a difference that fails is the evaluation's failure: the optimiser backs off
+    assert obj(np.array([1.0, 0.0]), g) > 1e10 and obj.failures == 1
+
+
+def test_lbfgs_stores_a_bounded_number_of_correction_pairs(monkeypatch):
+    """nlopt's default vector storage, min(maxeval, 1310720 / n), is 100000 pairs at the drivers' maxeval: work
+    arrays allocated and zeroed on every run.  The drivers keep 1000 (and still reach the optimum)."""
+    made = []
+    real = nlopt.opt
+
+    def opt(algorithm, n):
+        made.append(real(algorithm, n))
+        return made[-1]
+
+    monkeypatch.setattr(nlopt, "opt", opt)
+    obj = differenced_objective(lambda x: float((x[0] - 1.0) ** 2 + 0.1 * x[0] ** 4), 1, 1e-6)
+    x, f, _ = _optimize._lbfgs(obj, np.array([3.0]), np.array([-np.inf]), np.array([0.25]), 1e-14, 1e-10, 100000)
+    assert made and made[0].get_vector_storage() == 1000
+    assert abs(2 * (x[0] - 1.0) + 0.4 * x[0] ** 3) < 1e-5  # the stationary point
+
+
+def test_agq_stage_2_steps_from_the_laplace_optimum_to_the_bobyqa_optimum(cbpp, monkeypatch):
+    """nAGQ > 1: stage 1 ends at the Laplace optimum and stage 2 takes BFGS steps on central differences of
+    the AGQ deviance from there; it lands where BOBYQA from stage 1's point (the path without the Laplace
+    optimum) lands, in fewer evaluations."""
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    fit = glmmfast.glmer(formula, cbpp, "binomial", nAGQ=25)
+    stages = {s["kind"]: s for s in fit.optinfo.stages}
+    assert stages["stage 1"]["name"].endswith("then theta and beta (Laplace)")
+    assert not stages["stage 2"]["exact_gradient"] and stages["stage 2"]["gradient_evaluations"] == 0
+    monkeypatch.setattr(_optimize, "_laplace_optimum", lambda *args: None)
+    bobyqa = glmmfast.glmer(formula, cbpp, "binomial", nAGQ=25)
+    assert "Laplace" not in bobyqa.optinfo.stages[1]["name"]
+    assert fit.deviance <= bobyqa.deviance + 1e-9
+    np.testing.assert_allclose(fit.theta, bobyqa.theta, atol=1e-4)
+    np.testing.assert_allclose(fit.fixef, bobyqa.fixef, atol=1e-4)
+    assert fit.optinfo.evaluations < bobyqa.optinfo.evaluations
+    # the AGQ deviance is stationary there (lme4's convergence check passes)
+    assert fit.converged and np.max(np.abs(fit.optinfo.gradient)) < 1e-3
 
 
 def test_engine_objective_backs_off_on_pirls_failure():

@@ -3,7 +3,7 @@
 Used at the optimum for lme4-style convergence checks and for the Hessian
 of the deviance with respect to the fixed effects (standard errors).
 Central differences with step ``h`` (lme4's ``deriv12`` uses 1e-4) for the
-gradient and the diagonal, forward cross differences for the off-diagonal:
+gradient (alone: :func:`central_gradient`) and the diagonal, forward cross differences for the off-diagonal:
 2d + d(d-1)/2 evaluations in all.  The deviance is computed to ~1e-12, so
 the Hessian is accurate to ~1e-4 relative.  Where the exact gradient is
 known, :func:`hessian_from_gradient` takes central differences of it
@@ -16,7 +16,20 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["gradient_hessian", "hessian_from_gradient"]
+__all__ = ["central_gradient", "gradient_hessian", "hessian_from_gradient"]
+
+
+def central_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float | np.ndarray) -> np.ndarray:
+    """Central-difference gradient (f(x + h e_i) - f(x - h e_i)) / 2h of ``f`` at ``x``: 2d evaluations,
+    error O(h^2) (a step in theta may cross its bound 0: the deviance is even in theta_jj there)."""
+    x = np.asarray(x, dtype=float)
+    h = np.broadcast_to(np.asarray(h, dtype=float), x.shape)
+    grad = np.empty(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h[i]
+        grad[i] = (f(x + e) - f(x - e)) / (2 * h[i])
+    return grad
 
 
 def gradient_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float | np.ndarray = 1e-4,

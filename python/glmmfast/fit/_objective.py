@@ -16,7 +16,9 @@ Holds:
 - :func:`function_objective`: a Python function as an engine objective, for
   the criteria the engine's objectives do not spell (the profile deviance of
   :mod:`~glmmfast.inference._confint`, on the standard-deviation/correlation
-  scale; the zi-random-effects deviance with its gradient).
+  scale; the zi-random-effects deviance with its gradient);
+  :func:`differenced_objective`, one whose gradient is central differences of
+  the function (the AGQ deviance, which has no exact gradient).
 
 """
 
@@ -28,9 +30,11 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .. import _core
+from ._derivatives import central_gradient
 from ._family_parameter import FamilyParameter, engine_parameter_name
 
-__all__ = ["PENALTY", "OptimizerObjective", "ObjectiveStage", "glmm_objective", "function_objective"]
+__all__ = ["PENALTY", "OptimizerObjective", "ObjectiveStage", "glmm_objective", "function_objective",
+           "differenced_objective"]
 
 #: objective value for a point where PIRLS failed (the engine's Objective::penalty)
 PENALTY = 1e15
@@ -110,3 +114,19 @@ def function_objective(fun: Callable[[np.ndarray], float], dim: int,
     _core.Objective
     """
     return _core.function_objective(fun, int(dim), reset, gradient)
+
+
+def differenced_objective(fun: Callable[[np.ndarray], float], dim: int, h: float,
+                          reset: Callable[[], None] | None = None) -> "_core.Objective":
+    """``fun`` as an engine objective (:func:`function_objective`) whose gradient is central differences of
+    ``fun`` with step ``h`` at the point last evaluated (:func:`~glmmfast.fit._derivatives.central_gradient`:
+    2 ``dim`` more calls of ``fun``, error O(h^2)), for the gradient-based paths of
+    :mod:`~glmmfast.fit._optimize` on a criterion without an exact gradient.  A PIRLS failure in a
+    difference is the objective's failure (the optimiser backs off)."""
+    last: list[np.ndarray] = []
+
+    def value(x: np.ndarray) -> float:
+        last[:] = [np.array(x, dtype=float)]
+        return fun(x)
+
+    return function_objective(value, dim, reset, lambda: central_gradient(fun, last[0], h))

@@ -29,7 +29,10 @@ Hessian measured at its start (:func:`_joint_hessian_at_start`,
 :func:`_quasi_newton`; stage 1 too where zero-inflation coefficients or a
 family parameter follow theta, :func:`_measured_quasi_newton`), L-BFGS where those cannot finish and BOBYQA where
 L-BFGS stops on a bound of theta or gives up; a refit warm-started at a
-known optimum takes BFGS steps from that optimum's Hessian.  Otherwise both stages use BOBYQA with tight
+known optimum takes BFGS steps from that optimum's Hessian.  At nAGQ > 1 (no exact gradient of the AGQ
+deviance) stage 1 goes on to the Laplace optimum (:func:`_laplace_optimum`) and stage 2 takes BFGS steps
+from there and its Hessian with central differences of the AGQ deviance as the gradient
+(:func:`_differenced_quasi_newton`).  Otherwise both stages use BOBYQA with tight
 tolerances, restarted from their own solution until the deviance stops
 improving, so fits do not stop short where lme4's Nelder-Mead does.  A PIRLS
 failure at a trial point makes the objective large (the optimiser backs off)
@@ -49,8 +52,8 @@ from .. import _core
 from ._derivatives import gradient_hessian
 from .._errors import ConvergenceError
 from ._family_parameter import FamilyParameter
-from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, glmm_objective
-from ._optimizer_info import OptimizerInfo, StageClock
+from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, differenced_objective, glmm_objective
+from ._optimizer_info import CountedCalls, OptimizerInfo, StageClock
 
 __all__ = ["OptimizerInfo", "optimize_lmer", "lmm_criterion_at", "optimize_glmer", "newton_polish",
            "check_convergence"]
@@ -70,6 +73,11 @@ _LOG_PARAMETER_MAX_STEP = 2.0
 #: Stopping within 0.1 of it: stages 1 and 2 took 55 evaluations instead of 86 there (ZINB 86 instead of
 #: 134, genpois 80 instead of 102), every reference case reaching the same joint optimum.
 _ZI_STAGE1_FTOL = 0.1
+#: L-BFGS's stored correction pairs (nlopt's vector storage).  nlopt's default is min(maxeval, 1310720 / n):
+#: 100000 pairs at our maxeval, whose work arrays (3.2 MB for one coordinate) it allocated and zeroed on
+#: every run: ~4% of a grouseticks fit's instructions.  Iterations beyond the stored pairs are the only ones
+#: the cap changes, and no fit takes 1000 L-BFGS iterations.
+_LBFGS_MEMORY = 1000
 
 
 def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -92,6 +100,8 @@ def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np
     opt.set_ftol_abs(ftol_abs)
     opt.set_xtol_abs(np.full(x.size, xtol_abs))
     opt.set_maxeval(maxeval)
+    if algorithm == nlopt.LD_LBFGS:
+        opt.set_vector_storage(min(_LBFGS_MEMORY, maxeval))
     try:
         opt.optimize(x)
         return opt.last_optimize_result()
@@ -767,10 +777,10 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     theta, beta = np.asarray(theta0, dtype=float), np.asarray(beta0, dtype=float)
     warm = warm_start and nAGQ >= 1 and _warm_start_holds(problem, theta, beta, logpar)
     if not warm:
-        theta, beta, logpar, dev1 = _stage_profiled_beta(problem, theta, beta, logpar, info)
+        theta, beta, logpar, dev1, hessian = _stage_profiled_beta(problem, theta, beta, logpar, info)
         if nAGQ == 0:
             return theta, beta, dev1, info
-    return _stage_joint(problem, theta, beta, logpar, info, hessian if warm else None)
+    return _stage_joint(problem, theta, beta, logpar, info, hessian)
 
 
 def _warm_start_holds(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, logpar: np.ndarray) -> bool:
@@ -785,10 +795,12 @@ def _warm_start_holds(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarra
 
 
 def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.ndarray, logpar: np.ndarray,
-                         info: OptimizerInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Stage 1: theta (and the family parameter), with beta updated inside PIRLS (the nAGQ = 0 deviance).
+                         info: OptimizerInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray | None]:
+    """Stage 1: theta (and the family parameter), with beta updated inside PIRLS (the nAGQ = 0 deviance);
+    before an AGQ stage 2, then theta and beta on the Laplace deviance (:func:`_laplace_optimum`).
 
-    Returns theta, beta, the family parameter's coordinate and the deviance,
+    Returns theta, beta, the family parameter's coordinate, the deviance
+    and the Laplace optimum's Hessian in (theta, beta) (None without one),
     leaving the engine there.
     """
     clock = StageClock(problem.model)
@@ -846,8 +858,48 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     beta = np.array(model.beta)
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(logpar)
-    info.add_stage("theta (beta in PIRLS)", "stage 1", clock, objectives, dev1, st1)
-    return theta, beta, logpar, dev1
+    name, hessian = "theta (beta in PIRLS)", None
+    if nAGQ > 1 and not npar:
+        laplace = _laplace_optimum(problem, theta, beta)
+        if laplace is not None:
+            theta, beta, dev1, hessian, obj = laplace
+            objectives.append(obj)
+            name += ", then theta and beta (Laplace)"
+        else:  # back to stage 1's point
+            _reevaluate(obj1.evaluate, x1, restart)
+    info.add_stage(name, "stage 1", clock, objectives, dev1, st1)
+    return theta, beta, logpar, dev1, hessian
+
+
+def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, object] | None:
+    """The Laplace optimum from stage 1's (``theta``, ``beta``; the engine there), as the start of an AGQ
+    stage 2 (nAGQ > 1: one scalar term, no family parameter).
+
+    AGQ's deviance has no exact gradient, the Laplace deviance has: BFGS from
+    a Hessian measured at the start (:func:`_joint_measured_quasi_newton`)
+    finds its optimum in a few evaluations, and the AGQ optimum is close to it
+    (cbpp, nAGQ = 25: theta 0.6475 against 0.6423), so stage 2 starts there
+    with this Hessian (:func:`_stage_joint`).  Returns theta, beta, the
+    Laplace deviance, its Hessian in (theta, beta) and the objective (for
+    its counts), leaving the engine there; None where the objective has no
+    gradient or BFGS cannot finish.
+    """
+    model, ntheta, theta_scale = problem.model, problem.ntheta, problem.theta_scale
+    vbeta = np.asarray(model.beta_unscaled_vcov())
+    scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
+    laplace = glmm_objective(model, ObjectiveStage.JOINT, None, theta_scale, 1, beta, scale)
+    if not laplace.has_gradient:
+        return None
+    x0 = np.concatenate([theta / theta_scale, np.zeros(problem.p)])
+    lower = np.concatenate([problem.lower, np.full(problem.p, -np.inf)])
+    ftol = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
+    done, hess0 = _joint_measured_quasi_newton(problem, laplace, x0, vbeta, scale, lower, ftol)
+    if done is None:
+        return None
+    x, dev, _ = done  # the engine is at x
+    d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
+    return x[:ntheta] * theta_scale, beta + scale * x[ntheta:], dev, hess0 / np.outer(d, d), laplace
 
 
 def _restart_dispersion(problem: _GlmerProblem, obj, x: np.ndarray) -> np.ndarray:
@@ -894,28 +946,20 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
     done = None
-    if obj2.has_gradient and hessian is not None:
+    differenced = 0  # AGQ's evaluations through its differenced objective, outside obj2's counters
+    if hessian is not None and (obj2.has_gradient or (problem.nAGQ > 1 and not npar)):
         d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
-        done = _quasi_newton(obj2, x0, hessian[:ntheta + p, :ntheta + p] * np.outer(d, d), lower2, 1e-11)
+        hess0 = hessian[:ntheta + p, :ntheta + p] * np.outer(d, d)
+        if obj2.has_gradient:
+            done = _quasi_newton(obj2, x0, hess0, lower2, 1e-11)
+        else:
+            done, differenced = _differenced_quasi_newton(problem, obj2, x0, hess0, lower2)
     # f to 1e-10, or to its rounding (~1e-13 relative; sums over many rows)
     # where that is coarser: beyond it L-BFGS chases noise (10^5 rows: 20
     # evaluations instead of 8 for no change).
     ftol2 = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
     if done is None and obj2.has_gradient:
-        # theta's curvature grows with the data (10^6 rows: ~1e5 against
-        # beta's ~2 in these coordinates), which costs L-BFGS, starting from
-        # the identity, half its evaluations; a measured start Hessian does not.
-        start = _joint_hessian_at_start(obj2, x0, ntheta, vbeta, scale, known=problem.known_zero_part(x0, ntheta + p))
-        if start is not None:
-            f0, g0, hess0 = start
-            if _modified_newton_applies(hess0, ntheta, p):
-                # A direction flat to within the floor at the start (zero-inflation coefficients near a
-                # diverging boundary: sal_zip's smallest eigenvalue is -4e-4), or concave in the measured
-                # coordinates (theta in stage 1's concave region): BFGS from the modified Hessian, each
-                # eigenvalue at least _JOINT_CURVATURE_FLOOR, instead of L-BFGS from the identity (sal_zip:
-                # 38 evaluations instead of 177; Contraception's probit GLMM: 12 instead of 53).
-                hess0 = _positive_definite(hess0, floor=_JOINT_CURVATURE_FLOOR)
-            done = _quasi_newton(obj2, x0, hess0, lower2, ftol2, start=(f0, g0), max_step=problem.max_steps(ntheta + p))
+        done = _joint_measured_quasi_newton(problem, obj2, x0, vbeta, scale, lower2, ftol2)[0]
     if done is not None:
         x, dev, st2 = done  # the engine is at x
     else:
@@ -929,8 +973,50 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         info.family_parameter = problem.parameter.estimate_from(x)
     info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"  # "lbfgs": the exact-gradient methods
     approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"
-    info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2)
+    info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2, evaluations=differenced)
     return theta, beta, dev, info
+
+
+def _joint_measured_quasi_newton(problem: _GlmerProblem, obj, x0: np.ndarray, vbeta: np.ndarray, scale: np.ndarray,
+                                 lower: np.ndarray, ftol: float
+                                 ) -> tuple[tuple[np.ndarray, float, int] | None, np.ndarray | None]:
+    """The joint stage by BFGS (:func:`_quasi_newton`) on ``obj`` (exact gradient) from the Hessian measured at
+    its start ``x0`` (:func:`_joint_hessian_at_start`); returns BFGS's result (None where it cannot finish)
+    and the start Hessian it used (None where it could not be measured)."""
+    ntheta, p = problem.ntheta, problem.p
+    # theta's curvature grows with the data (10^6 rows: ~1e5 against
+    # beta's ~2 in these coordinates), which costs L-BFGS, starting from
+    # the identity, half its evaluations; a measured start Hessian does not.
+    start = _joint_hessian_at_start(obj, x0, ntheta, vbeta, scale, known=problem.known_zero_part(x0, ntheta + p))
+    if start is None:
+        return None, None
+    f0, g0, hess0 = start
+    if _modified_newton_applies(hess0, ntheta, p):
+        # A direction flat to within the floor at the start (zero-inflation coefficients near a
+        # diverging boundary: sal_zip's smallest eigenvalue is -4e-4), or concave in the measured
+        # coordinates (theta in stage 1's concave region): BFGS from the modified Hessian, each
+        # eigenvalue at least _JOINT_CURVATURE_FLOOR, instead of L-BFGS from the identity (sal_zip:
+        # 38 evaluations instead of 177; Contraception's probit GLMM: 12 instead of 53).
+        hess0 = _positive_definite(hess0, floor=_JOINT_CURVATURE_FLOOR)
+    return _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=problem.max_steps(ntheta + p)), hess0
+
+
+def _differenced_quasi_newton(problem: _GlmerProblem, agq, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray
+                              ) -> tuple[tuple[np.ndarray, float, int] | None, int]:
+    """BFGS (:func:`_quasi_newton`) on the AGQ deviance ``agq`` (no exact gradient) from ``x0``, the Laplace
+    optimum, with central differences of the deviance as its gradient
+    (:func:`~glmmfast.fit._objective.differenced_objective`, step 1e-4: error O(h^2) ~ 1e-8) and ``hess0``,
+    the Laplace Hessian, as its start: cbpp at nAGQ = 25 takes 4 iterations (44 evaluations) where
+    BOBYQA from stage 1's point, restarted until it stopped improving, took 65, and stops on the
+    gradient rather than on BOBYQA's trust region.  Returns BFGS's result (None where it cannot finish: the
+    caller's BOBYQA then), leaving the engine there, and the evaluations made.
+    """
+    counted = CountedCalls(agq.evaluate)
+    done = _quasi_newton(differenced_objective(counted, x0.size, _FD_STEP, problem.reset), x0, hess0, lower,
+                         max(1e-10, 1e-12 * abs(problem.model.laplace_deviance())))
+    if done is not None:  # the differences left the engine a step away
+        done = (done[0], _reevaluate(agq.evaluate, done[0], problem.reset), done[2])
+    return done, counted.calls
 
 
 def _modified_newton_applies(hess: np.ndarray, ntheta: int, p: int) -> bool:
