@@ -225,32 +225,25 @@ def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray,
 
 def _hessian_with_known_blocks(obj, x0: np.ndarray, g0: np.ndarray,
                                blocks: list[tuple[np.ndarray, np.ndarray]], h: float) -> np.ndarray | None:
-    """A Hessian at ``x0`` (gradient ``g0`` there) from exact diagonal blocks ``(index, block)`` (``index`` a run
-    of consecutive coordinates) and forward differences of the exact gradient (:func:`_gradient_differences`)
-    in every other coordinate: those columns carry the cross terms with the known blocks; cross terms
-    between two known blocks are 0 (the callers' blocks have none: beta's with the zero part's of a separable
-    zero part).  None where an evaluation fails.
-
-    With C the differenced columns (0 elsewhere) and m the indicator of the differenced coordinates,
-    H = (C + C') (1 - m m' / 2), which averages C and C' where both are measured, plus the known blocks;
-    written with whole-array operations (every fit's stage 2 builds one: fancy indexing cost ~0.1 ms)."""
+    """A Hessian at ``x0`` (gradient ``g0`` there) from exact diagonal blocks ``(index, block)`` and forward
+    differences of the exact gradient (:func:`_gradient_differences`) in every other coordinate: those
+    columns carry the cross terms with the known blocks; cross terms between two known blocks are 0
+    (the callers' blocks have none: beta's with the zero part's of a separable zero part).  None where an
+    evaluation fails."""
     n = x0.size
-    measured = np.ones(n, dtype=bool)
-    for index, _ in blocks:
-        measured[index[0]:index[0] + len(index)] = False
-    differenced = np.flatnonzero(measured)
     H = np.zeros((n, n))
-    if differenced.size:
-        cols = _gradient_differences(obj, x0, g0, differenced, h)
+    measured = np.ones(n, dtype=bool)
+    for index, block in blocks:
+        H[np.ix_(index, index)] = block
+        measured[index] = False
+    measured = np.flatnonzero(measured)
+    if measured.size:
+        cols = _gradient_differences(obj, x0, g0, measured, h)
         if cols is None:
             return None
-        H[:, differenced] = cols
-        H += H.T
-        m = measured.astype(float)
-        H *= 1.0 - 0.5 * np.outer(m, m)
-    for index, block in blocks:
-        at = slice(index[0], index[0] + len(index))
-        H[at, at] = block
+        H[:, measured] = cols
+        H[measured, :] = cols.T
+        H[np.ix_(measured, measured)] = 0.5 * (cols[measured] + cols[measured].T)
     return H
 
 
