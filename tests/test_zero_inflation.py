@@ -239,6 +239,37 @@ def test_zigenpois_from_glmmtmbs_start_reaches_its_optimum(monkeypatch):
     np.testing.assert_allclose(fit.predict(type="zprob")[:10], c["predict"]["zprob"], atol=1e-3)
 
 
+@pytest.mark.parametrize("cid", sorted(DIVERGING))
+def test_diverging_zero_part_coefficients_are_named(cid):
+    # the coefficients whose cells' zero probability goes to 0 (their maximum at -inf) are named in the
+    # fit's messages and its ConvergenceWarning, and no others
+    c = REFERENCE[cid]
+    with pytest.warns(glmmfast.ConvergenceWarning, match="diverging to -Inf"):
+        fit = glmmfast.glmer(c["formula"], load(c["dataset"]), family=c["family"], ziformula=c["ziformula"])
+    (message,) = [m for m in fit.messages if "diverging" in m]
+    named = message.split(": ", 1)[1].split(" (", 1)[0].split(", ")
+    assert sorted(named) == sorted(DIVERGING[cid])
+
+
+@pytest.mark.parametrize("cid", ["sal_zip", "sal_zinb2_add", "sal_hnb2", "owls_zip", "zibinom_zix"])
+def test_finite_zero_part_coefficients_are_not_called_diverging(cid):
+    assert not [m for m in fit_case(cid).messages if "diverging" in m]
+
+
+def test_diverging_zero_part_message_needs_every_row_of_the_coefficient_at_zero_probability():
+    from glmmfast.fit._zero_inflation import DIVERGED_ZERO_PART_ETA, diverging_zero_part_message
+
+    design = fit_case("sal_zip")._design
+    names = design.zi.x_names
+    beta = np.zeros(len(names))
+    assert diverging_zero_part_message(design, beta) is None
+    k = names.index("minedno")
+    beta[k] = 2 * DIVERGED_ZERO_PART_ETA  # rows of minedno at p ~ 0, unless a positive coefficient lifts them
+    assert names[k] in diverging_zero_part_message(design, beta)
+    beta[names.index("sppPR:minedno")] = -2 * DIVERGED_ZERO_PART_ETA  # minedno's PR rows back at p = 1/2
+    assert diverging_zero_part_message(design, beta) is None
+
+
 @pytest.mark.parametrize("cid", ["sal_zinb2_add", "owls_zinb2", "sal_hpois", "sal_nb1", "beta_ri", "betabinom_ri",
                                  "t_df5_fixed", "zibinom_zix", "zibetabinom_zix"])
 def test_standard_errors_match_glmmtmbs(cid):

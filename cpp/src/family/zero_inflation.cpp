@@ -3,10 +3,10 @@
 // (see zero_inflation.hpp for the equations).
 #include "family/zero_inflation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "family/special_functions.hpp"
 
 namespace glmmfast {
 
@@ -25,7 +25,12 @@ void log_logistic(const Eigen::ArrayXd& eta, Eigen::ArrayXd& log_p, Eigen::Array
 namespace {
 
 // log f_ZI(y) of one observation from the base's unit-weight log f(y) (its
-// P(structural zero | y) in pi).
+// P(structural zero | y) in pi).  At y = 0, f_ZI(0) = p + (1 - p) f(0): with
+// a = log p, c = log(1 - p) + log f(0), m = max(a, c) and e = exp(-|a - c|) <= 1,
+//     log f_ZI(0) = m + log1p(e),   pi = p / f_ZI(0) = e^(a - m) / (1 + e),
+// 1 / (1 + e) where a is the larger and e / (1 + e) where c is: one exp for
+// both (log_add_exp and then exp(a - log f_ZI(0)) took two, on every zero row
+// of every PIRLS iteration).
 double mixture_log_density(double y, double base, double log_p, double log1m_p, bool zero_mass, double& pi) {
     pi = 0.0;
     if (y != 0) return base + log1m_p;
@@ -34,9 +39,10 @@ double mixture_log_density(double y, double base, double log_p, double log1m_p, 
         pi = 1.0;
         return log_p;
     }
-    const double ld = log_add_exp(log_p, log1m_p + b);
-    pi = std::exp(log_p - ld);
-    return ld;
+    const double a = log_p, c = log1m_p + b;
+    const double e = std::exp(-std::abs(a - c));
+    pi = (a >= c ? 1.0 : e) / (1.0 + e);
+    return std::max(a, c) + std::log1p(e);
 }
 
 }  // namespace

@@ -23,7 +23,10 @@ Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
   optimiser's start Hessians take instead of differences of the gradient
   (``fit/_optimize.py``); :func:`zero_part_information` the same
   logistic information, elsewhere an upper bound on the zero part's
-  curvature (stage 1's start Hessian takes it).
+  curvature (stage 1's start Hessian takes it);
+- :func:`diverging_zero_part_message`: the message naming zero-part
+  coefficients that walk to -inf (their cells' zero probability 0, where
+  the likelihood is flat), for the fit's messages.
 
 The engine's side is ``cpp/src/model/observation_model.cpp`` and
 ``cpp/src/family/zero_inflation.hpp`` (the mixture's log density and exact
@@ -49,7 +52,11 @@ from ..families import (Beta, Binomial, Family, Gamma, NegativeBinomial, Student
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "zero_inflation_start", "count_part_start_design", "separable_zero_part_hessian",
-           "zero_part_information"]
+           "zero_part_information", "diverging_zero_part_message"]
+
+#: the zero part's linear predictor below which a cell's zero probability counts as 0 (p < 3e-7): a
+#: coefficient whose every row is there has a likelihood flat in it, its estimate where the optimiser stopped
+DIVERGED_ZERO_PART_ETA = -15.0
 
 #: families refused with a ziformula
 _NO_ZERO_INFLATION = ("gaussian",)
@@ -201,3 +208,30 @@ def separable_zero_part_hessian(design: ModelDesign) -> Callable[[np.ndarray], n
     parameter are exactly 0.
     """
     return zero_part_information(design) if design.family.zero_truncated else None
+
+
+def diverging_zero_part_message(design: ModelDesign, beta_zi: np.ndarray | None) -> str | None:
+    """A message naming the zero-inflation coefficients walking to -inf at ``beta_zi``, or None.
+
+    A coefficient diverges when it is negative and every row with its
+    column nonzero has eta_zi = offset_zi + X_zi beta_zi below
+    :data:`DIVERGED_ZERO_PART_ETA`: the zero probability of its cells is 0
+    to working precision, the likelihood's slope in it, sum w (pi - p) x, is
+    ~p, and its maximum lies at -inf (Salamanders' ZI generalised Poisson:
+    sppPR, sppDF and minedno, where glmmTMB reports the finite values its
+    optimiser stopped at).  Their estimates and standard errors are then
+    where the optimiser stopped, not an estimate; the other coefficients
+    and -2 log L are unaffected.
+    """
+    if design.zi is None or beta_zi is None or len(beta_zi) == 0:
+        return None
+    beta_zi = np.asarray(beta_zi, dtype=float)
+    X = np.asarray(design.zi.X, dtype=float)
+    eta = np.asarray(design.zi.offset, dtype=float) + X @ beta_zi
+    rows = (X != 0) & (np.asarray(design.weights, dtype=float) > 0)[:, None]
+    diverging = [name for k, name in enumerate(design.zi.x_names)
+                 if beta_zi[k] < 0 and rows[:, k].any() and np.all(eta[rows[:, k]] < DIVERGED_ZERO_PART_ETA)]
+    if not diverging:
+        return None
+    return (f"zero-inflation coefficients diverging to -Inf: {', '.join(diverging)} (the zero probability of their "
+            "rows is 0; their estimates and standard errors are where the optimiser stopped)")

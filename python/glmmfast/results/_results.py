@@ -43,7 +43,7 @@ from ..fit._fit_state import FitState, joint_objective, laplace_hessian
 from ..fit._optimize import check_convergence, lmm_criterion_at
 from ..fit._optimizer_info import CountedCalls, StageClock
 from ..fit._residuals import residuals_of
-from ..fit._zero_inflation import separable_zero_part_hessian
+from ..fit._zero_inflation import diverging_zero_part_message, separable_zero_part_hessian
 from ..design._re_terms import theta_names, varcorr_frame
 from ..summary._display import RandomEffects, summary_html
 from .._errors import ArgumentError
@@ -882,12 +882,13 @@ class GlmerResult(MixedResult):
         return super().summary_text()
 
     def _boundary_messages(self, model) -> list[str]:
-        """The family's warning if fitted means at the optimum sit on the boundary (separation), and a
-        profiled family parameter's at its limit."""
+        """The family's warning if fitted means at the optimum sit on the boundary (separation), a
+        profiled family parameter's at its limit, and zero-part coefficients diverging to -Inf."""
         boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
         profiled = self._state.profiled_parameter
         limit = profiled.message if profiled is not None else None
-        return [m for m in (boundary, limit) if m]
+        zero_part = diverging_zero_part_message(self._design, self._state.beta_zi)
+        return [m for m in (boundary, limit, zero_part) if m]
 
     @property
     def method_title(self) -> str:
