@@ -121,19 +121,14 @@ bool GlmmModel::moves_dispersion_only(const std::string& parameter) const {
 }
 
 Eigen::ArrayXd GlmmModel::moved_dispersion_log_density(const std::string& parameter, double log_step) const {
+    // Reached only where moves_dispersion_only holds: an exponential-dispersion family, no zero part.
+    if (!parameter.empty())  // a scalar phi: observation_gradient_terms' log density takes the prior weights itself
+        return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_ * std::exp(log_step));
     const WeightRoles w = weight_roles(family_, pw_.array());
-    Eigen::ArrayXd ld;
-    if (parameter.empty()) {
-        VaryingParameter moved = varying_;
-        moved.values = varying_.values * std::exp(log_step);
-        ld = varying_unit_log_density(family_, y_.array(), eta_.array(), w.distribution, moved);
-    } else {
-        const double phi = phi_ * std::exp(log_step);
-        if (family_.exponential_dispersion())  // observation_gradient_terms' log density off the general path
-            return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi);
-        ld = family_.log_density(y_.array(), eta_.array(), w.distribution, phi);
-    }
-    zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
+    VaryingParameter moved = varying_;
+    moved.values = varying_.values * std::exp(log_step);
+    Eigen::ArrayXd ld = varying_unit_log_density(family_, y_.array(), eta_.array(), w.distribution, moved);
+    zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);  // the weights
     return ld;
 }
 
