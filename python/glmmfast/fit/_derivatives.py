@@ -19,17 +19,23 @@ import numpy as np
 __all__ = ["central_gradient", "gradient_hessian", "hessian_from_gradient"]
 
 
+def _axis_values(f: Callable[[np.ndarray], float], x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(x + h_i e_i) and f(x - h_i e_i) for every coordinate i (in that order, pair by pair)."""
+    fp, fm = np.empty(x.size), np.empty(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h[i]
+        fp[i], fm[i] = f(x + e), f(x - e)
+    return fp, fm
+
+
 def central_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float | np.ndarray) -> np.ndarray:
     """Central-difference gradient (f(x + h e_i) - f(x - h e_i)) / 2h of ``f`` at ``x``: 2d evaluations,
     error O(h^2) (a step in theta may cross its bound 0: the deviance is even in theta_jj there)."""
     x = np.asarray(x, dtype=float)
     h = np.broadcast_to(np.asarray(h, dtype=float), x.shape)
-    grad = np.empty(x.size)
-    for i in range(x.size):
-        e = np.zeros(x.size)
-        e[i] = h[i]
-        grad[i] = (f(x + e) - f(x - e)) / (2 * h[i])
-    return grad
+    fp, fm = _axis_values(f, x, h)
+    return (fp - fm) / (2 * h)
 
 
 def gradient_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float | np.ndarray = 1e-4,
@@ -56,16 +62,10 @@ def gradient_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float |
     d = x.size
     h = np.broadcast_to(np.asarray(h, dtype=float), (d,))
     fx = f(x) if f0 is None else f0
-    grad = np.empty(d)
+    fp, fm = _axis_values(f, x, h)
+    grad = (fp - fm) / (2 * h)
     hess = np.empty((d, d))
-    fp = np.empty(d)
-    fm = np.empty(d)
-    for i in range(d):
-        e = np.zeros(d)
-        e[i] = h[i]
-        fp[i], fm[i] = f(x + e), f(x - e)
-        grad[i] = (fp[i] - fm[i]) / (2 * h[i])
-        hess[i, i] = (fp[i] - 2 * fx + fm[i]) / h[i] ** 2
+    hess[np.diag_indices(d)] = (fp - 2 * fx + fm) / h**2
     for i in range(d):
         for j in range(i):
             e = np.zeros(d)
