@@ -84,6 +84,7 @@ def test_pirls_failure_is_a_catchable_error(m1_design):
 
 
 @pytest.mark.parametrize("formula", [
+    "TICKS ~ YEAR + (1 | LOCATION)",  # a diagonal A: the diagonal factor against the blocked one
     "TICKS ~ YEAR + (YEAR | LOCATION)",
     "TICKS ~ YEAR + cHEIGHT + (1 | INDEX) + (1 | BROOD) + (1 | LOCATION)",
     "TICKS ~ YEAR + (1 | LOCATION) + (0 + YEAR | LOCATION)",
@@ -105,14 +106,16 @@ def test_blocked_and_sparse_factorizations_agree(grouseticks, formula):
         engine_model(d, "dense")
 
 
-def test_sparse_factor_cond_var_is_the_dense_inverse_level_blocks(grouseticks):
+@pytest.mark.parametrize("re_terms", ["(1 | BROOD) + (1 | LOCATION)", "(1 | LOCATION)"])
+def test_sparse_factor_cond_var_is_the_dense_inverse_level_blocks(grouseticks, re_terms):
     """Var(b | y) / sigma^2 = Lambda A^{-1} Lambda' per level, A = Lambda'Z'Z Lambda + I: read off the
-    sparse factor's selected inverse (conditional_variance.cpp), against a dense inverse."""
+    sparse factor's selected inverse (conditional_variance.cpp; the diagonal factor's for one scalar
+    term), against a dense inverse."""
     df = grouseticks.assign(lt=np.log1p(grouseticks["TICKS"]))
-    d = model_design_for("lt ~ YEAR + (1 | BROOD) + (1 | LOCATION)", df, glmmfast.families.Gaussian(), random=True)
+    d = model_design_for(f"lt ~ YEAR + {re_terms}", df, glmmfast.families.Gaussian(), random=True)
     model = lmm_engine_model(d)
     assert model.factorization == "sparse"
-    theta = np.array([0.7, 0.4])
+    theta = np.array([0.7, 0.4])[:len(d.terms)]
     model.evaluate(theta)
     lam = np.concatenate([np.full(t.nlevels, th) for t, th in zip(d.terms, theta)])
     U = d.Z.toarray() * lam

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "linalg/diagonal_factor.hpp"
 #include "optim/interrupt.hpp"
 
 namespace glmmfast {
@@ -70,7 +71,9 @@ void PenalizedSystem::make_factor(const std::vector<TermShape>& terms, const std
         return q2 >= 200 ? density() > 0.1 : density() >= 1.0;
     };
     blocked_ = nt > 0 && (factorization == "blocked" || (factorization == "auto" && auto_blocked()));
+    // A diagonal pattern ((1 | g) alone) is its own factor: the sparse factor's numbers without its machinery.
     if (blocked_) factor_ = std::make_unique<BlockedFactor>(q(), terms[0].k, terms[0].nlevels, pairs);
+    else if (DiagonalFactor::fits(pairs)) factor_ = std::make_unique<DiagonalFactor>(q());
     else factor_ = std::make_unique<SparseFactor>(q(), pairs);
 }
 

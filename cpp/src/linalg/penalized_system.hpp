@@ -16,8 +16,8 @@
 // a lower-triangular pattern whose positions are precomputed per
 // observation: no allocation, no sorting, O(n (sum k_t)^2) per
 // factorisation.  The factorisation itself is a SymmetricFactor: blocked
-// (dense Schur complement) when the first term's levels dominate, sparse
-// simplicial otherwise.
+// (dense Schur complement) when the first term's levels dominate, diagonal
+// for a diagonal pattern (one scalar term), sparse simplicial otherwise.
 //
 // Assembled mode (rows held elsewhere, model/partitioned_glmm.hpp): built
 // from the terms and the lower-triangle pattern of U'WU, the system has no
