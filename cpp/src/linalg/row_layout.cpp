@@ -135,6 +135,10 @@ Eigen::VectorXd RowLayout::rows_times(const RowMajor& values, const Eigen::Vecto
     Eigen::VectorXd out(n_);
     const int* col = ucol_.data();
     const double* val = values.data();
+    if (K_ == 1) {  // one scalar term ((1 | g), the PIRLS inner loop of small models): no inner loop
+        for (int i = 0; i < n_; ++i) out[i] = col[i] >= 0 ? val[i] * v[col[i]] : 0.0;
+        return out;
+    }
     for (int i = 0; i < n_; ++i, col += K_, val += K_) {
         double s = 0.0;
         for (int c = 0; c < K_; ++c)
@@ -152,6 +156,15 @@ Eigen::MatrixXd RowLayout::WUt_times(const Eigen::MatrixXd& M, const Eigen::Vect
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());
     const int* col = ucol_.data();
     const double* val = urows_.data();
+    if (K_ == 1) {  // one scalar term: column by column, contiguous in M and out (the same sums in the same order)
+        for (Eigen::Index j = 0; j < M.cols(); ++j) {
+            const double* m = M.col(j).data();
+            double* o = out.col(j).data();
+            for (int i = 0; i < n_; ++i)
+                if (col[i] >= 0) o[col[i]] += (sqrtw[i] * val[i]) * m[i];
+        }
+        return out;
+    }
     for (int i = 0; i < n_; ++i, col += K_, val += K_)
         for (int c = 0; c < K_; ++c)
             if (col[c] >= 0) out.row(col[c]) += (sqrtw[i] * val[c]) * M.row(i);
