@@ -114,6 +114,11 @@ void RowLayout::scatter_UtWU(const double* sw, const double* sg, const int* pos,
 
 RowLayout::RowMajor RowLayout::selected_row_products(const double* sel, const int* scatter) const {
     RowMajor Y = RowMajor::Zero(n_, K_);
+    if (K_ == 1) {  // one scalar term: one selected entry per row
+        for (int i = 0; i < n_; ++i)
+            if (scatter[i] >= 0) Y(i, 0) += sel[scatter[i]] * urows_(i, 0);
+        return Y;
+    }
     const int P = K_ * (K_ + 1) / 2;
     for (int i = 0; i < n_; ++i) {
         const double* u = u_row(i);
@@ -175,6 +180,11 @@ Eigen::VectorXd RowLayout::Ut_times(const Eigen::VectorXd& v) const {
     Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
     const int* col = ucol_.data();
     const double* val = urows_.data();
+    if (K_ == 1) {  // one scalar term: no inner loop
+        for (int i = 0; i < n_; ++i)
+            if (col[i] >= 0) out[col[i]] += v[i] * val[i];
+        return out;
+    }
     for (int i = 0; i < n_; ++i, col += K_, val += K_)
         for (int c = 0; c < K_; ++c)
             if (col[c] >= 0) out[col[c]] += v[i] * val[c];
