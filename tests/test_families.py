@@ -209,3 +209,32 @@ def test_per_observation_methods_refuse_mismatched_lengths_and_bad_dispersion():
         fam.dev_resid(np.zeros(3), np.full(3, 0.5), np.ones(4))
     with pytest.raises(DataError, match="dispersion must be positive"):
         F.Gamma().log_density(np.ones(3), np.ones(3), np.ones(3), dispersion=0.0)
+
+
+@pytest.mark.parametrize("name,shape", [("poisson", None), ("truncated_poisson", None),
+                                        ("negative.binomial", ("theta", 1.7)), ("nbinom1", ("phi", 2.3))])
+def test_count_log_densities_at_counts_in_and_beyond_the_log_factorial_table(name, shape):
+    # log y! comes from a table for integer y < 1024 (cpp/src/family/special_functions.hpp) and from
+    # lgamma elsewhere: both sides of the table's end, and a non-integer y, against scipy's pmf.
+    from glmmfast import _core
+    from scipy.special import gammaln
+
+    y = np.array([0.0, 1, 2, 7, 1022, 1023, 1024, 1025, 4000.0])
+    mu = np.array([3.0, 3.0, 3.0, 3.0, 1000.0, 1000.0, 1000.0, 1000.0, 3900.0])
+    fam = _core.Family(name, "log")
+    if shape is not None:
+        fam.set_shape(*shape)
+    got = np.asarray(fam.log_density(y, np.log(mu), np.ones(y.size)))
+    if name == "negative.binomial":
+        want = stats.nbinom.logpmf(y, shape[1], shape[1] / (shape[1] + mu))
+    elif name == "nbinom1":
+        want = stats.nbinom.logpmf(y, mu / shape[1], 1 / (1 + shape[1]))
+    else:
+        want = stats.poisson.logpmf(y, mu)
+    if name == "truncated_poisson":  # its support is y > 0
+        got, want = got[1:], (want - np.log(-np.expm1(-mu)))[1:]
+    # (NB1's lgamma(y + k) - lgamma(k) at y = 4000 cancels to ~3e-12 relative, on either side)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    if name == "poisson":  # a non-integer y (the Poisson kernel takes it, as R's dpois(log = TRUE) does not)
+        half = float(np.asarray(fam.log_density(np.array([2.5]), np.log([3.0]), np.ones(1)))[0])
+        assert half == pytest.approx(2.5 * np.log(3.0) - 3.0 - gammaln(3.5), rel=1e-14)

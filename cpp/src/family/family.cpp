@@ -61,11 +61,11 @@ bool Family::valid_eta(const ArrayXd& eta) const {
     return eta.allFinite() && link_->valid_eta(eta, dist_->mean_range());
 }
 
-void Family::terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m) const {
+void Family::terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m, const double* mu) const {
     const MeanRange r = dist_->mean_range();
     if (r == MeanRange::UnitInterval)
-        link_->probabilities(eta, nullptr, dist_->mean_terms_needed() & kBothLogProbabilities ? nullptr : y, m);
-    else link_->scale_means(eta, nullptr, r, dist_->mean_terms_needed(), m);
+        link_->probabilities(eta, mu, dist_->mean_terms_needed() & kBothLogProbabilities ? nullptr : y, m);
+    else link_->scale_means(eta, mu, r, dist_->mean_terms_needed(), m);
 }
 
 ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
@@ -88,13 +88,16 @@ ArrayXd Family::log_density_third_derivative(const ArrayXd& y, const ArrayXd& et
 
 void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
                                     ObservationTerms& t, bool information_deriv) const {
-    const ArrayXd mu = linkinv(eta), me = mu_eta(eta), me2 = mu_eta2(eta);
+    // mu once: the link's derivatives and the log density's terms reuse it where exact (every PIRLS
+    // iteration of the general path comes here; for the log link that is one exp per row instead of four).
+    const ArrayXd mu = linkinv(eta), me = link_->mu_eta(eta, mu), me2 = link_->mu_eta2(eta, mu);
     const double phi = has_dispersion() ? dispersion : 1.0;
-    t.log_density = log_density(y, eta, wt, dispersion);
+    t.log_density = log_density_at(y, eta, mu.data(), wt, dispersion);
     t.score = dist_->eta_score(y, mu, me, wt) / phi;
     t.information = dist_->eta_information(y, mu, me, me2, wt) / phi;
     t.fisher = dist_->fisher_weight(mu, me, wt) / phi;
-    if (information_deriv) t.information_deriv = dist_->eta_information_deriv(y, mu, me, me2, mu_eta3(eta), wt) / phi;
+    if (information_deriv)
+        t.information_deriv = dist_->eta_information_deriv(y, mu, me, me2, link_->mu_eta3(eta, mu), wt) / phi;
     else t.information_deriv.resize(0);
 }
 
@@ -135,10 +138,15 @@ ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayX
 }
 
 ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion) const {
+    return log_density_at(y, eta, nullptr, wt, dispersion);
+}
+
+ArrayXd Family::log_density_at(const ArrayXd& y, const ArrayXd& eta, const double* mu, const ArrayXd& wt,
+                               double dispersion) const {
     ArrayXd ld(y.size());
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
-        terms_at_eta(eta.segment(s, len), y.data() + s, m);
+        terms_at_eta(eta.segment(s, len), y.data() + s, m, mu ? mu + s : nullptr);
         dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, ld.segment(s, len));
         mask_log_density(wt.segment(s, len), m, ld.segment(s, len));
     });

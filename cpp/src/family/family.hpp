@@ -140,8 +140,12 @@ public:
 
 private:
     // The MeanTerms of a block of eta (y: the block's responses, which a
-    // probability needs only one of log mu, log(1 - mu) for; may be null).
-    void terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m) const;
+    // probability needs only one of log mu, log(1 - mu) for; may be null;
+    // mu: null or the block of linkinv(eta), which the link reuses where exact).
+    void terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m, const double* mu = nullptr) const;
+    // log_density with linkinv(eta) known (null: not).
+    ArrayXd log_density_at(const ArrayXd& y, const ArrayXd& eta, const double* mu, const ArrayXd& wt,
+                           double dispersion) const;
 
     std::unique_ptr<Distribution> dist_;
     std::shared_ptr<const Link> link_;

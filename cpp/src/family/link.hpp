@@ -9,7 +9,8 @@
 //            free for the log and logit links
 //   mu_eta2  d^2 mu / d eta^2 (for the observed information)
 //   mu_eta3  d^3 mu / d eta^3 (for the information's eta-derivative, which
-//            the exact Laplace gradient needs)
+//            the exact Laplace gradient needs); both given mu as well, free
+//            for the log link above its clamp
 //   valid_eta  eta finite and inside the link's domain for a mean range
 //   scale_means / probabilities   the exact MeanTerms of a block from eta
 //            (no clamp: mean_terms.hpp), for means on a scale (mu, log mu,
@@ -40,7 +41,9 @@ public:
     virtual ArrayXd mu_eta(const ArrayXd& eta) const = 0;
     virtual ArrayXd mu_eta(const ArrayXd& eta, const ArrayXd& mu) const { (void)mu; return mu_eta(eta); }
     virtual ArrayXd mu_eta2(const ArrayXd& eta) const = 0;
+    virtual ArrayXd mu_eta2(const ArrayXd& eta, const ArrayXd& mu) const { (void)mu; return mu_eta2(eta); }
     virtual ArrayXd mu_eta3(const ArrayXd& eta) const = 0;
+    virtual ArrayXd mu_eta3(const ArrayXd& eta, const ArrayXd& mu) const { (void)mu; return mu_eta3(eta); }
     // eta is finite (checked by Family::valid_eta) and inside the domain
     // where the mean lies in range r.
     virtual bool valid_eta(const ArrayXd& eta, MeanRange r) const = 0;

@@ -94,6 +94,13 @@ bool log_link_log_probs(double eta, double* lmu, double* l1mu) {
     return eta <= 0;
 }
 
+// e^eta from the log link's mu = max(e^eta, eps): mu itself above eps (no exp).
+ArrayXd exp_given_mean(const ArrayXd& eta, const ArrayXd& mu) {
+    ArrayXd out(eta.size());
+    for (Eigen::Index i = 0; i < eta.size(); ++i) out[i] = mu[i] > kEps ? mu[i] : std::exp(eta[i]);
+    return out;
+}
+
 class LogLink final : public Link {
 public:
     const char* name() const override { return "log"; }
@@ -103,6 +110,9 @@ public:
     ArrayXd mu_eta(const ArrayXd&, const ArrayXd& mu) const override { return mu; }  // linkinv floors mu at eps
     ArrayXd mu_eta2(const ArrayXd& eta) const override { return eta.exp(); }
     ArrayXd mu_eta3(const ArrayXd& eta) const override { return eta.exp(); }
+    // e^eta: a given mu = max(e^eta, eps) is e^eta itself above eps.
+    ArrayXd mu_eta2(const ArrayXd& eta, const ArrayXd& mu) const override { return exp_given_mean(eta, mu); }
+    ArrayXd mu_eta3(const ArrayXd& eta, const ArrayXd& mu) const override { return exp_given_mean(eta, mu); }
     bool valid_eta(const ArrayXd& eta, MeanRange r) const override {
         return r == MeanRange::UnitInterval ? (eta < 0).all() : true;
     }

@@ -30,7 +30,7 @@ namespace glmmfast {
 inline double nb1_log_density(double y, double mu, double phi) {
     if (y == 0 && mu == 0) return 0.0;
     const double k = mu / phi;
-    return std::lgamma(y + k) - std::lgamma(k) - std::lgamma(y + 1.0) - k * std::log1p(phi) +
+    return std::lgamma(y + k) - std::lgamma(k) - log_factorial(y) - k * std::log1p(phi) +
            (y > 0 ? y * (std::log(phi) - std::log1p(phi)) : 0.0);
 }
 

@@ -24,7 +24,7 @@ inline double nb2_log_density(double y, double log_mu, double theta, double lt) 
     const double lm = log_mu;
     const double main = lm > lt ? theta * (lt - lm) - (theta + y) * std::log1p(std::exp(lt - lm))
                                 : (y > 0 ? y * (lm - lt) : 0.0) - (theta + y) * std::log1p(std::exp(lm - lt));
-    return std::lgamma(theta + y) - std::lgamma(theta) - std::lgamma(y + 1) + main;
+    return std::lgamma(theta + y) - std::lgamma(theta) - log_factorial(y) + main;
 }
 
 // log(theta + mu): one log where mu is finite, log-add-exp of the logs where mu overflowed.

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "family/distribution.hpp"
+#include "family/special_functions.hpp"
 
 namespace glmmfast {
 
@@ -53,7 +54,7 @@ public:
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = wt[i] * ((y[i] > 0 ? y[i] * m.log_mu[i] : 0.0) - m.mu[i] - std::lgamma(y[i] + 1.0));
+            out[i] = wt[i] * ((y[i] > 0 ? y[i] * m.log_mu[i] : 0.0) - m.mu[i] - log_factorial(y[i]));
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
@@ -86,7 +87,7 @@ public:
     }
     double loglik_constant(const ArrayXd& y, const ArrayXd& wt) const override {
         double c = 0.0;
-        for (Eigen::Index i = 0; i < y.size(); ++i) c -= wt[i] * std::lgamma(y[i] + 1.0);
+        for (Eigen::Index i = 0; i < y.size(); ++i) c -= wt[i] * log_factorial(y[i]);
         return c;
     }
     double saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const override {

@@ -23,6 +23,12 @@ double norm_upper_tail(double x) {
 }
 }  // namespace
 
+const std::array<double, kLogFactorialTableSize> kLogFactorialTable = [] {
+    std::array<double, kLogFactorialTableSize> table{};
+    for (int k = 0; k < kLogFactorialTableSize; ++k) table[k] = std::lgamma(k + 1.0);
+    return table;
+}();
+
 double norm_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 double norm_pdf(double x) { return std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI); }
 

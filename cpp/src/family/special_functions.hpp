@@ -18,10 +18,30 @@
 //                        (z + d - 1/2) log1p(d / z) + d (log z - 1) + S(z + d) - S(z),
 //                        S(z) = sum_k B_2k / (2k (2k - 1) z^(2k - 1)), no
 //                        cancellation between two huge lgamma values
+//   log_factorial(y)     log y! = lgamma(y + 1), the count densities' term of
+//                        y alone, which every PIRLS iteration recomputed: for
+//                        integer 0 <= y < kLogFactorialTableSize a table of
+//                        std::lgamma's own values (filled once at load, so
+//                        bitwise the same), std::lgamma elsewhere
 // Nothing here knows about families.
 #pragma once
 
+#include <array>
+#include <cmath>
+
 namespace glmmfast {
+
+constexpr int kLogFactorialTableSize = 1024;
+// lgamma(k + 1) for k = 0 .. kLogFactorialTableSize - 1 (special_functions.cpp).
+extern const std::array<double, kLogFactorialTableSize> kLogFactorialTable;
+
+inline double log_factorial(double y) {
+    if (y >= 0 && y < kLogFactorialTableSize) {
+        const int k = static_cast<int>(y);
+        if (k == y) return kLogFactorialTable[k];
+    }
+    return std::lgamma(y + 1.0);
+}
 
 double norm_cdf(double x);
 double norm_pdf(double x);

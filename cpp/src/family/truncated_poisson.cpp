@@ -93,7 +93,7 @@ public:
 
 private:
     static double unit_log_density(double y, double mu, double log_mu) {
-        return y * log_mu - mu - std::lgamma(y + 1.0) - log1mexp(mu);
+        return y * log_mu - mu - log_factorial(y) - log1mexp(mu);
     }
 };
 

@@ -30,8 +30,10 @@ namespace {
 //     log f_ZI(0) = m + log1p(e),   pi = p / f_ZI(0) = e^(a - m) / (1 + e),
 // 1 / (1 + e) where a is the larger and e / (1 + e) where c is: one exp for
 // both (log_add_exp and then exp(a - log f_ZI(0)) took two, on every zero row
-// of every PIRLS iteration).
-double mixture_log_density(double y, double base, double log_p, double log1m_p, bool zero_mass, double& pi) {
+// of every PIRLS iteration).  Without with_log the log1p is skipped (pi
+// alone; the value returned is then not the log density).
+double mixture_log_density(double y, double base, double log_p, double log1m_p, bool zero_mass, double& pi,
+                           bool with_log = true) {
     pi = 0.0;
     if (y != 0) return base + log1m_p;
     const double b = zero_mass ? base : -std::numeric_limits<double>::infinity();
@@ -42,7 +44,7 @@ double mixture_log_density(double y, double base, double log_p, double log1m_p, 
     const double a = log_p, c = log1m_p + b;
     const double e = std::exp(-std::abs(a - c));
     pi = (a >= c ? 1.0 : e) / (1.0 + e);
-    return std::max(a, c) + std::log1p(e);
+    return with_log ? std::max(a, c) + std::log1p(e) : 0.0;
 }
 
 }  // namespace
@@ -64,7 +66,7 @@ void zero_inflate_log_density(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt,
 
 void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen::ArrayXd& log_p,
                   const Eigen::ArrayXd& log1m_p, bool zero_mass, ObservationTerms& t,
-                  Eigen::ArrayXd* structural_zero) {
+                  Eigen::ArrayXd* structural_zero, bool with_log_density) {
     const Eigen::Index n = y.size();
     const bool zi = log_p.size() == n;
     const bool third = t.information_deriv.size() == n;
@@ -81,7 +83,9 @@ void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen
             continue;
         }
         double pi = 0.0;
-        if (zi) t.log_density[i] = mixture_log_density(y[i], t.log_density[i], log_p[i], log1m_p[i], zero_mass, pi);
+        if (zi)
+            t.log_density[i] =
+                mixture_log_density(y[i], t.log_density[i], log_p[i], log1m_p[i], zero_mass, pi, with_log_density);
         if (structural_zero) (*structural_zero)[i] = pi;
         if (third && zi) t.zi_log_density[i] = wt[i] * (pi - std::exp(log_p[i]));
         if (pi >= 1.0) {
@@ -103,6 +107,7 @@ void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen
         }
         t.log_density[i] *= wt[i];
     }
+    if (!with_log_density) t.log_density.resize(0);
 }
 
 }  // namespace glmmfast

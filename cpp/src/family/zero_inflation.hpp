@@ -49,9 +49,11 @@ struct ObservationTerms {
 // mixture's on return; log_p = log p, log1m_p = log(1 - p) per observation
 // (empty: no zero inflation, only the weights are applied); zero_mass:
 // whether the base puts mass at y = 0.  Also returns pi (may be null).
+// Without with_log_density the log density is left empty: PIRLS's weights
+// need only pi of the zero rows, not log f_ZI(0)'s log1p.
 void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen::ArrayXd& log_p,
                   const Eigen::ArrayXd& log1m_p, bool zero_mass, ObservationTerms& t,
-                  Eigen::ArrayXd* structural_zero = nullptr);
+                  Eigen::ArrayXd* structural_zero = nullptr, bool with_log_density = true);
 
 // The mixture's prior-weighted log density only (overwrites `log_density`,
 // the base's unit-weight one on entry).

@@ -152,9 +152,10 @@ public:
     bool general_observation() const {
         return zero_inflated() || has_dispersion_model() || !family_.exponential_dispersion();
     }
-    // Prior-weighted log density (with zero inflation), score and observed
-    // information in eta at the current eta (and P(structural zero | y)).
-    ObservationTerms observation_terms(Eigen::ArrayXd* structural_zero = nullptr) const;
+    // Prior-weighted log density (with zero inflation; left empty without
+    // with_log_density), score and observed information in eta at the
+    // current eta (and P(structural zero | y)).
+    ObservationTerms observation_terms(Eigen::ArrayXd* structural_zero = nullptr, bool with_log_density = true) const;
     // Their sum of log densities only (the penalised deviance's and the Laplace term's).
     double observation_loglik() const;
     // observation_terms with the exact gradient's extras (the information's

@@ -73,7 +73,7 @@ Eigen::VectorXd GlmmModel::zi_probability() const {
     return log_p_zi_.exp().matrix();
 }
 
-ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) const {
+ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero, bool with_log_density) const {
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
     const WeightRoles w = weight_roles(family_, pw_.array());
     ObservationTerms t;
@@ -81,7 +81,8 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero) c
         varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, varying_, t);
     else
         family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t);
-    zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero);
+    zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero,
+                 with_log_density);
     return t;
 }
 
@@ -96,7 +97,7 @@ double GlmmModel::observation_loglik() const {
 }
 
 void GlmmModel::update_general_weights(bool exact) {
-    const ObservationTerms t = observation_terms();
+    const ObservationTerms t = observation_terms(nullptr, false);  // weights only: no log density
     wsign_.resize(0);
     Eigen::ArrayXd w = t.fisher;
     if (exact) {

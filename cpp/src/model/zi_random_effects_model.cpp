@@ -70,7 +70,7 @@ bool ZiRandomEffectsModel::move_to(const Eigen::VectorXd& u, const Eigen::Vector
 
 bool ZiRandomEffectsModel::gradient_and_factor(bool fisher, Eigen::VectorXd& g) {
     Eigen::ArrayXd pi;
-    const ObservationTerms t = cond_.observation_terms(&pi);
+    const ObservationTerms t = cond_.observation_terms(&pi, false);  // the step's terms: no log density
     const Eigen::ArrayXd wt = weight_roles(cond_.family(), cond_.prior_weights().array()).multiplier;
     const Eigen::ArrayXd p = cond_.zi_probability().array();
     const Eigen::ArrayXd score_zi = wt * (pi - p);
