@@ -2,6 +2,7 @@
 #include "family/special_functions.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -156,6 +157,16 @@ double tetragamma(double x) {
     }
     const double r = 1.0 / (x * x);
     return shift - r - r / x - r * r * (0.5 - r * (1.0 / 6 - r * (1.0 / 6 - r * (3.0 / 10 - r * 5.0 / 6))));
+}
+
+double log_factorial(double n) {
+    constexpr int kTabulated = 1024;
+    static const std::array<double, kTabulated> table = [] {
+        std::array<double, kTabulated> t{};
+        for (int k = 0; k < kTabulated; ++k) t[static_cast<std::size_t>(k)] = std::lgamma(k + 1.0);
+        return t;
+    }();
+    return n < kTabulated ? table[static_cast<std::size_t>(n)] : std::lgamma(n + 1.0);
 }
 
 }  // namespace glmmfast

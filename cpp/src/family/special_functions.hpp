@@ -18,6 +18,9 @@
 //                        (z + d - 1/2) log1p(d / z) + d (log z - 1) + S(z + d) - S(z),
 //                        S(z) = sum_k B_2k / (2k (2k - 1) z^(2k - 1)), no
 //                        cancellation between two huge lgamma values
+//   log_factorial(n)     log n! = lgamma(n + 1) for an integer n >= 0, from a
+//                        table (std::lgamma's own values) below 1024: the
+//                        Tweedie series' j! at every term
 // Nothing here knows about families.
 #pragma once
 
@@ -34,5 +37,6 @@ double digamma(double x);
 double trigamma(double x);
 double log_gamma_ratio(double x, double a, double b);
 double tetragamma(double x);
+double log_factorial(double n);
 
 }  // namespace glmmfast
