@@ -19,8 +19,9 @@
 //                        S(z) = sum_k B_2k / (2k (2k - 1) z^(2k - 1)), no
 //                        cancellation between two huge lgamma values
 //   log_factorial(y)     log y! = lgamma(y + 1), the count densities' term of
-//                        y alone, which every PIRLS iteration recomputed: for
-//                        integer 0 <= y < kLogFactorialTableSize a table of
+//                        y alone, which every PIRLS iteration recomputed, and
+//                        the Tweedie series' j! at every term: for integer
+//                        0 <= y < kLogFactorialTableSize a table of
 //                        std::lgamma's own values (filled once at load, so
 //                        bitwise the same), std::lgamma elsewhere
 // Nothing here knows about families.

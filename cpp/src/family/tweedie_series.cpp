@@ -25,7 +25,7 @@ struct Series {
           log_z(r * std::log(y) - r * std::log(p - 1.0) - (1.0 + r) * std::log(phi) - std::log(2.0 - p)),
           j0(std::max(1.0, std::round(std::min(
               std::exp((2.0 - p) * std::log(y) - std::log(phi) - std::log(2.0 - p)), 1e15)))) {}
-    double log_w(double j) const { return j * log_z - std::lgamma(j + 1.0) - std::lgamma(j * r); }
+    double log_w(double j) const { return j * log_z - log_factorial(j) - std::lgamma(j * r); }
 };
 
 // The terms log W_j of the series that matter, j from first to first + size - 1.
