@@ -269,6 +269,7 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
         Holding its engine at the optimum.
     """
     t0 = time.perf_counter() if t0 is None else t0
+    moment_start = worth_a_glmm_moment_start(design, parameter)  # the caller's parameter (glmer_nb's shape)
     model = engine_model(design)
     start_design = count_part_start_design(design)  # a hurdle's positive part only
     start_clock = StageClock()
@@ -295,7 +296,6 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     if parameter is not None:
         theta_scale = float(min(1.0, max(np.mean(np.abs(np.asarray(start["eta"]) - design.offset)), 1e-300)))
     theta0 = np.asarray(model.initial_theta()) * theta_scale
-    moment_start = worth_a_glmm_moment_start(design, parameter)
     if moment_start:
         theta0 = glmm_moment_theta_start(design, start, theta0)
     t1 = time.perf_counter()
