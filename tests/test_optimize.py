@@ -86,7 +86,7 @@ def test_agq_stage_2_steps_from_the_laplace_optimum_to_the_bobyqa_optimum(cbpp, 
     fit = glmmfast.glmer(formula, cbpp, "binomial", nAGQ=25)
     stages = {s["kind"]: s for s in fit.optinfo.stages}
     assert stages["stage 1"]["name"].endswith("then theta and beta (Laplace)")
-    assert not stages["stage 2"]["exact_gradient"] and stages["stage 2"]["gradient_evaluations"] == 0
+    assert not stages["stage 2"]["exact_gradient"] and stages["stage 2"]["optimizer"] == "bfgs on central differences"
     monkeypatch.setattr(_optimize, "_laplace_optimum", lambda *args: None)
     bobyqa = glmmfast.glmer(formula, cbpp, "binomial", nAGQ=25)
     assert "Laplace" not in bobyqa.optinfo.stages[1]["name"]

@@ -313,7 +313,7 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
 
 def _add_start_stage(info: OptimizerInfo, clock: StageClock, start: dict, seconds: float) -> None:
     """The GLM start (R's glm.fit by IRLS, :func:`~glmmfast.fit._engine.glm_start`) as the fit's first stage."""
-    info.add_stage("GLM start (IRLS)", "start", clock, deviance=float(start["deviance"]),
+    info.add_stage("GLM start (IRLS)", "start", clock, deviance=float(start["deviance"]), optimizer="irls",
                    pirls_iterations=int(start["iterations"]), seconds=seconds, first=True)
 
 
@@ -350,12 +350,14 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
 
     ``parameter`` (estimated, started at its value) is set on the engine
     first; ``warm_start``, ``hessian``, ``dispersion_estimate`` and ``measured_start`` are
-    :func:`~glmmfast.fit._optimize.optimize_glmer`'s.  ``keep_engine=False``
+    :func:`~glmmfast.fit._optimize.optimize_glmer`'s (``measured_start`` also where every term is scalar).  ``keep_engine=False``
     for an engine that moves on (a refitting model's): the state rebuilds
     its own when asked.
     """
     if parameter is not None:
         parameter.set_on(model)
+    # Every term scalar: stage 1 from the curvature measured at theta0 too (optimize_glmer's measured_start)
+    measured_start = measured_start or all(t.k == 1 and t.nparams == 1 for t in design.terms)
     theta, beta, dev, info = optimize_glmer(model, theta0, beta0, nAGQ, parameter, theta_scale,
                                             warm_start=warm_start, hessian=hessian,
                                             dispersion_estimate=dispersion_estimate,
