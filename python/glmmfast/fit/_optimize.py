@@ -773,7 +773,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         (:func:`_measured_quasi_newton`) instead of L-BFGS from the identity:
         where theta0 is an estimate near the optimum (the GLMM moment start,
         :mod:`~glmmfast.fit._glmm_start`), on the convex side of the stage-1
-        deviance, and where every term is scalar.  There lme4's theta0 = 1
+        deviance, and (at nAGQ <= 1) where every term is scalar.  There lme4's theta0 = 1
         often lies beyond the deviance's inflection (~ q log theta^2 +
         |b|^2 / theta^2 in theta: concave beyond sqrt(3) times the optimum),
         where L-BFGS's secant steps overshoot to the bound 0, project onto it,
@@ -856,7 +856,9 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         # the start (differences of the exact gradient) rather than L-BFGS
         # from the identity, whose first step x0 - g can land anywhere.
         # Likewise from a moment start near the optimum (convex there): 5
-        # evaluations instead of 22 on 10^6 crossed Poisson rows.
+        # evaluations instead of 22 on 10^6 crossed Poisson rows; and where every
+        # term is scalar (optimize_glmer's measured_start: BFGS halves a step that
+        # overshoots theta = 0 back inside, where L-BFGS stopped on the bound).
         x1, dev1, st1 = _measured_quasi_newton(obj1, x_theta, lower1, step1, tol1, nAGQ, problem.max_steps(ntheta),
                                                problem.known_zero_part(x_theta, ntheta, upper_bound=True), ftol1,
                                                methods)
