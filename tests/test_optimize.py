@@ -241,6 +241,22 @@ def test_joint_stage_starts_from_a_measured_hessian(grouseticks):
     assert joint["evaluations"] <= 8, fit.optinfo.stages
 
 
+def test_stage_1_of_scalar_terms_steps_from_the_curvature_measured_at_the_start(cbpp):
+    # cbpp's probit GLMM: lme4's theta = 1 lies beyond the stage-1 deviance's inflection.  L-BFGS's secant
+    # step from there went to the bound theta = 0, where the derivative is 0 (the deviance is even in
+    # theta), and stopped, stage 1 ending at theta 0.75, 8 above its optimum; stage 2 then took 14
+    # evaluations.  BFGS from the measured curvature halves such a step back inside the bound.
+    fit = glmmfast.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+                         glmmfast.families.Binomial(link="probit"))
+    stage_1, stage_2 = [s for s in fit.optinfo.stages if s["kind"] in ("stage 1", "stage 2")]
+    assert stage_1["optimizer"] == "bfgs"
+    assert stage_1["deviance"] - fit.deviance < 0.1  # its optimum: 0.018 above the joint one
+    assert stage_2["evaluations"] <= 6, fit.optinfo.stages
+    # a vector term keeps L-BFGS (its measured start Hessian is concave in several directions)
+    slopes = glmmfast.glmer("TICKS ~ YEAR + (YEAR | LOCATION)", glmmfast.datasets.load("grouseticks"), "poisson")
+    assert [s["optimizer"] for s in slopes.optinfo.stages if s["kind"] == "stage 1"] == ["lbfgs"]
+
+
 def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grouseticks):
     fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, family="poisson")
     model = engine_model(fit._design)
