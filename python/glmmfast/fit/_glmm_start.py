@@ -28,10 +28,10 @@ attenuates Bernoulli data (0.81 / 0.38 against 1.00 / 0.47), still on the
 convex side.  From there stage 1 takes BFGS steps from a Hessian measured
 at the start (:func:`~glmmfast.fit._optimize.optimize_glmer` with
 ``measured_start``): 5-7 evaluations instead of 13-22.  The simulated Gamma
-and inverse Gaussian (log link, 5000 rows): theta 0.53 and 0.55 against 0.54
+and inverse Gaussian (log link, 5000 rows): theta 0.54 and 0.57 against 0.54
 at both optima, where lme4's theta = 1 lies beyond the deviance's
-inflection and the first BFGS step overshot to theta = 0.11: stage 1 in 6
-evaluations instead of 11.
+inflection and the first BFGS step overshot (the Gamma's to theta = 0.11):
+stage 1 in 6 and 7 evaluations instead of 11.
 
 Applies (:func:`worth_a_glmm_moment_start`) from ``MIN_ROWS`` rows, as the
 LMM's start, to GLMMs with no estimated parameter other than the family's
