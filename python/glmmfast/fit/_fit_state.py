@@ -350,9 +350,9 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
 
     ``parameter`` (estimated, started at its value) is set on the engine
     first; ``warm_start``, ``hessian``, ``dispersion_estimate`` and ``measured_start`` are
-    :func:`~glmmfast.fit._optimize.optimize_glmer`'s (``measured_start`` also where every term is scalar).  ``keep_engine=False``
-    for an engine that moves on (a refitting model's): the state rebuilds
-    its own when asked.
+    :func:`~glmmfast.fit._optimize.optimize_glmer`'s (``measured_start`` set here too where every
+    term is scalar).  ``keep_engine=False`` for an engine that moves on (a refitting model's): the
+    state rebuilds its own when asked.
     """
     if parameter is not None:
         parameter.set_on(model)
