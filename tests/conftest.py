@@ -124,6 +124,17 @@ def cbpp():
 
 
 @pytest.fixture(scope="session")
+def gamma_small_groups():
+    """Simulated Gamma, log link, for ``y ~ x + (1 | g)``: 300 groups of 4 rows, eta = 1 + 0.5 x + u_g with
+    sd(u) = 0.5, shape 0.5 (phi = 2: a working-residual variance far from 1 over few rows per group)."""
+    rng = np.random.default_rng(1)
+    g = np.arange(1200) % 300
+    x = rng.standard_normal(g.size)
+    mu = np.exp(1 + 0.5 * x + rng.normal(0, 0.5, 300)[g])
+    return pd.DataFrame({"y": rng.gamma(0.5, mu / 0.5), "x": x, "g": pd.Categorical(g)})
+
+
+@pytest.fixture(scope="session")
 def sleepstudy():
     return glmmfast.datasets.load("sleepstudy")
 

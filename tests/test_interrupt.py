@@ -177,16 +177,16 @@ def test_engine_interrupted_mid_fit_then_refits_as_a_fresh_one(monkeypatch):
     y = fit.simulate(1, seed=3)[:, 0]
     model = GlmerModel.from_result(fit)
     flag = _core.CancelFlag()
-    run_nlopt = _optimize._run_nlopt
+    ran = _optimize._ran  # called as each optimiser (nlopt's or the engine's BFGS) starts
     timers = []
 
     def cancel_soon(*args, **kwargs):
         if not timers:
             timers.append(threading.Timer(0.05, flag.cancel))
             timers[0].start()
-        return run_nlopt(*args, **kwargs)
+        return ran(*args, **kwargs)
 
-    monkeypatch.setattr(_optimize, "_run_nlopt", cancel_soon)
+    monkeypatch.setattr(_optimize, "_ran", cancel_soon)
     with flag, pytest.raises(KeyboardInterrupt):
         model.refit(y, warm_start=False)
     timers[0].join()

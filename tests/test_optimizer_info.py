@@ -22,7 +22,7 @@ from glmmfast.fit._optimizer_info import STAGE_KINDS
 
 from test_zero_inflation import load
 
-KEYS = {"name", "kind", "evaluations", "gradient_evaluations", "pirls_iterations", "seconds", "exact_gradient",
+KEYS = {"name", "kind", "optimizer", "evaluations", "gradient_evaluations", "pirls_iterations", "seconds", "exact_gradient",
         "deviance", "status"}
 
 
@@ -85,6 +85,8 @@ def test_optinfo_reports_every_stage_uniformly(model_class):
     assert [s["kind"] for s in stages] == kinds, stages
     for s in stages:
         assert set(s) == KEYS and s["kind"] in STAGE_KINDS
+        # the methods the stage ran; none for the derivatives at the optimum
+        assert isinstance(s["optimizer"], str) and bool(s["optimizer"]) == (s["kind"] != "hessian"), s
         assert 0 <= s["gradient_evaluations"] <= s["evaluations"], s
         assert s["seconds"] >= 0 and s["pirls_iterations"] >= 0, s
         if s["kind"] != "start":  # the GLM start evaluates no mixed-model criterion
@@ -119,12 +121,35 @@ def test_exact_gradient_stages_count_their_gradients():
     assert hessian["evaluations"] > hessian["gradient_evaluations"]
 
 
-def test_nonexact_stages_are_marked_and_agq_runs_derivative_free():
+def test_agq_stage_2_says_it_steps_on_central_differences():
+    # nAGQ > 1: no exact gradient; stage 2 takes BFGS steps on central differences of the AGQ deviance from
+    # the Laplace optimum (fit/_optimize.py's _differenced_quasi_newton), and says so: its optimizer, and its
+    # differenced gradients among its evaluations, each 2 d of them (d = theta and beta's coordinates)
+    fit, _ = _timed_fit(CLASSES["AGQ"][0])
+    stage1, = [s for s in fit.optinfo.stages if s["kind"] == "stage 1"]
+    assert stage1["optimizer"].endswith("bfgs") and stage1["exact_gradient"]  # ... then the Laplace optimum
+    joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
+    assert fit.optinfo.optimizer == joint["optimizer"] == "bfgs on central differences"
+    assert not joint["exact_gradient"] and joint["gradient_evaluations"] > 0
+    d = fit.theta.size + fit.fixef.size
+    assert joint["evaluations"] >= (2 * d + 1) * joint["gradient_evaluations"]
+    hessian, = [s for s in fit.optinfo.stages if s["kind"] == "hessian"]
+    assert hessian["gradient_evaluations"] == 0 and hessian["evaluations"] > 0 and hessian["optimizer"] == ""
+
+
+def test_agq_stage_2_names_bobyqa_where_it_finishes(monkeypatch):
+    # where BFGS on the differences cannot finish, BOBYQA does, and the stage lists both
+    from glmmfast.fit import _optimize
+    quasi_newton = _optimize._quasi_newton
+
+    def differences_fail(*args, method="bfgs", **kwargs):
+        out = quasi_newton(*args, method=method, **kwargs)
+        return None if method == "bfgs on central differences" else out
+
+    monkeypatch.setattr(_optimize, "_quasi_newton", differences_fail)
     fit, _ = _timed_fit(CLASSES["AGQ"][0])
     joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
-    assert not joint["exact_gradient"] and joint["gradient_evaluations"] == 0
-    hessian, = [s for s in fit.optinfo.stages if s["kind"] == "hessian"]
-    assert hessian["gradient_evaluations"] == 0 and hessian["evaluations"] > 0
+    assert joint["optimizer"] == "bfgs on central differences, bobyqa" and fit.optinfo.optimizer == "bobyqa"
 
 
 def test_profile_stage_counts_the_other_fits():

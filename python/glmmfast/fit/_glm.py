@@ -346,7 +346,8 @@ def glm(formula: str, data: pd.DataFrame, family: str | Family = "gaussian", wei
     info.seconds.update({"design": clock.t0 - t0, "optimize": clock.seconds()})
     iterations = int(fit["iterations"])  # one deviance evaluation per IRLS iteration
     info.add_stage("IRLS (R's glm.fit)", "irls", clock, deviance=float(fit["deviance"]), evaluations=iterations,
-                   pirls_iterations=iterations, seconds=info.seconds["optimize"], status=int(bool(fit["converged"])))
+                   pirls_iterations=iterations, seconds=info.seconds["optimize"], status=int(bool(fit["converged"])),
+                   optimizer="irls")
     result = GlmResult(design, fit, data_name, info)
     warn_fit_messages(result.messages, quiet)
     return result

@@ -78,7 +78,8 @@ def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: n
     step = np.full(x0.size, 0.25 if ml is None else _STEP_FROM_ML)
     x, dev, status = _bobyqa(objective, x0, lower, step, 1e-10, 1e-8, 100000, restarts=1)
     dev = objective.evaluate(x)  # leave the engine at the optimum
-    info.add_stage("theta and beta_disp (REML: beta integrated out)", "stage 2", clock, (objective,), dev, status)
+    info.add_stage("theta and beta_disp (REML: beta integrated out)", "stage 2", clock, (objective,), dev, status,
+                   optimizer="bobyqa")
     info.optimizer = "bobyqa"
     info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     ntheta = len(theta0)

@@ -173,12 +173,13 @@ def _moment_theta(design: ModelDesign, theta0: np.ndarray) -> np.ndarray:
 
 
 def theta_from_residuals(design: ModelDesign, r: np.ndarray, sqrtw: np.ndarray | None, sigma2: float | None,
-                         theta0: np.ndarray) -> np.ndarray:
+                         theta0: np.ndarray, relative: bool = True) -> np.ndarray:
     """The moment estimate from weighted residuals ``r`` (W^{1/2} times the residuals; ``sqrtw`` W^{1/2},
     None: unit weights), written into ``theta0`` term by term: Sigma_t = cov_j(b_j) - sigma^2 mean_j
-    (Z_j'Z_j)^{-1}, relative to sigma^2.  ``sigma2`` None: the smallest within-level residual variance
-    over the terms (an LMM's); a known value (a GLMM's working residuals: 1,
-    :mod:`~glmmfast.fit._glmm_start`) otherwise."""
+    (Z_j'Z_j)^{-1}, relative to sigma^2 (``relative``: an LMM's theta) or not (a GLMM's, whose random
+    effects are not scaled by its dispersion).  ``sigma2`` None: the smallest within-level residual variance
+    over the terms (an LMM's, or a GLMM's dispersion phi); a known value (the working residuals of a GLMM
+    without a dispersion: 1, :mod:`~glmmfast.fit._glmm_start`) otherwise."""
     fits = [_level_regressions(t, r, sqrtw) if t.structure.name in _MOMENT_STRUCTURES else None
             for t in design.terms]
     if sigma2 is None:
@@ -191,6 +192,7 @@ def theta_from_residuals(design: ModelDesign, r: np.ndarray, sqrtw: np.ndarray |
         size = term.nparams
         if fit is not None:
             S = _relative_covariance(fit[0], fit[1], sigma2, term.structure.name == "diag")
+            S = S if relative else sigma2 * S
             theta_t = term.structure.theta_from_sdcor(_sdcor(S, term.structure.name)) if np.all(
                 np.isfinite(S)) else None
             if theta_t is not None and len(theta_t) == size and np.all(np.isfinite(theta_t)):

@@ -114,11 +114,20 @@ def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np
         obj.raise_interrupt()
 
 
+def _ran(methods: list[str] | None, name: str) -> None:
+    """Note in ``methods`` (a stage's record, for its ``optimizer``; None: not recorded) that the method
+    ``name`` ran; a method that runs again straight after (BOBYQA's restarts) is noted once."""
+    if methods is not None and (not methods or methods[-1] != name):
+        methods.append(name)
+
+
 def _bobyqa(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
-            ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3) -> tuple[np.ndarray, float, int]:
+            ftol_abs: float, xtol_abs: float, maxeval: int, restarts: int = 3,
+            methods: list[str] | None = None) -> tuple[np.ndarray, float, int]:
     """Minimise the objective ``obj`` (the engine's ``_core.Objective`` or a
     :func:`~glmmfast.fit._objective.function_objective`) with BOBYQA, restarting (at most
-    ``restarts`` times) from the solution until it stops improving."""
+    ``restarts`` times) from the solution until it stops improving (noted in ``methods``, :func:`_ran`)."""
+    _ran(methods, "bobyqa")
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     fbest, status = obj(x), 0
     for _ in range(1 + restarts):
@@ -154,10 +163,11 @@ def _feasible_best(obj, lower: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _lbfgs(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, ftol_abs: float, xtol_abs: float,
-           maxeval: int) -> tuple[np.ndarray, float, int]:
+           maxeval: int, methods: list[str] | None = None) -> tuple[np.ndarray, float, int]:
     """Minimise an objective with an exact gradient (``obj.has_gradient``) by
     L-BFGS; :func:`_bobyqa` finishes from the best point found where L-BFGS
-    gives up (roundoff, a failed line search) or stops on a bound.
+    gives up (roundoff, a failed line search) or stops on a bound (the methods
+    that ran are noted in ``methods``, :func:`_ran`).
 
     The bound matters: the deviance is even in each diagonal entry of T_t
     (only T_t T_t' enters), so its derivative there is 0 at 0, and a
@@ -165,19 +175,21 @@ def _lbfgs(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.
     optimum is inside (a (pnum | herd) fit of cbpp stopped 0.45 above its
     optimum so); BOBYQA's trial steps off the bound find the way back.
     """
+    _ran(methods, "lbfgs")
     x = np.maximum(np.asarray(x0, dtype=float), lower)
     status = _run_nlopt(nlopt.LD_LBFGS, obj, x, lower, ftol_abs, xtol_abs, maxeval, step)
     best = obj.best_x
     bounded = np.isfinite(lower)
     if (best is None or status not in (nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.SUCCESS)
             or np.any(best[bounded] - lower[bounded] < 10 * xtol_abs)):
-        return _bobyqa(obj, x if best is None else best, lower, step, ftol_abs, xtol_abs, maxeval)
+        return _bobyqa(obj, x if best is None else best, lower, step, ftol_abs, xtol_abs, maxeval, methods=methods)
     return np.array(best), float(obj.best_f), status
 
 
 def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, ftol_abs: float,
                   max_iter: int = 50, start: tuple[float, np.ndarray] | None = None,
-                  max_step: np.ndarray | None = None) -> tuple[np.ndarray, float, int] | None:
+                  max_step: np.ndarray | None = None, methods: list[str] | None = None,
+                  method: str = "bfgs") -> tuple[np.ndarray, float, int] | None:
     """BFGS with the exact gradient, started from a known Hessian
     (``cpp/src/quasi_newton.cpp``; the loop runs in the engine without the GIL).
 
@@ -193,8 +205,10 @@ def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, fto
     no progress): the caller then falls back to L-BFGS.  ``start`` is
     ``(f, g)`` at ``x0`` where the caller has evaluated them already;
     ``max_step`` the largest move of each coordinate in one iteration
-    (:meth:`_GlmerProblem.max_steps`; none by default).
+    (:meth:`_GlmerProblem.max_steps`; none by default).  Noted in ``methods``
+    as ``method`` (:func:`_ran`).
     """
+    _ran(methods, method)
     out = obj.quasi_newton(np.asarray(x0, dtype=float), np.asarray(hess0, dtype=float),
                            np.asarray(lower, dtype=float), float(ftol_abs), int(max_iter), start,
                            None if max_step is None else np.asarray(max_step, dtype=float))
@@ -317,13 +331,14 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
     # Hessian measured there (below) squares that distance.
     ftol = 1e-11 * max(1.0, abs(f0))
-    done = _quasi_newton(obj, start, _positive_definite(hess0), lower, ftol, start=(f0, g0))
+    methods: list[str] = []
+    done = _quasi_newton(obj, start, _positive_definite(hess0), lower, ftol, start=(f0, g0), methods=methods)
     if done is not None:
         theta, crit, status = done
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
         x = np.asarray(obj.best_x if obj.best_x is not None else start, dtype=float)
-        theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000)
-    info.add_stage("theta (beta, sigma profiled)", "stage 1", clock, (obj,), crit, status)
+        theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000, methods)
+    info.add_stage("theta (beta, sigma profiled)", "stage 1", clock, (obj,), crit, status, optimizer=methods)
     # Derivatives at the optimum (also lme4's convergence checks), and the
     # test of the bounds.
     clock = StageClock(model)
@@ -349,7 +364,7 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
             theta, crit, info.gradient = _onto_bounds(retry, theta, crit, lower, info.gradient)
         else:
             theta, crit = theta_in, crit_in
-        info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status)
+        info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status, optimizer="bobyqa")
     crit = lmm_criterion_at(model, theta, reml)
     return theta, crit, info
 
@@ -576,7 +591,8 @@ def _newton_polish(f, x: np.ndarray, fx: float, lower: np.ndarray,
 def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndarray, tol: float,
                            nAGQ: int, max_step: np.ndarray | None = None,
                            known: tuple[np.ndarray, np.ndarray] | None = None,
-                           ftol: float | None = None) -> tuple[np.ndarray, float, int]:
+                           ftol: float | None = None,
+                           methods: list[str] | None = None) -> tuple[np.ndarray, float, int]:
     """Stage 1 with coordinates after theta: BFGS (:func:`_quasi_newton`) from the
     Hessian measured at ``x0`` by forward differences of the exact gradient
     (made positive definite, :func:`_positive_definite`); L-BFGS (and BOBYQA
@@ -591,7 +607,8 @@ def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndar
     diverging (-2 log L 4.8 below glmmTMB's optimum, a different basin), and
     from the ZINB with ``spp * mined`` to one 5.3 above it.  ``known``: an exact diagonal block
     ``(index, block)`` of the Hessian, not differenced (:meth:`_GlmerProblem.known_zero_part`); ``ftol``: the
-    tolerance on the predicted decrease (default ``tol``, or 1e-8 of the criterion where that is coarser)."""
+    tolerance on the predicted decrease (default ``tol``, or 1e-8 of the criterion where that is coarser);
+    ``methods``: the record of the methods that ran (:func:`_ran`)."""
     g0 = np.empty(x0.size)
     f0 = obj(x0, g0)
     ftol = max(tol if ftol is None else ftol, 0.0 if nAGQ == 0 else 1e-8 * abs(f0))
@@ -599,11 +616,11 @@ def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndar
     done = None
     if hess is not None and np.all(np.isfinite(hess)):
         hess0 = _positive_definite(hess, floor=10.0)
-        done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=max_step)
+        done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=max_step, methods=methods)
     if done is not None:
         return done
     x = np.asarray(obj.best_x if obj.best_x is not None else x0, dtype=float)
-    return _lbfgs(obj, x, lower, step, ftol, tol, 100000)
+    return _lbfgs(obj, x, lower, step, ftol, tol, 100000, methods)
 
 
 def _reevaluate(fun, x: np.ndarray, restart) -> float:
@@ -752,10 +769,22 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         steps are no longer than Newton's; Salamanders' ZIP with ``spp * mined``:
         stages 1 and 2 in 41 evaluations instead of 55, its ZINB 67 instead of 86.
     measured_start : bool
-        theta0 is an estimate near the optimum (the GLMM moment start,
+        Stage 1 takes BFGS steps from a Hessian measured at theta0
+        (:func:`_measured_quasi_newton`) instead of L-BFGS from the identity:
+        where theta0 is an estimate near the optimum (the GLMM moment start,
         :mod:`~glmmfast.fit._glmm_start`), on the convex side of the stage-1
-        deviance: stage 1 takes BFGS steps from a Hessian measured there
-        (:func:`_measured_quasi_newton`) instead of L-BFGS from the identity.
+        deviance, and (at nAGQ <= 1) where every term is scalar.  There lme4's theta0 = 1
+        often lies beyond the deviance's inflection (~ q log theta^2 +
+        |b|^2 / theta^2 in theta: concave beyond sqrt(3) times the optimum),
+        where L-BFGS's secant steps overshoot to the bound 0, project onto it,
+        see the derivative 0 there (the deviance is even in theta) and stop:
+        cbpp's probit GLMM ended stage 1 at theta 0.75 (8 above its optimum,
+        stage 2 then took 14 evaluations).  The Newton step from the measured
+        curvature lands near the optimum (0.50 against 0.34), and BFGS halves
+        an overshooting step back inside the bound: 26 evaluations in all
+        instead of 30 there, fewer or one more on the other scalar GLMMs of
+        benchmarks/problems.py (vector terms keep L-BFGS: their measured start
+        Hessian, concave in several directions, costs more than it saves).
 
     Returns
     -------
@@ -810,6 +839,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     model.set_beta(beta0)
     obj1 = problem.objective(ObjectiveStage.PROFILED_BETA)
     objectives = [obj1]  # the stage's: a rescaled objective may follow the first
+    methods: list[str] = []  # the stage's optimizer(s)
     if problem.dispersion_estimate is not None:
         x_theta = _restart_dispersion(problem, obj1, x_theta)
     # Stage 1 only supplies a start for stage 2: no restarts.  With the
@@ -826,9 +856,12 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         # the start (differences of the exact gradient) rather than L-BFGS
         # from the identity, whose first step x0 - g can land anywhere.
         # Likewise from a moment start near the optimum (convex there): 5
-        # evaluations instead of 22 on 10^6 crossed Poisson rows.
+        # evaluations instead of 22 on 10^6 crossed Poisson rows; and where every
+        # term is scalar (optimize_glmer's measured_start: BFGS halves a step that
+        # overshoots theta = 0 back inside, where L-BFGS stopped on the bound).
         x1, dev1, st1 = _measured_quasi_newton(obj1, x_theta, lower1, step1, tol1, nAGQ, problem.max_steps(ntheta),
-                                               problem.known_zero_part(x_theta, ntheta, upper_bound=True), ftol1)
+                                               problem.known_zero_part(x_theta, ntheta, upper_bound=True), ftol1,
+                                               methods)
     elif obj1.has_gradient:
         # L-BFGS's first trial point is x0 - g whatever the initial step:
         # from theta = 1 with |g| ~ 50 that is theta ~ 50, where PIRLS
@@ -845,9 +878,11 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         # data (10^5 rows: ~30% fewer evaluations than 1e-5 absolute;
         # stage 2's measured Hessian finishes from there).
         ftol1 = tol1 if nAGQ == 0 else max(tol1, 1e-8 * abs(f0))
-        x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000)
+        x1, dev1, st1 = _lbfgs(obj1, x_theta / stretch, lower1, step1 / stretch, ftol1, tol1 / stretch, 100000,
+                               methods)
     else:
-        x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0)
+        x1, dev1, st1 = _bobyqa(obj1, x_theta, lower1, step1, tol1, tol1, 100000, restarts=3 if nAGQ == 0 else 0,
+                                methods=methods)
     theta, logpar = x1[:ntheta] * theta_scale * stretch, x1[ntheta:]
 
     def restart():  # PIRLS's path can matter on hard problems: retry from the GLM start
@@ -860,18 +895,18 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         info.family_parameter = problem.parameter.estimate_from(logpar)
     name, hessian = "theta (beta in PIRLS)", None
     if nAGQ > 1 and not npar:
-        laplace = _laplace_optimum(problem, theta, beta)
+        laplace = _laplace_optimum(problem, theta, beta, methods)
         if laplace is not None:
             theta, beta, dev1, hessian, obj = laplace
             objectives.append(obj)
             name += ", then theta and beta (Laplace)"
         else:  # back to stage 1's point
             _reevaluate(obj1.evaluate, x1, restart)
-    info.add_stage(name, "stage 1", clock, objectives, dev1, st1)
+    info.add_stage(name, "stage 1", clock, objectives, dev1, st1, optimizer=methods)
     return theta, beta, logpar, dev1, hessian
 
 
-def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray
+def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, methods: list[str] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, object] | None:
     """The Laplace optimum from stage 1's (``theta``, ``beta``; the engine there), as the start of an AGQ
     stage 2 (nAGQ > 1: one scalar term, no family parameter).
@@ -883,7 +918,7 @@ def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray
     with this Hessian (:func:`_stage_joint`).  Returns theta, beta, the
     Laplace deviance, its Hessian in (theta, beta) and the objective (for
     its counts), leaving the engine there; None where the objective has no
-    gradient or BFGS cannot finish.
+    gradient or BFGS cannot finish.  ``methods``: the stage's record (:func:`_ran`).
     """
     model, ntheta, theta_scale = problem.model, problem.ntheta, problem.theta_scale
     vbeta = np.asarray(model.beta_unscaled_vcov())
@@ -894,7 +929,7 @@ def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray
     x0 = np.concatenate([theta / theta_scale, np.zeros(problem.p)])
     lower = np.concatenate([problem.lower, np.full(problem.p, -np.inf)])
     ftol = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
-    done, hess0 = _joint_measured_quasi_newton(problem, laplace, x0, vbeta, scale, lower, ftol)
+    done, hess0 = _joint_measured_quasi_newton(problem, laplace, x0, vbeta, scale, lower, ftol, methods)
     if done is None:
         return None
     x, dev, _ = done  # the engine is at x
@@ -946,43 +981,46 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
     done = None
-    differenced = 0  # AGQ's evaluations through its differenced objective, outside obj2's counters
+    methods: list[str] = []  # the stage's optimizer(s)
+    differenced = (0, 0)  # AGQ's evaluations and differenced gradients, outside obj2's counters
     if hessian is not None and (obj2.has_gradient or (problem.nAGQ > 1 and not npar)):
         d = np.concatenate([np.full(ntheta, theta_scale), scale])  # d(theta, beta) / dx
         hess0 = hessian[:ntheta + p, :ntheta + p] * np.outer(d, d)
         if obj2.has_gradient:
-            done = _quasi_newton(obj2, x0, hess0, lower2, 1e-11)
+            done = _quasi_newton(obj2, x0, hess0, lower2, 1e-11, methods=methods)
         else:
-            done, differenced = _differenced_quasi_newton(problem, obj2, x0, hess0, lower2)
+            done, differenced = _differenced_quasi_newton(problem, obj2, x0, hess0, lower2, methods)
     # f to 1e-10, or to its rounding (~1e-13 relative; sums over many rows)
     # where that is coarser: beyond it L-BFGS chases noise (10^5 rows: 20
     # evaluations instead of 8 for no change).
     ftol2 = max(1e-10, 1e-12 * abs(model.laplace_deviance()))
     if done is None and obj2.has_gradient:
-        done = _joint_measured_quasi_newton(problem, obj2, x0, vbeta, scale, lower2, ftol2)[0]
+        done = _joint_measured_quasi_newton(problem, obj2, x0, vbeta, scale, lower2, ftol2, methods)[0]
     if done is not None:
         x, dev, st2 = done  # the engine is at x
     else:
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
-            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000)
+            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000, methods)
         else:
-            x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000)
+            x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000, methods=methods)
         dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(x)
-    info.optimizer = "lbfgs" if obj2.has_gradient else "bobyqa"  # "lbfgs": the exact-gradient methods
+    # the fit's method: "lbfgs" for the exact-gradient ones, else the one that finished
+    info.optimizer = "lbfgs" if obj2.has_gradient else methods[-1]
     approx = "Laplace" if problem.nAGQ == 1 else f"AGQ, nAGQ = {problem.nAGQ}"
-    info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2, evaluations=differenced)
+    info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2, evaluations=differenced[0],
+                   gradient_evaluations=differenced[1], optimizer=methods)
     return theta, beta, dev, info
 
 
 def _joint_measured_quasi_newton(problem: _GlmerProblem, obj, x0: np.ndarray, vbeta: np.ndarray, scale: np.ndarray,
-                                 lower: np.ndarray, ftol: float
+                                 lower: np.ndarray, ftol: float, methods: list[str] | None = None
                                  ) -> tuple[tuple[np.ndarray, float, int] | None, np.ndarray | None]:
     """The joint stage by BFGS (:func:`_quasi_newton`) on ``obj`` (exact gradient) from the Hessian measured at
     its start ``x0`` (:func:`_joint_hessian_at_start`); returns BFGS's result (None where it cannot finish)
-    and the start Hessian it used (None where it could not be measured)."""
+    and the start Hessian it used (None where it could not be measured).  ``methods``: the stage's record."""
     ntheta, p = problem.ntheta, problem.p
     # theta's curvature grows with the data (10^6 rows: ~1e5 against
     # beta's ~2 in these coordinates), which costs L-BFGS, starting from
@@ -998,25 +1036,30 @@ def _joint_measured_quasi_newton(problem: _GlmerProblem, obj, x0: np.ndarray, vb
         # eigenvalue at least _JOINT_CURVATURE_FLOOR, instead of L-BFGS from the identity (sal_zip:
         # 38 evaluations instead of 177; Contraception's probit GLMM: 12 instead of 53).
         hess0 = _positive_definite(hess0, floor=_JOINT_CURVATURE_FLOOR)
-    return _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=problem.max_steps(ntheta + p)), hess0
+    return _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=problem.max_steps(ntheta + p),
+                         methods=methods), hess0
 
 
-def _differenced_quasi_newton(problem: _GlmerProblem, agq, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray
-                              ) -> tuple[tuple[np.ndarray, float, int] | None, int]:
+def _differenced_quasi_newton(problem: _GlmerProblem, agq, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray,
+                              methods: list[str] | None = None
+                              ) -> tuple[tuple[np.ndarray, float, int] | None, tuple[int, int]]:
     """BFGS (:func:`_quasi_newton`) on the AGQ deviance ``agq`` (no exact gradient) from ``x0``, the Laplace
     optimum, with central differences of the deviance as its gradient
     (:func:`~glmmfast.fit._objective.differenced_objective`, step 1e-4: error O(h^2) ~ 1e-8) and ``hess0``,
     the Laplace Hessian, as its start: cbpp at nAGQ = 25 takes 4 iterations (44 evaluations) where
     BOBYQA from stage 1's point, restarted until it stopped improving, took 65, and stops on the
     gradient rather than on BOBYQA's trust region.  Returns BFGS's result (None where it cannot finish: the
-    caller's BOBYQA then), leaving the engine there, and the evaluations made.
+    caller's BOBYQA then), leaving the engine there, and the evaluations of the AGQ deviance made (the
+    differences' among them) and the differenced gradients; noted in ``methods`` as "bfgs on central
+    differences".
     """
     counted = CountedCalls(agq.evaluate)
-    done = _quasi_newton(differenced_objective(counted, x0.size, _FD_STEP, problem.reset), x0, hess0, lower,
-                         max(1e-10, 1e-12 * abs(problem.model.laplace_deviance())))
+    differenced = differenced_objective(counted, x0.size, _FD_STEP, problem.reset)
+    done = _quasi_newton(differenced, x0, hess0, lower, max(1e-10, 1e-12 * abs(problem.model.laplace_deviance())),
+                         methods=methods, method="bfgs on central differences")
     if done is not None:  # the differences left the engine a step away
         done = (done[0], _reevaluate(agq.evaluate, done[0], problem.reset), done[2])
-    return done, counted.calls
+    return done, (counted.calls, int(differenced.gradient_evaluations))
 
 
 def _modified_newton_applies(hess: np.ndarray, ntheta: int, p: int) -> bool:

@@ -15,8 +15,14 @@ so each stage is the same dict:
   the optimum: the standard errors and lme4's convergence checks),
   ``"family parameter"`` (the fits of a parameter on its profile
   likelihood, the Tweedie power), ``"irls"`` (a glm's fit);
+- ``optimizer``: the methods the stage ran, in order (e.g. ``"bfgs"``,
+  ``"lbfgs, bobyqa"`` where BOBYQA finished from L-BFGS's best point,
+  ``"bfgs on central differences"`` for AGQ's stage 2, ``"irls"`` for a GLM's
+  fit); ``""`` for the derivatives at the optimum, which run none;
 - ``evaluations``: criterion evaluations (those with a gradient included);
-- ``gradient_evaluations``: evaluations that also computed the exact gradient;
+- ``gradient_evaluations``: evaluations that also computed a gradient: the
+  exact one, or (``exact_gradient`` False) central differences of the
+  criterion, whose evaluations are among ``evaluations``;
 - ``pirls_iterations``: (P)IRLS iterations the stage ran (the engine's
   counter over the stage; IRLS iterations for ``"start"`` and ``"irls"``);
 - ``seconds``: wall-clock time of the stage;
@@ -72,12 +78,15 @@ class OptimizerInfo:
     Attributes
     ----------
     optimizer : str
-        "lbfgs" where the exact gradient was used, else "bobyqa".
+        "lbfgs" where the exact gradient was used; "bfgs on central
+        differences" where BFGS steps on central differences of the
+        deviance finished the fit (AGQ's stage 2); else "bobyqa".  Each
+        stage's methods are in its ``optimizer``.
     factorization : str
         The engine's Cholesky strategy ("blocked" or "sparse").
     stages : list of dict
         One dict per stage, in the order they ran, each with the keys
-        ``name``, ``kind``, ``evaluations``, ``gradient_evaluations``,
+        ``name``, ``kind``, ``optimizer``, ``evaluations``, ``gradient_evaluations``,
         ``pirls_iterations``, ``seconds``, ``exact_gradient``, ``deviance``
         and ``status`` (see :mod:`glmmfast.fit._optimizer_info`).
     evaluations : int
@@ -131,7 +140,8 @@ class OptimizerInfo:
 
     def add_stage(self, name: str, kind: str, clock: StageClock, objectives=(), deviance: float = float("nan"),
                   status: int = 0, evaluations: int = 0, gradient_evaluations: int = 0,
-                  pirls_iterations: int | None = None, seconds: float | None = None, first: bool = False) -> dict:
+                  pirls_iterations: int | None = None, seconds: float | None = None, first: bool = False,
+                  optimizer: str | list[str] = "") -> dict:
         """Add a finished stage (started at ``clock``) and its counts to the totals.
 
         Parameters
@@ -155,6 +165,8 @@ class OptimizerInfo:
         first : bool
             Insert the stage before the others (a start timed before the
             record existed).
+        optimizer : str or list of str
+            The methods the stage ran, in order (a list is joined with ", ").
 
         Returns
         -------
@@ -167,7 +179,8 @@ class OptimizerInfo:
         gradient_evaluations += sum(int(getattr(o, "gradient_evaluations", 0)) for o in objectives)
         self.pirls_failures += sum(int(o.failures) for o in objectives)
         pirls = clock.pirls_iterations() if pirls_iterations is None else int(pirls_iterations)
-        stage = {"name": name, "kind": kind, "evaluations": int(evaluations),
+        methods = optimizer if isinstance(optimizer, str) else ", ".join(optimizer)
+        stage = {"name": name, "kind": kind, "optimizer": methods, "evaluations": int(evaluations),
                  "gradient_evaluations": int(gradient_evaluations), "pirls_iterations": pirls,
                  "seconds": clock.seconds() if seconds is None else float(seconds),
                  "exact_gradient": any(bool(getattr(o, "has_gradient", False)) for o in objectives),

@@ -221,5 +221,6 @@ def fit_profiling_parameter(parameter: FamilyParameter, fit_at: Callable[[Family
                    clock, evaluations=sum(i.evaluations for i in others),
                    gradient_evaluations=sum(i.gradient_evaluations for i in others),
                    pirls_iterations=sum(i.pirls_iterations for i in others),
-                   seconds=clock.seconds() - sum(s["seconds"] for s in fit.info.stages), first=True)
+                   seconds=clock.seconds() - sum(s["seconds"] for s in fit.info.stages), first=True,
+                   optimizer="brent")  # brentq on the profile's slope, or Brent's minimisation
     return dataclasses.replace(fit, profiled_parameter=profiled, info=info)

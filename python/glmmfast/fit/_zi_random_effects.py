@@ -206,7 +206,8 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     deviance = _deviance_function(conditional, model, fitted, nt, p)
     objective = _deviance_objective(deviance, model, x0.size, gradient_parameter_names(fitted))
     step = np.full(x0.size, 0.1)
-    x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1)
+    methods: list[str] = []  # the stage's optimizer(s)
+    x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1, methods=methods)
     try:  # central differences of the gradient in one engine call (cpp/src/optim/gradient_differences.hpp)
         grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, np.full(x.size, _FD_STEP)))
     except (_core.PirlsError, ValueError) as e:
@@ -214,7 +215,7 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     f = objective(x, grad)  # the engine back at x
     # BFGS's stop (predicted decrease 1e-8 |f|) leaves the estimates ~1e-3 SE short: Newton
     # steps from the measured Hessian finish them (quadratically; the Hessian barely moves).
-    polished = _quasi_newton(objective, x, _positive_definite(hess), lower, 1e-10, start=(f, grad))
+    polished = _quasi_newton(objective, x, _positive_definite(hess), lower, 1e-10, start=(f, grad), methods=methods)
     if polished is not None:
         x = polished[0]
     f = objective(x, grad)  # the engine at x
@@ -226,9 +227,10 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     # The start is the whole fit without zi random effects: its counts become this fit's "start" stage.
     info.add_stage("start: the model without random effects in the ziformula", "start", clock0,
                    evaluations=start.info.evaluations, gradient_evaluations=start.info.gradient_evaluations,
-                   pirls_iterations=start.info.pirls_iterations, seconds=t1 - t0, deviance=start.deviance)
+                   pirls_iterations=start.info.pirls_iterations, seconds=t1 - t0, deviance=start.deviance,
+                   optimizer=start.info.optimizer)
     info.add_stage("zi random effects (the exact gradient)", "stage 2",
-                   clock, (objective,), f, status, pirls_iterations=int(model.newton_iterations))
+                   clock, (objective,), f, status, pirls_iterations=int(model.newton_iterations), optimizer=methods)
     info.seconds.update({"start": t1 - t0, "optimize": time.perf_counter() - t1})
     n_zi = model.n_zi
     beta_disp = None if start.beta_disp is None else x[nt + p + n_zi:nt + p + n_zi + beta_disp0.size].copy()

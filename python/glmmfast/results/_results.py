@@ -603,7 +603,7 @@ class GlmerResult(MixedResult):
         The optimiser's record: ``optinfo.stages`` holds one dict per stage
         (the GLM start, stage 1, stage 2, the Hessian for the standard
         errors once computed, a profiled family parameter's other fits),
-        each with ``kind``, ``evaluations``, ``gradient_evaluations``,
+        each with ``kind``, ``optimizer``, ``evaluations``, ``gradient_evaluations``,
         ``pirls_iterations`` and ``seconds``; the totals, timings by phase,
         and the gradient and Hessian at the optimum.
 
