@@ -214,8 +214,10 @@ class PartitionedRows:
         t0 = time.perf_counter()
         args = [a if isinstance(a, list) else np.asarray(a, dtype=float) for a in args]  # a list: names
         # A large array (the traces' selected inverse: 8 bytes a pattern entry, ~10^7 of them for 10^4 x 10^4
-        # crossed levels) goes to the workers once, not pickled into every worker's task.
-        args = [self.client.scatter(a, broadcast=True, workers=self.workers)
+        # crossed levels) goes to the workers once, not pickled into every worker's task; under a key of its
+        # own (hash=False): equal arrays of consecutive round trips under one content key were lost when the
+        # last round trip's future was released.
+        args = [self.client.scatter(a, broadcast=True, workers=self.workers, hash=False)
                 if isinstance(a, np.ndarray) and a.nbytes >= _SCATTER_BYTES else a for a in args]
         answers = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
                    for w in self.workers]
