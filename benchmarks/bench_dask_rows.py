@@ -15,7 +15,7 @@ child process (built there, so the driver's RSS above is the partitioned fit's a
 its time per evaluation and -2 log L.  With --one-evaluation (for sizes whose whole fit takes
 hours on a small machine): the passes over the rows, then one Laplace deviance evaluation (PIRLS
 from u = 0) and its exact gradient at theta's start and the GLM's beta, timed on both engines,
-and the driver's peak RSS.  --trace prints each phase and each round trip as it ends (its wall
+and the driver's peak RSS.  --trace prints each phase (--one-evaluation) and each round trip as it ends (its wall
 time and the driver's peak RSS so far), so a run stopped by a timeout still shows what it measured.
 """
 
@@ -167,6 +167,8 @@ def main() -> None:
             return report_one_evaluation(one_evaluation_partitioned(ddf, client, "trace" in flags), rows, levels1, levels2, parts,
                                          "no-memory" in flags)
         t0 = time.perf_counter()
+        if "trace" in flags:
+            trace_round_trips(t0)
         fit = fit_model(ddf, lmm)
         wall = time.perf_counter() - t0
     info, trips = fit.optinfo, fit.partitions

@@ -301,6 +301,16 @@ def ind(values, level):
     return (np.asarray(values, dtype=object) == level).astype(float)
 
 
+@pytest.fixture
+def dense_kernels():
+    """``_core.set_dense_lapack`` for one test: the engine's dense kernels (LAPACK from ``min_size`` columns, or
+    Eigen's), back to the defaults after it."""
+    from glmmfast import _core
+
+    yield _core.set_dense_lapack
+    _core.set_dense_lapack(True)
+
+
 @pytest.fixture(scope="module")
 def client():
     """A 2-worker in-process Dask LocalCluster's client, one per test module (the partitioned-rows tests;

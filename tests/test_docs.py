@@ -176,6 +176,7 @@ SHELL_COMMANDS = {
     "python3 benchmarks/bench_dask_rows.py 20000 500 50": SLOW,
     "python3 benchmarks/bench_dask_rows.py 20000 500 50 --lmm": SLOW,
     "python3 benchmarks/bench_dask_rows.py 20000 500 50 --one-evaluation": SLOW,
+    "python3 benchmarks/bench_dense_kernels.py 1000 40 3": SLOW,
     "python3 benchmarks/bench_fit_many.py --responses 1000": SLOW,
     "python3 benchmarks/bench_fit_many.py --responses 1000 --rounds 3": SLOW,
     "python3 benchmarks/run.py --quick": SLOW,

@@ -116,6 +116,28 @@ def test_each_round_trip_is_added_on_the_workers_and_the_driver_receives_one_sum
     assert total[0] is False and total[1:3] == (4.0, 6.0) and np.all(total[4] == 2.0)
 
 
+def test_large_round_trip_arrays_are_scattered_once_and_the_fit_is_unchanged(client, monkeypatch):
+    # With the threshold at 0 every array argument of a round trip (theta, beta, u, the traces' selected
+    # inverse) goes to the workers by client.scatter(broadcast=True) and the tasks get its future.
+    from glmmfast.fit import _partitioned
+
+    df = glmmfast.datasets.load("cbpp")
+    df["herd"] = df["herd"].astype(str)
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    scattered = []
+    scatter = client.scatter
+
+    def counted(data, **kwargs):
+        scattered.append(kwargs.get("broadcast"))
+        return scatter(data, **kwargs)
+
+    monkeypatch.setattr(_partitioned, "_SCATTER_BYTES", 0)
+    monkeypatch.setattr(client, "scatter", counted)
+    fit = glmmfast.glmer(formula, dd.from_pandas(df, npartitions=3), family="binomial")
+    assert scattered and all(scattered)
+    assert_same_fit(fit, glmmfast.glmer(formula, df, family="binomial"))
+
+
 @pytest.mark.slow
 def test_missing_rows_offset_column_and_aliased_column(client):
     rng = np.random.default_rng(7)

@@ -376,3 +376,9 @@ def function_objective(fun: collections.abc.Callable[[numpy.ndarray], float], di
                        reset: collections.abc.Callable[[], None] | None = ...,
                        gradient: collections.abc.Callable[[], numpy.ndarray] | None = ...) -> Objective: ...
 
+
+def dense_lapack_available() -> bool:
+    """Whether scipy's LAPACK/BLAS kernels were found for the large dense blocks."""
+
+def set_dense_lapack(enabled: bool, min_size: typing.SupportsInt | typing.SupportsIndex = ...) -> None:
+    """Send dense blocks of at least min_size columns to LAPACK (enabled) or keep Eigen's kernels for all (tests compare the two)."""

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "optim/interrupt.hpp"
+#include "linalg/dense_lapack.hpp"
 #include "linalg/parallel.hpp"
 
 namespace glmmfast {
@@ -273,7 +274,8 @@ bool blocked_llt(double* A, long ld, int n) {
 }
 
 // Panels at least this wide (the dense trailing panel of a large Schur
-// complement) are factorised by blocked_llt, split across cores.
+// complement) are factorised by blocked_llt, split across cores, unless
+// LAPACK takes them (lapack_for).
 constexpr int kParallelPanel = 256;
 
 }  // namespace
@@ -288,7 +290,9 @@ bool PanelCholesky::factorize(double* S, long ld) const {
         const int* R = rows_.data() + row_start_[pn];
         const int m = static_cast<int>(row_start_[pn + 1] - row_start_[pn]);
         Eigen::Ref<Eigen::MatrixXd, 0, Stride> D = A.block(c0, c0, w, w);
-        if (w >= kParallelPanel) {
+        if (lapack_for(w)) {
+            if (!lapack_llt(S + c0 * ld + c0, ld, w)) return false;
+        } else if (w >= kParallelPanel) {
             if (!blocked_llt(S + c0 * ld + c0, ld, w)) return false;
         } else {
             Eigen::LLT<Eigen::Ref<Eigen::MatrixXd, 0, Stride>> llt(D);  // in place
@@ -431,6 +435,7 @@ void lower_cholesky_inverse(Mat& M, int n) {
 }  // namespace
 
 void cholesky_inverse_in_place(double* A, long ld, int n, bool upper) {
+    if (lapack_for(n)) return lapack_cholesky_inverse(A, ld, n, upper);
     using Stride = Eigen::OuterStride<>;
     if (upper) {
         Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0, Stride> M(

@@ -75,7 +75,8 @@ private:
 // split across cores: the n x n block at A (column-major, leading
 // dimension ld) holds L in its lower triangle (`upper`: L' in its upper
 // triangle) and that triangle is overwritten by S^{-1}'s; the other
-// triangle is neither read nor written.
+// triangle is neither read nor written.  LAPACK's own dpotri where
+// dense_lapack.hpp's lapack_for(n) says so.
 void cholesky_inverse_in_place(double* A, long ld, int n, bool upper);
 
 }  // namespace glmmfast

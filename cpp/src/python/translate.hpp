@@ -65,5 +65,6 @@ void bind_models(py::module_& m);      // bind_models.cpp: Term, CscMatrix, Glmm
 void bind_objective(py::module_& m);   // bind_objective.cpp: Objective, glmm_objective, lmm_objective
 void bind_partitioned(py::module_& m); // bind_partitioned.cpp: RowBlock, PartitionedGlmm
 void bind_zi_random_effects(py::module_& m);  // bind_zi_random_effects.cpp: ZiRandomEffectsModel
+void bind_lapack(py::module_& m);      // bind_lapack.cpp: scipy's LAPACK for the engine's dense blocks
 
 }  // namespace glmmfast::python

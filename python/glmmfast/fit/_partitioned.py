@@ -57,6 +57,10 @@ __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "Pa
 # (keyed by address too: a LocalCluster with processes=False runs its workers in one process).
 _BLOCKS: dict[tuple[str, str], dict[int, object]] = {}
 
+#: Round-trip arguments at least this large are scattered to the workers once (``client.scatter(broadcast=True)``)
+#: and passed as a future: pickled into each task, they were sent once per worker ("Sending large graph").
+_SCATTER_BYTES = 1 << 20
+
 
 def _mine(token: str) -> dict[int, object]:
     """This worker's partitions of the model ``token``."""
@@ -209,6 +213,12 @@ class PartitionedRows:
             raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
         t0 = time.perf_counter()
         args = [a if isinstance(a, list) else np.asarray(a, dtype=float) for a in args]  # a list: names
+        # A large array (the traces' selected inverse: 8 bytes a pattern entry, ~10^7 of them for 10^4 x 10^4
+        # crossed levels) goes to the workers once, not pickled into every worker's task; under a key of its
+        # own (hash=False): equal arrays of consecutive round trips under one content key were lost when the
+        # last round trip's future was released.
+        args = [self.client.scatter(a, broadcast=True, workers=self.workers, hash=False)
+                if isinstance(a, np.ndarray) and a.nbytes >= _SCATTER_BYTES else a for a in args]
         answers = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
                    for w in self.workers]
         total = pairwise_reduce(answers, lambda a, b: self.client.submit(add_answers, a, b, pure=False)).result()
