@@ -364,25 +364,24 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
 def _polished_lmm_optimum(obj, theta: np.ndarray, crit: float, lower: np.ndarray, ftol: float,
                           here: tuple[float, np.ndarray] | None) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """theta, the criterion, its exact gradient and the measured Hessian at the end of an LMM's BFGS stopped
-    at ``_LMM_BFGS_FTOL``: the Hessian measured there, its Newton step (:func:`_newton_step`), and where the
-    predicted decrease g'H^{-1}g / 2 over the free coordinates is still ``ftol`` or more after it, BFGS from
-    that Hessian down to ``ftol`` and the Hessian and Newton step again (the end then meets the tolerance
-    BFGS would have stopped on, on a better Hessian than BFGS's).  ``here``: the criterion and gradient at
-    ``theta`` where known."""
-    for _ in range(2):
-        _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum", here)
-        theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
-        free = _free(theta, lower)
-        try:
-            decrease = 0.5 * gradient[free] @ np.linalg.solve(hessian[np.ix_(free, free)], gradient[free])
-        except np.linalg.LinAlgError:
-            break
-        if not decrease >= ftol:  # met (or a Hessian that predicts nothing: the bound checks decide)
-            break
+    at ``_LMM_BFGS_FTOL``: the Hessian measured there and its Newton step (:func:`_newton_step`); where the
+    predicted decrease g'H^{-1}g / 2 over the free coordinates is still ``ftol`` or more after that step,
+    BFGS from that Hessian down to ``ftol``, then the Hessian and its Newton step again (the end meets the
+    tolerance BFGS would have stopped on, judged on a better Hessian than BFGS's).  ``here``: the
+    criterion and gradient at ``theta`` where known."""
+    _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum", here)
+    theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
+    free = _free(theta, lower)
+    try:
+        decrease = 0.5 * gradient[free] @ np.linalg.solve(hessian[np.ix_(free, free)], gradient[free])
+    except np.linalg.LinAlgError:  # a singular Hessian predicts nothing: the bound checks decide
+        return theta, crit, gradient, hessian
+    if decrease >= ftol:
         more = _quasi_newton(obj, theta, _positive_definite(hessian), lower, ftol, start=(crit, gradient))
-        if more is None or not more[1] < crit:
-            break
-        theta, crit, here = more[0], more[1], None
+        if more is not None and more[1] < crit:
+            theta, crit = more[0], more[1]
+            _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum")
+            theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
     return theta, crit, gradient, hessian
 
 
