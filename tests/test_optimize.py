@@ -308,6 +308,26 @@ def test_lmer_optimises_with_the_exact_gradient(sleepstudy, reml):
     assert np.abs(np.linalg.solve(info.hessian, info.gradient)).max() < 1e-7
 
 
+@pytest.mark.parametrize("offset", [2e-4, 2e-2])
+def test_polished_lmm_optimum_meets_the_tolerance_bfgs_stopped_short_of(sleepstudy, offset):
+    # BFGS stops at _LMM_BFGS_FTOL; from there (2e-4 off) the Newton step on the measured Hessian
+    # meets ftol in 1 + 3 + 1 evaluations (the point, the differences, the step); from further off (2e-2: beyond _NEWTON_REACH) BFGS goes on.
+    formula = "Reaction ~ Days + (Days | Subject)"
+    optimum = glmmfast.lmer(formula, sleepstudy, REML=False)
+    model = _lmm(formula, sleepstudy)
+    obj = _core.lmm_objective(model, False)
+    lower = np.asarray(model.lower_bounds(), dtype=float)
+    theta0 = optimum.theta + offset
+    f0 = model.deviance(theta0, False)
+    ftol = 1e-11 * abs(f0)
+    theta, crit, gradient, hessian = _optimize._polished_lmm_optimum(obj, theta0, f0, lower, ftol, None)
+    assert np.asarray(gradient) @ np.linalg.solve(hessian, gradient) / 2 < ftol
+    np.testing.assert_allclose(theta, optimum.theta, rtol=0, atol=1e-6)
+    assert crit <= optimum.deviance + 1e-9 * abs(crit)
+    if offset < _optimize._NEWTON_REACH:
+        assert obj.evaluations == 5
+
+
 def test_descent_off_bounds_reads_first_then_second_directional_derivatives():
     from glmmfast.fit._optimize import _descent_off_bounds
     lower = np.array([0.0, -np.inf, 0.0, 0.0])

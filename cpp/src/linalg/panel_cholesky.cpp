@@ -328,12 +328,15 @@ bool PanelCholesky::factorize(double* S, long ld) const {
 //     S^{-1}[p, p] = L_pp^{-T} L_pp^{-1} - V' S^{-1}[R, p],
 // where S^{-1}[R, R] lies in later panels' blocks, already computed.
 // L is exactly zero outside its pattern, so gathering L_Rp over the
-// (larger) inversion rows is right.
-void PanelCholesky::selected_inverse(const double* L, long ld, Eigen::MatrixXd& Sinv) const {
+// (larger) inversion rows is right.  S^{-1} is kept as a row-major lower
+// triangle in S's upper one (row r at S + r ld): rows R of panel p are
+// written as contiguous runs of its w columns, and S^{-1}[R, R], symmetric,
+// is gathered one triangle (row R[a] up to column R[a]) and multiplied as
+// a self-adjoint matrix.
+void PanelCholesky::selected_inverse(double* S, long ld, double* diag) const {
     using Stride = Eigen::OuterStride<>;
-    Eigen::Map<const Eigen::MatrixXd, 0, Stride> Lm(L, n_, n_, Stride(ld));
-    if (Sinv.rows() != n_ || Sinv.cols() != n_) Sinv.resize(n_, n_);
-    Eigen::MatrixXd V(max_inv_rows_, max_width_), G(max_inv_rows_, max_inv_rows_), Z(max_inv_rows_, max_width_), Dinv;
+    Eigen::Map<const Eigen::MatrixXd, 0, Stride> Lm(S, n_, n_, Stride(ld));
+    Eigen::MatrixXd V(max_inv_rows_, max_width_), G(max_inv_rows_, max_inv_rows_), Z(max_inv_rows_, max_width_), D;
     for (int pn = npanels() - 1; pn >= 0; --pn) {
         check_interrupt();
         const int c0 = panel_start_[pn], w = panel_start_[pn + 1] - c0;
@@ -342,33 +345,35 @@ void PanelCholesky::selected_inverse(const double* L, long ld, Eigen::MatrixXd& 
         const auto Lpp = Lm.block(c0, c0, w, w).triangularView<Eigen::Lower>();
         // L_pp^{-T} L_pp^{-1} (2 w^3 / 3 flops, split across cores: the
         // trailing dense panel carries most of the work).
-        Dinv = Lm.block(c0, c0, w, w).triangularView<Eigen::Lower>();
-        cholesky_inverse_in_place(Dinv.data(), w, w, false);
-        Dinv.triangularView<Eigen::StrictlyUpper>() = Dinv.transpose();
-        auto D = Sinv.block(c0, c0, w, w);
-        D = Dinv;
+        D = Lm.block(c0, c0, w, w).triangularView<Eigen::Lower>();
+        cholesky_inverse_in_place(D.data(), w, w, false);
+        D.triangularView<Eigen::StrictlyUpper>() = D.transpose();
         if (m > 0) {
             auto Vm = V.topLeftCorner(m, w);
             for (int c = 0; c < w; ++c) {
-                const double* col = L + (c0 + c) * ld;
+                const double* col = S + (c0 + c) * ld;
                 for (int a = 0; a < m; ++a) Vm(a, c) = col[R[a]];
             }
             Lpp.solveInPlace<Eigen::OnTheRight>(Vm);  // V = L_Rp L_pp^{-1}
+            // G's upper triangle: G(b, a) = S^{-1}[R[a], R[b]], b <= a (R sorted).
             auto Gm = G.topLeftCorner(m, m);
-            for (int b = 0; b < m; ++b) {
-                const double* col = Sinv.data() + static_cast<long>(R[b]) * n_;
-                for (int a = 0; a < m; ++a) Gm(a, b) = col[R[a]];
+            for (int a = 0; a < m; ++a) {
+                const double* row = S + static_cast<long>(R[a]) * ld;
+                for (int b = 0; b < a; ++b) Gm(b, a) = row[R[b]];
+                Gm(a, a) = diag[R[a]];
             }
-            auto Zm = Z.topLeftCorner(m, w);
-            Zm.noalias() = -Gm * Vm;
-            D.noalias() -= Vm.transpose() * Zm;
-            for (int c = 0; c < w; ++c) {
-                double* col = Sinv.data() + static_cast<long>(c0 + c) * n_;
-                for (int a = 0; a < m; ++a) {
-                    col[R[a]] = Zm(a, c);
-                    Sinv(c0 + c, R[a]) = Zm(a, c);
-                }
+            auto Zm = Z.topLeftCorner(m, w);  // -S^{-1}[R, p] = S^{-1}[R, R] V
+            Zm.noalias() = Gm.selfadjointView<Eigen::Upper>() * Vm;
+            D.noalias() += Vm.transpose() * Zm;
+            for (int a = 0; a < m; ++a) {
+                double* row = S + static_cast<long>(R[a]) * ld + c0;
+                for (int c = 0; c < w; ++c) row[c] = -Zm(a, c);
             }
+        }
+        for (int c = 0; c < w; ++c) {
+            diag[c0 + c] = D(c, c);
+            double* row = S + static_cast<long>(c0 + c) * ld + c0;
+            for (int b = 0; b < c; ++b) row[b] = D(c, b);
         }
     }
 }

@@ -46,13 +46,17 @@ public:
     // Factorise the permuted matrix held (lower triangle) in S in place;
     // false if it is not positive definite.
     bool factorize(double* S, long ld) const;
-    // From the factor L that factorize() left in S: S^{-1} (permuted order)
-    // at every position of the panels' pattern (the diagonal blocks and
-    // rows R_p x panel p, both triangles; that contains L's pattern and so
-    // S's), written into Sinv (n x n); other entries are left as they were.
+    // From the factor L that factorize() left in S's lower triangle: S^{-1}
+    // (permuted order) at every position of the panels' pattern (the
+    // diagonal blocks and rows R_p x panel p; that contains L's pattern and
+    // so S's), written in place into the triangle L leaves free:
+    // [S^{-1}]_{r, c}, r > c, at S[r * ld + c] (the strict upper triangle,
+    // read as a row-major lower one), and its diagonal into diag (n).  Other
+    // entries of the upper triangle are left as they were.  No n x n
+    // temporary: its zeroing and the copy back cost ~1/4 of the inversion.
     // The supernodal selected inversion (Takahashi, Fagan and Chen 1973;
     // Lin et al. 2011), about the factorisation's flops.
-    void selected_inverse(const double* L, long ld, Eigen::MatrixXd& Sinv) const;
+    void selected_inverse(double* S, long ld, double* diag) const;
 
 private:
     void close_inversion_rows();

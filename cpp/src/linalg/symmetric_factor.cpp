@@ -421,18 +421,14 @@ void BlockedFactor::form_schur_inverse() const {
 // which holds every rows x rows block of B that selected_inverse() reads
 // (S = C - B D^{-1} B' has them, so L_S does): the supernodal selected
 // inversion at the factorisation's cost, where the dense S^{-1} costs
-// several factorisations (InstEval: ~5x).  It is formed in a temporary
-// (the panel factors are of a few thousand columns) and kept as the
-// dense one is.
+// several factorisations (InstEval: ~5x).  It is formed in place where the
+// dense one is kept (C's strict upper triangle, Sinv_diag_); the entries
+// off the panels' pattern keep the zeros the caller filled C with.
 void BlockedFactor::form_schur_selected_inverse() const {
     if (q2_ == 0 || have_selected_sinv_) return;
     if (schur_.npanels() <= 1) return form_schur_inverse();
-    Eigen::MatrixXd Sinv = Eigen::MatrixXd::Zero(q2_, q2_);
-    schur_.selected_inverse(vals_.data() + c_off_, q2_, Sinv);
-    double* C = vals_.data() + c_off_;
-    for (long c = 0; c < q2_; ++c)
-        for (long r = 0; r < c; ++r) C[c * q2_ + r] = Sinv(r, c);
-    Sinv_diag_ = Sinv.diagonal();
+    Sinv_diag_.resize(q2_);
+    schur_.selected_inverse(vals_.data() + c_off_, q2_, Sinv_diag_.data());
     have_selected_sinv_ = true;
 }
 

@@ -59,6 +59,11 @@ __all__ = ["OptimizerInfo", "optimize_lmer", "lmm_criterion_at", "optimize_glmer
            "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
 _NEWTON_REACH = 10 * _FD_STEP  # longest polishing Newton step from a quasi-Newton optimum (_newton_step)
+#: an LMM's BFGS stops when its predicted decrease falls below this, relative to the criterion: a hundred
+#: times stage 1's final tolerance, which the Newton step on the Hessian measured at the optimum then meets
+#: (:func:`_polished_lmm_optimum`) one BFGS evaluation sooner (the benchmark LMMs' last BFGS step predicts
+#: 1e-10 to 1e-9; the Newton step's error is the square of the distance left)
+_LMM_BFGS_FTOL = 1e-9
 #: smallest curvature of -2 log L the joint stage's start Hessian keeps where it is not positive definite
 #: (its coordinates have unit scale: beta in standard errors, where the curvature is 2)
 _JOINT_CURVATURE_FLOOR = 0.01
@@ -329,10 +334,13 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     f0, g0, hess0 = _measured_hessian(obj, start, 1e-3, "the start")
     # The Newton decrement of BFGS's last step below ftol leaves theta within
     # ~sqrt(2 ftol / curvature) of the optimum; the Newton step on the
-    # Hessian measured there (below) squares that distance.
+    # Hessian measured there (below) squares that distance.  BFGS stops at
+    # the looser _LMM_BFGS_FTOL: the measured Hessian's Newton step from there
+    # must meet ftol, else BFGS goes on (_polished_lmm_optimum).
     ftol = 1e-11 * max(1.0, abs(f0))
     methods: list[str] = []
-    done = _quasi_newton(obj, start, _positive_definite(hess0), lower, ftol, start=(f0, g0), methods=methods)
+    done = _quasi_newton(obj, start, _positive_definite(hess0), lower, _LMM_BFGS_FTOL * max(1.0, abs(f0)),
+                         start=(f0, g0), methods=methods)
     if done is not None:
         theta, crit, status = done
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
@@ -344,8 +352,7 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     clock = StageClock(model)
     check = _core.lmm_objective(model, reml)
     here = _lmm_derivative_at(model, theta, reml)  # BFGS leaves the engine at theta: its gradient without refactoring
-    _, info.gradient, info.hessian = _measured_hessian(check, theta, _FD_STEP, "the optimum", here)
-    theta, crit, info.gradient = _newton_step(check, theta, crit, lower, info.gradient, info.hessian)
+    theta, crit, info.gradient, info.hessian = _polished_lmm_optimum(check, theta, crit, lower, ftol, here)
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
     if not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
@@ -367,6 +374,30 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
         info.add_stage("theta off a bound (BOBYQA)", "stage 1", clock, (retry,), crit, status, optimizer="bobyqa")
     crit = lmm_criterion_at(model, theta, reml)
     return theta, crit, info
+
+
+def _polished_lmm_optimum(obj, theta: np.ndarray, crit: float, lower: np.ndarray, ftol: float,
+                          here: tuple[float, np.ndarray] | None) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """theta, the criterion, its exact gradient and the measured Hessian at the end of an LMM's BFGS stopped
+    at ``_LMM_BFGS_FTOL``: the Hessian measured there and its Newton step (:func:`_newton_step`); where the
+    predicted decrease g'H^{-1}g / 2 over the free coordinates is still ``ftol`` or more after that step,
+    BFGS from that Hessian down to ``ftol``, then the Hessian and its Newton step again (the end meets the
+    tolerance BFGS would have stopped on, judged on a better Hessian than BFGS's).  ``here``: the
+    criterion and gradient at ``theta`` where known."""
+    _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum", here)
+    theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
+    free = _free(theta, lower)
+    try:
+        decrease = 0.5 * gradient[free] @ np.linalg.solve(hessian[np.ix_(free, free)], gradient[free])
+    except np.linalg.LinAlgError:  # a singular Hessian predicts nothing: the bound checks decide
+        return theta, crit, gradient, hessian
+    if decrease >= ftol:
+        more = _quasi_newton(obj, theta, _positive_definite(hessian), lower, ftol, start=(crit, gradient))
+        if more is not None and more[1] < crit:
+            theta, crit = more[0], more[1]
+            _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum")
+            theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
+    return theta, crit, gradient, hessian
 
 
 def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
