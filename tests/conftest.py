@@ -321,6 +321,23 @@ def client():
         yield c
 
 
+def departmental_design():
+    """Students rate instructors of their own department only (InstEval's shape), binomial
+    ``y ~ x + (1 | g1) + (1 | g2)``: 1,500 students x 400 instructors in 20 departments, so the Schur
+    complement of the blocked factor is block-sparse and factorised by panels."""
+    from glmmfast.design._design import model_design_for
+    from glmmfast.families import Binomial
+
+    rng = np.random.default_rng(11)
+    ndept, per_dept, nstud, k = 20, 20, 1500, 8
+    dept = rng.integers(0, ndept, nstud)
+    g1 = np.repeat(np.arange(nstud), k)
+    g2 = dept[g1] * per_dept + rng.integers(0, per_dept, g1.size)
+    x = rng.normal(size=g1.size)
+    eta = -0.2 + 0.4 * x + rng.normal(0, 0.6, nstud)[g1] + rng.normal(0, 0.4, ndept * per_dept)[g2]
+    df = pd.DataFrame({"y": rng.binomial(1, 1 / (1 + np.exp(-eta))), "x": x, "g1": g1, "g2": g2})
+    return model_design_for("y ~ x + (1 | g1) + (1 | g2)", df, Binomial(), random=True)
+
 
 def row_blocks(design, nblocks: int = 3) -> tuple[list, tuple[np.ndarray, np.ndarray]]:
     """``design``'s rows as ``nblocks`` ``_core.RowBlock``s on their union pattern (what the workers of

@@ -16,9 +16,9 @@ import pytest
 
 from glmmfast import _core
 from glmmfast.design._design import model_design_for
-from glmmfast.families import Binomial, Poisson
+from glmmfast.families import Poisson
 from glmmfast.fit._engine import _engine_terms, engine_model
-from conftest import row_blocks
+from conftest import departmental_design, row_blocks
 
 
 def crossed_design(n1: int, n2: int, per: int, seed: int):
@@ -67,15 +67,7 @@ def test_dense_schur_complement_on_lapack_equals_eigen(dense_kernels):
 def test_panel_factor_on_lapack_equals_eigen(dense_kernels):
     # Students rate instructors of their own department only: a block-sparse Schur complement
     # factorised by panels, each panel's diagonal block by dpotrf and inverted by dpotri (lower triangle).
-    rng = np.random.default_rng(11)
-    ndept, per_dept, nstud, k = 20, 20, 1500, 8
-    dept = rng.integers(0, ndept, nstud)
-    g1 = np.repeat(np.arange(nstud), k)
-    g2 = dept[g1] * per_dept + rng.integers(0, per_dept, g1.size)
-    x = rng.normal(size=g1.size)
-    eta = -0.2 + 0.4 * x + rng.normal(0, 0.6, nstud)[g1] + rng.normal(0, 0.4, ndept * per_dept)[g2]
-    df = pd.DataFrame({"y": rng.binomial(1, 1 / (1 + np.exp(-eta))), "x": x, "g1": g1, "g2": g2})
-    design = model_design_for("y ~ x + (1 | g1) + (1 | g2)", df, Binomial(), random=True)
+    design = departmental_design()
     theta, beta = np.array([0.55, 0.4]), np.array([-0.15, 0.35])
     dense_kernels(True, 0)
     lapack = blocked_results(design, theta, beta)

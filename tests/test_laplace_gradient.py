@@ -14,6 +14,8 @@ from glmmfast.design._design import model_design_for
 from glmmfast.fit._engine import engine_model
 from glmmfast.families import Binomial, Poisson, get_family
 
+from conftest import departmental_design
+
 
 def _fd_gradient(model, theta, beta, h=2e-4):
     x = np.concatenate([theta, beta])
@@ -256,15 +258,7 @@ def test_blocked_factor_gradient_with_a_sparse_schur_complement():
     shape): the Schur complement is block-sparse, factorised by panels in a
     fill-reducing order, and its dense inverse (permuted) feeds the
     selected inverse; against the sparse factor's Takahashi recurrences."""
-    rng = np.random.default_rng(11)
-    ndept, per_dept, nstud, k = 20, 20, 1500, 8
-    dept = rng.integers(0, ndept, nstud)
-    g1 = np.repeat(np.arange(nstud), k)
-    g2 = dept[g1] * per_dept + rng.integers(0, per_dept, g1.size)
-    x = rng.normal(size=g1.size)
-    eta = -0.2 + 0.4 * x + rng.normal(0, 0.6, nstud)[g1] + rng.normal(0, 0.4, ndept * per_dept)[g2]
-    df = pd.DataFrame({"y": rng.binomial(1, 1 / (1 + np.exp(-eta))), "x": x, "g1": g1, "g2": g2})
-    design = model_design_for("y ~ x + (1 | g1) + (1 | g2)", df, Binomial(), random=True)
+    design = departmental_design()
     theta, beta = np.array([0.55, 0.4]), np.array([-0.15, 0.35])
     out = {}
     for fac in ("blocked", "sparse"):
