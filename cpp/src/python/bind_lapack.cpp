@@ -4,10 +4,13 @@
 // stays empty and the Eigen kernels run.  Also OpenBLAS's per-thread count
 // from the loaded library that implements them, and the switch tests use
 // to force the Eigen path.
+#if defined(__linux__)
 #include <dlfcn.h>
 #include <link.h>
+#endif
 
 #include <string>
+#include <vector>
 
 #include "linalg/dense_lapack.hpp"
 #include "python/translate.hpp"
@@ -32,8 +35,11 @@ void* capsule_pointer(const char* module, const char* name) {
 
 // openblas_set_num_threads_local from the loaded OpenBLAS that exports the
 // 32-bit-int dpotrf (scipy's wheel names it scipy_dpotrf_, a system build
-// dpotrf_; numpy's 64-bit-int copy has neither), or null.
+// dpotrf_; numpy's 64-bit-int copy has neither), or null.  Found through
+// the dynamic loader's list of loaded objects (dl_iterate_phdr, Linux);
+// elsewhere null: OpenBLAS's global thread count applies.
 DenseLapack::SetThreads openblas_thread_setter() {
+#if defined(__linux__)
     std::vector<std::string> paths;
     dl_iterate_phdr(
         [](dl_phdr_info* info, size_t, void* out) {
@@ -51,6 +57,7 @@ DenseLapack::SetThreads openblas_thread_setter() {
         dlclose(lib);  // RTLD_NOLOAD took a reference to a library that stays loaded
         if (set && lp64) return reinterpret_cast<DenseLapack::SetThreads>(set);
     }
+#endif
     return nullptr;
 }
 
