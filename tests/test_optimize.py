@@ -390,3 +390,16 @@ def test_restart_never_starts_outside_the_bounds():
     from conftest import formula_dataset
     m = glmmfast.lmer("score ~ Machine + (1 | Worker) + (0 + Machine | Worker)", formula_dataset("Machines"))
     assert np.all(m.theta[[0, 1, 4, 6]] >= 0)
+
+
+def test_joint_stage_steps_beta_by_its_standard_error_at_any_predictor_scale(grouseticks):
+    # A predictor times 1e100 has an SE ~1e-102: stage 2's coordinates for beta are its SEs
+    # (_beta_scale), so BFGS reaches the unscaled fit's optimum, where an absolute floor on the
+    # variance made each unit step ~1e96 SEs (BFGS stopped 0.2 above it, or BOBYQA took ~190 evaluations).
+    df = grouseticks.assign(x=grouseticks["cHEIGHT"] * 1e100)
+    fit = glmmfast.glmer("TICKS ~ x + YEAR + (1 | LOCATION)", df, family="poisson")
+    unscaled = glmmfast.glmer("TICKS ~ cHEIGHT + YEAR + (1 | LOCATION)", grouseticks, family="poisson")
+    assert fit.deviance == pytest.approx(unscaled.deviance, abs=1e-6)
+    assert fit.fixef["x"] * 1e100 == pytest.approx(unscaled.fixef["cHEIGHT"], rel=1e-4)
+    stage2 = next(s for s in fit.optinfo.stages if s["kind"] == "stage 2")
+    assert stage2["evaluations"] < 20

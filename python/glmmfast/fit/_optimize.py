@@ -953,7 +953,7 @@ def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray
     """
     model, ntheta, theta_scale = problem.model, problem.ntheta, problem.theta_scale
     vbeta = np.asarray(model.beta_unscaled_vcov())
-    scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
+    scale = _beta_scale(vbeta)
     laplace = glmm_objective(model, ObjectiveStage.JOINT, None, theta_scale, 1, beta, scale)
     if not laplace.has_gradient:
         return None
@@ -1003,7 +1003,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     clock = StageClock(problem.model)
     model, ntheta, p, npar, theta_scale = problem.model, problem.ntheta, problem.p, problem.npar, problem.theta_scale
     vbeta = np.asarray(model.beta_unscaled_vcov())
-    scale = np.sqrt(np.clip(np.diag(vbeta), 1e-12, None))
+    scale = _beta_scale(vbeta)
     beta1 = beta.copy()
     obj2 = problem.objective(ObjectiveStage.JOINT, beta_base=beta1, beta_scale=scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
@@ -1044,6 +1044,16 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2, evaluations=differenced[0],
                    gradient_evaluations=differenced[1], optimizer=methods)
     return theta, beta, dev, info
+
+
+def _beta_scale(vbeta: np.ndarray) -> np.ndarray:
+    """beta's unit in the joint stage's coordinates, x_j = (beta_j - beta1_j) / s_j: s_j its standard error at
+    the start (the square root of ``vbeta``'s diagonal), so that a unit step moves every coefficient by about
+    one SE whatever its predictor's scale; 1 where the variance is not positive.  (An absolute floor on the
+    variance, 1e-12, made a predictor times 1e100, SE ~1e-102, step by ~1e96 SEs: invalid linear predictors,
+    and BFGS stopped 0.2 above the optimum.)"""
+    v = np.diag(vbeta)
+    return np.sqrt(np.where(v > 0, v, 1.0))
 
 
 def _joint_measured_quasi_newton(problem: _GlmerProblem, obj, x0: np.ndarray, vbeta: np.ndarray, scale: np.ndarray,
