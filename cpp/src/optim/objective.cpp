@@ -163,8 +163,9 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
                 m->set_theta(at.theta);
                 m->set_beta(at.beta);
                 m->set_u(modes);
-                if (!m->newton_modes(steps)) return {};
-                return joint_gradient(*m, c, nt, p);
+                if (m->newton_modes(steps)) return joint_gradient(*m, c, nt, p);
+                m->set_u(modes);  // the caller's PIRLS starts from the modes, not from where a step failed
+                return {};
             };
         }
     }
