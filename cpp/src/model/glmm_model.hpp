@@ -181,6 +181,14 @@ public:
     // iterations.  With update_beta the fixed effects move jointly with u
     // (lme4's nAGQ = 0 step), otherwise beta stays fixed.
     int pirls(bool update_beta, const PirlsOptions& opt = PirlsOptions());
+    // The conditional modes at the current (theta, beta) by `steps` Newton
+    // steps in u with the exact Hessian from the current u (a neighbouring
+    // point's modes: the Hessian's central differences), without PIRLS's
+    // step-halving and deviance; ends on the exact factor at the last point
+    // (laplace_gradient's state).  False where the linear predictor is
+    // invalid or the exact Hessian not positive definite on the way (the
+    // state is then no mode: run pirls()).
+    bool newton_modes(int steps);
     // The steps pirls_loop (pirls_loop.hpp) drives: set (u, beta) and the
     // linear predictor (false: invalid), Fisher weights and the factor, the
     // Newton step and its decrement.

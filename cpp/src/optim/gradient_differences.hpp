@@ -1,17 +1,24 @@
 // gradient_differences.hpp — the Hessian of an Objective by central differences of its exact gradient.
 //
-// Interface: `central_difference_hessian(obj, x, h)` returns {g, H} with
+// Interface: `central_difference_hessian(obj, x, h, skip)` returns {g, H} with
 //   g = gradient at x,
-//   H[:, i] = (g(x + h_i e_i) - g(x - h_i e_i)) / (2 h_i),  then H <- (H + H') / 2,
-// O(h^2) accurate, 1 + 2d gradient evaluations in this order (each PIRLS
-// starts from where the previous one left the conditional modes), all in one
-// engine call: the Hessian of -2 log L behind a GLMM's standard errors and
-// lme4's convergence checks, and a refit's warm start.  Throws where an
-// evaluation does (PirlsError); leaves the model at the last point evaluated
-// (callers re-evaluate at x).
+//   H[:, i] = (g(x + h_i e_i) - g(x - h_i e_i)) / (2 h_i)  (0 for i in skip),  then H <- (H + H') / 2,
+// O(h^2) accurate, 1 + 2d gradient evaluations (d - |skip| differenced
+// coordinates), all in one engine call: the Hessian of -2 log L behind a
+// GLMM's standard errors and lme4's convergence checks, and a refit's warm
+// start.  `skip`: coordinates whose rows and columns the caller fills
+// itself (a separable zero part's exact block).  Where the objective has a
+// neighbour gradient (objective.hpp: the joint Laplace objective) each
+// x +- h_i e_i takes its conditional modes by two Newton steps from those at
+// x (an error O(h) -> O(h^2) -> O(h^4), rounding at h ~ 1e-4) instead of a
+// PIRLS with its step-halving and deviance; elsewhere (or where such a step
+// fails) each PIRLS starts from where the previous one left the modes.
+// Throws where an evaluation does (PirlsError); leaves the model at the last
+// point evaluated (callers re-evaluate at x).
 #pragma once
 
 #include <Eigen/Core>
+#include <vector>
 
 #include "optim/objective.hpp"
 
@@ -23,6 +30,7 @@ struct GradientHessian {
 };
 
 // `h`: the step of each coordinate (h.size() == x.size()); `obj` must have a gradient.
-GradientHessian central_difference_hessian(Objective& obj, const Eigen::VectorXd& x, const Eigen::VectorXd& h);
+GradientHessian central_difference_hessian(Objective& obj, const Eigen::VectorXd& x, const Eigen::VectorXd& h,
+                                           const std::vector<int>& skip = {});
 
 }  // namespace glmmfast

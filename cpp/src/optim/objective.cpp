@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
 #include "optim/interrupt.hpp"
 
@@ -80,6 +81,29 @@ int extra_coordinates(const Model& model, const JointCoordinates& c) {
     return model.n_zi() + model.n_disp() + parameter_count(c);
 }
 
+// The joint stage's point x set on the model (family parameter, beta_zi, beta_disp) and its
+// (theta, beta): theta = s x_theta, beta = beta_base + beta_scale .* gamma.
+struct JointPoint {
+    Eigen::VectorXd theta, beta;
+};
+template <class Model>
+JointPoint apply_joint_point(Model& m, const JointCoordinates& c, int nt, int p, const Eigen::VectorXd& x) {
+    apply_parameter(m, c, x);
+    apply_zero_inflation(m, x, nt + p);
+    apply_dispersion_model(m, x, nt + p);
+    return {x.head(nt) * c.theta_scale, c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p))};
+}
+
+// The joint stage's gradient in x at the model's state: the chain rule to x from theta = s x_theta,
+// beta = beta_base + beta_scale .* gamma (beta_zi and log par are coordinates themselves).
+template <class Model>
+Eigen::VectorXd joint_gradient(const Model& m, const JointCoordinates& c, int nt, int p) {
+    Eigen::VectorXd g = model_gradient(m, false, c);
+    g.head(nt) *= c.theta_scale;
+    g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
+    return g;
+}
+
 void check_dim(const Eigen::VectorXd& x, int dim) {
     if (x.size() != dim)
         throw std::invalid_argument("objective expects " + std::to_string(dim) + " coordinates, got " +
@@ -125,23 +149,25 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
     Objective obj(
         nt + p + extra_coordinates(model, c),
         [m, c, nt, p](const Eigen::VectorXd& x) {
-            apply_parameter(*m, c, x);
-            apply_zero_inflation(*m, x, nt + p);
-            apply_dispersion_model(*m, x, nt + p);
-            const Eigen::VectorXd theta = x.head(nt) * c.theta_scale;
-            const Eigen::VectorXd beta = c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p));
-            return c.nagq == 1 ? m->deviance_at(theta, beta) : agq_deviance(*m, theta, beta, c.nagq);
+            const JointPoint at = apply_joint_point(*m, c, nt, p, x);
+            return c.nagq == 1 ? m->deviance_at(at.theta, at.beta) : agq_deviance(*m, at.theta, at.beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
     if (c.nagq == 1 && model.has_laplace_gradient()) {
-        // Chain rule to x: theta = s x_theta, beta = beta_base + beta_scale .* gamma
-        // (beta_zi and log par are coordinates themselves).
-        obj.grad_ = [m, c, nt, p] {
-            Eigen::VectorXd g = model_gradient(*m, false, c);
-            g.head(nt) *= c.theta_scale;
-            g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
-            return g;
-        };
+        obj.grad_ = [m, c, nt, p] { return joint_gradient(*m, c, nt, p); };
+        if constexpr (std::is_same_v<Model, GlmmModel>) {
+            obj.modes_ = [m] { return m->u(); };
+            obj.neighbour_grad_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes,
+                                                int steps) -> Eigen::VectorXd {
+                const JointPoint at = apply_joint_point(*m, c, nt, p, x);
+                m->set_theta(at.theta);
+                m->set_beta(at.beta);
+                m->set_u(modes);
+                if (m->newton_modes(steps)) return joint_gradient(*m, c, nt, p);
+                m->set_u(modes);  // the caller's PIRLS starts from the modes, not from where a step failed
+                return {};
+            };
+        }
     }
     return obj;
 }
@@ -180,6 +206,19 @@ Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
     ++gradient_evaluations_;
     evaluate(x);
     return grad_();
+}
+
+Eigen::VectorXd Objective::modes() const {
+    if (!has_neighbour_gradient()) throw std::logic_error("this objective has no neighbour gradient");
+    return modes_();
+}
+
+Eigen::VectorXd Objective::neighbour_gradient(const Eigen::VectorXd& x, const Eigen::VectorXd& modes, int steps) {
+    if (!has_neighbour_gradient()) throw std::logic_error("this objective has no neighbour gradient");
+    check_dim(x, dim_);
+    ++evaluations_;
+    ++gradient_evaluations_;
+    return neighbour_grad_(x, modes, steps);
 }
 
 double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {

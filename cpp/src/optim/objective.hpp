@@ -85,6 +85,16 @@ public:
     // the log family parameter); not AGQ's.
     bool has_gradient() const { return static_cast<bool>(grad_); }
 
+    // The gradient at x with the conditional modes taken by `steps` plain
+    // Newton steps from `modes` (modes() at a point a finite-difference step
+    // from x; GlmmModel::newton_modes): no PIRLS and no deviance.  Empty
+    // where a step fails (evaluate x in full then).  Counted as gradient().
+    // Only the joint Laplace objective of an in-memory GlmmModel has it.
+    bool has_neighbour_gradient() const { return static_cast<bool>(neighbour_grad_); }
+    // The conditional modes at the point last evaluated (where has_neighbour_gradient()).
+    Eigen::VectorXd modes() const;
+    Eigen::VectorXd neighbour_gradient(const Eigen::VectorXd& x, const Eigen::VectorXd& modes, int steps);
+
     long evaluations() const { return evaluations_; }
     // Evaluations that also computed the gradient (counted in evaluations()
     // too: gradient_evaluations() <= evaluations() always).
@@ -105,6 +115,9 @@ private:
     std::function<void()> reset_;  // back to a safe PIRLS start after a failure
     // Gradient in x at the point just evaluated (empty: none).
     std::function<Eigen::VectorXd()> grad_;
+    // neighbour_gradient's and modes()'s (empty: none).
+    std::function<Eigen::VectorXd(const Eigen::VectorXd&, const Eigen::VectorXd&, int)> neighbour_grad_;
+    std::function<Eigen::VectorXd()> modes_;
     long evaluations_ = 0, gradient_evaluations_ = 0, failures_ = 0;
     Eigen::VectorXd best_x_;
     double best_f_ = 0.0;

@@ -113,12 +113,13 @@ void bind_objective(py::module_& m) {
              py::arg("x"), engine_call())
         .def(
             "gradient_hessian",
-            [](NloptObjective& o, const Eigen::VectorXd& x, const Eigen::VectorXd& h) {
-                GradientHessian r = central_difference_hessian(o.objective, x, h);  // without the GIL
+            [](NloptObjective& o, const Eigen::VectorXd& x, const Eigen::VectorXd& h, const std::vector<int>& skip) {
+                GradientHessian r = central_difference_hessian(o.objective, x, h, skip);  // without the GIL
                 return std::make_pair(std::move(r.gradient), std::move(r.hessian));
             },
-            py::arg("x"), py::arg("h"), engine_call(),
-            "(gradient at x, Hessian by central differences of the gradient with steps h), symmetrised.")
+            py::arg("x"), py::arg("h"), py::arg("skip") = std::vector<int>(), engine_call(),
+            "(gradient at x, Hessian by central differences of the gradient with steps h), symmetrised; the "
+            "coordinates in skip are not differenced (their columns 0 before symmetrising).")
         .def_property_readonly("dim", [](const NloptObjective& o) { return o.objective.dim(); })
         .def_property_readonly("evaluations", [](const NloptObjective& o) { return o.objective.evaluations(); })
         .def_property_readonly("gradient_evaluations",

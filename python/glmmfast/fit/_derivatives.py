@@ -77,9 +77,9 @@ def gradient_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float |
 
 
 def hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                          h: float | np.ndarray = 1e-4,
-                          known: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact gradient at ``x`` and the Hessian by central differences of it.
+                          h: float | np.ndarray = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Exact gradient at ``x`` and the Hessian by central differences of it (the engine's
+    ``Objective.gradient_hessian`` takes them in one call, cpp/src/optim/gradient_differences.hpp).
 
     Parameters
     ----------
@@ -88,11 +88,6 @@ def hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarra
     x : ndarray
     h : float or ndarray
         Step per coordinate.
-    known : (index, block), optional
-        Coordinates whose diagonal block of the Hessian is known exactly, with
-        no cross terms with the others (a separable zero part's,
-        :func:`~glmmfast.fit._zero_inflation.separable_zero_part_hessian`):
-        they are not differenced (2 evaluations fewer each).
 
     Returns
     -------
@@ -104,17 +99,8 @@ def hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarra
     h = np.broadcast_to(np.asarray(h, dtype=float), (d,))
     g0 = np.asarray(grad(x), dtype=float)
     hess = np.zeros((d, d))
-    differenced = np.ones(d, dtype=bool)
-    if known is not None:
-        differenced[known[0]] = False
-    for i in np.flatnonzero(differenced):
+    for i in range(d):
         e = np.zeros(d)
         e[i] = h[i]
         hess[:, i] = (np.asarray(grad(x + e)) - np.asarray(grad(x - e))) / (2 * h[i])
-    hess = 0.5 * (hess + hess.T)
-    if known is not None:
-        index = np.asarray(known[0])
-        hess[index, :] = 0.0
-        hess[:, index] = 0.0
-        hess[np.ix_(index, index)] = known[1]
-    return g0, hess
+    return g0, 0.5 * (hess + hess.T)

@@ -49,7 +49,6 @@ from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import optimize_glmer, optimize_lmer
 from ._optimizer_info import OptimizerInfo, StageClock
 from ._residuals import residuals_of
-from ._derivatives import hessian_from_gradient
 from ._dispersion_model import dispersion_start, modelled_parameter_start
 from ._integrated_beta import fit_integrated_beta
 from ._glmm_start import glmm_moment_theta_start, worth_a_glmm_moment_start
@@ -220,14 +219,18 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
     x = np.asarray(x, dtype=float)
     h = np.broadcast_to(np.asarray(h, dtype=float), x.shape)
     n_zi = int(model.n_zi)
+    known = np.arange(0)
     if zero_part_hessian is not None and n_zi:
         start = x.size - n_zi - int(model.n_disp) - (0 if parameter is None else parameter.size)
-        index = np.arange(start, start + n_zi)
-        return hessian_from_gradient(objective.gradient, x, h, (index, zero_part_hessian(x[index])))
-    # One engine call: the 1 + 2d gradient evaluations without a Python frame each
-    # (cpp/src/optim/gradient_differences.hpp; hessian_from_gradient is the same differences in Python).
-    grad, hess = objective.gradient_hessian(x, h)
-    return np.asarray(grad), np.asarray(hess)
+        known = np.arange(start, start + n_zi)
+    # One engine call: the 1 + 2d gradient evaluations without a Python frame each, each perturbed
+    # point's modes by Newton steps from the optimum's (cpp/src/optim/gradient_differences.hpp)
+    grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, h, known.tolist()))
+    if known.size:  # the separable zero part's exact block, no cross terms
+        hess[known, :] = 0.0
+        hess[:, known] = 0.0
+        hess[np.ix_(known, known)] = zero_part_hessian(x[known])
+    return grad, hess
 
 
 def _pearson_dispersion(design: ModelDesign, start: dict) -> FamilyParameter:
