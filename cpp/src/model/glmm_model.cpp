@@ -113,8 +113,12 @@ void set_family_shape(Family& family, const std::string& name, double value) {
     family.set_shape(name, value);
 }
 
+// eta = (offset + X beta) + U u built in place (no temporaries; the same
+// sums in the same order as the expression).
 void GlmmModel::update_linear_predictor() {
-    eta_ = offset_ + X_ * beta_ + sys_.U_times(u_);
+    eta_.noalias() = X_ * beta_;
+    eta_ += offset_;
+    sys_.add_U_times(u_, eta_);
     mu_ = family_.linkinv(eta_.array()).matrix();
 }
 
