@@ -138,11 +138,13 @@ void RowLayout::rows_times(const RowMajor& values, const Eigen::VectorXd& v, dou
     for_each_K([&](auto k_static) {
         const int K = row_width(k_static);
         const int* col = ucol_.data();
-        const double* val = values.data();
-        for (int i = 0; i < n_; ++i, col += K, val += K) {
+        const double *val = values.data(), *vv = v.data();
+        for (int i = 0; i < n_; ++i) {
             double s = 0.0;
-            for (int c = 0; c < K; ++c)
-                if (col[c] >= 0) s += val[c] * v[col[c]];
+            for (int c = 0; c < K; ++c) {
+                const size_t e = static_cast<size_t>(i) * K + c;
+                if (col[e] >= 0) s += val[e] * vv[col[e]];
+            }
             out[i] = store(out[i], s);
         }
     });
@@ -154,7 +156,7 @@ Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const {
     return out;
 }
 
-void RowLayout::add_U_times(const Eigen::VectorXd& u, Eigen::VectorXd& out) const {
+void RowLayout::add_U_times(const Eigen::VectorXd& u, Eigen::Ref<Eigen::VectorXd> out) const {
     rows_times(urows_, u, out.data(), [](double o, double s) { return o + s; });
 }
 
@@ -170,14 +172,16 @@ Eigen::MatrixXd RowLayout::WUt_times(const Eigen::MatrixXd& M, const Eigen::Vect
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());
     for_each_K([&](auto k_static) {
         const int K = row_width(k_static);
+        const int* col = ucol_.data();
+        const double *val = urows_.data(), *sw = sqrtw.data();
         for (Eigen::Index j = 0; j < M.cols(); ++j) {
             const double* m = M.col(j).data();
             double* o = out.col(j).data();
-            const int* col = ucol_.data();
-            const double* val = urows_.data();
-            for (int i = 0; i < n_; ++i, col += K, val += K)
-                for (int c = 0; c < K; ++c)
-                    if (col[c] >= 0) o[col[c]] += (sqrtw[i] * val[c]) * m[i];
+            for (int i = 0; i < n_; ++i)
+                for (int c = 0; c < K; ++c) {
+                    const size_t e = static_cast<size_t>(i) * K + c;
+                    if (col[e] >= 0) o[col[e]] += (sw[i] * val[e]) * m[i];
+                }
         }
     });
     return out;
@@ -188,10 +192,13 @@ Eigen::VectorXd RowLayout::Ut_times(const Eigen::VectorXd& v) const {
     for_each_K([&](auto k_static) {
         const int K = row_width(k_static);
         const int* col = ucol_.data();
-        const double* val = urows_.data();
-        for (int i = 0; i < n_; ++i, col += K, val += K)
-            for (int c = 0; c < K; ++c)
-                if (col[c] >= 0) out[col[c]] += v[i] * val[c];
+        const double *val = urows_.data(), *vv = v.data();
+        double* o = out.data();
+        for (int i = 0; i < n_; ++i)
+            for (int c = 0; c < K; ++c) {
+                const size_t e = static_cast<size_t>(i) * K + c;
+                if (col[e] >= 0) o[col[e]] += vv[i] * val[e];
+            }
     });
     return out;
 }

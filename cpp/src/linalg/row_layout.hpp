@@ -52,7 +52,7 @@ public:
 
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
     // out += U u (out: n entries), without a temporary.
-    void add_U_times(const Eigen::VectorXd& u, Eigen::VectorXd& out) const;
+    void add_U_times(const Eigen::VectorXd& u, Eigen::Ref<Eigen::VectorXd> out) const;
     Eigen::VectorXd Z_times(const Eigen::VectorXd& v) const;
     Eigen::VectorXd Ut_times(const Eigen::VectorXd& v) const;
     // (W^{1/2} U)' M.
