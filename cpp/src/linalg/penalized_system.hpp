@@ -66,6 +66,8 @@ public:
 
     // U u (the random-effects part of the linear predictor).
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
+    // out += U u (no temporary: the PIRLS linear predictor).
+    void add_U_times(const Eigen::VectorXd& u, Eigen::Ref<Eigen::VectorXd> out) const { rows_.add_U_times(u, out); }
     // U' v.
     Eigen::VectorXd Ut_times(const Eigen::VectorXd& v) const;
     // (W^{1/2} U)' M for the weights of the last factorisation.

@@ -94,100 +94,112 @@ std::vector<std::pair<int, int>> RowLayout::pairs() const {
 }
 
 void RowLayout::scatter_UtWU(const double* sw, const double* sg, const int* pos, double* x) const {
-    const int P = K_ * (K_ + 1) / 2;
-    const double* u = urows_.data();
-    if (K_ == 1) {  // one scalar term: one entry per observation
-        for (int i = 0; i < n_; ++i)
-            if (pos[i] >= 0) x[pos[i]] += sw[i] * sw[i] * (sg ? sg[i] : 1.0) * u[i] * u[i];
-        return;
-    }
-    for (int i = 0; i < n_; ++i, u += K_, pos += P) {
-        const double w = sw[i] * sw[i] * (sg ? sg[i] : 1.0);
-        int p = 0;
-        for (int a = 0; a < K_; ++a) {
-            const double wa = w * u[a];
-            for (int b = 0; b <= a; ++b, ++p)
-                if (pos[p] >= 0) x[pos[p]] += wa * u[b];
+    for_each_K([&](auto k_static) {
+        const int K = row_width(k_static), P = K * (K + 1) / 2;
+        const double* u = urows_.data();
+        for (int i = 0; i < n_; ++i, u += K, pos += P) {
+            const double w = sw[i] * sw[i] * (sg ? sg[i] : 1.0);
+            int p = 0;
+            for (int a = 0; a < K; ++a) {
+                const double wa = w * u[a];
+                for (int b = 0; b <= a; ++b, ++p)
+                    if (pos[p] >= 0) x[pos[p]] += wa * u[b];
+            }
         }
-    }
+    });
 }
 
 RowLayout::RowMajor RowLayout::selected_row_products(const double* sel, const int* scatter) const {
     RowMajor Y = RowMajor::Zero(n_, K_);
-    if (K_ == 1) {  // one scalar term: one selected entry per row
-        for (int i = 0; i < n_; ++i)
-            if (scatter[i] >= 0) Y(i, 0) += sel[scatter[i]] * urows_(i, 0);
-        return Y;
-    }
-    const int P = K_ * (K_ + 1) / 2;
-    for (int i = 0; i < n_; ++i) {
-        const double* u = u_row(i);
-        const int* pos = scatter + static_cast<size_t>(i) * P;
-        double* y = Y.data() + static_cast<size_t>(i) * K_;
-        int p = 0;
-        for (int a = 0; a < K_; ++a)
-            for (int b = 0; b <= a; ++b, ++p) {
-                if (pos[p] < 0) continue;
-                const double z = sel[pos[p]];
-                y[a] += z * u[b];
-                if (b != a) y[b] += z * u[a];
-            }
-    }
+    for_each_K([&](auto k_static) {
+        const int K = row_width(k_static), P = K * (K + 1) / 2;
+        for (int i = 0; i < n_; ++i) {
+            const double* u = u_row(i);
+            const int* pos = scatter + static_cast<size_t>(i) * P;
+            double* y = Y.data() + static_cast<size_t>(i) * K;
+            int p = 0;
+            for (int a = 0; a < K; ++a)
+                for (int b = 0; b <= a; ++b, ++p) {
+                    if (pos[p] < 0) continue;
+                    const double z = sel[pos[p]];
+                    y[a] += z * u[b];
+                    if (b != a) y[b] += z * u[a];
+                }
+        }
+    });
     return Y;
 }
 
-Eigen::VectorXd RowLayout::rows_times(const RowMajor& values, const Eigen::VectorXd& v) const {
+// out[i] = store(out[i], values_i . v[cols_i]) over the rows: one body for
+// every K (K = 1, the PIRLS inner loop of (1 | g) models, without the inner
+// loop's overhead).
+template <class Store>
+void RowLayout::rows_times(const RowMajor& values, const Eigen::VectorXd& v, double* out, Store store) const {
+    for_each_K([&](auto k_static) {
+        const int K = row_width(k_static);
+        const int* col = ucol_.data();
+        const double *val = values.data(), *vv = v.data();
+        for (int i = 0; i < n_; ++i) {
+            double s = 0.0;
+            for (int c = 0; c < K; ++c) {
+                const size_t e = static_cast<size_t>(i) * K + c;
+                if (col[e] >= 0) s += val[e] * vv[col[e]];
+            }
+            out[i] = store(out[i], s);
+        }
+    });
+}
+
+Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const {
     Eigen::VectorXd out(n_);
-    const int* col = ucol_.data();
-    const double* val = values.data();
-    if (K_ == 1) {  // one scalar term ((1 | g), the PIRLS inner loop of small models): no inner loop
-        for (int i = 0; i < n_; ++i) out[i] = col[i] >= 0 ? val[i] * v[col[i]] : 0.0;
-        return out;
-    }
-    for (int i = 0; i < n_; ++i, col += K_, val += K_) {
-        double s = 0.0;
-        for (int c = 0; c < K_; ++c)
-            if (col[c] >= 0) s += val[c] * v[col[c]];
-        out[i] = s;
-    }
+    rows_times(urows_, u, out.data(), [](double, double s) { return s; });
     return out;
 }
 
-Eigen::VectorXd RowLayout::U_times(const Eigen::VectorXd& u) const { return rows_times(urows_, u); }
+void RowLayout::add_U_times(const Eigen::VectorXd& u, Eigen::Ref<Eigen::VectorXd> out) const {
+    rows_times(urows_, u, out.data(), [](double o, double s) { return o + s; });
+}
 
-Eigen::VectorXd RowLayout::Z_times(const Eigen::VectorXd& v) const { return rows_times(zrows_, v); }
+Eigen::VectorXd RowLayout::Z_times(const Eigen::VectorXd& v) const {
+    Eigen::VectorXd out(n_);
+    rows_times(zrows_, v, out.data(), [](double, double s) { return s; });
+    return out;
+}
 
+// Column by column, contiguous in M and out; every entry of out sums its rows
+// in row order (a row touches a u-index at most once).
 Eigen::MatrixXd RowLayout::WUt_times(const Eigen::MatrixXd& M, const Eigen::VectorXd& sqrtw) const {
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(q(), M.cols());
-    const int* col = ucol_.data();
-    const double* val = urows_.data();
-    if (K_ == 1) {  // one scalar term: column by column, contiguous in M and out (the same sums in the same order)
+    for_each_K([&](auto k_static) {
+        const int K = row_width(k_static);
+        const int* col = ucol_.data();
+        const double *val = urows_.data(), *sw = sqrtw.data();
         for (Eigen::Index j = 0; j < M.cols(); ++j) {
             const double* m = M.col(j).data();
             double* o = out.col(j).data();
             for (int i = 0; i < n_; ++i)
-                if (col[i] >= 0) o[col[i]] += (sqrtw[i] * val[i]) * m[i];
+                for (int c = 0; c < K; ++c) {
+                    const size_t e = static_cast<size_t>(i) * K + c;
+                    if (col[e] >= 0) o[col[e]] += (sw[i] * val[e]) * m[i];
+                }
         }
-        return out;
-    }
-    for (int i = 0; i < n_; ++i, col += K_, val += K_)
-        for (int c = 0; c < K_; ++c)
-            if (col[c] >= 0) out.row(col[c]) += (sqrtw[i] * val[c]) * M.row(i);
+    });
     return out;
 }
 
 Eigen::VectorXd RowLayout::Ut_times(const Eigen::VectorXd& v) const {
     Eigen::VectorXd out = Eigen::VectorXd::Zero(q());
-    const int* col = ucol_.data();
-    const double* val = urows_.data();
-    if (K_ == 1) {  // one scalar term: no inner loop
+    for_each_K([&](auto k_static) {
+        const int K = row_width(k_static);
+        const int* col = ucol_.data();
+        const double *val = urows_.data(), *vv = v.data();
+        double* o = out.data();
         for (int i = 0; i < n_; ++i)
-            if (col[i] >= 0) out[col[i]] += v[i] * val[i];
-        return out;
-    }
-    for (int i = 0; i < n_; ++i, col += K_, val += K_)
-        for (int c = 0; c < K_; ++c)
-            if (col[c] >= 0) out[col[c]] += v[i] * val[c];
+            for (int c = 0; c < K; ++c) {
+                const size_t e = static_cast<size_t>(i) * K + c;
+                if (col[e] >= 0) o[col[e]] += vv[i] * val[e];
+            }
+    });
     return out;
 }
 

@@ -8,7 +8,8 @@
 // K = sum k_t) with the u-index of each entry (-1: the row has no level in
 // that term), and offers
 //   set_theta(theta)   U's values from Z's and Lambda(theta)'s T_t;
-//   U_times, Ut_times, WUt_times   products with U (W^{1/2} given);
+//   U_times, add_U_times (out += U u), Ut_times, WUt_times   products with U
+//                      (W^{1/2} given);
 //   Z_times            Z v (needs no theta: U u = Z (Lambda u));
 //   pairs()            the lower-triangle pattern of U'WU (r >= c, sorted,
 //                      unique) the rows touch;
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -49,6 +51,8 @@ public:
     const double* u_row(int i) const { return urows_.data() + static_cast<size_t>(i) * K_; }
 
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
+    // out += U u (out: n entries), without a temporary.
+    void add_U_times(const Eigen::VectorXd& u, Eigen::Ref<Eigen::VectorXd> out) const;
     Eigen::VectorXd Z_times(const Eigen::VectorXd& v) const;
     Eigen::VectorXd Ut_times(const Eigen::VectorXd& v) const;
     // (W^{1/2} U)' M.
@@ -79,8 +83,20 @@ public:
     RowMajor selected_row_products(const double* sel, const int* scatter) const;
 
 private:
-    // The n-vector of row i's values (zrows_ or urows_) dotted with v at its u-indices.
-    Eigen::VectorXd rows_times(const RowMajor& values, const Eigen::VectorXd& v) const;
+    // The per-row loops take the row width K as a compile-time constant
+    // where it is 1 (one scalar term, (1 | g): the inner loops vanish) and
+    // at run time otherwise: for_each_K calls f(std::integral_constant<int,
+    // 1>) or f(std::integral_constant<int, 0>), and row_width(k) is K.
+    template <class F>
+    void for_each_K(F&& f) const {
+        if (K_ == 1) f(std::integral_constant<int, 1>{});
+        else f(std::integral_constant<int, 0>{});
+    }
+    template <int KStatic>
+    int row_width(std::integral_constant<int, KStatic>) const { return KStatic > 0 ? KStatic : K_; }
+    // out[i] = store(out[i], row i's values (zrows_ or urows_) dotted with v at its u-indices).
+    template <class Store>
+    void rows_times(const RowMajor& values, const Eigen::VectorXd& v, double* out, Store store) const;
     int n_ = 0, K_ = 0;
     LambdaMap lambda_;
     std::vector<int> term_col_;

@@ -21,32 +21,31 @@ GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::Vecto
         throw std::invalid_argument("X, Z, y, weights and offset must have the same number of rows");
     check_finite(X_, "X");
     check_finite(offset_, "offset");
-    check_response(y_, pw_);
+    check_response(y_.matrix(), pw_.matrix());
     beta_ = Eigen::VectorXd::Zero(p());
     u_ = Eigen::VectorXd::Zero(q());
     theta_ = sys_.lambda().initial_theta();
     update_response_constants();
 }
 
-ResponseConstants response_constants(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& pw) {
+ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& pw) {
     ResponseConstants c;
     if (!family.has_kernel()) return c;
-    c.ll_constant = family.loglik_constant(y.array(), pw.array());
-    c.saturated = family.saturated_kernel(y.array(), pw.array());
+    c.ll_constant = family.loglik_constant(y, pw);
+    c.saturated = family.saturated_kernel(y, pw);
     return c;
 }
 
-double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
-                          const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw, double phi) {
-    return family.has_kernel() ? c.ll_constant + family.loglik_kernel(y.array(), mu.array(), eta.array(), pw.array())
-                               : family.log_density(y.array(), eta.array(), pw.array(), phi).sum();
+double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
+                          const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi) {
+    return family.has_kernel() ? c.ll_constant + family.loglik_kernel(y, mu, eta, pw)
+                               : family.log_density(y, eta, pw, phi).sum();
 }
 
-double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
-                             const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw) {
-    if (family.has_kernel())
-        return 2.0 * (c.saturated - family.loglik_kernel(y.array(), mu.array(), eta.array(), pw.array()));
-    return family.dev_resid_eta(y.array(), eta.array(), pw.array()).sum();
+double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
+                             const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw) {
+    if (family.has_kernel()) return 2.0 * (c.saturated - family.loglik_kernel(y, mu, eta, pw));
+    return family.dev_resid_eta(y, eta, pw).sum();
 }
 
 void GlmmModel::update_response_constants() { constants_ = response_constants(family_, y_, pw_); }
@@ -84,8 +83,8 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
     if (y.size() != n() || prior_weights.size() != n())
         throw std::invalid_argument("new response has the wrong length");
     check_response(y, prior_weights);
-    y_ = y;
-    pw_ = prior_weights;
+    y_ = y.array();
+    pw_ = prior_weights.array();
     update_response_constants();
 }
 
@@ -113,9 +112,15 @@ void set_family_shape(Family& family, const std::string& name, double value) {
     family.set_shape(name, value);
 }
 
+// eta = (offset + X beta) + U u built in place (no temporaries; the same
+// sums in the same order as the expression).
 void GlmmModel::update_linear_predictor() {
-    eta_ = offset_ + X_ * beta_ + sys_.U_times(u_);
-    mu_ = family_.linkinv(eta_.array()).matrix();
+    eta_.resize(n());
+    auto eta = eta_.matrix();
+    eta.noalias() = X_ * beta_;
+    eta += offset_;
+    sys_.add_U_times(u_, eta);
+    mu_ = family_.linkinv(eta_);
 }
 
 // Fisher-scoring weights W = pw * (dmu/deta)^2 / (phi V(mu)) and the working
@@ -126,8 +131,8 @@ void GlmmModel::update_linear_predictor() {
 // Gaussian with the identity link, gives W < 0; empty where none is) and
 // r = score / |W|, so that U' diag(sqrtw) (sqrtw r) is still U' score.
 // (Zero prior weights give W = 0 and a zero score: r = 0.)
-void exponential_dispersion_weights(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& eta,
-                                    const Eigen::VectorXd& mu, const Eigen::VectorXd& pw, double phi, bool exact,
+void exponential_dispersion_weights(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                    const Eigen::ArrayXd& mu, const Eigen::ArrayXd& pw, double phi, bool exact,
                                     Eigen::VectorXd& sqrtw, Eigen::VectorXd& wres, Eigen::VectorXd& wsign) {
     wsign.resize(0);
     const Eigen::ArrayXd me = family.mu_eta(eta.array(), mu.array());

@@ -58,15 +58,17 @@ GaussHermiteRule gauss_hermite_rule(int k);
 // (Family::loglik_constant and saturated_kernel; zero for families without a
 // kernel), fixed per response, and the two sums over rows built on them:
 // sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i.  GlmmModel and a
-// partition of the rows (row_block.hpp) share them.
+// partition of the rows (row_block.hpp) share them.  The rows are arrays, as
+// the families take them (a vector's .array() would be copied into a
+// temporary ArrayXd at every call).
 struct ResponseConstants {
     double ll_constant = 0.0, saturated = 0.0;
 };
-ResponseConstants response_constants(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& pw);
-double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
-                          const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw, double phi);
-double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::VectorXd& y,
-                             const Eigen::VectorXd& mu, const Eigen::VectorXd& eta, const Eigen::VectorXd& pw);
+ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& pw);
+double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
+                          const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi);
+double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
+                             const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw);
 
 // PIRLS's weights at eta for an exponential-dispersion family (no zero
 // inflation, no dispersion model): sqrtw = |W|^{1/2}, the working residual
@@ -74,8 +76,8 @@ double deviance_residual_sum(const Family& family, const ResponseConstants& c, c
 // where none is negative); W the Fisher weights, or with `exact` the
 // observed information (the same for a canonical link).  GlmmModel's
 // update_weights and a partition of the rows (row_block.hpp) share them.
-void exponential_dispersion_weights(const Family& family, const Eigen::VectorXd& y, const Eigen::VectorXd& eta,
-                                    const Eigen::VectorXd& mu, const Eigen::VectorXd& pw, double phi, bool exact,
+void exponential_dispersion_weights(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                    const Eigen::ArrayXd& mu, const Eigen::ArrayXd& pw, double phi, bool exact,
                                     Eigen::VectorXd& sqrtw, Eigen::VectorXd& wres, Eigen::VectorXd& wsign);
 // phi itself, or PirlsError where it is not positive and finite; and a shape
 // parameter set on `family` by name (std::invalid_argument for a name it
@@ -170,10 +172,10 @@ public:
     const Eigen::VectorXd& theta() const { return theta_; }
     const Eigen::VectorXd& beta() const { return beta_; }
     const Eigen::VectorXd& u() const { return u_; }
-    const Eigen::VectorXd& eta() const { return eta_; }
-    const Eigen::VectorXd& mu() const { return mu_; }
-    const Eigen::VectorXd& y() const { return y_; }
-    const Eigen::VectorXd& prior_weights() const { return pw_; }
+    const Eigen::ArrayXd& eta() const { return eta_; }
+    const Eigen::ArrayXd& mu() const { return mu_; }
+    const Eigen::ArrayXd& y() const { return y_; }
+    const Eigen::ArrayXd& prior_weights() const { return pw_; }
     Eigen::VectorXd b() const { return sys_.lambda().matrix() * u_; }
 
     // --- pirls.cpp ---
@@ -282,12 +284,14 @@ private:
 
     Eigen::MatrixXd X_;
     SpMat Z_;
-    Eigen::VectorXd y_, pw_, offset_;
+    Eigen::ArrayXd y_, pw_;  // arrays: see response_constants
+    Eigen::VectorXd offset_;
     Family family_;
     PenalizedSystem sys_;
     Eigen::VectorXd theta_, beta_, u_;
     // Derived state at the current point.
-    Eigen::VectorXd eta_, mu_, sqrtw_, wres_;
+    Eigen::ArrayXd eta_, mu_;
+    Eigen::VectorXd sqrtw_, wres_;
     // Signs of W when some are negative (exact Hessian), else empty.
     Eigen::VectorXd wsign_;
     double phi_ = 1.0;

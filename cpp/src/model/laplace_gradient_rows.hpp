@@ -40,12 +40,12 @@ struct RowDerivatives {
     Eigen::ArrayXd s, w, dw;
 };
 
-inline RowDerivatives canonical_row_derivatives(const Family& family, const Eigen::VectorXd& y,
-                                                const Eigen::VectorXd& mu, const Eigen::VectorXd& pw) {
+inline RowDerivatives canonical_row_derivatives(const Family& family, const Eigen::ArrayXd& y,
+                                                const Eigen::ArrayXd& mu, const Eigen::ArrayXd& pw) {
     RowDerivatives d;
-    d.s = pw.array() * (y.array() - mu.array());
-    d.w = pw.array() * family.variance(mu.array());
-    d.dw = d.w * family.variance_deriv(mu.array());
+    d.s = pw * (y - mu);
+    d.w = pw * family.variance(mu);
+    d.dw = d.w * family.variance_deriv(mu);
     return d;
 }
 

@@ -59,7 +59,7 @@ bool GlmmModel::move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& beta) {
     u_ = u;
     beta_ = beta;
     update_linear_predictor();
-    return family_.valid_eta(eta_.array()) && mu_.allFinite();
+    return family_.valid_eta(eta_) && mu_.allFinite();
 }
 
 void GlmmModel::refresh() {

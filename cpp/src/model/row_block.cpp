@@ -34,8 +34,8 @@ void RowSums::add(const RowSums& o) {
 RowBlock::RowBlock(Eigen::MatrixXd X, const SpMat& Z, Eigen::VectorXd y, Eigen::VectorXd prior_weights,
                    Eigen::VectorXd offset, Family family, const std::vector<TermShape>& terms)
     : X_(std::move(X)),
-      y_(std::move(y)),
-      pw_(std::move(prior_weights)),
+      y_(y.array()),
+      pw_(prior_weights.array()),
       offset_(std::move(offset)),
       family_(std::move(family)),
       rows_(Z, terms) {
@@ -86,8 +86,8 @@ RowSums RowBlock::sums(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta
     s.loglik = conditional_loglik(family_, constants_, y_, mu_, eta_, pw_, phi_);
     s.dev = deviance_residual_sum(family_, constants_, y_, mu_, eta_, pw_);
     if (family_.has_dispersion())
-        s.pearson = (pw_.array() * (y_ - mu_).array().square() / family_.variance(mu_.array())).sum();
-    s.eta_abs = (eta_ - offset_).cwiseAbs().sum();
+        s.pearson = (pw_ * (y_ - mu_).square() / family_.variance(mu_)).sum();
+    s.eta_abs = (eta_ - offset_.array()).abs().sum();
     const double* sign = wsign.size() ? wsign.data() : nullptr;
     rows_.scatter_UtWU(sqrtw.data(), sign, scatter_.data(), s.UtWU.data());
     s.UtWr = rows_.Ut_times(score);
@@ -125,10 +125,10 @@ bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& bet
     if (npattern_ < 0) throw std::logic_error("set_pattern first");
     if (beta.size() != p() || u.size() != q()) throw std::invalid_argument("beta or u has the wrong length");
     rows_.set_theta(theta);
-    eta_ = offset_ + X_ * beta + rows_.U_times(u);
-    mu_ = family_.linkinv(eta_.array()).matrix();
+    eta_ = (offset_ + X_ * beta + rows_.U_times(u)).array();
+    mu_ = family_.linkinv(eta_);
     u_ = u;
-    return family_.valid_eta(eta_.array()) && mu_.allFinite();
+    return family_.valid_eta(eta_) && mu_.allFinite();
 }
 
 std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::VectorXd& theta,

@@ -94,12 +94,13 @@ public:
     long moved_parameter_passes() const { return moved_parameter_passes_; }
     std::pair<Eigen::MatrixXd, Eigen::VectorXd> start_sums(const Eigen::VectorXd& values);
     Eigen::VectorXd glm_means(const Eigen::VectorXd& beta) const;
-    const Eigen::VectorXd& y() const { return y_; }
-    const Eigen::VectorXd& prior_weights() const { return pw_; }
+    const Eigen::ArrayXd& y() const { return y_; }
+    const Eigen::ArrayXd& prior_weights() const { return pw_; }
 
 private:
     Eigen::MatrixXd X_;
-    Eigen::VectorXd y_, pw_, offset_;
+    Eigen::ArrayXd y_, pw_;  // arrays, as the families take them (glmm_model.hpp)
+    Eigen::VectorXd offset_;
     Family family_;
     double phi_ = 1.0;
     RowLayout rows_;
@@ -110,7 +111,8 @@ private:
     void set_family_values(const Eigen::VectorXd& values);
     // eta and mu at theta, beta, u (valid: false where eta is invalid).
     bool evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, const Eigen::VectorXd& u);
-    Eigen::VectorXd eta_, mu_, u_;
+    Eigen::ArrayXd eta_, mu_;
+    Eigen::VectorXd u_;
     LaplaceTraceRows trace_;  // trace_sums' rows, for gradient_sums
     long moved_parameter_passes_ = 0;
 };
