@@ -28,7 +28,8 @@
 //    kappa) / phi] is of the exponential-dispersion form in phi (only a,
 //    which does not depend on mu, is not closed-form); its
 //    exponential_dispersion() is false for its weights and observed
-//    information.  It is left out for another reason (moves_dispersion_only).
+//    information, and its weights' role (a multiplier of the unit log
+//    density) makes Family::log_density's value the general path's.
 // With a dispersion model the rows' terms are varying_parameter.hpp's, and
 // w' = dw/deta the family's own at each row's parameter (the unit-phi
 // family's divided by phi_i for a varying dispersion), as with a scalar one.
@@ -119,17 +120,11 @@ ObservationTerms GlmmModel::moved_parameter_terms(const std::string& parameter, 
 
 bool GlmmModel::moves_dispersion_only(const std::string& parameter) const {
     if (log_p_zi_.size() > 0) return false;  // zero inflation mixes s and w with the zero part
-    // The Tweedie keeps the full differences though its s and w are phi-free over phi (the file comment):
-    // both give the same gradient (to 1e-13 relative, measured at p = 1.00055), but that is enough to
-    // change test_tweedie's degenerate profile towards p -> 1, where at p = 1.00055 stage 2's BFGS then
-    // fails and L-BFGS walks to a phi whose series peaks beyond j = 1e15 (tweedie_series.cpp's cap on
-    // j*): millions of terms per row, minutes per evaluation.  Enable it with a series that bounds its work.
-    if (!family_.exponential_dispersion()) return false;
     return parameter.empty() ? varying_.name == "dispersion" : parameter == "dispersion" && !has_dispersion_model();
 }
 
 Eigen::ArrayXd GlmmModel::moved_dispersion_log_density(const std::string& parameter, double log_step) const {
-    // Reached only where moves_dispersion_only holds: an exponential-dispersion family, no zero part.
+    // Reached only where moves_dispersion_only holds: a family with a dispersion, no zero part.
     if (!parameter.empty())  // a scalar phi: observation_gradient_terms' log density takes the prior weights itself
         return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_ * std::exp(log_step));
     const WeightRoles w = weight_roles(family_, pw_.array());
