@@ -54,11 +54,29 @@ inline std::pair<double, double> nb1_polygamma_differences(double y, double k) {
     return {digamma(y + k) - digamma(k), trigamma(y + k) - trigamma(k)};
 }
 
+// lgamma(y + k) - lgamma(k).  For an integer count y below kNb1ShiftSumLimit (and k below 1e30) as
+// log prod_{i<y} (k + i), one log per stretch of the product that stays within 1e+-250 (of 1e+-280)
+// instead of two lgamma.
+inline double nb1_log_gamma_difference(double y, double k) {
+    if (y < kNb1ShiftSumLimit && y == std::floor(y) && k < 1e30) {
+        double log_product = 0.0, product = 1.0;
+        for (double i = 0.0; i < y; i += 1.0) {
+            product *= k + i;
+            if (product > 1e250 || product < 1e-250) {
+                log_product += std::log(product);
+                product = 1.0;
+            }
+        }
+        return log_product + std::log(product);
+    }
+    return std::lgamma(y + k) - std::lgamma(k);
+}
+
 // log f(y; mu, phi) of NB1 (unit weight).
 inline double nb1_log_density(double y, double mu, const Nb1Phi& p) {
     if (y == 0 && mu == 0) return 0.0;
     const double k = mu / p.phi;
-    return std::lgamma(y + k) - std::lgamma(k) - log_factorial(y) - k * p.log1p_phi + (y > 0 ? y * p.log_odds : 0.0);
+    return nb1_log_gamma_difference(y, k) - log_factorial(y) - k * p.log1p_phi + (y > 0 ? y * p.log_odds : 0.0);
 }
 
 // d log f / d mu and d^2 log f / d mu^2 (unit weight).

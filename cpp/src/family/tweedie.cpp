@@ -8,7 +8,9 @@
 //   log f(y) = log a(y, phi, p) + (y theta - kappa) / phi,   y > 0,
 // a(y, phi, p) by the Dunn-Smyth series (tweedie_series.hpp).
 // V(mu) = mu^p: the score and information in eta are the exponential-
-// dispersion defaults (distribution.hpp), exact.  exponential_dispersion()
+// dispersion defaults (distribution.hpp), exact, and so is the information's
+// eta-derivative, from V''(mu) = p (p - 1) mu^(p-2) (not the default's
+// central differences).  exponential_dispersion()
 // is false all the same: there is no lme4 counterpart, and glmmTMB's
 // Laplace term uses the exact (observed) information, which the general
 // observation path (model/observation_model.cpp) uses too.
@@ -62,6 +64,11 @@ public:
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.pow(power_); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return power_ * mu.pow(power_ - 1.0); }
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt,
+                                                        power_ * (power_ - 1.0) * mu.pow(power_ - 2.0));
+    }
     // statmod's tweedie()$initialize for 1 < p < 2
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override {
         return y + 0.1 * (y == 0).cast<double>();
