@@ -102,16 +102,23 @@ def test_log_density_at_the_windows_extremes_matches_a_brute_force_sum(y, mu, ph
 @pytest.mark.parametrize("y, mu, phi, p", [(300.0, 300.0, 0.05, 1.5), (3.0, 3.0, 1.0, 1.999), (1e6, 1e6, 1.0, 1.5)])
 def test_parameter_derivatives_of_a_wide_peak_match_the_brute_force_sums(y, mu, phi, p):
     # the moments of j over the trapezoid rule's nodes against central differences of the 50-digit sum
-    # (step 1e-15 relative: truncation ~1e-30, rounding ~1e-35)
+    # (step 1e-15 relative: truncation ~1e-30, rounding ~1e-35; the second difference's 1e-12: ~1e-24, ~1e-26)
     engine = _engine(p)
-    got = [engine.parameter_derivatives(k, np.array([y]), np.log([mu]), np.ones(1), phi)[0][0]
-           for k in ("dispersion", "power")]
+    args = (np.array([y]), np.log([mu]), np.ones(1), phi)
+    (d_phi,), (d2_phi,) = engine.parameter_derivatives("dispersion", *args)
+    d_power = engine.parameter_derivatives("power", *args)[0][0]
     with mpmath.workdps(50):
-        h = mpmath.mpf("1e-15")
-        d_phi = (_mp_log_density_50(y, mu, phi * (1 + h), p) - _mp_log_density_50(y, mu, phi * (1 - h), p)) / (2 * h * phi)
-        d_power = (_mp_log_density_50(y, mu, phi, p + h) - _mp_log_density_50(y, mu, phi, p - h)) / (2 * h)
-    assert got[0] == pytest.approx(float(d_phi), rel=1e-9)
-    assert got[1] == pytest.approx(float(d_power), rel=1e-8)
+        h, h2 = mpmath.mpf("1e-15"), mpmath.mpf("1e-12")
+
+        def at_phi(s):
+            return _mp_log_density_50(y, mu, phi * (1 + s), p)
+
+        want_phi = (at_phi(h) - at_phi(-h)) / (2 * h * phi)
+        want2_phi = (at_phi(h2) - 2 * at_phi(0) + at_phi(-h2)) / (h2 * phi) ** 2
+        want_power = (_mp_log_density_50(y, mu, phi, p + h) - _mp_log_density_50(y, mu, phi, p - h)) / (2 * h)
+    assert d_phi == pytest.approx(float(want_phi), rel=1e-9)
+    assert d2_phi == pytest.approx(float(want2_phi), rel=1e-7)
+    assert d_power == pytest.approx(float(want_power), rel=1e-8)
 
 
 def test_zero_probability_is_exp_minus_lambda():

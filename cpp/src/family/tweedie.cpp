@@ -24,8 +24,10 @@
 //   d kappa / dp = -kappa (L - 1/t),  d^2 kappa / dp^2 = kappa [(L - 1/t)^2 + 1/t^2],
 //   d log f / dp = d log a / dp + (y theta' - kappa') / phi   (and likewise the second),
 // the series' derivatives analytic (tweedie_series.hpp).
-// log a is remembered per thread by (y, phi) for the last p (memoized_log_a):
-// it does not depend on mu, which is all PIRLS moves.
+// log a is remembered per thread by (y, phi) for the last p (memoized_log_a),
+// with the mean and variance of the series' j that give its phi-derivatives
+// (so the dispersion's derivatives cost no series of their own): it does not
+// depend on mu, which is all PIRLS moves.
 // Simulation: N ~ Poisson(lambda), y | N ~ Gamma(shape N r, scale phi (p-1) mu^(p-1)),
 // r = (2-p)/(p-1) (the prior weights are not used).
 #include <cmath>
@@ -77,7 +79,7 @@ public:
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
                      ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double log_a = y[i] > 0 ? memoized_log_a(y[i], phi) : 0.0;
+            const double log_a = y[i] > 0 ? memoized_log_a(y[i], phi).value : 0.0;
             out[i] = wt[i] * (log_a + exponent(y[i], m.log_mu[i]) / phi);
         }
     }
@@ -94,15 +96,18 @@ public:
                                const ConstArrayRef& wt, double phi, ArrayRef d1, ArrayRef d2) const override {
         const bool dispersion = p == "dispersion";
         if (!dispersion && p != "power") unknown_parameter(p);
-        const double s = 1.0 - power_, t = 2.0 - power_;
+        const double s = 1.0 - power_, t = 2.0 - power_, r = t / (power_ - 1.0);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double L = m.log_mu[i], yi = y[i];
-            const TweedieLogA a = yi > 0 ? tweedie_log_a_derivatives(yi, phi, power_) : TweedieLogA{};
-            if (dispersion) {
+            if (dispersion) {  // from the memo's moments of j (tweedie_series.hpp's d log a / d phi)
+                const TweedieLogAPhi a = yi > 0 ? memoized_log_a(yi, phi) : TweedieLogAPhi{};
+                const double d_phi = -(1.0 + r) * a.mean_j / phi;
+                const double d2_phi = ((1.0 + r) * a.mean_j + (1.0 + r) * (1.0 + r) * a.var_j) / (phi * phi);
                 const double e = exponent(yi, L);
-                d1[i] = wt[i] * (a.d_phi - e / (phi * phi));
-                d2[i] = wt[i] * (a.d2_phi + 2.0 * e / (phi * phi * phi));
+                d1[i] = wt[i] * (d_phi - e / (phi * phi));
+                d2[i] = wt[i] * (d2_phi + 2.0 * e / (phi * phi * phi));
             } else {
+                const TweedieLogA a = yi > 0 ? tweedie_log_a_derivatives(yi, phi, power_) : TweedieLogA{};
                 const double theta = std::exp(s * L) / s, kappa = std::exp(t * L) / t;
                 const double us = L - 1.0 / s, ut = L - 1.0 / t;
                 const double e1 = -yi * theta * us + kappa * ut;
@@ -127,11 +132,12 @@ public:
     }
 
 private:
-    // tweedie_log_a(y, phi, power_), remembered per thread by (y, phi) for the last power: a(y) does
+    // tweedie_log_a_phi(y, phi, power_) (log a and the moments of j that give its phi-derivatives),
+    // remembered per thread by (y, phi) for the last power: a(y) does
     // not depend on mu, and PIRLS and the Laplace term evaluate the log density many times at one
     // phi (one per observation with a dispersion model) and power.  A memo of a pure function, so
     // it is shared by every Tweedie object of the thread; cleared when the power changes or it is full.
-    double memoized_log_a(double y, double phi) const {
+    TweedieLogAPhi memoized_log_a(double y, double phi) const {
         struct PairHash {
             std::size_t operator()(const std::pair<double, double>& k) const {
                 const std::size_t a = std::hash<double>()(k.first), b = std::hash<double>()(k.second);
@@ -140,15 +146,15 @@ private:
         };
         struct Memo {
             double power = NAN;
-            std::unordered_map<std::pair<double, double>, double, PairHash> log_a;
+            std::unordered_map<std::pair<double, double>, TweedieLogAPhi, PairHash> log_a;
         };
         thread_local Memo memo;
         if (memo.power != power_ || memo.log_a.size() > kMemoLimit) {
             memo.power = power_;
             memo.log_a.clear();
         }
-        const auto [it, inserted] = memo.log_a.try_emplace({y, phi}, 0.0);
-        if (inserted) it->second = tweedie_log_a(y, phi, power_);
+        const auto [it, inserted] = memo.log_a.try_emplace({y, phi});
+        if (inserted) it->second = tweedie_log_a_phi(y, phi, power_);
         return it->second;
     }
     static constexpr std::size_t kMemoLimit = 1u << 18;

@@ -81,19 +81,33 @@ void for_each_term(const Series& s, Visit&& visit) {
 
 }  // namespace
 
-double tweedie_log_a(double y, double phi, double p) {
-    // One pass, no storage: the sum is kept relative to the largest term so far.
+TweedieLogAPhi tweedie_log_a_phi(double y, double phi, double p) {
+    // One pass, no storage: the sums of W, W (j - c), W (j - c)^2 are kept relative to the largest
+    // term so far (moments about the center c, so the variance does not cancel at a large j).
     const Series series(y, phi, p);
-    double log_max = -INFINITY, sum = 0.0;
-    for_each_term(series, [&](double, double lw) {
+    double log_max = -INFINITY, s0 = 0.0, s1 = 0.0, s2 = 0.0;
+    for_each_term(series, [&](double j, double lw) {
+        const double d = j - series.center;
+        double w = 1.0;
         if (lw > log_max) {
-            sum = sum * std::exp(log_max - lw) + 1.0;
+            const double rescale = std::exp(log_max - lw);
+            s0 *= rescale;
+            s1 *= rescale;
+            s2 *= rescale;
             log_max = lw;
         } else {
-            sum += std::exp(lw - log_max);
+            w = std::exp(lw - log_max);
         }
+        s0 += w;
+        s1 += w * d;
+        s2 += w * d * d;
     });
-    return series.log_ref + log_max + std::log(sum * series.step) - std::log(y);
+    const double mean_offset = s1 / s0;
+    TweedieLogAPhi out;
+    out.value = series.log_ref + log_max + std::log(s0 * series.step) - std::log(y);
+    out.mean_j = series.center + mean_offset;
+    out.var_j = std::max(0.0, s2 / s0 - mean_offset * mean_offset);
+    return out;
 }
 
 TweedieLogA tweedie_log_a_derivatives(double y, double phi, double p) {

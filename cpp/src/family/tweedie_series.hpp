@@ -39,8 +39,9 @@
 // All analytic; nothing here knows about means, links or models.
 //
 // Interface:
-//   tweedie_log_a(y, phi, p)               log a(y, phi, p) for y > 0 (the
-//                                          -log y included)
+//   tweedie_log_a_phi(y, phi, p)           log a(y, phi, p) for y > 0 (the
+//                                          -log y included) with the mean and
+//                                          variance of j (its phi-derivatives)
 //   tweedie_log_a_derivatives(y, phi, p)   log a and its first and second
 //                                          derivatives in phi and in p
 #pragma once
@@ -53,7 +54,12 @@ struct TweedieLogA {
     double d_power = 0.0, d2_power = 0.0;
 };
 
-double tweedie_log_a(double y, double phi, double p);
+struct TweedieLogAPhi {
+    double value = 0.0;
+    double mean_j = 0.0, var_j = 0.0;  // E[j], Var[j] under the weights W_j / sum W
+};
+
+TweedieLogAPhi tweedie_log_a_phi(double y, double phi, double p);
 TweedieLogA tweedie_log_a_derivatives(double y, double phi, double p);
 
 }  // namespace glmmfast

@@ -29,7 +29,10 @@
 //    which does not depend on mu, is not closed-form); its
 //    exponential_dispersion() is false for its weights and observed
 //    information, and its weights' role (a multiplier of the unit log
-//    density) makes Family::log_density's value the general path's.
+//    density) makes Family::log_density's value the general path's.  With a
+//    scalar phi its dl_i/dlog phi is not differenced but its own exact
+//    phi * parameter_derivatives("dispersion") (the series' mean of j, held
+//    with log a by tweedie.cpp's memo: no series at phi e^{+-delta}).
 // With a dispersion model the rows' terms are varying_parameter.hpp's, and
 // w' = dw/deta the family's own at each row's parameter (the unit-phi
 // family's divided by phi_i for a varying dispersion), as with a scalar one.
@@ -145,10 +148,19 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     constexpr double delta = kLogParameterStep;
     auto per_row = [&](const std::string& parameter) -> Eigen::ArrayXd {
-        if (moves_dispersion_only(parameter))  // see the file comment
-            return -(moved_dispersion_log_density(parameter, delta) - moved_dispersion_log_density(parameter, -delta)) /
-                       delta -
-                   h * t.information - Uz * t.score;
+        if (moves_dispersion_only(parameter)) {  // see the file comment
+            Eigen::ArrayXd log_density_slope;  // -2 dl_i / dlog phi
+            if (!parameter.empty() && !family_.exponential_dispersion()) {  // the Tweedie's own, exact
+                Eigen::ArrayXd d1, d2;
+                family_.parameter_derivatives("dispersion", y_.array(), eta_.array(), pw_.array(), phi_, d1, d2);
+                log_density_slope = -2.0 * phi_ * d1;
+            } else {
+                log_density_slope =
+                    -(moved_dispersion_log_density(parameter, delta) - moved_dispersion_log_density(parameter, -delta)) /
+                    delta;
+            }
+            return log_density_slope - h * t.information - Uz * t.score;
+        }
         return log_parameter_row_derivative(moved_parameter_terms(parameter, delta),
                                             moved_parameter_terms(parameter, -delta), h, Uz, delta);
     };
