@@ -8,6 +8,7 @@ they refuse.  The fits against glmmTMB itself are in test_zero_inflation.py.
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,6 +29,27 @@ def test_nbinom1_log_density_is_scipys():
         # size k = mu / phi, success probability 1 / (1 + phi): Var = mu (1 + phi)
         want = wt * stats.nbinom.logpmf(y, mu / phi, 1 / (1 + phi))
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("y, mu, rtol", [(y, mu, 1e-12) for y in (0.0, 1.0, 7.0, 39.0) for mu in (1e-9, 0.3, 40.0, 1e8)]
+                         + [(y, mu, 1e-10) for y in (40.0, 41.0, 250.0, 2.5) for mu in (0.3, 40.0)])
+def test_nbinom1_log_density_and_mu_derivatives_are_mpmaths(y, mu, rtol):
+    # counts below 40 take the sums over the count's shifts (nbinom1_terms.hpp), others the polygamma
+    # functions: both against 40-digit loggamma and psi, from tiny to huge size k = mu / phi
+    phi = 0.7
+    fam = _core.Family("nbinom1", "identity")  # eta = mu: the eta-derivatives are those in mu
+    fam.set_shape("phi", phi)
+    args = (np.array([y]), np.array([mu]), np.ones(1))
+    got = [fam.log_density(*args)[0], *(d[0] for d in fam.log_density_derivatives(*args)),
+           fam.log_density_third_derivative(*args)[0]]
+    with mpmath.workdps(40):
+        k, yy, ph = mpmath.mpf(mu) / phi, mpmath.mpf(y), mpmath.mpf(phi)
+        want = [mpmath.loggamma(yy + k) - mpmath.loggamma(k) - mpmath.loggamma(yy + 1) - k * mpmath.log1p(ph)
+                + yy * (mpmath.log(ph) - mpmath.log1p(ph)),
+                (mpmath.psi(0, yy + k) - mpmath.psi(0, k) - mpmath.log1p(ph)) / ph,
+                (mpmath.psi(1, yy + k) - mpmath.psi(1, k)) / ph ** 2,
+                (mpmath.psi(2, yy + k) - mpmath.psi(2, k)) / ph ** 3]
+    np.testing.assert_allclose(got, [float(w) for w in want], rtol=rtol, atol=1e-300)
 
 
 def test_truncated_poisson_log_density_is_scipys():

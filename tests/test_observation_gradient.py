@@ -172,9 +172,8 @@ def test_gradient_with_correlated_slopes_weights_and_offset():
 
 @pytest.mark.parametrize("family", ["gaussian", "Gamma", "tweedie"])
 def test_dispersion_gradient_with_weights_and_a_dispersion_model(family):
-    """The log dispersion's rows (gaussian and Gamma: only the log density differenced, observation_gradient.cpp;
-    the Tweedie: every term differenced, its weights multiplying its log density) with prior weights, some zero,
-    scalar and per row."""
+    """The log dispersion's rows (only the log density differenced, observation_gradient.cpp; the Tweedie's
+    weights multiplying its log density) with prior weights, some zero, scalar and per row."""
     df = _data("positive", seed=5)
     w = np.random.default_rng(6).uniform(0.3, 2.0, len(df))
     w[:3] = 0.0

@@ -33,35 +33,40 @@ def _engine(power: float):
     return f
 
 
-def _mp_log_density(y: float, mu: float, phi: float, p: float) -> float:
+def _mp_log_density(y, mu, phi, p) -> float:
     """log f by summing the mixture: N ~ Poisson(lambda), y | N ~ Gamma(N r, scale gamma), 50 digits."""
     with mpmath.workdps(50):
-        y, mu, phi, p = (mpmath.mpf(v) for v in (y, mu, phi, p))
-        lam = mu ** (2 - p) / (phi * (2 - p))
-        if y == 0:
-            return float(-lam)
-        r, gam = (2 - p) / (p - 1), phi * (p - 1) * mu ** (p - 1)
-        def term(j):
-            return (-lam + j * mpmath.log(lam) - mpmath.loggamma(j + 1) + (j * r - 1) * mpmath.log(y) - y / gam
-                    - mpmath.loggamma(j * r) - j * r * mpmath.log(gam))
-        # the terms are log-concave in j: sum outward from the largest until 1e-40 relative
-        j0 = max(1, int(mpmath.nint(y ** (2 - p) / (phi * (2 - p)))))
-        top = term(j0)
-        total, j = mpmath.mpf(0), j0
-        while True:
-            t = term(j)
-            total += mpmath.exp(t - top)
-            if t < top - 92 and j > j0 + 5:
-                break
-            j += 1
-        j = j0 - 1
-        while j >= 1:
-            t = term(j)
-            total += mpmath.exp(t - top)
-            if t < top - 92:
-                break
-            j -= 1
-        return float(top + mpmath.log(total))
+        return float(_mp_log_density_50(y, mu, phi, p))
+
+
+def _mp_log_density_50(y, mu, phi, p):
+    """_mp_log_density's value at 50 digits (an mpf; the arguments may be mpf), within mpmath.workdps(50)."""
+    y, mu, phi, p = (mpmath.mpf(v) for v in (y, mu, phi, p))
+    lam = mu ** (2 - p) / (phi * (2 - p))
+    if y == 0:
+        return -lam
+    r, gam = (2 - p) / (p - 1), phi * (p - 1) * mu ** (p - 1)
+    def term(j):
+        return (-lam + j * mpmath.log(lam) - mpmath.loggamma(j + 1) + (j * r - 1) * mpmath.log(y) - y / gam
+                - mpmath.loggamma(j * r) - j * r * mpmath.log(gam))
+    # the terms are log-concave in j: sum outward from the largest until 1e-40 relative
+    j0 = max(1, int(mpmath.nint(y ** (2 - p) / (phi * (2 - p)))))
+    top = term(j0)
+    total, j = mpmath.mpf(0), j0
+    while True:
+        t = term(j)
+        total += mpmath.exp(t - top)
+        if t < top - 92 and j > j0 + 5:
+            break
+        j += 1
+    j = j0 - 1
+    while j >= 1:
+        t = term(j)
+        total += mpmath.exp(t - top)
+        if t < top - 92:
+            break
+        j -= 1
+    return top + mpmath.log(total)
 
 
 # (y, mu, phi, p): ordinary, p near 1 and 2, tiny and huge y, small and large phi
@@ -79,6 +84,41 @@ def test_log_density_matches_a_brute_force_sum(y, mu, phi, p):
     # double rounding of the terms bounds the absolute error, ~1e-15 of their size
     terms = abs(y * mu ** (1 - p) / (1 - p) - mu ** (2 - p) / (2 - p)) / phi
     assert got == pytest.approx(expect, rel=1e-12, abs=max(1e-12, 4e-15 * terms))
+
+
+# (y, mu, phi, p) at the extremes of the series' window (tweedie_series.hpp): power near 1 (a narrow peak of the
+# terms at a large j, summed term by term), power near 2 and y large (a peak of width sigma > 16 in j, summed as
+# the integral by the trapezoid rule of step sigma / 4; the first just past that width), large phi (the peak at
+# j = 1).  A window too narrow, a step too coarse or a peak misplaced moves log a by more than the tolerance.
+EXTREME_POINTS = [(5.0, 5.0, 0.01, 1.001), (2.0, 2.0, 0.002, 1.01), (300.0, 300.0, 0.05, 1.5), (3.0, 3.0, 1.0, 1.999),
+                  (1e6, 1e6, 1.0, 1.5), (1e5, 9e4, 0.3, 1.2), (1.0, 1.0, 100.0, 1.5), (50.0, 40.0, 1e3, 1.9)]
+
+
+@pytest.mark.parametrize("y, mu, phi, p", EXTREME_POINTS)
+def test_log_density_at_the_windows_extremes_matches_a_brute_force_sum(y, mu, phi, p):
+    test_log_density_matches_a_brute_force_sum(y, mu, phi, p)
+
+
+@pytest.mark.parametrize("y, mu, phi, p", [(300.0, 300.0, 0.05, 1.5), (3.0, 3.0, 1.0, 1.999), (1e6, 1e6, 1.0, 1.5)])
+def test_parameter_derivatives_of_a_wide_peak_match_the_brute_force_sums(y, mu, phi, p):
+    # the moments of j over the trapezoid rule's nodes against central differences of the 50-digit sum
+    # (step 1e-15 relative: truncation ~1e-30, rounding ~1e-35; the second difference's 1e-12: ~1e-24, ~1e-26)
+    engine = _engine(p)
+    args = (np.array([y]), np.log([mu]), np.ones(1), phi)
+    (d_phi,), (d2_phi,) = engine.parameter_derivatives("dispersion", *args)
+    d_power = engine.parameter_derivatives("power", *args)[0][0]
+    with mpmath.workdps(50):
+        h, h2 = mpmath.mpf("1e-15"), mpmath.mpf("1e-12")
+
+        def at_phi(s):
+            return _mp_log_density_50(y, mu, phi * (1 + s), p)
+
+        want_phi = (at_phi(h) - at_phi(-h)) / (2 * h * phi)
+        want2_phi = (at_phi(h2) - 2 * at_phi(0) + at_phi(-h2)) / (h2 * phi) ** 2
+        want_power = (_mp_log_density_50(y, mu, phi, p + h) - _mp_log_density_50(y, mu, phi, p - h)) / (2 * h)
+    assert d_phi == pytest.approx(float(want_phi), rel=1e-9)
+    assert d2_phi == pytest.approx(float(want2_phi), rel=1e-7)
+    assert d_power == pytest.approx(float(want_power), rel=1e-8)
 
 
 def test_zero_probability_is_exp_minus_lambda():

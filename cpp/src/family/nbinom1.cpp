@@ -37,7 +37,7 @@ public:
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const auto [a1, a2] = nb1_phi_derivatives(y[i], m.mu[i], phi_);
+            const auto [a1, a2] = nb1_phi_derivatives(y[i], m.mu[i], nb1_phi_);
             d1[i] = wt[i] * a1;
             d2[i] = wt[i] * a2;
         }
@@ -52,10 +52,10 @@ public:
         return y;
     }
 
-    double unit_log_density(double y, double mu) const { return nb1_log_density(y, mu, phi_); }
-    double saturated_log_density(double y) const { return nb1_log_density(y, y, phi_); }
-    std::pair<double, double> unit_mu_derivatives(double y, double mu) const { return nb1_mu_derivatives(y, mu, phi_); }
-    double unit_mu_third_derivative(double y, double mu) const { return nb1_mu_third_derivative(y, mu, phi_); }
+    double unit_log_density(double y, double mu) const { return nb1_log_density(y, mu, nb1_phi_); }
+    double saturated_log_density(double y) const { return nb1_log_density(y, y, nb1_phi_); }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu) const { return nb1_mu_derivatives(y, mu, nb1_phi_); }
+    double unit_mu_third_derivative(double y, double mu) const { return nb1_mu_third_derivative(y, mu, nb1_phi_); }
 };
 static_assert(HasUnitMuThirdDerivative<NegativeBinomial1>::value, "nbinom1's third derivative is analytic");
 

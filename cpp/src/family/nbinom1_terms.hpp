@@ -2,7 +2,7 @@
 // zero-truncated form (truncated_nbinom1.cpp) share: the log density and its
 // derivatives in mu and in phi for one observation, and `Nb1Shape`, the base
 // holding phi (phi_shape.hpp) with V(mu) = mu (1 + phi), its derivative and
-// R's mustart y + [y = 0] / 6.
+// R's mustart y + [y = 0] / 6, and phi's logs (Nb1Phi, set with phi).
 //
 // NB1 (glmmTMB's nbinom1): Var y = mu (1 + phi), i.e. size k = mu / phi and
 // success probability 1 / (1 + phi).  With unit weight and L = log(1 + phi):
@@ -26,31 +26,86 @@
 
 namespace glmmfast {
 
+// phi with its logs, computed once per value of phi rather than per row and call.
+struct Nb1Phi {
+    double phi, log1p_phi, log_odds;  // log(1 + phi), log(phi / (1 + phi))
+    explicit Nb1Phi(double value)
+        : phi(value), log1p_phi(std::log1p(value)), log_odds(std::log(value) - std::log1p(value)) {}
+};
+
+// Below this count the polygamma differences are sums over the y shifts (nb1_polygamma_differences).
+constexpr double kNb1ShiftSumLimit = 40.0;
+
+// (psi(y + k) - psi(k), psi'(y + k) - psi'(k)).  For an integer count y below
+// kNb1ShiftSumLimit by the recurrences psi(x + 1) = psi(x) + 1/x,
+// psi'(x + 1) = psi'(x) - 1/x^2:
+//   psi(y + k) - psi(k) = sum_{i<y} 1/(k + i),   psi'(y + k) - psi'(k) = -sum_{i<y} 1/(k + i)^2
+// (y divisions instead of four polygamma series, and no cancellation between them).
+inline std::pair<double, double> nb1_polygamma_differences(double y, double k) {
+    if (y < kNb1ShiftSumLimit && y == std::floor(y)) {
+        double s1 = 0.0, s2 = 0.0;
+        for (double i = 0.0; i < y; i += 1.0) {
+            const double inv = 1.0 / (k + i);
+            s1 += inv;
+            s2 += inv * inv;
+        }
+        return {s1, -s2};
+    }
+    return {digamma(y + k) - digamma(k), trigamma(y + k) - trigamma(k)};
+}
+
+// lgamma(y + k) - lgamma(k).  For an integer count y below kNb1ShiftSumLimit (and k below 1e30) as
+// log prod_{i<y} (k + i), one log per stretch of the product that stays within 1e+-250 (of 1e+-280)
+// instead of two lgamma.
+inline double nb1_log_gamma_difference(double y, double k) {
+    if (y < kNb1ShiftSumLimit && y == std::floor(y) && k < 1e30) {
+        double log_product = 0.0, product = 1.0;
+        for (double i = 0.0; i < y; i += 1.0) {
+            product *= k + i;
+            if (product > 1e250 || product < 1e-250) {
+                log_product += std::log(product);
+                product = 1.0;
+            }
+        }
+        return log_product + std::log(product);
+    }
+    return std::lgamma(y + k) - std::lgamma(k);
+}
+
 // log f(y; mu, phi) of NB1 (unit weight).
-inline double nb1_log_density(double y, double mu, double phi) {
+inline double nb1_log_density(double y, double mu, const Nb1Phi& p) {
     if (y == 0 && mu == 0) return 0.0;
-    const double k = mu / phi;
-    return std::lgamma(y + k) - std::lgamma(k) - log_factorial(y) - k * std::log1p(phi) +
-           (y > 0 ? y * (std::log(phi) - std::log1p(phi)) : 0.0);
+    const double k = mu / p.phi;
+    return nb1_log_gamma_difference(y, k) - log_factorial(y) - k * p.log1p_phi + (y > 0 ? y * p.log_odds : 0.0);
 }
 
 // d log f / d mu and d^2 log f / d mu^2 (unit weight).
-inline std::pair<double, double> nb1_mu_derivatives(double y, double mu, double phi) {
-    const double k = mu / phi;
-    const double a = digamma(y + k) - digamma(k) - std::log1p(phi), a1 = trigamma(y + k) - trigamma(k);
-    return {a / phi, a1 / (phi * phi)};
+inline std::pair<double, double> nb1_mu_derivatives(double y, double mu, const Nb1Phi& p) {
+    const auto [psi_difference, trigamma_difference] = nb1_polygamma_differences(y, mu / p.phi);
+    return {(psi_difference - p.log1p_phi) / p.phi, trigamma_difference / (p.phi * p.phi)};
 }
 
-// d^3 log f / d mu^3 (unit weight): (psi''(y + k) - psi''(k)) / phi^3.
-inline double nb1_mu_third_derivative(double y, double mu, double phi) {
-    const double k = mu / phi;
-    return (tetragamma(y + k) - tetragamma(k)) / (phi * phi * phi);
+// d^3 log f / d mu^3 (unit weight): (psi''(y + k) - psi''(k)) / phi^3, the difference
+// sum_{i<y} 2/(k + i)^3 for an integer y below kNb1ShiftSumLimit (psi''(x + 1) = psi''(x) + 2/x^3).
+inline double nb1_mu_third_derivative(double y, double mu, const Nb1Phi& p) {
+    const double k = mu / p.phi;
+    double difference = 0.0;
+    if (y < kNb1ShiftSumLimit && y == std::floor(y)) {
+        for (double i = 0.0; i < y; i += 1.0) {
+            const double inv = 1.0 / (k + i);
+            difference += 2.0 * inv * inv * inv;
+        }
+    } else {
+        difference = tetragamma(y + k) - tetragamma(k);
+    }
+    return difference / (p.phi * p.phi * p.phi);
 }
 
 // d log f / d phi and d^2 log f / d phi^2 (unit weight).
-inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, double phi) {
-    const double q = 1.0 + phi, k = mu / phi;
-    const double a = digamma(y + k) - digamma(k) - std::log1p(phi), a1 = trigamma(y + k) - trigamma(k);
+inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, const Nb1Phi& p) {
+    const double phi = p.phi, q = 1.0 + phi, k = mu / phi;
+    const auto [psi_difference, a1] = nb1_polygamma_differences(y, k);
+    const double a = psi_difference - p.log1p_phi;
     const double d1 = -(k / phi) * a - k / q + y / phi - y / q;
     const double d2 = 2.0 * k / (phi * phi) * a + k * k / (phi * phi) * a1 + 2.0 * k / (phi * q) + k / (q * q) -
                       y / (phi * phi) + y / (q * q);
@@ -61,9 +116,16 @@ inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, double
 template <class Derived>
 class Nb1Shape : public PhiShape<Derived> {
 public:
+    void set_shape(const std::string& p, double value) override {
+        PhiShape<Derived>::set_shape(p, value);
+        nb1_phi_ = Nb1Phi(value);
+    }
     ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 + this->phi_); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), 1.0 + this->phi_); }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
+
+protected:
+    Nb1Phi nb1_phi_{1.0};  // phi_ and its logs
 };
 
 }  // namespace glmmfast

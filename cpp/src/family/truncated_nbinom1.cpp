@@ -41,12 +41,12 @@ public:
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
-        const double ph = phi_, q = 1.0 + ph, L = std::log1p(ph);
+        const double ph = phi_, q = 1.0 + ph, L = nb1_phi_.log1p_phi;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double mu = m.mu[i], r = zero_odds(mu);
             const double b = mu * (1.0 / (ph * q) - L / (ph * ph));
             const double db = mu * (-(1.0 + 2.0 * ph) / (ph * q * ph * q) - 1.0 / (ph * ph * q) + 2.0 * L / (ph * ph * ph));
-            const auto [a1, a2] = nb1_phi_derivatives(y[i], mu, ph);
+            const auto [a1, a2] = nb1_phi_derivatives(y[i], mu, nb1_phi_);
             d1[i] = wt[i] * (a1 - r * b);
             d2[i] = wt[i] * (a2 + r * (1.0 + r) * b * b - r * db);
         }
@@ -67,18 +67,18 @@ public:
     }
 
     double unit_log_density(double y, double mu) const {
-        return nb1_log_density(y, mu, phi_) - log1mexp(mu * std::log1p(phi_) / phi_);
+        return nb1_log_density(y, mu, nb1_phi_) - log1mexp(mu * nb1_phi_.log1p_phi / phi_);
     }
     double saturated_log_density(double y) const { return unit_log_density(y, y); }
     std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
-        const auto [l1, l2] = nb1_mu_derivatives(y, mu, phi_);
-        const double c = std::log1p(phi_) / phi_, r = zero_odds(mu);
+        const auto [l1, l2] = nb1_mu_derivatives(y, mu, nb1_phi_);
+        const double c = nb1_phi_.log1p_phi / phi_, r = zero_odds(mu);
         return {l1 - r * c, l2 + r * (1.0 + r) * c * c};
     }
 
 private:
     // r = P0 / (1 - P0) = 1 / expm1(mu L / phi).
-    double zero_odds(double mu) const { return 1.0 / std::expm1(mu * std::log1p(phi_) / phi_); }
+    double zero_odds(double mu) const { return 1.0 / std::expm1(mu * nb1_phi_.log1p_phi / phi_); }
 
 };
 

@@ -8,7 +8,9 @@
 //   log f(y) = log a(y, phi, p) + (y theta - kappa) / phi,   y > 0,
 // a(y, phi, p) by the Dunn-Smyth series (tweedie_series.hpp).
 // V(mu) = mu^p: the score and information in eta are the exponential-
-// dispersion defaults (distribution.hpp), exact.  exponential_dispersion()
+// dispersion defaults (distribution.hpp), exact, and so is the information's
+// eta-derivative, from V''(mu) = p (p - 1) mu^(p-2) (not the default's
+// central differences).  exponential_dispersion()
 // is false all the same: there is no lme4 counterpart, and glmmTMB's
 // Laplace term uses the exact (observed) information, which the general
 // observation path (model/observation_model.cpp) uses too.
@@ -22,11 +24,15 @@
 //   d kappa / dp = -kappa (L - 1/t),  d^2 kappa / dp^2 = kappa [(L - 1/t)^2 + 1/t^2],
 //   d log f / dp = d log a / dp + (y theta' - kappa') / phi   (and likewise the second),
 // the series' derivatives analytic (tweedie_series.hpp).
-// log a is remembered per thread by (y, phi) for the last p (memoized_log_a):
-// it does not depend on mu, which is all PIRLS moves.
+// log a is remembered per thread by (y, phi) for the last p (memoized_log_a),
+// with the mean and variance of the series' j that give its phi-derivatives
+// (so the dispersion's derivatives cost no series of their own): it does not
+// depend on mu, which is all PIRLS moves.
 // Simulation: N ~ Poisson(lambda), y | N ~ Gamma(shape N r, scale phi (p-1) mu^(p-1)),
 // r = (2-p)/(p-1) (the prior weights are not used).
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -62,6 +68,11 @@ public:
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.pow(power_); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return power_ * mu.pow(power_ - 1.0); }
+    ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                  const ArrayXd& me3, const ArrayXd& wt) const override {
+        return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt,
+                                                        power_ * (power_ - 1.0) * mu.pow(power_ - 2.0));
+    }
     // statmod's tweedie()$initialize for 1 < p < 2
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override {
         return y + 0.1 * (y == 0).cast<double>();
@@ -70,7 +81,7 @@ public:
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
                      ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double log_a = y[i] > 0 ? memoized_log_a(y[i], phi) : 0.0;
+            const double log_a = y[i] > 0 ? memoized_log_a(y[i], phi).value : 0.0;
             out[i] = wt[i] * (log_a + exponent(y[i], m.log_mu[i]) / phi);
         }
     }
@@ -87,15 +98,18 @@ public:
                                const ConstArrayRef& wt, double phi, ArrayRef d1, ArrayRef d2) const override {
         const bool dispersion = p == "dispersion";
         if (!dispersion && p != "power") unknown_parameter(p);
-        const double s = 1.0 - power_, t = 2.0 - power_;
+        const double s = 1.0 - power_, t = 2.0 - power_, r = t / (power_ - 1.0);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double L = m.log_mu[i], yi = y[i];
-            const TweedieLogA a = yi > 0 ? tweedie_log_a_derivatives(yi, phi, power_) : TweedieLogA{};
-            if (dispersion) {
+            if (dispersion) {  // from the memo's moments of j (tweedie_series.hpp's d log a / d phi)
+                const TweedieLogAPhi a = yi > 0 ? memoized_log_a(yi, phi) : TweedieLogAPhi{};
+                const double d_phi = -(1.0 + r) * a.mean_j / phi;
+                const double d2_phi = ((1.0 + r) * a.mean_j + (1.0 + r) * (1.0 + r) * a.var_j) / (phi * phi);
                 const double e = exponent(yi, L);
-                d1[i] = wt[i] * (a.d_phi - e / (phi * phi));
-                d2[i] = wt[i] * (a.d2_phi + 2.0 * e / (phi * phi * phi));
+                d1[i] = wt[i] * (d_phi - e / (phi * phi));
+                d2[i] = wt[i] * (d2_phi + 2.0 * e / (phi * phi * phi));
             } else {
+                const TweedieLogA a = yi > 0 ? tweedie_log_a_derivatives(yi, phi, power_) : TweedieLogA{};
                 const double theta = std::exp(s * L) / s, kappa = std::exp(t * L) / t;
                 const double us = L - 1.0 / s, ut = L - 1.0 / t;
                 const double e1 = -yi * theta * us + kappa * ut;
@@ -120,28 +134,36 @@ public:
     }
 
 private:
-    // tweedie_log_a(y, phi, power_), remembered per thread by (y, phi) for the last power: a(y) does
+    // tweedie_log_a_phi(y, phi, power_) (log a and the moments of j that give its phi-derivatives),
+    // remembered per thread by (y, phi) for the last power: a(y) does
     // not depend on mu, and PIRLS and the Laplace term evaluate the log density many times at one
     // phi (one per observation with a dispersion model) and power.  A memo of a pure function, so
     // it is shared by every Tweedie object of the thread; cleared when the power changes or it is full.
-    double memoized_log_a(double y, double phi) const {
+    TweedieLogAPhi memoized_log_a(double y, double phi) const {
         struct PairHash {
+            // the two doubles' bits combined and mixed by splitmix64's finaliser (std::hash<double> hashes
+            // the bytes, murmur-style: a sixth of the fit's engine instructions went to it)
             std::size_t operator()(const std::pair<double, double>& k) const {
-                const std::size_t a = std::hash<double>()(k.first), b = std::hash<double>()(k.second);
-                return a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+                std::uint64_t a, b;
+                std::memcpy(&a, &k.first, sizeof a);
+                std::memcpy(&b, &k.second, sizeof b);
+                std::uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ULL);
+                x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+                x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+                return static_cast<std::size_t>(x ^ (x >> 31));
             }
         };
         struct Memo {
             double power = NAN;
-            std::unordered_map<std::pair<double, double>, double, PairHash> log_a;
+            std::unordered_map<std::pair<double, double>, TweedieLogAPhi, PairHash> log_a;
         };
         thread_local Memo memo;
         if (memo.power != power_ || memo.log_a.size() > kMemoLimit) {
             memo.power = power_;
             memo.log_a.clear();
         }
-        const auto [it, inserted] = memo.log_a.try_emplace({y, phi}, 0.0);
-        if (inserted) it->second = tweedie_log_a(y, phi, power_);
+        const auto [it, inserted] = memo.log_a.try_emplace({y, phi});
+        if (inserted) it->second = tweedie_log_a_phi(y, phi, power_);
         return it->second;
     }
     static constexpr std::size_t kMemoLimit = 1u << 18;

@@ -28,7 +28,11 @@
 //    kappa) / phi] is of the exponential-dispersion form in phi (only a,
 //    which does not depend on mu, is not closed-form); its
 //    exponential_dispersion() is false for its weights and observed
-//    information.  It is left out for another reason (moves_dispersion_only).
+//    information, and its weights' role (a multiplier of the unit log
+//    density) makes Family::log_density's value the general path's.  With a
+//    scalar phi its dl_i/dlog phi is not differenced but its own exact
+//    phi * parameter_derivatives("dispersion") (the series' mean of j, held
+//    with log a by tweedie.cpp's memo: no series at phi e^{+-delta}).
 // With a dispersion model the rows' terms are varying_parameter.hpp's, and
 // w' = dw/deta the family's own at each row's parameter (the unit-phi
 // family's divided by phi_i for a varying dispersion), as with a scalar one.
@@ -119,17 +123,11 @@ ObservationTerms GlmmModel::moved_parameter_terms(const std::string& parameter, 
 
 bool GlmmModel::moves_dispersion_only(const std::string& parameter) const {
     if (log_p_zi_.size() > 0) return false;  // zero inflation mixes s and w with the zero part
-    // The Tweedie keeps the full differences though its s and w are phi-free over phi (the file comment):
-    // both give the same gradient (to 1e-13 relative, measured at p = 1.00055), but that is enough to
-    // change test_tweedie's degenerate profile towards p -> 1, where at p = 1.00055 stage 2's BFGS then
-    // fails and L-BFGS walks to a phi whose series peaks beyond j = 1e15 (tweedie_series.cpp's cap on
-    // j*): millions of terms per row, minutes per evaluation.  Enable it with a series that bounds its work.
-    if (!family_.exponential_dispersion()) return false;
     return parameter.empty() ? varying_.name == "dispersion" : parameter == "dispersion" && !has_dispersion_model();
 }
 
 Eigen::ArrayXd GlmmModel::moved_dispersion_log_density(const std::string& parameter, double log_step) const {
-    // Reached only where moves_dispersion_only holds: an exponential-dispersion family, no zero part.
+    // Reached only where moves_dispersion_only holds: a family with a dispersion, no zero part.
     if (!parameter.empty())  // a scalar phi: observation_gradient_terms' log density takes the prior weights itself
         return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_ * std::exp(log_step));
     const WeightRoles w = weight_roles(family_, pw_.array());
@@ -150,10 +148,19 @@ Eigen::VectorXd GlmmModel::outer_parameter_gradient(const Eigen::ArrayXd& h, con
             X_zi_.transpose() * (-2.0 * t.zi_log_density + h * t.zi_information + Uz * t.zi_score).matrix();
     constexpr double delta = kLogParameterStep;
     auto per_row = [&](const std::string& parameter) -> Eigen::ArrayXd {
-        if (moves_dispersion_only(parameter))  // see the file comment
-            return -(moved_dispersion_log_density(parameter, delta) - moved_dispersion_log_density(parameter, -delta)) /
-                       delta -
-                   h * t.information - Uz * t.score;
+        if (moves_dispersion_only(parameter)) {  // see the file comment
+            Eigen::ArrayXd log_density_slope;  // -2 dl_i / dlog phi
+            if (!parameter.empty() && !family_.exponential_dispersion()) {  // the Tweedie's own, exact
+                Eigen::ArrayXd d1, d2;
+                family_.parameter_derivatives("dispersion", y_.array(), eta_.array(), pw_.array(), phi_, d1, d2);
+                log_density_slope = -2.0 * phi_ * d1;
+            } else {
+                log_density_slope =
+                    -(moved_dispersion_log_density(parameter, delta) - moved_dispersion_log_density(parameter, -delta)) /
+                    delta;
+            }
+            return log_density_slope - h * t.information - Uz * t.score;
+        }
         return log_parameter_row_derivative(moved_parameter_terms(parameter, delta),
                                             moved_parameter_terms(parameter, -delta), h, Uz, delta);
     };
