@@ -36,6 +36,7 @@ from glmmfast._errors import DataError, FormulaError
 from ._contrasts import contrast_matrix, default_contrast
 from ._deparse import deparse
 from ._formula import expand_terms, parse_expression, refuses_deep_nesting
+from ._identity_memo import remembered
 from ._nodes import Node
 from ._r_eval import (Factor, MatrixValue, as_factor, complete_factor, drop_unused, evaluate, finite_numeric)
 
@@ -238,7 +239,8 @@ def model_design(rhs: Node | str, data: pd.DataFrame, contrasts: dict | None = N
     text = rhs if isinstance(rhs, str) else None
     if text is not None:
         rhs = parse_expression(text)
-    terms = expand_terms(rhs, text)
+    # A tree (a parsed formula's part, the same object every fit of that formula): its terms remembered.
+    terms = expand_terms(rhs, text) if text is not None else remembered(rhs, expand_terms)
     n = len(data)
     values: list[np.ndarray | Factor | MatrixValue] = []
     levels: list[tuple[str, ...] | None] = []

@@ -103,11 +103,6 @@ class MixedResult(PrintsSummary):
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
-        # One Index of the coefficient names, shared by fixef and vcov's rows
-        # and columns (pandas builds one from a list in ~25-60 us per use).
-        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=names_index(design.x_names),
-                               name="Estimate")
-        self.theta_names = theta_names(design.terms)
         self._varcorr = None
         self.ngroups = {}
         for t in design.terms:
@@ -115,6 +110,22 @@ class MixedResult(PrintsSummary):
         self._checks = None  # (vcov as an array, messages): finite differences, computed on first use
         self._ranef_cache = None  # _ranef_parts, _ranef_modes: computed on first use
         self._modes_cache = None
+
+    @functools.cached_property
+    def fixef(self) -> pd.Series:
+        """The fixed-effects estimates, built when first read (a Series costs more than the rest of a small
+        fit's result; ``se`` and ``vcov`` label theirs with :meth:`_coefficient_names` without it)."""
+        return pd.Series(np.asarray(self._state.beta, dtype=float), index=self._coefficient_names(), name="Estimate")
+
+    @functools.cached_property
+    def theta_names(self) -> list[str]:
+        """lme4's names of theta's entries (``LOCATION.(Intercept)``), built when first read."""
+        return theta_names(self._design.terms)
+
+    def _coefficient_names(self) -> pd.Index:
+        """The fixed effects' names as an Index (a view of one remembered per tuple of names:
+        pandas builds one from a list in ~25-60 us)."""
+        return names_index(self._design.x_names)
 
     @property
     def varcorr(self) -> pd.DataFrame:
@@ -126,7 +137,7 @@ class MixedResult(PrintsSummary):
     @property
     def vcov(self) -> pd.DataFrame:
         if self._vcov_frame is None:
-            names = self.fixef.index
+            names = self._coefficient_names()
             self._vcov_frame = pd.DataFrame(self._vcov_messages()[0], index=names, columns=names)
         return self._vcov_frame
 
@@ -210,7 +221,8 @@ class MixedResult(PrintsSummary):
     @property
     def se(self) -> pd.Series:
         """Standard errors of the fixed effects."""
-        return pd.Series(np.sqrt(np.diag(self._vcov_messages()[0])), index=self.fixef.index, name="Std. Error")
+        return pd.Series(np.sqrt(np.diag(self._vcov_messages()[0])), index=self._coefficient_names(),
+                         name="Std. Error")
 
     def fitted(self) -> np.ndarray:
         """Fitted values mu on the response scale (proportions for binomial), as lme4's ``fitted``.
@@ -661,7 +673,7 @@ class GlmerResult(MixedResult):
     def _vcov_and_checks(self) -> tuple[np.ndarray, list[str]]:
         state = self._state
         model = state.engine()
-        nt, p = self.theta.size, self.fixef.size
+        nt, p = self.theta.size, len(self._design.x_names)
         fp = state.family_parameter
         x = state.optimizer_point()
         n_zi = 0 if state.beta_zi is None else len(state.beta_zi)
