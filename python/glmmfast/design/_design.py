@@ -263,7 +263,7 @@ def model_design_for(
         raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
     if len(data) == 0:
         raise DataError("data has no rows")
-    # The column names once as a list: pandas' string Index is slow to iterate
+    # The column names once (a tuple, and as text and a set below): pandas' string Index is slow to iterate
     # (and to list: remembered per columns Index, which a DataFrame keeps until its columns change).
     column_names = remembered(data.columns, _column_names)
     parsed = parse_formula(formula, data_columns=remembered(data.columns, _formula_columns))

@@ -143,13 +143,14 @@ def _term_codes(terms: tuple[tuple[int, ...], ...], is_factor: list[bool],
 
 def _build(spec: DesignSpec, values: list[np.ndarray | Factor],
            offset: np.ndarray | None, n: int) -> Design:
-    columns: list[np.ndarray] = []
+    columns: list[np.ndarray | float] = []  # a column's values (the intercept's: 1.0, broadcast into X)
     names: list[str] = []
     if spec.intercept:
-        columns.append(np.ones(n))
+        columns.append(1.0)
         names.append("(Intercept)")
     for term in spec.terms:
-        cols: list[tuple[list[str], np.ndarray]] = [([], np.ones(n))]
+        # A term's columns: products of its variables' columns (None: no variable multiplied in yet).
+        cols: list[tuple[list[str], np.ndarray | None]] = [([], None)]
         for v, code in term:
             value = values[v]
             label = spec.labels[v]
@@ -167,7 +168,7 @@ def _build(spec: DesignSpec, values: list[np.ndarray | Factor],
             else:
                 mat, suffixes = value[:, None], [""]
             # The earlier variable varies fastest, as in R.
-            cols = [(parts + [label + suffixes[k]], col * mat[:, k])
+            cols = [(parts + [label + suffixes[k]], mat[:, k] if col is None else col * mat[:, k])
                     for k in range(len(suffixes)) for parts, col in cols]
         for parts, col in cols:
             names.append(":".join(parts))

@@ -241,9 +241,10 @@ class _Evaluator:
         self.transforms = {} if transforms is None else transforms
 
     def column(self, name: str) -> Value:
-        if name not in self.data.columns:
-            raise DataError(f"unknown column {name!r} in formula term {self.term!r}")
-        values = column_array(self.data, name)
+        try:
+            values = column_array(self.data, name)
+        except KeyError:  # pandas' lookup of a name that is not a column
+            raise DataError(f"unknown column {name!r} in formula term {self.term!r}") from None
         if values is None:
             raise DataError(f"column name {name!r} is not unique in the data")
         dtype = values.dtype
