@@ -264,7 +264,7 @@ def with_r_estimates(fit, case: dict):
     names = list(case["fixef"])
     out.fixef = pd.Series(list(case["fixef"].values()), index=names, name="Estimate")
     V = np.asarray(case["vcov"], dtype=float).reshape(len(names), len(names))
-    out._checks = (pd.DataFrame(V, index=names, columns=names), [])
+    out._checks, out._vcov_frame = (V, []), None  # vcov (a DataFrame of V) built anew on first read
     return out
 
 

@@ -10,6 +10,7 @@ categorical dtypes (which pandas calls equal) keep their own levels.
 from __future__ import annotations
 
 import gc
+import sys
 
 import pandas as pd
 
@@ -70,3 +71,19 @@ def test_a_dataframe_changed_between_fits_gives_the_new_design():
     df = df.rename(columns={"LOCATION": "SITE"})
     site = model_design_for("TICKS ~ YEAR + (1 | SITE)", df, Poisson(), random=True)
     assert site.terms[0].group == "SITE" and site.terms[0].nlevels == first.terms[0].nlevels
+
+
+
+def test_an_object_dying_after_the_module_globals_are_cleared_raises_nothing(monkeypatch):
+    # At interpreter exit a module's globals can be cleared (set to None) before the objects it remembers
+    # die: parsed formula trees live in the parser's cache to the end.  Their callbacks must still work.
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    index = pd.Index(["a", "b"])
+    remembered(index, len)
+    memo = _identity_memo._MEMO
+    monkeypatch.setattr(_identity_memo, "_MEMO", None)  # as at interpreter exit
+    key = (id(index), len)
+    del index
+    gc.collect()
+    assert unraisable == [] and key not in memo

@@ -24,6 +24,7 @@ coordinates: lower bounds only, from the engine) and gives
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -31,6 +32,13 @@ import numpy as np
 from .. import _core
 
 __all__ = ["CovarianceStructure"]
+
+
+@functools.lru_cache(maxsize=256)
+def _parameter_count(name: str, k: int) -> int:
+    """The engine's parameter count of structure ``name`` on ``k`` columns without coordinates: a function of
+    the two alone, remembered (every fit makes one structure per term)."""
+    return int(_core.covariance_parameters(name, k, np.zeros((0, 0)))["nparams"])
 
 
 class CovarianceStructure:
@@ -55,7 +63,8 @@ class CovarianceStructure:
     def __init__(self, k: int, coords: np.ndarray | None = None):
         self.k = int(k)
         self.coords = np.zeros((0, 0)) if coords is None else np.asarray(coords, dtype=float)
-        self.nparams = int(_core.covariance_parameters(self.name, self.k, self.coords)["nparams"])
+        self.nparams = (_parameter_count(self.name, self.k) if coords is None
+                        else int(_core.covariance_parameters(self.name, self.k, self.coords)["nparams"]))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(k={self.k})"

@@ -51,6 +51,7 @@ RESPONSE_SCALE_MESSAGE = "Response values are on an extreme scale"
 # penalised system loses its positive definiteness to rounding.
 _RESPONSE_EXTREME = 1e12
 _SCALE_TOL = 1000.0  # checkScaleX's tol: a factor 1000 between standard deviations
+_LOG_SCALE_TOL = float(np.log(_SCALE_TOL))  # once, not per check
 # A column whose largest |value| is outside [1e-150, 1e150] has squares (the
 # entries of X'WX) that overflow or underflow double precision (range
 # 2.2e-308 .. 1.8e308): no fit can use it, whatever the algorithm.
@@ -131,7 +132,7 @@ def few_levels_messages(terms: list[ReTerm]) -> list[str]:
 
 def _continuous(X: np.ndarray) -> np.ndarray:
     """checkScaleX's ``cont.cols``: columns not entirely 0/1 (dummies and the intercept are left out)."""
-    return ~np.all((X == 0) | (X == 1), axis=0)
+    return ~((X == 0) | (X == 1)).all(axis=0)
 
 
 def check_extreme_scales(X: np.ndarray, names: list[str]) -> None:
@@ -145,7 +146,7 @@ def check_extreme_scales(X: np.ndarray, names: list[str]) -> None:
     """
     if X.size == 0:
         return
-    top = np.max(np.abs(X), axis=0)
+    top = np.abs(X).max(axis=0)
     for j in np.flatnonzero((top > _EXTREME) | ((top > 0) & (top < 1 / _EXTREME))):
         raise DataError(f"predictor {names[j]!r} is on an extreme scale (largest |value| {top[j]:.3g}): its "
                         f"squares leave the range of double precision, so no fit can use it; rescale it "
@@ -164,14 +165,15 @@ def scale_messages(X: np.ndarray) -> list[str]:
         return []
     # The sample variances s_j^2 in one pass (np.std and np.errstate cost ~10x this on a small X);
     # a constant column (s_j = 0, |log s_j| infinite) gets the message.
-    centred = X[:, cont] - X[:, cont].sum(axis=0) / n
+    Xc = X[:, cont]
+    centred = Xc - Xc.sum(axis=0) / n
     var = np.einsum("ij,ij->j", centred, centred) / (n - 1)
-    if not np.all(var > 0):
+    if not (var > 0).all():
         return [SCALE_MESSAGE]
     logsd = 0.5 * np.log(var)
     # |log s_i - log s_j| > log tol for some pair  <=>  max - min > log tol.
     top, bottom = logsd.max(), logsd.min()
-    if max(top, -bottom) > np.log(_SCALE_TOL) or top - bottom > np.log(_SCALE_TOL):
+    if max(top, -bottom) > _LOG_SCALE_TOL or top - bottom > _LOG_SCALE_TOL:
         return [SCALE_MESSAGE]
     return []
 

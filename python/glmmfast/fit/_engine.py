@@ -21,8 +21,10 @@ __all__ = ["engine_model", "lmm_engine_model", "glm_start", "engine_terms", "eng
 
 
 def engine_csc(Z) -> tuple:
-    """A scipy CSC matrix as the engine's parts: rows, columns, indptr, indices (int32) and data."""
-    return (Z.shape[0], Z.shape[1], Z.indptr.astype(np.int32), Z.indices.astype(np.int32), Z.data.astype(float))
+    """A scipy CSC matrix as the engine's parts: rows, columns, indptr, indices (int32) and data (the arrays
+    themselves where they have those types already: the engine copies them into its own matrix)."""
+    return (Z.shape[0], Z.shape[1], np.asarray(Z.indptr, dtype=np.int32), np.asarray(Z.indices, dtype=np.int32),
+            np.asarray(Z.data, dtype=float))
 
 
 def _engine_arrays(design: ModelDesign) -> tuple:

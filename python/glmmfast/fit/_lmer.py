@@ -84,7 +84,7 @@ def lmer(formula: str, data: pd.DataFrame, REML: bool = True, weights=None, offs
     data_name = dataset_name(data, data_name)  # checked before the fit
     design = model_design_for(formula, data, Gaussian(), weights, offset, random=True, na_action=na_action,
                               contrasts=contrasts)
-    if np.any(design.weights <= 0):
+    if (design.weights <= 0).any():
         # lme4's criterion has -sum(log w): a zero weight makes it infinite.
         raise DataError("lmer needs positive weights (drop the rows with zero weight)")
     if design.X.shape[1] >= design.n:

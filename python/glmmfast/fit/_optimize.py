@@ -386,9 +386,9 @@ def _polished_lmm_optimum(obj, theta: np.ndarray, crit: float, lower: np.ndarray
     criterion and gradient at ``theta`` where known."""
     _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum", here)
     theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
-    free = _free(theta, lower)
+    g, H = _free_part(gradient, hessian, _free(theta, lower))
     try:
-        decrease = 0.5 * gradient[free] @ np.linalg.solve(hessian[np.ix_(free, free)], gradient[free])
+        decrease = 0.5 * g @ np.linalg.solve(H, g)
     except np.linalg.LinAlgError:  # a singular Hessian predicts nothing: the bound checks decide
         return theta, crit, gradient, hessian
     if decrease >= ftol:
@@ -499,8 +499,9 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
     free = _free(x, lower)
     if not free.any():
         return x, fx, grad
+    g, H = _free_part(grad, hess, free)
     try:
-        step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+        step = np.linalg.solve(H, g)
     except np.linalg.LinAlgError:
         return x, fx, grad
     if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _NEWTON_REACH):
@@ -1133,6 +1134,12 @@ def _free(x: np.ndarray, lower: np.ndarray, h: float | np.ndarray = None) -> np.
     return ~(np.isfinite(lower) & (x - lower < h))
 
 
+def _free_part(grad: np.ndarray, hess: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient and Hessian on the ``free`` coordinates: the arrays themselves where every coordinate is
+    free (the usual case; ``np.ix_`` and the copies cost more than a small Newton step's solve)."""
+    return (grad, hess) if free.all() else (grad[free], hess[np.ix_(free, free)])
+
+
 def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002,
                       h: float | np.ndarray = None,
                       derivs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -1149,7 +1156,7 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
     grad, hess = gradient_hessian(f, x, h, fx) if derivs is None else derivs
     msgs = []
     free = _free(x, lower, h)
-    g, H = (grad, hess) if free.all() else (grad[free], hess[np.ix_(free, free)])
+    g, H = _free_part(grad, hess, free)
     if g.size:
         # The deviance is accurate to ~1e-14 |f|; central differences with
         # step 1e-4 turn that into noise of ~4e-6 |f| in H.  An eigenvalue

@@ -40,7 +40,8 @@ def remembered(obj, compute: Callable[[object], T]) -> T:
         return hit[1]
     value = compute(obj)
     try:
-        ref = weakref.ref(obj, lambda _, key=key: _MEMO.pop(key, None))
+        # the dict bound as a default: at interpreter exit the module's globals may be gone before the callback runs
+        ref = weakref.ref(obj, lambda _, key=key, memo=_MEMO: memo.pop(key, None))
     except TypeError:
         return value
     _MEMO[key] = (ref, value)

@@ -36,6 +36,7 @@ from glmmfast._errors import DataError, FormulaError
 from ._contrasts import contrast_matrix, default_contrast
 from ._deparse import deparse
 from ._formula import expand_terms, parse_expression, refuses_deep_nesting
+from ._identity_memo import remembered
 from ._nodes import Node
 from ._r_eval import (Factor, MatrixValue, as_factor, complete_factor, drop_unused, evaluate, finite_numeric)
 
@@ -142,13 +143,14 @@ def _term_codes(terms: tuple[tuple[int, ...], ...], is_factor: list[bool],
 
 def _build(spec: DesignSpec, values: list[np.ndarray | Factor],
            offset: np.ndarray | None, n: int) -> Design:
-    columns: list[np.ndarray] = []
+    columns: list[np.ndarray | float] = []  # a column's values (the intercept's: 1.0, broadcast into X)
     names: list[str] = []
     if spec.intercept:
-        columns.append(np.ones(n))
+        columns.append(1.0)
         names.append("(Intercept)")
     for term in spec.terms:
-        cols: list[tuple[list[str], np.ndarray]] = [([], np.ones(n))]
+        # A term's columns: products of its variables' columns (None: no variable multiplied in yet).
+        cols: list[tuple[list[str], np.ndarray | None]] = [([], None)]
         for v, code in term:
             value = values[v]
             label = spec.labels[v]
@@ -166,7 +168,7 @@ def _build(spec: DesignSpec, values: list[np.ndarray | Factor],
             else:
                 mat, suffixes = value[:, None], [""]
             # The earlier variable varies fastest, as in R.
-            cols = [(parts + [label + suffixes[k]], col * mat[:, k])
+            cols = [(parts + [label + suffixes[k]], mat[:, k] if col is None else col * mat[:, k])
                     for k in range(len(suffixes)) for parts, col in cols]
         for parts, col in cols:
             names.append(":".join(parts))
@@ -238,7 +240,8 @@ def model_design(rhs: Node | str, data: pd.DataFrame, contrasts: dict | None = N
     text = rhs if isinstance(rhs, str) else None
     if text is not None:
         rhs = parse_expression(text)
-    terms = expand_terms(rhs, text)
+    # A tree (a parsed formula's part, the same object every fit of that formula): its terms remembered.
+    terms = expand_terms(rhs, text) if text is not None else remembered(rhs, expand_terms)
     n = len(data)
     values: list[np.ndarray | Factor | MatrixValue] = []
     levels: list[tuple[str, ...] | None] = []

@@ -241,9 +241,10 @@ class _Evaluator:
         self.transforms = {} if transforms is None else transforms
 
     def column(self, name: str) -> Value:
-        if name not in self.data.columns:
-            raise DataError(f"unknown column {name!r} in formula term {self.term!r}")
-        values = column_array(self.data, name)
+        try:
+            values = column_array(self.data, name)
+        except KeyError:  # pandas' lookup of a name that is not a column
+            raise DataError(f"unknown column {name!r} in formula term {self.term!r}") from None
         if values is None:
             raise DataError(f"column name {name!r} is not unique in the data")
         dtype = values.dtype
@@ -463,7 +464,7 @@ def finite_numeric(value: Value, n: int, term: str) -> np.ndarray:
     arr = np.asarray(broadcast(value, n), dtype=np.float64)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise DataError(f"formula term {term!r} has shape {arr.shape}, expected ({n},)")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():  # the array's method: np.all's dispatch costs as much on small data
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
         raise DataError(f"formula term {term!r} has a non-finite value "
                         f"({arr[bad]}) at row {bad}")
@@ -472,7 +473,7 @@ def finite_numeric(value: Value, n: int, term: str) -> np.ndarray:
 
 def complete_factor(f: Factor, term: str) -> Factor:
     """``f`` itself, or a DataError naming the first row with a missing value."""
-    if np.any(f.codes < 0):
+    if (f.codes < 0).any():
         bad = int(np.flatnonzero(f.codes < 0)[0])
         raise DataError(f"formula term {term!r} has a missing value at row {bad}")
     return f

@@ -85,6 +85,8 @@ class MixedResult(PrintsSummary):
     # is inside its weights); an LMM's is relative to sigma^2.
     _cond_var_scale = 1.0
     _default_residuals = "deviance"
+    #: vcov as a DataFrame, built when first read (``se`` needs only the array)
+    _vcov_frame = None
 
     def _init_common(self, state: FitState, data_name: str | None, npar: int) -> None:
         design = state.design
@@ -101,18 +103,29 @@ class MixedResult(PrintsSummary):
         self.loglik = -0.5 * self.deviance
         self.aic = self.deviance + 2 * npar
         self.bic = self.deviance + np.log(self.nobs) * npar
-        # One Index of the coefficient names, shared by fixef and vcov's rows
-        # and columns (pandas builds one from a list in ~25-60 us per use).
-        self.fixef = pd.Series(np.asarray(state.beta, dtype=float), index=names_index(design.x_names),
-                               name="Estimate")
-        self.theta_names = theta_names(design.terms)
         self._varcorr = None
         self.ngroups = {}
         for t in design.terms:
             self.ngroups.setdefault(t.group, t.nlevels)
-        self._checks = None  # (vcov, messages): finite differences, computed on first use
+        self._checks = None  # (vcov as an array, messages): finite differences, computed on first use
         self._ranef_cache = None  # _ranef_parts, _ranef_modes: computed on first use
         self._modes_cache = None
+
+    @functools.cached_property
+    def fixef(self) -> pd.Series:
+        """The fixed-effects estimates, built when first read (a Series costs more than the rest of a small
+        fit's result; ``se`` and ``vcov`` label theirs with :meth:`_coefficient_names` without it)."""
+        return pd.Series(np.asarray(self._state.beta, dtype=float), index=self._coefficient_names(), name="Estimate")
+
+    @functools.cached_property
+    def theta_names(self) -> list[str]:
+        """lme4's names of theta's entries (``LOCATION.(Intercept)``), built when first read."""
+        return theta_names(self._design.terms)
+
+    def _coefficient_names(self) -> pd.Index:
+        """The fixed effects' names as an Index (a view of one remembered per tuple of names:
+        pandas builds one from a list in ~25-60 us)."""
+        return names_index(self._design.x_names)
 
     @property
     def varcorr(self) -> pd.DataFrame:
@@ -123,7 +136,10 @@ class MixedResult(PrintsSummary):
 
     @property
     def vcov(self) -> pd.DataFrame:
-        return self._vcov_messages()[0]
+        if self._vcov_frame is None:
+            names = self._coefficient_names()
+            self._vcov_frame = pd.DataFrame(self._vcov_messages()[0], index=names, columns=names)
+        return self._vcov_frame
 
     @property
     def messages(self) -> list[str]:
@@ -133,9 +149,9 @@ class MixedResult(PrintsSummary):
     def converged(self) -> bool:
         return not any(m.startswith("Model failed") for m in self.messages)
 
-    def _vcov_messages(self) -> tuple[pd.DataFrame, list[str]]:
-        """(vcov, messages): finite differences, computed on first use (the Hessian goes to the state's info,
-        their evaluations to its "hessian" stage)."""
+    def _vcov_messages(self) -> tuple[np.ndarray, list[str]]:
+        """(vcov as an array, messages): finite differences, computed on first use (the Hessian goes to the
+        state's info, their evaluations to its "hessian" stage)."""
         if self._checks is None:
             clock = StageClock(self._engine())
             self._derivative_calls = ([], [])  # (counted criteria, engine objectives) the derivatives evaluate
@@ -205,7 +221,8 @@ class MixedResult(PrintsSummary):
     @property
     def se(self) -> pd.Series:
         """Standard errors of the fixed effects."""
-        return pd.Series(np.sqrt(np.diag(self.vcov.to_numpy())), index=self.fixef.index, name="Std. Error")
+        return pd.Series(np.sqrt(np.diag(self._vcov_messages()[0])), index=self._coefficient_names(),
+                         name="Std. Error")
 
     def fitted(self) -> np.ndarray:
         """Fitted values mu on the response scale (proportions for binomial), as lme4's ``fitted``.
@@ -653,10 +670,10 @@ class GlmerResult(MixedResult):
                              residual_sd=self.sigma)
 
     # -- construction helpers -------------------------------------------------
-    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+    def _vcov_and_checks(self) -> tuple[np.ndarray, list[str]]:
         state = self._state
         model = state.engine()
-        nt, p = self.theta.size, self.fixef.size
+        nt, p = self.theta.size, len(self._design.x_names)
         fp = state.family_parameter
         x = state.optimizer_point()
         n_zi = 0 if state.beta_zi is None else len(state.beta_zi)
@@ -666,19 +683,16 @@ class GlmerResult(MixedResult):
 
         if state.integrated_beta:  # glmmTMB's REML: beta integrated out, no convergence checks in beta
             self._vcov_full = integrated_beta_vcov_full(model, state.theta, state.beta_disp)
-            V = self._vcov_full[nt:nt + p, nt:nt + p]
-            return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index), []
+            return self._vcov_full[nt:nt + p, nt:nt + p], []
         # -2 log L at v = (theta, beta, log family parameter): the Hessian
         # includes the (log) family parameter, as glmmTMB's.
         objective = joint_objective(model, fp, self.nAGQ)
         f = self._counted(objective.evaluate)
-        names = self.fixef.index
         if self.nAGQ == 0:
             # The fast fit optimises theta only (beta comes from PIRLS), so
             # derivative checks of the Laplace deviance in (theta, beta) do
             # not apply; lme4 likewise uses the PIRLS covariance here.
-            V = np.asarray(model.beta_unscaled_vcov())
-            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + \
+            return np.asarray(model.beta_unscaled_vcov()), self._singular_messages(x, lower) + \
                 self._boundary_messages(model)
         # Finite-difference steps: lme4's 1e-4, except for the families with a
         # parameter, whose links put theta and beta on any scale (1e-5 with
@@ -699,8 +713,7 @@ class GlmerResult(MixedResult):
             # A step of h in beta_j moves eta by h * x_ij: with a predictor on
             # a scale of 1e10 PIRLS cannot start there (lme4's deriv12 fails alike).
             f(x)  # restore the optimum
-            V = np.asarray(model.beta_unscaled_vcov())
-            return pd.DataFrame(V, index=names, columns=names), self._singular_messages(x, lower) + [
+            return np.asarray(model.beta_unscaled_vcov()), self._singular_messages(x, lower) + [
                 f"convergence checks not done: PIRLS failed a finite-difference step from the optimum ({err}); "
                 "variance-covariance matrix estimated from RX"]
         hess = self.optinfo.hessian
@@ -726,7 +739,7 @@ class GlmerResult(MixedResult):
                              "not positive definite or contains NA values: falling back to var-cov estimated from RX")
         msgs.extend(conv_msgs)
         msgs.extend(self._boundary_messages(model))
-        return pd.DataFrame(V, index=names, columns=names), msgs
+        return V, msgs
 
     @property
     def vcov_full(self) -> pd.DataFrame:
@@ -1148,7 +1161,7 @@ class LmerResult(MixedResult):
     def _varcorr_frame(self) -> pd.DataFrame:
         return varcorr_frame(self._design.terms, self.theta, self.sigma, residual=True)
 
-    def _vcov_and_checks(self) -> tuple[pd.DataFrame, list[str]]:
+    def _vcov_and_checks(self) -> tuple[np.ndarray, list[str]]:
         # lme4's checkConv for lmer: derivatives in theta alone (beta and
         # sigma are profiled out).
         model = self._engine()
@@ -1159,9 +1172,7 @@ class LmerResult(MixedResult):
                                                    self.theta, self.deviance,
                                                    np.asarray(model.lower_bounds(), dtype=float), derivs=derivs)
         lmm_criterion_at(model, self.theta, self.reml)  # at the optimum (evaluated only if the engine moved)
-        V = self.sigma**2 * np.asarray(model.beta_unscaled_vcov())
-        names = self.fixef.index
-        return pd.DataFrame(V, index=names, columns=names), msgs + conv_msgs
+        return self.sigma**2 * np.asarray(model.beta_unscaled_vcov()), msgs + conv_msgs
 
     # -- inference after the fit (lmerTest / pbkrtest; see _lmer_anova) ---------
     def coef_table(self, ddf: str = "Satterthwaite") -> pd.DataFrame:
