@@ -273,6 +273,31 @@ def test_simulate_draws_each_row_with_its_dispersion():
     assert abs(np.polyfit(x, ratio, 1)[0]) < 0.02  # no trend left in x: each row drawn at its own phi
 
 
+@pytest.mark.parametrize("dist, link, shape", [("beta", "logit", "phi"), ("t", "identity", "sigma"),
+                                               ("negative.binomial", "log", "theta")])
+def test_a_parameter_by_row_at_one_value_draws_as_the_scalar_parameter(dist, link, shape):
+    # the engine reads a dispersion model's values by row (varying_parameter.hpp): one value at every row
+    # must give the scalar family's draws from the same seed
+    rng = np.random.default_rng(3)
+    mu = rng.uniform(0.2, 0.8, 600) if dist == "beta" else rng.uniform(1.0, 5.0, 600)
+    wt = np.ones(600)
+    family = glmmfast._core.Family(dist, link)
+    family.set_shape(shape, 2.5)
+    by_row = family.simulate_varying(mu, wt, shape, np.full(600, 2.5), 1.0, 11)
+    np.testing.assert_array_equal(by_row, family.simulate(mu, wt, 1.0, 11))
+
+
+def test_t_draws_scale_with_each_rows_sigma():
+    # y_i = mu_i + sigma_i z_i / sqrt(x_i / df): the same seed gives the same (z_i, x_i), so the residuals at
+    # sigma_i are sigma_i times those at sigma = 1, row by row (across the engine's 256-row blocks)
+    rng = np.random.default_rng(4)
+    mu, sigma, wt = rng.normal(size=600), np.exp(rng.normal(size=600)), np.ones(600)
+    family = glmmfast._core.Family("t", "identity")
+    unit = family.simulate_varying(mu, wt, "sigma", np.ones(600), 1.0, 5) - mu
+    np.testing.assert_allclose(family.simulate_varying(mu, wt, "sigma", sigma, 1.0, 5) - mu, sigma * unit,
+                               rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("cid", ["disp_beta_x", "disp_t_x"])
 def test_bootstrap_of_a_dispersion_model_recovers_its_coefficients(cid):
     # simulation truth: responses drawn from the fit (its dispersion model included) and refitted; the

@@ -56,6 +56,9 @@ void Distribution::unknown_parameter(const std::string& p) const {
 
 void Distribution::set_shape(const std::string& p, double) { unknown_parameter(p); }
 double Distribution::shape(const std::string& p) const { unknown_parameter(p); }
+void Distribution::set_shape_rows(const std::string& p, const ArrayXd&) {
+    throw std::logic_error(std::string("the ") + name() + " family's " + p + " does not vary by observation");
+}
 
 void Distribution::parameter_derivatives(const std::string& p, const ConstArrayRef&, const MeanTerms&,
                                          const ConstArrayRef&, double, ArrayRef, ArrayRef) const {

@@ -23,7 +23,10 @@
 //                 the caller; has_dispersion) and shape parameters the
 //                 distribution holds (the negative binomial's "theta",
 //                 set_shape); parameter_derivatives gives d log f / d p and
-//                 d^2 log f / d p^2 per observation
+//                 d^2 log f / d p^2 per observation; shape_by_row: the
+//                 shapes a distribution reads per observation
+//                 (row_values.hpp), which set_shape_rows gives one value
+//                 per observation (a dispersion model: varying_parameter.hpp)
 //   simulate      draws of y given mu, prior weights and phi from an RNG
 //   fisher_weight positive weights wt me^2 / V(mu) for PIRLS's Fisher-type
 //                 steps on the general observation path (a family whose
@@ -112,6 +115,10 @@ public:
     // a value outside its domain.
     virtual void set_shape(const std::string& name, double value);
     virtual double shape(const std::string& name) const;
+    // Whether the shape `name` may take one value per observation (set_shape_rows; set_shape
+    // returns it to one value); set_shape_rows throws std::logic_error for a shape that may not.
+    virtual bool shape_by_row(const std::string&) const { return false; }
+    virtual void set_shape_rows(const std::string& name, const ArrayXd& values);
     // "dispersion" (if has_dispersion) followed by the shape parameters.
     std::vector<std::string> parameters() const;
     // d log f / d p and d^2 log f / d p^2 per observation of a block for the

@@ -61,11 +61,16 @@ bool Family::valid_eta(const ArrayXd& eta) const {
     return eta.allFinite() && link_->valid_eta(eta, dist_->mean_range());
 }
 
-void Family::terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m, const double* mu) const {
+void Family::terms_at_eta(const ArrayXd& eta, const ArrayXd& y, Eigen::Index start, Eigen::Index len, MeanTerms& m,
+                          const double* mu) const {
     const MeanRange r = dist_->mean_range();
+    const auto block = eta.segment(start, len);
+    if (mu) mu += start;
     if (r == MeanRange::UnitInterval)
-        link_->probabilities(eta, mu, dist_->mean_terms_needed() & kBothLogProbabilities ? nullptr : y, m);
-    else link_->scale_means(eta, mu, r, dist_->mean_terms_needed(), m);
+        link_->probabilities(block, mu, dist_->mean_terms_needed() & kBothLogProbabilities ? nullptr : y.data() + start,
+                             m);
+    else link_->scale_means(block, mu, r, dist_->mean_terms_needed(), m);
+    m.first_row = start;
 }
 
 ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
@@ -87,12 +92,13 @@ ArrayXd Family::log_density_third_derivative(const ArrayXd& y, const ArrayXd& et
 }
 
 void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
-                                    ObservationTerms& t, bool information_deriv) const {
+                                    ObservationTerms& t, bool information_deriv, bool log_density) const {
     // mu once: the link's derivatives and the log density's terms reuse it where exact (every PIRLS
     // iteration of the general path comes here; for the log link that is one exp per row instead of four).
     const ArrayXd mu = linkinv(eta), me = link_->mu_eta(eta, mu), me2 = link_->mu_eta2(eta, mu);
     const double phi = has_dispersion() ? dispersion : 1.0;
-    t.log_density = log_density_at(y, eta, mu.data(), wt, dispersion);
+    if (log_density) t.log_density = log_density_at(y, eta, mu.data(), wt, dispersion);
+    else t.log_density.resize(0);
     t.score = dist_->eta_score(y, mu, me, wt) / phi;
     t.information = dist_->eta_information(y, mu, me, me2, wt) / phi;
     t.fisher = dist_->fisher_weight(mu, me, wt) / phi;
@@ -107,7 +113,7 @@ void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const
     d2.resize(y.size());
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
-        terms_at_eta(eta.segment(s, len), y.data() + s, m);
+        terms_at_eta(eta, y, s, len, m);
         dist_->parameter_derivatives(p, y.segment(s, len), m, wt.segment(s, len), dispersion, d1.segment(s, len),
                                      d2.segment(s, len));
         for (Eigen::Index j = 0; j < len; ++j)
@@ -120,6 +126,7 @@ ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         mean_terms_at_mu(mu.segment(s, len), dist_->mean_range(), m);
+        m.first_row = s;
         dist_->unit_deviance(y.segment(s, len), m, wt.segment(s, len), d.segment(s, len));
         mask_deviance(wt.segment(s, len), m, d.segment(s, len));
     });
@@ -130,7 +137,7 @@ ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayX
     ArrayXd d(y.size());
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
-        terms_at_eta(eta.segment(s, len), y.data() + s, m);
+        terms_at_eta(eta, y, s, len, m);
         dist_->unit_deviance(y.segment(s, len), m, wt.segment(s, len), d.segment(s, len));
         mask_deviance(wt.segment(s, len), m, d.segment(s, len));
     });
@@ -146,7 +153,7 @@ ArrayXd Family::log_density_at(const ArrayXd& y, const ArrayXd& eta, const doubl
     ArrayXd ld(y.size());
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
-        terms_at_eta(eta.segment(s, len), y.data() + s, m, mu ? mu + s : nullptr);
+        terms_at_eta(eta, y, s, len, m, mu);
         dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, ld.segment(s, len));
         mask_log_density(wt.segment(s, len), m, ld.segment(s, len));
     });
@@ -159,6 +166,7 @@ double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, do
     double ll = 0.0;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         mean_terms_at_mu(mu.segment(s, len), dist_->mean_range(), m);
+        m.first_row = s;
         auto out = ld.head(len);
         dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, out);
         mask_log_density(wt.segment(s, len), m, out);

@@ -65,6 +65,9 @@ public:
     bool has_shape(const std::string& name) const;
     void set_shape(const std::string& name, double value) { dist_->set_shape(name, value); }
     double shape(const std::string& name) const { return dist_->shape(name); }
+    // A shape with one value per observation (Distribution::shape_by_row, set_shape_rows).
+    bool shape_by_row(const std::string& name) const { return dist_->shape_by_row(name); }
+    void set_shape_rows(const std::string& name, const ArrayXd& values) { dist_->set_shape_rows(name, values); }
 
     ArrayXd linkfun(const ArrayXd& mu) const { return link_->linkfun(mu); }
     ArrayXd linkinv(const ArrayXd& eta) const { return link_->linkinv(eta); }
@@ -97,9 +100,10 @@ public:
     // most) in eta, per observation at weights wt (ones, or the trials of a
     // family whose weights_are_trials; phi: the dispersion, for the families
     // that have one); with information_deriv also the information's
-    // eta-derivative (the exact Laplace gradient's).
+    // eta-derivative (the exact Laplace gradient's); without log_density
+    // t.log_density is left empty (PIRLS's weights need only the derivatives).
     void unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
-                                ObservationTerms& t, bool information_deriv = false) const;
+                                ObservationTerms& t, bool information_deriv = false, bool log_density = true) const;
     bool exponential_dispersion() const { return dist_->exponential_dispersion(); }
     bool weights_are_trials() const { return dist_->weights_are_trials(); }
     bool has_zero_mass() const { return dist_->has_zero_mass(); }
@@ -139,10 +143,11 @@ public:
     double saturated_kernel(const ArrayXd& y, const ArrayXd& wt) const { return dist_->saturated_kernel(y, wt); }
 
 private:
-    // The MeanTerms of a block of eta (y: the block's responses, which a
-    // probability needs only one of log mu, log(1 - mu) for; may be null;
-    // mu: null or the block of linkinv(eta), which the link reuses where exact).
-    void terms_at_eta(const ConstArrayRef& eta, const double* y, MeanTerms& m, const double* mu = nullptr) const;
+    // The MeanTerms of the block of rows [start, start + len) of eta (y: the
+    // responses, which a probability needs only one of log mu, log(1 - mu)
+    // for; mu: null or linkinv(eta), which the link reuses where exact).
+    void terms_at_eta(const ArrayXd& eta, const ArrayXd& y, Eigen::Index start, Eigen::Index len, MeanTerms& m,
+                      const double* mu = nullptr) const;
     // log_density with linkinv(eta) known (null: not).
     ArrayXd log_density_at(const ArrayXd& y, const ArrayXd& eta, const double* mu, const ArrayXd& wt,
                            double dispersion) const;

@@ -15,7 +15,8 @@
 //   d log f / d phi = l_s / (2 s),   d^2 log f / d phi^2 = l_ss / (4 s^2) - l_s / (4 s^3).
 // V(mu) = phi mu (dV/dmu = phi); mustart y + [y = 0] / 6.  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)] (log f(0; mu) = -mu / s has supremum 0).  Simulation: inversion of the cdf,
-// summed from 0 (the pmf from log f).
+// summed from 0 (the pmf from log f).  phi may vary by observation (phi(i),
+// shape_by_row; the per-observation functions take the row: unit_density_family.hpp).
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -37,17 +38,17 @@ public:
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return 0u; }
+    bool shape_by_row(const std::string& p) const override { return p == "phi"; }
 
-    ArrayXd variance(const ArrayXd& mu) const override { return phi_ * mu; }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), phi_); }
+    ArrayXd variance(const ArrayXd& mu) const override { return phi_rows_.over(phi_, mu.size()) * mu; }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override { return phi_rows_.over(phi_, mu.size()); }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
-        const double s = std::sqrt(phi_);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double yi = y[i], D = m.mu[i] + (s - 1.0) * yi;
+            const double s = std::sqrt(phi(m.first_row + i)), yi = y[i], D = m.mu[i] + (s - 1.0) * yi;
             const double ls = (yi > 1 ? (yi - 1.0) * yi / D : 0.0) - 2.0 * yi / s + D / (s * s);
             const double lss = (yi > 1 ? -(yi - 1.0) * yi * yi / (D * D) : 0.0) + 3.0 * yi / (s * s) - 2.0 * D / (s * s * s);
             d1[i] = wt[i] * ls / (2.0 * s);
@@ -59,11 +60,11 @@ public:
         ArrayXd y(mu.size());
         std::uniform_real_distribution<double> unif(0.0, 1.0);
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const double u = unif(rng), sd = std::sqrt(phi_ * mu[i]);
-            double k = 0.0, cdf = std::exp(unit_log_density(0.0, mu[i]));
+            const double u = unif(rng), sd = std::sqrt(phi(i) * mu[i]);
+            double k = 0.0, cdf = std::exp(unit_log_density(0.0, mu[i], i));
             // beyond mu + 40 sd + 50 the remaining mass is negligible (and past the support's end it is 0)
             while (u > cdf && k < mu[i] + 40.0 * sd + 50.0) {
-                const double lp = unit_log_density(k + 1.0, mu[i]);
+                const double lp = unit_log_density(k + 1.0, mu[i], i);
                 if (lp == -std::numeric_limits<double>::infinity()) break;
                 k += 1.0;
                 cdf += std::exp(lp);
@@ -73,18 +74,18 @@ public:
         return y;
     }
 
-    double unit_log_density(double y, double mu) const {
-        const double s = std::sqrt(phi_), D = mu + (s - 1.0) * y;
+    double unit_log_density(double y, double mu, Eigen::Index row) const {
+        const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y;
         if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
         return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * std::log(s) - D / s -
                std::lgamma(y + 1.0);
     }
-    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
-        const double s = std::sqrt(phi_), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
+    std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
+        const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
         return {1.0 / mu + c - 1.0 / s, -1.0 / (mu * mu) - c / D};
     }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
-    double saturated_log_density(double y) const { return y > 0 ? unit_log_density(y, y) : 0.0; }
+    double saturated_log_density(double y, Eigen::Index row) const { return y > 0 ? unit_log_density(y, y, row) : 0.0; }
 };
 
 }  // namespace

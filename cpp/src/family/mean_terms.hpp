@@ -6,7 +6,9 @@
 //   MeanRange                 Real, NonNegative, Positive or UnitInterval
 //   admissible_mean(r, mu)    whether mu lies in range r (NaN never does)
 //   MeanTerms                 per observation of a block: mu, log mu,
-//                             1/mu, log(1 - mu) and whether mu is admissible
+//                             1/mu, log(1 - mu) and whether mu is admissible,
+//                             and the block's first row (where a family
+//                             parameter that varies by row is read: row_values.hpp)
 //   mean_terms_at_mu(...)     those terms from given means (R's dev.resids
 //                             and aic take mu, not eta)
 //   kMeanBlock, for_each_block   the block loop the whole-vector functions
@@ -51,6 +53,7 @@ struct MeanTerms {
     using Block = Eigen::Array<double, Eigen::Dynamic, 1, Eigen::ColMajor, kMeanBlock, 1>;
     Block mu, log_mu, inv_mu, log1m_mu;
     Eigen::Array<bool, Eigen::Dynamic, 1, Eigen::ColMajor, kMeanBlock, 1> admissible;
+    Eigen::Index first_row = 0;  // the block's entry i is observation first_row + i
     // Sizes every array for a block of m <= kMeanBlock observations.
     void resize(Eigen::Index m) {
         mu.resize(m);

@@ -2,7 +2,8 @@
 // and its zero-truncated form (truncated_nbinom2.cpp) share: the log density
 // and its theta derivatives for one observation, and `Nb2Shape`, the base
 // holding theta (set_shape / shape, V(mu) = mu + mu^2 / theta, its
-// derivative, R's mustart y + [y = 0] / 6).
+// derivative, R's mustart y + [y = 0] / 6; theta(i) at observation i where
+// the distribution reads theta by row: shape_by_row, row_values.hpp).
 //
 // With log(theta + mu) = max + log1p(e^-|log mu - log theta|) the large
 // terms of log f cancel analytically, so neither mu -> 0 nor mu -> inf
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "family/distribution.hpp"
+#include "family/row_values.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
@@ -51,17 +53,28 @@ public:
         if (!(value > 0 && std::isfinite(value)))
             throw std::invalid_argument("negative binomial theta must be positive and finite");
         theta_ = value;
+        theta_rows_.values.resize(0);
+    }
+    void set_shape_rows(const std::string& p, const ArrayXd& values) override {
+        if (p != "theta" || !this->shape_by_row(p)) Distribution::set_shape_rows(p, values);
+        theta_rows_.values = values;
     }
     double shape(const std::string& p) const override {
         if (p != "theta") this->unknown_parameter(p);
         return theta_;
     }
-    ArrayXd variance(const ArrayXd& mu) const override { return mu + mu.square() / theta_; }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return 1.0 + 2.0 * mu / theta_; }
+    ArrayXd variance(const ArrayXd& mu) const override {
+        return mu + mu.square() / theta_rows_.over(theta_, mu.size());
+    }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override {
+        return 1.0 + 2.0 * mu / theta_rows_.over(theta_, mu.size());
+    }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
 
 protected:
+    double theta(Eigen::Index i) const { return theta_rows_.at(theta_, i); }
     double theta_ = 1.0;
+    RowValues theta_rows_;
 };
 
 }  // namespace glmmfast

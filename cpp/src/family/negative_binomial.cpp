@@ -12,9 +12,12 @@
 //   d log f / d theta = psi(theta + y) - psi(theta) + log theta + 1 - log(theta + mu) - (theta + y) / (theta + mu),
 //   d^2 log f / d theta^2 = psi'(theta + y) - psi'(theta) + 1/theta - 2 / (theta + mu) + (theta + y) / (theta + mu)^2.
 // Simulation: Poisson(Gamma(shape theta, scale mu / theta)) (R's rnbinom(mu, size)).
+// theta may vary by observation (theta(i), shape_by_row: a dispersion
+// model); its own terms (log theta, psi(theta)) are then per row, else once.
 #include <cmath>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "family/distribution.hpp"
 #include "family/nbinom2_terms.hpp"
@@ -34,30 +37,43 @@ public:
     ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                   const ArrayXd& me3, const ArrayXd& wt) const override {
         return exponential_dispersion_information_deriv(y, mu, me, me2, me3, wt,
-                                                        ArrayXd::Constant(mu.size(), 2.0 / theta_));
+                                                        2.0 / theta_rows_.over(theta_, mu.size()));
     }
     unsigned mean_terms_needed() const override { return kLogMu; }
+    bool shape_by_row(const std::string& p) const override { return p == "theta"; }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
-        const double th = theta_, lt = std::log(th);
-        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * nb2_log_density(y[i], m.log_mu[i], th, lt);
+        const bool by_row = theta_rows_.values.size() > 0;
+        const double lt = std::log(theta_);
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double th = theta(m.first_row + i);
+            out[i] = wt[i] * nb2_log_density(y[i], m.log_mu[i], th, by_row ? std::log(th) : lt);
+        }
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
-        const double th = theta_;
-        for (Eigen::Index i = 0; i < y.size(); ++i)
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double th = theta(m.first_row + i);
             out[i] = 2.0 * wt[i] *
                      ((y[i] > 0 ? y[i] * (std::log(std::max(1.0, y[i])) - m.log_mu[i]) : 0.0) -
-                      (y[i] + th) * (std::log(y[i] + th) - log_theta_plus_mu(m.mu[i], m.log_mu[i])));
+                      (y[i] + th) * (std::log(y[i] + th) - nb2_log_theta_plus_mu(th, m.mu[i], m.log_mu[i])));
+        }
     }
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "theta") unknown_parameter(p);
-        const double th = theta_, common1 = -digamma(th) + std::log(th) + 1.0, common2 = -trigamma(th) + 1.0 / th;
+        // the terms in theta alone: once, or per row where theta varies
+        const auto common = [](double th) {
+            return std::pair{-digamma(th) + std::log(th) + 1.0, -trigamma(th) + 1.0 / th};
+        };
+        const bool by_row = theta_rows_.values.size() > 0;
+        const auto scalar_common = common(theta_);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double th = theta(m.first_row + i);
+            const auto [common1, common2] = by_row ? common(th) : scalar_common;
             double a, b;
-            nb2_theta_derivatives(y[i], th, log_theta_plus_mu(m.mu[i], m.log_mu[i]), common1, common2, a, b);
+            nb2_theta_derivatives(y[i], th, nb2_log_theta_plus_mu(th, m.mu[i], m.log_mu[i]), common1, common2, a, b);
             d1[i] = wt[i] * a;
             d2[i] = wt[i] * b;
         }
@@ -66,16 +82,12 @@ public:
     ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double, std::mt19937_64& rng) const override {
         ArrayXd y(mu.size());
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const double rate = mu[i] > 0 ? std::gamma_distribution<double>(theta_, mu[i] / theta_)(rng) : 0.0;
+            const double th = theta(i);
+            const double rate = mu[i] > 0 ? std::gamma_distribution<double>(th, mu[i] / th)(rng) : 0.0;
             y[i] = rate > 0 ? static_cast<double>(std::poisson_distribution<long long>(rate)(rng)) : 0.0;
         }
         return y;
     }
-
-private:
-    // log(theta + mu): one log where mu is finite (the usual case, and the NB
-    // inner loop's cost), log-add-exp of the logs where mu overflowed.
-    double log_theta_plus_mu(double mu, double log_mu) const { return nb2_log_theta_plus_mu(theta_, mu, log_mu); }
 };
 
 }  // namespace

@@ -21,13 +21,15 @@
 //                       + c / (2 v (v + c)) - c (v^2 + 2 v + c) / (2 v^2 (v + c)^2).
 // V(mu) = sigma^2 df / (df - 2) (infinite for df <= 2).  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)] = wt (df + 1) log1p(q).  Simulation:
-// mu + sigma Z / sqrt(X / df), Z ~ N(0, 1), X ~ chi^2(df).
+// mu + sigma Z / sqrt(X / df), Z ~ N(0, 1), X ~ chi^2(df).  sigma may vary by
+// observation (sigma(i), shape_by_row: a dispersion model); df is one value.
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 
 #include "family/distribution.hpp"
+#include "family/row_values.hpp"
 #include "family/special_functions.hpp"
 
 namespace glmmfast {
@@ -52,6 +54,12 @@ public:
         if (!(value > 0 && std::isfinite(value)))
             throw std::invalid_argument("the t family's " + p + " must be positive and finite");
         (p == "sigma" ? sigma_ : df_) = value;
+        if (p == "sigma") sigma_rows_.values.resize(0);
+    }
+    bool shape_by_row(const std::string& p) const override { return p == "sigma"; }
+    void set_shape_rows(const std::string& p, const ArrayXd& values) override {
+        if (p != "sigma") Distribution::set_shape_rows(p, values);
+        sigma_rows_.values = values;
     }
     double shape(const std::string& p) const override {
         if (p != "sigma" && p != "df") unknown_parameter(p);
@@ -59,39 +67,42 @@ public:
     }
 
     ArrayXd variance(const ArrayXd& mu) const override {
-        return ArrayXd::Constant(mu.size(), df_ > 2 ? sigma_ * sigma_ * df_ / (df_ - 2)
-                                                    : std::numeric_limits<double>::infinity());
+        if (df_ <= 2) return ArrayXd::Constant(mu.size(), std::numeric_limits<double>::infinity());
+        return sigma_rows_.over(sigma_, mu.size()).square() * df_ / (df_ - 2);
     }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Zero(mu.size()); }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
     ArrayXd fisher_weight(const ArrayXd&, const ArrayXd& me, const ArrayXd& wt) const override {
-        return wt * me.square() * (df_ + 1.0) / ((df_ + 3.0) * sigma_ * sigma_);
+        const ArrayXd s = sigma_rows_.over(sigma_, me.size());
+        return wt * me.square() * (df_ + 1.0) / ((df_ + 3.0) * s * s);
     }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
-        const double constant = std::lgamma((df_ + 1.0) / 2) - std::lgamma(df_ / 2) - 0.5 * std::log(df_ * kPi) -
-                                std::log(sigma_);
+        const double constant = std::lgamma((df_ + 1.0) / 2) - std::lgamma(df_ / 2) - 0.5 * std::log(df_ * kPi);
+        // log sigma once where sigma is one value (sigma_rows_ empty)
+        const double log_sigma = std::log(sigma_);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double r = (y[i] - m.mu[i]) / sigma_;
-            out[i] = wt[i] * (constant - 0.5 * (df_ + 1.0) * std::log1p(r * r / df_));
+            const double s = sigma(m.first_row + i), r = (y[i] - m.mu[i]) / s;
+            out[i] = wt[i] * (constant - (sigma_rows_.values.size() ? std::log(s) : log_sigma) -
+                              0.5 * (df_ + 1.0) * std::log1p(r * r / df_));
         }
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double r = (y[i] - m.mu[i]) / sigma_;
+            const double r = (y[i] - m.mu[i]) / sigma(m.first_row + i);
             out[i] = wt[i] * (df_ + 1.0) * std::log1p(r * r / df_);
         }
     }
 
     ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        const ArrayXd e = y - mu;
-        return wt * me * (df_ + 1.0) * e / (df_ * sigma_ * sigma_ + e.square());
+        const ArrayXd e = y - mu, s = sigma_rows_.over(sigma_, e.size());
+        return wt * me * (df_ + 1.0) * e / (df_ * s * s + e.square());
     }
     ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                             const ArrayXd& wt) const override {
-        const double s2 = sigma_ * sigma_;
+        const ArrayXd s2 = sigma_rows_.over(sigma_, y.size()).square();
         const ArrayXd e = y - mu, d = df_ * s2 + e.square();
         const ArrayXd l1 = (df_ + 1.0) * e / d, l2 = (df_ + 1.0) * (e.square() - df_ * s2) / d.square();
         return -wt * (me.square() * l2 + me2 * l1);
@@ -100,11 +111,11 @@ public:
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "sigma" && p != "df") unknown_parameter(p);
-        const double v = df_, s = sigma_;
+        const double v = df_;
         const double k1 = 0.5 * digamma((v + 1.0) / 2) - 0.5 * digamma(v / 2) - 0.5 / v;
         const double k2 = 0.25 * trigamma((v + 1.0) / 2) - 0.25 * trigamma(v / 2) + 0.5 / (v * v);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double r = (y[i] - m.mu[i]) / s, c = r * r, q = c / v;
+            const double s = sigma(m.first_row + i), r = (y[i] - m.mu[i]) / s, c = r * r, q = c / v;
             if (p == "sigma") {
                 d1[i] = wt[i] * (-1.0 / s + (v + 1.0) * q / (s * (1.0 + q)));
                 d2[i] = wt[i] * (1.0 / (s * s) - (v + 1.0) * q * (3.0 + q) / (s * s * (1.0 + q) * (1.0 + q)));
@@ -120,12 +131,14 @@ public:
         ArrayXd y(mu.size());
         std::normal_distribution<double> z;
         std::chi_squared_distribution<double> x(df_);
-        for (Eigen::Index i = 0; i < mu.size(); ++i) y[i] = mu[i] + sigma_ * z(rng) / std::sqrt(x(rng) / df_);
+        for (Eigen::Index i = 0; i < mu.size(); ++i) y[i] = mu[i] + sigma(i) * z(rng) / std::sqrt(x(rng) / df_);
         return y;
     }
 
 private:
+    double sigma(Eigen::Index i) const { return sigma_rows_.at(sigma_, i); }
     double sigma_ = 1.0, df_ = 10.0;
+    RowValues sigma_rows_;
 };
 
 }  // namespace

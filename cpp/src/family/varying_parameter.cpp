@@ -17,8 +17,18 @@ void check_values(const Family& family, const Eigen::ArrayXd& y, const Eigen::Ar
         throw std::invalid_argument("the " + family.name() + " family has no parameter '" + v.name + "'");
 }
 
-// f(i, family at observation i's parameter) for each observation: the
-// dispersion is passed as phi, a shape is set on a copy of the family.
+// The family with the shape v.name at each observation's value: a copy that
+// reads it by row (Distribution::shape_by_row), so the whole-array functions
+// serve every row at once.
+Family family_by_row(const Family& family, const VaryingParameter& v) {
+    Family at = family;
+    at.set_shape_rows(v.name, v.values);
+    return at;
+}
+
+// f(i, family at observation i's parameter) for each observation of a
+// parameter the family does not read by row: the dispersion is passed as
+// phi, a shape is set on a copy of the family.
 template <class F>
 void for_each_observation(const Family& family, const VaryingParameter& v, F&& f) {
     if (v.name == "dispersion") {
@@ -37,6 +47,7 @@ void for_each_observation(const Family& family, const VaryingParameter& v, F&& f
 Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                         const Eigen::ArrayXd& wt, const VaryingParameter& v) {
     check_values(family, y, wt, v);
+    if (family.shape_by_row(v.name)) return family_by_row(family, v).log_density(y, eta, wt, v.dispersion);
     Eigen::ArrayXd ld(y.size()), yi(1), etai(1), wti(1);
     for_each_observation(family, v, [&](Eigen::Index i, const Family& f, double phi) {
         yi[0] = y[i];
@@ -49,19 +60,23 @@ Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::Array
 
 void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                     const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t,
-                                    bool information_deriv) {
+                                    bool information_deriv, bool log_density) {
     check_values(family, y, wt, v);
     if (v.name == "dispersion") {
         // Derivatives at phi = 1 divided by phi_i; the log density at each phi_i.
-        family.unit_observation_terms(y, eta, 1.0, wt, t, information_deriv);
+        family.unit_observation_terms(y, eta, 1.0, wt, t, information_deriv, false);
         t.score /= v.values;
         t.information /= v.values;
         t.fisher /= v.values;
         if (information_deriv) t.information_deriv /= v.values;
-        t.log_density = varying_unit_log_density(family, y, eta, wt, v);
+        if (log_density) t.log_density = varying_unit_log_density(family, y, eta, wt, v);
         return;
     }
-    t.log_density.resize(y.size());
+    if (family.shape_by_row(v.name)) {
+        family_by_row(family, v).unit_observation_terms(y, eta, v.dispersion, wt, t, information_deriv, log_density);
+        return;
+    }
+    t.log_density.resize(log_density ? y.size() : 0);
     t.score.resize(y.size());
     t.information.resize(y.size());
     t.fisher.resize(y.size());
@@ -72,8 +87,8 @@ void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& 
         yi[0] = y[i];
         etai[0] = eta[i];
         wti[0] = wt[i];
-        f.unit_observation_terms(yi, etai, phi, wti, ti, information_deriv);
-        t.log_density[i] = ti.log_density[0];
+        f.unit_observation_terms(yi, etai, phi, wti, ti, information_deriv, log_density);
+        if (log_density) t.log_density[i] = ti.log_density[0];
         t.score[i] = ti.score[0];
         t.information[i] = ti.information[0];
         t.fisher[i] = ti.fisher[0];
@@ -84,6 +99,7 @@ void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& 
 Eigen::ArrayXd varying_simulate(const Family& family, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt,
                                 const VaryingParameter& v, unsigned long long seed) {
     check_values(family, mu, wt, v);
+    if (family.shape_by_row(v.name)) return family_by_row(family, v).simulate(mu, wt, v.dispersion, seed);
     std::mt19937_64 rng(seed);
     Eigen::ArrayXd y(mu.size()), mui(1), wti(1);
     for_each_observation(family, v, [&](Eigen::Index i, const Family& f, double phi) {

@@ -12,7 +12,9 @@
 //   varying_unit_observation_terms   log density, score, information and
 //                                    Fisher weight in eta (and the
 //                                    information's eta-derivative w', the
-//                                    family's own, where information_deriv)
+//                                    family's own, where information_deriv;
+//                                    without log_density the log density is
+//                                    left empty, as Family's)
 //   varying_unit_log_density         the log density only
 //   varying_simulate                 draws of y at each observation's value
 //                                    (simulate and the parametric bootstrap)
@@ -21,10 +23,12 @@
 // divided by phi_i (exactly a change of prior weights, w_i / phi_i); the
 // log density, whose normalising constant depends on phi_i, is evaluated at
 // each phi_i.  A shape parameter (the NB2's theta_i, nbinom1's phi_i) enters
-// V(mu) and the log density: every family evaluates it observation by
-// observation on a copy of its distribution with that shape set, so any
-// family with a parameter supports a dispersion model without changing
-// (a family may later give a vectorised form).
+// V(mu) and the log density.  A distribution that reads the shape by row
+// (Distribution::shape_by_row: beta, betabinomial, NB2's theta, the t's
+// sigma) is evaluated over all rows at once, on one copy whose shape holds
+// the values (set_shape_rows, family/row_values.hpp): the same code as a
+// constant shape, which is the broadcast.  The others are evaluated
+// observation by observation on a copy with that one value set.
 // Nothing here knows about models or Python.
 #pragma once
 
@@ -45,7 +49,7 @@ struct VaryingParameter {
 // (throws std::invalid_argument for a name the family does not have).
 void varying_unit_observation_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                     const Eigen::ArrayXd& wt, const VaryingParameter& v, ObservationTerms& t,
-                                    bool information_deriv = false);
+                                    bool information_deriv = false, bool log_density = true);
 Eigen::ArrayXd varying_unit_log_density(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                         const Eigen::ArrayXd& wt, const VaryingParameter& v);
 // Draws of y at means mu, each with its observation's parameter value and

@@ -71,6 +71,7 @@ void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen
     const bool zi = log_p.size() == n;
     const bool third = t.information_deriv.size() == n;
     if (structural_zero) structural_zero->setZero(n);
+    if (!zi && !with_log_density) t.log_density.setZero(n);  // the base's may be absent (zero_inflation.hpp)
     if (third && zi) {
         t.zi_log_density.setZero(n);
         t.zi_score.setZero(n);

@@ -50,7 +50,8 @@ struct ObservationTerms {
 // (empty: no zero inflation, only the weights are applied); zero_mass:
 // whether the base puts mass at y = 0.  Also returns pi (may be null).
 // Without with_log_density the log density is left empty: PIRLS's weights
-// need only pi of the zero rows, not log f_ZI(0)'s log1p.
+// need only pi of the zero rows, not log f_ZI(0)'s log1p (nor, without zero
+// inflation, the base's log density: `t` may then come without it).
 void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen::ArrayXd& log_p,
                   const Eigen::ArrayXd& log1m_p, bool zero_mass, ObservationTerms& t,
                   Eigen::ArrayXd* structural_zero = nullptr, bool with_log_density = true);

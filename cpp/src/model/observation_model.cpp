@@ -77,10 +77,12 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero, b
     if (eta_.size() != n()) throw std::logic_error("the model has no linear predictor yet: run pirls() first");
     const WeightRoles w = weight_roles(family_, pw_.array());
     ObservationTerms t;
+    const bool base_log_density = with_log_density || zero_inflated();  // pi of the zero rows needs log f(0)
     if (has_dispersion_model())
-        varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, varying_, t);
+        varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, varying_, t, false,
+                                       base_log_density);
     else
-        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t);
+        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t, false, base_log_density);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero,
                  with_log_density);
     return t;
