@@ -59,6 +59,28 @@ def test_engine_partition_sums_give_glmm_models_deviance_and_gradient(factorizat
     np.testing.assert_allclose(model.cond_var(1), whole.cond_var(1), atol=1e-12)
 
 
+@pytest.mark.parametrize("factorization", ["auto", "blocked", "sparse"])
+def test_engine_glm_start_at_theta_zero_factorises_nothing(factorization):
+    # Lambda(0) = 0, so A = I whatever the weights: the GLM's IRLS at theta = 0 (the partitioned fit's
+    # start, fit/_partitioned.py's _glm_start) gathers its sums but factorises nothing (the dense Schur
+    # block's LLT of I took ~12 s a step at 10^4 crossed levels), with GlmmModel's deviance, beta and
+    # gradient at theta = 0; off zero the driver factorises again.
+    from glmmfast.design._design import model_design_for
+
+    df = glmmfast.datasets.load("grouseticks")
+    d = model_design_for("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", df, glmmfast.families.Poisson(),
+                         random=True)
+    model, whole = partitioned_engine(d, 3, factorization)
+    zero = np.zeros(2)
+    assert model.deviance_profiled_beta(zero) == pytest.approx(whole.deviance_profiled_beta(zero), rel=1e-13)
+    np.testing.assert_allclose(model.beta, whole.beta, atol=1e-10)
+    np.testing.assert_allclose(model.laplace_gradient(True), whole.laplace_gradient(True), rtol=1e-9, atol=1e-9)
+    assert model.gathers > 2 and model.factorizations == 0
+    theta = np.array([0.8, 0.5])
+    assert model.deviance_profiled_beta(theta) == pytest.approx(whole.deviance_profiled_beta(theta), rel=1e-13)
+    assert model.factorizations > 0
+
+
 def test_crossed_poisson_levels_in_some_partitions_equals_in_memory(client):
     # Sorted by LOCATION and YEAR: most grouping levels and two of the three
     # YEAR levels sit in one partition only; crossed BROOD x LOCATION terms.
