@@ -16,7 +16,7 @@ its time per evaluation and -2 log L.  With --one-evaluation (for sizes whose wh
 hours on a small machine): the passes over the rows, then one Laplace deviance evaluation (PIRLS
 from u = 0) and its exact gradient at theta's start and the GLM's beta, timed on both engines,
 and the driver's peak RSS.  --trace prints each phase (--one-evaluation) and each round trip as it ends (its wall
-time and the driver's peak RSS so far), so a run stopped by a timeout still shows what it measured.
+time and the driver's RSS now and at its peak so far), so a run stopped by a timeout still shows what it measured.
 """
 
 from __future__ import annotations
@@ -99,8 +99,19 @@ def one_evaluation_in_memory(rows: int, levels1: int, levels2: int, parts: int) 
     return out
 
 
+def rss_mb() -> float:
+    """The driver's resident set now (VmRSS; Linux), 0 where /proc is not there."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(float(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024.0
+    except (OSError, StopIteration):
+        return 0.0
+
+
 def trace_round_trips(start: float) -> None:
-    """Print every round trip of a partitioned fit as it ends: its wall time and the driver's peak RSS."""
+    """Print every round trip of a partitioned fit as it ends: its wall time and the driver's RSS now and at
+    its peak (an evaluation with its gradient ends with a ``_worker_gradient`` round trip: the RSS there,
+    evaluation after evaluation, shows whether the driver's memory grows with the fit)."""
     from glmmfast.fit._partitioned import PartitionedRows
 
     ask = PartitionedRows._ask
@@ -109,7 +120,7 @@ def trace_round_trips(start: float) -> None:
         t0 = time.perf_counter()
         out = ask(self, task, *args)
         print(f"  [{time.perf_counter() - start:7.1f} s] round trip {self.gathers} ({task.__name__}): "
-              f"{time.perf_counter() - t0:.2f} s; driver peak RSS {peak_rss_mb():.0f} MB", flush=True)
+              f"{time.perf_counter() - t0:.2f} s; driver RSS {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB", flush=True)
         return out
 
     PartitionedRows._ask = traced

@@ -59,6 +59,28 @@ def test_engine_partition_sums_give_glmm_models_deviance_and_gradient(factorizat
     np.testing.assert_allclose(model.cond_var(1), whole.cond_var(1), atol=1e-12)
 
 
+@pytest.mark.parametrize("factorization", ["auto", "blocked", "sparse"])
+def test_engine_glm_start_at_theta_zero_factorises_nothing(factorization):
+    # Lambda(0) = 0, so A = I whatever the weights: the GLM's IRLS at theta = 0 (the partitioned fit's
+    # start, fit/_partitioned.py's _glm_start) gathers its sums but factorises nothing (the dense Schur
+    # block's LLT of I took ~12 s a step at 10^4 crossed levels), with GlmmModel's deviance, beta and
+    # gradient at theta = 0; off zero the driver factorises again.
+    from glmmfast.design._design import model_design_for
+
+    df = glmmfast.datasets.load("grouseticks")
+    d = model_design_for("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", df, glmmfast.families.Poisson(),
+                         random=True)
+    model, whole = partitioned_engine(d, 3, factorization)
+    zero = np.zeros(2)
+    assert model.deviance_profiled_beta(zero) == pytest.approx(whole.deviance_profiled_beta(zero), rel=1e-13)
+    np.testing.assert_allclose(model.beta, whole.beta, atol=1e-10)
+    np.testing.assert_allclose(model.laplace_gradient(True), whole.laplace_gradient(True), rtol=1e-9, atol=1e-9)
+    assert model.gathers > 2 and model.factorizations == 0
+    theta = np.array([0.8, 0.5])
+    assert model.deviance_profiled_beta(theta) == pytest.approx(whole.deviance_profiled_beta(theta), rel=1e-13)
+    assert model.factorizations > 0
+
+
 def test_crossed_poisson_levels_in_some_partitions_equals_in_memory(client):
     # Sorted by LOCATION and YEAR: most grouping levels and two of the three
     # YEAR levels sit in one partition only; crossed BROOD x LOCATION terms.
@@ -136,6 +158,58 @@ def test_large_round_trip_arrays_are_scattered_once_and_the_fit_is_unchanged(cli
     fit = glmmfast.glmer(formula, dd.from_pandas(df, npartitions=3), family="binomial")
     assert scattered and all(scattered)
     assert_same_fit(fit, glmmfast.glmer(formula, df, family="binomial"))
+
+
+def _largest_array_bytes(message) -> int:
+    """The bytes of the largest array inside a logged message (its out-of-band buffers pickled, protocol 5)."""
+    from distributed.protocol.serialize import Serialized
+
+    if isinstance(message, Serialized):  # the client's graph, already pickled: its frames
+        return max((memoryview(frame).nbytes for frame in message.frames), default=0)
+    if isinstance(message, dict):
+        return max(map(_largest_array_bytes, message.values()), default=0)
+    if isinstance(message, (list, tuple)):
+        return max(map(_largest_array_bytes, message), default=0)
+    buffers = []
+    cloudpickle = pytest.importorskip("cloudpickle")
+    cloudpickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    return max((memoryview(b).nbytes for b in buffers), default=0)
+
+
+def test_round_trip_arrays_are_not_kept_by_the_message_logs_and_their_keys_are_released(client):
+    # distributed's BatchedSend logs every batch under 1 MB (the last 1000 a stream): the client's
+    # stream to the scheduler and the scheduler's to each worker, in the driver's process. A round
+    # trip's u (8 q bytes) carried in its tasks stayed alive there, the driver's RSS growing with every
+    # evaluation (issue 19); scattered, it is released with the round trip's keys.
+    import time
+
+    rng = np.random.default_rng(19)
+    n, levels1, levels2 = 3000, 1100, 12
+    df = pd.DataFrame({"g1": rng.integers(0, levels1, n).astype(str), "g2": rng.integers(0, levels2, n).astype(str),
+                       "x": rng.normal(size=n)})
+    df["y"] = rng.poisson(np.exp(0.3 + 0.4 * df["x"] + rng.normal(0, 0.5, levels1)[df["g1"].astype(int)]))
+    formula = "y ~ x + (1 | g1) + (1 | g2)"
+    fit = glmmfast.glmer(formula, dd.from_pandas(df, npartitions=4), family="poisson")
+    q = sum(len(modes) for modes in fit.ranef().values())
+    assert q > 1024 and fit.partitions.gathers > 20
+
+    def round_trips(log) -> list:  # the logged messages of the round trips' tasks (not the data's graph)
+        return [m for batch in log if isinstance(batch, list) for m in batch
+                if "_worker_" in str(m.get("key", "")) + str(m.get("keys", ""))]
+
+    def logged(dask_scheduler):
+        return [_largest_array_bytes(round_trips(stream.recent_message_log))
+                for stream in dask_scheduler.stream_comms.values()]
+
+    client_log = round_trips(client.scheduler_comm.recent_message_log)
+    assert client_log and _largest_array_bytes(client_log) < 8 * q
+    assert max(client.run_on_scheduler(logged)) < 8 * q
+    deadline = time.monotonic() + 10
+    while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+    ref = glmmfast.glmer(formula, df, family="poisson")
+    assert abs(fit.deviance - ref.deviance) < 1e-8
 
 
 @pytest.mark.slow

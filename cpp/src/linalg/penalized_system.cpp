@@ -79,13 +79,31 @@ void PenalizedSystem::make_factor(const std::vector<TermShape>& terms, const std
 
 void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) { rows_.set_theta(theta); }
 
+bool PenalizedSystem::lambda_is_zero() const {
+    const SpMat& lambda = rows_.lambda().matrix();
+    return (Eigen::Map<const Eigen::VectorXd>(lambda.valuePtr(), lambda.nonZeros()).array() == 0.0).all();
+}
+
+Eigen::VectorXd PenalizedSystem::identity_values() const {
+    Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(factor_->nvalues()));
+    for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
+    return x;
+}
+
+Eigen::VectorXd PenalizedSystem::selected_inverse() const {
+    return identity_ ? identity_values() : factor_->selected_inverse();
+}
+
 bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign) {
     check_interrupt();
     sqrtw_ = sqrtw;
+    identity_ = lambda_is_zero();
+    if (identity_) return true;
     double* x = factor_->values();
     std::fill(x, x + factor_->nvalues(), 0.0);
     for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
     rows_.scatter_UtWU(sqrtw.data(), sign ? sign->data() : nullptr, scatter_.data(), x);
+    ++factorizations_;
     return factor_->factorize();
 }
 
@@ -93,10 +111,13 @@ bool PenalizedSystem::factor_assembled(const Eigen::VectorXd& values) {
     check_interrupt();
     if (values.size() != static_cast<Eigen::Index>(pattern_pos_.size()))
         throw std::invalid_argument("assembled values do not match the pattern");
+    identity_ = lambda_is_zero();  // U'WU = 0
+    if (identity_) return true;
     double* x = factor_->values();
     std::fill(x, x + factor_->nvalues(), 0.0);
     for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;
     for (size_t k = 0; k < pattern_pos_.size(); ++k) x[pattern_pos_[k]] += values[static_cast<Eigen::Index>(k)];
+    ++factorizations_;
     return factor_->factorize();
 }
 
@@ -114,6 +135,10 @@ Eigen::MatrixXd PenalizedSystem::inverse_diagonal_blocks(int start, int k, int n
     if (start < 0 || k < 0 || nblocks < 0 || start + k * nblocks > q())
         throw std::out_of_range("inverse_diagonal_blocks out of range");
     Eigen::MatrixXd out(k * nblocks, k);
+    if (identity_) {
+        for (int l = 0; l < nblocks; ++l) out.block(l * k, 0, k, k).setIdentity();
+        return out;
+    }
     if (blocked_) {  // the blocked layout's own blocks (from D^{-1} and S^{-1})
         for (int l = 0; l < nblocks; ++l) {
             if ((l & 63) == 0) check_interrupt();
@@ -124,7 +149,7 @@ Eigen::MatrixXd PenalizedSystem::inverse_diagonal_blocks(int start, int k, int n
     // The sparse factor: one selected inverse (A^{-1} on L's pattern, which
     // holds every level block) rather than a solve with q right-hand-side
     // entries per block (Chem97, 2,410 school blocks of q = 4,951: ~80 ms).
-    const Eigen::VectorXd sel = factor_->selected_inverse();
+    const Eigen::VectorXd sel = selected_inverse();
     for (int l = 0; l < nblocks; ++l)
         for (int b = 0; b < k; ++b)
             for (int a = 0; a < k; ++a) {
@@ -135,11 +160,17 @@ Eigen::MatrixXd PenalizedSystem::inverse_diagonal_blocks(int start, int k, int n
 }
 
 RowLayout::RowMajor PenalizedSystem::selected_row_products() const {
-    const Eigen::VectorXd sel = factor_->selected_inverse();
+    const Eigen::VectorXd sel = selected_inverse();
     return rows_.selected_row_products(sel.data(), scatter_.data());
 }
 
 Eigen::VectorXd PenalizedSystem::pattern_selected_inverse() const {
+    if (identity_) {
+        const Eigen::VectorXd x = identity_values();
+        Eigen::VectorXd out(static_cast<Eigen::Index>(pattern_pos_.size()));
+        for (size_t k = 0; k < pattern_pos_.size(); ++k) out[static_cast<Eigen::Index>(k)] = x[pattern_pos_[k]];
+        return out;
+    }
     return factor_->selected_inverse_at(pattern_pos_);
 }
 

@@ -25,6 +25,12 @@
 // U'WU's values on that pattern, summed by whoever holds the rows.  Solves,
 // log det, inverse blocks and the fixed-effects elimination
 // (fixed_effects_elimination.hpp, from assembled U'WX) are the same code.
+//
+// Lambda(theta) = 0 (theta = 0: the partitioned GLM start's IRLS, a fit on the
+// boundary) makes U = 0 and A = I whatever the weights: factor() and
+// factor_assembled() then factorise nothing and the solves, log det and
+// inverses are the identity's (L = I: any L with L L' = A serves them).  At
+// 10^4 crossed levels the dense Schur block's LLT of I took ~12 s a step.
 #pragma once
 
 #include <Eigen/Core>
@@ -74,16 +80,18 @@ public:
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M) const;
     Eigen::VectorXd WUt_times(const Eigen::VectorXd& v) const;
     // A^{-1} B.
-    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return factor_->solve(B); }
+    Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return identity_ ? B : factor_->solve(B); }
     // L^{-1} B  and  L^{-T} B for the effective factor A = L L'.
-    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const { return factor_->solve_L(B); }
-    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const { return factor_->solve_Lt(B); }
+    Eigen::MatrixXd solve_L(const Eigen::MatrixXd& B) const { return identity_ ? B : factor_->solve_L(B); }
+    Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const { return identity_ ? B : factor_->solve_Lt(B); }
     // log det(L)^2 = log det(A).
-    double log_det_L2() const { return factor_->log_det(); }
+    double log_det_L2() const { return identity_ ? 0.0 : factor_->log_det(); }
     // The diagonal blocks [A^{-1}]_{s:s+k, s:s+k}, s = start + l k for
     // l < nblocks, stacked ((nblocks k) x k).
     Eigen::MatrixXd inverse_diagonal_blocks(int start, int k, int nblocks) const;
     bool blocked() const { return blocked_; }
+    // Factorisations so far (A = I counts none).
+    long factorizations() const { return factorizations_; }
     int schur_panels() const { return factor_->schur_panels(); }
 
     // For traces tr(A^{-1} dA) (gradients of log det A): row i of the
@@ -106,8 +114,16 @@ private:
     std::vector<int> scatter_;         // n x K(K+1)/2 positions in the factor's values (-1: none)
     std::vector<int> pattern_pos_;     // assembled mode: position of each pattern entry
     std::vector<int> diag_pos_;        // position of A(j, j)
+    // Whether A = I at the current theta (Lambda = 0; set by factor/factor_assembled): nothing factorised.
+    bool lambda_is_zero() const;
+    // A^{-1} (= A = I) in the factor's value layout, where identity_.
+    Eigen::VectorXd identity_values() const;
+    // The factor's A^{-1} on its value layout (the identity's where identity_).
+    Eigen::VectorXd selected_inverse() const;
     std::unique_ptr<SymmetricFactor> factor_;
+    bool identity_ = false;
     bool blocked_ = false;
+    long factorizations_ = 0;
     Eigen::VectorXd sqrtw_;
 };
 

@@ -117,6 +117,8 @@ public:
     long evaluations() const { return n_eval_; }
     long pirls_iterations() const { return n_pirls_; }
     long gathers() const { return n_gather_; }
+    // The driver's factorisations of A so far (none where A = I: theta = 0, the GLM start).
+    long factorizations() const { return sys_.factorizations(); }
 
     // pirls_loop's steps (pirls_loop.hpp).
     bool move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& beta);

@@ -165,6 +165,7 @@ void bind_partitioned(py::module_& m) {
         .def_property_readonly("evaluations", &PartitionedGlmm::evaluations)
         .def_property_readonly("pirls_iterations", &PartitionedGlmm::pirls_iterations)
         .def_property_readonly("gathers", &PartitionedGlmm::gathers)
+        .def_property_readonly("factorizations", &PartitionedGlmm::factorizations)
         .def_property_readonly("has_laplace_gradient", &PartitionedGlmm::has_laplace_gradient)
         .def_property_readonly("beta_zi", &PartitionedGlmm::beta_zi)
         .def_property_readonly("n_zi", &PartitionedGlmm::n_zi)

@@ -57,9 +57,15 @@ __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "Pa
 # (keyed by address too: a LocalCluster with processes=False runs its workers in one process).
 _BLOCKS: dict[tuple[str, str], dict[int, object]] = {}
 
-#: Round-trip arguments at least this large are scattered to the workers once (``client.scatter(broadcast=True)``)
-#: and passed as a future: pickled into each task, they were sent once per worker ("Sending large graph").
-_SCATTER_BYTES = 1 << 20
+#: A round trip whose arrays total at least this many bytes sends them to the workers as one object by
+#: ``client.scatter(broadcast=True)``, the tasks carrying its future, not inside the tasks' messages.
+#: Why so small: distributed's BatchedSend keeps every batch of messages under 1 MB in a log of the
+#: stream's last 1000 (``distributed.admin.low-level-log-length``): the client's stream to the scheduler
+#: and the scheduler's to each worker, all in the driver's process on a LocalCluster.  Carried in the
+#: tasks, u (8 q bytes; 0.9 MB at q = 1.1e5) was kept alive once per stream and round trip, the driver's
+#: RSS growing ~10 MB an evaluation (issue 19); now those logs hold at most ~1000 x 8 KB a stream.
+#: Round trips below it (q < 1024) skip the scatter's extra messages.
+_SCATTER_BYTES = 1 << 13
 
 
 def _mine(token: str) -> dict[int, object]:
@@ -120,6 +126,11 @@ def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern) 
         block.set_pattern(*pattern)
         mine[index] = block
     return len(mine)
+
+
+def _answer(task, token: str, args: tuple):
+    """This worker's answer to a round trip: ``task(token, *args)`` (``args`` sent inline or scattered)."""
+    return task(token, *args)
 
 
 def _worker_sums(token: str, theta, beta, u, values, exact):
@@ -212,14 +223,14 @@ class PartitionedRows:
         if self.released:
             raise PartitionsReleased("the partitions of this fit were released at its end; refit to evaluate again")
         t0 = time.perf_counter()
-        args = [a if isinstance(a, list) else np.asarray(a, dtype=float) for a in args]  # a list: names
-        # A large array (the traces' selected inverse: 8 bytes a pattern entry, ~10^7 of them for 10^4 x 10^4
-        # crossed levels) goes to the workers once, not pickled into every worker's task; under a key of its
-        # own (hash=False): equal arrays of consecutive round trips under one content key were lost when the
-        # last round trip's future was released.
-        args = [self.client.scatter(a, broadcast=True, workers=self.workers, hash=False)
-                if isinstance(a, np.ndarray) and a.nbytes >= _SCATTER_BYTES else a for a in args]
-        answers = [self.client.submit(task, self.token, *args, workers=[w], allow_other_workers=False, pure=False)
+        args = tuple(a if isinstance(a, list) else np.asarray(a, dtype=float) for a in args)  # a list: names
+        if sum(a.nbytes for a in args if isinstance(a, np.ndarray)) >= _SCATTER_BYTES:
+            # One object (scatter splits a list), under a key of its own (hash=False): equal arrays of
+            # consecutive round trips under one content key were lost when the last round trip's future was
+            # released.
+            args = self.client.scatter([args], broadcast=True, workers=self.workers, hash=False)[0]
+        answers = [self.client.submit(_answer, task, self.token, args, key=f"{task.__name__}-{uuid.uuid4().hex}",
+                                      workers=[w], allow_other_workers=False)
                    for w in self.workers]
         total = pairwise_reduce(answers, lambda a, b: self.client.submit(add_answers, a, b, pure=False)).result()
         self.gathers += 1
