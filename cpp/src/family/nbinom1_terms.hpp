@@ -36,13 +36,16 @@ struct Nb1Phi {
 // Below this count the polygamma differences are sums over the y shifts (nb1_polygamma_differences).
 constexpr double kNb1ShiftSumLimit = 40.0;
 
+// Whether y is a count the shift sums below serve (an integer below kNb1ShiftSumLimit).
+inline bool nb1_sums_over_shifts(double y) { return y < kNb1ShiftSumLimit && y == std::floor(y); }
+
 // (psi(y + k) - psi(k), psi'(y + k) - psi'(k)).  For an integer count y below
 // kNb1ShiftSumLimit by the recurrences psi(x + 1) = psi(x) + 1/x,
 // psi'(x + 1) = psi'(x) - 1/x^2:
 //   psi(y + k) - psi(k) = sum_{i<y} 1/(k + i),   psi'(y + k) - psi'(k) = -sum_{i<y} 1/(k + i)^2
 // (y divisions instead of four polygamma series, and no cancellation between them).
 inline std::pair<double, double> nb1_polygamma_differences(double y, double k) {
-    if (y < kNb1ShiftSumLimit && y == std::floor(y)) {
+    if (nb1_sums_over_shifts(y)) {
         double s1 = 0.0, s2 = 0.0;
         for (double i = 0.0; i < y; i += 1.0) {
             const double inv = 1.0 / (k + i);
@@ -58,7 +61,7 @@ inline std::pair<double, double> nb1_polygamma_differences(double y, double k) {
 // log prod_{i<y} (k + i), one log per stretch of the product that stays within 1e+-250 (of 1e+-280)
 // instead of two lgamma.
 inline double nb1_log_gamma_difference(double y, double k) {
-    if (y < kNb1ShiftSumLimit && y == std::floor(y) && k < 1e30) {
+    if (nb1_sums_over_shifts(y) && k < 1e30) {
         double log_product = 0.0, product = 1.0;
         for (double i = 0.0; i < y; i += 1.0) {
             product *= k + i;
@@ -90,7 +93,7 @@ inline std::pair<double, double> nb1_mu_derivatives(double y, double mu, const N
 inline double nb1_mu_third_derivative(double y, double mu, const Nb1Phi& p) {
     const double k = mu / p.phi;
     double difference = 0.0;
-    if (y < kNb1ShiftSumLimit && y == std::floor(y)) {
+    if (nb1_sums_over_shifts(y)) {
         for (double i = 0.0; i < y; i += 1.0) {
             const double inv = 1.0 / (k + i);
             difference += 2.0 * inv * inv * inv;
