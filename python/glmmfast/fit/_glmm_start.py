@@ -99,7 +99,7 @@ def glmm_moment_theta_start(design: ModelDesign, start: dict, default: np.ndarra
 def working_level_sums(family, terms: list, prior_weights, y, eta, mu) -> list | None:
     """Each term's :func:`~glmmfast.fit._lmm_start.level_sums` of the working residuals r = W^{1/2}(y - mu) /
     mu_eta(eta) (None for a term without a moment estimate), over the rows of ``terms`` (their codes and
-    model matrices); None where the weights are not finite and positive.  Sums over rows: the partitioned
+    model matrices); None where a weight is not finite and non-negative.  Sums over rows: the partitioned
     fit's workers send them for their rows (:mod:`~glmmfast.fit._partitioned`)."""
     with np.errstate(all="ignore"):  # extreme fits: non-finite estimates keep the default
         eta, mu = np.asarray(eta, dtype=float), np.asarray(mu, dtype=float)
