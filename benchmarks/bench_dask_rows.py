@@ -4,6 +4,9 @@ Run:  python3 benchmarks/bench_dask_rows.py [rows] [levels1] [levels2] [--partit
       [--one-evaluation] [--trace]
       (defaults: 10^6 rows, 10^4 x 10^3 levels, max(8, rows / 1.25 10^6) partitions; after
       pip install ".[dask]"; issue 19's run: 1e7 1e5 1e4)
+      Without OPENBLAS_NUM_THREADS=1: the driver's dense Schur LLT and inverse run on OpenBLAS's threads
+      (fit/_partitioned.py's driver_blas_threads), while each worker's BLAS starts at 1 thread
+      (Dask's nanny sets OPENBLAS_NUM_THREADS=1 in the processes it spawns).
 Model: y ~ x + (1 | g1) + (1 | g2), poisson, simulated with a fixed seed (--lmm: the LMM
 yg ~ x + (1 | g1) + (1 | g2) by REML, fitted from one pass of cross-products).  The rows are
 generated inside the workers (dd.from_map: each partition from its own seed), never on
@@ -129,7 +132,7 @@ def trace_round_trips(start: float) -> None:
 def one_evaluation_partitioned(ddf, client, trace: bool = False) -> dict:
     import glmmfast
     from glmmfast.design._partitioned_design import plan_partitioned_design
-    from glmmfast.fit._partitioned import load_partitions
+    from glmmfast.fit._partitioned import driver_blas_threads, load_partitions
 
     t0 = time.perf_counter()
     if trace:
@@ -142,7 +145,8 @@ def one_evaluation_partitioned(ddf, client, trace: bool = False) -> dict:
         print(f"  [{time.perf_counter() - t0:7.1f} s] row blocks built ({model.factorization} factor, q = {model.q}); "
               f"driver peak RSS {peak_rss_mb():.0f} MB", flush=True)
     try:
-        out = one_evaluation(model)
+        with driver_blas_threads():  # as glmmfast.glmer's partitioned fit
+            out = one_evaluation(model)
     finally:
         rows.release()
     out.update(build=time.perf_counter() - t0 - out["evaluation"] - out["gradient"], round_trips=rows.gathers,

@@ -3,8 +3,9 @@
 The blocked factor's Schur complement factorised (dpotrf, and dtrsm/dsyrk
 between blocks of columns) and inverted (dpotri) by LAPACK gives the Eigen
 kernels' deviance, gradient (selected inverse) and conditional variances
-(inverse blocks) to roundoff, dense and by panels; a Schur complement that
-is not positive definite fails the same way on both.  ``dense_kernels``
+(inverse blocks) to roundoff, dense and by panels, on one OpenBLAS thread or
+its own count; a Schur complement that is not positive definite fails the
+same way on both.  ``dense_kernels``
 (conftest.py) sends every block to LAPACK (min_size 0) or none.
 """
 
@@ -62,6 +63,23 @@ def test_dense_schur_complement_on_lapack_equals_eigen(dense_kernels):
     eigen = blocked_results(design, theta, beta)
     assert lapack[2] == 1
     assert_same_results(lapack, eigen)
+
+
+def test_dense_kernels_on_openblas_own_threads_equal_one_thread(dense_kernels):
+    # threads 0 (the partitioned driver's setting, fit/_partitioned.py's driver_blas_threads): OpenBLAS's own
+    # thread count for the LLT and S^-1, the same results to roundoff; the setting returns the previous one.
+    design = crossed_design(2700, 1100, 40, seed=21)
+    theta, beta = np.array([0.45, 0.35]), np.array([0.25, 0.3])
+    dense_kernels(True, 0)
+    one = blocked_results(design, theta, beta)
+    assert _core.set_dense_lapack_threads(0) == 1
+    try:
+        own = blocked_results(design, theta, beta)
+    finally:
+        assert _core.set_dense_lapack_threads(1) == 0
+    assert_same_results(own, one)
+    with pytest.raises(ValueError, match="non-negative"):
+        _core.set_dense_lapack_threads(-1)
 
 
 def test_panel_factor_on_lapack_equals_eigen(dense_kernels):

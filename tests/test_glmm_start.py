@@ -49,3 +49,29 @@ def test_who_gets_the_moment_start(gamma_small_groups, grouseticks):
     assert not worth_a_glmm_moment_start(_design(counts, NegativeBinomial(theta=1.0)), nb_shape_parameter(1.0))
     # too few rows for the start to pay
     assert not worth_a_glmm_moment_start(_design(gamma_small_groups.iloc[:400], Gamma(link="log")), None)
+
+
+def test_level_sums_add_over_row_blocks_and_give_the_whole_rows_start(sleepstudy):
+    # The partitioned fit's workers send working_level_sums of their rows (fit/_partitioned.py): the sums of
+    # row blocks are the whole rows' sums, and the start from them is the in-memory start (a k = 2 term too).
+    import dataclasses
+
+    from glmmfast.fit._glmm_start import glmm_theta_from_level_sums, working_level_sums
+
+    data = sleepstudy.assign(y=np.round(sleepstudy["Reaction"] / 10), Days=sleepstudy["Days"] / 9)
+    design = model_design_for("y ~ Days + (Days | Subject)", data, glmmfast.families.Poisson(), random=True)
+    start = glm_start(design)
+    family, terms = design.family, design.terms
+    whole = working_level_sums(family, terms, design.weights, design.y, start["eta"], start["mu"])
+    blocks = np.array_split(np.random.default_rng(0).permutation(design.n), 3)
+    parts = [working_level_sums(family, [dataclasses.replace(t, codes=t.codes[i], X=t.X[i]) for t in terms],
+                                design.weights[i], design.y[i], start["eta"][i], start["mu"][i]) for i in blocks]
+    added = [tuple(sum(p[0][j] for p in parts) for j in range(4))]
+    for a, b in zip(added[0], whole[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    theta0 = glmm_moment_theta_start(design, start, np.ones(3))
+    np.testing.assert_allclose(glmm_theta_from_level_sums(family, terms, added, np.ones(3)), theta0, rtol=1e-10)
+    assert not np.allclose(theta0, 1.0)
+    # weights that are not valid somewhere: no sums, the default start
+    assert working_level_sums(family, terms, design.weights, design.y, start["eta"], np.zeros(design.n)) is None
+    assert np.all(glmm_theta_from_level_sums(family, terms, None, np.ones(3)) == 1.0)

@@ -15,7 +15,7 @@ import pytest
 import glmmfast
 from glmmfast import _core
 from glmmfast._errors import GlmmfastError
-from conftest import partitioned_engine
+from conftest import partitioned_engine, row_blocks
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -76,6 +76,10 @@ def test_engine_glm_start_at_theta_zero_factorises_nothing(factorization):
     np.testing.assert_allclose(model.beta, whole.beta, atol=1e-10)
     np.testing.assert_allclose(model.laplace_gradient(True), whole.laplace_gradient(True), rtol=1e-9, atol=1e-9)
     assert model.gathers > 2 and model.factorizations == 0
+    # and the workers send no U'WU there (all zeros: ~80 MB a round trip at 10^7 rows)
+    block = row_blocks(d, 3)[0][0]
+    assert block.sums(zero, model.beta, np.zeros(model.q), model.family_values)[5].size == 0
+    assert block.sums(np.array([0.8, 0.5]), model.beta, np.zeros(model.q), model.family_values)[5].size > 0
     theta = np.array([0.8, 0.5])
     assert model.deviance_profiled_beta(theta) == pytest.approx(whole.deviance_profiled_beta(theta), rel=1e-13)
     assert model.factorizations > 0
@@ -118,6 +122,27 @@ def test_binomial_cbind_and_nagq0_equal_in_memory(client):
                                                                                       nAGQ=0)
     assert abs(fast.deviance - ref.deviance) < 1e-8
     np.testing.assert_allclose(fast.fixef.to_numpy(), ref.fixef.to_numpy(), atol=1e-6)
+
+
+def test_moment_start_from_the_workers_level_sums_as_in_memory(client, gamma_small_groups):
+    # From MIN_ROWS rows the in-memory fit starts theta from the GLM's working residuals (fit/_glmm_start.py);
+    # the workers send their rows' level sums (one round trip), so the partitioned fit starts there too and
+    # takes the same stage-1 steps (from lme4's theta = 1 it took 14 evaluations against 5 at 2e5 rows,
+    # benchmarks/bench_dask_rows.py 2e5 2e3 4e2).  Gamma: phi from the same sums.
+    from glmmfast.fit import _partitioned
+
+    df = gamma_small_groups.assign(g=gamma_small_groups["g"].astype(str))
+    formula, family = "y ~ x + (1 | g)", glmmfast.families.Gamma(link="log")
+    fit = glmmfast.glmer(formula, dd.from_pandas(df, npartitions=3), family)
+    ref = glmmfast.glmer(formula, df, family)
+    assert_same_fit(fit, ref)
+
+    def stage_1(f):
+        return next(s for s in f.optinfo.stages if s["kind"] == "stage 1")
+
+    assert stage_1(fit)["evaluations"] == stage_1(ref)["evaluations"]
+    assert stage_1(fit)["optimizer"] == stage_1(ref)["optimizer"]
+    assert not _partitioned._START_TERMS  # the workers' copies of the terms' codes were released
 
 
 def test_each_round_trip_is_added_on_the_workers_and_the_driver_receives_one_sum(client):

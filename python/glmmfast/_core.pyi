@@ -384,3 +384,6 @@ def dense_lapack_available() -> bool:
 
 def set_dense_lapack(enabled: bool, min_size: typing.SupportsInt | typing.SupportsIndex = ...) -> None:
     """Send dense blocks of at least min_size columns to LAPACK (enabled) or keep Eigen's kernels for all (tests compare the two)."""
+
+def set_dense_lapack_threads(threads: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """OpenBLAS threads for the dense kernels (1 by default; 0: OpenBLAS's own count, its pool as OPENBLAS_NUM_THREADS or threadpoolctl left it); returns the previous setting."""

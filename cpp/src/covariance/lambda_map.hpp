@@ -41,6 +41,10 @@ public:
     // Throws InvalidCovariance where a structure has no covariance at theta.
     void update(const Eigen::VectorXd& theta);
     const SpMat& matrix() const { return lambda_; }
+    // Whether Lambda = 0 at the current theta (U = Z Lambda = 0: A = I, U'WU = 0).
+    bool is_zero() const {
+        return (Eigen::Map<const Eigen::VectorXd>(lambda_.valuePtr(), lambda_.nonZeros()).array() == 0.0).all();
+    }
     // T_t for term t at the current theta.
     const Eigen::MatrixXd& term_factor(int t) const { return factors_[t]; }
     // dT_t/dtheta_j at the current theta for each parameter j of term t.

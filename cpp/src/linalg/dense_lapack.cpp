@@ -15,17 +15,17 @@ DenseLapack& dense_lapack() {
 
 namespace {
 
-// OpenBLAS on this thread alone while it lives (dense_lapack.hpp: why).
-class OneBlasThread {
+// OpenBLAS on the table's `threads` while it lives (dense_lapack.hpp: why; 0: its own count, untouched).
+class BlasThreads {
 public:
-    OneBlasThread() : set_(dense_lapack().set_threads_local) {
-        if (set_) previous_ = set_(1);
+    BlasThreads() : set_(dense_lapack().threads > 0 ? dense_lapack().set_threads_local : nullptr) {
+        if (set_) previous_ = set_(dense_lapack().threads);
     }
-    ~OneBlasThread() {
+    ~BlasThreads() {
         if (set_) set_(previous_);
     }
-    OneBlasThread(const OneBlasThread&) = delete;
-    OneBlasThread& operator=(const OneBlasThread&) = delete;
+    BlasThreads(const BlasThreads&) = delete;
+    BlasThreads& operator=(const BlasThreads&) = delete;
 
 private:
     DenseLapack::SetThreads set_;
@@ -45,7 +45,7 @@ constexpr int kLapackBlock = 1024;
 
 bool lapack_llt(double* A, long ld, int n) {
     const DenseLapack& t = dense_lapack();
-    const OneBlasThread one_thread;
+    const BlasThreads threads;
     char L = 'L', N = 'N', R = 'R', T = 'T';
     int lda = static_cast<int>(ld), info = 0;
     double one = 1.0, minus_one = -1.0;
@@ -70,7 +70,7 @@ void lapack_cholesky_inverse(double* A, long ld, int n, bool upper) {
     // info > 0 only for a zero diagonal of the factor, which a successful
     // factorisation does not leave.
     {
-        const OneBlasThread one_thread;
+        const BlasThreads threads;
         dense_lapack().dpotri(&uplo, &nn, A, &lda, &info);
     }
     check_interrupt();

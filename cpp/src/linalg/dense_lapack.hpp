@@ -15,12 +15,15 @@
 // table filled, the path enabled and n >= min_size: below it Eigen's
 // kernels are as fast).
 //
-// Threads: the kernels run on the calling thread alone (OpenBLAS's
-// thread-local count set to 1 for the call, when the library offers
-// openblas_set_num_threads_local), never inside parallel_for.  OpenBLAS's
-// own pool spins at its barriers: on 2 cores shared with other processes
-// (load 10) its 2-thread LLT ran 10x slower than its 1-thread one at
-// n = 500-1,100, and no faster than Eigen's 2 threads at 4,000.
+// Threads: the kernels run on `threads` OpenBLAS threads (its thread-local
+// count set for the call, when the library offers
+// openblas_set_num_threads_local), never inside parallel_for.  By default
+// 1, the calling thread alone: OpenBLAS's own pool spins at its barriers,
+// and on 2 cores shared with other processes (load 10) its 2-thread LLT ran
+// 10x slower than its 1-thread one at n = 500-1,100, and no faster than
+// Eigen's 2 threads at 4,000.  0: OpenBLAS's own count (its pool, as
+// OPENBLAS_NUM_THREADS or threadpoolctl left it): the partitioned fit's
+// driver, whose workers wait while it factorises (fit/_partitioned.py).
 #pragma once
 
 namespace glmmfast {
@@ -41,6 +44,8 @@ struct DenseLapack {
     // count), or null: then its global thread count applies.
     using SetThreads = int (*)(int num_threads);
     SetThreads set_threads_local = nullptr;
+    // OpenBLAS threads for the kernels (see Threads above; 0: OpenBLAS's own count).
+    int threads = 1;
     // The engine switch (tests force the Eigen path with it) and the
     // least dimension sent to LAPACK.
     bool enabled = true;

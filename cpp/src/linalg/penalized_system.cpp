@@ -79,10 +79,7 @@ void PenalizedSystem::make_factor(const std::vector<TermShape>& terms, const std
 
 void PenalizedSystem::set_theta(const Eigen::VectorXd& theta) { rows_.set_theta(theta); }
 
-bool PenalizedSystem::lambda_is_zero() const {
-    const SpMat& lambda = rows_.lambda().matrix();
-    return (Eigen::Map<const Eigen::VectorXd>(lambda.valuePtr(), lambda.nonZeros()).array() == 0.0).all();
-}
+bool PenalizedSystem::lambda_is_zero() const { return rows_.lambda().is_zero(); }
 
 Eigen::VectorXd PenalizedSystem::identity_values() const {
     Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(factor_->nvalues()));
@@ -109,10 +106,10 @@ bool PenalizedSystem::factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd
 
 bool PenalizedSystem::factor_assembled(const Eigen::VectorXd& values) {
     check_interrupt();
+    identity_ = lambda_is_zero();  // U'WU = 0: values unread (the partitioned rows send none)
+    if (identity_) return true;
     if (values.size() != static_cast<Eigen::Index>(pattern_pos_.size()))
         throw std::invalid_argument("assembled values do not match the pattern");
-    identity_ = lambda_is_zero();  // U'WU = 0
-    if (identity_) return true;
     double* x = factor_->values();
     std::fill(x, x + factor_->nvalues(), 0.0);
     for (int j = 0; j < q(); ++j) x[diag_pos_[j]] = 1.0;

@@ -67,7 +67,8 @@ public:
     // non-canonical link); false if A is not positive definite.
     bool factor(const Eigen::VectorXd& sqrtw, const Eigen::VectorXd* sign = nullptr);
     // Assembled mode: factorise A = V + I, V's values on the pattern given
-    // at construction; false if A is not positive definite.
+    // at construction (unread, may be empty, where Lambda = 0); false if A is
+    // not positive definite.
     bool factor_assembled(const Eigen::VectorXd& values);
 
     // U u (the random-effects part of the linear predictor).

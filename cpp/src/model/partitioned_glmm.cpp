@@ -56,7 +56,9 @@ bool PartitionedGlmm::gather(bool exact) {
     sums_ = gather_(theta_, beta_, u_, family_values(), exact);
     sums_exact_ = exact;
     ++n_gather_;
-    if (sums_.UtWU.size() != npattern_ || sums_.UtWr.size() != q() || sums_.XtWr.size() != p_ ||
+    // U'WU comes empty where Lambda = 0 (row_block.cpp): the factorisation does not read it.
+    const bool utwu_sent = sums_.UtWU.size() == npattern_ || (sums_.UtWU.size() == 0 && sys_.lambda().is_zero());
+    if (!utwu_sent || sums_.UtWr.size() != q() || sums_.XtWr.size() != p_ ||
         sums_.UtWX.rows() != q() || sums_.UtWX.cols() != p_ || sums_.XtWX.rows() != p_ || sums_.XtWX.cols() != p_)
         throw std::invalid_argument("the gathered sums do not match the model's sizes");
     return sums_.valid && std::isfinite(sums_.dev) && std::isfinite(sums_.loglik);

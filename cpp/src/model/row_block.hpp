@@ -16,7 +16,8 @@
 //                  dispersion, else 0: the dispersion's moment estimate);
 //     eta_abs      sum_i |eta_i - offset_i| (the scale of theta's start);
 //     UtWU         U'WU's values on the model's pattern (set_pattern: the
-//                  sorted lower-triangle pairs every partition's rows touch),
+//                  sorted lower-triangle pairs every partition's rows touch;
+//                  empty where Lambda = 0, U'WU = 0 then),
 //     UtWr, XtWr   U'W r and X'W r (W r the score in eta),
 //     UtWX, XtWX   U'WX (q x p) and X'WX,
 // with U = Z Lambda(theta) and W GlmmModel's PIRLS weights

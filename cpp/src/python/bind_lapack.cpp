@@ -2,13 +2,14 @@
 // the function pointers scipy.linalg.cython_lapack / cython_blas export as
 // PyCapsules, fetched once at import; without scipy's capsules the table
 // stays empty and the Eigen kernels run.  Also OpenBLAS's per-thread count
-// from the loaded library that implements them, and the switch tests use
-// to force the Eigen path.
+// from the loaded library that implements them, the switch tests use to
+// force the Eigen path, and the kernels' thread count.
 #if defined(__linux__)
 #include <dlfcn.h>
 #include <link.h>
 #endif
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,17 @@ void bind_lapack(py::module_& m) {
         py::arg("enabled"), py::arg("min_size") = DenseLapack{}.min_size,
         "Send dense blocks of at least min_size columns to LAPACK (enabled) or keep Eigen's kernels "
         "for all (tests compare the two).");
+    m.def(
+        "set_dense_lapack_threads",
+        [](int threads) {
+            if (threads < 0) throw std::invalid_argument("threads must be non-negative");
+            const int previous = dense_lapack().threads;
+            dense_lapack().threads = threads;
+            return previous;
+        },
+        py::arg("threads"),
+        "OpenBLAS threads for the dense kernels (1 by default; 0: OpenBLAS's own count, its pool as "
+        "OPENBLAS_NUM_THREADS or threadpoolctl left it); returns the previous setting.");
 }
 
 }  // namespace glmmfast::python

@@ -251,7 +251,8 @@ def plan_partitioned_design(formula: str, ddf, family: Family, weights=None, off
 
 @dataclass
 class PartitionArrays:
-    """One partition's complete rows in the engine's layout (X has every column of the coding)."""
+    """One partition's complete rows in the engine's layout (X has every column of the coding); ``terms``: the
+    plan's terms with this partition's codes and model matrices (the GLMM's moment start reads them)."""
 
     X: np.ndarray
     Z: sp.csc_matrix
@@ -259,6 +260,7 @@ class PartitionArrays:
     weights: np.ndarray
     offset: np.ndarray
     n_dropped: int
+    terms: list = field(default_factory=list)
 
 
 def partition_arrays(plan: PartitionedDesign, data: pd.DataFrame) -> PartitionArrays:
@@ -291,7 +293,7 @@ def partition_arrays(plan: PartitionedDesign, data: pd.DataFrame) -> PartitionAr
                                          X=np.asarray(apply_design(t.spec, frame).X, dtype=float)))
     Z = random_effects_matrix(terms, n)
     return PartitionArrays(np.asfortranarray(fixed.X, dtype=float), Z, np.asarray(y, dtype=float),
-                           np.asarray(w, dtype=float), np.asarray(off, dtype=float), int((~complete).sum()))
+                           np.asarray(w, dtype=float), np.asarray(off, dtype=float), int((~complete).sum()), terms)
 
 
 def aliased_from_r_factors(r_factors: list[np.ndarray], p: int) -> list[int]:

@@ -39,7 +39,10 @@ fewer evaluations, 0.3 ms slower end to end) and lme4's start is kept
 Interface: :func:`moment_theta_start` (design, the engine's start) -> theta0;
 :func:`worth_a_moment_start` (design) -> bool; :func:`theta_from_residuals`, the
 estimate from given weighted residuals (also a GLMM's working residuals:
-:mod:`~glmmfast.fit._glmm_start`).
+:mod:`~glmmfast.fit._glmm_start`), in two parts: :func:`level_sums` (term,
+residuals) -> the per-level sums, which add over row blocks, and
+:func:`theta_from_level_sums` (terms, their sums) -> theta0 (the partitioned
+GLMM's workers send the sums, :mod:`~glmmfast.fit._partitioned`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ import numpy as np
 
 from ..design._design import ModelDesign
 
-__all__ = ["moment_theta_start", "worth_a_moment_start", "theta_from_residuals", "FLOOR", "CAP", "MIN_ROWS"]
+__all__ = ["moment_theta_start", "worth_a_moment_start", "theta_from_residuals", "theta_from_level_sums",
+           "level_sums", "has_moment_estimate", "FLOOR", "CAP", "MIN_ROWS"]
 
 #: smallest relative standard deviation (square root of Sigma_t's eigenvalues) the start takes
 FLOOR = 0.05
@@ -60,11 +64,11 @@ MIN_ROWS = 1000
 _MOMENT_STRUCTURES = ("us", "diag")
 
 
-def _level_regressions(term, r: np.ndarray, sqrtw: np.ndarray | None):
-    """Per usable level: the coefficients b_j, Z_j'Z_j, and the term's within-level residual variance s_t^2.
-
-    None where fewer than two levels are usable.  ``sqrtw`` None: unit weights.
-    """
+def level_sums(term, r: np.ndarray, sqrtw: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """The per-level sums the moment estimate reads, over the rows of ``term`` (its ``codes`` and ``X``):
+    n_j, Z_j'Z_j (nlevels x k x k), Z_j'r_j (nlevels x k) and r_j'r_j, Z_j the term's rows times W^{1/2}
+    (``sqrtw``; None: unit weights).  Sums over rows: the sums of row blocks add (the partitioned fit's
+    workers, :func:`~glmmfast.fit._partitioned.fit_glmm_partitioned`)."""
     k, nlev = term.k, term.nlevels
     codes, Z, rr = np.asarray(term.codes), np.asarray(term.X, dtype=float), r
     if codes.min(initial=0) < 0:  # rows outside the term
@@ -79,7 +83,17 @@ def _level_regressions(term, r: np.ndarray, sqrtw: np.ndarray | None):
         Ztr[:, a] = np.bincount(codes, Z[:, a] * rr, nlev)
         for b in range(a + 1):
             ZtZ[:, a, b] = ZtZ[:, b, a] = np.bincount(codes, Z[:, a] * Z[:, b], nlev)
-    nj = np.bincount(codes, minlength=nlev)
+    return np.bincount(codes, minlength=nlev), ZtZ, Ztr, np.bincount(codes, rr * rr, nlev)
+
+
+def _level_regressions(sums: tuple[np.ndarray, ...]):
+    """Per usable level: the coefficients b_j, Z_j'Z_j, and the term's within-level residual variance s_t^2,
+    from the term's :func:`level_sums`.
+
+    None where fewer than two levels are usable.
+    """
+    nj, ZtZ, Ztr, rr = sums
+    k = ZtZ.shape[1]
     if k == 1:
         usable = (nj > 1) & (ZtZ[:, 0, 0] > 0)
     else:
@@ -89,7 +103,7 @@ def _level_regressions(term, r: np.ndarray, sqrtw: np.ndarray | None):
         return None
     ZtZ, Ztr = ZtZ[usable], Ztr[usable]
     B = Ztr / ZtZ[:, :, 0] if k == 1 else np.linalg.solve(ZtZ, Ztr[:, :, None])[:, :, 0]
-    rss = np.bincount(codes, rr * rr, nlev)[usable].sum() - np.sum(B * Ztr)
+    rss = rr[usable].sum() - np.sum(B * Ztr)
     within = rss / (nj[usable].sum() - k * usable.sum())
     return B, ZtZ, within
 
@@ -124,9 +138,10 @@ def _least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(X, y, rcond=None)[0]
 
 
-def worth_a_moment_start(design: ModelDesign) -> bool:
-    """Whether the fit should start from :func:`moment_theta_start` (at least ``MIN_ROWS`` rows)."""
-    return design.n >= MIN_ROWS
+def worth_a_moment_start(design: ModelDesign, n: int | None = None) -> bool:
+    """Whether the fit should start from :func:`moment_theta_start` (at least ``MIN_ROWS`` rows: ``n``, where
+    the design holds none, else the design's)."""
+    return (design.n if n is None else n) >= MIN_ROWS
 
 
 def moment_theta_start(design: ModelDesign, default: np.ndarray) -> np.ndarray:
@@ -172,23 +187,36 @@ def _moment_theta(design: ModelDesign, theta0: np.ndarray) -> np.ndarray:
     return theta_from_residuals(design, r, sqrtw, None, theta0)
 
 
+def has_moment_estimate(term) -> bool:
+    """Whether ``term``'s structure takes a moment start (``us``, ``diag``)."""
+    return term.structure.name in _MOMENT_STRUCTURES
+
+
 def theta_from_residuals(design: ModelDesign, r: np.ndarray, sqrtw: np.ndarray | None, sigma2: float | None,
                          theta0: np.ndarray, relative: bool = True) -> np.ndarray:
     """The moment estimate from weighted residuals ``r`` (W^{1/2} times the residuals; ``sqrtw`` W^{1/2},
-    None: unit weights), written into ``theta0`` term by term: Sigma_t = cov_j(b_j) - sigma^2 mean_j
-    (Z_j'Z_j)^{-1}, relative to sigma^2 (``relative``: an LMM's theta) or not (a GLMM's, whose random
-    effects are not scaled by its dispersion).  ``sigma2`` None: the smallest within-level residual variance
-    over the terms (an LMM's, or a GLMM's dispersion phi); a known value (the working residuals of a GLMM
-    without a dispersion: 1, :mod:`~glmmfast.fit._glmm_start`) otherwise."""
-    fits = [_level_regressions(t, r, sqrtw) if t.structure.name in _MOMENT_STRUCTURES else None
-            for t in design.terms]
+    None: unit weights), written into ``theta0``: :func:`theta_from_level_sums` of the terms'
+    :func:`level_sums`."""
+    sums = [level_sums(t, r, sqrtw) if has_moment_estimate(t) else None for t in design.terms]
+    return theta_from_level_sums(design.terms, sums, sigma2, theta0, relative)
+
+
+def theta_from_level_sums(terms: list, sums: list, sigma2: float | None, theta0: np.ndarray,
+                          relative: bool = True) -> np.ndarray:
+    """The moment estimate from each term's :func:`level_sums` (None: the term keeps ``theta0``'s entries),
+    written into ``theta0`` term by term: Sigma_t = cov_j(b_j) - sigma^2 mean_j (Z_j'Z_j)^{-1}, relative to
+    sigma^2 (``relative``: an LMM's theta) or not (a GLMM's, whose random effects are not scaled by its
+    dispersion).  ``sigma2`` None: the smallest within-level residual variance over the terms (an LMM's, or
+    a GLMM's dispersion phi); a known value (the working residuals of a GLMM without a dispersion: 1,
+    :mod:`~glmmfast.fit._glmm_start`) otherwise."""
+    fits = [None if s is None else _level_regressions(s) for s in sums]
     if sigma2 is None:
         within = [f[2] for f in fits if f is not None and np.isfinite(f[2]) and f[2] > 0]
         if not within:
             return theta0
         sigma2 = min(within)
     offset = 0
-    for term, fit in zip(design.terms, fits):
+    for term, fit in zip(terms, fits):
         size = term.nparams
         if fit is not None:
             S = _relative_covariance(fit[0], fit[1], sigma2, term.structure.name == "diag")

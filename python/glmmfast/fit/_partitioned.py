@@ -16,7 +16,9 @@ Passes over the data before the optimisation (:func:`fit_glmm_partitioned`):
  1. factor levels (:func:`~glmmfast.design._partitioned_design.plan_partitioned_design`);
  2. each partition's arrays, kept on its worker, answering with the R factor
     of its X (aliased columns are decided from them) and its pattern of U'WU;
- 3. the RowBlocks (kept columns, the union pattern), the arrays released.
+ 3. the RowBlocks (kept columns, the union pattern), the arrays released (the
+    terms' codes kept until theta's moment start, :meth:`PartitionedRows.level_sums`,
+    one round trip after the GLM start).
 
 The exact gradient takes two more round trips at the mode (the selected
 inverse of A on the pattern out, each worker's U'v, X'v back; the driver's
@@ -35,6 +37,8 @@ here (:func:`glmer_partitioned`).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 import uuid
 
@@ -48,6 +52,8 @@ from ..design._design import dataset_name
 from ._engine import _engine_terms
 from ._family_parameter import FamilyParameter, dispersion_parameter
 from ._fit_state import FitState, optimize_glmm_state, pearson_dispersion
+from ._glmm_start import glmm_theta_from_level_sums, worth_a_glmm_moment_start, working_level_sums
+from ._lmm_start import has_moment_estimate
 from ._moment_start import excess_ratio, nb_theta_from_excess, poisson_excess_sums
 
 __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "PartitionedRows",
@@ -56,6 +62,9 @@ __all__ = ["is_dask_dataframe", "fit_glmm_partitioned", "glmer_partitioned", "Pa
 # On each worker process: (token, worker address) -> {partition index: PartitionArrays, then RowBlock}
 # (keyed by address too: a LocalCluster with processes=False runs its workers in one process).
 _BLOCKS: dict[tuple[str, str], dict[int, object]] = {}
+# On each worker process, from pass 3 to theta's moment start: (token, worker address) -> (family,
+# {partition index: the plan's terms with the partition's codes and model matrices}).
+_START_TERMS: dict[tuple[str, str], tuple[object, dict[int, list]]] = {}
 
 #: A round trip whose arrays total at least this many bytes sends them to the workers as one object by
 #: ``client.scatter(broadcast=True)``, the tasks carrying its future, not inside the tasks' messages.
@@ -68,11 +77,15 @@ _BLOCKS: dict[tuple[str, str], dict[int, object]] = {}
 _SCATTER_BYTES = 1 << 13
 
 
-def _mine(token: str) -> dict[int, object]:
-    """This worker's partitions of the model ``token``."""
+def _worker_address() -> str:
     from distributed import get_worker
 
-    return _BLOCKS.setdefault((token, get_worker().address), {})
+    return get_worker().address
+
+
+def _mine(token: str) -> dict[int, object]:
+    """This worker's partitions of the model ``token``."""
+    return _BLOCKS.setdefault((token, _worker_address()), {})
 
 
 def is_dask_dataframe(data) -> bool:
@@ -104,18 +117,17 @@ def _row_block(arrays, keep, plan: PartitionedDesign) -> "_core.RowBlock":
 
 def _load_partition(data, plan: PartitionedDesign, token: str, index: int):
     """Pass 2: keep the partition's arrays here; answer with (worker, R of X, pattern, rows, rows dropped)."""
-    from distributed import get_worker
-
     arrays = partition_arrays(plan, data)
     _mine(token)[index] = arrays
     p = arrays.X.shape[1]
     R = np.linalg.qr(arrays.X, mode="r") if arrays.X.shape[0] else np.zeros((0, p))
     rows, cols = _row_block(arrays, None, plan).pattern() if arrays.X.shape[0] else (np.zeros(0, np.int32),) * 2
-    return get_worker().address, R, np.asarray(rows), np.asarray(cols), arrays.X.shape[0], arrays.n_dropped
+    return _worker_address(), R, np.asarray(rows), np.asarray(cols), arrays.X.shape[0], arrays.n_dropped
 
 
-def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern) -> int:
-    """Pass 3: the RowBlocks of this worker's partitions on the model's pattern (arrays released)."""
+def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern, keep_terms: bool) -> int:
+    """Pass 3: the RowBlocks of this worker's partitions on the model's pattern (arrays released; with
+    ``keep_terms`` the terms' codes and model matrices kept for theta's moment start)."""
     mine = _mine(token)
     all_columns = keep == list(range(len(plan.x_names_all)))
     for index, arrays in list(mine.items()):
@@ -125,6 +137,9 @@ def _make_blocks(token: str, plan: PartitionedDesign, keep: list[int], pattern) 
         block = _row_block(arrays, None if all_columns else keep, plan)
         block.set_pattern(*pattern)
         mine[index] = block
+        if keep_terms:
+            _START_TERMS.setdefault((token, _worker_address()), (plan.family, {}))[1][index] = [
+                dataclasses.replace(t, codes=t.codes.astype(np.int32)) for t in arrays.terms]
     return len(mine)
 
 
@@ -162,6 +177,42 @@ def _worker_moment_sums(token: str, beta):
                          for block in _mine(token).values()])
 
 
+def _worker_level_sums(token: str, beta):
+    """This worker's share of theta's moment start (:func:`~glmmfast.fit._glmm_start.working_level_sums` at the
+    GLM's ``beta``): (whether every partition's working weights are valid, the moment terms' sums flattened
+    by :func:`_flat_level_sums`), added over its partitions; its terms' codes are released."""
+    family, terms = _START_TERMS.pop((token, _worker_address()), (None, {}))  # none: no rows here
+    answers = []
+    for index, block in _mine(token).items():
+        mu = np.asarray(block.glm_means(beta))
+        sums = working_level_sums(family, terms[index], block.prior_weights, block.y, family.linkfun(mu), mu)
+        answers.append((sums is not None, _flat_level_sums(terms[index], sums)))
+    return _sum_answers(answers)
+
+
+def _flat_level_sums(terms: list, sums: list | None) -> np.ndarray:
+    """The moment terms' level sums (n_j, Z_j'Z_j, Z_j'r_j, r_j'r_j) in one vector (zeros for ``sums`` None)."""
+    moment = [(t, s) for t, s in zip(terms, sums or [None] * len(terms)) if has_moment_estimate(t)]
+    if sums is None:
+        return np.zeros(sum(t.nlevels * (t.k * t.k + t.k + 2) for t, _ in moment))
+    return np.concatenate([np.ravel(a) for _, s in moment for a in s])
+
+
+def _split_level_sums(terms: list, flat: np.ndarray) -> list:
+    """:func:`_flat_level_sums` undone: each term's level sums (None for a term without a moment estimate)."""
+    out, at = [], 0
+    for t in terms:
+        if not has_moment_estimate(t):
+            out.append(None)
+            continue
+        nlev, k = t.nlevels, t.k
+        sizes = [nlev, nlev * k * k, nlev * k, nlev]
+        parts = np.split(flat[at:at + sum(sizes)], np.cumsum(sizes)[:-1])
+        out.append((parts[0], parts[1].reshape(nlev, k, k), parts[2].reshape(nlev, k), parts[3]))
+        at += sum(sizes)
+    return out
+
+
 def add_answers(a, b):
     """Two answers of a round trip added field by field (a bool field, RowSums' ``valid``, by ``and``); None is 0."""
     if a is None or b is None:
@@ -190,8 +241,9 @@ def _sum_answers(answers: list):
 
 
 def _release(token: str) -> None:
-    for key in [k for k in _BLOCKS if k[0] == token]:
-        del _BLOCKS[key]
+    for cache in (_BLOCKS, _START_TERMS):
+        for key in [k for k in cache if k[0] == token]:
+            del cache[key]
 
 
 # ---- on the driver -----------------------------------------------------------------------------
@@ -258,6 +310,12 @@ class PartitionedRows:
         """glmer_nb's moment start's sums at the GLM's means at ``beta`` added on the workers (one round trip)."""
         return self._ask(_worker_moment_sums, beta)
 
+    def level_sums(self, beta, terms: list) -> list | None:
+        """Theta's moment start's level sums of ``terms`` at the GLM's ``beta`` added on the workers (one round
+        trip; None where some working weight is not valid); the workers' copies of the terms' codes released."""
+        valid, flat = self._ask(_worker_level_sums, beta)
+        return _split_level_sums(terms, flat) if valid else None
+
     def release(self) -> None:
         """Drop the blocks on every worker."""
         if not self.released:
@@ -275,8 +333,10 @@ def _client(client):
         raise GlmmfastError("a Dask DataFrame needs a running dask.distributed Client (or pass client=)") from None
 
 
-def load_partitions(ddf, plan: PartitionedDesign, client) -> tuple[PartitionedRows, "_core.PartitionedGlmm", int, int]:
-    """Passes 2 and 3: the RowBlocks on the workers and the driver's engine model; also (n, rows dropped)."""
+def load_partitions(ddf, plan: PartitionedDesign, client, keep_terms: bool = False
+                    ) -> tuple[PartitionedRows, "_core.PartitionedGlmm", int, int]:
+    """Passes 2 and 3: the RowBlocks on the workers and the driver's engine model; also (n, rows dropped).
+    ``keep_terms``: the workers keep the terms' codes for theta's moment start (:meth:`PartitionedRows.level_sums`)."""
     import dask
 
     token = uuid.uuid4().hex
@@ -293,7 +353,7 @@ def load_partitions(ddf, plan: PartitionedDesign, client) -> tuple[PartitionedRo
         pairs = np.unique(np.concatenate([(r[2].astype(np.int64) << 32) | r[3].astype(np.int64) for r in loaded]))
         pattern = ((pairs >> 32).astype(np.int32), (pairs & 0xFFFFFFFF).astype(np.int32))
         shared = client.scatter(pattern, broadcast=True, workers=workers)
-        client.gather([client.submit(_make_blocks, token, plan, plan.keep, shared, workers=[w],
+        client.gather([client.submit(_make_blocks, token, plan, plan.keep, shared, keep_terms, workers=[w],
                                      allow_other_workers=False, pure=False) for w in workers])
         model = _core.PartitionedGlmm(_engine_terms(plan), pattern[0], pattern[1], len(plan.keep),
                                       _family_engine(plan), rows.sums, traces=rows.traces, gradient=rows.gradient)
@@ -349,15 +409,19 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
     its value; glmer_nb's theta from the in-memory fit's moment start instead,
     :func:`_nb_moment_start`; else the dispersion of a family that has one,
     started at the GLM's Pearson estimate and restarted by stage 1 at the
-    conditional means', both from the partitions' Pearson sums) and theta on
-    the scale of the GLM's linear predictor where a parameter is estimated.
+    conditional means', both from the partitions' Pearson sums), theta on
+    the scale of the GLM's linear predictor where a parameter is estimated,
+    and theta's moment start where the in-memory fit takes it
+    (:mod:`~glmmfast.fit._glmm_start`, from the level sums of the workers'
+    rows: one round trip).
     """
     t0 = time.perf_counter()
     client = _client(client)
     plan = plan_partitioned_design(formula, ddf, family, weights, offset, contrasts, nAGQ)
-    rows, model, n, n_dropped = load_partitions(ddf, plan, client)
+    rows, model, n, n_dropped = load_partitions(ddf, plan, client, keep_terms=parameter is None)
     try:
         design = design_shell(plan, n, n_dropped)
+        moment_start = worth_a_glmm_moment_start(design, parameter, n)
         poisson_beta = None
         if parameter is not None and parameter.engine_name == "nb_theta" and parameter.estimated:
             parameter, poisson_beta = _nb_moment_start(model, rows, parameter)
@@ -373,10 +437,13 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
         theta_scale = 1.0
         if parameter is not None:
             theta_scale = float(min(1.0, max(model.eta_abs_sum / max(n, 1), 1e-300)))
+        theta0 = np.asarray(model.initial_theta()) * theta_scale
+        if moment_start:  # as in memory (fit_glmm), from the sums of the workers' rows
+            theta0 = glmm_theta_from_level_sums(plan.family, plan.terms, rows.level_sums(beta0, plan.terms), theta0)
         model.set_u(np.zeros(model.q))
         t1 = time.perf_counter()
-        state = optimize_glmm_state(model, design, nAGQ, parameter, np.asarray(model.initial_theta()) * theta_scale,
-                                    beta0, theta_scale, dispersion_estimate=dispersion_estimate)
+        state = optimize_glmm_state(model, design, nAGQ, parameter, theta0, beta0, theta_scale,
+                                    dispersion_estimate=dispersion_estimate, measured_start=moment_start)
         state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
         state.info.pirls_iterations = int(model.pirls_iterations)
         state.info.factorization = model.factorization
@@ -384,6 +451,19 @@ def fit_glmm_partitioned(formula: str, ddf, family, weights=None, offset=None, n
         rows.release()
         raise
     return state, rows, plan, n
+
+
+@contextlib.contextmanager
+def driver_blas_threads():
+    """The driver's dense kernels (the Schur complement's LLT, its inverse: dense_lapack.hpp) on OpenBLAS's own
+    thread count while the block runs, not the engine's 1: the workers wait while the driver factorises, so on a
+    LocalCluster their cores are free (OPENBLAS_NUM_THREADS or threadpoolctl still set the count; Dask's nanny
+    starts its workers' BLAS at 1 thread, ``distributed.nanny.pre-spawn-environ``)."""
+    previous = _core.set_dense_lapack_threads(0)
+    try:
+        yield
+    finally:
+        _core.set_dense_lapack_threads(previous)
 
 
 def glmer_partitioned(formula: str, data, family, weights=None, offset=None, nAGQ: int = 1,
@@ -395,12 +475,13 @@ def glmer_partitioned(formula: str, data, family, weights=None, offset=None, nAG
 
     if data_name is not None:
         data_name = dataset_name(data, data_name)
-    state, rows, plan, n = fit_glmm_partitioned(formula, data, family, weights, offset, nAGQ, contrasts, client,
-                                                parameter)
-    try:
-        fit = PartitionedGlmerResult(state, data_name, n, rows, plan, data)
-        fit.messages  # the convergence checks and vcov need the rows: computed before they go
-    finally:
-        rows.release()
+    with driver_blas_threads():
+        state, rows, plan, n = fit_glmm_partitioned(formula, data, family, weights, offset, nAGQ, contrasts, client,
+                                                    parameter)
+        try:
+            fit = PartitionedGlmerResult(state, data_name, n, rows, plan, data)
+            fit.messages  # the convergence checks and vcov need the rows: computed before they go
+        finally:
+            rows.release()
     warn_fit_messages(fit.messages, quiet)
     return fit
