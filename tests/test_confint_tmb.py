@@ -84,11 +84,16 @@ def test_bootstrap_simulates_and_reestimates_the_zero_part_and_sigma():
     assert np.all((ci.iloc[:, 0] < boot.t0) & (boot.t0 < ci.iloc[:, 1]))
 
 
-def test_bootstrap_of_a_tweedie_fit_holds_the_power():
+def test_bootstrap_of_a_tweedie_fit_reestimates_the_power():
     fit = fit_case("tweedie_ri")
     boot = fit.bootstrap(8, seed=1, n_jobs=1, progress=False)
-    assert boot.n_failed == 0 and list(boot.t0.index) == [".sig01", "(Intercept)", "x", "sigma"]
+    assert boot.n_failed == 0 and list(boot.t0.index) == [".sig01", "(Intercept)", "x", "sigma", "power"]
     assert boot.t0["sigma"] == fit.sigma == fit.family_parameters["dispersion"]
+    assert boot.t0["power"] == fit.family_parameters["power"]
+    # every replicate's power its own estimate, in (1, 2), around the fit's (SE ~0.02)
+    powers = boot.replicates["power"].to_numpy()
+    assert np.all((powers > 1) & (powers < 2)) and np.unique(powers).size == powers.size
+    assert abs(np.median(powers) - fit.family_parameters["power"]) < 0.1
 
 
 def assert_profile_matches(ci, ref: dict, rows: dict, tolerance_se: float = 0.02) -> None:

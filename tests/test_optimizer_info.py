@@ -1,8 +1,8 @@
 """``fit.optinfo``: one record per stage, the same structure for every model class (issue 16).
 
 Each model class (glmer with a canonical and a non-canonical link, lmer,
-glmer.nb, zero inflation, random effects in the ziformula, a dispersion family, AGQ, the Tweedie power on its
-profile, glm) is fitted from scratch and its standard errors read; its
+glmer.nb, zero inflation, random effects in the ziformula, a dispersion family, AGQ, the Tweedie power estimated
+jointly, glm) is fitted from scratch and its standard errors read; its
 stages must be of the expected kinds, in order, with positive and
 consistent counts (gradient evaluations among the evaluations, PIRLS
 iterations where PIRLS runs, the totals the sums over the stages) and
@@ -61,10 +61,9 @@ CLASSES = {
                           ["start", "stage 1", "stage 2", "hessian"], True),
     "AGQ": (lambda: glmmfast.glmer(CBPP, _cbpp(), "binomial", nAGQ=9),
             ["start", "stage 1", "stage 2", "hessian"], True),
-    "Tweedie power (profile)": (lambda: glmmfast.glmer("y ~ x + (1 | g)", load("tweedie"), "tweedie", quiet=True),
-                                # the fit at the estimate is warm-started from its neighbour on the
-                                # profile (fit_glmm_from): the joint stage only
-                                ["family parameter", "stage 2", "hessian"], True),
+    "Tweedie power": (lambda: glmmfast.glmer("y ~ x + (1 | g)", load("tweedie"), "tweedie", quiet=True),
+                      # the power one more coordinate of both stages, beside the dispersion
+                      ["start", "stage 1", "stage 2", "hessian"], True),
     "glm": (lambda: glmmfast.glm("TICKS ~ YEAR", _grouse(), family="poisson"), ["irls"], True),
 }
 
@@ -150,15 +149,6 @@ def test_agq_stage_2_names_bobyqa_where_it_finishes(monkeypatch):
     fit, _ = _timed_fit(CLASSES["AGQ"][0])
     joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
     assert joint["optimizer"] == "bfgs on central differences, bobyqa" and fit.optinfo.optimizer == "bobyqa"
-
-
-def test_profile_stage_counts_the_other_fits():
-    fit, _ = _timed_fit(CLASSES["Tweedie power (profile)"][0])
-    profile = fit.optinfo.stages[0]
-    # the fits on the profile other than the estimate's own, each a complete fit
-    n_other = fit._state.profiled_parameter.evaluations - 1
-    assert f"({n_other} other fits)" in profile["name"]
-    assert profile["evaluations"] > n_other and profile["pirls_iterations"] > n_other
 
 
 def test_hessian_stage_is_added_once_and_survives_pickling():

@@ -6,7 +6,8 @@ Poisson-Gamma mixture in mpmath at 50 digits, over a wide range of
 (y, mu, phi, p) including p near 1 and 2 and tiny and huge y; the analytic
 derivatives in phi and p against finite differences; simulated moments;
 the fit of glmmTMB's reference case ``tweedie_ri`` (tests/data/
-glmmtmb_reference.json) and recovery of simulated parameters.
+glmmtmb_reference.json), the power estimated jointly (its gradient against
+differences of the deviance), and recovery of simulated parameters.
 """
 
 from __future__ import annotations
@@ -232,43 +233,45 @@ def test_recovers_simulated_parameters(seed, power, phi):
     assert 0.25 < fit.theta[0] < 0.9
 
 
-def test_profile_search_by_its_slope_finds_brents_minimum_in_fewer_fits(monkeypatch):
-    # the slope D'(psi) (envelope theorem: the engine's partial derivative at each profile fit) against central
-    # differences of the profile deviance, and the root search against Brent's minimisation of D alone
-    import glmmfast.fit._glmer as glmer_module
-    import glmmfast.fit._profiled_parameter as profiled
+@pytest.mark.parametrize("psi_offset", [0.0, 0.15])
+def test_joint_gradient_in_the_power_matches_differences_of_the_deviance(psi_offset):
+    # The joint objective's exact gradient in psi = logit(p - 1) (the engine's derivative in log p, chained
+    # by d log p / d psi = (p - 1)(2 - p) / p) against Richardson-extrapolated central differences of the
+    # Laplace deviance itself (the modes re-solved at each point), at the optimum and off it
+    from glmmfast.fit._fit_state import joint_objective
 
+    _, fit = _reference_fit()
+    state = fit._state
+    x = state.optimizer_point()
+    x[-1] += psi_offset
+    objective = joint_objective(state.engine(), state.family_parameter, 1)
+    gradient = np.asarray(objective.gradient(x))
+
+    def central(h):
+        up, down = x.copy(), x.copy()
+        up[-1] += h
+        down[-1] -= h
+        return (objective.evaluate(up) - objective.evaluate(down)) / (2 * h)
+
+    h = 1e-3
+    richardson = (4 * central(h / 2) - central(h)) / 3
+    assert gradient[-1] == pytest.approx(richardson, rel=1e-5, abs=1e-6)
+    if psi_offset:
+        assert abs(gradient[-1]) > 1.0  # off the optimum the slope is far from 0
+
+
+def test_joint_estimate_is_the_maximum_over_fixed_powers():
+    # The joint fit reaches the likelihood's maximum in the power: fits with the power held (the user's
+    # Tweedie(power=...), phi estimated) at the estimate give its deviance, and a step either side a larger one
     c, fit = _reference_fit()
-    by_slope = fit._state.profiled_parameter
-    searched = []
-
-    def deviance_only(parameter, fit_at, slope_at=None):
-        searched.append(slope_at)
-        return profiled.fit_profiling_parameter(parameter, fit_at)
-
-    monkeypatch.setattr(glmer_module, "fit_profiling_parameter", deviance_only)
-    _, by_deviance = _reference_fit()
-    assert searched[0] is not None  # the Tweedie fit gives the slope
-    brent = by_deviance._state.profiled_parameter
-    assert by_slope.parameter.to_optimizer() == pytest.approx(brent.parameter.to_optimizer(), abs=2e-4)
-    assert fit.deviance <= by_deviance.deviance + 1e-8 and by_slope.evaluations < brent.evaluations
-    assert by_slope.variance == pytest.approx(brent.variance, rel=0.01)
-
     df = pd.read_csv(DATA / "glmmtmb_tweedie.csv")
-    fits = {}
-
-    def profile_fit(psi):
-        fam = Tweedie(power=1 + 1 / (1 + np.exp(-psi)))
-        fits[psi] = glmmfast.glmer(c["formula"], df, family=fam, quiet=True)  # phi estimated, the power held
-        return fits[psi].deviance
-
-    psi, h = 0.3, 1e-3
-    slope_fd = (profile_fit(psi + h) - profile_fit(psi - h)) / (2 * h)
-    power = 1 + 1 / (1 + np.exp(-psi))
-    at = glmmfast.glmer(c["formula"], df, family=Tweedie(power=power), quiet=True)
-    d_log_power = float(at._state.engine().laplace_gradient(False, ["power"])[-1])
-    assert abs(slope_fd) > 1.0  # psi = 0.3 is off the optimum (about 0.15)
-    assert d_log_power * (power - 1) * (2 - power) / power == pytest.approx(slope_fd, rel=1e-4)
+    power = fit.family_parameters["power"]
+    psi = np.log((power - 1) / (2 - power))
+    held = {d: glmmfast.glmer(c["formula"], df, family=Tweedie(power=1 + 1 / (1 + np.exp(-(psi + d)))), quiet=True)
+            for d in (-0.05, 0.0, 0.05)}
+    assert held[0.0].deviance == pytest.approx(fit.deviance, rel=1e-9)
+    assert "power" not in held[0.0].family_parameters  # held, not estimated
+    assert min(held[-0.05].deviance, held[0.05].deviance) > fit.deviance + 1e-4
 
 
 def test_a_power_at_its_limit_is_reported():

@@ -24,12 +24,16 @@
 //   d kappa / dp = -kappa (L - 1/t),  d^2 kappa / dp^2 = kappa [(L - 1/t)^2 + 1/t^2],
 //   d log f / dp = d log a / dp + (y theta' - kappa') / phi   (and likewise the second),
 // the series' derivatives analytic (tweedie_series.hpp).
-// log a is remembered per thread by (y, phi) for the last p (memoized_log_a),
-// with the mean and variance of the series' j that give its phi-derivatives
-// (so the dispersion's derivatives cost no series of their own): it does not
-// depend on mu, which is all PIRLS moves.
+// log a is remembered per thread by (y, phi, p) (memoized_log_a), with the
+// mean and variance of the series' j that give its phi-derivatives (so the
+// dispersion's derivatives cost no series of their own): it does not depend
+// on mu, which is all PIRLS moves.  Keyed by p too, not cleared when p
+// moves: the power's gradient differences the log density at p e^{+-delta}
+// (observation_gradient.cpp), and a Hessian's differences in theta and beta
+// then find both powers' terms, and the base's, remembered.
 // Simulation: N ~ Poisson(lambda), y | N ~ Gamma(shape N r, scale phi (p-1) mu^(p-1)),
 // r = (2-p)/(p-1) (the prior weights are not used).
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -135,34 +139,29 @@ public:
 
 private:
     // tweedie_log_a_phi(y, phi, power_) (log a and the moments of j that give its phi-derivatives),
-    // remembered per thread by (y, phi) for the last power: a(y) does
-    // not depend on mu, and PIRLS and the Laplace term evaluate the log density many times at one
-    // phi (one per observation with a dispersion model) and power.  A memo of a pure function, so
-    // it is shared by every Tweedie object of the thread; cleared when the power changes or it is full.
+    // remembered per thread by (y, phi, power): a(y) does not depend on mu, and PIRLS and the Laplace
+    // term evaluate the log density many times at one phi (one per observation with a dispersion
+    // model) and power.  A memo of a pure function, so it is shared by every Tweedie object of the
+    // thread; cleared when full.
     TweedieLogAPhi memoized_log_a(double y, double phi) const {
-        struct PairHash {
-            // the two doubles' bits combined and mixed by splitmix64's finaliser (std::hash<double> hashes
+        using Key = std::array<double, 3>;  // (y, phi, power)
+        struct KeyHash {
+            // the doubles' bits combined and mixed by splitmix64's finaliser (std::hash<double> hashes
             // the bytes, murmur-style: a sixth of the fit's engine instructions went to it)
-            std::size_t operator()(const std::pair<double, double>& k) const {
-                std::uint64_t a, b;
-                std::memcpy(&a, &k.first, sizeof a);
-                std::memcpy(&b, &k.second, sizeof b);
-                std::uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ULL);
+            std::size_t operator()(const Key& k) const {
+                std::uint64_t a, b, c;
+                std::memcpy(&a, &k[0], sizeof a);
+                std::memcpy(&b, &k[1], sizeof b);
+                std::memcpy(&c, &k[2], sizeof c);
+                std::uint64_t x = a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (c * 0xc2b2ae3d27d4eb4fULL);
                 x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
                 x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
                 return static_cast<std::size_t>(x ^ (x >> 31));
             }
         };
-        struct Memo {
-            double power = NAN;
-            std::unordered_map<std::pair<double, double>, TweedieLogAPhi, PairHash> log_a;
-        };
-        thread_local Memo memo;
-        if (memo.power != power_ || memo.log_a.size() > kMemoLimit) {
-            memo.power = power_;
-            memo.log_a.clear();
-        }
-        const auto [it, inserted] = memo.log_a.try_emplace({y, phi});
+        thread_local std::unordered_map<Key, TweedieLogAPhi, KeyHash> memo;
+        if (memo.size() > kMemoLimit) memo.clear();
+        const auto [it, inserted] = memo.try_emplace(Key{y, phi, power_});
         if (inserted) it->second = tweedie_log_a_phi(y, phi, power_);
         return it->second;
     }

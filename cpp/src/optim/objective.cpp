@@ -3,6 +3,7 @@
 #include "optim/objective.hpp"
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 
@@ -17,21 +18,47 @@ int parameter_count(const JointCoordinates& c) {
     return c.parameter == FamilyParameter::Shape ? static_cast<int>(c.shape_names.size()) : 1;
 }
 
-// Sets the family parameters from the last coordinates (log scale): on
+// The family parameter's value at coordinate x_k (k-th of them): exp(x), or between finite bounds
+// lower + (upper - lower) / (1 + e^-x); PirlsError where that rounds onto a bound (the optimiser
+// backs off, as from a failed PIRLS).
+double parameter_value(const JointCoordinates& c, std::size_t k, double x) {
+    if (k >= c.bounds.size() || !std::isfinite(c.bounds[k].second)) return std::exp(x);
+    const auto [lower, upper] = c.bounds[k];
+    const double value = lower + (upper - lower) / (1.0 + std::exp(-x));
+    if (!(value > lower && value < upper)) throw PirlsError("a family parameter rounds onto its bound");
+    return value;
+}
+
+// d log value / dx at coordinate x_k: 1 on the log scale, (value - lower) (upper - value) /
+// ((upper - lower) value) on the logit scale (the chain rule from the model's gradient in log value).
+double log_value_slope(const JointCoordinates& c, std::size_t k, double x) {
+    if (k >= c.bounds.size() || !std::isfinite(c.bounds[k].second)) return 1.0;
+    const auto [lower, upper] = c.bounds[k];
+    const double value = parameter_value(c, k, x);
+    return (value - lower) * (upper - value) / ((upper - lower) * value);
+}
+
+// Sets the family parameters from the last coordinates (their scales above): on
 // GlmmModel and PartitionedGlmm alike (the same setters).
 template <class Model>
 void apply_parameter(Model& model, const JointCoordinates& c, const Eigen::VectorXd& x) {
     if (c.parameter == FamilyParameter::None) return;
-    const double value = std::exp(x[x.size() - 1]);
-    if (c.parameter == FamilyParameter::Dispersion) {
-        model.set_dispersion(value);
-    } else if (c.parameter == FamilyParameter::Shape) {
+    if (c.parameter == FamilyParameter::Shape) {
         const Eigen::Index first = x.size() - static_cast<Eigen::Index>(c.shape_names.size());
-        for (std::size_t k = 0; k < c.shape_names.size(); ++k)
-            model.set_shape(c.shape_names[k], std::exp(x[first + static_cast<Eigen::Index>(k)]));
-    } else {
-        model.set_nb_theta(value);
+        for (std::size_t k = 0; k < c.shape_names.size(); ++k) {
+            const double value = parameter_value(c, k, x[first + static_cast<Eigen::Index>(k)]);
+            if (c.shape_names[k] == "dispersion")
+                model.set_dispersion(value);
+            else
+                model.set_shape(c.shape_names[k], value);
+        }
+        return;
     }
+    const double value = parameter_value(c, 0, x[x.size() - 1]);
+    if (c.parameter == FamilyParameter::Dispersion)
+        model.set_dispersion(value);
+    else
+        model.set_nb_theta(value);
 }
 
 // A model on partitioned rows has no AGQ.
@@ -56,9 +83,17 @@ std::vector<std::string> parameter_names(const JointCoordinates& c) {
         default: return {};
     }
 }
+// ... with the family parameters' entries taken from log value to their coordinates x (the last ones).
 template <class Model>
-Eigen::VectorXd model_gradient(const Model& m, bool beta_profiled, const JointCoordinates& c) {
-    return m.laplace_gradient(beta_profiled, parameter_names(c));
+Eigen::VectorXd model_gradient(const Model& m, bool beta_profiled, const JointCoordinates& c,
+                               const Eigen::VectorXd& x) {
+    Eigen::VectorXd g = m.laplace_gradient(beta_profiled, parameter_names(c));
+    const std::size_t npar = parameter_names(c).size();
+    for (std::size_t k = 0; k < npar && k < c.bounds.size(); ++k) {
+        const Eigen::Index at = g.size() - static_cast<Eigen::Index>(npar - k);
+        g[at] *= log_value_slope(c, k, x[at]);
+    }
+    return g;
 }
 
 // Sets beta_zi from the n_zi coordinates starting at `start` (none on
@@ -97,8 +132,8 @@ JointPoint apply_joint_point(Model& m, const JointCoordinates& c, int nt, int p,
 // The joint stage's gradient in x at the model's state: the chain rule to x from theta = s x_theta,
 // beta = beta_base + beta_scale .* gamma (beta_zi and log par are coordinates themselves).
 template <class Model>
-Eigen::VectorXd joint_gradient(const Model& m, const JointCoordinates& c, int nt, int p) {
-    Eigen::VectorXd g = model_gradient(m, false, c);
+Eigen::VectorXd joint_gradient(const Model& m, const JointCoordinates& c, int nt, int p, const Eigen::VectorXd& x) {
+    Eigen::VectorXd g = model_gradient(m, false, c, x);
     g.head(nt) *= c.theta_scale;
     g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
     return g;
@@ -117,9 +152,11 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
     check_coordinates(model, c);
     const int nt = static_cast<int>(model.lambda().ntheta());
     Model* m = &model;
+    auto last_x = std::make_shared<Eigen::VectorXd>();  // the point evaluated last: the gradient's chain rule
     Objective obj(
         nt + extra_coordinates(model, c),
-        [m, c, nt](const Eigen::VectorXd& x) {
+        [m, c, nt, last_x](const Eigen::VectorXd& x) {
+            *last_x = x;
             apply_parameter(*m, c, x);
             apply_zero_inflation(*m, x, nt);
             apply_dispersion_model(*m, x, nt);
@@ -128,8 +165,8 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
     if (model.has_laplace_gradient()) {
         // Chain rule to x: theta = s x_theta; beta_zi and log par are coordinates themselves.
-        obj.grad_ = [m, c, nt] {
-            Eigen::VectorXd g = model_gradient(*m, true, c);
+        obj.grad_ = [m, c, nt, last_x] {
+            Eigen::VectorXd g = model_gradient(*m, true, c, *last_x);
             g.head(nt) *= c.theta_scale;
             return g;
         };
@@ -146,15 +183,17 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
         throw std::invalid_argument("beta_base and beta_scale must have length p = " + std::to_string(p));
     if (c.nagq < 1) throw std::invalid_argument("the joint objective needs nAGQ >= 1");
     Model* m = &model;
+    auto last_x = std::make_shared<Eigen::VectorXd>();  // the point evaluated last: the gradient's chain rule
     Objective obj(
         nt + p + extra_coordinates(model, c),
-        [m, c, nt, p](const Eigen::VectorXd& x) {
+        [m, c, nt, p, last_x](const Eigen::VectorXd& x) {
+            *last_x = x;
             const JointPoint at = apply_joint_point(*m, c, nt, p, x);
             return c.nagq == 1 ? m->deviance_at(at.theta, at.beta) : agq_deviance(*m, at.theta, at.beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
     if (c.nagq == 1 && model.has_laplace_gradient()) {
-        obj.grad_ = [m, c, nt, p] { return joint_gradient(*m, c, nt, p); };
+        obj.grad_ = [m, c, nt, p, last_x] { return joint_gradient(*m, c, nt, p, *last_x); };
         if constexpr (std::is_same_v<Model, GlmmModel>) {
             obj.modes_ = [m] { return m->u(); };
             obj.neighbour_grad_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes,
@@ -163,7 +202,7 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
                 m->set_theta(at.theta);
                 m->set_beta(at.beta);
                 m->set_u(modes);
-                if (m->newton_modes(steps)) return joint_gradient(*m, c, nt, p);
+                if (m->newton_modes(steps)) return joint_gradient(*m, c, nt, p, x);
                 m->set_u(modes);  // the caller's PIRLS starts from the modes, not from where a step failed
                 return {};
             };

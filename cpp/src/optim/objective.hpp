@@ -19,13 +19,18 @@
 // zero-inflated model (GlmmModel::n_zi() of them, none otherwise); beta_disp
 // the dispersion model's (GlmmModel::n_disp(), none otherwise); "par" is
 // the estimated family parameter (dispersion phi, the negative-binomial
-// shape, or shape parameters by name: the t's sigma and df), each optimised
-// on the log scale.
+// shape, or parameters by name: the t's sigma and df, the Tweedie's
+// "dispersion" and power), each optimised on the log scale, or, bounded on
+// both sides (JointCoordinates::bounds), on the logit scale between them:
+//   value = lower + (upper - lower) / (1 + e^-x)   (glmmTMB's Tweedie power: logit(p - 1)),
+// its gradient from the model's in log value by d log value / dx = (value - lower) (upper - value) /
+// ((upper - lower) value).
 #pragma once
 
 #include <Eigen/Core>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/cross_product_lmm.hpp"
@@ -41,6 +46,10 @@ struct JointCoordinates {
     Eigen::VectorXd beta_base, beta_scale;  // joint stage only
     FamilyParameter parameter = FamilyParameter::None;
     std::vector<std::string> shape_names;   // the shape parameters' names (Shape), one coordinate each
+                                            // ("dispersion" among them: phi, set_dispersion)
+    // (lower, upper) per family-parameter coordinate, in order (empty: every one on the log scale);
+    // an infinite upper bound: the log scale, a finite one: the logit scale between the two.
+    std::vector<std::pair<double, double>> bounds;
     int nagq = 1;                           // joint stage: 1 Laplace, k > 1 AGQ
 };
 

@@ -21,8 +21,10 @@ FamilyParameter parse_parameter(const std::string& s) {
 }
 
 JointCoordinates joint_coordinates(double theta_scale, const std::string& parameter, int nagq,
-                                   const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
+                                   const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale,
+                                   std::vector<std::pair<double, double>> bounds) {
     JointCoordinates c;
+    c.bounds = std::move(bounds);
     c.theta_scale = theta_scale;
     c.parameter = parse_parameter(parameter);
     if (c.parameter == FamilyParameter::Shape) {  // "shape:name[,name...]"
@@ -158,9 +160,12 @@ void bind_objective(py::module_& m) {
 
     // The same objectives on a GlmmModel or on a model on partitioned rows
     // (bind_partitioned.cpp).
+    using Bounds = std::vector<std::pair<double, double>>;
     auto glmm_objective = [](auto& model, const std::string& stage, double theta_scale, const std::string& parameter,
-                             int nagq, const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
-        const JointCoordinates c = joint_coordinates(theta_scale, parameter, nagq, beta_base, beta_scale);
+                             int nagq, const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale,
+                             Bounds bounds) {
+        const JointCoordinates c =
+            joint_coordinates(theta_scale, parameter, nagq, beta_base, beta_scale, std::move(bounds));
         if (stage == "profiled_beta") return NloptObjective(Objective::profiled_beta(model, c));
         if (stage == "joint") return NloptObjective(Objective::joint(model, c));
         throw std::invalid_argument("unknown stage '" + stage + "' (profiled_beta or joint)");
@@ -168,22 +173,23 @@ void bind_objective(py::module_& m) {
     m.def(
         "glmm_objective",
         [glmm_objective](GlmmModel& model, const std::string& stage, double theta_scale, const std::string& parameter,
-                         int nagq, const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale) {
-            return glmm_objective(model, stage, theta_scale, parameter, nagq, beta_base, beta_scale);
+                         int nagq, const Eigen::VectorXd& beta_base, const Eigen::VectorXd& beta_scale,
+                         Bounds bounds) {
+            return glmm_objective(model, stage, theta_scale, parameter, nagq, beta_base, beta_scale, std::move(bounds));
         },
         py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
         py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),
-        py::keep_alive<0, 1>());
+        py::arg("bounds") = Bounds(), py::keep_alive<0, 1>());
     m.def(
         "partitioned_glmm_objective",
         [glmm_objective](PartitionedGlmm& model, const std::string& stage, double theta_scale,
                          const std::string& parameter, int nagq, const Eigen::VectorXd& beta_base,
-                         const Eigen::VectorXd& beta_scale) {
-            return glmm_objective(model, stage, theta_scale, parameter, nagq, beta_base, beta_scale);
+                         const Eigen::VectorXd& beta_scale, Bounds bounds) {
+            return glmm_objective(model, stage, theta_scale, parameter, nagq, beta_base, beta_scale, std::move(bounds));
         },
         py::arg("model"), py::arg("stage"), py::arg("theta_scale") = 1.0, py::arg("parameter") = "none",
         py::arg("nagq") = 1, py::arg("beta_base") = Eigen::VectorXd(), py::arg("beta_scale") = Eigen::VectorXd(),
-        py::keep_alive<0, 1>());
+        py::arg("bounds") = Bounds(), py::keep_alive<0, 1>());
     // A Python function as an engine Objective (same counting, failure
     // penalty, reset and best point as the models' objectives).  The engine
     // calls it with the GIL released, so it takes the GIL back; a Python

@@ -26,7 +26,7 @@ t                         sigma                   +1     log sigma
 gaussian, exp(betad / 2), and the Gamma, exp(-betad / 2).)  A family's
 other parameters stay scalars the fit estimates with the dispersion
 model's coefficients: the t's df (:func:`modelled_parameter_start` splits
-them off), the Tweedie power (on its profile likelihood).  A family with a
+them off), the Tweedie power.  A family with a
 parameter that is not in this table (the inverse Gaussian) refuses a
 dispersion model with covariates (:class:`~glmmfast.FormulaError` naming
 it); one more row is all a new family needs, the engine evaluates any
@@ -64,7 +64,7 @@ from .._errors import FormulaError
 from ..design._component_design import ComponentDesign, component_design_for
 from ..design._design import ModelDesign
 from ..families import Family
-from ._family_parameter import FamilyParameter, JointShapeParameters, joint_shape_parameters
+from ._family_parameter import FamilyParameter, JointShapeParameters
 
 __all__ = ["check_dispformula", "uses_dispersion_model", "dispersion_design", "dispersion_model_parameter",
            "modelled_parameter_start", "dispersion_start", "FIXED_LOG_DISPERSION"]
@@ -181,11 +181,11 @@ def modelled_parameter_start(family: Family, parameter: FamilyParameter | JointS
     if parameter is None:
         return float(getattr(family, getattr(family, "shape_name", "") or name)), None
     values = parameter.values if isinstance(parameter, JointShapeParameters) else {name: parameter.value}
-    rest = {k: v for k, v in values.items() if k != name}
+    # the other parts as they are (the Tweedie power keeps its bounds)
+    rest = tuple(p for p in getattr(parameter, "parts", ()) if p.name != name)
     if not rest:
         return float(values[name]), None
-    remaining = joint_shape_parameters(rest)
-    return float(values[name]), remaining.parts[0] if remaining.size == 1 else remaining
+    return float(values[name]), rest[0] if len(rest) == 1 else JointShapeParameters(rest)
 
 
 def dispersion_start(design: ModelDesign, value: float) -> np.ndarray:

@@ -22,6 +22,10 @@ and not a new string in five files:
   between the bounds for the Tweedie power) and back, and
   ``parameter.optimizer_derivative()`` (the delta method's factor);
   ``parameter.optimizer_lower``: the optimiser's bound on that scale;
+  ``parameter.optimizer_bounds()``: the natural-scale bounds the engine's
+  objective maps each coordinate with (``cpp/src/optim/objective.hpp``);
+  ``parameter.limit_message``: a message where a bounded parameter stopped
+  at its optimiser bound (no interior maximum);
 - ``parameter.set_on(engine)``: hand the value to an engine GlmmModel;
 - ``parameter.engine_name``: the engine's name of the parameter (its
   Objective's coordinates, ``cpp/src/optim/objective.hpp``);
@@ -29,12 +33,12 @@ and not a new string in five files:
   (the negative-binomial shape lives in the family; phi does not);
 - ``parameter.with_value(v)``: the same parameter at another value.
 
-Where a family estimates several shape parameters at once (the t's sigma and
-df), :class:`JointShapeParameters` offers the same interface over one
+Where a family estimates several parameters at once (the t's sigma and
+df, the Tweedie's dispersion and power), :class:`JointShapeParameters` offers the same interface over one
 coordinate per part (values as tuples); callers that handle either use
 ``size``, ``optimizer_coordinates()``, ``optimizer_lowers()``,
 ``estimate_from(x)`` (the value at the last ``size`` coordinates of x),
-``values`` and ``coordinate_names``.
+``values``, ``parts`` and ``coordinate_names``.
 """
 
 from __future__ import annotations
@@ -46,8 +50,12 @@ import numpy as np
 
 from ..families import Family
 
+#: a parameter bounded on both sides stays within +-this on its logit scale (the optimiser's lower bound;
+#: a Tweedie power within 5e-5 of 1), where the likelihood keeps increasing towards a bound
+_BOUNDED_LIMIT = 10.0
+
 __all__ = ["FamilyParameter", "JointShapeParameters", "dispersion_parameter", "nb_shape_parameter",
-           "shape_parameter", "joint_shape_parameters", "power_parameter", "engine_parameter_name",
+           "shape_parameter", "joint_shape_parameters", "power_parameter", "with_dispersion", "engine_parameter_name",
            "gradient_parameter_names"]
 
 
@@ -107,8 +115,30 @@ class FamilyParameter:
 
     @property
     def optimizer_lower(self) -> float:
-        """The optimiser's lower bound (-inf: the log or logit scale keeps the value inside its bounds)."""
-        return -math.inf if self.lower <= 0 or math.isfinite(self.upper) else math.log(self.lower)
+        """The optimiser's lower bound (-inf: the log scale keeps the value above 0; -_BOUNDED_LIMIT on the
+        logit scale between finite bounds, where the value is within e^-10 of its lower bound)."""
+        if math.isfinite(self.upper):
+            return -_BOUNDED_LIMIT
+        return -math.inf if self.lower <= 0 else math.log(self.lower)
+
+    def optimizer_bounds(self) -> list[tuple[float, float]]:
+        """(lower, upper) on the natural scale per coordinate: the engine's objective maps a coordinate on
+        the logit scale between finite bounds, on the log scale otherwise."""
+        return [(self.lower, self.upper)]
+
+    @property
+    def parts(self) -> tuple["FamilyParameter", ...]:
+        """The parameters, one per coordinate (itself)."""
+        return (self,)
+
+    @property
+    def limit_message(self) -> str | None:
+        """A convergence message where the estimate stopped at the optimiser's bound of a parameter bounded
+        on both sides (its likelihood increasing all the way towards the bound), else None."""
+        if not math.isfinite(self.upper) or self.to_optimizer() > -_BOUNDED_LIMIT + 1e-6:
+            return None
+        return (f"the {self.name} went to its limit ({self.value:.6g}): the likelihood increases all the way "
+                "towards its bound, so it has no interior maximum and no standard error")
 
     def with_value(self, value: float) -> "FamilyParameter":
         """The same parameter at ``value``."""
@@ -213,6 +243,14 @@ class JointShapeParameters:
     def optimizer_lowers(self) -> np.ndarray:
         return np.array([p.optimizer_lower for p in self.parts])
 
+    def optimizer_bounds(self) -> list[tuple[float, float]]:
+        return [b for p in self.parts for b in p.optimizer_bounds()]
+
+    @property
+    def limit_message(self) -> str | None:
+        """The first part's :attr:`FamilyParameter.limit_message` that is not None, else None."""
+        return next((m for m in (p.limit_message for p in self.parts) if m), None)
+
     def estimate_from(self, x: np.ndarray) -> tuple[float, ...]:
         """The values at the last ``size`` coordinates of optimiser vector ``x``."""
         tail = np.asarray(x, dtype=float)[len(x) - self.size:]
@@ -227,12 +265,14 @@ class JointShapeParameters:
             p.set_on(engine)
 
     def fitted_family(self, family: Family) -> Family:
-        """``family`` with these values (``family.with_shapes``)."""
-        return family.with_shapes(self.values)
+        """``family`` with these values (each part's :meth:`FamilyParameter.fitted_family`)."""
+        for p in self.parts:
+            family = p.fitted_family(family)
+        return family
 
 
 #: glmmTMB's names of the family parameters' coordinates in vcov(full = TRUE)
-_TMB_COORDINATE_NAMES = {"df": "Student-t df"}
+_TMB_COORDINATE_NAMES = {"df": "Student-t df", "power": "Tweedie power"}
 
 
 def joint_shape_parameters(values: dict[str, float]) -> JointShapeParameters:
@@ -256,8 +296,22 @@ def shape_parameter(name: str, value: float) -> FamilyParameter:
 
 
 def power_parameter(value: float) -> FamilyParameter:
-    """The Tweedie power p in (1, 2), optimised as logit(p - 1) (glmmTMB's transform)."""
+    """The Tweedie power p in (1, 2), optimised as logit(p - 1) (glmmTMB's transform), beside the dispersion
+    (:func:`with_dispersion`)."""
     return FamilyParameter("power", float(value), "shape:power", lower=1.0, upper=2.0)
+
+
+def with_dispersion(dispersion: FamilyParameter, parameter: FamilyParameter | JointShapeParameters
+                    ) -> JointShapeParameters:
+    """The dispersion estimated together with ``parameter`` (the Tweedie's phi and power), dispersion first:
+    ``engine_name`` ``"shape:dispersion,power"``, glmmTMB's ``d~(Intercept)`` its first coordinate.
+
+    Examples
+    --------
+    >>> with_dispersion(dispersion_parameter(2.0), power_parameter(1.5)).values
+    {'dispersion': 2.0, 'power': 1.5}
+    """
+    return JointShapeParameters((dispersion,) + tuple(parameter.parts))
 
 
 def gradient_parameter_names(parameter: FamilyParameter | JointShapeParameters | None) -> list[str]:

@@ -9,8 +9,6 @@ functions that make and use one:
 
 - :func:`fit_glmm`: a GLMM fit from scratch (engine, GLM start, family
   parameter start, optimisation): ``glmer``, ``glmer_nb`` and r2's null model;
-- :func:`fit_glmm_from`: a fit of a neighbouring model started at a
-  state's optimum (the Tweedie power's profile fits);
 - :func:`optimize_glmm_state`: the optimisation of an existing engine from a
   given start, as a state: :func:`fit_glmm` and every refit
   (:class:`~glmmfast.results._refit.GlmerModel`, hence the bootstrap and
@@ -38,13 +36,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from ..design._design import ModelDesign
 from ._engine import engine_model, glm_start, lmm_engine_model
-from ._family_parameter import FamilyParameter, dispersion_parameter
+from ._family_parameter import FamilyParameter, dispersion_parameter, with_dispersion
 from ._objective import ObjectiveStage, glmm_objective
 from ._optimize import optimize_glmer, optimize_lmer
 from ._optimizer_info import OptimizerInfo, StageClock
@@ -56,10 +54,7 @@ from ._lmm_start import moment_theta_start, worth_a_moment_start
 from ._zero_inflation import (count_part_start_design, separable_zero_part_hessian, zero_inflation_start,
                               zero_part_information)
 
-if TYPE_CHECKING:
-    from ._profiled_parameter import ProfiledParameter
-
-__all__ = ["FitState", "fit_glmm", "fit_glmm_from", "optimize_glmm_state", "pearson_dispersion", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
+__all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "pearson_dispersion", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
 
 
@@ -84,8 +79,9 @@ class FitState:
         The GLMM's approximation (0, 1, k); None for an LMM.
     reml : bool or None
         The LMM's criterion; None for a GLMM.
-    family_parameter : FamilyParameter or None
-        The family parameter estimated with theta and beta, at its estimate.
+    family_parameter : FamilyParameter or JointShapeParameters or None
+        The family parameter(s) estimated with theta and beta, at the estimate
+        (the Tweedie's dispersion and power together).
     u : ndarray or None
         Conditional modes at the optimum (a rebuilt engine starts PIRLS there).
     beta_zi : ndarray or None
@@ -96,9 +92,6 @@ class FitState:
     integrated_beta : bool
         glmmTMB's REML for a gaussian dispersion model: beta integrated
         out, ``deviance`` the REML criterion (:mod:`glmmfast.fit._integrated_beta`).
-    profiled_parameter : ProfiledParameter or None
-        A second family parameter estimated on the profile likelihood (the
-        Tweedie power; :mod:`glmmfast.fit._profiled_parameter`), else None.
 
     Examples
     --------
@@ -122,7 +115,6 @@ class FitState:
     beta_zi: np.ndarray | None = None
     beta_disp: np.ndarray | None = None
     integrated_beta: bool = False
-    profiled_parameter: ProfiledParameter | None = None
 
     @property
     def family(self):
@@ -257,8 +249,9 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     nAGQ : int
     parameter : FamilyParameter, optional
         A family parameter to estimate, started at its value (the
-        negative-binomial shape of glmer_nb).  None: the family's dispersion
-        where it has one (started at the GLM's Pearson estimate), else none.
+        negative-binomial shape of glmer_nb, the Tweedie power).  A family with
+        a dispersion estimates it too (started at the GLM's Pearson estimate;
+        with another parameter, as :func:`~glmmfast.fit._family_parameter.with_dispersion`).
     t0 : float, optional
         ``time.perf_counter()`` when the caller started (the ``"design"``
         seconds run from it to the optimisation).
@@ -281,9 +274,11 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     if design.zi is not None:
         model.set_beta_zi(zero_inflation_start(design, np.asarray(start["mu"])))
     dispersion_estimate = None
-    if parameter is None and design.family.has_dispersion:
-        parameter = _pearson_dispersion(start_design, start)
-        if design.disp is None and design.zi is None:
+    if design.family.has_dispersion and (parameter is None or "dispersion" not in parameter.values):
+        # a family with a dispersion estimates it, beside the caller's other parameters (the Tweedie power)
+        dispersion = _pearson_dispersion(start_design, start)
+        parameter = dispersion if parameter is None else with_dispersion(dispersion, parameter)
+        if parameter is dispersion and design.disp is None and design.zi is None:
             # stage 1 restarts phi at the conditional means of its start (optimize_glmer)
             def dispersion_estimate(engine) -> float:
                 return _pearson_dispersion(start_design, {"mu": np.asarray(engine.mu), "eta": np.asarray(engine.eta)}).value
@@ -318,31 +313,6 @@ def _add_start_stage(info: OptimizerInfo, clock: StageClock, start: dict, second
     """The GLM start (R's glm.fit by IRLS, :func:`~glmmfast.fit._engine.glm_start`) as the fit's first stage."""
     info.add_stage("GLM start (IRLS)", "start", clock, deviance=float(start["deviance"]), optimizer="irls",
                    pirls_iterations=int(start["iterations"]), seconds=seconds, first=True)
-
-
-def fit_glmm_from(state: FitState, design: ModelDesign) -> FitState:
-    """Fit ``design``, a model neighbouring ``state``'s (the same data and terms, a family parameter held
-    at a nearby value: the Tweedie power's profile), started at ``state``'s optimum.
-
-    The engine starts at the state's conditional modes, zero-inflation and
-    dispersion-model coefficients and family parameter, and the optimiser
-    at its (theta, beta) with :func:`~glmmfast.fit._optimize.optimize_glmer`'s
-    warm start (the joint stage only; both stages where PIRLS fails there):
-    no GLM start, and a few evaluations where a fit from scratch takes both
-    stages.
-    """
-    t0 = time.perf_counter()
-    model = engine_model(design)
-    if state.beta_zi is not None:
-        model.set_beta_zi(np.asarray(state.beta_zi, dtype=float))
-    if state.beta_disp is not None:
-        model.set_beta_disp(np.asarray(state.beta_disp, dtype=float))
-    model.set_u(np.asarray(state.u, dtype=float))
-    out = optimize_glmm_state(model, design, state.nAGQ, state.family_parameter, state.theta, state.beta,
-                              state.info.theta_scale, warm_start=True)
-    out.info.seconds.update({"design": 0.0, "optimize": time.perf_counter() - t0})
-    out.info.factorization = model.factorization
-    return out
 
 
 def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None,

@@ -34,8 +34,7 @@ from ..design._design import ModelDesign, dataset_name, model_design_for
 from ..design._design_checks import failures_blamed_on_scales
 from ._family_parameter import (FamilyParameter, JointShapeParameters, joint_shape_parameters, nb_shape_parameter,
                                 power_parameter, shape_parameter)
-from ._fit_state import FitState, fit_glmm, fit_glmm_from
-from ._profiled_parameter import fit_profiling_parameter
+from ._fit_state import fit_glmm
 from ._moment_start import excess_ratio, nb_theta_from_excess, poisson_excess_sums
 from ._partitioned import PartitionedNotSupported, glmer_partitioned, is_dask_dataframe
 from ._fit_warnings import warn_fit_messages
@@ -101,8 +100,8 @@ def glmer(
         ``"betabinomial"`` (successes of trials; precision phi estimated),
         ``"t"`` (Student t, sigma and df estimated; ``families.StudentT(df=5)``
         holds df at 5), ``"tweedie"`` (compound Poisson-Gamma, Var y = phi
-        mu^p: phi estimated with theta and beta, the power p in (1, 2) on the
-        profile likelihood).
+        mu^p: phi and the power p in (1, 2) estimated with theta and beta, p
+        on glmmTMB's logit(p - 1) scale).
     weights : array-like, optional
         Prior weights (for binomial proportions: the numbers of trials).
     offset : array-like, optional
@@ -252,10 +251,6 @@ def glmer(
     if design.zi is not None and design.zi.random:  # random effects in the ziformula: fit/_zi_random_effects.py
         return _glmer_zi_random_effects(design, nAGQ, estimate_parameter, data_name, t0)
     with failures_blamed_on_scales(design.messages):
-        if estimate_parameter and isinstance(design.family, Tweedie):  # the power on the profile likelihood
-            fit = GlmerResult(_fit_tweedie(design, nAGQ, t0), data_name)
-            warn_fit_messages(fit.messages, quiet)
-            return fit
         parameter = _estimated_parameter(design) if estimate_parameter else None
         if parameter is not None:
             # The GLM start and the engine use the starting value; the state carries the fitted family.
@@ -323,41 +318,16 @@ def _moment_theta(design: ModelDesign) -> float:
     return nb_theta_from_excess(_poisson_excess(design, 2))
 
 
-def _fit_tweedie(design: ModelDesign, nAGQ: int, t0: float) -> FitState:
-    """glmmTMB's tweedie: phi estimated with theta and beta, the power p on the profile likelihood
-    (:func:`~glmmfast.fit._profiled_parameter.fit_profiling_parameter`), started at p = 1.5.
-
-    The first profile fit starts from scratch; each later one at the optimum of the profile fit
-    whose power is nearest on the optimiser's scale (:func:`~glmmfast.fit._fit_state.fit_glmm_from`)."""
-    fits: dict[float, FitState] = {}
-
-    def fit_at(power: FamilyParameter) -> FitState:
-        at = dataclasses.replace(design, family=power.fitted_family(design.family))
-        x = power.to_optimizer()
-        if fits:
-            state = fit_glmm_from(fits[min(fits, key=lambda known: abs(known - x))], at)
-        else:
-            state = fit_glmm(at, nAGQ, None, t0=t0)
-        fits[x] = state
-        return state
-
-    def slope_at(state: FitState, power: FamilyParameter) -> float:
-        # the profile's slope by the envelope theorem: -2 log L's partial derivative in psi = logit(p - 1)
-        # at the inner optimum, from the engine's derivative in log p (dlog p / dpsi = p'(psi) / p)
-        d_log_power = float(state.engine().laplace_gradient(False, ["power"])[-1])
-        return d_log_power * power.optimizer_derivative() / power.value
-
-    return fit_profiling_parameter(power_parameter(design.family.power), fit_at, slope_at)
-
-
 #: the t's df start where glmer estimates it
 _T_DF_START = 10.0
 
 
 def _estimated_parameter(design: ModelDesign) -> FamilyParameter | JointShapeParameters:
     """The parameter glmer estimates for glmmTMB's nbinom2 (theta), beta and betabinomial (phi), t (sigma,
-    and df unless fixed) or a count family holding phi (nbinom1, truncated_nbinom1, genpois, compois), at
-    its moment start."""
+    and df unless fixed), a count family holding phi (nbinom1, truncated_nbinom1, genpois, compois), at
+    its moment start, or tweedie (the power, from the family's: fit_glmm adds the dispersion)."""
+    if isinstance(design.family, Tweedie):
+        return power_parameter(design.family.power)
     if isinstance(design.family, (Beta, BetaBinomial)):
         return shape_parameter("phi", _proportion_precision(design))
     if isinstance(design.family, StudentT):

@@ -70,19 +70,21 @@ def glmm_objective(model: "_core.GlmmModel | _core.PartitionedGlmm", stage: Obje
 
     Coordinates: theta / ``theta_scale``; in the joint stage then gamma, with
     beta = ``beta_base`` + ``beta_scale`` * gamma (default: beta itself);
-    then the estimated ``parameter`` on its optimiser scale.  ``nAGQ`` picks
+    then the estimated ``parameter`` on its optimiser scale (log, or the logit between finite bounds:
+    ``parameter.optimizer_bounds()``, which the engine applies).  ``nAGQ`` picks
     the joint stage's approximation (1 Laplace, k > 1 adaptive
     Gauss-Hermite).
     """
     name = engine_parameter_name(parameter)
+    bounds = parameter.optimizer_bounds() if name != "none" else []
     # A model on partitioned rows (fit/_partitioned.py) has the same objectives under its own name.
     make = _core.partitioned_glmm_objective if isinstance(model, _core.PartitionedGlmm) else _core.glmm_objective
     if stage is ObjectiveStage.PROFILED_BETA:
-        return make(model, stage.value, float(theta_scale), name)
+        return make(model, stage.value, float(theta_scale), name, bounds=bounds)
     p = model.p if beta_base is None else len(beta_base)
     base = np.zeros(p) if beta_base is None else np.asarray(beta_base, dtype=float)
     scale = np.ones(p) if beta_scale is None else np.asarray(beta_scale, dtype=float)
-    return make(model, stage.value, float(theta_scale), name, int(nAGQ), base, scale)
+    return make(model, stage.value, float(theta_scale), name, int(nAGQ), base, scale, bounds)
 
 
 def function_objective(fun: Callable[[np.ndarray], float], dim: int,

@@ -710,6 +710,12 @@ class _GlmerProblem:
         return np.concatenate([np.full(self.n_zi + self.n_disp, zi_step),
                                np.full(0 if self.parameter is None else self.parameter.size, parameter_step)])
 
+    def extra_lowers(self) -> np.ndarray:
+        """The optimiser's lower bounds of the extra coordinates: none but the family parameter's
+        (``optimizer_lowers``: a Tweedie power's logit(p - 1) stays above -10)."""
+        return np.concatenate([np.full(self.n_zi + self.n_disp, -np.inf),
+                               [] if self.parameter is None else self.parameter.optimizer_lowers()])
+
     def max_steps(self, before: int) -> np.ndarray:
         """The largest move per BFGS iteration of each coordinate, ``before`` coordinates ahead of the
         extra ones: :data:`_LOG_PARAMETER_MAX_STEP` for the family parameter's (log scale), none
@@ -879,7 +885,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     # evaluations instead of 8-76 on the grouseticks and cbpp models.
     tol1 = 1e-8 if nAGQ == 0 else 1e-5
     ftol1 = _ZI_STAGE1_FTOL if nAGQ > 0 and problem.n_zi else None
-    lower1 = np.concatenate([problem.lower, np.full(npar, -np.inf)])
+    lower1 = np.concatenate([problem.lower, problem.extra_lowers()])
     step1 = np.concatenate([np.full(ntheta, 0.25), problem.extra_steps(0.25, 0.25)])
     stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
     if obj1.has_gradient and (npar or problem.measured_start):
@@ -1008,7 +1014,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     beta1 = beta.copy()
     obj2 = problem.objective(ObjectiveStage.JOINT, beta_base=beta1, beta_scale=scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
-    lower2 = np.concatenate([problem.lower, np.full(p + npar, -np.inf)])
+    lower2 = np.concatenate([problem.lower, np.full(p, -np.inf), problem.extra_lowers()])
     # Stage 1 leaves theta close and beta within a fraction of an SE, so
     # small first steps; f to 1e-8 is far inside the 0.002 that matters.
     step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])

@@ -13,8 +13,7 @@ so each stage is the same dict:
   theta with beta and sigma profiled), ``"stage 2"`` (theta and beta
   jointly: Laplace, AGQ, or glmmTMB's REML), ``"hessian"`` (derivatives at
   the optimum: the standard errors and lme4's convergence checks),
-  ``"family parameter"`` (the fits of a parameter on its profile
-  likelihood, the Tweedie power), ``"irls"`` (a glm's fit);
+  ``"irls"`` (a glm's fit);
 - ``optimizer``: the methods the stage ran, in order (e.g. ``"bfgs"``,
   ``"lbfgs, bobyqa"`` where BOBYQA finished from L-BFGS's best point,
   ``"bfgs on central differences"`` for AGQ's stage 2, ``"irls"`` for a GLM's
@@ -45,7 +44,7 @@ import numpy as np
 __all__ = ["OptimizerInfo", "StageClock", "CountedCalls", "STAGE_KINDS"]
 
 #: the values of a stage's ``kind``, in the order a fit runs them
-STAGE_KINDS = ("start", "family parameter", "stage 1", "stage 2", "hessian", "irls")
+STAGE_KINDS = ("start", "stage 1", "stage 2", "hessian", "irls")
 
 
 def _pirls_counter(engine) -> int:

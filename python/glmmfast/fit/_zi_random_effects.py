@@ -95,9 +95,6 @@ class ZiRandomEffectsState:
     info: OptimizerInfo = field(default_factory=OptimizerInfo, repr=False)
     beta_disp: np.ndarray | None = None
 
-    #: no family parameter profiled out with this model class (as the ordinary fit state's field)
-    profiled_parameter = None
-
     @property
     def family(self):
         """The fitted family (its parameter at the estimate)."""

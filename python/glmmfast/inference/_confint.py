@@ -12,8 +12,8 @@ effects), columns ``"2.5 %"`` and ``"97.5 %"`` for level 0.95:
   ``power`` on logit(p - 1)), :mod:`glmmfast.results._tmb_parameters`;
 - ``"profile"`` (for the models only glmmTMB fits also over the
   zero-inflation and dispersion-model coefficients and sigma, whose
-  interval comes from the profile of its log-scale coordinate; a Tweedie
-  power stays at its estimate; with random effects in the ziformula over
+  interval comes from the profile of its log-scale coordinate, a Tweedie
+  power's from its logit(p - 1) one; with random effects in the ziformula over
   both components' standard deviations and coefficients, the deviance the
   joint Laplace approximation over both components' random effects, as
   glmmTMB's): where the signed square root of the profiled deviance,
@@ -54,7 +54,7 @@ from ..results._bootstrap import BootstrapResult, bootstrap, default_statistic_n
 from ..fit._objective import function_objective
 from ..fit._optimize import OptimizerInfo, _bobyqa
 from ..design._re_terms import sdcor_bounds, sdcor_from_theta, theta_from_sdcor
-from ..results._tmb_parameters import family_parameter_row, tmb_parameter_names
+from ..results._tmb_parameters import family_parameter_rows, tmb_parameter_names
 from ..results._zi_random_effects_result import ZiRandomEffectsResult
 
 __all__ = ["confint", "ProfileTarget", "profile_target"]
@@ -99,15 +99,11 @@ def _wald_tmb_parameters(result, z: float, columns: list[str]) -> pd.DataFrame:
 def _transformed_parameters(result) -> list[tuple]:
     """(FamilyParameter, variance on its optimiser scale, power k giving the row's value) per family parameter row."""
     state = result._state
-    out = []
-    row = family_parameter_row(state)
-    if row is not None:
-        coordinate = state.family_parameter.coordinate_names[0]
-        var = float(result.vcov_full.loc[coordinate, coordinate])
-        out.append((state.family_parameter, var, row[1]))
-    if state.profiled_parameter is not None:
-        out.append((state.profiled_parameter.parameter, state.profiled_parameter.variance, 1.0))
-    return out
+    if state.family_parameter is None:
+        return []
+    full = result.vcov_full
+    return [(p, float(full.loc[c, c]), k)
+            for (_, p, k), c in zip(family_parameter_rows(state), state.family_parameter.coordinate_names)]
 
 
 def _boot(result, level: float, nsim: int = 500, seed=None, n_jobs: int = -1, executor=None,
@@ -294,17 +290,17 @@ def _profile(result, level: float) -> pd.DataFrame:
     z = stats.norm.ppf(1 - (1 - level) / 2)
     names = default_statistic_names(result._design)
     state = result._state
-    if result.glmmtmb_model:  # zi.<name>, disp.<name>, sigma (the Tweedie power is held at its estimate)
-        names = names + tmb_parameter_names(state, profiled=False, dispersion_model=True)
+    if result.glmmtmb_model:  # zi.<name>, disp.<name>, sigma, the Tweedie power
+        names = names + tmb_parameter_names(state, dispersion_model=True)
     target = profile_target(result)
     prof = _Profiler(target)
     lo, hi = np.full(len(names), np.nan), np.full(len(names), np.nan)
     for j in range(len(names)):
         lo[j], hi[j] = prof.limit(j, -1, z), prof.limit(j, +1, z)
     prof.devfun(target.theta, target.rest)  # back to the optimum
-    row = family_parameter_row(state) if result.glmmtmb_model else None
-    if row is not None:  # profiled on the parameter's optimiser scale: sigma = value^k, monotone
-        j, fp, k = names.index(row[0]), state.family_parameter, row[1]
+    for name, fp, k in family_parameter_rows(state) if result.glmmtmb_model else []:
+        # profiled on the parameter's optimiser scale (log, the power's logit): sigma = value^k, monotone
+        j = names.index(name)
         lo[j], hi[j] = fp.from_optimizer(lo[j]) ** k, fp.from_optimizer(hi[j]) ** k
     out = pd.DataFrame({c: v for c, v in zip(_columns(level), (lo, hi))}, index=names)
     out.attrs["evaluations"] = prof.info.evaluations

@@ -113,7 +113,7 @@ def default_statistic(state, glmmtmb_model: bool) -> np.ndarray:
     if not glmmtmb_model:
         return lme4
     disp = [] if state.beta_disp is None else state.beta_disp
-    return np.concatenate([lme4, tmb_parameter_values(state, profiled=False), disp])
+    return np.concatenate([lme4, tmb_parameter_values(state), disp])
 
 
 def _tmb_statistic_names(state) -> list[str]:
@@ -121,7 +121,7 @@ def _tmb_statistic_names(state) -> list[str]:
     (:func:`~glmmfast.results._tmb_parameters.tmb_parameter_names`), then ``disp.<name>`` per dispersion-model
     coefficient."""
     disp = [] if state.beta_disp is None else [f"disp.{n}" for n in state.design.disp.x_names]
-    return tmb_parameter_names(state, profiled=False) + disp
+    return tmb_parameter_names(state) + disp
 
 
 @dataclass
@@ -223,8 +223,7 @@ def bootstrap(result, nsim: int, statistic=None, seed=None, n_jobs: int = -1, ex
         models only glmmTMB fits (``fit.glmmtmb_model``) also the
         zero-inflation coefficients (``zi.<name>``) and the family parameter
         (``sigma``, glmmTMB's sigma()), which every replicate simulates from
-        the fit and re-estimates.  A Tweedie power (estimated on its profile
-        likelihood) is held at the fit's value in the refits.
+        the fit and re-estimates (with the Tweedie power, ``power``).
     seed : int, optional
         Replicates are identical for the same seed whatever n_jobs/executor.
     n_jobs : int

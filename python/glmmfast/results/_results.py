@@ -565,10 +565,6 @@ def _dispersion_model_sigma(design, fixef_disp: pd.Series) -> float:
     return float(np.exp(0.5 * power * betad[0])) if np.ptp(betad) == 0 else float("nan")
 
 
-#: glmmTMB's vcov(full = TRUE) names of the parameters estimated on the profile likelihood
-_TMB_PROFILED_NAMES = {"power": "Tweedie power"}
-
-
 class GlmerResult(MixedResult):
     """A fitted generalized linear mixed model.
 
@@ -619,7 +615,7 @@ class GlmerResult(MixedResult):
     optinfo : OptimizerInfo
         The optimiser's record: ``optinfo.stages`` holds one dict per stage
         (the GLM start, stage 1, stage 2, the Hessian for the standard
-        errors once computed, a profiled family parameter's other fits),
+        errors once computed),
         each with ``kind``, ``optimizer``, ``evaluations``, ``gradient_evaluations``,
         ``pirls_iterations`` and ``seconds``; the totals, timings by phase,
         and the gradient and Hessian at the optimum.
@@ -641,8 +637,8 @@ class GlmerResult(MixedResult):
         self.nAGQ = state.nAGQ
         self.m2ll_omitted = omitted_m2ll(design, self.nAGQ)
         self.deviance = float(state.deviance) - self.m2ll_omitted
-        if parameter is not None and parameter.name == "dispersion":
-            self.dispersion = float(parameter.value)
+        if parameter is not None and "dispersion" in parameter.values:  # (beside the Tweedie power)
+            self.dispersion = float(parameter.values["dispersion"])
             # glmmTMB's sigma(): sqrt(phi), except where phi is the scale itself (tweedie)
             self.sigma = self.dispersion if state.family.sigma_is_dispersion else float(np.sqrt(self.dispersion))
         family = state.family
@@ -660,7 +656,7 @@ class GlmerResult(MixedResult):
         self._vcov_full = None
         self._init_common(state, data_name,
                           npar=len(state.theta) + len(design.x_names) + n_zi + n_disp
-                          + (0 if parameter is None else parameter.size) + (state.profiled_parameter is not None))
+                          + (0 if parameter is None else parameter.size))
         if state.integrated_beta:  # glmmTMB's residual df under REML leaves the integrated-out beta out
             self.df_resid += len(design.x_names)
 
@@ -724,8 +720,10 @@ class GlmerResult(MixedResult):
             Hinv = np.linalg.inv(hess)
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
             k = full.shape[0]
-            if state.profiled_parameter is not None:  # the Tweedie power's share (fit/_profiled_parameter.py)
-                full = state.profiled_parameter.joint_covariance(full)
+            if fp is not None and fp.limit_message:  # a parameter at its limit: no variance (and a message)
+                j = k - fp.size + next(i for i, part in enumerate(fp.parts) if part.limit_message)
+                full[j, :] = full[:, j] = np.nan
+                k = j
             block = full[:k, :k]
             self._vcov_full = full if np.all(np.isfinite(block)) and np.all(np.diag(block) > 0) else None
             V = full[nt:nt + p, nt:nt + p]
@@ -749,11 +747,11 @@ class GlmerResult(MixedResult):
         effects, the zero-inflation ones (``zi~name``), the log family
         parameter (``d~(Intercept)``: log theta for nbinom2, log phi for
         nbinom1 and the dispersion families) or the dispersion model's
-        coefficients (``d~name``, a ``dispformula``), theta (on this package's
-        scale: relative Cholesky factors, not glmmTMB's log standard
-        deviations) and the Tweedie power (``Tweedie power``, on glmmTMB's
-        logit(p - 1) scale).  From the finite-difference Hessian of -2 log L
-        (with the power's share from its profile likelihood).
+        coefficients (``d~name``, a ``dispformula``), the Tweedie power
+        (``Tweedie power``, on glmmTMB's logit(p - 1) scale) or the t's df, and
+        theta (on this package's scale: relative Cholesky factors, not
+        glmmTMB's log standard deviations).  From the finite-difference
+        Hessian of -2 log L in all of them.
 
         Examples
         --------
@@ -768,15 +766,12 @@ class GlmerResult(MixedResult):
         n_zi = 0 if self.fixef_zi is None else self.fixef_zi.size
         n_disp = 0 if self.fixef_disp is None else self.fixef_disp.size
         fp = self._state.family_parameter
-        # the optimiser's order: theta, beta, beta_zi, beta_disp, log family parameter(s); then a profiled one
-        profiled = self._state.profiled_parameter
+        # the optimiser's order: theta, beta, beta_zi, beta_disp, the family parameter(s)
         names_x = ([f"theta|{n}" for n in self.theta_names] + list(self.fixef.index)
                    + [f"zi~{n}" for n in ([] if self.fixef_zi is None else self.fixef_zi.index)]
                    + [f"d~{n}" for n in ([] if self.fixef_disp is None else self.fixef_disp.index)]
-                   + (fp.coordinate_names if fp is not None else [])
-                   + ([_TMB_PROFILED_NAMES[profiled.parameter.name]] if profiled is not None else []))
-        order = (list(range(nt, nt + p + n_zi + n_disp + (0 if fp is None else fp.size))) + list(range(nt))
-                 + list(range(len(names_x) - (profiled is not None), len(names_x))))
+                   + (fp.coordinate_names if fp is not None else []))
+        order = list(range(nt, nt + p + n_zi + n_disp + (0 if fp is None else fp.size))) + list(range(nt))
         if self._vcov_full is None:
             full = np.full((len(names_x), len(names_x)), np.nan)
         else:
@@ -798,16 +793,13 @@ class GlmerResult(MixedResult):
         >>> list(m.family_parameters)
         ['theta']
         """
-        fp, profiled = self._state.family_parameter, self._state.profiled_parameter
-        params = {} if fp is None else dict(fp.values)
-        if profiled is not None:
-            params[profiled.parameter.name] = float(profiled.parameter.value)
-        return params
+        fp = self._state.family_parameter
+        return {} if fp is None else dict(fp.values)
 
     @property
     def family_parameter_se(self) -> dict[str, float]:
         """Standard errors of :attr:`family_parameters` (delta method from the optimiser's scale: log, or
-        the Tweedie power's logit, whose variance comes from the profile likelihood's curvature).
+        the Tweedie power's logit(p - 1); NaN for a power at its limit).
 
         Examples
         --------
@@ -817,15 +809,12 @@ class GlmerResult(MixedResult):
         >>> m.family_parameter_se["theta"] > 0
         True
         """
-        fp, profiled = self._state.family_parameter, self._state.profiled_parameter
-        se = {}
-        if fp is not None:
-            full = self.vcov_full
-            se = {name: float(value * np.sqrt(full.loc[c, c]))
-                  for (name, value), c in zip(fp.values.items(), fp.coordinate_names)}
-        if profiled is not None:
-            se[profiled.parameter.name] = profiled.standard_error
-        return se
+        fp = self._state.family_parameter
+        if fp is None:
+            return {}
+        full = self.vcov_full
+        return {part.name: float(part.optimizer_derivative() * np.sqrt(full.loc[c, c]))
+                for part, c in zip(fp.parts, fp.coordinate_names)}
 
     def coef_table(self, component: str = "cond") -> pd.DataFrame:
         """Estimates, standard errors, z values and p-values of one component, as glmmTMB's summary tables.
@@ -896,10 +885,10 @@ class GlmerResult(MixedResult):
 
     def _boundary_messages(self, model) -> list[str]:
         """The family's warning if fitted means at the optimum sit on the boundary (separation), a
-        profiled family parameter's at its limit, and zero-part coefficients diverging to -Inf."""
+        bounded family parameter's at its limit (the Tweedie power), and zero-part coefficients diverging to -Inf."""
         boundary = self.family.boundary_message(np.asarray(model.mu), self._design.X, self._design.x_names)
-        profiled = self._state.profiled_parameter
-        limit = profiled.message if profiled is not None else None
+        fp = self._state.family_parameter
+        limit = fp.limit_message if fp is not None else None
         zero_part = diverging_zero_part_message(self._design, self._state.beta_zi)
         return [m for m in (boundary, limit, zero_part) if m]
 
@@ -1087,8 +1076,8 @@ class GlmerResult(MixedResult):
             parametric bootstrap percentiles.  For the models only glmmTMB
             fits (:attr:`glmmtmb_model`) every method also gives glmmTMB's
             rows for the zero-inflation coefficients (``zi.<name>``) and
-            the family parameter (``sigma``, glmmTMB's sigma()), and Wald
-            the Tweedie ``power``.
+            the family parameter (``sigma``, glmmTMB's sigma()), and the
+            Tweedie ``power``.
         level : float, default 0.95
         **kwargs
             For ``"boot"``: passed to :meth:`bootstrap` (``nsim``, ``seed``, ...).
