@@ -20,7 +20,7 @@ stationary in beta) plus d log det H_beta = tr(H_beta^{-1} dH_beta) (the
 engine's ``fixed_effects_log_det_gradient``, derived in
 ``cpp/src/model/reml_gradient.cpp``).  Cov(beta-hat) is H_beta^{-1} at the
 optimum, and the covariance of (theta, beta_disp) is 2 H^{-1} from the
-finite-difference Hessian H of the criterion, as glmmTMB's sdreport.
+Hessian H of the criterion by central differences of its gradient, as glmmTMB's sdreport.
 
 Holds :func:`reml_objective`, :func:`criterion_gradient`, :func:`fit_integrated_beta` (a FitState with
 ``integrated_beta`` set) and :func:`integrated_beta_vcov_full`.
@@ -33,9 +33,8 @@ import time
 import numpy as np
 
 from ..design._design import ModelDesign
-from ._derivatives import gradient_hessian
 from ._objective import function_objective
-from ._optimize import _measured_quasi_newton
+from ._optimize import _FD_STEP, _measured_quasi_newton
 from ._optimizer_info import OptimizerInfo, StageClock
 
 __all__ = ["reml_objective", "criterion_gradient", "fit_integrated_beta", "integrated_beta_vcov_full"]
@@ -112,11 +111,12 @@ def integrated_beta_vcov_full(model, theta: np.ndarray, beta_disp: np.ndarray) -
     is integrated out).  Leaves the engine at the optimum."""
     ntheta, p = len(theta), model.p
     x = np.concatenate([theta, beta_disp])
-    f = lambda v: _criterion(model, ntheta, v)  # noqa: E731
-    _, hess = gradient_hessian(f, x, 1e-4, f(x))
-    outer = np.linalg.inv(hess)
+    objective = reml_objective(model)
+    # central differences of the exact gradient: 2 evaluations a coordinate (not the criterion's 2 d^2 + 1)
+    _, hess = objective.gradient_hessian(x, np.full(x.size, _FD_STEP))
+    outer = np.linalg.inv(np.asarray(hess))
     outer = outer + outer.T
-    f(x)  # back at the optimum
+    objective.evaluate(x)  # back at the optimum
     vbeta = np.asarray(model.beta_unscaled_vcov())
     full = np.zeros((ntheta + p + len(beta_disp),) * 2)
     keep = np.r_[0:ntheta, ntheta + p:full.shape[0]]
