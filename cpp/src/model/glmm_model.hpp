@@ -17,6 +17,7 @@
 //   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
 //   laplace_gradient.cpp, observation_gradient.cpp — the exact gradient of
 //                  the Laplace deviance in every outer coordinate
+//   reml_gradient.cpp — the gradient of log det H_beta (glmmTMB's REML term)
 //   observation_model.cpp — the general observation path: zero inflation
 //                  (set_zero_inflation, set_beta_zi: p_i = logistic(offset_zi
 //                  + X_zi beta_zi), family/zero_inflation.hpp) and families
@@ -232,6 +233,14 @@ public:
     // (deviance_profiled_beta: beta at its PIRLS optimum, moving with them).
     Eigen::VectorXd laplace_gradient(bool beta_profiled = false,
                                      const std::vector<std::string>& log_parameters = {}) const;
+
+    // --- reml_gradient.cpp ---
+    // d log det H_beta / d(theta, beta_disp) at the current (converged) state, H_beta = X'WX - X'WU A^{-1} U'WX
+    // (the inverse of beta_unscaled_vcov; glmmTMB's REML adds log det H_beta to the Laplace deviance),
+    // available (has_...) where W depends on neither u nor beta: a gaussian identity model whose
+    // dispersion model sets phi_i (std::logic_error otherwise).
+    bool has_fixed_effects_log_det_gradient() const;
+    Eigen::VectorXd fixed_effects_log_det_gradient() const;
 
     // --- agq.cpp ---
     // -2 log L by adaptive Gauss-Hermite quadrature with `rule` at the

@@ -149,7 +149,9 @@ void bind_models(py::module_& m) {
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov)
         .def_property_readonly("has_laplace_gradient", &GlmmModel::has_laplace_gradient)
         .def("laplace_gradient", &GlmmModel::laplace_gradient, py::arg("beta_profiled") = false,
-             py::arg("log_parameters") = std::vector<std::string>{}, engine_call());
+             py::arg("log_parameters") = std::vector<std::string>{}, engine_call())
+        .def_property_readonly("has_fixed_effects_log_det_gradient", &GlmmModel::has_fixed_effects_log_det_gradient)
+        .def("fixed_effects_log_det_gradient", &GlmmModel::fixed_effects_log_det_gradient, engine_call());
 
     py::class_<LmmModel>(m, "LmmModel")
         .def(py::init(&make_lmm), py::arg("X"), py::arg("Z"), py::arg("y"), py::arg("weights"), py::arg("offset"),

@@ -48,9 +48,9 @@ Holds:
 
 The optimiser treats beta_disp as extra coordinates after the
 zero-inflation ones (``cpp/src/optim/objective.hpp``), with the exact
-gradient in them (``cpp/src/model/observation_gradient.cpp``); glmmTMB's
-REML (beta integrated out, :mod:`~glmmfast.fit._integrated_beta`) stays
-derivative-free.
+gradient in them (``cpp/src/model/observation_gradient.cpp``); so does
+glmmTMB's REML (beta integrated out, :mod:`~glmmfast.fit._integrated_beta`,
+with the gradient of log det H_beta from ``cpp/src/model/reml_gradient.cpp``).
 """
 
 from __future__ import annotations

@@ -297,11 +297,12 @@ def fit_glmm(design: ModelDesign, nAGQ: int, parameter: FamilyParameter | None =
     if moment_start:
         theta0 = glmm_moment_theta_start(design, start, theta0)
     t1 = time.perf_counter()
-    state = optimize_glmm_state(model, design, nAGQ, parameter, theta0, np.asarray(start["beta"]), theta_scale,
-                                dispersion_estimate=dispersion_estimate, measured_start=moment_start)
+    # glmmTMB's REML (gaussian identity) starts at the ML optimum: there the nAGQ = 0 deviance (beta in PIRLS)
+    # is the exact -2 log L profiled in beta, so stage 1 alone reaches it, without the joint stage
+    state = optimize_glmm_state(model, design, 0 if integrated_beta else nAGQ, parameter, theta0,
+                                np.asarray(start["beta"]), theta_scale, dispersion_estimate=dispersion_estimate,
+                                measured_start=moment_start)
     if integrated_beta:
-        # glmmTMB's REML starts at the ML optimum, reached by BFGS on the exact gradient: the REML
-        # criterion's search (derivative-free) is then short (disp_gauss_x_reml: 20 + 40 evaluations, not 111)
         state = fit_integrated_beta(model, design, state.theta, state.beta, state.beta_disp, t0, ml=state.info)
     state.info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     _add_start_stage(state.info, start_clock, start, start_seconds)

@@ -12,12 +12,17 @@ whose inverse is the engine's ``beta_unscaled_vcov``:
 
 (At glmmTMB's estimates on its ``disp_gauss_x_reml`` reference this
 equals its -2 log L to 1e-12.)  The outer parameters are (theta,
-beta_disp), optimised derivative-free from the maximum-likelihood optimum
-(found first, by BFGS on the exact gradient); Cov(beta-hat) is H_beta^{-1} at the
+beta_disp), optimised from the maximum-likelihood optimum (found first, by
+BFGS on the exact gradient) by BFGS on the criterion's exact gradient
+(:func:`criterion_gradient`): the profiled deviance's (the engine's
+``laplace_gradient`` with beta profiled: at beta-hat the deviance is
+stationary in beta) plus d log det H_beta = tr(H_beta^{-1} dH_beta) (the
+engine's ``fixed_effects_log_det_gradient``, derived in
+``cpp/src/model/reml_gradient.cpp``).  Cov(beta-hat) is H_beta^{-1} at the
 optimum, and the covariance of (theta, beta_disp) is 2 H^{-1} from the
-finite-difference Hessian H of the criterion, as glmmTMB's sdreport.
+Hessian H of the criterion by central differences of its gradient, as glmmTMB's sdreport.
 
-Holds :func:`reml_objective`, :func:`fit_integrated_beta` (a FitState with
+Holds :func:`reml_objective`, :func:`criterion_gradient`, :func:`fit_integrated_beta` (a FitState with
 ``integrated_beta`` set) and :func:`integrated_beta_vcov_full`.
 """
 
@@ -28,14 +33,13 @@ import time
 import numpy as np
 
 from ..design._design import ModelDesign
-from ._derivatives import gradient_hessian
 from ._objective import function_objective
-from ._optimize import _bobyqa
+from ._optimize import _FD_STEP, _measured_quasi_newton
 from ._optimizer_info import OptimizerInfo, StageClock
 
-__all__ = ["reml_objective", "fit_integrated_beta", "integrated_beta_vcov_full"]
+__all__ = ["reml_objective", "criterion_gradient", "fit_integrated_beta", "integrated_beta_vcov_full"]
 
-#: BOBYQA's initial step from the ML optimum (from elsewhere 0.25)
+#: L-BFGS's initial step where BFGS cannot finish, from the ML optimum (from elsewhere 0.25)
 _STEP_FROM_ML = 0.05
 
 
@@ -48,11 +52,19 @@ def _criterion(model, ntheta: int, x: np.ndarray) -> float:
     return float(deviance - logdet_inverse - p * np.log(2 * np.pi)) if sign > 0 else np.inf
 
 
+def criterion_gradient(model) -> np.ndarray:
+    """d(-2 log L_R)/d(theta, beta_disp) at the point the criterion last evaluated (the engine there):
+    d(-2 log L(theta, beta-hat, beta_disp)) (beta-hat moving with them) + d log det H_beta."""
+    return (np.asarray(model.laplace_gradient(beta_profiled=True))
+            + np.asarray(model.fixed_effects_log_det_gradient()))
+
+
 def reml_objective(model):
-    """The REML criterion of ``model`` (an engine GlmmModel with a dispersion model) in (theta, beta_disp)."""
+    """The REML criterion of ``model`` (an engine GlmmModel with a dispersion model, gaussian identity) in
+    (theta, beta_disp), with its exact gradient (:func:`criterion_gradient`)."""
     ntheta = len(model.initial_theta())
     return function_objective(lambda x: _criterion(model, ntheta, x), ntheta + int(model.n_disp),
-                              lambda: model.set_u(np.zeros(model.q)))
+                              lambda: model.set_u(np.zeros(model.q)), lambda: criterion_gradient(model))
 
 
 def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: np.ndarray, beta_disp0: np.ndarray,
@@ -60,8 +72,10 @@ def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: n
     """Minimise the REML criterion of ``model`` from (theta0, beta_disp0), beta started at ``beta0``.
 
     ``ml``: the record of the maximum-likelihood fit that gave the start (its optimum), whose stages come first
-    in the fit's record; from there BOBYQA's first steps are shorter (REML's theta differs from ML's by the
-    factor of about sqrt(m / (m - p)) for m groups, beta_disp by O(p / n))."""
+    in the fit's record (REML's theta differs from ML's by the factor of about sqrt(m / (m - p)) for m
+    groups, beta_disp by O(p / n)).  BFGS from the Hessian measured there by differences of the exact
+    gradient, L-BFGS where it cannot finish (:func:`~glmmfast.fit._optimize._measured_quasi_newton`, as the
+    ML fit's first stage)."""
     from ._fit_state import FitState
 
     info = OptimizerInfo(theta_scale=1.0)
@@ -76,11 +90,14 @@ def fit_integrated_beta(model, design: ModelDesign, theta0: np.ndarray, beta0: n
     lower = np.concatenate([np.asarray(model.lower_bounds(), dtype=float), np.full(len(beta_disp0), -np.inf)])
     x0 = np.concatenate([theta0, beta_disp0])
     step = np.full(x0.size, 0.25 if ml is None else _STEP_FROM_ML)
-    x, dev, status = _bobyqa(objective, x0, lower, step, 1e-10, 1e-8, 100000, restarts=1)
+    methods: list[str] = []
+    # nAGQ = 0: beta is profiled as in the nAGQ = 0 deviance, and likewise the predicted decrease must fall
+    # to 1e-10, not to 1e-8 of the criterion (which left a refit 2e-6 above the fit from scratch)
+    x, dev, status = _measured_quasi_newton(objective, x0, lower, step, 1e-10, 0, methods=methods)
     dev = objective.evaluate(x)  # leave the engine at the optimum
     info.add_stage("theta and beta_disp (REML: beta integrated out)", "stage 2", clock, (objective,), dev, status,
-                   optimizer="bobyqa")
-    info.optimizer = "bobyqa"
+                   optimizer=methods)
+    info.optimizer = "lbfgs"  # the exact gradient (OptimizerInfo.optimizer)
     info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
     ntheta = len(theta0)
     return FitState(design, np.asarray(x[:ntheta]), np.array(model.beta), float(dev), info, nAGQ=1,
@@ -94,11 +111,12 @@ def integrated_beta_vcov_full(model, theta: np.ndarray, beta_disp: np.ndarray) -
     is integrated out).  Leaves the engine at the optimum."""
     ntheta, p = len(theta), model.p
     x = np.concatenate([theta, beta_disp])
-    f = lambda v: _criterion(model, ntheta, v)  # noqa: E731
-    _, hess = gradient_hessian(f, x, 1e-4, f(x))
-    outer = np.linalg.inv(hess)
+    objective = reml_objective(model)
+    # central differences of the exact gradient: 2 evaluations a coordinate (not the criterion's 2 d^2 + 1)
+    _, hess = objective.gradient_hessian(x, np.full(x.size, _FD_STEP))
+    outer = np.linalg.inv(np.asarray(hess))
     outer = outer + outer.T
-    f(x)  # back at the optimum
+    objective.evaluate(x)  # back at the optimum
     vbeta = np.asarray(model.beta_unscaled_vcov())
     full = np.zeros((ntheta + p + len(beta_disp),) * 2)
     keep = np.r_[0:ntheta, ntheta + p:full.shape[0]]
