@@ -17,6 +17,7 @@
 // 2 wt [log f(y; mu = y) - log f(y; mu)].  Simulation: G1 / (G1 + G2),
 // G1 ~ Gamma(a), G2 ~ Gamma(b).  phi may vary by observation (phi(i), shape_by_row).
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -48,16 +49,22 @@ public:
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = wt[i] * unit_log_density(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]),
-                                              phi(m.first_row + i));
+        // lgamma(phi) once per run of equal phi (every row, without a dispersion model)
+        double ph = std::numeric_limits<double>::quiet_NaN(), lgamma_phi = 0.0;
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            if (phi(m.first_row + i) != ph) {
+                ph = phi(m.first_row + i);
+                lgamma_phi = std::lgamma(ph);
+            }
+            out[i] = wt[i] * (lgamma_phi + log_density_in_mu(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
+        }
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double ph = phi(m.first_row + i);
-            out[i] = 2.0 * wt[i] * (unit_log_density(y[i], y[i], 1.0 - y[i], ph) -
-                                    unit_log_density(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
+            out[i] = 2.0 * wt[i] * (log_density_in_mu(y[i], y[i], 1.0 - y[i], ph) -
+                                    log_density_in_mu(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
         }
     }
 
@@ -103,11 +110,11 @@ public:
     }
 
 private:
-    // log f(y) at mean mu, 1 - mu = mu1 and precision ph (unit weight).
-    static double unit_log_density(double y, double mu, double mu1, double ph) {
+    // log f(y) - lgamma(ph) at mean mu, 1 - mu = mu1 and precision ph (unit weight): the terms that
+    // depend on mu (the unit deviance's difference cancels lgamma(ph)).
+    static double log_density_in_mu(double y, double mu, double mu1, double ph) {
         const double a = mu * ph, b = mu1 * ph;
-        return std::lgamma(ph) - std::lgamma(a) - std::lgamma(b) + (a - 1.0) * std::log(y) +
-               (b - 1.0) * std::log1p(-y);
+        return -std::lgamma(a) - std::lgamma(b) + (a - 1.0) * std::log(y) + (b - 1.0) * std::log1p(-y);
     }
 
 };
