@@ -74,7 +74,7 @@ public:
         const double ph = phi(row);
         const Polygammas pa = polygammas(mu * ph, order - 1), pb = polygammas((1.0 - mu) * ph, order - 1);
         MuDerivatives d;
-        d.l1 = wt * ph * (std::log(y) - std::log1p(-y) - pa.psi + pb.psi);
+        d.l1 = wt * ph * (std::log(y / (1.0 - y)) - pa.psi + pb.psi);  // y* in one log: y / (1 - y) to 2 ulps
         if (order >= 2) {
             d.l2 = -wt * ph * ph * (pa.psi1 + pb.psi1);
             d.expected = -d.l2;
