@@ -90,6 +90,50 @@ def test_parameter_derivatives_match_finite_differences(name, link, parameter, s
     np.testing.assert_allclose(d2, (g[0] - g[1]) / (2 * h), rtol=1e-6, atol=1e-9)
 
 
+_MP_MEAN = {"logit": lambda e: 1 / (1 + mpmath.exp(-e)), "probit": mpmath.ncdf,
+            "cloglog": lambda e: -mpmath.expm1(-mpmath.exp(e))}
+
+
+def _mp_log_density(name: str, y: float, wt: float, phi: float, link: str):
+    """log f as a 40-digit function of eta: the beta's times wt, the beta-binomial's of k = n y of n = wt."""
+    lg = mpmath.loggamma
+
+    def log_f(eta):
+        mu = _MP_MEAN[link](eta)
+        a, b = mu * phi, (1 - mu) * phi
+        if name == "beta":
+            return wt * (lg(phi) - lg(a) - lg(b) + (a - 1) * mpmath.log(y) + (b - 1) * mpmath.log1p(-y))
+        n, k = mpmath.mpf(wt), mpmath.mpf(round(wt * y))
+        return (lg(n + 1) - lg(k + 1) - lg(n - k + 1) + lg(k + a) + lg(n - k + b) - lg(n + phi)
+                - lg(a) - lg(b) + lg(phi))
+    return log_f
+
+
+# (family, link, y, wt, mu, phi): beta at small and large shapes a = mu phi, b = (1 - mu) phi;
+# beta-binomial counts below and above the shift sums' limit of 40, k = 0 and k = n
+ETA_POINTS = ([("beta", link, y, wt, mu, phi) for link in ("logit", "probit", "cloglog")
+               for y, wt, mu, phi in ((0.3, 1.0, 0.45, 4.0), (0.02, 2.5, 0.1, 0.7), (0.97, 1.0, 0.8, 60.0),
+                                      (0.5, 1.0, 0.003, 25.0))]
+              + [("betabinomial", link, k / n, n, mu, phi) for link in ("logit", "cloglog")
+                 for k, n, mu, phi in ((3, 10, 0.45, 5.0), (0, 12, 0.2, 0.3), (20, 20, 0.7, 2.0),
+                                       (7, 39, 0.3, 200.0), (45, 60, 0.6, 3.0), (2, 70, 0.1, 0.9))])
+
+
+@pytest.mark.parametrize("name, link, y, wt, mu, phi", ETA_POINTS,
+                         ids=[f"{p[0]}-{p[1]}-{i}" for i, p in enumerate(ETA_POINTS)])
+def test_eta_derivatives_are_mpmaths(name, link, y, wt, mu, phi):
+    # score, second and third eta-derivatives (the analytic d^3 log f / d eta^3 of the exact Laplace
+    # gradient, from psi'') against 40-digit differentiation of the log density itself
+    f = _engine(name, link, phi=phi)
+    eta = f.linkfun(np.array([mu]))
+    args = (np.array([y]), eta, np.array([wt]))
+    got = [*(d[0] for d in f.log_density_derivatives(*args)), f.log_density_third_derivative(*args)[0]]
+    with mpmath.workdps(40):
+        log_f = _mp_log_density(name, mpmath.mpf(y), wt, mpmath.mpf(phi), link)
+        want = [float(mpmath.diff(log_f, mpmath.mpf(eta[0]), order)) for order in (1, 2, 3)]
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-13 * max(abs(w) for w in want))
+
+
 # (family, shapes, mean, trials, variance of y)
 MOMENTS = [("beta", {"phi": 9.0}, 0.3, 1.0, 0.3 * 0.7 / 10.0),
            ("betabinomial", {"phi": 5.0}, 0.3, 12.0, 0.3 * 0.7 / 12.0 * (1 + 11.0 / 6.0)),

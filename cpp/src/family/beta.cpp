@@ -5,8 +5,9 @@
 //   log f = lgamma(phi) - lgamma(a) - lgamma(b) + (a - 1) log y + (b - 1) log(1 - y).
 // With y* = log y - log(1 - y) and mu* = psi(a) - psi(b):
 //   d log f / d mu = phi (y* - mu*),   d^2 log f / d mu^2 = -phi^2 [psi'(a) + psi'(b)],
-// so in eta (me = dmu/deta, me2 = d^2 mu / d eta^2):
-//   score = me phi (y* - mu*),   information = me^2 phi^2 [psi'(a) + psi'(b)] - me2 phi (y* - mu*).
+//   d^3 log f / d mu^3 = -phi^3 [psi''(a) - psi''(b)],
+// which mu_derivative_rows.hpp takes to eta; each polygamma value is
+// computed once per observation (polygammas: psi, psi', psi'' of a and of b).
 // Parameter "phi":
 //   d log f / d phi = psi(phi) - mu psi(a) - (1 - mu) psi(b) + mu log y + (1 - mu) log(1 - y),
 //   d^2 log f / d phi^2 = psi'(phi) - mu^2 psi'(a) - (1 - mu)^2 psi'(b).
@@ -16,10 +17,12 @@
 // 2 wt [log f(y; mu = y) - log f(y; mu)].  Simulation: G1 / (G1 + G2),
 // G1 ~ Gamma(a), G2 ~ Gamma(b).  phi may vary by observation (phi(i), shape_by_row).
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
 #include "family/distribution.hpp"
+#include "family/mu_derivative_rows.hpp"
 #include "family/phi_shape.hpp"
 #include "family/special_functions.hpp"
 
@@ -27,7 +30,7 @@ namespace glmmfast {
 
 namespace {
 
-class Beta final : public PhiShape<Beta> {
+class Beta final : public MuDerivativeRows<Beta, PhiShape<Beta>> {
 public:
     const char* name() const override { return "beta"; }
     std::vector<std::string> links() const override { return {"logit", "probit", "cloglog"}; }
@@ -44,45 +47,44 @@ public:
         return (1.0 - 2.0 * mu) / (1.0 + phi_rows_.over(phi_, mu.size()));
     }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
-    // The expected information in eta: wt me^2 phi^2 [psi'(a) + psi'(b)] (E y* = mu*).
-    ArrayXd fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        ArrayXd w(mu.size());
-        for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const double ph = phi(i);
-            w[i] = wt[i] * me[i] * me[i] * ph * ph * (trigamma(mu[i] * ph) + trigamma((1.0 - mu[i]) * ph));
-        }
-        return w;
-    }
-
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = wt[i] * unit_log_density(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]),
-                                              phi(m.first_row + i));
+        // lgamma(phi) once per run of equal phi (every row, without a dispersion model)
+        double ph = std::numeric_limits<double>::quiet_NaN(), lgamma_phi = 0.0;
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            if (phi(m.first_row + i) != ph) {
+                ph = phi(m.first_row + i);
+                lgamma_phi = std::lgamma(ph);
+            }
+            out[i] = wt[i] * (lgamma_phi + log_density_in_mu(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
+        }
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double ph = phi(m.first_row + i);
-            out[i] = 2.0 * wt[i] * (unit_log_density(y[i], y[i], 1.0 - y[i], ph) -
-                                    unit_log_density(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
+            out[i] = 2.0 * wt[i] * (log_density_in_mu(y[i], y[i], 1.0 - y[i], ph) -
+                                    log_density_in_mu(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
         }
     }
 
-    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        ArrayXd s(y.size());
-        for (Eigen::Index i = 0; i < y.size(); ++i) s[i] = wt[i] * me[i] * phi(i) * mean_score(y[i], mu[i], phi(i));
-        return s;
-    }
-    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                            const ArrayXd& wt) const override {
-        ArrayXd h(y.size());
-        for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double ph = phi(i), a = mu[i] * ph, b = (1.0 - mu[i]) * ph;
-            h[i] = wt[i] * (me[i] * me[i] * ph * ph * (trigamma(a) + trigamma(b)) -
-                            me2[i] * ph * mean_score(y[i], mu[i], ph));
+    // l1 = wt phi (y* - mu*), l2 = -wt phi^2 [psi'(a) + psi'(b)] (free of y: the expected
+    // information is -l2), l3 = -wt phi^3 [psi''(a) - psi''(b)] (mu_derivative_rows.hpp).
+    MuDerivatives mu_derivatives(double y, double wt, double mu, Eigen::Index row, int order) const {
+        const double ph = phi(row);
+        const Polygammas pa = polygammas(mu * ph, order - 1), pb = polygammas((1.0 - mu) * ph, order - 1);
+        MuDerivatives d;
+        d.l1 = wt * ph * (std::log(y / (1.0 - y)) - pa.psi + pb.psi);  // y* in one log: y / (1 - y) to 2 ulps
+        if (order >= 2) {
+            d.l2 = -wt * ph * ph * (pa.psi1 + pb.psi1);
+            d.expected = -d.l2;
         }
-        return h;
+        if (order >= 3) d.l3 = -wt * ph * ph * ph * (pa.psi2 - pb.psi2);
+        return d;
+    }
+    double expected_information(double wt, double mu, Eigen::Index row) const {
+        const double ph = phi(row);
+        return wt * ph * ph * (trigamma(mu * ph) + trigamma((1.0 - mu) * ph));
     }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
@@ -90,10 +92,10 @@ public:
         if (p != "phi") unknown_parameter(p);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double mu = std::exp(m.log_mu[i]), mu1 = std::exp(m.log1m_mu[i]);
-            const double ph = phi(m.first_row + i), a = mu * ph, b = mu1 * ph;
-            d1[i] = wt[i] * (digamma(ph) - mu * digamma(a) - mu1 * digamma(b) + mu * std::log(y[i]) +
-                             mu1 * std::log1p(-y[i]));
-            d2[i] = wt[i] * (trigamma(ph) - mu * mu * trigamma(a) - mu1 * mu1 * trigamma(b));
+            const double ph = phi(m.first_row + i);
+            const Polygammas pp = polygammas(ph, 1), pa = polygammas(mu * ph, 1), pb = polygammas(mu1 * ph, 1);
+            d1[i] = wt[i] * (pp.psi - mu * pa.psi - mu1 * pb.psi + mu * std::log(y[i]) + mu1 * std::log1p(-y[i]));
+            d2[i] = wt[i] * (pp.psi1 - mu * mu * pa.psi1 - mu1 * mu1 * pb.psi1);
         }
     }
 
@@ -108,15 +110,11 @@ public:
     }
 
 private:
-    // d log f / d mu / phi = y* - mu* at precision ph.
-    static double mean_score(double y, double mu, double ph) {
-        return std::log(y) - std::log1p(-y) - digamma(mu * ph) + digamma((1.0 - mu) * ph);
-    }
-    // log f(y) at mean mu, 1 - mu = mu1 and precision ph (unit weight).
-    static double unit_log_density(double y, double mu, double mu1, double ph) {
+    // log f(y) - lgamma(ph) at mean mu, 1 - mu = mu1 and precision ph (unit weight): the terms that
+    // depend on mu (the unit deviance's difference cancels lgamma(ph)).
+    static double log_density_in_mu(double y, double mu, double mu1, double ph) {
         const double a = mu * ph, b = mu1 * ph;
-        return std::lgamma(ph) - std::lgamma(a) - std::lgamma(b) + (a - 1.0) * std::log(y) +
-               (b - 1.0) * std::log1p(-y);
+        return -std::lgamma(a) - std::lgamma(b) + (a - 1.0) * std::log(y) + (b - 1.0) * std::log1p(-y);
     }
 
 };

@@ -10,10 +10,12 @@
 // each bracket a log_gamma_ratio (special_functions.hpp), so many trials
 // cost no cancellation between huge lgamma values.  With
 // D1 = psi(k + a) - psi(a) - psi(n - k + b) + psi(b) and
-// D2 = psi'(k + a) - psi'(a) + psi'(n - k + b) - psi'(b) (<= 0):
-//   d log f / d mu = phi D1,   d^2 log f / d mu^2 = phi^2 D2,
-//   score = me phi D1,   information = -(me^2 phi^2 D2 + me2 phi D1);
-// the Fisher weight of PIRLS is n me^2 / (mu (1 - mu) (1 + (n - 1) / (1 + phi))).
+// D2 = psi'(k + a) - psi'(a) + psi'(n - k + b) - psi'(b) (<= 0) and
+// D3 = psi''(k + a) - psi''(a) - psi''(n - k + b) + psi''(b):
+//   d log f / d mu = phi D1,   d^2 log f / d mu^2 = phi^2 D2,   d^3 log f / d mu^3 = phi^3 D3,
+// which mu_derivative_rows.hpp takes to eta; each difference is a sum over
+// the k (n - k) shifts for counts below kShiftSumLimit (polygamma_differences).
+// The Fisher weight of PIRLS is n me^2 / (mu (1 - mu) (1 + (n - 1) / (1 + phi))).
 // Parameter "phi", with A = psi(k + a) - psi(a), B = psi(n - k + b) - psi(b),
 // C = psi(n + phi) - psi(phi) and A', B', C' the same in psi':
 //   d log f / d phi = mu A + (1 - mu) B - C,
@@ -22,11 +24,13 @@
 // are exact; y = 0 or 1 takes mu = y as the limit 0 of its deviance).
 // Simulation: Binomial(n, Beta(a, b)) / n.  phi may vary by observation
 // (phi(i), shape_by_row: a dispersion model).
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
 
 #include "family/distribution.hpp"
+#include "family/mu_derivative_rows.hpp"
 #include "family/phi_shape.hpp"
 #include "family/special_functions.hpp"
 
@@ -34,7 +38,7 @@ namespace glmmfast {
 
 namespace {
 
-class BetaBinomial final : public PhiShape<BetaBinomial> {
+class BetaBinomial final : public MuDerivativeRows<BetaBinomial, PhiShape<BetaBinomial>> {
 public:
     const char* name() const override { return "betabinomial"; }
     std::vector<std::string> links() const override { return {"logit", "probit", "cloglog"}; }
@@ -49,11 +53,6 @@ public:
     ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 - mu); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 1.0 - 2.0 * mu; }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd& wt) const override { return (wt * y + 0.5) / (wt + 1.0); }
-    ArrayXd fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        const ArrayXd precision = phi_rows_.over(phi_, mu.size());
-        return wt * me.square() / (mu * (1.0 - mu) * (1.0 + (wt - 1.0).max(0.0) / (1.0 + precision)));
-    }
-
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i)
@@ -69,35 +68,36 @@ public:
         }
     }
 
-    ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
-        ArrayXd s(y.size());
-        for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const Terms t = terms(y[i], wt[i], mu[i], 1.0 - mu[i], phi(i), false);
-            s[i] = me[i] * phi(i) * (t.A - t.B);
+    MuDerivatives mu_derivatives(double y, double wt, double mu, Eigen::Index row, int order) const {
+        const double ph = phi(row);
+        const Counts c = counts(y, wt);
+        const Polygammas A = polygamma_differences(mu * ph, c.k, order - 1);
+        const Polygammas B = polygamma_differences((1.0 - mu) * ph, c.n - c.k, order - 1);
+        MuDerivatives d;
+        d.l1 = ph * (A.psi - B.psi);
+        if (order >= 2) {
+            d.l2 = ph * ph * (A.psi1 + B.psi1);
+            d.expected = expected_information(wt, mu, row);
         }
-        return s;
+        if (order >= 3) d.l3 = ph * ph * ph * (A.psi2 - B.psi2);
+        return d;
     }
-    ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
-                            const ArrayXd& wt) const override {
-        ArrayXd h(y.size());
-        for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double ph = phi(i);
-            const Terms t = terms(y[i], wt[i], mu[i], 1.0 - mu[i], ph);
-            h[i] = -(me[i] * me[i] * ph * ph * (t.A1 + t.B1) + me2[i] * ph * (t.A - t.B));
-        }
-        return h;
+    // Per trial as the binomial's, inflated by 1 + (n - 1) / (1 + phi).
+    double expected_information(double wt, double mu, Eigen::Index row) const {
+        return wt / (mu * (1.0 - mu) * (1.0 + std::max(wt - 1.0, 0.0) / (1.0 + phi(row))));
     }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double mu = std::exp(m.log_mu[i]), mu1 = std::exp(m.log1m_mu[i]), n = std::round(wt[i]);
-            const double ph = phi(m.first_row + i);
-            const Terms t = terms(y[i], wt[i], mu, mu1, ph);
-            const double c = digamma(n + ph) - digamma(ph), c1 = trigamma(n + ph) - trigamma(ph);
-            d1[i] = mu * t.A + mu1 * t.B - c;
-            d2[i] = mu * mu * t.A1 + mu1 * mu1 * t.B1 - c1;
+            const double mu = std::exp(m.log_mu[i]), mu1 = std::exp(m.log1m_mu[i]), ph = phi(m.first_row + i);
+            const Counts c = counts(y[i], wt[i]);
+            const Polygammas A = polygamma_differences(mu * ph, c.k, 1);
+            const Polygammas B = polygamma_differences(mu1 * ph, c.n - c.k, 1);
+            const Polygammas C = polygamma_differences(ph, c.n, 1);
+            d1[i] = mu * A.psi + mu1 * B.psi - C.psi;
+            d2[i] = mu * mu * A.psi1 + mu1 * mu1 * B.psi1 - C.psi1;
         }
     }
 
@@ -118,25 +118,19 @@ public:
     }
 
 private:
-    // A = psi(k + a) - psi(a), B = psi(n - k + b) - psi(b) and (with `second`) their psi' forms A1, B1,
-    // at precision ph.
-    struct Terms {
-        double A, B, A1 = 0.0, B1 = 0.0;
+    // n = round(wt) trials and k = round(n y) successes.
+    struct Counts {
+        double n, k;
     };
-    static Terms terms(double y, double wt, double mu, double mu1, double ph, bool second = true) {
-        const double n = std::round(wt), k = std::round(n * y), a = mu * ph, b = mu1 * ph;
-        Terms t{digamma(k + a) - digamma(a), digamma(n - k + b) - digamma(b)};
-        if (second) {
-            t.A1 = trigamma(k + a) - trigamma(a);
-            t.B1 = trigamma(n - k + b) - trigamma(b);
-        }
-        return t;
+    static Counts counts(double y, double wt) {
+        const double n = std::round(wt);
+        return {n, std::round(n * y)};
     }
     // log f of k = round(n y) successes of n = round(wt) trials at mean mu, 1 - mu = mu1, precision ph.
     static double unit_log_density(double y, double wt, double mu, double mu1, double ph) {
-        const double n = std::round(wt);
+        const auto [n, k] = counts(y, wt);
         if (n <= 0) return 0.0;
-        const double k = std::round(n * y), a = mu * ph, b = mu1 * ph;
+        const double a = mu * ph, b = mu1 * ph;
         return log_gamma_ratio(n, 1.0, ph) + log_gamma_ratio(k, a, 1.0) + log_gamma_ratio(n - k, b, 1.0) +
                std::lgamma(ph) - std::lgamma(a) - std::lgamma(b);
     }

@@ -22,6 +22,15 @@ ArrayXd Distribution::fisher_weight(const ArrayXd& mu, const ArrayXd& me, const 
     return wt * me.square() / variance(mu);
 }
 
+void Distribution::eta_terms(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                             const ArrayXd* me3, const ArrayXd& wt, ArrayXd& score, ArrayXd& information,
+                             ArrayXd& fisher, ArrayXd& information_deriv) const {
+    score = eta_score(y, mu, me, wt);
+    information = eta_information(y, mu, me, me2, wt);
+    fisher = fisher_weight(mu, me, wt);
+    if (me3) information_deriv = eta_information_deriv(y, mu, me, me2, *me3, wt);
+}
+
 ArrayXd Distribution::eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me,
                                             const ArrayXd& me2, const ArrayXd& me3, const ArrayXd& wt) const {
     constexpr double h = 1e-4;

@@ -31,6 +31,8 @@
 //   fisher_weight positive weights wt me^2 / V(mu) for PIRLS's Fisher-type
 //                 steps on the general observation path (a family whose
 //                 expected information is not that overrides it)
+//   eta_terms     score, information, Fisher weight (and the information's
+//                 eta-derivative) together, as the general observation path needs them
 //   weights_are_trials   whether wt is a number of trials the density
 //                 depends on (binomial, betabinomial) rather than a
 //                 multiplier of the log density
@@ -105,6 +107,12 @@ public:
 
     // wt me^2 / V(mu): the Fisher information in eta of the exponential-dispersion families (times phi).
     virtual ArrayXd fisher_weight(const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const;
+    // eta_score, eta_information, fisher_weight and, given me3 (not null), eta_information_deriv in
+    // one call (else information_deriv is left as it is).  The default calls each; a family whose
+    // four share per-observation work (the beta's polygamma values) does that work once per observation.
+    virtual void eta_terms(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                           const ArrayXd* me3, const ArrayXd& wt, ArrayXd& score, ArrayXd& information,
+                           ArrayXd& fisher, ArrayXd& information_deriv) const;
     virtual bool weights_are_trials() const { return false; }
 
     virtual bool exponential_dispersion() const { return true; }

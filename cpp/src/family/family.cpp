@@ -99,11 +99,13 @@ void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double
     const double phi = has_dispersion() ? dispersion : 1.0;
     if (log_density) t.log_density = log_density_at(y, eta, mu.data(), wt, dispersion);
     else t.log_density.resize(0);
-    t.score = dist_->eta_score(y, mu, me, wt) / phi;
-    t.information = dist_->eta_information(y, mu, me, me2, wt) / phi;
-    t.fisher = dist_->fisher_weight(mu, me, wt) / phi;
-    if (information_deriv)
-        t.information_deriv = dist_->eta_information_deriv(y, mu, me, me2, link_->mu_eta3(eta, mu), wt) / phi;
+    const ArrayXd me3 = information_deriv ? link_->mu_eta3(eta, mu) : ArrayXd();
+    dist_->eta_terms(y, mu, me, me2, information_deriv ? &me3 : nullptr, wt, t.score, t.information, t.fisher,
+                     t.information_deriv);
+    t.score /= phi;
+    t.information /= phi;
+    t.fisher /= phi;
+    if (information_deriv) t.information_deriv /= phi;
     else t.information_deriv.resize(0);
 }
 

@@ -102,21 +102,37 @@ double log_cauchy_cdf(double x) {
     return std::log(0.5 + std::atan(x) / M_PI);
 }
 
-// psi(x) = psi(x + k) - sum_{j<k} 1/(x + j) moves x above 10, where the
-// asymptotic series (Abramowitz & Stegun 6.3.18)
-//     psi(x) ~ log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - 1/(252x^6) + 1/(240x^8) - 1/(132x^10)
-// is accurate to ~1e-16.
+namespace {
+
+// The asymptotic series of psi, psi' and psi'' for x >= 10, each accurate to ~1e-16 there
+// (Abramowitz & Stegun 6.3.18, 6.4.12 and the latter's derivative):
+//     psi(x)   ~ log x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - 1/(252x^6) + 1/(240x^8) - 1/(132x^10),
+//     psi'(x)  ~ 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9) + 5/(66x^11),
+//     psi''(x) ~ -1/x^2 - 1/x^3 - 1/(2x^4) + 1/(6x^6) - 1/(6x^8) + 3/(10x^10) - 5/(6x^12).
+double digamma_series(double x) {
+    const double r = 1.0 / (x * x);
+    return std::log(x) - 0.5 / x - r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r / 132))));
+}
+double trigamma_series(double x) {
+    const double r = 1.0 / (x * x);
+    return 1.0 / x + 0.5 * r + r / x * (1.0 / 6 - r * (1.0 / 30 - r * (1.0 / 42 - r * (1.0 / 30 - r * 5.0 / 66))));
+}
+double tetragamma_series(double x) {
+    const double r = 1.0 / (x * x);
+    return -r - r / x - r * r * (0.5 - r * (1.0 / 6 - r * (1.0 / 6 - r * (3.0 / 10 - r * 5.0 / 6))));
+}
+
+}  // namespace
+
+// Below 10 the recurrences psi(x) = psi(x + 1) - 1/x, psi'(x) = psi'(x + 1) + 1/x^2 and
+// psi''(x) = psi''(x + 1) - 2/x^3 move x to the series.
 double digamma(double x) {
     if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
     double shift = 0.0;
     while (x < 10) shift -= 1.0 / x++;
-    const double r = 1.0 / (x * x);
-    return shift + std::log(x) - 0.5 / x -
-           r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r / 132))));
+    return shift + digamma_series(x);
 }
 
-// psi'(x) = psi'(x + k) + sum_{j<k} 1/(x + j)^2, then (A&S 6.4.12)
-//     psi'(x) ~ 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9) + 5/(66x^11).
 double trigamma(double x) {
     if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
     double shift = 0.0;
@@ -124,9 +140,50 @@ double trigamma(double x) {
         shift += 1.0 / (x * x);
         x += 1.0;
     }
-    const double r = 1.0 / (x * x);
-    return shift + 1.0 / x + 0.5 * r +
-           r / x * (1.0 / 6 - r * (1.0 / 30 - r * (1.0 / 42 - r * (1.0 / 30 - r * 5.0 / 66))));
+    return shift + trigamma_series(x);
+}
+
+double tetragamma(double x) {
+    if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
+    double shift = 0.0;
+    while (x < 10) {
+        shift -= 2.0 / (x * x * x);
+        x += 1.0;
+    }
+    return shift + tetragamma_series(x);
+}
+
+Polygammas polygammas(double x, int highest_order) {
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    if (!(x > 0)) return {nan, nan, nan};
+    double shift0 = 0.0, shift1 = 0.0, shift2 = 0.0;
+    while (x < 10) {
+        const double inv = 1.0 / x, inv2 = inv * inv;
+        shift0 -= inv;
+        shift1 += inv2;
+        shift2 -= 2.0 * inv2 * inv;
+        x += 1.0;
+    }
+    return {shift0 + digamma_series(x), shift1 + trigamma_series(x),
+            highest_order >= 2 ? shift2 + tetragamma_series(x) : 0.0};
+}
+
+// By psi(x + 1) = psi(x) + 1/x, psi'(x + 1) = psi'(x) - 1/x^2, psi''(x + 1) = psi''(x) + 2/x^3:
+//   psi(x + c) - psi(x) = sum_{j<c} 1/(x + j),   psi'(x + c) - psi'(x) = -sum_{j<c} 1/(x + j)^2,
+//   psi''(x + c) - psi''(x) = sum_{j<c} 2/(x + j)^3.
+Polygammas polygamma_differences(double x, double count, int highest_order) {
+    if (count < kShiftSumLimit && count == std::floor(count) && x > 0) {
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+        for (double j = 0.0; j < count; j += 1.0) {
+            const double inv = 1.0 / (x + j), inv2 = inv * inv;
+            s0 += inv;
+            s1 -= inv2;
+            s2 += 2.0 * inv2 * inv;
+        }
+        return {s0, s1, highest_order >= 2 ? s2 : 0.0};
+    }
+    const Polygammas up = polygammas(x + count, highest_order), at = polygammas(x, highest_order);
+    return {up.psi - at.psi, up.psi1 - at.psi1, up.psi2 - at.psi2};
 }
 
 namespace {
@@ -149,19 +206,6 @@ double log_gamma_ratio(double x, double a, double b) {
     const double d = a - b;
     return (za - 0.5) * std::log1p(d / zb) + d * (std::log(zb) - 1.0) + stirling_correction(za) -
            stirling_correction(zb);
-}
-
-// psi''(x) = psi''(x + k) - sum_{j<k} 2/(x + j)^3, then (the derivative of trigamma's series)
-//     psi''(x) ~ -1/x^2 - 1/x^3 - 1/(2x^4) + 1/(6x^6) - 1/(6x^8) + 3/(10x^10) - 5/(6x^12).
-double tetragamma(double x) {
-    if (!(x > 0)) return std::numeric_limits<double>::quiet_NaN();
-    double shift = 0.0;
-    while (x < 10) {
-        shift -= 2.0 / (x * x * x);
-        x += 1.0;
-    }
-    const double r = 1.0 / (x * x);
-    return shift - r - r / x - r * r * (0.5 - r * (1.0 / 6 - r * (1.0 / 6 - r * (3.0 / 10 - r * 5.0 / 6))));
 }
 
 }  // namespace glmmfast

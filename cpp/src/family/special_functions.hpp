@@ -11,6 +11,15 @@
 //   digamma, trigamma, tetragamma   psi(x), psi'(x) and psi''(x) for x > 0
 //                        (the NB and Gamma parameter derivatives, nbinom1's
 //                        third derivative in mu)
+//   polygammas(x, order) psi(x), psi'(x) and (order 2) psi''(x) together, by one
+//                        shared recurrence loop (one division per step): a
+//                        family needing several orders at one x (the beta's
+//                        score, information and its eta-derivative)
+//   polygamma_differences(x, count, order)   psi^(m)(x + count) - psi^(m)(x),
+//                        m = 0, 1 (and 2): for an integer count below
+//                        kShiftSumLimit the recurrences' sums over the shifts
+//                        (count divisions, no cancellation), else polygammas'
+//                        differences (the beta-binomial's successes and failures)
 //   log_gamma_ratio(x, a, b)   log Gamma(x + a) - log Gamma(x + b) for
 //                        x + a, x + b > 0, accurate when x is large (the
 //                        beta-binomial's many trials): with z = x + b >= 10
@@ -55,5 +64,12 @@ double digamma(double x);
 double trigamma(double x);
 double log_gamma_ratio(double x, double a, double b);
 double tetragamma(double x);
+struct Polygammas {
+    double psi, psi1, psi2;  // psi(x), psi'(x), psi''(x) (0 below highest_order 2)
+};
+Polygammas polygammas(double x, int highest_order);
+// Below this integer count polygamma_differences sums over the shifts.
+constexpr double kShiftSumLimit = 40.0;
+Polygammas polygamma_differences(double x, double count, int highest_order);
 
 }  // namespace glmmfast
