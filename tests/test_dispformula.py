@@ -298,6 +298,61 @@ def test_t_draws_scale_with_each_rows_sigma():
                                rtol=1e-12, atol=1e-12)
 
 
+# The families whose dispersion-model parameter the engine reads by row (varying_parameter.hpp) with data
+# in their support: (family, link, parameter, y, mu) of 600 rows (the engine's blocks are 256 rows).
+def _family_rows(dist: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    mu = rng.uniform(0.5, 5.0, 600)
+    if dist == "gaussian":
+        return rng.normal(mu, 1.0), mu
+    if dist in ("Gamma", "tweedie"):
+        y = rng.gamma(2.0, mu / 2.0)
+        return (np.where(rng.uniform(size=600) < 0.3, 0.0, y) if dist == "tweedie" else y), mu
+    y = rng.poisson(mu).astype(float)
+    return (np.maximum(y, 1.0) if dist.startswith("truncated") else y), mu
+
+
+BY_ROW = [("nbinom1", "log", "phi"), ("truncated_nbinom1", "log", "phi")]
+
+
+def _scalar_family(dist: str, link: str, parameter: str, value: float) -> tuple[glmmfast._core.Family, float]:
+    """The family with `parameter` at one value, and the dispersion to pass it."""
+    family = glmmfast._core.Family(dist, link)
+    if parameter == "dispersion":
+        return family, value
+    family.set_shape(parameter, value)
+    return family, 1.0
+
+
+@pytest.mark.parametrize("dist, link, parameter", BY_ROW)
+def test_a_parameter_by_row_at_one_value_is_the_scalar_parameter(dist, link, parameter):
+    # one value at every row: the log density, its eta-derivatives and the draws of the scalar family
+    rng = np.random.default_rng(5)
+    y, mu = _family_rows(dist, rng)
+    family, dispersion = _scalar_family(dist, link, parameter, 1.7)
+    eta, wt, values = family.linkfun(mu), np.ones(600), np.full(600, 1.7)
+    by_row = family.observation_terms_varying(y, eta, wt, parameter, values, 1.0)
+    scalar = family.observation_terms(y, eta, wt, dispersion)
+    for a, b in zip(by_row, scalar):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(family.simulate_varying(mu, wt, parameter, values, 1.0, 11),
+                                  family.simulate(mu, wt, dispersion, 11))
+
+
+@pytest.mark.parametrize("dist, link, parameter", BY_ROW)
+def test_a_parameter_by_row_is_each_rows_value(dist, link, parameter):
+    # values varying by row: each row's log density and eta-derivatives are the scalar family's at its value
+    # (rows in every 256-row block; the scalar family on the same arrays, so the link's terms are the same)
+    rng = np.random.default_rng(6)
+    y, mu = _family_rows(dist, rng)
+    values = np.exp(rng.normal(0.0, 0.5, 600))
+    eta, wt = glmmfast._core.Family(dist, link).linkfun(mu), np.ones(600)
+    by_row = glmmfast._core.Family(dist, link).observation_terms_varying(y, eta, wt, parameter, values, 1.0)
+    for i in range(3, 600, 37):
+        family, dispersion = _scalar_family(dist, link, parameter, values[i])
+        scalar = family.observation_terms(y, eta, wt, dispersion)
+        assert [a[i] for a in by_row] == [b[i] for b in scalar]
+
+
 @pytest.mark.parametrize("cid", ["disp_beta_x", "disp_t_x"])
 def test_bootstrap_of_a_dispersion_model_recovers_its_coefficients(cid):
     # simulation truth: responses drawn from the fit (its dispersion model included) and refitted; the
