@@ -311,7 +311,8 @@ def _family_rows(dist: str, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
     return (np.maximum(y, 1.0) if dist.startswith("truncated") else y), mu
 
 
-BY_ROW = [("nbinom1", "log", "phi"), ("truncated_nbinom1", "log", "phi"), ("truncated_nbinom2", "log", "theta")]
+BY_ROW = [("nbinom1", "log", "phi"), ("truncated_nbinom1", "log", "phi"), ("truncated_nbinom2", "log", "theta"),
+          ("compois", "log", "phi")]
 
 
 def _scalar_family(dist: str, link: str, parameter: str, value: float) -> tuple[glmmfast._core.Family, float]:
