@@ -300,6 +300,91 @@ def test_t_draws_scale_with_each_rows_sigma():
                                rtol=1e-12, atol=1e-12)
 
 
+# The families whose dispersion-model parameter the engine reads by row (varying_parameter.hpp) with data
+# in their support: (family, link, parameter, y, mu) of 600 rows (the engine's blocks are 256 rows).
+def _family_rows(dist: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    mu = rng.uniform(0.5, 5.0, 600)
+    if dist == "gaussian":
+        return rng.normal(mu, 1.0), mu
+    if dist in ("Gamma", "inverse.gaussian", "tweedie"):
+        y = rng.gamma(2.0, mu / 2.0)
+        return (np.where(rng.uniform(size=600) < 0.3, 0.0, y) if dist == "tweedie" else y), mu
+    y = rng.poisson(mu).astype(float)
+    return (np.maximum(y, 1.0) if dist.startswith("truncated") else y), mu
+
+
+BY_ROW = [("nbinom1", "log", "phi"), ("truncated_nbinom1", "log", "phi"), ("truncated_nbinom2", "log", "theta"),
+          ("compois", "log", "phi"), ("gaussian", "identity", "dispersion"), ("Gamma", "log", "dispersion"),
+          ("inverse.gaussian", "log", "dispersion"), ("tweedie", "log", "dispersion")]
+
+
+def _scalar_family(dist: str, link: str, parameter: str, value: float) -> tuple[glmmfast._core.Family, float]:
+    """The family with `parameter` at one value, and the dispersion to pass it."""
+    family = glmmfast._core.Family(dist, link)
+    if parameter == "dispersion":
+        return family, value
+    family.set_shape(parameter, value)
+    return family, 1.0
+
+
+def _scalar_terms(family, parameter, y, eta, wt, dispersion) -> tuple[np.ndarray, ...]:
+    """The terms of observation_terms_varying from the scalar family: a varying dispersion's log density is
+    Family.log_density's (a fit's log-likelihood; observation_terms' reuses mu, exact to rounding)."""
+    terms = family.observation_terms(y, eta, wt, dispersion)
+    if parameter != "dispersion":
+        return terms
+    return family.log_density(y, eta, wt, dispersion), *terms[1:]
+
+
+@pytest.mark.parametrize("dist, link, parameter", BY_ROW)
+def test_a_parameter_by_row_at_one_value_is_the_scalar_parameter(dist, link, parameter):
+    # one value at every row: the log density, its eta-derivatives and the draws of the scalar family
+    rng = np.random.default_rng(5)
+    y, mu = _family_rows(dist, rng)
+    family, dispersion = _scalar_family(dist, link, parameter, 1.7)
+    eta, wt, values = family.linkfun(mu), np.ones(600), np.full(600, 1.7)
+    by_row = family.observation_terms_varying(y, eta, wt, parameter, values, 1.0)
+    for a, b in zip(by_row, _scalar_terms(family, parameter, y, eta, wt, dispersion)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(family.simulate_varying(mu, wt, parameter, values, 1.0, 11),
+                                  family.simulate(mu, wt, dispersion, 11))
+
+
+@pytest.mark.parametrize("dist, link, parameter", BY_ROW)
+def test_a_parameter_by_row_is_each_rows_value(dist, link, parameter):
+    # values varying by row: each row's log density and eta-derivatives are the scalar family's at its value
+    # (rows in every 256-row block; the scalar family on the same arrays, so the link's terms are the same)
+    rng = np.random.default_rng(6)
+    y, mu = _family_rows(dist, rng)
+    values = np.exp(rng.normal(0.0, 0.5, 600))
+    eta, wt = glmmfast._core.Family(dist, link).linkfun(mu), np.ones(600)
+    by_row = glmmfast._core.Family(dist, link).observation_terms_varying(y, eta, wt, parameter, values, 1.0)
+    for i in range(3, 600, 37):
+        family, dispersion = _scalar_family(dist, link, parameter, values[i])
+        scalar = _scalar_terms(family, parameter, y, eta, wt, dispersion)
+        assert [a[i] for a in by_row] == [b[i] for b in scalar]
+
+
+@pytest.mark.parametrize("dist, link, parameter", [("tweedie", "log", "power"), ("t", "identity", "df")])
+def test_a_parameter_not_read_by_row_is_refused_naming_it(dist, link, parameter):
+    family = glmmfast._core.Family(dist, link)
+    with pytest.raises(ValueError, match=f"{dist} family's {parameter} does not vary by observation"):
+        family.simulate_varying(np.ones(3), np.ones(3), parameter, np.full(3, 1.5), 1.0, 1)
+    with pytest.raises(ValueError, match=f"{dist} family has no parameter 'theta'"):
+        family.simulate_varying(np.ones(3), np.ones(3), "theta", np.full(3, 1.5), 1.0, 1)
+
+
+def test_gaussian_draws_scale_with_each_rows_dispersion():
+    # y_i = mu_i + sqrt(phi_i) z_i: the same seed gives the same z_i, so the residuals at phi_i are sqrt(phi_i)
+    # times those at phi = 1, row by row
+    rng = np.random.default_rng(7)
+    mu, phi, wt = rng.normal(size=600), np.exp(rng.normal(size=600)), np.ones(600)
+    family = glmmfast._core.Family("gaussian", "identity")
+    unit = family.simulate_varying(mu, wt, "dispersion", np.ones(600), 1.0, 5) - mu
+    np.testing.assert_allclose(family.simulate_varying(mu, wt, "dispersion", phi, 1.0, 5) - mu, np.sqrt(phi) * unit,
+                               rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("cid", ["disp_beta_x", "disp_t_x"])
 def test_bootstrap_of_a_dispersion_model_recovers_its_coefficients(cid):
     # simulation truth: responses drawn from the fit (its dispersion model included) and refitted; the

@@ -17,6 +17,8 @@
 // and in phi (s = -1 / phi): l_phi = l_s / phi^2, l_phiphi = l_ss / phi^4 - 2 l_s / phi^3.
 // V(mu) = Var Y, dV/dmu = k3 / V; mustart y + [y = 0] / 6.  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)].  Simulation: inversion of the cdf from 0.
+// phi may vary by observation (phi(i), shape_by_row; the per-observation
+// functions take the row: unit_density_family.hpp).
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -40,24 +42,29 @@ public:
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return 0u; }
+    bool shape_by_row(const std::string& p) const override { return p == "phi"; }
 
     ArrayXd variance(const ArrayXd& mu) const override {
-        return mu.unaryExpr([this](double m) { return compois_at_mean(m, nu()).k.var; });
+        ArrayXd v(mu.size());
+        for (Eigen::Index i = 0; i < mu.size(); ++i) v[i] = compois_at_mean(mu[i], nu(i)).k.var;
+        return v;
     }
     ArrayXd variance_deriv(const ArrayXd& mu) const override {
-        return mu.unaryExpr([this](double m) {
-            const CompoisCumulants k = compois_at_mean(m, nu()).k;
-            return k.k3 / k.var;
-        });
+        ArrayXd d(mu.size());
+        for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const CompoisCumulants k = compois_at_mean(mu[i], nu(i)).k;
+            d[i] = k.k3 / k.var;
+        }
+        return d;
     }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
 
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
-        const double ph = phi_;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const CompoisCumulants k = compois_at_mean(m.mu[i], nu()).k;
+            const double ph = phi(m.first_row + i);
+            const CompoisCumulants k = compois_at_mean(m.mu[i], 1.0 / ph).k;
             const double r = y[i] - k.mean;
             const double xs = -k.c_yg / k.var;
             const double xss = -(k.k3 * xs * xs + 2.0 * k.c_yyg * xs + k.c_ygg) / k.var;
@@ -72,12 +79,13 @@ public:
         ArrayXd y(mu.size());
         std::uniform_real_distribution<double> unif(0.0, 1.0);
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const CompoisAtMean at = compois_at_mean(mu[i], nu());
+            const double nu_i = nu(i);
+            const CompoisAtMean at = compois_at_mean(mu[i], nu_i);
             const double u = unif(rng), x = at.log_lambda, sd = std::sqrt(at.k.var);
             double k = 0.0, log_t = -at.k.log_z, cdf = std::exp(log_t);
             while (u > cdf && k < mu[i] + 40.0 * sd + 50.0) {
                 k += 1.0;
-                log_t += x - nu() * std::log(k);
+                log_t += x - nu_i * std::log(k);
                 cdf += std::exp(log_t);
             }
             y[i] = k;
@@ -85,20 +93,24 @@ public:
         return y;
     }
 
-    double unit_log_density(double y, double mu) const {
-        const CompoisAtMean at = compois_at_mean(mu, nu());
-        return y * at.log_lambda - nu() * std::lgamma(y + 1.0) - at.k.log_z;
+    double unit_log_density(double y, double mu, Eigen::Index row) const {
+        const double nu_i = nu(row);
+        const CompoisAtMean at = compois_at_mean(mu, nu_i);
+        return y * at.log_lambda - nu_i * std::lgamma(y + 1.0) - at.k.log_z;
     }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
-    double saturated_log_density(double y) const { return y > 0 ? unit_log_density(y, y) : 0.0; }
-    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
-        const CompoisCumulants k = compois_at_mean(mu, nu()).k;
+    double saturated_log_density(double y, Eigen::Index row) const {
+        return y > 0 ? unit_log_density(y, y, row) : 0.0;
+    }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
+        const CompoisCumulants k = compois_at_mean(mu, nu(row)).k;
         const double r = y - k.mean;
         return {r / k.var, -1.0 / k.var - r * k.k3 / (k.var * k.var * k.var)};
     }
 
 private:
-    double nu() const { return 1.0 / phi_; }
+    // nu = 1 / phi at observation i
+    double nu(Eigen::Index i) const { return 1.0 / phi(i); }
 };
 
 }  // namespace

@@ -106,14 +106,15 @@ struct CachedInversion {
     double mu = std::numeric_limits<double>::quiet_NaN(), nu = 0.0;
     CompoisAtMean value{};
 };
-constexpr std::size_t kCacheSlots = 2048;
+constexpr int kCacheBits = 13;
+constexpr std::size_t kCacheSlots = std::size_t{1} << kCacheBits;  // 8192
 
 std::size_t cache_slot(double mu, double nu) {
     std::uint64_t a, b;
     std::memcpy(&a, &mu, sizeof a);
     std::memcpy(&b, &nu, sizeof b);
     const std::uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
-    return static_cast<std::size_t>(h >> 53) % kCacheSlots;
+    return static_cast<std::size_t>(h >> (64 - kCacheBits));  // the product's top bits
 }
 
 }  // namespace

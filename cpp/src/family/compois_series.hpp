@@ -19,7 +19,7 @@
 // (derivative Var Y / E Y), started at nu log(mu + (nu - 1) / (2 nu)) (the
 // large-mean approximation E Y ~ lambda^(1/nu) - (nu - 1) / (2 nu)) or
 // log mu for small means; returns x and the cumulants there.  Solutions are
-// cached per thread (2048 slots keyed on the exact (mu, nu)): the log
+// cached per thread (8192 slots keyed on the exact (mu, nu)): the log
 // density, score and information of an observation reuse one inversion.
 #pragma once
 

@@ -24,9 +24,10 @@
 //                 distribution holds (the negative binomial's "theta",
 //                 set_shape); parameter_derivatives gives d log f / d p and
 //                 d^2 log f / d p^2 per observation; shape_by_row: the
-//                 shapes a distribution reads per observation
-//                 (row_values.hpp), which set_shape_rows gives one value
-//                 per observation (a dispersion model: varying_parameter.hpp)
+//                 parameters (shapes, or "dispersion": dispersion_by_row.hpp)
+//                 a distribution reads per observation (row_values.hpp),
+//                 which set_shape_rows gives one value per observation (a
+//                 dispersion model: varying_parameter.hpp)
 //   simulate      draws of y given mu, prior weights and phi from an RNG
 //   fisher_weight positive weights wt me^2 / V(mu) for PIRLS's Fisher-type
 //                 steps on the general observation path (a family whose
@@ -123,8 +124,9 @@ public:
     // a value outside its domain.
     virtual void set_shape(const std::string& name, double value);
     virtual double shape(const std::string& name) const;
-    // Whether the shape `name` may take one value per observation (set_shape_rows; set_shape
-    // returns it to one value); set_shape_rows throws std::logic_error for a shape that may not.
+    // Whether the parameter `name` (a shape, or "dispersion") may take one value per observation
+    // (set_shape_rows; set_shape returns a shape to one value); set_shape_rows throws
+    // std::logic_error for a parameter that may not.
     virtual bool shape_by_row(const std::string&) const { return false; }
     virtual void set_shape_rows(const std::string& name, const ArrayXd& values);
     // "dispersion" (if has_dispersion) followed by the shape parameters.

@@ -9,9 +9,13 @@
 //   d log f / d phi = g / phi^2,
 //   d^2 log f / d phi^2 = -2 g / phi^3 + (1 / phi^2)(1 / phi - psi'(s) / phi^2).
 // Simulation: Gamma(shape wt / phi, scale mu phi / wt) (R's Gamma()$simulate).
+// phi may vary by observation (phi(dispersion, i), a dispersion model:
+// dispersion_by_row.hpp).
 #include <cmath>
 #include <memory>
+#include <tuple>
 
+#include "family/dispersion_by_row.hpp"
 #include "family/distribution.hpp"
 #include "family/special_functions.hpp"
 
@@ -19,13 +23,12 @@ namespace glmmfast {
 
 namespace {
 
-class Gamma final : public DistributionBase<Gamma> {
+class Gamma final : public DispersionByRow<Gamma> {
 public:
     const char* name() const override { return "Gamma"; }
     std::vector<std::string> links() const override { return {"inverse", "identity", "log"}; }
     const char* canonical_link() const override { return "inverse"; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
-    bool has_dispersion() const override { return true; }
     bool has_zero_mass() const override { return false; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.square(); }
@@ -38,12 +41,21 @@ public:
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
 
     // dgamma(y, 1/phi, scale = mu phi, log = TRUE), times wt.
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
+    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double dispersion,
                      ArrayRef out) const override {
-        const double shape = 1.0 / phi;
-        for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = wt[i] * (-std::lgamma(shape) - shape * (std::log(phi) + m.log_mu[i]) +
-                              (shape - 1.0) * std::log(y[i]) - y[i] * m.inv_mu[i] / phi);
+        // the terms in phi alone (shape, lgamma(shape), log phi): once, or per row where phi varies
+        const auto in_phi = [](double phi) {
+            const double shape = 1.0 / phi;
+            return std::tuple{shape, std::lgamma(shape), std::log(phi)};
+        };
+        const bool by_row = dispersion_by_row();
+        const auto scalar_terms = in_phi(dispersion);
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double phi_i = phi(dispersion, m.first_row + i);
+            const auto [shape, lgamma_shape, log_phi] = by_row ? in_phi(phi_i) : scalar_terms;
+            out[i] = wt[i] * (-lgamma_shape - shape * (log_phi + m.log_mu[i]) + (shape - 1.0) * std::log(y[i]) -
+                              y[i] * m.inv_mu[i] / phi_i);
+        }
     }
     // R: -2 wt (log(ifelse(y == 0, 1, y/mu)) - (y - mu)/mu)
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
@@ -63,10 +75,12 @@ public:
         }
     }
 
-    ArrayXd simulate(const ArrayXd& mu, const ArrayXd& wt, double phi, std::mt19937_64& rng) const override {
+    ArrayXd simulate(const ArrayXd& mu, const ArrayXd& wt, double dispersion, std::mt19937_64& rng) const override {
         ArrayXd y(mu.size());
-        for (Eigen::Index i = 0; i < mu.size(); ++i)
-            y[i] = std::gamma_distribution<double>(wt[i] / phi, mu[i] * phi / wt[i])(rng);
+        for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const double phi_i = phi(dispersion, i);
+            y[i] = std::gamma_distribution<double>(wt[i] / phi_i, mu[i] * phi_i / wt[i])(rng);
+        }
         return y;
     }
 };

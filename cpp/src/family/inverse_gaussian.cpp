@@ -10,23 +10,24 @@
 // Simulation: IG(mu, lambda = wt / phi) by Michael, Schucany & Haas (1976):
 // nu = N(0,1)^2, x = mu + mu^2 nu / (2 lambda) - mu / (2 lambda) sqrt(4 mu
 // lambda nu + mu^2 nu^2); y = x with probability mu / (mu + x), else mu^2 / x.
+// phi may vary by observation (phi(dispersion, i): dispersion_by_row.hpp).
 #include <cmath>
 #include <memory>
 
+#include "family/dispersion_by_row.hpp"
 #include "family/distribution.hpp"
 
 namespace glmmfast {
 
 namespace {
 
-class InverseGaussian final : public DistributionBase<InverseGaussian> {
+class InverseGaussian final : public DispersionByRow<InverseGaussian> {
 public:
     const char* name() const override { return "inverse.gaussian"; }
     std::vector<std::string> links() const override { return {"1/mu^2", "inverse", "identity", "log"}; }
     const char* canonical_link() const override { return "1/mu^2"; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return kInvMu; }
-    bool has_dispersion() const override { return true; }
     bool has_zero_mass() const override { return false; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.cube(); }
@@ -38,10 +39,10 @@ public:
     }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y; }
 
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
+    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double dispersion,
                      ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double r = y[i] * m.inv_mu[i] - 1.0;
+            const double r = y[i] * m.inv_mu[i] - 1.0, phi = this->phi(dispersion, m.first_row + i);
             out[i] = wt[i] * (-0.5 * std::log(2 * M_PI * phi * y[i] * y[i] * y[i]) - r * r / (2 * phi * y[i]));
         }
     }
@@ -62,12 +63,12 @@ public:
         }
     }
 
-    ArrayXd simulate(const ArrayXd& mu, const ArrayXd& wt, double phi, std::mt19937_64& rng) const override {
+    ArrayXd simulate(const ArrayXd& mu, const ArrayXd& wt, double dispersion, std::mt19937_64& rng) const override {
         std::normal_distribution<double> z;
         std::uniform_real_distribution<double> u;
         ArrayXd y(mu.size());
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const double m = mu[i], lambda = wt[i] / phi, zz = z(rng), nu = zz * zz;
+            const double m = mu[i], lambda = wt[i] / phi(dispersion, i), zz = z(rng), nu = zz * zz;
             const double x = m + m * m * nu / (2 * lambda) - m / (2 * lambda) * std::sqrt(4 * m * lambda * nu + m * m * nu * nu);
             y[i] = u(rng) <= m / (m + x) ? x : m * m / x;
         }

@@ -13,7 +13,9 @@
 //   information' = -[me^3 A'' / phi^3 + 3 me me2 A' / phi^2 + me3 (A - log(1 + phi)) / phi].
 // Unit "deviance": 2 wt [log f(y; mu = y) - log f(y; mu)] (log f at mu = y
 // is not NB1's maximum; differences in mu, all the models use, are exact).
-// Simulation: Poisson(Gamma(shape k, scale phi)).
+// Simulation: Poisson(Gamma(shape k, scale phi)).  phi may vary by observation
+// (nb1_phi(row), shape_by_row; the per-observation functions take the row:
+// unit_density_family.hpp).
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -37,7 +39,7 @@ public:
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const auto [a1, a2] = nb1_phi_derivatives(y[i], m.mu[i], nb1_phi_);
+            const auto [a1, a2] = nb1_phi_derivatives(y[i], m.mu[i], nb1_phi(m.first_row + i));
             d1[i] = wt[i] * a1;
             d2[i] = wt[i] * a2;
         }
@@ -46,16 +48,23 @@ public:
     ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double, std::mt19937_64& rng) const override {
         ArrayXd y(mu.size());
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
-            const double rate = mu[i] > 0 ? std::gamma_distribution<double>(mu[i] / phi_, phi_)(rng) : 0.0;
+            const double ph = phi(i);
+            const double rate = mu[i] > 0 ? std::gamma_distribution<double>(mu[i] / ph, ph)(rng) : 0.0;
             y[i] = rate > 0 ? static_cast<double>(std::poisson_distribution<long long>(rate)(rng)) : 0.0;
         }
         return y;
     }
 
-    double unit_log_density(double y, double mu) const { return nb1_log_density(y, mu, nb1_phi_); }
-    double saturated_log_density(double y) const { return nb1_log_density(y, y, nb1_phi_); }
-    std::pair<double, double> unit_mu_derivatives(double y, double mu) const { return nb1_mu_derivatives(y, mu, nb1_phi_); }
-    double unit_mu_third_derivative(double y, double mu) const { return nb1_mu_third_derivative(y, mu, nb1_phi_); }
+    double unit_log_density(double y, double mu, Eigen::Index row) const {
+        return nb1_log_density(y, mu, nb1_phi(row));
+    }
+    double saturated_log_density(double y, Eigen::Index row) const { return nb1_log_density(y, y, nb1_phi(row)); }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
+        return nb1_mu_derivatives(y, mu, nb1_phi(row));
+    }
+    double unit_mu_third_derivative(double y, double mu, Eigen::Index row) const {
+        return nb1_mu_third_derivative(y, mu, nb1_phi(row));
+    }
 };
 static_assert(HasUnitMuThirdDerivative<NegativeBinomial1>::value, "nbinom1's third derivative is analytic");
 

@@ -2,7 +2,8 @@
 // zero-truncated form (truncated_nbinom1.cpp) share: the log density and its
 // derivatives in mu and in phi for one observation, and `Nb1Shape`, the base
 // holding phi (phi_shape.hpp) with V(mu) = mu (1 + phi), its derivative and
-// R's mustart y + [y = 0] / 6, and phi's logs (Nb1Phi, set with phi).
+// R's mustart y + [y = 0] / 6, and phi's logs (Nb1Phi, set with phi; by row where a
+// dispersion model sets phi per observation: row_values.hpp).
 //
 // NB1 (glmmTMB's nbinom1): Var y = mu (1 + phi), i.e. size k = mu / phi and
 // success probability 1 / (1 + phi).  With unit weight and L = log(1 + phi):
@@ -115,20 +116,38 @@ inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, const 
     return {d1, d2};
 }
 
-// The shape phi of an NB1 distribution (Derived: the distribution, for clone()).
+// The shape phi of an NB1 distribution (Derived: the distribution, for clone()), read by row
+// (shape_by_row): nb1_phi(i), phi and its logs at observation i, is the scalar's where phi is
+// one value and the row's (its logs computed once, by set_shape_rows) where a dispersion model sets it.
 template <class Derived>
 class Nb1Shape : public PhiShape<Derived> {
 public:
+    bool shape_by_row(const std::string& p) const override { return p == "phi"; }
     void set_shape(const std::string& p, double value) override {
         PhiShape<Derived>::set_shape(p, value);
         nb1_phi_ = Nb1Phi(value);
+        nb1_phi_rows_.clear();
     }
-    ArrayXd variance(const ArrayXd& mu) const override { return mu * (1.0 + this->phi_); }
-    ArrayXd variance_deriv(const ArrayXd& mu) const override { return ArrayXd::Constant(mu.size(), 1.0 + this->phi_); }
+    void set_shape_rows(const std::string& p, const ArrayXd& values) override {
+        PhiShape<Derived>::set_shape_rows(p, values);
+        nb1_phi_rows_.clear();
+        nb1_phi_rows_.reserve(values.size());
+        for (const double v : values) nb1_phi_rows_.emplace_back(v);
+    }
+    ArrayXd variance(const ArrayXd& mu) const override {
+        return mu * (1.0 + this->phi_rows_.over(this->phi_, mu.size()));
+    }
+    ArrayXd variance_deriv(const ArrayXd& mu) const override {
+        return 1.0 + this->phi_rows_.over(this->phi_, mu.size());
+    }
     ArrayXd mustart(const ArrayXd& y, const ArrayXd&) const override { return y + (y == 0).cast<double>() / 6.0; }
 
 protected:
-    Nb1Phi nb1_phi_{1.0};  // phi_ and its logs
+    const Nb1Phi& nb1_phi(Eigen::Index i) const { return nb1_phi_rows_.empty() ? nb1_phi_ : nb1_phi_rows_[i]; }
+
+private:
+    Nb1Phi nb1_phi_{1.0};              // phi_ and its logs
+    std::vector<Nb1Phi> nb1_phi_rows_;  // one per observation, or empty
 };
 
 }  // namespace glmmfast

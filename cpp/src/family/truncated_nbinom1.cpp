@@ -15,6 +15,8 @@
 // mass at 0; V(mu) = mu (1 + phi), the untruncated NB1's, serves only the GLM
 // start and PIRLS's Fisher-type weights.  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)].  Simulation: NB1 draws conditioned on y > 0.
+// phi may vary by observation (nb1_phi(row), shape_by_row; the per-observation
+// functions take the row: unit_density_family.hpp).
 #include <cmath>
 #include <memory>
 #include <utility>
@@ -41,12 +43,13 @@ public:
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "phi") unknown_parameter(p);
-        const double ph = phi_, q = 1.0 + ph, L = nb1_phi_.log1p_phi;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double mu = m.mu[i], r = zero_odds(mu);
+            const Nb1Phi& p_i = nb1_phi(m.first_row + i);
+            const double ph = p_i.phi, q = 1.0 + ph, L = p_i.log1p_phi;
+            const double mu = m.mu[i], r = zero_odds(mu, p_i);
             const double b = mu * (1.0 / (ph * q) - L / (ph * ph));
             const double db = mu * (-(1.0 + 2.0 * ph) / (ph * q * ph * q) - 1.0 / (ph * ph * q) + 2.0 * L / (ph * ph * ph));
-            const auto [a1, a2] = nb1_phi_derivatives(y[i], mu, nb1_phi_);
+            const auto [a1, a2] = nb1_phi_derivatives(y[i], mu, p_i);
             d1[i] = wt[i] * (a1 - r * b);
             d2[i] = wt[i] * (a2 + r * (1.0 + r) * b * b - r * db);
         }
@@ -55,10 +58,11 @@ public:
     ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double, std::mt19937_64& rng) const override {
         ArrayXd y(mu.size());
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const double ph = phi(i);
             double draw = 0.0;
             // P(y > 0) = 1 - P0: by rejection (a mean below 1e-8 draws 1, its limit)
             for (int tries = 0; draw == 0.0 && tries < 100000 && mu[i] > 1e-8; ++tries) {
-                const double rate = std::gamma_distribution<double>(mu[i] / phi_, phi_)(rng);
+                const double rate = std::gamma_distribution<double>(mu[i] / ph, ph)(rng);
                 draw = rate > 0 ? static_cast<double>(std::poisson_distribution<long long>(rate)(rng)) : 0.0;
             }
             y[i] = draw > 0 ? draw : 1.0;
@@ -66,19 +70,21 @@ public:
         return y;
     }
 
-    double unit_log_density(double y, double mu) const {
-        return nb1_log_density(y, mu, nb1_phi_) - log1mexp(mu * nb1_phi_.log1p_phi / phi_);
+    double unit_log_density(double y, double mu, Eigen::Index row) const {
+        const Nb1Phi& p = nb1_phi(row);
+        return nb1_log_density(y, mu, p) - log1mexp(mu * p.log1p_phi / p.phi);
     }
-    double saturated_log_density(double y) const { return unit_log_density(y, y); }
-    std::pair<double, double> unit_mu_derivatives(double y, double mu) const {
-        const auto [l1, l2] = nb1_mu_derivatives(y, mu, nb1_phi_);
-        const double c = nb1_phi_.log1p_phi / phi_, r = zero_odds(mu);
+    double saturated_log_density(double y, Eigen::Index row) const { return unit_log_density(y, y, row); }
+    std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
+        const Nb1Phi& p = nb1_phi(row);
+        const auto [l1, l2] = nb1_mu_derivatives(y, mu, p);
+        const double c = p.log1p_phi / p.phi, r = zero_odds(mu, p);
         return {l1 - r * c, l2 + r * (1.0 + r) * c * c};
     }
 
 private:
     // r = P0 / (1 - P0) = 1 / expm1(mu L / phi).
-    double zero_odds(double mu) const { return 1.0 / std::expm1(mu * nb1_phi_.log1p_phi / phi_); }
+    static double zero_odds(double mu, const Nb1Phi& p) { return 1.0 / std::expm1(mu * p.log1p_phi / p.phi); }
 
 };
 

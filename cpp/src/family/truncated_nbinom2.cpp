@@ -22,9 +22,11 @@
 // No mass at 0; V(mu) = mu + mu^2 / theta (the untruncated NB2's) serves only
 // the GLM start and PIRLS's Fisher-type weights.  Unit "deviance":
 // 2 wt [log f(y; y) - log f(y; mu)].  Simulation: NB2 draws conditioned on y > 0.
+// theta may vary by observation (theta(i), shape_by_row: a dispersion model).
 #include <cmath>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "family/distribution.hpp"
 #include "family/nbinom2_terms.hpp"
@@ -43,28 +45,32 @@ public:
     unsigned mean_terms_needed() const override { return kLogMu; }
     bool exponential_dispersion() const override { return false; }
     bool has_zero_mass() const override { return false; }
+    bool shape_by_row(const std::string& p) const override { return p == "theta"; }
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i) out[i] = wt[i] * unit_log_density(y[i], m.mu[i], m.log_mu[i]);
+        for (Eigen::Index i = 0; i < y.size(); ++i)
+            out[i] = wt[i] * unit_log_density(y[i], m.mu[i], m.log_mu[i], theta(m.first_row + i));
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
-        for (Eigen::Index i = 0; i < y.size(); ++i)
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double th = theta(m.first_row + i);
             out[i] = 2.0 * wt[i] *
-                     (unit_log_density(y[i], y[i], std::log(y[i])) - unit_log_density(y[i], m.mu[i], m.log_mu[i]));
+                     (unit_log_density(y[i], y[i], std::log(y[i]), th) - unit_log_density(y[i], m.mu[i], m.log_mu[i], th));
+        }
     }
 
     ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {
         ArrayXd s(y.size());
-        for (Eigen::Index i = 0; i < y.size(); ++i) s[i] = wt[i] * me[i] * mu_derivatives(y[i], mu[i]).first;
+        for (Eigen::Index i = 0; i < y.size(); ++i) s[i] = wt[i] * me[i] * mu_derivatives(y[i], mu[i], theta(i)).first;
         return s;
     }
     ArrayXd eta_information(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                             const ArrayXd& wt) const override {
         ArrayXd h(y.size());
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const auto [l1, l2] = mu_derivatives(y[i], mu[i]);
+            const auto [l1, l2] = mu_derivatives(y[i], mu[i], theta(i));
             h[i] = -wt[i] * (me[i] * me[i] * l2 + me2[i] * l1);
         }
         return h;
@@ -73,10 +79,10 @@ public:
     ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                   const ArrayXd& me3, const ArrayXd& wt) const override {
         ArrayXd l1(y.size()), l2(y.size()), l3(y.size());
-        const double th = theta_;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const auto [d1, d2] = mu_derivatives(y[i], mu[i]);
-            const double m = mu[i], tm = th + m, r = zero_odds(m);
+            const double th = theta(i);
+            const auto [d1, d2] = mu_derivatives(y[i], mu[i], th);
+            const double m = mu[i], tm = th + m, r = zero_odds(m, th);
             const double B = r * (1.0 + r) * th * th + r * th;
             const double dB = -r * (1.0 + r) * th * th * ((1.0 + 2.0 * r) * th + 1.0) / tm;
             l1[i] = wt[i] * d1;
@@ -90,12 +96,19 @@ public:
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double, ArrayRef d1, ArrayRef d2) const override {
         if (p != "theta") unknown_parameter(p);
-        const double th = theta_, common1 = -digamma(th) + std::log(th) + 1.0, common2 = -trigamma(th) + 1.0 / th;
+        // the terms in theta alone: once, or per row where theta varies
+        const auto common = [](double th) {
+            return std::pair{-digamma(th) + std::log(th) + 1.0, -trigamma(th) + 1.0 / th};
+        };
+        const bool by_row = theta_rows_.values.size() > 0;
+        const auto scalar_common = common(theta_);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double th = theta(m.first_row + i);
+            const auto [common1, common2] = by_row ? common(th) : scalar_common;
             const double mu = m.mu[i], ltm = nb2_log_theta_plus_mu(th, mu, m.log_mu[i]);
             double a1, a2;
             nb2_theta_derivatives(y[i], th, ltm, common1, common2, a1, a2);
-            const double r = zero_odds(mu);
+            const double r = zero_odds(mu, th);
             const double a = std::log(th) + 1.0 - ltm - th / (th + mu);
             const double da = 1.0 / th - 1.0 / (th + mu) - mu / ((th + mu) * (th + mu));
             d1[i] = wt[i] * (a1 + r * a);
@@ -106,10 +119,11 @@ public:
     ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double, std::mt19937_64& rng) const override {
         ArrayXd y(mu.size());
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const double th = theta(i);
             double draw = 0.0;
             // P(y > 0) = 1 - P0: by rejection (a mean below 1e-8 draws 1, its limit)
             for (int tries = 0; draw == 0.0 && tries < 100000 && mu[i] > 1e-8; ++tries) {
-                const double rate = std::gamma_distribution<double>(theta_, mu[i] / theta_)(rng);
+                const double rate = std::gamma_distribution<double>(th, mu[i] / th)(rng);
                 draw = rate > 0 ? static_cast<double>(std::poisson_distribution<long long>(rate)(rng)) : 0.0;
             }
             y[i] = draw > 0 ? draw : 1.0;
@@ -119,15 +133,15 @@ public:
 
 private:
     // r = P0 / (1 - P0) = 1 / expm1(theta log1p(mu / theta)).
-    double zero_odds(double mu) const { return 1.0 / std::expm1(theta_ * std::log1p(mu / theta_)); }
+    static double zero_odds(double mu, double th) { return 1.0 / std::expm1(th * std::log1p(mu / th)); }
 
-    double unit_log_density(double y, double mu, double log_mu) const {
-        return nb2_log_density(y, log_mu, theta_, std::log(theta_)) - log1mexp(theta_ * std::log1p(mu / theta_));
+    static double unit_log_density(double y, double mu, double log_mu, double th) {
+        return nb2_log_density(y, log_mu, th, std::log(th)) - log1mexp(th * std::log1p(mu / th));
     }
 
-    // d log f / d mu and d^2 log f / d mu^2.
-    std::pair<double, double> mu_derivatives(double y, double mu) const {
-        const double th = theta_, tm = th + mu, r = zero_odds(mu);
+    // d log f / d mu and d^2 log f / d mu^2 at theta th.
+    static std::pair<double, double> mu_derivatives(double y, double mu, double th) {
+        const double tm = th + mu, r = zero_odds(mu, th);
         const double l1 = y / mu - (th + y) / tm - r * th / tm;
         const double l2 = -y / (mu * mu) + (th + y) / (tm * tm) + r * (1.0 + r) * th * th / (tm * tm) + r * th / (tm * tm);
         return {l1, l2};

@@ -32,7 +32,9 @@
 // (observation_gradient.cpp), and a Hessian's differences in theta and beta
 // then find both powers' terms, and the base's, remembered.
 // Simulation: N ~ Poisson(lambda), y | N ~ Gamma(shape N r, scale phi (p-1) mu^(p-1)),
-// r = (2-p)/(p-1) (the prior weights are not used).
+// r = (2-p)/(p-1) (the prior weights are not used).  phi may vary by
+// observation in the log density and draws (phi(dispersion, i), a dispersion
+// model: dispersion_by_row.hpp).
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -42,6 +44,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "family/dispersion_by_row.hpp"
 #include "family/distribution.hpp"
 #include "family/tweedie_series.hpp"
 
@@ -49,14 +52,13 @@ namespace glmmfast {
 
 namespace {
 
-class Tweedie final : public DistributionBase<Tweedie> {
+class Tweedie final : public DispersionByRow<Tweedie> {
 public:
     const char* name() const override { return "tweedie"; }
     std::vector<std::string> links() const override { return {"log"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return kLogMu; }
-    bool has_dispersion() const override { return true; }
     bool exponential_dispersion() const override { return false; }
 
     std::vector<std::string> shape_parameters() const override { return {"power"}; }
@@ -82,9 +84,10 @@ public:
         return y + 0.1 * (y == 0).cast<double>();
     }
 
-    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double phi,
+    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double dispersion,
                      ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double phi = this->phi(dispersion, m.first_row + i);
             const double log_a = y[i] > 0 ? memoized_log_a(y[i], phi).value : 0.0;
             out[i] = wt[i] * (log_a + exponent(y[i], m.log_mu[i]) / phi);
         }
@@ -124,10 +127,11 @@ public:
         }
     }
 
-    ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double phi, std::mt19937_64& rng) const override {
+    ArrayXd simulate(const ArrayXd& mu, const ArrayXd&, double dispersion, std::mt19937_64& rng) const override {
         const double q = power_ - 1.0, t = 2.0 - power_, r = t / q;
         ArrayXd y(mu.size());
         for (Eigen::Index i = 0; i < mu.size(); ++i) {
+            const double phi = this->phi(dispersion, i);
             const double lambda = std::pow(mu[i], t) / (phi * t);
             const long long n = lambda > 0 ? std::poisson_distribution<long long>(lambda)(rng) : 0;
             y[i] = n > 0 ? std::gamma_distribution<double>(static_cast<double>(n) * r,

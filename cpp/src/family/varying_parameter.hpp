@@ -18,17 +18,21 @@
 //   varying_unit_log_density         the log density only
 //   varying_simulate                 draws of y at each observation's value
 //                                    (simulate and the parametric bootstrap)
-// For "dispersion" (gaussian sigma^2, the Gamma's phi = 1 / shape) the
-// eta derivatives of an exponential-dispersion family are the unit-phi ones
-// divided by phi_i (exactly a change of prior weights, w_i / phi_i); the
-// log density, whose normalising constant depends on phi_i, is evaluated at
-// each phi_i.  A shape parameter (the NB2's theta_i, nbinom1's phi_i) enters
-// V(mu) and the log density.  A distribution that reads the shape by row
-// (Distribution::shape_by_row: beta, betabinomial, NB2's theta, the t's
-// sigma) is evaluated over all rows at once, on one copy whose shape holds
-// the values (set_shape_rows, family/row_values.hpp): the same code as a
-// constant shape, which is the broadcast.  The others are evaluated
-// observation by observation on a copy with that one value set.
+// The distribution reads the parameter by row (Distribution::shape_by_row:
+// the dispersion of gaussian, Gamma, inverse Gaussian and Tweedie
+// (dispersion_by_row.hpp); the shapes of beta, betabinomial, nbinom1,
+// truncated_nbinom1, genpois and compois (phi), of NB2 and truncated_nbinom2
+// (theta) and the t's sigma): the functions run over all rows at once, on one
+// copy of the family holding the values (set_shape_rows, row_values.hpp), the
+// same code as a constant parameter, which is the broadcast.  For
+// "dispersion" the eta derivatives of an exponential-dispersion family are
+// the unit-phi ones divided by phi_i (exactly a change of prior weights,
+// w_i / phi_i); the log density, whose normalising constant depends on
+// phi_i, is the by-row copy's.  A shape parameter (the NB2's theta_i,
+// nbinom1's phi_i) enters V(mu) and the log density.
+// check_varying_parameter: std::invalid_argument naming the family and the
+// parameter, for a parameter it does not have or does not read by row (the
+// Tweedie power, the t's df).
 // Nothing here knows about models or Python.
 #pragma once
 
@@ -38,6 +42,9 @@
 #include "family/family.hpp"
 
 namespace glmmfast {
+
+// Throws std::invalid_argument unless `family` reads the parameter `name` by row.
+void check_varying_parameter(const Family& family, const std::string& name);
 
 struct VaryingParameter {
     std::string name;       // "dispersion" or a shape parameter's name

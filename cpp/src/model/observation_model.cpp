@@ -46,8 +46,7 @@ void GlmmModel::set_dispersion_model(Eigen::MatrixXd X_d, Eigen::VectorXd offset
         throw std::invalid_argument("the dispersion model's design and offset must have one row per observation");
     check_finite(X_d, "the dispersion model's design");
     check_finite(offset_d, "the dispersion model's offset");
-    if (parameter == "dispersion" ? !family_.has_dispersion() : !family_.has_shape(parameter))
-        throw std::invalid_argument("the " + family_.name() + " family has no parameter '" + parameter + "'");
+    check_varying_parameter(family_, parameter);
     if (!(power == 1.0 || power == -1.0)) throw std::invalid_argument("the dispersion model's power must be 1 or -1");
     X_disp_ = std::move(X_d);
     offset_disp_ = std::move(offset_d);

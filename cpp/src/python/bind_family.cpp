@@ -14,6 +14,10 @@ Family make_family(const std::string& dist, const std::string& link, double thet
     return Family(dist, link, theta);
 }
 
+py::tuple terms_tuple(const ObservationTerms& t) {
+    return py::make_tuple(t.log_density, t.score, t.information, t.fisher, t.information_deriv);
+}
+
 }  // namespace
 
 void bind_family(py::module_& m) {
@@ -81,6 +85,28 @@ void bind_family(py::module_& m) {
             f.parameter_derivatives(parameter, y, eta, wt, dispersion, d1, d2);
             return py::make_tuple(d1, d2);
         }, py::arg("parameter"), py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0)
+        .def("observation_terms", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                     const Eigen::ArrayXd& wt, double dispersion) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            ObservationTerms t;
+            f.unit_observation_terms(y, eta, dispersion, wt, t, true);
+            return terms_tuple(t);
+        }, py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("dispersion") = 1.0,
+           "(log density, score, information, Fisher weight, information's eta-derivative) per observation.")
+        .def("observation_terms_varying", [](const Family& f, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
+                                             const Eigen::ArrayXd& wt, const std::string& parameter,
+                                             const Eigen::ArrayXd& values, double dispersion) {
+            same_length(y, eta, "eta");
+            same_length(y, wt, "wt");
+            same_length(y, values, "values");
+            ObservationTerms t;
+            varying_unit_observation_terms(f, y, eta, wt, VaryingParameter{parameter, values, dispersion}, t, true);
+            return terms_tuple(t);
+        }, py::arg("y"), py::arg("eta"), py::arg("wt"), py::arg("parameter"), py::arg("values"),
+           py::arg("dispersion"),
+           "observation_terms with the family parameter `parameter` (\"dispersion\" or a shape's name) per "
+           "observation (a dispersion model's values).")
         .def("simulate", [](const Family& f, const Eigen::ArrayXd& mu, const Eigen::ArrayXd& wt, double dispersion,
                             unsigned long long seed) {
             same_length(mu, wt, "wt");
