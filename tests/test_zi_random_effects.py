@@ -142,6 +142,16 @@ def test_standard_errors_match_glmmtmbs(cid):
 
 
 @pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
+def test_vcov_is_the_conditional_block_of_vcov_full_and_a_copy(cid):
+    fit = fit_case(cid)
+    names = list(fit.fixef.index)
+    vcov = fit.vcov
+    pd.testing.assert_frame_equal(vcov, fit.vcov_full.loc[names, names])
+    vcov.iloc[0, 0] = np.nan  # the caller's copy: the fit's covariance is unchanged
+    assert np.isfinite(fit.vcov.iloc[0, 0]) and np.isfinite(fit.vcov_full.iloc[0, 0])
+
+
+@pytest.mark.parametrize("cid", ZI_RANDOM_EFFECTS)
 @pytest.mark.parametrize("kind", ["response", "link", "zprob", "zlink", "conditional"])
 def test_predict_types_match_glmmtmbs(cid, kind):
     c = REFERENCE[cid]

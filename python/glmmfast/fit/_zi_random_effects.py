@@ -25,13 +25,14 @@ deviance at a state, for the profile and the conditional variances):
    ``cpp/src/model/zi_random_effects_gradient.cpp``; in beta_disp and the log
    family parameter from central differences of the observation terms with
    the mode held, no further mode search): BFGS from the Hessian measured at the start by
-   differences of that gradient, L-BFGS where it cannot finish
+   differences of that gradient (its block in beta the start's curvature there, :func:`_start_beta_block`),
+   L-BFGS where it cannot finish
    (:func:`~glmmfast.fit._optimize._measured_quasi_newton`, the ordinary
    glmer path's first stage);
 3. the Hessian at the optimum from central differences of the gradient
    (2 evaluations per coordinate, the engine's ``Objective.gradient_hessian``,
    ``cpp/src/optim/gradient_differences.hpp``), the covariance of every outer parameter
-   (glmmTMB's ``vcov(full = TRUE)``: 2 H^{-1}).
+   (glmmTMB's ``vcov(full = TRUE)``: 2 H^{-1}), and Newton steps from it that finish the estimates.
 """
 
 from __future__ import annotations
@@ -168,6 +169,22 @@ def _deviance_objective(deviance, model, dim: int, log_parameters: list[str]):
                               lambda: model.laplace_gradient(log_parameters))
 
 
+def _start_beta_block(start, nt: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Hessian block of -2 log L in beta (coordinates ``nt`` on) for the start Hessian of BFGS: 2 V^{-1},
+    V the unscaled covariance of beta of the start's model (the zero part without random effects) at its
+    optimum, the curvature in beta with the conditional modes re-optimised (as
+    :func:`~glmmfast.fit._optimize._joint_hessian_at_start` takes it); the zero part's random effects
+    change it little.  Its cross terms with theta and beta_zi come from those coordinates' differenced
+    columns: p gradient evaluations fewer (Salamanders' ``mined + (1 | site)``: 8 of 12).  None where V
+    is not invertible (every column differenced)."""
+    vbeta = np.asarray(start.engine().beta_unscaled_vcov(), dtype=float)
+    try:
+        block = 2.0 * np.linalg.inv(vbeta)
+    except np.linalg.LinAlgError:
+        return None
+    return (np.arange(nt, nt + vbeta.shape[0]), block) if np.all(np.isfinite(block)) else None
+
+
 def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None = None) -> ZiRandomEffectsState:
     """Fit a model whose ziformula has random effects (Laplace over both parts' random effects).
 
@@ -204,18 +221,23 @@ def fit_zi_random_effects(design: ModelDesign, parameter=None, t0: float | None 
     objective = _deviance_objective(deviance, model, x0.size, gradient_parameter_names(fitted))
     step = np.full(x0.size, 0.1)
     methods: list[str] = []  # the stage's optimizer(s)
-    x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1, methods=methods)
+    x, f, status = _measured_quasi_newton(objective, x0, lower, step, 1e-8, 1, methods=methods,
+                                          known=_start_beta_block(start, nt))
     try:  # central differences of the gradient in one engine call (cpp/src/optim/gradient_differences.hpp)
         grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, np.full(x.size, _FD_STEP)))
     except (_core.PirlsError, ValueError) as e:
         raise ConvergenceError(f"the Hessian at the optimum of the zi-random-effects model cannot be evaluated: {e}")
-    f = objective(x, grad)  # the engine back at x
     # BFGS's stop (predicted decrease 1e-8 |f|) leaves the estimates ~1e-3 SE short: Newton
-    # steps from the measured Hessian finish them (quadratically; the Hessian barely moves).
+    # steps from the measured Hessian finish them (quadratically; the Hessian barely moves), from
+    # BFGS's f and the differences' gradient at x (the engine a difference step away, its modes a
+    # start as good as x's).
     polished = _quasi_newton(objective, x, _positive_definite(hess), lower, 1e-10, start=(f, grad), methods=methods)
-    if polished is not None:
-        x = polished[0]
-    f = objective(x, grad)  # the engine at x
+    if polished is not None and not np.array_equal(polished[0], x):
+        # BFGS's last evaluation was its returned point: the engine is there
+        x, f = polished[0], polished[1]
+        grad = np.asarray(model.laplace_gradient(gradient_parameter_names(fitted)))
+    else:
+        f = objective(x, grad)  # the engine back at x
     if fitted is not None:
         fitted = fitted.with_value(fitted.estimate_from(x))
         design = dataclasses.replace(design, family=fitted.fitted_family(design.family))
