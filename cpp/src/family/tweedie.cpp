@@ -42,7 +42,6 @@
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
-#include <utility>
 
 #include "family/dispersion_by_row.hpp"
 #include "family/distribution.hpp"
