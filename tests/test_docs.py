@@ -186,6 +186,7 @@ SHELL_COMMANDS = {
     "python3 benchmarks/bench_dask_rows.py 1000000 10000 1000 --lmm": LONG,
     "python3 benchmarks/bench_dask_rows.py 1000000 100000 1000 --one-evaluation": LONG,
     "python3 benchmarks/bench_dask_rows.py 1e7 1e5 1e4 --one-evaluation --no-memory --trace": LONG,
+    "python3 benchmarks/bench_dask_rows.py 1e7 1e5 1e4 --trace --no-memory": LONG,
     # 20,000 fits twice: minutes on 2 cores
     "python3 benchmarks/bench_fit_many.py": LONG,
 }
