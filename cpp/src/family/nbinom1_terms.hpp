@@ -34,31 +34,11 @@ struct Nb1Phi {
         : phi(value), log1p_phi(std::log1p(value)), log_odds(std::log(value) - std::log1p(value)) {}
 };
 
-// Below this count the polygamma differences are sums over the y shifts (nb1_polygamma_differences).
-constexpr double kNb1ShiftSumLimit = 40.0;
+// Whether y is a count whose differences in k are sums over its y shifts: an integer below
+// kShiftSumLimit (special_functions.hpp: polygamma_differences, the same bound).
+inline bool nb1_sums_over_shifts(double y) { return y < kShiftSumLimit && y == std::floor(y); }
 
-// Whether y is a count the shift sums below serve (an integer below kNb1ShiftSumLimit).
-inline bool nb1_sums_over_shifts(double y) { return y < kNb1ShiftSumLimit && y == std::floor(y); }
-
-// (psi(y + k) - psi(k), psi'(y + k) - psi'(k)).  For an integer count y below
-// kNb1ShiftSumLimit by the recurrences psi(x + 1) = psi(x) + 1/x,
-// psi'(x + 1) = psi'(x) - 1/x^2:
-//   psi(y + k) - psi(k) = sum_{i<y} 1/(k + i),   psi'(y + k) - psi'(k) = -sum_{i<y} 1/(k + i)^2
-// (y divisions instead of four polygamma series, and no cancellation between them).
-inline std::pair<double, double> nb1_polygamma_differences(double y, double k) {
-    if (nb1_sums_over_shifts(y)) {
-        double s1 = 0.0, s2 = 0.0;
-        for (double i = 0.0; i < y; i += 1.0) {
-            const double inv = 1.0 / (k + i);
-            s1 += inv;
-            s2 += inv * inv;
-        }
-        return {s1, -s2};
-    }
-    return {digamma(y + k) - digamma(k), trigamma(y + k) - trigamma(k)};
-}
-
-// lgamma(y + k) - lgamma(k).  For an integer count y below kNb1ShiftSumLimit (and k below 1e30) as
+// lgamma(y + k) - lgamma(k).  For an integer count y below kShiftSumLimit (and k below 1e30) as
 // log prod_{i<y} (k + i), one log per stretch of the product that stays within 1e+-250 (of 1e+-280)
 // instead of two lgamma.
 inline double nb1_log_gamma_difference(double y, double k) {
@@ -85,31 +65,20 @@ inline double nb1_log_density(double y, double mu, const Nb1Phi& p) {
 
 // d log f / d mu and d^2 log f / d mu^2 (unit weight).
 inline std::pair<double, double> nb1_mu_derivatives(double y, double mu, const Nb1Phi& p) {
-    const auto [psi_difference, trigamma_difference] = nb1_polygamma_differences(y, mu / p.phi);
-    return {(psi_difference - p.log1p_phi) / p.phi, trigamma_difference / (p.phi * p.phi)};
+    const Polygammas d = polygamma_differences(mu / p.phi, y, 1);  // psi(y + k) - psi(k), psi'(y + k) - psi'(k)
+    return {(d.psi - p.log1p_phi) / p.phi, d.psi1 / (p.phi * p.phi)};
 }
 
-// d^3 log f / d mu^3 (unit weight): (psi''(y + k) - psi''(k)) / phi^3, the difference
-// sum_{i<y} 2/(k + i)^3 for an integer y below kNb1ShiftSumLimit (psi''(x + 1) = psi''(x) + 2/x^3).
+// d^3 log f / d mu^3 (unit weight): (psi''(y + k) - psi''(k)) / phi^3.
 inline double nb1_mu_third_derivative(double y, double mu, const Nb1Phi& p) {
-    const double k = mu / p.phi;
-    double difference = 0.0;
-    if (nb1_sums_over_shifts(y)) {
-        for (double i = 0.0; i < y; i += 1.0) {
-            const double inv = 1.0 / (k + i);
-            difference += 2.0 * inv * inv * inv;
-        }
-    } else {
-        difference = tetragamma(y + k) - tetragamma(k);
-    }
-    return difference / (p.phi * p.phi * p.phi);
+    return polygamma_differences(mu / p.phi, y, 2).psi2 / (p.phi * p.phi * p.phi);
 }
 
 // d log f / d phi and d^2 log f / d phi^2 (unit weight).
 inline std::pair<double, double> nb1_phi_derivatives(double y, double mu, const Nb1Phi& p) {
     const double phi = p.phi, q = 1.0 + phi, k = mu / phi;
-    const auto [psi_difference, a1] = nb1_polygamma_differences(y, k);
-    const double a = psi_difference - p.log1p_phi;
+    const Polygammas differences = polygamma_differences(k, y, 1);
+    const double a = differences.psi - p.log1p_phi, a1 = differences.psi1;
     const double d1 = -(k / phi) * a - k / q + y / phi - y / q;
     const double d2 = 2.0 * k / (phi * phi) * a + k * k / (phi * phi) * a1 + 2.0 * k / (phi * q) + k / (q * q) -
                       y / (phi * phi) + y / (q * q);
