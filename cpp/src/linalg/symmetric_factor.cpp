@@ -13,6 +13,37 @@
 
 namespace glmmfast {
 
+namespace {
+
+// S[rr[t], rr[a]] -= w[a] w[t] for t >= a, columns a in [first, last) of one
+// level of a scalar first term (S column-major with leading dimension ld):
+// the Schur update's hot loop.  Two columns per pass share the loads of
+// rr[t] and w[t] and keep both column pointers in registers (distinct
+// columns: the stores cannot alias); each entry still takes this level's
+// one update, so S is the same to the bit.
+void schur_update_columns(double* S, long ld, const int* rr, const double* w, int m, int first, int last) {
+    int a = first;
+    for (; a + 1 < last; a += 2) {
+        double* __restrict c0 = S + static_cast<long>(rr[a]) * ld;
+        double* __restrict c1 = S + static_cast<long>(rr[a + 1]) * ld;
+        const double w0 = w[a], w1 = w[a + 1];
+        c0[rr[a]] -= w0 * w0;
+        for (int t = a + 1; t < m; ++t) {
+            const long r = rr[t];
+            const double wt = w[t];
+            c0[r] -= w0 * wt;
+            c1[r] -= w1 * wt;
+        }
+    }
+    if (a < last) {
+        double* col = S + static_cast<long>(rr[a]) * ld;
+        const double wa = w[a];
+        for (int t = a; t < m; ++t) col[rr[t]] -= wa * w[t];
+    }
+}
+
+}  // namespace
+
 Eigen::MatrixXd SymmetricFactor::inverse_block(int start, int size) const {
     if (start < 0 || size < 0 || start + size > dim()) throw std::out_of_range("inverse_block out of range");
     Eigen::MatrixXd E = Eigen::MatrixXd::Zero(dim(), size);
@@ -313,18 +344,17 @@ bool BlockedFactor::factorize() {
                 const int* rr = rows_[sl.level].data();
                 const int m = static_cast<int>(rows_[sl.level].size());
                 const double* w = W_.data() + (b_off_[sl.level] - d0);
+                if (k1_ == 1) {
+                    schur_update_columns(Sd, q2_, rr, w, m, sl.first, sl.last);
+                    continue;
+                }
                 for (int a = sl.first; a < sl.last; ++a) {
                     double* col = Sd + static_cast<long>(rr[a]) * q2_;
-                    if (k1_ == 1) {
-                        const double wa = w[a];
-                        for (int t = a; t < m; ++t) col[rr[t]] -= wa * w[t];
-                    } else {
-                        for (int t = a; t < m; ++t) {
-                            double dot = 0.0;
-                            for (int k = 0; k < k1_; ++k)
-                                dot += w[t + static_cast<long>(k) * m] * w[a + static_cast<long>(k) * m];
-                            col[rr[t]] -= dot;
-                        }
+                    for (int t = a; t < m; ++t) {
+                        double dot = 0.0;
+                        for (int k = 0; k < k1_; ++k)
+                            dot += w[t + static_cast<long>(k) * m] * w[a + static_cast<long>(k) * m];
+                        col[rr[t]] -= dot;
                     }
                 }
             }
@@ -484,6 +514,21 @@ Eigen::VectorXd BlockedFactor::selected_inverse_levels() const {
                 Eigen::MatrixXd Y = Eigen::MatrixXd::Zero(m, k1_);
                 for (int b = 0; b < m; ++b) {
                     const double* scol = C + static_cast<long>(rr[b]) * q2_;  // S^{-1}[rr[a], rr[b]], a < b
+                    if (k1_ == 1) {
+                        // one column: row b's sum kept in a register, no loop over k (10^4 x 10^3 crossed
+                        // levels: this loop is most of the gradient's selected inverse)
+                        const double* w = Wj.data();
+                        double* y = Y.data();
+                        const double wb = w[b];
+                        double yb = Sinv_diag_[rr[b]] * wb;
+                        for (int a = 0; a < b; ++a) {
+                            const double s = scol[rr[a]];
+                            y[a] += s * wb;
+                            yb += s * w[a];
+                        }
+                        y[b] += yb;
+                        continue;
+                    }
                     for (int k = 0; k < k1_; ++k) Y(b, k) += Sinv_diag_[rr[b]] * Wj(b, k);
                     for (int a = 0; a < b; ++a) {
                         const double s = scol[rr[a]];
