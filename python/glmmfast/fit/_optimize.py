@@ -281,17 +281,10 @@ def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, columns: int | np
     """Forward differences (g(x0 + h e_i) - g0) / h of the exact gradient for
     the first ``columns`` coordinates (or those indexed by it; one
     evaluation each): those columns of the Hessian.  None where an
-    evaluation fails."""
-    index = np.arange(columns) if np.isscalar(columns) else np.asarray(columns, dtype=int)
-    cols = np.empty((x0.size, index.size))
-    gi = np.empty(x0.size)
-    for k, i in enumerate(index):
-        xi = x0.copy()
-        xi[i] += h
-        if obj(xi, gi) >= _PENALTY:
-            return None
-        cols[:, k] = (gi - g0) / h
-    return cols
+    evaluation fails.  The loop runs in the engine (``Objective.forward_differences``,
+    cpp/src/optim/gradient_differences.cpp): no Python frame per evaluation."""
+    index = range(columns) if np.isscalar(columns) else [int(i) for i in columns]
+    return obj.forward_differences(x0, g0, index, h)
 
 
 def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[np.ndarray, float, OptimizerInfo]:
