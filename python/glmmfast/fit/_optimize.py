@@ -398,7 +398,7 @@ def _polished_lmm_optimum(obj, theta: np.ndarray, crit: float, lower: np.ndarray
 def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
     """The criterion and its exact gradient at ``theta`` from the LMM engine's last evaluation
     (no new factorisation), or None where that was not at ``theta`` (or failed)."""
-    if not np.array_equal(np.asarray(model.theta), theta):
+    if not _same_point(model.theta, theta):
         return None
     try:
         return float(model.criterion(reml)), np.asarray(model.gradient(reml), dtype=float)
@@ -406,10 +406,17 @@ def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.
         return None
 
 
+def _same_point(engine_theta, theta: np.ndarray) -> bool:
+    """Whether the engine's theta (an array it returns) is ``theta``, entry for entry (np.array_equal's answer,
+    without its conversions: it runs on every small fit)."""
+    engine_theta = np.asarray(engine_theta)
+    return engine_theta.shape == np.shape(theta) and bool((engine_theta == theta).all())
+
+
 def lmm_criterion_at(model, theta: np.ndarray, reml: bool) -> float:
     """The criterion at ``theta`` with the LMM engine (LmmModel or CrossProductLmm) left there:
     evaluated only if its last evaluation was elsewhere (or failed), else read off (the same number)."""
-    if np.array_equal(np.asarray(model.theta), theta):
+    if _same_point(model.theta, theta):
         try:
             return float(model.criterion(reml))
         except _core.PirlsError:  # the last evaluation at theta failed: evaluate again
