@@ -509,7 +509,7 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
         step = np.linalg.solve(H, g)
     except np.linalg.LinAlgError:
         return x, fx, grad
-    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _NEWTON_REACH):
+    if not (np.isfinite(step).all() and np.abs(step).max() < _NEWTON_REACH):
         return x, fx, grad
     xn = x.copy()
     xn[free] -= step
@@ -651,7 +651,7 @@ def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndar
     ftol = max(tol if ftol is None else ftol, 0.0 if nAGQ == 0 else 1e-8 * abs(f0))
     hess = None if f0 >= _PENALTY else _hessian_with_known_blocks(obj, x0, g0, [] if known is None else [known], 1e-4)
     done = None
-    if hess is not None and np.all(np.isfinite(hess)):
+    if hess is not None and np.isfinite(hess).all():
         hess0 = _positive_definite(hess, floor=10.0)
         done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=max_step, methods=methods)
     if done is not None:
@@ -1126,7 +1126,7 @@ def _modified_newton_applies(hess: np.ndarray, ntheta: int, p: int) -> bool:
     2 D V^{-1} D, whose curvature is 2 in these coordinates, means V was lost to rounding (a predictor
     scaled by 1e100): L-BFGS then.
     """
-    if not np.all(np.isfinite(hess)):
+    if not np.isfinite(hess).all():
         return False
     lam, vecs = np.linalg.eigh(hess)
     if lam[0] > 0:
