@@ -116,3 +116,56 @@ def test_the_engines_hessian_takes_each_neighbours_modes_by_two_newton_steps():
     np.testing.assert_array_equal(H_skip[np.ix_(skip, skip)], 0.0)
     with pytest.raises(ValueError, match="skip"):
         obj.gradient_hessian(x, h, [x.size])
+
+
+def test_the_engines_forward_differences_are_the_python_loops():
+    """Objective.forward_differences (cpp/src/optim/gradient_differences.cpp: the BFGS stages' start
+    Hessians in one engine call) gives the columns (g(x + h e_i) - g) / h of the named coordinates, in
+    their order, as a Python loop over the same evaluations; each is one counted gradient evaluation;
+    None where an evaluation fails; a coordinate outside x is refused."""
+    import glmmfast
+    from glmmfast import _core
+    from glmmfast.fit._objective import function_objective
+
+    fit = glmmfast.lmer("Reaction ~ Days + (Days | Subject)", glmmfast.datasets.load("sleepstudy"))
+    obj = _core.lmm_objective(fit._state.engine(), True)
+    x = np.array([0.9, 0.1, 0.3])
+    g = np.empty(x.size)
+    obj(x, g)
+    h = 1e-3
+
+    def python_columns(columns):
+        out = np.empty((x.size, len(columns)))
+        gi = np.empty(x.size)
+        for k, i in enumerate(columns):
+            xi = x.copy()
+            xi[i] += h
+            obj(xi, gi)
+            out[:, k] = (gi - g) / h
+        return out
+
+    before = (obj.evaluations, obj.gradient_evaluations)
+    cols = obj.forward_differences(x, g, [2, 0], h)
+    assert (obj.evaluations - before[0], obj.gradient_evaluations - before[1]) == (2, 2)
+    np.testing.assert_array_equal(cols, python_columns([2, 0]))
+    full = obj.forward_differences(x, g, range(x.size), h)
+    np.testing.assert_array_equal(full, python_columns(range(x.size)))
+    # forward differences: the central-difference Hessian to O(h)
+    _, H = obj.gradient_hessian(x, np.full(x.size, 1e-4))
+    np.testing.assert_allclose(0.5 * (full + full.T), H, rtol=0.05, atol=1e-2 * np.abs(H).max())
+    assert obj.forward_differences(x, g, [], h).shape == (x.size, 0)
+    with pytest.raises(ValueError, match="columns"):
+        obj.forward_differences(x, g, [x.size], h)
+
+    def fun(z):  # fails beyond z[0] = 1 (a PIRLS failure: the objective's penalty)
+        if z[0] > 1.0:
+            raise _core.PirlsError("beyond 1")
+        return float(z @ z)
+
+    last = []
+    failing = function_objective(lambda z: last.append(z.copy()) or fun(z), 2, gradient=lambda: 2 * last[-1])
+    z = np.array([0.99995, 0.5])
+    gz = np.empty(2)
+    failing(z, gz)
+    assert failing.forward_differences(z, gz, [1], 1e-4) is not None
+    assert failing.forward_differences(z, gz, [1, 0], 1e-4) is None

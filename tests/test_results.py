@@ -94,3 +94,13 @@ def test_nagq0_fast_fit_is_close_to_laplace(grouseticks):
     # Laplace deviance cannot be below the full optimum.
     assert fast.deviance >= full.deviance - 1e-6
     assert fast.nAGQ == 0 and fast.converged
+
+
+def test_a_glmm_without_fixed_effects_has_empty_standard_errors(grouseticks):
+    """No fixed effects (``0 +``): vcov is 0 x 0 and se empty, as lme4's vcov; the checks still run (the
+    positive-definiteness test of an empty block used to raise on numpy's empty minimum)."""
+    fit = glmmfast.glmer("TICKS ~ 0 + (1 | LOCATION)", grouseticks, family="poisson")
+    assert fit.vcov.shape == (0, 0)
+    assert fit.se.size == 0
+    assert fit.converged and fit.messages == []
+    assert fit.optinfo.stages[-1]["kind"] == "hessian"

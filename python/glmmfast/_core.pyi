@@ -327,6 +327,8 @@ class Objective:
     def gradient(self: Objective, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"]) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]: ...
     @property
     def has_gradient(self) -> bool: ...
+    def forward_differences(self: Objective, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"], g: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"], columns: collections.abc.Sequence[typing.SupportsInt], h: typing.SupportsFloat | typing.SupportsIndex) -> typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]"] | None:
+        """The Hessian's columns (g(x + h e_i) - g) / h for i in columns (g: the gradient at x), one counted evaluation each; None where one fails."""
     def gradient_hessian(self: Objective, x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"], h: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"], skip: collections.abc.Sequence[typing.SupportsInt] = ...) -> tuple[typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]"]]:
         """(gradient at x, Hessian by central differences of the gradient with steps h), symmetrised; the coordinates in skip are not differenced (their columns 0 before symmetrising)."""
     @property

@@ -1,4 +1,4 @@
-// gradient_differences.cpp — central differences of an exact gradient (see gradient_differences.hpp).
+// gradient_differences.cpp — forward and central differences of an exact gradient (see gradient_differences.hpp).
 #include "optim/gradient_differences.hpp"
 
 #include <stdexcept>
@@ -24,6 +24,26 @@ Eigen::VectorXd moved_gradient(Objective& obj, const Eigen::VectorXd& moved, con
 }
 
 }  // namespace
+
+std::optional<Eigen::MatrixXd> forward_difference_columns(Objective& obj, const Eigen::VectorXd& x,
+                                                          const Eigen::VectorXd& g, const std::vector<int>& columns,
+                                                          double h) {
+    if (!obj.has_gradient()) throw std::logic_error("forward_difference_columns needs an objective with a gradient");
+    const Eigen::Index d = x.size();
+    if (g.size() != d) throw std::invalid_argument("g must have one entry per coordinate of x");
+    for (int i : columns)
+        if (i < 0 || i >= d) throw std::invalid_argument("columns names a coordinate outside x");
+    Eigen::MatrixXd out(d, static_cast<Eigen::Index>(columns.size()));
+    Eigen::VectorXd moved = x, gi(d);
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+        const int i = columns[k];
+        moved[i] = x[i] + h;
+        if (!(obj(moved, &gi) < Objective::penalty)) return std::nullopt;
+        moved[i] = x[i];
+        out.col(static_cast<Eigen::Index>(k)) = (gi - g) / h;
+    }
+    return out;
+}
 
 GradientHessian central_difference_hessian(Objective& obj, const Eigen::VectorXd& x, const Eigen::VectorXd& h,
                                            const std::vector<int>& skip) {

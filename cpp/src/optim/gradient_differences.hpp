@@ -1,6 +1,13 @@
-// gradient_differences.hpp — the Hessian of an Objective by central differences of its exact gradient.
+// gradient_differences.hpp — Hessians of an Objective from differences of its exact gradient.
 //
-// Interface: `central_difference_hessian(obj, x, h, skip)` returns {g, H} with
+// Interface: `forward_difference_columns(obj, x, g, columns, h)` returns the columns
+//   C[:, k] = (g(x + h e_i) - g) / h,   i = columns[k],
+// of the Hessian at x (g: the gradient there, already evaluated), O(h) accurate, one counted,
+// failure-tolerant evaluation each (Objective::operator()), in one engine call: the start Hessians
+// of the optimiser's BFGS stages (python/glmmfast/fit/_optimize.py), stepping into the feasible side;
+// std::nullopt where an evaluation fails (returns the penalty), the model left where it failed.
+//
+// `central_difference_hessian(obj, x, h, skip)` returns {g, H} with
 //   g = gradient at x,
 //   H[:, i] = (g(x + h_i e_i) - g(x - h_i e_i)) / (2 h_i)  (0 for i in skip),  then H <- (H + H') / 2,
 // O(h^2) accurate, 1 + 2d gradient evaluations (d - |skip| differenced
@@ -18,6 +25,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <optional>
 #include <vector>
 
 #include "optim/objective.hpp"
@@ -28,6 +36,11 @@ struct GradientHessian {
     Eigen::VectorXd gradient;
     Eigen::MatrixXd hessian;
 };
+
+// `columns`: coordinates of x to difference, in order; `obj` must have a gradient.
+std::optional<Eigen::MatrixXd> forward_difference_columns(Objective& obj, const Eigen::VectorXd& x,
+                                                          const Eigen::VectorXd& g, const std::vector<int>& columns,
+                                                          double h);
 
 // `h`: the step of each coordinate (h.size() == x.size()); `obj` must have a gradient.
 GradientHessian central_difference_hessian(Objective& obj, const Eigen::VectorXd& x, const Eigen::VectorXd& h,

@@ -122,6 +122,15 @@ void bind_objective(py::module_& m) {
             py::arg("x"), py::arg("h"), py::arg("skip") = std::vector<int>(), engine_call(),
             "(gradient at x, Hessian by central differences of the gradient with steps h), symmetrised; the "
             "coordinates in skip are not differenced (their columns 0 before symmetrising).")
+        .def(
+            "forward_differences",
+            [](NloptObjective& o, const Eigen::VectorXd& x, const Eigen::VectorXd& g, const std::vector<int>& columns,
+               double h) -> std::optional<Eigen::MatrixXd> {
+                return forward_difference_columns(o.objective, x, g, columns, h);  // without the GIL
+            },
+            py::arg("x"), py::arg("g"), py::arg("columns"), py::arg("h"), engine_call(),
+            "The Hessian's columns (g(x + h e_i) - g) / h for i in columns (g: the gradient at x), one counted "
+            "evaluation each; None where one fails.")
         .def_property_readonly("dim", [](const NloptObjective& o) { return o.objective.dim(); })
         .def_property_readonly("evaluations", [](const NloptObjective& o) { return o.objective.evaluations(); })
         .def_property_readonly("gradient_evaluations",

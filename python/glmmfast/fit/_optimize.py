@@ -261,18 +261,20 @@ def _hessian_with_known_blocks(obj, x0: np.ndarray, g0: np.ndarray,
     evaluation fails."""
     n = x0.size
     H = np.zeros((n, n))
-    measured = np.ones(n, dtype=bool)
+    known = set()
     for index, block in blocks:
-        H[np.ix_(index, index)] = block
-        measured[index] = False
-    measured = np.flatnonzero(measured)
-    if measured.size:
+        index = np.asarray(index)
+        H[index[:, None], index] = block  # H[np.ix_(index, index)], without ix_'s cost on a small fit
+        known.update(index.tolist())
+    measured = [i for i in range(n) if i not in known]
+    if measured:
         cols = _gradient_differences(obj, x0, g0, measured, h)
         if cols is None:
             return None
         H[:, measured] = cols
         H[measured, :] = cols.T
-        H[np.ix_(measured, measured)] = 0.5 * (cols[measured] + cols[measured].T)
+        square = cols[measured]
+        H[np.asarray(measured)[:, None], measured] = 0.5 * (square + square.T)
     return H
 
 
@@ -281,17 +283,10 @@ def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, columns: int | np
     """Forward differences (g(x0 + h e_i) - g0) / h of the exact gradient for
     the first ``columns`` coordinates (or those indexed by it; one
     evaluation each): those columns of the Hessian.  None where an
-    evaluation fails."""
-    index = np.arange(columns) if np.isscalar(columns) else np.asarray(columns, dtype=int)
-    cols = np.empty((x0.size, index.size))
-    gi = np.empty(x0.size)
-    for k, i in enumerate(index):
-        xi = x0.copy()
-        xi[i] += h
-        if obj(xi, gi) >= _PENALTY:
-            return None
-        cols[:, k] = (gi - g0) / h
-    return cols
+    evaluation fails.  The loop runs in the engine (``Objective.forward_differences``,
+    cpp/src/optim/gradient_differences.cpp): no Python frame per evaluation."""
+    index = range(columns) if np.isscalar(columns) else [int(i) for i in columns]
+    return obj.forward_differences(x0, g0, index, h)
 
 
 def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[np.ndarray, float, OptimizerInfo]:
@@ -403,7 +398,7 @@ def _polished_lmm_optimum(obj, theta: np.ndarray, crit: float, lower: np.ndarray
 def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
     """The criterion and its exact gradient at ``theta`` from the LMM engine's last evaluation
     (no new factorisation), or None where that was not at ``theta`` (or failed)."""
-    if not np.array_equal(np.asarray(model.theta), theta):
+    if not _same_point(model.theta, theta):
         return None
     try:
         return float(model.criterion(reml)), np.asarray(model.gradient(reml), dtype=float)
@@ -411,10 +406,17 @@ def _lmm_derivative_at(model, theta: np.ndarray, reml: bool) -> tuple[float, np.
         return None
 
 
+def _same_point(engine_theta, theta: np.ndarray) -> bool:
+    """Whether the engine's theta (an array it returns) is ``theta``, entry for entry (np.array_equal's answer,
+    without its conversions: it runs on every small fit)."""
+    engine_theta = np.asarray(engine_theta)
+    return engine_theta.shape == np.shape(theta) and bool((engine_theta == theta).all())
+
+
 def lmm_criterion_at(model, theta: np.ndarray, reml: bool) -> float:
     """The criterion at ``theta`` with the LMM engine (LmmModel or CrossProductLmm) left there:
     evaluated only if its last evaluation was elsewhere (or failed), else read off (the same number)."""
-    if np.array_equal(np.asarray(model.theta), theta):
+    if _same_point(model.theta, theta):
         try:
             return float(model.criterion(reml))
         except _core.PirlsError:  # the last evaluation at theta failed: evaluate again
@@ -481,6 +483,9 @@ def _positive_definite(H: np.ndarray, floor: float = 0.0) -> np.ndarray:
     indefinite.  lme4's start (theta = 1) is often on the far side of an
     inflection: sleepstudy's Hessian there has an eigenvalue of -28, yet BFGS
     from the modified one takes 12 evaluations to L-BFGS's 37."""
+    if H.shape == (1, 1):  # its own eigenpair (H, 1): LAPACK's answer, without a call costing more than the fit's step
+        a = abs(float(H[0, 0]))
+        return np.array([[max(a, max(1e-8 * max(a, 1e-300), floor))]])
     lam, V = np.linalg.eigh(H)
     lam = np.maximum(np.abs(lam), max(1e-8 * max(np.abs(lam).max(), 1e-300), floor))
     return (V * lam) @ V.T
@@ -504,7 +509,7 @@ def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndar
         step = np.linalg.solve(H, g)
     except np.linalg.LinAlgError:
         return x, fx, grad
-    if not (np.all(np.isfinite(step)) and np.max(np.abs(step)) < _NEWTON_REACH):
+    if not (np.isfinite(step).all() and np.abs(step).max() < _NEWTON_REACH):
         return x, fx, grad
     xn = x.copy()
     xn[free] -= step
@@ -646,7 +651,7 @@ def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndar
     ftol = max(tol if ftol is None else ftol, 0.0 if nAGQ == 0 else 1e-8 * abs(f0))
     hess = None if f0 >= _PENALTY else _hessian_with_known_blocks(obj, x0, g0, [] if known is None else [known], 1e-4)
     done = None
-    if hess is not None and np.all(np.isfinite(hess)):
+    if hess is not None and np.isfinite(hess).all():
         hess0 = _positive_definite(hess, floor=10.0)
         done = _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=max_step, methods=methods)
     if done is not None:
@@ -1121,7 +1126,7 @@ def _modified_newton_applies(hess: np.ndarray, ntheta: int, p: int) -> bool:
     2 D V^{-1} D, whose curvature is 2 in these coordinates, means V was lost to rounding (a predictor
     scaled by 1e100): L-BFGS then.
     """
-    if not np.all(np.isfinite(hess)):
+    if not np.isfinite(hess).all():
         return False
     lam, vecs = np.linalg.eigh(hess)
     if lam[0] > 0:
@@ -1136,7 +1141,7 @@ def _modified_newton_applies(hess: np.ndarray, ntheta: int, p: int) -> bool:
 
 def _free(x: np.ndarray, lower: np.ndarray, h: float | np.ndarray = None) -> np.ndarray:
     """Coordinates not on their lower bound (to the finite-difference step)."""
-    h = _FD_STEP if h is None else np.asarray(h)  # a scalar or one step per coordinate: either broadcasts
+    h = _FD_STEP if h is None else h  # a scalar or one step per coordinate: either broadcasts
     return ~(np.isfinite(lower) & (x - lower < h))
 
 
@@ -1173,14 +1178,15 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
         noise = 1e-5 * max(1.0, abs(fx))
         scaled = _scaled_gradient(g, ev, vecs, noise)
         crit = np.minimum(np.abs(scaled), np.abs(g))
-        worst = int(np.argmax(crit))
+        worst = int(crit.argmax())
         if crit[worst] > tol:
             comp = int(np.flatnonzero(free)[worst]) + 1
             msgs.append(f"Model failed to converge with max|grad| = {crit[worst]:.6g} (tol = {tol}, component {comp})")
-        if ev.min() < -noise:
+        smallest, largest = float(ev[0]), float(ev[-1])  # eigh's eigenvalues ascend
+        if smallest < -noise:
             neg = int((ev < -noise).sum())
             msgs.append(f"Model failed to converge: degenerate  Hessian with {neg} negative eigenvalues")
-        elif ev.min() < noise or ev.min() / ev.max() < 1e-6:
+        elif smallest < noise or smallest / largest < 1e-6:
             msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
     return grad, hess, msgs
 
@@ -1197,4 +1203,6 @@ def _scaled_gradient(g: np.ndarray, ev: np.ndarray, vecs: np.ndarray, noise: flo
     """
     c = vecs.T @ g
     flat = np.abs(ev) <= noise
+    if not flat.any():  # the usual case: every direction curved, c / ev as the np.where below gives it
+        return vecs @ (c / ev)
     return vecs @ np.where(flat, c, c / np.where(flat, 1.0, ev))

@@ -725,9 +725,9 @@ class GlmerResult(MixedResult):
                 full[j, :] = full[:, j] = np.nan
                 k = j
             block = full[:k, :k]
-            self._vcov_full = full if np.all(np.isfinite(block)) and np.all(np.diag(block) > 0) else None
+            self._vcov_full = full if np.isfinite(block).all() and (block.diagonal() > 0).all() else None
             V = full[nt:nt + p, nt:nt + p]
-            if np.any(~np.isfinite(V)) or np.linalg.eigvalsh(V).min() <= 0:
+            if not np.isfinite(V).all() or (V.size and np.linalg.eigvalsh(V).min() <= 0):  # (no fixed effects: 0 x 0)
                 V = None
         except np.linalg.LinAlgError:
             V = None
