@@ -42,11 +42,11 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
         f = obj(x, &g);
     }
     if (!(f < Objective::penalty)) return out;
-    const Eigen::MatrixXd sym = 0.5 * (hess0 + hess0.transpose());
     Eigen::MatrixXd H;
     if (hess0_is_inverse) {
-        H = sym;
+        H = hess0;  // as the interrupted iteration left it: resuming repeats its steps exactly
     } else {
+        const Eigen::MatrixXd sym = 0.5 * (hess0 + hess0.transpose());
         Eigen::FullPivLU<Eigen::MatrixXd> lu(sym);
         if (!lu.isInvertible()) return out;
         H = lu.inverse();

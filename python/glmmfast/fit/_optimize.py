@@ -1162,7 +1162,11 @@ def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess
         trial[zi] = tail.held_values(x[zi], move - zi[0], _TAIL_MARGIN * ftol)
         f_trial = obj(trial, g_trial)
         tried[move] = True
-        if not f_trial <= f:  # rows whose zeros only the zero part explains pull it back: left to BFGS
+        # Kept where -2 log L did not rise and the gradient still pushes every moved coefficient out: along
+        # beta_j, with t = e^beta_j, the zero rows' terms -2 log(1 + a_i t / f0_i) are convex in t and the
+        # others 2 log(1 + a_i t) linear to O(p^2), so a slope >= 0 near t = 0 leaves no lower point between
+        # (rows whose zeros only the zero part explains pull it back: left to BFGS)
+        if not (f_trial <= f and np.all(g_trial[move] >= 0)):
             engine_at_x = False
             if converged:
                 break

@@ -10,10 +10,10 @@ Moving it further out changes each row's log density by (``cpp/src/family/zero_i
 
 so whatever the other coefficients do, -2 log L can fall by at most the
 bound B = 2 sum_{y_i > 0} w_i (-log(1 - p_i)) over the coefficient's rows
-(where every x_ij > 0, every p_i falls as beta_j does).  Since -log(1 - p)
-is convex and 0 at 0, scaling every p_i by e^{-x_ij d} scales B by at most
-e^{-d min x_ij}: a move of d = log(B / target) / min x_ij puts the
-coefficient where what is left is below ``target``.
+(where every x_ij > 0, every p_i falls as beta_j does).  With
+-log(1 - p_i) = log(1 + e^{eta_i}) <= e^{eta_i}, a move of beta_j by -d leaves
+B <= e^{-d min x_ij} U, U = 2 sum_{y_i > 0} w_i e^{eta_i}: d = log(U / target) / min x_ij
+puts the coefficient where what is left is below ``target``.
 
 Holds :class:`ZeroPartTail` (``tail_columns``: the coefficients to try;
 ``remaining_gain``: B; ``held_values``: where the bound holds) for the
@@ -79,14 +79,16 @@ class ZeroPartTail:
         return float(2.0 * np.sum(self.weights[rows] * np.logaddexp(0.0, self._eta(beta_zi)[rows])))
 
     def held_values(self, beta_zi: np.ndarray, columns: np.ndarray, target: float) -> np.ndarray:
-        """beta_zi with each of ``columns`` moved out by d_j = log(B_j / target) / min x_ij, so that the
-        union's :meth:`remaining_gain` is at most ``target`` times the number of columns (and no column
-        moves back in)."""
+        """beta_zi with each of ``columns`` moved out by d_j = log(U_j / target) / min x_ij (module docstring),
+        so that the union's :meth:`remaining_gain` is at most ``target`` times the number of columns (and no
+        column moves back in)."""
         out = np.array(beta_zi, dtype=float)
+        eta = self._eta(beta_zi)
         for j in np.asarray(columns, dtype=int):
-            gain = self.remaining_gain(beta_zi, [j])
-            if gain > target:
-                out[j] -= np.log(gain / target) / self.X[self._rows[:, j], j].min()
+            rows = self._rows[:, j] & self.positive
+            bound = float(2.0 * np.sum(self.weights[rows] * np.exp(eta[rows])))  # U_j >= B_j
+            if bound > target:
+                out[j] -= np.log(bound / target) / self.X[self._rows[:, j], j].min()
         return out
 
 
