@@ -67,7 +67,10 @@ class ZeroPartTail:
     def tail_columns(self, beta_zi: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         """The coefficients to try holding: each row below :data:`TAIL_ZERO_PART_ETA`, and the gradient of
         -2 log L in it (``gradient``, beta_zi's part) positive, i.e. the search moves it further out."""
-        below = self._eta(beta_zi)[:, None] < TAIL_ZERO_PART_ETA
+        eta = self._eta(beta_zi)
+        if not eta.min(initial=np.inf) < TAIL_ZERO_PART_ETA:  # no row in the tail (most fits): no column either
+            return np.arange(0)
+        below = eta[:, None] < TAIL_ZERO_PART_ETA
         in_tail = self._outward & np.all(below | ~self._rows, axis=0)
         return np.flatnonzero(in_tail & (np.asarray(gradient) > 0))
 
@@ -99,6 +102,8 @@ def diverging_columns(X: np.ndarray, offset: np.ndarray, weights: np.ndarray, be
     X = np.asarray(X, dtype=float)
     beta_zi = np.asarray(beta_zi, dtype=float)
     eta = np.asarray(offset, dtype=float) + X @ beta_zi
+    if not eta.min(initial=np.inf) < DIVERGED_ZERO_PART_ETA:  # no row at zero probability (most fits)
+        return np.arange(0)
     rows = (X != 0) & (np.asarray(weights, dtype=float) > 0)[:, None]
     below = eta[:, None] < DIVERGED_ZERO_PART_ETA
     return np.flatnonzero((beta_zi < 0) & rows.any(axis=0) & np.all(below | ~rows, axis=0))
