@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import glmmfast
-from glmmfast.fit._zero_part_tail import TAIL_ZERO_PART_ETA, ZeroPartTail, diverging_columns
+from glmmfast.fit._zero_part_tail import DIVERGED_ZERO_PART_ETA, ZeroPartTail, diverging_columns
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_zero_inflation import REFERENCE, fit_case  # noqa: E402  (the glmmTMB reference fits)
@@ -42,10 +42,10 @@ def test_held_values_put_the_remaining_gain_below_the_target():
 
 def test_tail_columns_need_every_row_in_the_tail_and_the_gradient_pushing_out():
     tail = _tail()
-    beta = np.array([1.0, TAIL_ZERO_PART_ETA - 2.0])  # rows 2-5 at eta = TAIL - 1
+    beta = np.array([1.0, DIVERGED_ZERO_PART_ETA - 2.0])  # rows 2-5 at eta = DIVERGED - 1
     assert list(tail.tail_columns(beta, np.array([0.0, 1e-6]))) == [1]
     assert list(tail.tail_columns(beta, np.array([0.0, -1e-6]))) == []  # pulled back in
-    assert list(tail.tail_columns(np.array([1.0, TAIL_ZERO_PART_ETA]), np.array([0.0, 1e-6]))) == []  # eta = TAIL + 1
+    assert list(tail.tail_columns(np.array([1.0, DIVERGED_ZERO_PART_ETA]), np.array([0.0, 1e-6]))) == []  # eta = DIVERGED + 1
     # a column with a negative entry: moving it out raises that row's p
     X = np.array([[1, 0], [1, -1], [1, 1]], dtype=float)
     mixed = ZeroPartTail(X, np.zeros(3), np.ones(3), np.ones(3, dtype=bool))

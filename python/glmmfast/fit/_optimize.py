@@ -1164,7 +1164,8 @@ def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess
         tried[move] = True
         # Kept where -2 log L did not rise and the gradient still pushes every moved coefficient out: along
         # beta_j, with t = e^beta_j, the zero rows' terms -2 log(1 + a_i t / f0_i) are convex in t and the
-        # others 2 log(1 + a_i t) linear to O(p^2), so a slope >= 0 near t = 0 leaves no lower point between
+        # others 2 log(1 + a_i t) linear to O(p^2) (p < 3e-7: DIVERGED_ZERO_PART_ETA), so a slope >= 0 near
+        # t = 0 leaves no point lower by more than 2 sum w p^2 between
         # (rows whose zeros only the zero part explains pull it back: left to BFGS)
         if not (f_trial <= f and np.all(g_trial[move] >= 0)):
             engine_at_x = False

@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DIVERGED_ZERO_PART_ETA", "TAIL_ZERO_PART_ETA", "ZeroPartTail", "diverging_columns"]
+__all__ = ["DIVERGED_ZERO_PART_ETA", "ZeroPartTail", "diverging_columns"]
 
 #: the zero part's linear predictor below which a cell's zero probability counts as 0 (p < 3e-7): a
 #: coefficient whose every row is there has a likelihood flat in it, its estimate where the optimiser stopped
+#: or held it.  The joint stage tries to hold such a coefficient where its gradient pushes it out
+#: (:meth:`ZeroPartTail.tail_columns`): there every row's terms are linear in p to O(p^2) < 1e-13, so a move
+#: further out that does not raise -2 log L passes no lower point (``fit/_optimize.py``)
 DIVERGED_ZERO_PART_ETA = -15.0
-#: every row of a coefficient below this eta_zi (p < 3.4e-4), its gradient pushing it out: the optimiser tries
-#: to move it to where :meth:`ZeroPartTail.remaining_gain` is negligible (and keeps the move only where
-#: -2 log L did not rise: rows whose zeros the family cannot explain pull it back)
-TAIL_ZERO_PART_ETA = -8.0
 
 
 class ZeroPartTail:
@@ -65,12 +64,12 @@ class ZeroPartTail:
         return self.offset + self.X @ np.asarray(beta_zi, dtype=float)
 
     def tail_columns(self, beta_zi: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-        """The coefficients to try holding: each row below :data:`TAIL_ZERO_PART_ETA`, and the gradient of
+        """The coefficients to try holding: each row below :data:`DIVERGED_ZERO_PART_ETA`, and the gradient of
         -2 log L in it (``gradient``, beta_zi's part) positive, i.e. the search moves it further out."""
         eta = self._eta(beta_zi)
-        if not eta.min(initial=np.inf) < TAIL_ZERO_PART_ETA:  # no row in the tail (most fits): no column either
+        if not eta.min(initial=np.inf) < DIVERGED_ZERO_PART_ETA:  # no row in the tail (most fits): no column
             return np.arange(0)
-        below = eta[:, None] < TAIL_ZERO_PART_ETA
+        below = eta[:, None] < DIVERGED_ZERO_PART_ETA
         in_tail = self._outward & np.all(below | ~self._rows, axis=0)
         return np.flatnonzero(in_tail & (np.asarray(gradient) > 0))
 
