@@ -759,7 +759,10 @@ class GlmerResult(MixedResult):
         (``Tweedie power``, on glmmTMB's logit(p - 1) scale) or the t's df, and
         theta (on this package's scale: relative Cholesky factors, not
         glmmTMB's log standard deviations).  From the finite-difference
-        Hessian of -2 log L in all of them.
+        Hessian of -2 log L in all of them but the zero-inflation coefficients
+        diverging to -inf (named in :attr:`messages`; held at that limit by the
+        optimiser): their rows and columns are NaN, as their standard errors
+        in :meth:`coef_table` (the likelihood is flat in them).
 
         Examples
         --------
