@@ -25,6 +25,7 @@
 
 #include "family/distribution.hpp"
 #include "family/phi_shape.hpp"
+#include "family/special_functions.hpp"
 #include "family/unit_density_family.hpp"
 
 namespace glmmfast {
@@ -74,11 +75,25 @@ public:
         return y;
     }
 
+    // The log density of every row: s = sqrt(phi) and log s once per run of equal phi (every row, without
+    // a dispersion model), where unit_log_density takes a square root and a log per row.
+    void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
+                     ArrayRef out) const override {
+        double ph = std::numeric_limits<double>::quiet_NaN(), s = 0.0, log_s = 0.0;
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const double p = phi(m.first_row + i);
+            if (p != ph) {
+                ph = p;
+                s = std::sqrt(p);
+                log_s = std::log(s);
+            }
+            out[i] = wt[i] * log_density_at_shape(y[i], m.mu[i], s, log_s);
+        }
+    }
+
     double unit_log_density(double y, double mu, Eigen::Index row) const {
-        const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y;
-        if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
-        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * std::log(s) - D / s -
-               std::lgamma(y + 1.0);
+        const double s = std::sqrt(phi(row));
+        return log_density_at_shape(y, mu, s, std::log(s));
     }
     std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
         const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
@@ -86,6 +101,14 @@ public:
     }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
     double saturated_log_density(double y, Eigen::Index row) const { return y > 0 ? unit_log_density(y, y, row) : 0.0; }
+
+private:
+    // log f(y; mu) at s = sqrt(phi) (unit weight); log y! from log_factorial's table
+    static double log_density_at_shape(double y, double mu, double s, double log_s) {
+        const double D = mu + (s - 1.0) * y;
+        if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
+        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * log_s - D / s - log_factorial(y);
+    }
 };
 
 }  // namespace

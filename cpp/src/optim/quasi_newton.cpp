@@ -25,7 +25,8 @@ bool feasible(const Eigen::VectorXd& x, const Eigen::VectorXd& lower) {
 
 QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0,
                                const Eigen::VectorXd& lower, double ftol_abs, int max_iter,
-                               const std::pair<double, Eigen::VectorXd>* start, const Eigen::VectorXd* max_step) {
+                               const std::pair<double, Eigen::VectorXd>* start, const Eigen::VectorXd* max_step,
+                               bool hess0_is_inverse) {
     const Eigen::Index n = x0.size();
     if (hess0.rows() != n || hess0.cols() != n || lower.size() != n)
         throw std::invalid_argument("quasi_newton: x0, hess0 and lower must have matching sizes");
@@ -41,10 +42,15 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
         f = obj(x, &g);
     }
     if (!(f < Objective::penalty)) return out;
-    const Eigen::MatrixXd sym = 0.5 * (hess0 + hess0.transpose());
-    Eigen::FullPivLU<Eigen::MatrixXd> lu(sym);
-    if (!lu.isInvertible()) return out;
-    Eigen::MatrixXd H = lu.inverse();
+    Eigen::MatrixXd H;
+    if (hess0_is_inverse) {
+        H = hess0;  // as the interrupted iteration left it: resuming repeats its steps exactly
+    } else {
+        const Eigen::MatrixXd sym = 0.5 * (hess0 + hess0.transpose());
+        Eigen::FullPivLU<Eigen::MatrixXd> lu(sym);
+        if (!lu.isInvertible()) return out;
+        H = lu.inverse();
+    }
     if (!H.allFinite()) return out;
     Eigen::VectorXd xn(n), gn(n);
     int bounded_steps = 0;  // consecutive iterations whose full step left the bounds
@@ -57,6 +63,8 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
             out.done = true;
             out.x = x;
             out.f = f;
+            out.gradient = g;
+            out.inverse_hessian = H;
             return out;
         }
         double t = 1.0, fn = 0.0;
@@ -93,6 +101,11 @@ QuasiNewtonResult quasi_newton(Objective& obj, const Eigen::VectorXd& x0, const 
         f = fn;
         g = gn;
     }
+    out.at_max_iter = true;
+    out.x = x;
+    out.f = f;
+    out.gradient = g;
+    out.inverse_hessian = H;
     return out;
 }
 

@@ -149,7 +149,8 @@ void bind_objective(py::module_& m) {
         .def(
             "quasi_newton",
             [](NloptObjective& o, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0, const Eigen::VectorXd& lower,
-               double ftol_abs, int max_iter, const py::object& start, const py::object& max_step) -> py::object {
+               double ftol_abs, int max_iter, const py::object& start, const py::object& max_step,
+               bool resumable, bool inverse) -> py::object {
                 if (!o.objective.has_gradient()) throw std::logic_error("quasi_newton needs an objective with a gradient");
                 std::pair<double, Eigen::VectorXd> fg;
                 if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
@@ -159,13 +160,18 @@ void bind_objective(py::module_& m) {
                 {
                     EngineCall call;
                     r = quasi_newton(o.objective, x0, hess0, lower, ftol_abs, max_iter,
-                                     start.is_none() ? nullptr : &fg, max_step.is_none() ? nullptr : &cap);
+                                     start.is_none() ? nullptr : &fg, max_step.is_none() ? nullptr : &cap, inverse);
+                }
+                if (resumable) {  // (x, f, converged, gradient, inverse Hessian); None where it cannot go on
+                    if (!r.done && !r.at_max_iter) return py::none();
+                    return py::make_tuple(r.x, r.f, r.done, r.gradient, r.inverse_hessian);
                 }
                 if (!r.done) return py::none();
                 return py::make_tuple(r.x, r.f);
             },
             py::arg("x0"), py::arg("hess0"), py::arg("lower"), py::arg("ftol_abs"), py::arg("max_iter") = 50,
-            py::arg("start") = py::none(), py::arg("max_step") = py::none());
+            py::arg("start") = py::none(), py::arg("max_step") = py::none(), py::arg("resumable") = false,
+            py::arg("inverse") = false);
 
     // The same objectives on a GlmmModel or on a model on partitioned rows
     // (bind_partitioned.cpp).

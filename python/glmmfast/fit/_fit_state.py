@@ -52,7 +52,7 @@ from ._integrated_beta import fit_integrated_beta
 from ._glmm_start import glmm_moment_theta_start, worth_a_glmm_moment_start
 from ._lmm_start import moment_theta_start, worth_a_moment_start
 from ._zero_inflation import (count_part_start_design, separable_zero_part_hessian, zero_inflation_start,
-                              zero_part_information)
+                              zero_part_information, zero_part_tail)
 
 __all__ = ["FitState", "fit_glmm", "optimize_glmm_state", "pearson_dispersion", "fit_lmm", "glmm_engine_at", "lmm_engine_at",
            "laplace_hessian", "joint_objective"]
@@ -190,8 +190,8 @@ def joint_objective(model, parameter: FamilyParameter | None, nAGQ: int):
 
 def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
                     parameter: FamilyParameter | None = None, objective=None,
-                    zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None
-                    ) -> tuple[np.ndarray, np.ndarray] | None:
+                    zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None,
+                    held: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Exact gradient and Hessian (central differences of it) of the Laplace -2 log L at ``x``:
     (theta, beta), then the zero-inflation coefficients of a zero-inflated engine and the
     estimated ``parameter`` on its optimiser scale (:meth:`FitState.optimizer_point`).
@@ -203,7 +203,9 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
     caller counts; default a new one.  ``zero_part_hessian``: a separable zero
     part's exact Hessian in beta_zi
     (:func:`~glmmfast.fit._zero_inflation.separable_zero_part_hessian`), which
-    replaces the differences in those coordinates (and 0 their cross terms).
+    replaces the differences in those coordinates (and 0 their cross terms).  ``held``: coordinates
+    not differenced, their rows and columns 0 (zero-part coefficients held at their limit, -inf:
+    :func:`~glmmfast.fit._zero_inflation.diverging_zero_part`).
     """
     objective = joint_objective(model, parameter, 1) if objective is None else objective
     if not objective.has_gradient:
@@ -217,7 +219,10 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
         known = np.arange(start, start + n_zi)
     # One engine call: the 1 + 2d gradient evaluations without a Python frame each, each perturbed
     # point's modes by Newton steps from the optimum's (cpp/src/optim/gradient_differences.hpp)
-    grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, h, known.tolist()))
+    held = np.arange(0) if held is None else np.asarray(held, dtype=int)
+    grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, h, np.union1d(known, held).tolist()))
+    hess[held, :] = 0.0
+    hess[:, held] = 0.0
     if known.size:  # the separable zero part's exact block, no cross terms
         hess[known, :] = 0.0
         hess[:, known] = 0.0
@@ -338,7 +343,7 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
                                             dispersion_estimate=dispersion_estimate,
                                             zero_part_hessian=separable_zero_part_hessian(design),
                                             zero_part_information=zero_part_information(design),
-                                            measured_start=measured_start)
+                                            measured_start=measured_start, zero_part_tail=zero_part_tail(design))
     fitted = None if parameter is None else parameter.with_value(info.family_parameter)
     if fitted is not None:
         family = fitted.fitted_family(design.family)

@@ -52,7 +52,9 @@ from .. import _core
 from ._derivatives import gradient_hessian
 from .._errors import ConvergenceError
 from ._family_parameter import FamilyParameter
-from ._objective import PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, differenced_objective, glmm_objective
+from ._objective import (PENALTY as _PENALTY, ObjectiveStage, OptimizerObjective, differenced_objective,
+                         function_objective, glmm_objective)
+from ._zero_part_tail import ZeroPartTail
 from ._optimizer_info import CountedCalls, OptimizerInfo, StageClock
 
 __all__ = ["OptimizerInfo", "optimize_lmer", "lmm_criterion_at", "optimize_glmer", "newton_polish",
@@ -78,6 +80,12 @@ _LOG_PARAMETER_MAX_STEP = 2.0
 #: Stopping within 0.1 of it: stages 1 and 2 took 55 evaluations instead of 86 there (ZINB 86 instead of
 #: 134, genpois 80 instead of 102), every reference case reaching the same joint optimum.
 _ZI_STAGE1_FTOL = 0.1
+#: BFGS iterations per round of a joint stage that may hold zero-inflation coefficients diverging to -inf
+#: (:func:`_quasi_newton_holding_tail`: each round ends with a look for coefficients in the likelihood's tail)
+_TAIL_ROUND = 4
+#: what -2 log L could still gain by moving a held coefficient further out, as a fraction of the joint
+#: stage's tolerance on the predicted decrease (:func:`_quasi_newton_holding_tail`)
+_TAIL_MARGIN = 1e-3
 #: L-BFGS's stored correction pairs (nlopt's vector storage).  nlopt's default is min(maxeval, 1310720 / n):
 #: 100000 pairs at our maxeval, whose work arrays (3.2 MB for one coordinate) it allocated and zeroed on
 #: every run: ~4% of a grouseticks fit's instructions.  Iterations beyond the stored pairs are the only ones
@@ -689,6 +697,8 @@ class _GlmerProblem:
     zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None
     #: theta's start is near the optimum: stage 1 from a Hessian measured there (see :func:`optimize_glmer`)
     measured_start: bool = False
+    #: the zero part's rows, for holding coefficients diverging to -inf (see :func:`optimize_glmer`), or None
+    zero_part_tail: ZeroPartTail | None = None
 
     @property
     def ntheta(self) -> int:
@@ -758,7 +768,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
                    dispersion_estimate: Callable[[object], float] | None = None,
                    zero_part_hessian: Callable[[np.ndarray], np.ndarray] | None = None,
                    zero_part_information: Callable[[np.ndarray], np.ndarray] | None = None,
-                   measured_start: bool = False
+                   measured_start: bool = False, zero_part_tail: ZeroPartTail | None = None
                    ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Maximise the approximate likelihood of ``model`` (an engine GlmmModel).
 
@@ -828,6 +838,12 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         instead of 30 there, fewer or one more on the other scalar GLMMs of
         benchmarks/problems.py (vector terms keep L-BFGS: their measured start
         Hessian, concave in several directions, costs more than it saves).
+    zero_part_tail : ZeroPartTail, optional
+        The zero part's rows (:func:`~glmmfast.fit._zero_inflation.zero_part_tail`):
+        the joint stage's BFGS from its measured start Hessian then holds
+        zero-inflation coefficients diverging to -inf where what -2 log L could
+        still gain by moving them on is below its tolerance
+        (:func:`_quasi_newton_holding_tail`).
 
     Returns
     -------
@@ -839,7 +855,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
     info = OptimizerInfo(theta_scale=float(theta_scale))
     problem = _GlmerProblem(model, np.asarray(model.lower_bounds(), dtype=float), len(beta0), nAGQ, parameter,
                             theta_scale, dispersion_estimate, zero_part_hessian, zero_part_information,
-                            measured_start)
+                            measured_start, zero_part_tail)
     # Optimiser coordinates (see cpp/src/optim/objective.hpp): theta / theta_scale,
     # then in stage 2 the scaled beta, then the zero-inflation and dispersion-model
     # coefficients (started at the engine's), then the family parameter on its optimiser scale.
@@ -1089,8 +1105,99 @@ def _joint_measured_quasi_newton(problem: _GlmerProblem, obj, x0: np.ndarray, vb
         # eigenvalue at least _JOINT_CURVATURE_FLOOR, instead of L-BFGS from the identity (sal_zip:
         # 38 evaluations instead of 177; Contraception's probit GLMM: 12 instead of 53).
         hess0 = _positive_definite(hess0, floor=_JOINT_CURVATURE_FLOOR)
+    if problem.zero_part_tail is not None:
+        return _quasi_newton_holding_tail(problem, obj, x0, hess0, lower, ftol, (f0, g0),
+                                          problem.max_steps(ntheta + p), methods), hess0
     return _quasi_newton(obj, x0, hess0, lower, ftol, start=(f0, g0), max_step=problem.max_steps(ntheta + p),
                          methods=methods), hess0
+
+
+def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray,
+                               ftol: float, start: tuple[float, np.ndarray], max_step: np.ndarray,
+                               methods: list[str] | None = None, max_iter: int = 50
+                               ) -> tuple[np.ndarray, float, int] | None:
+    """The joint stage's BFGS (:func:`_quasi_newton`, same start, tolerance and iterations) in rounds of
+    :data:`_TAIL_ROUND` iterations, taking zero-inflation coefficients that diverge to -inf out of the search.
+
+    After each round, a zero-part coefficient whose rows all lie in the likelihood's tail, the gradient
+    pushing it further out (:meth:`~glmmfast.fit._zero_part_tail.ZeroPartTail.tail_columns`), is moved
+    at once to where what -2 log L could still gain by moving it on is below :data:`_TAIL_MARGIN` times
+    ``ftol`` (:meth:`~glmmfast.fit._zero_part_tail.ZeroPartTail.held_values`); where -2 log L did not rise
+    there it is held, and BFGS goes on over the other coordinates from its Hessian approximation's block
+    in them.  At convergence the held coefficients' bound is checked again (the others moved since): above
+    ``ftol`` they are moved out once more and BFGS goes on.  BFGS walked them out about a unit per
+    iteration, with ever smaller gains: Salamanders' zero-inflated generalised Poisson (sppPR, sppDF,
+    minedno to -27, -39, -25) spent half its joint stage so.  Returns as :func:`_quasi_newton`, leaving
+    the engine at the returned point; the held coefficients are reported without standard errors
+    (``results/_results.py``).
+    """
+    _ran(methods, "bfgs")
+    tail = problem.zero_part_tail
+    zi = np.arange(problem.ntheta + problem.p, problem.ntheta + problem.p + problem.n_zi)
+    x, f, g = np.array(x0, dtype=float), float(start[0]), np.array(start[1], dtype=float)
+    free = np.ones(x.size, dtype=bool)
+    tried = np.zeros(x.size, dtype=bool)  # moved out once (held since, or left where -2 log L rose)
+    hess, inverse = np.asarray(hess0, dtype=float), None  # the free block's start: a Hessian or BFGS's inverse
+    iterations, engine_at_x = 0, True
+    while True:
+        free_obj = obj if free.all() else _held_objective(obj, x, free)
+        rounds = min(_TAIL_ROUND, max_iter - iterations)
+        out = free_obj.quasi_newton(x[free], hess if inverse is None else inverse, lower[free], float(ftol), rounds,
+                                    (f, g[free]), max_step[free], resumable=True, inverse=inverse is not None)
+        if out is None:
+            return None
+        iterations += rounds
+        moved = not np.array_equal(out[0], x[free])  # then BFGS left the engine at its point
+        x[free], f, converged = out[0], float(out[1]), bool(out[2])
+        g[free], inverse = out[3], np.asarray(out[4])
+        engine_at_x = engine_at_x or moved
+        held = np.flatnonzero(~free)
+        if converged:
+            if not held.size or tail.remaining_gain(x[zi], held - zi[0]) <= ftol:
+                break
+            move = held
+        elif iterations >= max_iter:
+            return None
+        else:
+            move = zi[tail.tail_columns(x[zi], g[zi])]
+            move = move[free[move] & ~tried[move]]
+            if not move.size:
+                continue
+        trial, g_trial = x.copy(), np.empty(x.size)
+        trial[zi] = tail.held_values(x[zi], move - zi[0], _TAIL_MARGIN * ftol)
+        f_trial = obj(trial, g_trial)
+        tried[move] = True
+        # Kept where -2 log L did not rise and the gradient still pushes every moved coefficient out: along
+        # beta_j, with t = e^beta_j, the zero rows' terms -2 log(1 + a_i t / f0_i) are convex in t and the
+        # others 2 log(1 + a_i t) linear to O(p^2) (p < 3e-7: DIVERGED_ZERO_PART_ETA), so a slope >= 0 near
+        # t = 0 leaves no point lower by more than 2 sum w p^2 between
+        # (rows whose zeros only the zero part explains pull it back: left to BFGS)
+        if not (f_trial <= f and np.all(g_trial[move] >= 0)):
+            engine_at_x = False
+            if converged:
+                break
+            continue
+        x, f, g, engine_at_x = trial, f_trial, g_trial, True
+        if free[move].any():  # newly held: BFGS goes on from its Hessian approximation's block in the others
+            block = np.linalg.inv(inverse)
+            keep = ~np.isin(np.flatnonzero(free), move)
+            hess, inverse = block[np.ix_(keep, keep)], None
+            free[move] = False
+    if not engine_at_x:
+        f = float(obj(x, g))
+    return x, f, nlopt.SUCCESS
+
+
+def _held_objective(obj, x: np.ndarray, free: np.ndarray):
+    """``obj`` (exact gradient) over the ``free`` coordinates, the others held at their values in ``x``
+    (:func:`~glmmfast.fit._objective.function_objective`; ``obj`` counts the evaluations)."""
+    full, grad = np.array(x, dtype=float), np.empty(x.size)
+
+    def value(x_free: np.ndarray) -> float:
+        full[free] = x_free
+        return obj(full, grad)
+
+    return function_objective(value, int(free.sum()), None, lambda: grad[free])
 
 
 def _differenced_quasi_newton(problem: _GlmerProblem, agq, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray,

@@ -24,9 +24,12 @@ Holds what :func:`glmmfast.glmer` needs beyond lme4's arguments:
   (``fit/_optimize.py``); :func:`zero_part_information` the same
   logistic information, elsewhere an upper bound on the zero part's
   curvature (stage 1's start Hessian takes it);
-- :func:`diverging_zero_part_message`: the message naming zero-part
-  coefficients that walk to -inf (their cells' zero probability 0, where
-  the likelihood is flat), for the fit's messages.
+- :func:`zero_part_tail`: the zero part's rows for the joint stage, which
+  holds coefficients diverging to -inf out of its search
+  (:mod:`~glmmfast.fit._zero_part_tail`); :func:`diverging_zero_part`: those
+  coefficients at an estimate (their standard errors are not defined), and
+  :func:`diverging_zero_part_message`, the message naming them (their
+  cells' zero probability 0, where the likelihood is flat).
 
 The engine's side is ``cpp/src/model/observation_model.cpp`` and
 ``cpp/src/family/zero_inflation.hpp`` (the mixture's log density and exact
@@ -49,14 +52,12 @@ from ..design._design import ModelDesign
 from .. import _core
 from ..families import (Beta, Binomial, Family, Gamma, NegativeBinomial, StudentT, TruncatedNBinom2, Tweedie,
                         _PhiFamily, get_family)
+from ._zero_part_tail import DIVERGED_ZERO_PART_ETA, ZeroPartTail, diverging_columns
 
 __all__ = ["tmb_family", "has_zero_inflation", "check_zero_inflation_family", "zero_inflation_design",
            "zero_inflation_start", "count_part_start_design", "separable_zero_part_hessian",
-           "zero_part_information", "diverging_zero_part_message"]
-
-#: the zero part's linear predictor below which a cell's zero probability counts as 0 (p < 3e-7): a
-#: coefficient whose every row is there has a likelihood flat in it, its estimate where the optimiser stopped
-DIVERGED_ZERO_PART_ETA = -15.0
+           "zero_part_information", "zero_part_tail", "diverging_zero_part", "diverging_zero_part_message",
+           "DIVERGED_ZERO_PART_ETA"]
 
 #: families refused with a ziformula
 _NO_ZERO_INFLATION = ("gaussian",)
@@ -210,28 +211,39 @@ def separable_zero_part_hessian(design: ModelDesign) -> Callable[[np.ndarray], n
     return zero_part_information(design) if design.family.zero_truncated else None
 
 
+def zero_part_tail(design: ModelDesign) -> ZeroPartTail | None:
+    """The zero part's rows for holding diverging coefficients out of the joint stage's search
+    (:class:`~glmmfast.fit._zero_part_tail.ZeroPartTail`); None without a zero part or with random effects
+    in it."""
+    if design.zi is None or design.zi.random:
+        return None
+    return ZeroPartTail(design.zi.X, design.zi.offset, design.weights, np.asarray(design.y) != 0)
+
+
+def diverging_zero_part(design: ModelDesign, beta_zi: np.ndarray | None) -> np.ndarray:
+    """Indices of the zero-inflation coefficients diverging to -inf at ``beta_zi``
+    (:func:`~glmmfast.fit._zero_part_tail.diverging_columns`); empty without a zero part."""
+    if design.zi is None or beta_zi is None or len(beta_zi) == 0:
+        return np.arange(0)
+    return diverging_columns(design.zi.X, design.zi.offset, design.weights, beta_zi)
+
+
 def diverging_zero_part_message(design: ModelDesign, beta_zi: np.ndarray | None) -> str | None:
     """A message naming the zero-inflation coefficients walking to -inf at ``beta_zi``, or None.
 
     A coefficient diverges when it is negative and every row with its
     column nonzero has eta_zi = offset_zi + X_zi beta_zi below
-    :data:`DIVERGED_ZERO_PART_ETA`: the zero probability of its cells is 0
+    :data:`DIVERGED_ZERO_PART_ETA` (:func:`diverging_zero_part`): the zero probability of its cells is 0
     to working precision, the likelihood's slope in it, sum w (pi - p) x, is
     ~p, and its maximum lies at -inf (Salamanders' ZI generalised Poisson:
     sppPR, sppDF and minedno, where glmmTMB reports the finite values its
-    optimiser stopped at).  Their estimates and standard errors are then
-    where the optimiser stopped, not an estimate; the other coefficients
-    and -2 log L are unaffected.
+    optimiser stopped at).  The joint stage holds such coefficients where what
+    -2 log L could still gain is below its tolerance (``fit/_zero_part_tail.py``):
+    their estimates are where they were held, their standard errors not defined
+    (NaN); the other coefficients and -2 log L are unaffected.
     """
-    if design.zi is None or beta_zi is None or len(beta_zi) == 0:
-        return None
-    beta_zi = np.asarray(beta_zi, dtype=float)
-    X = np.asarray(design.zi.X, dtype=float)
-    eta = np.asarray(design.zi.offset, dtype=float) + X @ beta_zi
-    rows = (X != 0) & (np.asarray(design.weights, dtype=float) > 0)[:, None]
-    diverging = [name for k, name in enumerate(design.zi.x_names)
-                 if beta_zi[k] < 0 and rows[:, k].any() and np.all(eta[rows[:, k]] < DIVERGED_ZERO_PART_ETA)]
+    diverging = [design.zi.x_names[k] for k in diverging_zero_part(design, beta_zi)]
     if not diverging:
         return None
     return (f"zero-inflation coefficients diverging to -Inf: {', '.join(diverging)} (the zero probability of their "
-            "rows is 0; their estimates and standard errors are where the optimiser stopped)")
+            "rows is 0; they are held at that limit, and their standard errors are not defined)")

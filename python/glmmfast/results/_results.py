@@ -43,7 +43,7 @@ from ..fit._fit_state import FitState, joint_objective, laplace_hessian
 from ..fit._optimize import check_convergence, lmm_criterion_at
 from ..fit._optimizer_info import CountedCalls, StageClock
 from ..fit._residuals import residuals_of
-from ..fit._zero_inflation import diverging_zero_part_message, separable_zero_part_hessian
+from ..fit._zero_inflation import diverging_zero_part, diverging_zero_part_message, separable_zero_part_hessian
 from ..design._re_terms import theta_names, varcorr_frame
 from ..summary._display import RandomEffects, summary_html
 from .._errors import ArgumentError
@@ -676,6 +676,11 @@ class GlmerResult(MixedResult):
         n_zi += 0 if state.beta_disp is None else len(state.beta_disp)  # both unbounded extra coordinates
         lower = np.concatenate([np.asarray(model.lower_bounds()), np.full(p + n_zi, -np.inf),
                                 [] if fp is None else fp.optimizer_lowers()])
+        # Zero-part coefficients diverging to -inf, held at that limit (fit/_zero_part_tail.py): no standard
+        # errors (the likelihood is flat in them), and left out of the convergence checks as coordinates
+        # on a bound are (their lower bound set where they are)
+        held = nt + p + diverging_zero_part(self._design, state.beta_zi)
+        lower[held] = x[held]
 
         if state.integrated_beta:  # glmmTMB's REML: beta integrated out, no convergence checks in beta
             self._vcov_full = integrated_beta_vcov_full(model, state.theta, state.beta_disp)
@@ -702,7 +707,7 @@ class GlmerResult(MixedResult):
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
                 # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
-                derivs = laplace_hessian(model, x, h, fp, objective, separable_zero_part_hessian(state.design))
+                derivs = laplace_hessian(model, x, h, fp, objective, separable_zero_part_hessian(state.design), held)
                 self._derivative_calls[1].append(objective)
             msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs)
         except _core.PirlsError as err:
@@ -717,14 +722,17 @@ class GlmerResult(MixedResult):
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
         V = None
         try:
-            Hinv = np.linalg.inv(hess)
+            estimable = np.ones(x.size, dtype=bool)
+            estimable[held] = False
+            Hinv = np.full(hess.shape, np.nan)  # the held coefficients' rows and columns NaN
+            Hinv[np.ix_(estimable, estimable)] = np.linalg.inv(hess[np.ix_(estimable, estimable)])
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
             k = full.shape[0]
             if fp is not None and fp.limit_message:  # a parameter at its limit: no variance (and a message)
                 j = k - fp.size + next(i for i, part in enumerate(fp.parts) if part.limit_message)
                 full[j, :] = full[:, j] = np.nan
                 k = j
-            block = full[:k, :k]
+            block = full[:k, :k][np.ix_(estimable[:k], estimable[:k])]
             self._vcov_full = full if np.isfinite(block).all() and (block.diagonal() > 0).all() else None
             V = full[nt:nt + p, nt:nt + p]
             if not np.isfinite(V).all() or (V.size and np.linalg.eigvalsh(V).min() <= 0):  # (no fixed effects: 0 x 0)
@@ -751,7 +759,10 @@ class GlmerResult(MixedResult):
         (``Tweedie power``, on glmmTMB's logit(p - 1) scale) or the t's df, and
         theta (on this package's scale: relative Cholesky factors, not
         glmmTMB's log standard deviations).  From the finite-difference
-        Hessian of -2 log L in all of them.
+        Hessian of -2 log L in all of them but the zero-inflation coefficients
+        diverging to -inf (named in :attr:`messages`; held at that limit by the
+        optimiser): their rows and columns are NaN, as their standard errors
+        in :meth:`coef_table` (the likelihood is flat in them).
 
         Examples
         --------
