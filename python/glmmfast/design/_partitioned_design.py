@@ -318,5 +318,5 @@ def design_shell(plan: PartitionedDesign, n: int, n_dropped: int) -> ModelDesign
         messages.append(f"{n_dropped} observation{'s' if n_dropped > 1 else ''} deleted due to missingness")
     return ModelDesign(formula=plan.formula, parsed=plan.parsed, family=plan.family, y=np.zeros(0),
                        weights=np.zeros(0), offset=np.zeros(0), X=np.zeros((0, p), order="F"), x_names=plan.x_names,
-                       x_spec=plan.x_spec, terms=plan.terms, Z=None, rows=pd.RangeIndex(0), n_dropped=n_dropped,
+                       x_spec=plan.x_spec, terms=plan.terms, z_csc=None, rows=pd.RangeIndex(0), n_dropped=n_dropped,
                        x_dropped=plan.x_dropped, messages=messages, offset_argument=plan.offset is not None)
