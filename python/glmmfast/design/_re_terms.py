@@ -162,15 +162,18 @@ def random_effects_csc(terms: list[ReTerm], n: int) -> tuple:
     cols, rows, vals = [], [], []
     offset = 0
     for t in terms:
-        r, j = np.nonzero(t.X)  # the nonzero entries (i, j), row by row
-        cols.append(offset + t.codes[r] * t.k + j)
+        XT = t.X.T  # the nonzero entries (j, i), column by column: read in memory order when X is Fortran
+        j, r = XT.nonzero()
+        cols.append(t.codes[r] * t.k + (j + offset))
         rows.append(r)
-        vals.append(t.X[r, j])
+        vals.append(XT[j, r])
         offset += t.k * t.nlevels
+    # one array per term is the usual case: no concatenation then
     col = np.concatenate(cols) if len(cols) > 1 else cols[0]
-    order = np.argsort(col, kind="stable")
-    indptr = np.zeros(offset + 1, dtype=np.int32)
-    np.cumsum(np.bincount(col, minlength=offset), out=indptr[1:])
+    order = col.argsort(kind="stable")  # stable: each column's rows stay in increasing order
+    indptr = np.empty(offset + 1, dtype=np.int32)
+    indptr[0] = 0
+    np.bincount(col, minlength=offset).cumsum(out=indptr[1:])
     indices = (np.concatenate(rows) if len(rows) > 1 else rows[0])[order].astype(np.int32)
     data = (np.concatenate(vals) if len(vals) > 1 else vals[0])[order]
     return n, offset, indptr, indices, data
