@@ -25,7 +25,7 @@ from ..formula._identity_memo import remembered
 from ..formula._nodes import BinOp, Name, Node, UnaryOp
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
                              few_levels_messages, response_scale_messages, scale_messages)
-from ._re_terms import ReTerm, build_re_terms, csc_from_parts, random_effects_csc
+from ._re_terms import CscParts, ReTerm, build_re_terms, random_effects_matrix
 from ..families import Binomial, Family, Gaussian
 
 __all__ = ["ModelDesign", "model_design_for", "dataset_name", "aliased_columns"]
@@ -45,8 +45,8 @@ class ModelDesign:
     x_names: list[str]
     x_spec: object = field(repr=False)
     terms: list[ReTerm] = field(repr=False)
-    #: Z's CSC parts (n, q, indptr, indices, data) as the engine takes them (random_effects_csc), or None
-    z_csc: tuple | None = field(repr=False)
+    #: Z's CSC parts as the engine takes them (design/_re_terms.py's random_effects_matrix), or None
+    z_csc: CscParts | None = field(repr=False)
     rows: pd.Index = field(repr=False)
     n_dropped: int = 0
     response_kind: str = "numeric"
@@ -75,7 +75,7 @@ class ModelDesign:
         if self.z_csc is None:
             return None
         if self._Z is None:
-            self._Z = csc_from_parts(self.z_csc)
+            self._Z = self.z_csc.tocsc()
         return self._Z
 
     @property
@@ -373,7 +373,7 @@ def model_design_for(
         check_grouping_factors(terms, len(frame), allow_n=allow_n,
                                binary_response=isinstance(family, Binomial) and bool(np.all(w == 1)))
         check_random_effects_count(terms, len(frame), allow_n=allow_n)  # before Z: it may not fit in memory
-        z_csc = random_effects_csc(terms, len(frame))
+        z_csc = random_effects_matrix(terms, len(frame))
         # An LMM's criterion is equivariant in y's scale: only the GLMM families' PIRLS suffers.
         messages += scale_messages(X) + (response_scale_messages(y) if allow_n else []) + few_levels_messages(terms)
     return ModelDesign(

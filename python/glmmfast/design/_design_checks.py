@@ -158,16 +158,46 @@ def scale_messages(X: np.ndarray) -> list[str]:
 
     The message is due when, for the continuous columns' standard deviations
     s_j, some |log(s_i / s_j)| or |log s_j| exceeds log(1000).
+
+    First on every non-constant column, without telling 0/1 columns apart:
+    the continuous ones are a subset of them, so where all these s_j pass
+    with a margin (1e-6 in log s, far above the rounding of a sum) the
+    continuous ones pass too (the usual design).  Otherwise, or with a
+    constant column other than 0s or 1s, the exact rule decides
+    (:func:`_scale_message_due`).
     """
-    cont = _continuous(X)
     n = X.shape[0]
-    if n < 2 or not cont.any():
+    if n < 2 or X.shape[1] == 0:
         return []
-    # The sample variances s_j^2 in one pass (np.std and np.errstate cost ~10x this on a small X);
-    # a constant column (s_j = 0, |log s_j| infinite) gets the message.
-    Xc = X[:, cont]
-    centred = Xc - Xc.sum(axis=0) / n
-    var = np.einsum("ij,ij->j", centred, centred) / (n - 1)
+    var = _column_variances(X, n)
+    constant = var == 0
+    if constant.any():
+        Xk = X[:, constant]
+        if not ((Xk == 0) | (Xk == 1)).all():  # a constant continuous column: the exact rule
+            return _scale_message_due(X, n)
+        if constant.all():
+            return []  # 0s and 1s only: no continuous column
+        var = var[~constant]
+    logsd = 0.5 * np.log(var)
+    top, bottom = logsd.max(), logsd.min()
+    if max(top, -bottom) < _LOG_SCALE_TOL - 1e-6 and top - bottom < _LOG_SCALE_TOL - 1e-6:
+        return []
+    return _scale_message_due(X, n)
+
+
+def _column_variances(X: np.ndarray, n: int) -> np.ndarray:
+    """The sample variances s_j^2 in one pass (np.std and np.errstate cost ~10x this on a small X)."""
+    centred = X - X.sum(axis=0) / n
+    return np.einsum("ij,ij->j", centred, centred) / (n - 1)
+
+
+def _scale_message_due(X: np.ndarray, n: int) -> list[str]:
+    """checkScaleX's rule on the continuous columns (:func:`_continuous`); a constant one (s_j = 0,
+    |log s_j| infinite) gets the message."""
+    cont = _continuous(X)
+    if not cont.any():
+        return []
+    var = _column_variances(X[:, cont], n)
     if not (var > 0).all():
         return [SCALE_MESSAGE]
     logsd = 0.5 * np.log(var)

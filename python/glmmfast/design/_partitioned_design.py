@@ -291,7 +291,7 @@ def partition_arrays(plan: PartitionedDesign, data: pd.DataFrame) -> PartitionAr
         mapping = np.array([index[lab] for lab in labels_here], dtype=np.int64)
         terms.append(dataclasses.replace(t, codes=mapping[codes_here],
                                          X=np.asarray(apply_design(t.spec, frame).X, dtype=float)))
-    Z = random_effects_matrix(terms, n)
+    Z = random_effects_matrix(terms, n).tocsc()
     return PartitionArrays(np.asfortranarray(fixed.X, dtype=float), Z, np.asarray(y, dtype=float),
                            np.asarray(w, dtype=float), np.asarray(off, dtype=float), int((~complete).sum()), terms)
 

@@ -7,9 +7,9 @@ needs and back into what users read:
 - :func:`build_re_terms` evaluates the parsed bars on a data frame and
   orders them as lme4 does (decreasing number of levels, ties in formula
   order);
-- :func:`random_effects_csc` assembles Z's CSC parts (n x q), ordered by
-  term, then level, then the term's columns -- the order of u and b;
-  :func:`random_effects_matrix` as a scipy matrix (:func:`csc_from_parts`);
+- :func:`random_effects_matrix` assembles Z (n x q, as :class:`CscParts`,
+  the engine's CSC arrays), ordered by term, then level, then the term's
+  columns -- the order of u and b;
 - :func:`theta_names`, :func:`group_labels` and :func:`varcorr_frame` give
   lme4's names (``LOCATION.1`` for a second term on the same factor) and
   ``as.data.frame(VarCorr(fit))``;
@@ -21,6 +21,7 @@ needs and back into what users read:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from ..covariance import STRUCTURES, CovarianceStructure, make_structure, parse_
 from ..formula._formula import RandomTermSpec, expand_terms, parse_expression
 from ..formula._model_frame import grouping_factor, model_design
 
-__all__ = ["ReTerm", "build_re_terms", "random_effects_csc", "csc_from_parts", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
+__all__ = ["ReTerm", "build_re_terms", "CscParts", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
            "theta_blocks", "theta_split", "sdcor_names", "sdcor_labels", "sdcor_bounds", "sdcor_from_theta",
            "theta_from_sdcor"]
 
@@ -149,15 +150,32 @@ def _term_structure(spec: RandomTermSpec, names: list[str]) -> CovarianceStructu
     return make_structure(spec.structure, len(names), coords)
 
 
-def random_effects_csc(terms: list[ReTerm], n: int) -> tuple:
-    """Z's CSC parts as the engine takes them: (n, q, indptr, indices, data), int32 indices, float data.
+class CscParts(NamedTuple):
+    """A sparse matrix as its CSC parts, in the engine's types (``_core.CscMatrix(*parts)``)."""
 
-    Term t, level l, column j sits at column offset_t + l*k_t + j.  Built
-    directly in CSC form (no COO round trip): entry (i, j) of a term's model
-    matrix goes to column offset + code_i * k + j; a stable sort by column
-    keeps the rows of each column in order.  Exact zeros are left out.
-    (No scipy matrix: its construction and checks cost more than this
-    whole function on a small model; :func:`random_effects_matrix` wraps it.)
+    n_rows: int
+    n_cols: int
+    indptr: np.ndarray  # int32, n_cols + 1
+    indices: np.ndarray  # int32: each entry's row
+    data: np.ndarray  # float64
+
+    def tocsc(self) -> sp.csc_matrix:
+        """The scipy CSC matrix (sharing these arrays)."""
+        return sp.csc_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
+
+    def toarray(self) -> np.ndarray:
+        """The dense matrix."""
+        return self.tocsc().toarray()
+
+
+def random_effects_matrix(terms: list[ReTerm], n: int) -> CscParts:
+    """Z (n x q) as CSC parts: term t, level l, column j sits at column offset_t + l*k_t + j.
+
+    Built directly in CSC form (no COO round trip): entry (i, j) of a term's
+    model matrix goes to column offset + code_i * k + j; a stable sort by
+    column keeps the rows of each column in order.  Exact zeros are left out.
+    No scipy matrix (:meth:`CscParts.tocsc` makes one): its construction and
+    format checks cost more than this whole function on a small model.
     """
     cols, rows, vals = [], [], []
     offset = 0
@@ -176,18 +194,7 @@ def random_effects_csc(terms: list[ReTerm], n: int) -> tuple:
     np.bincount(col, minlength=offset).cumsum(out=indptr[1:])
     indices = (np.concatenate(rows) if len(rows) > 1 else rows[0])[order].astype(np.int32)
     data = (np.concatenate(vals) if len(vals) > 1 else vals[0])[order]
-    return n, offset, indptr, indices, data
-
-
-def csc_from_parts(parts: tuple) -> sp.csc_matrix:
-    """The scipy CSC matrix of :func:`random_effects_csc`'s parts (sharing their arrays)."""
-    n, q, indptr, indices, data = parts
-    return sp.csc_matrix((data, indices, indptr), shape=(n, q))
-
-
-def random_effects_matrix(terms: list[ReTerm], n: int) -> sp.csc_matrix:
-    """Z (n x q, scipy CSC) of :func:`random_effects_csc`."""
-    return csc_from_parts(random_effects_csc(terms, n))
+    return CscParts(n, offset, indptr, indices, data)
 
 
 def group_labels(terms: list[ReTerm]) -> list[str]:
