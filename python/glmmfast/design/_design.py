@@ -217,6 +217,18 @@ def _formula_columns(columns: pd.Index) -> tuple[str, ...]:
     return tuple(str(c) for c in remembered(columns, _column_names))
 
 
+def _formula_variables(parsed: ParsedFormula) -> tuple[frozenset, frozenset]:
+    """The columns the fixed effects use, and all the formula uses (remembered per parsed formula,
+    which :func:`parse_formula` shares between fits of the same text)."""
+    x_used = variables_in(parsed.fixed_expr)
+    used = variables_in(parsed.response_expr) | x_used
+    for s in parsed.random:
+        # each factor of a grouping interaction must be a column itself
+        used |= variables_in(s.lhs_expr) | {p.name if isinstance(p, Name) else deparse(p)
+                                            for p in grouping_parts(s.group_expr)}
+    return frozenset(x_used), frozenset(used)
+
+
 def model_design_for(
     formula: str | Node,
     data: pd.DataFrame,
@@ -288,12 +300,7 @@ def model_design_for(
     if not random and parsed.random:
         raise FormulaError(f"glm formulas cannot have random-effects terms: {formula!r}")
 
-    x_used = variables_in(parsed.fixed_expr)
-    used = variables_in(parsed.response_expr) | x_used
-    for s in parsed.random:
-        # each factor of a grouping interaction must be a column itself
-        used |= variables_in(s.lhs_expr) | {p.name if isinstance(p, Name) else deparse(p)
-                                            for p in grouping_parts(s.group_expr)}
+    x_used, used = remembered(parsed, _formula_variables)
     missing = sorted(used - remembered(data.columns, _column_set))
     if missing:
         raise DataError(f"unknown column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} in formula")
