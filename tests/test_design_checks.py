@@ -13,7 +13,7 @@ import pytest
 import glmmfast
 from glmmfast import ConvergenceError, DataError
 from glmmfast import _core
-from glmmfast.design import _design
+from glmmfast.design import _design, _design_checks
 from glmmfast.fit import _fit_state
 from glmmfast.design._design_checks import (SCALE_MESSAGE, check_extreme_scales, failures_blamed_on_scales,
                                      scale_messages)
@@ -80,6 +80,27 @@ def test_scale_rule_is_checkscalex():
     assert scale_messages(np.column_stack([ones, x * 30, x / 30])) == []     # ratio 900
     assert scale_messages(np.column_stack([ones, x / 1200])) == [SCALE_MESSAGE]   # |log sd| > log 1000, sd small
     assert scale_messages(np.column_stack([ones, np.full(50, 2.0)])) == [SCALE_MESSAGE]  # sd 0: log sd = -inf
+
+
+def test_scale_rule_first_test_agrees_with_the_exact_rule():
+    """scale_messages decides on all non-constant columns first; the exact rule (0/1 columns left out)
+    must give the same answer on columns of every kind, near the thresholds too."""
+    rng = np.random.default_rng(16)
+    seen = set()
+    for _ in range(3000):
+        n, p = int(rng.integers(2, 30)), int(rng.integers(1, 5))
+        cols = []
+        for kind in rng.integers(0, 6, size=p):
+            cols.append([np.ones(n), (rng.random(n) < 0.3).astype(float),
+                         np.full(n, float(rng.choice([0.0, 1.0, 2.0, 1e-3]))),
+                         rng.normal(size=n) * 10.0 ** rng.uniform(-4, 4),
+                         rng.normal(size=n) * 1000.0 * (1 + 1e-3 * rng.normal()),  # sd near 1000
+                         rng.normal(size=n) + 10.0 ** rng.uniform(-3, 8)][kind])
+        X = np.asfortranarray(np.column_stack(cols))
+        expected = _design_checks._scale_message_due(X, n)
+        assert scale_messages(X) == expected
+        seen.add(bool(expected))
+    assert seen == {True, False}
 
 
 @pytest.mark.parametrize("scale", [1e160, 1e300, 1e-160, 1e-300])

@@ -1,5 +1,6 @@
 """Tests for glmmfast.formula._model_matrix: R-style model matrices on DataFrames."""
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -271,3 +272,20 @@ def test_unicode_names_are_not_backquoted(df):
     d = model_design("höhe + Größe", df.assign(höhe=df["x"], Größe=df["x"] ** 2))
     assert d.names == ["(Intercept)", "höhe", "Größe"]
     assert model_design("`a b`", df.assign(**{"a b": df["x"]})).names == ["(Intercept)", "`a b`"]
+
+
+def test_spec_of_a_formula_tree_is_shared_only_between_data_of_the_same_kinds(df):
+    from glmmfast.formula._formula import parse_expression
+    rhs = parse_expression("x + f")
+    first, again = model_design(rhs, df), model_design(rhs, df)
+    assert again.spec is first.spec  # remembered: frozen, so no caller can alter it
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.spec.names = ()
+    fewer = df[df["f"] != df["f"].iloc[0]]  # one level fewer: other columns, another spec
+    other = model_design(rhs, fewer)
+    assert other.spec is not first.spec and len(other.names) == len(first.names) - 1
+    assert other.spec.levels != first.spec.levels
+    assert model_design(rhs, df).spec is first.spec
+    with_contrasts = model_design(rhs, df, {"f": "contr.sum"})  # given contrasts: never remembered
+    assert with_contrasts.spec.contrasts != first.spec.contrasts
+    assert model_design(rhs, df).spec is first.spec

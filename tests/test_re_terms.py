@@ -30,6 +30,18 @@ def _terms(formula, data):
     return build_re_terms(parse_formula(formula).random, data)
 
 
+def test_z_parts_are_the_engines_csc_arrays_and_the_design_reads_z_once(small):
+    design = model_design_for("y ~ x + (x | g) + (1 | h)", small, glmmfast.families.Poisson(), random=True)
+    parts = design.z_csc
+    assert parts.indptr.dtype == parts.indices.dtype == np.int32 and parts.data.dtype == np.float64
+    Z = design.Z
+    assert isinstance(Z, sp.csc_matrix) and design.Z is Z  # built when first read, then kept
+    assert Z.has_sorted_indices and Z.shape == (parts.n_rows, parts.n_cols) == (6, 8)
+    np.testing.assert_array_equal(Z.toarray(), parts.toarray())
+    assert (Z.data != 0).all()  # x's exact zero is left out
+    assert engine_model(design).q == 8
+
+
 def test_z_for_intercept_and_slope_is_level_major(small):
     terms = _terms("y ~ x + (x | g)", small)
     Z = random_effects_matrix(terms, len(small)).toarray()

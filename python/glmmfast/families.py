@@ -506,7 +506,7 @@ def _check_exact(values: np.ndarray, what: str, family: str) -> None:
     """Refuse counts above 2^53, where double precision no longer holds every integer."""
     from ._errors import DataError
 
-    if np.any(values > _EXACT_LIMIT):
+    if (values > _EXACT_LIMIT).any():  # the array's method: np.any's dispatch costs more on small data
         raise DataError(f"{what} above 2^53 = 9007199254740992 (largest: {np.max(values):.6g}) cannot be held "
                         f"exactly in double precision; the {family} family cannot use them (rescale, or model "
                         f"them as continuous)")
@@ -516,12 +516,12 @@ def _check_counts(y: np.ndarray, family: str) -> None:
     """A count response: non-negative whole numbers that doubles represent exactly."""
     from ._errors import DataError
 
-    if np.any(y < 0):
+    if (y < 0).any():
         raise DataError(f"negative values are not allowed for the {family} family")
     _check_exact(y, "counts", family)
     # R's dpois/dnbinom warn and return a zero density for non-integers,
     # which makes the likelihood meaningless; refuse them instead.
-    if np.any(y != np.round(y)):
+    if (y != np.round(y)).any():
         raise DataError(f"non-integer counts are not allowed for the {family} family")
 
 

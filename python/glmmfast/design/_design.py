@@ -25,7 +25,7 @@ from ..formula._identity_memo import remembered
 from ..formula._nodes import BinOp, Name, Node, UnaryOp
 from ._design_checks import (check_extreme_scales, check_grouping_factors, check_random_effects_count,
                              few_levels_messages, response_scale_messages, scale_messages)
-from ._re_terms import ReTerm, build_re_terms, random_effects_matrix
+from ._re_terms import CscParts, ReTerm, build_re_terms, random_effects_matrix
 from ..families import Binomial, Family, Gaussian
 
 __all__ = ["ModelDesign", "model_design_for", "dataset_name", "aliased_columns"]
@@ -45,7 +45,8 @@ class ModelDesign:
     x_names: list[str]
     x_spec: object = field(repr=False)
     terms: list[ReTerm] = field(repr=False)
-    Z: sp.csc_matrix | None = field(repr=False)
+    #: Z's CSC parts as the engine takes them (design/_re_terms.py's random_effects_matrix), or None
+    z_csc: CscParts | None = field(repr=False)
     rows: pd.Index = field(repr=False)
     n_dropped: int = 0
     response_kind: str = "numeric"
@@ -65,6 +66,17 @@ class ModelDesign:
     #: the dispersion model's component (glmmTMB's dispformula with covariates or ~0;
     #: fit/_dispersion_model.py), or None
     disp: object = field(default=None, repr=False)
+    _Z: sp.csc_matrix | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def Z(self) -> sp.csc_matrix | None:
+        """The random-effects matrix (n x q, scipy CSC), built from :attr:`z_csc` when first asked for
+        (a fit hands the parts to the engine: scipy's construction would cost a tenth of a small model's design)."""
+        if self.z_csc is None:
+            return None
+        if self._Z is None:
+            self._Z = self.z_csc.tocsc()
+        return self._Z
 
     @property
     def x_frame(self) -> pd.DataFrame | None:
@@ -205,6 +217,18 @@ def _formula_columns(columns: pd.Index) -> tuple[str, ...]:
     return tuple(str(c) for c in remembered(columns, _column_names))
 
 
+def _formula_variables(parsed: ParsedFormula) -> tuple[frozenset, frozenset]:
+    """The columns the fixed effects use, and all the formula uses (remembered per parsed formula,
+    which :func:`parse_formula` shares between fits of the same text)."""
+    x_used = variables_in(parsed.fixed_expr)
+    used = variables_in(parsed.response_expr) | x_used
+    for s in parsed.random:
+        # each factor of a grouping interaction must be a column itself
+        used |= variables_in(s.lhs_expr) | {p.name if isinstance(p, Name) else deparse(p)
+                                            for p in grouping_parts(s.group_expr)}
+    return frozenset(x_used), frozenset(used)
+
+
 def model_design_for(
     formula: str | Node,
     data: pd.DataFrame,
@@ -276,12 +300,7 @@ def model_design_for(
     if not random and parsed.random:
         raise FormulaError(f"glm formulas cannot have random-effects terms: {formula!r}")
 
-    x_used = variables_in(parsed.fixed_expr)
-    used = variables_in(parsed.response_expr) | x_used
-    for s in parsed.random:
-        # each factor of a grouping interaction must be a column itself
-        used |= variables_in(s.lhs_expr) | {p.name if isinstance(p, Name) else deparse(p)
-                                            for p in grouping_parts(s.group_expr)}
+    x_used, used = remembered(parsed, _formula_variables)
     missing = sorted(used - remembered(data.columns, _column_set))
     if missing:
         raise DataError(f"unknown column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} in formula")
@@ -353,7 +372,7 @@ def model_design_for(
     else:
         x_dropped = []
     terms = build_re_terms(parsed.random, frame) if random else []
-    Z = None
+    z_csc = None
     if random:
         # lFormula (lmer) and glFormula (glmer) differ in allow.n: the LMM
         # also estimates a residual variance.
@@ -361,13 +380,13 @@ def model_design_for(
         check_grouping_factors(terms, len(frame), allow_n=allow_n,
                                binary_response=isinstance(family, Binomial) and bool(np.all(w == 1)))
         check_random_effects_count(terms, len(frame), allow_n=allow_n)  # before Z: it may not fit in memory
-        Z = random_effects_matrix(terms, len(frame))
+        z_csc = random_effects_matrix(terms, len(frame))
         # An LMM's criterion is equivariant in y's scale: only the GLMM families' PIRLS suffers.
         messages += scale_messages(X) + (response_scale_messages(y) if allow_n else []) + few_levels_messages(terms)
     return ModelDesign(
         formula=formula, parsed=parsed, family=family, y=y, weights=w, offset=off, offset_argument=o_all is not None,
         X=np.asfortranarray(X), x_names=x_names, x_spec=fixed.spec,
-        terms=terms, Z=Z, rows=data.index if all_complete else data.index[complete], n_dropped=n_dropped, response_kind=kind,
+        terms=terms, z_csc=z_csc, rows=data.index if all_complete else data.index[complete], n_dropped=n_dropped, response_kind=kind,
         x_dropped=x_dropped, messages=messages,
         x_data={c: column_array(frame, c).copy() for c in x_columns},
     )

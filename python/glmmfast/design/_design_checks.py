@@ -29,6 +29,7 @@ Interface: :func:`check_grouping_factors`, :func:`check_random_effects_count`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -146,9 +147,11 @@ def check_extreme_scales(X: np.ndarray, names: list[str]) -> None:
     """
     if X.size == 0:
         return
-    top = np.abs(X).max(axis=0)
-    for j in np.flatnonzero((top > _EXTREME) | ((top > 0) & (top < 1 / _EXTREME))):
-        raise DataError(f"predictor {names[j]!r} is on an extreme scale (largest |value| {top[j]:.3g}): its "
+    # p numbers read in Python: cheaper than numpy's masks for a model's few columns
+    for j, top in enumerate(np.abs(X).max(axis=0).tolist()):
+        if top <= _EXTREME and not 0 < top < 1 / _EXTREME:
+            continue
+        raise DataError(f"predictor {names[j]!r} is on an extreme scale (largest |value| {top:.3g}): its "
                         f"squares leave the range of double precision, so no fit can use it; rescale it "
                         f"(lme4: {SCALE_MESSAGE})")
 
@@ -158,16 +161,49 @@ def scale_messages(X: np.ndarray) -> list[str]:
 
     The message is due when, for the continuous columns' standard deviations
     s_j, some |log(s_i / s_j)| or |log s_j| exceeds log(1000).
+
+    First on every non-constant column, without telling 0/1 columns apart:
+    the continuous ones are a subset of them, so where all these s_j pass
+    with a margin (1e-3 in log s: far above what another summation order
+    changes in s_j^2, ~(n eps mean/s_j)^2 relative) the continuous ones pass
+    too (the usual design).  Otherwise, or with a
+    constant column other than 0s or 1s, the exact rule decides
+    (:func:`_scale_message_due`).
     """
-    cont = _continuous(X)
     n = X.shape[0]
-    if n < 2 or not cont.any():
+    if n < 2 or X.shape[1] == 0:
         return []
-    # The sample variances s_j^2 in one pass (np.std and np.errstate cost ~10x this on a small X);
-    # a constant column (s_j = 0, |log s_j| infinite) gets the message.
-    Xc = X[:, cont]
-    centred = Xc - Xc.sum(axis=0) / n
-    var = np.einsum("ij,ij->j", centred, centred) / (n - 1)
+    positive = []  # p numbers read in Python: cheaper than numpy's masks for a model's few columns
+    for j, var in enumerate(_column_variances(X, n).tolist()):
+        if var > 0:
+            positive.append(var)
+            continue
+        # s_j = 0: every value within 1e-162 of the mean; a column of 0s or of 1s (the intercept) is no
+        # continuous column, any other is one with |log s_j| infinite: the exact rule
+        first = X[0, j]
+        if not ((first == 0 or first == 1) and (X[:, j] == first).all()):
+            return _scale_message_due(X, n)
+    if not positive:
+        return []  # 0s and 1s only: no continuous column
+    top, bottom = 0.5 * math.log(max(positive)), 0.5 * math.log(min(positive))
+    if max(top, -bottom) < _LOG_SCALE_TOL - 1e-3 and top - bottom < _LOG_SCALE_TOL - 1e-3:
+        return []
+    return _scale_message_due(X, n)
+
+
+def _column_variances(X: np.ndarray, n: int) -> np.ndarray:
+    """The sample variances s_j^2 in one pass (np.std and np.errstate cost ~10x this on a small X)."""
+    centred = X - X.sum(axis=0) / n
+    return np.einsum("ij,ij->j", centred, centred) / (n - 1)
+
+
+def _scale_message_due(X: np.ndarray, n: int) -> list[str]:
+    """checkScaleX's rule on the continuous columns (:func:`_continuous`); a constant one (s_j = 0,
+    |log s_j| infinite) gets the message."""
+    cont = _continuous(X)
+    if not cont.any():
+        return []
+    var = _column_variances(X[:, cont], n)
     if not (var > 0).all():
         return [SCALE_MESSAGE]
     logsd = 0.5 * np.log(var)

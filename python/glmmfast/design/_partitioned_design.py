@@ -291,7 +291,7 @@ def partition_arrays(plan: PartitionedDesign, data: pd.DataFrame) -> PartitionAr
         mapping = np.array([index[lab] for lab in labels_here], dtype=np.int64)
         terms.append(dataclasses.replace(t, codes=mapping[codes_here],
                                          X=np.asarray(apply_design(t.spec, frame).X, dtype=float)))
-    Z = random_effects_matrix(terms, n)
+    Z = random_effects_matrix(terms, n).tocsc()
     return PartitionArrays(np.asfortranarray(fixed.X, dtype=float), Z, np.asarray(y, dtype=float),
                            np.asarray(w, dtype=float), np.asarray(off, dtype=float), int((~complete).sum()), terms)
 
@@ -318,5 +318,5 @@ def design_shell(plan: PartitionedDesign, n: int, n_dropped: int) -> ModelDesign
         messages.append(f"{n_dropped} observation{'s' if n_dropped > 1 else ''} deleted due to missingness")
     return ModelDesign(formula=plan.formula, parsed=plan.parsed, family=plan.family, y=np.zeros(0),
                        weights=np.zeros(0), offset=np.zeros(0), X=np.zeros((0, p), order="F"), x_names=plan.x_names,
-                       x_spec=plan.x_spec, terms=plan.terms, Z=None, rows=pd.RangeIndex(0), n_dropped=n_dropped,
+                       x_spec=plan.x_spec, terms=plan.terms, z_csc=None, rows=pd.RangeIndex(0), n_dropped=n_dropped,
                        x_dropped=plan.x_dropped, messages=messages, offset_argument=plan.offset is not None)

@@ -7,8 +7,9 @@ needs and back into what users read:
 - :func:`build_re_terms` evaluates the parsed bars on a data frame and
   orders them as lme4 does (decreasing number of levels, ties in formula
   order);
-- :func:`random_effects_matrix` assembles Z (sparse CSC, n x q), ordered by
-  term, then level, then the term's columns -- the order of u and b;
+- :func:`random_effects_matrix` assembles Z (n x q, as :class:`CscParts`,
+  the engine's CSC arrays), ordered by term, then level, then the term's
+  columns -- the order of u and b;
 - :func:`theta_names`, :func:`group_labels` and :func:`varcorr_frame` give
   lme4's names (``LOCATION.1`` for a second term on the same factor) and
   ``as.data.frame(VarCorr(fit))``;
@@ -20,6 +21,7 @@ needs and back into what users read:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,7 @@ from ..covariance import STRUCTURES, CovarianceStructure, make_structure, parse_
 from ..formula._formula import RandomTermSpec, expand_terms, parse_expression
 from ..formula._model_frame import grouping_factor, model_design
 
-__all__ = ["ReTerm", "build_re_terms", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
+__all__ = ["ReTerm", "build_re_terms", "CscParts", "random_effects_matrix", "theta_names", "group_labels", "varcorr_frame",
            "theta_blocks", "theta_split", "sdcor_names", "sdcor_labels", "sdcor_bounds", "sdcor_from_theta",
            "theta_from_sdcor"]
 
@@ -148,27 +150,51 @@ def _term_structure(spec: RandomTermSpec, names: list[str]) -> CovarianceStructu
     return make_structure(spec.structure, len(names), coords)
 
 
-def random_effects_matrix(terms: list[ReTerm], n: int) -> sp.csc_matrix:
-    """Z (n x q, CSC): term t, level l, column j sits at offset_t + l*k_t + j.
+class CscParts(NamedTuple):
+    """A sparse matrix as its CSC parts, in the engine's types (``_core.CscMatrix(*parts)``)."""
+
+    n_rows: int
+    n_cols: int
+    indptr: np.ndarray  # int32, n_cols + 1
+    indices: np.ndarray  # int32: each entry's row
+    data: np.ndarray  # float64
+
+    def tocsc(self) -> sp.csc_matrix:
+        """The scipy CSC matrix (sharing these arrays)."""
+        return sp.csc_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
+
+    def toarray(self) -> np.ndarray:
+        """The dense matrix."""
+        return self.tocsc().toarray()
+
+
+def random_effects_matrix(terms: list[ReTerm], n: int) -> CscParts:
+    """Z (n x q) as CSC parts: term t, level l, column j sits at column offset_t + l*k_t + j.
 
     Built directly in CSC form (no COO round trip): entry (i, j) of a term's
     model matrix goes to column offset + code_i * k + j; a stable sort by
     column keeps the rows of each column in order.  Exact zeros are left out.
+    No scipy matrix (:meth:`CscParts.tocsc` makes one): its construction and
+    format checks cost more than this whole function on a small model.
     """
     cols, rows, vals = [], [], []
     offset = 0
     for t in terms:
-        r, j = np.nonzero(t.X)  # the nonzero entries (i, j), row by row
-        cols.append(offset + t.codes[r] * t.k + j)
+        XT = t.X.T  # the nonzero entries (j, i), column by column: read in memory order when X is Fortran
+        j, r = XT.nonzero()
+        cols.append(t.codes[r] * t.k + (j + offset))
         rows.append(r)
-        vals.append(t.X[r, j])
+        vals.append(XT[j, r])
         offset += t.k * t.nlevels
-    col = np.concatenate(cols)
-    order = np.argsort(col, kind="stable")
-    indptr = np.zeros(offset + 1, dtype=np.int64)
-    np.cumsum(np.bincount(col, minlength=offset), out=indptr[1:])
-    return sp.csc_matrix((np.concatenate(vals)[order], np.concatenate(rows)[order].astype(np.int32),
-                          indptr.astype(np.int32)), shape=(n, offset))
+    # one array per term is the usual case: no concatenation then
+    col = np.concatenate(cols) if len(cols) > 1 else cols[0]
+    order = col.argsort(kind="stable")  # stable: each column's rows stay in increasing order
+    indptr = np.empty(offset + 1, dtype=np.int32)
+    indptr[0] = 0
+    np.bincount(col, minlength=offset).cumsum(out=indptr[1:])
+    indices = (np.concatenate(rows) if len(rows) > 1 else rows[0])[order].astype(np.int32)
+    data = (np.concatenate(vals) if len(vals) > 1 else vals[0])[order]
+    return CscParts(n, offset, indptr, indices, data)
 
 
 def group_labels(terms: list[ReTerm]) -> list[str]:

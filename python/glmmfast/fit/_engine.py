@@ -29,7 +29,7 @@ def engine_csc(Z) -> tuple:
 
 def _engine_arrays(design: ModelDesign) -> tuple:
     """X, Z (the engine's CscMatrix), y, weights and offset in the engine's layout."""
-    return (np.asfortranarray(design.X, dtype=float), _core.CscMatrix(*engine_csc(design.Z)),
+    return (np.asfortranarray(design.X, dtype=float), _core.CscMatrix(*design.z_csc),
             np.ascontiguousarray(design.y, dtype=float), np.ascontiguousarray(design.weights, dtype=float),
             np.ascontiguousarray(design.offset, dtype=float))
 

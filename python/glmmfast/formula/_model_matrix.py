@@ -263,8 +263,41 @@ def model_design(rhs: Node | str, data: pd.DataFrame, contrasts: dict | None = N
         else:
             values.append(finite_numeric(value, n, label))
             levels.append(None)
+    columns = tuple(tuple(v.suffixes) if isinstance(v, MatrixValue) else None for v in values)
+    # The coding depends on the terms and on what each variable is (levels, ordered, matrix columns) only:
+    # a formula fitted again on data of the same kinds reuses its spec (frozen: no caller can alter it).
+    key = None
+    spec = None
+    if contrasts is None and text is None:
+        key = (id(terms), tuple(levels), tuple(v.ordered if isinstance(v, Factor) else None for v in values), columns)
+        hit = _SPECS.get(key)
+        if hit is not None and hit[0] is terms:  # the entry holds its Terms alive: their id is not reused
+            spec = hit[1]
+    known = spec is not None
+    if not known:
+        given = _check_contrasts(contrasts, terms.labels, levels)
+        spec = _coded_spec(rhs, terms, values, levels, columns, given)
+    offset = _offset_sum(spec.offsets, data, transforms)
+    design = _build(spec, values, offset, n)
+    if not known:
+        spec = dataclasses.replace(spec, names=tuple(design.names))
+        if key is not None:
+            if len(_SPECS) >= _SPECS_MAX:
+                _SPECS.clear()
+            _SPECS[key] = (terms, spec)
+    design.spec = dataclasses.replace(spec, transforms=tuple(transforms.items())) if transforms else spec
+    return design
+
+
+#: (id of a Terms, levels, ordered flags, matrix columns) -> (that Terms, its DesignSpec without transforms)
+_SPECS: dict[tuple, tuple] = {}
+_SPECS_MAX = 256  # emptied when full: the formulas in use come back at once
+
+
+def _coded_spec(rhs: Node, terms, values: list, levels: list, columns: tuple, given: dict) -> DesignSpec:
+    """The DesignSpec (no names, no transforms) of ``terms`` for variables of these kinds: R's term codes and
+    each factor's contrasts (``given`` for those named); a factor needing contrasts with one level is refused."""
     codes = _term_codes(terms.terms, [lv is not None for lv in levels], terms.intercept)
-    given = _check_contrasts(contrasts, terms.labels, levels)
     coding: list[tuple | None] = [None] * len(levels)
     for row in codes:
         for v, code in row:
@@ -278,7 +311,7 @@ def model_design(rhs: Node | str, data: pd.DataFrame, contrasts: dict | None = N
                 kind = given.get(terms.labels[v], default_contrast(value.ordered))
                 C, suffixes = contrast_matrix(kind, list(lv))
                 coding[v] = (tuple(map(tuple, C.tolist())), tuple(suffixes))
-    spec = DesignSpec(
+    return DesignSpec(
         rhs=rhs,
         intercept=terms.intercept,
         labels=terms.labels,
@@ -287,13 +320,9 @@ def model_design(rhs: Node | str, data: pd.DataFrame, contrasts: dict | None = N
         terms=tuple(tuple(row) for row in codes),
         offsets=terms.offsets,
         names=(),
-        columns=tuple(tuple(v.suffixes) if isinstance(v, MatrixValue) else None for v in values),
+        columns=columns,
         contrasts=tuple(coding),
     )
-    offset = _offset_sum(spec.offsets, data, transforms)
-    design = _build(spec, values, offset, n)
-    design.spec = dataclasses.replace(spec, names=tuple(design.names), transforms=tuple(transforms.items()))
-    return design
 
 
 def _spec_values(spec: DesignSpec, data: pd.DataFrame) -> list[np.ndarray | Factor | MatrixValue]:
