@@ -58,7 +58,8 @@ GaussHermiteRule gauss_hermite_rule(int k);
 // The data-only parts of the conditional log-likelihood
 // (Family::loglik_constant and saturated_kernel; zero for families without a
 // kernel), fixed per response, and the two sums over rows built on them:
-// sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i.  GlmmModel and a
+// sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i, given mu =
+// linkinv(eta) as well (the links reuse it where exact).  GlmmModel and a
 // partition of the rows (row_block.hpp) share them.  The rows are arrays, as
 // the families take them (a vector's .array() would be copied into a
 // temporary ArrayXd at every call).

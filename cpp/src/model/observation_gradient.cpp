@@ -57,15 +57,16 @@ ObservationTerms observation_gradient_terms(const Family& family, const Eigen::A
                                             const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
                                             bool information_deriv, Eigen::ArrayXd* structural_zero) {
     const WeightRoles w = weight_roles(family, pw);
+    // Off the general path the log density is the family's own with prior
+    // weights (the gaussian's variance is phi / wt, not a weighted unit
+    // density): the unit terms' own is not computed there.
+    const bool general = log_p_zi.size() > 0 || varying || !family.exponential_dispersion();
     ObservationTerms t;
     if (varying)
         varying_unit_observation_terms(family, y, eta, w.distribution, *varying, t, information_deriv);
     else
-        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv);
-    zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero);
-    // Off the general path the log density is the family's own with prior
-    // weights (the gaussian's variance is phi / wt, not a weighted unit density).
-    const bool general = log_p_zi.size() > 0 || varying || !family.exponential_dispersion();
+        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv, general);
+    zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero, general);
     if (!general) t.log_density = family.log_density(y, eta, pw, phi);
     return t;
 }
