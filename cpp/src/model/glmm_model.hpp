@@ -269,9 +269,10 @@ private:
     // The exact gradient's observation terms at the current eta for `family`
     // at dispersion phi (with the information's eta-derivative and the
     // zero-inflation derivatives when information_deriv), and the gradient
-    // in the outer coordinates after beta (observation_gradient.cpp).
+    // in the outer coordinates after beta (observation_gradient.cpp); without
+    // with_log_density the terms' log density is left empty.
     ObservationTerms gradient_terms(const Family& family, double phi, bool information_deriv,
-                                    Eigen::ArrayXd* structural_zero = nullptr) const;
+                                    Eigen::ArrayXd* structural_zero = nullptr, bool with_log_density = true) const;
     Eigen::VectorXd outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;
