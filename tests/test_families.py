@@ -91,6 +91,26 @@ def test_link_functions_match_closed_forms(make, link, eta):
 
 
 @pytest.mark.parametrize("make,link,eta", CASES, ids=IDS)
+def test_observation_terms_match_the_separate_derivatives(make, link, eta):
+    # observation_terms takes mu_eta, mu_eta2 and mu_eta3 in one pass (Link::mu_eta_derivatives, shared
+    # transcendental functions for cloglog and probit); log_density_derivatives and
+    # log_density_third_derivative take each from eta on its own
+    fam = make(link)
+    engine = fam.engine
+    rng = np.random.default_rng(11)
+    y = _sample_y(fam, fam.linkinv(eta), rng)
+    wt = np.full(eta.size, 6.0) if fam.name == "binomial" else np.ones(eta.size)
+    phi = 0.37 if fam.has_dispersion else 1.0
+    _, score, information, _, information_deriv = engine.observation_terms(y, eta, wt, phi)
+    d1, d2 = engine.log_density_derivatives(y, eta, wt, phi)
+    d3 = engine.log_density_third_derivative(y, eta, wt, phi)
+    scale = np.maximum(np.abs(d2), 1.0)
+    np.testing.assert_allclose(score, d1, rtol=1e-12, atol=1e-13 * scale.max())
+    np.testing.assert_allclose(information, -d2, rtol=1e-12, atol=1e-13 * scale.max())
+    np.testing.assert_allclose(information_deriv, -d3, rtol=1e-12, atol=1e-13 * scale.max())
+
+
+@pytest.mark.parametrize("make,link,eta", CASES, ids=IDS)
 def test_loglik_and_deviance_match_scipy(make, link, eta):
     fam = make(link)
     rng = np.random.default_rng(7)

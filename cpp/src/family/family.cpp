@@ -73,8 +73,9 @@ void Family::terms_at_eta(const ArrayXd& eta, const ArrayXd& y, Eigen::Index sta
     m.first_row = start;
 }
 
-ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
-    return dist_->eta_information(y, linkinv(eta), mu_eta(eta), mu_eta2(eta), wt);
+ArrayXd Family::observed_weights(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                                 const ArrayXd& wt) const {
+    return dist_->eta_information(y, mu, me, me2, wt);
 }
 
 void Family::log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
@@ -95,11 +96,12 @@ void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double
                                     ObservationTerms& t, bool information_deriv, bool log_density) const {
     // mu once: the link's derivatives and the log density's terms reuse it where exact (every PIRLS
     // iteration of the general path comes here; for the log link that is one exp per row instead of four).
-    const ArrayXd mu = linkinv(eta), me = link_->mu_eta(eta, mu), me2 = link_->mu_eta2(eta, mu);
+    const ArrayXd mu = linkinv(eta);
+    ArrayXd me, me2, me3;
+    link_->mu_eta_derivatives(eta, mu, me, me2, information_deriv ? &me3 : nullptr);
     const double phi = has_dispersion() ? dispersion : 1.0;
-    if (log_density) t.log_density = log_density_at(y, eta, mu.data(), wt, dispersion);
+    if (log_density) t.log_density = this->log_density(y, eta, wt, dispersion, mu.data());
     else t.log_density.resize(0);
-    const ArrayXd me3 = information_deriv ? link_->mu_eta3(eta, mu) : ArrayXd();
     dist_->eta_terms(y, mu, me, me2, information_deriv ? &me3 : nullptr, wt, t.score, t.information, t.fisher,
                      t.information_deriv);
     t.score /= phi;
@@ -135,27 +137,24 @@ ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt
     return d;
 }
 
-ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const {
+ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
+                              const double* mu_at_eta) const {
     ArrayXd d(y.size());
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
-        terms_at_eta(eta, y, s, len, m);
+        terms_at_eta(eta, y, s, len, m, mu_at_eta);
         dist_->unit_deviance(y.segment(s, len), m, wt.segment(s, len), d.segment(s, len));
         mask_deviance(wt.segment(s, len), m, d.segment(s, len));
     });
     return d;
 }
 
-ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion) const {
-    return log_density_at(y, eta, nullptr, wt, dispersion);
-}
-
-ArrayXd Family::log_density_at(const ArrayXd& y, const ArrayXd& eta, const double* mu, const ArrayXd& wt,
-                               double dispersion) const {
+ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
+                            const double* mu_at_eta) const {
     ArrayXd ld(y.size());
     MeanTerms m;
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
-        terms_at_eta(eta, y, s, len, m, mu);
+        terms_at_eta(eta, y, s, len, m, mu_at_eta);
         dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, ld.segment(s, len));
         mask_log_density(wt.segment(s, len), m, ld.segment(s, len));
     });

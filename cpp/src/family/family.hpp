@@ -76,6 +76,10 @@ public:
     ArrayXd mu_eta(const ArrayXd& eta, const ArrayXd& mu) const { return link_->mu_eta(eta, mu); }
     ArrayXd mu_eta2(const ArrayXd& eta) const { return link_->mu_eta2(eta); }
     ArrayXd mu_eta3(const ArrayXd& eta) const { return link_->mu_eta3(eta); }
+    // mu_eta, mu_eta2 and (me3 not null) mu_eta3 given mu = linkinv(eta), in one pass (Link::mu_eta_derivatives).
+    void mu_eta_derivatives(const ArrayXd& eta, const ArrayXd& mu, ArrayXd& me, ArrayXd& me2, ArrayXd* me3) const {
+        link_->mu_eta_derivatives(eta, mu, me, me2, me3);
+    }
     ArrayXd variance(const ArrayXd& mu) const { return dist_->variance(mu); }
     ArrayXd variance_deriv(const ArrayXd& mu) const { return dist_->variance_deriv(mu); }
     // Starting mu for IRLS, as R's family$initialize does.
@@ -84,10 +88,12 @@ public:
     // distribution (mu > 0 where the distribution needs it).
     bool valid_eta(const ArrayXd& eta) const;
 
-    // Observed information weights -d^2 log f / d eta^2 (times phi); for the
+    // Observed information weights -d^2 log f / d eta^2 (times phi) at mu =
+    // linkinv(eta), me = mu_eta and me2 = mu_eta2 there; for the
     // exponential-dispersion families
     // pw [mu_eta^2 / V - (y - mu)(mu_eta2 / V - mu_eta^2 V' / V^2)].
-    ArrayXd observed_weights(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const;
+    ArrayXd observed_weights(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
+                             const ArrayXd& wt) const;
     // d log f / d eta and d^2 log f / d eta^2 per observation at phi (the
     // dispersion, for the families that have one).
     void log_density_derivatives(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
@@ -112,12 +118,17 @@ public:
                                double dispersion, ArrayXd& d1, ArrayXd& d2) const;
 
     // Prior-weighted unit deviances d_i = w_i * 2 [l(y;y) - l(y;mu)], from
-    // a given mu (R's family$dev.resids) or computed from eta exactly.
+    // a given mu (R's family$dev.resids) or computed from eta exactly
+    // (mu_at_eta: null or linkinv(eta), which the link reuses where exact:
+    // the log link's mean above its clamp, no exp per row).
     ArrayXd dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const;
-    ArrayXd dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt) const;
+    ArrayXd dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt,
+                          const double* mu_at_eta = nullptr) const;
     // Prior-weighted log density of each observation (the terms `loglik`
-    // sums), computed from eta exactly; -inf where eta gives no admissible mean.
-    ArrayXd log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion) const;
+    // sums), computed from eta exactly; -inf where eta gives no admissible
+    // mean (mu_at_eta as for dev_resid_eta).
+    ArrayXd log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
+                        const double* mu_at_eta = nullptr) const;
     // Sum of prior-weighted log densities at given means.  For the binomial,
     // y is the proportion and wt the number of trials (R's convention), so
     // the binomial coefficient enters; `dispersion` is phi: sigma^2 for the
@@ -148,9 +159,6 @@ private:
     // for; mu: null or linkinv(eta), which the link reuses where exact).
     void terms_at_eta(const ArrayXd& eta, const ArrayXd& y, Eigen::Index start, Eigen::Index len, MeanTerms& m,
                       const double* mu = nullptr) const;
-    // log_density with linkinv(eta) known (null: not).
-    ArrayXd log_density_at(const ArrayXd& y, const ArrayXd& eta, const double* mu, const ArrayXd& wt,
-                           double dispersion) const;
 
     std::unique_ptr<Distribution> dist_;
     std::shared_ptr<const Link> link_;

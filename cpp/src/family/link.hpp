@@ -11,6 +11,9 @@
 //   mu_eta3  d^3 mu / d eta^3 (for the information's eta-derivative, which
 //            the exact Laplace gradient needs); both given mu as well, free
 //            for the log link above its clamp
+//   mu_eta_derivatives  mu_eta, mu_eta2 and (optionally) mu_eta3 given mu in
+//            one pass, bit-identical to the three calls: the cloglog and
+//            probit links share their transcendental functions between them
 //   valid_eta  eta finite and inside the link's domain for a mean range
 //   scale_means / probabilities   the exact MeanTerms of a block from eta
 //            (no clamp: mean_terms.hpp), for means on a scale (mu, log mu,
@@ -44,6 +47,10 @@ public:
     virtual ArrayXd mu_eta2(const ArrayXd& eta, const ArrayXd& mu) const { (void)mu; return mu_eta2(eta); }
     virtual ArrayXd mu_eta3(const ArrayXd& eta) const = 0;
     virtual ArrayXd mu_eta3(const ArrayXd& eta, const ArrayXd& mu) const { (void)mu; return mu_eta3(eta); }
+    // me = mu_eta(eta, mu), me2 = mu_eta2(eta, mu) and, where me3 is not null,
+    // *me3 = mu_eta3(eta, mu) (mu = linkinv(eta)); the default makes the three calls.
+    virtual void mu_eta_derivatives(const ArrayXd& eta, const ArrayXd& mu, ArrayXd& me, ArrayXd& me2,
+                                    ArrayXd* me3) const;
     // eta is finite (checked by Family::valid_eta) and inside the domain
     // where the mean lies in range r.
     virtual bool valid_eta(const ArrayXd& eta, MeanRange r) const = 0;

@@ -62,6 +62,13 @@ void fill_probabilities(const ConstArrayRef& eta, const double* y, MeanTerms& ou
     }
 }
 
+// The outputs of Link::mu_eta_derivatives sized for n rows (me3 where not null).
+void resize_derivatives(Eigen::Index n, ArrayXd& me, ArrayXd& me2, ArrayXd* me3) {
+    me.resize(n);
+    me2.resize(n);
+    if (me3) me3->resize(n);
+}
+
 // Whether every eta is positive (the mean of the identity, inverse and
 // 1/mu^2 links is then positive) / non-zero.
 bool all_positive(const ArrayXd& eta) { return (eta > 0).all(); }
@@ -208,6 +215,17 @@ public:
     ArrayXd mu_eta3(const ArrayXd& eta) const override {
         return eta.unaryExpr([](double e) { return (e * e - 1.0) * norm_pdf(e); });
     }
+    // One normal density per row for the three (the separate calls take three), the same expressions.
+    void mu_eta_derivatives(const ArrayXd& eta, const ArrayXd&, ArrayXd& me, ArrayXd& me2,
+                            ArrayXd* me3) const override {
+        resize_derivatives(eta.size(), me, me2, me3);
+        for (Eigen::Index i = 0; i < eta.size(); ++i) {
+            const double e = eta[i], pdf = norm_pdf(e);
+            me[i] = std::max(pdf, kEps);
+            me2[i] = -e * pdf;
+            if (me3) (*me3)[i] = (e * e - 1.0) * pdf;
+        }
+    }
     bool valid_eta(const ArrayXd&, MeanRange) const override { return true; }
     void probabilities(const ConstArrayRef& eta, const double*, const double* y, MeanTerms& out) const override {
         fill_probabilities(eta, y, out, [](double e, double* lmu, double* l1mu) {
@@ -243,6 +261,18 @@ public:
             const double ee = std::exp(std::min(e, 700.0));
             return ee * std::exp(-ee) * (1.0 - 3.0 * ee + ee * ee);
         });
+    }
+    // One e^eta and one exp(-e^eta) per row for the three (the separate calls take two each), the same
+    // expressions: with t = e^eta, t e^-t times 1, (1 - t) and (1 - 3t + t^2).
+    void mu_eta_derivatives(const ArrayXd& eta, const ArrayXd&, ArrayXd& me, ArrayXd& me2,
+                            ArrayXd* me3) const override {
+        resize_derivatives(eta.size(), me, me2, me3);
+        for (Eigen::Index i = 0; i < eta.size(); ++i) {
+            const double ee = std::exp(std::min(eta[i], 700.0)), d = ee * std::exp(-ee);
+            me[i] = std::max(d, kEps);
+            me2[i] = d * (1.0 - ee);
+            if (me3) (*me3)[i] = d * (1.0 - 3.0 * ee + ee * ee);
+        }
     }
     bool valid_eta(const ArrayXd&, MeanRange) const override { return true; }
     // Above e^eta = log 2, log mu = log1p(-exp(-e^eta)) has condition number
@@ -370,6 +400,13 @@ const std::vector<std::pair<const char*, std::function<std::shared_ptr<const Lin
 }
 
 }  // namespace
+
+void Link::mu_eta_derivatives(const ArrayXd& eta, const ArrayXd& mu, ArrayXd& me, ArrayXd& me2,
+                              ArrayXd* me3) const {
+    me = mu_eta(eta, mu);
+    me2 = mu_eta2(eta, mu);
+    if (me3) *me3 = mu_eta3(eta, mu);
+}
 
 void Link::scale_means(const ConstArrayRef&, const double*, MeanRange, unsigned, MeanTerms&) const {
     throw std::logic_error(std::string("the ") + name() + " link gives no mean on a scale");

@@ -39,13 +39,13 @@ ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd&
 double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
                           const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi) {
     return family.has_kernel() ? c.ll_constant + family.loglik_kernel(y, mu, eta, pw)
-                               : family.log_density(y, eta, pw, phi).sum();
+                               : family.log_density(y, eta, pw, phi, mu.data()).sum();
 }
 
 double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
                              const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw) {
     if (family.has_kernel()) return 2.0 * (c.saturated - family.loglik_kernel(y, mu, eta, pw));
-    return family.dev_resid_eta(y, eta, pw).sum();
+    return family.dev_resid_eta(y, eta, pw, mu.data()).sum();
 }
 
 void GlmmModel::update_response_constants() { constants_ = response_constants(family_, y_, pw_); }
@@ -135,14 +135,17 @@ void exponential_dispersion_weights(const Family& family, const Eigen::ArrayXd& 
                                     const Eigen::ArrayXd& mu, const Eigen::ArrayXd& pw, double phi, bool exact,
                                     Eigen::VectorXd& sqrtw, Eigen::VectorXd& wres, Eigen::VectorXd& wsign) {
     wsign.resize(0);
-    const Eigen::ArrayXd me = family.mu_eta(eta.array(), mu.array());
-    const Eigen::ArrayXd var = family.variance(mu.array());
-    if (!exact || family.canonical()) {
+    const bool observed = exact && !family.canonical();
+    Eigen::ArrayXd me, me2;  // mu_eta, and mu_eta2 for the observed information (one pass: Link::mu_eta_derivatives)
+    if (observed) family.mu_eta_derivatives(eta, mu, me, me2, nullptr);
+    else me = family.mu_eta(eta, mu);
+    const Eigen::ArrayXd var = family.variance(mu);
+    if (!observed) {
         sqrtw = (pw.array() * me.square() / (phi * var)).sqrt().matrix();
         wres = ((y.array() - mu.array()) / me).matrix();
         return;
     }
-    const Eigen::ArrayXd w = family.observed_weights(y.array(), eta.array(), pw.array()) / phi;
+    const Eigen::ArrayXd w = family.observed_weights(y, mu, me, me2, pw) / phi;
     const Eigen::ArrayXd score = pw.array() * (y.array() - mu.array()) * me / (phi * var);
     if ((w < 0).any()) wsign = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
     // |W| floored at 1e-12 of the expected information, so an observation

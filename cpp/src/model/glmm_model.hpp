@@ -58,7 +58,8 @@ GaussHermiteRule gauss_hermite_rule(int k);
 // The data-only parts of the conditional log-likelihood
 // (Family::loglik_constant and saturated_kernel; zero for families without a
 // kernel), fixed per response, and the two sums over rows built on them:
-// sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i.  GlmmModel and a
+// sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i, given mu =
+// linkinv(eta) as well (the links reuse it where exact).  GlmmModel and a
 // partition of the rows (row_block.hpp) share them.  The rows are arrays, as
 // the families take them (a vector's .array() would be copied into a
 // temporary ArrayXd at every call).
@@ -268,9 +269,10 @@ private:
     // The exact gradient's observation terms at the current eta for `family`
     // at dispersion phi (with the information's eta-derivative and the
     // zero-inflation derivatives when information_deriv), and the gradient
-    // in the outer coordinates after beta (observation_gradient.cpp).
+    // in the outer coordinates after beta (observation_gradient.cpp); without
+    // with_log_density the terms' log density is left empty.
     ObservationTerms gradient_terms(const Family& family, double phi, bool information_deriv,
-                                    Eigen::ArrayXd* structural_zero = nullptr) const;
+                                    Eigen::ArrayXd* structural_zero = nullptr, bool with_log_density = true) const;
     Eigen::VectorXd outer_parameter_gradient(const Eigen::ArrayXd& h, const Eigen::ArrayXd& Uz,
                                              const ObservationTerms& t,
                                              const std::vector<std::string>& log_parameters) const;

@@ -64,7 +64,7 @@ Eigen::VectorXd GlmmModel::laplace_gradient(bool beta_profiled, const std::vecto
     if (canonical_rows) {
         d = canonical_row_derivatives(family_, y_, mu_, pw_);
     } else {
-        terms = gradient_terms(family_, phi_, true);
+        terms = gradient_terms(family_, phi_, true, nullptr, false);  // s, w, w' (and the zero part's): no log density
         d = RowDerivatives{terms.score, terms.information, terms.information_deriv};
     }
     const LaplaceTraceRows rows = laplace_trace_rows(std::move(d), sys_, sys_.selected_row_products());

@@ -19,6 +19,9 @@
 //       log(1 - p_zi), information_deriv) -> the rows' log density, s, w
 //       (and w') of any family, with zero inflation (log p_zi non-empty) or
 //       a dispersion model (varying non-null) or neither (a partition's);
+//       without with_log_density the log density is left empty (the
+//       gradient's rows at the mode need only s, w and w': one log density
+//       per row fewer, lgamma's for the binomial and Gamma);
 //   log_parameter_gradient(family, phi, name, h, Uz, terms_at) -> d D / d log p
 //       for the family parameter `name` ("dispersion" or a shape), central
 //       differences of terms_at(family moved, phi moved) (both in
@@ -88,7 +91,8 @@ Eigen::VectorXd laplace_theta_gradient(const System& sys, const LaplaceTraceRows
 ObservationTerms observation_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                             const Eigen::ArrayXd& pw, double phi, const VaryingParameter* varying,
                                             const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
-                                            bool information_deriv, Eigen::ArrayXd* structural_zero = nullptr);
+                                            bool information_deriv, Eigen::ArrayXd* structural_zero = nullptr,
+                                            bool with_log_density = true);
 
 // A family and its dispersion with the log of one parameter ("dispersion" or a shape by name) moved by log_step.
 struct MovedParameter {

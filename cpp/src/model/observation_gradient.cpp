@@ -55,26 +55,33 @@ constexpr double kLogParameterStep = 1e-5;
 ObservationTerms observation_gradient_terms(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& eta,
                                             const Eigen::ArrayXd& pw, double phi, const VaryingParameter* varying,
                                             const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
-                                            bool information_deriv, Eigen::ArrayXd* structural_zero) {
+                                            bool information_deriv, Eigen::ArrayXd* structural_zero,
+                                            bool with_log_density) {
     const WeightRoles w = weight_roles(family, pw);
+    const bool zi = log_p_zi.size() > 0;
+    // Off the general path the log density is the family's own with prior
+    // weights (the gaussian's variance is phi / wt, not a weighted unit
+    // density): the unit terms' own is not computed there.  On it the unit
+    // log density is the value, and the zero part's posterior needs it.
+    const bool general = zi || varying || !family.exponential_dispersion();
+    const bool unit_log_density = general && (with_log_density || zi);
     ObservationTerms t;
     if (varying)
-        varying_unit_observation_terms(family, y, eta, w.distribution, *varying, t, information_deriv);
+        varying_unit_observation_terms(family, y, eta, w.distribution, *varying, t, information_deriv,
+                                       unit_log_density);
     else
-        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv);
-    zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero);
-    // Off the general path the log density is the family's own with prior
-    // weights (the gaussian's variance is phi / wt, not a weighted unit density).
-    const bool general = log_p_zi.size() > 0 || varying || !family.exponential_dispersion();
-    if (!general) t.log_density = family.log_density(y, eta, pw, phi);
+        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv, unit_log_density);
+    zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero,
+                 general && with_log_density);
+    if (!general && with_log_density) t.log_density = family.log_density(y, eta, pw, phi);
     return t;
 }
 
 ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, bool information_deriv,
-                                           Eigen::ArrayXd* structural_zero) const {
+                                           Eigen::ArrayXd* structural_zero, bool with_log_density) const {
     return observation_gradient_terms(family, y_.array(), eta_.array(), pw_.array(), phi,
                                       has_dispersion_model() ? &varying_ : nullptr, log_p_zi_, log1m_p_zi_,
-                                      information_deriv, structural_zero);
+                                      information_deriv, structural_zero, with_log_density);
 }
 
 MovedParameter moved_parameter(const Family& family, double phi, const std::string& name, double log_step) {

@@ -147,7 +147,7 @@ std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::Ve
         d = canonical_row_derivatives(family_, y_, mu_, pw_);
     } else {
         ObservationTerms t = observation_gradient_terms(family_, y_.array(), eta_.array(), pw_.array(), phi_, nullptr,
-                                                        Eigen::ArrayXd(), Eigen::ArrayXd(), true);
+                                                        Eigen::ArrayXd(), Eigen::ArrayXd(), true, nullptr, false);
         d = RowDerivatives{std::move(t.score), std::move(t.information), std::move(t.information_deriv)};
     }
     trace_ = laplace_trace_rows(std::move(d), rows_, rows_.selected_row_products(sel.data(), scatter_.data()));
