@@ -6,6 +6,9 @@ Interface
 TOOLS : dict name -> Tool
 Tool.version() -> str              (raises Unavailable when not installed)
 Tool.fit(meta, df) -> Fitted       one end-to-end fit: formula string + DataFrame -> result
+Tool.fit_model(meta, df) -> model  the timed part of ``fit`` (the result with its standard errors);
+Tool.describe(model) -> Fitted     the rest, read after the clock stops (as fit_r.R reads logLik
+                                   and q after its timed calls)
 Tool.refitter(meta, df) -> (fit, refit(y) -> Fitted)  for kind "refit" (raises Unavailable
                                    when the tool has no refit-to-a-new-response API)
 Fitted : m2ll (-2 log L), q (number of random effects), info (tool-specific extras),
@@ -56,6 +59,14 @@ class Tool:
 
     def fit(self, meta: dict, df: pd.DataFrame) -> Fitted:
         raise NotImplementedError
+
+    def fit_model(self, meta: dict, df: pd.DataFrame) -> object:
+        """The timed fit; by default all of :meth:`fit`."""
+        return self.fit(meta, df)
+
+    def describe(self, model: object) -> Fitted:
+        """-2 log L, q and extras of :meth:`fit_model`'s result, outside the timed region."""
+        return model
 
     def refitter(self, meta: dict, df: pd.DataFrame) -> Callable[[np.ndarray], Fitted]:
         raise Unavailable(f"{self.name}: no refit benchmark")
@@ -128,6 +139,12 @@ class Glmmfast(Tool):
             raise Unavailable(f"glmmfast: {e}") from None
 
     def fit(self, meta, df):
+        return self.describe(self.fit_model(meta, df))
+
+    def describe(self, model) -> Fitted:
+        return self._fitted(model)
+
+    def fit_model(self, meta, df):
         import glmmfast
 
         fn = self._fitter(meta["kind"])
@@ -145,7 +162,7 @@ class Glmmfast(Tool):
             except glmmfast.GlmmfastError as e:  # a model this build refuses (e.g. random effects in the zi part)
                 raise Unavailable(f"glmmfast: {e}") from None
         m.vcov  # the standard errors (their Hessian is computed on first use), as lme4's fit has them
-        return self._fitted(m)
+        return m
 
     def refitter(self, meta, df):
         # The simulation inner loop: the reusable model (GlmerModel.refit),
