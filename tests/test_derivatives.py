@@ -118,6 +118,36 @@ def test_the_engines_hessian_takes_each_neighbours_modes_by_two_newton_steps():
         obj.gradient_hessian(x, h, [x.size])
 
 
+@pytest.mark.parametrize("case", ["poisson", "zinb2"])
+def test_the_engines_hessian_leaves_the_engine_as_its_centre_evaluation_did(case):
+    """With neighbour gradients (an in-memory engine's joint Laplace objective), the Hessian puts the engine
+    back in the state its evaluation at x left, bit for bit (the modes, the means, the factor behind the
+    Laplace deviance and beta's covariance), by one factorisation (GlmmModel::return_to_mode): no PIRLS
+    from the last neighbour's modes to restore the optimum afterwards."""
+    import glmmfast
+    from glmmfast.fit._fit_state import joint_objective
+
+    if case == "poisson":
+        fit = glmmfast.glmer("TICKS ~ YEAR + (1 | LOCATION)", glmmfast.datasets.load("grouseticks"), "poisson")
+    else:
+        fit = glmmfast.glmer("count ~ mined + spp + (1 | site)", glmmfast.datasets.load("Salamanders"), "nbinom2",
+                             ziformula="~mined")
+    state = fit._state
+    model = state.engine()
+    obj = joint_objective(model, state.family_parameter, 1)
+    assert obj.has_neighbour_gradient
+    x = state.optimizer_point()
+    obj.evaluate(x)
+    start = np.array(model.u)
+    obj.evaluate(x)  # the centre's evaluation, as the Hessian's from these modes
+    centre = (np.array(model.u), np.array(model.mu), model.laplace_deviance(), np.array(model.beta_unscaled_vcov()))
+    model.set_u(start)
+    obj.gradient_hessian(x, np.full(x.size, 1e-4))
+    after = (np.array(model.u), np.array(model.mu), model.laplace_deviance(), np.array(model.beta_unscaled_vcov()))
+    for a, b in zip(after, centre):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_engines_forward_differences_are_the_python_loops():
     """Objective.forward_differences (cpp/src/optim/gradient_differences.cpp: the BFGS stages' start
     Hessians in one engine call) gives the columns (g(x + h e_i) - g) / h of the named coordinates, in

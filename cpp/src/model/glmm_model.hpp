@@ -193,6 +193,11 @@ public:
     // invalid or the exact Hessian not positive definite on the way (the
     // state is then no mode: run pirls()).
     bool newton_modes(int steps);
+    // The state a PIRLS that converged to the modes `u` at the current (theta, beta) left (pirls_to_mode's
+    // last step: the linear predictor at u, the exact weights and their factor), rebuilt without
+    // iterating: one factorisation instead of a PIRLS from elsewhere (the standard errors' Hessian
+    // returning to its centre, gradient_differences.hpp).  PirlsError where the linear predictor is invalid.
+    void return_to_mode(const Eigen::VectorXd& u);
     // The steps pirls_loop (pirls_loop.hpp) drives: set (u, beta) and the
     // linear predictor (false: invalid), Fisher weights and the factor, the
     // Newton step and its decrement.

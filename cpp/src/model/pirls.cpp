@@ -105,4 +105,10 @@ bool GlmmModel::newton_modes(int steps) {
     return factored_;
 }
 
+void GlmmModel::return_to_mode(const Eigen::VectorXd& u) {
+    set_u(u);
+    if (!move_to(u_, beta_)) throw PirlsError("invalid linear predictor at the modes returned to");
+    refresh_exact();
+}
+
 }  // namespace glmmfast

@@ -70,6 +70,9 @@ GradientHessian central_difference_hessian(Objective& obj, const Eigen::VectorXd
         moved[i] = x[i];
         H.col(i) = (plus - minus) / (2 * h[i]);
     }
+    // Back in the state the evaluation at x left (one factorisation): the engine stays at the
+    // optimum, with no PIRLS from the last neighbour's modes to restore it.
+    if (modes.size()) obj.return_to(x, modes);
     out.hessian = 0.5 * (H + H.transpose());
     return out;
 }

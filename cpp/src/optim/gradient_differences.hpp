@@ -20,8 +20,10 @@
 // x (an error O(h) -> O(h^2) -> O(h^4), rounding at h ~ 1e-4) instead of a
 // PIRLS with its step-halving and deviance; elsewhere (or where such a step
 // fails) each PIRLS starts from where the previous one left the modes.
-// Throws where an evaluation does (PirlsError); leaves the model at the last
-// point evaluated (callers re-evaluate at x).
+// Throws where an evaluation does (PirlsError).  With neighbour gradients it
+// leaves the model in the state its evaluation at x left
+// (Objective::return_to: one factorisation, no PIRLS); otherwise at the
+// last point evaluated (callers re-evaluate at x).
 #pragma once
 
 #include <Eigen/Core>

@@ -196,6 +196,12 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
         obj.grad_ = [m, c, nt, p, last_x] { return joint_gradient(*m, c, nt, p, *last_x); };
         if constexpr (std::is_same_v<Model, GlmmModel>) {
             obj.modes_ = [m] { return m->u(); };
+            obj.return_to_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes) {
+                const JointPoint at = apply_joint_point(*m, c, nt, p, x);  // deviance_at's order
+                m->set_theta(at.theta);
+                m->set_beta(at.beta);
+                m->return_to_mode(modes);
+            };
             obj.neighbour_grad_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes,
                                                 int steps) -> Eigen::VectorXd {
                 const JointPoint at = apply_joint_point(*m, c, nt, p, x);
@@ -250,6 +256,12 @@ Eigen::VectorXd Objective::gradient(const Eigen::VectorXd& x) {
 Eigen::VectorXd Objective::modes() const {
     if (!has_neighbour_gradient()) throw std::logic_error("this objective has no neighbour gradient");
     return modes_();
+}
+
+void Objective::return_to(const Eigen::VectorXd& x, const Eigen::VectorXd& modes) {
+    if (!has_neighbour_gradient()) throw std::logic_error("this objective has no neighbour gradient");
+    check_dim(x, dim_);
+    return_to_(x, modes);
 }
 
 Eigen::VectorXd Objective::neighbour_gradient(const Eigen::VectorXd& x, const Eigen::VectorXd& modes, int steps) {

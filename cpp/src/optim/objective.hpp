@@ -102,6 +102,9 @@ public:
     bool has_neighbour_gradient() const { return static_cast<bool>(neighbour_grad_); }
     // The conditional modes at the point last evaluated (where has_neighbour_gradient()).
     Eigen::VectorXd modes() const;
+    // Puts the model back in the state an evaluation at x left, from the modes it reached (`modes()`
+    // then; GlmmModel::return_to_mode: one factorisation, no PIRLS) (where has_neighbour_gradient()).
+    void return_to(const Eigen::VectorXd& x, const Eigen::VectorXd& modes);
     Eigen::VectorXd neighbour_gradient(const Eigen::VectorXd& x, const Eigen::VectorXd& modes, int steps);
 
     long evaluations() const { return evaluations_; }
@@ -127,6 +130,7 @@ private:
     // neighbour_gradient's and modes()'s (empty: none).
     std::function<Eigen::VectorXd(const Eigen::VectorXd&, const Eigen::VectorXd&, int)> neighbour_grad_;
     std::function<Eigen::VectorXd()> modes_;
+    std::function<void(const Eigen::VectorXd&, const Eigen::VectorXd&)> return_to_;
     long evaluations_ = 0, gradient_evaluations_ = 0, failures_ = 0;
     Eigen::VectorXd best_x_;
     double best_f_ = 0.0;

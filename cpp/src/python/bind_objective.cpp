@@ -109,6 +109,8 @@ void bind_objective(py::module_& m) {
              },
              "Raise the exception (KeyboardInterrupt) that interrupted an evaluation under nlopt, if any.")
         .def_property_readonly("has_gradient", [](const NloptObjective& o) { return o.objective.has_gradient(); })
+        .def_property_readonly("has_neighbour_gradient",
+                               [](const NloptObjective& o) { return o.objective.has_neighbour_gradient(); })
         .def("evaluate", [](NloptObjective& o, const Eigen::VectorXd& x) { return o.objective.evaluate(x); },
              py::arg("x"), engine_call())
         .def("gradient", [](NloptObjective& o, const Eigen::VectorXd& x) { return o.objective.gradient(x); },

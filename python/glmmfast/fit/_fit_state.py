@@ -196,9 +196,10 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
     (theta, beta), then the zero-inflation coefficients of a zero-inflated engine and the
     estimated ``parameter`` on its optimiser scale (:meth:`FitState.optimizer_point`).
 
-    None where the engine has no exact gradient.  Leaves the engine's
-    conditional modes where the last difference left them: callers
-    re-evaluate at ``x``.  ``objective``: that joint objective of ``model``
+    None where the engine has no exact gradient.  Leaves the engine in the
+    state its evaluation at ``x`` left where ``objective.has_neighbour_gradient``
+    (an in-memory engine: cpp/src/optim/gradient_differences.hpp), else where
+    the last difference left it: callers then re-evaluate at ``x``.  ``objective``: that joint objective of ``model``
     (:func:`joint_objective` with nAGQ = 1), whose gradient evaluations the
     caller counts; default a new one.  ``zero_part_hessian``: a separable zero
     part's exact Hessian in beta_zi

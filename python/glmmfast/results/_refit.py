@@ -32,7 +32,7 @@ from .._errors import DataError
 from ..fit._engine import glm_start
 from ..fit._family_parameter import FamilyParameter
 from ..fit._zero_inflation import zero_inflation_start
-from ..fit._fit_state import FitState, glmm_engine_at, laplace_hessian, optimize_glmm_state
+from ..fit._fit_state import FitState, glmm_engine_at, joint_objective, laplace_hessian, optimize_glmm_state
 from ..fit._integrated_beta import fit_integrated_beta
 from ._results import GlmerResult
 
@@ -146,8 +146,10 @@ class GlmerModel:
                 self.hessian0 = np.asarray(hessian, dtype=float)
             else:  # as the fit's standard errors (GlmerResult.vcov) compute it
                 x = np.concatenate([self.theta0, self.beta0])
-                self.hessian0 = laplace_hessian(self.engine, x)[1]
-                self.engine.deviance_at(self.theta0, self.beta0)  # back at the start
+                objective = joint_objective(self.engine, None, 1)
+                self.hessian0 = laplace_hessian(self.engine, x, objective=objective)[1]
+                if not objective.has_neighbour_gradient:  # (else the engine's Hessian returned there)
+                    self.engine.deviance_at(self.theta0, self.beta0)  # back at the start
 
     @classmethod
     def from_result(cls, result) -> "GlmerModel":

@@ -718,7 +718,8 @@ class GlmerResult(MixedResult):
                 f"convergence checks not done: PIRLS failed a finite-difference step from the optimum ({err}); "
                 "variance-covariance matrix estimated from RX"]
         hess = self.optinfo.hessian
-        f(x)  # restore the optimum
+        if derivs is None or not objective.has_neighbour_gradient:  # (else the engine's Hessian returned there)
+            f(x)  # restore the optimum
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
         V = None
         try:
