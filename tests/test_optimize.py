@@ -279,7 +279,11 @@ def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grousetic
     assert obj.quasi_newton(x0, -H, lower, 1e-10) is None  # not positive definite: the caller falls back
     with pytest.raises(ValueError, match="matching sizes"):
         obj.quasi_newton(x0, H[:2, :2], lower, 1e-10)
-    no_grad = _core.glmm_objective(model, "joint", 1.0, "none", 2, np.zeros(p), np.ones(p))  # AGQ: no gradient
+    # AGQ at a non-canonical link: no gradient
+    sqrt_link = engine_model(model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, Poisson("sqrt"),
+                                              random=True))
+    no_grad = _core.glmm_objective(sqrt_link, "joint", 1.0, "none", 2, np.zeros(p), np.ones(p))
+    assert not no_grad.has_gradient
     with pytest.raises(RuntimeError, match="gradient"):
         no_grad.quasi_newton(x0, H, lower, 1e-10)
 
