@@ -96,8 +96,9 @@ Eigen::VectorXd GlmmModel::agq_gradient(int k) const {
         check_interrupt();
         const double z = rule.nodes[kk];
         const Eigen::ArrayXd eta = eta_.array() + z * shift;
-        const Eigen::ArrayXd ddk = -2.0 * pw_.array() * (y_.array() - family_.linkinv(eta));
-        const Eigen::ArrayXd dz = z == 0.0 ? d0 : family_.dev_resid_eta(y_.array(), eta, pw_.array());
+        const Eigen::ArrayXd mu = family_.linkinv(eta);
+        const Eigen::ArrayXd ddk = -2.0 * pw_.array() * (y_.array() - mu);
+        const Eigen::ArrayXd dz = z == 0.0 ? d0 : family_.dev_resid_eta(y_.array(), eta, pw_.array(), mu.data());
         for (int j = 0; j < nq; ++j) {
             const double u = uh[j] + z * s[j];
             delta[j] = u * u - uh[j] * uh[j];
