@@ -79,16 +79,19 @@ def test_lbfgs_stores_a_bounded_number_of_correction_pairs(monkeypatch):
 
 
 def test_agq_stage_2_steps_from_the_laplace_optimum_to_the_bobyqa_optimum(cbpp, monkeypatch):
-    """nAGQ > 1: stage 1 ends at the Laplace optimum and stage 2 takes BFGS steps on central differences of
-    the AGQ deviance from there; it lands where BOBYQA from stage 1's point (the path without the Laplace
-    optimum) lands, in fewer evaluations."""
+    """nAGQ > 1: stage 1 ends at the Laplace optimum and stage 2 takes BFGS steps on the exact gradient of
+    the AGQ deviance from there (a canonical link; test_optimizer_info.py has the central differences of a
+    probit link's); it lands where BOBYQA lands without the Laplace optimum and without exact gradients,
+    in fewer evaluations."""
     formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
-    fit = glmmfast.glmer(formula, cbpp, "binomial", nAGQ=25)
+    family = glmmfast.families.Binomial()
+    fit = glmmfast.glmer(formula, cbpp, family, nAGQ=25)
     stages = {s["kind"]: s for s in fit.optinfo.stages}
     assert stages["stage 1"]["name"].endswith("then theta and beta (Laplace)")
-    assert not stages["stage 2"]["exact_gradient"] and stages["stage 2"]["optimizer"] == "bfgs on central differences"
+    assert stages["stage 2"]["exact_gradient"] and stages["stage 2"]["optimizer"] == "bfgs"
     monkeypatch.setattr(_optimize, "_laplace_optimum", lambda *args: None)
-    bobyqa = glmmfast.glmer(formula, cbpp, "binomial", nAGQ=25)
+    monkeypatch.setattr(_core.Objective, "has_gradient", property(lambda self: False))
+    bobyqa = glmmfast.glmer(formula, cbpp, family, nAGQ=25)
     assert "Laplace" not in bobyqa.optinfo.stages[1]["name"]
     assert fit.deviance <= bobyqa.deviance + 1e-9
     np.testing.assert_allclose(fit.theta, bobyqa.theta, atol=1e-4)
@@ -276,7 +279,11 @@ def test_engine_quasi_newton_reaches_the_optimum_and_checks_its_inputs(grousetic
     assert obj.quasi_newton(x0, -H, lower, 1e-10) is None  # not positive definite: the caller falls back
     with pytest.raises(ValueError, match="matching sizes"):
         obj.quasi_newton(x0, H[:2, :2], lower, 1e-10)
-    no_grad = _core.glmm_objective(model, "joint", 1.0, "none", 2, np.zeros(p), np.ones(p))  # AGQ: no gradient
+    # AGQ at a non-canonical link: no gradient
+    sqrt_link = engine_model(model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, Poisson("sqrt"),
+                                              random=True))
+    no_grad = _core.glmm_objective(sqrt_link, "joint", 1.0, "none", 2, np.zeros(p), np.ones(p))
+    assert not no_grad.has_gradient
     with pytest.raises(RuntimeError, match="gradient"):
         no_grad.quasi_newton(x0, H, lower, 1e-10)
 

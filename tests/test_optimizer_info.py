@@ -1,7 +1,8 @@
 """``fit.optinfo``: one record per stage, the same structure for every model class (issue 16).
 
 Each model class (glmer with a canonical and a non-canonical link, lmer,
-glmer.nb, zero inflation, random effects in the ziformula, a dispersion family, AGQ, the Tweedie power estimated
+glmer.nb, zero inflation, random effects in the ziformula, a dispersion family, AGQ (with and without
+its exact gradient), the Tweedie power estimated
 jointly, glm) is fitted from scratch and its standard errors read; its
 stages must be of the expected kinds, in order, with positive and
 consistent counts (gradient evaluations among the evaluations, PIRLS
@@ -61,6 +62,9 @@ CLASSES = {
                           ["start", "stage 1", "stage 2", "hessian"], True),
     "AGQ": (lambda: glmmfast.glmer(CBPP, _cbpp(), "binomial", nAGQ=9),
             ["start", "stage 1", "stage 2", "hessian"], True),
+    # a non-canonical link: no exact gradient of the AGQ deviance (agq_gradient.cpp)
+    "AGQ probit": (lambda: glmmfast.glmer(CBPP, _cbpp(), glmmfast.families.Binomial(link="probit"), nAGQ=9),
+                   ["start", "stage 1", "stage 2", "hessian"], True),
     "Tweedie power": (lambda: glmmfast.glmer("y ~ x + (1 | g)", load("tweedie"), "tweedie", quiet=True),
                       # the power one more coordinate of both stages, beside the dispersion
                       ["start", "stage 1", "stage 2", "hessian"], True),
@@ -121,11 +125,24 @@ def test_exact_gradient_stages_count_their_gradients():
     assert hessian["evaluations"] == hessian["gradient_evaluations"]
 
 
-def test_agq_stage_2_says_it_steps_on_central_differences():
-    # nAGQ > 1: no exact gradient; stage 2 takes BFGS steps on central differences of the AGQ deviance from
-    # the Laplace optimum (fit/_optimize.py's _differenced_quasi_newton), and says so: its optimizer, and its
-    # differenced gradients among its evaluations, each 2 d of them (d = theta and beta's coordinates)
+def test_agq_stages_use_the_exact_gradient_where_there_is_one():
+    # nAGQ > 1, canonical link: stage 2 takes BFGS steps on the exact gradient of the AGQ deviance from the
+    # Laplace optimum, and the standard errors come from central differences of that gradient
     fit, _ = _timed_fit(CLASSES["AGQ"][0])
+    joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
+    assert joint["optimizer"] == "bfgs" and joint["exact_gradient"]
+    assert joint["gradient_evaluations"] == joint["evaluations"]
+    d = fit.theta.size + fit.fixef.size
+    hessian, = [s for s in fit.optinfo.stages if s["kind"] == "hessian"]
+    assert hessian["exact_gradient"] and hessian["gradient_evaluations"] == 2 * d + 1
+
+
+def test_agq_stage_2_says_it_steps_on_central_differences():
+    # nAGQ > 1 without an exact gradient (a probit link); stage 2 takes BFGS steps on central differences of
+    # the AGQ deviance from the Laplace optimum (fit/_optimize.py's _differenced_quasi_newton), and says so:
+    # its optimizer, and its differenced gradients among its evaluations, each 2 d of them (d = theta and
+    # beta's coordinates)
+    fit, _ = _timed_fit(CLASSES["AGQ probit"][0])
     stage1, = [s for s in fit.optinfo.stages if s["kind"] == "stage 1"]
     assert stage1["optimizer"].endswith("bfgs") and stage1["exact_gradient"]  # ... then the Laplace optimum
     joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
@@ -147,7 +164,7 @@ def test_agq_stage_2_names_bobyqa_where_it_finishes(monkeypatch):
         return None if method == "bfgs on central differences" else out
 
     monkeypatch.setattr(_optimize, "_quasi_newton", differences_fail)
-    fit, _ = _timed_fit(CLASSES["AGQ"][0])
+    fit, _ = _timed_fit(CLASSES["AGQ probit"][0])
     joint, = [s for s in fit.optinfo.stages if s["kind"] == "stage 2"]
     assert joint["optimizer"] == "bfgs on central differences, bobyqa" and fit.optinfo.optimizer == "bobyqa"
 

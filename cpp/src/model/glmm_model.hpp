@@ -15,6 +15,7 @@
 //   pirls.cpp    — penalised IRLS for u (and optionally beta)
 //   laplace.cpp  — the Laplace deviance and conditional variances
 //   agq.cpp      — adaptive Gauss-Hermite quadrature (one scalar term)
+//   agq_gradient.cpp — its exact gradient (canonical link, no dispersion)
 //   laplace_gradient.cpp, observation_gradient.cpp — the exact gradient of
 //                  the Laplace deviance in every outer coordinate
 //   reml_gradient.cpp — the gradient of log det H_beta (glmmTMB's REML term)
@@ -255,6 +256,14 @@ public:
     double agq_deviance(const GaussHermiteRule& rule) const;
     // set_theta + set_beta + PIRLS for u + k-point AGQ deviance.
     double agq_deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k);
+
+    // --- agq_gradient.cpp ---
+    // Whether agq_gradient is available: a single scalar term, a canonical
+    // link and no dispersion.
+    bool has_agq_gradient() const;
+    // The exact gradient in (theta, beta) of the k-point AGQ deviance at the
+    // current (converged) state.
+    Eigen::VectorXd agq_gradient(int k) const;
 
     long evaluations() const { return n_eval_; }
     long pirls_iterations() const { return n_pirls_; }

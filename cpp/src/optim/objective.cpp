@@ -72,6 +72,10 @@ double agq_deviance(GlmmModel& m, const Eigen::VectorXd& theta, const Eigen::Vec
 double agq_deviance(PartitionedGlmm&, const Eigen::VectorXd&, const Eigen::VectorXd&, int) {
     throw std::logic_error("no AGQ on partitioned rows");
 }
+bool has_agq_gradient(const GlmmModel& m) { return m.has_agq_gradient(); }
+bool has_agq_gradient(const PartitionedGlmm&) { return false; }
+Eigen::VectorXd agq_gradient(const GlmmModel& m, int k) { return m.agq_gradient(k); }
+Eigen::VectorXd agq_gradient(const PartitionedGlmm&, int) { throw std::logic_error("no AGQ on partitioned rows"); }
 
 // The model's exact gradient in (theta, [beta], beta_zi, log par) (no
 // beta_zi on partitioned rows).
@@ -192,6 +196,15 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
             return c.nagq == 1 ? m->deviance_at(at.theta, at.beta) : agq_deviance(*m, at.theta, at.beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    if (c.nagq > 1 && has_agq_gradient(model)) {
+        // Chain rule to x: theta = s_theta x_theta, beta = beta_base + beta_scale x_beta.
+        obj.grad_ = [m, c, nt, p] {
+            Eigen::VectorXd g = agq_gradient(*m, c.nagq);
+            g.head(nt) *= c.theta_scale;
+            g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
+            return g;
+        };
+    }
     if (c.nagq == 1 && model.has_laplace_gradient()) {
         obj.grad_ = [m, c, nt, p, last_x] { return joint_gradient(*m, c, nt, p, *last_x); };
         if constexpr (std::is_same_v<Model, GlmmModel>) {

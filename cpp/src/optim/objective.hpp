@@ -91,7 +91,7 @@ public:
     // The exact gradient exists: the LMM criteria, and the Laplace
     // objectives (joint, or beta in PIRLS) of a model with
     // has_laplace_gradient(), in every coordinate (theta, beta, beta_zi,
-    // the log family parameter); not AGQ's.
+    // the log family parameter); AGQ's where has_agq_gradient() (theta, beta).
     bool has_gradient() const { return static_cast<bool>(grad_); }
 
     // The gradient at x with the conditional modes taken by `steps` plain

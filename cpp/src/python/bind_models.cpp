@@ -147,6 +147,8 @@ void bind_models(py::module_& m) {
              py::arg("nAGQ"), engine_call())
         .def("cond_var", &GlmmModel::cond_var, py::arg("term"), engine_call())
         .def("beta_unscaled_vcov", &GlmmModel::beta_unscaled_vcov)
+        .def_property_readonly("has_agq_gradient", &GlmmModel::has_agq_gradient)
+        .def("agq_gradient", &GlmmModel::agq_gradient, py::arg("nAGQ"), engine_call())
         .def_property_readonly("has_laplace_gradient", &GlmmModel::has_laplace_gradient)
         .def("laplace_gradient", &GlmmModel::laplace_gradient, py::arg("beta_profiled") = false,
              py::arg("log_parameters") = std::vector<std::string>{}, engine_call())

@@ -22,16 +22,17 @@ cpp/src/optim/objective.cpp; made by :func:`~glmmfast.fit._objective.glmm_object
 nlopt calls them with no Python frame per evaluation.  Every driver here
 takes any :class:`~glmmfast.fit._objective.OptimizerObjective`.  Where the engine
 has the exact gradient of the Laplace deviance (every family, link, zero
-inflation, dispersion model and family parameter: cpp/src/model/laplace_gradient.cpp; not
-AGQ), stage 1 uses L-BFGS (with
+inflation, dispersion model and family parameter: cpp/src/model/laplace_gradient.cpp), stage 1 uses
+L-BFGS (with
 the gradient of the nAGQ = 0 objective) and stage 2 BFGS steps from a
 Hessian measured at its start (:func:`_joint_hessian_at_start`,
 :func:`_quasi_newton`; stage 1 too where zero-inflation coefficients or a
 family parameter follow theta, :func:`_measured_quasi_newton`), L-BFGS where those cannot finish and BOBYQA where
 L-BFGS stops on a bound of theta or gives up; a refit warm-started at a
-known optimum takes BFGS steps from that optimum's Hessian.  At nAGQ > 1 (no exact gradient of the AGQ
-deviance) stage 1 goes on to the Laplace optimum (:func:`_laplace_optimum`) and stage 2 takes BFGS steps
-from there and its Hessian with central differences of the AGQ deviance as the gradient
+known optimum takes BFGS steps from that optimum's Hessian.  At nAGQ > 1 stage 1 goes on to the Laplace
+optimum (:func:`_laplace_optimum`) and stage 2 takes BFGS steps from there and its Hessian, on the exact
+gradient of the AGQ deviance where the engine has it (a canonical link without dispersion:
+cpp/src/model/agq_gradient.cpp), else with central differences of the AGQ deviance as the gradient
 (:func:`_differenced_quasi_newton`).  Otherwise both stages use BOBYQA with tight
 tolerances, restarted from their own solution until the deviance stops
 improving, so fits do not stop short where lme4's Nelder-Mead does.  A PIRLS
@@ -970,8 +971,8 @@ def _laplace_optimum(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray
     """The Laplace optimum from stage 1's (``theta``, ``beta``; the engine there), as the start of an AGQ
     stage 2 (nAGQ > 1: one scalar term, no family parameter).
 
-    AGQ's deviance has no exact gradient, the Laplace deviance has: BFGS from
-    a Hessian measured at the start (:func:`_joint_measured_quasi_newton`)
+    The Laplace deviance's evaluations are cheaper than AGQ's (and AGQ's has no
+    exact gradient at a non-canonical link): BFGS from a Hessian measured at the start (:func:`_joint_measured_quasi_newton`)
     finds its optimum in a few evaluations, and the AGQ optimum is close to it
     (cbpp, nAGQ = 25: theta 0.6475 against 0.6423), so stage 2 starts there
     with this Hessian (:func:`_stage_joint`).  Returns theta, beta, the
@@ -1203,8 +1204,8 @@ def _held_objective(obj, x: np.ndarray, free: np.ndarray):
 def _differenced_quasi_newton(problem: _GlmerProblem, agq, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray,
                               methods: list[str] | None = None
                               ) -> tuple[tuple[np.ndarray, float, int] | None, tuple[int, int]]:
-    """BFGS (:func:`_quasi_newton`) on the AGQ deviance ``agq`` (no exact gradient) from ``x0``, the Laplace
-    optimum, with central differences of the deviance as its gradient
+    """BFGS (:func:`_quasi_newton`) on the AGQ deviance ``agq`` (no exact gradient: a non-canonical link) from
+    ``x0``, the Laplace optimum, with central differences of the deviance as its gradient
     (:func:`~glmmfast.fit._objective.differenced_objective`, step 1e-4: error O(h^2) ~ 1e-8) and ``hess0``,
     the Laplace Hessian, as its start: cbpp at nAGQ = 25 takes 4 iterations (44 evaluations) where
     BOBYQA from stage 1's point, restarted until it stopped improving, took 65, and stops on the
