@@ -141,3 +141,32 @@ def test_refit_reestimates_the_dispersion_of_a_gamma_fit():
     assert again.deviance == pytest.approx(fit.deviance, abs=1e-5)
     assert again.dispersion == pytest.approx(fit.dispersion, rel=1e-3)
     np.testing.assert_allclose(again.fixef, fit.fixef, atol=1e-4)
+
+
+def _engine_deviances(eng, theta, beta, phi):
+    """The engine's -2 log L at (theta, beta) and dispersion phi (PIRLS from u = 0), and its sum of unit
+    deviances there (where the truncated counts read log y)."""
+    eng.set_dispersion(phi)
+    eng.set_u(np.zeros(eng.q))
+    return eng.deviance_at(theta, beta), eng.sum_dev_resid()
+
+
+@pytest.mark.parametrize("family", ["Gamma", "truncated_poisson"])
+def test_a_new_response_gives_a_fresh_models_deviance_exactly(gamma_small_groups, family):
+    # The families keep terms of y alone (log y: family/response_terms.hpp) per response: after
+    # set_response the engine's -2 log L at fixed parameters is a fresh model's for the new y to the bit.
+    df = gamma_small_groups
+    if family == "truncated_poisson":
+        df = df.assign(y=np.floor(df["y"]) + 1.0)
+    fit = glmmfast.glmer("y ~ x + (1 | g)", df, family=family)
+    # not a permutation alone: the sum of log y over the rows would not see a stale cache
+    y_new = np.random.default_rng(7).permutation(df["y"].to_numpy()) + 1.0
+    fresh = glmmfast.glmer("y ~ x + (1 | g)", df.assign(y=y_new), family=family)
+    theta, beta = np.asarray(fit.theta), fit.fixef.to_numpy()
+    phi = fit.sigma**2 if family == "Gamma" else 1.0
+    eng = fit.model().engine
+    before = _engine_deviances(eng, theta, beta, phi)
+    eng.set_response(y_new, np.ones(len(df)))
+    after = _engine_deviances(eng, theta, beta, phi)
+    assert after == _engine_deviances(fresh.model().engine, theta, beta, phi)
+    assert after[0] != before[0] and after[1] != before[1]

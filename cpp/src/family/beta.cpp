@@ -37,6 +37,7 @@ public:
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::UnitInterval; }
     unsigned mean_terms_needed() const override { return kBothLogProbabilities; }
+    unsigned response_terms_needed() const override { return kLogY | kLog1mY; }
     bool exponential_dispersion() const override { return false; }
     bool shape_by_row(const std::string& p) const override { return p == "phi"; }
 
@@ -56,15 +57,15 @@ public:
                 ph = phi(m.first_row + i);
                 lgamma_phi = std::lgamma(ph);
             }
-            out[i] = wt[i] * (lgamma_phi + log_density_in_mu(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
+            out[i] = wt[i] * (lgamma_phi + log_density_in_mu(m, i, std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
         }
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double ph = phi(m.first_row + i);
-            out[i] = 2.0 * wt[i] * (log_density_in_mu(y[i], y[i], 1.0 - y[i], ph) -
-                                    log_density_in_mu(y[i], std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
+            out[i] = 2.0 * wt[i] * (log_density_in_mu(m, i, y[i], 1.0 - y[i], ph) -
+                                    log_density_in_mu(m, i, std::exp(m.log_mu[i]), std::exp(m.log1m_mu[i]), ph));
         }
     }
 
@@ -94,7 +95,7 @@ public:
             const double mu = std::exp(m.log_mu[i]), mu1 = std::exp(m.log1m_mu[i]);
             const double ph = phi(m.first_row + i);
             const Polygammas pp = polygammas(ph, 1), pa = polygammas(mu * ph, 1), pb = polygammas(mu1 * ph, 1);
-            d1[i] = wt[i] * (pp.psi - mu * pa.psi - mu1 * pb.psi + mu * std::log(y[i]) + mu1 * std::log1p(-y[i]));
+            d1[i] = wt[i] * (pp.psi - mu * pa.psi - mu1 * pb.psi + mu * m.log_y[i] + mu1 * m.log1m_y[i]);
             d2[i] = wt[i] * (pp.psi1 - mu * mu * pa.psi1 - mu1 * mu1 * pb.psi1);
         }
     }
@@ -110,11 +111,12 @@ public:
     }
 
 private:
-    // log f(y) - lgamma(ph) at mean mu, 1 - mu = mu1 and precision ph (unit weight): the terms that
-    // depend on mu (the unit deviance's difference cancels lgamma(ph)).
-    static double log_density_in_mu(double y, double mu, double mu1, double ph) {
+    // log f(y) - lgamma(ph) of the block's observation i (its log y and log(1 - y) from m) at mean mu,
+    // 1 - mu = mu1 and precision ph (unit weight): the terms that depend on mu (the unit deviance's
+    // difference cancels lgamma(ph)).
+    static double log_density_in_mu(const MeanTerms& m, Eigen::Index i, double mu, double mu1, double ph) {
         const double a = mu * ph, b = mu1 * ph;
-        return -std::lgamma(a) - std::lgamma(b) + (a - 1.0) * std::log(y) + (b - 1.0) * std::log1p(-y);
+        return -std::lgamma(a) - std::lgamma(b) + (a - 1.0) * m.log_y[i] + (b - 1.0) * m.log1m_y[i];
     }
 
 };

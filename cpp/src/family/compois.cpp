@@ -28,6 +28,7 @@
 #include "family/compois_series.hpp"
 #include "family/distribution.hpp"
 #include "family/phi_shape.hpp"
+#include "family/special_functions.hpp"
 #include "family/unit_density_family.hpp"
 
 namespace glmmfast {
@@ -68,7 +69,7 @@ public:
             const double r = y[i] - k.mean;
             const double xs = -k.c_yg / k.var;
             const double xss = -(k.k3 * xs * xs + 2.0 * k.c_yyg * xs + k.c_ygg) / k.var;
-            const double ls = r * xs + std::lgamma(y[i] + 1.0) - k.mean_g;
+            const double ls = r * xs + log_factorial(y[i]) - k.mean_g;
             const double lss = r * xss - (k.c_yg * xs + k.c_gg);
             d1[i] = wt[i] * ls / (ph * ph);
             d2[i] = wt[i] * (lss / (ph * ph * ph * ph) - 2.0 * ls / (ph * ph * ph));
@@ -96,7 +97,7 @@ public:
     double unit_log_density(double y, double mu, Eigen::Index row) const {
         const double nu_i = nu(row);
         const CompoisAtMean at = compois_at_mean(mu, nu_i);
-        return y * at.log_lambda - nu_i * std::lgamma(y + 1.0) - at.k.log_z;
+        return y * at.log_lambda - nu_i * log_factorial(y) - at.k.log_z;  // log y! from the table
     }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
     double saturated_log_density(double y, Eigen::Index row) const {

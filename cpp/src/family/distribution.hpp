@@ -61,6 +61,7 @@
 
 #include "family/link.hpp"
 #include "family/mean_terms.hpp"
+#include "family/response_terms.hpp"
 
 namespace glmmfast {
 
@@ -79,6 +80,9 @@ public:
     virtual MeanRange mean_range() const = 0;
     // Which of MeanTerms' log_mu / inv_mu the block functions read (flags).
     virtual unsigned mean_terms_needed() const { return kLogMu | kInvMu; }
+    // Which response terms (response_terms.hpp: log y, log(1 - y)) the block functions read from
+    // MeanTerms (flags; Family computes them once per response).
+    virtual unsigned response_terms_needed() const { return 0; }
 
     virtual ArrayXd variance(const ArrayXd& mu) const = 0;
     virtual ArrayXd variance_deriv(const ArrayXd& mu) const = 0;

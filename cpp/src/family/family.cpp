@@ -30,6 +30,12 @@ void mask_deviance(const ConstArrayRef& wt, const MeanTerms& m, ArrayRef out) {
     }
 }
 
+// Points the block starting at row `start` at its response terms (none: r null).
+void attach_response(const ResponseTerms* r, Eigen::Index start, MeanTerms& m) {
+    m.log_y = r && r->log_y.size() ? r->log_y.data() + start : nullptr;
+    m.log1m_y = r && r->log1m_y.size() ? r->log1m_y.data() + start : nullptr;
+}
+
 }  // namespace
 
 Family::Family(const std::string& distribution, const std::string& link, double theta)
@@ -37,20 +43,34 @@ Family::Family(const std::string& distribution, const std::string& link, double 
     const auto links = dist_->links();
     if (std::find(links.begin(), links.end(), link) == links.end())
         throw std::invalid_argument("link not supported for this family");
+    canonical_ = link == dist_->canonical_link();
     if (has_shape("theta")) dist_->set_shape("theta", theta);
 }
 
-Family::Family(const Family& other) : dist_(other.dist_->clone()), link_(other.link_) {}
+Family::Family(const Family& other)
+    : dist_(other.dist_->clone()), link_(other.link_), canonical_(other.canonical_), response_(other.response_) {}
 
 Family& Family::operator=(const Family& other) {
     if (this != &other) {
         dist_ = other.dist_->clone();
         link_ = other.link_;
+        canonical_ = other.canonical_;
+        response_ = other.response_;
     }
     return *this;
 }
 
-bool Family::canonical() const { return link_name() == dist_->canonical_link(); }
+void Family::set_response(const ArrayXd& y) {
+    const unsigned needed = dist_->response_terms_needed();
+    response_ = needed ? std::make_shared<const ResponseTerms>(y, needed) : nullptr;
+}
+
+std::shared_ptr<const ResponseTerms> Family::response_terms(const ArrayXd& y) const {
+    const unsigned needed = dist_->response_terms_needed();
+    if (!needed) return nullptr;
+    if (response_ && response_->describes(y)) return response_;
+    return std::make_shared<const ResponseTerms>(y, needed);
+}
 
 bool Family::has_shape(const std::string& name) const {
     const auto s = dist_->shape_parameters();
@@ -116,8 +136,10 @@ void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const
     d1.resize(y.size());
     d2.resize(y.size());
     MeanTerms m;
+    const auto response = response_terms(y);
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         terms_at_eta(eta, y, s, len, m);
+        attach_response(response.get(), s, m);
         dist_->parameter_derivatives(p, y.segment(s, len), m, wt.segment(s, len), dispersion, d1.segment(s, len),
                                      d2.segment(s, len));
         for (Eigen::Index j = 0; j < len; ++j)
@@ -128,9 +150,11 @@ void Family::parameter_derivatives(const std::string& p, const ArrayXd& y, const
 ArrayXd Family::dev_resid(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt) const {
     ArrayXd d(y.size());
     MeanTerms m;
+    const auto response = response_terms(y);
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         mean_terms_at_mu(mu.segment(s, len), dist_->mean_range(), m);
         m.first_row = s;
+        attach_response(response.get(), s, m);
         dist_->unit_deviance(y.segment(s, len), m, wt.segment(s, len), d.segment(s, len));
         mask_deviance(wt.segment(s, len), m, d.segment(s, len));
     });
@@ -141,8 +165,10 @@ ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayX
                               const double* mu_at_eta) const {
     ArrayXd d(y.size());
     MeanTerms m;
+    const auto response = response_terms(y);
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         terms_at_eta(eta, y, s, len, m, mu_at_eta);
+        attach_response(response.get(), s, m);
         dist_->unit_deviance(y.segment(s, len), m, wt.segment(s, len), d.segment(s, len));
         mask_deviance(wt.segment(s, len), m, d.segment(s, len));
     });
@@ -153,8 +179,10 @@ ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd&
                             const double* mu_at_eta) const {
     ArrayXd ld(y.size());
     MeanTerms m;
+    const auto response = response_terms(y);
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         terms_at_eta(eta, y, s, len, m, mu_at_eta);
+        attach_response(response.get(), s, m);
         dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, ld.segment(s, len));
         mask_log_density(wt.segment(s, len), m, ld.segment(s, len));
     });
@@ -165,9 +193,11 @@ double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, do
     MeanTerms::Block ld(std::min<Eigen::Index>(y.size(), kMeanBlock));
     MeanTerms m;
     double ll = 0.0;
+    const auto response = response_terms(y);
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         mean_terms_at_mu(mu.segment(s, len), dist_->mean_range(), m);
         m.first_row = s;
+        attach_response(response.get(), s, m);
         auto out = ld.head(len);
         dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, out);
         mask_log_density(wt.segment(s, len), m, out);

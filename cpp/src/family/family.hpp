@@ -19,6 +19,9 @@
 //   simulate          draws of y given mu from a seeded RNG
 //   has_kernel, loglik_kernel, loglik_constant, saturated_kernel   the
 //                     inner loop's fast path (distribution.hpp)
+//   set_response      the model's response, whose y-only terms (log y, ...:
+//                     response_terms.hpp) every later call at that y reuses;
+//                     a call at another y computes its own
 // linkinv and mu_eta clamp mu inside the range as R's families do: that only
 // protects the IRLS weights.  What is summed into a log-likelihood or
 // deviance the optimiser sees (log_density, dev_resid_eta, loglik_kernel) is
@@ -59,7 +62,11 @@ public:
     const Link& link() const { return *link_; }
     std::string name() const { return dist_->name(); }
     std::string link_name() const { return link_->name(); }
-    bool canonical() const;
+    // Whether the link is the distribution's canonical link (fixed at construction).
+    bool canonical() const { return canonical_; }
+    // Computes the y-only terms of response y once (response_terms.hpp); calls at another y still
+    // compute theirs, so this only saves work.  A model calls it whenever its response changes.
+    void set_response(const ArrayXd& y);
     bool has_dispersion() const { return dist_->has_dispersion(); }
     std::vector<std::string> parameters() const { return dist_->parameters(); }
     bool has_shape(const std::string& name) const;
@@ -159,9 +166,14 @@ private:
     // for; mu: null or linkinv(eta), which the link reuses where exact).
     void terms_at_eta(const ArrayXd& eta, const ArrayXd& y, Eigen::Index start, Eigen::Index len, MeanTerms& m,
                       const double* mu = nullptr) const;
+    // The response terms of y that the distribution reads: those set_response stored when they
+    // describe y, else computed now (null when the distribution reads none).
+    std::shared_ptr<const ResponseTerms> response_terms(const ArrayXd& y) const;
 
     std::unique_ptr<Distribution> dist_;
     std::shared_ptr<const Link> link_;
+    bool canonical_ = false;
+    std::shared_ptr<const ResponseTerms> response_;  // of the last set_response, shared by copies
 };
 
 // The prior weights as the distribution sees them (ones, or the numbers of

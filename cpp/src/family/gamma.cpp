@@ -30,6 +30,7 @@ public:
     const char* canonical_link() const override { return "inverse"; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     bool has_zero_mass() const override { return false; }
+    unsigned response_terms_needed() const override { return kLogY; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.square(); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 2.0 * mu; }
@@ -53,7 +54,7 @@ public:
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double phi_i = phi(dispersion, m.first_row + i);
             const auto [shape, lgamma_shape, log_phi] = by_row ? in_phi(phi_i) : scalar_terms;
-            out[i] = wt[i] * (-lgamma_shape - shape * (log_phi + m.log_mu[i]) + (shape - 1.0) * std::log(y[i]) -
+            out[i] = wt[i] * (-lgamma_shape - shape * (log_phi + m.log_mu[i]) + (shape - 1.0) * m.log_y[i] -
                               y[i] * m.inv_mu[i] / phi_i);
         }
     }
@@ -61,7 +62,7 @@ public:
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,
                        ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i)
-            out[i] = -2.0 * wt[i] * ((y[i] == 0 ? 0.0 : std::log(y[i]) - m.log_mu[i]) - (y[i] * m.inv_mu[i] - 1.0));
+            out[i] = -2.0 * wt[i] * ((y[i] == 0 ? 0.0 : m.log_y[i] - m.log_mu[i]) - (y[i] * m.inv_mu[i] - 1.0));
     }
     void parameter_derivatives(const std::string& p, const ConstArrayRef& y, const MeanTerms& m,
                                const ConstArrayRef& wt, double phi, ArrayRef d1, ArrayRef d2) const override {
@@ -69,7 +70,7 @@ public:
         const double s = 1.0 / phi, phi2 = phi * phi, common = digamma(s) + std::log(phi) - 1.0;
         const double curvature = (1.0 / phi - trigamma(s) / phi2) / phi2;
         for (Eigen::Index i = 0; i < y.size(); ++i) {
-            const double g = common + m.log_mu[i] - std::log(y[i]) + y[i] * m.inv_mu[i];
+            const double g = common + m.log_mu[i] - m.log_y[i] + y[i] * m.inv_mu[i];
             d1[i] = wt[i] * g / phi2;
             d2[i] = wt[i] * (-2.0 * g / (phi2 * phi) + curvature);
         }

@@ -2,7 +2,9 @@
 // inverse.gaussian(); links 1/mu^2, inverse, identity, log).
 //
 // Var y = phi mu^3; times the prior weight (R's inverse.gaussian()$aic):
-//   log f = -(1/2) log(2 pi phi y^3) - (y - mu)^2 / (2 phi mu^2 y),
+//   log f = -(1/2) [log(2 pi phi) + 3 log y] - (y - mu)^2 / (2 phi mu^2 y),
+// log y once per response (response_terms.hpp), log(2 pi phi) once per call
+// (per row under a dispersion model).
 // with (y - mu) / mu = y / mu - 1 = r;  V(mu) = mu^3, unit deviance wt r^2 / y.
 // Parameter: the dispersion phi,
 //   d log f / d phi = wt [-1/(2 phi) + r^2 / (2 phi^2 y)],
@@ -29,6 +31,7 @@ public:
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return kInvMu; }
     bool has_zero_mass() const override { return false; }
+    unsigned response_terms_needed() const override { return kLogY; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return mu.cube(); }
     ArrayXd variance_deriv(const ArrayXd& mu) const override { return 3.0 * mu.square(); }
@@ -41,9 +44,12 @@ public:
 
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double dispersion,
                      ArrayRef out) const override {
+        const bool by_row = dispersion_by_row();
+        const double log_2pi_phi_scalar = std::log(2 * M_PI * dispersion);
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double r = y[i] * m.inv_mu[i] - 1.0, phi = this->phi(dispersion, m.first_row + i);
-            out[i] = wt[i] * (-0.5 * std::log(2 * M_PI * phi * y[i] * y[i] * y[i]) - r * r / (2 * phi * y[i]));
+            const double log_2pi_phi = by_row ? std::log(2 * M_PI * phi) : log_2pi_phi_scalar;
+            out[i] = wt[i] * (-0.5 * (log_2pi_phi + 3.0 * m.log_y[i]) - r * r / (2 * phi * y[i]));
         }
     }
     void unit_deviance(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt,

@@ -8,7 +8,9 @@
 //   MeanTerms                 per observation of a block: mu, log mu,
 //                             1/mu, log(1 - mu) and whether mu is admissible,
 //                             and the block's first row (where a family
-//                             parameter that varies by row is read: row_values.hpp)
+//                             parameter that varies by row is read: row_values.hpp),
+//                             and the block's response terms (log y, log(1 - y):
+//                             response_terms.hpp) where the distribution reads them
 //   mean_terms_at_mu(...)     those terms from given means (R's dev.resids
 //                             and aic take mu, not eta)
 //   kMeanBlock, for_each_block   the block loop the whole-vector functions
@@ -54,6 +56,10 @@ struct MeanTerms {
     Block mu, log_mu, inv_mu, log1m_mu;
     Eigen::Array<bool, Eigen::Dynamic, 1, Eigen::ColMajor, kMeanBlock, 1> admissible;
     Eigen::Index first_row = 0;  // the block's entry i is observation first_row + i
+    // The block's log y and log(1 - y) (entry i: observation first_row + i), set by Family where the
+    // distribution's response_terms_needed asks for them, else null.
+    const double* log_y = nullptr;
+    const double* log1m_y = nullptr;
     // Sizes every array for a block of m <= kMeanBlock observations.
     void resize(Eigen::Index m) {
         mu.resize(m);

@@ -43,6 +43,7 @@ public:
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return kLogMu; }
+    unsigned response_terms_needed() const override { return kLogY; }  // the saturated log density's log y
     bool exponential_dispersion() const override { return false; }
     bool has_zero_mass() const override { return false; }
     bool shape_by_row(const std::string& p) const override { return p == "theta"; }
@@ -57,7 +58,7 @@ public:
         for (Eigen::Index i = 0; i < y.size(); ++i) {
             const double th = theta(m.first_row + i);
             out[i] = 2.0 * wt[i] *
-                     (unit_log_density(y[i], y[i], std::log(y[i]), th) - unit_log_density(y[i], m.mu[i], m.log_mu[i], th));
+                     (unit_log_density(y[i], y[i], m.log_y[i], th) - unit_log_density(y[i], m.mu[i], m.log_mu[i], th));
         }
     }
 

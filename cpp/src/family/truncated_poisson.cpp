@@ -29,6 +29,7 @@ public:
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
     unsigned mean_terms_needed() const override { return kLogMu; }
+    unsigned response_terms_needed() const override { return kLogY; }  // the saturated log density's log y
     bool exponential_dispersion() const override { return false; }
     bool has_zero_mass() const override { return false; }
 
@@ -45,7 +46,7 @@ public:
                        ArrayRef out) const override {
         for (Eigen::Index i = 0; i < y.size(); ++i)
             out[i] = 2.0 * wt[i] *
-                     (unit_log_density(y[i], y[i], std::log(y[i])) - unit_log_density(y[i], m.mu[i], m.log_mu[i]));
+                     (unit_log_density(y[i], y[i], m.log_y[i]) - unit_log_density(y[i], m.mu[i], m.log_mu[i]));
     }
 
     ArrayXd eta_score(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& wt) const override {

@@ -48,7 +48,10 @@ double deviance_residual_sum(const Family& family, const ResponseConstants& c, c
     return family.dev_resid_eta(y, eta, pw, mu.data()).sum();
 }
 
-void GlmmModel::update_response_constants() { constants_ = response_constants(family_, y_, pw_); }
+void GlmmModel::update_response_constants() {
+    family_.set_response(y_);  // the family's y-only terms (log y, ...) follow the response
+    constants_ = response_constants(family_, y_, pw_);
+}
 
 void GlmmModel::set_theta(const Eigen::VectorXd& theta) {
     sys_.set_theta(theta);

@@ -47,6 +47,7 @@ RowBlock::RowBlock(Eigen::MatrixXd X, const SpMat& Z, Eigen::VectorXd y, Eigen::
                                     "Gamma, inverse Gaussian, gaussian, negative binomial), not " + family_.name());
     if (!X_.allFinite() || !offset_.allFinite() || !y_.allFinite() || !pw_.allFinite())
         throw std::invalid_argument("X, y, weights and offset must be finite");
+    family_.set_response(y_);
     constants_ = response_constants(family_, y_, pw_);
 }
 
