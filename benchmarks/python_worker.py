@@ -64,6 +64,7 @@ def run_tool(tool_name: str, directory: Path) -> dict:
             fitted = {}
 
             def one():
+                fitted.clear()  # the previous model freed first: the peak RSS is one fit's
                 fitted["f"] = tool.fit_model(meta, df)
 
             out.update(time_calls(one, meta["reps"], meta["budget"]))
