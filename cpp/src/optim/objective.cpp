@@ -133,14 +133,26 @@ JointPoint apply_joint_point(Model& m, const JointCoordinates& c, int nt, int p,
     return {x.head(nt) * c.theta_scale, c.beta_base + c.beta_scale.cwiseProduct(x.segment(nt, p))};
 }
 
-// The joint stage's gradient in x at the model's state: the chain rule to x from theta = s x_theta,
-// beta = beta_base + beta_scale .* gamma (beta_zi and log par are coordinates themselves).
-template <class Model>
-Eigen::VectorXd joint_gradient(const Model& m, const JointCoordinates& c, int nt, int p, const Eigen::VectorXd& x) {
-    Eigen::VectorXd g = model_gradient(m, false, c, x);
+// A gradient in (theta, beta, ...) chained to the joint stage's x (the Laplace and the AGQ gradient alike):
+// theta = s x_theta, beta = beta_base + beta_scale .* gamma (beta_zi and log par are coordinates themselves).
+Eigen::VectorXd chain_to_joint_coordinates(Eigen::VectorXd g, const JointCoordinates& c, int nt, int p) {
     g.head(nt) *= c.theta_scale;
     g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
     return g;
+}
+
+// The joint stage's gradient in x at the model's state.
+template <class Model>
+Eigen::VectorXd joint_gradient(const Model& m, const JointCoordinates& c, int nt, int p, const Eigen::VectorXd& x) {
+    return chain_to_joint_coordinates(model_gradient(m, false, c, x), c, nt, p);
+}
+
+// The model at x's parameters, theta and beta in deviance_at's order, its modes left as they are (the
+// neighbour gradient and return_to then set them).
+void set_joint_point(GlmmModel& m, const JointCoordinates& c, int nt, int p, const Eigen::VectorXd& x) {
+    const JointPoint at = apply_joint_point(m, c, nt, p, x);
+    m.set_theta(at.theta);
+    m.set_beta(at.beta);
 }
 
 void check_dim(const Eigen::VectorXd& x, int dim) {
@@ -197,29 +209,19 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
     if (c.nagq > 1 && has_agq_gradient(model)) {
-        // Chain rule to x: theta = s_theta x_theta, beta = beta_base + beta_scale x_beta.
-        obj.grad_ = [m, c, nt, p] {
-            Eigen::VectorXd g = agq_gradient(*m, c.nagq);
-            g.head(nt) *= c.theta_scale;
-            g.segment(nt, p) = g.segment(nt, p).cwiseProduct(c.beta_scale);
-            return g;
-        };
+        obj.grad_ = [m, c, nt, p] { return chain_to_joint_coordinates(agq_gradient(*m, c.nagq), c, nt, p); };
     }
     if (c.nagq == 1 && model.has_laplace_gradient()) {
         obj.grad_ = [m, c, nt, p, last_x] { return joint_gradient(*m, c, nt, p, *last_x); };
         if constexpr (std::is_same_v<Model, GlmmModel>) {
             obj.modes_ = [m] { return m->u(); };
             obj.return_to_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes) {
-                const JointPoint at = apply_joint_point(*m, c, nt, p, x);  // deviance_at's order
-                m->set_theta(at.theta);
-                m->set_beta(at.beta);
+                set_joint_point(*m, c, nt, p, x);
                 m->return_to_mode(modes);
             };
             obj.neighbour_grad_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes,
                                                 int steps) -> Eigen::VectorXd {
-                const JointPoint at = apply_joint_point(*m, c, nt, p, x);
-                m->set_theta(at.theta);
-                m->set_beta(at.beta);
+                set_joint_point(*m, c, nt, p, x);
                 m->set_u(modes);
                 if (m->newton_modes(steps)) return joint_gradient(*m, c, nt, p, x);
                 m->set_u(modes);  // the caller's PIRLS starts from the modes, not from where a step failed

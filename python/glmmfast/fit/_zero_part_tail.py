@@ -55,7 +55,7 @@ class ZeroPartTail:
         self.offset = np.asarray(offset, dtype=float)
         self.weights = np.asarray(weights, dtype=float)
         self.positive = np.asarray(positive, dtype=bool)
-        rows = (self.X != 0) & (self.weights > 0)[:, None]
+        rows = _column_rows(self.X, self.weights)
         #: the columns every one of whose rows has x_ij > 0 (moving beta_j down lowers each row's p)
         self._outward = rows.any(axis=0) & ~np.any(rows & (self.X < 0), axis=0)
         self._rows = rows
@@ -66,12 +66,8 @@ class ZeroPartTail:
     def tail_columns(self, beta_zi: np.ndarray, gradient: np.ndarray) -> np.ndarray:
         """The coefficients to try holding: each row below :data:`DIVERGED_ZERO_PART_ETA`, and the gradient of
         -2 log L in it (``gradient``, beta_zi's part) positive, i.e. the search moves it further out."""
-        eta = self._eta(beta_zi)
-        if not eta.min(initial=np.inf) < DIVERGED_ZERO_PART_ETA:  # no row in the tail (most fits): no column
-            return np.arange(0)
-        below = eta[:, None] < DIVERGED_ZERO_PART_ETA
-        in_tail = self._outward & np.all(below | ~self._rows, axis=0)
-        return np.flatnonzero(in_tail & (np.asarray(gradient) > 0))
+        in_tail = _columns_in_tail(self._rows, self._eta(beta_zi))
+        return np.flatnonzero(in_tail & self._outward & (np.asarray(gradient) > 0))
 
     def remaining_gain(self, beta_zi: np.ndarray, columns: np.ndarray) -> float:
         """B: the most -2 log L can fall by moving ``columns`` (their rows' union) to -inf from ``beta_zi``,
@@ -100,9 +96,19 @@ def diverging_columns(X: np.ndarray, offset: np.ndarray, weights: np.ndarray, be
     precision: the likelihood is flat in them, their estimate where the optimiser stopped or held them)."""
     X = np.asarray(X, dtype=float)
     beta_zi = np.asarray(beta_zi, dtype=float)
-    eta = np.asarray(offset, dtype=float) + X @ beta_zi
-    if not eta.min(initial=np.inf) < DIVERGED_ZERO_PART_ETA:  # no row at zero probability (most fits)
-        return np.arange(0)
-    rows = (X != 0) & (np.asarray(weights, dtype=float) > 0)[:, None]
-    below = eta[:, None] < DIVERGED_ZERO_PART_ETA
-    return np.flatnonzero((beta_zi < 0) & rows.any(axis=0) & np.all(below | ~rows, axis=0))
+    rows = _column_rows(X, weights)
+    in_tail = _columns_in_tail(rows, np.asarray(offset, dtype=float) + X @ beta_zi)
+    return np.flatnonzero(in_tail & (beta_zi < 0) & rows.any(axis=0))
+
+
+def _column_rows(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(n, p) bool: the rows of each column, x_ij != 0 with a positive weight."""
+    return (X != 0) & (np.asarray(weights, dtype=float) > 0)[:, None]
+
+
+def _columns_in_tail(rows: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """(p,) bool: the columns every one of whose ``rows`` has eta_zi below :data:`DIVERGED_ZERO_PART_ETA`
+    (all False at once where no row is there: most fits)."""
+    if not eta.min(initial=np.inf) < DIVERGED_ZERO_PART_ETA:
+        return np.zeros(rows.shape[1], dtype=bool)
+    return np.all((eta[:, None] < DIVERGED_ZERO_PART_ETA) | ~rows, axis=0)
