@@ -21,6 +21,7 @@
 #include <string>
 
 #include "model/glmm_model.hpp"
+#include "model/node_log_sum_exp.hpp"
 #include "optim/interrupt.hpp"
 
 namespace glmmfast {
@@ -110,9 +111,8 @@ double GlmmModel::agq_deviance(const GaussHermiteRule& rule) const {
     const Eigen::ArrayXd shift = sys_.U_times(s).array();
     const Eigen::ArrayXd d0 = family_.dev_resid_eta(y_.array(), eta_.array(), pw_.array());
 
-    // log M_j accumulated as a running log-sum-exp: M_j = exp(top_j) * sum_j.
-    Eigen::ArrayXd top = Eigen::ArrayXd::Constant(nq, -std::numeric_limits<double>::infinity());
-    Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(nq);
+    // log M_j accumulated as a running log-sum-exp over the nodes.
+    NodeLogSumExp log_m(nq);
     Eigen::ArrayXd delta(nq);
     for (Eigen::Index k = 0; k < rule.nodes.size(); ++k) {
         check_interrupt();
@@ -130,21 +130,10 @@ double GlmmModel::agq_deviance(const GaussHermiteRule& rule) const {
                 if (level[i] >= 0) delta[level[i]] += dz[i] - d0[i];
         }
         const double logw = std::log(rule.weights[k]) + 0.5 * z * z;
-        for (int j = 0; j < nq; ++j) {
-            // A non-finite deviance (eta outside the family's domain) is a
-            // node where the integrand vanishes.
-            if (!std::isfinite(delta[j])) continue;
-            const double t = logw - 0.5 * delta[j];
-            if (t > top[j]) {
-                sum[j] = sum[j] * std::exp(top[j] - t) + 1.0;
-                top[j] = t;
-            } else {
-                sum[j] += std::exp(t - top[j]);
-            }
-        }
+        double fac, e;
+        for (int j = 0; j < nq; ++j) log_m.add(j, logw - 0.5 * delta[j], fac, e);
     }
-    const double log_mult = (top + sum.log()).sum();
-    return laplace_deviance() - 2.0 * log_mult;
+    return laplace_deviance() - 2.0 * log_m.log_total();
 }
 
 double GlmmModel::agq_deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta, int k) {

@@ -25,13 +25,14 @@
 //             (d/dbeta_m g')(u-hat) = 2 theta sum w_i z_i x_im,
 // and g'(u) = 2u + theta sum d'_i(eta_i(u)) z_i.  The beta part collects per
 // observation, so it is X' of one n-vector.  The p_k come from the same
-// running log-sum-exp as the deviance, which rescales every accumulator.
+// running log-sum-exp as the deviance (node_log_sum_exp.hpp), whose rescaling
+// every accumulator follows.
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 
 #include "model/glmm_model.hpp"
 #include "model/laplace_gradient_rows.hpp"
+#include "model/node_log_sum_exp.hpp"
 #include "optim/interrupt.hpp"
 
 namespace glmmfast {
@@ -85,11 +86,11 @@ Eigen::VectorXd GlmmModel::agq_gradient(int k) const {
     const Eigen::ArrayXd d0 = family_.dev_resid_eta(y_.array(), eta_.array(), pw_.array());
 
     // Running log-sum-exp over the nodes (agq.cpp's), with the accumulators
-    // rescaled alongside: sum = sum_k e^{t_k - top}, and per level
+    // rescaled alongside: per level
     // G1 = E[g'(u_k)], G2 = E[g'(u_k) z_k], T = E[dg/dtheta(u_k)] (unnormalised until the end),
     // per observation r = E[d'_i(eta_ik) - d'_i(eta_i)].
-    Eigen::ArrayXd top = Eigen::ArrayXd::Constant(nq, -std::numeric_limits<double>::infinity());
-    Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(nq), g1 = sum, g2 = sum, tth = sum;
+    NodeLogSumExp log_m(nq);
+    Eigen::ArrayXd g1 = Eigen::ArrayXd::Zero(nq), g2 = g1, tth = g1;
     Eigen::ArrayXd r = Eigen::ArrayXd::Zero(nobs);
     Eigen::ArrayXd delta(nq), gp(nq), dth(nq), fac(nq), e(nq);
     for (Eigen::Index kk = 0; kk < rule.nodes.size(); ++kk) {
@@ -114,18 +115,8 @@ Eigen::VectorXd GlmmModel::agq_gradient(int k) const {
         }
         const double logw = std::log(rule.weights[kk]) + 0.5 * z * z;
         for (int j = 0; j < nq; ++j) {
-            // A non-finite deviance is a node where the integrand vanishes (as in agq.cpp).
-            if (!std::isfinite(delta[j])) {
-                fac[j] = 1.0;
-                e[j] = 0.0;
-                continue;
-            }
-            const double t = logw - 0.5 * delta[j];
-            const double new_top = std::max(top[j], t);
-            fac[j] = std::exp(top[j] - new_top);
-            e[j] = std::exp(t - new_top);
-            top[j] = new_top;
-            sum[j] = sum[j] * fac[j] + e[j];
+            log_m.add(j, logw - 0.5 * delta[j], fac[j], e[j]);
+            if (e[j] == 0.0 && fac[j] == 1.0) continue;  // a node where the integrand vanishes adds nothing
             g1[j] = g1[j] * fac[j] + e[j] * gp[j];
             g2[j] = g2[j] * fac[j] + e[j] * gp[j] * z;
             tth[j] = tth[j] * fac[j] + e[j] * dth[j];
@@ -135,6 +126,7 @@ Eigen::VectorXd GlmmModel::agq_gradient(int k) const {
             if (j >= 0) r[i] = r[i] * fac[j] + (e[j] == 0.0 ? 0.0 : e[j] * (ddk[i] - dd0[i]));
         }
     }
+    const Eigen::ArrayXd& sum = log_m.sum;
     g1 /= sum;
     g2 /= sum;
     tth /= sum;
