@@ -1060,7 +1060,9 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         x, dev, st2 = done  # the engine is at x
     else:
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
-            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000, methods)
+            # from the best point so far: BFGS that stops at its iteration limit has come most of the way
+            start = x0 if obj2.best_x is None else _feasible_best(obj2, lower2)[0]
+            x, dev, st2 = _lbfgs(obj2, start, lower2, step2, ftol2, 1e-8, 100000, methods)
         else:
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000, methods=methods)
         dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
