@@ -1060,7 +1060,9 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
         x, dev, st2 = done  # the engine is at x
     else:
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
-            x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000, methods)
+            # from the best point so far: BFGS that stops at its iteration limit has come most of the way
+            start = x0 if obj2.best_x is None else _feasible_best(obj2, lower2)[0]
+            x, dev, st2 = _lbfgs(obj2, start, lower2, step2, ftol2, 1e-8, 100000, methods)
         else:
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000, methods=methods)
         dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
@@ -1154,6 +1156,11 @@ def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess
         engine_at_x = engine_at_x or moved
         held = np.flatnonzero(~free)
         if converged:
+            walking = zi[tail.walking_columns(x[zi], g[zi], ftol)]
+            walking = walking[free[walking]]
+            if walking.size and iterations < max_iter:
+                inverse = _with_tail_curvature(inverse, np.searchsorted(np.flatnonzero(free), walking), g[walking])
+                continue
             if not held.size or tail.remaining_gain(x[zi], held - zi[0]) <= ftol:
                 break
             move = held
@@ -1187,6 +1194,25 @@ def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess
     if not engine_at_x:
         f = float(obj(x, g))
     return x, f, nlopt.SUCCESS
+
+
+def _with_tail_curvature(inverse: np.ndarray, index: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """BFGS's inverse Hessian ``inverse`` with the coordinates ``index`` (zero-part coefficients walking out,
+    :meth:`~glmmfast.fit._zero_part_tail.ZeroPartTail.walking_columns`) given the tail's own curvature: along
+    such a coefficient -2 log L is a + b e^{beta_j}, whose curvature equals its gradient, ``gradient``, and no
+    cross terms (still positive definite: the other coordinates' block is a principal block of ``inverse``).
+
+    BFGS's curvature there comes from steps along which it fell by e per unit moved: it overstates it, and the
+    predicted decrease g^2 / (2 H_jj) fell below the stage's tolerance with the coefficient mid-walk (a round of
+    3 iterations on Salamanders' zero-inflated generalised Poisson stopped with minedno at -16.6, every row
+    above logit -15, so not held: -2 log L 9e-6 above the optimum, minedno reported with a standard error of
+    465).  With the tail's curvature the Newton step moves it one unit out, and its predicted decrease is
+    g_j / 2: BFGS goes on until it is in the tail and held."""
+    out = np.array(inverse, dtype=float)
+    out[index, :] = 0.0
+    out[:, index] = 0.0
+    out[index, index] = 1.0 / np.asarray(gradient, dtype=float)
+    return out
 
 
 def _held_objective(obj, x: np.ndarray, free: np.ndarray):

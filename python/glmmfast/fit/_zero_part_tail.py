@@ -15,8 +15,14 @@ bound B = 2 sum_{y_i > 0} w_i (-log(1 - p_i)) over the coefficient's rows
 B <= e^{-d min x_ij} U, U = 2 sum_{y_i > 0} w_i e^{eta_i}: d = log(U / target) / min x_ij
 puts the coefficient where what is left is below ``target``.
 
+Where every row of the column has p_i small (eta_i below :data:`WALKING_ZERO_PART_ETA`) each row's
+terms are linear in p_i = e^{eta_i} to O(p_i^2), so along beta_j -2 log L is a + b e^{beta_j} with b
+constant: no finite optimum lies there, and with b > 0 (the gradient pushing beta_j out) the coefficient
+walks to -inf, its curvature b e^{beta_j} equal to its gradient and falling by e per unit it moves.
+
 Holds :class:`ZeroPartTail` (``tail_columns``: the coefficients to try;
-``remaining_gain``: B; ``held_values``: where the bound holds) for the
+``remaining_gain``: B; ``held_values``: where the bound holds; ``walking_columns``: coefficients still
+walking towards the tail) for the
 optimiser's joint stage (``fit/_optimize.py``), and :func:`diverging_columns`,
 the coefficients a fit reports as diverging (their standard errors are not
 defined: ``results/_results.py``; the message: ``fit/_zero_inflation.py``).
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DIVERGED_ZERO_PART_ETA", "ZeroPartTail", "diverging_columns"]
+__all__ = ["DIVERGED_ZERO_PART_ETA", "WALKING_ZERO_PART_ETA", "ZeroPartTail", "diverging_columns"]
 
 #: the zero part's linear predictor below which a cell's zero probability counts as 0 (p < 3e-7): a
 #: coefficient whose every row is there has a likelihood flat in it, its estimate where the optimiser stopped
@@ -34,6 +40,10 @@ __all__ = ["DIVERGED_ZERO_PART_ETA", "ZeroPartTail", "diverging_columns"]
 #: (:meth:`ZeroPartTail.tail_columns`): there every row's terms are linear in p to O(p^2) < 1e-13, so a move
 #: further out that does not raise -2 log L passes no lower point (``fit/_optimize.py``)
 DIVERGED_ZERO_PART_ETA = -15.0
+#: the zero part's linear predictor below which a cell's terms are linear in its zero probability to a relative
+#: O(p) < 5e-5, so that along a coefficient every one of whose rows is there -2 log L is a + b e^{beta_j}
+#: (module docstring; :meth:`ZeroPartTail.walking_columns`)
+WALKING_ZERO_PART_ETA = -10.0
 
 
 class ZeroPartTail:
@@ -58,6 +68,8 @@ class ZeroPartTail:
         rows = _column_rows(self.X, self.weights)
         #: the columns every one of whose rows has x_ij > 0 (moving beta_j down lowers each row's p)
         self._outward = rows.any(axis=0) & ~np.any(rows & (self.X < 0), axis=0)
+        #: the columns with x_ij = 1 on every one of their rows (a factor's dummies, the intercept)
+        self._indicator = rows.any(axis=0) & ~np.any(rows & (self.X != 1), axis=0)
         self._rows = rows
 
     def _eta(self, beta_zi: np.ndarray) -> np.ndarray:
@@ -68,6 +80,14 @@ class ZeroPartTail:
         -2 log L in it (``gradient``, beta_zi's part) positive, i.e. the search moves it further out."""
         in_tail = _columns_in_tail(self._rows, self._eta(beta_zi))
         return np.flatnonzero(in_tail & self._outward & (np.asarray(gradient) > 0))
+
+    def walking_columns(self, beta_zi: np.ndarray, gradient: np.ndarray, target: float) -> np.ndarray:
+        """The coefficients still walking out towards the tail: indicator columns (x_ij = 1 on their rows) each
+        of whose rows is below :data:`WALKING_ZERO_PART_ETA`, where -2 log L along the coefficient is
+        a + b e^{beta_j} (no finite optimum), and whose gradient there (``gradient``, beta_zi's part), b e^{beta_j},
+        what moving the coefficient to -inf gains, is above ``target``."""
+        walking = _columns_in_tail(self._rows, self._eta(beta_zi), WALKING_ZERO_PART_ETA)
+        return np.flatnonzero(walking & self._indicator & (np.asarray(gradient) > target))
 
     def remaining_gain(self, beta_zi: np.ndarray, columns: np.ndarray) -> float:
         """B: the most -2 log L can fall by moving ``columns`` (their rows' union) to -inf from ``beta_zi``,
@@ -106,9 +126,9 @@ def _column_rows(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (X != 0) & (np.asarray(weights, dtype=float) > 0)[:, None]
 
 
-def _columns_in_tail(rows: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """(p,) bool: the columns every one of whose ``rows`` has eta_zi below :data:`DIVERGED_ZERO_PART_ETA`
-    (all False at once where no row is there: most fits)."""
-    if not eta.min(initial=np.inf) < DIVERGED_ZERO_PART_ETA:
+def _columns_in_tail(rows: np.ndarray, eta: np.ndarray, bound: float = DIVERGED_ZERO_PART_ETA) -> np.ndarray:
+    """(p,) bool: the columns every one of whose ``rows`` has eta_zi below ``bound`` (all False at once where no
+    row is there: most fits)."""
+    if not eta.min(initial=np.inf) < bound:
         return np.zeros(rows.shape[1], dtype=bool)
-    return np.all((eta[:, None] < DIVERGED_ZERO_PART_ETA) | ~rows, axis=0)
+    return np.all((eta[:, None] < bound) | ~rows, axis=0)
