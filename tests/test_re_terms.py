@@ -55,6 +55,31 @@ def test_z_for_intercept_and_slope_is_level_major(small):
     assert terms[0].names == ["(Intercept)", "x"]
 
 
+@pytest.mark.parametrize("n", [7, 1500])  # 1500 rows: past the radix sort's threshold (_RADIX_SORT_ENTRIES)
+def test_z_csc_is_each_terms_rows_level_by_level_without_zeros(n):
+    # Terms with unsorted codes, unused levels, exact zeros and 1-3 columns: every column of Z (term t, level l,
+    # coefficient j at offset_t + l k_t + j) holds the rows of level l with a nonzero X[:, j], increasing.
+    rng = np.random.default_rng(n)
+    terms = []
+    for k, nlevels in ((2, 9), (1, 4), (3, 5)):
+        X = rng.normal(size=(n, k)) * (rng.random((n, k)) > 0.25)
+        terms.append(ReTerm(group="g", names=[f"c{j}" for j in range(k)], codes=rng.integers(0, nlevels - 1, n),
+                            levels=[str(i) for i in range(nlevels)], X=np.asfortranarray(X) if k > 1 else X))
+    parts = random_effects_matrix(terms, n)
+    assert parts.indices.dtype == parts.indptr.dtype == np.int32 and (parts.data != 0).all()
+    expected, offset = [], 0
+    for t in terms:
+        for level in range(t.nlevels):
+            for j in range(t.k):
+                rows = np.flatnonzero((t.codes == level) & (t.X[:, j] != 0))
+                expected.append((offset + level * t.k + j, rows, t.X[rows, j]))
+        offset += t.k * t.nlevels
+    assert parts.n_cols == offset == len(expected) and parts.n_rows == n
+    for c, rows, values in expected:
+        np.testing.assert_array_equal(parts.indices[parts.indptr[c]:parts.indptr[c + 1]], rows)
+        np.testing.assert_array_equal(parts.data[parts.indptr[c]:parts.indptr[c + 1]], values)
+
+
 def test_terms_sorted_by_decreasing_levels_ties_in_formula_order(small):
     terms = _terms("y ~ 1 + (1 | h) + (1 | g) + (0 + x | g)", small)
     assert [(t.group, t.names) for t in terms] == [("g", ["(Intercept)"]), ("g", ["x"]), ("h", ["(Intercept)"])]

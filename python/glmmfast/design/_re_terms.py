@@ -168,32 +168,46 @@ class CscParts(NamedTuple):
         return self.tocsc().toarray()
 
 
+#: entries of Z from which the radix sort of their 16-bit column numbers beats numpy's general stable sort
+_RADIX_SORT_ENTRIES = 2000
+
+
 def random_effects_matrix(terms: list[ReTerm], n: int) -> CscParts:
     """Z (n x q) as CSC parts: term t, level l, column j sits at column offset_t + l*k_t + j.
 
-    Built directly in CSC form (no COO round trip): entry (i, j) of a term's
-    model matrix goes to column offset + code_i * k + j; a stable sort by
-    column keeps the rows of each column in order.  Exact zeros are left out.
-    No scipy matrix (:meth:`CscParts.tocsc` makes one): its construction and
-    format checks cost more than this whole function on a small model.
+    Built directly in CSC form (no COO round trip): every entry (i, j) of
+    each term's model matrix, read column by column (X' in memory order when
+    X is Fortran), goes to column offset + code_i * k + j; a stable sort by
+    column keeps the rows of each column in order, and the e-th entry read
+    is row e mod n.  The column numbers fit in 16 bits on most models, where
+    numpy's stable sort is a radix sort (linear: twice as fast as the general
+    sort on 10^4 entries, slower below ``_RADIX_SORT_ENTRIES``).  Exact zeros are left out after the sort
+    (no scan for them first: there are few).  No scipy matrix
+    (:meth:`CscParts.tocsc` makes one): its construction and format checks
+    cost more than this whole function on a small model.
     """
-    cols, rows, vals = [], [], []
+    cols, vals = [], []
     offset = 0
     for t in terms:
-        XT = t.X.T  # the nonzero entries (j, i), column by column: read in memory order when X is Fortran
-        j, r = XT.nonzero()
-        cols.append(t.codes[r] * t.k + (j + offset))
-        rows.append(r)
-        vals.append(XT[j, r])
+        cols.append(np.add.outer(np.arange(offset, offset + t.k), np.asarray(t.codes) * t.k).reshape(-1))
+        vals.append(np.asarray(t.X, dtype=float).T.reshape(-1))
         offset += t.k * t.nlevels
     # one array per term is the usual case: no concatenation then
     col = np.concatenate(cols) if len(cols) > 1 else cols[0]
-    order = col.argsort(kind="stable")  # stable: each column's rows stay in increasing order
+    val = np.concatenate(vals) if len(vals) > 1 else vals[0]
+    radix = col.size > _RADIX_SORT_ENTRIES and offset <= np.iinfo(np.int16).max
+    order = np.argsort(col.astype(np.int16) if radix else col, kind="stable")
+    indices = (order % n).astype(np.int32)
+    data = val[order]
+    if np.count_nonzero(data) == data.size:
+        counts = np.bincount(col, minlength=offset)
+    else:
+        nonzero = data != 0
+        counts = np.bincount(col[val != 0], minlength=offset)
+        indices, data = indices[nonzero], data[nonzero]
     indptr = np.empty(offset + 1, dtype=np.int32)
     indptr[0] = 0
-    np.bincount(col, minlength=offset).cumsum(out=indptr[1:])
-    indices = (np.concatenate(rows) if len(rows) > 1 else rows[0])[order].astype(np.int32)
-    data = (np.concatenate(vals) if len(vals) > 1 else vals[0])[order]
+    np.cumsum(counts, out=indptr[1:])
     return CscParts(n, offset, indptr, indices, data)
 
 

@@ -357,14 +357,16 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     check = _core.lmm_objective(model, reml)
     here = _lmm_derivative_at(model, theta, reml)  # BFGS leaves the engine at theta: its gradient without refactoring
     theta, crit, info.gradient, info.hessian = _polished_lmm_optimum(check, theta, crit, lower, ftol, here)
-    off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit)
-    if not off.any():
+    # Every bound test below looks at coordinates within _FD_STEP of a finite bound (lower = -inf: never):
+    # where there is none (the usual fit) they all pass, without their numpy calls.
+    near_bound = bool((theta - lower < _FD_STEP).any())
+    off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit) if near_bound else None
+    if near_bound and not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
     read = int(here is not None)
     info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit, evaluations=read,
                    gradient_evaluations=read)
-    on_bound = np.isfinite(lower) & (theta - lower <= 1e-8)
-    if off.any() or on_bound.any():
+    if near_bound and (off.any() or (np.isfinite(lower) & (theta - lower <= 1e-8)).any()):
         clock = StageClock(model)
         retry = _core.lmm_objective(model, reml)
         theta_in, crit_in = theta, crit
