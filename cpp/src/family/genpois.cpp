@@ -38,7 +38,7 @@ public:
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
-    unsigned mean_terms_needed() const override { return 0u; }
+    unsigned mean_terms_needed() const override { return kLogMu; }
     bool shape_by_row(const std::string& p) const override { return p == "phi"; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return phi_rows_.over(phi_, mu.size()) * mu; }
@@ -76,7 +76,8 @@ public:
     }
 
     // The log density of every row: s = sqrt(phi) and log s once per run of equal phi (every row, without
-    // a dispersion model), where unit_log_density takes a square root and a log per row.
+    // a dispersion model), where unit_log_density takes a square root and a log per row; log mu from the
+    // link's terms (the log link's is eta itself: no log per row).
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
         double ph = std::numeric_limits<double>::quiet_NaN(), s = 0.0, log_s = 0.0;
@@ -87,13 +88,13 @@ public:
                 s = std::sqrt(p);
                 log_s = std::log(s);
             }
-            out[i] = wt[i] * log_density_at_shape(y[i], m.mu[i], s, log_s);
+            out[i] = wt[i] * log_density_at_shape(y[i], m.mu[i], m.log_mu[i], s, log_s);
         }
     }
 
     double unit_log_density(double y, double mu, Eigen::Index row) const {
         const double s = std::sqrt(phi(row));
-        return log_density_at_shape(y, mu, s, std::log(s));
+        return log_density_at_shape(y, mu, std::log(mu), s, std::log(s));
     }
     std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
         const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
@@ -103,11 +104,14 @@ public:
     double saturated_log_density(double y, Eigen::Index row) const { return y > 0 ? unit_log_density(y, y, row) : 0.0; }
 
 private:
-    // log f(y; mu) at s = sqrt(phi) (unit weight); log y! from log_factorial's table
-    static double log_density_at_shape(double y, double mu, double s, double log_s) {
+    // log f(y; mu) at s = sqrt(phi) (unit weight; log_mu = log mu); log y! from log_factorial's table.
+    // At y = 0, D = mu: log f(0) = log mu - log mu - mu / s = -mu / s, without the two logs that cancel
+    // (most rows of a zero-inflated count).
+    static double log_density_at_shape(double y, double mu, double log_mu, double s, double log_s) {
+        if (y == 0) return -mu / s;
         const double D = mu + (s - 1.0) * y;
-        if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
-        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * log_s - D / s - log_factorial(y);
+        if (!(D > 0)) return -std::numeric_limits<double>::infinity();
+        return log_mu + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * log_s - D / s - log_factorial(y);
     }
 };
 
