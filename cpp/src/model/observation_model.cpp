@@ -81,7 +81,8 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero, b
         varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, varying_, t, false,
                                        base_log_density);
     else
-        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t, false, base_log_density);
+        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t, false, base_log_density,
+                                       &mu_);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero,
                  with_log_density);
     return t;
@@ -92,7 +93,7 @@ double GlmmModel::observation_loglik() const {
     const WeightRoles w = weight_roles(family_, pw_.array());
     Eigen::ArrayXd ld = has_dispersion_model()
                             ? varying_unit_log_density(family_, y_.array(), eta_.array(), w.distribution, varying_)
-                            : family_.log_density(y_.array(), eta_.array(), w.distribution, phi_);
+                            : family_.log_density(y_.array(), eta_.array(), w.distribution, phi_, mu_.data());
     zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
     return ld.sum();
 }
