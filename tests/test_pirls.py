@@ -149,3 +149,39 @@ def test_blocked_factor_with_a_sparse_schur_complement_agrees_with_sparse():
         np.testing.assert_allclose(sparse.beta_unscaled_vcov(), blocked.beta_unscaled_vcov(), rtol=1e-9)
         for t in range(3):
             np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)
+
+
+@pytest.fixture(scope="module")
+def cbpp_probit_design(cbpp):
+    return model_design_for("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+                            glmmfast.families.Binomial(link="probit"), random=True)
+
+
+def test_non_canonical_pirls_from_its_own_mode_takes_one_newton_step(cbpp_probit_design):
+    """A non-canonical link's PIRLS starts with Newton steps (pirls_loop.hpp): from the mode one step,
+    below rounding, confirms it (Fisher steps first took a Fisher step and then the Newton step)."""
+    m = engine_model(cbpp_probit_design)
+    theta, beta = np.array([0.6]), np.array([-1.2, -0.5, -0.6, -0.9])
+    first = m.deviance_at(theta, beta)
+    before = m.pirls_iterations
+    assert m.deviance_at(theta, beta) == pytest.approx(first, abs=1e-10)
+    assert m.pirls_iterations - before == 1
+
+
+def test_non_canonical_deviance_is_reproducible_from_any_warm_start(cbpp_probit_design):
+    """Newton steps from a far start (where they may not finish, and Fisher steps take over) reach the
+    same mode as from a near one, and it is stationary: U' score(u) = u."""
+    m = engine_model(cbpp_probit_design)
+    theta, beta = np.array([0.6]), np.array([-1.2, -0.5, -0.6, -0.9])
+    first = m.deviance_at(theta, beta)
+    u_first = np.array(m.u)
+    for far_theta, far_beta in [(3.0, [1.5, 0.0, 0.0, 0.0]), (0.05, [-4.0, 1.0, 1.0, 1.0])]:
+        m.deviance_at(np.array([far_theta]), np.array(far_beta))
+        assert m.deviance_at(theta, beta) == pytest.approx(first, abs=1e-9)
+        np.testing.assert_allclose(m.u, u_first, atol=1e-9)
+    d = cbpp_probit_design
+    eta = d.X @ beta + d.Z.toarray() @ (theta[0] * u_first)
+    mu = stats.norm.cdf(eta)
+    k, n = d.y * d.weights, d.weights
+    score = (k - n * mu) * stats.norm.pdf(eta) / (mu * (1 - mu))
+    np.testing.assert_allclose(theta[0] * d.Z.T @ score, u_first, atol=1e-8)
