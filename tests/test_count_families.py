@@ -163,6 +163,21 @@ def test_eta_and_phi_derivatives_match_finite_differences(name):
 
 
 @pytest.mark.parametrize("name", FAMILIES + ["nbinom1"])
+def test_third_eta_derivative_matches_finite_differences(name):
+    """d^3 log f / d eta^3 (genpois's and nbinom1's analytic l3, the others' central difference of the
+    information) against central differences of the second derivative, at every link and phi."""
+    y, wt = _responses(name), np.array([1.0, 2.5, 1.0, 0.5])
+    for link in _core.link_names(name):
+        for phi in PHIS.get(name, [0.6, 2.0]):
+            f = _family(name, phi, link)
+            eta = f.linkfun(np.array([0.8, 2.0, 5.0, 12.0]))
+            d3 = f.log_density_third_derivative(y, eta, wt, 1.0)
+            h = 1e-4 * np.maximum(1.0, np.abs(eta))
+            g = [f.log_density_derivatives(y, eta + s * h, wt, 1.0)[1] for s in (1, -1)]
+            np.testing.assert_allclose(d3, (g[0] - g[1]) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", FAMILIES + ["nbinom1"])
 def test_observation_terms_equal_the_separate_eta_derivatives(name):
     """unit_density_family.hpp's eta_terms (one pass for the score and information, PIRLS's) against
     eta_score and eta_information taken one at a time (log_density_derivatives), at every link and phi."""

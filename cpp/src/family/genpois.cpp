@@ -8,7 +8,8 @@
 // (-inf where D <= 0 with y >= 1: phi < 1 truncates the support, as
 // Consul's lambda < 0).  Derivatives in mu (to eta by unit_density_family.hpp):
 //   d log f / d mu = 1 / mu + (y - 1) / D - 1 / s,
-//   d^2 log f / d mu^2 = -1 / mu^2 - (y - 1) / D^2;
+//   d^2 log f / d mu^2 = -1 / mu^2 - (y - 1) / D^2,
+//   d^3 log f / d mu^3 = 2 / mu^3 + 2 (y - 1) / D^3   (the exact Laplace gradient's);
 // in s (dD/ds = y), then in phi = s^2 (ds/dphi = 1 / (2 s)):
 //   l_s = (y - 1) y / D - 2 y / s + D / s^2,
 //   l_ss = -(y - 1) y^2 / D^2 + 3 y / s^2 - 2 D / s^3,
@@ -100,6 +101,10 @@ public:
         const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
         return {1.0 / mu + c - 1.0 / s, -1.0 / (mu * mu) - c / D};
     }
+    double unit_mu_third_derivative(double y, double mu, Eigen::Index row) const {
+        const double D = mu + (std::sqrt(phi(row)) - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
+        return 2.0 / (mu * mu * mu) + 2.0 * c / (D * D);
+    }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
     double saturated_log_density(double y, Eigen::Index row) const { return y > 0 ? unit_log_density(y, y, row) : 0.0; }
 
@@ -114,6 +119,8 @@ private:
         return log_mu + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * log_s - D / s - log_factorial(y);
     }
 };
+
+static_assert(HasUnitMuThirdDerivative<GeneralizedPoisson>::value, "genpois's third derivative is analytic");
 
 }  // namespace
 
