@@ -186,6 +186,8 @@ public:
     // iterations.  With update_beta the fixed effects move jointly with u
     // (lme4's nAGQ = 0 step), otherwise beta stays fixed.
     int pirls(bool update_beta, const PirlsOptions& opt = PirlsOptions());
+    // PIRLS and then the Laplace deviance at the mode (deviance_at's, deviance_profiled_beta's).
+    double pirls_laplace_deviance(bool update_beta);
     // The conditional modes at the current (theta, beta) by `steps` Newton
     // steps in u with the exact Hessian from the current u (a neighbouring
     // point's modes: the Hessian's central differences), without PIRLS's

@@ -89,6 +89,14 @@ void GlmmModel::refresh_exact() {
 
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) { return pirls_to_mode(*this, update_beta, opt, n_pirls_); }
 
+// On the general observation path the Laplace deviance's -2 sum log f + ||u||^2 is PIRLS's last
+// penalised deviance (penalised_deviance: the same sums at the same point), not summed again.
+double GlmmModel::pirls_laplace_deviance(bool update_beta) {
+    double pdev = 0.0;
+    pirls_to_mode(*this, update_beta, PirlsOptions(), n_pirls_, &pdev);
+    return general_observation() ? pdev + sys_.log_det_L2() : laplace_deviance();
+}
+
 // Each step u <- u + A^{-1} (U's - u), A = U'WU + I with W the exact
 // information (solve_u_step on the exact factor).  From a start within a
 // finite-difference step h of the mode the error O(h) shrinks to O(h^2),

@@ -18,8 +18,9 @@
 // GlmmModel (pirls.cpp: rows in memory) and PartitionedGlmm
 // (partitioned_glmm.cpp: rows in partitions that return sums) both run it.
 //
-// pirls_to_mode(model, update_beta, opt, iterations) is a model's whole
-// PIRLS (pirls.cpp has the reasoning) and returns its number of steps:
+// pirls_to_mode(model, update_beta, opt, iterations, mode_pdev) is a model's
+// whole PIRLS (pirls.cpp has the reasoning) and returns its number of steps
+// (and, mode_pdev not null, the penalised deviance at the mode):
 // where model.newton_finishes() (a non-canonical link, the general
 // observation path) Newton steps with the exact Hessian from the start
 // (newton_polish), and where they cannot finish Fisher steps to the looser
@@ -170,7 +171,8 @@ bool newton_from_start(Model& m, double& pdev, const PirlsOptions& opt, bool upd
 }
 
 template <class Model>
-int pirls_to_mode(Model& m, bool update_beta, const PirlsOptions& opt, long& iterations) {
+int pirls_to_mode(Model& m, bool update_beta, const PirlsOptions& opt, long& iterations,
+                  double* mode_pdev = nullptr) {
     const long before = iterations;
     double pdev = 0.0;
     if (m.newton_finishes()) {
@@ -197,6 +199,7 @@ int pirls_to_mode(Model& m, bool update_beta, const PirlsOptions& opt, long& ite
     // Refactor at the final point so the Laplace term uses the exact Hessian
     // at u-hat (the Fisher weights for canonical links).
     m.refresh_exact();
+    if (mode_pdev) *mode_pdev = pdev;
     return static_cast<int>(iterations - before);
 }
 
