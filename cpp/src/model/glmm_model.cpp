@@ -191,10 +191,13 @@ double GlmmModel::sum_dev_resid() const {
 
 // On the general observation path -2 sum log f (the deviance up to a
 // constant in u and beta) replaces sum d_i / phi.
-// There the point's whole terms are kept (point_terms_): the weights of the next step at this point
-// (update_general_weights) come from the same pass over the rows; the sum is observation_loglik's.
+// With zero inflation the point's whole terms are kept (point_terms_): the weights of the next step at
+// this point (update_general_weights), which need the base log density of the zero rows too, come from
+// the same pass over the rows; the sum is observation_loglik's.  (Without, the weights need no log
+// density: the two passes share nothing but would cost the derivatives at every rejected step.)
 double GlmmModel::penalised_deviance() const {
     if (general_observation()) {
+        if (!zero_inflated()) return -2.0 * observation_loglik() + u_.squaredNorm();
         point_terms_ = observation_terms(nullptr, true);
         return -2.0 * point_terms_->log_density.sum() + u_.squaredNorm();
     }

@@ -324,7 +324,7 @@ private:
     Eigen::VectorXd sqrtw_, wres_;
     // Signs of W when some are negative (exact Hessian), else empty.
     Eigen::VectorXd wsign_;
-    // On the general observation path, the whole observation terms (log density and eta-derivatives) that
+    // With zero inflation, the whole observation terms (log density and eta-derivatives) that
     // penalised_deviance computed at the current point, for the weights PIRLS asks for next there
     // (update_general_weights reads them once): one pass over the rows per point instead of two.
     // Forgotten when eta or a parameter of the rows' terms changes.
