@@ -162,6 +162,54 @@ def test_eta_and_phi_derivatives_match_finite_differences(name):
             np.testing.assert_allclose(p2, (gp[0] - gp[1]) / (2 * hp), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("name", FAMILIES + ["nbinom1"])
+def test_third_eta_derivative_matches_finite_differences(name):
+    """d^3 log f / d eta^3 (genpois's and nbinom1's analytic l3, the others' central difference of the
+    information) against central differences of the second derivative, at every link and phi."""
+    y, wt = _responses(name), np.array([1.0, 2.5, 1.0, 0.5])
+    for link in _core.link_names(name):
+        for phi in PHIS.get(name, [0.6, 2.0]):
+            f = _family(name, phi, link)
+            eta = f.linkfun(np.array([0.8, 2.0, 5.0, 12.0]))
+            d3 = f.log_density_third_derivative(y, eta, wt, 1.0)
+            h = 1e-4 * np.maximum(1.0, np.abs(eta))
+            g = [f.log_density_derivatives(y, eta + s * h, wt, 1.0)[1] for s in (1, -1)]
+            np.testing.assert_allclose(d3, (g[0] - g[1]) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", FAMILIES + ["nbinom1"])
+def test_observation_terms_equal_the_separate_eta_derivatives(name):
+    """unit_density_family.hpp's eta_terms (one pass for the score and information, PIRLS's) against
+    eta_score and eta_information taken one at a time (log_density_derivatives), at every link and phi."""
+    y, wt = _responses(name), np.array([1.0, 2.5, 1.0, 0.5])
+    for link in _core.link_names(name):
+        for phi in PHIS.get(name, [0.6, 2.0]):
+            f = _family(name, phi, link)
+            eta = f.linkfun(np.array([0.8, 2.0, 5.0, 12.0]))
+            ld, score, information, fisher, _ = f.observation_terms(y, eta, wt)
+            d1, d2 = f.log_density_derivatives(y, eta, wt, 1.0)
+            np.testing.assert_allclose(score, d1, rtol=1e-14, atol=0)
+            np.testing.assert_allclose(information, -d2, rtol=1e-14, atol=0)
+            np.testing.assert_allclose(ld, f.log_density(y, eta, wt), rtol=1e-14, atol=0)
+            assert np.all(fisher > 0)
+
+
+@pytest.mark.parametrize("phi", [0.6, 2.5])
+def test_genpois_log_density_is_the_same_at_every_link(phi):
+    """The block log density takes log mu from the link's terms (the log link's: eta itself) and y = 0's
+    log f = -mu / s without logs: at the same mu every link gives the per-observation function's value
+    (the unit deviance's, std::log(mu))."""
+    y = np.array([0.0, 0.0, 1.0, 2.0, 7.0, 30.0])
+    mu = np.array([0.03, 4.0, 1.3, 2.2, 6.0, 25.0])
+    ones = np.ones(y.size)
+    want = -0.5 * _family("genpois", phi).dev_resid(y, mu, ones) + np.array(
+        [0.0 if v == 0 else _log_pmf("genpois", phi, np.array([v]), v)[0] for v in y])
+    np.testing.assert_allclose(want[y == 0], -mu[y == 0] / np.sqrt(phi), rtol=1e-14)
+    for link in _core.link_names("genpois"):
+        f = _family("genpois", phi, link)
+        np.testing.assert_allclose(f.log_density(y, f.linkfun(mu), ones), want, rtol=1e-13, atol=1e-14)
+
+
 @pytest.mark.parametrize("name, mu, phi", [("genpois", 3.0, 2.5), ("compois", 4.0, 0.4), ("compois", 2.0, 2.0),
                                            ("truncated_nbinom1", 2.0, 1.5)])
 def test_simulated_moments(name, mu, phi):

@@ -149,3 +149,74 @@ def test_blocked_factor_with_a_sparse_schur_complement_agrees_with_sparse():
         np.testing.assert_allclose(sparse.beta_unscaled_vcov(), blocked.beta_unscaled_vcov(), rtol=1e-9)
         for t in range(3):
             np.testing.assert_allclose(sparse.cond_var(t), blocked.cond_var(t), rtol=1e-8, atol=1e-14)
+
+
+@pytest.fixture(scope="module")
+def cbpp_probit_design(cbpp):
+    return model_design_for("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp,
+                            glmmfast.families.Binomial(link="probit"), random=True)
+
+
+def test_non_canonical_pirls_from_its_own_mode_takes_one_newton_step(cbpp_probit_design):
+    """A non-canonical link's PIRLS starts with Newton steps (pirls_loop.hpp): from the mode one step,
+    below rounding, confirms it (Fisher steps first took a Fisher step and then the Newton step)."""
+    m = engine_model(cbpp_probit_design)
+    theta, beta = np.array([0.6]), np.array([-1.2, -0.5, -0.6, -0.9])
+    first = m.deviance_at(theta, beta)
+    before = m.pirls_iterations
+    assert m.deviance_at(theta, beta) == pytest.approx(first, abs=1e-10)
+    assert m.pirls_iterations - before == 1
+
+
+def test_non_canonical_deviance_is_reproducible_from_any_warm_start(cbpp_probit_design):
+    """Newton steps from a far start (where they may not finish, and Fisher steps take over) reach the
+    same mode as from a near one, and it is stationary: U' score(u) = u."""
+    m = engine_model(cbpp_probit_design)
+    theta, beta = np.array([0.6]), np.array([-1.2, -0.5, -0.6, -0.9])
+    first = m.deviance_at(theta, beta)
+    u_first = np.array(m.u)
+    for far_theta, far_beta in [(3.0, [1.5, 0.0, 0.0, 0.0]), (0.05, [-4.0, 1.0, 1.0, 1.0])]:
+        m.deviance_at(np.array([far_theta]), np.array(far_beta))
+        assert m.deviance_at(theta, beta) == pytest.approx(first, abs=1e-9)
+        np.testing.assert_allclose(m.u, u_first, atol=1e-9)
+    d = cbpp_probit_design
+    eta = d.X @ beta + d.Z.toarray() @ (theta[0] * u_first)
+    mu = stats.norm.cdf(eta)
+    k, n = d.y * d.weights, d.weights
+    score = (k - n * mu) * stats.norm.pdf(eta) / (mu * (1 - mu))
+    np.testing.assert_allclose(theta[0] * d.Z.T @ score, u_first, atol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def zigenpois_design():
+    from glmmfast.fit._zero_inflation import tmb_family, zero_inflation_design
+    from test_zero_inflation import load
+
+    data = load("Salamanders")
+    family, _ = tmb_family("genpois")
+    d = model_design_for("count ~ spp + mined + (1 | site)", data, family, random=True, zero_inflated=True)
+    return zero_inflation_design(d, "~ spp + mined", data, None)
+
+
+def test_general_path_deviance_is_the_one_summed_afresh_after_every_change(zigenpois_design):
+    """On the general observation path PIRLS takes a point's penalised deviance and its next weights from
+    one pass over the rows (GlmmModel::point_terms_): the Laplace deviance deviance_at returns is
+    laplace_deviance() summed afresh, and after a change of phi, of the zero-inflation coefficients or of
+    the response it is a fresh model's at the same parameters (nothing of the previous rows' terms kept)."""
+    d = zigenpois_design
+    theta = np.array([0.47])
+    beta = np.array([-0.73, -1.58, 0.07, -0.93, 0.28, 0.41, -0.13, 1.55])
+    bzi = np.array([0.9, 1.0, 0.3, 0.2, -0.5, -0.8, 0.4, -2.5])
+    y2 = np.where(np.arange(d.y.size) % 7 == 0, d.y + 1, d.y)
+    changes = [lambda m: m.set_shape("phi", 3.2), lambda m: m.set_beta_zi(bzi),
+               lambda m: m.set_shape("phi", 1.7), lambda m: m.set_beta_zi(0.5 * bzi),
+               lambda m: m.set_response(y2, np.ones(y2.size))]
+    m = engine_model(d)
+    for k, change in enumerate(changes):
+        change(m)
+        dev = m.deviance_at(theta, beta)
+        assert dev == pytest.approx(m.laplace_deviance(), rel=1e-14)
+        fresh = engine_model(d)
+        for earlier in changes[: k + 1]:
+            earlier(fresh)
+        assert dev == pytest.approx(fresh.deviance_at(theta, beta), abs=1e-8)

@@ -113,10 +113,12 @@ ArrayXd Family::log_density_third_derivative(const ArrayXd& y, const ArrayXd& et
 }
 
 void Family::unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
-                                    ObservationTerms& t, bool information_deriv, bool log_density) const {
+                                    ObservationTerms& t, bool information_deriv, bool log_density,
+                                    const ArrayXd* mu_at_eta) const {
     // mu once: the link's derivatives and the log density's terms reuse it where exact (every PIRLS
     // iteration of the general path comes here; for the log link that is one exp per row instead of four).
-    const ArrayXd mu = linkinv(eta);
+    ArrayXd own_mu;
+    const ArrayXd& mu = mu_at_eta ? *mu_at_eta : (own_mu = linkinv(eta));
     ArrayXd me, me2, me3;
     link_->mu_eta_derivatives(eta, mu, me, me2, information_deriv ? &me3 : nullptr);
     const double phi = has_dispersion() ? dispersion : 1.0;

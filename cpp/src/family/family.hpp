@@ -114,9 +114,11 @@ public:
     // family whose weights_are_trials; phi: the dispersion, for the families
     // that have one); with information_deriv also the information's
     // eta-derivative (the exact Laplace gradient's); without log_density
-    // t.log_density is left empty (PIRLS's weights need only the derivatives).
+    // t.log_density is left empty (PIRLS's weights need only the derivatives);
+    // mu_at_eta: null or linkinv(eta) (a model's own mu: no inverse link per row).
     void unit_observation_terms(const ArrayXd& y, const ArrayXd& eta, double dispersion, const ArrayXd& wt,
-                                ObservationTerms& t, bool information_deriv = false, bool log_density = true) const;
+                                ObservationTerms& t, bool information_deriv = false, bool log_density = true,
+                                const ArrayXd* mu_at_eta = nullptr) const;
     bool exponential_dispersion() const { return dist_->exponential_dispersion(); }
     bool weights_are_trials() const { return dist_->weights_are_trials(); }
     bool has_zero_mass() const { return dist_->has_zero_mass(); }

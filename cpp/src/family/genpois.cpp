@@ -8,7 +8,8 @@
 // (-inf where D <= 0 with y >= 1: phi < 1 truncates the support, as
 // Consul's lambda < 0).  Derivatives in mu (to eta by unit_density_family.hpp):
 //   d log f / d mu = 1 / mu + (y - 1) / D - 1 / s,
-//   d^2 log f / d mu^2 = -1 / mu^2 - (y - 1) / D^2;
+//   d^2 log f / d mu^2 = -1 / mu^2 - (y - 1) / D^2,
+//   d^3 log f / d mu^3 = 2 / mu^3 + 2 (y - 1) / D^3   (the exact Laplace gradient's);
 // in s (dD/ds = y), then in phi = s^2 (ds/dphi = 1 / (2 s)):
 //   l_s = (y - 1) y / D - 2 y / s + D / s^2,
 //   l_ss = -(y - 1) y^2 / D^2 + 3 y / s^2 - 2 D / s^3,
@@ -38,7 +39,7 @@ public:
     std::vector<std::string> links() const override { return {"log", "sqrt", "identity"}; }
     const char* canonical_link() const override { return ""; }
     MeanRange mean_range() const override { return MeanRange::Positive; }
-    unsigned mean_terms_needed() const override { return 0u; }
+    unsigned mean_terms_needed() const override { return kLogMu; }
     bool shape_by_row(const std::string& p) const override { return p == "phi"; }
 
     ArrayXd variance(const ArrayXd& mu) const override { return phi_rows_.over(phi_, mu.size()) * mu; }
@@ -76,7 +77,8 @@ public:
     }
 
     // The log density of every row: s = sqrt(phi) and log s once per run of equal phi (every row, without
-    // a dispersion model), where unit_log_density takes a square root and a log per row.
+    // a dispersion model), where unit_log_density takes a square root and a log per row; log mu from the
+    // link's terms (the log link's is eta itself: no log per row).
     void log_density(const ConstArrayRef& y, const MeanTerms& m, const ConstArrayRef& wt, double,
                      ArrayRef out) const override {
         double ph = std::numeric_limits<double>::quiet_NaN(), s = 0.0, log_s = 0.0;
@@ -87,29 +89,38 @@ public:
                 s = std::sqrt(p);
                 log_s = std::log(s);
             }
-            out[i] = wt[i] * log_density_at_shape(y[i], m.mu[i], s, log_s);
+            out[i] = wt[i] * log_density_at_shape(y[i], m.mu[i], m.log_mu[i], s, log_s);
         }
     }
 
     double unit_log_density(double y, double mu, Eigen::Index row) const {
         const double s = std::sqrt(phi(row));
-        return log_density_at_shape(y, mu, s, std::log(s));
+        return log_density_at_shape(y, mu, std::log(mu), s, std::log(s));
     }
     std::pair<double, double> unit_mu_derivatives(double y, double mu, Eigen::Index row) const {
         const double s = std::sqrt(phi(row)), D = mu + (s - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
         return {1.0 / mu + c - 1.0 / s, -1.0 / (mu * mu) - c / D};
     }
+    double unit_mu_third_derivative(double y, double mu, Eigen::Index row) const {
+        const double D = mu + (std::sqrt(phi(row)) - 1.0) * y, c = y != 1 ? (y - 1.0) / D : 0.0;
+        return 2.0 / (mu * mu * mu) + 2.0 * c / (D * D);
+    }
     // log f(y; mu = y); y = 0 has no mean in range: its supremum over mu, 0 (mu -> 0)
     double saturated_log_density(double y, Eigen::Index row) const { return y > 0 ? unit_log_density(y, y, row) : 0.0; }
 
 private:
-    // log f(y; mu) at s = sqrt(phi) (unit weight); log y! from log_factorial's table
-    static double log_density_at_shape(double y, double mu, double s, double log_s) {
+    // log f(y; mu) at s = sqrt(phi) (unit weight; log_mu = log mu); log y! from log_factorial's table.
+    // At y = 0, D = mu: log f(0) = log mu - log mu - mu / s = -mu / s, without the two logs that cancel
+    // (most rows of a zero-inflated count).
+    static double log_density_at_shape(double y, double mu, double log_mu, double s, double log_s) {
+        if (y == 0) return -mu / s;
         const double D = mu + (s - 1.0) * y;
-        if (y >= 1 && !(D > 0)) return -std::numeric_limits<double>::infinity();
-        return std::log(mu) + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * log_s - D / s - log_factorial(y);
+        if (!(D > 0)) return -std::numeric_limits<double>::infinity();
+        return log_mu + (y != 1 ? (y - 1.0) * std::log(D) : 0.0) - y * log_s - D / s - log_factorial(y);
     }
 };
+
+static_assert(HasUnitMuThirdDerivative<GeneralizedPoisson>::value, "genpois's third derivative is analytic");
 
 }  // namespace
 

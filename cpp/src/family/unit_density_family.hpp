@@ -15,7 +15,8 @@
 //   log_density = wt log f,   unit_deviance = 2 wt [saturated - log f],
 // and by the chain rule through the link's me = dmu/deta, me2 = d^2 mu / d eta^2:
 //   eta_score = wt me l1,   eta_information = -wt (me^2 l2 + me2 l1),
-//   eta_information_deriv = -wt (me^3 l3 + 3 me me2 l2 + me3 l1).
+//   eta_information_deriv = -wt (me^3 l3 + 3 me me2 l2 + me3 l1);
+// eta_terms gives the first two (and Base's Fisher weight) from one call per observation.
 #pragma once
 
 #include <Eigen/Core>
@@ -72,6 +73,21 @@ public:
             h[i] = -wt[i] * (me[i] * me[i] * l2 + me2[i] * l1);
         }
         return h;
+    }
+    // score, information and the Fisher weight from one unit_mu_derivatives per row (eta_score and
+    // eta_information would each take one: every PIRLS step of the general path comes here).
+    void eta_terms(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2, const ArrayXd* me3,
+                   const ArrayXd& wt, ArrayXd& score, ArrayXd& information, ArrayXd& fisher,
+                   ArrayXd& information_deriv) const override {
+        score.resize(y.size());
+        information.resize(y.size());
+        for (Eigen::Index i = 0; i < y.size(); ++i) {
+            const auto [l1, l2] = mu_derivatives(y[i], mu[i], i);
+            score[i] = wt[i] * me[i] * l1;
+            information[i] = -wt[i] * (me[i] * me[i] * l2 + me2[i] * l1);
+        }
+        fisher = this->fisher_weight(mu, me, wt);
+        if (me3) information_deriv = eta_information_deriv(y, mu, me, me2, *me3, wt);
     }
     ArrayXd eta_information_deriv(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& me, const ArrayXd& me2,
                                   const ArrayXd& me3, const ArrayXd& wt) const override {

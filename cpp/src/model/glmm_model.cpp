@@ -89,6 +89,7 @@ void GlmmModel::set_response(const Eigen::VectorXd& y, const Eigen::VectorXd& pr
     y_ = y.array();
     pw_ = prior_weights.array();
     update_response_constants();
+    forget_point_terms();
 }
 
 double checked_dispersion(double phi) {
@@ -99,15 +100,20 @@ double checked_dispersion(double phi) {
 void GlmmModel::set_dispersion(double phi) {
     phi_ = checked_dispersion(phi);
     varying_.dispersion = phi;  // a varying shape's family keeps the scalar dispersion
+    forget_point_terms();
 }
 
 void GlmmModel::set_nb_theta(double theta) {
     if (!family_.has_shape("theta")) throw std::invalid_argument("not a negative binomial model");
     if (!(theta > 0 && std::isfinite(theta))) throw PirlsError("negative binomial theta must be positive and finite");
     family_.set_shape("theta", theta);
+    forget_point_terms();
 }
 
-void GlmmModel::set_shape(const std::string& name, double value) { set_family_shape(family_, name, value); }
+void GlmmModel::set_shape(const std::string& name, double value) {
+    set_family_shape(family_, name, value);
+    forget_point_terms();
+}
 
 void set_family_shape(Family& family, const std::string& name, double value) {
     if (!family.has_shape(name)) throw std::invalid_argument("the family has no shape parameter '" + name + "'");
@@ -118,6 +124,7 @@ void set_family_shape(Family& family, const std::string& name, double value) {
 // eta = (offset + X beta) + U u built in place (no temporaries; the same
 // sums in the same order as the expression).
 void GlmmModel::update_linear_predictor() {
+    forget_point_terms();
     eta_.resize(n());
     auto eta = eta_.matrix();
     eta.noalias() = X_ * beta_;
@@ -184,8 +191,16 @@ double GlmmModel::sum_dev_resid() const {
 
 // On the general observation path -2 sum log f (the deviance up to a
 // constant in u and beta) replaces sum d_i / phi.
+// With zero inflation the point's whole terms are kept (point_terms_): the weights of the next step at
+// this point (update_general_weights), which need the base log density of the zero rows too, come from
+// the same pass over the rows; the sum is observation_loglik's.  (Without, the weights need no log
+// density: the two passes share nothing but would cost the derivatives at every rejected step.)
 double GlmmModel::penalised_deviance() const {
-    if (general_observation()) return -2.0 * observation_loglik() + u_.squaredNorm();
+    if (general_observation()) {
+        if (!zero_inflated()) return -2.0 * observation_loglik() + u_.squaredNorm();
+        point_terms_ = observation_terms(nullptr, true);
+        return -2.0 * point_terms_->log_density.sum() + u_.squaredNorm();
+    }
     return sum_dev_resid() / phi_ + u_.squaredNorm();
 }
 

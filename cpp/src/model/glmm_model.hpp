@@ -34,6 +34,7 @@
 
 #include <Eigen/Core>
 #include <Eigen/Cholesky>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -186,6 +187,8 @@ public:
     // iterations.  With update_beta the fixed effects move jointly with u
     // (lme4's nAGQ = 0 step), otherwise beta stays fixed.
     int pirls(bool update_beta, const PirlsOptions& opt = PirlsOptions());
+    // PIRLS and then the Laplace deviance at the mode (deviance_at's, deviance_profiled_beta's).
+    double pirls_laplace_deviance(bool update_beta);
     // The conditional modes at the current (theta, beta) by `steps` Newton
     // steps in u with the exact Hessian from the current u (a neighbouring
     // point's modes: the Hessian's central differences), without PIRLS's
@@ -280,6 +283,8 @@ private:
     void update_weights(bool exact = false);
     // update_weights on the general observation path (observation_model.cpp).
     void update_general_weights(bool exact);
+    // Forgets point_terms_ (whenever an input of observation_terms changes).
+    void forget_point_terms() { point_terms_.reset(); }
     // The exact gradient's observation terms at the current eta for `family`
     // at dispersion phi (with the information's eta-derivative and the
     // zero-inflation derivatives when information_deriv), and the gradient
@@ -319,6 +324,11 @@ private:
     Eigen::VectorXd sqrtw_, wres_;
     // Signs of W when some are negative (exact Hessian), else empty.
     Eigen::VectorXd wsign_;
+    // With zero inflation, the whole observation terms (log density and eta-derivatives) that
+    // penalised_deviance computed at the current point, for the weights PIRLS asks for next there
+    // (update_general_weights reads them once): one pass over the rows per point instead of two.
+    // Forgotten when eta or a parameter of the rows' terms changes.
+    mutable std::optional<ObservationTerms> point_terms_;
     double phi_ = 1.0;
     // Data-only parts of the log-likelihood, fixed per response.
     ResponseConstants constants_;

@@ -26,15 +26,13 @@ double GlmmModel::deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorX
     ++n_eval_;
     set_theta(theta);
     set_beta(beta);
-    pirls(false);
-    return laplace_deviance();
+    return pirls_laplace_deviance(false);
 }
 
 double GlmmModel::deviance_profiled_beta(const Eigen::VectorXd& theta) {
     ++n_eval_;
     set_theta(theta);
-    pirls(true);
-    return laplace_deviance();
+    return pirls_laplace_deviance(true);
 }
 
 // Var(u | y) ~= A^{-1} at the mode, so Var(b | y) = Lambda A^{-1} Lambda'.

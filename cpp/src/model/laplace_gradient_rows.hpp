@@ -21,7 +21,8 @@
 //       a dispersion model (varying non-null) or neither (a partition's);
 //       without with_log_density the log density is left empty (the
 //       gradient's rows at the mode need only s, w and w': one log density
-//       per row fewer, lgamma's for the binomial and Gamma);
+//       per row fewer, lgamma's for the binomial and Gamma); mu: null or
+//       linkinv(eta) (a model's own: no inverse link per row);
 //   log_parameter_gradient(family, phi, name, h, Uz, terms_at) -> d D / d log p
 //       for the family parameter `name` ("dispersion" or a shape), central
 //       differences of terms_at(family moved, phi moved) (both in
@@ -92,7 +93,7 @@ ObservationTerms observation_gradient_terms(const Family& family, const Eigen::A
                                             const Eigen::ArrayXd& pw, double phi, const VaryingParameter* varying,
                                             const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
                                             bool information_deriv, Eigen::ArrayXd* structural_zero = nullptr,
-                                            bool with_log_density = true);
+                                            bool with_log_density = true, const Eigen::ArrayXd* mu = nullptr);
 
 // A family and its dispersion with the log of one parameter ("dispersion" or a shape by name) moved by log_step.
 struct MovedParameter {

@@ -56,7 +56,7 @@ ObservationTerms observation_gradient_terms(const Family& family, const Eigen::A
                                             const Eigen::ArrayXd& pw, double phi, const VaryingParameter* varying,
                                             const Eigen::ArrayXd& log_p_zi, const Eigen::ArrayXd& log1m_p_zi,
                                             bool information_deriv, Eigen::ArrayXd* structural_zero,
-                                            bool with_log_density) {
+                                            bool with_log_density, const Eigen::ArrayXd* mu) {
     const WeightRoles w = weight_roles(family, pw);
     const bool zi = log_p_zi.size() > 0;
     // Off the general path the log density is the family's own with prior
@@ -70,7 +70,7 @@ ObservationTerms observation_gradient_terms(const Family& family, const Eigen::A
         varying_unit_observation_terms(family, y, eta, w.distribution, *varying, t, information_deriv,
                                        unit_log_density);
     else
-        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv, unit_log_density);
+        family.unit_observation_terms(y, eta, phi, w.distribution, t, information_deriv, unit_log_density, mu);
     zero_inflate(y, w.multiplier, log_p_zi, log1m_p_zi, family.has_zero_mass(), t, structural_zero,
                  general && with_log_density);
     if (!general && with_log_density) t.log_density = family.log_density(y, eta, pw, phi);
@@ -81,7 +81,7 @@ ObservationTerms GlmmModel::gradient_terms(const Family& family, double phi, boo
                                            Eigen::ArrayXd* structural_zero, bool with_log_density) const {
     return observation_gradient_terms(family, y_.array(), eta_.array(), pw_.array(), phi,
                                       has_dispersion_model() ? &varying_ : nullptr, log_p_zi_, log1m_p_zi_,
-                                      information_deriv, structural_zero, with_log_density);
+                                      information_deriv, structural_zero, with_log_density, &mu_);
 }
 
 MovedParameter moved_parameter(const Family& family, double phi, const std::string& name, double log_step) {

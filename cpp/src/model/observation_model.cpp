@@ -13,6 +13,7 @@
 // wsign_), as long as the sum A stays positive definite.
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "model/glmm_model.hpp"
 
@@ -36,6 +37,7 @@ void GlmmModel::set_beta_zi(const Eigen::VectorXd& beta_zi) {
     if (beta_zi.size() != n_zi()) throw std::invalid_argument("beta_zi has the wrong length");
     if (!beta_zi.allFinite()) throw PirlsError("beta_zi is not finite");
     beta_zi_ = beta_zi;
+    forget_point_terms();
     if (!zero_inflated()) return;
     log_logistic((offset_zi_ + X_zi_ * beta_zi_).array(), log_p_zi_, log1m_p_zi_);
 }
@@ -65,6 +67,7 @@ void GlmmModel::set_beta_disp(const Eigen::VectorXd& beta_disp) {
         throw PirlsError("the dispersion model gives a parameter that is not positive and finite");
     beta_disp_ = beta_disp;
     varying_.values = values;
+    forget_point_terms();
 }
 
 Eigen::VectorXd GlmmModel::zi_probability() const {
@@ -81,7 +84,8 @@ ObservationTerms GlmmModel::observation_terms(Eigen::ArrayXd* structural_zero, b
         varying_unit_observation_terms(family_, y_.array(), eta_.array(), w.distribution, varying_, t, false,
                                        base_log_density);
     else
-        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t, false, base_log_density);
+        family_.unit_observation_terms(y_.array(), eta_.array(), phi_, w.distribution, t, false, base_log_density,
+                                       &mu_);
     zero_inflate(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), t, structural_zero,
                  with_log_density);
     return t;
@@ -92,13 +96,15 @@ double GlmmModel::observation_loglik() const {
     const WeightRoles w = weight_roles(family_, pw_.array());
     Eigen::ArrayXd ld = has_dispersion_model()
                             ? varying_unit_log_density(family_, y_.array(), eta_.array(), w.distribution, varying_)
-                            : family_.log_density(y_.array(), eta_.array(), w.distribution, phi_);
+                            : family_.log_density(y_.array(), eta_.array(), w.distribution, phi_, mu_.data());
     zero_inflate_log_density(y_.array(), w.multiplier, log_p_zi_, log1m_p_zi_, family_.has_zero_mass(), ld);
     return ld.sum();
 }
 
 void GlmmModel::update_general_weights(bool exact) {
-    const ObservationTerms t = observation_terms(nullptr, false);  // weights only: no log density
+    // The terms penalised_deviance kept at this point, else the weights' alone (no log density).
+    const ObservationTerms t = point_terms_ ? std::move(*point_terms_) : observation_terms(nullptr, false);
+    forget_point_terms();
     wsign_.resize(0);
     Eigen::ArrayXd w = t.fisher;
     if (exact) {

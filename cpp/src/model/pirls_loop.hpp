@@ -18,12 +18,14 @@
 // GlmmModel (pirls.cpp: rows in memory) and PartitionedGlmm
 // (partitioned_glmm.cpp: rows in partitions that return sums) both run it.
 //
-// pirls_to_mode(model, update_beta, opt, iterations) is a model's whole
-// PIRLS (pirls.cpp has the reasoning): where model.newton_finishes() (a
-// non-canonical link, the general observation path) Fisher steps to the
-// looser kFisherTolBeforeNewton, then newton_polish: Newton steps with the
-// exact Hessian to rounding (the Fisher steps resumed to the tolerance
-// where they cannot finish); else the Fisher steps alone.  It ends on the
+// pirls_to_mode(model, update_beta, opt, iterations, mode_pdev) is a model's
+// whole PIRLS (pirls.cpp has the reasoning) and returns its number of steps
+// (and, mode_pdev not null, the penalised deviance at the mode):
+// where model.newton_finishes() (a non-canonical link, the general
+// observation path) Newton steps with the exact Hessian from the start
+// (newton_polish), and where they cannot finish Fisher steps to the looser
+// kFisherTolBeforeNewton, then Newton to rounding (the Fisher steps resumed
+// to the tolerance where they cannot finish); else the Fisher steps alone.  It ends on the
 // exact Hessian's factor at the mode (the Laplace term's).  Beyond the
 // loop's interface the model offers
 //   void use_exact_weights(bool)   which weights move_to prepares (the
@@ -158,28 +160,47 @@ bool newton_polish(Model& m, double& pdev, const PirlsOptions& opt, bool update_
     return false;
 }
 
+// Newton steps from the model's current point (newton_polish, its own step halving): true where they
+// reached the mode.
 template <class Model>
-int pirls_to_mode(Model& m, bool update_beta, const PirlsOptions& opt, long& iterations) {
+bool newton_from_start(Model& m, double& pdev, const PirlsOptions& opt, bool update_beta, long& iterations) {
+    m.use_exact_weights(true);
+    if (!m.move_to(m.u(), m.beta())) return false;
+    pdev = m.penalised_deviance();
+    return newton_polish(m, pdev, opt, update_beta, iterations);
+}
+
+template <class Model>
+int pirls_to_mode(Model& m, bool update_beta, const PirlsOptions& opt, long& iterations,
+                  double* mode_pdev = nullptr) {
+    const long before = iterations;
     double pdev = 0.0;
-    int it = 0;
     if (m.newton_finishes()) {
-        PirlsOptions fisher = opt;
-        fisher.tol = std::max(opt.tol, kFisherTolBeforeNewton);
-        m.use_exact_weights(false);
-        it = pirls_loop(m, update_beta, fisher, iterations, pdev);
-        if (!newton_polish(m, pdev, opt, update_beta, iterations) && fisher.tol > opt.tol) {
+        // Newton steps first (from the previous evaluation's mode they converge quadratically where the
+        // Fisher steps, the zero part's EM-type weights above all, converge linearly); where they cannot
+        // finish (the exact Hessian not positive definite, no decrease, 8 steps), Fisher steps from the
+        // point they reached to the looser tolerance and Newton again, then, if need be, Fisher to the
+        // tight tolerance and a last Newton polish.
+        if (!newton_from_start(m, pdev, opt, update_beta, iterations)) {
+            PirlsOptions fisher = opt;
+            fisher.tol = std::max(opt.tol, kFisherTolBeforeNewton);
             m.use_exact_weights(false);
-            it += pirls_loop(m, update_beta, opt, iterations, pdev);
-            newton_polish(m, pdev, opt, update_beta, iterations);
+            pirls_loop(m, update_beta, fisher, iterations, pdev);
+            if (!newton_polish(m, pdev, opt, update_beta, iterations) && fisher.tol > opt.tol) {
+                m.use_exact_weights(false);
+                pirls_loop(m, update_beta, opt, iterations, pdev);
+                newton_polish(m, pdev, opt, update_beta, iterations);
+            }
         }
     } else {
         m.use_exact_weights(false);
-        it = pirls_loop(m, update_beta, opt, iterations, pdev);
+        pirls_loop(m, update_beta, opt, iterations, pdev);
     }
     // Refactor at the final point so the Laplace term uses the exact Hessian
     // at u-hat (the Fisher weights for canonical links).
     m.refresh_exact();
-    return it;
+    if (mode_pdev) *mode_pdev = pdev;
+    return static_cast<int>(iterations - before);
 }
 
 }  // namespace glmmfast
