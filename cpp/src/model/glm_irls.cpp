@@ -1,6 +1,8 @@
 // glm_irls.cpp — IRLS for GLMs (see glm_irls.hpp).
 #include "model/glm_irls.hpp"
 
+#include "model/glmm_model.hpp"
+
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
 #include <cmath>
@@ -46,6 +48,10 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     Eigen::ArrayXd eta = family.linkfun(mu0);
     Eigen::ArrayXd mu = family.linkinv(eta);
     double dev_old = family.dev_resid(y.array(), mu0, pw.array()).sum();
+    // The steps' deviances as the GLMM's (deviance_residual_sum): twice the saturated kernel, fixed per
+    // response, less the log-likelihood kernel, where the family has one (Poisson log: no log per row).
+    const Eigen::ArrayXd ya = y.array(), pwa = pw.array();  // as arrays once (the helpers take arrays)
+    const ResponseConstants constants = response_constants(family, ya, pwa);
     Eigen::VectorXd beta = Eigen::VectorXd::Zero(X.cols());
     Eigen::ArrayXd w;
     for (int it = 1; it <= max_iter; ++it) {
@@ -65,7 +71,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
         for (int h = 0; h < 30; ++h) {
             eta_new = (X * beta_new).array() + offset.array();
             mu_new = family.linkinv(eta_new);
-            dev = family.dev_resid(y.array(), mu_new, pw.array()).sum();
+            dev = deviance_residual_sum(family, constants, ya, mu_new, eta_new, pwa);
             if (std::isfinite(dev) && family.valid_eta(eta_new)) break;
             if (it == 1 && h == 0) beta = constant_mean_coefficients(X, y, pw, offset, family);
             beta_new = 0.5 * (beta_new + beta);

@@ -949,7 +949,8 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         problem.reset()
         model.set_beta(np.asarray(beta0, dtype=float))
 
-    _reevaluate(obj1.evaluate, x1, restart)
+    if methods != ["bfgs"]:  # BFGS alone leaves the engine at x1 (L-BFGS and BOBYQA: at their last trial point)
+        _reevaluate(obj1.evaluate, x1, restart)
     beta = np.array(model.beta)
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(logpar)
@@ -1261,14 +1262,16 @@ def _free_part(grad: np.ndarray, hess: np.ndarray, free: np.ndarray) -> tuple[np
 
 def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002,
                       h: float | np.ndarray = None,
-                      derivs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                      derivs: tuple[np.ndarray, np.ndarray] | None = None,
+                      eigen: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """lme4-style checks at the optimum: scaled gradient and Hessian.
 
     The gradient is scaled by the Hessian (``solve(H, g)``, the Newton step),
     as lme4 does, and compared with ``tol``; parameters on the boundary are
     left out.  ``h``: finite-difference steps (lme4's 1e-4 by default);
     ``derivs`` (gradient, Hessian) skips the finite differences when they
-    are already known at ``x``.  Returns the gradient, the Hessian and the
+    are already known at ``x``; ``eigen`` their Hessian's eigenpairs (``np.linalg.eigh``), used where
+    every coordinate is free.  Returns the gradient, the Hessian and the
     warning messages.
     """
     h = _FD_STEP if h is None else h
@@ -1282,7 +1285,7 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
         # within that of zero is "zero" (an unidentifiable direction, e.g. a
         # redundant variance term or a coefficient diverging under
         # separation), not "negative".
-        ev, vecs = np.linalg.eigh(H)
+        ev, vecs = eigen if eigen is not None and H is hess else np.linalg.eigh(H)
         noise = 1e-5 * max(1.0, abs(fx))
         scaled = _scaled_gradient(g, ev, vecs, noise)
         crit = np.minimum(np.abs(scaled), np.abs(g))
