@@ -56,7 +56,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     Eigen::ArrayXd w;
     for (int it = 1; it <= max_iter; ++it) {
         check_interrupt();
-        const Eigen::ArrayXd me = family.mu_eta(eta);
+        const Eigen::ArrayXd me = family.mu_eta(eta, mu);  // mu = linkinv(eta): free for the log and logit links
         const Eigen::ArrayXd var = family.variance(mu);
         // Working response z = eta - offset + (y - mu)/mu_eta, weights w.
         const Eigen::ArrayXd z = eta - offset.array() + (y.array() - mu) / me;
@@ -89,7 +89,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     }
     // Covariance from the weights at the final fit (as R's summary.glm,
     // which uses the weights of the last IRLS iteration).
-    const Eigen::ArrayXd me = family.mu_eta(eta);
+    const Eigen::ArrayXd me = family.mu_eta(eta, mu);
     fit.working_weights = (pw.array() * me.square() / family.variance(mu)).matrix();
     const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X;
     fit.unscaled_vcov = (WX.transpose() * WX).llt().solve(Eigen::MatrixXd::Identity(X.cols(), X.cols()));

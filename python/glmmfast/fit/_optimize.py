@@ -43,6 +43,7 @@ and is counted.  Each stage goes to the fit's
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -269,6 +270,9 @@ def _hessian_with_known_blocks(obj, x0: np.ndarray, g0: np.ndarray,
     (the callers' blocks have none: beta's with the zero part's of a separable zero part).  None where an
     evaluation fails."""
     n = x0.size
+    if not blocks:  # every column measured: the symmetrised differences themselves
+        cols = _gradient_differences(obj, x0, g0, n, h)
+        return None if cols is None else 0.5 * (cols + cols.T)
     H = np.zeros((n, n))
     known = set()
     for index, block in blocks:
@@ -705,12 +709,12 @@ class _GlmerProblem:
     def ntheta(self) -> int:
         return self.lower.size
 
-    @property
+    @functools.cached_property  # (the engine's counts are fixed: read once, not on every stage's arrays)
     def n_zi(self) -> int:
         """Zero-inflation coefficients among the extra coordinates (the engine's n_zi)."""
         return int(self.model.n_zi)
 
-    @property
+    @functools.cached_property
     def n_disp(self) -> int:
         """Dispersion-model coefficients among the extra coordinates (the engine's n_disp)."""
         return int(self.model.n_disp)
@@ -1038,9 +1042,6 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     obj2 = problem.objective(ObjectiveStage.JOINT, beta_base=beta1, beta_scale=scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
     lower2 = np.concatenate([problem.lower, np.full(p, -np.inf), problem.extra_lowers()])
-    # Stage 1 leaves theta close and beta within a fraction of an SE, so
-    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
-    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
     done = None
     methods: list[str] = []  # the stage's optimizer(s)
     differenced = (0, 0)  # AGQ's evaluations and differenced gradients, outside obj2's counters
@@ -1060,6 +1061,9 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     if done is not None:
         x, dev, st2 = done  # the engine is at x
     else:
+        # Stage 1 leaves theta close and beta within a fraction of an SE, so
+        # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+        step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
             x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000, methods)
         else:
