@@ -220,9 +220,6 @@ public:
     // --- laplace.cpp ---
     // -2 log L by the Laplace approximation at the current (converged) state.
     double laplace_deviance() const;
-    // set_theta, moving PIRLS's start u to keep the random effects b = Lambda u where the previous theta
-    // had them (pirls.cpp).
-    void set_theta_keeping_effects(const Eigen::VectorXd& theta);
     // set_theta + set_beta + PIRLS for u + Laplace deviance.
     double deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta);
     // set_theta + PIRLS for (u, beta) + Laplace deviance.
@@ -341,7 +338,6 @@ private:
     VaryingParameter varying_;
     void update_response_constants();
     long n_eval_ = 0, n_pirls_ = 0;
-    std::vector<Eigen::MatrixXd> before_;  // set_theta_keeping_effects's T_t at the previous theta
     GaussHermiteRule agq_rule_;  // the last rule agq_deviance_at used
     bool factored_ = false;
 };

@@ -24,15 +24,15 @@ double GlmmModel::laplace_deviance() const {
 
 double GlmmModel::deviance_at(const Eigen::VectorXd& theta, const Eigen::VectorXd& beta) {
     ++n_eval_;
+    set_theta(theta);
     set_beta(beta);
-    set_theta_keeping_effects(theta);
     pirls(false);
     return laplace_deviance();
 }
 
 double GlmmModel::deviance_profiled_beta(const Eigen::VectorXd& theta) {
     ++n_eval_;
-    set_theta_keeping_effects(theta);
+    set_theta(theta);
     pirls(true);
     return laplace_deviance();
 }

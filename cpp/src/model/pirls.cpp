@@ -83,42 +83,6 @@ void GlmmModel::refresh_exact() {
     factor();
 }
 
-// PIRLS's start at a new theta.  The modes u at the previous theta_0 are the natural start, but the
-// linear predictor holds b = Lambda u: a step in theta moves it by (Lambda(theta) - Lambda(theta_0)) u,
-// a first-order error in the start, whereas the mode's b changes little with theta where the data
-// determine it.  For a scalar term, b-hat ~ c r / (1 + r) with r = theta^2 x (the level's information):
-// holding b errs by 2 b-hat s dtheta / theta (s = 1 / (1 + r), the shrinkage), holding u by
-// b-hat (1 - 2 s) dtheta / theta: holding b is better where s < 1/4 and never worse than the largest
-// error of holding u (b-hat dtheta / theta).  So the start is u' = Lambda(theta)^{-1} Lambda(theta_0) u,
-// block by block T_t^{-1} T_t,0 u_level: a PIRLS step fewer per evaluation on the grouseticks fits
-// (stage 1's BFGS 11 steps instead of 15).  A term whose T_t's diagonal moves by more than a factor 2
-// (or becomes singular, theta on its bound 0) keeps its u, as before.
-void GlmmModel::set_theta_keeping_effects(const Eigen::VectorXd& theta) {
-    const LambdaMap& lambda = sys_.lambda();
-    const auto& terms = lambda.terms();
-    const bool moved = theta_.size() == theta.size() && theta_ != theta && u_.size() == q() && u_.any();
-    if (moved) before_.assign(terms.size(), Eigen::MatrixXd());
-    if (moved)
-        for (std::size_t t = 0; t < terms.size(); ++t) before_[t] = lambda.term_factor(static_cast<int>(t));
-    set_theta(theta);
-    if (!moved) return;
-    for (int t = 0; t < static_cast<int>(terms.size()); ++t) {
-        const Eigen::MatrixXd& T = lambda.term_factor(t);
-        const Eigen::ArrayXd ratio = T.diagonal().array() / before_[t].diagonal().array();
-        if (!(ratio >= 0.5 && ratio <= 2.0).all()) continue;  // (NaN where a diagonal was 0: kept too)
-        const int k = terms[t].k, start = lambda.term_offsets()[t];
-        const Eigen::MatrixXd map = T.triangularView<Eigen::Lower>().solve(before_[t]);  // T_t^{-1} T_t,0
-        if (k == 1) {
-            u_.segment(start, terms[t].nlevels) *= map(0, 0);
-            continue;
-        }
-        for (int level = 0; level < terms[t].nlevels; ++level) {
-            auto block = u_.segment(start + level * k, k);
-            block = map * block;
-        }
-    }
-}
-
 int GlmmModel::pirls(bool update_beta, const PirlsOptions& opt) { return pirls_to_mode(*this, update_beta, opt, n_pirls_); }
 
 // Each step u <- u + A^{-1} (U's - u), A = U'WU + I with W the exact

@@ -16,13 +16,20 @@ constexpr int kNeighbourNewtonSteps = 2;
 // after which one Newton step (error O(move^4) < 1e-12) replaces two; a longer move (beta of a predictor on
 // a scale of 500: 0.05) keeps two, from the predicted modes.
 constexpr double kOneStepMove = 1e-3;
+// Largest predicted move taken as a start at all (beyond it the first-order prediction means nothing).
+constexpr double kPredictedMove = 1.0;
 
-// The gradient at `moved`: from the modes at x (or their first-order prediction there) by `steps`
-// Newton steps where the objective offers it, else (or where a step fails) by a full evaluation.
+// The gradient at `moved`: by `steps` Newton steps from `predicted` (the modes predicted there; empty:
+// none), else by two from the modes at x, where the objective offers it; else (or where those steps
+// fail) by a full evaluation, PIRLS starting from the modes at x.
 Eigen::VectorXd moved_gradient(Objective& obj, const Eigen::VectorXd& moved, const Eigen::VectorXd& modes,
-                               int steps = kNeighbourNewtonSteps) {
+                               const Eigen::VectorXd& predicted = Eigen::VectorXd(), int steps = 1) {
     if (modes.size()) {
-        Eigen::VectorXd g = obj.neighbour_gradient(moved, modes, steps);
+        if (predicted.size()) {
+            Eigen::VectorXd g = obj.neighbour_gradient(moved, predicted, steps);
+            if (g.size()) return g;
+        }
+        Eigen::VectorXd g = obj.neighbour_gradient(moved, modes, kNeighbourNewtonSteps);
         if (g.size()) return g;
     }
     return obj.gradient(moved);
@@ -72,15 +79,15 @@ GradientHessian central_difference_hessian(Objective& obj, const Eigen::VectorXd
     for (Eigen::Index i = 0; i < d; ++i) {
         if (!differenced[static_cast<std::size_t>(i)]) continue;
         check_interrupt();
-        const bool predicted = slopes.cols() == d && slopes.col(i).allFinite();
-        const bool short_move = predicted && h[i] * slopes.col(i).lpNorm<Eigen::Infinity>() < kOneStepMove;
-        const int steps = short_move ? 1 : kNeighbourNewtonSteps;
+        const double move = slopes.cols() == d ? h[i] * slopes.col(i).lpNorm<Eigen::Infinity>() : NAN;
+        const bool predicted = move <= kPredictedMove;  // (NaN: no slope known)
+        const int steps = move < kOneStepMove ? 1 : kNeighbourNewtonSteps;
         moved[i] = x[i] + h[i];
         const Eigen::VectorXd plus =
-            moved_gradient(obj, moved, predicted ? Eigen::VectorXd(modes + h[i] * slopes.col(i)) : modes, steps);
+            moved_gradient(obj, moved, modes, predicted ? Eigen::VectorXd(modes + h[i] * slopes.col(i)) : Eigen::VectorXd(), steps);
         moved[i] = x[i] - h[i];
         const Eigen::VectorXd minus =
-            moved_gradient(obj, moved, predicted ? Eigen::VectorXd(modes - h[i] * slopes.col(i)) : modes, steps);
+            moved_gradient(obj, moved, modes, predicted ? Eigen::VectorXd(modes - h[i] * slopes.col(i)) : Eigen::VectorXd(), steps);
         moved[i] = x[i];
         H.col(i) = (plus - minus) / (2 * h[i]);
     }
