@@ -1042,6 +1042,9 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     obj2 = problem.objective(ObjectiveStage.JOINT, beta_base=beta1, beta_scale=scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
     lower2 = np.concatenate([problem.lower, np.full(p, -np.inf), problem.extra_lowers()])
+    # Stage 1 leaves theta close and beta within a fraction of an SE, so
+    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
     done = None
     methods: list[str] = []  # the stage's optimizer(s)
     differenced = (0, 0)  # AGQ's evaluations and differenced gradients, outside obj2's counters
@@ -1061,9 +1064,6 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     if done is not None:
         x, dev, st2 = done  # the engine is at x
     else:
-        # Stage 1 leaves theta close and beta within a fraction of an SE, so
-        # small first steps; f to 1e-8 is far inside the 0.002 that matters.
-        step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
             x, dev, st2 = _lbfgs(obj2, x0, lower2, step2, ftol2, 1e-8, 100000, methods)
         else:
