@@ -1,6 +1,8 @@
 // glm_irls.cpp — IRLS for GLMs (see glm_irls.hpp).
 #include "model/glm_irls.hpp"
 
+#include "model/glmm_model.hpp"
+
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
 #include <cmath>
@@ -46,11 +48,15 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     Eigen::ArrayXd eta = family.linkfun(mu0);
     Eigen::ArrayXd mu = family.linkinv(eta);
     double dev_old = family.dev_resid(y.array(), mu0, pw.array()).sum();
+    // The steps' deviances as the GLMM's (deviance_residual_sum): twice the saturated kernel, fixed per
+    // response, less the log-likelihood kernel, where the family has one (Poisson log: no log per row).
+    const Eigen::ArrayXd ya = y.array(), pwa = pw.array();  // as arrays once (the helpers take arrays)
+    const ResponseConstants constants = response_constants(family, ya, pwa);
     Eigen::VectorXd beta = Eigen::VectorXd::Zero(X.cols());
     Eigen::ArrayXd w;
     for (int it = 1; it <= max_iter; ++it) {
         check_interrupt();
-        const Eigen::ArrayXd me = family.mu_eta(eta);
+        const Eigen::ArrayXd me = family.mu_eta(eta, mu);  // mu = linkinv(eta): free for the log and logit links
         const Eigen::ArrayXd var = family.variance(mu);
         // Working response z = eta - offset + (y - mu)/mu_eta, weights w.
         const Eigen::ArrayXd z = eta - offset.array() + (y.array() - mu) / me;
@@ -65,7 +71,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
         for (int h = 0; h < 30; ++h) {
             eta_new = (X * beta_new).array() + offset.array();
             mu_new = family.linkinv(eta_new);
-            dev = family.dev_resid(y.array(), mu_new, pw.array()).sum();
+            dev = deviance_residual_sum(family, constants, ya, mu_new, eta_new, pwa);
             if (std::isfinite(dev) && family.valid_eta(eta_new)) break;
             if (it == 1 && h == 0) beta = constant_mean_coefficients(X, y, pw, offset, family);
             beta_new = 0.5 * (beta_new + beta);
@@ -83,7 +89,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     }
     // Covariance from the weights at the final fit (as R's summary.glm,
     // which uses the weights of the last IRLS iteration).
-    const Eigen::ArrayXd me = family.mu_eta(eta);
+    const Eigen::ArrayXd me = family.mu_eta(eta, mu);
     fit.working_weights = (pw.array() * me.square() / family.variance(mu)).matrix();
     const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X;
     fit.unscaled_vcov = (WX.transpose() * WX).llt().solve(Eigen::MatrixXd::Identity(X.cols(), X.cols()));

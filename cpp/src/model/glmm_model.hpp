@@ -202,6 +202,9 @@ public:
     // iterating: one factorisation instead of a PIRLS from elsewhere (the standard errors' Hessian
     // returning to its centre, gradient_differences.hpp).  PirlsError where the linear predictor is invalid.
     void return_to_mode(const Eigen::VectorXd& u);
+    // d u-hat / d beta at the mode of the last factorisation (its exact weights): U's - u = 0 moves with
+    // beta as A du = -U'WX dbeta, so -A^{-1} U'WX (q x p).
+    Eigen::MatrixXd mode_beta_slopes() const;
     // The steps pirls_loop (pirls_loop.hpp) drives: set (u, beta) and the
     // linear predictor (false: invalid), Fisher weights and the factor, the
     // Newton step and its decrement.

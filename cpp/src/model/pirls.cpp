@@ -117,6 +117,14 @@ bool GlmmModel::newton_modes(int steps) {
     return factored_;
 }
 
+// U'WX = (W^{1/2} U)' S W^{1/2} X with the signs S of the exact information (as eliminate_fixed_effects).
+Eigen::MatrixXd GlmmModel::mode_beta_slopes() const {
+    require_state();
+    const Eigen::MatrixXd WX = sqrtw_.asDiagonal() * X_;
+    const Eigen::MatrixXd UtWX = sys_.WUt_times(wsign_.size() ? Eigen::MatrixXd(wsign_.asDiagonal() * WX) : WX);
+    return -sys_.solve(UtWX);
+}
+
 void GlmmModel::return_to_mode(const Eigen::VectorXd& u) {
     set_u(u);
     if (!move_to(u_, beta_)) throw PirlsError("invalid linear predictor at the modes returned to");

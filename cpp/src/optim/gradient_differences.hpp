@@ -17,7 +17,10 @@
 // itself (a separable zero part's exact block).  Where the objective has a
 // neighbour gradient (objective.hpp: the joint Laplace objective) each
 // x +- h_i e_i takes its conditional modes by two Newton steps from those at
-// x (an error O(h) -> O(h^2) -> O(h^4), rounding at h ~ 1e-4) instead of a
+// x (an error O(h) -> O(h^2) -> O(h^4), rounding at h ~ 1e-4), or where the
+// modes' slope in x_i is known (beta's: Objective::mode_slopes) by one step
+// from the modes predicted to first order (O(h^2) -> O(h^4); two where the
+// predicted move exceeds 1e-3), instead of a
 // PIRLS with its step-halving and deviance; elsewhere (or where such a step
 // fails) each PIRLS starts from where the previous one left the modes.
 // Throws where an evaluation does (PirlsError).  With neighbour gradients it

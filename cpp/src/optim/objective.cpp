@@ -215,6 +215,11 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
         obj.grad_ = [m, c, nt, p, last_x] { return joint_gradient(*m, c, nt, p, *last_x); };
         if constexpr (std::is_same_v<Model, GlmmModel>) {
             obj.modes_ = [m] { return m->u(); };
+            obj.mode_slopes_ = [m, c, nt, p, dim = obj.dim_] {
+                Eigen::MatrixXd slopes = Eigen::MatrixXd::Constant(m->q(), dim, NAN);
+                slopes.middleCols(nt, p) = m->mode_beta_slopes() * c.beta_scale.asDiagonal();  // beta = base + scale gamma
+                return slopes;
+            };
             obj.return_to_ = [m, c, nt, p](const Eigen::VectorXd& x, const Eigen::VectorXd& modes) {
                 set_joint_point(*m, c, nt, p, x);
                 m->return_to_mode(modes);

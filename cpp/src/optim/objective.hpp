@@ -106,6 +106,9 @@ public:
     // then; GlmmModel::return_to_mode: one factorisation, no PIRLS) (where has_neighbour_gradient()).
     void return_to(const Eigen::VectorXd& x, const Eigen::VectorXd& modes);
     Eigen::VectorXd neighbour_gradient(const Eigen::VectorXd& x, const Eigen::VectorXd& modes, int steps);
+    // d modes / dx at the point last evaluated, q x dim, NaN in the columns not known (where
+    // has_neighbour_gradient(): beta's, GlmmModel::mode_beta_slopes; empty matrix elsewhere).
+    Eigen::MatrixXd mode_slopes() const { return mode_slopes_ ? mode_slopes_() : Eigen::MatrixXd(); }
 
     long evaluations() const { return evaluations_; }
     // Evaluations that also computed the gradient (counted in evaluations()
@@ -131,6 +134,7 @@ private:
     std::function<Eigen::VectorXd(const Eigen::VectorXd&, const Eigen::VectorXd&, int)> neighbour_grad_;
     std::function<Eigen::VectorXd()> modes_;
     std::function<void(const Eigen::VectorXd&, const Eigen::VectorXd&)> return_to_;
+    std::function<Eigen::MatrixXd()> mode_slopes_;
     long evaluations_ = 0, gradient_evaluations_ = 0, failures_ = 0;
     Eigen::VectorXd best_x_;
     double best_f_ = 0.0;

@@ -212,7 +212,9 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
     if not objective.has_gradient:
         return None
     x = np.asarray(x, dtype=float)
-    h = np.broadcast_to(np.asarray(h, dtype=float), x.shape)
+    h = np.asarray(h, dtype=float)
+    if h.shape != x.shape:  # a scalar step: one per coordinate
+        h = np.full(x.shape, float(h))
     n_zi = int(model.n_zi)
     known = np.arange(0)
     if zero_part_hessian is not None and n_zi:
@@ -221,9 +223,11 @@ def laplace_hessian(model, x: np.ndarray, h: float | np.ndarray = 1e-4,
     # One engine call: the 1 + 2d gradient evaluations without a Python frame each, each perturbed
     # point's modes by Newton steps from the optimum's (cpp/src/optim/gradient_differences.hpp)
     held = np.arange(0) if held is None else np.asarray(held, dtype=int)
-    grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, h, np.union1d(known, held).tolist()))
-    hess[held, :] = 0.0
-    hess[:, held] = 0.0
+    skip = np.union1d(known, held).tolist() if known.size or held.size else []
+    grad, hess = (np.asarray(v) for v in objective.gradient_hessian(x, h, skip))
+    if held.size:
+        hess[held, :] = 0.0
+        hess[:, held] = 0.0
     if known.size:  # the separable zero part's exact block, no cross terms
         hess[known, :] = 0.0
         hess[:, known] = 0.0

@@ -43,6 +43,7 @@ and is counted.  Each stage goes to the fit's
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -269,6 +270,9 @@ def _hessian_with_known_blocks(obj, x0: np.ndarray, g0: np.ndarray,
     (the callers' blocks have none: beta's with the zero part's of a separable zero part).  None where an
     evaluation fails."""
     n = x0.size
+    if not blocks:  # every column measured: the symmetrised differences themselves
+        cols = _gradient_differences(obj, x0, g0, n, h)
+        return None if cols is None else 0.5 * (cols + cols.T)
     H = np.zeros((n, n))
     known = set()
     for index, block in blocks:
@@ -707,12 +711,12 @@ class _GlmerProblem:
     def ntheta(self) -> int:
         return self.lower.size
 
-    @property
+    @functools.cached_property  # (the engine's counts are fixed: read once, not on every stage's arrays)
     def n_zi(self) -> int:
         """Zero-inflation coefficients among the extra coordinates (the engine's n_zi)."""
         return int(self.model.n_zi)
 
-    @property
+    @functools.cached_property
     def n_disp(self) -> int:
         """Dispersion-model coefficients among the extra coordinates (the engine's n_disp)."""
         return int(self.model.n_disp)
@@ -951,7 +955,8 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         problem.reset()
         model.set_beta(np.asarray(beta0, dtype=float))
 
-    _reevaluate(obj1.evaluate, x1, restart)
+    if methods != ["bfgs"]:  # BFGS alone leaves the engine at x1 (L-BFGS and BOBYQA: at their last trial point)
+        _reevaluate(obj1.evaluate, x1, restart)
     beta = np.array(model.beta)
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(logpar)
@@ -1289,14 +1294,16 @@ def _free_part(grad: np.ndarray, hess: np.ndarray, free: np.ndarray) -> tuple[np
 
 def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float = 0.002,
                       h: float | np.ndarray = None,
-                      derivs: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                      derivs: tuple[np.ndarray, np.ndarray] | None = None,
+                      eigen: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """lme4-style checks at the optimum: scaled gradient and Hessian.
 
     The gradient is scaled by the Hessian (``solve(H, g)``, the Newton step),
     as lme4 does, and compared with ``tol``; parameters on the boundary are
     left out.  ``h``: finite-difference steps (lme4's 1e-4 by default);
     ``derivs`` (gradient, Hessian) skips the finite differences when they
-    are already known at ``x``.  Returns the gradient, the Hessian and the
+    are already known at ``x``; ``eigen`` their Hessian's eigenpairs (``np.linalg.eigh``), used where
+    every coordinate is free.  Returns the gradient, the Hessian and the
     warning messages.
     """
     h = _FD_STEP if h is None else h
@@ -1310,7 +1317,7 @@ def check_convergence(f, x: np.ndarray, fx: float, lower: np.ndarray, tol: float
         # within that of zero is "zero" (an unidentifiable direction, e.g. a
         # redundant variance term or a coefficient diverging under
         # separation), not "negative".
-        ev, vecs = np.linalg.eigh(H)
+        ev, vecs = eigen if eigen is not None and H is hess else np.linalg.eigh(H)
         noise = 1e-5 * max(1.0, abs(fx))
         scaled = _scaled_gradient(g, ev, vecs, noise)
         crit = np.minimum(np.abs(scaled), np.abs(g))

@@ -51,6 +51,10 @@ from ..summary._summary import PrintsSummary, format_glmer_summary, format_mermo
 
 __all__ = ["MixedResult", "GlmerResult", "LmerResult"]
 
+#: smallest eigenvalue ratio of the SE Hessian whose inverse is taken from its eigenpairs and whose fixed-effects
+#: block is positive definite without a test of its own (_vcov_and_checks): rounding errors ~1e-16 / ratio
+_DEFINITE_RATIO = 1e-8
+
 
 @functools.lru_cache(maxsize=256)
 def _shared_names_index(names: tuple[str, ...]) -> pd.Index:
@@ -176,13 +180,14 @@ class MixedResult(PrintsSummary):
         return counted
 
     def _convergence_checks(self, f, x: np.ndarray, fx: float, lower: np.ndarray, h=None,
-                            derivs: tuple | None = None) -> tuple[list[str], list[str]]:
+                            derivs: tuple | None = None, eigen: tuple | None = None) -> tuple[list[str], list[str]]:
         """lme4's checkConv at the optimum ``x`` of ``f``: singular-fit and convergence messages.
 
         Records the finite-difference gradient and Hessian in ``optinfo``
-        (``derivs``: already known at ``x``; ``h``: finite-difference steps).
+        (``derivs``: already known at ``x``, ``eigen`` the Hessian's eigenpairs;
+        ``h``: finite-difference steps).
         """
-        grad, hess, conv_msgs = check_convergence(f, x, fx, lower, h=h, derivs=derivs)
+        grad, hess, conv_msgs = check_convergence(f, x, fx, lower, h=h, derivs=derivs, eigen=eigen)
         self.optinfo.gradient, self.optinfo.hessian = grad, hess
         return self._singular_messages(x, lower), conv_msgs
 
@@ -702,14 +707,17 @@ class GlmerResult(MixedResult):
         h = np.full(x.size, 1e-4)
         if fp is not None:
             h[:nt + p] = 1e-4 * np.maximum(np.abs(x[:nt + p]), self.optinfo.theta_scale)
-        derivs = None
+        derivs = eigen = None
         try:
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
                 # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
                 derivs = laplace_hessian(model, x, h, fp, objective, separable_zero_part_hessian(state.design), held)
                 self._derivative_calls[1].append(objective)
-            msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs)
+                # one eigendecomposition for the convergence checks, the inverse and its definiteness
+                eigen = np.linalg.eigh(derivs[1])
+            msgs, conv_msgs = self._convergence_checks(f, x, float(state.deviance), lower, h=h, derivs=derivs,
+                                                       eigen=eigen)
         except _core.PirlsError as err:
             # A step of h in beta_j moves eta by h * x_ij: with a predictor on
             # a scale of 1e10 PIRLS cannot start there (lme4's deriv12 fails alike).
@@ -725,19 +733,26 @@ class GlmerResult(MixedResult):
         try:
             estimable = np.ones(x.size, dtype=bool)
             estimable[held] = False
-            Hinv = np.full(hess.shape, np.nan)  # the held coefficients' rows and columns NaN
-            Hinv[np.ix_(estimable, estimable)] = np.linalg.inv(hess[np.ix_(estimable, estimable)])
+            # H positive definite, well conditioned: H^{-1} = Q diag(1 / lambda) Q' from its eigenpairs, and
+            # every principal block of it (V's) positive definite too
+            definite = (eigen is not None and not held.size and hess is derivs[1]
+                        and eigen[0][0] > _DEFINITE_RATIO * eigen[0][-1])
+            if definite:
+                Hinv = (eigen[1] / eigen[0]) @ eigen[1].T
+            else:
+                Hinv = np.full(hess.shape, np.nan)  # the held coefficients' rows and columns NaN
+                Hinv[np.ix_(estimable, estimable)] = np.linalg.inv(hess[np.ix_(estimable, estimable)])
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
             k = full.shape[0]
             if fp is not None and fp.limit_message:  # a parameter at its limit: no variance (and a message)
                 j = k - fp.size + next(i for i, part in enumerate(fp.parts) if part.limit_message)
                 full[j, :] = full[:, j] = np.nan
                 k = j
-            block = full[:k, :k][np.ix_(estimable[:k], estimable[:k])]
+            block = full[:k, :k] if estimable.all() else full[:k, :k][np.ix_(estimable[:k], estimable[:k])]
             self._vcov_full = full if np.isfinite(block).all() and (block.diagonal() > 0).all() else None
             V = full[nt:nt + p, nt:nt + p]
-            if not np.isfinite(V).all() or (V.size and np.linalg.eigvalsh(V).min() <= 0):  # (no fixed effects: 0 x 0)
-                V = None
+            if not np.isfinite(V).all() or (V.size and not definite and np.linalg.eigvalsh(V).min() <= 0):
+                V = None  # (no fixed effects: 0 x 0)
         except np.linalg.LinAlgError:
             V = None
         if V is None:
