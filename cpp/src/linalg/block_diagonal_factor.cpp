@@ -20,8 +20,10 @@ bool BlockDiagonalFactor::fits(int k, const std::vector<std::pair<int, int>>& pa
                                  [k](const std::pair<int, int>& rc) { return rc.first / k == rc.second / k; });
 }
 
-int BlockDiagonalFactor::position(int r, int c) const {
-    if (r < c || c < 0 || r >= dim() || r / k_ != c / k_) throw std::logic_error("pair outside the analysed pattern");
+int BlockDiagonalFactor::position(int r0, int c0) const {
+    // Either order, as SparseFactor's (inverse blocks read both triangles).
+    const int r = std::max(r0, c0), c = std::min(r0, c0);
+    if (c < 0 || r >= dim() || r / k_ != c / k_) throw std::logic_error("pair outside the analysed pattern");
     const int level = r / k_;
     return (level * k_ + c % k_) * k_ + r % k_;
 }

@@ -5,8 +5,8 @@
 //
 // Interface: a SymmetricFactor (symmetric_factor.hpp) with L = diag(L_l),
 // A_l = L_l L_l' per level l (rows l k .. l k + k - 1): position(r, c) is
-// A(r, c)'s place in level l's column-major k x k block (r, c in that block,
-// r >= c), factorize() a k x k LLT per level (false when a block is not
+// A(max(r, c), min(r, c))'s place in level l's column-major k x k block (r, c
+// in that block), factorize() a k x k LLT per level (false when a block is not
 // positive definite), solve_L / solve_Lt per level, log det A = 2 sum of
 // log diag(L_l), inverse blocks and the selected inverse from
 // A_l^{-1} = L_l^{-T} L_l^{-1}.  PenalizedSystem takes it instead of
