@@ -8,6 +8,29 @@
 
 namespace glmmfast {
 
+namespace {
+
+// x <- L^{-1} x for one level's k x k lower triangle L (column-major):
+// x_i = (x_i - sum_{p<i} L_ip x_p) / L_ii.
+void solve_lower(const double* L, int k, double* x) {
+    for (int i = 0; i < k; ++i) {
+        double s = x[i];
+        for (int p = 0; p < i; ++p) s -= L[p * k + i] * x[p];
+        x[i] = s / L[i * k + i];
+    }
+}
+
+// x <- L^{-T} x: x_i = (x_i - sum_{p>i} L_pi x_p) / L_ii.
+void solve_upper(const double* L, int k, double* x) {
+    for (int i = k - 1; i >= 0; --i) {
+        double s = x[i];
+        for (int p = i + 1; p < k; ++p) s -= L[i * k + p] * x[p];
+        x[i] = s / L[i * k + i];
+    }
+}
+
+}  // namespace
+
 BlockDiagonalFactor::BlockDiagonalFactor(int k, int nlevels)
     : k_(k), nlevels_(nlevels), A_(static_cast<size_t>(k) * k * nlevels, 0.0), L_(A_.size(), 0.0) {
     if (k < 1 || nlevels < 0) throw std::invalid_argument("BlockDiagonalFactor: k >= 1 and nlevels >= 0");
@@ -52,38 +75,19 @@ bool BlockDiagonalFactor::factorize() {
     return true;
 }
 
-Eigen::MatrixXd BlockDiagonalFactor::solve_L(const Eigen::MatrixXd& B) const {
-    if (B.rows() != dim()) throw std::invalid_argument("solve_L: B has the wrong number of rows");
-    Eigen::MatrixXd X = B;
-    const int k = k_;
-    for (Eigen::Index c = 0; c < X.cols(); ++c)
-        for (int l = 0; l < nlevels_; ++l) {
-            const double* L = L_.data() + static_cast<size_t>(l) * k * k;
-            double* x = X.col(c).data() + static_cast<long>(l) * k;
-            // forward substitution: x_i = (b_i - sum_{p<i} L_ip x_p) / L_ii
-            for (int i = 0; i < k; ++i) {
-                double s = x[i];
-                for (int p = 0; p < i; ++p) s -= L[p * k + i] * x[p];
-                x[i] = s / L[i * k + i];
-            }
-        }
-    return X;
-}
+Eigen::MatrixXd BlockDiagonalFactor::solve_L(const Eigen::MatrixXd& B) const { return solve_levels(B, false); }
 
-Eigen::MatrixXd BlockDiagonalFactor::solve_Lt(const Eigen::MatrixXd& B) const {
-    if (B.rows() != dim()) throw std::invalid_argument("solve_Lt: B has the wrong number of rows");
+Eigen::MatrixXd BlockDiagonalFactor::solve_Lt(const Eigen::MatrixXd& B) const { return solve_levels(B, true); }
+
+Eigen::MatrixXd BlockDiagonalFactor::solve_levels(const Eigen::MatrixXd& B, bool transposed) const {
+    if (B.rows() != dim()) throw std::invalid_argument("solve_L/solve_Lt: B has the wrong number of rows");
     Eigen::MatrixXd X = B;
-    const int k = k_;
+    const size_t kk = static_cast<size_t>(k_) * k_;
     for (Eigen::Index c = 0; c < X.cols(); ++c)
         for (int l = 0; l < nlevels_; ++l) {
-            const double* L = L_.data() + static_cast<size_t>(l) * k * k;
-            double* x = X.col(c).data() + static_cast<long>(l) * k;
-            // back substitution with L': x_i = (b_i - sum_{p>i} L_pi x_p) / L_ii
-            for (int i = k - 1; i >= 0; --i) {
-                double s = x[i];
-                for (int p = i + 1; p < k; ++p) s -= L[i * k + p] * x[p];
-                x[i] = s / L[i * k + i];
-            }
+            double* x = X.col(c).data() + static_cast<long>(l) * k_;
+            if (transposed) solve_upper(L_.data() + l * kk, k_, x);
+            else solve_lower(L_.data() + l * kk, k_, x);
         }
     return X;
 }
@@ -99,18 +103,11 @@ void BlockDiagonalFactor::level_inverse(int level, double* out) const {
     // Column j of A_l^{-1} = L_l^{-T} (L_l^{-1} e_j).
     const int k = k_;
     const double* L = L_.data() + static_cast<size_t>(level) * k * k;
+    std::fill(out, out + k * k, 0.0);
     for (int j = 0; j < k; ++j) {
-        double* x = out + j * k;
-        for (int i = 0; i < k; ++i) {
-            double s = i == j ? 1.0 : 0.0;
-            for (int p = 0; p < i; ++p) s -= L[p * k + i] * x[p];
-            x[i] = s / L[i * k + i];
-        }
-        for (int i = k - 1; i >= 0; --i) {
-            double s = x[i];
-            for (int p = i + 1; p < k; ++p) s -= L[i * k + p] * x[p];
-            x[i] = s / L[i * k + i];
-        }
+        out[j * k + j] = 1.0;
+        solve_lower(L, k, out + j * k);
+        solve_upper(L, k, out + j * k);
     }
 }
 

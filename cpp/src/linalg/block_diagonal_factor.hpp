@@ -44,6 +44,8 @@ public:
     Eigen::VectorXd selected_inverse() const override;
 
 private:
+    // Per level, L_l^{-1} B or (transposed) L_l^{-T} B on its rows of B.
+    Eigen::MatrixXd solve_levels(const Eigen::MatrixXd& B, bool transposed) const;
     // A_l^{-1} = L_l^{-T} L_l^{-1} (k x k, column-major) into out.
     void level_inverse(int level, double* out) const;
     int k_, nlevels_;
