@@ -399,3 +399,6 @@ def set_dense_lapack(enabled: bool, min_size: typing.SupportsInt | typing.Suppor
 
 def set_dense_lapack_threads(threads: typing.SupportsInt | typing.SupportsIndex) -> int:
     """OpenBLAS threads for the dense kernels (1 by default; 0: OpenBLAS's own count, its pool as OPENBLAS_NUM_THREADS or threadpoolctl left it); returns the previous setting."""
+
+def block_diagonal_factor(blocks: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, n]"], B: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, n]"], start: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex) -> dict | None:
+    """Factor A = diag(A_l), the blocks stacked ((nlevels k) x k, lower triangles read): None if not positive definite, else log_det, solve_L(B), solve_Lt(B), solve(B), inverse_block(start, size) and selected_inverse (tests)."""

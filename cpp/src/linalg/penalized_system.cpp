@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "linalg/block_diagonal_factor.hpp"
 #include "linalg/diagonal_factor.hpp"
 #include "optim/interrupt.hpp"
 
@@ -71,9 +72,13 @@ void PenalizedSystem::make_factor(const std::vector<TermShape>& terms, const std
         return q2 >= 200 ? density() > 0.1 : density() >= 1.0;
     };
     blocked_ = nt > 0 && (factorization == "blocked" || (factorization == "auto" && auto_blocked()));
-    // A diagonal pattern ((1 | g) alone) is its own factor: the sparse factor's numbers without its machinery.
+    // A diagonal pattern ((1 | g) alone) and a block-diagonal one ((x | g)
+    // alone: k x k blocks per level) are their own factors: the sparse
+    // factor's numbers without its ordering and symbolic analysis.
     if (blocked_) factor_ = std::make_unique<BlockedFactor>(q(), terms[0].k, terms[0].nlevels, pairs);
     else if (DiagonalFactor::fits(pairs)) factor_ = std::make_unique<DiagonalFactor>(q());
+    else if (nt == 1 && BlockDiagonalFactor::fits(terms[0].k, pairs))
+        factor_ = std::make_unique<BlockDiagonalFactor>(terms[0].k, terms[0].nlevels);
     else factor_ = std::make_unique<SparseFactor>(q(), pairs);
 }
 

@@ -17,7 +17,8 @@
 // observation: no allocation, no sorting, O(n (sum k_t)^2) per
 // factorisation.  The factorisation itself is a SymmetricFactor: blocked
 // (dense Schur complement) when the first term's levels dominate, diagonal
-// for a diagonal pattern (one scalar term), sparse simplicial otherwise.
+// for a diagonal pattern (one scalar term), block diagonal for one (x | g)
+// term's k x k level blocks, sparse simplicial otherwise.
 //
 // Assembled mode (rows held elsewhere, model/partitioned_glmm.hpp): built
 // from the terms and the lower-triangle pattern of U'WU, the system has no

@@ -20,7 +20,9 @@
 //                   SparseFactor); S^{-1}, for the selected inverse and
 //                   inverse blocks, is formed in place in the triangle of
 //                   S's storage that L_S leaves free.
-// (A diagonal pattern has its own: DiagonalFactor, diagonal_factor.hpp.)
+// (A diagonal pattern has its own: DiagonalFactor, diagonal_factor.hpp; so
+// has one term's block-diagonal pattern: BlockDiagonalFactor,
+// block_diagonal_factor.hpp.)
 #pragma once
 
 #include <Eigen/Cholesky>

@@ -19,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
     bind_partitioned(m);
     bind_zi_random_effects(m);
     bind_lapack(m);
+    bind_factor(m);
 }

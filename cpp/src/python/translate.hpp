@@ -66,5 +66,6 @@ void bind_objective(py::module_& m);   // bind_objective.cpp: Objective, glmm_ob
 void bind_partitioned(py::module_& m); // bind_partitioned.cpp: RowBlock, PartitionedGlmm
 void bind_zi_random_effects(py::module_& m);  // bind_zi_random_effects.cpp: ZiRandomEffectsModel
 void bind_lapack(py::module_& m);      // bind_lapack.cpp: scipy's LAPACK for the engine's dense blocks
+void bind_factor(py::module_& m);      // bind_factor.cpp: the block-diagonal factor alone (tests)
 
 }  // namespace glmmfast::python
