@@ -71,6 +71,14 @@ def test_block_not_positive_definite_fails(k):
     assert _core.block_diagonal_factor(blocks, np.zeros((4 * k, 1)), 0, k) is None
 
 
+def test_bad_shapes_are_errors_not_crashes():
+    blocks = _random_blocks(2, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one row per row"):
+        _core.block_diagonal_factor(blocks, np.zeros((5, 1)), 0, 2)
+    with pytest.raises(ValueError, match="within A"):
+        _core.block_diagonal_factor(blocks, np.zeros((6, 1)), 5, 2)
+
+
 @pytest.mark.parametrize("case_id", ["sleep_ml", "sleep_reml", "gt_m3", "gt_m5"])
 def test_single_slope_term_fits_reach_reference_optimum(case_id):
     # One (x | g) term with k = 2 (sleepstudy) or k = 3 (grouseticks' YEAR | LOCATION):

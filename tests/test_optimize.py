@@ -431,4 +431,6 @@ def test_joint_stage_falls_back_from_the_best_point_bfgs_reached(grouseticks, mo
     reference_2, = [s for s in reference.optinfo.stages if s["kind"] == "stage 2"]
     assert stage_2["optimizer"].endswith(("lbfgs", "bobyqa")), stage_2
     assert fit.deviance == pytest.approx(reference.deviance, abs=1e-6)
-    assert stage_2["evaluations"] - reference_2["evaluations"] <= 6, (stage_2, reference_2)
+    # L-BFGS restarted from the stage's start took 18 evaluations more than BFGS here; from the best point it
+    # only confirms the optimum (nlopt's identity start: 5-7 evaluations): at most half the restart's cost
+    assert stage_2["evaluations"] - reference_2["evaluations"] <= 9, (stage_2, reference_2)

@@ -1,6 +1,8 @@
 // bind_factor.cpp — the block-diagonal factor (linalg/block_diagonal_factor.hpp)
 // on its own, for tests against a dense reference: A from its stacked
 // level blocks, and every result a caller of a SymmetricFactor uses.
+#include <stdexcept>
+
 #include "linalg/block_diagonal_factor.hpp"
 #include "python/translate.hpp"
 
@@ -13,6 +15,9 @@ void bind_factor(py::module_& m) {
             const int k = static_cast<int>(blocks.cols());
             if (k < 1 || blocks.rows() % k != 0) throw std::invalid_argument("blocks must be (nlevels k) x k");
             const int nlevels = static_cast<int>(blocks.rows() / k);
+            if (B.rows() != blocks.rows()) throw std::invalid_argument("B must have one row per row of blocks");
+            if (start < 0 || size < 0 || start + size > blocks.rows())
+                throw std::invalid_argument("inverse_block's rows start .. start + size must lie within A");
             BlockDiagonalFactor f(k, nlevels);
             for (int l = 0; l < nlevels; ++l)
                 for (int c = 0; c < k; ++c)
