@@ -104,3 +104,25 @@ def test_a_glmm_without_fixed_effects_has_empty_standard_errors(grouseticks):
     assert fit.se.size == 0
     assert fit.converged and fit.messages == []
     assert fit.optinfo.stages[-1]["kind"] == "hessian"
+
+
+def test_inverse_on_determined_directions():
+    # A Hessian flat to rounding along (0, 0, 1, 1) / sqrt(2): coordinates 2 and 3 undetermined (NaN), the
+    # others' block of the inverse from the remaining eigenpairs; definite or clearly indefinite: the inverse.
+    from glmmfast.results._results import _inverse_on_determined_directions
+
+    rng = np.random.default_rng(3)
+    flat = np.array([0.0, 0.0, 1.0, 1.0]) / np.sqrt(2.0)
+    rest = np.linalg.qr(np.column_stack([flat, rng.normal(size=(4, 3))]))[0][:, 1:]
+    lam = np.array([1.0, 2.0, 3.0])
+    for tiny in (1e-13, -1e-13):
+        H = (rest * lam) @ rest.T + tiny * np.outer(flat, flat)
+        inverse, undetermined = _inverse_on_determined_directions(H)
+        assert undetermined.tolist() == [False, False, True, True]
+        assert np.isnan(inverse[2:]).all() and np.isnan(inverse[:, 2:]).all()
+        np.testing.assert_allclose(inverse[:2, :2], ((rest / lam) @ rest.T)[:2, :2], rtol=1e-12)
+    for eigenvalue in (0.5, -0.5):
+        H = (rest * lam) @ rest.T + eigenvalue * np.outer(flat, flat)
+        inverse, undetermined = _inverse_on_determined_directions(H)
+        assert not undetermined.any()
+        np.testing.assert_allclose(inverse, np.linalg.inv(H), rtol=1e-12)

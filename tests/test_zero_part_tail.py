@@ -115,11 +115,20 @@ def test_a_zero_part_level_without_zeros_is_held_and_the_rest_is_the_fit_without
 
 def test_a_finite_zero_part_is_not_held():
     # Salamanders' ZINB (spp * mined): minedno goes to -21.7 in glmmTMB, but sppEC-L:minedno lifts some of
-    # its rows (34.6): no coefficient has every row in the tail; every standard error is finite
+    # its rows (34.6): no coefficient has every row in the tail, none is held.  The Hessian is flat to
+    # rounding (eigenvalues ~1e-11 of 449, either sign) along directions that move sppEC-L, minedno and its
+    # interactions together: their standard errors are not defined (NaN; glmmTMB reports 3e3-7e3, from its
+    # own rounding), and the other six equal glmmTMB's.
     fit = fit_case("sal_zinb2")
     assert fit.deviance <= REFERENCE["sal_zinb2"]["m2loglik"] + 0.002
-    assert np.isfinite(fit.coef_table("zi")["Std. Error"]).all()
     assert not [m for m in fit.messages if "diverging" in m]
+    se = fit.coef_table("zi")["Std. Error"]
+    tmb = pd.Series(REFERENCE["sal_zinb2"]["se"]["zi"])
+    flat = tmb.index[tmb > 1000]
+    assert sorted(se.index[se.isna()]) == sorted(flat)
+    determined = tmb.index[tmb <= 1000]
+    np.testing.assert_allclose(se[determined], tmb[determined], rtol=2e-4)
+    assert np.isfinite(fit.coef_table("cond")["Std. Error"]).all()
 
 
 def test_bfgs_does_not_stop_with_a_coefficient_walking_out(monkeypatch):

@@ -56,6 +56,30 @@ __all__ = ["MixedResult", "GlmerResult", "LmerResult"]
 _DEFINITE_RATIO = 1e-8
 
 
+def _inverse_on_determined_directions(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H^{-1} and the coordinates whose variance H does not determine (bool mask).
+
+    Where H is positive semi-definite to rounding -- eigenvalues within :data:`_DEFINITE_RATIO` x the largest
+    of 0, none below that -- the likelihood is flat to within the finite differences' noise along those
+    eigenvectors (a zero part whose interactions walk out together, glmmTMB's "singular convergence"), and the
+    sign of each such eigenvalue is noise: H^{-1} = sum over the other eigenpairs of q q' / lambda, with NaN
+    rows and columns for the coordinates the flat directions move (a loading above sqrt(_DEFINITE_RATIO): the
+    others' loadings are at the noise level, ~1e-8).  Otherwise (definite, or indefinite beyond rounding, which
+    the caller's checks reject) the plain inverse, every coordinate determined."""
+    everything = np.zeros(H.shape[0], dtype=bool)
+    ev, Q = np.linalg.eigh(H)
+    if not ev.size or ev[-1] <= 0:
+        return np.linalg.inv(H), everything
+    flat = np.abs(ev) <= _DEFINITE_RATIO * ev[-1]
+    if not flat.any() or (ev < -_DEFINITE_RATIO * ev[-1]).any():
+        return np.linalg.inv(H), everything
+    inverse = (Q[:, ~flat] / ev[~flat]) @ Q[:, ~flat].T
+    undetermined = (np.abs(Q[:, flat]) > np.sqrt(_DEFINITE_RATIO)).any(axis=1)
+    inverse[undetermined, :] = np.nan
+    inverse[:, undetermined] = np.nan
+    return inverse, undetermined
+
+
 @functools.lru_cache(maxsize=256)
 def _shared_names_index(names: tuple[str, ...]) -> pd.Index:
     return pd.Index(list(names))
@@ -740,8 +764,10 @@ class GlmerResult(MixedResult):
             if definite:
                 Hinv = (eigen[1] / eigen[0]) @ eigen[1].T
             else:
-                Hinv = np.full(hess.shape, np.nan)  # the held coefficients' rows and columns NaN
-                Hinv[np.ix_(estimable, estimable)] = np.linalg.inv(hess[np.ix_(estimable, estimable)])
+                Hinv = np.full(hess.shape, np.nan)  # the held and undetermined coefficients' rows and columns NaN
+                inverse, undetermined = _inverse_on_determined_directions(hess[np.ix_(estimable, estimable)])
+                Hinv[np.ix_(estimable, estimable)] = inverse
+                estimable[np.flatnonzero(estimable)[undetermined]] = False
             full = Hinv + Hinv.T  # 2 H^{-1}, symmetric: every outer parameter (vcov_full)
             k = full.shape[0]
             if fp is not None and fp.limit_message:  # a parameter at its limit: no variance (and a message)
@@ -778,7 +804,10 @@ class GlmerResult(MixedResult):
         Hessian of -2 log L in all of them but the zero-inflation coefficients
         diverging to -inf (named in :attr:`messages`; held at that limit by the
         optimiser): their rows and columns are NaN, as their standard errors
-        in :meth:`coef_table` (the likelihood is flat in them).
+        in :meth:`coef_table` (the likelihood is flat in them).  So are those
+        of coefficients moved by a direction along which the Hessian is flat to
+        rounding (the data do not determine it; the messages say the model is
+        nearly unidentifiable); the others' come from the remaining eigenpairs.
 
         Examples
         --------
