@@ -219,7 +219,8 @@ def test_round_trip_arrays_are_not_kept_by_the_message_logs_and_their_keys_are_r
     assert q > 1024 and fit.partitions.gathers > 20
 
     def round_trips(log) -> list:  # the logged messages of the round trips' tasks (not the data's graph)
-        return [m for batch in log if isinstance(batch, list) for m in batch
+        # (a snapshot first: the client's comm thread appends to its deque while this runs)
+        return [m for batch in tuple(log) if isinstance(batch, list) for m in batch
                 if "_worker_" in str(m.get("key", "")) + str(m.get("keys", ""))]
 
     def logged(dask_scheduler):
