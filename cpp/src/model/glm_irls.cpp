@@ -1,7 +1,7 @@
 // glm_irls.cpp — IRLS for GLMs (see glm_irls.hpp).
 #include "model/glm_irls.hpp"
 
-#include "model/glmm_model.hpp"
+#include "model/response_sums.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
@@ -47,11 +47,11 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     const Eigen::ArrayXd mu0 = family.mustart(y.array(), pw.array());
     Eigen::ArrayXd eta = family.linkfun(mu0);
     Eigen::ArrayXd mu = family.linkinv(eta);
-    double dev_old = family.dev_resid(y.array(), mu0, pw.array()).sum();
-    // The steps' deviances as the GLMM's (deviance_residual_sum): twice the saturated kernel, fixed per
+    // The deviances as the GLMM's (deviance_residual_sum): twice the saturated kernel, fixed per
     // response, less the log-likelihood kernel, where the family has one (Poisson log: no log per row).
     const Eigen::ArrayXd ya = y.array(), pwa = pw.array();  // as arrays once (the helpers take arrays)
     const ResponseConstants constants = response_constants(family, ya, pwa);
+    double dev_old = family.dev_resid(ya, mu0, pwa).sum();
     Eigen::VectorXd beta = Eigen::VectorXd::Zero(X.cols());
     Eigen::ArrayXd w;
     for (int it = 1; it <= max_iter; ++it) {

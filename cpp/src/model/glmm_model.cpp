@@ -28,26 +28,6 @@ GlmmModel::GlmmModel(Eigen::MatrixXd X, SpMat Z, Eigen::VectorXd y, Eigen::Vecto
     update_response_constants();
 }
 
-ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& pw) {
-    ResponseConstants c;
-    if (!family.has_kernel()) return c;
-    c.ll_constant = family.loglik_constant(y, pw);
-    c.saturated = family.saturated_kernel(y, pw);
-    return c;
-}
-
-double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
-                          const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi) {
-    return family.has_kernel() ? c.ll_constant + family.loglik_kernel(y, mu, eta, pw)
-                               : family.log_density(y, eta, pw, phi, mu.data()).sum();
-}
-
-double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
-                             const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw) {
-    if (family.has_kernel()) return 2.0 * (c.saturated - family.loglik_kernel(y, mu, eta, pw));
-    return family.dev_resid_eta(y, eta, pw, mu.data()).sum();
-}
-
 void GlmmModel::update_response_constants() {
     family_.set_response(y_);  // the family's y-only terms (log y, ...) follow the response
     constants_ = response_constants(family_, y_, pw_);

@@ -42,6 +42,7 @@
 #include "family/varying_parameter.hpp"
 #include "linalg/fixed_effects_elimination.hpp"
 #include "linalg/penalized_system.hpp"
+#include "model/response_sums.hpp"
 
 namespace glmmfast {
 
@@ -56,23 +57,6 @@ struct GaussHermiteRule {
     Eigen::VectorXd nodes, weights;
 };
 GaussHermiteRule gauss_hermite_rule(int k);
-
-// The data-only parts of the conditional log-likelihood
-// (Family::loglik_constant and saturated_kernel; zero for families without a
-// kernel), fixed per response, and the two sums over rows built on them:
-// sum_i log f(y_i | eta_i) (dispersion phi) and sum_i d_i, given mu =
-// linkinv(eta) as well (the links reuse it where exact).  GlmmModel and a
-// partition of the rows (row_block.hpp) share them.  The rows are arrays, as
-// the families take them (a vector's .array() would be copied into a
-// temporary ArrayXd at every call).
-struct ResponseConstants {
-    double ll_constant = 0.0, saturated = 0.0;
-};
-ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& pw);
-double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
-                          const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi);
-double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
-                             const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw);
 
 // PIRLS's weights at eta for an exponential-dispersion family (no zero
 // inflation, no dispersion model): sqrtw = |W|^{1/2}, the working residual
