@@ -732,6 +732,7 @@ class _GlmerProblem:
         return np.concatenate([np.full(self.n_zi + self.n_disp, zi_step),
                                np.full(0 if self.parameter is None else self.parameter.size, parameter_step)])
 
+    @functools.cached_property  # (fixed for the problem: built once for both stages)
     def extra_lowers(self) -> np.ndarray:
         """The optimiser's lower bounds of the extra coordinates: none but the family parameter's
         (``optimizer_lowers``: a Tweedie power's logit(p - 1) stays above -10)."""
@@ -913,8 +914,8 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
     # evaluations instead of 8-76 on the grouseticks and cbpp models.
     tol1 = 1e-8 if nAGQ == 0 else 1e-5
     ftol1 = _ZI_STAGE1_FTOL if nAGQ > 0 and problem.n_zi else None
-    lower1 = np.concatenate([problem.lower, problem.extra_lowers()])
-    step1 = np.concatenate([np.full(ntheta, 0.25), problem.extra_steps(0.25, 0.25)])
+    lower1 = np.concatenate([problem.lower, problem.extra_lowers])
+    step1 = np.full(ntheta + npar, 0.25)  # theta's and every extra coordinate's
     stretch = 1.0  # optimiser coordinates = theta / (theta_scale * stretch)
     if obj1.has_gradient and (npar or problem.measured_start):
         # Zero-inflation coefficients or a family parameter: coordinates on
@@ -1043,10 +1044,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     beta1 = beta.copy()
     obj2 = problem.objective(ObjectiveStage.JOINT, beta_base=beta1, beta_scale=scale)
     x0 = np.concatenate([theta / theta_scale, np.zeros(p), logpar])
-    lower2 = np.concatenate([problem.lower, np.full(p, -np.inf), problem.extra_lowers()])
-    # Stage 1 leaves theta close and beta within a fraction of an SE, so
-    # small first steps; f to 1e-8 is far inside the 0.002 that matters.
-    step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
+    lower2 = np.concatenate([problem.lower, np.full(p, -np.inf), problem.extra_lowers])
     done = None
     methods: list[str] = []  # the stage's optimizer(s)
     differenced = (0, 0)  # AGQ's evaluations and differenced gradients, outside obj2's counters
@@ -1066,6 +1064,9 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     if done is not None:
         x, dev, st2 = done  # the engine is at x
     else:
+        # Stage 1 leaves theta close and beta within a fraction of an SE, so
+        # small first steps; f to 1e-8 is far inside the 0.002 that matters.
+        step2 = np.concatenate([np.full(ntheta, 0.02), np.full(p, 0.2), problem.extra_steps(0.2, 0.05)])
         if obj2.has_gradient:  # the exact gradient: L-BFGS takes a fraction of BOBYQA's evaluations
             # from the best point so far: BFGS that stops at its iteration limit has come most of the way
             start = x0 if obj2.best_x is None else _feasible_best(obj2, lower2)[0]

@@ -217,7 +217,8 @@ class MixedResult(PrintsSummary):
 
     def _singular_messages(self, x: np.ndarray, lower: np.ndarray) -> list[str]:
         """lme4's isSingular: a diagonal of some T_t (bounded at 0) below 1e-4 (on theta's scale)."""
-        singular = bool(np.any((lower == 0) & (np.abs(x) < 1e-4 * self.optinfo.theta_scale)))
+        # (the arrays' own methods: np.any's dispatch costs more than the test on a small fit)
+        singular = bool(((lower == 0) & (abs(x) < 1e-4 * self.optinfo.theta_scale)).any())
         return ["boundary (singular) fit: see help('isSingular')"] if singular else []
 
     def _engine(self):
@@ -709,7 +710,8 @@ class GlmerResult(MixedResult):
         # errors (the likelihood is flat in them), and left out of the convergence checks as coordinates
         # on a bound are (their lower bound set where they are)
         held = nt + p + diverging_zero_part(self._design, state.beta_zi)
-        lower[held] = x[held]
+        if held.size:
+            lower[held] = x[held]
 
         if state.integrated_beta:  # glmmTMB's REML: beta integrated out, no convergence checks in beta
             self._vcov_full = integrated_beta_vcov_full(model, state.theta, state.beta_disp)
@@ -736,7 +738,8 @@ class GlmerResult(MixedResult):
             if objective.has_gradient:
                 # Central differences of the exact gradient: 2d evaluations
                 # instead of 2d + d(d-1)/2, and O(h^2) accurate (as refits' warm start).
-                derivs = laplace_hessian(model, x, h, fp, objective, separable_zero_part_hessian(state.design), held)
+                derivs = laplace_hessian(model, x, h, fp, objective, separable_zero_part_hessian(state.design),
+                                         held if held.size else None)
                 self._derivative_calls[1].append(objective)
                 # one eigendecomposition for the convergence checks, the inverse and its definiteness
                 eigen = np.linalg.eigh(derivs[1])
@@ -755,15 +758,17 @@ class GlmerResult(MixedResult):
         # Cov(beta-hat) = 2 [H^{-1}]_{beta,beta} (H: Hessian of -2 log L in (theta, beta)).
         V = None
         try:
-            estimable = np.ones(x.size, dtype=bool)
-            estimable[held] = False
             # H positive definite, well conditioned: H^{-1} = Q diag(1 / lambda) Q' from its eigenpairs, and
             # every principal block of it (V's) positive definite too
-            definite = (eigen is not None and not held.size and hess is derivs[1]
-                        and eigen[0][0] > _DEFINITE_RATIO * eigen[0][-1])
+            lam = eigen[0] if eigen is not None else None
+            definite = (lam is not None and not held.size and hess is derivs[1]
+                        and float(lam[0]) > _DEFINITE_RATIO * float(lam[-1]))
+            estimable = None  # every coordinate, unless some are held or undetermined (below)
             if definite:
-                Hinv = (eigen[1] / eigen[0]) @ eigen[1].T
+                Hinv = (eigen[1] / lam) @ eigen[1].T
             else:
+                estimable = np.ones(x.size, dtype=bool)
+                estimable[held] = False
                 Hinv = np.full(hess.shape, np.nan)  # the held and undetermined coefficients' rows and columns NaN
                 inverse, undetermined = _inverse_on_determined_directions(hess[np.ix_(estimable, estimable)])
                 Hinv[np.ix_(estimable, estimable)] = inverse
@@ -774,7 +779,8 @@ class GlmerResult(MixedResult):
                 j = k - fp.size + next(i for i, part in enumerate(fp.parts) if part.limit_message)
                 full[j, :] = full[:, j] = np.nan
                 k = j
-            block = full[:k, :k] if estimable.all() else full[:k, :k][np.ix_(estimable[:k], estimable[:k])]
+            block = (full[:k, :k] if estimable is None or estimable.all()
+                     else full[:k, :k][np.ix_(estimable[:k], estimable[:k])])
             self._vcov_full = full if np.isfinite(block).all() and (block.diagonal() > 0).all() else None
             V = full[nt:nt + p, nt:nt + p]
             if not np.isfinite(V).all() or (V.size and not definite and np.linalg.eigvalsh(V).min() <= 0):
