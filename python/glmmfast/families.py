@@ -489,10 +489,12 @@ class Family:
         if self.boundary_warning is None:
             return None
         mu = np.asarray(mu)
+        near = self.at_boundary(mu, _LEVEL_EPS)
+        if not near.any():  # none within 1e-8 of the boundary, so none within 1e-12 either (the usual fit)
+            return None
         cols = []
         if X is not None and x_names is not None:
-            cols = [x_names[j] for j in _diverging_columns(np.asarray(X, dtype=float),
-                                                           self.at_boundary(mu, _LEVEL_EPS))]
+            cols = [x_names[j] for j in _diverging_columns(np.asarray(X, dtype=float), near)]
         if not cols:
             return self.boundary_warning if self.at_boundary(mu).any() else None
         return f"{self.boundary_warning}. Coefficients that can diverge: {', '.join(cols)}"

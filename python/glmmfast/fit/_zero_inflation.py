@@ -242,6 +242,8 @@ def diverging_zero_part_message(design: ModelDesign, beta_zi: np.ndarray | None)
     their estimates are where they were held, their standard errors not defined
     (NaN); the other coefficients and -2 log L are unaffected.
     """
+    if design.zi is None:  # (no zero part: nothing to look for)
+        return None
     diverging = [design.zi.x_names[k] for k in diverging_zero_part(design, beta_zi)]
     if not diverging:
         return None
