@@ -254,7 +254,7 @@ def _joint_hessian_at_start(obj, x0: np.ndarray, ntheta: int, vbeta: np.ndarray,
     if f0 >= _PENALTY:
         return None
     try:
-        beta_block = 2.0 * np.linalg.inv(vbeta) * np.outer(scale, scale)
+        beta_block = 2.0 * np.linalg.inv(vbeta) * (scale[:, None] * scale)  # D V^{-1} D (np.outer's products)
     except np.linalg.LinAlgError:
         return None
     blocks = [(np.arange(ntheta, ntheta + vbeta.shape[0]), beta_block)] + ([] if known is None else [known])
@@ -279,15 +279,15 @@ def _hessian_with_known_blocks(obj, x0: np.ndarray, g0: np.ndarray,
         index = np.asarray(index)
         H[index[:, None], index] = block  # H[np.ix_(index, index)], without ix_'s cost on a small fit
         known.update(index.tolist())
-    measured = [i for i in range(n) if i not in known]
-    if measured:
+    measured = np.array([i for i in range(n) if i not in known], dtype=np.intp)  # (one array for the indexing)
+    if measured.size:
         cols = _gradient_differences(obj, x0, g0, measured, h)
         if cols is None:
             return None
         H[:, measured] = cols
         H[measured, :] = cols.T
         square = cols[measured]
-        H[np.asarray(measured)[:, None], measured] = 0.5 * (square + square.T)
+        H[measured[:, None], measured] = 0.5 * (square + square.T)
     return H
 
 
@@ -298,7 +298,7 @@ def _gradient_differences(obj, x0: np.ndarray, g0: np.ndarray, columns: int | np
     evaluation each): those columns of the Hessian.  None where an
     evaluation fails.  The loop runs in the engine (``Objective.forward_differences``,
     cpp/src/optim/gradient_differences.cpp): no Python frame per evaluation."""
-    index = range(columns) if np.isscalar(columns) else [int(i) for i in columns]
+    index = range(columns) if isinstance(columns, (int, np.integer)) else np.asarray(columns).tolist()
     return obj.forward_differences(x0, g0, index, h)
 
 
@@ -739,14 +739,16 @@ class _GlmerProblem:
         return np.concatenate([np.full(self.n_zi + self.n_disp, -np.inf),
                                [] if self.parameter is None else self.parameter.optimizer_lowers()])
 
-    def max_steps(self, before: int) -> np.ndarray:
+    def max_steps(self, before: int) -> np.ndarray | None:
         """The largest move per BFGS iteration of each coordinate, ``before`` coordinates ahead of the
         extra ones: :data:`_LOG_PARAMETER_MAX_STEP` for the family parameter's (log scale), none
-        elsewhere.  On a dispersion model for the t's sigma, BFGS's sixth step took log df from 2.5
+        elsewhere; None without a family parameter (no cap: :func:`_quasi_newton`'s default, as every
+        cap infinite).  On a dispersion model for the t's sigma, BFGS's sixth step took log df from 2.5
         to -19.6, where PIRLS failed after its 300 iterations twice, 80% of the fit's time."""
+        if self.parameter is None:
+            return None
         caps = np.full(before + self.npar, np.inf)
-        if self.parameter is not None:
-            caps[before + self.n_zi + self.n_disp:] = _LOG_PARAMETER_MAX_STEP
+        caps[before + self.n_zi + self.n_disp:] = _LOG_PARAMETER_MAX_STEP
         return caps
 
     def known_zero_part(self, x: np.ndarray, before: int,
@@ -1091,7 +1093,7 @@ def _beta_scale(vbeta: np.ndarray) -> np.ndarray:
     one SE whatever its predictor's scale; 1 where the variance is not positive.  (An absolute floor on the
     variance, 1e-12, made a predictor times 1e100, SE ~1e-102, step by ~1e96 SEs: invalid linear predictors,
     and BFGS stopped 0.2 above the optimum.)"""
-    v = np.diag(vbeta)
+    v = vbeta.diagonal()
     return np.sqrt(np.where(v > 0, v, 1.0))
 
 
@@ -1124,7 +1126,7 @@ def _joint_measured_quasi_newton(problem: _GlmerProblem, obj, x0: np.ndarray, vb
 
 
 def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray,
-                               ftol: float, start: tuple[float, np.ndarray], max_step: np.ndarray,
+                               ftol: float, start: tuple[float, np.ndarray], max_step: np.ndarray | None,
                                methods: list[str] | None = None, max_iter: int = 50
                                ) -> tuple[np.ndarray, float, int] | None:
     """The joint stage's BFGS (:func:`_quasi_newton`, same start, tolerance and iterations) in rounds of
@@ -1154,7 +1156,8 @@ def _quasi_newton_holding_tail(problem: _GlmerProblem, obj, x0: np.ndarray, hess
         free_obj = obj if free.all() else _held_objective(obj, x, free)
         rounds = min(_TAIL_ROUND, max_iter - iterations)
         out = free_obj.quasi_newton(x[free], hess if inverse is None else inverse, lower[free], float(ftol), rounds,
-                                    (f, g[free]), max_step[free], resumable=True, inverse=inverse is not None)
+                                    (f, g[free]), None if max_step is None else max_step[free], resumable=True,
+                                    inverse=inverse is not None)
         if out is None:
             return None
         iterations += rounds
