@@ -434,3 +434,17 @@ def test_joint_stage_falls_back_from_the_best_point_bfgs_reached(grouseticks, mo
     # L-BFGS restarted from the stage's start took 18 evaluations more than BFGS here; from the best point it
     # only confirms the optimum (nlopt's identity start: 5-7 evaluations): at most half the restart's cost
     assert stage_2["evaluations"] - reference_2["evaluations"] <= 9, (stage_2, reference_2)
+
+
+def test_step_caps_only_where_a_family_parameter_is_estimated(grouseticks):
+    # No family parameter: no caps (None, the engine's default, as every cap infinite); with one, only its
+    # coordinate (log scale) is capped, after the `before` coordinates and the zero part's.
+    from glmmfast.fit._family_parameter import nb_shape_parameter
+
+    model = engine_model(model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, Poisson(), random=True))
+    lower = np.asarray(model.lower_bounds(), dtype=float)
+    plain = _optimize._GlmerProblem(model, lower, 3, 1, None, 1.0)
+    assert plain.max_steps(4) is None
+    shaped = _optimize._GlmerProblem(model, lower, 3, 1, nb_shape_parameter(2.0), 1.0)
+    caps = shaped.max_steps(4)
+    assert caps.tolist() == [np.inf] * 4 + [_optimize._LOG_PARAMETER_MAX_STEP]
