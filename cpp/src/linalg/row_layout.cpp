@@ -61,6 +61,17 @@ void RowLayout::set_theta(const Eigen::VectorXd& theta) {
 }
 
 std::vector<std::pair<int, int>> RowLayout::pairs() const {
+    std::vector<std::pair<int, int>> out;
+    if (K_ == 1) {
+        // One scalar term: a row's only pair is (c, c), so the pattern is the diagonal of the levels taken
+        // (what the buckets below give, without them).
+        std::vector<char> taken(static_cast<size_t>(q()), 0);
+        for (int i = 0; i < n_; ++i)
+            if (const int c = ucol_(i, 0); c >= 0) taken[static_cast<size_t>(c)] = 1;
+        for (int c = 0; c < q(); ++c)
+            if (taken[static_cast<size_t>(c)]) out.emplace_back(c, c);
+        return out;
+    }
     // Bucketed by r (a counting sort: two passes over the rows), then each
     // bucket's c sorted and made unique: the whole list's comparison sort
     // was most of the pattern's cost (InstEval: 4.4e5 pairs).
@@ -82,7 +93,6 @@ std::vector<std::pair<int, int>> RowLayout::pairs() const {
     std::vector<size_t> fill(first.begin(), first.end() - 1);
     for_each_pair([&](int r, int c) { cs[fill[r]++] = c; });
     check_interrupt();
-    std::vector<std::pair<int, int>> out;
     out.reserve(cs.size());
     for (int r = 0; r < q(); ++r) {
         const auto begin = cs.begin() + static_cast<long>(first[r]), end = cs.begin() + static_cast<long>(first[r + 1]);

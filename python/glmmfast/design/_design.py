@@ -178,9 +178,9 @@ def aliased_columns(X: np.ndarray, tol: float = _RANK_TOL) -> list[int]:
         from scipy.linalg.lapack import dpotrf  # lazily: scipy.linalg is not needed to import glmmfast
 
         gram = X.T @ X
-        norms2 = gram.diagonal().copy()  # |X_j|^2
+        norms2 = gram.diagonal().tolist()  # |X_j|^2 (p numbers: read in Python, cheaper than numpy's masks)
         R, info = dpotrf(gram, lower=0, clean=0, overwrite_a=1)
-        if info == 0 and (norms2 > 0).all() and (R.diagonal() ** 2 > 1e-6 * norms2).all():
+        if info == 0 and all(0 < nj and r * r > 1e-6 * nj for nj, r in zip(norms2, R.diagonal().tolist())):
             return []
     return aliased_by_columns(X, tol)
 
@@ -285,7 +285,8 @@ def model_design_for(
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
     if na_action not in _NA_ACTIONS:
         raise DataError(f"na_action must be one of {', '.join(map(repr, _NA_ACTIONS))}, not {na_action!r}")
-    if len(data) == 0:
+    n_rows = len(data)
+    if n_rows == 0:
         raise DataError("data has no rows")
     # The column names once (a tuple, and as text and a set below): pandas' string Index is slow to iterate
     # (and to list: remembered per columns Index, which a DataFrame keeps until its columns change).
@@ -310,7 +311,6 @@ def model_design_for(
         raise DataError(f"data has more than one column named {', '.join(map(repr, repeated))}: the formula's "
                         "variables must name columns uniquely")
 
-    n_rows = len(data)
     w_all = _as_vector(weights, n_rows, "weights")
     o_all = _as_vector(offset, n_rows, "offset")
     cols = [c for c in column_names if c in used]
@@ -335,16 +335,17 @@ def model_design_for(
     # Evaluation only reads columns, so complete data need no copy.
     all_complete = n_dropped == 0
     frame = data if all_complete else data.loc[complete, cols].reset_index(drop=True)
+    n = n_rows - n_dropped  # len(frame), without pandas' __len__
     # Given weights and offsets are checked; the defaults (ones, zeros) need no check.
     if w_all is None:
-        w = np.ones(len(frame))
+        w = np.ones(n)
     else:
         w = w_all[complete]
         if not np.isfinite(w).all() or (w < 0).any():
             raise DataError("weights must be finite and non-negative")
         if not (w > 0).any():
             raise DataError("weights are all zero: no observation would count in the fit")
-    off = np.zeros(len(frame)) if o_all is None else o_all[complete]
+    off = np.zeros(n) if o_all is None else o_all[complete]
     if o_all is not None and not np.isfinite(off).all():
         raise DataError("offset must be finite")
 
@@ -377,10 +378,10 @@ def model_design_for(
         # lFormula (lmer) and glFormula (glmer) differ in allow.n: the LMM
         # also estimates a residual variance.
         allow_n = dispersion_model or not (isinstance(family, Gaussian) and family.link == "identity")
-        check_grouping_factors(terms, len(frame), allow_n=allow_n,
+        check_grouping_factors(terms, n, allow_n=allow_n,
                                binary_response=isinstance(family, Binomial) and bool(np.all(w == 1)))
-        check_random_effects_count(terms, len(frame), allow_n=allow_n)  # before Z: it may not fit in memory
-        z_csc = random_effects_matrix(terms, len(frame))
+        check_random_effects_count(terms, n, allow_n=allow_n)  # before Z: it may not fit in memory
+        z_csc = random_effects_matrix(terms, n)
         # An LMM's criterion is equivariant in y's scale: only the GLMM families' PIRLS suffers.
         messages += scale_messages(X) + (response_scale_messages(y) if allow_n else []) + few_levels_messages(terms)
     return ModelDesign(

@@ -118,8 +118,8 @@ def build_re_terms(specs: tuple[RandomTermSpec, ...] | list[RandomTermSpec], dat
                    X=np.asarray(design.X, dtype=float), spec=design.spec, lhs=s.lhs,
                    structure=_term_structure(s, names))
         )
-    order = sorted(range(len(terms)), key=lambda i: -terms[i].nlevels)  # sorted() is stable
-    return [terms[i] for i in order]
+    terms.sort(key=lambda t: -t.nlevels)  # list.sort is stable
+    return terms
 
 
 def _factor_levels(spec: RandomTermSpec, names: list[str]) -> list[str] | None:
@@ -189,7 +189,10 @@ def random_effects_matrix(terms: list[ReTerm], n: int) -> CscParts:
     cols, vals = [], []
     offset = 0
     for t in terms:
-        cols.append(np.add.outer(np.arange(offset, offset + t.k), np.asarray(t.codes) * t.k).reshape(-1))
+        codes = np.asarray(t.codes, dtype=np.int64)  # column numbers in int64, whatever the codes' type
+        # one column per level (k = 1) is the usual term: its column numbers are the codes themselves
+        cols.append((codes + offset if offset else codes) if t.k == 1 else
+                    np.add.outer(np.arange(offset, offset + t.k), codes * t.k).reshape(-1))
         vals.append(np.asarray(t.X, dtype=float).T.reshape(-1))
         offset += t.k * t.nlevels
     # one array per term is the usual case: no concatenation then

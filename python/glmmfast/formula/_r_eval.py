@@ -116,9 +116,11 @@ def as_factor(value: Value, n: int) -> Factor:
 
 def drop_unused(f: Factor) -> Factor:
     """R's ``droplevels()``: the levels no row takes are removed."""
-    present = np.bincount(f.codes[f.codes >= 0], minlength=len(f.levels)) > 0  # a count, not a sort
-    if present.all():
+    # a count, not a sort; codes + 1 puts the missing (-1) in bin 0 without a mask
+    counts = np.bincount(f.codes + 1, minlength=len(f.levels) + 1)[1:]
+    if np.count_nonzero(counts) == len(f.levels):
         return f
+    present = counts > 0
     used = np.flatnonzero(present)
     remap = np.full(len(f.levels), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
