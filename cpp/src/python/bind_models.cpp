@@ -161,6 +161,7 @@ void bind_models(py::module_& m) {
         .def_property_readonly("n", &LmmModel::n)
         .def_property_readonly("p", &LmmModel::p)
         .def_property_readonly("q", &LmmModel::q)
+        .def_property_readonly("pattern_size", &LmmModel::pattern_size)
         .def_property_readonly("theta", &LmmModel::theta)
         .def_property_readonly("beta", &LmmModel::beta)
         .def_property_readonly("u", &LmmModel::u)
