@@ -48,6 +48,14 @@ public:
     double u_value(int i, int c) const { return urows_(i, c); }
     int term_column(int t) const { return term_col_[t]; }
     const int* columns(int i) const { return ucol_.data() + static_cast<size_t>(i) * K_; }
+    // Whether row i (> 0) is in the same levels as row i - 1 (rows sorted by group mostly are): a loop over
+    // the row's K u-indices, inline (std::equal's memcmp call cost more than the row's work).
+    bool same_levels_as_previous(int i) const {
+        const int *a = columns(i), *b = a - K_;
+        for (int c = 0; c < K_; ++c)
+            if (a[c] != b[c]) return false;
+        return true;
+    }
     const double* u_row(int i) const { return urows_.data() + static_cast<size_t>(i) * K_; }
 
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;

@@ -41,7 +41,7 @@ Eigen::VectorXd ZtWZ_on_pattern(const RowLayout& rows, const Eigen::VectorXd& w,
     std::vector<long> pos(static_cast<size_t>(K * (K + 1) / 2), -1);
     for (int i = 0; i < rows.n(); ++i) {
         const int* cols = rows.columns(i);
-        if (i == 0 || !std::equal(cols, cols + K, rows.columns(i - 1))) {
+        if (i == 0 || !rows.same_levels_as_previous(i)) {
             int p = 0;
             for (int a = 0; a < K; ++a)
                 for (int b = 0; b <= a; ++b, ++p)
