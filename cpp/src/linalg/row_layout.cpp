@@ -60,7 +60,7 @@ void RowLayout::set_theta(const Eigen::VectorXd& theta) {
     }
 }
 
-std::vector<std::pair<int, int>> RowLayout::pairs() const {
+std::vector<std::pair<int, int>> RowLayout::pairs(std::vector<int>* run_positions) const {
     // Bucketed by r (a counting sort: two passes over the rows), then each
     // bucket's c made unique and sorted: the whole list's comparison sort
     // was most of the pattern's cost (InstEval: 4.4e5 pairs).
@@ -80,14 +80,20 @@ std::vector<std::pair<int, int>> RowLayout::pairs() const {
     for (int r = 0; r < q(); ++r) first[r + 1] += first[r];
     std::vector<int> cs(first[q()]);
     std::vector<size_t> fill(first.begin(), first.end() - 1);
-    for_each_pair([&](int r, int c) { cs[fill[r]++] = c; });
+    // slot[e]: where the e-th pair emitted (in row order) went among the buckets' entries.
+    std::vector<size_t> slot(run_positions ? cs.size() : 0);
+    size_t emitted = 0;
+    for_each_pair([&](int r, int c) {
+        if (run_positions) slot[emitted++] = fill[r];
+        cs[fill[r]++] = c;
+    });
     check_interrupt();
     // Duplicates dropped before the sort, by a mark per column (the last bucket it was seen in): on crossed
     // terms most of a bucket repeats (sim_lmm_slope_1e5: 6e5 entries, 1.3e5 pairs), and sorting them all was
     // most of the pattern's cost.
     std::vector<std::pair<int, int>> out;
     out.reserve(cs.size());
-    std::vector<int> seen(static_cast<size_t>(q()), -1), unique;
+    std::vector<int> seen(static_cast<size_t>(q()), -1), at(run_positions ? q() : 0), unique;
     for (int r = 0; r < q(); ++r) {
         unique.clear();
         for (size_t e = first[r]; e < first[r + 1]; ++e)
@@ -96,7 +102,15 @@ std::vector<std::pair<int, int>> RowLayout::pairs() const {
                 unique.push_back(cs[e]);
             }
         std::sort(unique.begin(), unique.end());
+        if (run_positions) {  // each entry's position, through its column's (cs is overwritten with it)
+            for (size_t k = 0; k < unique.size(); ++k) at[unique[k]] = static_cast<int>(out.size() + k);
+            for (size_t e = first[r]; e < first[r + 1]; ++e) cs[e] = at[cs[e]];
+        }
         for (const int c : unique) out.emplace_back(r, c);
+    }
+    if (run_positions) {
+        run_positions->resize(slot.size());
+        for (size_t e = 0; e < slot.size(); ++e) (*run_positions)[e] = cs[slot[e]];
     }
     return out;
 }
