@@ -84,6 +84,37 @@ def _dense_lambda(theta, terms) -> np.ndarray:
                      [np.zeros((nh, 2 * ng)), theta[3] * np.eye(nh)]])
 
 
+def _dense_criterion(X, Z, y, w, off, Lam, reml):
+    """The profiled criterion from the marginal likelihood, densely; with beta-hat, sigma^2, V^{-1} and X'V^{-1}X."""
+    n, p = X.shape
+    V = Z @ Lam @ Lam.T @ Z.T + np.diag(1 / w)
+    Vi = np.linalg.inv(V)
+    XtViX = X.T @ Vi @ X
+    beta = np.linalg.solve(XtViX, X.T @ Vi @ (y - off))
+    r = y - off - X @ beta
+    df = n - p if reml else n
+    sigma2 = (r @ Vi @ r) / df
+    dense = df * np.log(2 * np.pi * sigma2) + np.linalg.slogdet(V)[1] + df
+    if reml:
+        dense += np.linalg.slogdet(XtViX)[1]
+    return dense, beta, sigma2, Vi, XtViX
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_criterion_on_rows_in_runs_and_rows_without_a_level(reml):
+    # Rows sorted by their levels (runs of rows share Z'WZ's positions) and rows with no level in the
+    # scalar term (Z's row empty there: the pattern leaves their pairs out): still the dense criterion.
+    X, Z, y, w, off, terms = _simulated_lmm()
+    order = np.lexsort((Z[:, 2 * terms[1][0]:].argmax(axis=1), Z[:, 0:2 * terms[1][0]:2].argmax(axis=1)))
+    X, Z, y, w, off = X[order], Z[order], y[order], w[order], off[order]
+    Z[::7, 2 * terms[1][0]:] = 0.0
+    m = _engine_lmm(X, Z, y, w, off, terms)
+    theta = np.array([0.8, -0.3, 0.5, 1.2])
+    dense = _dense_criterion(X, Z, y, w, off, _dense_lambda(theta, terms), reml)[0]
+    assert m.deviance(theta, reml) == pytest.approx(dense, rel=1e-12)
+    assert m.pattern_size == np.count_nonzero(np.tril(Z.T @ Z))
+
+
 @pytest.mark.parametrize("reml", [False, True])
 def test_profiled_criterion_equals_dense_marginal_likelihood(reml):
     # y ~ N(offset + X beta, sigma^2 (Z Lambda Lambda' Z' + W^{-1})): profile beta
@@ -96,17 +127,8 @@ def test_profiled_criterion_equals_dense_marginal_likelihood(reml):
 
     n, p = X.shape
     Lam = _dense_lambda(theta, terms)
-    V = Z @ Lam @ Lam.T @ Z.T + np.diag(1 / w)
-    Vi = np.linalg.inv(V)
-    XtViX = X.T @ Vi @ X
-    beta = np.linalg.solve(XtViX, X.T @ Vi @ (y - off))
+    dense, beta, sigma2, Vi, XtViX = _dense_criterion(X, Z, y, w, off, Lam, reml)
     r = y - off - X @ beta
-    rss = r @ Vi @ r
-    df = n - p if reml else n
-    sigma2 = rss / df
-    dense = df * np.log(2 * np.pi * sigma2) + np.linalg.slogdet(V)[1] + df
-    if reml:
-        dense += np.linalg.slogdet(XtViX)[1]
     assert crit == pytest.approx(dense, rel=1e-12)
     np.testing.assert_allclose(m.beta, beta, rtol=1e-10)
     assert m.sigma(reml) == pytest.approx(np.sqrt(sigma2), rel=1e-12)

@@ -17,7 +17,7 @@ from glmmfast import _core
 from glmmfast.design._design import model_design_for
 from glmmfast.families import Gaussian
 from glmmfast.fit._engine import lmm_engine_model
-from glmmfast.fit._lmm_start import FLOOR, MIN_ROWS, moment_theta_start, worth_a_moment_start
+from glmmfast.fit._lmm_start import FLOOR, MIN_PATTERN_PER_ROW, MIN_ROWS, moment_theta_start, worth_a_moment_start
 from glmmfast.fit._optimize import lmm_criterion_at, optimize_lmer
 
 
@@ -70,15 +70,31 @@ def test_fit_from_the_moment_start_reaches_lme4s_optimum_in_fewer_evaluations(ca
     assert stage_m["evaluations"] <= stage_1["evaluations"], (stage_m, stage_1)
 
 
+def _stage_1_evaluations(info):
+    return [s for s in info.stages if s["kind"] == "stage 1"][0]["evaluations"]
+
+
 def test_the_moment_start_is_used_where_it_pays():
-    # Exam (4059 rows): the fit starts at the moment estimate; sleepstudy (180): at lme4's start
-    exam = formula_reference()["examples"]["Exam_slope"]
-    d = _design(exam["formula"], formula_dataset("Exam"))
-    assert worth_a_moment_start(d) and d.n >= MIN_ROWS
+    # sleepstudy (180 rows) and Exam (4059 rows, but 0.05 pattern entries a row: evaluations cheap for the
+    # rows): lme4's start; crossed terms (1200 rows on 300 x 40 levels, ~1 entry a row): the moment estimate.
+    # The fit's stage 1 is optimize_lmer's from the start chosen, evaluation for evaluation.
     assert not worth_a_moment_start(_design("Reaction ~ Days + (Days | Subject)",
                                             glmmfast.datasets.load("sleepstudy")))
-    fit = glmmfast.lmer(exam["formula"], formula_dataset("Exam"), REML=exam["REML"])
-    assert [s for s in fit.optinfo.stages if s["kind"] == "stage 1"][0]["evaluations"] <= 8
+    exam = formula_reference()["examples"]["Exam_slope"]
+    rng = np.random.default_rng(5)
+    g1, g2 = rng.integers(0, 300, 1200), rng.integers(0, 40, 1200)
+    crossed = pd.DataFrame({"y": rng.normal(size=1200) + 0.5 * rng.normal(size=300)[g1] + rng.normal(size=40)[g2],
+                            "x": rng.normal(size=1200), "g1": pd.Categorical(g1), "g2": pd.Categorical(g2)})
+    for formula, data, reml, moment in ((exam["formula"], formula_dataset("Exam"), exam["REML"], False),
+                                        ("y ~ x + (1 | g1) + (1 | g2)", crossed, False, True)):
+        d = _design(formula, data)
+        model = lmm_engine_model(d)
+        assert d.n >= MIN_ROWS and (model.pattern_size >= MIN_PATTERN_PER_ROW * d.n) == moment
+        assert worth_a_moment_start(d, pattern_size=model.pattern_size) == moment
+        theta0 = moment_theta_start(d, model.initial_theta()) if moment else None
+        _, _, info = optimize_lmer(model, reml, theta0)
+        fit = glmmfast.lmer(formula, data, REML=reml)
+        assert _stage_1_evaluations(fit.optinfo) == _stage_1_evaluations(info)
 
 
 def test_terms_without_a_moment_estimate_keep_the_engines_start():

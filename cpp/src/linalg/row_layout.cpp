@@ -60,27 +60,37 @@ void RowLayout::set_theta(const Eigen::VectorXd& theta) {
     }
 }
 
-std::vector<std::pair<int, int>> RowLayout::pairs() const {
+std::vector<std::pair<int, int>> RowLayout::pairs(std::vector<int>* run_positions) const {
     std::vector<std::pair<int, int>> out;
     if (K_ == 1) {
         // One scalar term: a row's only pair is (c, c), so the pattern is the diagonal of the levels taken
-        // (what the buckets below give, without them).
-        std::vector<char> taken(static_cast<size_t>(q()), 0);
+        // (what the buckets below give, without them); a run's position is its level's place on it.
+        std::vector<int> at(static_cast<size_t>(q()), -1);
         for (int i = 0; i < n_; ++i)
-            if (const int c = ucol_(i, 0); c >= 0) taken[static_cast<size_t>(c)] = 1;
+            if (const int c = ucol_(i, 0); c >= 0) at[static_cast<size_t>(c)] = 0;
         for (int c = 0; c < q(); ++c)
-            if (taken[static_cast<size_t>(c)]) out.emplace_back(c, c);
+            if (at[static_cast<size_t>(c)] == 0) {
+                at[static_cast<size_t>(c)] = static_cast<int>(out.size());
+                out.emplace_back(c, c);
+            }
+        if (run_positions) {  // one entry per pair emitted in row order, as the buckets' for_each_pair emits them
+            run_positions->clear();
+            for (int i = 0; i < n_; ++i) {
+                if (i > 0 && same_levels_as_previous(i)) continue;
+                if (const int c = ucol_(i, 0); c >= 0) run_positions->push_back(at[static_cast<size_t>(c)]);
+            }
+        }
         return out;
     }
     // Bucketed by r (a counting sort: two passes over the rows), then each
-    // bucket's c sorted and made unique: the whole list's comparison sort
+    // bucket's c made unique and sorted: the whole list's comparison sort
     // was most of the pattern's cost (InstEval: 4.4e5 pairs).
     const auto for_each_pair = [&](auto&& emit) {
         for (int i = 0; i < n_; ++i) {
-            const int* cols = columns(i);
             // A row in the same levels as the row before adds no pair: on data
             // sorted by group (Chem97: 31,022 rows in 2,410 schools) most rows.
-            if (i > 0 && std::equal(cols, cols + K_, columns(i - 1))) continue;
+            if (i > 0 && same_levels_as_previous(i)) continue;
+            const int* cols = columns(i);
             for (int a = 0; a < K_; ++a)
                 for (int b = 0; b <= a; ++b)
                     if (cols[a] >= 0 && cols[b] >= 0) emit(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
@@ -91,14 +101,36 @@ std::vector<std::pair<int, int>> RowLayout::pairs() const {
     for (int r = 0; r < q(); ++r) first[r + 1] += first[r];
     std::vector<int> cs(first[q()]);
     std::vector<size_t> fill(first.begin(), first.end() - 1);
-    for_each_pair([&](int r, int c) { cs[fill[r]++] = c; });
+    // slot[e]: where the e-th pair emitted (in row order) went among the buckets' entries.
+    std::vector<size_t> slot(run_positions ? cs.size() : 0);
+    size_t emitted = 0;
+    for_each_pair([&](int r, int c) {
+        if (run_positions) slot[emitted++] = fill[r];
+        cs[fill[r]++] = c;
+    });
     check_interrupt();
+    // Duplicates dropped before the sort, by a mark per column (the last bucket it was seen in): on crossed
+    // terms most of a bucket repeats (sim_lmm_slope_1e5: 6e5 entries, 1.3e5 pairs), and sorting them all was
+    // most of the pattern's cost.
     out.reserve(cs.size());
+    std::vector<int> seen(static_cast<size_t>(q()), -1), at(run_positions ? q() : 0), unique;
     for (int r = 0; r < q(); ++r) {
-        const auto begin = cs.begin() + static_cast<long>(first[r]), end = cs.begin() + static_cast<long>(first[r + 1]);
-        std::sort(begin, end);
-        for (auto it = begin; it != end; ++it)
-            if (it == begin || *it != *(it - 1)) out.emplace_back(r, *it);
+        unique.clear();
+        for (size_t e = first[r]; e < first[r + 1]; ++e)
+            if (seen[cs[e]] != r) {
+                seen[cs[e]] = r;
+                unique.push_back(cs[e]);
+            }
+        std::sort(unique.begin(), unique.end());
+        if (run_positions) {  // each entry's position, through its column's (cs is overwritten with it)
+            for (size_t k = 0; k < unique.size(); ++k) at[unique[k]] = static_cast<int>(out.size() + k);
+            for (size_t e = first[r]; e < first[r + 1]; ++e) cs[e] = at[cs[e]];
+        }
+        for (const int c : unique) out.emplace_back(r, c);
+    }
+    if (run_positions) {
+        run_positions->resize(slot.size());
+        for (size_t e = 0; e < slot.size(); ++e) (*run_positions)[e] = cs[slot[e]];
     }
     return out;
 }

@@ -12,7 +12,8 @@
 //                      (W^{1/2} given);
 //   Z_times            Z v (needs no theta: U u = Z (Lambda u));
 //   pairs()            the lower-triangle pattern of U'WU (r >= c, sorted,
-//                      unique) the rows touch;
+//                      unique) the rows touch (and where each run of rows'
+//                      pairs sit in it);
 //   scatter_table(position) and scatter_UtWU   the per-row positions of
 //                      U'WU's entries in some value array and the sum
 //                      x[pos] += w_i u_ia u_ib over rows (O(n K^2)).
@@ -48,6 +49,14 @@ public:
     double u_value(int i, int c) const { return urows_(i, c); }
     int term_column(int t) const { return term_col_[t]; }
     const int* columns(int i) const { return ucol_.data() + static_cast<size_t>(i) * K_; }
+    // Whether row i (> 0) is in the same levels as row i - 1 (rows sorted by group mostly are): a loop over
+    // the row's K u-indices, inline (std::equal's memcmp call cost more than the row's work).
+    bool same_levels_as_previous(int i) const {
+        const int *a = columns(i), *b = a - K_;
+        for (int c = 0; c < K_; ++c)
+            if (a[c] != b[c]) return false;
+        return true;
+    }
     const double* u_row(int i) const { return urows_.data() + static_cast<size_t>(i) * K_; }
 
     Eigen::VectorXd U_times(const Eigen::VectorXd& u) const;
@@ -58,7 +67,10 @@ public:
     // (W^{1/2} U)' M.
     Eigen::MatrixXd WUt_times(const Eigen::MatrixXd& M, const Eigen::VectorXd& sqrtw) const;
 
-    std::vector<std::pair<int, int>> pairs() const;
+    // run_positions (optional): per run of rows in the same levels (in row order) and pair (a >= b) of the
+    // run's columns with levels in both, the pair's position in the result (what a sum over rows of
+    // the pairs' values scatters into, without looking a position up: model/lmm_model.cpp).
+    std::vector<std::pair<int, int>> pairs(std::vector<int>* run_positions = nullptr) const;
     // Per row, K(K+1)/2 entries (a >= b over the row's columns): position(r, c)
     // (r >= c) of the pair, or -1 where the row has no level.
     template <class Position>

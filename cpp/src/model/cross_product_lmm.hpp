@@ -82,6 +82,8 @@ public:
     int n() const { return static_cast<int>(cp_.n); }
     int p() const { return static_cast<int>(cp_.XtWX.cols()); }
     int q() const { return sys_.q(); }
+    // Entries of Z'WZ's lower-triangle pattern: an evaluation's cost grows with it (the factorisation).
+    long pattern_size() const { return static_cast<long>(pattern_.size()); }
     const LambdaMap& lambda() const { return sys_.lambda(); }
     const PenalizedSystem& system() const { return sys_; }
 

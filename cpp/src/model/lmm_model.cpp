@@ -23,38 +23,25 @@ namespace glmmfast {
 
 namespace {
 
-// Z'WZ's values on `pattern` (sorted pairs r >= c), one pass over the rows.
-Eigen::VectorXd ZtWZ_on_pattern(const RowLayout& rows, const Eigen::VectorXd& w,
-                                const std::vector<std::pair<int, int>>& pattern) {
-    std::vector<size_t> row_first(static_cast<size_t>(rows.q()) + 1, 0);  // pattern entries of row r
-    for (const auto& rc : pattern) ++row_first[static_cast<size_t>(rc.first) + 1];
-    for (int r = 0; r < rows.q(); ++r) row_first[r + 1] += row_first[r];
-    const auto position = [&](int r, int c) {
-        const auto first = pattern.begin() + static_cast<long>(row_first[r]);
-        const auto last = pattern.begin() + static_cast<long>(row_first[r + 1]);
-        return std::lower_bound(first, last, std::make_pair(r, c)) - pattern.begin();
-    };
-    Eigen::VectorXd values = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(pattern.size()));
+// Z'WZ's values on the pattern, one pass over the rows: `run_positions` (RowLayout::pairs) gives, per run of
+// rows in the same levels, where each of its pairs' sums goes, so no row looks a position up.
+Eigen::VectorXd ZtWZ_on_pattern(const RowLayout& rows, const Eigen::VectorXd& w, size_t pattern_size,
+                                const std::vector<int>& run_positions) {
+    Eigen::VectorXd values = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(pattern_size));
     const int K = rows.K();
-    // The row's (a, b) positions, looked up again only where its levels
-    // differ from the row before's (rows sorted by group share them).
-    std::vector<long> pos(static_cast<size_t>(K * (K + 1) / 2), -1);
+    const int* pos = run_positions.data();
+    const int* next = pos;  // the next run's positions
     for (int i = 0; i < rows.n(); ++i) {
         const int* cols = rows.columns(i);
-        if (i == 0 || !std::equal(cols, cols + K, rows.columns(i - 1))) {
-            int p = 0;
-            for (int a = 0; a < K; ++a)
-                for (int b = 0; b <= a; ++b, ++p)
-                    pos[p] = cols[a] < 0 || cols[b] < 0
-                                 ? -1
-                                 : position(std::max(cols[a], cols[b]), std::min(cols[a], cols[b]));
-        }
+        if (i == 0 || !rows.same_levels_as_previous(i)) pos = next;
         int p = 0;
         for (int a = 0; a < K; ++a) {
+            if (cols[a] < 0) continue;
             const double wz = w[i] * rows.z_value(i, a);
-            for (int b = 0; b <= a; ++b, ++p)
-                if (pos[p] >= 0) values[pos[p]] += wz * rows.z_value(i, b);
+            for (int b = 0; b <= a; ++b)
+                if (cols[b] >= 0) values[pos[p++]] += wz * rows.z_value(i, b);
         }
+        next = pos + p;
     }
     return values;
 }
@@ -85,9 +72,11 @@ LmmRows lmm_rows(Eigen::MatrixXd X, const SpMat& Z, Eigen::VectorXd y, const Eig
     cp.ZtWX = Z.transpose() * WX;
     cp.ZtWy = Z.transpose() * Wr;
     cp.n = static_cast<long>(nobs);
-    cp.log_w_sum = w.array().log().sum();
-    d.pattern = d.rows.pairs();
-    cp.ZtWZ = ZtWZ_on_pattern(d.rows, w, d.pattern);
+    // Unit weights (the usual fit) add log 1 = 0 exactly: n logarithms saved.
+    cp.log_w_sum = (w.array() == 1.0).all() ? 0.0 : w.array().log().sum();
+    std::vector<int> run_positions;
+    d.pattern = d.rows.pairs(&run_positions);
+    cp.ZtWZ = ZtWZ_on_pattern(d.rows, w, d.pattern.size(), run_positions);
     return d;
 }
 

@@ -23,29 +23,30 @@ struct ModelArrays {
     Eigen::VectorXd y, weights, offset;
 };
 
-ModelArrays model_arrays(const Eigen::MatrixXd& X, const CscMatrix& Z, const DblArray& y, const DblArray& weights,
+// X by value: pybind11 moves its converted copy in, and it moves on into the model (no further n x p copies).
+ModelArrays model_arrays(Eigen::MatrixXd X, const CscMatrix& Z, const DblArray& y, const DblArray& weights,
                          const DblArray& offset) {
     const long n = X.rows();
     if (!X.allFinite()) throw std::invalid_argument("X has non-finite values");
-    return {X, Z.matrix, vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset")};
+    return {std::move(X), Z.matrix, vec(y, n, "y"), vec(weights, n, "weights"), vec(offset, n, "offset")};
 }
 
-std::unique_ptr<GlmmModel> make_model(const Eigen::MatrixXd& X, const CscMatrix& Z, const DblArray& y,
+std::unique_ptr<GlmmModel> make_model(Eigen::MatrixXd X, const CscMatrix& Z, const DblArray& y,
                                       const DblArray& weights, const DblArray& offset, const Family& family,
                                       const std::vector<TermShape>& terms, const std::string& factorization) {
-    ModelArrays a = model_arrays(X, Z, y, weights, offset);
+    ModelArrays a = model_arrays(std::move(X), Z, y, weights, offset);
     EngineCall call;  // the pattern's analysis: seconds on large data
-    return std::make_unique<GlmmModel>(a.X, std::move(a.Z), std::move(a.y), std::move(a.weights), std::move(a.offset),
-                                       family, terms, factorization);
+    return std::make_unique<GlmmModel>(std::move(a.X), std::move(a.Z), std::move(a.y), std::move(a.weights),
+                                       std::move(a.offset), family, terms, factorization);
 }
 
-std::unique_ptr<LmmModel> make_lmm(const Eigen::MatrixXd& X, const CscMatrix& Z, const DblArray& y,
+std::unique_ptr<LmmModel> make_lmm(Eigen::MatrixXd X, const CscMatrix& Z, const DblArray& y,
                                    const DblArray& weights, const DblArray& offset, const std::vector<TermShape>& terms,
                                    const std::string& factorization) {
-    ModelArrays a = model_arrays(X, Z, y, weights, offset);
+    ModelArrays a = model_arrays(std::move(X), Z, y, weights, offset);
     EngineCall call;  // the pattern's analysis: seconds on large data
-    return std::make_unique<LmmModel>(a.X, std::move(a.Z), std::move(a.y), std::move(a.weights), std::move(a.offset),
-                                      terms, factorization);
+    return std::make_unique<LmmModel>(std::move(a.X), std::move(a.Z), std::move(a.y), std::move(a.weights),
+                                      std::move(a.offset), terms, factorization);
 }
 
 }  // namespace
@@ -161,6 +162,7 @@ void bind_models(py::module_& m) {
         .def_property_readonly("n", &LmmModel::n)
         .def_property_readonly("p", &LmmModel::p)
         .def_property_readonly("q", &LmmModel::q)
+        .def_property_readonly("pattern_size", &LmmModel::pattern_size)
         .def_property_readonly("theta", &LmmModel::theta)
         .def_property_readonly("beta", &LmmModel::beta)
         .def_property_readonly("u", &LmmModel::u)

@@ -363,12 +363,14 @@ def optimize_glmm_state(model, design: ModelDesign, nAGQ: int, parameter: Family
 
 def fit_lmm(design: ModelDesign, reml: bool, t0: float | None = None) -> FitState:
     """Fit an LMM (lme4's lmer stages): engine, the profiled criterion minimised over theta from its
-    moment start (:func:`~glmmfast.fit._lmm_start.moment_theta_start`) where that pays, else lme4's."""
+    moment start (:func:`~glmmfast.fit._lmm_start.moment_theta_start`) where that pays (many rows and an
+    evaluation that is costly for its rows: :func:`~glmmfast.fit._lmm_start.worth_a_moment_start`), else
+    lme4's."""
     t0 = time.perf_counter() if t0 is None else t0
     model = lmm_engine_model(design)
     t1 = time.perf_counter()
     theta0 = None
-    if worth_a_moment_start(design):
+    if worth_a_moment_start(design, pattern_size=model.pattern_size):
         theta0 = moment_theta_start(design, np.asarray(model.initial_theta(), dtype=float))
     theta, crit, info = optimize_lmer(model, reml, theta0)
     info.seconds.update({"design": t1 - t0, "optimize": time.perf_counter() - t1})
