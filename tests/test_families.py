@@ -258,3 +258,20 @@ def test_count_log_densities_at_counts_in_and_beyond_the_log_factorial_table(nam
     if name == "poisson":  # a non-integer y (the Poisson kernel takes it, as R's dpois(log = TRUE) does not)
         half = float(np.asarray(fam.log_density(np.array([2.5]), np.log([3.0]), np.ones(1)))[0])
         assert half == pytest.approx(2.5 * np.log(3.0) - 3.0 - gammaln(3.5), rel=1e-14)
+
+
+def test_valid_eta_refuses_any_non_finite_entry():
+    # Family::valid_eta checks finiteness in one vectorised sum of eta - eta (linalg/all_finite.hpp): every
+    # position (the packets' lanes and the odd tail) and every kind of non-finite value must fail it.
+    from glmmfast import _core
+
+    fam = _core.Family("poisson", "log")
+    eta = np.linspace(-3.0, 3.0, 403)
+    assert fam.valid_eta(eta)
+    assert fam.valid_eta(np.full(7, 1.7e308))  # the largest finite values: x - x is still 0
+    assert fam.valid_eta(np.zeros(0))
+    for bad in (np.inf, -np.inf, np.nan):
+        for i in (0, 1, 2, 201, 401, 402):
+            e = eta.copy()
+            e[i] = bad
+            assert not fam.valid_eta(e)

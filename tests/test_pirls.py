@@ -187,6 +187,31 @@ def test_non_canonical_deviance_is_reproducible_from_any_warm_start(cbpp_probit_
     np.testing.assert_allclose(theta[0] * d.Z.T @ score, u_first, atol=1e-8)
 
 
+def test_kernel_path_deviances_follow_the_point_and_the_response(m1_design):
+    """A Poisson model sums its log-likelihood kernel once per point (GlmmModel::point_kernel): at the mode
+    the Laplace deviance and the deviance residuals are those of the point PIRLS ended on, and after a new
+    response they are a fresh model's at the same parameters (no kernel of the previous rows kept)."""
+    d = m1_design
+    theta, beta = np.array([1.28]), np.array([0.65, 0.94, -1.44])
+    y2 = np.where(np.arange(d.y.size) % 5 == 0, d.y + 2, d.y).astype(float)
+
+    def deviance_residuals(m, y):
+        mu = np.exp(d.X @ beta + d.Z.toarray() @ (theta[0] * np.asarray(m.u)))
+        return (2 * (np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0) - (y - mu))).sum()
+
+    m = engine_model(d)
+    for y in [np.asarray(d.y, dtype=float), y2]:
+        m.set_response(y, np.ones(y.size))
+        if y is y2:  # the previous mode's point, the new response's deviance
+            assert m.sum_dev_resid() == pytest.approx(deviance_residuals(m, y), rel=1e-12)
+        dev = m.deviance_at(theta, beta)
+        assert dev == m.laplace_deviance()
+        fresh = engine_model(d)
+        fresh.set_response(y, np.ones(y.size))
+        assert dev == pytest.approx(fresh.deviance_at(theta, beta), abs=1e-8)  # PIRLS from other starts
+        assert m.sum_dev_resid() == pytest.approx(deviance_residuals(m, y), rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def zigenpois_design():
     from glmmfast.fit._zero_inflation import tmb_family, zero_inflation_design

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "family/registry.hpp"
+#include "linalg/all_finite.hpp"
 
 namespace glmmfast {
 
@@ -78,7 +79,7 @@ bool Family::has_shape(const std::string& name) const {
 }
 
 bool Family::valid_eta(const ArrayXd& eta) const {
-    return eta.allFinite() && link_->valid_eta(eta, dist_->mean_range());
+    return all_finite(eta) && link_->valid_eta(eta, dist_->mean_range());
 }
 
 void Family::terms_at_eta(const ArrayXd& eta, const ArrayXd& y, Eigen::Index start, Eigen::Index len, MeanTerms& m,

@@ -166,7 +166,13 @@ void GlmmModel::factor() {
 double GlmmModel::sum_dev_resid() const {
     if (zero_inflated()) throw std::logic_error("a zero-inflated model has no deviance residuals");
     if (mu_.size() != n()) throw std::logic_error("the model has no fitted values yet: run pirls() first");
-    return deviance_residual_sum(family_, constants_, y_, mu_, eta_, pw_);
+    return family_.has_kernel() ? kernel_deviance(constants_, point_kernel())
+                                : deviance_residual_sum(family_, constants_, y_, mu_, eta_, pw_);
+}
+
+double GlmmModel::point_kernel() const {
+    if (!point_kernel_) point_kernel_ = family_.loglik_kernel(y_, mu_, eta_, pw_);
+    return *point_kernel_;
 }
 
 // On the general observation path -2 sum log f (the deviance up to a

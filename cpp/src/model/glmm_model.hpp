@@ -270,8 +270,15 @@ private:
     void update_weights(bool exact = false);
     // update_weights on the general observation path (observation_model.cpp).
     void update_general_weights(bool exact);
-    // Forgets point_terms_ (whenever an input of observation_terms changes).
-    void forget_point_terms() { point_terms_.reset(); }
+    // Forgets point_terms_ and point_kernel_ (whenever an input of observation_terms changes).
+    void forget_point_terms() {
+        point_terms_.reset();
+        point_kernel_.reset();
+    }
+    // The family's loglik kernel (Family::loglik_kernel, a family with has_kernel) at the current
+    // point, summed once per point: PIRLS's last penalised deviance and the Laplace deviance at the
+    // mode both read it.
+    double point_kernel() const;
     // The exact gradient's observation terms at the current eta for `family`
     // at dispersion phi (with the information's eta-derivative and the
     // zero-inflation derivatives when information_deriv), and the gradient
@@ -316,6 +323,7 @@ private:
     // (update_general_weights reads them once): one pass over the rows per point instead of two.
     // Forgotten when eta or a parameter of the rows' terms changes.
     mutable std::optional<ObservationTerms> point_terms_;
+    mutable std::optional<double> point_kernel_;  // point_kernel()'s, forgotten with point_terms_
     double phi_ = 1.0;
     // Data-only parts of the log-likelihood, fixed per response.
     ResponseConstants constants_;

@@ -17,8 +17,9 @@ namespace glmmfast {
 
 double GlmmModel::laplace_deviance() const {
     require_state();
-    const double ll = general_observation() ? observation_loglik()
-                                            : conditional_loglik(family_, constants_, y_, mu_, eta_, pw_, phi_);
+    const double ll = general_observation()  ? observation_loglik()
+                      : family_.has_kernel() ? kernel_loglik(constants_, point_kernel())
+                                             : conditional_loglik(family_, constants_, y_, mu_, eta_, pw_, phi_);
     return -2.0 * ll + u_.squaredNorm() + sys_.log_det_L2();
 }
 

@@ -30,6 +30,7 @@
 #include <cmath>
 #include <string>
 
+#include "linalg/all_finite.hpp"
 #include "model/glmm_model.hpp"
 #include "model/pirls_loop.hpp"
 #include "optim/interrupt.hpp"
@@ -63,7 +64,7 @@ bool GlmmModel::move_to(const Eigen::VectorXd& u, const Eigen::VectorXd& beta) {
     u_ = u;
     beta_ = beta;
     update_linear_predictor();
-    return family_.valid_eta(eta_) && mu_.allFinite();
+    return family_.valid_eta(eta_) && all_finite(mu_);
 }
 
 void GlmmModel::refresh() {

@@ -13,13 +13,13 @@ ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd&
 
 double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
                           const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi) {
-    return family.has_kernel() ? c.ll_constant + family.loglik_kernel(y, mu, eta, pw)
+    return family.has_kernel() ? kernel_loglik(c, family.loglik_kernel(y, mu, eta, pw))
                                : family.log_density(y, eta, pw, phi, mu.data()).sum();
 }
 
 double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
                              const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw) {
-    if (family.has_kernel()) return 2.0 * (c.saturated - family.loglik_kernel(y, mu, eta, pw));
+    if (family.has_kernel()) return kernel_deviance(c, family.loglik_kernel(y, mu, eta, pw));
     return family.dev_resid_eta(y, eta, pw, mu.data()).sum();
 }
 

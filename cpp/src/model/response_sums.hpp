@@ -24,6 +24,10 @@ struct ResponseConstants {
     double ll_constant = 0.0, saturated = 0.0;
 };
 ResponseConstants response_constants(const Family& family, const Eigen::ArrayXd& y, const Eigen::ArrayXd& pw);
+// The two sums from the family's loglik kernel k = Family::loglik_kernel at the rows' point (a family
+// with has_kernel): log L = constant + k, sum d_i = 2 (saturated - k).
+inline double kernel_loglik(const ResponseConstants& c, double kernel) { return c.ll_constant + kernel; }
+inline double kernel_deviance(const ResponseConstants& c, double kernel) { return 2.0 * (c.saturated - kernel); }
 double conditional_loglik(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,
                           const Eigen::ArrayXd& mu, const Eigen::ArrayXd& eta, const Eigen::ArrayXd& pw, double phi);
 double deviance_residual_sum(const Family& family, const ResponseConstants& c, const Eigen::ArrayXd& y,

@@ -1,6 +1,8 @@
 // row_block.cpp — a partition's sums (see row_block.hpp).
 #include "model/row_block.hpp"
 
+#include "linalg/all_finite.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -132,7 +134,7 @@ bool RowBlock::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd& bet
     eta_ = (offset_ + X_ * beta + rows_.U_times(u)).array();
     mu_ = family_.linkinv(eta_);
     u_ = u;
-    return family_.valid_eta(eta_) && mu_.allFinite();
+    return family_.valid_eta(eta_) && all_finite(mu_);
 }
 
 std::pair<Eigen::VectorXd, Eigen::VectorXd> RowBlock::trace_sums(const Eigen::VectorXd& theta,
