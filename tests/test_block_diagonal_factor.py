@@ -87,3 +87,25 @@ def test_single_slope_term_fits_reach_reference_optimum(case_id):
     ref = reference_cases()[case_id]
     best = min(ref["deviance_m2ll"], ref["glmmTMB"]["m2ll"])
     assert fit_case(case_id).deviance <= best * (1 + 1e-8)
+
+
+@pytest.mark.parametrize("formula, data, kind", [
+    ("Reaction ~ Days + (Days | Subject)", "sleepstudy", "block-diagonal"),
+    ("Reaction ~ Days + (1 | Subject)", "sleepstudy", "diagonal"),
+    ("Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "sleepstudy", "sparse"),
+])
+def test_the_engine_reports_the_factor_it_took(formula, data, kind):
+    """``factorization`` (engine and ``optinfo``) names the factor the pattern took, not only
+    the sparse/blocked choice: one (1 | g) term is diagonal, one (x | g) term block-diagonal."""
+    import glmmfast
+    from glmmfast.design._design import model_design_for
+    from glmmfast.families import Gaussian, Poisson
+    from glmmfast.fit._engine import engine_model, lmm_engine_model
+
+    df = glmmfast.datasets.load(data)
+    assert lmm_engine_model(model_design_for(formula, df, Gaussian(), random=True)).factorization == kind
+    assert glmmfast.lmer(formula, df).optinfo.factorization == kind
+    grouse = glmmfast.datasets.load("grouseticks")
+    design = model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouse, Poisson(), random=True)
+    assert engine_model(design).factorization == "diagonal"
+    assert engine_model(design, "blocked").factorization == "blocked"  # asked for: taken even for one term

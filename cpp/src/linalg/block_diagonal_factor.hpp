@@ -42,6 +42,7 @@ public:
     Eigen::MatrixXd inverse_block(int start, int size) const override;
     // A_l^{-1} for every level, in values()' layout (both triangles).
     Eigen::VectorXd selected_inverse() const override;
+    const char* kind() const override { return "block-diagonal"; }
 
 private:
     // Per level, L_l^{-1} B or (transposed) L_l^{-T} B on its rows of B.

@@ -33,6 +33,7 @@ public:
     double log_det() const override;
     Eigen::MatrixXd inverse_block(int start, int size) const override;
     Eigen::VectorXd selected_inverse() const override;
+    const char* kind() const override { return "diagonal"; }
 
 private:
     Eigen::VectorXd A_;  // A's diagonal (the values callers fill)

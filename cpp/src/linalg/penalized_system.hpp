@@ -92,6 +92,8 @@ public:
     // l < nblocks, stacked ((nblocks k) x k).
     Eigen::MatrixXd inverse_diagonal_blocks(int start, int k, int nblocks) const;
     bool blocked() const { return blocked_; }
+    // The factor this system took (SymmetricFactor::kind).
+    const char* factor_kind() const { return factor_->kind(); }
     // Factorisations so far (A = I counts none).
     long factorizations() const { return factorizations_; }
     int schur_panels() const { return factor_->schur_panels(); }

@@ -61,6 +61,9 @@ public:
     virtual Eigen::VectorXd selected_inverse_at(const std::vector<int>& positions) const;
     // Panels of a blocked factor's Schur complement factor (0: none).
     virtual int schur_panels() const { return 0; }
+    // What the factor is, as the engine's ``factorization`` property reports
+    // it: "sparse", "blocked", "diagonal" or "block-diagonal".
+    virtual const char* kind() const = 0;
     Eigen::MatrixXd solve(const Eigen::MatrixXd& B) const { return solve_Lt(solve_L(B)); }
 };
 
@@ -76,6 +79,7 @@ public:
     Eigen::MatrixXd solve_Lt(const Eigen::MatrixXd& B) const override;
     double log_det() const override;
     Eigen::VectorXd selected_inverse() const override;
+    const char* kind() const override { return "sparse"; }
 private:
     SpMat A_;  // lower triangle of P A P'
     Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> perm_;
@@ -105,6 +109,7 @@ public:
     Eigen::VectorXd selected_inverse_at(const std::vector<int>& positions) const override;
     // Panels of the Schur complement's factor (1: dense).
     int schur_panels() const override { return q2_ == 0 ? 0 : schur_.npanels(); }
+    const char* kind() const override { return "blocked"; }
 
     // Possible when the dense Schur complement stays small.
     static bool suitable(int q, int k1, int nlevels1) {

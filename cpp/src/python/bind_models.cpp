@@ -82,7 +82,7 @@ void bind_models(py::module_& m) {
         .def_property_readonly("mu", &GlmmModel::mu)
         .def_property_readonly("evaluations", &GlmmModel::evaluations)
         .def_property_readonly("factorization",
-                               [](const GlmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+                               [](const GlmmModel& g) { return g.system().factor_kind(); })
         .def_property_readonly("schur_panels", [](const GlmmModel& g) { return g.system().schur_panels(); })
         .def_property_readonly("pirls_iterations", &GlmmModel::pirls_iterations)
         .def("lambda_csc",
@@ -174,7 +174,7 @@ void bind_models(py::module_& m) {
         .def_property_readonly("log_det_RX2", &LmmModel::log_det_RX2)
         .def_property_readonly("evaluations", &LmmModel::evaluations)
         .def_property_readonly("factorization",
-                               [](const LmmModel& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+                               [](const LmmModel& g) { return g.system().factor_kind(); })
         .def_property_readonly("schur_panels", [](const LmmModel& g) { return g.system().schur_panels(); })
         .def("lower_bounds", [](const LmmModel& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const LmmModel& g) { return g.lambda().initial_theta(); })

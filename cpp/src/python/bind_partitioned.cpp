@@ -180,7 +180,7 @@ void bind_partitioned(py::module_& m) {
         .def_property_readonly("pearson_chi2", &PartitionedGlmm::pearson_chi2)
         .def_property_readonly("eta_abs_sum", &PartitionedGlmm::eta_abs_sum)
         .def_property_readonly("factorization",
-                               [](const PartitionedGlmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+                               [](const PartitionedGlmm& g) { return g.system().factor_kind(); })
         .def("lower_bounds", [](const PartitionedGlmm& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const PartitionedGlmm& g) { return g.lambda().initial_theta(); })
         .def("set_theta", &PartitionedGlmm::set_theta)
@@ -223,7 +223,7 @@ void bind_partitioned(py::module_& m) {
         .def_property_readonly("log_det_RX2", &CrossProductLmm::log_det_RX2)
         .def_property_readonly("evaluations", &CrossProductLmm::evaluations)
         .def_property_readonly("factorization",
-                               [](const CrossProductLmm& g) { return g.system().blocked() ? "blocked" : "sparse"; })
+                               [](const CrossProductLmm& g) { return g.system().factor_kind(); })
         .def("lower_bounds", [](const CrossProductLmm& g) { return g.lambda().lower_bounds(); })
         .def("initial_theta", [](const CrossProductLmm& g) { return g.lambda().initial_theta(); })
         .def("evaluate", &CrossProductLmm::evaluate, py::arg("theta"), engine_call())

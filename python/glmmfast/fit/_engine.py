@@ -49,7 +49,10 @@ def engine_model(design: ModelDesign, factorization: str = "auto") -> "_core.Glm
 
     ``factorization`` ("auto", "sparse" or "blocked") picks the engine's
     Cholesky strategy; "auto" is right for fitting, the others exist so the
-    two can be checked against each other.
+    two can be checked against each other.  A pattern that is diagonal (one
+    ``(1 | g)`` term) or block-diagonal (one ``(x | g)`` term) takes its own
+    factor unless "blocked" is asked for; the model's
+    ``factorization`` property names the factor taken.
     """
     model = _core.GlmmModel(*_engine_arrays(design), design.family.engine, _engine_terms(design), factorization)
     if design.zi is not None:  # glmmTMB's ziformula: p = logistic(offset_zi + X_zi beta_zi)

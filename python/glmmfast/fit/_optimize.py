@@ -333,7 +333,7 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     criterion : float
     info : OptimizerInfo
     """
-    info = OptimizerInfo(optimizer="lbfgs")
+    info = OptimizerInfo(optimizer="lbfgs", factorization=model.factorization)
     lower = np.asarray(model.lower_bounds(), dtype=float)
     obj = _core.lmm_objective(model, reml)
     x0 = np.asarray(model.initial_theta(), dtype=float)

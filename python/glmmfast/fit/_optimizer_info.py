@@ -82,7 +82,10 @@ class OptimizerInfo:
         deviance finished the fit (AGQ's stage 2); else "bobyqa".  Each
         stage's methods are in its ``optimizer``.
     factorization : str
-        The engine's Cholesky strategy ("blocked" or "sparse").
+        The Cholesky factor the engine took: "sparse" (Eigen's sparse
+        Cholesky in a fill-reducing order), "blocked" (the first term's
+        diagonal blocks and a dense Schur complement), "diagonal" (one
+        ``(1 | g)`` term) or "block-diagonal" (one ``(x | g)`` term).
     stages : list of dict
         One dict per stage, in the order they ran, each with the keys
         ``name``, ``kind``, ``optimizer``, ``evaluations``, ``gradient_evaluations``,
