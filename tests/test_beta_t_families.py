@@ -197,6 +197,40 @@ def test_glmer_recovers_simulated_parameters(name, link, b0, b1, shapes):
         assert abs(fit.varcorr["sdcor"].iloc[0] - 0.4) < 0.15
 
 
+def test_t_fit_returns_to_the_best_conditional_mode_after_a_failed_trial_point(monkeypatch):
+    # The t's conditional density is not log-concave: at stage 1's optimum PIRLS from u = 0 and a beta that a
+    # failed trial point left (here the other mode's) ends in another conditional mode, -2 log L 17011
+    # against -4212.  Re-evaluating there (to leave the engine at stage 1's optimum) must return to the best
+    # evaluation's modes, not start stage 2 in the other mode (where it ended at 926 and called it converged).
+    from glmmfast.fit import _optimize
+
+    df = _simulated(17, "t", "inverse", 3.0, 0.3, {"sigma": 0.02, "df": 5.0})
+    formula, family = "y ~ x + (1 | g)", StudentT(df=5.0, link="inverse")
+    reference = glmmfast.glmer(formula, df, family=family, quiet=True)
+    reevaluate, seen = _optimize._reevaluate, []
+
+    def after_a_failed_trial_point(obj, x, restart):
+        if not seen:  # stage 1's
+            model = obj_model[0]
+            model.set_u(np.zeros(model.q))
+            model.set_beta(np.array([1134.4, 6179.3]))
+            seen.append(float(obj.evaluate(x)) - obj.best_f)
+            model.set_u(np.zeros(model.q))
+            model.set_beta(np.array([1134.4, 6179.3]))
+        return reevaluate(obj, x, restart)
+
+    obj_model = []
+    stage_1 = _optimize._stage_profiled_beta
+    monkeypatch.setattr(_optimize, "_stage_profiled_beta",
+                        lambda problem, *a: obj_model.append(problem.model) or stage_1(problem, *a))
+    monkeypatch.setattr(_optimize, "_reevaluate", after_a_failed_trial_point)
+    fit = glmmfast.glmer(formula, df, family=family, quiet=True)
+    assert seen[0] > 1e4  # the other mode
+    assert fit.converged
+    assert fit.deviance == pytest.approx(reference.deviance, abs=1e-6)
+    np.testing.assert_allclose(fit.fixef, reference.fixef, rtol=1e-6)
+
+
 def test_t_with_df_estimated_recovers_sigma_and_df():
     df = _simulated(23, "t", "identity", 2.0, 0.5, {"sigma": 0.7, "df": 4.0}, n_groups=50, per_group=30)
     fit = glmmfast.glmer("y ~ x + (1 | g)", df, family="t", quiet=True)

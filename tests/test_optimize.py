@@ -18,7 +18,7 @@ from glmmfast.fit._engine import engine_model, glm_start
 from glmmfast.fit._derivatives import hessian_from_gradient
 from glmmfast.fit._optimize import check_convergence
 from glmmfast.fit import _optimize
-from glmmfast.fit._objective import differenced_objective, function_objective
+from glmmfast.fit._objective import ObjectiveStage, differenced_objective, function_objective, glmm_objective
 from glmmfast.fit._optimize import _bobyqa, _joint_hessian_at_start, optimize_glmer
 from glmmfast.families import Poisson
 
@@ -122,6 +122,70 @@ def test_engine_objective_backs_off_on_pirls_failure():
         obj.evaluate(np.array([0.5, -100.0, 0.0]))
     with pytest.raises(ValueError, match="3 coordinates"):
         obj(np.zeros(2))
+
+
+@pytest.mark.parametrize("stage", ["profiled_beta", "joint"])
+def test_return_to_best_starts_pirls_from_the_best_evaluations_state(grouseticks, stage):
+    # stage 1 (beta in PIRLS) remembers u and beta, stage 2 u (beta is a coordinate)
+    design = model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, Poisson(), random=True)
+    model = engine_model(design)
+    start = glm_start(design)["beta"]
+    model.set_beta(start)
+    obj = glmm_objective(model, ObjectiveStage(stage), beta_base=start, beta_scale=np.ones(start.size))
+    with pytest.raises(RuntimeError, match="nothing evaluated"):
+        obj.return_to_best()
+    best = np.r_[1.0, np.zeros(obj.dim - 1)]
+    f_best = obj(best)
+    u_best, beta_best = np.array(model.u), np.array(model.beta)
+    assert obj(best + np.r_[4.0, np.full(obj.dim - 1, 0.1)]) > f_best  # not the best: its state is not kept
+    model.set_u(np.full(model.q, 2.0))
+    model.set_beta(start + 1.0)
+    evaluations = obj.evaluations
+    assert obj.return_to_best() == pytest.approx(f_best, rel=1e-12)
+    assert obj.evaluations == evaluations  # not counted
+    np.testing.assert_allclose(model.u, u_best, atol=1e-7)
+    np.testing.assert_allclose(model.beta, beta_best, rtol=1e-9)
+
+
+def test_reevaluate_returns_to_the_best_state_only_where_pirls_took_another_mode():
+    class Recorded:  # an objective whose plain re-evaluation at its best point gives `again`
+        def __init__(self, again):
+            self.again, self.best_x, self.best_f, self.returned = again, np.array([0.5]), -10.0, False
+
+        def evaluate(self, x):
+            return self.again
+
+        def return_to_best(self):
+            self.returned = True
+            return self.best_f
+
+    noise = Recorded(-10.0 + 1e-10)
+    assert _optimize._reevaluate(noise, np.array([0.5]), lambda: None) == -10.0 + 1e-10 and not noise.returned
+    other = Recorded(5.0)
+    assert _optimize._reevaluate(other, np.array([0.5]), lambda: None) == -10.0 and other.returned
+    elsewhere = Recorded(5.0)  # not the best point: nothing to return to
+    assert _optimize._reevaluate(elsewhere, np.array([0.7]), lambda: None) == 5.0 and not elsewhere.returned
+
+
+def test_joint_stage_that_ends_above_its_start_keeps_the_start_and_says_so(grouseticks):
+    design = model_design_for("TICKS ~ YEAR + (1 | LOCATION)", grouseticks, Poisson(), random=True)
+    model = engine_model(design)
+    start = glm_start(design)["beta"]
+    obj = glmm_objective(model, ObjectiveStage.JOINT, beta_base=start, beta_scale=np.ones(start.size))
+    x0 = np.r_[1.0, np.zeros(start.size)]
+    f0 = obj.evaluate(x0)
+    modes = np.array(model.u)
+    x = x0 + 0.3
+    f = obj.evaluate(x)
+    assert f > f0
+    info = _optimize.OptimizerInfo()
+    kept, dev = _optimize._kept_start(model, obj, x, f, x0, f0, modes, info)
+    assert kept is x0 and dev == pytest.approx(f0, rel=1e-12)
+    assert model.laplace_deviance() == pytest.approx(f0, rel=1e-12)  # the engine is left at the start
+    assert len(info.messages) == 1 and info.messages[0].startswith("Model failed to converge: the joint stage")
+    # below the start (by any amount): the stage's own point, no message
+    info = _optimize.OptimizerInfo()
+    assert _optimize._kept_start(model, obj, x0, f0 - 1.0, x0, f0, modes, info)[0] is x0 and not info.messages
 
 
 def test_optimizer_survives_pirls_failures_and_counts_them():

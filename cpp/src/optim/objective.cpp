@@ -179,6 +179,16 @@ Objective Objective::profiled_beta(Model& model, const JointCoordinates& c) {
             return m->deviance_profiled_beta(x.head(nt) * c.theta_scale);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    // PIRLS's start here is (u, beta): both, to re-enter the best evaluation's mode
+    obj.state_ = [m] {
+        Eigen::VectorXd s(m->q() + m->p());
+        s << m->u(), m->beta();
+        return s;
+    };
+    obj.restore_state_ = [m](const Eigen::VectorXd& s) {
+        m->set_u(s.head(m->q()));
+        m->set_beta(s.tail(m->p()));
+    };
     if (model.has_laplace_gradient()) {
         // Chain rule to x: theta = s x_theta; beta_zi and log par are coordinates themselves.
         obj.grad_ = [m, c, nt, last_x] {
@@ -208,6 +218,8 @@ Objective Objective::joint(Model& model, const JointCoordinates& c) {
             return c.nagq == 1 ? m->deviance_at(at.theta, at.beta) : agq_deviance(*m, at.theta, at.beta, c.nagq);
         },
         [m] { m->set_u(Eigen::VectorXd::Zero(m->q())); });
+    obj.state_ = [m] { return Eigen::VectorXd(m->u()); };  // beta is set from x
+    obj.restore_state_ = [m](const Eigen::VectorXd& s) { m->set_u(s); };
     if (c.nagq > 1 && has_agq_gradient(model)) {
         obj.grad_ = [m, c, nt, p] { return chain_to_joint_coordinates(agq_gradient(*m, c.nagq), c, nt, p); };
     }
@@ -320,13 +332,21 @@ double Objective::operator()(const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
     if (!has_best() || f < best_f_) {
         best_f_ = f;
         best_x_ = x;
+        if (state_) best_state_ = state_();
     }
     return f;
 }
 
 void Objective::clear_best() {
     best_x_.resize(0);
+    best_state_.resize(0);
     best_f_ = 0.0;
+}
+
+double Objective::return_to_best() {
+    if (!has_best()) throw std::logic_error("return_to_best: nothing evaluated yet");
+    if (best_state_.size()) restore_state_(best_state_);
+    return eval_(best_x_);
 }
 
 }  // namespace glmmfast

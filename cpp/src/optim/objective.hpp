@@ -121,6 +121,12 @@ public:
     const std::string& last_error() const { return last_error_; }
     // Forget the best point (a new optimisation on the same objective).
     void clear_best();
+    // The criterion at best_x() again, PIRLS started from the conditional modes (and, with beta in
+    // PIRLS, the beta) that the best evaluation reached (the GLMM objectives remember them; elsewhere
+    // a plain evaluate(best_x())).  Where the conditional-mode problem has several modes (a Student-t
+    // GLMM), PIRLS from another start can end in another one at the same x: its criterion then
+    // differs from best_f() by far more than PIRLS's tolerance.  Throws as evaluate; not counted.
+    double return_to_best();
 
 private:
     Objective(int dim, std::function<double(const Eigen::VectorXd&)> eval, std::function<void()> reset)
@@ -135,6 +141,10 @@ private:
     std::function<Eigen::VectorXd()> modes_;
     std::function<void(const Eigen::VectorXd&, const Eigen::VectorXd&)> return_to_;
     std::function<Eigen::MatrixXd()> mode_slopes_;
+    // The model's PIRLS state after an evaluation, and its restoration (empty: none; return_to_best).
+    std::function<Eigen::VectorXd()> state_;
+    std::function<void(const Eigen::VectorXd&)> restore_state_;
+    Eigen::VectorXd best_state_;
     long evaluations_ = 0, gradient_evaluations_ = 0, failures_ = 0;
     Eigen::VectorXd best_x_;
     double best_f_ = 0.0;

@@ -148,6 +148,9 @@ void bind_objective(py::module_& m) {
         })
         .def_property_readonly("last_error", [](const NloptObjective& o) { return o.objective.last_error(); })
         .def("clear_best", [](NloptObjective& o) { o.objective.clear_best(); })
+        .def("return_to_best", [](NloptObjective& o) { return o.objective.return_to_best(); }, engine_call(),
+             "The criterion at best_x again, PIRLS started from the state the best evaluation reached (not "
+             "counted; raises PirlsError as evaluate).")
         .def(
             "quasi_newton",
             [](NloptObjective& o, const Eigen::VectorXd& x0, const Eigen::MatrixXd& hess0, const Eigen::VectorXd& lower,

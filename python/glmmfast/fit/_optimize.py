@@ -93,6 +93,11 @@ _TAIL_MARGIN = 1e-3
 #: every run: ~4% of a grouseticks fit's instructions.  Iterations beyond the stored pairs are the only ones
 #: the cap changes, and no fit takes 1000 L-BFGS iterations.
 _LBFGS_MEMORY = 1000
+#: a re-evaluation at an objective's best point above its best criterion by more than this (relative):
+#: PIRLS ended in another conditional mode, or far from the best evaluation's (:func:`_reevaluate`).  The
+#: suite's re-evaluations differ by < 1e-14 but on the negative binomial at theta -> inf (glmer_nb's AR(1)
+#: fit in tests/test_covariance.py, theta 2.5e6: 1.3e-7, PIRLS's path) and the Student-t's two modes (5.0)
+_MODE_NOISE = 1e-8
 
 
 def _run_nlopt(algorithm: int, obj: OptimizerObjective, x: np.ndarray, lower: np.ndarray, ftol_abs: float, xtol_abs: float,
@@ -675,14 +680,27 @@ def _measured_quasi_newton(obj, x0: np.ndarray, lower: np.ndarray, step: np.ndar
     return _lbfgs(obj, x, lower, step, ftol, tol, 100000, methods)
 
 
-def _reevaluate(fun, x: np.ndarray, restart) -> float:
-    """``fun(x)`` again (to leave the engine there), once more after ``restart()``
-    if PIRLS fails from where the last trial point left it."""
+def _reevaluate(obj, x: np.ndarray, restart) -> float:
+    """``obj.evaluate(x)`` again (to leave the engine there), once more after ``restart()``
+    if PIRLS fails from where the last trial point left it.
+
+    Where ``x`` is ``obj``'s best point and PIRLS, from where the last trial
+    point left the conditional modes, ends in another mode than the best
+    evaluation reached (its criterion above ``obj.best_f`` by more than
+    :data:`_MODE_NOISE` relative), PIRLS starts again from the best
+    evaluation's state (``Objective.return_to_best``).  A Student-t GLMM's
+    conditional density is not log-concave: after L-BFGS's failed trial points
+    stage 1's optimum (-2 log L -4212) re-evaluated to 17011, and stage 2 started there.
+    """
     try:
-        return float(fun(x))
+        f = float(obj.evaluate(x))
     except _core.PirlsError:
         restart()
-        return float(fun(x))
+        f = float(obj.evaluate(x))
+    best = obj.best_x
+    if best is not None and f > obj.best_f + _MODE_NOISE * max(1.0, abs(obj.best_f)) and np.array_equal(best, x):
+        f = float(obj.return_to_best())
+    return f
 
 
 @dataclass
@@ -878,7 +896,7 @@ def optimize_glmer(model, theta0: np.ndarray, beta0: np.ndarray, nAGQ: int = 1,
         theta, beta, logpar, dev1, hessian = _stage_profiled_beta(problem, theta, beta, logpar, info)
         if nAGQ == 0:
             return theta, beta, dev1, info
-    return _stage_joint(problem, theta, beta, logpar, info, hessian)
+    return _stage_joint(problem, theta, beta, logpar, info, hessian, None if warm else dev1)
 
 
 def _warm_start_holds(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, logpar: np.ndarray) -> bool:
@@ -959,7 +977,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
         model.set_beta(np.asarray(beta0, dtype=float))
 
     if methods != ["bfgs"]:  # BFGS alone leaves the engine at x1 (L-BFGS and BOBYQA: at their last trial point)
-        _reevaluate(obj1.evaluate, x1, restart)
+        _reevaluate(obj1, x1, restart)
     beta = np.array(model.beta)
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(logpar)
@@ -971,7 +989,7 @@ def _stage_profiled_beta(problem: _GlmerProblem, theta: np.ndarray, beta0: np.nd
             objectives.append(obj)
             name += ", then theta and beta (Laplace)"
         else:  # back to stage 1's point
-            _reevaluate(obj1.evaluate, x1, restart)
+            _reevaluate(obj1, x1, restart)
     info.add_stage(name, "stage 1", clock, objectives, dev1, st1, optimizer=methods)
     return theta, beta, logpar, dev1, hessian
 
@@ -1031,16 +1049,20 @@ def _restart_dispersion(problem: _GlmerProblem, obj, x: np.ndarray) -> np.ndarra
 
 
 def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, logpar: np.ndarray,
-                 info: OptimizerInfo, hessian: np.ndarray | None
+                 info: OptimizerInfo, hessian: np.ndarray | None, start_deviance: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray, float, OptimizerInfo]:
     """Stage 2: theta and beta jointly (and the family parameter) on the Laplace or AGQ deviance.
 
     beta = beta1 + s * gamma with s the standard errors at the start, so all
     coordinates have unit scale.  ``hessian``: a warm start's Hessian in
-    (theta, beta), for quasi-Newton steps from it.
+    (theta, beta), for quasi-Newton steps from it.  ``start_deviance``: stage
+    1's deviance at the start (the engine there), which a Laplace stage 2 must
+    not end above (:func:`_kept_start`).
     """
     clock = StageClock(problem.model)
     model, ntheta, p, npar, theta_scale = problem.model, problem.ntheta, problem.p, problem.npar, problem.theta_scale
+    guard = start_deviance is not None and problem.nAGQ == 1
+    start_modes = np.array(model.u) if guard else None
     vbeta = np.asarray(model.beta_unscaled_vcov())
     scale = _beta_scale(vbeta)
     beta1 = beta.copy()
@@ -1075,7 +1097,9 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
             x, dev, st2 = _lbfgs(obj2, start, lower2, step2, ftol2, 1e-8, 100000, methods)
         else:
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000, methods=methods)
-        dev = _reevaluate(obj2.evaluate, x, problem.reset)  # leave the engine at the optimum
+        dev = _reevaluate(obj2, x, problem.reset)  # leave the engine at the optimum
+    if guard:
+        x, dev = _kept_start(model, obj2, x, dev, x0, start_deviance, start_modes, info)
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(x)
@@ -1085,6 +1109,33 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
     info.add_stage(f"theta and beta ({approx})", "stage 2", clock, (obj2,), dev, st2, evaluations=differenced[0],
                    gradient_evaluations=differenced[1], optimizer=methods)
     return theta, beta, dev, info
+
+
+def _kept_start(model, obj, x: np.ndarray, dev: float, x0: np.ndarray, start_deviance: float,
+                start_modes: np.ndarray, info: OptimizerInfo) -> tuple[np.ndarray, float]:
+    """The joint stage's result ``(x, dev)``, or its start ``x0`` where it ended above the start's deviance.
+
+    At ``x0`` the joint Laplace deviance equals stage 1's ``start_deviance`` (beta
+    there is stage 1's PIRLS estimate), so an optimiser that only accepts
+    descent cannot end above it, unless PIRLS took another conditional mode on
+    the way (a conditional density that is not log-concave, as the Student-t's)
+    and the stage ran on a different surface.  Then the engine goes back to the
+    start, PIRLS from stage 1's conditional modes ``start_modes``; where the
+    deviance there is the lower, the start is kept and ``info.messages`` says
+    so (a "Model failed to converge" message: the fit's ``converged`` is False).
+    The engine is left at the point returned.
+    """
+    if not dev > start_deviance + _MODE_NOISE * max(1.0, abs(start_deviance)):
+        return x, dev
+    model.set_u(start_modes)
+    at_start = float(obj.evaluate(x0))
+    if not at_start < dev:
+        obj.evaluate(x)  # back to the stage's own point
+        return x, dev
+    info.messages.append(f"Model failed to converge: the joint stage ended at -2 log L {dev:.8g}, above its start's "
+                         f"{at_start:.8g} (PIRLS reached another mode of the conditional density); the start "
+                         "(stage 1's estimates) is reported")
+    return x0, at_start
 
 
 def _beta_scale(vbeta: np.ndarray) -> np.ndarray:
@@ -1256,7 +1307,7 @@ def _differenced_quasi_newton(problem: _GlmerProblem, agq, x0: np.ndarray, hess0
     done = _quasi_newton(differenced, x0, hess0, lower, max(1e-10, 1e-12 * abs(problem.model.laplace_deviance())),
                          methods=methods, method="bfgs on central differences")
     if done is not None:  # the differences left the engine a step away
-        done = (done[0], _reevaluate(agq.evaluate, done[0], problem.reset), done[2])
+        done = (done[0], _reevaluate(agq, done[0], problem.reset), done[2])
     return done, (counted.calls, int(differenced.gradient_evaluations))
 
 

@@ -104,6 +104,9 @@ class OptimizerInfo:
         Finite-difference derivatives of the deviance at the optimum w.r.t.
         (theta, beta).
     messages : list of str
+        The optimiser's own messages (a joint stage that ended above its
+        start, where the start is then reported); ``fit.messages`` begins
+        with them.
     seconds : dict
         Wall-clock seconds by phase: ``design`` (formula to engine),
         ``optimize`` (the stages up to the optimum) and, once the standard

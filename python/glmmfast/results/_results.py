@@ -171,7 +171,8 @@ class MixedResult(PrintsSummary):
 
     @property
     def messages(self) -> list[str]:
-        return self._vcov_messages()[1]
+        # the optimiser's own (fit/_optimize.py: a joint stage that ended above its start), then the checks'
+        return self.optinfo.messages + self._vcov_messages()[1]
 
     @property
     def converged(self) -> bool:
