@@ -6,13 +6,18 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "linalg/small_block_size.hpp"
+
 namespace glmmfast {
 
 namespace {
 
+// The per-level kernels take k as block_size(K, k_run): a constant for the small blocks (with_block_size).
 // x <- L^{-1} x for one level's k x k lower triangle L (column-major):
 // x_i = (x_i - sum_{p<i} L_ip x_p) / L_ii.
-void solve_lower(const double* L, int k, double* x) {
+template <int K>
+void solve_lower(const double* L, int k_run, double* x) {
+    const int k = block_size(std::integral_constant<int, K>{}, k_run);
     for (int i = 0; i < k; ++i) {
         double s = x[i];
         for (int p = 0; p < i; ++p) s -= L[p * k + i] * x[p];
@@ -21,7 +26,9 @@ void solve_lower(const double* L, int k, double* x) {
 }
 
 // x <- L^{-T} x: x_i = (x_i - sum_{p>i} L_pi x_p) / L_ii.
-void solve_upper(const double* L, int k, double* x) {
+template <int K>
+void solve_upper(const double* L, int k_run, double* x) {
+    const int k = block_size(std::integral_constant<int, K>{}, k_run);
     for (int i = k - 1; i >= 0; --i) {
         double s = x[i];
         for (int p = i + 1; p < k; ++p) s -= L[i * k + p] * x[p];
@@ -55,24 +62,26 @@ bool BlockDiagonalFactor::factorize() {
     // Per level the column-by-column LLT: L_jj = sqrt(A_jj - sum_p L_jp^2),
     // L_ij = (A_ij - sum_p L_ip L_jp) / L_jj (i > j, p < j); a pivot that is
     // not positive fails, as the simplicial LLT's.
-    const int k = k_;
-    for (int l = 0; l < nlevels_; ++l) {
-        const double* a = A_.data() + static_cast<size_t>(l) * k * k;
-        double* L = L_.data() + static_cast<size_t>(l) * k * k;
-        for (int j = 0; j < k; ++j) {
-            double d = a[j * k + j];
-            for (int p = 0; p < j; ++p) d -= L[p * k + j] * L[p * k + j];
-            if (!(d > 0.0)) return false;
-            const double ljj = std::sqrt(d);
-            L[j * k + j] = ljj;
-            for (int i = j + 1; i < k; ++i) {
-                double s = a[j * k + i];
-                for (int p = 0; p < j; ++p) s -= L[p * k + i] * L[p * k + j];
-                L[j * k + i] = s / ljj;
+    return with_block_size(k_, [&](auto K) {
+        const int k = block_size(K, k_);
+        for (int l = 0; l < nlevels_; ++l) {
+            const double* a = A_.data() + static_cast<size_t>(l) * k * k;
+            double* L = L_.data() + static_cast<size_t>(l) * k * k;
+            for (int j = 0; j < k; ++j) {
+                double d = a[j * k + j];
+                for (int p = 0; p < j; ++p) d -= L[p * k + j] * L[p * k + j];
+                if (!(d > 0.0)) return false;
+                const double ljj = std::sqrt(d);
+                L[j * k + j] = ljj;
+                for (int i = j + 1; i < k; ++i) {
+                    double s = a[j * k + i];
+                    for (int p = 0; p < j; ++p) s -= L[p * k + i] * L[p * k + j];
+                    L[j * k + i] = s / ljj;
+                }
             }
         }
-    }
-    return true;
+        return true;
+    });
 }
 
 Eigen::MatrixXd BlockDiagonalFactor::solve_L(const Eigen::MatrixXd& B) const { return solve_levels(B, false); }
@@ -83,12 +92,15 @@ Eigen::MatrixXd BlockDiagonalFactor::solve_levels(const Eigen::MatrixXd& B, bool
     if (B.rows() != dim()) throw std::invalid_argument("solve_L/solve_Lt: B has the wrong number of rows");
     Eigen::MatrixXd X = B;
     const size_t kk = static_cast<size_t>(k_) * k_;
-    for (Eigen::Index c = 0; c < X.cols(); ++c)
-        for (int l = 0; l < nlevels_; ++l) {
-            double* x = X.col(c).data() + static_cast<long>(l) * k_;
-            if (transposed) solve_upper(L_.data() + l * kk, k_, x);
-            else solve_lower(L_.data() + l * kk, k_, x);
-        }
+    with_block_size(k_, [&](auto K) {
+        constexpr int KS = decltype(K)::value;
+        for (Eigen::Index c = 0; c < X.cols(); ++c)
+            for (int l = 0; l < nlevels_; ++l) {
+                double* x = X.col(c).data() + static_cast<long>(l) * k_;
+                if (transposed) solve_upper<KS>(L_.data() + l * kk, k_, x);
+                else solve_lower<KS>(L_.data() + l * kk, k_, x);
+            }
+    });
     return X;
 }
 
@@ -101,14 +113,17 @@ double BlockDiagonalFactor::log_det() const {
 
 void BlockDiagonalFactor::level_inverse(int level, double* out) const {
     // Column j of A_l^{-1} = L_l^{-T} (L_l^{-1} e_j).
-    const int k = k_;
-    const double* L = L_.data() + static_cast<size_t>(level) * k * k;
-    std::fill(out, out + k * k, 0.0);
-    for (int j = 0; j < k; ++j) {
-        out[j * k + j] = 1.0;
-        solve_lower(L, k, out + j * k);
-        solve_upper(L, k, out + j * k);
-    }
+    with_block_size(k_, [&](auto K) {
+        constexpr int KS = decltype(K)::value;
+        const int k = block_size(K, k_);
+        const double* L = L_.data() + static_cast<size_t>(level) * k * k;
+        std::fill(out, out + k * k, 0.0);
+        for (int j = 0; j < k; ++j) {
+            out[j * k + j] = 1.0;
+            solve_lower<KS>(L, k, out + j * k);
+            solve_upper<KS>(L, k, out + j * k);
+        }
+    });
 }
 
 Eigen::MatrixXd BlockDiagonalFactor::inverse_block(int start, int size) const {

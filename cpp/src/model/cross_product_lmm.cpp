@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "linalg/small_block_size.hpp"
 #include "model/conditional_variance.hpp"
 #include "model/lmm_criterion.hpp"
 #include "optim/interrupt.hpp"
@@ -94,22 +95,26 @@ Eigen::VectorXd CrossProductLmm::UtWU() const {
             values[pos[0]] = lambda.term_factor(b.tr)(0, 0) * cp_.ZtWZ[pos[0]] * lambda.term_factor(b.tc)(0, 0);
             continue;
         }
-        for (int k = 0; k < b.kr * b.kc; ++k) C[k] = cp_.ZtWZ[pos[k]];
-        const Eigen::MatrixXd& Tr = lambda.term_factor(b.tr);
-        const Eigen::MatrixXd& Tc = lambda.term_factor(b.tc);
-        // T_r' C T_c, entry by entry (blocks of a few entries: no allocation, no GEMM dispatch).
-        for (int j = 0; j < b.kc; ++j)
-            for (int a = 0; a < b.kr; ++a) {
-                double v = 0.0;
-                for (int i = 0; i < b.kr; ++i) v += Tr(i, a) * C[i + j * b.kr];
-                TrC[a + j * b.kr] = v;
-            }
-        for (int c = 0; c < b.kc; ++c)
-            for (int a = 0; a < b.kr; ++a) {
-                double v = 0.0;
-                for (int j = 0; j < b.kc; ++j) v += TrC[a + j * b.kr] * Tc(j, c);
-                values[pos[a + c * b.kr]] = v;
-            }
+        // T_r' C T_c, entry by entry (blocks of a few entries: no allocation, no GEMM dispatch; square
+        // blocks of 2 or 3 unrolled, small_block_size.hpp).
+        with_block_size(b.kr == b.kc ? b.kr : 0, [&](auto K) {
+            const int kr = block_size(K, b.kr), kc = block_size(K, b.kc);
+            const double* Tr = lambda.term_factor(b.tr).data();  // kr x kr, column-major
+            const double* Tc = lambda.term_factor(b.tc).data();  // kc x kc
+            for (int k = 0; k < kr * kc; ++k) C[k] = cp_.ZtWZ[pos[k]];
+            for (int j = 0; j < kc; ++j)
+                for (int a = 0; a < kr; ++a) {
+                    double v = 0.0;
+                    for (int i = 0; i < kr; ++i) v += Tr[i + a * kr] * C[i + j * kr];
+                    TrC[a + j * kr] = v;
+                }
+            for (int c = 0; c < kc; ++c)
+                for (int a = 0; a < kr; ++a) {
+                    double v = 0.0;
+                    for (int j = 0; j < kc; ++j) v += TrC[a + j * kr] * Tc[j + c * kc];
+                    values[pos[a + c * kr]] = v;
+                }
+        });
     }
     return values;
 }
@@ -189,40 +194,44 @@ Eigen::VectorXd CrossProductLmm::gradient(bool reml) const {
             if (b.r0 != b.c0) M[b.tr](0, 0) += sa * Tc(0, 0);
             continue;
         }
-        const int kr = b.kr, kc = b.kc;
-        for (int k = 0; k < kr * kc; ++k) {
-            S[k] = cp_.ZtWZ[pos[k]];
-            Ainv[k] = sel[pos[k]];
-        }
-        // Level C: M_C(c, a) += sum_m A^{-1}_RC(m, c) [T_r' S](m, a).
-        for (int a = 0; a < kc; ++a)
-            for (int m = 0; m < kr; ++m) {
-                double v = 0.0;
-                for (int i = 0; i < kr; ++i) v += Tr(i, m) * S[i + a * kr];
-                TS[m + a * kr] = v;
+        with_block_size(b.kr == b.kc ? b.kr : 0, [&](auto K) {  // square blocks of 2 or 3 unrolled
+            const int kr = block_size(K, b.kr), kc = block_size(K, b.kc);
+            const double* tr = Tr.data();  // kr x kr, column-major
+            const double* tc = Tc.data();  // kc x kc
+            for (int k = 0; k < kr * kc; ++k) {
+                S[k] = cp_.ZtWZ[pos[k]];
+                Ainv[k] = sel[pos[k]];
             }
-        Eigen::MatrixXd& Mc = M[b.tc];
-        for (int a = 0; a < kc; ++a)
-            for (int c = 0; c < kc; ++c) {
-                double v = 0.0;
-                for (int m = 0; m < kr; ++m) v += Ainv[m + c * kr] * TS[m + a * kr];
-                Mc(c, a) += v;
-            }
-        if (b.r0 == b.c0) continue;
-        // Level R: M_R(c, a) += sum_m A^{-1}_RC(c, m) [S T_c](a, m).
-        for (int m = 0; m < kc; ++m)
-            for (int a = 0; a < kr; ++a) {
-                double v = 0.0;
-                for (int j = 0; j < kc; ++j) v += S[a + j * kr] * Tc(j, m);
-                TS[a + m * kr] = v;
-            }
-        Eigen::MatrixXd& Mr = M[b.tr];
-        for (int a = 0; a < kr; ++a)
-            for (int c = 0; c < kr; ++c) {
-                double v = 0.0;
-                for (int m = 0; m < kc; ++m) v += Ainv[c + m * kr] * TS[a + m * kr];
-                Mr(c, a) += v;
-            }
+            // Level C: M_C(c, a) += sum_m A^{-1}_RC(m, c) [T_r' S](m, a).
+            for (int a = 0; a < kc; ++a)
+                for (int m = 0; m < kr; ++m) {
+                    double v = 0.0;
+                    for (int i = 0; i < kr; ++i) v += tr[i + m * kr] * S[i + a * kr];
+                    TS[m + a * kr] = v;
+                }
+            double* Mc = M[b.tc].data();  // kc x kc
+            for (int a = 0; a < kc; ++a)
+                for (int c = 0; c < kc; ++c) {
+                    double v = 0.0;
+                    for (int m = 0; m < kr; ++m) v += Ainv[m + c * kr] * TS[m + a * kr];
+                    Mc[c + a * kc] += v;
+                }
+            if (b.r0 == b.c0) return;
+            // Level R: M_R(c, a) += sum_m A^{-1}_RC(c, m) [S T_c](a, m).
+            for (int m = 0; m < kc; ++m)
+                for (int a = 0; a < kr; ++a) {
+                    double v = 0.0;
+                    for (int j = 0; j < kc; ++j) v += S[a + j * kr] * tc[j + m * kc];
+                    TS[a + m * kr] = v;
+                }
+            double* Mr = M[b.tr].data();  // kr x kr
+            for (int a = 0; a < kr; ++a)
+                for (int c = 0; c < kr; ++c) {
+                    double v = 0.0;
+                    for (int m = 0; m < kc; ++m) v += Ainv[c + m * kr] * TS[a + m * kr];
+                    Mr[c + a * kr] += v;
+                }
+        });
     }
     const double df = reml ? n() - pp : n();
     const Eigen::VectorXd Lu = Lambda * u_;
