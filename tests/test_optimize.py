@@ -399,6 +399,42 @@ def test_polished_lmm_optimum_meets_the_tolerance_bfgs_stopped_short_of(sleepstu
         assert obj.evaluations == 5
 
 
+def test_measured_newton_is_the_newton_step_on_the_symmetrised_gradient_differences(sleepstudy):
+    # Objective.measured_hessian / measured_newton (cpp/src/optim/measured_newton.cpp) against their
+    # definitions in numpy: the forward differences symmetrised, then the Newton step on the free coordinates.
+    formula = "Reaction ~ Days + (Days | Subject)"
+    optimum = glmmfast.lmer(formula, sleepstudy, REML=False)
+    model = _lmm(formula, sleepstudy)
+    obj = _core.lmm_objective(model, False)
+    lower = np.asarray(model.lower_bounds(), dtype=float)  # [0, -inf, 0]
+    x = optimum.theta + 2e-4
+    g = np.empty(3)
+    f = obj(x, g)
+    cols = obj.forward_differences(x, g, [0, 1, 2], 1e-4)
+    H = 0.5 * (cols + cols.T)
+    f_m, g_m, H_m = obj.measured_hessian(x, 1e-4)
+    assert f_m == f and np.array_equal(g_m, g) and np.array_equal(H_m, H)
+    xn, fn, gn, Hn, decrease = obj.measured_newton(x, f, lower, 1e-4, 1e-4, 1e-3, (f, g))
+    assert np.array_equal(Hn, H)
+    np.testing.assert_allclose(xn, x - np.linalg.solve(H, g), rtol=1e-13)
+    assert fn < f
+    g_end = np.empty(3)
+    assert obj(xn, g_end) == fn and np.array_equal(g_end, gn)
+    assert decrease == pytest.approx(0.5 * gn @ np.linalg.solve(H, gn), rel=1e-9)
+    # a step longer than reach is not taken
+    kept = obj.measured_newton(x, f, lower, 1e-4, 1e-4, 1e-6, (f, g))
+    assert np.array_equal(kept[0], x) and kept[1] == f and np.array_equal(kept[2], g)
+    # a coordinate within free_tol of its bound keeps its value; the others step on their block of H
+    near = x.copy()
+    near[2] = 5e-5
+    f_near = obj(near, g)
+    x_near, *_ = obj.measured_newton(near, f_near, lower, 1e-4, 1e-4, 1.0)
+    H_near = obj.measured_hessian(near, 1e-4)[2]
+    assert x_near[2] == near[2]
+    if not np.array_equal(x_near, near):  # (kept only where it lowers the criterion)
+        np.testing.assert_allclose(x_near[:2], near[:2] - np.linalg.solve(H_near[:2, :2], g[:2]), rtol=1e-13)
+
+
 def test_descent_off_bounds_reads_first_then_second_directional_derivatives():
     from glmmfast.fit._optimize import _descent_off_bounds
     lower = np.array([0.0, -np.inf, 0.0, 0.0])
@@ -424,7 +460,13 @@ def test_lmer_leaves_a_bound_the_criterion_falls_from(monkeypatch, sleepstudy, f
     from glmmfast.fit import _optimize
     expected = glmmfast.lmer(formula, sleepstudy, REML=False)
     stuck = np.array(bound_point)
-    monkeypatch.setattr(_optimize, "_quasi_newton", lambda obj, *a, **k: (stuck, obj(stuck), 1))
+
+    def stuck_at_the_bound(obj, *a, with_gradient=False, **k):  # BFGS's end, with its gradient where asked
+        g = np.empty(stuck.size)
+        f = obj(stuck, g)
+        return (stuck, f, 1, g) if with_gradient else (stuck, f, 1)
+
+    monkeypatch.setattr(_optimize, "_quasi_newton", stuck_at_the_bound)
     fit = glmmfast.lmer(formula, sleepstudy, REML=False)
     assert any(s["name"] == "theta off a bound (BOBYQA)" for s in fit.optinfo.stages)
     assert fit.deviance == pytest.approx(expected.deviance, abs=1e-6)

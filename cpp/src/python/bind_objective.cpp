@@ -1,10 +1,11 @@
 // bind_objective.cpp — the engine's objectives (objective.hpp) as nlopt calls
 // them, the quasi-Newton refit (quasi_newton.hpp) and the Hessian from
-// differences of the gradient (gradient_differences.hpp).
+// differences of the gradient (gradient_differences.hpp, measured_newton.hpp).
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
 #include "model/cross_product_lmm.hpp"
 #include "optim/gradient_differences.hpp"
+#include "optim/measured_newton.hpp"
 #include "optim/objective.hpp"
 #include "optim/quasi_newton.hpp"
 #include "python/translate.hpp"
@@ -133,6 +134,45 @@ void bind_objective(py::module_& m) {
             py::arg("x"), py::arg("g"), py::arg("columns"), py::arg("h"), engine_call(),
             "The Hessian's columns (g(x + h e_i) - g) / h for i in columns (g: the gradient at x), one counted "
             "evaluation each; None where one fails.")
+        .def(
+            "measured_hessian",
+            [](NloptObjective& o, const Eigen::VectorXd& x, double h, const py::object& start) -> py::object {
+                std::pair<double, Eigen::VectorXd> fg;
+                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                std::optional<MeasuredHessian> r;
+                {
+                    EngineCall call;
+                    r = measured_hessian(o.objective, x, h, start.is_none() ? nullptr : &fg);
+                }
+                if (!r) return py::none();
+                return py::make_tuple(r->f, std::move(r->gradient), std::move(r->hessian));
+            },
+            py::arg("x"), py::arg("h"), py::arg("start") = py::none(),
+            "(f, gradient, Hessian) at x, the Hessian from forward differences of the gradient with step h, "
+            "symmetrised (one counted evaluation per coordinate); start: (f, gradient) at x where known. None "
+            "where an evaluation fails.")
+        .def(
+            "measured_newton",
+            [](NloptObjective& o, const Eigen::VectorXd& x, double fx, const Eigen::VectorXd& lower, double h,
+               double free_tol, double reach, const py::object& start) -> py::object {
+                std::pair<double, Eigen::VectorXd> fg;
+                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                std::optional<MeasuredNewton> r;
+                {
+                    EngineCall call;
+                    r = measured_newton(o.objective, x, fx, lower, h, free_tol, reach,
+                                        start.is_none() ? nullptr : &fg);
+                }
+                if (!r) return py::none();
+                return py::make_tuple(std::move(r->x), r->f, std::move(r->gradient), std::move(r->hessian),
+                                      r->decrease);
+            },
+            py::arg("x"), py::arg("fx"), py::arg("lower"), py::arg("h"), py::arg("free_tol"), py::arg("reach"),
+            py::arg("start") = py::none(),
+            "(x, f, gradient, Hessian, decrease): the Hessian measured at x (as measured_hessian) and its Newton "
+            "step on the coordinates not within free_tol of their lower bound, kept where shorter than reach "
+            "and below fx; decrease g'H^{-1}g / 2 predicted from the end (NaN: singular). None where an "
+            "evaluation of the differences fails.")
         .def_property_readonly("dim", [](const NloptObjective& o) { return o.objective.dim(); })
         .def_property_readonly("evaluations", [](const NloptObjective& o) { return o.objective.evaluations(); })
         .def_property_readonly("gradient_evaluations",

@@ -62,7 +62,7 @@ from ._optimizer_info import CountedCalls, OptimizerInfo, StageClock
 __all__ = ["OptimizerInfo", "optimize_lmer", "lmm_criterion_at", "optimize_glmer", "newton_polish",
            "check_convergence"]
 _FD_STEP = 1e-4  # finite-difference step at the optimum (lme4's deriv12)
-_NEWTON_REACH = 10 * _FD_STEP  # longest polishing Newton step from a quasi-Newton optimum (_newton_step)
+_NEWTON_REACH = 10 * _FD_STEP  # longest polishing Newton step from a quasi-Newton optimum (_measured_newton)
 #: an LMM's BFGS stops when its predicted decrease falls below this, relative to the criterion: a hundred
 #: times stage 1's final tolerance, which the Newton step on the Hessian measured at the optimum then meets
 #: (:func:`_polished_lmm_optimum`) one BFGS evaluation sooner (the benchmark LMMs' last BFGS step predicts
@@ -209,7 +209,7 @@ def _lbfgs(obj: OptimizerObjective, x0: np.ndarray, lower: np.ndarray, step: np.
 def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, ftol_abs: float,
                   max_iter: int = 50, start: tuple[float, np.ndarray] | None = None,
                   max_step: np.ndarray | None = None, methods: list[str] | None = None,
-                  method: str = "bfgs") -> tuple[np.ndarray, float, int] | None:
+                  method: str = "bfgs", with_gradient: bool = False) -> tuple | None:
     """BFGS with the exact gradient, started from a known Hessian
     (``cpp/src/quasi_newton.cpp``; the loop runs in the engine without the GIL).
 
@@ -226,14 +226,17 @@ def _quasi_newton(obj, x0: np.ndarray, hess0: np.ndarray, lower: np.ndarray, fto
     ``(f, g)`` at ``x0`` where the caller has evaluated them already;
     ``max_step`` the largest move of each coordinate in one iteration
     (:meth:`_GlmerProblem.max_steps`; none by default).  Noted in ``methods``
-    as ``method`` (:func:`_ran`).
+    as ``method`` (:func:`_ran`).  ``with_gradient``: the exact gradient at the returned point
+    follows the status (the iteration's own, no new evaluation).
     """
     _ran(methods, method)
     out = obj.quasi_newton(np.asarray(x0, dtype=float), np.asarray(hess0, dtype=float),
                            np.asarray(lower, dtype=float), float(ftol_abs), int(max_iter), start,
-                           None if max_step is None else np.asarray(max_step, dtype=float))
-    if out is None:
+                           None if max_step is None else np.asarray(max_step, dtype=float), resumable=with_gradient)
+    if out is None or (with_gradient and not out[2]):  # (resumable: also a stop at max_iter, not converged)
         return None
+    if with_gradient:
+        return np.asarray(out[0]), float(out[1]), nlopt.SUCCESS, np.asarray(out[3])
     return np.asarray(out[0]), float(out[1]), nlopt.SUCCESS
 
 
@@ -353,18 +356,21 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     ftol = 1e-11 * max(1.0, abs(f0))
     methods: list[str] = []
     done = _quasi_newton(obj, start, _positive_definite(hess0), lower, _LMM_BFGS_FTOL * max(1.0, abs(f0)),
-                         start=(f0, g0), methods=methods)
+                         start=(f0, g0), methods=methods, with_gradient=True)
+    read = 0  # the criterion and gradient at theta read off the engine (L-BFGS's end), as one evaluation
     if done is not None:
-        theta, crit, status = done
+        theta, crit, status, gradient = done
+        here = (crit, gradient)  # BFGS's end: its own criterion and gradient
     else:  # from the best point so far: L-BFGS, BOBYQA near a bound
         x = np.asarray(obj.best_x if obj.best_x is not None else start, dtype=float)
         theta, crit, status = _lbfgs(obj, x, lower, np.full(lower.size, 0.25), ftol, 1e-8, 100000, methods)
+        here = _lmm_derivative_at(model, theta, reml)  # the engine left at theta: its gradient without refactoring
+        read = int(here is not None)
     info.add_stage("theta (beta, sigma profiled)", "stage 1", clock, (obj,), crit, status, optimizer=methods)
     # Derivatives at the optimum (also lme4's convergence checks), and the
     # test of the bounds.
     clock = StageClock(model)
     check = _core.lmm_objective(model, reml)
-    here = _lmm_derivative_at(model, theta, reml)  # BFGS leaves the engine at theta: its gradient without refactoring
     theta, crit, info.gradient, info.hessian = _polished_lmm_optimum(check, theta, crit, lower, ftol, here)
     # Every bound test below looks at coordinates within _FD_STEP of a finite bound (lower = -inf: never):
     # where there is none (the usual fit) they all pass, without their numpy calls.
@@ -372,7 +378,6 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
     off = _descent_off_bounds(theta, lower, info.gradient, info.hessian, crit) if near_bound else None
     if near_bound and not off.any():
         theta, crit, info.gradient = _onto_bounds(check, theta, crit, lower, info.gradient)
-    read = int(here is not None)
     info.add_stage("derivatives at the optimum", "hessian", clock, (check,), crit, evaluations=read,
                    gradient_evaluations=read)
     if near_bound and (off.any() or (np.isfinite(lower) & (theta - lower <= 1e-8)).any()):
@@ -381,8 +386,7 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
         theta_in, crit_in = theta, crit
         theta, crit, status = _leave_bounds(retry, theta, crit, lower, off, x0, ftol, status)
         if crit < crit_in:
-            _, info.gradient, info.hessian = _measured_hessian(retry, theta, _FD_STEP, "the optimum")
-            theta, crit, info.gradient = _newton_step(retry, theta, crit, lower, info.gradient, info.hessian)
+            theta, crit, info.gradient, info.hessian, _ = _measured_newton(retry, theta, crit, lower)
             theta, crit, info.gradient = _onto_bounds(retry, theta, crit, lower, info.gradient)
         else:
             theta, crit = theta_in, crit_in
@@ -394,24 +398,16 @@ def optimize_lmer(model, reml: bool, theta0: np.ndarray | None = None) -> tuple[
 def _polished_lmm_optimum(obj, theta: np.ndarray, crit: float, lower: np.ndarray, ftol: float,
                           here: tuple[float, np.ndarray] | None) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """theta, the criterion, its exact gradient and the measured Hessian at the end of an LMM's BFGS stopped
-    at ``_LMM_BFGS_FTOL``: the Hessian measured there and its Newton step (:func:`_newton_step`); where the
+    at ``_LMM_BFGS_FTOL``: the Hessian measured there and its Newton step (:func:`_measured_newton`); where the
     predicted decrease g'H^{-1}g / 2 over the free coordinates is still ``ftol`` or more after that step,
     BFGS from that Hessian down to ``ftol``, then the Hessian and its Newton step again (the end meets the
     tolerance BFGS would have stopped on, judged on a better Hessian than BFGS's).  ``here``: the
     criterion and gradient at ``theta`` where known."""
-    _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum", here)
-    theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
-    g, H = _free_part(gradient, hessian, _free(theta, lower))
-    try:
-        decrease = 0.5 * g @ np.linalg.solve(H, g)
-    except np.linalg.LinAlgError:  # a singular Hessian predicts nothing: the bound checks decide
-        return theta, crit, gradient, hessian
-    if decrease >= ftol:
+    theta, crit, gradient, hessian, decrease = _measured_newton(obj, theta, crit, lower, here)
+    if decrease >= ftol:  # (NaN where the Hessian is singular: it predicts nothing, the bound checks decide)
         more = _quasi_newton(obj, theta, _positive_definite(hessian), lower, ftol, start=(crit, gradient))
         if more is not None and more[1] < crit:
-            theta, crit = more[0], more[1]
-            _, gradient, hessian = _measured_hessian(obj, theta, _FD_STEP, "the optimum")
-            theta, crit, gradient = _newton_step(obj, theta, crit, lower, gradient, hessian)
+            theta, crit, gradient, hessian, _ = _measured_newton(obj, more[0], more[1], lower)
     return theta, crit, gradient, hessian
 
 
@@ -482,18 +478,33 @@ def _measured_hessian(obj, x: np.ndarray, h: float, where: str,
     """The criterion, its exact gradient and the Hessian from forward
     differences of the gradient at ``x`` (one evaluation per coordinate,
     stepping into the feasible side; error O(h), as the finite differences
-    of the criterion lme4 uses), symmetrised.  Raises ConvergenceError
+    of the criterion lme4 uses), symmetrised, in one engine call
+    (``Objective.measured_hessian``, cpp/src/optim/measured_newton.cpp).  Raises ConvergenceError
     where an evaluation fails (``where`` names the point).  ``at_x``: the
     criterion and gradient at ``x``, where the caller has them."""
-    if at_x is None:
-        g = np.empty(x.size)
-        f = obj(x, g)
-    else:
-        f, g = at_x
-    H = None if f >= _PENALTY else _gradient_differences(obj, x, g, x.size, h)
-    if H is None:
+    out = obj.measured_hessian(x, h, at_x)
+    if out is None:
         raise ConvergenceError(f"the criterion cannot be evaluated at {where}: {obj.last_error}")
-    return f, g, 0.5 * (H + H.T)
+    return out
+
+
+def _measured_newton(obj, x: np.ndarray, fx: float, lower: np.ndarray, at_x: tuple[float, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float]:
+    """The Hessian measured at a quasi-Newton optimum ``x`` (criterion ``fx``; as :func:`_measured_hessian`,
+    step ``_FD_STEP``) and one Newton step on it over the coordinates not within ``_FD_STEP`` of their
+    bound, kept (with the exact gradient there) if it lowers the criterion: it takes theta from ~1e-6
+    to ~1e-9 of the optimum.  Only steps below ``_NEWTON_REACH`` (ten of the differences' own steps) are
+    taken, over which the Hessian still holds to a fraction of a percent: BFGS stopping on its predicted
+    decrease leaves a coordinate of small curvature up to ~1e-4 short (a variance of 100 crossed levels
+    in 10^5 rows: 1.5e-4).  Returns the end point, its criterion and gradient, the Hessian and the
+    decrease g'H^{-1}g / 2 still predicted from the end (NaN where the Hessian is singular); one engine
+    call (``Objective.measured_newton``, cpp/src/optim/measured_newton.cpp).  Raises ConvergenceError
+    where an evaluation of the differences fails.  ``at_x``: the criterion and gradient at ``x``, where
+    the caller has them."""
+    out = obj.measured_newton(x, fx, lower, _FD_STEP, _FD_STEP, _NEWTON_REACH, at_x)
+    if out is None:
+        raise ConvergenceError(f"the criterion cannot be evaluated at the optimum: {obj.last_error}")
+    return out
 
 
 def _positive_definite(H: np.ndarray, floor: float = 0.0) -> np.ndarray:
@@ -509,34 +520,6 @@ def _positive_definite(H: np.ndarray, floor: float = 0.0) -> np.ndarray:
     lam, V = np.linalg.eigh(H)
     lam = np.maximum(np.abs(lam), max(1e-8 * max(np.abs(lam).max(), 1e-300), floor))
     return (V * lam) @ V.T
-
-
-def _newton_step(obj, x: np.ndarray, fx: float, lower: np.ndarray, grad: np.ndarray,
-                 hess: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """One Newton step on the free coordinates from a quasi-Newton optimum,
-    kept (with the exact gradient there) if it lowers the criterion: with
-    the Hessian from differences of the exact gradient it takes theta from
-    ~1e-6 to ~1e-9 of the optimum.  Only steps below ``_NEWTON_REACH`` (ten
-    of the differences' own steps) are taken, over which ``hess`` still
-    holds to a fraction of a percent: BFGS stopping on its predicted
-    decrease leaves a coordinate of small curvature up to ~1e-4 short
-    (a variance of 100 crossed levels in 10^5 rows: 1.5e-4)."""
-    free = _free(x, lower)
-    if not free.any():
-        return x, fx, grad
-    g, H = _free_part(grad, hess, free)
-    try:
-        step = np.linalg.solve(H, g)
-    except np.linalg.LinAlgError:
-        return x, fx, grad
-    if not (np.isfinite(step).all() and np.abs(step).max() < _NEWTON_REACH):
-        return x, fx, grad
-    xn = x.copy()
-    xn[free] -= step
-    xn = np.maximum(xn, lower)
-    gn = np.empty(x.size)
-    fn = obj(xn, gn)
-    return (xn, fn, gn) if fn < fx else (x, fx, grad)
 
 
 def _onto_bounds(obj, x: np.ndarray, fx: float, lower: np.ndarray,
