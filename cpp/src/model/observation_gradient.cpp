@@ -135,7 +135,9 @@ bool GlmmModel::moves_dispersion_only(const std::string& parameter) const {
 
 Eigen::ArrayXd GlmmModel::moved_dispersion_log_density(const std::string& parameter, double log_step) const {
     // Reached only where moves_dispersion_only holds: a family with a dispersion, no zero part.
-    if (!parameter.empty())  // a scalar phi: observation_gradient_terms' log density takes the prior weights itself
+    // A scalar phi: observation_gradient_terms' log density takes the prior weights itself; the model's own mu
+    // (every other sum at this point reads it) spares the link's inverse per row (the log link's exp).
+    if (!parameter.empty())
         return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_ * std::exp(log_step));
     const WeightRoles w = weight_roles(family_, pw_.array());
     VaryingParameter moved = varying_;
