@@ -138,7 +138,7 @@ Eigen::ArrayXd GlmmModel::moved_dispersion_log_density(const std::string& parame
     // A scalar phi: observation_gradient_terms' log density takes the prior weights itself; the model's own mu
     // (every other sum at this point reads it) spares the link's inverse per row (the log link's exp).
     if (!parameter.empty())
-        return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_ * std::exp(log_step));
+        return family_.log_density(y_.array(), eta_.array(), pw_.array(), phi_ * std::exp(log_step), mu_.data());
     const WeightRoles w = weight_roles(family_, pw_.array());
     VaryingParameter moved = varying_;
     moved.values = varying_.values * std::exp(log_step);
