@@ -178,18 +178,40 @@ ArrayXd Family::dev_resid_eta(const ArrayXd& y, const ArrayXd& eta, const ArrayX
     return d;
 }
 
-ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
-                            const double* mu_at_eta) const {
-    ArrayXd ld(y.size());
+template <class Each>
+void Family::for_each_mean_block(const ArrayXd& y, const ArrayXd& eta, const double* mu_at_eta, Each each) const {
     MeanTerms m;
     const auto response = response_terms(y);
     for_each_block(y.size(), [&](Eigen::Index s, Eigen::Index len) {
         terms_at_eta(eta, y, s, len, m, mu_at_eta);
         attach_response(response.get(), s, m);
-        dist_->log_density(y.segment(s, len), m, wt.segment(s, len), dispersion, ld.segment(s, len));
-        mask_log_density(wt.segment(s, len), m, ld.segment(s, len));
+        each(s, len, m);
+    });
+}
+
+void Family::block_log_density(const ArrayXd& y, const MeanTerms& m, const ArrayXd& wt, double dispersion,
+                               Eigen::Index start, Eigen::Index len, ArrayXd& out) const {
+    dist_->log_density(y.segment(start, len), m, wt.segment(start, len), dispersion, out.segment(start, len));
+    mask_log_density(wt.segment(start, len), m, out.segment(start, len));
+}
+
+ArrayXd Family::log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
+                            const double* mu_at_eta) const {
+    ArrayXd ld(y.size());
+    for_each_mean_block(y, eta, mu_at_eta, [&](Eigen::Index s, Eigen::Index len, const MeanTerms& m) {
+        block_log_density(y, m, wt, dispersion, s, len, ld);
     });
     return ld;
+}
+
+void Family::log_density_pair(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double phi_a, double phi_b,
+                              ArrayXd& ld_a, ArrayXd& ld_b, const double* mu_at_eta) const {
+    ld_a.resize(y.size());
+    ld_b.resize(y.size());
+    for_each_mean_block(y, eta, mu_at_eta, [&](Eigen::Index s, Eigen::Index len, const MeanTerms& m) {
+        block_log_density(y, m, wt, phi_a, s, len, ld_a);
+        block_log_density(y, m, wt, phi_b, s, len, ld_b);
+    });
 }
 
 double Family::loglik(const ArrayXd& y, const ArrayXd& mu, const ArrayXd& wt, double dispersion) const {

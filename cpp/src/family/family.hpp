@@ -138,6 +138,10 @@ public:
     // mean (mu_at_eta as for dev_resid_eta).
     ArrayXd log_density(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double dispersion,
                         const double* mu_at_eta = nullptr) const;
+    // log_density at two dispersions, phi_a into ld_a and phi_b into ld_b, the rows' mean terms
+    // computed once for both (a central difference in phi reads the pair).
+    void log_density_pair(const ArrayXd& y, const ArrayXd& eta, const ArrayXd& wt, double phi_a, double phi_b,
+                          ArrayXd& ld_a, ArrayXd& ld_b, const double* mu_at_eta = nullptr) const;
     // Sum of prior-weighted log densities at given means.  For the binomial,
     // y is the proportion and wt the number of trials (R's convention), so
     // the binomial coefficient enters; `dispersion` is phi: sigma^2 for the
@@ -171,6 +175,13 @@ private:
     // The response terms of y that the distribution reads: those set_response stored when they
     // describe y, else computed now (null when the distribution reads none).
     std::shared_ptr<const ResponseTerms> response_terms(const ArrayXd& y) const;
+    // each(start, len, m) for every block of rows with its MeanTerms at eta and y's response terms
+    // (log_density's and log_density_pair's loop; family.cpp).
+    template <class Each>
+    void for_each_mean_block(const ArrayXd& y, const ArrayXd& eta, const double* mu_at_eta, Each each) const;
+    // The block [start, start + len) of out: the distribution's log densities at phi, masked.
+    void block_log_density(const ArrayXd& y, const MeanTerms& m, const ArrayXd& wt, double dispersion,
+                           Eigen::Index start, Eigen::Index len, ArrayXd& out) const;
 
     std::unique_ptr<Distribution> dist_;
     std::shared_ptr<const Link> link_;

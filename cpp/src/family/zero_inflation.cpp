@@ -47,6 +47,23 @@ double mixture_log_density(double y, double base, double log_p, double log1m_p, 
     return with_log ? std::max(a, c) + std::log1p(e) : 0.0;
 }
 
+// zero_inflate without a zero part (pi = 0): the prior weights times the base's terms, which the mixture's
+// formulas give with q = 1 and pi q = 0 (the same products, up to the sign of a zero), without their
+// per-row arithmetic (the exact gradient's rows of every dispersion family come here).
+void weight_terms(const Eigen::ArrayXd& wt, ObservationTerms& t, bool third, bool with_log_density) {
+    for (Eigen::Index i = 0; i < wt.size(); ++i) {
+        // a row without weight has no terms (0, not 0 times a base's term that may not be finite there)
+        const bool weighted = wt[i] > 0;
+        const double w = wt[i];
+        t.score[i] = weighted ? w * t.score[i] : 0.0;
+        t.information[i] = weighted ? w * t.information[i] : 0.0;
+        t.fisher[i] = weighted ? w * t.fisher[i] : 0.0;
+        if (third) t.information_deriv[i] = weighted ? w * t.information_deriv[i] : 0.0;
+        if (with_log_density) t.log_density[i] = weighted ? w * t.log_density[i] : 0.0;
+    }
+    if (!with_log_density) t.log_density.resize(0);
+}
+
 }  // namespace
 
 void zero_inflate_log_density(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen::ArrayXd& log_p,
@@ -71,7 +88,7 @@ void zero_inflate(const Eigen::ArrayXd& y, const Eigen::ArrayXd& wt, const Eigen
     const bool zi = log_p.size() == n;
     const bool third = t.information_deriv.size() == n;
     if (structural_zero) structural_zero->setZero(n);
-    if (!zi && !with_log_density) t.log_density.setZero(n);  // the base's may be absent (zero_inflation.hpp)
+    if (!zi) return weight_terms(wt, t, third, with_log_density);
     if (third && zi) {
         t.zi_log_density.setZero(n);
         t.zi_score.setZero(n);

@@ -1,6 +1,7 @@
 // glmm_model.cpp — set-up and state updates of a GLMM (see glmm_model.hpp).
 #include "model/glmm_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -136,15 +137,22 @@ void exponential_dispersion_weights(const Family& family, const Eigen::ArrayXd& 
         return;
     }
     const Eigen::ArrayXd w = family.observed_weights(y, mu, me, me2, pw) / phi;
-    const Eigen::ArrayXd score = pw.array() * (y.array() - mu.array()) * me / (phi * var);
     if ((w < 0).any()) wsign = (w < 0).select(-Eigen::ArrayXd::Ones(w.size()), 1.0).matrix();
-    // |W| floored at 1e-12 of the expected information, so an observation
+    // |W| floored at 1e-12 of the expected information w_exp, so an observation
     // with no curvature (y = 0 with the identity link) still carries its
-    // score through sqrtw (the floor moves log det A by ~1e-12).
-    const Eigen::ArrayXd w_exp = pw.array() * me.square() / (phi * var);
-    const Eigen::ArrayXd aw = w.abs().max(1e-12 * w_exp);
-    sqrtw = aw.sqrt().matrix();
-    wres = (aw > 0).select(score / aw.max(std::numeric_limits<double>::min()), 0.0).matrix();
+    // score through sqrtw (the floor moves log det A by ~1e-12).  One pass
+    // over the rows, no temporaries: the expressions' own per-row operations.
+    const Eigen::Index n = w.size();
+    sqrtw.resize(n);
+    wres.resize(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const double phi_var = phi * var[i];
+        const double score = pw[i] * (y[i] - mu[i]) * me[i] / phi_var;
+        const double w_exp = pw[i] * (me[i] * me[i]) / phi_var;
+        const double aw = std::max(std::abs(w[i]), 1e-12 * w_exp);
+        sqrtw[i] = std::sqrt(aw);
+        wres[i] = aw > 0 ? score / std::max(aw, std::numeric_limits<double>::min()) : 0.0;
+    }
 }
 
 void GlmmModel::update_weights(bool exact) {

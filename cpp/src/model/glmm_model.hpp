@@ -292,9 +292,12 @@ private:
     // Whether moving `parameter` (as moved_parameter_terms names it) scales the rows' score and information
     // by 1 / phi and nothing else: the dispersion phi, scalar or per row, without zero inflation.
     bool moves_dispersion_only(const std::string& parameter) const;
-    // The rows' log density with the dispersion moved on its log scale by log_step (the log_density of
-    // moved_parameter_terms, for a parameter moves_dispersion_only accepts).
-    Eigen::ArrayXd moved_dispersion_log_density(const std::string& parameter, double log_step) const;
+    // -2 dl_i / dlog phi per row by central differences of the rows' log density with the dispersion moved
+    // on its log scale by +-delta (the log_density of moved_parameter_terms, for a parameter
+    // moves_dispersion_only accepts): -(l_i(+delta) - l_i(-delta)) / delta.
+    Eigen::ArrayXd dispersion_log_density_slope(const std::string& parameter, double delta) const;
+    // The rows' log density with a dispersion model's every phi_i moved on its log scale by log_step.
+    Eigen::ArrayXd moved_dispersion_model_log_density(double log_step) const;
     void factor();
     // Each returns the Newton decrement g'd (g = (U'W r - u, X'W r)): the
     // decrease of pdev the full step promises.
