@@ -55,7 +55,7 @@ def test_z_for_intercept_and_slope_is_level_major(small):
     assert terms[0].names == ["(Intercept)", "x"]
 
 
-@pytest.mark.parametrize("n", [7, 1500])  # 1500 rows: past the radix sort's threshold (_RADIX_SORT_ENTRIES)
+@pytest.mark.parametrize("n", [7, 1500])
 def test_z_csc_is_each_terms_rows_level_by_level_without_zeros(n):
     # Terms with unsorted codes, unused levels, exact zeros and 1-3 columns: every column of Z (term t, level l,
     # coefficient j at offset_t + l k_t + j) holds the rows of level l with a nonzero X[:, j], increasing.
@@ -78,6 +78,18 @@ def test_z_csc_is_each_terms_rows_level_by_level_without_zeros(n):
     for c, rows, values in expected:
         np.testing.assert_array_equal(parts.indices[parts.indptr[c]:parts.indptr[c + 1]], rows)
         np.testing.assert_array_equal(parts.data[parts.indptr[c]:parts.indptr[c + 1]], values)
+
+
+def test_z_csc_refuses_codes_out_of_range_and_mismatched_terms():
+    X = np.ones((3, 1))
+    with pytest.raises(ValueError, match="level code 2 out of range"):
+        glmmfast._core.random_effects_csc(3, [np.array([0, 2, 1])], [X], [2])
+    with pytest.raises(ValueError, match="level code -1 out of range"):
+        glmmfast._core.random_effects_csc(3, [np.array([0, -1, 1])], [X], [2])
+    with pytest.raises(ValueError, match="one entry per term"):
+        glmmfast._core.random_effects_csc(3, [np.array([0, 1, 1])], [X], [2, 3])
+    with pytest.raises(ValueError, match="vector of length n"):
+        glmmfast._core.random_effects_csc(3, [np.array([0, 1])], [X], [2])
 
 
 def test_terms_sorted_by_decreasing_levels_ties_in_formula_order(small):

@@ -387,6 +387,9 @@ def link_names(family: str) -> list[str]:
 
 def gauss_hermite_rule(k: typing.SupportsInt | typing.SupportsIndex) -> tuple[typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"], typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, 1]"]]: ...
 
+def random_effects_csc(n: typing.SupportsInt | typing.SupportsIndex, codes: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.int64]], X: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], nlevels: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.float64]]:
+    """Z's CSC arrays (indptr, indices, data; int32, int32, float64) by a counting sort: term t's entry X_t(i, j) in column offset_t + codes_t[i] * k_t + j, exact zeros left out, rows ascending."""
+
 def glm_irls(X: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, n]"], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], offset: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], family: Family) -> dict: ...
 
 def glmm_objective(model: GlmmModel, stage: str, theta_scale: typing.SupportsFloat | typing.SupportsIndex = ..., parameter: str = ..., nagq: typing.SupportsInt | typing.SupportsIndex = ..., beta_base: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"] = ..., beta_scale: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"] = ..., bounds: collections.abc.Sequence[tuple[typing.SupportsFloat | typing.SupportsIndex, typing.SupportsFloat | typing.SupportsIndex]] = ...) -> Objective: ...

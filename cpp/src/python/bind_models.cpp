@@ -2,7 +2,9 @@
 // (glmm_model.hpp, lmm_model.hpp), built from
 //   X, Z (a CscMatrix), y, weights, offset, [family,] terms (a list of Term:
 //   k, nlevels, covariance structure and its columns' coordinates),
-// the Gauss-Hermite rule of AGQ and glm_irls (glm_irls.hpp).
+// the Gauss-Hermite rule of AGQ and glm_irls (glm_irls.hpp); random_effects_csc builds Z's CSC
+// arrays from the terms' level codes and model matrices (random_effects_csc.hpp).
+#include "linalg/random_effects_csc.hpp"
 #include "model/glm_irls.hpp"
 #include "model/glmm_model.hpp"
 #include "model/lmm_model.hpp"
@@ -49,9 +51,49 @@ std::unique_ptr<LmmModel> make_lmm(Eigen::MatrixXd X, const CscMatrix& Z, const 
                                       std::move(a.offset), terms, factorization);
 }
 
+using CodeArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using FortranArray = py::array_t<double, py::array::f_style | py::array::forcecast>;
+
+// An array handed to NumPy without a copy: the NumPy array owns it.
+template <class T>
+py::array_t<T> owned_array(std::vector<T>&& v) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule release(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(static_cast<py::ssize_t>(owned->size()), owned->data(), release);
+}
+
+template <class T>
+py::array_t<T> owned_array(std::unique_ptr<T[]>&& a, long size) {
+    T* owned = a.release();
+    py::capsule release(owned, [](void* p) { delete[] static_cast<T*>(p); });
+    return py::array_t<T>(static_cast<py::ssize_t>(size), owned, release);
+}
+
+// Z's CSC arrays (indptr, indices, data) from each term's codes (n), model matrix (n x k) and levels.
+py::tuple random_effects_arrays(long n, const std::vector<CodeArray>& codes, const std::vector<FortranArray>& X,
+                                const std::vector<int>& nlevels) {
+    if (codes.size() != X.size() || codes.size() != nlevels.size())
+        throw std::invalid_argument("codes, X and nlevels need one entry per term");
+    std::vector<TermEntries> terms;
+    for (size_t t = 0; t < codes.size(); ++t) {
+        if (codes[t].ndim() != 1 || codes[t].shape(0) != n)
+            throw std::invalid_argument("a term's codes must be a vector of length n");
+        if (X[t].ndim() != 2 || X[t].shape(0) != n) throw std::invalid_argument("a term's X must have n rows");
+        terms.push_back({codes[t].data(), X[t].data(), static_cast<int>(X[t].shape(1)), nlevels[t]});
+    }
+    CscArrays z = random_effects_csc(n, terms);
+    return py::make_tuple(owned_array(std::move(z.indptr)), owned_array(std::move(z.indices), z.nnz),
+                          owned_array(std::move(z.data), z.nnz));
+}
+
 }  // namespace
 
 void bind_models(py::module_& m) {
+    m.def("random_effects_csc", &random_effects_arrays, py::arg("n"), py::arg("codes"), py::arg("X"),
+          py::arg("nlevels"),
+          "Z's CSC arrays (indptr, indices, data; int32, int32, float64) by a counting sort: term t's entry "
+          "X_t(i, j) in column offset_t + codes_t[i] * k_t + j, exact zeros left out, rows ascending.");
+
     py::class_<TermShape>(m, "Term")
         .def(py::init([](int k, int nlevels, const std::string& structure, const Eigen::MatrixXd& coords) {
                  return TermShape{k, nlevels, structure, coords};
