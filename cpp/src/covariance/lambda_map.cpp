@@ -6,17 +6,22 @@
 
 namespace glmmfast {
 
-LambdaMap::LambdaMap(const std::vector<TermShape>& terms) : terms_(terms) {
+int LambdaMap::q_of(const std::vector<TermShape>& terms) {
     // Sizes are summed in 64 bits first so absurd shapes are refused
     // instead of overflowing int.
     long long q_total = 0, pattern_total = 0;
-    for (const auto& t : terms_) {
+    for (const auto& t : terms) {
         if (t.k < 1 || t.nlevels < 1) throw std::invalid_argument("term with no columns or no levels");
         q_total += static_cast<long long>(t.k) * t.nlevels;
         pattern_total += static_cast<long long>(t.k) * (t.k + 1) / 2;
         if (q_total > std::numeric_limits<int>::max() / 4 || pattern_total > 100000)
             throw std::invalid_argument("random-effects terms too large");
     }
+    return static_cast<int>(q_total);
+}
+
+LambdaMap::LambdaMap(const std::vector<TermShape>& terms) : terms_(terms) {
+    q_of(terms_);
     for (const auto& t : terms_) {
         structures_.push_back(make_covariance(t));
         offsets_.push_back(q_);
@@ -25,35 +30,34 @@ LambdaMap::LambdaMap(const std::vector<TermShape>& terms) : terms_(terms) {
         ntheta_ += structures_.back()->nparams();
     }
     // Column-major pattern: column (level l, coef j) of term t holds rows
-    // (l, i) for i >= j, i.e. the j-th column of T_t's lower triangle.
-    std::vector<Eigen::Triplet<double, int>> trip;
-    for (size_t t = 0; t < terms_.size(); ++t) {
-        const int k = terms_[t].k;
-        for (int l = 0; l < terms_[t].nlevels; ++l) {
-            const int base = offsets_[t] + l * k;
-            for (int j = 0; j < k; ++j)
-                for (int i = j; i < k; ++i) trip.emplace_back(base + i, base + j, 1.0);
-        }
-    }
+    // (l, i) for i >= j, i.e. the j-th column of T_t's lower triangle;
+    // columns and rows come in increasing order, so the pattern is written
+    // directly, with each stored entry's term and its entry (i, j) of T_t,
+    // as i + j k.
+    long long nnz = 0;
+    for (const auto& t : terms_) nnz += static_cast<long long>(t.nlevels) * t.k * (t.k + 1) / 2;
     lambda_.resize(q_, q_);
-    lambda_.setFromTriplets(trip.begin(), trip.end());
-    lambda_.makeCompressed();
-    // Each stored entry's term and its entry (i, j) of T_t, as i + j k.
-    term_of_nz_.resize(lambda_.nonZeros());
-    entry_of_nz_.resize(lambda_.nonZeros());
+    lambda_.resizeNonZeros(static_cast<Eigen::Index>(nnz));
+    term_of_nz_.resize(static_cast<size_t>(nnz));
+    entry_of_nz_.resize(static_cast<size_t>(nnz));
+    int *outer = lambda_.outerIndexPtr(), *inner = lambda_.innerIndexPtr();
+    int p = 0;
     for (size_t t = 0; t < terms_.size(); ++t) {
         const int k = terms_[t].k;
         for (int l = 0; l < terms_[t].nlevels; ++l) {
             const int base = offsets_[t] + l * k;
             for (int j = 0; j < k; ++j) {
-                const int col = base + j;
-                for (int p = lambda_.outerIndexPtr()[col]; p < lambda_.outerIndexPtr()[col + 1]; ++p) {
+                *outer++ = p;
+                for (int i = j; i < k; ++i, ++p) {
+                    inner[p] = base + i;
                     term_of_nz_[p] = static_cast<int>(t);
-                    entry_of_nz_[p] = (lambda_.innerIndexPtr()[p] - base) + j * k;
+                    entry_of_nz_[p] = i + j * k;
                 }
             }
         }
     }
+    *outer = p;
+    std::fill(lambda_.valuePtr(), lambda_.valuePtr() + p, 1.0);
     for (size_t t = 0; t < terms_.size(); ++t) {
         theta_parts_.emplace_back(structures_[t]->nparams());
         factors_.emplace_back(terms_[t].k, terms_[t].k);

@@ -27,6 +27,8 @@ using SpMat = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
 class LambdaMap {
 public:
     explicit LambdaMap(const std::vector<TermShape>& terms);
+    // q = sum_t k_t nlevels_t without building the map (its size checks made).
+    static int q_of(const std::vector<TermShape>& terms);
 
     int q() const { return q_; }
     int ntheta() const { return ntheta_; }

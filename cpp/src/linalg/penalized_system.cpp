@@ -27,7 +27,7 @@ PenalizedSystem::PenalizedSystem(const SpMat& Z, const std::vector<TermShape>& t
 
 PenalizedSystem::PenalizedSystem(const std::vector<TermShape>& terms, const std::vector<std::pair<int, int>>& pattern,
                                  const std::string& factorization)
-    : rows_(SpMat(0, LambdaMap(terms).q()), terms) {
+    : rows_(SpMat(0, LambdaMap::q_of(terms)), terms) {
     for (size_t k = 0; k < pattern.size(); ++k) {
         const auto& rc = pattern[k];
         if (rc.first < rc.second || rc.second < 0 || rc.first >= q() || (k > 0 && !(pattern[k - 1] < rc)))

@@ -14,18 +14,33 @@ namespace glmmfast {
 
 namespace {
 
-// The symmetric q x q matrix whose lower triangle has `values` on `pattern`.
+// The symmetric q x q matrix whose lower triangle has `values` on `pattern` (sorted by (r, c), unique: as
+// PenalizedSystem checks), filled column by column: scanning the pattern in order, column j receives its rows
+// c < j from row j's entries (c increasing), then its diagonal, then its rows r > j (r increasing), so each
+// column's rows arrive sorted and no triplet sort is needed.
 SpMat symmetric_from_pattern(int q, const std::vector<std::pair<int, int>>& pattern, const Eigen::VectorXd& values) {
-    std::vector<Eigen::Triplet<double>> trip;
-    trip.reserve(2 * pattern.size());
+    SpMat M(q, q);
+    int* outer = M.outerIndexPtr();
+    std::fill(outer, outer + q + 1, 0);
+    for (const auto& [r, c] : pattern) {
+        ++outer[c + 1];
+        if (r != c) ++outer[r + 1];
+    }
+    for (int j = 0; j < q; ++j) outer[j + 1] += outer[j];
+    M.resizeNonZeros(outer[q]);
+    std::vector<int> at(outer, outer + q);
+    int* inner = M.innerIndexPtr();
+    double* x = M.valuePtr();
     for (size_t k = 0; k < pattern.size(); ++k) {
         const auto [r, c] = pattern[k];
         const double v = values[static_cast<Eigen::Index>(k)];
-        trip.emplace_back(r, c, v);
-        if (r != c) trip.emplace_back(c, r, v);
+        inner[at[c]] = r;
+        x[at[c]++] = v;
+        if (r != c) {
+            inner[at[r]] = c;
+            x[at[r]++] = v;
+        }
     }
-    SpMat M(q, q);
-    M.setFromTriplets(trip.begin(), trip.end());
     return M;
 }
 
@@ -64,25 +79,35 @@ void CrossProductLmm::index_level_blocks() {
             size[at] = terms[t].k;
             term[at] = static_cast<int>(t);
         }
-    std::vector<std::pair<int, int>> pairs;
-    pairs.reserve(pattern_.size());
-    for (const auto& [r, c] : pattern_) pairs.emplace_back(start[r], start[c]);
-    std::sort(pairs.begin(), pairs.end());
-    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    // Row r's entries are pattern_[row_begin[r], row_begin[r + 1]) (sorted by (r, c)): a position is a search
+    // within its row, not the whole pattern.
+    std::vector<int> row_begin(static_cast<size_t>(q()) + 1, 0);
+    for (const auto& rc : pattern_) ++row_begin[static_cast<size_t>(rc.first) + 1];
+    for (int r = 0; r < q(); ++r) row_begin[r + 1] += row_begin[r];
     const auto position = [&](int r, int c) {
         const std::pair<int, int> key = r >= c ? std::make_pair(r, c) : std::make_pair(c, r);
-        const auto it = std::lower_bound(pattern_.begin(), pattern_.end(), key);
-        if (it == pattern_.end() || *it != key)
-            throw std::invalid_argument("the pattern is not closed under the terms' level blocks");
+        const auto begin = pattern_.begin() + row_begin[key.first], end = pattern_.begin() + row_begin[key.first + 1];
+        const auto it = std::lower_bound(begin, end, key);
+        if (it == end || *it != key) throw std::invalid_argument("the pattern is not closed under the terms' level blocks");
         return static_cast<int>(it - pattern_.begin());
     };
-    for (const auto& [r0, c0] : pairs) {
+    // Each block pair's first entry (r0, c0), both level starts, is in the pattern (closed under level
+    // blocks), so the block pairs are those entries, met in sorted order.  Their positions are distinct
+    // (a diagonal block's upper entries mirror its lower ones), so covering as many entries as the pattern
+    // holds means every entry lies in a block pair.
+    size_t covered = 0;
+    for (size_t k = 0; k < pattern_.size(); ++k) {
+        const auto [r0, c0] = pattern_[k];
+        if (start[r0] != r0 || start[c0] != c0) continue;
         LevelBlockPair b{r0, size[r0], term[r0], c0, size[c0], term[c0], positions_.size()};
         max_block_ = std::max({max_block_, b.kr, b.kc});
         for (int bb = 0; bb < b.kc; ++bb)
-            for (int a = 0; a < b.kr; ++a) positions_.push_back(position(r0 + a, c0 + bb));
+            for (int a = 0; a < b.kr; ++a)
+                positions_.push_back(a == 0 && bb == 0 ? static_cast<int>(k) : position(r0 + a, c0 + bb));
+        covered += static_cast<size_t>(r0 == c0 ? b.kr * (b.kr + 1) / 2 : b.kr * b.kc);
         block_pairs_.push_back(b);
     }
+    if (covered != pattern_.size()) throw std::invalid_argument("the pattern is not closed under the terms' level blocks");
 }
 
 Eigen::VectorXd CrossProductLmm::UtWU() const {
