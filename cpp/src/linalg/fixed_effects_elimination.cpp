@@ -1,6 +1,8 @@
 // fixed_effects_elimination.cpp — see fixed_effects_elimination.hpp.
 #include "linalg/fixed_effects_elimination.hpp"
 
+#include "linalg/cross_product.hpp"
+
 namespace glmmfast {
 
 bool FixedEffectsElimination::compute(const PenalizedSystem& sys, const Eigen::MatrixXd& M, Eigen::Index p,
@@ -15,7 +17,7 @@ bool FixedEffectsElimination::compute_from_products(const PenalizedSystem& sys, 
     RZXc_ = sys.solve_L(UtWM);
     const auto RZX = RZXc_.leftCols(p);
     Eigen::MatrixXd RXtRX = XtWX;
-    RXtRX.noalias() -= RZX.transpose() * RZX;
+    subtract_cross_product(RXtRX, RZX);
     RX_.compute(RXtRX);
     return RX_.info() == Eigen::Success;
 }

@@ -1,6 +1,7 @@
 // glm_irls.cpp — IRLS for GLMs (see glm_irls.hpp).
 #include "model/glm_irls.hpp"
 
+#include "linalg/cross_product.hpp"
 #include "model/response_sums.hpp"
 
 #include <Eigen/Cholesky>
@@ -62,7 +63,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
         const Eigen::ArrayXd z = eta - offset.array() + (y.array() - mu) / me;
         w = (pw.array() * me.square() / var).sqrt();
         const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X;
-        Eigen::LLT<Eigen::MatrixXd> llt(WX.transpose() * WX);
+        Eigen::LLT<Eigen::MatrixXd> llt(cross_product(WX));
         if (llt.info() != Eigen::Success) throw std::runtime_error("X'WX is not positive definite (rank-deficient X?)");
         Eigen::VectorXd beta_new = llt.solve(WX.transpose() * (w * z).matrix());
         // Step halving on a non-finite or increasing deviance, as glm.fit.
@@ -92,7 +93,7 @@ GlmFit glm_irls(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen:
     const Eigen::ArrayXd me = family.mu_eta(eta, mu);
     fit.working_weights = (pw.array() * me.square() / family.variance(mu)).matrix();
     const Eigen::MatrixXd WX = w.matrix().asDiagonal() * X;
-    fit.unscaled_vcov = (WX.transpose() * WX).llt().solve(Eigen::MatrixXd::Identity(X.cols(), X.cols()));
+    fit.unscaled_vcov = cross_product(WX).llt().solve(Eigen::MatrixXd::Identity(X.cols(), X.cols()));
     fit.beta = beta;
     fit.eta = eta.matrix();
     fit.mu = mu.matrix();

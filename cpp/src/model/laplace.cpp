@@ -10,6 +10,7 @@
 // W is the observed information, divided by the dispersion phi (the
 // glmmTMB Laplace approximation; the same as lme4's for canonical links,
 // where observed and expected information coincide).
+#include "linalg/cross_product.hpp"
 #include "model/conditional_variance.hpp"
 #include "model/glmm_model.hpp"
 
@@ -57,9 +58,9 @@ FixedEffectsElimination GlmmModel::eliminate_fixed_effects() const {
     bool ok;
     if (wsign_.size()) {
         const Eigen::MatrixXd SWX = wsign_.asDiagonal() * WX;
-        ok = elim.compute(sys_, SWX, p(), WX.transpose() * SWX);
+        ok = elim.compute(sys_, SWX, p(), cross_product(WX, SWX));
     } else {
-        ok = elim.compute(sys_, WX, p(), WX.transpose() * WX);
+        ok = elim.compute(sys_, WX, p(), cross_product(WX));
     }
     if (!ok) throw PirlsError("the fixed-effects block is not positive definite");
     return elim;
