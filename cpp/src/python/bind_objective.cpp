@@ -61,6 +61,14 @@ struct NloptObjective {
     }
 };
 
+// A start (f, gradient) the caller passes, or None, as the engine's optimisers take it (a pointer; null: none).
+using StartPoint = std::optional<std::pair<double, Eigen::VectorXd>>;
+StartPoint start_point(const py::object& start) {
+    if (start.is_none()) return std::nullopt;
+    return start.cast<std::pair<double, Eigen::VectorXd>>();
+}
+const std::pair<double, Eigen::VectorXd>* pointer(const StartPoint& start) { return start ? &*start : nullptr; }
+
 }  // namespace
 
 void bind_objective(py::module_& m) {
@@ -137,12 +145,11 @@ void bind_objective(py::module_& m) {
         .def(
             "measured_hessian",
             [](NloptObjective& o, const Eigen::VectorXd& x, double h, const py::object& start) -> py::object {
-                std::pair<double, Eigen::VectorXd> fg;
-                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                const StartPoint fg = start_point(start);
                 std::optional<MeasuredHessian> r;
                 {
                     EngineCall call;
-                    r = measured_hessian(o.objective, x, h, start.is_none() ? nullptr : &fg);
+                    r = measured_hessian(o.objective, x, h, pointer(fg));
                 }
                 if (!r) return py::none();
                 return py::make_tuple(r->f, std::move(r->gradient), std::move(r->hessian));
@@ -155,13 +162,11 @@ void bind_objective(py::module_& m) {
             "measured_newton",
             [](NloptObjective& o, const Eigen::VectorXd& x, double fx, const Eigen::VectorXd& lower, double h,
                double free_tol, double reach, const py::object& start) -> py::object {
-                std::pair<double, Eigen::VectorXd> fg;
-                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                const StartPoint fg = start_point(start);
                 std::optional<MeasuredNewton> r;
                 {
                     EngineCall call;
-                    r = measured_newton(o.objective, x, fx, lower, h, free_tol, reach,
-                                        start.is_none() ? nullptr : &fg);
+                    r = measured_newton(o.objective, x, fx, lower, h, free_tol, reach, pointer(fg));
                 }
                 if (!r) return py::none();
                 return py::make_tuple(std::move(r->x), r->f, std::move(r->gradient), std::move(r->hessian),
@@ -197,15 +202,14 @@ void bind_objective(py::module_& m) {
                double ftol_abs, int max_iter, const py::object& start, const py::object& max_step,
                bool resumable, bool inverse) -> py::object {
                 if (!o.objective.has_gradient()) throw std::logic_error("quasi_newton needs an objective with a gradient");
-                std::pair<double, Eigen::VectorXd> fg;
-                if (!start.is_none()) fg = start.cast<std::pair<double, Eigen::VectorXd>>();
+                const StartPoint fg = start_point(start);
                 Eigen::VectorXd cap;
                 if (!max_step.is_none()) cap = max_step.cast<Eigen::VectorXd>();
                 QuasiNewtonResult r;
                 {
                     EngineCall call;
                     r = quasi_newton(o.objective, x0, hess0, lower, ftol_abs, max_iter,
-                                     start.is_none() ? nullptr : &fg, max_step.is_none() ? nullptr : &cap, inverse);
+                                     pointer(fg), max_step.is_none() ? nullptr : &cap, inverse);
                 }
                 if (resumable) {  // (x, f, converged, gradient, inverse Hessian); None where it cannot go on
                     if (!r.done && !r.at_max_iter) return py::none();
