@@ -179,13 +179,18 @@ def test_joint_stage_that_ends_above_its_start_keeps_the_start_and_says_so(grous
     f = obj.evaluate(x)
     assert f > f0
     info = _optimize.OptimizerInfo()
-    kept, dev = _optimize._kept_start(model, obj, x, f, x0, f0, modes, info)
+    kept, dev = _optimize._kept_start(model, obj, x, f, x0, f0, modes, info, lambda: None)
     assert kept is x0 and dev == pytest.approx(f0, rel=1e-12)
     assert model.laplace_deviance() == pytest.approx(f0, rel=1e-12)  # the engine is left at the start
     assert len(info.messages) == 1 and info.messages[0].startswith("Model failed to converge: the joint stage")
     # below the start (by any amount): the stage's own point, no message
     info = _optimize.OptimizerInfo()
-    assert _optimize._kept_start(model, obj, x0, f0 - 1.0, x0, f0, modes, info)[0] is x0 and not info.messages
+    assert _optimize._kept_start(model, obj, x0, f0 - 1.0, x0, f0, modes, info, lambda: None)[0] is x0 \
+        and not info.messages
+    # above the start's deviance but below the start's value now: the stage's point, the engine back there
+    kept, dev = _optimize._kept_start(model, obj, x, f0 - 0.5, x0, f0 - 1.0, modes, info, lambda: None)
+    assert kept is x and dev == f0 - 0.5 and not info.messages
+    assert model.laplace_deviance() == pytest.approx(f, rel=1e-12)
 
 
 def test_optimizer_survives_pirls_failures_and_counts_them():

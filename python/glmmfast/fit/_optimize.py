@@ -1082,7 +1082,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
             x, dev, st2 = _bobyqa(obj2, x0, lower2, step2, 1e-8, 1e-6, 100000, methods=methods)
         dev = _reevaluate(obj2, x, problem.reset)  # leave the engine at the optimum
     if guard:
-        x, dev = _kept_start(model, obj2, x, dev, x0, start_deviance, start_modes, info)
+        x, dev = _kept_start(model, obj2, x, dev, x0, start_deviance, start_modes, info, problem.reset)
     theta, beta = x[:ntheta] * theta_scale, beta1 + scale * x[ntheta:ntheta + p]
     if problem.parameter is not None:
         info.family_parameter = problem.parameter.estimate_from(x)
@@ -1095,7 +1095,7 @@ def _stage_joint(problem: _GlmerProblem, theta: np.ndarray, beta: np.ndarray, lo
 
 
 def _kept_start(model, obj, x: np.ndarray, dev: float, x0: np.ndarray, start_deviance: float,
-                start_modes: np.ndarray, info: OptimizerInfo) -> tuple[np.ndarray, float]:
+                start_modes: np.ndarray, info: OptimizerInfo, reset: Callable[[], None]) -> tuple[np.ndarray, float]:
     """The joint stage's result ``(x, dev)``, or its start ``x0`` where it ended above the start's deviance.
 
     At ``x0`` the joint Laplace deviance equals stage 1's ``start_deviance`` (beta
@@ -1106,14 +1106,16 @@ def _kept_start(model, obj, x: np.ndarray, dev: float, x0: np.ndarray, start_dev
     start, PIRLS from stage 1's conditional modes ``start_modes``; where the
     deviance there is the lower, the start is kept and ``info.messages`` says
     so (a "Model failed to converge" message: the fit's ``converged`` is False).
-    The engine is left at the point returned.
+    The engine is left at the point returned: back at the stage's own point by :func:`_reevaluate`
+    (``reset`` its restart), which starts PIRLS from the stage's best state if the modes left at the start
+    lead elsewhere.
     """
     if not dev > start_deviance + _MODE_NOISE * max(1.0, abs(start_deviance)):
         return x, dev
     model.set_u(start_modes)
     at_start = float(obj.evaluate(x0))
     if not at_start < dev:
-        obj.evaluate(x)  # back to the stage's own point
+        _reevaluate(obj, x, reset)
         return x, dev
     info.messages.append(f"Model failed to converge: the joint stage ended at -2 log L {dev:.8g}, above its start's "
                          f"{at_start:.8g} (PIRLS reached another mode of the conditional density); the start "
