@@ -182,6 +182,8 @@ SHELL_COMMANDS = {
     "python3 benchmarks/run.py --quick": SLOW,
     # hours with R's lme4 on InstEval and 10^6 rows: only its options are checked
     "python3 benchmarks/run.py --out results.json --markdown results.md": LONG,
+    # 10^7 rows, glmmfast alone: ~15 minutes and 5 GB on 2 cores
+    "python3 benchmarks/run.py --problems sim_pois_1e7 --tools glmmfast --reps 1": LONG,
     # 10^6 rows in and out of a LocalCluster, and in memory: minutes on 2 cores
     "python3 benchmarks/bench_dask_rows.py 1000000 10000 1000 --lmm": LONG,
     "python3 benchmarks/bench_dask_rows.py 1000000 100000 1000 --one-evaluation": LONG,
